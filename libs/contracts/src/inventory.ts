@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { Labels, ObjectName, RevisionName } from './primitives.js';
+
+export const WorkloadKind = { Deployment: 'Deployment', StatefulSet: 'StatefulSet', DaemonSet: 'DaemonSet' } as const;
+export type WorkloadKind = (typeof WorkloadKind)[keyof typeof WorkloadKind];
+
+export const InventoryWorkload = z.strictObject({
+  namespace: ObjectName,
+  kind: z.enum([WorkloadKind.Deployment, WorkloadKind.StatefulSet, WorkloadKind.DaemonSet]),
+  name: ObjectName,
+  labels: Labels.default({}),
+  /** the revision the workload is assigned to now (namespace or pod-template `istio.io/rev`) */
+  revision: RevisionName.nullable(),
+  /** the revision actually injected into its running pods, when the agent has seen them */
+  injectedRevision: RevisionName.nullable().optional(),
+  replicas: z.number().int().nonnegative().default(1),
+});
+export type InventoryWorkload = z.infer<typeof InventoryWorkload>;
+
+export const InventoryCluster = z.strictObject({
+  name: ObjectName,
+  labels: Labels.default({}),
+  /** mesh the cluster's workloads belong to, when the fleet is split into meshes */
+  mesh: z.string().optional(),
+  workloads: z.array(InventoryWorkload).default([]),
+});
+export type InventoryCluster = z.infer<typeof InventoryCluster>;
+
+export const VmHost = z.strictObject({
+  name: ObjectName,
+  /** the proxy revision the host runs now */
+  version: RevisionName.nullable(),
+});
+export type VmHost = z.infer<typeof VmHost>;
+
+export const VmGroup = z.strictObject({
+  name: ObjectName,
+  labels: Labels.default({}),
+  hosts: z.array(VmHost).default([]),
+});
+export type VmGroup = z.infer<typeof VmGroup>;
+
+/** The fleet as the planner knows it: clusters with their workloads, VM groups with their hosts. */
+export const Inventory = z
+  .strictObject({
+    clusters: z.array(InventoryCluster).default([]),
+    vmGroups: z.array(VmGroup).default([]),
+  })
+  .superRefine((inv, ctx) => {
+    const clusters = new Set<string>();
+    inv.clusters.forEach((c, i) => {
+      if (clusters.has(c.name)) ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `duplicate cluster "${c.name}"` });
+      clusters.add(c.name);
+      const keys = new Set<string>();
+      c.workloads.forEach((w, j) => {
+        const key = `${w.namespace}/${w.kind}/${w.name}`;
+        if (keys.has(key)) ctx.addIssue({ code: 'custom', path: ['clusters', i, 'workloads', j], message: `duplicate workload ${key}` });
+        keys.add(key);
+      });
+    });
+    const groups = new Set<string>();
+    inv.vmGroups.forEach((g, i) => {
+      if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['vmGroups', i, 'name'], message: `duplicate VM group "${g.name}"` });
+      groups.add(g.name);
+    });
+  });
+export type Inventory = z.infer<typeof Inventory>;
+export type InventoryInput = z.input<typeof Inventory>;

@@ -1,0 +1,203 @@
+import { z } from 'zod';
+import { Labels, RevisionName } from './primitives.js';
+import { InventoryWorkload, VmHost } from './inventory.js';
+
+/** Topic roles; actual names are configuration (see `TopicNames`). */
+export const Topic = { Commands: 'commands', Events: 'events', DeadLetter: 'dlq' } as const;
+export type Topic = (typeof Topic)[keyof typeof Topic];
+
+export const DEFAULT_TOPIC_NAMES: Readonly<Record<Topic, string>> = {
+  commands: 'meshwave.commands',
+  events: 'meshwave.events',
+  dlq: 'meshwave.dlq',
+};
+
+/** Message keys: one target's messages share a key, so they stay ordered on one partition. */
+export const clusterKey = (cluster: string): string => `cluster/${cluster}`;
+export const vmGroupKey = (group: string): string => `vmgroup/${group}`;
+
+/** CloudEvents `type` of every message meshwave sends. */
+export const MessageType = {
+  ClusterDesiredState: 'io.meshwave.command.cluster.desired-state.v1',
+  VmGroupDesiredState: 'io.meshwave.command.vmgroup.desired-state.v1',
+  Halt: 'io.meshwave.command.halt.v1',
+  Inventory: 'io.meshwave.event.inventory.v1',
+  UnitProgress: 'io.meshwave.event.unit-progress.v1',
+  VmProgress: 'io.meshwave.event.vm-progress.v1',
+  Health: 'io.meshwave.event.health.v1',
+  Heartbeat: 'io.meshwave.event.heartbeat.v1',
+  CommandRejected: 'io.meshwave.event.command-rejected.v1',
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+/** Fields every command carries: which rollout, which decision (generation) and which leader (epoch). */
+const CommandHeader = {
+  rolloutId: z.string().min(1),
+  /** index of the wave this command belongs to (the wave being rolled, or rolled back) */
+  wave: z.number().int().nonnegative(),
+  /** monotonic per target; an agent ignores a command whose generation is not above the last one it applied */
+  generation: z.number().int().positive(),
+  /** the planner leader's fencing epoch; lower than the highest seen → refused */
+  epoch: z.number().int().positive(),
+};
+
+/** A target inside a cluster: a whole namespace (namespace granularity) or one workload. */
+export const UnitTarget = z.object({
+  namespace: z.string().min(1),
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).optional(),
+  name: z.string().optional(),
+  /** the revision this unit should run */
+  revision: RevisionName,
+});
+export type UnitTarget = z.infer<typeof UnitTarget>;
+
+/** Key of a unit inside its cluster: `namespace` or `namespace/kind/name`. */
+export const unitKey = (t: { namespace: string; kind?: string | undefined; name?: string | undefined }): string =>
+  t.kind && t.name ? `${t.namespace}/${t.kind}/${t.name}` : t.namespace;
+
+/**
+ * Desired state for one cluster: every unit listed should run the given revision. It is the whole desired
+ * state of this rollout for the cluster (cumulative over waves), so applying it twice, late or out of order
+ * is harmless.
+ */
+export const ClusterDesiredState = z.object({
+  ...CommandHeader,
+  cluster: z.string().min(1),
+  from: RevisionName,
+  to: RevisionName,
+  granularity: z.enum(['workload', 'namespace']),
+  /** units restarting at once in this cluster */
+  maxUnavailable: z.number().int().positive(),
+  units: z.array(UnitTarget),
+  /** when true the agent starts no new restart (halt) */
+  halted: z.boolean().default(false),
+  /** seconds a unit may take to converge before it is reported failed */
+  progressDeadlineSeconds: z.number().int().positive().default(600),
+});
+export type ClusterDesiredState = z.infer<typeof ClusterDesiredState>;
+
+/** Desired state for one VM group: the listed hosts should run `version`; the rest stay where they are. */
+export const VmGroupDesiredState = z.object({
+  ...CommandHeader,
+  group: z.string().min(1),
+  from: RevisionName,
+  to: RevisionName,
+  /** hosts upgrading or unhealthy at once in the group */
+  maxUnavailable: z.number().int().positive(),
+  hosts: z.array(z.object({ name: z.string(), version: RevisionName })),
+  halted: z.boolean().default(false),
+});
+export type VmGroupDesiredState = z.infer<typeof VmGroupDesiredState>;
+
+/** Stop starting new work at once; report what is in flight. */
+export const HaltCommand = z.object({
+  ...CommandHeader,
+  target: z.string().min(1),
+  reason: z.string(),
+});
+export type HaltCommand = z.infer<typeof HaltCommand>;
+
+export const UnitState = { Pending: 'pending', Restarting: 'restarting', Converged: 'converged', Failed: 'failed' } as const;
+export type UnitState = (typeof UnitState)[keyof typeof UnitState];
+
+/** Why a unit failed; stable constants, shown to operators. */
+export const UnitFailureReason = {
+  ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  CrashLoop: 'CrashLoopBackOff',
+  SidecarMismatch: 'SidecarMismatch',
+  NotFound: 'NotFound',
+  ApiError: 'ApiError',
+} as const;
+
+export const UnitProgressEntry = z.object({
+  namespace: z.string(),
+  kind: z.string().optional(),
+  name: z.string().optional(),
+  state: z.enum([UnitState.Pending, UnitState.Restarting, UnitState.Converged, UnitState.Failed]),
+  /** revision the unit is assigned to now */
+  revision: z.string().nullable(),
+  /** revision seen injected in its running pods */
+  injectedRevision: z.string().nullable().optional(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+export type UnitProgressEntry = z.infer<typeof UnitProgressEntry>;
+
+/** Progress of a cluster toward the desired state of `generation`. */
+export const UnitProgress = z.object({
+  cluster: z.string(),
+  rolloutId: z.string(),
+  generation: z.number().int().nonnegative(),
+  units: z.array(UnitProgressEntry),
+  halted: z.boolean().default(false),
+});
+export type UnitProgress = z.infer<typeof UnitProgress>;
+
+export const InventoryReport = z.object({
+  cluster: z.string(),
+  labels: Labels.default({}),
+  /** increases with every snapshot the agent sends */
+  generation: z.number().int().nonnegative(),
+  workloads: z.array(InventoryWorkload),
+});
+export type InventoryReport = z.infer<typeof InventoryReport>;
+
+export const VmHostState = { Pending: 'pending', Upgrading: 'upgrading', Converged: 'converged', Failed: 'failed', Reverted: 'reverted' } as const;
+export type VmHostState = (typeof VmHostState)[keyof typeof VmHostState];
+
+export const VmProgress = z.object({
+  group: z.string(),
+  rolloutId: z.string(),
+  generation: z.number().int().nonnegative(),
+  halted: z.boolean().default(false),
+  reason: z.string().optional(),
+  hosts: z.array(
+    VmHost.extend({
+      state: z.enum([VmHostState.Pending, VmHostState.Upgrading, VmHostState.Converged, VmHostState.Failed, VmHostState.Reverted]),
+      healthy: z.boolean(),
+      reason: z.string().optional(),
+    }),
+  ),
+});
+export type VmProgress = z.infer<typeof VmProgress>;
+
+export const HealthReport = z.object({
+  source: z.string(),
+  units: z.array(
+    z.object({
+      namespace: z.string(),
+      kind: z.string().optional(),
+      name: z.string().optional(),
+      unavailableReplicas: z.number().int().nonnegative(),
+      restarts: z.number().int().nonnegative(),
+      crashLooping: z.boolean(),
+      sidecarMismatch: z.boolean(),
+    }),
+  ),
+});
+export type HealthReport = z.infer<typeof HealthReport>;
+
+export const Heartbeat = z.object({ source: z.string(), version: z.string(), at: z.string() });
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+export const CommandRejected = z.object({
+  source: z.string(),
+  commandId: z.string().optional(),
+  reason: z.string(),
+  detail: z.string().optional(),
+});
+export type CommandRejected = z.infer<typeof CommandRejected>;
+
+/** The data schema for each message type: one place that both producers and consumers validate against. */
+export const MessageSchemas = {
+  [MessageType.ClusterDesiredState]: ClusterDesiredState,
+  [MessageType.VmGroupDesiredState]: VmGroupDesiredState,
+  [MessageType.Halt]: HaltCommand,
+  [MessageType.Inventory]: InventoryReport,
+  [MessageType.UnitProgress]: UnitProgress,
+  [MessageType.VmProgress]: VmProgress,
+  [MessageType.Health]: HealthReport,
+  [MessageType.Heartbeat]: Heartbeat,
+  [MessageType.CommandRejected]: CommandRejected,
+} as const;
+export type MessageData<T extends MessageType> = z.infer<(typeof MessageSchemas)[T]>;

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/** A workload as it appears in a plan. */
+export const PlannedWorkload = z.object({
+  cluster: z.string(),
+  namespace: z.string(),
+  kind: z.string(),
+  name: z.string(),
+});
+export type PlannedWorkload = z.infer<typeof PlannedWorkload>;
+
+/** A VM host in a plan, with the restart batch it belongs to inside its group. */
+export const PlannedVmHost = z.object({ group: z.string(), name: z.string(), batch: z.number().int().nonnegative() });
+export type PlannedVmHost = z.infer<typeof PlannedVmHost>;
+
+/** Why a workload is in no wave. */
+export const SkipReason = {
+  Excluded: 'excluded',
+  NotOnFrom: 'not-on-from',
+  AlreadyOnTarget: 'already-on-target',
+  NotSelected: 'not-selected',
+} as const;
+export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
+
+export const SkippedWorkload = PlannedWorkload.extend({
+  reason: z.enum([SkipReason.Excluded, SkipReason.NotOnFrom, SkipReason.AlreadyOnTarget, SkipReason.NotSelected]),
+  /** the revision it is on, for `not-on-from` */
+  revision: z.string().nullable().optional(),
+});
+export type SkippedWorkload = z.infer<typeof SkippedWorkload>;
+
+export const PlanProblemCode = {
+  DeadlineMissed: 'DEADLINE_MISSED',
+  PinAfterDeadline: 'PIN_AFTER_DEADLINE',
+  NoWindowBeforeDeadline: 'NO_WINDOW_BEFORE_DEADLINE',
+  EmptyWave: 'EMPTY_WAVE',
+  DeadlinePassed: 'DEADLINE_PASSED',
+} as const;
+export type PlanProblemCode = (typeof PlanProblemCode)[keyof typeof PlanProblemCode];
+
+export const PlanProblem = z.object({
+  code: z.string(),
+  message: z.string(),
+  wave: z.string().optional(),
+  /** true when the problem makes the plan miss its deadline */
+  blocking: z.boolean(),
+});
+export type PlanProblem = z.infer<typeof PlanProblem>;
+
+export const ClusterBatchEstimate = z.object({
+  cluster: z.string(),
+  units: z.number().int(),
+  maxUnavailable: z.number().int(),
+  batches: z.number().int(),
+});
+
+export const PlannedWave = z.object({
+  index: z.number().int().nonnegative(),
+  name: z.string(),
+  /** mesh this wave changes, when the rollout is sequenced mesh by mesh */
+  mesh: z.string().optional(),
+  earliestStart: z.string(),
+  /** estimated end of convergence (before soak) */
+  estimatedConverged: z.string(),
+  soakSeconds: z.number().nonnegative(),
+  approval: z.boolean(),
+  forced: z.boolean(),
+  workloads: z.array(PlannedWorkload),
+  /** namespace-granularity units as `cluster/namespace`; workload granularity lists `cluster/namespace/kind/name` */
+  units: z.array(z.string()),
+  vmHosts: z.array(PlannedVmHost),
+  clusters: z.array(ClusterBatchEstimate),
+  /** why the start moved later than the previous wave allowed (window, blackout, pin) */
+  delays: z.array(z.string()),
+});
+export type PlannedWave = z.infer<typeof PlannedWave>;
+
+/** The output of planning: waves with start times, what is skipped and why, and whether the deadline holds. */
+export const Plan = z.object({
+  rollout: z.string(),
+  from: z.string(),
+  to: z.string(),
+  now: z.string(),
+  deadline: z.string(),
+  feasible: z.boolean(),
+  problems: z.array(PlanProblem),
+  estimatedCompletion: z.string(),
+  granularity: z.string(),
+  waves: z.array(PlannedWave),
+  skipped: z.array(SkippedWorkload),
+  /** hosts of VM groups that no `vms` entry selects, untouched */
+  untouchedVmHosts: z.number().int().nonnegative(),
+});
+export type Plan = z.infer<typeof Plan>;

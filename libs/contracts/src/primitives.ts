@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+const DURATION_UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 } as const;
+const DURATION = /^(?:\d+[smhdw])+$/;
+
+/** Parses `90s`, `2h`, `3d`, `1h30m` into seconds; undefined when the text is not a duration. */
+export function parseDurationSeconds(text: string): number | undefined {
+  if (!DURATION.test(text)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+)([smhdw])/g)) {
+    total += Number(amount) * DURATION_UNIT_SECONDS[unit as keyof typeof DURATION_UNIT_SECONDS];
+  }
+  return total;
+}
+
+/** A duration written as `90s`, `15m`, `2h`, `3d`, `1w` or a combination (`1h30m`); parsed to seconds. */
+export const Duration = z
+  .string()
+  .regex(DURATION, 'a duration such as 90s, 15m, 2h, 3d or 1h30m')
+  .transform((text) => parseDurationSeconds(text) ?? 0);
+
+/** A share (`10%`) or an absolute count (`3`) of some population. */
+export type PercentOrCount = { readonly kind: 'percent'; readonly value: number } | { readonly kind: 'count'; readonly value: number };
+
+export const PercentOrCount = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^(\d+(\.\d+)?%|\d+)$/, 'a percentage such as 10% or a count such as 3')])
+  .transform((v): PercentOrCount => {
+    if (typeof v === 'number') return { kind: 'count', value: v };
+    if (v.endsWith('%')) return { kind: 'percent', value: Number(v.slice(0, -1)) };
+    return { kind: 'count', value: Number(v) };
+  })
+  .refine((v) => v.kind === 'count' || v.value <= 100, 'a percentage may not exceed 100%');
+
+/**
+ * Resolves a percent-or-count against a population of `total`: percentages round up, so that any non-zero
+ * budget allows at least one (a `maxUnavailable` of 10% over 3 workloads still lets one restart).
+ */
+export function resolvePercentOrCount(v: PercentOrCount, total: number): number {
+  if (total <= 0) return 0;
+  const raw = v.kind === 'count' ? v.value : Math.ceil((v.value / 100) * total - 1e-9);
+  return Math.min(total, Math.max(v.value > 0 ? 1 : 0, raw));
+}
+
+/** An Istio revision name: lowercase alphanumerics and `-`, starting and ending alphanumeric, at most 63 characters. */
+export const RevisionName = z
+  .string()
+  .max(63, 'a revision name has at most 63 characters')
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a revision name as Istio allows it: lowercase alphanumerics and "-", e.g. 1-25-2');
+
+/** An RFC 3339 timestamp with a zone offset, e.g. 2026-12-20T00:00:00Z. */
+export const Timestamp = z.iso.datetime({ offset: true, message: 'an RFC 3339 time such as 2026-12-20T00:00:00Z' });
+
+/** A Kubernetes object name (DNS-1123 label). */
+export const ObjectName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name: lowercase alphanumerics, "-" and "."');
+
+/** A name glob: `*` matches any run of characters, `?` one character; everything else is literal. */
+export const NameGlob = z.string().min(1, 'a name or a glob such as staging-*');
+
+/** Kubernetes-style label map. */
+export const Labels = z.record(z.string().min(1), z.string());

@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { Duration, Labels, NameGlob, ObjectName, PercentOrCount, RevisionName, Timestamp } from './primitives.js';
+
+/** What moves as one unit: each workload on its own, or every workload of a namespace together. */
+export const Granularity = { Workload: 'workload', Namespace: 'namespace' } as const;
+export type Granularity = (typeof Granularity)[keyof typeof Granularity];
+
+/** What the planner does when a wave's gate fails. */
+export const GateFailurePolicy = { Halt: 'halt', RollbackWave: 'rollback-wave', RollbackAll: 'rollback-all' } as const;
+export type GateFailurePolicy = (typeof GateFailurePolicy)[keyof typeof GateFailurePolicy];
+
+export const WeekDays = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+export type WeekDay = (typeof WeekDays)[number];
+
+const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time of day as HH:MM (00:00 to 24:00)');
+
+/**
+ * Selects workloads. Every field given must match (AND); within a list any entry may match (OR).
+ * An empty selector selects everything.
+ */
+export const WorkloadSelector = z.strictObject({
+  /** cluster name globs */
+  clusters: z.array(NameGlob).optional(),
+  /** labels every selected cluster carries */
+  clusterLabels: Labels.optional(),
+  /** namespace name globs */
+  namespaces: z.array(NameGlob).optional(),
+  /** labels every selected workload carries */
+  workloadLabels: Labels.optional(),
+  /** workload kinds (Deployment, StatefulSet, DaemonSet) */
+  kinds: z.array(z.enum(['Deployment', 'StatefulSet', 'DaemonSet'])).optional(),
+});
+export type WorkloadSelector = z.infer<typeof WorkloadSelector>;
+
+/** Selects VM groups by name globs and/or labels (AND). */
+export const VmGroupSelector = z.strictObject({
+  groups: z.array(NameGlob).optional(),
+  groupLabels: Labels.optional(),
+});
+export type VmGroupSelector = z.infer<typeof VmGroupSelector>;
+
+export const AllowWindow = z.strictObject({
+  /** days of the week on which changes may start; default every day */
+  days: z.array(z.enum(WeekDays)).min(1).optional(),
+  /** start of the window, local time in `windows.timezone` */
+  from: ClockTime,
+  /** end of the window (exclusive); `to` before `from` spans midnight */
+  to: ClockTime,
+});
+export type AllowWindow = z.infer<typeof AllowWindow>;
+
+export const Blackout = z
+  .strictObject({ from: Timestamp, to: Timestamp, reason: z.string().optional() })
+  .refine((b) => Date.parse(b.from) < Date.parse(b.to), { message: 'a blackout must end after it starts', path: ['to'] });
+export type Blackout = z.infer<typeof Blackout>;
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const Windows = z.strictObject({
+  /** IANA time zone the allow windows are written in */
+  timezone: z.string().refine(isTimeZone, 'an IANA time zone such as UTC or Europe/Paris').default('UTC'),
+  /** when changes may start; none means any time */
+  allow: z.array(AllowWindow).default([]),
+  /** absolute periods when no change may start */
+  blackouts: z.array(Blackout).default([]),
+});
+export type Windows = z.infer<typeof Windows>;
+
+export const Wave = z.strictObject({
+  name: ObjectName,
+  select: WorkloadSelector.default({}),
+  /** cumulative share of the selector's units that are on `to` once this wave completes (0–100) */
+  percent: z.number().min(0).max(100).default(100),
+  /** wait after the wave converges before its gate is final; default `defaults.soak` */
+  soak: Duration.optional(),
+  /** an operator approves before this wave starts */
+  approval: z.boolean().default(false),
+  /** per cluster: share or count of the wave's units restarting at once; default `defaults.maxUnavailable` */
+  maxUnavailable: PercentOrCount.optional(),
+  /** a forced wave collects every eligible unit still on `from`, so the deadline holds */
+  forced: z.boolean().default(false),
+});
+export type Wave = z.infer<typeof Wave>;
+
+export const Pin = z.strictObject({ select: WorkloadSelector, until: Timestamp, reason: z.string().optional() });
+export type Pin = z.infer<typeof Pin>;
+
+export const VmRollout = z.strictObject({
+  select: VmGroupSelector,
+  /** the wave the selected groups ride with */
+  wave: ObjectName,
+  /** per group: share or count of hosts upgrading or unhealthy at once */
+  maxUnavailable: PercentOrCount.default({ kind: 'count', value: 1 }),
+});
+export type VmRollout = z.infer<typeof VmRollout>;
+
+export const Gates = z.strictObject({
+  /** share of the wave's workloads that must be available, from agent reports */
+  readiness: z.strictObject({ minAvailable: PercentOrCount }).optional(),
+  /** absolute SLO on the request error ratio, from Prometheus */
+  errorRate: z.strictObject({ max: z.number().min(0).max(1) }).optional(),
+  /** allowed p99 latency increase of the new-revision cohort over the old one */
+  latencyP99: z.strictObject({ maxIncrease: PercentOrCount }).optional(),
+  /** statistical test used by comparative gates */
+  compare: z.strictObject({ test: z.enum(['mann-whitney']), alpha: z.number().gt(0).lt(1) }).optional(),
+});
+export type Gates = z.infer<typeof Gates>;
+
+export const RolloutSpecBody = z
+  .strictObject({
+    /** the revision being replaced */
+    from: RevisionName,
+    /** the revision being rolled out */
+    to: RevisionName,
+    /** every selected workload and VM host is on `to` by then */
+    deadline: Timestamp,
+    granularity: z.enum([Granularity.Workload, Granularity.Namespace]).default(Granularity.Workload),
+    /** stable-hash salt; the same salt picks the same canaries; default the rollout's name */
+    salt: z.string().min(1).optional(),
+    windows: Windows.optional(),
+    defaults: z
+      .strictObject({
+        soak: Duration.default(0),
+        maxUnavailable: PercentOrCount.default({ kind: 'percent', value: 10 }),
+        /** estimated time for one restart batch to converge, used to schedule waves */
+        batchEstimate: Duration.default(300),
+      })
+      .default({ soak: 0, maxUnavailable: { kind: 'percent', value: 10 }, batchEstimate: 300 }),
+    waves: z.array(Wave).min(1, 'at least one wave'),
+    exclude: z.array(WorkloadSelector).default([]),
+    pins: z.array(Pin).default([]),
+    vms: z.array(VmRollout).default([]),
+    gates: Gates.default({}),
+    onGateFailure: z.enum([GateFailurePolicy.Halt, GateFailurePolicy.RollbackWave, GateFailurePolicy.RollbackAll]).default(GateFailurePolicy.Halt),
+    /** split waves per mesh so only one mesh's control plane changes at a time */
+    sequenceByMesh: z.boolean().default(false),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.from === spec.to) ctx.addIssue({ code: 'custom', path: ['to'], message: '`to` must differ from `from`' });
+    const names = new Set<string>();
+    spec.waves.forEach((w, i) => {
+      if (names.has(w.name)) ctx.addIssue({ code: 'custom', path: ['waves', i, 'name'], message: `duplicate wave name "${w.name}"` });
+      names.add(w.name);
+      if (w.forced && i !== spec.waves.length - 1)
+        ctx.addIssue({ code: 'custom', path: ['waves', i, 'forced'], message: 'only the last wave may be forced' });
+    });
+    spec.vms.forEach((v, i) => {
+      if (!names.has(v.wave)) ctx.addIssue({ code: 'custom', path: ['vms', i, 'wave'], message: `no wave named "${v.wave}"` });
+    });
+  });
+
+export const RolloutSpec = z.strictObject({
+  apiVersion: z.literal('meshwave.io/v1alpha1'),
+  kind: z.literal('Rollout'),
+  metadata: z.strictObject({ name: ObjectName, labels: z.record(z.string(), z.string()).optional() }),
+  spec: RolloutSpecBody,
+});
+/** The rollout file (`rollouts.yml`) after defaults: durations in seconds, percent-or-count parsed. */
+export type RolloutSpec = z.infer<typeof RolloutSpec>;
+/** The rollout file as written. */
+export type RolloutSpecInput = z.input<typeof RolloutSpec>;

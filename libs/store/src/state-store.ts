@@ -1,0 +1,74 @@
+/** A stored document with its version (incremented by every write). */
+export interface VersionedDoc<T = unknown> {
+  readonly value: T;
+  readonly version: number;
+}
+
+/** One write of a transition. `expectedVersion` 0 means "must not exist"; undefined means "whatever it is". */
+export interface DocWrite {
+  readonly name: string;
+  /** JSON-serialisable value; `null` deletes the document */
+  readonly value: unknown;
+  readonly expectedVersion?: number;
+}
+
+/** Who did what, when and why. */
+export interface AuditEntry {
+  readonly actor: string;
+  readonly action: string;
+  readonly scope: string;
+  readonly reason?: string;
+  readonly at: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+export interface TransitionRequest {
+  /** the documents' scope, e.g. a rollout id; all keys of a scope share a Redis Cluster hash slot */
+  readonly scope: string;
+  /** the writer's fencing epoch: refused when a higher epoch has written to this scope */
+  readonly epoch: number;
+  readonly writes: readonly DocWrite[];
+  readonly audit?: AuditEntry;
+}
+
+export type TransitionResult =
+  | { readonly ok: true; readonly versions: Readonly<Record<string, number>> }
+  | { readonly ok: false; readonly reason: 'stale-epoch'; readonly currentEpoch: number }
+  | { readonly ok: false; readonly reason: 'version-conflict'; readonly name: string; readonly actualVersion: number };
+
+/** A held leader lease; `epoch` is the fencing token every write and command carries. */
+export interface Lease {
+  readonly name: string;
+  readonly holder: string;
+  readonly epoch: number;
+}
+
+/** Durable state. Redis in production, in memory for the embedded default and unit tests. */
+export interface StateStore {
+  /** every document of a scope, in one round trip */
+  readScope(scope: string): Promise<ReadonlyMap<string, VersionedDoc>>;
+  read(scope: string, name: string): Promise<VersionedDoc | undefined>;
+  /** all writes apply or none do; checks the epoch and every expected version first */
+  transition(request: TransitionRequest): Promise<TransitionResult>;
+  /** scopes that have documents whose name starts with `prefix` (e.g. every rollout) */
+  listScopes(kind: string): Promise<readonly string[]>;
+
+  /** takes the lease when free (SET NX PX); the epoch increases with every acquisition */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  /** extends the lease only if still held by this holder and epoch */
+  renewLease(lease: Lease, ttlMs: number): Promise<boolean>;
+  releaseLease(lease: Lease): Promise<void>;
+  /** the holder of the lease now, if any */
+  leaseHolder(name: string): Promise<Lease | undefined>;
+
+  /** audit stream with a retention bound */
+  appendAudit(entry: AuditEntry): Promise<string>;
+  readAudit(options?: { readonly scope?: string; readonly limit?: number }): Promise<readonly AuditEntry[]>;
+
+  /** "look again at" timers that survive restarts */
+  setTimer(set: string, member: string, atMs: number): Promise<void>;
+  dueTimers(set: string, nowMs: number): Promise<readonly string[]>;
+  clearTimer(set: string, member: string): Promise<void>;
+
+  close(): Promise<void>;
+}

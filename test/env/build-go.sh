@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Builds the Go binaries of the test environment from the wrapper modules in test/env/go/ into
+# ${MESHWAVE_CACHE_DIR:-~/.cache/meshwave}/<component>-<version>/ (skipped when already there).
+#   build-go.sh [etcd|kwok|kube|all]...
+# Versions are the ones pinned in the wrapper modules' go.mod files; change them there.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${MESHWAVE_CACHE_DIR:-$HOME/.cache/meshwave}"
+mkdir -p "$cache"
+export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+
+modver() { # module directory, module path -> version pinned in go.mod
+  (cd "$here/go/$1" && go list -m -f '{{.Version}}' "$2")
+}
+
+build() { # name, module dir, out dir, ldflags, packages...
+  local name="$1" dir="$2" out="$3" ldflags="$4"; shift 4
+  if [[ -f "$out/.complete" ]]; then echo "build-go: $name cached in $out"; return 0; fi
+  mkdir -p "$out"
+  exec 9>"$out/.lock"
+  flock 9
+  if [[ -f "$out/.complete" ]]; then echo "build-go: $name cached in $out"; return 0; fi
+  echo "build-go: building $name into $out"
+  local t0=$SECONDS
+  local o="$out/"; [[ "$name" == etcd ]] && o="$out/etcd"
+  (cd "$here/go/$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$o" "$@")
+  touch "$out/.complete"
+  echo "build-go: $name built in $((SECONDS - t0))s"
+  exec 9>&-
+}
+
+build_etcd() {
+  local v; v="$(modver etcd go.etcd.io/etcd/server/v3)"
+  local out="$cache/etcd-$v"
+  # -o names the binary: go would call it "server" (last path element that is not a major version)
+  build etcd etcd "$out" "" go.etcd.io/etcd/server/v3
+}
+
+build_kwok() {
+  local v; v="$(modver kwok sigs.k8s.io/kwok)"
+  build kwok kwok "$cache/kwok-$v" "-X sigs.k8s.io/kwok/pkg/consts.Version=$v" sigs.k8s.io/kwok/cmd/kwok
+}
+
+build_kube() {
+  local v; v="$(modver kube k8s.io/kubernetes)"
+  local minor="${v#v1.}"; minor="${minor%%.*}"
+  local p=k8s.io/component-base/version
+  build kube kube "$cache/kube-$v" \
+    "-X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+}
+
+targets=("$@"); [[ ${#targets[@]} -eq 0 ]] && targets=(all)
+for t in "${targets[@]}"; do
+  case "$t" in
+    etcd) build_etcd ;;
+    kwok) build_kwok ;;
+    kube) build_kube ;;
+    all) build_etcd; build_kwok; build_kube ;;
+    *) echo "build-go: unknown target $t" >&2; exit 2 ;;
+  esac
+done
