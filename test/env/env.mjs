@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// The real test environment without Docker: Kafka (KRaft), Redis (AOF), N Kubernetes control planes
+// (etcd + kube-apiserver + kube-controller-manager + kube-scheduler + kwok) and the Istio injector double.
+//
+//   node test/env/env.mjs up [--clusters N] [--no-kube]   start or reuse; writes $MESHWAVE_ENV_DIR/env.json
+//   node test/env/env.mjs status                          JSON health on stdout; exit 1 when not all healthy
+//   node test/env/env.mjs down                            stop everything this environment started
+//   node test/env/env.mjs restart|stop|start <kafka|redis|injector|kind-N>   for failure drills
+//   node test/env/env.mjs build                           fetch jars and build binaries only (CI warm-up)
+//
+// State: ${MESHWAVE_ENV_DIR:-~/.cache/meshwave/run}; build cache: ${MESHWAVE_CACHE_DIR:-~/.cache/meshwave}.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { envFile, log, pidAlive, readJson, sleep, stateDir, writeFileAtomic } from './lib/common.mjs';
+import { downKafka, ensureKafkaJars, kafkaStatus, upKafka } from './lib/kafka.mjs';
+import { downRedis, ensureRedisServer, redisStatus, startRedis, upRedis } from './lib/redis.mjs';
+import { clusterStatus, downCluster, ensureKubeBinaries, upCluster } from './lib/kube.mjs';
+import { downInjector, injectorStatus, upInjector } from './lib/injector-process.mjs';
+
+const SCHEMA = 1;
+
+function readState() {
+  try {
+    return readJson(envFile());
+  } catch {
+    return null;
+  }
+}
+
+function writeState(state) {
+  writeFileAtomic(envFile(), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** One `up`/`down` at a time per state directory. */
+async function withLock(fn) {
+  fs.mkdirSync(stateDir(), { recursive: true });
+  const lock = path.join(stateDir(), '.lock');
+  for (let i = 0; ; i++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      const holder = Number(fs.readFileSync(lock, 'utf8') || 0);
+      if (!pidAlive(holder)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (i % 20 === 0) log(`waiting for pid ${holder} (holds ${lock})`);
+      await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+function parseArgs(argv) {
+  const opts = { clusters: Number(process.env.MESHWAVE_CLUSTERS || 3), kube: true, rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--clusters') opts.clusters = Number(argv[++i]);
+    else if (a.startsWith('--clusters=')) opts.clusters = Number(a.slice(11));
+    else if (a === '--no-kube') opts.kube = false;
+    else opts.rest.push(a);
+  }
+  if (!Number.isInteger(opts.clusters) || opts.clusters < 0) throw new Error('--clusters wants a whole number');
+  return opts;
+}
+
+async function up(opts) {
+  const t0 = Date.now();
+  const prev = readState();
+  const state = {
+    schema: SCHEMA,
+    stateDir: stateDir(),
+    startedBy: prev?.startedBy ?? { pid: process.pid, user: os.userInfo().username, at: new Date().toISOString() },
+    ready: false,
+    kafka: prev?.kafka,
+    redis: prev?.redis,
+    clusters: prev?.clusters ?? [],
+    injector: prev?.injector,
+  };
+  // Kafka's JVM start and the Redis start overlap; the Kubernetes binaries are checked first so a missing
+  // build starts early (in parallel with Kafka).
+  const kubeBins = opts.kube && opts.clusters > 0 ? ensureKubeBinaries() : Promise.resolve(null);
+  const [kafka, redis] = await Promise.all([upKafka(prev?.kafka), upRedis(prev?.redis)]);
+  state.kafka = kafka;
+  state.redis = redis;
+  writeState(state);
+  log(`kafka ${kafka.brokers[0]} and redis ${redis.url} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  if (opts.kube && opts.clusters > 0) {
+    const bins = await kubeBins;
+    state.injector = await upInjector(prev?.injector);
+    writeState(state);
+    const clusters = [];
+    for (let i = 1; i <= Math.max(opts.clusters, state.clusters.length); i++) {
+      const name = `kind-${i}`;
+      const before = state.clusters.find((c) => c.name === name);
+      if (i > opts.clusters && before) {
+        clusters.push(before); // never tear down clusters someone else asked for
+        continue;
+      }
+      const c = await upCluster(name, before, bins, state.injector);
+      clusters.push(c);
+      state.clusters = [...clusters, ...state.clusters.filter((x) => !clusters.some((y) => y.name === x.name))];
+      writeState(state);
+    }
+    state.clusters = clusters;
+  }
+  state.ready = true;
+  state.upSeconds = Number(((Date.now() - t0) / 1000).toFixed(1));
+  writeState(state);
+  log(`environment up in ${state.upSeconds} s; details in ${envFile()}`);
+  return state;
+}
+
+async function down() {
+  const state = readState();
+  if (!state) {
+    log('nothing to stop');
+    return;
+  }
+  for (const c of [...(state.clusters ?? [])].reverse()) await downCluster(c);
+  await downInjector(state.injector);
+  await Promise.all([downKafka(state.kafka), downRedis(state.redis)]);
+  fs.rmSync(envFile(), { force: true });
+  log(`stopped; data kept in ${stateDir()} (remove it for a clean start)`);
+}
+
+async function status() {
+  const state = readState();
+  if (!state) return { healthy: false, reason: `no ${envFile()}: run \`node test/env/env.mjs up\`` };
+  const [kafka, redis, injector, ...clusters] = await Promise.all([
+    kafkaStatus(state.kafka),
+    redisStatus(state.redis),
+    injectorStatus(state.injector),
+    ...(state.clusters ?? []).map((c) => clusterStatus(c)),
+  ]);
+  const kubeOk = clusters.every((c) => c.healthy) && (clusters.length === 0 || injector.healthy);
+  return { healthy: Boolean(state.ready && kafka.healthy && redis.healthy && kubeOk), envFile: envFile(), kafka, redis, injector, clusters };
+}
+
+async function drill(verb, component) {
+  const state = readState();
+  if (!state) throw new Error('environment is not up');
+  const stop = verb === 'stop' || verb === 'restart';
+  const start = verb === 'start' || verb === 'restart';
+  if (component === 'kafka') {
+    if (stop) await downKafka(state.kafka);
+    if (start) state.kafka = await upKafka(state.kafka);
+  } else if (component === 'redis') {
+    if (stop) await downRedis(state.redis);
+    if (start) state.redis = await startRedis(state.redis);
+  } else if (component === 'injector') {
+    if (stop) await downInjector(state.injector);
+    if (start) state.injector = await upInjector(state.injector);
+  } else {
+    const i = (state.clusters ?? []).findIndex((c) => c.name === component);
+    if (i < 0) throw new Error(`unknown component ${component} (kafka, redis, injector or a cluster name)`);
+    if (stop) await downCluster(state.clusters[i]);
+    if (start) state.clusters[i] = await upCluster(component, state.clusters[i], await ensureKubeBinaries(), state.injector);
+  }
+  writeState(state);
+}
+
+async function main() {
+  const [cmd, ...argv] = process.argv.slice(2);
+  const opts = parseArgs(argv);
+  switch (cmd) {
+    case 'up':
+      await withLock(() => up(opts));
+      process.stdout.write(`${envFile()}\n`);
+      break;
+    case 'down':
+      await withLock(down);
+      break;
+    case 'status': {
+      const s = await status();
+      process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+      process.exitCode = s.healthy ? 0 : 1;
+      break;
+    }
+    case 'restart':
+    case 'stop':
+    case 'start':
+      if (!opts.rest[0]) throw new Error(`usage: env.mjs ${cmd} <kafka|redis|injector|kind-N>`);
+      await withLock(() => drill(cmd, opts.rest[0]));
+      break;
+    case 'build':
+      ensureKafkaJars();
+      ensureRedisServer();
+      if (opts.kube) await ensureKubeBinaries();
+      break;
+    case 'path':
+      process.stdout.write(`${envFile()}\n`);
+      break;
+    default:
+      process.stderr.write('usage: node test/env/env.mjs up [--clusters N] [--no-kube] | status | down | restart|stop|start <component> | build | path\n');
+      process.exitCode = 2;
+  }
+}
+
+main().catch((err) => {
+  log(`error: ${err.stack || err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+// Redis from Debian's redis-server, run as our own process (not the system service) with AOF on.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  freePort, log, pidAlive, portsFree, run, startDetached, stateDir, stopPid, tcpRequest, waitFor, which,
+} from './common.mjs';
+
+export function ensureRedisServer() {
+  let bin = which('redis-server');
+  if (bin) return bin;
+  if (process.getuid?.() !== 0) {
+    throw new Error('redis-server is missing: install Debian package redis-server (apt-get install -y redis-server)');
+  }
+  log('installing redis-server with apt-get');
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', 'redis-server'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  // Debian starts the system service on install; we never use it, and it holds 6379.
+  try { run('bash', ['-c', 'command -v systemctl >/dev/null && systemctl disable --now redis-server || service redis-server stop || true']); } catch { /* no init */ }
+  bin = which('redis-server');
+  if (!bin) throw new Error('redis-server still missing after apt-get install');
+  return bin;
+}
+
+export async function redisHealthy(port) {
+  const res = await tcpRequest(port, '*1\r\n$4\r\nPING\r\n', (b) => b.includes('\r\n'));
+  return res.toString().startsWith('+PONG');
+}
+
+function redisConf({ port, dataDir }) {
+  return `# written by test/env/lib/redis.mjs
+bind 127.0.0.1
+protected-mode yes
+port ${port}
+daemonize no
+dir ${dataDir}
+appendonly yes
+appendfsync always
+appenddirname appendonlydir
+save ""
+databases 16
+loglevel notice
+`;
+}
+
+/** Starts Redis (or reuses a healthy one). The port and data directory are kept across restarts. */
+export async function upRedis(prev) {
+  if (prev?.pid && pidAlive(prev.pid) && (await redisHealthy(prev.port).catch(() => false))) {
+    log(`redis: reusing pid ${prev.pid} on ${prev.port}`);
+    return prev;
+  }
+  return startRedis(prev);
+}
+
+export async function startRedis(prev) {
+  const bin = ensureRedisServer();
+  const dir = path.join(stateDir(), 'redis');
+  const dataDir = path.join(dir, 'data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  let port = prev?.port;
+  if (!port || !(await portsFree([port]))) port = await freePort();
+  const configFile = path.join(dir, 'redis.conf');
+  fs.writeFileSync(configFile, redisConf({ port, dataDir }));
+  const logFile = path.join(dir, 'redis.log');
+  const pid = startDetached(bin, [configFile], { logFile, cwd: dir });
+  log(`redis: started pid ${pid} on 127.0.0.1:${port}`);
+  await waitFor('redis', () => redisHealthy(port), { timeoutMs: 30_000, alive: () => pidAlive(pid) });
+  return { url: `redis://127.0.0.1:${port}`, port, dataDir, pid, configFile, logFile, version: redisVersion(bin) };
+}
+
+export async function downRedis(state) {
+  // SIGTERM makes redis fsync the AOF and exit cleanly
+  if (state?.pid) await stopPid(state.pid, { graceMs: 15_000 });
+}
+
+export async function redisStatus(state) {
+  if (!state) return { healthy: false, reason: 'not started' };
+  const alive = pidAlive(state.pid);
+  const healthy = alive && (await redisHealthy(state.port).catch(() => false));
+  return { healthy, pid: state.pid, alive, url: state.url, version: state.version };
+}
+
+function redisVersion(bin) {
+  const m = /v=([0-9.]+)/.exec(run(bin, ['--version']));
+  return m ? m[1] : 'unknown';
+}
