@@ -1,1 +1,6 @@
-export {};
+export { planRollout, cohortSize, IMPLICIT_FORCED_WAVE, type PlanOptions } from './wave-planner.js';
+export { stableHash, saltSeed, hashWithSeed } from './stable-hash.js';
+export { compileGlob, compileGlobs, labelsMatch } from './glob.js';
+export { CompiledSelector, matchesVmGroup } from './selection.js';
+export { ChangeWindows, type StartDelay } from './change-windows.js';
+export { formatPlanTable } from './format-table.js';

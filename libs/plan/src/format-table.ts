@@ -1,0 +1,37 @@
+import type { Plan } from '@meshwave/contracts';
+
+const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+
+/** The plan for people: waves, units per cluster, start times, estimated completion against the deadline. */
+export function formatPlanTable(plan: Plan): string {
+  const lines: string[] = [];
+  lines.push(`rollout ${plan.rollout}: ${plan.from} → ${plan.to} (${plan.granularity} granularity)`);
+  lines.push(`now ${plan.now}   deadline ${plan.deadline}   estimated completion ${plan.estimatedCompletion}   ${plan.feasible ? 'FEASIBLE' : 'MISSES THE DEADLINE'}`);
+  lines.push('');
+  const header = ['#', 'wave', 'earliest start', 'converged (est.)', 'soak', 'units', 'vm hosts', 'flags'];
+  const rows = plan.waves.map((w) => [
+    String(w.index),
+    w.name,
+    w.earliestStart,
+    w.estimatedConverged,
+    `${w.soakSeconds}s`,
+    String(w.units.length),
+    String(w.vmHosts.length),
+    [w.approval ? 'approval' : '', w.forced ? 'forced' : ''].filter(Boolean).join(','),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  lines.push(header.map((h, i) => pad(h, widths[i]!)).join('  '));
+  for (const [wi, r] of rows.entries()) {
+    lines.push(r.map((c, i) => pad(c, widths[i]!)).join('  '));
+    for (const c of plan.waves[wi]!.clusters) {
+      lines.push(`      ${pad(c.cluster, 24)} ${c.units} units, ${c.maxUnavailable} at once, ${c.batches} batches`);
+    }
+    for (const d of plan.waves[wi]!.delays) lines.push(`      delayed: ${d}`);
+  }
+  const skipped = new Map<string, number>();
+  for (const s of plan.skipped) skipped.set(s.reason, (skipped.get(s.reason) ?? 0) + 1);
+  lines.push('');
+  lines.push(`skipped: ${[...skipped].map(([r, n]) => `${n} ${r}`).join(', ') || 'none'}; untouched VM hosts: ${plan.untouchedVmHosts}`);
+  for (const p of plan.problems) lines.push(`${p.blocking ? 'PROBLEM' : 'note'} ${p.code}: ${p.message}`);
+  return lines.join('\n');
+}

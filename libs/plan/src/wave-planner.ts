@@ -1,0 +1,452 @@
+import {
+  Granularity,
+  PlanProblemCode,
+  SkipReason,
+  resolvePercentOrCount,
+  type Inventory,
+  type InventoryWorkload,
+  type PercentOrCount,
+  type Plan,
+  type PlanProblem,
+  type PlannedVmHost,
+  type PlannedWave,
+  type PlannedWorkload,
+  type RolloutSpec,
+  type SkippedWorkload,
+  type Wave,
+} from '@meshwave/contracts';
+import { ChangeWindows, type StartDelay } from './change-windows.js';
+import { CompiledSelector, matchesVmGroup } from './selection.js';
+import { hashWithSeed, saltSeed } from './stable-hash.js';
+
+export interface PlanOptions {
+  /** the instant planning happens; the plan never reads a clock */
+  readonly now: Date;
+  /**
+   * The mesh a namespace belongs to, when the fleet is split into meshes; with `spec.sequenceByMesh` each
+   * wave is expanded into one wave per mesh so only one mesh's control plane changes at a time.
+   */
+  readonly meshOf?: (cluster: string, namespace: string) => string | undefined;
+}
+
+/** The name of the wave the planner appends when pinned units would otherwise miss the deadline. */
+export const IMPLICIT_FORCED_WAVE = 'deadline-forced';
+
+const UNASSIGNED = -1;
+const DEFAULT_MESH = 'default';
+/** packing (hash, index) into one float64 for a native numeric sort needs index < 2^21 */
+const PACKED_INDEX_LIMIT = 2 ** 21;
+
+interface FlatWorkload {
+  readonly cluster: number;
+  readonly workload: InventoryWorkload;
+}
+
+/** A unit is a workload, or a namespace (with its workloads) under namespace granularity. */
+interface Unit {
+  readonly key: string;
+  readonly cluster: number;
+  readonly namespace: string;
+  readonly members: readonly FlatWorkload[];
+}
+
+interface ScheduledWave {
+  readonly spec: Wave;
+  readonly name: string;
+  readonly mesh?: string;
+  readonly forced: boolean;
+  readonly approval: boolean;
+  readonly units: number[];
+  start: number;
+  converged: number;
+  readonly soakSeconds: number;
+  readonly delays: string[];
+  readonly vmHosts: PlannedVmHost[];
+}
+
+/**
+ * Turns a rollout spec and an inventory into waves with start times. Pure and deterministic: the same
+ * inputs give the same plan whatever the inventory order.
+ */
+export function planRollout(spec: RolloutSpec, inventory: Inventory, options: PlanOptions): Plan {
+  const body = spec.spec;
+  const now = options.now.getTime();
+  const deadline = Date.parse(body.deadline);
+  const salt = body.salt ?? spec.metadata.name;
+  const seed = saltSeed(salt);
+  const clusters = inventory.clusters;
+  const windows = new ChangeWindows(body.windows);
+  const problems: PlanProblem[] = [];
+  const skipped: SkippedWorkload[] = [];
+
+  // 1. Flatten workloads, dropping the excluded ones (reported) — they count in no selector.
+  const excludes = body.exclude.map((s) => new CompiledSelector(s, clusters));
+  const workloads: FlatWorkload[] = [];
+  clusters.forEach((c, ci) => {
+    for (const w of c.workloads) {
+      if (excludes.some((x) => x.matches(ci, w))) skipped.push(skippedOf(c.name, w, SkipReason.Excluded));
+      else workloads.push({ cluster: ci, workload: w });
+    }
+  });
+
+  // 2. Units and their stable-hash order, computed once: every wave's cohort is a prefix of its selector in this order.
+  const units = buildUnits(workloads, body.granularity, clusters);
+  const order = rankUnits(units, seed);
+  const rankIndex = new Int32Array(units.length);
+  order.forEach((u, r) => (rankIndex[u] = r));
+  const rankOf = (u: number): number => rankIndex[u]!;
+
+  // 3. Which units can move (a member on `from`), and what each one holds back.
+  const movers: FlatWorkload[][] = units.map((u) => u.members.filter((m) => m.workload.revision === body.from));
+  const pinnedUntil = new Float64Array(units.length);
+  const pins = body.pins.map((p) => ({ until: Date.parse(p.until), selector: new CompiledSelector(p.select, clusters) }));
+  units.forEach((u, i) => {
+    for (const p of pins) if (u.members.some((m) => p.selector.matches(m.cluster, m.workload))) pinnedUntil[i] = Math.max(pinnedUntil[i] ?? 0, p.until);
+  });
+
+  const assigned = new Int32Array(units.length).fill(UNASSIGNED);
+  const deferred = new Set<number>();
+  const scheduled: ScheduledWave[] = [];
+  const horizon = Math.max(deadline, now) + 366 * 86_400_000;
+  let nextStart = now;
+  let blocked = false;
+
+  const schedule = (wave: Wave, name: string, unitIds: number[], forced: boolean, mesh: string | undefined, extraDelays: StartDelay[]): ScheduledWave | undefined => {
+    const at = windows.earliestStart(nextStart, horizon);
+    if (at === undefined) {
+      problems.push({ code: PlanProblemCode.NoWindowBeforeDeadline, message: `wave "${name}": no allowed window opens after ${iso(nextStart)}`, wave: name, blocking: true });
+      blocked = true;
+      return undefined;
+    }
+    const soakSeconds = wave.soak ?? body.defaults.soak;
+    const s: ScheduledWave = {
+      spec: wave,
+      name,
+      ...(mesh === undefined ? {} : { mesh }),
+      forced,
+      approval: wave.approval,
+      units: unitIds,
+      start: at.start,
+      converged: at.start,
+      soakSeconds,
+      delays: [...extraDelays, ...at.delays].map((d) => d.reason),
+      vmHosts: [],
+    };
+    scheduled.push(s);
+    return s;
+  };
+
+  const finishSchedule = (s: ScheduledWave): void => {
+    s.converged = s.start + estimateConvergenceSeconds(s, units, body.defaults.maxUnavailable, body.defaults.batchEstimate, clusters.length) * 1000;
+    nextStart = s.converged + s.soakSeconds * 1000;
+  };
+
+  const expand = (wave: Wave, unitIds: number[], forced: boolean, extraDelays: StartDelay[]): ScheduledWave[] => {
+    const byMesh = body.sequenceByMesh && options.meshOf ? splitByMesh(unitIds, units, clusters, options.meshOf) : [[undefined, unitIds] as const];
+    const out: ScheduledWave[] = [];
+    for (const [mesh, ids] of byMesh) {
+      if (blocked) break;
+      const name = mesh === undefined ? wave.name : `${wave.name}-${mesh}`;
+      const s = schedule(out.length === 0 ? wave : { ...wave, approval: false }, name, ids, forced, mesh, out.length === 0 ? extraDelays : []);
+      if (s === undefined) break;
+      out.push(s);
+      // VM hosts are attached before the convergence estimate, which includes their batches.
+      if (out.length === 1) s.vmHosts.push(...vmHostsFor(wave.name));
+      finishSchedule(s);
+    }
+    return out;
+  };
+
+  // VM hosts per wave name, computed up front: groups are claimed by the first `vms` entry selecting them.
+  const vmByWave = planVmHosts(spec, inventory, seed);
+  const vmHostsFor = (waveName: string): PlannedVmHost[] => vmByWave.hostsByWave.get(waveName) ?? [];
+
+  body.waves.forEach((wave, wi) => {
+    if (blocked) return;
+    const selector = new CompiledSelector(wave.select, clusters);
+    const inSelector = (u: number): boolean => units[u]!.members.some((m) => selector.matches(m.cluster, m.workload));
+    const tentative = windows.earliestStart(nextStart, horizon)?.start ?? nextStart;
+    const picked: number[] = [];
+
+    // Pinned units deferred by earlier waves join the first later wave whose selector holds them.
+    for (const u of [...deferred]) {
+      if (pinnedUntil[u]! <= tentative && inSelector(u)) {
+        deferred.delete(u);
+        picked.push(u);
+      }
+    }
+    const members: number[] = [];
+    for (let r = 0; r < order.length; r++) {
+      const u = order[r]!;
+      if (inSelector(u)) members.push(u);
+    }
+    const cohort = cohortSize(wave.percent, members.length);
+    for (let r = 0; r < cohort; r++) {
+      const u = members[r]!;
+      if (assigned[u] !== UNASSIGNED || deferred.has(u) || movers[u]!.length === 0) continue;
+      if (pinnedUntil[u]! > tentative) {
+        deferred.add(u);
+        continue;
+      }
+      picked.push(u);
+    }
+
+    const isLast = wi === body.waves.length - 1;
+    const extraDelays: StartDelay[] = [];
+    if (wave.forced && isLast) {
+      // The forced wave collects every eligible unit still on `from`: never selected, or pinned.
+      const already = new Set(picked);
+      for (let u = 0; u < units.length; u++) {
+        if (assigned[u] === UNASSIGNED && movers[u]!.length > 0 && !already.has(u)) picked.push(u);
+      }
+      deferred.clear();
+      const latestPin = Math.max(0, ...picked.map((u) => pinnedUntil[u]!));
+      if (latestPin > nextStart) {
+        extraDelays.push({ until: latestPin, reason: `pins hold units until ${iso(latestPin)}` });
+        nextStart = latestPin;
+      }
+    }
+    picked.sort((a, b) => rankOf(a) - rankOf(b));
+    for (const u of picked) assigned[u] = wi;
+    const out = expand(wave, picked, wave.forced, extraDelays);
+    if (out.length > 0 && out.every((s) => s.units.length === 0 && s.vmHosts.length === 0)) {
+      problems.push({ code: PlanProblemCode.EmptyWave, message: `wave "${wave.name}" moves nothing`, wave: wave.name, blocking: false });
+    }
+  });
+
+  // Pinned units that no later wave took still move by the deadline, in a wave of their own.
+  if (!blocked && deferred.size > 0) {
+    const ids = [...deferred].sort((a, b) => rankOf(a) - rankOf(b));
+    const latestPin = Math.max(...ids.map((u) => pinnedUntil[u]!));
+    const extraDelays: StartDelay[] = [];
+    if (latestPin > nextStart) {
+      extraDelays.push({ until: latestPin, reason: `pins hold units until ${iso(latestPin)}` });
+      nextStart = latestPin;
+    }
+    const forcedWave: Wave = { name: IMPLICIT_FORCED_WAVE, select: {}, percent: 100, approval: false, forced: true };
+    for (const u of ids) assigned[u] = body.waves.length;
+    expand(forcedWave, ids, true, extraDelays);
+  }
+
+  // Report every workload in no wave, with why.
+  units.forEach((u, i) => {
+    for (const m of u.members) {
+      const w = m.workload;
+      const cluster = clusters[m.cluster]!.name;
+      if (w.revision === body.to) skipped.push(skippedOf(cluster, w, SkipReason.AlreadyOnTarget));
+      else if (w.revision !== body.from) skipped.push(skippedOf(cluster, w, SkipReason.NotOnFrom));
+      else if (assigned[i] === UNASSIGNED) skipped.push(skippedOf(cluster, w, SkipReason.NotSelected));
+    }
+  });
+
+  for (const p of body.pins) {
+    const until = Date.parse(p.until);
+    if (until > deadline) {
+      problems.push({ code: PlanProblemCode.PinAfterDeadline, message: `a pin holds units until ${p.until}, after the deadline ${body.deadline}`, blocking: true });
+    }
+  }
+  if (now >= deadline) {
+    problems.push({ code: PlanProblemCode.DeadlinePassed, message: `the deadline ${body.deadline} is not after now (${iso(now)})`, blocking: true });
+  }
+  const completion = scheduled.reduce((max, s) => Math.max(max, s.converged), now);
+  for (const s of scheduled) {
+    if (s.converged > deadline) {
+      const why = s.delays.length > 0 ? `; delayed by: ${s.delays.join('; ')}` : '';
+      const approval = s.approval ? '; its start also waits for an approval' : '';
+      problems.push({
+        code: PlanProblemCode.DeadlineMissed,
+        message: `wave "${s.name}" starts ${iso(s.start)} and is estimated to converge ${iso(s.converged)}, after the deadline ${body.deadline}${why}${approval}`,
+        wave: s.name,
+        blocking: true,
+      });
+    }
+  }
+
+  return {
+    rollout: spec.metadata.name,
+    from: body.from,
+    to: body.to,
+    now: iso(now),
+    deadline: body.deadline,
+    feasible: !problems.some((p) => p.blocking),
+    problems,
+    estimatedCompletion: iso(completion),
+    granularity: body.granularity,
+    waves: scheduled.map((s, index) => toPlannedWave(s, index, units, movers, clusters, body.defaults.maxUnavailable)),
+    skipped: skipped.sort(compareWorkloads),
+    untouchedVmHosts: vmByWave.untouched,
+  };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function skippedOf(cluster: string, w: InventoryWorkload, reason: SkipReason): SkippedWorkload {
+  return { cluster, namespace: w.namespace, kind: w.kind, name: w.name, reason, revision: w.revision };
+}
+
+function compareWorkloads(a: PlannedWorkload, b: PlannedWorkload): number {
+  return a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name);
+}
+
+/** ceil(p% × n), at least one when p > 0 and n > 0. */
+export function cohortSize(percent: number, n: number): number {
+  if (n === 0 || percent <= 0) return 0;
+  return Math.min(n, Math.max(1, Math.ceil((percent / 100) * n - 1e-9)));
+}
+
+function buildUnits(workloads: readonly FlatWorkload[], granularity: string, clusters: Inventory['clusters']): Unit[] {
+  if (granularity === Granularity.Workload) {
+    return workloads.map((m) => ({
+      key: `${clusters[m.cluster]!.name}/${m.workload.namespace}/${m.workload.kind}/${m.workload.name}`,
+      cluster: m.cluster,
+      namespace: m.workload.namespace,
+      members: [m],
+    }));
+  }
+  const byKey = new Map<string, { cluster: number; namespace: string; members: FlatWorkload[] }>();
+  for (const m of workloads) {
+    const key = `${clusters[m.cluster]!.name}/${m.workload.namespace}`;
+    let u = byKey.get(key);
+    if (u === undefined) {
+      u = { cluster: m.cluster, namespace: m.workload.namespace, members: [] };
+      byKey.set(key, u);
+    }
+    u.members.push(m);
+  }
+  return [...byKey].map(([key, u]) => ({ key, ...u }));
+}
+
+/** Unit indices ordered by (stable hash, key): independent of inventory order. */
+function rankUnits(units: readonly Unit[], seed: number): Int32Array {
+  const n = units.length;
+  const hashes = new Uint32Array(n);
+  for (let i = 0; i < n; i++) hashes[i] = hashWithSeed(seed, units[i]!.key);
+  let order: Int32Array;
+  if (n < PACKED_INDEX_LIMIT) {
+    const packed = new Float64Array(n);
+    for (let i = 0; i < n; i++) packed[i] = hashes[i]! * PACKED_INDEX_LIMIT + i;
+    packed.sort();
+    order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = packed[i]! % PACKED_INDEX_LIMIT;
+  } else {
+    order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => hashes[a]! - hashes[b]!);
+  }
+  // Equal hashes are ordered by key, never by inventory position.
+  for (let i = 0; i < n; ) {
+    let j = i + 1;
+    while (j < n && hashes[order[j]!] === hashes[order[i]!]) j++;
+    if (j - i > 1) {
+      const run = Array.from(order.subarray(i, j)).sort((a, b) => (units[a]!.key < units[b]!.key ? -1 : 1));
+      order.set(run, i);
+    }
+    i = j;
+  }
+  return order;
+}
+
+function splitByMesh(
+  unitIds: readonly number[],
+  units: readonly Unit[],
+  clusters: Inventory['clusters'],
+  meshOf: NonNullable<PlanOptions['meshOf']>,
+): (readonly [string, number[]])[] {
+  const byMesh = new Map<string, number[]>();
+  for (const u of unitIds) {
+    const unit = units[u]!;
+    const cluster = clusters[unit.cluster]!;
+    const mesh = meshOf(cluster.name, unit.namespace) ?? cluster.mesh ?? DEFAULT_MESH;
+    const list = byMesh.get(mesh) ?? [];
+    list.push(u);
+    byMesh.set(mesh, list);
+  }
+  if (byMesh.size === 0) return [[DEFAULT_MESH, []]];
+  return [...byMesh].sort(([a], [b]) => a.localeCompare(b));
+}
+
+function maxUnavailableOf(wave: Wave, fallback: PercentOrCount): PercentOrCount {
+  return wave.maxUnavailable ?? fallback;
+}
+
+/** Clusters converge in parallel; within one, ceil(units / maxUnavailable) batches each take `batchSeconds`. */
+function estimateConvergenceSeconds(
+  s: ScheduledWave,
+  units: readonly Unit[],
+  defaultMaxUnavailable: PercentOrCount,
+  batchSeconds: number,
+  clusterCount: number,
+): number {
+  const perCluster = new Uint32Array(clusterCount);
+  for (const u of s.units) perCluster[units[u]!.cluster]!++;
+  let batches = 0;
+  const budget = maxUnavailableOf(s.spec, defaultMaxUnavailable);
+  for (const n of perCluster) if (n > 0) batches = Math.max(batches, Math.ceil(n / resolvePercentOrCount(budget, n)));
+  const vmBatches = new Map<string, number>();
+  for (const h of s.vmHosts) vmBatches.set(h.group, Math.max(vmBatches.get(h.group) ?? 0, h.batch + 1));
+  for (const b of vmBatches.values()) batches = Math.max(batches, b);
+  return batches * batchSeconds;
+}
+
+function toPlannedWave(
+  s: ScheduledWave,
+  index: number,
+  units: readonly Unit[],
+  movers: readonly FlatWorkload[][],
+  clusters: Inventory['clusters'],
+  defaultMaxUnavailable: PercentOrCount,
+): PlannedWave {
+  const workloads: PlannedWorkload[] = [];
+  const perCluster = new Map<number, number>();
+  for (const u of s.units) {
+    for (const m of movers[u]!) {
+      workloads.push({ cluster: clusters[m.cluster]!.name, namespace: m.workload.namespace, kind: m.workload.kind, name: m.workload.name });
+    }
+    const c = units[u]!.cluster;
+    perCluster.set(c, (perCluster.get(c) ?? 0) + 1);
+  }
+  const budget = maxUnavailableOf(s.spec, defaultMaxUnavailable);
+  return {
+    index,
+    name: s.name,
+    ...(s.mesh === undefined ? {} : { mesh: s.mesh }),
+    earliestStart: iso(s.start),
+    estimatedConverged: iso(s.converged),
+    soakSeconds: s.soakSeconds,
+    approval: s.approval,
+    forced: s.forced,
+    workloads,
+    units: s.units.map((u) => units[u]!.key),
+    vmHosts: s.vmHosts,
+    clusters: [...perCluster]
+      .map(([c, n]) => {
+        const maxUnavailable = resolvePercentOrCount(budget, n);
+        return { cluster: clusters[c]!.name, units: n, maxUnavailable, batches: Math.ceil(n / maxUnavailable) };
+      })
+      .sort((a, b) => a.cluster.localeCompare(b.cluster)),
+    delays: s.delays,
+  };
+}
+
+/** VM hosts on `from`, per wave name, ordered by stable hash and batched by their entry's maxUnavailable. */
+function planVmHosts(spec: RolloutSpec, inventory: Inventory, seed: number): { hostsByWave: Map<string, PlannedVmHost[]>; untouched: number } {
+  const body = spec.spec;
+  const hostsByWave = new Map<string, PlannedVmHost[]>();
+  let untouched = 0;
+  for (const group of inventory.vmGroups) {
+    const entry = body.vms.find((v) => matchesVmGroup(v.select, group));
+    if (entry === undefined) {
+      untouched += group.hosts.length;
+      continue;
+    }
+    const perBatch = Math.max(1, resolvePercentOrCount(entry.maxUnavailable, group.hosts.length));
+    const ranked = group.hosts
+      .filter((h) => h.version === body.from)
+      .map((h) => ({ name: h.name, rank: hashWithSeed(seed, `vmgroup/${group.name}/${h.name}`) }))
+      .sort((a, b) => a.rank - b.rank || (a.name < b.name ? -1 : 1));
+    const list = hostsByWave.get(entry.wave) ?? [];
+    ranked.forEach((h, i) => list.push({ group: group.name, name: h.name, batch: Math.floor(i / perBatch) }));
+    hostsByWave.set(entry.wave, list);
+  }
+  return { hostsByWave, untouched };
+}
