@@ -82,8 +82,8 @@ function parseYaml(text: string, file: string | undefined): { value: unknown; lo
   if (doc.errors.length > 0) {
     throw new InvalidInputError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return { file, path: '', line: pos?.line, column: pos?.col, message: e.message.split('\n')[0] ?? e.message };
+        const pos = lines.linePos(e.pos[0]);
+        return { file, path: '', line: pos.line, column: pos.col, message: e.message.split('\n')[0] ?? e.message };
       }),
       { code: ContractErrorCode.Unparseable },
     );
