@@ -5,3 +5,4 @@ export * from './inventory.js';
 export * from './plan.js';
 export * from './messages.js';
 export * from './parse.js';
+export * from './api.js';

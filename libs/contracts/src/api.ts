@@ -1,0 +1,361 @@
+import { z } from 'zod';
+import { Inventory } from './inventory.js';
+import { Plan } from './plan.js';
+
+// Schemas of the planner's HTTP API and of the rollout state it exposes. The planner's engine stores the same
+// shapes (phases, transitions, verdicts), so what the API shows is what the engine decided, field for field.
+
+/** The phase of a rollout. `Running` has a wave phase; the others do not. */
+export const RolloutPhase = {
+  /** created; its first wave has not started (window, approval or a start time ahead) */
+  Pending: 'Pending',
+  Running: 'Running',
+  /** an operator paused it: agents start no new restart, no new wave starts */
+  Paused: 'Paused',
+  /** a gate failed (or a rolled-back wave awaits the operator); resumable */
+  Halted: 'Halted',
+  /** moving units back to `from` */
+  RollingBack: 'RollingBack',
+  /** every dispatched unit is back on `from`; terminal */
+  RolledBack: 'RolledBack',
+  /** every wave passed its gate; terminal */
+  Completed: 'Completed',
+  /** aborted, or a failback itself failed; terminal */
+  Failed: 'Failed',
+} as const;
+export type RolloutPhase = (typeof RolloutPhase)[keyof typeof RolloutPhase];
+const rolloutPhases = Object.values(RolloutPhase) as [RolloutPhase, ...RolloutPhase[]];
+
+/** Where the current wave is while the rollout runs. */
+export const WavePhase = {
+  /** waiting for its start time, window or approval, then publishing desired state */
+  Dispatching: 'Dispatching',
+  /** agents move the wave's units; waiting for every unit to report the new revision injected and Ready */
+  Converging: 'Converging',
+  /** converged; the gate keeps watching until the soak time has passed */
+  Soaking: 'Soaking',
+  /** the final gate evaluation */
+  Gating: 'Gating',
+} as const;
+export type WavePhase = (typeof WavePhase)[keyof typeof WavePhase];
+const wavePhases = Object.values(WavePhase) as [WavePhase, ...WavePhase[]];
+
+/** A gate evaluation's outcome: data, never an exception. */
+export const GateOutcome = {
+  Successful: 'Successful',
+  Failed: 'Failed',
+  /** not enough data yet (reports missing, units still moving); evaluated again later */
+  Inconclusive: 'Inconclusive',
+  /** the health source could not judge (e.g. a query failed); evaluated again later */
+  Error: 'Error',
+} as const;
+export type GateOutcome = (typeof GateOutcome)[keyof typeof GateOutcome];
+
+/** Why a gate reached its outcome; stable constants operators and tests switch on. */
+export const GateReason = {
+  AllUnitsConverged: 'AllUnitsConverged',
+  UnitsConverging: 'UnitsConverging',
+  UnitFailed: 'UnitFailed',
+  CrashLoop: 'CrashLoop',
+  SidecarMismatch: 'SidecarMismatch',
+  VmHostFailed: 'VmHostFailed',
+  ReportsMissing: 'ReportsMissing',
+  ReadinessBelowMinimum: 'ReadinessBelowMinimum',
+  NothingToMove: 'NothingToMove',
+  SourceError: 'SourceError',
+} as const;
+export type GateReason = (typeof GateReason)[keyof typeof GateReason];
+
+export const GateVerdict = z.object({
+  wave: z.number().int().nonnegative(),
+  outcome: z.enum([GateOutcome.Successful, GateOutcome.Failed, GateOutcome.Inconclusive, GateOutcome.Error]),
+  reason: z.string(),
+  message: z.string(),
+  /** health source that judged, e.g. `agent-reports` */
+  source: z.string(),
+  at: z.string(),
+  /** units (`cluster/namespace[/kind/name]`) or VM hosts (`vmgroup/<group>/<host>`) that failed it */
+  failed: z.array(z.string()).default([]),
+  /** true for the evaluation that decided the wave (end of soak), false for watches while converging */
+  final: z.boolean(),
+});
+export type GateVerdict = z.infer<typeof GateVerdict>;
+
+/** What made a transition happen: the engine's own observation, or an operator's action. */
+export const TransitionTrigger = {
+  Start: 'start',
+  WaitStart: 'wait-start',
+  Dispatched: 'dispatched',
+  Converged: 'converged',
+  SoakElapsed: 'soak-elapsed',
+  GatePassed: 'gate-passed',
+  LastGatePassed: 'last-gate-passed',
+  GateFailed: 'gate-failed',
+  RollbackStarted: 'rollback-started',
+  WaveRolledBack: 'wave-rolled-back',
+  RolledBack: 'rolled-back',
+  RollbackFailed: 'rollback-failed',
+  Pause: 'pause',
+  Resume: 'resume',
+  Rollback: 'rollback',
+  Abort: 'abort',
+} as const;
+export type TransitionTrigger = (typeof TransitionTrigger)[keyof typeof TransitionTrigger];
+
+/** One step of the state machine, with why. `from`/`to` are `Phase` or `Running/<WavePhase>`. */
+export const TransitionRecord = z.object({
+  at: z.string(),
+  from: z.string(),
+  to: z.string(),
+  trigger: z.string(),
+  reason: z.string(),
+  wave: z.number().int().nonnegative(),
+  /** who: `engine`, or the operator's token name */
+  actor: z.string(),
+});
+export type TransitionRecord = z.infer<typeof TransitionRecord>;
+
+/** Operator actions on a rollout. */
+export const OperatorAction = {
+  Pause: 'pause',
+  Resume: 'resume',
+  Approve: 'approve',
+  Rollback: 'rollback',
+  Abort: 'abort',
+  Exclude: 'exclude',
+} as const;
+export type OperatorAction = (typeof OperatorAction)[keyof typeof OperatorAction];
+
+/** API roles, each including the ones before it. */
+export const ApiRole = { Viewer: 'viewer', Operator: 'operator', Admin: 'admin' } as const;
+export type ApiRole = (typeof ApiRole)[keyof typeof ApiRole];
+
+// ---- errors ----
+
+export const ApiErrorDetail = z.object({
+  /** JSON path of the field (`spec.waves[1].percent`), empty for the whole document */
+  path: z.string(),
+  message: z.string(),
+  line: z.number().int().optional(),
+  column: z.number().int().optional(),
+});
+export type ApiErrorDetail = z.infer<typeof ApiErrorDetail>;
+
+/** Every 4xx/5xx body. `code` is stable; `message` is for humans. */
+export const ApiError = z.object({
+  code: z.string(),
+  message: z.string(),
+  details: z.array(ApiErrorDetail),
+});
+export type ApiError = z.infer<typeof ApiError>;
+
+/** Stable API error codes. */
+export const ApiErrorCode = {
+  InvalidRequest: 'INVALID_REQUEST',
+  InvalidSpec: 'INVALID_SPEC',
+  Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
+  NotFound: 'NOT_FOUND',
+  Conflict: 'CONFLICT',
+  ActionNotApplicable: 'ACTION_NOT_APPLICABLE',
+  NotLeader: 'NOT_LEADER',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  Unavailable: 'UNAVAILABLE',
+  Internal: 'INTERNAL',
+} as const;
+export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
+
+// ---- requests ----
+
+/**
+ * JSON form of `POST /v1/plans` and `POST /v1/rollouts`: the spec as text (YAML or JSON, so errors carry
+ * line and column) or as an object, and optionally the inventory to plan against instead of the stored one.
+ * A YAML body (`application/yaml`) is the spec text alone.
+ */
+export const PlanRequest = z.strictObject({
+  spec: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+  inventory: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+});
+export type PlanRequest = z.infer<typeof PlanRequest>;
+
+export const ActionRequest = z.strictObject({ reason: z.string().max(1000).optional() });
+export type ActionRequest = z.infer<typeof ActionRequest>;
+
+/** A unit to exclude: a namespace (every workload in it) or one workload. */
+export const ExcludedUnit = z.strictObject({
+  cluster: z.string().min(1),
+  namespace: z.string().min(1),
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).optional(),
+  name: z.string().min(1).optional(),
+});
+export type ExcludedUnit = z.infer<typeof ExcludedUnit>;
+
+export const ExcludeRequest = z.strictObject({
+  units: z.array(ExcludedUnit).min(1).max(1000),
+  reason: z.string().max(1000).optional(),
+});
+export type ExcludeRequest = z.infer<typeof ExcludeRequest>;
+
+export const RolloutIdParams = z.strictObject({ id: z.string().min(1).max(200) });
+export const ClusterNameParams = z.strictObject({ name: z.string().min(1).max(253) });
+
+export const InventoryRequest = Inventory;
+
+// ---- responses ----
+
+export const PlanResponse = Plan;
+
+export const CreatedRollout = z.object({ id: z.string(), phase: z.string(), plan: Plan });
+export type CreatedRollout = z.infer<typeof CreatedRollout>;
+
+export const RolloutSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  from: z.string(),
+  to: z.string(),
+  phase: z.enum(rolloutPhases),
+  wavePhase: z.enum(wavePhases).optional(),
+  /** index of the current wave */
+  wave: z.number().int().nonnegative(),
+  waves: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  deadline: z.string(),
+});
+export type RolloutSummary = z.infer<typeof RolloutSummary>;
+
+export const RolloutList = z.object({ rollouts: z.array(RolloutSummary) });
+export type RolloutList = z.infer<typeof RolloutList>;
+
+/** Counts of units by state. */
+export const UnitCounts = z.object({
+  pending: z.number().int().nonnegative(),
+  moving: z.number().int().nonnegative(),
+  converged: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  excluded: z.number().int().nonnegative(),
+});
+export type UnitCounts = z.infer<typeof UnitCounts>;
+
+export const VmHostCounts = z.object({
+  pending: z.number().int().nonnegative(),
+  upgrading: z.number().int().nonnegative(),
+  converged: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+});
+export type VmHostCounts = z.infer<typeof VmHostCounts>;
+
+export const WaveStatus = z.object({
+  index: z.number().int().nonnegative(),
+  name: z.string(),
+  /** pending (not started), active, passed, failed, rolled-back */
+  state: z.string(),
+  earliestStart: z.string(),
+  approval: z.boolean(),
+  approved: z.boolean(),
+  forced: z.boolean(),
+  soakSeconds: z.number().nonnegative(),
+  units: UnitCounts,
+  clusters: z.array(z.object({ cluster: z.string(), units: UnitCounts })),
+  vmHosts: VmHostCounts,
+  vmGroups: z.array(z.object({ group: z.string(), hosts: VmHostCounts })),
+  failedUnits: z.array(z.object({ unit: z.string(), reason: z.string().optional(), message: z.string().optional() })),
+});
+export type WaveStatus = z.infer<typeof WaveStatus>;
+
+export const RolloutStatus = RolloutSummary.extend({
+  reason: z.string().optional(),
+  leaderEpoch: z.number().int().nonnegative(),
+  generation: z.number().int().nonnegative(),
+  waveStatuses: z.array(WaveStatus),
+  gateVerdicts: z.array(GateVerdict),
+  excluded: z.array(z.string()),
+  approvedWaves: z.array(z.number().int()),
+  /** now + what is left of the plan's estimates; compared with the deadline */
+  estimatedCompletion: z.string(),
+  deadlineAtRisk: z.boolean(),
+  nextWakeAt: z.string().optional(),
+  transitions: z.array(TransitionRecord),
+});
+export type RolloutStatus = z.infer<typeof RolloutStatus>;
+
+export const ActionResponse = z.object({
+  id: z.string(),
+  action: z.string(),
+  phase: z.enum(rolloutPhases),
+  wavePhase: z.enum(wavePhases).optional(),
+  message: z.string(),
+});
+export type ActionResponse = z.infer<typeof ActionResponse>;
+
+export const RevisionUsage = z.object({
+  revision: z.string(),
+  /** workloads on it (assigned), over every cluster */
+  workloads: z.number().int().nonnegative(),
+  vmHosts: z.number().int().nonnegative(),
+  clusters: z.array(z.string()),
+});
+
+export const ClusterView = z.object({
+  name: z.string(),
+  labels: z.record(z.string(), z.string()),
+  mesh: z.string().optional(),
+  /** inventory generation as reported by the agent; 0 for inventory posted by an operator */
+  generation: z.number().int().nonnegative(),
+  reportedAt: z.string().optional(),
+  workloads: z.number().int().nonnegative(),
+  /** workloads per assigned revision (`none` for no revision) */
+  revisions: z.record(z.string(), z.number().int().nonnegative()),
+  /** workloads whose injected revision differs from the assigned one */
+  mismatched: z.number().int().nonnegative(),
+});
+export type ClusterView = z.infer<typeof ClusterView>;
+
+export const ClusterDetail = ClusterView.extend({
+  workloadList: z.array(
+    z.object({
+      namespace: z.string(),
+      kind: z.string(),
+      name: z.string(),
+      revision: z.string().nullable(),
+      injectedRevision: z.string().nullable().optional(),
+    }),
+  ),
+});
+export type ClusterDetail = z.infer<typeof ClusterDetail>;
+
+export const VmGroupView = z.object({
+  name: z.string(),
+  hosts: z.number().int().nonnegative(),
+  versions: z.record(z.string(), z.number().int().nonnegative()),
+});
+
+export const FleetView = z.object({
+  clusters: z.array(ClusterView),
+  vmGroups: z.array(VmGroupView),
+  /** every revision still in use, so an operator knows when an old control plane can be removed */
+  revisions: z.array(RevisionUsage),
+});
+export type FleetView = z.infer<typeof FleetView>;
+
+export const HealthResponse = z.object({
+  status: z.string(),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })).optional(),
+  leader: z.boolean().optional(),
+  epoch: z.number().int().optional(),
+});
+
+/** Server-sent event payloads on `GET /v1/events`. */
+export const RolloutEvent = z.object({
+  type: z.enum(['transition', 'progress', 'verdict', 'action']),
+  rolloutId: z.string(),
+  at: z.string(),
+  phase: z.string(),
+  wavePhase: z.string().optional(),
+  wave: z.number().int().nonnegative(),
+  transition: TransitionRecord.optional(),
+  verdict: GateVerdict.optional(),
+  message: z.string().optional(),
+});
+export type RolloutEvent = z.infer<typeof RolloutEvent>;
