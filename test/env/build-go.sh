@@ -39,7 +39,17 @@ build_etcd() {
 
 build_kwok() {
   local v; v="$(modver kwok sigs.k8s.io/kwok)"
-  build kwok kwok "$cache/kwok-$v" "-X sigs.k8s.io/kwok/pkg/consts.Version=$v" sigs.k8s.io/kwok/cmd/kwok
+  local out="$cache/kwok-$v"
+  build kwok kwok "$out" "-X sigs.k8s.io/kwok/pkg/consts.Version=$v" sigs.k8s.io/kwok/cmd/kwok
+  # kwok's own node and pod stages ship inside its module; take them from the module cache at this version
+  if [[ ! -f "$out/stages/.complete" ]]; then
+    local src; src="$(cd "$here/go/kwok" && go mod download sigs.k8s.io/kwok && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage"
+    mkdir -p "$out/stages"
+    cp "$src/node/fast/node-initialize.yaml" "$src/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+      "$src/pod/fast/pod-ready.yaml" "$src/pod/fast/pod-complete.yaml" "$src/pod/fast/pod-delete.yaml" "$out/stages/"
+    chmod 644 "$out/stages/"*.yaml
+    touch "$out/stages/.complete"
+  fi
 }
 
 build_kube() {

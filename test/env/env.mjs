@@ -6,6 +6,7 @@
 //   node test/env/env.mjs status                          JSON health on stdout; exit 1 when not all healthy
 //   node test/env/env.mjs down                            stop everything this environment started
 //   node test/env/env.mjs restart|stop|start <kafka|redis|injector|kind-N>   for failure drills
+//   node test/env/env.mjs kubeconfig <cluster> <user> [group...]   kubeconfig of a new client-cert identity
 //   node test/env/env.mjs build                           fetch jars and build binaries only (CI warm-up)
 //
 // State: ${MESHWAVE_ENV_DIR:-~/.cache/meshwave/run}; build cache: ${MESHWAVE_CACHE_DIR:-~/.cache/meshwave}.
@@ -15,7 +16,7 @@ import path from 'node:path';
 import { envFile, log, pidAlive, readJson, sleep, stateDir, writeFileAtomic } from './lib/common.mjs';
 import { downKafka, ensureKafkaJars, kafkaStatus, upKafka } from './lib/kafka.mjs';
 import { downRedis, ensureRedisServer, redisStatus, startRedis, upRedis } from './lib/redis.mjs';
-import { clusterStatus, downCluster, ensureKubeBinaries, upCluster } from './lib/kube.mjs';
+import { clusterStatus, downCluster, ensureKubeBinaries, upCluster, writeUserKubeconfig } from './lib/kube.mjs';
 import { downInjector, injectorStatus, upInjector } from './lib/injector-process.mjs';
 
 const SCHEMA = 1;
@@ -106,6 +107,10 @@ async function up(opts) {
         continue;
       }
       const c = await upCluster(name, before, bins, state.injector);
+      if (c === before && prev?.injector?.url !== state.injector.url) {
+        const { repointRegistrations } = await import('./injector/registration.mjs');
+        await repointRegistrations(c, state.injector); // the injector came back on another port
+      }
       clusters.push(c);
       state.clusters = [...clusters, ...state.clusters.filter((x) => !clusters.some((y) => y.name === x.name))];
       writeState(state);
@@ -158,7 +163,14 @@ async function drill(verb, component) {
     if (start) state.redis = await startRedis(state.redis);
   } else if (component === 'injector') {
     if (stop) await downInjector(state.injector);
-    if (start) state.injector = await upInjector(state.injector);
+    if (start) {
+      const before = state.injector?.url;
+      state.injector = await upInjector(state.injector);
+      if (state.injector.url !== before) {
+        const { repointRegistrations } = await import('./injector/registration.mjs');
+        for (const c of state.clusters ?? []) await repointRegistrations(c, state.injector);
+      }
+    }
   } else {
     const i = (state.clusters ?? []).findIndex((c) => c.name === component);
     if (i < 0) throw new Error(`unknown component ${component} (kafka, redis, injector or a cluster name)`);
@@ -196,6 +208,14 @@ async function main() {
       ensureRedisServer();
       if (opts.kube) await ensureKubeBinaries();
       break;
+    case 'kubeconfig': {
+      // kubeconfig <cluster> <user> [group...]: a client-certificate identity for RBAC tests
+      const [clusterName, user, ...groups] = opts.rest;
+      const c = readState()?.clusters?.find((x) => x.name === clusterName);
+      if (!c || !user) throw new Error('usage: env.mjs kubeconfig <cluster> <user> [group...]');
+      process.stdout.write(`${writeUserKubeconfig(c, user, groups)}\n`);
+      break;
+    }
     case 'path':
       process.stdout.write(`${envFile()}\n`);
       break;

@@ -123,6 +123,14 @@ export async function envCli(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/**
+ * Kubeconfig of a new client-certificate identity (CN=user, O=groups) in `cluster`, signed by the cluster's
+ * client CA; it can do only what RBAC grants that user or those groups.
+ */
+export async function userKubeconfig(cluster: ClusterEnv, user: string, groups: readonly string[] = []): Promise<string> {
+  return (await envCli('kubeconfig', cluster.name, user, ...groups)).trim();
+}
+
 /** Stops Redis (SIGTERM: final AOF fsync) and starts it again on the same port and data; returns the new details. */
 export async function restartRedis(): Promise<RedisEnv> {
   await envCli('restart', 'redis');

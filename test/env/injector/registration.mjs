@@ -1,0 +1,144 @@
+// Registers the injector double in a cluster exactly as istiod registers its own injection webhook per
+// revision (MutatingWebhookConfiguration `istio-sidecar-injector-<rev>`, webhooks
+// `rev.namespace.sidecar-injector.istio.io` and `rev.object.sidecar-injector.istio.io` with istiod's
+// selectors; revision tags as `istio-revision-tag-<tag>`), reached through clientConfig.url + caBundle.
+// Types: registration.d.mts. `cluster` and `injector` are the entries of env.json (test/support/env.ts).
+import { applyObject, kubeRequest } from '../lib/kube.mjs';
+import { FAULT_ANNOTATION, STATUS_ANNOTATION, versionOfRevision } from './mutate.mjs';
+
+/** The two control-plane revisions every cluster gets at `up`. */
+export const DEFAULT_REVISIONS = [
+  { revision: '1-24-5', version: '1.24.5' },
+  { revision: '1-25-2', version: '1.25.2' },
+];
+
+const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
+
+function webhookPath({ revision, version, fault }) {
+  return `/inject/${revision}/${version}${fault ? `/fault/${fault}` : ''}`;
+}
+
+function webhooks(value, clientConfig) {
+  const common = {
+    admissionReviewVersions: ['v1'],
+    clientConfig,
+    failurePolicy: 'Fail',
+    matchPolicy: 'Equivalent',
+    reinvocationPolicy: 'Never',
+    sideEffects: 'None',
+    timeoutSeconds: 10,
+    rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: '*' }],
+  };
+  const injectNotFalse = { key: 'sidecar.istio.io/inject', operator: 'NotIn', values: ['false'] };
+  return [
+    {
+      name: 'rev.namespace.sidecar-injector.istio.io',
+      ...common,
+      namespaceSelector: { matchExpressions: [
+        { key: 'istio.io/rev', operator: 'In', values: [value] },
+        { key: 'istio-injection', operator: 'DoesNotExist' },
+      ] },
+      objectSelector: { matchExpressions: [injectNotFalse] },
+    },
+    {
+      name: 'rev.object.sidecar-injector.istio.io',
+      ...common,
+      namespaceSelector: { matchExpressions: [
+        { key: 'istio.io/rev', operator: 'DoesNotExist' },
+        { key: 'istio-injection', operator: 'DoesNotExist' },
+      ] },
+      objectSelector: { matchExpressions: [injectNotFalse, { key: 'istio.io/rev', operator: 'In', values: [value] }] },
+    },
+  ];
+}
+
+/** The MutatingWebhookConfiguration istiod would create for `revision` (or for `tag` pointing at it). */
+export function webhookConfiguration(injector, { revision, version = versionOfRevision(revision), fault = null, tag = null }) {
+  const clientConfig = { url: `${injector.url}${webhookPath({ revision, version, fault })}`, caBundle: injector.caBundle };
+  const labels = { app: 'sidecar-injector', 'istio.io/rev': revision, 'meshwave.test/injector-double': 'true' };
+  if (tag) labels['istio.io/tag'] = tag;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: {
+      name: tag ? `istio-revision-tag-${tag}` : `istio-sidecar-injector-${revision}`,
+      labels,
+      annotations: { 'meshwave.test/proxy-version': version, ...(fault ? { [FAULT_ANNOTATION]: fault } : {}) },
+    },
+    webhooks: webhooks(tag ?? revision, clientConfig),
+  };
+}
+
+/**
+ * Waits until the apiserver calls the webhook as registered: a dry-run pod selecting the revision (or tag)
+ * through its own istio.io/rev label in `default` comes back injected with the expected revision and fault.
+ */
+async function awaitInjection(cluster, { revision, fault, value }) {
+  const probe = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { generateName: 'injector-probe-', namespace: 'default', labels: { 'istio.io/rev': value } },
+    spec: { containers: [{ name: 'probe', image: 'registry.k8s.io/pause:3.10' }] },
+  };
+  const deadline = Date.now() + 30_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    const r = await kubeRequest(cluster, 'POST', '/api/v1/namespaces/default/pods?dryRun=All', probe);
+    const ann = r.body?.metadata?.annotations ?? {};
+    if (r.status === 201 && ann[STATUS_ANNOTATION]) {
+      const status = JSON.parse(ann[STATUS_ANNOTATION]);
+      if (status.revision === revision && (ann[FAULT_ANNOTATION] ?? null) === (fault ?? null)) return;
+      last = `revision ${status.revision}, fault ${ann[FAULT_ANNOTATION] ?? 'none'}`;
+    } else {
+      last = `${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
+    }
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error(`${cluster.name}: webhook for ${value} not in effect after 30 s (last: ${last})`);
+}
+
+/** Registers (or updates) the injection webhook of `revision` in `cluster`; resolves once it is in effect. */
+export async function registerRevision(cluster, injector, { revision, version = versionOfRevision(revision), fault = null }) {
+  await applyObject(cluster, MWC_PATH, webhookConfiguration(injector, { revision, version, fault }));
+  await awaitInjection(cluster, { revision, fault, value: revision });
+}
+
+/** Makes `revision` bad (its new pods crash-loop, never Ready) or good again, in `cluster` only. */
+export async function markRevisionBad(cluster, injector, revision, bad = true) {
+  const r = await kubeRequest(cluster, 'GET', `${MWC_PATH}/istio-sidecar-injector-${revision}`);
+  if (r.status !== 200) throw new Error(`${cluster.name}: revision ${revision} is not registered`);
+  const version = r.body.metadata.annotations?.['meshwave.test/proxy-version'] ?? versionOfRevision(revision);
+  await registerRevision(cluster, injector, { revision, version, fault: bad ? 'crashloop' : null });
+}
+
+/** `istio-revision-tag-<tag>` pointing at `revision`, as `istioctl tag set` does. */
+export async function registerRevisionTag(cluster, injector, { tag, revision, version = versionOfRevision(revision), fault = null }) {
+  await applyObject(cluster, MWC_PATH, webhookConfiguration(injector, { revision, version, fault, tag }));
+  await awaitInjection(cluster, { revision, fault, value: tag });
+}
+
+/** Removes the webhook of `revision` (or of a tag with `{ tag }`); absent is fine. */
+export async function unregisterRevision(cluster, revisionOrTag, { tag = false } = {}) {
+  const name = tag ? `istio-revision-tag-${revisionOrTag}` : `istio-sidecar-injector-${revisionOrTag}`;
+  const r = await kubeRequest(cluster, 'DELETE', `${MWC_PATH}/${name}`);
+  if (r.status !== 200 && r.status !== 404) throw new Error(`DELETE ${name}: ${r.status}`);
+}
+
+export async function registerDefaultRevisions(cluster, injector) {
+  for (const rev of DEFAULT_REVISIONS) await registerRevision(cluster, injector, rev);
+}
+
+/** After the injector moved to another port: points every registration of the double at the new URL. */
+export async function repointRegistrations(cluster, injector) {
+  const r = await kubeRequest(cluster, 'GET', `${MWC_PATH}?labelSelector=${encodeURIComponent('meshwave.test/injector-double=true')}`);
+  if (r.status !== 200) throw new Error(`${cluster.name}: list webhooks: ${r.status}`);
+  for (const mwc of r.body.items) {
+    for (const wh of mwc.webhooks) {
+      const u = new URL(wh.clientConfig.url);
+      wh.clientConfig.url = `${injector.url}${u.pathname}`;
+      wh.clientConfig.caBundle = injector.caBundle;
+    }
+    const put = await kubeRequest(cluster, 'PUT', `${MWC_PATH}/${mwc.metadata.name}`, mwc);
+    if (put.status !== 200) throw new Error(`${cluster.name}: update ${mwc.metadata.name}: ${put.status}`);
+  }
+}
