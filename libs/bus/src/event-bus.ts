@@ -28,15 +28,34 @@ export interface IncomingMessage<T extends MessageType = MessageType> {
   /** position, for logs and tests */
   readonly partition: number;
   readonly offset: string;
+  /** when the message stops being valid (RFC 3339) */
+  readonly expiresAt?: string;
 }
 
-export type MessageHandler = (message: IncomingMessage) => Promise<void>;
+/** What a handler gets besides the message. Optional second argument: handlers written as `(m) => ...` still fit. */
+export interface HandlerContext {
+  /** 1 for the first try of this delivery, 2 for the first retry after a transient error, ... */
+  readonly attempt: number;
+  /** aborted when the subscription closes and the grace period is over: stop, the message stays uncommitted */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Resolves → the message is done and its offset may be committed. Throws → retried with backoff (transient),
+ * unless the error is a `HandlerRejectedError` (or carries `retryable: false`): then it goes to the DLQ at once.
+ */
+export type MessageHandler = (message: IncomingMessage, context: HandlerContext) => Promise<void>;
 
 export interface SubscribeOptions {
   readonly topic: Topic;
   /** consumer group: members of one group share the partitions */
   readonly groupId: string;
-  /** identities this consumer acts for; messages addressed to others are refused to the DLQ. Undefined: accept all */
+  /**
+   * identities this consumer acts for. A message addressed to another identity is refused to the DLQ
+   * (`wrong-audience`) when its key routes it to one of these identities; when neither its key nor its audience
+   * is ours it is another target's traffic on the shared topic and is acknowledged and skipped.
+   * Undefined: accept all.
+   */
   readonly audiences?: readonly string[];
   /** only these types reach the handler; others are acknowledged and skipped */
   readonly types?: readonly MessageType[];
@@ -46,6 +65,10 @@ export interface SubscribeOptions {
    * key are handled one at a time, different keys concurrently. Handlers must be idempotent: redelivery happens.
    */
   readonly handler: MessageHandler;
+  /** partitions handled at once (kafkajs `partitionsConsumedConcurrently`). Default: the bus's setting */
+  readonly concurrency?: number;
+  /** told about every message this subscription refused (after it reached the DLQ), e.g. to report it */
+  readonly onRejected?: (rejection: DeadLetter) => void | Promise<void>;
 }
 
 export interface Subscription {
@@ -53,9 +76,58 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/** Why a message went to the DLQ; stable constants. */
+export const DeadLetterReason = {
+  /** no signature header */
+  Unsigned: 'unsigned',
+  /** signed with a key id this consumer does not know (revoked, or another fleet's) */
+  UnknownKey: 'unknown-key',
+  /** signature does not match the content: tampered or forged */
+  BadSignature: 'bad-signature',
+  Expired: 'expired',
+  /** routed to this consumer but addressed to another identity */
+  WrongAudience: 'wrong-audience',
+  /** CloudEvents headers missing or malformed */
+  InvalidEnvelope: 'invalid-envelope',
+  UnknownType: 'unknown-type',
+  /** data does not satisfy the schema of its type */
+  InvalidData: 'invalid-data',
+  /** the handler said the message can never succeed */
+  HandlerRejected: 'handler-rejected',
+  /** the handler kept failing after every retry */
+  HandlerFailed: 'handler-failed',
+} as const;
+export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
+
+/** A refused message as it sits on the DLQ topic: the original record plus why and where it came from. */
+export interface DeadLetter {
+  readonly reason: DeadLetterReason;
+  readonly detail: string;
+  /** topic name the record was read from */
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly groupId: string;
+  readonly key: string;
+  /** original headers (CloudEvents attributes, signature, ...) */
+  readonly headers: Readonly<Record<string, string>>;
+  /** original value, UTF-8 */
+  readonly value: string;
+  /** when it was refused (RFC 3339) */
+  readonly at: string;
+}
+
+export interface DeadLetterSubscribeOptions {
+  readonly groupId: string;
+  readonly fromBeginning?: boolean;
+  readonly handler: (deadLetter: DeadLetter) => Promise<void>;
+}
+
 /** The only way services talk to each other. Kafka in production, in memory for the embedded default and unit tests. */
 export interface EventBus {
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** reads the DLQ topic (operators, the planner's reporting, tests) */
+  subscribeDeadLetters(options: DeadLetterSubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;
 }

@@ -1,1 +1,7 @@
-export type * from './event-bus.js';
+export * from './event-bus.js';
+export * from './errors.js';
+export { MessageSigner, type SigningKey, type SigningOptions } from './signing.js';
+export { EnvelopeHeaders, Header, type WireRecord } from './envelope.js';
+export { topicNameOf, type BusOptions } from './bus-options.js';
+export type { RetryOptions } from './delivery.js';
+export { createInMemoryBroker, createInMemoryBus, InMemoryBroker, type InMemoryBusOptions } from './in-memory-bus.js';

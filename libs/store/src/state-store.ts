@@ -36,7 +36,7 @@ export type TransitionResult =
   | { readonly ok: false; readonly reason: 'stale-epoch'; readonly currentEpoch: number }
   | { readonly ok: false; readonly reason: 'version-conflict'; readonly name: string; readonly actualVersion: number };
 
-/** A held leader lease; `epoch` is the fencing token every write and command carries. */
+/** A held leader lease; `epoch` is the fencing token every write and command carries (it grows with every acquisition). */
 export interface Lease {
   readonly name: string;
   readonly holder: string;
@@ -50,7 +50,10 @@ export interface StateStore {
   read(scope: string, name: string): Promise<VersionedDoc | undefined>;
   /** all writes apply or none do; checks the epoch and every expected version first */
   transition(request: TransitionRequest): Promise<TransitionResult>;
-  /** scopes that have documents whose name starts with `prefix` (e.g. every rollout) */
+  /**
+   * scopes that hold a document of this kind (e.g. every rollout). A document's kind is its name up to the
+   * first `/`: `rollout` and `rollout/status` are of kind `rollout`, `target/ns-a` of kind `target`.
+   */
   listScopes(kind: string): Promise<readonly string[]>;
 
   /** takes the lease when free (SET NX PX); the epoch increases with every acquisition */
@@ -61,12 +64,14 @@ export interface StateStore {
   /** the holder of the lease now, if any */
   leaseHolder(name: string): Promise<Lease | undefined>;
 
-  /** audit stream with a retention bound */
+  /** audit stream with a retention bound; returns the entry's stream id */
   appendAudit(entry: AuditEntry): Promise<string>;
+  /** the newest `limit` entries (default 100), oldest first; of one scope, or of the whole fleet */
   readAudit(options?: { readonly scope?: string; readonly limit?: number }): Promise<readonly AuditEntry[]>;
 
-  /** "look again at" timers that survive restarts */
+  /** "look again at" timers that survive restarts; setting a member again moves its time */
   setTimer(set: string, member: string, atMs: number): Promise<void>;
+  /** members whose time is at or before `nowMs`, earliest first; they stay until cleared (at-least-once) */
   dueTimers(set: string, nowMs: number): Promise<readonly string[]>;
   clearTimer(set: string, member: string): Promise<void>;
 

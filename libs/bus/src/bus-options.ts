@@ -1,0 +1,114 @@
+import { SpanKind, SpanStatusCode, context as contextApi, trace } from '@opentelemetry/api';
+import { DEFAULT_TOPIC_NAMES, type Topic } from '@meshwave/contracts';
+import { injectTraceContext, silentLogger, type Logger } from '@meshwave/telemetry';
+import { encodeEnvelope, type WireRecord } from './envelope.js';
+import type { OutgoingMessage } from './event-bus.js';
+import { DEFAULT_RETRY, type RetryOptions } from './delivery.js';
+import { MessageSigner, type SigningOptions } from './signing.js';
+
+/** Options shared by every EventBus implementation. */
+export interface BusOptions {
+  /** `ce_source` of every message this bus publishes, e.g. `planner` or `cluster-agent/prod-1` */
+  readonly source: string;
+  readonly signing: SigningOptions;
+  /** topic names per role; default `DEFAULT_TOPIC_NAMES` */
+  readonly topicNames?: Partial<Record<Topic, string>>;
+  /** expiry of a message that does not set `ttlSeconds`; default 3600 */
+  readonly defaultTtlSeconds?: number;
+  /** clock difference tolerated when judging expiry; default 30 000 */
+  readonly clockSkewMs?: number;
+  /** handler retries for transient errors; default 5 tries, 100 ms doubling to 5 s */
+  readonly retry?: Partial<RetryOptions>;
+  /** partitions handled at once per subscription; default 4 */
+  readonly concurrency?: number;
+  /** how long `close()` lets in-flight handlers finish before abandoning them uncommitted; default 10 000 */
+  readonly shutdownGraceMs?: number;
+  /** pino logger; default silent */
+  readonly logger?: Logger;
+  /** clock, for expiry and CloudEvents `time`; default `Date.now` */
+  readonly now?: () => number;
+}
+
+export interface ResolvedBusOptions {
+  readonly source: string;
+  readonly signer: MessageSigner;
+  readonly topicNames: Readonly<Record<Topic, string>>;
+  readonly defaultTtlSeconds: number;
+  readonly clockSkewMs: number;
+  readonly retry: RetryOptions;
+  readonly concurrency: number;
+  readonly shutdownGraceMs: number;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+export function resolveBusOptions(options: BusOptions): ResolvedBusOptions {
+  return {
+    source: options.source,
+    signer: new MessageSigner(options.signing),
+    topicNames: { ...DEFAULT_TOPIC_NAMES, ...options.topicNames },
+    defaultTtlSeconds: options.defaultTtlSeconds ?? 3600,
+    clockSkewMs: options.clockSkewMs ?? 30_000,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    concurrency: Math.max(1, options.concurrency ?? 4),
+    shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
+    logger: options.logger ?? silentLogger(),
+    now: options.now ?? Date.now,
+  };
+}
+
+const tracer = trace.getTracer('@meshwave/bus');
+
+export interface EncodedMessage {
+  readonly topicName: string;
+  readonly record: WireRecord;
+}
+
+/**
+ * Runs `send` inside a `publish <topic>` producer span with every message encoded and signed first (all or
+ * nothing: one invalid message and none is sent). The messages carry the span's trace context.
+ */
+export async function publishInSpan(
+  messages: readonly OutgoingMessage[],
+  options: ResolvedBusOptions,
+  send: (encoded: readonly EncodedMessage[]) => Promise<void>,
+): Promise<void> {
+  if (messages.length === 0) return;
+  const names = [...new Set(messages.map((m) => options.topicNames[m.topic]))];
+  const span = tracer.startSpan(`publish ${names.length === 1 ? names[0] : 'meshwave'}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': names.join(','),
+      'messaging.batch.message_count': messages.length,
+    },
+  });
+  const ctx = trace.setSpan(contextApi.active(), span);
+  try {
+    const traceHeaders = injectTraceContext(ctx);
+    const nowMs = options.now();
+    const encoded = messages.map((m) => ({
+      topicName: options.topicNames[m.topic],
+      record: encodeEnvelope(m, {
+        source: options.source,
+        nowMs,
+        defaultTtlSeconds: options.defaultTtlSeconds,
+        signer: options.signer,
+        trace: traceHeaders,
+      }),
+    }));
+    await contextApi.with(ctx, () => send(encoded));
+  } catch (error) {
+    span.recordException(error instanceof Error ? error : new Error(String(error)));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** Topic role → name, as a bus with these options uses it (tests, tools). */
+export function topicNameOf(options: Pick<BusOptions, 'topicNames'>, topic: Topic): string {
+  return { ...DEFAULT_TOPIC_NAMES, ...options.topicNames }[topic];
+}

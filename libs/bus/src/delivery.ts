@@ -1,0 +1,202 @@
+import { SpanKind, SpanStatusCode, context as contextApi, trace } from '@opentelemetry/api';
+import { extractTraceContext, type Logger } from '@meshwave/telemetry';
+import type { DeadLetter, MessageHandler } from './event-bus.js';
+import { BusError, BusErrorCode, isTerminalHandlerError } from './errors.js';
+import {
+  decodeDeadLetter,
+  deadLetterRecord,
+  inspectRecord,
+  type InspectContext,
+  type RecordPosition,
+  type WireRecord,
+} from './envelope.js';
+
+const tracer = trace.getTracer('@meshwave/bus');
+
+/** Retries of a handler that failed with a transient error: exponential backoff, capped. */
+export interface RetryOptions {
+  /** tries per delivery, the first included; then the message goes to the DLQ (`handler-failed`) */
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 5_000 };
+
+export interface DeliveryDeps {
+  readonly topicName: string;
+  readonly groupId: string;
+  readonly inspect: Omit<InspectContext, 'nowMs'>;
+  readonly now: () => number;
+  readonly handler: MessageHandler;
+  readonly onRejected: ((rejection: DeadLetter) => void | Promise<void>) | undefined;
+  /** appends to the DLQ topic; resolves once the broker has it */
+  readonly sendDeadLetter: (record: WireRecord) => Promise<void>;
+  readonly retry: RetryOptions;
+  /** aborted when the subscription gives up on in-flight work */
+  readonly abandon: AbortSignal;
+  readonly logger: Logger;
+}
+
+/** `done`: commit the offset. `abandoned`: the subscription closed first; leave it uncommitted for redelivery. */
+export type DeliveryOutcome = 'done' | 'abandoned';
+
+/**
+ * One record, start to end: inspect, then hand over (with retries) or refuse to the DLQ. Resolves `done` only
+ * when the record may be committed: handled, skipped, or safely on the DLQ.
+ */
+export async function deliverRecord(
+  record: WireRecord,
+  position: RecordPosition,
+  deps: DeliveryDeps,
+): Promise<DeliveryOutcome> {
+  const verdict = inspectRecord(record, position, { ...deps.inspect, nowMs: deps.now() });
+  if (verdict.kind === 'skip') return 'done';
+  if (verdict.kind === 'reject') {
+    await refuse(record, position, deps, verdict.reason, verdict.detail);
+    return 'done';
+  }
+  const message = verdict.message;
+  const parent = extractTraceContext({ traceparent: message.traceparent, tracestate: message.tracestate });
+  const span = tracer.startSpan(
+    `process ${deps.topicName}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': deps.topicName,
+        'messaging.consumer.group.name': deps.groupId,
+        'messaging.message.id': message.id,
+        'messaging.kafka.message.key': message.key,
+        'messaging.destination.partition.id': String(position.partition),
+        'messaging.kafka.offset': Number(position.offset),
+        'cloudevents.event_type': message.type,
+      },
+    },
+    parent,
+  );
+  const ctx = trace.setSpan(parent, span);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      if (deps.abandon.aborted) return abandoned(span);
+      try {
+        const run = contextApi.with(ctx, () => deps.handler(message, { attempt, signal: deps.abandon }));
+        const settled = await raceAbort(run, deps.abandon);
+        if (settled === 'aborted') return abandoned(span);
+        return 'done';
+      } catch (error) {
+        const terminal = isTerminalHandlerError(error);
+        if (terminal || attempt >= deps.retry.maxAttempts) {
+          span.recordException(error instanceof Error ? error : new Error(String(error)));
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(error) });
+          await refuse(record, position, deps, terminal ? 'handler-rejected' : 'handler-failed', errorText(error));
+          return 'done';
+        }
+        const backoff = Math.min(deps.retry.maxBackoffMs, deps.retry.initialBackoffMs * 2 ** (attempt - 1));
+        deps.logger.warn(
+          { err: error, topic: deps.topicName, key: message.key, attempt, backoffMs: backoff },
+          'handler failed, retrying',
+        );
+        if ((await sleep(backoff, deps.abandon)) === 'aborted') return abandoned(span);
+      }
+    }
+  } finally {
+    span.end();
+  }
+}
+
+function abandoned(span: { setAttribute(k: string, v: boolean): unknown }): DeliveryOutcome {
+  span.setAttribute('meshwave.abandoned', true);
+  return 'abandoned';
+}
+
+async function refuse(
+  record: WireRecord,
+  position: RecordPosition,
+  deps: DeliveryDeps,
+  reason: DeadLetter['reason'],
+  detail: string,
+): Promise<void> {
+  const dlq = deadLetterRecord(record, position, deps.groupId, reason, detail, deps.now());
+  await deps.sendDeadLetter(dlq);
+  deps.logger.warn(
+    { topic: deps.topicName, partition: position.partition, offset: position.offset, key: record.key, reason, detail },
+    'message refused to the DLQ',
+  );
+  if (deps.onRejected !== undefined) {
+    try {
+      await deps.onRejected(decodeDeadLetter(dlq));
+    } catch (error) {
+      // The record is on the DLQ already; a failing observer must not block the partition.
+      deps.logger.error({ err: error }, 'onRejected failed');
+    }
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+async function raceAbort(work: Promise<void>, signal: AbortSignal): Promise<'settled' | 'aborted'> {
+  if (signal.aborted) return 'aborted';
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work.then(() => 'settled' as const), aborted]);
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    // A handler abandoned mid-flight may still fail later; nobody awaits it any more.
+    work.catch(() => undefined);
+  }
+}
+
+/** Sleeps `ms`, or less when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<'slept' | 'aborted'> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) {
+      resolve('aborted');
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve('aborted');
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve('slept');
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Error for a subscription or bus used after close. */
+export const closedError = (what: string): BusError => new BusError(BusErrorCode.Closed, `${what} is closed`);
+
+/**
+ * Hands one DLQ record to a dead-letter handler. DLQ records are not verified (they are refusals, kept as they
+ * came); a failing handler is retried with backoff until it succeeds or the subscription gives up.
+ */
+export async function deliverDeadLetter(
+  record: WireRecord,
+  handler: (deadLetter: DeadLetter) => Promise<void>,
+  retry: RetryOptions,
+  abandon: AbortSignal,
+  logger: Logger,
+): Promise<DeliveryOutcome> {
+  const deadLetter = decodeDeadLetter(record);
+  for (let attempt = 1; ; attempt++) {
+    if (abandon.aborted) return 'abandoned';
+    try {
+      if ((await raceAbort(handler(deadLetter), abandon)) === 'aborted') return 'abandoned';
+      return 'done';
+    } catch (error) {
+      const backoff = Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** Math.min(attempt - 1, 16));
+      logger.warn({ err: error, attempt, backoffMs: backoff }, 'dead-letter handler failed, retrying');
+      if ((await sleep(backoff, abandon)) === 'aborted') return 'abandoned';
+    }
+  }
+}

@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import { MessageSchemas, Timestamp, type MessageType } from '@meshwave/contracts';
+import { z } from 'zod';
+import type { DeadLetter, DeadLetterReason, IncomingMessage, OutgoingMessage } from './event-bus.js';
+import { BusError, BusErrorCode } from './errors.js';
+import type { MessageSigner } from './signing.js';
+
+/** A record as it travels: Kafka key, value bytes and string headers. Both bus implementations carry exactly this. */
+export interface WireRecord {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Header names. CloudEvents binary content mode (Kafka protocol binding): attributes are `ce_`-prefixed headers. */
+export const Header = {
+  SpecVersion: 'ce_specversion',
+  Id: 'ce_id',
+  Type: 'ce_type',
+  Source: 'ce_source',
+  Time: 'ce_time',
+  ContentType: 'content-type',
+  /** CloudEvents extension attributes (lowercase alphanumerics, as the spec requires) */
+  Audience: 'ce_audience',
+  Expiry: 'ce_expiry',
+  Traceparent: 'traceparent',
+  Tracestate: 'tracestate',
+  KeyId: 'mw_key_id',
+  Signature: 'mw_signature',
+  /** added to DLQ records */
+  DlqReason: 'mw_dlq_reason',
+  DlqDetail: 'mw_dlq_detail',
+  DlqTopic: 'mw_dlq_topic',
+  DlqPartition: 'mw_dlq_partition',
+  DlqOffset: 'mw_dlq_offset',
+  DlqGroup: 'mw_dlq_group',
+  DlqAt: 'mw_dlq_at',
+} as const;
+
+const CONTENT_TYPE = 'application/json';
+
+/** The headers of a meshwave envelope, validated on both sides. */
+export const EnvelopeHeaders = z.object({
+  [Header.SpecVersion]: z.literal('1.0'),
+  [Header.Id]: z.string().min(1),
+  [Header.Type]: z.string().min(1),
+  [Header.Source]: z.string().min(1),
+  [Header.Time]: Timestamp,
+  [Header.ContentType]: z.literal(CONTENT_TYPE),
+  [Header.Audience]: z.string().min(1).optional(),
+  [Header.Expiry]: Timestamp,
+  [Header.Traceparent]: z.string().optional(),
+  [Header.Tracestate]: z.string().optional(),
+  [Header.KeyId]: z.string().min(1),
+  [Header.Signature]: z.string().min(1),
+});
+export type EnvelopeHeaders = z.infer<typeof EnvelopeHeaders>;
+
+/**
+ * What the signature covers, in order. The Kafka key and the trace headers are deliberately not covered: the
+ * key only routes (the signed audience says who may act), and tracing may be rewritten by intermediaries.
+ */
+function signedAttributes(h: Readonly<Record<string, string | undefined>>): string[] {
+  return [
+    'meshwave-envelope-v1',
+    h[Header.SpecVersion] ?? '',
+    h[Header.Id] ?? '',
+    h[Header.Type] ?? '',
+    h[Header.Source] ?? '',
+    h[Header.Time] ?? '',
+    h[Header.ContentType] ?? '',
+    h[Header.Audience] ?? '',
+    h[Header.Expiry] ?? '',
+    h[Header.KeyId] ?? '',
+  ];
+}
+
+export interface EncodeContext {
+  readonly source: string;
+  readonly nowMs: number;
+  readonly defaultTtlSeconds: number;
+  readonly signer: MessageSigner;
+  readonly trace: { readonly traceparent?: string; readonly tracestate?: string };
+}
+
+/** Validates `data` against the schema of its type, then builds the signed record. Throws `BusError` on invalid data. */
+export function encodeEnvelope(message: OutgoingMessage, ctx: EncodeContext): WireRecord {
+  const schema = (MessageSchemas as Record<string, z.ZodType>)[message.type];
+  if (schema === undefined) {
+    throw new BusError(BusErrorCode.InvalidMessage, `unknown message type "${message.type}"`, {
+      context: { type: message.type },
+    });
+  }
+  const parsed = schema.safeParse(message.data);
+  if (!parsed.success) {
+    throw new BusError(
+      BusErrorCode.InvalidMessage,
+      `message of type ${message.type} is invalid: ${z.prettifyError(parsed.error)}`,
+      {
+        context: { type: message.type, key: message.key },
+        cause: parsed.error,
+      },
+    );
+  }
+  const value = Buffer.from(JSON.stringify(parsed.data), 'utf8');
+  const ttl = message.ttlSeconds ?? ctx.defaultTtlSeconds;
+  const headers: Record<string, string> = {
+    [Header.SpecVersion]: '1.0',
+    [Header.Id]: randomUUID(),
+    [Header.Type]: message.type,
+    [Header.Source]: ctx.source,
+    [Header.Time]: new Date(ctx.nowMs).toISOString(),
+    [Header.ContentType]: CONTENT_TYPE,
+    [Header.Expiry]: new Date(ctx.nowMs + ttl * 1000).toISOString(),
+    [Header.KeyId]: ctx.signer.activeKeyId,
+  };
+  if (message.audience !== undefined) headers[Header.Audience] = message.audience;
+  if (ctx.trace.traceparent !== undefined) headers[Header.Traceparent] = ctx.trace.traceparent;
+  if (ctx.trace.tracestate !== undefined) headers[Header.Tracestate] = ctx.trace.tracestate;
+  headers[Header.Signature] = ctx.signer.sign(signedAttributes(headers), value);
+  return { key: message.key, value, headers };
+}
+
+/** Where a record was read. */
+export interface RecordPosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export interface InspectContext {
+  readonly signer: MessageSigner;
+  readonly nowMs: number;
+  /** tolerated clock difference between producer and consumer when judging expiry */
+  readonly clockSkewMs: number;
+  readonly audiences?: readonly string[];
+  readonly types?: readonly MessageType[];
+}
+
+/** What to do with a record: hand it over, acknowledge and skip it, or refuse it to the DLQ. */
+export type Verdict =
+  | { readonly kind: 'deliver'; readonly message: IncomingMessage }
+  | { readonly kind: 'skip'; readonly why: 'not-addressed' | 'type-filtered' }
+  | { readonly kind: 'reject'; readonly reason: DeadLetterReason; readonly detail: string };
+
+const reject = (reason: DeadLetterReason, detail: string): Verdict => ({ kind: 'reject', reason, detail });
+
+/**
+ * Routing, verification and validation of one consumed record, in this order: another target's traffic is
+ * skipped before any crypto (it is not ours to judge, its own consumer will), then signature, expiry, audience,
+ * type filter and data schema.
+ */
+export function inspectRecord(record: WireRecord, position: RecordPosition, ctx: InspectContext): Verdict {
+  const h = record.headers;
+  const audience = h[Header.Audience];
+  const mine = ctx.audiences;
+  if (mine !== undefined && audience !== undefined && !mine.includes(audience) && !mine.includes(record.key)) {
+    return { kind: 'skip', why: 'not-addressed' };
+  }
+  if (h[Header.Signature] === undefined || h[Header.KeyId] === undefined)
+    return reject('unsigned', 'no signature header');
+  const envelope = EnvelopeHeaders.safeParse(h);
+  if (!envelope.success) return reject('invalid-envelope', z.prettifyError(envelope.error));
+  const e = envelope.data;
+  const outcome = ctx.signer.verify(e[Header.KeyId], e[Header.Signature], signedAttributes(h), record.value);
+  if (outcome === 'unknown-key') return reject('unknown-key', `signed with unknown key "${e[Header.KeyId]}"`);
+  if (outcome === 'bad-signature') return reject('bad-signature', 'signature does not match the content');
+  const expiresMs = Date.parse(e[Header.Expiry]);
+  if (ctx.nowMs > expiresMs + ctx.clockSkewMs) return reject('expired', `expired at ${e[Header.Expiry]}`);
+  if (mine !== undefined && audience !== undefined && !mine.includes(audience)) {
+    return reject(
+      'wrong-audience',
+      `addressed to "${audience}", routed with key "${record.key}" to ${mine.join(', ')}`,
+    );
+  }
+  const type = e[Header.Type];
+  if (ctx.types !== undefined && !ctx.types.includes(type as MessageType))
+    return { kind: 'skip', why: 'type-filtered' };
+  const schema = (MessageSchemas as Record<string, z.ZodType>)[type];
+  if (schema === undefined) return reject('unknown-type', `unknown message type "${type}"`);
+  let json: unknown;
+  try {
+    json = JSON.parse(record.value.toString('utf8'));
+  } catch (error) {
+    return reject('invalid-data', `value is not JSON: ${(error as Error).message}`);
+  }
+  const data = schema.safeParse(json);
+  if (!data.success) return reject('invalid-data', z.prettifyError(data.error));
+  const message: IncomingMessage = {
+    id: e[Header.Id],
+    type: type as MessageType,
+    source: e[Header.Source],
+    time: e[Header.Time],
+    key: record.key,
+    data: data.data as IncomingMessage['data'],
+    partition: position.partition,
+    offset: position.offset,
+    expiresAt: e[Header.Expiry],
+    ...(audience !== undefined ? { audience } : {}),
+    ...(e[Header.Traceparent] !== undefined ? { traceparent: e[Header.Traceparent] } : {}),
+    ...(e[Header.Tracestate] !== undefined ? { tracestate: e[Header.Tracestate] } : {}),
+  };
+  return { kind: 'deliver', message };
+}
+
+/** The DLQ record for a refused one: original key, value and headers, plus why and where. */
+export function deadLetterRecord(
+  record: WireRecord,
+  position: RecordPosition,
+  groupId: string,
+  reason: DeadLetterReason,
+  detail: string,
+  nowMs: number,
+): WireRecord {
+  return {
+    key: record.key,
+    value: record.value,
+    headers: {
+      ...record.headers,
+      [Header.DlqReason]: reason,
+      [Header.DlqDetail]: detail,
+      [Header.DlqTopic]: position.topic,
+      [Header.DlqPartition]: String(position.partition),
+      [Header.DlqOffset]: position.offset,
+      [Header.DlqGroup]: groupId,
+      [Header.DlqAt]: new Date(nowMs).toISOString(),
+    },
+  };
+}
+
+const DLQ_HEADERS = new Set<string>([
+  Header.DlqReason,
+  Header.DlqDetail,
+  Header.DlqTopic,
+  Header.DlqPartition,
+  Header.DlqOffset,
+  Header.DlqGroup,
+  Header.DlqAt,
+]);
+
+/** Reads a DLQ record back. */
+export function decodeDeadLetter(record: WireRecord): DeadLetter {
+  const h = record.headers;
+  const original: Record<string, string> = {};
+  for (const [name, value] of Object.entries(h)) if (!DLQ_HEADERS.has(name)) original[name] = value;
+  return {
+    reason: (h[Header.DlqReason] ?? 'invalid-envelope') as DeadLetterReason,
+    detail: h[Header.DlqDetail] ?? '',
+    topic: h[Header.DlqTopic] ?? '',
+    partition: Number(h[Header.DlqPartition] ?? -1),
+    offset: h[Header.DlqOffset] ?? '',
+    groupId: h[Header.DlqGroup] ?? '',
+    key: record.key,
+    headers: original,
+    value: record.value.toString('utf8'),
+    at: h[Header.DlqAt] ?? '',
+  };
+}

@@ -1,0 +1,359 @@
+import { resolveBusOptions, publishInSpan, type BusOptions, type ResolvedBusOptions } from './bus-options.js';
+import { closedError, deliverDeadLetter, deliverRecord, sleep, type DeliveryOutcome } from './delivery.js';
+import type { RecordPosition, WireRecord } from './envelope.js';
+import type {
+  DeadLetterSubscribeOptions,
+  EventBus,
+  OutgoingMessage,
+  SubscribeOptions,
+  Subscription,
+} from './event-bus.js';
+
+/**
+ * A broker in memory: partitioned topics and consumer groups with committed offsets, shared by every bus
+ * client created on it (planner and agents of the embedded default, or one unit test). It keeps Kafka's
+ * semantics that the services rely on: per-key order (key → partition), at-least-once (commit after the
+ * handler), partitions shared within a group and redelivered from the committed offset after a member leaves.
+ */
+export class InMemoryBroker {
+  private readonly topics = new Map<string, TopicLog>();
+  private readonly groups = new Map<string, ConsumerGroup>();
+
+  constructor(readonly defaultPartitions: number) {}
+
+  topic(name: string): TopicLog {
+    let log = this.topics.get(name);
+    if (log === undefined) {
+      log = new TopicLog(name, this.defaultPartitions);
+      this.topics.set(name, log);
+    }
+    return log;
+  }
+
+  /** Appends a record as a producer would (tests use it to put raw, unsigned or tampered records on a topic). */
+  append(topicName: string, record: WireRecord): RecordPosition {
+    return this.topic(topicName).append(record);
+  }
+
+  group(topicName: string, groupId: string, fromBeginning: boolean): ConsumerGroup {
+    const id = `${topicName}\u0000${groupId}`;
+    let group = this.groups.get(id);
+    if (group === undefined) {
+      const log = this.topic(topicName);
+      // Like Kafka's auto.offset.reset: a new group starts at the beginning or at the current end.
+      group = new ConsumerGroup(log, fromBeginning ? log.partitions.map(() => 0) : log.partitions.map((p) => p.length));
+      this.groups.set(id, group);
+    }
+    return group;
+  }
+}
+
+export class TopicLog {
+  readonly partitions: WireRecord[][];
+  private appended = deferred();
+
+  constructor(
+    readonly name: string,
+    partitions: number,
+  ) {
+    this.partitions = Array.from({ length: Math.max(1, partitions) }, () => []);
+  }
+
+  append(record: WireRecord): RecordPosition {
+    const partition = partitionOf(record.key, this.partitions.length);
+    const log = this.partitions[partition] as WireRecord[];
+    log.push(record);
+    const wake = this.appended;
+    this.appended = deferred();
+    wake.resolve();
+    return { topic: this.name, partition, offset: String(log.length - 1) };
+  }
+
+  /** resolves at the next append */
+  nextAppend(): Promise<void> {
+    return this.appended.promise;
+  }
+}
+
+/** FNV-1a: stable, so one key always lands on one partition. */
+function partitionOf(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A group's members, assignment and committed offsets. Each rebalance bumps the generation; stale commits are ignored. */
+export class ConsumerGroup {
+  private readonly members: GroupMember[] = [];
+  private readonly owner = new Map<number, GroupMember>();
+  /** released when the last holder of a partition has stopped working on it */
+  private readonly held = new Map<number, Promise<void>>();
+  private rebalanced = deferred();
+  generation = 0;
+
+  constructor(
+    readonly log: TopicLog,
+    readonly committed: number[],
+  ) {}
+
+  join(member: GroupMember): void {
+    this.members.push(member);
+    this.rebalance();
+  }
+
+  leave(member: GroupMember): void {
+    const i = this.members.indexOf(member);
+    if (i >= 0) this.members.splice(i, 1);
+    this.rebalance();
+  }
+
+  owns(member: GroupMember, partition: number, generation: number): boolean {
+    return this.generation === generation && this.owner.get(partition) === member;
+  }
+
+  commit(member: GroupMember, partition: number, next: number, generation: number): void {
+    if (!this.owns(member, partition, generation)) return;
+    if (next > (this.committed[partition] ?? 0)) this.committed[partition] = next;
+  }
+
+  /** Waits until whoever worked on `partition` before has stopped, then marks it held until `release` is called. */
+  async hold(partition: number): Promise<() => void> {
+    for (;;) {
+      const previous = this.held.get(partition);
+      if (previous === undefined) break;
+      await previous;
+      if (this.held.get(partition) === previous) this.held.delete(partition);
+    }
+    const done = deferred();
+    this.held.set(partition, done.promise);
+    return () => {
+      if (this.held.get(partition) === done.promise) this.held.delete(partition);
+      done.resolve();
+    };
+  }
+
+  /** resolves at the next rebalance */
+  nextRebalance(): Promise<void> {
+    return this.rebalanced.promise;
+  }
+
+  private rebalance(): void {
+    this.generation++;
+    const wake = this.rebalanced;
+    this.rebalanced = deferred();
+    wake.resolve();
+    this.owner.clear();
+    if (this.members.length > 0) {
+      this.log.partitions.forEach((_, p) => this.owner.set(p, this.members[p % this.members.length] as GroupMember));
+    }
+    for (const member of this.members) {
+      member.assigned(
+        this.log.partitions.map((_, p) => p).filter((p) => this.owner.get(p) === member),
+        this.generation,
+      );
+    }
+  }
+}
+
+type RecordProcessor = (record: WireRecord, position: RecordPosition, abandon: AbortSignal) => Promise<DeliveryOutcome>;
+
+/** One subscription: a member of its group that works through its partitions, one record at a time per partition. */
+class GroupMember implements Subscription {
+  private stopping = false;
+  private readonly stopped = deferred();
+  private readonly abandon = new AbortController();
+  private readonly loops = new Set<Promise<void>>();
+  private active = 0;
+  private readonly slotFreed: Deferred[] = [];
+
+  constructor(
+    private readonly group: ConsumerGroup,
+    private readonly process: RecordProcessor,
+    private readonly concurrency: number,
+    private readonly graceMs: number,
+    private readonly onClosed: (member: GroupMember) => void,
+  ) {}
+
+  assigned(partitions: readonly number[], generation: number): void {
+    if (this.stopping) return;
+    for (const partition of partitions) {
+      const loop = this.consume(partition, generation).finally(() => this.loops.delete(loop));
+      this.loops.add(loop);
+    }
+  }
+
+  private async consume(partition: number, generation: number): Promise<void> {
+    const release = await this.group.hold(partition);
+    try {
+      let position = this.group.committed[partition] ?? 0;
+      const records = this.group.log.partitions[partition] as WireRecord[];
+      while (!this.stopping && this.group.owns(this, partition, generation)) {
+        const record = records[position];
+        if (record === undefined) {
+          await Promise.race([this.group.log.nextAppend(), this.stopped.promise, this.group.nextRebalance()]);
+          continue;
+        }
+        await this.acquireSlot();
+        let outcome: DeliveryOutcome;
+        try {
+          outcome = await this.process(
+            record,
+            { topic: this.group.log.name, partition, offset: String(position) },
+            this.abandon.signal,
+          );
+        } finally {
+          this.releaseSlot();
+        }
+        if (outcome === 'abandoned') return;
+        position++;
+        this.group.commit(this, partition, position, generation);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private async acquireSlot(): Promise<void> {
+    while (this.active >= this.concurrency) {
+      const slot = deferred();
+      this.slotFreed.push(slot);
+      await slot.promise;
+    }
+    this.active++;
+  }
+
+  private releaseSlot(): void {
+    this.active--;
+    this.slotFreed.shift()?.resolve();
+  }
+
+  async close(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.stopped.resolve();
+    const finished = Promise.all([...this.loops]).then(() => 'finished' as const);
+    const graceTimer = new AbortController();
+    const outcome = await Promise.race([
+      finished,
+      sleep(this.graceMs, graceTimer.signal).then(() => 'grace-over' as const),
+    ]);
+    graceTimer.abort();
+    if (outcome === 'grace-over') {
+      this.abandon.abort();
+      await finished;
+    }
+    this.group.leave(this);
+    this.onClosed(this);
+  }
+}
+
+export interface InMemoryBusOptions extends BusOptions {
+  /** share one broker between bus clients (services of one process); default: a private broker */
+  readonly broker?: InMemoryBroker;
+}
+
+/** A broker for `createInMemoryBus({ broker })`; `partitions` per topic, default 3. */
+export function createInMemoryBroker(options: { readonly partitions?: number } = {}): InMemoryBroker {
+  return new InMemoryBroker(options.partitions ?? 3);
+}
+
+class InMemoryEventBus implements EventBus {
+  private readonly members = new Set<GroupMember>();
+  private closed = false;
+
+  constructor(
+    private readonly broker: InMemoryBroker,
+    private readonly options: ResolvedBusOptions,
+  ) {}
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw closedError('the event bus');
+    await publishInSpan(messages, this.options, async (encoded) => {
+      for (const { topicName, record } of encoded) this.broker.append(topicName, record);
+    });
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const o = this.options;
+    const topicName = o.topicNames[options.topic];
+    const dlqName = o.topicNames.dlq;
+    return this.join(
+      topicName,
+      options.groupId,
+      options.fromBeginning ?? false,
+      options.concurrency ?? o.concurrency,
+      (record, position, abandon) =>
+        deliverRecord(record, position, {
+          topicName,
+          groupId: options.groupId,
+          inspect: {
+            signer: o.signer,
+            clockSkewMs: o.clockSkewMs,
+            ...(options.audiences !== undefined ? { audiences: options.audiences } : {}),
+            ...(options.types !== undefined ? { types: options.types } : {}),
+          },
+          now: o.now,
+          handler: options.handler,
+          onRejected: options.onRejected,
+          sendDeadLetter: async (dlq) => {
+            this.broker.append(dlqName, dlq);
+          },
+          retry: o.retry,
+          abandon,
+          logger: o.logger,
+        }),
+    );
+  }
+
+  async subscribeDeadLetters(options: DeadLetterSubscribeOptions): Promise<Subscription> {
+    const o = this.options;
+    return this.join(
+      o.topicNames.dlq,
+      options.groupId,
+      options.fromBeginning ?? false,
+      o.concurrency,
+      (record, _position, abandon) => deliverDeadLetter(record, options.handler, o.retry, abandon, o.logger),
+    );
+  }
+
+  private join(
+    topicName: string,
+    groupId: string,
+    fromBeginning: boolean,
+    concurrency: number,
+    process: RecordProcessor,
+  ): Subscription {
+    if (this.closed) throw closedError('the event bus');
+    const group = this.broker.group(topicName, groupId, fromBeginning);
+    const member = new GroupMember(group, process, concurrency, this.options.shutdownGraceMs, (m) =>
+      this.members.delete(m),
+    );
+    this.members.add(member);
+    group.join(member);
+    return member;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.members].map((m) => m.close()));
+  }
+}
+
+/** An EventBus in this process. Pass the same `broker` to every client that should see the others' messages. */
+export function createInMemoryBus(options: InMemoryBusOptions): EventBus {
+  return new InMemoryEventBus(options.broker ?? createInMemoryBroker(), resolveBusOptions(options));
+}

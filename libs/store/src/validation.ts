@@ -1,0 +1,50 @@
+import { StoreError, StoreErrorCode } from './errors.js';
+import type { TransitionRequest } from './state-store.js';
+
+/** The kind of a document: its name up to the first `/`. */
+export const kindOf = (name: string): string => {
+  const slash = name.indexOf('/');
+  return slash < 0 ? name : name.slice(0, slash);
+};
+
+/** Checks what both implementations refuse alike, and serialises each value once. */
+export function checkTransition(
+  request: TransitionRequest,
+): { readonly name: string; readonly json: string | null; readonly expectedVersion?: number }[] {
+  if (request.scope === '') throw new StoreError(StoreErrorCode.InvalidRequest, 'a transition needs a scope');
+  if (!Number.isSafeInteger(request.epoch) || request.epoch < 0) {
+    throw new StoreError(StoreErrorCode.InvalidRequest, `epoch must be a non-negative integer, got ${request.epoch}`, {
+      context: { scope: request.scope },
+    });
+  }
+  return request.writes.map((w) => {
+    if (w.name === '')
+      throw new StoreError(StoreErrorCode.InvalidRequest, 'a document needs a name', {
+        context: { scope: request.scope },
+      });
+    if (w.expectedVersion !== undefined && (!Number.isSafeInteger(w.expectedVersion) || w.expectedVersion < 0)) {
+      throw new StoreError(
+        StoreErrorCode.InvalidRequest,
+        `expectedVersion of "${w.name}" must be a non-negative integer`,
+        { context: { scope: request.scope } },
+      );
+    }
+    let json: string | null = null;
+    if (w.value !== null) {
+      const text = JSON.stringify(w.value) as string | undefined;
+      if (text === undefined)
+        throw new StoreError(StoreErrorCode.InvalidRequest, `value of "${w.name}" is not JSON-serialisable`, {
+          context: { scope: request.scope },
+        });
+      json = text;
+    }
+    return { name: w.name, json, ...(w.expectedVersion !== undefined ? { expectedVersion: w.expectedVersion } : {}) };
+  });
+}
+
+export function checkTtl(ttlMs: number): void {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0)
+    throw new StoreError(StoreErrorCode.InvalidRequest, `a lease ttl must be a positive integer of ms, got ${ttlMs}`);
+}
+
+export const DEFAULT_AUDIT_LIMIT = 100;
