@@ -112,13 +112,19 @@ export function encodeEnvelope(message: OutgoingMessage, ctx: EncodeContext): Wi
     [Header.Time]: new Date(ctx.nowMs).toISOString(),
     [Header.ContentType]: CONTENT_TYPE,
     [Header.Expiry]: new Date(ctx.nowMs + ttl * 1000).toISOString(),
-    [Header.KeyId]: ctx.signer.activeKeyId,
   };
   if (message.audience !== undefined) headers[Header.Audience] = message.audience;
   if (ctx.trace.traceparent !== undefined) headers[Header.Traceparent] = ctx.trace.traceparent;
   if (ctx.trace.tracestate !== undefined) headers[Header.Tracestate] = ctx.trace.tracestate;
-  headers[Header.Signature] = ctx.signer.sign(signedAttributes(headers), value);
-  return { key: message.key, value, headers };
+  return sealRecord({ key: message.key, value, headers }, ctx.signer);
+}
+
+/** Signs a record with the signer's active key (sets the key id and signature headers, replacing any). */
+export function sealRecord(record: WireRecord, signer: MessageSigner): WireRecord {
+  const headers: Record<string, string> = { ...record.headers, [Header.KeyId]: signer.activeKeyId };
+  delete headers[Header.Signature];
+  headers[Header.Signature] = signer.sign(signedAttributes(headers), record.value);
+  return { key: record.key, value: record.value, headers };
 }
 
 /** Where a record was read. */

@@ -1,7 +1,23 @@
 export * from './event-bus.js';
 export * from './errors.js';
 export { MessageSigner, type SigningKey, type SigningOptions } from './signing.js';
-export { EnvelopeHeaders, Header, type WireRecord } from './envelope.js';
+export {
+  EnvelopeHeaders,
+  Header,
+  encodeEnvelope,
+  sealRecord,
+  type EncodeContext,
+  type WireRecord,
+} from './envelope.js';
 export { topicNameOf, type BusOptions } from './bus-options.js';
 export type { RetryOptions } from './delivery.js';
 export { createInMemoryBroker, createInMemoryBus, InMemoryBroker, type InMemoryBusOptions } from './in-memory-bus.js';
+export {
+  CONTRACT_SIGNING,
+  describeEventBusContract,
+  newHeartbeat,
+  type ContractTestApi,
+  type EventBusContractHarness,
+  type EventBusContractHarnessFactory,
+  type EventBusContractOptions,
+} from './contract/event-bus-contract.js';

@@ -1,0 +1,549 @@
+// The one behavioural contract of EventBus, run against every implementation (in memory in unit tests, Kafka
+// in test/integration/bus). The test functions are passed in, so this module has no runtime dependency on
+// vitest and can ship in the package's public API.
+import { ROOT_CONTEXT, TraceFlags, context as contextApi, trace } from '@opentelemetry/api';
+import { MessageType, type Heartbeat, type Topic } from '@meshwave/contracts';
+import type { afterEach as AfterEach, describe as Describe, expect as Expect, it as It } from 'vitest';
+import type { BusOptions } from '../bus-options.js';
+import { encodeEnvelope, sealRecord, type WireRecord } from '../envelope.js';
+import { BusError, BusErrorCode, HandlerRejectedError } from '../errors.js';
+import type { DeadLetter, EventBus, IncomingMessage, OutgoingMessage, Subscription } from '../event-bus.js';
+import { MessageSigner, type SigningOptions } from '../signing.js';
+
+/** What the suite needs from an implementation. One harness per test: fresh topics (or a fresh broker). */
+export interface EventBusContractHarness {
+  /** a bus client; the harness supplies connection details and its own topic names */
+  createBus(options: BusOptions): Promise<EventBus>;
+  /** puts a record on a topic as any producer could (unsigned, tampered, foreign) */
+  produceRaw(topic: Topic, record: WireRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type EventBusContractHarnessFactory = () => Promise<EventBusContractHarness>;
+
+export interface ContractTestApi {
+  readonly describe: typeof Describe;
+  readonly it: typeof It;
+  readonly expect: typeof Expect;
+  readonly afterEach: typeof AfterEach;
+}
+
+export interface EventBusContractOptions {
+  /** upper bound to wait for something asynchronous to happen (not a performance assertion); default 20 s */
+  readonly waitMs?: number;
+}
+
+/** The fleet key every contract bus uses, and a second one for rotation. 32+ bytes each. */
+export const CONTRACT_SIGNING: SigningOptions = {
+  keys: [
+    { id: 'fleet-2026-01', secret: 'contract-test-secret-0000000000000001' },
+    { id: 'fleet-2026-02', secret: 'contract-test-secret-0000000000000002' },
+  ],
+  activeKeyId: 'fleet-2026-01',
+};
+
+const FOREIGN_SIGNING: SigningOptions = {
+  keys: [{ id: 'other-fleet', secret: 'another-fleet-secret-000000000000000' }],
+  activeKeyId: 'other-fleet',
+};
+
+export function newHeartbeat(source: string, version: string): OutgoingMessage<typeof MessageType.Heartbeat> {
+  return {
+    topic: 'events',
+    key: source,
+    type: MessageType.Heartbeat,
+    data: { source, version, at: '2026-11-22T20:00:00Z' },
+  };
+}
+
+function newClusterCommand(
+  cluster: string,
+  generation: number,
+  audience = `cluster/${cluster}`,
+): OutgoingMessage<typeof MessageType.ClusterDesiredState> {
+  return {
+    topic: 'commands',
+    key: `cluster/${cluster}`,
+    audience,
+    type: MessageType.ClusterDesiredState,
+    data: {
+      rolloutId: 'r-1',
+      wave: 0,
+      generation,
+      epoch: 1,
+      cluster,
+      from: '1-24-5',
+      to: '1-25-2',
+      granularity: 'namespace',
+      maxUnavailable: 1,
+      units: [{ namespace: 'shop', revision: '1-25-2' }],
+      halted: false,
+      progressDeadlineSeconds: 600,
+    },
+  };
+}
+
+function newRecord(
+  message: OutgoingMessage,
+  options: { signing?: SigningOptions; nowMs?: number; source?: string } = {},
+): WireRecord {
+  return encodeEnvelope(message, {
+    source: options.source ?? 'contract-test',
+    nowMs: options.nowMs ?? Date.now(),
+    defaultTtlSeconds: 3600,
+    signer: new MessageSigner(options.signing ?? CONTRACT_SIGNING),
+    trace: {},
+  });
+}
+
+const heartbeatVersion = (m: IncomingMessage): string => (m.data as Heartbeat).version;
+
+export function describeEventBusContract(
+  name: string,
+  factory: EventBusContractHarnessFactory,
+  t: ContractTestApi,
+  options: EventBusContractOptions = {},
+): void {
+  const { describe, it, expect, afterEach } = t;
+  const waitMs = options.waitMs ?? 20_000;
+
+  describe(`EventBus contract: ${name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    async function newHarness(): Promise<EventBusContractHarness> {
+      const harness = await factory();
+      cleanups.push(() => harness.close());
+      return harness;
+    }
+
+    async function newBus(harness: EventBusContractHarness, overrides: Partial<BusOptions> = {}): Promise<EventBus> {
+      const bus = await harness.createBus({
+        source: 'contract-test',
+        signing: CONTRACT_SIGNING,
+        retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 },
+        shutdownGraceMs: 2_000,
+        ...overrides,
+      });
+      cleanups.push(() => bus.close());
+      return bus;
+    }
+
+    /** Collects the DLQ of a harness. */
+    async function readDeadLetters(bus: EventBus): Promise<DeadLetter[]> {
+      const letters: DeadLetter[] = [];
+      await bus.subscribeDeadLetters({
+        groupId: `dlq-reader-${Math.random().toString(36).slice(2)}`,
+        fromBeginning: true,
+        handler: async (d) => void letters.push(d),
+      });
+      return letters;
+    }
+
+    async function eventually(check: () => void): Promise<void> {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        try {
+          check();
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      }
+    }
+
+    it('delivers a published message with its attributes, and the trace continues', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness, { source: 'planner' });
+      const received: { message: IncomingMessage; traceId: string | undefined }[] = [];
+      await bus.subscribe({
+        topic: 'commands',
+        groupId: 'agents-a',
+        fromBeginning: true,
+        audiences: ['cluster/a'],
+        handler: async (message) =>
+          void received.push({ message, traceId: trace.getSpanContext(contextApi.active())?.traceId }),
+      });
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const parent = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId,
+        spanId: 'b7ad6b7169203331',
+        traceFlags: TraceFlags.SAMPLED,
+        isRemote: true,
+      });
+      const command = newClusterCommand('a', 7);
+      await contextApi.with(parent, () => bus.publish([command]));
+
+      await eventually(() => expect(received).toHaveLength(1));
+      const [{ message, traceId: handlerTraceId }] = received as [(typeof received)[0]];
+      expect(message).toMatchObject({
+        type: command.type,
+        source: 'planner',
+        key: 'cluster/a',
+        audience: 'cluster/a',
+        data: command.data,
+      });
+      expect(message.id).not.toBe('');
+      expect(Date.parse(message.expiresAt ?? '')).toBeGreaterThan(Date.parse(message.time));
+      expect(message.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+      expect(handlerTraceId).toBe(traceId);
+    });
+
+    it('keeps the order of each key while keys are handled concurrently', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness, { concurrency: 3 });
+      const seen = new Map<string, number[]>();
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'planner',
+        fromBeginning: true,
+        handler: async (m) => {
+          await new Promise((r) => setTimeout(r, Number(heartbeatVersion(m)) % 3));
+          seen.set(m.key, [...(seen.get(m.key) ?? []), Number(heartbeatVersion(m))]);
+        },
+      });
+      const sources = ['agent-1', 'agent-2', 'agent-3', 'agent-4'];
+      const perKey = 25;
+      for (let i = 0; i < perKey; i += 5) {
+        await bus.publish(sources.flatMap((s) => [0, 1, 2, 3, 4].map((j) => newHeartbeat(s, String(i + j)))));
+      }
+      const expected = Array.from({ length: perKey }, (_, i) => i);
+      await eventually(() => {
+        for (const s of sources) expect(seen.get(s)).toEqual(expected);
+      });
+    });
+
+    it('shares partitions inside a group and gives every group every message', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness);
+      const groupA: string[] = [];
+      const groupB: string[] = [];
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'a',
+        fromBeginning: true,
+        handler: async (m) => void groupA.push(heartbeatVersion(m)),
+      });
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'a',
+        fromBeginning: true,
+        handler: async (m) => void groupA.push(heartbeatVersion(m)),
+      });
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'b',
+        fromBeginning: true,
+        handler: async (m) => void groupB.push(heartbeatVersion(m)),
+      });
+      const versions = Array.from({ length: 30 }, (_, i) => String(i));
+      await bus.publish(versions.map((v, i) => newHeartbeat(`agent-${i % 6}`, v)));
+      await eventually(() => {
+        expect([...groupA].sort()).toEqual([...versions].sort());
+        expect([...groupB].sort()).toEqual([...versions].sort());
+      });
+    });
+
+    it('redelivers what a killed consumer never committed, and an idempotent handler ends in the same state', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness, { shutdownGraceMs: 300 });
+      // Given a consumer that takes the first command and never finishes it (a process that hangs, then is killed)
+      const firstSeen: string[] = [];
+      const killed = await bus.subscribe({
+        topic: 'commands',
+        groupId: 'agent-a',
+        fromBeginning: true,
+        handler: () =>
+          new Promise<void>(() => {
+            firstSeen.push('taken'); // and never settles
+          }),
+      });
+      const command = newClusterCommand('a', 3);
+      await bus.publish([command, newClusterCommand('a', 4)]);
+      await eventually(() => expect(firstSeen).toHaveLength(1));
+      // When it is closed before committing and another member of the group takes over
+      await killed.close();
+      const applied = new Map<string, number>();
+      const deliveries: number[] = [];
+      await bus.subscribe({
+        topic: 'commands',
+        groupId: 'agent-a',
+        fromBeginning: true,
+        handler: async (m) => {
+          const generation = (m.data as { generation: number }).generation;
+          deliveries.push(generation);
+          applied.set(m.key, Math.max(applied.get(m.key) ?? 0, generation));
+        },
+      });
+      // Then the uncommitted command comes again, in order, and the end state is what one delivery gives
+      await eventually(() => expect(deliveries).toEqual([3, 4]));
+      expect(applied.get('cluster/a')).toBe(4);
+    });
+
+    it('lets in-flight handlers finish on close and commits them', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness);
+      const done: string[] = [];
+      let started = false;
+      const first = await bus.subscribe({
+        topic: 'events',
+        groupId: 'g',
+        fromBeginning: true,
+        handler: async (m) => {
+          started = true;
+          await new Promise((r) => setTimeout(r, 200));
+          done.push(heartbeatVersion(m));
+        },
+      });
+      await bus.publish([newHeartbeat('agent-1', 'slow')]);
+      await eventually(() => expect(started).toBe(true));
+      await first.close();
+      expect(done).toEqual(['slow']);
+      // A later member of the group starts after it: it gets the next message and not the finished one again.
+      const later: string[] = [];
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'g',
+        fromBeginning: true,
+        handler: async (m) => void later.push(heartbeatVersion(m)),
+      });
+      await bus.publish([newHeartbeat('agent-1', 'next')]);
+      await eventually(() => expect(later).toEqual(['next']));
+    });
+
+    it('retries a transient handler error with backoff', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness);
+      const attempts: number[] = [];
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'g',
+        fromBeginning: true,
+        handler: async (_m, ctx) => {
+          attempts.push(ctx.attempt);
+          if (ctx.attempt < 3) throw new Error('redis briefly unavailable');
+        },
+      });
+      const letters = await readDeadLetters(bus);
+      await bus.publish([newHeartbeat('agent-1', '1'), newHeartbeat('agent-1', '2')]);
+      await eventually(() => expect(attempts).toEqual([1, 2, 3, 1, 2, 3]));
+      expect(letters).toEqual([]);
+    });
+
+    it('sends a rejected or always-failing message to the DLQ with its reason and goes on', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness);
+      const handled: string[] = [];
+      const rejections: DeadLetter[] = [];
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'planner',
+        fromBeginning: true,
+        onRejected: (r) => void rejections.push(r),
+        handler: async (m) => {
+          const v = heartbeatVersion(m);
+          if (v === 'poison') throw new HandlerRejectedError('cannot ever apply this');
+          if (v === 'broken') throw new Error('keeps failing');
+          handled.push(v);
+        },
+      });
+      const letters = await readDeadLetters(bus);
+      await bus.publish([
+        newHeartbeat('agent-1', 'poison'),
+        newHeartbeat('agent-1', 'broken'),
+        newHeartbeat('agent-1', 'fine'),
+      ]);
+      await eventually(() => {
+        expect(handled).toEqual(['fine']);
+        expect(letters.map((l) => l.reason)).toEqual(['handler-rejected', 'handler-failed']);
+      });
+      expect(letters[0]).toMatchObject({
+        groupId: 'planner',
+        key: 'agent-1',
+        detail: expect.stringContaining('cannot ever apply this'),
+      });
+      expect(JSON.parse(letters[0]?.value ?? '{}')).toMatchObject({ version: 'poison' });
+      expect(rejections.map((r) => r.reason)).toEqual(['handler-rejected', 'handler-failed']);
+    });
+
+    it('refuses unsigned, tampered, foreign-fleet, expired and malformed messages to the DLQ and goes on', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness);
+      const handled: string[] = [];
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'planner',
+        fromBeginning: true,
+        handler: async (m) => void handled.push(heartbeatVersion(m)),
+      });
+      const letters = await readDeadLetters(bus);
+
+      const valid = newRecord(newHeartbeat('agent-1', 'valid'));
+      const unsigned: Record<string, string> = { ...valid.headers };
+      delete unsigned['mw_signature'];
+      const tampered = Buffer.from(valid.value.toString('utf8').replace('valid', 'forged'));
+      const expired = newRecord(
+        { ...newHeartbeat('agent-1', 'expired'), ttlSeconds: 60 },
+        { nowMs: Date.now() - 3_600_000 },
+      );
+      const invalidData = sealRecord(
+        { ...valid, value: Buffer.from(JSON.stringify({ source: 'agent-1' })) },
+        new MessageSigner(CONTRACT_SIGNING),
+      );
+      const unknownType = sealRecord(
+        { ...valid, headers: { ...valid.headers, ce_type: 'io.example.unknown.v1' } },
+        new MessageSigner(CONTRACT_SIGNING),
+      );
+      const noType: Record<string, string> = { ...valid.headers };
+      delete noType['ce_type'];
+      const invalidEnvelope = sealRecord({ ...valid, headers: noType }, new MessageSigner(CONTRACT_SIGNING));
+
+      await harness.produceRaw('events', { ...valid, headers: unsigned });
+      await harness.produceRaw('events', { ...valid, value: tampered });
+      await harness.produceRaw('events', newRecord(newHeartbeat('agent-1', 'foreign'), { signing: FOREIGN_SIGNING }));
+      await harness.produceRaw('events', expired);
+      await harness.produceRaw('events', invalidData);
+      await harness.produceRaw('events', unknownType);
+      await harness.produceRaw('events', invalidEnvelope);
+      await harness.produceRaw('events', valid);
+
+      await eventually(() => {
+        expect(handled).toEqual(['valid']);
+        expect(letters.map((l) => l.reason)).toEqual([
+          'unsigned',
+          'bad-signature',
+          'unknown-key',
+          'expired',
+          'invalid-data',
+          'unknown-type',
+          'invalid-envelope',
+        ]);
+      });
+      expect(letters[1]).toMatchObject({
+        key: 'agent-1',
+        partition: expect.any(Number),
+        headers: expect.objectContaining({ ce_type: MessageType.Heartbeat }),
+      });
+      expect(letters[1]?.value).toContain('forged');
+    });
+
+    it('accepts any key of the configured set, so keys can rotate', async () => {
+      const harness = await newHarness();
+      const consumer = await newBus(harness);
+      const rotated = await newBus(harness, { signing: { ...CONTRACT_SIGNING, activeKeyId: 'fleet-2026-02' } });
+      const handled: string[] = [];
+      await consumer.subscribe({
+        topic: 'events',
+        groupId: 'planner',
+        fromBeginning: true,
+        handler: async (m) => void handled.push(heartbeatVersion(m)),
+      });
+      await consumer.publish([newHeartbeat('agent-1', 'old-key')]);
+      await rotated.publish([newHeartbeat('agent-1', 'new-key')]);
+      await eventually(() => expect(handled).toEqual(['old-key', 'new-key']));
+    });
+
+    it("refuses a command addressed to another cluster but routed to this one, and skips other clusters' traffic", async () => {
+      const harness = await newHarness();
+      const planner = await newBus(harness, { source: 'planner' });
+      const agentB = await newBus(harness, { source: 'cluster-agent/b' });
+      const handled: number[] = [];
+      const rejected: DeadLetter[] = [];
+      await agentB.subscribe({
+        topic: 'commands',
+        groupId: 'agent-b',
+        fromBeginning: true,
+        audiences: ['cluster/b'],
+        onRejected: (r) => void rejected.push(r),
+        handler: async (m) => void handled.push((m.data as { generation: number }).generation),
+      });
+      const letters = await readDeadLetters(agentB);
+      // a signed command for cluster a, replayed with cluster b's key
+      const forA = newRecord(newClusterCommand('a', 1));
+      await harness.produceRaw('commands', { ...forA, key: 'cluster/b' });
+      // cluster a's own traffic on the shared topic
+      await planner.publish([newClusterCommand('a', 2)]);
+      await planner.publish([newClusterCommand('b', 3)]);
+      await eventually(() => expect(handled).toEqual([3]));
+      await eventually(() => expect(letters.map((l) => l.reason)).toEqual(['wrong-audience']));
+      expect(rejected.map((r) => [r.reason, r.key, r.groupId])).toEqual([['wrong-audience', 'cluster/b', 'agent-b']]);
+    });
+
+    it('hands only the subscribed types to the handler and skips the rest', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness);
+      const handled: string[] = [];
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'g',
+        fromBeginning: true,
+        types: [MessageType.Heartbeat],
+        handler: async (m) => void handled.push(m.type),
+      });
+      const letters = await readDeadLetters(bus);
+      await bus.publish([
+        {
+          topic: 'events',
+          key: 'agent-1',
+          type: MessageType.CommandRejected,
+          data: { source: 'agent-1', reason: 'expired' },
+        },
+        newHeartbeat('agent-1', '1'),
+      ]);
+      await eventually(() => expect(handled).toEqual([MessageType.Heartbeat]));
+      expect(letters).toEqual([]);
+    });
+
+    it('refuses to publish a message whose data breaks its schema, and sends none of the batch', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness);
+      const handled: string[] = [];
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'g',
+        fromBeginning: true,
+        handler: async (m) => void handled.push(heartbeatVersion(m)),
+      });
+      const invalid = {
+        topic: 'events',
+        key: 'agent-1',
+        type: MessageType.Heartbeat,
+        data: { source: 'agent-1' },
+      } as unknown as OutgoingMessage;
+      const error = await bus.publish([newHeartbeat('agent-1', 'before'), invalid]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BusError);
+      expect((error as BusError).code).toBe(BusErrorCode.InvalidMessage);
+      await bus.publish([newHeartbeat('agent-1', 'after')]);
+      await eventually(() => expect(handled).toEqual(['after']));
+    });
+
+    it('stops delivering after the subscription is closed', async () => {
+      const harness = await newHarness();
+      const bus = await newBus(harness);
+      const handled: string[] = [];
+      const sub: Subscription = await bus.subscribe({
+        topic: 'events',
+        groupId: 'g',
+        fromBeginning: true,
+        handler: async (m) => void handled.push(heartbeatVersion(m)),
+      });
+      await bus.publish([newHeartbeat('agent-1', '1')]);
+      await eventually(() => expect(handled).toEqual(['1']));
+      await sub.close();
+      // a second group reading the same topic proves the next message was published and readable
+      const other: string[] = [];
+      await bus.subscribe({
+        topic: 'events',
+        groupId: 'g2',
+        fromBeginning: true,
+        handler: async (m) => void other.push(heartbeatVersion(m)),
+      });
+      await bus.publish([newHeartbeat('agent-1', '2')]);
+      await eventually(() => expect(other).toEqual(['1', '2']));
+      expect(handled).toEqual(['1']);
+    });
+  });
+}
