@@ -1,1 +1,37 @@
-export {};
+export * from './errors.js';
+export * from './clock.js';
+export * from './kubernetes-port.js';
+export * from './revision-labels.js';
+export {
+  createSimulatedCluster,
+  type AdmissionPod,
+  type FaultTarget,
+  type PodAdmission,
+  type SimulatedCluster,
+  type SimulatedClusterConfig,
+  type SimulatedClusterStats,
+  type SimulatedFaults,
+  type SimulatedNamespaceSpec,
+  type SimulatedWorkloadSpec,
+} from './simulated-cluster.js';
+export * from './converge-decisions.js';
+export * from './command-ledger.js';
+export {
+  createWorkQueue,
+  type WorkQueue,
+  type WorkQueueOptions,
+  type Reconciler,
+  type ReconcileResult,
+} from './work-queue.js';
+export { AgentMetrics } from './agent-metrics.js';
+export {
+  createClusterAgent,
+  AGENT_VERSION,
+  DEFAULT_INTERVALS,
+  type AgentIntervals,
+  type AssignmentSource,
+  type ClusterAgent,
+  type ClusterAgentOptions,
+  type UnitStatus,
+} from './cluster-agent.js';
+export { kubernetesPortScenarios, type PortScenario, type PortScenarioFixture } from './port-scenarios.js';

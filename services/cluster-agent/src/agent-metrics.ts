@@ -1,0 +1,77 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import { UnitState } from '@meshwave/contracts';
+
+/**
+ * The agent's Prometheus metrics, on a registry of its own: the embedded demo runs several agents in one
+ * process, and each must be scrapable without mixing their numbers.
+ */
+export class AgentMetrics {
+  readonly registry: Registry;
+  private readonly units: Gauge;
+  private readonly inFlight: Gauge;
+  private readonly apiRequests: Counter;
+  private readonly throttled: Counter;
+  private readonly commands: Counter;
+  private readonly restarts: Counter;
+
+  constructor(cluster: string, registry = new Registry()) {
+    this.registry = registry;
+    registry.setDefaultLabels({ cluster });
+    this.units = new Gauge({
+      name: 'meshwave_agent_units',
+      help: 'Assigned units by state',
+      labelNames: ['state'],
+      registers: [registry],
+    });
+    this.inFlight = new Gauge({
+      name: 'meshwave_agent_restarts_in_flight',
+      help: 'Units restarting now (bounded by maxUnavailable)',
+      registers: [registry],
+    });
+    this.apiRequests = new Counter({
+      name: 'meshwave_agent_kube_api_requests_total',
+      help: 'Kubernetes API requests by verb and response code',
+      labelNames: ['verb', 'code'],
+      registers: [registry],
+    });
+    this.throttled = new Counter({
+      name: 'meshwave_agent_kube_api_throttled_total',
+      help: 'Kubernetes API 429 answers',
+      registers: [registry],
+    });
+    this.commands = new Counter({
+      name: 'meshwave_agent_commands_total',
+      help: 'Commands by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.restarts = new Counter({
+      name: 'meshwave_agent_restarts_total',
+      help: 'Workload restarts started',
+      registers: [registry],
+    });
+  }
+
+  setUnitStates(counts: Readonly<Record<string, number>>, inFlight: number): void {
+    for (const state of Object.values(UnitState)) this.units.set({ state }, counts[state] ?? 0);
+    this.inFlight.set(inFlight);
+  }
+
+  /** called by the Kubernetes client for every response (status 0: no response) */
+  recordApiResponse(verb: string, status: number): void {
+    this.apiRequests.inc({ verb, code: String(status) });
+    if (status === 429) this.throttled.inc();
+  }
+
+  recordCommand(outcome: string): void {
+    this.commands.inc({ outcome });
+  }
+
+  recordRestart(): void {
+    this.restarts.inc();
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,143 @@
+import { unitKey, type ClusterDesiredState, type HaltCommand } from '@meshwave/contracts';
+import type { UnitAssignment } from './converge-decisions.js';
+
+/**
+ * What the agent has accepted from the planner, and the pure rules for accepting more. It is the agent's only
+ * memory (persisted after every change): the world itself (labels, restart annotations) holds the rest.
+ */
+export interface CommandLedger {
+  /** highest planner epoch seen; commands of a lower epoch come from a deposed leader */
+  readonly epoch: number;
+  /** the latest accepted desired state per rollout, with the order in which rollouts were last accepted */
+  readonly rollouts: Readonly<Record<string, { readonly desired: ClusterDesiredState; readonly seq: number }>>;
+  readonly seq: number;
+}
+
+export const emptyLedger = (): CommandLedger => ({ epoch: 0, rollouts: {}, seq: 0 });
+
+/** Why a command was refused; stable constants sent in CommandRejected. */
+export const RejectReason = {
+  ForeignCluster: 'foreign-cluster',
+  StaleEpoch: 'stale-epoch',
+  StaleGeneration: 'stale-generation',
+  UnknownRollout: 'unknown-rollout',
+} as const;
+export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
+
+export type LedgerDecision =
+  | { readonly outcome: 'accepted'; readonly ledger: CommandLedger }
+  /** the same generation again (redelivery): nothing to do, nothing to report */
+  | { readonly outcome: 'duplicate' }
+  | { readonly outcome: 'rejected'; readonly reason: RejectReason; readonly detail: string };
+
+const fence = (ledger: CommandLedger, epoch: number): LedgerDecision | undefined =>
+  epoch < ledger.epoch
+    ? { outcome: 'rejected', reason: RejectReason.StaleEpoch, detail: `epoch ${epoch} < ${ledger.epoch}` }
+    : undefined;
+
+/** Accepts a desired state for `cluster` unless it is foreign, fenced off, or not newer than what was applied. */
+export function acceptDesiredState(ledger: CommandLedger, cluster: string, cmd: ClusterDesiredState): LedgerDecision {
+  if (cmd.cluster !== cluster)
+    return {
+      outcome: 'rejected',
+      reason: RejectReason.ForeignCluster,
+      detail: `for cluster ${cmd.cluster}, this is ${cluster}`,
+    };
+  const fenced = fence(ledger, cmd.epoch);
+  if (fenced) return fenced;
+  const prior = ledger.rollouts[cmd.rolloutId];
+  if (prior && cmd.generation === prior.desired.generation && cmd.epoch === prior.desired.epoch)
+    return { outcome: 'duplicate' };
+  if (prior && cmd.generation <= prior.desired.generation)
+    return {
+      outcome: 'rejected',
+      reason: RejectReason.StaleGeneration,
+      detail: `generation ${cmd.generation} <= ${prior.desired.generation}`,
+    };
+  const seq = ledger.seq + 1;
+  return {
+    outcome: 'accepted',
+    ledger: {
+      epoch: Math.max(ledger.epoch, cmd.epoch),
+      seq,
+      rollouts: { ...ledger.rollouts, [cmd.rolloutId]: { desired: cmd, seq } },
+    },
+  };
+}
+
+/**
+ * Accepts a halt: it marks the rollout's desired state halted. A halt is never refused for its generation
+ * alone (stopping is always safe); only a deposed leader's halt is.
+ */
+export function acceptHalt(ledger: CommandLedger, cluster: string, cmd: HaltCommand): LedgerDecision {
+  const target = cmd.target.replace(/^cluster\//, '');
+  if (target !== cluster)
+    return {
+      outcome: 'rejected',
+      reason: RejectReason.ForeignCluster,
+      detail: `for ${cmd.target}, this is ${cluster}`,
+    };
+  const fenced = fence(ledger, cmd.epoch);
+  if (fenced) return fenced;
+  const prior = ledger.rollouts[cmd.rolloutId];
+  if (!prior)
+    return {
+      outcome: 'rejected',
+      reason: RejectReason.UnknownRollout,
+      detail: `no desired state for rollout ${cmd.rolloutId}`,
+    };
+  if (prior.desired.halted && cmd.generation <= prior.desired.generation) return { outcome: 'duplicate' };
+  const desired: ClusterDesiredState = {
+    ...prior.desired,
+    halted: true,
+    generation: Math.max(prior.desired.generation, cmd.generation),
+    epoch: Math.max(prior.desired.epoch, cmd.epoch),
+  };
+  return {
+    outcome: 'accepted',
+    ledger: {
+      ...ledger,
+      epoch: Math.max(ledger.epoch, cmd.epoch),
+      rollouts: { ...ledger.rollouts, [cmd.rolloutId]: { desired, seq: prior.seq } },
+    },
+  };
+}
+
+/** One rollout's settings that apply across its units. */
+export interface RolloutSettings {
+  readonly rolloutId: string;
+  readonly maxUnavailable: number;
+  readonly halted: boolean;
+}
+
+/**
+ * Every unit's assignment, the most recently accepted rollout winning where two list the same unit, plus
+ * each rollout's concurrency settings. Units keep the order the planner listed them in.
+ */
+export function assignments(ledger: CommandLedger): { units: UnitAssignment[]; rollouts: RolloutSettings[] } {
+  const byKey = new Map<string, { a: UnitAssignment; seq: number }>();
+  const ordered = Object.values(ledger.rollouts).sort((x, y) => x.seq - y.seq);
+  for (const { desired: d, seq } of ordered) {
+    for (const target of d.units) {
+      const a: UnitAssignment = {
+        target,
+        granularity: d.granularity,
+        rolloutId: d.rolloutId,
+        generation: d.generation,
+        wave: d.wave,
+        progressDeadlineSeconds: d.progressDeadlineSeconds,
+      };
+      const key = unitKey(target);
+      byKey.delete(key); // re-insert so the latest rollout's order wins
+      byKey.set(key, { a, seq });
+    }
+  }
+  return {
+    units: [...byKey.values()].map((x) => x.a),
+    rollouts: ordered.map(({ desired: d }) => ({
+      rolloutId: d.rolloutId,
+      maxUnavailable: d.maxUnavailable,
+      halted: d.halted,
+    })),
+  };
+}

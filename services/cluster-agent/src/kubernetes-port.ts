@@ -1,0 +1,166 @@
+import type { WorkloadKind } from '@meshwave/contracts';
+
+/**
+ * The agent's only way into a cluster: list/watch/patch of namespaces and workloads, list/watch of pods, and
+ * the Lease it elects its leader with. Two implementations pass one scenario suite: the real apiserver
+ * (`createKubernetesClient`) and an in-memory cluster (`createSimulatedCluster`). Views are normalised so the
+ * decision code never sees the three workload kinds' different status fields.
+ */
+export interface KubernetesPort {
+  listNamespaces(): Promise<readonly NamespaceView[]>;
+  listWorkloads(namespace?: string): Promise<readonly WorkloadView[]>;
+  getWorkload(ref: WorkloadRef): Promise<WorkloadView | undefined>;
+  listPods(namespace?: string): Promise<readonly PodView[]>;
+
+  /** merge-patches namespace labels; `null` removes a label. With `resourceVersion` the write is conditional (409 when stale). */
+  patchNamespace(name: string, patch: MetadataPatch, options?: PatchOptions): Promise<NamespaceView>;
+  /** merge-patches the workload's own labels and its pod template's labels and annotations */
+  patchWorkload(ref: WorkloadRef, patch: WorkloadPatch, options?: PatchOptions): Promise<WorkloadView>;
+
+  /**
+   * Informer semantics: a `resync` with every object after each (re)list, then `upsert`/`delete` per change.
+   * The watch survives errors on its own (re-list on 410 Gone, restart with capped backoff).
+   */
+  watch<R extends WatchedResource>(resource: R, handler: WatchHandler<ResourceViews[R]>): WatchHandle;
+
+  getLease(namespace: string, name: string): Promise<LeaseView | undefined>;
+  /** creates the lease; a `Conflict` error when it exists already */
+  createLease(lease: LeaseSpec): Promise<LeaseView>;
+  /** replaces the lease if `resourceVersion` still matches; a `Conflict` error otherwise */
+  replaceLease(lease: LeaseSpec & { readonly resourceVersion: string }): Promise<LeaseView>;
+}
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface WorkloadRef {
+  readonly namespace: string;
+  readonly kind: WorkloadKind;
+  readonly name: string;
+}
+
+export const workloadRefKey = (r: WorkloadRef): string => `${r.namespace}/${r.kind}/${r.name}`;
+
+export interface NamespaceView {
+  readonly name: string;
+  readonly labels: Labels;
+  readonly resourceVersion: string;
+}
+
+/** A Deployment, StatefulSet or DaemonSet with the status fields the agent reads, under common names. */
+export interface WorkloadView extends WorkloadRef {
+  readonly labels: Labels;
+  readonly templateLabels: Labels;
+  readonly templateAnnotations: Labels;
+  /** `spec.selector.matchLabels`: which pods are this workload's */
+  readonly selector: Labels;
+  /** desired pods: `spec.replicas`, or `status.desiredNumberScheduled` for a DaemonSet */
+  readonly replicas: number;
+  readonly generation: number;
+  readonly observedGeneration: number;
+  /** pods of the current template: `updatedReplicas` / `updatedNumberScheduled` */
+  readonly updatedReplicas: number;
+  /** `availableReplicas` / `numberAvailable` */
+  readonly availableReplicas: number;
+  /** Deployment condition Progressing=False with reason ProgressDeadlineExceeded */
+  readonly progressDeadlineExceeded: boolean;
+  readonly resourceVersion: string;
+}
+
+export interface ContainerView {
+  readonly name: string;
+  readonly image: string;
+}
+
+export interface PodView {
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Labels;
+  readonly annotations: Labels;
+  /** false for a bare pod (no controller owner reference): reported, never deleted */
+  readonly controlled: boolean;
+  readonly containers: readonly ContainerView[];
+  readonly phase: string;
+  readonly ready: boolean;
+  /** sum of container restart counts */
+  readonly restarts: number;
+  /** a container waits in CrashLoopBackOff */
+  readonly crashLooping: boolean;
+  /** has a deletionTimestamp: on its way out, not counted */
+  readonly terminating: boolean;
+  readonly resourceVersion: string;
+}
+
+export interface LeaseSpec {
+  readonly namespace: string;
+  readonly name: string;
+  readonly holderIdentity: string;
+  readonly leaseDurationSeconds: number;
+  /** RFC 3339 with microseconds, as the API wants */
+  readonly acquireTime: string;
+  readonly renewTime: string;
+  readonly leaseTransitions: number;
+}
+
+export interface LeaseView extends LeaseSpec {
+  readonly resourceVersion: string;
+}
+
+/** Label/annotation changes for a JSON merge patch: a string sets, `null` removes. */
+export type MapPatch = Readonly<Record<string, string | null>>;
+
+export interface MetadataPatch {
+  readonly labels?: MapPatch;
+}
+
+export interface WorkloadPatch {
+  readonly labels?: MapPatch;
+  readonly templateLabels?: MapPatch;
+  readonly templateAnnotations?: MapPatch;
+}
+
+export interface PatchOptions {
+  /** optimistic concurrency: the write fails with `Conflict` if the object changed since this version */
+  readonly resourceVersion?: string;
+}
+
+export interface ResourceViews {
+  readonly namespaces: NamespaceView;
+  readonly workloads: WorkloadView;
+  readonly pods: PodView;
+}
+export type WatchedResource = keyof ResourceViews;
+
+export type WatchEvent<T> =
+  | { readonly type: 'resync'; readonly objects: readonly T[] }
+  | { readonly type: 'upsert'; readonly object: T }
+  | { readonly type: 'delete'; readonly object: T };
+
+export type WatchHandler<T> = (event: WatchEvent<T>) => void;
+
+export interface WatchHandle {
+  stop(): void;
+}
+
+/** True when `labels` carries every pair of `selector` (an empty selector selects nothing, as for workloads). */
+export function selectorMatches(selector: Labels, labels: Labels): boolean {
+  const entries = Object.entries(selector);
+  if (entries.length === 0) return false;
+  return entries.every(([k, v]) => labels[k] === v);
+}
+
+/** Applies a merge-patch map to a label map; returns the same object when nothing changes. */
+export function applyMapPatch(current: Labels, patch: MapPatch | undefined): Labels {
+  if (!patch) return current;
+  let next: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null ? !(k in current) : current[k] === v) continue;
+    next ??= { ...current };
+    if (v === null) delete next[k];
+    else next[k] = v;
+  }
+  return next ?? current;
+}
+
+/** True when applying `patch` to `current` would change nothing (so the write can be skipped). */
+export const mapPatchIsNoop = (current: Labels, patch: MapPatch | undefined): boolean =>
+  applyMapPatch(current, patch) === current;

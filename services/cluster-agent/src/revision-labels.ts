@@ -1,0 +1,71 @@
+/** Labels and annotations of Istio's injection contract and of meshwave's own bookkeeping. */
+export const IstioLabel = {
+  /** on a namespace or pod (template): which control-plane revision injects its pods */
+  Revision: 'istio.io/rev',
+  /** legacy namespace switch; it wins over `istio.io/rev`, so it must go when a namespace is moved */
+  Injection: 'istio-injection',
+  /** per-pod opt-out (`"false"`) */
+  Inject: 'sidecar.istio.io/inject',
+} as const;
+
+export const IstioAnnotation = {
+  /** JSON written by the injector: `{"containers":["istio-proxy"],...,"revision":"1-25-2"}` */
+  SidecarStatus: 'sidecar.istio.io/status',
+} as const;
+
+/** The sidecar container's name, whose image tag carries the proxy version. */
+export const PROXY_CONTAINER = 'istio-proxy';
+
+export const MeshwaveAnnotation = {
+  /** `kubectl rollout restart` writes this pod-template annotation; so do we */
+  RestartedAt: 'kubectl.kubernetes.io/restartedAt',
+  /**
+   * Revision the workload was last restarted for, written in the same patch as the restart. A restarted
+   * agent reads it back and so never restarts a workload twice for the same target revision.
+   */
+  RestartedFor: 'meshwave.io/restarted-for',
+  /** `<rolloutId>#<generation>` of the command that caused the restart, for operators */
+  RestartedBy: 'meshwave.io/restarted-by',
+} as const;
+
+/** Namespaces the agent never touches and the webhook never mutates. */
+export const PROTECTED_NAMESPACES: readonly string[] = [
+  'istio-system',
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+  'meshwave',
+];
+
+/**
+ * The proxy version a revision's injector ships, when the revision name spells a version (`1-25-2` → `1.25.2`).
+ * Revisions with other names (`canary`) have no expected version: only the injected revision is checked.
+ */
+export function proxyVersionOfRevision(revision: string): string | undefined {
+  const m = /^(\d+)-(\d+)-(\d+)(?:-(.+))?$/.exec(revision);
+  if (!m) return undefined;
+  return `${m[1]}.${m[2]}.${m[3]}${m[4] ? `-${m[4]}` : ''}`;
+}
+
+/** Tag of an image reference (`docker.io/istio/proxyv2:1.25.2` → `1.25.2`); undefined for digests or no tag. */
+export function imageTag(image: string): string | undefined {
+  if (image.includes('@')) return undefined;
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  return colon > slash ? image.slice(colon + 1) : undefined;
+}
+
+/** The revision recorded by the injector in `sidecar.istio.io/status`, or null when the pod has no sidecar. */
+export function injectedRevisionOf(annotations: Readonly<Record<string, string>> | undefined): string | null {
+  const raw = annotations?.[IstioAnnotation.SidecarStatus];
+  if (raw === undefined) return null;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (parsed !== null && typeof parsed === 'object' && 'revision' in parsed && typeof parsed.revision === 'string')
+      return parsed.revision;
+    // Istio before revisions wrote no revision field: the default revision.
+    return 'default';
+  } catch {
+    return null;
+  }
+}
