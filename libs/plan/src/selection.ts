@@ -37,6 +37,15 @@ export class CompiledSelector {
     return hit;
   }
 
+  /** true when a workload's own kind or labels matter, beyond its cluster and namespace */
+  get checksWorkloads(): boolean {
+    return this.kinds !== undefined || this.selector.workloadLabels !== undefined;
+  }
+
+  matchesWorkload(workload: InventoryWorkload): boolean {
+    return (this.kinds === undefined || this.kinds.has(workload.kind)) && labelsMatch(this.selector.workloadLabels, workload.labels);
+  }
+
   matches(cluster: number, workload: InventoryWorkload): boolean {
     return (
       this.clusterMatches[cluster] === 1 &&

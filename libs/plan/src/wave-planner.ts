@@ -50,6 +50,12 @@ interface Unit {
   readonly members: readonly FlatWorkload[];
 }
 
+/** The workloads each unit moves, flattened: unit u moves flat[start[u]] up to flat[start[u + 1]]. */
+interface Movers {
+  readonly flat: PlannedWorkload[];
+  readonly start: Int32Array;
+}
+
 interface ScheduledWave {
   readonly spec: Wave;
   readonly name: string;
@@ -97,15 +103,28 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   const rankOf = (u: number): number => rankIndex[u]!;
 
   // 3. Which units can move (a member on `from`), and what each one holds back.
-  const movers: FlatWorkload[][] = units.map((u) => u.members.filter((m) => m.workload.revision === body.from));
-  const pinnedUntil = new Float64Array(units.length);
-  const pins = body.pins.map((p) => ({ until: Date.parse(p.until), selector: new CompiledSelector(p.select, clusters) }));
+  // Hot loops walk units in hash order, i.e. at random through memory: they read only typed arrays and
+  // arrays of references built here in inventory order (object fields read at random cost a cache miss each).
+  const movers: Movers = { flat: [], start: new Int32Array(units.length + 1) };
+  const movable = new Uint8Array(units.length);
   units.forEach((u, i) => {
-    for (const p of pins) if (u.members.some((m) => p.selector.matches(m.cluster, m.workload))) pinnedUntil[i] = Math.max(pinnedUntil[i] ?? 0, p.until);
+    for (const m of u.members) {
+      if (m.workload.revision !== body.from) continue;
+      movers.flat.push({ cluster: clusters[m.cluster]!.name, namespace: m.workload.namespace, kind: m.workload.kind, name: m.workload.name });
+      movable[i] = 1;
+    }
+    movers.start[i + 1] = movers.flat.length;
   });
+  const unitCluster = Int32Array.from(units, (u) => u.cluster);
+  const unitKeys = units.map((u) => u.key);
+  const pinnedUntil = new Float64Array(units.length);
+  for (const pin of body.pins) {
+    const until = Date.parse(pin.until);
+    const held = matchUnits(new CompiledSelector(pin.select, clusters), units);
+    for (let u = 0; u < units.length; u++) if (held[u] === 1 && pinnedUntil[u]! < until) pinnedUntil[u] = until;
+  }
 
   const assigned = new Int32Array(units.length).fill(UNASSIGNED);
-  const deferred = new Set<number>();
   const scheduled: ScheduledWave[] = [];
   const horizon = Math.max(deadline, now) + 366 * 86_400_000;
   let nextStart = now;
@@ -137,7 +156,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   };
 
   const finishSchedule = (s: ScheduledWave): void => {
-    s.converged = s.start + estimateConvergenceSeconds(s, units, body.defaults.maxUnavailable, body.defaults.batchEstimate, clusters.length) * 1000;
+    s.converged = s.start + estimateConvergenceSeconds(s, unitCluster, body.defaults.maxUnavailable, body.defaults.batchEstimate, clusters.length) * 1000;
     nextStart = s.converged + s.soakSeconds * 1000;
   };
 
@@ -161,31 +180,34 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   const vmByWave = planVmHosts(spec, inventory, seed);
   const vmHostsFor = (waveName: string): PlannedVmHost[] => vmByWave.hostsByWave.get(waveName) ?? [];
 
+  const isDeferred = new Uint8Array(units.length);
+  let deferredList: number[] = [];
   body.waves.forEach((wave, wi) => {
     if (blocked) return;
-    const selector = new CompiledSelector(wave.select, clusters);
-    const inSelector = (u: number): boolean => units[u]!.members.some((m) => selector.matches(m.cluster, m.workload));
+    const inSelector = matchUnits(new CompiledSelector(wave.select, clusters), units);
     const tentative = windows.earliestStart(nextStart, horizon)?.start ?? nextStart;
     const picked: number[] = [];
 
     // Pinned units deferred by earlier waves join the first later wave whose selector holds them.
-    for (const u of [...deferred]) {
-      if (pinnedUntil[u]! <= tentative && inSelector(u)) {
-        deferred.delete(u);
+    deferredList = deferredList.filter((u) => {
+      if (pinnedUntil[u]! <= tentative && inSelector[u] === 1) {
+        isDeferred[u] = 0;
         picked.push(u);
+        return false;
       }
-    }
-    const members: number[] = [];
-    for (let r = 0; r < order.length; r++) {
+      return true;
+    });
+    let selected = 0;
+    for (let u = 0; u < units.length; u++) selected += inSelector[u]!;
+    let cohort = cohortSize(wave.percent, selected);
+    for (let r = 0; r < order.length && cohort > 0; r++) {
       const u = order[r]!;
-      if (inSelector(u)) members.push(u);
-    }
-    const cohort = cohortSize(wave.percent, members.length);
-    for (let r = 0; r < cohort; r++) {
-      const u = members[r]!;
-      if (assigned[u] !== UNASSIGNED || deferred.has(u) || movers[u]!.length === 0) continue;
+      if (inSelector[u] === 0) continue;
+      cohort--;
+      if (assigned[u] !== UNASSIGNED || isDeferred[u] === 1 || movable[u] === 0) continue;
       if (pinnedUntil[u]! > tentative) {
-        deferred.add(u);
+        isDeferred[u] = 1;
+        deferredList.push(u);
         continue;
       }
       picked.push(u);
@@ -197,10 +219,11 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
       // The forced wave collects every eligible unit still on `from`: never selected, or pinned.
       const already = new Set(picked);
       for (let u = 0; u < units.length; u++) {
-        if (assigned[u] === UNASSIGNED && movers[u]!.length > 0 && !already.has(u)) picked.push(u);
+        if (assigned[u] === UNASSIGNED && movable[u] === 1 && !already.has(u)) picked.push(u);
       }
-      deferred.clear();
-      const latestPin = Math.max(0, ...picked.map((u) => pinnedUntil[u]!));
+      isDeferred.fill(0);
+      deferredList = [];
+      const latestPin = picked.reduce((max, u) => Math.max(max, pinnedUntil[u]!), 0);
       if (latestPin > nextStart) {
         extraDelays.push({ until: latestPin, reason: `pins hold units until ${iso(latestPin)}` });
         nextStart = latestPin;
@@ -215,9 +238,9 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   });
 
   // Pinned units that no later wave took still move by the deadline, in a wave of their own.
-  if (!blocked && deferred.size > 0) {
-    const ids = [...deferred].sort((a, b) => rankOf(a) - rankOf(b));
-    const latestPin = Math.max(...ids.map((u) => pinnedUntil[u]!));
+  if (!blocked && deferredList.length > 0) {
+    const ids = deferredList.sort((a, b) => rankOf(a) - rankOf(b));
+    const latestPin = ids.reduce((max, u) => Math.max(max, pinnedUntil[u]!), 0);
     const extraDelays: StartDelay[] = [];
     if (latestPin > nextStart) {
       extraDelays.push({ until: latestPin, reason: `pins hold units until ${iso(latestPin)}` });
@@ -272,7 +295,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
     problems,
     estimatedCompletion: iso(completion),
     granularity: body.granularity,
-    waves: scheduled.map((s, index) => toPlannedWave(s, index, units, movers, clusters, body.defaults.maxUnavailable)),
+    waves: scheduled.map((s, index) => toPlannedWave(s, index, { movers, unitCluster, unitKeys }, clusters, body.defaults.maxUnavailable)),
     skipped: skipped.sort(compareWorkloads),
     untouchedVmHosts: vmByWave.untouched,
   };
@@ -288,6 +311,18 @@ function skippedOf(cluster: string, w: InventoryWorkload, reason: SkipReason): S
 
 function compareWorkloads(a: PlannedWorkload, b: PlannedWorkload): number {
   return a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name);
+}
+
+/** 1 for every unit the selector holds: a unit matches when any of its workloads does. */
+function matchUnits(selector: CompiledSelector, units: readonly Unit[]): Uint8Array {
+  const out = new Uint8Array(units.length);
+  const checksWorkloads = selector.checksWorkloads;
+  for (let u = 0; u < units.length; u++) {
+    const unit = units[u]!;
+    if (!selector.matchesCluster(unit.cluster) || !selector.matchesNamespace(unit.namespace)) continue;
+    if (!checksWorkloads || unit.members.some((m) => selector.matchesWorkload(m.workload))) out[u] = 1;
+  }
+  return out;
 }
 
 /** ceil(p% × n), at least one when p > 0 and n > 0. */
@@ -372,13 +407,13 @@ function maxUnavailableOf(wave: Wave, fallback: PercentOrCount): PercentOrCount 
 /** Clusters converge in parallel; within one, ceil(units / maxUnavailable) batches each take `batchSeconds`. */
 function estimateConvergenceSeconds(
   s: ScheduledWave,
-  units: readonly Unit[],
+  unitCluster: Int32Array,
   defaultMaxUnavailable: PercentOrCount,
   batchSeconds: number,
   clusterCount: number,
 ): number {
   const perCluster = new Uint32Array(clusterCount);
-  for (const u of s.units) perCluster[units[u]!.cluster]!++;
+  for (const u of s.units) perCluster[unitCluster[u]!]!++;
   let batches = 0;
   const budget = maxUnavailableOf(s.spec, defaultMaxUnavailable);
   for (const n of perCluster) if (n > 0) batches = Math.max(batches, Math.ceil(n / resolvePercentOrCount(budget, n)));
@@ -391,20 +426,18 @@ function estimateConvergenceSeconds(
 function toPlannedWave(
   s: ScheduledWave,
   index: number,
-  units: readonly Unit[],
-  movers: readonly FlatWorkload[][],
+  table: { readonly movers: Movers; readonly unitCluster: Int32Array; readonly unitKeys: readonly string[] },
   clusters: Inventory['clusters'],
   defaultMaxUnavailable: PercentOrCount,
 ): PlannedWave {
   const workloads: PlannedWorkload[] = [];
-  const perCluster = new Map<number, number>();
-  for (const u of s.units) {
-    for (const m of movers[u]!) {
-      workloads.push({ cluster: clusters[m.cluster]!.name, namespace: m.workload.namespace, kind: m.workload.kind, name: m.workload.name });
-    }
-    const c = units[u]!.cluster;
-    perCluster.set(c, (perCluster.get(c) ?? 0) + 1);
-  }
+  const perCluster = new Uint32Array(clusters.length);
+  const keys: string[] = new Array<string>(s.units.length);
+  s.units.forEach((u, i) => {
+    for (let k = table.movers.start[u]!; k < table.movers.start[u + 1]!; k++) workloads.push(table.movers.flat[k]!);
+    perCluster[table.unitCluster[u]!]!++;
+    keys[i] = table.unitKeys[u]!;
+  });
   const budget = maxUnavailableOf(s.spec, defaultMaxUnavailable);
   return {
     index,
@@ -416,9 +449,10 @@ function toPlannedWave(
     approval: s.approval,
     forced: s.forced,
     workloads,
-    units: s.units.map((u) => units[u]!.key),
+    units: keys,
     vmHosts: s.vmHosts,
-    clusters: [...perCluster]
+    clusters: [...perCluster.entries()]
+      .filter(([, n]) => n > 0)
       .map(([c, n]) => {
         const maxUnavailable = resolvePercentOrCount(budget, n);
         return { cluster: clusters[c]!.name, units: n, maxUnavailable, batches: Math.ceil(n / maxUnavailable) };

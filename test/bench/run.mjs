@@ -1,0 +1,18 @@
+// `npm run bench`: every benchmark, one after the other (they compete for the same two cores otherwise).
+// Each prints its own figures as ratios against a baseline measured in the same run.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const only = process.argv.slice(2);
+const benches = ['plan.mjs', 'mesh.mjs', 'bus-store.mjs', 'cluster-agent.mjs', 'vm-bridge.mjs'].filter(
+  (b) => existsSync(here + b) && (only.length === 0 || only.some((o) => b.startsWith(o))),
+);
+let failed = 0;
+for (const bench of benches) {
+  console.log(`\n=== ${bench}`);
+  const r = spawnSync(process.execPath, [here + bench], { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+process.exitCode = failed === 0 ? 0 : 1;
