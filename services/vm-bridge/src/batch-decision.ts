@@ -36,6 +36,8 @@ export interface GroupRecord {
   readonly batch?: ActiveBatch;
   /** batches started so far (numbers batches across restarts) */
   readonly batchesStarted: number;
+  /** highest planner epoch seen in any command (fencing); not used by the decision */
+  readonly highestEpoch?: number;
 }
 
 /** A host's last report, as received (time is the bridge's receive time). */

@@ -35,6 +35,8 @@ export const HostDesired = z.object({
   /** null: the bridge has no opinion yet, the host keeps what it runs */
   version: RevisionName.nullable(),
   bundle: BundleRef.nullable(),
+  /** which assignment of this host this is; the agent echoes it in its reports */
+  assignment: z.number().int().nonnegative(),
   /** same value as the ETag header */
   etag: z.string(),
 });
@@ -55,6 +57,8 @@ export const HostReportBody = z.object({
   failedVersion: RevisionName.optional(),
   /** the version the agent is moving to while phase is not idle */
   targetVersion: RevisionName.optional(),
+  /** the `assignment` of the desired state the agent last acted on */
+  assignment: z.number().int().nonnegative().optional(),
 });
 export type HostReportBody = z.infer<typeof HostReportBody>;
 

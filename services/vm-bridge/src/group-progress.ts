@@ -1,0 +1,34 @@
+import type { VmProgress } from '@meshwave/contracts';
+import type { GroupRecord, HostRecord } from './batch-decision.js';
+import { isAvailable, type DecisionSettings } from './batch-decision.js';
+
+/** The VmProgress event for a group as it stands (pure; the bridge publishes it when it changes). */
+export function groupProgress(
+  name: string,
+  group: GroupRecord,
+  hosts: readonly HostRecord[],
+  now: number,
+  settings: DecisionSettings,
+  blockedReason?: string,
+): VmProgress | undefined {
+  const command = group.command;
+  if (command === undefined) return undefined;
+  const reason = group.halted ? group.haltReason : blockedReason;
+  return {
+    group: name,
+    rolloutId: command.rolloutId,
+    generation: command.generation,
+    halted: group.halted,
+    ...(reason !== undefined ? { reason } : {}),
+    hosts: [...hosts]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((h) => ({
+        name: h.name,
+        version: h.report?.runningVersion ?? null,
+        state: h.state,
+        healthy:
+          isAvailable(h, now, settings) || (h.report?.healthy === true && now - h.report.at <= settings.reportStaleMs),
+        ...(h.reason !== undefined ? { reason: h.reason } : {}),
+      })),
+  };
+}
