@@ -1,0 +1,103 @@
+import { recursiveBisection } from './bisection.js';
+import { FREE, coarsen, projectPartition } from './coarsening.js';
+import { edgeCut, partWeights, totalVertexWeight, type CsrGraph } from './csr-graph.js';
+import { MeshError, MeshErrorCode } from './errors.js';
+import { refineKway } from './kway-refinement.js';
+import { SeededRandom } from './random.js';
+
+export interface PartitionOptions {
+  /** number of parts */
+  readonly k: number;
+  /** allowed imbalance: a part may weigh at most (1 + imbalance) × average; 0.03 = 3% */
+  readonly imbalance: number;
+  /** absolute cap on a part's weight (the blast-radius cap), applied on top of the imbalance */
+  readonly maxPartWeight?: number;
+  /** `fixed[v]` is the part vertex v must be in, or −1 */
+  readonly fixed?: Int32Array;
+  readonly seed: number;
+  /** independent initial partitions of the coarsest graph; the best is refined */
+  readonly initialTries?: number;
+}
+
+export interface Partition {
+  readonly part: Int32Array;
+  readonly cut: number;
+  readonly weights: Float64Array;
+  /** the heaviest a part may be */
+  readonly limit: number;
+  readonly balanced: boolean;
+}
+
+const REFINE_PASSES = 10;
+
+/**
+ * Multilevel k-way partitioning (the METIS scheme): coarsen by heavy-edge matching down to a few dozen vertices
+ * per part, partition the coarsest graph by recursive bisection (several tries, best kept), then project back
+ * level by level with greedy boundary refinement under the balance limit. Deterministic for a seed.
+ */
+export function partitionGraph(g: CsrGraph, options: PartitionOptions): Partition {
+  const { k, imbalance, seed } = options;
+  if (!Number.isInteger(k) || k < 1)
+    throw new MeshError(MeshErrorCode.InvalidOptions, `k must be a positive integer, got ${k}`, { k });
+  const fixed = options.fixed ?? new Int32Array(g.n).fill(FREE);
+  for (let v = 0; v < g.n; v++) {
+    const f = fixed[v]!;
+    if (f !== FREE && (f < 0 || f >= k)) {
+      throw new MeshError(
+        MeshErrorCode.Infeasible,
+        `vertex ${v} is fixed to part ${f}, but there are only ${k} parts`,
+        { vertex: v, part: f },
+      );
+    }
+  }
+  const total = totalVertexWeight(g);
+  const limit = Math.min((1 + imbalance) * (total / k), options.maxPartWeight ?? Infinity);
+  const rng = new SeededRandom(seed);
+  let part: Int32Array;
+  if (k === 1 || g.n === 0) {
+    part = new Int32Array(g.n);
+  } else {
+    const coarsenTo = Math.max(Math.floor(g.n / (40 * Math.log2(k))), 30 * k);
+    const hierarchy = coarsen(g, fixed, coarsenTo, (1.5 * total) / coarsenTo, rng.fork());
+    const levels = hierarchy.graphs.length;
+    const coarsest = hierarchy.graphs[levels - 1]!;
+    const coarsestFixed = hierarchy.fixed[levels - 1]!;
+    part = bestInitialPartition(coarsest, coarsestFixed, k, imbalance, limit, options.initialTries ?? 4, rng);
+    refineKway(coarsest, part, coarsestFixed, k, limit, REFINE_PASSES);
+    for (let level = levels - 2; level >= 0; level--) {
+      part = projectPartition(part, hierarchy.cmaps[level]!);
+      refineKway(hierarchy.graphs[level]!, part, hierarchy.fixed[level]!, k, limit, REFINE_PASSES);
+    }
+  }
+  const weights = partWeights(g, part, k);
+  let heaviest = 0;
+  for (const w of weights) heaviest = Math.max(heaviest, w);
+  return { part, cut: edgeCut(g, part), weights, limit, balanced: heaviest <= limit * (1 + 1e-12) };
+}
+
+function bestInitialPartition(
+  g: CsrGraph,
+  fixed: Int32Array,
+  k: number,
+  imbalance: number,
+  limit: number,
+  tries: number,
+  rng: SeededRandom,
+): Int32Array {
+  let best: Int32Array | undefined;
+  let bestOver = Infinity;
+  let bestCut = Infinity;
+  for (let t = 0; t < tries; t++) {
+    const part = recursiveBisection(g, k, fixed, imbalance, rng.fork());
+    refineKway(g, part, fixed, k, limit, REFINE_PASSES);
+    let over = 0;
+    for (const w of partWeights(g, part, k)) over += Math.max(0, w - limit);
+    const cut = edgeCut(g, part);
+    if (over < bestOver || (over === bestOver && cut < bestCut)) {
+      best = part;
+      bestOver = over;
+      bestCut = cut;
+    }
+  }
+  return best!;
+}
