@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['./tsconfig.tests.json'], tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -21,7 +21,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@meshwave/*/*'], message: 'Import a workspace package through its public index only.' },
-            { group: ['**/libs/*/src/**', '**/services/*/src/**', '../../libs/**', '../../services/**'], message: 'No deep imports across packages: use @meshwave/<package>.' },
+            {
+              group: ['**/libs/*/src/**', '**/services/*/src/**', '../../libs/**', '../../services/**'],
+              message: 'No deep imports across packages: use @meshwave/<package>.',
+            },
           ],
         },
       ],
@@ -29,6 +32,14 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
   },
 );

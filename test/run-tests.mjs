@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const node = process.execPath;
-const env = (...args) => spawnSync(node, ['test/env/env.mjs', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const env = (...args) =>
+  spawnSync(node, ['test/env/env.mjs', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 
 const args = process.argv.slice(2);
 const unitOnly = args.length >= 2 && args[0] === '--project' && args[1] === 'unit';

@@ -44,7 +44,12 @@ const spec = RolloutSpec.parse({
     defaults: { soak: '1h', maxUnavailable: '10%' },
     waves: [
       { name: 'staging', select: { clusters: ['staging-*'] }, percent: 100, soak: '2h' },
-      { name: 'prod-canary', select: { clusterLabels: { env: 'prod' }, workloadLabels: { tier: 'low' } }, percent: 1, approval: true },
+      {
+        name: 'prod-canary',
+        select: { clusterLabels: { env: 'prod' }, workloadLabels: { tier: 'low' } },
+        percent: 1,
+        approval: true,
+      },
       { name: 'prod-10', select: { clusterLabels: { env: 'prod' } }, percent: 10 },
       { name: 'prod-all', select: { clusterLabels: { env: 'prod' } }, percent: 100 },
     ],
@@ -58,7 +63,8 @@ function baseline(inventory) {
   // The floor: build each unit key and hash it once; no selection, no sorting, no scheduling.
   const seed = saltSeed('istio-1-25-2');
   let acc = 0;
-  for (const c of inventory.clusters) for (const w of c.workloads) acc ^= hashWithSeed(seed, `${c.name}/${w.namespace}/${w.kind}/${w.name}`);
+  for (const c of inventory.clusters)
+    for (const w of c.workloads) acc ^= hashWithSeed(seed, `${c.name}/${w.namespace}/${w.kind}/${w.name}`);
   for (const g of inventory.vmGroups) for (const h of g.hosts) acc ^= hashWithSeed(seed, `vmgroup/${g.name}/${h.name}`);
   return acc;
 }
@@ -90,5 +96,9 @@ for (let i = 0; i < RUNS; i++) {
 const b = median(base);
 const p = median(planned);
 const moved = plan.waves.reduce((n, w) => n + w.workloads.length, 0);
-console.log(`plan: ${WORKLOADS} workloads on ${CLUSTERS} clusters + ${VM_HOSTS} VM hosts → ${plan.waves.length} waves, ${moved} workloads moved`);
-console.log(`plan: median ${p.toFixed(1)} ms; bare stable-hash loop ${b.toFixed(1)} ms; ratio ${(p / b).toFixed(2)}x (target ≤ 3x and < 1000 ms): ${p / b <= 3 && p < 1000 ? 'MET' : 'NOT MET'}`);
+console.log(
+  `plan: ${WORKLOADS} workloads on ${CLUSTERS} clusters + ${VM_HOSTS} VM hosts → ${plan.waves.length} waves, ${moved} workloads moved`,
+);
+console.log(
+  `plan: median ${p.toFixed(1)} ms; bare stable-hash loop ${b.toFixed(1)} ms; ratio ${(p / b).toFixed(2)}x (target ≤ 3x and < 1000 ms): ${p / b <= 3 && p < 1000 ? 'MET' : 'NOT MET'}`,
+);

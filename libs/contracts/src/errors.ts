@@ -30,7 +30,11 @@ export class InvalidInputError extends Error {
 
 /** `file:line:col: path: message`, the form editors and CI logs link to. */
 export function formatProblem(p: InputProblem): string {
-  const where = [p.file, p.line !== undefined ? String(p.line) : undefined, p.column !== undefined ? String(p.column) : undefined]
+  const where = [
+    p.file,
+    p.line !== undefined ? String(p.line) : undefined,
+    p.column !== undefined ? String(p.column) : undefined,
+  ]
     .filter((x) => x !== undefined)
     .join(':');
   const field = p.path === '' ? '' : `${p.path}: `;

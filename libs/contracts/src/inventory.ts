@@ -49,18 +49,21 @@ export const Inventory = z
   .superRefine((inv, ctx) => {
     const clusters = new Set<string>();
     inv.clusters.forEach((c, i) => {
-      if (clusters.has(c.name)) ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `duplicate cluster "${c.name}"` });
+      if (clusters.has(c.name))
+        ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `duplicate cluster "${c.name}"` });
       clusters.add(c.name);
       const keys = new Set<string>();
       c.workloads.forEach((w, j) => {
         const key = `${w.namespace}/${w.kind}/${w.name}`;
-        if (keys.has(key)) ctx.addIssue({ code: 'custom', path: ['clusters', i, 'workloads', j], message: `duplicate workload ${key}` });
+        if (keys.has(key))
+          ctx.addIssue({ code: 'custom', path: ['clusters', i, 'workloads', j], message: `duplicate workload ${key}` });
         keys.add(key);
       });
     });
     const groups = new Set<string>();
     inv.vmGroups.forEach((g, i) => {
-      if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['vmGroups', i, 'name'], message: `duplicate VM group "${g.name}"` });
+      if (groups.has(g.name))
+        ctx.addIssue({ code: 'custom', path: ['vmGroups', i, 'name'], message: `duplicate VM group "${g.name}"` });
       groups.add(g.name);
     });
   });

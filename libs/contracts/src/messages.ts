@@ -97,7 +97,12 @@ export const HaltCommand = z.object({
 });
 export type HaltCommand = z.infer<typeof HaltCommand>;
 
-export const UnitState = { Pending: 'pending', Restarting: 'restarting', Converged: 'converged', Failed: 'failed' } as const;
+export const UnitState = {
+  Pending: 'pending',
+  Restarting: 'restarting',
+  Converged: 'converged',
+  Failed: 'failed',
+} as const;
 export type UnitState = (typeof UnitState)[keyof typeof UnitState];
 
 /** Why a unit failed; stable constants, shown to operators. */
@@ -142,7 +147,13 @@ export const InventoryReport = z.object({
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 
-export const VmHostState = { Pending: 'pending', Upgrading: 'upgrading', Converged: 'converged', Failed: 'failed', Reverted: 'reverted' } as const;
+export const VmHostState = {
+  Pending: 'pending',
+  Upgrading: 'upgrading',
+  Converged: 'converged',
+  Failed: 'failed',
+  Reverted: 'reverted',
+} as const;
 export type VmHostState = (typeof VmHostState)[keyof typeof VmHostState];
 
 export const VmProgress = z.object({
@@ -153,7 +164,13 @@ export const VmProgress = z.object({
   reason: z.string().optional(),
   hosts: z.array(
     VmHost.extend({
-      state: z.enum([VmHostState.Pending, VmHostState.Upgrading, VmHostState.Converged, VmHostState.Failed, VmHostState.Reverted]),
+      state: z.enum([
+        VmHostState.Pending,
+        VmHostState.Upgrading,
+        VmHostState.Converged,
+        VmHostState.Failed,
+        VmHostState.Reverted,
+      ]),
       healthy: z.boolean(),
       reason: z.string().optional(),
     }),

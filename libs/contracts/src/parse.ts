@@ -118,5 +118,6 @@ export function parseDocumentText<S extends z.ZodType>(schema: S, text: string, 
   throw new InvalidInputError(problemsFromZod(result.error, file, loc));
 }
 
-export const parseRolloutSpec = (text: string, file?: string): RolloutSpec => parseDocumentText(RolloutSpec, text, file);
+export const parseRolloutSpec = (text: string, file?: string): RolloutSpec =>
+  parseDocumentText(RolloutSpec, text, file);
 export const parseInventory = (text: string, file?: string): Inventory => parseDocumentText(Inventory, text, file);

@@ -20,10 +20,14 @@ export const Duration = z
   .transform((text) => parseDurationSeconds(text) ?? 0);
 
 /** A share (`10%`) or an absolute count (`3`) of some population. */
-export type PercentOrCount = { readonly kind: 'percent'; readonly value: number } | { readonly kind: 'count'; readonly value: number };
+export type PercentOrCount =
+  { readonly kind: 'percent'; readonly value: number } | { readonly kind: 'count'; readonly value: number };
 
 export const PercentOrCount = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^(\d+(\.\d+)?%|\d+)$/, 'a percentage such as 10% or a count such as 3')])
+  .union([
+    z.number().int().nonnegative(),
+    z.string().regex(/^(\d+(\.\d+)?%|\d+)$/, 'a percentage such as 10% or a count such as 3'),
+  ])
   .transform((v): PercentOrCount => {
     if (typeof v === 'number') return { kind: 'count', value: v };
     if (v.endsWith('%')) return { kind: 'percent', value: Number(v.slice(0, -1)) };
@@ -45,7 +49,10 @@ export function resolvePercentOrCount(v: PercentOrCount, total: number): number 
 export const RevisionName = z
   .string()
   .max(63, 'a revision name has at most 63 characters')
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a revision name as Istio allows it: lowercase alphanumerics and "-", e.g. 1-25-2');
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'a revision name as Istio allows it: lowercase alphanumerics and "-", e.g. 1-25-2',
+  );
 
 /** An RFC 3339 timestamp with a zone offset, e.g. 2026-12-20T00:00:00Z. */
 export const Timestamp = z.iso.datetime({ offset: true, message: 'an RFC 3339 time such as 2026-12-20T00:00:00Z' });

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError, parseInventory, parseRolloutSpec, parseDurationSeconds, resolvePercentOrCount } from './index.js';
+import {
+  InvalidInputError,
+  parseInventory,
+  parseRolloutSpec,
+  parseDurationSeconds,
+  resolvePercentOrCount,
+} from './index.js';
 
 const example = readFileSync(new URL('../../../examples/rollouts.yml', import.meta.url), 'utf8');
 
@@ -39,14 +45,20 @@ describe('rollout file', () => {
   });
 
   it('reports every problem at once, each at its own position', () => {
-    const text = example.replace('percent: 10\n', 'percent: 140\n').replace('soak: 2h', 'soak: 2 hours').replace('to: 1-25-2 ', 'to: 1.25.2 ');
+    const text = example
+      .replace('percent: 10\n', 'percent: 140\n')
+      .replace('soak: 2h', 'soak: 2 hours')
+      .replace('to: 1-25-2 ', 'to: 1.25.2 ');
     const paths = problemsOf(text).map((p) => p.path);
     expect(paths).toEqual(expect.arrayContaining(['spec.to', 'spec.waves[0].soak', 'spec.waves[2].percent']));
     for (const p of problemsOf(text)) expect(p.line).toBeGreaterThan(0);
   });
 
   it('refuses from = to, a bad deadline and an unknown wave for VMs', () => {
-    const text = example.replace('to: 1-25-2 ', 'to: 1-24-5 ').replace('"2026-12-20T00:00:00Z"', '"next friday"').replace('wave: prod-10', 'wave: prod-11');
+    const text = example
+      .replace('to: 1-25-2 ', 'to: 1-24-5 ')
+      .replace('"2026-12-20T00:00:00Z"', '"next friday"')
+      .replace('wave: prod-10', 'wave: prod-11');
     const byPath = Object.fromEntries(problemsOf(text).map((p) => [p.path, p.message]));
     expect(byPath['spec.to']).toMatch(/differ/);
     expect(byPath['spec.deadline']).toMatch(/RFC 3339/);
@@ -87,12 +99,16 @@ describe('primitives', () => {
 
 describe('inventory', () => {
   it('parses the example inventory', () => {
-    const inv = parseInventory(readFileSync(new URL('../../../examples/inventory.json', import.meta.url), 'utf8'), 'inventory.json');
+    const inv = parseInventory(
+      readFileSync(new URL('../../../examples/inventory.json', import.meta.url), 'utf8'),
+      'inventory.json',
+    );
     expect(inv.clusters.length).toBeGreaterThan(1);
   });
 
   it('points at the bad field of a JSON inventory with line and column', () => {
-    const text = '{\n  "clusters": [\n    { "name": "a", "workloads": [ { "namespace": "ns", "kind": "Pod", "name": "x", "revision": "1-24-5" } ] }\n  ]\n}';
+    const text =
+      '{\n  "clusters": [\n    { "name": "a", "workloads": [ { "namespace": "ns", "kind": "Pod", "name": "x", "revision": "1-24-5" } ] }\n  ]\n}';
     try {
       parseInventory(text, 'inventory.json');
       expect.unreachable();

@@ -51,7 +51,10 @@ export type AllowWindow = z.infer<typeof AllowWindow>;
 
 export const Blackout = z
   .strictObject({ from: Timestamp, to: Timestamp, reason: z.string().optional() })
-  .refine((b) => Date.parse(b.from) < Date.parse(b.to), { message: 'a blackout must end after it starts', path: ['to'] });
+  .refine((b) => Date.parse(b.from) < Date.parse(b.to), {
+    message: 'a blackout must end after it starts',
+    path: ['to'],
+  });
 export type Blackout = z.infer<typeof Blackout>;
 
 function isTimeZone(tz: string): boolean {
@@ -138,7 +141,9 @@ export const RolloutSpecBody = z
     pins: z.array(Pin).default([]),
     vms: z.array(VmRollout).default([]),
     gates: Gates.default({}),
-    onGateFailure: z.enum([GateFailurePolicy.Halt, GateFailurePolicy.RollbackWave, GateFailurePolicy.RollbackAll]).default(GateFailurePolicy.Halt),
+    onGateFailure: z
+      .enum([GateFailurePolicy.Halt, GateFailurePolicy.RollbackWave, GateFailurePolicy.RollbackAll])
+      .default(GateFailurePolicy.Halt),
     /** split waves per mesh so only one mesh's control plane changes at a time */
     sequenceByMesh: z.boolean().default(false),
   })
@@ -146,13 +151,15 @@ export const RolloutSpecBody = z
     if (spec.from === spec.to) ctx.addIssue({ code: 'custom', path: ['to'], message: '`to` must differ from `from`' });
     const names = new Set<string>();
     spec.waves.forEach((w, i) => {
-      if (names.has(w.name)) ctx.addIssue({ code: 'custom', path: ['waves', i, 'name'], message: `duplicate wave name "${w.name}"` });
+      if (names.has(w.name))
+        ctx.addIssue({ code: 'custom', path: ['waves', i, 'name'], message: `duplicate wave name "${w.name}"` });
       names.add(w.name);
       if (w.forced && i !== spec.waves.length - 1)
         ctx.addIssue({ code: 'custom', path: ['waves', i, 'forced'], message: 'only the last wave may be forced' });
     });
     spec.vms.forEach((v, i) => {
-      if (!names.has(v.wave)) ctx.addIssue({ code: 'custom', path: ['vms', i, 'wave'], message: `no wave named "${v.wave}"` });
+      if (!names.has(v.wave))
+        ctx.addIssue({ code: 'custom', path: ['vms', i, 'wave'], message: `no wave named "${v.wave}"` });
     });
   });
 

@@ -37,12 +37,14 @@ export const ServiceGraph = z
   .superRefine((g, ctx) => {
     const ids = new Set<string>();
     g.nodes.forEach((n, i) => {
-      if (ids.has(n.id)) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'id'], message: `duplicate node "${n.id}"` });
+      if (ids.has(n.id))
+        ctx.addIssue({ code: 'custom', path: ['nodes', i, 'id'], message: `duplicate node "${n.id}"` });
       ids.add(n.id);
     });
     g.edges.forEach((e, i) => {
       for (const end of ['source', 'target'] as const) {
-        if (!ids.has(e[end])) ctx.addIssue({ code: 'custom', path: ['edges', i, end], message: `unknown node "${e[end]}"` });
+        if (!ids.has(e[end]))
+          ctx.addIssue({ code: 'custom', path: ['edges', i, end], message: `unknown node "${e[end]}"` });
       }
     });
   });
@@ -52,9 +54,7 @@ export type ServiceGraph = z.infer<typeof ServiceGraph>;
 export const MeshSplitOptions = z
   .strictObject({
     meshes: z.number().int().positive().optional(),
-    maxMeshSize: z
-      .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?%$/, 'a share such as 25%')])
-      .optional(),
+    maxMeshSize: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?%$/, 'a share such as 25%')]).optional(),
     /** allowed imbalance: a mesh may weigh at most (1 + imbalance) × the average; 0.03 = 3% */
     imbalance: z.number().min(0).max(10).default(0.03),
     seed: z.number().int().default(1),
@@ -62,9 +62,15 @@ export const MeshSplitOptions = z
     revision: RevisionName.optional(),
     /** a node label whose value names a group that must stay together (e.g. `team`) */
     groupBy: z.string().min(1).optional(),
-    meshPrefix: z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/).default('mesh'),
+    meshPrefix: z
+      .string()
+      .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/)
+      .default('mesh'),
   })
-  .refine((o) => o.meshes !== undefined || o.maxMeshSize !== undefined, 'give the number of meshes or a maximum mesh size');
+  .refine(
+    (o) => o.meshes !== undefined || o.maxMeshSize !== undefined,
+    'give the number of meshes or a maximum mesh size',
+  );
 export type MeshSplitOptions = z.input<typeof MeshSplitOptions>;
 export type ResolvedMeshSplitOptions = z.output<typeof MeshSplitOptions>;
 

@@ -6,7 +6,9 @@ const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repea
 export function formatPlanTable(plan: Plan): string {
   const lines: string[] = [];
   lines.push(`rollout ${plan.rollout}: ${plan.from} → ${plan.to} (${plan.granularity} granularity)`);
-  lines.push(`now ${plan.now}   deadline ${plan.deadline}   estimated completion ${plan.estimatedCompletion}   ${plan.feasible ? 'FEASIBLE' : 'MISSES THE DEADLINE'}`);
+  lines.push(
+    `now ${plan.now}   deadline ${plan.deadline}   estimated completion ${plan.estimatedCompletion}   ${plan.feasible ? 'FEASIBLE' : 'MISSES THE DEADLINE'}`,
+  );
   lines.push('');
   const header = ['#', 'wave', 'earliest start', 'converged (est.)', 'soak', 'units', 'vm hosts', 'flags'];
   const rows = plan.waves.map((w) => [
@@ -31,7 +33,9 @@ export function formatPlanTable(plan: Plan): string {
   const skipped = new Map<string, number>();
   for (const s of plan.skipped) skipped.set(s.reason, (skipped.get(s.reason) ?? 0) + 1);
   lines.push('');
-  lines.push(`skipped: ${[...skipped].map(([r, n]) => `${n} ${r}`).join(', ') || 'none'}; untouched VM hosts: ${plan.untouchedVmHosts}`);
+  lines.push(
+    `skipped: ${[...skipped].map(([r, n]) => `${n} ${r}`).join(', ') || 'none'}; untouched VM hosts: ${plan.untouchedVmHosts}`,
+  );
   for (const p of plan.problems) lines.push(`${p.blocking ? 'PROBLEM' : 'note'} ${p.code}: ${p.message}`);
   return lines.join('\n');
 }

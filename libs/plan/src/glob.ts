@@ -19,7 +19,10 @@ export function compileGlobs(globs: readonly string[] | undefined): NameMatcher 
 }
 
 /** Every required label is present with the same value. */
-export function labelsMatch(required: Readonly<Record<string, string>> | undefined, labels: Readonly<Record<string, string>>): boolean {
+export function labelsMatch(
+  required: Readonly<Record<string, string>> | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   if (required === undefined) return true;
   for (const key in required) if (labels[key] !== required[key]) return false;
   return true;

@@ -1,4 +1,10 @@
-import type { InventoryCluster, InventoryWorkload, VmGroup, VmGroupSelector, WorkloadSelector } from '@meshwave/contracts';
+import type {
+  InventoryCluster,
+  InventoryWorkload,
+  VmGroup,
+  VmGroupSelector,
+  WorkloadSelector,
+} from '@meshwave/contracts';
 import { compileGlobs, labelsMatch } from './glob.js';
 
 /**
@@ -43,7 +49,10 @@ export class CompiledSelector {
   }
 
   matchesWorkload(workload: InventoryWorkload): boolean {
-    return (this.kinds === undefined || this.kinds.has(workload.kind)) && labelsMatch(this.selector.workloadLabels, workload.labels);
+    return (
+      (this.kinds === undefined || this.kinds.has(workload.kind)) &&
+      labelsMatch(this.selector.workloadLabels, workload.labels)
+    );
   }
 
   matches(cluster: number, workload: InventoryWorkload): boolean {

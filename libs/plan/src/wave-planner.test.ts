@@ -43,21 +43,32 @@ const inventoryArb = fc
     newInventory({
       clusters: clusters.map((c) => ({ name: c.name, labels: { env: c.env }, workloads: c.workloads })),
       vmGroups: [
-        { name: 'edge', labels: { role: 'edge' }, hosts: Array.from({ length: 17 }, (_, i) => ({ name: `edge-${i}`, version: i % 5 === 0 ? TO : FROM })) },
+        {
+          name: 'edge',
+          labels: { role: 'edge' },
+          hosts: Array.from({ length: 17 }, (_, i) => ({ name: `edge-${i}`, version: i % 5 === 0 ? TO : FROM })),
+        },
         { name: 'batch', labels: { role: 'batch' }, hosts: [{ name: 'b-1', version: FROM }] },
       ],
     }),
   );
 const wavesArb = fc.array(
   fc.record({
-    select: fc.constantFrom({}, { clusters: ['staging-*'] }, { clusterLabels: { env: 'prod' } }, { clusterLabels: { env: 'prod' }, workloadLabels: { tier: 'low' } }, { namespaces: ['pay*', 'web'] }),
+    select: fc.constantFrom(
+      {},
+      { clusters: ['staging-*'] },
+      { clusterLabels: { env: 'prod' } },
+      { clusterLabels: { env: 'prod' }, workloadLabels: { tier: 'low' } },
+      { namespaces: ['pay*', 'web'] },
+    ),
     percent: fc.constantFrom(0, 1, 10, 50, 100),
   }),
   { minLength: 1, maxLength: 4 },
 );
 const granularityArb = fc.constantFrom('workload' as const, 'namespace' as const);
 
-const unitKeyOfWorkload = (w: { cluster: string; namespace: string; kind: string; name: string }): string => `${w.cluster}/${w.namespace}/${w.kind}/${w.name}`;
+const unitKeyOfWorkload = (w: { cluster: string; namespace: string; kind: string; name: string }): string =>
+  `${w.cluster}/${w.namespace}/${w.kind}/${w.name}`;
 const movedKeys = (plan: Plan): string[] => plan.waves.flatMap((w) => w.workloads.map(unitKeyOfWorkload));
 const shuffled = <T>(xs: readonly T[], seed: number): T[] => {
   const out = [...xs];
@@ -83,7 +94,9 @@ describe('planRollout: membership', () => {
         const moved = movedKeys(plan);
         expect(new Set(moved).size).toBe(moved.length);
         const eligible = inventory.clusters.flatMap((c) =>
-          c.workloads.filter((w) => w.namespace !== 'kube-system' && w.revision === FROM).map((w) => unitKeyOfWorkload({ cluster: c.name, ...w })),
+          c.workloads
+            .filter((w) => w.namespace !== 'kube-system' && w.revision === FROM)
+            .map((w) => unitKeyOfWorkload({ cluster: c.name, ...w })),
         );
         expect(new Set(moved)).toEqual(new Set(eligible));
         for (const s of plan.skipped) {
@@ -98,13 +111,27 @@ describe('planRollout: membership', () => {
   it('without a forced wave, reports eligible workloads no wave selects as not-selected', () => {
     const inventory = newInventory({
       clusters: [
-        { name: 'prod-1', labels: { env: 'prod' }, workloads: [{ namespace: 'a', kind: 'Deployment', name: 'x', revision: FROM }] },
-        { name: 'dev-1', labels: { env: 'dev' }, workloads: [{ namespace: 'a', kind: 'Deployment', name: 'x', revision: FROM }] },
+        {
+          name: 'prod-1',
+          labels: { env: 'prod' },
+          workloads: [{ namespace: 'a', kind: 'Deployment', name: 'x', revision: FROM }],
+        },
+        {
+          name: 'dev-1',
+          labels: { env: 'dev' },
+          workloads: [{ namespace: 'a', kind: 'Deployment', name: 'x', revision: FROM }],
+        },
       ],
     });
-    const plan = planRollout(newSpec({ waves: [{ name: 'prod', select: { clusterLabels: { env: 'prod' } } }] }), inventory, { now: NOW });
+    const plan = planRollout(
+      newSpec({ waves: [{ name: 'prod', select: { clusterLabels: { env: 'prod' } } }] }),
+      inventory,
+      { now: NOW },
+    );
     expect(movedKeys(plan)).toEqual(['prod-1/a/Deployment/x']);
-    expect(plan.skipped).toEqual([{ cluster: 'dev-1', namespace: 'a', kind: 'Deployment', name: 'x', reason: 'not-selected', revision: FROM }]);
+    expect(plan.skipped).toEqual([
+      { cluster: 'dev-1', namespace: 'a', kind: 'Deployment', name: 'x', reason: 'not-selected', revision: FROM },
+    ]);
   });
 
   it('moves a namespace as one unit under namespace granularity', () => {
@@ -120,7 +147,17 @@ describe('planRollout: membership', () => {
         },
       ],
     });
-    const plan = planRollout(newSpec({ granularity: 'namespace', waves: [{ name: 'one', percent: 1 }, { name: 'rest', percent: 100 }] }), inventory, { now: NOW });
+    const plan = planRollout(
+      newSpec({
+        granularity: 'namespace',
+        waves: [
+          { name: 'one', percent: 1 },
+          { name: 'rest', percent: 100 },
+        ],
+      }),
+      inventory,
+      { now: NOW },
+    );
     expect(plan.waves.map((w) => w.units.length)).toEqual([1, 1]);
     const firstNamespace = plan.waves[0]!.units[0]!.split('/')[1];
     expect(plan.waves[0]!.workloads.every((w) => w.namespace === firstNamespace)).toBe(true);
@@ -131,26 +168,51 @@ describe('planRollout: membership', () => {
 describe('planRollout: cohorts', () => {
   it('grows monotonically with percent, and does not depend on inventory order', () => {
     fc.assert(
-      fc.property(inventoryArb, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.nat(), (inventory, p1, p2, seed) => {
-        const [lo, hi] = p1 <= p2 ? [p1, p2] : [p2, p1];
-        const cohort = (p: number, inv: Inventory): Set<string> => new Set(movedKeys(planRollout(newSpec({ waves: [{ name: 'w', percent: p }] }), inv, { now: NOW })));
-        const small = cohort(lo, inventory);
-        const large = cohort(hi, inventory);
-        for (const k of small) expect(large.has(k)).toBe(true);
-        const reordered = newInventory({
-          clusters: shuffled(inventory.clusters, seed).map((c) => ({ ...c, workloads: shuffled(c.workloads, seed + 1) })),
-          vmGroups: shuffled(inventory.vmGroups, seed),
-        });
-        expect(cohort(hi, reordered)).toEqual(large);
-      }),
+      fc.property(
+        inventoryArb,
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.nat(),
+        (inventory, p1, p2, seed) => {
+          const [lo, hi] = p1 <= p2 ? [p1, p2] : [p2, p1];
+          const cohort = (p: number, inv: Inventory): Set<string> =>
+            new Set(movedKeys(planRollout(newSpec({ waves: [{ name: 'w', percent: p }] }), inv, { now: NOW })));
+          const small = cohort(lo, inventory);
+          const large = cohort(hi, inventory);
+          for (const k of small) expect(large.has(k)).toBe(true);
+          const reordered = newInventory({
+            clusters: shuffled(inventory.clusters, seed).map((c) => ({
+              ...c,
+              workloads: shuffled(c.workloads, seed + 1),
+            })),
+            vmGroups: shuffled(inventory.vmGroups, seed),
+          });
+          expect(cohort(hi, reordered)).toEqual(large);
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('picks ceil(p% of the selector), at least one, counting units that already moved in the selector', () => {
-    const workloads = Array.from({ length: 200 }, (_, i) => ({ namespace: 'ns', kind: 'Deployment' as const, name: `w${i}`, revision: i < 50 ? TO : FROM }));
+    const workloads = Array.from({ length: 200 }, (_, i) => ({
+      namespace: 'ns',
+      kind: 'Deployment' as const,
+      name: `w${i}`,
+      revision: i < 50 ? TO : FROM,
+    }));
     const inventory = newInventory({ clusters: [{ name: 'c', workloads }] });
-    const plan = planRollout(newSpec({ waves: [{ name: 'one', percent: 1 }, { name: 'ten', percent: 10 }, { name: 'all', percent: 100 }] }), inventory, { now: NOW });
+    const plan = planRollout(
+      newSpec({
+        waves: [
+          { name: 'one', percent: 1 },
+          { name: 'ten', percent: 10 },
+          { name: 'all', percent: 100 },
+        ],
+      }),
+      inventory,
+      { now: NOW },
+    );
     // cohorts are 2, 20 and 200 of the 200 selected; units on `to` are in the cohort but do not move again
     const sizes = plan.waves.map((w) => w.workloads.length);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(150);
@@ -159,24 +221,48 @@ describe('planRollout: cohorts', () => {
   });
 
   it('is deterministic, and the same salt picks the same canaries while another salt picks others', () => {
-    const workloads = Array.from({ length: 500 }, (_, i) => ({ namespace: `ns${i % 7}`, kind: 'Deployment' as const, name: `w${i}`, revision: FROM }));
+    const workloads = Array.from({ length: 500 }, (_, i) => ({
+      namespace: `ns${i % 7}`,
+      kind: 'Deployment' as const,
+      name: `w${i}`,
+      revision: FROM,
+    }));
     const inventory = newInventory({ clusters: [{ name: 'c', workloads }] });
-    const canaries = (salt: string): string[] => planRollout(newSpec({ salt, waves: [{ name: 'canary', percent: 2 }] }), inventory, { now: NOW }).waves[0]!.units;
+    const canaries = (salt: string): string[] =>
+      planRollout(newSpec({ salt, waves: [{ name: 'canary', percent: 2 }] }), inventory, { now: NOW }).waves[0]!.units;
     expect(canaries('q1')).toEqual(canaries('q1'));
     expect(canaries('q1')).toHaveLength(10);
     expect(canaries('q2')).not.toEqual(canaries('q1'));
-    expect(JSON.stringify(planRollout(newSpec(), inventory, { now: NOW }))).toBe(JSON.stringify(planRollout(newSpec(), inventory, { now: NOW })));
+    expect(JSON.stringify(planRollout(newSpec(), inventory, { now: NOW }))).toBe(
+      JSON.stringify(planRollout(newSpec(), inventory, { now: NOW })),
+    );
   });
 });
 
 describe('planRollout: schedule', () => {
   const inventory = newInventory({
-    clusters: [{ name: 'c', workloads: Array.from({ length: 40 }, (_, i) => ({ namespace: 'ns', kind: 'Deployment' as const, name: `w${i}`, revision: FROM })) }],
+    clusters: [
+      {
+        name: 'c',
+        workloads: Array.from({ length: 40 }, (_, i) => ({
+          namespace: 'ns',
+          kind: 'Deployment' as const,
+          name: `w${i}`,
+          revision: FROM,
+        })),
+      },
+    ],
   });
 
   it('spaces waves by estimated convergence plus soak', () => {
     const plan = planRollout(
-      newSpec({ defaults: { batchEstimate: '5m', maxUnavailable: '10%' }, waves: [{ name: 'a', percent: 50, soak: '2h' }, { name: 'b', percent: 100, soak: '30m' }] }),
+      newSpec({
+        defaults: { batchEstimate: '5m', maxUnavailable: '10%' },
+        waves: [
+          { name: 'a', percent: 50, soak: '2h' },
+          { name: 'b', percent: 100, soak: '30m' },
+        ],
+      }),
       inventory,
       { now: NOW },
     );
@@ -196,11 +282,17 @@ describe('planRollout: schedule', () => {
         (timezone, offsetMinutes, soakHours) => {
           const windows = {
             timezone,
-            allow: [{ days: ['Mon', 'Tue', 'Wed', 'Thu'] as const, from: '08:00', to: '17:00' }, { days: ['Sat'] as const, from: '22:00', to: '02:00' }],
+            allow: [
+              { days: ['Mon', 'Tue', 'Wed', 'Thu'] as const, from: '08:00', to: '17:00' },
+              { days: ['Sat'] as const, from: '22:00', to: '02:00' },
+            ],
             blackouts: [{ from: '2026-11-25T00:00:00Z', to: '2026-11-27T00:00:00Z', reason: 'freeze' }],
           };
           const now = new Date(NOW.getTime() + offsetMinutes * 60_000);
-          const spec = newSpec({ windows: { ...windows, allow: windows.allow.map((w) => ({ ...w, days: [...w.days] })) }, waves: [1, 2, 3].map((i) => ({ name: `w${i}`, percent: i * 30, soak: `${soakHours}h` })) });
+          const spec = newSpec({
+            windows: { ...windows, allow: windows.allow.map((w) => ({ ...w, days: [...w.days] })) },
+            waves: [1, 2, 3].map((i) => ({ name: `w${i}`, percent: i * 30, soak: `${soakHours}h` })),
+          });
           const plan = planRollout(spec, inventory, { now });
           const checker = new ChangeWindows(spec.spec.windows);
           for (const w of plan.waves) {
@@ -215,7 +307,13 @@ describe('planRollout: schedule', () => {
   });
 
   it('moves a start out of a blackout and says so', () => {
-    const plan = planRollout(newSpec({ windows: { blackouts: [{ from: '2026-11-23T00:00:00Z', to: '2026-11-24T06:00:00Z', reason: 'sales event' }] } }), inventory, { now: NOW });
+    const plan = planRollout(
+      newSpec({
+        windows: { blackouts: [{ from: '2026-11-23T00:00:00Z', to: '2026-11-24T06:00:00Z', reason: 'sales event' }] },
+      }),
+      inventory,
+      { now: NOW },
+    );
     expect(plan.waves[0]!.earliestStart).toBe('2026-11-24T06:00:00.000Z');
     expect(plan.waves[0]!.delays.join()).toMatch(/sales event/);
   });
@@ -232,7 +330,11 @@ describe('planRollout: schedule', () => {
         },
       ],
     });
-    const plan = planRollout(newSpec({ pins: [{ select: { namespaces: ['payments'] }, until: '2026-12-15T00:00:00Z' }] }), pinned, { now: NOW });
+    const plan = planRollout(
+      newSpec({ pins: [{ select: { namespaces: ['payments'] }, until: '2026-12-15T00:00:00Z' }] }),
+      pinned,
+      { now: NOW },
+    );
     expect(plan.waves.map((w) => w.name)).toEqual(['all', IMPLICIT_FORCED_WAVE]);
     expect(plan.waves[0]!.workloads.map((w) => w.namespace)).toEqual(['shop']);
     expect(plan.waves[1]!.workloads.map((w) => w.namespace)).toEqual(['payments']);
@@ -242,17 +344,30 @@ describe('planRollout: schedule', () => {
 
   it('says the plan misses the deadline, and why, instead of pretending', () => {
     const plan = planRollout(
-      newSpec({ deadline: '2026-11-24T00:00:00Z', defaults: { batchEstimate: '1h', maxUnavailable: 1 }, waves: [{ name: 'slow', percent: 100 }] }),
+      newSpec({
+        deadline: '2026-11-24T00:00:00Z',
+        defaults: { batchEstimate: '1h', maxUnavailable: 1 },
+        waves: [{ name: 'slow', percent: 100 }],
+      }),
       inventory,
       { now: NOW },
     );
     expect(plan.feasible).toBe(false);
-    expect(plan.problems).toContainEqual(expect.objectContaining({ code: 'DEADLINE_MISSED', wave: 'slow', blocking: true }));
+    expect(plan.problems).toContainEqual(
+      expect.objectContaining({ code: 'DEADLINE_MISSED', wave: 'slow', blocking: true }),
+    );
     expect(plan.estimatedCompletion).toBe('2026-11-24T24:00:00.000Z'.replace('24T24', '25T00'));
   });
 
   it('flags a pin that holds units past the deadline', () => {
-    const plan = planRollout(newSpec({ deadline: '2026-12-01T00:00:00Z', pins: [{ select: { namespaces: ['ns'] }, until: '2026-12-10T00:00:00Z' }] }), inventory, { now: NOW });
+    const plan = planRollout(
+      newSpec({
+        deadline: '2026-12-01T00:00:00Z',
+        pins: [{ select: { namespaces: ['ns'] }, until: '2026-12-10T00:00:00Z' }],
+      }),
+      inventory,
+      { now: NOW },
+    );
     expect(plan.feasible).toBe(false);
     expect(plan.problems.map((p) => p.code)).toEqual(expect.arrayContaining(['PIN_AFTER_DEADLINE', 'DEADLINE_MISSED']));
   });
@@ -263,7 +378,10 @@ describe('planRollout: VM hosts', () => {
     fc.assert(
       fc.property(inventoryArb, fc.integer({ min: 1, max: 60 }), (inventory, percent) => {
         const spec = newSpec({
-          waves: [{ name: 'a', percent: 50 }, { name: 'b', percent: 100 }],
+          waves: [
+            { name: 'a', percent: 50 },
+            { name: 'b', percent: 100 },
+          ],
           vms: [{ select: { groupLabels: { role: 'edge' } }, wave: 'b', maxUnavailable: `${percent}%` }],
         });
         const plan = planRollout(spec, inventory, { now: NOW });
@@ -285,16 +403,32 @@ describe('planRollout: VM hosts', () => {
 describe('planRollout: meshes', () => {
   it('expands each wave per mesh so one mesh changes at a time', () => {
     const inventory = newInventory({
-      clusters: [{ name: 'c', workloads: ['a', 'b', 'c', 'd'].map((ns) => ({ namespace: ns, kind: 'Deployment' as const, name: 'x', revision: FROM })) }],
+      clusters: [
+        {
+          name: 'c',
+          workloads: ['a', 'b', 'c', 'd'].map((ns) => ({
+            namespace: ns,
+            kind: 'Deployment' as const,
+            name: 'x',
+            revision: FROM,
+          })),
+        },
+      ],
     });
-    const plan = planRollout(newSpec({ sequenceByMesh: true, waves: [{ name: 'all', percent: 100, soak: '1h' }] }), inventory, {
-      now: NOW,
-      meshOf: (_c, ns) => (ns < 'c' ? 'mesh-a' : 'mesh-b'),
-    });
+    const plan = planRollout(
+      newSpec({ sequenceByMesh: true, waves: [{ name: 'all', percent: 100, soak: '1h' }] }),
+      inventory,
+      {
+        now: NOW,
+        meshOf: (_c, ns) => (ns < 'c' ? 'mesh-a' : 'mesh-b'),
+      },
+    );
     expect(plan.waves.map((w) => [w.name, w.mesh, w.workloads.map((x) => x.namespace).sort()])).toEqual([
       ['all-mesh-a', 'mesh-a', ['a', 'b']],
       ['all-mesh-b', 'mesh-b', ['c', 'd']],
     ]);
-    expect(Date.parse(plan.waves[1]!.earliestStart)).toBeGreaterThanOrEqual(Date.parse(plan.waves[0]!.estimatedConverged) + 3_600_000);
+    expect(Date.parse(plan.waves[1]!.earliestStart)).toBeGreaterThanOrEqual(
+      Date.parse(plan.waves[0]!.estimatedConverged) + 3_600_000,
+    );
   });
 });

@@ -110,7 +110,12 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   units.forEach((u, i) => {
     for (const m of u.members) {
       if (m.workload.revision !== body.from) continue;
-      movers.flat.push({ cluster: clusters[m.cluster]!.name, namespace: m.workload.namespace, kind: m.workload.kind, name: m.workload.name });
+      movers.flat.push({
+        cluster: clusters[m.cluster]!.name,
+        namespace: m.workload.namespace,
+        kind: m.workload.kind,
+        name: m.workload.name,
+      });
       movable[i] = 1;
     }
     movers.start[i + 1] = movers.flat.length;
@@ -130,10 +135,22 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   let nextStart = now;
   let blocked = false;
 
-  const schedule = (wave: Wave, name: string, unitIds: number[], forced: boolean, mesh: string | undefined, extraDelays: StartDelay[]): ScheduledWave | undefined => {
+  const schedule = (
+    wave: Wave,
+    name: string,
+    unitIds: number[],
+    forced: boolean,
+    mesh: string | undefined,
+    extraDelays: StartDelay[],
+  ): ScheduledWave | undefined => {
     const at = windows.earliestStart(nextStart, horizon);
     if (at === undefined) {
-      problems.push({ code: PlanProblemCode.NoWindowBeforeDeadline, message: `wave "${name}": no allowed window opens after ${iso(nextStart)}`, wave: name, blocking: true });
+      problems.push({
+        code: PlanProblemCode.NoWindowBeforeDeadline,
+        message: `wave "${name}": no allowed window opens after ${iso(nextStart)}`,
+        wave: name,
+        blocking: true,
+      });
       blocked = true;
       return undefined;
     }
@@ -156,17 +173,36 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   };
 
   const finishSchedule = (s: ScheduledWave): void => {
-    s.converged = s.start + estimateConvergenceSeconds(s, unitCluster, body.defaults.maxUnavailable, body.defaults.batchEstimate, clusters.length) * 1000;
+    s.converged =
+      s.start +
+      estimateConvergenceSeconds(
+        s,
+        unitCluster,
+        body.defaults.maxUnavailable,
+        body.defaults.batchEstimate,
+        clusters.length,
+      ) *
+        1000;
     nextStart = s.converged + s.soakSeconds * 1000;
   };
 
   const expand = (wave: Wave, unitIds: number[], forced: boolean, extraDelays: StartDelay[]): ScheduledWave[] => {
-    const byMesh = body.sequenceByMesh && options.meshOf ? splitByMesh(unitIds, units, clusters, options.meshOf) : [[undefined, unitIds] as const];
+    const byMesh =
+      body.sequenceByMesh && options.meshOf
+        ? splitByMesh(unitIds, units, clusters, options.meshOf)
+        : [[undefined, unitIds] as const];
     const out: ScheduledWave[] = [];
     for (const [mesh, ids] of byMesh) {
       if (blocked) break;
       const name = mesh === undefined ? wave.name : `${wave.name}-${mesh}`;
-      const s = schedule(out.length === 0 ? wave : { ...wave, approval: false }, name, ids, forced, mesh, out.length === 0 ? extraDelays : []);
+      const s = schedule(
+        out.length === 0 ? wave : { ...wave, approval: false },
+        name,
+        ids,
+        forced,
+        mesh,
+        out.length === 0 ? extraDelays : [],
+      );
       if (s === undefined) break;
       out.push(s);
       // VM hosts are attached before the convergence estimate, which includes their batches.
@@ -233,7 +269,12 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
     for (const u of picked) assigned[u] = wi;
     const out = expand(wave, picked, wave.forced, extraDelays);
     if (out.length > 0 && out.every((s) => s.units.length === 0 && s.vmHosts.length === 0)) {
-      problems.push({ code: PlanProblemCode.EmptyWave, message: `wave "${wave.name}" moves nothing`, wave: wave.name, blocking: false });
+      problems.push({
+        code: PlanProblemCode.EmptyWave,
+        message: `wave "${wave.name}" moves nothing`,
+        wave: wave.name,
+        blocking: false,
+      });
     }
   });
 
@@ -265,11 +306,19 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   for (const p of body.pins) {
     const until = Date.parse(p.until);
     if (until > deadline) {
-      problems.push({ code: PlanProblemCode.PinAfterDeadline, message: `a pin holds units until ${p.until}, after the deadline ${body.deadline}`, blocking: true });
+      problems.push({
+        code: PlanProblemCode.PinAfterDeadline,
+        message: `a pin holds units until ${p.until}, after the deadline ${body.deadline}`,
+        blocking: true,
+      });
     }
   }
   if (now >= deadline) {
-    problems.push({ code: PlanProblemCode.DeadlinePassed, message: `the deadline ${body.deadline} is not after now (${iso(now)})`, blocking: true });
+    problems.push({
+      code: PlanProblemCode.DeadlinePassed,
+      message: `the deadline ${body.deadline} is not after now (${iso(now)})`,
+      blocking: true,
+    });
   }
   const completion = scheduled.reduce((max, s) => Math.max(max, s.converged), now);
   for (const s of scheduled) {
@@ -295,7 +344,9 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
     problems,
     estimatedCompletion: iso(completion),
     granularity: body.granularity,
-    waves: scheduled.map((s, index) => toPlannedWave(s, index, { movers, unitCluster, unitKeys }, clusters, body.defaults.maxUnavailable)),
+    waves: scheduled.map((s, index) =>
+      toPlannedWave(s, index, { movers, unitCluster, unitKeys }, clusters, body.defaults.maxUnavailable),
+    ),
     skipped: skipped.sort(compareWorkloads),
     untouchedVmHosts: vmByWave.untouched,
   };
@@ -310,7 +361,12 @@ function skippedOf(cluster: string, w: InventoryWorkload, reason: SkipReason): S
 }
 
 function compareWorkloads(a: PlannedWorkload, b: PlannedWorkload): number {
-  return a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name);
+  return (
+    a.cluster.localeCompare(b.cluster) ||
+    a.namespace.localeCompare(b.namespace) ||
+    a.kind.localeCompare(b.kind) ||
+    a.name.localeCompare(b.name)
+  );
 }
 
 /** 1 for every unit the selector holds: a unit matches when any of its workloads does. */
@@ -369,7 +425,7 @@ function rankUnits(units: readonly Unit[], seed: number): Int32Array {
     order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => hashes[a]! - hashes[b]!);
   }
   // Equal hashes are ordered by key, never by inventory position.
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i + 1;
     while (j < n && hashes[order[j]!] === hashes[order[i]!]) j++;
     if (j - i > 1) {
@@ -463,7 +519,11 @@ function toPlannedWave(
 }
 
 /** VM hosts on `from`, per wave name, ordered by stable hash and batched by their entry's maxUnavailable. */
-function planVmHosts(spec: RolloutSpec, inventory: Inventory, seed: number): { hostsByWave: Map<string, PlannedVmHost[]>; untouched: number } {
+function planVmHosts(
+  spec: RolloutSpec,
+  inventory: Inventory,
+  seed: number,
+): { hostsByWave: Map<string, PlannedVmHost[]>; untouched: number } {
   const body = spec.spec;
   const hostsByWave = new Map<string, PlannedVmHost[]>();
   let untouched = 0;

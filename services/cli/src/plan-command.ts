@@ -26,7 +26,8 @@ export async function runPlanCommand(args: readonly string[], io: CommandIo): Pr
   const problems: string[] = [];
   if (values.spec === undefined) problems.push('--spec: missing: the rollout file (rollouts.yml)');
   if (values.inventory === undefined) problems.push('--inventory: missing: the fleet inventory (JSON or YAML)');
-  if (values.format !== 'json' && values.format !== 'table') problems.push(`--format: "${values.format}" is not json or table`);
+  if (values.format !== 'json' && values.format !== 'table')
+    problems.push(`--format: "${values.format}" is not json or table`);
   const now = values.now === undefined ? new Date() : new Date(values.now);
   if (Number.isNaN(now.getTime()) || (values.now !== undefined && !/^\d{4}-\d\d-\d\dT/.test(values.now))) {
     problems.push(`--now: "${values.now}" is not an RFC 3339 time such as 2026-11-23T08:00:00Z`);
@@ -36,7 +37,10 @@ export async function runPlanCommand(args: readonly string[], io: CommandIo): Pr
     return ExitCode.InvalidInput;
   }
   try {
-    const [specText, inventoryText] = await Promise.all([readInput(io, values.spec!), readInput(io, values.inventory!)]);
+    const [specText, inventoryText] = await Promise.all([
+      readInput(io, values.spec!),
+      readInput(io, values.inventory!),
+    ]);
     const spec = parseRolloutSpec(specText, values.spec);
     const inventory = parseInventory(inventoryText, values.inventory);
     const plan = planRollout(spec, inventory, { now });
@@ -55,6 +59,15 @@ async function readInput(io: CommandIo, path: string): Promise<string> {
   try {
     return await io.readFile(path);
   } catch (err) {
-    throw new InvalidInputError([{ file: path, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], { cause: err });
+    throw new InvalidInputError(
+      [
+        {
+          file: path,
+          path: '',
+          message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        },
+      ],
+      { cause: err },
+    );
   }
 }
