@@ -1,0 +1,131 @@
+import {
+  clusterKey,
+  vmGroupKey,
+  type ClusterDesiredState,
+  type HaltCommand,
+  type UnitTarget,
+  type VmGroupDesiredState,
+} from '@meshwave/contracts';
+import { RolloutPhase } from '@meshwave/contracts';
+import type { RolloutRecord, RolloutState } from './rollout-state.js';
+import { desiredRevisionOf, isExcluded, parseUnit } from './unit-observations.js';
+
+/** A command the engine wants published; `target` is the message key and audience (`cluster/x`, `vmgroup/y`). */
+export type EngineCommand =
+  | { readonly kind: 'cluster'; readonly target: string; readonly data: ClusterDesiredState }
+  | { readonly kind: 'vmgroup'; readonly target: string; readonly data: VmGroupDesiredState }
+  | { readonly kind: 'halt'; readonly target: string; readonly data: HaltCommand };
+
+/** Desired content for one target, before generation and epoch are stamped on it. */
+export type DesiredContent =
+  | {
+      readonly kind: 'cluster';
+      readonly target: string;
+      readonly data: Omit<ClusterDesiredState, 'generation' | 'epoch'>;
+    }
+  | {
+      readonly kind: 'vmgroup';
+      readonly target: string;
+      readonly data: Omit<VmGroupDesiredState, 'generation' | 'epoch'>;
+    };
+
+/** Agents start no new restart while the rollout is stopped for a person to decide. */
+const HALTED_PHASES: ReadonlySet<RolloutPhase> = new Set([
+  RolloutPhase.Paused,
+  RolloutPhase.Halted,
+  RolloutPhase.Failed,
+]);
+
+const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+
+/**
+ * The whole desired state of this rollout for every target it has touched, cumulative over the dispatched
+ * waves: each unit's revision (`to`, or `from` once failed back), halted while a person must decide.
+ * Excluded units are left out: the agent leaves them where they are.
+ */
+export function desiredContents(record: RolloutRecord, state: RolloutState): DesiredContent[] {
+  const { spec, plan } = record;
+  const halted = HALTED_PHASES.has(state.phase);
+  const clusters = new Map<string, UnitTarget[]>();
+  const groups = new Map<string, { name: string; version: string }[]>();
+  const batchZero = new Map<string, number>();
+  for (const w of plan.waves)
+    for (const h of w.vmHosts) if (h.batch === 0) batchZero.set(h.group, (batchZero.get(h.group) ?? 0) + 1);
+
+  // Every target already sent something keeps receiving desired state (possibly empty), so nothing is orphaned.
+  for (const t of Object.keys(state.targets)) {
+    if (t.startsWith('cluster/')) clusters.set(t.slice('cluster/'.length), []);
+    else if (t.startsWith('vmgroup/')) groups.set(t.slice('vmgroup/'.length), []);
+  }
+  for (let w = 0; w < state.dispatchedWaves; w++) {
+    const planned = plan.waves[w];
+    if (planned === undefined) continue;
+    const revision = desiredRevisionOf(record, state, w);
+    for (const unit of planned.units) {
+      const u = parseUnit(unit);
+      if (!clusters.has(u.cluster)) clusters.set(u.cluster, []);
+      if (isExcluded(unit, state.excluded)) continue;
+      clusters
+        .get(u.cluster)!
+        .push({
+          namespace: u.namespace,
+          ...(u.kind !== undefined ? { kind: u.kind as UnitTarget['kind'], name: u.name } : {}),
+          revision,
+        });
+    }
+    for (const h of planned.vmHosts) {
+      const hosts = groups.get(h.group) ?? [];
+      hosts.push({ name: h.name, version: revision });
+      groups.set(h.group, hosts);
+    }
+  }
+  const current = plan.waves[Math.min(state.wave, plan.waves.length - 1)];
+  const maxUnavailableOf = (cluster: string): number => {
+    const here = current?.clusters.find((c) => c.cluster === cluster)?.maxUnavailable;
+    if (here !== undefined) return Math.max(1, here);
+    let best = 1;
+    for (const w of plan.waves)
+      for (const c of w.clusters) if (c.cluster === cluster) best = Math.max(best, c.maxUnavailable);
+    return best;
+  };
+  const header = { rolloutId: record.id, wave: state.wave, from: spec.spec.from, to: spec.spec.to };
+  const out: DesiredContent[] = [];
+  for (const [cluster, units] of [...clusters].sort(([a], [b]) => a.localeCompare(b))) {
+    out.push({
+      kind: 'cluster',
+      target: clusterKey(cluster),
+      data: {
+        ...header,
+        cluster,
+        granularity: spec.spec.granularity,
+        maxUnavailable: maxUnavailableOf(cluster),
+        units,
+        halted,
+        progressDeadlineSeconds: DEFAULT_PROGRESS_DEADLINE_SECONDS,
+      },
+    });
+  }
+  for (const [group, hosts] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    out.push({
+      kind: 'vmgroup',
+      target: vmGroupKey(group),
+      data: { ...header, group, maxUnavailable: Math.max(1, batchZero.get(group) ?? 1), hosts, halted },
+    });
+  }
+  return out;
+}
+
+/** cyrb53: a 53-bit string hash, enough to tell "this target's desired content changed" apart. */
+export function digestOf(value: unknown): string {
+  const text = JSON.stringify(value);
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}

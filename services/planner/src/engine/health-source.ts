@@ -1,0 +1,170 @@
+import { GateOutcome, GateReason, resolvePercentOrCount, type Gates } from '@meshwave/contracts';
+import { UnitStatus, type UnitObservation, type VmHostObservation } from './unit-observations.js';
+
+/** What a gate evaluation looks at. Sources judge data handed to them; they never fetch (the adapter does). */
+export interface GateRequest {
+  readonly rolloutId: string;
+  readonly wave: number;
+  /** the evaluation that decides the wave (end of soak); otherwise a watch while converging or soaking */
+  readonly final: boolean;
+  readonly gates: Gates;
+  /** the current wave's units */
+  readonly units: readonly UnitObservation[];
+  /** units of earlier waves, still watched: one failing now fails the gate too */
+  readonly watched: readonly UnitObservation[];
+  readonly vmHosts: readonly VmHostObservation[];
+}
+
+/** A health source's judgement, before the engine stamps it with wave, time and source. */
+export interface SourceVerdict {
+  readonly outcome: GateOutcome;
+  readonly reason: string;
+  readonly message: string;
+  readonly failed: readonly string[];
+}
+
+/**
+ * A port per kind of health signal (agent reports now; Prometheus SLOs and cohort comparison later, fed by an
+ * adapter that queries and hands samples in). Pure: the same request gives the same verdict.
+ */
+export interface HealthSource {
+  readonly name: string;
+  evaluate(request: GateRequest): SourceVerdict;
+}
+
+const UNIT_FAILURE_LIMIT = 20;
+
+function list(items: readonly string[]): string {
+  return items.length <= 5 ? items.join(', ') : `${items.slice(0, 5).join(', ')} and ${items.length - 5} more`;
+}
+
+/**
+ * Judges a wave from what agents report: it converges when every unit reports the new revision injected and
+ * Ready, and fails as soon as one unit fails (progress deadline, crash loop, sidecar mismatch) or a VM host fails.
+ */
+export const agentReportHealthSource: HealthSource = {
+  name: 'agent-reports',
+  evaluate(request: GateRequest): SourceVerdict {
+    const all = [...request.watched, ...request.units].filter((u) => u.fresh);
+    const crash = all.filter((u) => u.crashLooping).map((u) => u.unit);
+    if (crash.length > 0)
+      return {
+        outcome: GateOutcome.Failed,
+        reason: GateReason.CrashLoop,
+        message: `crash-looping on the new revision: ${list(crash)}`,
+        failed: crash.slice(0, UNIT_FAILURE_LIMIT),
+      };
+    const failed = all.filter((u) => u.status === UnitStatus.Failed);
+    if (failed.length > 0) {
+      const why = failed.map((u) => `${u.unit}${u.reason ? ` (${u.reason}${u.message ? `: ${u.message}` : ''})` : ''}`);
+      return {
+        outcome: GateOutcome.Failed,
+        reason: GateReason.UnitFailed,
+        message: `unit failed: ${list(why)}`,
+        failed: failed.map((u) => u.unit).slice(0, UNIT_FAILURE_LIMIT),
+      };
+    }
+    const mismatch = all.filter((u) => u.sidecarMismatch).map((u) => u.unit);
+    if (mismatch.length > 0)
+      return {
+        outcome: GateOutcome.Failed,
+        reason: GateReason.SidecarMismatch,
+        message: `sidecar does not match the assigned revision: ${list(mismatch)}`,
+        failed: mismatch.slice(0, UNIT_FAILURE_LIMIT),
+      };
+    const vmFailed = request.vmHosts.filter((h) => h.fresh && h.status === 'failed');
+    if (vmFailed.length > 0) {
+      const why = vmFailed.map((h) => `${h.host}${h.reason ? ` (${h.reason})` : ''}`);
+      return {
+        outcome: GateOutcome.Failed,
+        reason: GateReason.VmHostFailed,
+        message: `VM host failed: ${list(why)}`,
+        failed: vmFailed.map((h) => `vmgroup/${h.host}`).slice(0, UNIT_FAILURE_LIMIT),
+      };
+    }
+
+    const units = request.units;
+    if (units.length === 0 && request.vmHosts.length === 0)
+      return {
+        outcome: GateOutcome.Successful,
+        reason: GateReason.NothingToMove,
+        message: 'the wave moves nothing',
+        failed: [],
+      };
+    const converged = units.filter((u) => u.fresh && u.status === UnitStatus.Converged).length;
+    const vmConverged = request.vmHosts.filter((h) => h.fresh && h.status === 'converged').length;
+    const stale = [
+      ...new Set([
+        ...units.filter((u) => !u.fresh).map((u) => `cluster/${u.cluster}`),
+        ...request.vmHosts.filter((h) => !h.fresh).map((h) => `vmgroup/${h.group}`),
+      ]),
+    ];
+    // The final gate may pass with fewer than all units available when the spec says so; convergence needs all.
+    const required =
+      request.final && request.gates.readiness
+        ? resolvePercentOrCount(request.gates.readiness.minAvailable, units.length)
+        : units.length;
+    if (converged >= required && vmConverged === request.vmHosts.length) {
+      return {
+        outcome: GateOutcome.Successful,
+        reason: GateReason.AllUnitsConverged,
+        message: `${converged}/${units.length} units and ${vmConverged}/${request.vmHosts.length} VM hosts on the target revision and Ready`,
+        failed: [],
+      };
+    }
+    if (stale.length > 0)
+      return {
+        outcome: GateOutcome.Inconclusive,
+        reason: GateReason.ReportsMissing,
+        message: `waiting for reports of the latest desired state from ${list(stale)}`,
+        failed: [],
+      };
+    if (request.final) {
+      return {
+        outcome: GateOutcome.Inconclusive,
+        reason: GateReason.ReadinessBelowMinimum,
+        message: `${converged}/${units.length} units available, ${required} required`,
+        failed: [],
+      };
+    }
+    return {
+      outcome: GateOutcome.Inconclusive,
+      reason: GateReason.UnitsConverging,
+      message: `${converged}/${units.length} units and ${vmConverged}/${request.vmHosts.length} VM hosts converged`,
+      failed: [],
+    };
+  },
+};
+
+const SEVERITY: Record<GateOutcome, number> = { Successful: 0, Inconclusive: 1, Error: 2, Failed: 3 };
+
+/** Runs every source; the worst outcome wins (Failed over Error over Inconclusive over Successful). A throwing source is an Error verdict. */
+export function evaluateGate(
+  sources: readonly HealthSource[],
+  request: GateRequest,
+): SourceVerdict & { source: string } {
+  let worst: (SourceVerdict & { source: string }) | undefined;
+  for (const source of sources) {
+    let v: SourceVerdict;
+    try {
+      v = source.evaluate(request);
+    } catch (error) {
+      v = {
+        outcome: GateOutcome.Error,
+        reason: GateReason.SourceError,
+        message: `${source.name}: ${error instanceof Error ? error.message : String(error)}`,
+        failed: [],
+      };
+    }
+    if (worst === undefined || SEVERITY[v.outcome] > SEVERITY[worst.outcome]) worst = { ...v, source: source.name };
+  }
+  return (
+    worst ?? {
+      outcome: GateOutcome.Inconclusive,
+      reason: GateReason.SourceError,
+      message: 'no health source configured',
+      failed: [],
+      source: 'none',
+    }
+  );
+}

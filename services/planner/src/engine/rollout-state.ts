@@ -1,0 +1,112 @@
+import type {
+  GateVerdict,
+  HealthReport,
+  Plan,
+  RolloutPhase,
+  RolloutSpec,
+  TransitionRecord,
+  UnitProgress,
+  VmProgress,
+  WavePhase,
+} from '@meshwave/contracts';
+
+/** What never changes once a rollout is created: the spec, the plan made from it, and who asked. */
+export interface RolloutRecord {
+  readonly id: string;
+  readonly spec: RolloutSpec;
+  readonly plan: Plan;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  /**
+   * Per wave, the instant before which it may not start, or null: the plan's start when it was held back by a
+   * window, blackout or pin (or is the first wave), so that a wave running ahead of the plan's estimates never
+   * starts a pinned unit early. Other waves start as soon as the previous gate passes.
+   */
+  readonly notBefore: readonly (string | null)[];
+  /** W3C traceparent of the creation span: every wave's trace links to it */
+  readonly traceparent?: string;
+}
+
+/** What the planner last sent one target (`cluster/<name>` or `vmgroup/<name>`). */
+export interface TargetRecord {
+  readonly generation: number;
+  /** digest of the desired content, to publish only what changed */
+  readonly digest: string;
+  readonly sentAt: string;
+  readonly epoch: number;
+}
+
+/** Where a Paused rollout resumes. */
+export interface ResumePoint {
+  readonly phase: RolloutPhase;
+  readonly wavePhase?: WavePhase;
+}
+
+/** The engine's mutable state of one rollout, stored as one document and written with the leader's epoch. */
+export interface RolloutState {
+  readonly phase: RolloutPhase;
+  /** only while Running */
+  readonly wavePhase?: WavePhase;
+  /** index of the current wave */
+  readonly wave: number;
+  /** why the rollout is where it is (last transition's reason, or what it waits for) */
+  readonly reason: string;
+  /** waves [0, dispatchedWaves) are part of the desired state */
+  readonly dispatchedWaves: number;
+  /** waves whose units were failed back to `from` and stay there until the wave is dispatched again */
+  readonly rolledBackWaves: readonly number[];
+  /** every dispatched unit goes back to `from` (rollback-all, or an operator's rollback) */
+  readonly rollbackAll: boolean;
+  /** the current rollback: a wave's or the whole rollout's */
+  readonly rollbackScope?: 'wave' | 'all';
+  readonly waveDispatchedAt?: string;
+  readonly soakStartedAt?: string;
+  readonly gateRetryAt?: string;
+  readonly pausedFrom?: ResumePoint;
+  readonly approvedWaves: readonly number[];
+  /** unit keys (`cluster/namespace` or `cluster/namespace/kind/name`) an operator excluded */
+  readonly excluded: readonly string[];
+  /** last generation issued; every command carries one, higher than any before it */
+  readonly generation: number;
+  readonly targets: Readonly<Record<string, TargetRecord>>;
+  readonly verdicts: readonly GateVerdict[];
+  readonly history: readonly TransitionRecord[];
+  readonly updatedAt: string;
+}
+
+/** The initial state of a created rollout. */
+export function newRolloutState(now: Date): RolloutState {
+  return {
+    phase: 'Pending',
+    wave: 0,
+    reason: 'created',
+    dispatchedWaves: 0,
+    rolledBackWaves: [],
+    rollbackAll: false,
+    approvedWaves: [],
+    excluded: [],
+    generation: 0,
+    targets: {},
+    verdicts: [],
+    history: [],
+    updatedAt: now.toISOString(),
+  };
+}
+
+/** A report as received, with when: health reports carry no generation, so their age decides whether they count. */
+export interface Received<T> {
+  readonly report: T;
+  readonly receivedAt: string;
+}
+
+/** What agents said, latest per target, for this rollout. */
+export interface Observations {
+  /** latest UnitProgress per cluster */
+  readonly clusters: ReadonlyMap<string, UnitProgress>;
+  /** latest VmProgress per VM group */
+  readonly vmGroups: ReadonlyMap<string, VmProgress>;
+  /** latest HealthReport per cluster */
+  readonly health: ReadonlyMap<string, Received<HealthReport>>;
+}
+
+export const emptyObservations = (): Observations => ({ clusters: new Map(), vmGroups: new Map(), health: new Map() });

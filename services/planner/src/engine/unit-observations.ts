@@ -1,0 +1,212 @@
+import { UnitState, VmHostState, unitKey, type UnitProgressEntry } from '@meshwave/contracts';
+import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
+
+/** A unit's state as the API and gates see it. */
+export const UnitStatus = { Pending: 'pending', Moving: 'moving', Converged: 'converged', Failed: 'failed' } as const;
+export type UnitStatus = (typeof UnitStatus)[keyof typeof UnitStatus];
+
+/** A unit of a wave with what its cluster's agent last said about it. */
+export interface UnitObservation {
+  /** `cluster/namespace` or `cluster/namespace/kind/name` */
+  readonly unit: string;
+  readonly cluster: string;
+  readonly wave: number;
+  /** the revision the desired state asks for */
+  readonly desired: string;
+  readonly status: UnitStatus;
+  /** the report is for the latest generation sent to its cluster (older reports do not count in gates) */
+  readonly fresh: boolean;
+  readonly reason?: string;
+  readonly message?: string;
+  /** the cluster's health report, newer than the wave's dispatch, says the unit crash-loops / has the wrong sidecar */
+  readonly crashLooping: boolean;
+  readonly sidecarMismatch: boolean;
+}
+
+export interface VmHostObservation {
+  /** `group/host` */
+  readonly host: string;
+  readonly group: string;
+  readonly wave: number;
+  readonly desired: string;
+  readonly status: 'pending' | 'upgrading' | 'converged' | 'failed';
+  readonly fresh: boolean;
+  readonly reason?: string;
+}
+
+/** `cluster/namespace/kind/name` → its parts. */
+export function parseUnit(unit: string): { cluster: string; namespace: string; kind?: string; name?: string } {
+  const [cluster = '', namespace = '', kind, name] = unit.split('/');
+  return kind !== undefined && name !== undefined ? { cluster, namespace, kind, name } : { cluster, namespace };
+}
+
+/** Whether `unit` falls under an exclusion (a namespace exclusion covers its workloads). */
+export function isExcluded(unit: string, excluded: readonly string[]): boolean {
+  return excluded.some((x) => unit === x || unit.startsWith(`${x}/`));
+}
+
+/** The revision each dispatched unit should run now: `to`, or `from` when failed back. */
+export function desiredRevisionOf(record: RolloutRecord, state: RolloutState, wave: number): string {
+  return state.rollbackAll || state.rolledBackWaves.includes(wave) ? record.spec.spec.from : record.spec.spec.to;
+}
+
+interface ClusterIndex {
+  readonly fresh: boolean;
+  readonly byKey: Map<string, UnitProgressEntry>;
+  readonly byNamespace: Map<string, UnitProgressEntry[]>;
+}
+
+function indexCluster(cluster: string, observations: Observations, state: RolloutState): ClusterIndex | undefined {
+  const report = observations.clusters.get(cluster);
+  if (report === undefined) return undefined;
+  const sent = state.targets[`cluster/${cluster}`]?.generation ?? 0;
+  const byKey = new Map<string, UnitProgressEntry>();
+  const byNamespace = new Map<string, UnitProgressEntry[]>();
+  for (const e of report.units) {
+    byKey.set(unitKey(e), e);
+    const list = byNamespace.get(e.namespace) ?? [];
+    list.push(e);
+    byNamespace.set(e.namespace, list);
+  }
+  return { fresh: report.generation >= sent, byKey, byNamespace };
+}
+
+function statusOfEntry(e: UnitProgressEntry, desired: string): UnitStatus {
+  if (e.state === UnitState.Failed) return UnitStatus.Failed;
+  const injectedOk = e.injectedRevision === undefined || e.injectedRevision === desired;
+  if (e.state === UnitState.Converged && e.revision === desired && injectedOk) return UnitStatus.Converged;
+  if (e.state === UnitState.Restarting || e.revision === desired) return UnitStatus.Moving;
+  return UnitStatus.Pending;
+}
+
+/** A namespace unit reported workload by workload: failed if any failed, converged if all converged. */
+function statusOfEntries(
+  entries: readonly UnitProgressEntry[],
+  desired: string,
+): { status: UnitStatus; entry?: UnitProgressEntry } {
+  if (entries.length === 0) return { status: UnitStatus.Pending };
+  const statuses = entries.map((e) => statusOfEntry(e, desired));
+  const failed = statuses.indexOf(UnitStatus.Failed);
+  if (failed >= 0) return { status: UnitStatus.Failed, entry: entries[failed] };
+  if (statuses.every((s) => s === UnitStatus.Converged)) return { status: UnitStatus.Converged };
+  if (statuses.some((s) => s !== UnitStatus.Pending)) return { status: UnitStatus.Moving };
+  return { status: UnitStatus.Pending };
+}
+
+/**
+ * Every non-excluded unit of waves `waves`, with its status from the latest reports. Units of waves not yet
+ * dispatched are pending by definition.
+ */
+export function observeUnits(
+  record: RolloutRecord,
+  state: RolloutState,
+  observations: Observations,
+  waves: readonly number[],
+): UnitObservation[] {
+  const indexes = new Map<string, ClusterIndex | undefined>();
+  const out: UnitObservation[] = [];
+  for (const w of waves) {
+    const planned = record.plan.waves[w];
+    if (planned === undefined) continue;
+    const desired = desiredRevisionOf(record, state, w);
+    const dispatched = w < state.dispatchedWaves;
+    const dispatchedAt = state.waveDispatchedAt === undefined ? Infinity : Date.parse(state.waveDispatchedAt);
+    for (const unit of planned.units) {
+      if (isExcluded(unit, state.excluded)) continue;
+      const u = parseUnit(unit);
+      let index = indexes.get(u.cluster);
+      if (!indexes.has(u.cluster)) {
+        index = indexCluster(u.cluster, observations, state);
+        indexes.set(u.cluster, index);
+      }
+      let status: UnitStatus = UnitStatus.Pending;
+      let entry: UnitProgressEntry | undefined;
+      if (dispatched && index !== undefined) {
+        if (u.kind !== undefined) {
+          entry = index.byKey.get(`${u.namespace}/${u.kind}/${u.name}`);
+          status = entry ? statusOfEntry(entry, desired) : UnitStatus.Pending;
+        } else {
+          const own = index.byKey.get(u.namespace);
+          const r = own
+            ? { status: statusOfEntry(own, desired), entry: own }
+            : statusOfEntries(index.byNamespace.get(u.namespace) ?? [], desired);
+          status = r.status;
+          entry = r.entry;
+        }
+      }
+      let crashLooping = false;
+      let sidecarMismatch = false;
+      const health = observations.health.get(u.cluster);
+      // Health reports carry no generation: only one received after the wave went out says something about it.
+      if (
+        dispatched &&
+        health !== undefined &&
+        Date.parse(health.receivedAt) > dispatchedAt &&
+        desired === record.spec.spec.to
+      ) {
+        for (const h of health.report.units) {
+          const matches =
+            u.kind !== undefined
+              ? h.namespace === u.namespace && h.kind === u.kind && h.name === u.name
+              : h.namespace === u.namespace;
+          if (!matches) continue;
+          crashLooping ||= h.crashLooping;
+          sidecarMismatch ||= h.sidecarMismatch;
+        }
+      }
+      out.push({
+        unit,
+        cluster: u.cluster,
+        wave: w,
+        desired,
+        status,
+        fresh: dispatched && index !== undefined && index.fresh,
+        ...(entry?.reason !== undefined ? { reason: entry.reason } : {}),
+        ...(entry?.message !== undefined ? { message: entry.message } : {}),
+        crashLooping,
+        sidecarMismatch,
+      });
+    }
+  }
+  return out;
+}
+
+/** Every VM host of waves `waves`, with its status from the latest VM progress reports. */
+export function observeVmHosts(
+  record: RolloutRecord,
+  state: RolloutState,
+  observations: Observations,
+  waves: readonly number[],
+): VmHostObservation[] {
+  const out: VmHostObservation[] = [];
+  for (const w of waves) {
+    const planned = record.plan.waves[w];
+    if (planned === undefined) continue;
+    const desired = desiredRevisionOf(record, state, w);
+    const dispatched = w < state.dispatchedWaves;
+    for (const h of planned.vmHosts) {
+      const report = observations.vmGroups.get(h.group);
+      const fresh =
+        dispatched &&
+        report !== undefined &&
+        report.generation >= (state.targets[`vmgroup/${h.group}`]?.generation ?? 0);
+      const seen = dispatched ? report?.hosts.find((x) => x.name === h.name) : undefined;
+      let status: VmHostObservation['status'] = 'pending';
+      if (seen !== undefined) {
+        if (seen.state === VmHostState.Failed || seen.state === VmHostState.Reverted) status = 'failed';
+        else if (seen.state === VmHostState.Converged && seen.version === desired && seen.healthy) status = 'converged';
+        else if (seen.state === VmHostState.Upgrading || seen.version === desired) status = 'upgrading';
+      }
+      out.push({
+        host: `${h.group}/${h.name}`,
+        group: h.group,
+        wave: w,
+        desired,
+        status,
+        fresh,
+        ...(seen?.reason !== undefined ? { reason: seen.reason } : {}),
+      });
+    }
+  }
+  return out;
+}

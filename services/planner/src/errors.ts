@@ -1,0 +1,33 @@
+/** Stable codes for every error the planner raises; the HTTP error handler maps them to statuses. */
+export const PlannerErrorCode = {
+  InvalidTransition: 'INVALID_TRANSITION',
+  ActionNotApplicable: 'ACTION_NOT_APPLICABLE',
+  RolloutNotFound: 'ROLLOUT_NOT_FOUND',
+  ClusterNotFound: 'CLUSTER_NOT_FOUND',
+  RolloutExists: 'ROLLOUT_EXISTS',
+  NotLeader: 'NOT_LEADER',
+  StaleEpoch: 'STALE_EPOCH',
+  Conflict: 'CONFLICT',
+  InvalidConfig: 'INVALID_CONFIG',
+  NoInventory: 'NO_INVENTORY',
+} as const;
+export type PlannerErrorCode = (typeof PlannerErrorCode)[keyof typeof PlannerErrorCode];
+
+export class PlannerError extends Error {
+  readonly code: PlannerErrorCode;
+  readonly context: Readonly<Record<string, unknown>>;
+  /** false for errors that retrying cannot fix (the reconcile queue drops the key instead of backing off) */
+  readonly retryable: boolean;
+
+  constructor(
+    code: PlannerErrorCode,
+    message: string,
+    options?: { context?: Record<string, unknown>; cause?: unknown; retryable?: boolean },
+  ) {
+    super(message, { cause: options?.cause });
+    this.name = 'PlannerError';
+    this.code = code;
+    this.context = options?.context ?? {};
+    this.retryable = options?.retryable ?? false;
+  }
+}
