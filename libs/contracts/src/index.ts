@@ -6,3 +6,4 @@ export * from './plan.js';
 export * from './messages.js';
 export * from './parse.js';
 export * from './api.js';
+export * from './service-graph.js';
