@@ -16,7 +16,6 @@ import type { DeadLetter, EventBus, IncomingMessage, OutgoingMessage, Subscripti
 import type { StateStore } from '@meshwave/store';
 import {
   extractTraceContext,
-  injectTraceContext,
   rolloutAttributes,
   silentLogger,
   withRolloutIds,

@@ -146,11 +146,13 @@ function assessWorkload(o: ObservedWorkload, labelled: boolean, a: UnitAssignmen
   const running = o.pods.filter((p) => !p.terminating);
   const checks = running.map((p) => podOnRevision(p, revision));
   const crashLooping = running.some((p) => p.crashLooping);
+  // As `kubectl rollout status` judges it, plus the pods themselves: exactly the desired number running, so a
+  // surge pod or an old pod not yet gone does not count as done.
   const rolledOut =
     w.observedGeneration >= w.generation &&
     w.updatedReplicas >= w.replicas &&
     w.availableReplicas >= w.replicas &&
-    running.length >= w.replicas;
+    running.length === w.replicas;
   const allOnTarget = checks.every((c) => c.ok);
   const sidecarMismatch = checks.some((c) => c.mismatch);
   const started = restartedFor(w) === revision;

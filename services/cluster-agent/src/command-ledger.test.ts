@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterDesiredState } from '@meshwave/contracts';
+import {
+  RejectReason,
+  acceptDesiredState,
+  acceptHalt,
+  assignments,
+  emptyLedger,
+  type CommandLedger,
+} from './command-ledger.js';
+
+const newDesired = (over: Partial<ClusterDesiredState> = {}): ClusterDesiredState => ({
+  rolloutId: 'r1',
+  wave: 0,
+  generation: 1,
+  epoch: 1,
+  cluster: 'c1',
+  from: '1-24-5',
+  to: '1-25-2',
+  granularity: 'namespace',
+  maxUnavailable: 1,
+  units: [{ namespace: 'a', revision: '1-25-2' }],
+  halted: false,
+  progressDeadlineSeconds: 600,
+  ...over,
+});
+
+const accepted = (d: ReturnType<typeof acceptDesiredState>): CommandLedger => {
+  if (d.outcome !== 'accepted') throw new Error(`expected accepted, got ${JSON.stringify(d)}`);
+  return d.ledger;
+};
+
+describe('command ledger', () => {
+  it('keeps the highest generation: a lower one is refused, the same one is a silent duplicate', () => {
+    const l = accepted(acceptDesiredState(emptyLedger(), 'c1', newDesired({ generation: 5 })));
+    expect(acceptDesiredState(l, 'c1', newDesired({ generation: 4 }))).toMatchObject({
+      outcome: 'rejected',
+      reason: RejectReason.StaleGeneration,
+    });
+    expect(acceptDesiredState(l, 'c1', newDesired({ generation: 5 }))).toEqual({ outcome: 'duplicate' });
+    expect(acceptDesiredState(l, 'c1', newDesired({ generation: 6 })).outcome).toBe('accepted');
+  });
+
+  it('fences off a deposed leader and refuses other clusters', () => {
+    const l = accepted(acceptDesiredState(emptyLedger(), 'c1', newDesired({ epoch: 3 })));
+    expect(acceptDesiredState(l, 'c1', newDesired({ epoch: 2, generation: 9 }))).toMatchObject({
+      reason: RejectReason.StaleEpoch,
+    });
+    expect(acceptDesiredState(l, 'c1', newDesired({ cluster: 'c2', generation: 9 }))).toMatchObject({
+      reason: RejectReason.ForeignCluster,
+    });
+    expect(
+      acceptHalt(l, 'c1', { rolloutId: 'r1', wave: 0, generation: 1, epoch: 2, target: 'cluster/c1', reason: 'x' }),
+    ).toMatchObject({ reason: RejectReason.StaleEpoch });
+  });
+
+  it('a halt marks the rollout halted whatever its generation', () => {
+    const l = accepted(acceptDesiredState(emptyLedger(), 'c1', newDesired({ generation: 7 })));
+    const halted = acceptHalt(l, 'c1', {
+      rolloutId: 'r1',
+      wave: 0,
+      generation: 2,
+      epoch: 1,
+      target: 'cluster/c1',
+      reason: 'gate',
+    });
+    expect(halted.outcome).toBe('accepted');
+    if (halted.outcome === 'accepted') expect(assignments(halted.ledger).rollouts[0]?.halted).toBe(true);
+  });
+
+  it('the most recently accepted rollout wins a unit both list', () => {
+    let l = accepted(
+      acceptDesiredState(
+        emptyLedger(),
+        'c1',
+        newDesired({ rolloutId: 'r1', units: [{ namespace: 'a', revision: '1-25-2' }] }),
+      ),
+    );
+    l = accepted(
+      acceptDesiredState(l, 'c1', newDesired({ rolloutId: 'r2', units: [{ namespace: 'a', revision: '1-26-0' }] })),
+    );
+    expect(assignments(l).units.map((u) => [u.rolloutId, u.target.revision])).toEqual([['r2', '1-26-0']]);
+  });
+});

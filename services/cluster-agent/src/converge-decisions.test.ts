@@ -1,0 +1,250 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { UnitFailureReason, UnitState } from '@meshwave/contracts';
+import {
+  assessUnit,
+  selectUnitsToStart,
+  unitWrites,
+  type UnitAssessment,
+  type UnitAssignment,
+  type UnitObservation,
+} from './converge-decisions.js';
+import type { NamespaceView, PodView, WorkloadView } from './kubernetes-port.js';
+import { IstioAnnotation, IstioLabel, MeshwaveAnnotation } from './revision-labels.js';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+
+const newAssignment = (over: Partial<UnitAssignment> = {}): UnitAssignment => ({
+  target: { namespace: 'shop', revision: '1-25-2' },
+  granularity: 'namespace',
+  rolloutId: 'r1',
+  generation: 3,
+  wave: 1,
+  progressDeadlineSeconds: 600,
+  ...over,
+});
+const newNamespace = (labels: Record<string, string>): NamespaceView => ({
+  name: 'shop',
+  labels,
+  resourceVersion: '10',
+});
+const newWorkload = (over: Partial<WorkloadView> = {}): WorkloadView => ({
+  namespace: 'shop',
+  kind: 'Deployment',
+  name: 'cart',
+  labels: {},
+  templateLabels: { app: 'cart' },
+  templateAnnotations: {},
+  selector: { app: 'cart' },
+  replicas: 2,
+  generation: 1,
+  observedGeneration: 1,
+  updatedReplicas: 2,
+  availableReplicas: 2,
+  progressDeadlineExceeded: false,
+  resourceVersion: '20',
+  ...over,
+});
+const newPod = (
+  revision: string | null,
+  over: Partial<PodView> = {},
+  version = revision?.replaceAll('-', '.'),
+): PodView => ({
+  namespace: 'shop',
+  name: `cart-${Math.random().toString(36).slice(2, 7)}`,
+  labels: { app: 'cart' },
+  annotations: revision
+    ? { [IstioAnnotation.SidecarStatus]: JSON.stringify({ containers: ['istio-proxy'], revision }) }
+    : {},
+  controlled: true,
+  containers: [
+    { name: 'app', image: 'app:1' },
+    ...(revision ? [{ name: 'istio-proxy', image: `docker.io/istio/proxyv2:${version}` }] : []),
+  ],
+  phase: 'Running',
+  ready: true,
+  restarts: 0,
+  crashLooping: false,
+  terminating: false,
+  resourceVersion: '1',
+  ...over,
+});
+const observe = (ns: NamespaceView, w: WorkloadView, pods: PodView[]): UnitObservation => ({
+  namespace: ns,
+  workloads: [{ workload: w, pods }],
+  barePods: [],
+});
+const restarted = (revision: string, at = '2026-03-01T11:55:00Z'): Record<string, string> => ({
+  [MeshwaveAnnotation.RestartedFor]: revision,
+  [MeshwaveAnnotation.RestartedAt]: at,
+});
+
+describe('assessUnit', () => {
+  it('Given a namespace still on the old revision, it is pending and every workload needs a restart', () => {
+    const a = assessUnit(
+      newAssignment(),
+      observe(newNamespace({ [IstioLabel.Revision]: '1-24-5' }), newWorkload(), [newPod('1-24-5'), newPod('1-24-5')]),
+      NOW,
+    );
+    expect(a.state).toBe(UnitState.Pending);
+    expect(a.inFlight).toBe(false);
+    expect(a.toRestart).toHaveLength(1);
+    expect(a.injectedRevision).toBe('1-24-5');
+  });
+
+  it('Given a restart already marked for the target, it is in flight and never restarted again', () => {
+    const w = newWorkload({
+      generation: 2,
+      observedGeneration: 2,
+      updatedReplicas: 1,
+      templateAnnotations: restarted('1-25-2'),
+    });
+    const a = assessUnit(
+      newAssignment(),
+      observe(newNamespace({ [IstioLabel.Revision]: '1-25-2' }), w, [newPod('1-24-5'), newPod('1-25-2')]),
+      NOW,
+    );
+    expect(a.state).toBe(UnitState.Restarting);
+    expect(a.inFlight).toBe(true);
+    expect(a.toRestart).toHaveLength(0);
+  });
+
+  it('Given Ready pods with the target sidecar and proxy, it is converged', () => {
+    const w = newWorkload({ templateAnnotations: restarted('1-25-2') });
+    const a = assessUnit(
+      newAssignment(),
+      observe(newNamespace({ [IstioLabel.Revision]: '1-25-2' }), w, [newPod('1-25-2'), newPod('1-25-2')]),
+      NOW,
+    );
+    expect(a.state).toBe(UnitState.Converged);
+  });
+
+  it('Given a surge pod still present, it is not converged yet', () => {
+    const w = newWorkload({ templateAnnotations: restarted('1-25-2') });
+    const a = assessUnit(
+      newAssignment(),
+      observe(newNamespace({ [IstioLabel.Revision]: '1-25-2' }), w, [
+        newPod('1-25-2'),
+        newPod('1-25-2'),
+        newPod('1-24-5'),
+      ]),
+      NOW,
+    );
+    expect(a.state).toBe(UnitState.Restarting);
+  });
+
+  it('Given the right revision but a proxy image of another version, it fails with SidecarMismatch', () => {
+    const w = newWorkload({ templateAnnotations: restarted('1-25-2') });
+    const pods = [newPod('1-25-2'), newPod('1-25-2', {}, '1.24.5')];
+    const a = assessUnit(newAssignment(), observe(newNamespace({ [IstioLabel.Revision]: '1-25-2' }), w, pods), NOW);
+    expect(a.state).toBe(UnitState.Failed);
+    expect(a.reason).toBe(UnitFailureReason.SidecarMismatch);
+  });
+
+  it('Given a crash-looping new pod, it fails with CrashLoopBackOff', () => {
+    const w = newWorkload({ updatedReplicas: 1, templateAnnotations: restarted('1-25-2') });
+    const pods = [
+      newPod('1-24-5'),
+      newPod('1-24-5'),
+      newPod('1-25-2', { ready: false, crashLooping: true, restarts: 4 }),
+    ];
+    const a = assessUnit(newAssignment(), observe(newNamespace({ [IstioLabel.Revision]: '1-25-2' }), w, pods), NOW);
+    expect(a.state).toBe(UnitState.Failed);
+    expect(a.reason).toBe(UnitFailureReason.CrashLoop);
+    expect(a.restarts).toBe(4);
+  });
+
+  it('Given a restart older than the progress deadline, it fails with ProgressDeadlineExceeded', () => {
+    const w = newWorkload({ updatedReplicas: 1, templateAnnotations: restarted('1-25-2', '2026-03-01T11:00:00Z') });
+    const a = assessUnit(
+      newAssignment(),
+      observe(newNamespace({ [IstioLabel.Revision]: '1-25-2' }), w, [
+        newPod('1-24-5'),
+        newPod('1-25-2', { ready: false }),
+      ]),
+      NOW,
+    );
+    expect(a.reason).toBe(UnitFailureReason.ProgressDeadlineExceeded);
+  });
+
+  it('Given a missing workload at workload granularity, it fails with NotFound', () => {
+    const a = assessUnit(
+      newAssignment({
+        granularity: 'workload',
+        target: { namespace: 'shop', kind: 'Deployment', name: 'gone', revision: '1-25-2' },
+      }),
+      { namespace: newNamespace({}), workloads: [], barePods: [] },
+      NOW,
+    );
+    expect(a.reason).toBe(UnitFailureReason.NotFound);
+  });
+});
+
+describe('unitWrites', () => {
+  it('labels the namespace, drops istio-injection, and restarts with a compare-and-set patch that records the target', () => {
+    const ns = newNamespace({ [IstioLabel.Injection]: 'enabled' });
+    const w = newWorkload();
+    const obs = observe(ns, w, [newPod('default')]);
+    const writes = unitWrites(newAssignment(), obs, obs.workloads, '2026-03-01T12:00:00.000Z');
+    expect(writes.namespace).toEqual({
+      name: 'shop',
+      labels: { [IstioLabel.Revision]: '1-25-2', [IstioLabel.Injection]: null },
+      resourceVersion: '10',
+    });
+    expect(writes.workloads[0]).toMatchObject({
+      resourceVersion: '20',
+      restart: true,
+      templateAnnotations: {
+        [MeshwaveAnnotation.RestartedAt]: '2026-03-01T12:00:00.000Z',
+        [MeshwaveAnnotation.RestartedFor]: '1-25-2',
+        [MeshwaveAnnotation.RestartedBy]: 'r1#3',
+      },
+    });
+  });
+
+  it('at workload granularity pins the template label and the workload label in the restart patch', () => {
+    const w = newWorkload();
+    const obs = observe(newNamespace({}), w, [newPod('1-24-5')]);
+    const a = newAssignment({
+      granularity: 'workload',
+      target: { namespace: 'shop', kind: 'Deployment', name: 'cart', revision: '1-25-2' },
+    });
+    const writes = unitWrites(a, obs, obs.workloads, '2026-03-01T12:00:00.000Z');
+    expect(writes.namespace).toBeUndefined();
+    expect(writes.workloads[0]?.templateLabels).toEqual({ [IstioLabel.Revision]: '1-25-2' });
+    expect(writes.workloads[0]?.labels).toEqual({ [IstioLabel.Revision]: '1-25-2' });
+  });
+});
+
+describe('selectUnitsToStart', () => {
+  const unit = (key: string, state: UnitState, inFlight: boolean): UnitAssessment => ({
+    key,
+    state,
+    inFlight,
+    injectedRevision: null,
+    toRestart: [],
+    unavailableReplicas: 0,
+    restarts: 0,
+    crashLooping: false,
+    sidecarMismatch: false,
+  });
+
+  it('never lets more than maxUnavailable units be in flight, and starts nothing when halted', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(UnitState.Pending, UnitState.Restarting, UnitState.Converged, UnitState.Failed), {
+          maxLength: 40,
+        }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.boolean(),
+        (states, maxUnavailable, halted) => {
+          const units = states.map((s, i) => unit(`u${i}`, s, s === UnitState.Restarting));
+          const { start, inFlight } = selectUnitsToStart(units, { maxUnavailable, halted });
+          if (halted) expect(start).toEqual([]);
+          expect(inFlight + start.length).toBeLessThanOrEqual(Math.max(maxUnavailable, inFlight));
+          for (const key of start) expect(units.find((u) => u.key === key)?.state).toBe(UnitState.Pending);
+        },
+      ),
+    );
+  });
+});
