@@ -1,11 +1,20 @@
 #!/usr/bin/env node
 import { ExitCode, processIo, type CommandIo } from './io.js';
+import { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './operator-commands.js';
 import { runPlanCommand } from './plan-command.js';
 
 type Command = (args: readonly string[], io: CommandIo) => Promise<number>;
 
 const commands: Readonly<Record<string, { run: Command; summary: string }>> = {
   plan: { run: runPlanCommand, summary: 'compute the waves of a rollout file against an inventory (dry run)' },
+  apply: { run: runApplyCommand, summary: 'create a rollout on the planner from a rollout file (-f)' },
+  status: { run: runStatusCommand, summary: 'show a rollout (or all); --watch follows it to the end' },
+  pause: { run: operatorAction('pause'), summary: 'pause a rollout: no new restarts, no new wave' },
+  resume: { run: operatorAction('resume'), summary: 'resume a paused or halted rollout' },
+  approve: { run: operatorAction('approve'), summary: 'approve the wave waiting for approval' },
+  rollback: { run: operatorAction('rollback'), summary: 'move the dispatched units back to the old revision' },
+  abort: { run: operatorAction('abort'), summary: 'stop the rollout for good (units stay where they are)' },
+  fleet: { run: runFleetCommand, summary: 'clusters, VM groups and the revisions still in use' },
 };
 
 function usage(): string {
