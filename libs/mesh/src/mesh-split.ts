@@ -1,0 +1,205 @@
+import {
+  MeshSplitOptions,
+  ServiceGraph,
+  type CrossMeshEdge,
+  type MeshIstioConfig,
+  type MeshSplitResult,
+  type MeshSummary,
+  type ResolvedMeshSplitOptions,
+} from '@meshwave/contracts';
+import { totalVertexWeight } from './csr-graph.js';
+import { MeshError, MeshErrorCode } from './errors.js';
+import { istioConfigForMesh } from './istio-config.js';
+import { MESH_LABEL, meshIndex, meshNames, meshRevision } from './mesh-names.js';
+import { partitionGraph, type Partition } from './partitioner.js';
+import { contractUnits, namespaceOf, type UnitGraph } from './unit-graph.js';
+
+/** When only a size cap is given, try this many mesh counts above the minimum before giving up. */
+const EXTRA_MESH_ATTEMPTS = 8;
+
+/**
+ * Splits a service graph into meshes: each mesh under the size cap and within the allowed imbalance, namespaces
+ * and groups whole, pinned units where they are pinned, and as little traffic as possible crossing meshes.
+ * Returns the assignment, the cross-mesh edges, the blast-radius report and each mesh's Istio configuration.
+ * Pure and deterministic: the same graph, options and seed give the same result.
+ */
+export function splitMeshes(graphInput: unknown, optionsInput: MeshSplitOptions): MeshSplitResult {
+  const graph = parseOrThrow(ServiceGraph, graphInput, MeshErrorCode.InvalidGraph, 'service graph');
+  const options = parseOrThrow(MeshSplitOptions, optionsInput, MeshErrorCode.InvalidOptions, 'split options');
+  if (graph.nodes.length === 0) throw new MeshError(MeshErrorCode.InvalidGraph, 'the service graph has no nodes');
+
+  const totalPods = graph.nodes.reduce((s, n) => s + n.weight, 0);
+  const cap = resolveCap(options.maxMeshSize, totalPods);
+  const highestPin = graph.nodes.reduce((hi, n) => {
+    const i = n.pinned === undefined ? undefined : meshIndex(options.meshPrefix, n.pinned);
+    return i === undefined ? hi : Math.max(hi, i);
+  }, -1);
+
+  const candidates: number[] = [];
+  if (options.meshes !== undefined) candidates.push(options.meshes);
+  else {
+    const minimum = Math.max(1, Math.ceil(totalPods / cap - 1e-9), highestPin + 1);
+    for (let k = minimum; k <= minimum + EXTRA_MESH_ATTEMPTS; k++) candidates.push(k);
+  }
+
+  let chosen: { k: number; units: UnitGraph; partition: Partition } | undefined;
+  for (const k of candidates) {
+    const units = contractUnits(graph, (name) => pinIndexWithin(options.meshPrefix, name, k), options.groupBy);
+    if (k > units.graph.n) {
+      throw new MeshError(
+        MeshErrorCode.Infeasible,
+        `${k} meshes requested but only ${units.graph.n} units can be placed apart`,
+        {
+          meshes: k,
+          units: units.graph.n,
+        },
+      );
+    }
+    checkUnitsFit(graph, units, cap);
+    const partition = partitionGraph(units.graph, {
+      k,
+      imbalance: options.imbalance,
+      maxPartWeight: cap,
+      fixed: units.fixed,
+      seed: options.seed,
+    });
+    chosen = { k, units, partition };
+    if (partition.balanced) break;
+  }
+  return describeSplit(graph, options, chosen!.k, chosen!.units, chosen!.partition);
+}
+
+function parseOrThrow<T>(
+  schema: {
+    safeParse(
+      x: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  input: unknown,
+  code: MeshErrorCode,
+  what: string,
+): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  throw new MeshError(code, `invalid ${what}: ${problems.join('; ')}`, { problems });
+}
+
+function resolveCap(maxMeshSize: ResolvedMeshSplitOptions['maxMeshSize'], totalPods: number): number {
+  if (maxMeshSize === undefined) return Infinity;
+  if (typeof maxMeshSize === 'number') return maxMeshSize;
+  return (Number(maxMeshSize.slice(0, -1)) / 100) * totalPods;
+}
+
+function pinIndexWithin(prefix: string, name: string, k: number): number | undefined {
+  const i = meshIndex(prefix, name);
+  return i !== undefined && i < k ? i : undefined;
+}
+
+function checkUnitsFit(graph: ServiceGraph, units: UnitGraph, cap: number): void {
+  if (cap === Infinity) return;
+  for (let u = 0; u < units.graph.n; u++) {
+    const w = units.graph.vwgt[u]!;
+    if (w > cap) {
+      const members = graph.nodes.filter((_, i) => units.unitOf[i] === u).map((n) => n.id);
+      throw new MeshError(
+        MeshErrorCode.Infeasible,
+        `units that must stay together (${members.slice(0, 5).join(', ')}${members.length > 5 ? ', …' : ''}) have ${w} pods, more than the mesh size cap of ${cap}`,
+        { members, pods: w, cap },
+      );
+    }
+  }
+}
+
+function describeSplit(
+  graph: ServiceGraph,
+  options: ResolvedMeshSplitOptions,
+  k: number,
+  units: UnitGraph,
+  partition: Partition,
+): MeshSplitResult {
+  const names = meshNames(options.meshPrefix, k);
+  const meshOfNode = graph.nodes.map((_, i) => partition.part[units.unitOf[i]!]!);
+  const assignment: Record<string, string> = {};
+  const meshById = new Map<string, number>();
+  graph.nodes.forEach((node, i) => {
+    assignment[node.id] = names[meshOfNode[i]!]!;
+    meshById.set(node.id, meshOfNode[i]!);
+  });
+
+  const pods = new Float64Array(k);
+  const unitCount = new Int32Array(k);
+  const namespaces = names.map(() => new Set<string>());
+  graph.nodes.forEach((node, i) => {
+    const m = meshOfNode[i]!;
+    pods[m] = pods[m]! + node.weight;
+    unitCount[m]!++;
+    namespaces[m]!.add(namespaceOf(node));
+  });
+
+  const touching = new Float64Array(k);
+  const cross = new Float64Array(k);
+  let totalTraffic = 0;
+  let cutTraffic = 0;
+  const crossMeshEdges: CrossMeshEdge[] = [];
+  for (const e of graph.edges) {
+    if (e.source === e.target) continue;
+    const a = meshById.get(e.source)!;
+    const b = meshById.get(e.target)!;
+    totalTraffic += e.weight;
+    touching[a] = touching[a]! + e.weight;
+    if (a !== b) {
+      touching[b] = touching[b]! + e.weight;
+      cross[a] = cross[a]! + e.weight;
+      cross[b] = cross[b]! + e.weight;
+      cutTraffic += e.weight;
+      crossMeshEdges.push({
+        source: e.source,
+        target: e.target,
+        sourceMesh: names[a]!,
+        targetMesh: names[b]!,
+        traffic: e.weight,
+      });
+    }
+  }
+  crossMeshEdges.sort(
+    (x, y) => y.traffic - x.traffic || x.source.localeCompare(y.source) || x.target.localeCompare(y.target),
+  );
+
+  const totalPods = totalVertexWeight(units.graph);
+  const share = (x: number, total: number): number => (total > 0 ? x / total : 0);
+  const meshes: MeshSummary[] = names.map((name, m) => ({
+    name,
+    revision: meshRevision(name, options.revision),
+    units: unitCount[m]!,
+    namespaces: [...namespaces[m]!].sort(),
+    pods: pods[m]!,
+    podShare: share(pods[m]!, totalPods),
+    trafficShare: share(touching[m]!, totalTraffic),
+    crossTraffic: cross[m]!,
+  }));
+  const byPods = meshes.reduce((a, b) => (b.podShare > a.podShare ? b : a));
+  const byTraffic = meshes.reduce((a, b) => (b.trafficShare > a.trafficShare ? b : a));
+  const heaviest = Math.max(...meshes.map((m) => m.pods));
+  const istio: MeshIstioConfig[] = meshes.map((m) => istioConfigForMesh(m.name, m.revision, m.namespaces));
+  return {
+    meshes,
+    assignment,
+    crossMeshEdges,
+    cut: { traffic: cutTraffic, share: share(cutTraffic, totalTraffic) },
+    blastRadius: {
+      largestPodShare: byPods.podShare,
+      largestPodShareMesh: byPods.name,
+      largestTrafficShare: byTraffic.trafficShare,
+      largestTrafficShareMesh: byTraffic.name,
+    },
+    balance: {
+      limit: partition.limit,
+      heaviest,
+      imbalance: totalPods > 0 ? heaviest / (totalPods / k) - 1 : 0,
+      satisfied: partition.balanced,
+    },
+    istio,
+    seed: options.seed,
+  };
+}
