@@ -10,7 +10,7 @@ import {
 import { totalVertexWeight } from './csr-graph.js';
 import { MeshError, MeshErrorCode } from './errors.js';
 import { istioConfigForMesh } from './istio-config.js';
-import { MESH_LABEL, meshIndex, meshNames, meshRevision } from './mesh-names.js';
+import { meshIndex, meshNames, meshRevision } from './mesh-names.js';
 import { partitionGraph, type Partition } from './partitioner.js';
 import { contractUnits, namespaceOf, type UnitGraph } from './unit-graph.js';
 
