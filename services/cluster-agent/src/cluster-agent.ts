@@ -52,7 +52,10 @@ export const AGENT_VERSION = '0.1.0';
 
 /** Where the webhook learns which revision a namespace or workload is assigned to now. */
 export interface AssignmentSource {
-  /** the assigned revision of a workload (or, without `workload`, of the namespace); undefined: not managed */
+  /**
+   * The revision assigned to one workload (workload granularity), or without `workload` to the whole namespace
+   * (namespace granularity); undefined when meshwave manages neither.
+   */
   revisionFor(namespace: string, workload?: { readonly kind: string; readonly name: string }): string | undefined;
 }
 
@@ -555,11 +558,8 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     idle: () => queue.idle(),
     handleCommand,
     revisionFor(namespace, workload) {
-      if (workload) {
-        const w = units.get(unitKey({ namespace, kind: workload.kind, name: workload.name }));
-        if (w) return w.target.revision;
-      }
-      return units.get(namespace)?.target.revision;
+      const key = workload ? unitKey({ namespace, kind: workload.kind, name: workload.name }) : namespace;
+      return units.get(key)?.target.revision;
     },
   };
 }

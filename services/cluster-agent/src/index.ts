@@ -35,3 +35,17 @@ export {
   type UnitStatus,
 } from './cluster-agent.js';
 export { kubernetesPortScenarios, type PortScenario, type PortScenarioFixture } from './port-scenarios.js';
+export {
+  mutate,
+  podOwner,
+  reviewAdmission,
+  startWebhookServer,
+  webhookConfiguration,
+  simulatedAdmission,
+  WEBHOOK_CONFIGURATION_NAME,
+  type AdmissionTarget,
+  type AdmittedObject,
+  type WebhookServer,
+  type WebhookServerOptions,
+} from './admission-webhook.js';
+export { diffJsonPatch, type JsonPatchOperation } from './json-patch.js';
