@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Inventory, RolloutSpec, type InventoryInput, type Plan, type RolloutSpecInput } from '@meshwave/contracts';
+import {
+  Inventory,
+  RolloutSpec,
+  type InventoryInput,
+  type Plan,
+  type RolloutSpecInput,
+  type WorkloadSelector,
+} from '@meshwave/contracts';
 import { IMPLICIT_FORCED_WAVE, planRollout } from './wave-planner.js';
 import { ChangeWindows } from './change-windows.js';
 
@@ -54,7 +61,7 @@ const inventoryArb = fc
   );
 const wavesArb = fc.array(
   fc.record({
-    select: fc.constantFrom(
+    select: fc.constantFrom<WorkloadSelector>(
       {},
       { clusters: ['staging-*'] },
       { clusterLabels: { env: 'prod' } },
