@@ -49,3 +49,14 @@ export {
   type WebhookServerOptions,
 } from './admission-webhook.js';
 export { diffJsonPatch, type JsonPatchOperation } from './json-patch.js';
+export {
+  createKubernetesClient,
+  loadKubeConfig,
+  toNamespaceView,
+  toPodView,
+  toWorkloadView,
+  type KubernetesClient,
+  type KubernetesClientOptions,
+} from './kubernetes-client.js';
+export { TokenBucket } from './token-bucket.js';
+export { startLeaderElection, type LeaderElection, type LeaderElectionOptions } from './leader-election.js';
