@@ -1,3 +1,6 @@
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { silentLogger, type Logger } from '@meshwave/telemetry';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import {
@@ -24,6 +27,8 @@ import type { VmBridge } from './vm-bridge.js';
 export interface BuildAppOptions {
   readonly bridge: VmBridge;
   readonly logger?: Logger;
+  /** serve the `<version>.tar.gz` bundles of this directory at /v1/bundles/ (hosts verify their sha256) */
+  readonly bundleDir?: string;
 }
 
 const STATUS_OF: Record<VmBridgeErrorCode, number> = {
@@ -139,6 +144,28 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       return { accepted: true };
     },
   );
+
+  const bundleDir = options.bundleDir;
+  if (bundleDir !== undefined) {
+    api.get(
+      '/v1/bundles/:file',
+      {
+        schema: {
+          params: z.object({ file: z.string().regex(/^[a-z0-9][-a-z0-9.~]*\.tar\.gz$/, 'a bundle file name') }),
+        },
+      },
+      async (request, reply) => {
+        const file = path.join(bundleDir, request.params.file);
+        const stat = await fs.stat(file).catch(() => undefined);
+        if (stat === undefined)
+          return reply.status(404).send({ code: 'UNKNOWN_BUNDLE', message: `no bundle ${request.params.file}` });
+        return reply
+          .header('content-type', 'application/gzip')
+          .header('content-length', stat.size)
+          .send(createReadStream(file));
+      },
+    );
+  }
 
   api.get('/healthz', async (_request, reply) => {
     if (!bridge.active)
