@@ -21,3 +21,4 @@ export {
   type EventBusContractHarnessFactory,
   type EventBusContractOptions,
 } from './contract/event-bus-contract.js';
+export { createKafkaBus, type KafkaBusOptions, type KafkaLogLevel } from './kafka-bus.js';

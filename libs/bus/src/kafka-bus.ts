@@ -1,0 +1,362 @@
+import type { Topic } from '@meshwave/contracts';
+import type { Logger } from '@meshwave/telemetry';
+import {
+  Kafka,
+  Partitioners,
+  logLevel as kafkaLogLevels,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type IHeaders,
+  type KafkaConfig,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
+import { publishInSpan, resolveBusOptions, type BusOptions, type ResolvedBusOptions } from './bus-options.js';
+import { closedError, deliverDeadLetter, deliverRecord, sleep, type DeliveryOutcome } from './delivery.js';
+import type { RecordPosition, WireRecord } from './envelope.js';
+import { BusError, BusErrorCode } from './errors.js';
+import type {
+  DeadLetterSubscribeOptions,
+  EventBus,
+  OutgoingMessage,
+  SubscribeOptions,
+  Subscription,
+} from './event-bus.js';
+import { suppressKafkaJsTimeoutNegativeWarning } from './kafka-warnings.js';
+
+/** kafkajs's own log lines that reach the bus logger: `error` by default, so a healthy client is quiet. */
+export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+export interface KafkaBusOptions extends BusOptions {
+  readonly brokers: readonly string[];
+  /** default: `meshwave-<source>` */
+  readonly clientId?: string;
+  /** partitions of each topic when this client creates it; default commands 6, events 6, dlq 3 */
+  readonly partitions?: Partial<Record<Topic, number>>;
+  /** replication factor of created topics; default -1 (the broker's `default.replication.factor`) */
+  readonly replicationFactor?: number;
+  /** create missing topics on first use; default true */
+  readonly createTopics?: boolean;
+  /** default `error` */
+  readonly kafkaLogLevel?: KafkaLogLevel;
+  /** consumer session timeout; default 30 000 (kafkajs default) */
+  readonly sessionTimeoutMs?: number;
+  /** consumer heartbeat; default 3 000 */
+  readonly heartbeatIntervalMs?: number;
+  /** how often a long batch commits what it handled so far; default 1 000 */
+  readonly commitIntervalMs?: number;
+  /** extra kafkajs settings (ssl, sasl, connection timeouts) */
+  readonly kafka?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logLevel' | 'logCreator'>;
+}
+
+const DEFAULT_PARTITIONS: Readonly<Record<Topic, number>> = { commands: 6, events: 6, dlq: 3 };
+
+const LOG_LEVELS: Readonly<Record<KafkaLogLevel, kafkaLogLevels>> = {
+  nothing: kafkaLogLevels.NOTHING,
+  error: kafkaLogLevels.ERROR,
+  warn: kafkaLogLevels.WARN,
+  info: kafkaLogLevels.INFO,
+  debug: kafkaLogLevels.DEBUG,
+};
+
+/** kafkajs log entries → pino, one line each, with kafkajs's fields under `kafka`. */
+function kafkaLogCreator(logger: Logger) {
+  const child = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ namespace, level, log }: LogEntry): void => {
+      const { message, ...extra } = log;
+      const fields = { namespace, kafka: extra };
+      if (level === kafkaLogLevels.ERROR) child.error(fields, message);
+      else if (level === kafkaLogLevels.WARN) child.warn(fields, message);
+      else if (level === kafkaLogLevels.INFO) child.info(fields, message);
+      else child.debug(fields, message);
+    };
+}
+
+function toWireRecord(message: { key: Buffer | null; value: Buffer | null; headers?: IHeaders }): WireRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(message.headers ?? {})) {
+    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    if (value !== undefined) headers[name] = value.toString();
+  }
+  return { key: message.key?.toString('utf8') ?? '', value: message.value ?? Buffer.alloc(0), headers };
+}
+
+const toKafkaMessage = (record: WireRecord): { key: string; value: Buffer; headers: Record<string, string> } => ({
+  key: record.key,
+  value: record.value,
+  headers: { ...record.headers },
+});
+
+type RecordProcessor = (record: WireRecord, position: RecordPosition, abandon: AbortSignal) => Promise<DeliveryOutcome>;
+
+class KafkaSubscription implements Subscription {
+  private readonly abandon = new AbortController();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly graceMs: number,
+    private readonly onClosed: (s: KafkaSubscription) => void,
+  ) {}
+
+  readonly signal = this.abandon.signal;
+
+  close(): Promise<void> {
+    this.closing ??= this.stop();
+    return this.closing;
+  }
+
+  private async stop(): Promise<void> {
+    // disconnect() waits for the batch in hand; after the grace period the handlers are abandoned uncommitted.
+    const graceTimer = new AbortController();
+    void sleep(this.graceMs, graceTimer.signal).then((r) => {
+      if (r === 'slept') this.abandon.abort();
+    });
+    try {
+      await this.consumer.disconnect();
+    } finally {
+      graceTimer.abort();
+      this.onClosed(this);
+    }
+  }
+}
+
+class KafkaEventBus implements EventBus {
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private producerReady: Promise<void> | undefined;
+  private topicsReady: Promise<void> | undefined;
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private closed = false;
+
+  constructor(
+    private readonly options: KafkaBusOptions,
+    private readonly resolved: ResolvedBusOptions,
+  ) {
+    suppressKafkaJsTimeoutNegativeWarning();
+    this.kafka = new Kafka({
+      ...options.kafka,
+      clientId: options.clientId ?? `meshwave-${options.source.replaceAll('/', '-')}`,
+      brokers: [...options.brokers],
+      logLevel: LOG_LEVELS[options.kafkaLogLevel ?? 'error'],
+      logCreator: kafkaLogCreator(resolved.logger),
+    });
+    // Idempotent: the broker drops duplicates of a retried produce request (needs acks from all in-sync
+    // replicas, sent on every batch). One request in flight keeps each partition's order across retries.
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
+  private ensureTopics(): Promise<void> {
+    this.topicsReady ??= (async () => {
+      if (this.options.createTopics === false) return;
+      const admin: Admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        const existing = new Set(await admin.listTopics());
+        const roles = (Object.keys(this.resolved.topicNames) as Topic[]).filter(
+          (role) => !existing.has(this.resolved.topicNames[role]),
+        );
+        if (roles.length === 0) return;
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: roles.map((role) => ({
+            topic: this.resolved.topicNames[role],
+            numPartitions: this.options.partitions?.[role] ?? DEFAULT_PARTITIONS[role],
+            replicationFactor: this.options.replicationFactor ?? -1,
+          })),
+        });
+      } finally {
+        await admin.disconnect();
+      }
+    })().catch((error: unknown) => {
+      this.topicsReady = undefined; // let the next call try again
+      throw error;
+    });
+    return this.topicsReady;
+  }
+
+  private connectProducer(): Promise<void> {
+    this.producerReady ??= (async () => {
+      await this.ensureTopics();
+      await this.producer.connect();
+    })().catch((error: unknown) => {
+      this.producerReady = undefined;
+      throw error;
+    });
+    return this.producerReady;
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw closedError('the event bus');
+    await publishInSpan(messages, this.resolved, async (encoded) => {
+      await this.connectProducer();
+      await this.send(encoded.map((e) => ({ topicName: e.topicName, record: e.record })));
+    });
+  }
+
+  private async send(records: readonly { topicName: string; record: WireRecord }[]): Promise<void> {
+    const byTopic = new Map<string, WireRecord[]>();
+    for (const { topicName, record } of records) byTopic.set(topicName, [...(byTopic.get(topicName) ?? []), record]);
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, rs]) => ({ topic, messages: rs.map(toKafkaMessage) })),
+      });
+    } catch (cause) {
+      throw new BusError(
+        BusErrorCode.PublishFailed,
+        `publishing to ${[...byTopic.keys()].join(', ')} failed: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+
+  private async sendDeadLetter(record: WireRecord): Promise<void> {
+    await this.connectProducer();
+    await this.send([{ topicName: this.resolved.topicNames.dlq, record }]);
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const o = this.resolved;
+    const topicName = o.topicNames[options.topic];
+    return this.consume(
+      topicName,
+      options.groupId,
+      options.fromBeginning ?? false,
+      options.concurrency ?? o.concurrency,
+      (record, position, abandon) =>
+        deliverRecord(record, position, {
+          topicName,
+          groupId: options.groupId,
+          inspect: {
+            signer: o.signer,
+            clockSkewMs: o.clockSkewMs,
+            ...(options.audiences !== undefined ? { audiences: options.audiences } : {}),
+            ...(options.types !== undefined ? { types: options.types } : {}),
+          },
+          now: o.now,
+          handler: options.handler,
+          onRejected: options.onRejected,
+          sendDeadLetter: (dlq) => this.sendDeadLetter(dlq),
+          retry: o.retry,
+          abandon,
+          logger: o.logger,
+        }),
+    );
+  }
+
+  async subscribeDeadLetters(options: DeadLetterSubscribeOptions): Promise<Subscription> {
+    const o = this.resolved;
+    return this.consume(
+      o.topicNames.dlq,
+      options.groupId,
+      options.fromBeginning ?? false,
+      o.concurrency,
+      (record, _position, abandon) => deliverDeadLetter(record, options.handler, o.retry, abandon, o.logger),
+    );
+  }
+
+  private async consume(
+    topicName: string,
+    groupId: string,
+    fromBeginning: boolean,
+    concurrency: number,
+    process: RecordProcessor,
+  ): Promise<Subscription> {
+    if (this.closed) throw closedError('the event bus');
+    await this.ensureTopics();
+    const consumer = this.kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
+    });
+    const subscription = new KafkaSubscription(consumer, this.resolved.shutdownGraceMs, (s) =>
+      this.subscriptions.delete(s),
+    );
+    this.subscriptions.add(subscription);
+    const commitIntervalMs = this.options.commitIntervalMs ?? 1_000;
+    const logger = this.resolved.logger;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: topicName, fromBeginning });
+      // Resolves once the group is joined: a message published after subscribe() is seen.
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: concurrency,
+        eachBatch: async (payload: EachBatchPayload) => {
+          const { batch } = payload;
+          let handled: string | undefined;
+          let committedAt = Date.now();
+          const commit = async (): Promise<void> => {
+            if (handled === undefined) return;
+            const offset = (BigInt(handled) + 1n).toString();
+            handled = undefined;
+            committedAt = Date.now();
+            try {
+              // The payload's commit, not consumer.commitOffsets(): that one silently does nothing once the
+              // consumer is stopping, which would lose the commits of handlers that finished during close().
+              await payload.commitOffsetsIfNecessary({
+                topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
+              });
+            } catch (error) {
+              // A rebalance took the partition: its next owner starts from the last commit (at-least-once).
+              logger.warn(
+                { err: error, topic: batch.topic, partition: batch.partition, offset },
+                'offset commit failed',
+              );
+            }
+          };
+          try {
+            // One partition's messages one at a time: one key is never handled twice at once, and stays in order.
+            for (const message of batch.messages) {
+              if (!payload.isRunning() || payload.isStale()) break;
+              const outcome = await process(
+                toWireRecord(message),
+                { topic: batch.topic, partition: batch.partition, offset: message.offset },
+                subscription.signal,
+              );
+              if (outcome === 'abandoned') break;
+              payload.resolveOffset(message.offset);
+              handled = message.offset;
+              if (Date.now() - committedAt >= commitIntervalMs) await commit();
+              await payload.heartbeat();
+            }
+          } finally {
+            await commit();
+          }
+        },
+      });
+    } catch (error) {
+      await subscription.close().catch(() => undefined);
+      throw error;
+    }
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
+    if (this.producerReady !== undefined) {
+      await this.producerReady.catch(() => undefined);
+      await this.producer.disconnect();
+    }
+  }
+}
+
+/**
+ * An EventBus on Kafka (kafkajs). Connects lazily: topics are created (if missing) and the producer connected
+ * on the first publish or subscribe.
+ */
+export function createKafkaBus(options: KafkaBusOptions): EventBus {
+  return new KafkaEventBus(options, resolveBusOptions(options));
+}
