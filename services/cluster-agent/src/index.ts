@@ -60,3 +60,13 @@ export {
 } from './kubernetes-client.js';
 export { TokenBucket } from './token-bucket.js';
 export { startLeaderElection, type LeaderElection, type LeaderElectionOptions } from './leader-election.js';
+export {
+  runPinCommand,
+  pinText,
+  pinDocument,
+  assignmentFromPlan,
+  PinExitCode,
+  type PinIo,
+  type PinAssignment,
+  type PinChange,
+} from './pin-command.js';
