@@ -1,2 +1,17 @@
 export * from './errors.js';
+export * from './config.js';
 export * from './engine/index.js';
+export { buildRolloutStatus, summarizeRollout, estimateCompletion } from './views/rollout-status.js';
+export { buildFleetView, buildClusterDetail } from './views/fleet-view.js';
+export {
+  createPlanner,
+  systemClock,
+  type Planner,
+  type CreatePlannerOptions,
+  type Clock,
+  type PlanInput,
+  type ActionInput,
+  type Readiness,
+} from './runtime/planner.js';
+export { PlannerMetrics } from './runtime/planner-metrics.js';
+export { KeyQueue } from './runtime/key-queue.js';

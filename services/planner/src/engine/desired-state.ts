@@ -65,13 +65,11 @@ export function desiredContents(record: RolloutRecord, state: RolloutState): Des
       const u = parseUnit(unit);
       if (!clusters.has(u.cluster)) clusters.set(u.cluster, []);
       if (isExcluded(unit, state.excluded)) continue;
-      clusters
-        .get(u.cluster)!
-        .push({
-          namespace: u.namespace,
-          ...(u.kind !== undefined ? { kind: u.kind as UnitTarget['kind'], name: u.name } : {}),
-          revision,
-        });
+      clusters.get(u.cluster)!.push({
+        namespace: u.namespace,
+        ...(u.kind !== undefined ? { kind: u.kind as UnitTarget['kind'], name: u.name } : {}),
+        revision,
+      });
     }
     for (const h of planned.vmHosts) {
       const hosts = groups.get(h.group) ?? [];

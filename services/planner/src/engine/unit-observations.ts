@@ -1,4 +1,4 @@
-import { UnitState, VmHostState, unitKey, type UnitProgressEntry } from '@meshwave/contracts';
+import { UnitFailureReason, UnitState, VmHostState, unitKey, type UnitProgressEntry } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
 
 /** A unit's state as the API and gates see it. */
@@ -71,8 +71,13 @@ function indexCluster(cluster: string, observations: Observations, state: Rollou
   return { fresh: report.generation >= sent, byKey, byNamespace };
 }
 
+/** Failures that are about the unit itself, whatever revision it is on. */
+const UNCONDITIONAL_FAILURES: ReadonlySet<string> = new Set([UnitFailureReason.NotFound, UnitFailureReason.ApiError]);
+
 function statusOfEntry(e: UnitProgressEntry, desired: string): UnitStatus {
-  if (e.state === UnitState.Failed) return UnitStatus.Failed;
+  // A unit that failed on the revision it is being moved away from (failback in progress) is moving, not failed.
+  if (e.state === UnitState.Failed)
+    return e.revision === desired || UNCONDITIONAL_FAILURES.has(e.reason ?? '') ? UnitStatus.Failed : UnitStatus.Moving;
   const injectedOk = e.injectedRevision === undefined || e.injectedRevision === desired;
   if (e.state === UnitState.Converged && e.revision === desired && injectedOk) return UnitStatus.Converged;
   if (e.state === UnitState.Restarting || e.revision === desired) return UnitStatus.Moving;

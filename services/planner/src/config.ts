@@ -1,0 +1,63 @@
+import os from 'node:os';
+import type { Logger } from '@meshwave/telemetry';
+import type { HealthSource } from './engine/health-source.js';
+
+/** How a planner process behaves. Everything has a default except what identifies the deployment. */
+export interface PlannerConfig {
+  /** unique per process; default `<hostname>-<pid>` */
+  readonly instanceId?: string;
+  /** this replica's base URL as other replicas reach it; followers name the leader with it */
+  readonly advertiseUrl?: string;
+  readonly leaseName?: string;
+  readonly leaseTtlMs?: number;
+  readonly leaseRenewMs?: number;
+  /** consumer group of the leader's event subscription */
+  readonly eventsGroupId?: string;
+  /** a target whose reports lag gets its desired state again after this long */
+  readonly resyncAfterMs?: number;
+  /** an Inconclusive final gate is evaluated again after this long */
+  readonly gateRetryMs?: number;
+  /** how often due timers are checked */
+  readonly timerTickMs?: number;
+  /** how often a follower reloads state for its event stream */
+  readonly followerPollMs?: number;
+  /** rollouts reconciled at once */
+  readonly concurrency?: number;
+  /** seconds until a command expires on the bus */
+  readonly commandTtlSeconds?: number;
+  /** default: agent reports only */
+  readonly healthSources?: readonly HealthSource[];
+  readonly logger?: Logger;
+}
+
+export interface ResolvedPlannerConfig {
+  readonly instanceId: string;
+  readonly advertiseUrl?: string;
+  readonly leaseName: string;
+  readonly leaseTtlMs: number;
+  readonly leaseRenewMs: number;
+  readonly eventsGroupId: string;
+  readonly resyncAfterMs: number;
+  readonly gateRetryMs: number;
+  readonly timerTickMs: number;
+  readonly followerPollMs: number;
+  readonly concurrency: number;
+  readonly commandTtlSeconds: number;
+}
+
+export function resolvePlannerConfig(config: PlannerConfig): ResolvedPlannerConfig {
+  return {
+    instanceId: config.instanceId ?? `${os.hostname()}-${process.pid}`,
+    ...(config.advertiseUrl !== undefined ? { advertiseUrl: config.advertiseUrl } : {}),
+    leaseName: config.leaseName ?? 'meshwave-planner',
+    leaseTtlMs: config.leaseTtlMs ?? 10_000,
+    leaseRenewMs: config.leaseRenewMs ?? 3_000,
+    eventsGroupId: config.eventsGroupId ?? 'meshwave-planner',
+    resyncAfterMs: config.resyncAfterMs ?? 30_000,
+    gateRetryMs: config.gateRetryMs ?? 15_000,
+    timerTickMs: config.timerTickMs ?? 250,
+    followerPollMs: config.followerPollMs ?? 2_000,
+    concurrency: config.concurrency ?? 8,
+    commandTtlSeconds: config.commandTtlSeconds ?? 3_600,
+  };
+}

@@ -1,0 +1,175 @@
+import { createInMemoryBroker, createInMemoryBus, type EventBus } from '@meshwave/bus';
+import { createInMemoryStore } from '@meshwave/store';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ScriptedCluster,
+  newFleetWorkloads,
+  newRolloutYaml,
+} from '../../../../test/integration/planner/scripted-agents.js';
+import { createPlanner, type Planner } from './planner.js';
+
+const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-0123456789abcdef' }], activeKeyId: 'test' };
+
+interface World {
+  readonly planner: Planner;
+  readonly agents: ScriptedCluster[];
+  readonly stop: () => Promise<void>;
+}
+
+const worlds: World[] = [];
+afterEach(async () => {
+  for (const w of worlds.splice(0)) await w.stop();
+});
+
+async function newWorld(options: { clusters?: number; perCluster?: number; failing?: string[] } = {}): Promise<World> {
+  const broker = createInMemoryBroker();
+  const store = createInMemoryStore();
+  const busFor = (source: string): EventBus =>
+    createInMemoryBus({ broker, source, signing, retry: { initialBackoffMs: 5, maxBackoffMs: 50 } });
+  const planner = createPlanner({
+    bus: busFor('planner'),
+    store,
+    config: { instanceId: 'p1', leaseRenewMs: 50, leaseTtlMs: 500, timerTickMs: 20, resyncAfterMs: 500 },
+  });
+  const agents = Array.from({ length: options.clusters ?? 3 }, (_, i) => {
+    const name = `prod-${i + 1}`;
+    return new ScriptedCluster({
+      name,
+      bus: busFor(`cluster-agent/${name}`),
+      workloads: newFleetWorkloads(options.perCluster ?? 8),
+      failing: new Set(
+        (options.failing ?? []).filter((f) => f.startsWith(`${name}/`)).map((f) => f.slice(name.length + 1)),
+      ),
+    });
+  });
+  for (const a of agents) await a.start();
+  await planner.start();
+  const world = {
+    planner,
+    agents,
+    stop: async () => {
+      await planner.stop();
+      for (const a of agents) await a.stop();
+    },
+  };
+  worlds.push(world);
+  return world;
+}
+
+let lastWords: (() => Promise<unknown>) | undefined;
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 4_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await lastWords?.())}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('planner runtime (in-memory bus and store)', () => {
+  it('Given agents that report inventory, When a rollout is created, Then every wave completes and every unit is on the new revision', async () => {
+    const { planner, agents } = await newWorld();
+    await until('leadership', async () => (planner.isLeader() ? true : undefined));
+    await until('inventory', async () => ((await planner.fleet()).clusters.length === 3 ? true : undefined));
+    const created = await planner.createRollout({ spec: newRolloutYaml() }, 'alice');
+    const done = await until('completion', async () => {
+      const s = await planner.getRollout(created.id);
+      return s.phase === 'Completed' ? s : undefined;
+    });
+    expect(done.waveStatuses.map((w) => w.state)).toEqual(['passed', 'passed', 'passed']);
+    expect(done.waveStatuses.reduce((n, w) => n + w.units.converged, 0)).toBe(24);
+    for (const a of agents) expect([...a.revisions.values()].every((r) => r === '1-25-2')).toBe(true);
+    expect(done.transitions.at(-1)?.trigger).toBe('last-gate-passed');
+    const audit = await planner.audit(created.id);
+    expect(audit[0]).toMatchObject({ actor: 'alice', action: 'create' });
+  });
+
+  it('Given a unit that crash-loops on the new revision, When its wave runs, Then the planner halts, fails the wave back, and after excluding it and resuming completes', async () => {
+    const { planner, agents } = await newWorld({ failing: ['prod-2/team-1/Deployment/svc-5'] });
+    await until('leadership', async () => (planner.isLeader() ? true : undefined));
+    await until('inventory', async () => ((await planner.fleet()).clusters.length === 3 ? true : undefined));
+    const created = await planner.createRollout({ spec: newRolloutYaml({ onGateFailure: 'rollback-wave' }) }, 'alice');
+    lastWords = async () => {
+      const s = await planner.getRollout(created.id);
+      return {
+        phase: s.phase,
+        reason: s.reason,
+        t: s.transitions.map((t) => t.trigger + ':' + t.wave),
+        v: s.gateVerdicts.slice(-3),
+      };
+    };
+    const halted = await until('halt after failback', async () => {
+      const s = await planner.getRollout(created.id);
+      return s.phase === 'Halted' && s.transitions.some((t) => t.trigger === 'wave-rolled-back') ? s : undefined;
+    });
+    const badWave = created.plan.waves.findIndex((w) => w.units.includes('prod-2/team-1/Deployment/svc-5'));
+    expect(halted.wave).toBe(badWave);
+    expect(halted.gateVerdicts.find((v) => v.outcome === 'Failed')).toMatchObject({
+      reason: 'UnitFailed',
+      failed: ['prod-2/team-1/Deployment/svc-5'],
+    });
+    expect(agents[1]!.halts.length).toBeGreaterThan(0);
+    // no unit of a later wave moved
+    const later = created.plan.waves.slice(badWave + 1).flatMap((w) => w.units);
+    for (const u of later) {
+      const [cluster, ...rest] = u.split('/');
+      expect(agents.find((a) => a.options.name === cluster)!.revisions.get(rest.join('/'))).toBe('1-24-5');
+    }
+    await expect(planner.act(created.id, { action: 'approve', actor: 'bob' })).rejects.toMatchObject({
+      code: 'ACTION_NOT_APPLICABLE',
+    });
+    await planner.act(created.id, {
+      action: 'exclude',
+      actor: 'bob',
+      reason: 'crash loop',
+      units: [{ cluster: 'prod-2', namespace: 'team-1', kind: 'Deployment', name: 'svc-5' }],
+    });
+    await planner.act(created.id, { action: 'resume', actor: 'bob' });
+    const done = await until('completion', async () => {
+      const s = await planner.getRollout(created.id);
+      return s.phase === 'Completed' ? s : undefined;
+    });
+    expect(done.excluded).toEqual(['prod-2/team-1/Deployment/svc-5']);
+    expect(agents[1]!.revisions.get('team-1/Deployment/svc-5')).toBe('1-24-5');
+    const onTarget = agents.flatMap((a) => [...a.revisions.values()]).filter((r) => r === '1-25-2').length;
+    expect(onTarget).toBe(23);
+    const actions = (await planner.audit(created.id, 100)).map((e) => `${e.actor}:${e.action}`);
+    expect(actions).toContain('bob:exclude');
+    expect(actions).toContain('bob:resume');
+    const metrics = await planner.metrics.registry.getSingleMetricAsString('meshwave_failure_to_halt_seconds');
+    expect(metrics).toMatch(/meshwave_failure_to_halt_seconds_count 1/);
+  });
+
+  it('Given two planners on one store, Then exactly one leads, and mutations on the other are refused as NOT_LEADER', async () => {
+    const broker = createInMemoryBroker();
+    const store = createInMemoryStore();
+    const mk = (id: string) =>
+      createPlanner({
+        bus: createInMemoryBus({ broker, source: id, signing }),
+        store,
+        config: { instanceId: id, leaseRenewMs: 30, leaseTtlMs: 300 },
+      });
+    const a = mk('a');
+    const b = mk('b');
+    await a.start();
+    await b.start();
+    worlds.push({
+      planner: a,
+      agents: [],
+      stop: async () => {
+        await a.stop();
+        await b.stop();
+      },
+    });
+    await until('a leader', async () => (a.isLeader() || b.isLeader() ? true : undefined));
+    await new Promise((r) => setTimeout(r, 200));
+    expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
+    const follower = a.isLeader() ? b : a;
+    await expect(follower.putInventory({ clusters: [] }, 'x')).rejects.toMatchObject({ code: 'NOT_LEADER' });
+    const leader = a.isLeader() ? a : b;
+    await leader.stop();
+    await until('takeover', async () => (follower.isLeader() ? true : undefined));
+    expect(follower.epoch()).toBeGreaterThan(1);
+  });
+});

@@ -1,0 +1,104 @@
+import type { HealthReport, Inventory, InventoryReport, UnitProgress, VmProgress } from '@meshwave/contracts';
+import type { VersionedDoc } from '@meshwave/store';
+import type { Observations, Received, RolloutRecord, RolloutState } from '../engine/rollout-state.js';
+
+// Where the planner keeps things. One scope per rollout (its id): the record, the engine state and the
+// latest report per target, so one `readScope` round trip gives a reconcile everything. The fleet scope holds
+// inventory, written by the leader from agents' reports or by an operator.
+
+export const RolloutDoc = {
+  Record: 'rollout',
+  State: 'state',
+  clusterReport: (cluster: string): string => `report/cluster/${cluster}`,
+  vmGroupReport: (group: string): string => `report/vmgroup/${group}`,
+} as const;
+
+/** the kind `listScopes` finds rollouts by */
+export const ROLLOUT_KIND = 'rollout';
+export const FLEET_SCOPE = 'fleet';
+
+export const FleetDoc = {
+  BaseInventory: 'inventory/base',
+  cluster: (name: string): string => `inventory/cluster/${name}`,
+  vmGroup: (name: string): string => `vmgroup/${name}`,
+} as const;
+
+/** Timer set of "look at rollout X again at T". */
+export const WAKE_TIMERS = 'planner/wake';
+
+export interface StoredInventoryCluster {
+  readonly report: InventoryReport;
+  readonly receivedAt: string;
+}
+
+export interface StoredVmGroup {
+  readonly group: string;
+  readonly hosts: readonly { name: string; version: string | null }[];
+  readonly receivedAt: string;
+}
+
+export interface LoadedRollout {
+  readonly record: RolloutRecord;
+  readonly state: RolloutState;
+  readonly stateVersion: number;
+  readonly observations: Observations;
+}
+
+/** A rollout scope as read in one round trip; undefined when it does not exist. */
+export function loadRollout(
+  docs: ReadonlyMap<string, VersionedDoc>,
+  health: ReadonlyMap<string, Received<HealthReport>>,
+): LoadedRollout | undefined {
+  const record = docs.get(RolloutDoc.Record)?.value as RolloutRecord | undefined;
+  const stateDoc = docs.get(RolloutDoc.State);
+  if (record === undefined || stateDoc === undefined) return undefined;
+  const clusters = new Map<string, UnitProgress>();
+  const vmGroups = new Map<string, VmProgress>();
+  for (const [name, doc] of docs) {
+    if (name.startsWith('report/cluster/'))
+      clusters.set(name.slice('report/cluster/'.length), doc.value as UnitProgress);
+    else if (name.startsWith('report/vmgroup/'))
+      vmGroups.set(name.slice('report/vmgroup/'.length), doc.value as VmProgress);
+  }
+  return {
+    record,
+    state: stateDoc.value as RolloutState,
+    stateVersion: stateDoc.version,
+    observations: { clusters, vmGroups, health },
+  };
+}
+
+/** The fleet as planning sees it: the operator's base inventory, each cluster replaced by its agent's latest report. */
+export function mergeInventory(docs: ReadonlyMap<string, VersionedDoc>): {
+  inventory: Inventory;
+  reported: Map<string, StoredInventoryCluster>;
+  vmReported: Map<string, StoredVmGroup>;
+} {
+  const base = (docs.get(FleetDoc.BaseInventory)?.value as Inventory | undefined) ?? { clusters: [], vmGroups: [] };
+  const reported = new Map<string, StoredInventoryCluster>();
+  const vmReported = new Map<string, StoredVmGroup>();
+  for (const [name, doc] of docs) {
+    if (name.startsWith('inventory/cluster/'))
+      reported.set(name.slice('inventory/cluster/'.length), doc.value as StoredInventoryCluster);
+    else if (name.startsWith('vmgroup/')) vmReported.set(name.slice('vmgroup/'.length), doc.value as StoredVmGroup);
+  }
+  const clusters = base.clusters.map((c) => {
+    const r = reported.get(c.name);
+    return r ? { ...c, labels: { ...c.labels, ...r.report.labels }, workloads: r.report.workloads } : c;
+  });
+  for (const [name, r] of reported) {
+    if (!base.clusters.some((c) => c.name === name))
+      clusters.push({ name, labels: r.report.labels, workloads: r.report.workloads });
+  }
+  const vmGroups = base.vmGroups.map((g) => {
+    const r = vmReported.get(g.name);
+    if (!r) return g;
+    const versions = new Map(r.hosts.map((h) => [h.name, h.version]));
+    return {
+      ...g,
+      hosts: g.hosts.map((h) => (versions.has(h.name) ? { ...h, version: versions.get(h.name) ?? null } : h)),
+    };
+  });
+  clusters.sort((a, b) => a.name.localeCompare(b.name));
+  return { inventory: { clusters, vmGroups }, reported, vmReported };
+}

@@ -1,0 +1,165 @@
+import {
+  RolloutPhase,
+  WavePhase,
+  type RolloutStatus,
+  type RolloutSummary,
+  type UnitCounts,
+  type VmHostCounts,
+  type WaveStatus,
+} from '@meshwave/contracts';
+import type { Observations, RolloutRecord, RolloutState } from '../engine/rollout-state.js';
+import { isExcluded, observeUnits, observeVmHosts } from '../engine/unit-observations.js';
+
+const zeroUnits = (): { -readonly [K in keyof UnitCounts]: number } => ({
+  pending: 0,
+  moving: 0,
+  converged: 0,
+  failed: 0,
+  excluded: 0,
+});
+const zeroHosts = (): { -readonly [K in keyof VmHostCounts]: number } => ({
+  pending: 0,
+  upgrading: 0,
+  converged: 0,
+  failed: 0,
+});
+
+export function summarizeRollout(record: RolloutRecord, state: RolloutState): RolloutSummary {
+  return {
+    id: record.id,
+    name: record.spec.metadata.name,
+    from: record.spec.spec.from,
+    to: record.spec.spec.to,
+    phase: state.phase,
+    ...(state.wavePhase !== undefined ? { wavePhase: state.wavePhase } : {}),
+    wave: state.wave,
+    waves: record.plan.waves.length,
+    createdAt: record.createdAt,
+    updatedAt: state.updatedAt,
+    deadline: record.spec.spec.deadline,
+  };
+}
+
+function waveState(record: RolloutRecord, state: RolloutState, w: number): string {
+  if (state.rolledBackWaves.includes(w) || (state.rollbackAll && w < state.dispatchedWaves)) return 'rolled-back';
+  if (state.phase === RolloutPhase.Completed) return 'passed';
+  if (w < state.wave) return 'passed';
+  if (w > state.wave) return 'pending';
+  const failed =
+    state.verdicts.some((v) => v.wave === w && v.outcome === 'Failed') &&
+    state.phase !== RolloutPhase.Running &&
+    state.phase !== RolloutPhase.Paused;
+  if (failed) return 'failed';
+  if (w >= state.dispatchedWaves)
+    return record.plan.waves[w]?.approval && !state.approvedWaves.includes(w) ? 'awaiting-approval' : 'pending';
+  return 'active';
+}
+
+/**
+ * What `GET /v1/rollouts/{id}` shows: derived each time from the stored state and the latest reports
+ * (status is reconstituted from the state of the world, never stored twice).
+ */
+export function buildRolloutStatus(
+  record: RolloutRecord,
+  state: RolloutState,
+  observations: Observations,
+  now: Date,
+  leaderEpoch: number,
+  nextWakeAt?: string,
+): RolloutStatus {
+  const waves: WaveStatus[] = record.plan.waves.map((planned, w) => {
+    const units = observeUnits(record, state, observations, [w]);
+    const hosts = observeVmHosts(record, state, observations, [w]);
+    const counts = zeroUnits();
+    const perCluster = new Map<string, ReturnType<typeof zeroUnits>>();
+    for (const unit of planned.units) {
+      if (!isExcluded(unit, state.excluded)) continue;
+      const cluster = unit.split('/')[0] ?? '';
+      counts.excluded++;
+      const c = perCluster.get(cluster) ?? zeroUnits();
+      c.excluded++;
+      perCluster.set(cluster, c);
+    }
+    for (const u of units) {
+      counts[u.status]++;
+      const c = perCluster.get(u.cluster) ?? zeroUnits();
+      c[u.status]++;
+      perCluster.set(u.cluster, c);
+    }
+    const hostCounts = zeroHosts();
+    const perGroup = new Map<string, ReturnType<typeof zeroHosts>>();
+    for (const h of hosts) {
+      hostCounts[h.status]++;
+      const g = perGroup.get(h.group) ?? zeroHosts();
+      g[h.status]++;
+      perGroup.set(h.group, g);
+    }
+    return {
+      index: w,
+      name: planned.name,
+      state: waveState(record, state, w),
+      earliestStart: planned.earliestStart,
+      approval: planned.approval,
+      approved: state.approvedWaves.includes(w),
+      forced: planned.forced,
+      soakSeconds: planned.soakSeconds,
+      units: counts,
+      clusters: [...perCluster].sort(([a], [b]) => a.localeCompare(b)).map(([cluster, c]) => ({ cluster, units: c })),
+      vmHosts: hostCounts,
+      vmGroups: [...perGroup].sort(([a], [b]) => a.localeCompare(b)).map(([group, g]) => ({ group, hosts: g })),
+      failedUnits: units
+        .filter((u) => u.status === 'failed')
+        .slice(0, 50)
+        .map((u) => ({
+          unit: u.unit,
+          ...(u.reason !== undefined ? { reason: u.reason } : {}),
+          ...(u.message !== undefined ? { message: u.message } : {}),
+        })),
+    };
+  });
+  const estimate = estimateCompletion(record, state, now);
+  return {
+    ...summarizeRollout(record, state),
+    reason: state.reason,
+    leaderEpoch,
+    generation: state.generation,
+    waveStatuses: waves,
+    gateVerdicts: state.verdicts.slice(-100).map((v) => ({ ...v })),
+    excluded: [...state.excluded],
+    approvedWaves: [...state.approvedWaves],
+    estimatedCompletion: estimate.toISOString(),
+    deadlineAtRisk: estimate.getTime() > Date.parse(record.spec.spec.deadline),
+    ...(nextWakeAt !== undefined ? { nextWakeAt } : {}),
+    transitions: state.history.slice(-200).map((t) => ({ ...t })),
+  };
+}
+
+/**
+ * When the rollout will be done if the rest goes as planned: the plan's durations of the waves left, starting
+ * now (or at their planned start when that is later). Terminal rollouts are done when they last changed.
+ */
+export function estimateCompletion(record: RolloutRecord, state: RolloutState, now: Date): Date {
+  if (
+    state.phase === RolloutPhase.Completed ||
+    state.phase === RolloutPhase.RolledBack ||
+    state.phase === RolloutPhase.Failed
+  )
+    return new Date(state.updatedAt);
+  let t = now.getTime();
+  const waves = record.plan.waves;
+  for (let w = state.wave; w < waves.length; w++) {
+    const p = waves[w]!;
+    const converge = Math.max(0, Date.parse(p.estimatedConverged) - Date.parse(p.earliestStart));
+    let start = Math.max(t, Date.parse(record.notBefore[w] ?? p.earliestStart) || t);
+    let remaining = converge + p.soakSeconds * 1000;
+    if (w === state.wave && state.phase === RolloutPhase.Running) {
+      if (state.wavePhase === WavePhase.Soaking && state.soakStartedAt)
+        remaining = Math.max(0, Date.parse(state.soakStartedAt) + p.soakSeconds * 1000 - t);
+      else if (state.wavePhase === WavePhase.Gating) remaining = 0;
+      else if (state.wavePhase === WavePhase.Converging && state.waveDispatchedAt)
+        start = Math.min(start, Date.parse(state.waveDispatchedAt));
+    }
+    t = Math.max(t, start + remaining);
+  }
+  return new Date(t);
+}
