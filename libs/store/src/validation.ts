@@ -11,7 +11,13 @@ export const kindOf = (name: string): string => {
 export function checkTransition(
   request: TransitionRequest,
 ): { readonly name: string; readonly json: string | null; readonly expectedVersion?: number }[] {
-  if (request.scope === '') throw new StoreError(StoreErrorCode.InvalidRequest, 'a transition needs a scope');
+  // Braces are refused by every implementation: in Redis the scope is the Cluster hash tag `{scope}`.
+  if (request.scope === '' || /[{}]/.test(request.scope)) {
+    throw new StoreError(
+      StoreErrorCode.InvalidRequest,
+      `a scope must be non-empty and free of braces, got "${request.scope}"`,
+    );
+  }
   if (!Number.isSafeInteger(request.epoch) || request.epoch < 0) {
     throw new StoreError(StoreErrorCode.InvalidRequest, `epoch must be a non-negative integer, got ${request.epoch}`, {
       context: { scope: request.scope },

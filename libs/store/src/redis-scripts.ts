@@ -1,0 +1,70 @@
+// Lua scripts run atomically by Redis. Each touches the keys of one hash tag only (cluster-safe).
+
+/**
+ * KEYS: docs, versions, epoch, kinds, scope audit.
+ * ARGV: epoch, write count, then per write: name, has value (1/0), json, expected version ('' = any), kind;
+ * then: has audit (1/0), audit max length, audit entry json.
+ * Returns {'stale-epoch', current} | {'version-conflict', name, actual} | {'ok', name1, version1, ...}.
+ */
+export const TRANSITION = `
+local epoch = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[3]) or '0')
+if epoch < current then return {'stale-epoch', tostring(current)} end
+local n = tonumber(ARGV[2])
+local staged = {}
+for i = 0, n - 1 do
+  local at = 3 + i * 5
+  local name, hasValue, expected = ARGV[at], ARGV[at + 1], ARGV[at + 3]
+  local actual = staged[name]
+  if actual == nil then actual = tonumber(redis.call('HGET', KEYS[2], name) or '0') end
+  if expected ~= '' and tonumber(expected) ~= actual then return {'version-conflict', name, tostring(actual)} end
+  if hasValue == '1' then staged[name] = actual + 1 else staged[name] = 0 end
+end
+local out = {'ok'}
+for i = 0, n - 1 do
+  local at = 3 + i * 5
+  local name, hasValue, json, kind = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 4]
+  local existed = redis.call('HEXISTS', KEYS[1], name) == 1
+  if hasValue == '1' then
+    local version = redis.call('HINCRBY', KEYS[2], name, 1)
+    redis.call('HSET', KEYS[1], name, json)
+    if not existed then redis.call('HINCRBY', KEYS[4], kind, 1) end
+    out[#out + 1] = name
+    out[#out + 1] = tostring(version)
+  else
+    if existed then
+      redis.call('HDEL', KEYS[1], name)
+      redis.call('HDEL', KEYS[2], name)
+      if redis.call('HINCRBY', KEYS[4], kind, -1) <= 0 then redis.call('HDEL', KEYS[4], kind) end
+    end
+    out[#out + 1] = name
+    out[#out + 1] = '0'
+  end
+end
+if epoch > current then redis.call('SET', KEYS[3], tostring(epoch)) end
+local auditAt = 3 + n * 5
+if ARGV[auditAt] == '1' then
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[auditAt + 1], '*', 'entry', ARGV[auditAt + 2])
+end
+return out
+`;
+
+/** KEYS: holder, epoch counter. ARGV: holder, ttl ms. Takes a free lease; the epoch grows with every acquisition. */
+export const ACQUIRE_LEASE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local epoch = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], tostring(epoch) .. ':' .. ARGV[1], 'NX', 'PX', ARGV[2])
+return epoch
+`;
+
+/** KEYS: holder. ARGV: expected value, ttl ms. Extends only the lease this holder and epoch still hold. */
+export const RENEW_LEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/** KEYS: holder. ARGV: expected value. Releases only the lease this holder and epoch still hold. */
+export const RELEASE_LEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

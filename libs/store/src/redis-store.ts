@@ -1,0 +1,224 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { StoreError, StoreErrorCode } from './errors.js';
+import { KeyLayout, leaseValue, parseLeaseValue } from './keys.js';
+import { ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE, TRANSITION } from './redis-scripts.js';
+import type {
+  AuditEntry,
+  Lease,
+  StateStore,
+  TransitionRequest,
+  TransitionResult,
+  VersionedDoc,
+} from './state-store.js';
+import { DEFAULT_AUDIT_LIMIT, checkTransition, checkTtl, kindOf } from './validation.js';
+
+export interface RedisStoreOptions {
+  /** `redis://host:port/db`; ignored when `redis` is given */
+  readonly url?: string;
+  /** a client to use (it is not closed by `close()`); default: one made from `url` */
+  readonly redis?: Redis;
+  /** extra ioredis options for the client made from `url` */
+  readonly redisOptions?: RedisOptions;
+  /** first segment of every key; default `mw` */
+  readonly keyPrefix?: string;
+  /** entries kept per audit stream (XADD MAXLEN ~, so a little more may stay); default 10 000 */
+  readonly auditMaxLen?: number;
+}
+
+/** The scripts, registered with `defineCommand` (EVALSHA, falling back to EVAL once per connection). */
+interface ScriptCommands {
+  mwTransition(...args: (string | number)[]): Promise<string[]>;
+  mwAcquireLease(holderKey: string, epochKey: string, holder: string, ttlMs: number): Promise<number | null>;
+  mwRenewLease(holderKey: string, expected: string, ttlMs: number): Promise<number>;
+  mwReleaseLease(holderKey: string, expected: string): Promise<number>;
+}
+
+function unexpected(what: string, reply: unknown): StoreError {
+  return new StoreError(StoreErrorCode.UnexpectedReply, `unexpected reply to ${what}: ${JSON.stringify(reply)}`);
+}
+
+function checkScope(scope: string): void {
+  // The scope is the Redis Cluster hash tag: a brace would end the tag early and split the scope across slots.
+  if (scope === '' || scope.includes('{') || scope.includes('}')) {
+    throw new StoreError(StoreErrorCode.InvalidRequest, `a scope must be non-empty and free of braces, got "${scope}"`);
+  }
+}
+
+class RedisStateStore implements StateStore {
+  private readonly scripts: ScriptCommands;
+  private readonly keys: KeyLayout;
+  private readonly auditMaxLen: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly ownsClient: boolean,
+    options: RedisStoreOptions,
+  ) {
+    this.keys = new KeyLayout(options.keyPrefix ?? 'mw');
+    this.auditMaxLen = options.auditMaxLen ?? 10_000;
+    redis.defineCommand('mwTransition', { lua: TRANSITION, numberOfKeys: 5 });
+    redis.defineCommand('mwAcquireLease', { lua: ACQUIRE_LEASE, numberOfKeys: 2 });
+    redis.defineCommand('mwRenewLease', { lua: RENEW_LEASE, numberOfKeys: 1 });
+    redis.defineCommand('mwReleaseLease', { lua: RELEASE_LEASE, numberOfKeys: 1 });
+    this.scripts = redis as unknown as ScriptCommands;
+  }
+
+  async readScope(scope: string): Promise<ReadonlyMap<string, VersionedDoc>> {
+    checkScope(scope);
+    // MULTI: both hashes from one snapshot, in one round trip.
+    const replies = await this.redis.multi().hgetall(this.keys.docs(scope)).hgetall(this.keys.versions(scope)).exec();
+    const docs = replies?.[0]?.[1] as Record<string, string> | undefined;
+    const versions = replies?.[1]?.[1] as Record<string, string> | undefined;
+    if (docs === undefined || versions === undefined) throw unexpected('readScope', replies);
+    const out = new Map<string, VersionedDoc>();
+    for (const [name, json] of Object.entries(docs))
+      out.set(name, { value: JSON.parse(json) as unknown, version: Number(versions[name] ?? 0) });
+    return out;
+  }
+
+  async read(scope: string, name: string): Promise<VersionedDoc | undefined> {
+    checkScope(scope);
+    const replies = await this.redis
+      .multi()
+      .hget(this.keys.docs(scope), name)
+      .hget(this.keys.versions(scope), name)
+      .exec();
+    const json = replies?.[0]?.[1] as string | null | undefined;
+    const version = replies?.[1]?.[1] as string | null | undefined;
+    if (json === undefined || version === undefined) throw unexpected('read', replies);
+    return json === null ? undefined : { value: JSON.parse(json) as unknown, version: Number(version ?? 0) };
+  }
+
+  async transition(request: TransitionRequest): Promise<TransitionResult> {
+    checkScope(request.scope);
+    const writes = checkTransition(request);
+    const k = this.keys;
+    const s = request.scope;
+    const args: (string | number)[] = [
+      k.docs(s),
+      k.versions(s),
+      k.epoch(s),
+      k.kinds(s),
+      k.scopeAudit(s),
+      request.epoch,
+      writes.length,
+    ];
+    for (const w of writes)
+      args.push(w.name, w.json === null ? '0' : '1', w.json ?? '', w.expectedVersion ?? '', kindOf(w.name));
+    const audit = request.audit === undefined ? undefined : JSON.stringify({ ...request.audit, scope: s });
+    args.push(audit === undefined ? '0' : '1', this.auditMaxLen, audit ?? '');
+    const reply = await this.scripts.mwTransition(...args);
+    const [status, ...rest] = reply;
+    if (status === 'stale-epoch') return { ok: false, reason: 'stale-epoch', currentEpoch: Number(rest[0]) };
+    if (status === 'version-conflict')
+      return { ok: false, reason: 'version-conflict', name: rest[0] ?? '', actualVersion: Number(rest[1]) };
+    if (status !== 'ok') throw unexpected('transition', reply);
+    const versions: Record<string, number> = {};
+    for (let i = 0; i + 1 < rest.length; i += 2) versions[rest[i] as string] = Number(rest[i + 1]);
+    // Outside the script: these keys live in other slots. Both are idempotent and listScopes re-checks the index.
+    const after = this.redis.pipeline();
+    for (const kind of new Set(writes.filter((w) => w.json !== null).map((w) => kindOf(w.name))))
+      after.sadd(k.kindIndex(kind), s);
+    if (audit !== undefined) after.xadd(k.fleetAudit(), 'MAXLEN', '~', this.auditMaxLen, '*', 'entry', audit);
+    if (after.length > 0) await after.exec();
+    return { ok: true, versions };
+  }
+
+  async listScopes(kind: string): Promise<readonly string[]> {
+    const candidates = await this.redis.smembers(this.keys.kindIndex(kind));
+    if (candidates.length === 0) return [];
+    const check = this.redis.pipeline();
+    for (const scope of candidates) check.hget(this.keys.kinds(scope), kind);
+    const counts = (await check.exec()) ?? [];
+    const live: string[] = [];
+    const gone: string[] = [];
+    candidates.forEach((scope, i) => (Number(counts[i]?.[1] ?? 0) > 0 ? live : gone).push(scope));
+    // Lazily forget scopes whose last document of this kind was deleted; a concurrent re-add re-indexes itself.
+    if (gone.length > 0) await this.redis.srem(this.keys.kindIndex(kind), ...gone);
+    return live.sort();
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
+    checkTtl(ttlMs);
+    const epoch = await this.scripts.mwAcquireLease(
+      this.keys.leaseHolder(name),
+      this.keys.leaseEpoch(name),
+      holder,
+      ttlMs,
+    );
+    return epoch === null ? undefined : { name, holder, epoch: Number(epoch) };
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
+    checkTtl(ttlMs);
+    return (
+      (await this.scripts.mwRenewLease(
+        this.keys.leaseHolder(lease.name),
+        leaseValue(lease.holder, lease.epoch),
+        ttlMs,
+      )) === 1
+    );
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.scripts.mwReleaseLease(this.keys.leaseHolder(lease.name), leaseValue(lease.holder, lease.epoch));
+  }
+
+  async leaseHolder(name: string): Promise<Lease | undefined> {
+    const value = await this.redis.get(this.keys.leaseHolder(name));
+    const parsed = value === null ? undefined : parseLeaseValue(value);
+    return parsed === undefined ? undefined : { name, ...parsed };
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<string> {
+    checkScope(entry.scope);
+    const json = JSON.stringify(entry);
+    const replies = await this.redis
+      .pipeline()
+      .xadd(this.keys.scopeAudit(entry.scope), 'MAXLEN', '~', this.auditMaxLen, '*', 'entry', json)
+      .xadd(this.keys.fleetAudit(), 'MAXLEN', '~', this.auditMaxLen, '*', 'entry', json)
+      .exec();
+    const error = replies?.find(([e]) => e !== null)?.[0];
+    if (error) throw error;
+    const id = replies?.[0]?.[1];
+    if (typeof id !== 'string') throw unexpected('appendAudit', replies);
+    return id;
+  }
+
+  async readAudit(options: { readonly scope?: string; readonly limit?: number } = {}): Promise<readonly AuditEntry[]> {
+    const key = options.scope === undefined ? this.keys.fleetAudit() : this.keys.scopeAudit(options.scope);
+    const newestFirst = await this.redis.xrevrange(key, '+', '-', 'COUNT', options.limit ?? DEFAULT_AUDIT_LIMIT);
+    return newestFirst.reverse().map(([, fields]) => {
+      const at = fields.indexOf('entry');
+      return JSON.parse(fields[at + 1] ?? 'null') as AuditEntry;
+    });
+  }
+
+  async setTimer(set: string, member: string, atMs: number): Promise<void> {
+    await this.redis.zadd(this.keys.timers(set), atMs, member);
+  }
+
+  async dueTimers(set: string, nowMs: number): Promise<readonly string[]> {
+    return this.redis.zrangebyscore(this.keys.timers(set), '-inf', nowMs);
+  }
+
+  async clearTimer(set: string, member: string): Promise<void> {
+    await this.redis.zrem(this.keys.timers(set), member);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.redis.quit();
+  }
+}
+
+/** A StateStore on Redis (ioredis). Layout, scripts and fencing: docs/adr/0005-state-store-on-redis.md. */
+export function createRedisStore(options: RedisStoreOptions): StateStore {
+  if (options.redis !== undefined) return new RedisStateStore(options.redis, false, options);
+  if (options.url === undefined)
+    throw new StoreError(StoreErrorCode.InvalidRequest, 'createRedisStore needs a url or a client');
+  return new RedisStateStore(
+    new Redis(options.url, { maxRetriesPerRequest: 3, ...options.redisOptions }),
+    true,
+    options,
+  );
+}
