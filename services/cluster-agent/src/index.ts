@@ -70,3 +70,5 @@ export {
   type PinAssignment,
   type PinChange,
 } from './pin-command.js';
+export { parseAgentConfig, AGENT_USAGE, type AgentConfig } from './agent-config.js';
+export { startAgentProcess, type AgentProcess } from './agent-process.js';

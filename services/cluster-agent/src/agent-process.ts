@@ -1,0 +1,181 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { clusterKey, unitKey } from '@meshwave/contracts';
+import { createInMemoryBus, createKafkaBus, type EventBus, type SigningKey } from '@meshwave/bus';
+import { createInMemoryStore, createRedisStore, type StateStore } from '@meshwave/store';
+import { createLogger, startTelemetry, type Logger } from '@meshwave/telemetry';
+import type { AgentConfig } from './agent-config.js';
+import { AgentMetrics } from './agent-metrics.js';
+import { startWebhookServer, type WebhookServer } from './admission-webhook.js';
+import { AGENT_VERSION, createClusterAgent, type AssignmentSource, type ClusterAgent } from './cluster-agent.js';
+import { assignments, emptyLedger, type CommandLedger } from './command-ledger.js';
+import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
+import { createKubernetesClient, type KubernetesClient } from './kubernetes-client.js';
+import { startLeaderElection, type LeaderElection } from './leader-election.js';
+
+export interface AgentProcess {
+  /** graceful: releases the lease, closes the bus, store, servers */
+  stop(): Promise<void>;
+  readonly metricsPort: number;
+  readonly webhookPort: number | undefined;
+}
+
+async function signingKeys(config: AgentConfig): Promise<{ keys: SigningKey[]; activeKeyId: string }> {
+  if (config.signingKeysFile) {
+    const parsed = JSON.parse(await readFile(config.signingKeysFile, 'utf8')) as SigningKey[];
+    if (!Array.isArray(parsed) || parsed.length === 0)
+      throw new ClusterAgentError(
+        ClusterAgentErrorCode.Config,
+        `${config.signingKeysFile}: expected a JSON array of { id, secret }`,
+      );
+    return { keys: parsed, activeKeyId: config.signingActiveKeyId ?? parsed[parsed.length - 1]!.id };
+  }
+  return {
+    keys: [{ id: config.signingActiveKeyId ?? 'default', secret: config.signingKey ?? '' }],
+    activeKeyId: config.signingActiveKeyId ?? 'default',
+  };
+}
+
+/**
+ * What a replica that is not the leader answers the webhook with: the ledger the leader persisted, re-read
+ * every few seconds. Every replica serves the webhook; only the leader converges.
+ */
+function followLedger(store: StateStore, cluster: string, log: Logger): AssignmentSource & { stop(): void } {
+  let units = new Map<string, string>();
+  const refresh = async (): Promise<void> => {
+    try {
+      const doc = await store.read(`cluster-agent/${cluster}`, 'ledger');
+      const ledger = (doc?.value as CommandLedger | undefined) ?? emptyLedger();
+      units = new Map(assignments(ledger).units.map((u) => [unitKey(u.target), u.target.revision]));
+    } catch (err) {
+      log.warn({ err }, 'reading the ledger for the webhook failed; keeping the last one');
+    }
+  };
+  void refresh();
+  const timer = setInterval(() => void refresh(), 5_000);
+  timer.unref();
+  return {
+    revisionFor: (namespace, workload) =>
+      units.get(workload ? unitKey({ namespace, kind: workload.kind, name: workload.name }) : namespace),
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** Wires the agent from its config: Kubernetes client, bus, store, leader election, webhook, /metrics. */
+export async function startAgentProcess(
+  config: AgentConfig,
+  options: { readonly logger?: Logger } = {},
+): Promise<AgentProcess> {
+  const log =
+    options.logger ??
+    createLogger({
+      service: 'cluster-agent',
+      level: config.logLevel,
+      base: { cluster: config.cluster, instance: config.identity },
+    });
+  const telemetry = startTelemetry({ serviceName: 'meshwave-cluster-agent' });
+  const metrics = new AgentMetrics(config.cluster);
+  const kube: KubernetesClient = createKubernetesClient({
+    ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+    qps: config.qps,
+    burst: config.burst,
+    logger: log,
+    onResponse: (verb, status) => metrics.recordApiResponse(verb, status),
+  });
+  const signing = await signingKeys(config);
+  const source = clusterKey(config.cluster);
+  const bus: EventBus =
+    config.kafkaBrokers.length > 0
+      ? createKafkaBus({ brokers: config.kafkaBrokers, source, signing, logger: log })
+      : createInMemoryBus({ source, signing, logger: log });
+  const store: StateStore = config.redisUrl ? createRedisStore({ url: config.redisUrl }) : createInMemoryStore();
+  const follower = followLedger(store, config.cluster, log);
+  let agent: ClusterAgent | undefined;
+  let election: LeaderElection | undefined;
+
+  const assignmentsNow: AssignmentSource = { revisionFor: (ns, w) => (agent ?? follower).revisionFor(ns, w) };
+
+  let webhook: WebhookServer | undefined;
+  if (config.webhookCertFile && config.webhookKeyFile) {
+    const [cert, key] = await Promise.all([readFile(config.webhookCertFile), readFile(config.webhookKeyFile)]);
+    webhook = await startWebhookServer({
+      assignments: assignmentsNow,
+      cert,
+      key,
+      port: config.webhookPort,
+      host: config.bindHost,
+      logger: log,
+    });
+    log.info({ port: webhook.port }, 'admission webhook listening');
+  }
+
+  const httpServer: Server = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      void metrics
+        .render()
+        .then(({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body));
+    } else if (req.url === '/healthz') {
+      res.writeHead(200).end('ok');
+    } else if (req.url === '/readyz') {
+      res.writeHead(200).end(agent ? 'leader' : 'standby');
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => httpServer.listen(config.metricsPort, config.bindHost, resolve));
+  const address = httpServer.address();
+  const metricsPort = typeof address === 'object' && address ? address.port : config.metricsPort;
+
+  const lead = async (epoch: number): Promise<void> => {
+    log.info({ epoch }, 'leading: starting the converge loop');
+    agent = createClusterAgent({
+      cluster: config.cluster,
+      kubernetes: kube,
+      bus,
+      store,
+      logger: log,
+      metrics,
+      epoch,
+      clusterLabels: config.clusterLabels,
+      version: AGENT_VERSION,
+    });
+    try {
+      await agent.start();
+    } catch (err) {
+      log.error({ err }, 'the agent failed to start; exiting so the pod restarts');
+      process.exit(1);
+    }
+  };
+
+  if (config.leaderElect) {
+    election = startLeaderElection({
+      port: kube,
+      namespace: config.leaseNamespace,
+      name: config.leaseName,
+      identity: config.identity,
+      onStartedLeading: (epoch) => void lead(epoch),
+      onStoppedLeading: () => {
+        // As controller-runtime does: a replica that lost its lease exits and comes back as a standby, rather
+        // than risk two leaders acting at once.
+        log.error('lost the leader lease; exiting');
+        process.exit(1);
+      },
+    });
+  } else {
+    await lead(1);
+  }
+
+  return {
+    metricsPort,
+    webhookPort: webhook?.port,
+    async stop() {
+      await agent?.stop();
+      await election?.stop().catch(() => {});
+      follower.stop();
+      await webhook?.close();
+      await new Promise<void>((r) => httpServer.close(() => r()));
+      kube.close();
+      await bus.close();
+      await store.close();
+      await telemetry.shutdown();
+    },
+  };
+}
