@@ -277,6 +277,19 @@ export async function upCluster(name, prev, bins, injector) {
   fs.writeFileSync(kubeconfig, kubeconfigYaml({
     name, server, caFile, certFile: path.join(certDir, 'admin.crt'), keyFile: path.join(certDir, 'admin.key'),
   }));
+  try {
+    await startClusterProcesses(cluster, bins, injector);
+  } catch (err) {
+    await downCluster(cluster); // leave nothing half-started behind
+    throw err;
+  }
+  log(`${name}: ${server} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return cluster;
+}
+
+async function startClusterProcesses(cluster, bins, injector) {
+  const { name, dir, certDir, ports, kubeconfig, caFile } = cluster;
+  const logDir = path.join(dir, 'logs');
   const childEnv = { NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' };
   const lf = (n) => path.join(logDir, `${n}.log`);
 
@@ -347,8 +360,6 @@ export async function upCluster(name, prev, bins, injector) {
     const { registerDefaultRevisions } = await import('../injector/registration.mjs');
     await registerDefaultRevisions(cluster, injector);
   }
-  log(`${name}: ${server} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return cluster;
 }
 
 export async function downCluster(c) {
@@ -384,6 +395,11 @@ function kwokConfigYaml(stagesDir) {
 kind: KwokConfiguration
 options:
   nodeLeaseDurationSeconds: 40
+  nodeLeaseParallelism: 4
+  podPlayStageParallelism: 4
+  nodePlayStageParallelism: 4
+  podsOnNodeSyncParallelism: 2
+  enablePodsOnNodeSyncListPager: true
   enableDebuggingHandlers: false
 `];
   for (const f of stageFiles) docs.push(fs.readFileSync(f, 'utf8'));
