@@ -16,6 +16,9 @@ import { contractUnits, namespaceOf, type UnitGraph } from './unit-graph.js';
 
 /** When only a size cap is given, try this many mesh counts above the minimum before giving up. */
 const EXTRA_MESH_ATTEMPTS = 8;
+/** Service graphs are small (hundreds to thousands of units): spend about this much work on repeated runs. */
+const WORK_BUDGET = 400_000;
+const MAX_ATTEMPTS = 8;
 
 /**
  * Splits a service graph into meshes: each mesh under the size cap and within the allowed imbalance, namespaces
@@ -62,6 +65,10 @@ export function splitMeshes(graphInput: unknown, optionsInput: MeshSplitOptions)
       maxPartWeight: cap,
       fixed: units.fixed,
       seed: options.seed,
+      attempts: Math.max(
+        1,
+        Math.min(MAX_ATTEMPTS, Math.floor(WORK_BUDGET / (units.graph.n + units.graph.adjncy.length))),
+      ),
     });
     chosen = { k, units, partition };
     if (partition.balanced) break;

@@ -17,6 +17,8 @@ export interface PartitionOptions {
   readonly seed: number;
   /** independent initial partitions of the coarsest graph; the best is refined */
   readonly initialTries?: number;
+  /** independent multilevel runs (different random streams); the best result is kept. Default 1. */
+  readonly attempts?: number;
 }
 
 export interface Partition {
@@ -53,10 +55,40 @@ export function partitionGraph(g: CsrGraph, options: PartitionOptions): Partitio
   const total = totalVertexWeight(g);
   const limit = Math.min((1 + imbalance) * (total / k), options.maxPartWeight ?? Infinity);
   const rng = new SeededRandom(seed);
+  let best: Partition | undefined;
+  for (let attempt = 0; attempt < Math.max(1, options.attempts ?? 1); attempt++) {
+    const part =
+      k === 1 || g.n === 0
+        ? new Int32Array(g.n)
+        : multilevelPartition(g, fixed, k, imbalance, limit, total, options, rng.fork());
+    const weights = partWeights(g, part, k);
+    let heaviest = 0;
+    for (const w of weights) heaviest = Math.max(heaviest, w);
+    const candidate = { part, cut: edgeCut(g, part), weights, limit, balanced: heaviest <= limit * (1 + 1e-12) };
+    if (
+      best === undefined ||
+      (candidate.balanced && !best.balanced) ||
+      (candidate.balanced === best.balanced && candidate.cut < best.cut)
+    ) {
+      best = candidate;
+    }
+    if (k === 1 || g.n === 0) break;
+  }
+  return best!;
+}
+
+function multilevelPartition(
+  g: CsrGraph,
+  fixed: Int32Array,
+  k: number,
+  imbalance: number,
+  limit: number,
+  total: number,
+  options: PartitionOptions,
+  rng: SeededRandom,
+): Int32Array {
   let part: Int32Array;
-  if (k === 1 || g.n === 0) {
-    part = new Int32Array(g.n);
-  } else {
+  {
     const coarsenTo = Math.max(Math.floor(g.n / (40 * Math.log2(k))), 30 * k);
     const hierarchy = coarsen(g, fixed, coarsenTo, (1.5 * total) / coarsenTo, rng.fork());
     const levels = hierarchy.graphs.length;
@@ -69,10 +101,7 @@ export function partitionGraph(g: CsrGraph, options: PartitionOptions): Partitio
       refineKway(hierarchy.graphs[level]!, part, hierarchy.fixed[level]!, k, limit, REFINE_PASSES);
     }
   }
-  const weights = partWeights(g, part, k);
-  let heaviest = 0;
-  for (const w of weights) heaviest = Math.max(heaviest, w);
-  return { part, cut: edgeCut(g, part), weights, limit, balanced: heaviest <= limit * (1 + 1e-12) };
+  return part;
 }
 
 function bestInitialPartition(
