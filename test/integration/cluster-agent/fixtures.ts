@@ -1,0 +1,142 @@
+// Fixture builders shared by the cluster-agent integration tests: admin clients for setup, workloads that run
+// under kwok, and an `eventually` that polls (real clusters take real time).
+import { randomUUID } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import type { PortScenarioFixture, KubernetesClient } from '@meshwave/cluster-agent';
+import { createKubernetesClient } from '@meshwave/cluster-agent';
+import type { ClusterEnv } from '../../support/env.ts';
+
+export const OLD = '1-24-5';
+export const NEW = '1-25-2';
+
+export interface AdminClients {
+  readonly core: k8s.CoreV1Api;
+  readonly apps: k8s.AppsV1Api;
+  readonly rbac: k8s.RbacAuthorizationV1Api;
+  readonly admission: k8s.AdmissionregistrationV1Api;
+}
+
+export function newAdminClients(kubeconfig: string): AdminClients {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return {
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
+    admission: kc.makeApiClient(k8s.AdmissionregistrationV1Api),
+  };
+}
+
+const TOLERATIONS = [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }];
+
+export function newPodTemplate(app: string, labels: Record<string, string> = {}): k8s.V1PodTemplateSpec {
+  return {
+    metadata: { labels: { app, ...labels } },
+    spec: {
+      containers: [{ name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53' }],
+      tolerations: TOLERATIONS,
+    },
+  };
+}
+
+export async function newWorkload(
+  admin: AdminClients,
+  spec: {
+    namespace: string;
+    kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+    name: string;
+    replicas: number;
+    templateLabels?: Record<string, string>;
+  },
+): Promise<void> {
+  const metadata = { name: spec.name, labels: { app: spec.name } };
+  const selector = { matchLabels: { app: spec.name } };
+  const template = newPodTemplate(spec.name, spec.templateLabels);
+  if (spec.kind === 'Deployment')
+    await admin.apps.createNamespacedDeployment({
+      namespace: spec.namespace,
+      body: {
+        metadata,
+        spec: {
+          replicas: spec.replicas,
+          selector,
+          template,
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        },
+      },
+    });
+  else if (spec.kind === 'StatefulSet')
+    await admin.apps.createNamespacedStatefulSet({
+      namespace: spec.namespace,
+      body: { metadata, spec: { replicas: spec.replicas, selector, template, serviceName: spec.name } },
+    });
+  else
+    await admin.apps.createNamespacedDaemonSet({
+      namespace: spec.namespace,
+      body: { metadata, spec: { selector, template } },
+    });
+}
+
+export async function newNamespace(
+  admin: AdminClients,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
+  await admin.core.createNamespace({ body: { metadata: { name, labels } } });
+}
+
+export async function newBarePod(
+  admin: AdminClients,
+  namespace: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
+  await admin.core.createNamespacedPod({
+    namespace,
+    body: { metadata: { name, labels }, spec: newPodTemplate(name, labels).spec! },
+  });
+}
+
+export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+export const uniqueName = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/** The port scenario fixture on a real apiserver: setup through admin clients, the port under test from `kubeconfig`. */
+export function newRealFixture(
+  cluster: ClusterEnv,
+  kubeconfig = cluster.kubeconfig,
+): PortScenarioFixture & { client: KubernetesClient; cleanup(): Promise<void> } {
+  const admin = newAdminClients(cluster.kubeconfig);
+  const client = createKubernetesClient({ kubeconfig });
+  const created: string[] = [];
+  return {
+    client,
+    port: client,
+    revisions: [OLD, NEW],
+    uniqueName,
+    async createNamespace(name, labels) {
+      await newNamespace(admin, name, { ...labels });
+      created.push(name);
+    },
+    createWorkload: (spec) => newWorkload(admin, spec),
+    createBarePod: (ns, name, labels) => newBarePod(admin, ns, name, { ...labels }),
+    eventually: (what, check) => eventually(what, check),
+    async cleanup() {
+      client.close();
+      await Promise.all(created.map((name) => admin.core.deleteNamespace({ name }).catch(() => undefined)));
+    },
+  };
+}
