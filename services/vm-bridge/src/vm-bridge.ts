@@ -195,6 +195,20 @@ export class VmBridge {
     this.lease = undefined;
   }
 
+  /**
+   * Stops without releasing the lease, as a crashed bridge would leave it: a successor waits for it to
+   * expire. For tests of restarts.
+   */
+  async abandon(): Promise<void> {
+    this.stopped = true;
+    this.stopController.abort();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    for (const set of this.waiters.values()) for (const wake of set) wake();
+    await this.subscription?.close();
+    await Promise.allSettled([...this.chains.values()]);
+    this.lease = undefined;
+  }
+
   // ---- commands ------------------------------------------------------------------------------------------
 
   /** Entry point for the bus: verifies the key, applies, and reports a rejection on the events topic. */

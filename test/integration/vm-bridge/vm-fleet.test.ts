@@ -1,0 +1,372 @@
+// 30+ vm-agent processes on 127.0.0.1 against one vm-bridge, with the test proxy as istio-proxy.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { MessageType, Topic, vmGroupKey, type VmGroupDesiredState, type VmProgress } from '@meshwave/contracts';
+import {
+  createInMemoryBroker,
+  createInMemoryBus,
+  createKafkaBus,
+  type EventBus,
+  type IncomingMessage,
+  type Subscription,
+} from '@meshwave/bus';
+import * as storeModule from '@meshwave/store';
+import type { StateStore } from '@meshwave/store';
+import { AgentStep, readJournal, JournalPhase } from '@meshwave/vm-bridge';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTestEnv } from '../../support/env.js';
+import {
+  buildVmBridge,
+  bundleCatalog,
+  freePort,
+  maxConcurrentUnavailable,
+  newAgentProcess,
+  newTestBundle,
+  proxyVersion,
+  readReports,
+  startBridge,
+  stopAgents,
+  until,
+  type AgentProcess,
+  type RunningBridge,
+  type TestBundle,
+} from './vm-fleet-support.js';
+
+const HOSTS = 32;
+const MAX_UNAVAILABLE = 4;
+const SIGNING = { keys: [{ id: 'it', secret: 'vm-bridge-integration-signing-key-0001' }], activeKeyId: 'it' };
+
+interface World {
+  workDir: string;
+  bundleDir: string;
+  bundles: Record<'v1' | 'v2' | 'v3' | 'v4', TestBundle>;
+  store: StateStore;
+  bridgeBus: () => EventBus;
+  planner: EventBus;
+  events: IncomingMessage[];
+  eventsSub: Subscription;
+  port: number;
+  bridge: RunningBridge;
+  fleet: AgentProcess[];
+  logFile: string;
+  generation: Map<string, number>;
+  busKind: string;
+  storeKind: string;
+}
+
+let world: World;
+
+/** Kafka from the test env when it is up; the in-memory bus otherwise (the bridge then runs in this process). */
+async function newBuses(): Promise<{ bridgeBus: () => EventBus; planner: EventBus; kind: string }> {
+  try {
+    const env = loadTestEnv();
+    const topicNames = {
+      commands: `it.vm.commands.${process.pid}`,
+      events: `it.vm.events.${process.pid}`,
+      dlq: `it.vm.dlq.${process.pid}`,
+    };
+    const make = (source: string): EventBus =>
+      createKafkaBus({
+        brokers: env.kafka.brokers,
+        source,
+        signing: SIGNING,
+        topicNames,
+        partitions: { commands: 2, events: 2, dlq: 1 },
+      });
+    return { bridgeBus: () => make('vm-bridge'), planner: make('planner'), kind: 'kafka' };
+  } catch {
+    const broker = createInMemoryBroker();
+    return {
+      bridgeBus: () => createInMemoryBus({ broker, source: 'vm-bridge', signing: SIGNING }),
+      planner: createInMemoryBus({ broker, source: 'planner', signing: SIGNING }),
+      kind: 'memory',
+    };
+  }
+}
+
+/** Redis from the test env when @meshwave/store has its adapter; in memory otherwise (survives a bridge restart in this process). */
+async function newStore(): Promise<{ store: StateStore; kind: string }> {
+  const factory = (storeModule as Record<string, unknown>).createRedisStore;
+  if (typeof factory === 'function') {
+    try {
+      const env = loadTestEnv();
+      const store = (await (factory as (o: { url: string; keyPrefix?: string }) => StateStore | Promise<StateStore>)({
+        url: env.redis.url,
+        keyPrefix: `it-vm-${process.pid}:`,
+      })) as StateStore;
+      return { store, kind: 'redis' };
+    } catch {
+      // fall through to memory
+    }
+  }
+  return { store: storeModule.createInMemoryStore(), kind: 'memory' };
+}
+
+async function publish(
+  group: string,
+  hosts: Record<string, string>,
+  over: Partial<VmGroupDesiredState> = {},
+): Promise<void> {
+  const generation = (world.generation.get(group) ?? 0) + 1;
+  world.generation.set(group, generation);
+  const data: VmGroupDesiredState = {
+    rolloutId: 'it-rollout',
+    wave: 1,
+    generation,
+    epoch: 1,
+    group,
+    from: 'v1',
+    to: Object.values(hosts)[0] ?? 'v1',
+    maxUnavailable: MAX_UNAVAILABLE,
+    halted: false,
+    hosts: Object.entries(hosts).map(([name, version]) => ({ name, version })),
+    ...over,
+  };
+  await world.planner.publish([
+    {
+      topic: Topic.Commands,
+      key: vmGroupKey(group),
+      type: MessageType.VmGroupDesiredState,
+      data,
+      audience: vmGroupKey(group),
+    },
+  ]);
+}
+
+const allHosts = (version: string): Record<string, string> =>
+  Object.fromEntries(Array.from({ length: HOSTS }, (_, i) => [`h${String(i + 1).padStart(2, '0')}`, version]));
+
+async function startFleetBridge(instance: string): Promise<RunningBridge> {
+  const url = `http://127.0.0.1:${world.port}`;
+  return startBridge({
+    store: world.store,
+    bus: world.bridgeBus(),
+    catalog: bundleCatalog(url, Object.values(world.bundles), { v4: { sha256: 'f'.repeat(64) } }),
+    groups: ['fleet', 'crash', 'crash-revert'],
+    bundleDir: world.bundleDir,
+    port: world.port,
+    instance,
+  });
+}
+
+async function hostsOn(group: string, version: string): Promise<boolean> {
+  const { hosts } = await world.bridge.bridge.snapshot(group);
+  return (
+    hosts.length > 0 &&
+    hosts.every(
+      (h) =>
+        h.desiredVersion === version &&
+        h.report?.runningVersion === version &&
+        h.report.phase === 'idle' &&
+        h.report.healthy,
+    )
+  );
+}
+
+beforeAll(async () => {
+  buildVmBridge();
+  const workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'meshwave-vm-it-'));
+  const bundleDir = path.join(workDir, 'bundles');
+  await fs.mkdir(bundleDir);
+  const bundles = {
+    v1: await newTestBundle(bundleDir, 'v1', { ready: true }),
+    v2: await newTestBundle(bundleDir, 'v2', { ready: true }),
+    v3: await newTestBundle(bundleDir, 'v3', { ready: false }),
+    v4: await newTestBundle(bundleDir, 'v4', { ready: true }),
+  };
+  const { bridgeBus, planner, kind: busKind } = await newBuses();
+  const { store, kind: storeKind } = await newStore();
+  const events: IncomingMessage[] = [];
+  const eventsSub = await planner.subscribe({
+    topic: Topic.Events,
+    groupId: `it-planner-${process.pid}`,
+    fromBeginning: true,
+    handler: async (m) => {
+      events.push(m);
+    },
+  });
+  world = {
+    workDir,
+    bundleDir,
+    bundles,
+    store,
+    bridgeBus,
+    planner,
+    events,
+    eventsSub,
+    port: await freePort(),
+    bridge: undefined as unknown as RunningBridge,
+    fleet: [],
+    logFile: path.join(workDir, 'agents.log'),
+    generation: new Map(),
+    busKind,
+    storeKind,
+  };
+  world.bridge = await startFleetBridge('bridge-a');
+  for (let i = 1; i <= HOSTS; i++) {
+    world.fleet.push(
+      await newAgentProcess({
+        host: `h${String(i).padStart(2, '0')}`,
+        group: 'fleet',
+        bridgeUrl: world.bridge.url,
+        workDir: path.join(workDir, 'hosts'),
+        initial: bundles.v1,
+        logFile: world.logFile,
+      }),
+    );
+  }
+  await until(async () => {
+    const { hosts } = await world.bridge.bridge.snapshot('fleet');
+    return hosts.length === HOSTS && hosts.every((h) => h.report?.healthy === true);
+  }, `${HOSTS} hosts enrolled and healthy`);
+}, 240_000);
+
+afterAll(async () => {
+  if (world === undefined) return;
+  await stopAgents(world.fleet);
+  await world.bridge?.stop();
+  await world.eventsSub.close();
+  await world.planner.close();
+  await world.store.close();
+  process.stdout.write(`vm-bridge integration: bus=${world.busKind} store=${world.storeKind} logs=${world.logFile}\n`);
+  if (process.env.KEEP_VM_IT === undefined) await fs.rm(world.workDir, { recursive: true, force: true });
+});
+
+describe('vm-bridge with 32 vm-agent processes', () => {
+  it('Given 32 hosts on v1, When v2 is rolled with maxUnavailable 4 and the bridge is killed mid-rollout, Then the new bridge continues and every host ends on v2 with never more than 4 unavailable', async () => {
+    const started = Date.now();
+    await publish('fleet', allHosts('v2'));
+    await until(
+      async () => (await world.bridge.bridge.snapshot('fleet')).group.batchesStarted >= 3,
+      'third batch started',
+    );
+    // Killed: the lease is not released, the successor waits for it to expire and resumes from the store.
+    await world.bridge.stop({ releaseLease: false });
+    world.bridge = await startFleetBridge('bridge-b');
+    await until(() => hostsOn('fleet', 'v2'), 'all hosts on v2', 180_000);
+
+    const reports = (await readReports(world.logFile)).filter((r) => r.at >= started);
+    expect(maxConcurrentUnavailable(reports)).toBeLessThanOrEqual(MAX_UNAVAILABLE);
+    expect(maxConcurrentUnavailable(reports)).toBeGreaterThan(0);
+    for (const a of world.fleet) expect((await proxyVersion(a.readyPort))?.version).toBe('v2');
+    expect((await world.bridge.bridge.snapshot('fleet')).group.batchesStarted).toBe(HOSTS / MAX_UNAVAILABLE);
+  });
+
+  it('Given the fleet on v2, When a version whose proxy never gets ready is rolled, Then its first batch is reverted, the group halts and the planner is told why', async () => {
+    const started = Date.now();
+    await publish('fleet', allHosts('v3'));
+    await until(async () => (await world.bridge.bridge.snapshot('fleet')).group.halted, 'group halted');
+    await until(() => hostsOn('fleet', 'v2'), 'all hosts back on v2');
+
+    const progress = await until(
+      () =>
+        world.events
+          .map((e) => e.data as VmProgress)
+          .find((p) => p.group === 'fleet' && p.halted && p.reason?.includes('v3') === true),
+      'halted progress event',
+    );
+    expect(progress.reason).toMatch(/HostReportedFailure: host h0[1-4] could not run v3: readiness failed for v3/);
+    const touched = new Set(
+      (await readReports(world.logFile)).filter((r) => r.at >= started && r.phase !== 'idle').map((r) => r.host),
+    );
+    expect([...touched].sort()).toEqual(['h01', 'h02', 'h03', 'h04']);
+    for (const a of world.fleet) expect((await proxyVersion(a.readyPort))?.version).toBe('v2');
+  });
+
+  it('Given the fleet on v2, When a bundle does not match its sha256, Then the host refuses it, reports it, and nothing is switched', async () => {
+    await publish('fleet', { ...allHosts('v2'), h01: 'v4' }, { maxUnavailable: 1 });
+    await until(async () => {
+      const { group } = await world.bridge.bridge.snapshot('fleet');
+      return group.halted && group.haltReason?.includes('v4') === true;
+    }, 'halted on v4');
+    const { group } = await world.bridge.bridge.snapshot('fleet');
+    expect(group.haltReason).toContain('host h01 could not run v4: bundle for v4 has sha256');
+    const h01 = world.fleet[0]!;
+    expect(await fs.readlink(path.join(h01.stateDir, 'current'))).toBe(path.join('versions', 'v2'));
+    expect(await fs.readdir(path.join(h01.stateDir, 'versions'))).not.toContain('v4');
+    expect((await proxyVersion(h01.readyPort))?.version).toBe('v2');
+  });
+
+  it("Given two enrolled hosts, When one host's token is used for the other, Then the bridge answers 403", async () => {
+    const token = (await fs.readFile(path.join(world.fleet[0]!.stateDir, 'host-token'), 'utf8')).trim();
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${world.bridge.url}/v1/hosts/h01/desired`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${world.bridge.url}/v1/hosts/h02/desired`, { headers: auth })).status).toBe(403);
+    const report = await fetch(`${world.bridge.url}/v1/hosts/h02/report`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ runningVersion: 'v1', healthy: false, phase: 'idle' }),
+    });
+    expect(report.status).toBe(403);
+    expect(
+      (await fetch(`${world.bridge.url}/v1/hosts/h02/desired`, { headers: { authorization: 'Bearer forged' } })).status,
+    ).toBe(401);
+  });
+
+  it('Given agents killed at each step of an upgrade, When they restart, Then each host is consistent and converges', async () => {
+    const steps = [
+      AgentStep.Downloaded,
+      AgentStep.Unpacked,
+      AgentStep.Switched,
+      AgentStep.Restarted,
+      AgentStep.Checking,
+    ];
+    const logFile = path.join(world.workDir, 'crash-agents.log');
+    const agents: AgentProcess[] = [];
+    const newCrashAgent = async (host: string, group: string, step: string): Promise<AgentProcess> => {
+      const a = await newAgentProcess({
+        host,
+        group,
+        bridgeUrl: world.bridge.url,
+        workDir: path.join(world.workDir, 'hosts'),
+        initial: world.bundles.v1,
+        logFile,
+        env: { MESHWAVE_VM_AGENT_CRASH_AT: step },
+        readinessTimeoutSeconds: 3,
+      });
+      agents.push(a);
+      return a;
+    };
+    for (const [i, step] of steps.entries()) await newCrashAgent(`c${i + 1}`, 'crash', step);
+    const reverter = await newCrashAgent('r1', 'crash-revert', AgentStep.Reverted);
+    try {
+      await until(
+        async () => (await world.bridge.bridge.snapshot('crash')).hosts.length === steps.length,
+        'crash hosts enrolled',
+      );
+      await until(
+        async () => (await world.bridge.bridge.snapshot('crash-revert')).hosts.length === 1,
+        'revert host enrolled',
+      );
+      await publish('crash', Object.fromEntries(steps.map((_, i) => [`c${i + 1}`, 'v2'])), {
+        maxUnavailable: steps.length,
+      });
+      await publish('crash-revert', { r1: 'v3' }, { maxUnavailable: 1 });
+
+      const exits = await Promise.all(agents.map((a) => a.exited));
+      expect(exits.every((e) => e.signal === 'SIGKILL')).toBe(true);
+      // Killed: `current` always names one complete version, whatever the step.
+      for (const a of agents) {
+        const current = await fs.readlink(path.join(a.stateDir, 'current'));
+        expect(['versions/v1', 'versions/v2', 'versions/v3']).toContain(current);
+        await expect(fs.stat(path.join(a.stateDir, current, '.meshwave-bundle.json'))).resolves.toBeDefined();
+      }
+
+      for (const a of agents) a.restart({ MESHWAVE_VM_AGENT_CRASH_AT: '' });
+      await until(() => hostsOn('crash', 'v2'), 'crash hosts on v2');
+      for (const a of agents.slice(0, steps.length)) {
+        const running = await proxyVersion(a.readyPort);
+        expect(running).toMatchObject({ version: 'v2', configVersion: 'v2' });
+        expect(running?.binaryDir).toBe(path.join(a.stateDir, 'versions', 'v2'));
+        expect((await readJournal(path.join(a.stateDir, 'journal.json')))?.phase).toBe(JournalPhase.Idle);
+      }
+      // The host killed while switching back from a bad version finishes the revert and reports the failure.
+      await until(async () => (await world.bridge.bridge.snapshot('crash-revert')).group.halted, 'crash-revert halted');
+      expect(await fs.readlink(path.join(reverter.stateDir, 'current'))).toBe('versions/v1');
+      await until(async () => (await proxyVersion(reverter.readyPort))?.version === 'v1', 'reverter proxy on v1');
+    } finally {
+      await stopAgents(agents);
+    }
+  });
+});
