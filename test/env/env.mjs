@@ -147,7 +147,14 @@ async function status() {
     ...(state.clusters ?? []).map((c) => clusterStatus(c)),
   ]);
   const kubeOk = clusters.every((c) => c.healthy) && (clusters.length === 0 || injector.healthy);
-  return { healthy: Boolean(state.ready && kafka.healthy && redis.healthy && kubeOk), envFile: envFile(), kafka, redis, injector, clusters };
+  return {
+    healthy: Boolean(state.ready && kafka.healthy && redis.healthy && kubeOk),
+    envFile: envFile(),
+    kafka,
+    redis,
+    injector,
+    clusters,
+  };
 }
 
 async function drill(verb, component) {
@@ -175,7 +182,8 @@ async function drill(verb, component) {
     const i = (state.clusters ?? []).findIndex((c) => c.name === component);
     if (i < 0) throw new Error(`unknown component ${component} (kafka, redis, injector or a cluster name)`);
     if (stop) await downCluster(state.clusters[i]);
-    if (start) state.clusters[i] = await upCluster(component, state.clusters[i], await ensureKubeBinaries(), state.injector);
+    if (start)
+      state.clusters[i] = await upCluster(component, state.clusters[i], await ensureKubeBinaries(), state.injector);
   }
   writeState(state);
 }
@@ -220,7 +228,9 @@ async function main() {
       process.stdout.write(`${envFile()}\n`);
       break;
     default:
-      process.stderr.write('usage: node test/env/env.mjs up [--clusters N] [--no-kube] | status | down | restart|stop|start <component> | build | path\n');
+      process.stderr.write(
+        'usage: node test/env/env.mjs up [--clusters N] [--no-kube] | status | down | restart|stop|start <component> | build | path\n',
+      );
       process.exitCode = 2;
   }
 }

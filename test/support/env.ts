@@ -102,7 +102,10 @@ export function loadTestEnv(options: { needClusters?: number } = {}): TestEnv {
     );
   }
   if (!env.ready) {
-    throw new TestEnvNotUpError(`the test environment in ${file} is still coming up (or its up failed): run \`npm run env:up\``, file);
+    throw new TestEnvNotUpError(
+      `the test environment in ${file} is still coming up (or its up failed): run \`npm run env:up\``,
+      file,
+    );
   }
   const need = options.needClusters ?? 0;
   if (env.clusters.length < need) {
@@ -127,7 +130,11 @@ export async function envCli(...args: string[]): Promise<string> {
  * Kubeconfig of a new client-certificate identity (CN=user, O=groups) in `cluster`, signed by the cluster's
  * client CA; it can do only what RBAC grants that user or those groups.
  */
-export async function userKubeconfig(cluster: ClusterEnv, user: string, groups: readonly string[] = []): Promise<string> {
+export async function userKubeconfig(
+  cluster: ClusterEnv,
+  user: string,
+  groups: readonly string[] = [],
+): Promise<string> {
   return (await envCli('kubeconfig', cluster.name, user, ...groups)).trim();
 }
 

@@ -10,7 +10,16 @@ export const FAULT_ANNOTATION = 'meshwave.test/fault';
 
 export const STATUS_ANNOTATION = 'sidecar.istio.io/status';
 
-const VOLUMES = ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'];
+const VOLUMES = [
+  'workload-socket',
+  'credential-socket',
+  'workload-certs',
+  'istio-envoy',
+  'istio-data',
+  'istio-podinfo',
+  'istio-token',
+  'istiod-ca-cert',
+];
 
 /** `1-25-2` → `1.25.2`; revisions that are not a version (e.g. `canary`) need an explicit version. */
 export function versionOfRevision(revision) {
@@ -29,9 +38,16 @@ export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault
   const image = `${hub}/proxyv2:${version}`;
   const labels = pod.metadata?.labels ?? {};
   const ns = pod.metadata?.namespace || namespace || 'default';
-  const workload = labels['service.istio.io/canonical-name'] ?? labels['app.kubernetes.io/name'] ?? labels.app
-    ?? (pod.metadata?.generateName ? pod.metadata.generateName.replace(/-[a-z0-9]+-$/, '').replace(/-$/, '') : pod.metadata?.name) ?? 'unknown';
-  const canonicalRevision = labels['service.istio.io/canonical-revision'] ?? labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
+  const workload =
+    labels['service.istio.io/canonical-name'] ??
+    labels['app.kubernetes.io/name'] ??
+    labels.app ??
+    (pod.metadata?.generateName
+      ? pod.metadata.generateName.replace(/-[a-z0-9]+-$/, '').replace(/-$/, '')
+      : pod.metadata?.name) ??
+    'unknown';
+  const canonicalRevision =
+    labels['service.istio.io/canonical-revision'] ?? labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
   const appContainers = pod.spec?.containers ?? [];
 
   const status = {
@@ -44,18 +60,49 @@ export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault
   const istioInit = {
     name: 'istio-init',
     image,
-    args: ['istio-iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020', '--log_output_level=default:info'],
+    args: [
+      'istio-iptables',
+      '-p',
+      '15001',
+      '-z',
+      '15006',
+      '-u',
+      '1337',
+      '-m',
+      'REDIRECT',
+      '-i',
+      '*',
+      '-x',
+      '',
+      '-b',
+      '*',
+      '-d',
+      '15090,15021,15020',
+      '--log_output_level=default:info',
+    ],
     resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '10m', memory: '40Mi' } },
     securityContext: {
-      allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: false,
-      runAsGroup: 0, runAsNonRoot: false, runAsUser: 0,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: false,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      runAsUser: 0,
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
     },
   };
   const istioProxy = {
     name: 'istio-proxy',
     image,
-    args: ['proxy', 'sidecar', '--domain', '$(POD_NAMESPACE).svc.cluster.local', '--proxyLogLevel=warning', '--proxyComponentLogLevel=misc:error', '--log_output_level=default:info'],
+    args: [
+      'proxy',
+      'sidecar',
+      '--domain',
+      '$(POD_NAMESPACE).svc.cluster.local',
+      '--proxyLogLevel=warning',
+      '--proxyComponentLogLevel=misc:error',
+      '--log_output_level=default:info',
+    ],
     env: [
       { name: 'PILOT_CERT_PROVIDER', value: 'istiod' },
       { name: 'CA_ADDR', value: `istiod-${revision}.istio-system.svc:15012` },
@@ -68,11 +115,21 @@ export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault
       { name: 'ISTIO_META_APP_CONTAINERS', value: appContainers.map((c) => c.name).join(',') },
     ],
     ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
-    readinessProbe: { httpGet: { path: '/healthz/ready', port: 15021 }, failureThreshold: 4, periodSeconds: 15, timeoutSeconds: 3 },
+    readinessProbe: {
+      httpGet: { path: '/healthz/ready', port: 15021 },
+      failureThreshold: 4,
+      periodSeconds: 15,
+      timeoutSeconds: 3,
+    },
     resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
     securityContext: {
-      allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true,
-      runAsGroup: 1337, runAsNonRoot: true, runAsUser: 1337, capabilities: { drop: ['ALL'] },
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsGroup: 1337,
+      runAsNonRoot: true,
+      runAsUser: 1337,
+      capabilities: { drop: ['ALL'] },
     },
     volumeMounts: [
       { mountPath: '/var/run/secrets/workload-spiffe-uds', name: 'workload-socket' },
@@ -91,11 +148,21 @@ export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault
     { name: 'workload-certs', emptyDir: {} },
     { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
     { name: 'istio-data', emptyDir: {} },
-    { name: 'istio-podinfo', downwardAPI: { items: [
-      { path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } },
-      { path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } },
-    ] } },
-    { name: 'istio-token', projected: { sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] } },
+    {
+      name: 'istio-podinfo',
+      downwardAPI: {
+        items: [
+          { path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } },
+          { path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } },
+        ],
+      },
+    },
+    {
+      name: 'istio-token',
+      projected: {
+        sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }],
+      },
+    },
     { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } },
   ];
 
@@ -112,8 +179,10 @@ export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault
       annotations: {
         ...annotations,
         'istio.io/rev': revision,
-        'kubectl.kubernetes.io/default-container': annotations['kubectl.kubernetes.io/default-container'] ?? appContainers[0]?.name ?? 'istio-proxy',
-        'kubectl.kubernetes.io/default-logs-container': annotations['kubectl.kubernetes.io/default-logs-container'] ?? appContainers[0]?.name ?? 'istio-proxy',
+        'kubectl.kubernetes.io/default-container':
+          annotations['kubectl.kubernetes.io/default-container'] ?? appContainers[0]?.name ?? 'istio-proxy',
+        'kubectl.kubernetes.io/default-logs-container':
+          annotations['kubectl.kubernetes.io/default-logs-container'] ?? appContainers[0]?.name ?? 'istio-proxy',
         'prometheus.io/path': '/stats/prometheus',
         'prometheus.io/port': '15020',
         'prometheus.io/scrape': 'true',

@@ -16,12 +16,21 @@ export declare function webhookConfiguration(
   spec: RevisionSpec & { tag?: string | null },
 ): Record<string, unknown>;
 export declare function registerRevision(cluster: ClusterEnv, injector: InjectorEnv, spec: RevisionSpec): Promise<void>;
-export declare function markRevisionBad(cluster: ClusterEnv, injector: InjectorEnv, revision: string, bad?: boolean): Promise<void>;
+export declare function markRevisionBad(
+  cluster: ClusterEnv,
+  injector: InjectorEnv,
+  revision: string,
+  bad?: boolean,
+): Promise<void>;
 export declare function registerRevisionTag(
   cluster: ClusterEnv,
   injector: InjectorEnv,
   spec: RevisionSpec & { tag: string },
 ): Promise<void>;
-export declare function unregisterRevision(cluster: ClusterEnv, revisionOrTag: string, options?: { tag?: boolean }): Promise<void>;
+export declare function unregisterRevision(
+  cluster: ClusterEnv,
+  revisionOrTag: string,
+  options?: { tag?: boolean },
+): Promise<void>;
 export declare function registerDefaultRevisions(cluster: ClusterEnv, injector: InjectorEnv): Promise<void>;
 export declare function repointRegistrations(cluster: ClusterEnv, injector: InjectorEnv): Promise<void>;

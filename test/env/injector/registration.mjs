@@ -34,27 +34,37 @@ function webhooks(value, clientConfig) {
     {
       name: 'rev.namespace.sidecar-injector.istio.io',
       ...common,
-      namespaceSelector: { matchExpressions: [
-        { key: 'istio.io/rev', operator: 'In', values: [value] },
-        { key: 'istio-injection', operator: 'DoesNotExist' },
-      ] },
+      namespaceSelector: {
+        matchExpressions: [
+          { key: 'istio.io/rev', operator: 'In', values: [value] },
+          { key: 'istio-injection', operator: 'DoesNotExist' },
+        ],
+      },
       objectSelector: { matchExpressions: [injectNotFalse] },
     },
     {
       name: 'rev.object.sidecar-injector.istio.io',
       ...common,
-      namespaceSelector: { matchExpressions: [
-        { key: 'istio.io/rev', operator: 'DoesNotExist' },
-        { key: 'istio-injection', operator: 'DoesNotExist' },
-      ] },
+      namespaceSelector: {
+        matchExpressions: [
+          { key: 'istio.io/rev', operator: 'DoesNotExist' },
+          { key: 'istio-injection', operator: 'DoesNotExist' },
+        ],
+      },
       objectSelector: { matchExpressions: [injectNotFalse, { key: 'istio.io/rev', operator: 'In', values: [value] }] },
     },
   ];
 }
 
 /** The MutatingWebhookConfiguration istiod would create for `revision` (or for `tag` pointing at it). */
-export function webhookConfiguration(injector, { revision, version = versionOfRevision(revision), fault = null, tag = null }) {
-  const clientConfig = { url: `${injector.url}${webhookPath({ revision, version, fault })}`, caBundle: injector.caBundle };
+export function webhookConfiguration(
+  injector,
+  { revision, version = versionOfRevision(revision), fault = null, tag = null },
+) {
+  const clientConfig = {
+    url: `${injector.url}${webhookPath({ revision, version, fault })}`,
+    caBundle: injector.caBundle,
+  };
   const labels = { app: 'sidecar-injector', 'istio.io/rev': revision, 'meshwave.test/injector-double': 'true' };
   if (tag) labels['istio.io/tag'] = tag;
   return {
@@ -98,7 +108,11 @@ async function awaitInjection(cluster, { revision, fault, value }) {
 }
 
 /** Registers (or updates) the injection webhook of `revision` in `cluster`; resolves once it is in effect. */
-export async function registerRevision(cluster, injector, { revision, version = versionOfRevision(revision), fault = null }) {
+export async function registerRevision(
+  cluster,
+  injector,
+  { revision, version = versionOfRevision(revision), fault = null },
+) {
   await applyObject(cluster, MWC_PATH, webhookConfiguration(injector, { revision, version, fault }));
   await awaitInjection(cluster, { revision, fault, value: revision });
 }
@@ -112,7 +126,11 @@ export async function markRevisionBad(cluster, injector, revision, bad = true) {
 }
 
 /** `istio-revision-tag-<tag>` pointing at `revision`, as `istioctl tag set` does. */
-export async function registerRevisionTag(cluster, injector, { tag, revision, version = versionOfRevision(revision), fault = null }) {
+export async function registerRevisionTag(
+  cluster,
+  injector,
+  { tag, revision, version = versionOfRevision(revision), fault = null },
+) {
   await applyObject(cluster, MWC_PATH, webhookConfiguration(injector, { revision, version, fault, tag }));
   await awaitInjection(cluster, { revision, fault, value: tag });
 }
@@ -130,7 +148,11 @@ export async function registerDefaultRevisions(cluster, injector) {
 
 /** After the injector moved to another port: points every registration of the double at the new URL. */
 export async function repointRegistrations(cluster, injector) {
-  const r = await kubeRequest(cluster, 'GET', `${MWC_PATH}?labelSelector=${encodeURIComponent('meshwave.test/injector-double=true')}`);
+  const r = await kubeRequest(
+    cluster,
+    'GET',
+    `${MWC_PATH}?labelSelector=${encodeURIComponent('meshwave.test/injector-double=true')}`,
+  );
   if (r.status !== 200) throw new Error(`${cluster.name}: list webhooks: ${r.status}`);
   for (const mwc of r.body.items) {
     for (const wh of mwc.webhooks) {

@@ -27,7 +27,9 @@ function review(request, params) {
   return {
     uid: request.uid,
     allowed: true,
-    ...(patch.length > 0 ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') } : {}),
+    ...(patch.length > 0
+      ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') }
+      : {}),
   };
 }
 
@@ -61,7 +63,11 @@ function handle(req, res) {
     try {
       response = review(body.request, { revision, version, fault: fault ?? null });
     } catch (err) {
-      response = { uid: body.request?.uid, allowed: false, status: { code: 500, message: `injection failed: ${err.message}` } };
+      response = {
+        uid: body.request?.uid,
+        allowed: false,
+        status: { code: 500, message: `injection failed: ${err.message}` },
+      };
     }
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));

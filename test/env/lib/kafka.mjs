@@ -3,7 +3,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import {
-  cacheDir, envRoot, freePorts, log, pidAlive, portsFree, run, startDetached, stateDir, stopPid, tcpRequest, waitFor, which,
+  cacheDir,
+  envRoot,
+  freePorts,
+  log,
+  pidAlive,
+  portsFree,
+  run,
+  startDetached,
+  stateDir,
+  stopPid,
+  tcpRequest,
+  waitFor,
+  which,
 } from './common.mjs';
 
 const pom = path.join(envRoot, 'kafka', 'pom.xml');
@@ -23,17 +35,31 @@ export function ensureKafkaJars() {
   if (!which('mvn') || !which('java')) throw new Error('Kafka needs java (17+) and mvn on PATH');
   log(`resolving Kafka ${version} jars with Maven into ${libs}`);
   fs.rmSync(libs, { recursive: true, force: true });
-  run('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`]);
+  run('mvn', [
+    '-q',
+    '-B',
+    '-f',
+    pom,
+    'dependency:copy-dependencies',
+    '-DincludeScope=runtime',
+    `-DoutputDirectory=${libs}`,
+  ]);
   fs.writeFileSync(marker, `${new Date().toISOString()}\n`);
   return libs;
 }
 
 function javaArgs(libs, heap) {
   return [
-    `-Xmx${heap}`, '-Xms128m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true',
-    '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dorg.slf4j.simpleLogger.showDateTime=true',
+    `-Xmx${heap}`,
+    '-Xms128m',
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true',
+    '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+    '-Dorg.slf4j.simpleLogger.showDateTime=true',
     '-Dorg.slf4j.simpleLogger.log.kafka.server.KafkaRaftServer=info',
-    '-cp', `${libs}/*`,
+    '-cp',
+    `${libs}/*`,
   ];
 }
 
@@ -51,7 +77,11 @@ export async function kafkaHealthy(port) {
   body.writeInt8(0, o); // allow_auto_topic_creation
   const size = Buffer.alloc(4);
   size.writeInt32BE(body.length);
-  const res = await tcpRequest(port, Buffer.concat([size, body]), (b) => b.length >= 4 && b.length >= 4 + b.readInt32BE(0));
+  const res = await tcpRequest(
+    port,
+    Buffer.concat([size, body]),
+    (b) => b.length >= 4 && b.length >= 4 + b.readInt32BE(0),
+  );
   const correlation = res.readInt32BE(4);
   const brokers = res.readInt32BE(12);
   return correlation === 7 && brokers >= 1;
@@ -70,21 +100,38 @@ export async function upKafka(prev) {
   const dir = path.join(stateDir(), 'kafka');
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
-  let [port, controllerPort] = prev?.port && prev?.controllerPort ? [prev.port, prev.controllerPort] : await freePorts(2);
+  let [port, controllerPort] =
+    prev?.port && prev?.controllerPort ? [prev.port, prev.controllerPort] : await freePorts(2);
   if (prev?.port && !(await portsFree([port, controllerPort]))) [port, controllerPort] = await freePorts(2);
   const props = path.join(dir, 'server.properties');
   fs.writeFileSync(props, serverProperties({ port, controllerPort, dataDir }));
   const idFile = path.join(dir, 'cluster.id');
   if (!fs.existsSync(idFile)) fs.writeFileSync(idFile, uuidBase64());
   const clusterId = fs.readFileSync(idFile, 'utf8').trim();
-  run('java', [...javaArgs(libs, '256m'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted']);
+  run('java', [
+    ...javaArgs(libs, '256m'),
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    props,
+    '--ignore-formatted',
+  ]);
   const logFile = path.join(dir, 'kafka.log');
   const heap = process.env.MESHWAVE_KAFKA_HEAP || '512m';
   const pid = startDetached('java', [...javaArgs(libs, heap), 'kafka.Kafka', props], { logFile, cwd: dir });
   log(`kafka: started pid ${pid} on 127.0.0.1:${port}, waiting for metadata`);
   await waitFor('kafka', () => kafkaHealthy(port), { timeoutMs: 120_000, intervalMs: 500, alive: () => pidAlive(pid) });
   return {
-    brokers: [`127.0.0.1:${port}`], port, controllerPort, pid, version: kafkaVersion(), clusterId, dataDir, logFile,
+    brokers: [`127.0.0.1:${port}`],
+    port,
+    controllerPort,
+    pid,
+    version: kafkaVersion(),
+    clusterId,
+    dataDir,
+    logFile,
     configFile: props,
   };
 }

@@ -7,7 +7,18 @@ import https from 'node:https';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  cacheDir, envRoot, freePorts, log, pidAlive, portsFree, run, runVisible, startDetached, stateDir, stopPid, waitFor,
+  cacheDir,
+  envRoot,
+  freePorts,
+  log,
+  pidAlive,
+  portsFree,
+  run,
+  runVisible,
+  startDetached,
+  stateDir,
+  stopPid,
+  waitFor,
   which,
 } from './common.mjs';
 
@@ -55,7 +66,8 @@ export async function ensureKubeBinaries() {
   const stagesDir = path.join(cacheDir(), `kwok-${v.kwok}`, 'stages');
   if (!fs.existsSync(path.join(stagesDir, '.complete'))) targets.add('kwok');
   if (targets.size > 0) {
-    if (!which('go')) throw new Error(`building ${[...targets].join(', ')} needs Go (1.25+) on PATH, or KUBEBUILDER_ASSETS`);
+    if (!which('go'))
+      throw new Error(`building ${[...targets].join(', ')} needs Go (1.25+) on PATH, or KUBEBUILDER_ASSETS`);
     log(`building ${[...targets].join(', ')} (cold build, several minutes; cached under ${cacheDir()})`);
     await runVisible('bash', [path.join(envRoot, 'build-go.sh'), ...targets]);
   }
@@ -70,9 +82,31 @@ function openssl(args, cwd) {
 }
 
 function newCa(dir, name, cn) {
-  openssl(['req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-    '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '3650', '-subj', `/CN=${cn}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-nodes',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ],
+    dir,
+  );
 }
 
 /**
@@ -82,16 +116,54 @@ function newCa(dir, name, cn) {
 export function issueCert(dir, { ca, name, cn, orgs = [], usage, sans = [] }) {
   const subj = `${orgs.map((o) => `/O=${o}`).join('')}/CN=${cn}`;
   const ext = path.join(dir, `${name}.ext`);
-  fs.writeFileSync(ext, [
-    'basicConstraints=CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    `extendedKeyUsage=${usage === 'server' ? 'serverAuth' : 'clientAuth'}`,
-    ...(sans.length ? [`subjectAltName=${sans.join(',')}`] : []),
-  ].join('\n'));
-  openssl(['req', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-    '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj], dir);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-    '-out', `${name}.crt`, '-days', '3650', '-sha256', '-extfile', ext], dir);
+  fs.writeFileSync(
+    ext,
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      `extendedKeyUsage=${usage === 'server' ? 'serverAuth' : 'clientAuth'}`,
+      ...(sans.length ? [`subjectAltName=${sans.join(',')}`] : []),
+    ].join('\n'),
+  );
+  openssl(
+    [
+      'req',
+      '-new',
+      '-nodes',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      subj,
+    ],
+    dir,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '3650',
+      '-sha256',
+      '-extfile',
+      ext,
+    ],
+    dir,
+  );
   fs.rmSync(path.join(dir, `${name}.csr`));
   fs.rmSync(ext);
   return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
@@ -103,9 +175,19 @@ function ensureCerts(certDir) {
   newCa(certDir, 'ca', 'meshwave-test-serving-ca');
   newCa(certDir, 'client-ca', 'meshwave-test-client-ca');
   issueCert(certDir, {
-    ca: 'ca', name: 'apiserver', cn: 'kube-apiserver', usage: 'server',
-    sans: ['IP:127.0.0.1', 'IP:10.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-      'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local'],
+    ca: 'ca',
+    name: 'apiserver',
+    cn: 'kube-apiserver',
+    usage: 'server',
+    sans: [
+      'IP:127.0.0.1',
+      'IP:10.0.0.1',
+      'DNS:localhost',
+      'DNS:kubernetes',
+      'DNS:kubernetes.default',
+      'DNS:kubernetes.default.svc',
+      'DNS:kubernetes.default.svc.cluster.local',
+    ],
   });
   issueCert(certDir, { ca: 'client-ca', name: 'admin', cn: 'admin', orgs: ['system:masters'], usage: 'client' });
   openssl(['genrsa', '-out', 'sa.key', '2048'], certDir);
@@ -149,7 +231,17 @@ export function writeUserKubeconfig(cluster, user, groups = []) {
   const name = `${user}${groups.length ? `.${groups.join('.')}` : ''}`.replace(/[^A-Za-z0-9_.-]/g, '_');
   const { cert, key } = issueCert(dir, { ca: 'client-ca', name, cn: user, orgs: groups, usage: 'client' });
   const file = path.join(dir, `${name}.kubeconfig`);
-  fs.writeFileSync(file, kubeconfigYaml({ name: cluster.name, server: cluster.server, caFile: cluster.caFile, certFile: cert, keyFile: key, user }));
+  fs.writeFileSync(
+    file,
+    kubeconfigYaml({
+      name: cluster.name,
+      server: cluster.server,
+      caFile: cluster.caFile,
+      certFile: cert,
+      keyFile: key,
+      user,
+    }),
+  );
   return file;
 }
 
@@ -160,29 +252,41 @@ export function kubeRequest(cluster, method, urlPath, body, { timeoutMs = 10_000
   return new Promise((resolve, reject) => {
     const u = new URL(urlPath, cluster.server);
     const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const req = https.request({
-      hostname: u.hostname, port: u.port, path: u.pathname + u.search, method,
-      ca: fs.readFileSync(cluster.caFile),
-      cert: fs.readFileSync(path.join(cluster.certDir, 'admin.crt')),
-      key: fs.readFileSync(path.join(cluster.certDir, 'admin.key')),
-      headers: {
-        Accept: 'application/json',
-        ...(data !== undefined ? {
-          'Content-Type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
-          'Content-Length': Buffer.byteLength(data),
-        } : {}),
+    const req = https.request(
+      {
+        hostname: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method,
+        ca: fs.readFileSync(cluster.caFile),
+        cert: fs.readFileSync(path.join(cluster.certDir, 'admin.crt')),
+        key: fs.readFileSync(path.join(cluster.certDir, 'admin.key')),
+        headers: {
+          Accept: 'application/json',
+          ...(data !== undefined
+            ? {
+                'Content-Type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+                'Content-Length': Buffer.byteLength(data),
+              }
+            : {}),
+        },
+        timeout: timeoutMs,
       },
-      timeout: timeoutMs,
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, body: json ?? text });
-      });
-    });
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode, body: json ?? text });
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timeout`)));
     req.on('error', reject);
     if (data !== undefined) req.write(data);
@@ -194,9 +298,11 @@ export function kubeRequest(cluster, method, urlPath, body, { timeoutMs = 10_000
 export async function applyObject(cluster, collectionPath, obj) {
   const created = await kubeRequest(cluster, 'POST', collectionPath, obj);
   if (created.status === 201 || created.status === 200) return created.body;
-  if (created.status !== 409) throw new Error(`POST ${collectionPath}: ${created.status} ${JSON.stringify(created.body)}`);
+  if (created.status !== 409)
+    throw new Error(`POST ${collectionPath}: ${created.status} ${JSON.stringify(created.body)}`);
   const patched = await kubeRequest(cluster, 'PATCH', `${collectionPath}/${obj.metadata.name}`, obj);
-  if (patched.status !== 200) throw new Error(`PATCH ${collectionPath}/${obj.metadata.name}: ${patched.status} ${JSON.stringify(patched.body)}`);
+  if (patched.status !== 200)
+    throw new Error(`PATCH ${collectionPath}/${obj.metadata.name}: ${patched.status} ${JSON.stringify(patched.body)}`);
   return patched.body;
 }
 
@@ -220,9 +326,11 @@ async function apiReady(cluster) {
 async function nodesReady(cluster, names) {
   const r = await kubeRequest(cluster, 'GET', '/api/v1/nodes', undefined, { timeoutMs: 3000 });
   if (r.status !== 200) return false;
-  const ready = new Set(r.body.items
-    .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-    .map((n) => n.metadata.name));
+  const ready = new Set(
+    r.body.items
+      .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((n) => n.metadata.name),
+  );
   return names.every((n) => ready.has(n));
 }
 
@@ -241,7 +349,14 @@ export async function clusterStatus(c) {
     apiserver = await apiReady(c).catch(() => false);
     nodes = apiserver && (await nodesReady(c, c.nodes ?? FAKE_NODES).catch(() => false));
   }
-  return { name: c.name, healthy: procAlive(c) && apiserver && nodes, server: c.server, processes, apiserver, nodesReady: nodes };
+  return {
+    name: c.name,
+    healthy: procAlive(c) && apiserver && nodes,
+    server: c.server,
+    processes,
+    apiserver,
+    nodesReady: nodes,
+  };
 }
 
 /**
@@ -271,12 +386,29 @@ export async function upCluster(name, prev, bins, injector) {
   const caFile = path.join(certDir, 'ca.crt');
   const kubeconfig = path.join(dir, 'kubeconfig');
   const cluster = {
-    name, kubeconfig, server, caFile, certDir, dir, ports, pids: {}, nodes: FAKE_NODES,
-    kubernetesVersion: bins.versions.kubernetes, etcdVersion: bins.versions.etcd, kwokVersion: bins.versions.kwok,
+    name,
+    kubeconfig,
+    server,
+    caFile,
+    certDir,
+    dir,
+    ports,
+    pids: {},
+    nodes: FAKE_NODES,
+    kubernetesVersion: bins.versions.kubernetes,
+    etcdVersion: bins.versions.etcd,
+    kwokVersion: bins.versions.kwok,
   };
-  fs.writeFileSync(kubeconfig, kubeconfigYaml({
-    name, server, caFile, certFile: path.join(certDir, 'admin.crt'), keyFile: path.join(certDir, 'admin.key'),
-  }));
+  fs.writeFileSync(
+    kubeconfig,
+    kubeconfigYaml({
+      name,
+      server,
+      caFile,
+      certFile: path.join(certDir, 'admin.crt'),
+      keyFile: path.join(certDir, 'admin.key'),
+    }),
+  );
   try {
     await startClusterProcesses(cluster, bins, injector);
   } catch (err) {
@@ -296,65 +428,134 @@ async function startClusterProcesses(cluster, bins, injector) {
   // etcd (fsync off: test data, as envtest does)
   const etcdUrl = `http://127.0.0.1:${ports.etcd}`;
   const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
-  cluster.pids.etcd = startDetached(bins.etcd, [
-    `--name=${name}`, `--data-dir=${path.join(dir, 'etcd')}`,
-    `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-    `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=${name}=${peerUrl}`,
-    '--unsafe-no-fsync=true', '--quota-backend-bytes=2147483648', '--log-level=warn',
-  ], { logFile: lf('etcd'), env: childEnv });
+  cluster.pids.etcd = startDetached(
+    bins.etcd,
+    [
+      `--name=${name}`,
+      `--data-dir=${path.join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=${name}=${peerUrl}`,
+      '--unsafe-no-fsync=true',
+      '--quota-backend-bytes=2147483648',
+      '--log-level=warn',
+    ],
+    { logFile: lf('etcd'), env: childEnv },
+  );
   await waitFor(`${name} etcd`, async () => (await insecureGet(`${etcdUrl}/health`)) === 200, {
-    timeoutMs: 30_000, alive: () => pidAlive(cluster.pids.etcd),
+    timeoutMs: 30_000,
+    alive: () => pidAlive(cluster.pids.etcd),
   });
 
-  cluster.pids.apiserver = startDetached(bins['kube-apiserver'], [
-    `--etcd-servers=${etcdUrl}`,
-    `--cert-dir=${certDir}`,
-    `--tls-cert-file=${path.join(certDir, 'apiserver.crt')}`,
-    `--tls-private-key-file=${path.join(certDir, 'apiserver.key')}`,
-    `--secure-port=${ports.apiserver}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
-    '--endpoint-reconciler-type=none',
-    '--service-cluster-ip-range=10.0.0.0/24',
-    '--allow-privileged=true',
-    '--authorization-mode=RBAC',
-    `--client-ca-file=${path.join(certDir, 'client-ca.crt')}`,
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    `--service-account-key-file=${path.join(certDir, 'sa.pub')}`,
-    `--service-account-signing-key-file=${path.join(certDir, 'sa.key')}`,
-    '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
-    '--profiling=false', '--event-ttl=30m', '--v=0',
-  ], { logFile: lf('kube-apiserver'), env: childEnv });
-  await waitFor(`${name} kube-apiserver`, () => apiReady(cluster), { timeoutMs: 90_000, intervalMs: 300, alive: () => pidAlive(cluster.pids.apiserver) });
+  cluster.pids.apiserver = startDetached(
+    bins['kube-apiserver'],
+    [
+      `--etcd-servers=${etcdUrl}`,
+      `--cert-dir=${certDir}`,
+      `--tls-cert-file=${path.join(certDir, 'apiserver.crt')}`,
+      `--tls-private-key-file=${path.join(certDir, 'apiserver.key')}`,
+      `--secure-port=${ports.apiserver}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      '--endpoint-reconciler-type=none',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      '--authorization-mode=RBAC',
+      `--client-ca-file=${path.join(certDir, 'client-ca.crt')}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${path.join(certDir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${path.join(certDir, 'sa.key')}`,
+      '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
+      '--profiling=false',
+      '--event-ttl=30m',
+      '--v=0',
+    ],
+    { logFile: lf('kube-apiserver'), env: childEnv },
+  );
+  await waitFor(`${name} kube-apiserver`, () => apiReady(cluster), {
+    timeoutMs: 90_000,
+    intervalMs: 300,
+    alive: () => pidAlive(cluster.pids.apiserver),
+  });
 
   const delegated = [`--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`];
-  cluster.pids.controllerManager = startDetached(bins['kube-controller-manager'], [
-    `--kubeconfig=${kubeconfig}`, ...delegated, '--leader-elect=false',
-    '--bind-address=127.0.0.1', `--secure-port=${ports.controllerManager}`,
-    `--cert-dir=${path.join(dir, 'kcm-certs')}`,
-    `--root-ca-file=${caFile}`, `--service-account-private-key-file=${path.join(certDir, 'sa.key')}`,
-    `--cluster-name=${name}`,
-    '--concurrent-deployment-syncs=10', '--concurrent-replicaset-syncs=10', '--kube-api-qps=100', '--kube-api-burst=200',
-    '--profiling=false',
-  ], { logFile: lf('kube-controller-manager'), env: childEnv });
+  cluster.pids.controllerManager = startDetached(
+    bins['kube-controller-manager'],
+    [
+      `--kubeconfig=${kubeconfig}`,
+      ...delegated,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports.controllerManager}`,
+      `--cert-dir=${path.join(dir, 'kcm-certs')}`,
+      `--root-ca-file=${caFile}`,
+      `--service-account-private-key-file=${path.join(certDir, 'sa.key')}`,
+      `--cluster-name=${name}`,
+      '--concurrent-deployment-syncs=10',
+      '--concurrent-replicaset-syncs=10',
+      '--kube-api-qps=100',
+      '--kube-api-burst=200',
+      '--profiling=false',
+    ],
+    { logFile: lf('kube-controller-manager'), env: childEnv },
+  );
 
-  cluster.pids.scheduler = startDetached(bins['kube-scheduler'], [
-    `--kubeconfig=${kubeconfig}`, ...delegated, '--leader-elect=false',
-    '--bind-address=127.0.0.1', `--secure-port=${ports.scheduler}`, `--cert-dir=${path.join(dir, 'scheduler-certs')}`,
-    '--kube-api-qps=100', '--kube-api-burst=200', '--profiling=false',
-  ], { logFile: lf('kube-scheduler'), env: childEnv });
+  cluster.pids.scheduler = startDetached(
+    bins['kube-scheduler'],
+    [
+      `--kubeconfig=${kubeconfig}`,
+      ...delegated,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports.scheduler}`,
+      `--cert-dir=${path.join(dir, 'scheduler-certs')}`,
+      '--kube-api-qps=100',
+      '--kube-api-burst=200',
+      '--profiling=false',
+    ],
+    { logFile: lf('kube-scheduler'), env: childEnv },
+  );
 
   const kwokConfig = path.join(dir, 'kwok.yaml');
   fs.writeFileSync(kwokConfig, kwokConfigYaml(bins.stagesDir));
-  cluster.pids.kwok = startDetached(bins.kwok, [
-    `--config=${kwokConfig}`, `--kubeconfig=${kubeconfig}`,
-    '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-    `--server-address=127.0.0.1:${ports.kwok}`, '--cidr=10.244.0.0/16', '--node-ip=10.1.0.1',
-  ], { logFile: lf('kwok'), env: childEnv });
+  cluster.pids.kwok = startDetached(
+    bins.kwok,
+    [
+      `--config=${kwokConfig}`,
+      `--kubeconfig=${kubeconfig}`,
+      '--manage-all-nodes=false',
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      `--server-address=127.0.0.1:${ports.kwok}`,
+      '--cidr=10.244.0.0/16',
+      '--node-ip=10.1.0.1',
+    ],
+    { logFile: lf('kwok'), env: childEnv },
+  );
 
   for (const node of FAKE_NODES) await applyObject(cluster, '/api/v1/nodes', fakeNode(node));
-  await waitFor(`${name} fake nodes Ready`, () => nodesReady(cluster, FAKE_NODES), { timeoutMs: 60_000, intervalMs: 300, alive: () => procAlive(cluster) });
-  await waitFor(`${name} kube-controller-manager healthz`, async () => (await insecureGet(`https://127.0.0.1:${ports.controllerManager}/healthz`)) === 200, { timeoutMs: 60_000, alive: () => pidAlive(cluster.pids.controllerManager) });
-  await waitFor(`${name} kube-scheduler healthz`, async () => (await insecureGet(`https://127.0.0.1:${ports.scheduler}/healthz`)) === 200, { timeoutMs: 60_000, alive: () => pidAlive(cluster.pids.scheduler) });
-  await waitFor(`${name} default service account`, async () => (await kubeRequest(cluster, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, { timeoutMs: 60_000 });
+  await waitFor(`${name} fake nodes Ready`, () => nodesReady(cluster, FAKE_NODES), {
+    timeoutMs: 60_000,
+    intervalMs: 300,
+    alive: () => procAlive(cluster),
+  });
+  await waitFor(
+    `${name} kube-controller-manager healthz`,
+    async () => (await insecureGet(`https://127.0.0.1:${ports.controllerManager}/healthz`)) === 200,
+    { timeoutMs: 60_000, alive: () => pidAlive(cluster.pids.controllerManager) },
+  );
+  await waitFor(
+    `${name} kube-scheduler healthz`,
+    async () => (await insecureGet(`https://127.0.0.1:${ports.scheduler}/healthz`)) === 200,
+    { timeoutMs: 60_000, alive: () => pidAlive(cluster.pids.scheduler) },
+  );
+  await waitFor(
+    `${name} default service account`,
+    async () =>
+      (await kubeRequest(cluster, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
+    { timeoutMs: 60_000 },
+  );
 
   if (injector) {
     const { registerDefaultRevisions } = await import('../injector/registration.mjs');
@@ -375,23 +576,37 @@ function fakeNode(name) {
       name,
       annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
       labels: {
-        type: 'kwok', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
-        'kubernetes.io/role': 'agent', 'node-role.kubernetes.io/agent': '',
+        type: 'kwok',
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/role': 'agent',
+        'node-role.kubernetes.io/agent': '',
       },
     },
     // no kwok taint: ordinary manifests schedule onto the fake nodes without a toleration
     spec: {},
-    status: { allocatable: { cpu: '32', memory: '256Gi', pods: '110' }, capacity: { cpu: '32', memory: '256Gi', pods: '110' } },
+    status: {
+      allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
+      capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+    },
   };
 }
 
 function kwokConfigYaml(stagesDir) {
   const ours = path.join(envRoot, 'kwok');
   const stageFiles = [
-    ...fs.readdirSync(stagesDir).filter((f) => f.endsWith('.yaml')).map((f) => path.join(stagesDir, f)),
-    ...fs.readdirSync(ours).filter((f) => f.endsWith('.yaml')).map((f) => path.join(ours, f)),
+    ...fs
+      .readdirSync(stagesDir)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => path.join(stagesDir, f)),
+    ...fs
+      .readdirSync(ours)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => path.join(ours, f)),
   ];
-  const docs = [`apiVersion: config.kwok.x-k8s.io/v1alpha1
+  const docs = [
+    `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
 options:
   nodeLeaseDurationSeconds: 40
@@ -401,7 +616,8 @@ options:
   podsOnNodeSyncParallelism: 2
   enablePodsOnNodeSyncListPager: true
   enableDebuggingHandlers: false
-`];
+`,
+  ];
   for (const f of stageFiles) docs.push(fs.readFileSync(f, 'utf8'));
   return docs.join('\n---\n');
 }

@@ -2,7 +2,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  freePort, log, pidAlive, portsFree, run, startDetached, stateDir, stopPid, tcpRequest, waitFor, which,
+  freePort,
+  log,
+  pidAlive,
+  portsFree,
+  run,
+  startDetached,
+  stateDir,
+  stopPid,
+  tcpRequest,
+  waitFor,
+  which,
 } from './common.mjs';
 
 export function ensureRedisServer() {
@@ -15,7 +25,14 @@ export function ensureRedisServer() {
   run('apt-get', ['update', '-qq']);
   run('apt-get', ['install', '-y', '-qq', 'redis-server'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
   // Debian starts the system service on install; we never use it, and it holds 6379.
-  try { run('bash', ['-c', 'command -v systemctl >/dev/null && systemctl disable --now redis-server || service redis-server stop || true']); } catch { /* no init */ }
+  try {
+    run('bash', [
+      '-c',
+      'command -v systemctl >/dev/null && systemctl disable --now redis-server || service redis-server stop || true',
+    ]);
+  } catch {
+    /* no init */
+  }
   bin = which('redis-server');
   if (!bin) throw new Error('redis-server still missing after apt-get install');
   return bin;

@@ -17,7 +17,11 @@ const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)
 function clients(kubeconfig: string) {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
-  return { core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api), rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api) };
+  return {
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
+  };
 }
 
 async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
@@ -30,7 +34,8 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined | fal
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not reached in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -45,7 +50,9 @@ function newDeployment(name: string, replicas: number): k8s.V1Deployment {
       template: {
         metadata: { labels: { app: name, version: 'v1' } },
         spec: {
-          containers: [{ name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53', ports: [{ containerPort: 8080 }] }],
+          containers: [
+            { name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53', ports: [{ containerPort: 8080 }] },
+          ],
           // nodes are not tainted here, but manifests written for kwok usually carry its toleration
           tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
         },
@@ -64,21 +71,28 @@ function proxyImage(pod: k8s.V1Pod): string | undefined {
 }
 
 function isReady(pod: k8s.V1Pod): boolean {
-  return !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+  return (
+    !pod.metadata?.deletionTimestamp &&
+    pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
+  );
 }
 
 /** Waits for a complete rollout, as `kubectl rollout status` judges it, and returns the live pods. */
 async function rolledOut(c: ReturnType<typeof clients>, namespace: string, name: string): Promise<k8s.V1Pod[]> {
-  return eventually(`rollout of ${namespace}/${name}`, async () => {
-    const d = await c.apps.readNamespacedDeployment({ namespace, name });
-    const want = d.spec?.replicas ?? 1;
-    const s = d.status;
-    if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return false;
-    if (s.updatedReplicas !== want || s.availableReplicas !== want || (s.replicas ?? 0) !== want) return false;
-    const pods = (await c.core.listNamespacedPod({ namespace, labelSelector: `app=${name}` })).items;
-    const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
-    return live.length === want && live.every(isReady) && pods.length === want ? live : false;
-  }, 90_000);
+  return eventually(
+    `rollout of ${namespace}/${name}`,
+    async () => {
+      const d = await c.apps.readNamespacedDeployment({ namespace, name });
+      const want = d.spec?.replicas ?? 1;
+      const s = d.status;
+      if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return false;
+      if (s.updatedReplicas !== want || s.availableReplicas !== want || (s.replicas ?? 0) !== want) return false;
+      const pods = (await c.core.listNamespacedPod({ namespace, labelSelector: `app=${name}` })).items;
+      const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+      return live.length === want && live.every(isReady) && pods.length === want ? live : false;
+    },
+    90_000,
+  );
 }
 
 describe.concurrent.each(env.clusters.map((c) => [c.name, c] as const))('cluster %s', (_name, cluster: ClusterEnv) => {
@@ -99,7 +113,15 @@ describe.concurrent.each(env.clusters.map((c) => [c.name, c] as const))('cluster
     // When the namespace moves to 1-25-2 and the Deployment restarts the way `kubectl rollout restart` does
     await admin.core.patchNamespace({ name: ns, body: { metadata: { labels: { 'istio.io/rev': '1-25-2' } } } }, merge);
     await admin.apps.patchNamespacedDeployment(
-      { name: 'web', namespace: ns, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } } },
+      {
+        name: 'web',
+        namespace: ns,
+        body: {
+          spec: {
+            template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } },
+          },
+        },
+      },
       merge,
     );
 
@@ -117,24 +139,42 @@ describe.concurrent.each(env.clusters.map((c) => [c.name, c] as const))('cluster
     // Given user smoke-reader who may only read pods in one namespace
     const ns = `rbac-${randomUUID().slice(0, 8)}`;
     await admin.core.createNamespace({ body: { metadata: { name: ns } } });
-    await admin.rbac.createNamespacedRole({ namespace: ns, body: {
-      metadata: { name: 'pod-reader' },
-      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
-    } });
-    await admin.rbac.createNamespacedRoleBinding({ namespace: ns, body: {
-      metadata: { name: 'pod-reader' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'smoke-reader' }],
-    } });
+    await admin.rbac.createNamespacedRole({
+      namespace: ns,
+      body: {
+        metadata: { name: 'pod-reader' },
+        rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
+      },
+    });
+    await admin.rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name: 'pod-reader' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'smoke-reader' }],
+      },
+    });
     const reader = clients(await userKubeconfig(cluster, 'smoke-reader', ['meshwave:smoke']));
 
     // Then it lists pods in its namespace, and is refused elsewhere and for writes
-    await eventually('role in effect', async () => Array.isArray((await reader.core.listNamespacedPod({ namespace: ns })).items));
-    const refused = async (p: Promise<unknown>): Promise<number | undefined> => p.then(() => undefined, (e: { code?: number }) => e.code);
+    await eventually('role in effect', async () =>
+      Array.isArray((await reader.core.listNamespacedPod({ namespace: ns })).items),
+    );
+    const refused = async (p: Promise<unknown>): Promise<number | undefined> =>
+      p.then(
+        () => undefined,
+        (e: { code?: number }) => e.code,
+      );
     expect(await refused(reader.core.listNamespacedPod({ namespace: 'kube-system' }))).toBe(403);
     expect(await refused(reader.core.listNamespace())).toBe(403);
-    expect(await refused(reader.apps.createNamespacedDeployment({ namespace: ns, body: newDeployment('nope', 1) }))).toBe(403);
-    expect(await refused(reader.core.patchNamespace({ name: ns, body: { metadata: { labels: { 'istio.io/rev': '1-25-2' } } } }, merge))).toBe(403);
+    expect(
+      await refused(reader.apps.createNamespacedDeployment({ namespace: ns, body: newDeployment('nope', 1) })),
+    ).toBe(403);
+    expect(
+      await refused(
+        reader.core.patchNamespace({ name: ns, body: { metadata: { labels: { 'istio.io/rev': '1-25-2' } } } }, merge),
+      ),
+    ).toBe(403);
 
     await admin.core.deleteNamespace({ name: ns });
   });
@@ -159,7 +199,10 @@ describe('a revision marked bad', () => {
       expect(pods.every((p) => !isReady(p))).toBe(true);
       return proxy?.state?.waiting?.reason === 'CrashLoopBackOff' ? proxy.restartCount : 0;
     };
-    const early = await eventually('crash loop', async () => (await restarts()) >= 1);
+    const early = await eventually('crash loop', async () => {
+      const n = await restarts();
+      return n >= 1 ? n : false;
+    });
     await eventually('restart count growing', async () => (await restarts()) > early + 1, 30_000);
     const d = await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'web' });
     expect(d.status?.availableReplicas ?? 0).toBe(0);
@@ -167,13 +210,27 @@ describe('a revision marked bad', () => {
     // When it is marked good again and the workload restarts, Then the pod becomes Ready
     await markRevisionBad(cluster, injector, '1-26-0', false);
     await admin.apps.patchNamespacedDeployment(
-      { name: 'web', namespace: ns, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } } },
+      {
+        name: 'web',
+        namespace: ns,
+        body: {
+          spec: {
+            template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } },
+          },
+        },
+      },
       merge,
     );
-    await eventually('healthy pod', async () => {
-      const pods = (await admin.core.listNamespacedPod({ namespace: ns })).items.filter((p) => !p.metadata?.deletionTimestamp);
-      return pods.some((p) => isReady(p) && sidecarRevision(p) === '1-26-0');
-    }, 90_000);
+    await eventually(
+      'healthy pod',
+      async () => {
+        const pods = (await admin.core.listNamespacedPod({ namespace: ns })).items.filter(
+          (p) => !p.metadata?.deletionTimestamp,
+        );
+        return pods.some((p) => isReady(p) && sidecarRevision(p) === '1-26-0');
+      },
+      90_000,
+    );
 
     await admin.core.deleteNamespace({ name: ns });
     await unregisterRevision(cluster, '1-26-0');

@@ -24,7 +24,9 @@ describe('redis (Debian redis-server, AOF on)', () => {
   it('keeps a MULTI transaction across a clean restart and across SIGKILL', async () => {
     const key = `mw:{smoke-${randomUUID()}}`;
     const before = loadTestEnv().redis;
-    await withRedis(before.url, (r) => r.multi().hset(`${key}:rollout`, 'state', 'Running').xadd(`${key}:audit`, '*', 'event', 'started').exec());
+    await withRedis(before.url, (r) =>
+      r.multi().hset(`${key}:rollout`, 'state', 'Running').xadd(`${key}:audit`, '*', 'event', 'started').exec(),
+    );
 
     const restarted = await restartRedis();
     expect(restarted.port).toBe(before.port);
@@ -34,7 +36,9 @@ describe('redis (Debian redis-server, AOF on)', () => {
     await withRedis(restarted.url, (r) => r.hset(`${key}:rollout`, 'state', 'Completed'));
     const crashed = await crashRedis();
     expect(crashed.pid).not.toBe(restarted.pid);
-    const [state, audit] = await withRedis(crashed.url, (r) => Promise.all([r.hget(`${key}:rollout`, 'state'), r.xlen(`${key}:audit`)]));
+    const [state, audit] = await withRedis(crashed.url, (r) =>
+      Promise.all([r.hget(`${key}:rollout`, 'state'), r.xlen(`${key}:audit`)]),
+    );
     expect(state).toBe('Completed');
     expect(audit).toBe(1);
   });
