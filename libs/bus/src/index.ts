@@ -5,8 +5,12 @@ export {
   EnvelopeHeaders,
   Header,
   encodeEnvelope,
+  inspectRecord,
   sealRecord,
   type EncodeContext,
+  type InspectContext,
+  type RecordPosition,
+  type Verdict,
   type WireRecord,
 } from './envelope.js';
 export { topicNameOf, type BusOptions } from './bus-options.js';
