@@ -17,7 +17,7 @@ import { contractUnits, namespaceOf, type UnitGraph } from './unit-graph.js';
 /** When only a size cap is given, try this many mesh counts above the minimum before giving up. */
 const EXTRA_MESH_ATTEMPTS = 8;
 /** Service graphs are small (hundreds to thousands of units): spend about this much work on repeated runs. */
-const WORK_BUDGET = 400_000;
+const WORK_BUDGET = 100_000;
 const MAX_ATTEMPTS = 8;
 
 /**

@@ -65,7 +65,7 @@ describe('partitionGraph', () => {
       }),
       { numRuns: 40 },
     );
-  });
+  }, 60_000);
 
   it('keeps parts under an absolute cap tighter than the imbalance', () => {
     fc.assert(
@@ -78,7 +78,7 @@ describe('partitionGraph', () => {
       }),
       { numRuns: 30 },
     );
-  });
+  }, 60_000);
 
   it('gives the same partition for the same seed', () => {
     fc.assert(
@@ -89,7 +89,7 @@ describe('partitionGraph', () => {
       }),
       { numRuns: 25 },
     );
-  });
+  }, 60_000);
 
   it('never moves a fixed vertex', () => {
     fc.assert(
@@ -105,7 +105,7 @@ describe('partitionGraph', () => {
       ),
       { numRuns: 30 },
     );
-  });
+  }, 60_000);
 
   it('cuts two cliques joined by one edge at that edge', () => {
     const edges = [...newClique(0, 8, 5), ...newClique(8, 8, 5), [3, 12, 1] as [number, number, number]];
