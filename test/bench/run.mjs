@@ -12,7 +12,7 @@ const benches = ['plan.mjs', 'mesh.mjs', 'bus-store.mjs', 'cluster-agent.mjs', '
 let failed = 0;
 for (const bench of benches) {
   console.log(`\n=== ${bench}`);
-  const r = spawnSync(process.execPath, [here + bench], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', here + bench], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
 process.exitCode = failed === 0 ? 0 : 1;

@@ -1,5 +1,5 @@
 export { planRollout, cohortSize, IMPLICIT_FORCED_WAVE, type PlanOptions } from './wave-planner.js';
-export { stableHash, saltSeed, hashWithSeed } from './stable-hash.js';
+export { stableHash, saltSeed, hashWithSeed, hashParts } from './stable-hash.js';
 export { compileGlob, compileGlobs, labelsMatch } from './glob.js';
 export { CompiledSelector, matchesVmGroup } from './selection.js';
 export { ChangeWindows, type StartDelay } from './change-windows.js';

@@ -38,3 +38,18 @@ export function hashWithSeed(seed: number, key: string): number {
 export function stableHash(salt: string, key: string): number {
   return hashWithSeed(saltSeed(salt), key);
 }
+
+const SEPARATOR = '/'.charCodeAt(0);
+
+/** `hashWithSeed(seed, parts.join('/'))` without building the joined string. */
+export function hashParts(seed: number, ...parts: readonly string[]): number {
+  let h = seed;
+  for (let p = 0; p < parts.length; p++) {
+    if (p > 0) {
+      h ^= SEPARATOR;
+      h = Math.imul(h, FNV_PRIME);
+    }
+    h = fnv(h, parts[p]!);
+  }
+  return finalise(h);
+}

@@ -17,7 +17,7 @@ import {
 } from '@meshwave/contracts';
 import { ChangeWindows, type StartDelay } from './change-windows.js';
 import { CompiledSelector, matchesVmGroup } from './selection.js';
-import { hashWithSeed, saltSeed } from './stable-hash.js';
+import { hashParts, hashWithSeed, saltSeed } from './stable-hash.js';
 
 export interface PlanOptions {
   /** the instant planning happens; the plan never reads a clock */
@@ -34,20 +34,22 @@ export const IMPLICIT_FORCED_WAVE = 'deadline-forced';
 
 const UNASSIGNED = -1;
 const DEFAULT_MESH = 'default';
-/** packing (hash, index) into one float64 for a native numeric sort needs index < 2^21 */
-const PACKED_INDEX_LIMIT = 2 ** 21;
 
-interface FlatWorkload {
-  readonly cluster: number;
-  readonly workload: InventoryWorkload;
-}
-
-/** A unit is a workload, or a namespace (with its workloads) under namespace granularity. */
-interface Unit {
-  readonly key: string;
-  readonly cluster: number;
-  readonly namespace: string;
-  readonly members: readonly FlatWorkload[];
+/**
+ * Units as parallel arrays (no object per unit: planning 100,000 of them is dominated by allocation otherwise).
+ * A unit is a workload, or a namespace with its workloads under namespace granularity: unit u ranks by
+ * `hashes[u]` (the stable hash of its key) and lives in cluster `cluster[u]`, namespace `namespace[u]`, with workloads `members[memberStart[u] .. memberStart[u + 1])`.
+ */
+interface UnitTable {
+  readonly granularity: string;
+  readonly size: number;
+  readonly hashes: Uint32Array;
+  /** built in inventory order: reading them in hash order later touches only this array, not the workloads */
+  readonly keys: readonly string[];
+  readonly cluster: Int32Array;
+  readonly namespace: readonly string[];
+  readonly memberStart: Int32Array;
+  readonly members: readonly InventoryWorkload[];
 }
 
 /** The workloads each unit moves, flattened: unit u moves flat[start[u]] up to flat[start[u + 1]]. */
@@ -85,51 +87,54 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   const problems: PlanProblem[] = [];
   const skipped: SkippedWorkload[] = [];
 
-  // 1. Flatten workloads, dropping the excluded ones (reported) — they count in no selector.
+  // 1. Units, without the excluded workloads (reported) — they count in no selector.
   const excludes = body.exclude.map((s) => new CompiledSelector(s, clusters));
-  const workloads: FlatWorkload[] = [];
-  clusters.forEach((c, ci) => {
-    for (const w of c.workloads) {
-      if (excludes.some((x) => x.matches(ci, w))) skipped.push(skippedOf(c.name, w, SkipReason.Excluded));
-      else workloads.push({ cluster: ci, workload: w });
-    }
+  const units = buildUnits(clusters, body.granularity, seed, (ci, w) => {
+    if (!excludes.some((x) => x.matches(ci, w))) return true;
+    skipped.push(skippedOf(clusters[ci]!.name, w, SkipReason.Excluded));
+    return false;
   });
 
-  // 2. Units and their stable-hash order, computed once: every wave's cohort is a prefix of its selector in this order.
-  const units = buildUnits(workloads, body.granularity, clusters);
-  const order = rankUnits(units, seed);
-  const rankIndex = new Int32Array(units.length);
+  // 2. The stable-hash order, computed once: every wave's cohort is a prefix of its selector in this order.
+  const order = rankUnits(units);
+  const rankIndex = new Int32Array(units.size);
   order.forEach((u, r) => (rankIndex[u] = r));
   const rankOf = (u: number): number => rankIndex[u]!;
+  /** large selections are put in rank order by one pass over `order`; small ones by a comparator sort */
+  const sortByRank = (ids: readonly number[]): number[] => {
+    if (ids.length < 2048) return [...ids].sort((a, b) => rankOf(a) - rankOf(b));
+    const mark = new Uint8Array(units.size);
+    for (const u of ids) mark[u] = 1;
+    const out: number[] = [];
+    for (let r = 0; r < order.length; r++) if (mark[order[r]!] === 1) out.push(order[r]!);
+    return out;
+  };
 
   // 3. Which units can move (a member on `from`), and what each one holds back.
   // Hot loops walk units in hash order, i.e. at random through memory: they read only typed arrays and
   // arrays of references built here in inventory order (object fields read at random cost a cache miss each).
-  const movers: Movers = { flat: [], start: new Int32Array(units.length + 1) };
-  const movable = new Uint8Array(units.length);
-  units.forEach((u, i) => {
-    for (const m of u.members) {
-      if (m.workload.revision !== body.from) continue;
-      movers.flat.push({
-        cluster: clusters[m.cluster]!.name,
-        namespace: m.workload.namespace,
-        kind: m.workload.kind,
-        name: m.workload.name,
-      });
-      movable[i] = 1;
+  const movers: Movers = { flat: [], start: new Int32Array(units.size + 1) };
+  const movable = new Uint8Array(units.size);
+  for (let u = 0; u < units.size; u++) {
+    const cluster = clusters[units.cluster[u]!]!.name;
+    for (let k = units.memberStart[u]!; k < units.memberStart[u + 1]!; k++) {
+      const w = units.members[k]!;
+      if (w.revision !== body.from) continue;
+      movers.flat.push({ cluster, namespace: w.namespace, kind: w.kind, name: w.name });
+      movable[u] = 1;
     }
-    movers.start[i + 1] = movers.flat.length;
-  });
-  const unitCluster = Int32Array.from(units, (u) => u.cluster);
-  const unitKeys = units.map((u) => u.key);
-  const pinnedUntil = new Float64Array(units.length);
+    movers.start[u + 1] = movers.flat.length;
+  }
+  const unitCluster = units.cluster;
+  const unitKeys = units.keys;
+  const pinnedUntil = new Float64Array(units.size);
   for (const pin of body.pins) {
     const until = Date.parse(pin.until);
     const held = matchUnits(new CompiledSelector(pin.select, clusters), units);
-    for (let u = 0; u < units.length; u++) if (held[u] === 1 && pinnedUntil[u]! < until) pinnedUntil[u] = until;
+    for (let u = 0; u < units.size; u++) if (held[u] === 1 && pinnedUntil[u]! < until) pinnedUntil[u] = until;
   }
 
-  const assigned = new Int32Array(units.length).fill(UNASSIGNED);
+  const assigned = new Int32Array(units.size).fill(UNASSIGNED);
   const scheduled: ScheduledWave[] = [];
   const horizon = Math.max(deadline, now) + 366 * 86_400_000;
   let nextStart = now;
@@ -216,7 +221,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   const vmByWave = planVmHosts(spec, inventory, seed);
   const vmHostsFor = (waveName: string): PlannedVmHost[] => vmByWave.hostsByWave.get(waveName) ?? [];
 
-  const isDeferred = new Uint8Array(units.length);
+  const isDeferred = new Uint8Array(units.size);
   let deferredList: number[] = [];
   body.waves.forEach((wave, wi) => {
     if (blocked) return;
@@ -234,7 +239,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
       return true;
     });
     let selected = 0;
-    for (let u = 0; u < units.length; u++) selected += inSelector[u]!;
+    for (let u = 0; u < units.size; u++) selected += inSelector[u]!;
     let cohort = cohortSize(wave.percent, selected);
     for (let r = 0; r < order.length && cohort > 0; r++) {
       const u = order[r]!;
@@ -254,7 +259,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
     if (wave.forced && isLast) {
       // The forced wave collects every eligible unit still on `from`: never selected, or pinned.
       const already = new Set(picked);
-      for (let u = 0; u < units.length; u++) {
+      for (let u = 0; u < units.size; u++) {
         if (assigned[u] === UNASSIGNED && movable[u] === 1 && !already.has(u)) picked.push(u);
       }
       isDeferred.fill(0);
@@ -265,9 +270,9 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
         nextStart = latestPin;
       }
     }
-    picked.sort((a, b) => rankOf(a) - rankOf(b));
-    for (const u of picked) assigned[u] = wi;
-    const out = expand(wave, picked, wave.forced, extraDelays);
+    const inRankOrder = sortByRank(picked);
+    for (const u of inRankOrder) assigned[u] = wi;
+    const out = expand(wave, inRankOrder, wave.forced, extraDelays);
     if (out.length > 0 && out.every((s) => s.units.length === 0 && s.vmHosts.length === 0)) {
       problems.push({
         code: PlanProblemCode.EmptyWave,
@@ -280,7 +285,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
 
   // Pinned units that no later wave took still move by the deadline, in a wave of their own.
   if (!blocked && deferredList.length > 0) {
-    const ids = deferredList.sort((a, b) => rankOf(a) - rankOf(b));
+    const ids = sortByRank(deferredList);
     const latestPin = ids.reduce((max, u) => Math.max(max, pinnedUntil[u]!), 0);
     const extraDelays: StartDelay[] = [];
     if (latestPin > nextStart) {
@@ -293,15 +298,20 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   }
 
   // Report every workload in no wave, with why.
-  units.forEach((u, i) => {
-    for (const m of u.members) {
-      const w = m.workload;
-      const cluster = clusters[m.cluster]!.name;
-      if (w.revision === body.to) skipped.push(skippedOf(cluster, w, SkipReason.AlreadyOnTarget));
-      else if (w.revision !== body.from) skipped.push(skippedOf(cluster, w, SkipReason.NotOnFrom));
-      else if (assigned[i] === UNASSIGNED) skipped.push(skippedOf(cluster, w, SkipReason.NotSelected));
+  for (let u = 0; u < units.size; u++) {
+    for (let k = units.memberStart[u]!; k < units.memberStart[u + 1]!; k++) {
+      const w = units.members[k]!;
+      const reason =
+        w.revision === body.to
+          ? SkipReason.AlreadyOnTarget
+          : w.revision !== body.from
+            ? SkipReason.NotOnFrom
+            : assigned[u] === UNASSIGNED
+              ? SkipReason.NotSelected
+              : undefined;
+      if (reason !== undefined) skipped.push(skippedOf(clusters[units.cluster[u]!]!.name, w, reason));
     }
-  });
+  }
 
   for (const p of body.pins) {
     const until = Date.parse(p.until);
@@ -370,13 +380,21 @@ function compareWorkloads(a: PlannedWorkload, b: PlannedWorkload): number {
 }
 
 /** 1 for every unit the selector holds: a unit matches when any of its workloads does. */
-function matchUnits(selector: CompiledSelector, units: readonly Unit[]): Uint8Array {
-  const out = new Uint8Array(units.length);
+function matchUnits(selector: CompiledSelector, units: UnitTable): Uint8Array {
+  const out = new Uint8Array(units.size);
   const checksWorkloads = selector.checksWorkloads;
-  for (let u = 0; u < units.length; u++) {
-    const unit = units[u]!;
-    if (!selector.matchesCluster(unit.cluster) || !selector.matchesNamespace(unit.namespace)) continue;
-    if (!checksWorkloads || unit.members.some((m) => selector.matchesWorkload(m.workload))) out[u] = 1;
+  for (let u = 0; u < units.size; u++) {
+    if (!selector.matchesCluster(units.cluster[u]!) || !selector.matchesNamespace(units.namespace[u]!)) continue;
+    if (!checksWorkloads) {
+      out[u] = 1;
+      continue;
+    }
+    for (let k = units.memberStart[u]!; k < units.memberStart[u + 1]!; k++) {
+      if (selector.matchesWorkload(units.members[k]!)) {
+        out[u] = 1;
+        break;
+      }
+    }
   }
   return out;
 }
@@ -387,49 +405,95 @@ export function cohortSize(percent: number, n: number): number {
   return Math.min(n, Math.max(1, Math.ceil((percent / 100) * n - 1e-9)));
 }
 
-function buildUnits(workloads: readonly FlatWorkload[], granularity: string, clusters: Inventory['clusters']): Unit[] {
-  if (granularity === Granularity.Workload) {
-    return workloads.map((m) => ({
-      key: `${clusters[m.cluster]!.name}/${m.workload.namespace}/${m.workload.kind}/${m.workload.name}`,
-      cluster: m.cluster,
-      namespace: m.workload.namespace,
-      members: [m],
-    }));
-  }
-  const byKey = new Map<string, { cluster: number; namespace: string; members: FlatWorkload[] }>();
-  for (const m of workloads) {
-    const key = `${clusters[m.cluster]!.name}/${m.workload.namespace}`;
-    let u = byKey.get(key);
-    if (u === undefined) {
-      u = { cluster: m.cluster, namespace: m.workload.namespace, members: [] };
-      byKey.set(key, u);
+function buildUnits(
+  clusters: Inventory['clusters'],
+  granularity: string,
+  seed: number,
+  keep: (cluster: number, workload: InventoryWorkload) => boolean,
+): UnitTable {
+  const hashes: number[] = [];
+  const keys: string[] = [];
+  const cluster: number[] = [];
+  const namespace: string[] = [];
+  const starts: number[] = [0];
+  const members: InventoryWorkload[] = [];
+  clusters.forEach((c, ci) => {
+    if (granularity === Granularity.Workload) {
+      for (const w of c.workloads) {
+        if (!keep(ci, w)) continue;
+        hashes.push(hashParts(seed, c.name, w.namespace, w.kind, w.name));
+        keys.push(`${c.name}/${w.namespace}/${w.kind}/${w.name}`);
+        cluster.push(ci);
+        namespace.push(w.namespace);
+        members.push(w);
+        starts.push(members.length);
+      }
+      return;
     }
-    u.members.push(m);
+    const byNamespace = new Map<string, InventoryWorkload[]>();
+    for (const w of c.workloads) {
+      if (!keep(ci, w)) continue;
+      const list = byNamespace.get(w.namespace);
+      if (list === undefined) byNamespace.set(w.namespace, [w]);
+      else list.push(w);
+    }
+    for (const [ns, list] of byNamespace) {
+      hashes.push(hashParts(seed, c.name, ns));
+      keys.push(`${c.name}/${ns}`);
+      cluster.push(ci);
+      namespace.push(ns);
+      members.push(...list);
+      starts.push(members.length);
+    }
+  });
+  return {
+    granularity,
+    size: hashes.length,
+    hashes: Uint32Array.from(hashes),
+    keys,
+    cluster: Int32Array.from(cluster),
+    namespace,
+    memberStart: Int32Array.from(starts),
+    members,
+  };
+}
+
+/** Indices 0..n-1 ordered by `hashes` (stable LSD radix sort, two 16-bit digits): linear time, no comparator. */
+function radixSortByHash(hashes: Uint32Array): Int32Array {
+  const n = hashes.length;
+  let src = new Int32Array(n);
+  for (let i = 0; i < n; i++) src[i] = i;
+  let dst = new Int32Array(n);
+  const counts = new Int32Array(65_536);
+  for (const shift of [0, 16]) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(hashes[i]! >>> shift) & 0xffff]!++;
+    let sum = 0;
+    for (let d = 0; d < 65_536; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const idx = src[i]!;
+      dst[counts[(hashes[idx]! >>> shift) & 0xffff]!++] = idx;
+    }
+    [src, dst] = [dst, src];
   }
-  return [...byKey].map(([key, u]) => ({ key, ...u }));
+  return src;
 }
 
 /** Unit indices ordered by (stable hash, key): independent of inventory order. */
-function rankUnits(units: readonly Unit[], seed: number): Int32Array {
-  const n = units.length;
-  const hashes = new Uint32Array(n);
-  for (let i = 0; i < n; i++) hashes[i] = hashWithSeed(seed, units[i]!.key);
-  let order: Int32Array;
-  if (n < PACKED_INDEX_LIMIT) {
-    const packed = new Float64Array(n);
-    for (let i = 0; i < n; i++) packed[i] = hashes[i]! * PACKED_INDEX_LIMIT + i;
-    packed.sort();
-    order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = packed[i]! % PACKED_INDEX_LIMIT;
-  } else {
-    order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => hashes[a]! - hashes[b]!);
-  }
+function rankUnits(units: UnitTable): Int32Array {
+  const n = units.size;
+  const hashes = units.hashes;
+  const order = radixSortByHash(hashes);
   // Equal hashes are ordered by key, never by inventory position.
   for (let i = 0; i < n;) {
     let j = i + 1;
     while (j < n && hashes[order[j]!] === hashes[order[i]!]) j++;
     if (j - i > 1) {
-      const run = Array.from(order.subarray(i, j)).sort((a, b) => (units[a]!.key < units[b]!.key ? -1 : 1));
+      const run = Array.from(order.subarray(i, j)).sort((a, b) => (units.keys[a]! < units.keys[b]! ? -1 : 1));
       order.set(run, i);
     }
     i = j;
@@ -439,15 +503,14 @@ function rankUnits(units: readonly Unit[], seed: number): Int32Array {
 
 function splitByMesh(
   unitIds: readonly number[],
-  units: readonly Unit[],
+  units: UnitTable,
   clusters: Inventory['clusters'],
   meshOf: NonNullable<PlanOptions['meshOf']>,
 ): (readonly [string, number[]])[] {
   const byMesh = new Map<string, number[]>();
   for (const u of unitIds) {
-    const unit = units[u]!;
-    const cluster = clusters[unit.cluster]!;
-    const mesh = meshOf(cluster.name, unit.namespace) ?? cluster.mesh ?? DEFAULT_MESH;
+    const cluster = clusters[units.cluster[u]!]!;
+    const mesh = meshOf(cluster.name, units.namespace[u]!) ?? cluster.mesh ?? DEFAULT_MESH;
     const list = byMesh.get(mesh) ?? [];
     list.push(u);
     byMesh.set(mesh, list);
