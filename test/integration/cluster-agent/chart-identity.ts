@@ -1,0 +1,96 @@
+// The agent's identity exactly as the Helm chart grants it: the chart's ServiceAccount, ClusterRole, Role and
+// bindings (templates/serviceaccount.yaml and templates/rbac.yaml), applied to a real apiserver, and a
+// kubeconfig holding a token of that ServiceAccount. No helm binary is needed: those two templates use only
+// the fullname/namespace/labels helpers, which are substituted here.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import type { ClusterEnv } from '../../support/env.ts';
+import type { AdminClients } from './fixtures.ts';
+
+const CHART = fileURLToPath(new URL('../../../deploy/helm/meshwave-cluster-agent/templates/', import.meta.url));
+
+function render(file: string, fullname: string, namespace: string): Record<string, unknown>[] {
+  const text = fs
+    .readFileSync(path.join(CHART, file), 'utf8')
+    .replaceAll('{{ include "meshwave-cluster-agent.fullname" . }}', fullname)
+    .replaceAll('{{ .Release.Namespace }}', namespace)
+    .replace(
+      /^(\s*)\{\{- include "meshwave-cluster-agent.labels" \. \| nindent \d+ \}\}$/gm,
+      '$1app.kubernetes.io/part-of: meshwave',
+    );
+  if (text.includes('{{')) throw new Error(`${file} uses template constructs this test does not render`);
+  return parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>);
+}
+
+export interface ChartIdentity {
+  readonly kubeconfig: string;
+  readonly namespace: string;
+  readonly fullname: string;
+  cleanup(): Promise<void>;
+}
+
+/** Installs the chart's RBAC into `namespace` (created) and returns a kubeconfig for its ServiceAccount. */
+export async function newChartIdentity(
+  cluster: ClusterEnv,
+  admin: AdminClients,
+  namespace: string,
+): Promise<ChartIdentity> {
+  const fullname = `${namespace}-meshwave-cluster-agent`;
+  await admin.core.createNamespace({ body: { metadata: { name: namespace } } });
+  for (const doc of [
+    ...render('serviceaccount.yaml', fullname, namespace),
+    ...render('rbac.yaml', fullname, namespace),
+  ]) {
+    const body = doc as never;
+    switch ((doc as { kind: string }).kind) {
+      case 'ServiceAccount':
+        await admin.core.createNamespacedServiceAccount({ namespace, body });
+        break;
+      case 'ClusterRole':
+        await admin.rbac.createClusterRole({ body });
+        break;
+      case 'ClusterRoleBinding':
+        await admin.rbac.createClusterRoleBinding({ body });
+        break;
+      case 'Role':
+        await admin.rbac.createNamespacedRole({ namespace, body });
+        break;
+      case 'RoleBinding':
+        await admin.rbac.createNamespacedRoleBinding({ namespace, body });
+        break;
+      default:
+        throw new Error(`unexpected kind in the chart's RBAC: ${(doc as { kind: string }).kind}`);
+    }
+  }
+  const token = await admin.core.createNamespacedServiceAccountToken({
+    namespace,
+    name: fullname,
+    body: { spec: { expirationSeconds: 3600 } },
+  });
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meshwave-agent-')), 'kubeconfig');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: cluster.name, cluster: { server: cluster.server, 'certificate-authority': cluster.caFile } }],
+      users: [{ name: fullname, user: { token: token.status?.token } }],
+      contexts: [{ name: 'agent', context: { cluster: cluster.name, user: fullname } }],
+      'current-context': 'agent',
+    }),
+  );
+  return {
+    kubeconfig: file,
+    namespace,
+    fullname,
+    async cleanup() {
+      await admin.rbac.deleteClusterRole({ name: fullname }).catch(() => undefined);
+      await admin.rbac.deleteClusterRoleBinding({ name: fullname }).catch(() => undefined);
+      await admin.core.deleteNamespace({ name: namespace }).catch(() => undefined);
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,213 @@
+// The cluster agent against a real kube-apiserver (kwok pods, the Istio injector double), real Kafka and real
+// Redis, running with exactly the RBAC the Helm chart grants it.
+import { afterEach, describe, expect, it } from 'vitest';
+import type * as k8s from '@kubernetes/client-node';
+import { UnitFailureReason, UnitState, clusterKey } from '@meshwave/contracts';
+import { MeshwaveAnnotation } from '@meshwave/cluster-agent';
+import { loadTestEnv } from '../../support/env.ts';
+import { newAgentHarness, watchConcurrentRestarts, type AgentHarness } from './agent-harness.ts';
+import { NEW, OLD, eventually, newNamespace, newWorkload, uniqueName, type AdminClients } from './fixtures.ts';
+
+const env = loadTestEnv({ needClusters: 1 });
+const cluster = env.clusters[0]!;
+
+const harnesses: AgentHarness[] = [];
+const namespaces: { admin: AdminClients; name: string }[] = [];
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) await h.close();
+  await Promise.all(
+    namespaces.splice(0).map(({ admin, name }) => admin.core.deleteNamespace({ name }).catch(() => undefined)),
+  );
+});
+
+async function newHarness(maxUnavailable = 1): Promise<AgentHarness> {
+  const h = await newAgentHarness(env, cluster, { maxUnavailable });
+  harnesses.push(h);
+  return h;
+}
+
+/** Namespaces on the old revision, each with `perNamespace` Deployments of 2 replicas. */
+async function givenNamespacesOnOld(
+  h: AgentHarness,
+  count: number,
+  perNamespace = 1,
+  labels: Record<string, string> = { 'istio.io/rev': OLD },
+): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const ns = uniqueName(`team${i}`);
+    await newNamespace(h.admin, ns, labels);
+    namespaces.push({ admin: h.admin, name: ns });
+    for (let j = 0; j < perNamespace; j++)
+      await newWorkload(h.admin, { namespace: ns, kind: 'Deployment', name: `app${j}`, replicas: 2 });
+    names.push(ns);
+  }
+  for (const ns of names) await eventually(`${ns} running on ${OLD}`, () => podsOn(h.admin, ns, OLD, perNamespace * 2));
+  return names;
+}
+
+const sidecarRevision = (p: k8s.V1Pod): string | undefined => {
+  const s = p.metadata?.annotations?.['sidecar.istio.io/status'];
+  return s ? (JSON.parse(s) as { revision: string }).revision : undefined;
+};
+const ready = (p: k8s.V1Pod): boolean =>
+  p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+async function podsOn(admin: AdminClients, ns: string, rev: string, count: number): Promise<boolean> {
+  const pods = (await admin.core.listNamespacedPod({ namespace: ns })).items.filter(
+    (p) => !p.metadata?.deletionTimestamp,
+  );
+  const proxy = `docker.io/istio/proxyv2:${rev.replaceAll('-', '.')}`;
+  return (
+    pods.length === count &&
+    pods.every(
+      (p) =>
+        ready(p) &&
+        sidecarRevision(p) === rev &&
+        p.spec?.containers.some((c) => c.name === 'istio-proxy' && c.image === proxy),
+    )
+  );
+}
+
+const unitStates = (h: AgentHarness): Record<string, string> =>
+  Object.fromEntries((h.agent?.units() ?? []).map((u) => [u.key, u.state]));
+const allIn = (h: AgentHarness, keys: readonly string[], state: string): boolean =>
+  keys.every((k) => unitStates(h)[k] === state);
+
+describe('cluster agent on a real apiserver, with the chart RBAC identity', () => {
+  it('Given three namespaces on 1-24-5, When the desired state moves them to 1-25-2 with maxUnavailable 1, Then pods come back with the 1-25-2 sidecar and never more than one namespace rolls at once', async () => {
+    const h = await newHarness(1);
+    const names = await givenNamespacesOnOld(h, 3);
+    const observer = watchConcurrentRestarts(cluster, names);
+    try {
+      await h.startAgent();
+      await h.send({ units: names.map((namespace) => ({ namespace, revision: NEW })) });
+      await eventually('all three converged', async () => allIn(h, names, UnitState.Converged), 110_000);
+      for (const ns of names) expect(await podsOn(h.admin, ns, NEW, 2)).toBe(true);
+      for (const ns of names)
+        expect((await h.admin.core.readNamespace({ name: ns })).metadata?.labels?.['istio.io/rev']).toBe(NEW);
+      expect(observer.max()).toBe(1);
+      await eventually(
+        'progress reported converged',
+        async () => h.lastProgress()?.units.filter((u) => u.state === UnitState.Converged).length === 3,
+      );
+    } finally {
+      observer.stop();
+    }
+  });
+
+  it('Given a wave in flight, When it is halted, Then nothing new starts and the in-flight unit is reported; When failed back, Then pods return to 1-24-5', async () => {
+    const h = await newHarness(1);
+    const names = await givenNamespacesOnOld(h, 3);
+    await h.startAgent();
+    const gen = await h.send({ units: names.map((namespace) => ({ namespace, revision: NEW })) });
+    await eventually('one unit restarting', async () => Object.values(unitStates(h)).includes(UnitState.Restarting));
+    await h.halt(gen + 1);
+    await eventually('halt reported', async () => h.lastProgress()?.halted === true);
+    // Given time to start more, it starts none: the first one finishes, the other two stay on the old revision.
+    await eventually(
+      'the in-flight unit settles',
+      async () => !Object.values(unitStates(h)).includes(UnitState.Restarting),
+    );
+    await new Promise((r) => setTimeout(r, 3_000));
+    const states = unitStates(h);
+    expect(Object.values(states).filter((s) => s === UnitState.Converged)).toHaveLength(1);
+    expect(Object.values(states).filter((s) => s === UnitState.Pending)).toHaveLength(2);
+    const moved = names.find((n) => states[n] === UnitState.Converged)!;
+    for (const ns of names.filter((n) => n !== moved)) expect(await podsOn(h.admin, ns, OLD, 2)).toBe(true);
+
+    // Failback: the same path to the old revision, for the unit that moved.
+    await h.send({ generation: gen + 2, units: names.map((namespace) => ({ namespace, revision: OLD })) });
+    await eventually(
+      'failed back',
+      async () => allIn(h, names, UnitState.Converged) && (await podsOn(h.admin, moved, OLD, 2)),
+      110_000,
+    );
+    const d = await h.admin.apps.readNamespacedDeployment({ namespace: moved, name: 'app0' });
+    expect(d.spec?.template.metadata?.annotations?.[MeshwaveAnnotation.RestartedFor]).toBe(OLD);
+  });
+
+  it('Given an applied desired state, When a stale generation, a foreign cluster and a wrong audience arrive, Then each is refused and reported, and nothing changes', async () => {
+    const h = await newHarness(1);
+    const [ns] = await givenNamespacesOnOld(h, 1);
+    await h.startAgent();
+    const gen = await h.send({ generation: 10, units: [{ namespace: ns!, revision: NEW }] });
+    await eventually('converged', async () => allIn(h, [ns!], UnitState.Converged), 110_000);
+    await h.send({ generation: gen - 1, units: [{ namespace: ns!, revision: OLD }] }).catch(() => undefined);
+    await h.sendRaw(
+      {
+        rolloutId: 'x',
+        wave: 0,
+        generation: 99,
+        epoch: 1,
+        cluster: 'other',
+        from: OLD,
+        to: NEW,
+        granularity: 'namespace',
+        maxUnavailable: 1,
+        units: [{ namespace: ns!, revision: OLD }],
+      },
+      clusterKey(cluster.name),
+    );
+    await h.sendRaw(
+      {
+        rolloutId: 'y',
+        wave: 0,
+        generation: 99,
+        epoch: 1,
+        cluster: cluster.name,
+        from: OLD,
+        to: NEW,
+        granularity: 'namespace',
+        maxUnavailable: 1,
+        units: [{ namespace: ns!, revision: OLD }],
+      },
+      clusterKey('other'),
+    );
+    await eventually('three refusals reported', async () => h.rejections().length >= 3);
+    expect(new Set(h.rejections())).toEqual(new Set(['stale-generation', 'foreign-cluster', 'wrong-audience']));
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await podsOn(h.admin, ns!, NEW, 2)).toBe(true);
+  });
+
+  it('Given an agent killed mid-wave, When a new one starts from the same store, Then it finishes the wave without restarting anything twice', async () => {
+    const h = await newHarness(2);
+    const names = await givenNamespacesOnOld(h, 3);
+    await h.startAgent();
+    await h.send({ units: names.map((namespace) => ({ namespace, revision: NEW })) });
+    await eventually(
+      'two restarting',
+      async () => Object.values(unitStates(h)).filter((s) => s === UnitState.Restarting).length === 2,
+    );
+    await h.killAgent();
+    await h.startAgent();
+    await eventually('all converged after the restart', async () => allIn(h, names, UnitState.Converged), 110_000);
+    for (const ns of names) {
+      const d = await h.admin.apps.readNamespacedDeployment({ namespace: ns, name: 'app0' });
+      // generation 1 at creation, 2 after the one restart: a second restart would make it 3
+      expect(d.metadata?.generation).toBe(2);
+      const replicaSets = await h.admin.apps.listNamespacedReplicaSet({ namespace: ns });
+      expect(replicaSets.items).toHaveLength(2);
+    }
+  });
+
+  it('Given a workload whose new revision crash-loops, Then its unit is reported failed with CrashLoopBackOff', async () => {
+    const h = await newHarness(1);
+    const [ns] = await givenNamespacesOnOld(h, 1);
+    const { markRevisionBad, registerRevision, unregisterRevision } =
+      await import('../../env/injector/registration.mjs');
+    await registerRevision(cluster, env.injector!, { revision: '1-26-0' });
+    await markRevisionBad(cluster, env.injector!, '1-26-0');
+    try {
+      await h.startAgent();
+      await h.send({ to: '1-26-0', units: [{ namespace: ns!, revision: '1-26-0' }] });
+      await eventually('failed', async () => unitStates(h)[ns!] === UnitState.Failed, 110_000);
+      expect(h.agent?.units()[0]?.reason).toBe(UnitFailureReason.CrashLoop);
+      // the old pods keep serving
+      const d = await h.admin.apps.readNamespacedDeployment({ namespace: ns!, name: 'app0' });
+      expect(d.status?.availableReplicas).toBe(2);
+    } finally {
+      await unregisterRevision(cluster, '1-26-0');
+    }
+  });
+});
