@@ -131,3 +131,8 @@ export interface EventBus {
   subscribeDeadLetters(options: DeadLetterSubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;
 }
+
+/** Narrows a handler's message to one type, so its `data` has that type's shape. */
+export function isMessageOf<T extends MessageType>(message: IncomingMessage, type: T): message is IncomingMessage<T> {
+  return message.type === type;
+}

@@ -94,14 +94,19 @@ type RecordProcessor = (record: WireRecord, position: RecordPosition, abandon: A
 class KafkaSubscription implements Subscription {
   private readonly abandon = new AbortController();
   private closing: Promise<void> | undefined;
+  /** the kafkajs consumer now in use (replaced when a crash kafkajs does not recover from is restarted) */
+  consumer: Consumer | undefined;
 
   constructor(
-    private readonly consumer: Consumer,
     private readonly graceMs: number,
     private readonly onClosed: (s: KafkaSubscription) => void,
   ) {}
 
   readonly signal = this.abandon.signal;
+
+  get isClosing(): boolean {
+    return this.closing !== undefined;
+  }
 
   close(): Promise<void> {
     this.closing ??= this.stop();
@@ -115,7 +120,7 @@ class KafkaSubscription implements Subscription {
       if (r === 'slept') this.abandon.abort();
     });
     try {
-      await this.consumer.disconnect();
+      await this.consumer?.disconnect();
     } finally {
       graceTimer.abort();
       this.onClosed(this);
@@ -272,19 +277,38 @@ class KafkaEventBus implements EventBus {
   ): Promise<Subscription> {
     if (this.closed) throw closedError('the event bus');
     await this.ensureTopics();
-    const consumer = this.kafka.consumer({
-      groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
-    });
-    const subscription = new KafkaSubscription(consumer, this.resolved.shutdownGraceMs, (s) =>
-      this.subscriptions.delete(s),
-    );
+    const subscription = new KafkaSubscription(this.resolved.shutdownGraceMs, (s) => this.subscriptions.delete(s));
     this.subscriptions.add(subscription);
-    const commitIntervalMs = this.options.commitIntervalMs ?? 1_000;
     const logger = this.resolved.logger;
-    try {
+    let restarts = 0;
+    const start = async (): Promise<void> => {
+      const consumer = this.kafka.consumer({
+        groupId,
+        allowAutoTopicCreation: false,
+        sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
+      });
+      subscription.consumer = consumer;
+      // kafkajs restarts a consumer itself after retriable errors only; after any other crash it stays down.
+      // A subscription must outlive a broker restart, so those crashes are restarted here, with backoff.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        logger.error(
+          { err: payload.error, groupId, topic: topicName, restart: payload.restart },
+          'kafka consumer crashed',
+        );
+        if (payload.restart || subscription.isClosing || this.closed) return;
+        const backoff = Math.min(30_000, 1_000 * 2 ** Math.min(restarts++, 5));
+        void sleep(backoff).then(async () => {
+          if (subscription.isClosing || this.closed) return;
+          await consumer.disconnect().catch(() => undefined);
+          await start().catch((error: unknown) =>
+            logger.error({ err: error, groupId, topic: topicName }, 'kafka consumer restart failed'),
+          );
+        });
+      });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        restarts = 0;
+      });
       await consumer.connect();
       await consumer.subscribe({ topic: topicName, fromBeginning });
       // Resolves once the group is joined: a message published after subscribe() is seen.
@@ -292,54 +316,64 @@ class KafkaEventBus implements EventBus {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: concurrency,
-        eachBatch: async (payload: EachBatchPayload) => {
-          const { batch } = payload;
-          let handled: string | undefined;
-          let committedAt = Date.now();
-          const commit = async (): Promise<void> => {
-            if (handled === undefined) return;
-            const offset = (BigInt(handled) + 1n).toString();
-            handled = undefined;
-            committedAt = Date.now();
-            try {
-              // The payload's commit, not consumer.commitOffsets(): that one silently does nothing once the
-              // consumer is stopping, which would lose the commits of handlers that finished during close().
-              await payload.commitOffsetsIfNecessary({
-                topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
-              });
-            } catch (error) {
-              // A rebalance took the partition: its next owner starts from the last commit (at-least-once).
-              logger.warn(
-                { err: error, topic: batch.topic, partition: batch.partition, offset },
-                'offset commit failed',
-              );
-            }
-          };
-          try {
-            // One partition's messages one at a time: one key is never handled twice at once, and stays in order.
-            for (const message of batch.messages) {
-              if (!payload.isRunning() || payload.isStale()) break;
-              const outcome = await process(
-                toWireRecord(message),
-                { topic: batch.topic, partition: batch.partition, offset: message.offset },
-                subscription.signal,
-              );
-              if (outcome === 'abandoned') break;
-              payload.resolveOffset(message.offset);
-              handled = message.offset;
-              if (Date.now() - committedAt >= commitIntervalMs) await commit();
-              await payload.heartbeat();
-            }
-          } finally {
-            await commit();
-          }
-        },
+        eachBatch: (payload) => this.handleBatch(payload, process, subscription.signal),
       });
+    };
+    try {
+      await start();
     } catch (error) {
       await subscription.close().catch(() => undefined);
       throw error;
     }
     return subscription;
+  }
+
+  /**
+   * One partition's batch, one message at a time: one key is never handled twice at once and stays in order;
+   * partitions run concurrently (partitionsConsumedConcurrently). Offsets are committed only for handled
+   * messages, every `commitIntervalMs` and at the end of the batch.
+   */
+  private async handleBatch(payload: EachBatchPayload, process: RecordProcessor, abandon: AbortSignal): Promise<void> {
+    const { batch } = payload;
+    const commitIntervalMs = this.options.commitIntervalMs ?? 1_000;
+    let handled: string | undefined;
+    let committedAt = Date.now();
+    const commit = async (): Promise<void> => {
+      if (handled === undefined) return;
+      const offset = (BigInt(handled) + 1n).toString();
+      handled = undefined;
+      committedAt = Date.now();
+      try {
+        // The payload's commit, not consumer.commitOffsets(): that one silently does nothing once the
+        // consumer is stopping, which would lose the commits of handlers that finished during close().
+        await payload.commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
+        });
+      } catch (error) {
+        // A rebalance took the partition: its next owner starts from the last commit (at-least-once).
+        this.resolved.logger.warn(
+          { err: error, topic: batch.topic, partition: batch.partition, offset },
+          'offset commit failed',
+        );
+      }
+    };
+    try {
+      for (const message of batch.messages) {
+        if (!payload.isRunning() || payload.isStale()) break;
+        const outcome = await process(
+          toWireRecord(message),
+          { topic: batch.topic, partition: batch.partition, offset: message.offset },
+          abandon,
+        );
+        if (outcome === 'abandoned') break;
+        payload.resolveOffset(message.offset);
+        handled = message.offset;
+        if (Date.now() - committedAt >= commitIntervalMs) await commit();
+        await payload.heartbeat();
+      }
+    } finally {
+      await commit();
+    }
   }
 
   async close(): Promise<void> {
