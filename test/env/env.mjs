@@ -85,42 +85,56 @@ async function up(opts) {
     clusters: prev?.clusters ?? [],
     injector: prev?.injector,
   };
-  // Kafka's JVM start and the Redis start overlap; the Kubernetes binaries are checked first so a missing
-  // build starts early (in parallel with Kafka).
-  const kubeBins = opts.kube && opts.clusters > 0 ? ensureKubeBinaries() : Promise.resolve(null);
-  const [kafka, redis] = await Promise.all([upKafka(prev?.kafka), upRedis(prev?.redis)]);
-  state.kafka = kafka;
-  state.redis = redis;
-  writeState(state);
-  log(`kafka ${kafka.brokers[0]} and redis ${redis.url} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // env.json is rewritten (ready: false) only once something had to be started, so a reusing `up` never
+  // makes a running test see a half-ready environment.
+  let changed = !prev?.ready;
+  const record = (isNew) => {
+    changed ||= isNew;
+    if (changed) writeState(state);
+  };
 
-  if (opts.kube && opts.clusters > 0) {
-    const bins = await kubeBins;
-    state.injector = await upInjector(prev?.injector);
-    writeState(state);
-    const clusters = [];
-    for (let i = 1; i <= Math.max(opts.clusters, state.clusters.length); i++) {
-      const name = `kind-${i}`;
-      const before = state.clusters.find((c) => c.name === name);
-      if (i > opts.clusters && before) {
-        clusters.push(before); // never tear down clusters someone else asked for
-        continue;
-      }
-      const c = await upCluster(name, before, bins, state.injector);
-      if (c === before && prev?.injector?.url !== state.injector.url) {
-        const { repointRegistrations } = await import('./injector/registration.mjs');
-        await repointRegistrations(c, state.injector); // the injector came back on another port
-      }
-      clusters.push(c);
-      state.clusters = [...clusters, ...state.clusters.filter((x) => !clusters.some((y) => y.name === x.name))];
-      writeState(state);
-    }
-    state.clusters = clusters;
-  }
+  const wantKube = opts.kube && opts.clusters > 0;
+  // Everything starts at once: Kafka's JVM, Redis, and (after the Go binaries, built on first use) the
+  // clusters, which come up in parallel with each other.
+  const infra = Promise.all([upKafka(prev?.kafka), upRedis(prev?.redis)]).then(([kafka, redis]) => {
+    state.kafka = kafka;
+    state.redis = redis;
+    record(kafka !== prev?.kafka || redis !== prev?.redis);
+    log(`kafka ${kafka.brokers[0]} and redis ${redis.url} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+  const kube = !wantKube
+    ? Promise.resolve()
+    : (async () => {
+        const bins = await ensureKubeBinaries();
+        state.injector = await upInjector(prev?.injector);
+        record(state.injector !== prev?.injector);
+        const names = Array.from({ length: Math.max(opts.clusters, state.clusters.length) }, (_, i) => `kind-${i + 1}`);
+        const results = await Promise.allSettled(
+          names.map(async (name, i) => {
+            const before = state.clusters.find((c) => c.name === name);
+            if (i >= opts.clusters && before) return before; // never tear down clusters someone else asked for
+            const c = await upCluster(name, before, bins, state.injector);
+            if (c === before && prev?.injector?.url !== state.injector.url) {
+              const { repointRegistrations } = await import('./injector/registration.mjs');
+              await repointRegistrations(c, state.injector); // the injector came back on another port
+            }
+            state.clusters = [...state.clusters.filter((x) => x.name !== name), c].sort((a, b) =>
+              a.name.localeCompare(b.name, 'en', { numeric: true }),
+            );
+            record(c !== before);
+            return c;
+          }),
+        );
+        const failed = results.filter((r) => r.status === 'rejected');
+        if (failed.length > 0) throw failed[0].reason;
+      })();
+  const settled = await Promise.allSettled([infra, kube]);
+  const failure = settled.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
   state.ready = true;
-  state.upSeconds = Number(((Date.now() - t0) / 1000).toFixed(1));
-  writeState(state);
-  log(`environment up in ${state.upSeconds} s; details in ${envFile()}`);
+  state.upSeconds = changed ? Number(((Date.now() - t0) / 1000).toFixed(1)) : prev.upSeconds;
+  if (changed) writeState(state);
+  log(`environment up in ${((Date.now() - t0) / 1000).toFixed(1)} s; details in ${envFile()}`);
   return state;
 }
 

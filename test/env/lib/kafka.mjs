@@ -108,16 +108,20 @@ export async function upKafka(prev) {
   const idFile = path.join(dir, 'cluster.id');
   if (!fs.existsSync(idFile)) fs.writeFileSync(idFile, uuidBase64());
   const clusterId = fs.readFileSync(idFile, 'utf8').trim();
-  run('java', [
-    ...javaArgs(libs, '256m'),
-    'kafka.tools.StorageTool',
-    'format',
-    '-t',
-    clusterId,
-    '-c',
-    props,
-    '--ignore-formatted',
-  ]);
+  // formatting costs a JVM start: only when the log directory was never formatted
+  if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
+    run('java', [
+      '-XX:TieredStopAtLevel=1',
+      ...javaArgs(libs, '256m'),
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      props,
+      '--ignore-formatted',
+    ]);
+  }
   const logFile = path.join(dir, 'kafka.log');
   const heap = process.env.MESHWAVE_KAFKA_HEAP || '512m';
   const pid = startDetached('java', [...javaArgs(libs, heap), 'kafka.Kafka', props], { logFile, cwd: dir });
