@@ -3,8 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { createInMemoryBus, createKafkaBus, type EventBus } from '@meshwave/bus';
-import * as storeModule from '@meshwave/store';
-import type { StateStore } from '@meshwave/store';
+import { createInMemoryStore, createRedisStore, type StateStore } from '@meshwave/store';
 import { createLogger, startTelemetry } from '@meshwave/telemetry';
 import { buildApp } from './app.js';
 import { loadBridgeConfig, readSecret } from './bridge-config.js';
@@ -13,15 +12,8 @@ import { VmBridgeError, VmBridgeErrorCode, isVmBridgeError } from './errors.js';
 import { hashToken } from './host-token.js';
 import { VmBridge, type VmGroupConfig } from './vm-bridge.js';
 
-async function createStore(kind: 'redis' | 'memory', url: string | undefined): Promise<StateStore> {
-  if (kind === 'memory') return storeModule.createInMemoryStore();
-  // The Redis adapter is looked up at run time so this executable builds before @meshwave/store ships it.
-  const factory = (storeModule as Record<string, unknown>).createRedisStore;
-  if (typeof factory !== 'function')
-    throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, 'this build has no Redis store');
-  return (await (factory as (o: { url: string }) => StateStore | Promise<StateStore>)({
-    url: url ?? '',
-  })) as StateStore;
+function createStore(kind: 'redis' | 'memory', url: string | undefined): StateStore {
+  return kind === 'redis' ? createRedisStore({ url: url ?? '' }) : createInMemoryStore();
 }
 
 async function main(): Promise<void> {
@@ -60,7 +52,7 @@ async function main(): Promise<void> {
   } else if (config.bus.kind === 'kafka') {
     throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, 'signing: the Kafka bus needs the fleet signing keys');
   }
-  const store = await createStore(config.store.kind, config.store.kind === 'redis' ? config.store.url : undefined);
+  const store = createStore(config.store.kind, config.store.kind === 'redis' ? config.store.url : undefined);
   const s = config.settings;
   const bridge = new VmBridge({
     store,

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { EventBus } from '@meshwave/bus';
-import type { StateStore } from '@meshwave/store';
+import { createInMemoryStore, createRedisStore, type StateStore } from '@meshwave/store';
+import { loadTestEnv } from '../../support/env.js';
 import {
   VmBridge,
   buildApp,
@@ -329,5 +330,18 @@ export async function until<T>(
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Redis from the test env when it is up; in memory otherwise (it survives a bridge restart in this process). */
+export async function newStore(): Promise<{ store: StateStore; kind: string }> {
+  try {
+    const env = loadTestEnv();
+    return {
+      store: createRedisStore({ url: env.redis.url, keyPrefix: `it-vm-${process.pid}-${Date.now()}` }),
+      kind: 'redis',
+    };
+  } catch {
+    return { store: createInMemoryStore(), kind: 'memory' };
   }
 }

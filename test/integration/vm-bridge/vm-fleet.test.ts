@@ -11,9 +11,7 @@ import {
   type IncomingMessage,
   type Subscription,
 } from '@meshwave/bus';
-import * as storeModule from '@meshwave/store';
 import type { StateStore } from '@meshwave/store';
-import { AgentStep, readJournal, JournalPhase } from '@meshwave/vm-bridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTestEnv } from '../../support/env.js';
 import {
@@ -23,6 +21,7 @@ import {
   maxConcurrentUnavailable,
   newAgentProcess,
   newTestBundle,
+  newStore,
   proxyVersion,
   readReports,
   startBridge,
@@ -83,24 +82,6 @@ async function newBuses(): Promise<{ bridgeBus: () => EventBus; planner: EventBu
       kind: 'memory',
     };
   }
-}
-
-/** Redis from the test env when @meshwave/store has its adapter; in memory otherwise (survives a bridge restart in this process). */
-async function newStore(): Promise<{ store: StateStore; kind: string }> {
-  const factory = (storeModule as Record<string, unknown>).createRedisStore;
-  if (typeof factory === 'function') {
-    try {
-      const env = loadTestEnv();
-      const store = (await (factory as (o: { url: string; keyPrefix?: string }) => StateStore | Promise<StateStore>)({
-        url: env.redis.url,
-        keyPrefix: `it-vm-${process.pid}:`,
-      })) as StateStore;
-      return { store, kind: 'redis' };
-    } catch {
-      // fall through to memory
-    }
-  }
-  return { store: storeModule.createInMemoryStore(), kind: 'memory' };
 }
 
 async function publish(
@@ -251,7 +232,7 @@ describe('vm-bridge with 32 vm-agent processes', () => {
     expect(maxConcurrentUnavailable(reports)).toBeGreaterThan(0);
     for (const a of world.fleet) expect((await proxyVersion(a.readyPort))?.version).toBe('v2');
     expect((await world.bridge.bridge.snapshot('fleet')).group.batchesStarted).toBe(HOSTS / MAX_UNAVAILABLE);
-  });
+  }, 300_000);
 
   it('Given the fleet on v2, When a version whose proxy never gets ready is rolled, Then its first batch is reverted, the group halts and the planner is told why', async () => {
     const started = Date.now();
@@ -302,71 +283,5 @@ describe('vm-bridge with 32 vm-agent processes', () => {
     expect(
       (await fetch(`${world.bridge.url}/v1/hosts/h02/desired`, { headers: { authorization: 'Bearer forged' } })).status,
     ).toBe(401);
-  });
-
-  it('Given agents killed at each step of an upgrade, When they restart, Then each host is consistent and converges', async () => {
-    const steps = [
-      AgentStep.Downloaded,
-      AgentStep.Unpacked,
-      AgentStep.Switched,
-      AgentStep.Restarted,
-      AgentStep.Checking,
-    ];
-    const logFile = path.join(world.workDir, 'crash-agents.log');
-    const agents: AgentProcess[] = [];
-    const newCrashAgent = async (host: string, group: string, step: string): Promise<AgentProcess> => {
-      const a = await newAgentProcess({
-        host,
-        group,
-        bridgeUrl: world.bridge.url,
-        workDir: path.join(world.workDir, 'hosts'),
-        initial: world.bundles.v1,
-        logFile,
-        env: { MESHWAVE_VM_AGENT_CRASH_AT: step },
-        readinessTimeoutSeconds: 3,
-      });
-      agents.push(a);
-      return a;
-    };
-    for (const [i, step] of steps.entries()) await newCrashAgent(`c${i + 1}`, 'crash', step);
-    const reverter = await newCrashAgent('r1', 'crash-revert', AgentStep.Reverted);
-    try {
-      await until(
-        async () => (await world.bridge.bridge.snapshot('crash')).hosts.length === steps.length,
-        'crash hosts enrolled',
-      );
-      await until(
-        async () => (await world.bridge.bridge.snapshot('crash-revert')).hosts.length === 1,
-        'revert host enrolled',
-      );
-      await publish('crash', Object.fromEntries(steps.map((_, i) => [`c${i + 1}`, 'v2'])), {
-        maxUnavailable: steps.length,
-      });
-      await publish('crash-revert', { r1: 'v3' }, { maxUnavailable: 1 });
-
-      const exits = await Promise.all(agents.map((a) => a.exited));
-      expect(exits.every((e) => e.signal === 'SIGKILL')).toBe(true);
-      // Killed: `current` always names one complete version, whatever the step.
-      for (const a of agents) {
-        const current = await fs.readlink(path.join(a.stateDir, 'current'));
-        expect(['versions/v1', 'versions/v2', 'versions/v3']).toContain(current);
-        await expect(fs.stat(path.join(a.stateDir, current, '.meshwave-bundle.json'))).resolves.toBeDefined();
-      }
-
-      for (const a of agents) a.restart({ MESHWAVE_VM_AGENT_CRASH_AT: '' });
-      await until(() => hostsOn('crash', 'v2'), 'crash hosts on v2');
-      for (const a of agents.slice(0, steps.length)) {
-        const running = await proxyVersion(a.readyPort);
-        expect(running).toMatchObject({ version: 'v2', configVersion: 'v2' });
-        expect(running?.binaryDir).toBe(path.join(a.stateDir, 'versions', 'v2'));
-        expect((await readJournal(path.join(a.stateDir, 'journal.json')))?.phase).toBe(JournalPhase.Idle);
-      }
-      // The host killed while switching back from a bad version finishes the revert and reports the failure.
-      await until(async () => (await world.bridge.bridge.snapshot('crash-revert')).group.halted, 'crash-revert halted');
-      expect(await fs.readlink(path.join(reverter.stateDir, 'current'))).toBe('versions/v1');
-      await until(async () => (await proxyVersion(reverter.readyPort))?.version === 'v1', 'reverter proxy on v1');
-    } finally {
-      await stopAgents(agents);
-    }
   });
 });

@@ -104,6 +104,8 @@ export class ChildProcessProxyRunner implements ProxyRunner {
   private watch: NodeJS.Timeout | undefined;
   private currentDir: string | undefined;
   private stopping = false;
+  /** start/stop/supervision run one at a time: the supervisor must not start a proxy mid-restart */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ChildProcessRunnerOptions) {
     this.pidFile = path.join(options.stateDir, 'proxy.pid');
@@ -112,24 +114,34 @@ export class ChildProcessProxyRunner implements ProxyRunner {
   }
 
   async ensureRunning(currentDir: string): Promise<void> {
-    this.currentDir = currentDir;
-    const running = await this.runningPid();
-    if (running === undefined) await this.start(currentDir);
-    else this.log.info({ pid: running }, 'adopted the running proxy');
+    await this.serially(async () => {
+      this.currentDir = currentDir;
+      const running = await this.runningPid();
+      if (running === undefined) await this.start(currentDir);
+      else this.log.info({ pid: running }, 'adopted the running proxy');
+    });
     this.supervise();
   }
 
   async restart(currentDir: string): Promise<void> {
-    this.currentDir = currentDir;
-    await this.stopProcess();
-    await this.start(currentDir);
+    await this.serially(async () => {
+      this.currentDir = currentDir;
+      await this.stopProcess();
+      await this.start(currentDir);
+    });
     this.supervise();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.watch !== undefined) clearInterval(this.watch);
-    await this.stopProcess();
+    await this.serially(() => this.stopProcess());
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   /** Leaves the proxy running (agent shutdown for an upgrade of the agent itself). */
