@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { KeyLayout, leaseValue, parseLeaseValue } from './keys.js';
 import { ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE, TRANSITION } from './redis-scripts.js';
@@ -27,10 +27,14 @@ export interface RedisStoreOptions {
 
 /** The scripts, registered with `defineCommand` (EVALSHA, falling back to EVAL once per connection). */
 interface ScriptCommands {
-  mwTransition(...args: (string | number)[]): Promise<string[]>;
   mwAcquireLease(holderKey: string, epochKey: string, holder: string, ttlMs: number): Promise<number | null>;
   mwRenewLease(holderKey: string, expected: string, ttlMs: number): Promise<number>;
   mwReleaseLease(holderKey: string, expected: string): Promise<number>;
+}
+
+/** The transition script queued on a pipeline (a queued command returns the pipeline, not a promise). */
+interface PipelinedScripts {
+  mwTransition(...args: (string | number)[]): ChainableCommander;
 }
 
 function unexpected(what: string, reply: unknown): StoreError {
@@ -107,20 +111,27 @@ class RedisStateStore implements StateStore {
       args.push(w.name, w.json === null ? '0' : '1', w.json ?? '', w.expectedVersion ?? '', kindOf(w.name));
     const audit = request.audit === undefined ? undefined : JSON.stringify({ ...request.audit, scope: s });
     args.push(audit === undefined ? '0' : '1', this.auditMaxLen, audit ?? '');
-    const reply = await this.scripts.mwTransition(...args);
-    const [status, ...rest] = reply;
+    // The kind index lives in other slots, so it cannot be in the script. It is added *before* (same round
+    // trip, pipelined): a crash in between leaves an extra index entry, which listScopes re-checks and drops,
+    // never a missing one.
+    const pipeline = this.redis.pipeline();
+    for (const kind of new Set(writes.filter((w) => w.json !== null).map((w) => kindOf(w.name))))
+      pipeline.sadd(k.kindIndex(kind), s);
+    (pipeline as unknown as PipelinedScripts).mwTransition(...args);
+    const replies = (await pipeline.exec()) ?? [];
+    const [error, reply] = replies[replies.length - 1] ?? [null, undefined];
+    if (error) throw error;
+    if (!Array.isArray(reply)) throw unexpected('transition', reply);
+    const [status, ...rest] = reply as string[];
     if (status === 'stale-epoch') return { ok: false, reason: 'stale-epoch', currentEpoch: Number(rest[0]) };
     if (status === 'version-conflict')
       return { ok: false, reason: 'version-conflict', name: rest[0] ?? '', actualVersion: Number(rest[1]) };
     if (status !== 'ok') throw unexpected('transition', reply);
     const versions: Record<string, number> = {};
     for (let i = 0; i + 1 < rest.length; i += 2) versions[rest[i] as string] = Number(rest[i + 1]);
-    // Outside the script: these keys live in other slots. Both are idempotent and listScopes re-checks the index.
-    const after = this.redis.pipeline();
-    for (const kind of new Set(writes.filter((w) => w.json !== null).map((w) => kindOf(w.name))))
-      after.sadd(k.kindIndex(kind), s);
-    if (audit !== undefined) after.xadd(k.fleetAudit(), 'MAXLEN', '~', this.auditMaxLen, '*', 'entry', audit);
-    if (after.length > 0) await after.exec();
+    // The fleet-wide audit stream is another slot too; the scope's own stream already has the entry.
+    if (audit !== undefined)
+      await this.redis.xadd(k.fleetAudit(), 'MAXLEN', '~', this.auditMaxLen, '*', 'entry', audit);
     return { ok: true, versions };
   }
 
