@@ -381,6 +381,9 @@ export async function upCluster(name, prev, bins, injector) {
   if (!ports || !(await portsFree(want.map((k) => ports[k])))) {
     const p = await freePorts(want.length);
     ports = Object.fromEntries(want.map((k, i) => [k, p[i]]));
+    // A new address is a new cluster: objects left by earlier runs (webhooks pointing at dead ports with
+    // failurePolicy Fail, above all) must not leak in. Same ports (restart drills) keep the data.
+    fs.rmSync(path.join(dir, 'etcd'), { recursive: true, force: true });
   }
   const server = `https://127.0.0.1:${ports.apiserver}`;
   const caFile = path.join(certDir, 'ca.crt');
@@ -396,6 +399,7 @@ export async function upCluster(name, prev, bins, injector) {
     pids: {},
     nodes: FAKE_NODES,
     kubernetesVersion: bins.versions.kubernetes,
+    binaries: { etcd: bins.etcd, apiserver: bins['kube-apiserver'] },
     etcdVersion: bins.versions.etcd,
     kwokVersion: bins.versions.kwok,
   };
