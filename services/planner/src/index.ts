@@ -15,3 +15,5 @@ export {
 } from './runtime/planner.js';
 export { PlannerMetrics } from './runtime/planner-metrics.js';
 export { KeyQueue } from './runtime/key-queue.js';
+export { buildApp, type BuildAppOptions } from './http/app.js';
+export { hashToken, hashTokens, authenticate, roleAllows, type ApiToken } from './http/auth.js';

@@ -85,7 +85,7 @@ export class LeaderElection {
           return;
         }
         await this.lost('lease renewal refused');
-        return;
+        // fall through: if nobody else took the lease meanwhile, take it again (with a new epoch) at once
       }
       const started = now();
       const lease = await store.acquireLease(leaseName, holder, ttlMs);
