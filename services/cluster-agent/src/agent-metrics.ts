@@ -52,9 +52,14 @@ export class AgentMetrics {
     });
   }
 
-  setUnitStates(counts: Readonly<Record<string, number>>, inFlight: number): void {
-    for (const state of Object.values(UnitState)) this.units.set({ state }, counts[state] ?? 0);
-    this.inFlight.set(inFlight);
+  private unitSource: () => { counts: Readonly<Record<string, number>>; inFlight: number } = () => ({
+    counts: {},
+    inFlight: 0,
+  });
+
+  /** where the unit gauges read from at scrape time */
+  observeUnits(source: () => { counts: Readonly<Record<string, number>>; inFlight: number }): void {
+    this.unitSource = source;
   }
 
   /** called by the Kubernetes client for every response (status 0: no response) */

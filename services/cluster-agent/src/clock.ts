@@ -44,14 +44,48 @@ const settle = async (): Promise<void> => {
 export function createManualClock(startMs = Date.parse('2026-01-01T00:00:00Z')): ManualClock {
   let now = startMs;
   let seq = 0;
-  const timers: PendingTimer[] = [];
+  let live = 0;
+  // A binary min-heap on (at, seq): the demo keeps thousands of timers pending.
+  const heap: PendingTimer[] = [];
+  const before = (a: PendingTimer, b: PendingTimer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  const push = (t: PendingTimer): void => {
+    heap.push(t);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  };
+  const pop = (): PendingTimer | undefined => {
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length > 0 && last) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top;
+  };
   return {
     now: () => now,
     setTimer(ms, fn) {
       const t: PendingTimer = { at: now + Math.max(0, ms), seq: seq++, fn, cancelled: false };
-      timers.push(t);
+      push(t);
+      live++;
       return {
         cancel: () => {
+          if (!t.cancelled) live--;
           t.cancelled = true;
         },
       };
@@ -60,21 +94,21 @@ export function createManualClock(startMs = Date.parse('2026-01-01T00:00:00Z')):
       const until = now + ms;
       await settle();
       for (;;) {
-        let next: PendingTimer | undefined;
-        for (const t of timers) {
-          if (t.cancelled || t.at > until) continue;
-          if (!next || t.at < next.at || (t.at === next.at && t.seq < next.seq)) next = t;
-        }
-        if (!next) break;
-        timers.splice(timers.indexOf(next), 1);
+        const next = heap[0];
+        if (!next || next.at > until) break;
+        pop();
+        if (next.cancelled) continue;
+        next.cancelled = true;
+        live--;
         now = Math.max(now, next.at);
         next.fn();
-        await settle();
+        // Settle only when the next due timer is later: timers due at the same instant run back to back.
+        const after = heap[0];
+        if (!after || after.at !== next.at) await settle();
       }
-      for (let i = timers.length - 1; i >= 0; i--) if (timers[i]?.cancelled) timers.splice(i, 1);
       now = until;
       await settle();
     },
-    pendingTimers: () => timers.filter((t) => !t.cancelled).length,
+    pendingTimers: () => live,
   };
 }

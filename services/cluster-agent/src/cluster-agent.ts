@@ -177,15 +177,15 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     return { ...assessUnit(a, obs, clock.now()), assignment: a };
   };
 
-  const inFlightCount = (): number => {
-    let n = 0;
-    for (const s of statuses.values()) if (s.inFlight) n++;
-    return n;
-  };
+  // Kept incrementally: with hundreds of units, recounting on every reconcile would dominate the loop.
+  const inFlight = new Set<string>();
+  const inFlightCount = (): number => inFlight.size;
 
   const record = (status: UnitStatus): void => {
     const before = statuses.get(status.key);
     statuses.set(status.key, status);
+    if (status.inFlight) inFlight.add(status.key);
+    else inFlight.delete(status.key);
     const changed =
       !before ||
       before.state !== status.state ||
@@ -194,19 +194,29 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     if (changed) {
       dirtyRollouts.add(status.assignment.rolloutId);
       scheduleProgress();
-      if (before?.inFlight && !status.inFlight) {
-        // A slot freed up: pending units may start now.
-        for (const [key, s] of statuses) if (s.state === UnitState.Pending) queue.add(key);
-      }
     }
-    updateGauges();
+    if (before?.inFlight && !status.inFlight) wakePending();
   };
 
-  const updateGauges = (): void => {
+  /** A slot freed up: wake as many pending units as there are free slots (in the planner's order), not all. */
+  const wakePending = (): void => {
+    let room =
+      Math.max(0, ...[...rolloutSettings.values()].filter((r) => !r.halted).map((r) => r.maxUnavailable)) -
+      inFlight.size;
+    for (const [key, s] of statuses) {
+      if (room <= 0) break;
+      if (s.state === UnitState.Pending) {
+        queue.add(key);
+        room--;
+      }
+    }
+  };
+
+  metrics.observeUnits(() => {
     const counts: Record<string, number> = {};
     for (const s of statuses.values()) counts[s.state] = (counts[s.state] ?? 0) + 1;
-    metrics.setUnitStates(counts, inFlightCount());
-  };
+    return { counts, inFlight: inFlight.size };
+  });
 
   /** Assesses every unit from the cache at once, so the in-flight count is complete before anything starts. */
   const assessAll = (): void => {
@@ -232,6 +242,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     if (start) {
       // Reserve the slot before the first await: reconciles of other units run concurrently.
       statuses.set(key, { ...status, inFlight: true, state: UnitState.Restarting });
+      inFlight.add(key);
       try {
         await startUnit(a);
       } finally {
@@ -307,11 +318,27 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
   const onCacheChange = (change: CacheChange): void => {
     if (!running) return;
     scheduleInventory();
-    const keys =
-      change.namespace === undefined
-        ? units.keys()
-        : (unitsByNamespace.get(change.namespace) ?? new Set<string>()).values();
-    for (const k of keys) queue.add(k);
+    if (change.namespace === undefined) {
+      for (const k of units.keys()) queue.add(k);
+      return;
+    }
+    const keys = unitsByNamespace.get(change.namespace);
+    if (!keys) return;
+    // Wake the namespace's unit, and of its workload units only those the changed object belongs to.
+    const obj = change.object as { kind?: string; name?: string; labels?: Labels; selector?: Labels } | undefined;
+    for (const key of keys) {
+      const target = units.get(key)?.target;
+      if (!target || target.kind === undefined || change.resource === 'namespaces' || !obj) {
+        queue.add(key);
+        continue;
+      }
+      if (change.resource === 'workloads') {
+        if (obj.kind === target.kind && obj.name === target.name) queue.add(key);
+        continue;
+      }
+      const w = cache.workloads(change.namespace).find((x) => x.kind === target.kind && x.name === target.name);
+      if (!w || selectorMatches(w.selector, obj.labels ?? {})) queue.add(key);
+    }
   };
 
   // ---- commands ----------------------------------------------------------------------------------------

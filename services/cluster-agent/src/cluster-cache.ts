@@ -13,6 +13,8 @@ export interface CacheChange {
   readonly resource: 'namespaces' | 'workloads' | 'pods';
   /** the namespace touched; undefined after a full re-list */
   readonly namespace: string | undefined;
+  /** the changed object itself (undefined after a re-list), so a change can wake only the units it concerns */
+  readonly object?: unknown;
 }
 
 /**
@@ -124,7 +126,7 @@ export class ClusterCache {
     const key = keyOf(event.object);
     if (event.type === 'delete') map.delete(key);
     else if (isNewer(event.object.resourceVersion, map.get(key)?.resourceVersion)) map.set(key, event.object);
-    this.onChange({ resource, namespace: nsOf(event.object) });
+    this.onChange({ resource, namespace: nsOf(event.object), object: event.object });
   }
 }
 
