@@ -1,6 +1,7 @@
 import { startTelemetry } from '@meshwave/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeEventBusContract } from './contract/event-bus-contract.js';
+import { CONTRACT_SIGNING, describeEventBusContract, newHeartbeat } from './contract/event-bus-contract.js';
+import type { IncomingMessage } from './event-bus.js';
 import { topicNameOf } from './bus-options.js';
 import { createInMemoryBroker, createInMemoryBus } from './in-memory-bus.js';
 
@@ -20,3 +21,33 @@ describeEventBusContract(
   { describe, it, expect, afterEach },
   { waitMs: 5_000 },
 );
+
+describe('in-memory EventBus', () => {
+  it('never runs one key twice at once while members join and leave, and commits what finished during a rebalance', async () => {
+    const broker = createInMemoryBroker({ partitions: 2 });
+    const bus = createInMemoryBus({ broker, source: 'agent', signing: CONTRACT_SIGNING });
+    const running = new Set<string>();
+    const handled: string[] = [];
+    let overlaps = 0;
+    const handler = async (m: IncomingMessage): Promise<void> => {
+      if (running.has(m.key)) overlaps++;
+      running.add(m.key);
+      await new Promise((r) => setTimeout(r, 5));
+      running.delete(m.key);
+      handled.push(`${m.key}:${(m.data as { version: string }).version}`);
+    };
+    const first = await bus.subscribe({ topic: 'events', groupId: 'g', fromBeginning: true, handler });
+    const published = ['a', 'b', 'c'].flatMap((key) =>
+      Array.from({ length: 10 }, (_, i) => newHeartbeat(key, String(i))),
+    );
+    await bus.publish(published);
+    await new Promise((r) => setTimeout(r, 12));
+    const second = await bus.subscribe({ topic: 'events', groupId: 'g', fromBeginning: true, handler });
+    await new Promise((r) => setTimeout(r, 12));
+    await first.close();
+    for (let i = 0; i < 400 && handled.length < published.length; i++) await new Promise((r) => setTimeout(r, 5));
+    await second.close();
+    expect(overlaps).toBe(0);
+    expect([...handled].sort()).toEqual(published.map((m) => `${m.key}:${m.data.version}`).sort());
+  });
+});

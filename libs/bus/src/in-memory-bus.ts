@@ -125,8 +125,12 @@ export class ConsumerGroup {
     return this.generation === generation && this.owner.get(partition) === member;
   }
 
-  commit(member: GroupMember, partition: number, next: number, generation: number): void {
-    if (!this.owns(member, partition, generation)) return;
+  /**
+   * Only the holder of a partition (see `hold`) commits it, and the next holder starts only after the
+   * release, so a handler that finishes during a rebalance still commits: fewer redeliveries than Kafka, where
+   * such a commit may be refused, but never a lost message.
+   */
+  commit(partition: number, next: number): void {
     if (next > (this.committed[partition] ?? 0)) this.committed[partition] = next;
   }
 
@@ -220,7 +224,7 @@ class GroupMember implements Subscription {
         }
         if (outcome === 'abandoned') return;
         position++;
-        this.group.commit(this, partition, position, generation);
+        this.group.commit(partition, position);
       }
     } finally {
       release();

@@ -1,3 +1,7 @@
+// @meshwave/bus: the EventBus port and its two implementations.
+//   createKafkaBus({ brokers, source, signing, ... })    Kafka (kafkajs), production
+//   createInMemoryBus({ source, signing, broker? })      in this process; share one createInMemoryBroker()
+// Envelope, signing and DLQ: docs/adr/0004-message-signing.md.
 export * from './event-bus.js';
 export * from './errors.js';
 export { MessageSigner, type SigningKey, type SigningOptions } from './signing.js';

@@ -1,3 +1,7 @@
+// @meshwave/store: the StateStore port and its two implementations.
+//   createRedisStore({ url | redis, keyPrefix?, auditMaxLen? })   Redis (ioredis), production
+//   createInMemoryStore({ now?, auditMaxLen? })                    in this process
+// Layout, fencing, leases: docs/adr/0005-state-store-on-redis.md.
 export type * from './state-store.js';
 export * from './errors.js';
 export { kindOf } from './validation.js';
