@@ -155,7 +155,7 @@ export function describeEventBusContract(
       }
     }
 
-    it('delivers a published message with its attributes, and the trace continues', async () => {
+    it('Given a command published inside a trace, When an agent consumes it, Then it has its attributes and the trace continues', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness, { source: 'planner' });
       const received: { message: IncomingMessage; traceId: string | undefined }[] = [];
@@ -192,7 +192,7 @@ export function describeEventBusContract(
       expect(handlerTraceId).toBe(traceId);
     });
 
-    it('keeps the order of each key while keys are handled concurrently', async () => {
+    it('Given interleaved messages of several keys, When consumed with concurrency, Then each key keeps its order', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness, { concurrency: 3 });
       const seen = new Map<string, number[]>();
@@ -216,7 +216,7 @@ export function describeEventBusContract(
       });
     });
 
-    it('shares partitions inside a group and gives every group every message', async () => {
+    it('Given two members of one group and another group, When messages arrive, Then the members share them and the other group gets all', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness);
       const groupA: string[] = [];
@@ -247,7 +247,7 @@ export function describeEventBusContract(
       });
     });
 
-    it('redelivers what a killed consumer never committed, and an idempotent handler ends in the same state', async () => {
+    it('Given a consumer killed before committing, When another member takes over, Then the messages come again and an idempotent handler ends in the same state', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness, { shutdownGraceMs: 300 });
       // Given a consumer that takes the first command and never finishes it (a process that hangs, then is killed)
@@ -283,7 +283,7 @@ export function describeEventBusContract(
       expect(applied.get('cluster/a')).toBe(4);
     });
 
-    it('lets in-flight handlers finish on close and commits them', async () => {
+    it('Given a handler in flight, When its subscription closes, Then the handler finishes and its message is committed', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness);
       const done: string[] = [];
@@ -314,7 +314,7 @@ export function describeEventBusContract(
       await eventually(() => expect(later).toEqual(['next']));
     });
 
-    it('retries a transient handler error with backoff', async () => {
+    it('Given a handler failing transiently, When it is retried with backoff, Then it succeeds and nothing goes to the DLQ', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness);
       const attempts: number[] = [];
@@ -333,7 +333,7 @@ export function describeEventBusContract(
       expect(letters).toEqual([]);
     });
 
-    it('sends a rejected or always-failing message to the DLQ with its reason and goes on', async () => {
+    it('Given a handler that rejects one message and always fails on another, When they arrive, Then both reach the DLQ with their reasons and the consumer goes on', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness);
       const handled: string[] = [];
@@ -369,7 +369,7 @@ export function describeEventBusContract(
       expect(rejections.map((r) => r.reason)).toEqual(['handler-rejected', 'handler-failed']);
     });
 
-    it('refuses unsigned, tampered, foreign-fleet, expired and malformed messages to the DLQ and goes on', async () => {
+    it('Given unsigned, tampered, foreign-fleet, expired and malformed records, When consumed, Then each reaches the DLQ with its reason and the consumer goes on', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness);
       const handled: string[] = [];
@@ -430,7 +430,7 @@ export function describeEventBusContract(
       expect(letters[1]?.value).toContain('forged');
     });
 
-    it('accepts any key of the configured set, so keys can rotate', async () => {
+    it('Given a key set of two keys, When producers sign with either, Then the consumer accepts both (rotation)', async () => {
       const harness = await newHarness();
       const consumer = await newBus(harness);
       const rotated = await newBus(harness, { signing: { ...CONTRACT_SIGNING, activeKeyId: 'fleet-2026-02' } });
@@ -446,7 +446,7 @@ export function describeEventBusContract(
       await eventually(() => expect(handled).toEqual(['old-key', 'new-key']));
     });
 
-    it("refuses a command addressed to another cluster but routed to this one, and skips other clusters' traffic", async () => {
+    it("Given cluster b's agent, When a command for cluster a is replayed on b's key, Then it is refused as wrong-audience, and a's own traffic is skipped", async () => {
       const harness = await newHarness();
       const planner = await newBus(harness, { source: 'planner' });
       const agentB = await newBus(harness, { source: 'cluster-agent/b' });
@@ -472,7 +472,7 @@ export function describeEventBusContract(
       expect(rejected.map((r) => [r.reason, r.key, r.groupId])).toEqual([['wrong-audience', 'cluster/b', 'agent-b']]);
     });
 
-    it('hands only the subscribed types to the handler and skips the rest', async () => {
+    it('Given a subscription to one type, When other types arrive, Then they are skipped without a DLQ entry', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness);
       const handled: string[] = [];
@@ -497,7 +497,7 @@ export function describeEventBusContract(
       expect(letters).toEqual([]);
     });
 
-    it('refuses to publish a message whose data breaks its schema, and sends none of the batch', async () => {
+    it('Given a batch with one invalid message, When it is published, Then publish fails with BUS_INVALID_MESSAGE and none of it is sent', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness);
       const handled: string[] = [];
@@ -520,7 +520,7 @@ export function describeEventBusContract(
       await eventually(() => expect(handled).toEqual(['after']));
     });
 
-    it('stops delivering after the subscription is closed', async () => {
+    it('Given a closed subscription, When more messages arrive, Then its handler sees none of them', async () => {
       const harness = await newHarness();
       const bus = await newBus(harness);
       const handled: string[] = [];

@@ -48,7 +48,7 @@ export function describeStateStoreContract(
       return r.versions;
     };
 
-    it('writes documents with versions and reads a whole scope back', async () => {
+    it('Given an empty scope, When documents are written, Then they have versions and the whole scope reads back in one call', async () => {
       const store = await newStore();
       const rollout = {
         id: 'r-1',
@@ -86,7 +86,7 @@ export function describeStateStoreContract(
       expect((await store.readScope('r-other')).size).toBe(0);
     });
 
-    it('returns copies: changing what was written or read does not change the store', async () => {
+    it('Given a stored document, When the written or read object is changed, Then the store is not', async () => {
       const store = await newStore();
       const value = { list: [1, 2] };
       ok(await store.transition({ scope: 's', epoch: 1, writes: [{ name: 'doc', value }] }));
@@ -96,7 +96,7 @@ export function describeStateStoreContract(
       expect((await store.read('s', 'doc'))?.value).toEqual({ list: [1, 2] });
     });
 
-    it('applies all writes of a transition or none: a version conflict leaves everything as it was', async () => {
+    it('Given a transition with one stale expected version, When applied, Then it is refused with the conflict and nothing is written', async () => {
       const store = await newStore();
       ok(
         await store.transition({
@@ -129,7 +129,7 @@ export function describeStateStoreContract(
       });
     });
 
-    it('deletes a document written as null, and a later write starts again at version 1', async () => {
+    it('Given a document, When written as null, Then it is deleted and a later write starts again at version 1', async () => {
       const store = await newStore();
       ok(
         await store.transition({
@@ -159,7 +159,7 @@ export function describeStateStoreContract(
       ).toEqual({ 'target/ns-a': 1 });
     });
 
-    it('refuses a write with an epoch lower than one that already wrote to the scope (fencing)', async () => {
+    it('Given a scope written at epoch 5, When epoch 4 writes, Then it is refused as stale-epoch (fencing)', async () => {
       const store = await newStore();
       ok(await store.transition({ scope: 'r-1', epoch: 5, writes: [{ name: 'rollout', value: 'by epoch 5' }] }));
       const stale = await store.transition({
@@ -182,7 +182,7 @@ export function describeStateStoreContract(
       ok(await store.transition({ scope: 'r-2', epoch: 1, writes: [{ name: 'rollout', value: 'r-2' }] }));
     });
 
-    it('keeps transitions atomic under concurrent writers: no lost update, no half-applied transition', async () => {
+    it('Given concurrent read-modify-write writers, When they all finish, Then no update is lost and no transition is half-applied', async () => {
       const store = await newStore();
       ok(
         await store.transition({
@@ -219,7 +219,7 @@ export function describeStateStoreContract(
       expect(scope.get('counter')?.version).toBe(writers * incrementsEach + 1);
     });
 
-    it('never mixes two concurrent multi-document transitions, and fences the lower epochs among them', async () => {
+    it('Given concurrent multi-document transitions at two epochs, When applied, Then documents never mix and the lower epoch is fenced once the higher wrote', async () => {
       const store = await newStore();
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
@@ -243,7 +243,7 @@ export function describeStateStoreContract(
       expect(scope.get('wave/0')?.version).toBe(results.filter((r) => r.ok).length);
     });
 
-    it('refuses malformed requests with a stable error code', async () => {
+    it('Given malformed requests, When sent, Then they fail with STORE_INVALID_REQUEST', async () => {
       const store = await newStore();
       const errors = await Promise.all([
         store.transition({ scope: 'has{brace}', epoch: 1, writes: [] }).catch((e: unknown) => e),
@@ -257,7 +257,7 @@ export function describeStateStoreContract(
       }
     });
 
-    it('lists the scopes holding a document of a kind', async () => {
+    it('Given scopes with documents of several kinds, When listed by kind, Then exactly the scopes holding that kind are returned', async () => {
       const store = await newStore();
       ok(await store.transition({ scope: 'r-1', epoch: 1, writes: [{ name: 'rollout', value: 1 }] }));
       ok(
@@ -279,7 +279,7 @@ export function describeStateStoreContract(
       expect(await store.listScopes('nothing')).toEqual([]);
     });
 
-    it('gives a lease to one holder at a time, with a higher epoch at every acquisition', async () => {
+    it('Given a held lease, When others try to take, renew or release it, Then only the holder can, and the next holder gets a higher epoch', async () => {
       const store = await newStore();
       const first = await store.acquireLease('planner', 'planner-a', 30_000);
       expect(first).toMatchObject({ name: 'planner', holder: 'planner-a' });
@@ -297,7 +297,7 @@ export function describeStateStoreContract(
       expect(await store.renewLease(first!, 30_000)).toBe(false);
     });
 
-    it('lets a lease expire, a new holder take over with a higher epoch, and fences the old holder', async () => {
+    it('Given a leader that stops renewing, When its lease expires, Then another takes over with a higher epoch and the old leader can neither renew nor write', async () => {
       const store = await newStore();
       const old = await store.acquireLease('planner', 'planner-a', 200);
       ok(await store.transition({ scope: 'r-1', epoch: old!.epoch, writes: [{ name: 'rollout', value: 'by a' }] }));
@@ -326,7 +326,7 @@ export function describeStateStoreContract(
       expect((await store.read('r-1', 'rollout'))?.value).toBe('by b');
     });
 
-    it('records audit entries, per scope and fleet-wide, oldest first, with the transition that made them', async () => {
+    it('Given audit entries and an audited transition, When read, Then they come per scope and fleet-wide, oldest first', async () => {
       const store = await newStore();
       await store.appendAudit(newAuditEntry('r-1', 'created', { detail: { waves: 3 } }));
       ok(
@@ -353,7 +353,7 @@ export function describeStateStoreContract(
       ]);
     });
 
-    it('bounds the audit streams', async () => {
+    it('Given a small retention bound, When many audit entries are appended, Then the stream stays bounded and keeps the newest', async () => {
       const store = await newStore({ auditMaxLen: 10 });
       const appended = 400;
       for (let i = 0; i < appended; i++) await store.appendAudit(newAuditEntry('r-1', `step-${i}`));
@@ -365,7 +365,7 @@ export function describeStateStoreContract(
       expect((await store.readAudit({ limit: appended })).length).toBeLessThan(appended / 2);
     });
 
-    it('keeps "look again at" timers until they are cleared, earliest first', async () => {
+    it('Given timers, When asked what is due, Then due ones come earliest first until cleared, and re-setting moves one', async () => {
       const store = await newStore();
       await store.setTimer('soak', 'r-1/wave/0', 1_000);
       await store.setTimer('soak', 'r-2/wave/1', 500);
