@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { readPlannerEnv } from './env-config.js';
+import { hashToken } from './http/auth.js';
+
+const base = {
+  MESHWAVE_KAFKA_BROKERS: 'kafka-0:9092, kafka-1:9092',
+  MESHWAVE_REDIS_URL: 'redis://redis:6379',
+  MESHWAVE_TOKENS: JSON.stringify([{ name: 'ops', role: 'operator', token: 'a-very-long-operator-token' }]),
+  MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'k1', secret: 'x'.repeat(32) }]),
+};
+
+describe('readPlannerEnv', () => {
+  it('reads brokers, Redis, tokens (hashed at once) and signing keys, with defaults', () => {
+    const c = readPlannerEnv(base);
+    expect(c).toMatchObject({
+      host: '0.0.0.0',
+      port: 8080,
+      kafkaBrokers: ['kafka-0:9092', 'kafka-1:9092'],
+      redisUrl: 'redis://redis:6379',
+      signing: { activeKeyId: 'k1' },
+    });
+    expect(c.tokens).toEqual([{ name: 'ops', role: 'operator', sha256: hashToken('a-very-long-operator-token') }]);
+    expect(JSON.stringify(c)).not.toContain('a-very-long-operator-token');
+  });
+
+  it('reads secrets from the files *_FILE names', () => {
+    const files: Record<string, string> = {
+      '/s/tokens': JSON.stringify([{ name: 'v', role: 'viewer', sha256: 'a'.repeat(64) }]),
+      '/s/keys': base.MESHWAVE_SIGNING_KEYS,
+    };
+    const c = readPlannerEnv(
+      {
+        ...base,
+        MESHWAVE_TOKENS: undefined,
+        MESHWAVE_TOKENS_FILE: '/s/tokens',
+        MESHWAVE_SIGNING_KEYS: undefined,
+        MESHWAVE_SIGNING_KEYS_FILE: '/s/keys',
+        MESHWAVE_PORT: '9000',
+      },
+      (p) => files[p]!,
+    );
+    expect(c.tokens[0]).toEqual({ name: 'v', role: 'viewer', sha256: 'a'.repeat(64) });
+    expect(c.port).toBe(9000);
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_KAFKA_BROKERS: '' })).toThrow(/MESHWAVE_KAFKA_BROKERS/);
+    expect(() =>
+      readPlannerEnv({ ...base, MESHWAVE_TOKENS: '[{"name":"x","role":"root","token":"0123456789abcdef"}]' }),
+    ).toThrow(/MESHWAVE_TOKENS: 0.*/);
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_SIGNING_KEYS: '[{"id":"k","secret":"short"}]' })).toThrow(
+      /32 bytes/,
+    );
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_SIGNING_ACTIVE_KEY: 'k9' })).toThrow(/MESHWAVE_SIGNING_ACTIVE_KEY/);
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_PORT: 'eighty' })).toThrow(/MESHWAVE_PORT/);
+  });
+});

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { ApiRole } from '@meshwave/contracts';
+import { z } from 'zod';
+import { hashToken, type ApiToken } from './http/auth.js';
+import { PlannerError, PlannerErrorCode } from './errors.js';
+
+/** Everything `main.ts` needs, read from the environment (and the files it names, for secrets). */
+export interface PlannerEnvConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly instanceId?: string;
+  readonly advertiseUrl?: string;
+  readonly kafkaBrokers: readonly string[];
+  readonly kafkaClientId?: string;
+  readonly redisUrl: string;
+  readonly redisKeyPrefix?: string;
+  readonly tokens: readonly ApiToken[];
+  readonly signing: { readonly keys: readonly { id: string; secret: string }[]; readonly activeKeyId: string };
+  readonly topicNames: { commands?: string; events?: string; dlq?: string };
+  readonly leaseTtlMs?: number;
+  readonly resyncAfterMs?: number;
+  readonly bodyLimit?: number;
+}
+
+const TokenEntry = z.union([
+  z.strictObject({
+    name: z.string().min(1),
+    role: z.enum([ApiRole.Viewer, ApiRole.Operator, ApiRole.Admin]),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'hex SHA-256'),
+  }),
+  z.strictObject({
+    name: z.string().min(1),
+    role: z.enum([ApiRole.Viewer, ApiRole.Operator, ApiRole.Admin]),
+    token: z.string().min(16, 'a token of at least 16 characters'),
+  }),
+]);
+const SigningKeys = z
+  .array(z.strictObject({ id: z.string().min(1), secret: z.string().min(32, 'a secret of at least 32 bytes') }))
+  .min(1);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function fail(variable: string, message: string): never {
+  throw new PlannerError(PlannerErrorCode.InvalidConfig, `${variable}: ${message}`, { context: { variable } });
+}
+
+/** `X` itself, or the content of the file `X_FILE` names (Kubernetes mounts secrets as files). */
+function secretOf(env: Env, name: string, readFile: (path: string) => string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file !== undefined && file !== '') return readFile(file);
+  return env[name];
+}
+
+function intOf(env: Env, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) fail(name, `a positive integer, got "${v}"`);
+  return n;
+}
+
+function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.infer<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    fail(name, 'not valid JSON');
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) fail(name, r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+/**
+ * Reads the planner's configuration:
+ * `MESHWAVE_KAFKA_BROKERS` (comma-separated), `MESHWAVE_REDIS_URL`, `MESHWAVE_TOKENS[_FILE]` (JSON list of
+ * `{name, role, sha256}` or `{name, role, token}`; plain tokens are hashed at once), `MESHWAVE_SIGNING_KEYS[_FILE]`
+ * (JSON list of `{id, secret}`) with `MESHWAVE_SIGNING_ACTIVE_KEY`, `MESHWAVE_PORT` (8080), `MESHWAVE_HOST`
+ * (0.0.0.0), `MESHWAVE_INSTANCE_ID`, `MESHWAVE_ADVERTISE_URL`, `MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ`,
+ * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_BODY_LIMIT`.
+ */
+export function readPlannerEnv(
+  env: Env,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): PlannerEnvConfig {
+  const brokers = (env.MESHWAVE_KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (brokers.length === 0) fail('MESHWAVE_KAFKA_BROKERS', 'at least one broker, e.g. kafka-0:9092');
+  const redisUrl = env.MESHWAVE_REDIS_URL;
+  if (!redisUrl) fail('MESHWAVE_REDIS_URL', 'a Redis URL, e.g. redis://redis:6379');
+  const tokensText = secretOf(env, 'MESHWAVE_TOKENS', readFile);
+  if (!tokensText) fail('MESHWAVE_TOKENS', 'a JSON list of API tokens (or MESHWAVE_TOKENS_FILE)');
+  const tokens = jsonOf('MESHWAVE_TOKENS', tokensText, z.array(TokenEntry).min(1)).map((t) => ({
+    name: t.name,
+    role: t.role,
+    sha256: 'sha256' in t ? t.sha256 : hashToken(t.token),
+  }));
+  const keysText = secretOf(env, 'MESHWAVE_SIGNING_KEYS', readFile);
+  if (!keysText) fail('MESHWAVE_SIGNING_KEYS', 'a JSON list of {id, secret} (or MESHWAVE_SIGNING_KEYS_FILE)');
+  const keys = jsonOf('MESHWAVE_SIGNING_KEYS', keysText, SigningKeys);
+  const activeKeyId = env.MESHWAVE_SIGNING_ACTIVE_KEY ?? keys[0]!.id;
+  if (!keys.some((k) => k.id === activeKeyId))
+    fail('MESHWAVE_SIGNING_ACTIVE_KEY', `"${activeKeyId}" is not one of the signing keys`);
+  const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+    value === undefined || value === '' ? {} : ({ [key]: value } as { [P in K]?: V });
+  return {
+    host: env.MESHWAVE_HOST || '0.0.0.0',
+    port: intOf(env, 'MESHWAVE_PORT') ?? 8080,
+    ...optional('instanceId', env.MESHWAVE_INSTANCE_ID),
+    ...optional('advertiseUrl', env.MESHWAVE_ADVERTISE_URL),
+    kafkaBrokers: brokers,
+    ...optional('kafkaClientId', env.MESHWAVE_KAFKA_CLIENT_ID),
+    redisUrl,
+    ...optional('redisKeyPrefix', env.MESHWAVE_REDIS_KEY_PREFIX),
+    tokens,
+    signing: { keys, activeKeyId },
+    topicNames: {
+      ...optional('commands', env.MESHWAVE_TOPIC_COMMANDS),
+      ...optional('events', env.MESHWAVE_TOPIC_EVENTS),
+      ...optional('dlq', env.MESHWAVE_TOPIC_DLQ),
+    },
+    ...optional('leaseTtlMs', intOf(env, 'MESHWAVE_LEASE_TTL_MS')),
+    ...optional('resyncAfterMs', intOf(env, 'MESHWAVE_RESYNC_MS')),
+    ...optional('bodyLimit', intOf(env, 'MESHWAVE_BODY_LIMIT')),
+  };
+}
