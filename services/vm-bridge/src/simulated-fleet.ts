@@ -7,12 +7,14 @@ import type { VmGroup } from '@meshwave/contracts';
 import type { EventBus } from '@meshwave/bus';
 import { createInMemoryStore, type StateStore } from '@meshwave/store';
 import { silentLogger, type Logger } from '@meshwave/telemetry';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
 import { bundleCatalogFromDirectory } from './bundle-catalog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { HostDesired, HostReportBody } from './host-api.js';
 import { hashToken, newHostToken } from './host-token.js';
 import { JournalPhase, writeJournal } from './vm-agent/agent-journal.js';
-import type { BridgeClient } from './vm-agent/bridge-client.js';
+import { HttpBridgeClient, type BridgeClient } from './vm-agent/bridge-client.js';
 import { BundleStore } from './vm-agent/bundle-store.js';
 import { SimulatedProxyRunner, type SimulatedProxyFaults } from './vm-agent/proxy-runner.js';
 import { VmAgent, type VmAgentSettings } from './vm-agent/vm-agent.js';
@@ -46,6 +48,11 @@ export interface SimulatedVmFleetOptions {
   readonly agentSettings?: Partial<VmAgentSettings>;
   /** where bundles and host directories go; default a new temporary directory, removed by `close` */
   readonly workDir?: string;
+  /**
+   * `in-process` (default): agents call the bridge directly; `http`: the bridge's HTTP API listens on
+   * 127.0.0.1 (any port) and agents use the HTTP client, as real hosts do
+   */
+  readonly transport?: 'in-process' | 'http';
 }
 
 export interface SimulatedVmHost {
@@ -57,6 +64,8 @@ export interface SimulatedVmHost {
 
 export interface SimulatedVmFleet {
   readonly bridge: VmBridge;
+  /** the bridge's URL when the transport is `http` */
+  readonly url?: string;
   readonly hosts: readonly SimulatedVmHost[];
   /** the VM groups as an inventory: each host with the version its agent runs now */
   inventory(): VmGroup[];
@@ -90,6 +99,12 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
     settings: { reportStaleMs: 30_000, batchTimeoutMs: 60_000, tickMs: 500, ...options.bridgeSettings },
   });
   await bridge.start();
+  let app: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (options.transport === 'http') {
+    app = await buildApp({ bridge, logger });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  }
 
   const hosts: SimulatedVmHost[] = [];
   for (const g of options.groups) {
@@ -107,7 +122,17 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
       const agent = new VmAgent({
         host: name,
         stateDir,
-        client: new InProcessBridgeClient(bridge, name, g.name, token, enrollment),
+        client:
+          url !== undefined
+            ? new HttpBridgeClient({
+                bridgeUrl: url,
+                host: name,
+                group: g.name,
+                token,
+                tokenSha256: hashToken(token),
+                enrollmentToken: enrollment,
+              })
+            : new InProcessBridgeClient(bridge, name, g.name, token, enrollment),
         runner: proxy,
         probe: proxy,
         clock,
@@ -127,6 +152,7 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
 
   return {
     bridge,
+    ...(url !== undefined ? { url } : {}),
     hosts,
     inventory: () =>
       options.groups.map((g) => ({
@@ -138,6 +164,7 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
       })),
     close: async () => {
       await Promise.all(hosts.map((h) => h.agent.stop({ stopProxy: true })));
+      await app?.close();
       await bridge.stop();
       if (ownDir) await fs.rm(workDir, { recursive: true, force: true });
     },

@@ -197,11 +197,15 @@ beforeAll(async () => {
       }),
     );
   }
-  await until(async () => {
-    const { hosts } = await world.bridge.bridge.snapshot('fleet');
-    return hosts.length === HOSTS && hosts.every((h) => h.report?.healthy === true);
-  }, `${HOSTS} hosts enrolled and healthy`);
-}, 240_000);
+  await until(
+    async () => {
+      const { hosts } = await world.bridge.bridge.snapshot('fleet');
+      return hosts.length === HOSTS && hosts.every((h) => h.report?.healthy === true);
+    },
+    `${HOSTS} hosts enrolled and healthy`,
+    300_000,
+  );
+}, 420_000);
 
 afterAll(async () => {
   if (world === undefined) return;

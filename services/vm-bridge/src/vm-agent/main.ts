@@ -2,7 +2,7 @@
 // meshwave-vm-agent: the host daemon (see vm-agent.ts). Config file + flags, JSON logs on stdout.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createLogger } from '@meshwave/telemetry';
+import { createAgentLogger } from './agent-logger.js';
 import { isVmBridgeError } from '../errors.js';
 import { hashToken, newHostToken } from '../host-token.js';
 import { exists, writeFileAtomic } from './atomic-file.js';
@@ -23,7 +23,7 @@ async function readOrCreateToken(file: string): Promise<string> {
 
 async function main(): Promise<void> {
   const config = await loadAgentConfig(process.argv.slice(2));
-  const logger = createLogger({ service: 'meshwave-vm-agent', base: { host: config.host, group: config.group } });
+  const logger = createAgentLogger({ host: config.host, group: config.group });
   await fs.mkdir(config.stateDir, { recursive: true });
   const token = await readOrCreateToken(config.tokenFile ?? path.join(config.stateDir, 'host-token'));
   const enrollmentToken =

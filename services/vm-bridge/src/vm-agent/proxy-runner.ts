@@ -3,7 +3,7 @@ import { openSync, closeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { silentLogger, type Logger } from '@meshwave/telemetry';
+import { silentAgentLogger as silentLogger, type Logger } from './agent-logger.js';
 import { systemClock, type Clock } from '../clock.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { silentLogger, type Logger } from '@meshwave/telemetry';
+import { silentAgentLogger as silentLogger, type Logger } from './agent-logger.js';
 import { systemClock, type Clock } from '../clock.js';
 import { VmBridgeError, VmBridgeErrorCode, isVmBridgeError } from '../errors.js';
 import { AgentPhase, type HostDesired, type HostReportBody } from '../host-api.js';
