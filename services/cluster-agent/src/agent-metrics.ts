@@ -17,16 +17,25 @@ export class AgentMetrics {
   constructor(cluster: string, registry = new Registry()) {
     this.registry = registry;
     registry.setDefaultLabels({ cluster });
+    // Computed when scraped, not on every reconcile.
+    const read = (): { counts: Readonly<Record<string, number>>; inFlight: number } => this.unitSource();
     this.units = new Gauge({
       name: 'meshwave_agent_units',
       help: 'Assigned units by state',
       labelNames: ['state'],
       registers: [registry],
+      collect() {
+        const { counts } = read();
+        for (const state of Object.values(UnitState)) this.set({ state }, counts[state] ?? 0);
+      },
     });
     this.inFlight = new Gauge({
       name: 'meshwave_agent_restarts_in_flight',
       help: 'Units restarting now (bounded by maxUnavailable)',
       registers: [registry],
+      collect() {
+        this.set(read().inFlight);
+      },
     });
     this.apiRequests = new Counter({
       name: 'meshwave_agent_kube_api_requests_total',
