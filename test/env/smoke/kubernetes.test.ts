@@ -5,7 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { markRevisionBad, registerRevision, unregisterRevision } from '../injector/registration.mjs';
+import {
+  markRevisionBad,
+  registerRevision,
+  registerRevisionTag,
+  unregisterRevision,
+} from '../injector/registration.mjs';
 import { loadTestEnv, userKubeconfig, type ClusterEnv } from '../../support/env.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
@@ -21,6 +26,7 @@ function clients(kubeconfig: string) {
     core: kc.makeApiClient(k8s.CoreV1Api),
     apps: kc.makeApiClient(k8s.AppsV1Api),
     rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
+    admission: kc.makeApiClient(k8s.AdmissionregistrationV1Api),
   };
 }
 
@@ -234,5 +240,28 @@ describe('a revision marked bad', () => {
 
     await admin.core.deleteNamespace({ name: ns });
     await unregisterRevision(cluster, '1-26-0');
+  });
+});
+
+describe('a revision tag', () => {
+  const cluster = env.clusters[0]!;
+  const admin = clients(cluster.kubeconfig);
+
+  it('injects the revision the tag points at, as istioctl tag set registers it', async () => {
+    // Given tag `stable` pointing at 1-25-2 and a namespace selecting the tag
+    await registerRevisionTag(cluster, injector, { tag: 'stable', revision: '1-25-2' });
+    const ns = `tag-${randomUUID().slice(0, 8)}`;
+    await admin.core.createNamespace({ body: { metadata: { name: ns, labels: { 'istio.io/rev': 'stable' } } } });
+    await admin.apps.createNamespacedDeployment({ namespace: ns, body: newDeployment('web', 1) });
+
+    // Then the pod carries the 1-25-2 sidecar
+    const pods = await rolledOut(admin, ns, 'web');
+    expect(pods.map(sidecarRevision)).toEqual(['1-25-2']);
+    expect(pods.map(proxyImage)).toEqual(['docker.io/istio/proxyv2:1.25.2']);
+    const mwc = await admin.admission.readMutatingWebhookConfiguration({ name: 'istio-revision-tag-stable' });
+    expect(mwc.metadata?.labels).toMatchObject({ 'istio.io/tag': 'stable', 'istio.io/rev': '1-25-2' });
+
+    await admin.core.deleteNamespace({ name: ns });
+    await unregisterRevision(cluster, 'stable', { tag: true });
   });
 });
