@@ -188,6 +188,7 @@ export const HealthReport = z.object({
       unavailableReplicas: z.number().int().nonnegative(),
       restarts: z.number().int().nonnegative(),
       crashLooping: z.boolean(),
+      /** the unit finished rolling out and its pods run another sidecar than assigned (not: old pods mid-restart) */
       sidecarMismatch: z.boolean(),
     }),
   ),

@@ -13,7 +13,10 @@ export interface ClientConfig {
  * Planner URL and token, first found wins: flags, environment (`MESHWAVE_PLANNER_URL`, `MESHWAVE_TOKEN`),
  * the config file (`MESHWAVE_CONFIG` or `~/.config/meshwave/config.json`: `{ "plannerUrl", "token" }`), the default.
  */
-export async function resolveClientConfig(flags: { planner?: string | undefined; token?: string | undefined }, io: CommandIo): Promise<ClientConfig> {
+export async function resolveClientConfig(
+  flags: { planner?: string | undefined; token?: string | undefined },
+  io: CommandIo,
+): Promise<ClientConfig> {
   let file: { plannerUrl?: string; token?: string } = {};
   const path = io.env.MESHWAVE_CONFIG ?? join(io.env.HOME ?? homedir(), '.config', 'meshwave', 'config.json');
   try {

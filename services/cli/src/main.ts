@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ExitCode, processIo, type CommandIo } from './io.js';
+import { runDemoCommand } from './demo/demo-command.js';
 import { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './operator-commands.js';
 import { runPlanCommand } from './plan-command.js';
 
@@ -14,6 +15,10 @@ const commands: Readonly<Record<string, { run: Command; summary: string }>> = {
   approve: { run: operatorAction('approve'), summary: 'approve the wave waiting for approval' },
   rollback: { run: operatorAction('rollback'), summary: 'move the dispatched units back to the old revision' },
   abort: { run: operatorAction('abort'), summary: 'stop the rollout for good (units stay where they are)' },
+  demo: {
+    run: runDemoCommand,
+    summary: 'upgrade a simulated fleet in one process (npm start); --exit-when-done --json for scripts',
+  },
   fleet: { run: runFleetCommand, summary: 'clusters, VM groups and the revisions still in use' },
 };
 

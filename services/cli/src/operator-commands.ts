@@ -12,11 +12,22 @@ const COMMON = {
 } as const satisfies ParseArgsConfig['options'];
 
 /** Terminal phases and how `status` exits on them. */
-const TERMINAL_EXIT: Readonly<Record<string, number>> = { Completed: ExitCode.Ok, RolledBack: ExitCode.Failure, Failed: ExitCode.Failure };
+const TERMINAL_EXIT: Readonly<Record<string, number>> = {
+  Completed: ExitCode.Ok,
+  RolledBack: ExitCode.Failure,
+  Failed: ExitCode.Failure,
+};
 
-type Parsed<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>;
+type Parsed<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
+  typeof parseArgs<{ options: O; allowPositionals: true }>
+>;
 
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O, io: CommandIo, usage: string): Parsed<O> | undefined {
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(
+  args: readonly string[],
+  options: O,
+  io: CommandIo,
+  usage: string,
+): Parsed<O> | undefined {
   try {
     return parseArgs({ args: [...args], options, allowPositionals: true, strict: true }) as Parsed<O>;
   } catch (err) {
@@ -36,7 +47,9 @@ async function withClient(
   } catch (err) {
     if (err instanceof PlannerClientError) {
       io.stderr(`meshwave: ${err.message}`);
-      return err.status !== undefined && err.status >= 400 && err.status < 500 ? ExitCode.InvalidInput : ExitCode.Failure;
+      return err.status !== undefined && err.status >= 400 && err.status < 500
+        ? ExitCode.InvalidInput
+        : ExitCode.Failure;
     }
     throw err;
   }
@@ -63,22 +76,43 @@ export async function runApplyCommand(args: readonly string[], io: CommandIo): P
   }
   return withClient(p.values, io, async (client) => {
     const created = await client.createRollout(text, file);
-    io.stdout(p.values.output === 'json' ? json(created) : `rollout ${created.id} created (${created.phase}); ${created.plan.waves.length} waves, feasible: ${created.plan.feasible}`);
+    io.stdout(
+      p.values.output === 'json'
+        ? json(created)
+        : `rollout ${created.id} created (${created.phase}); ${created.plan.waves.length} waves, feasible: ${created.plan.feasible}`,
+    );
     return ExitCode.Ok;
   });
 }
 
 /** `meshwave status [ID] [--watch]`: one rollout (or all); with --watch, until it ends; non-zero if it fails. */
-export async function runStatusCommand(args: readonly string[], io: CommandIo, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<number> {
+export async function runStatusCommand(
+  args: readonly string[],
+  io: CommandIo,
+  sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+): Promise<number> {
   const usage = 'meshwave status [ID] [--watch] [--interval SECONDS] [--output json]';
-  const p = parse(args, { ...COMMON, watch: { type: 'boolean', short: 'w', default: false }, interval: { type: 'string', default: '1' } }, io, usage);
+  const p = parse(
+    args,
+    { ...COMMON, watch: { type: 'boolean', short: 'w', default: false }, interval: { type: 'string', default: '1' } },
+    io,
+    usage,
+  );
   if (!p) return ExitCode.InvalidInput;
   const [id] = p.positionals;
   return withClient(p.values, io, async (client) => {
     if (id === undefined) {
       const list = await client.listRollouts();
       if (p.values.output === 'json') io.stdout(json(list));
-      else io.stdout(list.rollouts.map((r) => `${r.id}  ${r.name}  ${r.from} → ${r.to}  ${r.phase}${r.wavePhase ? `/${r.wavePhase}` : ''}  wave ${r.wave + 1}/${r.waves}`).join('\n') || 'no rollouts');
+      else
+        io.stdout(
+          list.rollouts
+            .map(
+              (r) =>
+                `${r.id}  ${r.name}  ${r.from} → ${r.to}  ${r.phase}${r.wavePhase ? `/${r.wavePhase}` : ''}  wave ${r.wave + 1}/${r.waves}`,
+            )
+            .join('\n') || 'no rollouts',
+        );
       return ExitCode.Ok;
     }
     let status: RolloutStatus;
@@ -126,11 +160,22 @@ export async function runFleetCommand(args: readonly string[], io: CommandIo): P
       return ExitCode.Ok;
     }
     const lines = fleet.clusters.map(
-      (c) => `${c.name.padEnd(24)} ${String(c.workloads).padStart(5)} workloads  ${Object.entries(c.revisions).map(([r, n]) => `${r}: ${n}`).join('  ')}${c.mismatched ? `  (${c.mismatched} mismatched)` : ''}`,
+      (c) =>
+        `${c.name.padEnd(24)} ${String(c.workloads).padStart(5)} workloads  ${Object.entries(c.revisions)
+          .map(([r, n]) => `${r}: ${n}`)
+          .join('  ')}${c.mismatched ? `  (${c.mismatched} mismatched)` : ''}`,
     );
-    for (const g of fleet.vmGroups) lines.push(`vm:${g.name.padEnd(21)} ${String(g.hosts).padStart(5)} hosts      ${Object.entries(g.versions).map(([r, n]) => `${r}: ${n}`).join('  ')}`);
+    for (const g of fleet.vmGroups)
+      lines.push(
+        `vm:${g.name.padEnd(21)} ${String(g.hosts).padStart(5)} hosts      ${Object.entries(g.versions)
+          .map(([r, n]) => `${r}: ${n}`)
+          .join('  ')}`,
+      );
     lines.push('', 'revisions in use:');
-    for (const r of fleet.revisions) lines.push(`  ${r.revision.padEnd(12)} ${r.workloads} workloads, ${r.vmHosts} VM hosts, clusters: ${r.clusters.join(', ') || '-'}`);
+    for (const r of fleet.revisions)
+      lines.push(
+        `  ${r.revision.padEnd(12)} ${r.workloads} workloads, ${r.vmHosts} VM hosts, clusters: ${r.clusters.join(', ') || '-'}`,
+      );
     io.stdout(lines.join('\n'));
     return ExitCode.Ok;
   });

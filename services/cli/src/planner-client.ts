@@ -1,4 +1,11 @@
-import { ApiError, type ActionResponse, type CreatedRollout, type FleetView, type RolloutList, type RolloutStatus } from '@meshwave/contracts';
+import {
+  ApiError,
+  type ActionResponse,
+  type CreatedRollout,
+  type FleetView,
+  type RolloutList,
+  type RolloutStatus,
+} from '@meshwave/contracts';
 
 /** Stable codes of the errors the CLI shows; exit codes follow them. */
 export const ClientErrorCode = {
@@ -13,7 +20,11 @@ export class PlannerClientError extends Error {
   readonly status?: number;
   readonly body?: ApiError;
 
-  constructor(code: ClientErrorCode, message: string, options: { status?: number; body?: ApiError; cause?: unknown } = {}) {
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    options: { status?: number; body?: ApiError; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'PlannerClientError';
     this.code = code;
@@ -36,16 +47,28 @@ export class PlannerClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(30_000) });
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(30_000),
+      });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new PlannerClientError(ClientErrorCode.Unreachable, `cannot reach the planner at ${this.baseUrl} (${cause})`, { cause: err });
+      throw new PlannerClientError(
+        ClientErrorCode.Unreachable,
+        `cannot reach the planner at ${this.baseUrl} (${cause})`,
+        { cause: err },
+      );
     }
     const text = await res.text();
     if (!res.ok) {
       const parsed = ApiError.safeParse(safeJson(text));
       const detail = parsed.success ? parsed.data : undefined;
-      throw new PlannerClientError(ClientErrorCode.Api, describeHttpError(res.status, detail), { status: res.status, ...(detail ? { body: detail } : {}) });
+      throw new PlannerClientError(ClientErrorCode.Api, describeHttpError(res.status, detail), {
+        status: res.status,
+        ...(detail ? { body: detail } : {}),
+      });
     }
     return safeJson(text) as T;
   }
@@ -60,10 +83,21 @@ export class PlannerClient {
     return this.request('GET', `v1/rollouts/${encodeURIComponent(id)}`);
   }
   act(id: string, action: string, reason?: string): Promise<ActionResponse> {
-    return this.request('POST', `v1/rollouts/${encodeURIComponent(id)}/${action}`, reason === undefined ? {} : { reason });
+    return this.request(
+      'POST',
+      `v1/rollouts/${encodeURIComponent(id)}/${action}`,
+      reason === undefined ? {} : { reason },
+    );
   }
-  exclude(id: string, units: readonly { cluster: string; namespace: string; kind?: string; name?: string }[], reason?: string): Promise<ActionResponse> {
-    return this.request('POST', `v1/rollouts/${encodeURIComponent(id)}/exclude`, { units, ...(reason === undefined ? {} : { reason }) });
+  exclude(
+    id: string,
+    units: readonly { cluster: string; namespace: string; kind?: string; name?: string }[],
+    reason?: string,
+  ): Promise<ActionResponse> {
+    return this.request('POST', `v1/rollouts/${encodeURIComponent(id)}/exclude`, {
+      units,
+      ...(reason === undefined ? {} : { reason }),
+    });
   }
   fleet(): Promise<FleetView> {
     return this.request('GET', 'v1/fleet');
@@ -90,6 +124,9 @@ function describeHttpError(status: number, body: ApiError | undefined): string {
             ? 'refused in the current phase (409)'
             : `the planner answered ${status}`;
   if (body === undefined) return what;
-  const details = body.details.map((d) => `\n  ${[d.line !== undefined ? `${d.line}:${d.column ?? 0}` : '', d.path].filter(Boolean).join(' ')}: ${d.message}`);
+  const details = body.details.map(
+    (d) =>
+      `\n  ${[d.line !== undefined ? `${d.line}:${d.column ?? 0}` : '', d.path].filter(Boolean).join(' ')}: ${d.message}`,
+  );
   return `${what}: ${body.message}${details.join('')}`;
 }

@@ -5,6 +5,7 @@ import {
   InventoryWorkload as InventoryWorkloadSchema,
   MessageType,
   RevisionName,
+  UnitFailureReason,
   UnitState,
   clusterKey,
   unitKey,
@@ -510,7 +511,8 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
         unavailableReplicas: s.unavailableReplicas,
         restarts: s.restarts,
         crashLooping: s.crashLooping,
-        sidecarMismatch: s.sidecarMismatch && s.state !== UnitState.Pending,
+        // Only a finished rollout with the wrong sidecar is a mismatch; old pods mid-restart are just old.
+        sidecarMismatch: s.state === UnitState.Failed && s.reason === UnitFailureReason.SidecarMismatch,
       })),
     };
     await publish([event(MessageType.Health, report)]);

@@ -1,0 +1,244 @@
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { parseDocument, stringify } from 'yaml';
+import { InvalidInputError, formatProblem, parseDocumentText, type RolloutStatus } from '@meshwave/contracts';
+import { injectedRevisionOf, selectorMatches } from '@meshwave/cluster-agent';
+import { ExitCode, type CommandIo } from '../io.js';
+import { PlannerClient } from '../planner-client.js';
+import { renderRolloutStatus } from '../progress-view.js';
+import { DemoFleetConfig } from './fleet-config.js';
+import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './embedded-fleet.js';
+
+const EXAMPLES = new URL('../../../../examples/', import.meta.url);
+
+/** The demo's summary (`--json`): what scripts and tests read. */
+export interface DemoSummary {
+  readonly rollout: string;
+  readonly phase: string;
+  readonly units: { readonly total: number; readonly onTarget: number };
+  readonly vmHosts: { readonly total: number; readonly onTarget: number };
+  readonly halts: number;
+  readonly failbacks: number;
+  readonly durationSeconds: number;
+}
+
+export interface DemoOptions {
+  readonly fleetFile?: string;
+  readonly rolloutFile?: string;
+  readonly port: number;
+  readonly exitWhenDone: boolean;
+  readonly json: boolean;
+  /** when the demo gives up (the scenario takes under two minutes on the default fleet) */
+  readonly timeoutSeconds: number;
+}
+
+/**
+ * The example rollout made to run in minutes: soaks shortened, change windows and pins dropped (they are
+ * days away), deadline an hour from now. Everything else — waves, selectors, exclusions, approvals, VM
+ * groups, gate policy — is the example's.
+ */
+export function demoRolloutSpec(exampleText: string, soakSeconds: number, now: Date): Record<string, unknown> {
+  const doc = parseDocument(exampleText).toJS() as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+  const spec = doc.spec;
+  const soak = `${Math.max(0, Math.round(soakSeconds))}s`;
+  delete spec.windows;
+  delete spec.pins;
+  spec.deadline = new Date(now.getTime() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  spec.defaults = { ...(spec.defaults as object), soak, batchEstimate: '5s' };
+  spec.waves = (spec.waves as Record<string, unknown>[]).map((w) => (w.soak === undefined ? w : { ...w, soak }));
+  return { ...doc, metadata: { ...doc.metadata, name: `${String(doc.metadata.name)}-demo` } };
+}
+
+const unitOf = (key: string): { cluster: string; namespace: string; kind?: string; name?: string } => {
+  const [cluster = '', namespace = '', kind, name] = key.split('/');
+  return { cluster, namespace, ...(kind && name ? { kind, name } : {}) };
+};
+
+/** Ground truth, read from the simulated clusters and hosts, not from the planner's view. */
+async function summarize(
+  fleet: EmbeddedFleet,
+  status: RolloutStatus,
+  to: string,
+  startedAt: number,
+): Promise<DemoSummary> {
+  const excludedNamespaces = new Set(['kube-system', 'istio-system']);
+  const excluded = new Set(status.excluded);
+  let total = 0;
+  let onTarget = 0;
+  for (const cluster of fleet.clusters) {
+    const pods = await cluster.listPods();
+    const workloads = await cluster.listWorkloads();
+    for (const w of workloads) {
+      if (excludedNamespaces.has(w.namespace)) continue;
+      const key = `${cluster.name}/${w.namespace}/${w.kind}/${w.name}`;
+      if (excluded.has(key) || excluded.has(`${cluster.name}/${w.namespace}`)) continue;
+      total++;
+      const own = pods.filter(
+        (p) => p.namespace === w.namespace && !p.terminating && selectorMatches(w.selector, p.labels),
+      );
+      if (own.length > 0 && own.every((p) => injectedRevisionOf(p.annotations) === to && p.ready)) onTarget++;
+    }
+  }
+  const hosts = fleet.vms.inventory().flatMap((g) => g.hosts);
+  return {
+    rollout: status.id,
+    phase: status.phase,
+    units: { total, onTarget },
+    vmHosts: { total: hosts.length, onTarget: hosts.filter((h) => h.version === to).length },
+    halts: status.transitions.filter((t) => t.to === 'Halted').length,
+    failbacks: status.transitions.filter((t) => t.trigger === 'rollback-started' || t.to === 'RollingBack').length,
+    durationSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
+  };
+}
+
+/** `meshwave demo` / `npm start`. */
+export async function runDemo(options: DemoOptions, io: CommandIo): Promise<number> {
+  const startedAt = Date.now();
+  const say = (text: string): void => {
+    if (!options.json) io.stdout(text);
+  };
+  let fleetConfig: DemoFleetConfig;
+  let exampleText: string;
+  try {
+    const fleetPath = options.fleetFile ?? fileURLToPath(new URL('demo-fleet.yml', EXAMPLES));
+    fleetConfig = parseDocumentText(DemoFleetConfig, await io.readFile(fleetPath), fleetPath);
+    exampleText = await io.readFile(options.rolloutFile ?? fileURLToPath(new URL('rollouts.yml', EXAMPLES)));
+  } catch (err) {
+    if (err instanceof InvalidInputError) {
+      io.stderr(err.problems.map(formatProblem).join('\n'));
+      return ExitCode.InvalidInput;
+    }
+    throw err;
+  }
+
+  const fleet = await startEmbeddedFleet({ fleet: fleetConfig, port: options.port });
+  const client = new PlannerClient(fleet.url, DEMO_TOKEN);
+  const workloads = fleetConfig.clusters.reduce((n, c) => n + c.namespaces.length * c.workloadsPerNamespace, 0);
+  const hosts = fleetConfig.vmGroups.reduce((n, g) => n + g.hosts, 0);
+  say(
+    `meshwave demo: ${fleetConfig.clusters.length} simulated clusters (${workloads} workloads), ${fleetConfig.vmGroups.length} VM groups (${hosts} hosts)`,
+  );
+  say(
+    `planner API and dashboard on ${fleet.url}  (token: ${DEMO_TOKEN}; try: MESHWAVE_TOKEN=${DEMO_TOKEN} npx meshwave status --planner ${fleet.url})`,
+  );
+
+  let exit: number = ExitCode.Failure;
+  let summary: DemoSummary | undefined;
+  try {
+    // The planner learns the clusters from their agents' inventory reports.
+    const deadline = Date.now() + options.timeoutSeconds * 1000;
+    while ((await client.fleet()).clusters.length < fleetConfig.clusters.length) {
+      if (Date.now() > deadline) throw new Error('the agents did not report their inventory in time');
+      await sleep(100);
+    }
+    const spec = demoRolloutSpec(exampleText, fleetConfig.timing.soakSeconds, new Date());
+    const created = await client.createRollout(stringify(spec));
+    say(
+      `applied rollout ${created.id}: ${created.plan.waves.map((w) => `${w.name} (${w.workloads.length} units${w.vmHosts.length ? `, ${w.vmHosts.length} VM hosts` : ''})`).join(' → ')}`,
+    );
+
+    const excludedOnce = new Set<string>();
+    let last = '';
+    let status = await client.rollout(created.id);
+    for (;;) {
+      status = await client.rollout(created.id);
+      const view = renderRolloutStatus(status, { transitions: 3 });
+      if (view !== last && !options.json) io.stdout(`\n${view}`);
+      last = view;
+      if (['Completed', 'RolledBack', 'Failed'].includes(status.phase)) break;
+      if (Date.now() > deadline)
+        throw new Error(`the rollout did not finish within ${options.timeoutSeconds}s (phase ${status.phase})`);
+
+      const wave = status.waveStatuses[status.wave];
+      if (status.phase === 'Running' && wave?.approval && !wave.approved) {
+        await client.act(status.id, 'approve', `demo: the operator approves wave "${wave.name}"`);
+        say(`demo operator: approved wave "${wave.name}"`);
+      }
+      if (status.phase === 'Halted') {
+        // The gate failed and the wave was failed back: exclude what failed, as an operator would, and resume.
+        const failed = [
+          ...new Set(status.gateVerdicts.filter((v) => v.outcome === 'Failed').flatMap((v) => v.failed)),
+        ].filter((u) => !u.startsWith('vmgroup/') && !excludedOnce.has(u));
+        if (failed.length > 0) {
+          await client.exclude(
+            status.id,
+            failed.map(unitOf),
+            'demo: crash-looping on the new revision; the owning team will fix it',
+          );
+          for (const u of failed) excludedOnce.add(u);
+          say(`demo operator: excluded ${failed.join(', ')} (recorded in the audit log)`);
+        }
+        await client.act(status.id, 'resume', 'demo: resume after excluding the failing workload');
+        say('demo operator: resumed');
+      }
+      await sleep(300);
+    }
+    summary = await summarize(fleet, status, status.to, startedAt);
+    exit =
+      summary.phase === 'Completed' &&
+      summary.units.onTarget === summary.units.total &&
+      summary.vmHosts.onTarget === summary.vmHosts.total
+        ? ExitCode.Ok
+        : ExitCode.Failure;
+    if (options.json) io.stdout(JSON.stringify(summary));
+    else io.stdout(`\ndemo summary: ${JSON.stringify(summary)}`);
+  } catch (err) {
+    io.stderr(`meshwave demo: ${(err as Error).message}`);
+    exit = ExitCode.Failure;
+  }
+
+  if (options.exitWhenDone) {
+    await fleet.close();
+    return exit;
+  }
+  say(
+    `\nthe fleet stays up for exploration on ${fleet.url} (npx meshwave fleet --planner ${fleet.url} --token ${DEMO_TOKEN}); Ctrl-C to stop`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await fleet.close();
+  return exit;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runDemoCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        fleet: { type: 'string' },
+        rollout: { type: 'string' },
+        port: { type: 'string', default: '8080' },
+        'exit-when-done': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        timeout: { type: 'string', default: '300' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    io.stderr(
+      `${(err as Error).message}\nusage: meshwave demo [--fleet FILE] [--rollout FILE] [--port 8080] [--exit-when-done] [--json]`,
+    );
+    return ExitCode.InvalidInput;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    io.stderr(`--port: "${values.port}" is not a TCP port`);
+    return ExitCode.InvalidInput;
+  }
+  return runDemo(
+    {
+      ...(values.fleet === undefined ? {} : { fleetFile: values.fleet }),
+      ...(values.rollout === undefined ? {} : { rolloutFile: values.rollout }),
+      port,
+      exitWhenDone: values['exit-when-done'],
+      json: values.json,
+      timeoutSeconds: Number(values.timeout) || 300,
+    },
+    io,
+  );
+}

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { createInMemoryBroker, createInMemoryBus, type EventBus } from '@meshwave/bus';
+import { WorkloadKind } from '@meshwave/contracts';
+import {
+  createClusterAgent,
+  createSimulatedCluster,
+  type ClusterAgent,
+  type SimulatedCluster,
+} from '@meshwave/cluster-agent';
+import { buildApp, createPlanner, hashTokens, type Planner } from '@meshwave/planner';
+import { createInMemoryStore } from '@meshwave/store';
+import { silentLogger } from '@meshwave/telemetry';
+import { createSimulatedVmFleet, type SimulatedVmFleet } from '@meshwave/vm-bridge';
+import { demoWorkloadKind, demoWorkloadNames, type DemoFleetConfig } from './fleet-config.js';
+
+/** The API token of the embedded planner: it listens on 127.0.0.1 only. */
+export const DEMO_TOKEN = 'meshwave-demo-admin';
+
+export interface EmbeddedFleetOptions {
+  readonly fleet: DemoFleetConfig;
+  readonly port: number;
+  readonly host?: string;
+}
+
+/**
+ * A whole fleet in one process: the real planner (engine, API), one real cluster-agent per simulated
+ * cluster, the real vm-bridge and vm-agents with simulated proxies, all on the in-memory bus and store.
+ * Only what is behind the agents' ports (Kubernetes, the proxy process) is simulated.
+ */
+export interface EmbeddedFleet {
+  readonly planner: Planner;
+  readonly clusters: readonly SimulatedCluster[];
+  readonly agents: readonly ClusterAgent[];
+  readonly vms: SimulatedVmFleet;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise<EmbeddedFleet> {
+  const { fleet } = options;
+  const signing = { keys: [{ id: 'demo', secret: randomBytes(32) }], activeKeyId: 'demo' };
+  const broker = createInMemoryBroker();
+  const store = createInMemoryStore();
+  const buses: EventBus[] = [];
+  const busFor = (source: string): EventBus => {
+    const bus = createInMemoryBus({ broker, source, signing });
+    buses.push(bus);
+    return bus;
+  };
+
+  const clusters = fleet.clusters.map((c) =>
+    createSimulatedCluster({
+      name: c.name,
+      podStartMs: fleet.timing.podStartMs,
+      progressDeadlineSeconds: fleet.timing.progressDeadlineSeconds,
+      revisions: fleet.revisions,
+      faults: {
+        crashLoop: fleet.faults.crashLoop.filter((f) => f.cluster === c.name),
+        slowRollout: fleet.faults.slowRollout.filter((f) => f.cluster === c.name),
+        sidecarMismatch: fleet.faults.sidecarMismatch.filter((f) => f.cluster === c.name),
+      },
+      namespaces: c.namespaces.map((ns) => ({
+        name: ns,
+        labels: { 'istio.io/rev': fleet.installed },
+        workloads: demoWorkloadNames(c.workloadsPerNamespace).map((name, i) => {
+          const kind = demoWorkloadKind(i);
+          return {
+            name,
+            kind: WorkloadKind[kind],
+            replicas: kind === 'DaemonSet' ? 3 : 1 + (i % 3),
+            labels: { app: name, tier: i % 3 === 0 ? 'low' : 'high', team: ns },
+          };
+        }),
+      })),
+    }),
+  );
+
+  const agents = fleet.clusters.map((c, i) =>
+    createClusterAgent({
+      cluster: c.name,
+      kubernetes: clusters[i]!,
+      bus: busFor(`cluster-agent/${c.name}`),
+      store,
+      clusterLabels: c.labels,
+      intervals: {
+        resyncMs: 5_000,
+        heartbeatMs: 2_000,
+        healthMs: 2_000,
+        inventoryDebounceMs: 200,
+        progressDebounceMs: 200,
+      },
+    }),
+  );
+
+  const vms = await createSimulatedVmFleet({
+    groups: fleet.vmGroups.map((g) => ({
+      name: g.name,
+      hosts: g.hosts,
+      initialVersion: fleet.installed,
+      labels: g.labels,
+    })),
+    versions: fleet.revisions,
+    bus: busFor('vm-bridge'),
+    store,
+    proxyStartMs: fleet.timing.vmRestartMs,
+  });
+
+  const planner = createPlanner({
+    bus: busFor('planner'),
+    store,
+    config: {
+      instanceId: 'embedded',
+      leaseTtlMs: 5_000,
+      leaseRenewMs: 1_000,
+      resyncAfterMs: 5_000,
+      gateRetryMs: 1_000,
+      timerTickMs: 100,
+      logger: silentLogger(),
+    },
+  });
+
+  for (const agent of agents) await agent.start();
+  await planner.start();
+  for (let i = 0; !planner.isLeader(); i++) {
+    if (i > 200) throw new Error('the embedded planner did not take the leader lease');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // VM groups are known to the planner from the operator's base inventory; clusters from their agents' reports.
+  await planner.putInventory({ clusters: [], vmGroups: vms.inventory() }, 'demo');
+
+  const app = await buildApp({
+    planner,
+    tokens: hashTokens([{ name: 'demo-operator', token: DEMO_TOKEN, role: 'admin' }]),
+  });
+  const host = options.host ?? '127.0.0.1';
+  await app.listen({ host, port: options.port });
+  const address = (app.server as Server).address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+
+  return {
+    planner,
+    clusters,
+    agents,
+    vms,
+    url: `http://${host}:${port}`,
+    async close() {
+      await app.close();
+      await planner.stop();
+      for (const agent of agents) await agent.stop();
+      await vms.close();
+      for (const c of clusters) c.close();
+      for (const bus of buses) await bus.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { Labels, ObjectName, RevisionName } from '@meshwave/contracts';
+
+const FaultTarget = z.strictObject({ cluster: ObjectName, namespace: ObjectName, name: ObjectName.optional() });
+
+/** The embedded default's simulated fleet: sizes, timing and faults. `examples/demo-fleet.yml` is the default. */
+export const DemoFleetConfig = z.strictObject({
+  /** the revision every workload and host runs at start */
+  installed: RevisionName.default('1-24-5'),
+  /** control-plane revisions installed in every cluster */
+  revisions: z.array(RevisionName).default(['1-24-5', '1-25-2']),
+  clusters: z
+    .array(
+      z.strictObject({
+        name: ObjectName,
+        labels: Labels.default({}),
+        /** namespaces, each labelled istio.io/rev=<installed> */
+        namespaces: z.array(ObjectName).min(1),
+        workloadsPerNamespace: z.number().int().min(1).max(500),
+      }),
+    )
+    .min(1),
+  vmGroups: z
+    .array(z.strictObject({ name: ObjectName, labels: Labels.default({}), hosts: z.number().int().min(1).max(10_000) }))
+    .default([]),
+  timing: z
+    .strictObject({
+      /** ms for a simulated pod to become Ready */
+      podStartMs: z.number().int().min(0).default(600),
+      /** ms for a simulated VM proxy to restart and pass its health check */
+      vmRestartMs: z.number().int().min(0).default(400),
+      /** soak of every wave in the demo, seconds */
+      soakSeconds: z.number().min(0).default(3),
+      /** a unit that does not converge in this time fails */
+      progressDeadlineSeconds: z.number().int().positive().default(20),
+    })
+    .default({ podStartMs: 600, vmRestartMs: 400, soakSeconds: 3, progressDeadlineSeconds: 20 }),
+  faults: z
+    .strictObject({
+      crashLoop: z.array(FaultTarget.extend({ revision: RevisionName })).default([]),
+      slowRollout: z.array(FaultTarget.extend({ factor: z.number().positive() })).default([]),
+      sidecarMismatch: z.array(FaultTarget.extend({ revision: RevisionName })).default([]),
+    })
+    .default({ crashLoop: [], slowRollout: [], sidecarMismatch: [] }),
+});
+export type DemoFleetConfig = z.infer<typeof DemoFleetConfig>;
+
+const WORKLOAD_NAMES = [
+  'api',
+  'web',
+  'worker',
+  'cache',
+  'gateway',
+  'indexer',
+  'scheduler',
+  'reporter',
+  'db',
+  'queue',
+  'auth',
+  'search',
+];
+
+/** Workload names of a namespace, stable for a given size: the demo's faults and the plan can name them. */
+export function demoWorkloadNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const base = WORKLOAD_NAMES[i % WORKLOAD_NAMES.length]!;
+    const round = Math.floor(i / WORKLOAD_NAMES.length);
+    return round === 0 ? base : `${base}-${round + 1}`;
+  });
+}
+
+/** Kind of the i-th workload of a namespace: mostly Deployments, some StatefulSets and DaemonSets. */
+export function demoWorkloadKind(i: number): 'Deployment' | 'StatefulSet' | 'DaemonSet' {
+  if (i % 9 === 4) return 'StatefulSet';
+  if (i % 13 === 7) return 'DaemonSet';
+  return 'Deployment';
+}
