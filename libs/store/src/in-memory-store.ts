@@ -7,7 +7,7 @@ import type {
   TransitionResult,
   VersionedDoc,
 } from './state-store.js';
-import { DEFAULT_AUDIT_LIMIT, checkTransition, checkTtl, kindOf } from './validation.js';
+import { DEFAULT_AUDIT_LIMIT, checkScope, checkTransition, checkTtl, kindOf } from './validation.js';
 
 export interface InMemoryStoreOptions {
   /** clock for lease expiry; default `Date.now` */
@@ -60,6 +60,7 @@ class InMemoryStateStore implements StateStore {
 
   async readScope(scope: string): Promise<ReadonlyMap<string, VersionedDoc>> {
     this.open();
+    checkScope(scope);
     const out = new Map<string, VersionedDoc>();
     for (const [name, doc] of this.scopes.get(scope)?.docs ?? [])
       out.set(name, { value: JSON.parse(doc.json) as unknown, version: doc.version });
@@ -68,6 +69,7 @@ class InMemoryStateStore implements StateStore {
 
   async read(scope: string, name: string): Promise<VersionedDoc | undefined> {
     this.open();
+    checkScope(scope);
     const doc = this.scopes.get(scope)?.docs.get(name);
     return doc === undefined ? undefined : { value: JSON.parse(doc.json) as unknown, version: doc.version };
   }
@@ -157,6 +159,7 @@ class InMemoryStateStore implements StateStore {
 
   async appendAudit(entry: AuditEntry): Promise<string> {
     this.open();
+    checkScope(entry.scope);
     return this.recordAudit(entry);
   }
 

@@ -10,7 +10,7 @@ import type {
   TransitionResult,
   VersionedDoc,
 } from './state-store.js';
-import { DEFAULT_AUDIT_LIMIT, checkTransition, checkTtl, kindOf } from './validation.js';
+import { DEFAULT_AUDIT_LIMIT, checkScope, checkTransition, checkTtl, kindOf } from './validation.js';
 
 export interface RedisStoreOptions {
   /** `redis://host:port/db`; ignored when `redis` is given */
@@ -39,13 +39,6 @@ interface PipelinedScripts {
 
 function unexpected(what: string, reply: unknown): StoreError {
   return new StoreError(StoreErrorCode.UnexpectedReply, `unexpected reply to ${what}: ${JSON.stringify(reply)}`);
-}
-
-function checkScope(scope: string): void {
-  // The scope is the Redis Cluster hash tag: a brace would end the tag early and split the scope across slots.
-  if (scope === '' || scope.includes('{') || scope.includes('}')) {
-    throw new StoreError(StoreErrorCode.InvalidRequest, `a scope must be non-empty and free of braces, got "${scope}"`);
-  }
 }
 
 class RedisStateStore implements StateStore {

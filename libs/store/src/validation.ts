@@ -7,6 +7,13 @@ export const kindOf = (name: string): string => {
   return slash < 0 ? name : name.slice(0, slash);
 };
 
+/** Braces are refused by every implementation: in Redis the scope is the Cluster hash tag `{scope}`. */
+export function checkScope(scope: string): void {
+  if (scope === '' || /[{}]/.test(scope)) {
+    throw new StoreError(StoreErrorCode.InvalidRequest, `a scope must be non-empty and free of braces, got "${scope}"`);
+  }
+}
+
 /** Checks what both implementations refuse alike, and serialises each value once. */
 export function checkTransition(
   request: TransitionRequest,

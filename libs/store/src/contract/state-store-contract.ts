@@ -250,6 +250,8 @@ export function describeStateStoreContract(
         store.transition({ scope: 's', epoch: -1, writes: [] }).catch((e: unknown) => e),
         store.transition({ scope: 's', epoch: 1, writes: [{ name: 'x', value: undefined }] }).catch((e: unknown) => e),
         store.acquireLease('l', 'h', 0).catch((e: unknown) => e),
+        store.readScope('a{b}').catch((e: unknown) => e),
+        store.appendAudit(newAuditEntry('}', 'x')).catch((e: unknown) => e),
       ]);
       for (const error of errors) {
         expect(error).toBeInstanceOf(StoreError);
