@@ -47,14 +47,16 @@ export const VmBridgeConfig = z.strictObject({
     .default({ kind: 'memory' }),
   store: z
     .discriminatedUnion('kind', [
-      z.strictObject({ kind: z.literal('redis'), url: z.string() }),
+      z.strictObject({ kind: z.literal('redis'), url: z.string().optional(), urlEnv: z.string().optional() }),
       z.strictObject({ kind: z.literal('memory') }),
     ])
     .default({ kind: 'memory' }),
   signing: z
     .strictObject({
       activeKeyId: z.string(),
-      keys: z.array(z.strictObject({ id: z.string(), secret: SecretRef })).min(1),
+      keys: z.array(z.strictObject({ id: z.string(), secret: SecretRef })).default([]),
+      /** a JSON file `[{ "id": "k1", "secret": "..." }]` (the fleet's signing Secret, ADR 0004) */
+      keysFile: z.string().optional(),
     })
     .optional(),
   settings: z

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // meshwave-vm-bridge: consumes VM group commands, rolls host batches, serves the host API.
+import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInMemoryBus, createKafkaBus, type EventBus } from '@meshwave/bus';
@@ -40,6 +41,10 @@ async function main(): Promise<void> {
     const keys = await Promise.all(
       config.signing.keys.map(async (k) => ({ id: k.id, secret: await readSecret(k.secret, baseDir) })),
     );
+    if (config.signing.keysFile !== undefined) {
+      const file = path.resolve(baseDir, config.signing.keysFile);
+      keys.push(...(JSON.parse(await fs.readFile(file, 'utf8')) as { id: string; secret: string }[]));
+    }
     const busOptions = { source: 'vm-bridge', signing: { keys, activeKeyId: config.signing.activeKeyId }, logger };
     bus =
       config.bus.kind === 'kafka'
@@ -52,7 +57,14 @@ async function main(): Promise<void> {
   } else if (config.bus.kind === 'kafka') {
     throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, 'signing: the Kafka bus needs the fleet signing keys');
   }
-  const store = createStore(config.store.kind, config.store.kind === 'redis' ? config.store.url : undefined);
+  const redisUrl =
+    config.store.kind === 'redis'
+      ? (config.store.url ?? (config.store.urlEnv !== undefined ? process.env[config.store.urlEnv] : undefined))
+      : undefined;
+  if (config.store.kind === 'redis' && redisUrl === undefined) {
+    throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, 'store: a Redis store needs url or urlEnv (set)');
+  }
+  const store = createStore(config.store.kind, redisUrl);
   const s = config.settings;
   const bridge = new VmBridge({
     store,
