@@ -18,6 +18,8 @@ export interface AgentProcess {
   stop(): Promise<void>;
   readonly metricsPort: number;
   readonly webhookPort: number | undefined;
+  /** this replica runs the converge loop (holds the lease, or runs without election) */
+  isLeader(): boolean;
 }
 
 async function signingKeys(config: AgentConfig): Promise<{ keys: SigningKey[]; activeKeyId: string }> {
@@ -64,7 +66,11 @@ function followLedger(store: StateStore, cluster: string, log: Logger): Assignme
 /** Wires the agent from its config: Kubernetes client, bus, store, leader election, webhook, /metrics. */
 export async function startAgentProcess(
   config: AgentConfig,
-  options: { readonly logger?: Logger } = {},
+  options: {
+    readonly logger?: Logger;
+    /** what to do when the replica must not go on (lost lease, failed start); default: exit 1 so the pod restarts */
+    readonly onFatal?: (reason: string) => void;
+  } = {},
 ): Promise<AgentProcess> {
   const log =
     options.logger ??
@@ -92,6 +98,13 @@ export async function startAgentProcess(
   const follower = followLedger(store, config.cluster, log);
   let agent: ClusterAgent | undefined;
   let election: LeaderElection | undefined;
+  let stopping = false;
+  const fatal =
+    options.onFatal ??
+    ((reason: string): void => {
+      log.error({ reason }, 'exiting so the pod restarts');
+      process.exit(1);
+    });
 
   const assignmentsNow: AssignmentSource = { revisionFor: (ns, w) => (agent ?? follower).revisionFor(ns, w) };
 
@@ -140,8 +153,8 @@ export async function startAgentProcess(
     try {
       await agent.start();
     } catch (err) {
-      log.error({ err }, 'the agent failed to start; exiting so the pod restarts');
-      process.exit(1);
+      log.error({ err }, 'the agent failed to start');
+      fatal('agent start failed');
     }
   };
 
@@ -155,8 +168,7 @@ export async function startAgentProcess(
       onStoppedLeading: () => {
         // As controller-runtime does: a replica that lost its lease exits and comes back as a standby, rather
         // than risk two leaders acting at once.
-        log.error('lost the leader lease; exiting');
-        process.exit(1);
+        if (!stopping) fatal('lost the leader lease');
       },
     });
   } else {
@@ -166,7 +178,9 @@ export async function startAgentProcess(
   return {
     metricsPort,
     webhookPort: webhook?.port,
+    isLeader: () => agent !== undefined,
     async stop() {
+      stopping = true;
       await agent?.stop();
       await election?.stop().catch(() => {});
       follower.stop();

@@ -14,6 +14,7 @@ export interface AdminClients {
   readonly apps: k8s.AppsV1Api;
   readonly rbac: k8s.RbacAuthorizationV1Api;
   readonly admission: k8s.AdmissionregistrationV1Api;
+  readonly coordination: k8s.CoordinationV1Api;
 }
 
 export function newAdminClients(kubeconfig: string): AdminClients {
@@ -24,6 +25,7 @@ export function newAdminClients(kubeconfig: string): AdminClients {
     apps: kc.makeApiClient(k8s.AppsV1Api),
     rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
     admission: kc.makeApiClient(k8s.AdmissionregistrationV1Api),
+    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
   };
 }
 

@@ -1,0 +1,122 @@
+// Two agent replicas as the Helm chart runs them (the chart's RBAC identity, leader election on a Lease in the
+// release namespace, webhook and /metrics on each), with real Kafka and Redis.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKafkaBus } from '@meshwave/bus';
+import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
+import { parseAgentConfig, startAgentProcess, type AgentProcess } from '@meshwave/cluster-agent';
+import { silentLogger } from '@meshwave/telemetry';
+import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.ts';
+import { newChartIdentity } from './chart-identity.ts';
+import { NEW, OLD, eventually, newAdminClients, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
+import { newServingCert } from './tls.ts';
+
+const env = loadTestEnv({ needClusters: 1 });
+const cluster = env.clusters[0]!;
+const admin = newAdminClients(cluster.kubeconfig);
+const SIGNING_KEY = 'agent-process-test-signing-key-0123456789';
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+describe('agent process with leader election', () => {
+  it('Given two replicas with the chart identity, Then one leads and converges, both serve metrics, and the other takes over when the leader stops', async () => {
+    suppressKafkaJsTimeoutNegativeWarning();
+    const id = randomUUID().slice(0, 6);
+    const clusterName = `${cluster.name}-${id}`; // a fresh ledger in the shared Redis
+    const identity = await newChartIdentity(cluster, admin, `meshwave-proc-${id}`);
+    cleanups.push(() => identity.cleanup());
+    const cert = newServingCert();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshwave-proc-'));
+    fs.writeFileSync(path.join(dir, 'tls.crt'), cert.cert);
+    fs.writeFileSync(path.join(dir, 'tls.key'), cert.key);
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const fatal: string[] = [];
+    const start = async (replica: string): Promise<AgentProcess> => {
+      const config = parseAgentConfig([], {
+        MESHWAVE_CLUSTER: clusterName,
+        KAFKA_BROKERS: env.kafka.brokers.join(','),
+        REDIS_URL: env.redis.url,
+        MESHWAVE_SIGNING_KEY: SIGNING_KEY,
+        KUBECONFIG: identity.kubeconfig,
+        MESHWAVE_WEBHOOK_PORT: '0',
+        MESHWAVE_WEBHOOK_CERT: path.join(dir, 'tls.crt'),
+        MESHWAVE_WEBHOOK_KEY: path.join(dir, 'tls.key'),
+        MESHWAVE_METRICS_PORT: '0',
+        MESHWAVE_BIND_HOST: '127.0.0.1',
+        POD_NAMESPACE: identity.namespace,
+        POD_NAME: replica,
+        MESHWAVE_LEASE_NAME: identity.fullname,
+      });
+      const p = await startAgentProcess(config, {
+        logger: silentLogger(),
+        onFatal: (reason) => fatal.push(`${replica}: ${reason}`),
+      });
+      cleanups.push(() => p.stop());
+      return p;
+    };
+    const a = await start('replica-a');
+    const b = await start('replica-b');
+    await eventually('one leader', async () => a.isLeader() !== b.isLeader(), 60_000);
+    const [leader, standby] = a.isLeader() ? [a, b] : [b, a];
+    const lease = await admin.coordination.readNamespacedLease({
+      namespace: identity.namespace,
+      name: identity.fullname,
+    });
+    expect(lease.spec?.holderIdentity).toBe(a.isLeader() ? 'replica-a' : 'replica-b');
+
+    for (const p of [leader, standby]) {
+      const metrics = await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`).then((r) => r.text());
+      expect(metrics).toContain(`meshwave_agent_units{state="pending",cluster="${clusterName}"}`);
+    }
+
+    // The leader converges a namespace the planner moves.
+    const ns = uniqueName('proc');
+    await newNamespace(admin, ns, { 'istio.io/rev': OLD });
+    cleanups.push(() => admin.core.deleteNamespace({ name: ns }));
+    await newWorkload(admin, { namespace: ns, kind: 'Deployment', name: 'web', replicas: 1 });
+    const planner = createKafkaBus({
+      brokers: env.kafka.brokers,
+      source: 'planner',
+      signing: { keys: [{ id: 'default', secret: SIGNING_KEY }], activeKeyId: 'default' },
+    });
+    cleanups.push(() => planner.close());
+    const desired: ClusterDesiredState = {
+      rolloutId: `proc-${id}`,
+      wave: 0,
+      generation: 1,
+      epoch: 1,
+      cluster: clusterName,
+      from: OLD,
+      to: NEW,
+      granularity: 'namespace',
+      maxUnavailable: 1,
+      halted: false,
+      progressDeadlineSeconds: 300,
+      units: [{ namespace: ns, revision: NEW }],
+    };
+    await planner.publish([
+      {
+        topic: 'commands',
+        key: clusterKey(clusterName),
+        type: MessageType.ClusterDesiredState,
+        data: desired,
+        audience: clusterKey(clusterName),
+      },
+    ]);
+    await eventually(
+      'namespace relabelled by the leader',
+      async () => (await admin.core.readNamespace({ name: ns })).metadata?.labels?.['istio.io/rev'] === NEW,
+      90_000,
+    );
+
+    // When the leader stops (releasing its lease), Then the standby takes over.
+    await leader.stop();
+    await eventually('the standby leads', async () => standby.isLeader(), 60_000);
+    expect(fatal).toEqual([]);
+  });
+});
