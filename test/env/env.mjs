@@ -226,9 +226,8 @@ async function main() {
       await withLock(() => drill(cmd, opts.rest[0]));
       break;
     case 'build':
-      ensureKafkaJars();
       ensureRedisServer();
-      if (opts.kube) await ensureKubeBinaries();
+      await Promise.all([ensureKafkaJars(), opts.kube ? ensureKubeBinaries() : null]);
       break;
     case 'kubeconfig': {
       // kubeconfig <cluster> <user> [group...]: a client-certificate identity for RBAC tests

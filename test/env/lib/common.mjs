@@ -147,6 +147,20 @@ export function run(cmd, args, { cwd, env, input, quiet = true } = {}) {
   return r.stdout;
 }
 
+/** Like run(), without blocking the event loop (so other components start meanwhile). */
+export function runAsync(cmd, args, { cwd, env } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${out}`)),
+    );
+  });
+}
+
 /** Runs a command with its output passed through to our stderr (for long builds). */
 export function runVisible(cmd, args, { cwd, env } = {}) {
   return new Promise((resolve, reject) => {

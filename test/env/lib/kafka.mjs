@@ -9,7 +9,7 @@ import {
   log,
   pidAlive,
   portsFree,
-  run,
+  runAsync,
   startDetached,
   stateDir,
   stopPid,
@@ -26,7 +26,7 @@ export function kafkaVersion() {
 }
 
 /** Resolves the broker's jars into the cache (once per version). Returns the libs directory. */
-export function ensureKafkaJars() {
+export async function ensureKafkaJars() {
   const version = kafkaVersion();
   const dir = path.join(cacheDir(), `kafka-${version}`);
   const libs = path.join(dir, 'libs');
@@ -35,7 +35,7 @@ export function ensureKafkaJars() {
   if (!which('mvn') || !which('java')) throw new Error('Kafka needs java (17+) and mvn on PATH');
   log(`resolving Kafka ${version} jars with Maven into ${libs}`);
   fs.rmSync(libs, { recursive: true, force: true });
-  run('mvn', [
+  await runAsync('mvn', [
     '-q',
     '-B',
     '-f',
@@ -96,7 +96,7 @@ export async function upKafka(prev) {
     log(`kafka: reusing pid ${prev.pid} on ${prev.port}`);
     return prev;
   }
-  const libs = ensureKafkaJars();
+  const libs = await ensureKafkaJars();
   const dir = path.join(stateDir(), 'kafka');
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
@@ -110,7 +110,7 @@ export async function upKafka(prev) {
   const clusterId = fs.readFileSync(idFile, 'utf8').trim();
   // formatting costs a JVM start: only when the log directory was never formatted
   if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-    run('java', [
+    await runAsync('java', [
       '-XX:TieredStopAtLevel=1',
       ...javaArgs(libs, '256m'),
       'kafka.tools.StorageTool',
