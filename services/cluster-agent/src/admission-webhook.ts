@@ -29,7 +29,11 @@ export interface AdmittedObject {
     }[];
   };
   readonly spec?: {
-    readonly template?: { readonly metadata?: { readonly labels?: Readonly<Record<string, string>> } };
+    readonly template?: {
+      readonly metadata?: { readonly labels?: Readonly<Record<string, string>> };
+      readonly [key: string]: unknown;
+    };
+    readonly [key: string]: unknown;
   };
   readonly [key: string]: unknown;
 }

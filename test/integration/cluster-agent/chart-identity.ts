@@ -68,7 +68,7 @@ export async function newChartIdentity(
   const token = await admin.core.createNamespacedServiceAccountToken({
     namespace,
     name: fullname,
-    body: { spec: { expirationSeconds: 3600 } },
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
   });
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meshwave-agent-')), 'kubeconfig');
   fs.writeFileSync(
