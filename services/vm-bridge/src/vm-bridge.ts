@@ -129,6 +129,8 @@ export class VmBridge {
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** true once every group's hosts are indexed (answers before that would be wrong 401/404s) */
+  private loaded = false;
   private readonly stopController = new AbortController();
   private readonly hosts = new Map<string, HostIndexEntry>();
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -160,6 +162,7 @@ export class VmBridge {
     if (this.stopped || this.lease === undefined) return;
     this.log.info({ epoch: this.lease.epoch, instance: this.instance }, 'vm-bridge holds the lease');
     for (const name of this.groups.keys()) await this.refreshIndex(await loadGroup(this.store, name));
+    this.loaded = true;
     if (this.bus !== undefined) {
       this.subscription = await this.bus.subscribe({
         topic: Topic.Commands,
@@ -357,6 +360,7 @@ export class VmBridge {
     authorization: string | undefined,
     body: HostRegistrationBody,
   ): Promise<HostRegistrationResult> {
+    this.requireActive();
     const config = this.groups.get(group);
     if (config === undefined)
       throw new VmBridgeError(VmBridgeErrorCode.UnknownGroup, `no VM group "${group}" here`, { context: { group } });
@@ -417,6 +421,7 @@ export class VmBridge {
 
   /** Checks that `authorization` is `host`'s own token: 401 when it is nobody's, 403 when it is another host's. */
   authenticateHost(host: string, authorization: string | undefined): void {
+    this.requireActive();
     const token = bearerToken(authorization);
     if (token === undefined) throw new VmBridgeError(VmBridgeErrorCode.Unauthenticated, 'missing bearer token');
     const digest = hashToken(token);
@@ -527,7 +532,14 @@ export class VmBridge {
     return groupProgress(group, s.group, s.hosts, this.clock.now(), this.settings);
   }
 
-  // ---- internals -----------------------------------------------------------------------------------------
+  // ---- internals ----
+
+  /** Hosts are answered only by the active bridge, once it has loaded its groups: 503 (retry) before. */
+  private requireActive(): void {
+    if (!this.active || !this.loaded) {
+      throw new VmBridgeError(VmBridgeErrorCode.Fenced, 'this bridge is not active (yet)', { retryable: true });
+    }
+  }
 
   /**
    * Read-decide-write for one group, one at a time per group: `change` edits what was read, `decideGroup`

@@ -105,7 +105,7 @@ export async function startBridge(options: {
     catalog: options.catalog,
     groups: options.groups.map((name) => ({ name, enrollmentTokenSha256: hashToken(ENROLLMENT_TOKEN) })),
     instance: options.instance,
-    settings: { tickMs: 200, leaseTtlMs: 3000, reportStaleMs: 20_000, batchTimeoutMs: 60_000, ...options.settings },
+    settings: { tickMs: 200, leaseTtlMs: 3000, reportStaleMs: 30_000, batchTimeoutMs: 180_000, ...options.settings },
   });
   const app = await buildApp({ bridge, bundleDir: options.bundleDir });
   await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
@@ -322,7 +322,7 @@ export async function proxyVersion(
 export async function until<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
   what: string,
-  ms = 90_000,
+  ms = 180_000,
 ): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {

@@ -229,14 +229,14 @@ describe('vm-bridge with 32 vm-agent processes', () => {
     // Killed: the lease is not released, the successor waits for it to expire and resumes from the store.
     await world.bridge.stop({ releaseLease: false });
     world.bridge = await startFleetBridge('bridge-b');
-    await until(() => hostsOn('fleet', 'v2'), 'all hosts on v2', 180_000);
+    await until(() => hostsOn('fleet', 'v2'), 'all hosts on v2', 300_000);
 
     const reports = (await readReports(world.logFile)).filter((r) => r.at >= started);
     expect(maxConcurrentUnavailable(reports)).toBeLessThanOrEqual(MAX_UNAVAILABLE);
     expect(maxConcurrentUnavailable(reports)).toBeGreaterThan(0);
     for (const a of world.fleet) expect((await proxyVersion(a.readyPort))?.version).toBe('v2');
     expect((await world.bridge.bridge.snapshot('fleet')).group.batchesStarted).toBe(HOSTS / MAX_UNAVAILABLE);
-  }, 300_000);
+  }, 480_000);
 
   it('Given the fleet on v2, When a version whose proxy never gets ready is rolled, Then its first batch is reverted, the group halts and the planner is told why', async () => {
     const started = Date.now();
@@ -257,7 +257,7 @@ describe('vm-bridge with 32 vm-agent processes', () => {
     );
     expect([...touched].sort()).toEqual(['h01', 'h02', 'h03', 'h04']);
     for (const a of world.fleet) expect((await proxyVersion(a.readyPort))?.version).toBe('v2');
-  });
+  }, 400_000);
 
   it('Given the fleet on v2, When a bundle does not match its sha256, Then the host refuses it, reports it, and nothing is switched', async () => {
     await publish('fleet', { ...allHosts('v2'), h01: 'v4' }, { maxUnavailable: 1 });
@@ -271,7 +271,7 @@ describe('vm-bridge with 32 vm-agent processes', () => {
     expect(await fs.readlink(path.join(h01.stateDir, 'current'))).toBe(path.join('versions', 'v2'));
     expect(await fs.readdir(path.join(h01.stateDir, 'versions'))).not.toContain('v4');
     expect((await proxyVersion(h01.readyPort))?.version).toBe('v2');
-  });
+  }, 400_000);
 
   it("Given two enrolled hosts, When one host's token is used for the other, Then the bridge answers 403", async () => {
     const token = (await fs.readFile(path.join(world.fleet[0]!.stateDir, 'host-token'), 'utf8')).trim();

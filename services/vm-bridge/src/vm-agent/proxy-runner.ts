@@ -21,6 +21,11 @@ export interface ProxyRunner {
   /** stop what runs and start the proxy from `currentDir` (binary and configuration as `current` holds them now) */
   restart(currentDir: string): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Whether the proxy the last restart started still runs. A readiness answer is only believed when it does:
+   * a new proxy that died (say, its port still held) must not pass on the old one's readiness.
+   */
+  stillRunning?(): Promise<boolean>;
 }
 
 export interface ReadinessResult {
@@ -144,6 +149,10 @@ export class ChildProcessProxyRunner implements ProxyRunner {
     return next;
   }
 
+  async stillRunning(): Promise<boolean> {
+    return (await this.runningPid()) !== undefined;
+  }
+
   /** Leaves the proxy running (agent shutdown for an upgrade of the agent itself). */
   detach(): void {
     this.stopping = true;
@@ -154,14 +163,14 @@ export class ChildProcessProxyRunner implements ProxyRunner {
     if (this.watch !== undefined) return;
     this.stopping = false;
     this.watch = setInterval(() => {
-      void (async () => {
+      void this.serially(async () => {
         if (this.stopping || this.currentDir === undefined) return;
         if ((await this.runningPid()) !== undefined) return;
         this.log.warn('proxy exited; restarting it');
         await this.start(this.currentDir).catch((error: unknown) =>
           this.log.error({ err: error }, 'proxy restart failed'),
         );
-      })();
+      });
     }, 1000);
     this.watch.unref();
   }

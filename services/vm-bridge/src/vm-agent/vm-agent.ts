@@ -38,7 +38,7 @@ export interface VmAgentSettings {
   /** installed versions kept (current and previous are always kept) */
   readonly keepVersions: number;
   readonly downloadTimeoutMs: number;
-  /** wait after a failed bridge request, doubled up to 30 s */
+  /** wait after a failed bridge request, doubled up to 10 s */
   readonly retryMs: number;
 }
 
@@ -190,7 +190,7 @@ export class VmAgent {
           'desired-version poll failed; retrying',
         );
         await this.clock.sleep(backoff, signal);
-        backoff = Math.min(backoff * 2, 30_000);
+        backoff = Math.min(backoff * 2, 10_000);
       }
     }
   }
@@ -291,6 +291,13 @@ export class VmAgent {
         intervalMs: this.settings.readinessIntervalMs,
         clock: this.clock,
       });
+      if (
+        result.ready &&
+        this.options.runner.stillRunning !== undefined &&
+        !(await this.options.runner.stillRunning())
+      ) {
+        result = { ready: false, detail: 'the new proxy exited; readiness was answered by another process' };
+      }
     } catch (error) {
       result = { ready: false, detail: error instanceof Error ? error.message : String(error) };
     }
@@ -394,7 +401,7 @@ export class VmAgent {
           this.log.error({ err: error.message }, `${what} refused; retrying`);
         else this.log.warn({ err: error instanceof Error ? error.message : String(error) }, `${what} failed; retrying`);
         await this.clock.sleep(backoff, this.stopController.signal);
-        backoff = Math.min(backoff * 2, 30_000);
+        backoff = Math.min(backoff * 2, 10_000);
       }
     }
   }
