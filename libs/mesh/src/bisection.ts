@@ -265,6 +265,7 @@ export function recursiveBisection(
   fixed: Int32Array,
   imbalance: number,
   rng: SeededRandom,
+  bisectionTries = 1,
 ): Int32Array {
   const part = new Int32Array(g.n);
   // Spread the allowed imbalance over the log2(k) bisection levels, as METIS does.
@@ -285,7 +286,26 @@ export function recursiveBisection(
       const f = subFixed[v]!;
       fixedSide[v] = f === FREE ? FREE : f < lo + left ? 0 : 1;
     }
-    const side = multilevelBisect(sub, fixedSide, left / count, levelImbalance, rng);
+    // Best of several multilevel bisections at every split (as METIS's ncuts does inside its initial
+    // partitioning): choosing per split beats choosing among whole recursive bisections.
+    let side = multilevelBisect(sub, fixedSide, left / count, levelImbalance, rng);
+    if (bisectionTries > 1) {
+      const total = totalVertexWeight(sub);
+      const t0 = (total * left) / count;
+      const balance: BisectionBalance = {
+        target: [t0, total - t0],
+        maxWeight: [t0 * (1 + levelImbalance), (total - t0) * (1 + levelImbalance)],
+      };
+      let bestScore = scoreBisection(sub, side, balance);
+      for (let t = 1; t < bisectionTries; t++) {
+        const candidate = multilevelBisect(sub, fixedSide, left / count, levelImbalance, rng);
+        const score = scoreBisection(sub, candidate, balance);
+        if (betterScore(score, bestScore)) {
+          side = candidate;
+          bestScore = score;
+        }
+      }
+    }
     const scratch = new Int32Array(sub.n).fill(-1);
     for (const s of [0, 1]) {
       let size = 0;

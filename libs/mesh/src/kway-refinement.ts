@@ -102,10 +102,12 @@ export function refineKway(
   k: number,
   limit: number,
   passes: number,
+  localSearchRounds = 0,
 ): void {
   const s = initState(g, part, k);
   balanceKway(g, s, fixed, k, limit);
   greedyRefine(g, s, fixed, k, limit, passes);
+  if (localSearchRounds > 0) localizedFm(g, s, fixed, k, limit, localSearchRounds);
   // Refinement never overloads a part, but a balancing pass that could not finish leaves one for the next level.
 }
 
@@ -242,4 +244,107 @@ export function heaviestPart(weights: Float64Array): number {
   let m = 0;
   for (const w of weights) m = Math.max(m, w);
   return m;
+}
+
+/** A local search gives up after this many moves without a new best. */
+const LOCAL_STALL_LIMIT = 16;
+/** Hubs are left to the greedy pass: re-scoring them after every neighbour's move would be quadratic. */
+const LOCAL_MAX_DEGREE = 64;
+
+/**
+ * Localized k-way Fiduccia–Mattheyses: from each boundary vertex in turn, run a small FM search that may move
+ * vertices at a loss (to get over the ridges greedy refinement stops at), grows along the neighbours of what it
+ * moved, and is rolled back to its best point. Every vertex is touched at most once per round, so a round costs
+ * about one sweep over the boundary. Moves respect the balance limit, so the result stays feasible.
+ */
+function localizedFm(g: CsrGraph, s: KwayState, fixed: Int32Array, k: number, limit: number, rounds: number): void {
+  const { n, xadj, adjncy, vwgt } = g;
+  const { part, weights, external } = s;
+  let total = 0;
+  for (let q = 0; q < k; q++) total += weights[q]!;
+  const average = total / k;
+  const minWeight = limit > 0 ? (average * average) / limit : 0;
+  const heap = new GainHeap(n);
+  const conn = new PartConnectivity(k);
+  const target = new Int32Array(n);
+  const touched = new Int32Array(n).fill(-1);
+  const undoVertex: number[] = [];
+  const undoPart: number[] = [];
+
+  // Best move of v under the balance limits: sets target[v], returns the gain (−Infinity when none).
+  const score = (v: number): number => {
+    const from = part[v]!;
+    const vw = vwgt[v]!;
+    if (weights[from]! - vw < minWeight) return -Infinity;
+    conn.collect(g, part, v);
+    let best = -1;
+    let bestConn = -1;
+    for (let i = 0; i < conn.count; i++) {
+      const q = conn.parts[i]!;
+      if (q === from || weights[q]! + vw > limit) continue;
+      const c = conn.weight[q]!;
+      if (c > bestConn || (c === bestConn && weights[q]! < weights[best]!)) {
+        best = q;
+        bestConn = c;
+      }
+    }
+    const gain = best < 0 ? -Infinity : bestConn - conn.weight[from]!;
+    conn.reset();
+    target[v] = best;
+    return gain;
+  };
+  const movable = (v: number, round: number): boolean =>
+    fixed[v] === FREE && touched[v] !== round && xadj[v + 1]! - xadj[v]! <= LOCAL_MAX_DEGREE;
+
+  for (let round = 0; round < rounds; round++) {
+    let improvement = 0;
+    const seeds: number[] = [];
+    for (let v = 0; v < n; v++) if (external[v]! > 0) seeds.push(v);
+    for (const seed of seeds) {
+      if (!movable(seed, round) || external[seed]! <= 0) continue;
+      const g0 = score(seed);
+      if (g0 === -Infinity) continue;
+      heap.insert(seed, g0);
+      let current = 0;
+      let best = 0;
+      let bestLength = 0;
+      let sinceBest = 0;
+      undoVertex.length = 0;
+      undoPart.length = 0;
+      while (heap.length > 0 && sinceBest < LOCAL_STALL_LIMIT) {
+        const v = heap.pop();
+        const gain = score(v);
+        const to = target[v]!;
+        if (to < 0) continue;
+        undoVertex.push(v);
+        undoPart.push(part[v]!);
+        moveVertex(g, s, v, to, exactConnection(g, part, v, to));
+        touched[v] = round;
+        current += gain;
+        if (current > best) {
+          best = current;
+          bestLength = undoVertex.length;
+          sinceBest = 0;
+        } else sinceBest++;
+        for (let p = xadj[v]!; p < xadj[v + 1]!; p++) {
+          const u = adjncy[p]!;
+          if (!movable(u, round)) continue;
+          if (external[u]! > 0) {
+            const gu = score(u);
+            if (gu === -Infinity) {
+              if (heap.has(u)) heap.remove(u);
+            } else if (heap.has(u)) heap.update(u, gu);
+            else heap.insert(u, gu);
+          } else if (heap.has(u)) heap.remove(u);
+        }
+      }
+      heap.clear();
+      for (let i = undoVertex.length - 1; i >= bestLength; i--) {
+        const v = undoVertex[i]!;
+        moveVertex(g, s, v, undoPart[i]!, exactConnection(g, part, v, undoPart[i]!));
+      }
+      improvement += best;
+    }
+    if (improvement <= 0) break;
+  }
 }

@@ -18,7 +18,7 @@ import { contractUnits, namespaceOf, type UnitGraph } from './unit-graph.js';
 const EXTRA_MESH_ATTEMPTS = 8;
 /** Service graphs are small (hundreds to thousands of units): spend about this much work on repeated runs. */
 const WORK_BUDGET = 100_000;
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 4;
 
 /**
  * Splits a service graph into meshes: each mesh under the size cap and within the allowed imbalance, namespaces

@@ -31,6 +31,10 @@ export interface Partition {
 }
 
 const REFINE_PASSES = 10;
+/** Multilevel bisections tried at every split of the initial recursive bisection; the best is kept. */
+const BISECTION_TRIES = 8;
+/** Rounds of localized FM after the greedy pass on every level (hill-climbing past what greedy stops at). */
+const LOCAL_SEARCH_ROUNDS = 1;
 
 /**
  * Multilevel k-way partitioning (the METIS scheme): coarsen by heavy-edge matching down to a few dozen vertices
@@ -94,11 +98,11 @@ function multilevelPartition(
     const levels = hierarchy.graphs.length;
     const coarsest = hierarchy.graphs[levels - 1]!;
     const coarsestFixed = hierarchy.fixed[levels - 1]!;
-    part = bestInitialPartition(coarsest, coarsestFixed, k, imbalance, limit, options.initialTries ?? 4, rng);
+    part = bestInitialPartition(coarsest, coarsestFixed, k, imbalance, limit, options.initialTries ?? 1, rng);
     refineKway(coarsest, part, coarsestFixed, k, limit, REFINE_PASSES);
     for (let level = levels - 2; level >= 0; level--) {
       part = projectPartition(part, hierarchy.cmaps[level]!);
-      refineKway(hierarchy.graphs[level]!, part, hierarchy.fixed[level]!, k, limit, REFINE_PASSES);
+      refineKway(hierarchy.graphs[level]!, part, hierarchy.fixed[level]!, k, limit, REFINE_PASSES, LOCAL_SEARCH_ROUNDS);
     }
   }
   return part;
@@ -117,7 +121,7 @@ function bestInitialPartition(
   let bestOver = Infinity;
   let bestCut = Infinity;
   for (let t = 0; t < tries; t++) {
-    const part = recursiveBisection(g, k, fixed, imbalance, rng.fork());
+    const part = recursiveBisection(g, k, fixed, imbalance, rng.fork(), BISECTION_TRIES);
     refineKway(g, part, fixed, k, limit, REFINE_PASSES);
     let over = 0;
     for (const w of partWeights(g, part, k)) over += Math.max(0, w - limit);
