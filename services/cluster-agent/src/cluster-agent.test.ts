@@ -168,6 +168,11 @@ describe('cluster agent on the simulated cluster', () => {
     await h.startAgent();
     await h.send({ maxUnavailable: 2, units: namespaces.map((namespace) => ({ namespace, revision: NEW })) });
     await h.until('all units converge', () => unitsIn(h, UnitState.Converged).length === 5);
+    await h.clock.advance(20_000);
+    const health = h.events.filter((e) => e.type === MessageType.Health).map((e) => e.data as HealthReport);
+    expect(health.length).toBeGreaterThan(0);
+    // old pods of units still restarting are expected to lag: no mismatch is reported on a healthy move
+    expect(health.some((r) => r.units.some((u) => u.sidecarMismatch || u.crashLooping))).toBe(false);
     for (const ns of namespaces) expect(await podsOnRevision(h.sim, ns, NEW)).toBe(true);
     const labels = (await h.sim.listNamespaces())
       .filter((n) => namespaces.includes(n.name))
@@ -268,6 +273,11 @@ describe('cluster agent on the simulated cluster', () => {
     await h.send({ units: namespaces.map((namespace) => ({ namespace, revision: NEW })) });
     await h.until('team-0 fails', () => unitsIn(h, UnitState.Failed).length === 1);
     expect(h.agent.units()[0]?.reason).toBe(UnitFailureReason.SidecarMismatch);
+    await h.until('health reports the mismatch', () =>
+      h.events.some(
+        (e) => e.type === MessageType.Health && (e.data as HealthReport).units.some((u) => u.sidecarMismatch),
+      ),
+    );
   });
 
   it('reports a slow rollout past its deadline as ProgressDeadlineExceeded', async () => {
