@@ -58,24 +58,21 @@ export async function deliverRecord(
   }
   const message = verdict.message;
   const parent = extractTraceContext({ traceparent: message.traceparent, tracestate: message.tracestate });
-  const span = tracer.startSpan(
-    `process ${deps.topicName}`,
-    {
-      kind: SpanKind.CONSUMER,
-      attributes: {
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'process',
-        'messaging.destination.name': deps.topicName,
-        'messaging.consumer.group.name': deps.groupId,
-        'messaging.message.id': message.id,
-        'messaging.kafka.message.key': message.key,
-        'messaging.destination.partition.id': String(position.partition),
-        'messaging.kafka.offset': Number(position.offset),
-        'cloudevents.event_type': message.type,
-      },
-    },
-    parent,
-  );
+  const span = tracer.startSpan(`process ${deps.topicName}`, { kind: SpanKind.CONSUMER }, parent);
+  // Attributes only for a span that records: without an SDK (or unsampled) this is per-message work for nothing.
+  if (span.isRecording()) {
+    span.setAttributes({
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': deps.topicName,
+      'messaging.consumer.group.name': deps.groupId,
+      'messaging.message.id': message.id,
+      'messaging.kafka.message.key': message.key,
+      'messaging.destination.partition.id': String(position.partition),
+      'messaging.kafka.offset': Number(position.offset),
+      'cloudevents.event_type': message.type,
+    });
+  }
   const ctx = trace.setSpan(parent, span);
   try {
     for (let attempt = 1; ; attempt++) {
@@ -138,17 +135,42 @@ function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/**
+ * One 'abort' listener per signal, fanning out to the deliveries waiting on it: adding and removing an
+ * EventTarget listener for every message costs more than the rest of the delivery bookkeeping.
+ */
+const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let waiters = abortWaiters.get(signal);
+  if (waiters === undefined) {
+    const set = new Set<() => void>();
+    waiters = set;
+    abortWaiters.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const waiter of set) waiter();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  const set = waiters;
+  set.add(fn);
+  return () => set.delete(fn);
+}
+
 async function raceAbort(work: Promise<void>, signal: AbortSignal): Promise<'settled' | 'aborted'> {
   if (signal.aborted) return 'aborted';
-  let onAbort: (() => void) | undefined;
+  let cancel: (() => void) | undefined;
   const aborted = new Promise<'aborted'>((resolve) => {
-    onAbort = () => resolve('aborted');
-    signal.addEventListener('abort', onAbort, { once: true });
+    cancel = onAbort(signal, () => resolve('aborted'));
   });
   try {
     return await Promise.race([work.then(() => 'settled' as const), aborted]);
   } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    cancel?.();
     // A handler abandoned mid-flight may still fail later; nobody awaits it any more.
     work.catch(() => undefined);
   }

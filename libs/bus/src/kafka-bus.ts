@@ -83,10 +83,11 @@ function toWireRecord(message: { key: Buffer | null; value: Buffer | null; heade
   return { key: message.key?.toString('utf8') ?? '', value: message.value ?? Buffer.alloc(0), headers };
 }
 
+// kafkajs only reads the headers; no copy needed.
 const toKafkaMessage = (record: WireRecord): { key: string; value: Buffer; headers: Record<string, string> } => ({
   key: record.key,
   value: record.value,
-  headers: { ...record.headers },
+  headers: record.headers as Record<string, string>,
 });
 
 type RecordProcessor = (record: WireRecord, position: RecordPosition, abandon: AbortSignal) => Promise<DeliveryOutcome>;
@@ -208,7 +209,11 @@ class KafkaEventBus implements EventBus {
 
   private async send(records: readonly { topicName: string; record: WireRecord }[]): Promise<void> {
     const byTopic = new Map<string, WireRecord[]>();
-    for (const { topicName, record } of records) byTopic.set(topicName, [...(byTopic.get(topicName) ?? []), record]);
+    for (const { topicName, record } of records) {
+      const list = byTopic.get(topicName);
+      if (list === undefined) byTopic.set(topicName, [record]);
+      else list.push(record);
+    }
     try {
       await this.producer.sendBatch({
         acks: -1,
@@ -338,6 +343,7 @@ class KafkaEventBus implements EventBus {
     const commitIntervalMs = this.options.commitIntervalMs ?? 1_000;
     let handled: string | undefined;
     let committedAt = Date.now();
+    let heartbeatAt = 0;
     const commit = async (): Promise<void> => {
       if (handled === undefined) return;
       const offset = (BigInt(handled) + 1n).toString();
@@ -369,7 +375,11 @@ class KafkaEventBus implements EventBus {
         payload.resolveOffset(message.offset);
         handled = message.offset;
         if (Date.now() - committedAt >= commitIntervalMs) await commit();
-        await payload.heartbeat();
+        // kafkajs sends a heartbeat only once per heartbeatInterval anyway; asking every 200 ms saves an await per message.
+        if (Date.now() - heartbeatAt >= 200) {
+          heartbeatAt = Date.now();
+          await payload.heartbeat();
+        }
       }
     } finally {
       await commit();
