@@ -7,6 +7,7 @@ import {
   UnitState,
   clusterKey,
   type ClusterDesiredState,
+  type HealthReport,
   type UnitProgress,
 } from '@meshwave/contracts';
 import type { StateStore } from '@meshwave/store';
