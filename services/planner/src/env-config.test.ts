@@ -53,5 +53,6 @@ describe('readPlannerEnv', () => {
     );
     expect(() => readPlannerEnv({ ...base, MESHWAVE_SIGNING_ACTIVE_KEY: 'k9' })).toThrow(/MESHWAVE_SIGNING_ACTIVE_KEY/);
     expect(() => readPlannerEnv({ ...base, MESHWAVE_PORT: 'eighty' })).toThrow(/MESHWAVE_PORT/);
+    expect(readPlannerEnv({ ...base, MESHWAVE_PORT: '0' }).port).toBe(0);
   });
 });

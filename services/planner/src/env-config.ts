@@ -12,6 +12,8 @@ export interface PlannerEnvConfig {
   readonly advertiseUrl?: string;
   readonly kafkaBrokers: readonly string[];
   readonly kafkaClientId?: string;
+  readonly kafkaSessionTimeoutMs?: number;
+  readonly eventsGroupId?: string;
   readonly redisUrl: string;
   readonly redisKeyPrefix?: string;
   readonly tokens: readonly ApiToken[];
@@ -51,11 +53,11 @@ function secretOf(env: Env, name: string, readFile: (path: string) => string): s
   return env[name];
 }
 
-function intOf(env: Env, name: string): number | undefined {
+function intOf(env: Env, name: string, min = 1): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) fail(name, `a positive integer, got "${v}"`);
+  if (!Number.isSafeInteger(n) || n < min) fail(name, `an integer of at least ${min}, got "${v}"`);
   return n;
 }
 
@@ -77,7 +79,9 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * `{name, role, sha256}` or `{name, role, token}`; plain tokens are hashed at once), `MESHWAVE_SIGNING_KEYS[_FILE]`
  * (JSON list of `{id, secret}`) with `MESHWAVE_SIGNING_ACTIVE_KEY`, `MESHWAVE_PORT` (8080), `MESHWAVE_HOST`
  * (0.0.0.0), `MESHWAVE_INSTANCE_ID`, `MESHWAVE_ADVERTISE_URL`, `MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ`,
- * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_BODY_LIMIT`.
+ * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_BODY_LIMIT`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
+ * (how soon a dead leader's event consumer is dropped from the group), `MESHWAVE_EVENTS_GROUP_ID` (default
+ * meshwave-planner).
  */
 export function readPlannerEnv(
   env: Env,
@@ -107,11 +111,14 @@ export function readPlannerEnv(
     value === undefined || value === '' ? {} : ({ [key]: value } as { [P in K]?: V });
   return {
     host: env.MESHWAVE_HOST || '0.0.0.0',
-    port: intOf(env, 'MESHWAVE_PORT') ?? 8080,
+    // 0 picks a free port (tests); the address is logged
+    port: intOf(env, 'MESHWAVE_PORT', 0) ?? 8080,
     ...optional('instanceId', env.MESHWAVE_INSTANCE_ID),
     ...optional('advertiseUrl', env.MESHWAVE_ADVERTISE_URL),
     kafkaBrokers: brokers,
     ...optional('kafkaClientId', env.MESHWAVE_KAFKA_CLIENT_ID),
+    ...optional('kafkaSessionTimeoutMs', intOf(env, 'MESHWAVE_KAFKA_SESSION_TIMEOUT_MS')),
+    ...optional('eventsGroupId', env.MESHWAVE_EVENTS_GROUP_ID),
     redisUrl,
     ...optional('redisKeyPrefix', env.MESHWAVE_REDIS_KEY_PREFIX),
     tokens,

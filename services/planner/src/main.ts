@@ -19,6 +19,12 @@ async function main(): Promise<void> {
     topicNames: config.topicNames,
     logger,
     ...(config.kafkaClientId ? { clientId: config.kafkaClientId } : {}),
+    ...(config.kafkaSessionTimeoutMs
+      ? {
+          sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+          heartbeatIntervalMs: Math.max(100, Math.floor(config.kafkaSessionTimeoutMs / 3)),
+        }
+      : {}),
   });
   const store = createRedisStore({
     url: config.redisUrl,
@@ -35,6 +41,7 @@ async function main(): Promise<void> {
         ? { leaseTtlMs: config.leaseTtlMs, leaseRenewMs: Math.max(100, Math.floor(config.leaseTtlMs / 3)) }
         : {}),
       ...(config.resyncAfterMs ? { resyncAfterMs: config.resyncAfterMs } : {}),
+      ...(config.eventsGroupId ? { eventsGroupId: config.eventsGroupId } : {}),
     },
   });
   const app = await buildApp({

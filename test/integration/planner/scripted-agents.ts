@@ -34,6 +34,8 @@ export class ScriptedCluster {
   readonly rejected: { epoch: number; generation: number }[] = [];
   /** epochs seen on accepted commands */
   readonly epochs = new Set<number>();
+  /** `ce_source` of every command received */
+  readonly sources = new Set<string>();
   private desired: ClusterDesiredState | undefined;
   private maxEpoch = 0;
   private subscription: Subscription | undefined;
@@ -81,6 +83,7 @@ export class ScriptedCluster {
   }
 
   private async onCommand(m: IncomingMessage): Promise<void> {
+    this.sources.add(m.source);
     if (m.type === MessageType.Halt) {
       const d = m.data as { epoch: number; generation: number };
       this.halts.push({ epoch: d.epoch, generation: d.generation });

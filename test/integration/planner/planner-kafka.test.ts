@@ -1,0 +1,244 @@
+// The planner as separate processes on real Kafka and Redis (test env), driven by scripted agents.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createKafkaBus, type EventBus } from '@meshwave/bus';
+import type { RolloutStatus } from '@meshwave/contracts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadTestEnv, type TestEnv } from '../../support/env.js';
+import { ScriptedCluster, newFleetWorkloads, newRolloutYaml } from './scripted-agents.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const nodeBin = `${root}node_modules/.bin/node`;
+const signingKeys = [{ id: 'it', secret: 'meshwave-integration-signing-key-0123456789' }];
+const signing = { keys: signingKeys, activeKeyId: 'it' };
+const TOKEN = 'integration-operator-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+interface PlannerProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly log: string[];
+}
+
+let env: TestEnv;
+const processes: PlannerProcess[] = [];
+const buses: EventBus[] = [];
+const agents: ScriptedCluster[] = [];
+
+function newRun(): { id: string; topics: Record<string, string> } {
+  const id = randomBytes(4).toString('hex');
+  return { id, topics: { commands: `it-${id}.commands`, events: `it-${id}.events`, dlq: `it-${id}.dlq` } };
+}
+
+async function startPlanner(name: string, run: ReturnType<typeof newRun>): Promise<PlannerProcess> {
+  const log: string[] = [];
+  const child = spawn(nodeBin, [`${root}services/planner/dist/main.js`], {
+    env: {
+      ...process.env,
+      MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
+      MESHWAVE_KAFKA_SESSION_TIMEOUT_MS: '6000',
+      MESHWAVE_EVENTS_GROUP_ID: `it-${run.id}-planner`,
+      MESHWAVE_REDIS_URL: env.redis.url,
+      MESHWAVE_REDIS_KEY_PREFIX: `it-${run.id}`,
+      MESHWAVE_TOPIC_COMMANDS: run.topics.commands,
+      MESHWAVE_TOPIC_EVENTS: run.topics.events,
+      MESHWAVE_TOPIC_DLQ: run.topics.dlq,
+      MESHWAVE_TOKENS: JSON.stringify([{ name: 'it-operator', role: 'admin', token: TOKEN }]),
+      MESHWAVE_SIGNING_KEYS: JSON.stringify(signingKeys),
+      MESHWAVE_HOST: '127.0.0.1',
+      MESHWAVE_PORT: '0',
+      MESHWAVE_INSTANCE_ID: name,
+      MESHWAVE_LEASE_TTL_MS: '3000',
+      MESHWAVE_RESYNC_MS: '3000',
+      OTEL_SDK_DISABLED: 'true',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const onLine = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim() === '') continue;
+        log.push(line);
+        const m = /"address":"(http:\/\/[^"]+)".*planner listening/.exec(line);
+        if (m) resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', onLine);
+    child.stderr!.on('data', onLine);
+    child.on('exit', (code) => reject(new Error(`planner ${name} exited with ${code}: ${log.slice(-5).join('\n')}`)));
+  });
+  const p = { name, child, url, log };
+  processes.push(p);
+  return p;
+}
+
+async function api<T>(
+  p: PlannerProcess,
+  method: string,
+  path: string,
+  body?: string,
+  contentType = 'application/yaml',
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${p.url}${path}`, {
+    method,
+    headers: { ...auth, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    ...(body !== undefined ? { body } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function leaderOf(ps: readonly PlannerProcess[]): Promise<{ p: PlannerProcess; epoch: number } | undefined> {
+  for (const p of ps) {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
+    const r = await api<{ leader?: boolean; epoch?: number; status: string }>(p, 'GET', '/readyz');
+    if (r.body.leader && r.body.status === 'ready') return { p, epoch: r.body.epoch ?? 0 };
+  }
+  return undefined;
+}
+
+async function startAgents(run: ReturnType<typeof newRun>, convergeMs: number): Promise<ScriptedCluster[]> {
+  const out: ScriptedCluster[] = [];
+  for (const name of ['it-1', 'it-2', 'it-3']) {
+    const bus = createKafkaBus({
+      brokers: env.kafka.brokers,
+      source: `cluster-agent/${name}`,
+      signing,
+      topicNames: run.topics,
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 1000,
+    });
+    buses.push(bus);
+    const agent = new ScriptedCluster({
+      name,
+      bus,
+      workloads: newFleetWorkloads(8),
+      convergeMs,
+      groupId: `it-${run.id}-${name}`,
+    });
+    await agent.start();
+    out.push(agent);
+    agents.push(agent);
+  }
+  return out;
+}
+
+/** What must be equal between an uninterrupted run and one whose leader was killed. */
+function finalState(status: RolloutStatus, fleet: readonly ScriptedCluster[]): unknown {
+  return {
+    phase: status.phase,
+    waves: status.waveStatuses.map((w) => ({ name: w.name, state: w.state, units: w.units })),
+    transitions: status.transitions
+      .filter((t) => t.trigger !== 'pause' && t.trigger !== 'resume')
+      .map((t) => `${t.from}->${t.to}:${t.trigger}:${t.wave}`),
+    finalVerdicts: status.gateVerdicts.filter((v) => v.final).map((v) => `${v.wave}:${v.outcome}:${v.reason}`),
+    revisions: fleet.map((a) => [a.options.name, [...a.revisions.entries()].sort()]),
+  };
+}
+
+beforeAll(() => {
+  env = loadTestEnv();
+  // Planner processes run the compiled service.
+  execFileSync(nodeBin, [`${root}node_modules/typescript/bin/tsc`, '-b', `${root}services/planner`], {
+    stdio: 'inherit',
+  });
+});
+
+afterAll(async () => {
+  for (const p of processes) p.child.kill('SIGKILL');
+  for (const a of agents) await a.stop().catch(() => undefined);
+  for (const b of buses) await b.close().catch(() => undefined);
+});
+
+afterEach(async () => {
+  for (const p of processes.splice(0)) p.child.kill('SIGKILL');
+  for (const a of agents.splice(0)) await a.stop().catch(() => undefined);
+  for (const b of buses.splice(0)) await b.close().catch(() => undefined);
+});
+
+let baseline: unknown;
+
+describe('planner on Kafka and Redis', () => {
+  it('Given one planner process and three scripted agents, When a rollout is applied, Then every wave completes and every workload is on the new revision', async () => {
+    const run = newRun();
+    const fleet = await startAgents(run, 0);
+    const p = await startPlanner('solo', run);
+    await until('leadership', () => leaderOf([p]));
+    await until('inventory from every agent', async () =>
+      (await api<{ clusters: unknown[] }>(p, 'GET', '/v1/fleet')).body.clusters.length === 3 ? true : undefined,
+    );
+    const created = await api<{ id: string }>(p, 'POST', '/v1/rollouts', newRolloutYaml({ name: 'it-solo' }));
+    expect(created.status).toBe(201);
+    const done = await until('completion', async () => {
+      const s = (await api<RolloutStatus>(p, 'GET', `/v1/rollouts/${created.body.id}`)).body;
+      return s.phase === 'Completed' ? s : undefined;
+    });
+    expect(fleet.every((a) => [...a.revisions.values()].every((r) => r === '1-25-2'))).toBe(true);
+    expect(done.waveStatuses.reduce((n, w) => n + w.units.converged, 0)).toBe(24);
+    baseline = finalState(done, fleet);
+  });
+
+  it('Given two planner processes, Then only the leader publishes commands, and the follower serves reads', async () => {
+    const run = newRun();
+    const fleet = await startAgents(run, 0);
+    const a = await startPlanner('pair-a', run);
+    const b = await startPlanner('pair-b', run);
+    const leader = await until('leadership', () => leaderOf([a, b]));
+    const follower = leader.p === a ? b : a;
+    await until('inventory', async () =>
+      (await api<{ clusters: unknown[] }>(leader.p, 'GET', '/v1/fleet')).body.clusters.length === 3 ? true : undefined,
+    );
+    const created = await api<{ id: string }>(leader.p, 'POST', '/v1/rollouts', newRolloutYaml({ name: 'it-pair' }));
+    await until('completion (read from the follower)', async () => {
+      const s = (await api<RolloutStatus>(follower, 'GET', `/v1/rollouts/${created.body.id}`)).body;
+      return s.phase === 'Completed' ? s : undefined;
+    });
+    const sources = new Set(fleet.flatMap((x) => [...x.sources]));
+    expect(sources).toEqual(new Set([`planner/${leader.p.name}`]));
+    expect(new Set(fleet.flatMap((x) => [...x.epochs]))).toEqual(new Set([leader.epoch]));
+    const followerReady = await api<{ leader: boolean; status: string }>(follower, 'GET', '/readyz');
+    expect(followerReady.body).toMatchObject({ leader: false, status: 'ready' });
+  });
+
+  it('Given two planner processes, When the leader is killed with SIGKILL mid-wave, Then the other takes over with a higher epoch and the final state equals an uninterrupted run', async () => {
+    const run = newRun();
+    const fleet = await startAgents(run, 400);
+    const a = await startPlanner('kill-a', run);
+    const b = await startPlanner('kill-b', run);
+    const first = await until('leadership', () => leaderOf([a, b]));
+    await until('inventory', async () =>
+      (await api<{ clusters: unknown[] }>(first.p, 'GET', '/v1/fleet')).body.clusters.length === 3 ? true : undefined,
+    );
+    const created = await api<{ id: string }>(first.p, 'POST', '/v1/rollouts', newRolloutYaml({ name: 'it-solo' }));
+    expect(created.status).toBe(201);
+    const survivor = first.p === a ? b : a;
+    await until('wave 1 converging', async () => {
+      const s = (await api<RolloutStatus>(survivor, 'GET', `/v1/rollouts/${created.body.id}`)).body;
+      return s.wave === 1 && s.wavePhase === 'Converging' ? s : undefined;
+    });
+    first.p.child.kill('SIGKILL');
+    const second = await until('takeover', () => leaderOf([survivor]));
+    expect(second.p).toBe(survivor);
+    expect(second.epoch).toBeGreaterThan(first.epoch);
+    const done = await until('completion after takeover', async () => {
+      const s = (await api<RolloutStatus>(survivor, 'GET', `/v1/rollouts/${created.body.id}`)).body;
+      return s.phase === 'Completed' ? s : undefined;
+    });
+    expect(new Set(fleet.flatMap((x) => [...x.epochs]))).toEqual(new Set([first.epoch, second.epoch]));
+    expect(fleet.flatMap((x) => x.rejected).every((r) => r.epoch < second.epoch)).toBe(true);
+    expect(finalState(done, fleet)).toEqual(baseline);
+  });
+});
