@@ -15,6 +15,8 @@ const sha = (c: string): string => c.repeat(64);
 
 interface Harness {
   bridge: VmBridge;
+  store: ReturnType<typeof createInMemoryStore>;
+  catalog: ReturnType<typeof staticBundleCatalog>;
   app: FastifyInstance;
   events: IncomingMessage[];
   exporter: InMemorySpanExporter;
@@ -30,15 +32,16 @@ async function newHarness(): Promise<Harness> {
   const broker = createInMemoryBroker();
   const bus = createInMemoryBus({ broker, source: 'vm-bridge', signing: SIGNING });
   const planner = createInMemoryBus({ broker, source: 'planner', signing: SIGNING });
+  const catalog = staticBundleCatalog({
+    v1: { url: 'file:///b/v1', sha256: sha('a'), configDigest: 'c1' },
+    v2: { url: 'file:///b/v2', sha256: sha('b'), configDigest: 'c2' },
+  });
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const bridge = new VmBridge({
     store,
     bus,
-    catalog: staticBundleCatalog({
-      v1: { url: 'file:///b/v1', sha256: sha('a'), configDigest: 'c1' },
-      v2: { url: 'file:///b/v2', sha256: sha('b'), configDigest: 'c2' },
-    }),
+    catalog,
     groups: [{ name: 'web', enrollmentTokenSha256: hashToken(ENROLL) }, { name: 'db' }],
     tracer: provider.getTracer('test'),
     settings: { tickMs: 20, leaseTtlMs: 2000, batchTimeoutMs: 60_000 },
@@ -57,6 +60,8 @@ async function newHarness(): Promise<Harness> {
   let generation = 0;
   return {
     bridge,
+    store,
+    catalog,
     app,
     events,
     exporter,
@@ -279,6 +284,58 @@ describe('vm-bridge HTTP API', () => {
       source: 'vm-bridge/web',
     });
     expect((await h.bridge.snapshot('web')).group.command?.targets).toEqual({ a: 'v2' });
+  });
+
+  it('halts at once on a halt command: the batch in flight finishes, no new batch starts', async () => {
+    const h = (harness = await newHarness());
+    for (const host of ['a', 'b']) {
+      await register(h, host);
+      await report(h, host, { runningVersion: 'v1' });
+    }
+    await h.publish({ hosts: ['a', 'b'].map((name) => ({ name, version: 'v2' })) });
+    await until(async () => (await desired(h, 'a')).json().version === 'v2', 'a told v2');
+    const outcome = await h.bridge.applyHalt({
+      rolloutId: 'r1',
+      wave: 1,
+      generation: 2,
+      epoch: 1,
+      target: 'vmgroup/web',
+      reason: 'gate failed',
+    });
+    expect(outcome).toEqual({ result: 'applied' });
+    await report(h, 'a', { runningVersion: 'v2', assignment: 1 });
+    await until(async () => (await h.bridge.snapshot('web')).group.batch === undefined, 'batch done');
+    const { group, hosts } = await h.bridge.snapshot('web');
+    expect(group).toMatchObject({ halted: true, haltReason: 'halted by planner: gate failed' });
+    expect(hosts.find((x) => x.name === 'b')?.desiredVersion).toBe('v1');
+  });
+
+  it('resumes mid-batch after a restart: a new bridge on the same store takes over the lease and continues', async () => {
+    const h = (harness = await newHarness());
+    for (const host of ['a', 'b']) {
+      await register(h, host);
+      await report(h, host, { runningVersion: 'v1' });
+    }
+    await h.publish({ hosts: ['a', 'b'].map((name) => ({ name, version: 'v2' })) });
+    await until(async () => (await desired(h, 'a')).json().version === 'v2', 'a told v2');
+    await h.bridge.abandon();
+    const second = new VmBridge({
+      store: h.store,
+      catalog: h.catalog,
+      groups: [{ name: 'web', enrollmentTokenSha256: hashToken(ENROLL) }],
+      settings: { tickMs: 20, leaseTtlMs: 300 },
+    });
+    await second.start();
+    try {
+      await second.report('a', { runningVersion: 'v2', healthy: true, phase: 'idle', assignment: 1 });
+      await until(
+        async () => (await second.snapshot('web')).hosts.find((x) => x.name === 'b')?.desiredVersion === 'v2',
+        'b told v2',
+      );
+      expect((await second.snapshot('web')).group.batchesStarted).toBe(2);
+    } finally {
+      await second.stop();
+    }
   });
 
   it('serves /healthz while it holds the lease', async () => {

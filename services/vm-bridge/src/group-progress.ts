@@ -1,4 +1,4 @@
-import type { VmProgress } from '@meshwave/contracts';
+import { VmHostState, type VmProgress } from '@meshwave/contracts';
 import type { GroupRecord, HostRecord } from './batch-decision.js';
 import { isAvailable, type DecisionSettings } from './batch-decision.js';
 
@@ -14,15 +14,15 @@ export function groupProgress(
   const command = group.command;
   if (command === undefined) return undefined;
   const reason = group.halted ? group.haltReason : blockedReason;
+  const enrolled = new Set(hosts.map((h) => h.name));
   return {
     group: name,
     rolloutId: command.rolloutId,
     generation: command.generation,
     halted: group.halted,
     ...(reason !== undefined ? { reason } : {}),
-    hosts: [...hosts]
-      .sort((a, b) => (a.name < b.name ? -1 : 1))
-      .map((h) => ({
+    hosts: [
+      ...hosts.map((h) => ({
         name: h.name,
         version: h.report?.runningVersion ?? null,
         state: h.state,
@@ -30,5 +30,10 @@ export function groupProgress(
           isAvailable(h, now, settings) || (h.report?.healthy === true && now - h.report.at <= settings.reportStaleMs),
         ...(h.reason !== undefined ? { reason: h.reason } : {}),
       })),
+      // Hosts the command names that never enrolled: the planner must see that they wait.
+      ...Object.keys(command.targets)
+        .filter((name) => !enrolled.has(name))
+        .map((name) => ({ name, version: null, state: VmHostState.Pending, healthy: false, reason: 'not registered' })),
+    ].sort((a, b) => (a.name < b.name ? -1 : 1)),
   };
 }
