@@ -35,7 +35,10 @@ const QPS = Number(arg('--qps', 50));
 const PER_NS = 100;
 const CONVERGE_LIMIT_MS = 600_000;
 
-const envFile = path.join(process.env.MESHWAVE_ENV_DIR ?? path.join(os.homedir(), '.cache', 'meshwave', 'run'), 'env.json');
+const envFile = path.join(
+  process.env.MESHWAVE_ENV_DIR ?? path.join(os.homedir(), '.cache', 'meshwave', 'run'),
+  'env.json',
+);
 const env = JSON.parse(fs.readFileSync(envFile, 'utf8'));
 const cluster = env.clusters.find((c) => c.name === arg('--cluster', env.clusters.at(-1)?.name));
 if (!cluster) throw new Error('no cluster in env.json: run `npm run env:up`');
@@ -49,11 +52,24 @@ const agent = new Agent({ keepAlive: true, maxSockets: 32, ca: opts.ca, cert: op
 function kube(method, urlPath, body, contentType = 'application/json') {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = request(new URL(cluster.server + urlPath), { method, agent, headers: { ...opts.headers, accept: 'application/json', ...(payload ? { 'content-type': contentType } : {}) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined }));
-    });
+    const req = request(
+      new URL(cluster.server + urlPath),
+      {
+        method,
+        agent,
+        headers: { ...opts.headers, accept: 'application/json', ...(payload ? { 'content-type': contentType } : {}) },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode,
+            body: chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined,
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     if (payload) req.write(payload);
     req.end();
@@ -61,15 +77,22 @@ function kube(method, urlPath, body, contentType = 'application/json') {
 }
 async function pool(items, width, fn) {
   let i = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (i < items.length) await fn(items[i++]);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (i < items.length) await fn(items[i++]);
+    }),
+  );
 }
 
 const id = randomUUID().slice(0, 6);
 const namespaces = Array.from({ length: Math.ceil(N / PER_NS) }, (_, i) => `bench-${id}-${i}`);
-const deployments = Array.from({ length: N }, (_, i) => ({ namespace: namespaces[Math.floor(i / PER_NS)], name: `app-${i % PER_NS}` }));
-console.log(`cluster ${cluster.name}: ${N} Deployments × ${REPLICAS} replica(s) in ${namespaces.length} namespaces, budget ${QPS} req/s`);
+const deployments = Array.from({ length: N }, (_, i) => ({
+  namespace: namespaces[Math.floor(i / PER_NS)],
+  name: `app-${i % PER_NS}`,
+}));
+console.log(
+  `cluster ${cluster.name}: ${N} Deployments × ${REPLICAS} replica(s) in ${namespaces.length} namespaces, budget ${QPS} req/s`,
+);
 
 const t0 = performance.now();
 for (const ns of namespaces) await kube('POST', '/api/v1/namespaces', { metadata: { name: ns } });
@@ -82,19 +105,25 @@ await pool(deployments, 24, async (d) => {
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
         metadata: { labels: { app: d.name, 'istio.io/rev': '1-24-5' } },
-        spec: { containers: [{ name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53' }], tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }] },
+        spec: {
+          containers: [{ name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53' }],
+          tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
+        },
       },
     },
   });
-  if (r.status >= 300) throw new Error(`create ${d.namespace}/${d.name}: ${r.status} ${JSON.stringify(r.body?.message)}`);
+  if (r.status >= 300)
+    throw new Error(`create ${d.namespace}/${d.name}: ${r.status} ${JSON.stringify(r.body?.message)}`);
 });
 // Wait until every Deployment runs its pods (kwok makes them Ready).
 for (;;) {
   const r = await kube('GET', `/apis/apps/v1/deployments?labelSelector=app`);
   const mine = r.body.items.filter((d) => d.metadata.namespace.startsWith(`bench-${id}-`));
-  const ready = mine.filter((d) => (d.status?.availableReplicas ?? 0) === REPLICAS && (d.status?.updatedReplicas ?? 0) === REPLICAS).length;
+  const ready = mine.filter(
+    (d) => (d.status?.availableReplicas ?? 0) === REPLICAS && (d.status?.updatedReplicas ?? 0) === REPLICAS,
+  ).length;
   if (ready === N) break;
-  if (performance.now() - t0 > CONVERGE_LIMIT_MS) throw new Error(`setup: only ${ready}/${N} Deployments ready`);
+  if (performance.now() - t0 > 900_000) throw new Error(`setup: only ${ready}/${N} Deployments ready`);
   await new Promise((r) => setTimeout(r, 2000));
 }
 console.log(`setup: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -102,17 +131,50 @@ console.log(`setup: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 // ---- 1. the agent ----------------------------------------------------------------------------------------
 let agent429 = 0;
 let agentRequests = 0;
-const client = createKubernetesClient({ kubeconfig: cluster.kubeconfig, qps: QPS, burst: QPS * 2, onResponse: (_verb, status) => { agentRequests++; if (status === 429) agent429++; } });
+const client = createKubernetesClient({
+  kubeconfig: cluster.kubeconfig,
+  qps: QPS,
+  burst: QPS * 2,
+  onResponse: (_verb, status) => {
+    agentRequests++;
+    if (status === 429) agent429++;
+  },
+});
 const signing = { keys: [{ id: 'bench', secret: 'bench-signing-key-0123456789abcdefghij' }], activeKeyId: 'bench' };
 const bus = createInMemoryBus({ source: clusterKey(cluster.name), signing });
-const clusterAgent = createClusterAgent({ cluster: cluster.name, kubernetes: client, bus, store: createInMemoryStore(), concurrency: 16, intervals: { resyncMs: 60_000, inventoryDebounceMs: 5_000, progressDebounceMs: 2_000 } });
+const clusterAgent = createClusterAgent({
+  cluster: cluster.name,
+  kubernetes: client,
+  bus,
+  store: createInMemoryStore(),
+  concurrency: 16,
+  intervals: { resyncMs: 60_000, inventoryDebounceMs: 5_000, progressDebounceMs: 2_000 },
+});
 await clusterAgent.start();
 const requestsBefore = agentRequests;
 const a0 = performance.now();
 await clusterAgent.handleCommand({
-  id: 'bench', type: MessageType.ClusterDesiredState, source: 'bench', time: new Date().toISOString(), key: clusterKey(cluster.name), partition: 0, offset: '0',
-  data: { rolloutId: `bench-${id}`, wave: 0, generation: 1, epoch: 1, cluster: cluster.name, from: '1-24-5', to: '1-25-2', granularity: 'workload', maxUnavailable: N, halted: false, progressDeadlineSeconds: 1800,
-    units: deployments.map((d) => ({ namespace: d.namespace, kind: 'Deployment', name: d.name, revision: '1-25-2' })) },
+  id: 'bench',
+  type: MessageType.ClusterDesiredState,
+  source: 'bench',
+  time: new Date().toISOString(),
+  key: clusterKey(cluster.name),
+  partition: 0,
+  offset: '0',
+  data: {
+    rolloutId: `bench-${id}`,
+    wave: 0,
+    generation: 1,
+    epoch: 1,
+    cluster: cluster.name,
+    from: '1-24-5',
+    to: '1-25-2',
+    granularity: 'workload',
+    maxUnavailable: N,
+    halted: false,
+    progressDeadlineSeconds: 1800,
+    units: deployments.map((d) => ({ namespace: d.namespace, kind: 'Deployment', name: d.name, revision: '1-25-2' })),
+  },
 });
 let dispatchMs;
 let convergeMs;
@@ -121,7 +183,10 @@ for (;;) {
   const pending = units.filter((u) => u.state === 'pending').length;
   const converged = units.filter((u) => u.state === 'converged').length;
   if (dispatchMs === undefined && units.length === N && pending === 0) dispatchMs = performance.now() - a0;
-  if (converged === N) { convergeMs = performance.now() - a0; break; }
+  if (converged === N) {
+    convergeMs = performance.now() - a0;
+    break;
+  }
   if (performance.now() - a0 > CONVERGE_LIMIT_MS) break;
   await new Promise((r) => setTimeout(r, 250));
 }
@@ -137,8 +202,20 @@ const r0 = performance.now();
 await pool(deployments, 16, async (d) => {
   for (;;) {
     await bucket.take();
-    const r = await kube('PATCH', `/apis/apps/v1/namespaces/${d.namespace}/deployments/${d.name}`, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, 'application/merge-patch+json');
-    if (r.status === 429) { raw429++; continue; }
+    const r = await kube(
+      'PATCH',
+      `/apis/apps/v1/namespaces/${d.namespace}/deployments/${d.name}`,
+      {
+        spec: {
+          template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } },
+        },
+      },
+      'application/merge-patch+json',
+    );
+    if (r.status === 429) {
+      raw429++;
+      continue;
+    }
     if (r.status >= 300) throw new Error(`raw patch ${d.namespace}/${d.name}: ${r.status}`);
     return;
   }
@@ -147,10 +224,15 @@ const rawMs = performance.now() - r0;
 
 // ---- report and clean up -----------------------------------------------------------------------------------
 const s = (ms) => (ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(1)} s`);
-console.log(`agent: dispatch (every restart issued) ${s(dispatchMs)}, converged (pods Ready on 1-25-2) ${s(convergeMs)}${failed.length ? `, ${failed.length} failed (${failed[0].reason})` : ''}`);
-console.log(`agent: ${agentCalls} API requests after the command (${(agentCalls / N).toFixed(2)} per Deployment), 429 answers: ${agent429}`);
+console.log(
+  `agent: dispatch (every restart issued) ${s(dispatchMs)}, converged (pods Ready on 1-25-2) ${s(convergeMs)}${failed.length ? `, ${failed.length} failed (${failed[0].reason})` : ''}`,
+);
+console.log(
+  `agent: ${agentCalls} API requests after the command (${(agentCalls / N).toFixed(2)} per Deployment), 429 answers: ${agent429}`,
+);
 console.log(`raw PATCH loop: ${s(rawMs)} for ${N} restarts, 429 answers: ${raw429}`);
-if (dispatchMs !== undefined) console.log(`ratio raw/agent (dispatch): ${((rawMs / dispatchMs) * 100).toFixed(0)}% (target ≥ 80%)`);
+if (dispatchMs !== undefined)
+  console.log(`ratio raw/agent (dispatch): ${((rawMs / dispatchMs) * 100).toFixed(0)}% (target ≥ 80%)`);
 await pool(namespaces, 8, (ns) => kube('DELETE', `/api/v1/namespaces/${ns}`));
 agent.destroy();
 process.exit(0);
