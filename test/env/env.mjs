@@ -72,6 +72,19 @@ function parseArgs(argv) {
   return opts;
 }
 
+/**
+ * A start can lose a race for its port (the kernel handed it out, someone else bound it before us) or trip
+ * over stale data: try once more from scratch, on fresh ports.
+ */
+async function retryOnce(what, first, again) {
+  try {
+    return await first();
+  } catch (err) {
+    log(`${what}: ${err.message.split('\n')[0]}; retrying once on fresh ports`);
+    return again();
+  }
+}
+
 async function up(opts) {
   const t0 = Date.now();
   const prev = readState();
@@ -96,7 +109,18 @@ async function up(opts) {
   const wantKube = opts.kube && opts.clusters > 0;
   // Everything starts at once: Kafka's JVM, Redis, and (after the Go binaries, built on first use) the
   // clusters, which come up in parallel with each other.
-  const infra = Promise.all([upKafka(prev?.kafka), upRedis(prev?.redis)]).then(([kafka, redis]) => {
+  const infra = Promise.all([
+    retryOnce(
+      'kafka',
+      () => upKafka(prev?.kafka),
+      () => upKafka(undefined),
+    ),
+    retryOnce(
+      'redis',
+      () => upRedis(prev?.redis),
+      () => upRedis(undefined),
+    ),
+  ]).then(([kafka, redis]) => {
     state.kafka = kafka;
     state.redis = redis;
     record(kafka !== prev?.kafka || redis !== prev?.redis);
@@ -113,7 +137,11 @@ async function up(opts) {
           names.map(async (name, i) => {
             const before = state.clusters.find((c) => c.name === name);
             if (i >= opts.clusters && before) return before; // never tear down clusters someone else asked for
-            const c = await upCluster(name, before, bins, state.injector);
+            const c = await retryOnce(
+              name,
+              () => upCluster(name, before, bins, state.injector),
+              () => upCluster(name, undefined, bins, state.injector),
+            );
             if (c === before && prev?.injector?.url !== state.injector.url) {
               const { repointRegistrations } = await import('./injector/registration.mjs');
               await repointRegistrations(c, state.injector); // the injector came back on another port

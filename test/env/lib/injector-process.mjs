@@ -103,7 +103,7 @@ export async function upInjector(prev) {
     certDir,
     logFile,
   };
-  await waitFor('injector', () => injectorHealthy(state), { timeoutMs: 20_000, alive: () => pidAlive(pid) });
+  await waitFor('injector', () => injectorHealthy(state), { timeoutMs: 60_000, alive: () => pidAlive(pid) });
   log(`injector: started pid ${pid} on ${state.url}`);
   return state;
 }

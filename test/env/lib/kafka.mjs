@@ -126,7 +126,16 @@ export async function upKafka(prev) {
   const heap = process.env.MESHWAVE_KAFKA_HEAP || '512m';
   const pid = startDetached('java', [...javaArgs(libs, heap), 'kafka.Kafka', props], { logFile, cwd: dir });
   log(`kafka: started pid ${pid} on 127.0.0.1:${port}, waiting for metadata`);
-  await waitFor('kafka', () => kafkaHealthy(port), { timeoutMs: 120_000, intervalMs: 500, alive: () => pidAlive(pid) });
+  try {
+    await waitFor('kafka', () => kafkaHealthy(port), {
+      timeoutMs: 240_000,
+      intervalMs: 500,
+      alive: () => pidAlive(pid),
+    });
+  } catch (err) {
+    await stopPid(pid, { graceMs: 5000 });
+    throw err;
+  }
   return {
     brokers: [`127.0.0.1:${port}`],
     port,

@@ -449,7 +449,7 @@ async function startClusterProcesses(cluster, bins, injector) {
     { logFile: lf('etcd'), env: childEnv },
   );
   await waitFor(`${name} etcd`, async () => (await insecureGet(`${etcdUrl}/health`)) === 200, {
-    timeoutMs: 30_000,
+    timeoutMs: 60_000,
     alive: () => pidAlive(cluster.pids.etcd),
   });
 
@@ -479,7 +479,7 @@ async function startClusterProcesses(cluster, bins, injector) {
     { logFile: lf('kube-apiserver'), env: childEnv },
   );
   await waitFor(`${name} kube-apiserver`, () => apiReady(cluster), {
-    timeoutMs: 90_000,
+    timeoutMs: 180_000,
     intervalMs: 300,
     alive: () => pidAlive(cluster.pids.apiserver),
   });
@@ -540,25 +540,25 @@ async function startClusterProcesses(cluster, bins, injector) {
 
   for (const node of FAKE_NODES) await applyObject(cluster, '/api/v1/nodes', fakeNode(node));
   await waitFor(`${name} fake nodes Ready`, () => nodesReady(cluster, FAKE_NODES), {
-    timeoutMs: 60_000,
+    timeoutMs: 120_000,
     intervalMs: 300,
     alive: () => procAlive(cluster),
   });
   await waitFor(
     `${name} kube-controller-manager healthz`,
     async () => (await insecureGet(`https://127.0.0.1:${ports.controllerManager}/healthz`)) === 200,
-    { timeoutMs: 60_000, alive: () => pidAlive(cluster.pids.controllerManager) },
+    { timeoutMs: 120_000, alive: () => pidAlive(cluster.pids.controllerManager) },
   );
   await waitFor(
     `${name} kube-scheduler healthz`,
     async () => (await insecureGet(`https://127.0.0.1:${ports.scheduler}/healthz`)) === 200,
-    { timeoutMs: 60_000, alive: () => pidAlive(cluster.pids.scheduler) },
+    { timeoutMs: 120_000, alive: () => pidAlive(cluster.pids.scheduler) },
   );
   await waitFor(
     `${name} default service account`,
     async () =>
       (await kubeRequest(cluster, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
-    { timeoutMs: 60_000 },
+    { timeoutMs: 120_000 },
   );
 
   if (injector) {

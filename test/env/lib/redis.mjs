@@ -24,15 +24,7 @@ export function ensureRedisServer() {
   log('installing redis-server with apt-get');
   run('apt-get', ['update', '-qq']);
   run('apt-get', ['install', '-y', '-qq', 'redis-server'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
-  // Debian starts the system service on install; we never use it, and it holds 6379.
-  try {
-    run('bash', [
-      '-c',
-      'command -v systemctl >/dev/null && systemctl disable --now redis-server || service redis-server stop || true',
-    ]);
-  } catch {
-    /* no init */
-  }
+  // Debian may start its system service on install; we leave it alone and never use it.
   bin = which('redis-server');
   if (!bin) throw new Error('redis-server still missing after apt-get install');
   return bin;
@@ -80,7 +72,12 @@ export async function startRedis(prev) {
   const logFile = path.join(dir, 'redis.log');
   const pid = startDetached(bin, [configFile], { logFile, cwd: dir });
   log(`redis: started pid ${pid} on 127.0.0.1:${port}`);
-  await waitFor('redis', () => redisHealthy(port), { timeoutMs: 30_000, alive: () => pidAlive(pid) });
+  try {
+    await waitFor('redis', () => redisHealthy(port), { timeoutMs: 60_000, alive: () => pidAlive(pid) });
+  } catch (err) {
+    await stopPid(pid, { graceMs: 5000 });
+    throw err;
+  }
   return { url: `redis://127.0.0.1:${port}`, port, dataDir, pid, configFile, logFile, version: redisVersion(bin) };
 }
 
