@@ -6,7 +6,7 @@ import type { SeededRandom } from './random.js';
 /** Coarsest size of a bisection's own multilevel hierarchy. */
 const BISECTION_COARSEN_TO = 40;
 /** Graph-growing starts tried on the coarsest graph of each bisection; the best cut wins. */
-const GROWING_TRIES = 8;
+const GROWING_TRIES = 4;
 const FM_PASSES = 10;
 
 /** Limits of a two-way split: side s may weigh at most maxWeight[s]; target[s] is its ideal weight. */

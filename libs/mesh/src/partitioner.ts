@@ -32,7 +32,7 @@ export interface Partition {
 
 const REFINE_PASSES = 10;
 /** Multilevel bisections tried at every split of the initial recursive bisection; the best is kept. */
-const BISECTION_TRIES = 8;
+const BISECTION_TRIES = 4;
 /** Rounds of localized FM after the greedy pass on every level (hill-climbing past what greedy stops at). */
 const LOCAL_SEARCH_ROUNDS = 1;
 
