@@ -78,7 +78,10 @@ export async function deliverRecord(
     for (let attempt = 1; ; attempt++) {
       if (deps.abandon.aborted) return abandoned(span);
       try {
-        const run = contextApi.with(ctx, () => deps.handler(message, { attempt, signal: deps.abandon }));
+        // Promise.resolve: a plain-JavaScript handler may return nothing instead of a promise.
+        const run = Promise.resolve(
+          contextApi.with(ctx, () => deps.handler(message, { attempt, signal: deps.abandon })),
+        );
         const settled = await raceAbort(run, deps.abandon);
         if (settled === 'aborted') return abandoned(span);
         return 'done';
