@@ -16,6 +16,7 @@ export default defineConfig({
       '@meshwave/planner': source('services/planner'),
       '@meshwave/cluster-agent': source('services/cluster-agent'),
       '@meshwave/vm-bridge': source('services/vm-bridge'),
+      '@meshwave/cli': source('services/cli'),
     },
   },
   test: {

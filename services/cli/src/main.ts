@@ -10,7 +10,10 @@ type Command = (args: readonly string[], io: CommandIo) => Promise<number>;
 
 const commands: Readonly<Record<string, { run: Command; summary: string }>> = {
   plan: { run: runPlanCommand, summary: 'compute the waves of a rollout file against an inventory (dry run)' },
-  pin: { run: runPinCommand, summary: 'rewrite istio.io/rev in manifests to the assigned revision; --check for CI gates' },
+  pin: {
+    run: runPinCommand,
+    summary: 'rewrite istio.io/rev in manifests to the assigned revision; --check for CI gates',
+  },
   split: { run: runSplitCommand, summary: 'partition a service graph into isolated meshes (min cut, size cap)' },
   apply: { run: runApplyCommand, summary: 'create a rollout on the planner from a rollout file (-f)' },
   status: { run: runStatusCommand, summary: 'show a rollout (or all); --watch follows it to the end' },

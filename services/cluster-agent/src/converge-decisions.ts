@@ -145,7 +145,9 @@ function assessWorkload(o: ObservedWorkload, labelled: boolean, a: UnitAssignmen
   const revision = a.target.revision;
   const running = o.pods.filter((p) => !p.terminating);
   const checks = running.map((p) => podOnRevision(p, revision));
-  const crashLooping = running.some((p) => p.crashLooping);
+  // Only pods of the target revision judge the move: during a failback the crash-looping pods are the ones
+  // being replaced, not a failure of the failback.
+  const crashLooping = running.some((p) => p.crashLooping && injectedRevisionOf(p.annotations) === revision);
   // As `kubectl rollout status` judges it, plus the pods themselves: exactly the desired number running, so a
   // surge pod or an old pod not yet gone does not count as done.
   const rolledOut =

@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, stringify } from 'yaml';
-import { InvalidInputError, formatProblem, parseDocumentText, type RolloutStatus } from '@meshwave/contracts';
+import {
+  InvalidInputError,
+  formatProblem,
+  parseDocumentText,
+  type CreatedRollout,
+  type RolloutStatus,
+} from '@meshwave/contracts';
 import { injectedRevisionOf, selectorMatches } from '@meshwave/cluster-agent';
 import { ExitCode, type CommandIo } from '../io.js';
 import { PlannerClient } from '../planner-client.js';
@@ -30,6 +36,16 @@ export interface DemoOptions {
   readonly json: boolean;
   /** when the demo gives up (the scenario takes under two minutes on the default fleet) */
   readonly timeoutSeconds: number;
+  /** called once the fleet is up, before the rollout is applied (tests attach their observers here) */
+  readonly onFleetStarted?: (fleet: EmbeddedFleet) => void;
+}
+
+/** What a demo run ends with. */
+export interface DemoResult {
+  readonly exit: number;
+  readonly summary?: DemoSummary;
+  readonly status?: RolloutStatus;
+  readonly plan?: CreatedRollout['plan'];
 }
 
 /**
@@ -58,9 +74,10 @@ const unitOf = (key: string): { cluster: string; namespace: string; kind?: strin
 async function summarize(
   fleet: EmbeddedFleet,
   status: RolloutStatus,
-  to: string,
+  plan: CreatedRollout['plan'],
   startedAt: number,
 ): Promise<DemoSummary> {
+  const to = status.to;
   const excludedNamespaces = new Set(['kube-system', 'istio-system']);
   const excluded = new Set(status.excluded);
   let total = 0;
@@ -79,20 +96,22 @@ async function summarize(
       if (own.length > 0 && own.every((p) => injectedRevisionOf(p.annotations) === to && p.ready)) onTarget++;
     }
   }
-  const hosts = fleet.vms.inventory().flatMap((g) => g.hosts);
+  // VM hosts in the rollout's scope: those its plan moves (groups no `vms` entry selects are left alone).
+  const planned = new Set(plan.waves.flatMap((w) => w.vmHosts.map((h) => `${h.group}/${h.name}`)));
+  const hosts = fleet.vms.inventory().flatMap((g) => g.hosts.filter((h) => planned.has(`${g.name}/${h.name}`)));
   return {
     rollout: status.id,
     phase: status.phase,
     units: { total, onTarget },
     vmHosts: { total: hosts.length, onTarget: hosts.filter((h) => h.version === to).length },
-    halts: status.transitions.filter((t) => t.to === 'Halted').length,
+    halts: status.transitions.filter((t) => t.trigger === 'gate-failed').length,
     failbacks: status.transitions.filter((t) => t.trigger === 'rollback-started' || t.to === 'RollingBack').length,
     durationSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
   };
 }
 
 /** `meshwave demo` / `npm start`. */
-export async function runDemo(options: DemoOptions, io: CommandIo): Promise<number> {
+export async function runDemo(options: DemoOptions, io: CommandIo): Promise<DemoResult> {
   const startedAt = Date.now();
   const say = (text: string): void => {
     if (!options.json) io.stdout(text);
@@ -106,12 +125,13 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<numb
   } catch (err) {
     if (err instanceof InvalidInputError) {
       io.stderr(err.problems.map(formatProblem).join('\n'));
-      return ExitCode.InvalidInput;
+      return { exit: ExitCode.InvalidInput };
     }
     throw err;
   }
 
   const fleet = await startEmbeddedFleet({ fleet: fleetConfig, port: options.port });
+  options.onFleetStarted?.(fleet);
   const client = new PlannerClient(fleet.url, DEMO_TOKEN);
   const workloads = fleetConfig.clusters.reduce((n, c) => n + c.namespaces.length * c.workloadsPerNamespace, 0);
   const hosts = fleetConfig.vmGroups.reduce((n, g) => n + g.hosts, 0);
@@ -124,6 +144,8 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<numb
 
   let exit: number = ExitCode.Failure;
   let summary: DemoSummary | undefined;
+  let status: RolloutStatus | undefined;
+  let plan: CreatedRollout['plan'] | undefined;
   try {
     // The planner learns the clusters from their agents' inventory reports.
     const deadline = Date.now() + options.timeoutSeconds * 1000;
@@ -133,13 +155,14 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<numb
     }
     const spec = demoRolloutSpec(exampleText, fleetConfig.timing.soakSeconds, new Date());
     const created = await client.createRollout(stringify(spec));
+    plan = created.plan;
     say(
       `applied rollout ${created.id}: ${created.plan.waves.map((w) => `${w.name} (${w.workloads.length} units${w.vmHosts.length ? `, ${w.vmHosts.length} VM hosts` : ''})`).join(' → ')}`,
     );
 
     const excludedOnce = new Set<string>();
     let last = '';
-    let status = await client.rollout(created.id);
+    status = await client.rollout(created.id);
     for (;;) {
       status = await client.rollout(created.id);
       const view = renderRolloutStatus(status, { transitions: 3 });
@@ -173,7 +196,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<numb
       }
       await sleep(300);
     }
-    summary = await summarize(fleet, status, status.to, startedAt);
+    summary = await summarize(fleet, status, created.plan, startedAt);
     exit =
       summary.phase === 'Completed' &&
       summary.units.onTarget === summary.units.total &&
@@ -187,9 +210,15 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<numb
     exit = ExitCode.Failure;
   }
 
+  const result: DemoResult = {
+    exit,
+    ...(summary ? { summary } : {}),
+    ...(status ? { status } : {}),
+    ...(plan ? { plan } : {}),
+  };
   if (options.exitWhenDone) {
     await fleet.close();
-    return exit;
+    return result;
   }
   say(
     `\nthe fleet stays up for exploration on ${fleet.url} (npx meshwave fleet --planner ${fleet.url} --token ${DEMO_TOKEN}); Ctrl-C to stop`,
@@ -199,7 +228,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<numb
     process.once('SIGTERM', resolve);
   });
   await fleet.close();
-  return exit;
+  return result;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -230,7 +259,7 @@ export async function runDemoCommand(args: readonly string[], io: CommandIo): Pr
     io.stderr(`--port: "${values.port}" is not a TCP port`);
     return ExitCode.InvalidInput;
   }
-  return runDemo(
+  const result = await runDemo(
     {
       ...(values.fleet === undefined ? {} : { fleetFile: values.fleet }),
       ...(values.rollout === undefined ? {} : { rolloutFile: values.rollout }),
@@ -241,4 +270,5 @@ export async function runDemoCommand(args: readonly string[], io: CommandIo): Pr
     },
     io,
   );
+  return result.exit;
 }

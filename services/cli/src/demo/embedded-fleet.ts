@@ -62,7 +62,10 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
       },
       namespaces: c.namespaces.map((ns) => ({
         name: ns,
-        labels: { 'istio.io/rev': fleet.installed },
+        labels: (fleet.revisionLabel === 'namespace' ? { 'istio.io/rev': fleet.installed } : {}) as Record<
+          string,
+          string
+        >,
         workloads: demoWorkloadNames(c.workloadsPerNamespace).map((name, i) => {
           const kind = demoWorkloadKind(i);
           return {
@@ -70,6 +73,9 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
             kind: WorkloadKind[kind],
             replicas: kind === 'DaemonSet' ? 3 : 1 + (i % 3),
             labels: { app: name, tier: i % 3 === 0 ? 'low' : 'high', team: ns },
+            ...(fleet.revisionLabel === 'workload'
+              ? { templateLabels: { app: name, 'istio.io/rev': fleet.installed } }
+              : {}),
           };
         }),
       })),

@@ -7,6 +7,11 @@ const FaultTarget = z.strictObject({ cluster: ObjectName, namespace: ObjectName,
 export const DemoFleetConfig = z.strictObject({
   /** the revision every workload and host runs at start */
   installed: RevisionName.default('1-24-5'),
+  /**
+   * Where the starting revision is set: on each workload's pod template (`workload`, so single workloads can
+   * move: Istio's namespace-level label would otherwise win over a pod's label) or on each namespace.
+   */
+  revisionLabel: z.enum(['workload', 'namespace']).default('workload'),
   /** control-plane revisions installed in every cluster */
   revisions: z.array(RevisionName).default(['1-24-5', '1-25-2']),
   clusters: z

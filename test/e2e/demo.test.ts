@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { runDemo, type DemoResult } from '@meshwave/cli';
+
+// The embedded default (`npm start`) as a test: the real planner, agents and vm-bridge on the in-memory bus
+// and store, over simulated clusters whose one workload crash-loops on the new revision.
+describe('embedded demo scenario', () => {
+  it('halts in the wave of the crash-looping workload, fails it back, and completes after the operator excludes it', async () => {
+    // Given the default fleet and the example rollout, watching when each workload is relabelled to 1-25-2
+    const movedAt = new Map<string, number>();
+    const out: string[] = [];
+    const result: DemoResult = await runDemo(
+      {
+        port: 0,
+        exitWhenDone: true,
+        json: true,
+        timeoutSeconds: 280,
+        onFleetStarted: (fleet) => {
+          for (const cluster of fleet.clusters) {
+            cluster.watch('workloads', (event) => {
+              const objects = event.type === 'resync' ? event.objects : event.type === 'upsert' ? [event.object] : [];
+              for (const w of objects) {
+                const key = `${cluster.name}/${w.namespace}/${w.kind}/${w.name}`;
+                if (w.templateLabels['istio.io/rev'] === '1-25-2' && !movedAt.has(key)) movedAt.set(key, Date.now());
+              }
+            });
+          }
+        },
+      },
+      {
+        readFile: (p) => import('node:fs/promises').then((fs) => fs.readFile(p, 'utf8')),
+        stdout: (t) => out.push(t),
+        stderr: (t) => out.push(t),
+        env: {},
+      },
+    );
+
+    // Then the rollout completed with every unit and VM host in scope on the new revision
+    expect(result.exit, out.join('\n')).toBe(0);
+    const { summary, status, plan } = result;
+    expect(summary).toMatchObject({ phase: 'Completed' });
+    expect(summary!.units.onTarget).toBe(summary!.units.total);
+    expect(summary!.units.total).toBeGreaterThan(500);
+    expect(summary!.vmHosts.onTarget).toBe(summary!.vmHosts.total);
+    expect(summary!.vmHosts.total).toBe(40);
+    expect(summary!.halts).toBeGreaterThanOrEqual(1);
+    expect(summary!.failbacks).toBeGreaterThanOrEqual(1);
+
+    // and the halt happened in the wave that holds the crash-looping workload
+    const bad = 'prod-us-east-1/search/Deployment/db';
+    const halt = status!.transitions.find((t) => t.trigger === 'gate-failed')!;
+    expect(halt.reason).toContain(bad);
+    const badWave = plan!.waves.findIndex((w) =>
+      w.workloads.some((x) => `${x.cluster}/${x.namespace}/${x.kind}/${x.name}` === bad),
+    );
+    expect(halt.wave).toBe(badWave);
+    expect(badWave).toBeLessThan(plan!.waves.length - 1);
+
+    // and no unit of a later wave moved before the operator resumed
+    const resumedAt = Date.parse(
+      status!.transitions.find((t) => t.trigger === 'resume' && t.actor === 'demo-operator')!.at,
+    );
+    const later = plan!.waves
+      .slice(badWave + 1)
+      .flatMap((w) => w.workloads.map((x) => `${x.cluster}/${x.namespace}/${x.kind}/${x.name}`));
+    expect(later.length).toBeGreaterThan(0);
+    for (const key of later) {
+      expect(movedAt.get(key), key).toBeGreaterThanOrEqual(resumedAt);
+    }
+    // and the exclusion is the operator's, visible on the rollout
+    expect(status!.excluded).toContain(bad);
+  }, 300_000);
+});
