@@ -1,0 +1,158 @@
+// The agent as a real process (services/cluster-agent/dist/main.js, built by `tsc -b` first), killed with
+// SIGKILL mid-wave: a second process with another identity waits out the dead leader's lease, resumes from the
+// ledger in Redis and from the restart annotations on the workloads, and restarts nothing twice.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafkaBus } from '@meshwave/bus';
+import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
+import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.ts';
+import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
+import { NEW, OLD, eventually, newAdminClients, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
+
+const env = loadTestEnv({ needClusters: 1 });
+const cluster = env.clusters[0]!;
+const admin = newAdminClients(cluster.kubeconfig);
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const SIGNING_KEY = 'process-kill-test-signing-key-0123456789';
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(() => {
+  // The child runs the built entrypoint; make sure it is current.
+  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'services/cluster-agent'], {
+    cwd: root,
+    stdio: 'pipe',
+  });
+});
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+function startAgent(identity: ChartIdentity, clusterName: string, podName: string): ChildProcess {
+  const child = spawn(process.execPath, [`${root}services/cluster-agent/dist/main.js`], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      MESHWAVE_CLUSTER: clusterName,
+      KAFKA_BROKERS: env.kafka.brokers.join(','),
+      REDIS_URL: env.redis.url,
+      MESHWAVE_SIGNING_KEY: SIGNING_KEY,
+      KUBECONFIG: identity.kubeconfig,
+      MESHWAVE_METRICS_PORT: '0',
+      MESHWAVE_BIND_HOST: '127.0.0.1',
+      POD_NAMESPACE: identity.namespace,
+      POD_NAME: podName,
+      MESHWAVE_LEASE_NAME: identity.fullname,
+      LOG_LEVEL: 'warn',
+      OTEL_SDK_DISABLED: 'true',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  return child;
+}
+
+const restartedFor = async (ns: string): Promise<string | undefined> =>
+  (await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'app0' })).spec?.template.metadata?.annotations?.[
+    'meshwave.io/restarted-for'
+  ];
+
+describe('agent process killed mid-wave', () => {
+  it('Given a wave restarting two of three namespaces, When the agent process is SIGKILLed and another starts, Then the wave completes and every Deployment was restarted exactly once', async () => {
+    suppressKafkaJsTimeoutNegativeWarning();
+    const id = randomUUID().slice(0, 6);
+    const clusterName = `${cluster.name}-kill-${id}`;
+    const identity = await newChartIdentity(cluster, admin, `meshwave-kill-${id}`);
+    cleanups.push(() => identity.cleanup());
+    const names: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ns = uniqueName(`kill${i}`);
+      await newNamespace(admin, ns, { 'istio.io/rev': OLD });
+      cleanups.push(() => admin.core.deleteNamespace({ name: ns }));
+      await newWorkload(admin, { namespace: ns, kind: 'Deployment', name: 'app0', replicas: 2 });
+      names.push(ns);
+    }
+    for (const ns of names)
+      await eventually(
+        `${ns} ready`,
+        async () =>
+          (await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'app0' })).status?.availableReplicas === 2,
+      );
+
+    const first = startAgent(identity, clusterName, 'agent-a');
+    const planner = createKafkaBus({
+      brokers: env.kafka.brokers,
+      source: 'planner',
+      signing: { keys: [{ id: 'default', secret: SIGNING_KEY }], activeKeyId: 'default' },
+    });
+    cleanups.push(() => planner.close());
+    const desired: ClusterDesiredState = {
+      rolloutId: `kill-${id}`,
+      wave: 0,
+      generation: 1,
+      epoch: 1,
+      cluster: clusterName,
+      from: OLD,
+      to: NEW,
+      granularity: 'namespace',
+      maxUnavailable: 2,
+      halted: false,
+      progressDeadlineSeconds: 300,
+      units: names.map((namespace) => ({ namespace, revision: NEW })),
+    };
+    await planner.publish([
+      {
+        topic: 'commands',
+        key: clusterKey(clusterName),
+        type: MessageType.ClusterDesiredState,
+        data: desired,
+        audience: clusterKey(clusterName),
+      },
+    ]);
+
+    await eventually(
+      'two restarts issued',
+      async () => (await Promise.all(names.map(restartedFor))).filter((r) => r === NEW).length === 2,
+      90_000,
+    );
+    first.kill('SIGKILL');
+    await new Promise<void>((r) =>
+      first.exitCode !== null || first.signalCode !== null ? r() : first.once('exit', () => r()),
+    );
+
+    startAgent(identity, clusterName, 'agent-b');
+    await eventually(
+      'every namespace on 1-25-2 with Ready pods',
+      async () => {
+        for (const ns of names) {
+          const pods = (await admin.core.listNamespacedPod({ namespace: ns })).items.filter(
+            (p) => !p.metadata?.deletionTimestamp,
+          );
+          const ok =
+            pods.length === 2 &&
+            pods.every(
+              (p) =>
+                p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+                p.metadata?.annotations?.['sidecar.istio.io/status']?.includes(`"revision":"${NEW}"`),
+            );
+          if (!ok) return false;
+        }
+        return true;
+      },
+      110_000,
+    );
+    const lease = await admin.coordination.readNamespacedLease({
+      namespace: identity.namespace,
+      name: identity.fullname,
+    });
+    expect(lease.spec?.holderIdentity).toBe('agent-b');
+    for (const ns of names) {
+      const d = await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'app0' });
+      expect(d.metadata?.generation).toBe(2);
+      expect((await admin.apps.listNamespacedReplicaSet({ namespace: ns })).items).toHaveLength(2);
+    }
+  });
+});
