@@ -77,8 +77,7 @@ describe('injector double mutation', () => {
   };
 
   it('adds istio-init, istio-proxy of the version, the status annotation with the revision, and the labels', () => {
-    const out = injectSidecar(pod, { revision: '1-24-5', version: versionOfRevision('1-24-5') }) as {
-      metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+    const out = injectSidecar(pod, { revision: '1-24-5', version: versionOfRevision('1-24-5') });
       spec: { containers: { name: string; image: string }[]; initContainers: { name: string; image: string }[] };
     };
     expect(out.spec.initContainers.map((c) => [c.name, c.image])).toEqual([
