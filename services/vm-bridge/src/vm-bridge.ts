@@ -27,6 +27,7 @@ import {
   type DecisionSettings,
   type GroupRecord,
   type HostRecord,
+  type HostReport,
 } from './batch-decision.js';
 import { createBridgeMetrics, type BridgeMetrics } from './bridge-metrics.js';
 import type { BundleCatalog } from './bundle-catalog.js';
@@ -137,6 +138,8 @@ export class VmBridge {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly lastProgress = new Map<string, { json: string; at: number }>();
   private readonly tickErrors = new Map<string, string>();
+  private readonly pendingReports = new Map<string, Map<string, HostReport>>();
+  private readonly queuedFlushes = new Map<string, Promise<void>>();
 
   constructor(options: VmBridgeOptions) {
     this.store = options.store;
@@ -496,23 +499,52 @@ export class VmBridge {
     if (entry === undefined)
       throw new VmBridgeError(VmBridgeErrorCode.UnknownHost, `host "${host}" is not registered`, { context: { host } });
     this.metrics.reports.inc({ group: entry.group });
-    await this.mutate(entry.group, (loaded) => {
-      const current = loaded.hosts.get(host)?.record;
-      if (current === undefined)
-        throw new VmBridgeError(VmBridgeErrorCode.UnknownHost, `host "${host}" is not registered`, {
-          context: { host },
-        });
-      const report = {
-        runningVersion: body.runningVersion,
-        healthy: body.healthy,
-        phase: body.phase,
-        at: this.clock.now(),
-        ...(body.lastError !== undefined ? { lastError: body.lastError } : {}),
-        ...(body.failedVersion !== undefined ? { failedVersion: body.failedVersion } : {}),
-        ...(body.assignment !== undefined ? { assignment: body.assignment } : {}),
-      };
-      return { outcome: undefined, changes: { hosts: [{ ...current, report }] } };
+    const report: HostReport = {
+      runningVersion: body.runningVersion,
+      healthy: body.healthy,
+      phase: body.phase,
+      at: this.clock.now(),
+      ...(body.lastError !== undefined ? { lastError: body.lastError } : {}),
+      ...(body.failedVersion !== undefined ? { failedVersion: body.failedVersion } : {}),
+      ...(body.assignment !== undefined ? { assignment: body.assignment } : {}),
+    };
+    const pending = this.pendingReports.get(entry.group) ?? new Map<string, HostReport>();
+    pending.set(host, report);
+    this.pendingReports.set(entry.group, pending);
+    await this.flushReports(entry.group);
+  }
+
+  /**
+   * Applies every report received since the last flush in one read-decide-write: with thousands of hosts
+   * reporting, one transition per report would queue up behind the group's lock faster than it drains.
+   * A flush that is queued but not started takes in the reports that arrive meanwhile.
+   */
+  private flushReports(group: string): Promise<void> {
+    const queued = this.queuedFlushes.get(group);
+    if (queued !== undefined) return queued;
+    let drained: ReadonlyMap<string, HostReport> | undefined;
+    const flush = this.mutate(group, (loaded) => {
+      if (drained === undefined) {
+        // First attempt: take what is pending now; later reports go to the next flush. Retries reuse it.
+        this.queuedFlushes.delete(group);
+        drained = this.pendingReports.get(group) ?? new Map<string, HostReport>();
+        this.pendingReports.delete(group);
+      }
+      const hosts: HostRecord[] = [];
+      for (const [name, report] of drained) {
+        const current = loaded.hosts.get(name)?.record;
+        if (current !== undefined) hosts.push({ ...current, report });
+      }
+      return { outcome: undefined, changes: { hosts } };
     });
+    this.queuedFlushes.set(group, flush);
+    // A flush that failed before it started (bridge not active) must not answer every later report.
+    void flush
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.queuedFlushes.get(group) === flush) this.queuedFlushes.delete(group);
+      });
+    return flush;
   }
 
   /** Re-reads and decides one group now. */
