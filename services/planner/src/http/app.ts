@@ -33,6 +33,7 @@ import { z } from 'zod';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { Planner, PlanInput } from '../runtime/planner.js';
 import { authenticate, roleAllows, type ApiToken } from './auth.js';
+import { registerDashboard } from './dashboard.js';
 import { HttpError, toHttpError } from './http-errors.js';
 
 export interface BuildAppOptions {
@@ -475,6 +476,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   );
 
   app.get('/openapi.json', { schema: { hide: true } as never }, async () => app.swagger());
+
+  registerDashboard(app);
 
   return app;
 }
