@@ -139,7 +139,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     `meshwave demo: ${fleetConfig.clusters.length} simulated clusters (${workloads} workloads), ${fleetConfig.vmGroups.length} VM groups (${hosts} hosts)`,
   );
   say(
-    `planner API and dashboard on ${fleet.url}  (token: ${DEMO_TOKEN}; try: MESHWAVE_TOKEN=${DEMO_TOKEN} npx meshwave status --planner ${fleet.url})`,
+    `dashboard on ${fleet.url}/#token=${DEMO_TOKEN}, API on ${fleet.url}/v1  (token: ${DEMO_TOKEN}; try: MESHWAVE_TOKEN=${DEMO_TOKEN} npx meshwave status --planner ${fleet.url})`,
   );
 
   let exit: number = ExitCode.Failure;
