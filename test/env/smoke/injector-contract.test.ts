@@ -78,8 +78,6 @@ describe('injector double mutation', () => {
 
   it('adds istio-init, istio-proxy of the version, the status annotation with the revision, and the labels', () => {
     const out = injectSidecar(pod, { revision: '1-24-5', version: versionOfRevision('1-24-5') });
-      spec: { containers: { name: string; image: string }[]; initContainers: { name: string; image: string }[] };
-    };
     expect(out.spec.initContainers.map((c) => [c.name, c.image])).toEqual([
       ['istio-init', 'docker.io/istio/proxyv2:1.24.5'],
     ]);
