@@ -62,15 +62,22 @@ function kube(method, urlPath, body, contentType = 'application/json') {
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode,
-            body: chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined,
-          }),
-        );
+        res.on('end', () => {
+          try {
+            resolve({
+              status: res.statusCode,
+              body: chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined,
+            });
+          } catch (err) {
+            reject(err);
+          }
+        });
+        res.on('error', reject);
+        res.on('aborted', () => reject(new Error(`${method} ${urlPath}: response aborted`)));
       },
     );
     req.on('error', reject);
+    req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${urlPath}: timed out`)));
     if (payload) req.write(payload);
     req.end();
   });
@@ -117,8 +124,9 @@ await pool(deployments, 24, async (d) => {
 });
 // Wait until every Deployment runs its pods (kwok makes them Ready).
 for (;;) {
-  const r = await kube('GET', `/apis/apps/v1/deployments?labelSelector=app`);
-  const mine = r.body.items.filter((d) => d.metadata.namespace.startsWith(`bench-${id}-`));
+  const mine = [];
+  for (const ns of namespaces)
+    mine.push(...(await kube('GET', `/apis/apps/v1/namespaces/${ns}/deployments`)).body.items);
   const ready = mine.filter(
     (d) => (d.status?.availableReplicas ?? 0) === REPLICAS && (d.status?.updatedReplicas ?? 0) === REPLICAS,
   ).length;
