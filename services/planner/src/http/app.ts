@@ -184,20 +184,19 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       if (!url || request.headers['x-meshwave-forwarded'] !== undefined) {
         throw new PlannerError(PlannerErrorCode.NotLeader, error.message, { context: { leader: holder ?? 'none' } });
       }
-      const body =
-        request.body === undefined
-          ? undefined
-          : typeof request.body === 'string'
-            ? request.body
-            : JSON.stringify(request.body);
+      // A POST without a body is forwarded as an empty JSON object (a bodiless POST with a length reaches
+      // fastify as an empty string, which no JSON schema accepts).
+      const empty = request.body === undefined || request.body === null || request.body === '';
+      const body = empty ? '{}' : typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
+      const contentType = empty ? 'application/json' : request.headers['content-type'];
       const response = await fetch(new URL(request.url, url), {
         method: request.method,
         headers: {
           ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
-          ...(request.headers['content-type'] ? { 'content-type': request.headers['content-type'] } : {}),
+          ...(contentType ? { 'content-type': contentType } : {}),
           'x-meshwave-forwarded': planner.instanceId,
         },
-        ...(body !== undefined ? { body } : {}),
+        body,
       });
       const text = await response.text();
       void reply
