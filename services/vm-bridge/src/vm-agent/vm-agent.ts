@@ -232,7 +232,9 @@ export class VmAgent {
     log.info({ from: j.running?.version ?? null, url: desired.bundle.url }, 'upgrading');
     await this.writeJournal({ ...j, phase: JournalPhase.Installing, assignment: desired.assignment });
     this.phase = AgentPhase.Downloading;
-    await this.sendReport({ targetVersion: desired.version });
+    // Phase reports are not waited for: they are ordered by the report chain and the bridge already counts
+    // this host unavailable since it assigned the version.
+    void this.sendReport({ targetVersion: desired.version });
     let installed: InstalledVersion;
     try {
       const protect = [j.running?.dir, j.previous?.dir].filter((d): d is string => d !== undefined);
@@ -275,7 +277,7 @@ export class VmAgent {
     });
     this.phase = AgentPhase.Switching;
     this.healthy = false;
-    await this.sendReport({ targetVersion: target.version });
+    void this.sendReport({ targetVersion: target.version });
     await this.bundles.switchTo(target);
     this.options.onStep?.(AgentStep.Switched);
     this.phase = AgentPhase.Restarting;
@@ -284,7 +286,7 @@ export class VmAgent {
       await this.options.runner.restart(this.bundles.currentLink);
       this.options.onStep?.(AgentStep.Restarted);
       this.phase = AgentPhase.Checking;
-      await this.sendReport({ targetVersion: target.version });
+      void this.sendReport({ targetVersion: target.version });
       this.options.onStep?.(AgentStep.Checking);
       result = await waitReady(this.options.probe, {
         timeoutMs: this.settings.readinessTimeoutMs,
