@@ -247,7 +247,7 @@ export function heaviestPart(weights: Float64Array): number {
 }
 
 /** A local search gives up after this many moves without a new best. */
-const LOCAL_STALL_LIMIT = 16;
+const LOCAL_STALL_LIMIT = 64;
 /** Hubs are left to the greedy pass: re-scoring them after every neighbour's move would be quadratic. */
 const LOCAL_MAX_DEGREE = 64;
 

@@ -34,12 +34,13 @@ const REFINE_PASSES = 10;
 /** Multilevel bisections tried at every split of the initial recursive bisection; the best is kept. */
 const BISECTION_TRIES = 4;
 /** Rounds of localized FM after the greedy pass on every level (hill-climbing past what greedy stops at). */
-const LOCAL_SEARCH_ROUNDS = 1;
+const LOCAL_SEARCH_ROUNDS = 2;
 
 /**
  * Multilevel k-way partitioning (the METIS scheme): coarsen by heavy-edge matching down to a few dozen vertices
- * per part, partition the coarsest graph by recursive bisection (several tries, best kept), then project back
- * level by level with greedy boundary refinement under the balance limit. Deterministic for a seed.
+ * per part, partition the coarsest graph by recursive bisection (best of several bisections per split), then
+ * project back level by level, balancing, then refining with greedy boundary moves and a round of localized
+ * k-way FM, always under the balance limit. Deterministic for a seed. See docs/adr/0006-mesh-partitioning.md.
  */
 export function partitionGraph(g: CsrGraph, options: PartitionOptions): Partition {
   const { k, imbalance, seed } = options;
@@ -91,19 +92,16 @@ function multilevelPartition(
   options: PartitionOptions,
   rng: SeededRandom,
 ): Int32Array {
-  let part: Int32Array;
-  {
-    const coarsenTo = Math.max(Math.floor(g.n / (40 * Math.log2(k))), 30 * k);
-    const hierarchy = coarsen(g, fixed, coarsenTo, (1.5 * total) / coarsenTo, rng.fork());
-    const levels = hierarchy.graphs.length;
-    const coarsest = hierarchy.graphs[levels - 1]!;
-    const coarsestFixed = hierarchy.fixed[levels - 1]!;
-    part = bestInitialPartition(coarsest, coarsestFixed, k, imbalance, limit, options.initialTries ?? 1, rng);
-    refineKway(coarsest, part, coarsestFixed, k, limit, REFINE_PASSES);
-    for (let level = levels - 2; level >= 0; level--) {
-      part = projectPartition(part, hierarchy.cmaps[level]!);
-      refineKway(hierarchy.graphs[level]!, part, hierarchy.fixed[level]!, k, limit, REFINE_PASSES, LOCAL_SEARCH_ROUNDS);
-    }
+  // Coarsest size as in METIS: a few dozen vertices per part, fewer per part as k grows.
+  const coarsenTo = Math.max(Math.floor(g.n / (40 * Math.log2(k))), 30 * k);
+  const hierarchy = coarsen(g, fixed, coarsenTo, (1.5 * total) / coarsenTo, rng.fork());
+  const levels = hierarchy.graphs.length;
+  const coarsest = hierarchy.graphs[levels - 1]!;
+  const coarsestFixed = hierarchy.fixed[levels - 1]!;
+  let part = bestInitialPartition(coarsest, coarsestFixed, k, imbalance, limit, options.initialTries ?? 1, rng);
+  for (let level = levels - 2; level >= 0; level--) {
+    part = projectPartition(part, hierarchy.cmaps[level]!);
+    refineKway(hierarchy.graphs[level]!, part, hierarchy.fixed[level]!, k, limit, REFINE_PASSES, LOCAL_SEARCH_ROUNDS);
   }
   return part;
 }
@@ -122,7 +120,7 @@ function bestInitialPartition(
   let bestCut = Infinity;
   for (let t = 0; t < tries; t++) {
     const part = recursiveBisection(g, k, fixed, imbalance, rng.fork(), BISECTION_TRIES);
-    refineKway(g, part, fixed, k, limit, REFINE_PASSES);
+    refineKway(g, part, fixed, k, limit, REFINE_PASSES, LOCAL_SEARCH_ROUNDS);
     let over = 0;
     for (const w of partWeights(g, part, k)) over += Math.max(0, w - limit);
     const cut = edgeCut(g, part);
