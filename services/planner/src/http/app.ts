@@ -108,7 +108,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const { planner } = options;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger | undefined,
-    disableRequestLogging: options.logger === undefined,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
