@@ -309,16 +309,21 @@ export class VmAgent {
       return;
     }
     await this.writeJournal({ phase: JournalPhase.Idle, running: target, assignment: target.assignment, previous });
+    // Old versions go before the host says it is done, so "done" means the disk is as it stays.
+    try {
+      const removed = await this.bundles.prune(
+        this.settings.keepVersions,
+        [target.dir, previous?.dir].filter((d): d is string => d !== undefined),
+      );
+      if (removed.length > 0) log.info({ removed }, 'pruned old versions');
+    } catch (error) {
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'pruning old versions failed');
+    }
     this.phase = AgentPhase.Idle;
     this.healthy = true;
     this.lastError = undefined;
     log.info('upgraded; proxy ready');
     await this.sendReport();
-    const removed = await this.bundles.prune(
-      this.settings.keepVersions,
-      [target.dir, previous?.dir].filter((d): d is string => d !== undefined),
-    );
-    if (removed.length > 0) log.info({ removed }, 'pruned old versions');
   }
 
   private async revert(target: UpgradeTarget, previous: InstalledVersion | null, reason: string): Promise<void> {
