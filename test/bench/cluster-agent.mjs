@@ -5,7 +5,8 @@
 //  2. baseline in the same run: a raw PATCH loop restarting the same Deployments with the same token bucket;
 //  3. the 429 answers both saw (target 0) and the ratio raw/agent for dispatch (target ≥ 80%).
 // Needs `npm run build` (imports dist) and `npm run env:up`. Stops by itself (hard limit below).
-// Options: --deployments N (default 2000), --replicas N (default 1), --qps N (default 50), --cluster NAME.
+// Options: --deployments N (default 2000), --replicas N (default 1), --qps N (default 50), --concurrency N (default 32,
+// requests in flight for both), --cluster NAME.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,6 +34,8 @@ const N = Number(arg('--deployments', 2000));
 const REPLICAS = Number(arg('--replicas', 1));
 const QPS = Number(arg('--qps', 50));
 const PER_NS = 100;
+// requests in flight, for the agent (reconciles at once) and the raw loop alike
+const CONCURRENCY = Number(arg('--concurrency', 32));
 const CONVERGE_LIMIT_MS = 600_000;
 
 const envFile = path.join(
@@ -155,7 +158,7 @@ const clusterAgent = createClusterAgent({
   kubernetes: client,
   bus,
   store: createInMemoryStore(),
-  concurrency: 16,
+  concurrency: CONCURRENCY,
   intervals: { resyncMs: 60_000, inventoryDebounceMs: 5_000, progressDebounceMs: 2_000 },
 });
 await clusterAgent.start();
@@ -207,7 +210,7 @@ client.close();
 let raw429 = 0;
 const bucket = new TokenBucket(QPS, QPS * 2);
 const r0 = performance.now();
-await pool(deployments, 16, async (d) => {
+await pool(deployments, CONCURRENCY, async (d) => {
   for (;;) {
     await bucket.take();
     const r = await kube(

@@ -92,7 +92,10 @@ export interface ClusterAgentOptions {
   /** fencing epoch of this agent's store writes (from its leader election); default 1 */
   readonly epoch?: number;
   readonly intervals?: Partial<AgentIntervals>;
-  /** reconciles at once (default 8) */
+  /**
+   * reconciles at once (default 32): each start is one PATCH, so reaching a 50 req/s budget at ~0.5 s per
+   * request takes about 25 in flight
+   */
   readonly concurrency?: number;
   /** consumer group on the commands topic (default `cluster-agent.<cluster>`) */
   readonly groupId?: string;
@@ -309,7 +312,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
 
   const queue: WorkQueue = createWorkQueue(reconcile, {
     clock,
-    concurrency: options.concurrency ?? 8,
+    concurrency: options.concurrency ?? 32,
     onError: (key, err, attempt) => {
       const level = err instanceof ClusterAgentError && err.retryable ? 'info' : 'warn';
       log[level]({ unit: key, attempt, err }, 'reconcile failed; retrying with backoff');

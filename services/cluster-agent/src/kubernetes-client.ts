@@ -192,7 +192,12 @@ export function createKubernetesClient(options: KubernetesClientOptions = {}): K
   let agent: Agent | undefined;
   const stops = new Set<() => void>();
 
+  // KubeConfig re-reads certificate and token files on every apply; under a 50 req/s budget that is measurable,
+  // so credentials are applied once a minute (often enough for rotated in-cluster tokens).
+  let credentials: { at: number; options: RequestOptions } | undefined;
   const tlsOptions = async (): Promise<RequestOptions> => {
+    const now = Date.now();
+    if (credentials && now - credentials.at < 60_000) return credentials.options;
     const opts: RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
     agent ??= new Agent({
@@ -203,7 +208,8 @@ export function createKubernetesClient(options: KubernetesClientOptions = {}): K
       key: opts.key,
       rejectUnauthorized: opts.rejectUnauthorized,
     });
-    return { headers: opts.headers ?? {}, agent };
+    credentials = { at: now, options: { headers: opts.headers ?? {}, agent } };
+    return credentials.options;
   };
 
   const once = async (
