@@ -1,6 +1,6 @@
 import { GateOutcome, TransitionTrigger, type GateVerdict, type TransitionRecord } from '@meshwave/contracts';
 import { ChangeWindows } from '@meshwave/plan';
-import { desiredContents, digestOf, type EngineCommand } from './desired-state.js';
+import { desiredContents, desiredKeyOf, type EngineCommand } from './desired-state.js';
 import { agentReportHealthSource, evaluateGate, type HealthSource } from './health-source.js';
 import type { Observations, RolloutRecord, RolloutState, TargetRecord } from './rollout-state.js';
 import { TERMINAL_PHASES, stateKeyOf, transition, type StateKey } from './transition-table.js';
@@ -366,34 +366,39 @@ export function decide(input: DecisionInput): Decision {
       commands.push({ kind: 'halt', target: h, data: { ...header, generation, target: h, reason } });
     }
   }
-  const contents = desiredContents(input.record, s.state);
-  const changedTargets = contents.filter((c) => s.state.targets[c.target]?.digest !== digestOf(c.data));
-  const nextGeneration = changedTargets.length > 0 ? generation + 1 : generation;
+  const key = desiredKeyOf(s.state);
   const targets: Record<string, TargetRecord> = { ...s.state.targets };
+  const reportGenerationOf = (target: string): number | undefined =>
+    target.startsWith('cluster/')
+      ? input.observations.clusters.get(target.slice('cluster/'.length))?.generation
+      : input.observations.vmGroups.get(target.slice('vmgroup/'.length))?.generation;
+  const lags = (target: string, prev: TargetRecord): boolean => (reportGenerationOf(target) ?? -1) < prev.generation;
+  const resyncDue = (target: string, prev: TargetRecord): boolean =>
+    lags(target, prev) && now - Date.parse(prev.sentAt) >= config.resyncAfterMs;
+  const known = Object.entries(s.state.targets);
+  // Desired contents are rebuilt only when something they depend on changed, or a target must get them again.
+  const rebuild =
+    input.resendAll === true ||
+    (known.length === 0 && s.state.dispatchedWaves > 0) ||
+    known.some(([t, prev]) => prev.digest !== key || resyncDue(t, prev));
+  const contents = rebuild ? desiredContents(input.record, s.state) : [];
+  const nextGeneration = contents.some((c) => s.state.targets[c.target]?.digest !== key) ? generation + 1 : generation;
   for (const c of contents) {
-    const digest = digestOf(c.data);
     const prev = targets[c.target];
-    const changed = prev?.digest !== digest;
-    const reportGeneration =
-      c.kind === 'cluster'
-        ? input.observations.clusters.get(c.data.cluster)?.generation
-        : input.observations.vmGroups.get(c.data.group)?.generation;
-    const lagging = prev !== undefined && (reportGeneration ?? -1) < prev.generation;
-    const resyncDue = lagging && now - Date.parse(prev.sentAt) >= config.resyncAfterMs;
-    if (!changed && !resyncDue && !input.resendAll) {
-      if (lagging) s.wake(Date.parse(prev.sentAt) + config.resyncAfterMs);
-      continue;
-    }
+    const changed = prev?.digest !== key;
+    if (!changed && !resyncDue(c.target, prev) && !input.resendAll) continue;
     const gen = changed ? nextGeneration : prev.generation;
-    targets[c.target] = { generation: gen, digest, sentAt: nowIso, epoch: input.epoch };
+    targets[c.target] = { generation: gen, digest: key, sentAt: nowIso, epoch: input.epoch };
     const stamped = { ...c.data, generation: gen, epoch: input.epoch };
     commands.push(
       c.kind === 'cluster'
         ? { kind: 'cluster', target: c.target, data: stamped as typeof c.data & { generation: number; epoch: number } }
         : { kind: 'vmgroup', target: c.target, data: stamped as typeof c.data & { generation: number; epoch: number } },
     );
-    if (changed || lagging) s.wake(now + config.resyncAfterMs);
   }
+  // A target whose reports lag what it was sent gets it again after the resync interval.
+  for (const [t, prev] of Object.entries(targets))
+    if (lags(t, prev)) s.wake(Date.parse(prev.sentAt) + config.resyncAfterMs);
   const state: RolloutState = commands.length > 0 ? { ...s.state, generation: nextGeneration, targets } : s.state;
   const changed = state !== input.state;
   return {

@@ -8,7 +8,7 @@ import {
 } from '@meshwave/contracts';
 import { RolloutPhase } from '@meshwave/contracts';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
-import { desiredRevisionOf, isExcluded, parseUnit } from './unit-observations.js';
+import { desiredRevisionOf, isExcluded, parsedUnitsOf } from './unit-observations.js';
 
 /** A command the engine wants published; `target` is the message key and audience (`cluster/x`, `vmgroup/y`). */
 export type EngineCommand =
@@ -61,15 +61,15 @@ export function desiredContents(record: RolloutRecord, state: RolloutState): Des
     const planned = plan.waves[w];
     if (planned === undefined) continue;
     const revision = desiredRevisionOf(record, state, w);
-    for (const unit of planned.units) {
-      const u = parseUnit(unit);
-      if (!clusters.has(u.cluster)) clusters.set(u.cluster, []);
-      if (isExcluded(unit, state.excluded)) continue;
-      clusters.get(u.cluster)!.push({
-        namespace: u.namespace,
-        ...(u.kind !== undefined ? { kind: u.kind as UnitTarget['kind'], name: u.name } : {}),
-        revision,
-      });
+    for (const u of parsedUnitsOf(planned)) {
+      let list = clusters.get(u.cluster);
+      if (list === undefined) clusters.set(u.cluster, (list = []));
+      if (state.excluded.length > 0 && isExcluded(u.unit, state.excluded)) continue;
+      list.push(
+        u.kind !== undefined
+          ? { namespace: u.namespace, kind: u.kind as UnitTarget['kind'], name: u.name, revision }
+          : { namespace: u.namespace, revision },
+      );
     }
     for (const h of planned.vmHosts) {
       const hosts = groups.get(h.group) ?? [];
@@ -111,6 +111,22 @@ export function desiredContents(record: RolloutRecord, state: RolloutState): Des
     });
   }
   return out;
+}
+
+/**
+ * What every target's desired content is a function of (besides the immutable record): while this is
+ * unchanged no target's content changed, so a reconcile on a large fleet need not rebuild and compare every
+ * unit list. Stored as each target's digest.
+ */
+export function desiredKeyOf(state: RolloutState): string {
+  return digestOf([
+    state.dispatchedWaves,
+    state.rolledBackWaves,
+    state.rollbackAll,
+    state.excluded,
+    HALTED_PHASES.has(state.phase),
+    state.wave,
+  ]);
 }
 
 /** cyrb53: a 53-bit string hash, enough to tell "this target's desired content changed" apart. */

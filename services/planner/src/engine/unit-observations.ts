@@ -1,5 +1,6 @@
 import { UnitFailureReason, UnitState, VmHostState, unitKey, type UnitProgressEntry } from '@meshwave/contracts';
-import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
+import type { HealthReport } from '@meshwave/contracts';
+import type { Observations, Received, RolloutRecord, RolloutState } from './rollout-state.js';
 
 /** A unit's state as the API and gates see it. */
 export const UnitStatus = { Pending: 'pending', Moving: 'moving', Converged: 'converged', Failed: 'failed' } as const;
@@ -98,6 +99,48 @@ function statusOfEntries(
   return { status: UnitStatus.Pending };
 }
 
+export interface ParsedUnit {
+  readonly unit: string;
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly kind?: string;
+  readonly name?: string;
+  /** key inside its cluster, as agents report it: `namespace` or `namespace/kind/name` */
+  readonly local: string;
+}
+
+// Parsing unit strings is the hot path of a reconcile on a large fleet; a wave's units never change, so they
+// are parsed once per planned wave (a memo: the result depends on the wave only).
+const parsedWaves = new WeakMap<object, readonly ParsedUnit[]>();
+
+export function parsedUnitsOf(planned: { readonly units: readonly string[] }): readonly ParsedUnit[] {
+  let parsed = parsedWaves.get(planned);
+  if (parsed === undefined) {
+    parsed = planned.units.map((unit) => {
+      const u = parseUnit(unit);
+      return { unit, ...u, local: unit.slice(u.cluster.length + 1) };
+    });
+    parsedWaves.set(planned, parsed);
+  }
+  return parsed;
+}
+
+/** Health flags per cluster-local key (`namespace` and `namespace/kind/name`), from a report that counts. */
+function healthFlags(report: Received<HealthReport>['report']): Map<string, { crash: boolean; mismatch: boolean }> {
+  const flags = new Map<string, { crash: boolean; mismatch: boolean }>();
+  const add = (key: string, crash: boolean, mismatch: boolean): void => {
+    const f = flags.get(key) ?? { crash: false, mismatch: false };
+    flags.set(key, { crash: f.crash || crash, mismatch: f.mismatch || mismatch });
+  };
+  for (const h of report.units) {
+    if (!h.crashLooping && !h.sidecarMismatch) continue;
+    add(h.namespace, h.crashLooping, h.sidecarMismatch);
+    if (h.kind !== undefined && h.name !== undefined)
+      add(`${h.namespace}/${h.kind}/${h.name}`, h.crashLooping, h.sidecarMismatch);
+  }
+  return flags;
+}
+
 /**
  * Every non-excluded unit of waves `waves`, with its status from the latest reports. Units of waves not yet
  * dispatched are pending by definition.
@@ -109,18 +152,20 @@ export function observeUnits(
   waves: readonly number[],
 ): UnitObservation[] {
   const indexes = new Map<string, ClusterIndex | undefined>();
+  const health = new Map<string, Map<string, { crash: boolean; mismatch: boolean }> | undefined>();
+  const dispatchedAt = state.waveDispatchedAt === undefined ? Infinity : Date.parse(state.waveDispatchedAt);
+  const excluded = state.excluded;
   const out: UnitObservation[] = [];
   for (const w of waves) {
     const planned = record.plan.waves[w];
     if (planned === undefined) continue;
     const desired = desiredRevisionOf(record, state, w);
     const dispatched = w < state.dispatchedWaves;
-    const dispatchedAt = state.waveDispatchedAt === undefined ? Infinity : Date.parse(state.waveDispatchedAt);
-    for (const unit of planned.units) {
-      if (isExcluded(unit, state.excluded)) continue;
-      const u = parseUnit(unit);
+    const watchHealth = dispatched && desired === record.spec.spec.to;
+    for (const u of parsedUnitsOf(planned)) {
+      if (excluded.length > 0 && isExcluded(u.unit, excluded)) continue;
       let index = indexes.get(u.cluster);
-      if (!indexes.has(u.cluster)) {
+      if (index === undefined && !indexes.has(u.cluster)) {
         index = indexCluster(u.cluster, observations, state);
         indexes.set(u.cluster, index);
       }
@@ -128,7 +173,7 @@ export function observeUnits(
       let entry: UnitProgressEntry | undefined;
       if (dispatched && index !== undefined) {
         if (u.kind !== undefined) {
-          entry = index.byKey.get(`${u.namespace}/${u.kind}/${u.name}`);
+          entry = index.byKey.get(u.local);
           status = entry ? statusOfEntry(entry, desired) : UnitStatus.Pending;
         } else {
           const own = index.byKey.get(u.namespace);
@@ -141,36 +186,36 @@ export function observeUnits(
       }
       let crashLooping = false;
       let sidecarMismatch = false;
-      const health = observations.health.get(u.cluster);
-      // Health reports carry no generation: only one received after the wave went out says something about it.
-      if (
-        dispatched &&
-        health !== undefined &&
-        Date.parse(health.receivedAt) > dispatchedAt &&
-        desired === record.spec.spec.to
-      ) {
-        for (const h of health.report.units) {
-          const matches =
-            u.kind !== undefined
-              ? h.namespace === u.namespace && h.kind === u.kind && h.name === u.name
-              : h.namespace === u.namespace;
-          if (!matches) continue;
-          crashLooping ||= h.crashLooping;
-          sidecarMismatch ||= h.sidecarMismatch;
+      if (watchHealth) {
+        let flags = health.get(u.cluster);
+        if (flags === undefined && !health.has(u.cluster)) {
+          const received = observations.health.get(u.cluster);
+          // Health reports carry no generation: only one received after the wave went out says something about it.
+          flags =
+            received !== undefined && Date.parse(received.receivedAt) > dispatchedAt
+              ? healthFlags(received.report)
+              : undefined;
+          health.set(u.cluster, flags);
+        }
+        const f = flags?.get(u.local);
+        if (f !== undefined) {
+          crashLooping = f.crash;
+          sidecarMismatch = f.mismatch;
         }
       }
-      out.push({
-        unit,
+      const observation: { -readonly [K in keyof UnitObservation]: UnitObservation[K] } = {
+        unit: u.unit,
         cluster: u.cluster,
         wave: w,
         desired,
         status,
         fresh: dispatched && index !== undefined && index.fresh,
-        ...(entry?.reason !== undefined ? { reason: entry.reason } : {}),
-        ...(entry?.message !== undefined ? { message: entry.message } : {}),
         crashLooping,
         sidecarMismatch,
-      });
+      };
+      if (entry?.reason !== undefined) observation.reason = entry.reason;
+      if (entry?.message !== undefined) observation.message = entry.message;
+      out.push(observation);
     }
   }
   return out;
