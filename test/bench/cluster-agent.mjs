@@ -236,7 +236,7 @@ const rawMs = performance.now() - r0;
 // ---- report and clean up -----------------------------------------------------------------------------------
 const s = (ms) => (ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(1)} s`);
 console.log(
-  `agent: dispatch (every restart issued) ${s(dispatchMs)}, converged (pods Ready on 1-25-2) ${s(convergeMs)}${failed.length ? `, ${failed.length} failed (${failed[0].reason})` : ''}`,
+  `agent: dispatch (every restart issued) ${s(dispatchMs)}, converged (rollouts complete, every pod Ready on 1-25-2) ${s(convergeMs)}${failed.length ? `, ${failed.length} failed (${failed[0].reason})` : ''}`,
 );
 console.log(
   `agent: ${agentCalls} API requests after the command (${(agentCalls / N).toFixed(2)} per Deployment), 429 answers: ${agent429}`,
