@@ -1,0 +1,71 @@
+// Time of one engine decision on a 30,000-workload fleet (40 clusters × 750) with every report present.
+// Run after `npx tsc -b services/planner`: node_modules/.bin/node services/planner/bench/decide-bench.mjs
+import { performance } from 'node:perf_hooks';
+import { Inventory, RolloutSpec } from '@meshwave/contracts';
+import { planRollout } from '@meshwave/plan';
+import { decide, newRolloutRecord, newRolloutState, emptyObservations } from '@meshwave/planner';
+const clusters = 40,
+  perCluster = 750; // 30,000 workloads
+const inv = Inventory.parse({
+  clusters: Array.from({ length: clusters }, (_, c) => ({
+    name: `c${c}`,
+    labels: { env: 'prod' },
+    workloads: Array.from({ length: perCluster }, (_, w) => ({
+      namespace: `ns-${w % 50}`,
+      kind: 'Deployment',
+      name: `w${w}`,
+      revision: '1-24-5',
+    })),
+  })),
+});
+const spec = RolloutSpec.parse({
+  apiVersion: 'meshwave.io/v1alpha1',
+  kind: 'Rollout',
+  metadata: { name: 'b' },
+  spec: {
+    from: '1-24-5',
+    to: '1-25-2',
+    deadline: '2030-01-01T00:00:00Z',
+    waves: [
+      { name: 'a', percent: 1 },
+      { name: 'b', percent: 10 },
+      { name: 'c', percent: 100 },
+    ],
+  },
+});
+const now = new Date('2026-11-23T10:00:00Z');
+const plan = planRollout(spec, inv, { now });
+const record = newRolloutRecord({ id: 'r', spec, plan, inventory: inv, createdBy: 'b', now });
+let state = newRolloutState(now);
+// dispatch all three waves' worth of desired state, then time steady-state decisions with full reports
+state = { ...state, phase: 'Running', wavePhase: 'Converging', wave: 2, dispatchedWaves: 3 };
+let d = decide({ record, state, observations: emptyObservations(), now, epoch: 1 });
+state = d.state;
+const obs = emptyObservations();
+for (const c of d.commands)
+  if (c.kind === 'cluster')
+    obs.clusters.set(c.data.cluster, {
+      cluster: c.data.cluster,
+      rolloutId: 'r',
+      generation: c.data.generation,
+      halted: false,
+      units: c.data.units.map((u) => ({ ...u, state: 'restarting', revision: u.revision, injectedRevision: null })),
+    });
+const n = 50;
+const t0 = performance.now();
+for (let i = 0; i < n; i++) d = decide({ record, state, observations: obs, now, epoch: 1 });
+const ms = (performance.now() - t0) / n;
+console.log(
+  `decide(): ${clusters * perCluster} workloads, ${plan.waves.length} waves, ${d.commands.length} commands → ${ms.toFixed(1)} ms per decision (mean of ${n})`,
+);
+const { observeUnits, desiredContents, digestOf } = await import('@meshwave/planner');
+let t = performance.now();
+for (let i = 0; i < 5; i++) observeUnits(record, state, obs, [0, 1, 2]);
+console.log('observeUnits all', ((performance.now() - t) / 5).toFixed(1));
+t = performance.now();
+let cs;
+for (let i = 0; i < 5; i++) cs = desiredContents(record, state);
+console.log('desiredContents', ((performance.now() - t) / 5).toFixed(1));
+t = performance.now();
+for (let i = 0; i < 5; i++) for (const c of cs) digestOf(c.data);
+console.log('digest', ((performance.now() - t) / 5).toFixed(1));
