@@ -332,6 +332,27 @@ describe('cluster agent on the simulated cluster', () => {
     expect(generationsAfter).toEqual([2, 2, 2]);
   });
 
+  it('a command arriving while a unit is being started keeps its slot: maxUnavailable holds across re-assessment', async () => {
+    const h = await newHarness();
+    const namespaces = seedNamespaces(h.sim, 3, 1);
+    // Hold every workload patch until released, so the command below lands mid-start.
+    const held: (() => void)[] = [];
+    const patchWorkload = h.sim.patchWorkload.bind(h.sim);
+    h.sim.patchWorkload = (ref, patch, opts) =>
+      new Promise((resolve, reject) => held.push(() => void patchWorkload(ref, patch, opts).then(resolve, reject)));
+    await h.startAgent();
+    await h.send({ maxUnavailable: 1, units: namespaces.map((namespace) => ({ namespace, revision: NEW })) });
+    await h.until('a restart patch is in flight', () => held.length === 1);
+    await h.send({ maxUnavailable: 1, units: namespaces.map((namespace) => ({ namespace, revision: NEW })) });
+    await h.until('the second command is applied', () => h.agent.units().every((u) => u.assignment.generation === 2));
+    await h.clock.advance(5_000);
+    expect(held).toHaveLength(1);
+    expect(unitsIn(h, UnitState.Restarting)).toHaveLength(1);
+    h.sim.patchWorkload = patchWorkload;
+    held.shift()?.();
+    await h.until('all converge', () => unitsIn(h, UnitState.Converged).length === 3);
+  });
+
   it('reports bare pods and leaves them in place', async () => {
     const h = await newHarness();
     const [ns] = seedNamespaces(h.sim, 1, 1);

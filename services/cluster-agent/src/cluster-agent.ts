@@ -185,7 +185,15 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
   const inFlight = new Set<string>();
   const inFlightCount = (): number => inFlight.size;
 
-  const record = (status: UnitStatus): void => {
+  /** units whose start (relabel + restart patches) is under way: in flight even before the cache shows it */
+  const starting = new Set<string>();
+
+  const record = (observed: UnitStatus): void => {
+    // A unit being started holds its slot whatever a concurrent re-assessment (a new command, a resync) reads
+    // from a cache that does not show the restart yet.
+    const status: UnitStatus = starting.has(observed.key)
+      ? { ...observed, inFlight: true, state: UnitState.Restarting }
+      : observed;
     const before = statuses.get(status.key);
     statuses.set(status.key, status);
     if (status.inFlight) inFlight.add(status.key);
@@ -245,11 +253,12 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     }
     if (start) {
       // Reserve the slot before the first await: reconciles of other units run concurrently.
-      statuses.set(key, { ...status, inFlight: true, state: UnitState.Restarting });
-      inFlight.add(key);
+      starting.add(key);
+      record(status);
       try {
         await startUnit(a);
       } finally {
+        starting.delete(key);
         record(assess(a));
       }
       return { requeueAfterMs: 1_000 };
