@@ -724,7 +724,9 @@ export class VmBridge {
   private scheduleTick(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.tick().finally(() => this.scheduleTick());
+      void this.tick()
+        .catch((error: unknown) => this.log.warn({ err: error }, 'bridge tick failed'))
+        .finally(() => this.scheduleTick());
     }, this.settings.tickMs);
     this.timer.unref?.();
   }

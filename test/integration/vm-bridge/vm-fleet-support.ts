@@ -21,6 +21,8 @@ import {
   type BundleCatalog,
 } from '@meshwave/vm-bridge';
 import type { FastifyInstance } from 'fastify';
+import { destination } from 'pino';
+import { createLogger } from '@meshwave/telemetry';
 
 const execFileAsync = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -98,8 +100,19 @@ export async function startBridge(options: {
   readonly port?: number;
   readonly instance: string;
   readonly settings?: Partial<BridgeSettings>;
+  /** the bridge's JSON log goes here (appended) */
+  readonly logFile?: string;
 }): Promise<RunningBridge> {
   const bridge = new VmBridge({
+    ...(options.logFile !== undefined
+      ? {
+          logger: createLogger({
+            service: 'vm-bridge',
+            base: { instance: options.instance },
+            destination: destination({ dest: options.logFile, append: true, sync: true }),
+          }),
+        }
+      : {}),
     store: options.store,
     ...(options.bus !== undefined ? { bus: options.bus } : {}),
     catalog: options.catalog,

@@ -128,6 +128,7 @@ async function startFleetBridge(instance: string): Promise<RunningBridge> {
     bundleDir: world.bundleDir,
     port: world.port,
     instance,
+    logFile: path.join(world.workDir, 'bridge.log'),
   });
 }
 
