@@ -553,14 +553,6 @@ class PlannerImpl implements Planner {
         const failing = d.units.some((u) => u.state === 'failed');
         if (failing && !this.firstFailure.has(d.rolloutId)) this.firstFailure.set(d.rolloutId, receivedAt);
         this.queue.add(d.rolloutId, failing);
-        this.emit({
-          type: 'progress',
-          rolloutId: d.rolloutId,
-          at: this.clock.now().toISOString(),
-          phase: '',
-          wave: 0,
-          message: `report from cluster ${d.cluster} (generation ${d.generation})`,
-        });
         return;
       }
       case MessageType.VmProgress: {
