@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${MESHWAVE_CACHE_DIR:-$HOME/.cache/meshwave}"
 mkdir -p "$cache"
-export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
+export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=readonly"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
 modver() { # module directory, module path -> version pinned in go.mod
