@@ -2,6 +2,7 @@
 // 410 Gone re-lists, and a watch that fails with a 500 restarts after a backoff and re-lists, each time handing
 // the consumer a full resync so nothing is missed.
 import fs from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,7 @@ interface Script {
 
 /** An apiserver that lists namespaces (one more each time) and answers watches as `onWatch` says. */
 async function newScriptedApiserver(
-  onWatch: (n: number, res: import('node:http').ServerResponse, rv: string) => void,
+  onWatch: (n: number, res: ServerResponse, rv: string) => void,
 ): Promise<{ kubeconfig: string; script: Script }> {
   const script: Script = { lists: 0, watches: 0 };
   const server = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
