@@ -5,6 +5,7 @@ import { WorkloadKind } from '@meshwave/contracts';
 import {
   createClusterAgent,
   createSimulatedCluster,
+  simulatedAdmission,
   type ClusterAgent,
   type SimulatedCluster,
 } from '@meshwave/cluster-agent';
@@ -126,6 +127,8 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
     },
   });
 
+  // Each agent's admission webhook runs in front of the injector, as the chart registers it in a real cluster.
+  agents.forEach((agent, i) => clusters[i]!.setAdmission(simulatedAdmission(agent)));
   for (const agent of agents) await agent.start();
   await planner.start();
   for (let i = 0; !planner.isLeader(); i++) {
