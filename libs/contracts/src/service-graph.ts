@@ -142,3 +142,7 @@ export const MeshSplitResult = z.strictObject({
   seed: z.number().int(),
 });
 export type MeshSplitResult = z.infer<typeof MeshSplitResult>;
+
+/** `POST /v1/meshes/split`: a service graph and the split's constraints. */
+export const MeshSplitRequest = z.strictObject({ graph: ServiceGraph, options: MeshSplitOptions });
+export type MeshSplitRequest = z.input<typeof MeshSplitRequest>;

@@ -438,4 +438,19 @@ describe('planRollout: meshes', () => {
       Date.parse(plan.waves[0]!.estimatedConverged) + 3_600_000,
     );
   });
+
+  it('sequences by the inventory cluster mesh when no mesh assignment is given', () => {
+    const inventory = newInventory({
+      clusters: ['a', 'b'].map((name) => ({
+        name,
+        mesh: `mesh-${name}`,
+        workloads: [{ namespace: 'ns', kind: 'Deployment' as const, name: 'x', revision: FROM }],
+      })),
+    });
+    const plan = planRollout(newSpec({ sequenceByMesh: true }), inventory, { now: NOW });
+    expect(plan.waves.map((w) => [w.name, w.workloads.map((x) => x.cluster)])).toEqual([
+      ['all-mesh-a', ['a']],
+      ['all-mesh-b', ['b']],
+    ]);
+  });
 });

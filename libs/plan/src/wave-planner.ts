@@ -24,7 +24,8 @@ export interface PlanOptions {
   readonly now: Date;
   /**
    * The mesh a namespace belongs to, when the fleet is split into meshes; with `spec.sequenceByMesh` each
-   * wave is expanded into one wave per mesh so only one mesh's control plane changes at a time.
+   * wave is expanded into one wave per mesh so only one mesh's control plane changes at a time. Without it
+   * (or where it answers undefined) the inventory's cluster `mesh` is used.
    */
   readonly meshOf?: (cluster: string, namespace: string) => string | undefined;
 }
@@ -192,10 +193,9 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   };
 
   const expand = (wave: Wave, unitIds: number[], forced: boolean, extraDelays: StartDelay[]): ScheduledWave[] => {
-    const byMesh =
-      body.sequenceByMesh && options.meshOf
-        ? splitByMesh(unitIds, units, clusters, options.meshOf)
-        : [[undefined, unitIds] as const];
+    const byMesh = body.sequenceByMesh
+      ? splitByMesh(unitIds, units, clusters, options.meshOf ?? (() => undefined))
+      : [[undefined, unitIds] as const];
     const out: ScheduledWave[] = [];
     for (const [mesh, ids] of byMesh) {
       if (blocked) break;

@@ -299,3 +299,32 @@ describe('fleet, docs and operations', () => {
     expect(res.json()).toEqual({ code: 'INTERNAL', message: 'internal error', details: [] });
   });
 });
+
+describe('meshes', () => {
+  it('splits a service graph through the API, with field paths for a bad request', async () => {
+    const graph = {
+      nodes: ['a', 'b', 'c', 'd'].map((id) => ({ id, weight: 1 })),
+      edges: [
+        { source: 'a', target: 'b', weight: 10 },
+        { source: 'c', target: 'd', weight: 10 },
+        { source: 'b', target: 'c', weight: 1 },
+      ],
+    };
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v1/meshes/split',
+      headers: as('viewer-token'),
+      payload: { graph, options: { meshes: 2 } },
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json<{ cut: { traffic: number } }>().cut.traffic).toBe(1);
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/meshes/split',
+      headers: as('viewer-token'),
+      payload: { graph, options: { meshes: 0 } },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.stringify(bad.json())).toContain('options');
+  });
+});

@@ -15,6 +15,8 @@ import {
   InventoryRequest,
   OperatorAction,
   PlanRequest,
+  MeshSplitRequest,
+  MeshSplitResult,
   PlanResponse,
   RolloutIdParams,
   RolloutList,
@@ -34,6 +36,7 @@ import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { Planner, PlanInput } from '../runtime/planner.js';
 import { authenticate, roleAllows, type ApiToken } from './auth.js';
 import { registerDashboard } from './dashboard.js';
+import { splitMeshesOrExplain } from './mesh-split-route.js';
 import { HttpError, toHttpError } from './http-errors.js';
 
 export interface BuildAppOptions {
@@ -223,6 +226,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     async (request) => {
       return planner.plan(planInputOf(request.body));
     },
+  );
+
+  app.post(
+    '/v1/meshes/split',
+    {
+      schema: {
+        summary: 'Split a service graph into isolated meshes (min cut under a size cap)',
+        tags: ['meshes'],
+        body: MeshSplitRequest,
+        response: { 200: MeshSplitResult, ...errorResponses },
+      },
+      preHandler: requireRole(ApiRole.Viewer),
+    },
+    async (request) => splitMeshesOrExplain(request.body.graph, request.body.options),
   );
 
   app.post(
