@@ -1,6 +1,7 @@
 import { SpanKind, SpanStatusCode, context as contextApi, trace } from '@opentelemetry/api';
 import { extractTraceContext, type Logger } from '@meshwave/telemetry';
-import type { DeadLetter, MessageHandler } from './event-bus.js';
+import type { ResolvedBusOptions } from './bus-options.js';
+import type { DeadLetter, MessageHandler, SubscribeOptions } from './event-bus.js';
 import { BusError, BusErrorCode, isTerminalHandlerError } from './errors.js';
 import {
   decodeDeadLetter,
@@ -36,6 +37,34 @@ export interface DeliveryDeps {
   /** aborted when the subscription gives up on in-flight work */
   readonly abandon: AbortSignal;
   readonly logger: Logger;
+}
+
+/**
+ * How one subscription delivers each record, the same for every bus: only where dead letters go (and how
+ * records are fetched) differs between Kafka and memory.
+ */
+export function subscriptionDelivery(
+  options: SubscribeOptions,
+  resolved: ResolvedBusOptions,
+  sendDeadLetter: (record: WireRecord) => Promise<void>,
+): (record: WireRecord, position: RecordPosition, abandon: AbortSignal) => Promise<DeliveryOutcome> {
+  const deps: Omit<DeliveryDeps, 'abandon'> = {
+    topicName: resolved.topicNames[options.topic],
+    groupId: options.groupId,
+    inspect: {
+      signer: resolved.signer,
+      clockSkewMs: resolved.clockSkewMs,
+      ...(options.audiences !== undefined ? { audiences: options.audiences } : {}),
+      ...(options.types !== undefined ? { types: options.types } : {}),
+    },
+    now: resolved.now,
+    handler: options.handler,
+    onRejected: options.onRejected,
+    sendDeadLetter,
+    retry: resolved.retry,
+    logger: resolved.logger,
+  };
+  return (record, position, abandon) => deliverRecord(record, position, { ...deps, abandon });
 }
 
 /** `done`: commit the offset. `abandoned`: the subscription closed first; leave it uncommitted for redelivery. */

@@ -1,5 +1,5 @@
 import { resolveBusOptions, publishInSpan, type BusOptions, type ResolvedBusOptions } from './bus-options.js';
-import { closedError, deliverDeadLetter, deliverRecord, sleep, type DeliveryOutcome } from './delivery.js';
+import { closedError, deliverDeadLetter, sleep, subscriptionDelivery, type DeliveryOutcome } from './delivery.js';
 import type { RecordPosition, WireRecord } from './envelope.js';
 import type {
   DeadLetterSubscribeOptions,
@@ -293,33 +293,14 @@ class InMemoryEventBus implements EventBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const o = this.options;
-    const topicName = o.topicNames[options.topic];
-    const dlqName = o.topicNames.dlq;
     return this.join(
-      topicName,
+      o.topicNames[options.topic],
       options.groupId,
       options.fromBeginning ?? false,
       options.concurrency ?? o.concurrency,
-      (record, position, abandon) =>
-        deliverRecord(record, position, {
-          topicName,
-          groupId: options.groupId,
-          inspect: {
-            signer: o.signer,
-            clockSkewMs: o.clockSkewMs,
-            ...(options.audiences !== undefined ? { audiences: options.audiences } : {}),
-            ...(options.types !== undefined ? { types: options.types } : {}),
-          },
-          now: o.now,
-          handler: options.handler,
-          onRejected: options.onRejected,
-          sendDeadLetter: async (dlq) => {
-            this.broker.append(dlqName, dlq);
-          },
-          retry: o.retry,
-          abandon,
-          logger: o.logger,
-        }),
+      subscriptionDelivery(options, o, async (dlq) => {
+        this.broker.append(o.topicNames.dlq, dlq);
+      }),
     );
   }
 

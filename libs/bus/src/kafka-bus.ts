@@ -13,7 +13,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { publishInSpan, resolveBusOptions, type BusOptions, type ResolvedBusOptions } from './bus-options.js';
-import { closedError, deliverDeadLetter, deliverRecord, sleep, type DeliveryOutcome } from './delivery.js';
+import { closedError, deliverDeadLetter, sleep, subscriptionDelivery, type DeliveryOutcome } from './delivery.js';
 import type { RecordPosition, WireRecord } from './envelope.js';
 import { BusError, BusErrorCode } from './errors.js';
 import type {
@@ -235,30 +235,12 @@ class KafkaEventBus implements EventBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const o = this.resolved;
-    const topicName = o.topicNames[options.topic];
     return this.consume(
-      topicName,
+      o.topicNames[options.topic],
       options.groupId,
       options.fromBeginning ?? false,
       options.concurrency ?? o.concurrency,
-      (record, position, abandon) =>
-        deliverRecord(record, position, {
-          topicName,
-          groupId: options.groupId,
-          inspect: {
-            signer: o.signer,
-            clockSkewMs: o.clockSkewMs,
-            ...(options.audiences !== undefined ? { audiences: options.audiences } : {}),
-            ...(options.types !== undefined ? { types: options.types } : {}),
-          },
-          now: o.now,
-          handler: options.handler,
-          onRejected: options.onRejected,
-          sendDeadLetter: (dlq) => this.sendDeadLetter(dlq),
-          retry: o.retry,
-          abandon,
-          logger: o.logger,
-        }),
+      subscriptionDelivery(options, o, (dlq) => this.sendDeadLetter(dlq)),
     );
   }
 
