@@ -17,11 +17,38 @@ export const InventoryWorkload = z.strictObject({
 });
 export type InventoryWorkload = z.infer<typeof InventoryWorkload>;
 
+/**
+ * The label a namespace carries to say which mesh it belongs to (`meshwave.io/mesh=<mesh>`): each mesh's control
+ * plane discovers its namespaces by it, and a rollout with `sequenceByMesh` changes one mesh at a time by it.
+ */
+export const MESH_LABEL = 'meshwave.io/mesh';
+
+/** The mesh a namespace's labels put it in; undefined when it carries no (or an empty) `meshwave.io/mesh`. */
+export function meshOfNamespaceLabels(labels: Readonly<Record<string, string>> | undefined): string | undefined {
+  const mesh = labels?.[MESH_LABEL];
+  return mesh === undefined || mesh === '' ? undefined : mesh;
+}
+
+/**
+ * A namespace of a cluster with its labels, as its agent sees it. Only the labels matter to planning: the
+ * namespace's mesh (`meshwave.io/mesh`) orders a mesh-by-mesh rollout.
+ */
+export const InventoryNamespace = z.strictObject({
+  name: ObjectName,
+  labels: Labels.default({}),
+});
+export type InventoryNamespace = z.infer<typeof InventoryNamespace>;
+
 export const InventoryCluster = z.strictObject({
   name: ObjectName,
   labels: Labels.default({}),
   /** mesh the cluster's workloads belong to, when the fleet is split into meshes */
   mesh: z.string().optional(),
+  /**
+   * The cluster's namespaces with their labels (optional: inventories before meshes were split have none). A
+   * namespace labelled `meshwave.io/mesh` belongs to that mesh, which wins over the cluster's `mesh`.
+   */
+  namespaces: z.array(InventoryNamespace).optional(),
   workloads: z.array(InventoryWorkload).default([]),
 });
 export type InventoryCluster = z.infer<typeof InventoryCluster>;
@@ -52,6 +79,16 @@ export const Inventory = z
       if (clusters.has(c.name))
         ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `duplicate cluster "${c.name}"` });
       clusters.add(c.name);
+      const namespaces = new Set<string>();
+      c.namespaces?.forEach((n, j) => {
+        if (namespaces.has(n.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters', i, 'namespaces', j, 'name'],
+            message: `duplicate namespace "${n.name}"`,
+          });
+        namespaces.add(n.name);
+      });
       const keys = new Set<string>();
       c.workloads.forEach((w, j) => {
         const key = `${w.namespace}/${w.kind}/${w.name}`;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Labels, RevisionName } from './primitives.js';
-import { InventoryWorkload, VmHost } from './inventory.js';
+import { InventoryNamespace, InventoryWorkload, VmHost } from './inventory.js';
 
 /** Topic roles; actual names are configuration (see `TopicNames`). */
 export const Topic = { Commands: 'commands', Events: 'events', DeadLetter: 'dlq' } as const;
@@ -144,6 +144,11 @@ export const InventoryReport = z.object({
   /** increases with every snapshot the agent sends */
   generation: z.number().int().nonnegative(),
   workloads: z.array(InventoryWorkload),
+  /**
+   * The cluster's namespaces (but the agent's protected ones) with their labels, so the planner learns which
+   * mesh each belongs to (`meshwave.io/mesh`). Optional: agents before this field send none.
+   */
+  namespaces: z.array(InventoryNamespace).optional(),
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 

@@ -1,8 +1,8 @@
 import { RevisionName } from '@meshwave/contracts';
 import { MeshError, MeshErrorCode } from './errors.js';
 
-/** The label a namespace carries to say which mesh it belongs to; each mesh's control plane discovers by it. */
-export const MESH_LABEL = 'meshwave.io/mesh';
+/** The label a namespace carries to say which mesh it belongs to: defined once in the contracts, as agents report it. */
+export { MESH_LABEL } from '@meshwave/contracts';
 
 /** `mesh-a`, `mesh-b`, …, `mesh-z`, `mesh-aa`, … (bijective base 26, so names stay short and ordered). */
 export function meshName(prefix: string, index: number): string {
