@@ -2,13 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   Inventory,
+  MESH_LABEL,
   RolloutSpec,
   type InventoryInput,
   type Plan,
   type RolloutSpecInput,
   type WorkloadSelector,
 } from '@meshwave/contracts';
-import { IMPLICIT_FORCED_WAVE, planRollout } from './wave-planner.js';
+import { IMPLICIT_FORCED_WAVE, inventoryMeshOf, planRollout } from './wave-planner.js';
 import { ChangeWindows } from './change-windows.js';
 
 const FROM = '1-24-5';
@@ -452,5 +453,117 @@ describe('planRollout: meshes', () => {
       ['all-mesh-a', ['a']],
       ['all-mesh-b', ['b']],
     ]);
+  });
+
+  /**
+   * Two clusters whose namespaces are split over two meshes by their `meshwave.io/mesh` label, as agents
+   * report them: the names are chosen so that namespace order and mesh order disagree.
+   */
+  const meshOfNamespace: Readonly<Record<string, string>> = {
+    alpha: 'mesh-b',
+    bravo: 'mesh-b',
+    xray: 'mesh-a',
+    zulu: 'mesh-a',
+  };
+  function newLabelledInventory(): Inventory {
+    return newInventory({
+      clusters: ['prod-1', 'prod-2'].map((name) => ({
+        name,
+        mesh: 'cluster-mesh',
+        namespaces: [
+          ...Object.entries(meshOfNamespace).map(([ns, mesh]) => ({
+            name: ns,
+            labels: { [MESH_LABEL]: mesh, team: ns },
+          })),
+          { name: 'kilo', labels: { team: 'kilo' } },
+        ],
+        workloads: [...Object.keys(meshOfNamespace), 'kilo'].flatMap((ns) =>
+          ['api', 'web', 'worker'].map((w) => ({
+            namespace: ns,
+            kind: 'Deployment' as const,
+            name: w,
+            revision: FROM,
+          })),
+        ),
+      })),
+    });
+  }
+  const expectedMesh = (ns: string): string => meshOfNamespace[ns] ?? 'cluster-mesh';
+
+  for (const granularity of ['workload', 'namespace'] as const) {
+    it(`sequences a ${granularity}-granularity rollout by the namespaces' mesh labels: one mesh per wave, in mesh order`, () => {
+      const plan = planRollout(
+        newSpec({
+          granularity,
+          sequenceByMesh: true,
+          waves: [
+            { name: 'canary', percent: 50, soak: '1h' },
+            { name: 'rest', percent: 100, soak: '1h' },
+          ],
+        }),
+        newLabelledInventory(),
+        { now: NOW },
+      );
+
+      expect(plan.feasible).toBe(true);
+      // Within each rollout wave the meshes go one after the other, in name order; unlabelled namespaces fall
+      // back to the cluster's mesh.
+      const names = plan.waves.map((w) => w.name);
+      expect(names.filter((n) => n.startsWith('canary-'))).toEqual([
+        'canary-cluster-mesh',
+        'canary-mesh-a',
+        'canary-mesh-b',
+      ]);
+      expect(names.filter((n) => n.startsWith('rest-'))).toEqual(['rest-cluster-mesh', 'rest-mesh-a', 'rest-mesh-b']);
+      for (const wave of plan.waves) {
+        expect(wave.workloads.length).toBeGreaterThan(0);
+        expect(new Set(wave.workloads.map((w) => expectedMesh(w.namespace)))).toEqual(new Set([wave.mesh]));
+      }
+      // One mesh at a time: a wave starts only after the previous one converged and soaked.
+      plan.waves.slice(1).forEach((wave, i) => {
+        const previous = plan.waves[i]!;
+        expect(Date.parse(wave.earliestStart)).toBeGreaterThanOrEqual(
+          Date.parse(previous.estimatedConverged) + previous.soakSeconds * 1000,
+        );
+      });
+      // Every workload moves exactly once, and a namespace unit keeps its workloads together.
+      expect(movedKeys(plan).sort()).toEqual(
+        newLabelledInventory()
+          .clusters.flatMap((c) => c.workloads.map((w) => unitKeyOfWorkload({ cluster: c.name, ...w })))
+          .sort(),
+      );
+      if (granularity === 'namespace') {
+        for (const wave of plan.waves) {
+          for (const unit of wave.units) expect(unit.split('/')).toHaveLength(2);
+        }
+      }
+    });
+  }
+
+  it('lets an explicit mesh assignment win over the labels, and the labels fill in where it answers nothing', () => {
+    const plan = planRollout(newSpec({ sequenceByMesh: true }), newLabelledInventory(), {
+      now: NOW,
+      meshOf: (_cluster, ns) => (ns === 'alpha' ? 'mesh-a' : undefined),
+    });
+    const meshOfWorkload = new Map(
+      plan.waves.flatMap((w) => w.workloads.map((x) => [`${x.cluster}/${x.namespace}/${x.name}`, w.mesh])),
+    );
+    expect(meshOfWorkload.get('prod-1/alpha/api')).toBe('mesh-a');
+    expect(meshOfWorkload.get('prod-2/bravo/api')).toBe('mesh-b');
+    expect(meshOfWorkload.get('prod-1/zulu/web')).toBe('mesh-a');
+    expect(meshOfWorkload.get('prod-2/kilo/web')).toBe('cluster-mesh');
+  });
+
+  it('ignores the mesh labels when the rollout does not sequence by mesh', () => {
+    const plan = planRollout(newSpec(), newLabelledInventory(), { now: NOW });
+    expect(plan.waves.map((w) => [w.name, w.mesh])).toEqual([['all', undefined]]);
+  });
+
+  it('inventoryMeshOf answers per cluster and namespace, nothing for an unlabelled or unknown one', () => {
+    const meshOf = inventoryMeshOf(newLabelledInventory());
+    expect(meshOf('prod-1', 'zulu')).toBe('mesh-a');
+    expect(meshOf('prod-2', 'alpha')).toBe('mesh-b');
+    expect(meshOf('prod-1', 'kilo')).toBeUndefined();
+    expect(meshOf('prod-9', 'zulu')).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import {
   Granularity,
   PlanProblemCode,
   SkipReason,
+  meshOfNamespaceLabels,
   resolvePercentOrCount,
   type Inventory,
   type InventoryWorkload,
@@ -25,9 +26,27 @@ export interface PlanOptions {
   /**
    * The mesh a namespace belongs to, when the fleet is split into meshes; with `spec.sequenceByMesh` each
    * wave is expanded into one wave per mesh so only one mesh's control plane changes at a time. Without it
-   * (or where it answers undefined) the inventory's cluster `mesh` is used.
+   * (or where it answers undefined) the inventory answers: the namespace's `meshwave.io/mesh` label as the
+   * agents report it (see `inventoryMeshOf`), else the cluster's `mesh`.
    */
   readonly meshOf?: (cluster: string, namespace: string) => string | undefined;
+}
+
+/**
+ * The mesh of a namespace as the inventory records it: its `meshwave.io/mesh` label, for the clusters that
+ * list their namespaces (agents do); undefined for a namespace without the label or not listed.
+ */
+export function inventoryMeshOf(inventory: Inventory): (cluster: string, namespace: string) => string | undefined {
+  const meshes = new Map<string, Map<string, string>>();
+  for (const c of inventory.clusters) {
+    const byNamespace = new Map<string, string>();
+    for (const ns of c.namespaces ?? []) {
+      const mesh = meshOfNamespaceLabels(ns.labels);
+      if (mesh !== undefined) byNamespace.set(ns.name, mesh);
+    }
+    if (byNamespace.size > 0) meshes.set(c.name, byNamespace);
+  }
+  return (cluster, namespace) => meshes.get(cluster)?.get(namespace);
 }
 
 /** The name of the wave the planner appends when pinned units would otherwise miss the deadline. */
@@ -192,10 +211,11 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
     nextStart = s.converged + s.soakSeconds * 1000;
   };
 
+  // Built once per plan, and only when the rollout goes mesh by mesh.
+  const meshOf = body.sequenceByMesh ? meshResolver(options.meshOf, inventory) : undefined;
   const expand = (wave: Wave, unitIds: number[], forced: boolean, extraDelays: StartDelay[]): ScheduledWave[] => {
-    const byMesh = body.sequenceByMesh
-      ? splitByMesh(unitIds, units, clusters, options.meshOf ?? (() => undefined))
-      : [[undefined, unitIds] as const];
+    const byMesh =
+      meshOf === undefined ? [[undefined, unitIds] as const] : splitByMesh(unitIds, units, clusters, meshOf);
     const out: ScheduledWave[] = [];
     for (const [mesh, ids] of byMesh) {
       if (blocked) break;
@@ -499,6 +519,13 @@ function rankUnits(units: UnitTable): Int32Array {
     i = j;
   }
   return order;
+}
+
+/** The caller's assignment first, then the inventory's namespace labels (the cluster `mesh` comes after both). */
+function meshResolver(given: PlanOptions['meshOf'], inventory: Inventory): NonNullable<PlanOptions['meshOf']> {
+  const recorded = inventoryMeshOf(inventory);
+  if (given === undefined) return recorded;
+  return (cluster, namespace) => given(cluster, namespace) ?? recorded(cluster, namespace);
 }
 
 function splitByMesh(
