@@ -2,6 +2,7 @@ import { SpanKind, trace, type Context } from '@opentelemetry/api';
 import {
   ClusterDesiredState as ClusterDesiredStateSchema,
   HaltCommand as HaltCommandSchema,
+  InventoryNamespace as InventoryNamespaceSchema,
   InventoryWorkload as InventoryWorkloadSchema,
   MessageType,
   RevisionName,
@@ -10,6 +11,7 @@ import {
   clusterKey,
   unitKey,
   type HealthReport,
+  type InventoryNamespace,
   type InventoryWorkload,
   type UnitProgressEntry,
 } from '@meshwave/contracts';
@@ -453,6 +455,18 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     return out;
   };
 
+  // Namespaces with their labels: the planner learns each one's mesh (`meshwave.io/mesh`) from them. A label
+  // change arrives as a namespace watch event, which schedules the debounced inventory like any other change.
+  const inventoryNamespaces = (): InventoryNamespace[] => {
+    const out: InventoryNamespace[] = [];
+    for (const ns of cache.allNamespaces()) {
+      if (PROTECTED_NAMESPACES.includes(ns.name)) continue;
+      const parsed = InventoryNamespaceSchema.safeParse({ name: ns.name, labels: ns.labels });
+      if (parsed.success) out.push(parsed.data);
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  };
+
   const sendInventory = async (): Promise<void> => {
     inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
     await publish([
@@ -461,6 +475,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
         labels: options.clusterLabels ?? {},
         generation: inventoryGeneration,
         workloads: inventory(),
+        namespaces: inventoryNamespaces(),
       }),
     ]);
   };
