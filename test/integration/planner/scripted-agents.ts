@@ -9,6 +9,7 @@ import {
   unitKey,
   vmGroupKey,
   type ClusterDesiredState,
+  type InventoryNamespace,
   type InventoryWorkload,
   type UnitProgress,
   type VmGroupDesiredState,
@@ -19,6 +20,8 @@ export interface ScriptedClusterOptions {
   readonly name: string;
   readonly bus: EventBus;
   readonly workloads: readonly InventoryWorkload[];
+  /** namespaces and their labels, reported with the inventory as cluster agents do (none when absent) */
+  readonly namespaces?: readonly InventoryNamespace[];
   /** unit keys (`namespace/kind/name`) that crash-loop once on `to` */
   readonly failing?: ReadonlySet<string>;
   /** delay before a unit's new revision is reported converged */
@@ -77,6 +80,7 @@ export class ScriptedCluster {
             ...w,
             revision: this.revisions.get(`${w.namespace}/${w.kind}/${w.name}`) ?? null,
           })),
+          ...(this.options.namespaces === undefined ? {} : { namespaces: [...this.options.namespaces] }),
         },
       },
     ]);
@@ -225,7 +229,14 @@ export function newFleetWorkloads(perCluster: number, revision = '1-24-5'): Inve
 
 /** A rollout spec (YAML) with `waves` cumulative waves and no soak, due far in the future. */
 export function newRolloutYaml(
-  options: { name?: string; onGateFailure?: string; soak?: string; waves?: readonly number[] } = {},
+  options: {
+    name?: string;
+    onGateFailure?: string;
+    soak?: string;
+    waves?: readonly number[];
+    granularity?: 'workload' | 'namespace';
+    sequenceByMesh?: boolean;
+  } = {},
 ): string {
   const waves = options.waves ?? [10, 50, 100];
   return [
@@ -242,6 +253,8 @@ export function newRolloutYaml(
     '    maxUnavailable: 50%',
     '    batchEstimate: 1s',
     `  onGateFailure: ${options.onGateFailure ?? 'rollback-wave'}`,
+    ...(options.granularity === undefined ? [] : [`  granularity: ${options.granularity}`]),
+    ...(options.sequenceByMesh === undefined ? [] : [`  sequenceByMesh: ${options.sequenceByMesh}`]),
     '  waves:',
     ...waves.map((p, i) => `    - { name: wave-${i}, percent: ${p} }`),
     '',

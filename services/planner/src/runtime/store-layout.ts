@@ -68,7 +68,11 @@ export function loadRollout(
   };
 }
 
-/** The fleet as planning sees it: the operator's base inventory, each cluster replaced by its agent's latest report. */
+/**
+ * The fleet as planning sees it: the operator's base inventory, each cluster replaced by its agent's latest report.
+ * A report's namespaces (with their `meshwave.io/mesh` labels) replace the base's; an agent that reports none
+ * leaves the base's in place.
+ */
 export function mergeInventory(docs: ReadonlyMap<string, VersionedDoc>): {
   inventory: Inventory;
   reported: Map<string, StoredInventoryCluster>;
@@ -84,11 +88,25 @@ export function mergeInventory(docs: ReadonlyMap<string, VersionedDoc>): {
   }
   const clusters = base.clusters.map((c) => {
     const r = reported.get(c.name);
-    return r ? { ...c, labels: { ...c.labels, ...r.report.labels }, workloads: r.report.workloads } : c;
+    if (!r) return c;
+    const namespaces = r.report.namespaces ?? c.namespaces;
+    return {
+      ...c,
+      labels: { ...c.labels, ...r.report.labels },
+      ...(namespaces === undefined ? {} : { namespaces }),
+      workloads: r.report.workloads,
+    };
   });
   for (const [name, r] of reported) {
-    if (!base.clusters.some((c) => c.name === name))
-      clusters.push({ name, labels: r.report.labels, workloads: r.report.workloads });
+    if (!base.clusters.some((c) => c.name === name)) {
+      const namespaces = r.report.namespaces;
+      clusters.push({
+        name,
+        labels: r.report.labels,
+        ...(namespaces === undefined ? {} : { namespaces }),
+        workloads: r.report.workloads,
+      });
+    }
   }
   const vmGroups = base.vmGroups.map((g) => {
     const r = vmReported.get(g.name);
