@@ -209,6 +209,38 @@ describe('cluster agent on the simulated cluster', () => {
     expect(pay?.generation).toBe(1);
   });
 
+  it('in a namespace labelled with the old revision, hands the label over to the templates and then moves only the assigned workload', async () => {
+    const h = await newHarness();
+    h.sim.createNamespace('shop', { [IstioLabel.Revision]: OLD });
+    h.sim.createWorkload({ namespace: 'shop', name: 'cart' });
+    h.sim.createWorkload({ namespace: 'shop', name: 'pay' });
+    h.sim.createNamespace('other', { [IstioLabel.Revision]: OLD });
+    h.sim.createWorkload({ namespace: 'other', name: 'db' });
+    await h.startAgent();
+    await h.send({
+      granularity: 'workload',
+      units: [{ namespace: 'shop', kind: 'Deployment', name: 'cart', revision: NEW }],
+    });
+    await h.until('cart converges', () => unitsIn(h, UnitState.Converged).length === 1);
+    const shop = (await h.sim.listNamespaces()).find((n) => n.name === 'shop');
+    expect(shop?.labels[IstioLabel.Revision]).toBeUndefined();
+    const cart = await h.sim.getWorkload({ namespace: 'shop', kind: 'Deployment', name: 'cart' });
+    const pay = await h.sim.getWorkload({ namespace: 'shop', kind: 'Deployment', name: 'pay' });
+    expect(cart?.templateLabels[IstioLabel.Revision]).toBe(NEW);
+    expect(pay?.templateLabels[IstioLabel.Revision]).toBe(OLD);
+    expect(pay?.templateAnnotations[MeshwaveAnnotation.HandoffOf]).toBe(OLD);
+    // the handoff restarted pay once, on the revision it already ran; cart once for it and once to move
+    expect(pay?.generation).toBe(2);
+    expect(cart?.generation).toBe(3);
+    const revisions = (await h.sim.listPods('shop')).map((p) => [p.labels.app, injectedRevisionOf(p.annotations)]);
+    expect(revisions.filter(([app]) => app === 'cart').map(([, r]) => r)).toEqual([NEW]);
+    expect(revisions.filter(([app]) => app === 'pay').map(([, r]) => r)).toEqual([OLD]);
+    // another namespace is not touched
+    const db = await h.sim.getWorkload({ namespace: 'other', kind: 'Deployment', name: 'db' });
+    expect(db?.generation).toBe(1);
+    expect((await h.sim.listNamespaces()).find((n) => n.name === 'other')?.labels[IstioLabel.Revision]).toBe(OLD);
+  });
+
   it('a halt starts nothing new and reports what is in flight; the next desired state resumes', async () => {
     const h = await newHarness();
     const namespaces = seedNamespaces(h.sim, 4, 1);

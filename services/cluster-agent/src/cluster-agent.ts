@@ -248,7 +248,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     const settings = rolloutSettings.get(a.rolloutId);
     const halted = settings?.halted ?? true;
     let start = false;
-    if (status.inFlight && status.toRestart.length > 0 && !halted) start = true; // finish a unit begun before a crash
+    if (status.inFlight && status.hasWrites && !halted) start = true; // next step, or a unit begun before a crash
     if (status.state === UnitState.Pending && !halted && settings) {
       const room = settings.maxUnavailable - inFlightCount();
       start = room > 0;
@@ -290,7 +290,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
         const view = await port.patchNamespace(w.name, { labels: w.labels }, { resourceVersion: w.resourceVersion });
         cache.rememberNamespace(view);
       });
-      ulog.info({ namespace: w.name, revision: a.target.revision }, 'namespace relabelled');
+      ulog.info({ namespace: w.name, labels: w.labels, revision: a.target.revision }, 'namespace relabelled');
     }
     for (const w of writes.workloads) {
       await withSpan(

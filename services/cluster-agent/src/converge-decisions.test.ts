@@ -223,6 +223,7 @@ describe('selectUnitsToStart', () => {
     inFlight,
     injectedRevision: null,
     toRestart: [],
+    hasWrites: false,
     unavailableReplicas: 0,
     restarts: 0,
     crashLooping: false,
@@ -246,5 +247,146 @@ describe('selectUnitsToStart', () => {
         },
       ),
     );
+  });
+});
+
+describe('namespace label handoff (workload granularity in a revision-labelled namespace)', () => {
+  const cartUnit = newAssignment({
+    granularity: 'workload',
+    target: { namespace: 'shop', kind: 'Deployment', name: 'cart', revision: '1-25-2' },
+  });
+  const newWebWorkload = (over: Partial<WorkloadView> = {}): WorkloadView =>
+    newWorkload({
+      name: 'web',
+      selector: { app: 'web' },
+      templateLabels: { app: 'web' },
+      resourceVersion: '30',
+      ...over,
+    });
+  const webPod = (over: Partial<PodView> = {}): PodView => newPod('1-24-5', { labels: { app: 'web' }, ...over });
+  const handoffMarks = (at = '2026-03-01T11:58:00Z'): Record<string, string> => ({
+    [MeshwaveAnnotation.HandoffOf]: '1-24-5',
+    [MeshwaveAnnotation.HandoffAt]: at,
+  });
+  const labelled = { app: 'cart', [IstioLabel.Revision]: '1-24-5' };
+  const observeShop = (
+    nsLabels: Record<string, string>,
+    cart: WorkloadView,
+    cartPods: PodView[],
+    web: WorkloadView,
+    webPods: PodView[],
+  ): UnitObservation => ({
+    namespace: newNamespace(nsLabels),
+    workloads: [{ workload: cart, pods: cartPods }],
+    namespaceWorkloads: [
+      { workload: cart, pods: cartPods },
+      { workload: web, pods: webPods },
+    ],
+    barePods: [],
+  });
+
+  it('Given the namespace label injects the old revision, the unit is pending and its first step labels every template with it', () => {
+    const obs = observeShop({ [IstioLabel.Revision]: '1-24-5' }, newWorkload(), [newPod('1-24-5')], newWebWorkload(), [
+      webPod(),
+    ]);
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.state).toBe(UnitState.Pending);
+    expect(a.hasWrites).toBe(true);
+    expect(a.toRestart).toEqual([]);
+    expect(a.handoff).toMatchObject({ revision: '1-24-5', started: false });
+    const writes = unitWrites(cartUnit, obs, a.toRestart, '2026-03-01T12:00:00.000Z');
+    expect(writes.namespace).toBeUndefined();
+    expect(writes.workloads.map((w) => [w.ref.name, w.templateLabels, w.templateAnnotations])).toEqual([
+      ['cart', { [IstioLabel.Revision]: '1-24-5' }, handoffMarks('2026-03-01T12:00:00.000Z')],
+      ['web', { [IstioLabel.Revision]: '1-24-5' }, handoffMarks('2026-03-01T12:00:00.000Z')],
+    ]);
+  });
+
+  it('Given istio-injection=enabled, the templates take over the default tag', () => {
+    const obs = observeShop(
+      { [IstioLabel.Injection]: 'enabled' },
+      newWorkload(),
+      [newPod('default')],
+      newWebWorkload(),
+      [webPod()],
+    );
+    const writes = unitWrites(cartUnit, obs, [], '2026-03-01T12:00:00.000Z');
+    expect(writes.workloads.map((w) => w.templateLabels?.[IstioLabel.Revision])).toEqual(['default', 'default']);
+  });
+
+  it('Given labelled templates whose old pods are still running, it is in flight and writes nothing', () => {
+    const cart = newWorkload({ templateLabels: labelled, templateAnnotations: handoffMarks(), generation: 2 });
+    const web = newWebWorkload({
+      templateLabels: { app: 'web', [IstioLabel.Revision]: '1-24-5' },
+      templateAnnotations: handoffMarks(),
+      generation: 2,
+      observedGeneration: 2,
+      updatedReplicas: 1,
+    });
+    const obs = observeShop({ [IstioLabel.Revision]: '1-24-5' }, cart, [newPod('1-24-5')], web, [webPod()]);
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.state).toBe(UnitState.Restarting);
+    expect(a.inFlight).toBe(true);
+    expect(a.hasWrites).toBe(false);
+    expect(a.handoff?.waitingFor).toEqual(['Deployment/cart', 'Deployment/web']);
+    expect(unitWrites(cartUnit, obs, [], '2026-03-01T12:00:00.000Z')).toEqual({ workloads: [] });
+  });
+
+  it('Given every pod comes from a labelled template, the next step removes the namespace labels only', () => {
+    const cart = newWorkload({ templateLabels: labelled, templateAnnotations: handoffMarks() });
+    const web = newWebWorkload({
+      templateLabels: { app: 'web', [IstioLabel.Revision]: '1-24-5' },
+      templateAnnotations: handoffMarks(),
+    });
+    const podLabel = { [IstioLabel.Revision]: '1-24-5' };
+    const obs = observeShop(
+      { [IstioLabel.Revision]: '1-24-5' },
+      cart,
+      [
+        newPod('1-24-5', { labels: { app: 'cart', ...podLabel } }),
+        newPod('1-24-5', { labels: { app: 'cart', ...podLabel } }),
+      ],
+      web,
+      [webPod({ labels: { app: 'web', ...podLabel } }), webPod({ labels: { app: 'web', ...podLabel } })],
+    );
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.hasWrites).toBe(true);
+    const writes = unitWrites(cartUnit, obs, a.toRestart, '2026-03-01T12:00:00.000Z');
+    expect(writes).toEqual({
+      namespace: {
+        name: 'shop',
+        labels: { [IstioLabel.Revision]: null, [IstioLabel.Injection]: null },
+        resourceVersion: '10',
+      },
+      workloads: [],
+    });
+    // Once the namespace label is gone, the unit is an ordinary workload move that needs its own restart.
+    const after = assessUnit(cartUnit, { ...obs, namespace: newNamespace({}) }, NOW);
+    expect(after.handoff).toBeUndefined();
+    expect(after.state).toBe(UnitState.Pending);
+    expect(after.toRestart.map((w) => w.workload.name)).toEqual(['cart']);
+  });
+
+  it('Given a handoff restart past the progress deadline, the unit fails with the workload named', () => {
+    const cart = newWorkload({ templateLabels: labelled, templateAnnotations: handoffMarks('2026-03-01T11:00:00Z') });
+    const web = newWebWorkload({ templateLabels: { app: 'web', [IstioLabel.Revision]: '1-24-5' } });
+    const obs = observeShop({ [IstioLabel.Revision]: '1-24-5' }, cart, [newPod('1-24-5')], web, []);
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.state).toBe(UnitState.Failed);
+    expect(a.reason).toBe(UnitFailureReason.ProgressDeadlineExceeded);
+    expect(a.message).toContain('cart: not rolled out within 600s');
+  });
+
+  it('Given the namespace label already injects the target, no handoff and no restart is needed', () => {
+    const obs = observeShop(
+      { [IstioLabel.Revision]: '1-25-2' },
+      newWorkload(),
+      [newPod('1-25-2'), newPod('1-25-2')],
+      newWebWorkload(),
+      [],
+    );
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.handoff).toBeUndefined();
+    expect(a.state).toBe(UnitState.Converged);
   });
 });

@@ -9,6 +9,7 @@ import {
   type WorkloadView,
 } from './kubernetes-port.js';
 import {
+  DEFAULT_REVISION_TAG,
   IstioLabel,
   MeshwaveAnnotation,
   PROXY_CONTAINER,
@@ -46,6 +47,11 @@ export interface ObservedWorkload {
 export interface UnitObservation {
   readonly namespace: NamespaceView | undefined;
   readonly workloads: readonly ObservedWorkload[];
+  /**
+   * Every workload of the namespace, for a workload unit (a namespace label handoff touches them all); absent
+   * for a namespace unit, whose `workloads` are already all of them.
+   */
+  readonly namespaceWorkloads?: readonly ObservedWorkload[];
   /** pods in the unit without a controller: reported, never restarted or deleted */
   readonly barePods: readonly PodView[];
 }
@@ -67,6 +73,26 @@ export interface NamespaceWrite {
   readonly resourceVersion: string;
 }
 
+/**
+ * A namespace label handed over to the namespace's pod templates (ADR 0011). Istio's webhook selectors let a
+ * namespace's `istio.io/rev` (or `istio-injection=enabled`) win over any pod label, so one workload can only
+ * move once the namespace label is gone — and before it goes, every workload must carry the revision on its own
+ * template, or its next pods would get no sidecar.
+ */
+export interface NamespaceHandoff {
+  readonly namespace: string;
+  /** the revision the namespace label injects now, which the templates take over */
+  readonly revision: string;
+  /** some template already carries the handoff mark: the handoff is under way */
+  readonly started: boolean;
+  /** workloads whose template still lacks `istio.io/rev` */
+  readonly toLabel: readonly ObservedWorkload[];
+  /** labelled workloads whose pods are not all from the labelled template yet */
+  readonly waitingFor: readonly string[];
+  /** a handoff restart that missed its progress deadline */
+  readonly failure?: string;
+}
+
 /** The unit's state, derived from observation each pass ("status is reconstituted from the world"). */
 export interface UnitAssessment {
   readonly key: string;
@@ -79,6 +105,10 @@ export interface UnitAssessment {
   readonly inFlight: boolean;
   /** workloads still to restart toward the target (never restarted for it yet) */
   readonly toRestart: readonly ObservedWorkload[];
+  /** set while the unit's namespace label must first be handed over to the templates */
+  readonly handoff?: NamespaceHandoff;
+  /** a start now would write something (a relabel, a restart or the next handoff step) */
+  readonly hasWrites: boolean;
   readonly unavailableReplicas: number;
   readonly restarts: number;
   readonly crashLooping: boolean;
@@ -95,11 +125,62 @@ export function podOnRevision(pod: PodView, revision: string): { ok: boolean; mi
   return { ok: !mismatch && pod.ready, mismatch };
 }
 
+/**
+ * The revision a namespace's label injects into every pod whatever the pod's own label says, as Istio's webhook
+ * selectors read it: `istio-injection=enabled` (the default tag), else `istio.io/rev`; undefined without either.
+ */
+export function namespaceRevisionOf(namespace: NamespaceView | undefined): string | undefined {
+  const ns = namespace?.labels ?? {};
+  const injection = ns[IstioLabel.Injection];
+  if (injection !== undefined) return injection === 'enabled' ? DEFAULT_REVISION_TAG : undefined;
+  return ns[IstioLabel.Revision];
+}
+
 /** The workload's assigned revision as Istio would read it: the namespace label wins, then the template label. */
 export function assignedRevisionOf(namespace: NamespaceView | undefined, workload: WorkloadView): string | null {
-  const ns = namespace?.labels ?? {};
-  if (ns[IstioLabel.Injection] === 'enabled') return 'default';
-  return ns[IstioLabel.Revision] ?? workload.templateLabels[IstioLabel.Revision] ?? null;
+  return namespaceRevisionOf(namespace) ?? workload.templateLabels[IstioLabel.Revision] ?? null;
+}
+
+/**
+ * Whether a workload unit must first hand its namespace's label over to the templates: only when the namespace
+ * label injects a revision other than the target (a namespace already on the target needs no handoff).
+ */
+export function assessHandoff(a: UnitAssignment, o: UnitObservation, nowMs: number): NamespaceHandoff | undefined {
+  if (a.granularity !== 'workload' || !o.namespace) return undefined;
+  const revision = namespaceRevisionOf(o.namespace);
+  if (revision === undefined || revision === a.target.revision) return undefined;
+  const all = o.namespaceWorkloads ?? o.workloads;
+  const toLabel = all.filter((w) => w.workload.templateLabels[IstioLabel.Revision] === undefined);
+  const marked = all.filter((w) => w.workload.templateAnnotations[MeshwaveAnnotation.HandoffOf] === revision);
+  // Done when no pod of an unlabelled template is left: after that, no controller can create one again.
+  const pending = all.filter((w) => {
+    const running = w.pods.filter((p) => !p.terminating);
+    return (
+      !toLabel.includes(w) &&
+      (w.workload.observedGeneration < w.workload.generation ||
+        w.workload.updatedReplicas < w.workload.replicas ||
+        running.length > w.workload.replicas ||
+        running.some((p) => p.labels[IstioLabel.Revision] === undefined))
+    );
+  });
+  const overdue = pending.find((w) => {
+    const at = Date.parse(w.workload.templateAnnotations[MeshwaveAnnotation.HandoffAt] ?? '');
+    return (
+      w.workload.progressDeadlineExceeded || (Number.isFinite(at) && nowMs - at > a.progressDeadlineSeconds * 1000)
+    );
+  });
+  return {
+    namespace: o.namespace.name,
+    revision,
+    started: marked.length > 0,
+    toLabel,
+    waitingFor: pending.map((w) => `${w.workload.kind}/${w.workload.name}`),
+    ...(overdue
+      ? {
+          failure: `${overdue.workload.name}: not rolled out within ${a.progressDeadlineSeconds}s while handing namespace ${o.namespace.name}'s istio.io/rev=${revision} over to its workloads`,
+        }
+      : {}),
+  };
 }
 
 /** Namespace label changes that make the namespace inject `revision`, or undefined when it already does. */
@@ -205,9 +286,13 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
   const key = unitKey(a.target);
   const revision = a.target.revision;
   const nsLabelled = o.namespace !== undefined && namespaceRelabel(o.namespace, revision) === undefined;
+  // At workload granularity a namespace label already injecting the target is as good as the template label.
+  const nsInjectsTarget = namespaceRevisionOf(o.namespace) === revision;
   const results = o.workloads.map((w) => {
     const labelled =
-      a.granularity === 'namespace' ? nsLabelled : Object.keys(workloadRelabel(w.workload, revision)).length === 0;
+      a.granularity === 'namespace'
+        ? nsLabelled
+        : nsInjectsTarget || Object.keys(workloadRelabel(w.workload, revision)).length === 0;
     return { w, r: assessWorkload(w, labelled, a, nowMs) };
   });
   const allPods = o.workloads.flatMap((w) => w.pods);
@@ -232,7 +317,7 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
   const restarting = results.some((x) => x.r.state === UnitState.Restarting);
   const pending = results.some((x) => x.r.state === UnitState.Pending);
   const anyStarted = results.some((x) => restartedFor(x.w.workload) === revision);
-  const common = { key, injectedRevision, toRestart, ...health };
+  const common = { key, injectedRevision, toRestart, hasWrites: toRestart.length > 0, ...health };
 
   if (o.namespace === undefined && o.workloads.length === 0)
     return {
@@ -250,6 +335,38 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
       message: `${key} not found`,
       inFlight: false,
     };
+  const handoff = o.workloads.length > 0 ? assessHandoff(a, o, nowMs) : undefined;
+  if (handoff) {
+    // The workload's own restart waits until the namespace label is gone; until then its pods stay as they are.
+    const inHandoff = { ...common, handoff, toRestart: [] };
+    if (handoff.failure !== undefined)
+      return {
+        ...inHandoff,
+        state: UnitState.Failed,
+        reason: UnitFailureReason.ProgressDeadlineExceeded,
+        message: handoff.failure,
+        inFlight: false,
+        hasWrites: false,
+      };
+    if (!handoff.started)
+      return {
+        ...inHandoff,
+        state: UnitState.Pending,
+        inFlight: false,
+        hasWrites: true,
+        message: `namespace ${handoff.namespace} injects ${handoff.revision} through its label: it is handed over to its ${(o.namespaceWorkloads ?? o.workloads).length} workload(s) first`,
+      };
+    return {
+      ...inHandoff,
+      state: UnitState.Restarting,
+      inFlight: true,
+      hasWrites: handoff.toLabel.length > 0 || handoff.waitingFor.length === 0,
+      message:
+        handoff.waitingFor.length > 0
+          ? `handing namespace ${handoff.namespace}'s istio.io/rev=${handoff.revision} over to its workloads: waiting for ${handoff.waitingFor.join(', ')}`
+          : `handing namespace ${handoff.namespace}'s istio.io/rev=${handoff.revision} over to its workloads`,
+    };
+  }
   if (failed)
     return { ...common, state: UnitState.Failed, reason: failed.r.reason, message: failed.r.message, inFlight: false };
   if (restarting || (pending && anyStarted))
@@ -259,7 +376,43 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
   return { ...common, state: UnitState.Converged, inFlight: false, ...(bare ? { message: bare } : {}) };
 }
 
-/** The writes that start (or continue) moving a unit: relabel first, then one restart patch per workload. */
+/**
+ * The next handoff step: label every unlabelled template with the namespace's revision (one restart each, on the
+ * revision they already run); once their pods all come from labelled templates, drop the namespace label.
+ */
+export function handoffWrites(
+  handoff: NamespaceHandoff,
+  namespace: NamespaceView,
+  nowIso: string,
+): { namespace?: NamespaceWrite; workloads: WorkloadWrite[] } {
+  if (handoff.toLabel.length > 0)
+    return {
+      workloads: handoff.toLabel.map(({ workload: w }) => ({
+        ref: { namespace: w.namespace, kind: w.kind, name: w.name },
+        ...workloadRelabel(w, handoff.revision),
+        templateAnnotations: {
+          [MeshwaveAnnotation.HandoffOf]: handoff.revision,
+          [MeshwaveAnnotation.HandoffAt]: nowIso,
+        },
+        restart: true,
+        resourceVersion: w.resourceVersion,
+      })),
+    };
+  if (handoff.waitingFor.length > 0) return { workloads: [] };
+  return {
+    namespace: {
+      name: namespace.name,
+      labels: { [IstioLabel.Revision]: null, [IstioLabel.Injection]: null },
+      resourceVersion: namespace.resourceVersion,
+    },
+    workloads: [],
+  };
+}
+
+/**
+ * The writes that start (or continue) moving a unit: relabel first, then one restart patch per workload. A unit
+ * in a namespace handoff writes the handoff's next step instead.
+ */
 export function unitWrites(
   a: UnitAssignment,
   o: UnitObservation,
@@ -269,6 +422,10 @@ export function unitWrites(
   namespace?: NamespaceWrite;
   workloads: WorkloadWrite[];
 } {
+  // The unit's own restart waits for the next pass after the namespace label is gone: by then every unit of the
+  // namespace is pending again and takes a maxUnavailable slot like any other.
+  const handoff = assessHandoff(a, o, Date.parse(nowIso));
+  if (handoff && o.namespace) return handoffWrites(handoff, o.namespace, nowIso);
   const revision = a.target.revision;
   const nsPatch = a.granularity === 'namespace' && o.namespace ? namespaceRelabel(o.namespace, revision) : undefined;
   const restartMarks: MapPatch = {
@@ -322,12 +479,16 @@ export function observeUnit(
       (target.kind === undefined || (w.kind === target.kind && w.name === target.name)),
   );
   const nsPods = pods.filter((p) => p.namespace === target.namespace);
+  const withPods = (w: WorkloadView): ObservedWorkload => ({
+    workload: w,
+    pods: nsPods.filter((p) => p.controlled && selectorMatches(w.selector, p.labels)),
+  });
   return {
     namespace,
-    workloads: inNs.map((w) => ({
-      workload: w,
-      pods: nsPods.filter((p) => p.controlled && selectorMatches(w.selector, p.labels)),
-    })),
+    workloads: inNs.map(withPods),
+    ...(target.kind === undefined
+      ? {}
+      : { namespaceWorkloads: workloads.filter((w) => w.namespace === target.namespace).map(withPods) }),
     barePods: target.kind === undefined ? nsPods.filter((p) => !p.controlled) : [],
   };
 }

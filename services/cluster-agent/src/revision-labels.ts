@@ -26,7 +26,20 @@ export const MeshwaveAnnotation = {
   RestartedFor: 'meshwave.io/restarted-for',
   /** `<rolloutId>#<generation>` of the command that caused the restart, for operators */
   RestartedBy: 'meshwave.io/restarted-by',
+  /**
+   * Pod-template annotation of a namespace label handoff (ADR 0011): the revision the namespace label injected,
+   * now carried by the template's own `istio.io/rev`. Read back, it marks the handoff as started.
+   */
+  HandoffOf: 'meshwave.io/handoff-of',
+  /** when the handoff restart was written, for its progress deadline */
+  HandoffAt: 'meshwave.io/handoff-at',
 } as const;
+
+/**
+ * The revision tag `istio-injection=enabled` stands for. Istio's `default` tag webhook injects both namespaces
+ * labelled `istio-injection=enabled` and pods labelled `istio.io/rev=default`.
+ */
+export const DEFAULT_REVISION_TAG = 'default';
 
 /** Namespaces the agent never touches and the webhook never mutates. */
 export const PROTECTED_NAMESPACES: readonly string[] = [

@@ -202,6 +202,55 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
     }
   });
 
+  it('Given a namespace labelled istio.io/rev=1-24-5, When one of its workloads is moved at workload granularity, Then the label is handed over to the templates, only that workload runs 1-25-2, and no pod is ever created without a sidecar', async () => {
+    const h = await newHarness(1);
+    const [ns] = await givenNamespacesOnOld(h, 1, 3);
+    // An independent observer: any pod of the namespace seen without an injected sidecar is a failure.
+    const unmeshed = new Set<string>();
+    let observing = true;
+    const observer = (async () => {
+      while (observing) {
+        const pods = await h.admin.core.listNamespacedPod({ namespace: ns! }).catch(() => undefined);
+        for (const p of pods?.items ?? []) if (!sidecarRevision(p)) unmeshed.add(p.metadata?.name ?? '?');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    try {
+      await h.startAgent();
+      await h.send({
+        granularity: 'workload',
+        units: [{ namespace: ns!, kind: 'Deployment', name: 'app0', revision: NEW }],
+      });
+      await eventually(
+        'app0 converged',
+        async () => allIn(h, [`${ns!}/Deployment/app0`], UnitState.Converged),
+        150_000,
+      );
+    } finally {
+      observing = false;
+      await observer;
+    }
+    const namespace = await h.admin.core.readNamespace({ name: ns! });
+    expect(namespace.metadata?.labels?.['istio.io/rev']).toBeUndefined();
+    const pods = (await h.admin.core.listNamespacedPod({ namespace: ns! })).items.filter(
+      (p) => !p.metadata?.deletionTimestamp,
+    );
+    const byApp = (app: string): (string | undefined)[] =>
+      pods.filter((p) => p.metadata?.labels?.app === app && ready(p)).map(sidecarRevision);
+    expect(byApp('app0')).toEqual([NEW, NEW]);
+    expect(byApp('app1')).toEqual([OLD, OLD]);
+    expect(byApp('app2')).toEqual([OLD, OLD]);
+    for (const name of ['app1', 'app2']) {
+      const d = await h.admin.apps.readNamespacedDeployment({ namespace: ns!, name });
+      expect(d.spec?.template.metadata?.labels?.['istio.io/rev']).toBe(OLD);
+      expect(d.spec?.template.metadata?.annotations?.[MeshwaveAnnotation.HandoffOf]).toBe(OLD);
+    }
+    const app0 = await h.admin.apps.readNamespacedDeployment({ namespace: ns!, name: 'app0' });
+    expect(app0.spec?.template.metadata?.labels?.['istio.io/rev']).toBe(NEW);
+    expect(app0.spec?.template.metadata?.annotations?.[MeshwaveAnnotation.RestartedFor]).toBe(NEW);
+    expect([...unmeshed]).toEqual([]);
+  });
+
   it('Given a workload whose new revision crash-loops, Then its unit is reported failed with CrashLoopBackOff', async () => {
     const h = await newHarness(1);
     const [ns] = await givenNamespacesOnOld(h, 1);
