@@ -98,7 +98,49 @@ describe('meshwave pin', () => {
     expect(text).toContain('# the cart service');
     expect(text).toContain('metadata:   {name: untouched,   namespace: shop}');
     expect(text.startsWith('# shop namespace, owned by team shop\napiVersion: v1\nkind: Namespace')).toBe(true);
-    expect(text).toContain('istio-injection: enabled  # legacy'); // the namespace is not a unit at workload granularity
+    // The namespace label would win over the workloads' labels: it is handed over to them (ADR 0011).
+    expect(text).not.toContain('istio-injection');
+    expect(io.out).toContain('k8s/app.yaml:3: Namespace/shop → istio.io/rev removed (handed over to its workloads)');
+  });
+
+  it('Given workload granularity in a revision-labelled namespace, hands the label over to the unassigned workloads, and a second run changes nothing', async () => {
+    const manifests = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    istio.io/rev: 1-24-5 # team shop
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: cart, namespace: shop }
+spec:
+  template:
+    metadata:
+      labels: { app: cart }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: shop }
+spec:
+  template:
+    metadata:
+      labels: { app: web }
+`;
+    const io = newIo({
+      'rollout.yml': ROLLOUT.replace('GRANULARITY', 'workload'),
+      'inv.json': INVENTORY,
+      'ns.yaml': manifests.split('---\n')[0]!,
+      'apps.yaml': manifests.split('---\n').slice(1).join('---\n'),
+    });
+    const args = ['-f', 'ns.yaml', '-f', 'apps.yaml', '--rollout', 'rollout.yml', '--inventory', 'inv.json'];
+    const now = ['--now', '2029-01-01T00:00:00Z'];
+    expect(await runPinCommand([...args, ...now], io)).toBe(PinExitCode.Ok);
+    expect(io.err).toEqual([]);
+    expect(io.files['ns.yaml']).not.toContain('istio.io/rev');
+    expect(io.files['apps.yaml']).toContain('labels: { app: cart, istio.io/rev: 1-25-2 }');
+    expect(io.files['apps.yaml']).toContain('labels: { app: web, istio.io/rev: 1-24-5 }');
+    expect(await runPinCommand([...args, ...now, '--check'], io)).toBe(PinExitCode.Ok);
   });
 
   it('Given namespace granularity, relabels the namespace and drops istio-injection', () => {

@@ -10,7 +10,7 @@ import {
   type InputProblem,
 } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
-import { IstioLabel } from './revision-labels.js';
+import { DEFAULT_REVISION_TAG, IstioLabel } from './revision-labels.js';
 
 /**
  * `meshwave pin`: the CI half of keeping workloads on their assigned revision. Rewrites `istio.io/rev` in
@@ -36,13 +36,19 @@ export const PinExitCode = { Ok: 0, WouldChange: 1, InvalidInput: 2 } as const;
 export interface PinAssignment {
   readonly namespaces: ReadonlyMap<string, string>;
   readonly workloads: ReadonlyMap<string, string>;
+  /**
+   * Namespaces whose label is handed over to their workloads' templates (ADR 0011), with the revision the
+   * templates take over; see `namespaceHandoffs`.
+   */
+  readonly handoffs?: ReadonlyMap<string, string>;
 }
 
 export interface PinChange {
   readonly file: string;
   readonly line: number;
   readonly object: string;
-  readonly revision: string;
+  /** the revision pinned, or null when the namespace label is removed (handed over to the templates) */
+  readonly revision: string | null;
 }
 
 const USAGE = `usage: meshwave pin -f PATH [-f PATH ...] --rollout FILE (--inventory FILE | --planner URL) [--cluster NAME]
@@ -94,19 +100,55 @@ export function assignmentFromPlan(
   return { namespaces, workloads };
 }
 
+/** The revision a Namespace manifest's labels inject into all its pods (as Istio's selectors read them). */
+function namespaceLabelRevision(doc: Document): string | undefined {
+  const injection = doc.getIn(['metadata', 'labels', IstioLabel.Injection]);
+  if (injection !== undefined) return injection === 'enabled' ? DEFAULT_REVISION_TAG : undefined;
+  const rev = doc.getIn(['metadata', 'labels', IstioLabel.Revision]);
+  return typeof rev === 'string' ? rev : undefined;
+}
+
+/**
+ * The manifest side of the agent's namespace label handoff (ADR 0011): a Namespace whose label injects R while
+ * one of its workloads is assigned another revision must lose the label (the namespace label would win over the
+ * workload's), and its unlabelled workloads take R on their templates. Without this, re-applying the Namespace
+ * manifest would undo the agent's handoff.
+ */
+export function namespaceHandoffs(texts: readonly string[], assignment: PinAssignment): Map<string, string> {
+  const handoffs = new Map<string, string>();
+  for (const text of texts) {
+    const docs = parseAllDocuments(text);
+    if (!Array.isArray(docs)) continue; // reported by pinText
+    for (const doc of docs) {
+      const name = doc.getIn(['metadata', 'name']);
+      if (doc.getIn(['kind']) !== 'Namespace' || typeof name !== 'string' || assignment.namespaces.has(name)) continue;
+      const rev = namespaceLabelRevision(doc);
+      if (rev === undefined) continue;
+      for (const [key, assigned] of assignment.workloads)
+        if (key.startsWith(`${name}/`) && assigned !== rev) handoffs.set(name, rev);
+    }
+  }
+  return handoffs;
+}
+
 /** Applies the assignment to one parsed document; returns what changed. */
 export function pinDocument(
   doc: Document,
   assignment: PinAssignment,
   defaultNamespace: string,
-): { object: string; revision: string }[] {
+): { object: string; revision: string | null }[] {
   const kind = doc.getIn(['kind']);
   const name = doc.getIn(['metadata', 'name']);
   if (typeof kind !== 'string' || typeof name !== 'string') return [];
-  const changes: { object: string; revision: string }[] = [];
+  const changes: { object: string; revision: string | null }[] = [];
   if (kind === 'Namespace') {
     const rev = assignment.namespaces.get(name);
-    if (rev === undefined) return [];
+    if (rev === undefined) {
+      if (!assignment.handoffs?.has(name) || namespaceLabelRevision(doc) === undefined) return [];
+      doc.deleteIn(['metadata', 'labels', IstioLabel.Injection]);
+      doc.deleteIn(['metadata', 'labels', IstioLabel.Revision]);
+      return [{ object: `Namespace/${name}`, revision: null }];
+    }
     const changed =
       doc.getIn(['metadata', 'labels', IstioLabel.Revision]) !== rev ||
       doc.hasIn(['metadata', 'labels', IstioLabel.Injection]);
@@ -123,13 +165,15 @@ export function pinDocument(
   // At namespace granularity the namespace label decides; a template label that says otherwise would only
   // mislead readers (and win where the namespace label is missing), so it is brought in line when present.
   const nsRev = doc.hasIn(templateLabel) ? assignment.namespaces.get(namespace) : undefined;
-  const rev = workloadRev ?? nsRev;
+  // In a handed-over namespace an unlabelled template takes the revision the namespace label injected.
+  const handoffRev = doc.hasIn(templateLabel) ? undefined : assignment.handoffs?.get(namespace);
+  const rev = workloadRev ?? nsRev ?? handoffRev;
   if (rev === undefined) return [];
   if (doc.getIn(templateLabel) !== rev) {
     doc.setIn(templateLabel, rev);
     changes.push({ object: `${kind}/${namespace}/${name}`, revision: rev });
   }
-  if (workloadRev !== undefined && doc.getIn(['metadata', 'labels', IstioLabel.Revision]) !== rev) {
+  if ((workloadRev ?? handoffRev) !== undefined && doc.getIn(['metadata', 'labels', IstioLabel.Revision]) !== rev) {
     doc.setIn(['metadata', 'labels', IstioLabel.Revision], rev);
     if (changes.length === 0) changes.push({ object: `${kind}/${namespace}/${name}`, revision: rev });
   }
@@ -314,9 +358,15 @@ export async function runPinCommand(args: readonly string[], io: PinIo): Promise
     const allChanges: PinChange[] = [];
     const errors: InputProblem[] = [];
     const rewrites: { file: string; text: string }[] = [];
-    for (const file of files) {
+    const texts = await Promise.all(files.map(async (file) => ({ file, text: await readText(file) })));
+    const handoffs = namespaceHandoffs(
+      texts.map((t) => t.text),
+      assignment,
+    );
+    const withHandoffs: PinAssignment = { ...assignment, handoffs };
+    for (const { file, text: source } of texts) {
       try {
-        const { text, changes } = pinText(await readText(file), file, assignment, values.namespace);
+        const { text, changes } = pinText(source, file, withHandoffs, values.namespace);
         allChanges.push(...changes);
         if (changes.length > 0) rewrites.push({ file, text });
       } catch (err) {
@@ -329,7 +379,9 @@ export async function runPinCommand(args: readonly string[], io: PinIo): Promise
     if (!values.check) for (const r of rewrites) await write(r.file, r.text);
     for (const c of allChanges)
       io.stdout(
-        `${c.file}:${c.line}: ${c.object} → istio.io/rev=${c.revision}${values.check ? ' (would change)' : ''}`,
+        `${c.file}:${c.line}: ${c.object} → ${
+          c.revision === null ? 'istio.io/rev removed (handed over to its workloads)' : `istio.io/rev=${c.revision}`
+        }${values.check ? ' (would change)' : ''}`,
       );
     if (allChanges.length === 0) io.stdout(`${files.length} file(s) already pinned`);
     return values.check && allChanges.length > 0 ? PinExitCode.WouldChange : PinExitCode.Ok;
