@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// The real test environment without Docker: Kafka (KRaft), Redis (AOF), N Kubernetes control planes
-// (etcd + kube-apiserver + kube-controller-manager + kube-scheduler + kwok) and the Istio injector double.
+// The real test environment without Docker: Kafka (KRaft), Redis (AOF), Prometheus (file-based service discovery
+// of the tests' own exporters), N Kubernetes control planes (etcd + kube-apiserver + kube-controller-manager +
+// kube-scheduler + kwok) and the Istio injector double.
 //
 //   node test/env/env.mjs up [--clusters N] [--no-kube]   start or reuse; writes $MESHWAVE_ENV_DIR/env.json
 //   node test/env/env.mjs status                          JSON health on stdout; exit 1 when not all healthy
 //   node test/env/env.mjs down                            stop everything this environment started
-//   node test/env/env.mjs restart|stop|start <kafka|redis|injector|kind-N>   for failure drills
+//   node test/env/env.mjs restart|stop|start <kafka|redis|prometheus|injector|kind-N>   for failure drills
 //   node test/env/env.mjs kubeconfig <cluster> <user> [group...]   kubeconfig of a new client-cert identity
 //   node test/env/env.mjs build                           fetch jars and build binaries only (CI warm-up)
 //
@@ -18,6 +19,13 @@ import { downKafka, ensureKafkaJars, kafkaStatus, upKafka } from './lib/kafka.mj
 import { downRedis, ensureRedisServer, redisStatus, startRedis, upRedis } from './lib/redis.mjs';
 import { clusterStatus, downCluster, ensureKubeBinaries, upCluster, writeUserKubeconfig } from './lib/kube.mjs';
 import { downInjector, injectorStatus, upInjector } from './lib/injector-process.mjs';
+import {
+  downPrometheus,
+  ensurePrometheus,
+  prometheusStatus,
+  startPrometheus,
+  upPrometheus,
+} from './lib/prometheus.mjs';
 
 const SCHEMA = 1;
 
@@ -95,6 +103,7 @@ async function up(opts) {
     ready: false,
     kafka: prev?.kafka,
     redis: prev?.redis,
+    prometheus: prev?.prometheus,
     clusters: prev?.clusters ?? [],
     injector: prev?.injector,
   };
@@ -107,8 +116,8 @@ async function up(opts) {
   };
 
   const wantKube = opts.kube && opts.clusters > 0;
-  // Everything starts at once: Kafka's JVM, Redis, and (after the Go binaries, built on first use) the
-  // clusters, which come up in parallel with each other.
+  // Everything starts at once: Kafka's JVM, Redis, Prometheus, and (after the Go binaries, built on first use)
+  // the clusters, which come up in parallel with each other.
   const infra = Promise.all([
     retryOnce(
       'kafka',
@@ -120,11 +129,19 @@ async function up(opts) {
       () => upRedis(prev?.redis),
       () => upRedis(undefined),
     ),
-  ]).then(([kafka, redis]) => {
+    retryOnce(
+      'prometheus',
+      () => upPrometheus(prev?.prometheus),
+      () => upPrometheus(undefined),
+    ),
+  ]).then(([kafka, redis, prometheus]) => {
     state.kafka = kafka;
     state.redis = redis;
-    record(kafka !== prev?.kafka || redis !== prev?.redis);
-    log(`kafka ${kafka.brokers[0]} and redis ${redis.url} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    state.prometheus = prometheus;
+    record(kafka !== prev?.kafka || redis !== prev?.redis || prometheus !== prev?.prometheus);
+    log(
+      `kafka ${kafka.brokers[0]}, redis ${redis.url} and prometheus ${prometheus.url} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
   });
   const kube = !wantKube
     ? Promise.resolve()
@@ -174,7 +191,7 @@ async function down() {
   }
   for (const c of [...(state.clusters ?? [])].reverse()) await downCluster(c);
   await downInjector(state.injector);
-  await Promise.all([downKafka(state.kafka), downRedis(state.redis)]);
+  await Promise.all([downKafka(state.kafka), downRedis(state.redis), downPrometheus(state.prometheus)]);
   fs.rmSync(envFile(), { force: true });
   log(`stopped; data kept in ${stateDir()} (remove it for a clean start)`);
 }
@@ -182,18 +199,20 @@ async function down() {
 async function status() {
   const state = readState();
   if (!state) return { healthy: false, reason: `no ${envFile()}: run \`node test/env/env.mjs up\`` };
-  const [kafka, redis, injector, ...clusters] = await Promise.all([
+  const [kafka, redis, prometheus, injector, ...clusters] = await Promise.all([
     kafkaStatus(state.kafka),
     redisStatus(state.redis),
+    prometheusStatus(state.prometheus),
     injectorStatus(state.injector),
     ...(state.clusters ?? []).map((c) => clusterStatus(c)),
   ]);
   const kubeOk = clusters.every((c) => c.healthy) && (clusters.length === 0 || injector.healthy);
   return {
-    healthy: Boolean(state.ready && kafka.healthy && redis.healthy && kubeOk),
+    healthy: Boolean(state.ready && kafka.healthy && redis.healthy && prometheus.healthy && kubeOk),
     envFile: envFile(),
     kafka,
     redis,
+    prometheus,
     injector,
     clusters,
   };
@@ -210,6 +229,9 @@ async function drill(verb, component) {
   } else if (component === 'redis') {
     if (stop) await downRedis(state.redis);
     if (start) state.redis = await startRedis(state.redis);
+  } else if (component === 'prometheus') {
+    if (stop) await downPrometheus(state.prometheus);
+    if (start) state.prometheus = await startPrometheus(state.prometheus);
   } else if (component === 'injector') {
     if (stop) await downInjector(state.injector);
     if (start) {
@@ -222,7 +244,7 @@ async function drill(verb, component) {
     }
   } else {
     const i = (state.clusters ?? []).findIndex((c) => c.name === component);
-    if (i < 0) throw new Error(`unknown component ${component} (kafka, redis, injector or a cluster name)`);
+    if (i < 0) throw new Error(`unknown component ${component} (kafka, redis, prometheus, injector or a cluster name)`);
     if (stop) await downCluster(state.clusters[i]);
     if (start)
       state.clusters[i] = await upCluster(component, state.clusters[i], await ensureKubeBinaries(), state.injector);
@@ -250,11 +272,12 @@ async function main() {
     case 'restart':
     case 'stop':
     case 'start':
-      if (!opts.rest[0]) throw new Error(`usage: env.mjs ${cmd} <kafka|redis|injector|kind-N>`);
+      if (!opts.rest[0]) throw new Error(`usage: env.mjs ${cmd} <kafka|redis|prometheus|injector|kind-N>`);
       await withLock(() => drill(cmd, opts.rest[0]));
       break;
     case 'build':
       ensureRedisServer();
+      ensurePrometheus();
       await Promise.all([ensureKafkaJars(), opts.kube ? ensureKubeBinaries() : null]);
       break;
     case 'kubeconfig': {

@@ -59,11 +59,29 @@ export interface InjectorEnv {
   readonly pid: number;
 }
 
+/**
+ * Prometheus on 127.0.0.1 with file-based service discovery: a test serves its own /metrics exporter and writes
+ * `<targetsDir>/<unique name>.json` (`[{ "targets": ["127.0.0.1:PORT"], "labels": {...} }]`); it is scraped every
+ * `scrapeIntervalSeconds` until the file is removed.
+ */
+export interface PrometheusEnv {
+  /** `http://127.0.0.1:PORT` (HTTP API under /api/v1) */
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly targetsDir: string;
+  readonly scrapeIntervalSeconds: number;
+  readonly version: string;
+  readonly logFile: string;
+}
+
 export interface TestEnv {
   readonly stateDir: string;
   readonly ready: boolean;
   readonly kafka: KafkaEnv;
   readonly redis: RedisEnv;
+  /** absent in an env.json written before Prometheus joined the environment (run `up` again) */
+  readonly prometheus?: PrometheusEnv;
   readonly clusters: readonly ClusterEnv[];
   readonly injector?: InjectorEnv;
 }
@@ -89,7 +107,7 @@ export function testEnvFile(): string {
  * Reads env.json. Throws TestEnvNotUpError saying how to start the environment when it is missing or was
  * written by an `up` that has not finished.
  */
-export function loadTestEnv(options: { needClusters?: number } = {}): TestEnv {
+export function loadTestEnv(options: { needClusters?: number; needPrometheus?: boolean } = {}): TestEnv {
   const file = testEnvFile();
   let env: TestEnv;
   try {
@@ -114,7 +132,19 @@ export function loadTestEnv(options: { needClusters?: number } = {}): TestEnv {
       file,
     );
   }
+  if (options.needPrometheus === true && env.prometheus === undefined) {
+    throw new TestEnvNotUpError(
+      `the test environment in ${file} has no Prometheus (it predates it): run \`npm run env:up\``,
+      file,
+    );
+  }
   return env;
+}
+
+/** loadTestEnv() for tests that query Prometheus: the Prometheus part, always present. */
+export function loadPrometheusEnv(): PrometheusEnv {
+  const env = loadTestEnv({ needPrometheus: true });
+  return env.prometheus!;
 }
 
 /** Runs `node test/env/env.mjs <args>` and returns its stdout. */
