@@ -44,9 +44,9 @@ const wavePhases = Object.values(WavePhase) as [WavePhase, ...WavePhase[]];
 export const GateOutcome = {
   Successful: 'Successful',
   Failed: 'Failed',
-  /** not enough data yet (reports missing, units still moving); evaluated again later */
+  /** not enough data yet (reports missing, units still moving, too few metric samples); evaluated again later */
   Inconclusive: 'Inconclusive',
-  /** the health source could not judge (e.g. a query failed); evaluated again later */
+  /** the health source could not judge (e.g. Prometheus unreachable or a query failed); evaluated again later */
   Error: 'Error',
 } as const;
 export type GateOutcome = (typeof GateOutcome)[keyof typeof GateOutcome];
@@ -63,6 +63,18 @@ export const GateReason = {
   ReadinessBelowMinimum: 'ReadinessBelowMinimum',
   NothingToMove: 'NothingToMove',
   SourceError: 'SourceError',
+  /** `gates.errorRate`: 5xx / requests of the wave's workloads over the window is at most `max` */
+  ErrorRateWithinMax: 'ErrorRateWithinMax',
+  ErrorRateAboveMax: 'ErrorRateAboveMax',
+  /** `gates.latencyP99`: the new-revision cohort's p99 is not slower than the old one's by more than allowed */
+  LatencyWithinMax: 'LatencyWithinMax',
+  LatencyIncreaseAboveMax: 'LatencyIncreaseAboveMax',
+  /** no or too few metric samples (requests, workloads) to judge a metric gate yet */
+  MetricsInsufficient: 'MetricsInsufficient',
+  /** the metrics backend did not answer, or answered an error */
+  MetricsUnavailable: 'MetricsUnavailable',
+  /** the rollout asks for metric gates and this planner has no metrics backend configured */
+  MetricsNotConfigured: 'MetricsNotConfigured',
 } as const;
 export type GateReason = (typeof GateReason)[keyof typeof GateReason];
 

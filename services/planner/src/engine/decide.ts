@@ -2,6 +2,7 @@ import { GateOutcome, TransitionTrigger, type GateVerdict, type TransitionRecord
 import { ChangeWindows } from '@meshwave/plan';
 import { desiredContents, desiredKeyOf, type EngineCommand } from './desired-state.js';
 import { agentReportHealthSource, evaluateGate, type HealthSource } from './health-source.js';
+import { metricHealthSources, metricWindowStartOf, type MetricObservation } from './metric-gates.js';
 import type { Observations, RolloutRecord, RolloutState, TargetRecord } from './rollout-state.js';
 import { TERMINAL_PHASES, stateKeyOf, transition, type StateKey } from './transition-table.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
@@ -27,8 +28,14 @@ export interface DecisionInput {
   /** re-send every target's desired state (a new leader taking over) */
   readonly resendAll?: boolean;
   readonly config?: EngineConfig;
+  /** default: agent reports and the metric gates (which pass silently unless the rollout asks for them) */
   readonly healthSources?: readonly HealthSource[];
+  /** what the metrics adapter fetched for the current wave; undefined: no metrics backend configured */
+  readonly metrics?: MetricObservation;
 }
+
+/** Agent reports, then the metric gates with their default thresholds. */
+export const DEFAULT_HEALTH_SOURCES: readonly HealthSource[] = [agentReportHealthSource, ...metricHealthSources()];
 
 /** What to do: the next state (to store with the epoch), why, what to publish, and when to look again. */
 export interface Decision {
@@ -137,7 +144,8 @@ function gate(input: DecisionInput, state: RolloutState, final: boolean, now: Da
   const { record, observations } = input;
   const w = state.wave;
   const earlier = Array.from({ length: Math.min(w, state.dispatchedWaves) }, (_, i) => i);
-  const verdict = evaluateGate(input.healthSources ?? [agentReportHealthSource], {
+  const windowStart = metricWindowStartOf(state);
+  const verdict = evaluateGate(input.healthSources ?? DEFAULT_HEALTH_SOURCES, {
     rolloutId: record.id,
     wave: w,
     final,
@@ -145,6 +153,8 @@ function gate(input: DecisionInput, state: RolloutState, final: boolean, now: Da
     units: observeUnits(record, state, observations, [w]),
     watched: observeUnits(record, state, observations, earlier),
     vmHosts: observeVmHosts(record, state, observations, [w]),
+    ...(input.metrics !== undefined ? { metrics: input.metrics } : {}),
+    ...(windowStart !== undefined ? { metricWindowStart: windowStart } : {}),
   });
   return {
     wave: w,

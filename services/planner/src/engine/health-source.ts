@@ -1,4 +1,5 @@
 import { GateOutcome, GateReason, resolvePercentOrCount, type Gates } from '@meshwave/contracts';
+import type { MetricObservation } from './metric-gates.js';
 import { UnitStatus, type UnitObservation, type VmHostObservation } from './unit-observations.js';
 
 /** What a gate evaluation looks at. Sources judge data handed to them; they never fetch (the adapter does). */
@@ -13,6 +14,10 @@ export interface GateRequest {
   /** units of earlier waves, still watched: one failing now fails the gate too */
   readonly watched: readonly UnitObservation[];
   readonly vmHosts: readonly VmHostObservation[];
+  /** what the metrics adapter fetched for this rollout (undefined: no metrics backend) */
+  readonly metrics?: MetricObservation;
+  /** where the wave's metric window starts now (soak start, or dispatch); final metric verdicts need samples of it */
+  readonly metricWindowStart?: string;
 }
 
 /** A health source's judgement, before the engine stamps it with wave, time and source. */
@@ -138,12 +143,17 @@ export const agentReportHealthSource: HealthSource = {
 
 const SEVERITY: Record<GateOutcome, number> = { Successful: 0, Inconclusive: 1, Error: 2, Failed: 3 };
 
-/** Runs every source; the worst outcome wins (Failed over Error over Inconclusive over Successful). A throwing source is an Error verdict. */
+/**
+ * Runs every source; the worst outcome wins (Failed over Error over Inconclusive over Successful), the first
+ * source on a tie. When every source passes, the other sources' messages (metric numbers) are appended to the
+ * first one's. A throwing source is an Error verdict.
+ */
 export function evaluateGate(
   sources: readonly HealthSource[],
   request: GateRequest,
 ): SourceVerdict & { source: string } {
   let worst: (SourceVerdict & { source: string }) | undefined;
+  const passed: string[] = [];
   for (const source of sources) {
     let v: SourceVerdict;
     try {
@@ -156,8 +166,10 @@ export function evaluateGate(
         failed: [],
       };
     }
+    if (v.outcome === GateOutcome.Successful && v.message !== '') passed.push(v.message);
     if (worst === undefined || SEVERITY[v.outcome] > SEVERITY[worst.outcome]) worst = { ...v, source: source.name };
   }
+  if (worst?.outcome === GateOutcome.Successful && passed.length > 1) return { ...worst, message: passed.join('; ') };
   return (
     worst ?? {
       outcome: GateOutcome.Inconclusive,

@@ -2,6 +2,8 @@ export * from './rollout-state.js';
 export * from './transition-table.js';
 export * from './unit-observations.js';
 export * from './health-source.js';
+export * from './metric-gates.js';
+export * from './mann-whitney.js';
 export * from './desired-state.js';
 export * from './decide.js';
 export * from './operator-actions.js';
