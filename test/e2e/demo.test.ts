@@ -8,6 +8,7 @@ describe('embedded demo scenario', () => {
     // Given the default fleet and the example rollout, watching when each workload is relabelled to 1-25-2
     const movedAt = new Map<string, number>();
     const out: string[] = [];
+    const euNamespaceRevision = new Map<string, string | undefined>();
     const result: DemoResult = await runDemo(
       {
         port: 0,
@@ -15,6 +16,12 @@ describe('embedded demo scenario', () => {
         json: true,
         timeoutSeconds: 280,
         onFleetStarted: (fleet) => {
+          fleet.clusters
+            .find((c) => c.name === 'prod-eu-west-1')!
+            .watch('namespaces', (event) => {
+              const objects = event.type === 'resync' ? event.objects : event.type === 'upsert' ? [event.object] : [];
+              for (const n of objects) euNamespaceRevision.set(n.name, n.labels['istio.io/rev']);
+            });
           for (const cluster of fleet.clusters) {
             cluster.watch('workloads', (event) => {
               const objects = event.type === 'resync' ? event.objects : event.type === 'upsert' ? [event.object] : [];
@@ -68,5 +75,12 @@ describe('embedded demo scenario', () => {
     }
     // and the exclusion is the operator's, visible on the rollout
     expect(status!.excluded).toContain(bad);
+
+    // and in the cluster that labels revisions on namespaces, each moved namespace's label was handed over to
+    // its workloads (ADR 0011), while the excluded system namespaces keep theirs
+    const labels = euNamespaceRevision;
+    expect(labels.get('kube-system')).toBe('1-24-5');
+    expect(labels.get('payments')).toBeUndefined();
+    expect([...labels].filter(([name, rev]) => !name.endsWith('-system') && rev !== undefined)).toEqual([]);
   }, 300_000);
 });

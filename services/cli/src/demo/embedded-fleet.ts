@@ -63,10 +63,9 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
       },
       namespaces: c.namespaces.map((ns) => ({
         name: ns,
-        labels: (fleet.revisionLabel === 'namespace' ? { 'istio.io/rev': fleet.installed } : {}) as Record<
-          string,
-          string
-        >,
+        labels: ((c.revisionLabel ?? fleet.revisionLabel) === 'namespace'
+          ? { 'istio.io/rev': fleet.installed }
+          : {}) as Record<string, string>,
         workloads: demoWorkloadNames(c.workloadsPerNamespace).map((name, i) => {
           const kind = demoWorkloadKind(i);
           return {
@@ -74,7 +73,7 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
             kind: WorkloadKind[kind],
             replicas: kind === 'DaemonSet' ? 3 : 1 + (i % 3),
             labels: { app: name, tier: i % 3 === 0 ? 'low' : 'high', team: ns },
-            ...(fleet.revisionLabel === 'workload'
+            ...((c.revisionLabel ?? fleet.revisionLabel) === 'workload'
               ? { templateLabels: { app: name, 'istio.io/rev': fleet.installed } }
               : {}),
           };

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { Labels, ObjectName, RevisionName } from '@meshwave/contracts';
 
+const RevisionLabelPlacement = z.enum(['workload', 'namespace']);
+
 const FaultTarget = z.strictObject({ cluster: ObjectName, namespace: ObjectName, name: ObjectName.optional() });
 
 /** The embedded default's simulated fleet: sizes, timing and faults. `examples/demo-fleet.yml` is the default. */
@@ -8,10 +10,11 @@ export const DemoFleetConfig = z.strictObject({
   /** the revision every workload and host runs at start */
   installed: RevisionName.default('1-24-5'),
   /**
-   * Where the starting revision is set: on each workload's pod template (`workload`, so single workloads can
-   * move: Istio's namespace-level label would otherwise win over a pod's label) or on each namespace.
+   * Where the starting revision is set: on each workload's pod template (`workload`) or on each namespace
+   * (`namespace`: a workload-granularity rollout then hands each namespace's label over to its templates
+   * first, ADR 0011). A cluster may say otherwise.
    */
-  revisionLabel: z.enum(['workload', 'namespace']).default('workload'),
+  revisionLabel: RevisionLabelPlacement.default('workload'),
   /** control-plane revisions installed in every cluster */
   revisions: z.array(RevisionName).default(['1-24-5', '1-25-2']),
   clusters: z
@@ -19,9 +22,11 @@ export const DemoFleetConfig = z.strictObject({
       z.strictObject({
         name: ObjectName,
         labels: Labels.default({}),
-        /** namespaces, each labelled istio.io/rev=<installed> */
+        /** namespace names */
         namespaces: z.array(ObjectName).min(1),
         workloadsPerNamespace: z.number().int().min(1).max(500),
+        /** overrides the fleet's `revisionLabel` for this cluster */
+        revisionLabel: RevisionLabelPlacement.optional(),
       }),
     )
     .min(1),
