@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Logger } from '@meshwave/telemetry';
 import type { HealthSource } from './engine/health-source.js';
+import type { MetricSampler } from './metrics/metric-sampler.js';
 
 /** How a planner process behaves. Everything has a default except what identifies the deployment. */
 export interface PlannerConfig {
@@ -25,8 +26,13 @@ export interface PlannerConfig {
   readonly concurrency?: number;
   /** seconds until a command expires on the bus */
   readonly commandTtlSeconds?: number;
-  /** default: agent reports only */
+  /** default: agent reports and the metric gates with default thresholds */
   readonly healthSources?: readonly HealthSource[];
+  /**
+   * Fetches the metric gates' samples (Prometheus). Without one, a rollout asking for gates.errorRate or
+   * gates.latencyP99 is refused at creation, and a stored one waits at its final gate (Inconclusive).
+   */
+  readonly metricSampler?: MetricSampler;
   readonly logger?: Logger;
 }
 

@@ -56,3 +56,46 @@ describe('readPlannerEnv', () => {
     expect(readPlannerEnv({ ...base, MESHWAVE_PORT: '0' }).port).toBe(0);
   });
 });
+
+describe('readPlannerEnv: metric gates', () => {
+  it('has no Prometheus unless MESHWAVE_PROMETHEUS_URL is set', () => {
+    expect(readPlannerEnv(base).prometheus).toBeUndefined();
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_METRICS_WINDOW: '5m' })).toThrow(
+      /MESHWAVE_METRICS_WINDOW: set MESHWAVE_PROMETHEUS_URL/,
+    );
+  });
+
+  it('reads the URL, cluster label, window and thresholds, with defaults', () => {
+    expect(readPlannerEnv({ ...base, MESHWAVE_PROMETHEUS_URL: 'http://prometheus:9090' }).prometheus).toEqual({
+      url: 'http://prometheus:9090',
+      windowSeconds: 300,
+      timeoutMs: 5000,
+      cacheMs: 2000,
+      minRequests: 100,
+      minWorkloadRequests: 20,
+    });
+    expect(
+      readPlannerEnv({
+        ...base,
+        MESHWAVE_PROMETHEUS_URL: 'https://thanos.example/prom',
+        MESHWAVE_PROMETHEUS_CLUSTER_LABEL: 'cluster',
+        MESHWAVE_METRICS_WINDOW: '90s',
+        MESHWAVE_PROMETHEUS_TIMEOUT_MS: '2000',
+        MESHWAVE_GATE_RETRY_MS: '1000',
+      }),
+    ).toMatchObject({ gateRetryMs: 1000, prometheus: { clusterLabel: 'cluster', windowSeconds: 90, timeoutMs: 2000 } });
+  });
+
+  it('names the variable that is wrong', () => {
+    const prom = { ...base, MESHWAVE_PROMETHEUS_URL: 'http://prometheus:9090' };
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_PROMETHEUS_URL: 'prometheus:9090' })).toThrow(
+      /MESHWAVE_PROMETHEUS_URL/,
+    );
+    expect(() => readPlannerEnv({ ...prom, MESHWAVE_PROMETHEUS_CLUSTER_LABEL: 'k8s-cluster' })).toThrow(
+      /MESHWAVE_PROMETHEUS_CLUSTER_LABEL/,
+    );
+    expect(() => readPlannerEnv({ ...prom, MESHWAVE_METRICS_WINDOW: 'five minutes' })).toThrow(
+      /MESHWAVE_METRICS_WINDOW/,
+    );
+  });
+});

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ApiRole } from '@meshwave/contracts';
+import { ApiRole, parseDurationSeconds } from '@meshwave/contracts';
 import { z } from 'zod';
 import { hashToken, type ApiToken } from './http/auth.js';
 import { PlannerError, PlannerErrorCode } from './errors.js';
@@ -22,6 +22,19 @@ export interface PlannerEnvConfig {
   readonly leaseTtlMs?: number;
   readonly resyncAfterMs?: number;
   readonly bodyLimit?: number;
+  readonly gateRetryMs?: number;
+  /** metric gates (gates.errorRate, gates.latencyP99); absent: rollouts asking for them are refused */
+  readonly prometheus?: PrometheusEnvConfig;
+}
+
+export interface PrometheusEnvConfig {
+  readonly url: string;
+  readonly clusterLabel?: string;
+  readonly windowSeconds: number;
+  readonly timeoutMs: number;
+  readonly cacheMs: number;
+  readonly minRequests: number;
+  readonly minWorkloadRequests: number;
 }
 
 const TokenEntry = z.union([
@@ -81,7 +94,12 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * (0.0.0.0), `MESHWAVE_INSTANCE_ID`, `MESHWAVE_ADVERTISE_URL`, `MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ`,
  * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_BODY_LIMIT`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
  * (how soon a dead leader's event consumer is dropped from the group), `MESHWAVE_EVENTS_GROUP_ID` (default
- * meshwave-planner).
+ * meshwave-planner), `MESHWAVE_GATE_RETRY_MS` (how soon an Inconclusive or Error final gate is evaluated again).
+ * Metric gates: `MESHWAVE_PROMETHEUS_URL` (none: rollouts with gates.errorRate or gates.latencyP99 are refused),
+ * `MESHWAVE_PROMETHEUS_CLUSTER_LABEL` (label with the cluster name in a multi-cluster Prometheus),
+ * `MESHWAVE_METRICS_WINDOW` (longest evaluation window, default 5m), `MESHWAVE_PROMETHEUS_TIMEOUT_MS` (5000),
+ * `MESHWAVE_METRICS_CACHE_MS` (2000), `MESHWAVE_METRICS_MIN_REQUESTS` (100, per wave) and
+ * `MESHWAVE_METRICS_MIN_WORKLOAD_REQUESTS` (20, per workload in a latency cohort).
  */
 export function readPlannerEnv(
   env: Env,
@@ -131,5 +149,40 @@ export function readPlannerEnv(
     ...optional('leaseTtlMs', intOf(env, 'MESHWAVE_LEASE_TTL_MS')),
     ...optional('resyncAfterMs', intOf(env, 'MESHWAVE_RESYNC_MS')),
     ...optional('bodyLimit', intOf(env, 'MESHWAVE_BODY_LIMIT')),
+    ...optional('gateRetryMs', intOf(env, 'MESHWAVE_GATE_RETRY_MS')),
+    ...optional('prometheus', prometheusOf(env)),
+  };
+}
+
+function prometheusOf(env: Env): PrometheusEnvConfig | undefined {
+  const url = env.MESHWAVE_PROMETHEUS_URL;
+  if (url === undefined || url === '') {
+    for (const dependent of ['MESHWAVE_PROMETHEUS_CLUSTER_LABEL', 'MESHWAVE_METRICS_WINDOW'])
+      if (env[dependent]) fail(dependent, 'set MESHWAVE_PROMETHEUS_URL too (metric gates need Prometheus)');
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    fail('MESHWAVE_PROMETHEUS_URL', `an http(s) URL such as http://prometheus:9090, got "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    fail('MESHWAVE_PROMETHEUS_URL', `an http(s) URL such as http://prometheus:9090, got "${url}"`);
+  const clusterLabel = env.MESHWAVE_PROMETHEUS_CLUSTER_LABEL;
+  if (clusterLabel && !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(clusterLabel))
+    fail('MESHWAVE_PROMETHEUS_CLUSTER_LABEL', `a Prometheus label name such as cluster, got "${clusterLabel}"`);
+  const windowText = env.MESHWAVE_METRICS_WINDOW || '5m';
+  const windowSeconds = parseDurationSeconds(windowText);
+  if (windowSeconds === undefined || windowSeconds < 1)
+    fail('MESHWAVE_METRICS_WINDOW', `a duration such as 5m or 90s, got "${windowText}"`);
+  return {
+    url,
+    ...(clusterLabel ? { clusterLabel } : {}),
+    windowSeconds,
+    timeoutMs: intOf(env, 'MESHWAVE_PROMETHEUS_TIMEOUT_MS') ?? 5000,
+    cacheMs: intOf(env, 'MESHWAVE_METRICS_CACHE_MS', 0) ?? 2000,
+    minRequests: intOf(env, 'MESHWAVE_METRICS_MIN_REQUESTS') ?? 100,
+    minWorkloadRequests: intOf(env, 'MESHWAVE_METRICS_MIN_WORKLOAD_REQUESTS') ?? 20,
   };
 }

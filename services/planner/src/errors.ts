@@ -10,6 +10,16 @@ export const PlannerErrorCode = {
   Conflict: 'CONFLICT',
   InvalidConfig: 'INVALID_CONFIG',
   NoInventory: 'NO_INVENTORY',
+  /** the rollout asks for metric gates (errorRate, latencyP99) and this planner has no Prometheus configured */
+  MetricGatesUnavailable: 'METRIC_GATES_UNAVAILABLE',
+  /** Prometheus could not be reached (connection refused, DNS, reset) */
+  PrometheusUnreachable: 'PROMETHEUS_UNREACHABLE',
+  /** Prometheus did not answer within the configured timeout */
+  PrometheusTimeout: 'PROMETHEUS_TIMEOUT',
+  /** Prometheus answered an error (bad query, execution error, overload): `errorType` and HTTP status in context */
+  PrometheusQueryFailed: 'PROMETHEUS_QUERY_FAILED',
+  /** Prometheus answered something that is not an instant vector of its HTTP API */
+  PrometheusBadResponse: 'PROMETHEUS_BAD_RESPONSE',
 } as const;
 export type PlannerErrorCode = (typeof PlannerErrorCode)[keyof typeof PlannerErrorCode];
 

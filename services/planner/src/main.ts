@@ -2,7 +2,11 @@
 import { createKafkaBus } from '@meshwave/bus';
 import { createRedisStore } from '@meshwave/store';
 import { createLogger, startTelemetry } from '@meshwave/telemetry';
+import { metricHealthSources } from './engine/metric-gates.js';
+import { agentReportHealthSource } from './engine/health-source.js';
 import { readPlannerEnv } from './env-config.js';
+import { createMetricSampler } from './metrics/metric-sampler.js';
+import { createPrometheusClient } from './metrics/prometheus-client.js';
 import { buildApp } from './http/app.js';
 import { createPlanner } from './runtime/planner.js';
 
@@ -30,6 +34,13 @@ async function main(): Promise<void> {
     url: config.redisUrl,
     ...(config.redisKeyPrefix ? { keyPrefix: config.redisKeyPrefix } : {}),
   });
+  const prom = config.prometheus;
+  if (prom)
+    logger.info(
+      { url: prom.url, clusterLabel: prom.clusterLabel, windowSeconds: prom.windowSeconds },
+      'metric gates evaluated against Prometheus',
+    );
+  else logger.info('no MESHWAVE_PROMETHEUS_URL: rollouts with metric gates (errorRate, latencyP99) are refused');
   const planner = createPlanner({
     bus,
     store,
@@ -42,6 +53,21 @@ async function main(): Promise<void> {
         : {}),
       ...(config.resyncAfterMs ? { resyncAfterMs: config.resyncAfterMs } : {}),
       ...(config.eventsGroupId ? { eventsGroupId: config.eventsGroupId } : {}),
+      ...(config.gateRetryMs ? { gateRetryMs: config.gateRetryMs } : {}),
+      ...(prom
+        ? {
+            metricSampler: createMetricSampler({
+              client: createPrometheusClient({ url: prom.url, timeoutMs: prom.timeoutMs }),
+              maxWindowSeconds: prom.windowSeconds,
+              cacheMs: prom.cacheMs,
+              ...(prom.clusterLabel ? { clusterLabel: prom.clusterLabel } : {}),
+            }),
+            healthSources: [
+              agentReportHealthSource,
+              ...metricHealthSources({ minRequests: prom.minRequests, minWorkloadRequests: prom.minWorkloadRequests }),
+            ],
+          }
+        : {}),
     },
   });
   const app = await buildApp({

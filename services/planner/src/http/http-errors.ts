@@ -27,6 +27,12 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.NoInventory]: { status: 422, code: ApiErrorCode.InvalidRequest },
   [PlannerErrorCode.InvalidTransition]: { status: 500, code: ApiErrorCode.Internal },
   [PlannerErrorCode.InvalidConfig]: { status: 500, code: ApiErrorCode.Internal },
+  [PlannerErrorCode.MetricGatesUnavailable]: { status: 422, code: ApiErrorCode.InvalidRequest },
+  // raised while evaluating gates, never by a request; mapped for completeness
+  [PlannerErrorCode.PrometheusUnreachable]: { status: 503, code: ApiErrorCode.Unavailable },
+  [PlannerErrorCode.PrometheusTimeout]: { status: 503, code: ApiErrorCode.Unavailable },
+  [PlannerErrorCode.PrometheusQueryFailed]: { status: 503, code: ApiErrorCode.Unavailable },
+  [PlannerErrorCode.PrometheusBadResponse]: { status: 503, code: ApiErrorCode.Unavailable },
 };
 
 /** `/spec/waves/1/percent` → `spec.waves[1].percent` */
@@ -84,7 +90,12 @@ export function toHttpError(error: unknown): { status: number; body: ApiError; i
     const details =
       error.code === PlannerErrorCode.NotLeader && typeof error.context.leader === 'string'
         ? [{ path: 'leader', message: error.context.leader }]
-        : [];
+        : error.code === PlannerErrorCode.MetricGatesUnavailable && Array.isArray(error.context.paths)
+          ? error.context.paths.map((path) => ({
+              path: String(path),
+              message: 'needs Prometheus: this planner has no MESHWAVE_PROMETHEUS_URL',
+            }))
+          : [];
     return { status: m.status, body: { code: m.code, message: error.message, details }, internal: false };
   }
   if (isResponseSerializationError(error))

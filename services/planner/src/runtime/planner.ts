@@ -42,9 +42,11 @@ import {
   type Logger,
 } from '@meshwave/telemetry';
 import { resolvePlannerConfig, type PlannerConfig, type ResolvedPlannerConfig } from '../config.js';
-import { decide, type Decision } from '../engine/decide.js';
+import { DEFAULT_HEALTH_SOURCES, decide, type Decision } from '../engine/decide.js';
 import type { EngineCommand } from '../engine/desired-state.js';
-import { agentReportHealthSource, type HealthSource } from '../engine/health-source.js';
+import type { HealthSource } from '../engine/health-source.js';
+import { metricGatePaths } from '../engine/metric-gates.js';
+import type { MetricSampler } from '../metrics/metric-sampler.js';
 import { applyOperatorAction } from '../engine/operator-actions.js';
 import { newRolloutRecord } from '../engine/rollout-record.js';
 import { newRolloutState, type Received, type RolloutRecord, type RolloutState } from '../engine/rollout-state.js';
@@ -161,6 +163,7 @@ class PlannerImpl implements Planner {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly healthSources: readonly HealthSource[];
+  private readonly metricSampler: MetricSampler | undefined;
   private readonly election: LeaderElection;
   private readonly queue: KeyQueue;
   private readonly events = new EventEmitter();
@@ -194,7 +197,8 @@ class PlannerImpl implements Planner {
     this.instanceId = this.config.instanceId;
     this.logger = (options.config?.logger ?? silentLogger()).child({ instance: this.instanceId });
     this.clock = options.clock ?? systemClock;
-    this.healthSources = options.config?.healthSources ?? [agentReportHealthSource];
+    this.healthSources = options.config?.healthSources ?? DEFAULT_HEALTH_SOURCES;
+    this.metricSampler = options.config?.metricSampler;
     this.metrics = options.metrics ?? new PlannerMetrics();
     this.events.setMaxListeners(0);
     this.queue = new KeyQueue({
@@ -353,8 +357,10 @@ class PlannerImpl implements Planner {
       endTimer();
       return;
     }
-    const resendAll = this.resendPending.delete(id);
     const now = this.clock.now();
+    // I/O before the pure decision: the metric gates' samples for the current wave (errors become verdicts)
+    const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now);
+    const resendAll = this.resendPending.delete(id);
     let decision: Decision;
     try {
       decision = decide({
@@ -366,6 +372,7 @@ class PlannerImpl implements Planner {
         resendAll,
         config: { resyncAfterMs: this.config.resyncAfterMs, gateRetryMs: this.config.gateRetryMs, maxVerdicts: 500 },
         healthSources: this.healthSources,
+        ...(metrics !== undefined ? { metrics } : {}),
       });
     } catch (error) {
       if (resendAll) this.resendPending.add(id);
@@ -712,6 +719,13 @@ class PlannerImpl implements Planner {
     const lease = this.requireLeader();
     const now = this.clock.now();
     const { spec, inventory, plan } = await this.planFor(input, now);
+    const metricPaths = metricGatePaths(spec.spec.gates);
+    if (metricPaths.length > 0 && this.metricSampler === undefined)
+      throw new PlannerError(
+        PlannerErrorCode.MetricGatesUnavailable,
+        `${metricPaths.join(' and ')} need Prometheus and this planner has none (MESHWAVE_PROMETHEUS_URL): such a gate could never be evaluated`,
+        { context: { paths: metricPaths } },
+      );
     for (const id of await this.store.listScopes(ROLLOUT_KIND)) {
       const [r, s] = await Promise.all([this.store.read(id, RolloutDoc.Record), this.store.read(id, RolloutDoc.State)]);
       const record = r?.value as RolloutRecord | undefined;

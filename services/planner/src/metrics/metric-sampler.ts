@@ -1,0 +1,199 @@
+// The metric gates' adapter: turns a rollout's MetricQuery (pure, from the engine) into PromQL over Istio's
+// standard metrics, runs it against Prometheus and hands the engine samples, or why there are none.
+import {
+  MetricObservationKind,
+  metricQueryOf,
+  type MetricObservation,
+  type MetricQuery,
+  type MetricTarget,
+  type WorkloadTraffic,
+} from '../engine/metric-gates.js';
+import type { RolloutRecord, RolloutState } from '../engine/rollout-state.js';
+import { PlannerError } from '../errors.js';
+import type { PrometheusClient, VectorSample } from './prometheus-client.js';
+
+export interface MetricSamplerOptions {
+  readonly client: PrometheusClient;
+  /**
+   * Label naming the cluster of a series in a Prometheus that sees several clusters (federation or remote write
+   * adding e.g. `cluster`); without it series are matched on namespace and workload only.
+   */
+  readonly clusterLabel?: string;
+  /** longest evaluation window (e.g. 300 for 5m); shorter while a wave has soaked less */
+  readonly maxWindowSeconds: number;
+  /** a wave's samples are reused this long: reconciles come in bursts (one per agent report) */
+  readonly cacheMs: number;
+}
+
+export interface MetricSampler {
+  /** Samples for the rollout's current wave; undefined when no metric gate is being evaluated now. */
+  sample(record: RolloutRecord, state: RolloutState, now: Date): Promise<MetricObservation | undefined>;
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** A regex alternative matching exactly `value` (RE2 syntax), as a PromQL string body. */
+function literal(value: string): string {
+  return value.replace(/[\\.^$|?*+()[\]{}]/g, '\\$&').replace(/[\\"]/g, '\\$&');
+}
+
+function alternatives(values: Iterable<string>): string {
+  return [...new Set(values)].sort().map(literal).join('|');
+}
+
+interface Grouping {
+  readonly selector: string;
+  readonly by: string;
+}
+
+function groupingOf(targets: readonly MetricTarget[], clusterLabel: string | undefined): Grouping {
+  const matchers = [
+    'reporter="destination"',
+    `destination_workload_namespace=~"${alternatives(targets.map((t) => t.namespace))}"`,
+    ...(clusterLabel ? [`${clusterLabel}=~"${alternatives(targets.map((t) => t.cluster))}"`] : []),
+  ];
+  return {
+    selector: matchers.join(','),
+    by: [...(clusterLabel ? [clusterLabel] : []), 'destination_workload_namespace', 'destination_workload'].join(','),
+  };
+}
+
+/** PromQL of the three instant queries, exported for the ADR's examples and tests. */
+export function promqlOf(
+  targets: readonly MetricTarget[],
+  windowSeconds: number,
+  clusterLabel?: string,
+): { requests: string; errors: string; p99: string } {
+  const g = groupingOf(targets, clusterLabel);
+  const range = `[${windowSeconds}s]`;
+  return {
+    requests: `sum by (${g.by}) (increase(istio_requests_total{${g.selector}}${range}))`,
+    errors: `sum by (${g.by}) (increase(istio_requests_total{${g.selector},response_code=~"5.."}${range}))`,
+    p99: `histogram_quantile(0.99, sum by (${g.by},le) (rate(istio_request_duration_milliseconds_bucket{${g.selector}}${range})))`,
+  };
+}
+
+/** Matches series to the query's targets: a workload target by its name, a namespace target by every workload in it. */
+class TargetIndex {
+  private readonly keys = new Set<string>();
+
+  constructor(
+    targets: readonly MetricTarget[],
+    private readonly clusterLabel: string | undefined,
+  ) {
+    for (const t of targets) this.keys.add(`${clusterLabel ? t.cluster : ''}/${t.namespace}/${t.name ?? '*'}`);
+  }
+
+  /** `cluster/namespace/workload` of a series when it belongs to a target, else undefined */
+  workloadOf(metric: Readonly<Record<string, string>>): string | undefined {
+    const cluster = this.clusterLabel ? (metric[this.clusterLabel] ?? '') : '';
+    const ns = metric['destination_workload_namespace'] ?? '';
+    const name = metric['destination_workload'] ?? '';
+    if (this.keys.has(`${cluster}/${ns}/${name}`) || this.keys.has(`${cluster}/${ns}/*`))
+      return `${cluster}/${ns}/${name}`;
+    return undefined;
+  }
+}
+
+function trafficOf(
+  index: TargetIndex,
+  requests: readonly VectorSample[],
+  errors: readonly VectorSample[],
+  p99: readonly VectorSample[],
+): WorkloadTraffic[] {
+  const byWorkload = new Map<string, { requests: number; errors: number; p99Ms?: number }>();
+  const entry = (w: string): { requests: number; errors: number; p99Ms?: number } => {
+    let e = byWorkload.get(w);
+    if (e === undefined) byWorkload.set(w, (e = { requests: 0, errors: 0 }));
+    return e;
+  };
+  for (const s of requests) {
+    const w = index.workloadOf(s.metric);
+    if (w !== undefined && Number.isFinite(s.value)) entry(w).requests += s.value;
+  }
+  for (const s of errors) {
+    const w = index.workloadOf(s.metric);
+    if (w !== undefined && Number.isFinite(s.value)) entry(w).errors += s.value;
+  }
+  for (const s of p99) {
+    const w = index.workloadOf(s.metric);
+    // NaN: no request in the window; +Inf: beyond the last finite bucket — neither is a latency to compare
+    if (w !== undefined && Number.isFinite(s.value)) entry(w).p99Ms = s.value;
+  }
+  return [...byWorkload.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([workload, e]) => ({ workload, ...e }));
+}
+
+export function createMetricSampler(options: MetricSamplerOptions): MetricSampler {
+  if (options.clusterLabel !== undefined && !LABEL_NAME.test(options.clusterLabel))
+    throw new RangeError(`"${options.clusterLabel}" is not a Prometheus label name`);
+  const cache = new Map<string, { key: string; at: number; observation: MetricObservation }>();
+
+  async function cohort(
+    targets: readonly MetricTarget[],
+    windowSeconds: number,
+    at: Date,
+    withErrors: boolean,
+    withLatency: boolean,
+  ): Promise<WorkloadTraffic[]> {
+    if (targets.length === 0) return [];
+    const q = promqlOf(targets, windowSeconds, options.clusterLabel);
+    const [requests, errors, p99] = await Promise.all([
+      options.client.query(q.requests, at),
+      withErrors ? options.client.query(q.errors, at) : Promise.resolve([]),
+      withLatency ? options.client.query(q.p99, at) : Promise.resolve([]),
+    ]);
+    return trafficOf(new TargetIndex(targets, options.clusterLabel), requests, errors, p99);
+  }
+
+  async function fetchSamples(q: MetricQuery, now: Date): Promise<MetricObservation> {
+    if (q.windowSeconds < 1)
+      return {
+        kind: MetricObservationKind.Samples,
+        samples: {
+          wave: q.wave,
+          windowStart: q.windowStart,
+          windowSeconds: q.windowSeconds,
+          current: [],
+          baseline: [],
+        },
+      };
+    try {
+      const [current, baseline] = await Promise.all([
+        cohort(q.current, q.windowSeconds, now, q.errorRate, q.latency),
+        q.latency
+          ? cohort(q.baseline, q.windowSeconds, q.baselineAt !== undefined ? new Date(q.baselineAt) : now, false, true)
+          : Promise.resolve([]),
+      ]);
+      return {
+        kind: MetricObservationKind.Samples,
+        samples: {
+          wave: q.wave,
+          windowStart: q.windowStart,
+          windowSeconds: q.windowSeconds,
+          current,
+          baseline,
+          ...(q.baselineAt !== undefined ? { baselineAt: q.baselineAt } : {}),
+        },
+      };
+    } catch (error) {
+      if (!(error instanceof PlannerError)) throw error;
+      return { kind: MetricObservationKind.Unavailable, wave: q.wave, code: error.code, message: error.message };
+    }
+  }
+
+  return {
+    async sample(record, state, now) {
+      const q = metricQueryOf(record, state, now, options.maxWindowSeconds);
+      if (q === undefined) {
+        cache.delete(record.id);
+        return undefined;
+      }
+      const key = `${q.wave}@${q.windowStart}`;
+      const hit = cache.get(record.id);
+      if (hit !== undefined && hit.key === key && Date.now() - hit.at < options.cacheMs) return hit.observation;
+      const observation = await fetchSamples(q, now);
+      cache.set(record.id, { key, at: Date.now(), observation });
+      return observation;
+    },
+  };
+}
