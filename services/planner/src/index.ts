@@ -17,3 +17,15 @@ export { PlannerMetrics } from './runtime/planner-metrics.js';
 export { KeyQueue } from './runtime/key-queue.js';
 export { buildApp, type BuildAppOptions } from './http/app.js';
 export { hashToken, hashTokens, authenticate, roleAllows, type ApiToken } from './http/auth.js';
+export {
+  createPrometheusClient,
+  type PrometheusClient,
+  type PrometheusClientOptions,
+  type VectorSample,
+} from './metrics/prometheus-client.js';
+export {
+  createMetricSampler,
+  promqlOf,
+  type MetricSampler,
+  type MetricSamplerOptions,
+} from './metrics/metric-sampler.js';
