@@ -2,7 +2,7 @@ import { GateOutcome, TransitionTrigger, type GateVerdict, type TransitionRecord
 import { ChangeWindows } from '@meshwave/plan';
 import { desiredContents, desiredKeyOf, type EngineCommand } from './desired-state.js';
 import { agentReportHealthSource, evaluateGate, type HealthSource } from './health-source.js';
-import { metricHealthSources, metricWindowStartOf, type MetricObservation } from './metric-gates.js';
+import { metricGatePaths, metricHealthSources, metricWindowStartOf, type MetricObservation } from './metric-gates.js';
 import type { Observations, RolloutRecord, RolloutState, TargetRecord } from './rollout-state.js';
 import { TERMINAL_PHASES, stateKeyOf, transition, type StateKey } from './transition-table.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
@@ -270,6 +270,9 @@ function step(s: Stepper, input: DecisionInput): boolean {
       if (now < until) {
         s.setReason(`soaking until ${new Date(until).toISOString()}`);
         s.wake(until);
+        // Metrics change without any report arriving: look again every gate retry so a bad canary halts mid-soak.
+        if (metricGatePaths(record.spec.spec.gates).length > 0)
+          s.wake(now + (input.config?.gateRetryMs ?? DEFAULT_ENGINE_CONFIG.gateRetryMs));
         return false;
       }
       s.go('Running/Gating', TransitionTrigger.SoakElapsed, `soaked ${soakMs / 1000}s`);

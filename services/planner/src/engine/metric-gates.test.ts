@@ -286,6 +286,38 @@ describe('metric gates in the engine: errorRate', () => {
   });
 });
 
+describe('metric gates in the engine: watching during the soak', () => {
+  it('Given a long soak, Then the engine looks again every gate retry and halts as soon as the 5xx appear', () => {
+    const record = newRecord({ errorRate: { max: 0.01 } }, { defaults: { soak: '1h', maxUnavailable: '100%' } });
+    let broken = false;
+    const h = new Harness(record, { ...healthy, errorRatio: (_w, r) => (broken && r === '1-25-2' ? 0.5 : 0) });
+    const wake = (): number | undefined => {
+      const q = metricQueryOf(h.record, h.state, h.now, WINDOW);
+      const d = decide({
+        record: h.record,
+        state: h.state,
+        observations: h.fleet.observations(),
+        now: h.now,
+        epoch: 1,
+        config: { resyncAfterMs: 3_600_000, gateRetryMs: 15_000, maxVerdicts: 500 },
+        ...(q ? { metrics: h.fleet.sample(q) } : {}),
+      });
+      h.state = d.state;
+      h.fleet.apply(d.commands);
+      return d.wakeAt?.getTime();
+    };
+    wake();
+    wake();
+    expect(h.state.wavePhase).toBe('Soaking');
+    expect(wake()).toBe(h.now.getTime() + 15_000);
+    h.now = new Date(h.now.getTime() + 15_000);
+    broken = true;
+    wake();
+    expect(h.state.phase).toBe('RollingBack');
+    expect(h.state.verdicts.at(-1)).toMatchObject({ final: false, outcome: 'Failed', reason: 'ErrorRateAboveMax' });
+  });
+});
+
 describe('metric gates in the engine: latencyP99', () => {
   it('Given a new revision four times slower and mann-whitney at 0.05, Then the wave fails with both medians and the test', () => {
     const h = new Harness(
