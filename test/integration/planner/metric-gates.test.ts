@@ -231,7 +231,11 @@ describe('Prometheus client on the real Prometheus', () => {
     await exporter.start();
     await exporter.scraped();
     const client = createPrometheusClient({ url: env.prometheus!.url, timeoutMs: 3000 });
-    const q = promqlOf([{ cluster: run.clusters[0]!, namespace: 'shop' }], 5, 'cluster');
+    const q = promqlOf(
+      [{ unit: `${run.clusters[0]!}/shop`, cluster: run.clusters[0]!, namespace: 'shop' }],
+      5,
+      'cluster',
+    );
     const [requests, errors, p99] = await until('two scrapes in the window', async () => {
       const r = await Promise.all([client.query(q.requests), client.query(q.errors), client.query(q.p99)]);
       return r[0].length === 2 && r[1].length === 2 && r[0].every((s) => s.value > 0) ? r : undefined;
@@ -284,6 +288,9 @@ describe('planner metric gates on Kafka, Redis and Prometheus', () => {
     expect(done.wave).toBe(0);
     const failed = finalMetricVerdicts(done, 'prometheus-error-rate').find((v) => v.outcome === 'Failed');
     expect(failed?.reason).toBe('ErrorRateAboveMax');
+    // the failing units are named as the plan names them
+    expect(failed?.failed.length).toBeGreaterThan(0);
+    expect(failed?.failed.every((u) => /^mg-[0-9a-f]+-\d\/team-\d\/Deployment\/svc-\d+$/.test(u))).toBe(true);
     expect(failed?.message).toMatch(/^error ratio (19|20|21)\.\d% > 5\.00% \(\d+ 5xx of \d+ requests in \d+s\) on mg-/);
     expect(done.transitions.map((t) => t.trigger)).toEqual(
       expect.arrayContaining(['gate-failed', 'rollback-started', 'wave-rolled-back']),

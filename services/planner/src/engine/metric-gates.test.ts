@@ -140,6 +140,7 @@ class Fleet {
         const requests = this.behaviour.requestsPerSecond * q.windowSeconds;
         return {
           workload,
+          unit: t.unit,
           requests,
           errors: Math.round(requests * this.behaviour.errorRatio(workload, revision)),
           p99Ms: this.behaviour.p99(workload, revision),
@@ -222,6 +223,8 @@ describe('metric gates in the engine: errorRate', () => {
     expect(failed?.message).toMatch(
       /^error ratio \d\.\d+% > 1\.00% \(\d+ 5xx of \d+ requests in \d+s\) on prod-\d\/ns-\d\/app-\d+ \d\.\d+%/,
     );
+    expect(failed?.failed.length).toBeGreaterThan(0);
+    expect(failed?.failed.every((u) => h.record.plan.waves[0]!.units.includes(u))).toBe(true);
     expect(h.fleet.halts.length).toBeGreaterThan(0);
     // the canary's units went back to `from`; the second wave was never dispatched
     const canary = h.record.plan.waves[0]!.units;

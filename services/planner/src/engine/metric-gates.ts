@@ -17,6 +17,8 @@ export interface WorkloadTraffic {
   readonly errors: number;
   /** p99 latency in ms from the request-duration histogram; absent without histogram data */
   readonly p99Ms?: number;
+  /** the rollout unit it belongs to (`cluster/namespace[/kind/name]`), named in a failed verdict */
+  readonly unit?: string;
 }
 
 /** Samples of one wave's evaluation window, as the adapter fetched them. */
@@ -67,6 +69,8 @@ export function metricGatePaths(gates: Gates): string[] {
 
 /** A workload or namespace whose traffic the adapter fetches. */
 export interface MetricTarget {
+  /** the unit key, `cluster/namespace[/kind/name]` */
+  readonly unit: string;
   readonly cluster: string;
   readonly namespace: string;
   /** absent: every workload of the namespace (namespace granularity) */
@@ -105,7 +109,12 @@ function targetsOf(record: RolloutRecord, state: RolloutState, waves: readonly n
     if (planned === undefined) continue;
     for (const u of parsedUnitsOf(planned)) {
       if (state.excluded.length > 0 && isExcluded(u.unit, state.excluded)) continue;
-      out.push({ cluster: u.cluster, namespace: u.namespace, ...(u.name !== undefined ? { name: u.name } : {}) });
+      out.push({
+        unit: u.unit,
+        cluster: u.cluster,
+        namespace: u.namespace,
+        ...(u.name !== undefined ? { name: u.name } : {}),
+      });
     }
   }
   return out;
@@ -269,7 +278,7 @@ export function errorRateHealthSource(options: MetricGateOptions = DEFAULT_METRI
           outcome: GateOutcome.Failed,
           reason: GateReason.ErrorRateAboveMax,
           message: `error ratio ${pct(ratio)} > ${pct(gate.max)} (${Math.round(errors)} 5xx of ${Math.round(requests)} requests in ${window})${detail.length > 0 ? ` on ${list(detail)}` : ''}`,
-          failed: worst.map((t) => label(t.workload)).slice(0, 20),
+          failed: [...new Set(worst.map((t) => t.unit ?? label(t.workload)))].slice(0, 20),
         };
       return {
         outcome: GateOutcome.Successful,
@@ -294,10 +303,10 @@ export function latencyHealthSource(options: MetricGateOptions = DEFAULT_METRIC_
       if (gate === undefined) return PASS_SILENTLY;
       const s = usableSamples(request, 'gates.latencyP99');
       if ('verdict' in s) return s.verdict;
-      const usable = (ts: readonly WorkloadTraffic[]): { workload: string; p99: number }[] =>
+      const usable = (ts: readonly WorkloadTraffic[]): { workload: string; unit: string; p99: number }[] =>
         ts
           .filter((t) => t.p99Ms !== undefined && Number.isFinite(t.p99Ms) && t.requests >= options.minWorkloadRequests)
-          .map((t) => ({ workload: t.workload, p99: t.p99Ms! }));
+          .map((t) => ({ workload: t.workload, unit: t.unit ?? label(t.workload), p99: t.p99Ms! }));
       const fresh = usable(s.current);
       const old = usable(s.baseline);
       const window = `${s.windowSeconds}s`;
@@ -332,17 +341,9 @@ export function latencyHealthSource(options: MetricGateOptions = DEFAULT_METRIC_
           message: `${numbers}: ${shown} <= ${limit}`,
           failed: [],
         };
-      const slowest = [...fresh]
-        .sort((a, b) => b.p99 - a.p99)
-        .filter((f) => f.p99 > medOld)
-        .map((f) => label(f.workload));
-      const slowText =
-        slowest.length > 0
-          ? `; slowest ${list(
-              slowest.map((w) => w),
-              5,
-            )}`
-          : '';
+      const slow = [...fresh].sort((a, b) => b.p99 - a.p99).filter((f) => f.p99 > medOld);
+      const slowText = slow.length > 0 ? `; slowest ${list(slow.map((f) => `${label(f.workload)} ${ms(f.p99)}`))}` : '';
+      const slowest = [...new Set(slow.map((f) => f.unit))];
       const compare = request.gates.compare;
       if (compare === undefined)
         return {

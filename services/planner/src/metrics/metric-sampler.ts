@@ -75,24 +75,34 @@ export function promqlOf(
 
 /** Matches series to the query's targets: a workload target by its name, a namespace target by every workload in it. */
 class TargetIndex {
-  private readonly keys = new Set<string>();
+  /** `cluster/namespace/name` (name `*` for a namespace target) → unit key */
+  private readonly keys = new Map<string, string>();
 
   constructor(
     targets: readonly MetricTarget[],
     private readonly clusterLabel: string | undefined,
   ) {
-    for (const t of targets) this.keys.add(`${clusterLabel ? t.cluster : ''}/${t.namespace}/${t.name ?? '*'}`);
+    for (const t of targets) {
+      const key = `${clusterLabel ? t.cluster : ''}/${t.namespace}/${t.name ?? '*'}`;
+      if (!this.keys.has(key)) this.keys.set(key, t.unit);
+    }
   }
 
-  /** `cluster/namespace/workload` of a series when it belongs to a target, else undefined */
-  workloadOf(metric: Readonly<Record<string, string>>): string | undefined {
+  /** `cluster/namespace/workload` of a series and the unit it belongs to, when it belongs to a target */
+  workloadOf(metric: Readonly<Record<string, string>>): { workload: string; unit: string } | undefined {
     const cluster = this.clusterLabel ? (metric[this.clusterLabel] ?? '') : '';
     const ns = metric['destination_workload_namespace'] ?? '';
     const name = metric['destination_workload'] ?? '';
-    if (this.keys.has(`${cluster}/${ns}/${name}`) || this.keys.has(`${cluster}/${ns}/*`))
-      return `${cluster}/${ns}/${name}`;
-    return undefined;
+    const unit = this.keys.get(`${cluster}/${ns}/${name}`) ?? this.keys.get(`${cluster}/${ns}/*`);
+    return unit === undefined ? undefined : { workload: `${cluster}/${ns}/${name}`, unit };
   }
+}
+
+interface Entry {
+  unit: string;
+  requests: number;
+  errors: number;
+  p99Ms?: number;
 }
 
 function trafficOf(
@@ -101,10 +111,10 @@ function trafficOf(
   errors: readonly VectorSample[],
   p99: readonly VectorSample[],
 ): WorkloadTraffic[] {
-  const byWorkload = new Map<string, { requests: number; errors: number; p99Ms?: number }>();
-  const entry = (w: string): { requests: number; errors: number; p99Ms?: number } => {
-    let e = byWorkload.get(w);
-    if (e === undefined) byWorkload.set(w, (e = { requests: 0, errors: 0 }));
+  const byWorkload = new Map<string, Entry>();
+  const entry = (w: { workload: string; unit: string }): Entry => {
+    let e = byWorkload.get(w.workload);
+    if (e === undefined) byWorkload.set(w.workload, (e = { unit: w.unit, requests: 0, errors: 0 }));
     return e;
   };
   for (const s of requests) {
