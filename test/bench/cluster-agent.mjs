@@ -105,6 +105,27 @@ console.log(
 );
 
 const t0 = performance.now();
+// The env's fake nodes hold 110 pods each, as a kubelet does; the bench brings its own kwok nodes for its pods
+// (and a spare for the restarts' surge pods), and removes them afterwards.
+const PODS_PER_NODE = 110;
+const nodes = Array.from(
+  { length: Math.ceil((N * REPLICAS) / PODS_PER_NODE) + 1 },
+  (_, i) => `bench-${id}-node-${i}`,
+);
+for (const name of nodes) {
+  const r = await kube('POST', '/api/v1/nodes', {
+    metadata: {
+      name,
+      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      labels: { type: 'kwok', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' },
+    },
+    status: {
+      allocatable: { cpu: '32', memory: '256Gi', pods: String(PODS_PER_NODE) },
+      capacity: { cpu: '32', memory: '256Gi', pods: String(PODS_PER_NODE) },
+    },
+  });
+  if (r.status >= 300) throw new Error(`create node ${name}: ${r.status} ${JSON.stringify(r.body?.message)}`);
+}
 for (const ns of namespaces) await kube('POST', '/api/v1/namespaces', { metadata: { name: ns } });
 await pool(deployments, 24, async (d) => {
   const r = await kube('POST', `/apis/apps/v1/namespaces/${d.namespace}/deployments`, {
@@ -245,5 +266,6 @@ console.log(`raw PATCH loop: ${s(rawMs)} for ${N} restarts, 429 answers: ${raw42
 if (dispatchMs !== undefined)
   console.log(`ratio raw/agent (dispatch): ${((rawMs / dispatchMs) * 100).toFixed(0)}% (target ≥ 80%)`);
 await pool(namespaces, 8, (ns) => kube('DELETE', `/api/v1/namespaces/${ns}`));
+await pool(nodes, 8, (name) => kube('DELETE', `/api/v1/nodes/${name}`));
 agent.destroy();
 process.exit(0);

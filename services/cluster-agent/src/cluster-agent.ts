@@ -40,6 +40,7 @@ import {
 import {
   assessUnit,
   assignedRevisionOf,
+  namespaceRevisionOf,
   observeUnit,
   unitWrites,
   type UnitAssessment,
@@ -341,19 +342,25 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     if (!keys) return;
     // Wake the namespace's unit, and of its workload units only those the changed object belongs to.
     const obj = change.object as { kind?: string; name?: string; labels?: Labels; selector?: Labels } | undefined;
-    for (const key of keys) {
-      const target = units.get(key)?.target;
-      if (!target || target.kind === undefined || change.resource === 'namespaces' || !obj) {
-        queue.add(key);
-        continue;
-      }
-      if (change.resource === 'workloads') {
-        if (obj.kind === target.kind && obj.name === target.name) queue.add(key);
-        continue;
-      }
-      const w = cache.workloads(change.namespace).find((x) => x.kind === target.kind && x.name === target.name);
-      if (!w || selectorMatches(w.selector, obj.labels ?? {})) queue.add(key);
+    if (change.resource === 'namespaces' || !obj) {
+      for (const key of keys) queue.add(key);
+      return;
     }
+    const ns = change.namespace;
+    const wake = (target: { namespace: string; kind?: string; name?: string }): void => {
+      const key = unitKey(target);
+      if (keys.has(key)) queue.add(key);
+    };
+    wake({ namespace: ns });
+    if (change.resource === 'workloads') {
+      if (obj.kind !== undefined && obj.name !== undefined) wake({ namespace: ns, kind: obj.kind, name: obj.name });
+    } else {
+      // A pod wakes the units of the workloads that select it: one pass over the namespace's workloads.
+      for (const w of cache.workloads(ns))
+        if (selectorMatches(w.selector, obj.labels ?? {})) wake({ namespace: ns, kind: w.kind, name: w.name });
+    }
+    // Units in a namespace label handoff depend on every workload of their namespace.
+    if (namespaceRevisionOf(cache.namespace(ns)) !== undefined) for (const key of keys) queue.add(key);
   };
 
   // ---- commands ----------------------------------------------------------------------------------------

@@ -483,12 +483,16 @@ export function observeUnit(
     workload: w,
     pods: nsPods.filter((p) => p.controlled && selectorMatches(w.selector, p.labels)),
   });
+  // The rest of the namespace matters to a workload unit only while a namespace label forces another revision
+  // (a handoff); matching every pod to every workload on each pass would cost the common case dearly.
+  const nsRevision = namespaceRevisionOf(namespace);
+  const handoffPossible = target.kind !== undefined && nsRevision !== undefined && nsRevision !== target.revision;
   return {
     namespace,
     workloads: inNs.map(withPods),
-    ...(target.kind === undefined
-      ? {}
-      : { namespaceWorkloads: workloads.filter((w) => w.namespace === target.namespace).map(withPods) }),
+    ...(handoffPossible
+      ? { namespaceWorkloads: workloads.filter((w) => w.namespace === target.namespace).map(withPods) }
+      : {}),
     barePods: target.kind === undefined ? nsPods.filter((p) => !p.controlled) : [],
   };
 }
