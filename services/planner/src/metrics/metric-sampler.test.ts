@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { promqlOf } from './metric-sampler.js';
+
+describe('promqlOf', () => {
+  const targets = [
+    { unit: 'kind-1/shop/Deployment/cart', cluster: 'kind-1', namespace: 'shop', name: 'cart' },
+    { unit: 'kind-2/web.prod', cluster: 'kind-2', namespace: 'web.prod' },
+  ];
+
+  it('selects destination-reported Istio series of the targets’ namespaces and clusters, grouped per workload', () => {
+    const q = promqlOf(targets, 300, 'cluster');
+    const selector =
+      'reporter="destination",destination_workload_namespace=~"shop|web\\\\.prod",cluster=~"kind-1|kind-2"';
+    const by = 'cluster,destination_workload_namespace,destination_workload';
+    expect(q.requests).toBe(`sum by (${by}) (increase(istio_requests_total{${selector}}[300s]))`);
+    expect(q.errors).toBe(`sum by (${by}) (increase(istio_requests_total{${selector},response_code=~"5.."}[300s]))`);
+    expect(q.p99).toBe(
+      `histogram_quantile(0.99, sum by (${by},le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[300s])))`,
+    );
+  });
+
+  it('leaves the cluster out without a cluster label', () => {
+    const q = promqlOf(targets, 60);
+    expect(q.requests).toBe(
+      'sum by (destination_workload_namespace,destination_workload) (increase(istio_requests_total{reporter="destination",destination_workload_namespace=~"shop|web\\\\.prod"}[60s]))',
+    );
+  });
+});
