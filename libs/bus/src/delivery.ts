@@ -64,7 +64,12 @@ export function subscriptionDelivery(
     retry: resolved.retry,
     logger: resolved.logger,
   };
-  return (record, position, abandon) => deliverRecord(record, position, { ...deps, abandon });
+  // One deps object per abort signal (a subscription has one), not a copy of it for every record.
+  let withAbandon: DeliveryDeps | undefined;
+  return (record, position, abandon) => {
+    if (withAbandon?.abandon !== abandon) withAbandon = { ...deps, abandon };
+    return deliverRecord(record, position, withAbandon);
+  };
 }
 
 /** `done`: commit the offset. `abandoned`: the subscription closed first; leave it uncommitted for redelivery. */
@@ -79,7 +84,14 @@ export async function deliverRecord(
   position: RecordPosition,
   deps: DeliveryDeps,
 ): Promise<DeliveryOutcome> {
-  const verdict = inspectRecord(record, position, { ...deps.inspect, nowMs: deps.now() });
+  const i = deps.inspect;
+  const verdict = inspectRecord(record, position, {
+    signer: i.signer,
+    nowMs: deps.now(),
+    clockSkewMs: i.clockSkewMs,
+    audiences: i.audiences,
+    types: i.types,
+  });
   if (verdict.kind === 'skip') return 'done';
   if (verdict.kind === 'reject') {
     await refuse(record, position, deps, verdict.reason, verdict.detail);

@@ -76,9 +76,14 @@ function kafkaLogCreator(logger: Logger) {
 
 function toWireRecord(message: { key: Buffer | null; value: Buffer | null; headers?: IHeaders }): WireRecord {
   const headers: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(message.headers ?? {})) {
-    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
-    if (value !== undefined) headers[name] = value.toString();
+  const raws = message.headers;
+  // for-in, not Object.entries: no array of pairs per record (kafkajs builds `headers` as a plain object).
+  if (raws !== undefined) {
+    for (const name in raws) {
+      const raw = raws[name];
+      const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+      if (value !== undefined) headers[name] = value.toString();
+    }
   }
   return { key: message.key?.toString('utf8') ?? '', value: message.value ?? Buffer.alloc(0), headers };
 }

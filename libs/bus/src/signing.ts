@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type Hmac, type KeyObject } from 'node:crypto';
 import { BusError, BusErrorCode } from './errors.js';
 
 /** One fleet key. `secret` is at least 32 bytes (UTF-8 of a string, or raw bytes). */
@@ -62,7 +62,7 @@ export class MessageSigner {
   /** `v1=<base64url HMAC-SHA256>` over the attributes and the value, with the active key. */
   sign(attributes: readonly string[], value: Uint8Array): string {
     const secret = this.secrets.get(this.activeKeyId) as KeyObject;
-    return `${SCHEME}=${mac(secret, attributes, value).toString('base64url')}`;
+    return `${SCHEME}=${hmac(secret, attributes, value).digest('base64url')}`;
   }
 
   verify(keyId: string, signature: string, attributes: readonly string[], value: Uint8Array): VerifyOutcome {
@@ -70,7 +70,7 @@ export class MessageSigner {
     if (secret === undefined) return 'unknown-key';
     if (!signature.startsWith(`${SCHEME}=`)) return 'bad-signature';
     const given = Buffer.from(signature.slice(SCHEME.length + 1), 'base64url');
-    const expected = mac(secret, attributes, value);
+    const expected = hmac(secret, attributes, value).digest();
     return given.length === expected.length && timingSafeEqual(given, expected) ? 'ok' : 'bad-signature';
   }
 }
@@ -79,6 +79,8 @@ export class MessageSigner {
  * The attributes are framed as a JSON array (unambiguous: no attribute can bleed into the next), then a
  * newline, then the value bytes as they travel.
  */
-function mac(secret: KeyObject, attributes: readonly string[], value: Uint8Array): Buffer {
-  return createHmac('sha256', secret).update(JSON.stringify(attributes)).update('\n').update(value).digest();
+function hmac(secret: KeyObject, attributes: readonly string[], value: Uint8Array): Hmac {
+  return createHmac('sha256', secret)
+    .update(`${JSON.stringify(attributes)}\n`)
+    .update(value);
 }
