@@ -73,6 +73,14 @@ describe('embedded demo scenario', () => {
     for (const key of later) {
       expect(movedAt.get(key), key).toBeGreaterThanOrEqual(resumedAt);
     }
+    // and the example's metric gates judged the simulated mesh's request metrics, and passed the healthy waves
+    const passed = status!.gateVerdicts.filter((v) => v.final && v.outcome === 'Successful').map((v) => v.message);
+    expect(passed.length).toBeGreaterThan(0);
+    for (const message of passed) {
+      expect(message).toMatch(/error ratio [\d.]+% <= 0\.10%/);
+      expect(message).toMatch(/p99 median [\d.]+ ?ms over \d+ new-revision workloads/);
+    }
+
     // and the exclusion is the operator's, visible on the rollout
     expect(status!.excluded).toContain(bad);
 

@@ -10,6 +10,7 @@ import {
   type SimulatedCluster,
 } from '@meshwave/cluster-agent';
 import { buildApp, createPlanner, hashTokens, type Planner } from '@meshwave/planner';
+import { createSimulatedMeshMetrics } from './simulated-mesh-metrics.js';
 import { createInMemoryStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { createSimulatedVmFleet, type SimulatedVmFleet } from '@meshwave/vm-bridge';
@@ -123,6 +124,8 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
       gateRetryMs: 1_000,
       timerTickMs: 100,
       logger: silentLogger(),
+      // The example's metric gates (errorRate, latencyP99) judge the simulated mesh's request metrics.
+      metricSampler: createSimulatedMeshMetrics(clusters),
     },
   });
 

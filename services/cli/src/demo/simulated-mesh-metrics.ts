@@ -1,0 +1,99 @@
+import { injectedRevisionOf, selectorMatches, type SimulatedCluster } from '@meshwave/cluster-agent';
+import { stableHash } from '@meshwave/plan';
+import {
+  MetricObservationKind,
+  metricQueryOf,
+  type MetricSampler,
+  type MetricTarget,
+  type WorkloadTraffic,
+} from '@meshwave/planner';
+
+/**
+ * The embedded demo's stand-in for Prometheus: the Istio request metrics its simulated workloads would produce,
+ * derived from the simulated clusters at the moment the planner asks. Each Ready pod serves a steady request
+ * rate with a small 5xx ratio; a workload's p99 is its own (stable per name) and a few percent higher on the new
+ * revision's sidecar. A pod that is not Ready serves nothing, as behind a real Service. The planner's metric
+ * gates judge these samples exactly as they judge Prometheus's (ADR 0012).
+ */
+export interface SimulatedMeshMetricsOptions {
+  /** requests per second each Ready pod serves */
+  readonly requestsPerSecond: number;
+  /** share of those answered 5xx */
+  readonly errorRatio: number;
+  /** p99 of the old revision's proxy, ms; each workload varies it by up to ±5 % */
+  readonly baseP99Ms: number;
+  /** p99 on the new revision relative to the old (1.03: 3 % slower) */
+  readonly newRevisionP99Factor: number;
+  /** the longest evaluation window, seconds */
+  readonly maxWindowSeconds: number;
+}
+
+export const DEFAULT_SIMULATED_MESH_METRICS: SimulatedMeshMetricsOptions = {
+  requestsPerSecond: 20,
+  errorRatio: 0.0002,
+  baseP99Ms: 40,
+  newRevisionP99Factor: 1.03,
+  maxWindowSeconds: 300,
+};
+
+export function createSimulatedMeshMetrics(
+  clusters: readonly SimulatedCluster[],
+  options: SimulatedMeshMetricsOptions = DEFAULT_SIMULATED_MESH_METRICS,
+): MetricSampler {
+  const byName = new Map(clusters.map((c) => [c.name, c]));
+
+  const trafficOf = async (
+    targets: readonly MetricTarget[],
+    windowSeconds: number,
+    to: string,
+    asBefore: boolean,
+  ): Promise<WorkloadTraffic[]> => {
+    const out: WorkloadTraffic[] = [];
+    for (const t of targets) {
+      const cluster = byName.get(t.cluster);
+      if (!cluster) continue;
+      const [workloads, pods] = await Promise.all([cluster.listWorkloads(t.namespace), cluster.listPods(t.namespace)]);
+      for (const w of workloads) {
+        if (t.name !== undefined && w.name !== t.name) continue;
+        const ready = pods.filter((p) => p.ready && !p.terminating && selectorMatches(w.selector, p.labels));
+        if (ready.length === 0) continue;
+        const onNew = !asBefore && ready.filter((p) => injectedRevisionOf(p.annotations) === to).length;
+        const requests = Math.round(options.requestsPerSecond * windowSeconds * ready.length);
+        const spread = 0.95 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${w.name}`) / 0xffffffff) * 0.1;
+        const share = onNew ? onNew / ready.length : 0;
+        const factor = 1 + share * (options.newRevisionP99Factor - 1);
+        out.push({
+          workload: `${t.cluster}/${t.namespace}/${w.name}`,
+          requests,
+          errors: Math.round(requests * options.errorRatio),
+          p99Ms: Math.round(options.baseP99Ms * spread * factor * 10) / 10,
+          unit: t.unit,
+        });
+      }
+    }
+    return out;
+  };
+
+  return {
+    async sample(record, state, now) {
+      const query = metricQueryOf(record, state, now, options.maxWindowSeconds);
+      if (query === undefined) return undefined;
+      const to = record.spec.spec.to;
+      const [current, baseline] = await Promise.all([
+        query.errorRate || query.latency ? trafficOf(query.current, query.windowSeconds, to, false) : [],
+        query.latency ? trafficOf(query.baseline, query.windowSeconds, to, query.baselineAt !== undefined) : [],
+      ]);
+      return {
+        kind: MetricObservationKind.Samples,
+        samples: {
+          wave: query.wave,
+          windowStart: query.windowStart,
+          windowSeconds: query.windowSeconds,
+          current,
+          baseline,
+          ...(query.baselineAt !== undefined ? { baselineAt: query.baselineAt } : {}),
+        },
+      };
+    },
+  };
+}
