@@ -135,6 +135,8 @@ describe('meshwave-planner Helm chart', () => {
     expect(config.data).toMatchObject({
       MESHWAVE_KAFKA_BROKERS: 'kafka-0.kafka:9092,kafka-1.kafka:9092',
       MESHWAVE_REDIS_URL: 'redis://redis:6379',
+      MESHWAVE_PROMETHEUS_URL: 'http://prometheus.monitoring:9090',
+      MESHWAVE_PROMETHEUS_CLUSTER_LABEL: 'cluster',
     });
     const secret = manifests.find((m) => m.kind === 'Secret')!;
     expect(JSON.parse(secret.stringData!['tokens.json']!)).toEqual([
