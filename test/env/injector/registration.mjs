@@ -53,6 +53,34 @@ function webhooks(value, clientConfig) {
       },
       objectSelector: { matchExpressions: [injectNotFalse, { key: 'istio.io/rev', operator: 'In', values: [value] }] },
     },
+    // The `default` tag also serves the pre-revision labels, as istiod's default webhook does:
+    // `istio-injection=enabled` on a namespace, and `sidecar.istio.io/inject=true` on a pod of an unlabelled one.
+    ...(value === 'default'
+      ? [
+          {
+            name: 'namespace.sidecar-injector.istio.io',
+            ...common,
+            namespaceSelector: { matchExpressions: [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }] },
+            objectSelector: { matchExpressions: [injectNotFalse] },
+          },
+          {
+            name: 'object.sidecar-injector.istio.io',
+            ...common,
+            namespaceSelector: {
+              matchExpressions: [
+                { key: 'istio-injection', operator: 'DoesNotExist' },
+                { key: 'istio.io/rev', operator: 'DoesNotExist' },
+              ],
+            },
+            objectSelector: {
+              matchExpressions: [
+                { key: 'sidecar.istio.io/inject', operator: 'In', values: ['true'] },
+                { key: 'istio.io/rev', operator: 'DoesNotExist' },
+              ],
+            },
+          },
+        ]
+      : []),
   ];
 }
 

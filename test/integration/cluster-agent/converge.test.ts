@@ -251,6 +251,39 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
     expect([...unmeshed]).toEqual([]);
   });
 
+  it('Given a namespace labelled istio-injection=enabled (the default tag on 1-24-5), When one workload moves, Then the templates take over istio.io/rev=default and only that workload runs 1-25-2', async () => {
+    const { registerRevisionTag, unregisterRevision } = await import('../../env/injector/registration.mjs');
+    await registerRevisionTag(cluster, env.injector!, { tag: 'default', revision: OLD });
+    try {
+      const h = await newHarness(1);
+      const [ns] = await givenNamespacesOnOld(h, 1, 2, { 'istio-injection': 'enabled' });
+      await h.startAgent();
+      await h.send({
+        granularity: 'workload',
+        units: [{ namespace: ns!, kind: 'Deployment', name: 'app0', revision: NEW }],
+      });
+      await eventually(
+        'app0 converged',
+        async () => allIn(h, [`${ns!}/Deployment/app0`], UnitState.Converged),
+        150_000,
+      );
+      const labels = (await h.admin.core.readNamespace({ name: ns! })).metadata?.labels ?? {};
+      expect(labels['istio-injection']).toBeUndefined();
+      expect(labels['istio.io/rev']).toBeUndefined();
+      const app1 = await h.admin.apps.readNamespacedDeployment({ namespace: ns!, name: 'app1' });
+      expect(app1.spec?.template.metadata?.labels?.['istio.io/rev']).toBe('default');
+      const pods = (await h.admin.core.listNamespacedPod({ namespace: ns! })).items.filter(
+        (p) => !p.metadata?.deletionTimestamp && ready(p),
+      );
+      const revisionsOf = (app: string): (string | undefined)[] =>
+        pods.filter((p) => p.metadata?.labels?.app === app).map(sidecarRevision);
+      expect(revisionsOf('app0')).toEqual([NEW, NEW]);
+      expect(revisionsOf('app1')).toEqual([OLD, OLD]);
+    } finally {
+      await unregisterRevision(cluster, 'default', { tag: true });
+    }
+  });
+
   it('Given a workload whose new revision crash-loops, Then its unit is reported failed with CrashLoopBackOff', async () => {
     const h = await newHarness(1);
     const [ns] = await givenNamespacesOnOld(h, 1);
