@@ -108,10 +108,7 @@ const t0 = performance.now();
 // The env's fake nodes hold 110 pods each, as a kubelet does; the bench brings its own kwok nodes for its pods
 // (and a spare for the restarts' surge pods), and removes them afterwards.
 const PODS_PER_NODE = 110;
-const nodes = Array.from(
-  { length: Math.ceil((N * REPLICAS) / PODS_PER_NODE) + 1 },
-  (_, i) => `bench-${id}-node-${i}`,
-);
+const nodes = Array.from({ length: Math.ceil((N * REPLICAS) / PODS_PER_NODE) + 1 }, (_, i) => `bench-${id}-node-${i}`);
 for (const name of nodes) {
   const r = await kube('POST', '/api/v1/nodes', {
     metadata: {
