@@ -205,19 +205,24 @@ function onAbort(signal: AbortSignal, fn: () => void): () => void {
   return () => set.delete(fn);
 }
 
-async function raceAbort(work: Promise<void>, signal: AbortSignal): Promise<'settled' | 'aborted'> {
-  if (signal.aborted) return 'aborted';
-  let cancel: (() => void) | undefined;
-  const aborted = new Promise<'aborted'>((resolve) => {
-    cancel = onAbort(signal, () => resolve('aborted'));
+function raceAbort(work: Promise<void>, signal: AbortSignal): Promise<'settled' | 'aborted'> {
+  if (signal.aborted) return Promise.resolve('aborted');
+  // One promise per delivery, not an abort promise + Promise.race + an async frame: this runs for every record.
+  // `work` always has a rejection handler here, so a handler abandoned mid-flight that fails later is no
+  // unhandled rejection (settling the promise again is a no-op).
+  return new Promise((resolve, reject) => {
+    const cancel = onAbort(signal, () => resolve('aborted'));
+    work.then(
+      () => {
+        cancel();
+        resolve('settled');
+      },
+      (error: unknown) => {
+        cancel();
+        reject(error as Error);
+      },
+    );
   });
-  try {
-    return await Promise.race([work.then(() => 'settled' as const), aborted]);
-  } finally {
-    cancel?.();
-    // A handler abandoned mid-flight may still fail later; nobody awaits it any more.
-    work.catch(() => undefined);
-  }
 }
 
 /** Sleeps `ms`, or less when `signal` aborts. */
