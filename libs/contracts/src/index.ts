@@ -7,3 +7,4 @@ export * from './messages.js';
 export * from './parse.js';
 export * from './api.js';
 export * from './service-graph.js';
+export * from './vm-host-api.js';

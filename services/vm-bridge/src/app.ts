@@ -12,8 +12,8 @@ import {
 import { z } from 'zod';
 import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
 import {
-  ApiErrorBody,
   GroupParams,
+  HostApiErrorBody as ApiErrorBody,
   HostDesired,
   HostDesiredQuery,
   HostParams,
@@ -21,7 +21,7 @@ import {
   HostRegistrationResult,
   HostReportAck,
   HostReportBody,
-} from './host-api.js';
+} from '@meshwave/contracts';
 import type { VmBridge } from './vm-bridge.js';
 
 export interface BuildAppOptions {

@@ -1,4 +1,4 @@
-import { VmHostState } from '@meshwave/contracts';
+import { AgentPhase, VmHostState } from '@meshwave/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,7 +11,6 @@ import {
   type GroupRecord,
   type HostRecord,
 } from './batch-decision.js';
-import { AgentPhase } from './host-api.js';
 
 const settings: DecisionSettings = { batchTimeoutMs: 60_000, reportStaleMs: 30_000 };
 

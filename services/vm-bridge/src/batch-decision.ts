@@ -1,5 +1,4 @@
-import { VmHostState } from '@meshwave/contracts';
-import { AgentPhase } from './host-api.js';
+import { AgentPhase, VmHostState } from '@meshwave/contracts';
 
 // The pure core of the bridge: given a group's stored state, the hosts' last reports and `now`, decide which
 // hosts get which desired version. No I/O, no clock; the bridge persists what this returns and acts on it.

@@ -1,11 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ObjectName } from '@meshwave/contracts';
+import { BundleRef, ObjectName } from '@meshwave/contracts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
-import { BundleRef } from './host-api.js';
 
 const SecretRef = z.union([z.strictObject({ file: z.string() }), z.strictObject({ env: z.string() })]);
 

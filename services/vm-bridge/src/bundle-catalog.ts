@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BundleRef } from './host-api.js';
+import type { BundleRef } from '@meshwave/contracts';
 
 /** Where each proxy version's bundle is and what it hashes to. The command names versions, never bundles. */
 export interface BundleCatalog {

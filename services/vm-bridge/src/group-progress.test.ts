@@ -1,8 +1,7 @@
-import { VmHostState } from '@meshwave/contracts';
+import { AgentPhase, VmHostState } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
 import { newGroupRecord } from './batch-decision.js';
 import { groupProgress } from './group-progress.js';
-import { AgentPhase } from './host-api.js';
 
 describe('groupProgress', () => {
   it("lists enrolled hosts with what they run and the command's hosts that never enrolled as pending", () => {

@@ -2,7 +2,7 @@
 // the vm-agent host daemon, plus an in-process simulated fleet for the embedded demo.
 export * from './errors.js';
 export * from './clock.js';
-export * from './host-api.js';
+export * from '@meshwave/contracts';
 export * from './batch-decision.js';
 export { groupProgress } from './group-progress.js';
 export { createBridgeMetrics, type BridgeMetrics } from './bridge-metrics.js';

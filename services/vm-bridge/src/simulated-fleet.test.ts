@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { VmHostState, type VmGroupDesiredState } from '@meshwave/contracts';
+import { AgentPhase, VmHostState, type VmGroupDesiredState } from '@meshwave/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AgentPhase } from './host-api.js';
 import { createSimulatedVmFleet, type SimulatedVmFleet } from './simulated-fleet.js';
 
 let fleet: SimulatedVmFleet | undefined;

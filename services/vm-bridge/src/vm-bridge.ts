@@ -5,6 +5,10 @@ import {
   VmHostState,
   vmGroupKey,
   type HaltCommand,
+  type HostDesired,
+  type HostRegistrationBody,
+  type HostRegistrationResult,
+  type HostReportBody,
   type VmGroupDesiredState,
   type VmProgress,
 } from '@meshwave/contracts';
@@ -35,7 +39,6 @@ import { systemClock, type Clock } from './clock.js';
 import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
 import { groupProgress } from './group-progress.js';
 import { loadGroup, saveGroup, type GroupChanges, type HostCredential, type StoredGroup } from './group-store.js';
-import type { HostDesired, HostRegistrationBody, HostRegistrationResult, HostReportBody } from './host-api.js';
 import { bearerToken, hashToken, sameDigest } from './host-token.js';
 
 /** A VM group this bridge serves. Hosts enroll with the group's enrollment token (its sha256 is configured). */

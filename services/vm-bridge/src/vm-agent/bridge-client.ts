@@ -1,5 +1,5 @@
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
-import { HostDesired, type HostReportBody } from '../host-api.js';
+import { HostDesired, type HostReportBody } from '@meshwave/contracts';
 
 /** How an agent talks to its bridge: over HTTP in production, in process in the embedded demo. */
 export interface BridgeClient {

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
-import type { BundleRef } from '../host-api.js';
+import type { BundleRef } from '@meshwave/contracts';
 import { exists, replaceSymlink, writeFileAtomic } from './atomic-file.js';
 import type { InstalledVersion } from './agent-journal.js';
 

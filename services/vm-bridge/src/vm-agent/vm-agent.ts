@@ -2,7 +2,7 @@ import path from 'node:path';
 import { silentAgentLogger as silentLogger, type Logger } from './agent-logger.js';
 import { systemClock, type Clock } from '../clock.js';
 import { VmBridgeError, VmBridgeErrorCode, isVmBridgeError } from '../errors.js';
-import { AgentPhase, type HostDesired, type HostReportBody } from '../host-api.js';
+import { AgentPhase, type HostDesired, type HostReportBody } from '@meshwave/contracts';
 import {
   EMPTY_JOURNAL,
   JournalPhase,
