@@ -302,6 +302,20 @@ describe('namespace label handoff (workload granularity in a revision-labelled n
     ]);
   });
 
+  it('Given a workload that opts out of injection, the handoff leaves it alone', () => {
+    const optedOut = newWebWorkload({ templateLabels: { app: 'web', [IstioLabel.Inject]: 'false' } });
+    const obs = observeShop(
+      { [IstioLabel.Revision]: '1-24-5' },
+      newWorkload({ templateLabels: labelled, templateAnnotations: handoffMarks() }),
+      [newPod('1-24-5', { labels: { app: 'cart', [IstioLabel.Revision]: '1-24-5' } })],
+      optedOut,
+      [newPod(null, { labels: { app: 'web' } })],
+    );
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.handoff?.toLabel).toEqual([]);
+    expect(a.handoff?.waitingFor).toEqual([]);
+  });
+
   it('Given istio-injection=enabled, the templates take over the default tag', () => {
     const obs = observeShop(
       { [IstioLabel.Injection]: 'enabled' },

@@ -149,7 +149,10 @@ export function assessHandoff(a: UnitAssignment, o: UnitObservation, nowMs: numb
   if (a.granularity !== 'workload' || !o.namespace) return undefined;
   const revision = namespaceRevisionOf(o.namespace);
   if (revision === undefined || revision === a.target.revision) return undefined;
-  const all = o.namespaceWorkloads ?? o.workloads;
+  // Workloads that opt out of injection (`sidecar.istio.io/inject: "false"`) get no sidecar either way: left alone.
+  const all = (o.namespaceWorkloads ?? o.workloads).filter(
+    (w) => w.workload.templateLabels[IstioLabel.Inject] !== 'false',
+  );
   const toLabel = all.filter((w) => w.workload.templateLabels[IstioLabel.Revision] === undefined);
   const marked = all.filter((w) => w.workload.templateAnnotations[MeshwaveAnnotation.HandoffOf] === revision);
   // Done when no pod of an unlabelled template is left: after that, no controller can create one again.
