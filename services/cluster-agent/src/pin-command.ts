@@ -166,7 +166,8 @@ export function pinDocument(
   // mislead readers (and win where the namespace label is missing), so it is brought in line when present.
   const nsRev = doc.hasIn(templateLabel) ? assignment.namespaces.get(namespace) : undefined;
   // In a handed-over namespace an unlabelled template takes the revision the namespace label injected.
-  const handoffRev = doc.hasIn(templateLabel) ? undefined : assignment.handoffs?.get(namespace);
+  const optedOut = doc.getIn(['spec', 'template', 'metadata', 'labels', IstioLabel.Inject]) === 'false';
+  const handoffRev = doc.hasIn(templateLabel) || optedOut ? undefined : assignment.handoffs?.get(namespace);
   const rev = workloadRev ?? nsRev ?? handoffRev;
   if (rev === undefined) return [];
   if (doc.getIn(templateLabel) !== rev) {
