@@ -126,6 +126,14 @@ spec:
   template:
     metadata:
       labels: { app: web }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: batch, namespace: shop }
+spec:
+  template:
+    metadata:
+      labels: { app: batch, sidecar.istio.io/inject: 'false' }
 `;
     const io = newIo({
       'rollout.yml': ROLLOUT.replace('GRANULARITY', 'workload'),
@@ -140,6 +148,7 @@ spec:
     expect(io.files['ns.yaml']).not.toContain('istio.io/rev');
     expect(io.files['apps.yaml']).toContain('labels: { app: cart, istio.io/rev: 1-25-2 }');
     expect(io.files['apps.yaml']).toContain('labels: { app: web, istio.io/rev: 1-24-5 }');
+    expect(io.files['apps.yaml']).toContain("labels: { app: batch, sidecar.istio.io/inject: 'false' }");
     expect(await runPinCommand([...args, ...now, '--check'], io)).toBe(PinExitCode.Ok);
   });
 
