@@ -46,6 +46,35 @@ describe('mutate', () => {
     expect(out.metadata?.labels?.[IstioLabel.Revision]).toBe('1-25-2');
   });
 
+  it('in a namespace handed over to its workloads, new workloads and pods naming no revision get the one its label injected', () => {
+    const handedOff: AssignmentSource = {
+      revisionFor: () => undefined,
+      handoffRevisionOf: (namespace) => (namespace === 'shop' ? '1-24-5' : undefined),
+    };
+    const deploy = (labels: Record<string, string>): AdmittedObject => ({
+      kind: 'Deployment',
+      metadata: { name: 'new-api' },
+      spec: { template: { metadata: { labels } } },
+    });
+    const templateRev = (o: AdmittedObject): string | undefined =>
+      o.spec?.template?.metadata?.labels?.[IstioLabel.Revision];
+    expect(
+      templateRev(mutate({ kind: 'Deployment', namespace: 'shop', object: deploy({ app: 'a' }) }, handedOff)),
+    ).toBe('1-24-5');
+    // a revision it names, an opt-out, or another namespace are left as they are
+    const named = deploy({ app: 'a', [IstioLabel.Revision]: '1-25-2' });
+    expect(mutate({ kind: 'Deployment', namespace: 'shop', object: named }, handedOff)).toBe(named);
+    const optedOut = deploy({ app: 'a', [IstioLabel.Inject]: 'false' });
+    expect(mutate({ kind: 'Deployment', namespace: 'shop', object: optedOut }, handedOff)).toBe(optedOut);
+    const elsewhere = deploy({ app: 'a' });
+    expect(mutate({ kind: 'Deployment', namespace: 'other', object: elsewhere }, handedOff)).toBe(elsewhere);
+    // a Job's pod (no workload meshwave manages) is injected too
+    const jobPod = newPod({ 'job-name': 'backup' }, { kind: 'Job', name: 'backup' });
+    expect(
+      mutate({ kind: 'Pod', namespace: 'shop', object: jobPod }, handedOff).metadata?.labels?.[IstioLabel.Revision],
+    ).toBe('1-24-5');
+  });
+
   it('pins the pod-template label of a workload assigned at workload granularity', () => {
     const deploy: AdmittedObject = {
       kind: 'Deployment',

@@ -64,9 +64,24 @@ export function podOwner(pod: AdmittedObject): { kind: string; name: string } | 
 }
 
 /**
+ * In a namespace whose label was handed over to its workloads (ADR 0011), what an object naming no revision and
+ * not opting out of injection takes: the revision the namespace label injected. Without it a new Deployment, or a
+ * Job's pod, would get no sidecar there.
+ */
+function handoffDefault(
+  labels: Readonly<Record<string, string>> | undefined,
+  namespace: string,
+  assignments: AssignmentSource,
+): string | undefined {
+  if (labels?.[IstioLabel.Revision] !== undefined || labels?.[IstioLabel.Inject] === 'false') return undefined;
+  return assignments.handoffRevisionOf?.(namespace);
+}
+
+/**
  * Pods get `istio.io/rev` set to the revision their workload or namespace is assigned now (so a pod from a stale
  * template, or in a namespace whose label lags, is injected by the assigned revision); workloads assigned at
  * workload granularity get their template label pinned (so re-applying an old manifest does not undo the move).
+ * In a handed-over namespace, workloads and pods that name no revision get the one its label injected.
  * Anything else comes back unchanged.
  */
 export function mutate(target: AdmissionTarget, assignments: AssignmentSource): AdmittedObject {
@@ -75,7 +90,9 @@ export function mutate(target: AdmissionTarget, assignments: AssignmentSource): 
   if (target.kind === 'Pod') {
     const owner = podOwner(object);
     const revision =
-      (owner ? assignments.revisionFor(namespace, owner) : undefined) ?? assignments.revisionFor(namespace);
+      (owner ? assignments.revisionFor(namespace, owner) : undefined) ??
+      assignments.revisionFor(namespace) ??
+      handoffDefault(object.metadata?.labels, namespace, assignments);
     if (revision === undefined || object.metadata?.labels?.[IstioLabel.Revision] === revision) return object;
     return {
       ...object,
@@ -84,8 +101,10 @@ export function mutate(target: AdmissionTarget, assignments: AssignmentSource): 
   }
   if (WORKLOAD_KINDS.has(target.kind)) {
     const name = object.metadata?.name;
-    const revision = name ? assignments.revisionFor(namespace, { kind: target.kind, name }) : undefined;
     const template = object.spec?.template;
+    const revision =
+      (name ? assignments.revisionFor(namespace, { kind: target.kind, name }) : undefined) ??
+      handoffDefault(template?.metadata?.labels, namespace, assignments);
     if (revision === undefined || !template || template.metadata?.labels?.[IstioLabel.Revision] === revision)
       return object;
     return {

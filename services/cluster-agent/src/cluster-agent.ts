@@ -48,7 +48,7 @@ import {
 } from './converge-decisions.js';
 import { ClusterAgentError } from './errors.js';
 import { selectorMatches, type KubernetesPort, type Labels } from './kubernetes-port.js';
-import { PROTECTED_NAMESPACES, injectedRevisionOf } from './revision-labels.js';
+import { MeshwaveLabel, PROTECTED_NAMESPACES, injectedRevisionOf } from './revision-labels.js';
 import { createWorkQueue, type ReconcileResult, type WorkQueue } from './work-queue.js';
 
 /** The agent's version, sent in heartbeats. */
@@ -61,6 +61,11 @@ export interface AssignmentSource {
    * (namespace granularity); undefined when meshwave manages neither.
    */
   revisionFor(namespace: string, workload?: { readonly kind: string; readonly name: string }): string | undefined;
+  /**
+   * The revision a namespace's label injected before it was handed over to its workloads (ADR 0011); new
+   * workloads and pods there that name no revision get it. Undefined for other namespaces.
+   */
+  handoffRevisionOf?(namespace: string): string | undefined;
 }
 
 export interface AgentIntervals {
@@ -623,6 +628,9 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     revisionFor(namespace, workload) {
       const key = workload ? unitKey({ namespace, kind: workload.kind, name: workload.name }) : namespace;
       return units.get(key)?.target.revision;
+    },
+    handoffRevisionOf(namespace) {
+      return cache.namespace(namespace)?.labels[MeshwaveLabel.HandoffOf];
     },
   };
 }

@@ -10,7 +10,7 @@ import {
   type UnitObservation,
 } from './converge-decisions.js';
 import type { NamespaceView, PodView, WorkloadView } from './kubernetes-port.js';
-import { IstioAnnotation, IstioLabel, MeshwaveAnnotation } from './revision-labels.js';
+import { IstioAnnotation, IstioLabel, MeshwaveAnnotation, MeshwaveLabel } from './revision-labels.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 
@@ -188,7 +188,7 @@ describe('unitWrites', () => {
     const writes = unitWrites(newAssignment(), obs, obs.workloads, '2026-03-01T12:00:00.000Z');
     expect(writes.namespace).toEqual({
       name: 'shop',
-      labels: { [IstioLabel.Revision]: '1-25-2', [IstioLabel.Injection]: null },
+      labels: { [IstioLabel.Revision]: '1-25-2', [IstioLabel.Injection]: null, [MeshwaveLabel.HandoffOf]: null },
       resourceVersion: '10',
     });
     expect(writes.workloads[0]).toMatchObject({
@@ -369,7 +369,7 @@ describe('namespace label handoff (workload granularity in a revision-labelled n
     expect(writes).toEqual({
       namespace: {
         name: 'shop',
-        labels: { [IstioLabel.Revision]: null, [IstioLabel.Injection]: null },
+        labels: { [IstioLabel.Revision]: null, [IstioLabel.Injection]: null, [MeshwaveLabel.HandoffOf]: '1-24-5' },
         resourceVersion: '10',
       },
       workloads: [],

@@ -12,6 +12,7 @@ import {
   DEFAULT_REVISION_TAG,
   IstioLabel,
   MeshwaveAnnotation,
+  MeshwaveLabel,
   PROXY_CONTAINER,
   imageTag,
   injectedRevisionOf,
@@ -188,7 +189,11 @@ export function assessHandoff(a: UnitAssignment, o: UnitObservation, nowMs: numb
 
 /** Namespace label changes that make the namespace inject `revision`, or undefined when it already does. */
 export function namespaceRelabel(namespace: NamespaceView, revision: string): MapPatch | undefined {
-  const patch: MapPatch = { [IstioLabel.Revision]: revision, [IstioLabel.Injection]: null };
+  const patch: MapPatch = {
+    [IstioLabel.Revision]: revision,
+    [IstioLabel.Injection]: null,
+    [MeshwaveLabel.HandoffOf]: null,
+  };
   return mapPatchIsNoop(namespace.labels, patch) ? undefined : patch;
 }
 
@@ -405,7 +410,11 @@ export function handoffWrites(
   return {
     namespace: {
       name: namespace.name,
-      labels: { [IstioLabel.Revision]: null, [IstioLabel.Injection]: null },
+      labels: {
+        [IstioLabel.Revision]: null,
+        [IstioLabel.Injection]: null,
+        [MeshwaveLabel.HandoffOf]: handoff.revision,
+      },
       resourceVersion: namespace.resourceVersion,
     },
     workloads: [],

@@ -35,6 +35,14 @@ export const MeshwaveAnnotation = {
   HandoffAt: 'meshwave.io/handoff-at',
 } as const;
 
+export const MeshwaveLabel = {
+  /**
+   * On a namespace whose `istio.io/rev` was handed over to its pod templates (ADR 0011): the revision the label
+   * injected. The admission webhook gives it to new workloads and pods of the namespace that name none.
+   */
+  HandoffOf: 'meshwave.io/handoff-of',
+} as const;
+
 /**
  * The revision tag `istio-injection=enabled` stands for. Istio's `default` tag webhook injects both namespaces
  * labelled `istio-injection=enabled` and pods labelled `istio.io/rev=default`.

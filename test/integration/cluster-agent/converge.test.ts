@@ -232,6 +232,7 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
     }
     const namespace = await h.admin.core.readNamespace({ name: ns! });
     expect(namespace.metadata?.labels?.['istio.io/rev']).toBeUndefined();
+    expect(namespace.metadata?.labels?.['meshwave.io/handoff-of']).toBe(OLD);
     const pods = (await h.admin.core.listNamespacedPod({ namespace: ns! })).items.filter(
       (p) => !p.metadata?.deletionTimestamp,
     );

@@ -11,7 +11,16 @@ import {
 } from '@meshwave/cluster-agent';
 import { loadTestEnv } from '../../support/env.ts';
 import { newAgentHarness, type AgentHarness } from './agent-harness.ts';
-import { NEW, OLD, eventually, newAdminClients, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
+import {
+  NEW,
+  OLD,
+  eventually,
+  newAdminClients,
+  newBarePod,
+  newNamespace,
+  newWorkload,
+  uniqueName,
+} from './fixtures.ts';
 import { newServingCert } from './tls.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
@@ -92,6 +101,25 @@ describe('admission webhook on a real apiserver', () => {
     const fresh = (await livePods(ns)).filter((p) => sidecarRevision(p) === NEW);
     for (const p of fresh) expect(p.metadata?.labels?.['istio.io/rev']).toBe(NEW);
     expect((await livePods(ns)).filter((p) => sidecarRevision(p) === OLD)).toHaveLength(1); // the old pod is untouched
+  });
+
+  it('Given a namespace handed over to its workloads (meshwave.io/handoff-of=1-24-5), When a new unlabelled Deployment and a bare pod are created, Then the webhook gives them 1-24-5 and the injector their sidecar', async () => {
+    const ns = uniqueName('handed-off');
+    await newNamespace(admin, ns, { 'meshwave.io/handoff-of': OLD });
+    cleanups.push(() => admin.core.deleteNamespace({ name: ns }));
+    const server = await serveWebhook({
+      revisionFor: () => undefined,
+      handoffRevisionOf: (namespace) => (namespace === ns ? OLD : undefined),
+    });
+    await registerWebhook(ns, server.port);
+    await newWorkload(admin, { namespace: ns, kind: 'Deployment', name: 'fresh', replicas: 1 });
+    const d = await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'fresh' });
+    expect(d.spec?.template.metadata?.labels?.['istio.io/rev']).toBe(OLD);
+    await newBarePod(admin, ns, 'oneoff');
+    await eventually('both injected by 1-24-5', async () => {
+      const pods = await livePods(ns);
+      return pods.length === 2 && pods.every((p) => sidecarRevision(p) === OLD);
+    });
   });
 
   it('Given a workload assigned 1-25-2 at workload granularity, When an old manifest is re-applied, Then its template label stays pinned', async () => {
