@@ -112,6 +112,8 @@ export const UnitFailureReason = {
   SidecarMismatch: 'SidecarMismatch',
   NotFound: 'NotFound',
   ApiError: 'ApiError',
+  /** the namespace says `istio-injection=disabled` (or anything but enabled): no revision can inject its workloads */
+  InjectionDisabled: 'InjectionDisabled',
 } as const;
 
 export const UnitProgressEntry = z.object({

@@ -80,7 +80,17 @@ export const HostRegistrationResult = z.object({
 });
 export type HostRegistrationResult = z.infer<typeof HostRegistrationResult>;
 
+/** `DELETE /v1/groups/{group}/hosts/{host}` (with the group's enrollment token): the host is taken out. */
+export const HostRemovalResult = z.object({
+  host: ObjectName,
+  group: ObjectName,
+  /** `absent`: there was no such host (removal is idempotent) */
+  result: z.enum(['removed', 'absent']),
+});
+export type HostRemovalResult = z.infer<typeof HostRemovalResult>;
+
 export const HostParams = z.object({ host: ObjectName });
+export const GroupHostParams = z.object({ group: ObjectName, host: ObjectName });
 export const GroupParams = z.object({ group: ObjectName });
 
 export const HostApiErrorBody = z.object({

@@ -9,7 +9,7 @@ import {
 } from './admission-webhook.js';
 import type { AssignmentSource } from './cluster-agent.js';
 import { diffJsonPatch } from './json-patch.js';
-import { IstioLabel } from './revision-labels.js';
+import { IstioLabel, MeshwaveAnnotation } from './revision-labels.js';
 
 const newAssignments = (map: Record<string, string>): AssignmentSource => ({
   revisionFor: (namespace, workload) => map[workload ? `${namespace}/${workload.kind}/${workload.name}` : namespace],
@@ -37,13 +37,19 @@ describe('mutate', () => {
   });
 
   it('a workload-level assignment wins over the namespace for pods of that workload (ReplicaSet owner resolved)', () => {
-    const pod = newPod({ app: 'cart', 'pod-template-hash': '7d9f' }, { kind: 'ReplicaSet', name: 'cart-7d9f' });
-    expect(podOwner(pod)).toEqual({ kind: 'Deployment', name: 'cart' });
-    const out = mutate(
-      { kind: 'Pod', namespace: 'shop', object: pod },
-      newAssignments({ shop: '1-24-5', 'shop/Deployment/cart': '1-25-2' }),
-    );
+    const base = newPod({ app: 'cart', 'pod-template-hash': '7d9f' }, { kind: 'ReplicaSet', name: 'cart-7d9f' });
+    expect(podOwner(base)).toEqual({ kind: 'Deployment', name: 'cart' });
+    const assignments = newAssignments({ shop: '1-24-5', 'shop/Deployment/cart': '1-25-2' });
+    // once the move started (the restart mark is on the pod, copied from its template)
+    const pod = {
+      ...base,
+      metadata: { ...base.metadata, annotations: { [MeshwaveAnnotation.RestartedFor]: '1-25-2' } },
+    };
+    const out = mutate({ kind: 'Pod', namespace: 'shop', object: pod }, assignments);
     expect(out.metadata?.labels?.[IstioLabel.Revision]).toBe('1-25-2');
+    // before: the pod of a unit still waiting for its slot is not moved by a scale-up (the namespace's applies)
+    const early = mutate({ kind: 'Pod', namespace: 'shop', object: base }, assignments);
+    expect(early.metadata?.labels?.[IstioLabel.Revision]).toBe('1-24-5');
   });
 
   it('in a namespace handed over to its workloads, new workloads and pods naming no revision get the one its label injected', () => {
@@ -75,17 +81,18 @@ describe('mutate', () => {
     ).toBe('1-24-5');
   });
 
-  it('pins the pod-template label of a workload assigned at workload granularity', () => {
-    const deploy: AdmittedObject = {
+  it('pins the pod-template label of a workload assigned at workload granularity once its move started', () => {
+    const deploy = (annotations: Record<string, string>): AdmittedObject => ({
       kind: 'Deployment',
       metadata: { name: 'cart' },
-      spec: { template: { metadata: { labels: { app: 'cart', [IstioLabel.Revision]: '1-24-5' } } } },
-    };
-    const out = mutate(
-      { kind: 'Deployment', namespace: 'shop', object: deploy },
-      newAssignments({ 'shop/Deployment/cart': '1-25-2' }),
-    );
+      spec: { template: { metadata: { labels: { app: 'cart', [IstioLabel.Revision]: '1-24-5' }, annotations } } },
+    });
+    const assignments = newAssignments({ 'shop/Deployment/cart': '1-25-2' });
+    const moved = deploy({ [MeshwaveAnnotation.RestartedFor]: '1-25-2' });
+    const out = mutate({ kind: 'Deployment', namespace: 'shop', object: moved }, assignments);
     expect(out.spec?.template?.metadata?.labels?.[IstioLabel.Revision]).toBe('1-25-2');
+    const waiting = deploy({});
+    expect(mutate({ kind: 'Deployment', namespace: 'shop', object: waiting }, assignments)).toBe(waiting);
   });
 
   it('leaves unmanaged objects and protected namespaces alone (same object back)', () => {
@@ -156,7 +163,7 @@ describe('webhook configuration', () => {
       namespace: 'shop',
       name: 'cart-1',
       labels: { app: 'cart' },
-      annotations: {},
+      annotations: { [MeshwaveAnnotation.RestartedFor]: '1-25-2' },
       owner: { namespace: 'shop', kind: 'Deployment', name: 'cart' },
     });
     expect(out.labels[IstioLabel.Revision]).toBe('1-25-2');

@@ -5,7 +5,7 @@ import { silentLogger } from '@meshwave/telemetry';
 import type { AssignmentSource } from './cluster-agent.js';
 import { diffJsonPatch, type JsonPatchOperation } from './json-patch.js';
 import type { PodAdmission } from './simulated-cluster.js';
-import { IstioLabel, PROTECTED_NAMESPACES } from './revision-labels.js';
+import { IstioLabel, MeshwaveAnnotation, PROTECTED_NAMESPACES } from './revision-labels.js';
 
 /**
  * The admission half of keeping pods on their assigned revision. `mutate` is pure: object in, object out; the
@@ -22,6 +22,7 @@ export interface AdmittedObject {
     readonly generateName?: string;
     readonly namespace?: string;
     readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
     readonly ownerReferences?: readonly {
       readonly kind: string;
       readonly name: string;
@@ -30,7 +31,10 @@ export interface AdmittedObject {
   };
   readonly spec?: {
     readonly template?: {
-      readonly metadata?: { readonly labels?: Readonly<Record<string, string>> };
+      readonly metadata?: {
+        readonly labels?: Readonly<Record<string, string>>;
+        readonly annotations?: Readonly<Record<string, string>>;
+      };
       readonly [key: string]: unknown;
     };
     readonly [key: string]: unknown;
@@ -89,8 +93,13 @@ export function mutate(target: AdmissionTarget, assignments: AssignmentSource): 
   if (PROTECTED_NAMESPACES.includes(namespace)) return object;
   if (target.kind === 'Pod') {
     const owner = podOwner(object);
+    // A workload's own assignment counts once its move has started (the restart mark is copied from the template
+    // to its pods): before that, labelling its new pods would move them outside maxUnavailable, or while halted.
+    const ownerRevision = owner ? assignments.revisionFor(namespace, owner) : undefined;
     const revision =
-      (owner ? assignments.revisionFor(namespace, owner) : undefined) ??
+      (ownerRevision !== undefined && object.metadata?.annotations?.[MeshwaveAnnotation.RestartedFor] === ownerRevision
+        ? ownerRevision
+        : undefined) ??
       assignments.revisionFor(namespace) ??
       handoffDefault(object.metadata?.labels, namespace, assignments);
     if (revision === undefined || object.metadata?.labels?.[IstioLabel.Revision] === revision) return object;
@@ -102,9 +111,12 @@ export function mutate(target: AdmissionTarget, assignments: AssignmentSource): 
   if (WORKLOAD_KINDS.has(target.kind)) {
     const name = object.metadata?.name;
     const template = object.spec?.template;
+    // Pinned once the move started (so re-applying an old manifest does not undo it), not before.
+    const assigned = name ? assignments.revisionFor(namespace, { kind: target.kind, name }) : undefined;
     const revision =
-      (name ? assignments.revisionFor(namespace, { kind: target.kind, name }) : undefined) ??
-      handoffDefault(template?.metadata?.labels, namespace, assignments);
+      (assigned !== undefined && template?.metadata?.annotations?.[MeshwaveAnnotation.RestartedFor] === assigned
+        ? assigned
+        : undefined) ?? handoffDefault(template?.metadata?.labels, namespace, assignments);
     if (revision === undefined || !template || template.metadata?.labels?.[IstioLabel.Revision] === revision)
       return object;
     return {
@@ -303,6 +315,7 @@ export function simulatedAdmission(assignments: AssignmentSource): PodAdmission 
         name: pod.name,
         namespace: pod.namespace,
         labels: pod.labels,
+        annotations: pod.annotations,
         ...(pod.owner ? { ownerReferences: [{ kind: pod.owner.kind, name: pod.owner.name, controller: true }] } : {}),
       },
     };

@@ -12,6 +12,7 @@ import { assignments, emptyLedger, type CommandLedger } from './command-ledger.j
 import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
 import { createKubernetesClient, type KubernetesClient } from './kubernetes-client.js';
 import { startLeaderElection, type LeaderElection } from './leader-election.js';
+import { MeshwaveLabel } from './revision-labels.js';
 
 export interface AgentProcess {
   /** graceful: releases the lease, closes the bus, store, servers */
@@ -106,7 +107,21 @@ export async function startAgentProcess(
       process.exit(1);
     });
 
-  const assignmentsNow: AssignmentSource = { revisionFor: (ns, w) => (agent ?? follower).revisionFor(ns, w) };
+  // Every replica serves the webhook, leader or not: it watches the namespaces' handoff labels itself (ADR 0011).
+  const handoffs = new Map<string, string>();
+  const namespaceWatch = kube.watch('namespaces', (event) => {
+    const objects = event.type === 'resync' ? event.objects : [event.object];
+    if (event.type === 'resync') handoffs.clear();
+    for (const ns of objects) {
+      const revision = event.type === 'delete' ? undefined : ns.labels[MeshwaveLabel.HandoffOf];
+      if (revision === undefined) handoffs.delete(ns.name);
+      else handoffs.set(ns.name, revision);
+    }
+  });
+  const assignmentsNow: AssignmentSource = {
+    revisionFor: (ns, w) => (agent ?? follower).revisionFor(ns, w),
+    handoffRevisionOf: (ns) => handoffs.get(ns),
+  };
 
   let webhook: WebhookServer | undefined;
   if (config.webhookCertFile && config.webhookKeyFile) {
@@ -184,6 +199,7 @@ export async function startAgentProcess(
       await agent?.stop();
       await election?.stop().catch(() => {});
       follower.stop();
+      namespaceWatch.stop();
       await webhook?.close();
       await new Promise<void>((r) => httpServer.close(() => r()));
       kube.close();

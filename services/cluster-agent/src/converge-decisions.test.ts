@@ -202,6 +202,13 @@ describe('unitWrites', () => {
     });
   });
 
+  it('at namespace granularity brings a template label of another revision in line in the restart patch', () => {
+    const w = newWorkload({ templateLabels: { app: 'cart', [IstioLabel.Revision]: '1-24-5' } });
+    const obs = observe(newNamespace({ [IstioLabel.Revision]: '1-24-5' }), w, [newPod('1-24-5')]);
+    const writes = unitWrites(newAssignment(), obs, obs.workloads, '2026-03-01T12:00:00.000Z');
+    expect(writes.workloads[0]?.templateLabels).toEqual({ [IstioLabel.Revision]: '1-25-2' });
+  });
+
   it('at workload granularity pins the template label and the workload label in the restart patch', () => {
     const w = newWorkload();
     const obs = observe(newNamespace({}), w, [newPod('1-24-5')]);
@@ -296,9 +303,10 @@ describe('namespace label handoff (workload granularity in a revision-labelled n
     expect(a.handoff).toMatchObject({ revision: '1-24-5', started: false });
     const writes = unitWrites(cartUnit, obs, a.toRestart, '2026-03-01T12:00:00.000Z');
     expect(writes.namespace).toBeUndefined();
+    const written = { ...handoffMarks('2026-03-01T12:00:00.000Z'), [MeshwaveAnnotation.RestartedFor]: null };
     expect(writes.workloads.map((w) => [w.ref.name, w.templateLabels, w.templateAnnotations])).toEqual([
-      ['cart', { [IstioLabel.Revision]: '1-24-5' }, handoffMarks('2026-03-01T12:00:00.000Z')],
-      ['web', { [IstioLabel.Revision]: '1-24-5' }, handoffMarks('2026-03-01T12:00:00.000Z')],
+      ['cart', { [IstioLabel.Revision]: '1-24-5' }, written],
+      ['web', { [IstioLabel.Revision]: '1-24-5' }, written],
     ]);
   });
 
@@ -314,6 +322,88 @@ describe('namespace label handoff (workload granularity in a revision-labelled n
     const a = assessUnit(cartUnit, obs, NOW);
     expect(a.handoff?.toLabel).toEqual([]);
     expect(a.handoff?.waitingFor).toEqual([]);
+  });
+
+  it('Given a template with a stale label of another revision, the handoff relabels it too, and waits for its pods', () => {
+    const stale = newWebWorkload({ templateLabels: { app: 'web', [IstioLabel.Revision]: '1-23-0' } });
+    const obs = observeShop(
+      { [IstioLabel.Revision]: '1-24-5' },
+      newWorkload({ templateLabels: labelled, templateAnnotations: handoffMarks() }),
+      [newPod('1-24-5', { labels: { app: 'cart', [IstioLabel.Revision]: '1-24-5' } })],
+      stale,
+      [webPod({ labels: { app: 'web', [IstioLabel.Revision]: '1-23-0' } })],
+    );
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.handoff?.toLabel.map((w) => w.workload.name)).toEqual(['web']);
+    const relabelled = {
+      ...obs,
+      namespaceWorkloads: [
+        obs.namespaceWorkloads![0]!,
+        {
+          workload: { ...stale, templateLabels: { app: 'web', [IstioLabel.Revision]: '1-24-5' } },
+          pods: [webPod({ labels: { app: 'web', [IstioLabel.Revision]: '1-23-0' } })],
+        },
+      ],
+    };
+    expect(assessUnit(cartUnit, relabelled, NOW).handoff?.waitingFor).toEqual(['Deployment/web']);
+  });
+
+  it('Given every template handed over but a rollout still running, the unit waits without writes (no busy retry)', () => {
+    const obs = observeShop(
+      { [IstioLabel.Revision]: '1-24-5' },
+      newWorkload({ templateLabels: labelled }),
+      [newPod('1-24-5', { labels: { app: 'cart', [IstioLabel.Revision]: '1-24-5' } })],
+      newWebWorkload({ templateLabels: { app: 'web', [IstioLabel.Revision]: '1-24-5' }, updatedReplicas: 1 }),
+      [webPod()],
+    );
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.state).toBe(UnitState.Pending);
+    expect(a.hasWrites).toBe(false);
+  });
+
+  it('Given an evicted pod of the old template, it does not hold the handoff back', () => {
+    const obs = observeShop(
+      { [IstioLabel.Revision]: '1-24-5' },
+      newWorkload({ templateLabels: labelled, templateAnnotations: handoffMarks() }),
+      [newPod('1-24-5', { labels: { app: 'cart', [IstioLabel.Revision]: '1-24-5' } })],
+      newWebWorkload({ templateLabels: { app: 'web', [IstioLabel.Revision]: '1-24-5' }, replicas: 1 }),
+      [webPod({ labels: { app: 'web', [IstioLabel.Revision]: '1-24-5' } }), webPod({ phase: 'Failed', ready: false })],
+    );
+    expect(assessUnit(cartUnit, obs, NOW).handoff?.waitingFor).toEqual([]);
+  });
+
+  it('Given a failback to the namespace revision while the handoff restart runs, the workload is not restarted again', () => {
+    const failback = newAssignment({ ...cartUnit, target: { ...cartUnit.target, revision: '1-24-5' } });
+    const cart = newWorkload({
+      templateLabels: labelled,
+      templateAnnotations: handoffMarks(),
+      generation: 2,
+      updatedReplicas: 1,
+    });
+    const obs = observeShop(
+      { [IstioLabel.Revision]: '1-24-5' },
+      cart,
+      [newPod('1-24-5'), newPod('1-24-5')],
+      newWebWorkload(),
+      [],
+    );
+    const a = assessUnit(failback, obs, NOW);
+    expect(a.toRestart).toEqual([]);
+    expect(a.state).toBe(UnitState.Restarting);
+  });
+
+  it('Given istio-injection=disabled, the unit fails at once and nothing is restarted', () => {
+    const obs = observeShop(
+      { [IstioLabel.Injection]: 'disabled' },
+      newWorkload(),
+      [newPod(null)],
+      newWebWorkload(),
+      [],
+    );
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.state).toBe(UnitState.Failed);
+    expect(a.reason).toBe(UnitFailureReason.InjectionDisabled);
+    expect(a.toRestart).toEqual([]);
   });
 
   it('Given istio-injection=enabled, the templates take over the default tag', () => {

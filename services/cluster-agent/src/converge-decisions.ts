@@ -116,6 +116,17 @@ export interface UnitAssessment {
   readonly sidecarMismatch: boolean;
 }
 
+/**
+ * Pods that count: not on their way out, and not finished (an evicted or Failed pod, or a Succeeded one, stays
+ * listed until garbage-collected but serves nothing and will never change).
+ */
+export const livePods = (pods: readonly PodView[]): PodView[] =>
+  pods.filter((p) => !p.terminating && p.phase !== 'Failed' && p.phase !== 'Succeeded');
+
+/** Opted out of injection, by label or by annotation: no revision ever injects its pods. */
+const optedOut = (w: WorkloadView): boolean =>
+  w.templateLabels[IstioLabel.Inject] === 'false' || w.templateAnnotations[IstioLabel.Inject] === 'false';
+
 /** A pod runs the target when the injector of the target revision made it, with the matching proxy, and it is Ready. */
 export function podOnRevision(pod: PodView, revision: string): { ok: boolean; mismatch: boolean } {
   const injected = injectedRevisionOf(pod.annotations);
@@ -150,21 +161,23 @@ export function assessHandoff(a: UnitAssignment, o: UnitObservation, nowMs: numb
   if (a.granularity !== 'workload' || !o.namespace) return undefined;
   const revision = namespaceRevisionOf(o.namespace);
   if (revision === undefined || revision === a.target.revision) return undefined;
-  // Workloads that opt out of injection (`sidecar.istio.io/inject: "false"`) get no sidecar either way: left alone.
-  const all = (o.namespaceWorkloads ?? o.workloads).filter(
-    (w) => w.workload.templateLabels[IstioLabel.Inject] !== 'false',
-  );
-  const toLabel = all.filter((w) => w.workload.templateLabels[IstioLabel.Revision] === undefined);
+  // Workloads that opt out of injection get no sidecar either way: left alone.
+  const all = (o.namespaceWorkloads ?? o.workloads).filter((w) => !optedOut(w.workload));
+  // Under the namespace label every pod runs R whatever its template says; the templates must say R (or the
+  // rollout's target T, which a move or the webhook put there) before the label goes. A stale label of another
+  // revision would inject a revision that may be gone.
+  const handedOver = (label: string | undefined): boolean => label === revision || label === a.target.revision;
+  const toLabel = all.filter((w) => !handedOver(w.workload.templateLabels[IstioLabel.Revision]));
   const marked = all.filter((w) => w.workload.templateAnnotations[MeshwaveAnnotation.HandoffOf] === revision);
-  // Done when no pod of an unlabelled template is left: after that, no controller can create one again.
+  // Done when no pod of a template not handed over is left: after that, no controller can create one again.
   const pending = all.filter((w) => {
-    const running = w.pods.filter((p) => !p.terminating);
+    const running = livePods(w.pods);
     return (
       !toLabel.includes(w) &&
       (w.workload.observedGeneration < w.workload.generation ||
         w.workload.updatedReplicas < w.workload.replicas ||
         running.length > w.workload.replicas ||
-        running.some((p) => p.labels[IstioLabel.Revision] === undefined))
+        running.some((p) => !handedOver(p.labels[IstioLabel.Revision])))
     );
   });
   const overdue = pending.find((w) => {
@@ -232,7 +245,7 @@ interface WorkloadAssessment {
 function assessWorkload(o: ObservedWorkload, labelled: boolean, a: UnitAssignment, nowMs: number): WorkloadAssessment {
   const { workload: w } = o;
   const revision = a.target.revision;
-  const running = o.pods.filter((p) => !p.terminating);
+  const running = livePods(o.pods);
   const checks = running.map((p) => podOnRevision(p, revision));
   // Only pods of the target revision judge the move: during a failback the crash-looping pods are the ones
   // being replaced, not a failure of the failback.
@@ -246,7 +259,8 @@ function assessWorkload(o: ObservedWorkload, labelled: boolean, a: UnitAssignmen
     running.length === w.replicas;
   const allOnTarget = checks.every((c) => c.ok);
   const sidecarMismatch = checks.some((c) => c.mismatch);
-  const started = restartedFor(w) === revision;
+  // A handoff restart onto the target (a failback during the handoff) is a restart toward it: judged, not repeated.
+  const started = restartedFor(w) === revision || w.templateAnnotations[MeshwaveAnnotation.HandoffOf] === revision;
   const base = { crashLooping, sidecarMismatch };
 
   if (rolledOut && allOnTarget) {
@@ -304,9 +318,7 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
     return { w, r: assessWorkload(w, labelled, a, nowMs) };
   });
   const allPods = o.workloads.flatMap((w) => w.pods);
-  const injectedRevision = mostCommon(
-    allPods.filter((p) => !p.terminating).map((p) => injectedRevisionOf(p.annotations)),
-  );
+  const injectedRevision = mostCommon(livePods(allPods).map((p) => injectedRevisionOf(p.annotations)));
   const health = {
     unavailableReplicas: o.workloads.reduce(
       (n, w) => n + Math.max(0, w.workload.replicas - w.workload.availableReplicas),
@@ -343,6 +355,18 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
       message: `${key} not found`,
       inFlight: false,
     };
+  const injection = o.namespace?.labels[IstioLabel.Injection];
+  if (a.granularity === 'workload' && injection !== undefined && injection !== 'enabled')
+    // Istio's revision webhooks skip any namespace that carries istio-injection: a restart would only drop sidecars.
+    return {
+      ...common,
+      toRestart: [],
+      hasWrites: false,
+      state: UnitState.Failed,
+      reason: UnitFailureReason.InjectionDisabled,
+      message: `namespace ${o.namespace!.name} is labelled istio-injection=${injection}: no revision injects its pods`,
+      inFlight: false,
+    };
   const handoff = o.workloads.length > 0 ? assessHandoff(a, o, nowMs) : undefined;
   if (handoff) {
     // The workload's own restart waits until the namespace label is gone; until then its pods stay as they are.
@@ -356,19 +380,21 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
         inFlight: false,
         hasWrites: false,
       };
+    const canWrite = handoff.toLabel.length > 0 || handoff.waitingFor.length === 0;
     if (!handoff.started)
       return {
         ...inHandoff,
         state: UnitState.Pending,
         inFlight: false,
-        hasWrites: true,
+        // nothing to write while other rollouts of the namespace finish: the watches wake the unit
+        hasWrites: canWrite,
         message: `namespace ${handoff.namespace} injects ${handoff.revision} through its label: it is handed over to its ${(o.namespaceWorkloads ?? o.workloads).length} workload(s) first`,
       };
     return {
       ...inHandoff,
       state: UnitState.Restarting,
       inFlight: true,
-      hasWrites: handoff.toLabel.length > 0 || handoff.waitingFor.length === 0,
+      hasWrites: canWrite,
       message:
         handoff.waitingFor.length > 0
           ? `handing namespace ${handoff.namespace}'s istio.io/rev=${handoff.revision} over to its workloads: waiting for ${handoff.waitingFor.join(', ')}`
@@ -401,6 +427,8 @@ export function handoffWrites(
         templateAnnotations: {
           [MeshwaveAnnotation.HandoffOf]: handoff.revision,
           [MeshwaveAnnotation.HandoffAt]: nowIso,
+          // a restart for another revision made while the namespace label won proved nothing: forget it
+          [MeshwaveAnnotation.RestartedFor]: null,
         },
         restart: true,
         resourceVersion: w.resourceVersion,
@@ -446,7 +474,12 @@ export function unitWrites(
     [MeshwaveAnnotation.RestartedBy]: `${a.rolloutId}#${a.generation}`,
   };
   const workloads = toRestart.map(({ workload: w }): WorkloadWrite => {
-    const relabel = a.granularity === 'workload' ? workloadRelabel(w, revision) : {};
+    // At namespace granularity a template label of another revision would only mislead, and would win again
+    // the day the namespace label goes (a later handoff): the restart brings it in line at no extra cost.
+    const relabel =
+      a.granularity === 'workload' || w.templateLabels[IstioLabel.Revision] !== undefined
+        ? workloadRelabel(w, revision)
+        : {};
     return {
       ref: { namespace: w.namespace, kind: w.kind, name: w.name },
       ...relabel,

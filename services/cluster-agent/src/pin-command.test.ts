@@ -91,16 +91,17 @@ describe('meshwave pin', () => {
       ['-f', 'k8s/', '--rollout', 'rollout.yml', '--inventory', 'inv.json', '--now', '2029-01-01T00:00:00Z'],
       io,
     );
-    expect(io.err).toEqual([]);
+    // the namespace label stays: the inventory's StatefulSet db is not in these manifests and would lose its sidecar
+    expect(io.err).toEqual([
+      'Namespace/shop keeps istio.io/rev=default: these workloads of it are not in the manifests and would lose their sidecar without it: StatefulSet/db',
+    ]);
     expect(code).toBe(PinExitCode.Ok);
     const text = io.files['k8s/app.yaml']!;
     expect(text).toContain('istio.io/rev: 1-25-2 # pinned by meshwave');
     expect(text).toContain('# the cart service');
     expect(text).toContain('metadata:   {name: untouched,   namespace: shop}');
     expect(text.startsWith('# shop namespace, owned by team shop\napiVersion: v1\nkind: Namespace')).toBe(true);
-    // The namespace label would win over the workloads' labels: it is handed over to them (ADR 0011).
-    expect(text).not.toContain('istio-injection');
-    expect(io.out).toContain('k8s/app.yaml:3: Namespace/shop → istio.io/rev removed (handed over to its workloads)');
+    expect(text).toContain('istio-injection: enabled  # legacy');
   });
 
   it('Given workload granularity in a revision-labelled namespace, hands the label over to the unassigned workloads, and a second run changes nothing', async () => {
@@ -135,9 +136,22 @@ spec:
     metadata:
       labels: { app: batch, sidecar.istio.io/inject: 'false' }
 `;
+    // every workload of the namespace is in the manifests: the namespace label may go (ADR 0011)
+    const inventory = JSON.stringify({
+      clusters: [
+        {
+          name: 'c1',
+          workloads: [
+            { namespace: 'shop', kind: 'Deployment', name: 'cart', revision: '1-24-5' },
+            { namespace: 'shop', kind: 'Deployment', name: 'web', revision: null },
+            { namespace: 'shop', kind: 'Deployment', name: 'batch', revision: null },
+          ],
+        },
+      ],
+    });
     const io = newIo({
       'rollout.yml': ROLLOUT.replace('GRANULARITY', 'workload'),
-      'inv.json': INVENTORY,
+      'inv.json': inventory,
       'ns.yaml': manifests.split('---\n')[0]!,
       'apps.yaml': manifests.split('---\n').slice(1).join('---\n'),
     });
@@ -146,6 +160,7 @@ spec:
     expect(await runPinCommand([...args, ...now], io)).toBe(PinExitCode.Ok);
     expect(io.err).toEqual([]);
     expect(io.files['ns.yaml']).not.toContain('istio.io/rev');
+    expect(io.out).toContain('ns.yaml:2: Namespace/shop → istio.io/rev removed (handed over to its workloads)');
     expect(io.files['apps.yaml']).toContain('labels: { app: cart, istio.io/rev: 1-25-2 }');
     expect(io.files['apps.yaml']).toContain('labels: { app: web, istio.io/rev: 1-24-5 }');
     expect(io.files['apps.yaml']).toContain("labels: { app: batch, sidecar.istio.io/inject: 'false' }");

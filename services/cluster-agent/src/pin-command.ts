@@ -41,6 +41,10 @@ export interface PinAssignment {
    * templates take over; see `namespaceHandoffs`.
    */
   readonly handoffs?: ReadonlyMap<string, string>;
+  /** of those, the namespaces whose every known workload is in the manifests: their Namespace label may go */
+  readonly dropNamespaceLabel?: ReadonlySet<string>;
+  /** every workload the inventory or planner knows, per namespace (`Kind/name`) */
+  readonly known?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export interface PinChange {
@@ -112,23 +116,48 @@ function namespaceLabelRevision(doc: Document): string | undefined {
  * The manifest side of the agent's namespace label handoff (ADR 0011): a Namespace whose label injects R while
  * one of its workloads is assigned another revision must lose the label (the namespace label would win over the
  * workload's), and its unlabelled workloads take R on their templates. Without this, re-applying the Namespace
- * manifest would undo the agent's handoff.
+ * manifest would undo the agent's handoff. The label is dropped only when every workload the inventory (or the
+ * planner) knows in that namespace is in these manifests and so carries its own label from now on; otherwise a
+ * workload left out would lose its sidecar on its next pod. `missing` says which ones held it back.
  */
-export function namespaceHandoffs(texts: readonly string[], assignment: PinAssignment): Map<string, string> {
+export function namespaceHandoffs(
+  texts: readonly string[],
+  assignment: PinAssignment,
+  defaultNamespace = 'default',
+): { handoffs: Map<string, string>; dropNamespaceLabel: Set<string>; missing: Map<string, string[]> } {
   const handoffs = new Map<string, string>();
+  const present = new Map<string, Set<string>>();
   for (const text of texts) {
     const docs = parseAllDocuments(text);
     if (!Array.isArray(docs)) continue; // reported by pinText
     for (const doc of docs) {
+      const kind = doc.getIn(['kind']);
       const name = doc.getIn(['metadata', 'name']);
-      if (doc.getIn(['kind']) !== 'Namespace' || typeof name !== 'string' || assignment.namespaces.has(name)) continue;
+      if (typeof kind !== 'string' || typeof name !== 'string') continue;
+      if (WORKLOAD_KINDS.has(kind)) {
+        const ns = doc.getIn(['metadata', 'namespace']);
+        const namespace = typeof ns === 'string' ? ns : defaultNamespace;
+        let set = present.get(namespace);
+        if (!set) present.set(namespace, (set = new Set()));
+        set.add(`${kind}/${name}`);
+        continue;
+      }
+      if (kind !== 'Namespace' || assignment.namespaces.has(name)) continue;
       const rev = namespaceLabelRevision(doc);
       if (rev === undefined) continue;
       for (const [key, assigned] of assignment.workloads)
         if (key.startsWith(`${name}/`) && assigned !== rev) handoffs.set(name, rev);
     }
   }
-  return handoffs;
+  const dropNamespaceLabel = new Set<string>();
+  const missing = new Map<string, string[]>();
+  for (const ns of handoffs.keys()) {
+    const known = assignment.known?.get(ns);
+    const absent = known ? [...known].filter((w) => !present.get(ns)?.has(w)) : ['(no inventory of the namespace)'];
+    if (absent.length === 0) dropNamespaceLabel.add(ns);
+    else missing.set(ns, absent);
+  }
+  return { handoffs, dropNamespaceLabel, missing };
 }
 
 /** Applies the assignment to one parsed document; returns what changed. */
@@ -144,7 +173,7 @@ export function pinDocument(
   if (kind === 'Namespace') {
     const rev = assignment.namespaces.get(name);
     if (rev === undefined) {
-      if (!assignment.handoffs?.has(name) || namespaceLabelRevision(doc) === undefined) return [];
+      if (!assignment.dropNamespaceLabel?.has(name) || namespaceLabelRevision(doc) === undefined) return [];
       doc.deleteIn(['metadata', 'labels', IstioLabel.Injection]);
       doc.deleteIn(['metadata', 'labels', IstioLabel.Revision]);
       return [{ object: `Namespace/${name}`, revision: null }];
@@ -246,7 +275,11 @@ async function plannerAssignment(
   };
   const workloads = new Map<string, string>();
   const byNs = new Map<string, Set<string | null>>();
+  const known = new Map<string, Set<string>>();
   for (const w of body.workloadList ?? []) {
+    let set = known.get(w.namespace);
+    if (!set) known.set(w.namespace, (set = new Set()));
+    set.add(`${w.kind}/${w.name}`);
     if (w.revision !== null) workloads.set(`${w.namespace}/${w.kind}/${w.name}`, w.revision);
     let s = byNs.get(w.namespace);
     if (!s) byNs.set(w.namespace, (s = new Set()));
@@ -257,7 +290,7 @@ async function plannerAssignment(
     const [only] = [...revs];
     if (revs.size === 1 && only) namespaces.set(ns, only);
   }
-  return { namespaces, workloads };
+  return { namespaces, workloads, known };
 }
 
 /** `meshwave pin`: 0 done (or nothing to do), 1 with --check when something would change, 2 on bad input. */
@@ -328,10 +361,22 @@ export async function runPinCommand(args: readonly string[], io: PinIo): Promise
             message: `no wave named "${values.through}" (waves: ${plan.waves.map((w) => w.name).join(', ')})`,
           },
         ]);
-      assignment = assignmentFromPlan(plan, {
-        ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
-        ...(values.through !== undefined ? { through: values.through } : {}),
-      });
+      const known = new Map<string, Set<string>>();
+      for (const c of inventory.clusters) {
+        if (values.cluster !== undefined && c.name !== values.cluster) continue;
+        for (const w of c.workloads) {
+          let set = known.get(w.namespace);
+          if (!set) known.set(w.namespace, (set = new Set()));
+          set.add(`${w.kind}/${w.name}`);
+        }
+      }
+      assignment = {
+        ...assignmentFromPlan(plan, {
+          ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
+          ...(values.through !== undefined ? { through: values.through } : {}),
+        }),
+        known,
+      };
     } else {
       assignment = await plannerAssignment(io, values.planner!, values.cluster!, values.token ?? io.env.MESHWAVE_TOKEN);
     }
@@ -360,11 +405,16 @@ export async function runPinCommand(args: readonly string[], io: PinIo): Promise
     const errors: InputProblem[] = [];
     const rewrites: { file: string; text: string }[] = [];
     const texts = await Promise.all(files.map(async (file) => ({ file, text: await readText(file) })));
-    const handoffs = namespaceHandoffs(
+    const { handoffs, dropNamespaceLabel, missing } = namespaceHandoffs(
       texts.map((t) => t.text),
       assignment,
+      values.namespace,
     );
-    const withHandoffs: PinAssignment = { ...assignment, handoffs };
+    const withHandoffs: PinAssignment = { ...assignment, handoffs, dropNamespaceLabel };
+    for (const [ns, absent] of missing)
+      io.stderr(
+        `Namespace/${ns} keeps istio.io/rev=${handoffs.get(ns)}: these workloads of it are not in the manifests and would lose their sidecar without it: ${absent.join(', ')}`,
+      );
     for (const { file, text: source } of texts) {
       try {
         const { text, changes } = pinText(source, file, withHandoffs, values.namespace);

@@ -173,6 +173,30 @@ describe('vm-bridge HTTP API', () => {
     expect(closedGroup.statusCode).toBe(401);
   });
 
+  it('removes a host with the group token: its token is refused, it frees its budget, and the name may enroll again with a new token', async () => {
+    const h = (harness = await newHarness());
+    await register(h, 'a');
+    await register(h, 'b');
+    const remove = (host: string, token = ENROLL) =>
+      h.app.inject({
+        method: 'DELETE',
+        url: `/v1/groups/web/hosts/${host}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await remove('a', 'token-a')).statusCode).toBe(401); // a host's own token may not remove
+    const removed = await remove('a');
+    expect(removed.statusCode).toBe(200);
+    expect(removed.json()).toEqual({ host: 'a', group: 'web', result: 'removed' });
+    expect((await remove('a')).json()).toMatchObject({ result: 'absent' });
+    expect((await desired(h, 'a')).statusCode).toBe(401);
+    expect((await desired(h, 'b')).statusCode).toBe(200);
+    expect((await register(h, 'a', 'new-token-a')).statusCode).toBe(201);
+    expect((await desired(h, 'a', 'new-token-a')).statusCode).toBe(200);
+    // the removal is audited
+    const audit = await h.store.readAudit({ scope: vmGroupKey('web') });
+    expect(audit.map((e) => e.action)).toContain('remove-host');
+  });
+
   it("lets a host read and report only for itself: another host's token gets 403, an unknown one 401", async () => {
     const h = (harness = await newHarness());
     await register(h, 'a');

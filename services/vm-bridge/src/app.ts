@@ -12,6 +12,7 @@ import {
 import { z } from 'zod';
 import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
 import {
+  GroupHostParams,
   GroupParams,
   HostApiErrorBody as ApiErrorBody,
   HostDesired,
@@ -19,6 +20,7 @@ import {
   HostParams,
   HostRegistrationBody,
   HostRegistrationResult,
+  HostRemovalResult,
   HostReportAck,
   HostReportBody,
 } from '@meshwave/contracts';
@@ -109,6 +111,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       const result = await bridge.registerHost(request.params.group, request.headers.authorization, request.body);
       return reply.status(result.result === 'created' ? 201 : 200).send(result);
     },
+  );
+
+  api.delete(
+    '/v1/groups/:group/hosts/:host',
+    { schema: { params: GroupHostParams, response: { 200: HostRemovalResult, ...errorResponses } } },
+    (request) => bridge.removeHost(request.params.group, request.params.host, request.headers.authorization),
   );
 
   api.get(

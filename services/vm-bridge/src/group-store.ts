@@ -47,6 +47,8 @@ export interface GroupChanges {
   readonly group?: GroupRecord;
   readonly hosts?: readonly HostRecord[];
   readonly credentials?: ReadonlyMap<string, HostCredential>;
+  /** hosts taken out of the group: their record and token are deleted */
+  readonly removedHosts?: readonly string[];
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -75,6 +77,12 @@ export async function saveGroup(
     const prev = loaded.credentials.get(host);
     if (prev !== undefined && same(prev.credential, c)) continue;
     writes.push({ name: `${TOKEN}${host}`, value: c, expectedVersion: prev?.version ?? 0 });
+  }
+  for (const host of changes.removedHosts ?? []) {
+    const record = loaded.hosts.get(host);
+    if (record !== undefined) writes.push({ name: `${HOST}${host}`, value: null, expectedVersion: record.version });
+    const token = loaded.credentials.get(host);
+    if (token !== undefined) writes.push({ name: `${TOKEN}${host}`, value: null, expectedVersion: token.version });
   }
   if (writes.length === 0) return 'unchanged';
   return store.transition({ scope: groupScope(loaded.name), epoch, writes, ...(audit !== undefined ? { audit } : {}) });

@@ -367,21 +367,7 @@ export class VmBridge {
     body: HostRegistrationBody,
   ): Promise<HostRegistrationResult> {
     this.requireActive();
-    const config = this.groups.get(group);
-    if (config === undefined)
-      throw new VmBridgeError(VmBridgeErrorCode.UnknownGroup, `no VM group "${group}" here`, { context: { group } });
-    const token = bearerToken(authorization);
-    if (
-      token === undefined ||
-      config.enrollmentTokenSha256 === undefined ||
-      !sameDigest(hashToken(token), config.enrollmentTokenSha256)
-    ) {
-      throw new VmBridgeError(
-        VmBridgeErrorCode.Unauthenticated,
-        `enrolling into group "${group}" needs its enrollment token`,
-        { context: { group } },
-      );
-    }
+    this.requireEnrollmentToken(group, authorization, `enrolling into group "${group}"`);
     const known = this.hosts.get(body.host);
     if (known !== undefined && known.group !== group) {
       throw new VmBridgeError(
@@ -423,6 +409,52 @@ export class VmBridge {
         },
       };
     });
+  }
+
+  /**
+   * Takes a host out of its group (decommissioned, re-imaged, or its token leaked), with the group's enrollment
+   * token: whoever may enroll hosts may remove them. Its record and token are deleted, so the token is refused
+   * from then on, the host no longer counts against maxUnavailable, and the same name may enroll again with a
+   * new token. Removing an absent host changes nothing.
+   */
+  async removeHost(
+    group: string,
+    host: string,
+    authorization: string | undefined,
+  ): Promise<{ host: string; group: string; result: 'removed' | 'absent' }> {
+    this.requireActive();
+    this.requireEnrollmentToken(group, authorization, `removing a host from group "${group}"`);
+    return this.mutate<{ host: string; group: string; result: 'removed' | 'absent' }>(group, (loaded) => {
+      if (!loaded.hosts.has(host) && !loaded.credentials.has(host))
+        return { outcome: { host, group, result: 'absent' as const } };
+      return {
+        outcome: { host, group, result: 'removed' as const },
+        changes: { removedHosts: [host] },
+        audit: {
+          actor: `enrollment/${group}`,
+          action: 'remove-host',
+          scope: vmGroupKey(group),
+          at: new Date(this.clock.now()).toISOString(),
+          detail: { host },
+        },
+      };
+    });
+  }
+
+  private requireEnrollmentToken(group: string, authorization: string | undefined, what: string): void {
+    const config = this.groups.get(group);
+    if (config === undefined)
+      throw new VmBridgeError(VmBridgeErrorCode.UnknownGroup, `no VM group "${group}" here`, { context: { group } });
+    const token = bearerToken(authorization);
+    if (
+      token === undefined ||
+      config.enrollmentTokenSha256 === undefined ||
+      !sameDigest(hashToken(token), config.enrollmentTokenSha256)
+    ) {
+      throw new VmBridgeError(VmBridgeErrorCode.Unauthenticated, `${what} needs its enrollment token`, {
+        context: { group },
+      });
+    }
   }
 
   /** Checks that `authorization` is `host`'s own token: 401 when it is nobody's, 403 when it is another host's. */
@@ -598,7 +630,10 @@ export class VmBridge {
         const loaded = await loadGroup(this.store, group);
         const { outcome, changes, audit } = change(loaded);
         const changedHosts = new Map((changes?.hosts ?? []).map((h) => [h.name, h] as const));
-        const hosts = [...[...loaded.hosts.values()].map((h) => changedHosts.get(h.record.name) ?? h.record)];
+        const removed = new Set(changes?.removedHosts ?? []);
+        const hosts = [...loaded.hosts.values()]
+          .filter((h) => !removed.has(h.record.name))
+          .map((h) => changedHosts.get(h.record.name) ?? h.record);
         for (const h of changedHosts.values()) if (!loaded.hosts.has(h.name)) hosts.push(h);
         const now = this.clock.now();
         const decision = decideGroup({ group: changes?.group ?? loaded.group, hosts, now, settings: this.settings });
@@ -610,6 +645,7 @@ export class VmBridge {
             group: decision.group,
             hosts: decision.hosts,
             ...(changes?.credentials !== undefined ? { credentials: changes.credentials } : {}),
+            ...(removed.size > 0 ? { removedHosts: [...removed] } : {}),
           },
           audit,
         );
@@ -627,6 +663,11 @@ export class VmBridge {
             const rec = decision.hosts.find((h) => h.name === host);
             if (rec !== undefined) this.hosts.set(host, { group, tokenSha256: c.tokenSha256, record: rec });
           }
+        }
+        for (const host of removed) {
+          this.hosts.delete(host);
+          // its long poll answers now, and its token is refused from the next request on
+          for (const wake of [...(this.waiters.get(host) ?? [])]) wake();
         }
         await this.afterCommit(group, loaded, decision, now);
         return outcome;

@@ -122,8 +122,14 @@ describe('admission webhook on a real apiserver', () => {
     });
   });
 
-  it('Given a workload assigned 1-25-2 at workload granularity, When an old manifest is re-applied, Then its template label stays pinned', async () => {
+  it('Given a workload moved to 1-25-2 at workload granularity, When an old manifest is re-applied, Then its template label stays pinned', async () => {
     const ns = await givenLaggingNamespace();
+    // the agent's restart mark: the move has started
+    await admin.apps.patchNamespacedDeployment({
+      namespace: ns,
+      name: 'web',
+      body: [{ op: 'add', path: '/spec/template/metadata/annotations', value: { 'meshwave.io/restarted-for': NEW } }],
+    });
     const server = await serveWebhook({
       revisionFor: (namespace, workload) =>
         namespace === ns && workload?.kind === 'Deployment' && workload.name === 'web' ? NEW : undefined,
