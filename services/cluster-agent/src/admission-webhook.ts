@@ -5,7 +5,8 @@ import { silentLogger } from '@meshwave/telemetry';
 import type { AssignmentSource } from './cluster-agent.js';
 import { diffJsonPatch, type JsonPatchOperation } from './json-patch.js';
 import type { PodAdmission } from './simulated-cluster.js';
-import { IstioLabel, MeshwaveAnnotation, PROTECTED_NAMESPACES } from './revision-labels.js';
+import type { Labels } from './kubernetes-port.js';
+import { IstioLabel, MeshwaveAnnotation, PROTECTED_NAMESPACES, optsOutOfInjection } from './revision-labels.js';
 
 /**
  * The admission half of keeping pods on their assigned revision. `mutate` is pure: object in, object out; the
@@ -73,11 +74,12 @@ export function podOwner(pod: AdmittedObject): { kind: string; name: string } | 
  * Job's pod, would get no sidecar there.
  */
 function handoffDefault(
-  labels: Readonly<Record<string, string>> | undefined,
+  metadata: { readonly labels?: Labels; readonly annotations?: Labels } | undefined,
   namespace: string,
   assignments: AssignmentSource,
 ): string | undefined {
-  if (labels?.[IstioLabel.Revision] !== undefined || labels?.[IstioLabel.Inject] === 'false') return undefined;
+  if (metadata?.labels?.[IstioLabel.Revision] !== undefined) return undefined;
+  if (optsOutOfInjection(metadata?.labels, metadata?.annotations)) return undefined;
   return assignments.handoffRevisionOf?.(namespace);
 }
 
@@ -101,7 +103,7 @@ export function mutate(target: AdmissionTarget, assignments: AssignmentSource): 
         ? ownerRevision
         : undefined) ??
       assignments.revisionFor(namespace) ??
-      handoffDefault(object.metadata?.labels, namespace, assignments);
+      handoffDefault(object.metadata, namespace, assignments);
     if (revision === undefined || object.metadata?.labels?.[IstioLabel.Revision] === revision) return object;
     return {
       ...object,
@@ -116,7 +118,7 @@ export function mutate(target: AdmissionTarget, assignments: AssignmentSource): 
     const revision =
       (assigned !== undefined && template?.metadata?.annotations?.[MeshwaveAnnotation.RestartedFor] === assigned
         ? assigned
-        : undefined) ?? handoffDefault(template?.metadata?.labels, namespace, assignments);
+        : undefined) ?? handoffDefault(template?.metadata, namespace, assignments);
     if (revision === undefined || !template || template.metadata?.labels?.[IstioLabel.Revision] === revision)
       return object;
     return {

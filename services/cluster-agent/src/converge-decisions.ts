@@ -9,14 +9,15 @@ import {
   type WorkloadView,
 } from './kubernetes-port.js';
 import {
-  DEFAULT_REVISION_TAG,
   IstioLabel,
   MeshwaveAnnotation,
   MeshwaveLabel,
   PROXY_CONTAINER,
   imageTag,
   injectedRevisionOf,
+  optsOutOfInjection,
   proxyVersionOfRevision,
+  revisionForcedByNamespace,
 } from './revision-labels.js';
 
 /**
@@ -123,10 +124,6 @@ export interface UnitAssessment {
 export const livePods = (pods: readonly PodView[]): PodView[] =>
   pods.filter((p) => !p.terminating && p.phase !== 'Failed' && p.phase !== 'Succeeded');
 
-/** Opted out of injection, by label or by annotation: no revision ever injects its pods. */
-const optedOut = (w: WorkloadView): boolean =>
-  w.templateLabels[IstioLabel.Inject] === 'false' || w.templateAnnotations[IstioLabel.Inject] === 'false';
-
 /** A pod runs the target when the injector of the target revision made it, with the matching proxy, and it is Ready. */
 export function podOnRevision(pod: PodView, revision: string): { ok: boolean; mismatch: boolean } {
   const injected = injectedRevisionOf(pod.annotations);
@@ -141,12 +138,8 @@ export function podOnRevision(pod: PodView, revision: string): { ok: boolean; mi
  * The revision a namespace's label injects into every pod whatever the pod's own label says, as Istio's webhook
  * selectors read it: `istio-injection=enabled` (the default tag), else `istio.io/rev`; undefined without either.
  */
-export function namespaceRevisionOf(namespace: NamespaceView | undefined): string | undefined {
-  const ns = namespace?.labels ?? {};
-  const injection = ns[IstioLabel.Injection];
-  if (injection !== undefined) return injection === 'enabled' ? DEFAULT_REVISION_TAG : undefined;
-  return ns[IstioLabel.Revision];
-}
+export const namespaceRevisionOf = (namespace: NamespaceView | undefined): string | undefined =>
+  revisionForcedByNamespace(namespace?.labels);
 
 /** The workload's assigned revision as Istio would read it: the namespace label wins, then the template label. */
 export function assignedRevisionOf(namespace: NamespaceView | undefined, workload: WorkloadView): string | null {
@@ -162,7 +155,9 @@ export function assessHandoff(a: UnitAssignment, o: UnitObservation, nowMs: numb
   const revision = namespaceRevisionOf(o.namespace);
   if (revision === undefined || revision === a.target.revision) return undefined;
   // Workloads that opt out of injection get no sidecar either way: left alone.
-  const all = (o.namespaceWorkloads ?? o.workloads).filter((w) => !optedOut(w.workload));
+  const all = (o.namespaceWorkloads ?? o.workloads).filter(
+    (w) => !optsOutOfInjection(w.workload.templateLabels, w.workload.templateAnnotations),
+  );
   // Under the namespace label every pod runs R whatever its template says; the templates must say R (or the
   // rollout's target T, which a move or the webhook put there) before the label goes. A stale label of another
   // revision would inject a revision that may be gone.

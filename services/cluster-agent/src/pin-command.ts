@@ -1,7 +1,7 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { LineCounter, isMap, parseAllDocuments, type Document } from 'yaml';
 import {
   InvalidInputError,
   formatProblem,
@@ -10,7 +10,7 @@ import {
   type InputProblem,
 } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
-import { DEFAULT_REVISION_TAG, IstioLabel } from './revision-labels.js';
+import { IstioLabel, optsOutOfInjection, revisionForcedByNamespace } from './revision-labels.js';
 
 /**
  * `meshwave pin`: the CI half of keeping workloads on their assigned revision. Rewrites `istio.io/rev` in
@@ -105,11 +105,13 @@ export function assignmentFromPlan(
 }
 
 /** The revision a Namespace manifest's labels inject into all its pods (as Istio's selectors read them). */
-function namespaceLabelRevision(doc: Document): string | undefined {
-  const injection = doc.getIn(['metadata', 'labels', IstioLabel.Injection]);
-  if (injection !== undefined) return injection === 'enabled' ? DEFAULT_REVISION_TAG : undefined;
-  const rev = doc.getIn(['metadata', 'labels', IstioLabel.Revision]);
-  return typeof rev === 'string' ? rev : undefined;
+const namespaceLabelRevision = (doc: Document): string | undefined =>
+  revisionForcedByNamespace(mapAt(doc, ['metadata', 'labels']));
+
+/** The plain map at `path` (labels, annotations), undefined when absent or not a map. */
+function mapAt(doc: Document, path: readonly string[]): Record<string, unknown> | undefined {
+  const node = doc.getIn(path, true);
+  return isMap(node) ? (node.toJSON() as Record<string, unknown>) : undefined;
 }
 
 /**
@@ -121,15 +123,13 @@ function namespaceLabelRevision(doc: Document): string | undefined {
  * workload left out would lose its sidecar on its next pod. `missing` says which ones held it back.
  */
 export function namespaceHandoffs(
-  texts: readonly string[],
+  files: readonly ParsedManifests[],
   assignment: PinAssignment,
   defaultNamespace = 'default',
 ): { handoffs: Map<string, string>; dropNamespaceLabel: Set<string>; missing: Map<string, string[]> } {
   const handoffs = new Map<string, string>();
   const present = new Map<string, Set<string>>();
-  for (const text of texts) {
-    const docs = parseAllDocuments(text);
-    if (!Array.isArray(docs)) continue; // reported by pinText
+  for (const { docs } of files) {
     for (const doc of docs) {
       const kind = doc.getIn(['kind']);
       const name = doc.getIn(['metadata', 'name']);
@@ -195,7 +195,10 @@ export function pinDocument(
   // mislead readers (and win where the namespace label is missing), so it is brought in line when present.
   const nsRev = doc.hasIn(templateLabel) ? assignment.namespaces.get(namespace) : undefined;
   // In a handed-over namespace an unlabelled template takes the revision the namespace label injected.
-  const optedOut = doc.getIn(['spec', 'template', 'metadata', 'labels', IstioLabel.Inject]) === 'false';
+  const optedOut = optsOutOfInjection(
+    mapAt(doc, ['spec', 'template', 'metadata', 'labels']),
+    mapAt(doc, ['spec', 'template', 'metadata', 'annotations']),
+  );
   const handoffRev = doc.hasIn(templateLabel) || optedOut ? undefined : assignment.handoffs?.get(namespace);
   const rev = workloadRev ?? nsRev ?? handoffRev;
   if (rev === undefined) return [];
@@ -211,12 +214,14 @@ export function pinDocument(
 }
 
 /** Rewrites one file's text; unchanged documents are copied from the source untouched. */
-export function pinText(
-  text: string,
-  file: string,
-  assignment: PinAssignment,
-  defaultNamespace = 'default',
-): { text: string; changes: PinChange[] } {
+/** A manifest file parsed once: its documents and line positions. */
+export interface ParsedManifests {
+  readonly docs: readonly Document.Parsed[];
+  readonly lines: LineCounter;
+}
+
+/** Parses a manifest file (multi-document YAML); an `InvalidInputError` with file, line and column when it is not. */
+export function parseManifests(text: string, file: string): ParsedManifests {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true });
   const problems: InputProblem[] = [];
@@ -233,6 +238,17 @@ export function pinText(
     }
   if (!Array.isArray(docs)) problems.push({ file, path: '', message: 'not a YAML stream' });
   if (problems.length > 0) throw new InvalidInputError(problems);
+  return { docs: list, lines };
+}
+
+export function pinText(
+  text: string,
+  file: string,
+  assignment: PinAssignment,
+  defaultNamespace = 'default',
+  parsed: ParsedManifests = parseManifests(text, file),
+): { text: string; changes: PinChange[] } {
+  const { docs: list, lines } = parsed;
   let out = '';
   let cursor = 0;
   const changes: PinChange[] = [];
@@ -405,8 +421,20 @@ export async function runPinCommand(args: readonly string[], io: PinIo): Promise
     const errors: InputProblem[] = [];
     const rewrites: { file: string; text: string }[] = [];
     const texts = await Promise.all(files.map(async (file) => ({ file, text: await readText(file) })));
+    // Each file is parsed once: the handoff looks across all of them before any is rewritten.
+    const parsed: { file: string; text: string; manifests: ParsedManifests }[] = [];
+    for (const t of texts) {
+      try {
+        parsed.push({ ...t, manifests: parseManifests(t.text, t.file) });
+      } catch (err) {
+        if (err instanceof InvalidInputError) errors.push(...err.problems);
+        else throw err;
+      }
+    }
+    // All or nothing: one unparseable manifest and no file is rewritten.
+    if (errors.length > 0) throw new InvalidInputError(errors);
     const { handoffs, dropNamespaceLabel, missing } = namespaceHandoffs(
-      texts.map((t) => t.text),
+      parsed.map((p) => p.manifests),
       assignment,
       values.namespace,
     );
@@ -415,18 +443,11 @@ export async function runPinCommand(args: readonly string[], io: PinIo): Promise
       io.stderr(
         `Namespace/${ns} keeps istio.io/rev=${handoffs.get(ns)}: these workloads of it are not in the manifests and would lose their sidecar without it: ${absent.join(', ')}`,
       );
-    for (const { file, text: source } of texts) {
-      try {
-        const { text, changes } = pinText(source, file, withHandoffs, values.namespace);
-        allChanges.push(...changes);
-        if (changes.length > 0) rewrites.push({ file, text });
-      } catch (err) {
-        if (err instanceof InvalidInputError) errors.push(...err.problems);
-        else throw err;
-      }
+    for (const { file, text: source, manifests } of parsed) {
+      const { text, changes } = pinText(source, file, withHandoffs, values.namespace, manifests);
+      allChanges.push(...changes);
+      if (changes.length > 0) rewrites.push({ file, text });
     }
-    // All or nothing: one unparseable manifest and no file is rewritten.
-    if (errors.length > 0) throw new InvalidInputError(errors);
     if (!values.check) for (const r of rewrites) await write(r.file, r.text);
     for (const c of allChanges)
       io.stdout(

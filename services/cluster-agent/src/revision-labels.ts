@@ -49,6 +49,24 @@ export const MeshwaveLabel = {
  */
 export const DEFAULT_REVISION_TAG = 'default';
 
+/**
+ * The revision a namespace's labels inject into every pod whatever the pod's own label says, as Istio's webhook
+ * selectors read them: `istio-injection=enabled` (the default tag), else `istio.io/rev`; undefined without either
+ * (and for `istio-injection` of any other value, which no revision injects).
+ */
+export function revisionForcedByNamespace(labels: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const injection = labels?.[IstioLabel.Injection];
+  if (injection !== undefined) return injection === 'enabled' ? DEFAULT_REVISION_TAG : undefined;
+  const rev = labels?.[IstioLabel.Revision];
+  return typeof rev === 'string' ? rev : undefined;
+}
+
+/** A pod template (or pod) that opts out of injection, by label or annotation: no revision injects it. */
+export const optsOutOfInjection = (
+  labels: Readonly<Record<string, unknown>> | undefined,
+  annotations?: Readonly<Record<string, unknown>>,
+): boolean => labels?.[IstioLabel.Inject] === 'false' || annotations?.[IstioLabel.Inject] === 'false';
+
 /** Namespaces the agent never touches and the webhook never mutates. */
 export const PROTECTED_NAMESPACES: readonly string[] = [
   'istio-system',

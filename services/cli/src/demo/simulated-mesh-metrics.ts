@@ -1,8 +1,8 @@
 import { injectedRevisionOf, selectorMatches, type SimulatedCluster } from '@meshwave/cluster-agent';
 import { stableHash } from '@meshwave/plan';
 import {
-  MetricObservationKind,
   metricQueryOf,
+  metricSamplesFor,
   type MetricSampler,
   type MetricTarget,
   type WorkloadTraffic,
@@ -83,17 +83,7 @@ export function createSimulatedMeshMetrics(
         query.errorRate || query.latency ? trafficOf(query.current, query.windowSeconds, to, false) : [],
         query.latency ? trafficOf(query.baseline, query.windowSeconds, to, query.baselineAt !== undefined) : [],
       ]);
-      return {
-        kind: MetricObservationKind.Samples,
-        samples: {
-          wave: query.wave,
-          windowStart: query.windowStart,
-          windowSeconds: query.windowSeconds,
-          current,
-          baseline,
-          ...(query.baselineAt !== undefined ? { baselineAt: query.baselineAt } : {}),
-        },
-      };
+      return metricSamplesFor(query, current, baseline);
     },
   };
 }

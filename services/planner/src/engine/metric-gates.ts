@@ -77,6 +77,25 @@ export interface MetricTarget {
   readonly name?: string;
 }
 
+/** The samples an adapter hands in for `query`: its wave and window, with the traffic it fetched per cohort. */
+export function metricSamplesFor(
+  query: MetricQuery,
+  current: readonly WorkloadTraffic[],
+  baseline: readonly WorkloadTraffic[],
+): MetricObservation {
+  return {
+    kind: MetricObservationKind.Samples,
+    samples: {
+      wave: query.wave,
+      windowStart: query.windowStart,
+      windowSeconds: query.windowSeconds,
+      current,
+      baseline,
+      ...(query.baselineAt !== undefined ? { baselineAt: query.baselineAt } : {}),
+    },
+  };
+}
+
 /** What the adapter must fetch for a rollout now, or undefined when no metric gate is being evaluated. */
 export interface MetricQuery {
   readonly rolloutId: string;

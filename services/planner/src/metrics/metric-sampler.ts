@@ -3,6 +3,7 @@
 import {
   MetricObservationKind,
   metricQueryOf,
+  metricSamplesFor,
   type MetricObservation,
   type MetricQuery,
   type MetricTarget,
@@ -156,17 +157,7 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
   }
 
   async function fetchSamples(q: MetricQuery, now: Date): Promise<MetricObservation> {
-    if (q.windowSeconds < 1)
-      return {
-        kind: MetricObservationKind.Samples,
-        samples: {
-          wave: q.wave,
-          windowStart: q.windowStart,
-          windowSeconds: q.windowSeconds,
-          current: [],
-          baseline: [],
-        },
-      };
+    if (q.windowSeconds < 1) return metricSamplesFor({ ...q, baselineAt: undefined }, [], []);
     try {
       const [current, baseline] = await Promise.all([
         cohort(q.current, q.windowSeconds, now, q.errorRate, q.latency),
@@ -174,17 +165,7 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
           ? cohort(q.baseline, q.windowSeconds, q.baselineAt !== undefined ? new Date(q.baselineAt) : now, false, true)
           : Promise.resolve([]),
       ]);
-      return {
-        kind: MetricObservationKind.Samples,
-        samples: {
-          wave: q.wave,
-          windowStart: q.windowStart,
-          windowSeconds: q.windowSeconds,
-          current,
-          baseline,
-          ...(q.baselineAt !== undefined ? { baselineAt: q.baselineAt } : {}),
-        },
-      };
+      return metricSamplesFor(q, current, baseline);
     } catch (error) {
       if (!(error instanceof PlannerError)) throw error;
       return { kind: MetricObservationKind.Unavailable, wave: q.wave, code: error.code, message: error.message };
