@@ -1,19 +1,36 @@
 import { StoreError, StoreErrorCode } from './errors.js';
 import type {
   AuditEntry,
+  AuditQuery,
+  AuditRecord,
   Lease,
   StateStore,
   TransitionRequest,
   TransitionResult,
   VersionedDoc,
 } from './state-store.js';
-import { DEFAULT_AUDIT_LIMIT, checkScope, checkTransition, checkTtl, kindOf } from './validation.js';
+import {
+  DEFAULT_AUDIT_RETENTION_MS,
+  checkAuditLimit,
+  checkRetention,
+  checkScope,
+  checkTransition,
+  checkTtl,
+  kindOf,
+  parseStreamId,
+} from './validation.js';
 
 export interface InMemoryStoreOptions {
-  /** clock for lease expiry; default `Date.now` */
+  /** clock for lease expiry and audit ids and retention; default `Date.now` */
   readonly now?: () => number;
-  /** entries kept per audit stream (each scope's and the fleet's); default 10 000 */
-  readonly auditMaxLen?: number;
+  /** how long an audit entry is kept, in ms; default 90 days. Never a count: see ADR 0015 */
+  readonly auditRetentionMs?: number;
+}
+
+interface StoredAudit {
+  readonly ms: number;
+  readonly seq: number;
+  readonly entry: AuditEntry;
 }
 
 interface StoredDoc {
@@ -40,18 +57,18 @@ class InMemoryStateStore implements StateStore {
   private readonly scopes = new Map<string, ScopeState>();
   private readonly leases = new Map<string, HeldLease>();
   private readonly leaseEpochs = new Map<string, number>();
-  private readonly fleetAudit: { id: string; entry: AuditEntry }[] = [];
-  private readonly scopeAudit = new Map<string, { id: string; entry: AuditEntry }[]>();
+  /** the fleet's stream, in id order; a scope's stream is its entries of it (both have one retention) */
+  private readonly audit: StoredAudit[] = [];
   private readonly timers = new Map<string, Map<string, number>>();
   private lastAuditMs = 0;
   private auditSeq = 0;
   private closed = false;
   private readonly now: () => number;
-  private readonly auditMaxLen: number;
+  private readonly auditRetentionMs: number;
 
   constructor(options: InMemoryStoreOptions) {
     this.now = options.now ?? Date.now;
-    this.auditMaxLen = options.auditMaxLen ?? 10_000;
+    this.auditRetentionMs = checkRetention(options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
   }
 
   private open(): void {
@@ -164,31 +181,36 @@ class InMemoryStateStore implements StateStore {
   }
 
   private recordAudit(entry: AuditEntry): string {
-    // Stream ids as Redis makes them: milliseconds, then a sequence within the millisecond.
+    // Stream ids as the Redis store makes them: the clock's milliseconds (never going back), then a sequence.
     const ms = Math.max(this.now(), this.lastAuditMs);
     this.auditSeq = ms === this.lastAuditMs ? this.auditSeq + 1 : 0;
     this.lastAuditMs = ms;
-    const id = `${ms}-${this.auditSeq}`;
-    const copy = JSON.parse(JSON.stringify(entry)) as AuditEntry;
-    let scoped = this.scopeAudit.get(entry.scope);
-    if (scoped === undefined) {
-      scoped = [];
-      this.scopeAudit.set(entry.scope, scoped);
-    }
-    for (const stream of [this.fleetAudit, scoped]) {
-      stream.push({ id, entry: copy });
-      if (stream.length > this.auditMaxLen) stream.splice(0, stream.length - this.auditMaxLen);
-    }
-    return id;
+    this.audit.push({ ms, seq: this.auditSeq, entry: JSON.parse(JSON.stringify(entry)) as AuditEntry });
+    this.trimAudit();
+    return `${ms}-${this.auditSeq}`;
   }
 
-  async readAudit(options: { readonly scope?: string; readonly limit?: number } = {}): Promise<readonly AuditEntry[]> {
+  /** Drops what is older than the retention (XADD MINID in Redis): by age only. */
+  private trimAudit(): void {
+    const minMs = this.now() - this.auditRetentionMs;
+    let old = 0;
+    while (old < this.audit.length && this.audit[old]!.ms < minMs) old++;
+    if (old > 0) this.audit.splice(0, old);
+  }
+
+  async readAudit(options: AuditQuery = {}): Promise<readonly AuditRecord[]> {
     this.open();
-    const stream = options.scope === undefined ? this.fleetAudit : (this.scopeAudit.get(options.scope) ?? []);
-    const limit = options.limit ?? DEFAULT_AUDIT_LIMIT;
-    return stream
-      .slice(Math.max(0, stream.length - limit))
-      .map((e) => JSON.parse(JSON.stringify(e.entry)) as AuditEntry);
+    const limit = checkAuditLimit(options.limit);
+    const before = options.before === undefined ? undefined : parseStreamId(options.before);
+    this.trimAudit();
+    const out: AuditRecord[] = [];
+    for (let i = this.audit.length - 1; i >= 0 && out.length < limit; i--) {
+      const a = this.audit[i]!;
+      if (before !== undefined && (a.ms > before.ms || (a.ms === before.ms && a.seq >= before.seq))) continue;
+      if (options.scope !== undefined && a.entry.scope !== options.scope) continue;
+      out.push({ ...(JSON.parse(JSON.stringify(a.entry)) as AuditEntry), id: `${a.ms}-${a.seq}` });
+    }
+    return out.reverse();
   }
 
   async setTimer(set: string, member: string, atMs: number): Promise<void> {

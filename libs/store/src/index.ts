@@ -1,16 +1,17 @@
 // @meshwave/store: the StateStore port and its two implementations.
-//   createRedisStore({ url | redis, keyPrefix?, auditMaxLen? })   Redis (ioredis), production
-//   createInMemoryStore({ now?, auditMaxLen? })                    in this process
-// Layout, fencing, leases: docs/adr/0005-state-store-on-redis.md.
+//   createRedisStore({ url | redis, keyPrefix?, auditRetentionMs?, now? })   Redis (ioredis), production
+//   createInMemoryStore({ now?, auditRetentionMs? })                         in this process
+// Layout, fencing, leases: docs/adr/0005-state-store-on-redis.md; audit kept by age: docs/adr/0015.
 export type * from './state-store.js';
 export * from './errors.js';
-export { kindOf } from './validation.js';
+export { DEFAULT_AUDIT_RETENTION_MS, kindOf } from './validation.js';
 export { createInMemoryStore, type InMemoryStoreOptions } from './in-memory-store.js';
 export { createRedisStore, type RedisStoreOptions } from './redis-store.js';
 export {
   describeStateStoreContract,
   newAuditEntry,
   type StateStoreContractFactory,
+  type StateStoreContractFactoryOptions,
   type StateStoreContractOptions,
   type StoreContractTestApi,
 } from './contract/state-store-contract.js';

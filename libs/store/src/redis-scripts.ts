@@ -1,12 +1,40 @@
 // Lua scripts run atomically by Redis. Each touches the keys of one hash tag only (cluster-safe).
 
 /**
+ * Appends an audit entry, keeping it by age (ADR 0015). The id's milliseconds are the writer's clock (so
+ * retention and ids follow one clock, injectable in tests), never lower than the stream's newest id (ids must
+ * grow; replicas' clocks may differ a little). XADD MINID drops what is older than the retention, and PEXPIRE
+ * drops a stream nobody appends to any more (a finished rollout's) once its newest entry is that old.
+ * Used as `appendAudit(key, nowMs, retentionMs, json)` in both scripts below.
+ */
+const APPEND_AUDIT_FUNCTION = `
+local function appendAudit(key, nowMs, retentionMs, json)
+  local ms = nowMs
+  local newest = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if newest[1] then
+    local newestMs = tonumber(string.match(newest[1][1], '^(%d+)-'))
+    if newestMs > ms then ms = newestMs end
+  end
+  local minId = nowMs - retentionMs
+  if minId < 0 then minId = 0 end
+  local id = redis.call('XADD', key, 'MINID', tostring(minId), string.format('%d-*', ms), 'entry', json)
+  redis.call('PEXPIRE', key, retentionMs)
+  return id
+end
+`;
+
+/** KEYS: stream. ARGV: now ms, retention ms, entry json. Returns the entry's id. */
+export const APPEND_AUDIT = `${APPEND_AUDIT_FUNCTION}
+return appendAudit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
+`;
+
+/**
  * KEYS: docs, versions, epoch, kinds, scope audit.
  * ARGV: epoch, write count, then per write: name, has value (1/0), json, expected version ('' = any), kind;
- * then: has audit (1/0), audit max length, audit entry json.
+ * then: has audit (1/0), now ms, audit retention ms, audit entry json.
  * Returns {'stale-epoch', current} | {'version-conflict', name, actual} | {'ok', name1, version1, ...}.
  */
-export const TRANSITION = `
+export const TRANSITION = `${APPEND_AUDIT_FUNCTION}
 local epoch = tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[3]) or '0')
 if epoch < current then return {'stale-epoch', tostring(current)} end
@@ -44,7 +72,7 @@ end
 if epoch > current then redis.call('SET', KEYS[3], tostring(epoch)) end
 local auditAt = 3 + n * 5
 if ARGV[auditAt] == '1' then
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[auditAt + 1], '*', 'entry', ARGV[auditAt + 2])
+  appendAudit(KEYS[5], tonumber(ARGV[auditAt + 1]), tonumber(ARGV[auditAt + 2]), ARGV[auditAt + 3])
 end
 return out
 `;

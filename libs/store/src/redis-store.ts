@@ -1,16 +1,27 @@
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { KeyLayout, leaseValue, parseLeaseValue } from './keys.js';
-import { ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE, TRANSITION } from './redis-scripts.js';
+import { ACQUIRE_LEASE, APPEND_AUDIT, RELEASE_LEASE, RENEW_LEASE, TRANSITION } from './redis-scripts.js';
 import type {
   AuditEntry,
+  AuditQuery,
+  AuditRecord,
   Lease,
   StateStore,
   TransitionRequest,
   TransitionResult,
   VersionedDoc,
 } from './state-store.js';
-import { DEFAULT_AUDIT_LIMIT, checkScope, checkTransition, checkTtl, kindOf } from './validation.js';
+import {
+  DEFAULT_AUDIT_RETENTION_MS,
+  checkAuditLimit,
+  checkRetention,
+  checkScope,
+  checkTransition,
+  checkTtl,
+  kindOf,
+  parseStreamId,
+} from './validation.js';
 
 export interface RedisStoreOptions {
   /** `redis://host:port/db`; ignored when `redis` is given */
@@ -21,8 +32,10 @@ export interface RedisStoreOptions {
   readonly redisOptions?: RedisOptions;
   /** first segment of every key; default `mw` */
   readonly keyPrefix?: string;
-  /** entries kept per audit stream (XADD MAXLEN ~, so a little more may stay); default 10 000 */
-  readonly auditMaxLen?: number;
+  /** how long an audit entry is kept, in ms; default 90 days. Never a count: see ADR 0015 */
+  readonly auditRetentionMs?: number;
+  /** clock of audit ids and retention (leases use the server's clock); default `Date.now` */
+  readonly now?: () => number;
 }
 
 /** The scripts, registered with `defineCommand` (EVALSHA, falling back to EVAL once per connection). */
@@ -32,9 +45,10 @@ interface ScriptCommands {
   mwReleaseLease(holderKey: string, expected: string): Promise<number>;
 }
 
-/** The transition script queued on a pipeline (a queued command returns the pipeline, not a promise). */
+/** The scripts queued on a pipeline (a queued command returns the pipeline, not a promise). */
 interface PipelinedScripts {
   mwTransition(...args: (string | number)[]): ChainableCommander;
+  mwAppendAudit(key: string, nowMs: number, retentionMs: number, json: string): ChainableCommander;
 }
 
 function unexpected(what: string, reply: unknown): StoreError {
@@ -44,7 +58,8 @@ function unexpected(what: string, reply: unknown): StoreError {
 class RedisStateStore implements StateStore {
   private readonly scripts: ScriptCommands;
   private readonly keys: KeyLayout;
-  private readonly auditMaxLen: number;
+  private readonly auditRetentionMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly redis: Redis,
@@ -52,8 +67,10 @@ class RedisStateStore implements StateStore {
     options: RedisStoreOptions,
   ) {
     this.keys = new KeyLayout(options.keyPrefix ?? 'mw');
-    this.auditMaxLen = options.auditMaxLen ?? 10_000;
+    this.auditRetentionMs = checkRetention(options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
+    this.now = options.now ?? Date.now;
     redis.defineCommand('mwTransition', { lua: TRANSITION, numberOfKeys: 5 });
+    redis.defineCommand('mwAppendAudit', { lua: APPEND_AUDIT, numberOfKeys: 1 });
     redis.defineCommand('mwAcquireLease', { lua: ACQUIRE_LEASE, numberOfKeys: 2 });
     redis.defineCommand('mwRenewLease', { lua: RENEW_LEASE, numberOfKeys: 1 });
     redis.defineCommand('mwReleaseLease', { lua: RELEASE_LEASE, numberOfKeys: 1 });
@@ -103,7 +120,8 @@ class RedisStateStore implements StateStore {
     for (const w of writes)
       args.push(w.name, w.json === null ? '0' : '1', w.json ?? '', w.expectedVersion ?? '', kindOf(w.name));
     const audit = request.audit === undefined ? undefined : JSON.stringify({ ...request.audit, scope: s });
-    args.push(audit === undefined ? '0' : '1', this.auditMaxLen, audit ?? '');
+    const nowMs = this.now();
+    args.push(audit === undefined ? '0' : '1', nowMs, this.auditRetentionMs, audit ?? '');
     // The kind index lives in other slots, so it cannot be in the script. It is added *before* (same round
     // trip, pipelined): a crash in between leaves an extra index entry, which listScopes re-checks and drops,
     // never a missing one.
@@ -123,8 +141,10 @@ class RedisStateStore implements StateStore {
     const versions: Record<string, number> = {};
     for (let i = 0; i + 1 < rest.length; i += 2) versions[rest[i] as string] = Number(rest[i + 1]);
     // The fleet-wide audit stream is another slot too; the scope's own stream already has the entry.
-    if (audit !== undefined)
-      await this.redis.xadd(k.fleetAudit(), 'MAXLEN', '~', this.auditMaxLen, '*', 'entry', audit);
+    if (audit !== undefined) {
+      const [fleetError] = (await this.appendAuditTo([k.fleetAudit()], nowMs, audit))[0] ?? [null];
+      if (fleetError) throw fleetError;
+    }
     return { ok: true, versions };
   }
 
@@ -174,27 +194,39 @@ class RedisStateStore implements StateStore {
     return parsed === undefined ? undefined : { name, ...parsed };
   }
 
+  private async appendAuditTo(keys: readonly string[], nowMs: number, json: string): Promise<[Error | null, unknown][]> {
+    const pipeline = this.redis.pipeline();
+    for (const key of keys)
+      (pipeline as unknown as PipelinedScripts).mwAppendAudit(key, nowMs, this.auditRetentionMs, json);
+    return (await pipeline.exec()) ?? [];
+  }
+
   async appendAudit(entry: AuditEntry): Promise<string> {
     checkScope(entry.scope);
-    const json = JSON.stringify(entry);
-    const replies = await this.redis
-      .pipeline()
-      .xadd(this.keys.scopeAudit(entry.scope), 'MAXLEN', '~', this.auditMaxLen, '*', 'entry', json)
-      .xadd(this.keys.fleetAudit(), 'MAXLEN', '~', this.auditMaxLen, '*', 'entry', json)
-      .exec();
-    const error = replies?.find(([e]) => e !== null)?.[0];
+    const replies = await this.appendAuditTo(
+      [this.keys.scopeAudit(entry.scope), this.keys.fleetAudit()],
+      this.now(),
+      JSON.stringify(entry),
+    );
+    const error = replies.find(([e]) => e !== null)?.[0];
     if (error) throw error;
-    const id = replies?.[0]?.[1];
+    const id = replies[0]?.[1];
     if (typeof id !== 'string') throw unexpected('appendAudit', replies);
     return id;
   }
 
-  async readAudit(options: { readonly scope?: string; readonly limit?: number } = {}): Promise<readonly AuditEntry[]> {
+  async readAudit(options: AuditQuery = {}): Promise<readonly AuditRecord[]> {
+    if (options.scope !== undefined) checkScope(options.scope);
+    const limit = checkAuditLimit(options.limit);
+    if (options.before !== undefined) parseStreamId(options.before);
     const key = options.scope === undefined ? this.keys.fleetAudit() : this.keys.scopeAudit(options.scope);
-    const newestFirst = await this.redis.xrevrange(key, '+', '-', 'COUNT', options.limit ?? DEFAULT_AUDIT_LIMIT);
-    return newestFirst.reverse().map(([, fields]) => {
+    // Entries older than the retention may wait for the next append to be trimmed: reads never show them.
+    const oldest = Math.max(0, this.now() - this.auditRetentionMs);
+    const newest = options.before === undefined ? '+' : `(${options.before}`;
+    const newestFirst = await this.redis.xrevrange(key, newest, String(oldest), 'COUNT', limit);
+    return newestFirst.reverse().map(([id, fields]) => {
       const at = fields.indexOf('entry');
-      return JSON.parse(fields[at + 1] ?? 'null') as AuditEntry;
+      return { ...(JSON.parse(fields[at + 1] ?? 'null') as AuditEntry), id };
     });
   }
 

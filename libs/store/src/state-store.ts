@@ -22,6 +22,20 @@ export interface AuditEntry {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
+/** An audit entry as stored, with its stream id (`<ms>-<seq>`, ordered; the ms are the writer's clock). */
+export interface AuditRecord extends AuditEntry {
+  readonly id: string;
+}
+
+/** Which audit entries to read: the newest `limit` (default 100) before the `before` id, of a scope or the fleet. */
+export interface AuditQuery {
+  /** one scope's stream; absent: the fleet-wide stream (every scope's entries) */
+  readonly scope?: string;
+  readonly limit?: number;
+  /** a stream id: only entries older than it (the cursor of the next older page) */
+  readonly before?: string;
+}
+
 export interface TransitionRequest {
   /** the documents' scope, e.g. a rollout id; all keys of a scope share a Redis Cluster hash slot */
   readonly scope: string;
@@ -64,10 +78,14 @@ export interface StateStore {
   /** the holder of the lease now, if any */
   leaseHolder(name: string): Promise<Lease | undefined>;
 
-  /** audit stream with a retention bound; returns the entry's stream id */
+  /**
+   * Appends to the scope's and the fleet's audit streams; returns the entry's stream id. Audit is kept by age,
+   * never by count: an entry is dropped once it is older than the store's retention (ADR 0015), so no number of
+   * later entries can push an entry out early.
+   */
   appendAudit(entry: AuditEntry): Promise<string>;
-  /** the newest `limit` entries (default 100), oldest first; of one scope, or of the whole fleet */
-  readAudit(options?: { readonly scope?: string; readonly limit?: number }): Promise<readonly AuditEntry[]>;
+  /** the newest `limit` entries within the retention (before `before`, if given), oldest first */
+  readAudit(options?: AuditQuery): Promise<readonly AuditRecord[]>;
 
   /** "look again at" timers that survive restarts; setting a member again moves its time */
   setTimer(set: string, member: string, atMs: number): Promise<void>;

@@ -61,3 +61,32 @@ export function checkTtl(ttlMs: number): void {
 }
 
 export const DEFAULT_AUDIT_LIMIT = 100;
+
+/** Audit retention when none is configured: 90 days (ADR 0015). */
+export const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 3600 * 1000;
+
+export function checkRetention(retentionMs: number): number {
+  if (!Number.isSafeInteger(retentionMs) || retentionMs <= 0)
+    throw new StoreError(
+      StoreErrorCode.InvalidRequest,
+      `an audit retention must be a positive integer of ms, got ${retentionMs}`,
+    );
+  return retentionMs;
+}
+
+/** A stream id `<ms>-<seq>` as two numbers; refuses anything else (a cursor comes from a client). */
+export function parseStreamId(id: string): { ms: number; seq: number } {
+  const m = /^(\d{1,16})-(\d{1,16})$/.exec(id);
+  const ms = Number(m?.[1]);
+  const seq = Number(m?.[2]);
+  if (m === null || !Number.isSafeInteger(ms) || !Number.isSafeInteger(seq))
+    throw new StoreError(StoreErrorCode.InvalidRequest, `an audit cursor is a stream id "<ms>-<seq>", got "${id}"`);
+  return { ms, seq };
+}
+
+export function checkAuditLimit(limit: number | undefined): number {
+  const n = limit ?? DEFAULT_AUDIT_LIMIT;
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new StoreError(StoreErrorCode.InvalidRequest, `an audit limit must be a positive integer, got ${n}`);
+  return n;
+}

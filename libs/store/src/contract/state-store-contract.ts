@@ -5,8 +5,14 @@ import type { afterEach as AfterEach, describe as Describe, expect as Expect, it
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { AuditEntry, StateStore, TransitionResult } from '../state-store.js';
 
+export interface StateStoreContractFactoryOptions {
+  readonly auditRetentionMs?: number;
+  /** the store's clock for audit ids and retention */
+  readonly now?: () => number;
+}
+
 /** A fresh, empty store per call (its own key prefix, or its own instance). */
-export type StateStoreContractFactory = (options?: { readonly auditMaxLen?: number }) => Promise<StateStore>;
+export type StateStoreContractFactory = (options?: StateStoreContractFactoryOptions) => Promise<StateStore>;
 
 export interface StoreContractTestApi {
   readonly describe: typeof Describe;
@@ -38,7 +44,7 @@ export function describeStateStoreContract(
     afterEach(async () => {
       for (const store of stores.splice(0)) await store.close();
     });
-    async function newStore(opts?: { auditMaxLen?: number }): Promise<StateStore> {
+    async function newStore(opts?: StateStoreContractFactoryOptions): Promise<StateStore> {
       const store = await factory(opts);
       stores.push(store);
       return store;
@@ -341,9 +347,10 @@ export function describeStateStoreContract(
       );
       await store.appendAudit(newAuditEntry('r-2', 'created'));
       expect((await store.readAudit({ scope: 'r-1' })).map((e) => e.action)).toEqual(['created', 'started']);
-      expect((await store.readAudit({ scope: 'r-1' }))[0]).toEqual(
-        newAuditEntry('r-1', 'created', { detail: { waves: 3 } }),
-      );
+      expect((await store.readAudit({ scope: 'r-1' }))[0]).toEqual({
+        ...newAuditEntry('r-1', 'created', { detail: { waves: 3 } }),
+        id: expect.stringMatching(/^\d+-\d+$/),
+      });
       expect((await store.readAudit()).map((e) => `${e.scope}:${e.action}`)).toEqual([
         'r-1:created',
         'r-1:started',
@@ -355,16 +362,92 @@ export function describeStateStoreContract(
       ]);
     });
 
-    it('Given a small retention bound, When many audit entries are appended, Then the stream stays bounded and keeps the newest', async () => {
-      const store = await newStore({ auditMaxLen: 10 });
-      const appended = 400;
-      for (let i = 0; i < appended; i++) await store.appendAudit(newAuditEntry('r-1', `step-${i}`));
-      const kept = await store.readAudit({ scope: 'r-1', limit: appended });
-      // Redis trims whole stream nodes (MAXLEN ~): at least the bound stays, far fewer than were appended.
-      expect(kept.length).toBeGreaterThanOrEqual(10);
-      expect(kept.length).toBeLessThan(appended / 2);
-      expect(kept.at(-1)?.action).toBe(`step-${appended - 1}`);
-      expect((await store.readAudit({ limit: appended })).length).toBeLessThan(appended / 2);
+    it('Given a retention of one hour, When entries age past it, Then they are gone, and no number of newer entries pushes one out before', async () => {
+      let now = Date.parse('2026-11-22T20:00:00.000Z');
+      const hour = 3_600_000;
+      const store = await newStore({ auditRetentionMs: hour, now: () => now });
+      await store.appendAudit(newAuditEntry('r-1', 'first'));
+      await store.appendAudit(newAuditEntry('r-2', 'idle-scope'));
+      now += hour / 2;
+      // an operator repeating an action many times: the first entry stays (a count bound would drop it)
+      for (let i = 0; i < 300; i++) await store.appendAudit(newAuditEntry('r-1', `repeat-${i}`));
+      const within = await store.readAudit({ scope: 'r-1', limit: 1000 });
+      expect(within).toHaveLength(301);
+      expect(within[0]?.action).toBe('first');
+      expect((await store.readAudit({ limit: 1000 })).map((e) => e.action)).toContain('idle-scope');
+      // When the first entries are older than the retention, Then neither stream shows them
+      now += hour / 2 + 1;
+      expect((await store.readAudit({ scope: 'r-1', limit: 1000 })).map((e) => e.action)).not.toContain('first');
+      expect(await store.readAudit({ scope: 'r-2' })).toEqual([]);
+      await store.appendAudit(newAuditEntry('r-1', 'later'));
+      const fleet = await store.readAudit({ limit: 1000 });
+      expect(fleet).toHaveLength(301);
+      expect(fleet.map((e) => e.action)).not.toContain('idle-scope');
+      // and once every entry is older than the retention, nothing is left
+      now += hour + 1;
+      expect(await store.readAudit({ limit: 1000 })).toEqual([]);
+    });
+
+    it('Given audit entries, When read page by page with the oldest id as cursor, Then every entry comes once, newest page first', async () => {
+      const store = await newStore();
+      for (let i = 0; i < 5; i++) await store.appendAudit(newAuditEntry('r-1', `step-${i}`));
+      await store.appendAudit(newAuditEntry('r-2', 'other'));
+      const actions: string[][] = [];
+      let before: string | undefined;
+      for (;;) {
+        const page = await store.readAudit({ scope: 'r-1', limit: 2, ...(before !== undefined ? { before } : {}) });
+        if (page.length === 0) break;
+        actions.push(page.map((e) => e.action));
+        before = page[0]!.id;
+      }
+      expect(actions).toEqual([['step-3', 'step-4'], ['step-1', 'step-2'], ['step-0']]);
+      const fleet = await store.readAudit({ limit: 3 });
+      expect(fleet.map((e) => e.action)).toEqual(['step-3', 'step-4', 'other']);
+      expect((await store.readAudit({ limit: 3, before: fleet[0]!.id })).map((e) => e.action)).toEqual([
+        'step-0',
+        'step-1',
+        'step-2',
+      ]);
+      const bad = await store.readAudit({ before: 'not-an-id' }).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(StoreError);
+      expect((bad as StoreError).code).toBe(StoreErrorCode.InvalidRequest);
+    });
+
+    it('Given 20 concurrent claims of one name and overlapping units (documents that must not exist), When applied, Then exactly one claims all of them and the others claim none', async () => {
+      const store = await newStore();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.transition({
+            scope: 'admission',
+            epoch: 1,
+            writes: [
+              { name: 'name/upgrade', value: { rolloutId: `r-${i}` }, expectedVersion: 0 },
+              { name: `unit/c1/ns-${i}`, value: { rolloutId: `r-${i}` }, expectedVersion: 0 },
+              { name: 'unit/c1/shared', value: { rolloutId: `r-${i}` }, expectedVersion: 0 },
+            ],
+          }),
+        ),
+      );
+      const winners = results.flatMap((r, i) => (r.ok ? [i] : []));
+      expect(winners).toHaveLength(1);
+      for (const r of results) if (!r.ok) expect(r).toMatchObject({ reason: 'version-conflict', actualVersion: 1 });
+      const docs = await store.readScope('admission');
+      const owner = `r-${winners[0]}`;
+      expect([...docs.keys()].sort()).toEqual(['name/upgrade', `unit/c1/ns-${winners[0]}`, 'unit/c1/shared']);
+      for (const doc of docs.values()) expect(doc.value).toEqual({ rolloutId: owner });
+      // Given the claim is released (its rollout finished), When 20 claim again comparing the version they read,
+      // Then again exactly one wins
+      const held = docs.get('name/upgrade')!;
+      const again = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.transition({
+            scope: 'admission',
+            epoch: 1,
+            writes: [{ name: 'name/upgrade', value: { rolloutId: `s-${i}` }, expectedVersion: held.version }],
+          }),
+        ),
+      );
+      expect(again.filter((r) => r.ok)).toHaveLength(1);
     });
 
     it('Given timers, When asked what is due, Then due ones come earliest first until cleared, and re-setting moves one', async () => {
