@@ -194,7 +194,11 @@ class RedisStateStore implements StateStore {
     return parsed === undefined ? undefined : { name, ...parsed };
   }
 
-  private async appendAuditTo(keys: readonly string[], nowMs: number, json: string): Promise<[Error | null, unknown][]> {
+  private async appendAuditTo(
+    keys: readonly string[],
+    nowMs: number,
+    json: string,
+  ): Promise<[Error | null, unknown][]> {
     const pipeline = this.redis.pipeline();
     for (const key of keys)
       (pipeline as unknown as PipelinedScripts).mwAppendAudit(key, nowMs, this.auditRetentionMs, json);

@@ -5,6 +5,10 @@ export const PlannerErrorCode = {
   RolloutNotFound: 'ROLLOUT_NOT_FOUND',
   ClusterNotFound: 'CLUSTER_NOT_FOUND',
   RolloutExists: 'ROLLOUT_EXISTS',
+  /** units of a new rollout are driven by an active rollout (two rollouts never move one workload) */
+  UnitsOverlap: 'UNITS_OVERLAP',
+  /** an exclusion names no unit of the rollout, or would pass the per-rollout bound */
+  InvalidExclusion: 'INVALID_EXCLUSION',
   NotLeader: 'NOT_LEADER',
   StaleEpoch: 'STALE_EPOCH',
   Conflict: 'CONFLICT',

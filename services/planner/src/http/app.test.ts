@@ -159,6 +159,9 @@ describe('plans and rollouts', () => {
     });
     expect(again.statusCode).toBe(409);
     expect(again.json().message).toContain('already active');
+    // ended, so that the next tests' rollouts of the same workloads are admitted
+    const abort = await app.inject({ method: 'POST', url: `/v1/rollouts/${id}/abort`, headers: as('operator-token') });
+    expect(abort.statusCode).toBe(200);
     const missing = await app.inject({ method: 'GET', url: '/v1/rollouts/nope', headers: as('viewer-token') });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toEqual({ code: 'NOT_FOUND', message: 'no rollout nope', details: [] });

@@ -21,6 +21,8 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.ClusterNotFound]: { status: 404, code: ApiErrorCode.NotFound },
   [PlannerErrorCode.ActionNotApplicable]: { status: 409, code: ApiErrorCode.ActionNotApplicable },
   [PlannerErrorCode.RolloutExists]: { status: 409, code: ApiErrorCode.Conflict },
+  [PlannerErrorCode.UnitsOverlap]: { status: 409, code: ApiErrorCode.Conflict },
+  [PlannerErrorCode.InvalidExclusion]: { status: 422, code: ApiErrorCode.InvalidRequest },
   [PlannerErrorCode.Conflict]: { status: 409, code: ApiErrorCode.Conflict },
   [PlannerErrorCode.NotLeader]: { status: 503, code: ApiErrorCode.NotLeader },
   [PlannerErrorCode.StaleEpoch]: { status: 503, code: ApiErrorCode.NotLeader },
@@ -34,6 +36,15 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.PrometheusQueryFailed]: { status: 503, code: ApiErrorCode.Unavailable },
   [PlannerErrorCode.PrometheusBadResponse]: { status: 503, code: ApiErrorCode.Unavailable },
 };
+
+/** The `details` a PlannerError carries in its context (what conflicts, which field), when it has any. */
+function detailsOf(value: unknown): ApiErrorDetail[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((d: unknown) => {
+    const { path, message } = (d ?? {}) as { path?: unknown; message?: unknown };
+    return typeof path === 'string' && typeof message === 'string' ? [{ path, message }] : [];
+  });
+}
 
 /** `/spec/waves/1/percent` → `spec.waves[1].percent` */
 function pathOf(instancePath: string): string {
@@ -95,7 +106,7 @@ export function toHttpError(error: unknown): { status: number; body: ApiError; i
               path: String(path),
               message: 'needs Prometheus: this planner has no MESHWAVE_PROMETHEUS_URL',
             }))
-          : [];
+          : detailsOf(error.context.details);
     return { status: m.status, body: { code: m.code, message: error.message, details }, internal: false };
   }
   if (isResponseSerializationError(error))

@@ -57,6 +57,7 @@ import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js
 import { KeyQueue } from './key-queue.js';
 import { LeaderElection } from './leader-election.js';
 import { PlannerMetrics } from './planner-metrics.js';
+import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
 import {
   FLEET_SCOPE,
   FleetDoc,
@@ -187,6 +188,7 @@ class PlannerImpl implements Planner {
   private readonly phases = new Map<string, RolloutPhase>();
   /** follower event stream: history length seen per rollout */
   private readonly seenHistory = new Map<string, number>();
+  private readonly admission: RolloutAdmission;
 
   constructor(
     private readonly bus: EventBus,
@@ -200,6 +202,7 @@ class PlannerImpl implements Planner {
     this.healthSources = options.config?.healthSources ?? DEFAULT_HEALTH_SOURCES;
     this.metricSampler = options.config?.metricSampler;
     this.metrics = options.metrics ?? new PlannerMetrics();
+    this.admission = new RolloutAdmission(store);
     this.events.setMaxListeners(0);
     this.queue = new KeyQueue({
       concurrency: this.config.concurrency,
@@ -726,19 +729,9 @@ class PlannerImpl implements Planner {
         `${metricPaths.join(' and ')} need Prometheus and this planner has none (MESHWAVE_PROMETHEUS_URL): such a gate could never be evaluated`,
         { context: { paths: metricPaths } },
       );
-    for (const id of await this.store.listScopes(ROLLOUT_KIND)) {
-      const [r, s] = await Promise.all([this.store.read(id, RolloutDoc.Record), this.store.read(id, RolloutDoc.State)]);
-      const record = r?.value as RolloutRecord | undefined;
-      const state = s?.value as RolloutState | undefined;
-      if (record?.spec.metadata.name === spec.metadata.name && state && !TERMINAL_PHASES.has(state.phase)) {
-        throw new PlannerError(
-          PlannerErrorCode.RolloutExists,
-          `rollout "${spec.metadata.name}" is already active as ${id} (${state.phase}); abort or finish it first`,
-          { context: { id } },
-        );
-      }
-    }
     const id = newRolloutId(spec.metadata.name, now);
+    await this.admission.admit({ id, name: spec.metadata.name, units: drivenUnitsOf(plan), epoch: lease.epoch });
+    // Admitted: however the creation ends, its registration is no longer "in flight" (a failed one's is void).
     return withSpan(
       tracer,
       'create rollout',
@@ -783,7 +776,7 @@ class PlannerImpl implements Planner {
         });
         return { id, phase: state.phase, plan };
       },
-    );
+    ).finally(() => this.admission.settled(id));
   }
 
   private async loadOrThrow(
