@@ -203,6 +203,13 @@ export const ExcludedUnit = z.strictObject({
 });
 export type ExcludedUnit = z.infer<typeof ExcludedUnit>;
 
+/**
+ * Exclusions one rollout may hold (ADR 0015). Each must name a unit of the rollout's plan (a namespace of it or
+ * one of its units), so they are also bounded by the plan; past this bound the request is refused (422).
+ */
+export const MAX_EXCLUSIONS_PER_ROLLOUT = 10_000;
+
+/** Exclusions to add: each names a unit (or a namespace) of the rollout's plan, else 422 with its `units[i]` path. */
 export const ExcludeRequest = z.strictObject({
   units: z.array(ExcludedUnit).min(1).max(1000),
   reason: z.string().max(1000).optional(),
@@ -282,7 +289,7 @@ export const RolloutStatus = RolloutSummary.extend({
   generation: z.number().int().nonnegative(),
   waveStatuses: z.array(WaveStatus),
   gateVerdicts: z.array(GateVerdict),
-  excluded: z.array(z.string()),
+  excluded: z.array(z.string()).max(MAX_EXCLUSIONS_PER_ROLLOUT),
   approvedWaves: z.array(z.number().int()),
   /** now + what is left of the plan's estimates; compared with the deadline */
   estimatedCompletion: z.string(),

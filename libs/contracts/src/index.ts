@@ -6,5 +6,6 @@ export * from './plan.js';
 export * from './messages.js';
 export * from './parse.js';
 export * from './api.js';
+export * from './history-api.js';
 export * from './service-graph.js';
 export * from './vm-host-api.js';

@@ -99,3 +99,14 @@ describe('readPlannerEnv: metric gates', () => {
     );
   });
 });
+
+describe('readPlannerEnv: audit retention', () => {
+  it('keeps audit entries 90 days unless MESHWAVE_AUDIT_RETENTION says otherwise, and refuses less than a day', () => {
+    const day = 86_400_000;
+    expect(readPlannerEnv(base).auditRetentionMs).toBe(90 * day);
+    expect(readPlannerEnv({ ...base, MESHWAVE_AUDIT_RETENTION: '26w' }).auditRetentionMs).toBe(26 * 7 * day);
+    expect(readPlannerEnv({ ...base, MESHWAVE_AUDIT_RETENTION: '1d' }).auditRetentionMs).toBe(day);
+    for (const bad of ['90s', '23h', 'ninety days', '-1d'])
+      expect(() => readPlannerEnv({ ...base, MESHWAVE_AUDIT_RETENTION: bad })).toThrow(/MESHWAVE_AUDIT_RETENTION/);
+  });
+});

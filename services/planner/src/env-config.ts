@@ -23,6 +23,8 @@ export interface PlannerEnvConfig {
   readonly resyncAfterMs?: number;
   readonly bodyLimit?: number;
   readonly gateRetryMs?: number;
+  /** how long audit entries are kept (`MESHWAVE_AUDIT_RETENTION`, default 90d, at least 1d); never a count */
+  readonly auditRetentionMs: number;
   /** metric gates (gates.errorRate, gates.latencyP99); absent: rollouts asking for them are refused */
   readonly prometheus?: PrometheusEnvConfig;
 }
@@ -100,6 +102,7 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * `MESHWAVE_METRICS_WINDOW` (longest evaluation window, default 5m), `MESHWAVE_PROMETHEUS_TIMEOUT_MS` (5000),
  * `MESHWAVE_METRICS_CACHE_MS` (2000), `MESHWAVE_METRICS_MIN_REQUESTS` (100, per wave) and
  * `MESHWAVE_METRICS_MIN_WORKLOAD_REQUESTS` (20, per workload in a latency cohort).
+ * `MESHWAVE_AUDIT_RETENTION` (90d): how long an audit entry is kept, a duration of at least 1d (ADR 0015).
  */
 export function readPlannerEnv(
   env: Env,
@@ -150,8 +153,18 @@ export function readPlannerEnv(
     ...optional('resyncAfterMs', intOf(env, 'MESHWAVE_RESYNC_MS')),
     ...optional('bodyLimit', intOf(env, 'MESHWAVE_BODY_LIMIT')),
     ...optional('gateRetryMs', intOf(env, 'MESHWAVE_GATE_RETRY_MS')),
+    auditRetentionMs: auditRetentionOf(env),
     ...optional('prometheus', prometheusOf(env)),
   };
+}
+
+/** At least a day: a retention of `90s` written for `90d` would erase the audit within minutes. */
+function auditRetentionOf(env: Env): number {
+  const text = env.MESHWAVE_AUDIT_RETENTION || '90d';
+  const seconds = parseDurationSeconds(text);
+  if (seconds === undefined || seconds < 86_400)
+    fail('MESHWAVE_AUDIT_RETENTION', `a duration of at least 1d such as 90d or 26w, got "${text}"`);
+  return seconds * 1000;
 }
 
 function prometheusOf(env: Env): PrometheusEnvConfig | undefined {

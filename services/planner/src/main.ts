@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   });
   const store = createRedisStore({
     url: config.redisUrl,
+    auditRetentionMs: config.auditRetentionMs,
     ...(config.redisKeyPrefix ? { keyPrefix: config.redisKeyPrefix } : {}),
   });
   const prom = config.prometheus;

@@ -7,6 +7,7 @@ import {
   type TransitionRecord,
 } from '@meshwave/contracts';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
+import { checkExclusions, excludedUnitKey } from './exclusions.js';
 import { TERMINAL_PHASES, canTrigger, stateKeyOf, transition, type StateKey } from './transition-table.js';
 
 export interface OperatorRequest {
@@ -26,20 +27,13 @@ export type OperatorResult =
       readonly transitions: readonly TransitionRecord[];
       readonly message: string;
     }
-  /** the action does not apply now; `why` is for the 409 body */
-  | { readonly ok: false; readonly why: string };
+  /** the action does not apply now; `why` is for the 409 body, `problems` (bad request fields) make it a 422 */
+  | { readonly ok: false; readonly why: string; readonly problems?: readonly { path: string; message: string }[] };
 
 const refuse = (why: string): OperatorResult => ({ ok: false, why });
 
 function withReason(what: string, reason: string | undefined): string {
   return reason ? `${what}: ${reason}` : what;
-}
-
-/** The unit key an exclusion names: `cluster/namespace` or `cluster/namespace/kind/name`. */
-export function excludedUnitKey(u: ExcludedUnit): string {
-  return u.kind !== undefined && u.name !== undefined
-    ? `${u.cluster}/${u.namespace}/${u.kind}/${u.name}`
-    : `${u.cluster}/${u.namespace}`;
 }
 
 /**
@@ -149,10 +143,12 @@ export function applyOperatorAction(
       );
     }
     case OperatorAction.Exclude: {
-      const keys = (request.units ?? []).map(excludedUnitKey);
-      if (keys.length === 0) return refuse('exclude needs at least one unit');
-      const added = keys.filter((k) => !state.excluded.includes(k));
-      if (added.length === 0) return refuse(`already excluded: ${keys.join(', ')}`);
+      const units = request.units ?? [];
+      if (units.length === 0) return refuse('exclude needs at least one unit');
+      const checked = checkExclusions(record, state, units);
+      if (!checked.ok) return checked;
+      const added = checked.added;
+      if (added.length === 0) return refuse(`already excluded: ${units.map(excludedUnitKey).join(', ')}`);
       return {
         ok: true,
         state: { ...state, excluded: [...state.excluded, ...added], updatedAt: now.toISOString() },

@@ -70,7 +70,10 @@ export interface RolloutState {
   readonly generation: number;
   readonly targets: Readonly<Record<string, TargetRecord>>;
   readonly verdicts: readonly GateVerdict[];
+  /** the newest transitions (at most MAX_KEPT_TRANSITIONS; every one is also in the audit, kept by age) */
   readonly history: readonly TransitionRecord[];
+  /** transitions dropped from the front of `history` (absent: none), so `seq` numbers stay absolute */
+  readonly historyDropped?: number;
   readonly updatedAt: string;
 }
 

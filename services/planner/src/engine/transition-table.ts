@@ -1,6 +1,7 @@
 import { RolloutPhase, TransitionTrigger, WavePhase, type TransitionRecord } from '@meshwave/contracts';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { RolloutState } from './rollout-state.js';
+import { appendTransition } from './transition-history.js';
 
 /** A rollout's position in the state machine: a phase, or `Running/<wave phase>`. */
 export type StateKey = Exclude<RolloutPhase, 'Running'> | `Running/${WavePhase}`;
@@ -86,7 +87,7 @@ export function transition(
     ...state,
     phase: target.phase,
     reason,
-    history: [...state.history, record],
+    ...appendTransition(state, record),
     updatedAt: record.at,
   };
   if (target.wavePhase === undefined) delete (next as { wavePhase?: WavePhase }).wavePhase;

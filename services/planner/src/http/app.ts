@@ -35,6 +35,7 @@ import { z } from 'zod';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { Planner, PlanInput } from '../runtime/planner.js';
 import { authenticate, roleAllows, type ApiToken } from './auth.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { registerDashboard } from './dashboard.js';
 import { splitMeshesOrExplain } from './mesh-split-route.js';
 import { HttpError, toHttpError } from './http-errors.js';
@@ -492,6 +493,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   app.get('/openapi.json', { schema: { hide: true } as never }, async () => app.swagger());
 
+  registerAuditRoutes(app, planner, requireRole);
   registerDashboard(app);
 
   return app;

@@ -24,12 +24,14 @@ import {
   type RolloutEvent,
   type RolloutStatus,
   type RolloutSummary,
+  type TransitionPage,
+  type TransitionPageQuery,
   type UnitProgress,
   type VmProgress,
 } from '@meshwave/contracts';
 import type { EventBus, IncomingMessage, OutgoingMessage, Subscription } from '@meshwave/bus';
 import { planRollout } from '@meshwave/plan';
-import type { AuditEntry, Lease, StateStore, VersionedDoc } from '@meshwave/store';
+import type { AuditEntry, AuditRecord, Lease, StateStore, VersionedDoc } from '@meshwave/store';
 import {
   MeshwaveAttribute,
   extractTraceContext,
@@ -50,10 +52,12 @@ import type { MetricSampler } from '../metrics/metric-sampler.js';
 import { applyOperatorAction } from '../engine/operator-actions.js';
 import { newRolloutRecord } from '../engine/rollout-record.js';
 import { newRolloutState, type Received, type RolloutRecord, type RolloutState } from '../engine/rollout-state.js';
+import { transitionCount, transitionsSince } from '../engine/transition-history.js';
 import { TERMINAL_PHASES } from '../engine/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildClusterDetail, buildFleetView } from '../views/fleet-view.js';
 import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
+import { transitionPage } from '../views/transition-page.js';
 import { KeyQueue } from './key-queue.js';
 import { LeaderElection } from './leader-election.js';
 import { PlannerMetrics } from './planner-metrics.js';
@@ -126,7 +130,10 @@ export interface Planner {
   fleet(): Promise<FleetView>;
   cluster(name: string): Promise<ClusterDetail>;
   putInventory(inventory: unknown, actor: string): Promise<void>;
-  audit(scope?: string, limit?: number): Promise<readonly AuditEntry[]>;
+  /** the newest `limit` audit entries (before the `before` id), of a scope or the fleet; kept by age */
+  audit(scope?: string, limit?: number, before?: string): Promise<readonly AuditRecord[]>;
+  /** a page of a rollout's transitions, newest page first */
+  transitions(id: string, query: TransitionPageQuery): Promise<TransitionPage>;
   readiness(): Promise<Readiness>;
   /** transitions, verdicts, actions as they happen (the SSE stream); returns an unsubscribe function */
   onEvent(listener: (event: RolloutEvent) => void): () => void;
@@ -186,7 +193,7 @@ class PlannerImpl implements Planner {
   private readonly heartbeats = new Map<string, string>();
   /** phase per rollout, for the rollouts-by-phase gauge */
   private readonly phases = new Map<string, RolloutPhase>();
-  /** follower event stream: history length seen per rollout */
+  /** follower event stream: transitions seen per rollout (a count, as `transitionCount`) */
   private readonly seenHistory = new Map<string, number>();
   private readonly admission: RolloutAdmission;
 
@@ -542,7 +549,7 @@ class PlannerImpl implements Planner {
       this.emit({ ...base, type: 'verdict', at: v.at, verdict: v, message: v.message });
     if (decision.transitions.length === 0 && decision.changed)
       this.emit({ ...base, type: 'progress', at: decision.state.updatedAt, message: decision.state.reason });
-    this.seenHistory.set(id, decision.state.history.length);
+    this.seenHistory.set(id, transitionCount(decision.state));
   }
 
   private emit(event: RolloutEvent): void {
@@ -668,8 +675,8 @@ class PlannerImpl implements Planner {
         const doc = await this.store.read(id, RolloutDoc.State);
         if (!doc) continue;
         const state = doc.value as RolloutState;
-        const seen = this.seenHistory.get(id) ?? state.history.length;
-        for (const t of state.history.slice(seen)) {
+        const seen = this.seenHistory.get(id) ?? transitionCount(state);
+        for (const t of transitionsSince(state, seen)) {
           this.emit({
             type: 'transition',
             rolloutId: id,
@@ -681,7 +688,7 @@ class PlannerImpl implements Planner {
             message: t.reason,
           });
         }
-        this.seenHistory.set(id, state.history.length);
+        this.seenHistory.set(id, transitionCount(state));
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'follower poll failed');
@@ -816,9 +823,11 @@ class PlannerImpl implements Planner {
         ...(input.units ? { units: input.units } : {}),
       });
       if (!result.ok)
-        throw new PlannerError(PlannerErrorCode.ActionNotApplicable, result.why, {
-          context: { id, action: input.action, phase: loaded.state.phase },
-        });
+        throw new PlannerError(
+          result.problems ? PlannerErrorCode.InvalidExclusion : PlannerErrorCode.ActionNotApplicable,
+          result.why,
+          { context: { id, action: input.action, phase: loaded.state.phase, details: result.problems } },
+        );
       const audit: AuditEntry = {
         actor: input.actor,
         action: input.action,
@@ -904,11 +913,16 @@ class PlannerImpl implements Planner {
     await this.refreshUnitGauge();
   }
 
-  audit(scope?: string, limit?: number): Promise<readonly AuditEntry[]> {
+  audit(scope?: string, limit?: number, before?: string): Promise<readonly AuditRecord[]> {
     return this.store.readAudit({
       ...(scope !== undefined ? { scope } : {}),
       ...(limit !== undefined ? { limit } : {}),
+      ...(before !== undefined ? { before } : {}),
     });
+  }
+
+  async transitions(id: string, query: TransitionPageQuery): Promise<TransitionPage> {
+    return transitionPage((await this.loadOrThrow(id)).loaded.state, query);
   }
 
   async readiness(): Promise<Readiness> {
