@@ -52,6 +52,24 @@ describe('Redis StateStore', () => {
     expect(await redis.get(`${prefix}:{r-42}:epoch`)).toBe('3');
   });
 
+  it('Given a retention of one hour, When entries have aged past it and one more is written, Then Redis holds only the young ones (XADD MINID) and each audit stream expires an hour after its last entry', async () => {
+    const hour = 3_600_000;
+    let now = Date.parse('2026-11-22T20:00:00.000Z');
+    const prefix = newPrefix();
+    const store = createRedisStore({ redis, keyPrefix: prefix, auditRetentionMs: hour, now: () => now });
+    for (let i = 0; i < 5; i++) await store.appendAudit(newAuditEntry('r-1', `old-${i}`));
+    now += hour + 1;
+    // the scope stream through the transition script, the fleet stream through its own
+    await store.transition({ scope: 'r-1', epoch: 1, writes: [], audit: newAuditEntry('r-1', 'young') });
+    for (const key of [`${prefix}:{r-1}:audit`, `${prefix}:{audit}:fleet`]) {
+      expect(await redis.xlen(key)).toBe(1);
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(hour);
+    }
+    expect((await store.readAudit()).map((e) => e.action)).toEqual(['young']);
+  });
+
   it('Given a lease, When it is taken, Then it is a plain key with a PX ttl and an INCR epoch counter', async () => {
     const prefix = newPrefix();
     const store = createRedisStore({ redis, keyPrefix: prefix });
