@@ -23,6 +23,7 @@ import {
   RolloutStatus,
   type RolloutEvent,
 } from '@meshwave/contracts';
+import { splitMeshes } from '@meshwave/mesh';
 import type { Logger } from '@meshwave/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
@@ -36,7 +37,6 @@ import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { Planner, PlanInput } from '../runtime/planner.js';
 import { authenticate, roleAllows, type ApiToken } from './auth.js';
 import { registerDashboard } from './dashboard.js';
-import { splitMeshesOrExplain } from './mesh-split-route.js';
 import { HttpError, toHttpError } from './http-errors.js';
 
 export interface BuildAppOptions {
@@ -239,7 +239,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       },
       preHandler: requireRole(ApiRole.Viewer),
     },
-    async (request) => splitMeshesOrExplain(request.body.graph, request.body.options),
+    async (request) => splitMeshes(request.body.graph, request.body.options),
   );
 
   app.post(
