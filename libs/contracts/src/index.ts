@@ -8,3 +8,4 @@ export * from './parse.js';
 export * from './api.js';
 export * from './service-graph.js';
 export * from './vm-host-api.js';
+export * from './service-env.js';
