@@ -1,7 +1,7 @@
 // The commands as an operator runs them: each committed bin (services/*/bin/*.js, which imports dist/) spawned
 // as a process. No test server is needed: these check what a process says, and its exit code, before it
 // connects anywhere (ADR 0016).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
@@ -11,6 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const KEYS = JSON.stringify([{ id: 'k1', secret: 'entrypoints-test-signing-key-0123456789' }]);
+
+const children: ChildProcess[] = [];
+// a process that hangs (the failure these tests look for) must not outlive the test run
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 interface Exit {
   readonly code: number | null;
@@ -26,6 +32,7 @@ function run(bin: string, args: readonly string[], env: Record<string, string> =
       env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.push(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
