@@ -36,23 +36,31 @@ describe('workspace bins', () => {
     );
   });
 
-  it.each(workspaceBins())('%s: %s (%s) is a committed, executable file outside dist/', (dir, _command, file) => {
-    expect(file.startsWith('dist/')).toBe(false);
-    const tracked = execFileSync('git', ['ls-files', '--stage', '--', path.join(dir, file)], {
-      cwd: root,
-      encoding: 'utf8',
-    });
-    // mode 100755: npm makes the target executable when it links it, git keeps it so on checkout
-    expect(tracked).toMatch(/^100755 /);
-  });
+  it.each(workspaceBins())(
+    '%s: %s (%s) is a committed, executable file outside dist/',
+    (dir, _command, file) => {
+      expect(file.startsWith('dist/')).toBe(false);
+      const tracked = execFileSync('git', ['ls-files', '--stage', '--', path.join(dir, file)], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      // mode 100755: npm makes the target executable when it links it, git keeps it so on checkout
+      expect(tracked).toMatch(/^100755 /);
+    },
+    30_000,
+  );
 
-  it.each(workspaceBins())('%s: %s says plainly that meshwave is not built when dist/ is missing', (dir, _c, file) => {
-    // a copy of the package's bin without dist/ beside it, as on a fresh clone before `npm run build`
-    const fresh = mkdtempSync(path.join(os.tmpdir(), 'mw-bin-'));
-    mkdirSync(path.join(fresh, path.dirname(file)), { recursive: true });
-    copyFileSync(path.join(root, dir, file), path.join(fresh, file));
-    const r = spawnSync(process.execPath, [path.join(fresh, file), '--help'], { encoding: 'utf8' });
-    expect(r.stderr).toBe('meshwave is not built: run `npm run build`\n');
-    expect(r.status).toBe(1);
-  });
+  it.each(workspaceBins())(
+    '%s: %s says plainly that meshwave is not built when dist/ is missing',
+    (dir, _c, file) => {
+      // a copy of the package's bin without dist/ beside it, as on a fresh clone before `npm run build`
+      const fresh = mkdtempSync(path.join(os.tmpdir(), 'mw-bin-'));
+      mkdirSync(path.join(fresh, path.dirname(file)), { recursive: true });
+      copyFileSync(path.join(root, dir, file), path.join(fresh, file));
+      const r = spawnSync(process.execPath, [path.join(fresh, file), '--help'], { encoding: 'utf8' });
+      expect(r.stderr).toBe('meshwave is not built: run `npm run build`\n');
+      expect(r.status).toBe(1);
+    },
+    30_000,
+  ); // spawning node can take seconds on a loaded machine
 });
