@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readPlannerEnv } from './env-config.js';
+import { PlannerError, PlannerErrorCode } from './errors.js';
 import { hashToken } from './http/auth.js';
 
 const base = {
@@ -15,8 +16,11 @@ describe('readPlannerEnv', () => {
     expect(c).toMatchObject({
       host: '0.0.0.0',
       port: 8080,
-      kafkaBrokers: ['kafka-0:9092', 'kafka-1:9092'],
-      redisUrl: 'redis://redis:6379',
+      backing: {
+        mode: 'external',
+        kafka: { brokers: ['kafka-0:9092', 'kafka-1:9092'] },
+        redis: { url: 'redis://redis:6379' },
+      },
       signing: { activeKeyId: 'k1' },
     });
     expect(c.tokens).toEqual([{ name: 'ops', role: 'operator', sha256: hashToken('a-very-long-operator-token') }]);
@@ -54,6 +58,32 @@ describe('readPlannerEnv', () => {
     expect(() => readPlannerEnv({ ...base, MESHWAVE_SIGNING_ACTIVE_KEY: 'k9' })).toThrow(/MESHWAVE_SIGNING_ACTIVE_KEY/);
     expect(() => readPlannerEnv({ ...base, MESHWAVE_PORT: 'eighty' })).toThrow(/MESHWAVE_PORT/);
     expect(readPlannerEnv({ ...base, MESHWAVE_PORT: '0' }).port).toBe(0);
+  });
+});
+
+describe('readPlannerEnv: bus and store (ADR 0016)', () => {
+  it('refuses to start without Kafka and Redis, naming both variables in one typed error', () => {
+    try {
+      readPlannerEnv({ ...base, MESHWAVE_KAFKA_BROKERS: undefined, MESHWAVE_REDIS_URL: undefined });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(PlannerError);
+      expect(err).toMatchObject({
+        code: PlannerErrorCode.InvalidConfig,
+        context: { variables: ['MESHWAVE_KAFKA_BROKERS', 'MESHWAVE_REDIS_URL'] },
+      });
+      expect((err as Error).message).toMatch(/MESHWAVE_KAFKA_BROKERS: missing[\s\S]*MESHWAVE_REDIS_URL: missing/);
+    }
+  });
+
+  it('runs in memory only with MESHWAVE_IN_MEMORY=true, where signing keys may be left out', () => {
+    const c = readPlannerEnv({
+      MESHWAVE_IN_MEMORY: 'true',
+      MESHWAVE_TOKENS: base.MESHWAVE_TOKENS,
+    });
+    expect(c.backing.mode).toBe('in-memory');
+    expect(c.signing).toBeUndefined();
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_IN_MEMORY: 'true' })).toThrow(/MESHWAVE_IN_MEMORY/);
   });
 });
 
