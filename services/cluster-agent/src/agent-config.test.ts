@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterAgentError } from './errors.js';
-import { parseAgentConfig } from './agent-config.js';
+import { AGENT_USAGE, parseAgentConfig } from './agent-config.js';
 
 describe('agent config', () => {
   it('reads flags before environment variables and applies the documented defaults', () => {
@@ -18,7 +18,13 @@ describe('agent config', () => {
       clusterLabels: { env: 'prod', region: 'eu' },
       leaderElect: true,
       webhookPort: 9443,
+      progressDeadlineSeconds: 600,
     });
+    const env = { MESHWAVE_CLUSTER: 'c', MESHWAVE_SIGNING_KEY: 'k'.repeat(32) };
+    expect(parseAgentConfig([], { ...env, MESHWAVE_PROGRESS_DEADLINE_SECONDS: '45' }).progressDeadlineSeconds).toBe(45);
+    expect(parseAgentConfig(['--progress-deadline', '5'], env).progressDeadlineSeconds).toBe(5);
+    expect(() => parseAgentConfig(['--progress-deadline', '0'], env)).toThrow(/--progress-deadline.*at least 1 second/);
+    expect(AGENT_USAGE).toMatch(/--progress-deadline +MESHWAVE_PROGRESS_DEADLINE_SECONDS +seconds .*\(default 600\)/);
   });
 
   it('lists every problem at once', () => {
