@@ -541,6 +541,23 @@ describe('namespace label handoff (workload granularity in a revision-labelled n
     );
   });
 
+  it('Given a template whose handoff mark a later restart superseded, the mark neither starts the handoff nor times it', () => {
+    // web was handed over long ago, then restarted for 1-24-5 by a namespace failback; its rollout still runs.
+    const web = newWebWorkload({
+      templateLabels: { app: 'web', [IstioLabel.Revision]: '1-24-5' },
+      templateAnnotations: { ...handoffMarks('2026-03-01T09:00:00Z'), ...restarted('1-24-5', '2026-03-01T11:59:00Z') },
+      updatedReplicas: 1,
+    });
+    const obs = observeShop({ [IstioLabel.Revision]: '1-24-5' }, newWorkload(), [newPod('1-24-5')], web, [
+      webPod(),
+      webPod(),
+    ]);
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.state).toBe(UnitState.Pending);
+    expect(a.handoff).toMatchObject({ started: false, waitingFor: ['Deployment/web'] });
+    expect(a.handoff?.failure).toBeUndefined();
+  });
+
   it('Given the namespace label already injects the target, no handoff and no restart is needed', () => {
     const obs = observeShop(
       { [IstioLabel.Revision]: '1-25-2' },
