@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
-import { parseAgentConfig } from './agent-config.js';
+import { AGENT_USAGE, parseAgentConfig } from './agent-config.js';
 
 const KEYS = JSON.stringify([{ id: 'k1', secret: 'k'.repeat(32) }]);
 const noFiles = (path: string): string => {
@@ -25,7 +25,13 @@ describe('agent config', () => {
       clusterLabels: { env: 'prod', region: 'eu' },
       leaderElect: true,
       webhookPort: 9443,
+      progressDeadlineSeconds: 600,
     });
+    const env = { MESHWAVE_CLUSTER: 'c', MESHWAVE_SIGNING_KEY: 'k'.repeat(32) };
+    expect(parseAgentConfig([], { ...env, MESHWAVE_PROGRESS_DEADLINE_SECONDS: '45' }).progressDeadlineSeconds).toBe(45);
+    expect(parseAgentConfig(['--progress-deadline', '5'], env).progressDeadlineSeconds).toBe(5);
+    expect(() => parseAgentConfig(['--progress-deadline', '0'], env)).toThrow(/--progress-deadline.*at least 1 second/);
+    expect(AGENT_USAGE).toMatch(/--progress-deadline +MESHWAVE_PROGRESS_DEADLINE_SECONDS +seconds .*\(default 600\)/);
   });
 
   it('lists every problem at once', () => {

@@ -10,6 +10,7 @@ import {
   type ConfigProblem,
   type SigningKeysConfig,
 } from '@meshwave/contracts';
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from './command-ledger.js';
 import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
 
 /** Everything the agent process needs, from flags first, then environment variables (the Helm chart sets those). */
@@ -23,6 +24,8 @@ export interface AgentConfig {
   readonly kubeconfig: string | undefined;
   readonly qps: number;
   readonly burst: number;
+  /** seconds a unit may take to converge before it is reported failed, unless the command says otherwise */
+  readonly progressDeadlineSeconds: number;
   /** webhook HTTPS port, and its serving certificate and key files; no cert = no webhook */
   readonly webhookPort: number;
   readonly webhookCertFile: string | undefined;
@@ -48,6 +51,11 @@ const FLAGS = {
   kubeconfig: { type: 'string', env: 'KUBECONFIG' },
   qps: { type: 'string', env: 'MESHWAVE_KUBE_QPS' },
   burst: { type: 'string', env: 'MESHWAVE_KUBE_BURST' },
+  'progress-deadline': {
+    type: 'string',
+    env: 'MESHWAVE_PROGRESS_DEADLINE_SECONDS',
+    help: `seconds a unit may take to converge before it is reported failed (default ${DEFAULT_PROGRESS_DEADLINE_SECONDS})`,
+  },
   'webhook-port': { type: 'string', env: 'MESHWAVE_WEBHOOK_PORT' },
   'webhook-cert': { type: 'string', env: 'MESHWAVE_WEBHOOK_CERT' },
   'webhook-key': { type: 'string', env: 'MESHWAVE_WEBHOOK_KEY' },
@@ -62,7 +70,7 @@ const FLAGS = {
 
 export const AGENT_USAGE = `usage: meshwave-cluster-agent --cluster NAME [flags]   (each flag also reads the environment variable shown)
 ${Object.entries(FLAGS)
-  .map(([k, v]) => `  --${k.padEnd(20)} ${v.env}`)
+  .map(([k, v]) => `  --${k.padEnd(20)} ${'help' in v ? `${v.env.padEnd(36)} ${v.help}` : v.env}`)
   .join('\n')}
 Kafka and Redis are required; --in-memory (${ServiceEnv.InMemory}=true) runs on an in-memory bus and store instead,
 a single-process trial that no planner can reach (ADR 0016).`;
@@ -112,6 +120,9 @@ export function parseAgentConfig(
     if (!Number.isInteger(n) || n < 0) problems.push(`--${flag} (${FLAGS[flag].env}): "${raw}" is not a whole number`);
     return n;
   };
+  const progressDeadlineSeconds = int('progress-deadline', DEFAULT_PROGRESS_DEADLINE_SECONDS);
+  if (progressDeadlineSeconds === 0)
+    problems.push(`--progress-deadline (${FLAGS['progress-deadline'].env}): must be at least 1 second`);
   const cluster = get('cluster');
   if (cluster === undefined)
     problems.push(`--cluster (${FLAGS.cluster.env}): missing: the name of this cluster in the fleet`);
@@ -132,6 +143,7 @@ export function parseAgentConfig(
     kubeconfig: get('kubeconfig'),
     qps: int('qps', 50),
     burst: int('burst', 100),
+    progressDeadlineSeconds,
     webhookPort: int('webhook-port', 9443),
     webhookCertFile: certFile,
     webhookKeyFile: keyFile,

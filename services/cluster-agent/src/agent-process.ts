@@ -151,6 +151,7 @@ export async function startAgentProcess(
       epoch,
       clusterLabels: config.clusterLabels,
       version: AGENT_VERSION,
+      progressDeadlineSeconds: config.progressDeadlineSeconds,
     });
     try {
       await agent.start();
