@@ -27,10 +27,14 @@ describe('agent config', () => {
       webhookPort: 9443,
       progressDeadlineSeconds: 600,
     });
-    const env = { MESHWAVE_CLUSTER: 'c', MESHWAVE_SIGNING_KEY: 'k'.repeat(32) };
-    expect(parseAgentConfig([], { ...env, MESHWAVE_PROGRESS_DEADLINE_SECONDS: '45' }).progressDeadlineSeconds).toBe(45);
-    expect(parseAgentConfig(['--progress-deadline', '5'], env).progressDeadlineSeconds).toBe(5);
-    expect(() => parseAgentConfig(['--progress-deadline', '0'], env)).toThrow(/--progress-deadline.*at least 1 second/);
+    const env = { MESHWAVE_CLUSTER: 'c', MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_IN_MEMORY: 'true' };
+    expect(
+      parseAgentConfig([], { ...env, MESHWAVE_PROGRESS_DEADLINE_SECONDS: '45' }, noFiles).progressDeadlineSeconds,
+    ).toBe(45);
+    expect(parseAgentConfig(['--progress-deadline', '5'], env, noFiles).progressDeadlineSeconds).toBe(5);
+    expect(() => parseAgentConfig(['--progress-deadline', '0'], env, noFiles)).toThrow(
+      /--progress-deadline.*at least 1 second/,
+    );
     expect(AGENT_USAGE).toMatch(/--progress-deadline +MESHWAVE_PROGRESS_DEADLINE_SECONDS +seconds .*\(default 600\)/);
   });
 
