@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { Duration, Labels, NameGlob, ObjectName, PercentOrCount, RevisionName, Timestamp } from './primitives.js';
+import {
+  Duration,
+  Labels,
+  NameGlob,
+  ObjectName,
+  PercentOrCount,
+  ResourceName,
+  RevisionName,
+  Timestamp,
+} from './primitives.js';
 
 /** What moves as one unit: each workload on its own, or every workload of a namespace together. */
 export const Granularity = { Workload: 'workload', Namespace: 'namespace' } as const;
@@ -166,7 +175,7 @@ export const RolloutSpecBody = z
 export const RolloutSpec = z.strictObject({
   apiVersion: z.literal('meshwave.io/v1alpha1'),
   kind: z.literal('Rollout'),
-  metadata: z.strictObject({ name: ObjectName, labels: z.record(z.string(), z.string()).optional() }),
+  metadata: z.strictObject({ name: ResourceName, labels: z.record(z.string(), z.string()).optional() }),
   spec: RolloutSpecBody,
 });
 /** The rollout file (`rollouts.yml`) after defaults: durations in seconds, percent-or-count parsed. */
