@@ -1,4 +1,5 @@
 import { ApiErrorCode, ApiRole, RolloutId, type RolloutEvent } from '@meshwave/contracts';
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -46,6 +47,12 @@ export interface EventStreamOptions {
  */
 export function registerEventStream(app: FastifyInstance, options: EventStreamOptions): void {
   const slots = new StreamSlots(options.streamsPerClient);
+  // Streams never end on their own: on close, cut them (EventSource reconnects, to another replica), or the
+  // server would wait for every client to leave, even one that stopped reading.
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of streams) res.destroy();
+  });
   const keysOf = (request: FastifyRequest): string[] => [
     `token:${request.identity?.name ?? ''}`,
     `address:${request.ip}`,
@@ -75,6 +82,7 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
       const only = request.query.rollout;
       reply.hijack();
       const res = reply.raw;
+      streams.add(res);
       res.writeHead(200, {
         'content-type': 'text/event-stream',
         'cache-control': 'no-cache',
@@ -94,6 +102,7 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
         clearInterval(keepAlive);
         unsubscribe();
         release();
+        streams.delete(res);
       });
     },
   );
