@@ -34,4 +34,10 @@ describe('agent config', () => {
       expect(msg).toContain('--webhook-cert and --webhook-key go together');
     }
   });
+
+  it('refuses a cluster name the planner would refuse (over 63 characters)', () => {
+    const env = { MESHWAVE_SIGNING_KEY: 'k'.repeat(32), KAFKA_BROKERS: 'a:9092' };
+    expect(parseAgentConfig(['--cluster', `c${'a'.repeat(62)}`], env).cluster).toHaveLength(63);
+    expect(() => parseAgentConfig(['--cluster', `c${'a'.repeat(63)}`], env)).toThrow(/--cluster.*at most 63/);
+  });
 });
