@@ -94,6 +94,28 @@ export const ObjectName = z
 /** Longest name glob: a Kubernetes name has at most 253 characters, a glob that matches one needs no more. */
 export const MAX_GLOB_LENGTH = 253;
 
+/**
+ * The longest name of something meshwave names itself: a rollout (`metadata.name`) or a cluster. 63 is a
+ * DNS-1123 label's length and a Kubernetes label value's: Istio carries a cluster's name in the
+ * `topology.istio.io/cluster` label, and a name that fits there fits every key, header and label meshwave
+ * writes. The same limit holds where a name is created (spec, inventory) and wherever a route takes it.
+ */
+export const NAME_MAX_LENGTH = 63;
+
+/** A rollout or cluster name: a Kubernetes-style name of at most `NAME_MAX_LENGTH` characters. */
+export const ResourceName = z
+  .string()
+  .min(1)
+  .max(NAME_MAX_LENGTH, `a name has at most ${NAME_MAX_LENGTH} characters`)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes name: lowercase alphanumerics, "-" and "."');
+
+/**
+ * Servers set their router's path-parameter cap (fastify `maxParamLength`) to this: far above what any
+ * name or id schema accepts (the longest, a Kubernetes object name, is 253), so an overlong name is refused
+ * by its schema (400 with the field) and never cut short by the router (whose 414 knows no field).
+ */
+export const PATH_PARAM_CAP = 1024;
+
 /** A name glob: `*` matches any run of characters, `?` one character; everything else is literal. */
 export const NameGlob = z
   .string()

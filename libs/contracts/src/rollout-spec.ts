@@ -5,6 +5,7 @@ import {
   NameGlob,
   ObjectName,
   PercentOrCount,
+  ResourceName,
   RevisionName,
   Timestamp,
   durationUpTo,
@@ -180,7 +181,7 @@ export const RolloutSpecBody = z
 export const RolloutSpec = z.strictObject({
   apiVersion: z.literal('meshwave.io/v1alpha1'),
   kind: z.literal('Rollout'),
-  metadata: z.strictObject({ name: ObjectName, labels: z.record(z.string(), z.string()).optional() }),
+  metadata: z.strictObject({ name: ResourceName, labels: z.record(z.string(), z.string()).optional() }),
   spec: RolloutSpecBody,
 });
 /** The rollout file (`rollouts.yml`) after defaults: durations in seconds, percent-or-count parsed. */

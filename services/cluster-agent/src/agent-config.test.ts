@@ -89,4 +89,10 @@ describe('agent config', () => {
     );
     expect(c.signing).toEqual({ keys: [{ id: 'k1', secret: 'k'.repeat(32) }], activeKeyId: 'k1' });
   });
+
+  it('refuses a cluster name the planner would refuse (over 63 characters)', () => {
+    const env = { MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_IN_MEMORY: 'true' };
+    expect(parseAgentConfig(['--cluster', `c${'a'.repeat(62)}`], env, noFiles).cluster).toHaveLength(63);
+    expect(() => parseAgentConfig(['--cluster', `c${'a'.repeat(63)}`], env, noFiles)).toThrow(/--cluster.*at most 63/);
+  });
 });

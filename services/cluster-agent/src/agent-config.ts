@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  ResourceName,
   ServiceEnv,
   formatConfigProblems,
   readBackingServices,
@@ -126,6 +127,12 @@ export function parseAgentConfig(
   const cluster = get('cluster');
   if (cluster === undefined)
     problems.push(`--cluster (${FLAGS.cluster.env}): missing: the name of this cluster in the fleet`);
+  else {
+    // the planner takes cluster names by one schema (inventory, routes): a name it refuses would drop every report
+    const name = ResourceName.safeParse(cluster);
+    if (!name.success)
+      problems.push(`--cluster (${FLAGS.cluster.env}): "${cluster}": ${name.error.issues[0]?.message}`);
+  }
   const labels: Record<string, string> = {};
   for (const pair of (get('cluster-labels') ?? '').split(',').filter(Boolean)) {
     const [k, v] = pair.split('=');

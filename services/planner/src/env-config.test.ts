@@ -11,6 +11,34 @@ const base = {
 };
 
 describe('readPlannerEnv', () => {
+  it('reads the HTTP limits; what is not set keeps its default', () => {
+    expect(readPlannerEnv(base).http).toEqual({ rateLimit: {} });
+    const c = readPlannerEnv({
+      ...base,
+      MESHWAVE_BODY_LIMIT: '2097152',
+      MESHWAVE_HTTP_HEADERS_TIMEOUT_MS: '5000',
+      MESHWAVE_HTTP_REQUEST_TIMEOUT_MS: '20000',
+      MESHWAVE_HTTP_IDLE_TIMEOUT_MS: '90000',
+      MESHWAVE_HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+      MESHWAVE_RATE_LIMIT_WINDOW_MS: '10000',
+      MESHWAVE_RATE_LIMIT_PER_TOKEN: '300',
+      MESHWAVE_RATE_LIMIT_PER_ADDRESS: '50',
+      MESHWAVE_EVENT_STREAMS_PER_CLIENT: '4',
+    });
+    expect(c.http).toEqual({
+      bodyLimitBytes: 2097152,
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 20000,
+      idleTimeoutMs: 90000,
+      keepAliveTimeoutMs: 65000,
+      eventStreamsPerClient: 4,
+      rateLimit: { windowMs: 10000, perToken: 300, perAddress: 50 },
+    });
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_RATE_LIMIT_PER_TOKEN: 'many' })).toThrow(
+      /MESHWAVE_RATE_LIMIT_PER_TOKEN/,
+    );
+  });
+
   it('reads brokers, Redis, tokens (hashed at once) and signing keys, with defaults', () => {
     const c = readPlannerEnv(base);
     expect(c).toMatchObject({

@@ -10,6 +10,7 @@ import {
 } from '@meshwave/contracts';
 import { z } from 'zod';
 import { hashToken, type ApiToken } from './http/auth.js';
+import type { HttpLimitsOverrides } from './http/http-limits.js';
 import { PlannerError, PlannerErrorCode } from './errors.js';
 
 /** Everything `main.ts` needs, read from the environment (and the files it names, for secrets). */
@@ -27,7 +28,8 @@ export interface PlannerEnvConfig {
   readonly signing?: { readonly keys: readonly { id: string; secret: string }[]; readonly activeKeyId: string };
   readonly leaseTtlMs?: number;
   readonly resyncAfterMs?: number;
-  readonly bodyLimit?: number;
+  /** body limit, timeouts and rate limits of the HTTP API; what is not set keeps its default (ADR 0014) */
+  readonly http: HttpLimitsOverrides;
   readonly gateRetryMs?: number;
   /** metric gates (gates.errorRate, gates.latencyP99); absent: rollouts asking for them are refused */
   readonly prometheus?: PrometheusEnvConfig;
@@ -103,7 +105,7 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * `{name, role, sha256}` or `{name, role, token}`; plain tokens are hashed at once), `MESHWAVE_SIGNING_KEYS[_FILE]`
  * (JSON list of `{id, secret}`) with `MESHWAVE_SIGNING_ACTIVE_KEY`, `MESHWAVE_PORT` (8080), `MESHWAVE_HOST`
  * (0.0.0.0), `MESHWAVE_INSTANCE_ID`, `MESHWAVE_ADVERTISE_URL`, `MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ`,
- * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_BODY_LIMIT`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
+ * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
  * (how soon a dead leader's event consumer is dropped from the group), `MESHWAVE_EVENTS_GROUP_ID` (default
  * meshwave-planner), `MESHWAVE_GATE_RETRY_MS` (how soon an Inconclusive or Error final gate is evaluated again).
  * Metric gates: `MESHWAVE_PROMETHEUS_URL` (none: rollouts with gates.errorRate or gates.latencyP99 are refused),
@@ -111,6 +113,10 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * `MESHWAVE_METRICS_WINDOW` (longest evaluation window, default 5m), `MESHWAVE_PROMETHEUS_TIMEOUT_MS` (5000),
  * `MESHWAVE_METRICS_CACHE_MS` (2000), `MESHWAVE_METRICS_MIN_REQUESTS` (100, per wave) and
  * `MESHWAVE_METRICS_MIN_WORKLOAD_REQUESTS` (20, per workload in a latency cohort).
+ * HTTP exposure (ADR 0014; defaults in `DEFAULT_HTTP_LIMITS`): `MESHWAVE_BODY_LIMIT` (bytes),
+ * `MESHWAVE_HTTP_HEADERS_TIMEOUT_MS`, `MESHWAVE_HTTP_REQUEST_TIMEOUT_MS`, `MESHWAVE_HTTP_IDLE_TIMEOUT_MS`,
+ * `MESHWAVE_HTTP_KEEP_ALIVE_TIMEOUT_MS`, `MESHWAVE_RATE_LIMIT_WINDOW_MS`, `MESHWAVE_RATE_LIMIT_PER_TOKEN`,
+ * `MESHWAVE_RATE_LIMIT_PER_ADDRESS` (requests per window) and `MESHWAVE_EVENT_STREAMS_PER_CLIENT`.
  */
 export const PLANNER_USAGE = `usage: meshwave-planner   (configured by environment variables; ADR 0016)
   MESHWAVE_KAFKA_BROKERS        Kafka brokers, comma-separated (required)
@@ -156,9 +162,29 @@ export function readPlannerEnv(
     ...optional('signing', signing.signing),
     ...optional('leaseTtlMs', intOf(env, 'MESHWAVE_LEASE_TTL_MS')),
     ...optional('resyncAfterMs', intOf(env, 'MESHWAVE_RESYNC_MS')),
-    ...optional('bodyLimit', intOf(env, 'MESHWAVE_BODY_LIMIT')),
+    http: httpLimitsOf(env),
     ...optional('gateRetryMs', intOf(env, 'MESHWAVE_GATE_RETRY_MS')),
     ...optional('prometheus', prometheusOf(env)),
+  };
+}
+
+function httpLimitsOf(env: Env): HttpLimitsOverrides {
+  const optional = <K extends string>(key: K, variable: string): { [P in K]?: number } => {
+    const value = intOf(env, variable);
+    return value === undefined ? {} : ({ [key]: value } as { [P in K]?: number });
+  };
+  return {
+    ...optional('bodyLimitBytes', 'MESHWAVE_BODY_LIMIT'),
+    ...optional('headersTimeoutMs', 'MESHWAVE_HTTP_HEADERS_TIMEOUT_MS'),
+    ...optional('requestTimeoutMs', 'MESHWAVE_HTTP_REQUEST_TIMEOUT_MS'),
+    ...optional('idleTimeoutMs', 'MESHWAVE_HTTP_IDLE_TIMEOUT_MS'),
+    ...optional('keepAliveTimeoutMs', 'MESHWAVE_HTTP_KEEP_ALIVE_TIMEOUT_MS'),
+    ...optional('eventStreamsPerClient', 'MESHWAVE_EVENT_STREAMS_PER_CLIENT'),
+    rateLimit: {
+      ...optional('windowMs', 'MESHWAVE_RATE_LIMIT_WINDOW_MS'),
+      ...optional('perToken', 'MESHWAVE_RATE_LIMIT_PER_TOKEN'),
+      ...optional('perAddress', 'MESHWAVE_RATE_LIMIT_PER_ADDRESS'),
+    },
   };
 }
 

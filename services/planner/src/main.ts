@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     planner,
     tokens: config.tokens,
     logger,
-    ...(config.bodyLimit ? { bodyLimit: config.bodyLimit } : {}),
+    limits: config.http,
   });
   await planner.start();
   const address = await app.listen({ host: config.host, port: config.port });

@@ -15,6 +15,7 @@ import {
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
+import { HostApiLimits } from './http-limits.js';
 
 const SecretRef = z.union([z.strictObject({ file: z.string() }), z.strictObject({ env: z.string() })]);
 
@@ -26,6 +27,8 @@ export const VmBridgeConfig = z.strictObject({
   listen: z
     .strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
     .prefault({}),
+  /** body limit and timeouts of the host API (ADR 0014) */
+  http: HostApiLimits.prefault({}),
   /** lease holder name; default MESHWAVE_INSTANCE_ID, else hostname-pid */
   instance: z.string().optional(),
   groups: z

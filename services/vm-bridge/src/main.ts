@@ -63,7 +63,12 @@ async function main(): Promise<void> {
       ...(s.maxLongPollSeconds !== undefined ? { maxLongPollMs: s.maxLongPollSeconds * 1000 } : {}),
     },
   });
-  const app = await buildApp({ bridge, logger, ...(bundleDir !== undefined ? { bundleDir } : {}) });
+  const app = await buildApp({
+    bridge,
+    logger,
+    limits: config.http,
+    ...(bundleDir !== undefined ? { bundleDir } : {}),
+  });
   // Listen first (healthz answers 503 while waiting for the lease), then take the lease.
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   logger.info({ address, groups: groups.map((g) => g.name), instance }, 'vm-bridge listening');
