@@ -178,6 +178,7 @@ describe('agent process killed mid-wave', () => {
       expect((await admin.apps.listNamespacedReplicaSet({ namespace: ns })).items).toHaveLength(2);
     }
     // the restarts written before the kill are the ones the pods run: none was written again
-    for (const [ns, restartedAt] of before) expect((await restartMarks(admin, ns, 'app0')).restartedAt).toBe(restartedAt);
+    for (const [ns, restartedAt] of before)
+      expect((await restartMarks(admin, ns, 'app0')).restartedAt).toBe(restartedAt);
   });
 });

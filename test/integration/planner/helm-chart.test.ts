@@ -104,7 +104,17 @@ function expectAcceptedByApiserver(manifests: readonly Manifest[]): void {
     writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }));
     const out = execFileSync(
       'kubectl',
-      ['--kubeconfig', cluster.kubeconfig, 'apply', '--dry-run=server', '--validate=strict', '-n', 'default', '-f', file],
+      [
+        '--kubeconfig',
+        cluster.kubeconfig,
+        'apply',
+        '--dry-run=server',
+        '--validate=strict',
+        '-n',
+        'default',
+        '-f',
+        file,
+      ],
       { encoding: 'utf8', stdio: 'pipe' },
     );
     for (const m of manifests)
@@ -124,8 +134,7 @@ const one = (manifests: readonly Manifest[], kind: string): Manifest => {
   expect(found, kind).toHaveLength(1);
   return found[0]!;
 };
-const podSpecOf = (deployment: Manifest): PodSpec =>
-  (deployment.spec as { template: { spec: PodSpec } }).template.spec;
+const podSpecOf = (deployment: Manifest): PodSpec => (deployment.spec as { template: { spec: PodSpec } }).template.spec;
 const envOf = (c: Container): Record<string, string | undefined> =>
   Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
 const sortedKinds = (manifests: readonly Manifest[]): string[] => manifests.map((m) => m.kind).sort();
