@@ -120,7 +120,7 @@ function expectAcceptedByApiserver(manifests: readonly Manifest[]): void {
     for (const m of manifests)
       expect(out).toMatch(
         new RegExp(
-          `^${m.kind.toLowerCase()}(\\.[a-z.]+)?/${m.metadata.name} (created|configured|unchanged) \\(server dry run\\)$`,
+          `^${m.kind.toLowerCase()}(\\.[a-z0-9.]+)?/${m.metadata.name} (created|configured|unchanged) \\(server dry run\\)$`,
           'm',
         ),
       );
