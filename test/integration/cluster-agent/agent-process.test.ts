@@ -116,7 +116,15 @@ describe('agent process with leader election', () => {
 
     // When the leader stops (releasing its lease), Then the standby takes over.
     await leader.stop();
-    await eventually('the standby leads', async () => standby.isLeader(), 60_000);
+    const standbyName = standby === a ? 'replica-a' : 'replica-b';
+    await eventually(
+      'the standby leads, as the Lease on the apiserver says',
+      async () =>
+        standby.isLeader() &&
+        (await admin.coordination.readNamespacedLease({ namespace: identity.namespace, name: identity.fullname })).spec
+          ?.holderIdentity === standbyName,
+      60_000,
+    );
     expect(fatal).toEqual([]);
   });
 });
