@@ -44,7 +44,7 @@ import type { ApiToken } from './auth.js';
 import { registerDashboard } from './dashboard.js';
 import { registerEventStream } from './event-stream-route.js';
 import { resolveHttpLimits, serverOptionsOf, type HttpLimitsOverrides } from './http-limits.js';
-import { HttpError, toHttpError } from './http-errors.js';
+import { toHttpError } from './http-errors.js';
 import { requestLogFields } from './log-redaction.js';
 import { registerRateLimits } from './rate-limits.js';
 import { identify, requireRole } from './request-auth.js';
