@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Go binaries of the test environment from the wrapper modules in test/env/go/ into
 # ${MESHWAVE_CACHE_DIR:-~/.cache/meshwave}/<component>-<version>/ (skipped when already there).
-#   build-go.sh [etcd|kwok|kube|all]...
+#   build-go.sh [etcd|kwok|kube|helm|all]...
 # Versions are the ones pinned in the wrapper modules' go.mod files; change them there.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -61,13 +61,19 @@ build_kube() {
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 }
 
+build_helm() {
+  local v; v="$(modver helm helm.sh/helm/v4)"
+  build helm helm "$cache/helm-$v" "-X helm.sh/helm/v4/internal/version.version=$v" helm.sh/helm/v4/cmd/helm
+}
+
 targets=("$@"); [[ ${#targets[@]} -eq 0 ]] && targets=(all)
 for t in "${targets[@]}"; do
   case "$t" in
     etcd) build_etcd ;;
     kwok) build_kwok ;;
     kube) build_kube ;;
-    all) build_etcd; build_kwok; build_kube ;;
+    helm) build_helm ;;
+    all) build_etcd; build_kwok; build_kube; build_helm ;;
     *) echo "build-go: unknown target $t" >&2; exit 2 ;;
   esac
 done

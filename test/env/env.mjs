@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // The real test environment without Docker: Kafka (KRaft), Redis (AOF), Prometheus (file-based service discovery
 // of the tests' own exporters), N Kubernetes control planes (etcd + kube-apiserver + kube-controller-manager +
-// kube-scheduler + kwok) and the Istio injector double.
+// kube-scheduler + kwok), the Istio injector double, and helm for the chart tests.
 //
 //   node test/env/env.mjs up [--clusters N] [--no-kube]   start or reuse; writes $MESHWAVE_ENV_DIR/env.json
 //   node test/env/env.mjs status                          JSON health on stdout; exit 1 when not all healthy
 //   node test/env/env.mjs down                            stop everything this environment started
 //   node test/env/env.mjs restart|stop|start <kafka|redis|prometheus|injector|kind-N>   for failure drills
 //   node test/env/env.mjs kubeconfig <cluster> <user> [group...]   kubeconfig of a new client-cert identity
-//   node test/env/env.mjs build                           fetch jars and build binaries only (CI warm-up)
+//   node test/env/env.mjs build                           fetch jars and build binaries (and helm) only (CI warm-up)
 //
 // State: ${MESHWAVE_ENV_DIR:-~/.cache/meshwave/run}; build cache: ${MESHWAVE_CACHE_DIR:-~/.cache/meshwave}.
 import fs from 'node:fs';
@@ -19,6 +19,7 @@ import { downKafka, ensureKafkaJars, kafkaStatus, upKafka } from './lib/kafka.mj
 import { downRedis, ensureRedisServer, redisStatus, startRedis, upRedis } from './lib/redis.mjs';
 import { clusterStatus, downCluster, ensureKubeBinaries, upCluster, writeUserKubeconfig } from './lib/kube.mjs';
 import { downInjector, injectorStatus, upInjector } from './lib/injector-process.mjs';
+import { ensureHelm } from './lib/helm.mjs';
 import {
   downPrometheus,
   ensurePrometheus,
@@ -106,6 +107,7 @@ async function up(opts) {
     prometheus: prev?.prometheus,
     clusters: prev?.clusters ?? [],
     injector: prev?.injector,
+    helm: prev?.helm,
   };
   // env.json is rewritten (ready: false) only once something had to be started, so a reusing `up` never
   // makes a running test see a half-ready environment.
@@ -176,6 +178,9 @@ async function up(opts) {
   const settled = await Promise.allSettled([infra, kube]);
   const failure = settled.find((r) => r.status === 'rejected');
   if (failure) throw failure.reason;
+  // After the rest, so a cold build of helm never competes with the Kubernetes builds for the cores.
+  state.helm = await ensureHelm();
+  changed ||= state.helm.bin !== prev?.helm?.bin;
   state.ready = true;
   state.upSeconds = changed ? Number(((Date.now() - t0) / 1000).toFixed(1)) : prev.upSeconds;
   if (changed) writeState(state);
@@ -279,6 +284,7 @@ async function main() {
       ensureRedisServer();
       ensurePrometheus();
       await Promise.all([ensureKafkaJars(), opts.kube ? ensureKubeBinaries() : null]);
+      await ensureHelm();
       break;
     case 'kubeconfig': {
       // kubeconfig <cluster> <user> [group...]: a client-certificate identity for RBAC tests

@@ -75,6 +75,12 @@ export interface PrometheusEnv {
   readonly logFile: string;
 }
 
+/** helm, built from its Go module (test/env/go/helm) and cached by version, for the chart tests. */
+export interface HelmEnv {
+  readonly bin: string;
+  readonly version: string;
+}
+
 export interface TestEnv {
   readonly stateDir: string;
   readonly ready: boolean;
@@ -84,6 +90,8 @@ export interface TestEnv {
   readonly prometheus?: PrometheusEnv;
   readonly clusters: readonly ClusterEnv[];
   readonly injector?: InjectorEnv;
+  /** absent in an env.json written before helm joined the environment (run `up` again) */
+  readonly helm?: HelmEnv;
 }
 
 export class TestEnvNotUpError extends Error {
@@ -139,6 +147,19 @@ export function loadTestEnv(options: { needClusters?: number; needPrometheus?: b
     );
   }
   return env;
+}
+
+/** loadTestEnv() for the chart tests: helm, present and built, or a TestEnvNotUpError saying how to get it. */
+export function loadHelmEnv(): HelmEnv {
+  const file = testEnvFile();
+  const { helm } = loadTestEnv();
+  if (helm === undefined || !fs.existsSync(helm.bin)) {
+    throw new TestEnvNotUpError(
+      `the test environment in ${file} has no helm${helm ? ` (${helm.bin} is gone)` : ''}: run \`npm run env:up\` (it builds helm from test/env/go/helm)`,
+      file,
+    );
+  }
+  return helm;
 }
 
 /** loadTestEnv() for tests that query Prometheus: the Prometheus part, always present. */

@@ -30,3 +30,4 @@ export {
   type EventBusContractOptions,
 } from './contract/event-bus-contract.js';
 export { createKafkaBus, type KafkaBusOptions, type KafkaLogLevel } from './kafka-bus.js';
+export { createBusFor } from './bus-for.js';

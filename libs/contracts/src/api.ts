@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Inventory } from './inventory.js';
 import { Plan } from './plan.js';
+import { NAME_MAX_LENGTH, ResourceName } from './primitives.js';
 
 // Schemas of the planner's HTTP API and of the rollout state it exposes. The planner's engine stores the same
 // shapes (phases, transitions, verdicts), so what the API shows is what the engine decided, field for field.
@@ -174,6 +175,8 @@ export const ApiErrorCode = {
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   Unavailable: 'UNAVAILABLE',
+  /** too many requests for this token or address (or open event streams); `Retry-After` says when to retry */
+  RateLimited: 'RATE_LIMITED',
   Internal: 'INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -196,7 +199,7 @@ export type ActionRequest = z.infer<typeof ActionRequest>;
 
 /** A unit to exclude: a namespace (every workload in it) or one workload. */
 export const ExcludedUnit = z.strictObject({
-  cluster: z.string().min(1),
+  cluster: ResourceName,
   namespace: z.string().min(1),
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).optional(),
   name: z.string().min(1).optional(),
@@ -216,8 +219,28 @@ export const ExcludeRequest = z.strictObject({
 });
 export type ExcludeRequest = z.infer<typeof ExcludeRequest>;
 
-export const RolloutIdParams = z.strictObject({ id: z.string().min(1).max(200) });
-export const ClusterNameParams = z.strictObject({ name: z.string().min(1).max(253) });
+/** base-36 milliseconds since the epoch: 8 digits until 2059, 9 until the year 5188 */
+const ROLLOUT_ID_TIME_DIGITS = 9;
+/** A rollout id is longest for a name of `NAME_MAX_LENGTH`: name, `-`, time, 4 hex digits of entropy. */
+export const ROLLOUT_ID_MAX_LENGTH = NAME_MAX_LENGTH + 1 + ROLLOUT_ID_TIME_DIGITS + 4;
+
+/**
+ * A rollout's id: its name, a dash, its creation time in base-36 milliseconds and 4 hex digits of entropy
+ * (`entropyHex`), so ids sort by name, then roughly by time. Its limit follows from the name's, so every
+ * rollout that can be created can be read, paused and aborted by its id.
+ */
+export function rolloutIdOf(name: string, createdAtMs: number, entropyHex: string): string {
+  return `${name}-${createdAtMs.toString(36)}${entropyHex}`;
+}
+
+export const RolloutId = z
+  .string()
+  .min(1)
+  .max(ROLLOUT_ID_MAX_LENGTH, `a rollout id has at most ${ROLLOUT_ID_MAX_LENGTH} characters`)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a rollout id: lowercase alphanumerics, "-" and "."');
+
+export const RolloutIdParams = z.strictObject({ id: RolloutId });
+export const ClusterNameParams = z.strictObject({ name: ResourceName });
 
 export const InventoryRequest = Inventory;
 

@@ -40,3 +40,34 @@ export function formatProblem(p: InputProblem): string {
   const field = p.path === '' ? '' : `${p.path}: `;
   return `${where === '' ? '' : `${where}: `}${field}${p.message}`;
 }
+
+/** `spec.waves[1].percent` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? String(seg) : `.${String(seg)}`;
+  }
+  return out;
+}
+
+/**
+ * Problems listed for one document at most: a document with 40,000 unknown keys gets the first ones and a count,
+ * not 40,000 lines (nor 40,000 position look-ups). ADR 0013.
+ */
+export const MAX_LISTED_PROBLEMS = 50;
+
+/**
+ * The first problems of `found`, each described (positions looked up) only when listed; when more were found
+ * than MAX_LISTED_PROBLEMS, the last entry says how many were left out.
+ */
+export function listProblems<T>(
+  found: readonly T[],
+  describe: (problem: T) => InputProblem,
+  file: string | undefined,
+): InputProblem[] {
+  if (found.length <= MAX_LISTED_PROBLEMS) return found.map(describe);
+  const shown = found.slice(0, MAX_LISTED_PROBLEMS - 1).map(describe);
+  const rest = found.length - shown.length;
+  return [...shown, { file, path: '', message: `${rest} more problems not listed (${found.length} in all)` }];
+}

@@ -9,3 +9,5 @@ export * from './api.js';
 export * from './history-api.js';
 export * from './service-graph.js';
 export * from './vm-host-api.js';
+export * from './yaml-document.js';
+export * from './service-env.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Labels, ObjectName, RevisionName } from './primitives.js';
+import { Labels, ObjectName, ResourceName, RevisionName } from './primitives.js';
 
 export const WorkloadKind = { Deployment: 'Deployment', StatefulSet: 'StatefulSet', DaemonSet: 'DaemonSet' } as const;
 export type WorkloadKind = (typeof WorkloadKind)[keyof typeof WorkloadKind];
@@ -40,7 +40,7 @@ export const InventoryNamespace = z.strictObject({
 export type InventoryNamespace = z.infer<typeof InventoryNamespace>;
 
 export const InventoryCluster = z.strictObject({
-  name: ObjectName,
+  name: ResourceName,
   labels: Labels.default({}),
   /** mesh the cluster's workloads belong to, when the fleet is split into meshes */
   mesh: z.string().optional(),

@@ -71,8 +71,8 @@ export const ClusterDesiredState = z.object({
   units: z.array(UnitTarget),
   /** when true the agent starts no new restart (halt) */
   halted: z.boolean().default(false),
-  /** seconds a unit may take to converge before it is reported failed */
-  progressDeadlineSeconds: z.number().int().positive().default(600),
+  /** seconds a unit may take to converge before it is reported failed; absent: the agent's own (default 600) */
+  progressDeadlineSeconds: z.number().int().positive().optional(),
 });
 export type ClusterDesiredState = z.infer<typeof ClusterDesiredState>;
 

@@ -1,20 +1,11 @@
-import { LineCounter, isMap, isNode, isPair, isScalar, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isNode, isPair, isScalar, type Document, type LineCounter, type Node } from 'yaml';
 import type { z } from 'zod';
-import { ContractErrorCode, InvalidInputError, type InputProblem } from './errors.js';
+import { InvalidInputError, formatPath, listProblems, type InputProblem } from './errors.js';
 import { Inventory } from './inventory.js';
 import { RolloutSpec } from './rollout-spec.js';
+import { parseYamlDocument } from './yaml-document.js';
 
 type Path = readonly PropertyKey[];
-
-/** `spec.waves[1].percent` */
-export function formatPath(path: Path): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out === '' ? String(seg) : `.${String(seg)}`;
-  }
-  return out;
-}
 
 interface Located {
   readonly doc?: Document;
@@ -61,34 +52,27 @@ function position(loc: Located, path: Path): { line?: number; column?: number } 
   return {};
 }
 
+/**
+ * One problem per issue, and one per unknown key; at most MAX_LISTED_PROBLEMS are listed, and positions are
+ * looked up only for those, so 40,000 unknown keys cost one pass over them.
+ */
 function problemsFromZod(error: z.ZodError, file: string | undefined, loc: Located): InputProblem[] {
-  const problems: InputProblem[] = [];
+  const found: { path: Path; message: string }[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        const path = [...issue.path, key];
-        problems.push({ file, path: formatPath(path), ...position(loc, path), message: `unknown field "${key}"` });
-      }
-      continue;
-    }
-    problems.push({ file, path: formatPath(issue.path), ...position(loc, issue.path), message: issue.message });
+      for (const key of issue.keys) found.push({ path: [...issue.path, key], message: `unknown field "${key}"` });
+    } else found.push({ path: issue.path, message: issue.message });
   }
-  return problems;
+  return listProblems(
+    found,
+    (p) => ({ file, path: formatPath(p.path), ...position(loc, p.path), message: p.message }),
+    file,
+  );
 }
 
 function parseYaml(text: string, file: string | undefined): { value: unknown; loc: Located } {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new InvalidInputError(
-      doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return { file, path: '', line: pos.line, column: pos.col, message: e.message.split('\n')[0] ?? e.message };
-      }),
-      { code: ContractErrorCode.Unparseable },
-    );
-  }
-  return { value: doc.toJS({ maxAliasCount: 100 }), loc: { doc, lines } };
+  const { value, doc, lines } = parseYamlDocument(text, file);
+  return { value, loc: { doc, lines } };
 }
 
 /** Validates `value` against `schema`; problems carry positions when the YAML/JSON source is known. */
@@ -99,7 +83,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, file?: 
   throw new InvalidInputError(problemsFromZod(result.error, file, loc));
 }
 
-/** Parses a YAML (or JSON) document and validates it, reporting every problem with line and column. */
+/** Parses a YAML (or JSON) document and validates it, reporting its problems (the first 50) with line and column. */
 export function parseDocumentText<S extends z.ZodType>(schema: S, text: string, file?: string): z.infer<S> {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { Duration, Labels, NameGlob, ObjectName, PercentOrCount, RevisionName, Timestamp } from './primitives.js';
+import {
+  Labels,
+  MaxUnavailable,
+  NameGlob,
+  ObjectName,
+  PercentOrCount,
+  ResourceName,
+  RevisionName,
+  Timestamp,
+  durationUpTo,
+} from './primitives.js';
 
 /** What moves as one unit: each workload on its own, or every workload of a namespace together. */
 export const Granularity = { Workload: 'workload', Namespace: 'namespace' } as const;
@@ -11,6 +21,11 @@ export type GateFailurePolicy = (typeof GateFailurePolicy)[keyof typeof GateFail
 
 export const WeekDays = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 export type WeekDay = (typeof WeekDays)[number];
+
+/** A soak longer than a year is a mistake (a rollout has a deadline); the cap keeps every date computable. */
+const SoakDuration = durationUpTo('365d');
+/** One restart batch converging in more than a week is a mistake; the cap keeps every date computable. */
+const BatchEstimate = durationUpTo('7d');
 
 const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time of day as HH:MM (00:00 to 24:00)');
 
@@ -82,11 +97,11 @@ export const Wave = z.strictObject({
   /** cumulative share of the selector's units that are on `to` once this wave completes (0–100) */
   percent: z.number().min(0).max(100).default(100),
   /** wait after the wave converges before its gate is final; default `defaults.soak` */
-  soak: Duration.optional(),
+  soak: SoakDuration.optional(),
   /** an operator approves before this wave starts */
   approval: z.boolean().default(false),
   /** per cluster: share or count of the wave's units restarting at once; default `defaults.maxUnavailable` */
-  maxUnavailable: PercentOrCount.optional(),
+  maxUnavailable: MaxUnavailable.optional(),
   /** a forced wave collects every eligible unit still on `from`, so the deadline holds */
   forced: z.boolean().default(false),
 });
@@ -100,7 +115,7 @@ export const VmRollout = z.strictObject({
   /** the wave the selected groups ride with */
   wave: ObjectName,
   /** per group: share or count of hosts upgrading or unhealthy at once */
-  maxUnavailable: PercentOrCount.default({ kind: 'count', value: 1 }),
+  maxUnavailable: MaxUnavailable.default({ kind: 'count', value: 1 }),
 });
 export type VmRollout = z.infer<typeof VmRollout>;
 
@@ -130,10 +145,10 @@ export const RolloutSpecBody = z
     windows: Windows.optional(),
     defaults: z
       .strictObject({
-        soak: Duration.default(0),
-        maxUnavailable: PercentOrCount.default({ kind: 'percent', value: 10 }),
+        soak: SoakDuration.default(0),
+        maxUnavailable: MaxUnavailable.default({ kind: 'percent', value: 10 }),
         /** estimated time for one restart batch to converge, used to schedule waves */
-        batchEstimate: Duration.default(300),
+        batchEstimate: BatchEstimate.default(300),
       })
       .default({ soak: 0, maxUnavailable: { kind: 'percent', value: 10 }, batchEstimate: 300 }),
     waves: z.array(Wave).min(1, 'at least one wave'),
@@ -166,7 +181,7 @@ export const RolloutSpecBody = z
 export const RolloutSpec = z.strictObject({
   apiVersion: z.literal('meshwave.io/v1alpha1'),
   kind: z.literal('Rollout'),
-  metadata: z.strictObject({ name: ObjectName, labels: z.record(z.string(), z.string()).optional() }),
+  metadata: z.strictObject({ name: ResourceName, labels: z.record(z.string(), z.string()).optional() }),
   spec: RolloutSpecBody,
 });
 /** The rollout file (`rollouts.yml`) after defaults: durations in seconds, percent-or-count parsed. */

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { Labels, RevisionName } from './primitives.js';
+import { Labels, MAX_COUNT, RevisionName } from './primitives.js';
+
+/** Most meshes one split may make: each is a control plane to run; far beyond any real fleet. ADR 0013. */
+export const MAX_MESHES = 1000;
 
 /**
  * One unit the mesh splitter places: a namespace, or a workload inside one. `weight` is its pod count (the
@@ -9,7 +12,12 @@ import { Labels, RevisionName } from './primitives.js';
 export const ServiceGraphNode = z.strictObject({
   id: z.string().min(1),
   /** pods of this unit */
-  weight: z.number().nonnegative().default(1),
+  weight: z
+    .number()
+    .nonnegative()
+    .max(MAX_COUNT, `at most ${MAX_COUNT} pods`)
+    .default(1)
+    .describe(`pods of this unit, 0 to ${MAX_COUNT}`),
   /** the Kubernetes namespace the unit lives in; defaults to `id` (the unit is a namespace) */
   namespace: z.string().min(1).optional(),
   /** units with the same group (a team, an application) must stay in one mesh */
@@ -53,8 +61,24 @@ export type ServiceGraph = z.infer<typeof ServiceGraph>;
 /** How to split: `meshes` (k) or `maxMeshSize` (pods, count or `25%`), or both. */
 export const MeshSplitOptions = z
   .strictObject({
-    meshes: z.number().int().positive().optional(),
-    maxMeshSize: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?%$/, 'a share such as 25%')]).optional(),
+    meshes: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_MESHES, `at most ${MAX_MESHES} meshes`)
+      .optional()
+      .describe(`number of meshes, 1 to ${MAX_MESHES}`),
+    /** a cap below the heaviest unit (e.g. `0%`) cannot be met: the split refuses it (422) before any work */
+    maxMeshSize: z
+      .union([
+        z.number().positive(),
+        z
+          .string()
+          .regex(/^\d+(\.\d+)?%$/, 'a share such as 25%')
+          .refine((share) => Number(share.slice(0, -1)) <= 100, 'a share of at most 100%'),
+      ])
+      .optional()
+      .describe('largest mesh: pods (above 0), or a share of all pods from 0% to 100%'),
     /** allowed imbalance: a mesh may weigh at most (1 + imbalance) × the average; 0.03 = 3% */
     imbalance: z.number().min(0).max(10).default(0.03),
     seed: z.number().int().default(1),

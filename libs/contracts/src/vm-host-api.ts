@@ -42,9 +42,12 @@ export const HostDesired = z.object({
 });
 export type HostDesired = z.infer<typeof HostDesired>;
 
+/** The longest a host's long poll waits; a server's idle timeout must outlast it. */
+export const LONG_POLL_MAX_SECONDS = 120;
+
 export const HostDesiredQuery = z.object({
   /** long-poll: when If-None-Match still matches, wait up to this long for a change, then answer 304 */
-  waitSeconds: z.coerce.number().int().min(0).max(120).default(0),
+  waitSeconds: z.coerce.number().int().min(0).max(LONG_POLL_MAX_SECONDS).default(0),
 });
 
 /** `POST /v1/hosts/{host}/report`: what the host runs and whether its proxy is ready. */

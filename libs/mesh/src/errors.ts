@@ -11,20 +11,25 @@ export const MeshErrorCode = {
 } as const;
 export type MeshErrorCode = (typeof MeshErrorCode)[keyof typeof MeshErrorCode];
 
-/** Raised by the mesh splitter; `context` says which input (line, unit, option) was at fault. */
+/**
+ * Raised by the mesh splitter; `context` says which input (line, unit, option) was at fault, and `path`, when
+ * one field is, its path in the split request (`options.maxMeshSize`, `graph.nodes[3].pinned`).
+ */
 export class MeshError extends Error {
   readonly code: MeshErrorCode;
   readonly context: Readonly<Record<string, unknown>>;
+  readonly path: string | undefined;
 
   constructor(
     code: MeshErrorCode,
     message: string,
     context: Record<string, unknown> = {},
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; path?: string },
   ) {
     super(message, { cause: options?.cause });
     this.name = 'MeshError';
     this.code = code;
     this.context = context;
+    this.path = options?.path;
   }
 }

@@ -1,4 +1,5 @@
 import {
+  MAX_MESHES,
   MeshSplitOptions,
   ServiceGraph,
   type CrossMeshEdge,
@@ -29,21 +30,13 @@ const MAX_ATTEMPTS = 4;
 export function splitMeshes(graphInput: unknown, optionsInput: MeshSplitOptions): MeshSplitResult {
   const graph = parseOrThrow(ServiceGraph, graphInput, MeshErrorCode.InvalidGraph, 'service graph');
   const options = parseOrThrow(MeshSplitOptions, optionsInput, MeshErrorCode.InvalidOptions, 'split options');
-  if (graph.nodes.length === 0) throw new MeshError(MeshErrorCode.InvalidGraph, 'the service graph has no nodes');
+  if (graph.nodes.length === 0)
+    throw new MeshError(MeshErrorCode.InvalidGraph, 'the service graph has no nodes', {}, { path: 'graph.nodes' });
 
   const totalPods = graph.nodes.reduce((s, n) => s + n.weight, 0);
   const cap = resolveCap(options.maxMeshSize, totalPods);
-  const highestPin = graph.nodes.reduce((hi, n) => {
-    const i = n.pinned === undefined ? undefined : meshIndex(options.meshPrefix, n.pinned);
-    return i === undefined ? hi : Math.max(hi, i);
-  }, -1);
-
-  const candidates: number[] = [];
-  if (options.meshes !== undefined) candidates.push(options.meshes);
-  else {
-    const minimum = Math.max(1, Math.ceil(totalPods / cap - 1e-9), highestPin + 1);
-    for (let k = minimum; k <= minimum + EXTRA_MESH_ATTEMPTS; k++) candidates.push(k);
-  }
+  checkNodesFit(graph, cap, options.maxMeshSize);
+  const candidates = meshCountCandidates(graph, options, totalPods, cap);
 
   let chosen: { k: number; units: UnitGraph; partition: Partition } | undefined;
   for (const k of candidates) {
@@ -52,10 +45,8 @@ export function splitMeshes(graphInput: unknown, optionsInput: MeshSplitOptions)
       throw new MeshError(
         MeshErrorCode.Infeasible,
         `${k} meshes requested but only ${units.graph.n} units can be placed apart`,
-        {
-          meshes: k,
-          units: units.graph.n,
-        },
+        { meshes: k, units: units.graph.n },
+        { path: options.meshes !== undefined ? 'options.meshes' : 'options.maxMeshSize' },
       );
     }
     checkUnitsFit(graph, units, cap);
@@ -98,6 +89,74 @@ function resolveCap(maxMeshSize: ResolvedMeshSplitOptions['maxMeshSize'], totalP
   return (Number(maxMeshSize.slice(0, -1)) / 100) * totalPods;
 }
 
+/**
+ * The mesh counts to try, decided before any partitioning: the given `meshes`, or from the fewest the cap
+ * allows up to EXTRA_MESH_ATTEMPTS more. Never more meshes than nodes (a mesh needs at least one), so the list
+ * is short and finite whatever the options: a cap of `0%` or `1e-300` once made the list endless.
+ */
+export function meshCountCandidates(
+  graph: ServiceGraph,
+  options: Pick<ResolvedMeshSplitOptions, 'meshes' | 'meshPrefix' | 'maxMeshSize'>,
+  totalPods: number,
+  cap: number,
+): number[] {
+  const nodes = graph.nodes.length;
+  if (options.meshes !== undefined) {
+    if (options.meshes > nodes)
+      throw new MeshError(
+        MeshErrorCode.Infeasible,
+        `${options.meshes} meshes requested but the graph has only ${nodes} nodes`,
+        { meshes: options.meshes, nodes },
+        { path: 'options.meshes' },
+      );
+    return [options.meshes];
+  }
+  let highestPin = -1;
+  let pinnedAt = -1;
+  graph.nodes.forEach((n, i) => {
+    const index = n.pinned === undefined ? undefined : meshIndex(options.meshPrefix, n.pinned);
+    if (index !== undefined && index > highestPin) {
+      highestPin = index;
+      pinnedAt = i;
+    }
+  });
+  if (highestPin >= nodes) {
+    throw new MeshError(
+      MeshErrorCode.Infeasible,
+      `node "${graph.nodes[pinnedAt]!.id}" is pinned to mesh number ${highestPin + 1}, but ${nodes} nodes make at most ${nodes} meshes`,
+      { node: graph.nodes[pinnedAt]!.id },
+      { path: `graph.nodes[${pinnedAt}].pinned` },
+    );
+  }
+  // Every node fits under the cap (checkNodesFit), so totalPods / cap ≤ nodes, up to rounding.
+  const byWeight = totalPods > 0 ? Math.min(nodes, Math.ceil(totalPods / cap - 1e-9)) : 1;
+  const minimum = Math.max(1, byWeight, highestPin + 1);
+  if (minimum > MAX_MESHES) {
+    throw new MeshError(
+      MeshErrorCode.Infeasible,
+      `maxMeshSize ${String(options.maxMeshSize)} needs at least ${minimum} meshes; a split makes at most ${MAX_MESHES}`,
+      { meshes: minimum },
+      { path: highestPin + 1 === minimum ? `graph.nodes[${pinnedAt}].pinned` : 'options.maxMeshSize' },
+    );
+  }
+  const candidates: number[] = [];
+  for (let k = minimum; k <= Math.min(minimum + EXTRA_MESH_ATTEMPTS, nodes, MAX_MESHES); k++) candidates.push(k);
+  return candidates;
+}
+
+/** A node heavier than the cap fits in no mesh: refused before any work, pointing at the cap. */
+function checkNodesFit(graph: ServiceGraph, cap: number, maxMeshSize: ResolvedMeshSplitOptions['maxMeshSize']): void {
+  const heaviest = graph.nodes.reduce((h, n) => (n.weight > h.weight ? n : h), graph.nodes[0]!);
+  if (heaviest.weight > cap) {
+    throw new MeshError(
+      MeshErrorCode.Infeasible,
+      `maxMeshSize ${String(maxMeshSize)} allows ${cap} pods per mesh, but node "${heaviest.id}" alone has ${heaviest.weight}`,
+      { node: heaviest.id, pods: heaviest.weight, cap },
+      { path: 'options.maxMeshSize' },
+    );
+  }
+}
+
 function pinIndexWithin(prefix: string, name: string, k: number): number | undefined {
   const i = meshIndex(prefix, name);
   return i !== undefined && i < k ? i : undefined;
@@ -113,6 +172,7 @@ function checkUnitsFit(graph: ServiceGraph, units: UnitGraph, cap: number): void
         MeshErrorCode.Infeasible,
         `units that must stay together (${members.slice(0, 5).join(', ')}${members.length > 5 ? ', …' : ''}) have ${w} pods, more than the mesh size cap of ${cap}`,
         { members, pods: w, cap },
+        { path: 'options.maxMeshSize' },
       );
     }
   }

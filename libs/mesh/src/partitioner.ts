@@ -44,8 +44,7 @@ const LOCAL_SEARCH_ROUNDS = 2;
  */
 export function partitionGraph(g: CsrGraph, options: PartitionOptions): Partition {
   const { k, imbalance, seed } = options;
-  if (!Number.isInteger(k) || k < 1)
-    throw new MeshError(MeshErrorCode.InvalidOptions, `k must be a positive integer, got ${k}`, { k });
+  checkOptions(g, options);
   const fixed = options.fixed ?? new Int32Array(g.n).fill(FREE);
   for (let v = 0; v < g.n; v++) {
     const f = fixed[v]!;
@@ -61,7 +60,7 @@ export function partitionGraph(g: CsrGraph, options: PartitionOptions): Partitio
   const limit = Math.min((1 + imbalance) * (total / k), options.maxPartWeight ?? Infinity);
   const rng = new SeededRandom(seed);
   let best: Partition | undefined;
-  for (let attempt = 0; attempt < Math.max(1, options.attempts ?? 1); attempt++) {
+  for (let attempt = 0; attempt < (options.attempts ?? 1); attempt++) {
     const part =
       k === 1 || g.n === 0
         ? new Int32Array(g.n)
@@ -80,6 +79,34 @@ export function partitionGraph(g: CsrGraph, options: PartitionOptions): Partitio
     if (k === 1 || g.n === 0) break;
   }
   return best!;
+}
+
+/** Most independent runs a caller may ask for (`attempts`, `initialTries`): each costs a whole partitioning. */
+export const MAX_PARTITION_RUNS = 64;
+
+/**
+ * Refuses options no partition can honour before any work: more parts than vertices (every part-indexed array
+ * is k long, so a huge k alone would exhaust memory), a non-finite or negative imbalance, run counts out of range.
+ */
+function checkOptions(g: CsrGraph, options: PartitionOptions): void {
+  const { k, imbalance } = options;
+  const invalid = (message: string, context: Record<string, unknown>): MeshError =>
+    new MeshError(MeshErrorCode.InvalidOptions, message, context);
+  if (!Number.isInteger(k) || k < 1) throw invalid(`k must be a positive integer, got ${k}`, { k });
+  if (k > Math.max(1, g.n))
+    throw new MeshError(MeshErrorCode.Infeasible, `${k} parts requested but the graph has only ${g.n} vertices`, {
+      k,
+      vertices: g.n,
+    });
+  if (!Number.isFinite(imbalance) || imbalance < 0)
+    throw invalid(`imbalance must be a finite number ≥ 0, got ${imbalance}`, { imbalance });
+  for (const [name, runs] of [
+    ['attempts', options.attempts],
+    ['initialTries', options.initialTries],
+  ] as const) {
+    if (runs !== undefined && (!Number.isInteger(runs) || runs < 1 || runs > MAX_PARTITION_RUNS))
+      throw invalid(`${name} must be an integer from 1 to ${MAX_PARTITION_RUNS}, got ${runs}`, { [name]: runs });
+  }
 }
 
 function multilevelPartition(

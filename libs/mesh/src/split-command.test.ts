@@ -37,6 +37,12 @@ describe('meshwave split', () => {
     expect(result.meshes.map((m) => m.revision)).toEqual(['mesh-a-1-25-2', 'mesh-b-1-25-2']);
   });
 
+  it('fails with INFEASIBLE for --max-size 0% instead of looping until the heap runs out', async () => {
+    const io = newIo({ 'g.json': twoTriangles });
+    expect(await runSplitCommand(['--graph', 'g.json', '--max-size', '0%'], io)).toBe(SplitExitCode.Failed);
+    expect(io.err.join('')).toMatch(/^meshwave split: INFEASIBLE: maxMeshSize 0% allows 0 pods per mesh/);
+  });
+
   it('prints a table and reads METIS files', async () => {
     const io = newIo({
       'g.graph': '6 7 1\n2 10 3 10\n1 10 3 10\n1 10 2 10 4 1\n3 1 5 10 6 10\n4 10 6 10\n4 10 5 10\n',

@@ -58,10 +58,8 @@ export function contractUnits(
         throw new MeshError(
           MeshErrorCode.Infeasible,
           `node "${node.id}" is pinned to "${node.pinned}", which is not one of the meshes`,
-          {
-            node: node.id,
-            pinned: node.pinned,
-          },
+          { node: node.id, pinned: node.pinned },
+          { path: `graph.nodes[${i}].pinned` },
         );
       }
       pinOf[i] = mesh;

@@ -15,3 +15,4 @@ export {
   type StateStoreContractOptions,
   type StoreContractTestApi,
 } from './contract/state-store-contract.js';
+export { createStoreFor } from './store-for.js';

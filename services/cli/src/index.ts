@@ -1,4 +1,4 @@
-// @meshwave/cli: the `meshwave` command (dist/main.js) and, for tests and embedding, its commands as functions.
+// @meshwave/cli: the `meshwave` command (bin/meshwave.js) and, for tests and embedding, its commands as functions.
 export { runPlanCommand } from './plan-command.js';
 export { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './operator-commands.js';
 export { PlannerClient, PlannerClientError, ClientErrorCode } from './planner-client.js';

@@ -1,15 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { clusterKey, unitKey } from '@meshwave/contracts';
-import { createInMemoryBus, createKafkaBus, type EventBus, type SigningKey } from '@meshwave/bus';
-import { createInMemoryStore, createRedisStore, type StateStore } from '@meshwave/store';
+import { createBusFor, type EventBus } from '@meshwave/bus';
+import { createStoreFor, type StateStore } from '@meshwave/store';
 import { createLogger, startTelemetry, type Logger } from '@meshwave/telemetry';
 import type { AgentConfig } from './agent-config.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { startWebhookServer, type WebhookServer } from './admission-webhook.js';
 import { AGENT_VERSION, createClusterAgent, type AssignmentSource, type ClusterAgent } from './cluster-agent.js';
 import { assignments, emptyLedger, type CommandLedger } from './command-ledger.js';
-import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
 import { createKubernetesClient, type KubernetesClient } from './kubernetes-client.js';
 import { startLeaderElection, type LeaderElection } from './leader-election.js';
 import { MeshwaveLabel } from './revision-labels.js';
@@ -21,22 +21,6 @@ export interface AgentProcess {
   readonly webhookPort: number | undefined;
   /** this replica runs the converge loop (holds the lease, or runs without election) */
   isLeader(): boolean;
-}
-
-async function signingKeys(config: AgentConfig): Promise<{ keys: SigningKey[]; activeKeyId: string }> {
-  if (config.signingKeysFile) {
-    const parsed = JSON.parse(await readFile(config.signingKeysFile, 'utf8')) as SigningKey[];
-    if (!Array.isArray(parsed) || parsed.length === 0)
-      throw new ClusterAgentError(
-        ClusterAgentErrorCode.Config,
-        `${config.signingKeysFile}: expected a JSON array of { id, secret }`,
-      );
-    return { keys: parsed, activeKeyId: config.signingActiveKeyId ?? parsed[parsed.length - 1]!.id };
-  }
-  return {
-    keys: [{ id: config.signingActiveKeyId ?? 'default', secret: config.signingKey ?? '' }],
-    activeKeyId: config.signingActiveKeyId ?? 'default',
-  };
 }
 
 /**
@@ -89,13 +73,16 @@ export async function startAgentProcess(
     logger: log,
     onResponse: (verb, status) => metrics.recordApiResponse(verb, status),
   });
-  const signing = await signingKeys(config);
   const source = clusterKey(config.cluster);
-  const bus: EventBus =
-    config.kafkaBrokers.length > 0
-      ? createKafkaBus({ brokers: config.kafkaBrokers, source, signing, logger: log })
-      : createInMemoryBus({ source, signing, logger: log });
-  const store: StateStore = config.redisUrl ? createRedisStore({ url: config.redisUrl }) : createInMemoryStore();
+  if (config.backing.mode === 'in-memory')
+    log.warn('in-memory bus and store (--in-memory): no planner outside this process reaches this agent');
+  const bus: EventBus = createBusFor(config.backing, {
+    source,
+    // In memory nothing leaves the process, so a key of its own is enough when none is configured.
+    signing: config.signing ?? { keys: [{ id: 'in-memory', secret: randomBytes(32) }], activeKeyId: 'in-memory' },
+    logger: log,
+  });
+  const store: StateStore = createStoreFor(config.backing);
   const follower = followLedger(store, config.cluster, log);
   let agent: ClusterAgent | undefined;
   let election: LeaderElection | undefined;
@@ -164,6 +151,7 @@ export async function startAgentProcess(
       epoch,
       clusterLabels: config.clusterLabels,
       version: AGENT_VERSION,
+      progressDeadlineSeconds: config.progressDeadlineSeconds,
     });
     try {
       await agent.start();

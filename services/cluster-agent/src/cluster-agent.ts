@@ -107,6 +107,8 @@ export interface ClusterAgentOptions {
   readonly concurrency?: number;
   /** consumer group on the commands topic (default `cluster-agent.<cluster>`) */
   readonly groupId?: string;
+  /** seconds a unit may take to converge when its command states none (default 600) */
+  readonly progressDeadlineSeconds?: number;
 }
 
 /** A unit's state as the agent last assessed it. */
@@ -171,7 +173,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
   // ---- assignments -------------------------------------------------------------------------------------
 
   const rebuildAssignments = (): void => {
-    const a = assignments(ledger);
+    const a = assignments(ledger, options.progressDeadlineSeconds);
     units = new Map(a.units.map((u) => [unitKey(u.target), u]));
     rolloutSettings = new Map(a.rollouts.map((r) => [r.rolloutId, r]));
     unitsByNamespace.clear();

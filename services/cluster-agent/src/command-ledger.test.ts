@@ -68,6 +68,15 @@ describe('command ledger', () => {
     if (halted.outcome === 'accepted') expect(assignments(halted.ledger).rollouts[0]?.halted).toBe(true);
   });
 
+  it("a command without a progress deadline gets the agent's; one that states it keeps it", () => {
+    const { progressDeadlineSeconds: _omitted, ...unstated } = newDesired();
+    const l = accepted(acceptDesiredState(emptyLedger(), 'c1', unstated));
+    expect(assignments(l, 45).units.map((u) => u.progressDeadlineSeconds)).toEqual([45]);
+    expect(assignments(l).units.map((u) => u.progressDeadlineSeconds)).toEqual([600]);
+    const stated = accepted(acceptDesiredState(l, 'c1', newDesired({ generation: 2, progressDeadlineSeconds: 90 })));
+    expect(assignments(stated, 45).units.map((u) => u.progressDeadlineSeconds)).toEqual([90]);
+  });
+
   it('the most recently accepted rollout wins a unit both list', () => {
     let l = accepted(
       acceptDesiredState(

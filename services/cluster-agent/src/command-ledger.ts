@@ -15,6 +15,9 @@ export interface CommandLedger {
 
 export const emptyLedger = (): CommandLedger => ({ epoch: 0, rollouts: {}, seq: 0 });
 
+/** Seconds a unit may take to converge when neither the command nor the agent's configuration says. */
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+
 /** Why a command was refused; stable constants sent in CommandRejected. */
 export const RejectReason = {
   ForeignCluster: 'foreign-cluster',
@@ -112,9 +115,13 @@ export interface RolloutSettings {
 
 /**
  * Every unit's assignment, the most recently accepted rollout winning where two list the same unit, plus
- * each rollout's concurrency settings. Units keep the order the planner listed them in.
+ * each rollout's concurrency settings. Units keep the order the planner listed them in. A command that states
+ * no progress deadline gets the agent's (`progressDeadlineSeconds`).
  */
-export function assignments(ledger: CommandLedger): { units: UnitAssignment[]; rollouts: RolloutSettings[] } {
+export function assignments(
+  ledger: CommandLedger,
+  progressDeadlineSeconds = DEFAULT_PROGRESS_DEADLINE_SECONDS,
+): { units: UnitAssignment[]; rollouts: RolloutSettings[] } {
   const byKey = new Map<string, { a: UnitAssignment; seq: number }>();
   const ordered = Object.values(ledger.rollouts).sort((x, y) => x.seq - y.seq);
   for (const { desired: d, seq } of ordered) {
@@ -125,7 +132,7 @@ export function assignments(ledger: CommandLedger): { units: UnitAssignment[]; r
         rolloutId: d.rolloutId,
         generation: d.generation,
         wave: d.wave,
-        progressDeadlineSeconds: d.progressDeadlineSeconds,
+        progressDeadlineSeconds: d.progressDeadlineSeconds ?? progressDeadlineSeconds,
       };
       const key = unitKey(target);
       byKey.delete(key); // re-insert so the latest rollout's order wins

@@ -481,6 +481,83 @@ describe('namespace label handoff (workload granularity in a revision-labelled n
     expect(a.message).toContain('cart: not rolled out within 600s');
   });
 
+  it('Given a workload handed over and then moved, When it is failed back long after, Then it restarts toward the namespace revision again (the handoff mark is history)', () => {
+    // The namespace label is gone (handed over), cart moved to 1-25-2 an hour ago and converged there.
+    const failback = newAssignment({ ...cartUnit, target: { ...cartUnit.target, revision: '1-24-5' } });
+    const moved = { app: 'cart', [IstioLabel.Revision]: '1-25-2' };
+    const cart = newWorkload({
+      labels: { [IstioLabel.Revision]: '1-25-2' },
+      templateLabels: moved,
+      templateAnnotations: {
+        ...handoffMarks('2026-03-01T10:58:00Z'),
+        ...restarted('1-25-2', '2026-03-01T11:00:00Z'),
+      },
+      generation: 3,
+      observedGeneration: 3,
+    });
+    const pods = [newPod('1-25-2', { labels: moved }), newPod('1-25-2', { labels: moved })];
+    const obs = observeShop({ [MeshwaveLabel.HandoffOf]: '1-24-5' }, cart, pods, newWebWorkload(), []);
+    const a = assessUnit(failback, obs, NOW);
+    expect(a.state).toBe(UnitState.Pending);
+    expect(a.reason).toBeUndefined();
+    expect(a.toRestart.map((w) => w.workload.name)).toEqual(['cart']);
+    const writes = unitWrites(failback, obs, a.toRestart, '2026-03-01T12:00:00.000Z');
+    expect(writes.workloads).toMatchObject([
+      {
+        ref: { name: 'cart' },
+        templateLabels: { [IstioLabel.Revision]: '1-24-5' },
+        templateAnnotations: { [MeshwaveAnnotation.RestartedFor]: '1-24-5' },
+        restart: true,
+      },
+    ]);
+    // Once restarted for the failback, that restart is judged from its own time, not the move's.
+    const restarting = newWorkload({
+      ...cart,
+      templateLabels: labelled,
+      templateAnnotations: { ...cart.templateAnnotations, ...restarted('1-24-5', '2026-03-01T12:00:00.000Z') },
+      generation: 4,
+      updatedReplicas: 1,
+    });
+    const during = assessUnit(failback, observeShop({}, restarting, pods, newWebWorkload(), []), NOW + 5_000);
+    expect(during.state).toBe(UnitState.Restarting);
+    expect(during.toRestart).toEqual([]);
+  });
+
+  it('Given a failback to the namespace revision during the handoff, the deadline runs from the handoff restart, not an older restart', () => {
+    const failback = newAssignment({ ...cartUnit, target: { ...cartUnit.target, revision: '1-24-5' } });
+    // An operator's `kubectl rollout restart` an hour before the handoff left its restartedAt on the template.
+    const cart = newWorkload({
+      templateLabels: labelled,
+      templateAnnotations: { [MeshwaveAnnotation.RestartedAt]: '2026-03-01T11:00:00Z', ...handoffMarks() },
+      generation: 2,
+      updatedReplicas: 1,
+    });
+    const obs = observeShop({ [IstioLabel.Revision]: '1-24-5' }, cart, [newPod('1-24-5')], newWebWorkload(), []);
+    const a = assessUnit(failback, obs, NOW);
+    expect(a.state).toBe(UnitState.Restarting);
+    expect(a.toRestart).toEqual([]);
+    expect(assessUnit(failback, obs, Date.parse('2026-03-01T12:08:01Z')).reason).toBe(
+      UnitFailureReason.ProgressDeadlineExceeded,
+    );
+  });
+
+  it('Given a template whose handoff mark a later restart superseded, the mark neither starts the handoff nor times it', () => {
+    // web was handed over long ago, then restarted for 1-24-5 by a namespace failback; its rollout still runs.
+    const web = newWebWorkload({
+      templateLabels: { app: 'web', [IstioLabel.Revision]: '1-24-5' },
+      templateAnnotations: { ...handoffMarks('2026-03-01T09:00:00Z'), ...restarted('1-24-5', '2026-03-01T11:59:00Z') },
+      updatedReplicas: 1,
+    });
+    const obs = observeShop({ [IstioLabel.Revision]: '1-24-5' }, newWorkload(), [newPod('1-24-5')], web, [
+      webPod(),
+      webPod(),
+    ]);
+    const a = assessUnit(cartUnit, obs, NOW);
+    expect(a.state).toBe(UnitState.Pending);
+    expect(a.handoff).toMatchObject({ started: false, waitingFor: ['Deployment/web'] });
+    expect(a.handoff?.failure).toBeUndefined();
+  });
+
   it('Given the namespace label already injects the target, no handoff and no restart is needed', () => {
     const obs = observeShop(
       { [IstioLabel.Revision]: '1-25-2' },

@@ -15,9 +15,11 @@ import {
   PROXY_CONTAINER,
   imageTag,
   injectedRevisionOf,
+  lastRestartOf,
   optsOutOfInjection,
   proxyVersionOfRevision,
   revisionForcedByNamespace,
+  type TemplateRestart,
 } from './revision-labels.js';
 
 /**
@@ -163,7 +165,11 @@ export function assessHandoff(a: UnitAssignment, o: UnitObservation, nowMs: numb
   // revision would inject a revision that may be gone.
   const handedOver = (label: string | undefined): boolean => label === revision || label === a.target.revision;
   const toLabel = all.filter((w) => !handedOver(w.workload.templateLabels[IstioLabel.Revision]));
-  const marked = all.filter((w) => w.workload.templateAnnotations[MeshwaveAnnotation.HandoffOf] === revision);
+  const handoffRestartOf = (w: ObservedWorkload): TemplateRestart | undefined => {
+    const last = lastRestartOf(w.workload.templateAnnotations);
+    return last?.handoff === true && last.revision === revision ? last : undefined;
+  };
+  const marked = all.filter((w) => handoffRestartOf(w) !== undefined);
   // Done when no pod of a template not handed over is left: after that, no controller can create one again.
   const pending = all.filter((w) => {
     const running = livePods(w.pods);
@@ -176,7 +182,7 @@ export function assessHandoff(a: UnitAssignment, o: UnitObservation, nowMs: numb
     );
   });
   const overdue = pending.find((w) => {
-    const at = Date.parse(w.workload.templateAnnotations[MeshwaveAnnotation.HandoffAt] ?? '');
+    const at = handoffRestartOf(w)?.atMs ?? NaN;
     return (
       w.workload.progressDeadlineExceeded || (Number.isFinite(at) && nowMs - at > a.progressDeadlineSeconds * 1000)
     );
@@ -254,8 +260,10 @@ function assessWorkload(o: ObservedWorkload, labelled: boolean, a: UnitAssignmen
     running.length === w.replicas;
   const allOnTarget = checks.every((c) => c.ok);
   const sidecarMismatch = checks.some((c) => c.mismatch);
-  // A handoff restart onto the target (a failback during the handoff) is a restart toward it: judged, not repeated.
-  const started = restartedFor(w) === revision || w.templateAnnotations[MeshwaveAnnotation.HandoffOf] === revision;
+  // Only the template's last restart can be one toward the target: a handoff restart onto it (a failback during
+  // the handoff) is judged, not repeated; a handoff mark a later move superseded is history (ADR 0011).
+  const last = lastRestartOf(w.templateAnnotations);
+  const started = last?.revision === revision;
   const base = { crashLooping, sidecarMismatch };
 
   if (rolledOut && allOnTarget) {
@@ -274,7 +282,8 @@ function assessWorkload(o: ObservedWorkload, labelled: boolean, a: UnitAssignmen
       message: `${w.name}: a container is in CrashLoopBackOff`,
       needsRestart: false,
     };
-  const startedAt = Date.parse(w.templateAnnotations[MeshwaveAnnotation.RestartedAt] ?? '');
+  // The deadline runs from that restart (a move's restartedAt, a handoff's handoff-at), never from an older one.
+  const startedAt = last?.atMs ?? NaN;
   const overdue = Number.isFinite(startedAt) && nowMs - startedAt > a.progressDeadlineSeconds * 1000;
   if (w.progressDeadlineExceeded || overdue)
     return {

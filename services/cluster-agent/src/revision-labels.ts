@@ -43,6 +43,38 @@ export const MeshwaveLabel = {
   HandoffOf: 'meshwave.io/handoff-of',
 } as const;
 
+/** The last restart meshwave wrote on a pod template: the revision it was for, and when it was written. */
+export interface TemplateRestart {
+  readonly revision: string;
+  /** ms since the epoch; NaN when the template does not say */
+  readonly atMs: number;
+  /** a namespace label handoff restart (ADR 0011), not a move */
+  readonly handoff: boolean;
+}
+
+/**
+ * The last restart meshwave wrote on a pod template. A move or failback writes `restarted-for`; a handoff writes
+ * `handoff-of` and clears `restarted-for`. So `handoff-of` names the last restart only while no `restarted-for`
+ * follows it: once a workload has moved, its handoff mark is history, not a restart toward that revision.
+ */
+export function lastRestartOf(templateAnnotations: Readonly<Record<string, string>>): TemplateRestart | undefined {
+  const movedFor = templateAnnotations[MeshwaveAnnotation.RestartedFor];
+  if (movedFor !== undefined)
+    return {
+      revision: movedFor,
+      atMs: Date.parse(templateAnnotations[MeshwaveAnnotation.RestartedAt] ?? ''),
+      handoff: false,
+    };
+  const handedOver = templateAnnotations[MeshwaveAnnotation.HandoffOf];
+  if (handedOver !== undefined)
+    return {
+      revision: handedOver,
+      atMs: Date.parse(templateAnnotations[MeshwaveAnnotation.HandoffAt] ?? ''),
+      handoff: true,
+    };
+  return undefined;
+}
+
 /**
  * The revision tag `istio-injection=enabled` stands for. Istio's `default` tag webhook injects both namespaces
  * labelled `istio-injection=enabled` and pods labelled `istio.io/rev=default`.

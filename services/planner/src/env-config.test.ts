@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readPlannerEnv } from './env-config.js';
+import { PlannerError, PlannerErrorCode } from './errors.js';
 import { hashToken } from './http/auth.js';
 
 const base = {
@@ -10,13 +11,44 @@ const base = {
 };
 
 describe('readPlannerEnv', () => {
+  it('reads the HTTP limits; what is not set keeps its default', () => {
+    expect(readPlannerEnv(base).http).toEqual({ rateLimit: {} });
+    const c = readPlannerEnv({
+      ...base,
+      MESHWAVE_BODY_LIMIT: '2097152',
+      MESHWAVE_HTTP_HEADERS_TIMEOUT_MS: '5000',
+      MESHWAVE_HTTP_REQUEST_TIMEOUT_MS: '20000',
+      MESHWAVE_HTTP_IDLE_TIMEOUT_MS: '90000',
+      MESHWAVE_HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+      MESHWAVE_RATE_LIMIT_WINDOW_MS: '10000',
+      MESHWAVE_RATE_LIMIT_PER_TOKEN: '300',
+      MESHWAVE_RATE_LIMIT_PER_ADDRESS: '50',
+      MESHWAVE_EVENT_STREAMS_PER_CLIENT: '4',
+    });
+    expect(c.http).toEqual({
+      bodyLimitBytes: 2097152,
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 20000,
+      idleTimeoutMs: 90000,
+      keepAliveTimeoutMs: 65000,
+      eventStreamsPerClient: 4,
+      rateLimit: { windowMs: 10000, perToken: 300, perAddress: 50 },
+    });
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_RATE_LIMIT_PER_TOKEN: 'many' })).toThrow(
+      /MESHWAVE_RATE_LIMIT_PER_TOKEN/,
+    );
+  });
+
   it('reads brokers, Redis, tokens (hashed at once) and signing keys, with defaults', () => {
     const c = readPlannerEnv(base);
     expect(c).toMatchObject({
       host: '0.0.0.0',
       port: 8080,
-      kafkaBrokers: ['kafka-0:9092', 'kafka-1:9092'],
-      redisUrl: 'redis://redis:6379',
+      backing: {
+        mode: 'external',
+        kafka: { brokers: ['kafka-0:9092', 'kafka-1:9092'] },
+        redis: { url: 'redis://redis:6379' },
+      },
       signing: { activeKeyId: 'k1' },
     });
     expect(c.tokens).toEqual([{ name: 'ops', role: 'operator', sha256: hashToken('a-very-long-operator-token') }]);
@@ -54,6 +86,32 @@ describe('readPlannerEnv', () => {
     expect(() => readPlannerEnv({ ...base, MESHWAVE_SIGNING_ACTIVE_KEY: 'k9' })).toThrow(/MESHWAVE_SIGNING_ACTIVE_KEY/);
     expect(() => readPlannerEnv({ ...base, MESHWAVE_PORT: 'eighty' })).toThrow(/MESHWAVE_PORT/);
     expect(readPlannerEnv({ ...base, MESHWAVE_PORT: '0' }).port).toBe(0);
+  });
+});
+
+describe('readPlannerEnv: bus and store (ADR 0016)', () => {
+  it('refuses to start without Kafka and Redis, naming both variables in one typed error', () => {
+    try {
+      readPlannerEnv({ ...base, MESHWAVE_KAFKA_BROKERS: undefined, MESHWAVE_REDIS_URL: undefined });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(PlannerError);
+      expect(err).toMatchObject({
+        code: PlannerErrorCode.InvalidConfig,
+        context: { variables: ['MESHWAVE_KAFKA_BROKERS', 'MESHWAVE_REDIS_URL'] },
+      });
+      expect((err as Error).message).toMatch(/MESHWAVE_KAFKA_BROKERS: missing[\s\S]*MESHWAVE_REDIS_URL: missing/);
+    }
+  });
+
+  it('runs in memory only with MESHWAVE_IN_MEMORY=true, where signing keys may be left out', () => {
+    const c = readPlannerEnv({
+      MESHWAVE_IN_MEMORY: 'true',
+      MESHWAVE_TOKENS: base.MESHWAVE_TOKENS,
+    });
+    expect(c.backing.mode).toBe('in-memory');
+    expect(c.signing).toBeUndefined();
+    expect(() => readPlannerEnv({ ...base, MESHWAVE_IN_MEMORY: 'true' })).toThrow(/MESHWAVE_IN_MEMORY/);
   });
 });
 

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { ApiRole, parseDurationSeconds } from '@meshwave/contracts';
+import {
+  ApiRole,
+  formatConfigProblems,
+  parseDurationSeconds,
+  readBackingServices,
+  readSigningKeys,
+  type BackingServices,
+  type ConfigProblem,
+} from '@meshwave/contracts';
 import { z } from 'zod';
 import { hashToken, type ApiToken } from './http/auth.js';
+import type { HttpLimitsOverrides } from './http/http-limits.js';
 import { PlannerError, PlannerErrorCode } from './errors.js';
 
 /** Everything `main.ts` needs, read from the environment (and the files it names, for secrets). */
@@ -10,18 +19,17 @@ export interface PlannerEnvConfig {
   readonly port: number;
   readonly instanceId?: string;
   readonly advertiseUrl?: string;
-  readonly kafkaBrokers: readonly string[];
-  readonly kafkaClientId?: string;
+  /** Kafka and Redis, or in memory when MESHWAVE_IN_MEMORY=true (ADR 0016) */
+  readonly backing: BackingServices;
   readonly kafkaSessionTimeoutMs?: number;
   readonly eventsGroupId?: string;
-  readonly redisUrl: string;
-  readonly redisKeyPrefix?: string;
   readonly tokens: readonly ApiToken[];
-  readonly signing: { readonly keys: readonly { id: string; secret: string }[]; readonly activeKeyId: string };
-  readonly topicNames: { commands?: string; events?: string; dlq?: string };
+  /** absent only in the in-memory mode: the process then signs with a random key of its own */
+  readonly signing?: { readonly keys: readonly { id: string; secret: string }[]; readonly activeKeyId: string };
   readonly leaseTtlMs?: number;
   readonly resyncAfterMs?: number;
-  readonly bodyLimit?: number;
+  /** body limit, timeouts and rate limits of the HTTP API; what is not set keeps its default (ADR 0014) */
+  readonly http: HttpLimitsOverrides;
   readonly gateRetryMs?: number;
   /** how long audit entries are kept (`MESHWAVE_AUDIT_RETENTION`, default 90d, at least 1d); never a count */
   readonly auditRetentionMs: number;
@@ -51,14 +59,18 @@ const TokenEntry = z.union([
     token: z.string().min(16, 'a token of at least 16 characters'),
   }),
 ]);
-const SigningKeys = z
-  .array(z.strictObject({ id: z.string().min(1), secret: z.string().min(32, 'a secret of at least 32 bytes') }))
-  .min(1);
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 function fail(variable: string, message: string): never {
   throw new PlannerError(PlannerErrorCode.InvalidConfig, `${variable}: ${message}`, { context: { variable } });
+}
+
+/** One error naming every variable that is missing or wrong (`context.variables`). */
+function failAll(problems: readonly ConfigProblem[]): never {
+  throw new PlannerError(PlannerErrorCode.InvalidConfig, formatConfigProblems(problems), {
+    context: { variables: problems.map((p) => p.variable), problems },
+  });
 }
 
 /** `X` itself, or the content of the file `X_FILE` names (Kubernetes mounts secrets as files). */
@@ -90,11 +102,12 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
 
 /**
  * Reads the planner's configuration:
- * `MESHWAVE_KAFKA_BROKERS` (comma-separated), `MESHWAVE_REDIS_URL`, `MESHWAVE_TOKENS[_FILE]` (JSON list of
+ * `MESHWAVE_KAFKA_BROKERS` (comma-separated) and `MESHWAVE_REDIS_URL`, both required unless
+ * `MESHWAVE_IN_MEMORY=true` asks for the in-memory bus and store (ADR 0016), `MESHWAVE_TOKENS[_FILE]` (JSON list of
  * `{name, role, sha256}` or `{name, role, token}`; plain tokens are hashed at once), `MESHWAVE_SIGNING_KEYS[_FILE]`
  * (JSON list of `{id, secret}`) with `MESHWAVE_SIGNING_ACTIVE_KEY`, `MESHWAVE_PORT` (8080), `MESHWAVE_HOST`
  * (0.0.0.0), `MESHWAVE_INSTANCE_ID`, `MESHWAVE_ADVERTISE_URL`, `MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ`,
- * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_BODY_LIMIT`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
+ * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
  * (how soon a dead leader's event consumer is dropped from the group), `MESHWAVE_EVENTS_GROUP_ID` (default
  * meshwave-planner), `MESHWAVE_GATE_RETRY_MS` (how soon an Inconclusive or Error final gate is evaluated again).
  * Metric gates: `MESHWAVE_PROMETHEUS_URL` (none: rollouts with gates.errorRate or gates.latencyP99 are refused),
@@ -102,19 +115,34 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * `MESHWAVE_METRICS_WINDOW` (longest evaluation window, default 5m), `MESHWAVE_PROMETHEUS_TIMEOUT_MS` (5000),
  * `MESHWAVE_METRICS_CACHE_MS` (2000), `MESHWAVE_METRICS_MIN_REQUESTS` (100, per wave) and
  * `MESHWAVE_METRICS_MIN_WORKLOAD_REQUESTS` (20, per workload in a latency cohort).
+ * HTTP exposure (ADR 0014; defaults in `DEFAULT_HTTP_LIMITS`): `MESHWAVE_BODY_LIMIT` (bytes),
+ * `MESHWAVE_HTTP_HEADERS_TIMEOUT_MS`, `MESHWAVE_HTTP_REQUEST_TIMEOUT_MS`, `MESHWAVE_HTTP_IDLE_TIMEOUT_MS`,
+ * `MESHWAVE_HTTP_KEEP_ALIVE_TIMEOUT_MS`, `MESHWAVE_RATE_LIMIT_WINDOW_MS`, `MESHWAVE_RATE_LIMIT_PER_TOKEN`,
+ * `MESHWAVE_RATE_LIMIT_PER_ADDRESS` (requests per window) and `MESHWAVE_EVENT_STREAMS_PER_CLIENT`.
  * `MESHWAVE_AUDIT_RETENTION` (90d): how long an audit entry is kept, a duration of at least 1d (ADR 0015).
  */
+export const PLANNER_USAGE = `usage: meshwave-planner   (configured by environment variables; ADR 0016)
+  MESHWAVE_KAFKA_BROKERS        Kafka brokers, comma-separated (required)
+  MESHWAVE_REDIS_URL            Redis URL (required)
+  MESHWAVE_IN_MEMORY=true       instead of both: in-memory bus and store, a single-process trial
+  MESHWAVE_SIGNING_KEYS[_FILE]  JSON list of {id, secret} (required with Kafka); MESHWAVE_SIGNING_ACTIVE_KEY
+  MESHWAVE_TOKENS[_FILE]        JSON list of API tokens {name, role, sha256|token} (required)
+  MESHWAVE_HOST, MESHWAVE_PORT  listen address (0.0.0.0:8080)
+  MESHWAVE_INSTANCE_ID, MESHWAVE_ADVERTISE_URL, MESHWAVE_KAFKA_CLIENT_ID, MESHWAVE_REDIS_KEY_PREFIX,
+  MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ, MESHWAVE_LEASE_TTL_MS, MESHWAVE_RESYNC_MS, MESHWAVE_BODY_LIMIT,
+  MESHWAVE_KAFKA_SESSION_TIMEOUT_MS, MESHWAVE_EVENTS_GROUP_ID, MESHWAVE_GATE_RETRY_MS, LOG_LEVEL
+  metric gates: MESHWAVE_PROMETHEUS_URL, MESHWAVE_PROMETHEUS_CLUSTER_LABEL, MESHWAVE_METRICS_WINDOW,
+  MESHWAVE_PROMETHEUS_TIMEOUT_MS, MESHWAVE_METRICS_CACHE_MS, MESHWAVE_METRICS_MIN_REQUESTS,
+  MESHWAVE_METRICS_MIN_WORKLOAD_REQUESTS`;
+
 export function readPlannerEnv(
   env: Env,
   readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): PlannerEnvConfig {
-  const brokers = (env.MESHWAVE_KAFKA_BROKERS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (brokers.length === 0) fail('MESHWAVE_KAFKA_BROKERS', 'at least one broker, e.g. kafka-0:9092');
-  const redisUrl = env.MESHWAVE_REDIS_URL;
-  if (!redisUrl) fail('MESHWAVE_REDIS_URL', 'a Redis URL, e.g. redis://redis:6379');
+  const backing = readBackingServices(env);
+  const signing = readSigningKeys(env, readFile, { required: backing.services?.mode !== 'in-memory' });
+  const problems = [...backing.problems, ...signing.problems];
+  if (problems.length > 0 || backing.services === undefined) failAll(problems);
   const tokensText = secretOf(env, 'MESHWAVE_TOKENS', readFile);
   if (!tokensText) fail('MESHWAVE_TOKENS', 'a JSON list of API tokens (or MESHWAVE_TOKENS_FILE)');
   const tokens = jsonOf('MESHWAVE_TOKENS', tokensText, z.array(TokenEntry).min(1)).map((t) => ({
@@ -122,12 +150,6 @@ export function readPlannerEnv(
     role: t.role,
     sha256: 'sha256' in t ? t.sha256 : hashToken(t.token),
   }));
-  const keysText = secretOf(env, 'MESHWAVE_SIGNING_KEYS', readFile);
-  if (!keysText) fail('MESHWAVE_SIGNING_KEYS', 'a JSON list of {id, secret} (or MESHWAVE_SIGNING_KEYS_FILE)');
-  const keys = jsonOf('MESHWAVE_SIGNING_KEYS', keysText, SigningKeys);
-  const activeKeyId = env.MESHWAVE_SIGNING_ACTIVE_KEY ?? keys[0]!.id;
-  if (!keys.some((k) => k.id === activeKeyId))
-    fail('MESHWAVE_SIGNING_ACTIVE_KEY', `"${activeKeyId}" is not one of the signing keys`);
   const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
     value === undefined || value === '' ? {} : ({ [key]: value } as { [P in K]?: V });
   return {
@@ -136,22 +158,14 @@ export function readPlannerEnv(
     port: intOf(env, 'MESHWAVE_PORT', 0) ?? 8080,
     ...optional('instanceId', env.MESHWAVE_INSTANCE_ID),
     ...optional('advertiseUrl', env.MESHWAVE_ADVERTISE_URL),
-    kafkaBrokers: brokers,
-    ...optional('kafkaClientId', env.MESHWAVE_KAFKA_CLIENT_ID),
+    backing: backing.services,
     ...optional('kafkaSessionTimeoutMs', intOf(env, 'MESHWAVE_KAFKA_SESSION_TIMEOUT_MS')),
     ...optional('eventsGroupId', env.MESHWAVE_EVENTS_GROUP_ID),
-    redisUrl,
-    ...optional('redisKeyPrefix', env.MESHWAVE_REDIS_KEY_PREFIX),
     tokens,
-    signing: { keys, activeKeyId },
-    topicNames: {
-      ...optional('commands', env.MESHWAVE_TOPIC_COMMANDS),
-      ...optional('events', env.MESHWAVE_TOPIC_EVENTS),
-      ...optional('dlq', env.MESHWAVE_TOPIC_DLQ),
-    },
+    ...optional('signing', signing.signing),
     ...optional('leaseTtlMs', intOf(env, 'MESHWAVE_LEASE_TTL_MS')),
     ...optional('resyncAfterMs', intOf(env, 'MESHWAVE_RESYNC_MS')),
-    ...optional('bodyLimit', intOf(env, 'MESHWAVE_BODY_LIMIT')),
+    http: httpLimitsOf(env),
     ...optional('gateRetryMs', intOf(env, 'MESHWAVE_GATE_RETRY_MS')),
     auditRetentionMs: auditRetentionOf(env),
     ...optional('prometheus', prometheusOf(env)),
@@ -165,6 +179,26 @@ function auditRetentionOf(env: Env): number {
   if (seconds === undefined || seconds < 86_400)
     fail('MESHWAVE_AUDIT_RETENTION', `a duration of at least 1d such as 90d or 26w, got "${text}"`);
   return seconds * 1000;
+}
+
+function httpLimitsOf(env: Env): HttpLimitsOverrides {
+  const optional = <K extends string>(key: K, variable: string): { [P in K]?: number } => {
+    const value = intOf(env, variable);
+    return value === undefined ? {} : ({ [key]: value } as { [P in K]?: number });
+  };
+  return {
+    ...optional('bodyLimitBytes', 'MESHWAVE_BODY_LIMIT'),
+    ...optional('headersTimeoutMs', 'MESHWAVE_HTTP_HEADERS_TIMEOUT_MS'),
+    ...optional('requestTimeoutMs', 'MESHWAVE_HTTP_REQUEST_TIMEOUT_MS'),
+    ...optional('idleTimeoutMs', 'MESHWAVE_HTTP_IDLE_TIMEOUT_MS'),
+    ...optional('keepAliveTimeoutMs', 'MESHWAVE_HTTP_KEEP_ALIVE_TIMEOUT_MS'),
+    ...optional('eventStreamsPerClient', 'MESHWAVE_EVENT_STREAMS_PER_CLIENT'),
+    rateLimit: {
+      ...optional('windowMs', 'MESHWAVE_RATE_LIMIT_WINDOW_MS'),
+      ...optional('perToken', 'MESHWAVE_RATE_LIMIT_PER_TOKEN'),
+      ...optional('perAddress', 'MESHWAVE_RATE_LIMIT_PER_ADDRESS'),
+    },
+  };
 }
 
 function prometheusOf(env: Env): PrometheusEnvConfig | undefined {

@@ -16,6 +16,12 @@ export {
 export { PlannerMetrics } from './runtime/planner-metrics.js';
 export { KeyQueue } from './runtime/key-queue.js';
 export { buildApp, type BuildAppOptions } from './http/app.js';
+export {
+  DEFAULT_HTTP_LIMITS,
+  resolveHttpLimits,
+  type HttpLimits,
+  type HttpLimitsOverrides,
+} from './http/http-limits.js';
 export { hashToken, hashTokens, authenticate, roleAllows, type ApiToken } from './http/auth.js';
 export {
   createPrometheusClient,

@@ -1,14 +1,27 @@
+#!/usr/bin/env node
 // The planner as a service: configuration from the environment, Kafka and Redis, OpenTelemetry, the HTTP API.
-import { createKafkaBus } from '@meshwave/bus';
-import { createRedisStore } from '@meshwave/store';
+import { randomBytes } from 'node:crypto';
+import { createBusFor } from '@meshwave/bus';
+import { createStoreFor } from '@meshwave/store';
 import { createLogger, startTelemetry } from '@meshwave/telemetry';
 import { metricHealthSources } from './engine/metric-gates.js';
 import { agentReportHealthSource } from './engine/health-source.js';
-import { readPlannerEnv } from './env-config.js';
+import { PLANNER_USAGE, readPlannerEnv } from './env-config.js';
+import { PlannerError, PlannerErrorCode } from './errors.js';
 import { createMetricSampler } from './metrics/metric-sampler.js';
 import { createPrometheusClient } from './metrics/prometheus-client.js';
 import { buildApp } from './http/app.js';
 import { createPlanner } from './runtime/planner.js';
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(`${PLANNER_USAGE}\n`);
+  process.exit(0);
+}
+if (args.length > 0) {
+  process.stderr.write(`meshwave-planner: unexpected arguments: ${args.join(' ')}\n${PLANNER_USAGE}\n`);
+  process.exit(2);
+}
 
 const telemetry = startTelemetry({ serviceName: 'meshwave-planner' });
 const logger = createLogger({ service: 'planner' });
@@ -16,13 +29,13 @@ const logger = createLogger({ service: 'planner' });
 async function main(): Promise<void> {
   const config = readPlannerEnv(process.env);
   const source = `planner/${config.instanceId ?? process.pid}`;
-  const bus = createKafkaBus({
-    brokers: config.kafkaBrokers,
+  if (config.backing.mode === 'in-memory')
+    logger.warn('MESHWAVE_IN_MEMORY: in-memory bus and store; nothing outside this process reaches this planner');
+  const bus = createBusFor(config.backing, {
     source,
-    signing: config.signing,
-    topicNames: config.topicNames,
+    // In memory nothing leaves the process, so a key of its own is enough when none is configured.
+    signing: config.signing ?? { keys: [{ id: 'in-memory', secret: randomBytes(32) }], activeKeyId: 'in-memory' },
     logger,
-    ...(config.kafkaClientId ? { clientId: config.kafkaClientId } : {}),
     ...(config.kafkaSessionTimeoutMs
       ? {
           sessionTimeoutMs: config.kafkaSessionTimeoutMs,
@@ -30,11 +43,7 @@ async function main(): Promise<void> {
         }
       : {}),
   });
-  const store = createRedisStore({
-    url: config.redisUrl,
-    auditRetentionMs: config.auditRetentionMs,
-    ...(config.redisKeyPrefix ? { keyPrefix: config.redisKeyPrefix } : {}),
-  });
+  const store = createStoreFor(config.backing, { auditRetentionMs: config.auditRetentionMs });
   const prom = config.prometheus;
   if (prom)
     logger.info(
@@ -75,7 +84,7 @@ async function main(): Promise<void> {
     planner,
     tokens: config.tokens,
     logger,
-    ...(config.bodyLimit ? { bodyLimit: config.bodyLimit } : {}),
+    limits: config.http,
   });
   await planner.start();
   const address = await app.listen({ host: config.host, port: config.port });
@@ -98,6 +107,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof PlannerError && error.code === PlannerErrorCode.InvalidConfig) {
+    // Configuration: one line per problem, for the person reading `kubectl logs`; exit 2 as the other services.
+    process.stderr.write(`meshwave-planner: ${error.message}\n`);
+    process.exit(2);
+  }
   logger.fatal({ err: error }, 'planner failed to start');
   process.exit(1);
 });

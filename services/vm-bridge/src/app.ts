@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger, type Logger } from '@meshwave/telemetry';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   serializerCompiler,
@@ -11,6 +11,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
+import { HostApiLimits, serverOptionsOf } from './http-limits.js';
 import {
   GroupHostParams,
   GroupParams,
@@ -31,6 +32,8 @@ export interface BuildAppOptions {
   readonly logger?: Logger;
   /** serve the `<version>.tar.gz` bundles of this directory at /v1/bundles/ (hosts verify their sha256) */
   readonly bundleDir?: string;
+  /** body limit and timeouts; defaults for what is not given */
+  readonly limits?: z.input<typeof HostApiLimits>;
 }
 
 const STATUS_OF: Record<VmBridgeErrorCode, number> = {
@@ -60,6 +63,11 @@ const errorResponses = {
   503: ApiErrorBody,
 };
 
+/** A URL the router refuses (malformed, or a parameter over the router's cap), in the API's error shape. */
+function frameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void reply.status(error.statusCode ?? 400).send({ code: 'INVALID_REQUEST', message: error.message });
+}
+
 /**
  * The vm-bridge HTTP API for hosts (desired-version long poll, reports, enrollment) plus /metrics and
  * /healthz. Built apart from `listen` so tests drive it with `inject()`.
@@ -68,7 +76,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const { bridge } = options;
   // Requests are not logged one by one (hundreds of hosts long-poll); failures are, by the error handler.
   const log = (options.logger ?? silentLogger()).child({ component: 'vm-bridge-http' });
-  const app = Fastify({ logger: false });
+  const app = Fastify({
+    logger: false,
+    ...serverOptionsOf(HostApiLimits.parse(options.limits ?? {})),
+    frameworkErrors: frameworkError,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -1,19 +1,35 @@
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BundleRef, ObjectName } from '@meshwave/contracts';
+import {
+  BundleRef,
+  ObjectName,
+  ServiceEnv,
+  formatConfigProblems,
+  readBackingServices,
+  readSigningKeys,
+  type BackingServices,
+  type SigningKeysConfig,
+} from '@meshwave/contracts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
+import { HostApiLimits } from './http-limits.js';
 
 const SecretRef = z.union([z.strictObject({ file: z.string() }), z.strictObject({ env: z.string() })]);
 
-/** The vm-bridge configuration file (YAML or JSON). */
+/**
+ * The vm-bridge configuration file (YAML or JSON): what is the bridge's own. The bus, the store and the signing
+ * keys come from the environment, under the names every service uses (ADR 0016).
+ */
 export const VmBridgeConfig = z.strictObject({
   listen: z
     .strictObject({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
     .prefault({}),
-  /** lease holder name; default hostname-pid */
+  /** body limit and timeouts of the host API (ADR 0014) */
+  http: HostApiLimits.prefault({}),
+  /** lease holder name; default MESHWAVE_INSTANCE_ID, else hostname-pid */
   instance: z.string().optional(),
   groups: z
     .array(
@@ -34,30 +50,6 @@ export const VmBridgeConfig = z.strictObject({
   bundleDir: z.string().optional(),
   /** the URL hosts reach /v1/bundles/ at (default: file:// URLs of bundleDir) */
   bundleBaseUrl: z.string().optional(),
-  bus: z
-    .discriminatedUnion('kind', [
-      z.strictObject({
-        kind: z.literal('kafka'),
-        brokers: z.array(z.string()).min(1),
-        clientId: z.string().optional(),
-      }),
-      z.strictObject({ kind: z.literal('memory') }),
-    ])
-    .default({ kind: 'memory' }),
-  store: z
-    .discriminatedUnion('kind', [
-      z.strictObject({ kind: z.literal('redis'), url: z.string().optional(), urlEnv: z.string().optional() }),
-      z.strictObject({ kind: z.literal('memory') }),
-    ])
-    .default({ kind: 'memory' }),
-  signing: z
-    .strictObject({
-      activeKeyId: z.string(),
-      keys: z.array(z.strictObject({ id: z.string(), secret: SecretRef })).default([]),
-      /** a JSON file `[{ "id": "k1", "secret": "..." }]` (the fleet's signing Secret, ADR 0004) */
-      keysFile: z.string().optional(),
-    })
-    .optional(),
   settings: z
     .strictObject({
       batchTimeoutSeconds: z.number().positive().optional(),
@@ -80,25 +72,80 @@ export async function readSecret(ref: z.infer<typeof SecretRef>, baseDir: string
   return (await fs.readFile(path.resolve(baseDir, ref.file), 'utf8')).trim();
 }
 
-export async function loadBridgeConfig(argv: readonly string[]): Promise<{ config: VmBridgeConfig; baseDir: string }> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
-    strict: true,
-  });
-  if (values.config === undefined)
+export const BRIDGE_USAGE = `usage: meshwave-vm-bridge --config FILE [--host H] [--port N] [--in-memory]
+  FILE: listen, instance, groups, bundles, bundleDir, bundleBaseUrl, settings (YAML or JSON)
+  ${ServiceEnv.KafkaBrokers}        Kafka brokers, comma-separated (required)
+  ${ServiceEnv.RedisUrl}            Redis URL (required)
+  ${ServiceEnv.SigningKeys}[_FILE]  JSON list of {id, secret} (required with Kafka); ${ServiceEnv.SigningActiveKey}
+  --in-memory (${ServiceEnv.InMemory}=true)  instead of Kafka and Redis: in-memory bus and store, a trial only
+  ${ServiceEnv.KafkaClientId}, ${ServiceEnv.RedisKeyPrefix}, MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ, ${ServiceEnv.InstanceId}, LOG_LEVEL`;
+
+/** What the bridge process runs with: its file, plus the bus, store and keys from the environment. */
+export interface LoadedBridgeConfig {
+  readonly config: VmBridgeConfig;
+  readonly baseDir: string;
+  readonly backing: BackingServices;
+  /** absent only in the in-memory mode */
+  readonly signing: SigningKeysConfig | undefined;
+}
+
+/** Sections of older files that now live in the environment; named in the error rather than "unrecognized". */
+const MOVED_TO_ENV: Readonly<Record<string, string>> = {
+  bus: `${ServiceEnv.KafkaBrokers} (or ${ServiceEnv.InMemory}=true)`,
+  store: `${ServiceEnv.RedisUrl} (or ${ServiceEnv.InMemory}=true)`,
+  signing: `${ServiceEnv.SigningKeysFile} or ${ServiceEnv.SigningKeys}, and ${ServiceEnv.SigningActiveKey}`,
+};
+
+export async function loadBridgeConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): Promise<LoadedBridgeConfig> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'in-memory': { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, `${(err as Error).message}\n${BRIDGE_USAGE}`, {
+      cause: err,
+    });
+  }
+  if (values.config === undefined) throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, BRIDGE_USAGE);
+  const backing = readBackingServices(env, { inMemoryFlag: values['in-memory'] });
+  const signing = readSigningKeys(env, readFile, { required: backing.services?.mode !== 'in-memory' });
+  const envProblems = [...backing.problems, ...signing.problems];
+  if (envProblems.length > 0 || backing.services === undefined)
+    throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, formatConfigProblems(envProblems), {
+      context: { variables: envProblems.map((p) => p.variable) },
+    });
+  const raw = (parseYaml(await fs.readFile(values.config, 'utf8')) as Record<string, unknown> | null) ?? {};
+  const moved = Object.keys(MOVED_TO_ENV).filter((k) => k in raw);
+  if (moved.length > 0)
     throw new VmBridgeError(
       VmBridgeErrorCode.InvalidConfig,
-      'usage: meshwave-vm-bridge --config FILE [--host H] [--port N]',
+      `${values.config}: ${moved.map((k) => `${k}: moved to the environment: ${MOVED_TO_ENV[k]}`).join('; ')} (ADR 0016)`,
     );
-  const raw = (parseYaml(await fs.readFile(values.config, 'utf8')) as Record<string, unknown> | null) ?? {};
   const listen = { ...(raw.listen as Record<string, unknown> | undefined) };
   if (values.port !== undefined) listen.port = Number(values.port);
   if (values.host !== undefined) listen.host = values.host;
-  const parsed = VmBridgeConfig.safeParse({ ...raw, listen });
+  const instance = raw.instance ?? env[ServiceEnv.InstanceId];
+  const parsed = VmBridgeConfig.safeParse({ ...raw, listen, ...(instance !== undefined ? { instance } : {}) });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
     throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, `${values.config}: ${problems}`);
   }
-  return { config: parsed.data, baseDir: path.dirname(path.resolve(values.config)) };
+  return {
+    config: parsed.data,
+    baseDir: path.dirname(path.resolve(values.config)),
+    backing: backing.services,
+    signing: signing.signing,
+  };
 }

@@ -1,24 +1,25 @@
 #!/usr/bin/env node
 // meshwave-vm-bridge: consumes VM group commands, rolls host batches, serves the host API.
-import fs from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { createInMemoryBus, createKafkaBus, type EventBus } from '@meshwave/bus';
-import { createInMemoryStore, createRedisStore, type StateStore } from '@meshwave/store';
+import { createBusFor } from '@meshwave/bus';
+import { createStoreFor } from '@meshwave/store';
 import { createLogger, startTelemetry } from '@meshwave/telemetry';
 import { buildApp } from './app.js';
-import { loadBridgeConfig, readSecret } from './bridge-config.js';
+import { BRIDGE_USAGE, loadBridgeConfig, readSecret } from './bridge-config.js';
 import { bundleCatalogFromDirectory, staticBundleCatalog, type BundleCatalog } from './bundle-catalog.js';
-import { VmBridgeError, VmBridgeErrorCode, isVmBridgeError } from './errors.js';
+import { isVmBridgeError } from './errors.js';
 import { hashToken } from './host-token.js';
 import { VmBridge, type VmGroupConfig } from './vm-bridge.js';
 
-function createStore(kind: 'redis' | 'memory', url: string | undefined): StateStore {
-  return kind === 'redis' ? createRedisStore({ url: url ?? '' }) : createInMemoryStore();
-}
-
 async function main(): Promise<void> {
-  const { config, baseDir } = await loadBridgeConfig(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${BRIDGE_USAGE}\n`);
+    return;
+  }
+  const { config, baseDir, backing, signing } = await loadBridgeConfig(argv);
   const logger = createLogger({ service: 'meshwave-vm-bridge' });
   const telemetry = startTelemetry({ serviceName: 'meshwave-vm-bridge' });
   const instance = config.instance ?? `${os.hostname()}-${process.pid}`;
@@ -36,39 +37,19 @@ async function main(): Promise<void> {
   const fixed = staticBundleCatalog(config.bundles);
   const catalog: BundleCatalog = { resolve: (v) => fixed.resolve(v) ?? fromDir?.resolve(v) };
 
-  let bus: EventBus | undefined;
-  if (config.signing !== undefined) {
-    const keys = await Promise.all(
-      config.signing.keys.map(async (k) => ({ id: k.id, secret: await readSecret(k.secret, baseDir) })),
-    );
-    if (config.signing.keysFile !== undefined) {
-      const file = path.resolve(baseDir, config.signing.keysFile);
-      keys.push(...(JSON.parse(await fs.readFile(file, 'utf8')) as { id: string; secret: string }[]));
-    }
-    const busOptions = { source: 'vm-bridge', signing: { keys, activeKeyId: config.signing.activeKeyId }, logger };
-    bus =
-      config.bus.kind === 'kafka'
-        ? createKafkaBus({
-            ...busOptions,
-            brokers: config.bus.brokers,
-            ...(config.bus.clientId !== undefined ? { clientId: config.bus.clientId } : {}),
-          })
-        : createInMemoryBus(busOptions);
-  } else if (config.bus.kind === 'kafka') {
-    throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, 'signing: the Kafka bus needs the fleet signing keys');
-  }
-  const redisUrl =
-    config.store.kind === 'redis'
-      ? (config.store.url ?? (config.store.urlEnv !== undefined ? process.env[config.store.urlEnv] : undefined))
-      : undefined;
-  if (config.store.kind === 'redis' && redisUrl === undefined) {
-    throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, 'store: a Redis store needs url or urlEnv (set)');
-  }
-  const store = createStore(config.store.kind, redisUrl);
+  if (backing.mode === 'in-memory')
+    logger.warn('in-memory bus and store (--in-memory): no planner outside this process reaches this bridge');
+  const bus = createBusFor(backing, {
+    source: 'vm-bridge',
+    // In memory nothing leaves the process, so a key of its own is enough when none is configured.
+    signing: signing ?? { keys: [{ id: 'in-memory', secret: randomBytes(32) }], activeKeyId: 'in-memory' },
+    logger,
+  });
+  const store = createStoreFor(backing);
   const s = config.settings;
   const bridge = new VmBridge({
     store,
-    ...(bus !== undefined ? { bus } : {}),
+    bus,
     catalog,
     groups,
     logger,
@@ -82,7 +63,12 @@ async function main(): Promise<void> {
       ...(s.maxLongPollSeconds !== undefined ? { maxLongPollMs: s.maxLongPollSeconds * 1000 } : {}),
     },
   });
-  const app = await buildApp({ bridge, logger, ...(bundleDir !== undefined ? { bundleDir } : {}) });
+  const app = await buildApp({
+    bridge,
+    logger,
+    limits: config.http,
+    ...(bundleDir !== undefined ? { bundleDir } : {}),
+  });
   // Listen first (healthz answers 503 while waiting for the lease), then take the lease.
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   logger.info({ address, groups: groups.map((g) => g.name), instance }, 'vm-bridge listening');
@@ -94,7 +80,7 @@ async function main(): Promise<void> {
     void (async () => {
       await app.close();
       await bridge.stop();
-      await bus?.close();
+      await bus.close();
       await store.close();
       await telemetry.shutdown();
       process.exit(0);

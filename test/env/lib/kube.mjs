@@ -25,7 +25,8 @@ import {
 /** Fake nodes kwok keeps Ready in every cluster. */
 export const FAKE_NODES = ['kwok-node-0', 'kwok-node-1', 'kwok-node-2'];
 
-function goModVersion(dir, mod) {
+/** The version of `mod` pinned in test/env/go/<dir>/go.mod. */
+export function goModVersion(dir, mod) {
   const text = fs.readFileSync(path.join(envRoot, 'go', dir, 'go.mod'), 'utf8');
   const m = new RegExp(`^\\s*(?:require\\s+)?${mod.replace(/[./]/g, '\\$&')}\\s+(v[^\\s]+)`, 'm').exec(text);
   if (!m) throw new Error(`${mod} not pinned in test/env/go/${dir}/go.mod`);

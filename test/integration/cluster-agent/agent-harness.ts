@@ -45,7 +45,8 @@ export interface AgentHarness {
 export async function newAgentHarness(
   env: TestEnv,
   cluster: ClusterEnv,
-  options: { maxUnavailable?: number } = {},
+  /** progressDeadlineSeconds: the agent's own (commands sent here state none, as the planner's do) */
+  options: { maxUnavailable?: number; progressDeadlineSeconds?: number } = {},
 ): Promise<AgentHarness> {
   suppressKafkaJsTimeoutNegativeWarning();
   const id = randomUUID().slice(0, 8);
@@ -92,6 +93,9 @@ export async function newAgentHarness(
         bus: agentBus,
         store,
         intervals: { resyncMs: 10_000, heartbeatMs: 5_000, inventoryDebounceMs: 500, progressDebounceMs: 200 },
+        ...(options.progressDeadlineSeconds !== undefined
+          ? { progressDeadlineSeconds: options.progressDeadlineSeconds }
+          : {}),
       });
       await h.agent.start();
       return h.agent;
@@ -115,7 +119,6 @@ export async function newAgentHarness(
         granularity: 'namespace',
         maxUnavailable: options.maxUnavailable ?? 1,
         halted: false,
-        progressDeadlineSeconds: 300,
         ...partial,
       };
       await planner.publish([

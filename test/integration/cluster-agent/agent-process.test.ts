@@ -39,17 +39,17 @@ describe('agent process with leader election', () => {
     const start = async (replica: string): Promise<AgentProcess> => {
       const config = parseAgentConfig([], {
         MESHWAVE_CLUSTER: clusterName,
-        KAFKA_BROKERS: env.kafka.brokers.join(','),
-        REDIS_URL: env.redis.url,
-        MESHWAVE_SIGNING_KEY: SIGNING_KEY,
+        MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
+        MESHWAVE_REDIS_URL: env.redis.url,
+        MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
         KUBECONFIG: identity.kubeconfig,
         MESHWAVE_WEBHOOK_PORT: '0',
         MESHWAVE_WEBHOOK_CERT: path.join(dir, 'tls.crt'),
         MESHWAVE_WEBHOOK_KEY: path.join(dir, 'tls.key'),
         MESHWAVE_METRICS_PORT: '0',
-        MESHWAVE_BIND_HOST: '127.0.0.1',
-        POD_NAMESPACE: identity.namespace,
-        POD_NAME: replica,
+        MESHWAVE_HOST: '127.0.0.1',
+        MESHWAVE_LEASE_NAMESPACE: identity.namespace,
+        MESHWAVE_INSTANCE_ID: replica,
         MESHWAVE_LEASE_NAME: identity.fullname,
       });
       const p = await startAgentProcess(config, {
@@ -116,7 +116,15 @@ describe('agent process with leader election', () => {
 
     // When the leader stops (releasing its lease), Then the standby takes over.
     await leader.stop();
-    await eventually('the standby leads', async () => standby.isLeader(), 60_000);
+    const standbyName = standby === a ? 'replica-a' : 'replica-b';
+    await eventually(
+      'the standby leads, as the Lease on the apiserver says',
+      async () =>
+        standby.isLeader() &&
+        (await admin.coordination.readNamespacedLease({ namespace: identity.namespace, name: identity.fullname })).spec
+          ?.holderIdentity === standbyName,
+      60_000,
+    );
     expect(fatal).toEqual([]);
   });
 });

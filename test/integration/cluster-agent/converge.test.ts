@@ -6,7 +6,17 @@ import { UnitFailureReason, UnitState, clusterKey } from '@meshwave/contracts';
 import { MeshwaveAnnotation } from '@meshwave/cluster-agent';
 import { loadTestEnv } from '../../support/env.ts';
 import { newAgentHarness, watchConcurrentRestarts, type AgentHarness } from './agent-harness.ts';
-import { NEW, OLD, eventually, newNamespace, newWorkload, uniqueName, type AdminClients } from './fixtures.ts';
+import {
+  NEW,
+  OLD,
+  eventually,
+  newNamespace,
+  newWorkload,
+  restartMarks,
+  setPaused,
+  uniqueName,
+  type AdminClients,
+} from './fixtures.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
@@ -74,6 +84,19 @@ const unitStates = (h: AgentHarness): Record<string, string> =>
 const allIn = (h: AgentHarness, keys: readonly string[], state: string): boolean =>
   keys.every((k) => unitStates(h)[k] === state);
 
+/** The namespaces whose app0 carries the agent's restart mark for 1-25-2, read from the apiserver. */
+async function restartedFor(admin: AdminClients, names: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const ns of names) if ((await restartMarks(admin, ns, 'app0')).restartedFor === NEW) out.push(ns);
+  return out;
+}
+
+/** The first progress report the agent sent once halted (events only accumulate: once there, it stays). */
+const haltedReport = (h: AgentHarness): { units: { namespace: string; state: string }[] } | undefined =>
+  h.events
+    .map((e) => e.data as { halted?: boolean; units?: { namespace: string; state: string }[] })
+    .find((d): d is { halted: true; units: { namespace: string; state: string }[] } => d.halted === true && !!d.units);
+
 describe('cluster agent on a real apiserver, with the chart RBAC identity', () => {
   it('Given three namespaces on 1-24-5, When the desired state moves them to 1-25-2 with maxUnavailable 1, Then pods come back with the 1-25-2 sidecar and never more than one namespace rolls at once', async () => {
     const h = await newHarness(1);
@@ -99,43 +122,38 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
   it('Given a wave in flight, When it is halted, Then nothing new starts and the in-flight unit is reported; When failed back, Then pods return to 1-24-5', async () => {
     const h = await newHarness(1);
     const names = await givenNamespacesOnOld(h, 4);
+    // Paused, the restarted Deployment cannot finish: the wave stays in flight until the test resumes it.
+    await setPaused(h.admin, names, 'app0', true);
     await h.startAgent();
     const gen = await h.send({ units: names.map((namespace) => ({ namespace, revision: NEW })) });
-    await eventually('one unit restarting', async () => Object.values(unitStates(h)).includes(UnitState.Restarting));
+    await eventually('a restart written', async () => (await restartedFor(h.admin, names)).length > 0);
     await h.halt(gen + 1);
     // The first halted report says what was started (in flight or done) when the halt took effect.
-    await eventually('halt reported', async () => h.lastProgress()?.halted === true);
-    const haltedReport = h.events
-      .map((e) => e.data as { halted?: boolean; units?: { namespace: string; state: string }[] })
-      .find((d) => d.halted === true && d.units);
+    await eventually('halt reported', async () => haltedReport(h) !== undefined);
     const started = new Set(
-      (haltedReport?.units ?? []).filter((u) => u.state !== UnitState.Pending).map((u) => u.namespace),
+      (haltedReport(h)?.units ?? []).filter((u) => u.state !== UnitState.Pending).map((u) => u.namespace),
     );
-    expect(started.size).toBeGreaterThanOrEqual(1);
-    expect(started.size).toBeLessThan(names.length);
-    // Given time to start more, it starts none: what was in flight finishes, the rest stays on the old revision.
-    await eventually(
-      'the in-flight unit settles',
-      async () => !Object.values(unitStates(h)).includes(UnitState.Restarting),
-    );
-    await new Promise((r) => setTimeout(r, 3_000));
+    expect([...started].sort()).toEqual((await restartedFor(h.admin, names)).sort());
+    expect(started.size).toBe(1); // as maxUnavailable 1 allows
+    await setPaused(h.admin, names, 'app0', false);
+    // What was in flight finishes; halted, the agent starts nothing else.
+    await eventually('the in-flight unit converged', async () => {
+      for (const ns of started) if (!(await podsOn(h.admin, ns, NEW, 2))) return false;
+      return allIn(h, [...started], UnitState.Converged);
+    });
+    expect((await restartedFor(h.admin, names)).sort()).toEqual([...started].sort());
     const states = unitStates(h);
     for (const ns of names) {
-      if (started.has(ns)) expect(states[ns]).toBe(UnitState.Converged);
-      else {
-        expect(states[ns]).toBe(UnitState.Pending);
-        expect(await podsOn(h.admin, ns, OLD, 2)).toBe(true);
-      }
+      if (started.has(ns)) continue;
+      expect(states[ns]).toBe(UnitState.Pending);
+      expect(await podsOn(h.admin, ns, OLD, 2)).toBe(true);
     }
 
     // Failback: the same path to the old revision, for the units that moved.
     await h.send({ generation: gen + 2, units: names.map((namespace) => ({ namespace, revision: OLD })) });
     await eventually('failed back', async () => allIn(h, names, UnitState.Converged), 110_000);
-    for (const ns of started) {
-      expect(await podsOn(h.admin, ns, OLD, 2)).toBe(true);
-      const d = await h.admin.apps.readNamespacedDeployment({ namespace: ns, name: 'app0' });
-      expect(d.spec?.template.metadata?.annotations?.[MeshwaveAnnotation.RestartedFor]).toBe(OLD);
-    }
+    for (const ns of names) expect(await podsOn(h.admin, ns, OLD, 2)).toBe(true);
+    for (const ns of started) expect((await restartMarks(h.admin, ns, 'app0')).restartedFor).toBe(OLD);
   });
 
   it('Given an applied desired state, When a stale generation, a foreign cluster and a wrong audience arrive, Then each is refused and reported, and nothing changes', async () => {
@@ -144,6 +162,8 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
     await h.startAgent();
     const gen = await h.send({ generation: 10, units: [{ namespace: ns!, revision: NEW }] });
     await eventually('converged', async () => allIn(h, [ns!], UnitState.Converged), 110_000);
+    const generationBefore = (await h.admin.apps.readNamespacedDeployment({ namespace: ns!, name: 'app0' })).metadata
+      ?.generation;
     await h.send({ generation: gen - 1, units: [{ namespace: ns!, revision: OLD }] }).catch(() => undefined);
     await h.sendRaw(
       {
@@ -177,29 +197,41 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
     );
     await eventually('three refusals reported', async () => h.rejections().length >= 3);
     expect(new Set(h.rejections())).toEqual(new Set(['stale-generation', 'foreign-cluster', 'wrong-audience']));
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Each refusal is reported once decided, after which those commands have nothing left to write.
+    expect((await h.admin.core.readNamespace({ name: ns! })).metadata?.labels?.['istio.io/rev']).toBe(NEW);
+    const d = await h.admin.apps.readNamespacedDeployment({ namespace: ns!, name: 'app0' });
+    expect(d.metadata?.generation).toBe(generationBefore);
     expect(await podsOn(h.admin, ns!, NEW, 2)).toBe(true);
   });
 
   it('Given an agent killed mid-wave, When a new one starts from the same store, Then it finishes the wave without restarting anything twice', async () => {
     const h = await newHarness(2);
     const names = await givenNamespacesOnOld(h, 3);
+    // Paused, the two restarted Deployments stay in flight: the kill lands mid-wave on any machine.
+    await setPaused(h.admin, names, 'app0', true);
     await h.startAgent();
     await h.send({ units: names.map((namespace) => ({ namespace, revision: NEW })) });
-    await eventually(
-      'two restarting',
-      async () => Object.values(unitStates(h)).filter((s) => s === UnitState.Restarting).length === 2,
-    );
+    await eventually('two restarts written', async () => (await restartedFor(h.admin, names)).length === 2);
+    const before = new Map<string, string | undefined>();
+    for (const ns of await restartedFor(h.admin, names))
+      before.set(ns, (await restartMarks(h.admin, ns, 'app0')).restartedAt);
     await h.killAgent();
     await h.startAgent();
-    await eventually('all converged after the restart', async () => allIn(h, names, UnitState.Converged), 110_000);
+    await setPaused(h.admin, names, 'app0', false);
+    await eventually('all converged after the restart', async () => {
+      for (const ns of names) if (!(await podsOn(h.admin, ns, NEW, 2))) return false;
+      return allIn(h, names, UnitState.Converged);
+    });
     for (const ns of names) {
       const d = await h.admin.apps.readNamespacedDeployment({ namespace: ns, name: 'app0' });
-      // generation 1 at creation, 2 after the one restart: a second restart would make it 3
-      expect(d.metadata?.generation).toBe(2);
+      // 1 at creation, +1 pause, +1 resume, +1 for the one restart: a second restart would make it 5
+      expect(d.metadata?.generation).toBe(4);
       const replicaSets = await h.admin.apps.listNamespacedReplicaSet({ namespace: ns });
       expect(replicaSets.items).toHaveLength(2);
     }
+    // the restarts written before the kill are the ones the pods run: none was written again
+    for (const [ns, restartedAt] of before)
+      expect((await restartMarks(h.admin, ns, 'app0')).restartedAt).toBe(restartedAt);
   });
 
   it('Given a namespace labelled istio.io/rev=1-24-5, When one of its workloads is moved at workload granularity, Then the label is handed over to the templates, only that workload runs 1-25-2, and no pod is ever created without a sidecar', async () => {

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { PortScenarioFixture, KubernetesClient } from '@meshwave/cluster-agent';
-import { createKubernetesClient } from '@meshwave/cluster-agent';
+import { MeshwaveAnnotation, createKubernetesClient } from '@meshwave/cluster-agent';
 import type { ClusterEnv } from '../../support/env.ts';
 
 export const OLD = '1-24-5';
@@ -115,6 +115,39 @@ export async function eventually(what: string, check: () => Promise<boolean>, ti
 }
 
 export const uniqueName = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+/**
+ * Pauses or resumes Deployments (`kubectl rollout pause|resume`). Paused, a Deployment keeps the restart the
+ * agent writes on its template but does not roll it out: "a wave in flight" then stays until the test resumes
+ * it, instead of being a moment a poll may miss on a fast machine. Each call adds one to the generation.
+ */
+export async function setPaused(
+  admin: AdminClients,
+  namespaces: readonly string[],
+  name: string,
+  paused: boolean,
+): Promise<void> {
+  for (const namespace of namespaces)
+    await admin.apps.patchNamespacedDeployment({ namespace, name, body: { spec: { paused } } }, mergePatch);
+}
+
+/** The restart marks the agent wrote on a Deployment's pod template, as the apiserver has them. */
+export async function restartMarks(
+  admin: AdminClients,
+  namespace: string,
+  name: string,
+): Promise<{ restartedFor?: string; restartedAt?: string }> {
+  const d = await admin.apps.readNamespacedDeployment({ namespace, name });
+  const annotations = d.spec?.template.metadata?.annotations ?? {};
+  const restartedFor = annotations[MeshwaveAnnotation.RestartedFor];
+  const restartedAt = annotations[MeshwaveAnnotation.RestartedAt];
+  return {
+    ...(restartedFor !== undefined ? { restartedFor } : {}),
+    ...(restartedAt !== undefined ? { restartedAt } : {}),
+  };
+}
 
 /** The port scenario fixture on a real apiserver: setup through admin clients, the port under test from `kubeconfig`. */
 export function newRealFixture(

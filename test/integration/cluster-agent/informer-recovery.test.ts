@@ -118,10 +118,10 @@ describe('informer recovery in the real Kubernetes client', () => {
     try {
       await eventually(
         'restarted with a fresh list',
-        async () => script.watches >= 2 && resyncSizes(events).length === 2,
+        async () => script.watches >= 2 && resyncSizes(events).length >= 2,
         20_000,
       );
-      expect(resyncSizes(events)).toEqual([1, 2]);
+      expect(resyncSizes(events).slice(0, 2)).toEqual([1, 2]);
     } finally {
       handle.stop();
       client.close();

@@ -1,6 +1,7 @@
 // The agent as a real process (services/cluster-agent/dist/main.js, built by `tsc -b` first), killed with
 // SIGKILL mid-wave: a second process with another identity waits out the dead leader's lease, resumes from the
-// ledger in Redis and from the restart annotations on the workloads, and restarts nothing twice.
+// ledger in Redis and from the restart annotations on the workloads, and restarts nothing twice. The Deployments
+// are paused while the first process runs, so the wave is still in flight when it is killed, on any machine.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,17 @@ import { createKafkaBus } from '@meshwave/bus';
 import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.ts';
 import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
-import { NEW, OLD, eventually, newAdminClients, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
+import {
+  NEW,
+  OLD,
+  eventually,
+  newAdminClients,
+  newNamespace,
+  newWorkload,
+  restartMarks,
+  setPaused,
+  uniqueName,
+} from './fixtures.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
@@ -37,14 +48,14 @@ function startAgent(identity: ChartIdentity, clusterName: string, podName: strin
     env: {
       PATH: process.env.PATH,
       MESHWAVE_CLUSTER: clusterName,
-      KAFKA_BROKERS: env.kafka.brokers.join(','),
-      REDIS_URL: env.redis.url,
-      MESHWAVE_SIGNING_KEY: SIGNING_KEY,
+      MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
+      MESHWAVE_REDIS_URL: env.redis.url,
+      MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
       KUBECONFIG: identity.kubeconfig,
       MESHWAVE_METRICS_PORT: '0',
-      MESHWAVE_BIND_HOST: '127.0.0.1',
-      POD_NAMESPACE: identity.namespace,
-      POD_NAME: podName,
+      MESHWAVE_HOST: '127.0.0.1',
+      MESHWAVE_LEASE_NAMESPACE: identity.namespace,
+      MESHWAVE_INSTANCE_ID: podName,
       MESHWAVE_LEASE_NAME: identity.fullname,
       LOG_LEVEL: 'warn',
       OTEL_SDK_DISABLED: 'true',
@@ -56,9 +67,7 @@ function startAgent(identity: ChartIdentity, clusterName: string, podName: strin
 }
 
 const restartedFor = async (ns: string): Promise<string | undefined> =>
-  (await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'app0' })).spec?.template.metadata?.annotations?.[
-    'meshwave.io/restarted-for'
-  ];
+  (await restartMarks(admin, ns, 'app0')).restartedFor;
 
 describe('agent process killed mid-wave', () => {
   it('Given a wave restarting two of three namespaces, When the agent process is SIGKILLed and another starts, Then the wave completes and every Deployment was restarted exactly once', async () => {
@@ -81,6 +90,7 @@ describe('agent process killed mid-wave', () => {
         async () =>
           (await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'app0' })).status?.availableReplicas === 2,
       );
+    await setPaused(admin, names, 'app0', true);
 
     const first = startAgent(identity, clusterName, 'agent-a');
     const planner = createKafkaBus({
@@ -113,17 +123,29 @@ describe('agent process killed mid-wave', () => {
       },
     ]);
 
+    // maxUnavailable 2 and nothing can finish while paused: exactly two restarts, and they stay in flight.
     await eventually(
       'two restarts issued',
       async () => (await Promise.all(names.map(restartedFor))).filter((r) => r === NEW).length === 2,
       90_000,
     );
+    const before = new Map<string, string | undefined>();
+    for (const ns of names)
+      if ((await restartedFor(ns)) === NEW) before.set(ns, (await restartMarks(admin, ns, 'app0')).restartedAt);
     first.kill('SIGKILL');
     await new Promise<void>((r) =>
       first.exitCode !== null || first.signalCode !== null ? r() : first.once('exit', () => r()),
     );
 
     startAgent(identity, clusterName, 'agent-b');
+    await eventually(
+      'agent-b holds the lease',
+      async () =>
+        (await admin.coordination.readNamespacedLease({ namespace: identity.namespace, name: identity.fullname })).spec
+          ?.holderIdentity === 'agent-b',
+      90_000,
+    );
+    await setPaused(admin, names, 'app0', false);
     await eventually(
       'every namespace on 1-25-2 with Ready pods',
       async () => {
@@ -151,8 +173,12 @@ describe('agent process killed mid-wave', () => {
     expect(lease.spec?.holderIdentity).toBe('agent-b');
     for (const ns of names) {
       const d = await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'app0' });
-      expect(d.metadata?.generation).toBe(2);
+      // 1 at creation, +1 pause, +1 resume, +1 for the one restart: a second restart would make it 5
+      expect(d.metadata?.generation).toBe(4);
       expect((await admin.apps.listNamespacedReplicaSet({ namespace: ns })).items).toHaveLength(2);
     }
+    // the restarts written before the kill are the ones the pods run: none was written again
+    for (const [ns, restartedAt] of before)
+      expect((await restartMarks(admin, ns, 'app0')).restartedAt).toBe(restartedAt);
   });
 });

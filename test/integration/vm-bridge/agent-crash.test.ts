@@ -61,7 +61,7 @@ beforeAll(async () => {
     v2: await newTestBundle(bundleDir, 'v2', { ready: true }),
     v3: await newTestBundle(bundleDir, 'v3', { ready: false }),
   };
-  ({ store } = await newStore());
+  store = newStore();
   const port = await freePort();
   bridge = await startBridge({
     store,

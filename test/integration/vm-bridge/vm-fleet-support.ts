@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { EventBus } from '@meshwave/bus';
-import { createInMemoryStore, createRedisStore, type StateStore } from '@meshwave/store';
+import { createKafkaBus, type EventBus, type SigningOptions } from '@meshwave/bus';
+import { createRedisStore, type StateStore } from '@meshwave/store';
 import { loadTestEnv } from '../../support/env.js';
 import {
   VmBridge,
@@ -346,15 +346,33 @@ export async function until<T>(
   }
 }
 
-/** Redis from the test env when it is up; in memory otherwise (it survives a bridge restart in this process). */
-export async function newStore(): Promise<{ store: StateStore; kind: string }> {
-  try {
-    const env = loadTestEnv();
-    return {
-      store: createRedisStore({ url: env.redis.url, keyPrefix: `it-vm-${process.pid}-${Date.now()}` }),
-      kind: 'redis',
-    };
-  } catch {
-    return { store: createInMemoryStore(), kind: 'memory' };
-  }
+/**
+ * Redis of the real test environment, under a key prefix of its own. No fallback: without the environment
+ * this throws TestEnvNotUpError (saying how to start it) and the test fails.
+ */
+export function newStore(): StateStore {
+  const env = loadTestEnv();
+  return createRedisStore({ url: env.redis.url, keyPrefix: `it-vm-${process.pid}-${Date.now()}` });
+}
+
+/**
+ * Kafka of the real test environment, on topics of this run: the bridge's bus (one per bridge instance) and the
+ * planner's. No fallback either: without the environment this throws TestEnvNotUpError.
+ */
+export function newBuses(signing: SigningOptions): { bridgeBus: () => EventBus; planner: EventBus } {
+  const env = loadTestEnv();
+  const topicNames = {
+    commands: `it.vm.commands.${process.pid}`,
+    events: `it.vm.events.${process.pid}`,
+    dlq: `it.vm.dlq.${process.pid}`,
+  };
+  const make = (source: string): EventBus =>
+    createKafkaBus({
+      brokers: env.kafka.brokers,
+      source,
+      signing,
+      topicNames,
+      partitions: { commands: 2, events: 2, dlq: 1 },
+    });
+  return { bridgeBus: () => make('vm-bridge'), planner: make('planner') };
 }

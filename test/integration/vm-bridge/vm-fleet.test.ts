@@ -3,23 +3,16 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MessageType, Topic, vmGroupKey, type VmGroupDesiredState, type VmProgress } from '@meshwave/contracts';
-import {
-  createInMemoryBroker,
-  createInMemoryBus,
-  createKafkaBus,
-  type EventBus,
-  type IncomingMessage,
-  type Subscription,
-} from '@meshwave/bus';
+import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
 import type { StateStore } from '@meshwave/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTestEnv } from '../../support/env.js';
 import {
   buildVmBridge,
   bundleCatalog,
   freePort,
   maxConcurrentUnavailable,
   newAgentProcess,
+  newBuses,
   newTestBundle,
   newStore,
   proxyVersion,
@@ -50,39 +43,9 @@ interface World {
   fleet: AgentProcess[];
   logFile: string;
   generation: Map<string, number>;
-  busKind: string;
-  storeKind: string;
 }
 
 let world: World;
-
-/** Kafka from the test env when it is up; the in-memory bus otherwise (the bridge then runs in this process). */
-async function newBuses(): Promise<{ bridgeBus: () => EventBus; planner: EventBus; kind: string }> {
-  try {
-    const env = loadTestEnv();
-    const topicNames = {
-      commands: `it.vm.commands.${process.pid}`,
-      events: `it.vm.events.${process.pid}`,
-      dlq: `it.vm.dlq.${process.pid}`,
-    };
-    const make = (source: string): EventBus =>
-      createKafkaBus({
-        brokers: env.kafka.brokers,
-        source,
-        signing: SIGNING,
-        topicNames,
-        partitions: { commands: 2, events: 2, dlq: 1 },
-      });
-    return { bridgeBus: () => make('vm-bridge'), planner: make('planner'), kind: 'kafka' };
-  } catch {
-    const broker = createInMemoryBroker();
-    return {
-      bridgeBus: () => createInMemoryBus({ broker, source: 'vm-bridge', signing: SIGNING }),
-      planner: createInMemoryBus({ broker, source: 'planner', signing: SIGNING }),
-      kind: 'memory',
-    };
-  }
-}
 
 async function publish(
   group: string,
@@ -157,8 +120,9 @@ beforeAll(async () => {
     v3: await newTestBundle(bundleDir, 'v3', { ready: false }),
     v4: await newTestBundle(bundleDir, 'v4', { ready: true }),
   };
-  const { bridgeBus, planner, kind: busKind } = await newBuses();
-  const { store, kind: storeKind } = await newStore();
+  // Kafka and Redis of the real test environment; without it this fails, saying how to start it.
+  const { bridgeBus, planner } = newBuses(SIGNING);
+  const store = newStore();
   const events: IncomingMessage[] = [];
   const eventsSub = await planner.subscribe({
     topic: Topic.Events,
@@ -182,8 +146,6 @@ beforeAll(async () => {
     fleet: [],
     logFile: path.join(workDir, 'agents.log'),
     generation: new Map(),
-    busKind,
-    storeKind,
   };
   world.bridge = await startFleetBridge('bridge-a');
   for (let i = 1; i <= HOSTS; i++) {
@@ -215,7 +177,7 @@ afterAll(async () => {
   await world.eventsSub.close();
   await world.planner.close();
   await world.store.close();
-  process.stdout.write(`vm-bridge integration: bus=${world.busKind} store=${world.storeKind} logs=${world.logFile}\n`);
+  process.stdout.write(`vm-bridge integration: logs=${world.logFile}\n`);
   if (process.env.KEEP_VM_IT === undefined) await fs.rm(world.workDir, { recursive: true, force: true });
 });
 

@@ -9,6 +9,7 @@ import {
   type RolloutStatus,
 } from '@meshwave/contracts';
 import { injectedRevisionOf, selectorMatches } from '@meshwave/cluster-agent';
+import { CliError } from '../errors.js';
 import { ExitCode, type CommandIo } from '../io.js';
 import { PlannerClient } from '../planner-client.js';
 import { renderRolloutStatus } from '../progress-view.js';
@@ -130,7 +131,17 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     throw err;
   }
 
-  const fleet = await startEmbeddedFleet({ fleet: fleetConfig, port: options.port });
+  let fleet: EmbeddedFleet;
+  try {
+    fleet = await startEmbeddedFleet({ fleet: fleetConfig, port: options.port });
+  } catch (err) {
+    // startEmbeddedFleet stopped what it had started, so returning lets the process exit
+    if (err instanceof CliError) {
+      io.stderr(`meshwave demo: ${err.message}`);
+      return { exit: ExitCode.Failure };
+    }
+    throw err;
+  }
   options.onFleetStarted?.(fleet);
   const client = new PlannerClient(fleet.url, DEMO_TOKEN);
   const workloads = fleetConfig.clusters.reduce((n, c) => n + c.namespaces.length * c.workloadsPerNamespace, 0);

@@ -14,6 +14,7 @@ import { createSimulatedMeshMetrics } from './simulated-mesh-metrics.js';
 import { createInMemoryStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { createSimulatedVmFleet, type SimulatedVmFleet } from '@meshwave/vm-bridge';
+import { CliError, CliErrorCode } from '../errors.js';
 import { demoWorkloadKind, demoWorkloadNames, type DemoFleetConfig } from './fleet-config.js';
 
 /** The API token of the embedded planner: it listens on 127.0.0.1 only. */
@@ -39,15 +40,41 @@ export interface EmbeddedFleet {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the fleet; if any part fails to start (the API port is taken, say), stops every part started so far
+ * before it throws, so the process can exit instead of hanging on their timers.
+ */
 export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise<EmbeddedFleet> {
+  const started: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of started.splice(0).reverse()) await stop();
+  };
+  try {
+    return await startParts(options, started, stopAll);
+  } catch (err) {
+    await stopAll();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new CliError(CliErrorCode.PortInUse, `port ${options.port} is in use; try --port`, {
+        context: { port: options.port },
+        cause: err,
+      });
+    throw err;
+  }
+}
+
+async function startParts(
+  options: EmbeddedFleetOptions,
+  started: (() => Promise<void>)[],
+  stopAll: () => Promise<void>,
+): Promise<EmbeddedFleet> {
   const { fleet } = options;
   const signing = { keys: [{ id: 'demo', secret: randomBytes(32) }], activeKeyId: 'demo' };
   const broker = createInMemoryBroker();
   const store = createInMemoryStore();
-  const buses: EventBus[] = [];
+  started.push(() => store.close());
   const busFor = (source: string): EventBus => {
     const bus = createInMemoryBus({ broker, source, signing });
-    buses.push(bus);
+    started.push(() => bus.close());
     return bus;
   };
 
@@ -82,6 +109,7 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
       })),
     }),
   );
+  for (const c of clusters) started.push(() => Promise.resolve(c.close()));
 
   const agents = fleet.clusters.map((c, i) =>
     createClusterAgent({
@@ -112,6 +140,7 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
     store,
     proxyStartMs: fleet.timing.vmRestartMs,
   });
+  started.push(() => vms.close());
 
   const planner = createPlanner({
     bus: busFor('planner'),
@@ -131,7 +160,11 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
 
   // Each agent's admission webhook runs in front of the injector, as the chart registers it in a real cluster.
   agents.forEach((agent, i) => clusters[i]!.setAdmission(simulatedAdmission(agent)));
-  for (const agent of agents) await agent.start();
+  for (const agent of agents) {
+    started.push(() => agent.stop());
+    await agent.start();
+  }
+  started.push(() => planner.stop());
   await planner.start();
   for (let i = 0; !planner.isLeader(); i++) {
     if (i > 200) throw new Error('the embedded planner did not take the leader lease');
@@ -144,6 +177,7 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
     planner,
     tokens: hashTokens([{ name: 'demo-operator', token: DEMO_TOKEN, role: 'admin' }]),
   });
+  started.push(() => app.close());
   const host = options.host ?? '127.0.0.1';
   await app.listen({ host, port: options.port });
   const address = (app.server as Server).address();
@@ -155,14 +189,6 @@ export async function startEmbeddedFleet(options: EmbeddedFleetOptions): Promise
     agents,
     vms,
     url: `http://${host}:${port}`,
-    async close() {
-      await app.close();
-      await planner.stop();
-      for (const agent of agents) await agent.stop();
-      await vms.close();
-      for (const c of clusters) c.close();
-      for (const bus of buses) await bus.close();
-      await store.close();
-    },
+    close: stopAll,
   };
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { Labels, ObjectName, RevisionName } from '@meshwave/contracts';
+import { Labels, ObjectName, ResourceName, RevisionName } from '@meshwave/contracts';
 
 const RevisionLabelPlacement = z.enum(['workload', 'namespace']);
 
-const FaultTarget = z.strictObject({ cluster: ObjectName, namespace: ObjectName, name: ObjectName.optional() });
+const FaultTarget = z.strictObject({ cluster: ResourceName, namespace: ObjectName, name: ObjectName.optional() });
 
 /** The embedded default's simulated fleet: sizes, timing and faults. `examples/demo-fleet.yml` is the default. */
 export const DemoFleetConfig = z.strictObject({
@@ -20,7 +20,7 @@ export const DemoFleetConfig = z.strictObject({
   clusters: z
     .array(
       z.strictObject({
-        name: ObjectName,
+        name: ResourceName,
         labels: Labels.default({}),
         /** namespace names */
         namespaces: z.array(ObjectName).min(1),

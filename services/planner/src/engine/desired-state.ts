@@ -36,8 +36,6 @@ const HALTED_PHASES: ReadonlySet<RolloutPhase> = new Set([
   RolloutPhase.Failed,
 ]);
 
-const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
-
 /**
  * The whole desired state of this rollout for every target it has touched, cumulative over the dispatched
  * waves: each unit's revision (`to`, or `from` once failed back), halted while a person must decide.
@@ -99,7 +97,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState): Des
         maxUnavailable: maxUnavailableOf(cluster),
         units,
         halted,
-        progressDeadlineSeconds: DEFAULT_PROGRESS_DEADLINE_SECONDS,
+        // no progressDeadlineSeconds: each agent applies its cluster's own (--progress-deadline)
       },
     });
   }

@@ -123,8 +123,11 @@ describe('Mann–Whitney U, properties', () => {
         const slower = x.map((v, k) => (k === i ? v + shift : v));
         const before = mannWhitneyGreater(x, y);
         const after = mannWhitneyGreater(slower, y);
-        // a tie appearing or vanishing switches between exact and approximate p-values, which differ slightly
+        // a tie appearing or vanishing switches between exact and approximate p-values, which differ slightly;
+        // and within the approximation it changes the tie correction of the variance, which may move p either
+        // way for the same U (seed 1042927745 found one): monotone only for one method and one tie structure
         fc.pre(before.method === after.method);
+        fc.pre(midranks([...x, ...y]).tieTerm === midranks([...slower, ...y]).tieTerm);
         expect(after.u).toBeGreaterThanOrEqual(before.u);
         expect(after.pValue).toBeLessThanOrEqual(before.pValue + 1e-12);
       }),

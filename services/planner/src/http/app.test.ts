@@ -34,7 +34,7 @@ beforeAll(async () => {
   });
   await planner.start();
   for (let i = 0; i < 200 && !planner.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
-  app = await buildApp({ planner, tokens, bodyLimit: 64 * 1024 });
+  app = await buildApp({ planner, tokens, limits: { bodyLimitBytes: 64 * 1024 } });
   const put = await app.inject({
     method: 'PUT',
     url: '/v1/inventory',

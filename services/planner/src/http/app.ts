@@ -21,10 +21,16 @@ import {
   RolloutIdParams,
   RolloutList,
   RolloutStatus,
-  type RolloutEvent,
 } from '@meshwave/contracts';
+import { splitMeshes } from '@meshwave/mesh';
 import type { Logger } from '@meshwave/telemetry';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -34,30 +40,26 @@ import {
 import { z } from 'zod';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { Planner, PlanInput } from '../runtime/planner.js';
-import { authenticate, roleAllows, type ApiToken } from './auth.js';
+import type { ApiToken } from './auth.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerDashboard } from './dashboard.js';
-import { splitMeshesOrExplain } from './mesh-split-route.js';
-import { HttpError, toHttpError } from './http-errors.js';
+import { registerEventStream } from './event-stream-route.js';
+import { resolveHttpLimits, serverOptionsOf, type HttpLimitsOverrides } from './http-limits.js';
+import { toHttpError } from './http-errors.js';
+import { requestLogFields } from './log-redaction.js';
+import { registerRateLimits } from './rate-limits.js';
+import { identify, requireRole } from './request-auth.js';
 
 export interface BuildAppOptions {
   readonly planner: Planner;
   /** bearer tokens, hashed (see `hashTokens`) */
   readonly tokens: readonly ApiToken[];
-  /** pino logger for requests and errors; default none */
+  /** pino logger for requests and errors (URLs redacted); default none */
   readonly logger?: Logger;
-  /** bytes a request body may have; default 1 MiB */
-  readonly bodyLimit?: number;
+  /** body limit, timeouts, rate limits, event streams; `DEFAULT_HTTP_LIMITS` for what is not given */
+  readonly limits?: HttpLimitsOverrides;
   /** forward mutations that reach a follower to the leader (when the leader advertises its URL); default true */
   readonly forwardToLeader?: boolean;
-  /** SSE keep-alive comment interval; default 15 s */
-  readonly sseKeepAliveMs?: number;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    identity?: ApiToken;
-  }
 }
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
@@ -70,6 +72,7 @@ const errorResponses = {
   413: ApiError,
   415: ApiError,
   422: ApiError,
+  429: ApiError,
   500: ApiError,
   503: ApiError,
 };
@@ -96,12 +99,10 @@ function planInputOf(body: z.infer<typeof SpecBody>): PlanInput {
   return { spec: body.spec, ...(body.inventory !== undefined ? { inventory: body.inventory } : {}) };
 }
 
-function bearerOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
-  // EventSource cannot set headers: the SSE stream also takes the token as a query parameter.
-  const query = request.query as { access_token?: unknown } | undefined;
-  return typeof query?.access_token === 'string' ? query.access_token : undefined;
+/** Errors the router raises before any route runs (a malformed URL), in the API's error shape. */
+function frameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const mapped = toHttpError(error);
+  void reply.status(mapped.status).send(mapped.body);
 }
 
 /**
@@ -110,9 +111,13 @@ function bearerOf(request: FastifyRequest): string | undefined {
  */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { planner } = options;
+  const limits = resolveHttpLimits(options.limits);
   const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger | undefined,
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // every request log line goes through the redacting `req` serializer (no token in a logged URL)
+    loggerInstance: options.logger?.child({}, { serializers: { req: requestLogFields } }) as
+      FastifyBaseLogger | undefined,
+    ...serverOptionsOf(limits),
+    frameworkErrors: frameworkError,
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -132,6 +137,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     });
   });
 
+  // Before every route's own hooks (so added before any route), in this order: who the caller is, then whether
+  // its budget allows the request. Routes check the role in `onRequest` too: no body is read or validated for an
+  // anonymous caller.
+  app.addHook('onRequest', identify(options.tokens));
+  await registerRateLimits(app, limits.rateLimit);
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -146,23 +157,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-
-  /** Authenticates and checks the role; 401 without a valid token, 403 when the role is too low. */
-  const requireRole =
-    (role: ApiRole) =>
-    async (request: FastifyRequest): Promise<void> => {
-      const token = bearerOf(request);
-      if (token === undefined) throw new HttpError(401, ApiErrorCode.Unauthenticated, 'a bearer token is required');
-      const identity = authenticate(options.tokens, token);
-      if (!identity) throw new HttpError(401, ApiErrorCode.Unauthenticated, 'unknown bearer token');
-      if (!roleAllows(identity.role, role))
-        throw new HttpError(
-          403,
-          ApiErrorCode.Forbidden,
-          `role ${identity.role} may not do this; ${role} or above is required`,
-        );
-      request.identity = identity;
-    };
 
   /**
    * Mutations only the leader performs. A follower forwards them to the leader when it advertises its URL
@@ -222,7 +216,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         body: SpecBody,
         response: { 200: PlanResponse, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Viewer),
+      onRequest: requireRole(ApiRole.Viewer),
     },
     async (request) => {
       return planner.plan(planInputOf(request.body));
@@ -238,9 +232,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         body: MeshSplitRequest,
         response: { 200: MeshSplitResult, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Viewer),
+      onRequest: requireRole(ApiRole.Viewer),
     },
-    async (request) => splitMeshesOrExplain(request.body.graph, request.body.options),
+    async (request) => splitMeshes(request.body.graph, request.body.options),
   );
 
   app.post(
@@ -252,7 +246,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         body: SpecBody,
         response: { 201: CreatedRollout, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Operator),
+      onRequest: requireRole(ApiRole.Operator),
     },
     async (request, reply) => {
       const created = await onLeader(request, reply, () =>
@@ -267,7 +261,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     '/v1/rollouts',
     {
       schema: { summary: 'List rollouts', tags: ['rollouts'], response: { 200: RolloutList, ...errorResponses } },
-      preHandler: requireRole(ApiRole.Viewer),
+      onRequest: requireRole(ApiRole.Viewer),
     },
     async () => ({
       rollouts: await planner.listRollouts(),
@@ -283,7 +277,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         params: RolloutIdParams,
         response: { 200: RolloutStatus, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Viewer),
+      onRequest: requireRole(ApiRole.Viewer),
     },
     async (request) => planner.getRollout(request.params.id),
   );
@@ -297,7 +291,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         params: RolloutIdParams,
         response: { 200: AuditList, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Viewer),
+      onRequest: requireRole(ApiRole.Viewer),
     },
     async (request) => {
       await planner.getRollout(request.params.id);
@@ -327,7 +321,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
           body: ActionRequest.nullish(),
           response: { 200: ActionResponse, ...errorResponses },
         },
-        preHandler: requireRole(ApiRole.Operator),
+        onRequest: requireRole(ApiRole.Operator),
       },
       async (request, reply) => {
         const reason = request.body?.reason;
@@ -353,7 +347,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         body: ExcludeRequest,
         response: { 200: ActionResponse, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Operator),
+      onRequest: requireRole(ApiRole.Operator),
     },
     async (request, reply) => {
       const { units, reason } = request.body;
@@ -379,7 +373,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         tags: ['fleet'],
         response: { 200: FleetView, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Viewer),
+      onRequest: requireRole(ApiRole.Viewer),
     },
     async () => planner.fleet(),
   );
@@ -393,7 +387,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         params: ClusterNameParams,
         response: { 200: ClusterDetail, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Viewer),
+      onRequest: requireRole(ApiRole.Viewer),
     },
     async (request) => planner.cluster(request.params.name),
   );
@@ -407,7 +401,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         body: InventoryRequest,
         response: { 204: z.null(), ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Admin),
+      onRequest: requireRole(ApiRole.Admin),
     },
     async (request, reply) => {
       const done = await onLeader(request, reply, async () => {
@@ -421,40 +415,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   // ---- events (SSE) ----
 
-  app.get(
-    '/v1/events',
-    {
-      schema: {
-        summary: 'Server-sent events: transitions, verdicts, progress, actions',
-        tags: ['rollouts'],
-        querystring: z.object({ rollout: z.string().optional(), access_token: z.string().optional() }),
-      },
-      preHandler: requireRole(ApiRole.Viewer),
-    },
-    (request, reply) => {
-      const only = request.query.rollout;
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.write(': meshwave planner events\n\n');
-      let seq = 0;
-      const send = (event: RolloutEvent): void => {
-        if (only !== undefined && event.rolloutId !== only) return;
-        res.write(`id: ${++seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-      };
-      const unsubscribe = planner.onEvent(send);
-      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), options.sseKeepAliveMs ?? 15_000);
-      request.raw.on('close', () => {
-        clearInterval(keepAlive);
-        unsubscribe();
-      });
-    },
-  );
+  registerEventStream(app, {
+    planner,
+    streamsPerClient: limits.eventStreamsPerClient,
+    keepAliveMs: limits.eventStreamKeepAliveMs,
+  });
 
   // ---- operations ----
 
@@ -493,7 +458,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   app.get('/openapi.json', { schema: { hide: true } as never }, async () => app.swagger());
 
-  registerAuditRoutes(app, planner, requireRole);
+  registerAuditRoutes(app, planner);
   registerDashboard(app);
 
   return app;

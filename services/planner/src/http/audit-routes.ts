@@ -7,21 +7,26 @@ import {
   TransitionPage,
   TransitionPageQuery,
 } from '@meshwave/contracts';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Planner } from '../runtime/planner.js';
+import { requireRole } from './request-auth.js';
 
-const errorResponses = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError, 500: ApiError, 503: ApiError };
+const errorResponses = {
+  400: ApiError,
+  401: ApiError,
+  403: ApiError,
+  404: ApiError,
+  429: ApiError,
+  500: ApiError,
+  503: ApiError,
+};
 
 /**
  * The history routes, paged with the limits their schemas state (ADR 0015): the fleet-wide audit (every rollout's
  * entries, inventory replacements, ...) and a rollout's transitions.
  */
-export function registerAuditRoutes(
-  app: FastifyInstance,
-  planner: Planner,
-  requireRole: (role: ApiRole) => (request: FastifyRequest) => Promise<void>,
-): void {
+export function registerAuditRoutes(app: FastifyInstance, planner: Planner): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.get(
@@ -33,7 +38,7 @@ export function registerAuditRoutes(
         querystring: AuditPageQuery,
         response: { 200: AuditPage, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Viewer),
+      onRequest: requireRole(ApiRole.Viewer),
     },
     async (request) => {
       const { scope, limit, cursor } = request.query;
@@ -56,7 +61,7 @@ export function registerAuditRoutes(
         querystring: TransitionPageQuery,
         response: { 200: TransitionPage, ...errorResponses },
       },
-      preHandler: requireRole(ApiRole.Viewer),
+      onRequest: requireRole(ApiRole.Viewer),
     },
     async (request) => planner.transitions(request.params.id, request.query),
   );

@@ -12,6 +12,8 @@ describe('dashboard', () => {
     expect(res.body).toContain("api('/v1/rollouts')");
     expect(res.body).toContain("api('/v1/fleet')");
     expect(res.body).toContain("'Bearer ' + token");
+    // the token never goes into a URL (ADR 0014)
+    expect(res.body).not.toContain('access_token');
     await app.close();
   });
 });

@@ -3,7 +3,10 @@ import type { FastifyInstance } from 'fastify';
 /**
  * The dashboard: one static page that reads the same API as the CLI (`/v1/rollouts`, `/v1/fleet`) with the
  * operator's bearer token. The page itself holds no data, so it needs no token; the token is read from the
- * URL fragment (`/#token=...`, never sent to the server) or asked for, and kept in the tab's session storage.
+ * URL fragment (`/#token=...`, never sent to the server) or asked for, kept in the tab's session storage, and
+ * sent in the Authorization header only (a token in a URL ends up in logs and histories: ADR 0014). A finished
+ * rollout's status never changes, so it is fetched once: a tab sends two requests a second plus one per active
+ * rollout, however many rollouts are listed, well within the per-token rate limit.
  */
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>meshwave</title>
@@ -33,12 +36,15 @@ async function api(path) {
 }
 const bar = (done, failed, total) => total === 0 ? '<span class="muted">-</span>' :
   '<span class="bar"><span style="width:' + (100 * done / total) + '%"></span></span> ' + done + '/' + total + (failed ? ' <span class="bad">' + failed + ' failed</span>' : '');
+const FINAL = ['Completed', 'RolledBack', 'Failed'];
+const finished = new Map();
 async function render() {
   document.getElementById('where').textContent = location.host + ' — refreshed ' + new Date().toLocaleTimeString();
   const list = await api('/v1/rollouts');
   const parts = [];
   for (const r of list.rollouts) {
-    const s = await api('/v1/rollouts/' + encodeURIComponent(r.id));
+    let s = finished.get(r.id);
+    if (!s) { s = await api('/v1/rollouts/' + encodeURIComponent(r.id)); if (FINAL.includes(s.phase)) finished.set(r.id, s); }
     const cls = s.phase === 'Completed' ? 'ok' : ['Halted', 'Failed', 'RolledBack', 'RollingBack'].includes(s.phase) ? 'bad' : '';
     parts.push('<p><b>' + h(s.name) + '</b> <code>' + h(s.id) + '</code> ' + h(s.from) + ' → ' + h(s.to) +
       ' <b class="' + cls + '">' + h(s.phase) + (s.wavePhase ? '/' + h(s.wavePhase) : '') + '</b>' + (s.reason ? ' — ' + h(s.reason) : '') +

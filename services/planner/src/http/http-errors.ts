@@ -1,4 +1,5 @@
 import { ApiErrorCode, InvalidInputError, type ApiError, type ApiErrorDetail } from '@meshwave/contracts';
+import { MeshError, MeshErrorCode } from '@meshwave/mesh';
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
@@ -91,6 +92,16 @@ export function toHttpError(error: unknown): { status: number; body: ApiError; i
         message: `the document is invalid (${details.length} problem${details.length === 1 ? '' : 's'})`,
         details,
       },
+      internal: false,
+    };
+  }
+  if (error instanceof MeshError) {
+    // What the constraints make impossible is a 422, a malformed graph or option a 400 (the split has no I/O).
+    const status = error.code === MeshErrorCode.Infeasible ? 422 : 400;
+    const path = error.path === undefined ? 'body' : `body.${error.path}`;
+    return {
+      status,
+      body: { code: ApiErrorCode.InvalidRequest, message: error.message, details: [{ path, message: error.message }] },
       internal: false,
     };
   }

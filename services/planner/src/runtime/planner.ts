@@ -10,6 +10,7 @@ import {
   Topic,
   parseInventory,
   parseRolloutSpec,
+  rolloutIdOf,
   validate,
   type ActionResponse,
   type ClusterDetail,
@@ -161,7 +162,7 @@ function commandMessage(c: EngineCommand, ttlSeconds: number): OutgoingMessage {
 }
 
 function newRolloutId(name: string, now: Date): string {
-  return `${name}-${now.getTime().toString(36)}${randomBytes(2).toString('hex')}`;
+  return rolloutIdOf(name, now.getTime(), randomBytes(2).toString('hex'));
 }
 
 class PlannerImpl implements Planner {

@@ -46,30 +46,36 @@ export const AGENT_USAGE = `usage: meshwave-vm-agent [--config FILE] [--host NAM
 
 /** Reads `--config` (if any) and applies the flags on top; throws INVALID_CONFIG saying which field. */
 export async function loadAgentConfig(argv: readonly string[]): Promise<VmAgentConfig> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      config: { type: 'string' },
-      host: { type: 'string' },
-      group: { type: 'string' },
-      'bridge-url': { type: 'string' },
-      'state-dir': { type: 'string' },
-      'enrollment-token-file': { type: 'string' },
-      'token-file': { type: 'string' },
-      'readiness-url': { type: 'string' },
-      'readiness-timeout-seconds': { type: 'string' },
-      'poll-wait-seconds': { type: 'string' },
-      'report-interval-seconds': { type: 'string' },
-      'keep-versions': { type: 'string' },
-      runner: { type: 'string' },
-      'proxy-command': { type: 'string' },
-      'proxy-log-file': { type: 'string' },
-      'systemd-unit': { type: 'string' },
-      help: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  if (values.help === true) throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, AGENT_USAGE);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string' },
+        host: { type: 'string' },
+        group: { type: 'string' },
+        'bridge-url': { type: 'string' },
+        'state-dir': { type: 'string' },
+        'enrollment-token-file': { type: 'string' },
+        'token-file': { type: 'string' },
+        'readiness-url': { type: 'string' },
+        'readiness-timeout-seconds': { type: 'string' },
+        'poll-wait-seconds': { type: 'string' },
+        'report-interval-seconds': { type: 'string' },
+        'keep-versions': { type: 'string' },
+        runner: { type: 'string' },
+        'proxy-command': { type: 'string' },
+        'proxy-log-file': { type: 'string' },
+        'systemd-unit': { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    // an unknown or malformed flag: say so with the usage, never a stack trace
+    throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, `${(err as Error).message}\n${AGENT_USAGE}`, {
+      cause: err,
+    });
+  }
   let file: Record<string, unknown> = {};
   if (values.config !== undefined) {
     const text = await fs.readFile(values.config, 'utf8');

@@ -6,7 +6,7 @@ import { createAgentLogger } from './agent-logger.js';
 import { isVmBridgeError } from '../errors.js';
 import { hashToken, newHostToken } from '../host-token.js';
 import { exists, writeFileAtomic } from './atomic-file.js';
-import { loadAgentConfig } from './agent-config.js';
+import { AGENT_USAGE, loadAgentConfig } from './agent-config.js';
 import { HttpBridgeClient } from './bridge-client.js';
 import { ChildProcessProxyRunner, HttpReadinessProbe, SystemdProxyRunner, type ProxyRunner } from './proxy-runner.js';
 import { VmAgent, type AgentStep } from './vm-agent.js';
@@ -22,7 +22,12 @@ async function readOrCreateToken(file: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const config = await loadAgentConfig(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${AGENT_USAGE}\n`);
+    return;
+  }
+  const config = await loadAgentConfig(argv);
   const logger = createAgentLogger({ host: config.host, group: config.group });
   await fs.mkdir(config.stateDir, { recursive: true });
   const token = await readOrCreateToken(config.tokenFile ?? path.join(config.stateDir, 'host-token'));

@@ -1,0 +1,197 @@
+import { z } from 'zod';
+import type { Topic } from './messages.js';
+
+/**
+ * The environment variables every meshwave service (planner, cluster-agent, vm-bridge) reads for what it
+ * shares with the others: the bus, the store, the fleet's signing keys (ADR 0016). One name per setting, the
+ * same in every service, chart and unit file.
+ */
+export const ServiceEnv = {
+  /** comma-separated Kafka bootstrap brokers, e.g. `kafka-0:9092,kafka-1:9092` */
+  KafkaBrokers: 'MESHWAVE_KAFKA_BROKERS',
+  KafkaClientId: 'MESHWAVE_KAFKA_CLIENT_ID',
+  TopicCommands: 'MESHWAVE_TOPIC_COMMANDS',
+  TopicEvents: 'MESHWAVE_TOPIC_EVENTS',
+  TopicDlq: 'MESHWAVE_TOPIC_DLQ',
+  /** `redis://host:port/db` */
+  RedisUrl: 'MESHWAVE_REDIS_URL',
+  RedisKeyPrefix: 'MESHWAVE_REDIS_KEY_PREFIX',
+  /** JSON list of `{ id, secret }` (secrets of at least 32 bytes), or the file holding it */
+  SigningKeys: 'MESHWAVE_SIGNING_KEYS',
+  SigningKeysFile: 'MESHWAVE_SIGNING_KEYS_FILE',
+  /** id of the key new messages are signed with; default the first key */
+  SigningActiveKey: 'MESHWAVE_SIGNING_ACTIVE_KEY',
+  /** `true`: run on the in-memory bus and store, on purpose (a single-process trial); never with Kafka or Redis */
+  InMemory: 'MESHWAVE_IN_MEMORY',
+  /** this process's name among its replicas (lease holder, message source) */
+  InstanceId: 'MESHWAVE_INSTANCE_ID',
+  /** address the service listens on */
+  Host: 'MESHWAVE_HOST',
+} as const;
+export type ServiceEnv = (typeof ServiceEnv)[keyof typeof ServiceEnv];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** One thing wrong with a service's configuration: the variable (or flag) and what it should hold. */
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly message: string;
+}
+
+/** Where a service keeps its messages and its state: the real servers, or in memory when asked for by name. */
+export type BackingServices =
+  | {
+      readonly mode: 'external';
+      readonly kafka: {
+        readonly brokers: readonly string[];
+        readonly clientId?: string;
+        readonly topicNames: Partial<Record<Topic, string>>;
+      };
+      readonly redis: { readonly url: string; readonly keyPrefix?: string };
+    }
+  | { readonly mode: 'in-memory'; readonly topicNames: Partial<Record<Topic, string>> };
+
+const value = (env: Env, name: string): string | undefined => {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+};
+
+/** `true`/`1` and `false`/`0` (or unset); anything else is a problem. */
+export function readBooleanEnv(env: Env, name: string, problems: ConfigProblem[]): boolean {
+  const v = value(env, name);
+  if (v === undefined || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  problems.push({ variable: name, message: `true or false, got "${v}"` });
+  return false;
+}
+
+/**
+ * The bus and the store a service runs on. Kafka and Redis are required unless the in-memory mode is asked
+ * for explicitly (`MESHWAVE_IN_MEMORY=true` or the service's `--in-memory` flag); asking for it while Kafka or
+ * Redis is configured is a contradiction and refused too. A service never falls back to memory by itself: a
+ * misconfigured deployment must fail to start, not run disconnected and look healthy.
+ */
+export function readBackingServices(
+  env: Env,
+  options: { readonly inMemoryFlag?: boolean } = {},
+): { readonly services?: BackingServices; readonly problems: readonly ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const inMemory = readBooleanEnv(env, ServiceEnv.InMemory, problems) || options.inMemoryFlag === true;
+  const brokers = (value(env, ServiceEnv.KafkaBrokers) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const redisUrl = value(env, ServiceEnv.RedisUrl);
+  const topicNames: Partial<Record<Topic, string>> = {};
+  for (const [topic, name] of [
+    ['commands', ServiceEnv.TopicCommands],
+    ['events', ServiceEnv.TopicEvents],
+    ['dlq', ServiceEnv.TopicDlq],
+  ] as const) {
+    const v = value(env, name);
+    if (v !== undefined) topicNames[topic] = v;
+  }
+  if (inMemory) {
+    for (const [name, set] of [
+      [ServiceEnv.KafkaBrokers, brokers.length > 0],
+      [ServiceEnv.RedisUrl, redisUrl !== undefined],
+    ] as const)
+      if (set)
+        problems.push({
+          variable: ServiceEnv.InMemory,
+          message: `the in-memory mode was asked for, but ${name} is set too: choose one`,
+        });
+    return problems.length > 0 ? { problems } : { services: { mode: 'in-memory', topicNames }, problems };
+  }
+  if (brokers.length === 0)
+    problems.push({
+      variable: ServiceEnv.KafkaBrokers,
+      message: `missing: the Kafka brokers, e.g. kafka-0:9092,kafka-1:9092 (or ${ServiceEnv.InMemory}=true for a single-process trial)`,
+    });
+  if (redisUrl === undefined)
+    problems.push({
+      variable: ServiceEnv.RedisUrl,
+      message: `missing: the Redis URL, e.g. redis://redis:6379 (or ${ServiceEnv.InMemory}=true for a single-process trial)`,
+    });
+  else if (!/^rediss?:\/\//.test(redisUrl))
+    problems.push({ variable: ServiceEnv.RedisUrl, message: `a redis:// or rediss:// URL, got "${redisUrl}"` });
+  if (problems.length > 0 || redisUrl === undefined) return { problems };
+  const clientId = value(env, ServiceEnv.KafkaClientId);
+  const keyPrefix = value(env, ServiceEnv.RedisKeyPrefix);
+  return {
+    services: {
+      mode: 'external',
+      kafka: { brokers, ...(clientId !== undefined ? { clientId } : {}), topicNames },
+      redis: { url: redisUrl, ...(keyPrefix !== undefined ? { keyPrefix } : {}) },
+    },
+    problems,
+  };
+}
+
+/** The fleet's signing key set, as `MESHWAVE_SIGNING_KEYS[_FILE]` hold it (ADR 0004). */
+export const SigningKeySet = z
+  .array(z.strictObject({ id: z.string().min(1), secret: z.string().min(32, 'a secret of at least 32 bytes') }))
+  .min(1);
+export type SigningKeySet = z.infer<typeof SigningKeySet>;
+
+export interface SigningKeysConfig {
+  readonly keys: SigningKeySet;
+  readonly activeKeyId: string;
+}
+
+/**
+ * Reads `MESHWAVE_SIGNING_KEYS` or the file `MESHWAVE_SIGNING_KEYS_FILE` names (Kubernetes mounts secrets as
+ * files) and `MESHWAVE_SIGNING_ACTIVE_KEY`. Undefined, without a problem, when neither is set and `required` is
+ * false (the in-memory mode, where no message leaves the process).
+ */
+export function readSigningKeys(
+  env: Env,
+  readFile: (path: string) => string,
+  options: { readonly required: boolean },
+): { readonly signing?: SigningKeysConfig; readonly problems: readonly ConfigProblem[] } {
+  const file = value(env, ServiceEnv.SigningKeysFile);
+  let text: string | undefined;
+  let variable: string = ServiceEnv.SigningKeys;
+  if (file !== undefined) {
+    variable = ServiceEnv.SigningKeysFile;
+    try {
+      text = readFile(file);
+    } catch (err) {
+      return { problems: [{ variable, message: `cannot read ${file}: ${(err as Error).message}` }] };
+    }
+  } else text = value(env, ServiceEnv.SigningKeys);
+  if (text === undefined)
+    return options.required
+      ? {
+          problems: [
+            {
+              variable: ServiceEnv.SigningKeys,
+              message: `missing: a JSON list of {id, secret} (or ${ServiceEnv.SigningKeysFile}); messages are signed with the fleet's keys`,
+            },
+          ],
+        }
+      : { problems: [] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { problems: [{ variable, message: 'not valid JSON' }] };
+  }
+  const r = SigningKeySet.safeParse(parsed);
+  if (!r.success)
+    return {
+      problems: [
+        { variable, message: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') },
+      ],
+    };
+  const activeKeyId = value(env, ServiceEnv.SigningActiveKey) ?? r.data[0]!.id;
+  if (!r.data.some((k) => k.id === activeKeyId))
+    return {
+      problems: [{ variable: ServiceEnv.SigningActiveKey, message: `"${activeKeyId}" is not one of the signing keys` }],
+    };
+  return { signing: { keys: r.data, activeKeyId }, problems: [] };
+}
+
+/** `VARIABLE: message`, one line per problem. */
+export const formatConfigProblems = (problems: readonly ConfigProblem[]): string =>
+  problems.map((p) => `${p.variable}: ${p.message}`).join('\n');
