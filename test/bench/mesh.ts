@@ -15,22 +15,14 @@ import {
   writeMetisGraph,
   type CsrGraph,
 } from '@meshwave/mesh';
+import { optionValue } from '../support/command-line.ts';
 
-const args = process.argv.slice(2);
-/** The value after `--name`, or undefined when the option is absent. */
-function option(name: string): string | undefined {
-  const at = args.indexOf(name);
-  if (at < 0) return undefined;
-  const value = args[at + 1];
-  if (value === undefined) throw new Error(`${name} needs a value`);
-  return value;
-}
-const quick = args.includes('--quick');
-const only = option('--graphs')?.split(',');
+const quick = process.argv.includes('--quick');
+const only = optionValue('--graphs')?.split(',');
 const sizes = quick ? [10_000] : [10_000, 100_000];
 const ks = [8, 32];
 const UFACTOR = 30; // METIS ufactor is in 1/1000: 30 = 3% imbalance
-const SEED = Number(option('--seed') ?? 1);
+const SEED = Number(optionValue('--seed') ?? 1);
 
 function ensureGpmetis(): void {
   if (spawnSync('sh', ['-c', 'command -v gpmetis']).status === 0) return;
