@@ -10,6 +10,7 @@
 // Options: --messages N (default 20000), --rounds N (default 2), --redis-ops N (default 20000),
 // --only raw,bus,breakdown,redis (default all; e.g. to profile one part with --cpu-prof).
 import { Kafka, logLevel } from 'kafkajs';
+import { optionValue } from '../support/command-line.ts';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning, TestEnvNotUpError } from '../support/env.ts';
 import { KEYS, newCommand } from './bus-store-fixtures.ts';
 import { BATCH, busKafka, costBreakdown, PARTITIONS, rawKafka, type KafkaResult } from './bus-store-kafka.ts';
@@ -22,19 +23,11 @@ const hardStop = setTimeout(() => {
 }, HARD_LIMIT_MS);
 hardStop.unref();
 
-/** The value after `--name`, or undefined when the option is absent. */
-function option(name: string): string | undefined {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return undefined;
-  const value = process.argv[at + 1];
-  if (value === undefined) throw new Error(`${name} needs a value`);
-  return value;
-}
-const arg = (name: string, fallback: number): number => Number(option(name) ?? fallback);
+const arg = (name: string, fallback: number): number => Number(optionValue(name) ?? fallback);
 const MESSAGES = arg('--messages', 20_000);
 const ROUNDS = arg('--rounds', 2);
 const REDIS_OPS = arg('--redis-ops', 20_000);
-const ONLY = new Set((option('--only') ?? 'raw,bus,breakdown,redis').split(','));
+const ONLY = new Set((optionValue('--only') ?? 'raw,bus,breakdown,redis').split(','));
 
 // kafkajs 2.2.4 on Node 24: see libs/bus/src/kafka-warnings.ts. The bus installs the same filter.
 suppressKafkaJsTimeoutNegativeWarning();
