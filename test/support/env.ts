@@ -94,15 +94,15 @@ export interface TestEnv {
   readonly helm?: HelmEnv;
 }
 
+// A declared field rather than a constructor parameter property: the benchmarks import this file and Node runs
+// them with type stripping, which accepts erasable syntax only.
 export class TestEnvNotUpError extends Error {
   readonly code = 'TEST_ENV_NOT_UP';
-  constructor(
-    message: string,
-    readonly envFile: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly envFile: string;
+  constructor(message: string, envFile: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TestEnvNotUpError';
+    this.envFile = envFile;
   }
 }
 

@@ -8,16 +8,15 @@
 // Options: --deployments N (default 2000), --replicas N (default 1), --qps N (default 50), --concurrency N (default 32,
 // requests in flight for both), --cluster NAME.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'node:https';
+import { Agent, request, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createClusterAgent, createKubernetesClient, TokenBucket } from '@meshwave/cluster-agent';
 import { createInMemoryBus } from '@meshwave/bus';
 import { createInMemoryStore } from '@meshwave/store';
 import { MessageType, clusterKey } from '@meshwave/contracts';
+import { optionValue } from '../support/command-line.ts';
+import { loadTestEnv } from '../support/env.ts';
 
 const HARD_LIMIT_MS = 1_500_000;
 const hardStop = setTimeout(() => {
@@ -26,33 +25,37 @@ const hardStop = setTimeout(() => {
 }, HARD_LIMIT_MS);
 hardStop.unref();
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
-const N = Number(arg('--deployments', 2000));
-const REPLICAS = Number(arg('--replicas', 1));
-const QPS = Number(arg('--qps', 50));
+const N = Number(optionValue('--deployments') ?? 2000);
+const REPLICAS = Number(optionValue('--replicas') ?? 1);
+const QPS = Number(optionValue('--qps') ?? 50);
 const PER_NS = 100;
 // requests in flight, for the agent (reconciles at once) and the raw loop alike
-const CONCURRENCY = Number(arg('--concurrency', 32));
+const CONCURRENCY = Number(optionValue('--concurrency') ?? 32);
 const CONVERGE_LIMIT_MS = 600_000;
 
-const envFile = path.join(
-  process.env.MESHWAVE_ENV_DIR ?? path.join(os.homedir(), '.cache', 'meshwave', 'run'),
-  'env.json',
-);
-const env = JSON.parse(fs.readFileSync(envFile, 'utf8'));
-const cluster = env.clusters.find((c) => c.name === arg('--cluster', env.clusters.at(-1)?.name));
-if (!cluster) throw new Error('no cluster in env.json: run `npm run env:up`');
+const env = loadTestEnv({ needClusters: 1 });
+const clusterName = optionValue('--cluster') ?? env.clusters.at(-1)?.name;
+const found = env.clusters.find((c) => c.name === clusterName);
+if (!found) throw new Error('no cluster in env.json: run `npm run env:up`');
+const cluster = found; // a checked name: the hoisted functions below do not see the narrowing of `found`
 
 // ---- admin requests for setup (not rate-limited: setup is not what is measured) -----------------------
 const kc = new KubeConfig();
 kc.loadFromFile(cluster.kubeconfig);
-const opts = {};
+const opts: RequestOptions = {};
 await kc.applyToHTTPSOptions(opts);
 const agent = new Agent({ keepAlive: true, maxSockets: 32, ca: opts.ca, cert: opts.cert, key: opts.key });
-function kube(method, urlPath, body, contentType = 'application/json') {
+/** The fields of an answer this benchmark reads: an error's message, a list's Deployments. */
+interface KubeBody {
+  readonly message?: string;
+  readonly items?: readonly { status?: { availableReplicas?: number; updatedReplicas?: number } }[];
+}
+function kube(
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; body: KubeBody | undefined }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -63,13 +66,13 @@ function kube(method, urlPath, body, contentType = 'application/json') {
         headers: { ...opts.headers, accept: 'application/json', ...(payload ? { 'content-type': contentType } : {}) },
       },
       (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           try {
             resolve({
-              status: res.statusCode,
-              body: chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined,
+              status: res.statusCode ?? 0,
+              body: chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as KubeBody) : undefined,
             });
           } catch (err) {
             reject(err);
@@ -85,11 +88,11 @@ function kube(method, urlPath, body, contentType = 'application/json') {
     req.end();
   });
 }
-async function pool(items, width, fn) {
+async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   let i = 0;
   await Promise.all(
     Array.from({ length: width }, async () => {
-      while (i < items.length) await fn(items[i++]);
+      while (i < items.length) await fn(items[i++]!);
     }),
   );
 }
@@ -97,7 +100,7 @@ async function pool(items, width, fn) {
 const id = randomUUID().slice(0, 6);
 const namespaces = Array.from({ length: Math.ceil(N / PER_NS) }, (_, i) => `bench-${id}-${i}`);
 const deployments = Array.from({ length: N }, (_, i) => ({
-  namespace: namespaces[Math.floor(i / PER_NS)],
+  namespace: namespaces[Math.floor(i / PER_NS)]!,
   name: `app-${i % PER_NS}`,
 }));
 console.log(
@@ -145,9 +148,12 @@ await pool(deployments, 24, async (d) => {
 });
 // Wait until every Deployment runs its pods (kwok makes them Ready).
 for (;;) {
-  const mine = [];
-  for (const ns of namespaces)
-    mine.push(...(await kube('GET', `/apis/apps/v1/namespaces/${ns}/deployments`)).body.items);
+  const mine: NonNullable<KubeBody['items']>[number][] = [];
+  for (const ns of namespaces) {
+    const r = await kube('GET', `/apis/apps/v1/namespaces/${ns}/deployments`);
+    if (r.body?.items === undefined) throw new Error(`list Deployments of ${ns}: ${r.status} ${r.body?.message}`);
+    mine.push(...r.body.items);
+  }
   const ready = mine.filter(
     (d) => (d.status?.availableReplicas ?? 0) === REPLICAS && (d.status?.updatedReplicas ?? 0) === REPLICAS,
   ).length;
@@ -205,8 +211,8 @@ await clusterAgent.handleCommand({
     units: deployments.map((d) => ({ namespace: d.namespace, kind: 'Deployment', name: d.name, revision: '1-25-2' })),
   },
 });
-let dispatchMs;
-let convergeMs;
+let dispatchMs: number | undefined;
+let convergeMs: number | undefined;
 for (;;) {
   const units = clusterAgent.units();
   const pending = units.filter((u) => u.state === 'pending').length;
@@ -252,9 +258,9 @@ await pool(deployments, CONCURRENCY, async (d) => {
 const rawMs = performance.now() - r0;
 
 // ---- report and clean up -----------------------------------------------------------------------------------
-const s = (ms) => (ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(1)} s`);
+const s = (ms: number | undefined): string => (ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(1)} s`);
 console.log(
-  `agent: dispatch (every restart issued) ${s(dispatchMs)}, converged (rollouts complete, every pod Ready on 1-25-2) ${s(convergeMs)}${failed.length ? `, ${failed.length} failed (${failed[0].reason})` : ''}`,
+  `agent: dispatch (every restart issued) ${s(dispatchMs)}, converged (rollouts complete, every pod Ready on 1-25-2) ${s(convergeMs)}${failed[0] ? `, ${failed.length} failed (${failed[0].reason})` : ''}`,
 );
 console.log(
   `agent: ${agentCalls} API requests after the command (${(agentCalls / N).toFixed(2)} per Deployment), 429 answers: ${agent429}`,

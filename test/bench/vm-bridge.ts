@@ -2,15 +2,13 @@
 // (batches x health time), both measured in this run. The hosts run the real vm-agent logic (bundle
 // download, sha256, unpack, atomic switch, journal) over the bridge's real HTTP API on 127.0.0.1; only the
 // proxy is simulated: it becomes ready 1 s after each restart. Stops by itself.
-//   node_modules/.bin/node test/bench/vm-bridge.mjs [--hosts 100] [--max-unavailable-percent 10] [--health-ms 1000] [--store memory|redis]
+//   node_modules/.bin/node test/bench/vm-bridge.ts [--hosts 100] [--max-unavailable-percent 10] [--health-ms 1000] [--store memory|redis]
 // Needs a build (`npx tsc -b services/vm-bridge`).
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { createInMemoryStore, createRedisStore } from '@meshwave/store';
 import { createSimulatedVmFleet } from '@meshwave/vm-bridge';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { loadTestEnv } from '../support/env.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,13 +23,9 @@ const maxUnavailable = Math.max(1, Math.ceil((Number(values['max-unavailable-per
 const healthMs = Number(values['health-ms']);
 const batches = Math.ceil(hosts / maxUnavailable);
 
-function redisUrl() {
-  const dir = process.env.MESHWAVE_ENV_DIR ?? path.join(os.homedir(), '.cache', 'meshwave', 'run');
-  return JSON.parse(fs.readFileSync(path.join(dir, 'env.json'), 'utf8')).redis.url;
-}
 const store =
   values.store === 'redis'
-    ? createRedisStore({ url: redisUrl(), keyPrefix: `bench-vm-${process.pid}` })
+    ? createRedisStore({ url: loadTestEnv().redis.url, keyPrefix: `bench-vm-${process.pid}` })
     : createInMemoryStore();
 
 const fleet = await createSimulatedVmFleet({
@@ -49,7 +43,7 @@ const deadline = setTimeout(() => {
   process.exit(1);
 }, 600_000);
 
-async function rolled() {
+async function rolled(): Promise<boolean> {
   const { hosts: records } = await fleet.bridge.snapshot('bench');
   return records.every((h) => h.report?.runningVersion === '1-25-2' && h.report.phase === 'idle' && h.report.healthy);
 }

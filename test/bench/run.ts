@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const only = process.argv.slice(2);
-const benches = ['plan.mjs', 'mesh.mjs', 'bus-store.mjs', 'cluster-agent.mjs', 'vm-bridge.mjs'].filter(
+const benches = ['plan.ts', 'decide.ts', 'mesh.ts', 'bus-store.ts', 'cluster-agent.ts', 'vm-bridge.ts'].filter(
   (b) => existsSync(here + b) && (only.length === 0 || only.some((o) => b.startsWith(o))),
 );
 let failed = 0;

@@ -1,6 +1,6 @@
 // Mesh partitioner benchmark: ours vs gpmetis on the same .graph files (2-D grids, random and Barabási–Albert
 // power-law graphs, 10k and 100k vertices, k = 8 and 32, 3% imbalance). Prints cut and time ratios side by side.
-// Run after `npx tsc -b libs/mesh`:  node_modules/.bin/node test/bench/mesh.mjs [--quick] [--graphs grid,powerlaw] [--seed N]
+// Run after `npx tsc -b libs/mesh`:  node_modules/.bin/node test/bench/mesh.ts [--quick] [--graphs grid,powerlaw] [--seed N]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,17 +13,18 @@ import {
   partitionGraph,
   partWeights,
   writeMetisGraph,
-} from '../../libs/mesh/dist/index.js';
+  type CsrGraph,
+} from '@meshwave/mesh';
+import { optionValue } from '../support/command-line.ts';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const only = args.includes('--graphs') ? args[args.indexOf('--graphs') + 1].split(',') : undefined;
+const quick = process.argv.includes('--quick');
+const only = optionValue('--graphs')?.split(',');
 const sizes = quick ? [10_000] : [10_000, 100_000];
 const ks = [8, 32];
 const UFACTOR = 30; // METIS ufactor is in 1/1000: 30 = 3% imbalance
-const SEED = args.includes('--seed') ? Number(args[args.indexOf('--seed') + 1]) : 1;
+const SEED = Number(optionValue('--seed') ?? 1);
 
-function ensureGpmetis() {
+function ensureGpmetis(): void {
   if (spawnSync('sh', ['-c', 'command -v gpmetis']).status === 0) return;
   console.error('gpmetis missing: installing the Debian package metis');
   execFileSync('apt-get', ['update'], { stdio: 'inherit' });
@@ -31,7 +32,7 @@ function ensureGpmetis() {
 }
 
 // A small seeded generator so the graphs are the same on every run.
-function rng(seed) {
+function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -42,21 +43,21 @@ function rng(seed) {
   };
 }
 
-function fromEdges(n, edges) {
+function fromEdges(n: number, edges: readonly number[]): CsrGraph {
   const m = edges.length / 2;
   const s = new Int32Array(m);
   const t = new Int32Array(m);
   for (let i = 0; i < m; i++) {
-    s[i] = edges[2 * i];
-    t[i] = edges[2 * i + 1];
+    s[i] = edges[2 * i]!;
+    t[i] = edges[2 * i + 1]!;
   }
   return buildCsrGraph(n, new Float64Array(n).fill(1), s, t, new Float64Array(m).fill(1));
 }
 
-function grid(n) {
+function grid(n: number): CsrGraph {
   const w = Math.round(Math.sqrt(n));
   const h = Math.round(n / w);
-  const edges = [];
+  const edges: number[] = [];
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       const v = y * w + x;
@@ -66,9 +67,9 @@ function grid(n) {
   return fromEdges(w * h, edges);
 }
 
-function randomGraph(n, avgDegree = 8) {
+function randomGraph(n: number, avgDegree = 8): CsrGraph {
   const r = rng(7);
-  const edges = [];
+  const edges: number[] = [];
   for (let i = 0; i < (n * avgDegree) / 2; i++) {
     const a = Math.floor(r() * n);
     const b = Math.floor(r() * n);
@@ -78,18 +79,18 @@ function randomGraph(n, avgDegree = 8) {
 }
 
 // Barabási–Albert: each new vertex links to m existing ones chosen proportionally to their degree.
-function powerLaw(n, m = 3) {
+function powerLaw(n: number, m = 3): CsrGraph {
   const r = rng(11);
-  const edges = [];
-  const ends = [];
+  const edges: number[] = [];
+  const ends: number[] = [];
   for (let v = 0; v <= m; v++)
     for (let u = 0; u < v; u++) {
       edges.push(u, v);
       ends.push(u, v);
     }
   for (let v = m + 1; v < n; v++) {
-    const chosen = new Set();
-    while (chosen.size < m) chosen.add(ends[Math.floor(r() * ends.length)]);
+    const chosen = new Set<number>();
+    while (chosen.size < m) chosen.add(ends[Math.floor(r() * ends.length)]!);
     for (const u of chosen) {
       edges.push(u, v);
       ends.push(u, v);
@@ -98,7 +99,7 @@ function powerLaw(n, m = 3) {
   return fromEdges(n, edges);
 }
 
-function runGpmetis(file, k) {
+function runGpmetis(file: string, k: number): { part: Int32Array; seconds: number; wall: number } {
   const t0 = performance.now();
   const out = execFileSync('gpmetis', [`-ufactor=${UFACTOR}`, `-seed=${SEED}`, file, String(k)], { encoding: 'utf8' });
   const wall = (performance.now() - t0) / 1000;
@@ -107,7 +108,7 @@ function runGpmetis(file, k) {
   return { part, seconds: reported ? Number(reported[1]) : wall, wall };
 }
 
-function imbalance(g, part, k) {
+function imbalance(g: CsrGraph, part: Int32Array, k: number): number {
   const w = partWeights(g, part, k);
   let total = 0;
   let max = 0;
@@ -124,7 +125,19 @@ ensureGpmetis();
 for (const k of [4, 8, 32]) partitionGraph(grid(10_000), { k, imbalance: 0.03, seed: SEED + 1 });
 const dir = mkdtempSync(join(tmpdir(), 'meshwave-bench-'));
 const families = { grid, random: randomGraph, powerlaw: powerLaw };
-const rows = [];
+interface Row {
+  graph: string;
+  k: number;
+  ourCut: number;
+  metisCut: number;
+  cutRatio: number;
+  ourSec: number;
+  metisSec: number;
+  timeRatio: number;
+  ourImb: number;
+  metisImb: number;
+}
+const rows: Row[] = [];
 try {
   for (const [family, make] of Object.entries(families)) {
     if (only && !only.includes(family)) continue;
@@ -140,7 +153,7 @@ try {
         const ours = partitionGraph(g, { k, imbalance: UFACTOR / 1000, seed: SEED });
         const cpu = process.cpuUsage(c0);
         const seconds = (cpu.user + cpu.system) / 1e6;
-        rows.push({
+        const r: Row = {
           graph: `${family}-${n / 1000}k`,
           k,
           ourCut: ours.cut,
@@ -151,8 +164,8 @@ try {
           timeRatio: seconds / Math.max(metis.seconds, 1e-3),
           ourImb: imbalance(g, ours.part, k),
           metisImb: imbalance(g, metis.part, k),
-        });
-        const r = rows.at(-1);
+        };
+        rows.push(r);
         console.error(
           `${r.graph} k=${k}: cut ${r.ourCut}/${r.metisCut}=${r.cutRatio.toFixed(3)} time ${r.ourSec.toFixed(3)}/${r.metisSec.toFixed(3)}`,
         );
@@ -187,8 +200,8 @@ const table = rows.map((r) => [
   `${(r.ourImb * 100).toFixed(1)}%`,
   `${(r.metisImb * 100).toFixed(1)}%`,
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
-const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+const line = (cells: readonly string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
 console.log(line(header));
 console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
 for (const row of table) console.log(line(row));

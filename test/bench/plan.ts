@@ -1,6 +1,6 @@
 // Plans 100,000 workloads on 50 clusters plus 10,000 VM hosts and compares the time with a bare one-pass
 // stable-hash loop over the same units, measured in the same run. Target: ratio ≤ 3 and under a second.
-import { Inventory, RolloutSpec } from '@meshwave/contracts';
+import { Inventory, RolloutSpec, type InventoryWorkload, type Plan } from '@meshwave/contracts';
 import { hashParts, planRollout, saltSeed } from '@meshwave/plan';
 
 const CLUSTERS = 50;
@@ -8,14 +8,14 @@ const WORKLOADS = 100_000;
 const VM_HOSTS = 10_000;
 const RUNS = 7;
 
-function newFleet() {
+function newFleet(): Inventory {
   const clusters = Array.from({ length: CLUSTERS }, (_, c) => ({
     name: `${c < 5 ? 'staging' : 'prod'}-${c}`,
     labels: { env: c < 5 ? 'staging' : 'prod', region: `r${c % 4}` },
-    workloads: [],
+    workloads: [] as InventoryWorkload[],
   }));
   for (let i = 0; i < WORKLOADS; i++) {
-    clusters[i % CLUSTERS].workloads.push({
+    clusters[i % CLUSTERS]!.workloads.push({
       namespace: `team-${(i * 7) % 300}`,
       kind: i % 10 === 0 ? 'StatefulSet' : 'Deployment',
       name: `svc-${i}`,
@@ -59,7 +59,7 @@ const spec = RolloutSpec.parse({
   },
 });
 
-function baseline(inventory) {
+function baseline(inventory: Inventory): number {
   // The floor: the stable hash of each unit key, once; no selection, no sorting, no scheduling, no output.
   const seed = saltSeed('istio-1-25-2');
   let acc = 0;
@@ -69,14 +69,14 @@ function baseline(inventory) {
   return acc;
 }
 
-function median(xs) {
+function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)]!;
 }
 
 // CPU time of this thread (user + system), not wall time: on a shared 2-core machine the wall clock also
 // counts the time other processes held the CPU. Both are printed.
-function time(fn) {
+function time(fn: () => void): { cpu: number; wall: number } {
   // Start from a clean heap, so each run pays for its own garbage and not for the previous one's.
   globalThis.gc?.();
   const c0 = process.cpuUsage();
@@ -88,7 +88,8 @@ function time(fn) {
 
 const inventory = newFleet();
 const now = new Date('2026-11-23T08:00:00Z');
-let plan;
+// Assigned by the warm-up runs below.
+let plan!: Plan;
 for (let i = 0; i < 2; i++) {
   baseline(inventory);
   plan = planRollout(spec, inventory, { now });
@@ -107,5 +108,5 @@ console.log(
   `plan: ${WORKLOADS} workloads on ${CLUSTERS} clusters + ${VM_HOSTS} VM hosts → ${plan.waves.length} waves, ${moved} workloads moved`,
 );
 console.log(
-  `plan: median ${p.toFixed(1)} ms; bare stable-hash loop ${b.toFixed(1)} ms; ratio ${(p / b).toFixed(2)}x (target ≤ 3x and < 1000 ms): ${p / b <= 3 && p < 1000 ? 'MET' : 'NOT MET'}`,
+  `plan: median ${p.toFixed(1)} ms CPU (wall ${wall.toFixed(1)} ms); bare stable-hash loop ${b.toFixed(1)} ms; ratio ${(p / b).toFixed(2)}x (target ≤ 3x and < 1000 ms): ${p / b <= 3 && p < 1000 ? 'MET' : 'NOT MET'}`,
 );

@@ -1,0 +1,136 @@
+// Bus and store against the real servers of the test env, each beside its raw baseline in the same run:
+//  1. Kafka: raw kafkajs produce→consume (idempotent producer, acks -1, sendBatch; eachMessage consumer) vs the
+//     EventBus (zod validation + HMAC signing on publish; verification, header and data validation, tracing,
+//     commit-after-handler on consume). Throughput end to end and latency p50/p99 (publish call → handler).
+//     Target: the bus keeps ≥ 50% of raw throughput.
+//  2. Where the bus's cost goes: the per-message CPU of each step, measured alone.
+//  3. Redis: StateStore.transition (Lua: epoch fence + versions + write) vs raw SET of the same JSON.
+// Needs `npm run build` (imports the packages' dist) and `npm run env:up`. Stops by itself (hard limit below).
+// The parts live in bus-store-kafka.ts and bus-store-redis.ts.
+// Options: --messages N (default 20000), --rounds N (default 2), --redis-ops N (default 20000),
+// --only raw,bus,breakdown,redis (default all; e.g. to profile one part with --cpu-prof).
+import { Kafka, logLevel } from 'kafkajs';
+import { optionValue } from '../support/command-line.ts';
+import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning, TestEnvNotUpError } from '../support/env.ts';
+import { KEYS, newCommand } from './bus-store-fixtures.ts';
+import { BATCH, busKafka, costBreakdown, PARTITIONS, rawKafka, type KafkaResult } from './bus-store-kafka.ts';
+import { redisBench, type RedisResult } from './bus-store-redis.ts';
+
+const HARD_LIMIT_MS = 600_000;
+const hardStop = setTimeout(() => {
+  console.error(`bus-store bench: still running after ${HARD_LIMIT_MS / 1000} s, giving up`);
+  process.exit(2);
+}, HARD_LIMIT_MS);
+hardStop.unref();
+
+const arg = (name: string, fallback: number): number => Number(optionValue(name) ?? fallback);
+const MESSAGES = arg('--messages', 20_000);
+const ROUNDS = arg('--rounds', 2);
+const REDIS_OPS = arg('--redis-ops', 20_000);
+const ONLY = new Set((optionValue('--only') ?? 'raw,bus,breakdown,redis').split(','));
+
+// kafkajs 2.2.4 on Node 24: see libs/bus/src/kafka-warnings.ts. The bus installs the same filter.
+suppressKafkaJsTimeoutNegativeWarning();
+
+function loadEnv(): { brokers: string[]; redisUrl: string } {
+  try {
+    const env = loadTestEnv();
+    return { brokers: [...env.kafka.brokers], redisUrl: env.redis.url };
+  } catch (err) {
+    if (!(err instanceof TestEnvNotUpError)) throw err;
+    console.error(`bus-store bench: ${err.message}`);
+    process.exit(1);
+  }
+}
+
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function printRows(title: string, rows: readonly (KafkaResult | RedisResult)[]): void {
+  console.log(title);
+  for (const r of rows) {
+    const cpu = 'cpuUsPerMessage' in r ? `   CPU ${fmt(r.cpuUsPerMessage, 0).padStart(5)} µs/msg` : '';
+    console.log(
+      `  ${r.name.padEnd(34)} ${fmt(r.throughput).padStart(9)} /s   p50 ${fmt(r.p50, 2).padStart(8)} ms   p99 ${fmt(r.p99, 2).padStart(8)} ms${cpu}`,
+    );
+  }
+}
+
+const env = loadEnv();
+/** CPU µs per message of the best raw and bus rounds, for the cost split below */
+let kafkaCpu: { raw: number; rawHeaders: number; bus: number } | undefined;
+if (ONLY.has('raw') || ONLY.has('bus')) {
+  const admin = new Kafka({ clientId: 'bench-admin', brokers: env.brokers, logLevel: logLevel.ERROR }).admin();
+  await admin.connect();
+  const raw: KafkaResult[] = [];
+  const rawHeaders: KafkaResult[] = [];
+  const bus: KafkaResult[] = [];
+  console.log(
+    `Kafka: ${fmt(MESSAGES)} ClusterDesiredState commands (~${fmt(JSON.stringify(newCommand(0).data).length)} B), ${KEYS} keys, ${PARTITIONS} partitions, batches of ${BATCH}, ${ROUNDS} rounds each, alternating`,
+  );
+  const target = { brokers: env.brokers, admin, messages: MESSAGES };
+  for (let round = 0; round < ROUNDS; round++) {
+    if (ONLY.has('raw')) raw.push(await rawKafka(target));
+    if (ONLY.has('raw')) rawHeaders.push(await rawKafka(target, true));
+    if (ONLY.has('bus')) bus.push(await busKafka(target));
+  }
+  await admin.disconnect();
+  const best = (rs: readonly KafkaResult[]): KafkaResult => rs.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+  printRows('Kafka produce→consume (best round of each):', [
+    ...(raw.length > 0 ? [best(raw), best(rawHeaders)] : []),
+    ...(bus.length > 0 ? [best(bus)] : []),
+  ]);
+  if (raw.length > 0 && bus.length > 0) {
+    const ratio = best(bus).throughput / best(raw).throughput;
+    console.log(
+      `  ratio bus/raw throughput: ${fmt(ratio * 100, 1)}% (target ≥ 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,
+    );
+    // On a CPU-bound machine throughput follows CPU per message; this ratio does not move with other load.
+    const cpuRatio = best(raw).cpuUsPerMessage / best(bus).cpuUsPerMessage;
+    console.log(
+      `  ratio raw/bus CPU per message (throughput ratio when CPU-bound, independent of load): ${fmt(cpuRatio * 100, 1)}%`,
+    );
+    console.log(
+      `  all rounds raw: ${raw.map((r) => fmt(r.throughput)).join(', ')}   bus: ${bus.map((r) => fmt(r.throughput)).join(', ')}`,
+    );
+    kafkaCpu = {
+      raw: best(raw).cpuUsPerMessage,
+      rawHeaders: best(rawHeaders).cpuUsPerMessage,
+      bus: best(bus).cpuUsPerMessage,
+    };
+  }
+}
+
+if (ONLY.has('breakdown')) {
+  console.log('Where the bus spends CPU per message (CPU µs, each step measured alone):');
+  const steps = costBreakdown();
+  for (const [name, us] of steps) console.log(`  ${name.padEnd(78)} ${fmt(us, 1).padStart(7)}`);
+  if (kafkaCpu !== undefined) {
+    const extra = kafkaCpu.bus - kafkaCpu.raw;
+    const [rawJson, , , encode, , inspect] = steps.map(([, us]) => us) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const headers = kafkaCpu.rawHeaders - kafkaCpu.raw;
+    const rest = extra - headers - (encode - rawJson / 2) - (inspect - rawJson / 2);
+    console.log(
+      `  the bus's extra ${fmt(extra, 0)} µs/msg over raw: kafkajs encoding and decoding the envelope's 10 headers ~${fmt(headers, 0)} ` +
+        `(raw + headers run), envelope on publish ~${fmt(encode - rawJson / 2, 0)}, inspection on consume ~${fmt(inspect - rawJson / 2, 0)}, ` +
+        `rest ~${fmt(rest, 0)} (delivery bookkeeping, spans, commits, GC)`,
+    );
+  }
+}
+
+if (ONLY.has('redis')) {
+  const redisRows = await redisBench(env.redisUrl, REDIS_OPS);
+  printRows(`Redis (${fmt(REDIS_OPS)} ops at 64 in flight; latency sequential):`, redisRows);
+  const [rawSet, transition, audited] = redisRows as [RedisResult, RedisResult, RedisResult];
+  console.log(
+    `  ratio transition/SET throughput: ${fmt((transition.throughput / rawSet.throughput) * 100, 1)}%, with 2 docs + audit: ${fmt((audited.throughput / rawSet.throughput) * 100, 1)}%`,
+  );
+}
+clearTimeout(hardStop);
