@@ -53,8 +53,22 @@ const REQUIRED: Record<string, string[]> = {
     '--set',
     'auth.activeSigningKey=fleet-2026',
   ],
-  'meshwave-cluster-agent': ['--set', 'clusterName=prod-1'],
-  'meshwave-vm-bridge': ['--set', 'signing.activeKeyId=fleet-2026'],
+  'meshwave-cluster-agent': [
+    '--set',
+    'clusterName=prod-1',
+    '--set',
+    'kafka.brokers={kafka-0.kafka:9092}',
+    '--set',
+    'redis.url=redis://redis:6379',
+  ],
+  'meshwave-vm-bridge': [
+    '--set',
+    'kafka.brokers={kafka-0.kafka:9092}',
+    '--set',
+    'redis.url=redis://redis:6379',
+    '--set',
+    'signing.activeKeyId=fleet-2026',
+  ],
 };
 
 let helm: HelmEnv;
@@ -152,7 +166,7 @@ describe.each(Object.keys(REQUIRED))('Helm chart %s', (chart) => {
       {
         'meshwave-planner': /kafka\.brokers is required|auth\.tokens \(or auth\.existingSecret\) is required/,
         'meshwave-cluster-agent': /clusterName is required/,
-        'meshwave-vm-bridge': /signing\.activeKeyId is required/,
+        'meshwave-vm-bridge': /kafka\.brokers is required/,
       }[chart]!,
     );
   });
@@ -243,7 +257,12 @@ describe('meshwave-cluster-agent, as rendered', () => {
     expect(template.metadata.labels['sidecar.istio.io/inject']).toBe('false');
     const pod = podSpecOf(deployment);
     const container = pod.containers[0]!;
-    expect(envOf(container)).toMatchObject({ MESHWAVE_CLUSTER: 'prod-1' });
+    expect(envOf(container)).toMatchObject({
+      MESHWAVE_CLUSTER: 'prod-1',
+      MESHWAVE_KAFKA_BROKERS: 'kafka-0.kafka:9092',
+      MESHWAVE_REDIS_URL: 'redis://redis:6379',
+    });
+    expect(envOf(container)).not.toHaveProperty('MESHWAVE_IN_MEMORY');
     expect(container.readinessProbe?.httpGet.path).toBe('/healthz');
     expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
@@ -265,7 +284,7 @@ describe('meshwave-cluster-agent, as rendered', () => {
 });
 
 describe('meshwave-vm-bridge, as rendered', () => {
-  it('Then by default it has one replica ready only while active, a Service, and a config on the in-memory bus and store', () => {
+  it('Then by default it has one replica ready only while active, a Service, and Kafka, Redis and the signing key from the environment, never an in-memory bus or store', () => {
     const manifests = render('meshwave-vm-bridge', REQUIRED['meshwave-vm-bridge']!);
     expect(sortedKinds(manifests)).toEqual(['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
     const deployment = one(manifests, 'Deployment');
@@ -273,9 +292,13 @@ describe('meshwave-vm-bridge, as rendered', () => {
     const pod = podSpecOf(deployment);
     expect(pod.containers[0]!.readinessProbe?.httpGet.path).toBe('/healthz');
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
+    expect(envOf(pod.containers[0]!)).toMatchObject({
+      MESHWAVE_KAFKA_BROKERS: 'kafka-0.kafka:9092',
+      MESHWAVE_REDIS_URL: 'redis://redis:6379',
+      MESHWAVE_SIGNING_ACTIVE_KEY: 'fleet-2026',
+    });
+    expect(envOf(pod.containers[0]!)).not.toHaveProperty('MESHWAVE_IN_MEMORY');
     const config = one(manifests, 'ConfigMap').data!['config.yaml']!;
-    expect(config).toContain('activeKeyId: "fleet-2026"');
-    expect(config).toContain('bus: { kind: memory }');
-    expect(config).toContain('store: { kind: memory }');
+    expect(config).not.toMatch(/\b(bus|store):/);
   });
 });
