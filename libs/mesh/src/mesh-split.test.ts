@@ -217,3 +217,32 @@ describe('splitMeshes', () => {
     );
   });
 });
+
+describe('splitting by a size cap alone', () => {
+  // Twelve namespaces, two of them a team: 11 units. Tight integer weights make the 3% imbalance unreachable at
+  // every mesh count the cap allows, so the search runs past the number of units.
+  const graph: ServiceGraph = {
+    nodes: [14, 10, 12, 16, 18, 12, 12, 14, 8, 6, 16, 12].map((weight, i) => ({
+      id: `ns-${i}`,
+      weight,
+      ...(i < 2 ? { group: 'team-pay' } : {}),
+    })),
+    edges: [],
+  };
+
+  it('Given no count asked for, When no mesh count balances, Then it answers the fewest meshes under the cap, not "12 meshes requested"', () => {
+    const result = splitMeshes(graph, { maxMeshSize: '25%' });
+    expect(result.balance.satisfied).toBe(false);
+    expect(result.meshes.length).toBeLessThanOrEqual(11);
+    for (const mesh of result.meshes) expect(mesh.pods).toBeLessThanOrEqual(150 * 0.25);
+  });
+
+  it('Given a count above the units, Then it is still refused, naming options.meshes', () => {
+    expect(() => splitMeshes(graph, { meshes: 12 })).toThrow(MeshError);
+    try {
+      splitMeshes(graph, { meshes: 12 });
+    } catch (err) {
+      expect(err).toMatchObject({ code: MeshErrorCode.Infeasible });
+    }
+  });
+});

@@ -38,10 +38,17 @@ export function splitMeshes(graphInput: unknown, optionsInput: MeshSplitOptions)
   checkNodesFit(graph, cap, options.maxMeshSize);
   const candidates = meshCountCandidates(graph, options, totalPods, cap);
 
-  let chosen: { k: number; units: UnitGraph; partition: Partition } | undefined;
+  // Fewest meshes that satisfy the balance (cap and imbalance); failing that, the fewest that keep every mesh under
+  // the cap (reported `satisfied: false`); failing that, the last tried. More meshes than units cannot be placed
+  // apart: an error when the count was asked for, the end of the search when the cap derived it.
+  type Tried = { k: number; units: UnitGraph; partition: Partition };
+  let chosen: Tried | undefined;
+  let underCap: Tried | undefined;
+  let last: Tried | undefined;
   for (const k of candidates) {
     const units = contractUnits(graph, (name) => pinIndexWithin(options.meshPrefix, name, k), options.groupBy);
     if (k > units.graph.n) {
+      if (last !== undefined && options.meshes === undefined) break;
       throw new MeshError(
         MeshErrorCode.Infeasible,
         `${k} meshes requested but only ${units.graph.n} units can be placed apart`,
@@ -61,10 +68,15 @@ export function splitMeshes(graphInput: unknown, optionsInput: MeshSplitOptions)
         Math.min(MAX_ATTEMPTS, Math.floor(WORK_BUDGET / (units.graph.n + units.graph.adjncy.length))),
       ),
     });
-    chosen = { k, units, partition };
-    if (partition.balanced) break;
+    last = { k, units, partition };
+    if (partition.balanced) {
+      chosen = last;
+      break;
+    }
+    if (underCap === undefined && Math.max(...partition.weights) <= cap) underCap = last;
   }
-  return describeSplit(graph, options, chosen!.k, chosen!.units, chosen!.partition);
+  const result = chosen ?? underCap ?? last!;
+  return describeSplit(graph, options, result.k, result.units, result.partition);
 }
 
 function parseOrThrow<T>(
