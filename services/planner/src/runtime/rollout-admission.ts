@@ -126,12 +126,21 @@ export class RolloutAdmission {
   ): Promise<{ id: string; admitted: Admitted; phase: RolloutPhase | 'Creating'; units: readonly string[] }[]> {
     const checked = await Promise.all(
       Object.entries(registered).map(async ([id, admitted]) => {
-        const state = (await this.store.read(id, RolloutDoc.State))?.value as RolloutState | undefined;
+        let state = (await this.store.read(id, RolloutDoc.State))?.value as RolloutState | undefined;
         if (state === undefined) {
           // No state yet: in flight if this process is writing it, or a newer leader admitted it; else its
-          // creation failed (or its leader died before writing it) and the registration is void.
+          // creation failed, or its leader died or is paused before writing it. A paused leader could still
+          // write it later, so the scope is fenced at this epoch first (its late write then fails stale-epoch),
+          // and only what is still missing after that is void.
           const inFlight = (admitted.epoch === epoch && this.creating.has(id)) || admitted.epoch > epoch;
-          return inFlight ? { id, admitted, phase: 'Creating' as const, units: this.unitsById.get(id) ?? [] } : [];
+          const creating = { id, admitted, phase: 'Creating' as const, units: this.unitsById.get(id) ?? [] };
+          if (inFlight) return creating;
+          if (admitted.epoch < epoch) {
+            const fenced = await this.store.transition({ scope: id, epoch, writes: [] });
+            if (!fenced.ok) return creating; // a newer leader wrote there: not ours to void
+            state = (await this.store.read(id, RolloutDoc.State))?.value as RolloutState | undefined;
+          }
+          if (state === undefined) return [];
         }
         if (TERMINAL_PHASES.has(state.phase)) {
           this.unitsById.delete(id);
