@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Planner } from '../runtime/planner.js';
 import { HttpError } from './http-errors.js';
+import { rateLimitKeyOf } from './rate-limits.js';
 import { QUERY_TOKEN_PARAM, requireRole } from './request-auth.js';
 
 /**
@@ -35,7 +36,7 @@ export class StreamSlots {
 
 export interface EventStreamOptions {
   readonly planner: Planner;
-  /** open streams per token and per client address */
+  /** open streams per token (per client address for a caller without one) */
   readonly streamsPerClient: number;
   readonly keepAliveMs: number;
 }
@@ -43,7 +44,7 @@ export interface EventStreamOptions {
 /**
  * `GET /v1/events`: server-sent events, long-lived. The request timeouts bound only how long the request takes
  * to arrive; the keep-alive comment, written more often than the idle timeout, keeps a quiet stream open.
- * Streams are bounded per token and per address: one more is a 429.
+ * Streams are bounded per token (per address for a caller without one): one more is a 429.
  */
 export function registerEventStream(app: FastifyInstance, options: EventStreamOptions): void {
   const slots = new StreamSlots(options.streamsPerClient);
@@ -53,10 +54,9 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
   app.addHook('preClose', async () => {
     for (const res of streams) res.destroy();
   });
-  const keysOf = (request: FastifyRequest): string[] => [
-    `token:${request.identity?.name ?? ''}`,
-    `address:${request.ip}`,
-  ];
+  // Counted as the rate limits count: by token when the caller has one (always, past requireRole), so users
+  // behind one ingress address do not share a bound; by address otherwise.
+  const keysOf = (request: FastifyRequest): string[] => [rateLimitKeyOf(request)];
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/events',
     {
@@ -76,7 +76,7 @@ export function registerEventStream(app: FastifyInstance, options: EventStreamOp
         throw new HttpError(
           429,
           ApiErrorCode.RateLimited,
-          `at most ${options.streamsPerClient} open event streams per token and per address`,
+          `at most ${options.streamsPerClient} open event streams per token`,
         );
       }
       const only = request.query.rollout;

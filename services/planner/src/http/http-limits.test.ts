@@ -45,12 +45,20 @@ describe('rate limits', () => {
       (await api.app.inject({ method: 'GET', url: '/v1/fleet', headers: bearer('operator-token') })).statusCode,
     ).toBe(200);
     // without a valid token, the address's budget is spent: anonymous calls and wrong tokens alike
-    expect((await api.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await api.app.inject({ method: 'GET', url: '/v1/fleet' })).statusCode).toBe(401);
     expect((await api.app.inject({ method: 'GET', url: '/v1/fleet', headers: bearer('guess') })).statusCode).toBe(401);
     const anonymous = await api.app.inject({ method: 'GET', url: '/v1/fleet', headers: bearer('another-guess') });
     expect(anonymous.statusCode).toBe(429);
     expect(anonymous.headers['retry-after']).toBeDefined();
     expect(anonymous.json().code).toBe('RATE_LIMITED');
+  });
+
+  it('Given an address that spent its budget, When the kubelet probes from that address and Prometheus scrapes, Then liveness, readiness and metrics still answer', async () => {
+    const api = await start({ limits: { rateLimit: { perToken: 3, perAddress: 2, windowMs: 60_000 } } });
+    for (let i = 0; i < 3; i++) await api.app.inject({ method: 'GET', url: '/v1/fleet' });
+    expect((await api.app.inject({ method: 'GET', url: '/v1/fleet' })).statusCode).toBe(429);
+    for (const url of ['/healthz', '/readyz', '/metrics'])
+      expect((await api.app.inject({ method: 'GET', url })).statusCode, url).not.toBe(429);
   });
 
   it('Given the default limits, When a client polls as the demo and the dashboard do, Then it is never limited', async () => {

@@ -23,7 +23,7 @@ export interface HttpLimits {
   readonly keepAliveTimeoutMs: number;
   /** requests per window: per token for a valid bearer token, per client address for everything else */
   readonly rateLimit: { readonly windowMs: number; readonly perToken: number; readonly perAddress: number };
-  /** open event streams (`GET /v1/events`) per token and per client address */
+  /** open event streams (`GET /v1/events`) per token (per client address for a caller without one) */
   readonly eventStreamsPerClient: number;
   /** how often an event stream writes a keep-alive comment; shorter than `idleTimeoutMs` */
   readonly eventStreamKeepAliveMs: number;

@@ -13,8 +13,11 @@ export function rateLimitKeyOf(request: FastifyRequest): string {
   return request.identity !== undefined ? `token:${request.identity.name}` : `address:${request.ip}`;
 }
 
+/** Probes and the metrics scrape: never rate limited (they are cheap and answer without a token). */
+export const OPERATIONS_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
 /**
- * Rate limits on every route (unknown ones too), before authorization and body parsing: 429 with
+ * Rate limits on every route but the operations ones (unknown routes too), before authorization and body parsing: 429 with
  * `Retry-After` (seconds) and the `{ code, message, details }` error body. Counted in this replica's memory,
  * so behind N replicas a client may send up to N times the limit (ADR 0014). `identify` must have run first.
  */
@@ -24,6 +27,9 @@ export async function registerRateLimits(app: FastifyInstance, limits: HttpLimit
     global: false,
     timeWindow: limits.windowMs,
     keyGenerator: rateLimitKeyOf,
+    // The kubelet probes from the node's address, which a NodePort or LoadBalancer also gives outside clients:
+    // a flood spending that address's budget must not fail the probes and restart the planner.
+    allowList: (request) => OPERATIONS_ROUTES.has(request.routeOptions.url ?? ''),
     max: (_request, key) => (key.startsWith('token:') ? limits.perToken : limits.perAddress),
     errorResponseBuilder: (request, context) =>
       new HttpError(
