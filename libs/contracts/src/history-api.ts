@@ -44,10 +44,15 @@ export const AuditPageQuery = z.strictObject({
   limit: PageLimit,
   cursor: z
     .string()
-    .regex(/^\d{1,16}-\d{1,16}$/, 'a cursor from a previous page (an audit entry id)')
+    .regex(/^\d{1,15}-\d{1,15}$/, 'a cursor from a previous page (an audit entry id)')
     .optional(),
   /** one rollout id, or `fleet` for inventory changes */
-  scope: z.string().min(1).max(200).optional(),
+  scope: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^{}]+$/, 'a scope: "fleet", a rollout id or a VM group, without braces')
+    .optional(),
 });
 export type AuditPageQuery = z.infer<typeof AuditPageQuery>;
 

@@ -98,6 +98,17 @@ afterAll(async () => {
 });
 
 describe('GET /v1/audit', () => {
+  it('Given a cursor beyond the safe integers or a scope with braces, Then 400 naming the parameter, not 500', async () => {
+    for (const [query, path] of [
+      ['cursor=9999999999999999-0', 'querystring.cursor'],
+      ['scope=a%7Bb%7D', 'querystring.scope'],
+    ] as const) {
+      const res = await app.inject({ method: 'GET', url: `/v1/audit?${query}`, headers: as('viewer-token') });
+      expect(res.statusCode, query).toBe(400);
+      expect(JSON.stringify(res.json().details), query).toContain(path.split('.')[1]);
+    }
+  });
+
   it('Then the fleet-wide audit has the inventory replacement and every rollout action, page by page, each once', async () => {
     const entries = await readAll<Entry>('/v1/audit', 'entries', 2);
     const operatorActions = entries.filter((e) => e.actor !== 'engine').map((e) => `${e.actor}:${e.action}:${e.scope}`);
