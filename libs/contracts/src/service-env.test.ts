@@ -19,10 +19,20 @@ describe('readBackingServices', () => {
       services: {
         mode: 'external',
         kafka: { brokers: ['kafka-0:9092', 'kafka-1:9092'], topicNames: { commands: 'fleet.commands' } },
-        redis: { url: 'redis://redis:6379', keyPrefix: 'mw2' },
+        redis: { url: 'redis://redis:6379', keyPrefix: 'mw2', auditRetentionMs: 90 * 86_400_000 },
       },
       problems: [],
     });
+  });
+
+  it('reads one audit retention for every service that writes the shared audit, at least a day', () => {
+    const base = { MESHWAVE_KAFKA_BROKERS: 'k:9092', MESHWAVE_REDIS_URL: 'redis://r:6379' };
+    const read = (retention: string) => readBackingServices({ ...base, MESHWAVE_AUDIT_RETENTION: retention });
+    const services = read('26w').services;
+    expect(services?.mode === 'external' && services.redis.auditRetentionMs).toBe(26 * 7 * 86_400_000);
+    expect(read('90s').problems).toEqual([
+      { variable: 'MESHWAVE_AUDIT_RETENTION', message: expect.stringContaining('at least 1d') },
+    ]);
   });
 
   it('never falls back to memory: without Kafka and Redis it names both variables', () => {

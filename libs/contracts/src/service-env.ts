@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Topic } from './messages.js';
+import { parseDurationSeconds } from './primitives.js';
 
 /**
  * The environment variables every meshwave service (planner, cluster-agent, vm-bridge) reads for what it
@@ -27,6 +28,9 @@ export const ServiceEnv = {
   InstanceId: 'MESHWAVE_INSTANCE_ID',
   /** address the service listens on */
   Host: 'MESHWAVE_HOST',
+  /** how long audit entries are kept, by age only (ADR 0015): a duration of at least 1d, default 90d; every
+   * service that writes the audit must read the same value, or the shortest one wins on the shared stream */
+  AuditRetention: 'MESHWAVE_AUDIT_RETENTION',
 } as const;
 export type ServiceEnv = (typeof ServiceEnv)[keyof typeof ServiceEnv];
 
@@ -47,7 +51,7 @@ export type BackingServices =
         readonly clientId?: string;
         readonly topicNames: Partial<Record<Topic, string>>;
       };
-      readonly redis: { readonly url: string; readonly keyPrefix?: string };
+      readonly redis: { readonly url: string; readonly keyPrefix?: string; readonly auditRetentionMs: number };
     }
   | { readonly mode: 'in-memory'; readonly topicNames: Partial<Record<Topic, string>> };
 
@@ -63,6 +67,26 @@ export function readBooleanEnv(env: Env, name: string, problems: ConfigProblem[]
   if (v === 'true' || v === '1') return true;
   problems.push({ variable: name, message: `true or false, got "${v}"` });
   return false;
+}
+
+/** The audit's retention when none is configured. */
+export const DEFAULT_AUDIT_RETENTION = '90d';
+
+/**
+ * `MESHWAVE_AUDIT_RETENTION` in milliseconds (default 90d). At least a day: a retention of `90s` written for
+ * `90d` would erase the audit within minutes.
+ */
+export function readAuditRetention(env: Env, problems: ConfigProblem[]): number {
+  const text = value(env, ServiceEnv.AuditRetention) ?? DEFAULT_AUDIT_RETENTION;
+  const seconds = parseDurationSeconds(text);
+  if (seconds === undefined || seconds < 86_400) {
+    problems.push({
+      variable: ServiceEnv.AuditRetention,
+      message: `a duration of at least 1d such as 90d or 26w, got "${text}"`,
+    });
+    return 0;
+  }
+  return seconds * 1000;
 }
 
 /**
@@ -115,6 +139,7 @@ export function readBackingServices(
     });
   else if (!/^rediss?:\/\//.test(redisUrl))
     problems.push({ variable: ServiceEnv.RedisUrl, message: `a redis:// or rediss:// URL, got "${redisUrl}"` });
+  const auditRetentionMs = readAuditRetention(env, problems);
   if (problems.length > 0 || redisUrl === undefined) return { problems };
   const clientId = value(env, ServiceEnv.KafkaClientId);
   const keyPrefix = value(env, ServiceEnv.RedisKeyPrefix);
@@ -122,7 +147,7 @@ export function readBackingServices(
     services: {
       mode: 'external',
       kafka: { brokers, ...(clientId !== undefined ? { clientId } : {}), topicNames },
-      redis: { url: redisUrl, ...(keyPrefix !== undefined ? { keyPrefix } : {}) },
+      redis: { url: redisUrl, ...(keyPrefix !== undefined ? { keyPrefix } : {}), auditRetentionMs },
     },
     problems,
   };

@@ -1,14 +1,18 @@
 // Lua scripts run atomically by Redis. Each touches the keys of one hash tag only (cluster-safe).
 
 /**
- * Appends an audit entry, keeping it by age (ADR 0015). The id's milliseconds are the writer's clock (so
- * retention and ids follow one clock, injectable in tests), never lower than the stream's newest id (ids must
- * grow; replicas' clocks may differ a little). XADD MINID drops what is older than the retention, and PEXPIRE
+ * Appends an audit entry, keeping it by age (ADR 0015). The id's milliseconds are Redis's own clock (`TIME`), or
+ * the clock a test injects (nowMs ≥ 0), never lower than the stream's newest id (ids must grow). One clock for
+ * every writer: a replica whose clock runs ahead could otherwise trim what others still keep. XADD MINID drops what is older than the retention, and PEXPIRE
  * drops a stream nobody appends to any more (a finished rollout's) once its newest entry is that old.
  * Used as `appendAudit(key, nowMs, retentionMs, json)` in both scripts below.
  */
 const APPEND_AUDIT_FUNCTION = `
 local function appendAudit(key, nowMs, retentionMs, json)
+  if nowMs < 0 then
+    local t = redis.call('TIME')
+    nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
   local ms = nowMs
   local newest = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
   if newest[1] then
@@ -23,7 +27,7 @@ local function appendAudit(key, nowMs, retentionMs, json)
 end
 `;
 
-/** KEYS: stream. ARGV: now ms, retention ms, entry json. Returns the entry's id. */
+/** KEYS: stream. ARGV: now ms (-1: Redis's clock), retention ms, entry json. Returns the entry's id. */
 export const APPEND_AUDIT = `${APPEND_AUDIT_FUNCTION}
 return appendAudit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
 `;

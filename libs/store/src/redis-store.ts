@@ -34,7 +34,7 @@ export interface RedisStoreOptions {
   readonly keyPrefix?: string;
   /** how long an audit entry is kept, in ms; default 90 days. Never a count: see ADR 0015 */
   readonly auditRetentionMs?: number;
-  /** clock of audit ids and retention (leases use the server's clock); default `Date.now` */
+  /** clock of audit ids and retention, for tests; default Redis's own clock, the one every writer shares */
   readonly now?: () => number;
 }
 
@@ -60,6 +60,8 @@ class RedisStateStore implements StateStore {
   private readonly keys: KeyLayout;
   private readonly auditRetentionMs: number;
   private readonly now: () => number;
+  /** -1 asks the audit script for Redis's clock */
+  private readonly auditNow: () => number;
 
   constructor(
     private readonly redis: Redis,
@@ -69,6 +71,7 @@ class RedisStateStore implements StateStore {
     this.keys = new KeyLayout(options.keyPrefix ?? 'mw');
     this.auditRetentionMs = checkRetention(options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
     this.now = options.now ?? Date.now;
+    this.auditNow = options.now ?? (() => -1);
     redis.defineCommand('mwTransition', { lua: TRANSITION, numberOfKeys: 5 });
     redis.defineCommand('mwAppendAudit', { lua: APPEND_AUDIT, numberOfKeys: 1 });
     redis.defineCommand('mwAcquireLease', { lua: ACQUIRE_LEASE, numberOfKeys: 2 });
@@ -120,8 +123,7 @@ class RedisStateStore implements StateStore {
     for (const w of writes)
       args.push(w.name, w.json === null ? '0' : '1', w.json ?? '', w.expectedVersion ?? '', kindOf(w.name));
     const audit = request.audit === undefined ? undefined : JSON.stringify({ ...request.audit, scope: s });
-    const nowMs = this.now();
-    args.push(audit === undefined ? '0' : '1', nowMs, this.auditRetentionMs, audit ?? '');
+    args.push(audit === undefined ? '0' : '1', this.auditNow(), this.auditRetentionMs, audit ?? '');
     // The kind index lives in other slots, so it cannot be in the script. It is added *before* (same round
     // trip, pipelined): a crash in between leaves an extra index entry, which listScopes re-checks and drops,
     // never a missing one.
@@ -142,7 +144,7 @@ class RedisStateStore implements StateStore {
     for (let i = 0; i + 1 < rest.length; i += 2) versions[rest[i] as string] = Number(rest[i + 1]);
     // The fleet-wide audit stream is another slot too; the scope's own stream already has the entry.
     if (audit !== undefined) {
-      const [fleetError] = (await this.appendAuditTo([k.fleetAudit()], nowMs, audit))[0] ?? [null];
+      const [fleetError] = (await this.appendAuditTo([k.fleetAudit()], this.auditNow(), audit))[0] ?? [null];
       if (fleetError) throw fleetError;
     }
     return { ok: true, versions };
@@ -209,7 +211,7 @@ class RedisStateStore implements StateStore {
     checkScope(entry.scope);
     const replies = await this.appendAuditTo(
       [this.keys.scopeAudit(entry.scope), this.keys.fleetAudit()],
-      this.now(),
+      this.auditNow(),
       JSON.stringify(entry),
     );
     const error = replies.find(([e]) => e !== null)?.[0];

@@ -13,7 +13,7 @@ export interface StoreOptions {
 export function createStoreFor(backing: BackingServices, options: StoreOptions = {}): StateStore {
   if (backing.mode === 'in-memory') return createInMemoryStore(options);
   return createRedisStore({
-    ...options,
+    auditRetentionMs: options.auditRetentionMs ?? backing.redis.auditRetentionMs,
     url: backing.redis.url,
     ...(backing.redis.keyPrefix !== undefined ? { keyPrefix: backing.redis.keyPrefix } : {}),
   });

@@ -3,6 +3,7 @@ import {
   ApiRole,
   formatConfigProblems,
   parseDurationSeconds,
+  readAuditRetention,
   readBackingServices,
   readSigningKeys,
   type BackingServices,
@@ -172,13 +173,11 @@ export function readPlannerEnv(
   };
 }
 
-/** At least a day: a retention of `90s` written for `90d` would erase the audit within minutes. */
 function auditRetentionOf(env: Env): number {
-  const text = env.MESHWAVE_AUDIT_RETENTION || '90d';
-  const seconds = parseDurationSeconds(text);
-  if (seconds === undefined || seconds < 86_400)
-    fail('MESHWAVE_AUDIT_RETENTION', `a duration of at least 1d such as 90d or 26w, got "${text}"`);
-  return seconds * 1000;
+  const problems: ConfigProblem[] = [];
+  const ms = readAuditRetention(env, problems);
+  for (const p of problems) fail(p.variable, p.message);
+  return ms;
 }
 
 function httpLimitsOf(env: Env): HttpLimitsOverrides {
