@@ -35,7 +35,7 @@ import {
 } from './batch-decision.js';
 import { createBridgeMetrics, type BridgeMetrics } from './bridge-metrics.js';
 import type { BundleCatalog } from './bundle-catalog.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '@meshwave/reconcile';
 import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
 import { groupProgress } from './group-progress.js';
 import { loadGroup, saveGroup, type GroupChanges, type HostCredential, type StoredGroup } from './group-store.js';
