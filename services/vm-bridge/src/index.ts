@@ -10,7 +10,6 @@ export { hashToken, newHostToken } from './host-token.js';
 export {
   VmBridge,
   DEFAULT_BRIDGE_SETTINGS,
-  CommandRejectionReason,
   type VmBridgeOptions,
   type VmGroupConfig,
   type BridgeSettings,
