@@ -13,6 +13,7 @@ export default defineConfig({
       '@meshwave/bus': source('libs/bus'),
       '@meshwave/store': source('libs/store'),
       '@meshwave/telemetry': source('libs/telemetry'),
+      '@meshwave/reconcile': source('libs/reconcile'),
       '@meshwave/planner': source('services/planner'),
       '@meshwave/cluster-agent': source('services/cluster-agent'),
       '@meshwave/vm-bridge': source('services/vm-bridge'),

@@ -1,4 +1,4 @@
-import type { MessageData, MessageType, Topic } from '@meshwave/contracts';
+import type { DeadLetterReason, MessageData, MessageType, Topic } from '@meshwave/contracts';
 
 /** A message to publish. `data` is validated against the schema of `type` before it leaves. */
 export interface OutgoingMessage<T extends MessageType = MessageType> {
@@ -76,28 +76,8 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
-/** Why a message went to the DLQ; stable constants. */
-export const DeadLetterReason = {
-  /** no signature header */
-  Unsigned: 'unsigned',
-  /** signed with a key id this consumer does not know (revoked, or another fleet's) */
-  UnknownKey: 'unknown-key',
-  /** signature does not match the content: tampered or forged */
-  BadSignature: 'bad-signature',
-  Expired: 'expired',
-  /** routed to this consumer but addressed to another identity */
-  WrongAudience: 'wrong-audience',
-  /** CloudEvents headers missing or malformed */
-  InvalidEnvelope: 'invalid-envelope',
-  UnknownType: 'unknown-type',
-  /** data does not satisfy the schema of its type */
-  InvalidData: 'invalid-data',
-  /** the handler said the message can never succeed */
-  HandlerRejected: 'handler-rejected',
-  /** the handler kept failing after every retry */
-  HandlerFailed: 'handler-failed',
-} as const;
-export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
+// Why a message went to the DLQ: defined with the contracts, since agents report it as a command's rejection.
+export { DeadLetterReason } from '@meshwave/contracts';
 
 /** A refused message as it sits on the DLQ topic: the original record plus why and where it came from. */
 export interface DeadLetter {

@@ -4,6 +4,7 @@ export * from './rollout-spec.js';
 export * from './inventory.js';
 export * from './plan.js';
 export * from './messages.js';
+export * from './command-fencing.js';
 export * from './parse.js';
 export * from './api.js';
 export * from './history-api.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Labels, RevisionName } from './primitives.js';
 import { InventoryNamespace, InventoryWorkload, VmHost } from './inventory.js';
+import { CommandRejectionReasonSchema } from './command-fencing.js';
 
 /** Topic roles; actual names are configuration (see `TopicNames`). */
 export const Topic = { Commands: 'commands', Events: 'events', DeadLetter: 'dlq' } as const;
@@ -208,7 +209,7 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 export const CommandRejected = z.object({
   source: z.string(),
   commandId: z.string().optional(),
-  reason: z.string(),
+  reason: CommandRejectionReasonSchema,
   detail: z.string().optional(),
 });
 export type CommandRejected = z.infer<typeof CommandRejected>;

@@ -4,7 +4,7 @@ import { createInMemoryBroker, createInMemoryBus } from '@meshwave/bus';
 import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
 import { startTelemetry } from '@meshwave/telemetry';
 import { createClusterAgent } from './cluster-agent.js';
-import { createManualClock } from './clock.js';
+import { createManualClock } from '@meshwave/reconcile';
 import { createSimulatedCluster } from './simulated-cluster.js';
 import { IstioLabel } from './revision-labels.js';
 

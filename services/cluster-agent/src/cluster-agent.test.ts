@@ -12,7 +12,7 @@ import {
 } from '@meshwave/contracts';
 import type { StateStore } from '@meshwave/store';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
-import { createManualClock, type ManualClock } from './clock.js';
+import { createManualClock, type ManualClock } from '@meshwave/reconcile';
 import { createSimulatedCluster, type SimulatedCluster, type SimulatedClusterConfig } from './simulated-cluster.js';
 import { IstioLabel, MeshwaveAnnotation, injectedRevisionOf } from './revision-labels.js';
 

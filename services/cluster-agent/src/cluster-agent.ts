@@ -27,7 +27,14 @@ import {
 } from '@meshwave/telemetry';
 import { AgentMetrics } from './agent-metrics.js';
 import { ClusterCache, type CacheChange } from './cluster-cache.js';
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import {
+  createKeyQueue,
+  systemClock,
+  type Clock,
+  type KeyQueue,
+  type ReconcileResult,
+  type TimerHandle,
+} from '@meshwave/reconcile';
 import {
   acceptDesiredState,
   acceptHalt,
@@ -49,7 +56,6 @@ import {
 import { ClusterAgentError } from './errors.js';
 import { selectorMatches, type KubernetesPort, type Labels } from './kubernetes-port.js';
 import { MeshwaveLabel, PROTECTED_NAMESPACES, injectedRevisionOf } from './revision-labels.js';
-import { createWorkQueue, type ReconcileResult, type WorkQueue } from './work-queue.js';
 
 /** The agent's version, sent in heartbeats. */
 export const AGENT_VERSION = '0.1.0';
@@ -329,7 +335,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     }
   };
 
-  const queue: WorkQueue = createWorkQueue(reconcile, {
+  const queue: KeyQueue = createKeyQueue(reconcile, {
     clock,
     concurrency: options.concurrency ?? 32,
     onError: (key, err, attempt) => {
@@ -618,7 +624,8 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     async stop() {
       running = false;
       await subscription?.close();
-      queue.stop();
+      // In-flight reconciles finish on their own (their writes are idempotent); stop does not wait for them.
+      void queue.stop();
       cache.stop();
       for (const t of timers) t.cancel();
       inventoryTimer?.cancel();

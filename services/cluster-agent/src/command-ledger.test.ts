@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterDesiredState } from '@meshwave/contracts';
-import {
-  RejectReason,
-  acceptDesiredState,
-  acceptHalt,
-  assignments,
-  emptyLedger,
-  type CommandLedger,
-} from './command-ledger.js';
+import { CommandRejectionReason, type ClusterDesiredState } from '@meshwave/contracts';
+import { acceptDesiredState, acceptHalt, assignments, emptyLedger, type CommandLedger } from './command-ledger.js';
 
 const newDesired = (over: Partial<ClusterDesiredState> = {}): ClusterDesiredState => ({
   rolloutId: 'r1',
@@ -35,23 +28,28 @@ describe('command ledger', () => {
     const l = accepted(acceptDesiredState(emptyLedger(), 'c1', newDesired({ generation: 5 })));
     expect(acceptDesiredState(l, 'c1', newDesired({ generation: 4 }))).toMatchObject({
       outcome: 'rejected',
-      reason: RejectReason.StaleGeneration,
+      reason: CommandRejectionReason.StaleGeneration,
     });
     expect(acceptDesiredState(l, 'c1', newDesired({ generation: 5 }))).toEqual({ outcome: 'duplicate' });
     expect(acceptDesiredState(l, 'c1', newDesired({ generation: 6 })).outcome).toBe('accepted');
   });
 
+  it("a new leader's resend of the generation applied is a silent duplicate, not a stale generation", () => {
+    const l = accepted(acceptDesiredState(emptyLedger(), 'c1', newDesired({ generation: 5, epoch: 1 })));
+    expect(acceptDesiredState(l, 'c1', newDesired({ generation: 5, epoch: 2 }))).toEqual({ outcome: 'duplicate' });
+  });
+
   it('fences off a deposed leader and refuses other clusters', () => {
     const l = accepted(acceptDesiredState(emptyLedger(), 'c1', newDesired({ epoch: 3 })));
     expect(acceptDesiredState(l, 'c1', newDesired({ epoch: 2, generation: 9 }))).toMatchObject({
-      reason: RejectReason.StaleEpoch,
+      reason: CommandRejectionReason.StaleEpoch,
     });
     expect(acceptDesiredState(l, 'c1', newDesired({ cluster: 'c2', generation: 9 }))).toMatchObject({
-      reason: RejectReason.ForeignCluster,
+      reason: CommandRejectionReason.ForeignCluster,
     });
     expect(
       acceptHalt(l, 'c1', { rolloutId: 'r1', wave: 0, generation: 1, epoch: 2, target: 'cluster/c1', reason: 'x' }),
-    ).toMatchObject({ reason: RejectReason.StaleEpoch });
+    ).toMatchObject({ reason: CommandRejectionReason.StaleEpoch });
   });
 
   it('a halt marks the rollout halted whatever its generation', () => {

@@ -1,4 +1,10 @@
-import { unitKey, type ClusterDesiredState, type HaltCommand } from '@meshwave/contracts';
+import {
+  CommandRejectionReason,
+  fenceCommand,
+  unitKey,
+  type ClusterDesiredState,
+  type HaltCommand,
+} from '@meshwave/contracts';
 import type { UnitAssignment } from './converge-decisions.js';
 
 /**
@@ -18,45 +24,24 @@ export const emptyLedger = (): CommandLedger => ({ epoch: 0, rollouts: {}, seq: 
 /** Seconds a unit may take to converge when neither the command nor the agent's configuration says. */
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 
-/** Why a command was refused; stable constants sent in CommandRejected. */
-export const RejectReason = {
-  ForeignCluster: 'foreign-cluster',
-  StaleEpoch: 'stale-epoch',
-  StaleGeneration: 'stale-generation',
-  UnknownRollout: 'unknown-rollout',
-} as const;
-export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
-
 export type LedgerDecision =
   | { readonly outcome: 'accepted'; readonly ledger: CommandLedger }
   /** the same generation again (redelivery): nothing to do, nothing to report */
   | { readonly outcome: 'duplicate' }
-  | { readonly outcome: 'rejected'; readonly reason: RejectReason; readonly detail: string };
-
-const fence = (ledger: CommandLedger, epoch: number): LedgerDecision | undefined =>
-  epoch < ledger.epoch
-    ? { outcome: 'rejected', reason: RejectReason.StaleEpoch, detail: `epoch ${epoch} < ${ledger.epoch}` }
-    : undefined;
+  | { readonly outcome: 'rejected'; readonly reason: CommandRejectionReason; readonly detail: string };
 
 /** Accepts a desired state for `cluster` unless it is foreign, fenced off, or not newer than what was applied. */
 export function acceptDesiredState(ledger: CommandLedger, cluster: string, cmd: ClusterDesiredState): LedgerDecision {
   if (cmd.cluster !== cluster)
     return {
       outcome: 'rejected',
-      reason: RejectReason.ForeignCluster,
+      reason: CommandRejectionReason.ForeignCluster,
       detail: `for cluster ${cmd.cluster}, this is ${cluster}`,
     };
-  const fenced = fence(ledger, cmd.epoch);
-  if (fenced) return fenced;
   const prior = ledger.rollouts[cmd.rolloutId];
-  if (prior && cmd.generation === prior.desired.generation && cmd.epoch === prior.desired.epoch)
-    return { outcome: 'duplicate' };
-  if (prior && cmd.generation <= prior.desired.generation)
-    return {
-      outcome: 'rejected',
-      reason: RejectReason.StaleGeneration,
-      detail: `generation ${cmd.generation} <= ${prior.desired.generation}`,
-    };
+  const fence = fenceCommand({ epoch: ledger.epoch, generation: prior?.desired.generation }, cmd);
+  if (fence.verdict === 'rejected') return { outcome: 'rejected', reason: fence.reason, detail: fence.detail };
+  if (fence.verdict === 'same') return { outcome: 'duplicate' };
   const seq = ledger.seq + 1;
   return {
     outcome: 'accepted',
@@ -77,16 +62,17 @@ export function acceptHalt(ledger: CommandLedger, cluster: string, cmd: HaltComm
   if (target !== cluster)
     return {
       outcome: 'rejected',
-      reason: RejectReason.ForeignCluster,
+      reason: CommandRejectionReason.ForeignCluster,
       detail: `for ${cmd.target}, this is ${cluster}`,
     };
-  const fenced = fence(ledger, cmd.epoch);
-  if (fenced) return fenced;
+  // Only the epoch fences a halt: its generation alone never refuses it.
+  const fence = fenceCommand({ epoch: ledger.epoch }, cmd);
+  if (fence.verdict === 'rejected') return { outcome: 'rejected', reason: fence.reason, detail: fence.detail };
   const prior = ledger.rollouts[cmd.rolloutId];
   if (!prior)
     return {
       outcome: 'rejected',
-      reason: RejectReason.UnknownRollout,
+      reason: CommandRejectionReason.UnknownRollout,
       detail: `no desired state for rollout ${cmd.rolloutId}`,
     };
   if (prior.desired.halted && cmd.generation <= prior.desired.generation) return { outcome: 'duplicate' };

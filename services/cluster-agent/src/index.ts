@@ -1,5 +1,4 @@
 export * from './errors.js';
-export * from './clock.js';
 export * from './kubernetes-port.js';
 export * from './revision-labels.js';
 export {
@@ -16,13 +15,6 @@ export {
 } from './simulated-cluster.js';
 export * from './converge-decisions.js';
 export * from './command-ledger.js';
-export {
-  createWorkQueue,
-  type WorkQueue,
-  type WorkQueueOptions,
-  type Reconciler,
-  type ReconcileResult,
-} from './work-queue.js';
 export { AgentMetrics } from './agent-metrics.js';
 export {
   createClusterAgent,

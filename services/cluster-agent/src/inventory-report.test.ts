@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createInMemoryBroker, createInMemoryBus, type EventBus, type IncomingMessage } from '@meshwave/bus';
 import { MESH_LABEL, MessageType, clusterKey, type InventoryReport } from '@meshwave/contracts';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
-import { createManualClock, type ManualClock } from './clock.js';
+import { createManualClock, type ManualClock } from '@meshwave/reconcile';
 import { createSimulatedCluster, type SimulatedCluster } from './simulated-cluster.js';
 import { IstioLabel } from './revision-labels.js';
 

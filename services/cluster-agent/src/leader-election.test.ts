@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from './clock.js';
+import { createManualClock } from '@meshwave/reconcile';
 import { startLeaderElection } from './leader-election.js';
 import { createSimulatedCluster } from './simulated-cluster.js';
 

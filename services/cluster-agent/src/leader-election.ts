@@ -1,4 +1,4 @@
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
 import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
 import type { KubernetesPort, LeaseView } from './kubernetes-port.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from './clock.js';
+import { createManualClock } from '@meshwave/reconcile';
 import { kubernetesPortScenarios, type PortScenarioFixture } from './port-scenarios.js';
 import { createSimulatedCluster } from './simulated-cluster.js';
 import { IstioLabel, injectedRevisionOf } from './revision-labels.js';

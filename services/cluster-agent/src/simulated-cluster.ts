@@ -1,5 +1,5 @@
 import { WorkloadKind } from '@meshwave/contracts';
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
 import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
 import {
   applyMapPatch,

@@ -5,16 +5,13 @@ export { buildRolloutStatus, summarizeRollout, estimateCompletion } from './view
 export { buildFleetView, buildClusterDetail } from './views/fleet-view.js';
 export {
   createPlanner,
-  systemClock,
   type Planner,
   type CreatePlannerOptions,
-  type Clock,
   type PlanInput,
   type ActionInput,
   type Readiness,
 } from './runtime/planner.js';
 export { PlannerMetrics } from './runtime/planner-metrics.js';
-export { KeyQueue } from './runtime/key-queue.js';
 export { buildApp, type BuildAppOptions } from './http/app.js';
 export {
   DEFAULT_HTTP_LIMITS,

@@ -1,4 +1,4 @@
-import { MessageType, Topic, vmGroupKey, type VmGroupDesiredState } from '@meshwave/contracts';
+import { CommandRejectionReason, MessageType, Topic, vmGroupKey, type VmGroupDesiredState } from '@meshwave/contracts';
 import { createInMemoryBroker, createInMemoryBus, type IncomingMessage } from '@meshwave/bus';
 import { createInMemoryStore } from '@meshwave/store';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -304,7 +304,7 @@ describe('vm-bridge HTTP API', () => {
     await h.publish({ hosts: [{ name: 'a', version: 'v1' }], epoch: 4 });
     await until(() => h.events.some((e) => e.type === MessageType.CommandRejected), 'rejection');
     expect(h.events.find((e) => e.type === MessageType.CommandRejected)?.data).toMatchObject({
-      reason: 'StaleEpoch',
+      reason: CommandRejectionReason.StaleEpoch,
       source: 'vm-bridge/web',
     });
     expect((await h.bridge.snapshot('web')).group.command?.targets).toEqual({ a: 'v2' });

@@ -1,7 +1,6 @@
 // @meshwave/vm-bridge: the VM bridge (batches of hosts within maxUnavailable, health-gated, reverting) and
 // the vm-agent host daemon, plus an in-process simulated fleet for the embedded demo.
 export * from './errors.js';
-export * from './clock.js';
 export * from '@meshwave/contracts';
 export * from './batch-decision.js';
 export { groupProgress } from './group-progress.js';
@@ -11,7 +10,6 @@ export { hashToken, newHostToken } from './host-token.js';
 export {
   VmBridge,
   DEFAULT_BRIDGE_SETTINGS,
-  CommandRejectionReason,
   type VmBridgeOptions,
   type VmGroupConfig,
   type BridgeSettings,

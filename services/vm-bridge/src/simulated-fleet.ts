@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '@meshwave/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { bundleCatalogFromDirectory } from './bundle-catalog.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '@meshwave/reconcile';
 import { hashToken, newHostToken } from './host-token.js';
 import { JournalPhase, writeJournal } from './vm-agent/agent-journal.js';
 import { HttpBridgeClient, type BridgeClient } from './vm-agent/bridge-client.js';

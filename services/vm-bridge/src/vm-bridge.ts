@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
+  CommandRejectionReason,
   MessageType,
   Topic,
+  fenceCommand,
   VmHostState,
   vmGroupKey,
   type HaltCommand,
@@ -35,7 +37,7 @@ import {
 } from './batch-decision.js';
 import { createBridgeMetrics, type BridgeMetrics } from './bridge-metrics.js';
 import type { BundleCatalog } from './bundle-catalog.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '@meshwave/reconcile';
 import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
 import { groupProgress } from './group-progress.js';
 import { loadGroup, saveGroup, type GroupChanges, type HostCredential, type StoredGroup } from './group-store.js';
@@ -93,13 +95,6 @@ export type CommandOutcome =
   | { readonly result: 'applied' | 'duplicate' }
   | { readonly result: 'rejected'; readonly reason: CommandRejectionReason; readonly detail: string }
   | { readonly result: 'ignored'; readonly detail: string };
-
-export const CommandRejectionReason = {
-  StaleEpoch: 'StaleEpoch',
-  StaleGeneration: 'StaleGeneration',
-  WrongKey: 'WrongKey',
-} as const;
-export type CommandRejectionReason = (typeof CommandRejectionReason)[keyof typeof CommandRejectionReason];
 
 /** A long-poll answer: the desired state, or "unchanged" after waiting. */
 export type DesiredAnswer =
@@ -280,18 +275,10 @@ export class VmBridge {
       const g = loaded.group;
       const current = g.command;
       const highestEpoch = g.highestEpoch ?? 0;
-      if (command.epoch < highestEpoch) {
-        return { outcome: reject(CommandRejectionReason.StaleEpoch, `epoch ${command.epoch} < ${highestEpoch}`) };
-      }
-      if (current !== undefined && command.generation < current.generation) {
-        return {
-          outcome: reject(
-            CommandRejectionReason.StaleGeneration,
-            `generation ${command.generation} < ${current.generation}`,
-          ),
-        };
-      }
-      if (current !== undefined && command.generation === current.generation) {
+      const fence = fenceCommand({ epoch: highestEpoch, generation: current?.generation }, command);
+      if (fence.verdict === 'rejected') return { outcome: reject(fence.reason, fence.detail) };
+      if (fence.verdict === 'same') {
+        // A redelivery or a new leader's resend: nothing to apply, but its epoch fences the deposed leader.
         return {
           outcome: { result: 'duplicate' },
           changes: { group: { ...g, highestEpoch: Math.max(highestEpoch, command.epoch) } },
@@ -334,14 +321,9 @@ export class VmBridge {
     return this.mutate(group, (loaded) => {
       const g = loaded.group;
       const highestEpoch = g.highestEpoch ?? 0;
-      if (halt.epoch < highestEpoch)
-        return { outcome: reject(CommandRejectionReason.StaleEpoch, `epoch ${halt.epoch} < ${highestEpoch}`) };
-      const generation = g.command?.generation ?? 0;
-      if (halt.generation < generation) {
-        return {
-          outcome: reject(CommandRejectionReason.StaleGeneration, `halt generation ${halt.generation} < ${generation}`),
-        };
-      }
+      // A halt of an older generation than the group's command is out of date; one of the same generation halts it.
+      const fence = fenceCommand({ epoch: highestEpoch, generation: g.command?.generation ?? 0 }, halt);
+      if (fence.verdict === 'rejected') return { outcome: reject(fence.reason, fence.detail) };
       if (g.halted && (g.haltedAtGeneration ?? 0) >= halt.generation) return { outcome: { result: 'duplicate' } };
       return {
         outcome: { result: 'applied' },

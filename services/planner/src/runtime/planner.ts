@@ -32,6 +32,7 @@ import {
 } from '@meshwave/contracts';
 import type { EventBus, IncomingMessage, OutgoingMessage, Subscription } from '@meshwave/bus';
 import { planRollout } from '@meshwave/plan';
+import { createKeyQueue, systemClock, type Clock, type KeyQueue } from '@meshwave/reconcile';
 import type { AuditEntry, AuditRecord, Lease, StateStore, VersionedDoc } from '@meshwave/store';
 import {
   MeshwaveAttribute,
@@ -59,7 +60,6 @@ import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildClusterDetail, buildFleetView } from '../views/fleet-view.js';
 import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
 import { transitionPage } from '../views/transition-page.js';
-import { KeyQueue } from './key-queue.js';
 import { LeaderElection } from './leader-election.js';
 import { PlannerMetrics } from './planner-metrics.js';
 import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
@@ -74,13 +74,6 @@ import {
   type StoredInventoryCluster,
   type StoredVmGroup,
 } from './store-layout.js';
-
-/** Time source of the adapter loop; the engine itself takes `now` as a parameter. */
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
 
 export interface CreatePlannerOptions {
   readonly bus: EventBus;
@@ -212,9 +205,11 @@ class PlannerImpl implements Planner {
     this.metrics = options.metrics ?? new PlannerMetrics();
     this.admission = new RolloutAdmission(store);
     this.events.setMaxListeners(0);
-    this.queue = new KeyQueue({
+    this.queue = createKeyQueue((id) => this.reconcile(id), {
+      clock: this.clock,
       concurrency: this.config.concurrency,
-      handle: (id) => this.reconcile(id),
+      baseBackoffMs: 100,
+      maxBackoffMs: 10_000,
       retryable: (e) => !(e instanceof PlannerError) || e.retryable,
       onError: (id, error, attempt) =>
         this.logger.warn({ rolloutId: id, attempt, err: error }, 'reconcile failed; retrying'),
@@ -230,6 +225,11 @@ class PlannerImpl implements Planner {
       onDemoted: (lease, why) => this.onDemoted(lease, why),
       onError: (e) => this.logger.warn({ err: e }, 'leader election: store unreachable'),
     });
+  }
+
+  /** The adapter loop's time as a date; the engine itself takes `now` as a parameter. */
+  private now(): Date {
+    return new Date(this.clock.now());
   }
 
   // ---- lifecycle ----
@@ -322,7 +322,7 @@ class PlannerImpl implements Planner {
   private async tick(): Promise<void> {
     if (!this.isLeader()) return;
     try {
-      const due = await this.store.dueTimers(WAKE_TIMERS, this.clock.now().getTime());
+      const due = await this.store.dueTimers(WAKE_TIMERS, this.clock.now());
       for (const id of due) this.queue.add(id);
     } catch (error) {
       this.logger.warn({ err: error }, 'reading due timers failed');
@@ -336,7 +336,7 @@ class PlannerImpl implements Planner {
           topic: Topic.Events,
           key: `planner/${this.instanceId}`,
           type: MessageType.Heartbeat,
-          data: { source: `planner/${this.instanceId}`, version: '0.1.0', at: this.clock.now().toISOString() },
+          data: { source: `planner/${this.instanceId}`, version: '0.1.0', at: this.now().toISOString() },
           ttlSeconds: 60,
         },
       ]);
@@ -368,7 +368,7 @@ class PlannerImpl implements Planner {
       endTimer();
       return;
     }
-    const now = this.clock.now();
+    const now = this.now();
     // I/O before the pure decision: the metric gates' samples for the current wave (errors become verdicts)
     const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now);
     const resendAll = this.resendPending.delete(id);
@@ -578,7 +578,7 @@ class PlannerImpl implements Planner {
         const vm: StoredVmGroup = {
           group: d.group,
           hosts: d.hosts.map((h) => ({ name: h.name, version: h.version })),
-          receivedAt: this.clock.now().toISOString(),
+          receivedAt: this.now().toISOString(),
         };
         await this.store.transition({
           scope: FLEET_SCOPE,
@@ -597,7 +597,7 @@ class PlannerImpl implements Planner {
         const name = FleetDoc.cluster(d.cluster);
         const existing = await this.store.read(FLEET_SCOPE, name);
         if (existing && (existing.value as StoredInventoryCluster).report.generation > d.generation) return;
-        const value: StoredInventoryCluster = { report: d, receivedAt: this.clock.now().toISOString() };
+        const value: StoredInventoryCluster = { report: d, receivedAt: this.now().toISOString() };
         const r = await this.store.transition({
           scope: FLEET_SCOPE,
           epoch: lease.epoch,
@@ -611,7 +611,7 @@ class PlannerImpl implements Planner {
       case MessageType.Health: {
         const d = m.data as HealthReport;
         const cluster = d.source.split('/').at(-1) ?? d.source;
-        this.health.set(cluster, { report: d, receivedAt: this.clock.now().toISOString() });
+        this.health.set(cluster, { report: d, receivedAt: this.now().toISOString() });
         if (d.units.some((u) => u.crashLooping || u.sidecarMismatch)) {
           for (const id of this.rollouts) {
             if (!this.firstFailure.has(id)) this.firstFailure.set(id, receivedAt);
@@ -723,12 +723,12 @@ class PlannerImpl implements Planner {
   }
 
   async plan(input: PlanInput): Promise<Plan> {
-    return (await this.planFor(input, this.clock.now())).plan;
+    return (await this.planFor(input, this.now())).plan;
   }
 
   async createRollout(input: PlanInput, actor: string): Promise<CreatedRollout> {
     const lease = this.requireLeader();
-    const now = this.clock.now();
+    const now = this.now();
     const { spec, inventory, plan } = await this.planFor(input, now);
     const metricPaths = metricGatePaths(spec.spec.gates);
     if (metricPaths.length > 0 && this.metricSampler === undefined)
@@ -807,7 +807,7 @@ class PlannerImpl implements Planner {
 
   async getRollout(id: string): Promise<RolloutStatus> {
     const { loaded } = await this.loadOrThrow(id);
-    return buildRolloutStatus(loaded.record, loaded.state, loaded.observations, this.clock.now(), this.epoch());
+    return buildRolloutStatus(loaded.record, loaded.state, loaded.observations, this.now(), this.epoch());
   }
 
   async act(id: string, input: ActionInput): Promise<ActionResponse> {
@@ -815,7 +815,7 @@ class PlannerImpl implements Planner {
     // The engine loop writes the same document: optimistic concurrency, a few tries.
     for (let attempt = 0; attempt < 5; attempt++) {
       const { loaded } = await this.loadOrThrow(id);
-      const now = this.clock.now();
+      const now = this.now();
       const result = applyOperatorAction(loaded.record, loaded.state, {
         action: input.action,
         actor: input.actor,
@@ -896,7 +896,7 @@ class PlannerImpl implements Planner {
   async putInventory(inventory: unknown, actor: string): Promise<void> {
     const lease = this.requireLeader();
     const value = typeof inventory === 'string' ? parseInventory(inventory) : validate(Inventory, inventory);
-    const now = this.clock.now();
+    const now = this.now();
     const r = await this.store.transition({
       scope: FLEET_SCOPE,
       epoch: lease.epoch,

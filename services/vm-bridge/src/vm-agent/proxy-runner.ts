@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { silentAgentLogger as silentLogger, type Logger } from './agent-logger.js';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '@meshwave/reconcile';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { BUNDLE_MARKER, type BundleMarker } from './bundle-store.js';

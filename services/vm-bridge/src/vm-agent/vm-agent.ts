@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { silentAgentLogger as silentLogger, type Logger } from './agent-logger.js';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '@meshwave/reconcile';
 import { VmBridgeError, VmBridgeErrorCode, isVmBridgeError } from '../errors.js';
 import { AgentPhase, type HostDesired, type HostReportBody } from '@meshwave/contracts';
 import {

@@ -4,21 +4,49 @@ export interface TimerHandle {
 }
 
 /**
- * Time for everything that waits: the simulated cluster, the reconcile queue, reporters. Production uses the
- * system clock; tests and the embedded demo drive a manual one, so hundreds of simulated pods cost no real time.
+ * Time for everything that waits: reconcile queues, leases, reporters, simulated clusters and fleets. Production
+ * uses the system clock; tests and the embedded demo drive a manual one, so hundreds of simulated pods cost no
+ * real time. The pure cores never see a clock: they take `now` as a parameter.
  */
 export interface Clock {
+  /** milliseconds since the epoch */
   now(): number;
+  /** runs `fn` once after `ms` (at once for `ms` <= 0) unless cancelled first */
   setTimer(ms: number, fn: () => void): TimerHandle;
+  /** resolves after `ms`, or early (without error) when `signal` aborts */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** `sleep` for any clock, built on its timers. */
+function sleepOn(setTimer: Clock['setTimer'], ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimer(ms, done);
+    function done(): void {
+      timer.cancel();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+const systemTimer =
+  (keepAlive: boolean): Clock['setTimer'] =>
+  (ms, fn) => {
+    const t = setTimeout(fn, Math.max(0, ms));
+    if (!keepAlive) t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  };
+
+/**
+ * The real clock. A pending timer does not keep the process alive (shutdown is explicit), but a sleep does: a
+ * daemon whose loop only sleeps between polls must not exit while it sleeps.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(ms, fn) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
-    return { cancel: () => clearTimeout(t) };
-  },
+  setTimer: systemTimer(false),
+  sleep: (ms, signal) => sleepOn(systemTimer(true), ms, signal),
 };
 
 /** A clock that only moves when told to; timers fire in time order during `advance`. */
@@ -77,19 +105,21 @@ export function createManualClock(startMs = Date.parse('2026-01-01T00:00:00Z')):
     }
     return top;
   };
+  const setTimer: Clock['setTimer'] = (ms, fn) => {
+    const t: PendingTimer = { at: now + Math.max(0, ms), seq: seq++, fn, cancelled: false };
+    push(t);
+    live++;
+    return {
+      cancel: () => {
+        if (!t.cancelled) live--;
+        t.cancelled = true;
+      },
+    };
+  };
   return {
     now: () => now,
-    setTimer(ms, fn) {
-      const t: PendingTimer = { at: now + Math.max(0, ms), seq: seq++, fn, cancelled: false };
-      push(t);
-      live++;
-      return {
-        cancel: () => {
-          if (!t.cancelled) live--;
-          t.cancelled = true;
-        },
-      };
-    },
+    setTimer,
+    sleep: (ms, signal) => sleepOn(setTimer, ms, signal),
     async advance(ms) {
       const until = now + ms;
       await settle();

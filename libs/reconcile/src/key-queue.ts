@@ -1,0 +1,159 @@
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+
+/** Outcome of one reconcile: done, or look again after a while (time-based work such as deadlines). */
+export type ReconcileResult = { readonly requeueAfterMs?: number } | void;
+
+/** Reconciles one key: re-reads the world for it and acts. A throw is retried with backoff (unless not retryable). */
+export type Reconciler = (key: string) => Promise<ReconcileResult>;
+
+export interface KeyQueueOptions {
+  /** times retries and `addAfter`; default the system clock */
+  readonly clock?: Clock;
+  /** reconciles running at once, over different keys; default 4 */
+  readonly concurrency?: number;
+  /** first retry delay after an error, doubling per failure of the same key up to `maxBackoffMs` */
+  readonly baseBackoffMs?: number;
+  /** default 30 s */
+  readonly maxBackoffMs?: number;
+  /** errors for which this returns false are not retried (the key waits for its next event); default: all are */
+  readonly retryable?: (error: unknown) => boolean;
+  /** told of every failure, with the key's consecutive failure count */
+  readonly onError?: (key: string, error: unknown, attempt: number) => void;
+}
+
+export interface KeyQueue {
+  /**
+   * Queues `key`. A key already waiting is not queued twice; a key running now runs once more after it
+   * finishes. `urgent` puts it first (a failure report must not wait behind routine work).
+   */
+  add(key: string, urgent?: boolean): void;
+  /** Queues `key` after `ms`; of several pending wake-ups for one key the earliest wins. */
+  addAfter(key: string, ms: number): void;
+  /** Resolves when nothing waits or runs (delayed wake-ups may still be pending). */
+  idle(): Promise<void>;
+  /** keys waiting or running */
+  size(): number;
+  /** Stops taking keys and drops waiting and delayed ones; resolves when the running reconciles finish. */
+  stop(): Promise<void>;
+  /** Takes keys again after `stop()` (a planner that regains leadership). */
+  restart(): void;
+}
+
+export const DEFAULT_KEY_QUEUE_CONCURRENCY = 4;
+export const DEFAULT_BASE_BACKOFF_MS = 200;
+export const DEFAULT_MAX_BACKOFF_MS = 30_000;
+
+/**
+ * Reconcile by key, as controller-runtime's workqueue: a key queued twice runs once; a key never runs twice at
+ * the same time (added while running, it runs again afterwards); errors retry with capped exponential backoff;
+ * a reconcile may ask to be run again after a while (`requeueAfterMs`).
+ */
+export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions = {}): KeyQueue {
+  const clock = options.clock ?? systemClock;
+  const concurrency = options.concurrency ?? DEFAULT_KEY_QUEUE_CONCURRENCY;
+  const base = options.baseBackoffMs ?? DEFAULT_BASE_BACKOFF_MS;
+  const cap = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
+  const retryable = options.retryable ?? ((): boolean => true);
+  const queued = new Set<string>();
+  const order: string[] = [];
+  const running = new Set<string>();
+  const dirty = new Set<string>();
+  const failures = new Map<string, number>();
+  const delayed = new Map<string, { at: number; timer: TimerHandle }>();
+  let idleWaiters: (() => void)[] = [];
+  let stopped = false;
+
+  const checkIdle = (): void => {
+    if (order.length > 0 || running.size > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  const pump = (): void => {
+    while (!stopped && running.size < concurrency) {
+      const key = order.shift();
+      if (key === undefined) break;
+      queued.delete(key);
+      running.add(key);
+      void run(key);
+    }
+    checkIdle();
+  };
+
+  const run = async (key: string): Promise<void> => {
+    let againMs: number | undefined;
+    try {
+      const result = await reconcile(key);
+      failures.delete(key);
+      if (result && result.requeueAfterMs !== undefined) againMs = result.requeueAfterMs;
+    } catch (error) {
+      const attempt = (failures.get(key) ?? 0) + 1;
+      options.onError?.(key, error, attempt);
+      if (retryable(error)) {
+        failures.set(key, attempt);
+        againMs = Math.min(cap, base * 2 ** (attempt - 1));
+      } else {
+        failures.delete(key);
+      }
+    } finally {
+      running.delete(key);
+    }
+    // Added while it ran: it runs again now, which also serves any retry or requeue it asked for.
+    if (dirty.delete(key)) queue.add(key);
+    else if (againMs !== undefined) queue.addAfter(key, againMs);
+    pump();
+  };
+
+  const queue: KeyQueue = {
+    add(key, urgent = false) {
+      if (stopped) return;
+      if (running.has(key)) {
+        dirty.add(key);
+        return;
+      }
+      if (queued.has(key)) {
+        if (urgent) {
+          order.splice(order.indexOf(key), 1);
+          order.unshift(key);
+        }
+        return;
+      }
+      queued.add(key);
+      if (urgent) order.unshift(key);
+      else order.push(key);
+      pump();
+    },
+    addAfter(key, ms) {
+      if (stopped) return;
+      if (ms <= 0) return queue.add(key);
+      const at = clock.now() + ms;
+      const pending = delayed.get(key);
+      if (pending && pending.at <= at) return;
+      pending?.timer.cancel();
+      const timer = clock.setTimer(ms, () => {
+        delayed.delete(key);
+        queue.add(key);
+      });
+      delayed.set(key, { at, timer });
+    },
+    idle() {
+      if (order.length === 0 && running.size === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    size: () => order.length + running.size,
+    async stop() {
+      stopped = true;
+      for (const d of delayed.values()) d.timer.cancel();
+      delayed.clear();
+      order.length = 0;
+      queued.clear();
+      checkIdle();
+      await queue.idle();
+    },
+    restart() {
+      stopped = false;
+    },
+  };
+  return queue;
+}
