@@ -44,6 +44,24 @@ export const DEFAULT_BASE_BACKOFF_MS = 200;
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
 
 /**
+ * Puts `key` in line once: last, or first when `urgent` (a key already waiting moves to the front). True when it
+ * was not waiting yet.
+ */
+function enqueue(queued: Set<string>, order: string[], key: string, urgent: boolean): boolean {
+  if (queued.has(key)) {
+    if (urgent) {
+      order.splice(order.indexOf(key), 1);
+      order.unshift(key);
+    }
+    return false;
+  }
+  queued.add(key);
+  if (urgent) order.unshift(key);
+  else order.push(key);
+  return true;
+}
+
+/**
  * Reconcile by key, as controller-runtime's workqueue: a key queued twice runs once; a key never runs twice at
  * the same time (added while running, it runs again afterwards); errors retry with capped exponential backoff;
  * a reconcile may ask to be run again after a while (`requeueAfterMs`).
@@ -108,21 +126,8 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
   const queue: KeyQueue = {
     add(key, urgent = false) {
       if (stopped) return;
-      if (running.has(key)) {
-        dirty.add(key);
-        return;
-      }
-      if (queued.has(key)) {
-        if (urgent) {
-          order.splice(order.indexOf(key), 1);
-          order.unshift(key);
-        }
-        return;
-      }
-      queued.add(key);
-      if (urgent) order.unshift(key);
-      else order.push(key);
-      pump();
+      if (running.has(key)) dirty.add(key);
+      else if (enqueue(queued, order, key, urgent)) pump();
     },
     addAfter(key, ms) {
       if (stopped) return;

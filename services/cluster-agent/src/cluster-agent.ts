@@ -27,14 +27,8 @@ import {
 } from '@meshwave/telemetry';
 import { AgentMetrics } from './agent-metrics.js';
 import { ClusterCache, type CacheChange } from './cluster-cache.js';
-import {
-  createKeyQueue,
-  systemClock,
-  type Clock,
-  type KeyQueue,
-  type ReconcileResult,
-  type TimerHandle,
-} from '@meshwave/reconcile';
+import { createKeyQueue, systemClock } from '@meshwave/reconcile';
+import type { Clock, KeyQueue, ReconcileResult, TimerHandle } from '@meshwave/reconcile';
 import {
   acceptDesiredState,
   acceptHalt,
@@ -624,8 +618,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     async stop() {
       running = false;
       await subscription?.close();
-      // In-flight reconciles finish on their own (their writes are idempotent); stop does not wait for them.
-      void queue.stop();
+      void queue.stop(); // in-flight reconciles finish on their own (idempotent writes): not awaited
       cache.stop();
       for (const t of timers) t.cancel();
       inventoryTimer?.cancel();
