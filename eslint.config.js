@@ -2,6 +2,23 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Production files over 400 lines when the limit came in (ADR 0019), each held to its size: it may shrink, never
+// grow; splitting one below 400 removes it from here, and nothing is ever added.
+const OVER_FILE_LIMIT = {
+  'libs/plan/src/wave-planner.ts': 636,
+  'services/cluster-agent/src/cluster-agent.ts': 638,
+  'services/cluster-agent/src/converge-decisions.ts': 547,
+  'services/cluster-agent/src/kubernetes-client.ts': 541,
+  'services/cluster-agent/src/pin-command.ts': 467,
+  'services/cluster-agent/src/simulated-cluster.ts': 593,
+  'services/planner/src/engine/decide.ts': 427,
+  'services/planner/src/engine/metric-gates.ts': 405,
+  'services/planner/src/http/app.ts': 465,
+  'services/planner/src/runtime/planner.ts': 960,
+  'services/vm-bridge/src/vm-agent/vm-agent.ts': 415,
+  'services/vm-bridge/src/vm-bridge.ts': 795,
+};
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'test/env/**/*.mjs'] },
   js.configs.recommended,
@@ -41,58 +58,10 @@ export default tseslint.config(
       'max-lines-per-function': ['error', { max: 100, skipBlankLines: false, skipComments: false }],
     },
   },
-  {
-    files: ['libs/contracts/src/api.ts'],
-    rules: { 'max-lines': ['error', { max: 403, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['libs/plan/src/wave-planner.ts'],
-    rules: { 'max-lines': ['error', { max: 636, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/cluster-agent/src/cluster-agent.ts'],
-    rules: { 'max-lines': ['error', { max: 638, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/cluster-agent/src/converge-decisions.ts'],
-    rules: { 'max-lines': ['error', { max: 547, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/cluster-agent/src/kubernetes-client.ts'],
-    rules: { 'max-lines': ['error', { max: 541, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/cluster-agent/src/pin-command.ts'],
-    rules: { 'max-lines': ['error', { max: 467, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/cluster-agent/src/simulated-cluster.ts'],
-    rules: { 'max-lines': ['error', { max: 593, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/planner/src/engine/decide.ts'],
-    rules: { 'max-lines': ['error', { max: 427, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/planner/src/engine/metric-gates.ts'],
-    rules: { 'max-lines': ['error', { max: 405, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/planner/src/http/app.ts'],
-    rules: { 'max-lines': ['error', { max: 465, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/planner/src/runtime/planner.ts'],
-    rules: { 'max-lines': ['error', { max: 960, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/vm-bridge/src/vm-agent/vm-agent.ts'],
-    rules: { 'max-lines': ['error', { max: 415, skipBlankLines: false, skipComments: false }] },
-  },
-  {
-    files: ['services/vm-bridge/src/vm-bridge.ts'],
-    rules: { 'max-lines': ['error', { max: 813, skipBlankLines: false, skipComments: false }] },
-  },
+  ...Object.entries(OVER_FILE_LIMIT).map(([file, max]) => ({
+    files: [file],
+    rules: { 'max-lines': ['error', { max, skipBlankLines: false, skipComments: false }] },
+  })),
   {
     files: [
       'libs/mesh/src/bisection.ts',

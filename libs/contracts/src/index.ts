@@ -7,6 +7,7 @@ export * from './messages.js';
 export * from './command-fencing.js';
 export * from './parse.js';
 export * from './api.js';
+export * from './rollout-id.js';
 export * from './history-api.js';
 export * from './service-graph.js';
 export * from './vm-host-api.js';
