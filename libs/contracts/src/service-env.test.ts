@@ -39,6 +39,10 @@ describe('readBackingServices', () => {
     const r = readBackingServices({ KAFKA_BROKERS: 'kafka:9092', REDIS_URL: 'redis://redis:6379' });
     expect(r.services).toBeUndefined();
     expect(r.problems.map((p) => p.variable)).toEqual(['MESHWAVE_KAFKA_BROKERS', 'MESHWAVE_REDIS_URL']);
+    expect(r.problems.map((p) => p.message)).toEqual([
+      expect.stringContaining('KAFKA_BROKERS is set, but it was renamed'),
+      expect.stringContaining('REDIS_URL is set, but it was renamed'),
+    ]);
     expect(readBackingServices({ MESHWAVE_KAFKA_BROKERS: 'k:9092' }).problems.map((p) => p.variable)).toEqual([
       'MESHWAVE_REDIS_URL',
     ]);

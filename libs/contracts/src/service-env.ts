@@ -69,6 +69,10 @@ export function readBooleanEnv(env: Env, name: string, problems: ConfigProblem[]
   return false;
 }
 
+/** A hint for a deployment that still sets a name the cluster-agent read before ADR 0016. */
+const renamedFrom = (env: Env, oldName: string): string =>
+  value(env, oldName) === undefined ? '' : `; ${oldName} is set, but it was renamed (ADR 0016)`;
+
 /** The audit's retention when none is configured. */
 export const DEFAULT_AUDIT_RETENTION = '90d';
 
@@ -130,12 +134,12 @@ export function readBackingServices(
   if (brokers.length === 0)
     problems.push({
       variable: ServiceEnv.KafkaBrokers,
-      message: `missing: the Kafka brokers, e.g. kafka-0:9092,kafka-1:9092 (or ${ServiceEnv.InMemory}=true for a single-process trial)`,
+      message: `missing: the Kafka brokers, e.g. kafka-0:9092,kafka-1:9092 (or ${ServiceEnv.InMemory}=true for a single-process trial)${renamedFrom(env, 'KAFKA_BROKERS')}`,
     });
   if (redisUrl === undefined)
     problems.push({
       variable: ServiceEnv.RedisUrl,
-      message: `missing: the Redis URL, e.g. redis://redis:6379 (or ${ServiceEnv.InMemory}=true for a single-process trial)`,
+      message: `missing: the Redis URL, e.g. redis://redis:6379 (or ${ServiceEnv.InMemory}=true for a single-process trial)${renamedFrom(env, 'REDIS_URL')}`,
     });
   else if (!/^rediss?:\/\//.test(redisUrl))
     problems.push({ variable: ServiceEnv.RedisUrl, message: `a redis:// or rediss:// URL, got "${redisUrl}"` });
