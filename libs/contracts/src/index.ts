@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './primitives.js';
+export * from './http-server-options.js';
 export * from './rollout-spec.js';
 export * from './inventory.js';
 export * from './plan.js';

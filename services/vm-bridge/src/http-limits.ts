@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { LONG_POLL_MAX_SECONDS, PATH_PARAM_CAP } from '@meshwave/contracts';
+import { LONG_POLL_MAX_SECONDS, httpServerOptionsOf } from '@meshwave/contracts';
 import type { FastifyHttpOptions } from 'fastify';
 import { z } from 'zod';
 
@@ -40,20 +40,5 @@ export type HostApiLimits = z.infer<typeof HostApiLimits>;
 
 /** The fastify (and Node `http.Server`) options that enforce `limits`. */
 export function serverOptionsOf(limits: HostApiLimits): FastifyHttpOptions<Server> {
-  return {
-    bodyLimit: limits.bodyLimitBytes,
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.idleTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    routerOptions: { maxParamLength: PATH_PARAM_CAP },
-    http: {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      // Node checks the two timeouts above only this often (default 30 s): check at half the shorter one.
-      connectionsCheckingInterval: Math.max(
-        10,
-        Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 2),
-      ),
-    },
-  };
+  return httpServerOptionsOf(limits);
 }

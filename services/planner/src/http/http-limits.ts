@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { PATH_PARAM_CAP } from '@meshwave/contracts';
+import { httpServerOptionsOf } from '@meshwave/contracts';
 import type { FastifyHttpOptions } from 'fastify';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 
@@ -86,20 +86,5 @@ export function resolveHttpLimits(overrides: HttpLimitsOverrides = {}): HttpLimi
 
 /** The fastify (and Node `http.Server`) options that enforce `limits`. */
 export function serverOptionsOf(limits: HttpLimits): FastifyHttpOptions<Server> {
-  return {
-    bodyLimit: limits.bodyLimitBytes,
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.idleTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    routerOptions: { maxParamLength: PATH_PARAM_CAP },
-    http: {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      // Node checks the two timeouts above only this often (default 30 s): check at half the shorter one.
-      connectionsCheckingInterval: Math.max(
-        10,
-        Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 2),
-      ),
-    },
-  };
+  return httpServerOptionsOf(limits);
 }
