@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MessageSchemas, Timestamp, type MessageType } from '@meshwave/contracts';
 import { z } from 'zod';
-import type { DeadLetter, DeadLetterReason, IncomingMessage, OutgoingMessage } from './event-bus.js';
+import type { DeadLetter, DeadLetterReason, IncomingMessage, IncomingMessageOf, OutgoingMessage } from './event-bus.js';
 import { BusError, BusErrorCode } from './errors.js';
 import type { MessageSigner } from './signing.js';
 
@@ -217,13 +217,13 @@ export function inspectRecord(record: WireRecord, position: RecordPosition, ctx:
   }
   const data = schema.safeParse(json);
   if (!data.success) return reject('invalid-data', z.prettifyError(data.error));
-  const message: Mutable<IncomingMessage> = {
+  const message: Mutable<IncomingMessageOf<MessageType>> = {
     id: e[Header.Id],
     type: type as MessageType,
     source: e[Header.Source],
     time: e[Header.Time],
     key: record.key,
-    data: data.data as IncomingMessage['data'],
+    data: data.data as IncomingMessageOf<MessageType>['data'],
     partition: position.partition,
     offset: position.offset,
     expiresAt: e[Header.Expiry],
@@ -233,7 +233,8 @@ export function inspectRecord(record: WireRecord, position: RecordPosition, ctx:
   if (traceparent !== undefined) message.traceparent = traceparent;
   const tracestate = e[Header.Tracestate];
   if (tracestate !== undefined) message.tracestate = tracestate;
-  return { kind: 'deliver', message };
+  // The schema of `type` validated `data` above: the one place the wide shape becomes the discriminated union.
+  return { kind: 'deliver', message: message as IncomingMessage };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

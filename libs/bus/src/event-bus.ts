@@ -13,8 +13,8 @@ export interface OutgoingMessage<T extends MessageType = MessageType> {
   readonly ttlSeconds?: number;
 }
 
-/** A verified, validated message handed to a handler. */
-export interface IncomingMessage<T extends MessageType = MessageType> {
+/** A verified, validated message of one type. */
+export interface IncomingMessageOf<T extends MessageType> {
   readonly id: string;
   readonly type: T;
   readonly source: string;
@@ -31,6 +31,12 @@ export interface IncomingMessage<T extends MessageType = MessageType> {
   /** when the message stops being valid (RFC 3339) */
   readonly expiresAt?: string;
 }
+
+/**
+ * A verified, validated message handed to a handler: a union discriminated by `type`, so a `switch (m.type)`
+ * narrows `m.data` to that type's schema without a cast.
+ */
+export type IncomingMessage<T extends MessageType = MessageType> = { [K in T]: IncomingMessageOf<K> }[T];
 
 /** What a handler gets besides the message. Optional second argument: handlers written as `(m) => ...` still fit. */
 export interface HandlerContext {
@@ -113,6 +119,9 @@ export interface EventBus {
 }
 
 /** Narrows a handler's message to one type, so its `data` has that type's shape. */
-export function isMessageOf<T extends MessageType>(message: IncomingMessage, type: T): message is IncomingMessage<T> {
+export function isMessageOf<T extends MessageType>(
+  message: IncomingMessage,
+  type: T,
+): message is Extract<IncomingMessage, { readonly type: T }> {
   return message.type === type;
 }
