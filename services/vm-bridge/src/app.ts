@@ -46,12 +46,6 @@ const STATUS_OF: Record<VmBridgeErrorCode, number> = {
   [VmBridgeErrorCode.StoreConflict]: 503,
   [VmBridgeErrorCode.Fenced]: 503,
   [VmBridgeErrorCode.InvalidConfig]: 500,
-  [VmBridgeErrorCode.ChecksumMismatch]: 500,
-  [VmBridgeErrorCode.DownloadFailed]: 500,
-  [VmBridgeErrorCode.UnpackFailed]: 500,
-  [VmBridgeErrorCode.ProxyStartFailed]: 500,
-  [VmBridgeErrorCode.BridgeUnreachable]: 500,
-  [VmBridgeErrorCode.BridgeRejected]: 500,
 };
 
 const errorResponses = {

@@ -8,16 +8,26 @@ import type { EventBus } from '@meshwave/bus';
 import { createInMemoryStore, type StateStore } from '@meshwave/store';
 import { silentLogger, type Logger } from '@meshwave/telemetry';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.js';
-import { bundleCatalogFromDirectory } from './bundle-catalog.js';
+import {
+  VmBridge,
+  buildApp,
+  bundleCatalogFromDirectory,
+  hashToken,
+  type BridgeSettings,
+} from '@meshwave/vm-bridge';
 import { systemClock, type Clock } from '@meshwave/reconcile';
-import { hashToken, newHostToken } from './host-token.js';
-import { JournalPhase, writeJournal } from './vm-agent/agent-journal.js';
-import { HttpBridgeClient, type BridgeClient } from './vm-agent/bridge-client.js';
-import { BundleStore } from './vm-agent/bundle-store.js';
-import { SimulatedProxyRunner, type SimulatedProxyFaults } from './vm-agent/proxy-runner.js';
-import { VmAgent, type VmAgentSettings } from './vm-agent/vm-agent.js';
-import { VmBridge, type BridgeSettings } from './vm-bridge.js';
+import {
+  BundleStore,
+  HttpBridgeClient,
+  JournalPhase,
+  SimulatedProxyRunner,
+  VmAgent,
+  newHostToken,
+  writeJournal,
+  type BridgeClient,
+  type SimulatedProxyFaults,
+  type VmAgentSettings,
+} from '@meshwave/vm-agent';
 
 const execFileAsync = promisify(execFile);
 

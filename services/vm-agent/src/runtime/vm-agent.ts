@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { silentAgentLogger as silentLogger, type Logger } from './agent-logger.js';
 import { systemClock, type Clock } from '@meshwave/reconcile';
-import { VmBridgeError, VmBridgeErrorCode, isVmBridgeError } from '../errors.js';
+import { VmAgentError, VmAgentErrorCode, isVmAgentError } from '../errors.js';
 import { AgentPhase, type HostDesired, type HostReportBody } from '@meshwave/contracts';
 import {
   EMPTY_JOURNAL,
@@ -11,46 +11,11 @@ import {
   type AgentJournal,
   type InstalledVersion,
   type UpgradeTarget,
-} from './agent-journal.js';
-import type { BridgeClient } from './bridge-client.js';
-import { BundleStore } from './bundle-store.js';
-import { waitReady, type ProxyRunner, type ReadinessProbe } from './proxy-runner.js';
-
-/** Named points of an upgrade, reported to `onStep` (tests kill the agent there). */
-export const AgentStep = {
-  Downloaded: 'downloaded',
-  Unpacked: 'unpacked',
-  Switched: 'switched',
-  Restarted: 'restarted',
-  Checking: 'checking',
-  Reverted: 'reverted',
-} as const;
-export type AgentStep = (typeof AgentStep)[keyof typeof AgentStep];
-
-export interface VmAgentSettings {
-  /** long-poll wait per desired-version request */
-  readonly pollWaitSeconds: number;
-  /** heartbeat report period */
-  readonly reportIntervalMs: number;
-  /** how long a restarted proxy may take to become ready */
-  readonly readinessTimeoutMs: number;
-  readonly readinessIntervalMs: number;
-  /** installed versions kept (current and previous are always kept) */
-  readonly keepVersions: number;
-  readonly downloadTimeoutMs: number;
-  /** wait after a failed bridge request, doubled up to 10 s */
-  readonly retryMs: number;
-}
-
-export const DEFAULT_AGENT_SETTINGS: VmAgentSettings = {
-  pollWaitSeconds: 30,
-  reportIntervalMs: 10_000,
-  readinessTimeoutMs: 30_000,
-  readinessIntervalMs: 500,
-  keepVersions: 3,
-  downloadTimeoutMs: 300_000,
-  retryMs: 500,
-};
+} from '../adapters/agent-journal.js';
+import type { BridgeClient } from '../adapters/bridge-client.js';
+import { BundleStore } from '../adapters/bundle-store.js';
+import { waitReady, type ProxyRunner, type ReadinessProbe } from '../adapters/proxy-runner.js';
+import { AgentStep, DEFAULT_AGENT_SETTINGS, type VmAgentSettings } from './agent-settings.js';
 
 export interface VmAgentOptions {
   readonly host: string;
@@ -245,7 +210,7 @@ export class VmAgent {
       const reason = error instanceof Error ? error.message : String(error);
       log.error({ err: reason }, 'bundle refused; nothing switched');
       this.phase = AgentPhase.Idle;
-      if (isVmBridgeError(error, VmBridgeErrorCode.DownloadFailed)) {
+      if (isVmAgentError(error, VmAgentErrorCode.DownloadFailed)) {
         // A transient download failure is retried with the next poll (same etag would not re-answer).
         await this.writeJournal({ ...this.journal, phase: JournalPhase.Idle });
         this.etag = undefined;
@@ -404,7 +369,7 @@ export class VmAgent {
         return;
       } catch (error) {
         if (this.stopController.signal.aborted) throw error;
-        if (error instanceof VmBridgeError && !error.retryable)
+        if (error instanceof VmAgentError && !error.retryable)
           this.log.error({ err: error.message }, `${what} refused; retrying`);
         else this.log.warn({ err: error instanceof Error ? error.message : String(error) }, `${what} failed; retrying`);
         await this.clock.sleep(backoff, this.stopController.signal);

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isVmBridgeError } from '../errors.js';
+import { isVmAgentError } from '../errors.js';
 import { loadAgentConfig } from './agent-config.js';
 
 const example = fileURLToPath(new URL('../../../../deploy/systemd/vm-agent.example.yaml', import.meta.url));
@@ -30,7 +30,7 @@ describe('loadAgentConfig', () => {
     const error = await loadAgentConfig(['--host', 'Bad_Host', '--group', 'g', '--bridge-url', 'not a url']).catch(
       (e: unknown) => e,
     );
-    expect(isVmBridgeError(error)).toBe(true);
+    expect(isVmAgentError(error)).toBe(true);
     expect((error as Error).message).toMatch(/host: .*bridgeUrl: /s);
   });
 });

@@ -3,9 +3,9 @@ import { openSync, closeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { silentAgentLogger as silentLogger, type Logger } from './agent-logger.js';
+import { silentAgentLogger as silentLogger, type Logger } from '../runtime/agent-logger.js';
 import { systemClock, type Clock } from '@meshwave/reconcile';
-import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
+import { VmAgentError, VmAgentErrorCode } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { BUNDLE_MARKER, type BundleMarker } from './bundle-store.js';
 
@@ -193,7 +193,7 @@ export class ChildProcessProxyRunner implements ProxyRunner {
       await writeFileAtomic(this.pidFile, JSON.stringify({ pid, startTicks: await startTicks(pid) } satisfies PidFile));
       this.log.info({ pid, command }, 'proxy started');
     } catch (error) {
-      throw new VmBridgeError(VmBridgeErrorCode.ProxyStartFailed, `cannot start ${command}`, {
+      throw new VmAgentError(VmAgentErrorCode.ProxyStartFailed, `cannot start ${command}`, {
         cause: error,
         context: { command },
       });
@@ -278,7 +278,7 @@ export class SystemdProxyRunner implements ProxyRunner {
     try {
       await execFileAsync(this.systemctl, [verb, this.unit], { timeout: 60_000 });
     } catch (error) {
-      throw new VmBridgeError(VmBridgeErrorCode.ProxyStartFailed, `systemctl ${verb} ${this.unit} failed`, {
+      throw new VmAgentError(VmAgentErrorCode.ProxyStartFailed, `systemctl ${verb} ${this.unit} failed`, {
         cause: error,
         context: { unit: this.unit },
       });

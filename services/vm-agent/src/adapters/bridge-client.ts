@@ -1,4 +1,4 @@
-import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
+import { VmAgentError, VmAgentErrorCode } from '../errors.js';
 import { HostDesired, type HostReportBody } from '@meshwave/contracts';
 
 /** How an agent talks to its bridge: over HTTP in production, in process in the embedded demo. */
@@ -81,7 +81,7 @@ export class HttpBridgeClient implements BridgeClient {
         signal: signal !== undefined ? AbortSignal.any([timeout, signal]) : timeout,
       });
     } catch (error) {
-      throw new VmBridgeError(VmBridgeErrorCode.BridgeUnreachable, `vm-bridge at ${this.base} unreachable`, {
+      throw new VmAgentError(VmAgentErrorCode.BridgeUnreachable, `vm-bridge at ${this.base} unreachable`, {
         cause: error,
         retryable: true,
       });
@@ -91,8 +91,8 @@ export class HttpBridgeClient implements BridgeClient {
   private async expectOk(response: Response, what: string): Promise<void> {
     if (response.ok) return;
     const text = await response.text();
-    throw new VmBridgeError(
-      VmBridgeErrorCode.BridgeRejected,
+    throw new VmAgentError(
+      VmAgentErrorCode.BridgeRejected,
       `${what}: vm-bridge answered ${response.status}: ${text}`,
       {
         retryable: response.status >= 500,

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AgentPhase, VmHostState, type VmGroupDesiredState } from '@meshwave/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSimulatedVmFleet, type SimulatedVmFleet } from './simulated-fleet.js';
+import { createSimulatedVmFleet, type SimulatedVmFleet } from './simulated-vm-fleet.js';
 
 let fleet: SimulatedVmFleet | undefined;
 afterEach(async () => {

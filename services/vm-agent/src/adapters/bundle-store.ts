@@ -7,7 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
+import { VmAgentError, VmAgentErrorCode } from '../errors.js';
 import type { BundleRef } from '@meshwave/contracts';
 import { exists, replaceSymlink, writeFileAtomic } from './atomic-file.js';
 import type { InstalledVersion } from './agent-journal.js';
@@ -97,8 +97,8 @@ export class BundleStore {
     try {
       const actual = await this.download(bundle.url, archive);
       if (actual !== bundle.sha256) {
-        throw new VmBridgeError(
-          VmBridgeErrorCode.ChecksumMismatch,
+        throw new VmAgentError(
+          VmAgentErrorCode.ChecksumMismatch,
           `bundle for ${version} has sha256 ${actual}, expected ${bundle.sha256}`,
           {
             context: { version, url: bundle.url, expected: bundle.sha256, actual },
@@ -111,7 +111,7 @@ export class BundleStore {
       try {
         await execFileAsync('tar', ['-xzf', archive, '-C', staging, '--no-same-owner']);
       } catch (error) {
-        throw new VmBridgeError(VmBridgeErrorCode.UnpackFailed, `cannot unpack the bundle for ${version}`, {
+        throw new VmAgentError(VmAgentErrorCode.UnpackFailed, `cannot unpack the bundle for ${version}`, {
           cause: error,
           context: { version },
         });
@@ -183,8 +183,8 @@ export class BundleStore {
         await pipeline(createReadStream(source), hasher, createWriteStream(file));
       }
     } catch (error) {
-      throw new VmBridgeError(
-        VmBridgeErrorCode.DownloadFailed,
+      throw new VmAgentError(
+        VmAgentErrorCode.DownloadFailed,
         `cannot download ${url}: ${error instanceof Error ? error.message : String(error)}`,
         {
           cause: error,

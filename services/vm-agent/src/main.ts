@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// meshwave-vm-agent: the host daemon (see vm-agent.ts). Config file + flags, JSON logs on stdout.
+// meshwave-vm-agent: the host daemon (see runtime/vm-agent.ts). Config file + flags, JSON logs on stdout.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createAgentLogger } from './agent-logger.js';
-import { isVmBridgeError } from '../errors.js';
-import { hashToken, newHostToken } from '../host-token.js';
-import { exists, writeFileAtomic } from './atomic-file.js';
-import { AGENT_USAGE, loadAgentConfig } from './agent-config.js';
-import { HttpBridgeClient } from './bridge-client.js';
-import { ChildProcessProxyRunner, HttpReadinessProbe, SystemdProxyRunner, type ProxyRunner } from './proxy-runner.js';
-import { VmAgent, type AgentStep } from './vm-agent.js';
+import { createAgentLogger } from './runtime/agent-logger.js';
+import { isVmAgentError } from './errors.js';
+import { hashToken, newHostToken } from './runtime/host-token.js';
+import { exists, writeFileAtomic } from './adapters/atomic-file.js';
+import { AGENT_USAGE, loadAgentConfig } from './config/agent-config.js';
+import { HttpBridgeClient } from './adapters/bridge-client.js';
+import { ChildProcessProxyRunner, HttpReadinessProbe, SystemdProxyRunner, type ProxyRunner } from './adapters/proxy-runner.js';
+import { VmAgent, type AgentStep } from './runtime/vm-agent.js';
 
 /** Fault injection for tests: `MESHWAVE_VM_AGENT_CRASH_AT=<step>` kills the agent (SIGKILL) right after that step. */
 const CRASH_AT = process.env.MESHWAVE_VM_AGENT_CRASH_AT;
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (isVmBridgeError(error)) process.stderr.write(`meshwave-vm-agent: ${error.message}\n`);
+  if (isVmAgentError(error)) process.stderr.write(`meshwave-vm-agent: ${error.message}\n`);
   else
     process.stderr.write(
       `meshwave-vm-agent: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

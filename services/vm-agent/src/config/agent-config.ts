@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { ObjectName } from '@meshwave/contracts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
+import { VmAgentError, VmAgentErrorCode } from '../errors.js';
 
 /** The vm-agent configuration file (YAML or JSON); every field can be overridden by a flag. */
 export const VmAgentConfig = z.strictObject({
@@ -72,7 +72,7 @@ export async function loadAgentConfig(argv: readonly string[]): Promise<VmAgentC
     }));
   } catch (err) {
     // an unknown or malformed flag: say so with the usage, never a stack trace
-    throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, `${(err as Error).message}\n${AGENT_USAGE}`, {
+    throw new VmAgentError(VmAgentErrorCode.InvalidConfig, `${(err as Error).message}\n${AGENT_USAGE}`, {
       cause: err,
     });
   }
@@ -105,7 +105,7 @@ export async function loadAgentConfig(argv: readonly string[]): Promise<VmAgentC
   const parsed = VmAgentConfig.safeParse(merged);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
-    throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, `invalid vm-agent configuration: ${problems}`);
+    throw new VmAgentError(VmAgentErrorCode.InvalidConfig, `invalid vm-agent configuration: ${problems}`);
   }
   const config = parsed.data;
   return { ...config, stateDir: path.resolve(config.stateDir) };
