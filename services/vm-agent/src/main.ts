@@ -8,8 +8,14 @@ import { hashToken, newHostToken } from './runtime/host-token.js';
 import { exists, writeFileAtomic } from './adapters/atomic-file.js';
 import { AGENT_USAGE, loadAgentConfig } from './config/agent-config.js';
 import { HttpBridgeClient } from './adapters/bridge-client.js';
-import { ChildProcessProxyRunner, HttpReadinessProbe, SystemdProxyRunner, type ProxyRunner } from './adapters/proxy-runner.js';
-import { VmAgent, type AgentStep } from './runtime/vm-agent.js';
+import {
+  ChildProcessProxyRunner,
+  HttpReadinessProbe,
+  SystemdProxyRunner,
+  type ProxyRunner,
+} from './adapters/proxy-runner.js';
+import type { AgentStep } from './runtime/agent-settings.js';
+import { VmAgent } from './runtime/vm-agent.js';
 
 /** Fault injection for tests: `MESHWAVE_VM_AGENT_CRASH_AT=<step>` kills the agent (SIGKILL) right after that step. */
 const CRASH_AT = process.env.MESHWAVE_VM_AGENT_CRASH_AT;

@@ -8,13 +8,7 @@ import type { EventBus } from '@meshwave/bus';
 import { createInMemoryStore, type StateStore } from '@meshwave/store';
 import { silentLogger, type Logger } from '@meshwave/telemetry';
 import type { FastifyInstance } from 'fastify';
-import {
-  VmBridge,
-  buildApp,
-  bundleCatalogFromDirectory,
-  hashToken,
-  type BridgeSettings,
-} from '@meshwave/vm-bridge';
+import { VmBridge, buildApp, bundleCatalogFromDirectory, hashToken, type BridgeSettings } from '@meshwave/vm-bridge';
 import { systemClock, type Clock } from '@meshwave/reconcile';
 import {
   BundleStore,

@@ -91,13 +91,9 @@ export class HttpBridgeClient implements BridgeClient {
   private async expectOk(response: Response, what: string): Promise<void> {
     if (response.ok) return;
     const text = await response.text();
-    throw new VmAgentError(
-      VmAgentErrorCode.BridgeRejected,
-      `${what}: vm-bridge answered ${response.status}: ${text}`,
-      {
-        retryable: response.status >= 500,
-        context: { status: response.status },
-      },
-    );
+    throw new VmAgentError(VmAgentErrorCode.BridgeRejected, `${what}: vm-bridge answered ${response.status}: ${text}`, {
+      retryable: response.status >= 500,
+      context: { status: response.status },
+    });
   }
 }

@@ -152,6 +152,15 @@ function targetOf(group: GroupRecord, host: HostRecord): string | undefined {
   return group.command?.targets[host.name];
 }
 
+/** The hosts of one decision by name, as they change during it. */
+type HostsByName = Map<string, HostRecord>;
+
+/** One step of a decision: the group after it, and the batch events it caused. */
+interface StepResult {
+  readonly group: GroupRecord;
+  readonly events: readonly BatchEvent[];
+}
+
 /**
  * Decides the next step for one VM group. Rules:
  * - at most `maxUnavailable` hosts upgrading or unavailable at once, counting hosts already unavailable;
@@ -162,108 +171,140 @@ function targetOf(group: GroupRecord, host: HostRecord): string | undefined {
  */
 export function decideGroup(input: DecisionInput): Decision {
   const { now, settings } = input;
-  let group = input.group;
-  const byName = new Map(input.hosts.map((h) => [h.name, h] as const));
-  const events: BatchEvent[] = [];
-  const set = (h: HostRecord): void => {
-    byName.set(h.name, h);
+  const byName: HostsByName = new Map(input.hosts.map((h) => [h.name, h] as const));
+  followChangedTargets(input.group, byName);
+  const judged = judgeBatch(input.group, byName, now, settings);
+  const started = startNextBatch(judged.group, byName, now, settings);
+  const group = started.group;
+  settleHostsOutsideBatch(group, byName, now, settings);
+
+  const hosts = input.hosts.map((h) => byName.get(h.name) ?? h);
+  const unavailable = hosts.filter((h) => !isAvailable(h, now, settings)).length;
+  const recheckAt = recheckTime(group, hosts, now, settings);
+  return {
+    group,
+    hosts,
+    events: [...judged.events, ...started.events],
+    unavailable,
+    ...(recheckAt !== undefined ? { recheckAt } : {}),
+    ...(started.blockedReason !== undefined ? { blockedReason: started.blockedReason } : {}),
   };
+}
 
-  // In-flight hosts follow a changed target at once (failback does not wait for the batch).
-  if (group.batch !== undefined) {
-    for (const name of group.batch.hosts) {
-      const h = byName.get(name);
-      if (h === undefined) continue;
-      const target = targetOf(group, h);
-      if (target !== undefined && target !== h.desiredVersion)
-        set({ ...assign(h, target), state: VmHostState.Upgrading });
-    }
+/** In-flight hosts follow a changed target at once (failback does not wait for the batch). */
+function followChangedTargets(group: GroupRecord, byName: HostsByName): void {
+  if (group.batch === undefined) return;
+  for (const name of group.batch.hosts) {
+    const h = byName.get(name);
+    if (h === undefined) continue;
+    const target = targetOf(group, h);
+    if (target !== undefined && target !== h.desiredVersion)
+      byName.set(h.name, { ...assign(h, target), state: VmHostState.Upgrading });
   }
+}
 
-  // Judge the batch in flight.
-  if (group.batch !== undefined) {
-    const batch = group.batch;
-    const members = batch.hosts.map((n) => byName.get(n)).filter((h): h is HostRecord => h !== undefined);
-    const failures = members
-      .map((h) => [h, failureOf(h, batch, now, settings)] as const)
-      .filter(([, f]) => f !== undefined);
-    if (failures.length > 0) {
-      const failedNames = new Set(failures.map(([h]) => h.name));
-      const reason = `batch ${batch.number} failed: ${failures.map(([, f]) => f).join('; ')}`;
-      const generation = group.command?.generation;
-      for (const h of members) {
-        const failed = failedNames.has(h.name);
-        const base: HostRecord = {
-          ...(h.previousVersion !== h.desiredVersion ? assign(h, h.previousVersion) : h),
-          state: failed ? VmHostState.Failed : VmHostState.Reverted,
-          reason: failed ? failures.find(([f]) => f.name === h.name)?.[1] : `reverted with batch ${batch.number}`,
-        };
-        set(
-          failed && h.desiredVersion !== null && generation !== undefined
-            ? { ...base, failedVersion: h.desiredVersion, failedGeneration: generation }
-            : base,
-        );
-      }
-      const { batch: _done, ...rest } = group;
-      group = {
+/** Judges the batch in flight: reverted (and the group halted) when a host failed, done when all are available. */
+function judgeBatch(group: GroupRecord, byName: HostsByName, now: number, settings: DecisionSettings): StepResult {
+  const batch = group.batch;
+  if (batch === undefined) return { group, events: [] };
+  const members = batch.hosts.map((n) => byName.get(n)).filter((h): h is HostRecord => h !== undefined);
+  const failures = members
+    .map((h) => [h, failureOf(h, batch, now, settings)] as const)
+    .filter(([, f]) => f !== undefined);
+  if (failures.length > 0) {
+    const failedNames = new Set(failures.map(([h]) => h.name));
+    const reason = `batch ${batch.number} failed: ${failures.map(([, f]) => f).join('; ')}`;
+    const generation = group.command?.generation;
+    for (const h of members) {
+      const failed = failedNames.has(h.name);
+      const base: HostRecord = {
+        ...(h.previousVersion !== h.desiredVersion ? assign(h, h.previousVersion) : h),
+        state: failed ? VmHostState.Failed : VmHostState.Reverted,
+        reason: failed ? failures.find(([f]) => f.name === h.name)?.[1] : `reverted with batch ${batch.number}`,
+      };
+      byName.set(
+        h.name,
+        failed && h.desiredVersion !== null && generation !== undefined
+          ? { ...base, failedVersion: h.desiredVersion, failedGeneration: generation }
+          : base,
+      );
+    }
+    const { batch: _done, ...rest } = group;
+    return {
+      group: {
         ...rest,
         halted: true,
         haltReason: reason,
         ...(group.command !== undefined ? { haltedAtGeneration: group.command.generation } : {}),
-      };
-      events.push({ kind: BatchEventKind.Failed, batch, reason });
-    } else if (members.every((h) => isAvailable(h, now, settings))) {
-      for (const h of members) set({ ...h, state: VmHostState.Converged, previousVersion: h.desiredVersion });
-      const { batch: _done, ...rest } = group;
-      group = rest;
-      events.push({ kind: BatchEventKind.Succeeded, batch });
-    }
+      },
+      events: [{ kind: BatchEventKind.Failed, batch, reason }],
+    };
   }
+  if (!members.every((h) => isAvailable(h, now, settings))) return { group, events: [] };
+  for (const h of members)
+    byName.set(h.name, { ...h, state: VmHostState.Converged, previousVersion: h.desiredVersion });
+  const { batch: _done, ...rest } = group;
+  return { group: rest, events: [{ kind: BatchEventKind.Succeeded, batch }] };
+}
 
-  // Start the next batch.
-  let blockedReason: string | undefined;
-  if (group.batch === undefined && !group.halted && group.command !== undefined) {
-    const command = group.command;
-    const all = [...byName.values()];
-    const unavailable = all.filter((h) => !isAvailable(h, now, settings)).length;
-    let budget = command.maxUnavailable - unavailable;
-    const waiting = all
-      .filter((h) => {
-        const target = targetOf(group, h);
-        if (target === undefined || target === h.desiredVersion) return false;
-        return !(h.failedVersion === target && h.failedGeneration === command.generation);
-      })
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const picked: HostRecord[] = [];
-    for (const h of waiting) {
-      if (budget <= 0) break;
-      // Only available hosts move: a silent or unhealthy host would fail the batch it joined.
-      if (!isAvailable(h, now, settings)) continue;
-      picked.push(h);
-      budget--;
-    }
-    if (picked.length > 0) {
-      const batch: ActiveBatch = {
-        number: group.batchesStarted + 1,
-        hosts: picked.map((h) => h.name),
-        startedAt: now,
-        ...(command.traceparent !== undefined ? { traceparent: command.traceparent } : {}),
-      };
-      for (const h of picked) {
-        set({
-          ...assign(h, targetOf(group, h) ?? h.desiredVersion),
-          previousVersion: h.desiredVersion ?? h.report?.runningVersion ?? null,
-          state: VmHostState.Upgrading,
-        });
-      }
-      group = { ...group, batch, batchesStarted: batch.number };
-      events.push({ kind: BatchEventKind.Started, batch });
-    } else if (waiting.length > 0) {
-      blockedReason = `${waiting.length} hosts wait; ${unavailable} of maxUnavailable ${command.maxUnavailable} hosts are unavailable`;
-    }
+/** Starts the next batch within the budget of `maxUnavailable`, or says why none could start. */
+function startNextBatch(
+  group: GroupRecord,
+  byName: HostsByName,
+  now: number,
+  settings: DecisionSettings,
+): StepResult & { readonly blockedReason?: string } {
+  const command = group.command;
+  if (group.batch !== undefined || group.halted || command === undefined) return { group, events: [] };
+  const all = [...byName.values()];
+  const unavailable = all.filter((h) => !isAvailable(h, now, settings)).length;
+  let budget = command.maxUnavailable - unavailable;
+  const waiting = all
+    .filter((h) => {
+      const target = targetOf(group, h);
+      if (target === undefined || target === h.desiredVersion) return false;
+      return !(h.failedVersion === target && h.failedGeneration === command.generation);
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const picked: HostRecord[] = [];
+  for (const h of waiting) {
+    if (budget <= 0) break;
+    // Only available hosts move: a silent or unhealthy host would fail the batch it joined.
+    if (!isAvailable(h, now, settings)) continue;
+    picked.push(h);
+    budget--;
   }
+  if (picked.length === 0) {
+    if (waiting.length === 0) return { group, events: [] };
+    const blockedReason = `${waiting.length} hosts wait; ${unavailable} of maxUnavailable ${command.maxUnavailable} hosts are unavailable`;
+    return { group, events: [], blockedReason };
+  }
+  const batch: ActiveBatch = {
+    number: group.batchesStarted + 1,
+    hosts: picked.map((h) => h.name),
+    startedAt: now,
+    ...(command.traceparent !== undefined ? { traceparent: command.traceparent } : {}),
+  };
+  for (const h of picked) {
+    byName.set(h.name, {
+      ...assign(h, targetOf(group, h) ?? h.desiredVersion),
+      previousVersion: h.desiredVersion ?? h.report?.runningVersion ?? null,
+      state: VmHostState.Upgrading,
+    });
+  }
+  return {
+    group: { ...group, batch, batchesStarted: batch.number },
+    events: [{ kind: BatchEventKind.Started, batch }],
+  };
+}
 
-  // Hosts outside any batch: state follows what they report.
+/** Hosts outside any batch: state follows what they report. */
+function settleHostsOutsideBatch(
+  group: GroupRecord,
+  byName: HostsByName,
+  now: number,
+  settings: DecisionSettings,
+): void {
   const inBatch = new Set(group.batch?.hosts ?? []);
   for (const h of [...byName.values()]) {
     if (inBatch.has(h.name) || h.state === VmHostState.Failed || h.state === VmHostState.Reverted) continue;
@@ -276,25 +317,23 @@ export function decideGroup(input: DecisionInput): Decision {
           : h.state === VmHostState.Upgrading
             ? VmHostState.Upgrading
             : VmHostState.Pending;
-    if (state !== h.state) set({ ...h, state });
+    if (state !== h.state) byName.set(h.name, { ...h, state });
   }
+}
 
-  const hosts = input.hosts.map((h) => byName.get(h.name) ?? h);
-  const unavailable = hosts.filter((h) => !isAvailable(h, now, settings)).length;
+/** When to decide again without news: the batch deadline, or the first fresh report going stale. */
+function recheckTime(
+  group: GroupRecord,
+  hosts: readonly HostRecord[],
+  now: number,
+  settings: DecisionSettings,
+): number | undefined {
   const deadlines: number[] = [];
   if (group.batch !== undefined) deadlines.push(group.batch.startedAt + settings.batchTimeoutMs);
   for (const h of hosts)
     if (h.report !== undefined && isAvailable(h, now, settings))
       deadlines.push(h.report.at + settings.reportStaleMs + 1);
-  const recheckAt = deadlines.length > 0 ? Math.min(...deadlines) : undefined;
-  return {
-    group,
-    hosts,
-    events,
-    unavailable,
-    ...(recheckAt !== undefined ? { recheckAt } : {}),
-    ...(blockedReason !== undefined ? { blockedReason } : {}),
-  };
+  return deadlines.length > 0 ? Math.min(...deadlines) : undefined;
 }
 
 /** Group state before any command. */

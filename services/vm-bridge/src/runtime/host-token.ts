@@ -1,12 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
-// Per-host bearer tokens (ADR 0008): 256 random bits made on the host; only their sha256 reaches the bridge
+// Per-host bearer tokens (ADR 0008): 256 random bits made on the host (by the vm-agent); only their sha256 reaches the bridge
 // and its store. A fast hash is enough because the token has full entropy: there is nothing to brute-force.
-
-/** A new random token, base64url, for a host to keep in its token file. */
-export function newHostToken(): string {
-  return randomBytes(32).toString('base64url');
-}
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');

@@ -4,10 +4,10 @@ import { createInMemoryStore } from '@meshwave/store';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type BuildAppOptions } from './app.js';
-import { staticBundleCatalog } from './bundle-catalog.js';
-import { hashToken } from './host-token.js';
+import { staticBundleCatalog } from '../adapters/bundle-catalog.js';
+import { hashToken } from '../runtime/host-token.js';
 import { HostApiLimits } from './http-limits.js';
-import { VmBridge } from './vm-bridge.js';
+import { VmBridge } from '../runtime/vm-bridge.js';
 
 const ENROLL = 'enroll-secret-for-tests';
 const running: { app: FastifyInstance; bridge: VmBridge }[] = [];

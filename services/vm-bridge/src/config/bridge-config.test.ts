@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBridgeConfig } from './bridge-config.js';
-import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
+import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 
 const KEYS = JSON.stringify([{ id: 'k1', secret: 's'.repeat(32) }]);
 const noFiles = (p: string): string => {

@@ -5,9 +5,9 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { staticBundleCatalog } from './bundle-catalog.js';
-import { hashToken } from './host-token.js';
-import { VmBridge } from './vm-bridge.js';
+import { staticBundleCatalog } from '../adapters/bundle-catalog.js';
+import { hashToken } from '../runtime/host-token.js';
+import { VmBridge } from '../runtime/vm-bridge.js';
 
 const ENROLL = 'enroll-secret-for-tests';
 const SIGNING = { keys: [{ id: 'k1', secret: 'x'.repeat(32) }], activeKeyId: 'k1' };

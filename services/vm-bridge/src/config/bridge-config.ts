@@ -14,8 +14,8 @@ import {
 } from '@meshwave/contracts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { VmBridgeError, VmBridgeErrorCode } from './errors.js';
-import { HostApiLimits } from './http-limits.js';
+import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
+import { HostApiLimits } from '../http/http-limits.js';
 
 const SecretRef = z.union([z.strictObject({ file: z.string() }), z.strictObject({ env: z.string() })]);
 

@@ -1,6 +1,6 @@
 import type { AuditEntry, StateStore, TransitionResult } from '@meshwave/store';
 import { vmGroupKey } from '@meshwave/contracts';
-import { newGroupRecord, type GroupRecord, type HostRecord } from './batch-decision.js';
+import { newGroupRecord, type GroupRecord, type HostRecord } from '../core/batch-decision.js';
 
 // Layout of one VM group in the StateStore. Scope `vmgroup/<name>` (one hash slot per group):
 //   group          GroupRecord: command in force, halt, batch in flight
