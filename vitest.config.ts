@@ -17,6 +17,7 @@ export default defineConfig({
       '@meshwave/planner': source('services/planner'),
       '@meshwave/cluster-agent': source('services/cluster-agent'),
       '@meshwave/vm-bridge': source('services/vm-bridge'),
+      '@meshwave/vm-agent': source('services/vm-agent'),
       '@meshwave/cli': source('services/cli'),
     },
   },

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { createInMemoryStore, createRedisStore } from '@meshwave/store';
-import { createSimulatedVmFleet } from '@meshwave/vm-bridge';
+import { createSimulatedVmFleet } from '@meshwave/cli';
 import { loadTestEnv } from '../support/env.ts';
 
 const { values } = parseArgs({

@@ -16,3 +16,4 @@ export {
   type StoreContractTestApi,
 } from './contract/state-store-contract.js';
 export { createStoreFor } from './store-for.js';
+export { LeaseElection, type LeaseElectionOptions } from './lease-election.js';

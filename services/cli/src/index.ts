@@ -18,4 +18,12 @@ export {
   type EmbeddedFleetOptions,
 } from './demo/embedded-fleet.js';
 export { DemoFleetConfig } from './demo/fleet-config.js';
+export {
+  createSimulatedVmFleet,
+  InProcessBridgeClient,
+  type SimulatedVmFleet,
+  type SimulatedVmFleetOptions,
+  type SimulatedVmGroupSpec,
+  type SimulatedVmHost,
+} from './demo/simulated-vm-fleet.js';
 export { ExitCode, processIo, type CommandIo } from './io.js';

@@ -1,4 +1,4 @@
-/** Stable codes for every error the vm-bridge and vm-agent raise; callers switch on `code`, never on messages. */
+/** Stable codes for every error the vm-bridge raises; callers switch on `code`, never on messages. */
 export const VmBridgeErrorCode = {
   /** the bearer token is missing or matches no host */
   Unauthenticated: 'UNAUTHENTICATED',
@@ -15,13 +15,6 @@ export const VmBridgeErrorCode = {
   /** another bridge holds a higher fencing epoch */
   Fenced: 'FENCED',
   InvalidConfig: 'INVALID_CONFIG',
-  /** the bundle's sha256 is not the one the bridge announced */
-  ChecksumMismatch: 'CHECKSUM_MISMATCH',
-  DownloadFailed: 'DOWNLOAD_FAILED',
-  UnpackFailed: 'UNPACK_FAILED',
-  ProxyStartFailed: 'PROXY_START_FAILED',
-  BridgeUnreachable: 'BRIDGE_UNREACHABLE',
-  BridgeRejected: 'BRIDGE_REJECTED',
 } as const;
 export type VmBridgeErrorCode = (typeof VmBridgeErrorCode)[keyof typeof VmBridgeErrorCode];
 

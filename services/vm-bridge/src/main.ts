@@ -6,12 +6,13 @@ import path from 'node:path';
 import { createBusFor } from '@meshwave/bus';
 import { createStoreFor } from '@meshwave/store';
 import { createLogger, startTelemetry } from '@meshwave/telemetry';
-import { buildApp } from './app.js';
-import { BRIDGE_USAGE, loadBridgeConfig, readSecret } from './bridge-config.js';
-import { bundleCatalogFromDirectory, staticBundleCatalog, type BundleCatalog } from './bundle-catalog.js';
+import { buildApp } from './http/app.js';
+import { BRIDGE_USAGE, loadBridgeConfig, readSecret } from './config/bridge-config.js';
+import { bundleCatalogFromDirectory, staticBundleCatalog, type BundleCatalog } from './adapters/bundle-catalog.js';
 import { isVmBridgeError } from './errors.js';
-import { hashToken } from './host-token.js';
-import { VmBridge, type VmGroupConfig } from './vm-bridge.js';
+import { hashToken } from './runtime/host-token.js';
+import type { VmGroupConfig } from './config/bridge-settings.js';
+import { VmBridge } from './runtime/vm-bridge.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

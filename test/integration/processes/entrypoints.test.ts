@@ -47,7 +47,7 @@ const BINS = {
   planner: 'services/planner/bin/meshwave-planner.js',
   clusterAgent: 'services/cluster-agent/bin/meshwave-cluster-agent.js',
   vmBridge: 'services/vm-bridge/bin/meshwave-vm-bridge.js',
-  vmAgent: 'services/vm-bridge/bin/meshwave-vm-agent.js',
+  vmAgent: 'services/vm-agent/bin/meshwave-vm-agent.js',
 } as const;
 
 beforeAll(() => {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { VmGroupDesiredState } from '@meshwave/contracts';
 import type { StateStore } from '@meshwave/store';
-import { AgentStep, JournalPhase, readJournal } from '@meshwave/vm-bridge';
+import { AgentStep, JournalPhase, readJournal } from '@meshwave/vm-agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildVmBridge,

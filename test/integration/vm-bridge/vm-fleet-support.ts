@@ -26,17 +26,17 @@ import { createLogger } from '@meshwave/telemetry';
 
 const execFileAsync = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const agentMain = path.join(repoRoot, 'services/vm-bridge/dist/vm-agent/main.js');
+const agentMain = path.join(repoRoot, 'services/vm-agent/dist/main.js');
 const testProxy = fileURLToPath(new URL('./fixtures/test-proxy.mjs', import.meta.url));
 export const ENROLLMENT_TOKEN = 'integration-enrollment-token';
 
-/** The agent runs from its build output (a separate executable): build it once per run. */
+/** The agent runs from its build output (a separate executable): build it (and the bridge) once per run. */
 export function buildVmBridge(): void {
-  const r = spawnSync(path.join(repoRoot, 'node_modules/.bin/tsc'), ['-b', 'services/vm-bridge'], {
+  const r = spawnSync(path.join(repoRoot, 'node_modules/.bin/tsc'), ['-b', 'services/vm-bridge', 'services/vm-agent'], {
     cwd: repoRoot,
     encoding: 'utf8',
   });
-  if (r.status !== 0) throw new Error(`tsc -b services/vm-bridge failed:\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0) throw new Error(`tsc -b services/vm-bridge services/vm-agent failed:\n${r.stdout}${r.stderr}`);
 }
 
 export async function freePort(): Promise<number> {

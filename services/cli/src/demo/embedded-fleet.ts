@@ -13,7 +13,7 @@ import { buildApp, createPlanner, hashTokens, type Planner } from '@meshwave/pla
 import { createSimulatedMeshMetrics } from './simulated-mesh-metrics.js';
 import { createInMemoryStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
-import { createSimulatedVmFleet, type SimulatedVmFleet } from '@meshwave/vm-bridge';
+import { createSimulatedVmFleet, type SimulatedVmFleet } from './simulated-vm-fleet.js';
 import { CliError, CliErrorCode } from '../errors.js';
 import { demoWorkloadKind, demoWorkloadNames, type DemoFleetConfig } from './fleet-config.js';
 

@@ -1,4 +1,4 @@
-import type { Lease, StateStore } from '@meshwave/store';
+import { LeaseElection, type Lease, type StateStore } from '@meshwave/store';
 
 export interface LeaderElectionOptions {
   readonly store: StateStore;
@@ -16,89 +16,36 @@ export interface LeaderElectionOptions {
 }
 
 /**
- * Leader election on the store's fenced lease. The holder renews well before expiry; when a renewal fails,
- * or cannot be confirmed before the lease would have expired, it demotes itself before anyone else can take
- * over, so two planners never both act. The epoch of each acquisition fences every write and command.
+ * The planner's leader election: the store's one lease election (`LeaseElection`, shared with the vm-bridge). The
+ * holder renews well before expiry and demotes itself before the lease could have expired, so two planners never
+ * both act. The epoch of each acquisition fences every write and command.
  */
 export class LeaderElection {
-  private lease: Lease | undefined;
-  /** when the current lease is known to expire at the latest, from our side */
-  private validUntil = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private ticking: Promise<void> = Promise.resolve();
-  private leaderKnown = false;
+  private readonly election: LeaseElection;
 
-  constructor(private readonly options: LeaderElectionOptions) {}
+  constructor(options: LeaderElectionOptions) {
+    this.election = new LeaseElection(options);
+  }
 
   get current(): Lease | undefined {
-    return this.lease;
+    return this.election.current;
   }
 
   /** true once this process has asked the store who leads (for readiness) */
   get known(): boolean {
-    return this.leaderKnown;
+    return this.election.known;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(0);
+    this.election.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    await this.ticking;
-    const lease = this.lease;
-    if (lease) {
-      this.lease = undefined;
-      await this.options.onDemoted(lease, 'stopping');
-      await this.options.store.releaseLease(lease).catch((e: unknown) => this.options.onError?.(e));
-    }
+    await this.election.stop();
   }
 
   /** Called when a write was refused for a stale epoch: someone else leads now. */
   async lost(why: string): Promise<void> {
-    const lease = this.lease;
-    if (!lease) return;
-    this.lease = undefined;
-    await this.options.onDemoted(lease, why);
-  }
-
-  private schedule(ms: number): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.ticking = this.tick().finally(() => this.schedule(this.options.renewEveryMs));
-    }, ms);
-  }
-
-  private async tick(): Promise<void> {
-    const now = this.options.now ?? Date.now;
-    const { store, leaseName, holder, ttlMs } = this.options;
-    try {
-      if (this.lease) {
-        const started = now();
-        const ok = await store.renewLease(this.lease, ttlMs);
-        if (ok) {
-          this.validUntil = started + ttlMs;
-          return;
-        }
-        await this.lost('lease renewal refused');
-        // fall through: if nobody else took the lease meanwhile, take it again (with a new epoch) at once
-      }
-      const started = now();
-      const lease = await store.acquireLease(leaseName, holder, ttlMs);
-      this.leaderKnown = true;
-      if (lease) {
-        this.lease = lease;
-        this.validUntil = started + ttlMs;
-        await this.options.onElected(lease);
-      }
-    } catch (error) {
-      this.options.onError?.(error);
-      // Unable to confirm the lease: demote before it can have expired, so a new leader never overlaps.
-      if (this.lease && now() + this.options.renewEveryMs >= this.validUntil) await this.lost('lease renewal failed');
-    }
+    await this.election.lost(why);
   }
 }

@@ -1,0 +1,73 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadBridgeConfig } from './bridge-config.js';
+import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
+
+const KEYS = JSON.stringify([{ id: 'k1', secret: 's'.repeat(32) }]);
+const noFiles = (p: string): string => {
+  throw new Error(`no such file ${p}`);
+};
+
+async function newConfigFile(text: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mw-bridge-config-'));
+  const file = path.join(dir, 'config.yaml');
+  await fs.writeFile(file, text);
+  return file;
+}
+
+const GROUPS = 'groups: [{ name: payments-vms, enrollmentTokenSha256: "' + 'a'.repeat(64) + '" }]\n';
+
+describe('vm-bridge config', () => {
+  it('takes its bus, store and signing keys from the variables every service reads', async () => {
+    const file = await newConfigFile(GROUPS);
+    const loaded = await loadBridgeConfig(
+      ['--config', file],
+      {
+        MESHWAVE_KAFKA_BROKERS: 'kafka:9092',
+        MESHWAVE_REDIS_URL: 'redis://redis:6379',
+        MESHWAVE_SIGNING_KEYS: KEYS,
+        MESHWAVE_INSTANCE_ID: 'vm-bridge-0',
+      },
+      noFiles,
+    );
+    expect(loaded.backing).toMatchObject({ mode: 'external', kafka: { brokers: ['kafka:9092'] } });
+    expect(loaded.signing?.activeKeyId).toBe('k1');
+    expect(loaded.config.instance).toBe('vm-bridge-0');
+  });
+
+  it('refuses to start without Kafka and Redis, naming both variables, instead of running in memory', async () => {
+    const file = await newConfigFile(GROUPS);
+    const err = await loadBridgeConfig(['--config', file], { MESHWAVE_SIGNING_KEYS: KEYS }, noFiles).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(VmBridgeError);
+    expect(err).toMatchObject({
+      code: VmBridgeErrorCode.InvalidConfig,
+      context: { variables: ['MESHWAVE_KAFKA_BROKERS', 'MESHWAVE_REDIS_URL'] },
+    });
+  });
+
+  it('runs in memory only with --in-memory (or MESHWAVE_IN_MEMORY=true)', async () => {
+    const file = await newConfigFile(GROUPS);
+    expect((await loadBridgeConfig(['--config', file, '--in-memory'], {}, noFiles)).backing.mode).toBe('in-memory');
+    expect((await loadBridgeConfig(['--config', file], { MESHWAVE_IN_MEMORY: 'true' }, noFiles)).backing.mode).toBe(
+      'in-memory',
+    );
+  });
+
+  it('names the variable that replaced a bus, store or signing section of an older file', async () => {
+    const file = await newConfigFile(`${GROUPS}bus: { kind: memory }\nstore: { kind: memory }\n`);
+    await expect(loadBridgeConfig(['--config', file], { MESHWAVE_IN_MEMORY: 'true' }, noFiles)).rejects.toThrow(
+      /bus: moved to the environment: MESHWAVE_KAFKA_BROKERS.*store: moved to the environment: MESHWAVE_REDIS_URL/,
+    );
+  });
+
+  it('answers an unknown flag with the usage, as a typed error', async () => {
+    await expect(loadBridgeConfig(['--help'], {}, noFiles)).rejects.toMatchObject({
+      code: VmBridgeErrorCode.InvalidConfig,
+      message: expect.stringMatching(/usage: meshwave-vm-bridge/),
+    });
+  });
+});

@@ -1,0 +1,33 @@
+import type { DecisionSettings } from '../core/batch-decision.js';
+
+/** A VM group this bridge serves. Hosts enroll with the group's enrollment token (its sha256 is configured). */
+export interface VmGroupConfig {
+  readonly name: string;
+  /** sha256 (hex) of the enrollment token; undefined: the group accepts no new hosts */
+  readonly enrollmentTokenSha256?: string;
+}
+
+export interface BridgeSettings extends DecisionSettings {
+  /** the bridge's leader lease; a second bridge waits, a restarted one takes over when it expires */
+  readonly leaseName: string;
+  readonly leaseTtlMs: number;
+  /** how often every group is reconciled even without news (deadlines, staleness) */
+  readonly tickMs: number;
+  /** progress is republished at least this often even when unchanged */
+  readonly progressIntervalMs: number;
+  /** upper bound of one long poll */
+  readonly maxLongPollMs: number;
+  /** consumer group of the commands subscription */
+  readonly consumerGroup: string;
+}
+
+export const DEFAULT_BRIDGE_SETTINGS: BridgeSettings = {
+  batchTimeoutMs: 10 * 60_000,
+  reportStaleMs: 90_000,
+  leaseName: 'vm-bridge',
+  leaseTtlMs: 15_000,
+  tickMs: 1000,
+  progressIntervalMs: 30_000,
+  maxLongPollMs: 60_000,
+  consumerGroup: 'meshwave-vm-bridge',
+};

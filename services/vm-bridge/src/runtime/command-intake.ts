@@ -1,0 +1,168 @@
+import {
+  CommandRejectionReason,
+  MessageType,
+  Topic,
+  fenceCommand,
+  vmGroupKey,
+  type HaltCommand,
+  type VmGroupDesiredState,
+} from '@meshwave/contracts';
+import type { IncomingMessage } from '@meshwave/bus';
+import { MeshwaveAttribute, extractTraceContext, rolloutAttributes, withSpan } from '@meshwave/telemetry';
+import { SpanKind } from '@opentelemetry/api';
+import type { GroupRecord } from '../core/batch-decision.js';
+import type { BridgeContext } from './bridge-context.js';
+import type { GroupWriter } from './group-writer.js';
+import type { ProgressPublisher } from './progress-publisher.js';
+
+/** Result of applying a command, for logs, metrics and tests. */
+export type CommandOutcome =
+  | { readonly result: 'applied' | 'duplicate' }
+  | { readonly result: 'rejected'; readonly reason: CommandRejectionReason; readonly detail: string }
+  | { readonly result: 'ignored'; readonly detail: string };
+
+/** The planner's commands to VM groups: desired state and halts, fenced by epoch and ordered by generation. */
+export class CommandIntake {
+  constructor(
+    private readonly ctx: BridgeContext,
+    private readonly writer: GroupWriter,
+    private readonly publisher: ProgressPublisher,
+  ) {}
+
+  /** Entry point for the bus: verifies the key, applies, and reports a rejection on the events topic. */
+  async handleMessage(message: IncomingMessage): Promise<CommandOutcome> {
+    const data = message.data as VmGroupDesiredState | HaltCommand;
+    const group =
+      message.type === MessageType.Halt
+        ? groupOfTarget((data as HaltCommand).target)
+        : (data as VmGroupDesiredState).group;
+    const span = { traceparent: message.traceparent, tracestate: message.tracestate };
+    return withSpan(
+      this.ctx.tracer,
+      'process meshwave.commands',
+      {
+        kind: SpanKind.CONSUMER,
+        parent: extractTraceContext(span),
+        attributes: {
+          ...rolloutAttributes({ rolloutId: data.rolloutId, wave: data.wave, vmGroup: group }),
+          [MeshwaveAttribute.Generation]: data.generation,
+          [MeshwaveAttribute.Epoch]: data.epoch,
+        },
+      },
+      async (s) => {
+        let outcome: CommandOutcome;
+        if (!this.ctx.groups.has(group)) outcome = { result: 'ignored', detail: `group ${group} is not served here` };
+        else if (message.key !== vmGroupKey(group)) {
+          outcome = {
+            result: 'rejected',
+            reason: CommandRejectionReason.WrongKey,
+            detail: `key ${message.key} does not match group ${group}`,
+          };
+        } else if (message.type === MessageType.Halt) outcome = await this.applyHalt(data as HaltCommand);
+        else outcome = await this.applyCommand(data as VmGroupDesiredState, message.traceparent);
+        s.setAttribute('meshwave.command.result', outcome.result);
+        this.ctx.metrics.commands.inc({ type: message.type, result: outcome.result });
+        if (outcome.result === 'rejected') {
+          this.ctx.log.warn(
+            { group, id: message.id, reason: outcome.reason, detail: outcome.detail },
+            'command rejected',
+          );
+          await this.publisher.publish([
+            {
+              topic: Topic.Events,
+              key: vmGroupKey(group),
+              type: MessageType.CommandRejected,
+              data: {
+                source: `vm-bridge/${group}`,
+                commandId: message.id,
+                reason: outcome.reason,
+                detail: outcome.detail,
+              },
+            },
+          ]);
+        }
+        return outcome;
+      },
+    );
+  }
+
+  /** Applies a desired-state command (fenced by epoch, ordered by generation). */
+  async applyCommand(command: VmGroupDesiredState, traceparent?: string): Promise<CommandOutcome> {
+    return this.writer.mutate(command.group, (loaded) => {
+      const g = loaded.group;
+      const current = g.command;
+      const highestEpoch = g.highestEpoch ?? 0;
+      const fence = fenceCommand({ epoch: highestEpoch, generation: current?.generation }, command);
+      if (fence.verdict === 'rejected') return { outcome: reject(fence.reason, fence.detail) };
+      if (fence.verdict === 'same') {
+        // A redelivery or a new leader's resend: nothing to apply, but its epoch fences the deposed leader.
+        return {
+          outcome: { result: 'duplicate' },
+          changes: { group: { ...g, highestEpoch: Math.max(highestEpoch, command.epoch) } },
+        };
+      }
+      let next: GroupRecord = {
+        ...g,
+        highestEpoch: Math.max(highestEpoch, command.epoch),
+        command: {
+          rolloutId: command.rolloutId,
+          wave: command.wave,
+          generation: command.generation,
+          epoch: command.epoch,
+          from: command.from,
+          to: command.to,
+          maxUnavailable: command.maxUnavailable,
+          targets: Object.fromEntries(command.hosts.map((h) => [h.name, h.version])),
+          ...(traceparent !== undefined ? { traceparent } : {}),
+        },
+      };
+      if (command.halted) {
+        next = {
+          ...next,
+          halted: true,
+          haltReason: g.halted ? (g.haltReason ?? 'halted') : `halted by planner (generation ${command.generation})`,
+          haltedAtGeneration: command.generation,
+        };
+      } else if (g.halted && command.generation > (g.haltedAtGeneration ?? 0)) {
+        // A later decision of the planner resumes the group; it was told why the group halted.
+        const { haltReason: _r, haltedAtGeneration: _h, ...rest } = next;
+        next = { ...rest, halted: false };
+      }
+      return { outcome: { result: 'applied' }, changes: { group: next } };
+    });
+  }
+
+  /** Halts the group at once: no new batch starts; the one in flight completes or reverts. */
+  async applyHalt(halt: HaltCommand): Promise<CommandOutcome> {
+    const group = groupOfTarget(halt.target);
+    return this.writer.mutate(group, (loaded) => {
+      const g = loaded.group;
+      const highestEpoch = g.highestEpoch ?? 0;
+      // A halt of an older generation than the group's command is out of date; one of the same generation halts it.
+      const fence = fenceCommand({ epoch: highestEpoch, generation: g.command?.generation ?? 0 }, halt);
+      if (fence.verdict === 'rejected') return { outcome: reject(fence.reason, fence.detail) };
+      if (g.halted && (g.haltedAtGeneration ?? 0) >= halt.generation) return { outcome: { result: 'duplicate' } };
+      return {
+        outcome: { result: 'applied' },
+        changes: {
+          group: {
+            ...g,
+            highestEpoch: Math.max(highestEpoch, halt.epoch),
+            halted: true,
+            haltReason: `halted by planner: ${halt.reason}`,
+            haltedAtGeneration: halt.generation,
+          },
+        },
+      };
+    });
+  }
+}
+
+function reject(reason: CommandRejectionReason, detail: string): CommandOutcome {
+  return { result: 'rejected', reason, detail };
+}
+
+/** A halt's target is `vmgroup/<name>` (or the bare name). */
+function groupOfTarget(target: string): string {
+  return target.startsWith('vmgroup/') ? target.slice('vmgroup/'.length) : target;
+}

@@ -1,0 +1,125 @@
+import type { AuditEntry } from '@meshwave/store';
+import { loadGroup, saveGroup, type GroupChanges, type StoredGroup } from '../adapters/group-store.js';
+import { decideGroup, type Decision, type HostRecord } from '../core/batch-decision.js';
+import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
+import { unknownGroup, type BridgeContext } from './bridge-context.js';
+import type { ProgressPublisher } from './progress-publisher.js';
+
+const MAX_WRITE_ATTEMPTS = 8;
+
+/** An edit of a group as read: what to answer, what to change, and the audit entry of the change. */
+export type GroupChange<T> = (loaded: StoredGroup) => {
+  outcome: T;
+  changes?: GroupChanges;
+  audit?: AuditEntry;
+};
+
+/**
+ * Read-decide-write for one group, one at a time per group: `change` edits what was read, `decideGroup` takes it
+ * from there, and everything is written in one fenced transition (retried on version conflicts).
+ */
+export class GroupWriter {
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly ctx: BridgeContext,
+    private readonly publisher: ProgressPublisher,
+  ) {}
+
+  mutate<T>(group: string, change: GroupChange<T>): Promise<T> {
+    if (!this.ctx.groups.has(group)) return Promise.reject(unknownGroup(group));
+    const run = (): Promise<T> => this.write(group, change);
+    const previous = this.chains.get(group) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    this.chains.set(
+      group,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  /** Waits for every write under way. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.chains.values()]);
+  }
+
+  private async write<T>(group: string, change: GroupChange<T>): Promise<T> {
+    const { ctx } = this;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const lease = ctx.election.current;
+      if (lease === undefined || ctx.lifecycle.stopped) {
+        throw new VmBridgeError(VmBridgeErrorCode.Fenced, 'this bridge does not hold the lease', { retryable: true });
+      }
+      const loaded = await loadGroup(ctx.store, group);
+      const { outcome, changes, audit } = change(loaded);
+      const removed = new Set(changes?.removedHosts ?? []);
+      const now = ctx.clock.now();
+      const decision = decideGroup({
+        group: changes?.group ?? loaded.group,
+        hosts: mergeHosts(loaded, changes?.hosts ?? [], removed),
+        now,
+        settings: ctx.settings,
+      });
+      const result = await saveGroup(
+        ctx.store,
+        lease.epoch,
+        loaded,
+        {
+          group: decision.group,
+          hosts: decision.hosts,
+          ...(changes?.credentials !== undefined ? { credentials: changes.credentials } : {}),
+          ...(removed.size > 0 ? { removedHosts: [...removed] } : {}),
+        },
+        audit,
+      );
+      if (result !== 'unchanged' && !result.ok) {
+        if (result.reason === 'version-conflict') continue;
+        ctx.log.error(
+          { group, currentEpoch: result.currentEpoch, epoch: lease.epoch },
+          'fenced by a newer bridge; stopping',
+        );
+        await ctx.election.lost('fenced by a newer bridge');
+        throw new VmBridgeError(VmBridgeErrorCode.Fenced, 'a newer bridge has taken over', { context: { group } });
+      }
+      this.indexCommitted(group, changes, removed, decision);
+      await this.publisher.afterCommit(group, loaded, decision, now);
+      return outcome;
+    }
+    throw new VmBridgeError(VmBridgeErrorCode.StoreConflict, `group ${group}: writes kept conflicting`, {
+      context: { group },
+      retryable: true,
+    });
+  }
+
+  /** Brings the host index up to what was written, and wakes the long polls of hosts whose desired state changed. */
+  private indexCommitted(
+    group: string,
+    changes: GroupChanges | undefined,
+    removed: ReadonlySet<string>,
+    decision: Decision,
+  ): void {
+    const { hosts } = this.ctx;
+    for (const [host, c] of changes?.credentials ?? []) {
+      const rec = decision.hosts.find((h) => h.name === host);
+      if (rec !== undefined) hosts.set(host, { group, tokenSha256: c.tokenSha256, record: rec });
+    }
+    for (const host of removed) hosts.remove(host);
+    for (const h of decision.hosts) {
+      const entry = hosts.get(h.name);
+      if (entry === undefined) continue;
+      const changed = entry.record.assignment !== h.assignment || entry.record.desiredVersion !== h.desiredVersion;
+      entry.record = h;
+      if (changed) hosts.wake(h.name);
+    }
+  }
+}
+
+/** The group's hosts after `changed` and `removed` are applied to what was read. */
+function mergeHosts(loaded: StoredGroup, changed: readonly HostRecord[], removed: ReadonlySet<string>): HostRecord[] {
+  const byName = new Map(changed.map((h) => [h.name, h] as const));
+  const hosts = [...loaded.hosts.values()]
+    .filter((h) => !removed.has(h.record.name))
+    .map((h) => byName.get(h.record.name) ?? h.record);
+  for (const h of byName.values()) if (!loaded.hosts.has(h.name)) hosts.push(h);
+  return hosts;
+}

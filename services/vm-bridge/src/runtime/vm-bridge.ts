@@ -1,0 +1,216 @@
+import {
+  MessageType,
+  Topic,
+  vmGroupKey,
+  type HaltCommand,
+  type HostDesired,
+  type HostRegistrationBody,
+  type HostRegistrationResult,
+  type HostReportBody,
+  type VmGroupDesiredState,
+  type VmProgress,
+} from '@meshwave/contracts';
+import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
+import { systemClock, type Clock } from '@meshwave/reconcile';
+import type { StateStore } from '@meshwave/store';
+import { silentLogger, type Logger } from '@meshwave/telemetry';
+import { trace, type Tracer } from '@opentelemetry/api';
+import type { BundleCatalog } from '../adapters/bundle-catalog.js';
+import { loadGroup } from '../adapters/group-store.js';
+import { DEFAULT_BRIDGE_SETTINGS, type BridgeSettings, type VmGroupConfig } from '../config/bridge-settings.js';
+import type { GroupRecord, HostRecord } from '../core/batch-decision.js';
+import { groupProgress } from '../core/group-progress.js';
+import { createBridgeMetrics, type BridgeMetrics } from '../metrics/bridge-metrics.js';
+import type { BridgeContext } from './bridge-context.js';
+import { CommandIntake, type CommandOutcome } from './command-intake.js';
+import { GroupTicker } from './group-ticker.js';
+import { GroupWriter } from './group-writer.js';
+import { HostEnrollment, type HostRemoval } from './host-enrollment.js';
+import { HostIndex } from './host-index.js';
+import { createBridgeElection, waitForLease } from './leadership.js';
+import { awaitDesired, desiredOf, type DesiredAnswer } from './long-poll.js';
+import { ProgressPublisher } from './progress-publisher.js';
+import { ReportIntake } from './report-intake.js';
+
+export interface VmBridgeOptions {
+  readonly store: StateStore;
+  /** commands in, progress out; without a bus the bridge is driven through `applyCommand` (tests, demo) */
+  readonly bus?: EventBus;
+  readonly catalog: BundleCatalog;
+  readonly groups: readonly VmGroupConfig[];
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly tracer?: Tracer;
+  readonly metrics?: BridgeMetrics;
+  /** this replica's name, the lease holder */
+  readonly instance?: string;
+  readonly settings?: Partial<BridgeSettings>;
+}
+
+/**
+ * The VM bridge: keeps each host's desired version in the StateStore, rolls batches through the pure
+ * `decideGroup`, answers hosts (through the HTTP app or in process) and reports progress to the planner.
+ * One replica acts at a time (leader lease; its epoch fences every write). This class only wires the parts.
+ */
+export class VmBridge {
+  readonly settings: BridgeSettings;
+  readonly metrics: BridgeMetrics;
+  private readonly ctx: BridgeContext;
+  private readonly writer: GroupWriter;
+  private readonly commands: CommandIntake;
+  private readonly enrollment: HostEnrollment;
+  private readonly reports: ReportIntake;
+  private readonly ticker: GroupTicker;
+  private readonly stopController = new AbortController();
+  private subscription: Subscription | undefined;
+
+  constructor(options: VmBridgeOptions) {
+    const settings = { ...DEFAULT_BRIDGE_SETTINGS, ...options.settings };
+    const log = (options.logger ?? silentLogger()).child({ component: 'vm-bridge' });
+    this.settings = settings;
+    this.metrics = options.metrics ?? createBridgeMetrics();
+    this.ctx = {
+      store: options.store,
+      bus: options.bus,
+      catalog: options.catalog,
+      groups: new Map(options.groups.map((g) => [g.name, g] as const)),
+      clock: options.clock ?? systemClock,
+      log,
+      tracer: options.tracer ?? trace.getTracer('meshwave-vm-bridge'),
+      metrics: this.metrics,
+      settings,
+      election: createBridgeElection(options.store, settings, options.instance ?? `vm-bridge-${process.pid}`, log),
+      hosts: new HostIndex(),
+      lifecycle: { stopped: false, loaded: false },
+    };
+    const publisher = new ProgressPublisher(this.ctx);
+    this.writer = new GroupWriter(this.ctx, publisher);
+    this.commands = new CommandIntake(this.ctx, this.writer, publisher);
+    this.enrollment = new HostEnrollment(this.ctx, this.writer);
+    this.reports = new ReportIntake(this.ctx, this.writer);
+    this.ticker = new GroupTicker(this.ctx, (group) => this.reconcile(group));
+  }
+
+  /** Takes the lease (waiting for a previous holder's to expire), loads every group, then starts consuming. */
+  async start(): Promise<void> {
+    if (!(await waitForLease(this.ctx, this.stopController.signal))) return;
+    this.ctx.lifecycle.loaded = true;
+    if (this.ctx.bus !== undefined) {
+      this.subscription = await this.ctx.bus.subscribe({
+        topic: Topic.Commands,
+        groupId: this.settings.consumerGroup,
+        audiences: [...this.ctx.groups.keys()].map(vmGroupKey),
+        types: [MessageType.VmGroupDesiredState, MessageType.Halt],
+        fromBeginning: true,
+        handler: async (message) => {
+          await this.handleMessage(message);
+        },
+      });
+    }
+    this.ticker.start();
+  }
+
+  /** True while this replica holds the lease and acts. */
+  get active(): boolean {
+    return this.ctx.election.current !== undefined && !this.ctx.lifecycle.stopped;
+  }
+
+  get groupNames(): readonly string[] {
+    return [...this.ctx.groups.keys()];
+  }
+
+  async stop(): Promise<void> {
+    await this.halt();
+    await this.ctx.election.stop();
+  }
+
+  /**
+   * Stops without releasing the lease, as a crashed bridge would leave it: a successor waits for it to
+   * expire. For tests of restarts.
+   */
+  async abandon(): Promise<void> {
+    await this.halt();
+    await this.ctx.election.stop({ release: false });
+  }
+
+  /** Entry point for the bus: verifies the key, applies, and reports a rejection on the events topic. */
+  handleMessage(message: IncomingMessage): Promise<CommandOutcome> {
+    return this.commands.handleMessage(message);
+  }
+
+  /** Applies a desired-state command (fenced by epoch, ordered by generation). */
+  applyCommand(command: VmGroupDesiredState, traceparent?: string): Promise<CommandOutcome> {
+    return this.commands.applyCommand(command, traceparent);
+  }
+
+  /** Halts the group at once: no new batch starts; the one in flight completes or reverts. */
+  applyHalt(halt: HaltCommand): Promise<CommandOutcome> {
+    return this.commands.applyHalt(halt);
+  }
+
+  /** Enrolls a host into a group (idempotent for the same token hash). */
+  registerHost(
+    group: string,
+    authorization: string | undefined,
+    body: HostRegistrationBody,
+  ): Promise<HostRegistrationResult> {
+    return this.enrollment.registerHost(group, authorization, body);
+  }
+
+  /** Takes a host out of its group, with the group's enrollment token (see `HostEnrollment.removeHost`). */
+  removeHost(group: string, host: string, authorization: string | undefined): Promise<HostRemoval> {
+    return this.enrollment.removeHost(group, host, authorization);
+  }
+
+  /** Checks that `authorization` is `host`'s own token: 401 when it is nobody's, 403 when it is another host's. */
+  authenticateHost(host: string, authorization: string | undefined): void {
+    this.enrollment.authenticateHost(host, authorization);
+  }
+
+  /** The desired state of `host` now. */
+  desiredOf(host: string): HostDesired {
+    return desiredOf(this.ctx, host);
+  }
+
+  /** Long poll: answers at once when the desired state differs from `ifNoneMatch`, else waits up to `waitMs`. */
+  awaitDesired(
+    host: string,
+    ifNoneMatch: string | undefined,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<DesiredAnswer> {
+    return awaitDesired(this.ctx, host, ifNoneMatch, waitMs, signal);
+  }
+
+  /** Records a host's report and reconciles its group (the report may complete or fail a batch). */
+  report(host: string, body: HostReportBody): Promise<void> {
+    return this.reports.report(host, body);
+  }
+
+  /** Re-reads and decides one group now. */
+  async reconcile(group: string): Promise<void> {
+    await this.writer.mutate(group, () => ({ outcome: undefined }));
+  }
+
+  /** The stored state of a group (for the API, the demo and tests). */
+  async snapshot(group: string): Promise<{ readonly group: GroupRecord; readonly hosts: readonly HostRecord[] }> {
+    const loaded = await loadGroup(this.ctx.store, group);
+    return { group: loaded.group, hosts: [...loaded.hosts.values()].map((h) => h.record) };
+  }
+
+  /** The progress event of a group as it stands. */
+  async progress(group: string): Promise<VmProgress | undefined> {
+    const s = await this.snapshot(group);
+    return groupProgress(group, s.group, s.hosts, this.ctx.clock.now(), this.settings);
+  }
+
+  /** Stops acting: no more ticks, long polls answered, the subscription closed and the writes under way done. */
+  private async halt(): Promise<void> {
+    this.ctx.lifecycle.stopped = true;
+    this.stopController.abort();
+    this.ticker.stop();
+    this.ctx.hosts.wakeAll();
+    await this.subscription?.close();
+    await this.writer.settle();
+  }
+}
