@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { InvalidInputError, formatProblem, parseInventory, parseRolloutSpec } from '@meshwave/contracts';
 import { formatPlanTable, planRollout } from '@meshwave/plan';
-import { ExitCode, type CommandIo } from './io.js';
+import { ExitCode, type CommandIo } from '../io.js';
 
 const USAGE = 'usage: meshwave plan --spec FILE --inventory FILE [--now RFC3339] [--format json|table]';
 
