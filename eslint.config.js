@@ -62,10 +62,7 @@ export default tseslint.config(
   })),
   {
     files: [
-      'libs/mesh/src/bisection.ts',
       'libs/plan/src/wave-planner.ts',
-      'services/cli/src/demo/demo-command.ts',
-      'services/cli/src/demo/embedded-fleet.ts',
       'services/cluster-agent/src/agent-process.ts',
       'services/cluster-agent/src/cluster-agent.ts',
       'services/cluster-agent/src/converge-decisions.ts',

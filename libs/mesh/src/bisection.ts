@@ -28,11 +28,7 @@ export function multilevelBisect(
   rng: SeededRandom,
 ): Int32Array {
   const total = totalVertexWeight(g);
-  const t0 = total * fraction0;
-  const balance: BisectionBalance = {
-    target: [t0, total - t0],
-    maxWeight: [t0 * (1 + imbalance), (total - t0) * (1 + imbalance)],
-  };
+  const balance = bisectionBalance(total, total * fraction0, imbalance);
   const hierarchy = coarsen(g, fixedSide, BISECTION_COARSEN_TO, (1.5 * total) / BISECTION_COARSEN_TO, rng);
   const levels = hierarchy.graphs.length;
   const coarsest = hierarchy.graphs[levels - 1]!;
@@ -42,6 +38,11 @@ export function multilevelBisect(
     refineBisection(hierarchy.graphs[level]!, side, hierarchy.fixed[level]!, balance);
   }
   return side;
+}
+
+/** Side 0 ideally weighs t0 (the caller's own arithmetic, kept bit for bit), side 1 the rest. */
+function bisectionBalance(total: number, t0: number, imbalance: number): BisectionBalance {
+  return { target: [t0, total - t0], maxWeight: [t0 * (1 + imbalance), (total - t0) * (1 + imbalance)] };
 }
 
 function initialBisection(
@@ -141,45 +142,65 @@ function growBisection(g: CsrGraph, fixedSide: Int32Array, balance: BisectionBal
 }
 
 /**
- * Boundary Fiduccia–Mattheyses for two sides: move the best-gain vertex (even at a loss, to climb out of local
- * minima), lock it, and at the end of a pass roll back to the best state seen. Balance first: a state within
- * the weight limits always beats one outside them.
+ * A two-way split under refinement: the sides, their weights, the cut, and each vertex's internal (same side) and
+ * external (other side) edge weight, all kept current as vertices flip.
  */
-export function refineBisection(g: CsrGraph, side: Int32Array, fixedSide: Int32Array, balance: BisectionBalance): void {
-  const { n, xadj, adjncy, adjwgt, vwgt } = g;
-  const internal = new Float64Array(n);
-  const external = new Float64Array(n);
-  const w = [0, 0];
-  let cut = 0;
-  for (let v = 0; v < n; v++) {
-    const s = side[v]!;
-    w[s]! += vwgt[v]!;
-    let id = 0;
-    let ed = 0;
-    for (let p = xadj[v]!; p < xadj[v + 1]!; p++) {
-      if (side[adjncy[p]!] === s) id += adjwgt[p]!;
-      else ed += adjwgt[p]!;
-    }
-    internal[v] = id;
-    external[v] = ed;
-    cut += ed;
-  }
-  cut /= 2;
-  const heaps = [new GainHeap(n), new GainHeap(n)] as const;
-  const locked = new Uint8Array(n);
-  const moves = new Int32Array(n);
-  const stallLimit = Math.min(Math.max(Math.floor(0.01 * n), 25), 150);
-  const overweight = (): number =>
-    Math.max(0, w[0]! - balance.maxWeight[0]) + Math.max(0, w[1]! - balance.maxWeight[1]);
-  const deviation = (): number => Math.abs(w[0]! - balance.target[0]);
+class TwoWayState {
+  readonly weight = [0, 0];
+  cut = 0;
+  readonly internal: Float64Array;
+  readonly external: Float64Array;
 
-  const flip = (v: number): void => {
+  constructor(
+    readonly g: CsrGraph,
+    readonly side: Int32Array,
+    readonly balance: BisectionBalance,
+  ) {
+    const { n, xadj, adjncy, adjwgt, vwgt } = g;
+    this.internal = new Float64Array(n);
+    this.external = new Float64Array(n);
+    let cut = 0;
+    for (let v = 0; v < n; v++) {
+      const s = side[v]!;
+      this.weight[s]! += vwgt[v]!;
+      let id = 0;
+      let ed = 0;
+      for (let p = xadj[v]!; p < xadj[v + 1]!; p++) {
+        if (side[adjncy[p]!] === s) id += adjwgt[p]!;
+        else ed += adjwgt[p]!;
+      }
+      this.internal[v] = id;
+      this.external[v] = ed;
+      cut += ed;
+    }
+    this.cut = cut / 2;
+  }
+
+  /** Weight over the limits, both sides together; 0 when balanced. */
+  overweight(): number {
+    const { weight: w, balance } = this;
+    return Math.max(0, w[0]! - balance.maxWeight[0]) + Math.max(0, w[1]! - balance.maxWeight[1]);
+  }
+
+  /** Distance of side 0 from its ideal weight: the tie-breaker between states of equal cut. */
+  deviation(): number {
+    return Math.abs(this.weight[0]! - this.balance.target[0]);
+  }
+
+  /** Gain of moving v to the other side: the cut it removes. */
+  gain(v: number): number {
+    return this.external[v]! - this.internal[v]!;
+  }
+
+  flip(v: number): void {
+    const { side, weight: w, internal, external } = this;
+    const { xadj, adjncy, adjwgt, vwgt } = this.g;
     const from = side[v]!;
     const to = 1 - from;
     side[v] = to;
     w[from]! -= vwgt[v]!;
     w[to]! += vwgt[v]!;
-    cut -= external[v]! - internal[v]!;
+    this.cut -= external[v]! - internal[v]!;
     const t = internal[v]!;
     internal[v] = external[v]!;
     external[v] = t;
@@ -194,64 +215,103 @@ export function refineBisection(g: CsrGraph, side: Int32Array, fixedSide: Int32A
         external[u] = external[u]! + ew;
       }
     }
-  };
-
-  for (let pass = 0; pass < FM_PASSES; pass++) {
-    const unbalanced = overweight() > 0;
-    for (let v = 0; v < n; v++) {
-      // An unbalanced pass may need interior vertices too; otherwise only boundary moves can help the cut.
-      if (fixedSide[v] === FREE && (unbalanced || external[v]! > 0))
-        heaps[side[v]!]!.insert(v, external[v]! - internal[v]!);
-    }
-    let moveCount = 0;
-    let bestMoves = 0;
-    let bestCut = cut;
-    let bestOver = overweight();
-    let bestDev = deviation();
-    let sinceBest = 0;
-    while (sinceBest < stallLimit) {
-      let from: number;
-      if (w[0]! > balance.maxWeight[0]) from = 0;
-      else if (w[1]! > balance.maxWeight[1]) from = 1;
-      else {
-        const ok0 = heaps[0].length > 0 && w[1]! + vwgt[heaps[0].topVertex()]! <= balance.maxWeight[1];
-        const ok1 = heaps[1].length > 0 && w[0]! + vwgt[heaps[1].topVertex()]! <= balance.maxWeight[0];
-        if (ok0 && ok1) from = heaps[0].topGain() >= heaps[1].topGain() ? 0 : 1;
-        else if (ok0) from = 0;
-        else if (ok1) from = 1;
-        else break;
-      }
-      const heap = heaps[from as 0 | 1];
-      if (heap.length === 0) break;
-      const v = heap.pop();
-      flip(v);
-      locked[v] = 1;
-      moves[moveCount++] = v;
-      for (let p = xadj[v]!; p < xadj[v + 1]!; p++) {
-        const u = adjncy[p]!;
-        if (locked[u] || fixedSide[u] !== FREE) continue;
-        const h = heaps[side[u]!]!;
-        if (external[u]! > 0 || unbalanced) {
-          if (h.has(u)) h.update(u, external[u]! - internal[u]!);
-          else h.insert(u, external[u]! - internal[u]!);
-        } else if (h.has(u)) h.remove(u);
-      }
-      const over = overweight();
-      const dev = deviation();
-      if (over < bestOver || (over === bestOver && (cut < bestCut || (cut === bestCut && dev < bestDev)))) {
-        bestOver = over;
-        bestCut = cut;
-        bestDev = dev;
-        bestMoves = moveCount;
-        sinceBest = 0;
-      } else sinceBest++;
-    }
-    for (let i = moveCount - 1; i >= bestMoves; i--) flip(moves[i]!);
-    for (let i = 0; i < moveCount; i++) locked[moves[i]!] = 0;
-    heaps[0].clear();
-    heaps[1].clear();
-    if (bestMoves === 0) break;
   }
+}
+
+/** Buffers one refinement reuses across its passes. */
+interface FmScratch {
+  readonly heaps: readonly [GainHeap, GainHeap];
+  readonly locked: Uint8Array;
+  readonly moves: Int32Array;
+  readonly stallLimit: number;
+}
+
+/**
+ * Boundary Fiduccia–Mattheyses for two sides: move the best-gain vertex (even at a loss, to climb out of local
+ * minima), lock it, and at the end of a pass roll back to the best state seen. Balance first: a state within
+ * the weight limits always beats one outside them.
+ */
+export function refineBisection(g: CsrGraph, side: Int32Array, fixedSide: Int32Array, balance: BisectionBalance): void {
+  const n = g.n;
+  const state = new TwoWayState(g, side, balance);
+  const scratch: FmScratch = {
+    heaps: [new GainHeap(n), new GainHeap(n)],
+    locked: new Uint8Array(n),
+    moves: new Int32Array(n),
+    stallLimit: Math.min(Math.max(Math.floor(0.01 * n), 25), 150),
+  };
+  for (let pass = 0; pass < FM_PASSES; pass++) {
+    if (fmPass(state, fixedSide, scratch) === 0) break;
+  }
+}
+
+/** One FM pass; returns how many of its moves it kept (0: the pass found nothing better). */
+function fmPass(state: TwoWayState, fixedSide: Int32Array, scratch: FmScratch): number {
+  const { heaps, locked, moves, stallLimit } = scratch;
+  const { n, xadj, adjncy } = state.g;
+  const { side, external } = state;
+  const unbalanced = state.overweight() > 0;
+  for (let v = 0; v < n; v++) {
+    // An unbalanced pass may need interior vertices too; otherwise only boundary moves can help the cut.
+    if (fixedSide[v] === FREE && (unbalanced || external[v]! > 0)) heaps[side[v]!]!.insert(v, state.gain(v));
+  }
+  let moveCount = 0;
+  let bestMoves = 0;
+  let bestCut = state.cut;
+  let bestOver = state.overweight();
+  let bestDev = state.deviation();
+  let sinceBest = 0;
+  while (sinceBest < stallLimit) {
+    const from = sideToMoveFrom(state, heaps);
+    if (from === undefined) break;
+    const heap = heaps[from];
+    if (heap.length === 0) break;
+    const v = heap.pop();
+    state.flip(v);
+    locked[v] = 1;
+    moves[moveCount++] = v;
+    for (let p = xadj[v]!; p < xadj[v + 1]!; p++) {
+      const u = adjncy[p]!;
+      if (locked[u] || fixedSide[u] !== FREE) continue;
+      const h = heaps[side[u]!]!;
+      if (external[u]! > 0 || unbalanced) {
+        if (h.has(u)) h.update(u, state.gain(u));
+        else h.insert(u, state.gain(u));
+      } else if (h.has(u)) h.remove(u);
+    }
+    const over = state.overweight();
+    const dev = state.deviation();
+    const cut = state.cut;
+    if (over < bestOver || (over === bestOver && (cut < bestCut || (cut === bestCut && dev < bestDev)))) {
+      bestOver = over;
+      bestCut = cut;
+      bestDev = dev;
+      bestMoves = moveCount;
+      sinceBest = 0;
+    } else sinceBest++;
+  }
+  for (let i = moveCount - 1; i >= bestMoves; i--) state.flip(moves[i]!);
+  for (let i = 0; i < moveCount; i++) locked[moves[i]!] = 0;
+  heaps[0].clear();
+  heaps[1].clear();
+  return bestMoves;
+}
+
+/**
+ * The side the next move leaves: an overweight side first; otherwise the side whose best move gains more and
+ * keeps the other side within its limit; undefined when no move fits.
+ */
+function sideToMoveFrom(state: TwoWayState, heaps: readonly [GainHeap, GainHeap]): 0 | 1 | undefined {
+  const { weight: w, balance } = state;
+  const vwgt = state.g.vwgt;
+  if (w[0]! > balance.maxWeight[0]) return 0;
+  if (w[1]! > balance.maxWeight[1]) return 1;
+  const ok0 = heaps[0].length > 0 && w[1]! + vwgt[heaps[0].topVertex()]! <= balance.maxWeight[1];
+  const ok1 = heaps[1].length > 0 && w[0]! + vwgt[heaps[1].topVertex()]! <= balance.maxWeight[0];
+  if (ok0 && ok1) return heaps[0].topGain() >= heaps[1].topGain() ? 0 : 1;
+  if (ok0) return 0;
+  if (ok1) return 1;
+  return undefined;
 }
 
 /**
@@ -291,11 +351,7 @@ export function recursiveBisection(
     let side = multilevelBisect(sub, fixedSide, left / count, levelImbalance, rng);
     if (bisectionTries > 1) {
       const total = totalVertexWeight(sub);
-      const t0 = (total * left) / count;
-      const balance: BisectionBalance = {
-        target: [t0, total - t0],
-        maxWeight: [t0 * (1 + levelImbalance), (total - t0) * (1 + levelImbalance)],
-      };
+      const balance = bisectionBalance(total, (total * left) / count, levelImbalance);
       let bestScore = scoreBisection(sub, side, balance);
       for (let t = 1; t < bisectionTries; t++) {
         const candidate = multilevelBisect(sub, fixedSide, left / count, levelImbalance, rng);

@@ -1,4 +1,4 @@
-// Public API of @meshwave/mesh: the mesh splitter (pure), its graph formats, and the Prometheus edge adapter.
+// Public API of @meshwave/mesh: the mesh splitter and its graph formats, all pure (the I/O lives in the CLI).
 export * from './errors.js';
 export { SeededRandom } from './random.js';
 export { buildCsrGraph, edgeCut, partWeights, totalEdgeWeight, totalVertexWeight, type CsrGraph } from './csr-graph.js';
@@ -8,5 +8,3 @@ export { splitMeshes } from './mesh-split.js';
 export { MESH_LABEL, meshName, meshRevision } from './mesh-names.js';
 export { istioConfigForMesh } from './istio-config.js';
 export { istioRequestRateQuery, serviceGraphFromIstioRequests, type PrometheusSample } from './prometheus-graph.js';
-export { fetchServiceGraphFromPrometheus, type PrometheusGraphOptions } from './prometheus-adapter.js';
-export { runSplitCommand, formatSplitTable, SplitExitCode, SPLIT_USAGE, type SplitCommandIo } from './split-command.js';

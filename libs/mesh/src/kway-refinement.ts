@@ -57,6 +57,25 @@ class PartConnectivity {
     }
   }
 
+  /**
+   * Of the collected parts other than `from`, the one the vertex connects to most that still has room for `vw`
+   * under `limit` (ties: the lighter part); −1 when none has room.
+   */
+  bestWithRoom(weights: Float64Array, from: number, vw: number, limit: number): number {
+    let best = -1;
+    let bestConn = -1;
+    for (let i = 0; i < this.count; i++) {
+      const q = this.parts[i]!;
+      if (q === from || weights[q]! + vw > limit) continue;
+      const c = this.weight[q]!;
+      if (c > bestConn || (c === bestConn && weights[q]! < weights[best]!)) {
+        best = q;
+        bestConn = c;
+      }
+    }
+    return best;
+  }
+
   reset(): void {
     for (let i = 0; i < this.count; i++) {
       this.weight[this.parts[i]!] = 0;
@@ -111,6 +130,14 @@ export function refineKway(
   // Refinement never overloads a part, but a balancing pass that could not finish leaves one for the next level.
 }
 
+/** Mirror of the upper limit below the average: refinement must not drain a part to feed its neighbours. */
+function minPartWeight(weights: Float64Array, k: number, limit: number): number {
+  let total = 0;
+  for (let q = 0; q < k; q++) total += weights[q]!;
+  const average = total / k;
+  return limit > 0 ? (average * average) / limit : 0;
+}
+
 function greedyRefine(g: CsrGraph, s: KwayState, fixed: Int32Array, k: number, limit: number, passes: number): void {
   const { part } = s;
   const { n, vwgt } = g;
@@ -118,11 +145,7 @@ function greedyRefine(g: CsrGraph, s: KwayState, fixed: Int32Array, k: number, l
   const heap = new GainHeap(n);
   const conn = new PartConnectivity(k);
   const visited = new Int32Array(n).fill(-1);
-  let total = 0;
-  for (let q = 0; q < k; q++) total += weights[q]!;
-  const average = total / k;
-  // Mirror of the upper limit below the average: refinement must not drain a part to feed its neighbours.
-  const minWeight = limit > 0 ? (average * average) / limit : 0;
+  const minWeight = minPartWeight(weights, k, limit);
   let pops = 0;
   for (let pass = 0; pass < passes; pass++) {
     for (let v = 0; v < n; v++) {
@@ -139,18 +162,9 @@ function greedyRefine(g: CsrGraph, s: KwayState, fixed: Int32Array, k: number, l
       const vw = vwgt[v]!;
       if (internal[v]! > 0 && weights[from]! - vw < minWeight) continue;
       conn.collect(g, part, v);
-      let best = -1;
-      let bestConn = -1;
-      for (let i = 0; i < conn.count; i++) {
-        const q = conn.parts[i]!;
-        if (q === from || weights[q]! + vw > limit) continue;
-        const c = conn.weight[q]!;
-        if (c > bestConn || (c === bestConn && weights[q]! < weights[best]!)) {
-          best = q;
-          bestConn = c;
-        }
-      }
+      const best = conn.bestWithRoom(weights, from, vw, limit);
       if (best < 0) continue;
+      const bestConn = conn.weight[best]!;
       const id = conn.weight[from]!;
       // A positive gain always helps. Zero-gain moves even out the weights, and every other one is taken
       // regardless: sliding a border along a plateau (grids, meshes) is what lets later moves find gains.
@@ -260,10 +274,7 @@ const LOCAL_MAX_DEGREE = 64;
 function localizedFm(g: CsrGraph, s: KwayState, fixed: Int32Array, k: number, limit: number, rounds: number): void {
   const { n, xadj, adjncy, vwgt } = g;
   const { part, weights, external } = s;
-  let total = 0;
-  for (let q = 0; q < k; q++) total += weights[q]!;
-  const average = total / k;
-  const minWeight = limit > 0 ? (average * average) / limit : 0;
+  const minWeight = minPartWeight(weights, k, limit);
   const heap = new GainHeap(n);
   const conn = new PartConnectivity(k);
   const target = new Int32Array(n);
@@ -277,18 +288,8 @@ function localizedFm(g: CsrGraph, s: KwayState, fixed: Int32Array, k: number, li
     const vw = vwgt[v]!;
     if (weights[from]! - vw < minWeight) return -Infinity;
     conn.collect(g, part, v);
-    let best = -1;
-    let bestConn = -1;
-    for (let i = 0; i < conn.count; i++) {
-      const q = conn.parts[i]!;
-      if (q === from || weights[q]! + vw > limit) continue;
-      const c = conn.weight[q]!;
-      if (c > bestConn || (c === bestConn && weights[q]! < weights[best]!)) {
-        best = q;
-        bestConn = c;
-      }
-    }
-    const gain = best < 0 ? -Infinity : bestConn - conn.weight[from]!;
+    const best = conn.bestWithRoom(weights, from, vw, limit);
+    const gain = best < 0 ? -Infinity : conn.weight[best]! - conn.weight[from]!;
     conn.reset();
     target[v] = best;
     return gain;

@@ -1,8 +1,16 @@
 // @meshwave/cli: the `meshwave` command (bin/meshwave.js) and, for tests and embedding, its commands as functions.
-export { runPlanCommand } from './plan-command.js';
-export { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './operator-commands.js';
-export { PlannerClient, PlannerClientError, ClientErrorCode } from './planner-client.js';
-export { renderRolloutStatus } from './progress-view.js';
+export { runPlanCommand } from './commands/plan-command.js';
+export { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './commands/operator-commands.js';
+export { PlannerClient, PlannerClientError, ClientErrorCode } from './adapters/planner-client.js';
+export { renderRolloutStatus } from './commands/progress-view.js';
+export {
+  runSplitCommand,
+  formatSplitTable,
+  SplitExitCode,
+  SPLIT_USAGE,
+  type SplitCommandIo,
+} from './commands/split-command.js';
+export { fetchServiceGraphFromPrometheus, type PrometheusGraphOptions } from './adapters/prometheus-graph-source.js';
 export {
   runDemo,
   runDemoCommand,

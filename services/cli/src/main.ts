@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { ExitCode, processIo, type CommandIo } from './io.js';
 import { runPinCommand } from '@meshwave/cluster-agent';
-import { runSplitCommand } from '@meshwave/mesh';
+import { runSplitCommand } from './commands/split-command.js';
 import { runDemoCommand } from './demo/demo-command.js';
-import { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './operator-commands.js';
-import { runPlanCommand } from './plan-command.js';
+import { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './commands/operator-commands.js';
+import { runPlanCommand } from './commands/plan-command.js';
 
 type Command = (args: readonly string[], io: CommandIo) => Promise<number>;
 

@@ -11,8 +11,8 @@ import {
 import { injectedRevisionOf, selectorMatches } from '@meshwave/cluster-agent';
 import { CliError } from '../errors.js';
 import { ExitCode, type CommandIo } from '../io.js';
-import { PlannerClient } from '../planner-client.js';
-import { renderRolloutStatus } from '../progress-view.js';
+import { PlannerClient } from '../adapters/planner-client.js';
+import { renderRolloutStatus } from '../commands/progress-view.js';
 import { DemoFleetConfig } from './fleet-config.js';
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './embedded-fleet.js';
 
@@ -111,25 +111,31 @@ async function summarize(
   };
 }
 
+/** What one demo run works with, passed to the steps of the scenario. */
+interface DemoRun {
+  readonly options: DemoOptions;
+  readonly io: CommandIo;
+  readonly fleetConfig: DemoFleetConfig;
+  readonly fleet: EmbeddedFleet;
+  readonly client: PlannerClient;
+  readonly say: (text: string) => void;
+}
+
+/** What the scenario has seen so far: kept when it fails halfway, so the result still carries it. */
+interface DemoProgress {
+  status?: RolloutStatus;
+  plan?: CreatedRollout['plan'];
+}
+
 /** `meshwave demo` / `npm start`. */
 export async function runDemo(options: DemoOptions, io: CommandIo): Promise<DemoResult> {
   const startedAt = Date.now();
   const say = (text: string): void => {
     if (!options.json) io.stdout(text);
   };
-  let fleetConfig: DemoFleetConfig;
-  let exampleText: string;
-  try {
-    const fleetPath = options.fleetFile ?? fileURLToPath(new URL('demo-fleet.yml', EXAMPLES));
-    fleetConfig = parseDocumentText(DemoFleetConfig, await io.readFile(fleetPath), fleetPath);
-    exampleText = await io.readFile(options.rolloutFile ?? fileURLToPath(new URL('rollouts.yml', EXAMPLES)));
-  } catch (err) {
-    if (err instanceof InvalidInputError) {
-      io.stderr(err.problems.map(formatProblem).join('\n'));
-      return { exit: ExitCode.InvalidInput };
-    }
-    throw err;
-  }
+  const inputs = await readDemoInputs(options, io);
+  if ('exit' in inputs) return inputs;
+  const { fleetConfig, exampleText } = inputs;
 
   let fleet: EmbeddedFleet;
   try {
@@ -143,71 +149,15 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     throw err;
   }
   options.onFleetStarted?.(fleet);
-  const client = new PlannerClient(fleet.url, DEMO_TOKEN);
-  const workloads = fleetConfig.clusters.reduce((n, c) => n + c.namespaces.length * c.workloadsPerNamespace, 0);
-  const hosts = fleetConfig.vmGroups.reduce((n, g) => n + g.hosts, 0);
-  say(
-    `meshwave demo: ${fleetConfig.clusters.length} simulated clusters (${workloads} workloads), ${fleetConfig.vmGroups.length} VM groups (${hosts} hosts)`,
-  );
-  say(
-    `dashboard on ${fleet.url}/#token=${DEMO_TOKEN}, API on ${fleet.url}/v1  (token: ${DEMO_TOKEN}; try: MESHWAVE_TOKEN=${DEMO_TOKEN} npx meshwave status --planner ${fleet.url})`,
-  );
+  const run: DemoRun = { options, io, fleetConfig, fleet, client: new PlannerClient(fleet.url, DEMO_TOKEN), say };
+  announceFleet(run);
 
   let exit: number = ExitCode.Failure;
   let summary: DemoSummary | undefined;
-  let status: RolloutStatus | undefined;
-  let plan: CreatedRollout['plan'] | undefined;
+  const progress: DemoProgress = {};
   try {
-    // The planner learns the clusters from their agents' inventory reports.
-    const deadline = Date.now() + options.timeoutSeconds * 1000;
-    while ((await client.fleet()).clusters.length < fleetConfig.clusters.length) {
-      if (Date.now() > deadline) throw new Error('the agents did not report their inventory in time');
-      await sleep(100);
-    }
-    const spec = demoRolloutSpec(exampleText, fleetConfig.timing.soakSeconds, new Date());
-    const created = await client.createRollout(stringify(spec));
-    plan = created.plan;
-    say(
-      `applied rollout ${created.id}: ${created.plan.waves.map((w) => `${w.name} (${w.workloads.length} units${w.vmHosts.length ? `, ${w.vmHosts.length} VM hosts` : ''})`).join(' → ')}`,
-    );
-
-    const excludedOnce = new Set<string>();
-    let last = '';
-    status = await client.rollout(created.id);
-    for (;;) {
-      status = await client.rollout(created.id);
-      const view = renderRolloutStatus(status, { transitions: 3 });
-      if (view !== last && !options.json) io.stdout(`\n${view}`);
-      last = view;
-      if (['Completed', 'RolledBack', 'Failed'].includes(status.phase)) break;
-      if (Date.now() > deadline)
-        throw new Error(`the rollout did not finish within ${options.timeoutSeconds}s (phase ${status.phase})`);
-
-      const wave = status.waveStatuses[status.wave];
-      if (status.phase === 'Running' && wave?.approval && !wave.approved) {
-        await client.act(status.id, 'approve', `demo: the operator approves wave "${wave.name}"`);
-        say(`demo operator: approved wave "${wave.name}"`);
-      }
-      if (status.phase === 'Halted') {
-        // The gate failed and the wave was failed back: exclude what failed, as an operator would, and resume.
-        const failed = [
-          ...new Set(status.gateVerdicts.filter((v) => v.outcome === 'Failed').flatMap((v) => v.failed)),
-        ].filter((u) => !u.startsWith('vmgroup/') && !excludedOnce.has(u));
-        if (failed.length > 0) {
-          await client.exclude(
-            status.id,
-            failed.map(unitOf),
-            'demo: crash-looping on the new revision; the owning team will fix it',
-          );
-          for (const u of failed) excludedOnce.add(u);
-          say(`demo operator: excluded ${failed.join(', ')} (recorded in the audit log)`);
-        }
-        await client.act(status.id, 'resume', 'demo: resume after excluding the failing workload');
-        say('demo operator: resumed');
-      }
-      await sleep(300);
-    }
-    summary = await summarize(fleet, status, created.plan, startedAt);
+    const { status, plan } = await playScenario(run, exampleText, progress);
+    summary = await summarize(fleet, status, plan, startedAt);
     exit =
       summary.phase === 'Completed' &&
       summary.units.onTarget === summary.units.total &&
@@ -224,9 +174,114 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
   const result: DemoResult = {
     exit,
     ...(summary ? { summary } : {}),
-    ...(status ? { status } : {}),
-    ...(plan ? { plan } : {}),
+    ...(progress.status ? { status: progress.status } : {}),
+    ...(progress.plan ? { plan: progress.plan } : {}),
   };
+  return finishDemo(run, result);
+}
+
+/** The fleet file and the example rollout, or the exit of a demo whose input is invalid. */
+async function readDemoInputs(
+  options: DemoOptions,
+  io: CommandIo,
+): Promise<{ fleetConfig: DemoFleetConfig; exampleText: string } | DemoResult> {
+  try {
+    const fleetPath = options.fleetFile ?? fileURLToPath(new URL('demo-fleet.yml', EXAMPLES));
+    const fleetConfig = parseDocumentText(DemoFleetConfig, await io.readFile(fleetPath), fleetPath);
+    const exampleText = await io.readFile(options.rolloutFile ?? fileURLToPath(new URL('rollouts.yml', EXAMPLES)));
+    return { fleetConfig, exampleText };
+  } catch (err) {
+    if (err instanceof InvalidInputError) {
+      io.stderr(err.problems.map(formatProblem).join('\n'));
+      return { exit: ExitCode.InvalidInput };
+    }
+    throw err;
+  }
+}
+
+function announceFleet({ fleetConfig, fleet, say }: DemoRun): void {
+  const workloads = fleetConfig.clusters.reduce((n, c) => n + c.namespaces.length * c.workloadsPerNamespace, 0);
+  const hosts = fleetConfig.vmGroups.reduce((n, g) => n + g.hosts, 0);
+  say(
+    `meshwave demo: ${fleetConfig.clusters.length} simulated clusters (${workloads} workloads), ${fleetConfig.vmGroups.length} VM groups (${hosts} hosts)`,
+  );
+  say(
+    `dashboard on ${fleet.url}/#token=${DEMO_TOKEN}, API on ${fleet.url}/v1  (token: ${DEMO_TOKEN}; try: MESHWAVE_TOKEN=${DEMO_TOKEN} npx meshwave status --planner ${fleet.url})`,
+  );
+}
+
+/**
+ * Applies the demo rollout once every agent has reported, then follows it to its end, acting as the operator
+ * (approvals, excluding what fails, resuming). Records what it sees in `progress` as it goes.
+ */
+async function playScenario(
+  run: DemoRun,
+  exampleText: string,
+  progress: DemoProgress,
+): Promise<{ status: RolloutStatus; plan: CreatedRollout['plan'] }> {
+  const { options, io, fleetConfig, client, say } = run;
+  // The planner learns the clusters from their agents' inventory reports.
+  const deadline = Date.now() + options.timeoutSeconds * 1000;
+  while ((await client.fleet()).clusters.length < fleetConfig.clusters.length) {
+    if (Date.now() > deadline) throw new Error('the agents did not report their inventory in time');
+    await sleep(100);
+  }
+  const spec = demoRolloutSpec(exampleText, fleetConfig.timing.soakSeconds, new Date());
+  const created = await client.createRollout(stringify(spec));
+  progress.plan = created.plan;
+  say(
+    `applied rollout ${created.id}: ${created.plan.waves.map((w) => `${w.name} (${w.workloads.length} units${w.vmHosts.length ? `, ${w.vmHosts.length} VM hosts` : ''})`).join(' → ')}`,
+  );
+
+  const excludedOnce = new Set<string>();
+  let last = '';
+  progress.status = await client.rollout(created.id);
+  for (;;) {
+    const status = await client.rollout(created.id);
+    progress.status = status;
+    const view = renderRolloutStatus(status, { transitions: 3 });
+    if (view !== last && !options.json) io.stdout(`\n${view}`);
+    last = view;
+    if (['Completed', 'RolledBack', 'Failed'].includes(status.phase)) return { status, plan: created.plan };
+    if (Date.now() > deadline)
+      throw new Error(`the rollout did not finish within ${options.timeoutSeconds}s (phase ${status.phase})`);
+    await actAsOperator(run, status, excludedOnce);
+    await sleep(300);
+  }
+}
+
+/** What the demo's operator does on each look: approve a waiting wave; on a halt, exclude what failed and resume. */
+async function actAsOperator(
+  { client, say }: DemoRun,
+  status: RolloutStatus,
+  excludedOnce: Set<string>,
+): Promise<void> {
+  const wave = status.waveStatuses[status.wave];
+  if (status.phase === 'Running' && wave?.approval && !wave.approved) {
+    await client.act(status.id, 'approve', `demo: the operator approves wave "${wave.name}"`);
+    say(`demo operator: approved wave "${wave.name}"`);
+  }
+  if (status.phase === 'Halted') {
+    // The gate failed and the wave was failed back: exclude what failed, as an operator would, and resume.
+    const failed = [
+      ...new Set(status.gateVerdicts.filter((v) => v.outcome === 'Failed').flatMap((v) => v.failed)),
+    ].filter((u) => !u.startsWith('vmgroup/') && !excludedOnce.has(u));
+    if (failed.length > 0) {
+      await client.exclude(
+        status.id,
+        failed.map(unitOf),
+        'demo: crash-looping on the new revision; the owning team will fix it',
+      );
+      for (const u of failed) excludedOnce.add(u);
+      say(`demo operator: excluded ${failed.join(', ')} (recorded in the audit log)`);
+    }
+    await client.act(status.id, 'resume', 'demo: resume after excluding the failing workload');
+    say('demo operator: resumed');
+  }
+}
+
+/** With --exit-when-done the fleet stops now; otherwise it stays up for exploration until Ctrl-C. */
+async function finishDemo({ options, fleet, say }: DemoRun, result: DemoResult): Promise<DemoResult> {
   if (options.exitWhenDone) {
     await fleet.close();
     return result;

@@ -11,7 +11,7 @@ import {
 } from '@meshwave/cluster-agent';
 import { buildApp, createPlanner, hashTokens, type Planner } from '@meshwave/planner';
 import { createSimulatedMeshMetrics } from './simulated-mesh-metrics.js';
-import { createInMemoryStore } from '@meshwave/store';
+import { createInMemoryStore, type StateStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { createSimulatedVmFleet, type SimulatedVmFleet } from './simulated-vm-fleet.js';
 import { CliError, CliErrorCode } from '../errors.js';
@@ -78,54 +78,11 @@ async function startParts(
     return bus;
   };
 
-  const clusters = fleet.clusters.map((c) =>
-    createSimulatedCluster({
-      name: c.name,
-      podStartMs: fleet.timing.podStartMs,
-      progressDeadlineSeconds: fleet.timing.progressDeadlineSeconds,
-      revisions: fleet.revisions,
-      faults: {
-        crashLoop: fleet.faults.crashLoop.filter((f) => f.cluster === c.name),
-        slowRollout: fleet.faults.slowRollout.filter((f) => f.cluster === c.name),
-        sidecarMismatch: fleet.faults.sidecarMismatch.filter((f) => f.cluster === c.name),
-      },
-      namespaces: c.namespaces.map((ns) => ({
-        name: ns,
-        labels: ((c.revisionLabel ?? fleet.revisionLabel) === 'namespace'
-          ? { 'istio.io/rev': fleet.installed }
-          : {}) as Record<string, string>,
-        workloads: demoWorkloadNames(c.workloadsPerNamespace).map((name, i) => {
-          const kind = demoWorkloadKind(i);
-          return {
-            name,
-            kind: WorkloadKind[kind],
-            replicas: kind === 'DaemonSet' ? 3 : 1 + (i % 3),
-            labels: { app: name, tier: i % 3 === 0 ? 'low' : 'high', team: ns },
-            ...((c.revisionLabel ?? fleet.revisionLabel) === 'workload'
-              ? { templateLabels: { app: name, 'istio.io/rev': fleet.installed } }
-              : {}),
-          };
-        }),
-      })),
-    }),
-  );
+  const clusters = simulatedClustersOf(fleet);
   for (const c of clusters) started.push(() => Promise.resolve(c.close()));
 
   const agents = fleet.clusters.map((c, i) =>
-    createClusterAgent({
-      cluster: c.name,
-      kubernetes: clusters[i]!,
-      bus: busFor(`cluster-agent/${c.name}`),
-      store,
-      clusterLabels: c.labels,
-      intervals: {
-        resyncMs: 5_000,
-        heartbeatMs: 2_000,
-        healthMs: 2_000,
-        inventoryDebounceMs: 200,
-        progressDebounceMs: 200,
-      },
-    }),
+    clusterAgentOf(c, clusters[i]!, busFor(`cluster-agent/${c.name}`), store),
   );
 
   const vms = await createSimulatedVmFleet({
@@ -191,4 +148,62 @@ async function startParts(
     url: `http://${host}:${port}`,
     close: stopAll,
   };
+}
+
+/** One simulated cluster per cluster of the fleet file, its namespaces labelled as the file says. */
+function simulatedClustersOf(fleet: DemoFleetConfig): SimulatedCluster[] {
+  return fleet.clusters.map((c) =>
+    createSimulatedCluster({
+      name: c.name,
+      podStartMs: fleet.timing.podStartMs,
+      progressDeadlineSeconds: fleet.timing.progressDeadlineSeconds,
+      revisions: fleet.revisions,
+      faults: {
+        crashLoop: fleet.faults.crashLoop.filter((f) => f.cluster === c.name),
+        slowRollout: fleet.faults.slowRollout.filter((f) => f.cluster === c.name),
+        sidecarMismatch: fleet.faults.sidecarMismatch.filter((f) => f.cluster === c.name),
+      },
+      namespaces: c.namespaces.map((ns) => ({
+        name: ns,
+        labels: ((c.revisionLabel ?? fleet.revisionLabel) === 'namespace'
+          ? { 'istio.io/rev': fleet.installed }
+          : {}) as Record<string, string>,
+        workloads: demoWorkloadNames(c.workloadsPerNamespace).map((name, i) => {
+          const kind = demoWorkloadKind(i);
+          return {
+            name,
+            kind: WorkloadKind[kind],
+            replicas: kind === 'DaemonSet' ? 3 : 1 + (i % 3),
+            labels: { app: name, tier: i % 3 === 0 ? 'low' : 'high', team: ns },
+            ...((c.revisionLabel ?? fleet.revisionLabel) === 'workload'
+              ? { templateLabels: { app: name, 'istio.io/rev': fleet.installed } }
+              : {}),
+          };
+        }),
+      })),
+    }),
+  );
+}
+
+/** The real cluster agent of one simulated cluster, with the demo's short intervals. */
+function clusterAgentOf(
+  c: DemoFleetConfig['clusters'][number],
+  kubernetes: SimulatedCluster,
+  bus: EventBus,
+  store: StateStore,
+): ClusterAgent {
+  return createClusterAgent({
+    cluster: c.name,
+    kubernetes,
+    bus,
+    store,
+    clusterLabels: c.labels,
+    intervals: {
+      resyncMs: 5_000,
+      heartbeatMs: 2_000,
+      healthMs: 2_000,
+      inventoryDebounceMs: 200,
+      progressDebounceMs: 200,
+    },
+  });
 }

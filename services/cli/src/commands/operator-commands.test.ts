@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { RolloutStatus } from '@meshwave/contracts';
-import { DemoFleetConfig } from './demo/fleet-config.js';
-import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './demo/embedded-fleet.js';
-import { demoRolloutSpec } from './demo/demo-command.js';
-import type { CommandIo } from './io.js';
+import { DemoFleetConfig } from '../demo/fleet-config.js';
+import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from '../demo/embedded-fleet.js';
+import { demoRolloutSpec } from '../demo/demo-command.js';
+import type { CommandIo } from '../io.js';
 import { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './operator-commands.js';
 
 function newFleetConfig(): DemoFleetConfig {
@@ -56,7 +56,7 @@ describe('operator CLI against a planner started in the test', () => {
 
   beforeAll(async () => {
     fleet = await startEmbeddedFleet({ fleet: newFleetConfig(), port: 0 });
-    const example = await readFile(new URL('../../../examples/rollouts.yml', import.meta.url), 'utf8');
+    const example = await readFile(new URL('../../../../examples/rollouts.yml', import.meta.url), 'utf8');
     const dir = await mkdtemp(join(tmpdir(), 'meshwave-cli-'));
     specFile = join(dir, 'rollouts.yml');
     await writeFile(specFile, stringify(demoRolloutSpec(example, 0.5, new Date())));

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandIo } from './io.js';
+import type { CommandIo } from '../io.js';
 
 export const DEFAULT_PLANNER_URL = 'http://127.0.0.1:8080';
 

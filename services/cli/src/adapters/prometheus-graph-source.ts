@@ -1,7 +1,12 @@
 import type { ServiceGraph } from '@meshwave/contracts';
 import { z } from 'zod';
-import { MeshError, MeshErrorCode } from './errors.js';
-import { istioRequestRateQuery, serviceGraphFromIstioRequests, type PrometheusSample } from './prometheus-graph.js';
+import {
+  MeshError,
+  MeshErrorCode,
+  istioRequestRateQuery,
+  serviceGraphFromIstioRequests,
+  type PrometheusSample,
+} from '@meshwave/mesh';
 
 // Prometheus's own response shape (a third-party API, not a meshwave contract), checked before use.
 const VectorResponse = z.object({

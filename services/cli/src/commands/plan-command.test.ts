@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, type CommandIo } from './io.js';
+import { ExitCode, type CommandIo } from '../io.js';
 import { runPlanCommand } from './plan-command.js';
 
-const example = readFileSync(new URL('../../../examples/rollouts.yml', import.meta.url), 'utf8');
-const inventory = readFileSync(new URL('../../../examples/inventory.json', import.meta.url), 'utf8');
+const example = readFileSync(new URL('../../../../examples/rollouts.yml', import.meta.url), 'utf8');
+const inventory = readFileSync(new URL('../../../../examples/inventory.json', import.meta.url), 'utf8');
 
 /** `meshwave plan` over an in-memory rollouts.yml; returns the exit code and what went to stderr. */
 async function planWith(spec: string): Promise<{ code: number; stderr: string }> {

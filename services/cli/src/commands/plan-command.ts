@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { InvalidInputError, formatProblem, parseInventory, parseRolloutSpec } from '@meshwave/contracts';
 import { formatPlanTable, planRollout } from '@meshwave/plan';
-import { ExitCode, type CommandIo } from './io.js';
+import { ExitCode, type CommandIo } from '../io.js';
+import { readInputFile } from './read-input.js';
 
 const USAGE = 'usage: meshwave plan --spec FILE --inventory FILE [--now RFC3339] [--format json|table]';
 
@@ -38,8 +39,8 @@ export async function runPlanCommand(args: readonly string[], io: CommandIo): Pr
   }
   try {
     const [specText, inventoryText] = await Promise.all([
-      readInput(io, values.spec!),
-      readInput(io, values.inventory!),
+      readInputFile(io, values.spec!),
+      readInputFile(io, values.inventory!),
     ]);
     const spec = parseRolloutSpec(specText, values.spec);
     const inventory = parseInventory(inventoryText, values.inventory);
@@ -52,22 +53,5 @@ export async function runPlanCommand(args: readonly string[], io: CommandIo): Pr
       return ExitCode.InvalidInput;
     }
     throw err;
-  }
-}
-
-async function readInput(io: CommandIo, path: string): Promise<string> {
-  try {
-    return await io.readFile(path);
-  } catch (err) {
-    throw new InvalidInputError(
-      [
-        {
-          file: path,
-          path: '',
-          message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-        },
-      ],
-      { cause: err },
-    );
   }
 }

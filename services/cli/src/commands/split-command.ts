@@ -1,9 +1,7 @@
 import type { MeshSplitResult, ServiceGraph } from '@meshwave/contracts';
 import { parseArgs } from 'node:util';
-import { MeshError, MeshErrorCode } from './errors.js';
-import { parseMetisGraph } from './metis-format.js';
-import { splitMeshes } from './mesh-split.js';
-import { fetchServiceGraphFromPrometheus } from './prometheus-adapter.js';
+import { MeshError, MeshErrorCode, parseMetisGraph, splitMeshes } from '@meshwave/mesh';
+import { fetchServiceGraphFromPrometheus } from '../adapters/prometheus-graph-source.js';
 
 /** What `meshwave split` may touch; the CLI passes the real file system and streams, tests pass fakes. */
 export interface SplitCommandIo {

@@ -1,8 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { RolloutStatus } from '@meshwave/contracts';
 import { resolveClientConfig } from './cli-config.js';
-import { ExitCode, type CommandIo } from './io.js';
-import { PlannerClient, PlannerClientError } from './planner-client.js';
+import { ExitCode, type CommandIo } from '../io.js';
+import { PlannerClient, PlannerClientError } from '../adapters/planner-client.js';
 import { renderRolloutStatus } from './progress-view.js';
 
 const COMMON = {
