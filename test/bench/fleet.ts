@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { benchFleetConfig, FLEETS, writeFleetFile } from './fleet/fleet-files.ts';
 import { fleetBound, formatBound, type FleetBound } from './fleet/fleet-bound.ts';
 import { runEmbedded, type EmbeddedRun } from './fleet/embedded-run.ts';
+import { fleetPlan } from './fleet/fleet-plan.ts';
 
 /** no run takes longer than this, whatever its bound */
 const HARD_LIMIT_SECONDS = 15 * 60;
@@ -40,20 +41,26 @@ try {
     console.log(
       `\nfleet ${name}: ${size.clusters} clusters x ${size.workloadsPerCluster} workloads + ${size.vmHosts} VM hosts (embedded)`,
     );
-    let bound: FleetBound | undefined;
+    // the bound of the plan computed here sets the deadline and stands in if the planner never plans
+    const expected = fleetBound(fleetPlan(config, new Date()), config);
+    let bound: FleetBound = expected;
+    let boundSource = "the bench's own plan (the planner returned none)";
+    console.log(`bound of the bench's own plan (sets the run's deadline):\n${formatBound(expected)}`);
     const run = await runEmbedded({
       fleetFile,
       planFile: join(dir, `plan-${name}.json`),
-      hardLimitSeconds: HARD_LIMIT_SECONDS,
       // generous: the bound with the QPS budget, plus a minute
+      hardLimitSeconds: Math.min(HARD_LIMIT_SECONDS, 3 * (expected.secondsWithQps + 60) + 300),
       limitAfterPlan: (plan) => {
         bound = fleetBound(plan, config);
+        boundSource = "the planner's plan";
         return 3 * (bound.secondsWithQps + 60);
       },
       nodeArgs: values['cpu-prof-dir'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`],
       onProgress: (line) => console.log(`  ${line}`),
     });
-    if (bound) console.log(formatBound(bound));
+    if (bound !== expected) console.log(`bound of ${boundSource}:\n${formatBound(bound)}`);
+    else console.log(`the planner returned no plan: the bound is ${boundSource}`);
     report(name, run, bound);
     const failed = run.outcome === 'timeout' || run.summary === undefined || run.summary.phase !== 'Completed';
     if (failed || (run.summary?.halts ?? 0) > 0 || (run.summary?.failedUnits ?? 0) > 0) wrong++;
@@ -70,18 +77,18 @@ try {
 printTable(rows);
 process.exitCode = wrong === 0 ? 0 : 1;
 
-function report(name: string, run: EmbeddedRun, bound: FleetBound | undefined): void {
+function report(name: string, run: EmbeddedRun, bound: FleetBound): void {
   const s = run.summary;
   const rolloutSeconds = s?.rolloutSeconds;
-  const ratio = rolloutSeconds !== undefined && bound ? rolloutSeconds / bound.seconds : undefined;
+  const ratio = rolloutSeconds !== undefined ? rolloutSeconds / bound.seconds : undefined;
   if (run.outcome === 'timeout') console.log(`  did not complete (timeout after ${run.wallSeconds.toFixed(0)} s)`);
   else if (s === undefined)
     console.log(`  exited ${run.exitCode} without a summary:\n${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
   rows.push([
     name,
     'embedded',
-    bound ? bound.seconds.toFixed(1) : '-',
-    run.outcome === 'timeout' ? 'did not complete (timeout)' : (s?.phase ?? `exit ${run.exitCode}`),
+    bound.seconds.toFixed(1),
+    run.outcome === 'timeout' ? 'did not complete (timeout)' : (s?.phase ?? `exit ${run.exitCode}: ${lastError(run)}`),
     rolloutSeconds !== undefined ? rolloutSeconds.toFixed(1) : '-',
     ratio !== undefined ? `${ratio.toFixed(2)}x${ratio <= GOAL_RATIO ? '' : ' (goal <= 1.5x)'}` : '-',
     run.planSeconds !== undefined ? run.planSeconds.toFixed(1) : '-',
@@ -94,6 +101,12 @@ function report(name: string, run: EmbeddedRun, bound: FleetBound | undefined): 
     s ? `${s.failedUnits} (+${s.excluded} excluded, ${s.failbacks} failbacks)` : '-',
     s ? `${s.units.onTarget}/${s.units.total}, ${s.vmHosts.onTarget}/${s.vmHosts.total}` : '-',
   ]);
+}
+
+/** the child's last error line, shortened for the table */
+function lastError(run: EmbeddedRun): string {
+  const line = run.stderr.trim().split('\n').pop() ?? '';
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
 }
 
 function printTable(table: string[][]): void {

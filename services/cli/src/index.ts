@@ -17,5 +17,5 @@ export {
   type EmbeddedFleet,
   type EmbeddedFleetOptions,
 } from './demo/embedded-fleet.js';
-export { DemoFleetConfig, demoWorkloadNames, demoWorkloadReplicas } from './demo/fleet-config.js';
+export { DemoFleetConfig, demoWorkloadKind, demoWorkloadNames, demoWorkloadReplicas } from './demo/fleet-config.js';
 export { ExitCode, processIo, type CommandIo } from './io.js';
