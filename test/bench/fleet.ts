@@ -3,7 +3,7 @@
 //   (a) 10 clusters x 1,000 workloads + 1,000 VM hosts; (b) 50 x 2,000 + 10,000 VM hosts
 // Mode "embedded": `meshwave demo --fleet F --exit-when-done --json` (planner, agents, vm-bridge in one process)
 // as a child process. Every run stops by itself: killed at min(15 min, plan + 3x a generous bound).
-//   node_modules/.bin/node test/bench/fleet.ts [a] [b] [--cpu-prof-dir DIR]
+//   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--cpu-prof-dir DIR]   (s: a small fleet to check the bench)
 //   npm run bench -- fleet              (both fleets; MESHWAVE_BENCH_FLEETS=a for one)
 // Needs a build (`npx tsc -b`; `npm run bench` builds first).
 import { mkdtempSync, rmSync } from 'node:fs';

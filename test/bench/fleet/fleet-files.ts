@@ -12,6 +12,8 @@ export interface FleetSize {
 }
 
 export const FLEETS: Readonly<Record<string, FleetSize>> = {
+  /** a quick check of the benchmark itself (not run unless named) */
+  s: { name: 's', clusters: 3, workloadsPerCluster: 100, vmHosts: 40 },
   a: { name: 'a', clusters: 10, workloadsPerCluster: 1_000, vmHosts: 1_000 },
   b: { name: 'b', clusters: 50, workloadsPerCluster: 2_000, vmHosts: 10_000 },
 };
