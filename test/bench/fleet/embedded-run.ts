@@ -88,6 +88,9 @@ export function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRun> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // the benchmark never leaves a fleet behind, even when it fails itself
+  const killChild = (): void => void child.kill('SIGKILL');
+  process.once('exit', killChild);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -132,6 +135,7 @@ export function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRun> {
   return new Promise((resolve) => {
     child.on('exit', (code) => {
       clearInterval(timer);
+      process.off('exit', killChild);
       const line = stdout.trim().split('\n').pop() ?? '';
       let summary: DemoSummaryLine | undefined;
       try {
