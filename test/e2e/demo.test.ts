@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDemo, type DemoResult } from '@meshwave/cli';
 
@@ -9,9 +12,11 @@ describe('embedded demo scenario', () => {
     const movedAt = new Map<string, number>();
     const out: string[] = [];
     const euNamespaceRevision = new Map<string, string | undefined>();
+    const planFile = join(mkdtempSync(join(tmpdir(), 'meshwave-demo-')), 'plan.json');
     const result: DemoResult = await runDemo(
       {
         port: 0,
+        planFile,
         exitWhenDone: true,
         json: true,
         timeoutSeconds: 280,
@@ -51,6 +56,13 @@ describe('embedded demo scenario', () => {
     expect(summary!.vmHosts.total).toBe(40);
     expect(summary!.halts).toBeGreaterThanOrEqual(1);
     expect(summary!.failbacks).toBeGreaterThanOrEqual(1);
+    // and the summary says what the operator excluded and what the process cost; the plan was written out
+    expect(summary!.excluded).toBe(1);
+    expect(summary!.failedUnits).toBe(0);
+    expect(summary!.process.cpuSeconds).toBeGreaterThan(0);
+    expect(summary!.process.peakRssMb).toBeGreaterThan(0);
+    expect(summary!.rolloutSeconds).toBeLessThanOrEqual(summary!.durationSeconds);
+    expect(JSON.parse(readFileSync(planFile, 'utf8'))).toEqual(plan);
 
     // and the halt happened in the wave that holds the crash-looping workload
     const bad = 'prod-us-east-1/search/Deployment/db';

@@ -25,7 +25,7 @@ export {
   type EmbeddedFleet,
   type EmbeddedFleetOptions,
 } from './demo/embedded-fleet.js';
-export { DemoFleetConfig } from './demo/fleet-config.js';
+export { DemoFleetConfig, demoWorkloadKind, demoWorkloadNames, demoWorkloadReplicas } from './demo/fleet-config.js';
 export {
   createSimulatedVmFleet,
   InProcessBridgeClient,

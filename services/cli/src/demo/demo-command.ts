@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, stringify } from 'yaml';
@@ -15,6 +16,7 @@ import { PlannerClient } from '../adapters/planner-client.js';
 import { renderRolloutStatus } from '../commands/progress-view.js';
 import { DemoFleetConfig } from './fleet-config.js';
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './embedded-fleet.js';
+import { startProcessStats, type ProcessStats } from './process-stats.js';
 
 const EXAMPLES = new URL('../../../../examples/', import.meta.url);
 
@@ -27,11 +29,19 @@ export interface DemoSummary {
   readonly halts: number;
   readonly failbacks: number;
   readonly durationSeconds: number;
+  /** from applying the rollout to its end (the rest of `durationSeconds` is the fleet's start-up) */
+  readonly rolloutSeconds: number;
+  /** units and VM hosts failed at the end, and units the demo operator excluded after a failure */
+  readonly failedUnits: number;
+  readonly excluded: number;
+  readonly process: ProcessStats;
 }
 
 export interface DemoOptions {
   readonly fleetFile?: string;
   readonly rolloutFile?: string;
+  /** where to write the plan the planner returned, as JSON (the fleet benchmark computes its bound from it) */
+  readonly planFile?: string;
   readonly port: number;
   readonly exitWhenDone: boolean;
   readonly json: boolean;
@@ -77,6 +87,8 @@ async function summarize(
   status: RolloutStatus,
   plan: CreatedRollout['plan'],
   startedAt: number,
+  appliedAt: number,
+  stats: { stop(): ProcessStats },
 ): Promise<DemoSummary> {
   const to = status.to;
   const excludedNamespaces = new Set(['kube-system', 'istio-system']);
@@ -108,6 +120,10 @@ async function summarize(
     halts: status.transitions.filter((t) => t.trigger === 'gate-failed').length,
     failbacks: status.transitions.filter((t) => t.trigger === 'rollback-started' || t.to === 'RollingBack').length,
     durationSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
+    rolloutSeconds: Math.round((Date.now() - appliedAt) / 100) / 10,
+    failedUnits: status.waveStatuses.reduce((n, w) => n + w.units.failed + w.vmHosts.failed, 0),
+    excluded: status.excluded.length,
+    process: stats.stop(),
   };
 }
 
@@ -125,11 +141,14 @@ interface DemoRun {
 interface DemoProgress {
   status?: RolloutStatus;
   plan?: CreatedRollout['plan'];
+  /** when the rollout was applied (ms since the epoch) */
+  appliedAt?: number;
 }
 
 /** `meshwave demo` / `npm start`. */
 export async function runDemo(options: DemoOptions, io: CommandIo): Promise<DemoResult> {
   const startedAt = Date.now();
+  const stats = startProcessStats();
   const say = (text: string): void => {
     if (!options.json) io.stdout(text);
   };
@@ -157,7 +176,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
   const progress: DemoProgress = {};
   try {
     const { status, plan } = await playScenario(run, exampleText, progress);
-    summary = await summarize(fleet, status, plan, startedAt);
+    summary = await summarize(fleet, status, plan, startedAt, progress.appliedAt ?? startedAt, stats);
     exit =
       summary.phase === 'Completed' &&
       summary.units.onTarget === summary.units.total &&
@@ -228,7 +247,9 @@ async function playScenario(
   }
   const spec = demoRolloutSpec(exampleText, fleetConfig.timing.soakSeconds, new Date());
   const created = await client.createRollout(stringify(spec));
+  progress.appliedAt = Date.now();
   progress.plan = created.plan;
+  if (options.planFile !== undefined) await writeFile(options.planFile, JSON.stringify(created.plan));
   say(
     `applied rollout ${created.id}: ${created.plan.waves.map((w) => `${w.name} (${w.workloads.length} units${w.vmHosts.length ? `, ${w.vmHosts.length} VM hosts` : ''})`).join(' → ')}`,
   );
@@ -307,6 +328,7 @@ export async function runDemoCommand(args: readonly string[], io: CommandIo): Pr
       options: {
         fleet: { type: 'string' },
         rollout: { type: 'string' },
+        'plan-out': { type: 'string' },
         port: { type: 'string', default: '8080' },
         'exit-when-done': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -316,7 +338,7 @@ export async function runDemoCommand(args: readonly string[], io: CommandIo): Pr
     }));
   } catch (err) {
     io.stderr(
-      `${(err as Error).message}\nusage: meshwave demo [--fleet FILE] [--rollout FILE] [--port 8080] [--exit-when-done] [--json]`,
+      `${(err as Error).message}\nusage: meshwave demo [--fleet FILE] [--rollout FILE] [--plan-out FILE] [--port 8080] [--exit-when-done] [--json]`,
     );
     return ExitCode.InvalidInput;
   }
@@ -329,6 +351,7 @@ export async function runDemoCommand(args: readonly string[], io: CommandIo): Pr
     {
       ...(values.fleet === undefined ? {} : { fleetFile: values.fleet }),
       ...(values.rollout === undefined ? {} : { rolloutFile: values.rollout }),
+      ...(values['plan-out'] === undefined ? {} : { planFile: values['plan-out'] }),
       port,
       exitWhenDone: values['exit-when-done'],
       json: values.json,

@@ -15,7 +15,7 @@ import { createInMemoryStore, type StateStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { createSimulatedVmFleet, type SimulatedVmFleet } from './simulated-vm-fleet.js';
 import { CliError, CliErrorCode } from '../errors.js';
-import { demoWorkloadKind, demoWorkloadNames, type DemoFleetConfig } from './fleet-config.js';
+import { demoWorkloadKind, demoWorkloadNames, demoWorkloadReplicas, type DemoFleetConfig } from './fleet-config.js';
 
 /** The API token of the embedded planner: it listens on 127.0.0.1 only. */
 export const DEMO_TOKEN = 'meshwave-demo-admin';
@@ -173,7 +173,7 @@ function simulatedClustersOf(fleet: DemoFleetConfig): SimulatedCluster[] {
           return {
             name,
             kind: WorkloadKind[kind],
-            replicas: kind === 'DaemonSet' ? 3 : 1 + (i % 3),
+            replicas: demoWorkloadReplicas(i),
             labels: { app: name, tier: i % 3 === 0 ? 'low' : 'high', team: ns },
             ...((c.revisionLabel ?? fleet.revisionLabel) === 'workload'
               ? { templateLabels: { app: name, 'istio.io/rev': fleet.installed } }

@@ -79,6 +79,11 @@ export function demoWorkloadNames(count: number): string[] {
   });
 }
 
+/** Replicas of the i-th workload of a namespace (the fleet benchmark's bound counts its pod starts). */
+export function demoWorkloadReplicas(i: number): number {
+  return demoWorkloadKind(i) === 'DaemonSet' ? 3 : 1 + (i % 3);
+}
+
 /** Kind of the i-th workload of a namespace: mostly Deployments, some StatefulSets and DaemonSets. */
 export function demoWorkloadKind(i: number): 'Deployment' | 'StatefulSet' | 'DaemonSet' {
   if (i % 9 === 4) return 'StatefulSet';

@@ -1,0 +1,139 @@
+// Benchmark (issue 15): the example rollout (examples/rollouts.yml with the demo's 3 s soaks, metric gates on)
+// through production code on generated fleets, against the bound computed from the plan the planner returned.
+//   (a) 10 clusters x 1,000 workloads + 1,000 VM hosts; (b) 50 x 2,000 + 10,000 VM hosts
+// Mode "embedded": `meshwave demo --fleet F --exit-when-done --json` (planner, agents, vm-bridge in one process)
+// as a child process. Every run stops by itself: killed at min(15 min, plan + 3x a generous bound).
+//   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--cpu-prof-dir DIR] [--bound-only]   (s: a small fleet to check the bench)
+//   npm run bench -- fleet              (both fleets; MESHWAVE_BENCH_FLEETS=a for one)
+// Needs a build (`npx tsc -b`; `npm run bench` builds first).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchFleetConfig, FLEETS, writeFleetFile } from './fleet/fleet-files.ts';
+import { fleetBound, formatBound, type FleetBound } from './fleet/fleet-bound.ts';
+import { runEmbedded, type EmbeddedRun } from './fleet/embedded-run.ts';
+import { fleetPlan } from './fleet/fleet-plan.ts';
+
+/** no run takes longer than this, whatever its bound */
+const HARD_LIMIT_SECONDS = 15 * 60;
+/** goal of issue 15 */
+const GOAL_RATIO = 1.5;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { 'cpu-prof-dir': { type: 'string' }, 'bound-only': { type: 'boolean', default: false } },
+});
+const chosen = positionals.length > 0 ? positionals : (process.env.MESHWAVE_BENCH_FLEETS ?? 'a,b').split(',');
+const unknown = chosen.filter((f) => FLEETS[f] === undefined);
+if (unknown.length > 0)
+  throw new Error(`unknown fleet ${unknown.join(', ')}: one of ${Object.keys(FLEETS).join(', ')}`);
+
+const dir = mkdtempSync(join(tmpdir(), 'meshwave-fleet-bench-'));
+const rows: string[][] = [];
+/** a run that did not complete, or halted or failed a unit in this fleet where nothing is wrong */
+let wrong = 0;
+try {
+  for (const name of chosen) {
+    const size = FLEETS[name]!;
+    const config = benchFleetConfig(size);
+    const fleetFile = writeFleetFile(dir, config, name);
+    console.log(
+      `\nfleet ${name}: ${size.clusters} clusters x ${size.workloadsPerCluster} workloads + ${size.vmHosts} VM hosts (embedded)`,
+    );
+    // the bound of the plan computed here sets the deadline and stands in if the planner never plans
+    const expected = fleetBound(fleetPlan(config, new Date()), config);
+    let bound: FleetBound = expected;
+    let boundSource = "the bench's own plan (the planner returned none)";
+    console.log(`bound of the bench's own plan (sets the run's deadline):\n${formatBound(expected)}`);
+    if (values['bound-only']) continue;
+    const run = await runEmbedded({
+      fleetFile,
+      planFile: join(dir, `plan-${name}.json`),
+      // generous: the bound with the QPS budget, plus a minute
+      hardLimitSeconds: Math.min(HARD_LIMIT_SECONDS, 3 * (expected.secondsWithQps + 60) + 300),
+      limitAfterPlan: (plan) => {
+        bound = fleetBound(plan, config);
+        boundSource = "the planner's plan";
+        return 3 * (bound.secondsWithQps + 60);
+      },
+      nodeArgs: values['cpu-prof-dir'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`],
+      onProgress: (line) => console.log(`  ${line}`),
+    });
+    if (bound !== expected) console.log(`bound of ${boundSource}:\n${formatBound(bound)}`);
+    else console.log(`the planner returned no plan: the bound is ${boundSource}`);
+    report(name, run, bound);
+    const failed = run.outcome === 'timeout' || run.summary === undefined || run.summary.phase !== 'Completed';
+    if (failed || (run.summary?.halts ?? 0) > 0 || (run.summary?.failedUnits ?? 0) > 0) wrong++;
+    // fleet (b) is only worth its 15 minutes once (a) completes
+    if (failed && chosen.length > 1 && name !== chosen.at(-1)) {
+      console.log(`fleet ${name} did not complete: the larger fleets are not run`);
+      break;
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (rows.length > 0) printTable(rows);
+process.exitCode = wrong === 0 ? 0 : 1;
+
+function report(name: string, run: EmbeddedRun, bound: FleetBound): void {
+  const s = run.summary;
+  const rolloutSeconds = s?.rolloutSeconds;
+  const ratio = rolloutSeconds !== undefined ? rolloutSeconds / bound.seconds : undefined;
+  if (run.outcome === 'timeout') console.log(`  did not complete (timeout after ${run.wallSeconds.toFixed(0)} s)`);
+  else if (s === undefined)
+    console.log(`  exited ${run.exitCode} without a summary:\n${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
+  rows.push([
+    name,
+    'embedded',
+    bound.seconds.toFixed(1),
+    run.outcome === 'timeout' ? 'did not complete (timeout)' : (s?.phase ?? `exit ${run.exitCode}: ${lastError(run)}`),
+    rolloutSeconds !== undefined ? rolloutSeconds.toFixed(1) : '-',
+    ratio !== undefined ? `${ratio.toFixed(2)}x${ratio <= GOAL_RATIO ? '' : ' (goal <= 1.5x)'}` : '-',
+    run.planSeconds !== undefined ? run.planSeconds.toFixed(1) : '-',
+    run.wallSeconds.toFixed(1),
+    run.cpuSeconds.toFixed(1),
+    (run.cpuSeconds / run.wallSeconds).toFixed(2),
+    run.peakRssMb.toFixed(0),
+    s ? `${s.process.loopDelayP99Ms} / ${s.process.loopDelayMaxMs}` : '-',
+    s ? String(s.halts) : '-',
+    s ? `${s.failedUnits} (+${s.excluded} excluded, ${s.failbacks} failbacks)` : '-',
+    s ? `${s.units.onTarget}/${s.units.total}, ${s.vmHosts.onTarget}/${s.vmHosts.total}` : '-',
+  ]);
+}
+
+/** the child's last error line, shortened for the table */
+function lastError(run: EmbeddedRun): string {
+  const line = run.stderr.trim().split('\n').pop() ?? '';
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}
+
+function printTable(table: string[][]): void {
+  const header = [
+    'fleet',
+    'mode',
+    'bound s',
+    'phase',
+    'rollout s',
+    'time/bound',
+    'plan at s',
+    'wall s',
+    'CPU s',
+    'cores avg',
+    'peak RSS MB',
+    'loop p99/max ms',
+    'halts',
+    'failed units',
+    'on target (units, hosts)',
+  ];
+  const all = [header, ...table];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  console.log('');
+  for (const r of all) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join(' | '));
+  console.log(
+    '\nrollout s: from applying the rollout to its end; plan at s: from start to the plan (start-up, first inventory);' +
+      ' CPU and RSS of the whole embedded fleet (planner, agents, vm-bridge and simulators in one process)',
+  );
+}

@@ -1,0 +1,160 @@
+// Mode 1 of the fleet benchmark: `meshwave demo` (the embedded fleet, production code) as a child process,
+// its CPU and peak RSS sampled from /proc (so a run that never finishes is measured too), killed at a deadline.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Plan } from '@meshwave/contracts';
+
+const MAIN = fileURLToPath(new URL('../../../services/cli/dist/main.js', import.meta.url));
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** The demo's `--json` summary, as far as the benchmark reads it. */
+export interface DemoSummaryLine {
+  readonly phase: string;
+  readonly units: { readonly total: number; readonly onTarget: number };
+  readonly vmHosts: { readonly total: number; readonly onTarget: number };
+  readonly halts: number;
+  readonly failbacks: number;
+  readonly durationSeconds: number;
+  readonly rolloutSeconds: number;
+  readonly failedUnits: number;
+  readonly excluded: number;
+  readonly process: {
+    readonly cpuSeconds: number;
+    readonly peakRssMb: number;
+    readonly loopDelayP99Ms: number;
+    readonly loopDelayMaxMs: number;
+  };
+}
+
+export interface EmbeddedRun {
+  /** why the run ended: its own exit, or the benchmark's deadline */
+  readonly outcome: 'exited' | 'timeout';
+  readonly exitCode: number | null;
+  readonly wallSeconds: number;
+  /** from start to the plan (the fleet's start-up, the agents' first inventory, planning) */
+  readonly planSeconds?: number;
+  readonly cpuSeconds: number;
+  readonly peakRssMb: number;
+  readonly plan?: Plan;
+  readonly summary?: DemoSummaryLine;
+  readonly stderr: string;
+}
+
+export interface EmbeddedRunOptions {
+  readonly fleetFile: string;
+  readonly planFile: string;
+  /** the run is killed at this many seconds after start */
+  readonly hardLimitSeconds: number;
+  /** once the plan is known: the deadline becomes `plan time + this(plan)`, if earlier than the hard limit */
+  readonly limitAfterPlan: (plan: Plan) => number;
+  readonly nodeArgs?: readonly string[];
+  readonly onProgress?: (line: string) => void;
+}
+
+/** utime + stime (seconds) and VmHWM (MB) of a live process, or undefined once it is gone. */
+function sample(pid: number): { cpuSeconds: number; peakRssMb: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the command name (which may hold spaces) start at field 3 (state)
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { cpuSeconds: ticks / CLOCK_TICKS, peakRssMb: hwm ? Number(hwm[1]) / 1024 : 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+export function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRun> {
+  const started = performance.now();
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  const child = spawn(
+    process.execPath,
+    [
+      ...(options.nodeArgs ?? []),
+      MAIN,
+      'demo',
+      '--fleet',
+      options.fleetFile,
+      '--plan-out',
+      options.planFile,
+      '--exit-when-done',
+      '--json',
+      '--port',
+      '0',
+      '--timeout',
+      String(Math.ceil(options.hardLimitSeconds)),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  // the benchmark never leaves a fleet behind, even when it fails itself
+  const killChild = (): void => void child.kill('SIGKILL');
+  process.once('exit', killChild);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let cpuSeconds = 0;
+  let peakRssMb = 0;
+  let plan: Plan | undefined;
+  let planSeconds: number | undefined;
+  let limit = options.hardLimitSeconds;
+  let timedOut = false;
+  let lastReport = 0;
+
+  const tick = (): void => {
+    const s = child.pid === undefined ? undefined : sample(child.pid);
+    if (s) {
+      cpuSeconds = s.cpuSeconds;
+      peakRssMb = Math.max(peakRssMb, s.peakRssMb);
+    }
+    if (plan === undefined && existsSync(options.planFile)) {
+      try {
+        plan = JSON.parse(readFileSync(options.planFile, 'utf8')) as Plan;
+        planSeconds = elapsed();
+        limit = Math.min(options.hardLimitSeconds, planSeconds + options.limitAfterPlan(plan));
+        options.onProgress?.(`plan after ${planSeconds.toFixed(1)} s; the run is stopped at ${limit.toFixed(0)} s`);
+      } catch {
+        // the demo is still writing it: read it on the next tick
+      }
+    }
+    if (elapsed() - lastReport >= 30) {
+      lastReport = elapsed();
+      options.onProgress?.(
+        `${elapsed().toFixed(0)} s: CPU ${cpuSeconds.toFixed(1)} s, peak RSS ${peakRssMb.toFixed(0)} MB`,
+      );
+    }
+    if (!timedOut && elapsed() > limit) {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }
+  };
+  const timer = setInterval(tick, 250);
+
+  return new Promise((resolve) => {
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      process.off('exit', killChild);
+      const line = stdout.trim().split('\n').pop() ?? '';
+      let summary: DemoSummaryLine | undefined;
+      try {
+        summary = line.startsWith('{') ? (JSON.parse(line) as DemoSummaryLine) : undefined;
+      } catch {
+        summary = undefined;
+      }
+      resolve({
+        outcome: timedOut ? 'timeout' : 'exited',
+        exitCode: code,
+        wallSeconds: elapsed(),
+        ...(planSeconds === undefined ? {} : { planSeconds }),
+        // the last /proc sample may be up to 250 ms old: the demo's own figures are final
+        cpuSeconds: Math.max(cpuSeconds, summary?.process.cpuSeconds ?? 0),
+        peakRssMb: Math.max(peakRssMb, summary?.process.peakRssMb ?? 0),
+        ...(plan ? { plan } : {}),
+        ...(summary ? { summary } : {}),
+        stderr,
+      });
+    });
+  });
+}

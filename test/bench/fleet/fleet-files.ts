@@ -1,0 +1,64 @@
+// The generated fleets of `npm run bench -- fleet`: sizes as issue 15 states them, in the demo's fleet schema.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DemoFleetConfig } from '@meshwave/cli';
+
+/** One benchmark fleet: clusters of equal size, VM hosts split between the example's two VM groups. */
+export interface FleetSize {
+  readonly name: string;
+  readonly clusters: number;
+  readonly workloadsPerCluster: number;
+  readonly vmHosts: number;
+}
+
+export const FLEETS: Readonly<Record<string, FleetSize>> = {
+  /** a quick check of the benchmark itself (not run unless named) */
+  s: { name: 's', clusters: 3, workloadsPerCluster: 100, vmHosts: 40 },
+  a: { name: 'a', clusters: 10, workloadsPerCluster: 1_000, vmHosts: 1_000 },
+  b: { name: 'b', clusters: 50, workloadsPerCluster: 2_000, vmHosts: 10_000 },
+};
+
+/** the fleet schema's limit per namespace: larger clusters get more namespaces */
+const MAX_WORKLOADS_PER_NAMESPACE = 500;
+
+/** The demo's timing (examples/demo-fleet.yml): 600 ms pod start, 400 ms VM restart, 3 s soaks. */
+export const BENCH_TIMING = { podStartMs: 600, vmRestartMs: 400, soakSeconds: 3, progressDeadlineSeconds: 20 };
+
+/**
+ * A fleet the example rollout (examples/rollouts.yml) moves entirely: a tenth of the clusters (at least one)
+ * are `staging-*` (its first wave), the rest `env: prod` (its canary, 10% and 100% waves); half the hosts in
+ * the `role: edge` group (riding with prod-10), half in `role: batch` (prod-all). No faults: nothing is wrong
+ * in this fleet, so every halt or failed unit is a false one.
+ */
+export function benchFleetConfig(size: FleetSize): DemoFleetConfig {
+  const namespaces = Math.ceil(size.workloadsPerCluster / MAX_WORKLOADS_PER_NAMESPACE);
+  const staging = Math.max(1, Math.round(size.clusters / 10));
+  const pad = (i: number): string => String(i).padStart(2, '0');
+  return {
+    installed: '1-24-5',
+    revisionLabel: 'workload',
+    revisions: ['1-24-5', '1-25-2'],
+    clusters: Array.from({ length: size.clusters }, (_, i) => {
+      const env = i < staging ? 'staging' : 'prod';
+      return {
+        name: `${env}-${pad(i + 1)}`,
+        labels: { env, region: `r${pad(i % 5)}` },
+        namespaces: Array.from({ length: namespaces }, (_, n) => `team-${pad(n + 1)}`),
+        workloadsPerNamespace: Math.ceil(size.workloadsPerCluster / namespaces),
+      };
+    }),
+    vmGroups: [
+      { name: 'edge-proxies', labels: { role: 'edge', env: 'prod' }, hosts: Math.ceil(size.vmHosts / 2) },
+      { name: 'batch-workers', labels: { role: 'batch', env: 'prod' }, hosts: Math.floor(size.vmHosts / 2) },
+    ],
+    timing: BENCH_TIMING,
+    faults: { crashLoop: [], slowRollout: [], sidecarMismatch: [] },
+  };
+}
+
+/** Writes the fleet file (JSON is YAML, so the demo reads it as it reads examples/demo-fleet.yml). */
+export function writeFleetFile(dir: string, config: DemoFleetConfig, name: string): string {
+  const path = join(dir, `fleet-${name}.yml`);
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
