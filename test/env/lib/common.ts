@@ -32,6 +32,31 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** What `status` says of one server. */
+export interface ServerStatus {
+  readonly healthy: boolean;
+  readonly reason?: string;
+  readonly pid?: number;
+  readonly alive?: boolean;
+  readonly [detail: string]: unknown;
+}
+
+/** The status of a server we started: its process alive and `healthy` answering yes, plus `details`. */
+export async function serverStatus<S extends { readonly pid: number }>(
+  state: S | undefined,
+  healthy: (state: S) => Promise<boolean>,
+  details: (state: S) => Record<string, unknown>,
+): Promise<ServerStatus> {
+  if (!state) return { healthy: false, reason: 'not started' };
+  const alive = pidAlive(state.pid);
+  return {
+    healthy: alive && (await healthy(state).catch(() => false)),
+    pid: state.pid,
+    alive,
+    ...details(state),
+  };
+}
+
 export function pidAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {

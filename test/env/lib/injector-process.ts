@@ -6,8 +6,7 @@ import { newServingCertFiles } from '../../support/certificates.ts';
 import type { InjectorState } from '../../support/env-state.ts';
 import { eventually } from '../../support/eventually.ts';
 import { freePort, portsFree } from '../../support/ports.ts';
-import { envRoot, log, pidAlive, startDetached, stateDir, stopPid } from './common.ts';
-import type { ServerStatus } from './redis.ts';
+import { envRoot, log, pidAlive, serverStatus, startDetached, stateDir, stopPid, type ServerStatus } from './common.ts';
 
 /** The injector's CA and serving certificate, written once and kept (clusters' webhooks carry the CA). */
 function ensureInjectorCerts(certDir: string): void {
@@ -79,8 +78,6 @@ export async function downInjector(state: InjectorState | undefined): Promise<vo
   if (state?.pid) await stopPid(state.pid, { graceMs: 5000 });
 }
 
-export async function injectorStatus(state: InjectorState | undefined): Promise<ServerStatus> {
-  if (!state) return { healthy: false, reason: 'not started' };
-  const alive = pidAlive(state.pid);
-  return { healthy: alive && (await injectorHealthy(state)), pid: state.pid, alive, url: state.url };
+export function injectorStatus(state: InjectorState | undefined): Promise<ServerStatus> {
+  return serverStatus(state, injectorHealthy, (s) => ({ url: s.url }));
 }

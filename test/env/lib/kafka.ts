@@ -11,13 +11,14 @@ import {
   log,
   pidAlive,
   runAsync,
+  serverStatus,
   startDetached,
   stateDir,
   stopPid,
   tcpRequest,
   which,
+  type ServerStatus,
 } from './common.ts';
-import type { ServerStatus } from './redis.ts';
 
 const pom = path.join(envRoot, 'kafka', 'pom.xml');
 
@@ -155,11 +156,12 @@ export async function downKafka(state: KafkaState | undefined): Promise<void> {
   if (state?.pid) await stopPid(state.pid, { graceMs: 20_000 });
 }
 
-export async function kafkaStatus(state: KafkaState | undefined): Promise<ServerStatus> {
-  if (!state) return { healthy: false, reason: 'not started' };
-  const alive = pidAlive(state.pid);
-  const healthy = alive && (await kafkaHealthy(state.port).catch(() => false));
-  return { healthy, pid: state.pid, alive, brokers: state.brokers, version: state.version };
+export function kafkaStatus(state: KafkaState | undefined): Promise<ServerStatus> {
+  return serverStatus(
+    state,
+    (s) => kafkaHealthy(s.port),
+    (s) => ({ brokers: s.brokers, version: s.version }),
+  );
 }
 
 function serverProperties({

@@ -3,7 +3,12 @@
 // kube-scheduler + kwok (fake nodes and pod lifecycle). Binaries: kube-binaries.ts; processes: kube-processes.ts.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ClusterPorts, ClusterState, InjectorState } from '../../support/env-state.ts';
+import {
+  clusterPortsSchema,
+  type ClusterPorts,
+  type ClusterState,
+  type InjectorState,
+} from '../../support/env-state.ts';
 import { freePorts, portsFree } from '../../support/ports.ts';
 import { log, pidAlive, stateDir, stopPid } from './common.ts';
 import { apiReady, nodesReady } from './kube-api.ts';
@@ -47,15 +52,7 @@ async function clusterPorts(dir: string, prev: ClusterPorts | undefined): Promis
   // A new address is a new cluster: objects left by earlier runs (webhooks pointing at dead ports with
   // failurePolicy Fail, above all) must not leak in. Same ports (restart drills) keep the data.
   fs.rmSync(path.join(dir, 'etcd'), { recursive: true, force: true });
-  const [etcd, etcdPeer, apiserver, controllerManager, scheduler, kwok] = p as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  return { etcd, etcdPeer, apiserver, controllerManager, scheduler, kwok };
+  return clusterPortsSchema.parse(Object.fromEntries(PORTS.map((k, i) => [k, p[i]])));
 }
 
 /**

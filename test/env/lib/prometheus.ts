@@ -7,8 +7,17 @@ import path from 'node:path';
 import type { PrometheusState } from '../../support/env-state.ts';
 import { eventually } from '../../support/eventually.ts';
 import { freePort, portsFree } from '../../support/ports.ts';
-import { log, pidAlive, run, startDetached, stateDir, stopPid, which } from './common.ts';
-import type { ServerStatus } from './redis.ts';
+import {
+  log,
+  pidAlive,
+  run,
+  serverStatus,
+  startDetached,
+  stateDir,
+  stopPid,
+  which,
+  type ServerStatus,
+} from './common.ts';
 
 /** Short, so a test sees a counter change within a couple of seconds. */
 export const SCRAPE_INTERVAL_SECONDS = 1;
@@ -111,11 +120,12 @@ export async function downPrometheus(state: PrometheusState | undefined): Promis
   if (state?.pid) await stopPid(state.pid, { graceMs: 10_000 });
 }
 
-export async function prometheusStatus(state: PrometheusState | undefined): Promise<ServerStatus> {
-  if (!state) return { healthy: false, reason: 'not started' };
-  const alive = pidAlive(state.pid);
-  const healthy = alive && (await prometheusHealthy(state.url).catch(() => false));
-  return { healthy, pid: state.pid, alive, url: state.url, version: state.version };
+export function prometheusStatus(state: PrometheusState | undefined): Promise<ServerStatus> {
+  return serverStatus(
+    state,
+    (s) => prometheusHealthy(s.url),
+    (s) => ({ url: s.url, version: s.version }),
+  );
 }
 
 function prometheusVersion(bin: string): string {

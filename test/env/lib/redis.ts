@@ -4,16 +4,18 @@ import path from 'node:path';
 import type { RedisState } from '../../support/env-state.ts';
 import { eventually } from '../../support/eventually.ts';
 import { freePort, portsFree } from '../../support/ports.ts';
-import { log, pidAlive, run, startDetached, stateDir, stopPid, tcpRequest, which } from './common.ts';
-
-/** What `status` says of one server. */
-export interface ServerStatus {
-  readonly healthy: boolean;
-  readonly reason?: string;
-  readonly pid?: number;
-  readonly alive?: boolean;
-  readonly [detail: string]: unknown;
-}
+import {
+  log,
+  pidAlive,
+  run,
+  serverStatus,
+  startDetached,
+  stateDir,
+  stopPid,
+  tcpRequest,
+  which,
+  type ServerStatus,
+} from './common.ts';
 
 export function ensureRedisServer(): string {
   let bin = which('redis-server');
@@ -86,11 +88,12 @@ export async function downRedis(state: RedisState | undefined): Promise<void> {
   if (state?.pid) await stopPid(state.pid, { graceMs: 15_000 });
 }
 
-export async function redisStatus(state: RedisState | undefined): Promise<ServerStatus> {
-  if (!state) return { healthy: false, reason: 'not started' };
-  const alive = pidAlive(state.pid);
-  const healthy = alive && (await redisHealthy(state.port).catch(() => false));
-  return { healthy, pid: state.pid, alive, url: state.url, version: state.version };
+export function redisStatus(state: RedisState | undefined): Promise<ServerStatus> {
+  return serverStatus(
+    state,
+    (s) => redisHealthy(s.port),
+    (s) => ({ url: s.url, version: s.version }),
+  );
 }
 
 function redisVersion(bin: string): string {
