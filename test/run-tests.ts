@@ -26,7 +26,7 @@ if (!unitOnly) {
     console.error('meshwave test: reusing the healthy test environment');
   }
 }
-const vitest = spawnSync(node, ['node_modules/vitest/vitest.ts', 'run', ...args], { cwd: root, stdio: 'inherit' });
+const vitest = spawnSync(node, ['node_modules/vitest/vitest.mjs', 'run', ...args], { cwd: root, stdio: 'inherit' });
 if (startedHere && process.env.MESHWAVE_KEEP_ENV !== '1') {
   spawnSync(node, ['test/env/env.ts', 'down'], { cwd: root, stdio: 'inherit' });
 }
