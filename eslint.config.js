@@ -18,7 +18,7 @@ const OVER_FILE_LIMIT = {
 };
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'test/env/**/*.mjs'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -49,7 +49,13 @@ export default tseslint.config(
   // below were over when the limits came in; each may not grow past its size then, and the list only shrinks as
   // issue 14's redesign splits them. Tests and the shared contract suites are exempt.
   {
-    files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts'],
+    files: [
+      'libs/*/src/**/*.ts',
+      'services/*/src/**/*.ts',
+      'test/env/**/*.ts',
+      'test/support/**/*.ts',
+      'test/run-tests.ts',
+    ],
     ignores: ['**/*.test.ts', '**/src/contract/**'],
     rules: {
       'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],

@@ -1,4 +1,4 @@
-// Connection details of the real test environment (test/env/env.mjs), read from one place: env.json in
+// Connection details of the real test environment (test/env/env.ts), read from one place: env.json in
 // ${MESHWAVE_ENV_DIR:-~/.cache/meshwave/run}. Tests never hard-code ports.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -6,93 +6,32 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import {
+  parseEnvState,
+  type ClusterState,
+  type EnvState,
+  type HelmState,
+  type InjectorState,
+  type KafkaState,
+  type PrometheusState,
+  type RedisState,
+} from './env-state.ts';
 
 const execFileAsync = promisify(execFile);
 
 /** The entry script of the environment. */
-export const envScript = fileURLToPath(new URL('../env/env.mjs', import.meta.url));
+export const envScript = fileURLToPath(new URL('../env/env.ts', import.meta.url));
 
-/** Kafka, one KRaft broker+controller on 127.0.0.1. */
-export interface KafkaEnv {
-  readonly brokers: readonly string[];
-  readonly port: number;
-  readonly controllerPort: number;
-  readonly pid: number;
-  readonly version: string;
-  readonly dataDir: string;
-  readonly logFile: string;
-}
+// The shapes are declared once, with env.json's schema (./env-state.ts); these are the names the tests use.
+export type KafkaEnv = KafkaState;
+export type RedisEnv = RedisState;
+export type ClusterEnv = ClusterState;
+export type InjectorEnv = InjectorState;
+export type PrometheusEnv = PrometheusState;
+export type HelmEnv = HelmState;
 
-/** Redis with AOF on (appendfsync always), our own process. */
-export interface RedisEnv {
-  readonly url: string;
-  readonly port: number;
-  readonly dataDir: string;
-  readonly pid: number;
-  readonly version: string;
-  readonly logFile: string;
-}
-
-/** One simulated cluster: etcd + kube-apiserver + controller-manager + scheduler + kwok. */
-export interface ClusterEnv {
-  /** `kind-1`, `kind-2`, ... */
-  readonly name: string;
-  /** admin kubeconfig (client certificate, O=system:masters) */
-  readonly kubeconfig: string;
-  /** `https://127.0.0.1:PORT` */
-  readonly server: string;
-  /** CA of the apiserver's serving certificate */
-  readonly caFile: string;
-  /** certificates and keys of this cluster (client CA: client-ca.crt/.key, to mint more identities) */
-  readonly certDir: string;
-  /** names of the kwok fake nodes (tainted `kwok.x-k8s.io/node=fake:NoSchedule`) */
-  readonly nodes: readonly string[];
-  readonly kubernetesVersion: string;
-}
-
-/** The Istio sidecar-injector double, one HTTPS server for every revision (path per revision). */
-export interface InjectorEnv {
-  readonly url: string;
-  /** base64 PEM of the CA that signed the injector's serving certificate (for webhook caBundle) */
-  readonly caBundle: string;
-  readonly port: number;
-  readonly pid: number;
-}
-
-/**
- * Prometheus on 127.0.0.1 with file-based service discovery: a test serves its own /metrics exporter and writes
- * `<targetsDir>/<unique name>.json` (`[{ "targets": ["127.0.0.1:PORT"], "labels": {...} }]`); it is scraped every
- * `scrapeIntervalSeconds` until the file is removed.
- */
-export interface PrometheusEnv {
-  /** `http://127.0.0.1:PORT` (HTTP API under /api/v1) */
-  readonly url: string;
-  readonly port: number;
-  readonly pid: number;
-  readonly targetsDir: string;
-  readonly scrapeIntervalSeconds: number;
-  readonly version: string;
-  readonly logFile: string;
-}
-
-/** helm, built from its Go module (test/env/go/helm) and cached by version, for the chart tests. */
-export interface HelmEnv {
-  readonly bin: string;
-  readonly version: string;
-}
-
-export interface TestEnv {
-  readonly stateDir: string;
-  readonly ready: boolean;
-  readonly kafka: KafkaEnv;
-  readonly redis: RedisEnv;
-  /** absent in an env.json written before Prometheus joined the environment (run `up` again) */
-  readonly prometheus?: PrometheusEnv;
-  readonly clusters: readonly ClusterEnv[];
-  readonly injector?: InjectorEnv;
-  /** absent in an env.json written before helm joined the environment (run `up` again) */
-  readonly helm?: HelmEnv;
-}
+/** env.json of an environment that is up: Kafka and Redis are always there. */
+export type TestEnv = EnvState & { readonly kafka: KafkaState; readonly redis: RedisState };
 
 // A declared field rather than a constructor parameter property: the benchmarks import this file and Node runs
 // them with type stripping, which accepts erasable syntax only.
@@ -117,17 +56,18 @@ export function testEnvFile(): string {
  */
 export function loadTestEnv(options: { needClusters?: number; needPrometheus?: boolean } = {}): TestEnv {
   const file = testEnvFile();
-  let env: TestEnv;
+  let text: string;
   try {
-    env = JSON.parse(fs.readFileSync(file, 'utf8')) as TestEnv;
+    text = fs.readFileSync(file, 'utf8');
   } catch (cause) {
     throw new TestEnvNotUpError(
-      `the real test environment is not up (${file} unreadable): run \`npm run env:up\` (node test/env/env.mjs up)`,
+      `the real test environment is not up (${file} unreadable): run \`npm run env:up\` (node test/env/env.ts up)`,
       file,
       { cause },
     );
   }
-  if (!env.ready) {
+  const env = parseEnvState(text, file);
+  if (!env.ready || !env.kafka || !env.redis) {
     throw new TestEnvNotUpError(
       `the test environment in ${file} is still coming up (or its up failed): run \`npm run env:up\``,
       file,
@@ -136,7 +76,7 @@ export function loadTestEnv(options: { needClusters?: number; needPrometheus?: b
   const need = options.needClusters ?? 0;
   if (env.clusters.length < need) {
     throw new TestEnvNotUpError(
-      `the test environment has ${env.clusters.length} clusters, this test needs ${need}: run \`node test/env/env.mjs up --clusters ${need}\``,
+      `the test environment has ${env.clusters.length} clusters, this test needs ${need}: run \`node test/env/env.ts up --clusters ${need}\``,
       file,
     );
   }
@@ -146,7 +86,7 @@ export function loadTestEnv(options: { needClusters?: number; needPrometheus?: b
       file,
     );
   }
-  return env;
+  return { ...env, kafka: env.kafka, redis: env.redis };
 }
 
 /** loadTestEnv() for the chart tests: helm, present and built, or a TestEnvNotUpError saying how to get it. */
@@ -168,7 +108,7 @@ export function loadPrometheusEnv(): PrometheusEnv {
   return env.prometheus!;
 }
 
-/** Runs `node test/env/env.mjs <args>` and returns its stdout. */
+/** Runs `node test/env/env.ts <args>` and returns its stdout. */
 export async function envCli(...args: string[]): Promise<string> {
   const { stdout } = await execFileAsync(process.execPath, [envScript, ...args], {
     maxBuffer: 16 * 1024 * 1024,

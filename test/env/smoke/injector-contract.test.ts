@@ -1,7 +1,7 @@
 // The injector double keeps istiod's registration and injection contract (no servers needed).
 import { describe, expect, it } from 'vitest';
-import { diffPatch, injectSidecar, versionOfRevision } from '../injector/mutate.mjs';
-import { webhookConfiguration } from '../injector/registration.mjs';
+import { diffPatch, injectSidecar, versionOfRevision } from '../injector/mutate.ts';
+import { webhookConfiguration } from '../injector/registration.ts';
 
 const injector = { url: 'https://127.0.0.1:9443', caBundle: 'Q0E=', port: 9443, pid: 1 };
 

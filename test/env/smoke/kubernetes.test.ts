@@ -10,12 +10,13 @@ import {
   registerRevision,
   registerRevisionTag,
   unregisterRevision,
-} from '../injector/registration.mjs';
+} from '../injector/registration.ts';
 import { loadTestEnv, userKubeconfig, type ClusterEnv } from '../../support/env.ts';
+import { eventually } from '../../support/eventually.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const injector = env.injector;
-if (!injector) throw new Error('env.json has no injector: run `node test/env/env.mjs up` with clusters');
+if (!injector) throw new Error('env.json has no injector: run `node test/env/env.ts up` with clusters');
 
 const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
@@ -28,22 +29,6 @@ function clients(kubeconfig: string) {
     rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
     admission: kc.makeApiClient(k8s.AdmissionregistrationV1Api),
   };
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what} not reached in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 function newDeployment(name: string, replicas: number): k8s.V1Deployment {

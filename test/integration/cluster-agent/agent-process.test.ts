@@ -12,7 +12,7 @@ import { silentLogger } from '@meshwave/telemetry';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.ts';
 import { newChartIdentity } from './chart-identity.ts';
 import { NEW, OLD, eventually, newAdminClients, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
-import { newServingCert } from './tls.ts';
+import { newServingCert } from '../../support/certificates.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;

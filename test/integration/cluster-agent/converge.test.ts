@@ -285,7 +285,7 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
   });
 
   it('Given a namespace labelled istio-injection=enabled (the default tag on 1-24-5), When one workload moves, Then the templates take over istio.io/rev=default and only that workload runs 1-25-2', async () => {
-    const { registerRevisionTag, unregisterRevision } = await import('../../env/injector/registration.mjs');
+    const { registerRevisionTag, unregisterRevision } = await import('../../env/injector/registration.ts');
     await registerRevisionTag(cluster, env.injector!, { tag: 'default', revision: OLD });
     try {
       const h = await newHarness(1);
@@ -321,7 +321,7 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
     const h = await newHarness(1);
     const [ns] = await givenNamespacesOnOld(h, 1);
     const { markRevisionBad, registerRevision, unregisterRevision } =
-      await import('../../env/injector/registration.mjs');
+      await import('../../env/injector/registration.ts');
     await registerRevision(cluster, env.injector!, { revision: '1-26-0' });
     await markRevisionBad(cluster, env.injector!, '1-26-0');
     try {

@@ -5,6 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { PortScenarioFixture, KubernetesClient } from '@meshwave/cluster-agent';
 import { MeshwaveAnnotation, createKubernetesClient } from '@meshwave/cluster-agent';
 import type { ClusterEnv } from '../../support/env.ts';
+import { eventually } from '../../support/eventually.ts';
 
 export const OLD = '1-24-5';
 export const NEW = '1-25-2';
@@ -99,20 +100,8 @@ export async function newBarePod(
   });
 }
 
-export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+/** One polling helper for every test (test/support/eventually.ts); re-exported for the agent tests. */
+export { eventually };
 
 export const uniqueName = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 
@@ -168,7 +157,9 @@ export function newRealFixture(
     },
     createWorkload: (spec) => newWorkload(admin, spec),
     createBarePod: (ns, name, labels) => newBarePod(admin, ns, name, { ...labels }),
-    eventually: (what, check) => eventually(what, check),
+    eventually: async (what, check) => {
+      await eventually(what, check);
+    },
     async cleanup() {
       client.close();
       await Promise.all(created.map((name) => admin.core.deleteNamespace({ name }).catch(() => undefined)));

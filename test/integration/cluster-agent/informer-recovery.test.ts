@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKubernetesClient, type NamespaceView, type WatchEvent } from '@meshwave/cluster-agent';
 import { eventually } from './fixtures.ts';
-import { newServingCert } from './tls.ts';
+import { newServingCert } from '../../support/certificates.ts';
 
 const cert = newServingCert();
 const servers: Server[] = [];

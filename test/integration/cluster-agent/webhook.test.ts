@@ -21,7 +21,7 @@ import {
   newWorkload,
   uniqueName,
 } from './fixtures.ts';
-import { newServingCert } from './tls.ts';
+import { newServingCert } from '../../support/certificates.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;

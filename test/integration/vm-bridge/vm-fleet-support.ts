@@ -4,7 +4,7 @@ import { spawn, execFile, spawnSync, type ChildProcess } from 'node:child_proces
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,11 +23,12 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { destination } from 'pino';
 import { createLogger } from '@meshwave/telemetry';
+import { freePort } from '../../support/ports.ts';
 
 const execFileAsync = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const agentMain = path.join(repoRoot, 'services/vm-agent/dist/main.js');
-const testProxy = fileURLToPath(new URL('./fixtures/test-proxy.mjs', import.meta.url));
+const testProxy = fileURLToPath(new URL('./fixtures/test-proxy.ts', import.meta.url));
 export const ENROLLMENT_TOKEN = 'integration-enrollment-token';
 
 /** The agent runs from its build output (a separate executable): build it (and the bridge) once per run. */
@@ -39,16 +40,8 @@ export function buildVmBridge(): void {
   if (r.status !== 0) throw new Error(`tsc -b services/vm-bridge services/vm-agent failed:\n${r.stdout}${r.stderr}`);
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** One free-port helper for every test (test/support/ports.ts); re-exported for the VM tests. */
+export { freePort };
 
 export interface TestBundle {
   readonly version: string;
@@ -64,10 +57,10 @@ export async function newTestBundle(dir: string, version: string, options: { rea
   await fsp.mkdir(path.join(src, 'config'));
   await fsp.writeFile(
     path.join(src, 'bin', 'istio-proxy'),
-    '#!/bin/sh\nexec "${MESHWAVE_TEST_NODE:-node}" "$(dirname "$0")/../lib/test-proxy.mjs" "$@"\n',
+    '#!/bin/sh\nexec "${MESHWAVE_TEST_NODE:-node}" "$(dirname "$0")/../lib/test-proxy.ts" "$@"\n',
     { mode: 0o755 },
   );
-  await fsp.copyFile(testProxy, path.join(src, 'lib', 'test-proxy.mjs'));
+  await fsp.copyFile(testProxy, path.join(src, 'lib', 'test-proxy.ts'));
   await fsp.writeFile(
     path.join(src, 'config', 'proxy.json'),
     JSON.stringify({ version, configVersion: version, ready: options.ready }),

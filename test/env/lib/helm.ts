@@ -2,11 +2,12 @@
 // cached under the build cache keyed by the version pinned there.
 import fs from 'node:fs';
 import path from 'node:path';
-import { cacheDir, envRoot, log, runVisible, which } from './common.mjs';
-import { goModVersion } from './kube.mjs';
+import { cacheDir, envRoot, log, runVisible, which } from './common.ts';
+import type { HelmState } from '../../support/env-state.ts';
+import { goModVersion } from './kube-binaries.ts';
 
 /** `{ bin, version }` of helm; builds it when missing (cold: 10+ minutes on 2 cores, then cached). */
-export async function ensureHelm() {
+export async function ensureHelm(): Promise<HelmState> {
   const version = goModVersion('helm', 'helm.sh/helm/v4');
   const dir = path.join(cacheDir(), `helm-${version}`);
   if (!fs.existsSync(path.join(dir, '.complete'))) {

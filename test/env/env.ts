@@ -1,49 +1,48 @@
-#!/usr/bin/env node
 // The real test environment without Docker: Kafka (KRaft), Redis (AOF), Prometheus (file-based service discovery
 // of the tests' own exporters), N Kubernetes control planes (etcd + kube-apiserver + kube-controller-manager +
 // kube-scheduler + kwok), the Istio injector double, and helm for the chart tests.
 //
-//   node test/env/env.mjs up [--clusters N] [--no-kube]   start or reuse; writes $MESHWAVE_ENV_DIR/env.json
-//   node test/env/env.mjs status                          JSON health on stdout; exit 1 when not all healthy
-//   node test/env/env.mjs down                            stop everything this environment started
-//   node test/env/env.mjs restart|stop|start <kafka|redis|prometheus|injector|kind-N>   for failure drills
-//   node test/env/env.mjs kubeconfig <cluster> <user> [group...]   kubeconfig of a new client-cert identity
-//   node test/env/env.mjs build                           fetch jars and build binaries (and helm) only (CI warm-up)
+//   node test/env/env.ts up [--clusters N] [--no-kube]   start or reuse; writes $MESHWAVE_ENV_DIR/env.json
+//   node test/env/env.ts status                          JSON health on stdout; exit 1 when not all healthy
+//   node test/env/env.ts down                            stop everything this environment started
+//   node test/env/env.ts restart|stop|start <kafka|redis|prometheus|injector|kind-N>   for failure drills
+//   node test/env/env.ts kubeconfig <cluster> <user> [group...]   kubeconfig of a new client-cert identity
+//   node test/env/env.ts build                           fetch jars and build binaries (and helm) only (CI warm-up)
 //
 // State: ${MESHWAVE_ENV_DIR:-~/.cache/meshwave/run}; build cache: ${MESHWAVE_CACHE_DIR:-~/.cache/meshwave}.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { envFile, log, pidAlive, readJson, sleep, stateDir, writeFileAtomic } from './lib/common.mjs';
-import { downKafka, ensureKafkaJars, kafkaStatus, upKafka } from './lib/kafka.mjs';
-import { downRedis, ensureRedisServer, redisStatus, startRedis, upRedis } from './lib/redis.mjs';
-import { clusterStatus, downCluster, ensureKubeBinaries, upCluster, writeUserKubeconfig } from './lib/kube.mjs';
-import { downInjector, injectorStatus, upInjector } from './lib/injector-process.mjs';
-import { ensureHelm } from './lib/helm.mjs';
-import {
-  downPrometheus,
-  ensurePrometheus,
-  prometheusStatus,
-  startPrometheus,
-  upPrometheus,
-} from './lib/prometheus.mjs';
+import { ENV_STATE_SCHEMA, parseEnvState, type ClusterState, type EnvState } from '../support/env-state.ts';
+import { repointRegistrations } from './injector/registration.ts';
+import { envFile, log, pidAlive, sleep, stateDir, writeFileAtomic } from './lib/common.ts';
+import { downKafka, ensureKafkaJars, kafkaStatus, upKafka } from './lib/kafka.ts';
+import { downRedis, ensureRedisServer, redisStatus, startRedis, upRedis } from './lib/redis.ts';
+import { ensureKubeBinaries } from './lib/kube-binaries.ts';
+import { writeUserKubeconfig } from './lib/kube-credentials.ts';
+import { clusterStatus, downCluster, upCluster } from './lib/kube.ts';
+import { downInjector, injectorStatus, upInjector } from './lib/injector-process.ts';
+import { ensureHelm } from './lib/helm.ts';
+import { downPrometheus, ensurePrometheus, prometheusStatus, startPrometheus, upPrometheus } from './lib/prometheus.ts';
 
-const SCHEMA = 1;
-
-function readState() {
+/** env.json, or null when there is none; a file that does not read is an error (see env-state.ts). */
+function readState(): EnvState | null {
+  let text: string;
   try {
-    return readJson(envFile());
-  } catch {
-    return null;
+    text = fs.readFileSync(envFile(), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
+  return parseEnvState(text, envFile());
 }
 
-function writeState(state) {
+function writeState(state: EnvState): void {
   writeFileAtomic(envFile(), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** One `up`/`down` at a time per state directory. */
-async function withLock(fn) {
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   fs.mkdirSync(stateDir(), { recursive: true });
   const lock = path.join(stateDir(), '.lock');
   for (let i = 0; ; i++) {
@@ -51,7 +50,7 @@ async function withLock(fn) {
       fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
       break;
     } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(fs.readFileSync(lock, 'utf8') || 0);
       if (!pidAlive(holder)) {
         fs.rmSync(lock, { force: true });
@@ -68,10 +67,16 @@ async function withLock(fn) {
   }
 }
 
-function parseArgs(argv) {
-  const opts = { clusters: Number(process.env.MESHWAVE_CLUSTERS || 3), kube: true, rest: [] };
+interface Options {
+  clusters: number;
+  kube: boolean;
+  rest: string[];
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const opts: Options = { clusters: Number(process.env['MESHWAVE_CLUSTERS'] || 3), kube: true, rest: [] };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!;
     if (a === '--clusters') opts.clusters = Number(argv[++i]);
     else if (a.startsWith('--clusters=')) opts.clusters = Number(a.slice(11));
     else if (a === '--no-kube') opts.kube = false;
@@ -85,20 +90,20 @@ function parseArgs(argv) {
  * A start can lose a race for its port (the kernel handed it out, someone else bound it before us) or trip
  * over stale data: try once more from scratch, on fresh ports.
  */
-async function retryOnce(what, first, again) {
+async function retryOnce<T>(what: string, first: () => Promise<T>, again: () => Promise<T>): Promise<T> {
   try {
     return await first();
   } catch (err) {
-    log(`${what}: ${err.message.split('\n')[0]}; retrying once on fresh ports`);
+    log(`${what}: ${String(err instanceof Error ? err.message : err).split('\n')[0]}; retrying once on fresh ports`);
     return again();
   }
 }
 
-async function up(opts) {
+async function up(opts: Options): Promise<EnvState> {
   const t0 = Date.now();
   const prev = readState();
-  const state = {
-    schema: SCHEMA,
+  const state: EnvState = {
+    schema: ENV_STATE_SCHEMA,
     stateDir: stateDir(),
     startedBy: prev?.startedBy ?? { pid: process.pid, user: os.userInfo().username, at: new Date().toISOString() },
     ready: false,
@@ -112,7 +117,7 @@ async function up(opts) {
   // env.json is rewritten (ready: false) only once something had to be started, so a reusing `up` never
   // makes a running test see a half-ready environment.
   let changed = !prev?.ready;
-  const record = (isNew) => {
+  const record = (isNew: boolean): void => {
     changed ||= isNew;
     if (changed) writeState(state);
   };
@@ -161,8 +166,7 @@ async function up(opts) {
               () => upCluster(name, before, bins, state.injector),
               () => upCluster(name, undefined, bins, state.injector),
             );
-            if (c === before && prev?.injector?.url !== state.injector.url) {
-              const { repointRegistrations } = await import('./injector/registration.mjs');
+            if (c === before && state.injector && prev?.injector?.url !== state.injector.url) {
               await repointRegistrations(c, state.injector); // the injector came back on another port
             }
             state.clusters = [...state.clusters.filter((x) => x.name !== name), c].sort((a, b) =>
@@ -172,8 +176,8 @@ async function up(opts) {
             return c;
           }),
         );
-        const failed = results.filter((r) => r.status === 'rejected');
-        if (failed.length > 0) throw failed[0].reason;
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
       })();
   const settled = await Promise.allSettled([infra, kube]);
   const failure = settled.find((r) => r.status === 'rejected');
@@ -182,34 +186,34 @@ async function up(opts) {
   state.helm = await ensureHelm();
   changed ||= state.helm.bin !== prev?.helm?.bin;
   state.ready = true;
-  state.upSeconds = changed ? Number(((Date.now() - t0) / 1000).toFixed(1)) : prev.upSeconds;
+  state.upSeconds = changed ? Number(((Date.now() - t0) / 1000).toFixed(1)) : prev?.upSeconds;
   if (changed) writeState(state);
   log(`environment up in ${((Date.now() - t0) / 1000).toFixed(1)} s; details in ${envFile()}`);
   return state;
 }
 
-async function down() {
+async function down(): Promise<void> {
   const state = readState();
   if (!state) {
     log('nothing to stop');
     return;
   }
-  for (const c of [...(state.clusters ?? [])].reverse()) await downCluster(c);
+  for (const c of [...state.clusters].reverse()) await downCluster(c);
   await downInjector(state.injector);
   await Promise.all([downKafka(state.kafka), downRedis(state.redis), downPrometheus(state.prometheus)]);
   fs.rmSync(envFile(), { force: true });
   log(`stopped; data kept in ${stateDir()} (remove it for a clean start)`);
 }
 
-async function status() {
+async function status(): Promise<{ healthy: boolean; [detail: string]: unknown }> {
   const state = readState();
-  if (!state) return { healthy: false, reason: `no ${envFile()}: run \`node test/env/env.mjs up\`` };
+  if (!state) return { healthy: false, reason: `no ${envFile()}: run \`node test/env/env.ts up\`` };
   const [kafka, redis, prometheus, injector, ...clusters] = await Promise.all([
     kafkaStatus(state.kafka),
     redisStatus(state.redis),
     prometheusStatus(state.prometheus),
     injectorStatus(state.injector),
-    ...(state.clusters ?? []).map((c) => clusterStatus(c)),
+    ...state.clusters.map((c) => clusterStatus(c)),
   ]);
   const kubeOk = clusters.every((c) => c.healthy) && (clusters.length === 0 || injector.healthy);
   return {
@@ -223,7 +227,7 @@ async function status() {
   };
 }
 
-async function drill(verb, component) {
+async function drill(verb: string, component: string): Promise<void> {
   const state = readState();
   if (!state) throw new Error('environment is not up');
   const stop = verb === 'stop' || verb === 'restart';
@@ -243,21 +247,21 @@ async function drill(verb, component) {
       const before = state.injector?.url;
       state.injector = await upInjector(state.injector);
       if (state.injector.url !== before) {
-        const { repointRegistrations } = await import('./injector/registration.mjs');
-        for (const c of state.clusters ?? []) await repointRegistrations(c, state.injector);
+        for (const c of state.clusters) await repointRegistrations(c, state.injector);
       }
     }
   } else {
-    const i = (state.clusters ?? []).findIndex((c) => c.name === component);
-    if (i < 0) throw new Error(`unknown component ${component} (kafka, redis, prometheus, injector or a cluster name)`);
-    if (stop) await downCluster(state.clusters[i]);
-    if (start)
-      state.clusters[i] = await upCluster(component, state.clusters[i], await ensureKubeBinaries(), state.injector);
+    const i = state.clusters.findIndex((c) => c.name === component);
+    const cluster: ClusterState | undefined = state.clusters[i];
+    if (!cluster)
+      throw new Error(`unknown component ${component} (kafka, redis, prometheus, injector or a cluster name)`);
+    if (stop) await downCluster(cluster);
+    if (start) state.clusters[i] = await upCluster(component, cluster, await ensureKubeBinaries(), state.injector);
   }
   writeState(state);
 }
 
-async function main() {
+async function main(): Promise<void> {
   const [cmd, ...argv] = process.argv.slice(2);
   const opts = parseArgs(argv);
   switch (cmd) {
@@ -276,10 +280,12 @@ async function main() {
     }
     case 'restart':
     case 'stop':
-    case 'start':
-      if (!opts.rest[0]) throw new Error(`usage: env.mjs ${cmd} <kafka|redis|prometheus|injector|kind-N>`);
-      await withLock(() => drill(cmd, opts.rest[0]));
+    case 'start': {
+      const component = opts.rest[0];
+      if (!component) throw new Error(`usage: env.ts ${cmd} <kafka|redis|prometheus|injector|kind-N>`);
+      await withLock(() => drill(cmd, component));
       break;
+    }
     case 'build':
       ensureRedisServer();
       ensurePrometheus();
@@ -289,8 +295,8 @@ async function main() {
     case 'kubeconfig': {
       // kubeconfig <cluster> <user> [group...]: a client-certificate identity for RBAC tests
       const [clusterName, user, ...groups] = opts.rest;
-      const c = readState()?.clusters?.find((x) => x.name === clusterName);
-      if (!c || !user) throw new Error('usage: env.mjs kubeconfig <cluster> <user> [group...]');
+      const c = readState()?.clusters.find((x) => x.name === clusterName);
+      if (!c || !user) throw new Error('usage: env.ts kubeconfig <cluster> <user> [group...]');
       process.stdout.write(`${writeUserKubeconfig(c, user, groups)}\n`);
       break;
     }
@@ -299,13 +305,13 @@ async function main() {
       break;
     default:
       process.stderr.write(
-        'usage: node test/env/env.mjs up [--clusters N] [--no-kube] | status | down | restart|stop|start <component> | build | path\n',
+        'usage: node test/env/env.ts up [--clusters N] [--no-kube] | status | down | restart|stop|start <component> | build | path\n',
       );
       process.exitCode = 2;
   }
 }
 
-main().catch((err) => {
-  log(`error: ${err.stack || err.message}`);
+main().catch((err: unknown) => {
+  log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exit(1);
 });

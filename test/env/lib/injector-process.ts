@@ -1,61 +1,27 @@
-// Starts the Istio injector double (test/env/injector/server.mjs) with its own CA and serving certificate.
+// Starts the Istio injector double (test/env/injector/server.ts) with its own CA and serving certificate.
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import {
-  envRoot,
-  freePort,
-  log,
-  pidAlive,
-  portsFree,
-  run,
-  startDetached,
-  stateDir,
-  stopPid,
-  waitFor,
-} from './common.mjs';
-import { issueCert } from './kube.mjs';
+import { newServingCertFiles } from '../../support/certificates.ts';
+import type { InjectorState } from '../../support/env-state.ts';
+import { eventually } from '../../support/eventually.ts';
+import { freePort, portsFree } from '../../support/ports.ts';
+import { envRoot, log, pidAlive, serverStatus, startDetached, stateDir, stopPid, type ServerStatus } from './common.ts';
 
-function ensureInjectorCerts(certDir) {
+/** The injector's CA and serving certificate, written once and kept (clusters' webhooks carry the CA). */
+function ensureInjectorCerts(certDir: string): void {
   if (fs.existsSync(path.join(certDir, '.complete'))) return;
   fs.mkdirSync(certDir, { recursive: true });
-  run(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-new',
-      '-nodes',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '3650',
-      '-subj',
-      '/CN=meshwave-test-injector-ca',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-    ],
-    { cwd: certDir },
-  );
-  issueCert(certDir, {
-    ca: 'ca',
-    name: 'server',
+  newServingCertFiles(certDir, {
+    caCn: 'meshwave-test-injector-ca',
     cn: 'istiod.istio-system.svc',
-    usage: 'server',
-    sans: ['IP:127.0.0.1', 'DNS:localhost', 'DNS:istiod.istio-system.svc'],
+    days: 3650,
+    sans: ['DNS:istiod.istio-system.svc'],
   });
   fs.writeFileSync(path.join(certDir, '.complete'), '');
 }
 
-export function injectorHealthy(state) {
+export function injectorHealthy(state: Pick<InjectorState, 'url' | 'caBundle'>): Promise<boolean> {
   return new Promise((resolve) => {
     const req = https.get(
       `${state.url}/healthz`,
@@ -70,7 +36,7 @@ export function injectorHealthy(state) {
   });
 }
 
-export async function upInjector(prev) {
+export async function upInjector(prev: InjectorState | undefined): Promise<InjectorState> {
   if (prev?.pid && pidAlive(prev.pid) && (await injectorHealthy(prev))) {
     log(`injector: reusing pid ${prev.pid} on ${prev.url}`);
     return prev;
@@ -85,7 +51,7 @@ export async function upInjector(prev) {
   const pid = startDetached(
     process.execPath,
     [
-      path.join(envRoot, 'injector', 'server.mjs'),
+      path.join(envRoot, 'injector', 'server.ts'),
       '--port',
       String(port),
       '--cert',
@@ -103,17 +69,15 @@ export async function upInjector(prev) {
     certDir,
     logFile,
   };
-  await waitFor('injector', () => injectorHealthy(state), { timeoutMs: 60_000, alive: () => pidAlive(pid) });
+  await eventually('injector', () => injectorHealthy(state), { timeoutMs: 60_000, alive: () => pidAlive(pid) });
   log(`injector: started pid ${pid} on ${state.url}`);
   return state;
 }
 
-export async function downInjector(state) {
+export async function downInjector(state: InjectorState | undefined): Promise<void> {
   if (state?.pid) await stopPid(state.pid, { graceMs: 5000 });
 }
 
-export async function injectorStatus(state) {
-  if (!state) return { healthy: false, reason: 'not started' };
-  const alive = pidAlive(state.pid);
-  return { healthy: alive && (await injectorHealthy(state)), pid: state.pid, alive, url: state.url };
+export function injectorStatus(state: InjectorState | undefined): Promise<ServerStatus> {
+  return serverStatus(state, injectorHealthy, (s) => ({ url: s.url }));
 }

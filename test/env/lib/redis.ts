@@ -1,21 +1,23 @@
 // Redis from Debian's redis-server, run as our own process (not the system service) with AOF on.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RedisState } from '../../support/env-state.ts';
+import { eventually } from '../../support/eventually.ts';
+import { freePort, portsFree } from '../../support/ports.ts';
 import {
-  freePort,
   log,
   pidAlive,
-  portsFree,
   run,
+  serverStatus,
   startDetached,
   stateDir,
   stopPid,
   tcpRequest,
-  waitFor,
   which,
-} from './common.mjs';
+  type ServerStatus,
+} from './common.ts';
 
-export function ensureRedisServer() {
+export function ensureRedisServer(): string {
   let bin = which('redis-server');
   if (bin) return bin;
   if (process.getuid?.() !== 0) {
@@ -30,13 +32,13 @@ export function ensureRedisServer() {
   return bin;
 }
 
-export async function redisHealthy(port) {
+export async function redisHealthy(port: number): Promise<boolean> {
   const res = await tcpRequest(port, '*1\r\n$4\r\nPING\r\n', (b) => b.includes('\r\n'));
   return res.toString().startsWith('+PONG');
 }
 
-function redisConf({ port, dataDir }) {
-  return `# written by test/env/lib/redis.mjs
+function redisConf({ port, dataDir }: { port: number; dataDir: string }): string {
+  return `# written by test/env/lib/redis.ts
 bind 127.0.0.1
 protected-mode yes
 port ${port}
@@ -52,7 +54,7 @@ loglevel notice
 }
 
 /** Starts Redis (or reuses a healthy one). The port and data directory are kept across restarts. */
-export async function upRedis(prev) {
+export async function upRedis(prev: RedisState | undefined): Promise<RedisState> {
   if (prev?.pid && pidAlive(prev.pid) && (await redisHealthy(prev.port).catch(() => false))) {
     log(`redis: reusing pid ${prev.pid} on ${prev.port}`);
     return prev;
@@ -60,7 +62,7 @@ export async function upRedis(prev) {
   return startRedis(prev);
 }
 
-export async function startRedis(prev) {
+export async function startRedis(prev: RedisState | undefined): Promise<RedisState> {
   const bin = ensureRedisServer();
   const dir = path.join(stateDir(), 'redis');
   const dataDir = path.join(dir, 'data');
@@ -73,7 +75,7 @@ export async function startRedis(prev) {
   const pid = startDetached(bin, [configFile], { logFile, cwd: dir });
   log(`redis: started pid ${pid} on 127.0.0.1:${port}`);
   try {
-    await waitFor('redis', () => redisHealthy(port), { timeoutMs: 60_000, alive: () => pidAlive(pid) });
+    await eventually('redis', () => redisHealthy(port), { timeoutMs: 60_000, alive: () => pidAlive(pid) });
   } catch (err) {
     await stopPid(pid, { graceMs: 5000 });
     throw err;
@@ -81,19 +83,20 @@ export async function startRedis(prev) {
   return { url: `redis://127.0.0.1:${port}`, port, dataDir, pid, configFile, logFile, version: redisVersion(bin) };
 }
 
-export async function downRedis(state) {
+export async function downRedis(state: RedisState | undefined): Promise<void> {
   // SIGTERM makes redis fsync the AOF and exit cleanly
   if (state?.pid) await stopPid(state.pid, { graceMs: 15_000 });
 }
 
-export async function redisStatus(state) {
-  if (!state) return { healthy: false, reason: 'not started' };
-  const alive = pidAlive(state.pid);
-  const healthy = alive && (await redisHealthy(state.port).catch(() => false));
-  return { healthy, pid: state.pid, alive, url: state.url, version: state.version };
+export function redisStatus(state: RedisState | undefined): Promise<ServerStatus> {
+  return serverStatus(
+    state,
+    (s) => redisHealthy(s.port),
+    (s) => ({ url: s.url, version: s.version }),
+  );
 }
 
-function redisVersion(bin) {
+function redisVersion(bin: string): string {
   const m = /v=([0-9.]+)/.exec(run(bin, ['--version']));
-  return m ? m[1] : 'unknown';
+  return m?.[1] ?? 'unknown';
 }

@@ -5,21 +5,30 @@
 //   POST /inject/<revision>/<version>/fault/<fault>   same, plus the fault annotation (e.g. crashloop)
 //   GET  /healthz                                     200 "ok"
 //   GET  /stats                                       {"<revision>": injected pods} since start
-// Stateless: marking a revision bad = pointing its webhook at the /fault/ path (see registration.mjs).
-//   node server.mjs --port P --cert server.crt --key server.key
+// Stateless: marking a revision bad = pointing its webhook at the /fault/ path (see registration.ts).
+//   node server.ts --port P --cert server.crt --key server.key
 import fs from 'node:fs';
+import type http from 'node:http';
 import https from 'node:https';
-import { diffPatch, injectSidecar } from './mutate.mjs';
+import type { AddressInfo } from 'node:net';
+import { diffPatch, injectSidecar, type InjectParams, type PodLike } from './mutate.ts';
 
-function arg(name) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0 || !process.argv[i + 1]) throw new Error(`missing --${name}`);
-  return process.argv[i + 1];
+/** The part of an AdmissionReview request the injector reads. */
+interface AdmissionRequest {
+  readonly uid: string;
+  readonly namespace?: string;
+  readonly object: PodLike;
 }
 
-const stats = {};
+function arg(name: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0 || !process.argv[i + 1]) throw new Error(`missing --${name}`);
+  return process.argv[i + 1]!;
+}
 
-function review(request, params) {
+const stats: Record<string, number> = {};
+
+function review(request: AdmissionRequest, params: InjectParams): Record<string, unknown> {
   const pod = request.object;
   const injected = injectSidecar(pod, { ...params, namespace: request.namespace });
   const patch = diffPatch(pod, injected);
@@ -33,8 +42,8 @@ function review(request, params) {
   };
 }
 
-function handle(req, res) {
-  const url = new URL(req.url, 'https://127.0.0.1');
+function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'https://127.0.0.1');
   if (req.method === 'GET' && url.pathname === '/healthz') {
     res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
     return;
@@ -48,25 +57,26 @@ function handle(req, res) {
     res.writeHead(404).end();
     return;
   }
-  const [, revision, version, fault] = m;
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
+  const [, revision = '', version = '', fault] = m;
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    let body;
+    let body: { request?: AdmissionRequest };
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString());
+      body = JSON.parse(Buffer.concat(chunks).toString()) as { request?: AdmissionRequest };
     } catch {
       res.writeHead(400).end('AdmissionReview JSON expected');
       return;
     }
-    let response;
+    let response: Record<string, unknown>;
     try {
+      if (!body.request) throw new Error('AdmissionReview without a request');
       response = review(body.request, { revision, version, fault: fault ?? null });
     } catch (err) {
       response = {
         uid: body.request?.uid,
         allowed: false,
-        status: { code: 500, message: `injection failed: ${err.message}` },
+        status: { code: 500, message: `injection failed: ${err instanceof Error ? err.message : String(err)}` },
       };
     }
     res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -77,6 +87,6 @@ function handle(req, res) {
 const server = https.createServer({ cert: fs.readFileSync(arg('cert')), key: fs.readFileSync(arg('key')) }, handle);
 server.keepAliveTimeout = 30_000;
 server.listen(Number(arg('port')), '127.0.0.1', () => {
-  process.stdout.write(`injector double listening on https://127.0.0.1:${server.address().port}\n`);
+  process.stdout.write(`injector double listening on https://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
 });
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)));

@@ -2,31 +2,34 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import type { KafkaState } from '../../support/env-state.ts';
+import { eventually } from '../../support/eventually.ts';
+import { freePorts, portsFree } from '../../support/ports.ts';
 import {
   cacheDir,
   envRoot,
-  freePorts,
   log,
   pidAlive,
-  portsFree,
   runAsync,
+  serverStatus,
   startDetached,
   stateDir,
   stopPid,
   tcpRequest,
-  waitFor,
   which,
-} from './common.mjs';
+  type ServerStatus,
+} from './common.ts';
 
 const pom = path.join(envRoot, 'kafka', 'pom.xml');
 
-export function kafkaVersion() {
+export function kafkaVersion(): string {
   const m = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(fs.readFileSync(pom, 'utf8'));
+  if (!m?.[1]) throw new Error(`no <kafka.version> in ${pom}`);
   return m[1];
 }
 
 /** Resolves the broker's jars into the cache (once per version). Returns the libs directory. */
-export async function ensureKafkaJars() {
+export async function ensureKafkaJars(): Promise<string> {
   const version = kafkaVersion();
   const dir = path.join(cacheDir(), `kafka-${version}`);
   const libs = path.join(dir, 'libs');
@@ -48,7 +51,7 @@ export async function ensureKafkaJars() {
   return libs;
 }
 
-function javaArgs(libs, heap) {
+function javaArgs(libs: string, heap: string): string[] {
   return [
     `-Xmx${heap}`,
     '-Xms128m',
@@ -64,7 +67,7 @@ function javaArgs(libs, heap) {
 }
 
 /** Metadata v4 request (not removed by KIP-896); ready when the answer lists at least one broker. */
-export async function kafkaHealthy(port) {
+export async function kafkaHealthy(port: number): Promise<boolean> {
   const clientId = Buffer.from('meshwave-env');
   const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length + 4 + 1);
   let o = 0;
@@ -91,7 +94,7 @@ export async function kafkaHealthy(port) {
  * Starts Kafka (or reuses a healthy one described by `prev`). Data survives restarts as long as the state
  * directory stays; ports are kept when still free.
  */
-export async function upKafka(prev) {
+export async function upKafka(prev: KafkaState | undefined): Promise<KafkaState> {
   if (prev?.pid && pidAlive(prev.pid) && (await kafkaHealthy(prev.port).catch(() => false))) {
     log(`kafka: reusing pid ${prev.pid} on ${prev.port}`);
     return prev;
@@ -100,9 +103,9 @@ export async function upKafka(prev) {
   const dir = path.join(stateDir(), 'kafka');
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
-  let [port, controllerPort] =
-    prev?.port && prev?.controllerPort ? [prev.port, prev.controllerPort] : await freePorts(2);
-  if (prev?.port && !(await portsFree([port, controllerPort]))) [port, controllerPort] = await freePorts(2);
+  let [port, controllerPort] = (prev ? [prev.port, prev.controllerPort] : await freePorts(2)) as [number, number];
+  if (prev && !(await portsFree([port, controllerPort])))
+    [port, controllerPort] = (await freePorts(2)) as [number, number];
   const props = path.join(dir, 'server.properties');
   fs.writeFileSync(props, serverProperties({ port, controllerPort, dataDir }));
   const idFile = path.join(dir, 'cluster.id');
@@ -123,11 +126,11 @@ export async function upKafka(prev) {
     ]);
   }
   const logFile = path.join(dir, 'kafka.log');
-  const heap = process.env.MESHWAVE_KAFKA_HEAP || '512m';
+  const heap = process.env['MESHWAVE_KAFKA_HEAP'] || '512m';
   const pid = startDetached('java', [...javaArgs(libs, heap), 'kafka.Kafka', props], { logFile, cwd: dir });
   log(`kafka: started pid ${pid} on 127.0.0.1:${port}, waiting for metadata`);
   try {
-    await waitFor('kafka', () => kafkaHealthy(port), {
+    await eventually('kafka', () => kafkaHealthy(port), {
       timeoutMs: 240_000,
       intervalMs: 500,
       alive: () => pidAlive(pid),
@@ -149,19 +152,28 @@ export async function upKafka(prev) {
   };
 }
 
-export async function downKafka(state) {
+export async function downKafka(state: KafkaState | undefined): Promise<void> {
   if (state?.pid) await stopPid(state.pid, { graceMs: 20_000 });
 }
 
-export async function kafkaStatus(state) {
-  if (!state) return { healthy: false, reason: 'not started' };
-  const alive = pidAlive(state.pid);
-  const healthy = alive && (await kafkaHealthy(state.port).catch(() => false));
-  return { healthy, pid: state.pid, alive, brokers: state.brokers, version: state.version };
+export function kafkaStatus(state: KafkaState | undefined): Promise<ServerStatus> {
+  return serverStatus(
+    state,
+    (s) => kafkaHealthy(s.port),
+    (s) => ({ brokers: s.brokers, version: s.version }),
+  );
 }
 
-function serverProperties({ port, controllerPort, dataDir }) {
-  return `# written by test/env/lib/kafka.mjs
+function serverProperties({
+  port,
+  controllerPort,
+  dataDir,
+}: {
+  port: number;
+  controllerPort: number;
+  dataDir: string;
+}): string {
+  return `# written by test/env/lib/kafka.ts
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controllerPort}
@@ -187,7 +199,7 @@ background.threads=2
 `;
 }
 
-function uuidBase64() {
+function uuidBase64(): string {
   // Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints).
   return crypto.randomBytes(16).toString('base64url');
 }

@@ -4,23 +4,25 @@
 // Prometheus picks the file up (inotify, and a 1 s re-read) and scrapes it every second.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { PrometheusState } from '../../support/env-state.ts';
+import { eventually } from '../../support/eventually.ts';
+import { freePort, portsFree } from '../../support/ports.ts';
 import {
-  freePort,
   log,
   pidAlive,
-  portsFree,
   run,
+  serverStatus,
   startDetached,
   stateDir,
   stopPid,
-  waitFor,
   which,
-} from './common.mjs';
+  type ServerStatus,
+} from './common.ts';
 
 /** Short, so a test sees a counter change within a couple of seconds. */
 export const SCRAPE_INTERVAL_SECONDS = 1;
 
-export function ensurePrometheus() {
+export function ensurePrometheus(): string {
   let bin = which('prometheus');
   if (bin) return bin;
   if (process.getuid?.() !== 0) {
@@ -39,13 +41,13 @@ export function ensurePrometheus() {
   return bin;
 }
 
-export async function prometheusHealthy(url) {
+export async function prometheusHealthy(url: string): Promise<boolean> {
   const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) });
   return res.ok;
 }
 
-function prometheusConfig({ targetsDir }) {
-  return `# written by test/env/lib/prometheus.mjs
+function prometheusConfig({ targetsDir }: { targetsDir: string }): string {
+  return `# written by test/env/lib/prometheus.ts
 global:
   scrape_interval: ${SCRAPE_INTERVAL_SECONDS}s
   scrape_timeout: ${SCRAPE_INTERVAL_SECONDS}s
@@ -59,7 +61,7 @@ scrape_configs:
 }
 
 /** Starts Prometheus (or reuses a healthy one). The port, targets and data directory are kept across restarts. */
-export async function upPrometheus(prev) {
+export async function upPrometheus(prev: PrometheusState | undefined): Promise<PrometheusState> {
   if (prev?.pid && pidAlive(prev.pid) && (await prometheusHealthy(prev.url).catch(() => false))) {
     log(`prometheus: reusing pid ${prev.pid} on ${prev.port}`);
     return prev;
@@ -68,7 +70,7 @@ export async function upPrometheus(prev) {
   return startPrometheus(prev);
 }
 
-export async function startPrometheus(prev) {
+export async function startPrometheus(prev: PrometheusState | undefined): Promise<PrometheusState> {
   const bin = ensurePrometheus();
   const dir = path.join(stateDir(), 'prometheus');
   const dataDir = path.join(dir, 'data');
@@ -96,7 +98,7 @@ export async function startPrometheus(prev) {
   );
   log(`prometheus: started pid ${pid} on ${url}`);
   try {
-    await waitFor('prometheus', () => prometheusHealthy(url), { timeoutMs: 60_000, alive: () => pidAlive(pid) });
+    await eventually('prometheus', () => prometheusHealthy(url), { timeoutMs: 60_000, alive: () => pidAlive(pid) });
   } catch (err) {
     await stopPid(pid, { graceMs: 5000 });
     throw err;
@@ -114,18 +116,19 @@ export async function startPrometheus(prev) {
   };
 }
 
-export async function downPrometheus(state) {
+export async function downPrometheus(state: PrometheusState | undefined): Promise<void> {
   if (state?.pid) await stopPid(state.pid, { graceMs: 10_000 });
 }
 
-export async function prometheusStatus(state) {
-  if (!state) return { healthy: false, reason: 'not started' };
-  const alive = pidAlive(state.pid);
-  const healthy = alive && (await prometheusHealthy(state.url).catch(() => false));
-  return { healthy, pid: state.pid, alive, url: state.url, version: state.version };
+export function prometheusStatus(state: PrometheusState | undefined): Promise<ServerStatus> {
+  return serverStatus(
+    state,
+    (s) => prometheusHealthy(s.url),
+    (s) => ({ url: s.url, version: s.version }),
+  );
 }
 
-function prometheusVersion(bin) {
+function prometheusVersion(bin: string): string {
   const m = /version ([0-9.]+)/.exec(run(bin, ['--version']));
-  return m ? m[1] : 'unknown';
+  return m?.[1] ?? 'unknown';
 }

@@ -1,14 +1,62 @@
 // The Istio sidecar-injector double's mutation, as a pure function: pod in, injected pod out. It follows what
 // istiod 1.24–1.26 add to a pod (istio-init, istio-proxy from <hub>/proxyv2:<version>, the
 // sidecar.istio.io/status annotation carrying the revision, the canonical-service and tlsMode labels); the
-// JSON patch sent to the apiserver is the diff of the two (see server.mjs).
+// JSON patch sent to the apiserver is the diff of the two (see server.ts).
 
 export const DEFAULT_HUB = 'docker.io/istio';
 
 /** Annotation our kwok Stage (test/env/kwok/sidecar-crashloop.yaml) matches to crash-loop the sidecar. */
-export const FAULT_ANNOTATION = 'meshwave.test/fault';
+export const FAULT_ANNOTATION = 'meshwave.test/fault' as const;
 
-export const STATUS_ANNOTATION = 'sidecar.istio.io/status';
+export const STATUS_ANNOTATION = 'sidecar.istio.io/status' as const;
+
+export interface ContainerLike {
+  readonly name: string;
+  readonly image: string;
+  readonly [field: string]: unknown;
+}
+type Container = ContainerLike;
+
+/** A pod of an AdmissionReview request: only what the injector reads is typed. */
+export interface PodLike {
+  readonly metadata?: {
+    readonly name?: string;
+    readonly generateName?: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+    readonly [field: string]: unknown;
+  };
+  readonly spec?: {
+    readonly containers?: readonly ContainerLike[];
+    readonly initContainers?: readonly ContainerLike[];
+    readonly volumes?: readonly unknown[];
+    readonly [field: string]: unknown;
+  };
+  readonly [field: string]: unknown;
+}
+
+/** The pod as the injector returns it (an already injected pod comes back unchanged). */
+export interface InjectedPod extends PodLike {
+  readonly metadata: NonNullable<PodLike['metadata']> & {
+    readonly labels: Record<string, string>;
+    readonly annotations: Record<string, string>;
+  };
+  readonly spec: NonNullable<PodLike['spec']> & {
+    readonly containers: readonly ContainerLike[];
+    readonly initContainers: readonly ContainerLike[];
+    readonly volumes: readonly unknown[];
+  };
+}
+
+export interface InjectParams {
+  readonly revision: string;
+  readonly version: string;
+  readonly hub?: string;
+  readonly fault?: string | null;
+  /** the request's namespace (the pod's own may be unset); istiod's template reads it, this double does not */
+  readonly namespace?: string;
+}
 
 const VOLUMES = [
   'workload-socket',
@@ -22,42 +70,14 @@ const VOLUMES = [
 ];
 
 /** `1-25-2` → `1.25.2`; revisions that are not a version (e.g. `canary`) need an explicit version. */
-export function versionOfRevision(revision) {
+export function versionOfRevision(revision: string): string {
   if (!/^\d+-\d+-\d+$/.test(revision)) throw new Error(`revision ${revision} does not name a version: pass one`);
   return revision.replaceAll('-', '.');
 }
 
-/**
- * @param {object} pod the pod of the AdmissionReview request
- * @param {{ revision: string, version: string, hub?: string, fault?: string|null, namespace?: string }} p
- * @returns {object} the injected pod (a new object), or the same pod when it already carries a sidecar
- */
-export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault = null, namespace }) {
-  const annotations = pod.metadata?.annotations ?? {};
-  if (annotations[STATUS_ANNOTATION]) return pod; // already injected: istiod leaves it alone
-  const image = `${hub}/proxyv2:${version}`;
-  const labels = pod.metadata?.labels ?? {};
-  const ns = pod.metadata?.namespace || namespace || 'default';
-  const workload =
-    labels['service.istio.io/canonical-name'] ??
-    labels['app.kubernetes.io/name'] ??
-    labels.app ??
-    (pod.metadata?.generateName
-      ? pod.metadata.generateName.replace(/-[a-z0-9]+-$/, '').replace(/-$/, '')
-      : pod.metadata?.name) ??
-    'unknown';
-  const canonicalRevision =
-    labels['service.istio.io/canonical-revision'] ?? labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
-  const appContainers = pod.spec?.containers ?? [];
-
-  const status = {
-    initContainers: ['istio-init'],
-    containers: ['istio-proxy'],
-    volumes: VOLUMES,
-    imagePullSecrets: null,
-    revision,
-  };
-  const istioInit = {
+/** istio-init: the iptables redirect istiod adds as an init container. */
+function istioInitContainer(image: string): Container {
+  return {
     name: 'istio-init',
     image,
     args: [
@@ -91,7 +111,14 @@ export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
     },
   };
-  const istioProxy = {
+}
+
+/** istio-proxy: the sidecar itself, with the environment, probe and mounts istiod gives it. */
+function istioProxyContainer(
+  image: string,
+  { revision, workload, appContainers }: { revision: string; workload: string; appContainers: readonly Container[] },
+): Container {
+  return {
     name: 'istio-proxy',
     image,
     args: [
@@ -142,7 +169,11 @@ export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault
       { mountPath: '/etc/istio/pod', name: 'istio-podinfo' },
     ],
   };
-  const volumes = [
+}
+
+/** The volumes the sidecar mounts. */
+function sidecarVolumes(): Record<string, unknown>[] {
+  return [
     { name: 'workload-socket', emptyDir: {} },
     { name: 'credential-socket', emptyDir: {} },
     { name: 'workload-certs', emptyDir: {} },
@@ -165,7 +196,37 @@ export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault
     },
     { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } },
   ];
+}
 
+/** The injected pod (a new object), or the same pod when it already carries a sidecar. */
+export function injectSidecar(
+  pod: PodLike,
+  { revision, version, hub = DEFAULT_HUB, fault = null }: InjectParams,
+): InjectedPod {
+  const annotations = pod.metadata?.annotations ?? {};
+  // already injected: istiod leaves it alone (and an injected pod has every field the sidecar added)
+  if (annotations[STATUS_ANNOTATION]) return pod as InjectedPod;
+  const image = `${hub}/proxyv2:${version}`;
+  const labels = pod.metadata?.labels ?? {};
+  const workload =
+    labels['service.istio.io/canonical-name'] ??
+    labels['app.kubernetes.io/name'] ??
+    labels.app ??
+    (pod.metadata?.generateName
+      ? pod.metadata.generateName.replace(/-[a-z0-9]+-$/, '').replace(/-$/, '')
+      : pod.metadata?.name) ??
+    'unknown';
+  const canonicalRevision =
+    labels['service.istio.io/canonical-revision'] ?? labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
+  const appContainers = pod.spec?.containers ?? [];
+
+  const status = {
+    initContainers: ['istio-init'],
+    containers: ['istio-proxy'],
+    volumes: VOLUMES,
+    imagePullSecrets: null,
+    revision,
+  };
   return {
     ...pod,
     metadata: {
@@ -192,14 +253,14 @@ export function injectSidecar(pod, { revision, version, hub = DEFAULT_HUB, fault
     },
     spec: {
       ...pod.spec,
-      initContainers: [...(pod.spec?.initContainers ?? []), istioInit],
-      containers: [...appContainers, istioProxy],
-      volumes: [...(pod.spec?.volumes ?? []), ...volumes],
+      initContainers: [...(pod.spec?.initContainers ?? []), istioInitContainer(image)],
+      containers: [...appContainers, istioProxyContainer(image, { revision, workload, appContainers })],
+      volumes: [...(pod.spec?.volumes ?? []), ...sidecarVolumes()],
     },
   };
 }
 
-function escapePointer(key) {
+function escapePointer(key: string): string {
   return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
@@ -207,11 +268,17 @@ function escapePointer(key) {
  * RFC 6902 patch turning `before` into `after`, at the granularity the injector changes: whole top-level
  * maps and lists of metadata and spec (an `add` of an existing member replaces it).
  */
-export function diffPatch(before, after) {
-  const ops = [];
-  for (const section of ['metadata', 'spec']) {
-    const a = before[section] ?? {};
-    const b = after[section] ?? {};
+export interface PatchOp {
+  readonly op: 'add';
+  readonly path: string;
+  readonly value: unknown;
+}
+
+export function diffPatch(before: PodLike, after: PodLike): PatchOp[] {
+  const ops: PatchOp[] = [];
+  for (const section of ['metadata', 'spec'] as const) {
+    const a: Readonly<Record<string, unknown>> = before[section] ?? {};
+    const b: Readonly<Record<string, unknown>> = after[section] ?? {};
     for (const key of Object.keys(b)) {
       if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) {
         ops.push({ op: 'add', path: `/${section}/${escapePointer(key)}`, value: b[key] });

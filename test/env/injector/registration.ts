@@ -2,23 +2,62 @@
 // revision (MutatingWebhookConfiguration `istio-sidecar-injector-<rev>`, webhooks
 // `rev.namespace.sidecar-injector.istio.io` and `rev.object.sidecar-injector.istio.io` with istiod's
 // selectors; revision tags as `istio-revision-tag-<tag>`), reached through clientConfig.url + caBundle.
-// Types: registration.d.mts. `cluster` and `injector` are the entries of env.json (test/support/env.ts).
-import { applyObject, kubeRequest } from '../lib/kube.mjs';
-import { FAULT_ANNOTATION, STATUS_ANNOTATION, versionOfRevision } from './mutate.mjs';
+// `cluster` and `injector` are the entries of env.json (test/support/env-state.ts).
+import type { InjectorState } from '../../support/env-state.ts';
+import { eventually } from '../../support/eventually.ts';
+import { applyObject, kubeRequest, type ClusterAccess } from '../lib/kube-api.ts';
+import { FAULT_ANNOTATION, STATUS_ANNOTATION, versionOfRevision } from './mutate.ts';
 
 /** The two control-plane revisions every cluster gets at `up`. */
-export const DEFAULT_REVISIONS = [
+export const DEFAULT_REVISIONS: readonly { revision: string; version: string }[] = [
   { revision: '1-24-5', version: '1.24.5' },
   { revision: '1-25-2', version: '1.25.2' },
 ];
 
 const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 
-function webhookPath({ revision, version, fault }) {
+/** Where the webhooks send their reviews: the injector double's URL and the CA of its serving certificate. */
+export type InjectorAccess = Pick<InjectorState, 'url' | 'caBundle'>;
+
+export interface RevisionSpec {
+  /** e.g. `1-25-2` */
+  readonly revision: string;
+  /** proxy image tag, e.g. `1.25.2`; derived from a numeric revision when omitted */
+  readonly version?: string;
+  /** `crashloop` makes the revision's pods crash-loop under kwok; null/omitted = healthy */
+  readonly fault?: string | null;
+}
+
+/** A MutatingWebhookConfiguration as istiod writes it for a revision or a tag. */
+export interface WebhookConfiguration {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly labels: Record<string, string>;
+    readonly annotations: Record<string, string>;
+  };
+  readonly webhooks: unknown[];
+}
+
+interface ClientConfig {
+  readonly url: string;
+  readonly caBundle: string;
+}
+
+function webhookPath({
+  revision,
+  version,
+  fault,
+}: {
+  revision: string;
+  version: string;
+  fault: string | null;
+}): string {
   return `/inject/${revision}/${version}${fault ? `/fault/${fault}` : ''}`;
 }
 
-function webhooks(value, clientConfig) {
+function webhooks(value: string, clientConfig: ClientConfig): Record<string, unknown>[] {
   const common = {
     admissionReviewVersions: ['v1'],
     clientConfig,
@@ -86,14 +125,18 @@ function webhooks(value, clientConfig) {
 
 /** The MutatingWebhookConfiguration istiod would create for `revision` (or for `tag` pointing at it). */
 export function webhookConfiguration(
-  injector,
-  { revision, version = versionOfRevision(revision), fault = null, tag = null },
-) {
+  injector: InjectorAccess,
+  { revision, version = versionOfRevision(revision), fault = null, tag = null }: RevisionSpec & { tag?: string | null },
+): WebhookConfiguration {
   const clientConfig = {
     url: `${injector.url}${webhookPath({ revision, version, fault })}`,
     caBundle: injector.caBundle,
   };
-  const labels = { app: 'sidecar-injector', 'istio.io/rev': revision, 'meshwave.test/injector-double': 'true' };
+  const labels: Record<string, string> = {
+    app: 'sidecar-injector',
+    'istio.io/rev': revision,
+    'meshwave.test/injector-double': 'true',
+  };
   if (tag) labels['istio.io/tag'] = tag;
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -111,42 +154,48 @@ export function webhookConfiguration(
  * Waits until the apiserver calls the webhook as registered: a dry-run pod selecting the revision (or tag)
  * through its own istio.io/rev label in `default` comes back injected with the expected revision and fault.
  */
-async function awaitInjection(cluster, { revision, fault, value }) {
+async function awaitInjection(
+  cluster: ClusterAccess,
+  { revision, fault, value }: { revision: string; fault: string | null; value: string },
+): Promise<void> {
   const probe = {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { generateName: 'injector-probe-', namespace: 'default', labels: { 'istio.io/rev': value } },
     spec: { containers: [{ name: 'probe', image: 'registry.k8s.io/pause:3.10' }] },
   };
-  const deadline = Date.now() + 30_000;
-  let last = '';
-  while (Date.now() < deadline) {
-    const r = await kubeRequest(cluster, 'POST', '/api/v1/namespaces/default/pods?dryRun=All', probe);
-    const ann = r.body?.metadata?.annotations ?? {};
-    if (r.status === 201 && ann[STATUS_ANNOTATION]) {
-      const status = JSON.parse(ann[STATUS_ANNOTATION]);
-      if (status.revision === revision && (ann[FAULT_ANNOTATION] ?? null) === (fault ?? null)) return;
-      last = `revision ${status.revision}, fault ${ann[FAULT_ANNOTATION] ?? 'none'}`;
-    } else {
-      last = `${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
-    }
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  throw new Error(`${cluster.name}: webhook for ${value} not in effect after 30 s (last: ${last})`);
+  await eventually(
+    `${cluster.name}: webhook for ${value} in effect`,
+    async () => {
+      const r = await kubeRequest(cluster, 'POST', '/api/v1/namespaces/default/pods?dryRun=All', probe);
+      const ann: Record<string, string> = r.body?.metadata?.annotations ?? {};
+      const injected = ann[STATUS_ANNOTATION];
+      if (r.status !== 201 || !injected) throw new Error(`${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+      const status = JSON.parse(injected) as { revision: string };
+      if (status.revision === revision && (ann[FAULT_ANNOTATION] ?? null) === (fault ?? null)) return true;
+      throw new Error(`revision ${status.revision}, fault ${ann[FAULT_ANNOTATION] ?? 'none'}`);
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
 }
 
 /** Registers (or updates) the injection webhook of `revision` in `cluster`; resolves once it is in effect. */
 export async function registerRevision(
-  cluster,
-  injector,
-  { revision, version = versionOfRevision(revision), fault = null },
-) {
+  cluster: ClusterAccess,
+  injector: InjectorAccess,
+  { revision, version = versionOfRevision(revision), fault = null }: RevisionSpec,
+): Promise<void> {
   await applyObject(cluster, MWC_PATH, webhookConfiguration(injector, { revision, version, fault }));
   await awaitInjection(cluster, { revision, fault, value: revision });
 }
 
 /** Makes `revision` bad (its new pods crash-loop, never Ready) or good again, in `cluster` only. */
-export async function markRevisionBad(cluster, injector, revision, bad = true) {
+export async function markRevisionBad(
+  cluster: ClusterAccess,
+  injector: InjectorAccess,
+  revision: string,
+  bad = true,
+): Promise<void> {
   const r = await kubeRequest(cluster, 'GET', `${MWC_PATH}/istio-sidecar-injector-${revision}`);
   if (r.status !== 200) throw new Error(`${cluster.name}: revision ${revision} is not registered`);
   const version = r.body.metadata.annotations?.['meshwave.test/proxy-version'] ?? versionOfRevision(revision);
@@ -155,34 +204,41 @@ export async function markRevisionBad(cluster, injector, revision, bad = true) {
 
 /** `istio-revision-tag-<tag>` pointing at `revision`, as `istioctl tag set` does. */
 export async function registerRevisionTag(
-  cluster,
-  injector,
-  { tag, revision, version = versionOfRevision(revision), fault = null },
-) {
+  cluster: ClusterAccess,
+  injector: InjectorAccess,
+  { tag, revision, version = versionOfRevision(revision), fault = null }: RevisionSpec & { tag: string },
+): Promise<void> {
   await applyObject(cluster, MWC_PATH, webhookConfiguration(injector, { revision, version, fault, tag }));
   await awaitInjection(cluster, { revision, fault, value: tag });
 }
 
 /** Removes the webhook of `revision` (or of a tag with `{ tag }`); absent is fine. */
-export async function unregisterRevision(cluster, revisionOrTag, { tag = false } = {}) {
+export async function unregisterRevision(
+  cluster: ClusterAccess,
+  revisionOrTag: string,
+  { tag = false }: { tag?: boolean } = {},
+): Promise<void> {
   const name = tag ? `istio-revision-tag-${revisionOrTag}` : `istio-sidecar-injector-${revisionOrTag}`;
   const r = await kubeRequest(cluster, 'DELETE', `${MWC_PATH}/${name}`);
   if (r.status !== 200 && r.status !== 404) throw new Error(`DELETE ${name}: ${r.status}`);
 }
 
-export async function registerDefaultRevisions(cluster, injector) {
+export async function registerDefaultRevisions(cluster: ClusterAccess, injector: InjectorAccess): Promise<void> {
   for (const rev of DEFAULT_REVISIONS) await registerRevision(cluster, injector, rev);
 }
 
 /** After the injector moved to another port: points every registration of the double at the new URL. */
-export async function repointRegistrations(cluster, injector) {
+export async function repointRegistrations(cluster: ClusterAccess, injector: InjectorAccess): Promise<void> {
   const r = await kubeRequest(
     cluster,
     'GET',
     `${MWC_PATH}?labelSelector=${encodeURIComponent('meshwave.test/injector-double=true')}`,
   );
   if (r.status !== 200) throw new Error(`${cluster.name}: list webhooks: ${r.status}`);
-  for (const mwc of r.body.items) {
+  const list = r.body as {
+    items: { metadata: { name: string }; webhooks: { clientConfig: { url: string; caBundle: string } }[] }[];
+  };
+  for (const mwc of list.items) {
     for (const wh of mwc.webhooks) {
       const u = new URL(wh.clientConfig.url);
       wh.clientConfig.url = `${injector.url}${u.pathname}`;

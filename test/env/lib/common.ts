@@ -1,4 +1,5 @@
-// Shared helpers of the test environment: where things live, free ports, detached processes, waiting.
+// Shared helpers of the test environment: where things live, detached processes, commands, raw TCP. Free ports,
+// waiting and certificates are test/support's, shared with the tests.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,69 +11,53 @@ export const envRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url))
 export const repoRoot = path.resolve(envRoot, '..', '..');
 
 /** Directory holding env.json, logs and data of the running environment. */
-export function stateDir() {
+export function stateDir(): string {
   return process.env.MESHWAVE_ENV_DIR || path.join(os.homedir(), '.cache', 'meshwave', 'run');
 }
 
 /** Directory holding built binaries and downloaded jars, one subdirectory per `<component>-<version>`. */
-export function cacheDir() {
+export function cacheDir(): string {
   return process.env.MESHWAVE_CACHE_DIR || path.join(os.homedir(), '.cache', 'meshwave');
 }
 
-export function envFile() {
+export function envFile(): string {
   return path.join(stateDir(), 'env.json');
 }
 
-export function log(...args) {
+export function log(...args: string[]): void {
   process.stderr.write(`[env ${new Date().toISOString().slice(11, 19)}] ${args.join(' ')}\n`);
 }
 
-/** A port that was free on 127.0.0.1 a moment ago (the kernel picks it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export async function freePorts(n) {
-  const ports = new Set();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
-
-export function sleep(ms) {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/**
- * Polls `check` until it resolves truthy or `timeoutMs` passes. `check` may throw; the last error is
- * reported in the timeout message. `alive` lets a dead process end the wait early.
- */
-export async function waitFor(what, check, { timeoutMs = 60_000, intervalMs = 250, alive } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (alive && !alive()) throw new Error(`${what}: process exited (see its log)`);
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not ready after ${timeoutMs} ms${lastErr ? `: ${lastErr.message}` : ''}`);
-    }
-    await sleep(intervalMs);
-  }
+/** What `status` says of one server. */
+export interface ServerStatus {
+  readonly healthy: boolean;
+  readonly reason?: string;
+  readonly pid?: number;
+  readonly alive?: boolean;
+  readonly [detail: string]: unknown;
 }
 
-export function pidAlive(pid) {
+/** The status of a server we started: its process alive and `healthy` answering yes, plus `details`. */
+export async function serverStatus<S extends { readonly pid: number }>(
+  state: S | undefined,
+  healthy: (state: S) => Promise<boolean>,
+  details: (state: S) => Record<string, unknown>,
+): Promise<ServerStatus> {
+  if (!state) return { healthy: false, reason: 'not started' };
+  const alive = pidAlive(state.pid);
+  return {
+    healthy: alive && (await healthy(state).catch(() => false)),
+    pid: state.pid,
+    alive,
+    ...details(state),
+  };
+}
+
+export function pidAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
@@ -93,7 +78,11 @@ export function pidAlive(pid) {
  * Starts a long-running server detached from us (own session, output to `logFile`), so it outlives this
  * script. Returns its pid.
  */
-export function startDetached(cmd, args, { logFile, cwd, env } = {}) {
+export function startDetached(
+  cmd: string,
+  args: readonly string[],
+  { logFile, cwd, env }: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv },
+): number {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'a');
   fs.writeSync(out, `\n=== ${new Date().toISOString()} ${cmd} ${args.join(' ')}\n`);
@@ -110,8 +99,8 @@ export function startDetached(cmd, args, { logFile, cwd, env } = {}) {
 }
 
 /** Stops a process we started (SIGTERM, then SIGKILL after `graceMs`). Resolves when it is gone. */
-export async function stopPid(pid, { graceMs = 10_000 } = {}) {
-  if (!pidAlive(pid)) return;
+export async function stopPid(pid: number | undefined, { graceMs = 10_000 } = {}): Promise<void> {
+  if (pid === undefined || !pidAlive(pid)) return;
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
@@ -130,7 +119,11 @@ export async function stopPid(pid, { graceMs = 10_000 } = {}) {
 }
 
 /** Runs a command to completion; throws with its output when it fails. */
-export function run(cmd, args, { cwd, env, input, quiet = true } = {}) {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  { cwd, env, input, quiet = true }: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; quiet?: boolean } = {},
+): string {
   const r = spawnSync(cmd, args, {
     cwd,
     env: { ...process.env, ...env },
@@ -148,12 +141,16 @@ export function run(cmd, args, { cwd, env, input, quiet = true } = {}) {
 }
 
 /** Like run(), without blocking the event loop (so other components start meanwhile). */
-export function runAsync(cmd, args, { cwd, env } = {}) {
+export function runAsync(
+  cmd: string,
+  args: readonly string[],
+  { cwd, env }: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) =>
       code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${out}`)),
@@ -162,7 +159,11 @@ export function runAsync(cmd, args, { cwd, env } = {}) {
 }
 
 /** Runs a command with its output passed through to our stderr (for long builds). */
-export function runVisible(cmd, args, { cwd, env } = {}) {
+export function runVisible(
+  cmd: string,
+  args: readonly string[],
+  { cwd, env }: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 2, 2] });
     child.on('error', reject);
@@ -170,13 +171,18 @@ export function runVisible(cmd, args, { cwd, env } = {}) {
   });
 }
 
-export function which(bin) {
+export function which(bin: string): string | null {
   const r = spawnSync('bash', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
 /** Opens a TCP connection, writes `request`, resolves with the bytes until `complete(buf)` says so. */
-export function tcpRequest(port, request, complete, timeoutMs = 3000) {
+export function tcpRequest(
+  port: number,
+  request: string | Buffer,
+  complete: (buf: Buffer) => boolean,
+  timeoutMs = 3000,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: '127.0.0.1', port });
     let buf = Buffer.alloc(0);
@@ -185,7 +191,7 @@ export function tcpRequest(port, request, complete, timeoutMs = 3000) {
       reject(new Error(`127.0.0.1:${port}: no answer in ${timeoutMs} ms`));
     }, timeoutMs);
     sock.on('connect', () => sock.write(request));
-    sock.on('data', (d) => {
+    sock.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (complete(buf)) {
         clearTimeout(timer);
@@ -204,26 +210,13 @@ export function tcpRequest(port, request, complete, timeoutMs = 3000) {
   });
 }
 
-export function readJson(file) {
+export function readJson(file: string): unknown {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
-export function writeFileAtomic(file, data) {
+export function writeFileAtomic(file: string, data: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);
-}
-
-/** True when every port can be bound on 127.0.0.1 right now. */
-export async function portsFree(ports) {
-  for (const p of ports) {
-    const ok = await new Promise((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (!ok) return false;
-  }
-  return true;
 }
