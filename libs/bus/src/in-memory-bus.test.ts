@@ -1,4 +1,5 @@
-import { startTelemetry } from '@meshwave/telemetry';
+import { Writable } from 'node:stream';
+import { createLogger, startTelemetry } from '@meshwave/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTRACT_SIGNING, describeEventBusContract, newHeartbeat } from './contract/event-bus-contract.js';
 import type { IncomingMessage } from './event-bus.js';
@@ -49,5 +50,45 @@ describe('in-memory EventBus', () => {
     await second.close();
     expect(overlaps).toBe(0);
     expect([...handled].sort()).toEqual(published.map((m) => `${m.key}:${m.data.version}`).sort());
+  });
+});
+
+describe('in-memory retention', () => {
+  it('Given partitions retaining 3 records, When 10 are published on one key, Then only the newest 3 stay', async () => {
+    const broker = createInMemoryBroker({ partitions: 1, retainRecords: 3 });
+    const bus = createInMemoryBus({ broker, source: 'agent', signing: CONTRACT_SIGNING });
+    await bus.publish(Array.from({ length: 10 }, (_, i) => newHeartbeat('a', String(i))));
+    const partition = broker.topic(topicNameOf({}, 'events')).partitions[0];
+    expect([partition?.start, partition?.end]).toEqual([7, 10]);
+    await bus.close();
+  });
+
+  it('Given a group whose committed offset was trimmed, When it subscribes again, Then it resumes at the oldest record retained and logs the skip', async () => {
+    const broker = createInMemoryBroker({ partitions: 1, retainRecords: 3 });
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ service: 'bus-retention', destination });
+    const bus = createInMemoryBus({ broker, source: 'agent', signing: CONTRACT_SIGNING, logger });
+    const handled: string[] = [];
+    const handler = async (m: IncomingMessage): Promise<void> => {
+      handled.push((m.data as { version: string }).version);
+    };
+    // Given: the group exists at offset 0, then falls behind while it has no member
+    await (await bus.subscribe({ topic: 'events', groupId: 'g', fromBeginning: true, handler })).close();
+    await bus.publish(Array.from({ length: 10 }, (_, i) => newHeartbeat('a', String(i))));
+    // When
+    const again = await bus.subscribe({ topic: 'events', groupId: 'g', fromBeginning: true, handler });
+    for (let i = 0; i < 400 && handled.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    await again.close();
+    // Then
+    expect(handled).toEqual(['7', '8', '9']);
+    const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['skipped'] !== undefined);
+    expect(warning).toMatchObject({ level: 'warn', groupId: 'g', skipped: 7, fromOffset: 0, resumeOffset: 7 });
+    await bus.close();
   });
 });

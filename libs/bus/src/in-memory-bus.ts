@@ -1,6 +1,7 @@
 import { resolveBusOptions, publishInSpan, type BusOptions, type ResolvedBusOptions } from './bus-options.js';
 import { closedError, deliverDeadLetter, sleep, subscriptionDelivery, type DeliveryOutcome } from './delivery.js';
 import type { RecordPosition, WireRecord } from './envelope.js';
+import { DEFAULT_RETAIN_RECORDS, PartitionLog } from './partition-log.js';
 import type {
   DeadLetterSubscribeOptions,
   EventBus,
@@ -14,17 +15,22 @@ import type {
  * client created on it (planner and agents of the embedded default, or one unit test). It keeps Kafka's
  * semantics that the services rely on: per-key order (key → partition), at-least-once (commit after the
  * handler), partitions shared within a group and redelivered from the committed offset after a member leaves.
+ * Each partition keeps its newest `retainRecords` records (see PartitionLog); a group whose committed offset was
+ * trimmed resumes at the oldest record retained (Kafka's `auto.offset.reset=earliest`) and the skip is logged.
  */
 export class InMemoryBroker {
   private readonly topics = new Map<string, TopicLog>();
   private readonly groups = new Map<string, ConsumerGroup>();
 
-  constructor(readonly defaultPartitions: number) {}
+  constructor(
+    readonly defaultPartitions: number,
+    readonly retainRecords: number = DEFAULT_RETAIN_RECORDS,
+  ) {}
 
   topic(name: string): TopicLog {
     let log = this.topics.get(name);
     if (log === undefined) {
-      log = new TopicLog(name, this.defaultPartitions);
+      log = new TopicLog(name, this.defaultPartitions, this.retainRecords);
       this.topics.set(name, log);
     }
     return log;
@@ -41,7 +47,10 @@ export class InMemoryBroker {
     if (group === undefined) {
       const log = this.topic(topicName);
       // Like Kafka's auto.offset.reset: a new group starts at the beginning or at the current end.
-      group = new ConsumerGroup(log, fromBeginning ? log.partitions.map(() => 0) : log.partitions.map((p) => p.length));
+      group = new ConsumerGroup(
+        log,
+        log.partitions.map((p) => (fromBeginning ? p.start : p.end)),
+      );
       this.groups.set(id, group);
     }
     return group;
@@ -49,24 +58,24 @@ export class InMemoryBroker {
 }
 
 export class TopicLog {
-  readonly partitions: WireRecord[][];
+  readonly partitions: PartitionLog[];
   private appended = deferred();
 
   constructor(
     readonly name: string,
     partitions: number,
+    retainRecords: number = DEFAULT_RETAIN_RECORDS,
   ) {
-    this.partitions = Array.from({ length: Math.max(1, partitions) }, () => []);
+    this.partitions = Array.from({ length: Math.max(1, partitions) }, () => new PartitionLog(retainRecords));
   }
 
   append(record: WireRecord): RecordPosition {
     const partition = partitionOf(record.key, this.partitions.length);
-    const log = this.partitions[partition] as WireRecord[];
-    log.push(record);
+    const offset = (this.partitions[partition] as PartitionLog).append(record);
     const wake = this.appended;
     this.appended = deferred();
     wake.resolve();
-    return { topic: this.name, partition, offset: String(log.length - 1) };
+    return { topic: this.name, partition, offset: String(offset) };
   }
 
   /** resolves at the next append */
@@ -175,6 +184,9 @@ export class ConsumerGroup {
 
 type RecordProcessor = (record: WireRecord, position: RecordPosition, abandon: AbortSignal) => Promise<DeliveryOutcome>;
 
+/** Told when a member resumes past records trimmed before it read them: offsets `from` up to `to` (exclusive). */
+type TrimmedListener = (topic: string, partition: number, from: number, to: number) => void;
+
 /** One subscription: a member of its group that works through its partitions, one record at a time per partition. */
 class GroupMember implements Subscription {
   private stopping = false;
@@ -190,6 +202,7 @@ class GroupMember implements Subscription {
     private readonly concurrency: number,
     private readonly graceMs: number,
     private readonly onClosed: (member: GroupMember) => void,
+    private readonly onTrimmed: TrimmedListener,
   ) {}
 
   assigned(partitions: readonly number[], generation: number): void {
@@ -204,9 +217,15 @@ class GroupMember implements Subscription {
     const release = await this.group.hold(partition);
     try {
       let position = this.group.committed[partition] ?? 0;
-      const records = this.group.log.partitions[partition] as WireRecord[];
+      const records = this.group.log.partitions[partition] as PartitionLog;
       while (!this.stopping && this.group.owns(this, partition, generation)) {
-        const record = records[position];
+        if (position < records.start) {
+          // fell behind the retention window: resync at the oldest record retained, and say what was skipped
+          this.onTrimmed(this.group.log.name, partition, position, records.start);
+          position = records.start;
+          this.group.commit(partition, position);
+        }
+        const record = records.at(position);
         if (record === undefined) {
           await Promise.race([this.group.log.nextAppend(), this.stopped.promise, this.group.nextRebalance()]);
           continue;
@@ -270,9 +289,14 @@ export interface InMemoryBusOptions extends BusOptions {
   readonly broker?: InMemoryBroker;
 }
 
-/** A broker for `createInMemoryBus({ broker })`; `partitions` per topic, default 3. */
-export function createInMemoryBroker(options: { readonly partitions?: number } = {}): InMemoryBroker {
-  return new InMemoryBroker(options.partitions ?? 3);
+/**
+ * A broker for `createInMemoryBus({ broker })`; `partitions` per topic, default 3; `retainRecords` per partition,
+ * default 10,000 (DEFAULT_RETAIN_RECORDS): older records are trimmed so memory stays bounded.
+ */
+export function createInMemoryBroker(
+  options: { readonly partitions?: number; readonly retainRecords?: number } = {},
+): InMemoryBroker {
+  return new InMemoryBroker(options.partitions ?? 3, options.retainRecords ?? DEFAULT_RETAIN_RECORDS);
 }
 
 class InMemoryEventBus implements EventBus {
@@ -324,8 +348,17 @@ class InMemoryEventBus implements EventBus {
   ): Subscription {
     if (this.closed) throw closedError('the event bus');
     const group = this.broker.group(topicName, groupId, fromBeginning);
-    const member = new GroupMember(group, process, concurrency, this.options.shutdownGraceMs, (m) =>
-      this.members.delete(m),
+    const member = new GroupMember(
+      group,
+      process,
+      concurrency,
+      this.options.shutdownGraceMs,
+      (m) => this.members.delete(m),
+      (topic, partition, from, to) =>
+        this.options.logger.warn(
+          { topic, partition, groupId, skipped: to - from, fromOffset: from, resumeOffset: to },
+          'in-memory bus: records trimmed before this group read them were skipped (retention)',
+        ),
     );
     this.members.add(member);
     group.join(member);

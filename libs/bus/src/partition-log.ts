@@ -1,0 +1,55 @@
+import type { WireRecord } from './envelope.js';
+
+/** Records an in-memory partition keeps by default: the newest 10,000; older ones are trimmed (Kafka's retention). */
+export const DEFAULT_RETAIN_RECORDS = 10_000;
+
+/**
+ * One partition of an in-memory topic with bounded retention: the newest `retain` records stay, older ones are
+ * trimmed, and offsets keep counting (an offset is never reused), as in a Kafka partition whose old segments
+ * were deleted. Memory stays bounded however long a process runs.
+ */
+export class PartitionLog {
+  private items: (WireRecord | undefined)[] = [];
+  /** index in `items` of the first retained record */
+  private head = 0;
+  /** offset of the first retained record */
+  private base = 0;
+
+  constructor(readonly retain: number) {
+    if (!Number.isInteger(retain) || retain < 1)
+      throw new RangeError(`retain must be a whole number >= 1, not ${retain}`);
+  }
+
+  /** offset of the oldest record still retained */
+  get start(): number {
+    return this.base;
+  }
+
+  /** offset the next record will get */
+  get end(): number {
+    return this.base + this.items.length - this.head;
+  }
+
+  /** Appends `record`; returns its offset. */
+  append(record: WireRecord): number {
+    const offset = this.end;
+    this.items.push(record);
+    if (this.end - this.base > this.retain) {
+      this.items[this.head] = undefined;
+      this.head++;
+      this.base++;
+      // compact once half the array is trimmed slots: amortised O(1) per append
+      if (this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+    }
+    return offset;
+  }
+
+  /** The record at `offset`, or undefined when it is not written yet or already trimmed (see `start`). */
+  at(offset: number): WireRecord | undefined {
+    if (offset < this.base) return undefined;
+    return this.items[this.head + offset - this.base];
+  }
+}
