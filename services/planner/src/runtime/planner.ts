@@ -46,16 +46,17 @@ import {
   type Logger,
 } from '@meshwave/telemetry';
 import { resolvePlannerConfig, type PlannerConfig, type ResolvedPlannerConfig } from '../config.js';
-import { DEFAULT_HEALTH_SOURCES, decide, type Decision } from '../engine/decide.js';
-import type { EngineCommand } from '../engine/desired-state.js';
-import type { HealthSource } from '../engine/health-source.js';
-import { metricGatePaths } from '../engine/metric-gates.js';
+import { decide } from '../core/decide.js';
+import { DEFAULT_HEALTH_SOURCES, type Decision } from '../core/decision.js';
+import type { EngineCommand } from '../core/desired-state.js';
+import type { HealthSource } from '../core/health-source.js';
+import { metricGatePaths } from '../core/metric-query.js';
 import type { MetricSampler } from '../metrics/metric-sampler.js';
-import { applyOperatorAction } from '../engine/operator-actions.js';
-import { newRolloutRecord } from '../engine/rollout-record.js';
-import { newRolloutState, type Received, type RolloutRecord, type RolloutState } from '../engine/rollout-state.js';
-import { transitionCount, transitionsSince } from '../engine/transition-history.js';
-import { TERMINAL_PHASES } from '../engine/transition-table.js';
+import { applyOperatorAction } from '../core/operator-actions.js';
+import { newRolloutRecord } from '../core/rollout-record.js';
+import { newRolloutState, type Received, type RolloutRecord, type RolloutState } from '../core/rollout-state.js';
+import { transitionCount, transitionsSince } from '../core/transition-history.js';
+import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildClusterDetail, buildFleetView } from '../views/fleet-view.js';
 import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';

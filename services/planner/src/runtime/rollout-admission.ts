@@ -1,7 +1,7 @@
 import type { Plan, RolloutPhase } from '@meshwave/contracts';
 import type { StateStore } from '@meshwave/store';
-import type { RolloutRecord, RolloutState } from '../engine/rollout-state.js';
-import { TERMINAL_PHASES } from '../engine/transition-table.js';
+import type { RolloutRecord, RolloutState } from '../core/rollout-state.js';
+import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { ROLLOUT_KIND, RolloutDoc } from './store-layout.js';
 

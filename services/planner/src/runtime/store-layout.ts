@@ -1,6 +1,6 @@
 import type { HealthReport, Inventory, InventoryReport, UnitProgress, VmProgress } from '@meshwave/contracts';
 import type { VersionedDoc } from '@meshwave/store';
-import type { Observations, Received, RolloutRecord, RolloutState } from '../engine/rollout-state.js';
+import type { Observations, Received, RolloutRecord, RolloutState } from '../core/rollout-state.js';
 
 // Where the planner keeps things. One scope per rollout (its id): the record, the engine state and the
 // latest report per target, so one `readScope` round trip gives a reconcile everything. The fleet scope holds
