@@ -15,6 +15,7 @@ import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
 import { RolloutDoc } from './store-layout.js';
+import { StoredClusterReport, StoredVmGroupReport, parseStored } from './stored-documents.js';
 
 /** What report intake needs of the reconcile loop. */
 export type ReconcilePort = Pick<RolloutReconciler, 'enqueue' | 'noteFailure' | 'drives' | 'driven'>;
@@ -76,7 +77,7 @@ export class AgentReports {
 
   private async onUnitProgress(lease: Lease, d: UnitProgress, receivedAt: number): Promise<void> {
     if (!(await this.knowsRollout(d.rolloutId))) return;
-    await this.storeReport(lease, d.rolloutId, RolloutDoc.clusterReport(d.cluster), d, d.generation);
+    await this.storeReport(lease, d.rolloutId, RolloutDoc.clusterReport(d.cluster), d, StoredClusterReport);
     const failing = d.units.some((u) => u.state === 'failed');
     if (failing) this.reconciler.noteFailure(d.rolloutId, receivedAt);
     this.reconciler.enqueue(d.rolloutId, failing);
@@ -85,7 +86,7 @@ export class AgentReports {
   private async onVmProgress(lease: Lease, d: VmProgress, receivedAt: number): Promise<void> {
     await this.inventory.storeVmGroup(lease, d);
     if (!(await this.knowsRollout(d.rolloutId))) return;
-    await this.storeReport(lease, d.rolloutId, RolloutDoc.vmGroupReport(d.group), d, d.generation);
+    await this.storeReport(lease, d.rolloutId, RolloutDoc.vmGroupReport(d.group), d, StoredVmGroupReport);
     const failing = d.hosts.some((h) => h.state === 'failed' || h.state === 'reverted');
     if (failing) this.reconciler.noteFailure(d.rolloutId, receivedAt);
     this.reconciler.enqueue(d.rolloutId, failing);
@@ -121,12 +122,12 @@ export class AgentReports {
     lease: Lease,
     scope: string,
     name: string,
-    value: unknown,
-    generation: number,
+    value: { readonly generation: number },
+    schema: typeof StoredClusterReport | typeof StoredVmGroupReport,
   ): Promise<void> {
     const { store } = this.context;
     const existing = await store.read(scope, name);
-    if (existing && (existing.value as { generation: number }).generation > generation) return;
+    if (existing && parseStored(schema, existing, name).generation > value.generation) return;
     const r = await store.transition({
       scope,
       epoch: lease.epoch,

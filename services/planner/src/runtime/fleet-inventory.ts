@@ -12,13 +12,8 @@ import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildClusterDetail, buildFleetView } from '../views/fleet-view.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
-import {
-  FLEET_SCOPE,
-  FleetDoc,
-  mergeInventory,
-  type StoredInventoryCluster,
-  type StoredVmGroup,
-} from './store-layout.js';
+import { FLEET_SCOPE, FleetDoc, mergeInventory } from './store-layout.js';
+import { StoredInventoryCluster, parseStored, type StoredVmGroup } from './stored-documents.js';
 
 /** The fleet scope: the operator's base inventory and what agents report of their clusters and VM groups. */
 export class FleetInventory {
@@ -74,7 +69,7 @@ export class FleetInventory {
     const { store } = this.context;
     const name = FleetDoc.cluster(report.cluster);
     const existing = await store.read(FLEET_SCOPE, name);
-    if (existing && (existing.value as StoredInventoryCluster).report.generation > report.generation) return;
+    if (existing && parseStored(StoredInventoryCluster, existing, name).report.generation > report.generation) return;
     const value: StoredInventoryCluster = { report, receivedAt: nowOf(this.context).toISOString() };
     const r = await store.transition({
       scope: FLEET_SCOPE,

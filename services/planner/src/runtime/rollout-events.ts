@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { RolloutEvent } from '@meshwave/contracts';
 import type { Decision } from '../core/decision.js';
-import type { RolloutState } from '../core/rollout-state.js';
 import { transitionCount, transitionsSince } from '../core/transition-history.js';
 import type { PlannerContext } from './planner-context.js';
 import { ROLLOUT_KIND, RolloutDoc } from './store-layout.js';
+import { StoredRolloutState, parseStored } from './stored-documents.js';
 
 /**
  * The event stream (SSE): transitions, verdicts and actions as they happen. The leader emits what it decides;
@@ -65,7 +65,7 @@ export class RolloutEvents {
       for (const id of await store.listScopes(ROLLOUT_KIND)) {
         const doc = await store.read(id, RolloutDoc.State);
         if (!doc) continue;
-        const state = doc.value as RolloutState;
+        const state = parseStored(StoredRolloutState, doc, RolloutDoc.State);
         const seen = this.seenHistory.get(id) ?? transitionCount(state);
         for (const t of transitionsSince(state, seen)) {
           this.emit({

@@ -23,7 +23,7 @@ import { injectTraceContext, rolloutAttributes, withSpan } from '@meshwave/telem
 import { metricGatePaths } from '../core/metric-query.js';
 import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
-import { newRolloutState, type RolloutRecord, type RolloutState } from '../core/rollout-state.js';
+import { newRolloutState } from '../core/rollout-state.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
 import { transitionPage } from '../views/transition-page.js';
@@ -34,6 +34,7 @@ import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
 import type { RolloutEvents } from './rollout-events.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
 import { ROLLOUT_KIND, RolloutDoc, loadRollout, type LoadedRollout } from './store-layout.js';
+import { StoredRolloutRecord, StoredRolloutState, parseStored } from './stored-documents.js';
 
 /** A rollout spec and an inventory as the API receives them: text (YAML/JSON, with positions in errors) or objects. */
 export interface PlanInput {
@@ -153,7 +154,13 @@ export class RolloutOperations {
     const out: RolloutSummary[] = [];
     for (const id of await store.listScopes(ROLLOUT_KIND)) {
       const [r, s] = await Promise.all([store.read(id, RolloutDoc.Record), store.read(id, RolloutDoc.State)]);
-      if (r && s) out.push(summarizeRollout(r.value as RolloutRecord, s.value as RolloutState));
+      if (r && s)
+        out.push(
+          summarizeRollout(
+            parseStored(StoredRolloutRecord, r, RolloutDoc.Record),
+            parseStored(StoredRolloutState, s, RolloutDoc.State),
+          ),
+        );
     }
     return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }

@@ -9,6 +9,7 @@ import {
 } from '@meshwave/telemetry';
 import type { Decision } from '../core/decision.js';
 import type { RolloutRecord } from '../core/rollout-state.js';
+import { StoredWaveTrace, parseStoredIfAny } from './stored-documents.js';
 
 /** The context a reconcile's span joins, and the documents to store with the state when a wave trace starts. */
 export interface WaveTrace {
@@ -28,7 +29,7 @@ export function waveTraceOf(
 ): WaveTrace {
   const wave = decision.state.wave;
   const name = `trace/wave/${wave}`;
-  const stored = docs.get(name)?.value as { traceparent?: string } | undefined;
+  const stored = parseStoredIfAny(StoredWaveTrace, docs.get(name), name);
   if (stored?.traceparent) return { parent: extractTraceContext({ traceparent: stored.traceparent }), writes: [] };
   if (!decision.transitions.some((t) => t.trigger === TransitionTrigger.Dispatched))
     return { parent: extractTraceContext(undefined), writes: [] };
