@@ -3,7 +3,8 @@ import type { RolloutRecord, RolloutState } from './rollout-state.js';
 
 const HORIZON_MS = 366 * 86_400_000;
 
-interface StartBlock {
+/** Why a wave may not start yet, and until when (absent: until something else changes). */
+export interface StartBlock {
   readonly reason: string;
   readonly until?: number;
 }

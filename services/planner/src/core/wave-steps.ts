@@ -1,10 +1,17 @@
 import { GateOutcome, TransitionTrigger } from '@meshwave/contracts';
 import { DEFAULT_ENGINE_CONFIG, type DecisionInput } from './decision.js';
 import { metricGatePaths } from './metric-query.js';
-import { startBlockOf } from './start-block.js';
+import { startBlockOf, type StartBlock } from './start-block.js';
 import { failWave, gate, type Stepper } from './stepper.js';
 import { stateKeyOf, type StateKey } from './transition-table.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
+
+/** Something blocks the wave's start: say what, and look again when it lifts (if it says when). */
+function waitFor(s: Stepper, block: StartBlock): false {
+  s.setReason(block.reason);
+  if (block.until !== undefined) s.wake(block.until);
+  return false;
+}
 
 /** Pending: the first wave starts once nothing blocks it. */
 function stepPending(s: Stepper, input: DecisionInput): boolean {
@@ -13,11 +20,7 @@ function stepPending(s: Stepper, input: DecisionInput): boolean {
   const st = s.state;
   const waves = record.plan.waves;
   const block = waves.length > 0 ? startBlockOf(record, st, 0, now) : undefined;
-  if (block) {
-    s.setReason(block.reason);
-    if (block.until !== undefined) s.wake(block.until);
-    return false;
-  }
+  if (block) return waitFor(s, block);
   s.go('Running/Dispatching', TransitionTrigger.Start, 'start conditions of the first wave met', { wave: 0 });
   return true;
 }
@@ -34,11 +37,7 @@ function stepDispatching(s: Stepper, input: DecisionInput): boolean {
     return true;
   }
   const block = startBlockOf(record, st, st.wave, now);
-  if (block) {
-    s.setReason(block.reason);
-    if (block.until !== undefined) s.wake(block.until);
-    return false;
-  }
+  if (block) return waitFor(s, block);
   const planned = waves[st.wave]!;
   const forced = planned.forced ? ' (forced by the deadline)' : '';
   s.go(

@@ -1,4 +1,11 @@
-import { ApiRole, CreatedRollout, RolloutIdParams, RolloutList, RolloutStatus } from '@meshwave/contracts';
+import {
+  ApiRole,
+  AuditEntryView,
+  CreatedRollout,
+  RolloutIdParams,
+  RolloutList,
+  RolloutStatus,
+} from '@meshwave/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,18 +14,8 @@ import type { OnLeader } from './leader-forwarding.js';
 import { requireRole } from './request-auth.js';
 import { SpecBody, errorResponses, planInputOf } from './route-schemas.js';
 
-const AuditList = z.object({
-  entries: z.array(
-    z.object({
-      actor: z.string(),
-      action: z.string(),
-      scope: z.string(),
-      reason: z.string().optional(),
-      at: z.string(),
-      detail: z.record(z.string(), z.unknown()).optional(),
-    }),
-  ),
-});
+/** A rollout's audit entries (the fleet-wide, paged audit has their stream ids too). */
+const AuditList = z.object({ entries: z.array(AuditEntryView.omit({ id: true })) });
 
 /** Rollouts: start one (on the leader), list them, one rollout's status and its audit. */
 export function registerRolloutRoutes(app: FastifyInstance, planner: Planner, onLeader: OnLeader): void {
