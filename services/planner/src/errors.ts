@@ -24,6 +24,8 @@ export const PlannerErrorCode = {
   PrometheusQueryFailed: 'PROMETHEUS_QUERY_FAILED',
   /** Prometheus answered something that is not an instant vector of its HTTP API */
   PrometheusBadResponse: 'PROMETHEUS_BAD_RESPONSE',
+  /** a document read from the store does not match its schema (stored-documents.ts): retrying cannot fix it */
+  StoredDocumentInvalid: 'STORED_DOCUMENT_INVALID',
 } as const;
 export type PlannerErrorCode = (typeof PlannerErrorCode)[keyof typeof PlannerErrorCode];
 

@@ -1,6 +1,6 @@
 export * from './errors.js';
 export * from './config.js';
-export * from './engine/index.js';
+export * from './core/index.js';
 export { buildRolloutStatus, summarizeRollout, estimateCompletion } from './views/rollout-status.js';
 export { buildFleetView, buildClusterDetail } from './views/fleet-view.js';
 export {

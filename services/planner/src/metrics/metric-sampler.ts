@@ -1,15 +1,15 @@
 // The metric gates' adapter: turns a rollout's MetricQuery (pure, from the engine) into PromQL over Istio's
 // standard metrics, runs it against Prometheus and hands the engine samples, or why there are none.
+import { metricQueryOf } from '../core/metric-query.js';
 import {
   MetricObservationKind,
-  metricQueryOf,
   metricSamplesFor,
   type MetricObservation,
   type MetricQuery,
   type MetricTarget,
   type WorkloadTraffic,
-} from '../engine/metric-gates.js';
-import type { RolloutRecord, RolloutState } from '../engine/rollout-state.js';
+} from '../core/metric-samples.js';
+import type { RolloutRecord, RolloutState } from '../core/rollout-state.js';
 import { PlannerError } from '../errors.js';
 import type { PrometheusClient, VectorSample } from './prometheus-client.js';
 

@@ -1,9 +1,16 @@
 import type { Plan, RolloutPhase } from '@meshwave/contracts';
 import type { StateStore } from '@meshwave/store';
-import type { RolloutRecord, RolloutState } from '../engine/rollout-state.js';
-import { TERMINAL_PHASES } from '../engine/transition-table.js';
+import type { RolloutRecord, RolloutState } from '../core/rollout-state.js';
+import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { ROLLOUT_KIND, RolloutDoc } from './store-layout.js';
+import {
+  AdmissionRegistry,
+  StoredRolloutRecord,
+  StoredRolloutState,
+  parseStoredIfAny,
+  type AdmittedRollout,
+} from './stored-documents.js';
 
 // Admission of a new rollout: its name must not be the name of an active rollout, and none of its units may be
 // driven by an active rollout (two rollouts must never move one workload). The check and the registration are
@@ -14,16 +21,8 @@ import { ROLLOUT_KIND, RolloutDoc } from './store-layout.js';
 export const ADMISSION_SCOPE = 'admission';
 export const ADMISSION_REGISTRY = 'registry';
 
-/** One admitted rollout; `epoch` is the leader epoch that admitted it (to tell a failed creation from one in flight). */
-interface Admitted {
-  readonly name: string;
-  readonly epoch: number;
-}
-
-/** The registry: rollouts admitted and not known to have ended (ended ones are dropped at the next admission). */
-interface Registry {
-  readonly rollouts: Readonly<Record<string, Admitted>>;
-}
+/** One admitted rollout (the registry keeps them until they are known to have ended; see stored-documents.ts). */
+type Admitted = AdmittedRollout;
 
 /** What a rollout drives: its cluster units (`cluster/namespace[/kind/name]`) and its VM hosts (`vm:group/host`). */
 export function drivenUnitsOf(plan: Plan): string[] {
@@ -79,7 +78,7 @@ export class RolloutAdmission {
   async admit(request: AdmissionRequest): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const doc = await this.store.read(ADMISSION_SCOPE, ADMISSION_REGISTRY);
-      const registered = (doc?.value as Registry | undefined)?.rollouts ?? (await this.seed());
+      const registered = parseStoredIfAny(AdmissionRegistry, doc, ADMISSION_REGISTRY)?.rollouts ?? (await this.seed());
       const live = await this.liveOf(registered, request.epoch);
       this.refuseConflicts(request, live);
       const rollouts: Record<string, Admitted> = {};
@@ -113,7 +112,7 @@ export class RolloutAdmission {
   private async seed(): Promise<Record<string, Admitted>> {
     const out: Record<string, Admitted> = {};
     for (const id of await this.store.listScopes(ROLLOUT_KIND)) {
-      const record = (await this.store.read(id, RolloutDoc.Record))?.value as RolloutRecord | undefined;
+      const record = await this.readRecord(id);
       if (record !== undefined) out[id] = { name: record.spec.metadata.name, epoch: 0 };
     }
     return out;
@@ -126,7 +125,7 @@ export class RolloutAdmission {
   ): Promise<{ id: string; admitted: Admitted; phase: RolloutPhase | 'Creating'; units: readonly string[] }[]> {
     const checked = await Promise.all(
       Object.entries(registered).map(async ([id, admitted]) => {
-        let state = (await this.store.read(id, RolloutDoc.State))?.value as RolloutState | undefined;
+        let state = await this.readState(id);
         if (state === undefined) {
           // No state yet: in flight if this process is writing it, or a newer leader admitted it; else its
           // creation failed, or its leader died or is paused before writing it. A paused leader could still
@@ -138,7 +137,7 @@ export class RolloutAdmission {
           if (admitted.epoch < epoch) {
             const fenced = await this.store.transition({ scope: id, epoch, writes: [] });
             if (!fenced.ok) return creating; // a newer leader wrote there: not ours to void
-            state = (await this.store.read(id, RolloutDoc.State))?.value as RolloutState | undefined;
+            state = await this.readState(id);
           }
           if (state === undefined) return [];
         }
@@ -155,10 +154,18 @@ export class RolloutAdmission {
   private async unitsOf(id: string): Promise<readonly string[]> {
     const known = this.unitsById.get(id);
     if (known !== undefined) return known;
-    const record = (await this.store.read(id, RolloutDoc.Record))?.value as RolloutRecord | undefined;
+    const record = await this.readRecord(id);
     const units = record === undefined ? [] : drivenUnitsOf(record.plan);
     this.unitsById.set(id, units);
     return units;
+  }
+
+  private async readRecord(id: string): Promise<RolloutRecord | undefined> {
+    return parseStoredIfAny(StoredRolloutRecord, await this.store.read(id, RolloutDoc.Record), RolloutDoc.Record);
+  }
+
+  private async readState(id: string): Promise<RolloutState | undefined> {
+    return parseStoredIfAny(StoredRolloutState, await this.store.read(id, RolloutDoc.State), RolloutDoc.State);
   }
 
   private refuseConflicts(

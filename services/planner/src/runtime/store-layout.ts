@@ -1,6 +1,19 @@
-import type { HealthReport, Inventory, InventoryReport, UnitProgress, VmProgress } from '@meshwave/contracts';
+import type { HealthReport, Inventory, UnitProgress, VmProgress } from '@meshwave/contracts';
 import type { VersionedDoc } from '@meshwave/store';
-import type { Observations, Received, RolloutRecord, RolloutState } from '../engine/rollout-state.js';
+import type { Observations, Received, RolloutRecord, RolloutState } from '../core/rollout-state.js';
+import {
+  StoredBaseInventory,
+  StoredClusterReport,
+  StoredInventoryCluster,
+  StoredRolloutRecord,
+  StoredRolloutState,
+  StoredVmGroup,
+  StoredVmGroupReport,
+  parseStored,
+  parseStoredIfAny,
+} from './stored-documents.js';
+
+export type { StoredInventoryCluster, StoredVmGroup } from './stored-documents.js';
 
 // Where the planner keeps things. One scope per rollout (its id): the record, the engine state and the
 // latest report per target, so one `readScope` round trip gives a reconcile everything. The fleet scope holds
@@ -26,17 +39,6 @@ export const FleetDoc = {
 /** Timer set of "look at rollout X again at T". */
 export const WAKE_TIMERS = 'planner/wake';
 
-export interface StoredInventoryCluster {
-  readonly report: InventoryReport;
-  readonly receivedAt: string;
-}
-
-export interface StoredVmGroup {
-  readonly group: string;
-  readonly hosts: readonly { name: string; version: string | null }[];
-  readonly receivedAt: string;
-}
-
 export interface LoadedRollout {
   readonly record: RolloutRecord;
   readonly state: RolloutState;
@@ -49,20 +51,22 @@ export function loadRollout(
   docs: ReadonlyMap<string, VersionedDoc>,
   health: ReadonlyMap<string, Received<HealthReport>>,
 ): LoadedRollout | undefined {
-  const record = docs.get(RolloutDoc.Record)?.value as RolloutRecord | undefined;
+  const recordDoc = docs.get(RolloutDoc.Record);
   const stateDoc = docs.get(RolloutDoc.State);
-  if (record === undefined || stateDoc === undefined) return undefined;
+  if (recordDoc === undefined || stateDoc === undefined) return undefined;
+  const record: RolloutRecord = parseStored(StoredRolloutRecord, recordDoc, RolloutDoc.Record);
+  const state: RolloutState = parseStored(StoredRolloutState, stateDoc, RolloutDoc.State);
   const clusters = new Map<string, UnitProgress>();
   const vmGroups = new Map<string, VmProgress>();
   for (const [name, doc] of docs) {
     if (name.startsWith('report/cluster/'))
-      clusters.set(name.slice('report/cluster/'.length), doc.value as UnitProgress);
+      clusters.set(name.slice('report/cluster/'.length), parseStored(StoredClusterReport, doc, name));
     else if (name.startsWith('report/vmgroup/'))
-      vmGroups.set(name.slice('report/vmgroup/'.length), doc.value as VmProgress);
+      vmGroups.set(name.slice('report/vmgroup/'.length), parseStored(StoredVmGroupReport, doc, name));
   }
   return {
     record,
-    state: stateDoc.value as RolloutState,
+    state,
     stateVersion: stateDoc.version,
     observations: { clusters, vmGroups, health },
   };
@@ -78,13 +82,18 @@ export function mergeInventory(docs: ReadonlyMap<string, VersionedDoc>): {
   reported: Map<string, StoredInventoryCluster>;
   vmReported: Map<string, StoredVmGroup>;
 } {
-  const base = (docs.get(FleetDoc.BaseInventory)?.value as Inventory | undefined) ?? { clusters: [], vmGroups: [] };
+  const baseDoc = docs.get(FleetDoc.BaseInventory);
+  const base: Inventory = parseStoredIfAny(StoredBaseInventory, baseDoc, FleetDoc.BaseInventory) ?? {
+    clusters: [],
+    vmGroups: [],
+  };
   const reported = new Map<string, StoredInventoryCluster>();
   const vmReported = new Map<string, StoredVmGroup>();
   for (const [name, doc] of docs) {
     if (name.startsWith('inventory/cluster/'))
-      reported.set(name.slice('inventory/cluster/'.length), doc.value as StoredInventoryCluster);
-    else if (name.startsWith('vmgroup/')) vmReported.set(name.slice('vmgroup/'.length), doc.value as StoredVmGroup);
+      reported.set(name.slice('inventory/cluster/'.length), parseStored(StoredInventoryCluster, doc, name));
+    else if (name.startsWith('vmgroup/'))
+      vmReported.set(name.slice('vmgroup/'.length), parseStored(StoredVmGroup, doc, name));
   }
   const clusters = base.clusters.map((c) => {
     const r = reported.get(c.name);

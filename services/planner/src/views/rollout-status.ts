@@ -7,8 +7,8 @@ import {
   type VmHostCounts,
   type WaveStatus,
 } from '@meshwave/contracts';
-import type { Observations, RolloutRecord, RolloutState } from '../engine/rollout-state.js';
-import { isExcluded, observeUnits, observeVmHosts } from '../engine/unit-observations.js';
+import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
+import { isExcluded, observeUnits, observeVmHosts } from '../core/unit-observations.js';
 
 const zeroUnits = (): { -readonly [K in keyof UnitCounts]: number } => ({
   pending: 0,

@@ -1,6 +1,6 @@
 import type { TransitionPage, TransitionPageQuery } from '@meshwave/contracts';
-import type { RolloutState } from '../engine/rollout-state.js';
-import { transitionCount } from '../engine/transition-history.js';
+import type { RolloutState } from '../core/rollout-state.js';
+import { transitionCount } from '../core/transition-history.js';
 
 /**
  * One page of a rollout's transitions, newest page first: the `limit` transitions before `cursor` (a seq; none:

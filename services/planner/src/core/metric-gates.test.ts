@@ -15,16 +15,14 @@ import { describe, expect, it } from 'vitest';
 import { decide } from './decide.js';
 import type { EngineCommand } from './desired-state.js';
 import { evaluateGate, agentReportHealthSource, type GateRequest } from './health-source.js';
+import { errorRateHealthSource, latencyHealthSource } from './metric-gates.js';
+import { metricGatePaths, metricQueryOf } from './metric-query.js';
 import {
   MetricObservationKind,
-  errorRateHealthSource,
-  latencyHealthSource,
-  metricGatePaths,
-  metricQueryOf,
   type MetricObservation,
   type MetricQuery,
   type WorkloadTraffic,
-} from './metric-gates.js';
+} from './metric-samples.js';
 import { newRolloutRecord } from './rollout-record.js';
 import { newRolloutState, type Observations, type RolloutRecord, type RolloutState } from './rollout-state.js';
 

@@ -1,5 +1,5 @@
 import { GateOutcome, GateReason, resolvePercentOrCount, type Gates } from '@meshwave/contracts';
-import type { MetricObservation } from './metric-gates.js';
+import type { MetricObservation } from './metric-samples.js';
 import { UnitStatus, type UnitObservation, type VmHostObservation } from './unit-observations.js';
 
 /** What a gate evaluation looks at. Sources judge data handed to them; they never fetch (the adapter does). */

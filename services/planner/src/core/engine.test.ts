@@ -14,7 +14,8 @@ import {
 } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import { describe, expect, it } from 'vitest';
-import { decide, type Decision } from './decide.js';
+import { decide } from './decide.js';
+import type { Decision } from './decision.js';
 import type { EngineCommand } from './desired-state.js';
 import { applyOperatorAction, type OperatorRequest } from './operator-actions.js';
 import { newRolloutRecord } from './rollout-record.js';

@@ -1,0 +1,78 @@
+import { desiredContents, desiredKeyOf, type EngineCommand } from './desired-state.js';
+import { DEFAULT_ENGINE_CONFIG, type Decision, type DecisionInput } from './decision.js';
+import type { RolloutState, TargetRecord } from './rollout-state.js';
+import { Stepper } from './stepper.js';
+import { TERMINAL_PHASES } from './transition-table.js';
+import { step } from './wave-steps.js';
+
+/** transitions one decision may chain (Gating → Dispatching → ...); a bound, never reached in practice */
+const MAX_STEPS = 16;
+
+/**
+ * The engine's decision for one rollout: pure. Given the stored state and what agents reported, it steps the
+ * state machine as far as the observations allow, then works out which targets need their desired state
+ * (new content → new generation; lagging reports → the same content again) and when to look again.
+ */
+export function decide(input: DecisionInput): Decision {
+  const s = new Stepper(input, input.now);
+  const config = input.config ?? DEFAULT_ENGINE_CONFIG;
+  for (let i = 0; i < MAX_STEPS && !s.settled; i++) if (!step(s, input)) break;
+
+  const now = input.now.getTime();
+  const nowIso = input.now.toISOString();
+  const commands: EngineCommand[] = [];
+  let generation = s.state.generation;
+  const header = { rolloutId: input.record.id, wave: s.state.wave, epoch: input.epoch };
+  if (s.halts.length > 0) {
+    generation += 1;
+    for (const h of [...new Set(s.halts.map((x) => x.target))].sort()) {
+      const reason = s.halts.find((x) => x.target === h)?.reason ?? 'halt';
+      commands.push({ kind: 'halt', target: h, data: { ...header, generation, target: h, reason } });
+    }
+  }
+  const key = desiredKeyOf(s.state);
+  const targets: Record<string, TargetRecord> = { ...s.state.targets };
+  const reportGenerationOf = (target: string): number | undefined =>
+    target.startsWith('cluster/')
+      ? input.observations.clusters.get(target.slice('cluster/'.length))?.generation
+      : input.observations.vmGroups.get(target.slice('vmgroup/'.length))?.generation;
+  const lags = (target: string, prev: TargetRecord): boolean => (reportGenerationOf(target) ?? -1) < prev.generation;
+  const resyncDue = (target: string, prev: TargetRecord): boolean =>
+    lags(target, prev) && now - Date.parse(prev.sentAt) >= config.resyncAfterMs;
+  const known = Object.entries(s.state.targets);
+  // Desired contents are rebuilt only when something they depend on changed, or a target must get them again.
+  const rebuild =
+    input.resendAll === true ||
+    (known.length === 0 && s.state.dispatchedWaves > 0) ||
+    known.some(([t, prev]) => prev.digest !== key || resyncDue(t, prev));
+  const contents = rebuild ? desiredContents(input.record, s.state) : [];
+  const nextGeneration = contents.some((c) => s.state.targets[c.target]?.digest !== key) ? generation + 1 : generation;
+  for (const c of contents) {
+    const prev = targets[c.target];
+    const changed = prev?.digest !== key;
+    if (!changed && !resyncDue(c.target, prev) && !input.resendAll) continue;
+    const gen = changed ? nextGeneration : prev.generation;
+    targets[c.target] = { generation: gen, digest: key, sentAt: nowIso, epoch: input.epoch };
+    const stamped = { ...c.data, generation: gen, epoch: input.epoch };
+    commands.push(
+      c.kind === 'cluster'
+        ? { kind: 'cluster', target: c.target, data: stamped as typeof c.data & { generation: number; epoch: number } }
+        : { kind: 'vmgroup', target: c.target, data: stamped as typeof c.data & { generation: number; epoch: number } },
+    );
+  }
+  // A target whose reports lag what it was sent gets it again after the resync interval.
+  for (const [t, prev] of Object.entries(targets))
+    if (lags(t, prev)) s.wake(Date.parse(prev.sentAt) + config.resyncAfterMs);
+  const state: RolloutState = commands.length > 0 ? { ...s.state, generation: nextGeneration, targets } : s.state;
+  const changed = state !== input.state;
+  return {
+    state: changed && state.updatedAt === input.state.updatedAt ? { ...state, updatedAt: nowIso } : state,
+    transitions: s.transitions,
+    verdicts: s.verdicts,
+    commands,
+    ...(s.wakeAt !== undefined && !TERMINAL_PHASES.has(state.phase)
+      ? { wakeAt: new Date(Math.max(s.wakeAt, now)) }
+      : {}),
+    changed,
+  };
+}

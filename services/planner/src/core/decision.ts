@@ -1,0 +1,49 @@
+import type { GateVerdict, TransitionRecord } from '@meshwave/contracts';
+import type { EngineCommand } from './desired-state.js';
+import { agentReportHealthSource, type HealthSource } from './health-source.js';
+import { metricHealthSources } from './metric-gates.js';
+import type { MetricObservation } from './metric-samples.js';
+import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
+
+export interface EngineConfig {
+  /** a target whose reports lag behind what was sent gets it again after this long */
+  readonly resyncAfterMs: number;
+  /** an Inconclusive or Error final gate is evaluated again after this long */
+  readonly gateRetryMs: number;
+  /** verdicts kept per rollout (the newest) */
+  readonly maxVerdicts: number;
+}
+
+export const DEFAULT_ENGINE_CONFIG: EngineConfig = { resyncAfterMs: 30_000, gateRetryMs: 15_000, maxVerdicts: 500 };
+
+export interface DecisionInput {
+  readonly record: RolloutRecord;
+  readonly state: RolloutState;
+  readonly observations: Observations;
+  readonly now: Date;
+  /** the leader's fencing epoch, stamped on every command */
+  readonly epoch: number;
+  /** re-send every target's desired state (a new leader taking over) */
+  readonly resendAll?: boolean;
+  readonly config?: EngineConfig;
+  /** default: agent reports and the metric gates (which pass silently unless the rollout asks for them) */
+  readonly healthSources?: readonly HealthSource[];
+  /** what the metrics adapter fetched for the current wave; undefined: no metrics backend configured */
+  readonly metrics?: MetricObservation;
+}
+
+/** Agent reports, then the metric gates with their default thresholds. */
+export const DEFAULT_HEALTH_SOURCES: readonly HealthSource[] = [agentReportHealthSource, ...metricHealthSources()];
+
+/** What to do: the next state (to store with the epoch), why, what to publish, and when to look again. */
+export interface Decision {
+  readonly state: RolloutState;
+  readonly transitions: readonly TransitionRecord[];
+  readonly verdicts: readonly GateVerdict[];
+  /** halt commands first, then desired states: one target's commands stay in this order on its partition */
+  readonly commands: readonly EngineCommand[];
+  /** the next instant this rollout needs a look even if no report arrives; undefined: only events move it */
+  readonly wakeAt?: Date;
+  /** the state differs from the input (something to store) */
+  readonly changed: boolean;
+}

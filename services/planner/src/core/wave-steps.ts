@@ -1,0 +1,198 @@
+import { GateOutcome, TransitionTrigger } from '@meshwave/contracts';
+import { DEFAULT_ENGINE_CONFIG, type DecisionInput } from './decision.js';
+import { metricGatePaths } from './metric-query.js';
+import { startBlockOf, type StartBlock } from './start-block.js';
+import { failWave, gate, type Stepper } from './stepper.js';
+import { stateKeyOf, type StateKey } from './transition-table.js';
+import { observeUnits, observeVmHosts } from './unit-observations.js';
+
+/** Something blocks the wave's start: say what, and look again when it lifts (if it says when). */
+function waitFor(s: Stepper, block: StartBlock): false {
+  s.setReason(block.reason);
+  if (block.until !== undefined) s.wake(block.until);
+  return false;
+}
+
+/** Pending: the first wave starts once nothing blocks it. */
+function stepPending(s: Stepper, input: DecisionInput): boolean {
+  const now = input.now.getTime();
+  const { record } = input;
+  const st = s.state;
+  const waves = record.plan.waves;
+  const block = waves.length > 0 ? startBlockOf(record, st, 0, now) : undefined;
+  if (block) return waitFor(s, block);
+  s.go('Running/Dispatching', TransitionTrigger.Start, 'start conditions of the first wave met', { wave: 0 });
+  return true;
+}
+
+/** Dispatching: the wave goes out once nothing blocks it; its commands must leave before anything else. */
+function stepDispatching(s: Stepper, input: DecisionInput): boolean {
+  const now = input.now.getTime();
+  const { record } = input;
+  const st = s.state;
+  const waves = record.plan.waves;
+  if (st.wave >= waves.length) {
+    // A plan without waves: nothing to move.
+    s.go('Running/Converging', TransitionTrigger.Dispatched, 'no wave to dispatch');
+    return true;
+  }
+  const block = startBlockOf(record, st, st.wave, now);
+  if (block) return waitFor(s, block);
+  const planned = waves[st.wave]!;
+  const forced = planned.forced ? ' (forced by the deadline)' : '';
+  s.go(
+    'Running/Converging',
+    TransitionTrigger.Dispatched,
+    `wave "${planned.name}" dispatched: ${planned.units.length} units, ${planned.vmHosts.length} VM hosts${forced}`,
+    {
+      dispatchedWaves: Math.max(st.dispatchedWaves, st.wave + 1),
+      rolledBackWaves: st.rolledBackWaves.filter((w) => w !== st.wave),
+      waveDispatchedAt: input.now.toISOString(),
+      soakStartedAt: undefined,
+    },
+  );
+  s.settled = true;
+  s.wake(now); // look again at once: a wave nobody reports on (empty) must not wait for an event
+  return false;
+}
+
+/** Converging: a watch verdict each pass; converged starts the soak, failed halts. */
+function stepConverging(s: Stepper, input: DecisionInput): boolean {
+  const st = s.state;
+  const v = gate(input, st, false, input.now);
+  s.recordVerdict(v);
+  if (v.outcome === GateOutcome.Failed) {
+    failWave(s, input, v);
+    return false;
+  }
+  if (v.outcome === GateOutcome.Successful) {
+    s.go('Running/Soaking', TransitionTrigger.Converged, v.message, { soakStartedAt: input.now.toISOString() });
+    return true;
+  }
+  s.setReason(v.message);
+  return false;
+}
+
+/** Soaking: the soak runs out unless a watch fails the wave meanwhile. */
+function stepSoaking(s: Stepper, input: DecisionInput): boolean {
+  const now = input.now.getTime();
+  const { record } = input;
+  const st = s.state;
+  const waves = record.plan.waves;
+  const v = gate(input, st, false, input.now);
+  if (v.outcome === GateOutcome.Failed) {
+    s.recordVerdict(v);
+    failWave(s, input, v);
+    return false;
+  }
+  const soakMs = (waves[st.wave]?.soakSeconds ?? 0) * 1000;
+  const until = Date.parse(st.soakStartedAt ?? input.now.toISOString()) + soakMs;
+  if (now < until) {
+    s.setReason(`soaking until ${new Date(until).toISOString()}`);
+    s.wake(until);
+    // Metrics change without any report arriving: look again every gate retry so a bad canary halts mid-soak.
+    if (metricGatePaths(record.spec.spec.gates).length > 0)
+      s.wake(now + (input.config?.gateRetryMs ?? DEFAULT_ENGINE_CONFIG.gateRetryMs));
+    return false;
+  }
+  s.go('Running/Gating', TransitionTrigger.SoakElapsed, `soaked ${soakMs / 1000}s`);
+  return true;
+}
+
+/** Gating: the final verdict moves on to the next wave, completes, halts, or retries later. */
+function stepGating(s: Stepper, input: DecisionInput): boolean {
+  const now = input.now.getTime();
+  const st = s.state;
+  const waves = input.record.plan.waves;
+  if (st.gateRetryAt !== undefined && Date.parse(st.gateRetryAt) > now) {
+    s.wake(Date.parse(st.gateRetryAt));
+    return false;
+  }
+  const v = gate(input, st, true, input.now);
+  s.recordVerdict(v);
+  if (v.outcome === GateOutcome.Failed) {
+    failWave(s, input, v);
+    return false;
+  }
+  if (v.outcome === GateOutcome.Successful) {
+    const name = waves[st.wave]?.name ?? String(st.wave);
+    if (st.wave + 1 >= waves.length) {
+      s.go('Completed', TransitionTrigger.LastGatePassed, `wave "${name}" passed its gate; every wave done`, {
+        gateRetryAt: undefined,
+      });
+      return false;
+    }
+    s.go('Running/Dispatching', TransitionTrigger.GatePassed, `wave "${name}" passed its gate: ${v.message}`, {
+      wave: st.wave + 1,
+      gateRetryAt: undefined,
+      soakStartedAt: undefined,
+    });
+    return true;
+  }
+  const retry = now + (input.config?.gateRetryMs ?? DEFAULT_ENGINE_CONFIG.gateRetryMs);
+  s.state = { ...s.state, gateRetryAt: new Date(retry).toISOString() };
+  s.setReason(`gate ${v.outcome}: ${v.message}; evaluated again at ${new Date(retry).toISOString()}`);
+  s.wake(retry);
+  return false;
+}
+
+/** RollingBack: done when every failed-back unit reports `from` again; failed when one cannot. */
+function stepRollingBack(s: Stepper, input: DecisionInput): boolean {
+  const { record } = input;
+  const st = s.state;
+  const waveList = st.rollbackAll
+    ? Array.from({ length: st.dispatchedWaves }, (_, i) => i)
+    : st.rolledBackWaves.filter((w) => w < st.dispatchedWaves);
+  const units = observeUnits(record, st, input.observations, waveList);
+  const hosts = observeVmHosts(record, st, input.observations, waveList);
+  const failed = [
+    ...units.filter((u) => u.fresh && u.status === 'failed').map((u) => u.unit),
+    ...hosts.filter((h) => h.fresh && h.status === 'failed').map((h) => `vmgroup/${h.host}`),
+  ];
+  if (failed.length > 0) {
+    s.go(
+      'Failed',
+      TransitionTrigger.RollbackFailed,
+      `failback failed for ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ` and ${failed.length - 5} more` : ''}`,
+    );
+    for (const target of Object.keys(s.state.targets)) s.halts.push({ target, reason: 'failback failed' });
+    return false;
+  }
+  const pending =
+    units.filter((u) => !(u.fresh && u.status === 'converged')).length +
+    hosts.filter((h) => !(h.fresh && h.status === 'converged')).length;
+  if (pending > 0) {
+    s.setReason(
+      `failing back to ${record.spec.spec.from}: ${pending} of ${units.length + hosts.length} units and VM hosts still to go`,
+    );
+    return false;
+  }
+  if (st.rollbackScope === 'wave') {
+    s.go(
+      'Halted',
+      TransitionTrigger.WaveRolledBack,
+      `wave ${st.wave} is back on ${record.spec.spec.from}; resume to retry it (exclude what failed first)`,
+      { rollbackScope: undefined },
+    );
+  } else {
+    s.go('RolledBack', TransitionTrigger.RolledBack, `every dispatched unit is back on ${record.spec.spec.from}`, {
+      rollbackScope: undefined,
+    });
+  }
+  return false;
+}
+
+const STEPS: Partial<Record<StateKey, (s: Stepper, input: DecisionInput) => boolean>> = {
+  Pending: stepPending,
+  'Running/Dispatching': stepDispatching,
+  'Running/Converging': stepConverging,
+  'Running/Soaking': stepSoaking,
+  'Running/Gating': stepGating,
+  RollingBack: stepRollingBack,
+};
+
+/** One step of the state machine from the current state; false when nothing more can happen now. */
+export function step(s: Stepper, input: DecisionInput): boolean {
+  // Paused, Halted and terminal phases wait for an operator.
+  return STEPS[stateKeyOf(s.state)]?.(s, input) ?? false;
+}

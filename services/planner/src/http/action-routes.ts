@@ -1,0 +1,78 @@
+import {
+  ActionRequest,
+  ActionResponse,
+  ApiRole,
+  ExcludeRequest,
+  OperatorAction,
+  RolloutIdParams,
+} from '@meshwave/contracts';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Planner } from '../runtime/planner.js';
+import type { OnLeader } from './leader-forwarding.js';
+import { requireRole } from './request-auth.js';
+import { errorResponses } from './route-schemas.js';
+
+/** Operator actions on a rollout (on the leader): pause, resume, approve, rollback, abort, exclude. */
+export function registerActionRoutes(app: FastifyInstance, planner: Planner, onLeader: OnLeader): void {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  for (const action of [
+    OperatorAction.Pause,
+    OperatorAction.Resume,
+    OperatorAction.Approve,
+    OperatorAction.Rollback,
+    OperatorAction.Abort,
+  ] as const) {
+    routes.post(
+      `/v1/rollouts/:id/${action}`,
+      {
+        schema: {
+          summary: `${action[0]!.toUpperCase()}${action.slice(1)} a rollout (409 when it does not apply now)`,
+          tags: ['actions'],
+          params: RolloutIdParams,
+          body: ActionRequest.nullish(),
+          response: { 200: ActionResponse, ...errorResponses },
+        },
+        onRequest: requireRole(ApiRole.Operator),
+      },
+      async (request, reply) => {
+        const reason = request.body?.reason;
+        const result = await onLeader(request, reply, () =>
+          planner.act(request.params.id, {
+            action,
+            actor: request.identity!.name,
+            ...(reason !== undefined ? { reason } : {}),
+          }),
+        );
+        return result ?? reply;
+      },
+    );
+  }
+
+  routes.post(
+    '/v1/rollouts/:id/exclude',
+    {
+      schema: {
+        summary: 'Exclude workloads or namespaces from a rollout',
+        tags: ['actions'],
+        params: RolloutIdParams,
+        body: ExcludeRequest,
+        response: { 200: ActionResponse, ...errorResponses },
+      },
+      onRequest: requireRole(ApiRole.Operator),
+    },
+    async (request, reply) => {
+      const { units, reason } = request.body;
+      const result = await onLeader(request, reply, () =>
+        planner.act(request.params.id, {
+          action: OperatorAction.Exclude,
+          actor: request.identity!.name,
+          units,
+          ...(reason !== undefined ? { reason } : {}),
+        }),
+      );
+      return result ?? reply;
+    },
+  );
+}

@@ -1,0 +1,143 @@
+import {
+  MessageType,
+  Topic,
+  type CommandRejected,
+  type HealthReport,
+  type InventoryReport,
+  type UnitProgress,
+  type VmProgress,
+} from '@meshwave/contracts';
+import type { IncomingMessage, Subscription } from '@meshwave/bus';
+import type { Lease } from '@meshwave/store';
+import { PlannerError, PlannerErrorCode } from '../errors.js';
+import type { FleetInventory } from './fleet-inventory.js';
+import type { Leadership } from './leadership.js';
+import { nowOf, type PlannerContext } from './planner-context.js';
+import type { RolloutReconciler } from './rollout-reconciler.js';
+import { RolloutDoc } from './store-layout.js';
+import { StoredClusterReport, StoredVmGroupReport, parseStored } from './stored-documents.js';
+
+/** What report intake needs of the reconcile loop. */
+export type ReconcilePort = Pick<RolloutReconciler, 'enqueue' | 'noteFailure' | 'drives' | 'driven'>;
+
+/**
+ * The leader's intake of what agents report (progress, inventory, health, heartbeats, refused commands): each
+ * report is stored (the newest generation wins) and the rollouts it concerns are reconciled again.
+ */
+export class AgentReports {
+  private readonly heartbeats = new Map<string, string>();
+
+  constructor(
+    private readonly context: PlannerContext,
+    private readonly leadership: Pick<Leadership, 'current' | 'lost'>,
+    private readonly reconciler: ReconcilePort,
+    private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeVmGroup'>,
+  ) {}
+
+  /** Subscribes to the events topic from the beginning (the leader's group). */
+  subscribe(): Promise<Subscription> {
+    return this.context.bus.subscribe({
+      topic: Topic.Events,
+      groupId: this.context.config.eventsGroupId,
+      fromBeginning: true,
+      types: [
+        MessageType.UnitProgress,
+        MessageType.VmProgress,
+        MessageType.Inventory,
+        MessageType.Health,
+        MessageType.Heartbeat,
+        MessageType.CommandRejected,
+      ],
+      handler: (m) => this.onMessage(m),
+    });
+  }
+
+  private async onMessage(m: IncomingMessage): Promise<void> {
+    const lease = this.leadership.current;
+    if (!lease) throw new PlannerError(PlannerErrorCode.NotLeader, 'not leader', { retryable: true });
+    const receivedAt = performance.now();
+    switch (m.type) {
+      case MessageType.UnitProgress:
+        return this.onUnitProgress(lease, m.data as UnitProgress, receivedAt);
+      case MessageType.VmProgress:
+        return this.onVmProgress(lease, m.data as VmProgress, receivedAt);
+      case MessageType.Inventory:
+        return this.inventory.storeReport(lease, m.data as InventoryReport);
+      case MessageType.Health:
+        return this.onHealth(m.data as HealthReport, receivedAt);
+      case MessageType.Heartbeat:
+        this.heartbeats.set(m.source, m.time);
+        return;
+      case MessageType.CommandRejected:
+        return this.onCommandRejected(m.data as CommandRejected);
+      default:
+        return;
+    }
+  }
+
+  private async onUnitProgress(lease: Lease, d: UnitProgress, receivedAt: number): Promise<void> {
+    if (!(await this.knowsRollout(d.rolloutId))) return;
+    await this.storeReport(lease, d.rolloutId, RolloutDoc.clusterReport(d.cluster), d, StoredClusterReport);
+    const failing = d.units.some((u) => u.state === 'failed');
+    if (failing) this.reconciler.noteFailure(d.rolloutId, receivedAt);
+    this.reconciler.enqueue(d.rolloutId, failing);
+  }
+
+  private async onVmProgress(lease: Lease, d: VmProgress, receivedAt: number): Promise<void> {
+    await this.inventory.storeVmGroup(lease, d);
+    if (!(await this.knowsRollout(d.rolloutId))) return;
+    await this.storeReport(lease, d.rolloutId, RolloutDoc.vmGroupReport(d.group), d, StoredVmGroupReport);
+    const failing = d.hosts.some((h) => h.state === 'failed' || h.state === 'reverted');
+    if (failing) this.reconciler.noteFailure(d.rolloutId, receivedAt);
+    this.reconciler.enqueue(d.rolloutId, failing);
+  }
+
+  private onHealth(d: HealthReport, receivedAt: number): void {
+    const cluster = d.source.split('/').at(-1) ?? d.source;
+    this.context.health.set(cluster, { report: d, receivedAt: nowOf(this.context).toISOString() });
+    if (d.units.some((u) => u.crashLooping || u.sidecarMismatch)) {
+      for (const id of this.reconciler.driven()) {
+        this.reconciler.noteFailure(id, receivedAt);
+        this.reconciler.enqueue(id, true);
+      }
+    }
+  }
+
+  private onCommandRejected(d: CommandRejected): void {
+    this.context.metrics.commandsRejected.inc({ reason: d.reason });
+    this.context.logger.warn(
+      { source: d.source, reason: d.reason, detail: d.detail, commandId: d.commandId },
+      'an agent refused a command',
+    );
+  }
+
+  private async knowsRollout(id: string): Promise<boolean> {
+    if (this.reconciler.drives(id)) return true;
+    // A rollout finished before this leader started is still a known scope; reports for it are kept.
+    return (await this.context.store.read(id, RolloutDoc.Record)) !== undefined;
+  }
+
+  /** Keeps the newest report per target: an older generation (redelivery, reordering) never replaces a newer one. */
+  private async storeReport(
+    lease: Lease,
+    scope: string,
+    name: string,
+    value: { readonly generation: number },
+    schema: typeof StoredClusterReport | typeof StoredVmGroupReport,
+  ): Promise<void> {
+    const { store } = this.context;
+    const existing = await store.read(scope, name);
+    if (existing && parseStored(schema, existing, name).generation > value.generation) return;
+    const r = await store.transition({
+      scope,
+      epoch: lease.epoch,
+      writes: [{ name, value, expectedVersion: existing?.version ?? 0 }],
+    });
+    if (r.ok) return;
+    if (r.reason === 'stale-epoch') {
+      void this.leadership.lost('stale epoch');
+      throw new PlannerError(PlannerErrorCode.StaleEpoch, 'a newer leader wrote this rollout', { retryable: true });
+    }
+    throw new PlannerError(PlannerErrorCode.Conflict, `report ${name} changed concurrently`, { retryable: true });
+  }
+}

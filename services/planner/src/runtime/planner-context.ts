@@ -1,0 +1,25 @@
+import type { HealthReport } from '@meshwave/contracts';
+import type { EventBus } from '@meshwave/bus';
+import type { Clock } from '@meshwave/reconcile';
+import type { StateStore } from '@meshwave/store';
+import type { Logger } from '@meshwave/telemetry';
+import type { ResolvedPlannerConfig } from '../config.js';
+import type { Received } from '../core/rollout-state.js';
+import type { PlannerMetrics } from './planner-metrics.js';
+
+/** What every part of the planner runtime shares: its ports, settings, clock and metrics. */
+export interface PlannerContext {
+  readonly bus: EventBus;
+  readonly store: StateStore;
+  readonly config: ResolvedPlannerConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly metrics: PlannerMetrics;
+  /** latest health report per cluster: observations without generation, kept in memory (report intake writes) */
+  readonly health: Map<string, Received<HealthReport>>;
+}
+
+/** The adapter loop's time as a date; the engine itself takes `now` as a parameter. */
+export function nowOf(context: Pick<PlannerContext, 'clock'>): Date {
+  return new Date(context.clock.now());
+}

@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import {
+  Inventory,
+  RolloutSpec,
+  parseInventory,
+  parseRolloutSpec,
+  rolloutIdOf,
+  validate,
+  type ActionResponse,
+  type CreatedRollout,
+  type ExcludedUnit,
+  type OperatorAction,
+  type Plan,
+  type RolloutStatus,
+  type RolloutSummary,
+  type TransitionPage,
+  type TransitionPageQuery,
+} from '@meshwave/contracts';
+import { planRollout } from '@meshwave/plan';
+import type { AuditEntry, AuditRecord } from '@meshwave/store';
+import { injectTraceContext, rolloutAttributes, withSpan } from '@meshwave/telemetry';
+import { metricGatePaths } from '../core/metric-query.js';
+import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
+import { newRolloutRecord } from '../core/rollout-record.js';
+import { newRolloutState } from '../core/rollout-state.js';
+import { PlannerError, PlannerErrorCode } from '../errors.js';
+import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
+import { transitionPage } from '../views/transition-page.js';
+import type { FleetInventory } from './fleet-inventory.js';
+import type { Leadership } from './leadership.js';
+import { nowOf, type PlannerContext } from './planner-context.js';
+import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
+import type { RolloutEvents } from './rollout-events.js';
+import type { RolloutReconciler } from './rollout-reconciler.js';
+import { ROLLOUT_KIND, RolloutDoc, loadRollout, type LoadedRollout } from './store-layout.js';
+import { StoredRolloutRecord, StoredRolloutState, parseStored } from './stored-documents.js';
+
+/** A rollout spec and an inventory as the API receives them: text (YAML/JSON, with positions in errors) or objects. */
+export interface PlanInput {
+  readonly spec: string | Record<string, unknown>;
+  /** default: the stored inventory (operator's base + agents' reports) */
+  readonly inventory?: string | Record<string, unknown>;
+}
+
+export interface ActionInput {
+  readonly action: OperatorAction;
+  readonly actor: string;
+  readonly reason?: string;
+  readonly units?: readonly ExcludedUnit[];
+}
+
+/** What the operations need of the other parts of the planner. */
+export interface RolloutOperationsPorts {
+  readonly leadership: Pick<Leadership, 'requireLeader' | 'epoch' | 'lost'>;
+  readonly inventory: Pick<FleetInventory, 'stored'>;
+  readonly reconciler: Pick<RolloutReconciler, 'adopt' | 'enqueue'>;
+  readonly events: Pick<RolloutEvents, 'emit'>;
+  /** whether a metrics backend is configured (metric gates can be evaluated) */
+  readonly metricsConfigured: boolean;
+}
+
+const tracer = trace.getTracer('@meshwave/planner');
+
+function newRolloutId(name: string, now: Date): string {
+  return rolloutIdOf(name, now.getTime(), randomBytes(2).toString('hex'));
+}
+
+function parseInput(input: PlanInput): { spec: RolloutSpec; inventory?: Inventory } {
+  const spec = typeof input.spec === 'string' ? parseRolloutSpec(input.spec) : validate(RolloutSpec, input.spec);
+  if (input.inventory === undefined) return { spec };
+  const inventory =
+    typeof input.inventory === 'string' ? parseInventory(input.inventory) : validate(Inventory, input.inventory);
+  return { spec, inventory };
+}
+
+/** The API's operations on rollouts: plan, create, read, act on, and read the audit and transitions of. */
+export class RolloutOperations {
+  private readonly admission: RolloutAdmission;
+
+  constructor(
+    private readonly context: PlannerContext,
+    private readonly ports: RolloutOperationsPorts,
+  ) {
+    this.admission = new RolloutAdmission(context.store);
+  }
+
+  async plan(input: PlanInput): Promise<Plan> {
+    return (await this.planFor(input, nowOf(this.context))).plan;
+  }
+
+  async create(input: PlanInput, actor: string): Promise<CreatedRollout> {
+    const lease = this.ports.leadership.requireLeader();
+    const now = nowOf(this.context);
+    const { spec, inventory, plan } = await this.planFor(input, now);
+    const metricPaths = metricGatePaths(spec.spec.gates);
+    if (metricPaths.length > 0 && !this.ports.metricsConfigured)
+      throw new PlannerError(
+        PlannerErrorCode.MetricGatesUnavailable,
+        `${metricPaths.join(' and ')} need Prometheus and this planner has none (MESHWAVE_PROMETHEUS_URL): such a gate could never be evaluated`,
+        { context: { paths: metricPaths } },
+      );
+    const id = newRolloutId(spec.metadata.name, now);
+    await this.admission.admit({ id, name: spec.metadata.name, units: drivenUnitsOf(plan), epoch: lease.epoch });
+    // Admitted: however the creation ends, its registration is no longer "in flight" (a failed one's is void).
+    return withSpan(
+      tracer,
+      'create rollout',
+      { root: true, attributes: rolloutAttributes({ rolloutId: id }) },
+      async () => {
+        const traceparent = injectTraceContext().traceparent;
+        const record = newRolloutRecord({
+          id,
+          spec,
+          plan,
+          inventory,
+          createdBy: actor,
+          now,
+          ...(traceparent ? { traceparent } : {}),
+        });
+        const state = newRolloutState(now);
+        const result = await this.context.store.transition({
+          scope: id,
+          epoch: lease.epoch,
+          writes: [
+            { name: RolloutDoc.Record, value: record, expectedVersion: 0 },
+            { name: RolloutDoc.State, value: state, expectedVersion: 0 },
+          ],
+          audit: {
+            actor,
+            action: 'create',
+            scope: id,
+            at: now.toISOString(),
+            detail: { name: spec.metadata.name, from: spec.spec.from, to: spec.spec.to, waves: plan.waves.length },
+          },
+        });
+        if (!result.ok) throw new PlannerError(PlannerErrorCode.Conflict, `could not create ${id}: ${result.reason}`);
+        this.ports.reconciler.adopt(id);
+        this.ports.events.emit({
+          type: 'action',
+          rolloutId: id,
+          at: now.toISOString(),
+          phase: state.phase,
+          wave: 0,
+          message: `created by ${actor}`,
+        });
+        return { id, phase: state.phase, plan };
+      },
+    ).finally(() => this.admission.settled(id));
+  }
+
+  async list(): Promise<RolloutSummary[]> {
+    const { store } = this.context;
+    const out: RolloutSummary[] = [];
+    for (const id of await store.listScopes(ROLLOUT_KIND)) {
+      const [r, s] = await Promise.all([store.read(id, RolloutDoc.Record), store.read(id, RolloutDoc.State)]);
+      if (r && s)
+        out.push(
+          summarizeRollout(
+            parseStored(StoredRolloutRecord, r, RolloutDoc.Record),
+            parseStored(StoredRolloutState, s, RolloutDoc.State),
+          ),
+        );
+    }
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  async get(id: string): Promise<RolloutStatus> {
+    const loaded = await this.loadOrThrow(id);
+    return buildRolloutStatus(
+      loaded.record,
+      loaded.state,
+      loaded.observations,
+      nowOf(this.context),
+      this.ports.leadership.epoch(),
+    );
+  }
+
+  /** An operator's action, stored with its audit entry; the engine loop writes the same document, so a few tries. */
+  async act(id: string, input: ActionInput): Promise<ActionResponse> {
+    const lease = this.ports.leadership.requireLeader();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const loaded = await this.loadOrThrow(id);
+      const now = nowOf(this.context);
+      const result = applyOperatorAction(loaded.record, loaded.state, {
+        action: input.action,
+        actor: input.actor,
+        now,
+        ...(input.reason !== undefined ? { reason: input.reason } : {}),
+        ...(input.units ? { units: input.units } : {}),
+      });
+      if (!result.ok)
+        throw new PlannerError(
+          result.problems ? PlannerErrorCode.InvalidExclusion : PlannerErrorCode.ActionNotApplicable,
+          result.why,
+          { context: { id, action: input.action, phase: loaded.state.phase, details: result.problems } },
+        );
+      const written = await this.context.store.transition({
+        scope: id,
+        epoch: lease.epoch,
+        writes: [{ name: RolloutDoc.State, value: result.state, expectedVersion: loaded.stateVersion }],
+        audit: actionAudit(id, input, result, now),
+      });
+      if (!written.ok) {
+        if (written.reason === 'stale-epoch') {
+          void this.ports.leadership.lost('stale epoch');
+          throw new PlannerError(PlannerErrorCode.NotLeader, 'leadership moved to another replica; retry', {
+            retryable: true,
+          });
+        }
+        continue;
+      }
+      return this.acted(id, input, result, now);
+    }
+    throw new PlannerError(PlannerErrorCode.Conflict, `rollout ${id} kept changing; try again`, { retryable: true });
+  }
+
+  audit(scope?: string, limit?: number, before?: string): Promise<readonly AuditRecord[]> {
+    return this.context.store.readAudit({
+      ...(scope !== undefined ? { scope } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(before !== undefined ? { before } : {}),
+    });
+  }
+
+  async transitions(id: string, query: TransitionPageQuery): Promise<TransitionPage> {
+    return transitionPage((await this.loadOrThrow(id)).state, query);
+  }
+
+  /** A stored action: the rollout is reconciled at once and the action and its transitions go to the stream. */
+  private acted(
+    id: string,
+    input: ActionInput,
+    result: Extract<OperatorResult, { ok: true }>,
+    now: Date,
+  ): ActionResponse {
+    this.ports.reconciler.enqueue(id, true);
+    const wavePhase = result.state.wavePhase ? { wavePhase: result.state.wavePhase } : {};
+    const base = {
+      rolloutId: id,
+      at: now.toISOString(),
+      phase: result.state.phase,
+      ...wavePhase,
+      wave: result.state.wave,
+    };
+    this.ports.events.emit({ ...base, type: 'action', message: result.message });
+    for (const t of result.transitions)
+      this.ports.events.emit({ ...base, type: 'transition', transition: t, message: t.reason });
+    return { id, action: input.action, phase: result.state.phase, ...wavePhase, message: result.message };
+  }
+
+  private async planFor(input: PlanInput, now: Date): Promise<{ spec: RolloutSpec; inventory: Inventory; plan: Plan }> {
+    const parsed = parseInput(input);
+    const inventory = parsed.inventory ?? (await this.ports.inventory.stored()).inventory;
+    if (inventory.clusters.length === 0 && inventory.vmGroups.length === 0) {
+      throw new PlannerError(
+        PlannerErrorCode.NoInventory,
+        'no inventory: none stored (agents have not reported and none was posted) and none in the request',
+      );
+    }
+    return { spec: parsed.spec, inventory, plan: planRollout(parsed.spec, inventory, { now }) };
+  }
+
+  private async loadOrThrow(id: string): Promise<LoadedRollout> {
+    const loaded = loadRollout(await this.context.store.readScope(id), this.context.health);
+    if (!loaded) throw new PlannerError(PlannerErrorCode.RolloutNotFound, `no rollout ${id}`, { context: { id } });
+    return loaded;
+  }
+}
+
+function actionAudit(
+  id: string,
+  input: ActionInput,
+  result: Extract<OperatorResult, { ok: true }>,
+  now: Date,
+): AuditEntry {
+  return {
+    actor: input.actor,
+    action: input.action,
+    scope: id,
+    at: now.toISOString(),
+    ...(input.reason !== undefined ? { reason: input.reason } : {}),
+    detail: {
+      phase: result.state.phase,
+      wave: result.state.wave,
+      ...(input.units ? { units: input.units.map((u) => ({ ...u })) } : {}),
+      message: result.message,
+    },
+  };
+}

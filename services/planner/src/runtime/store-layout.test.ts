@@ -1,0 +1,49 @@
+import type { VersionedDoc } from '@meshwave/store';
+import { describe, expect, it } from 'vitest';
+import { newRolloutState, type RolloutRecord } from '../core/rollout-state.js';
+import { PlannerErrorCode } from '../errors.js';
+import { FleetDoc, RolloutDoc, loadRollout, mergeInventory } from './store-layout.js';
+
+const T0 = new Date('2026-11-22T20:00:00Z');
+const newRecord = (): RolloutRecord =>
+  ({
+    id: 'r1-20261122-ab12',
+    spec: { metadata: { name: 'r1' } },
+    plan: { waves: [] },
+    createdAt: T0.toISOString(),
+    createdBy: 'alice',
+    notBefore: [],
+  }) as unknown as RolloutRecord;
+const docsOf = (values: Record<string, unknown>): Map<string, VersionedDoc> =>
+  new Map(Object.entries(values).map(([name, value]) => [name, { value, version: 1 }]));
+
+describe('stored documents are parsed on read', () => {
+  it('Given a rollout as the planner stores it, When it is loaded, Then record and state come back as written', () => {
+    const state = newRolloutState(T0);
+    const loaded = loadRollout(docsOf({ [RolloutDoc.Record]: newRecord(), [RolloutDoc.State]: state }), new Map());
+    expect(loaded?.record).toEqual(newRecord());
+    expect(loaded?.state).toEqual(state);
+  });
+
+  it('Given a stored state of another shape (no history, a wave as text), When the rollout is loaded, Then STORED_DOCUMENT_INVALID names the document and the fields', () => {
+    const { history: _history, ...partial } = newRolloutState(T0);
+    const docs = docsOf({ [RolloutDoc.Record]: newRecord(), [RolloutDoc.State]: { ...partial, wave: 'one' } });
+    expect(() => loadRollout(docs, new Map())).toThrow(
+      expect.objectContaining({
+        code: PlannerErrorCode.StoredDocumentInvalid,
+        message: expect.stringMatching(/stored document state is invalid: .*wave.*history/),
+      }),
+    );
+  });
+
+  it('Given an agent inventory report stored without its workloads, When the fleet is merged, Then STORED_DOCUMENT_INVALID names the document', () => {
+    const name = FleetDoc.cluster('prod-1');
+    const docs = docsOf({ [name]: { report: { cluster: 'prod-1', generation: 1 }, receivedAt: T0.toISOString() } });
+    expect(() => mergeInventory(docs)).toThrow(
+      expect.objectContaining({
+        code: PlannerErrorCode.StoredDocumentInvalid,
+        message: expect.stringContaining(`stored document ${name} is invalid`),
+      }),
+    );
+  });
+});

@@ -1,0 +1,124 @@
+// One zod schema per document the planner stores (see store-layout.ts): a document is parsed when it is read,
+// never cast, so a document of another shape (an older planner, a hand edit) fails where it is read, by name.
+import {
+  GateVerdict,
+  Inventory,
+  InventoryReport,
+  RolloutPhase,
+  TransitionRecord,
+  UnitProgress,
+  VmProgress,
+  WavePhase,
+  type Plan,
+  type RolloutSpec,
+} from '@meshwave/contracts';
+import { z } from 'zod';
+import { PlannerError, PlannerErrorCode } from '../errors.js';
+
+const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * `rollout`: what never changes once a rollout is created. Its spec and plan were validated by their contract
+ * schemas when the rollout was created and are stored as those schemas' output (durations in seconds, percents
+ * resolved), which the input schemas do not accept again; so they are checked as objects here, not re-parsed
+ * on every reconcile.
+ */
+export const StoredRolloutRecord = z.object({
+  id: z.string(),
+  spec: z.custom<RolloutSpec>(isObject, 'the rollout spec must be an object'),
+  plan: z.custom<Plan>(isObject, 'the plan must be an object'),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  notBefore: z.array(z.string().nullable()),
+  traceparent: z.string().optional(),
+});
+
+/** What the planner last sent one target. */
+const StoredTargetRecord = z.object({
+  generation: z.number().int(),
+  digest: z.string(),
+  sentAt: z.string(),
+  epoch: z.number().int(),
+});
+
+/** `state`: the engine's mutable state of one rollout (see RolloutState for each field's meaning). */
+export const StoredRolloutState = z.object({
+  phase: z.enum(RolloutPhase),
+  wavePhase: z.enum(WavePhase).optional(),
+  wave: z.number().int().nonnegative(),
+  reason: z.string(),
+  dispatchedWaves: z.number().int().nonnegative(),
+  rolledBackWaves: z.array(z.number().int()),
+  rollbackAll: z.boolean(),
+  rollbackScope: z.enum(['wave', 'all']).optional(),
+  waveDispatchedAt: z.string().optional(),
+  soakStartedAt: z.string().optional(),
+  gateRetryAt: z.string().optional(),
+  pausedFrom: z.object({ phase: z.enum(RolloutPhase), wavePhase: z.enum(WavePhase).optional() }).optional(),
+  approvedWaves: z.array(z.number().int()),
+  excluded: z.array(z.string()),
+  generation: z.number().int(),
+  targets: z.record(z.string(), StoredTargetRecord),
+  verdicts: z.array(GateVerdict),
+  history: z.array(TransitionRecord),
+  historyDropped: z.number().int().nonnegative().optional(),
+  updatedAt: z.string(),
+});
+
+/** `report/cluster/<cluster>` and `report/vmgroup/<group>`: the newest report per target, as the contract has it. */
+export const StoredClusterReport = UnitProgress;
+export const StoredVmGroupReport = VmProgress;
+
+/** `trace/wave/<n>`: the W3C trace context of a wave's root span. */
+export const StoredWaveTrace = z.object({ traceparent: z.string().optional() });
+
+/** `inventory/base` (fleet scope): the operator's base inventory. */
+export const StoredBaseInventory = Inventory;
+
+/** `inventory/cluster/<name>` (fleet scope): an agent's inventory report and when it arrived. */
+export const StoredInventoryCluster = z.object({ report: InventoryReport, receivedAt: z.string() });
+export type StoredInventoryCluster = z.infer<typeof StoredInventoryCluster>;
+
+/** `vmgroup/<name>` (fleet scope): the versions a VM group's hosts run. */
+export const StoredVmGroup = z.object({
+  group: z.string(),
+  hosts: z.array(z.object({ name: z.string(), version: z.string().nullable() })),
+  receivedAt: z.string(),
+});
+export type StoredVmGroup = z.infer<typeof StoredVmGroup>;
+
+/** One admitted rollout; `epoch` is the leader epoch that admitted it (to tell a failed creation from one in flight). */
+export const AdmittedRollout = z.object({ name: z.string(), epoch: z.number().int().nonnegative() });
+export type AdmittedRollout = z.infer<typeof AdmittedRollout>;
+
+/** `registry` (admission scope): rollouts admitted and not known to have ended. */
+export const AdmissionRegistry = z.object({ rollouts: z.record(z.string(), AdmittedRollout) });
+
+/**
+ * The document's value parsed by its schema. A document that does not match is a STORED_DOCUMENT_INVALID error
+ * naming it and its first problems (retrying cannot fix it).
+ */
+export function parseStored<S extends z.ZodType>(
+  schema: S,
+  doc: { readonly value: unknown },
+  name: string,
+): z.infer<S> {
+  const result = schema.safeParse(doc.value);
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+  throw new PlannerError(PlannerErrorCode.StoredDocumentInvalid, `stored document ${name} is invalid: ${problems}`, {
+    context: { document: name },
+  });
+}
+
+/** As `parseStored`; undefined when there is no document. */
+export function parseStoredIfAny<S extends z.ZodType>(
+  schema: S,
+  doc: { readonly value: unknown } | undefined,
+  name: string,
+): z.infer<S> | undefined {
+  return doc === undefined ? undefined : parseStored(schema, doc, name);
+}

@@ -1,0 +1,45 @@
+import { TransitionTrigger } from '@meshwave/contracts';
+import { trace, type Tracer } from '@opentelemetry/api';
+import type { VersionedDoc } from '@meshwave/store';
+import {
+  extractTraceContext,
+  injectTraceContext,
+  rolloutAttributes,
+  spanContextFromTraceparent,
+} from '@meshwave/telemetry';
+import type { Decision } from '../core/decision.js';
+import type { RolloutRecord } from '../core/rollout-state.js';
+import { StoredWaveTrace, parseStoredIfAny } from './stored-documents.js';
+
+/** The context a reconcile's span joins, and the documents to store with the state when a wave trace starts. */
+export interface WaveTrace {
+  readonly parent: ReturnType<typeof extractTraceContext>;
+  readonly writes: { name: string; value: unknown }[];
+}
+
+/**
+ * One trace per wave: its root span is started when the wave is dispatched, linked to the rollout's creation
+ * span, and stored with the state, so every later reconcile of the wave (in whichever leader) joins it.
+ */
+export function waveTraceOf(
+  tracer: Tracer,
+  docs: ReadonlyMap<string, VersionedDoc>,
+  record: RolloutRecord,
+  decision: Decision,
+): WaveTrace {
+  const wave = decision.state.wave;
+  const name = `trace/wave/${wave}`;
+  const stored = parseStoredIfAny(StoredWaveTrace, docs.get(name), name);
+  if (stored?.traceparent) return { parent: extractTraceContext({ traceparent: stored.traceparent }), writes: [] };
+  if (!decision.transitions.some((t) => t.trigger === TransitionTrigger.Dispatched))
+    return { parent: extractTraceContext(undefined), writes: [] };
+  const link = spanContextFromTraceparent(record.traceparent);
+  const root = tracer.startSpan(`wave ${record.plan.waves[wave]?.name ?? wave}`, {
+    root: true,
+    attributes: rolloutAttributes({ rolloutId: record.id, wave }),
+    ...(link ? { links: [{ context: link }] } : {}),
+  });
+  const parent = trace.setSpan(extractTraceContext(undefined), root);
+  root.end();
+  return { parent, writes: [{ name, value: injectTraceContext(parent) }] };
+}
