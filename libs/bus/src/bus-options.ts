@@ -3,8 +3,17 @@ import { DEFAULT_TOPIC_NAMES, type Topic } from '@meshwave/contracts';
 import { injectTraceContext, silentLogger, type Logger } from '@meshwave/telemetry';
 import { encodeEnvelope, type WireRecord } from './envelope.js';
 import type { OutgoingMessage } from './event-bus.js';
-import { DEFAULT_RETRY, type RetryOptions } from './delivery.js';
 import { MessageSigner, type SigningOptions } from './signing.js';
+
+/** Retries of a handler that failed with a transient error: exponential backoff, capped. */
+export interface RetryOptions {
+  /** tries per delivery, the first included; then the message goes to the DLQ (`handler-failed`) */
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 5_000 };
 
 /** Options shared by every EventBus implementation. */
 export interface BusOptions {

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, context as contextApi, trace } from '@opentelemetry/api';
 import { extractTraceContext, type Logger } from '@meshwave/telemetry';
-import type { ResolvedBusOptions } from './bus-options.js';
+import type { ResolvedBusOptions, RetryOptions } from './bus-options.js';
 import type { DeadLetter, MessageHandler, SubscribeOptions } from './event-bus.js';
 import { BusError, BusErrorCode, isTerminalHandlerError } from './errors.js';
 import {
@@ -13,16 +13,6 @@ import {
 } from './envelope.js';
 
 const tracer = trace.getTracer('@meshwave/bus');
-
-/** Retries of a handler that failed with a transient error: exponential backoff, capped. */
-export interface RetryOptions {
-  /** tries per delivery, the first included; then the message goes to the DLQ (`handler-failed`) */
-  readonly maxAttempts: number;
-  readonly initialBackoffMs: number;
-  readonly maxBackoffMs: number;
-}
-
-export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 5_000 };
 
 export interface DeliveryDeps {
   readonly topicName: string;
