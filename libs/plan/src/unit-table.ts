@@ -1,11 +1,11 @@
 import { Granularity, type Inventory, type InventoryWorkload, type PlannedWorkload } from '@meshwave/contracts';
 import type { CompiledSelector } from './selection.js';
-import { hashParts } from './stable-hash.js';
+import { hashWithSeed } from './stable-hash.js';
 
 /**
  * Units as parallel arrays (no object per unit: planning 100,000 of them is dominated by allocation otherwise).
  * A unit is a workload, or a namespace with its workloads under namespace granularity: unit u ranks by
- * `hashes[u]` (the stable hash of its key) and lives in cluster `cluster[u]`, namespace `namespace[u]`, with workloads `members[memberStart[u] .. memberStart[u + 1])`.
+ * `hashes[u]` (the stable hash of its key) and lives in cluster `cluster[u]`, namespace `namespaceNames[namespaceId[u]]`, with workloads `members[memberStart[u] .. memberStart[u + 1])`.
  */
 export interface UnitTable {
   readonly granularity: string;
@@ -14,7 +14,9 @@ export interface UnitTable {
   /** built in inventory order: reading them in hash order later touches only this array, not the workloads */
   readonly keys: readonly string[];
   readonly cluster: Int32Array;
-  readonly namespace: readonly string[];
+  /** the unit's namespace as an index into `namespaceNames`: selectors decide once per distinct namespace */
+  readonly namespaceId: Int32Array;
+  readonly namespaceNames: readonly string[];
   readonly memberStart: Int32Array;
   readonly members: readonly InventoryWorkload[];
 }
@@ -31,24 +33,41 @@ export function buildUnits(
   seed: number,
   keep: (cluster: number, workload: InventoryWorkload) => boolean,
 ): UnitTable {
-  const hashes: number[] = [];
+  // Sized for the largest case (a unit per workload) and cut to size at the end: no growing arrays to copy.
+  const capacity = clusters.reduce((n, c) => n + c.workloads.length, 0);
+  const hashes = new Uint32Array(capacity);
+  const cluster = new Int32Array(capacity);
+  const namespaceId = new Int32Array(capacity);
+  const starts = new Int32Array(capacity + 1);
   const keys: string[] = [];
-  const cluster: number[] = [];
-  const namespace: string[] = [];
-  const starts: number[] = [0];
   const members: InventoryWorkload[] = [];
-  clusters.forEach((c, ci) => {
+  const ids = new Map<string, number>();
+  const namespaceNames: string[] = [];
+  const idOf = (ns: string): number => {
+    let id = ids.get(ns);
+    if (id === undefined) {
+      id = namespaceNames.push(ns) - 1;
+      ids.set(ns, id);
+    }
+    return id;
+  };
+  const add = (key: string, ci: number, ns: string): void => {
+    const u = keys.length;
+    hashes[u] = hashWithSeed(seed, key);
+    keys.push(key);
+    cluster[u] = ci;
+    namespaceId[u] = idOf(ns);
+    starts[u + 1] = members.length;
+  };
+  for (let ci = 0; ci < clusters.length; ci++) {
+    const c = clusters[ci]!;
     if (granularity === Granularity.Workload) {
       for (const w of c.workloads) {
         if (!keep(ci, w)) continue;
-        hashes.push(hashParts(seed, c.name, w.namespace, w.kind, w.name));
-        keys.push(`${c.name}/${w.namespace}/${w.kind}/${w.name}`);
-        cluster.push(ci);
-        namespace.push(w.namespace);
         members.push(w);
-        starts.push(members.length);
+        add(`${c.name}/${w.namespace}/${w.kind}/${w.name}`, ci, w.namespace);
       }
-      return;
+      continue;
     }
     const byNamespace = new Map<string, InventoryWorkload[]>();
     for (const w of c.workloads) {
@@ -58,22 +77,20 @@ export function buildUnits(
       else list.push(w);
     }
     for (const [ns, list] of byNamespace) {
-      hashes.push(hashParts(seed, c.name, ns));
-      keys.push(`${c.name}/${ns}`);
-      cluster.push(ci);
-      namespace.push(ns);
-      members.push(...list);
-      starts.push(members.length);
+      for (const w of list) members.push(w);
+      add(`${c.name}/${ns}`, ci, ns);
     }
-  });
+  }
+  const size = keys.length;
   return {
     granularity,
-    size: hashes.length,
-    hashes: Uint32Array.from(hashes),
+    size,
+    hashes: hashes.subarray(0, size),
     keys,
-    cluster: Int32Array.from(cluster),
-    namespace,
-    memberStart: Int32Array.from(starts),
+    cluster: cluster.subarray(0, size),
+    namespaceId: namespaceId.subarray(0, size),
+    namespaceNames,
+    memberStart: starts.subarray(0, size + 1),
     members,
   };
 }
@@ -107,8 +124,9 @@ export function buildMovers(
 export function matchUnits(selector: CompiledSelector, units: UnitTable): Uint8Array {
   const out = new Uint8Array(units.size);
   const checksWorkloads = selector.checksWorkloads;
+  const namespaceMatches = units.namespaceNames.map((ns) => selector.matchesNamespace(ns));
   for (let u = 0; u < units.size; u++) {
-    if (!selector.matchesCluster(units.cluster[u]!) || !selector.matchesNamespace(units.namespace[u]!)) continue;
+    if (!selector.matchesCluster(units.cluster[u]!) || !namespaceMatches[units.namespaceId[u]!]) continue;
     if (!checksWorkloads) {
       out[u] = 1;
       continue;
@@ -171,7 +189,7 @@ export function rankUnits(units: UnitTable): Int32Array {
  */
 export function rankSorter(order: Int32Array, size: number): (ids: readonly number[]) => number[] {
   const rankIndex = new Int32Array(size);
-  order.forEach((u, r) => (rankIndex[u] = r));
+  for (let r = 0; r < order.length; r++) rankIndex[order[r]!] = r;
   return (ids) => {
     if (ids.length < 2048) return [...ids].sort((a, b) => rankIndex[a]! - rankIndex[b]!);
     const mark = new Uint8Array(size);

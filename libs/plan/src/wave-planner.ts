@@ -54,9 +54,12 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   // 1. Units, without the excluded workloads (reported) — they count in no selector.
   const excludes = body.exclude.map((s) => new CompiledSelector(s, clusters));
   const units = buildUnits(clusters, body.granularity, seed, (ci, w) => {
-    if (!excludes.some((x) => x.matches(ci, w))) return true;
-    skipped.push(skippedOf(clusters[ci]!.name, w, SkipReason.Excluded));
-    return false;
+    for (const x of excludes) {
+      if (!x.matches(ci, w)) continue;
+      skipped.push(skippedOf(clusters[ci]!.name, w, SkipReason.Excluded));
+      return false;
+    }
+    return true;
   });
   // 2. The stable-hash order, computed once: every wave's cohort is a prefix of its selector in this order.
   const order = rankUnits(units);

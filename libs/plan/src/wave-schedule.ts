@@ -156,7 +156,7 @@ function splitByMesh(
   const byMesh = new Map<string, number[]>();
   for (const u of unitIds) {
     const cluster = clusters[units.cluster[u]!]!;
-    const mesh = meshOf(cluster.name, units.namespace[u]!) ?? cluster.mesh ?? DEFAULT_MESH;
+    const mesh = meshOf(cluster.name, units.namespaceNames[units.namespaceId[u]!]!) ?? cluster.mesh ?? DEFAULT_MESH;
     const list = byMesh.get(mesh) ?? [];
     list.push(u);
     byMesh.set(mesh, list);
@@ -194,11 +194,12 @@ export function toPlannedWave(
   const perCluster = new Uint32Array(clusters.length);
   const keys: string[] = new Array<string>(s.units.length);
   const { movers, units } = table;
-  s.units.forEach((u, i) => {
+  for (let i = 0; i < s.units.length; i++) {
+    const u = s.units[i]!;
     for (let k = movers.start[u]!; k < movers.start[u + 1]!; k++) workloads.push(movers.flat[k]!);
     perCluster[units.cluster[u]!]!++;
     keys[i] = units.keys[u]!;
-  });
+  }
   const budget = maxUnavailableOf(s.spec, defaultMaxUnavailable);
   return {
     index,
