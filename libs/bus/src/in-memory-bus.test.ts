@@ -22,6 +22,21 @@ describeEventBusContract(
   { waitMs: 5_000 },
 );
 
+// The same contract with the v2 wire layout (ADR 0021): forged and malformed records are still refused.
+describeEventBusContract(
+  'in-memory, v2 wire layout',
+  async () => {
+    const broker = createInMemoryBroker({ partitions: 3 });
+    return {
+      createBus: async (options) => createInMemoryBus({ ...options, wireLayout: 'v2', broker }),
+      produceRaw: async (topic, record) => void broker.append(topicNameOf({}, topic), record),
+      close: async () => {},
+    };
+  },
+  { describe, it, expect, afterEach },
+  { waitMs: 5_000 },
+);
+
 describe('in-memory EventBus', () => {
   it('never runs one key twice at once while members join and leave, and commits what finished during a rebalance', async () => {
     const broker = createInMemoryBroker({ partitions: 2 });
