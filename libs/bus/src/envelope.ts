@@ -62,6 +62,17 @@ export type EnvelopeHeaders = z.infer<typeof EnvelopeHeaders>;
  * key only routes (the signed audience says who may act), and tracing may be rewritten by intermediaries.
  */
 function signedAttributes(h: Readonly<Record<string, string | undefined>>, layout: WireLayout = 'v1'): string[] {
+  return attributeList(layout, h, h[Header.ContentType] ?? '', h[Header.Expiry] ?? '', h[Header.KeyId] ?? '');
+}
+
+/** The signed attributes, with the three that v2 does not carry as headers of their own given apart. */
+function attributeList(
+  layout: WireLayout,
+  h: Readonly<Record<string, string | undefined>>,
+  contentType: string,
+  expiry: string,
+  keyId: string,
+): string[] {
   return [
     layout === WireLayout.V2 ? 'meshwave-envelope-v2' : 'meshwave-envelope-v1',
     h[Header.SpecVersion] ?? '',
@@ -69,10 +80,10 @@ function signedAttributes(h: Readonly<Record<string, string | undefined>>, layou
     h[Header.Type] ?? '',
     h[Header.Source] ?? '',
     h[Header.Time] ?? '',
-    h[Header.ContentType] ?? '',
+    contentType,
     h[Header.Audience] ?? '',
-    h[Header.Expiry] ?? '',
-    h[Header.KeyId] ?? '',
+    expiry,
+    keyId,
   ];
 }
 
@@ -109,35 +120,24 @@ export function encodeEnvelope(message: OutgoingMessage, ctx: EncodeContext): Wi
   const ttl = message.ttlSeconds ?? ctx.defaultTtlSeconds;
   // Built once, in wire order, with the signature last: no copy and no `delete` (which would turn the object
   // into a slow dictionary that kafkajs then walks) as sealRecord needs for a record it did not build.
-  if (ctx.wireLayout === WireLayout.V2)
-    return { key: message.key, value, headers: sealedV2Headers(message, ctx, ttl, value) };
-  const headers: Record<string, string> = {
-    [Header.SpecVersion]: '1.0',
-    [Header.Id]: randomUUID(),
-    [Header.Type]: message.type,
-    [Header.Source]: ctx.source,
-    [Header.Time]: isoTime(ctx.nowMs),
-    [Header.ContentType]: CONTENT_TYPE,
-    [Header.Expiry]: isoTime(ctx.nowMs + ttl * 1000),
-  };
-  if (message.audience !== undefined) headers[Header.Audience] = message.audience;
-  if (ctx.trace.traceparent !== undefined) headers[Header.Traceparent] = ctx.trace.traceparent;
-  if (ctx.trace.tracestate !== undefined) headers[Header.Tracestate] = ctx.trace.tracestate;
-  headers[Header.KeyId] = ctx.signer.activeKeyId;
+  const headers = contextHeaders(message, ctx);
+  const keyId = ctx.signer.activeKeyId;
+  const expiry = isoTime(ctx.nowMs + ttl * 1000);
+  if (ctx.wireLayout === WireLayout.V2) {
+    // ADR 0021: the same attributes signed as in v1, under the v2 tag; expiry and key id travel in `mw_sig`.
+    const attributes = attributeList(WireLayout.V2, headers, CONTENT_TYPE, expiry, keyId);
+    headers[SEAL_HEADER] = formatSeal({ keyId, expiry, signature: ctx.signer.sign(attributes, value) });
+    return { key: message.key, value, headers };
+  }
+  headers[Header.ContentType] = CONTENT_TYPE;
+  headers[Header.Expiry] = expiry;
+  headers[Header.KeyId] = keyId;
   headers[Header.Signature] = ctx.signer.sign(signedAttributes(headers), value);
   return { key: message.key, value, headers };
 }
 
-/**
- * The v2 headers (ADR 0021): the CloudEvents attributes, trace context, and `mw_sig` last. The signature covers
- * the same attributes as v1 (content type, expiry and key id included) under the v2 domain tag.
- */
-function sealedV2Headers(
-  message: OutgoingMessage,
-  ctx: EncodeContext,
-  ttl: number,
-  value: Buffer,
-): Record<string, string> {
+/** The CloudEvents context attributes and the trace context: the headers both layouts start with. */
+function contextHeaders(message: OutgoingMessage, ctx: EncodeContext): Record<string, string> {
   const headers: Record<string, string> = {
     [Header.SpecVersion]: '1.0',
     [Header.Id]: randomUUID(),
@@ -148,13 +148,6 @@ function sealedV2Headers(
   if (message.audience !== undefined) headers[Header.Audience] = message.audience;
   if (ctx.trace.traceparent !== undefined) headers[Header.Traceparent] = ctx.trace.traceparent;
   if (ctx.trace.tracestate !== undefined) headers[Header.Tracestate] = ctx.trace.tracestate;
-  const keyId = ctx.signer.activeKeyId;
-  const expiry = isoTime(ctx.nowMs + ttl * 1000);
-  const attributes = signedAttributes(
-    { ...headers, [Header.ContentType]: CONTENT_TYPE, [Header.Expiry]: expiry, [Header.KeyId]: keyId },
-    WireLayout.V2,
-  );
-  headers[SEAL_HEADER] = formatSeal({ keyId, expiry, signature: ctx.signer.sign(attributes, value) });
   return headers;
 }
 
