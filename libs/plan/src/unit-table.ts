@@ -31,7 +31,8 @@ export function buildUnits(
   clusters: Inventory['clusters'],
   granularity: string,
   seed: number,
-  keep: (cluster: number, workload: InventoryWorkload) => boolean,
+  /** whether a workload joins a unit; `namespace` is its namespace's index in the table's `namespaceNames` */
+  keep: (cluster: number, workload: InventoryWorkload, namespace: number) => boolean,
 ): UnitTable {
   // Sized for the largest case (a unit per workload) and cut to size at the end: no growing arrays to copy.
   const capacity = clusters.reduce((n, c) => n + c.workloads.length, 0);
@@ -51,34 +52,35 @@ export function buildUnits(
     }
     return id;
   };
-  const add = (key: string, ci: number, ns: string): void => {
+  const add = (key: string, ci: number, ns: number): void => {
     const u = keys.length;
     hashes[u] = hashWithSeed(seed, key);
     keys.push(key);
     cluster[u] = ci;
-    namespaceId[u] = idOf(ns);
+    namespaceId[u] = ns;
     starts[u + 1] = members.length;
   };
   for (let ci = 0; ci < clusters.length; ci++) {
     const c = clusters[ci]!;
     if (granularity === Granularity.Workload) {
       for (const w of c.workloads) {
-        if (!keep(ci, w)) continue;
+        const ns = idOf(w.namespace);
+        if (!keep(ci, w, ns)) continue;
         members.push(w);
-        add(`${c.name}/${w.namespace}/${w.kind}/${w.name}`, ci, w.namespace);
+        add(`${c.name}/${w.namespace}/${w.kind}/${w.name}`, ci, ns);
       }
       continue;
     }
     const byNamespace = new Map<string, InventoryWorkload[]>();
     for (const w of c.workloads) {
-      if (!keep(ci, w)) continue;
+      if (!keep(ci, w, idOf(w.namespace))) continue;
       const list = byNamespace.get(w.namespace);
       if (list === undefined) byNamespace.set(w.namespace, [w]);
       else list.push(w);
     }
     for (const [ns, list] of byNamespace) {
       for (const w of list) members.push(w);
-      add(`${c.name}/${ns}`, ci, ns);
+      add(`${c.name}/${ns}`, ci, idOf(ns));
     }
   }
   const size = keys.length;

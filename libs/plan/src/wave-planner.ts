@@ -53,9 +53,15 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
 
   // 1. Units, without the excluded workloads (reported) — they count in no selector.
   const excludes = body.exclude.map((s) => new CompiledSelector(s, clusters));
-  const units = buildUnits(clusters, body.granularity, seed, (ci, w) => {
-    for (const x of excludes) {
-      if (!x.matches(ci, w)) continue;
+  // Each exclude decides once per namespace (by its index), not once per workload.
+  const namespaceVerdicts = excludes.map(() => [] as (boolean | undefined)[]);
+  const units = buildUnits(clusters, body.granularity, seed, (ci, w, ns) => {
+    for (let i = 0; i < excludes.length; i++) {
+      const x = excludes[i]!;
+      if (!x.matchesCluster(ci)) continue;
+      const verdicts = namespaceVerdicts[i]!;
+      const inNamespace = verdicts[ns] ?? (verdicts[ns] = x.matchesNamespace(w.namespace));
+      if (!inNamespace || (x.checksWorkloads && !x.matchesWorkload(w))) continue;
       skipped.push(skippedOf(clusters[ci]!.name, w, SkipReason.Excluded));
       return false;
     }
