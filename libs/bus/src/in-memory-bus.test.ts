@@ -65,4 +65,27 @@ describe('in-memory EventBus', () => {
     expect(overlaps).toBe(0);
     expect([...handled].sort()).toEqual(published.map((m) => `${m.key}:${m.data.version}`).sort());
   });
+
+  it('a fleet mid-upgrade: one consumer gets the messages of a v1 and a v2 producer, and no dead letter (ADR 0021)', async () => {
+    const broker = createInMemoryBroker({ partitions: 2 });
+    const oldProducer = createInMemoryBus({ broker, source: 'agent-old', signing: CONTRACT_SIGNING, wireLayout: 'v1' });
+    const newProducer = createInMemoryBus({ broker, source: 'agent-new', signing: CONTRACT_SIGNING, wireLayout: 'v2' });
+    const consumer = createInMemoryBus({ broker, source: 'planner', signing: CONTRACT_SIGNING });
+    const handled: string[] = [];
+    const rejected: string[] = [];
+    const subscription = await consumer.subscribe({
+      topic: 'events',
+      groupId: 'planner',
+      fromBeginning: true,
+      handler: async (m) => void handled.push(m.source),
+      onRejected: (r) => void rejected.push(r.reason),
+    });
+    await oldProducer.publish([newHeartbeat('a', '1')]);
+    await newProducer.publish([newHeartbeat('b', '1')]);
+    for (let i = 0; i < 400 && handled.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await subscription.close();
+    await Promise.all([oldProducer.close(), newProducer.close(), consumer.close()]);
+    expect(handled.sort()).toEqual(['agent-new', 'agent-old']);
+    expect(rejected).toEqual([]);
+  });
 });
