@@ -5,7 +5,6 @@ import tseslint from 'typescript-eslint';
 // Production files over 400 lines when the limit came in (ADR 0019), each held to its size: it may shrink, never
 // grow; splitting one below 400 removes it from here, and nothing is ever added.
 const OVER_FILE_LIMIT = {
-  'libs/plan/src/wave-planner.ts': 636,
   'services/cluster-agent/src/cluster-agent.ts': 638,
   'services/cluster-agent/src/converge-decisions.ts': 547,
   'services/cluster-agent/src/kubernetes-client.ts': 541,
@@ -64,7 +63,6 @@ export default tseslint.config(
   })),
   {
     files: [
-      'libs/plan/src/wave-planner.ts',
       'services/cluster-agent/src/agent-process.ts',
       'services/cluster-agent/src/cluster-agent.ts',
       'services/cluster-agent/src/converge-decisions.ts',

@@ -3,7 +3,7 @@
 // message of each step the bus adds, measured alone.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createKafkaBus, encodeEnvelope, inspectRecord, MessageSigner } from '@meshwave/bus';
+import { createKafkaBus, encodeEnvelope, inspectRecord, MessageSigner, WireLayout } from '@meshwave/bus';
 import { MessageSchemas, MessageType } from '@meshwave/contracts';
 import { Kafka, Partitioners, logLevel, type Admin, type IHeaders } from 'kafkajs';
 import { newCommand, percentile, SIGNING, type BenchCommand } from './bus-store-fixtures.ts';
@@ -163,7 +163,7 @@ export async function rawKafka(target: KafkaTarget, withHeaders = false): Promis
 }
 
 /** The EventBus: zod validation + HMAC signing on publish; verification, validation, tracing, commit on consume. */
-export async function busKafka(target: KafkaTarget): Promise<KafkaResult> {
+export async function busKafka(target: KafkaTarget, wireLayout: WireLayout = WireLayout.V1): Promise<KafkaResult> {
   const { admin, messages } = target;
   const run = randomUUID().slice(0, 8);
   const topicNames = {
@@ -180,6 +180,7 @@ export async function busKafka(target: KafkaTarget): Promise<KafkaResult> {
     partitions: { commands: PARTITIONS, events: 1, dlq: 1 },
     replicationFactor: 1,
     concurrency: CONCURRENCY,
+    wireLayout,
   });
   const sentAt = new Array<number>(messages);
   const receivedAt = new Array<number>(messages).fill(0);
@@ -201,7 +202,13 @@ export async function busKafka(target: KafkaTarget): Promise<KafkaResult> {
   const cpuAtStart = process.cpuUsage();
   await produce(messages, (seqs) => bus.publish(seqs.map(newCommand)), sentAt);
   await until(() => received === messages, 120_000, 'bus consumer');
-  const result = summarize('EventBus (signed, validated)', sentAt, receivedAt, firstSend, cpuAtStart);
+  const result = summarize(
+    `EventBus (signed, validated; ${wireLayout} headers)`,
+    sentAt,
+    receivedAt,
+    firstSend,
+    cpuAtStart,
+  );
   await bus.close();
   return result;
 }

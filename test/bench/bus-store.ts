@@ -7,12 +7,14 @@
 //  3. Redis: StateStore.transition (Lua: epoch fence + versions + write) vs raw SET of the same JSON.
 // Needs `npm run build` (imports the packages' dist) and `npm run env:up`. Stops by itself (hard limit below).
 // The parts live in bus-store-kafka.ts and bus-store-redis.ts.
-// Options: --messages N (default 20000), --rounds N (default 2), --redis-ops N (default 20000),
+// Options: --messages N (default 20000), --rounds N (default 3, after one warm-up round that is printed and left
+// out of the medians), --redis-ops N (default 20000),
 // --only raw,bus,breakdown,redis (default all; e.g. to profile one part with --cpu-prof).
 import { Kafka, logLevel } from 'kafkajs';
 import { optionValue } from '../support/command-line.ts';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning, TestEnvNotUpError } from '../support/env.ts';
 import { KEYS, newCommand } from './bus-store-fixtures.ts';
+import { WireLayout } from '@meshwave/bus';
 import { BATCH, busKafka, costBreakdown, PARTITIONS, rawKafka, type KafkaResult } from './bus-store-kafka.ts';
 import { redisBench, type RedisResult } from './bus-store-redis.ts';
 
@@ -25,7 +27,7 @@ hardStop.unref();
 
 const arg = (name: string, fallback: number): number => Number(optionValue(name) ?? fallback);
 const MESSAGES = arg('--messages', 20_000);
-const ROUNDS = arg('--rounds', 2);
+const ROUNDS = arg('--rounds', 3);
 const REDIS_OPS = arg('--redis-ops', 20_000);
 const ONLY = new Set((optionValue('--only') ?? 'raw,bus,breakdown,redis').split(','));
 
@@ -57,46 +59,92 @@ function printRows(title: string, rows: readonly (KafkaResult | RedisResult)[]):
 }
 
 const env = loadEnv();
-/** CPU µs per message of the best raw and bus rounds, for the cost split below */
+/** The median of each figure over the measured rounds: a middle round, not the best of each side. */
+function medianResult(rs: readonly KafkaResult[]): KafkaResult {
+  const mid = (xs: number[]): number => {
+    const v = [...xs].sort((x, y) => x - y);
+    return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  return {
+    name: rs[0]!.name,
+    throughput: mid(rs.map((r) => r.throughput)),
+    p50: mid(rs.map((r) => r.p50)),
+    p99: mid(rs.map((r) => r.p99)),
+    cpuUsPerMessage: mid(rs.map((r) => r.cpuUsPerMessage)),
+  };
+}
+
+/** CPU µs per message (medians) of the raw and bus runs, for the cost split below */
 let kafkaCpu: { raw: number; rawHeaders: number; bus: number } | undefined;
 if (ONLY.has('raw') || ONLY.has('bus')) {
   const admin = new Kafka({ clientId: 'bench-admin', brokers: env.brokers, logLevel: logLevel.ERROR }).admin();
   await admin.connect();
-  const raw: KafkaResult[] = [];
-  const rawHeaders: KafkaResult[] = [];
-  const bus: KafkaResult[] = [];
+  const runs = {
+    raw: [] as KafkaResult[],
+    rawHeaders: [] as KafkaResult[],
+    bus: [] as KafkaResult[],
+    busV2: [] as KafkaResult[],
+  };
   console.log(
-    `Kafka: ${fmt(MESSAGES)} ClusterDesiredState commands (~${fmt(JSON.stringify(newCommand(0).data).length)} B), ${KEYS} keys, ${PARTITIONS} partitions, batches of ${BATCH}, ${ROUNDS} rounds each, alternating`,
+    `Kafka: ${fmt(MESSAGES)} ClusterDesiredState commands (~${fmt(JSON.stringify(newCommand(0).data).length)} B), ${KEYS} keys, ${PARTITIONS} partitions, batches of ${BATCH}, 1 warm-up + ${ROUNDS} rounds each, alternating`,
   );
   const target = { brokers: env.brokers, admin, messages: MESSAGES };
-  for (let round = 0; round < ROUNDS; round++) {
-    if (ONLY.has('raw')) raw.push(await rawKafka(target));
-    if (ONLY.has('raw')) rawHeaders.push(await rawKafka(target, true));
-    if (ONLY.has('bus')) bus.push(await busKafka(target));
+  // Round 0 warms up (JIT, connections, the broker's page cache) and is left out of the medians.
+  for (let round = 0; round <= ROUNDS; round++) {
+    if (ONLY.has('raw')) runs.raw.push(await rawKafka(target));
+    if (ONLY.has('raw')) runs.rawHeaders.push(await rawKafka(target, true));
+    if (ONLY.has('bus')) runs.bus.push(await busKafka(target, WireLayout.V1));
+    if (ONLY.has('bus')) runs.busV2.push(await busKafka(target, WireLayout.V2));
   }
   await admin.disconnect();
-  const best = (rs: readonly KafkaResult[]): KafkaResult => rs.reduce((a, b) => (b.throughput > a.throughput ? b : a));
-  printRows('Kafka produce→consume (best round of each):', [
-    ...(raw.length > 0 ? [best(raw), best(rawHeaders)] : []),
-    ...(bus.length > 0 ? [best(bus)] : []),
-  ]);
-  if (raw.length > 0 && bus.length > 0) {
-    const ratio = best(bus).throughput / best(raw).throughput;
-    console.log(
-      `  ratio bus/raw throughput: ${fmt(ratio * 100, 1)}% (target ≥ 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,
-    );
-    // On a CPU-bound machine throughput follows CPU per message; this ratio does not move with other load.
-    const cpuRatio = best(raw).cpuUsPerMessage / best(bus).cpuUsPerMessage;
-    console.log(
-      `  ratio raw/bus CPU per message (throughput ratio when CPU-bound, independent of load): ${fmt(cpuRatio * 100, 1)}%`,
-    );
-    console.log(
-      `  all rounds raw: ${raw.map((r) => fmt(r.throughput)).join(', ')}   bus: ${bus.map((r) => fmt(r.throughput)).join(', ')}`,
-    );
+  const measured = (rs: KafkaResult[]): KafkaResult[] => rs.slice(1);
+  const median = {
+    raw: runs.raw.length > 0 ? medianResult(measured(runs.raw)) : undefined,
+    rawHeaders: runs.rawHeaders.length > 0 ? medianResult(measured(runs.rawHeaders)) : undefined,
+    bus: runs.bus.length > 0 ? medianResult(measured(runs.bus)) : undefined,
+    busV2: runs.busV2.length > 0 ? medianResult(measured(runs.busV2)) : undefined,
+  };
+  printRows(
+    `Kafka produce→consume (median of ${ROUNDS} rounds of each):`,
+    Object.values(median).filter((r): r is KafkaResult => r !== undefined),
+  );
+  console.log(
+    `  all rounds (throughput /s; warm-up first, in brackets): ` +
+      Object.entries(runs)
+        .filter(([, rs]) => rs.length > 0)
+        .map(
+          ([name, rs]) =>
+            `${name} [${fmt(rs[0]!.throughput)}] ${measured(rs)
+              .map((r) => fmt(r.throughput))
+              .join(', ')}`,
+        )
+        .join('; '),
+  );
+  if (
+    median.raw !== undefined &&
+    median.rawHeaders !== undefined &&
+    median.bus !== undefined &&
+    median.busV2 !== undefined
+  ) {
+    const raw = median.raw;
+    for (const [label, bus, rounds] of [
+      ['v1 headers', median.bus, runs.bus],
+      ['v2 headers', median.busV2, runs.busV2],
+    ] as const) {
+      const ratio = bus.throughput / raw.throughput;
+      const perRound = measured(rounds).map((r, i) => fmt((r.throughput / measured(runs.raw)[i]!.throughput) * 100, 1));
+      console.log(
+        `  ratio bus (${label})/raw throughput, medians: ${fmt(ratio * 100, 1)}% (target ≥ 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'}); per round: ${perRound.join('%, ')}%`,
+      );
+      // On a CPU-bound machine throughput follows CPU per message; this ratio does not move with other load.
+      console.log(
+        `  ratio raw/bus (${label}) CPU per message (throughput ratio when CPU-bound, independent of load): ${fmt((raw.cpuUsPerMessage / bus.cpuUsPerMessage) * 100, 1)}%`,
+      );
+    }
     kafkaCpu = {
-      raw: best(raw).cpuUsPerMessage,
-      rawHeaders: best(rawHeaders).cpuUsPerMessage,
-      bus: best(bus).cpuUsPerMessage,
+      raw: raw.cpuUsPerMessage,
+      rawHeaders: median.rawHeaders.cpuUsPerMessage,
+      bus: median.bus.cpuUsPerMessage,
     };
   }
 }
@@ -119,7 +167,7 @@ if (ONLY.has('breakdown')) {
     const rest = extra - headers - (encode - rawJson / 2) - (inspect - rawJson / 2);
     console.log(
       `  the bus's extra ${fmt(extra, 0)} µs/msg over raw: kafkajs encoding and decoding the envelope's 10 headers ~${fmt(headers, 0)} ` +
-        `(raw + headers run), envelope on publish ~${fmt(encode - rawJson / 2, 0)}, inspection on consume ~${fmt(inspect - rawJson / 2, 0)}, ` +
+        `(raw + headers run; v1 layout), envelope on publish ~${fmt(encode - rawJson / 2, 0)}, inspection on consume ~${fmt(inspect - rawJson / 2, 0)}, ` +
         `rest ~${fmt(rest, 0)} (delivery bookkeeping, spans, commits, GC)`,
     );
   }

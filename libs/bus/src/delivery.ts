@@ -1,7 +1,7 @@
 import { SpanKind, SpanStatusCode, context as contextApi, trace } from '@opentelemetry/api';
 import { extractTraceContext, type Logger } from '@meshwave/telemetry';
-import type { ResolvedBusOptions } from './bus-options.js';
-import type { DeadLetter, MessageHandler, SubscribeOptions } from './event-bus.js';
+import type { ResolvedBusOptions, RetryOptions } from './bus-options.js';
+import type { DeadLetter, DeadLetterSubscribeOptions, MessageHandler, SubscribeOptions } from './event-bus.js';
 import { BusError, BusErrorCode, isTerminalHandlerError } from './errors.js';
 import {
   decodeDeadLetter,
@@ -13,16 +13,6 @@ import {
 } from './envelope.js';
 
 const tracer = trace.getTracer('@meshwave/bus');
-
-/** Retries of a handler that failed with a transient error: exponential backoff, capped. */
-export interface RetryOptions {
-  /** tries per delivery, the first included; then the message goes to the DLQ (`handler-failed`) */
-  readonly maxAttempts: number;
-  readonly initialBackoffMs: number;
-  readonly maxBackoffMs: number;
-}
-
-export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 5_000 };
 
 export interface DeliveryDeps {
   readonly topicName: string;
@@ -47,7 +37,7 @@ export function subscriptionDelivery(
   options: SubscribeOptions,
   resolved: ResolvedBusOptions,
   sendDeadLetter: (record: WireRecord) => Promise<void>,
-): (record: WireRecord, position: RecordPosition, abandon: AbortSignal) => Promise<DeliveryOutcome> {
+): RecordProcessor {
   const deps: Omit<DeliveryDeps, 'abandon'> = {
     topicName: resolved.topicNames[options.topic],
     groupId: options.groupId,
@@ -74,6 +64,55 @@ export function subscriptionDelivery(
 
 /** `done`: commit the offset. `abandoned`: the subscription closed first; leave it uncommitted for redelivery. */
 export type DeliveryOutcome = 'done' | 'abandoned';
+
+/** What a bus does with each record it fetched for a subscription. */
+export type RecordProcessor = (
+  record: WireRecord,
+  position: RecordPosition,
+  abandon: AbortSignal,
+) => Promise<DeliveryOutcome>;
+
+/**
+ * What a subscription joins (topic, group, where it starts, partitions at once) and how it processes each
+ * record: the same for every bus, which only fetches the records and appends the dead letters.
+ */
+export interface SubscriptionPlan {
+  readonly topicName: string;
+  readonly groupId: string;
+  readonly fromBeginning: boolean;
+  readonly concurrency: number;
+  readonly process: RecordProcessor;
+}
+
+/** The plan of a subscription to a topic's messages; refused records go through `sendDeadLetter`. */
+export function messageSubscription(
+  options: SubscribeOptions,
+  resolved: ResolvedBusOptions,
+  sendDeadLetter: (record: WireRecord) => Promise<void>,
+): SubscriptionPlan {
+  return {
+    topicName: resolved.topicNames[options.topic],
+    groupId: options.groupId,
+    fromBeginning: options.fromBeginning ?? false,
+    concurrency: options.concurrency ?? resolved.concurrency,
+    process: subscriptionDelivery(options, resolved, sendDeadLetter),
+  };
+}
+
+/** The plan of a subscription to the dead-letter topic. */
+export function deadLetterSubscription(
+  options: DeadLetterSubscribeOptions,
+  resolved: ResolvedBusOptions,
+): SubscriptionPlan {
+  return {
+    topicName: resolved.topicNames.dlq,
+    groupId: options.groupId,
+    fromBeginning: options.fromBeginning ?? false,
+    concurrency: resolved.concurrency,
+    process: (record, _position, abandon) =>
+      deliverDeadLetter(record, options.handler, resolved.retry, abandon, resolved.logger),
+  };
+}
 
 /**
  * One record, start to end: inspect, then hand over (with retries) or refuse to the DLQ. Resolves `done` only

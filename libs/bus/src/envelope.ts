@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { DeadLetter, DeadLetterReason, IncomingMessage, IncomingMessageOf, OutgoingMessage } from './event-bus.js';
 import { BusError, BusErrorCode } from './errors.js';
 import type { MessageSigner } from './signing.js';
+import { formatSeal, parseSeal, SEAL_HEADER, WireLayout } from './wire-layout.js';
 
 /** A record as it travels: Kafka key, value bytes and string headers. Both bus implementations carry exactly this. */
 export interface WireRecord {
@@ -60,18 +61,29 @@ export type EnvelopeHeaders = z.infer<typeof EnvelopeHeaders>;
  * What the signature covers, in order. The Kafka key and the trace headers are deliberately not covered: the
  * key only routes (the signed audience says who may act), and tracing may be rewritten by intermediaries.
  */
-function signedAttributes(h: Readonly<Record<string, string | undefined>>): string[] {
+function signedAttributes(h: Readonly<Record<string, string | undefined>>, layout: WireLayout = 'v1'): string[] {
+  return attributeList(layout, h, h[Header.ContentType] ?? '', h[Header.Expiry] ?? '', h[Header.KeyId] ?? '');
+}
+
+/** The signed attributes, with the three that v2 does not carry as headers of their own given apart. */
+function attributeList(
+  layout: WireLayout,
+  h: Readonly<Record<string, string | undefined>>,
+  contentType: string,
+  expiry: string,
+  keyId: string,
+): string[] {
   return [
-    'meshwave-envelope-v1',
+    layout === WireLayout.V2 ? 'meshwave-envelope-v2' : 'meshwave-envelope-v1',
     h[Header.SpecVersion] ?? '',
     h[Header.Id] ?? '',
     h[Header.Type] ?? '',
     h[Header.Source] ?? '',
     h[Header.Time] ?? '',
-    h[Header.ContentType] ?? '',
+    contentType,
     h[Header.Audience] ?? '',
-    h[Header.Expiry] ?? '',
-    h[Header.KeyId] ?? '',
+    expiry,
+    keyId,
   ];
 }
 
@@ -81,6 +93,8 @@ export interface EncodeContext {
   readonly defaultTtlSeconds: number;
   readonly signer: MessageSigner;
   readonly trace: { readonly traceparent?: string; readonly tracestate?: string };
+  /** the header layout to write (ADR 0021); default v1 */
+  readonly wireLayout?: WireLayout;
 }
 
 /** Validates `data` against the schema of its type, then builds the signed record. Throws `BusError` on invalid data. */
@@ -106,21 +120,35 @@ export function encodeEnvelope(message: OutgoingMessage, ctx: EncodeContext): Wi
   const ttl = message.ttlSeconds ?? ctx.defaultTtlSeconds;
   // Built once, in wire order, with the signature last: no copy and no `delete` (which would turn the object
   // into a slow dictionary that kafkajs then walks) as sealRecord needs for a record it did not build.
+  const headers = contextHeaders(message, ctx);
+  const keyId = ctx.signer.activeKeyId;
+  const expiry = isoTime(ctx.nowMs + ttl * 1000);
+  if (ctx.wireLayout === WireLayout.V2) {
+    // ADR 0021: the same attributes signed as in v1, under the v2 tag; expiry and key id travel in `mw_sig`.
+    const attributes = attributeList(WireLayout.V2, headers, CONTENT_TYPE, expiry, keyId);
+    headers[SEAL_HEADER] = formatSeal({ keyId, expiry, signature: ctx.signer.sign(attributes, value) });
+    return { key: message.key, value, headers };
+  }
+  headers[Header.ContentType] = CONTENT_TYPE;
+  headers[Header.Expiry] = expiry;
+  headers[Header.KeyId] = keyId;
+  headers[Header.Signature] = ctx.signer.sign(signedAttributes(headers), value);
+  return { key: message.key, value, headers };
+}
+
+/** The CloudEvents context attributes and the trace context: the headers both layouts start with. */
+function contextHeaders(message: OutgoingMessage, ctx: EncodeContext): Record<string, string> {
   const headers: Record<string, string> = {
     [Header.SpecVersion]: '1.0',
     [Header.Id]: randomUUID(),
     [Header.Type]: message.type,
     [Header.Source]: ctx.source,
     [Header.Time]: isoTime(ctx.nowMs),
-    [Header.ContentType]: CONTENT_TYPE,
-    [Header.Expiry]: isoTime(ctx.nowMs + ttl * 1000),
   };
   if (message.audience !== undefined) headers[Header.Audience] = message.audience;
   if (ctx.trace.traceparent !== undefined) headers[Header.Traceparent] = ctx.trace.traceparent;
   if (ctx.trace.tracestate !== undefined) headers[Header.Tracestate] = ctx.trace.tracestate;
-  headers[Header.KeyId] = ctx.signer.activeKeyId;
-  headers[Header.Signature] = ctx.signer.sign(signedAttributes(headers), value);
-  return { key: message.key, value, headers };
+  return headers;
 }
 
 /**
@@ -182,17 +210,10 @@ export function inspectRecord(record: WireRecord, position: RecordPosition, ctx:
   if (mine !== undefined && audience !== undefined && !mine.includes(audience) && !mine.includes(record.key)) {
     return { kind: 'skip', why: 'not-addressed' };
   }
-  if (h[Header.Signature] === undefined || h[Header.KeyId] === undefined)
-    return reject('unsigned', 'no signature header');
-  let e: EnvelopeHeaders;
-  if (isWellFormedEnvelope(h)) e = h;
-  else {
-    // Only a malformed envelope gets here: zod says what is wrong with it.
-    const envelope = EnvelopeHeaders.safeParse(h);
-    if (!envelope.success) return reject('invalid-envelope', z.prettifyError(envelope.error));
-    e = envelope.data;
-  }
-  const outcome = ctx.signer.verify(e[Header.KeyId], e[Header.Signature], signedAttributes(h), record.value);
+  const read = readEnvelope(h);
+  if ('reason' in read) return read;
+  const e = read.envelope;
+  const outcome = ctx.signer.verify(e[Header.KeyId], e[Header.Signature], read.attributes, record.value);
   if (outcome === 'unknown-key') return reject('unknown-key', `signed with unknown key "${e[Header.KeyId]}"`);
   if (outcome === 'bad-signature') return reject('bad-signature', 'signature does not match the content');
   // Always a number here (checked above); a record without one would count as expired.
@@ -238,6 +259,38 @@ export function inspectRecord(record: WireRecord, position: RecordPosition, ctx:
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The envelope's headers in the v1 shape, whichever layout the record came in (ADR 0021: consumers read both),
+ * with the attributes its signature must cover; or why it is refused.
+ */
+function readEnvelope(
+  wire: Readonly<Record<string, string | undefined>>,
+): { readonly envelope: EnvelopeHeaders; readonly attributes: string[] } | Extract<Verdict, { kind: 'reject' }> {
+  let h = wire;
+  let layout: WireLayout = WireLayout.V1;
+  const sealText = wire[SEAL_HEADER];
+  if (sealText !== undefined) {
+    const seal = parseSeal(sealText);
+    if (seal === undefined)
+      return { kind: 'reject', reason: 'invalid-envelope', detail: `malformed ${SEAL_HEADER} header` };
+    layout = WireLayout.V2;
+    h = {
+      ...wire,
+      [Header.ContentType]: CONTENT_TYPE,
+      [Header.Expiry]: seal.expiry,
+      [Header.KeyId]: seal.keyId,
+      [Header.Signature]: seal.signature,
+    };
+  } else if (wire[Header.Signature] === undefined || wire[Header.KeyId] === undefined) {
+    return { kind: 'reject', reason: 'unsigned', detail: 'no signature header' };
+  }
+  if (isWellFormedEnvelope(h)) return { envelope: h, attributes: signedAttributes(h, layout) };
+  // Only a malformed envelope gets here: zod says what is wrong with it.
+  const envelope = EnvelopeHeaders.safeParse(h);
+  if (!envelope.success) return { kind: 'reject', reason: 'invalid-envelope', detail: z.prettifyError(envelope.error) };
+  return { envelope: envelope.data, attributes: signedAttributes(h, layout) };
+}
 
 const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isOptionalText = (v: unknown): boolean => v === undefined || isText(v);

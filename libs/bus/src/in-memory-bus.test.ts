@@ -23,6 +23,21 @@ describeEventBusContract(
   { waitMs: 5_000 },
 );
 
+// The same contract with the v2 wire layout (ADR 0021): forged and malformed records are still refused.
+describeEventBusContract(
+  'in-memory, v2 wire layout',
+  async () => {
+    const broker = createInMemoryBroker({ partitions: 3 });
+    return {
+      createBus: async (options) => createInMemoryBus({ ...options, wireLayout: 'v2', broker }),
+      produceRaw: async (topic, record) => void broker.append(topicNameOf({}, topic), record),
+      close: async () => {},
+    };
+  },
+  { describe, it, expect, afterEach },
+  { waitMs: 5_000 },
+);
+
 describe('in-memory EventBus', () => {
   it('never runs one key twice at once while members join and leave, and commits what finished during a rebalance', async () => {
     const broker = createInMemoryBroker({ partitions: 2 });
@@ -50,6 +65,29 @@ describe('in-memory EventBus', () => {
     await second.close();
     expect(overlaps).toBe(0);
     expect([...handled].sort()).toEqual(published.map((m) => `${m.key}:${m.data.version}`).sort());
+  });
+
+  it('a fleet mid-upgrade: one consumer gets the messages of a v1 and a v2 producer, and no dead letter (ADR 0021)', async () => {
+    const broker = createInMemoryBroker({ partitions: 2 });
+    const oldProducer = createInMemoryBus({ broker, source: 'agent-old', signing: CONTRACT_SIGNING, wireLayout: 'v1' });
+    const newProducer = createInMemoryBus({ broker, source: 'agent-new', signing: CONTRACT_SIGNING, wireLayout: 'v2' });
+    const consumer = createInMemoryBus({ broker, source: 'planner', signing: CONTRACT_SIGNING });
+    const handled: string[] = [];
+    const rejected: string[] = [];
+    const subscription = await consumer.subscribe({
+      topic: 'events',
+      groupId: 'planner',
+      fromBeginning: true,
+      handler: async (m) => void handled.push(m.source),
+      onRejected: (r) => void rejected.push(r.reason),
+    });
+    await oldProducer.publish([newHeartbeat('a', '1')]);
+    await newProducer.publish([newHeartbeat('b', '1')]);
+    for (let i = 0; i < 400 && handled.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await subscription.close();
+    await Promise.all([oldProducer.close(), newProducer.close(), consumer.close()]);
+    expect(handled.sort()).toEqual(['agent-new', 'agent-old']);
+    expect(rejected).toEqual([]);
   });
 });
 

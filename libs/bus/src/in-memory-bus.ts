@@ -1,5 +1,13 @@
 import { resolveBusOptions, publishInSpan, type BusOptions, type ResolvedBusOptions } from './bus-options.js';
-import { closedError, deliverDeadLetter, sleep, subscriptionDelivery, type DeliveryOutcome } from './delivery.js';
+import {
+  closedError,
+  deadLetterSubscription,
+  messageSubscription,
+  sleep,
+  type DeliveryOutcome,
+  type RecordProcessor,
+  type SubscriptionPlan,
+} from './delivery.js';
 import type { RecordPosition, WireRecord } from './envelope.js';
 import { DEFAULT_RETAIN_RECORDS, PartitionLog } from './partition-log.js';
 import type {
@@ -182,8 +190,6 @@ export class ConsumerGroup {
   }
 }
 
-type RecordProcessor = (record: WireRecord, position: RecordPosition, abandon: AbortSignal) => Promise<DeliveryOutcome>;
-
 /** Told when a member resumes past records trimmed before it read them: offsets `from` up to `to` (exclusive). */
 type TrimmedListener = (topic: string, partition: number, from: number, to: number) => void;
 
@@ -316,36 +322,18 @@ class InMemoryEventBus implements EventBus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    const o = this.options;
     return this.join(
-      o.topicNames[options.topic],
-      options.groupId,
-      options.fromBeginning ?? false,
-      options.concurrency ?? o.concurrency,
-      subscriptionDelivery(options, o, async (dlq) => {
-        this.broker.append(o.topicNames.dlq, dlq);
+      messageSubscription(options, this.options, async (dlq) => {
+        this.broker.append(this.options.topicNames.dlq, dlq);
       }),
     );
   }
 
   async subscribeDeadLetters(options: DeadLetterSubscribeOptions): Promise<Subscription> {
-    const o = this.options;
-    return this.join(
-      o.topicNames.dlq,
-      options.groupId,
-      options.fromBeginning ?? false,
-      o.concurrency,
-      (record, _position, abandon) => deliverDeadLetter(record, options.handler, o.retry, abandon, o.logger),
-    );
+    return this.join(deadLetterSubscription(options, this.options));
   }
 
-  private join(
-    topicName: string,
-    groupId: string,
-    fromBeginning: boolean,
-    concurrency: number,
-    process: RecordProcessor,
-  ): Subscription {
+  private join({ topicName, groupId, fromBeginning, concurrency, process }: SubscriptionPlan): Subscription {
     if (this.closed) throw closedError('the event bus');
     const group = this.broker.group(topicName, groupId, fromBeginning);
     const member = new GroupMember(

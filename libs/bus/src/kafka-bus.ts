@@ -13,8 +13,9 @@ import {
   type Producer,
 } from 'kafkajs';
 import { publishInSpan, resolveBusOptions, type BusOptions, type ResolvedBusOptions } from './bus-options.js';
-import { closedError, deliverDeadLetter, sleep, subscriptionDelivery, type DeliveryOutcome } from './delivery.js';
-import type { RecordPosition, WireRecord } from './envelope.js';
+import { closedError, deadLetterSubscription, messageSubscription, sleep } from './delivery.js';
+import type { RecordProcessor, SubscriptionPlan } from './delivery.js';
+import type { WireRecord } from './envelope.js';
 import { BusError, BusErrorCode } from './errors.js';
 import type {
   DeadLetterSubscribeOptions,
@@ -94,8 +95,6 @@ const toKafkaMessage = (record: WireRecord): { key: string; value: Buffer; heade
   value: record.value,
   headers: record.headers as Record<string, string>,
 });
-
-type RecordProcessor = (record: WireRecord, position: RecordPosition, abandon: AbortSignal) => Promise<DeliveryOutcome>;
 
 class KafkaSubscription implements Subscription {
   private readonly abandon = new AbortController();
@@ -239,34 +238,20 @@ class KafkaEventBus implements EventBus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    const o = this.resolved;
-    return this.consume(
-      o.topicNames[options.topic],
-      options.groupId,
-      options.fromBeginning ?? false,
-      options.concurrency ?? o.concurrency,
-      subscriptionDelivery(options, o, (dlq) => this.sendDeadLetter(dlq)),
-    );
+    return this.consume(messageSubscription(options, this.resolved, (dlq) => this.sendDeadLetter(dlq)));
   }
 
   async subscribeDeadLetters(options: DeadLetterSubscribeOptions): Promise<Subscription> {
-    const o = this.resolved;
-    return this.consume(
-      o.topicNames.dlq,
-      options.groupId,
-      options.fromBeginning ?? false,
-      o.concurrency,
-      (record, _position, abandon) => deliverDeadLetter(record, options.handler, o.retry, abandon, o.logger),
-    );
+    return this.consume(deadLetterSubscription(options, this.resolved));
   }
 
-  private async consume(
-    topicName: string,
-    groupId: string,
-    fromBeginning: boolean,
-    concurrency: number,
-    process: RecordProcessor,
-  ): Promise<Subscription> {
+  private async consume({
+    topicName,
+    groupId,
+    fromBeginning,
+    concurrency,
+    process,
+  }: SubscriptionPlan): Promise<Subscription> {
     if (this.closed) throw closedError('the event bus');
     await this.ensureTopics();
     const subscription = new KafkaSubscription(this.resolved.shutdownGraceMs, (s) => this.subscriptions.delete(s));

@@ -1,4 +1,5 @@
-export { planRollout, cohortSize, inventoryMeshOf, IMPLICIT_FORCED_WAVE, type PlanOptions } from './wave-planner.js';
+export { planRollout, cohortSize, IMPLICIT_FORCED_WAVE, type PlanOptions } from './wave-planner.js';
+export { inventoryMeshOf, type MeshOf } from './mesh-of.js';
 export { stableHash, saltSeed, hashWithSeed, hashParts } from './stable-hash.js';
 export { compileGlob, compileGlobs, labelsMatch } from './glob.js';
 export { CompiledSelector, matchesVmGroup } from './selection.js';

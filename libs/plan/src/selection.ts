@@ -14,6 +14,8 @@ import { compileGlobs, labelsMatch } from './glob.js';
 export class CompiledSelector {
   private readonly clusterMatches: Uint8Array;
   private readonly namespaceMatcher: (name: string) => boolean;
+  /** no namespace list: every namespace matches, without a cache lookup per unit */
+  private readonly anyNamespace: boolean;
   private readonly namespaceCache = new Map<string, boolean>();
   private readonly kinds: ReadonlySet<string> | undefined;
 
@@ -27,6 +29,7 @@ export class CompiledSelector {
       this.clusterMatches[i] = clusterGlob(c.name) && labelsMatch(selector.clusterLabels, c.labels) ? 1 : 0;
     });
     this.namespaceMatcher = compileGlobs(selector.namespaces);
+    this.anyNamespace = selector.namespaces === undefined;
     this.kinds = selector.kinds ? new Set(selector.kinds) : undefined;
   }
 
@@ -35,6 +38,7 @@ export class CompiledSelector {
   }
 
   matchesNamespace(namespace: string): boolean {
+    if (this.anyNamespace) return true;
     let hit = this.namespaceCache.get(namespace);
     if (hit === undefined) {
       hit = this.namespaceMatcher(namespace);

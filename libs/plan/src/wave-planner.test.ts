@@ -9,7 +9,8 @@ import {
   type RolloutSpecInput,
   type WorkloadSelector,
 } from '@meshwave/contracts';
-import { IMPLICIT_FORCED_WAVE, inventoryMeshOf, planRollout } from './wave-planner.js';
+import { IMPLICIT_FORCED_WAVE, planRollout } from './wave-planner.js';
+import { inventoryMeshOf } from './mesh-of.js';
 import { ChangeWindows } from './change-windows.js';
 
 const FROM = '1-24-5';
