@@ -1,5 +1,6 @@
 // @meshwave/cli: the `meshwave` command (bin/meshwave.js) and, for tests and embedding, its commands as functions.
 export { runPlanCommand } from './plan-command.js';
+export { runPinCommand, pinText, PinExitCode, type PinIo } from './commands/pin-command.js';
 export { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './operator-commands.js';
 export { PlannerClient, PlannerClientError, ClientErrorCode } from './planner-client.js';
 export { renderRolloutStatus } from './progress-view.js';

@@ -5,14 +5,14 @@ import { clusterKey, unitKey } from '@meshwave/contracts';
 import { createBusFor, type EventBus } from '@meshwave/bus';
 import { createStoreFor, type StateStore } from '@meshwave/store';
 import { createLogger, startTelemetry, type Logger } from '@meshwave/telemetry';
-import type { AgentConfig } from './agent-config.js';
-import { AgentMetrics } from './agent-metrics.js';
-import { startWebhookServer, type WebhookServer } from './admission-webhook.js';
+import type { AgentConfig } from '../config/agent-config.js';
+import { AgentMetrics } from '../metrics/agent-metrics.js';
+import { startWebhookServer, type WebhookServer } from '../http/admission-webhook.js';
 import { AGENT_VERSION, createClusterAgent, type AssignmentSource, type ClusterAgent } from './cluster-agent.js';
-import { assignments, emptyLedger, type CommandLedger } from './command-ledger.js';
-import { createKubernetesClient, type KubernetesClient } from './kubernetes-client.js';
+import { assignments, emptyLedger, type CommandLedger } from '../core/command-ledger.js';
+import { createKubernetesClient, type KubernetesClient } from '../adapters/kubernetes-client.js';
 import { startLeaderElection, type LeaderElection } from './leader-election.js';
-import { MeshwaveLabel } from './revision-labels.js';
+import { MeshwaveLabel } from '@meshwave/istio';
 
 export interface AgentProcess {
   /** graceful: releases the lease, closes the bus, store, servers */

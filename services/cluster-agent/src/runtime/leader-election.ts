@@ -1,6 +1,6 @@
 import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
-import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
-import type { KubernetesPort, LeaseView } from './kubernetes-port.js';
+import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
+import type { KubernetesPort, LeaseView } from '../ports/kubernetes-port.js';
 
 export interface LeaderElectionOptions {
   readonly port: KubernetesPort;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@meshwave/reconcile';
-import { kubernetesPortScenarios, type PortScenarioFixture } from './port-scenarios.js';
+import { kubernetesPortScenarios, type PortScenarioFixture } from '../ports/port-scenarios.js';
 import { createSimulatedCluster } from './simulated-cluster.js';
-import { IstioLabel, injectedRevisionOf } from './revision-labels.js';
+import { IstioLabel, injectedRevisionOf } from '@meshwave/istio';
 
 function newSimulatedFixture(): PortScenarioFixture & { close(): void } {
   const clock = createManualClock();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
+import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import { AGENT_USAGE, parseAgentConfig } from './agent-config.js';
 
 const KEYS = JSON.stringify([{ id: 'k1', secret: 'k'.repeat(32) }]);

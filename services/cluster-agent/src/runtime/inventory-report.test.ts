@@ -3,8 +3,8 @@ import { createInMemoryBroker, createInMemoryBus, type EventBus, type IncomingMe
 import { MESH_LABEL, MessageType, clusterKey, type InventoryReport } from '@meshwave/contracts';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
 import { createManualClock, type ManualClock } from '@meshwave/reconcile';
-import { createSimulatedCluster, type SimulatedCluster } from './simulated-cluster.js';
-import { IstioLabel } from './revision-labels.js';
+import { createSimulatedCluster, type SimulatedCluster } from '../adapters/simulated-cluster.js';
+import { IstioLabel } from '@meshwave/istio';
 
 const SIGNING = { keys: [{ id: 'k1', secret: 'x'.repeat(32) }], activeKeyId: 'k1' };
 const OLD = '1-24-5';

@@ -5,8 +5,8 @@ import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/con
 import { startTelemetry } from '@meshwave/telemetry';
 import { createClusterAgent } from './cluster-agent.js';
 import { createManualClock } from '@meshwave/reconcile';
-import { createSimulatedCluster } from './simulated-cluster.js';
-import { IstioLabel } from './revision-labels.js';
+import { createSimulatedCluster } from '../adapters/simulated-cluster.js';
+import { IstioLabel } from '@meshwave/istio';
 
 const exporter = new InMemorySpanExporter();
 const telemetry = startTelemetry({ serviceName: 'cluster-agent-test', spanExporter: exporter, env: {} });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@meshwave/reconcile';
 import { startLeaderElection } from './leader-election.js';
-import { createSimulatedCluster } from './simulated-cluster.js';
+import { createSimulatedCluster } from '../adapters/simulated-cluster.js';
 
 describe('leader election on a Lease', () => {
   it('one of two replicas leads; when it stops the other takes over with a higher epoch', async () => {

@@ -7,7 +7,7 @@ import {
   type PodView,
   type WorkloadRef,
   type WorkloadView,
-} from './kubernetes-port.js';
+} from '../ports/kubernetes-port.js';
 import {
   IstioLabel,
   MeshwaveAnnotation,
@@ -20,7 +20,7 @@ import {
   proxyVersionOfRevision,
   revisionForcedByNamespace,
   type TemplateRestart,
-} from './revision-labels.js';
+} from '@meshwave/istio';
 
 /**
  * Pure decisions of the converge loop: given what a unit should run and what the cluster shows, say what state

@@ -1,13 +1,7 @@
 import type { WorkloadKind } from '@meshwave/contracts';
-import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
+import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import type { KubernetesPort, Labels, PodView, WatchEvent, WorkloadView } from './kubernetes-port.js';
-import {
-  IstioLabel,
-  PROXY_CONTAINER,
-  imageTag,
-  injectedRevisionOf,
-  proxyVersionOfRevision,
-} from './revision-labels.js';
+import { IstioLabel, PROXY_CONTAINER, imageTag, injectedRevisionOf, proxyVersionOfRevision } from '@meshwave/istio';
 
 /**
  * The port's scenario suite: what any `KubernetesPort` must do, run against the simulated cluster (unit tests)

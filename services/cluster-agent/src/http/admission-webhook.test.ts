@@ -7,9 +7,9 @@ import {
   webhookConfiguration,
   type AdmittedObject,
 } from './admission-webhook.js';
-import type { AssignmentSource } from './cluster-agent.js';
-import { diffJsonPatch } from './json-patch.js';
-import { IstioLabel, MeshwaveAnnotation } from './revision-labels.js';
+import type { AssignmentSource } from '../ports/assignment-source.js';
+import { diffJsonPatch } from '../core/json-patch.js';
+import { IstioLabel, MeshwaveAnnotation } from '@meshwave/istio';
 
 const newAssignments = (map: Record<string, string>): AssignmentSource => ({
   revisionFor: (namespace, workload) => map[workload ? `${namespace}/${workload.kind}/${workload.name}` : namespace],

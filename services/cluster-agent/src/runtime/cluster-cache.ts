@@ -6,7 +6,7 @@ import {
   type WatchEvent,
   type WatchHandle,
   type WorkloadView,
-} from './kubernetes-port.js';
+} from '../ports/kubernetes-port.js';
 
 /** What changed, so the agent can enqueue only the units of that namespace. */
 export interface CacheChange {

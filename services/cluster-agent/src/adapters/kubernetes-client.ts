@@ -3,7 +3,7 @@ import { KubeConfig, PatchStrategy, Watch } from '@kubernetes/client-node';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { WorkloadKind } from '@meshwave/contracts';
 import { silentLogger, withSpan, type Logger } from '@meshwave/telemetry';
-import { ClusterAgentError, ClusterAgentErrorCode, codeForStatus } from './errors.js';
+import { ClusterAgentError, ClusterAgentErrorCode, codeForStatus } from '../errors.js';
 import {
   workloadRefKey,
   type KubernetesPort,
@@ -18,7 +18,7 @@ import {
   type WatchedResource,
   type WorkloadRef,
   type WorkloadView,
-} from './kubernetes-port.js';
+} from '../ports/kubernetes-port.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface KubernetesClientOptions {

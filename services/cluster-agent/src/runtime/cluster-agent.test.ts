@@ -13,8 +13,12 @@ import {
 import type { StateStore } from '@meshwave/store';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
 import { createManualClock, type ManualClock } from '@meshwave/reconcile';
-import { createSimulatedCluster, type SimulatedCluster, type SimulatedClusterConfig } from './simulated-cluster.js';
-import { IstioLabel, MeshwaveAnnotation, injectedRevisionOf } from './revision-labels.js';
+import {
+  createSimulatedCluster,
+  type SimulatedCluster,
+  type SimulatedClusterConfig,
+} from '../adapters/simulated-cluster.js';
+import { IstioLabel, MeshwaveAnnotation, injectedRevisionOf } from '@meshwave/istio';
 
 const SIGNING = { keys: [{ id: 'k1', secret: 'x'.repeat(32) }], activeKeyId: 'k1' };
 const OLD = '1-24-5';

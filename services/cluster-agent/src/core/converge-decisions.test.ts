@@ -9,8 +9,8 @@ import {
   type UnitAssignment,
   type UnitObservation,
 } from './converge-decisions.js';
-import type { NamespaceView, PodView, WorkloadView } from './kubernetes-port.js';
-import { IstioAnnotation, IstioLabel, MeshwaveAnnotation, MeshwaveLabel } from './revision-labels.js';
+import type { NamespaceView, PodView, WorkloadView } from '../ports/kubernetes-port.js';
+import { IstioAnnotation, IstioLabel, MeshwaveAnnotation, MeshwaveLabel } from '@meshwave/istio';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 

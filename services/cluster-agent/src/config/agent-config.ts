@@ -11,8 +11,8 @@ import {
   type ConfigProblem,
   type SigningKeysConfig,
 } from '@meshwave/contracts';
-import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from './command-ledger.js';
-import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
+import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 
 /** Everything the agent process needs, from flags first, then environment variables (the Helm chart sets those). */
 export interface AgentConfig {

@@ -10,7 +10,7 @@ import {
   type InputProblem,
 } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
-import { IstioLabel, optsOutOfInjection, revisionForcedByNamespace } from './revision-labels.js';
+import { IstioLabel, optsOutOfInjection, revisionForcedByNamespace } from '@meshwave/istio';
 
 /**
  * `meshwave pin`: the CI half of keeping workloads on their assigned revision. Rewrites `istio.io/rev` in

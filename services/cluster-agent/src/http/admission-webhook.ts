@@ -2,11 +2,11 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage as HttpRequest, ServerResponse } from 'node:http';
 import type { Logger } from '@meshwave/telemetry';
 import { silentLogger } from '@meshwave/telemetry';
-import type { AssignmentSource } from './cluster-agent.js';
-import { diffJsonPatch, type JsonPatchOperation } from './json-patch.js';
-import type { PodAdmission } from './simulated-cluster.js';
-import type { Labels } from './kubernetes-port.js';
-import { IstioLabel, MeshwaveAnnotation, PROTECTED_NAMESPACES, optsOutOfInjection } from './revision-labels.js';
+import type { AssignmentSource } from '../ports/assignment-source.js';
+import { diffJsonPatch, type JsonPatchOperation } from '../core/json-patch.js';
+import type { PodAdmission } from '../adapters/simulated-cluster.js';
+import type { Labels } from '../ports/kubernetes-port.js';
+import { IstioLabel, MeshwaveAnnotation, PROTECTED_NAMESPACES, optsOutOfInjection } from '@meshwave/istio';
 
 /**
  * The admission half of keeping pods on their assigned revision. `mutate` is pure: object in, object out; the

@@ -1,6 +1,6 @@
 import { WorkloadKind } from '@meshwave/contracts';
 import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
-import { ClusterAgentError, ClusterAgentErrorCode } from './errors.js';
+import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import {
   applyMapPatch,
   workloadRefKey,
@@ -20,8 +20,8 @@ import {
   type WorkloadPatch,
   type WorkloadRef,
   type WorkloadView,
-} from './kubernetes-port.js';
-import { IstioAnnotation, IstioLabel, PROXY_CONTAINER, proxyVersionOfRevision } from './revision-labels.js';
+} from '../ports/kubernetes-port.js';
+import { IstioAnnotation, IstioLabel, PROXY_CONTAINER, proxyVersionOfRevision } from '@meshwave/istio';
 
 /** Selects workloads a fault applies to: a namespace, optionally one workload in it. */
 export interface FaultTarget {
