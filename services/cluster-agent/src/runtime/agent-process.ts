@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { clusterKey, unitKey } from '@meshwave/contracts';
+import { clusterKey } from '@meshwave/contracts';
 import { createBusFor, type EventBus } from '@meshwave/bus';
 import { createStoreFor, type StateStore } from '@meshwave/store';
 import { createLogger, startTelemetry, type Logger } from '@meshwave/telemetry';
@@ -9,10 +8,10 @@ import type { AgentConfig } from '../config/agent-config.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { startWebhookServer, type WebhookServer } from '../http/admission-webhook.js';
 import { AGENT_VERSION, createClusterAgent, type AssignmentSource, type ClusterAgent } from './cluster-agent.js';
-import { assignments, emptyLedger, type CommandLedger } from '../core/command-ledger.js';
 import { createKubernetesClient, type KubernetesClient } from '../adapters/kubernetes-client.js';
 import { startLeaderElection, type LeaderElection } from './leader-election.js';
-import { MeshwaveLabel } from '@meshwave/istio';
+import { followLedger, watchHandoffs } from './ledger-follower.js';
+import { startProbeServer } from '../http/probe-server.js';
 
 export interface AgentProcess {
   /** graceful: releases the lease, closes the bus, store, servers */
@@ -23,49 +22,19 @@ export interface AgentProcess {
   isLeader(): boolean;
 }
 
-/**
- * What a replica that is not the leader answers the webhook with: the ledger the leader persisted, re-read
- * every few seconds. Every replica serves the webhook; only the leader converges.
- */
-function followLedger(store: StateStore, cluster: string, log: Logger): AssignmentSource & { stop(): void } {
-  let units = new Map<string, string>();
-  const refresh = async (): Promise<void> => {
-    try {
-      const doc = await store.read(`cluster-agent/${cluster}`, 'ledger');
-      const ledger = (doc?.value as CommandLedger | undefined) ?? emptyLedger();
-      units = new Map(assignments(ledger).units.map((u) => [unitKey(u.target), u.target.revision]));
-    } catch (err) {
-      log.warn({ err }, 'reading the ledger for the webhook failed; keeping the last one');
-    }
-  };
-  void refresh();
-  const timer = setInterval(() => void refresh(), 5_000);
-  timer.unref();
-  return {
-    revisionFor: (namespace, workload) =>
-      units.get(workload ? unitKey({ namespace, kind: workload.kind, name: workload.name }) : namespace),
-    stop: () => clearInterval(timer),
-  };
-}
+const processLogger = (config: AgentConfig): Logger =>
+  createLogger({
+    service: 'cluster-agent',
+    level: config.logLevel,
+    base: { cluster: config.cluster, instance: config.identity },
+  });
 
-/** Wires the agent from its config: Kubernetes client, bus, store, leader election, webhook, /metrics. */
-export async function startAgentProcess(
+/** The Kubernetes client, bus and store the config names. */
+function connect(
   config: AgentConfig,
-  options: {
-    readonly logger?: Logger;
-    /** what to do when the replica must not go on (lost lease, failed start); default: exit 1 so the pod restarts */
-    readonly onFatal?: (reason: string) => void;
-  } = {},
-): Promise<AgentProcess> {
-  const log =
-    options.logger ??
-    createLogger({
-      service: 'cluster-agent',
-      level: config.logLevel,
-      base: { cluster: config.cluster, instance: config.identity },
-    });
-  const telemetry = startTelemetry({ serviceName: 'meshwave-cluster-agent' });
-  const metrics = new AgentMetrics(config.cluster);
+  log: Logger,
+  metrics: AgentMetrics,
+): { kube: KubernetesClient; bus: EventBus; store: StateStore } {
   const kube: KubernetesClient = createKubernetesClient({
     ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
     qps: config.qps,
@@ -83,6 +52,42 @@ export async function startAgentProcess(
     logger: log,
   });
   const store: StateStore = createStoreFor(config.backing);
+  return { kube, bus, store };
+}
+
+/** The admission webhook, when the config gives it a certificate. */
+async function startWebhook(
+  config: AgentConfig,
+  assignments: AssignmentSource,
+  log: Logger,
+): Promise<WebhookServer | undefined> {
+  if (!config.webhookCertFile || !config.webhookKeyFile) return undefined;
+  const [cert, key] = await Promise.all([readFile(config.webhookCertFile), readFile(config.webhookKeyFile)]);
+  const webhook = await startWebhookServer({
+    assignments,
+    cert,
+    key,
+    port: config.webhookPort,
+    host: config.bindHost,
+    logger: log,
+  });
+  log.info({ port: webhook.port }, 'admission webhook listening');
+  return webhook;
+}
+
+/** Wires the agent from its config: Kubernetes client, bus, store, leader election, webhook, /metrics. */
+export async function startAgentProcess(
+  config: AgentConfig,
+  options: {
+    readonly logger?: Logger;
+    /** what to do when the replica must not go on (lost lease, failed start); default: exit 1 so the pod restarts */
+    readonly onFatal?: (reason: string) => void;
+  } = {},
+): Promise<AgentProcess> {
+  const log = options.logger ?? processLogger(config);
+  const telemetry = startTelemetry({ serviceName: 'meshwave-cluster-agent' });
+  const metrics = new AgentMetrics(config.cluster);
+  const { kube, bus, store } = connect(config, log, metrics);
   const follower = followLedger(store, config.cluster, log);
   let agent: ClusterAgent | undefined;
   let election: LeaderElection | undefined;
@@ -94,50 +99,20 @@ export async function startAgentProcess(
       process.exit(1);
     });
 
-  // Every replica serves the webhook, leader or not: it watches the namespaces' handoff labels itself (ADR 0011).
-  const handoffs = new Map<string, string>();
-  const namespaceWatch = kube.watch('namespaces', (event) => {
-    const objects = event.type === 'resync' ? event.objects : [event.object];
-    if (event.type === 'resync') handoffs.clear();
-    for (const ns of objects) {
-      const revision = event.type === 'delete' ? undefined : ns.labels[MeshwaveLabel.HandoffOf];
-      if (revision === undefined) handoffs.delete(ns.name);
-      else handoffs.set(ns.name, revision);
-    }
-  });
+  const handoffs = watchHandoffs(kube);
   const assignmentsNow: AssignmentSource = {
     revisionFor: (ns, w) => (agent ?? follower).revisionFor(ns, w),
-    handoffRevisionOf: (ns) => handoffs.get(ns),
+    handoffRevisionOf: (ns) => handoffs.revisionOf(ns),
   };
 
-  let webhook: WebhookServer | undefined;
-  if (config.webhookCertFile && config.webhookKeyFile) {
-    const [cert, key] = await Promise.all([readFile(config.webhookCertFile), readFile(config.webhookKeyFile)]);
-    webhook = await startWebhookServer({
-      assignments: assignmentsNow,
-      cert,
-      key,
-      port: config.webhookPort,
-      host: config.bindHost,
-      logger: log,
-    });
-    log.info({ port: webhook.port }, 'admission webhook listening');
-  }
+  const webhook = await startWebhook(config, assignmentsNow, log);
 
-  const httpServer: Server = createServer((req, res) => {
-    if (req.url === '/metrics') {
-      void metrics
-        .render()
-        .then(({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body));
-    } else if (req.url === '/healthz') {
-      res.writeHead(200).end('ok');
-    } else if (req.url === '/readyz') {
-      res.writeHead(200).end(agent ? 'leader' : 'standby');
-    } else res.writeHead(404).end();
+  const probes = await startProbeServer({
+    metrics,
+    port: config.metricsPort,
+    host: config.bindHost,
+    role: () => (agent ? 'leader' : 'standby'),
   });
-  await new Promise<void>((resolve) => httpServer.listen(config.metricsPort, config.bindHost, resolve));
-  const address = httpServer.address();
-  const metricsPort = typeof address === 'object' && address ? address.port : config.metricsPort;
 
   const lead = async (epoch: number): Promise<void> => {
     log.info({ epoch }, 'leading: starting the converge loop');
@@ -179,7 +154,7 @@ export async function startAgentProcess(
   }
 
   return {
-    metricsPort,
+    metricsPort: probes.port,
     webhookPort: webhook?.port,
     isLeader: () => agent !== undefined,
     async stop() {
@@ -187,9 +162,9 @@ export async function startAgentProcess(
       await agent?.stop();
       await election?.stop().catch(() => {});
       follower.stop();
-      namespaceWatch.stop();
+      handoffs.stop();
       await webhook?.close();
-      await new Promise<void>((r) => httpServer.close(() => r()));
+      await probes.close();
       kube.close();
       await bus.close();
       await store.close();

@@ -45,8 +45,9 @@ export interface CommandIntake {
   readonly rolloutTrace: ReadonlyMap<string, Context>;
 }
 
-const STORE_DOC = 'ledger';
-const storeScope = (cluster: string): string => `cluster-agent/${cluster}`;
+/** Where the ledger is stored: one document per cluster, read by standby replicas too. */
+export const LEDGER_DOC = 'ledger';
+export const ledgerScope = (cluster: string): string => `cluster-agent/${cluster}`;
 const tracer = trace.getTracer('@meshwave/cluster-agent');
 
 const decide = (ledger: CommandLedger, cluster: string, message: IncomingMessage): LedgerDecision | undefined => {
@@ -66,12 +67,12 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
   const persist = async (next: CommandLedger): Promise<void> => {
     if (!store) return;
     const result = await store.transition({
-      scope: storeScope(cluster),
+      scope: ledgerScope(cluster),
       epoch,
-      writes: [{ name: STORE_DOC, value: next, expectedVersion: storeVersion }],
+      writes: [{ name: LEDGER_DOC, value: next, expectedVersion: storeVersion }],
     });
     if (!result.ok) throw new Error(`ledger write refused: ${result.reason}`);
-    storeVersion = result.versions[STORE_DOC] ?? storeVersion + 1;
+    storeVersion = result.versions[LEDGER_DOC] ?? storeVersion + 1;
   };
 
   const handleCommand = async (message: IncomingMessage): Promise<void> => {
@@ -113,7 +114,7 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
     rolloutTrace,
     async load() {
       if (!store) return;
-      const doc = await store.read(storeScope(cluster), STORE_DOC);
+      const doc = await store.read(ledgerScope(cluster), LEDGER_DOC);
       if (doc) {
         ledger = doc.value as CommandLedger;
         storeVersion = doc.version;
