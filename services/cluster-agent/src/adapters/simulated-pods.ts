@@ -1,7 +1,7 @@
 import { WorkloadKind } from '@meshwave/contracts';
 import { IstioAnnotation, IstioLabel, PROXY_CONTAINER, proxyVersionOfRevision } from '@meshwave/istio';
 import { workloadRefKey, type Labels, type WorkloadRef } from '../ports/kubernetes-port.js';
-import type { AdmissionPod } from './simulated-cluster.js';
+import type { AdmissionPod } from './simulated-types.js';
 import { targetMatches, type SimPod, type SimStore, type SimWorkload } from './simulated-store.js';
 
 /** How the simulated cluster's controllers and injector treat pods: admission, start, rollouts. */

@@ -12,7 +12,7 @@ import {
   type WorkloadRef,
   type WorkloadView,
 } from '../ports/kubernetes-port.js';
-import type { FaultTarget, PodAdmission, SimulatedClusterConfig, SimulatedFaults } from './simulated-cluster.js';
+import type { FaultTarget, PodAdmission, SimulatedClusterConfig, SimulatedFaults } from './simulated-types.js';
 
 /** The simulated cluster's objects and the bookkeeping every part of it shares. */
 

@@ -4,7 +4,7 @@ import type { Logger } from '@meshwave/telemetry';
 import { silentLogger } from '@meshwave/telemetry';
 import type { AssignmentSource } from '../ports/assignment-source.js';
 import { diffJsonPatch, type JsonPatchOperation } from '../core/json-patch.js';
-import type { PodAdmission } from '../adapters/simulated-cluster.js';
+import type { PodAdmission } from '../adapters/simulated-types.js';
 import type { Labels } from '../ports/kubernetes-port.js';
 import { IstioLabel, MeshwaveAnnotation, PROTECTED_NAMESPACES, optsOutOfInjection } from '@meshwave/istio';
 
