@@ -105,6 +105,12 @@ export function startInformer(
   return stop;
 }
 
+/** The resources served by one collection each, with the view each object becomes. */
+const SINGLE_COLLECTIONS = {
+  namespaces: { path: '/api/v1/namespaces', view: toNamespaceView },
+  pods: { path: '/api/v1/pods', view: toPodView },
+} as const;
+
 /** The port's `watch`: one informer per collection, the three workload kinds merged into one stream. */
 export function watchResource<R extends WatchedResource>(
   informer: Informer,
@@ -112,19 +118,13 @@ export function watchResource<R extends WatchedResource>(
   handler: WatchHandler<ResourceViews[R]>,
 ): WatchHandle {
   const emit = handler as WatchHandler<unknown>;
-  if (resource === 'namespaces') {
+  const single = SINGLE_COLLECTIONS[resource as keyof typeof SINGLE_COLLECTIONS];
+  if (single) {
+    const toView = single.view;
     const stop = informer(
-      '/api/v1/namespaces',
-      (items) => emit({ type: 'resync', objects: items.map(toNamespaceView) }),
-      (type, o) => emit({ type, object: toNamespaceView(o) }),
-    );
-    return { stop };
-  }
-  if (resource === 'pods') {
-    const stop = informer(
-      '/api/v1/pods',
-      (items) => emit({ type: 'resync', objects: items.map(toPodView) }),
-      (type, o) => emit({ type, object: toPodView(o) }),
+      single.path,
+      (items) => emit({ type: 'resync', objects: items.map((o) => toView(o)) }),
+      (type, o) => emit({ type, object: toView(o) }),
     );
     return { stop };
   }

@@ -1,22 +1,9 @@
 import { UnitFailureReason, UnitState, unitKey, type UnitTarget } from '@meshwave/contracts';
-import { IstioLabel, MeshwaveAnnotation, injectedRevisionOf } from '@meshwave/istio';
-import {
-  selectorMatches,
-  type MapPatch,
-  type NamespaceView,
-  type PodView,
-  type WorkloadView,
-} from '../ports/kubernetes-port.js';
-import { assessHandoff, assessInHandoff, handoffWrites } from './namespace-handoff.js';
+import { IstioLabel, injectedRevisionOf } from '@meshwave/istio';
+import { selectorMatches, type NamespaceView, type PodView, type WorkloadView } from '../ports/kubernetes-port.js';
+import { assessHandoff, assessInHandoff } from './namespace-handoff.js';
 import { livePods, namespaceRelabel, namespaceRevisionOf, workloadRelabel } from './revision-rules.js';
-import type {
-  NamespaceWrite,
-  ObservedWorkload,
-  UnitAssessment,
-  UnitAssignment,
-  UnitObservation,
-  WorkloadWrite,
-} from './unit-model.js';
+import type { ObservedWorkload, UnitAssessment, UnitAssignment, UnitObservation } from './unit-model.js';
 import { assessWorkload, mostCommon, restartedFor } from './workload-assessment.js';
 
 /**
@@ -35,6 +22,7 @@ export {
   workloadRelabel,
 } from './revision-rules.js';
 export { assessHandoff, assessInHandoff, handoffWrites } from './namespace-handoff.js';
+export { unitWrites } from './unit-writes.js';
 
 /** Assesses one unit: its state, whether a restart is in flight, and which workloads still need one. */
 export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number): UnitAssessment {
@@ -72,15 +60,8 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
   const anyStarted = results.some((x) => restartedFor(x.w.workload) === revision);
   const common = { key, injectedRevision, toRestart, hasWrites: toRestart.length > 0, ...health };
 
-  if (o.namespace === undefined && o.workloads.length === 0)
-    return {
-      ...common,
-      state: UnitState.Failed,
-      reason: UnitFailureReason.NotFound,
-      message: `${key} not found`,
-      inFlight: false,
-    };
-  if (a.granularity === 'workload' && o.workloads.length === 0)
+  // Nothing to converge: neither the namespace nor (for a workload unit) the workload exists.
+  if (o.workloads.length === 0 && (o.namespace === undefined || a.granularity === 'workload'))
     return {
       ...common,
       state: UnitState.Failed,
@@ -109,53 +90,6 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
   if (pending || (a.granularity === 'namespace' && !nsLabelled))
     return { ...common, state: UnitState.Pending, inFlight: false, ...(bare ? { message: bare } : {}) };
   return { ...common, state: UnitState.Converged, inFlight: false, ...(bare ? { message: bare } : {}) };
-}
-
-/**
- * The writes that start (or continue) moving a unit: relabel first, then one restart patch per workload. A unit
- * in a namespace handoff writes the handoff's next step instead.
- */
-export function unitWrites(
-  a: UnitAssignment,
-  o: UnitObservation,
-  toRestart: readonly ObservedWorkload[],
-  nowIso: string,
-): {
-  namespace?: NamespaceWrite;
-  workloads: WorkloadWrite[];
-} {
-  // The unit's own restart waits for the next pass after the namespace label is gone: by then every unit of the
-  // namespace is pending again and takes a maxUnavailable slot like any other.
-  const handoff = assessHandoff(a, o, Date.parse(nowIso));
-  if (handoff && o.namespace) return handoffWrites(handoff, o.namespace, nowIso);
-  const revision = a.target.revision;
-  const nsPatch = a.granularity === 'namespace' && o.namespace ? namespaceRelabel(o.namespace, revision) : undefined;
-  const restartMarks: MapPatch = {
-    [MeshwaveAnnotation.RestartedAt]: nowIso,
-    [MeshwaveAnnotation.RestartedFor]: revision,
-    [MeshwaveAnnotation.RestartedBy]: `${a.rolloutId}#${a.generation}`,
-  };
-  const workloads = toRestart.map(({ workload: w }): WorkloadWrite => {
-    // At namespace granularity a template label of another revision would only mislead, and would win again
-    // the day the namespace label goes (a later handoff): the restart brings it in line at no extra cost.
-    const relabel =
-      a.granularity === 'workload' || w.templateLabels[IstioLabel.Revision] !== undefined
-        ? workloadRelabel(w, revision)
-        : {};
-    return {
-      ref: { namespace: w.namespace, kind: w.kind, name: w.name },
-      ...relabel,
-      templateAnnotations: restartMarks,
-      restart: true,
-      resourceVersion: w.resourceVersion,
-    };
-  });
-  return {
-    ...(nsPatch && o.namespace
-      ? { namespace: { name: o.namespace.name, labels: nsPatch, resourceVersion: o.namespace.resourceVersion } }
-      : {}),
-    workloads,
-  };
 }
 
 /** Which units may start now: none when halted, else as many pending ones as maxUnavailable leaves room for. */
