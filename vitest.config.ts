@@ -14,6 +14,7 @@ export default defineConfig({
       '@meshwave/store': source('libs/store'),
       '@meshwave/telemetry': source('libs/telemetry'),
       '@meshwave/reconcile': source('libs/reconcile'),
+      '@meshwave/istio': source('libs/istio'),
       '@meshwave/planner': source('services/planner'),
       '@meshwave/cluster-agent': source('services/cluster-agent'),
       '@meshwave/vm-bridge': source('services/vm-bridge'),

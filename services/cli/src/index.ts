@@ -11,6 +11,7 @@ export {
   type SplitCommandIo,
 } from './commands/split-command.js';
 export { fetchServiceGraphFromPrometheus, type PrometheusGraphOptions } from './adapters/prometheus-graph-source.js';
+export { runPinCommand, pinText, PinExitCode, type PinIo } from './commands/pin-command.js';
 export {
   runDemo,
   runDemoCommand,

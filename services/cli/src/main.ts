@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ExitCode, processIo, type CommandIo } from './io.js';
-import { runPinCommand } from '@meshwave/cluster-agent';
+import { runPinCommand } from './commands/pin-command.js';
 import { runSplitCommand } from './commands/split-command.js';
 import { runDemoCommand } from './demo/demo-command.js';
 import { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './commands/operator-commands.js';

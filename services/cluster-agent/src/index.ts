@@ -1,6 +1,22 @@
 export * from './errors.js';
-export * from './kubernetes-port.js';
-export * from './revision-labels.js';
+export * from './ports/kubernetes-port.js';
+// Istio's label rules live in @meshwave/istio; re-exported by name so the agent's public API stays as it was.
+export {
+  DEFAULT_REVISION_TAG,
+  IstioAnnotation,
+  IstioLabel,
+  MeshwaveAnnotation,
+  MeshwaveLabel,
+  PROTECTED_NAMESPACES,
+  PROXY_CONTAINER,
+  imageTag,
+  injectedRevisionOf,
+  lastRestartOf,
+  optsOutOfInjection,
+  proxyVersionOfRevision,
+  revisionForcedByNamespace,
+  type TemplateRestart,
+} from '@meshwave/istio';
 export {
   createSimulatedCluster,
   type AdmissionPod,
@@ -12,10 +28,10 @@ export {
   type SimulatedFaults,
   type SimulatedNamespaceSpec,
   type SimulatedWorkloadSpec,
-} from './simulated-cluster.js';
-export * from './converge-decisions.js';
-export * from './command-ledger.js';
-export { AgentMetrics } from './agent-metrics.js';
+} from './adapters/simulated-cluster.js';
+export * from './core/converge-decisions.js';
+export * from './core/command-ledger.js';
+export { AgentMetrics } from './metrics/agent-metrics.js';
 export {
   createClusterAgent,
   AGENT_VERSION,
@@ -25,8 +41,8 @@ export {
   type ClusterAgent,
   type ClusterAgentOptions,
   type UnitStatus,
-} from './cluster-agent.js';
-export { kubernetesPortScenarios, type PortScenario, type PortScenarioFixture } from './port-scenarios.js';
+} from './runtime/cluster-agent.js';
+export { kubernetesPortScenarios, type PortScenario, type PortScenarioFixture } from './ports/port-scenarios.js';
 export {
   mutate,
   podOwner,
@@ -39,8 +55,8 @@ export {
   type AdmittedObject,
   type WebhookServer,
   type WebhookServerOptions,
-} from './admission-webhook.js';
-export { diffJsonPatch, type JsonPatchOperation } from './json-patch.js';
+} from './http/admission-webhook.js';
+export { diffJsonPatch, type JsonPatchOperation } from './core/json-patch.js';
 export {
   createKubernetesClient,
   loadKubeConfig,
@@ -49,18 +65,8 @@ export {
   toWorkloadView,
   type KubernetesClient,
   type KubernetesClientOptions,
-} from './kubernetes-client.js';
-export { TokenBucket } from './token-bucket.js';
-export { startLeaderElection, type LeaderElection, type LeaderElectionOptions } from './leader-election.js';
-export {
-  runPinCommand,
-  pinText,
-  pinDocument,
-  assignmentFromPlan,
-  PinExitCode,
-  type PinIo,
-  type PinAssignment,
-  type PinChange,
-} from './pin-command.js';
-export { parseAgentConfig, AGENT_USAGE, type AgentConfig } from './agent-config.js';
-export { startAgentProcess, type AgentProcess } from './agent-process.js';
+} from './adapters/kubernetes-client.js';
+export { TokenBucket } from './adapters/token-bucket.js';
+export { startLeaderElection, type LeaderElection, type LeaderElectionOptions } from './runtime/leader-election.js';
+export { parseAgentConfig, AGENT_USAGE, type AgentConfig } from './config/agent-config.js';
+export { startAgentProcess, type AgentProcess } from './runtime/agent-process.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { AGENT_USAGE, parseAgentConfig } from './agent-config.js';
-import { startAgentProcess } from './agent-process.js';
+import { AGENT_USAGE, parseAgentConfig } from './config/agent-config.js';
+import { startAgentProcess } from './runtime/agent-process.js';
 import { ClusterAgentError } from './errors.js';
 
 /** `meshwave-cluster-agent`: one per cluster. Exits 2 on bad configuration, 1 on a fatal error. */

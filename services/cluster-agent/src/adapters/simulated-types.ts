@@ -1,0 +1,97 @@
+import type { WorkloadKind } from '@meshwave/contracts';
+import type { Clock } from '@meshwave/reconcile';
+import type {
+  KubernetesPort,
+  Labels,
+  NamespaceView,
+  PodView,
+  WorkloadRef,
+  WorkloadView,
+} from '../ports/kubernetes-port.js';
+
+/** Selects workloads a fault applies to: a namespace, optionally one workload in it. */
+export interface FaultTarget {
+  readonly namespace: string;
+  readonly name?: string;
+}
+
+/** Misbehaviour the simulated cluster can show, to exercise failure paths. */
+export interface SimulatedFaults {
+  /** pods injected with `revision` never become Ready and report CrashLoopBackOff */
+  readonly crashLoop?: readonly (FaultTarget & { readonly revision: string })[];
+  /** pod start takes `factor` times longer */
+  readonly slowRollout?: readonly (FaultTarget & { readonly factor: number })[];
+  /** the injector of `revision` ships a proxy image of another version (`image`, default `0.0.0`) */
+  readonly sidecarMismatch?: readonly (FaultTarget & { readonly revision: string; readonly version?: string })[];
+}
+
+/** A pod as the admission chain sees it before injection. */
+export interface AdmissionPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Labels;
+  readonly annotations: Labels;
+  /** the workload whose template it came from, if any */
+  readonly owner?: WorkloadRef;
+}
+
+/** Runs before the injector, as meshwave's webhook does in a real cluster; returns the pod to admit. */
+export type PodAdmission = (pod: AdmissionPod) => AdmissionPod;
+
+export interface SimulatedWorkloadSpec {
+  readonly namespace: string;
+  readonly kind?: WorkloadKind;
+  readonly name: string;
+  readonly replicas?: number;
+  readonly labels?: Labels;
+  readonly templateLabels?: Labels;
+  readonly templateAnnotations?: Labels;
+}
+
+export interface SimulatedNamespaceSpec {
+  readonly name: string;
+  readonly labels?: Labels;
+  readonly workloads?: readonly Omit<SimulatedWorkloadSpec, 'namespace'>[];
+}
+
+export interface SimulatedClusterConfig {
+  readonly name?: string;
+  /** drives pod starts and deadlines; default the system clock */
+  readonly clock?: Clock;
+  /** time one pod takes from creation to Ready, ms (default 2000) */
+  readonly podStartMs?: number;
+  /** Deployment `progressDeadlineSeconds` (default 600) */
+  readonly progressDeadlineSeconds?: number;
+  /** control-plane revisions installed; pods labelled for another revision get no sidecar. Default: any */
+  readonly revisions?: readonly string[];
+  /** revision `istio-injection=enabled` means (default `default`) */
+  readonly defaultRevision?: string;
+  /** image registry of the proxy (default `docker.io/istio`) */
+  readonly proxyHub?: string;
+  readonly namespaces?: readonly SimulatedNamespaceSpec[];
+  readonly faults?: SimulatedFaults;
+  readonly admission?: PodAdmission;
+}
+
+/** Port calls served so far, for benchmarks and the demo's counters. */
+export interface SimulatedClusterStats {
+  readonly requests: number;
+  readonly patches: number;
+  readonly podsCreated: number;
+}
+
+/** An in-memory cluster behind the same port as the real one, plus the knobs a test or demo needs. */
+export interface SimulatedCluster extends KubernetesPort {
+  readonly name: string;
+  createNamespace(name: string, labels?: Labels): NamespaceView;
+  /** creates a workload whose pods are running and Ready at once, injected as the labels say now */
+  createWorkload(spec: SimulatedWorkloadSpec): WorkloadView;
+  /** a pod without a controller */
+  createBarePod(namespace: string, name: string, labels?: Labels): PodView;
+  deletePod(namespace: string, name: string): void;
+  setAdmission(admission: PodAdmission | undefined): void;
+  setFaults(faults: SimulatedFaults): void;
+  stats(): SimulatedClusterStats;
+  /** stops every timer (pod starts, deadlines) */
+  close(): void;
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
+import { AGENT_USAGE, parseAgentConfig } from './agent-config.js';
+
+const KEYS = JSON.stringify([{ id: 'k1', secret: 'k'.repeat(32) }]);
+const noFiles = (path: string): string => {
+  throw new Error(`no such file ${path}`);
+};
+
+describe('agent config', () => {
+  it('reads flags before environment variables and applies the documented defaults', () => {
+    const c = parseAgentConfig(['--cluster', 'prod-1', '--qps', '20'], {
+      MESHWAVE_CLUSTER: 'ignored',
+      MESHWAVE_SIGNING_KEYS: KEYS,
+      MESHWAVE_KAFKA_BROKERS: 'a:9092, b:9092',
+      MESHWAVE_REDIS_URL: 'redis://redis:6379',
+      MESHWAVE_CLUSTER_LABELS: 'env=prod,region=eu',
+    });
+    expect(c).toMatchObject({
+      cluster: 'prod-1',
+      qps: 20,
+      burst: 100,
+      backing: { mode: 'external', kafka: { brokers: ['a:9092', 'b:9092'] }, redis: { url: 'redis://redis:6379' } },
+      signing: { activeKeyId: 'k1' },
+      clusterLabels: { env: 'prod', region: 'eu' },
+      leaderElect: true,
+      webhookPort: 9443,
+      progressDeadlineSeconds: 600,
+    });
+    const env = { MESHWAVE_CLUSTER: 'c', MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_IN_MEMORY: 'true' };
+    expect(
+      parseAgentConfig([], { ...env, MESHWAVE_PROGRESS_DEADLINE_SECONDS: '45' }, noFiles).progressDeadlineSeconds,
+    ).toBe(45);
+    expect(parseAgentConfig(['--progress-deadline', '5'], env, noFiles).progressDeadlineSeconds).toBe(5);
+    expect(() => parseAgentConfig(['--progress-deadline', '0'], env, noFiles)).toThrow(
+      /--progress-deadline.*at least 1 second/,
+    );
+    expect(AGENT_USAGE).toMatch(/--progress-deadline +MESHWAVE_PROGRESS_DEADLINE_SECONDS +seconds .*\(default 600\)/);
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      parseAgentConfig(['--qps', 'fast', '--webhook-cert', 'c.pem'], {});
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ClusterAgentError);
+      const msg = (err as Error).message;
+      expect(msg).toContain('--cluster');
+      expect(msg).toContain('MESHWAVE_SIGNING_KEYS: missing');
+      expect(msg).toContain('"fast" is not a whole number');
+      expect(msg).toContain('--webhook-cert and --webhook-key go together');
+    }
+  });
+
+  it('refuses to start without its bus and store, naming the variables, instead of running on memory', () => {
+    // the names the agent used to read are not an alternative: one vocabulary for every service (ADR 0016)
+    const env = { MESHWAVE_SIGNING_KEYS: KEYS, KAFKA_BROKERS: 'a:9092', REDIS_URL: 'redis://r:6379' };
+    try {
+      parseAgentConfig(['--cluster', 'prod-1'], env, noFiles);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ClusterAgentError);
+      expect(err).toMatchObject({
+        code: ClusterAgentErrorCode.Config,
+        context: { variables: ['MESHWAVE_KAFKA_BROKERS', 'MESHWAVE_REDIS_URL'] },
+      });
+      expect((err as Error).message).toMatch(/MESHWAVE_KAFKA_BROKERS: missing[\s\S]*MESHWAVE_REDIS_URL: missing/);
+    }
+  });
+
+  it('runs on the in-memory bus and store only when asked for by flag or variable, never beside Kafka', () => {
+    expect(parseAgentConfig(['--cluster', 'c', '--in-memory'], {}, noFiles)).toMatchObject({
+      backing: { mode: 'in-memory' },
+      signing: undefined,
+    });
+    expect(parseAgentConfig(['--cluster', 'c'], { MESHWAVE_IN_MEMORY: 'true' }, noFiles).backing.mode).toBe(
+      'in-memory',
+    );
+    expect(() => parseAgentConfig(['--cluster', 'c', '--in-memory', '--kafka-brokers', 'k:9092'], {}, noFiles)).toThrow(
+      /MESHWAVE_IN_MEMORY: .*MESHWAVE_KAFKA_BROKERS is set too/,
+    );
+  });
+
+  it('reads the signing keys file the chart mounts', () => {
+    const c = parseAgentConfig(
+      ['--cluster', 'c', '--kafka-brokers', 'k:9092', '--redis-url', 'redis://r:6379'],
+      { MESHWAVE_SIGNING_KEYS_FILE: '/etc/meshwave/signing/keys.json' },
+      (p) => (p === '/etc/meshwave/signing/keys.json' ? KEYS : noFiles(p)),
+    );
+    expect(c.signing).toEqual({ keys: [{ id: 'k1', secret: 'k'.repeat(32) }], activeKeyId: 'k1' });
+  });
+
+  it('refuses a cluster name the planner would refuse (over 63 characters)', () => {
+    const env = { MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_IN_MEMORY: 'true' };
+    expect(parseAgentConfig(['--cluster', `c${'a'.repeat(62)}`], env, noFiles).cluster).toHaveLength(63);
+    expect(() => parseAgentConfig(['--cluster', `c${'a'.repeat(63)}`], env, noFiles)).toThrow(/--cluster.*at most 63/);
+  });
+});

@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  ResourceName,
+  ServiceEnv,
+  formatConfigProblems,
+  readBackingServices,
+  readBooleanEnv,
+  readSigningKeys,
+  type BackingServices,
+  type ConfigProblem,
+  type SigningKeysConfig,
+} from '@meshwave/contracts';
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
+import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
+
+/** Everything the agent process needs, from flags first, then environment variables (the Helm chart sets those). */
+export interface AgentConfig {
+  readonly cluster: string;
+  readonly clusterLabels: Readonly<Record<string, string>>;
+  /** Kafka and Redis (the command ledger), or in memory only when asked for by name (ADR 0016) */
+  readonly backing: BackingServices;
+  /** the fleet's keys; absent only in the in-memory mode, where the process signs with a random key */
+  readonly signing: SigningKeysConfig | undefined;
+  readonly kubeconfig: string | undefined;
+  readonly qps: number;
+  readonly burst: number;
+  /** seconds a unit may take to converge before it is reported failed, unless the command says otherwise */
+  readonly progressDeadlineSeconds: number;
+  /** webhook HTTPS port, and its serving certificate and key files; no cert = no webhook */
+  readonly webhookPort: number;
+  readonly webhookCertFile: string | undefined;
+  readonly webhookKeyFile: string | undefined;
+  readonly metricsPort: number;
+  readonly bindHost: string;
+  readonly leaderElect: boolean;
+  readonly leaseNamespace: string;
+  readonly leaseName: string;
+  readonly identity: string;
+  readonly logLevel: string;
+}
+
+const FLAGS = {
+  cluster: { type: 'string', env: 'MESHWAVE_CLUSTER' },
+  'cluster-labels': { type: 'string', env: 'MESHWAVE_CLUSTER_LABELS' },
+  'kafka-brokers': { type: 'string', env: ServiceEnv.KafkaBrokers },
+  'redis-url': { type: 'string', env: ServiceEnv.RedisUrl },
+  'in-memory': { type: 'boolean', env: ServiceEnv.InMemory },
+  'signing-keys': { type: 'string', env: ServiceEnv.SigningKeys },
+  'signing-keys-file': { type: 'string', env: ServiceEnv.SigningKeysFile },
+  'signing-active-key': { type: 'string', env: ServiceEnv.SigningActiveKey },
+  kubeconfig: { type: 'string', env: 'KUBECONFIG' },
+  qps: { type: 'string', env: 'MESHWAVE_KUBE_QPS' },
+  burst: { type: 'string', env: 'MESHWAVE_KUBE_BURST' },
+  'progress-deadline': {
+    type: 'string',
+    env: 'MESHWAVE_PROGRESS_DEADLINE_SECONDS',
+    help: `seconds a unit may take to converge before it is reported failed (default ${DEFAULT_PROGRESS_DEADLINE_SECONDS})`,
+  },
+  'webhook-port': { type: 'string', env: 'MESHWAVE_WEBHOOK_PORT' },
+  'webhook-cert': { type: 'string', env: 'MESHWAVE_WEBHOOK_CERT' },
+  'webhook-key': { type: 'string', env: 'MESHWAVE_WEBHOOK_KEY' },
+  'metrics-port': { type: 'string', env: 'MESHWAVE_METRICS_PORT' },
+  'bind-host': { type: 'string', env: ServiceEnv.Host },
+  'leader-elect': { type: 'string', env: 'MESHWAVE_LEADER_ELECT' },
+  'lease-namespace': { type: 'string', env: 'MESHWAVE_LEASE_NAMESPACE' },
+  'lease-name': { type: 'string', env: 'MESHWAVE_LEASE_NAME' },
+  identity: { type: 'string', env: ServiceEnv.InstanceId },
+  'log-level': { type: 'string', env: 'LOG_LEVEL' },
+} as const;
+
+export const AGENT_USAGE = `usage: meshwave-cluster-agent --cluster NAME [flags]   (each flag also reads the environment variable shown)
+${Object.entries(FLAGS)
+  .map(([k, v]) => `  --${k.padEnd(20)} ${'help' in v ? `${v.env.padEnd(36)} ${v.help}` : v.env}`)
+  .join('\n')}
+Kafka and Redis are required; --in-memory (${ServiceEnv.InMemory}=true) runs on an in-memory bus and store instead,
+a single-process trial that no planner can reach (ADR 0016).`;
+
+/** Parses flags and environment into a config, or throws one error listing every problem. */
+export function parseAgentConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): AgentConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(Object.entries(FLAGS).map(([k, v]) => [k, { type: v.type }])),
+      strict: true,
+    }).values;
+  } catch (err) {
+    throw new ClusterAgentError(
+      ClusterAgentErrorCode.Config,
+      `${(err as Error).message}\n${AGENT_USAGE}`,
+      {},
+      { cause: err },
+    );
+  }
+  const get = (flag: keyof typeof FLAGS): string | undefined => {
+    const given = values[flag];
+    const v = typeof given === 'string' ? given : env[FLAGS[flag].env];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const problems: string[] = [];
+  // Bus, store and signing keys are read as every service reads them, with the flags standing in for their
+  // variables.
+  const shared: Record<string, string | undefined> = { ...env };
+  for (const flag of ['kafka-brokers', 'redis-url', 'signing-keys', 'signing-keys-file', 'signing-active-key'] as const)
+    shared[FLAGS[flag].env] = get(flag);
+  const flagProblems: ConfigProblem[] = [];
+  const inMemory = values['in-memory'] === true || readBooleanEnv(env, ServiceEnv.InMemory, flagProblems);
+  const backing = readBackingServices({ ...shared, [ServiceEnv.InMemory]: undefined }, { inMemoryFlag: inMemory });
+  const signing = readSigningKeys(shared, readFile, { required: backing.services?.mode !== 'in-memory' });
+  const sharedProblems = [...flagProblems, ...backing.problems, ...signing.problems];
+  if (sharedProblems.length > 0) problems.push(formatConfigProblems(sharedProblems));
+  const int = (flag: keyof typeof FLAGS, fallback: number): number => {
+    const raw = get(flag);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) problems.push(`--${flag} (${FLAGS[flag].env}): "${raw}" is not a whole number`);
+    return n;
+  };
+  const progressDeadlineSeconds = int('progress-deadline', DEFAULT_PROGRESS_DEADLINE_SECONDS);
+  if (progressDeadlineSeconds === 0)
+    problems.push(`--progress-deadline (${FLAGS['progress-deadline'].env}): must be at least 1 second`);
+  const cluster = get('cluster');
+  if (cluster === undefined)
+    problems.push(`--cluster (${FLAGS.cluster.env}): missing: the name of this cluster in the fleet`);
+  else {
+    // the planner takes cluster names by one schema (inventory, routes): a name it refuses would drop every report
+    const name = ResourceName.safeParse(cluster);
+    if (!name.success)
+      problems.push(`--cluster (${FLAGS.cluster.env}): "${cluster}": ${name.error.issues[0]?.message}`);
+  }
+  const labels: Record<string, string> = {};
+  for (const pair of (get('cluster-labels') ?? '').split(',').filter(Boolean)) {
+    const [k, v] = pair.split('=');
+    if (!k || v === undefined) problems.push(`--cluster-labels: "${pair}" is not key=value`);
+    else labels[k.trim()] = v.trim();
+  }
+  const certFile = get('webhook-cert');
+  const keyFile = get('webhook-key');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    problems.push('--webhook-cert and --webhook-key go together');
+  const config: Omit<AgentConfig, 'backing'> = {
+    cluster: cluster ?? '',
+    clusterLabels: labels,
+    signing: signing.signing,
+    kubeconfig: get('kubeconfig'),
+    qps: int('qps', 50),
+    burst: int('burst', 100),
+    progressDeadlineSeconds,
+    webhookPort: int('webhook-port', 9443),
+    webhookCertFile: certFile,
+    webhookKeyFile: keyFile,
+    metricsPort: int('metrics-port', 9090),
+    bindHost: get('bind-host') ?? '0.0.0.0',
+    leaderElect: (get('leader-elect') ?? 'true') !== 'false',
+    leaseNamespace: get('lease-namespace') ?? 'meshwave',
+    leaseName: get('lease-name') ?? 'meshwave-cluster-agent',
+    identity: get('identity') ?? `agent-${process.pid}`,
+    logLevel: get('log-level') ?? 'info',
+  };
+  if (problems.length > 0 || backing.services === undefined)
+    throw new ClusterAgentError(ClusterAgentErrorCode.Config, problems.join('\n'), {
+      problems,
+      variables: sharedProblems.map((p) => p.variable),
+    });
+  return { ...config, backing: backing.services };
+}

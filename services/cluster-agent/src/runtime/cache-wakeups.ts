@@ -1,0 +1,34 @@
+import { unitKey } from '@meshwave/contracts';
+import { namespaceRevisionOf } from '../core/converge-decisions.js';
+import { selectorMatches, type Labels } from '../ports/kubernetes-port.js';
+import type { CacheChange, ClusterCache } from './cluster-cache.js';
+import type { UnitBook } from './unit-book.js';
+
+/**
+ * The units a cache change concerns: after a re-list every unit; otherwise the namespace's unit and, of its
+ * workload units, only those the changed object belongs to.
+ */
+export function unitsToWake(change: CacheChange, book: UnitBook, cache: ClusterCache): Iterable<string> {
+  if (change.namespace === undefined) return book.units.keys();
+  const keys = book.keysIn(change.namespace);
+  if (!keys) return [];
+  const obj = change.object as { kind?: string; name?: string; labels?: Labels; selector?: Labels } | undefined;
+  if (change.resource === 'namespaces' || !obj) return keys;
+  const ns = change.namespace;
+  const woken = new Set<string>();
+  const wake = (target: { namespace: string; kind?: string; name?: string }): void => {
+    const key = unitKey(target);
+    if (keys.has(key)) woken.add(key);
+  };
+  wake({ namespace: ns });
+  if (change.resource === 'workloads') {
+    if (obj.kind !== undefined && obj.name !== undefined) wake({ namespace: ns, kind: obj.kind, name: obj.name });
+  } else {
+    // A pod wakes the units of the workloads that select it: one pass over the namespace's workloads.
+    for (const w of cache.workloads(ns))
+      if (selectorMatches(w.selector, obj.labels ?? {})) wake({ namespace: ns, kind: w.kind, name: w.name });
+  }
+  // Units in a namespace label handoff depend on every workload of their namespace.
+  if (namespaceRevisionOf(cache.namespace(ns)) !== undefined) for (const key of keys) woken.add(key);
+  return woken;
+}

@@ -1,0 +1,211 @@
+import { MessageType, clusterKey, unitKey } from '@meshwave/contracts';
+import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
+import { MeshwaveLabel } from '@meshwave/istio';
+import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
+import type { StateStore } from '@meshwave/store';
+import { silentLogger, withRolloutIds, type Logger } from '@meshwave/telemetry';
+import { DEFAULT_INTERVALS, type AgentIntervals } from '../config/agent-intervals.js';
+import { AgentMetrics } from '../metrics/agent-metrics.js';
+import type { AssignmentSource } from '../ports/assignment-source.js';
+import type { KubernetesPort, Labels } from '../ports/kubernetes-port.js';
+import { unitsToWake } from './cache-wakeups.js';
+import { ClusterCache } from './cluster-cache.js';
+import { createCommandIntake, type CommandIntake } from './command-intake.js';
+import { createEventPublisher } from './event-publisher.js';
+import { createReporter, type Reporter } from './reporter.js';
+import { UnitBook, type UnitStatus } from './unit-book.js';
+import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
+
+export { DEFAULT_INTERVALS, type AgentIntervals } from '../config/agent-intervals.js';
+export type { AssignmentSource } from '../ports/assignment-source.js';
+export type { UnitStatus } from './unit-book.js';
+
+/** The agent's version, sent in heartbeats. */
+export const AGENT_VERSION = '0.1.0';
+
+export interface ClusterAgentOptions {
+  readonly cluster: string;
+  readonly kubernetes: KubernetesPort;
+  readonly bus: EventBus;
+  /** persists the command ledger, so a restarted agent keeps refusing stale commands; default: memory only */
+  readonly store?: StateStore;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly metrics?: AgentMetrics;
+  readonly version?: string;
+  /** labels sent with inventory (region, env, ...) */
+  readonly clusterLabels?: Labels;
+  /** fencing epoch of this agent's store writes (from its leader election); default 1 */
+  readonly epoch?: number;
+  readonly intervals?: Partial<AgentIntervals>;
+  /**
+   * reconciles at once (default 32): each start is one PATCH, so reaching a 50 req/s budget at ~0.5 s per
+   * request takes about 25 in flight
+   */
+  readonly concurrency?: number;
+  /** consumer group on the commands topic (default `cluster-agent.<cluster>`) */
+  readonly groupId?: string;
+  /** seconds a unit may take to converge when its command states none (default 600) */
+  readonly progressDeadlineSeconds?: number;
+}
+
+export interface ClusterAgent extends AssignmentSource {
+  readonly metrics: AgentMetrics;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** every assigned unit with its last assessment */
+  units(): readonly UnitStatus[];
+  /** resolves when the reconcile queue is empty (for tests and the demo) */
+  idle(): Promise<void>;
+  /** handles one command as the subscription would (exposed for tests that bypass the bus) */
+  handleCommand(message: IncomingMessage): Promise<void>;
+}
+
+interface AgentParts {
+  readonly book: UnitBook;
+  readonly cache: ClusterCache;
+  readonly intake: CommandIntake;
+  readonly reconciler: UnitReconciler;
+  readonly reporter: Reporter;
+}
+
+/** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
+function createParts(
+  options: ClusterAgentOptions,
+  context: { clock: Clock; intervals: AgentIntervals; log: Logger; metrics: AgentMetrics; running: () => boolean },
+): AgentParts {
+  const { cluster } = options;
+  const { clock, intervals, log, metrics, running } = context;
+  const source = clusterKey(cluster);
+  const publisher = createEventPublisher(options.bus, source, log);
+  const book = new UnitBook({
+    onProgress: () => reporter.scheduleProgress(),
+    wake: (key) => reconciler.queue.add(key),
+  });
+  const cache = new ClusterCache((change) => {
+    if (!running()) return;
+    reporter.scheduleInventory();
+    for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
+  });
+  const intake = createCommandIntake({
+    cluster,
+    source,
+    ...(options.store ? { store: options.store } : {}),
+    epoch: options.epoch ?? 1,
+    log,
+    metrics,
+    publisher,
+    onAccepted: (rolloutId) => {
+      book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
+      if (cache.isSynced) reconciler.assessAll();
+      if (rolloutId) book.dirtyRollouts.add(rolloutId);
+      reporter.scheduleProgress(0);
+      reconciler.enqueueAll();
+    },
+  });
+  const reconciler = createUnitReconciler({
+    cluster,
+    port: options.kubernetes,
+    cache,
+    book,
+    clock,
+    log,
+    metrics,
+    resyncMs: intervals.resyncMs,
+    concurrency: options.concurrency ?? 32,
+    rolloutTrace: intake.rolloutTrace,
+  });
+  const reporter = createReporter({
+    cluster,
+    cache,
+    book,
+    clock,
+    intervals,
+    publisher,
+    clusterLabels: options.clusterLabels ?? {},
+    version: options.version ?? AGENT_VERSION,
+    ledger: intake.ledger,
+    running,
+  });
+  metrics.observeUnits(() => book.counts());
+  return { book, cache, intake, reconciler, reporter };
+}
+
+/**
+ * The cluster agent: wires the cache, the unit book, the reconciler, the command intake and the reporter, and
+ * owns start and stop. Each concern lives in its own file; this one only connects them.
+ */
+export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
+  const { cluster, kubernetes: port, bus } = options;
+  const clock = options.clock ?? systemClock;
+  const intervals: AgentIntervals = { ...DEFAULT_INTERVALS, ...options.intervals };
+  const log = withRolloutIds(options.logger ?? silentLogger(), { cluster });
+  const metrics = options.metrics ?? new AgentMetrics(cluster);
+  let subscription: Subscription | undefined;
+  const timers: TimerHandle[] = [];
+  let running = false;
+  const parts = createParts(options, { clock, intervals, log, metrics, running: () => running });
+  const { book, cache, intake, reconciler, reporter } = parts;
+
+  const every = (ms: number, fn: () => void): void => {
+    const tick = (): void => {
+      if (!running) return;
+      fn();
+      timers.push(clock.setTimer(ms, tick));
+    };
+    timers.push(clock.setTimer(ms, tick));
+  };
+
+  const start = async (): Promise<void> => {
+    await intake.load();
+    book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
+    running = true;
+    cache.start(port);
+    await cache.whenSynced();
+    reconciler.assessAll();
+    for (const rolloutId of book.rolloutSettings.keys()) book.dirtyRollouts.add(rolloutId);
+    const dirty = [...book.dirtyRollouts];
+    await Promise.all([reporter.sendInventory(), reporter.sendHeartbeat(), reporter.sendProgress(dirty)]);
+    book.dirtyRollouts.clear();
+    reconciler.enqueueAll();
+    every(intervals.heartbeatMs, () => void reporter.sendHeartbeat());
+    every(intervals.healthMs, () => void reporter.sendHealth());
+    every(intervals.resyncMs, () => {
+      reconciler.enqueueAll();
+      reporter.scheduleInventory();
+    });
+    subscription = await bus.subscribe({
+      topic: 'commands',
+      groupId: options.groupId ?? `cluster-agent.${cluster}`,
+      audiences: [clusterKey(cluster)],
+      types: [MessageType.ClusterDesiredState, MessageType.Halt],
+      fromBeginning: true,
+      handler: intake.handleCommand,
+      onRejected: intake.onRejected,
+    });
+    log.info({ units: book.units.size }, 'cluster agent started');
+  };
+
+  return {
+    metrics,
+    start,
+    async stop() {
+      running = false;
+      await subscription?.close();
+      void reconciler.queue.stop(); // in-flight reconciles finish on their own (idempotent writes): not awaited
+      cache.stop();
+      for (const t of timers) t.cancel();
+      reporter.stop();
+    },
+    units: () => [...book.statuses.values()],
+    idle: () => reconciler.queue.idle(),
+    handleCommand: intake.handleCommand,
+    revisionFor(namespace, workload) {
+      const key = workload ? unitKey({ namespace, kind: workload.kind, name: workload.name }) : namespace;
+      return book.units.get(key)?.target.revision;
+    },
+    handoffRevisionOf(namespace) {
+      return cache.namespace(namespace)?.labels[MeshwaveLabel.HandoffOf];
+    },
+  };
+}

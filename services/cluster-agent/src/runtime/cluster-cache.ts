@@ -1,0 +1,149 @@
+import {
+  workloadRefKey,
+  type KubernetesPort,
+  type NamespaceView,
+  type PodView,
+  type WatchEvent,
+  type WatchHandle,
+  type WorkloadView,
+} from '../ports/kubernetes-port.js';
+
+/** What changed, so the agent can enqueue only the units of that namespace. */
+export interface CacheChange {
+  readonly resource: 'namespaces' | 'workloads' | 'pods';
+  /** the namespace touched; undefined after a full re-list */
+  readonly namespace: string | undefined;
+  /** the changed object itself (undefined after a re-list), so a change can wake only the units it concerns */
+  readonly object?: unknown;
+}
+
+/**
+ * The agent's view of the cluster, kept current by the port's watches (informer cache). Reconciles read it
+ * instead of the apiserver, and write results back through `remember*`, so a decision never rests on a view
+ * older than the agent's own last write.
+ */
+export class ClusterCache {
+  private readonly namespaces = new Map<string, NamespaceView>();
+  private readonly workloadsByNs = new Map<string, Map<string, WorkloadView>>();
+  private readonly podsByNs = new Map<string, Map<string, PodView>>();
+  private readonly synced = { namespaces: false, workloads: false, pods: false };
+  private handles: WatchHandle[] = [];
+  private syncWaiters: (() => void)[] = [];
+
+  constructor(private readonly onChange: (change: CacheChange) => void) {}
+
+  start(port: KubernetesPort): void {
+    this.handles = [
+      port.watch('namespaces', (e) =>
+        this.apply(
+          'namespaces',
+          e,
+          (ns) => ns.name,
+          () => this.namespaces,
+          (n) => n.name,
+        ),
+      ),
+      port.watch('workloads', (e) =>
+        this.apply(
+          'workloads',
+          e,
+          (w) => w.namespace,
+          (ns) => bucket(this.workloadsByNs, ns),
+          (w) => workloadRefKey(w),
+        ),
+      ),
+      port.watch('pods', (e) =>
+        this.apply(
+          'pods',
+          e,
+          (p) => p.namespace,
+          (ns) => bucket(this.podsByNs, ns),
+          (p) => p.name,
+        ),
+      ),
+    ];
+  }
+
+  stop(): void {
+    for (const h of this.handles) h.stop();
+    this.handles = [];
+  }
+
+  get isSynced(): boolean {
+    return this.synced.namespaces && this.synced.workloads && this.synced.pods;
+  }
+
+  whenSynced(): Promise<void> {
+    if (this.isSynced) return Promise.resolve();
+    return new Promise((r) => this.syncWaiters.push(r));
+  }
+
+  namespace(name: string): NamespaceView | undefined {
+    return this.namespaces.get(name);
+  }
+  allNamespaces(): readonly NamespaceView[] {
+    return [...this.namespaces.values()];
+  }
+  workloads(namespace?: string): readonly WorkloadView[] {
+    if (namespace !== undefined) return [...(this.workloadsByNs.get(namespace)?.values() ?? [])];
+    return [...this.workloadsByNs.values()].flatMap((m) => [...m.values()]);
+  }
+  pods(namespace: string): readonly PodView[] {
+    return [...(this.podsByNs.get(namespace)?.values() ?? [])];
+  }
+
+  rememberNamespace(ns: NamespaceView): void {
+    if (isNewer(ns.resourceVersion, this.namespaces.get(ns.name)?.resourceVersion)) this.namespaces.set(ns.name, ns);
+  }
+  rememberWorkload(w: WorkloadView): void {
+    const b = bucket(this.workloadsByNs, w.namespace);
+    const key = workloadRefKey(w);
+    if (isNewer(w.resourceVersion, b.get(key)?.resourceVersion)) b.set(key, w);
+  }
+
+  private apply<T extends { resourceVersion?: string }>(
+    resource: CacheChange['resource'],
+    event: WatchEvent<T>,
+    nsOf: (o: T) => string,
+    mapOf: (ns: string) => Map<string, T>,
+    keyOf: (o: T) => string,
+  ): void {
+    if (event.type === 'resync') {
+      if (resource === 'namespaces') this.namespaces.clear();
+      else (resource === 'workloads' ? this.workloadsByNs : this.podsByNs).clear();
+      for (const o of event.objects) mapOf(nsOf(o)).set(keyOf(o), o);
+      const wasSynced = this.isSynced;
+      this.synced[resource] = true;
+      if (!wasSynced && this.isSynced) {
+        const w = this.syncWaiters;
+        this.syncWaiters = [];
+        for (const r of w) r();
+      }
+      this.onChange({ resource, namespace: undefined });
+      return;
+    }
+    const map = mapOf(nsOf(event.object));
+    const key = keyOf(event.object);
+    if (event.type === 'delete') map.delete(key);
+    else if (isNewer(event.object.resourceVersion, map.get(key)?.resourceVersion)) map.set(key, event.object);
+    this.onChange({ resource, namespace: nsOf(event.object), object: event.object });
+  }
+}
+
+function bucket<T>(m: Map<string, Map<string, T>>, ns: string): Map<string, T> {
+  let b = m.get(ns);
+  if (!b) m.set(ns, (b = new Map()));
+  return b;
+}
+
+/**
+ * Resource versions are opaque to clients, but in practice etcd revisions: compare them as numbers when both
+ * are, so a late watch event cannot overwrite the response of our own newer write. Otherwise, take the new one.
+ */
+function isNewer(candidate: string | undefined, current: string | undefined): boolean {
+  if (candidate === undefined || current === undefined) return true;
+  const a = Number(candidate);
+  const b = Number(current);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return true;
+  return a >= b;
+}

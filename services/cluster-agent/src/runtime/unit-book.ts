@@ -1,0 +1,115 @@
+import { UnitState, unitKey } from '@meshwave/contracts';
+import { assignments, type CommandLedger, type RolloutSettings } from '../core/command-ledger.js';
+import type { UnitAssessment, UnitAssignment } from '../core/converge-decisions.js';
+
+/** A unit's state as the agent last assessed it. */
+export interface UnitStatus extends UnitAssessment {
+  readonly assignment: UnitAssignment;
+}
+
+/** What the book tells the rest of the agent when its records change. */
+export interface UnitBookHooks {
+  /** a unit's reported state changed: its rollout is marked dirty, the progress report is due */
+  readonly onProgress: () => void;
+  /** a pending unit may start now (a slot freed up) */
+  readonly wake: (key: string) => void;
+}
+
+/**
+ * The units the ledger assigns to this cluster and the state each was last assessed in, with the in-flight
+ * count kept incrementally: with hundreds of units, recounting on every reconcile would dominate the loop.
+ */
+export class UnitBook {
+  units = new Map<string, UnitAssignment>();
+  rolloutSettings = new Map<string, RolloutSettings>();
+  readonly statuses = new Map<string, UnitStatus>();
+  /** rollouts whose units changed since the last progress report */
+  readonly dirtyRollouts = new Set<string>();
+  private readonly unitsByNamespace = new Map<string, Set<string>>();
+  private readonly inFlight = new Set<string>();
+  /** units whose start (relabel + restart patches) is under way: in flight even before the cache shows it */
+  private readonly starting = new Set<string>();
+
+  constructor(private readonly hooks: UnitBookHooks) {}
+
+  /** Re-derives the assignments from the ledger; statuses of units no longer assigned are dropped. */
+  rebuild(ledger: CommandLedger, progressDeadlineSeconds: number | undefined): void {
+    const a = assignments(ledger, progressDeadlineSeconds);
+    this.units = new Map(a.units.map((u) => [unitKey(u.target), u]));
+    this.rolloutSettings = new Map(a.rollouts.map((r) => [r.rolloutId, r]));
+    this.unitsByNamespace.clear();
+    for (const [key, u] of this.units) {
+      let s = this.unitsByNamespace.get(u.target.namespace);
+      if (!s) this.unitsByNamespace.set(u.target.namespace, (s = new Set()));
+      s.add(key);
+    }
+    for (const key of this.statuses.keys()) if (!this.units.has(key)) this.statuses.delete(key);
+  }
+
+  /** the keys of the units in one namespace */
+  keysIn(namespace: string): ReadonlySet<string> | undefined {
+    return this.unitsByNamespace.get(namespace);
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  markStarting(key: string): void {
+    this.starting.add(key);
+  }
+
+  doneStarting(key: string): void {
+    this.starting.delete(key);
+  }
+
+  record(observed: UnitStatus): void {
+    // A unit being started holds its slot whatever a concurrent re-assessment (a new command, a resync) reads
+    // from a cache that does not show the restart yet.
+    const status: UnitStatus = this.starting.has(observed.key)
+      ? { ...observed, inFlight: true, state: UnitState.Restarting }
+      : observed;
+    const before = this.statuses.get(status.key);
+    this.statuses.set(status.key, status);
+    if (status.inFlight) this.inFlight.add(status.key);
+    else this.inFlight.delete(status.key);
+    const changed =
+      !before ||
+      before.state !== status.state ||
+      before.reason !== status.reason ||
+      before.injectedRevision !== status.injectedRevision;
+    if (changed) {
+      this.dirtyRollouts.add(status.assignment.rolloutId);
+      this.hooks.onProgress();
+    }
+    if (before?.inFlight && !status.inFlight) this.wakePending();
+  }
+
+  /** Takes the dirty rollouts, leaving none. */
+  takeDirtyRollouts(): string[] {
+    const ids = [...this.dirtyRollouts];
+    this.dirtyRollouts.clear();
+    return ids;
+  }
+
+  /** Unit counts per state, for the metrics. */
+  counts(): { counts: Record<string, number>; inFlight: number } {
+    const counts: Record<string, number> = {};
+    for (const s of this.statuses.values()) counts[s.state] = (counts[s.state] ?? 0) + 1;
+    return { counts, inFlight: this.inFlight.size };
+  }
+
+  /** A slot freed up: wake as many pending units as there are free slots (in the planner's order), not all. */
+  private wakePending(): void {
+    let room =
+      Math.max(0, ...[...this.rolloutSettings.values()].filter((r) => !r.halted).map((r) => r.maxUnavailable)) -
+      this.inFlight.size;
+    for (const [key, s] of this.statuses) {
+      if (room <= 0) break;
+      if (s.state === UnitState.Pending) {
+        this.hooks.wake(key);
+        room--;
+      }
+    }
+  }
+}

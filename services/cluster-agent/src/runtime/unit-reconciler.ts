@@ -1,0 +1,151 @@
+import { trace, type Context } from '@opentelemetry/api';
+import { UnitState, unitKey } from '@meshwave/contracts';
+import { createKeyQueue, type Clock, type KeyQueue, type ReconcileResult } from '@meshwave/reconcile';
+import { rolloutAttributes, withRolloutIds, withSpan, type Logger } from '@meshwave/telemetry';
+import { assessUnit, observeUnit, unitWrites, type UnitAssignment } from '../core/converge-decisions.js';
+import { ClusterAgentError } from '../errors.js';
+import type { AgentMetrics } from '../metrics/agent-metrics.js';
+import type { KubernetesPort } from '../ports/kubernetes-port.js';
+import type { ClusterCache } from './cluster-cache.js';
+import type { UnitBook, UnitStatus } from './unit-book.js';
+
+export interface UnitReconcilerOptions {
+  readonly cluster: string;
+  readonly port: KubernetesPort;
+  readonly cache: ClusterCache;
+  readonly book: UnitBook;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: AgentMetrics;
+  readonly resyncMs: number;
+  readonly concurrency: number;
+  /** trace context of the command that last changed each rollout, so relabel/restart spans join its trace */
+  readonly rolloutTrace: ReadonlyMap<string, Context>;
+}
+
+export interface UnitReconciler {
+  readonly queue: KeyQueue;
+  /** Assesses every unit from the cache at once, so the in-flight count is complete before anything starts. */
+  assessAll(): void;
+  /** enqueues every assigned unit */
+  enqueueAll(): void;
+}
+
+const tracer = trace.getTracer('@meshwave/cluster-agent');
+
+/**
+ * Reconciles one unit per key: re-reads the unit from the cache, records its state, and starts it (relabel and
+ * restart patches) when its rollout leaves a maxUnavailable slot free.
+ */
+export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconciler {
+  const { cache, book, clock, log } = options;
+
+  const assess = (a: UnitAssignment): UnitStatus => {
+    const ns = a.target.namespace;
+    const obs = observeUnit(a.target, cache.namespace(ns), cache.workloads(ns), cache.pods(ns));
+    return { ...assessUnit(a, obs, clock.now()), assignment: a };
+  };
+
+  const reconcile = async (key: string): Promise<ReconcileResult> => {
+    if (!cache.isSynced) return { requeueAfterMs: 500 };
+    const a = book.units.get(key);
+    if (!a) return;
+    const status = assess(a);
+    book.record(status);
+    const settings = book.rolloutSettings.get(a.rolloutId);
+    const halted = settings?.halted ?? true;
+    let start = false;
+    if (status.inFlight && status.hasWrites && !halted) start = true; // next step, or a unit begun before a crash
+    if (status.state === UnitState.Pending && !halted && settings) {
+      const room = settings.maxUnavailable - book.inFlightCount;
+      start = room > 0;
+    }
+    if (start) {
+      // Reserve the slot before the first await: reconciles of other units run concurrently.
+      book.markStarting(key);
+      book.record(status);
+      try {
+        await startUnit(options, a);
+      } finally {
+        book.doneStarting(key);
+        book.record(assess(a));
+      }
+      return { requeueAfterMs: 1_000 };
+    }
+    if (status.inFlight) {
+      // Watches wake us on progress; this timer only catches the progress deadline passing in silence.
+      return { requeueAfterMs: Math.min(options.resyncMs, a.progressDeadlineSeconds * 1000) };
+    }
+    return;
+  };
+
+  const queue = createKeyQueue(reconcile, {
+    clock,
+    concurrency: options.concurrency,
+    onError: (key, err, attempt) => {
+      const level = err instanceof ClusterAgentError && err.retryable ? 'info' : 'warn';
+      log[level]({ unit: key, attempt, err }, 'reconcile failed; retrying with backoff');
+    },
+  });
+
+  return {
+    queue,
+    assessAll: () => {
+      for (const a of book.units.values()) book.record(assess(a));
+    },
+    enqueueAll: () => {
+      for (const k of book.units.keys()) queue.add(k);
+    },
+  };
+}
+
+/** Writes the unit's next step: the namespace relabel, then one restart patch per workload. */
+async function startUnit(options: UnitReconcilerOptions, a: UnitAssignment): Promise<void> {
+  const { cache, clock, port, cluster } = options;
+  const ns = a.target.namespace;
+  const obs = observeUnit(a.target, cache.namespace(ns), cache.workloads(ns), cache.pods(ns));
+  const current = assessUnit(a, obs, clock.now());
+  const writes = unitWrites(a, obs, current.toRestart, new Date(clock.now()).toISOString());
+  const parent = options.rolloutTrace.get(a.rolloutId);
+  const attrs = {
+    ...rolloutAttributes({ rolloutId: a.rolloutId, wave: a.wave, cluster }),
+    'meshwave.unit': unitKey(a.target),
+    'meshwave.revision': a.target.revision,
+  };
+  const ulog = withRolloutIds(options.log, { rolloutId: a.rolloutId, wave: a.wave, cluster });
+  if (writes.namespace) {
+    const w = writes.namespace;
+    await withSpan(tracer, 'relabel namespace', { attributes: attrs, ...(parent ? { parent } : {}) }, async () => {
+      const view = await port.patchNamespace(w.name, { labels: w.labels }, { resourceVersion: w.resourceVersion });
+      cache.rememberNamespace(view);
+    });
+    ulog.info({ namespace: w.name, labels: w.labels, revision: a.target.revision }, 'namespace relabelled');
+  }
+  for (const w of writes.workloads) {
+    await withSpan(
+      tracer,
+      `restart ${w.ref.kind}`,
+      {
+        attributes: { ...attrs, 'k8s.namespace.name': w.ref.namespace, 'k8s.workload.name': w.ref.name },
+        ...(parent ? { parent } : {}),
+      },
+      async () => {
+        const view = await port.patchWorkload(
+          w.ref,
+          {
+            ...(w.labels ? { labels: w.labels } : {}),
+            ...(w.templateLabels ? { templateLabels: w.templateLabels } : {}),
+            ...(w.templateAnnotations ? { templateAnnotations: w.templateAnnotations } : {}),
+          },
+          { resourceVersion: w.resourceVersion },
+        );
+        cache.rememberWorkload(view);
+      },
+    );
+    options.metrics.recordRestart();
+    ulog.info(
+      { workload: `${w.ref.namespace}/${w.ref.kind}/${w.ref.name}`, revision: a.target.revision },
+      'workload restarted',
+    );
+  }
+}
