@@ -1,6 +1,6 @@
-import { SpanKind, SpanStatusCode, context as contextApi, trace } from '@opentelemetry/api';
+import { SpanKind, context as contextApi, trace } from '@opentelemetry/api';
 import { DEFAULT_TOPIC_NAMES, type Topic } from '@meshwave/contracts';
-import { injectTraceContext, silentLogger, type Logger } from '@meshwave/telemetry';
+import { failSpan, injectTraceContext, silentLogger, type Logger } from '@meshwave/telemetry';
 import { encodeEnvelope, type WireRecord } from './envelope.js';
 import type { OutgoingMessage } from './event-bus.js';
 import { MessageSigner, type SigningOptions } from './signing.js';
@@ -118,8 +118,7 @@ export async function publishInSpan(
     }));
     await contextApi.with(ctx, () => send(encoded));
   } catch (error) {
-    span.recordException(error instanceof Error ? error : new Error(String(error)));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    failSpan(span, error);
     throw error;
   } finally {
     span.end();

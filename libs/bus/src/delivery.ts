@@ -1,5 +1,5 @@
-import { SpanKind, SpanStatusCode, context as contextApi, trace } from '@opentelemetry/api';
-import { extractTraceContext, type Logger } from '@meshwave/telemetry';
+import { SpanKind, context as contextApi, trace } from '@opentelemetry/api';
+import { extractTraceContext, failSpan, type Logger } from '@meshwave/telemetry';
 import type { ResolvedBusOptions, RetryOptions } from './bus-options.js';
 import type { DeadLetter, DeadLetterSubscribeOptions, MessageHandler, SubscribeOptions } from './event-bus.js';
 import { BusError, BusErrorCode, isTerminalHandlerError } from './errors.js';
@@ -168,8 +168,7 @@ export async function deliverRecord(
       } catch (error) {
         const terminal = isTerminalHandlerError(error);
         if (terminal || attempt >= deps.retry.maxAttempts) {
-          span.recordException(error instanceof Error ? error : new Error(String(error)));
-          span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(error) });
+          failSpan(span, error);
           await refuse(record, position, deps, terminal ? 'handler-rejected' : 'handler-failed', errorText(error));
           return 'done';
         }

@@ -85,6 +85,12 @@ export interface SpanOptions {
   readonly root?: boolean;
 }
 
+/** Marks a span as failed by `error` (recorded as an exception event, the status carrying its message). */
+export function failSpan(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : new Error(String(error)));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
 /**
  * Runs `fn` inside a span that ends when `fn` settles; a thrown error is recorded and the span marked as
  * failed, then rethrown. Outcomes that are data (a failed gate) are the caller's to record as attributes.
@@ -104,8 +110,7 @@ export async function withSpan<T>(
   try {
     return await contextApi.with(trace.setSpan(parent, span), () => fn(span));
   } catch (error) {
-    span.recordException(error instanceof Error ? error : new Error(String(error)));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    failSpan(span, error);
     throw error;
   } finally {
     span.end();
