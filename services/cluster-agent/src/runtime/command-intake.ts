@@ -1,9 +1,5 @@
 import { SpanKind, trace, type Context } from '@opentelemetry/api';
-import {
-  ClusterDesiredState as ClusterDesiredStateSchema,
-  HaltCommand as HaltCommandSchema,
-  MessageType,
-} from '@meshwave/contracts';
+import { MessageType } from '@meshwave/contracts';
 import type { DeadLetter, IncomingMessage } from '@meshwave/bus';
 import type { StateStore } from '@meshwave/store';
 import { extractTraceContext, rolloutAttributes, withRolloutIds, withSpan, type Logger } from '@meshwave/telemetry';
@@ -51,9 +47,9 @@ export const ledgerScope = (cluster: string): string => `cluster-agent/${cluster
 const tracer = trace.getTracer('@meshwave/cluster-agent');
 
 const decide = (ledger: CommandLedger, cluster: string, message: IncomingMessage): LedgerDecision | undefined => {
-  if (message.type === MessageType.ClusterDesiredState)
-    return acceptDesiredState(ledger, cluster, ClusterDesiredStateSchema.parse(message.data));
-  if (message.type === MessageType.Halt) return acceptHalt(ledger, cluster, HaltCommandSchema.parse(message.data));
+  // The bus validated `data` against its type's schema: the union narrows it, no second parse.
+  if (message.type === MessageType.ClusterDesiredState) return acceptDesiredState(ledger, cluster, message.data);
+  if (message.type === MessageType.Halt) return acceptHalt(ledger, cluster, message.data);
   return undefined;
 };
 
@@ -80,7 +76,9 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
       ...(message.traceparent ? { traceparent: message.traceparent } : {}),
       ...(message.tracestate ? { tracestate: message.tracestate } : {}),
     });
-    const data = message.data as { rolloutId?: string; wave?: number; generation?: number; epoch?: number };
+    // Commands share one header (rollout, wave, generation, epoch); anything else has none to trace by.
+    const data: { rolloutId?: string; wave?: number; generation?: number; epoch?: number } =
+      message.type === MessageType.ClusterDesiredState || message.type === MessageType.Halt ? message.data : {};
     const attrs = {
       ...rolloutAttributes({ rolloutId: data.rolloutId, wave: data.wave, cluster }),
       'meshwave.generation': data.generation ?? 0,

@@ -31,11 +31,10 @@ export class CommandIntake {
 
   /** Entry point for the bus: verifies the key, applies, and reports a rejection on the events topic. */
   async handleMessage(message: IncomingMessage): Promise<CommandOutcome> {
-    const data = message.data as VmGroupDesiredState | HaltCommand;
-    const group =
-      message.type === MessageType.Halt
-        ? groupOfTarget((data as HaltCommand).target)
-        : (data as VmGroupDesiredState).group;
+    if (message.type !== MessageType.VmGroupDesiredState && message.type !== MessageType.Halt)
+      return { result: 'ignored', detail: `${message.type} is not a VM group command` };
+    const data = message.data;
+    const group = message.type === MessageType.Halt ? groupOfTarget(message.data.target) : message.data.group;
     const span = { traceparent: message.traceparent, tracestate: message.tracestate };
     return withSpan(
       this.ctx.tracer,
@@ -58,8 +57,8 @@ export class CommandIntake {
             reason: CommandRejectionReason.WrongKey,
             detail: `key ${message.key} does not match group ${group}`,
           };
-        } else if (message.type === MessageType.Halt) outcome = await this.applyHalt(data as HaltCommand);
-        else outcome = await this.applyCommand(data as VmGroupDesiredState, message.traceparent);
+        } else if (message.type === MessageType.Halt) outcome = await this.applyHalt(message.data);
+        else outcome = await this.applyCommand(message.data, message.traceparent);
         s.setAttribute('meshwave.command.result', outcome.result);
         this.ctx.metrics.commands.inc({ type: message.type, result: outcome.result });
         if (outcome.result === 'rejected') {
