@@ -3,6 +3,7 @@ import {
   CONTRACT_SIGNING,
   createKafkaBus,
   describeEventBusContract,
+  WireLayout,
   newHeartbeat,
   type EventBusContractHarness,
 } from '@meshwave/bus';
@@ -27,7 +28,7 @@ function newTopicNames(): Record<Topic, string> {
   return { commands: `mwtest.${run}.commands`, events: `mwtest.${run}.events`, dlq: `mwtest.${run}.dlq` };
 }
 
-async function newKafkaHarness(): Promise<EventBusContractHarness> {
+async function newKafkaHarness(wireLayout: WireLayout = WireLayout.V1): Promise<EventBusContractHarness> {
   const { brokers } = loadTestEnv().kafka;
   const topicNames = newTopicNames();
   const kafka = new Kafka({ clientId: 'contract-raw', brokers: [...brokers], logLevel: logLevel.NOTHING });
@@ -42,6 +43,7 @@ async function newKafkaHarness(): Promise<EventBusContractHarness> {
         replicationFactor: 1,
         sessionTimeoutMs: 10_000,
         heartbeatIntervalMs: 500,
+        wireLayout,
       }),
     produceRaw: async (topic, record) => {
       if (producer === undefined) {
@@ -60,7 +62,14 @@ async function newKafkaHarness(): Promise<EventBusContractHarness> {
   };
 }
 
-describeEventBusContract('kafka', newKafkaHarness, { describe, it, expect, afterEach }, { waitMs: 60_000 });
+describeEventBusContract('kafka', () => newKafkaHarness(), { describe, it, expect, afterEach }, { waitMs: 60_000 });
+// ADR 0021: the same contract with the v2 headers through kafkajs (forged and malformed records still refused).
+describeEventBusContract(
+  'kafka, v2 wire layout',
+  () => newKafkaHarness(WireLayout.V2),
+  { describe, it, expect, afterEach },
+  { waitMs: 60_000 },
+);
 
 describe('Kafka EventBus', () => {
   let admin: ReturnType<Kafka['admin']>;
