@@ -1,5 +1,12 @@
 import type { AuditEntry } from '@meshwave/store';
-import { loadGroup, saveGroup, type GroupChanges, type StoredGroup } from '../adapters/group-store.js';
+import {
+  commitGroupWrites,
+  groupWrites,
+  loadGroup,
+  saveGroup,
+  type GroupChanges,
+  type StoredGroup,
+} from '../adapters/group-store.js';
 import { decideGroup, type Decision, type HostRecord } from '../core/batch-decision.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 import { unknownGroup, type BridgeContext } from './bridge-context.js';
@@ -15,11 +22,16 @@ export type GroupChange<T> = (loaded: StoredGroup) => {
 };
 
 /**
- * Read-decide-write for one group, one at a time per group: `change` edits what was read, `decideGroup` takes it
- * from there, and everything is written in one fenced transition (retried on version conflicts).
+ * Read-decide-write for one group, one at a time per group: `change` edits the group, `decideGroup` takes it
+ * from there, and what changed is written in one fenced transition (retried on version conflicts).
+ * The group is read from the store once per lease epoch and then kept here, brought up to date by every
+ * committed write: only this leader writes the group (every write is fenced by its epoch), so a write reads
+ * nothing and writes only the documents that changed (ADR 0024). Any doubt — a conflict, a failed or fenced
+ * write, a new epoch — drops the copy and the next write reads the group again.
  */
 export class GroupWriter {
   private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly views = new Map<string, { readonly epoch: number; readonly view: StoredGroup }>();
 
   constructor(
     private readonly ctx: BridgeContext,
@@ -50,7 +62,7 @@ export class GroupWriter {
       if (lease === undefined || ctx.lifecycle.stopped) {
         throw new VmBridgeError(VmBridgeErrorCode.Fenced, 'this bridge does not hold the lease', { retryable: true });
       }
-      const loaded = await loadGroup(ctx.store, group);
+      const loaded = await this.view(group, lease.epoch);
       const { outcome, changes, audit } = change(loaded);
       const removed = new Set(changes?.removedHosts ?? []);
       const now = ctx.clock.now();
@@ -60,19 +72,22 @@ export class GroupWriter {
         now,
         settings: ctx.settings,
       });
-      const result = await saveGroup(
-        ctx.store,
-        lease.epoch,
-        loaded,
-        {
-          group: decision.group,
-          hosts: decision.hosts,
-          ...(changes?.credentials !== undefined ? { credentials: changes.credentials } : {}),
-          ...(removed.size > 0 ? { removedHosts: [...removed] } : {}),
-        },
-        audit,
-      );
+      const writes = groupWrites(loaded, {
+        group: decision.group,
+        hosts: decision.hosts,
+        ...(changes?.credentials !== undefined ? { credentials: changes.credentials } : {}),
+        ...(removed.size > 0 ? { removedHosts: [...removed] } : {}),
+      });
+      let result: Awaited<ReturnType<typeof saveGroup>>;
+      try {
+        result = await saveGroup(ctx.store, lease.epoch, group, writes, audit);
+      } catch (error) {
+        // The transition may or may not have applied: read the group again next time.
+        this.views.delete(group);
+        throw error;
+      }
       if (result !== 'unchanged' && !result.ok) {
+        this.views.delete(group);
         if (result.reason === 'version-conflict') continue;
         ctx.log.error(
           { group, currentEpoch: result.currentEpoch, epoch: lease.epoch },
@@ -81,14 +96,25 @@ export class GroupWriter {
         await ctx.election.lost('fenced by a newer bridge');
         throw new VmBridgeError(VmBridgeErrorCode.Fenced, 'a newer bridge has taken over', { context: { group } });
       }
+      const previous = loaded.group;
+      if (result !== 'unchanged') commitGroupWrites(loaded, writes, result.versions);
       this.indexCommitted(group, changes, removed, decision);
-      await this.publisher.afterCommit(group, loaded, decision, now);
+      await this.publisher.afterCommit(group, previous, decision, now);
       return outcome;
     }
     throw new VmBridgeError(VmBridgeErrorCode.StoreConflict, `group ${group}: writes kept conflicting`, {
       context: { group },
       retryable: true,
     });
+  }
+
+  /** The group as this epoch last wrote it, read from the store the first time. */
+  private async view(group: string, epoch: number): Promise<StoredGroup> {
+    const kept = this.views.get(group);
+    if (kept !== undefined && kept.epoch === epoch) return kept.view;
+    const view = await loadGroup(this.ctx.store, group);
+    this.views.set(group, { epoch, view });
+    return view;
   }
 
   /** Brings the host index up to what was written, and wakes the long polls of hosts whose desired state changed. */
