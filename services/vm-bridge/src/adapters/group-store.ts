@@ -25,7 +25,9 @@ export interface StoredGroup {
 }
 
 export const groupScope = (group: string): string => vmGroupKey(group);
-const HOST = 'host/';
+/** name prefix of a host's document (`host/<name>`) */
+export const HOST_DOC = 'host/';
+const HOST = HOST_DOC;
 const TOKEN = 'token/';
 
 export async function loadGroup(store: StateStore, name: string): Promise<StoredGroup> {

@@ -4,10 +4,12 @@ import {
   groupWrites,
   loadGroup,
   saveGroup,
+  HOST_DOC,
   type GroupChanges,
+  type GroupWrite,
   type StoredGroup,
 } from '../adapters/group-store.js';
-import { decideGroup, type Decision, type HostRecord } from '../core/batch-decision.js';
+import { decideGroup, type HostRecord } from '../core/batch-decision.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 import { unknownGroup, type BridgeContext } from './bridge-context.js';
 import type { ProgressPublisher } from './progress-publisher.js';
@@ -98,7 +100,7 @@ export class GroupWriter {
       }
       const previous = loaded.group;
       if (result !== 'unchanged') commitGroupWrites(loaded, writes, result.versions);
-      this.indexCommitted(group, changes, removed, decision);
+      this.indexCommitted(group, loaded, writes, changes, removed);
       await this.publisher.afterCommit(group, previous, decision, now);
       return outcome;
     }
@@ -117,20 +119,26 @@ export class GroupWriter {
     return view;
   }
 
-  /** Brings the host index up to what was written, and wakes the long polls of hosts whose desired state changed. */
+  /**
+   * Brings the host index up to what was written (only the hosts written: the others are unchanged), and wakes
+   * the long polls of hosts whose desired state changed.
+   */
   private indexCommitted(
     group: string,
+    view: StoredGroup,
+    writes: readonly GroupWrite[],
     changes: GroupChanges | undefined,
     removed: ReadonlySet<string>,
-    decision: Decision,
   ): void {
     const { hosts } = this.ctx;
     for (const [host, c] of changes?.credentials ?? []) {
-      const rec = decision.hosts.find((h) => h.name === host);
-      if (rec !== undefined) hosts.set(host, { group, tokenSha256: c.tokenSha256, record: rec });
+      const stored = view.hosts.get(host);
+      if (stored !== undefined) hosts.set(host, { group, tokenSha256: c.tokenSha256, record: stored.record });
     }
     for (const host of removed) hosts.remove(host);
-    for (const h of decision.hosts) {
+    for (const w of writes) {
+      if (!w.name.startsWith(HOST_DOC) || w.value === null) continue;
+      const h = w.value as HostRecord;
       const entry = hosts.get(h.name);
       if (entry === undefined) continue;
       const changed = entry.record.assignment !== h.assignment || entry.record.desiredVersion !== h.desiredVersion;
