@@ -6,9 +6,15 @@ import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const only = process.argv.slice(2);
-const benches = ['plan.ts', 'decide.ts', 'mesh.ts', 'bus-store.ts', 'cluster-agent.ts', 'vm-bridge.ts'].filter(
-  (b) => existsSync(here + b) && (only.length === 0 || only.some((o) => b.startsWith(o))),
-);
+const benches = [
+  'plan.ts',
+  'decide.ts',
+  'mesh.ts',
+  'bus-store.ts',
+  'cluster-agent.ts',
+  'vm-bridge.ts',
+  'vm-bridge-scale.ts',
+].filter((b) => existsSync(here + b) && (only.length === 0 || only.some((o) => b.startsWith(o))));
 let failed = 0;
 for (const bench of benches) {
   console.log(`\n=== ${bench}`);
