@@ -13,6 +13,7 @@ const benches = [
   'bus-store.ts',
   'cluster-agent.ts',
   'vm-bridge.ts',
+  'vm-bridge-scale.ts',
   'fleet.ts',
 ].filter((b) => existsSync(here + b) && (only.length === 0 || only.some((o) => b.startsWith(o))));
 let failed = 0;

@@ -10,14 +10,12 @@ import { silentLogger, type Logger } from '@meshwave/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { VmBridge, buildApp, bundleCatalogFromDirectory, hashToken, type BridgeSettings } from '@meshwave/vm-bridge';
 import { systemClock, type Clock } from '@meshwave/reconcile';
+import { HostProvisioner } from './host-provisioner.js';
 import {
-  BundleStore,
   HttpBridgeClient,
-  JournalPhase,
   SimulatedProxyRunner,
   VmAgent,
   newHostToken,
-  writeJournal,
   type BridgeClient,
   type SimulatedProxyFaults,
   type VmAgentSettings,
@@ -109,13 +107,14 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   }
 
+  const provisioner = new HostProvisioner(workDir, (version) => catalog.resolve(version), clock);
   const hosts: SimulatedVmHost[] = [];
   for (const g of options.groups) {
     const names =
       typeof g.hosts === 'number' ? Array.from({ length: g.hosts }, (_, i) => `${g.name}-${i + 1}`) : [...g.hosts];
     for (const name of names) {
       const stateDir = path.join(workDir, 'hosts', name);
-      await provisionHost(stateDir, g.initialVersion, catalog.resolve(g.initialVersion), clock);
+      await provisioner.provision(stateDir, g.initialVersion);
       const proxy = new SimulatedProxyRunner({
         clock,
         startDelayMs: options.proxyStartMs ?? 300,
@@ -223,20 +222,4 @@ async function writeSimulatedBundle(dir: string, version: string): Promise<void>
   await fs.writeFile(path.join(src, 'config', 'proxy.json'), `${JSON.stringify({ version })}\n`);
   await execFileAsync('tar', ['-czf', path.join(dir, `${version}.tar.gz`), '-C', src, '.']);
   await fs.rm(src, { recursive: true, force: true });
-}
-
-/** Installs `version` as the host's running version, as a machine image would ship it. */
-async function provisionHost(
-  stateDir: string,
-  version: string,
-  bundle: ReturnType<Awaited<ReturnType<typeof bundleCatalogFromDirectory>>['resolve']>,
-  clock: Clock,
-): Promise<void> {
-  if (bundle === undefined) throw new Error(`no bundle for ${version}`);
-  await fs.mkdir(stateDir, { recursive: true });
-  const store = new BundleStore(stateDir, { downloadTimeoutMs: 60_000, now: () => clock.now() });
-  await store.init();
-  const installed = await store.install(version, bundle, [], () => undefined);
-  await store.switchTo(installed);
-  await writeJournal(path.join(stateDir, 'journal.json'), { phase: JournalPhase.Idle, running: installed });
 }

@@ -12,16 +12,22 @@ export interface HostCredential {
   readonly registeredAt: number;
 }
 
+/**
+ * A group as read, then kept by the leader in memory and brought up to date by every committed write
+ * (`commitGroupWrites`), so that a write reads nothing and writes only what changed (ADR 0024).
+ */
 export interface StoredGroup {
   readonly name: string;
-  readonly group: GroupRecord;
-  readonly groupVersion: number;
-  readonly hosts: ReadonlyMap<string, { readonly record: HostRecord; readonly version: number }>;
-  readonly credentials: ReadonlyMap<string, { readonly credential: HostCredential; readonly version: number }>;
+  group: GroupRecord;
+  groupVersion: number;
+  readonly hosts: Map<string, { readonly record: HostRecord; readonly version: number }>;
+  readonly credentials: Map<string, { readonly credential: HostCredential; readonly version: number }>;
 }
 
 export const groupScope = (group: string): string => vmGroupKey(group);
-const HOST = 'host/';
+/** name prefix of a host's document (`host/<name>`) */
+export const HOST_DOC = 'host/';
+const HOST = HOST_DOC;
 const TOKEN = 'token/';
 
 export async function loadGroup(store: StateStore, name: string): Promise<StoredGroup> {
@@ -45,32 +51,34 @@ export async function loadGroup(store: StateStore, name: string): Promise<Stored
 
 export interface GroupChanges {
   readonly group?: GroupRecord;
+  /**
+   * host records to write; a record that is the very object already stored is unchanged and skipped (the
+   * decision returns unchanged hosts as the same object), so no host is ever compared field by field
+   */
   readonly hosts?: readonly HostRecord[];
   readonly credentials?: ReadonlyMap<string, HostCredential>;
   /** hosts taken out of the group: their record and token are deleted */
   readonly removedHosts?: readonly string[];
 }
 
+/** One document write of a group, with the value it stores (null: deleted). */
+export interface GroupWrite {
+  readonly name: string;
+  readonly value: unknown;
+  readonly expectedVersion: number;
+}
+
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-/**
- * Writes what changed since `loaded`, all or nothing, each document compared to the version read (a
- * concurrent writer makes it fail with `version-conflict`). Returns `unchanged` when there was nothing to write.
- */
-export async function saveGroup(
-  store: StateStore,
-  epoch: number,
-  loaded: StoredGroup,
-  changes: GroupChanges,
-  audit?: AuditEntry,
-): Promise<TransitionResult | 'unchanged'> {
-  const writes: { name: string; value: unknown; expectedVersion: number }[] = [];
-  if (changes.group !== undefined && !same(changes.group, loaded.group)) {
+/** The writes that bring `loaded` to `changes`: only the documents that changed, each fenced by the version read. */
+export function groupWrites(loaded: StoredGroup, changes: GroupChanges): GroupWrite[] {
+  const writes: GroupWrite[] = [];
+  if (changes.group !== undefined && changes.group !== loaded.group && !same(changes.group, loaded.group)) {
     writes.push({ name: 'group', value: changes.group, expectedVersion: loaded.groupVersion });
   }
   for (const h of changes.hosts ?? []) {
     const prev = loaded.hosts.get(h.name);
-    if (prev !== undefined && same(prev.record, h)) continue;
+    if (prev !== undefined && prev.record === h) continue;
     writes.push({ name: `${HOST}${h.name}`, value: h, expectedVersion: prev?.version ?? 0 });
   }
   for (const [host, c] of changes.credentials ?? []) {
@@ -84,6 +92,43 @@ export async function saveGroup(
     const token = loaded.credentials.get(host);
     if (token !== undefined) writes.push({ name: `${TOKEN}${host}`, value: null, expectedVersion: token.version });
   }
+  return writes;
+}
+
+/**
+ * Writes `writes` (from `groupWrites`) all or nothing in one fenced transition: a concurrent writer makes it fail
+ * with `version-conflict`, a newer leader with `stale-epoch`. Returns `unchanged` when there is nothing to write.
+ */
+export async function saveGroup(
+  store: StateStore,
+  epoch: number,
+  name: string,
+  writes: readonly GroupWrite[],
+  audit?: AuditEntry,
+): Promise<TransitionResult | 'unchanged'> {
   if (writes.length === 0) return 'unchanged';
-  return store.transition({ scope: groupScope(loaded.name), epoch, writes, ...(audit !== undefined ? { audit } : {}) });
+  return store.transition({ scope: groupScope(name), epoch, writes, ...(audit !== undefined ? { audit } : {}) });
+}
+
+/** Brings the group kept in memory up to what a committed transition wrote (its new versions included). */
+export function commitGroupWrites(
+  view: StoredGroup,
+  writes: readonly GroupWrite[],
+  versions: Readonly<Record<string, number>>,
+): void {
+  for (const w of writes) {
+    const version = versions[w.name] ?? 0;
+    if (w.name === 'group') {
+      view.group = w.value as GroupRecord;
+      view.groupVersion = version;
+    } else if (w.name.startsWith(HOST)) {
+      const host = w.name.slice(HOST.length);
+      if (w.value === null) view.hosts.delete(host);
+      else view.hosts.set(host, { record: w.value as HostRecord, version });
+    } else if (w.name.startsWith(TOKEN)) {
+      const host = w.name.slice(TOKEN.length);
+      if (w.value === null) view.credentials.delete(host);
+      else view.credentials.set(host, { credential: w.value as HostCredential, version });
+    }
+  }
 }

@@ -1,6 +1,15 @@
 import type { AuditEntry } from '@meshwave/store';
-import { loadGroup, saveGroup, type GroupChanges, type StoredGroup } from '../adapters/group-store.js';
-import { decideGroup, type Decision, type HostRecord } from '../core/batch-decision.js';
+import {
+  commitGroupWrites,
+  groupWrites,
+  loadGroup,
+  saveGroup,
+  HOST_DOC,
+  type GroupChanges,
+  type GroupWrite,
+  type StoredGroup,
+} from '../adapters/group-store.js';
+import { decideGroup, type HostRecord } from '../core/batch-decision.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 import { unknownGroup, type BridgeContext } from './bridge-context.js';
 import type { ProgressPublisher } from './progress-publisher.js';
@@ -15,11 +24,16 @@ export type GroupChange<T> = (loaded: StoredGroup) => {
 };
 
 /**
- * Read-decide-write for one group, one at a time per group: `change` edits what was read, `decideGroup` takes it
- * from there, and everything is written in one fenced transition (retried on version conflicts).
+ * Read-decide-write for one group, one at a time per group: `change` edits the group, `decideGroup` takes it
+ * from there, and what changed is written in one fenced transition (retried on version conflicts).
+ * The group is read from the store once per lease epoch and then kept here, brought up to date by every
+ * committed write: only this leader writes the group (every write is fenced by its epoch), so a write reads
+ * nothing and writes only the documents that changed (ADR 0024). Any doubt — a conflict, a failed or fenced
+ * write, a new epoch — drops the copy and the next write reads the group again.
  */
 export class GroupWriter {
   private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly views = new Map<string, { readonly epoch: number; readonly view: StoredGroup }>();
 
   constructor(
     private readonly ctx: BridgeContext,
@@ -50,7 +64,7 @@ export class GroupWriter {
       if (lease === undefined || ctx.lifecycle.stopped) {
         throw new VmBridgeError(VmBridgeErrorCode.Fenced, 'this bridge does not hold the lease', { retryable: true });
       }
-      const loaded = await loadGroup(ctx.store, group);
+      const loaded = await this.view(group, lease.epoch);
       const { outcome, changes, audit } = change(loaded);
       const removed = new Set(changes?.removedHosts ?? []);
       const now = ctx.clock.now();
@@ -60,19 +74,22 @@ export class GroupWriter {
         now,
         settings: ctx.settings,
       });
-      const result = await saveGroup(
-        ctx.store,
-        lease.epoch,
-        loaded,
-        {
-          group: decision.group,
-          hosts: decision.hosts,
-          ...(changes?.credentials !== undefined ? { credentials: changes.credentials } : {}),
-          ...(removed.size > 0 ? { removedHosts: [...removed] } : {}),
-        },
-        audit,
-      );
+      const writes = groupWrites(loaded, {
+        group: decision.group,
+        hosts: decision.hosts,
+        ...(changes?.credentials !== undefined ? { credentials: changes.credentials } : {}),
+        ...(removed.size > 0 ? { removedHosts: [...removed] } : {}),
+      });
+      let result: Awaited<ReturnType<typeof saveGroup>>;
+      try {
+        result = await saveGroup(ctx.store, lease.epoch, group, writes, audit);
+      } catch (error) {
+        // The transition may or may not have applied: read the group again next time.
+        this.views.delete(group);
+        throw error;
+      }
       if (result !== 'unchanged' && !result.ok) {
+        this.views.delete(group);
         if (result.reason === 'version-conflict') continue;
         ctx.log.error(
           { group, currentEpoch: result.currentEpoch, epoch: lease.epoch },
@@ -81,8 +98,10 @@ export class GroupWriter {
         await ctx.election.lost('fenced by a newer bridge');
         throw new VmBridgeError(VmBridgeErrorCode.Fenced, 'a newer bridge has taken over', { context: { group } });
       }
-      this.indexCommitted(group, changes, removed, decision);
-      await this.publisher.afterCommit(group, loaded, decision, now);
+      const previous = loaded.group;
+      if (result !== 'unchanged') commitGroupWrites(loaded, writes, result.versions);
+      this.indexCommitted(group, loaded, writes, changes, removed);
+      await this.publisher.afterCommit(group, previous, decision, now);
       return outcome;
     }
     throw new VmBridgeError(VmBridgeErrorCode.StoreConflict, `group ${group}: writes kept conflicting`, {
@@ -91,20 +110,35 @@ export class GroupWriter {
     });
   }
 
-  /** Brings the host index up to what was written, and wakes the long polls of hosts whose desired state changed. */
+  /** The group as this epoch last wrote it, read from the store the first time. */
+  private async view(group: string, epoch: number): Promise<StoredGroup> {
+    const kept = this.views.get(group);
+    if (kept !== undefined && kept.epoch === epoch) return kept.view;
+    const view = await loadGroup(this.ctx.store, group);
+    this.views.set(group, { epoch, view });
+    return view;
+  }
+
+  /**
+   * Brings the host index up to what was written (only the hosts written: the others are unchanged), and wakes
+   * the long polls of hosts whose desired state changed.
+   */
   private indexCommitted(
     group: string,
+    view: StoredGroup,
+    writes: readonly GroupWrite[],
     changes: GroupChanges | undefined,
     removed: ReadonlySet<string>,
-    decision: Decision,
   ): void {
     const { hosts } = this.ctx;
     for (const [host, c] of changes?.credentials ?? []) {
-      const rec = decision.hosts.find((h) => h.name === host);
-      if (rec !== undefined) hosts.set(host, { group, tokenSha256: c.tokenSha256, record: rec });
+      const stored = view.hosts.get(host);
+      if (stored !== undefined) hosts.set(host, { group, tokenSha256: c.tokenSha256, record: stored.record });
     }
     for (const host of removed) hosts.remove(host);
-    for (const h of decision.hosts) {
+    for (const w of writes) {
+      if (!w.name.startsWith(HOST_DOC) || w.value === null) continue;
+      const h = w.value as HostRecord;
       const entry = hosts.get(h.name);
       if (entry === undefined) continue;
       const changed = entry.record.assignment !== h.assignment || entry.record.desiredVersion !== h.desiredVersion;

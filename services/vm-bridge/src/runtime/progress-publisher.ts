@@ -2,7 +2,6 @@ import { MessageType, Topic, VmHostState, vmGroupKey, type VmProgress } from '@m
 import type { OutgoingMessage } from '@meshwave/bus';
 import { extractTraceContext, rolloutAttributes } from '@meshwave/telemetry';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import type { StoredGroup } from '../adapters/group-store.js';
 import { BatchEventKind, type BatchEvent, type Decision, type GroupRecord } from '../core/batch-decision.js';
 import { groupProgress } from '../core/group-progress.js';
 import type { BridgeContext } from './bridge-context.js';
@@ -16,16 +15,16 @@ export class ProgressPublisher {
 
   constructor(private readonly ctx: BridgeContext) {}
 
-  async afterCommit(group: string, loaded: StoredGroup, decision: Decision, now: number): Promise<void> {
+  async afterCommit(group: string, previous: GroupRecord, decision: Decision, now: number): Promise<void> {
     const { log, metrics, settings } = this.ctx;
     for (const e of decision.events) this.recordBatchEvent(group, decision.group, e, now);
-    if (decision.group.halted && !loaded.group.halted)
+    if (decision.group.halted && !previous.halted)
       log.warn({ group, reason: decision.group.haltReason }, 'group halted');
     metrics.unavailable.set({ group }, decision.unavailable);
     metrics.halted.set({ group }, decision.group.halted ? 1 : 0);
-    for (const state of Object.values(VmHostState)) {
-      metrics.hosts.set({ group, state }, decision.hosts.filter((h) => h.state === state).length);
-    }
+    const byState = new Map<string, number>(Object.values(VmHostState).map((state) => [state, 0] as const));
+    for (const h of decision.hosts) byState.set(h.state, (byState.get(h.state) ?? 0) + 1);
+    for (const [state, count] of byState) metrics.hosts.set({ group, state }, count);
     const progress = groupProgress(group, decision.group, decision.hosts, now, settings, decision.blockedReason);
     if (progress !== undefined) await this.publishProgress(group, progress, now);
   }

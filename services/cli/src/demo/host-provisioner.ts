@@ -1,0 +1,63 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { BundleRef } from '@meshwave/contracts';
+import type { Clock } from '@meshwave/reconcile';
+import { BundleStore, JournalPhase, writeJournal, type InstalledVersion } from '@meshwave/vm-agent';
+
+/** A version unpacked once, in its own agent directory, to copy from. */
+interface Template {
+  readonly store: BundleStore;
+  readonly installed: InstalledVersion;
+}
+
+/**
+ * Provisions simulated hosts as a machine image would ship them: `version` installed and running. Each version's
+ * bundle is downloaded, checked and unpacked once (the agent's real install, one `tar`), then copied into each
+ * host's directory in process: thousands of hosts cost no process each.
+ */
+export class HostProvisioner {
+  private readonly templates = new Map<string, Promise<Template>>();
+
+  constructor(
+    private readonly workDir: string,
+    private readonly resolve: (version: string) => BundleRef | undefined,
+    private readonly clock: Clock,
+  ) {}
+
+  /** how many bundles were unpacked so far (one per version, however many hosts) */
+  get unpacked(): number {
+    return this.templates.size;
+  }
+
+  async provision(stateDir: string, version: string): Promise<void> {
+    const template = await this.templateOf(version);
+    const store = this.storeAt(stateDir);
+    await fs.mkdir(stateDir, { recursive: true });
+    await store.init();
+    await fs.cp(template.store.dirOf(template.installed), store.dirOf(template.installed), { recursive: true });
+    await store.switchTo(template.installed);
+    await writeJournal(path.join(stateDir, 'journal.json'), { phase: JournalPhase.Idle, running: template.installed });
+  }
+
+  private templateOf(version: string): Promise<Template> {
+    let template = this.templates.get(version);
+    if (template === undefined) {
+      template = this.install(version);
+      this.templates.set(version, template);
+    }
+    return template;
+  }
+
+  private async install(version: string): Promise<Template> {
+    const bundle = this.resolve(version);
+    if (bundle === undefined) throw new Error(`no bundle for ${version}`);
+    const store = this.storeAt(path.join(this.workDir, 'templates', version));
+    await fs.mkdir(store.root, { recursive: true });
+    await store.init();
+    return { store, installed: await store.install(version, bundle, [], () => undefined) };
+  }
+
+  private storeAt(dir: string): BundleStore {
+    return new BundleStore(dir, { downloadTimeoutMs: 60_000, now: () => this.clock.now() });
+  }
+}
