@@ -15,7 +15,7 @@ const REPLICAS = 2;
 function withPodVisitsCounted(sim: SimulatedCluster): { cluster: SimulatedCluster; podVisits: () => number } {
   let last: PodView | undefined;
   let visits = 0;
-  const counted = (pods: PodView[]): PodView[] =>
+  const counted = (pods: readonly PodView[]): PodView[] =>
     pods.map(
       (p) =>
         new Proxy(p, {
