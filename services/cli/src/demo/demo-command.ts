@@ -9,7 +9,6 @@ import {
   type CreatedRollout,
   type RolloutStatus,
 } from '@meshwave/contracts';
-import { injectedRevisionOf, selectorMatches } from '@meshwave/cluster-agent';
 import { CliError } from '../errors.js';
 import { ExitCode, type CommandIo } from '../io.js';
 import { PlannerClient } from '../adapters/planner-client.js';
@@ -17,6 +16,7 @@ import { renderRolloutStatus } from '../commands/progress-view.js';
 import { DemoFleetConfig } from './fleet-config.js';
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './embedded-fleet.js';
 import { startProcessStats, type ProcessStats } from './process-stats.js';
+import { workloadsOnTarget } from './demo-ground-truth.js';
 
 const EXAMPLES = new URL('../../../../examples/', import.meta.url);
 
@@ -91,24 +91,7 @@ async function summarize(
   stats: { stop(): ProcessStats },
 ): Promise<DemoSummary> {
   const to = status.to;
-  const excludedNamespaces = new Set(['kube-system', 'istio-system']);
-  const excluded = new Set(status.excluded);
-  let total = 0;
-  let onTarget = 0;
-  for (const cluster of fleet.clusters) {
-    const pods = await cluster.listPods();
-    const workloads = await cluster.listWorkloads();
-    for (const w of workloads) {
-      if (excludedNamespaces.has(w.namespace)) continue;
-      const key = `${cluster.name}/${w.namespace}/${w.kind}/${w.name}`;
-      if (excluded.has(key) || excluded.has(`${cluster.name}/${w.namespace}`)) continue;
-      total++;
-      const own = pods.filter(
-        (p) => p.namespace === w.namespace && !p.terminating && selectorMatches(w.selector, p.labels),
-      );
-      if (own.length > 0 && own.every((p) => injectedRevisionOf(p.annotations) === to && p.ready)) onTarget++;
-    }
-  }
+  const { total, onTarget } = await workloadsOnTarget(fleet.clusters, new Set(status.excluded), to);
   // VM hosts in the rollout's scope: those its plan moves (groups no `vms` entry selects are left alone).
   const planned = new Set(plan.waves.flatMap((w) => w.vmHosts.map((h) => `${h.group}/${h.name}`)));
   const hosts = fleet.vms.inventory().flatMap((g) => g.hosts.filter((h) => planned.has(`${g.name}/${h.name}`)));

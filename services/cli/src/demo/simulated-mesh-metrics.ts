@@ -1,4 +1,4 @@
-import { injectedRevisionOf, selectorMatches, type SimulatedCluster } from '@meshwave/cluster-agent';
+import { injectedRevisionOf, type SimulatedCluster } from '@meshwave/cluster-agent';
 import { stableHash } from '@meshwave/plan';
 import {
   metricQueryOf,
@@ -14,6 +14,11 @@ import {
  * rate with a small 5xx ratio; a workload's p99 is its own (stable per name) and a few percent higher on the new
  * revision's sidecar. A pod that is not Ready serves nothing, as behind a real Service. The planner's metric
  * gates judge these samples exactly as they judge Prometheus's (ADR 0012).
+ *
+ * A scrape costs what it returns: a named target reads that workload and its pods through the simulated
+ * cluster's indexes, a namespace target that namespace's workloads once; nothing scans the cluster, so the
+ * demo and the fleet benchmark measure meshwave, not this stand-in. A workload's traffic is its own pods'
+ * (the simulated cluster's pods all have an owner; its Service would select the same ones).
  */
 export interface SimulatedMeshMetricsOptions {
   /** requests per second each Ready pod serves */
@@ -36,53 +41,54 @@ export const DEFAULT_SIMULATED_MESH_METRICS: SimulatedMeshMetricsOptions = {
   maxWindowSeconds: 300,
 };
 
+/** What the clusters' Ready pods of the targets served over the window (before the change when `asBefore`). */
+export function simulatedTraffic(
+  clusters: ReadonlyMap<string, SimulatedCluster>,
+  options: SimulatedMeshMetricsOptions,
+  targets: readonly MetricTarget[],
+  window: { readonly seconds: number; readonly to: string; readonly asBefore: boolean },
+): WorkloadTraffic[] {
+  const out: WorkloadTraffic[] = [];
+  for (const t of targets) {
+    const cluster = clusters.get(t.cluster);
+    if (!cluster) continue;
+    for (const w of cluster.workloadsIn(t.namespace, t.name)) {
+      const ready = cluster.podsOfWorkload(w).filter((p) => p.ready && !p.terminating);
+      if (ready.length === 0) continue;
+      const onNew = !window.asBefore && ready.filter((p) => injectedRevisionOf(p.annotations) === window.to).length;
+      const requests = Math.round(options.requestsPerSecond * window.seconds * ready.length);
+      const spread = 0.95 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${w.name}`) / 0xffffffff) * 0.1;
+      const share = onNew ? onNew / ready.length : 0;
+      const factor = 1 + share * (options.newRevisionP99Factor - 1);
+      out.push({
+        workload: `${t.cluster}/${t.namespace}/${w.name}`,
+        requests,
+        errors: Math.round(requests * options.errorRatio),
+        p99Ms: Math.round(options.baseP99Ms * spread * factor * 10) / 10,
+        unit: t.unit,
+      });
+    }
+  }
+  return out;
+}
+
 export function createSimulatedMeshMetrics(
   clusters: readonly SimulatedCluster[],
   options: SimulatedMeshMetricsOptions = DEFAULT_SIMULATED_MESH_METRICS,
 ): MetricSampler {
   const byName = new Map(clusters.map((c) => [c.name, c]));
-
-  const trafficOf = async (
-    targets: readonly MetricTarget[],
-    windowSeconds: number,
-    to: string,
-    asBefore: boolean,
-  ): Promise<WorkloadTraffic[]> => {
-    const out: WorkloadTraffic[] = [];
-    for (const t of targets) {
-      const cluster = byName.get(t.cluster);
-      if (!cluster) continue;
-      const [workloads, pods] = await Promise.all([cluster.listWorkloads(t.namespace), cluster.listPods(t.namespace)]);
-      for (const w of workloads) {
-        if (t.name !== undefined && w.name !== t.name) continue;
-        const ready = pods.filter((p) => p.ready && !p.terminating && selectorMatches(w.selector, p.labels));
-        if (ready.length === 0) continue;
-        const onNew = !asBefore && ready.filter((p) => injectedRevisionOf(p.annotations) === to).length;
-        const requests = Math.round(options.requestsPerSecond * windowSeconds * ready.length);
-        const spread = 0.95 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${w.name}`) / 0xffffffff) * 0.1;
-        const share = onNew ? onNew / ready.length : 0;
-        const factor = 1 + share * (options.newRevisionP99Factor - 1);
-        out.push({
-          workload: `${t.cluster}/${t.namespace}/${w.name}`,
-          requests,
-          errors: Math.round(requests * options.errorRatio),
-          p99Ms: Math.round(options.baseP99Ms * spread * factor * 10) / 10,
-          unit: t.unit,
-        });
-      }
-    }
-    return out;
-  };
+  const trafficOf = (targets: readonly MetricTarget[], seconds: number, to: string, asBefore: boolean) =>
+    simulatedTraffic(byName, options, targets, { seconds, to, asBefore });
 
   return {
     async sample(record, state, now) {
       const query = metricQueryOf(record, state, now, options.maxWindowSeconds);
       if (query === undefined) return undefined;
       const to = record.spec.spec.to;
-      const [current, baseline] = await Promise.all([
-        query.errorRate || query.latency ? trafficOf(query.current, query.windowSeconds, to, false) : [],
-        query.latency ? trafficOf(query.baseline, query.windowSeconds, to, query.baselineAt !== undefined) : [],
-      ]);
+      const current = query.errorRate || query.latency ? trafficOf(query.current, query.windowSeconds, to, false) : [];
+      const baseline = query.latency
+        ? trafficOf(query.baseline, query.windowSeconds, to, query.baselineAt !== undefined)
+        : [];
       return metricSamplesFor(query, current, baseline);
     },
   };

@@ -50,7 +50,7 @@ function simulatedKnobs(s: SimStore): SimulatedKnobs {
         rv: s.nextRv(),
         timers: [],
       };
-      s.workloads.set(workloadRefKey(ref), w);
+      s.putWorkload(w);
       for (let i = 0; i < w.replicas; i++) {
         const p = newPod(s, w);
         startPod(s, p, ref);
@@ -97,6 +97,11 @@ function simulatedKnobs(s: SimStore): SimulatedKnobs {
     },
     setFaults(next) {
       s.faults = next;
+    },
+    workloadsIn: (namespace, name) => s.workloadsIn(namespace, name).map(s.workloadView),
+    podsOfWorkload(ref) {
+      const w = s.workloads.get(workloadRefKey(ref));
+      return w ? s.podsOf(w).map(s.podView) : [];
     },
     stats: () => ({ ...s.stats }),
     close() {

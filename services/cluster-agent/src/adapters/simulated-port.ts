@@ -2,14 +2,12 @@ import type {
   KubernetesPort,
   MetadataPatch,
   PatchOptions,
-  PodView,
   ResourceViews,
   WatchHandle,
   WatchHandler,
   WatchedResource,
   WorkloadPatch,
   WorkloadRef,
-  WorkloadView,
   LeaseSpec,
 } from '../ports/kubernetes-port.js';
 import { applyMapPatch, workloadRefKey } from '../ports/kubernetes-port.js';
@@ -48,10 +46,7 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
     },
     async listWorkloads(namespace) {
       request(s);
-      const out: WorkloadView[] = [];
-      for (const w of s.workloads.values())
-        if (namespace === undefined || w.ref.namespace === namespace) out.push(s.workloadView(w));
-      return out;
+      return s.workloadsIn(namespace).map(s.workloadView);
     },
     async getWorkload(ref) {
       request(s);
@@ -60,9 +55,7 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
     },
     async listPods(namespace) {
       request(s);
-      const out: PodView[] = [];
-      for (const p of s.pods.values()) if (namespace === undefined || p.namespace === namespace) out.push(s.podView(p));
-      return out;
+      return s.podsIn(namespace).map(s.podView);
     },
 
     async patchNamespace(name, patch: MetadataPatch, options) {
@@ -105,8 +98,8 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
         resource === 'namespaces'
           ? [...s.namespaces].map(([n, ns]) => s.nsView(n, ns))
           : resource === 'workloads'
-            ? [...s.workloads.values()].map(s.workloadView)
-            : [...s.pods.values()].map(s.podView)
+            ? s.workloadsIn(undefined).map(s.workloadView)
+            : s.podsIn(undefined).map(s.podView)
       ) as ResourceViews[R][];
       s.emit(resource, { type: 'resync', objects });
       return { stop: () => set.delete(handler) };

@@ -1,3 +1,4 @@
+import { WorkloadKind } from '@meshwave/contracts';
 import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
 import {
   workloadRefKey,
@@ -59,19 +60,27 @@ export interface SimStore {
   admission: PodAdmission | undefined;
   closed: boolean;
   readonly namespaces: Map<string, { labels: Labels; rv: number }>;
-  readonly workloads: Map<string, SimWorkload>;
-  readonly pods: Map<string, SimPod>;
+  /** every workload by `workloadRefKey`; written only through `putWorkload`, which keeps the indexes */
+  readonly workloads: ReadonlyMap<string, SimWorkload>;
+  /** every pod by `namespace/name`; written only through `putPod` and `removePod`, which keep the indexes */
+  readonly pods: ReadonlyMap<string, SimPod>;
   readonly leases: Map<string, LeaseView>;
   readonly watchers: { [R in WatchedResource]: Set<WatchHandler<ResourceViews[R]>> };
-  readonly stats: { requests: number; patches: number; podsCreated: number };
+  readonly stats: { requests: number; patches: number; podsCreated: number; objectsVisited: number };
   /** the next resourceVersion (one counter for every kind, as etcd's revision) */
   nextRv(): number;
   /** a fresh pod name suffix */
   nextPodId(): string;
   emit<R extends WatchedResource>(resource: R, event: WatchEvent<ResourceViews[R]>): void;
+  putWorkload(w: SimWorkload): void;
   putPod(p: SimPod): void;
   removePod(p: SimPod): void;
+  /** the workload's pods, from the owner index */
   podsOf(w: SimWorkload): SimPod[];
+  /** the namespace's workloads (every workload when undefined; those of that name, of any kind, when named) */
+  workloadsIn(namespace: string | undefined, name?: string): SimWorkload[];
+  /** the namespace's pods (every pod when undefined), from the namespace index */
+  podsIn(namespace: string | undefined): SimPod[];
   nsView(name: string, ns: { labels: Labels; rv: number }): NamespaceView;
   workloadView(w: SimWorkload): WorkloadView;
   podView(p: SimPod): PodView;
@@ -101,22 +110,44 @@ export function createSimStore(config: SimulatedClusterConfig): SimStore {
     }
   };
 
-  // Pods by owning workload, so a workload's status costs its own pods, not the cluster's.
+  // Indexes kept on every write, so a read costs what it returns, not the size of the cluster: pods by owning
+  // workload and by namespace, workloads by namespace. `stats.objectsVisited` counts what reads walk through.
+  const stats = { requests: 0, patches: 0, podsCreated: 0, objectsVisited: 0 };
+  const workloads = new Map<string, SimWorkload>();
+  const workloadsByNs = new Map<string, Map<string, SimWorkload>>();
   const podsByOwner = new Map<string, Map<string, SimPod>>();
+  const podsByNs = new Map<string, Map<string, SimPod>>();
+  const putWorkload = (w: SimWorkload): void => {
+    const key = workloadRefKey(w.ref);
+    workloads.set(key, w);
+    indexed(workloadsByNs, w.ref.namespace).set(key, w);
+  };
   const putPod = (p: SimPod): void => {
     const key = `${p.namespace}/${p.name}`;
     pods.set(key, p);
-    if (p.owner === undefined) return;
-    let own = podsByOwner.get(p.owner);
-    if (!own) podsByOwner.set(p.owner, (own = new Map()));
-    own.set(key, p);
+    indexed(podsByNs, p.namespace).set(key, p);
+    if (p.owner !== undefined) indexed(podsByOwner, p.owner).set(key, p);
   };
   const removePod = (p: SimPod): void => {
     const key = `${p.namespace}/${p.name}`;
     pods.delete(key);
-    if (p.owner !== undefined) podsByOwner.get(p.owner)?.delete(key);
+    unindex(podsByNs, p.namespace, key);
+    if (p.owner !== undefined) unindex(podsByOwner, p.owner, key);
   };
-  const podsOf = (w: SimWorkload): SimPod[] => [...(podsByOwner.get(workloadRefKey(w.ref))?.values() ?? [])];
+  const visit = <T>(objects: Iterable<T> | undefined): T[] => {
+    const out = [...(objects ?? [])];
+    stats.objectsVisited += out.length;
+    return out;
+  };
+  const podsOf = (w: SimWorkload): SimPod[] => visit(podsByOwner.get(workloadRefKey(w.ref))?.values());
+  const workloadsIn = (namespace: string | undefined, name?: string): SimWorkload[] => {
+    if (namespace === undefined) return visit(workloads.values());
+    if (name === undefined) return visit(workloadsByNs.get(namespace)?.values());
+    const named = Object.values(WorkloadKind).map((kind) => workloads.get(workloadRefKey({ namespace, kind, name })));
+    return visit(named.filter((w) => w !== undefined));
+  };
+  const podsIn = (namespace: string | undefined): SimPod[] =>
+    visit(namespace === undefined ? pods.values() : podsByNs.get(namespace)?.values());
 
   return {
     clock: config.clock ?? systemClock,
@@ -129,21 +160,38 @@ export function createSimStore(config: SimulatedClusterConfig): SimStore {
     admission: config.admission,
     closed: false,
     namespaces: new Map(),
-    workloads: new Map(),
+    workloads,
     pods,
     leases: new Map(),
     watchers,
-    stats: { requests: 0, patches: 0, podsCreated: 0 },
+    stats,
     nextRv: () => rvCounter++,
     nextPodId: () => (podCounter++).toString(36),
     emit,
+    putWorkload,
     putPod,
     removePod,
     podsOf,
+    workloadsIn,
+    podsIn,
     nsView: (name, ns) => ({ name, labels: ns.labels, resourceVersion: String(ns.rv) }),
     workloadView: (w) => workloadView(podsOf, w),
     podView,
   };
+}
+
+function indexed<T>(index: Map<string, Map<string, T>>, key: string): Map<string, T> {
+  let entries = index.get(key);
+  if (!entries) index.set(key, (entries = new Map()));
+  return entries;
+}
+
+// An emptied entry goes, so a namespace or workload that churns pods leaves nothing behind.
+function unindex<T>(index: Map<string, Map<string, T>>, key: string, member: string): void {
+  const entries = index.get(key);
+  if (!entries) return;
+  entries.delete(member);
+  if (entries.size === 0) index.delete(key);
 }
 
 const workloadView = (podsOf: (w: SimWorkload) => SimPod[], w: SimWorkload): WorkloadView => {

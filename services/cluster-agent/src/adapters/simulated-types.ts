@@ -78,6 +78,8 @@ export interface SimulatedClusterStats {
   readonly requests: number;
   readonly patches: number;
   readonly podsCreated: number;
+  /** workloads and pods the cluster's reads walked through (the indexed lookups included): what reads cost */
+  readonly objectsVisited: number;
 }
 
 /** An in-memory cluster behind the same port as the real one, plus the knobs a test or demo needs. */
@@ -91,6 +93,13 @@ export interface SimulatedCluster extends KubernetesPort {
   deletePod(namespace: string, name: string): void;
   setAdmission(admission: PodAdmission | undefined): void;
   setFaults(faults: SimulatedFaults): void;
+  /**
+   * Indexed reads for the demo's stand-ins and benchmarks, not apiserver calls (no request counted): the
+   * namespace's workloads, or those of one name in it, at the cost of what they return.
+   */
+  workloadsIn(namespace: string, name?: string): WorkloadView[];
+  /** the pods the workload owns, from the owner index ([] for an unknown workload) */
+  podsOfWorkload(ref: WorkloadRef): PodView[];
   stats(): SimulatedClusterStats;
   /** stops every timer (pod starts, deadlines) */
   close(): void;

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { IstioLabel } from '@meshwave/istio';
+import { createSimulatedCluster, type PodView, type SimulatedCluster } from '@meshwave/cluster-agent';
+import { workloadsOnTarget } from './demo-ground-truth.js';
+
+/** The demo's ground truth: right, and linear in the fleet (each pod looked at once, not once per workload). */
+
+const WORKLOADS = 200;
+const REPLICAS = 2;
+
+/**
+ * The cluster, counting pod visits: each time the caller's attention moves to another pod view (a filter over
+ * every pod per workload visits workloads × pods; reading each workload's own pods visits each pod a few times).
+ */
+function withPodVisitsCounted(sim: SimulatedCluster): { cluster: SimulatedCluster; podVisits: () => number } {
+  let last: PodView | undefined;
+  let visits = 0;
+  const counted = (pods: readonly PodView[]): PodView[] =>
+    pods.map(
+      (p) =>
+        new Proxy(p, {
+          get(target, key, receiver) {
+            if (target !== last) visits++;
+            last = target;
+            return Reflect.get(target, key, receiver) as unknown;
+          },
+        }),
+    );
+  const cluster: SimulatedCluster = {
+    ...sim,
+    listPods: async (ns) => counted(await sim.listPods(ns)),
+    podsOfWorkload: (ref) => counted(sim.podsOfWorkload(ref)),
+  };
+  return { cluster, podVisits: () => visits };
+}
+
+describe('demo ground truth', () => {
+  it('counts the workloads on the target revision, leaving exclusions and system namespaces out', async () => {
+    const sim = createSimulatedCluster({ name: 'c1', revisions: ['1-24-5', '1-25-2'] });
+    sim.createNamespace('moved', { [IstioLabel.Revision]: '1-25-2' });
+    sim.createNamespace('stayed', { [IstioLabel.Revision]: '1-24-5' });
+    sim.createWorkload({ namespace: 'moved', name: 'a' });
+    sim.createWorkload({ namespace: 'moved', name: 'b' });
+    sim.createWorkload({ namespace: 'stayed', name: 'c' });
+    sim.createWorkload({ namespace: 'kube-system', name: 'dns' });
+    const result = await workloadsOnTarget([sim], new Set(['c1/moved/Deployment/b']), '1-25-2');
+    expect(result).toEqual({ total: 2, onTarget: 1 });
+    sim.close();
+  });
+
+  it(`looks at each pod a bounded number of times in a namespace of ${WORKLOADS} workloads`, async () => {
+    const sim = createSimulatedCluster({ name: 'c1', revisions: ['1-25-2'] });
+    sim.createNamespace('crowded', { [IstioLabel.Revision]: '1-25-2' });
+    for (let i = 0; i < WORKLOADS; i++) sim.createWorkload({ namespace: 'crowded', name: `w${i}`, replicas: REPLICAS });
+    const { cluster, podVisits } = withPodVisitsCounted(sim);
+    expect(await workloadsOnTarget([cluster], new Set(), '1-25-2')).toEqual({ total: WORKLOADS, onTarget: WORKLOADS });
+    // each pod: once to drop terminating ones, once to check its revision and readiness
+    expect(podVisits()).toBeLessThanOrEqual(2 * WORKLOADS * REPLICAS);
+    sim.close();
+  });
+});
