@@ -29,6 +29,8 @@ export interface ReporterOptions {
   readonly ledger: () => CommandLedger;
   /** reports are scheduled only while the agent runs */
   readonly running: () => boolean;
+  /** the agent's own condition (Degraded while its event loop lags), sent with every health report */
+  readonly condition: () => Pick<HealthReport, 'condition' | 'conditionMessage' | 'eventLoopDelaySeconds'>;
 }
 
 /** What the agent tells the planner: inventory, unit progress, health and heartbeats. */
@@ -56,8 +58,13 @@ const progressEntry = (s: UnitStatus): UnitProgressEntry => ({
   ...(s.message ? { message: s.message } : {}),
 });
 
-const healthReport = (source: string, statuses: Iterable<UnitStatus>): HealthReport => ({
+const healthReport = (
+  source: string,
+  condition: Pick<HealthReport, 'condition' | 'conditionMessage' | 'eventLoopDelaySeconds'>,
+  statuses: Iterable<UnitStatus>,
+): HealthReport => ({
   source,
+  ...condition,
   units: [...statuses].map((s) => ({
     namespace: s.assignment.target.namespace,
     ...(s.assignment.target.kind ? { kind: s.assignment.target.kind } : {}),
@@ -123,7 +130,8 @@ export function createReporter(options: ReporterOptions): Reporter {
         void reporter.sendProgress(book.takeDirtyRollouts());
       });
     },
-    sendHealth: () => publish([event(MessageType.Health, healthReport(cluster, book.statuses.values()))]),
+    sendHealth: () =>
+      publish([event(MessageType.Health, healthReport(cluster, options.condition(), book.statuses.values()))]),
     sendHeartbeat: () =>
       publish([
         event(MessageType.Heartbeat, {
