@@ -101,7 +101,7 @@ function createParts(
   });
   const cache = new ClusterCache((change) => {
     if (!running()) return;
-    reporter.scheduleInventory();
+    reporter.noteChange(change);
     for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
   });
   const intake = createCommandIntake({
@@ -194,7 +194,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     every(intervals.healthMs, () => void reporter.sendHealth());
     every(intervals.resyncMs, () => {
       reconciler.enqueueAll();
-      reporter.scheduleInventory();
+      reporter.scheduleInventory(true);
     });
     subscription = await bus.subscribe({
       topic: 'commands',
