@@ -186,8 +186,21 @@ export const VmProgress = z.object({
 });
 export type VmProgress = z.infer<typeof VmProgress>;
 
+/**
+ * A reporting service's own condition. Degraded: its event loop lags past its threshold, so it judges no
+ * failure now and its reports may be late; a planner holds the source's units rather than failing them.
+ */
+export const SourceCondition = { Ok: 'ok', Degraded: 'degraded' } as const;
+export type SourceCondition = (typeof SourceCondition)[keyof typeof SourceCondition];
+
 export const HealthReport = z.object({
   source: z.string(),
+  /** absent from agents older than the field: read as ok */
+  condition: z.enum([SourceCondition.Ok, SourceCondition.Degraded]).optional(),
+  /** why the source is degraded, for people */
+  conditionMessage: z.string().max(500).optional(),
+  /** the source's event-loop delay when it reported (the worst of its last window and any stall now) */
+  eventLoopDelaySeconds: z.number().nonnegative().optional(),
   units: z.array(
     z.object({
       namespace: z.string(),

@@ -31,6 +31,8 @@ export const ServiceEnv = {
   /** how long audit entries are kept, by age only (ADR 0015): a duration of at least 1d, default 90d; every
    * service that writes the audit must read the same value, or the shortest one wins on the shared stream */
   AuditRetention: 'MESHWAVE_AUDIT_RETENTION',
+  /** event-loop delay (ms) past which a service reports itself Degraded and holds its judgements (default 1000) */
+  EventLoopDelayThresholdMs: 'MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS',
 } as const;
 export type ServiceEnv = (typeof ServiceEnv)[keyof typeof ServiceEnv];
 
@@ -68,6 +70,12 @@ export function readBooleanEnv(env: Env, name: string, problems: ConfigProblem[]
   problems.push({ variable: name, message: `true or false, got "${v}"` });
   return false;
 }
+
+/**
+ * The event-loop delay past which a service is Degraded, when none is configured: a healthy loop answers in
+ * milliseconds; a second behind, its watch caches and timers can no longer be trusted to judge a deadline.
+ */
+export const DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS = 1000;
 
 /** A hint for a deployment that still sets a name the cluster-agent read before ADR 0016. */
 const renamedFrom = (env: Env, oldName: string): string =>

@@ -26,6 +26,7 @@ describe('agent config', () => {
       leaderElect: true,
       webhookPort: 9443,
       progressDeadlineSeconds: 600,
+      eventLoopDelayThresholdMs: 1000,
     });
     const env = { MESHWAVE_CLUSTER: 'c', MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_IN_MEMORY: 'true' };
     expect(
@@ -36,6 +37,13 @@ describe('agent config', () => {
       /--progress-deadline.*at least 1 second/,
     );
     expect(AGENT_USAGE).toMatch(/--progress-deadline +MESHWAVE_PROGRESS_DEADLINE_SECONDS +seconds .*\(default 600\)/);
+    expect(
+      parseAgentConfig([], { ...env, MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS: '250' }, noFiles)
+        .eventLoopDelayThresholdMs,
+    ).toBe(250);
+    expect(() => parseAgentConfig(['--event-loop-delay-threshold', '0'], env, noFiles)).toThrow(
+      /--event-loop-delay-threshold.*at least 1 ms/,
+    );
   });
 
   it('lists every problem at once', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
   ResourceName,
   ServiceEnv,
   formatConfigProblems,
@@ -27,6 +28,8 @@ export interface AgentConfig {
   readonly burst: number;
   /** seconds a unit may take to converge before it is reported failed, unless the command says otherwise */
   readonly progressDeadlineSeconds: number;
+  /** event-loop delay (ms) past which the agent reports itself Degraded and judges no failure */
+  readonly eventLoopDelayThresholdMs: number;
   /** webhook HTTPS port, and its serving certificate and key files; no cert = no webhook */
   readonly webhookPort: number;
   readonly webhookCertFile: string | undefined;
@@ -56,6 +59,11 @@ const FLAGS = {
     type: 'string',
     env: 'MESHWAVE_PROGRESS_DEADLINE_SECONDS',
     help: `seconds a unit may take to converge before it is reported failed (default ${DEFAULT_PROGRESS_DEADLINE_SECONDS})`,
+  },
+  'event-loop-delay-threshold': {
+    type: 'string',
+    env: ServiceEnv.EventLoopDelayThresholdMs,
+    help: `ms of event-loop delay past which the agent is Degraded and fails no unit (default ${DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS})`,
   },
   'webhook-port': { type: 'string', env: 'MESHWAVE_WEBHOOK_PORT' },
   'webhook-cert': { type: 'string', env: 'MESHWAVE_WEBHOOK_CERT' },
@@ -124,6 +132,11 @@ export function parseAgentConfig(
   const progressDeadlineSeconds = int('progress-deadline', DEFAULT_PROGRESS_DEADLINE_SECONDS);
   if (progressDeadlineSeconds === 0)
     problems.push(`--progress-deadline (${FLAGS['progress-deadline'].env}): must be at least 1 second`);
+  const eventLoopDelayThresholdMs = int('event-loop-delay-threshold', DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS);
+  if (eventLoopDelayThresholdMs === 0)
+    problems.push(
+      `--event-loop-delay-threshold (${FLAGS['event-loop-delay-threshold'].env}): must be at least 1 ms (a loop always lags a little)`,
+    );
   const cluster = get('cluster');
   if (cluster === undefined)
     problems.push(`--cluster (${FLAGS.cluster.env}): missing: the name of this cluster in the fleet`);
@@ -151,6 +164,7 @@ export function parseAgentConfig(
     qps: int('qps', 50),
     burst: int('burst', 100),
     progressDeadlineSeconds,
+    eventLoopDelayThresholdMs,
     webhookPort: int('webhook-port', 9443),
     webhookCertFile: certFile,
     webhookKeyFile: keyFile,

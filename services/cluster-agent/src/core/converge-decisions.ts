@@ -23,6 +23,7 @@ export {
 } from './revision-rules.js';
 export { assessHandoff, assessInHandoff, handoffWrites } from './namespace-handoff.js';
 export { unitWrites } from './unit-writes.js';
+export { FailureHold, judgeFailure, loopLagging, type JudgementBasis } from './failure-judgement.js';
 
 /** Assesses one unit: its state, whether a restart is in flight, and which workloads still need one. */
 export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number): UnitAssessment {

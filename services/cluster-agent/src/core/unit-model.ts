@@ -1,4 +1,5 @@
 import type { UnitState, UnitTarget } from '@meshwave/contracts';
+import type { FailureHold } from './failure-judgement.js';
 import type { MapPatch, NamespaceView, PodView, WorkloadRef, WorkloadView } from '../ports/kubernetes-port.js';
 
 /** The data the converge decisions work on: what a unit should run, what the cluster shows, what to write. */
@@ -92,4 +93,6 @@ export interface UnitAssessment {
   readonly restarts: number;
   readonly crashLooping: boolean;
   readonly sidecarMismatch: boolean;
+  /** a failure verdict held back (`judgeFailure`): what would settle it */
+  readonly hold?: FailureHold;
 }

@@ -13,4 +13,13 @@ describe('agent metrics', () => {
     expect(body).toContain('meshwave_agent_kube_api_requests_total{verb="patch",code="429",cluster="c1"} 1');
     expect(body).toContain('meshwave_agent_kube_api_throttled_total{cluster="c1"} 1');
   });
+
+  it('renders the event-loop delay of the last window and whether the agent is degraded by it', async () => {
+    const m = new AgentMetrics('c1');
+    m.observeEventLoop(() => ({ p99Ms: 12, maxMs: 1500, degraded: true }));
+    const { body } = await m.render();
+    expect(body).toContain('meshwave_event_loop_delay_seconds{quantile="0.99",cluster="c1"} 0.012');
+    expect(body).toContain('meshwave_event_loop_delay_seconds{quantile="1",cluster="c1"} 1.5');
+    expect(body).toContain('meshwave_agent_degraded{cluster="c1"} 1');
+  });
 });

@@ -1,6 +1,13 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { UnitState } from '@meshwave/contracts';
 
+/** The event loop's last window, ms, and whether the agent is Degraded by it. */
+export interface LoopReading {
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly degraded: boolean;
+}
+
 /**
  * The agent's Prometheus metrics, on a registry of its own: the embedded demo runs several agents in one
  * process, and each must be scrapable without mixing their numbers.
@@ -13,6 +20,8 @@ export class AgentMetrics {
   private readonly throttled: Counter;
   private readonly commands: Counter;
   private readonly restarts: Counter;
+  private readonly loopDelay: Gauge;
+  private readonly degraded: Gauge;
 
   constructor(cluster: string, registry = new Registry()) {
     this.registry = registry;
@@ -59,6 +68,33 @@ export class AgentMetrics {
       help: 'Workload restarts started',
       registers: [registry],
     });
+    const loop = (): LoopReading => this.loopSource();
+    this.loopDelay = new Gauge({
+      name: 'meshwave_event_loop_delay_seconds',
+      help: 'Event-loop delay over the last window (quantile 0.99 and 1 = max)',
+      labelNames: ['quantile'],
+      registers: [registry],
+      collect() {
+        const { p99Ms, maxMs } = loop();
+        this.set({ quantile: '0.99' }, p99Ms / 1000);
+        this.set({ quantile: '1' }, maxMs / 1000);
+      },
+    });
+    this.degraded = new Gauge({
+      name: 'meshwave_agent_degraded',
+      help: '1 while the event-loop delay is past its threshold (failure verdicts held), else 0',
+      registers: [registry],
+      collect() {
+        this.set(loop().degraded ? 1 : 0);
+      },
+    });
+  }
+
+  private loopSource: () => LoopReading = () => ({ p99Ms: 0, maxMs: 0, degraded: false });
+
+  /** where the event-loop gauges read from at scrape time */
+  observeEventLoop(source: () => LoopReading): void {
+    this.loopSource = source;
   }
 
   private unitSource: () => { counts: Readonly<Record<string, number>>; inFlight: number } = () => ({

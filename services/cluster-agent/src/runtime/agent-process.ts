@@ -127,6 +127,7 @@ export async function startAgentProcess(
       clusterLabels: config.clusterLabels,
       version: AGENT_VERSION,
       progressDeadlineSeconds: config.progressDeadlineSeconds,
+      eventLoopDelayThresholdMs: config.eventLoopDelayThresholdMs,
     });
     try {
       await agent.start();

@@ -1,6 +1,6 @@
 import { unitKey } from '@meshwave/contracts';
 import { namespaceRevisionOf } from '../core/converge-decisions.js';
-import { selectorMatches, type Labels } from '../ports/kubernetes-port.js';
+import type { Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { UnitBook } from './unit-book.js';
 
@@ -24,9 +24,9 @@ export function unitsToWake(change: CacheChange, book: UnitBook, cache: ClusterC
   if (change.resource === 'workloads') {
     if (obj.kind !== undefined && obj.name !== undefined) wake({ namespace: ns, kind: obj.kind, name: obj.name });
   } else {
-    // A pod wakes the units of the workloads that select it: one pass over the namespace's workloads.
-    for (const w of cache.workloads(ns))
-      if (selectorMatches(w.selector, obj.labels ?? {})) wake({ namespace: ns, kind: w.kind, name: w.name });
+    // A pod wakes the units of the workloads that select (or selected) it, as the cache's owner index says; a
+    // workload's key is its unit's key.
+    for (const key of change.workloads ?? []) if (keys.has(key)) woken.add(key);
   }
   // Units in a namespace label handoff depend on every workload of their namespace.
   if (namespaceRevisionOf(cache.namespace(ns)) !== undefined) for (const key of keys) woken.add(key);

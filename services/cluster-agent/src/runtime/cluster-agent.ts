@@ -1,4 +1,4 @@
-import { MessageType, clusterKey, unitKey } from '@meshwave/contracts';
+import { DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS, MessageType, clusterKey, unitKey } from '@meshwave/contracts';
 import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
 import { MeshwaveLabel } from '@meshwave/istio';
 import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
@@ -12,6 +12,8 @@ import { unitsToWake } from './cache-wakeups.js';
 import { ClusterCache } from './cluster-cache.js';
 import { createCommandIntake, type CommandIntake } from './command-intake.js';
 import { createEventPublisher } from './event-publisher.js';
+import { monitorLoopDelay, type EventLoopDelay } from './event-loop-delay.js';
+import { createLoopCondition, type LoopCondition } from './loop-condition.js';
 import { createReporter, type Reporter } from './reporter.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
 import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
@@ -47,6 +49,10 @@ export interface ClusterAgentOptions {
   readonly groupId?: string;
   /** seconds a unit may take to converge when its command states none (default 600) */
   readonly progressDeadlineSeconds?: number;
+  /** event-loop delay past which the agent reports itself Degraded and judges no failure (default 1000 ms) */
+  readonly eventLoopDelayThresholdMs?: number;
+  /** the loop's delay; default a perf_hooks monitor the agent starts and stops */
+  readonly eventLoopDelay?: EventLoopDelay;
 }
 
 export interface ClusterAgent extends AssignmentSource {
@@ -67,6 +73,7 @@ interface AgentParts {
   readonly intake: CommandIntake;
   readonly reconciler: UnitReconciler;
   readonly reporter: Reporter;
+  readonly loop: LoopCondition;
 }
 
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
@@ -78,13 +85,23 @@ function createParts(
   const { clock, intervals, log, metrics, running } = context;
   const source = clusterKey(cluster);
   const publisher = createEventPublisher(options.bus, source, log);
+  const loop = createLoopCondition({
+    thresholdMs: options.eventLoopDelayThresholdMs ?? DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
+    ...(options.eventLoopDelay ? { delay: options.eventLoopDelay } : {}),
+    start: monitorLoopDelay,
+    // Entering or leaving Degraded is news for the planner now, not at the next health interval.
+    onChange: (condition) => {
+      log.warn({ condition, eventLoopDelayMs: Math.round(loop.delayMs()) }, 'agent condition changed');
+      if (running()) void reporter.sendHealth();
+    },
+  });
   const book = new UnitBook({
     onProgress: () => reporter.scheduleProgress(),
     wake: (key) => reconciler.queue.add(key),
   });
   const cache = new ClusterCache((change) => {
     if (!running()) return;
-    reporter.scheduleInventory();
+    reporter.noteChange(change);
     for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
   });
   const intake = createCommandIntake({
@@ -114,6 +131,8 @@ function createParts(
     resyncMs: intervals.resyncMs,
     concurrency: options.concurrency ?? 32,
     rolloutTrace: intake.rolloutTrace,
+    loopDelayMs: loop.delayMs,
+    loopDelayThresholdMs: loop.thresholdMs,
   });
   const reporter = createReporter({
     cluster,
@@ -126,9 +145,11 @@ function createParts(
     version: options.version ?? AGENT_VERSION,
     ledger: intake.ledger,
     running,
+    condition: loop.report,
   });
   metrics.observeUnits(() => book.counts());
-  return { book, cache, intake, reconciler, reporter };
+  metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
+  return { book, cache, intake, reconciler, reporter, loop };
 }
 
 /**
@@ -145,7 +166,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
   const timers: TimerHandle[] = [];
   let running = false;
   const parts = createParts(options, { clock, intervals, log, metrics, running: () => running });
-  const { book, cache, intake, reconciler, reporter } = parts;
+  const { book, cache, intake, reconciler, reporter, loop } = parts;
 
   const every = (ms: number, fn: () => void): void => {
     const tick = (): void => {
@@ -160,6 +181,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     await intake.load();
     book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
     running = true;
+    loop.start();
     cache.start(port);
     await cache.whenSynced();
     reconciler.assessAll();
@@ -172,7 +194,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     every(intervals.healthMs, () => void reporter.sendHealth());
     every(intervals.resyncMs, () => {
       reconciler.enqueueAll();
-      reporter.scheduleInventory();
+      reporter.scheduleInventory(true);
     });
     subscription = await bus.subscribe({
       topic: 'commands',
@@ -194,6 +216,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
       await subscription?.close();
       void reconciler.queue.stop(); // in-flight reconciles finish on their own (idempotent writes): not awaited
       cache.stop();
+      loop.stop();
       for (const t of timers) t.cancel();
       reporter.stop();
     },

@@ -5,8 +5,10 @@ import {
   type PodView,
   type WatchEvent,
   type WatchHandle,
+  type WorkloadRef,
   type WorkloadView,
 } from '../ports/kubernetes-port.js';
+import { PodOwnerIndex, type PodOwnerIndexStats } from './pod-owner-index.js';
 
 /** What changed, so the agent can enqueue only the units of that namespace. */
 export interface CacheChange {
@@ -15,6 +17,8 @@ export interface CacheChange {
   readonly namespace: string | undefined;
   /** the changed object itself (undefined after a re-list), so a change can wake only the units it concerns */
   readonly object?: unknown;
+  /** keys of the workloads the change concerns: the changed workload, or the pod's owners before and after */
+  readonly workloads?: readonly string[];
 }
 
 /**
@@ -27,6 +31,7 @@ export class ClusterCache {
   private readonly workloadsByNs = new Map<string, Map<string, WorkloadView>>();
   private readonly podsByNs = new Map<string, Map<string, PodView>>();
   private readonly synced = { namespaces: false, workloads: false, pods: false };
+  private readonly owners = new PodOwnerIndex();
   private handles: WatchHandle[] = [];
   private syncWaiters: (() => void)[] = [];
 
@@ -91,6 +96,18 @@ export class ClusterCache {
   pods(namespace: string): readonly PodView[] {
     return [...(this.podsByNs.get(namespace)?.values() ?? [])];
   }
+  /** the controlled pods a workload's selector picks, from the index (costs the workload's own pods) */
+  podsOf(w: WorkloadRef): Iterable<PodView> {
+    return this.owners.podsOf(w);
+  }
+  /** the workload with this key, if cached */
+  workload(key: string, namespace: string): WorkloadView | undefined {
+    return this.workloadsByNs.get(namespace)?.get(key);
+  }
+  /** what keeping the pods-by-owner index cost so far */
+  get indexStats(): Readonly<PodOwnerIndexStats> {
+    return this.owners.stats;
+  }
 
   rememberNamespace(ns: NamespaceView): void {
     if (isNewer(ns.resourceVersion, this.namespaces.get(ns.name)?.resourceVersion)) this.namespaces.set(ns.name, ns);
@@ -98,7 +115,9 @@ export class ClusterCache {
   rememberWorkload(w: WorkloadView): void {
     const b = bucket(this.workloadsByNs, w.namespace);
     const key = workloadRefKey(w);
-    if (isNewer(w.resourceVersion, b.get(key)?.resourceVersion)) b.set(key, w);
+    if (!isNewer(w.resourceVersion, b.get(key)?.resourceVersion)) return;
+    b.set(key, w);
+    this.owners.upsertWorkload(w, () => this.podsByNs.get(w.namespace)?.values() ?? []);
   }
 
   private apply<T extends { resourceVersion?: string }>(
@@ -112,6 +131,7 @@ export class ClusterCache {
       if (resource === 'namespaces') this.namespaces.clear();
       else (resource === 'workloads' ? this.workloadsByNs : this.podsByNs).clear();
       for (const o of event.objects) mapOf(nsOf(o)).set(keyOf(o), o);
+      if (resource !== 'namespaces') this.reindex();
       const wasSynced = this.isSynced;
       this.synced[resource] = true;
       if (!wasSynced && this.isSynced) {
@@ -124,9 +144,32 @@ export class ClusterCache {
     }
     const map = mapOf(nsOf(event.object));
     const key = keyOf(event.object);
+    let applied = true;
     if (event.type === 'delete') map.delete(key);
     else if (isNewer(event.object.resourceVersion, map.get(key)?.resourceVersion)) map.set(key, event.object);
-    this.onChange({ resource, namespace: nsOf(event.object), object: event.object });
+    else applied = false;
+    const workloads = applied ? this.index(resource, event) : [];
+    this.onChange({ resource, namespace: nsOf(event.object), object: event.object, workloads });
+  }
+
+  /** Keeps the pods-by-owner index in step with one event; returns the workloads it concerns. */
+  private index(resource: CacheChange['resource'], event: WatchEvent<unknown>): string[] {
+    if (event.type === 'resync' || resource === 'namespaces') return [];
+    if (resource === 'pods') {
+      const p = event.object as PodView;
+      return event.type === 'delete' ? this.owners.deletePod(p) : this.owners.upsertPod(p);
+    }
+    const w = event.object as WorkloadView;
+    if (event.type === 'delete') this.owners.deleteWorkload(w);
+    else this.owners.upsertWorkload(w, () => this.podsByNs.get(w.namespace)?.values() ?? []);
+    return [workloadRefKey(w)];
+  }
+
+  /** After a re-list: every workload filed, then every pod matched by its own labels (no namespace scans). */
+  private reindex(): void {
+    this.owners.clear();
+    for (const m of this.workloadsByNs.values()) for (const w of m.values()) this.owners.upsertWorkload(w, () => []);
+    for (const m of this.podsByNs.values()) for (const p of m.values()) this.owners.upsertPod(p);
   }
 }
 

@@ -7,37 +7,33 @@ import {
 } from '@meshwave/contracts';
 import { PROTECTED_NAMESPACES, injectedRevisionOf } from '@meshwave/istio';
 import { assignedRevisionOf } from '../core/converge-decisions.js';
-import { selectorMatches } from '../ports/kubernetes-port.js';
-import type { ClusterCache } from './cluster-cache.js';
+import { workloadRefKey, type WorkloadView } from '../ports/kubernetes-port.js';
+import type { CacheChange, ClusterCache } from './cluster-cache.js';
 
-/** The workloads of the cluster as the inventory reports them, with their assigned and injected revisions. */
-export function inventoryWorkloads(cache: ClusterCache): InventoryWorkload[] {
-  const out: InventoryWorkload[] = [];
-  for (const w of cache.workloads()) {
-    if (PROTECTED_NAMESPACES.includes(w.namespace)) continue;
-    const pods = cache
-      .pods(w.namespace)
-      .filter((p) => p.controlled && !p.terminating && selectorMatches(w.selector, p.labels));
-    const injected = pods.map((p) => injectedRevisionOf(p.annotations)).find((r) => r !== null) ?? null;
-    const assigned = assignedRevisionOf(cache.namespace(w.namespace), w);
-    const candidate = {
-      namespace: w.namespace,
-      kind: w.kind,
-      name: w.name,
-      labels: w.labels,
-      revision: assigned !== null && RevisionName.safeParse(assigned).success ? assigned : null,
-      injectedRevision: injected !== null && RevisionName.safeParse(injected).success ? injected : null,
-      replicas: w.replicas,
-    };
-    const parsed = InventoryWorkloadSchema.safeParse(candidate);
-    if (parsed.success) out.push(parsed.data);
+/** One workload as the inventory reports it, with its assigned and injected revisions; undefined if not valid. */
+function inventoryEntry(cache: ClusterCache, w: WorkloadView): InventoryWorkload | undefined {
+  let injected: string | null = null;
+  for (const p of cache.podsOf(w)) {
+    if (p.terminating) continue;
+    injected = injectedRevisionOf(p.annotations);
+    if (injected !== null) break;
   }
-  return out;
+  const assigned = assignedRevisionOf(cache.namespace(w.namespace), w);
+  const parsed = InventoryWorkloadSchema.safeParse({
+    namespace: w.namespace,
+    kind: w.kind,
+    name: w.name,
+    labels: w.labels,
+    revision: assigned !== null && RevisionName.safeParse(assigned).success ? assigned : null,
+    injectedRevision: injected !== null && RevisionName.safeParse(injected).success ? injected : null,
+    replicas: w.replicas,
+  });
+  return parsed.success ? parsed.data : undefined;
 }
 
 // Namespaces with their labels: the planner learns each one's mesh (`meshwave.io/mesh`) from them. A label
 // change arrives as a namespace watch event, which schedules the debounced inventory like any other change.
-export function inventoryNamespaces(cache: ClusterCache): InventoryNamespace[] {
+function inventoryNamespaces(cache: ClusterCache): InventoryNamespace[] {
   const out: InventoryNamespace[] = [];
   for (const ns of cache.allNamespaces()) {
     if (PROTECTED_NAMESPACES.includes(ns.name)) continue;
@@ -45,4 +41,79 @@ export function inventoryNamespaces(cache: ClusterCache): InventoryNamespace[] {
     if (parsed.success) out.push(parsed.data);
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The cluster's inventory kept entry by entry: a cache change marks the workloads it concerns (a pod's owners,
+ * from the cache's pods-by-owner index; a namespace's workloads on a relabel), and `refresh` recomputes only
+ * those, each from its own pods. Only a re-list recomputes everything.
+ */
+export class InventoryBook {
+  /** entries recomputed so far (for tests proving the work follows the change) */
+  entriesComputed = 0;
+  private readonly entries = new Map<string, InventoryWorkload>();
+  private readonly dirty = new Map<string, string>();
+  private all = true;
+  private namespacesDirty = true;
+  private namespaceList: InventoryNamespace[] = [];
+
+  constructor(private readonly cache: ClusterCache) {}
+
+  note(change: CacheChange): void {
+    if (change.namespace === undefined) {
+      this.all = true;
+      this.namespacesDirty = true;
+    } else if (change.resource === 'namespaces') {
+      this.namespacesDirty = true;
+      // the namespace's labels take part in each of its workloads' assigned revision
+      for (const w of this.cache.workloads(change.namespace)) this.dirty.set(workloadRefKey(w), w.namespace);
+    } else for (const key of change.workloads ?? []) this.dirty.set(key, change.namespace);
+  }
+
+  /** Brings the marked entries up to date; true when anything the inventory says changed. */
+  refresh(): boolean {
+    let changed = false;
+    if (this.namespacesDirty) {
+      const next = inventoryNamespaces(this.cache);
+      changed ||= JSON.stringify(next) !== JSON.stringify(this.namespaceList);
+      this.namespaceList = next;
+      this.namespacesDirty = false;
+    }
+    if (this.all) {
+      this.all = false;
+      this.dirty.clear();
+      const before = this.entries.size;
+      const old = new Map(this.entries);
+      this.entries.clear();
+      for (const w of this.cache.workloads())
+        changed = this.put(workloadRefKey(w), w, old.get(workloadRefKey(w))) || changed;
+      return changed || before !== this.entries.size;
+    }
+    for (const [key, namespace] of this.dirty) {
+      const w = this.cache.workload(key, namespace);
+      const old = this.entries.get(key);
+      this.entries.delete(key);
+      if (w) changed = this.put(key, w, old) || changed;
+      else changed ||= old !== undefined;
+    }
+    this.dirty.clear();
+    return changed;
+  }
+
+  workloads(): InventoryWorkload[] {
+    return [...this.entries.values()];
+  }
+
+  namespaces(): InventoryNamespace[] {
+    return this.namespaceList;
+  }
+
+  /** computes one entry; true when it differs from `old` */
+  private put(key: string, w: WorkloadView, old: InventoryWorkload | undefined): boolean {
+    if (PROTECTED_NAMESPACES.includes(w.namespace)) return false;
+    this.entriesComputed++;
+    const entry = inventoryEntry(this.cache, w);
+    if (entry) this.entries.set(key, entry);
+    return JSON.stringify(entry) !== JSON.stringify(old);
+  }
 }

@@ -10,9 +10,9 @@ import type { Clock, TimerHandle } from '@meshwave/reconcile';
 import type { AgentIntervals } from '../config/agent-intervals.js';
 import type { CommandLedger } from '../core/command-ledger.js';
 import type { Labels } from '../ports/kubernetes-port.js';
-import type { ClusterCache } from './cluster-cache.js';
+import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { EventPublisher } from './event-publisher.js';
-import { inventoryNamespaces, inventoryWorkloads } from './inventory.js';
+import { InventoryBook } from './inventory.js';
 import type { UnitBook, UnitStatus } from './unit-book.js';
 
 export interface ReporterOptions {
@@ -29,13 +29,21 @@ export interface ReporterOptions {
   readonly ledger: () => CommandLedger;
   /** reports are scheduled only while the agent runs */
   readonly running: () => boolean;
+  /** the agent's own condition (Degraded while its event loop lags), sent with every health report */
+  readonly condition: () => Pick<HealthReport, 'condition' | 'conditionMessage' | 'eventLoopDelaySeconds'>;
 }
 
 /** What the agent tells the planner: inventory, unit progress, health and heartbeats. */
 export interface Reporter {
+  /** sends the whole inventory now */
   sendInventory(): Promise<void>;
-  /** sends the inventory after the debounce interval, gathering the changes made meanwhile */
-  scheduleInventory(): void;
+  /** a cache change: its workloads' entries are recomputed at the next (debounced) send */
+  noteChange(change: CacheChange): void;
+  /**
+   * sends the inventory after the debounce interval, gathering the changes made meanwhile; skipped when they
+   * changed nothing it says, unless `always` (the periodic resend)
+   */
+  scheduleInventory(always?: boolean): void;
   sendProgress(rolloutIds: readonly string[]): Promise<void>;
   /** sends the progress of the dirty rollouts after `delay` (default: the debounce interval) */
   scheduleProgress(delay?: number): void;
@@ -56,8 +64,13 @@ const progressEntry = (s: UnitStatus): UnitProgressEntry => ({
   ...(s.message ? { message: s.message } : {}),
 });
 
-const healthReport = (source: string, statuses: Iterable<UnitStatus>): HealthReport => ({
+const healthReport = (
+  source: string,
+  condition: Pick<HealthReport, 'condition' | 'conditionMessage' | 'eventLoopDelaySeconds'>,
+  statuses: Iterable<UnitStatus>,
+): HealthReport => ({
   source,
+  ...condition,
   units: [...statuses].map((s) => ({
     namespace: s.assignment.target.namespace,
     ...(s.assignment.target.kind ? { kind: s.assignment.target.kind } : {}),
@@ -75,26 +88,36 @@ export function createReporter(options: ReporterOptions): Reporter {
   const { publish, event } = publisher;
   let inventoryGeneration = 0;
   let inventoryTimer: TimerHandle | undefined;
+  let inventoryAlways = false;
+  const inventory = new InventoryBook(cache);
   let progressTimer: TimerHandle | undefined;
 
   const reporter: Reporter = {
     async sendInventory() {
+      inventory.refresh();
       inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
       await publish([
         event(MessageType.Inventory, {
           cluster,
           labels: options.clusterLabels,
           generation: inventoryGeneration,
-          workloads: inventoryWorkloads(cache),
-          namespaces: inventoryNamespaces(cache),
+          workloads: inventory.workloads(),
+          namespaces: inventory.namespaces(),
         }),
       ]);
     },
-    scheduleInventory() {
+    noteChange(change) {
+      inventory.note(change);
+      reporter.scheduleInventory();
+    },
+    scheduleInventory(always = false) {
+      inventoryAlways ||= always;
       if (inventoryTimer || !options.running()) return;
       inventoryTimer = clock.setTimer(intervals.inventoryDebounceMs, () => {
         inventoryTimer = undefined;
-        void reporter.sendInventory();
+        const send = inventory.refresh() || inventoryAlways;
+        inventoryAlways = false;
+        if (send) void reporter.sendInventory();
       });
     },
     async sendProgress(rolloutIds) {
@@ -123,7 +146,8 @@ export function createReporter(options: ReporterOptions): Reporter {
         void reporter.sendProgress(book.takeDirtyRollouts());
       });
     },
-    sendHealth: () => publish([event(MessageType.Health, healthReport(cluster, book.statuses.values()))]),
+    sendHealth: () =>
+      publish([event(MessageType.Health, healthReport(cluster, options.condition(), book.statuses.values()))]),
     sendHeartbeat: () =>
       publish([
         event(MessageType.Heartbeat, {

@@ -2,10 +2,18 @@ import { trace, type Context } from '@opentelemetry/api';
 import { UnitState, unitKey } from '@meshwave/contracts';
 import { createKeyQueue, type Clock, type KeyQueue, type ReconcileResult } from '@meshwave/reconcile';
 import { rolloutAttributes, withRolloutIds, withSpan, type Logger } from '@meshwave/telemetry';
-import { assessUnit, observeUnit, unitWrites, type UnitAssignment } from '../core/converge-decisions.js';
+import {
+  FailureHold,
+  assessUnit,
+  judgeFailure,
+  observeUnit,
+  unitWrites,
+  type UnitAssignment,
+} from '../core/converge-decisions.js';
 import { ClusterAgentError } from '../errors.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { KubernetesPort } from '../ports/kubernetes-port.js';
+import type { UnitObservation } from '../core/unit-model.js';
 import type { ClusterCache } from './cluster-cache.js';
 import type { UnitBook, UnitStatus } from './unit-book.js';
 
@@ -21,6 +29,9 @@ export interface UnitReconcilerOptions {
   readonly concurrency: number;
   /** trace context of the command that last changed each rollout, so relabel/restart spans join its trace */
   readonly rolloutTrace: ReadonlyMap<string, Context>;
+  /** the agent's event-loop delay now, ms, and the delay past which it judges no failure */
+  readonly loopDelayMs: () => number;
+  readonly loopDelayThresholdMs: number;
 }
 
 export interface UnitReconciler {
@@ -33,6 +44,9 @@ export interface UnitReconciler {
 
 const tracer = trace.getTracer('@meshwave/cluster-agent');
 
+/** how soon a failure verdict held for the agent's own lag is judged again */
+const HOLD_RETRY_MS = 1_000;
+
 /**
  * Reconciles one unit per key: re-reads the unit from the cache, records its state, and starts it (relabel and
  * restart patches) when its rollout leaves a maxUnavailable slot free.
@@ -40,18 +54,30 @@ const tracer = trace.getTracer('@meshwave/cluster-agent');
 export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconciler {
   const { cache, book, clock, log } = options;
 
+  const judged = (a: UnitAssignment, obs: UnitObservation, fresh: boolean): UnitStatus => {
+    const basis = { fresh, loopDelayMs: options.loopDelayMs(), loopDelayThresholdMs: options.loopDelayThresholdMs };
+    return { ...judgeFailure(assessUnit(a, obs, clock.now()), basis), assignment: a };
+  };
   const assess = (a: UnitAssignment): UnitStatus => {
     const ns = a.target.namespace;
-    const obs = observeUnit(a.target, cache.namespace(ns), cache.workloads(ns), cache.pods(ns));
-    return { ...assessUnit(a, obs, clock.now()), assignment: a };
+    return judged(a, observeUnit(a.target, cache.namespace(ns), cache.workloads(ns), cache.pods(ns)), false);
+  };
+  // A failure the cache shows is judged again on the unit's workloads and pods as the apiserver has them now.
+  const assessOnApiserver = async (a: UnitAssignment): Promise<UnitStatus> => {
+    const ns = a.target.namespace;
+    const [workloads, pods] = await Promise.all([options.port.listWorkloads(ns), options.port.listPods(ns)]);
+    return judged(a, observeUnit(a.target, cache.namespace(ns), workloads, pods), true);
   };
 
   const reconcile = async (key: string): Promise<ReconcileResult> => {
     if (!cache.isSynced) return { requeueAfterMs: 500 };
     const a = book.units.get(key);
     if (!a) return;
-    const status = assess(a);
+    let status = assess(a);
+    if (status.hold === FailureHold.Confirm) status = await assessOnApiserver(a);
     book.record(status);
+    // A loop that lags judges again once it has caught up; watches may well settle the unit before that.
+    if (status.hold === FailureHold.Lagging) return { requeueAfterMs: HOLD_RETRY_MS };
     const settings = book.rolloutSettings.get(a.rolloutId);
     const halted = settings?.halted ?? true;
     let start = false;
@@ -91,7 +117,12 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
   return {
     queue,
     assessAll: () => {
-      for (const a of book.units.values()) book.record(assess(a));
+      for (const a of book.units.values()) {
+        const status = assess(a);
+        book.record(status);
+        // a held verdict is settled by a reconcile (an apiserver read, or a later look)
+        if (status.hold !== undefined) queue.add(status.key);
+      }
     },
     enqueueAll: () => {
       for (const k of book.units.keys()) queue.add(k);

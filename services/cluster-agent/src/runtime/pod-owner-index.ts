@@ -1,0 +1,134 @@
+import {
+  selectorMatches,
+  workloadRefKey,
+  type Labels,
+  type PodView,
+  type WorkloadView,
+} from '../ports/kubernetes-port.js';
+
+/** What maintaining the index cost, for tests that prove work follows the change, not the namespace. */
+export interface PodOwnerIndexStats {
+  selectorEvaluations: number;
+  podsVisited: number;
+}
+
+const podKey = (p: { namespace: string; name: string }): string => `${p.namespace}/${p.name}`;
+// A workload is filed under the first pair of its selector: a pod it selects carries that pair, so a pod's own
+// labels lead to every candidate owner and the full selector is evaluated only for those.
+const pairKey = (namespace: string, k: string, v: string): string => `${namespace}\u0000${k}=${v}`;
+const firstPair = (selector: Labels): [string, string] | undefined => Object.entries(selector)[0];
+
+/**
+ * Which workload's selector picks each controlled pod, kept up to date on cache events: a pod event evaluates
+ * the selectors of the workloads filed under its labels, a workload event (a new or changed selector) its own
+ * namespace's pods once, and a lookup costs the workload's own pods.
+ */
+export class PodOwnerIndex {
+  readonly stats: PodOwnerIndexStats = { selectorEvaluations: 0, podsVisited: 0 };
+  private readonly podsByOwner = new Map<string, Map<string, PodView>>();
+  private readonly ownersByPod = new Map<string, Set<string>>();
+  private readonly workloadsByPair = new Map<string, Map<string, WorkloadView>>();
+  private readonly selectors = new Map<string, WorkloadView>();
+
+  /** the pods a workload's selector picks (controlled ones only) */
+  podsOf(w: { namespace: string; kind: string; name: string }): Iterable<PodView> {
+    return this.podsByOwner.get(workloadRefKey(w as WorkloadView))?.values() ?? [];
+  }
+
+  /** the keys of the workloads that select a pod */
+  ownersOf(p: { namespace: string; name: string }): ReadonlySet<string> {
+    return this.ownersByPod.get(podKey(p)) ?? new Set();
+  }
+
+  clear(): void {
+    this.podsByOwner.clear();
+    this.ownersByPod.clear();
+    this.workloadsByPair.clear();
+    this.selectors.clear();
+  }
+
+  /** returns the keys of the workloads the pod belonged to before and belongs to now */
+  upsertPod(p: PodView): string[] {
+    const before = this.unlinkPod(p);
+    if (!p.controlled) return before;
+    const now: string[] = [];
+    for (const [k, v] of Object.entries(p.labels)) {
+      const candidates = this.workloadsByPair.get(pairKey(p.namespace, k, v));
+      if (!candidates) continue;
+      for (const [key, w] of candidates) {
+        this.stats.selectorEvaluations++;
+        if (selectorMatches(w.selector, p.labels)) {
+          this.link(key, p);
+          now.push(key);
+        }
+      }
+    }
+    return [...new Set([...before, ...now])];
+  }
+
+  deletePod(p: PodView): string[] {
+    return this.unlinkPod(p);
+  }
+
+  /** files a workload; with a new or changed selector, matches it against its namespace's pods once */
+  upsertWorkload(w: WorkloadView, namespacePods: () => Iterable<PodView>): void {
+    const key = workloadRefKey(w);
+    const known = this.selectors.get(key);
+    this.selectors.set(key, w);
+    if (known && sameLabels(known.selector, w.selector)) {
+      this.file(key, w);
+      return;
+    }
+    if (known) this.deleteWorkload(known);
+    this.selectors.set(key, w);
+    this.file(key, w);
+    if (!firstPair(w.selector)) return;
+    for (const p of namespacePods()) {
+      this.stats.podsVisited++;
+      if (!p.controlled) continue;
+      this.stats.selectorEvaluations++;
+      if (selectorMatches(w.selector, p.labels)) this.link(key, p);
+    }
+  }
+
+  deleteWorkload(w: WorkloadView): void {
+    const key = workloadRefKey(w);
+    const known = this.selectors.get(key) ?? w;
+    this.selectors.delete(key);
+    const pair = firstPair(known.selector);
+    if (pair) this.workloadsByPair.get(pairKey(known.namespace, ...pair))?.delete(key);
+    for (const p of this.podsByOwner.get(key)?.values() ?? []) this.ownersByPod.get(podKey(p))?.delete(key);
+    this.podsByOwner.delete(key);
+  }
+
+  private file(key: string, w: WorkloadView): void {
+    const pair = firstPair(w.selector);
+    if (!pair) return;
+    const k = pairKey(w.namespace, ...pair);
+    let m = this.workloadsByPair.get(k);
+    if (!m) this.workloadsByPair.set(k, (m = new Map()));
+    m.set(key, w);
+  }
+
+  private link(owner: string, p: PodView): void {
+    let pods = this.podsByOwner.get(owner);
+    if (!pods) this.podsByOwner.set(owner, (pods = new Map()));
+    pods.set(p.name, p);
+    let owners = this.ownersByPod.get(podKey(p));
+    if (!owners) this.ownersByPod.set(podKey(p), (owners = new Set()));
+    owners.add(owner);
+  }
+
+  private unlinkPod(p: { namespace: string; name: string }): string[] {
+    const owners = this.ownersByPod.get(podKey(p));
+    if (!owners) return [];
+    this.ownersByPod.delete(podKey(p));
+    for (const o of owners) this.podsByOwner.get(o)?.delete(p.name);
+    return [...owners];
+  }
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
