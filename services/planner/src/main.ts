@@ -6,7 +6,7 @@ import { createStoreFor } from '@meshwave/store';
 import { createLogger, startTelemetry } from '@meshwave/telemetry';
 import { metricHealthSources } from './core/metric-gates.js';
 import { agentReportHealthSource } from './core/health-source.js';
-import { PLANNER_USAGE, readPlannerEnv } from './env-config.js';
+import { PLANNER_USAGE, readPlannerEnv } from './config/env-config.js';
 import { PlannerError, PlannerErrorCode } from './errors.js';
 import { createMetricSampler } from './metrics/metric-sampler.js';
 import { createPrometheusClient } from './metrics/prometheus-client.js';

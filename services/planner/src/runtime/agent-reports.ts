@@ -3,7 +3,6 @@ import {
   Topic,
   type CommandRejected,
   type HealthReport,
-  type InventoryReport,
   type UnitProgress,
   type VmProgress,
 } from '@meshwave/contracts';
@@ -58,18 +57,18 @@ export class AgentReports {
     const receivedAt = performance.now();
     switch (m.type) {
       case MessageType.UnitProgress:
-        return this.onUnitProgress(lease, m.data as UnitProgress, receivedAt);
+        return this.onUnitProgress(lease, m.data, receivedAt);
       case MessageType.VmProgress:
-        return this.onVmProgress(lease, m.data as VmProgress, receivedAt);
+        return this.onVmProgress(lease, m.data, receivedAt);
       case MessageType.Inventory:
-        return this.inventory.storeReport(lease, m.data as InventoryReport);
+        return this.inventory.storeReport(lease, m.data);
       case MessageType.Health:
-        return this.onHealth(m.data as HealthReport, receivedAt);
+        return this.onHealth(m.data, receivedAt);
       case MessageType.Heartbeat:
         this.heartbeats.set(m.source, m.time);
         return;
       case MessageType.CommandRejected:
-        return this.onCommandRejected(m.data as CommandRejected);
+        return this.onCommandRejected(m.data);
       default:
         return;
     }

@@ -3,9 +3,9 @@ import type { EventBus } from '@meshwave/bus';
 import type { Clock } from '@meshwave/reconcile';
 import type { StateStore } from '@meshwave/store';
 import type { Logger } from '@meshwave/telemetry';
-import type { ResolvedPlannerConfig } from '../config.js';
+import type { ResolvedPlannerConfig } from '../config/config.js';
 import type { Received } from '../core/rollout-state.js';
-import type { PlannerMetrics } from './planner-metrics.js';
+import type { PlannerMetrics } from '../metrics/planner-metrics.js';
 
 /** What every part of the planner runtime shares: its ports, settings, clock and metrics. */
 export interface PlannerContext {

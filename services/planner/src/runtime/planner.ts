@@ -14,12 +14,12 @@ import type {
 import { systemClock, type Clock } from '@meshwave/reconcile';
 import type { AuditRecord, StateStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
-import { resolvePlannerConfig, type PlannerConfig } from '../config.js';
+import { resolvePlannerConfig, type PlannerConfig } from '../config/config.js';
 import { AgentReports } from './agent-reports.js';
 import { FleetInventory } from './fleet-inventory.js';
 import { Leadership } from './leadership.js';
 import type { PlannerContext } from './planner-context.js';
-import { PlannerMetrics } from './planner-metrics.js';
+import { PlannerMetrics } from '../metrics/planner-metrics.js';
 import { PlannerReadiness, type Readiness } from './readiness.js';
 import { RolloutEvents } from './rollout-events.js';
 import { RolloutOperations, type ActionInput, type PlanInput } from './rollout-operations.js';

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Logger } from '@meshwave/telemetry';
-import type { HealthSource } from './core/health-source.js';
-import type { MetricSampler } from './metrics/metric-sampler.js';
+import type { HealthSource } from '../core/health-source.js';
+import type { MetricSampler } from '../metrics/metric-sampler.js';
 
 /** How a planner process behaves. Everything has a default except what identifies the deployment. */
 export interface PlannerConfig {

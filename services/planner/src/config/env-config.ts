@@ -10,9 +10,9 @@ import {
   type ConfigProblem,
 } from '@meshwave/contracts';
 import { z } from 'zod';
-import { hashToken, type ApiToken } from './http/auth.js';
-import type { HttpLimitsOverrides } from './http/http-limits.js';
-import { PlannerError, PlannerErrorCode } from './errors.js';
+import { hashToken, type ApiToken } from '../http/auth.js';
+import type { HttpLimitsOverrides } from '../http/http-limits.js';
+import { PlannerError, PlannerErrorCode } from '../errors.js';
 
 /** Everything `main.ts` needs, read from the environment (and the files it names, for secrets). */
 export interface PlannerEnvConfig {
