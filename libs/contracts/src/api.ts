@@ -76,6 +76,8 @@ export const GateReason = {
   MetricsUnavailable: 'MetricsUnavailable',
   /** the rollout asks for metric gates and this planner has no metrics backend configured */
   MetricsNotConfigured: 'MetricsNotConfigured',
+  /** a failure was held: the planner's own event loop lags, or the reporting source says it is Degraded */
+  JudgementHeld: 'JudgementHeld',
 } as const;
 export type GateReason = (typeof GateReason)[keyof typeof GateReason];
 

@@ -186,21 +186,26 @@ export const VmProgress = z.object({
 });
 export type VmProgress = z.infer<typeof VmProgress>;
 
+/** Why a service says it cannot be trusted to judge time right now. */
+export const DegradedReason = { EventLoopLag: 'event-loop-lag' } as const;
+export type DegradedReason = (typeof DegradedReason)[keyof typeof DegradedReason];
+
 /**
- * A reporting service's own condition. Degraded: its event loop lags past its threshold, so it judges no
- * failure now and its reports may be late; a planner holds the source's units rather than failing them.
+ * A service that reports itself Degraded: its own judgements of time (progress deadlines, timers) may be
+ * artefacts of its own starvation, so the planner holds failures that rest on them until it is well again.
  */
-export const SourceCondition = { Ok: 'ok', Degraded: 'degraded' } as const;
-export type SourceCondition = (typeof SourceCondition)[keyof typeof SourceCondition];
+export const Degraded = z.object({
+  /** `event-loop-lag`, or another short reason a newer agent may send */
+  reason: z.string().min(1).max(64),
+  /** the measured event-loop delay (p99 over the service's last window), when the reason is lag */
+  lagMs: z.number().nonnegative().optional(),
+});
+export type Degraded = z.infer<typeof Degraded>;
 
 export const HealthReport = z.object({
   source: z.string(),
-  /** absent from agents older than the field: read as ok */
-  condition: z.enum([SourceCondition.Ok, SourceCondition.Degraded]).optional(),
-  /** why the source is degraded, for people */
-  conditionMessage: z.string().max(500).optional(),
-  /** the source's event-loop delay when it reported (the worst of its last window and any stall now) */
-  eventLoopDelaySeconds: z.number().nonnegative().optional(),
+  /** present while the source is Degraded; optional, so agents that predate it keep working */
+  degraded: Degraded.optional(),
   units: z.array(
     z.object({
       namespace: z.string(),

@@ -1,5 +1,5 @@
 export * from './errors.js';
-export * from './config.js';
+export * from './config/config.js';
 export * from './core/index.js';
 export { buildRolloutStatus, summarizeRollout, estimateCompletion } from './views/rollout-status.js';
 export { buildFleetView, buildClusterDetail } from './views/fleet-view.js';
@@ -11,7 +11,7 @@ export {
   type ActionInput,
   type Readiness,
 } from './runtime/planner.js';
-export { PlannerMetrics } from './runtime/planner-metrics.js';
+export { PlannerMetrics } from './metrics/planner-metrics.js';
 export { buildApp, type BuildAppOptions } from './http/app.js';
 export {
   DEFAULT_HTTP_LIMITS,

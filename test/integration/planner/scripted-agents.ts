@@ -24,6 +24,8 @@ export interface ScriptedClusterOptions {
   readonly namespaces?: readonly InventoryNamespace[];
   /** unit keys (`namespace/kind/name`) that crash-loop once on `to` */
   readonly failing?: ReadonlySet<string>;
+  /** the failure those units report (default CrashLoopBackOff) */
+  readonly failReason?: string;
   /** delay before a unit's new revision is reported converged */
   readonly convergeMs?: number;
   readonly groupId?: string;
@@ -149,7 +151,11 @@ export class ScriptedCluster {
           revision,
           injectedRevision: revision,
           state: fails ? UnitState.Failed : revision === u.revision ? UnitState.Converged : UnitState.Pending,
-          ...(fails ? { reason: 'CrashLoopBackOff', message: 'back-off restarting failed container' } : {}),
+          ...(fails
+            ? this.options.failReason !== undefined
+              ? { reason: this.options.failReason, message: 'the unit failed on the new revision' }
+              : { reason: 'CrashLoopBackOff', message: 'back-off restarting failed container' }
+            : {}),
         };
       }),
     };

@@ -143,12 +143,12 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
   try {
     fleet = await startEmbeddedFleet({ fleet: fleetConfig, port: options.port });
   } catch (err) {
-    // startEmbeddedFleet stopped what it had started, so returning lets the process exit
-    if (err instanceof CliError) {
-      io.stderr(`meshwave demo: ${err.message}`);
-      return { exit: ExitCode.Failure };
-    }
-    throw err;
+    // startEmbeddedFleet stopped what it had started, so returning lets the process exit non-zero; any failed
+    // start is a failed demo (not an internal error to rethrow past the stopped fleet).
+    io.stderr(
+      `meshwave demo: ${err instanceof CliError ? err.message : `the embedded fleet did not start: ${String(err)}`}`,
+    );
+    return { exit: ExitCode.Failure };
   }
   options.onFleetStarted?.(fleet);
   const run: DemoRun = { options, io, fleetConfig, fleet, client: new PlannerClient(fleet.url, DEMO_TOKEN), say };

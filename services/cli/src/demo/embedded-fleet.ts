@@ -85,20 +85,6 @@ async function startParts(
     clusterAgentOf(c, clusters[i]!, busFor(`cluster-agent/${c.name}`), store),
   );
 
-  const vms = await createSimulatedVmFleet({
-    groups: fleet.vmGroups.map((g) => ({
-      name: g.name,
-      hosts: g.hosts,
-      initialVersion: fleet.installed,
-      labels: g.labels,
-    })),
-    versions: fleet.revisions,
-    bus: busFor('vm-bridge'),
-    store,
-    proxyStartMs: fleet.timing.vmRestartMs,
-  });
-  started.push(() => vms.close());
-
   const planner = createPlanner({
     bus: busFor('planner'),
     store,
@@ -115,6 +101,32 @@ async function startParts(
     },
   });
 
+  // The API listens before any heavy start-up work (VM hosts, agents' first lists, the engine's first reconciles):
+  // work that keeps the loop busy must never starve the API's start.
+  const app = await buildApp({
+    planner,
+    tokens: hashTokens([{ name: 'demo-operator', token: DEMO_TOKEN, role: 'admin' }]),
+  });
+  started.push(() => app.close());
+  const host = options.host ?? '127.0.0.1';
+  await app.listen({ host, port: options.port });
+  const address = (app.server as Server).address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+
+  const vms = await createSimulatedVmFleet({
+    groups: fleet.vmGroups.map((g) => ({
+      name: g.name,
+      hosts: g.hosts,
+      initialVersion: fleet.installed,
+      labels: g.labels,
+    })),
+    versions: fleet.revisions,
+    bus: busFor('vm-bridge'),
+    store,
+    proxyStartMs: fleet.timing.vmRestartMs,
+  });
+  started.push(() => vms.close());
+
   // Each agent's admission webhook runs in front of the injector, as the chart registers it in a real cluster.
   agents.forEach((agent, i) => clusters[i]!.setAdmission(simulatedAdmission(agent)));
   for (const agent of agents) {
@@ -129,16 +141,6 @@ async function startParts(
   }
   // VM groups are known to the planner from the operator's base inventory; clusters from their agents' reports.
   await planner.putInventory({ clusters: [], vmGroups: vms.inventory() }, 'demo');
-
-  const app = await buildApp({
-    planner,
-    tokens: hashTokens([{ name: 'demo-operator', token: DEMO_TOKEN, role: 'admin' }]),
-  });
-  started.push(() => app.close());
-  const host = options.host ?? '127.0.0.1';
-  await app.listen({ host, port: options.port });
-  const address = (app.server as Server).address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
 
   return {
     planner,

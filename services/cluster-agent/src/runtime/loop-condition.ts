@@ -1,5 +1,9 @@
-import { SourceCondition, type HealthReport } from '@meshwave/contracts';
+import { DegradedReason, type HealthReport } from '@meshwave/contracts';
 import type { EventLoopDelay, EventLoopDelayOptions } from './event-loop-delay.js';
+
+/** The agent's own condition: Degraded while its event loop lags past its threshold (its verdicts are held). */
+export const SourceCondition = { Ok: 'ok', Degraded: 'degraded' } as const;
+export type SourceCondition = (typeof SourceCondition)[keyof typeof SourceCondition];
 
 /** The agent's own condition from its event-loop delay: Degraded past the threshold. */
 export interface LoopCondition {
@@ -9,8 +13,8 @@ export interface LoopCondition {
   delayMs(): number;
   lastWindow(): { readonly p99Ms: number; readonly maxMs: number };
   degraded(): boolean;
-  /** the health report's condition fields */
-  report(): Pick<HealthReport, 'condition' | 'conditionMessage' | 'eventLoopDelaySeconds'>;
+  /** the health report's `degraded` field: present while the loop lags past the threshold */
+  report(): Pick<HealthReport, 'degraded'>;
 }
 
 export interface LoopConditionOptions {
@@ -48,16 +52,7 @@ export function createLoopCondition(options: LoopConditionOptions): LoopConditio
     degraded,
     report() {
       const ms = delayMs();
-      const isDegraded = ms > options.thresholdMs;
-      return {
-        condition: isDegraded ? SourceCondition.Degraded : SourceCondition.Ok,
-        ...(isDegraded
-          ? {
-              conditionMessage: `event loop ${Math.round(ms)}ms behind (threshold ${options.thresholdMs}ms): failure verdicts are held`,
-            }
-          : {}),
-        eventLoopDelaySeconds: ms / 1000,
-      };
+      return ms > options.thresholdMs ? { degraded: { reason: DegradedReason.EventLoopLag, lagMs: ms } } : {};
     },
   };
 }

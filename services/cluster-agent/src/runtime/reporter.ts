@@ -30,7 +30,7 @@ export interface ReporterOptions {
   /** reports are scheduled only while the agent runs */
   readonly running: () => boolean;
   /** the agent's own condition (Degraded while its event loop lags), sent with every health report */
-  readonly condition: () => Pick<HealthReport, 'condition' | 'conditionMessage' | 'eventLoopDelaySeconds'>;
+  readonly condition: () => Pick<HealthReport, 'degraded'>;
 }
 
 /** What the agent tells the planner: inventory, unit progress, health and heartbeats. */
@@ -66,7 +66,7 @@ const progressEntry = (s: UnitStatus): UnitProgressEntry => ({
 
 const healthReport = (
   source: string,
-  condition: Pick<HealthReport, 'condition' | 'conditionMessage' | 'eventLoopDelaySeconds'>,
+  condition: Pick<HealthReport, 'degraded'>,
   statuses: Iterable<UnitStatus>,
 ): HealthReport => ({
   source,

@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createInMemoryBroker, createInMemoryBus, type IncomingMessage } from '@meshwave/bus';
 import {
   MessageType,
-  SourceCondition,
   UnitState,
   clusterKey,
   type ClusterDesiredState,
@@ -10,6 +9,7 @@ import {
   type UnitProgress,
 } from '@meshwave/contracts';
 import { IstioLabel, MeshwaveAnnotation } from '@meshwave/istio';
+import { SourceCondition } from './loop-condition.js';
 import { createInMemoryStore } from '@meshwave/store';
 import { createSimulatedCluster, type SimulatedCluster } from '../adapters/simulated-cluster.js';
 import type { KubernetesPort } from '../ports/kubernetes-port.js';
@@ -135,7 +135,9 @@ const failedReports = (events: readonly IncomingMessage[]): UnitProgress['units'
     .filter((u) => u.state === UnitState.Failed);
 
 const healthConditions = (events: readonly IncomingMessage[]): (string | undefined)[] =>
-  events.filter((e) => e.type === MessageType.Health).map((e) => (e.data as HealthReport).condition);
+  events
+    .filter((e) => e.type === MessageType.Health)
+    .map((e) => ((e.data as HealthReport).degraded ? SourceCondition.Degraded : SourceCondition.Ok));
 
 const lastReportedState = (events: readonly IncomingMessage[]): string | undefined =>
   events
@@ -172,8 +174,9 @@ describe('a starved event loop', () => {
     const degraded = g.events
       .filter((e) => e.type === MessageType.Health)
       .map((e) => e.data as HealthReport)
-      .find((r) => r.condition === SourceCondition.Degraded);
-    expect(degraded?.eventLoopDelaySeconds).toBeGreaterThan(DEADLINE_SECONDS);
+      .find((r) => r.degraded !== undefined);
+    expect(degraded?.degraded?.reason).toBe('event-loop-lag');
+    expect(degraded?.degraded?.lagMs).toBeGreaterThan(DEADLINE_SECONDS * 1000);
   });
 
   it('Given the lag gate off, then the apiserver read before a deadline failure still keeps the unit alive', async () => {

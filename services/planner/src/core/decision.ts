@@ -1,5 +1,6 @@
 import type { GateVerdict, TransitionRecord } from '@meshwave/contracts';
 import type { EngineCommand } from './desired-state.js';
+import type { PlannerLoad } from './judgement-hold.js';
 import { agentReportHealthSource, type HealthSource } from './health-source.js';
 import { metricHealthSources } from './metric-gates.js';
 import type { MetricObservation } from './metric-samples.js';
@@ -30,6 +31,8 @@ export interface DecisionInput {
   readonly healthSources?: readonly HealthSource[];
   /** what the metrics adapter fetched for the current wave; undefined: no metrics backend configured */
   readonly metrics?: MetricObservation;
+  /** the planner's own event-loop delay now; past its threshold no failure is judged (see judgement-hold.ts) */
+  readonly plannerLoad?: PlannerLoad;
 }
 
 /** Agent reports, then the metric gates with their default thresholds. */

@@ -1,4 +1,5 @@
 import { GateOutcome, GateReason, resolvePercentOrCount, type Gates } from '@meshwave/contracts';
+import { heldFailures } from './judgement-hold.js';
 import type { MetricObservation } from './metric-samples.js';
 import { UnitStatus, type UnitObservation, type VmHostObservation } from './unit-observations.js';
 
@@ -87,6 +88,10 @@ export const agentReportHealthSource: HealthSource = {
         failed: vmFailed.map((h) => `vmgroup/${h.host}`).slice(0, UNIT_FAILURE_LIMIT),
       };
     }
+
+    // A failure held because its judge reports itself Degraded: say so, and wait (judgement-hold.ts).
+    const held = heldFailures(all, request.vmHosts);
+    if (held !== undefined) return held;
 
     const units = request.units;
     if (units.length === 0 && request.vmHosts.length === 0)

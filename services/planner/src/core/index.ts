@@ -12,3 +12,4 @@ export * from './start-block.js';
 export * from './decide.js';
 export * from './operator-actions.js';
 export * from './rollout-record.js';
+export * from './judgement-hold.js';

@@ -1,6 +1,7 @@
 import { TransitionTrigger, type GateVerdict, type TransitionRecord } from '@meshwave/contracts';
 import { DEFAULT_ENGINE_CONFIG, DEFAULT_HEALTH_SOURCES, type DecisionInput } from './decision.js';
 import { evaluateGate } from './health-source.js';
+import { holdUnits, holdVerdict, holdVmHosts } from './judgement-hold.js';
 import { metricWindowStartOf } from './metric-query.js';
 import type { RolloutState } from './rollout-state.js';
 import { transition, type StateKey } from './transition-table.js';
@@ -65,17 +66,18 @@ export function gate(input: DecisionInput, state: RolloutState, final: boolean, 
   const w = state.wave;
   const earlier = Array.from({ length: Math.min(w, state.dispatchedWaves) }, (_, i) => i);
   const windowStart = metricWindowStartOf(state);
-  const verdict = evaluateGate(input.healthSources ?? DEFAULT_HEALTH_SOURCES, {
+  const evaluated = evaluateGate(input.healthSources ?? DEFAULT_HEALTH_SOURCES, {
     rolloutId: record.id,
     wave: w,
     final,
     gates: record.spec.spec.gates,
-    units: observeUnits(record, state, observations, [w]),
-    watched: observeUnits(record, state, observations, earlier),
-    vmHosts: observeVmHosts(record, state, observations, [w]),
+    units: holdUnits(observeUnits(record, state, observations, [w]), observations),
+    watched: holdUnits(observeUnits(record, state, observations, earlier), observations),
+    vmHosts: holdVmHosts(observeVmHosts(record, state, observations, [w]), observations),
     ...(input.metrics !== undefined ? { metrics: input.metrics } : {}),
     ...(windowStart !== undefined ? { metricWindowStart: windowStart } : {}),
   });
+  const verdict = holdVerdict(evaluated, input.plannerLoad);
   return {
     wave: w,
     outcome: verdict.outcome,

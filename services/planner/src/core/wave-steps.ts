@@ -4,6 +4,7 @@ import { metricGatePaths } from './metric-query.js';
 import { startBlockOf, type StartBlock } from './start-block.js';
 import { failWave, gate, type Stepper } from './stepper.js';
 import { stateKeyOf, type StateKey } from './transition-table.js';
+import { holdUnits, holdVmHosts, isStarved } from './judgement-hold.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
 
 /** Something blocks the wave's start: say what, and look again when it lifts (if it says when). */
@@ -143,12 +144,16 @@ function stepRollingBack(s: Stepper, input: DecisionInput): boolean {
   const waveList = st.rollbackAll
     ? Array.from({ length: st.dispatchedWaves }, (_, i) => i)
     : st.rolledBackWaves.filter((w) => w < st.dispatchedWaves);
-  const units = observeUnits(record, st, input.observations, waveList);
-  const hosts = observeVmHosts(record, st, input.observations, waveList);
+  const units = holdUnits(observeUnits(record, st, input.observations, waveList), input.observations);
+  const hosts = holdVmHosts(observeVmHosts(record, st, input.observations, waveList), input.observations);
   const failed = [
     ...units.filter((u) => u.fresh && u.status === 'failed').map((u) => u.unit),
     ...hosts.filter((h) => h.fresh && h.status === 'failed').map((h) => `vmgroup/${h.host}`),
   ];
+  if (failed.length > 0 && isStarved(input.plannerLoad)) {
+    s.setReason(`failback failure held: the planner's event loop lags; judged again when it is back under`);
+    return false;
+  }
   if (failed.length > 0) {
     s.go(
       'Failed',

@@ -50,6 +50,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     ...serverOptionsOf(limits),
     frameworkErrors: frameworkError,
     return503OnClosing: true,
+    // No plugin timeout: every plugin here loads from local code and files (no network), so fastify's timer could
+    // only ever measure a busy event loop (a process's heavy start-up), never a hung plugin; it killed the API of
+    // a planner that was merely slow to start. A start that never completes shows as a failing readiness probe.
+    pluginTimeout: 0,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -3,12 +3,12 @@ import {
   Topic,
   type CommandRejected,
   type HealthReport,
-  type InventoryReport,
   type UnitProgress,
   type VmProgress,
 } from '@meshwave/contracts';
 import type { IncomingMessage, Subscription } from '@meshwave/bus';
 import type { Lease } from '@meshwave/store';
+import { VM_BRIDGE_HEALTH_KEY } from '../core/judgement-hold.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { FleetInventory } from './fleet-inventory.js';
 import type { Leadership } from './leadership.js';
@@ -18,7 +18,13 @@ import { RolloutDoc } from './store-layout.js';
 import { StoredClusterReport, StoredVmGroupReport, parseStored } from './stored-documents.js';
 
 /** What report intake needs of the reconcile loop. */
-export type ReconcilePort = Pick<RolloutReconciler, 'enqueue' | 'noteFailure' | 'drives' | 'driven'>;
+export type ReconcilePort = Pick<RolloutReconciler, 'enqueue' | 'noteFailure' | 'drives' | 'driven' | 'rejudgeAll'>;
+
+/** Health reports are kept per cluster (`cluster-agent/<cluster>`), the vm-bridge's under one key whatever its instance. */
+function healthKeyOf(source: string): string {
+  if (source === VM_BRIDGE_HEALTH_KEY || source.startsWith(`${VM_BRIDGE_HEALTH_KEY}/`)) return VM_BRIDGE_HEALTH_KEY;
+  return source.split('/').at(-1) ?? source;
+}
 
 /**
  * The leader's intake of what agents report (progress, inventory, health, heartbeats, refused commands): each
@@ -58,18 +64,18 @@ export class AgentReports {
     const receivedAt = performance.now();
     switch (m.type) {
       case MessageType.UnitProgress:
-        return this.onUnitProgress(lease, m.data as UnitProgress, receivedAt);
+        return this.onUnitProgress(lease, m.data, receivedAt);
       case MessageType.VmProgress:
-        return this.onVmProgress(lease, m.data as VmProgress, receivedAt);
+        return this.onVmProgress(lease, m.data, receivedAt);
       case MessageType.Inventory:
-        return this.inventory.storeReport(lease, m.data as InventoryReport);
+        return this.inventory.storeReport(lease, m.data);
       case MessageType.Health:
-        return this.onHealth(m.data as HealthReport, receivedAt);
+        return this.onHealth(m.data, receivedAt);
       case MessageType.Heartbeat:
         this.heartbeats.set(m.source, m.time);
         return;
       case MessageType.CommandRejected:
-        return this.onCommandRejected(m.data as CommandRejected);
+        return this.onCommandRejected(m.data);
       default:
         return;
     }
@@ -93,8 +99,11 @@ export class AgentReports {
   }
 
   private onHealth(d: HealthReport, receivedAt: number): void {
-    const cluster = d.source.split('/').at(-1) ?? d.source;
-    this.context.health.set(cluster, { report: d, receivedAt: nowOf(this.context).toISOString() });
+    const key = healthKeyOf(d.source);
+    const before = this.context.health.get(key)?.report.degraded;
+    this.context.health.set(key, { report: d, receivedAt: nowOf(this.context).toISOString() });
+    // A source well again: failures held while it was Degraded are judged now, not at the next report.
+    if (before !== undefined && d.degraded === undefined) this.reconciler.rejudgeAll();
     if (d.units.some((u) => u.crashLooping || u.sidecarMismatch)) {
       for (const id of this.reconciler.driven()) {
         this.reconciler.noteFailure(id, receivedAt);

@@ -2,7 +2,7 @@ import { createInMemoryBroker, createInMemoryBus, type EventBus } from '@meshwav
 import { CommandRejectionReason, MessageType, Topic } from '@meshwave/contracts';
 import { createInMemoryStore } from '@meshwave/store';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PlannerMetrics } from './planner-metrics.js';
+import { PlannerMetrics } from '../metrics/planner-metrics.js';
 import { createPlanner, type Planner } from './planner.js';
 
 const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-0123456789abcdef' }], activeKeyId: 'test' };

@@ -12,15 +12,20 @@ import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildClusterDetail, buildFleetView } from '../views/fleet-view.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
+import { countByRevision, UnitGauge } from '../metrics/unit-gauge.js';
 import { FLEET_SCOPE, FleetDoc, mergeInventory } from './store-layout.js';
 import { StoredInventoryCluster, parseStored, type StoredVmGroup } from './stored-documents.js';
 
 /** The fleet scope: the operator's base inventory and what agents report of their clusters and VM groups. */
 export class FleetInventory {
+  private readonly unitGauge: UnitGauge;
+
   constructor(
     private readonly context: PlannerContext,
     private readonly leadership: Pick<Leadership, 'requireLeader'>,
-  ) {}
+  ) {
+    this.unitGauge = new UnitGauge(context.metrics.unitsByRevision);
+  }
 
   /** The fleet as planning sees it (base inventory merged with the agents' reports). */
   async stored(): Promise<ReturnType<typeof mergeInventory>> {
@@ -61,7 +66,9 @@ export class FleetInventory {
     });
     if (!r.ok)
       throw new PlannerError(PlannerErrorCode.Conflict, `inventory not stored: ${r.reason}`, { retryable: true });
-    await this.refreshUnitGauge();
+    // An operator's put is rare: the whole fleet is counted again here, never per agent report.
+    const { inventory: merged } = await this.stored();
+    this.unitGauge.setFleet(new Map(merged.clusters.map((c) => [c.name, countByRevision(c.workloads)])));
   }
 
   /** An agent's inventory report; an older generation (redelivery, reordering) never replaces a newer one. */
@@ -78,7 +85,8 @@ export class FleetInventory {
     });
     if (!r.ok && r.reason === 'version-conflict')
       throw new PlannerError(PlannerErrorCode.Conflict, 'inventory changed concurrently', { retryable: true });
-    await this.refreshUnitGauge();
+    // A report replaces its cluster's workloads in the merged inventory, so only that cluster's series change.
+    if (r.ok) this.unitGauge.setCluster(report.cluster, countByRevision(report.workloads));
   }
 
   /** The versions a VM group's hosts run, from its progress report. */
@@ -93,16 +101,5 @@ export class FleetInventory {
       epoch: lease.epoch,
       writes: [{ name: FleetDoc.vmGroup(progress.group), value: vm }],
     });
-  }
-
-  private async refreshUnitGauge(): Promise<void> {
-    const { inventory } = await this.stored();
-    const gauge = this.context.metrics.unitsByRevision;
-    gauge.reset();
-    for (const c of inventory.clusters) {
-      const counts = new Map<string, number>();
-      for (const w of c.workloads) counts.set(w.revision ?? 'none', (counts.get(w.revision ?? 'none') ?? 0) + 1);
-      for (const [revision, n] of counts) gauge.set({ cluster: c.name, revision }, n);
-    }
   }
 }

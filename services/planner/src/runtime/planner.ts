@@ -14,12 +14,13 @@ import type {
 import { systemClock, type Clock } from '@meshwave/reconcile';
 import type { AuditRecord, StateStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
-import { resolvePlannerConfig, type PlannerConfig } from '../config.js';
+import { resolvePlannerConfig, type PlannerConfig } from '../config/config.js';
 import { AgentReports } from './agent-reports.js';
 import { FleetInventory } from './fleet-inventory.js';
 import { Leadership } from './leadership.js';
 import type { PlannerContext } from './planner-context.js';
-import { PlannerMetrics } from './planner-metrics.js';
+import { EventLoopDelayMonitor } from '../metrics/event-loop-delay.js';
+import { PlannerMetrics } from '../metrics/planner-metrics.js';
 import { PlannerReadiness, type Readiness } from './readiness.js';
 import { RolloutEvents } from './rollout-events.js';
 import { RolloutOperations, type ActionInput, type PlanInput } from './rollout-operations.js';
@@ -82,6 +83,7 @@ class PlannerImpl implements Planner {
   private readonly operations: RolloutOperations;
   private readonly events: RolloutEvents;
   private readonly health: PlannerReadiness;
+  private readonly loopDelay: EventLoopDelayMonitor;
   private subscription: Subscription | undefined;
   private started = false;
 
@@ -89,6 +91,13 @@ class PlannerImpl implements Planner {
     const config = resolvePlannerConfig(options.config ?? {});
     this.instanceId = config.instanceId;
     this.metrics = options.metrics ?? new PlannerMetrics();
+    // Judgements held while the loop lagged are made again once it is back under the threshold.
+    this.loopDelay = new EventLoopDelayMonitor(
+      this.metrics.eventLoopDelay,
+      config.loopLagWindowMs,
+      config.loopLagThresholdMs,
+      () => this.reconciler.rejudgeAll(),
+    );
     const context: PlannerContext = {
       bus: options.bus,
       store: options.store,
@@ -97,6 +106,7 @@ class PlannerImpl implements Planner {
       clock: options.clock ?? systemClock,
       metrics: this.metrics,
       health: new Map(),
+      loopDelay: this.loopDelay,
     };
     this.context = context;
     this.leadership = new Leadership(context, {
@@ -123,6 +133,7 @@ class PlannerImpl implements Planner {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.loopDelay.start();
     this.leadership.start();
     this.health.start();
     this.events.start();
@@ -132,6 +143,7 @@ class PlannerImpl implements Planner {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.loopDelay.stop();
     this.health.stop();
     this.events.stop();
     await this.leadership.stop();

@@ -136,6 +136,11 @@ export class RolloutReconciler {
     return this.rollouts;
   }
 
+  /** Reconciles every rollout this leader drives again (a judgement held meanwhile can be made now). */
+  rejudgeAll(): void {
+    for (const id of this.rollouts) this.enqueue(id, false);
+  }
+
   /** when a failure for the rollout was first reported (keeps the first) */
   noteFailure(id: string, at: number): void {
     if (!this.firstFailure.has(id)) this.firstFailure.set(id, at);
@@ -212,6 +217,7 @@ export class RolloutReconciler {
         config: { resyncAfterMs: config.resyncAfterMs, gateRetryMs: config.gateRetryMs, maxVerdicts: 500 },
         healthSources: this.healthSources,
         ...(metrics !== undefined ? { metrics } : {}),
+        plannerLoad: this.context.loopDelay.load(),
       });
     } catch (error) {
       if (resendAll) this.resendPending.add(id);

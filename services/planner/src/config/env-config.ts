@@ -6,13 +6,14 @@ import {
   readAuditRetention,
   readBackingServices,
   readSigningKeys,
+  ServiceEnv,
   type BackingServices,
   type ConfigProblem,
 } from '@meshwave/contracts';
 import { z } from 'zod';
-import { hashToken, type ApiToken } from './http/auth.js';
-import type { HttpLimitsOverrides } from './http/http-limits.js';
-import { PlannerError, PlannerErrorCode } from './errors.js';
+import { hashToken, type ApiToken } from '../http/auth.js';
+import type { HttpLimitsOverrides } from '../http/http-limits.js';
+import { PlannerError, PlannerErrorCode } from '../errors.js';
 
 /** Everything `main.ts` needs, read from the environment (and the files it names, for secrets). */
 export interface PlannerEnvConfig {
@@ -32,6 +33,8 @@ export interface PlannerEnvConfig {
   /** body limit, timeouts and rate limits of the HTTP API; what is not set keeps its default (ADR 0014) */
   readonly http: HttpLimitsOverrides;
   readonly gateRetryMs?: number;
+  /** past this event-loop delay the planner holds judgement (README: Holding judgement) */
+  readonly loopLagThresholdMs?: number;
   /** how long audit entries are kept (`MESHWAVE_AUDIT_RETENTION`, default 90d, at least 1d); never a count */
   readonly auditRetentionMs: number;
   /** metric gates (gates.errorRate, gates.latencyP99); absent: rollouts asking for them are refused */
@@ -131,7 +134,8 @@ export const PLANNER_USAGE = `usage: meshwave-planner   (configured by environme
   MESHWAVE_HOST, MESHWAVE_PORT  listen address (0.0.0.0:8080)
   MESHWAVE_INSTANCE_ID, MESHWAVE_ADVERTISE_URL, MESHWAVE_KAFKA_CLIENT_ID, MESHWAVE_REDIS_KEY_PREFIX,
   MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ, MESHWAVE_LEASE_TTL_MS, MESHWAVE_RESYNC_MS, MESHWAVE_BODY_LIMIT,
-  MESHWAVE_KAFKA_SESSION_TIMEOUT_MS, MESHWAVE_EVENTS_GROUP_ID, MESHWAVE_GATE_RETRY_MS, LOG_LEVEL
+  MESHWAVE_KAFKA_SESSION_TIMEOUT_MS, MESHWAVE_EVENTS_GROUP_ID, MESHWAVE_GATE_RETRY_MS, LOG_LEVEL,
+  MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS (1000: past this event-loop delay the planner holds judgement)
   metric gates: MESHWAVE_PROMETHEUS_URL, MESHWAVE_PROMETHEUS_CLUSTER_LABEL, MESHWAVE_METRICS_WINDOW,
   MESHWAVE_PROMETHEUS_TIMEOUT_MS, MESHWAVE_METRICS_CACHE_MS, MESHWAVE_METRICS_MIN_REQUESTS,
   MESHWAVE_METRICS_MIN_WORKLOAD_REQUESTS`;
@@ -168,6 +172,7 @@ export function readPlannerEnv(
     ...optional('resyncAfterMs', intOf(env, 'MESHWAVE_RESYNC_MS')),
     http: httpLimitsOf(env),
     ...optional('gateRetryMs', intOf(env, 'MESHWAVE_GATE_RETRY_MS')),
+    ...optional('loopLagThresholdMs', intOf(env, ServiceEnv.EventLoopDelayThresholdMs)),
     auditRetentionMs: auditRetentionOf(env),
     ...optional('prometheus', prometheusOf(env)),
   };

@@ -9,6 +9,11 @@ export class PlannerMetrics {
     labelNames: ['phase'] as const,
     registers: [this.registry],
   });
+  readonly eventLoopDelay = new Gauge({
+    name: 'meshwave_event_loop_delay_seconds',
+    help: 'Event-loop delay of the planner process: p99 over the last window (loopLagWindowMs)',
+    registers: [this.registry],
+  });
   readonly unitsByRevision = new Gauge({
     name: 'meshwave_units',
     help: 'Workloads per assigned revision per cluster, from inventory',

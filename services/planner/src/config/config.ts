@@ -1,7 +1,8 @@
 import os from 'node:os';
+import { DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS } from '@meshwave/contracts';
 import type { Logger } from '@meshwave/telemetry';
-import type { HealthSource } from './core/health-source.js';
-import type { MetricSampler } from './metrics/metric-sampler.js';
+import type { HealthSource } from '../core/health-source.js';
+import type { MetricSampler } from '../metrics/metric-sampler.js';
 
 /** How a planner process behaves. Everything has a default except what identifies the deployment. */
 export interface PlannerConfig {
@@ -24,6 +25,13 @@ export interface PlannerConfig {
   readonly followerPollMs?: number;
   /** rollouts reconciled at once */
   readonly concurrency?: number;
+  /**
+   * Past this event-loop delay (ms, p99 of the last window) the planner holds judgement: no gate or unit fails on
+   * a deadline until the delay is back under (README: Holding judgement). Default 1000.
+   */
+  readonly loopLagThresholdMs?: number;
+  /** the window of the event-loop delay measurement (ms); default 5000 */
+  readonly loopLagWindowMs?: number;
   /** seconds until a command expires on the bus */
   readonly commandTtlSeconds?: number;
   /** default: agent reports and the metric gates with default thresholds */
@@ -49,6 +57,8 @@ export interface ResolvedPlannerConfig {
   readonly followerPollMs: number;
   readonly concurrency: number;
   readonly commandTtlSeconds: number;
+  readonly loopLagThresholdMs: number;
+  readonly loopLagWindowMs: number;
 }
 
 export function resolvePlannerConfig(config: PlannerConfig): ResolvedPlannerConfig {
@@ -65,5 +75,7 @@ export function resolvePlannerConfig(config: PlannerConfig): ResolvedPlannerConf
     followerPollMs: config.followerPollMs ?? 2_000,
     concurrency: config.concurrency ?? 8,
     commandTtlSeconds: config.commandTtlSeconds ?? 3_600,
+    loopLagThresholdMs: config.loopLagThresholdMs ?? DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
+    loopLagWindowMs: config.loopLagWindowMs ?? 5_000,
   };
 }

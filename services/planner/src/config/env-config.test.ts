@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readPlannerEnv } from './env-config.js';
-import { PlannerError, PlannerErrorCode } from './errors.js';
-import { hashToken } from './http/auth.js';
+import { PlannerError, PlannerErrorCode } from '../errors.js';
+import { hashToken } from '../http/auth.js';
 
 const base = {
   MESHWAVE_KAFKA_BROKERS: 'kafka-0:9092, kafka-1:9092',

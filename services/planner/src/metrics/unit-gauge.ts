@@ -1,0 +1,43 @@
+import type { Gauge } from 'prom-client';
+
+/** Workloads per revision of one cluster, as the `meshwave_units` gauge shows them. */
+type RevisionCounts = ReadonlyMap<string, number>;
+
+/** How many workloads of a cluster's list are assigned each revision (`none` for no revision). */
+export function countByRevision(workloads: readonly { readonly revision?: string | null }[]): RevisionCounts {
+  const counts = new Map<string, number>();
+  for (const w of workloads) counts.set(w.revision ?? 'none', (counts.get(w.revision ?? 'none') ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * The `meshwave_units` gauge kept per cluster: a report replaces only its own cluster's series (the work is
+ * proportional to that cluster, never to the fleet), and a revision a cluster no longer has is removed.
+ */
+export class UnitGauge {
+  private readonly clusters = new Map<string, RevisionCounts>();
+
+  constructor(private readonly gauge: Gauge<'cluster' | 'revision'>) {}
+
+  /** One cluster's workloads, as its latest report (or the base inventory) lists them. */
+  setCluster(cluster: string, counts: RevisionCounts): void {
+    const before = this.clusters.get(cluster);
+    for (const revision of before?.keys() ?? []) {
+      if (!counts.has(revision)) this.gauge.remove({ cluster, revision });
+    }
+    for (const [revision, n] of counts) {
+      if (before?.get(revision) !== n) this.gauge.set({ cluster, revision }, n);
+    }
+    this.clusters.set(cluster, counts);
+  }
+
+  /** The whole fleet at once (an operator's new base inventory): clusters it no longer has are dropped. */
+  setFleet(clusters: ReadonlyMap<string, RevisionCounts>): void {
+    for (const cluster of [...this.clusters.keys()]) {
+      if (clusters.has(cluster)) continue;
+      for (const revision of this.clusters.get(cluster)?.keys() ?? []) this.gauge.remove({ cluster, revision });
+      this.clusters.delete(cluster);
+    }
+    for (const [cluster, counts] of clusters) this.setCluster(cluster, counts);
+  }
+}
