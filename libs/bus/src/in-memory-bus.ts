@@ -60,6 +60,7 @@ export class InMemoryBroker {
         log.partitions.map((p) => (fromBeginning ? p.start : p.end)),
       );
       this.groups.set(id, group);
+      log.groups.push(group);
     }
     return group;
   }
@@ -68,6 +69,8 @@ export class InMemoryBroker {
 export class TopicLog {
   readonly partitions: PartitionLog[];
   private appended = deferred();
+  /** the groups reading this topic: retention never trims a record one of them has not committed */
+  readonly groups: ConsumerGroup[] = [];
 
   constructor(
     readonly name: string,
@@ -79,7 +82,9 @@ export class TopicLog {
 
   append(record: WireRecord): RecordPosition {
     const partition = partitionOf(record.key, this.partitions.length);
-    const offset = (this.partitions[partition] as PartitionLog).append(record);
+    let keepFrom = Number.POSITIVE_INFINITY;
+    for (const g of this.groups) keepFrom = Math.min(keepFrom, g.committed[partition] ?? 0);
+    const offset = (this.partitions[partition] as PartitionLog).append(record, keepFrom);
     const wake = this.appended;
     this.appended = deferred();
     wake.resolve();

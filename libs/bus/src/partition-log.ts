@@ -30,11 +30,15 @@ export class PartitionLog {
     return this.base + this.items.length - this.head;
   }
 
-  /** Appends `record`; returns its offset. */
-  append(record: WireRecord): number {
+  /**
+   * Appends `record`; returns its offset. `keepFrom` is the lowest offset a consumer group has yet to commit:
+   * nothing from there on is trimmed, so a slow group loses no record it has not handled (at-least-once); the
+   * window only bounds what every group has already passed.
+   */
+  append(record: WireRecord, keepFrom: number = Number.POSITIVE_INFINITY): number {
     const offset = this.end;
     this.items.push(record);
-    if (this.end - this.base > this.retain) {
+    while (this.end - this.base > this.retain && this.base < keepFrom) {
       this.items[this.head] = undefined;
       this.head++;
       this.base++;

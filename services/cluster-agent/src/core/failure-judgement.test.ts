@@ -37,7 +37,14 @@ describe('judging a failure', () => {
     }
   });
 
-  it('Given a loop lagging past its threshold, even fresh state fails nothing', () => {
+  it('Given a loop lagging past its threshold, a crash loop or a sidecar mismatch read fresh still fails the unit', () => {
+    for (const reason of [UnitFailureReason.CrashLoop, UnitFailureReason.SidecarMismatch]) {
+      const failed = newAssessment({ reason });
+      expect(judgeFailure(failed, { ...FRESH_AND_KEEPING_UP, loopDelayMs: 1800 })).toEqual(failed);
+    }
+  });
+
+  it('Given a loop lagging past its threshold, a deadline (a time this loop measured) fails nothing', () => {
     const held = judgeFailure(newAssessment(), { ...FRESH_AND_KEEPING_UP, loopDelayMs: 1800 });
     expect(held).toMatchObject({ state: UnitState.Restarting, inFlight: true, hold: FailureHold.Lagging });
     expect(held.message).toContain('1800ms behind (threshold 1000ms)');

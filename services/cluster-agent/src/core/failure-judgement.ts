@@ -39,7 +39,9 @@ export const loopLagging = (basis: JudgementBasis): boolean => basis.loopDelayMs
  */
 export function judgeFailure(assessment: UnitAssessment, basis: JudgementBasis): UnitAssessment {
   if (assessment.state !== UnitState.Failed || !JUDGED_ON_STATE.has(assessment.reason ?? '')) return assessment;
-  const lagging = loopLagging(basis);
+  // Only a deadline rests on a time this loop measured: a crash loop or a sidecar mismatch read fresh stands even
+  // while the loop lags (otherwise a lagging agent could hold a real failure for as long as it lags).
+  const lagging = loopLagging(basis) && assessment.reason === UnitFailureReason.ProgressDeadlineExceeded;
   if (!lagging && basis.fresh) return assessment;
   const { reason: _reason, message: _message, ...rest } = assessment;
   return {

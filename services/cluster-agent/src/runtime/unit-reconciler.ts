@@ -75,7 +75,8 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
     if (!a) return;
     let status = assess(a);
     if (status.hold === FailureHold.Confirm) status = await assessOnApiserver(a);
-    book.record(status);
+    // a lagging loop does not un-fail a unit it has already reported Failed: the hold only delays new verdicts
+    if (status.hold !== FailureHold.Lagging || book.statuses.get(key)?.state !== UnitState.Failed) book.record(status);
     // A loop that lags judges again once it has caught up; watches may well settle the unit before that.
     if (status.hold === FailureHold.Lagging) return { requeueAfterMs: HOLD_RETRY_MS };
     const settings = book.rolloutSettings.get(a.rolloutId);
@@ -119,9 +120,12 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
     assessAll: () => {
       for (const a of book.units.values()) {
         const status = assess(a);
-        book.record(status);
-        // a held verdict is settled by a reconcile (an apiserver read, or a later look)
-        if (status.hold !== undefined) queue.add(status.key);
+        // a held verdict is settled by a reconcile (an apiserver read, or a later look); a unit already reported
+        // Failed keeps that status meanwhile, so a command or a restart of the agent does not un-fail it
+        if (status.hold !== undefined) {
+          if (book.statuses.get(status.key)?.state !== UnitState.Failed) book.record(status);
+          queue.add(status.key);
+        } else book.record(status);
       }
     },
     enqueueAll: () => {

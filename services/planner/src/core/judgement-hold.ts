@@ -22,9 +22,18 @@ export function isStarved(load: PlannerLoad | undefined): boolean {
   return load !== undefined && load.lagMs > load.thresholdMs;
 }
 
-/** What the source keyed `key` (a cluster name, or the vm-bridge) says of itself in its latest health report. */
-export function degradedOf(observations: Observations, key: string): Degraded | undefined {
-  return observations.health.get(key)?.report.degraded;
+/**
+ * How long a Degraded health report is believed: four of the agent's health intervals (15 s). A source that said it
+ * was Degraded and then went silent (crashed, partitioned) holds nothing after that: its failures count again.
+ */
+export const DEGRADED_REPORT_MAX_AGE_MS = 60_000;
+
+/** What the source keyed `key` (a cluster name, or the vm-bridge) says of itself in its latest, recent health report. */
+export function degradedOf(observations: Observations, key: string, now: Date): Degraded | undefined {
+  const received = observations.health.get(key);
+  if (received === undefined) return undefined;
+  if (now.getTime() - Date.parse(received.receivedAt) > DEGRADED_REPORT_MAX_AGE_MS) return undefined;
+  return received.report.degraded;
 }
 
 const HELD = 'held: ';
@@ -39,10 +48,10 @@ function heldBecause(who: string, d: Degraded): string {
 }
 
 /** Units failed on a progress deadline by a Degraded cluster agent count as still moving, until it is well again. */
-export function holdUnits(units: readonly UnitObservation[], observations: Observations): UnitObservation[] {
+export function holdUnits(units: readonly UnitObservation[], observations: Observations, now: Date): UnitObservation[] {
   return units.map((u) => {
     if (u.status !== UnitStatus.Failed || u.reason !== UnitFailureReason.ProgressDeadlineExceeded) return u;
-    const d = degradedOf(observations, u.cluster);
+    const d = degradedOf(observations, u.cluster, now);
     if (d === undefined) return u;
     return {
       ...u,
@@ -54,8 +63,12 @@ export function holdUnits(units: readonly UnitObservation[], observations: Obser
 }
 
 /** Failed VM hosts count as still upgrading while the vm-bridge that judged them reports itself Degraded. */
-export function holdVmHosts(hosts: readonly VmHostObservation[], observations: Observations): VmHostObservation[] {
-  const d = degradedOf(observations, VM_BRIDGE_HEALTH_KEY);
+export function holdVmHosts(
+  hosts: readonly VmHostObservation[],
+  observations: Observations,
+  now: Date,
+): VmHostObservation[] {
+  const d = degradedOf(observations, VM_BRIDGE_HEALTH_KEY, now);
   if (d === undefined) return [...hosts];
   return hosts.map((h) =>
     h.status === 'failed' ? { ...h, status: 'upgrading', reason: heldBecause('the vm-bridge', d) } : h,

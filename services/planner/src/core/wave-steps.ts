@@ -144,8 +144,8 @@ function stepRollingBack(s: Stepper, input: DecisionInput): boolean {
   const waveList = st.rollbackAll
     ? Array.from({ length: st.dispatchedWaves }, (_, i) => i)
     : st.rolledBackWaves.filter((w) => w < st.dispatchedWaves);
-  const units = holdUnits(observeUnits(record, st, input.observations, waveList), input.observations);
-  const hosts = holdVmHosts(observeVmHosts(record, st, input.observations, waveList), input.observations);
+  const units = holdUnits(observeUnits(record, st, input.observations, waveList), input.observations, input.now);
+  const hosts = holdVmHosts(observeVmHosts(record, st, input.observations, waveList), input.observations, input.now);
   const failed = [
     ...units.filter((u) => u.fresh && u.status === 'failed').map((u) => u.unit),
     ...hosts.filter((h) => h.fresh && h.status === 'failed').map((h) => `vmgroup/${h.host}`),
