@@ -32,3 +32,4 @@ export {
   type MetricSampler,
   type MetricSamplerOptions,
 } from './metrics/metric-sampler.js';
+export { cachedMetricSampler, type CachedSamplerOptions } from './metrics/cached-sampler.js';

@@ -1,7 +1,7 @@
 import { injectedRevisionOf, type SimulatedCluster } from '@meshwave/cluster-agent';
 import { stableHash } from '@meshwave/plan';
 import {
-  metricQueryOf,
+  cachedMetricSampler,
   metricSamplesFor,
   type MetricSampler,
   type MetricTarget,
@@ -31,6 +31,8 @@ export interface SimulatedMeshMetricsOptions {
   readonly newRevisionP99Factor: number;
   /** the longest evaluation window, seconds */
   readonly maxWindowSeconds: number;
+  /** a wave's samples are reused this long, as the planner's Prometheus adapter does (MESHWAVE_METRICS_CACHE_MS) */
+  readonly cacheMs: number;
 }
 
 export const DEFAULT_SIMULATED_MESH_METRICS: SimulatedMeshMetricsOptions = {
@@ -39,6 +41,7 @@ export const DEFAULT_SIMULATED_MESH_METRICS: SimulatedMeshMetricsOptions = {
   baseP99Ms: 40,
   newRevisionP99Factor: 1.03,
   maxWindowSeconds: 300,
+  cacheMs: 2000,
 };
 
 /** What the clusters' Ready pods of the targets served over the window (before the change when `asBefore`). */
@@ -80,16 +83,12 @@ export function createSimulatedMeshMetrics(
   const trafficOf = (targets: readonly MetricTarget[], seconds: number, to: string, asBefore: boolean) =>
     simulatedTraffic(byName, options, targets, { seconds, to, asBefore });
 
-  return {
-    async sample(record, state, now) {
-      const query = metricQueryOf(record, state, now, options.maxWindowSeconds);
-      if (query === undefined) return undefined;
-      const to = record.spec.spec.to;
-      const current = query.errorRate || query.latency ? trafficOf(query.current, query.windowSeconds, to, false) : [];
-      const baseline = query.latency
-        ? trafficOf(query.baseline, query.windowSeconds, to, query.baselineAt !== undefined)
-        : [];
-      return metricSamplesFor(query, current, baseline);
-    },
-  };
+  return cachedMetricSampler(async (query, _now, record) => {
+    const to = record.spec.spec.to;
+    const current = query.errorRate || query.latency ? trafficOf(query.current, query.windowSeconds, to, false) : [];
+    const baseline = query.latency
+      ? trafficOf(query.baseline, query.windowSeconds, to, query.baselineAt !== undefined)
+      : [];
+    return metricSamplesFor(query, current, baseline);
+  }, options);
 }

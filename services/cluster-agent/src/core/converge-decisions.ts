@@ -1,9 +1,8 @@
-import { UnitFailureReason, UnitState, unitKey, type UnitTarget } from '@meshwave/contracts';
+import { UnitFailureReason, UnitState, unitKey } from '@meshwave/contracts';
 import { IstioLabel, injectedRevisionOf } from '@meshwave/istio';
-import { selectorMatches, type NamespaceView, type PodView, type WorkloadView } from '../ports/kubernetes-port.js';
 import { assessHandoff, assessInHandoff } from './namespace-handoff.js';
 import { livePods, namespaceRelabel, namespaceRevisionOf, workloadRelabel } from './revision-rules.js';
-import type { ObservedWorkload, UnitAssessment, UnitAssignment, UnitObservation } from './unit-model.js';
+import type { UnitAssessment, UnitAssignment, UnitObservation } from './unit-model.js';
 import { assessWorkload, mostCommon, restartedFor } from './workload-assessment.js';
 
 /**
@@ -23,6 +22,7 @@ export {
 } from './revision-rules.js';
 export { assessHandoff, assessInHandoff, handoffWrites } from './namespace-handoff.js';
 export { unitWrites } from './unit-writes.js';
+export { listedContents, observeUnit, observeUnitIn, type NamespaceContents } from './unit-observation.js';
 export { FailureHold, judgeFailure, loopLagging, type JudgementBasis } from './failure-judgement.js';
 
 /** Assesses one unit: its state, whether a restart is in flight, and which workloads still need one. */
@@ -106,35 +106,4 @@ export function selectUnitsToStart(
     .slice(0, room)
     .map((x) => x.key);
   return { start, inFlight };
-}
-
-/** Picks a unit's workloads and bare pods out of a namespace's contents. */
-export function observeUnit(
-  target: UnitTarget,
-  namespace: NamespaceView | undefined,
-  workloads: readonly WorkloadView[],
-  pods: readonly PodView[],
-): UnitObservation {
-  const inNs = workloads.filter(
-    (w) =>
-      w.namespace === target.namespace &&
-      (target.kind === undefined || (w.kind === target.kind && w.name === target.name)),
-  );
-  const nsPods = pods.filter((p) => p.namespace === target.namespace);
-  const withPods = (w: WorkloadView): ObservedWorkload => ({
-    workload: w,
-    pods: nsPods.filter((p) => p.controlled && selectorMatches(w.selector, p.labels)),
-  });
-  // The rest of the namespace matters to a workload unit only while a namespace label forces another revision
-  // (a handoff); matching every pod to every workload on each pass would cost the common case dearly.
-  const nsRevision = namespaceRevisionOf(namespace);
-  const handoffPossible = target.kind !== undefined && nsRevision !== undefined && nsRevision !== target.revision;
-  return {
-    namespace,
-    workloads: inNs.map(withPods),
-    ...(handoffPossible
-      ? { namespaceWorkloads: workloads.filter((w) => w.namespace === target.namespace).map(withPods) }
-      : {}),
-    barePods: target.kind === undefined ? nsPods.filter((p) => !p.controlled) : [],
-  };
 }

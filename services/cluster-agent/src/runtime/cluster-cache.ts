@@ -8,6 +8,7 @@ import {
   type WorkloadRef,
   type WorkloadView,
 } from '../ports/kubernetes-port.js';
+import type { NamespaceContents } from '../core/unit-observation.js';
 import { PodOwnerIndex, type PodOwnerIndexStats } from './pod-owner-index.js';
 
 /** What changed, so the agent can enqueue only the units of that namespace. */
@@ -99,6 +100,16 @@ export class ClusterCache {
   /** the controlled pods a workload's selector picks, from the index (costs the workload's own pods) */
   podsOf(w: WorkloadRef): Iterable<PodView> {
     return this.owners.podsOf(w);
+  }
+  /** The namespace as a unit observation reads it: workloads by key and pods by owner, from the indexes. */
+  contents(namespace: string): NamespaceContents {
+    return {
+      namespace: this.namespaces.get(namespace),
+      workloads: () => this.workloads(namespace),
+      workload: (kind, name) => this.workloadsByNs.get(namespace)?.get(workloadRefKey({ namespace, kind, name } as WorkloadRef)),
+      podsOf: (w) => [...this.owners.podsOf(w)],
+      barePods: () => this.pods(namespace).filter((p) => !p.controlled),
+    };
   }
   /** the workload with this key, if cached */
   workload(key: string, namespace: string): WorkloadView | undefined {

@@ -7,6 +7,7 @@ import {
   assessUnit,
   judgeFailure,
   observeUnit,
+  observeUnitIn,
   unitWrites,
   type UnitAssignment,
 } from '../core/converge-decisions.js';
@@ -59,8 +60,7 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
     return { ...judgeFailure(assessUnit(a, obs, clock.now()), basis), assignment: a };
   };
   const assess = (a: UnitAssignment): UnitStatus => {
-    const ns = a.target.namespace;
-    return judged(a, observeUnit(a.target, cache.namespace(ns), cache.workloads(ns), cache.pods(ns)), false);
+    return judged(a, observeUnitIn(a.target, cache.contents(a.target.namespace)), false);
   };
   // A failure the cache shows is judged again on the unit's workloads and pods as the apiserver has them now.
   const assessOnApiserver = async (a: UnitAssignment): Promise<UnitStatus> => {
@@ -138,7 +138,7 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
 async function startUnit(options: UnitReconcilerOptions, a: UnitAssignment): Promise<void> {
   const { cache, clock, port, cluster } = options;
   const ns = a.target.namespace;
-  const obs = observeUnit(a.target, cache.namespace(ns), cache.workloads(ns), cache.pods(ns));
+  const obs = observeUnitIn(a.target, cache.contents(ns));
   const current = assessUnit(a, obs, clock.now());
   const writes = unitWrites(a, obs, current.toRestart, new Date(clock.now()).toISOString());
   const parent = options.rolloutTrace.get(a.rolloutId);

@@ -1,6 +1,5 @@
 // The metric gates' adapter: turns a rollout's MetricQuery (pure, from the engine) into PromQL over Istio's
 // standard metrics, runs it against Prometheus and hands the engine samples, or why there are none.
-import { metricQueryOf } from '../core/metric-query.js';
 import {
   MetricObservationKind,
   metricSamplesFor,
@@ -9,9 +8,11 @@ import {
   type MetricTarget,
   type WorkloadTraffic,
 } from '../core/metric-samples.js';
-import type { RolloutRecord, RolloutState } from '../core/rollout-state.js';
 import { PlannerError } from '../errors.js';
 import type { PrometheusClient, VectorSample } from './prometheus-client.js';
+import { cachedMetricSampler, type MetricSampler } from './cached-sampler.js';
+
+export type { MetricSampler } from './cached-sampler.js';
 
 export interface MetricSamplerOptions {
   readonly client: PrometheusClient;
@@ -24,11 +25,6 @@ export interface MetricSamplerOptions {
   readonly maxWindowSeconds: number;
   /** a wave's samples are reused this long: reconciles come in bursts (one per agent report) */
   readonly cacheMs: number;
-}
-
-export interface MetricSampler {
-  /** Samples for the rollout's current wave; undefined when no metric gate is being evaluated now. */
-  sample(record: RolloutRecord, state: RolloutState, now: Date): Promise<MetricObservation | undefined>;
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -137,7 +133,6 @@ function trafficOf(
 export function createMetricSampler(options: MetricSamplerOptions): MetricSampler {
   if (options.clusterLabel !== undefined && !LABEL_NAME.test(options.clusterLabel))
     throw new RangeError(`"${options.clusterLabel}" is not a Prometheus label name`);
-  const cache = new Map<string, { key: string; at: number; observation: MetricObservation }>();
 
   async function cohort(
     targets: readonly MetricTarget[],
@@ -172,19 +167,5 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
     }
   }
 
-  return {
-    async sample(record, state, now) {
-      const q = metricQueryOf(record, state, now, options.maxWindowSeconds);
-      if (q === undefined) {
-        cache.delete(record.id);
-        return undefined;
-      }
-      const key = `${q.wave}@${q.windowStart}`;
-      const hit = cache.get(record.id);
-      if (hit !== undefined && hit.key === key && Date.now() - hit.at < options.cacheMs) return hit.observation;
-      const observation = await fetchSamples(q, now);
-      cache.set(record.id, { key, at: Date.now(), observation });
-      return observation;
-    },
-  };
+  return cachedMetricSampler(fetchSamples, options);
 }

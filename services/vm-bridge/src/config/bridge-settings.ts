@@ -13,6 +13,11 @@ export interface BridgeSettings extends DecisionSettings {
   readonly leaseTtlMs: number;
   /** how often every group is reconciled even without news (deadlines, staleness) */
   readonly tickMs: number;
+  /**
+   * Reports of a group are applied at most this often (those arriving meanwhile are applied together): deciding a
+   * group costs its size, so one decision per report would cost hosts² a report interval (issue 15).
+   */
+  readonly reportFlushMs: number;
   /** progress is republished at least this often even when unchanged */
   readonly progressIntervalMs: number;
   /** upper bound of one long poll */
@@ -27,6 +32,7 @@ export const DEFAULT_BRIDGE_SETTINGS: BridgeSettings = {
   leaseName: 'vm-bridge',
   leaseTtlMs: 15_000,
   tickMs: 1000,
+  reportFlushMs: 100,
   progressIntervalMs: 30_000,
   maxLongPollMs: 60_000,
   consumerGroup: 'meshwave-vm-bridge',

@@ -7,6 +7,8 @@ import type { GroupWriter } from './group-writer.js';
 export class ReportIntake {
   private readonly pendingReports = new Map<string, Map<string, HostReport>>();
   private readonly queuedFlushes = new Map<string, Promise<void>>();
+  /** when each group's last flush took its reports */
+  private readonly lastFlushAt = new Map<string, number>();
 
   constructor(
     private readonly ctx: BridgeContext,
@@ -36,26 +38,32 @@ export class ReportIntake {
   /**
    * Applies every report received since the last flush in one read-decide-write: with thousands of hosts
    * reporting, one transition per report would queue up behind the group's lock faster than it drains.
-   * A flush that is queued but not started takes in the reports that arrive meanwhile.
+   * A flush that is queued but not started takes in the reports that arrive meanwhile; a group's flushes start
+   * at most every `reportFlushMs`, so a decision of the whole group is made per interval, not per report.
    */
   private flushReports(group: string): Promise<void> {
     const queued = this.queuedFlushes.get(group);
     if (queued !== undefined) return queued;
+    const { clock, settings } = this.ctx;
+    const wait = (this.lastFlushAt.get(group) ?? -Infinity) + settings.reportFlushMs - clock.now();
     let drained: ReadonlyMap<string, HostReport> | undefined;
-    const flush = this.writer.mutate(group, (loaded) => {
-      if (drained === undefined) {
-        // First attempt: take what is pending now; later reports go to the next flush. Retries reuse it.
-        this.queuedFlushes.delete(group);
-        drained = this.pendingReports.get(group) ?? new Map<string, HostReport>();
-        this.pendingReports.delete(group);
-      }
-      const hosts: HostRecord[] = [];
-      for (const [name, report] of drained) {
-        const current = loaded.hosts.get(name)?.record;
-        if (current !== undefined) hosts.push({ ...current, report });
-      }
-      return { outcome: undefined, changes: { hosts } };
-    });
+    const apply = (): Promise<void> =>
+      this.writer.mutate(group, (loaded) => {
+        if (drained === undefined) {
+          // First attempt: take what is pending now; later reports go to the next flush. Retries reuse it.
+          this.lastFlushAt.set(group, clock.now());
+          this.queuedFlushes.delete(group);
+          drained = this.pendingReports.get(group) ?? new Map<string, HostReport>();
+          this.pendingReports.delete(group);
+        }
+        const hosts: HostRecord[] = [];
+        for (const [name, report] of drained) {
+          const current = loaded.hosts.get(name)?.record;
+          if (current !== undefined) hosts.push({ ...current, report });
+        }
+        return { outcome: undefined, changes: { hosts } };
+      });
+    const flush = wait > 0 ? clock.sleep(wait).then(apply) : apply();
     this.queuedFlushes.set(group, flush);
     // A flush that failed before it started (bridge not active) must not answer every later report.
     void flush
