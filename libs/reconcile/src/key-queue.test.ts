@@ -151,6 +151,35 @@ describe('key queue', () => {
     expect(h.runs).toEqual(['k@0', 'k@60000']);
   });
 
+  it('Given a minimum interval, When a burst of adds arrives, Then the key runs at once and then once per interval', async () => {
+    const h = newQueue(undefined, { minIntervalMs: 250 });
+    h.queue.add('k');
+    await h.queue.idle();
+    for (let i = 0; i < 50; i++) h.queue.add('k');
+    await h.clock.advance(249);
+    expect(h.runs).toEqual(['k@0']);
+    await h.clock.advance(1);
+    expect(h.runs).toEqual(['k@0', 'k@250']);
+    await h.clock.advance(1_000);
+    expect(h.runs).toEqual(['k@0', 'k@250']);
+  });
+
+  it('Given a minimum interval, When an urgent add arrives meanwhile, Then it runs at once', async () => {
+    const gate = newGate();
+    const h = newQueue((_key, run) => (run === 2 ? gate.opened : undefined), { minIntervalMs: 250 });
+    h.queue.add('k');
+    await h.queue.idle();
+    h.queue.add('k');
+    h.queue.add('k', true);
+    await Promise.resolve();
+    expect(h.runs).toEqual(['k@0', 'k@0']);
+    // urgent while running: runs again as soon as the run ends, not at the end of the interval
+    h.queue.add('k', true);
+    gate.open();
+    await h.queue.idle();
+    expect(h.runs).toEqual(['k@0', 'k@0', 'k@0']);
+  });
+
   it('Given a reconcile asking to look again later, When that time comes, Then the key runs again', async () => {
     const h = newQueue((_key, run) => (run === 1 ? { requeueAfterMs: 1_000 } : undefined));
     h.queue.add('k');

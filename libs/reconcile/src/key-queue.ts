@@ -17,6 +17,12 @@ export interface KeyQueueOptions {
   readonly maxBackoffMs?: number;
   /** errors for which this returns false are not retried (the key waits for its next event); default: all are */
   readonly retryable?: (error: unknown) => boolean;
+  /**
+   * A key added without `urgent` runs at most once per this many ms (counted from the start of its last run);
+   * adds meanwhile become one run at the end of the interval. For keys whose events come in bursts (a rollout
+   * hears from every agent) and whose reconcile costs their size. Default 0: no pacing.
+   */
+  readonly minIntervalMs?: number;
   /** told of every failure, with the key's consecutive failure count */
   readonly onError?: (key: string, error: unknown, attempt: number) => void;
 }
@@ -75,7 +81,11 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
   const queued = new Set<string>();
   const order: string[] = [];
   const running = new Set<string>();
-  const dirty = new Set<string>();
+  /** keys added while running, and whether one of those adds was urgent */
+  const dirty = new Map<string, boolean>();
+  const minInterval = options.minIntervalMs ?? 0;
+  /** when each key's last run started (only with `minIntervalMs`) */
+  const lastStart = new Map<string, number>();
   const failures = new Map<string, number>();
   const delayed = new Map<string, { at: number; timer: TimerHandle }>();
   let idleWaiters: (() => void)[] = [];
@@ -94,6 +104,7 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
       if (key === undefined) break;
       queued.delete(key);
       running.add(key);
+      if (minInterval > 0) lastStart.set(key, clock.now());
       void run(key);
     }
     checkIdle();
@@ -118,16 +129,26 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
       running.delete(key);
     }
     // Added while it ran: it runs again now, which also serves any retry or requeue it asked for.
-    if (dirty.delete(key)) queue.add(key);
-    else if (againMs !== undefined) queue.addAfter(key, againMs);
+    const urgentAgain = dirty.get(key);
+    if (urgentAgain !== undefined) {
+      dirty.delete(key);
+      queue.add(key, urgentAgain);
+    } else if (againMs !== undefined) queue.addAfter(key, againMs);
     pump();
   };
 
   const queue: KeyQueue = {
     add(key, urgent = false) {
       if (stopped) return;
-      if (running.has(key)) dirty.add(key);
-      else if (enqueue(queued, order, key, urgent)) pump();
+      if (running.has(key)) {
+        dirty.set(key, urgent || dirty.get(key) === true);
+        return;
+      }
+      if (!urgent && minInterval > 0 && !queued.has(key)) {
+        const wait = (lastStart.get(key) ?? -Infinity) + minInterval - clock.now();
+        if (wait > 0) return queue.addAfter(key, wait);
+      }
+      if (enqueue(queued, order, key, urgent)) pump();
     },
     addAfter(key, ms) {
       if (stopped) return;
@@ -153,6 +174,7 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
       delayed.clear();
       order.length = 0;
       queued.clear();
+      lastStart.clear();
       checkIdle();
       await queue.idle();
     },

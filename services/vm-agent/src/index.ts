@@ -16,7 +16,7 @@ export {
   type SimulatedProxyFaults,
 } from './adapters/proxy-runner.js';
 export { HttpBridgeClient, type BridgeClient } from './adapters/bridge-client.js';
-export { BundleStore, BUNDLE_MARKER } from './adapters/bundle-store.js';
+export { BundleStore, BUNDLE_MARKER, untar, type BundleUnpacker } from './adapters/bundle-store.js';
 export {
   JournalPhase,
   readJournal,

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { systemClock } from '@meshwave/reconcile';
-import { BundleStore, readJournal } from '@meshwave/vm-agent';
+import { BundleStore, readJournal, untar, type BundleUnpacker } from '@meshwave/vm-agent';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HostProvisioner } from './host-provisioner.js';
 
@@ -45,6 +45,36 @@ describe('HostProvisioner', () => {
       expect((await fs.lstat(path.join(dir, 'versions', '1-24-5'))).isDirectory()).toBe(true);
       expect(await fs.readFile(path.join(dir, 'current', 'bin', 'istio-proxy'), 'utf8')).toContain('1-24-5');
       expect((await readJournal(path.join(dir, 'journal.json')))?.running).toEqual(current);
+    }
+  });
+
+  it('Given 10 hosts installing one new bundle through the provisioner, When they install it, Then it is unpacked once and each host has its own complete copy', async () => {
+    workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mw-provisioner-'));
+    const bundle = await newBundle(workDir, '1-25-2');
+    let unpacks = 0;
+    const counted: BundleUnpacker = async (archive, into, sha256) => {
+      unpacks++;
+      await untar(archive, into, sha256);
+    };
+    const provisioner = new HostProvisioner(workDir, () => undefined, systemClock, counted);
+    const stores = Array.from(
+      { length: 10 },
+      (_, i) =>
+        new BundleStore(path.join(workDir ?? '', 'hosts', `h${i}`), {
+          downloadTimeoutMs: 1000,
+          now: () => 0,
+          unpack: provisioner.unpack,
+        }),
+    );
+    for (const store of stores) await store.init();
+    const installed = await Promise.all(stores.map((s) => s.install('1-25-2', bundle, [], () => undefined)));
+
+    expect(unpacks).toBe(1);
+    for (const [i, store] of stores.entries()) {
+      expect(installed[i]).toEqual({ version: '1-25-2', sha256: bundle.sha256, dir: '1-25-2' });
+      const proxy = path.join(store.dirOf(installed[i]!), 'bin', 'istio-proxy');
+      expect(await fs.readFile(proxy, 'utf8')).toContain('1-25-2');
+      expect((await fs.stat(proxy)).mode & 0o111).not.toBe(0);
     }
   });
 });

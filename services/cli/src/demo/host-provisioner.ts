@@ -2,7 +2,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BundleRef } from '@meshwave/contracts';
 import type { Clock } from '@meshwave/reconcile';
-import { BundleStore, JournalPhase, writeJournal, type InstalledVersion } from '@meshwave/vm-agent';
+import {
+  BundleStore,
+  JournalPhase,
+  untar,
+  writeJournal,
+  type BundleUnpacker,
+  type InstalledVersion,
+} from '@meshwave/vm-agent';
 
 /** A version unpacked once, in its own agent directory, to copy from. */
 interface Template {
@@ -17,17 +24,40 @@ interface Template {
  */
 export class HostProvisioner {
   private readonly templates = new Map<string, Promise<Template>>();
+  /** each bundle (by sha256) unpacked once, to copy from */
+  private readonly archives = new Map<string, Promise<string>>();
 
   constructor(
     private readonly workDir: string,
     private readonly resolve: (version: string) => BundleRef | undefined,
     private readonly clock: Clock,
+    /** how a bundle is unpacked the once it is (the agent's own `tar`) */
+    private readonly unpackOnce: BundleUnpacker = untar,
   ) {}
 
   /** how many bundles were unpacked so far (one per version, however many hosts) */
   get unpacked(): number {
     return this.templates.size;
   }
+
+  /**
+   * The simulated hosts' unpacker: a bundle (verified by its sha256 before it gets here) is unpacked with `tar`
+   * once, then copied into each host's staging directory in process; a thousand hosts moving cost one `tar`.
+   */
+  readonly unpack: BundleUnpacker = async (archive, into, sha256) => {
+    let unpacked = this.archives.get(sha256);
+    if (unpacked === undefined) {
+      const dir = path.join(this.workDir, 'unpacked', sha256);
+      unpacked = fs.mkdir(dir, { recursive: true }).then(async () => {
+        await this.unpackOnce(archive, dir, sha256);
+        return dir;
+      });
+      this.archives.set(sha256, unpacked);
+      // a failed unpack is tried again by the next host
+      unpacked.catch(() => this.archives.delete(sha256));
+    }
+    await fs.cp(await unpacked, into, { recursive: true });
+  };
 
   async provision(stateDir: string, version: string): Promise<void> {
     const template = await this.templateOf(version);

@@ -137,6 +137,7 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
             : new InProcessBridgeClient(bridge, name, g.name, token, enrollment),
         runner: proxy,
         probe: proxy,
+        unpack: provisioner.unpack,
         clock,
         logger: logger.child({ host: name }),
         settings: {

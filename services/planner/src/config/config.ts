@@ -26,6 +26,11 @@ export interface PlannerConfig {
   /** rollouts reconciled at once */
   readonly concurrency?: number;
   /**
+   * A rollout is reconciled at most once per this many ms for routine news (agent reports come in bursts and a
+   * reconcile costs the rollout's size); failures and operator actions are reconciled at once. Default 250.
+   */
+  readonly reconcileIntervalMs?: number;
+  /**
    * Past this event-loop delay (ms, p99 of the last window) the planner holds judgement: no gate or unit fails on
    * a deadline until the delay is back under (README: Holding judgement). Default 1000.
    */
@@ -56,6 +61,7 @@ export interface ResolvedPlannerConfig {
   readonly timerTickMs: number;
   readonly followerPollMs: number;
   readonly concurrency: number;
+  readonly reconcileIntervalMs: number;
   readonly commandTtlSeconds: number;
   readonly loopLagThresholdMs: number;
   readonly loopLagWindowMs: number;
@@ -74,6 +80,7 @@ export function resolvePlannerConfig(config: PlannerConfig): ResolvedPlannerConf
     timerTickMs: config.timerTickMs ?? 250,
     followerPollMs: config.followerPollMs ?? 2_000,
     concurrency: config.concurrency ?? 8,
+    reconcileIntervalMs: config.reconcileIntervalMs ?? 250,
     commandTtlSeconds: config.commandTtlSeconds ?? 3_600,
     loopLagThresholdMs: config.loopLagThresholdMs ?? DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
     loopLagWindowMs: config.loopLagWindowMs ?? 5_000,

@@ -15,7 +15,14 @@ import type { MetricSampler } from '../metrics/metric-sampler.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import type { RolloutEvents } from './rollout-events.js';
-import { ROLLOUT_KIND, RolloutDoc, WAKE_TIMERS, loadRollout, type LoadedRollout } from './store-layout.js';
+import {
+  ROLLOUT_KIND,
+  RolloutDoc,
+  ValidatedDocs,
+  WAKE_TIMERS,
+  loadRollout,
+  type LoadedRollout,
+} from './store-layout.js';
 import { waveTraceOf, type WaveTrace } from './wave-traces.js';
 
 const tracer = trace.getTracer('@meshwave/planner');
@@ -68,6 +75,8 @@ export class RolloutReconciler {
   private readonly resendPending = new Set<string>();
   /** when a report with a failed unit arrived, per rollout: for the failure → halt metric */
   private readonly firstFailure = new Map<string, number>();
+  /** the driven rollouts' record and reports, validated once per version */
+  private readonly validated = new ValidatedDocs();
   /** phase per rollout, for the rollouts-by-phase gauge */
   private readonly phases = new Map<string, RolloutPhase>();
 
@@ -82,6 +91,7 @@ export class RolloutReconciler {
     this.queue = createKeyQueue((id) => this.reconcile(id), {
       clock: context.clock,
       concurrency: context.config.concurrency,
+      minIntervalMs: context.config.reconcileIntervalMs,
       baseBackoffMs: 100,
       maxBackoffMs: 10_000,
       retryable: (e) => !(e instanceof PlannerError) || e.retryable,
@@ -166,7 +176,7 @@ export class RolloutReconciler {
     const { store, metrics } = this.context;
     const endTimer = metrics.reconcileSeconds.startTimer();
     const docs = await store.readScope(id);
-    const loaded = loadRollout(docs, this.context.health);
+    const loaded = loadRollout(docs, this.context.health, this.validated, id);
     if (!loaded) {
       endTimer();
       return;
@@ -193,7 +203,10 @@ export class RolloutReconciler {
     );
     if (decision.wakeAt) await store.setTimer(WAKE_TIMERS, id, decision.wakeAt.getTime());
     else await store.clearTimer(WAKE_TIMERS, id);
-    if (TERMINAL_PHASES.has(decision.state.phase)) this.rollouts.delete(id);
+    if (TERMINAL_PHASES.has(decision.state.phase)) {
+      this.rollouts.delete(id);
+      this.validated.retain(id);
+    }
     this.trackPhase(id, decision.state.phase);
     this.events.emitDecision(id, decision);
     endTimer();

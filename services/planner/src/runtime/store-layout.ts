@@ -1,5 +1,6 @@
 import type { HealthReport, Inventory, UnitProgress, VmProgress } from '@meshwave/contracts';
 import type { VersionedDoc } from '@meshwave/store';
+import type { z } from 'zod';
 import type { Observations, Received, RolloutRecord, RolloutState } from '../core/rollout-state.js';
 import {
   StoredBaseInventory,
@@ -46,23 +47,57 @@ export interface LoadedRollout {
   readonly observations: Observations;
 }
 
+/**
+ * A rollout's documents validated once per version. A reconcile re-reads its whole scope, but the record (the
+ * plan: every unit of the rollout) never changes and each report changes with its own target only, so
+ * validating all of them on every reconcile would cost the rollout's size per agent report (issue 15).
+ */
+export class ValidatedDocs {
+  private readonly scopes = new Map<string, Map<string, { readonly version: number; readonly value: unknown }>>();
+
+  /** `doc` of `scope` as `schema` says, validated only when its version is new to this cache */
+  parse<S extends z.ZodType>(schema: S, scope: string, name: string, doc: VersionedDoc): z.infer<S> {
+    let docs = this.scopes.get(scope);
+    if (docs === undefined) this.scopes.set(scope, (docs = new Map()));
+    const known = docs.get(name);
+    if (known !== undefined && known.version === doc.version) return known.value as z.infer<S>;
+    const value: z.infer<S> = parseStored(schema, doc, name);
+    docs.set(name, { version: doc.version, value });
+    return value;
+  }
+
+  /** drops what is cached of `scope` except `keep` (a rollout that ended, or documents that are gone) */
+  retain(scope: string, keep?: ReadonlySet<string>): void {
+    const docs = this.scopes.get(scope);
+    if (docs === undefined) return;
+    if (keep === undefined) this.scopes.delete(scope);
+    else for (const name of docs.keys()) if (!keep.has(name)) docs.delete(name);
+  }
+}
+
 /** A rollout scope as read in one round trip; undefined when it does not exist. */
 export function loadRollout(
   docs: ReadonlyMap<string, VersionedDoc>,
   health: ReadonlyMap<string, Received<HealthReport>>,
+  validated: Pick<ValidatedDocs, 'parse' | 'retain'> = new ValidatedDocs(),
+  scope = '',
 ): LoadedRollout | undefined {
   const recordDoc = docs.get(RolloutDoc.Record);
   const stateDoc = docs.get(RolloutDoc.State);
   if (recordDoc === undefined || stateDoc === undefined) return undefined;
-  const record: RolloutRecord = parseStored(StoredRolloutRecord, recordDoc, RolloutDoc.Record);
+  const parse = <S extends z.ZodType>(schema: S, name: string, doc: VersionedDoc): z.infer<S> =>
+    validated.parse(schema, scope, name, doc);
+  validated.retain(scope, new Set(docs.keys()));
+  const record: RolloutRecord = parse(StoredRolloutRecord, RolloutDoc.Record, recordDoc);
+  // the state is small and the engine's own: validated afresh on every read, never shared between reconciles
   const state: RolloutState = parseStored(StoredRolloutState, stateDoc, RolloutDoc.State);
   const clusters = new Map<string, UnitProgress>();
   const vmGroups = new Map<string, VmProgress>();
   for (const [name, doc] of docs) {
     if (name.startsWith('report/cluster/'))
-      clusters.set(name.slice('report/cluster/'.length), parseStored(StoredClusterReport, doc, name));
+      clusters.set(name.slice('report/cluster/'.length), parse(StoredClusterReport, name, doc));
     else if (name.startsWith('report/vmgroup/'))
-      vmGroups.set(name.slice('report/vmgroup/'.length), parseStored(StoredVmGroupReport, doc, name));
+      vmGroups.set(name.slice('report/vmgroup/'.length), parse(StoredVmGroupReport, name, doc));
   }
   return {
     record,

@@ -14,6 +14,18 @@ import type { InstalledVersion } from './agent-journal.js';
 
 const execFileAsync = promisify(execFile);
 
+/**
+ * Unpacks a verified bundle archive into an empty directory. The agent's own is `tar` (`untar`); the embedded
+ * demo, which runs a thousand agents in one process, unpacks each bundle once and copies it (ADR 0024's sibling:
+ * no process per host).
+ */
+export type BundleUnpacker = (archive: string, into: string, sha256: string) => Promise<void>;
+
+/** The agent's unpacker: `tar -xzf` (never restoring owners: the agent is not root). */
+export const untar: BundleUnpacker = async (archive, into) => {
+  await execFileAsync('tar', ['-xzf', archive, '-C', into, '--no-same-owner']);
+};
+
 /** Written last into an unpacked version: a directory without it is not a complete install. */
 export const BUNDLE_MARKER = '.meshwave-bundle.json';
 
@@ -36,7 +48,12 @@ export class BundleStore {
 
   constructor(
     readonly root: string,
-    private readonly options: { readonly downloadTimeoutMs: number; readonly now: () => number },
+    private readonly options: {
+      readonly downloadTimeoutMs: number;
+      readonly now: () => number;
+      /** default `untar` */
+      readonly unpack?: BundleUnpacker;
+    },
   ) {
     this.versionsDir = path.join(root, 'versions');
     this.currentLink = path.join(root, 'current');
@@ -109,7 +126,7 @@ export class BundleStore {
       const staging = path.join(this.tmpDir, `stage-${version}.${id}`);
       await fs.mkdir(staging);
       try {
-        await execFileAsync('tar', ['-xzf', archive, '-C', staging, '--no-same-owner']);
+        await (this.options.unpack ?? untar)(archive, staging, bundle.sha256);
       } catch (error) {
         throw new VmAgentError(VmAgentErrorCode.UnpackFailed, `cannot unpack the bundle for ${version}`, {
           cause: error,

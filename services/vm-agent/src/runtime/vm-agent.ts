@@ -13,7 +13,7 @@ import {
   type UpgradeTarget,
 } from '../adapters/agent-journal.js';
 import type { BridgeClient } from '../adapters/bridge-client.js';
-import { BundleStore } from '../adapters/bundle-store.js';
+import { BundleStore, type BundleUnpacker } from '../adapters/bundle-store.js';
 import { waitReady, type ProxyRunner, type ReadinessProbe } from '../adapters/proxy-runner.js';
 import { AgentStep, DEFAULT_AGENT_SETTINGS, type VmAgentSettings } from './agent-settings.js';
 
@@ -28,6 +28,8 @@ export interface VmAgentOptions {
   readonly settings?: Partial<VmAgentSettings>;
   /** called after each step of an upgrade (fault injection) */
   readonly onStep?: (step: AgentStep) => void;
+  /** how bundles are unpacked; default `tar` */
+  readonly unpack?: BundleUnpacker;
 }
 
 /**
@@ -58,6 +60,7 @@ export class VmAgent {
     this.bundles = new BundleStore(options.stateDir, {
       downloadTimeoutMs: this.settings.downloadTimeoutMs,
       now: () => this.clock.now(),
+      ...(options.unpack !== undefined ? { unpack: options.unpack } : {}),
     });
     this.journalFile = path.join(options.stateDir, 'journal.json');
   }
