@@ -164,6 +164,22 @@ export const VmHostState = {
 } as const;
 export type VmHostState = (typeof VmHostState)[keyof typeof VmHostState];
 
+/** Why a service says it cannot be trusted to judge time right now. */
+export const DegradedReason = { EventLoopLag: 'event-loop-lag' } as const;
+export type DegradedReason = (typeof DegradedReason)[keyof typeof DegradedReason];
+
+/**
+ * A service that reports itself Degraded: its own judgements of time (progress deadlines, timers) may be
+ * artefacts of its own starvation, so the planner holds failures that rest on them until it is well again.
+ */
+export const Degraded = z.object({
+  /** `event-loop-lag`, or another short reason a newer agent may send */
+  reason: z.string().min(1).max(64),
+  /** the measured event-loop delay (p99 over the service's last window), when the reason is lag */
+  lagMs: z.number().nonnegative().optional(),
+});
+export type Degraded = z.infer<typeof Degraded>;
+
 export const VmProgress = z.object({
   group: z.string(),
   rolloutId: z.string(),
@@ -183,24 +199,11 @@ export const VmProgress = z.object({
       reason: z.string().optional(),
     }),
   ),
+  /** present while the bridge is Degraded (it holds batch timeouts meanwhile); optional for older bridges */
+  degraded: Degraded.optional(),
 });
 export type VmProgress = z.infer<typeof VmProgress>;
 
-/** Why a service says it cannot be trusted to judge time right now. */
-export const DegradedReason = { EventLoopLag: 'event-loop-lag' } as const;
-export type DegradedReason = (typeof DegradedReason)[keyof typeof DegradedReason];
-
-/**
- * A service that reports itself Degraded: its own judgements of time (progress deadlines, timers) may be
- * artefacts of its own starvation, so the planner holds failures that rest on them until it is well again.
- */
-export const Degraded = z.object({
-  /** `event-loop-lag`, or another short reason a newer agent may send */
-  reason: z.string().min(1).max(64),
-  /** the measured event-loop delay (p99 over the service's last window), when the reason is lag */
-  lagMs: z.number().nonnegative().optional(),
-});
-export type Degraded = z.infer<typeof Degraded>;
 
 export const HealthReport = z.object({
   source: z.string(),

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${BRIDGE_USAGE}\n`);
     return;
   }
-  const { config, baseDir, backing, signing } = await loadBridgeConfig(argv);
+  const { config, baseDir, backing, signing, loopDelayThresholdMs } = await loadBridgeConfig(argv);
   const logger = createLogger({ service: 'meshwave-vm-bridge' });
   const telemetry = startTelemetry({ serviceName: 'meshwave-vm-bridge' });
   const instance = config.instance ?? `${os.hostname()}-${process.pid}`;
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
       ...(s.leaseTtlSeconds !== undefined ? { leaseTtlMs: s.leaseTtlSeconds * 1000 } : {}),
       ...(s.tickMs !== undefined ? { tickMs: s.tickMs } : {}),
       ...(s.maxLongPollSeconds !== undefined ? { maxLongPollMs: s.maxLongPollSeconds * 1000 } : {}),
+      ...(loopDelayThresholdMs !== undefined ? { loopDelayThresholdMs } : {}),
     },
   });
   const app = await buildApp({

@@ -3,7 +3,13 @@ import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
 import { MeshwaveLabel } from '@meshwave/istio';
 import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
 import type { StateStore } from '@meshwave/store';
-import { silentLogger, withRolloutIds, type Logger } from '@meshwave/telemetry';
+import {
+  monitorLoopDelay,
+  silentLogger,
+  withRolloutIds,
+  type EventLoopDelay,
+  type Logger,
+} from '@meshwave/telemetry';
 import { DEFAULT_INTERVALS, type AgentIntervals } from '../config/agent-intervals.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { AssignmentSource } from '../ports/assignment-source.js';
@@ -12,7 +18,6 @@ import { unitsToWake } from './cache-wakeups.js';
 import { ClusterCache } from './cluster-cache.js';
 import { createCommandIntake, type CommandIntake } from './command-intake.js';
 import { createEventPublisher } from './event-publisher.js';
-import { monitorLoopDelay, type EventLoopDelay } from './event-loop-delay.js';
 import { createLoopCondition, type LoopCondition } from './loop-condition.js';
 import { createReporter, type Reporter } from './reporter.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';

@@ -1,5 +1,5 @@
 import { DegradedReason, type HealthReport } from '@meshwave/contracts';
-import type { EventLoopDelay, EventLoopDelayOptions } from './event-loop-delay.js';
+import type { EventLoopDelay, EventLoopDelayOptions } from '@meshwave/telemetry';
 
 /** The agent's own condition: Degraded while its event loop lags past its threshold (its verdicts are held). */
 export const SourceCondition = { Ok: 'ok', Degraded: 'degraded' } as const;

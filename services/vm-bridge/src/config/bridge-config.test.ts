@@ -57,6 +57,18 @@ describe('vm-bridge config', () => {
     );
   });
 
+  it('reads the event-loop delay threshold every service reads, and refuses one under 1 ms', async () => {
+    const file = await newConfigFile(GROUPS);
+    const env = (v: string) => ({ MESHWAVE_IN_MEMORY: 'true', MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS: v });
+    expect((await loadBridgeConfig(['--config', file], env('250'), noFiles)).loopDelayThresholdMs).toBe(250);
+    expect(
+      (await loadBridgeConfig(['--config', file], { MESHWAVE_IN_MEMORY: 'true' }, noFiles)).loopDelayThresholdMs,
+    ).toBeUndefined();
+    const err = await loadBridgeConfig(['--config', file], env('0'), noFiles).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: VmBridgeErrorCode.InvalidConfig });
+    expect(String((err as Error).message)).toContain('MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS');
+  });
+
   it('names the variable that replaced a bus, store or signing section of an older file', async () => {
     const file = await newConfigFile(`${GROUPS}bus: { kind: memory }\nstore: { kind: memory }\n`);
     await expect(loadBridgeConfig(['--config', file], { MESHWAVE_IN_MEMORY: 'true' }, noFiles)).rejects.toThrow(

@@ -78,7 +78,8 @@ export const BRIDGE_USAGE = `usage: meshwave-vm-bridge --config FILE [--host H] 
   ${ServiceEnv.RedisUrl}            Redis URL (required)
   ${ServiceEnv.SigningKeys}[_FILE]  JSON list of {id, secret} (required with Kafka); ${ServiceEnv.SigningActiveKey}
   --in-memory (${ServiceEnv.InMemory}=true)  instead of Kafka and Redis: in-memory bus and store, a trial only
-  ${ServiceEnv.KafkaClientId}, ${ServiceEnv.RedisKeyPrefix}, MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ, ${ServiceEnv.InstanceId}, LOG_LEVEL`;
+  ${ServiceEnv.KafkaClientId}, ${ServiceEnv.RedisKeyPrefix}, MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ, ${ServiceEnv.InstanceId}, LOG_LEVEL
+  ${ServiceEnv.EventLoopDelayThresholdMs} (1000: past this event-loop delay the bridge is Degraded and holds batch timeouts)`;
 
 /** What the bridge process runs with: its file, plus the bus, store and keys from the environment. */
 export interface LoadedBridgeConfig {
@@ -87,6 +88,8 @@ export interface LoadedBridgeConfig {
   readonly backing: BackingServices;
   /** absent only in the in-memory mode */
   readonly signing: SigningKeysConfig | undefined;
+  /** MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS, when set */
+  readonly loopDelayThresholdMs?: number;
 }
 
 /** Sections of older files that now live in the environment; named in the error rather than "unrecognized". */
@@ -142,8 +145,16 @@ export async function loadBridgeConfig(
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
     throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, `${values.config}: ${problems}`);
   }
+  const threshold = env[ServiceEnv.EventLoopDelayThresholdMs];
+  const thresholdMs = threshold === undefined || threshold === '' ? undefined : Number(threshold);
+  if (thresholdMs !== undefined && !(Number.isInteger(thresholdMs) && thresholdMs >= 1))
+    throw new VmBridgeError(
+      VmBridgeErrorCode.InvalidConfig,
+      `${ServiceEnv.EventLoopDelayThresholdMs}: a whole number of ms, at least 1 (a loop always lags a little)`,
+    );
   return {
     config: parsed.data,
+    ...(thresholdMs !== undefined ? { loopDelayThresholdMs: thresholdMs } : {}),
     baseDir: path.dirname(path.resolve(values.config)),
     backing: backing.services,
     signing: signing.signing,

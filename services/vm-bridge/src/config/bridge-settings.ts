@@ -1,3 +1,4 @@
+import { DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS } from '@meshwave/contracts';
 import type { DecisionSettings } from '../core/batch-decision.js';
 
 /** A VM group this bridge serves. Hosts enroll with the group's enrollment token (its sha256 is configured). */
@@ -24,6 +25,8 @@ export interface BridgeSettings extends DecisionSettings {
   readonly maxLongPollMs: number;
   /** consumer group of the commands subscription */
   readonly consumerGroup: string;
+  /** past this event-loop delay (ms) the bridge is Degraded and holds batch timeouts (MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS) */
+  readonly loopDelayThresholdMs: number;
 }
 
 export const DEFAULT_BRIDGE_SETTINGS: BridgeSettings = {
@@ -36,4 +39,5 @@ export const DEFAULT_BRIDGE_SETTINGS: BridgeSettings = {
   progressIntervalMs: 30_000,
   maxLongPollMs: 60_000,
   consumerGroup: 'meshwave-vm-bridge',
+  loopDelayThresholdMs: DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
 };

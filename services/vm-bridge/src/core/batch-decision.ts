@@ -82,6 +82,12 @@ export interface DecisionInput {
   readonly hosts: readonly HostRecord[];
   readonly now: number;
   readonly settings: DecisionSettings;
+  /**
+   * The bridge's own event loop lags (it is Degraded): no batch fails by its timeout now, since the hosts'
+   * reports may be waiting in the starved loop; the timeout is judged again once the loop has caught up.
+   * Failures the hosts report themselves still count.
+   */
+  readonly holdTimeouts?: boolean;
 }
 
 export const BatchEventKind = {
@@ -127,7 +133,13 @@ export function isAvailable(host: HostRecord, now: number, settings: DecisionSet
   return host.desiredVersion === null || r.runningVersion === host.desiredVersion;
 }
 
-function failureOf(host: HostRecord, batch: ActiveBatch, now: number, settings: DecisionSettings): string | undefined {
+function failureOf(
+  host: HostRecord,
+  batch: ActiveBatch,
+  now: number,
+  settings: DecisionSettings,
+  holdTimeouts: boolean,
+): string | undefined {
   const r = host.report;
   if (r !== undefined && r.assignment === host.assignment && host.desiredVersion !== null) {
     if (r.failedVersion === host.desiredVersion && r.phase === AgentPhase.Idle) {
@@ -137,7 +149,7 @@ function failureOf(host: HostRecord, batch: ActiveBatch, now: number, settings: 
       return `${BatchFailureReason.UnhealthyOnNewVersion}: host ${host.name} runs ${host.desiredVersion} but is not ready: ${r.lastError ?? 'no detail'}`;
     }
   }
-  if (now - batch.startedAt >= settings.batchTimeoutMs && !isAvailable(host, now, settings)) {
+  if (!holdTimeouts && now - batch.startedAt >= settings.batchTimeoutMs && !isAvailable(host, now, settings)) {
     return `${BatchFailureReason.BatchTimeout}: host ${host.name} did not report ${host.desiredVersion ?? 'its version'} running and healthy within ${Math.round(settings.batchTimeoutMs / 1000)}s`;
   }
   return undefined;
@@ -173,7 +185,7 @@ export function decideGroup(input: DecisionInput): Decision {
   const { now, settings } = input;
   const byName: HostsByName = new Map(input.hosts.map((h) => [h.name, h] as const));
   followChangedTargets(input.group, byName);
-  const judged = judgeBatch(input.group, byName, now, settings);
+  const judged = judgeBatch(input.group, byName, now, settings, input.holdTimeouts === true);
   const started = startNextBatch(judged.group, byName, now, settings);
   const group = started.group;
   settleHostsOutsideBatch(group, byName, now, settings);
@@ -204,12 +216,18 @@ function followChangedTargets(group: GroupRecord, byName: HostsByName): void {
 }
 
 /** Judges the batch in flight: reverted (and the group halted) when a host failed, done when all are available. */
-function judgeBatch(group: GroupRecord, byName: HostsByName, now: number, settings: DecisionSettings): StepResult {
+function judgeBatch(
+  group: GroupRecord,
+  byName: HostsByName,
+  now: number,
+  settings: DecisionSettings,
+  holdTimeouts: boolean,
+): StepResult {
   const batch = group.batch;
   if (batch === undefined) return { group, events: [] };
   const members = batch.hosts.map((n) => byName.get(n)).filter((h): h is HostRecord => h !== undefined);
   const failures = members
-    .map((h) => [h, failureOf(h, batch, now, settings)] as const)
+    .map((h) => [h, failureOf(h, batch, now, settings, holdTimeouts)] as const)
     .filter(([, f]) => f !== undefined);
   if (failures.length > 0) {
     const failedNames = new Set(failures.map(([h]) => h.name));

@@ -11,11 +11,17 @@ export interface BridgeMetrics {
   readonly reports: Counter<'group'>;
   readonly commands: Counter<'type' | 'result'>;
   readonly longPolls: Gauge;
+  readonly eventLoopDelay: Gauge;
 }
 
 export function createBridgeMetrics(registry = new Registry()): BridgeMetrics {
   return {
     registry,
+    eventLoopDelay: new Gauge({
+      name: 'meshwave_event_loop_delay_seconds',
+      help: "p99 of the bridge's event-loop delay over the last window; past the threshold it is Degraded",
+      registers: [registry],
+    }),
     hosts: new Gauge({
       name: 'meshwave_vm_hosts',
       help: 'VM hosts by group and state',

@@ -1,6 +1,7 @@
 import type { EventBus } from '@meshwave/bus';
 import type { Clock } from '@meshwave/reconcile';
 import type { LeaseElection, StateStore } from '@meshwave/store';
+import { DegradedReason, type Degraded } from '@meshwave/contracts';
 import type { Logger } from '@meshwave/telemetry';
 import type { Tracer } from '@opentelemetry/api';
 import type { BundleCatalog } from '../adapters/bundle-catalog.js';
@@ -24,6 +25,8 @@ export interface BridgeContext {
   /** the bridge's leader lease; its epoch fences every write */
   readonly election: LeaseElection;
   readonly hosts: HostIndex;
+  /** the bridge's own event-loop delay now, ms */
+  readonly loopDelayMs: () => number;
   readonly lifecycle: {
     stopped: boolean;
     /** true once every group's hosts are indexed (answers before that would be wrong 401/404s) */
@@ -44,4 +47,12 @@ export function unknownGroup(group: string): VmBridgeError {
 
 export function unknownHost(host: string): VmBridgeError {
   return new VmBridgeError(VmBridgeErrorCode.UnknownHost, `host "${host}" is not registered`, { context: { host } });
+}
+
+/** Degraded while the bridge's own loop lags past its threshold: it holds batch timeouts and says so. */
+export function degradedOf(ctx: Pick<BridgeContext, 'loopDelayMs' | 'settings'>): Degraded | undefined {
+  const lagMs = ctx.loopDelayMs();
+  return lagMs > ctx.settings.loopDelayThresholdMs
+    ? { reason: DegradedReason.EventLoopLag, lagMs: Math.round(lagMs) }
+    : undefined;
 }

@@ -11,7 +11,7 @@ import {
 } from '../adapters/group-store.js';
 import { decideGroup, type HostRecord } from '../core/batch-decision.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
-import { unknownGroup, type BridgeContext } from './bridge-context.js';
+import { degradedOf, unknownGroup, type BridgeContext } from './bridge-context.js';
 import type { ProgressPublisher } from './progress-publisher.js';
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -73,6 +73,7 @@ export class GroupWriter {
         hosts: mergeHosts(loaded, changes?.hosts ?? [], removed),
         now,
         settings: ctx.settings,
+        holdTimeouts: degradedOf(ctx) !== undefined,
       });
       const writes = groupWrites(loaded, {
         group: decision.group,

@@ -4,7 +4,7 @@ import { extractTraceContext, rolloutAttributes } from '@meshwave/telemetry';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BatchEventKind, type BatchEvent, type Decision, type GroupRecord } from '../core/batch-decision.js';
 import { groupProgress } from '../core/group-progress.js';
-import type { BridgeContext } from './bridge-context.js';
+import { degradedOf, type BridgeContext } from './bridge-context.js';
 
 /**
  * What follows a committed write of a group: metrics, logs and a span per batch, and the group's progress on the
@@ -26,7 +26,9 @@ export class ProgressPublisher {
     for (const h of decision.hosts) byState.set(h.state, (byState.get(h.state) ?? 0) + 1);
     for (const [state, count] of byState) metrics.hosts.set({ group, state }, count);
     const progress = groupProgress(group, decision.group, decision.hosts, now, settings, decision.blockedReason);
-    if (progress !== undefined) await this.publishProgress(group, progress, now);
+    const degraded = degradedOf(this.ctx);
+    if (progress !== undefined)
+      await this.publishProgress(group, degraded === undefined ? progress : { ...progress, degraded }, now);
   }
 
   /** Publishes on the events topic; a failure is logged, never thrown (progress is level-triggered). */

@@ -13,7 +13,7 @@ import {
 import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
 import { systemClock, type Clock } from '@meshwave/reconcile';
 import type { StateStore } from '@meshwave/store';
-import { silentLogger, type Logger } from '@meshwave/telemetry';
+import { monitorLoopDelay, silentLogger, type EventLoopDelay, type Logger } from '@meshwave/telemetry';
 import { trace, type Tracer } from '@opentelemetry/api';
 import type { BundleCatalog } from '../adapters/bundle-catalog.js';
 import { loadGroup } from '../adapters/group-store.js';
@@ -63,12 +63,17 @@ export class VmBridge {
   private readonly ticker: GroupTicker;
   private readonly stopController = new AbortController();
   private subscription: Subscription | undefined;
+  private readonly loopDelay: EventLoopDelay;
 
   constructor(options: VmBridgeOptions) {
     const settings = { ...DEFAULT_BRIDGE_SETTINGS, ...options.settings };
     const log = (options.logger ?? silentLogger()).child({ component: 'vm-bridge' });
     this.settings = settings;
     this.metrics = options.metrics ?? createBridgeMetrics();
+    const metrics = this.metrics;
+    this.loopDelay = monitorLoopDelay({
+      onWindow: () => metrics.eventLoopDelay.set(this.loopDelay.lastWindow().p99Ms / 1000),
+    });
     this.ctx = {
       store: options.store,
       bus: options.bus,
@@ -81,6 +86,7 @@ export class VmBridge {
       settings,
       election: createBridgeElection(options.store, settings, options.instance ?? `vm-bridge-${process.pid}`, log),
       hosts: new HostIndex(),
+      loopDelayMs: () => this.loopDelay.delayMs(),
       lifecycle: { stopped: false, loaded: false },
     };
     const publisher = new ProgressPublisher(this.ctx);
@@ -120,6 +126,7 @@ export class VmBridge {
   }
 
   async stop(): Promise<void> {
+    this.loopDelay.stop();
     await this.halt();
     await this.ctx.election.stop();
   }

@@ -1,6 +1,9 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
-/** How far behind the process's event loop runs: what the agent trusts its own judgements by. */
+// One event-loop delay measurement for every service (issue 15): the cluster-agent, the planner and the vm-bridge
+// each judge time (progress deadlines, gates, batch timeouts) and hold those judgements while their loop lags.
+
+/** How far behind the process's event loop runs: what a service trusts its own judgements of time by. */
 export interface EventLoopDelay {
   /**
    * The delay now, ms: the worst of the last complete window, the current window and the stall under way (a
@@ -9,6 +12,8 @@ export interface EventLoopDelay {
   delayMs(): number;
   /** p99 and max of the last complete window, ms (for the metric) */
   lastWindow(): { readonly p99Ms: number; readonly maxMs: number };
+  /** how long the loop has been blocked right now, ms (0 when it runs on time) */
+  stallMs(): number;
   stop(): void;
 }
 
@@ -17,7 +22,7 @@ export interface EventLoopDelayOptions {
   readonly windowMs?: number;
   /** how often the stall probe ticks (default 100 ms) */
   readonly probeMs?: number;
-  /** called at the end of each window (the agent checks its condition there) */
+  /** called at the end of each window (a service updates its metric and condition there) */
   readonly onWindow?: () => void;
 }
 
@@ -51,6 +56,7 @@ export function monitorLoopDelay(options: EventLoopDelayOptions = {}): EventLoop
   return {
     delayMs: () => Math.max(stallMs(performance.now()), last.maxMs, currentMaxMs()),
     lastWindow: () => last,
+    stallMs: () => stallMs(performance.now()),
     stop() {
       clearInterval(probe);
       histogram.disable();
