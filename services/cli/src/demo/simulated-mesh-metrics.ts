@@ -1,4 +1,4 @@
-import { injectedRevisionOf, type SimulatedCluster } from '@meshwave/cluster-agent';
+import type { SimulatedCluster } from '@meshwave/cluster-agent';
 import { stableHash } from '@meshwave/plan';
 import {
   cachedMetricSampler,
@@ -55,14 +55,12 @@ export function simulatedTraffic(
   for (const t of targets) {
     const cluster = clusters.get(t.cluster);
     if (!cluster) continue;
-    for (const w of cluster.workloadsIn(t.namespace, t.name)) {
-      const ready = cluster.podsOfWorkload(w).filter((p) => p.ready && !p.terminating);
-      if (ready.length === 0) continue;
-      const onNew = !window.asBefore && ready.filter((p) => injectedRevisionOf(p.annotations) === window.to).length;
-      const requests = Math.round(options.requestsPerSecond * window.seconds * ready.length);
+    for (const w of cluster.servingPods(t.namespace, t.name)) {
+      const ready = w.revisions.length;
+      const onNew = window.asBefore ? 0 : w.revisions.filter((r) => r === window.to).length;
+      const requests = Math.round(options.requestsPerSecond * window.seconds * ready);
       const spread = 0.95 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${w.name}`) / 0xffffffff) * 0.1;
-      const share = onNew ? onNew / ready.length : 0;
-      const factor = 1 + share * (options.newRevisionP99Factor - 1);
+      const factor = 1 + (onNew / ready) * (options.newRevisionP99Factor - 1);
       out.push({
         workload: `${t.cluster}/${t.namespace}/${w.name}`,
         requests,

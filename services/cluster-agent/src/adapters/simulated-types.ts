@@ -100,6 +100,11 @@ export interface SimulatedCluster extends KubernetesPort {
   workloadsIn(namespace: string, name?: string): WorkloadView[];
   /** the pods the workload owns, from the owner index ([] for an unknown workload) */
   podsOfWorkload(ref: WorkloadRef): PodView[];
+  /**
+   * For the demo's stand-in for Prometheus: per workload of the namespace (or of that name) with a Ready pod, the
+   * revision injected into each of its Ready pods (null: no sidecar). Costs the workloads' own pods, no views.
+   */
+  servingPods(namespace: string, name?: string): { readonly name: string; readonly revisions: (string | null)[] }[];
   stats(): SimulatedClusterStats;
   /** stops every timer (pod starts, deadlines) */
   close(): void;
