@@ -56,20 +56,32 @@ afterEach(async () => {
   await Promise.all(bridges.splice(0).map((b) => b.stop()));
 });
 
-async function newGroupOf(hosts: number): Promise<{ bridge: VmBridge; count: DocCount; inner: StateStore }> {
+async function newGroupOf(
+  hosts: number,
+  reportFlushMs = 0,
+): Promise<{ bridge: VmBridge; count: DocCount; inner: StateStore; transitions: () => number }> {
   const { store, count, inner } = newCountingStore();
+  let transitions = 0;
+  const counted: StateStore = {
+    ...store,
+    transition: (request) => {
+      transitions++;
+      return store.transition(request);
+    },
+  };
   const bridge = new VmBridge({
-    store,
+    store: counted,
     catalog: staticBundleCatalog({}),
     groups: [{ name: 'web', enrollmentTokenSha256: hashToken(ENROLL) }],
-    // no tick during the test: each step is driven here
-    settings: { tickMs: 3_600_000, leaseTtlMs: 7_200_000 },
+    // no tick during the test: each step is driven here; reports and registrations are written as they come
+    // unless the test asks for the pacing of busy groups
+    settings: { tickMs: 3_600_000, leaseTtlMs: 7_200_000, reportFlushMs },
   });
   bridges.push(bridge);
   await bridge.start();
   for (let i = 0; i < hosts; i++)
     await bridge.registerHost('web', AUTH, { host: `h${i}`, tokenSha256: hashToken(`t${i}`), runningVersion: 'v1' });
-  return { bridge, count, inner };
+  return { bridge, count, inner, transitions: () => transitions };
 }
 
 /** Documents read and written by `step` alone. */
@@ -101,6 +113,34 @@ describe('group writes: work per change, never per group', () => {
       tick: { read: 0, written: 0 },
     });
     expect(large).toEqual(small);
+  });
+
+  it('Given a busy group, When 300 hosts enroll and then all report at once, Then they are written in a few coalesced writes, each host answered', async () => {
+    const { bridge, transitions } = await newGroupOf(0, 50);
+    const before = transitions();
+    const registered = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        bridge.registerHost('web', AUTH, { host: `h${i}`, tokenSha256: hashToken(`t${i}`), runningVersion: 'v1' }),
+      ),
+    );
+    expect(registered.every((r) => r.result === 'created')).toBe(true);
+    const conflict = await bridge
+      .registerHost('web', AUTH, { host: 'h7', tokenSha256: hashToken('another'), runningVersion: 'v1' })
+      .catch((e: unknown) => e);
+    expect(conflict).toMatchObject({ code: 'HOST_CONFLICT' });
+    const enrolled = transitions() - before;
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        bridge.report(`h${i}`, { runningVersion: 'v1', healthy: true, phase: AgentPhase.Idle }),
+      ),
+    );
+    const reported = transitions() - before - enrolled;
+    // one write per flush: the first item alone, then everything that arrived meanwhile
+    expect(enrolled).toBeLessThanOrEqual(3);
+    expect(reported).toBeLessThanOrEqual(3);
+    const { hosts } = await bridge.snapshot('web');
+    expect(hosts).toHaveLength(300);
+    expect(hosts.every((h) => h.report?.healthy === true)).toBe(true);
   });
 
   it('Given a group document changed behind the bridge (same epoch), When a host reports, Then the write conflicts, the group is read again and the report lands on the new state', async () => {

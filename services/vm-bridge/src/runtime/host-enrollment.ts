@@ -1,8 +1,9 @@
 import { VmHostState, vmGroupKey, type HostRegistrationBody, type HostRegistrationResult } from '@meshwave/contracts';
-import type { HostCredential } from '../adapters/group-store.js';
+import type { HostCredential, StoredGroup } from '../adapters/group-store.js';
 import type { HostRecord } from '../core/batch-decision.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 import { requireActive, unknownGroup, type BridgeContext } from './bridge-context.js';
+import { CoalescedWrites, type BatchChange } from './coalesced-writes.js';
 import type { GroupWriter } from './group-writer.js';
 import { bearerToken, hashToken, sameDigest } from './host-token.js';
 
@@ -18,10 +19,17 @@ export interface HostRemoval {
  * and every later request carries the host's own bearer token, of which only the sha256 is stored.
  */
 export class HostEnrollment {
+  /** registrations arriving together are written together (a fleet of hosts enrolling at once) */
+  private readonly registrations: CoalescedWrites<HostRegistrationBody, HostRegistrationResult>;
+
   constructor(
     private readonly ctx: BridgeContext,
     private readonly writer: GroupWriter,
-  ) {}
+  ) {
+    this.registrations = new CoalescedWrites(ctx, writer, (loaded, bodies) =>
+      this.registerAll(loaded.name, loaded, bodies),
+    );
+  }
 
   /** Enrolls a host into a group (idempotent for the same token hash). */
   async registerHost(
@@ -39,39 +47,64 @@ export class HostEnrollment {
         { context: { host: body.host } },
       );
     }
-    return this.writer.mutate<HostRegistrationResult>(group, (loaded) => {
-      const existing = loaded.credentials.get(body.host);
+    return this.registrations.submit(group, body.host, body);
+  }
+
+  /**
+   * One write for the registrations gathered for a group: each new host gets its record and credential, a host
+   * already registered with the same token is unchanged, one registered with another token is refused.
+   */
+  private registerAll(
+    group: string,
+    loaded: StoredGroup,
+    bodies: ReadonlyMap<string, HostRegistrationBody>,
+  ): ReturnType<BatchChange<HostRegistrationBody, HostRegistrationResult>> {
+    const outcome = new Map<string, { result: HostRegistrationResult } | { error: unknown }>();
+    const hosts: HostRecord[] = [];
+    const credentials = new Map<string, HostCredential>();
+    for (const [host, body] of bodies) {
+      const existing = loaded.credentials.get(host);
       if (existing !== undefined) {
-        if (!sameDigest(existing.credential.tokenSha256, body.tokenSha256)) {
-          throw new VmBridgeError(
-            VmBridgeErrorCode.HostConflict,
-            `host "${body.host}" is already registered with another token`,
-            {
-              context: { host: body.host },
-            },
-          );
-        }
-        return { outcome: { host: body.host, group, result: 'unchanged' as const } };
+        outcome.set(
+          host,
+          sameDigest(existing.credential.tokenSha256, body.tokenSha256)
+            ? { result: { host, group, result: 'unchanged' } }
+            : {
+                error: new VmBridgeError(
+                  VmBridgeErrorCode.HostConflict,
+                  `host "${host}" is already registered with another token`,
+                  { context: { host } },
+                ),
+              },
+        );
+        continue;
       }
-      const credential: HostCredential = { tokenSha256: body.tokenSha256, registeredAt: this.ctx.clock.now() };
-      const record: HostRecord = loaded.hosts.get(body.host)?.record ?? {
-        name: body.host,
-        desiredVersion: body.runningVersion,
-        previousVersion: body.runningVersion,
-        assignment: 0,
-        state: VmHostState.Pending,
-      };
-      return {
-        outcome: { host: body.host, group, result: 'created' as const },
-        changes: { hosts: [record], credentials: new Map([[body.host, credential]]) },
-        audit: {
-          actor: `host/${body.host}`,
-          action: 'register',
-          scope: vmGroupKey(group),
-          at: new Date(this.ctx.clock.now()).toISOString(),
+      credentials.set(host, { tokenSha256: body.tokenSha256, registeredAt: this.ctx.clock.now() });
+      hosts.push(
+        loaded.hosts.get(host)?.record ?? {
+          name: host,
+          desiredVersion: body.runningVersion,
+          previousVersion: body.runningVersion,
+          assignment: 0,
+          state: VmHostState.Pending,
         },
-      };
-    });
+      );
+      outcome.set(host, { result: { host, group, result: 'created' } });
+    }
+    if (hosts.length === 0) return { outcome };
+    const names = hosts.map((h) => h.name);
+    return {
+      outcome,
+      changes: { hosts, credentials },
+      audit: {
+        // one host enrolled as itself; hosts enrolling together in one write, with the group's enrollment token
+        actor: names.length === 1 ? `host/${names[0]}` : `enrollment/${group}`,
+        action: 'register',
+        scope: vmGroupKey(group),
+        at: new Date(this.ctx.clock.now()).toISOString(),
+        ...(names.length > 1 ? { detail: { hosts: names } } : {}),
+      },
+    };
   }
 
   /**
