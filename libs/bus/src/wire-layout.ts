@@ -1,20 +1,58 @@
+/** A record as it travels: Kafka key, value bytes and string headers. Both bus implementations carry exactly this. */
+export interface WireRecord {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Header names. CloudEvents binary content mode (Kafka protocol binding): attributes are `ce_`-prefixed headers. */
+export const Header = {
+  SpecVersion: 'ce_specversion',
+  Id: 'ce_id',
+  Type: 'ce_type',
+  Source: 'ce_source',
+  Time: 'ce_time',
+  ContentType: 'content-type',
+  /** CloudEvents extension attributes (lowercase alphanumerics, as the spec requires) */
+  Audience: 'ce_audience',
+  Expiry: 'ce_expiry',
+  Traceparent: 'traceparent',
+  Tracestate: 'tracestate',
+  KeyId: 'mw_key_id',
+  Signature: 'mw_signature',
+  /** added to DLQ records */
+  DlqReason: 'mw_dlq_reason',
+  DlqDetail: 'mw_dlq_detail',
+  DlqTopic: 'mw_dlq_topic',
+  DlqPartition: 'mw_dlq_partition',
+  DlqOffset: 'mw_dlq_offset',
+  DlqGroup: 'mw_dlq_group',
+  DlqAt: 'mw_dlq_at',
+} as const;
+
 /**
- * The two header layouts of a meshwave envelope on the wire (ADR 0021). Both are CloudEvents binary content
- * mode; they differ in where the meshwave attributes travel:
- * - v1 (until 0021): ten headers; `content-type`, `ce_expiry`, `mw_key_id` and `mw_signature` each on its own.
- * - v2: the CloudEvents context attributes (`ce_specversion`, `ce_id`, `ce_type`, `ce_source`, `ce_time`,
- *   `ce_audience` when addressed) plus ONE meshwave header, `mw_sig` = `<key id>;<expiry>;<signature>`. The
- *   content type is always JSON, so it is not sent. The signature covers the same attributes as v1 (expiry and
- *   key id included, read from `mw_sig`) under its own domain tag, so a v1 signature never verifies as v2.
- * Consumers read both; producers write `BusOptions.wireLayout` (default v1 until every service reads v2).
+ * The layouts of a meshwave envelope on the wire (ADR 0021, ADR 0026). They differ in where the attributes travel:
+ * - v1 (until 0021): CloudEvents binary mode, ten headers; `content-type`, `ce_expiry`, `mw_key_id` and
+ *   `mw_signature` each on its own.
+ * - v2 (0021): binary mode, the CloudEvents context attributes (`ce_specversion`, `ce_id`, `ce_type`,
+ *   `ce_source`, `ce_time`, `ce_audience` when addressed) plus ONE meshwave header, `mw_sig` =
+ *   `<key id>;<expiry>;<signature>`. The signature covers the same attributes as v1 under its own domain tag.
+ * - v3 (0026): CloudEvents structured mode: the attributes and the data in the value (JSON event format),
+ *   `content-type: application/cloudevents+json`, `mw_sig` = `<key id>;<signature>` over the value bytes, and
+ *   `ce_audience` as an unsigned routing copy of the signed audience (other targets' traffic is skipped on it
+ *   before any crypto or parsing). 2 headers, 3 when addressed.
+ * Consumers read all three; producers write `BusOptions.wireLayout` (default v1 until every service reads v3).
  */
-export const WireLayout = { V1: 'v1', V2: 'v2' } as const;
+export const WireLayout = { V1: 'v1', V2: 'v2', V3: 'v3' } as const;
 export type WireLayout = (typeof WireLayout)[keyof typeof WireLayout];
 
-/** The one meshwave header of the v2 layout. */
+/** The one meshwave header of the v2 and v3 layouts (its content differs: see `parseSeal`, `parseValueSeal`). */
 export const SEAL_HEADER = 'mw_sig';
 
-/** What `mw_sig` carries. */
+/** The `content-type` of a v3 record: the CloudEvents Kafka binding's marker of structured mode. */
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json';
+
+/** What `mw_sig` carries in v2. */
 export interface Seal {
   readonly keyId: string;
   readonly expiry: string;
@@ -36,4 +74,18 @@ export function parseSeal(text: string): Seal | undefined {
   if (middle <= 0) return undefined;
   const seal = { keyId: text.slice(0, middle), expiry: text.slice(middle + 1, last), signature: text.slice(last + 1) };
   return seal.expiry.length > 0 && seal.signature.length > 0 ? seal : undefined;
+}
+
+/** What `mw_sig` carries in v3: the expiry is a signed attribute inside the value. */
+export type ValueSeal = Omit<Seal, 'expiry'>;
+
+export function formatValueSeal(seal: ValueSeal): string {
+  return `${seal.keyId};${seal.signature}`;
+}
+
+/** Reads a v3 `mw_sig` from the end (the signature holds no `;`, the key id may). Undefined when a part is empty. */
+export function parseValueSeal(text: string): ValueSeal | undefined {
+  const last = text.lastIndexOf(';');
+  if (last <= 0 || last === text.length - 1) return undefined;
+  return { keyId: text.slice(0, last), signature: text.slice(last + 1) };
 }
