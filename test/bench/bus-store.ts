@@ -84,6 +84,7 @@ if (ONLY.has('raw') || ONLY.has('bus')) {
     rawHeaders: [] as KafkaResult[],
     bus: [] as KafkaResult[],
     busV2: [] as KafkaResult[],
+    busV3: [] as KafkaResult[],
   };
   console.log(
     `Kafka: ${fmt(MESSAGES)} ClusterDesiredState commands (~${fmt(JSON.stringify(newCommand(0).data).length)} B), ${KEYS} keys, ${PARTITIONS} partitions, batches of ${BATCH}, 1 warm-up + ${ROUNDS} rounds each, alternating`,
@@ -95,6 +96,7 @@ if (ONLY.has('raw') || ONLY.has('bus')) {
     if (ONLY.has('raw')) runs.rawHeaders.push(await rawKafka(target, true));
     if (ONLY.has('bus')) runs.bus.push(await busKafka(target, WireLayout.V1));
     if (ONLY.has('bus')) runs.busV2.push(await busKafka(target, WireLayout.V2));
+    if (ONLY.has('bus')) runs.busV3.push(await busKafka(target, WireLayout.V3));
   }
   await admin.disconnect();
   const measured = (rs: KafkaResult[]): KafkaResult[] => rs.slice(1);
@@ -103,6 +105,7 @@ if (ONLY.has('raw') || ONLY.has('bus')) {
     rawHeaders: runs.rawHeaders.length > 0 ? medianResult(measured(runs.rawHeaders)) : undefined,
     bus: runs.bus.length > 0 ? medianResult(measured(runs.bus)) : undefined,
     busV2: runs.busV2.length > 0 ? medianResult(measured(runs.busV2)) : undefined,
+    busV3: runs.busV3.length > 0 ? medianResult(measured(runs.busV3)) : undefined,
   };
   printRows(
     `Kafka produce→consume (median of ${ROUNDS} rounds of each):`,
@@ -124,12 +127,14 @@ if (ONLY.has('raw') || ONLY.has('bus')) {
     median.raw !== undefined &&
     median.rawHeaders !== undefined &&
     median.bus !== undefined &&
-    median.busV2 !== undefined
+    median.busV2 !== undefined &&
+    median.busV3 !== undefined
   ) {
     const raw = median.raw;
     for (const [label, bus, rounds] of [
       ['v1 headers', median.bus, runs.bus],
       ['v2 headers', median.busV2, runs.busV2],
+      ['v3 structured', median.busV3, runs.busV3],
     ] as const) {
       const ratio = bus.throughput / raw.throughput;
       const perRound = measured(rounds).map((r, i) => fmt((r.throughput / measured(runs.raw)[i]!.throughput) * 100, 1));

@@ -43,8 +43,7 @@ export const Header = {
  *   before any crypto or parsing). 2 headers, 3 when addressed.
  * Consumers read all three; producers write `BusOptions.wireLayout` (default v1 until every service reads v3).
  */
-export const WireLayout = { V1: 'v1', V2: 'v2', V3: 'v3' } as const;
-export type WireLayout = (typeof WireLayout)[keyof typeof WireLayout];
+export { WireLayout } from '@meshwave/contracts';
 
 /** The one meshwave header of the v2 and v3 layouts (its content differs: see `parseSeal`, `parseValueSeal`). */
 export const SEAL_HEADER = 'mw_sig';
