@@ -40,7 +40,7 @@ export interface BusOptions {
   /**
    * The wire layout this bus writes (ADR 0021, 0026); consumers read v1, v2 and v3. Default v1 until every
    * service of a fleet runs a release that reads v3 (a consumer of an older release dead-letters what it cannot
-   * read); v3 (CloudEvents structured mode) sends 2 or 3 headers instead of 10.
+   * read); v3 (CloudEvents structured mode) sends 2 headers instead of 10.
    */
   readonly wireLayout?: WireLayout;
 }

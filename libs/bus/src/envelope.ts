@@ -5,7 +5,7 @@ import type { DeadLetter, DeadLetterReason, IncomingMessage, IncomingMessageOf, 
 import { BusError, BusErrorCode } from './errors.js';
 import type { MessageSigner } from './signing.js';
 import { isoTime, timestampMs } from './envelope-time.js';
-import { openStructured, structuredRecord } from './structured-envelope.js';
+import { openStructured, readValueSeal, structuredRecord, type SealReading } from './structured-envelope.js';
 import {
   formatSeal,
   Header,
@@ -175,13 +175,13 @@ const reject = (reason: DeadLetterReason, detail: string): Extract<Verdict, { ki
 export function inspectRecord(record: WireRecord, position: RecordPosition, ctx: InspectContext): Verdict {
   const h = record.headers;
   const mine = ctx.audiences;
-  // In v3 this header is an unsigned copy of the signed audience; openStructured refuses a record where they differ.
-  const routedTo = h[Header.Audience];
+  // v3 carries the routing copy of its signed audience in its seal; openStructured refuses a record where they differ.
+  const seal = h[Header.ContentType] === STRUCTURED_CONTENT_TYPE ? readValueSeal(h) : undefined;
+  const routedTo = seal === undefined ? h[Header.Audience] : typeof seal === 'string' ? undefined : seal.audience;
   if (mine !== undefined && routedTo !== undefined && !mine.includes(routedTo) && !mine.includes(record.key)) {
     return { kind: 'skip', why: 'not-addressed' };
   }
-  const e =
-    h[Header.ContentType] === STRUCTURED_CONTENT_TYPE ? openEvent(record, ctx.signer) : openBinary(record, ctx.signer);
+  const e = seal === undefined ? openBinary(record, ctx.signer) : openEvent(record, seal, ctx.signer);
   if ('reason' in e) return e;
   // Always a number here (checked when opened); a record without one would count as expired.
   const expiresMs = timestampMs(e.expiry) ?? Number.NEGATIVE_INFINITY;
@@ -245,8 +245,8 @@ interface OpenedEnvelope {
 }
 
 /** A v3 (structured) record, opened. */
-function openEvent(record: WireRecord, signer: MessageSigner): OpenedEnvelope | Rejection {
-  const opened = openStructured(record, signer);
+function openEvent(record: WireRecord, seal: SealReading, signer: MessageSigner): OpenedEnvelope | Rejection {
+  const opened = openStructured(record, seal, signer);
   if ('reason' in opened) return opened;
   const { id, type, source, time, expiry, audience, data } = opened.event;
   return { id, type, source, time, expiry, audience, data: { json: data } };

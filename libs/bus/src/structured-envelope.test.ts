@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { encodeEnvelope, Header, inspectRecord, type InspectContext, type WireRecord } from './envelope.js';
 import { MessageSigner } from './signing.js';
 import { sealEvent, StructuredEvent } from './structured-envelope.js';
-import { parseSeal, parseValueSeal, SEAL_HEADER, STRUCTURED_CONTENT_TYPE, WireLayout } from './wire-layout.js';
+import {
+  formatValueSeal,
+  parseSeal,
+  parseValueSeal,
+  SEAL_HEADER,
+  STRUCTURED_CONTENT_TYPE,
+  WireLayout,
+  type ValueSeal,
+} from './wire-layout.js';
 
 const signer = new MessageSigner({
   keys: [
@@ -38,7 +46,7 @@ const withHeaders = (record: WireRecord, headers: Record<string, string>): WireR
 function resealed(record: WireRecord, edit: (event: Record<string, unknown>) => void): WireRecord {
   const event = JSON.parse(record.value.toString('utf8')) as Record<string, unknown>;
   edit(event);
-  return sealEvent({ ...record, value: Buffer.from(JSON.stringify(event)) }, signer);
+  return sealEvent({ ...record, value: Buffer.from(JSON.stringify(event)) }, signer, event['audience'] as string);
 }
 
 const outcome = (r: WireRecord, ctx: InspectContext = inspect): string => {
@@ -47,10 +55,12 @@ const outcome = (r: WireRecord, ctx: InspectContext = inspect): string => {
 };
 
 describe('wire layout v3, CloudEvents structured mode (ADR 0026)', () => {
-  it('carries the event in the value and two or three headers, and delivers what v1 and v2 deliver', () => {
+  it('carries the event in the value and two headers, and delivers what v1 and v2 deliver', () => {
     const v3 = newRecord(WireLayout.V3);
-    expect(Object.keys(v3.headers)).toEqual([Header.ContentType, Header.Audience, SEAL_HEADER]);
+    expect(Object.keys(v3.headers)).toEqual([Header.ContentType, SEAL_HEADER]);
+    expect(parseValueSeal(v3.headers[SEAL_HEADER]!)).toMatchObject({ keyId: 'k1', audience: 'cluster/prod-1' });
     expect(Object.keys(newRecord(WireLayout.V3, null).headers)).toEqual([Header.ContentType, SEAL_HEADER]);
+    expect(parseValueSeal(newRecord(WireLayout.V3, null).headers[SEAL_HEADER]!)).not.toHaveProperty('audience');
     expect(v3.headers[Header.ContentType]).toBe(STRUCTURED_CONTENT_TYPE);
     expect(StructuredEvent.parse(JSON.parse(v3.value.toString('utf8')))).toMatchObject({
       specversion: '1.0',
@@ -72,20 +82,25 @@ describe('wire layout v3, CloudEvents structured mode (ADR 0026)', () => {
   it('refuses a v3 record whose value, seal or audience was changed after signing', () => {
     const v3 = newRecord(WireLayout.V3);
     const seal = parseValueSeal(v3.headers[SEAL_HEADER]!)!;
+    const sealed = (changes: Partial<ValueSeal>): WireRecord =>
+      withHeaders(v3, { [SEAL_HEADER]: formatValueSeal({ ...seal, ...changes }) });
     expect(outcome({ ...v3, value: Buffer.from(v3.value.toString().replace('1.0.0', '6.6.6')) })).toBe('bad-signature');
     expect(outcome({ ...v3, value: Buffer.from(v3.value.toString().replace('T01:00', 'T09:00')) })).toBe(
       'bad-signature',
     );
-    expect(outcome(withHeaders(v3, { [SEAL_HEADER]: `k2;${seal.signature}` }))).toBe('bad-signature');
-    expect(outcome(withHeaders(v3, { [SEAL_HEADER]: `k9;${seal.signature}` }))).toBe('unknown-key');
-    expect(outcome(withHeaders(v3, { [SEAL_HEADER]: 'k1;' }))).toBe('invalid-envelope');
+    expect(outcome(sealed({ keyId: 'k2' }))).toBe('bad-signature');
+    expect(outcome(sealed({ signature: `${seal.signature.slice(0, -2)}AA` }))).toBe('bad-signature');
+    expect(outcome(sealed({ keyId: 'k9' }))).toBe('unknown-key');
+    expect(outcome(withHeaders(v3, { [SEAL_HEADER]: `${seal.signature};` }))).toBe('invalid-envelope');
     const { [SEAL_HEADER]: _seal, ...unsigned } = v3.headers;
     expect(outcome({ ...v3, headers: unsigned })).toBe('unsigned');
-    // the routing copy must be the signed audience: a copy pointing elsewhere is refused, not trusted
+    // the routing copy must be the signed audience: a copy pointing elsewhere, or none, is refused, not trusted
     const misrouted = newRecord(WireLayout.V3, 'cluster/other', 'cluster/prod-1');
-    expect(outcome(withHeaders(misrouted, { [Header.Audience]: 'cluster/prod-1' }))).toBe('invalid-envelope');
-    const { [Header.Audience]: _audience, ...unrouted } = misrouted.headers;
-    expect(outcome({ ...misrouted, headers: unrouted })).toBe('invalid-envelope');
+    const misroutedSeal = parseValueSeal(misrouted.headers[SEAL_HEADER]!)!;
+    for (const audience of ['cluster/prod-1', undefined])
+      expect(outcome(withHeaders(misrouted, { [SEAL_HEADER]: formatValueSeal({ ...misroutedSeal, audience }) }))).toBe(
+        'invalid-envelope',
+      );
   });
 
   it('runs the same checks as v1 after the signature: expiry, audience, type, event shape and data', () => {
@@ -104,7 +119,9 @@ describe('wire layout v3, CloudEvents structured mode (ADR 0026)', () => {
       (e: Record<string, unknown>) => (e['datacontenttype'] = 'text/plain'),
     ])
       expect(outcome(resealed(v3, edit))).toBe('invalid-envelope');
-    expect(outcome(sealEvent({ ...v3, value: Buffer.from('[1, 2') }, signer))).toBe('invalid-envelope');
+    expect(outcome(sealEvent({ ...v3, value: Buffer.from('[1, 2') }, signer, 'cluster/prod-1'))).toBe(
+      'invalid-envelope',
+    );
     expect(
       inspectRecord(
         resealed(v3, (e) => delete e['type']),
@@ -116,13 +133,15 @@ describe('wire layout v3, CloudEvents structured mode (ADR 0026)', () => {
     });
   });
 
-  it("skips another target's v3 traffic on the routing header, before any crypto or parsing", () => {
+  it("skips another target's v3 traffic on the seal's routing copy, before any crypto or parsing", () => {
     const forOther = newRecord(WireLayout.V3, 'cluster/other', 'cluster/other');
+    const seal = parseValueSeal(forOther.headers[SEAL_HEADER]!)!;
+    const forged = formatValueSeal({ ...seal, signature: 'v1=forged' });
     expect(
       outcome({
         ...forOther,
         value: Buffer.from('not even JSON'),
-        headers: { ...forOther.headers, [SEAL_HEADER]: 'x' },
+        headers: { ...forOther.headers, [SEAL_HEADER]: forged },
       }),
     ).toBe('skip');
   });
@@ -131,13 +150,20 @@ describe('wire layout v3, CloudEvents structured mode (ADR 0026)', () => {
     const v2 = newRecord(WireLayout.V2);
     const v3 = newRecord(WireLayout.V3);
     const v2Seal = parseSeal(v2.headers[SEAL_HEADER]!)!;
-    expect(outcome(withHeaders(v3, { [SEAL_HEADER]: `${v2Seal.keyId};${v2Seal.signature}` }))).toBe('bad-signature');
+    const v3Seal = parseValueSeal(v3.headers[SEAL_HEADER]!)!;
+    const v2SignatureOnV3 = formatValueSeal({ ...v3Seal, keyId: v2Seal.keyId, signature: v2Seal.signature });
+    expect(outcome(withHeaders(v3, { [SEAL_HEADER]: v2SignatureOnV3 }))).toBe('bad-signature');
     // a v3 record relabelled as binary mode is no v1 or v2 record either
     expect(outcome(withHeaders(v3, { [Header.ContentType]: 'application/json' }))).toBe('invalid-envelope');
   });
 
-  it('reads a key id holding the separator, and nothing from a seal missing a part', () => {
-    expect(parseValueSeal('fleet;2026;v1=abc')).toEqual({ keyId: 'fleet;2026', signature: 'v1=abc' });
-    for (const text of ['', 'v1=abc', ';v1=abc', 'k1;']) expect(parseValueSeal(text)).toBeUndefined();
+  it('reads key ids and audiences holding the separator or the escape, and nothing from a seal missing a part', () => {
+    for (const seal of [
+      { signature: 'v1=abc', keyId: 'fleet;2026', audience: 'cluster/a;b%3B' },
+      { signature: 'v1=abc', keyId: '%25;%' },
+    ])
+      expect(parseValueSeal(formatValueSeal(seal))).toEqual(seal);
+    for (const text of ['', 'v1=abc', ';k1', 'v1=abc;', 'v1=abc;k1;', 'v1=abc;k1;a;b'])
+      expect(parseValueSeal(text)).toBeUndefined();
   });
 });

@@ -10,14 +10,15 @@ import {
   parseValueSeal,
   SEAL_HEADER,
   STRUCTURED_CONTENT_TYPE,
+  type ValueSeal,
   type WireRecord,
 } from './wire-layout.js';
 
 // Wire layout v3 (ADR 0026): CloudEvents structured content mode. The value is the event in the CloudEvents JSON
-// format, attributes and data together; the headers are the structured-mode `content-type`, the seal, the trace
-// context, and `ce_audience` as a routing copy of the signed `audience` (so that other targets' traffic is
-// skipped before any crypto or parsing, as in v1 and v2). kafkajs spends ~3 µs per header and message; v3 sends
-// 2 or 3 headers where v2 sends 6 or 7 and v1 10.
+// format, attributes and data together; the headers are the structured-mode `content-type`, `mw_sig` (the seal
+// and a routing copy of the signed `audience`, so that other targets' traffic is skipped before any crypto or
+// parsing, as in v1 and v2) and the trace context. kafkajs spends ~3 µs per header and message; v3 sends 2
+// headers where v2 sends 6 or 7 and v1 10.
 
 /** The event a v3 value holds. `datacontenttype` is implied (`application/json`) and not written. */
 export const StructuredEvent = z.object({
@@ -65,11 +66,11 @@ export function structuredRecord(
   event['data'] = data;
   const value = Buffer.from(JSON.stringify(event), 'utf8');
   const headers: Record<string, string> = { [Header.ContentType]: STRUCTURED_CONTENT_TYPE };
-  if (message.audience !== undefined) headers[Header.Audience] = message.audience;
   if (ctx.trace.traceparent !== undefined) headers[Header.Traceparent] = ctx.trace.traceparent;
   if (ctx.trace.tracestate !== undefined) headers[Header.Tracestate] = ctx.trace.tracestate;
   const keyId = ctx.signer.activeKeyId;
-  headers[SEAL_HEADER] = formatValueSeal({ keyId, signature: ctx.signer.sign(signedAttributes(keyId), value) });
+  const signature = ctx.signer.sign(signedAttributes(keyId), value);
+  headers[SEAL_HEADER] = formatValueSeal({ signature, keyId, audience: message.audience });
   return { key: message.key, value, headers };
 }
 
@@ -82,18 +83,26 @@ export interface Refusal {
 
 const refuse = (reason: Refusal['reason'], detail: string): Refusal => ({ kind: 'reject', reason, detail });
 
+/** A v3 record's `mw_sig`, read once: for routing before any crypto, then for the signature. */
+export type SealReading = ValueSeal | 'missing' | 'malformed';
+
+export function readValueSeal(headers: WireRecord['headers']): SealReading {
+  const text = headers[SEAL_HEADER];
+  if (text === undefined) return 'missing';
+  return parseValueSeal(text) ?? 'malformed';
+}
+
 /**
  * A v3 record's event, once its seal verified: signature first (nothing unauthenticated is parsed), then the
  * event's shape; the routing copy of the audience must equal the signed one. Or why it is refused.
  */
 export function openStructured(
   record: WireRecord,
+  seal: SealReading,
   signer: MessageSigner,
 ): { readonly event: StructuredEvent } | Refusal {
-  const sealText = record.headers[SEAL_HEADER];
-  if (sealText === undefined) return refuse('unsigned', 'no signature header');
-  const seal = parseValueSeal(sealText);
-  if (seal === undefined) return refuse('invalid-envelope', `malformed ${SEAL_HEADER} header`);
+  if (seal === 'missing') return refuse('unsigned', 'no signature header');
+  if (seal === 'malformed') return refuse('invalid-envelope', `malformed ${SEAL_HEADER} header`);
   const outcome = signer.verify(seal.keyId, seal.signature, signedAttributes(seal.keyId), record.value);
   if (outcome === 'unknown-key') return refuse('unknown-key', `signed with unknown key "${seal.keyId}"`);
   if (outcome === 'bad-signature') return refuse('bad-signature', 'signature does not match the content');
@@ -111,10 +120,10 @@ export function openStructured(
     if (!parsed.success) return refuse('invalid-envelope', z.prettifyError(parsed.error));
     event = parsed.data;
   }
-  if (event.audience !== record.headers[Header.Audience])
+  if (event.audience !== seal.audience)
     return refuse(
       'invalid-envelope',
-      `${Header.Audience} header "${record.headers[Header.Audience] ?? ''}" is not the signed audience "${event.audience ?? ''}"`,
+      `the audience in ${SEAL_HEADER} ("${seal.audience ?? ''}") is not the signed audience ("${event.audience ?? ''}")`,
     );
   return { event };
 }
@@ -142,11 +151,12 @@ function isWellFormedEvent(json: unknown): json is StructuredEvent {
 }
 
 /**
- * Signs a v3 record's value with the signer's active key (replacing any seal): for tools and tests that build
- * an event by hand, as `sealRecord` does for v1.
+ * Signs a v3 record's value with the signer's active key (replacing any seal), with `audience` as the routing
+ * copy: for tools and tests that build an event by hand, as `sealRecord` does for v1.
  */
-export function sealEvent(record: WireRecord, signer: MessageSigner): WireRecord {
+export function sealEvent(record: WireRecord, signer: MessageSigner, audience?: string): WireRecord {
   const keyId = signer.activeKeyId;
-  const seal = formatValueSeal({ keyId, signature: signer.sign(signedAttributes(keyId), record.value) });
+  const signature = signer.sign(signedAttributes(keyId), record.value);
+  const seal = formatValueSeal({ signature, keyId, audience });
   return { ...record, headers: { ...record.headers, [SEAL_HEADER]: seal } };
 }

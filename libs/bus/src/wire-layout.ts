@@ -38,9 +38,9 @@ export const Header = {
  *   `ce_source`, `ce_time`, `ce_audience` when addressed) plus ONE meshwave header, `mw_sig` =
  *   `<key id>;<expiry>;<signature>`. The signature covers the same attributes as v1 under its own domain tag.
  * - v3 (0026): CloudEvents structured mode: the attributes and the data in the value (JSON event format),
- *   `content-type: application/cloudevents+json`, `mw_sig` = `<key id>;<signature>` over the value bytes, and
- *   `ce_audience` as an unsigned routing copy of the signed audience (other targets' traffic is skipped on it
- *   before any crypto or parsing). 2 headers, 3 when addressed.
+ *   `content-type: application/cloudevents+json`, and `mw_sig` = `<signature>;<key id>[;<audience>]`: the
+ *   signature over the value bytes, and an unsigned routing copy of the signed audience (other targets' traffic
+ *   is skipped on it before any crypto or parsing). 2 headers.
  * Consumers read all three; producers write `BusOptions.wireLayout` (default v1 until every service reads v3).
  */
 export { WireLayout } from '@meshwave/contracts';
@@ -75,16 +75,32 @@ export function parseSeal(text: string): Seal | undefined {
   return seal.expiry.length > 0 && seal.signature.length > 0 ? seal : undefined;
 }
 
-/** What `mw_sig` carries in v3: the expiry is a signed attribute inside the value. */
-export type ValueSeal = Omit<Seal, 'expiry'>;
-
-export function formatValueSeal(seal: ValueSeal): string {
-  return `${seal.keyId};${seal.signature}`;
+/**
+ * What `mw_sig` carries in v3: the signature, the key id, and for an addressed message the routing copy of its
+ * audience (ADR 0026: one meshwave header instead of a seal and a `ce_audience` header).
+ */
+export interface ValueSeal {
+  readonly signature: string;
+  readonly keyId: string;
+  readonly audience?: string | undefined;
 }
 
-/** Reads a v3 `mw_sig` from the end (the signature holds no `;`, the key id may). Undefined when a part is empty. */
+/** `;` separates the parts and `%` escapes: a key id or an audience may hold either. */
+const escapePart = (text: string): string => text.replaceAll('%', '%25').replaceAll(';', '%3B');
+// Every `%` of an escaped part starts `%25` or `%3B`, so undoing `%3B` first cannot touch an escaped `%`.
+const unescapePart = (text: string): string =>
+  text.includes('%') ? text.replaceAll('%3B', ';').replaceAll('%25', '%') : text;
+
+export function formatValueSeal(seal: ValueSeal): string {
+  const sealed = `${seal.signature};${escapePart(seal.keyId)}`;
+  return seal.audience === undefined ? sealed : `${sealed};${escapePart(seal.audience)}`;
+}
+
+/** Reads a v3 `mw_sig`: `<signature>;<key id>[;<audience>]`. Undefined when a part is missing or empty. */
 export function parseValueSeal(text: string): ValueSeal | undefined {
-  const last = text.lastIndexOf(';');
-  if (last <= 0 || last === text.length - 1) return undefined;
-  return { keyId: text.slice(0, last), signature: text.slice(last + 1) };
+  const parts = text.split(';');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p.length === 0)) return undefined;
+  const [signature, keyId, audience] = parts as [string, string, string | undefined];
+  const seal = { signature, keyId: unescapePart(keyId) };
+  return audience === undefined ? seal : { ...seal, audience: unescapePart(audience) };
 }
