@@ -203,7 +203,7 @@ export async function busKafka(target: KafkaTarget, wireLayout: WireLayout = Wir
   await produce(messages, (seqs) => bus.publish(seqs.map(newCommand)), sentAt);
   await until(() => received === messages, 120_000, 'bus consumer');
   const result = summarize(
-    `EventBus (signed, validated; ${wireLayout} headers)`,
+    `EventBus (signed, validated; ${wireLayout} layout)`,
     sentAt,
     receivedAt,
     firstSend,
@@ -229,6 +229,15 @@ export function costBreakdown(): [string, number][] {
   const records = messages.map((m) =>
     encodeEnvelope(m, { source: 'planner', nowMs: Date.now(), defaultTtlSeconds: 3600, signer, trace: {} }),
   );
+  const v3Context = {
+    source: 'planner',
+    nowMs: Date.now(),
+    defaultTtlSeconds: 3600,
+    signer,
+    trace: {},
+    wireLayout: WireLayout.V3,
+  };
+  const v3Records = messages.map((m) => encodeEnvelope(m, v3Context));
   const attributes = [
     'meshwave-envelope-v1',
     '1.0',
@@ -260,6 +269,14 @@ export function costBreakdown(): [string, number][] {
     [
       'consume: whole inspection (headers schema, verify, expiry, JSON, data schema)',
       time((i) => inspectRecord(records[i]!, position, inspect)),
+    ],
+    [
+      'publish: whole envelope, v3 structured (validate, JSON event, sign)',
+      time((i) => encodeEnvelope(messages[i]!, { ...v3Context, nowMs: 0 })),
+    ],
+    [
+      'consume: whole inspection, v3 structured (verify, JSON event, checks, data schema)',
+      time((i) => inspectRecord(v3Records[i]!, position, inspect)),
     ],
   ];
 }

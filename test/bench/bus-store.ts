@@ -9,7 +9,8 @@
 // The parts live in bus-store-kafka.ts and bus-store-redis.ts.
 // Options: --messages N (default 20000), --rounds N (default 3, after one warm-up round that is printed and left
 // out of the medians), --redis-ops N (default 20000),
-// --only raw,bus,breakdown,redis (default all; e.g. to profile one part with --cpu-prof).
+// --only raw,bus,breakdown,redis (default all; e.g. to profile one part with --cpu-prof), --layouts v1,v2,v3 (the
+// bus's wire layouts, default all).
 import { Kafka, logLevel } from 'kafkajs';
 import { optionValue } from '../support/command-line.ts';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning, TestEnvNotUpError } from '../support/env.ts';
@@ -30,6 +31,8 @@ const MESSAGES = arg('--messages', 20_000);
 const ROUNDS = arg('--rounds', 3);
 const REDIS_OPS = arg('--redis-ops', 20_000);
 const ONLY = new Set((optionValue('--only') ?? 'raw,bus,breakdown,redis').split(','));
+/** the bus's wire layouts to run (default all three), e.g. `--layouts v3` to profile one */
+const LAYOUTS = new Set((optionValue('--layouts') ?? 'v1,v2,v3').split(','));
 
 // kafkajs 2.2.4 on Node 24: see libs/bus/src/kafka-warnings.ts. The bus installs the same filter.
 suppressKafkaJsTimeoutNegativeWarning();
@@ -59,18 +62,19 @@ function printRows(title: string, rows: readonly (KafkaResult | RedisResult)[]):
 }
 
 const env = loadEnv();
+const medianOf = (xs: readonly number[]): number => {
+  const v = [...xs].sort((x, y) => x - y);
+  return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+};
+
 /** The median of each figure over the measured rounds: a middle round, not the best of each side. */
 function medianResult(rs: readonly KafkaResult[]): KafkaResult {
-  const mid = (xs: number[]): number => {
-    const v = [...xs].sort((x, y) => x - y);
-    return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-  };
   return {
     name: rs[0]!.name,
-    throughput: mid(rs.map((r) => r.throughput)),
-    p50: mid(rs.map((r) => r.p50)),
-    p99: mid(rs.map((r) => r.p99)),
-    cpuUsPerMessage: mid(rs.map((r) => r.cpuUsPerMessage)),
+    throughput: medianOf(rs.map((r) => r.throughput)),
+    p50: medianOf(rs.map((r) => r.p50)),
+    p99: medianOf(rs.map((r) => r.p99)),
+    cpuUsPerMessage: medianOf(rs.map((r) => r.cpuUsPerMessage)),
   };
 }
 
@@ -84,6 +88,7 @@ if (ONLY.has('raw') || ONLY.has('bus')) {
     rawHeaders: [] as KafkaResult[],
     bus: [] as KafkaResult[],
     busV2: [] as KafkaResult[],
+    busV3: [] as KafkaResult[],
   };
   console.log(
     `Kafka: ${fmt(MESSAGES)} ClusterDesiredState commands (~${fmt(JSON.stringify(newCommand(0).data).length)} B), ${KEYS} keys, ${PARTITIONS} partitions, batches of ${BATCH}, 1 warm-up + ${ROUNDS} rounds each, alternating`,
@@ -93,8 +98,9 @@ if (ONLY.has('raw') || ONLY.has('bus')) {
   for (let round = 0; round <= ROUNDS; round++) {
     if (ONLY.has('raw')) runs.raw.push(await rawKafka(target));
     if (ONLY.has('raw')) runs.rawHeaders.push(await rawKafka(target, true));
-    if (ONLY.has('bus')) runs.bus.push(await busKafka(target, WireLayout.V1));
-    if (ONLY.has('bus')) runs.busV2.push(await busKafka(target, WireLayout.V2));
+    if (ONLY.has('bus') && LAYOUTS.has('v1')) runs.bus.push(await busKafka(target, WireLayout.V1));
+    if (ONLY.has('bus') && LAYOUTS.has('v2')) runs.busV2.push(await busKafka(target, WireLayout.V2));
+    if (ONLY.has('bus') && LAYOUTS.has('v3')) runs.busV3.push(await busKafka(target, WireLayout.V3));
   }
   await admin.disconnect();
   const measured = (rs: KafkaResult[]): KafkaResult[] => rs.slice(1);
@@ -103,6 +109,7 @@ if (ONLY.has('raw') || ONLY.has('bus')) {
     rawHeaders: runs.rawHeaders.length > 0 ? medianResult(measured(runs.rawHeaders)) : undefined,
     bus: runs.bus.length > 0 ? medianResult(measured(runs.bus)) : undefined,
     busV2: runs.busV2.length > 0 ? medianResult(measured(runs.busV2)) : undefined,
+    busV3: runs.busV3.length > 0 ? medianResult(measured(runs.busV3)) : undefined,
   };
   printRows(
     `Kafka produce→consume (median of ${ROUNDS} rounds of each):`,
@@ -120,32 +127,32 @@ if (ONLY.has('raw') || ONLY.has('bus')) {
         )
         .join('; '),
   );
-  if (
-    median.raw !== undefined &&
-    median.rawHeaders !== undefined &&
-    median.bus !== undefined &&
-    median.busV2 !== undefined
-  ) {
-    const raw = median.raw;
+  const raw = median.raw;
+  if (raw !== undefined) {
     for (const [label, bus, rounds] of [
       ['v1 headers', median.bus, runs.bus],
       ['v2 headers', median.busV2, runs.busV2],
+      ['v3 structured', median.busV3, runs.busV3],
     ] as const) {
+      if (bus === undefined) continue;
       const ratio = bus.throughput / raw.throughput;
-      const perRound = measured(rounds).map((r, i) => fmt((r.throughput / measured(runs.raw)[i]!.throughput) * 100, 1));
+      // Each bus round against the raw round run just before it: a paired figure, less moved by load swings.
+      const perRound = measured(rounds).map((r, i) => r.throughput / measured(runs.raw)[i]!.throughput);
       console.log(
-        `  ratio bus (${label})/raw throughput, medians: ${fmt(ratio * 100, 1)}% (target ≥ 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'}); per round: ${perRound.join('%, ')}%`,
+        `  ratio bus (${label})/raw throughput, medians: ${fmt(ratio * 100, 1)}% (target ≥ 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'}); ` +
+          `per round: ${perRound.map((r) => fmt(r * 100, 1)).join('%, ')}% (median ${fmt(medianOf(perRound) * 100, 1)}%)`,
       );
       // On a CPU-bound machine throughput follows CPU per message; this ratio does not move with other load.
       console.log(
         `  ratio raw/bus (${label}) CPU per message (throughput ratio when CPU-bound, independent of load): ${fmt((raw.cpuUsPerMessage / bus.cpuUsPerMessage) * 100, 1)}%`,
       );
     }
-    kafkaCpu = {
-      raw: raw.cpuUsPerMessage,
-      rawHeaders: median.rawHeaders.cpuUsPerMessage,
-      bus: median.bus.cpuUsPerMessage,
-    };
+    if (median.rawHeaders !== undefined && median.bus !== undefined)
+      kafkaCpu = {
+        raw: raw.cpuUsPerMessage,
+        rawHeaders: median.rawHeaders.cpuUsPerMessage,
+        bus: median.bus.cpuUsPerMessage,
+      };
   }
 }
 

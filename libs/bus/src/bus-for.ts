@@ -17,5 +17,6 @@ export function createBusFor(
     brokers: backing.kafka.brokers,
     topicNames: backing.kafka.topicNames,
     ...(backing.kafka.clientId !== undefined ? { clientId: backing.kafka.clientId } : {}),
+    ...(backing.kafka.wireLayout !== undefined ? { wireLayout: backing.kafka.wireLayout } : {}),
   });
 }

@@ -38,8 +38,9 @@ export interface BusOptions {
   /** clock, for expiry and CloudEvents `time`; default `Date.now` */
   readonly now?: () => number;
   /**
-   * The header layout this bus writes (ADR 0021); consumers read both. Default v1 until every service of a
-   * fleet runs a release that reads v2; v2 puts 3 to 4 fewer headers on each message.
+   * The wire layout this bus writes (ADR 0021, 0026); consumers read v1, v2 and v3. Default v1 until every
+   * service of a fleet runs a release that reads v3 (a consumer of an older release dead-letters what it cannot
+   * read); v3 (CloudEvents structured mode) sends 2 headers instead of 10.
    */
   readonly wireLayout?: WireLayout;
 }

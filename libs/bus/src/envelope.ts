@@ -4,39 +4,19 @@ import { z } from 'zod';
 import type { DeadLetter, DeadLetterReason, IncomingMessage, IncomingMessageOf, OutgoingMessage } from './event-bus.js';
 import { BusError, BusErrorCode } from './errors.js';
 import type { MessageSigner } from './signing.js';
-import { formatSeal, parseSeal, SEAL_HEADER, WireLayout } from './wire-layout.js';
+import { isoTime, timestampMs } from './envelope-time.js';
+import { openStructured, readValueSeal, structuredRecord, type SealReading } from './structured-envelope.js';
+import {
+  formatSeal,
+  Header,
+  parseSeal,
+  SEAL_HEADER,
+  STRUCTURED_CONTENT_TYPE,
+  WireLayout,
+  type WireRecord,
+} from './wire-layout.js';
 
-/** A record as it travels: Kafka key, value bytes and string headers. Both bus implementations carry exactly this. */
-export interface WireRecord {
-  readonly key: string;
-  readonly value: Buffer;
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-/** Header names. CloudEvents binary content mode (Kafka protocol binding): attributes are `ce_`-prefixed headers. */
-export const Header = {
-  SpecVersion: 'ce_specversion',
-  Id: 'ce_id',
-  Type: 'ce_type',
-  Source: 'ce_source',
-  Time: 'ce_time',
-  ContentType: 'content-type',
-  /** CloudEvents extension attributes (lowercase alphanumerics, as the spec requires) */
-  Audience: 'ce_audience',
-  Expiry: 'ce_expiry',
-  Traceparent: 'traceparent',
-  Tracestate: 'tracestate',
-  KeyId: 'mw_key_id',
-  Signature: 'mw_signature',
-  /** added to DLQ records */
-  DlqReason: 'mw_dlq_reason',
-  DlqDetail: 'mw_dlq_detail',
-  DlqTopic: 'mw_dlq_topic',
-  DlqPartition: 'mw_dlq_partition',
-  DlqOffset: 'mw_dlq_offset',
-  DlqGroup: 'mw_dlq_group',
-  DlqAt: 'mw_dlq_at',
-} as const;
+export { Header, type WireRecord } from './wire-layout.js';
 
 const CONTENT_TYPE = 'application/json';
 
@@ -93,7 +73,7 @@ export interface EncodeContext {
   readonly defaultTtlSeconds: number;
   readonly signer: MessageSigner;
   readonly trace: { readonly traceparent?: string; readonly tracestate?: string };
-  /** the header layout to write (ADR 0021); default v1 */
+  /** the wire layout to write (ADR 0021, 0026); default v1 */
   readonly wireLayout?: WireLayout;
 }
 
@@ -116,13 +96,13 @@ export function encodeEnvelope(message: OutgoingMessage, ctx: EncodeContext): Wi
       },
     );
   }
+  const expiry = isoTime(ctx.nowMs + (message.ttlSeconds ?? ctx.defaultTtlSeconds) * 1000);
+  if (ctx.wireLayout === WireLayout.V3) return structuredRecord(message, parsed.data, { ...ctx, expiry });
   const value = Buffer.from(JSON.stringify(parsed.data), 'utf8');
-  const ttl = message.ttlSeconds ?? ctx.defaultTtlSeconds;
   // Built once, in wire order, with the signature last: no copy and no `delete` (which would turn the object
   // into a slow dictionary that kafkajs then walks) as sealRecord needs for a record it did not build.
   const headers = contextHeaders(message, ctx);
   const keyId = ctx.signer.activeKeyId;
-  const expiry = isoTime(ctx.nowMs + ttl * 1000);
   if (ctx.wireLayout === WireLayout.V2) {
     // ADR 0021: the same attributes signed as in v1, under the v2 tag; expiry and key id travel in `mw_sig`.
     const attributes = attributeList(WireLayout.V2, headers, CONTENT_TYPE, expiry, keyId);
@@ -136,7 +116,7 @@ export function encodeEnvelope(message: OutgoingMessage, ctx: EncodeContext): Wi
   return { key: message.key, value, headers };
 }
 
-/** The CloudEvents context attributes and the trace context: the headers both layouts start with. */
+/** The CloudEvents context attributes and the trace context: the headers both binary layouts start with. */
 function contextHeaders(message: OutgoingMessage, ctx: EncodeContext): Record<string, string> {
   const headers: Record<string, string> = {
     [Header.SpecVersion]: '1.0',
@@ -149,21 +129,6 @@ function contextHeaders(message: OutgoingMessage, ctx: EncodeContext): Record<st
   if (ctx.trace.traceparent !== undefined) headers[Header.Traceparent] = ctx.trace.traceparent;
   if (ctx.trace.tracestate !== undefined) headers[Header.Tracestate] = ctx.trace.tracestate;
   return headers;
-}
-
-/**
- * RFC 3339 of a time in ms. The messages of one publish share `nowMs` (and mostly their expiry), so the last
- * few results are kept: formatting a Date costs more than the rest of the header building.
- */
-const isoCache = new Map<number, string>();
-function isoTime(ms: number): string {
-  let iso = isoCache.get(ms);
-  if (iso === undefined) {
-    if (isoCache.size >= 8) isoCache.clear();
-    iso = new Date(ms).toISOString();
-    isoCache.set(ms, iso);
-  }
-  return iso;
 }
 
 /** Signs a record with the signer's active key (sets the key id and signature headers, replacing any). */
@@ -196,77 +161,122 @@ export type Verdict =
   | { readonly kind: 'skip'; readonly why: 'not-addressed' | 'type-filtered' }
   | { readonly kind: 'reject'; readonly reason: DeadLetterReason; readonly detail: string };
 
-const reject = (reason: DeadLetterReason, detail: string): Verdict => ({ kind: 'reject', reason, detail });
+const reject = (reason: DeadLetterReason, detail: string): Extract<Verdict, { kind: 'reject' }> => ({
+  kind: 'reject',
+  reason,
+  detail,
+});
 
 /**
  * Routing, verification and validation of one consumed record, in this order: another target's traffic is
  * skipped before any crypto (it is not ours to judge, its own consumer will), then signature, expiry, audience,
- * type filter and data schema.
+ * type filter and data schema. Every layout is read (ADR 0021, 0026): a fleet mid-upgrade mixes them.
  */
 export function inspectRecord(record: WireRecord, position: RecordPosition, ctx: InspectContext): Verdict {
   const h = record.headers;
-  const audience = h[Header.Audience];
   const mine = ctx.audiences;
-  if (mine !== undefined && audience !== undefined && !mine.includes(audience) && !mine.includes(record.key)) {
+  // v3 carries the routing copy of its signed audience in its seal; openStructured refuses a record where they differ.
+  const seal = h[Header.ContentType] === STRUCTURED_CONTENT_TYPE ? readValueSeal(h) : undefined;
+  const routedTo = seal === undefined ? h[Header.Audience] : typeof seal === 'string' ? undefined : seal.audience;
+  if (mine !== undefined && routedTo !== undefined && !mine.includes(routedTo) && !mine.includes(record.key)) {
     return { kind: 'skip', why: 'not-addressed' };
   }
-  const read = readEnvelope(h);
-  if ('reason' in read) return read;
-  const e = read.envelope;
-  const outcome = ctx.signer.verify(e[Header.KeyId], e[Header.Signature], read.attributes, record.value);
-  if (outcome === 'unknown-key') return reject('unknown-key', `signed with unknown key "${e[Header.KeyId]}"`);
-  if (outcome === 'bad-signature') return reject('bad-signature', 'signature does not match the content');
-  // Always a number here (checked above); a record without one would count as expired.
-  const expiresMs = timestampMs(e[Header.Expiry]) ?? Number.NEGATIVE_INFINITY;
-  if (ctx.nowMs > expiresMs + ctx.clockSkewMs) return reject('expired', `expired at ${e[Header.Expiry]}`);
+  const e = seal === undefined ? openBinary(record, ctx.signer) : openEvent(record, seal, ctx.signer);
+  if ('reason' in e) return e;
+  // Always a number here (checked when opened); a record without one would count as expired.
+  const expiresMs = timestampMs(e.expiry) ?? Number.NEGATIVE_INFINITY;
+  if (ctx.nowMs > expiresMs + ctx.clockSkewMs) return reject('expired', `expired at ${e.expiry}`);
+  const audience = e.audience;
   if (mine !== undefined && audience !== undefined && !mine.includes(audience)) {
     return reject(
       'wrong-audience',
       `addressed to "${audience}", routed with key "${record.key}" to ${mine.join(', ')}`,
     );
   }
-  const type = e[Header.Type];
+  const type = e.type;
   if (ctx.types !== undefined && !ctx.types.includes(type as MessageType))
     return { kind: 'skip', why: 'type-filtered' };
   const schema = (MessageSchemas as Record<string, z.ZodType>)[type];
   if (schema === undefined) return reject('unknown-type', `unknown message type "${type}"`);
   let json: unknown;
-  try {
-    json = JSON.parse(record.value.toString('utf8'));
-  } catch (error) {
-    return reject('invalid-data', `value is not JSON: ${(error as Error).message}`);
+  if (e.data !== undefined) json = e.data.json;
+  else {
+    try {
+      json = JSON.parse(record.value.toString('utf8'));
+    } catch (error) {
+      return reject('invalid-data', `value is not JSON: ${(error as Error).message}`);
+    }
   }
   const data = schema.safeParse(json);
   if (!data.success) return reject('invalid-data', z.prettifyError(data.error));
   const message: Mutable<IncomingMessageOf<MessageType>> = {
-    id: e[Header.Id],
+    id: e.id,
     type: type as MessageType,
-    source: e[Header.Source],
-    time: e[Header.Time],
+    source: e.source,
+    time: e.time,
     key: record.key,
     data: data.data as IncomingMessageOf<MessageType>['data'],
     partition: position.partition,
     offset: position.offset,
-    expiresAt: e[Header.Expiry],
+    expiresAt: e.expiry,
   };
   if (audience !== undefined) message.audience = audience;
-  const traceparent = e[Header.Traceparent];
+  const traceparent = h[Header.Traceparent];
   if (traceparent !== undefined) message.traceparent = traceparent;
-  const tracestate = e[Header.Tracestate];
+  const tracestate = h[Header.Tracestate];
   if (tracestate !== undefined) message.tracestate = tracestate;
   // The schema of `type` validated `data` above: the one place the wide shape becomes the discriminated union.
   return { kind: 'deliver', message: message as IncomingMessage };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Rejection = Extract<Verdict, { kind: 'reject' }>;
+
+/** The attributes of a record whose signature held, whichever layout it came in. */
+interface OpenedEnvelope {
+  readonly id: string;
+  readonly type: string;
+  readonly source: string;
+  readonly time: string;
+  readonly expiry: string;
+  readonly audience: string | undefined;
+  /** v3: the data, parsed with the event; v1 and v2: undefined (the value is the data, parsed when needed) */
+  readonly data?: { readonly json: unknown };
+}
+
+/** A v3 (structured) record, opened. */
+function openEvent(record: WireRecord, seal: SealReading, signer: MessageSigner): OpenedEnvelope | Rejection {
+  const opened = openStructured(record, seal, signer);
+  if ('reason' in opened) return opened;
+  const { id, type, source, time, expiry, audience, data } = opened.event;
+  return { id, type, source, time, expiry, audience, data: { json: data } };
+}
+
+/** A v1 or v2 (binary) record: its envelope headers checked, then its signature. */
+function openBinary(record: WireRecord, signer: MessageSigner): OpenedEnvelope | Rejection {
+  const read = readEnvelope(record.headers);
+  if ('reason' in read) return read;
+  const e = read.envelope;
+  const outcome = signer.verify(e[Header.KeyId], e[Header.Signature], read.attributes, record.value);
+  if (outcome === 'unknown-key') return reject('unknown-key', `signed with unknown key "${e[Header.KeyId]}"`);
+  if (outcome === 'bad-signature') return reject('bad-signature', 'signature does not match the content');
+  return {
+    id: e[Header.Id],
+    type: e[Header.Type],
+    source: e[Header.Source],
+    time: e[Header.Time],
+    expiry: e[Header.Expiry],
+    audience: e[Header.Audience],
+  };
+}
 
 /**
- * The envelope's headers in the v1 shape, whichever layout the record came in (ADR 0021: consumers read both),
+ * The envelope's headers in the v1 shape, whichever binary layout the record came in (v1 or v2, ADR 0021),
  * with the attributes its signature must cover; or why it is refused.
  */
 function readEnvelope(
   wire: Readonly<Record<string, string | undefined>>,
-): { readonly envelope: EnvelopeHeaders; readonly attributes: string[] } | Extract<Verdict, { kind: 'reject' }> {
+): { readonly envelope: EnvelopeHeaders; readonly attributes: string[] } | Rejection {
   let h = wire;
   let layout: WireLayout = WireLayout.V1;
   const sealText = wire[SEAL_HEADER];
@@ -316,20 +326,6 @@ function isWellFormedEnvelope(h: Readonly<Record<string, string | undefined>>): 
     timestampMs(h[Header.Time]) !== undefined &&
     timestampMs(h[Header.Expiry]) !== undefined
   );
-}
-
-/**
- * The ms of an RFC 3339 time that `Timestamp` accepts, else undefined. The records of one publish share their
- * `time` and usually their `expiry`, so the last few answers are kept (the check is a pure function of the text).
- */
-const timestampCache = new Map<string, number | undefined>();
-function timestampMs(text: string | undefined): number | undefined {
-  if (typeof text !== 'string') return undefined;
-  if (timestampCache.has(text)) return timestampCache.get(text);
-  const ms = Timestamp.safeParse(text).success ? Date.parse(text) : undefined;
-  if (timestampCache.size >= 16) timestampCache.clear();
-  timestampCache.set(text, ms);
-  return ms;
 }
 
 /** The DLQ record for a refused one: original key, value and headers, plus why and where. */

@@ -5,6 +5,7 @@ import { CONTRACT_SIGNING, describeEventBusContract, newHeartbeat } from './cont
 import type { IncomingMessage } from './event-bus.js';
 import { topicNameOf } from './bus-options.js';
 import { createInMemoryBroker, createInMemoryBus } from './in-memory-bus.js';
+import { WireLayout } from './wire-layout.js';
 
 // A started SDK registers the context manager that carries the active span into handlers, as in a service.
 startTelemetry({ serviceName: 'bus-contract', env: {} });
@@ -23,20 +24,21 @@ describeEventBusContract(
   { waitMs: 5_000 },
 );
 
-// The same contract with the v2 wire layout (ADR 0021): forged and malformed records are still refused.
-describeEventBusContract(
-  'in-memory, v2 wire layout',
-  async () => {
-    const broker = createInMemoryBroker({ partitions: 3 });
-    return {
-      createBus: async (options) => createInMemoryBus({ ...options, wireLayout: 'v2', broker }),
-      produceRaw: async (topic, record) => void broker.append(topicNameOf({}, topic), record),
-      close: async () => {},
-    };
-  },
-  { describe, it, expect, afterEach },
-  { waitMs: 5_000 },
-);
+// The same contract with the v2 and v3 wire layouts (ADR 0021, 0026): forged and malformed records are still refused.
+for (const wireLayout of [WireLayout.V2, WireLayout.V3])
+  describeEventBusContract(
+    `in-memory, ${wireLayout} wire layout`,
+    async () => {
+      const broker = createInMemoryBroker({ partitions: 3 });
+      return {
+        createBus: async (options) => createInMemoryBus({ ...options, wireLayout, broker }),
+        produceRaw: async (topic, record) => void broker.append(topicNameOf({}, topic), record),
+        close: async () => {},
+      };
+    },
+    { describe, it, expect, afterEach },
+    { waitMs: 5_000 },
+  );
 
 describe('in-memory EventBus', () => {
   it('never runs one key twice at once while members join and leave, and commits what finished during a rebalance', async () => {
@@ -67,10 +69,11 @@ describe('in-memory EventBus', () => {
     expect([...handled].sort()).toEqual(published.map((m) => `${m.key}:${m.data.version}`).sort());
   });
 
-  it('a fleet mid-upgrade: one consumer gets the messages of a v1 and a v2 producer, and no dead letter (ADR 0021)', async () => {
+  it('a fleet mid-upgrade: one consumer gets the messages of v1, v2 and v3 producers, and no dead letter (ADR 0021, 0026)', async () => {
     const broker = createInMemoryBroker({ partitions: 2 });
-    const oldProducer = createInMemoryBus({ broker, source: 'agent-old', signing: CONTRACT_SIGNING, wireLayout: 'v1' });
-    const newProducer = createInMemoryBus({ broker, source: 'agent-new', signing: CONTRACT_SIGNING, wireLayout: 'v2' });
+    const producers = Object.values(WireLayout).map((wireLayout) =>
+      createInMemoryBus({ broker, source: `agent-${wireLayout}`, signing: CONTRACT_SIGNING, wireLayout }),
+    );
     const consumer = createInMemoryBus({ broker, source: 'planner', signing: CONTRACT_SIGNING });
     const handled: string[] = [];
     const rejected: string[] = [];
@@ -81,12 +84,11 @@ describe('in-memory EventBus', () => {
       handler: async (m) => void handled.push(m.source),
       onRejected: (r) => void rejected.push(r.reason),
     });
-    await oldProducer.publish([newHeartbeat('a', '1')]);
-    await newProducer.publish([newHeartbeat('b', '1')]);
-    for (let i = 0; i < 400 && handled.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    for (const [i, producer] of producers.entries()) await producer.publish([newHeartbeat(`a-${i}`, '1')]);
+    for (let i = 0; i < 400 && handled.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
     await subscription.close();
-    await Promise.all([oldProducer.close(), newProducer.close(), consumer.close()]);
-    expect(handled.sort()).toEqual(['agent-new', 'agent-old']);
+    await Promise.all([...producers, consumer].map((bus) => bus.close()));
+    expect(handled.sort()).toEqual(['agent-v1', 'agent-v2', 'agent-v3']);
     expect(rejected).toEqual([]);
   });
 });

@@ -18,7 +18,8 @@ export {
   type WireRecord,
 } from './envelope.js';
 export { topicNameOf, type BusOptions } from './bus-options.js';
-export { WireLayout, SEAL_HEADER } from './wire-layout.js';
+export { WireLayout, SEAL_HEADER, STRUCTURED_CONTENT_TYPE } from './wire-layout.js';
+export { StructuredEvent, sealEvent } from './structured-envelope.js';
 export type { RetryOptions } from './bus-options.js';
 export { createInMemoryBroker, createInMemoryBus, InMemoryBroker, type InMemoryBusOptions } from './in-memory-bus.js';
 export {

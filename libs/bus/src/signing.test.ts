@@ -36,4 +36,13 @@ describe('MessageSigner', () => {
     expect(signer.verify('k', signature.replace('v1=', 'v2='), ['a', 'b'], value)).toBe('bad-signature');
     expect(signer.verify('gone', signature, ['a', 'b'], value)).toBe('unknown-key');
   });
+
+  it('accepts a signature only as it signs it: the same digest spelled otherwise (padded, base64) is refused', () => {
+    const signer = new MessageSigner({ keys: [{ id: 'k', secret }], activeKeyId: 'k' });
+    const value = Buffer.from('{"generation":3}');
+    const signature = signer.sign(['a'], value);
+    const digest = Buffer.from(signature.slice('v1='.length), 'base64url');
+    for (const respelled of [`${signature}=`, `v1=${digest.toString('base64')}`, `${signature} `])
+      if (respelled !== signature) expect(signer.verify('k', respelled, ['a'], value)).toBe('bad-signature');
+  });
 });

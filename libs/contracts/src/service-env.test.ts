@@ -35,6 +35,19 @@ describe('readBackingServices', () => {
     ]);
   });
 
+  it('reads the bus wire layout a service writes (ADR 0026): unset leaves the default, a wrong name is a problem', () => {
+    const base = { MESHWAVE_KAFKA_BROKERS: 'k:9092', MESHWAVE_REDIS_URL: 'redis://r:6379' };
+    const kafkaOf = (env: Record<string, string>) => {
+      const services = readBackingServices({ ...base, ...env }).services;
+      return services?.mode === 'external' ? services.kafka : undefined;
+    };
+    expect(kafkaOf({ MESHWAVE_BUS_WIRE_LAYOUT: 'v3' })?.wireLayout).toBe('v3');
+    expect(kafkaOf({})).not.toHaveProperty('wireLayout');
+    expect(readBackingServices({ ...base, MESHWAVE_BUS_WIRE_LAYOUT: 'v4' }).problems).toEqual([
+      { variable: 'MESHWAVE_BUS_WIRE_LAYOUT', message: 'one of v1, v2, v3, got "v4"' },
+    ]);
+  });
+
   it('never falls back to memory: without Kafka and Redis it names both variables', () => {
     const r = readBackingServices({ KAFKA_BROKERS: 'kafka:9092', REDIS_URL: 'redis://redis:6379' });
     expect(r.services).toBeUndefined();

@@ -33,10 +33,19 @@ export const ServiceEnv = {
   AuditRetention: 'MESHWAVE_AUDIT_RETENTION',
   /** event-loop delay (ms) past which a service reports itself Degraded and holds its judgements (default 1000) */
   EventLoopDelayThresholdMs: 'MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS',
+  /** the bus wire layout this service writes: `v1` (default), `v2` or `v3`; every service reads all (ADR 0026) */
+  BusWireLayout: 'MESHWAVE_BUS_WIRE_LAYOUT',
 } as const;
 export type ServiceEnv = (typeof ServiceEnv)[keyof typeof ServiceEnv];
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * How a meshwave envelope travels on Kafka (ADR 0021, 0026): what a producer writes; every consumer reads all
+ * three. v1 stays the default until every service of a fleet reads v3 (ADR 0026, the rollout).
+ */
+export const WireLayout = { V1: 'v1', V2: 'v2', V3: 'v3' } as const;
+export type WireLayout = (typeof WireLayout)[keyof typeof WireLayout];
 
 /** One thing wrong with a service's configuration: the variable (or flag) and what it should hold. */
 export interface ConfigProblem {
@@ -52,6 +61,8 @@ export type BackingServices =
         readonly brokers: readonly string[];
         readonly clientId?: string;
         readonly topicNames: Partial<Record<Topic, string>>;
+        /** the layout this service writes; unset: the bus's default */
+        readonly wireLayout?: WireLayout;
       };
       readonly redis: { readonly url: string; readonly keyPrefix?: string; readonly auditRetentionMs: number };
     }
@@ -152,13 +163,22 @@ export function readBackingServices(
   else if (!/^rediss?:\/\//.test(redisUrl))
     problems.push({ variable: ServiceEnv.RedisUrl, message: `a redis:// or rediss:// URL, got "${redisUrl}"` });
   const auditRetentionMs = readAuditRetention(env, problems);
+  const wireLayout = value(env, ServiceEnv.BusWireLayout);
+  const layouts: readonly string[] = Object.values(WireLayout);
+  if (wireLayout !== undefined && !layouts.includes(wireLayout))
+    problems.push({ variable: ServiceEnv.BusWireLayout, message: `one of ${layouts.join(', ')}, got "${wireLayout}"` });
   if (problems.length > 0 || redisUrl === undefined) return { problems };
   const clientId = value(env, ServiceEnv.KafkaClientId);
   const keyPrefix = value(env, ServiceEnv.RedisKeyPrefix);
   return {
     services: {
       mode: 'external',
-      kafka: { brokers, ...(clientId !== undefined ? { clientId } : {}), topicNames },
+      kafka: {
+        brokers,
+        ...(clientId !== undefined ? { clientId } : {}),
+        topicNames,
+        ...(wireLayout !== undefined ? { wireLayout: wireLayout as WireLayout } : {}),
+      },
       redis: { url: redisUrl, ...(keyPrefix !== undefined ? { keyPrefix } : {}), auditRetentionMs },
     },
     problems,

@@ -63,13 +63,15 @@ async function newKafkaHarness(wireLayout: WireLayout = WireLayout.V1): Promise<
 }
 
 describeEventBusContract('kafka', () => newKafkaHarness(), { describe, it, expect, afterEach }, { waitMs: 60_000 });
-// ADR 0021: the same contract with the v2 headers through kafkajs (forged and malformed records still refused).
-describeEventBusContract(
-  'kafka, v2 wire layout',
-  () => newKafkaHarness(WireLayout.V2),
-  { describe, it, expect, afterEach },
-  { waitMs: 60_000 },
-);
+// ADR 0021, 0026: the same contract with the v2 and v3 layouts through kafkajs (forged and malformed records still
+// refused; the forged records are v1, which every consumer reads).
+for (const wireLayout of [WireLayout.V2, WireLayout.V3])
+  describeEventBusContract(
+    `kafka, ${wireLayout} wire layout`,
+    () => newKafkaHarness(wireLayout),
+    { describe, it, expect, afterEach },
+    { waitMs: 60_000 },
+  );
 
 describe('Kafka EventBus', () => {
   let admin: ReturnType<Kafka['admin']>;

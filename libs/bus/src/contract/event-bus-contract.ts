@@ -5,10 +5,11 @@ import { ROOT_CONTEXT, TraceFlags, context as contextApi, trace } from '@opentel
 import { MessageType, type Heartbeat, type Topic } from '@meshwave/contracts';
 import type { afterEach as AfterEach, describe as Describe, expect as Expect, it as It } from 'vitest';
 import type { BusOptions } from '../bus-options.js';
-import { encodeEnvelope, sealRecord, type WireRecord } from '../envelope.js';
+import { encodeEnvelope, Header, sealRecord, type WireRecord } from '../envelope.js';
 import { BusError, BusErrorCode, HandlerRejectedError } from '../errors.js';
 import type { DeadLetter, EventBus, IncomingMessage, OutgoingMessage, Subscription } from '../event-bus.js';
 import { MessageSigner, type SigningOptions } from '../signing.js';
+import { STRUCTURED_CONTENT_TYPE } from '../wire-layout.js';
 
 /** What the suite needs from an implementation. One harness per test: fresh topics (or a fresh broker). */
 export interface EventBusContractHarness {
@@ -97,6 +98,12 @@ function newRecord(
 }
 
 const heartbeatVersion = (m: IncomingMessage): string => (m.data as Heartbeat).version;
+
+/** The data of a dead letter's original record: its whole value, or the event's `data` in the v3 layout. */
+function letterData(letter: DeadLetter | undefined): unknown {
+  const value = JSON.parse(letter?.value ?? '{}') as { data?: unknown };
+  return letter?.headers[Header.ContentType] === STRUCTURED_CONTENT_TYPE ? value.data : value;
+}
 
 export function describeEventBusContract(
   name: string,
@@ -365,7 +372,7 @@ export function describeEventBusContract(
         key: 'agent-1',
         detail: expect.stringContaining('cannot ever apply this'),
       });
-      expect(JSON.parse(letters[0]?.value ?? '{}')).toMatchObject({ version: 'poison' });
+      expect(letterData(letters[0])).toMatchObject({ version: 'poison' });
       expect(rejections.map((r) => r.reason)).toEqual(['handler-rejected', 'handler-failed']);
     });
 
