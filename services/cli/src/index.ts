@@ -6,13 +6,7 @@ export { LiveView, type LiveLine } from './commands/live-view.js';
 export { formatSplitTable, SplitExitCode } from './commands/split-command.js';
 export { fetchServiceGraphFromPrometheus, type PrometheusGraphOptions } from './adapters/prometheus-graph-source.js';
 export { pinText, PinExitCode, type PinIo } from './commands/pin-command.js';
-export {
-  runDemo,
-  demoRolloutSpec,
-  type DemoOptions,
-  type DemoResult,
-  type DemoSummary,
-} from './demo/demo-command.js';
+export { runDemo, demoRolloutSpec, type DemoOptions, type DemoResult, type DemoSummary } from './demo/demo-command.js';
 export {
   startEmbeddedFleet,
   DEMO_TOKEN,

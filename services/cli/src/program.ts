@@ -12,12 +12,8 @@ import { splitCommand } from './commands/split-command.js';
 import { demoCommand } from './demo/demo-command.js';
 
 /** The package's version: `meshwave --version` says which CLI a bug report is about. */
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
-
-/** Commander's codes for the exits that are not errors: help asked for, the version. */
-const HELP_CODES: readonly string[] = ['commander.helpDisplayed', 'commander.version'];
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 /**
  * The `meshwave` command tree (ADR 0027): every command built by its module on one context, so a test can run
@@ -83,8 +79,8 @@ export async function runCli(
     return ctx.exit;
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
-    if (HELP_CODES.includes(err.code)) return ExitCode.Ok;
-    // `meshwave` alone prints the help (to stderr) and exits 2 as any other usage error
-    return ExitCode.InvalidInput;
+    // Help asked for and the version end with exit code 0; every other end is a usage error, and so is
+    // `meshwave` alone (the help, on stderr).
+    return err.exitCode === 0 ? ExitCode.Ok : ExitCode.InvalidInput;
   }
 }

@@ -143,14 +143,12 @@ export class PlannerClient {
   }
 
   /**
-   * Follows `GET /v1/events` (of one rollout, or all) until the planner closes it or `signal` aborts. An event this
-   * client does not know the shape of is passed on as it came, never dropped.
+   * Follows `GET /v1/events` (of one rollout, or all) until the planner closes it; leaving the loop over it closes
+   * it too. An event this client does not know the shape of is passed on as it came, never dropped.
    */
-  async *events(
-    rollout: string | undefined,
-    signal: AbortSignal,
-  ): AsyncGenerator<RolloutEvent | { readonly unknown: ServerSentEvent }> {
-    const res = await this.send('GET', `v1/events${queryString({ rollout })}`, undefined, signal);
+  async *events(rollout: string | undefined): AsyncGenerator<RolloutEvent | { readonly unknown: ServerSentEvent }> {
+    // no timeout: the stream is meant to stay open
+    const res = await this.send('GET', `v1/events${queryString({ rollout })}`, undefined, new AbortController().signal);
     if (res.body === null) return;
     const reader = new EventStreamReader();
     const decoder = new TextDecoder();

@@ -22,9 +22,7 @@ export interface CliContext {
 
 /** `-o/--output table|json|yaml`, with the command's default. */
 export function addOutputOption(cmd: Command, defaultFormat: OutputFormat = OutputFormat.Table): Command {
-  return cmd.addOption(
-    new Option('-o, --output <format>', 'output format').choices(FORMATS).default(defaultFormat),
-  );
+  return cmd.addOption(new Option('-o, --output <format>', 'output format').choices(FORMATS).default(defaultFormat));
 }
 
 /** `--planner URL` and `--token TOKEN`, for the commands that call the planner's API. */

@@ -31,9 +31,7 @@ const quoteSingle = (text: string): string => text.replace(/'/g, `'\\''`);
 /** bash: commands, then each command's flags; files for everything else (`complete -o default`). */
 export function bashCompletion(program: Command): string {
   const entries = entriesOf(program);
-  const cases = entries
-    .map((e) => `    ${e.name}) flags='${e.flags.flatMap((f) => f.names).join(' ')}' ;;`)
-    .join('\n');
+  const cases = entries.map((e) => `    ${e.name}) flags='${e.flags.flatMap((f) => f.names).join(' ')}' ;;`).join('\n');
   return `# meshwave completion for bash: eval "$(meshwave completion bash)" (e.g. in ~/.bashrc)
 _meshwave() {
   local cur=\${COMP_WORDS[COMP_CWORD]} flags=''

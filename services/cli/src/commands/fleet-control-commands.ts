@@ -53,10 +53,15 @@ function excludeCommand(ctx: CliContext): Command {
 
 /** `meshwave retry ID [--unit U...] --reason TEXT`: the failed units again, on the same target revision. */
 function retryCommand(ctx: CliContext): Command {
-  return plannerCommand(ctx, 'retry <id>', 'retry failed units of a rollout on the same target (all failed ones by default)', [
-    'meshwave retry istio-1-25-2-abc123 --reason "node pool fixed"',
-    'meshwave retry istio-1-25-2-abc123 --unit prod-us-east-1/search/Deployment/db --reason "image pull fixed"',
-  ])
+  return plannerCommand(
+    ctx,
+    'retry <id>',
+    'retry failed units of a rollout on the same target (all failed ones by default)',
+    [
+      'meshwave retry istio-1-25-2-abc123 --reason "node pool fixed"',
+      'meshwave retry istio-1-25-2-abc123 --unit prod-us-east-1/search/Deployment/db --reason "image pull fixed"',
+    ],
+  )
     .addOption(unitOption('only this failed unit'))
     .addOption(reasonOption())
     .action(async (id: string, opts: ClientFlags & { unit?: ExcludedUnit[]; reason: string }) => {

@@ -25,11 +25,12 @@ function olderPage(ctx: CliContext, next: string | undefined, command: string): 
 
 /** `meshwave audit [ROLLOUT]`: who did what, when and why; fleet-wide, of one rollout, or of one scope. */
 function auditCommand(ctx: CliContext): Command {
-  return plannerCommand(ctx, 'audit [rollout]', "the audit log: who did what, when and why (fleet-wide, or a rollout's)", [
-    'meshwave audit',
-    'meshwave audit istio-1-25-2-abc123',
-    'meshwave audit --scope fleet --limit 20 -o json',
-  ])
+  return plannerCommand(
+    ctx,
+    'audit [rollout]',
+    "the audit log: who did what, when and why (fleet-wide, or a rollout's)",
+    ['meshwave audit', 'meshwave audit istio-1-25-2-abc123', 'meshwave audit --scope fleet --limit 20 -o json'],
+  )
     .option('--scope <scope>', 'only this scope: a rollout id, "fleet" (inventory changes) or a VM group')
     .option('--limit <n>', `entries per page (1-${MAX_PAGE_LIMIT}; default 100)`, positiveInt(MAX_PAGE_LIMIT))
     .option('--cursor <cursor>', 'the older page a previous page named')
@@ -64,10 +65,12 @@ function auditCommand(ctx: CliContext): Command {
 
 /** `meshwave transitions ID`: every transition a rollout made, oldest first within a page. */
 function transitionsCommand(ctx: CliContext): Command {
-  return plannerCommand(ctx, 'transitions <id>', "a rollout's transitions (state changes with trigger, actor, reason)", [
-    'meshwave transitions istio-1-25-2-abc123',
-    'meshwave transitions istio-1-25-2-abc123 --limit 500 -o json',
-  ])
+  return plannerCommand(
+    ctx,
+    'transitions <id>',
+    "a rollout's transitions (state changes with trigger, actor, reason)",
+    ['meshwave transitions istio-1-25-2-abc123', 'meshwave transitions istio-1-25-2-abc123 --limit 500 -o json'],
+  )
     .option('--limit <n>', `transitions per page (1-${MAX_PAGE_LIMIT}; default 100)`, positiveInt(MAX_PAGE_LIMIT))
     .option('--cursor <cursor>', 'the older page a previous page named')
     .action(async (id: string, opts: PageFlags) => {
@@ -120,13 +123,12 @@ function eventsCommand(ctx: CliContext): Command {
       ctx.exit = await withPlannerClient(opts, io, async (client) => {
         let seen = 0;
         let wait: number = RECONNECT_MS.first;
-        const abort = new AbortController();
         // Once the stream has worked, a break is a planner restarting or a proxy's timeout: reconnect. Before
         // that, an error is the answer (wrong URL, token, rollout) and ends the command.
         let connected = false;
         for (;;) {
           try {
-            for await (const event of client.events(opts.rollout, abort.signal)) {
+            for await (const event of client.events(opts.rollout)) {
               connected = true;
               wait = RECONNECT_MS.first;
               io.stdout(
@@ -136,10 +138,8 @@ function eventsCommand(ctx: CliContext): Command {
                     ? `---\n${stringify(event)}`
                     : describeEvent(event),
               );
-              if (opts.count !== undefined && ++seen >= opts.count) {
-                abort.abort();
-                return ExitCode.Ok;
-              }
+              // leaving the loop cancels the stream (and closes its connection)
+              if (opts.count !== undefined && ++seen >= opts.count) return ExitCode.Ok;
             }
             connected = true;
             io.stderr(`meshwave: the planner closed the event stream; reconnecting in ${wait / 1000} s`);

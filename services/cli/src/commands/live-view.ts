@@ -25,7 +25,7 @@ export function clipLine(text: string, width: number): string {
   if (visibleLength(text) <= width) return text;
   let out = '';
   let shown = 0;
-  for (let i = 0; i < text.length && shown < width - 1; ) {
+  for (let i = 0; i < text.length && shown < width - 1;) {
     ANSI_AT.lastIndex = i;
     const m = ANSI_AT.exec(text);
     if (m) {

@@ -75,7 +75,12 @@ function applyCommand(ctx: CliContext): Command {
 type StatusFlags = ClientFlags & { watch: boolean; interval: string; tty: boolean };
 
 /** Follows a rollout until it ends: redrawn in place on a terminal, the lines that changed anywhere else. */
-async function watchRollout(ctx: CliContext, client: { rollout(id: string): Promise<RolloutStatus> }, id: string, opts: StatusFlags): Promise<number> {
+async function watchRollout(
+  ctx: CliContext,
+  client: { rollout(id: string): Promise<RolloutStatus> },
+  id: string,
+  opts: StatusFlags,
+): Promise<number> {
   const { io } = ctx;
   const terminal = opts.tty ? io.terminal : undefined;
   const view = new LiveView(io.stdout, terminal);
@@ -190,7 +195,9 @@ function fleetCommand(ctx: CliContext): Command {
   });
 }
 
-function revisionLines(revisions: readonly { revision: string; workloads: number; vmHosts: number; clusters: string[] }[]): string[] {
+function revisionLines(
+  revisions: readonly { revision: string; workloads: number; vmHosts: number; clusters: string[] }[],
+): string[] {
   return revisions.map(
     (r) =>
       `  ${r.revision.padEnd(12)} ${r.workloads} workloads, ${r.vmHosts} VM hosts, clusters: ${r.clusters.join(', ') || '-'}`,
@@ -245,4 +252,3 @@ export function operatorCommands(ctx: CliContext): Command[] {
     clusterCommand(ctx),
   ];
 }
-

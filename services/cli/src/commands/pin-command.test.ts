@@ -161,7 +161,9 @@ spec:
     expect(await runCli(['pin', ...args, ...now], io)).toBe(PinExitCode.Ok);
     expect(io.err).toEqual([]);
     expect(io.files['ns.yaml']).not.toContain('istio.io/rev');
-    expect(io.out.join('\n').split('\n')).toContain('ns.yaml:2: Namespace/shop → istio.io/rev removed (handed over to its workloads)');
+    expect(io.out.join('\n').split('\n')).toContain(
+      'ns.yaml:2: Namespace/shop → istio.io/rev removed (handed over to its workloads)',
+    );
     expect(io.files['apps.yaml']).toContain('labels: { app: cart, istio.io/rev: 1-25-2 }');
     expect(io.files['apps.yaml']).toContain('labels: { app: web, istio.io/rev: 1-24-5 }');
     expect(io.files['apps.yaml']).toContain("labels: { app: batch, sidecar.istio.io/inject: 'false' }");

@@ -115,7 +115,8 @@ interface PinFlags {
 /** `meshwave pin`: 0 done (or nothing to do), 1 with --check when something would change, 2 on bad input. */
 async function runPin(values: PinFlags, io: PinIo): Promise<number> {
   const problems: string[] = [];
-  if (values.file === undefined || values.file.length === 0) problems.push('-f/--file: missing: a manifest file or directory');
+  if (values.file === undefined || values.file.length === 0)
+    problems.push('-f/--file: missing: a manifest file or directory');
   if (values.inventory === undefined && values.planner === undefined)
     problems.push('--inventory or --planner: one is needed for the assignment');
   if (values.inventory !== undefined && values.rollout === undefined)
@@ -183,13 +184,12 @@ async function runPin(values: PinFlags, io: PinIo): Promise<number> {
 /** The `meshwave pin` command: its flags, help and examples. */
 export function pinCommand(ctx: CliContext): Command {
   const cmd = new Command('pin')
-    .description("rewrite istio.io/rev in manifests to the revision the rollout assigns; --check for CI gates")
+    .description('rewrite istio.io/rev in manifests to the revision the rollout assigns; --check for CI gates')
     .addOption(
       new Option(
         '-f, --file <path>',
         'manifest file (multi-document YAML, Helm output) or directory (every *.yaml/*.yml under it); repeatable',
-      )
-        .argParser((v: string, previous: string[] | undefined) => [...(previous ?? []), v]),
+      ).argParser((v: string, previous: string[] | undefined) => [...(previous ?? []), v]),
     )
     .option('--rollout <file>', 'the rollout file (rollouts.yml)')
     .option('--inventory <file>', 'fleet inventory: the assignment is what the plan has moved through --through')

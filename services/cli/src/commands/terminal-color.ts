@@ -10,7 +10,7 @@ const SGR: Readonly<Record<Tone, string>> = { good: '32', bad: '31', warn: '33',
 export type Paint = (text: string, tone: Tone) => string;
 
 export const noPaint: Paint = (text) => text;
-const ansiPaint: Paint = (text, tone) => `\u001b[${SGR[tone]}m${text}\u001b[0m`;
+const ansiPaint: Paint = (text, tone) => (text === '' ? '' : `\u001b[${SGR[tone]}m${text}\u001b[0m`);
 
 /**
  * Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty string (no-color.org).

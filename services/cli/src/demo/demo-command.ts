@@ -212,7 +212,8 @@ function announceFleet({ fleetConfig, fleet, view }: DemoRun): void {
   view.setHeader([
     `meshwave demo: ${fleetConfig.clusters.length} simulated clusters (${workloads} workloads), ${fleetConfig.vmGroups.length} VM groups (${hosts} hosts)`,
     `  dashboard  ${fleet.url}/#token=${DEMO_TOKEN}`,
-    `  CLI        MESHWAVE_PLANNER_URL=${fleet.url} MESHWAVE_TOKEN=${DEMO_TOKEN} npx meshwave status`,
+    `  CLI        export MESHWAVE_PLANNER_URL=${fleet.url}`,
+    `             export MESHWAVE_TOKEN=${DEMO_TOKEN}; npx meshwave status`,
     '',
   ]);
 }
@@ -275,11 +276,7 @@ async function actAsOperator(
     ].filter((u) => !u.startsWith('vmgroup/') && !excludedOnce.has(u));
     const units = failed.map(parseUnitKey).filter((u) => u !== undefined);
     if (units.length > 0) {
-      await client.exclude(
-        status.id,
-        units,
-        'demo: crash-looping on the new revision; the owning team will fix it',
-      );
+      await client.exclude(status.id, units, 'demo: crash-looping on the new revision; the owning team will fix it');
       for (const u of failed) excludedOnce.add(u);
       say(`demo operator: excluded ${failed.join(', ')} (recorded in the audit log)`);
     }
@@ -323,7 +320,7 @@ export function demoCommand(ctx: CliContext): Command {
   const cmd = new Command('demo')
     .description('upgrade a simulated fleet in one process (npm start); -o json --exit-when-done for scripts')
     .option('--fleet <file>', "the simulated fleet (default: the repository's examples/demo-fleet.yml)")
-    .option('--rollout <file>', "the rollout file it shortens and applies (default: examples/rollouts.yml)")
+    .option('--rollout <file>', 'the rollout file it shortens and applies (default: examples/rollouts.yml)')
     .option('--plan-out <file>', 'write the plan the planner returned, as JSON')
     .option('--port <port>', 'API and dashboard port (0: any free port)', '8080')
     .option('--exit-when-done', 'stop the fleet and exit when the rollout ends (exit 0 when it completed)', false)
