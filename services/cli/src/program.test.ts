@@ -1,28 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { CommandIo } from './io.js';
+import { newCapturedIo } from './captured-io.js';
 import { buildProgram, runCli } from './program.js';
 
-interface Captured extends CommandIo {
-  readonly out: string[];
-  readonly err: string[];
-}
-
-function newIo(files: Record<string, string> = {}): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    readFile: (path) =>
-      path in files
-        ? Promise.resolve(files[path]!)
-        : Promise.reject(Object.assign(new Error(path), { code: 'ENOENT' })),
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    env: { HOME: '/nonexistent' },
-  };
-}
+const newIo = newCapturedIo;
 
 const commandNames = buildProgram({ io: newIo(), sleep: async () => undefined, exit: 0 }).commands.map((c) => c.name());
 

@@ -40,6 +40,14 @@ export class PlannerClientError extends Error {
   }
 }
 
+/** What `POST|DELETE /v1/freeze` answer (the planner's `FreezeStatus`): whether the fleet is frozen, why, by whom. */
+export interface FreezeStatus {
+  readonly frozen: boolean;
+  readonly reason?: string;
+  readonly since?: string;
+  readonly by?: string;
+}
+
 /** A thin typed client of the planner's REST API (`/v1`). */
 export class PlannerClient {
   constructor(
@@ -127,15 +135,18 @@ export class PlannerClient {
   transitions(id: string, query: { limit?: number; cursor?: string }): Promise<TransitionPage> {
     return this.request('GET', `v1/rollouts/${encodeURIComponent(id)}/transitions${queryString(query)}`);
   }
-  /** Halts every active rollout and holds all dispatch until `unfreeze`. */
-  freeze(reason: string): Promise<unknown> {
+  /** Halts every active rollout and holds all dispatch until `unfreeze`; answers whether the fleet is frozen. */
+  freeze(reason: string): Promise<FreezeStatus> {
     return this.request('POST', 'v1/freeze', { reason });
   }
-  unfreeze(reason: string): Promise<unknown> {
+  unfreeze(reason: string): Promise<FreezeStatus> {
     return this.request('DELETE', 'v1/freeze', { reason });
   }
-  /** Retries the failed units of a rollout on the same target (all of them when `units` is empty). */
-  retry(id: string, units: readonly ExcludedUnit[], reason: string): Promise<ActionResponse> {
+  /**
+   * Retries failed units of a rollout on the same target: `units` as the status names them
+   * (`cluster/namespace[/Kind/name]`), all failed ones when empty.
+   */
+  retry(id: string, units: readonly string[], reason: string): Promise<ActionResponse> {
     return this.request('POST', `v1/rollouts/${encodeURIComponent(id)}/retry`, {
       ...(units.length > 0 ? { units } : {}),
       reason,

@@ -1,25 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { CommandIo } from '../io.js';
+import { newCapturedIo } from '../captured-io.js';
 import { buildProgram, runCli } from '../program.js';
 
 async function script(shell: string): Promise<string> {
-  const out: string[] = [];
-  const io: CommandIo = {
-    readFile: () => Promise.reject(new Error()),
-    stdout: (t) => out.push(t),
-    stderr: () => undefined,
-    env: {},
-  };
+  const io = newCapturedIo();
   expect(await runCli(['completion', shell], io)).toBe(0);
-  return out.join('');
+  return io.out.join('');
 }
 
-const program = buildProgram({
-  io: { readFile: () => Promise.reject(new Error()), stdout: () => undefined, stderr: () => undefined, env: {} },
-  sleep: async () => undefined,
-  exit: 0,
-});
+const program = buildProgram({ io: newCapturedIo(), sleep: async () => undefined, exit: 0 });
 
 describe('meshwave completion', () => {
   it('bash: a valid script that completes every command and, after one, its flags', async () => {

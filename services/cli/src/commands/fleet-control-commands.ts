@@ -1,29 +1,23 @@
 import { Option, type Command } from 'commander';
 import type { ExcludedUnit } from '@meshwave/contracts';
+import type { FreezeStatus } from '../adapters/planner-client.js';
 import { withPlannerClient } from './cli-config.js';
 import { ExitCode } from '../io.js';
 import { printAs, type CliContext } from './cli-options.js';
 import { plannerCommand, type ClientFlags } from './operator-commands.js';
-import { collectUnit } from './unit-key.js';
+import { collectUnit, collectUnitKey } from './unit-key.js';
 
-const unitOption = (what: string): Option =>
+const unitOption = <T>(what: string, collect: (value: string, previous: T[] | undefined) => T[]): Option =>
   new Option('--unit <unit>', `${what}: cluster/namespace or cluster/namespace/Kind/name (repeat for more)`).argParser(
-    (value: string, previous: ExcludedUnit[] | undefined) => collectUnit(value, previous),
+    collect,
   );
 
 const reasonOption = (): Option =>
   new Option('--reason <text>', 'why, written to the audit log (required)').makeOptionMandatory();
 
-/** Says what a response the CLI has no table for holds: its message, or its fields. */
-function describe(res: unknown): string {
-  if (typeof res === 'object' && res !== null) {
-    const r = res as Record<string, unknown>;
-    if (typeof r.message === 'string') return r.message;
-    return Object.entries(r)
-      .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join('\n');
-  }
-  return res === undefined || res === null || res === '' ? 'done' : String(res);
+function describeFreeze(s: FreezeStatus): string {
+  const why = [s.since && `since ${s.since}`, s.by && `by ${s.by}`, s.reason && `"${s.reason}"`].filter(Boolean);
+  return `${s.frozen ? 'the fleet is frozen' : 'the fleet is not frozen'}${why.length > 0 ? ` (${why.join(', ')})` : ''}`;
 }
 
 /**
@@ -40,7 +34,7 @@ function excludeCommand(ctx: CliContext): Command {
       'meshwave exclude istio-1-25-2-abc123 --unit prod-eu-west-1/legacy --reason "namespace owned by team X, not ready"',
     ],
   )
-    .addOption(unitOption('a unit to exclude').makeOptionMandatory())
+    .addOption(unitOption('a unit to exclude', collectUnit).makeOptionMandatory())
     .option('--reason <text>', 'why, written to the audit log')
     .action(async (id: string, opts: ClientFlags & { unit: ExcludedUnit[]; reason?: string }) => {
       ctx.exit = await withPlannerClient(opts, ctx.io, async (client) => {
@@ -62,9 +56,9 @@ function retryCommand(ctx: CliContext): Command {
       'meshwave retry istio-1-25-2-abc123 --unit prod-us-east-1/search/Deployment/db --reason "image pull fixed"',
     ],
   )
-    .addOption(unitOption('only this failed unit'))
+    .addOption(unitOption('only this failed unit', collectUnitKey))
     .addOption(reasonOption())
-    .action(async (id: string, opts: ClientFlags & { unit?: ExcludedUnit[]; reason: string }) => {
+    .action(async (id: string, opts: ClientFlags & { unit?: string[]; reason: string }) => {
       ctx.exit = await withPlannerClient(opts, ctx.io, async (client) => {
         const res = await client.retry(id, opts.unit ?? [], opts.reason);
         printAs(ctx.io, opts.output, res, () => `retry: ${res.message} (phase ${res.phase})`);
@@ -88,7 +82,7 @@ function freezeCommand(ctx: CliContext, lift: boolean): Command {
     .action(async (opts: ClientFlags & { reason: string }) => {
       ctx.exit = await withPlannerClient(opts, ctx.io, async (client) => {
         const res = lift ? await client.unfreeze(opts.reason) : await client.freeze(opts.reason);
-        printAs(ctx.io, opts.output, res === '' ? {} : res, () => `${name}: ${describe(res)}`);
+        printAs(ctx.io, opts.output, res, () => `${name}: ${describeFreeze(res)}`);
         return ExitCode.Ok;
       });
     });

@@ -7,7 +7,7 @@ import type { RolloutStatus } from '@meshwave/contracts';
 import { DemoFleetConfig } from '../demo/fleet-config.js';
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from '../demo/embedded-fleet.js';
 import { demoRolloutSpec } from '../demo/demo-command.js';
-import type { CommandIo } from '../io.js';
+import { newCapturedIo, type CapturedIo } from '../captured-io.js';
 import { runCli } from '../program.js';
 
 function newFleetConfig(): DemoFleetConfig {
@@ -31,22 +31,9 @@ function newFleetConfig(): DemoFleetConfig {
   });
 }
 
-interface Captured extends CommandIo {
-  out: string[];
-  err: string[];
-}
-
-function newIo(env: Record<string, string> = {}): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    readFile: (path) => readFile(path, 'utf8'),
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    env: { HOME: '/nonexistent', ...env },
-  };
+/** Reads real files: the test writes its rollout file to a temporary directory. */
+function newIo(env: Record<string, string> = {}): CapturedIo {
+  return { ...newCapturedIo({}, env), readFile: (path) => readFile(path, 'utf8') };
 }
 
 describe('operator CLI against a planner started in the test', () => {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandIo } from '../io.js';
+import { newCapturedIo, type CapturedIo } from '../captured-io.js';
 import { runCli } from '../program.js';
 
 /** What the fake planner was asked. */
@@ -43,8 +43,14 @@ function answer(req: IncomingMessage, res: ServerResponse, body: unknown): void 
   };
   const url = new URL(req.url!, 'http://x');
   const route = `${req.method} ${url.pathname}`;
-  if (route === 'POST /v1/freeze') return json(200, { frozen: true, reason: (body as { reason: string }).reason });
-  if (route === 'DELETE /v1/freeze') return json(200, { frozen: false });
+  if (route === 'POST /v1/freeze')
+    return json(200, {
+      frozen: true,
+      reason: (body as { reason: string }).reason,
+      since: '2026-12-06T07:00:00Z',
+      by: 'sre',
+    });
+  if (route === 'DELETE /v1/freeze') return json(200, { frozen: false, by: 'sre' });
   if (route === 'POST /v1/rollouts/r1/retry') return json(200, action('r1', 'retry'));
   if (route === 'POST /v1/rollouts/r1/exclude') return json(200, action('r1', 'exclude'));
   if (route === 'GET /v1/audit')
@@ -101,29 +107,18 @@ describe('planner commands against a fake planner', () => {
     seen.length = 0;
   });
 
-  function newIo(): CommandIo & { out: string[]; err: string[] } {
-    const out: string[] = [];
-    const err: string[] = [];
-    return {
-      out,
-      err,
-      readFile: () => Promise.reject(new Error('none')),
-      stdout: (t) => out.push(t),
-      stderr: (t) => err.push(t),
-      env: { HOME: '/nonexistent' },
-    };
-  }
+  const newIo = (): CapturedIo => newCapturedIo();
 
   it.each([
     [
       ['freeze', '--reason', 'INC-1'],
       { method: 'POST', url: '/v1/freeze', body: { reason: 'INC-1' } },
-      /freeze: frozen: true/,
+      /freeze: the fleet is frozen \(since 2026-12-06T07:00:00Z, by sre, "INC-1"\)/,
     ],
     [
       ['unfreeze', '--reason', 'INC-1 over'],
       { method: 'DELETE', url: '/v1/freeze', body: { reason: 'INC-1 over' } },
-      /unfreeze: frozen: false/,
+      /unfreeze: the fleet is not frozen \(by sre\)/,
     ],
     [
       ['retry', 'r1', '--unit', 'c1/shop/Deployment/cart', '--unit', 'c2/web', '--reason', 'fixed'],
@@ -131,10 +126,7 @@ describe('planner commands against a fake planner', () => {
         method: 'POST',
         url: '/v1/rollouts/r1/retry',
         body: {
-          units: [
-            { cluster: 'c1', namespace: 'shop', kind: 'Deployment', name: 'cart' },
-            { cluster: 'c2', namespace: 'web' },
-          ],
+          units: ['c1/shop/Deployment/cart', 'c2/web'],
           reason: 'fixed',
         },
       },

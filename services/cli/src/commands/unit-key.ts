@@ -13,12 +13,23 @@ export function parseUnitKey(key: string): ExcludedUnit | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** `--unit` values: parsed and collected; a malformed one is a usage error naming the expected form. */
-export function collectUnit(value: string, previous: readonly ExcludedUnit[] = []): ExcludedUnit[] {
+/** A `--unit` value, checked: a malformed one is a usage error naming the expected form. */
+function checkedUnit(value: string): ExcludedUnit {
   const unit = parseUnitKey(value);
   if (unit === undefined)
     throw new InvalidArgumentError(
       `"${value}" is not a unit: cluster/namespace or cluster/namespace/Kind/name (Kind: Deployment, StatefulSet, DaemonSet)`,
     );
-  return [...previous, unit];
+  return unit;
+}
+
+/** `--unit` values collected as the exclude route takes them (objects). */
+export function collectUnit(value: string, previous: readonly ExcludedUnit[] = []): ExcludedUnit[] {
+  return [...previous, checkedUnit(value)];
+}
+
+/** `--unit` values collected as keys, as the status shows them and the retry route takes them. */
+export function collectUnitKey(value: string, previous: readonly string[] = []): string[] {
+  checkedUnit(value);
+  return [...previous, value];
 }
