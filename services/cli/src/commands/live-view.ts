@@ -74,7 +74,8 @@ export class LiveView {
       this.write(`${text}\n`);
       return;
     }
-    this.write(`${this.moveToTop()}${clipLine(text, this.terminal.columns)}${ESC}K\n${ESC}J`);
+    // erase to the end of the screen from the note's end: the old region goes, the note stays
+    this.write(`${this.moveToTop()}${clipLine(text, this.terminal.columns)}${ESC}J\n`);
     this.onScreen = 0;
     this.drawn = '';
     this.redraw();
@@ -107,7 +108,9 @@ export class LiveView {
     }
     const frame = rows.map((r) => `${clipLine(r, terminal.columns)}${ESC}K`).join('\n');
     if (frame === this.drawn) return;
-    this.write(`${this.moveToTop()}${frame}\n${ESC}J`);
+    // every write ends with its newline: the cursor rests on the line under the region, where the next redraw
+    // counts from (and what writes only whole lines, such as `io.stdout`, adds nothing)
+    this.write(`${this.moveToTop()}${frame}${ESC}J\n`);
     this.onScreen = rows.length;
     this.drawn = frame;
   }
