@@ -36,6 +36,37 @@ const events = [
   },
 ];
 
+let looks = 0;
+const rolloutStatus = (phase: string) => ({
+  id: 'r1',
+  name: 'istio-1-25-2',
+  from: '1-24-5',
+  to: '1-25-2',
+  phase,
+  wave: 0,
+  deadline: '2026-12-07T00:00:00Z',
+  estimatedCompletion: '2026-12-06T08:00:00Z',
+  deadlineAtRisk: false,
+  waveStatuses: [
+    {
+      index: 0,
+      name: 'staging',
+      state: phase === 'Completed' ? 'passed' : 'active',
+      approval: false,
+      approved: false,
+      forced: false,
+      units: { pending: 0, moving: 0, converged: phase === 'Completed' ? 4 : 1, failed: phase === 'Completed' ? 0 : 1 },
+      vmHosts: { pending: 0, upgrading: 0, converged: 0, failed: 0 },
+      clusters: [],
+      vmGroups: [],
+      failedUnits: [],
+    },
+  ],
+  gateVerdicts: [],
+  excluded: [],
+  transitions: [],
+});
+
 /** Answers as the planner's routes do; the event stream comes in pieces that split lines and events. */
 function answer(req: IncomingMessage, res: ServerResponse, body: unknown): void {
   const json = (status: number, value: unknown): void => {
@@ -64,6 +95,11 @@ function answer(req: IncomingMessage, res: ServerResponse, body: unknown): void 
     return json(200, { entries: [{ actor: 'sre', action: 'pause', scope: 'r1', at: '2026-12-06T07:00:00Z' }] });
   if (route === 'GET /v1/rollouts/r1/transitions')
     return json(200, { transitions: [{ ...transition, seq: 7 }], total: 8, oldestKept: 0 });
+  if (route === 'GET /v1/rollouts/r1') {
+    // Running on the first look, Completed on the next
+    looks++;
+    return json(200, rolloutStatus(looks > 1 ? 'Completed' : 'Running'));
+  }
   if (route === 'GET /v1/events') {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const text = `: meshwave planner events\n\n${events.map((e, i) => `id: ${i + 1}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(': keep-alive\n\n')}`;
@@ -105,6 +141,7 @@ describe('planner commands against a fake planner', () => {
   });
   beforeEach(() => {
     seen.length = 0;
+    looks = 0;
   });
 
   const newIo = (): CapturedIo => newCapturedIo();
@@ -188,5 +225,42 @@ describe('planner commands against a fake planner', () => {
     const io = newIo();
     expect(await runCli(['transitions', 'nope', ...flags], io)).toBe(2);
     expect(io.err.join('')).toMatch(/not found \(404\): no route GET \/v1\/rollouts\/nope\/transitions/);
+  });
+
+  describe('status --watch', () => {
+    const ESC = '\u001b[';
+    const watch = async (terminal: boolean, extra: string[], env: Record<string, string> = {}): Promise<string> => {
+      const io = { ...newCapturedIo({}, env), ...(terminal ? { terminal: { columns: 100, rows: 30 } } : {}) };
+      expect(await runCli(['status', 'r1', '--watch', ...extra, ...flags], io, { sleep: async () => undefined })).toBe(
+        0,
+      );
+      return io.out.join('');
+    };
+
+    it('redraws in place, in colour, on a terminal', async () => {
+      const out = await watch(true, []);
+      expect(out).toContain(`${ESC}3A`); // up over the first frame (3 lines)
+      expect(out).toContain(`${ESC}32m`); // green: converged units, Completed
+      expect(out).toMatch(/phase .*Completed/);
+    });
+
+    it('leaves colour out on a terminal when NO_COLOR is set', async () => {
+      const out = await watch(true, [], { NO_COLOR: '1' });
+      expect(out).toContain(`${ESC}3A`);
+      expect(out).not.toMatch(/\u001b\[3\dm/);
+    });
+
+    it.each([
+      ['off a terminal', false, []],
+      ['with --no-tty on a terminal', true, ['--no-tty']],
+    ])('appends plain lines %s, only what changed', async (_, terminal, extra) => {
+      const out = await watch(terminal, extra);
+      expect(out).not.toContain(ESC);
+      expect(out.split('\n').filter((l) => l.startsWith('rollout r1'))).toEqual([
+        'rollout r1 (istio-1-25-2): 1-24-5 → 1-25-2   phase Running',
+        'rollout r1 (istio-1-25-2): 1-24-5 → 1-25-2   phase Completed',
+      ]);
+      expect(out.split('\n').filter((l) => l.startsWith('deadline'))).toHaveLength(1);
+    });
   });
 });
