@@ -69,7 +69,7 @@ describe('LiveView on a terminal', () => {
     const { view, writes } = newView({ columns: 80, rows: 24 });
     view.update(frame(['a', 'one'], ['b', 'two']));
     view.note('approved');
-    expect(writes.slice(1)).toEqual([`\r${ESC}2Aapproved${ESC}J\n`, `\rone${ESC}K\ntwo${ESC}K${ESC}J\n`]);
+    expect(writes.slice(1)).toEqual([`\r${ESC}2A${ESC}Japproved\n`, `\rone${ESC}K\ntwo${ESC}K${ESC}J\n`]);
   });
 
   it('keeps the region inside the window: lines cut to its width, the frame to its height with the header kept', () => {

@@ -74,8 +74,8 @@ export class LiveView {
       this.write(`${text}\n`);
       return;
     }
-    // erase to the end of the screen from the note's end: the old region goes, the note stays
-    this.write(`${this.moveToTop()}${clipLine(text, this.terminal.columns)}${ESC}J\n`);
+    // the region goes, the note takes its place and stays: never cut (it may wrap, it is not redrawn)
+    this.write(`${this.moveToTop()}${ESC}J${text}\n`);
     this.onScreen = 0;
     this.drawn = '';
     this.redraw();
