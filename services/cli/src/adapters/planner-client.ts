@@ -6,7 +6,6 @@ import {
   type AuditEntryView,
   type AuditPage,
   type ClusterDetail,
-  type ExcludedUnit,
   type TransitionPage,
   type CreatedRollout,
   type FleetView,
