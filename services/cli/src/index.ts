@@ -1,25 +1,12 @@
 // @meshwave/cli: the `meshwave` command (bin/meshwave.js) and, for tests and embedding, its commands as functions.
-export { runPlanCommand } from './commands/plan-command.js';
-export { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './commands/operator-commands.js';
+export { runCli, buildProgram } from './program.js';
 export { PlannerClient, PlannerClientError, ClientErrorCode } from './adapters/planner-client.js';
-export { renderRolloutStatus } from './commands/progress-view.js';
-export {
-  runSplitCommand,
-  formatSplitTable,
-  SplitExitCode,
-  SPLIT_USAGE,
-  type SplitCommandIo,
-} from './commands/split-command.js';
+export { renderRolloutStatus, rolloutStatusLines } from './commands/progress-view.js';
+export { LiveView, type LiveLine } from './commands/live-view.js';
+export { formatSplitTable, SplitExitCode } from './commands/split-command.js';
 export { fetchServiceGraphFromPrometheus, type PrometheusGraphOptions } from './adapters/prometheus-graph-source.js';
-export { runPinCommand, pinText, PinExitCode, type PinIo } from './commands/pin-command.js';
-export {
-  runDemo,
-  runDemoCommand,
-  demoRolloutSpec,
-  type DemoOptions,
-  type DemoResult,
-  type DemoSummary,
-} from './demo/demo-command.js';
+export { pinText, PinExitCode, type PinIo } from './commands/pin-command.js';
+export { runDemo, demoRolloutSpec, type DemoOptions, type DemoResult, type DemoSummary } from './demo/demo-command.js';
 export {
   startEmbeddedFleet,
   DEMO_TOKEN,
@@ -35,4 +22,4 @@ export {
   type SimulatedVmGroupSpec,
   type SimulatedVmHost,
 } from './demo/simulated-vm-fleet.js';
-export { ExitCode, processIo, type CommandIo } from './io.js';
+export { ExitCode, processIo, type CommandIo, type Terminal } from './io.js';

@@ -1,11 +1,23 @@
 import { readFile } from 'node:fs/promises';
 
+/** The terminal stdout writes to; absent when stdout is a pipe or a file. */
+export interface Terminal {
+  readonly columns: number;
+  readonly rows: number;
+}
+
 /** What a command touches outside itself; tests pass their own. */
 export interface CommandIo {
   readonly readFile: (path: string) => Promise<string>;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** set when stdout is a TTY: live views redraw in place there, and append plain lines anywhere else */
+  readonly terminal?: Terminal;
+  readonly writeFile?: (path: string, text: string) => Promise<void>;
+  /** the YAML files under a directory, recursively; undefined when `path` is a file */
+  readonly listYamlFiles?: (path: string) => Promise<readonly string[] | undefined>;
+  readonly fetch?: typeof fetch;
 }
 
 export const processIo: CommandIo = {
@@ -13,6 +25,11 @@ export const processIo: CommandIo = {
   stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
   stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
   env: process.env,
+  get terminal(): Terminal | undefined {
+    return process.stdout.isTTY
+      ? { columns: process.stdout.columns || 80, rows: process.stdout.rows || 24 }
+      : undefined;
+  },
 };
 
 /** Exit codes shared by every command. */

@@ -8,7 +8,7 @@ import type { Plan } from '@meshwave/contracts';
 const MAIN = fileURLToPath(new URL('../../../services/cli/dist/main.js', import.meta.url));
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
-/** The demo's `--json` summary, as far as the benchmark reads it. */
+/** The demo's `--output json` summary, as far as the benchmark reads it. */
 export interface DemoSummaryLine {
   readonly phase: string;
   readonly units: { readonly total: number; readonly onTarget: number };
@@ -80,7 +80,8 @@ export function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRun> {
       '--plan-out',
       options.planFile,
       '--exit-when-done',
-      '--json',
+      '--output',
+      'json',
       '--port',
       '0',
       '--timeout',

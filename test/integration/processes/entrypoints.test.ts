@@ -61,7 +61,7 @@ beforeAll(() => {
 describe('--help', () => {
   it.each(Object.values(BINS))('Given %s, When run with --help, Then it prints its usage and exits 0', async (bin) => {
     const r = await run(bin, ['--help']);
-    expect(r.stdout).toMatch(/^usage: meshwave/);
+    expect(r.stdout).toMatch(/^usage: meshwave/i); // commander (the CLI) writes "Usage:"
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(r.code).toBe(0);
   });
@@ -105,7 +105,7 @@ describe('meshwave demo on a port in use', () => {
   afterAll(() => new Promise<void>((resolve) => occupied.close(() => resolve())));
 
   it('Given another process on the port, When the demo starts on it, Then it stops what it started and exits 1 saying so', async () => {
-    const r = await run(BINS.meshwave, ['demo', '--port', String(port), '--exit-when-done', '--json']);
+    const r = await run(BINS.meshwave, ['demo', '--port', String(port), '--exit-when-done', '--output', 'json']);
     expect(r.stderr).toContain(`port ${port} is in use; try --port`);
     expect(r.stderr).not.toContain('internal error');
     expect(r.code).toBe(1);

@@ -1,6 +1,12 @@
+import { EventStreamReader, type ServerSentEvent } from './event-stream-reader.js';
 import {
   ApiError,
+  RolloutEvent,
   type ActionResponse,
+  type AuditEntryView,
+  type AuditPage,
+  type ClusterDetail,
+  type TransitionPage,
   type CreatedRollout,
   type FleetView,
   type RolloutList,
@@ -33,6 +39,14 @@ export class PlannerClientError extends Error {
   }
 }
 
+/** What `POST|DELETE /v1/freeze` answer (the planner's `FreezeStatus`): whether the fleet is frozen, why, by whom. */
+export interface FreezeStatus {
+  readonly frozen: boolean;
+  readonly reason?: string;
+  readonly since?: string;
+  readonly by?: string;
+}
+
 /** A thin typed client of the planner's REST API (`/v1`). */
 export class PlannerClient {
   constructor(
@@ -40,7 +54,8 @@ export class PlannerClient {
     private readonly token: string | undefined,
   ) {}
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** Sends one request; a planner out of reach or an error answer is a `PlannerClientError`. */
+  private async send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
     const url = new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
@@ -51,7 +66,7 @@ export class PlannerClient {
         method,
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(30_000),
+        signal,
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
@@ -61,16 +76,20 @@ export class PlannerClient {
         { cause: err },
       );
     }
-    const text = await res.text();
     if (!res.ok) {
-      const parsed = ApiError.safeParse(safeJson(text));
+      const parsed = ApiError.safeParse(safeJson(await res.text()));
       const detail = parsed.success ? parsed.data : undefined;
       throw new PlannerClientError(ClientErrorCode.Api, describeHttpError(res.status, detail), {
         status: res.status,
         ...(detail ? { body: detail } : {}),
       });
     }
-    return safeJson(text) as T;
+    return res;
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body, AbortSignal.timeout(30_000));
+    return safeJson(await res.text()) as T;
   }
 
   createRollout(specText: string, file?: string): Promise<CreatedRollout> {
@@ -102,6 +121,61 @@ export class PlannerClient {
   fleet(): Promise<FleetView> {
     return this.request('GET', 'v1/fleet');
   }
+  cluster(name: string): Promise<ClusterDetail> {
+    return this.request('GET', `v1/clusters/${encodeURIComponent(name)}`);
+  }
+  /** The fleet-wide audit (or one scope's: a rollout id, `fleet`), one page, newest page first. */
+  audit(query: { scope?: string; limit?: number; cursor?: string }): Promise<AuditPage> {
+    return this.request('GET', `v1/audit${queryString(query)}`);
+  }
+  rolloutAudit(id: string): Promise<{ entries: Omit<AuditEntryView, 'id'>[] }> {
+    return this.request('GET', `v1/rollouts/${encodeURIComponent(id)}/audit`);
+  }
+  transitions(id: string, query: { limit?: number; cursor?: string }): Promise<TransitionPage> {
+    return this.request('GET', `v1/rollouts/${encodeURIComponent(id)}/transitions${queryString(query)}`);
+  }
+  /** Halts every active rollout and holds all dispatch until `unfreeze`; answers whether the fleet is frozen. */
+  freeze(reason: string): Promise<FreezeStatus> {
+    return this.request('POST', 'v1/freeze', { reason });
+  }
+  unfreeze(reason: string): Promise<FreezeStatus> {
+    return this.request('DELETE', 'v1/freeze', { reason });
+  }
+  /**
+   * Retries failed units of a rollout on the same target: `units` as the status names them
+   * (`cluster/namespace[/Kind/name]`), all failed ones when empty.
+   */
+  retry(id: string, units: readonly string[], reason: string): Promise<ActionResponse> {
+    return this.request('POST', `v1/rollouts/${encodeURIComponent(id)}/retry`, {
+      ...(units.length > 0 ? { units } : {}),
+      reason,
+    });
+  }
+
+  /**
+   * Follows `GET /v1/events` (of one rollout, or all) until the planner closes it; leaving the loop over it closes
+   * it too. An event this client does not know the shape of is passed on as it came, never dropped.
+   */
+  async *events(rollout: string | undefined): AsyncGenerator<RolloutEvent | { readonly unknown: ServerSentEvent }> {
+    // no timeout: the stream is meant to stay open
+    const res = await this.send('GET', `v1/events${queryString({ rollout })}`, undefined, new AbortController().signal);
+    if (res.body === null) return;
+    const reader = new EventStreamReader();
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) {
+      for (const sse of reader.push(decoder.decode(chunk as Uint8Array, { stream: true }))) {
+        const parsed = RolloutEvent.safeParse(safeJson(sse.data));
+        yield parsed.success ? parsed.data : { unknown: sse };
+      }
+    }
+  }
+}
+
+function queryString(query: Readonly<Record<string, string | number | undefined>>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
 }
 
 function safeJson(text: string): unknown {

@@ -7,8 +7,8 @@ import type { RolloutStatus } from '@meshwave/contracts';
 import { DemoFleetConfig } from '../demo/fleet-config.js';
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from '../demo/embedded-fleet.js';
 import { demoRolloutSpec } from '../demo/demo-command.js';
-import type { CommandIo } from '../io.js';
-import { operatorAction, runApplyCommand, runFleetCommand, runStatusCommand } from './operator-commands.js';
+import { newCapturedIo, type CapturedIo } from '../captured-io.js';
+import { runCli } from '../program.js';
 
 function newFleetConfig(): DemoFleetConfig {
   return DemoFleetConfig.parse({
@@ -31,22 +31,9 @@ function newFleetConfig(): DemoFleetConfig {
   });
 }
 
-interface Captured extends CommandIo {
-  out: string[];
-  err: string[];
-}
-
-function newIo(env: Record<string, string> = {}): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    readFile: (path) => readFile(path, 'utf8'),
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    env: { HOME: '/nonexistent', ...env },
-  };
+/** Reads real files: the test writes its rollout file to a temporary directory. */
+function newIo(env: Record<string, string> = {}): CapturedIo {
+  return { ...newCapturedIo({}, env), readFile: (path) => readFile(path, 'utf8') };
 }
 
 describe('operator CLI against a planner started in the test', () => {
@@ -75,26 +62,26 @@ describe('operator CLI against a planner started in the test', () => {
   it('applies a rollout, pauses and resumes it, approves its gated wave and watches it to completion', async () => {
     // Given a rollout file
     const apply = newIo();
-    expect(await runApplyCommand(['-f', specFile, ...flags, '--output', 'json'], apply)).toBe(0);
+    expect(await runCli(['apply', '-f', specFile, ...flags, '--output', 'json'], apply)).toBe(0);
     const id = (JSON.parse(apply.out.join('')) as { id: string }).id;
 
     // When an operator pauses and resumes it
     const pause = newIo();
-    expect(await operatorAction('pause')([id, ...flags, '--reason', 'lunch'], pause)).toBe(0);
+    expect(await runCli(['pause', id, ...flags, '--reason', 'lunch'], pause)).toBe(0);
     expect(pause.out.join()).toMatch(/Paused/);
     const resume = newIo();
-    expect(await operatorAction('resume')([id, ...flags], resume)).toBe(0);
+    expect(await runCli(['resume', id, ...flags], resume)).toBe(0);
 
     // and approves the wave that waits for approval
     for (let i = 0; i < 300; i++) {
       const io = newIo();
-      await runStatusCommand([id, ...flags, '--output', 'json'], io);
+      await runCli(['status', id, ...flags, '--output', 'json'], io);
       const status = JSON.parse(io.out.join('')) as RolloutStatus;
       const wave = status.waveStatuses[status.wave];
       if (status.phase === 'Completed') break;
       if (status.phase === 'Running' && wave?.approval && !wave.approved) {
         const approve = newIo();
-        expect(await operatorAction('approve')([id, ...flags], approve)).toBe(0);
+        expect(await runCli(['approve', id, ...flags], approve)).toBe(0);
         break;
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -103,17 +90,15 @@ describe('operator CLI against a planner started in the test', () => {
     // Then `status --watch` follows it to the end and exits 0
     const watch = newIo();
     expect(
-      await runStatusCommand(
-        [id, ...flags, '--watch', '--interval', '0.2'],
-        watch,
-        (ms) => new Promise((r) => setTimeout(r, ms)),
-      ),
+      await runCli(['status', id, ...flags, '--watch', '--interval', '0.2'], watch, {
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      }),
     ).toBe(0);
-    expect(watch.out.at(-1)).toMatch(/phase Completed/);
+    expect(watch.out.join('')).toMatch(/phase Completed/);
 
     // and the fleet view shows nothing left on the old revision outside the excluded namespaces
     const fleetIo = newIo();
-    expect(await runFleetCommand([...flags, '--output', 'json'], fleetIo)).toBe(0);
+    expect(await runCli(['fleet', ...flags, '--output', 'json'], fleetIo)).toBe(0);
     const view = JSON.parse(fleetIo.out.join('')) as {
       revisions: { revision: string; workloads: number; vmHosts: number }[];
     };
@@ -122,31 +107,31 @@ describe('operator CLI against a planner started in the test', () => {
 
   it('says why an action does not apply (409), and refuses a missing or wrong token (401)', async () => {
     const list = newIo();
-    expect(await runStatusCommand([...flags, '--output', 'json'], list)).toBe(0);
+    expect(await runCli(['status', ...flags, '--output', 'json'], list)).toBe(0);
     const id = (JSON.parse(list.out.join('')) as { rollouts: { id: string }[] }).rollouts[0]!.id;
 
     const conflict = newIo();
-    expect(await operatorAction('resume')([id, ...flags], conflict)).toBe(2);
+    expect(await runCli(['resume', id, ...flags], conflict)).toBe(2);
     expect(conflict.err.join()).toMatch(/409/);
 
     const unauthenticated = newIo();
-    expect(await runFleetCommand(['--planner', fleet.url, '--token', 'wrong'], unauthenticated)).toBe(2);
+    expect(await runCli(['fleet', '--planner', fleet.url, '--token', 'wrong'], unauthenticated)).toBe(2);
     expect(unauthenticated.err.join()).toMatch(/401/);
   }, 30_000);
 
   it('explains an unreachable planner and an unreadable file', async () => {
     const unreachable = newIo();
-    expect(await runFleetCommand(['--planner', 'http://127.0.0.1:1', '--token', DEMO_TOKEN], unreachable)).toBe(1);
+    expect(await runCli(['fleet', '--planner', 'http://127.0.0.1:1', '--token', DEMO_TOKEN], unreachable)).toBe(1);
     expect(unreachable.err.join()).toMatch(/cannot reach the planner at http:\/\/127\.0\.0\.1:1/);
 
     const missing = newIo();
-    expect(await runApplyCommand(['-f', '/nonexistent/rollouts.yml', ...flags], missing)).toBe(2);
+    expect(await runCli(['apply', '-f', '/nonexistent/rollouts.yml', ...flags], missing)).toBe(2);
     expect(missing.err.join()).toMatch(/cannot read: ENOENT/);
   });
 
   it('takes the planner URL and token from the environment', async () => {
     const io = newIo({ MESHWAVE_PLANNER_URL: fleet.url, MESHWAVE_TOKEN: DEMO_TOKEN });
-    expect(await runFleetCommand([], io)).toBe(0);
+    expect(await runCli(['fleet'], io)).toBe(0);
     expect(io.out.join()).toMatch(/staging-eu-1/);
   });
 });

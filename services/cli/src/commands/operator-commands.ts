@@ -1,15 +1,27 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Command } from 'commander';
 import type { RolloutStatus } from '@meshwave/contracts';
-import { resolveClientConfig } from './cli-config.js';
-import { ExitCode, type CommandIo } from '../io.js';
-import { PlannerClient, PlannerClientError } from '../adapters/planner-client.js';
-import { renderRolloutStatus } from './progress-view.js';
+import { withPlannerClient } from './cli-config.js';
+import { ExitCode } from '../io.js';
+import {
+  addClientOptions,
+  addExamples,
+  addFormatAlias,
+  addOutputOption,
+  printAs,
+  OutputFormat,
+  type CliContext,
+} from './cli-options.js';
+import { LiveView } from './live-view.js';
+import { rolloutStatusLines, renderRolloutStatus } from './progress-view.js';
+import { paintFor } from './terminal-color.js';
+import { stringify } from 'yaml';
 
-const COMMON = {
-  planner: { type: 'string' },
-  token: { type: 'string' },
-  output: { type: 'string', short: 'o', default: 'text' },
-} as const satisfies ParseArgsConfig['options'];
+/** The options of every command that calls the planner. */
+export interface ClientFlags {
+  readonly planner?: string;
+  readonly token?: string;
+  readonly output: OutputFormat;
+}
 
 /** Terminal phases and how `status` exits on them. */
 const TERMINAL_EXIT: Readonly<Record<string, number>> = {
@@ -18,165 +30,225 @@ const TERMINAL_EXIT: Readonly<Record<string, number>> = {
   Failed: ExitCode.Failure,
 };
 
-type Parsed<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
-  typeof parseArgs<{ options: O; allowPositionals: true }>
->;
-
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(
-  args: readonly string[],
-  options: O,
-  io: CommandIo,
-  usage: string,
-): Parsed<O> | undefined {
-  try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true }) as Parsed<O>;
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\nusage: ${usage}`);
-    return undefined;
-  }
+/** A command that calls the planner: `--planner`, `--token`, `-o` (and the old `--format`), its examples. */
+export function plannerCommand(ctx: CliContext, nameAndArgs: string, summary: string, examples: string[]): Command {
+  const [name = '', ...args] = nameAndArgs.split(' ');
+  const cmd = new Command(name).description(summary);
+  if (args.length > 0) cmd.arguments(args.join(' '));
+  addClientOptions(cmd);
+  addOutputOption(cmd);
+  addFormatAlias(cmd, ctx.io);
+  return addExamples(cmd, examples);
 }
-
-async function withClient(
-  values: { planner?: string | undefined; token?: string | undefined },
-  io: CommandIo,
-  fn: (client: PlannerClient) => Promise<number>,
-): Promise<number> {
-  const config = await resolveClientConfig(values, io);
-  try {
-    return await fn(new PlannerClient(config.plannerUrl, config.token));
-  } catch (err) {
-    if (err instanceof PlannerClientError) {
-      io.stderr(`meshwave: ${err.message}`);
-      return err.status !== undefined && err.status >= 400 && err.status < 500
-        ? ExitCode.InvalidInput
-        : ExitCode.Failure;
-    }
-    throw err;
-  }
-}
-
-const json = (v: unknown): string => JSON.stringify(v, null, 2);
 
 /** `meshwave apply -f rollouts.yml`: creates the rollout on the planner. */
-export async function runApplyCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const usage = 'meshwave apply -f FILE [--planner URL] [--token T] [--output json]';
-  const p = parse(args, { ...COMMON, file: { type: 'string', short: 'f' } }, io, usage);
-  if (!p) return ExitCode.InvalidInput;
-  const file = p.values.file;
-  if (file === undefined) {
-    io.stderr(`-f: missing: the rollout file\nusage: ${usage}`);
-    return ExitCode.InvalidInput;
+function applyCommand(ctx: CliContext): Command {
+  return plannerCommand(ctx, 'apply', 'create a rollout on the planner from a rollout file', [
+    'meshwave apply -f examples/rollouts.yml',
+    'meshwave apply -f rollouts.yml --planner https://planner.example --output json',
+  ])
+    .requiredOption('-f, --file <file>', 'the rollout file (rollouts.yml)')
+    .action(async (opts: ClientFlags & { file: string }) => {
+      const { io } = ctx;
+      let text: string;
+      try {
+        text = await io.readFile(opts.file);
+      } catch (err) {
+        io.stderr(`${opts.file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        ctx.exit = ExitCode.InvalidInput;
+        return;
+      }
+      ctx.exit = await withPlannerClient(opts, io, async (client) => {
+        const created = await client.createRollout(text, opts.file);
+        printAs(
+          io,
+          opts.output,
+          created,
+          () =>
+            `rollout ${created.id} created (${created.phase}); ${created.plan.waves.length} waves, feasible: ${created.plan.feasible}`,
+        );
+        return ExitCode.Ok;
+      });
+    });
+}
+
+type StatusFlags = ClientFlags & { watch: boolean; interval: string; tty: boolean };
+
+/** Follows a rollout until it ends: redrawn in place on a terminal, the lines that changed anywhere else. */
+async function watchRollout(
+  ctx: CliContext,
+  client: { rollout(id: string): Promise<RolloutStatus> },
+  id: string,
+  opts: StatusFlags,
+): Promise<number> {
+  const { io } = ctx;
+  const terminal = opts.tty ? io.terminal : undefined;
+  const view = new LiveView(io.stdout, terminal);
+  const paint = paintFor(io, terminal !== undefined);
+  let last = '';
+  for (;;) {
+    const status = await client.rollout(id);
+    if (opts.output === OutputFormat.Table) view.update(rolloutStatusLines(status, { paint }));
+    else {
+      // a document per change: one JSON object per line, or a YAML stream
+      const doc = opts.output === OutputFormat.Json ? JSON.stringify(status) : `---\n${stringify(status)}`;
+      if (doc !== last) io.stdout(doc);
+      last = doc;
+    }
+    const exit = TERMINAL_EXIT[status.phase];
+    if (exit !== undefined) return exit;
+    await ctx.sleep(Math.max(0.2, Number(opts.interval) || 1) * 1000);
   }
-  let text: string;
-  try {
-    text = await io.readFile(file);
-  } catch (err) {
-    io.stderr(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    return ExitCode.InvalidInput;
-  }
-  return withClient(p.values, io, async (client) => {
-    const created = await client.createRollout(text, file);
-    io.stdout(
-      p.values.output === 'json'
-        ? json(created)
-        : `rollout ${created.id} created (${created.phase}); ${created.plan.waves.length} waves, feasible: ${created.plan.feasible}`,
-    );
-    return ExitCode.Ok;
-  });
 }
 
 /** `meshwave status [ID] [--watch]`: one rollout (or all); with --watch, until it ends; non-zero if it fails. */
-export async function runStatusCommand(
-  args: readonly string[],
-  io: CommandIo,
-  sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
-): Promise<number> {
-  const usage = 'meshwave status [ID] [--watch] [--interval SECONDS] [--output json]';
-  const p = parse(
-    args,
-    { ...COMMON, watch: { type: 'boolean', short: 'w', default: false }, interval: { type: 'string', default: '1' } },
-    io,
-    usage,
-  );
-  if (!p) return ExitCode.InvalidInput;
-  const [id] = p.positionals;
-  return withClient(p.values, io, async (client) => {
-    if (id === undefined) {
-      const list = await client.listRollouts();
-      if (p.values.output === 'json') io.stdout(json(list));
-      else
-        io.stdout(
-          list.rollouts
-            .map(
-              (r) =>
-                `${r.id}  ${r.name}  ${r.from} → ${r.to}  ${r.phase}${r.wavePhase ? `/${r.wavePhase}` : ''}  wave ${r.wave + 1}/${r.waves}`,
-            )
-            .join('\n') || 'no rollouts',
+function statusCommand(ctx: CliContext): Command {
+  return plannerCommand(ctx, 'status [id]', 'show a rollout (or list all); --watch follows it to its end', [
+    'meshwave status',
+    'meshwave status istio-1-25-2-abc123 --watch',
+    'meshwave status istio-1-25-2-abc123 --watch --no-tty   # plain lines, only when something changed',
+    'meshwave status istio-1-25-2-abc123 -o json',
+  ])
+    .option('-w, --watch', 'follow the rollout to its end; exit 1 when it rolls back or fails', false)
+    .option('--interval <seconds>', 'seconds between looks with --watch (at least 0.2)', '1')
+    .option('--no-tty', 'plain, append-only lines even on a terminal (as off one)')
+    .action(async (id: string | undefined, opts: StatusFlags) => {
+      const { io } = ctx;
+      ctx.exit = await withPlannerClient(opts, io, async (client) => {
+        if (id === undefined) {
+          const list = await client.listRollouts();
+          printAs(
+            io,
+            opts.output,
+            list,
+            () =>
+              list.rollouts
+                .map(
+                  (r) =>
+                    `${r.id}  ${r.name}  ${r.from} → ${r.to}  ${r.phase}${r.wavePhase ? `/${r.wavePhase}` : ''}  wave ${r.wave + 1}/${r.waves}`,
+                )
+                .join('\n') || 'no rollouts',
+          );
+          return ExitCode.Ok;
+        }
+        if (opts.watch) return watchRollout(ctx, client, id, opts);
+        const status = await client.rollout(id);
+        printAs(io, opts.output, status, () =>
+          renderRolloutStatus(status, { paint: paintFor(io, opts.tty && io.terminal !== undefined) }),
         );
-      return ExitCode.Ok;
-    }
-    let status: RolloutStatus;
-    let last = '';
-    for (;;) {
-      status = await client.rollout(id);
-      const view = p.values.output === 'json' ? JSON.stringify(status) : renderRolloutStatus(status);
-      if (view !== last) io.stdout(p.values.watch && p.values.output !== 'json' ? `\n${view}` : view);
-      last = view;
-      const exit = TERMINAL_EXIT[status.phase];
-      if (exit !== undefined) return exit;
-      if (!p.values.watch) return ExitCode.Ok;
-      await sleep(Math.max(0.2, Number(p.values.interval) || 1) * 1000);
-    }
-  });
+        return TERMINAL_EXIT[status.phase] ?? ExitCode.Ok;
+      });
+    });
 }
 
+/** The operator actions that take a rollout id and a reason, and what each does. */
+export const ROLLOUT_ACTIONS = {
+  pause: 'pause a rollout: no new restarts, no new wave',
+  resume: 'resume a paused or halted rollout',
+  approve: 'approve the wave waiting for approval',
+  rollback: 'move the dispatched units back to the old revision',
+  abort: 'stop the rollout for good (units stay where they are)',
+} as const;
+export type RolloutAction = keyof typeof ROLLOUT_ACTIONS;
+
 /** `meshwave pause|resume|approve|rollback|abort ID [--reason TEXT]` */
-export function operatorAction(action: 'pause' | 'resume' | 'approve' | 'rollback' | 'abort') {
-  return async (args: readonly string[], io: CommandIo): Promise<number> => {
-    const usage = `meshwave ${action} ID [--reason TEXT] [--output json]`;
-    const p = parse(args, { ...COMMON, reason: { type: 'string' } }, io, usage);
-    if (!p) return ExitCode.InvalidInput;
-    const [id] = p.positionals;
-    if (id === undefined) {
-      io.stderr(`ID: missing: the rollout id (see meshwave status)\nusage: ${usage}`);
-      return ExitCode.InvalidInput;
-    }
-    return withClient(p.values, io, async (client) => {
-      const res = await client.act(id, action, p.values.reason);
-      io.stdout(p.values.output === 'json' ? json(res) : `${action}: ${res.message} (phase ${res.phase})`);
-      return ExitCode.Ok;
+function actionCommand(ctx: CliContext, action: RolloutAction): Command {
+  return plannerCommand(ctx, `${action} <id>`, ROLLOUT_ACTIONS[action], [
+    `meshwave ${action} istio-1-25-2-abc123 --reason "INC-123: ${action === 'approve' ? 'canary looks healthy' : 'on-call asked'}"`,
+  ])
+    .option('--reason <text>', 'why, written to the audit log')
+    .action(async (id: string, opts: ClientFlags & { reason?: string }) => {
+      ctx.exit = await withPlannerClient(opts, ctx.io, async (client) => {
+        const res = await client.act(id, action, opts.reason);
+        printAs(ctx.io, opts.output, res, () => `${action}: ${res.message} (phase ${res.phase})`);
+        return ExitCode.Ok;
+      });
     });
-  };
 }
 
 /** `meshwave fleet`: clusters, VM groups, units per revision, and which revisions are still in use. */
-export async function runFleetCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const p = parse(args, COMMON, io, 'meshwave fleet [--output json]');
-  if (!p) return ExitCode.InvalidInput;
-  return withClient(p.values, io, async (client) => {
-    const fleet = await client.fleet();
-    if (p.values.output === 'json') {
-      io.stdout(json(fleet));
+function fleetCommand(ctx: CliContext): Command {
+  return plannerCommand(ctx, 'fleet', 'clusters, VM groups and the revisions still in use', [
+    'meshwave fleet',
+    'meshwave fleet -o yaml',
+  ]).action(async (opts: ClientFlags) => {
+    ctx.exit = await withPlannerClient(opts, ctx.io, async (client) => {
+      const fleet = await client.fleet();
+      printAs(ctx.io, opts.output, fleet, () => {
+        const lines = fleet.clusters.map(
+          (c) =>
+            `${c.name.padEnd(24)} ${String(c.workloads).padStart(5)} workloads  ${Object.entries(c.revisions)
+              .map(([r, n]) => `${r}: ${n}`)
+              .join('  ')}${c.mismatched ? `  (${c.mismatched} mismatched)` : ''}`,
+        );
+        for (const g of fleet.vmGroups)
+          lines.push(
+            `vm:${g.name.padEnd(21)} ${String(g.hosts).padStart(5)} hosts      ${Object.entries(g.versions)
+              .map(([r, n]) => `${r}: ${n}`)
+              .join('  ')}`,
+          );
+        lines.push('', 'revisions in use:', ...revisionLines(fleet.revisions));
+        return lines.join('\n');
+      });
       return ExitCode.Ok;
-    }
-    const lines = fleet.clusters.map(
-      (c) =>
-        `${c.name.padEnd(24)} ${String(c.workloads).padStart(5)} workloads  ${Object.entries(c.revisions)
-          .map(([r, n]) => `${r}: ${n}`)
-          .join('  ')}${c.mismatched ? `  (${c.mismatched} mismatched)` : ''}`,
-    );
-    for (const g of fleet.vmGroups)
-      lines.push(
-        `vm:${g.name.padEnd(21)} ${String(g.hosts).padStart(5)} hosts      ${Object.entries(g.versions)
-          .map(([r, n]) => `${r}: ${n}`)
-          .join('  ')}`,
-      );
-    lines.push('', 'revisions in use:');
-    for (const r of fleet.revisions)
-      lines.push(
-        `  ${r.revision.padEnd(12)} ${r.workloads} workloads, ${r.vmHosts} VM hosts, clusters: ${r.clusters.join(', ') || '-'}`,
-      );
-    io.stdout(lines.join('\n'));
-    return ExitCode.Ok;
+    });
   });
+}
+
+function revisionLines(
+  revisions: readonly { revision: string; workloads: number; vmHosts: number; clusters: string[] }[],
+): string[] {
+  return revisions.map(
+    (r) =>
+      `  ${r.revision.padEnd(12)} ${r.workloads} workloads, ${r.vmHosts} VM hosts, clusters: ${r.clusters.join(', ') || '-'}`,
+  );
+}
+
+/** `meshwave revisions`: the revisions still in use, so an operator knows when an old control plane can go. */
+function revisionsCommand(ctx: CliContext): Command {
+  return plannerCommand(ctx, 'revisions', 'the revisions still in use (an old control plane with none can go)', [
+    'meshwave revisions',
+    'meshwave revisions -o json',
+  ]).action(async (opts: ClientFlags) => {
+    ctx.exit = await withPlannerClient(opts, ctx.io, async (client) => {
+      const { revisions } = await client.fleet();
+      printAs(ctx.io, opts.output, { revisions }, () => revisionLines(revisions).join('\n') || 'no revision in use');
+      return ExitCode.Ok;
+    });
+  });
+}
+
+/** `meshwave cluster NAME`: one cluster and its workloads. */
+function clusterCommand(ctx: CliContext): Command {
+  return plannerCommand(ctx, 'cluster <name>', 'one cluster: its labels, mesh and workloads with their revisions', [
+    'meshwave cluster prod-us-east-1',
+  ]).action(async (name: string, opts: ClientFlags) => {
+    ctx.exit = await withPlannerClient(opts, ctx.io, async (client) => {
+      const c = await client.cluster(name);
+      printAs(ctx.io, opts.output, c, () =>
+        [
+          `cluster ${c.name}${c.mesh ? ` (mesh ${c.mesh})` : ''}  ${Object.entries(c.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',')}`,
+          ...c.workloadList.map(
+            (w) =>
+              `  ${`${w.namespace}/${w.kind}/${w.name}`.padEnd(48)} ${w.revision ?? '-'}${w.injectedRevision !== undefined && w.injectedRevision !== w.revision ? `  (injected ${w.injectedRevision ?? 'none'})` : ''}`,
+          ),
+        ].join('\n'),
+      );
+      return ExitCode.Ok;
+    });
+  });
+}
+
+/** The commands that read and drive rollouts on a planner. */
+export function operatorCommands(ctx: CliContext): Command[] {
+  return [
+    applyCommand(ctx),
+    statusCommand(ctx),
+    ...(Object.keys(ROLLOUT_ACTIONS) as RolloutAction[]).map((a) => actionCommand(ctx, a)),
+    fleetCommand(ctx),
+    revisionsCommand(ctx),
+    clusterCommand(ctx),
+  ];
 }

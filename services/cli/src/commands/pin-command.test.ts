@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PinExitCode, pinText, runPinCommand, type PinIo } from './pin-command.js';
+import { runCli } from '../program.js';
+import { PinExitCode, pinText, type PinIo } from './pin-command.js';
 
 const ROLLOUT = `apiVersion: meshwave.io/v1alpha1
 kind: Rollout
@@ -87,8 +88,8 @@ describe('meshwave pin', () => {
       'inv.json': INVENTORY,
       'k8s/app.yaml': MANIFESTS,
     });
-    const code = await runPinCommand(
-      ['-f', 'k8s/', '--rollout', 'rollout.yml', '--inventory', 'inv.json', '--now', '2029-01-01T00:00:00Z'],
+    const code = await runCli(
+      ['pin', '-f', 'k8s/', '--rollout', 'rollout.yml', '--inventory', 'inv.json', '--now', '2029-01-01T00:00:00Z'],
       io,
     );
     // the namespace label stays: the inventory's StatefulSet db is not in these manifests and would lose its sidecar
@@ -157,14 +158,16 @@ spec:
     });
     const args = ['-f', 'ns.yaml', '-f', 'apps.yaml', '--rollout', 'rollout.yml', '--inventory', 'inv.json'];
     const now = ['--now', '2029-01-01T00:00:00Z'];
-    expect(await runPinCommand([...args, ...now], io)).toBe(PinExitCode.Ok);
+    expect(await runCli(['pin', ...args, ...now], io)).toBe(PinExitCode.Ok);
     expect(io.err).toEqual([]);
     expect(io.files['ns.yaml']).not.toContain('istio.io/rev');
-    expect(io.out).toContain('ns.yaml:2: Namespace/shop → istio.io/rev removed (handed over to its workloads)');
+    expect(io.out.join('\n').split('\n')).toContain(
+      'ns.yaml:2: Namespace/shop → istio.io/rev removed (handed over to its workloads)',
+    );
     expect(io.files['apps.yaml']).toContain('labels: { app: cart, istio.io/rev: 1-25-2 }');
     expect(io.files['apps.yaml']).toContain('labels: { app: web, istio.io/rev: 1-24-5 }');
     expect(io.files['apps.yaml']).toContain("labels: { app: batch, sidecar.istio.io/inject: 'false' }");
-    expect(await runPinCommand([...args, ...now, '--check'], io)).toBe(PinExitCode.Ok);
+    expect(await runCli(['pin', ...args, ...now, '--check'], io)).toBe(PinExitCode.Ok);
   });
 
   it('Given namespace granularity, relabels the namespace and drops istio-injection', () => {
@@ -196,11 +199,11 @@ spec:
       '--now',
       '2029-01-01T00:00:00Z',
     ];
-    expect(await runPinCommand([...args, '--check'], io)).toBe(PinExitCode.WouldChange);
+    expect(await runCli(['pin', ...args, '--check'], io)).toBe(PinExitCode.WouldChange);
     expect(io.files['app.yaml']).toBe(MANIFESTS);
     expect(io.out.join('\n')).toContain('app.yaml:11: Deployment/shop/cart → istio.io/rev=1-25-2 (would change)');
-    expect(await runPinCommand(args, io)).toBe(PinExitCode.Ok);
-    expect(await runPinCommand([...args, '--check'], io)).toBe(PinExitCode.Ok);
+    expect(await runCli(['pin', ...args], io)).toBe(PinExitCode.Ok);
+    expect(await runCli(['pin', ...args, '--check'], io)).toBe(PinExitCode.Ok);
   });
 
   it('reports an unparseable manifest with its file and line, and rewrites nothing', async () => {
@@ -211,8 +214,8 @@ spec:
       'k8s/a.yaml': MANIFESTS,
       'k8s/b.yaml': broken,
     });
-    const code = await runPinCommand(
-      ['-f', 'k8s/', '--rollout', 'rollout.yml', '--inventory', 'inv.json', '--now', '2029-01-01T00:00:00Z'],
+    const code = await runCli(
+      ['pin', '-f', 'k8s/', '--rollout', 'rollout.yml', '--inventory', 'inv.json', '--now', '2029-01-01T00:00:00Z'],
       io,
     );
     expect(code).toBe(PinExitCode.InvalidInput);
@@ -232,7 +235,7 @@ spec:
         );
       }) as typeof fetch,
     };
-    expect(await runPinCommand(['-f', 'app.yaml', '--planner', 'http://planner.test', '--cluster', 'c1'], io)).toBe(
+    expect(await runCli(['pin', '-f', 'app.yaml', '--planner', 'http://planner.test', '--cluster', 'c1'], io)).toBe(
       PinExitCode.Ok,
     );
     expect(io.files['app.yaml']).toContain('istio.io/rev: 1-25-2');

@@ -1,7 +1,9 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { Command, Option } from 'commander';
 import { InvalidInputError, formatProblem, type InputProblem } from '@meshwave/contracts';
+import type { CommandIo } from '../io.js';
+import { addExamples, addOutputOption, printAs, type CliContext, type OutputFormat } from './cli-options.js';
 import { inventoryAssignment, plannerAssignment, type PinAssignment } from './pin-assignment.js';
 import { namespaceHandoffs, parseManifests, pinText, type ParsedManifests, type PinChange } from './pin-manifests.js';
 
@@ -15,28 +17,9 @@ export { pinDocument, pinText, type PinChange } from './pin-manifests.js';
  */
 
 /** What the command touches; the CLI passes its own, tests pass fakes. Missing members fall back to node:fs. */
-export interface PinIo {
-  readonly readFile: (path: string) => Promise<string>;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly writeFile?: (path: string, text: string) => Promise<void>;
-  /** the YAML files under a directory, recursively; undefined when `path` is a file */
-  readonly listYamlFiles?: (path: string) => Promise<readonly string[] | undefined>;
-  readonly fetch?: typeof fetch;
-}
+export type PinIo = CommandIo;
 
 export const PinExitCode = { Ok: 0, WouldChange: 1, InvalidInput: 2 } as const;
-
-const USAGE = `usage: meshwave pin -f PATH [-f PATH ...] --rollout FILE (--inventory FILE | --planner URL) [--cluster NAME]
-                    [--through WAVE] [--namespace NS] [--check] [--token TOKEN]
-  -f PATH          manifest file (multi-document YAML, Helm output) or directory (every *.yaml/*.yml under it)
-  --rollout FILE   the rollout file (rollouts.yml)
-  --inventory FILE fleet inventory: the assignment is what the plan has moved through --through (default: every wave)
-  --planner URL    ask a running planner for the assignment now (needs --cluster)
-  --cluster NAME   only this cluster's assignments
-  --namespace NS   namespace of objects that name none (default: default)
-  --check          change nothing; exit 1 when a change would be made (CI gate)`;
 
 async function defaultListYamlFiles(path: string): Promise<readonly string[] | undefined> {
   if (!(await stat(path)).isDirectory()) return undefined;
@@ -115,32 +98,25 @@ async function pinFiles(
   return allChanges;
 }
 
+interface PinFlags {
+  readonly file?: readonly string[];
+  readonly rollout?: string;
+  readonly inventory?: string;
+  readonly planner?: string;
+  readonly cluster?: string;
+  readonly through?: string;
+  readonly namespace: string;
+  readonly token?: string;
+  readonly check: boolean;
+  readonly now?: string;
+  readonly output: OutputFormat;
+}
+
 /** `meshwave pin`: 0 done (or nothing to do), 1 with --check when something would change, 2 on bad input. */
-export async function runPinCommand(args: readonly string[], io: PinIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        file: { type: 'string', short: 'f', multiple: true },
-        rollout: { type: 'string' },
-        inventory: { type: 'string' },
-        planner: { type: 'string' },
-        cluster: { type: 'string' },
-        through: { type: 'string' },
-        namespace: { type: 'string', default: 'default' },
-        token: { type: 'string' },
-        check: { type: 'boolean', default: false },
-        now: { type: 'string' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n${USAGE}`);
-    return PinExitCode.InvalidInput;
-  }
+async function runPin(values: PinFlags, io: PinIo): Promise<number> {
   const problems: string[] = [];
-  if (!values.file || values.file.length === 0) problems.push('-f: missing: a manifest file or directory');
+  if (values.file === undefined || values.file.length === 0)
+    problems.push('-f/--file: missing: a manifest file or directory');
   if (values.inventory === undefined && values.planner === undefined)
     problems.push('--inventory or --planner: one is needed for the assignment');
   if (values.inventory !== undefined && values.rollout === undefined)
@@ -148,7 +124,7 @@ export async function runPinCommand(args: readonly string[], io: PinIo): Promise
   if (values.planner !== undefined && values.cluster === undefined)
     problems.push('--cluster: missing: the planner is asked for one cluster');
   if (problems.length > 0) {
-    io.stderr(`${problems.join('\n')}\n${USAGE}`);
+    io.stderr(`${problems.join('\n')}\n(see meshwave pin --help)`);
     return PinExitCode.InvalidInput;
   }
   const readText = async (path: string): Promise<string> => {
@@ -181,13 +157,20 @@ export async function runPinCommand(args: readonly string[], io: PinIo): Promise
     const files = await expandFiles(values.file ?? [], io);
     const texts = await Promise.all(files.map(async (file) => ({ file, text: await readText(file) })));
     const allChanges = await pinFiles(texts, assignment, { namespace: values.namespace, check: values.check }, io);
-    for (const c of allChanges)
-      io.stdout(
-        `${c.file}:${c.line}: ${c.object} → ${
-          c.revision === null ? 'istio.io/rev removed (handed over to its workloads)' : `istio.io/rev=${c.revision}`
-        }${values.check ? ' (would change)' : ''}`,
-      );
-    if (allChanges.length === 0) io.stdout(`${files.length} file(s) already pinned`);
+    printAs(io, values.output, { check: values.check, files: files.length, changes: allChanges }, () =>
+      allChanges.length === 0
+        ? `${files.length} file(s) already pinned`
+        : allChanges
+            .map(
+              (c) =>
+                `${c.file}:${c.line}: ${c.object} → ${
+                  c.revision === null
+                    ? 'istio.io/rev removed (handed over to its workloads)'
+                    : `istio.io/rev=${c.revision}`
+                }${values.check ? ' (would change)' : ''}`,
+            )
+            .join('\n'),
+    );
     return values.check && allChanges.length > 0 ? PinExitCode.WouldChange : PinExitCode.Ok;
   } catch (err) {
     if (err instanceof InvalidInputError) {
@@ -196,4 +179,34 @@ export async function runPinCommand(args: readonly string[], io: PinIo): Promise
     }
     throw err;
   }
+}
+
+/** The `meshwave pin` command: its flags, help and examples. */
+export function pinCommand(ctx: CliContext): Command {
+  const cmd = new Command('pin')
+    .description('rewrite istio.io/rev in manifests to the revision the rollout assigns; --check for CI gates')
+    .addOption(
+      new Option(
+        '-f, --file <path>',
+        'manifest file (multi-document YAML, Helm output) or directory (every *.yaml/*.yml under it); repeatable',
+      ).argParser((v: string, previous: string[] | undefined) => [...(previous ?? []), v]),
+    )
+    .option('--rollout <file>', 'the rollout file (rollouts.yml)')
+    .option('--inventory <file>', 'fleet inventory: the assignment is what the plan has moved through --through')
+    .option('--planner <url>', 'ask a running planner for the assignment now (needs --cluster)')
+    .option('--token <token>', 'API token for --planner (env MESHWAVE_TOKEN)')
+    .option('--cluster <name>', "only this cluster's assignments")
+    .option('--through <wave>', 'the assignment once this wave is done (default: every wave)')
+    .option('--namespace <ns>', 'namespace of objects that name none', 'default')
+    .option('--check', 'change nothing; exit 1 when a change would be made (CI gate)', false)
+    .option('--now <time>', 'plan as of this RFC 3339 time (default: now)');
+  addOutputOption(cmd);
+  addExamples(cmd, [
+    'meshwave pin -f examples/manifests/prod-us-east-1 --rollout examples/rollouts.yml --inventory examples/inventory.json --cluster prod-us-east-1 --check',
+    'meshwave pin -f k8s/ --planner https://planner.example --cluster prod-us-east-1',
+  ]);
+  cmd.addHelpText('after', 'Exit status: 0 done, 1 with --check when a file would change, 2 invalid input.\n');
+  return cmd.action(async (opts: PinFlags) => {
+    ctx.exit = await runPin(opts, ctx.io);
+  });
 }

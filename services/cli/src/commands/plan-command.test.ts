@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, type CommandIo } from '../io.js';
-import { runPlanCommand } from './plan-command.js';
+import { runCli } from '../program.js';
 
 const example = readFileSync(new URL('../../../../examples/rollouts.yml', import.meta.url), 'utf8');
 const inventory = readFileSync(new URL('../../../../examples/inventory.json', import.meta.url), 'utf8');
@@ -16,8 +16,8 @@ async function planWith(spec: string): Promise<{ code: number; stderr: string }>
     stderr: (text) => err.push(text),
     env: {},
   };
-  const code = await runPlanCommand(
-    ['--spec', 'rollouts.yml', '--inventory', 'inventory.json', '--now', '2026-11-23T08:00:00Z'],
+  const code = await runCli(
+    ['plan', '-f', 'rollouts.yml', '--inventory', 'inventory.json', '--now', '2026-11-23T08:00:00Z'],
     io,
   );
   return { code, stderr: err.join('\n') };

@@ -1,51 +1,48 @@
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { InvalidInputError, formatProblem, parseInventory, parseRolloutSpec } from '@meshwave/contracts';
 import { formatPlanTable, planRollout } from '@meshwave/plan';
-import { ExitCode, type CommandIo } from '../io.js';
+import { ExitCode } from '../io.js';
+import {
+  addDeprecatedAlias,
+  addExamples,
+  addFormatAlias,
+  addOutputOption,
+  printAs,
+  type CliContext,
+  type OutputFormat,
+} from './cli-options.js';
 import { readInputFile } from './read-input.js';
 
-const USAGE = 'usage: meshwave plan --spec FILE --inventory FILE [--now RFC3339] [--format json|table]';
+interface PlanFlags {
+  readonly file?: string;
+  readonly inventory?: string;
+  readonly now?: string;
+  readonly output: OutputFormat;
+}
 
 /** `meshwave plan`: exit 0 when feasible, 3 when computed but missing the deadline, 2 on invalid input. */
-export async function runPlanCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        spec: { type: 'string' },
-        inventory: { type: 'string' },
-        now: { type: 'string' },
-        format: { type: 'string', default: 'table' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n${USAGE}`);
-    return ExitCode.InvalidInput;
-  }
+async function runPlan(opts: PlanFlags, ctx: CliContext): Promise<number> {
+  const { io } = ctx;
   const problems: string[] = [];
-  if (values.spec === undefined) problems.push('--spec: missing: the rollout file (rollouts.yml)');
-  if (values.inventory === undefined) problems.push('--inventory: missing: the fleet inventory (JSON or YAML)');
-  if (values.format !== 'json' && values.format !== 'table')
-    problems.push(`--format: "${values.format}" is not json or table`);
-  const now = values.now === undefined ? new Date() : new Date(values.now);
-  if (Number.isNaN(now.getTime()) || (values.now !== undefined && !/^\d{4}-\d\d-\d\dT/.test(values.now))) {
-    problems.push(`--now: "${values.now}" is not an RFC 3339 time such as 2026-11-23T08:00:00Z`);
+  if (opts.file === undefined) problems.push('-f/--file: missing: the rollout file (rollouts.yml)');
+  if (opts.inventory === undefined) problems.push('--inventory: missing: the fleet inventory (JSON or YAML)');
+  const now = opts.now === undefined ? new Date() : new Date(opts.now);
+  if (Number.isNaN(now.getTime()) || (opts.now !== undefined && !/^\d{4}-\d\d-\d\dT/.test(opts.now))) {
+    problems.push(`--now: "${opts.now}" is not an RFC 3339 time such as 2026-11-23T08:00:00Z`);
   }
   if (problems.length > 0) {
-    io.stderr(`${problems.join('\n')}\n${USAGE}`);
+    io.stderr(`${problems.join('\n')}\n(see meshwave plan --help)`);
     return ExitCode.InvalidInput;
   }
   try {
     const [specText, inventoryText] = await Promise.all([
-      readInputFile(io, values.spec!),
-      readInputFile(io, values.inventory!),
+      readInputFile(io, opts.file!),
+      readInputFile(io, opts.inventory!),
     ]);
-    const spec = parseRolloutSpec(specText, values.spec);
-    const inventory = parseInventory(inventoryText, values.inventory);
+    const spec = parseRolloutSpec(specText, opts.file);
+    const inventory = parseInventory(inventoryText, opts.inventory);
     const plan = planRollout(spec, inventory, { now });
-    io.stdout(values.format === 'json' ? JSON.stringify(plan, null, 2) : formatPlanTable(plan));
+    printAs(io, opts.output, plan, () => formatPlanTable(plan));
     return plan.feasible ? ExitCode.Ok : ExitCode.DeadlineMissed;
   } catch (err) {
     if (err instanceof InvalidInputError) {
@@ -54,4 +51,24 @@ export async function runPlanCommand(args: readonly string[], io: CommandIo): Pr
     }
     throw err;
   }
+}
+
+/** `meshwave plan -f rollouts.yml --inventory inventory.json`: the waves, offline (a dry run). */
+export function planCommand(ctx: CliContext): Command {
+  const cmd = new Command('plan')
+    .description('compute the waves of a rollout file against an inventory, offline (a dry run)')
+    .option('-f, --file <file>', 'the rollout file (rollouts.yml)')
+    .option('--inventory <file>', 'the fleet inventory (JSON or YAML)')
+    .option('--now <time>', 'plan as of this RFC 3339 time (default: now)');
+  addOutputOption(cmd);
+  addDeprecatedAlias(cmd, ctx.io, { flags: '--spec <file>', replaces: 'file', use: '-f/--file' });
+  addFormatAlias(cmd, ctx.io);
+  addExamples(cmd, [
+    'meshwave plan -f examples/rollouts.yml --inventory examples/inventory.json --now 2026-11-23T08:00:00Z',
+    'meshwave plan -f examples/rollouts.yml --inventory examples/inventory.json --output json',
+  ]);
+  cmd.addHelpText('after', 'Exit status: 0 feasible, 3 computed but missing the deadline, 2 invalid input.\n');
+  return cmd.action(async (opts: PlanFlags) => {
+    ctx.exit = await runPlan(opts, ctx);
+  });
 }

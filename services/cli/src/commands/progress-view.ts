@@ -1,56 +1,118 @@
 import type { RolloutStatus, UnitCounts, WaveStatus } from '@meshwave/contracts';
+import type { LiveLine } from './live-view.js';
+import { Tone, noPaint, toneOfPhase, type Paint } from './terminal-color.js';
 
 const BAR = 24;
+const TERMINAL_PHASES: readonly string[] = ['Completed', 'RolledBack', 'Failed'];
 
-function bar(done: number, failed: number, total: number): string {
+const share = (done: number, total: number): number => (total === 0 ? 0 : Math.round((done / total) * 100));
+
+function bar(done: number, failed: number, total: number, paint: Paint): string {
   if (total === 0) return `[${' '.repeat(BAR)}]   -`;
   const d = Math.round((done / total) * BAR);
   const f = Math.min(BAR - d, Math.round((failed / total) * BAR));
-  return `[${'#'.repeat(d)}${'!'.repeat(f)}${'.'.repeat(BAR - d - f)}] ${String(Math.round((done / total) * 100)).padStart(3)}%`;
+  const marks = `${paint('#'.repeat(d), Tone.Good)}${paint('!'.repeat(f), Tone.Bad)}${'.'.repeat(BAR - d - f)}`;
+  return `[${marks}] ${String(share(done, total)).padStart(3)}%`;
 }
+
+/** A log needs a progress line again at each 10% step (and at its end), not at every unit that converged. */
+const step = (done: number, failed: number, total: number): string =>
+  `${Math.floor(share(done, total) / 10)}/${failed > 0 ? 'failed' : ''}/${done === total ? 'all' : ''}`;
 
 const total = (c: UnitCounts): number => c.pending + c.moving + c.converged + c.failed;
 
-function waveLine(w: WaveStatus, current: boolean): string[] {
+const painted = (word: string, paint: Paint, width = 0): string => {
+  const tone = toneOfPhase(word);
+  const padded = word.padEnd(width);
+  return tone === undefined ? padded : paint(padded, tone);
+};
+
+function waveLines(w: WaveStatus, current: boolean, paint: Paint): LiveLine[] {
   const vmTotal = w.vmHosts.pending + w.vmHosts.upgrading + w.vmHosts.converged + w.vmHosts.failed;
   const flags = [w.approval ? (w.approved ? 'approved' : 'needs approval') : '', w.forced ? 'forced' : '']
     .filter(Boolean)
     .join(', ');
-  const lines = [
-    `${current ? '▶' : ' '} wave ${w.index} ${w.name.padEnd(16)} ${w.state.padEnd(12)} ${bar(w.units.converged, w.units.failed, total(w.units))} ${w.units.converged}/${total(w.units)} units${vmTotal > 0 ? `, ${w.vmHosts.converged}/${vmTotal} VM hosts` : ''}${flags ? ` (${flags})` : ''}`,
+  const n = total(w.units);
+  const key = `wave:${w.index}`;
+  const lines: LiveLine[] = [
+    {
+      key,
+      text: `${current ? '▶' : ' '} wave ${w.index} ${w.name.padEnd(16)} ${painted(w.state, paint, 12)} ${bar(w.units.converged, w.units.failed, n, paint)} ${w.units.converged}/${n} units${vmTotal > 0 ? `, ${w.vmHosts.converged}/${vmTotal} VM hosts` : ''}${flags ? ` (${flags === 'needs approval' ? paint(flags, Tone.Warn) : flags})` : ''}`,
+      change: `${current}|${w.state}|${flags}|${step(w.units.converged, w.units.failed, n)}|${step(w.vmHosts.converged, w.vmHosts.failed, vmTotal)}`,
+    },
   ];
-  if (current) {
-    for (const c of w.clusters)
-      lines.push(
-        `      ${c.cluster.padEnd(22)} ${bar(c.units.converged, c.units.failed, total(c.units))} ${c.units.converged}/${total(c.units)}`,
-      );
-    for (const g of w.vmGroups) {
-      const t = g.hosts.pending + g.hosts.upgrading + g.hosts.converged + g.hosts.failed;
-      lines.push(
-        `      vm:${g.group.padEnd(19)} ${bar(g.hosts.converged, g.hosts.failed, t)} ${g.hosts.converged}/${t}`,
-      );
-    }
-    for (const f of w.failedUnits.slice(0, 5))
-      lines.push(`      failed ${f.unit}: ${f.reason ?? ''} ${f.message ?? ''}`.trimEnd());
+  if (!current) return lines;
+  for (const c of w.clusters) {
+    const t = total(c.units);
+    lines.push({
+      key: `${key}/cluster:${c.cluster}`,
+      text: `      ${c.cluster.padEnd(22)} ${bar(c.units.converged, c.units.failed, t, paint)} ${c.units.converged}/${t}`,
+      change: step(c.units.converged, c.units.failed, t),
+    });
   }
+  for (const g of w.vmGroups) {
+    const t = g.hosts.pending + g.hosts.upgrading + g.hosts.converged + g.hosts.failed;
+    lines.push({
+      key: `${key}/vm:${g.group}`,
+      text: `      vm:${g.group.padEnd(19)} ${bar(g.hosts.converged, g.hosts.failed, t, paint)} ${g.hosts.converged}/${t}`,
+      change: step(g.hosts.converged, g.hosts.failed, t),
+    });
+  }
+  for (const f of w.failedUnits.slice(0, 5))
+    lines.push({
+      key: `${key}/failed:${f.unit}`,
+      text: `      ${paint('failed', Tone.Bad)} ${f.unit}: ${f.reason ?? ''} ${f.message ?? ''}`.trimEnd(),
+    });
   return lines;
 }
 
-/** A rollout for people: phase, a progress bar per wave (and per cluster for the current one), verdicts, transitions. */
-export function renderRolloutStatus(s: RolloutStatus, options: { transitions?: number } = {}): string {
-  const lines = [
-    `rollout ${s.id} (${s.name}): ${s.from} → ${s.to}   phase ${s.phase}${s.wavePhase ? `/${s.wavePhase}` : ''}${s.reason ? ` — ${s.reason}` : ''}`,
-    `deadline ${s.deadline}   estimated completion ${s.estimatedCompletion}${s.deadlineAtRisk ? '   DEADLINE AT RISK' : ''}`,
+/**
+ * A rollout for people, line by line: phase, a progress bar per wave (and per cluster for the current one),
+ * the last verdict, exclusions, the last transitions. Each line is keyed so a log can print only what changed.
+ */
+export function rolloutStatusLines(
+  s: RolloutStatus,
+  options: { transitions?: number; paint?: Paint } = {},
+): LiveLine[] {
+  const paint = options.paint ?? noPaint;
+  const phase = `${s.phase}${s.wavePhase ? `/${s.wavePhase}` : ''}`;
+  const lines: LiveLine[] = [
+    {
+      key: 'rollout',
+      text: `rollout ${s.id} (${s.name}): ${s.from} → ${s.to}   phase ${painted(phase, paint)}${s.reason ? ` — ${s.reason}` : ''}`,
+      change: phase,
+    },
+    {
+      key: 'deadline',
+      text: `deadline ${s.deadline}   estimated completion ${s.estimatedCompletion}${s.deadlineAtRisk ? `   ${paint('DEADLINE AT RISK', Tone.Bad)}` : ''}`,
+      change: `${s.deadline}|${s.deadlineAtRisk}`,
+    },
   ];
   for (const w of s.waveStatuses)
-    lines.push(...waveLine(w, w.index === s.wave && !['Completed', 'RolledBack', 'Failed'].includes(s.phase)));
+    lines.push(...waveLines(w, w.index === s.wave && !TERMINAL_PHASES.includes(s.phase), paint));
   const verdict = s.gateVerdicts.at(-1);
-  if (verdict) lines.push(`gate (wave ${verdict.wave}): ${verdict.outcome} ${verdict.reason} — ${verdict.message}`);
+  if (verdict)
+    lines.push({
+      key: 'gate',
+      text: `gate (wave ${verdict.wave}): ${painted(verdict.outcome, paint)} ${verdict.reason} — ${verdict.message}`,
+      change: `${verdict.wave}|${verdict.outcome}|${verdict.reason}`,
+    });
   if (s.excluded.length > 0)
-    lines.push(
-      `excluded: ${s.excluded.slice(0, 5).join(', ')}${s.excluded.length > 5 ? ` and ${s.excluded.length - 5} more` : ''}`,
-    );
+    lines.push({
+      key: 'excluded',
+      text: `excluded: ${s.excluded.slice(0, 5).join(', ')}${s.excluded.length > 5 ? ` and ${s.excluded.length - 5} more` : ''}`,
+    });
   for (const t of s.transitions.slice(-(options.transitions ?? 4)))
-    lines.push(`  ${t.at} ${t.from} → ${t.to} (${t.trigger}, ${t.actor}): ${t.reason}`);
-  return lines.join('\n');
+    lines.push({
+      key: `transition:${t.at}|${t.from}|${t.to}`,
+      text: `  ${t.at} ${t.from} → ${t.to} (${t.trigger}, ${t.actor}): ${t.reason}`,
+    });
+  return lines;
+}
+
+/** A rollout for people, as one text (see `rolloutStatusLines`). */
+export function renderRolloutStatus(s: RolloutStatus, options: { transitions?: number; paint?: Paint } = {}): string {
+  return rolloutStatusLines(s, options)
+    .map((l) => l.text)
+    .join('\n');
 }

@@ -1,8 +1,10 @@
 import { MeshSplitResult } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
-import { runSplitCommand, SplitExitCode, type SplitCommandIo } from './split-command.js';
+import type { CommandIo } from '../io.js';
+import { runCli } from '../program.js';
+import { SplitExitCode } from './split-command.js';
 
-function newIo(files: Record<string, string>): SplitCommandIo & { out: string[]; err: string[] } {
+function newIo(files: Record<string, string>): CommandIo & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
   return {
@@ -11,6 +13,7 @@ function newIo(files: Record<string, string>): SplitCommandIo & { out: string[];
     readFile: (path) => (path in files ? Promise.resolve(files[path]!) : Promise.reject(new Error(`ENOENT: ${path}`))),
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
+    env: {},
   };
 }
 
@@ -30,7 +33,7 @@ const twoTriangles = JSON.stringify({
 describe('meshwave split', () => {
   it('prints the split as JSON that satisfies the contract', async () => {
     const io = newIo({ 'g.json': twoTriangles });
-    const code = await runSplitCommand(['--graph', 'g.json', '--k', '2', '--revision', '1-25-2', '--seed', '4'], io);
+    const code = await runCli(['split', '-f', 'g.json', '--k', '2', '--revision', '1-25-2', '--seed', '4'], io);
     expect(code).toBe(SplitExitCode.Ok);
     const result = MeshSplitResult.parse(JSON.parse(io.out.join('')));
     expect(result.cut.traffic).toBe(1);
@@ -39,7 +42,7 @@ describe('meshwave split', () => {
 
   it('fails with INFEASIBLE for --max-size 0% instead of looping until the heap runs out', async () => {
     const io = newIo({ 'g.json': twoTriangles });
-    expect(await runSplitCommand(['--graph', 'g.json', '--max-size', '0%'], io)).toBe(SplitExitCode.Failed);
+    expect(await runCli(['split', '-f', 'g.json', '--max-size', '0%'], io)).toBe(SplitExitCode.Failed);
     expect(io.err.join('')).toMatch(/^meshwave split: INFEASIBLE: maxMeshSize 0% allows 0 pods per mesh/);
   });
 
@@ -47,7 +50,7 @@ describe('meshwave split', () => {
     const io = newIo({
       'g.graph': '6 7 1\n2 10 3 10\n1 10 3 10\n1 10 2 10 4 1\n3 1 5 10 6 10\n4 10 6 10\n4 10 5 10\n',
     });
-    const code = await runSplitCommand(['--graph', 'g.graph', '--max-size', '50%', '--format', 'table'], io);
+    const code = await runCli(['split', '-f', 'g.graph', '--max-size', '50%', '--format', 'table'], io);
     expect(code).toBe(SplitExitCode.Ok);
     const text = io.out.join('');
     expect(text).toMatch(/^mesh\s+revision\s+units/);
@@ -57,23 +60,23 @@ describe('meshwave split', () => {
   it('rejects bad usage with exit code 2 and the usage text', async () => {
     for (const args of [
       [],
-      ['--graph', 'g.json'],
-      ['--graph', 'g.json', '--k', 'two'],
-      ['--graph', 'g.json', '--k', '2', '--format', 'xml'],
+      ['-f', 'g.json'],
+      ['-f', 'g.json', '--k', 'two'],
+      ['-f', 'g.json', '--k', '2', '--format', 'xml'],
       ['--bogus'],
     ]) {
       const io = newIo({ 'g.json': twoTriangles });
-      expect(await runSplitCommand(args, io)).toBe(SplitExitCode.Usage);
-      expect(io.err.join('')).toContain('usage: meshwave split');
+      expect(await runCli(['split', ...args], io)).toBe(SplitExitCode.Usage);
+      expect(io.err.join('')).toContain('meshwave split --help');
     }
   });
 
   it('fails with exit code 1 and the reason on unreadable or infeasible input', async () => {
     const missing = newIo({});
-    expect(await runSplitCommand(['--graph', 'nope.json', '--k', '2'], missing)).toBe(SplitExitCode.Failed);
+    expect(await runCli(['split', '-f', 'nope.json', '--k', '2'], missing)).toBe(SplitExitCode.Failed);
     expect(missing.err.join('')).toContain('ENOENT');
     const tooMany = newIo({ 'g.json': twoTriangles });
-    expect(await runSplitCommand(['--graph', 'g.json', '--k', '9'], tooMany)).toBe(SplitExitCode.Failed);
+    expect(await runCli(['split', '-f', 'g.json', '--k', '9'], tooMany)).toBe(SplitExitCode.Failed);
     expect(tooMany.err.join('')).toContain('INFEASIBLE');
   });
 
@@ -87,7 +90,7 @@ describe('meshwave split', () => {
       edges: [],
     });
     const io = newIo({ 'g.json': lopsided });
-    expect(await runSplitCommand(['--graph', 'g.json', '--k', '2'], io)).toBe(SplitExitCode.ConstraintsNotMet);
+    expect(await runCli(['split', '-f', 'g.json', '--k', '2'], io)).toBe(SplitExitCode.ConstraintsNotMet);
     expect(io.err.join('')).toContain('over the limit');
   });
 });

@@ -1,15 +1,17 @@
 import type { MeshSplitResult, ServiceGraph } from '@meshwave/contracts';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { MeshError, MeshErrorCode, parseMetisGraph, splitMeshes } from '@meshwave/mesh';
 import { fetchServiceGraphFromPrometheus } from '../adapters/prometheus-graph-source.js';
-
-/** What `meshwave split` may touch; the CLI passes the real file system and streams, tests pass fakes. */
-export interface SplitCommandIo {
-  readonly readFile: (path: string) => Promise<string>;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly fetch?: typeof fetch;
-}
+import type { CommandIo } from '../io.js';
+import {
+  addDeprecatedAlias,
+  addExamples,
+  addFormatAlias,
+  addOutputOption,
+  printAs,
+  OutputFormat,
+  type CliContext,
+} from './cli-options.js';
 
 /** Exit codes of `meshwave split`. */
 export const SplitExitCode = {
@@ -22,71 +24,35 @@ export const SplitExitCode = {
 } as const;
 export type SplitExitCode = (typeof SplitExitCode)[keyof typeof SplitExitCode];
 
-export const SPLIT_USAGE = `usage: meshwave split (--graph FILE | --prometheus URL [--window 5m]) (--k N | --max-size N|P%) [options]
+interface SplitFlags {
+  readonly file?: string;
+  readonly prometheus?: string;
+  readonly window: string;
+  readonly podsQuery?: string;
+  readonly k?: string;
+  readonly maxSize?: string;
+  readonly imbalance: string;
+  readonly seed: string;
+  readonly revision?: string;
+  readonly groupBy?: string;
+  readonly meshPrefix: string;
+  readonly output: OutputFormat;
+}
 
-Splits workloads into isolated meshes (one control-plane revision each) under a size cap, minimising the
-traffic that crosses meshes.
-
-  --graph FILE        service graph: JSON ({ nodes: [{ id, weight, namespace?, group?, pinned?, labels? }],
-                      edges: [{ source, target, weight }] }) or METIS .graph
-  --prometheus URL    read istio_requests_total rates from Prometheus instead
-  --window D          rate window for --prometheus (default 5m)
-  --pods-query Q      PromQL returning pods per workload (labels namespace, workload) for --prometheus
-  --k N               number of meshes (alias --meshes)
-  --max-size N|P%     largest mesh in pods, or as a share of all pods (the blast-radius cap)
-  --imbalance P%      allowed imbalance between meshes (default 3%)
-  --seed N            seed of the partitioner (default 1); same seed, same split
-  --revision R        Istio revision, e.g. 1-25-2: control planes become <mesh>-R
-  --group-by LABEL    nodes with the same value of this label stay in one mesh
-  --mesh-prefix P     mesh names are P-a, P-b, ... (default mesh)
-  --format F          json (default) or table
-`;
-
-/** `meshwave split`: parses flags, reads the graph, splits, prints. Returns the process exit code. */
-export async function runSplitCommand(args: readonly string[], io: SplitCommandIo): Promise<SplitExitCode> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        graph: { type: 'string' },
-        prometheus: { type: 'string' },
-        window: { type: 'string', default: '5m' },
-        'pods-query': { type: 'string' },
-        k: { type: 'string' },
-        meshes: { type: 'string' },
-        'max-size': { type: 'string' },
-        imbalance: { type: 'string', default: '3%' },
-        seed: { type: 'string', default: '1' },
-        revision: { type: 'string' },
-        'group-by': { type: 'string' },
-        'mesh-prefix': { type: 'string', default: 'mesh' },
-        format: { type: 'string', default: 'json' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n\n${SPLIT_USAGE}`);
-    return SplitExitCode.Usage;
-  }
-  if (values.help) {
-    io.stdout(SPLIT_USAGE);
-    return SplitExitCode.Ok;
-  }
+/** `meshwave split`: checks flags, reads the graph, splits, prints. Returns the process exit code. */
+async function runSplit(values: SplitFlags, io: CommandIo): Promise<SplitExitCode> {
   const usage = (message: string): SplitExitCode => {
-    io.stderr(`${message}\n\n${SPLIT_USAGE}`);
+    io.stderr(`${message}\n(see meshwave split --help)`);
     return SplitExitCode.Usage;
   };
-  if ((values.graph === undefined) === (values.prometheus === undefined))
-    return usage('give exactly one of --graph or --prometheus');
-  const kText = values.k ?? values.meshes;
-  if (kText === undefined && values['max-size'] === undefined) return usage('give --k or --max-size');
+  if ((values.file === undefined) === (values.prometheus === undefined))
+    return usage('give exactly one of -f/--file or --prometheus');
+  const kText = values.k;
+  if (kText === undefined && values.maxSize === undefined) return usage('give --k or --max-size');
   const meshes = kText === undefined ? undefined : Number(kText);
   if (meshes !== undefined && (!Number.isInteger(meshes) || meshes < 1))
     return usage(`--k must be a positive integer, got "${kText}"`);
-  const maxSize = values['max-size'];
+  const maxSize = values.maxSize;
   if (maxSize !== undefined && !/^\d+(\.\d+)?%?$/.test(maxSize))
     return usage(`--max-size must be a pod count or a share such as 25%, got "${maxSize}"`);
   const imbalance = parseShare(values.imbalance);
@@ -94,16 +60,14 @@ export async function runSplitCommand(args: readonly string[], io: SplitCommandI
     return usage(`--imbalance must be a share such as 3% or 0.03, got "${values.imbalance}"`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) return usage(`--seed must be an integer, got "${values.seed}"`);
-  if (values.format !== 'json' && values.format !== 'table')
-    return usage(`--format must be json or table, got "${values.format}"`);
 
   let result: MeshSplitResult;
   try {
     const graph =
-      values.graph !== undefined
-        ? parseGraphFile(values.graph, await io.readFile(values.graph))
+      values.file !== undefined
+        ? parseGraphFile(values.file, await io.readFile(values.file))
         : await fetchServiceGraphFromPrometheus(values.prometheus!, values.window, {
-            ...(values['pods-query'] === undefined ? {} : { podsQuery: values['pods-query'] }),
+            ...(values.podsQuery === undefined ? {} : { podsQuery: values.podsQuery }),
             ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
           });
     result = splitMeshes(graph, {
@@ -112,15 +76,15 @@ export async function runSplitCommand(args: readonly string[], io: SplitCommandI
       imbalance,
       seed,
       ...(values.revision === undefined ? {} : { revision: values.revision }),
-      ...(values['group-by'] === undefined ? {} : { groupBy: values['group-by'] }),
-      meshPrefix: values['mesh-prefix'],
+      ...(values.groupBy === undefined ? {} : { groupBy: values.groupBy }),
+      meshPrefix: values.meshPrefix,
     });
   } catch (err) {
     const code = err instanceof MeshError ? `${err.code}: ` : '';
     io.stderr(`meshwave split: ${code}${(err as Error).message}\n`);
     return SplitExitCode.Failed;
   }
-  io.stdout(values.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatSplitTable(result));
+  printAs(io, values.output, result, () => formatSplitTable(result));
   if (!result.balance.satisfied) {
     io.stderr(
       `meshwave split: the heaviest mesh has ${result.balance.heaviest} pods, over the limit of ${result.balance.limit.toFixed(1)}\n`,
@@ -201,4 +165,41 @@ export function formatSplitTable(result: MeshSplitResult): string {
       out.push(`  ${e.source} (${e.sourceMesh}) -> ${e.target} (${e.targetMesh}): ${e.traffic.toFixed(2)}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The `meshwave split` command: its flags, help and examples. */
+export function splitCommand(ctx: CliContext): Command {
+  const cmd = new Command('split')
+    .description(
+      'partition a service graph into isolated meshes (one control-plane revision each) under a size cap, cutting as little traffic as possible',
+    )
+    .option(
+      '-f, --file <graph>',
+      'service graph: JSON ({ nodes: [{ id, weight, namespace?, group?, pinned?, labels? }], edges: [{ source, target, weight }] }) or METIS .graph',
+    )
+    .option('--prometheus <url>', 'read istio_requests_total rates from Prometheus instead')
+    .option('--window <duration>', 'rate window for --prometheus', '5m')
+    .option('--pods-query <promql>', 'PromQL returning pods per workload (labels namespace, workload) for --prometheus')
+    .option('--k <n>', 'number of meshes')
+    .option('--max-size <n|p%>', 'largest mesh in pods, or as a share of all pods (the blast-radius cap)')
+    .option('--imbalance <p%>', 'allowed imbalance between meshes', '3%')
+    .option('--seed <n>', 'seed of the partitioner; same seed, same split', '1')
+    .option('--revision <rev>', 'Istio revision, e.g. 1-25-2: control planes become <mesh>-<rev>')
+    .option('--group-by <label>', 'nodes with the same value of this label stay in one mesh')
+    .option('--mesh-prefix <p>', 'mesh names are <p>-a, <p>-b, ...', 'mesh');
+  addOutputOption(cmd, OutputFormat.Json);
+  addDeprecatedAlias(cmd, ctx.io, { flags: '--graph <graph>', replaces: 'file', use: '-f/--file' });
+  addDeprecatedAlias(cmd, ctx.io, { flags: '--meshes <n>', replaces: 'k', use: '--k' });
+  addFormatAlias(cmd, ctx.io);
+  addExamples(cmd, [
+    'meshwave split -f examples/services.json --max-size 35% --output table',
+    'meshwave split --prometheus http://prometheus:9090 --window 1h --k 4 --revision 1-25-2',
+  ]);
+  cmd.addHelpText(
+    'after',
+    'Exit status: 0 split, 1 bad graph or infeasible, 2 invalid flags, 3 printed but over the size cap.\n',
+  );
+  return cmd.action(async (opts: SplitFlags) => {
+    ctx.exit = await runSplit(opts, ctx.io);
+  });
 }

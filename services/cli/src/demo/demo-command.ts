@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { Command, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, stringify } from 'yaml';
 import {
@@ -10,9 +10,13 @@ import {
   type RolloutStatus,
 } from '@meshwave/contracts';
 import { CliError } from '../errors.js';
-import { ExitCode, type CommandIo } from '../io.js';
+import { ExitCode, type CommandIo, type Terminal } from '../io.js';
 import { PlannerClient } from '../adapters/planner-client.js';
-import { renderRolloutStatus } from '../commands/progress-view.js';
+import { addDeprecatedAlias, addExamples, OutputFormat, type CliContext } from '../commands/cli-options.js';
+import { LiveView } from '../commands/live-view.js';
+import { rolloutStatusLines } from '../commands/progress-view.js';
+import { paintFor } from '../commands/terminal-color.js';
+import { parseUnitKey } from '../commands/unit-key.js';
 import { DemoFleetConfig } from './fleet-config.js';
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './embedded-fleet.js';
 import { startProcessStats, type ProcessStats } from './process-stats.js';
@@ -44,7 +48,10 @@ export interface DemoOptions {
   readonly planFile?: string;
   readonly port: number;
   readonly exitWhenDone: boolean;
+  /** the summary alone, as one JSON object (for scripts) */
   readonly json: boolean;
+  /** redraw the progress in place on this terminal; undefined: append plain lines (a pipe, a file, `--no-tty`) */
+  readonly terminal?: Terminal;
   /** when the demo gives up (the scenario takes under two minutes on the default fleet) */
   readonly timeoutSeconds: number;
   /** called once the fleet is up, before the rollout is applied (tests attach their observers here) */
@@ -75,11 +82,6 @@ export function demoRolloutSpec(exampleText: string, soakSeconds: number, now: D
   spec.waves = (spec.waves as Record<string, unknown>[]).map((w) => (w.soak === undefined ? w : { ...w, soak }));
   return { ...doc, metadata: { ...doc.metadata, name: `${String(doc.metadata.name)}-demo` } };
 }
-
-const unitOf = (key: string): { cluster: string; namespace: string; kind?: string; name?: string } => {
-  const [cluster = '', namespace = '', kind, name] = key.split('/');
-  return { cluster, namespace, ...(kind && name ? { kind, name } : {}) };
-};
 
 /** Ground truth, read from the simulated clusters and hosts, not from the planner's view. */
 async function summarize(
@@ -117,7 +119,10 @@ interface DemoRun {
   readonly fleetConfig: DemoFleetConfig;
   readonly fleet: EmbeddedFleet;
   readonly client: PlannerClient;
+  /** what the operator did, kept above the progress (nothing with --json) */
   readonly say: (text: string) => void;
+  /** the banner and the progress: redrawn in place on a terminal, plain lines elsewhere */
+  readonly view: LiveView;
 }
 
 /** What the scenario has seen so far: kept when it fails halfway, so the result still carries it. */
@@ -132,9 +137,8 @@ interface DemoProgress {
 export async function runDemo(options: DemoOptions, io: CommandIo): Promise<DemoResult> {
   const startedAt = Date.now();
   const stats = startProcessStats();
-  const say = (text: string): void => {
-    if (!options.json) io.stdout(text);
-  };
+  const view = new LiveView(options.json ? () => undefined : io.stdout, options.terminal);
+  const say = (text: string): void => view.note(text);
   const inputs = await readDemoInputs(options, io);
   if ('exit' in inputs) return inputs;
   const { fleetConfig, exampleText } = inputs;
@@ -151,7 +155,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     return { exit: ExitCode.Failure };
   }
   options.onFleetStarted?.(fleet);
-  const run: DemoRun = { options, io, fleetConfig, fleet, client: new PlannerClient(fleet.url, DEMO_TOKEN), say };
+  const run: DemoRun = { options, io, fleetConfig, fleet, client: new PlannerClient(fleet.url, DEMO_TOKEN), say, view };
   announceFleet(run);
 
   let exit: number = ExitCode.Failure;
@@ -167,7 +171,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
         ? ExitCode.Ok
         : ExitCode.Failure;
     if (options.json) io.stdout(JSON.stringify(summary));
-    else io.stdout(`\ndemo summary: ${JSON.stringify(summary)}`);
+    else say(`demo summary: ${JSON.stringify(summary)}`);
   } catch (err) {
     io.stderr(`meshwave demo: ${(err as Error).message}`);
     exit = ExitCode.Failure;
@@ -201,15 +205,17 @@ async function readDemoInputs(
   }
 }
 
-function announceFleet({ fleetConfig, fleet, say }: DemoRun): void {
+/** The banner: kept on top of the redrawn progress on a terminal, so the URL with its token stays in sight. */
+function announceFleet({ fleetConfig, fleet, view }: DemoRun): void {
   const workloads = fleetConfig.clusters.reduce((n, c) => n + c.namespaces.length * c.workloadsPerNamespace, 0);
   const hosts = fleetConfig.vmGroups.reduce((n, g) => n + g.hosts, 0);
-  say(
+  view.setHeader([
     `meshwave demo: ${fleetConfig.clusters.length} simulated clusters (${workloads} workloads), ${fleetConfig.vmGroups.length} VM groups (${hosts} hosts)`,
-  );
-  say(
-    `dashboard on ${fleet.url}/#token=${DEMO_TOKEN}, API on ${fleet.url}/v1  (token: ${DEMO_TOKEN}; try: MESHWAVE_TOKEN=${DEMO_TOKEN} npx meshwave status --planner ${fleet.url})`,
-  );
+    `  dashboard  ${fleet.url}/#token=${DEMO_TOKEN}`,
+    `  CLI        export MESHWAVE_PLANNER_URL=${fleet.url}`,
+    `             export MESHWAVE_TOKEN=${DEMO_TOKEN}; npx meshwave status`,
+    '',
+  ]);
 }
 
 /**
@@ -221,7 +227,7 @@ async function playScenario(
   exampleText: string,
   progress: DemoProgress,
 ): Promise<{ status: RolloutStatus; plan: CreatedRollout['plan'] }> {
-  const { options, io, fleetConfig, client, say } = run;
+  const { options, io, fleetConfig, client, say, view } = run;
   // The planner learns the clusters from their agents' inventory reports.
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   while ((await client.fleet()).clusters.length < fleetConfig.clusters.length) {
@@ -238,14 +244,12 @@ async function playScenario(
   );
 
   const excludedOnce = new Set<string>();
-  let last = '';
+  const paint = paintFor(io, options.terminal !== undefined);
   progress.status = await client.rollout(created.id);
   for (;;) {
     const status = await client.rollout(created.id);
     progress.status = status;
-    const view = renderRolloutStatus(status, { transitions: 3 });
-    if (view !== last && !options.json) io.stdout(`\n${view}`);
-    last = view;
+    view.update(rolloutStatusLines(status, { transitions: 3, paint }));
     if (['Completed', 'RolledBack', 'Failed'].includes(status.phase)) return { status, plan: created.plan };
     if (Date.now() > deadline)
       throw new Error(`the rollout did not finish within ${options.timeoutSeconds}s (phase ${status.phase})`);
@@ -270,12 +274,9 @@ async function actAsOperator(
     const failed = [
       ...new Set(status.gateVerdicts.filter((v) => v.outcome === 'Failed').flatMap((v) => v.failed)),
     ].filter((u) => !u.startsWith('vmgroup/') && !excludedOnce.has(u));
-    if (failed.length > 0) {
-      await client.exclude(
-        status.id,
-        failed.map(unitOf),
-        'demo: crash-looping on the new revision; the owning team will fix it',
-      );
+    const units = failed.map(parseUnitKey).filter((u) => u !== undefined);
+    if (units.length > 0) {
+      await client.exclude(status.id, units, 'demo: crash-looping on the new revision; the owning team will fix it');
       for (const u of failed) excludedOnce.add(u);
       say(`demo operator: excluded ${failed.join(', ')} (recorded in the audit log)`);
     }
@@ -291,7 +292,7 @@ async function finishDemo({ options, fleet, say }: DemoRun, result: DemoResult):
     return result;
   }
   say(
-    `\nthe fleet stays up for exploration on ${fleet.url} (npx meshwave fleet --planner ${fleet.url} --token ${DEMO_TOKEN}); Ctrl-C to stop`,
+    `the fleet stays up for exploration: dashboard ${fleet.url}/#token=${DEMO_TOKEN}, CLI npx meshwave fleet --planner ${fleet.url} --token ${DEMO_TOKEN}; Ctrl-C to stop`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -303,44 +304,57 @@ async function finishDemo({ options, fleet, say }: DemoRun, result: DemoResult):
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function runDemoCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        fleet: { type: 'string' },
-        rollout: { type: 'string' },
-        'plan-out': { type: 'string' },
-        port: { type: 'string', default: '8080' },
-        'exit-when-done': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        timeout: { type: 'string', default: '300' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    io.stderr(
-      `${(err as Error).message}\nusage: meshwave demo [--fleet FILE] [--rollout FILE] [--plan-out FILE] [--port 8080] [--exit-when-done] [--json]`,
+interface DemoFlags {
+  readonly fleet?: string;
+  readonly rollout?: string;
+  readonly planOut?: string;
+  readonly port: string;
+  readonly exitWhenDone: boolean;
+  readonly output: OutputFormat;
+  readonly timeout: string;
+  readonly tty: boolean;
+}
+
+/** `meshwave demo` (`npm start`): the whole system on a simulated fleet, in one process. */
+export function demoCommand(ctx: CliContext): Command {
+  const cmd = new Command('demo')
+    .description('upgrade a simulated fleet in one process (npm start); -o json --exit-when-done for scripts')
+    .option('--fleet <file>', "the simulated fleet (default: the repository's examples/demo-fleet.yml)")
+    .option('--rollout <file>', 'the rollout file it shortens and applies (default: examples/rollouts.yml)')
+    .option('--plan-out <file>', 'write the plan the planner returned, as JSON')
+    .option('--port <port>', 'API and dashboard port (0: any free port)', '8080')
+    .option('--exit-when-done', 'stop the fleet and exit when the rollout ends (exit 0 when it completed)', false)
+    .option('--timeout <seconds>', 'give up after this many seconds', '300')
+    .option('--no-tty', 'plain, append-only lines even on a terminal (as off one)')
+    .addOption(
+      new Option('-o, --output <format>', 'table: the progress; json: the summary alone, as one JSON object')
+        .choices([OutputFormat.Table, OutputFormat.Json])
+        .default(OutputFormat.Table),
     );
-    return ExitCode.InvalidInput;
-  }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    io.stderr(`--port: "${values.port}" is not a TCP port`);
-    return ExitCode.InvalidInput;
-  }
-  const result = await runDemo(
-    {
-      ...(values.fleet === undefined ? {} : { fleetFile: values.fleet }),
-      ...(values.rollout === undefined ? {} : { rolloutFile: values.rollout }),
-      ...(values['plan-out'] === undefined ? {} : { planFile: values['plan-out'] }),
-      port,
-      exitWhenDone: values['exit-when-done'],
-      json: values.json,
-      timeoutSeconds: Number(values.timeout) || 300,
-    },
-    io,
-  );
-  return result.exit;
+  addDeprecatedAlias(cmd, ctx.io, { flags: '--json', replaces: 'output', use: '-o json', sets: OutputFormat.Json });
+  addExamples(cmd, ['meshwave demo', 'meshwave demo --exit-when-done -o json --port 0']);
+  return cmd.action(async (opts: DemoFlags) => {
+    const { io } = ctx;
+    const port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      io.stderr(`--port: "${opts.port}" is not a TCP port`);
+      ctx.exit = ExitCode.InvalidInput;
+      return;
+    }
+    const terminal = opts.tty ? io.terminal : undefined;
+    const result = await runDemo(
+      {
+        ...(opts.fleet === undefined ? {} : { fleetFile: opts.fleet }),
+        ...(opts.rollout === undefined ? {} : { rolloutFile: opts.rollout }),
+        ...(opts.planOut === undefined ? {} : { planFile: opts.planOut }),
+        port,
+        exitWhenDone: opts.exitWhenDone,
+        json: opts.output === OutputFormat.Json,
+        ...(terminal === undefined ? {} : { terminal }),
+        timeoutSeconds: Number(opts.timeout) || 300,
+      },
+      io,
+    );
+    ctx.exit = result.exit;
+  });
 }
