@@ -67,6 +67,34 @@ function enqueue(queued: Set<string>, order: string[], key: string, urgent: bool
   return true;
 }
 
+/** Runs one reconcile of `key`; returns when to run it again (a requeue it asked for, or its backoff), if ever. */
+async function reconcileOnce(
+  reconcile: Reconciler,
+  key: string,
+  failures: Map<string, number>,
+  retry: {
+    readonly retryable: (error: unknown) => boolean;
+    readonly onError: KeyQueueOptions['onError'];
+    readonly base: number;
+    readonly cap: number;
+  },
+): Promise<number | undefined> {
+  try {
+    const result = await reconcile(key);
+    failures.delete(key);
+    return result?.requeueAfterMs;
+  } catch (error) {
+    const attempt = (failures.get(key) ?? 0) + 1;
+    retry.onError?.(key, error, attempt);
+    if (!retry.retryable(error)) {
+      failures.delete(key);
+      return undefined;
+    }
+    failures.set(key, attempt);
+    return Math.min(retry.cap, retry.base * 2 ** (attempt - 1));
+  }
+}
+
 /**
  * Reconcile by key, as controller-runtime's workqueue: a key queued twice runs once; a key never runs twice at
  * the same time (added while running, it runs again afterwards); errors retry with capped exponential backoff;
@@ -113,27 +141,14 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
   const run = async (key: string): Promise<void> => {
     let againMs: number | undefined;
     try {
-      const result = await reconcile(key);
-      failures.delete(key);
-      if (result && result.requeueAfterMs !== undefined) againMs = result.requeueAfterMs;
-    } catch (error) {
-      const attempt = (failures.get(key) ?? 0) + 1;
-      options.onError?.(key, error, attempt);
-      if (retryable(error)) {
-        failures.set(key, attempt);
-        againMs = Math.min(cap, base * 2 ** (attempt - 1));
-      } else {
-        failures.delete(key);
-      }
+      againMs = await reconcileOnce(reconcile, key, failures, { retryable, onError: options.onError, base, cap });
     } finally {
       running.delete(key);
     }
     // Added while it ran: it runs again now, which also serves any retry or requeue it asked for.
     const urgentAgain = dirty.get(key);
-    if (urgentAgain !== undefined) {
-      dirty.delete(key);
-      queue.add(key, urgentAgain);
-    } else if (againMs !== undefined) queue.addAfter(key, againMs);
+    if (dirty.delete(key)) queue.add(key, urgentAgain);
+    else if (againMs !== undefined) queue.addAfter(key, againMs);
     pump();
   };
 
