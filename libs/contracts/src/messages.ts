@@ -204,7 +204,6 @@ export const VmProgress = z.object({
 });
 export type VmProgress = z.infer<typeof VmProgress>;
 
-
 export const HealthReport = z.object({
   source: z.string(),
   /** present while the source is Degraded; optional, so agents that predate it keep working */

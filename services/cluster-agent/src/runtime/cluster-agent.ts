@@ -3,13 +3,7 @@ import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
 import { MeshwaveLabel } from '@meshwave/istio';
 import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
 import type { StateStore } from '@meshwave/store';
-import {
-  monitorLoopDelay,
-  silentLogger,
-  withRolloutIds,
-  type EventLoopDelay,
-  type Logger,
-} from '@meshwave/telemetry';
+import { monitorLoopDelay, silentLogger, withRolloutIds, type EventLoopDelay, type Logger } from '@meshwave/telemetry';
 import { DEFAULT_INTERVALS, type AgentIntervals } from '../config/agent-intervals.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { AssignmentSource } from '../ports/assignment-source.js';

@@ -106,7 +106,8 @@ export class ClusterCache {
     return {
       namespace: this.namespaces.get(namespace),
       workloads: () => this.workloads(namespace),
-      workload: (kind, name) => this.workloadsByNs.get(namespace)?.get(workloadRefKey({ namespace, kind, name } as WorkloadRef)),
+      workload: (kind, name) =>
+        this.workloadsByNs.get(namespace)?.get(workloadRefKey({ namespace, kind, name } as WorkloadRef)),
       podsOf: (w) => [...this.owners.podsOf(w)],
       barePods: () => this.pods(namespace).filter((p) => !p.controlled),
     };
