@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createInMemoryBroker, createInMemoryBus, type EventBus } from '@meshwave/bus';
-import { WorkloadKind } from '@meshwave/contracts';
+import { WireLayout, WorkloadKind } from '@meshwave/contracts';
 import {
   createClusterAgent,
   createSimulatedCluster,
@@ -73,7 +73,8 @@ async function startParts(
   const store = createInMemoryStore();
   started.push(() => store.close());
   const busFor = (source: string): EventBus => {
-    const bus = createInMemoryBus({ broker, source, signing });
+    // every part is in this process, so the newest wire layout is safe here (no older reader: ADR 0026)
+    const bus = createInMemoryBus({ broker, source, signing, wireLayout: WireLayout.V3 });
     started.push(() => bus.close());
     return bus;
   };
