@@ -5,7 +5,8 @@ import type { PlannerContext } from './planner-context.js';
 
 /** What the planner does when it gains or loses the lease (wired by the facade). */
 export interface LeadershipHooks {
-  onElected(lease: Lease): Promise<void>;
+  /** runs off the renewal path (renewal never waits for it); `signal` is aborted if the lease is lost meanwhile */
+  onElected(lease: Lease, signal: AbortSignal): Promise<void>;
   onDemoted(lease: Lease, why: string): Promise<void>;
 }
 
@@ -25,11 +26,11 @@ export class Leadership {
       holder,
       ttlMs: config.leaseTtlMs,
       renewEveryMs: config.leaseRenewMs,
-      onElected: async (lease) => {
+      onElected: async (lease, signal) => {
         logger.info({ epoch: lease.epoch }, 'elected leader');
         metrics.leader.set(1);
         metrics.leaderEpoch.set(lease.epoch);
-        await hooks.onElected(lease);
+        await hooks.onElected(lease, signal);
       },
       onDemoted: async (lease, why) => {
         logger.warn({ epoch: lease.epoch, why }, 'no longer leader');

@@ -150,13 +150,17 @@ class PlannerImpl implements Planner {
     this.context.logger.info('planner stopped');
   }
 
+  /**
+   * Runs beside the lease renewal, never in its way: joining the consumer group can wait for a dead leader's
+   * session to expire, longer than the lease lives. Throwing gives the lease up; demotion runs after this settles.
+   */
   private async onElected(): Promise<void> {
     await this.reconciler.takeOver();
     try {
       this.subscription = await this.reports.subscribe();
     } catch (error) {
       this.context.logger.error({ err: error }, 'cannot subscribe to events; giving up leadership');
-      await this.leadership.lost('event subscription failed');
+      throw error;
     }
   }
 
