@@ -98,7 +98,14 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
         await publish([event(MessageType.CommandRejected, refusal)]);
         return;
       }
-      if (decision.outcome === 'duplicate') return;
+      if (decision.outcome === 'duplicate') {
+        // Nothing to apply; a newer epoch on it is kept, so the deposed leader's commands are refused from now on.
+        if (decision.ledger) {
+          await persist(decision.ledger);
+          ledger = decision.ledger;
+        }
+        return;
+      }
       await persist(decision.ledger);
       ledger = decision.ledger;
       if (data.rolloutId) rolloutTrace.set(data.rolloutId, trace.setSpan(parent, active));

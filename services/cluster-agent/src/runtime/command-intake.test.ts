@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { MessageType, type ClusterDesiredState } from '@meshwave/contracts';
+import type { IncomingMessage, OutgoingMessage } from '@meshwave/bus';
+import { createInMemoryStore } from '@meshwave/store';
+import { silentLogger } from '@meshwave/telemetry';
+import { AgentMetrics } from '../metrics/agent-metrics.js';
+import { createCommandIntake, type CommandIntake } from './command-intake.js';
+
+const newDesired = (over: Partial<ClusterDesiredState> = {}): ClusterDesiredState => ({
+  rolloutId: 'r1',
+  wave: 0,
+  generation: 5,
+  epoch: 1,
+  cluster: 'c1',
+  from: '1-24-5',
+  to: '1-25-2',
+  granularity: 'namespace',
+  maxUnavailable: 1,
+  units: [{ namespace: 'a', revision: '1-25-2' }],
+  halted: false,
+  ...over,
+});
+
+const message = (data: ClusterDesiredState): IncomingMessage => ({
+  id: `g${data.generation}e${data.epoch}`,
+  type: MessageType.ClusterDesiredState,
+  source: 'planner',
+  time: '2026-01-01T00:00:00Z',
+  key: 'cluster:c1',
+  data,
+  partition: 0,
+  offset: '0',
+});
+
+function newIntake(store: ReturnType<typeof createInMemoryStore>): {
+  intake: CommandIntake;
+  accepted: string[];
+  published: OutgoingMessage[];
+} {
+  const accepted: string[] = [];
+  const published: OutgoingMessage[] = [];
+  const intake = createCommandIntake({
+    cluster: 'c1',
+    source: 'cluster:c1',
+    store,
+    epoch: 1,
+    log: silentLogger(),
+    metrics: new AgentMetrics('c1'),
+    publisher: {
+      publish: (messages) => {
+        published.push(...messages);
+        return Promise.resolve();
+      },
+      event: (type, data) => ({ topic: 'events', key: 'cluster:c1', type, data }) as OutgoingMessage,
+    },
+    onAccepted: (id) => accepted.push(id ?? ''),
+  });
+  return { intake, accepted, published };
+}
+
+describe('command intake', () => {
+  it("Given an applied generation, When a new leader re-sends it, Then nothing is applied again, the new epoch is kept across a restart, and the deposed leader's commands are refused", async () => {
+    const store = createInMemoryStore();
+    const first = newIntake(store);
+    await first.intake.handleCommand(message(newDesired({ epoch: 1 })));
+    await first.intake.handleCommand(message(newDesired({ epoch: 2 })));
+    expect(first.accepted).toEqual(['r1']);
+    expect(first.published).toEqual([]);
+
+    const restarted = newIntake(store);
+    await restarted.intake.load();
+    expect(restarted.intake.ledger().epoch).toBe(2);
+    await restarted.intake.handleCommand(message(newDesired({ epoch: 1, generation: 6 })));
+    expect(restarted.accepted).toEqual([]);
+    expect(restarted.published.map((m) => (m.data as { reason: string }).reason)).toEqual(['stale-epoch']);
+  });
+});
