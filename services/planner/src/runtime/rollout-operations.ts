@@ -33,7 +33,7 @@ import { nowOf, type PlannerContext } from './planner-context.js';
 import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
 import type { RolloutEvents } from './rollout-events.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
-import { ROLLOUT_KIND, RolloutDoc, loadRollout, type LoadedRollout } from './store-layout.js';
+import { ROLLOUT_KIND, RolloutDoc, loadRollout, stateWrite, type LoadedRollout } from './store-layout.js';
 import { StoredRolloutRecord, StoredRolloutState, parseStored } from './stored-documents.js';
 
 /** A rollout spec and an inventory as the API receives them: text (YAML/JSON, with positions in errors) or objects. */
@@ -122,10 +122,7 @@ export class RolloutOperations {
         const result = await this.context.store.transition({
           scope: id,
           epoch: lease.epoch,
-          writes: [
-            { name: RolloutDoc.Record, value: record, expectedVersion: 0 },
-            { name: RolloutDoc.State, value: state, expectedVersion: 0 },
-          ],
+          writes: [{ name: RolloutDoc.Record, value: record, expectedVersion: 0 }, stateWrite(state, lease.epoch, 0)],
           audit: {
             actor,
             action: 'create',
@@ -167,13 +164,7 @@ export class RolloutOperations {
 
   async get(id: string): Promise<RolloutStatus> {
     const loaded = await this.loadOrThrow(id);
-    return buildRolloutStatus(
-      loaded.record,
-      loaded.state,
-      loaded.observations,
-      nowOf(this.context),
-      this.ports.leadership.epoch(),
-    );
+    return buildRolloutStatus(loaded.record, loaded.state, loaded.observations, nowOf(this.context));
   }
 
   /** An operator's action, stored with its audit entry; the engine loop writes the same document, so a few tries. */
@@ -198,7 +189,7 @@ export class RolloutOperations {
       const written = await this.context.store.transition({
         scope: id,
         epoch: lease.epoch,
-        writes: [{ name: RolloutDoc.State, value: result.state, expectedVersion: loaded.stateVersion }],
+        writes: [stateWrite(result.state, lease.epoch, loaded.stateVersion)],
         audit: actionAudit(id, input, result, now),
       });
       if (!written.ok) {

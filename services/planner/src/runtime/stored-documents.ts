@@ -63,6 +63,7 @@ export const StoredRolloutState = z.object({
   history: z.array(TransitionRecord),
   historyDropped: z.number().int().nonnegative().optional(),
   updatedAt: z.string(),
+  epoch: z.number().int().nonnegative().optional(),
 });
 
 /** `report/cluster/<cluster>` and `report/vmgroup/<group>`: the newest report per target, as the contract has it. */
