@@ -29,6 +29,7 @@ import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js
 import { transitionPage } from '../views/transition-page.js';
 import type { FleetInventory } from './fleet-inventory.js';
 import type { Leadership } from './leadership.js';
+import { storeDataLost } from './store-era.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
 import type { RolloutEvents } from './rollout-events.js';
@@ -52,7 +53,7 @@ export interface ActionInput {
 
 /** What the operations need of the other parts of the planner. */
 export interface RolloutOperationsPorts {
-  readonly leadership: Pick<Leadership, 'requireLeader' | 'epoch' | 'lost'>;
+  readonly leadership: Pick<Leadership, 'requireLeader' | 'lost' | 'halted'>;
   readonly inventory: Pick<FleetInventory, 'stored'>;
   readonly reconciler: Pick<RolloutReconciler, 'adopt' | 'enqueue'>;
   readonly events: Pick<RolloutEvents, 'emit'>;
@@ -147,6 +148,8 @@ export class RolloutOperations {
   }
 
   async list(): Promise<RolloutSummary[]> {
+    const lost = this.ports.leadership.halted;
+    if (lost !== undefined) throw storeDataLost(lost);
     const { store } = this.context;
     const out: RolloutSummary[] = [];
     for (const id of await store.listScopes(ROLLOUT_KIND)) {
@@ -254,8 +257,11 @@ export class RolloutOperations {
 
   private async loadOrThrow(id: string): Promise<LoadedRollout> {
     const loaded = loadRollout(await this.context.store.readScope(id), this.context.health);
-    if (!loaded) throw new PlannerError(PlannerErrorCode.RolloutNotFound, `no rollout ${id}`, { context: { id } });
-    return loaded;
+    if (loaded) return loaded;
+    // Not "no rollout" when the store lost its data: the rollout may well exist on the agents (ADR 0025).
+    const lost = this.ports.leadership.halted;
+    if (lost !== undefined) throw storeDataLost(lost);
+    throw new PlannerError(PlannerErrorCode.RolloutNotFound, `no rollout ${id}`, { context: { id } });
   }
 }
 

@@ -96,6 +96,13 @@ export type AdmittedRollout = z.infer<typeof AdmittedRollout>;
 export const AdmissionRegistry = z.object({ rollouts: z.record(z.string(), AdmittedRollout) });
 
 /**
+ * `era` (`meshwave` scope): written by the first leader into an empty store. A replica that saw it and finds it
+ * gone (or another in its place) knows the store lost its data, and stops acting (ADR 0025).
+ */
+export const StoredEra = z.object({ id: z.string().min(1), createdAt: z.string(), createdBy: z.string() });
+export type StoredEra = z.infer<typeof StoredEra>;
+
+/**
  * The document's value parsed by its schema. A document that does not match is a STORED_DOCUMENT_INVALID error
  * naming it and its first problems (retrying cannot fix it).
  */
