@@ -74,4 +74,18 @@ describe('command intake', () => {
     expect(restarted.accepted).toEqual([]);
     expect(restarted.published.map((m) => (m.data as { reason: string }).reason)).toEqual(['stale-epoch']);
   });
+
+  it('Given a ledger written to the store, When the store loses its data, Then the next command is accepted and the ledger written again', async () => {
+    const store = createInMemoryStore();
+    const { intake, accepted } = newIntake(store);
+    await intake.handleCommand(message(newDesired({ generation: 5, epoch: 3 })));
+    await intake.handleCommand(message(newDesired({ generation: 6, epoch: 3 })));
+    // the loss of the store's data, for this document: gone, its version back to 0
+    await store.transition({ scope: 'cluster-agent/c1', epoch: 1, writes: [{ name: 'ledger', value: null }] });
+    await intake.handleCommand(message(newDesired({ generation: 7, epoch: 4 })));
+    expect(accepted).toEqual(['r1', 'r1', 'r1']);
+    const restarted = newIntake(store);
+    await restarted.intake.load();
+    expect(restarted.intake.ledger()).toMatchObject({ epoch: 4, rollouts: { r1: { desired: { generation: 7 } } } });
+  });
 });
