@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CommandRejectionReason, type ClusterDesiredState } from '@meshwave/contracts';
+import { CommandRejectionReason } from '@meshwave/contracts';
+import { newDesiredState } from './command-fixtures.js';
 import { acceptDesiredState, acceptHalt, assignments, emptyLedger, type CommandLedger } from './command-ledger.js';
 
-const newDesired = (over: Partial<ClusterDesiredState> = {}): ClusterDesiredState => ({
-  rolloutId: 'r1',
-  wave: 0,
-  generation: 1,
-  epoch: 1,
-  cluster: 'c1',
-  from: '1-24-5',
-  to: '1-25-2',
-  granularity: 'namespace',
-  maxUnavailable: 1,
-  units: [{ namespace: 'a', revision: '1-25-2' }],
-  halted: false,
-  progressDeadlineSeconds: 600,
-  ...over,
-});
+const newDesired = newDesiredState;
 
 const accepted = (d: ReturnType<typeof acceptDesiredState>): CommandLedger => {
   if (d.outcome !== 'accepted') throw new Error(`expected accepted, got ${JSON.stringify(d)}`);

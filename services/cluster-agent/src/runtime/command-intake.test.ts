@@ -3,23 +3,12 @@ import { MessageType, type ClusterDesiredState } from '@meshwave/contracts';
 import type { IncomingMessage, OutgoingMessage } from '@meshwave/bus';
 import { createInMemoryStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
+import { newDesiredState } from '../core/command-fixtures.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { createCommandIntake, type CommandIntake } from './command-intake.js';
 
-const newDesired = (over: Partial<ClusterDesiredState> = {}): ClusterDesiredState => ({
-  rolloutId: 'r1',
-  wave: 0,
-  generation: 5,
-  epoch: 1,
-  cluster: 'c1',
-  from: '1-24-5',
-  to: '1-25-2',
-  granularity: 'namespace',
-  maxUnavailable: 1,
-  units: [{ namespace: 'a', revision: '1-25-2' }],
-  halted: false,
-  ...over,
-});
+const newDesired = (over: Partial<ClusterDesiredState> = {}): ClusterDesiredState =>
+  newDesiredState({ generation: 5, ...over });
 
 const message = (data: ClusterDesiredState): IncomingMessage => ({
   id: `g${data.generation}e${data.epoch}`,
