@@ -289,6 +289,7 @@ export type WaveStatus = z.infer<typeof WaveStatus>;
 
 export const RolloutStatus = RolloutSummary.extend({
   reason: z.string().optional(),
+  /** the leader epoch the rollout was last written under (the same from every replica) */
   leaderEpoch: z.number().int().nonnegative(),
   generation: z.number().int().nonnegative(),
   waveStatuses: z.array(WaveStatus),

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeStateStoreContract } from './contract/state-store-contract.js';
+import { describeStoreLossContract } from './contract/store-loss-contract.js';
 import { createInMemoryStore } from './in-memory-store.js';
 
 describeStateStoreContract('in-memory', async (options) => createInMemoryStore(options), {
@@ -8,6 +9,16 @@ describeStateStoreContract('in-memory', async (options) => createInMemoryStore(o
   expect,
   afterEach,
 });
+
+// A store that lost its data is an empty one on the same clock; here the clock moves on by a second per read.
+let era = Date.parse('2026-01-01T00:00:00Z');
+const eraClock = (): number => (era += 1000);
+describeStoreLossContract(
+  'in-memory',
+  async (options) => createInMemoryStore({ ...options, eraClock }),
+  async () => createInMemoryStore({ eraClock }),
+  { describe, it, expect, afterEach },
+);
 
 describe('in-memory StateStore', () => {
   it('expires a lease on the injected clock', async () => {

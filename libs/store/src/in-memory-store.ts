@@ -25,6 +25,12 @@ export interface InMemoryStoreOptions {
   readonly now?: () => number;
   /** how long an audit entry is kept, in ms; default 90 days. Never a count: see ADR 0015 */
   readonly auditRetentionMs?: number;
+  /**
+   * a clock (ms) lease epochs never fall below, as Redis's own clock is for the Redis store: a store started
+   * empty after a loss then still hands out epochs above every one handed out before (ADR 0025). Default: none
+   * (epochs count from 1), as an in-memory store's data ends with the process that saw its epochs.
+   */
+  readonly eraClock?: () => number;
 }
 
 interface StoredAudit {
@@ -65,9 +71,11 @@ class InMemoryStateStore implements StateStore {
   private closed = false;
   private readonly now: () => number;
   private readonly auditRetentionMs: number;
+  private readonly eraClock: (() => number) | undefined;
 
   constructor(options: InMemoryStoreOptions) {
     this.now = options.now ?? Date.now;
+    this.eraClock = options.eraClock;
     this.auditRetentionMs = checkRetention(options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
   }
 
@@ -137,7 +145,7 @@ class InMemoryStateStore implements StateStore {
     this.open();
     checkTtl(ttlMs);
     if (this.liveLease(name) !== undefined) return undefined;
-    const epoch = (this.leaseEpochs.get(name) ?? 0) + 1;
+    const epoch = Math.max((this.leaseEpochs.get(name) ?? 0) + 1, Math.floor(this.eraClock?.() ?? 0));
     this.leaseEpochs.set(name, epoch);
     this.leases.set(name, { holder, epoch, expiresAt: this.now() + ttlMs });
     return { name, holder, epoch };

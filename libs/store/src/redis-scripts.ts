@@ -40,8 +40,10 @@ return appendAudit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
  */
 export const TRANSITION = `${APPEND_AUDIT_FUNCTION}
 local epoch = tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[3]) or '0')
-if epoch < current then return {'stale-epoch', tostring(current)} end
+local stored = redis.call('GET', KEYS[3]) or '0'
+local current = tonumber(stored)
+-- epochs are stored and returned as the digits they came as: tostring() would round one of 15+ digits
+if epoch < current then return {'stale-epoch', stored} end
 local n = tonumber(ARGV[2])
 local staged = {}
 for i = 0, n - 1 do
@@ -73,7 +75,7 @@ for i = 0, n - 1 do
     out[#out + 1] = '0'
   end
 end
-if epoch > current then redis.call('SET', KEYS[3], tostring(epoch)) end
+if epoch > current then redis.call('SET', KEYS[3], ARGV[1]) end
 local auditAt = 3 + n * 5
 if ARGV[auditAt] == '1' then
   appendAudit(KEYS[5], tonumber(ARGV[auditAt + 1]), tonumber(ARGV[auditAt + 2]), ARGV[auditAt + 3])
@@ -81,11 +83,21 @@ end
 return out
 `;
 
-/** KEYS: holder, epoch counter. ARGV: holder, ttl ms. Takes a free lease; the epoch grows with every acquisition. */
+/**
+ * KEYS: holder, epoch counter. ARGV: holder, ttl ms. Takes a free lease; the epoch grows with every acquisition
+ * and is never below Redis's own clock in microseconds, so after a loss of the data (counter gone) it still
+ * outgrows every epoch handed out before (ADR 0025).
+ */
 export const ACQUIRE_LEASE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local time = redis.call('TIME')
+local floor = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local epoch = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], tostring(epoch) .. ':' .. ARGV[1], 'NX', 'PX', ARGV[2])
+if epoch < floor then
+  epoch = floor
+  redis.call('SET', KEYS[2], string.format('%d', epoch))
+end
+redis.call('SET', KEYS[1], string.format('%d', epoch) .. ':' .. ARGV[1], 'NX', 'PX', ARGV[2])
 return epoch
 `;
 

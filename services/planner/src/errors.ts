@@ -26,6 +26,8 @@ export const PlannerErrorCode = {
   PrometheusBadResponse: 'PROMETHEUS_BAD_RESPONSE',
   /** a document read from the store does not match its schema (stored-documents.ts): retrying cannot fix it */
   StoredDocumentInvalid: 'STORED_DOCUMENT_INVALID',
+  /** the store lost its data (its era marker is gone): this replica stopped acting until restarted (ADR 0025) */
+  StoreDataLost: 'STORE_DATA_LOST',
 } as const;
 export type PlannerErrorCode = (typeof PlannerErrorCode)[keyof typeof PlannerErrorCode];
 

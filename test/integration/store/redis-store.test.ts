@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createRedisStore, describeStateStoreContract, newAuditEntry } from '@meshwave/store';
+import {
+  createRedisStore,
+  describeStateStoreContract,
+  describeStoreLossContract,
+  newAuditEntry,
+  type StateStore,
+} from '@meshwave/store';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadTestEnv } from '../../support/env.js';
@@ -16,6 +22,31 @@ describeStateStoreContract(
     expect,
     afterEach,
   },
+);
+
+// The loss of Redis's data, limited to one store's keys: a FLUSHALL would also wipe the shared environment's
+// other tests. Every key of a store starts with its prefix, so this is the same loss for that store.
+const prefixes = new WeakMap<StateStore, string>();
+describeStoreLossContract(
+  'redis',
+  async (options) => {
+    const keyPrefix = newPrefix();
+    const store = createRedisStore({ url: loadTestEnv().redis.url, keyPrefix, ...options });
+    prefixes.set(store, keyPrefix);
+    return store;
+  },
+  async (store) => {
+    const redis = new Redis(loadTestEnv().redis.url);
+    try {
+      const keys = await redis.keys(`${prefixes.get(store) ?? 'missing-prefix'}:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+    } finally {
+      await redis.quit();
+    }
+    return store;
+  },
+  { describe, it, expect, afterEach },
 );
 
 describe('Redis StateStore', () => {

@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CommandRejectionReason, type ClusterDesiredState } from '@meshwave/contracts';
+import { CommandRejectionReason } from '@meshwave/contracts';
+import { newDesiredState } from './command-fixtures.js';
 import { acceptDesiredState, acceptHalt, assignments, emptyLedger, type CommandLedger } from './command-ledger.js';
 
-const newDesired = (over: Partial<ClusterDesiredState> = {}): ClusterDesiredState => ({
-  rolloutId: 'r1',
-  wave: 0,
-  generation: 1,
-  epoch: 1,
-  cluster: 'c1',
-  from: '1-24-5',
-  to: '1-25-2',
-  granularity: 'namespace',
-  maxUnavailable: 1,
-  units: [{ namespace: 'a', revision: '1-25-2' }],
-  halted: false,
-  progressDeadlineSeconds: 600,
-  ...over,
-});
+const newDesired = newDesiredState;
 
 const accepted = (d: ReturnType<typeof acceptDesiredState>): CommandLedger => {
   if (d.outcome !== 'accepted') throw new Error(`expected accepted, got ${JSON.stringify(d)}`);
@@ -34,9 +21,41 @@ describe('command ledger', () => {
     expect(acceptDesiredState(l, 'c1', newDesired({ generation: 6 })).outcome).toBe('accepted');
   });
 
-  it("a new leader's resend of the generation applied is a silent duplicate, not a stale generation", () => {
+  it("a new leader's resend of the generation applied is a duplicate whose epoch the agent learns", () => {
     const l = accepted(acceptDesiredState(emptyLedger(), 'c1', newDesired({ generation: 5, epoch: 1 })));
-    expect(acceptDesiredState(l, 'c1', newDesired({ generation: 5, epoch: 2 }))).toEqual({ outcome: 'duplicate' });
+    const resent = acceptDesiredState(l, 'c1', newDesired({ generation: 5, epoch: 2 }));
+    expect(resent.outcome).toBe('duplicate');
+    const learnt = resent.outcome === 'duplicate' ? resent.ledger : undefined;
+    expect(learnt?.epoch).toBe(2);
+    expect(learnt?.rollouts).toEqual(l.rollouts);
+    // the deposed leader (epoch 1) is fenced off from now on, even with a later generation
+    expect(acceptDesiredState(learnt ?? l, 'c1', newDesired({ generation: 6, epoch: 1 }))).toMatchObject({
+      outcome: 'rejected',
+      reason: CommandRejectionReason.StaleEpoch,
+    });
+  });
+
+  it('a halt does not raise the desired generation: the resend of it after a takeover is a duplicate that keeps the halt', () => {
+    const l = accepted(acceptDesiredState(emptyLedger(), 'c1', newDesired({ generation: 5, epoch: 1 })));
+    const halt = { rolloutId: 'r1', wave: 0, generation: 6, epoch: 1, target: 'cluster/c1', reason: 'crash loop' };
+    const halted = accepted(acceptHalt(l, 'c1', halt));
+    const resent = acceptDesiredState(halted, 'c1', newDesired({ generation: 5, epoch: 2 }));
+    expect(resent).toMatchObject({ outcome: 'duplicate', ledger: { epoch: 2 } });
+    expect(acceptHalt(halted, 'c1', { ...halt, epoch: 2 })).toMatchObject({ outcome: 'duplicate' });
+    const learnt = resent.outcome === 'duplicate' ? (resent.ledger ?? halted) : halted;
+    expect(assignments(learnt).rollouts[0]?.halted).toBe(true);
+    expect(assignments(learnt).units[0]?.generation).toBe(5);
+  });
+
+  it('a halt holds until a desired state newer than the halt; one sent before the halt does not start the rollout again', () => {
+    const l = accepted(acceptDesiredState(emptyLedger(), 'c1', newDesired({ generation: 5 })));
+    const halted = accepted(
+      acceptHalt(l, 'c1', { rolloutId: 'r1', wave: 0, generation: 8, epoch: 1, target: 'cluster/c1', reason: 'x' }),
+    );
+    const older = accepted(acceptDesiredState(halted, 'c1', newDesired({ generation: 7, wave: 1 })));
+    expect(assignments(older).rollouts[0]?.halted).toBe(true);
+    const resumed = accepted(acceptDesiredState(older, 'c1', newDesired({ generation: 9, wave: 1 })));
+    expect(assignments(resumed).rollouts[0]?.halted).toBe(false);
   });
 
   it('fences off a deposed leader and refuses other clusters', () => {

@@ -15,8 +15,21 @@ export interface CommandLedger {
   /** highest planner epoch seen; commands of a lower epoch come from a deposed leader */
   readonly epoch: number;
   /** the latest accepted desired state per rollout, with the order in which rollouts were last accepted */
-  readonly rollouts: Readonly<Record<string, { readonly desired: ClusterDesiredState; readonly seq: number }>>;
+  readonly rollouts: Readonly<Record<string, LedgerEntry>>;
   readonly seq: number;
+}
+
+/** One rollout's place in the ledger. */
+export interface LedgerEntry {
+  /** the desired state last accepted; its generation is the planner's, never raised by a halt */
+  readonly desired: ClusterDesiredState;
+  readonly seq: number;
+  /**
+   * the generation of the halt that stopped the rollout, while no desired state newer than it has come: kept
+   * apart from the desired state's generation, so that a new leader's resend of that desired state is still the
+   * same generation (a duplicate), yet a desired state sent before the halt cannot start the rollout again
+   */
+  readonly haltGeneration?: number;
 }
 
 export const emptyLedger = (): CommandLedger => ({ epoch: 0, rollouts: {}, seq: 0 });
@@ -26,8 +39,11 @@ export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 
 export type LedgerDecision =
   | { readonly outcome: 'accepted'; readonly ledger: CommandLedger }
-  /** the same generation again (redelivery): nothing to do, nothing to report */
-  | { readonly outcome: 'duplicate' }
+  /**
+   * the same generation again (a redelivery, a new leader's resend): nothing to apply, nothing to report; with
+   * `ledger` when it came with a newer epoch, which the agent learns (ADR 0009) so the deposed leader is fenced off
+   */
+  | { readonly outcome: 'duplicate'; readonly ledger?: CommandLedger }
   | { readonly outcome: 'rejected'; readonly reason: CommandRejectionReason; readonly detail: string };
 
 /** Accepts a desired state for `cluster` unless it is foreign, fenced off, or not newer than what was applied. */
@@ -41,16 +57,27 @@ export function acceptDesiredState(ledger: CommandLedger, cluster: string, cmd: 
   const prior = ledger.rollouts[cmd.rolloutId];
   const fence = fenceCommand({ epoch: ledger.epoch, generation: prior?.desired.generation }, cmd);
   if (fence.verdict === 'rejected') return { outcome: 'rejected', reason: fence.reason, detail: fence.detail };
-  if (fence.verdict === 'same') return { outcome: 'duplicate' };
+  if (fence.verdict === 'same') return duplicateOf(ledger, cmd.epoch);
   const seq = ledger.seq + 1;
+  // A halt holds until a desired state newer than the halt comes; one sent before it does not start it again.
+  const haltGeneration = prior?.haltGeneration;
+  const entry: LedgerEntry =
+    haltGeneration !== undefined && haltGeneration > cmd.generation
+      ? { desired: { ...cmd, halted: true }, seq, haltGeneration }
+      : { desired: cmd, seq };
   return {
     outcome: 'accepted',
     ledger: {
       epoch: Math.max(ledger.epoch, cmd.epoch),
       seq,
-      rollouts: { ...ledger.rollouts, [cmd.rolloutId]: { desired: cmd, seq } },
+      rollouts: { ...ledger.rollouts, [cmd.rolloutId]: entry },
     },
   };
+}
+
+/** A command the ledger already holds; a newer epoch on it is learnt all the same. */
+function duplicateOf(ledger: CommandLedger, epoch: number): LedgerDecision {
+  return epoch > ledger.epoch ? { outcome: 'duplicate', ledger: { ...ledger, epoch } } : { outcome: 'duplicate' };
 }
 
 /**
@@ -75,19 +102,20 @@ export function acceptHalt(ledger: CommandLedger, cluster: string, cmd: HaltComm
       reason: CommandRejectionReason.UnknownRollout,
       detail: `no desired state for rollout ${cmd.rolloutId}`,
     };
-  if (prior.desired.halted && cmd.generation <= prior.desired.generation) return { outcome: 'duplicate' };
+  const haltedAt = prior.haltGeneration ?? prior.desired.generation;
+  if (prior.desired.halted && cmd.generation <= haltedAt) return duplicateOf(ledger, cmd.epoch);
   const desired: ClusterDesiredState = {
     ...prior.desired,
     halted: true,
-    generation: Math.max(prior.desired.generation, cmd.generation),
     epoch: Math.max(prior.desired.epoch, cmd.epoch),
   };
+  const haltGeneration = Math.max(prior.haltGeneration ?? 0, cmd.generation);
   return {
     outcome: 'accepted',
     ledger: {
       ...ledger,
       epoch: Math.max(ledger.epoch, cmd.epoch),
-      rollouts: { ...ledger.rollouts, [cmd.rolloutId]: { desired, seq: prior.seq } },
+      rollouts: { ...ledger.rollouts, [cmd.rolloutId]: { desired, seq: prior.seq, haltGeneration } },
     },
   };
 }

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createInMemoryBroker, createInMemoryBus } from '@meshwave/bus';
-import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
+import { MessageType, clusterKey } from '@meshwave/contracts';
 import { startTelemetry } from '@meshwave/telemetry';
+import { newDesiredState } from '../core/command-fixtures.js';
 import { createClusterAgent } from './cluster-agent.js';
 import { createManualClock } from '@meshwave/reconcile';
 import { createSimulatedCluster } from '../adapters/simulated-cluster.js';
@@ -27,20 +28,7 @@ describe('cluster agent tracing', () => {
     });
     await agent.start();
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const data: ClusterDesiredState = {
-      rolloutId: 'r9',
-      wave: 2,
-      generation: 1,
-      epoch: 1,
-      cluster: 'c1',
-      from: '1-24-5',
-      to: '1-25-2',
-      granularity: 'namespace',
-      maxUnavailable: 1,
-      halted: false,
-      progressDeadlineSeconds: 600,
-      units: [{ namespace: 'shop', revision: '1-25-2' }],
-    };
+    const data = newDesiredState({ rolloutId: 'r9', wave: 2, units: [{ namespace: 'shop', revision: '1-25-2' }] });
     await agent.handleCommand({
       id: 'm1',
       type: MessageType.ClusterDesiredState,

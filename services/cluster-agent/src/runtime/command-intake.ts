@@ -60,13 +60,21 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
   let storeVersion = 0;
   const rolloutTrace = new Map<string, Context>();
 
-  const persist = async (next: CommandLedger): Promise<void> => {
-    if (!store) return;
-    const result = await store.transition({
+  const write = (to: StateStore, next: CommandLedger, expectedVersion: number) =>
+    to.transition({
       scope: ledgerScope(cluster),
       epoch,
-      writes: [{ name: LEDGER_DOC, value: next, expectedVersion: storeVersion }],
+      writes: [{ name: LEDGER_DOC, value: next, expectedVersion }],
     });
+  const persist = async (next: CommandLedger): Promise<void> => {
+    if (!store) return;
+    let result = await write(store, next, storeVersion);
+    if (!result.ok && result.reason === 'version-conflict' && result.actualVersion === 0 && storeVersion > 0) {
+      // The ledger this agent wrote is gone: the store lost its data (ADR 0025). What this agent holds is all
+      // that is left of it, so it is written again rather than every command failing from now on.
+      log.warn({ lostVersion: storeVersion }, 'the stored command ledger is gone (store data lost); writing it again');
+      result = await write(store, next, 0);
+    }
     if (!result.ok) throw new Error(`ledger write refused: ${result.reason}`);
     storeVersion = result.versions[LEDGER_DOC] ?? storeVersion + 1;
   };
@@ -98,7 +106,14 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
         await publish([event(MessageType.CommandRejected, refusal)]);
         return;
       }
-      if (decision.outcome === 'duplicate') return;
+      if (decision.outcome === 'duplicate') {
+        // Nothing to apply; a newer epoch on it is kept, so the deposed leader's commands are refused from now on.
+        if (decision.ledger) {
+          await persist(decision.ledger);
+          ledger = decision.ledger;
+        }
+        return;
+      }
       await persist(decision.ledger);
       ledger = decision.ledger;
       if (data.rolloutId) rolloutTrace.set(data.rolloutId, trace.setSpan(parent, active));

@@ -75,6 +75,8 @@ export interface RolloutState {
   /** transitions dropped from the front of `history` (absent: none), so `seq` numbers stay absolute */
   readonly historyDropped?: number;
   readonly updatedAt: string;
+  /** the leader epoch this state was last written under (absent in states stored before it was kept) */
+  readonly epoch?: number;
 }
 
 /** The initial state of a created rollout. */

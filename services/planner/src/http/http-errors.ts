@@ -31,6 +31,7 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.InvalidTransition]: { status: 500, code: ApiErrorCode.Internal },
   [PlannerErrorCode.InvalidConfig]: { status: 500, code: ApiErrorCode.Internal },
   [PlannerErrorCode.StoredDocumentInvalid]: { status: 500, code: ApiErrorCode.Internal },
+  [PlannerErrorCode.StoreDataLost]: { status: 503, code: ApiErrorCode.Unavailable },
   [PlannerErrorCode.MetricGatesUnavailable]: { status: 422, code: ApiErrorCode.InvalidRequest },
   // raised while evaluating gates, never by a request; mapped for completeness
   [PlannerErrorCode.PrometheusUnreachable]: { status: 503, code: ApiErrorCode.Unavailable },

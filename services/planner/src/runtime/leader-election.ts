@@ -8,8 +8,9 @@ export interface LeaderElectionOptions {
   readonly ttlMs: number;
   /** how often to try to acquire or renew; well under `ttlMs` */
   readonly renewEveryMs: number;
-  readonly onElected: (lease: Lease) => Promise<void>;
-  /** the lease is lost (or about to be): stop deciding and publishing at once */
+  /** runs off the renewal path; `signal` is aborted if the lease is lost meanwhile; throwing gives the lease up */
+  readonly onElected: (lease: Lease, signal: AbortSignal) => Promise<void>;
+  /** the lease is lost (or about to be): stop deciding and publishing (after `onElected` settled) */
   readonly onDemoted: (lease: Lease, why: string) => Promise<void>;
   readonly onError?: (error: unknown) => void;
   readonly now?: () => number;

@@ -12,6 +12,8 @@ const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-012345
 
 interface World {
   readonly planner: Planner;
+  /** another replica on the same bus and store (it follows while `planner` leads) */
+  readonly replica: (instanceId: string) => Planner;
   readonly agents: ScriptedCluster[];
   readonly stop: () => Promise<void>;
 }
@@ -44,10 +46,17 @@ async function newWorld(options: { clusters?: number; perCluster?: number; faili
   });
   for (const a of agents) await a.start();
   await planner.start();
+  const replicas: Planner[] = [];
   const world = {
     planner,
     agents,
+    replica: (instanceId: string) => {
+      const replica = createPlanner({ bus: busFor(instanceId), store, config: { instanceId } });
+      replicas.push(replica);
+      return replica;
+    },
     stop: async () => {
+      for (const r of replicas) await r.stop();
       await planner.stop();
       for (const a of agents) await a.stop();
     },
@@ -156,6 +165,7 @@ describe('planner runtime (in-memory bus and store)', () => {
     await b.start();
     worlds.push({
       planner: a,
+      replica: () => b,
       agents: [],
       stop: async () => {
         await a.stop();
@@ -171,5 +181,20 @@ describe('planner runtime (in-memory bus and store)', () => {
     await leader.stop();
     await until('takeover', async () => (follower.isLeader() ? true : undefined));
     expect(follower.epoch()).toBeGreaterThan(1);
+  });
+
+  it("Given a rollout the leader drives, When a follower answers for it, Then leaderEpoch is the epoch the rollout was last written under, not the follower's", async () => {
+    const { planner, replica } = await newWorld();
+    await until('leadership', async () => (planner.isLeader() ? true : undefined));
+    await until('inventory', async () => ((await planner.fleet()).clusters.length === 3 ? true : undefined));
+    const created = await planner.createRollout({ spec: newRolloutYaml() }, 'alice');
+    await until('completion', async () =>
+      (await planner.getRollout(created.id)).phase === 'Completed' ? true : undefined,
+    );
+    const follower = replica('p2');
+    await follower.start();
+    expect(follower.isLeader()).toBe(false);
+    expect((await follower.getRollout(created.id)).leaderEpoch).toBe(planner.epoch());
+    expect(planner.epoch()).toBeGreaterThan(0);
   });
 });

@@ -12,7 +12,7 @@ import type {
   TransitionPageQuery,
 } from '@meshwave/contracts';
 import { systemClock, type Clock } from '@meshwave/reconcile';
-import type { AuditRecord, StateStore } from '@meshwave/store';
+import type { AuditRecord, Lease, StateStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { resolvePlannerConfig, type PlannerConfig } from '../config/config.js';
 import { AgentReports } from './agent-reports.js';
@@ -25,6 +25,7 @@ import { PlannerReadiness, type Readiness } from './readiness.js';
 import { RolloutEvents } from './rollout-events.js';
 import { RolloutOperations, type ActionInput, type PlanInput } from './rollout-operations.js';
 import { RolloutReconciler } from './rollout-reconciler.js';
+import { StoreEra } from './store-era.js';
 
 export type { ActionInput, PlanInput } from './rollout-operations.js';
 export type { Readiness } from './readiness.js';
@@ -84,6 +85,7 @@ class PlannerImpl implements Planner {
   private readonly events: RolloutEvents;
   private readonly health: PlannerReadiness;
   private readonly loopDelay: EventLoopDelayMonitor;
+  private readonly era: StoreEra;
   private subscription: Subscription | undefined;
   private started = false;
 
@@ -110,9 +112,10 @@ class PlannerImpl implements Planner {
     };
     this.context = context;
     this.leadership = new Leadership(context, {
-      onElected: () => this.onElected(),
+      onElected: (lease) => this.onElected(lease),
       onDemoted: () => this.onDemoted(),
     });
+    this.era = new StoreEra(context, (reason) => this.leadership.halt(reason));
     this.events = new RolloutEvents(context, () => this.leadership.isLeader());
     this.reconciler = new RolloutReconciler(context, this.leadership, this.events, {
       ...(options.config?.healthSources ? { healthSources: options.config.healthSources } : {}),
@@ -134,6 +137,7 @@ class PlannerImpl implements Planner {
     if (this.started) return;
     this.started = true;
     this.loopDelay.start();
+    this.era.start();
     this.leadership.start();
     this.health.start();
     this.events.start();
@@ -144,19 +148,26 @@ class PlannerImpl implements Planner {
     if (!this.started) return;
     this.started = false;
     this.loopDelay.stop();
+    this.era.stop();
     this.health.stop();
     this.events.stop();
     await this.leadership.stop();
     this.context.logger.info('planner stopped');
   }
 
-  private async onElected(): Promise<void> {
+  /**
+   * Runs beside the lease renewal, never in its way: joining the consumer group can wait for a dead leader's
+   * session to expire, longer than the lease lives. Throwing gives the lease up; demotion runs after this settles.
+   */
+  private async onElected(lease: Lease): Promise<void> {
+    // Never act on a store that lost the state this replica knew (ADR 0025): confirm throws, and halts it.
+    await this.era.confirm(lease);
     await this.reconciler.takeOver();
     try {
       this.subscription = await this.reports.subscribe();
     } catch (error) {
       this.context.logger.error({ err: error }, 'cannot subscribe to events; giving up leadership');
-      await this.leadership.lost('event subscription failed');
+      throw error;
     }
   }
 

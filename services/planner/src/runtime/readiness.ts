@@ -20,7 +20,7 @@ export class PlannerReadiness {
 
   constructor(
     private readonly context: Pick<PlannerContext, 'bus' | 'config' | 'clock'>,
-    private readonly leadership: Pick<Leadership, 'known' | 'isLeader' | 'epoch' | 'leader'>,
+    private readonly leadership: Pick<Leadership, 'known' | 'isLeader' | 'epoch' | 'leader' | 'halted'>,
   ) {}
 
   start(): void {
@@ -39,7 +39,7 @@ export class PlannerReadiness {
     let holder: string | undefined;
     try {
       holder = await leadership.leader();
-      checks.store = { ok: true };
+      checks.store = leadership.halted === undefined ? { ok: true } : { ok: false, detail: leadership.halted };
     } catch (error) {
       checks.store = { ok: false, detail: error instanceof Error ? error.message : String(error) };
     }

@@ -29,11 +29,12 @@ import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js
 import { transitionPage } from '../views/transition-page.js';
 import type { FleetInventory } from './fleet-inventory.js';
 import type { Leadership } from './leadership.js';
+import { storeDataLost } from './store-era.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
 import type { RolloutEvents } from './rollout-events.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
-import { ROLLOUT_KIND, RolloutDoc, loadRollout, type LoadedRollout } from './store-layout.js';
+import { ROLLOUT_KIND, RolloutDoc, loadRollout, stateWrite, type LoadedRollout } from './store-layout.js';
 import { StoredRolloutRecord, StoredRolloutState, parseStored } from './stored-documents.js';
 
 /** A rollout spec and an inventory as the API receives them: text (YAML/JSON, with positions in errors) or objects. */
@@ -52,7 +53,7 @@ export interface ActionInput {
 
 /** What the operations need of the other parts of the planner. */
 export interface RolloutOperationsPorts {
-  readonly leadership: Pick<Leadership, 'requireLeader' | 'epoch' | 'lost'>;
+  readonly leadership: Pick<Leadership, 'requireLeader' | 'lost' | 'halted'>;
   readonly inventory: Pick<FleetInventory, 'stored'>;
   readonly reconciler: Pick<RolloutReconciler, 'adopt' | 'enqueue'>;
   readonly events: Pick<RolloutEvents, 'emit'>;
@@ -122,10 +123,7 @@ export class RolloutOperations {
         const result = await this.context.store.transition({
           scope: id,
           epoch: lease.epoch,
-          writes: [
-            { name: RolloutDoc.Record, value: record, expectedVersion: 0 },
-            { name: RolloutDoc.State, value: state, expectedVersion: 0 },
-          ],
+          writes: [{ name: RolloutDoc.Record, value: record, expectedVersion: 0 }, stateWrite(state, lease.epoch, 0)],
           audit: {
             actor,
             action: 'create',
@@ -150,6 +148,8 @@ export class RolloutOperations {
   }
 
   async list(): Promise<RolloutSummary[]> {
+    const lost = this.ports.leadership.halted;
+    if (lost !== undefined) throw storeDataLost(lost);
     const { store } = this.context;
     const out: RolloutSummary[] = [];
     for (const id of await store.listScopes(ROLLOUT_KIND)) {
@@ -167,13 +167,7 @@ export class RolloutOperations {
 
   async get(id: string): Promise<RolloutStatus> {
     const loaded = await this.loadOrThrow(id);
-    return buildRolloutStatus(
-      loaded.record,
-      loaded.state,
-      loaded.observations,
-      nowOf(this.context),
-      this.ports.leadership.epoch(),
-    );
+    return buildRolloutStatus(loaded.record, loaded.state, loaded.observations, nowOf(this.context));
   }
 
   /** An operator's action, stored with its audit entry; the engine loop writes the same document, so a few tries. */
@@ -198,7 +192,7 @@ export class RolloutOperations {
       const written = await this.context.store.transition({
         scope: id,
         epoch: lease.epoch,
-        writes: [{ name: RolloutDoc.State, value: result.state, expectedVersion: loaded.stateVersion }],
+        writes: [stateWrite(result.state, lease.epoch, loaded.stateVersion)],
         audit: actionAudit(id, input, result, now),
       });
       if (!written.ok) {
@@ -263,8 +257,11 @@ export class RolloutOperations {
 
   private async loadOrThrow(id: string): Promise<LoadedRollout> {
     const loaded = loadRollout(await this.context.store.readScope(id), this.context.health);
-    if (!loaded) throw new PlannerError(PlannerErrorCode.RolloutNotFound, `no rollout ${id}`, { context: { id } });
-    return loaded;
+    if (loaded) return loaded;
+    // Not "no rollout" when the store lost its data: the rollout may well exist on the agents (ADR 0025).
+    const lost = this.ports.leadership.halted;
+    if (lost !== undefined) throw storeDataLost(lost);
+    throw new PlannerError(PlannerErrorCode.RolloutNotFound, `no rollout ${id}`, { context: { id } });
   }
 }
 

@@ -17,10 +17,10 @@ import { nowOf, type PlannerContext } from './planner-context.js';
 import type { RolloutEvents } from './rollout-events.js';
 import {
   ROLLOUT_KIND,
-  RolloutDoc,
   ValidatedDocs,
   WAKE_TIMERS,
   loadRollout,
+  stateWrite,
   type LoadedRollout,
 } from './store-layout.js';
 import { waveTraceOf, type WaveTrace } from './wave-traces.js';
@@ -243,10 +243,7 @@ export class RolloutReconciler {
   /** Stores the next state (fenced by the epoch, audited); false when a newer leader wrote the rollout. */
   private async store(decided: Decided, waveTrace: WaveTrace, span: Span): Promise<boolean> {
     const { id, lease, loaded, decision, now, resendAll, log } = decided;
-    const writes = [
-      { name: RolloutDoc.State, value: decision.state, expectedVersion: loaded.stateVersion },
-      ...waveTrace.writes,
-    ];
+    const writes = [stateWrite(decision.state, lease.epoch, loaded.stateVersion), ...waveTrace.writes];
     const last = decision.transitions.at(-1);
     const result = await this.context.store.transition({
       scope: id,

@@ -1,5 +1,5 @@
 import type { HealthReport, Inventory, UnitProgress, VmProgress } from '@meshwave/contracts';
-import type { VersionedDoc } from '@meshwave/store';
+import type { DocWrite, VersionedDoc } from '@meshwave/store';
 import type { z } from 'zod';
 import type { Observations, Received, RolloutRecord, RolloutState } from '../core/rollout-state.js';
 import {
@@ -26,6 +26,14 @@ export const RolloutDoc = {
   clusterReport: (cluster: string): string => `report/cluster/${cluster}`,
   vmGroupReport: (group: string): string => `report/vmgroup/${group}`,
 } as const;
+
+/**
+ * The write of a rollout's engine state, stamped with the leader epoch it is written under: what the rollout's
+ * view shows as `leaderEpoch`, the same from whichever replica answers.
+ */
+export function stateWrite(state: RolloutState, epoch: number, expectedVersion: number): DocWrite {
+  return { name: RolloutDoc.State, value: { ...state, epoch }, expectedVersion };
+}
 
 /** the kind `listScopes` finds rollouts by */
 export const ROLLOUT_KIND = 'rollout';

@@ -63,6 +63,7 @@ export const StoredRolloutState = z.object({
   history: z.array(TransitionRecord),
   historyDropped: z.number().int().nonnegative().optional(),
   updatedAt: z.string(),
+  epoch: z.number().int().nonnegative().optional(),
 });
 
 /** `report/cluster/<cluster>` and `report/vmgroup/<group>`: the newest report per target, as the contract has it. */
@@ -93,6 +94,13 @@ export type AdmittedRollout = z.infer<typeof AdmittedRollout>;
 
 /** `registry` (admission scope): rollouts admitted and not known to have ended. */
 export const AdmissionRegistry = z.object({ rollouts: z.record(z.string(), AdmittedRollout) });
+
+/**
+ * `era` (`meshwave` scope): written by the first leader into an empty store. A replica that saw it and finds it
+ * gone (or another in its place) knows the store lost its data, and stops acting (ADR 0025).
+ */
+export const StoredEra = z.object({ id: z.string().min(1), createdAt: z.string(), createdBy: z.string() });
+export type StoredEra = z.infer<typeof StoredEra>;
 
 /**
  * The document's value parsed by its schema. A document that does not match is a STORED_DOCUMENT_INVALID error

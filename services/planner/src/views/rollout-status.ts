@@ -64,7 +64,6 @@ export function buildRolloutStatus(
   state: RolloutState,
   observations: Observations,
   now: Date,
-  leaderEpoch: number,
   nextWakeAt?: string,
 ): RolloutStatus {
   const waves: WaveStatus[] = record.plan.waves.map((planned, w) => {
@@ -121,7 +120,7 @@ export function buildRolloutStatus(
   return {
     ...summarizeRollout(record, state),
     reason: state.reason,
-    leaderEpoch,
+    leaderEpoch: writtenEpochOf(state),
     generation: state.generation,
     waveStatuses: waves,
     gateVerdicts: state.verdicts.slice(-100).map((v) => ({ ...v })),
@@ -162,4 +161,9 @@ export function estimateCompletion(record: RolloutRecord, state: RolloutState, n
     t = Math.max(t, start + remaining);
   }
   return new Date(t);
+}
+
+/** The epoch the rollout was last written under; for a state stored before that was kept, its newest send's. */
+function writtenEpochOf(state: RolloutState): number {
+  return state.epoch ?? Math.max(0, ...Object.values(state.targets).map((t) => t.epoch));
 }

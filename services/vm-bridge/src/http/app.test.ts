@@ -310,6 +310,20 @@ describe('vm-bridge HTTP API', () => {
     expect((await h.bridge.snapshot('web')).group.command?.targets).toEqual({ a: 'v2' });
   });
 
+  it("learns a new leader's epoch from a halt it already applied, and refuses the deposed leader's commands after", async () => {
+    const h = (harness = await newHarness());
+    await register(h, 'a');
+    await h.publish({ hosts: [{ name: 'a', version: 'v2' }] });
+    const halt = { rolloutId: 'r1', wave: 1, generation: 2, epoch: 1, target: 'vmgroup/web', reason: 'gate failed' };
+    expect(await h.bridge.applyHalt(halt)).toEqual({ result: 'applied' });
+    expect(await h.bridge.applyHalt({ ...halt, epoch: 3 })).toEqual({ result: 'duplicate' });
+    await h.publish({ hosts: [{ name: 'a', version: 'v1' }], epoch: 2 });
+    await until(() => h.events.some((e) => e.type === MessageType.CommandRejected), 'rejection');
+    expect(h.events.find((e) => e.type === MessageType.CommandRejected)?.data).toMatchObject({
+      reason: CommandRejectionReason.StaleEpoch,
+    });
+  });
+
   it('halts at once on a halt command: the batch in flight finishes, no new batch starts', async () => {
     const h = (harness = await newHarness());
     for (const host of ['a', 'b']) {

@@ -140,7 +140,11 @@ export class CommandIntake {
       // A halt of an older generation than the group's command is out of date; one of the same generation halts it.
       const fence = fenceCommand({ epoch: highestEpoch, generation: g.command?.generation ?? 0 }, halt);
       if (fence.verdict === 'rejected') return { outcome: reject(fence.reason, fence.detail) };
-      if (g.halted && (g.haltedAtGeneration ?? 0) >= halt.generation) return { outcome: { result: 'duplicate' } };
+      if (g.halted && (g.haltedAtGeneration ?? 0) >= halt.generation) {
+        // Already halted: nothing to apply, but a newer epoch on it fences the deposed leader off (ADR 0009).
+        if (halt.epoch <= highestEpoch) return { outcome: { result: 'duplicate' } };
+        return { outcome: { result: 'duplicate' }, changes: { group: { ...g, highestEpoch: halt.epoch } } };
+      }
       return {
         outcome: { result: 'applied' },
         changes: {

@@ -2,8 +2,9 @@ import type { BridgeContext } from './bridge-context.js';
 import { keepLease } from './leadership.js';
 
 /**
- * Every `tickMs`: keeps the lease, then reconciles every group even without news (batch deadlines, stale
- * reports). A group whose reconcile keeps failing the same way is logged once.
+ * Every `tickMs`: while this bridge holds the lease (the election renews it on its own timer), reconciles every
+ * group even without news (batch deadlines, stale reports). A group whose reconcile keeps failing the same way is
+ * logged once.
  */
 export class GroupTicker {
   private timer: NodeJS.Timeout | undefined;

@@ -6,8 +6,8 @@ import type { BridgeContext } from './bridge-context.js';
 
 /**
  * The bridge's lease, on the store's one lease election: one bridge acts at a time, a second waits, and a
- * restarted one takes over when the lease expires. The bridge drives it from its own loop (`tick`), so renewal
- * and the reconcile of every group share one timer.
+ * restarted one takes over when the lease expires. Once held, the election renews it on a timer of its own:
+ * renewal never waits for a group's reconcile or the consumer-group join.
  */
 export function createBridgeElection(
   store: StateStore,
@@ -41,21 +41,21 @@ export async function waitForLease(ctx: BridgeContext, signal: AbortSignal): Pro
   }
   const lease = election.current;
   if (ctx.lifecycle.stopped || lease === undefined) return false;
+  election.start();
   ctx.log.info({ epoch: lease.epoch, instance: lease.holder }, 'vm-bridge holds the lease');
-  await indexGroups(ctx);
+  await indexGroups(ctx, lease.epoch);
   return true;
 }
 
-/** Renews the lease, or takes it again (re-indexing the hosts); false while another bridge holds it. */
+/** Whether this bridge holds the lease (re-indexing the hosts when it was taken again); false while another does. */
 export async function keepLease(ctx: BridgeContext): Promise<boolean> {
-  const before = ctx.election.current;
-  await ctx.election.tick();
-  const after = ctx.election.current;
-  if (after === undefined) return false;
-  if (after !== before) await indexGroups(ctx);
+  const lease = ctx.election.current;
+  if (lease === undefined) return false;
+  if (lease.epoch !== ctx.lifecycle.indexedEpoch) await indexGroups(ctx, lease.epoch);
   return true;
 }
 
-async function indexGroups(ctx: BridgeContext): Promise<void> {
+async function indexGroups(ctx: BridgeContext, epoch: number): Promise<void> {
   for (const name of ctx.groups.keys()) ctx.hosts.refresh(await loadGroup(ctx.store, name));
+  ctx.lifecycle.indexedEpoch = epoch;
 }
