@@ -68,9 +68,20 @@ async function givenAnAgent(options: { readonly eventLoopDelayThresholdMs?: numb
     namespaces: [{ name: 'shop', labels: { [IstioLabel.Revision]: OLD }, workloads: [{ name: 'cart' }] }],
   });
   // Watch events reach the agent behind the backlog a starved loop leaves, after the timers due when it comes back.
+  // A read answers after the simulated cluster's own due timers have run: a real apiserver is another process,
+  // whose pods became ready while this loop was blocked (failures go out at once, no debounce hides a stale read).
+  const afterDueTimers = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
   const port: KubernetesPort = {
     ...sim,
     watch: (r, h) => sim.watch(r, (e) => void setTimeout(() => h(e), WATCH_BACKLOG_MS)),
+    listPods: async (ns) => {
+      await afterDueTimers();
+      return sim.listPods(ns);
+    },
+    listWorkloads: async (ns) => {
+      await afterDueTimers();
+      return sim.listWorkloads(ns);
+    },
   };
   const broker = createInMemoryBroker();
   const planner = createInMemoryBus({ source: 'planner', signing: SIGNING, broker });
