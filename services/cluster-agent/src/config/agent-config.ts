@@ -94,6 +94,17 @@ MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ (the same names as the planner's, or the agen
 Kafka and Redis are required; --in-memory (${ServiceEnv.InMemory}=true) runs on an in-memory bus and store instead,
 a single-process trial that no planner can reach (ADR 0016).`;
 
+/** `key=value,key=value` → labels; a pair without `=` is a problem. */
+function parseClusterLabels(raw: string | undefined, problems: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',').filter(Boolean)) {
+    const [k, v] = pair.split('=');
+    if (!k || v === undefined) problems.push(`--cluster-labels: "${pair}" is not key=value`);
+    else labels[k.trim()] = v.trim();
+  }
+  return labels;
+}
+
 /** Parses flags and environment into a config, or throws one error listing every problem. */
 export function parseAgentConfig(
   argv: readonly string[],
@@ -139,17 +150,19 @@ export function parseAgentConfig(
     if (!Number.isInteger(n) || n < 0) problems.push(`--${flag} (${FLAGS[flag].env}): "${raw}" is not a whole number`);
     return n;
   };
-  const progressDeadlineSeconds = int('progress-deadline', DEFAULT_PROGRESS_DEADLINE_SECONDS);
-  if (progressDeadlineSeconds === 0)
-    problems.push(`--progress-deadline (${FLAGS['progress-deadline'].env}): must be at least 1 second`);
-  const eventLoopDelayThresholdMs = int('event-loop-delay-threshold', DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS);
-  if (eventLoopDelayThresholdMs === 0)
-    problems.push(
-      `--event-loop-delay-threshold (${FLAGS['event-loop-delay-threshold'].env}): must be at least 1 ms (a loop always lags a little)`,
-    );
-  const reportResendMs = int('report-resend', DEFAULT_REPORT_RESEND_MS);
-  if (reportResendMs < 1_000)
-    problems.push(`--report-resend (${FLAGS['report-resend'].env}): must be at least 1000 ms`);
+  const intAtLeast = (flag: keyof typeof FLAGS, fallback: number, min: number, what: string): number => {
+    const n = int(flag, fallback);
+    if (n < min) problems.push(`--${flag} (${FLAGS[flag].env}): must be at least ${what}`);
+    return n;
+  };
+  const progressDeadlineSeconds = intAtLeast('progress-deadline', DEFAULT_PROGRESS_DEADLINE_SECONDS, 1, '1 second');
+  const eventLoopDelayThresholdMs = intAtLeast(
+    'event-loop-delay-threshold',
+    DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
+    1,
+    '1 ms (a loop always lags a little)',
+  );
+  const reportResendMs = intAtLeast('report-resend', DEFAULT_REPORT_RESEND_MS, 1_000, '1000 ms');
   const cluster = get('cluster');
   if (cluster === undefined)
     problems.push(`--cluster (${FLAGS.cluster.env}): missing: the name of this cluster in the fleet`);
@@ -159,12 +172,7 @@ export function parseAgentConfig(
     if (!name.success)
       problems.push(`--cluster (${FLAGS.cluster.env}): "${cluster}": ${name.error.issues[0]?.message}`);
   }
-  const labels: Record<string, string> = {};
-  for (const pair of (get('cluster-labels') ?? '').split(',').filter(Boolean)) {
-    const [k, v] = pair.split('=');
-    if (!k || v === undefined) problems.push(`--cluster-labels: "${pair}" is not key=value`);
-    else labels[k.trim()] = v.trim();
-  }
+  const labels = parseClusterLabels(get('cluster-labels'), problems);
   const certFile = get('webhook-cert');
   const keyFile = get('webhook-key');
   if ((certFile === undefined) !== (keyFile === undefined))

@@ -3,6 +3,7 @@ import {
   UnitFailureReason,
   UnitState,
   type HealthReport,
+  type UnitProgress,
   type UnitProgressEntry,
 } from '@meshwave/contracts';
 import type { OutgoingMessage } from '@meshwave/bus';
@@ -94,6 +95,25 @@ const healthReport = (
   })),
 });
 
+/** A rollout's progress in this cluster, or nothing for a rollout the ledger no longer holds. */
+function unitProgress(
+  cluster: string,
+  rolloutId: string,
+  ledger: CommandLedger,
+  statuses: Iterable<UnitStatus>,
+): UnitProgress | undefined {
+  const entry = ledger.rollouts[rolloutId];
+  if (!entry) return undefined;
+  const mine = [...statuses].filter((s) => s.assignment.rolloutId === rolloutId);
+  return {
+    cluster,
+    rolloutId,
+    generation: entry.desired.generation,
+    halted: entry.desired.halted,
+    units: mine.map(progressEntry),
+  };
+}
+
 /**
  * A report is the agent's own state, not a step of whichever command or watch event asked for it: it is sent
  * outside their trace (an urgent one is sent from inside the reconcile that saw the failure).
@@ -104,6 +124,10 @@ const ownReport = (options: LevelReportOptions): LevelReport =>
 export function createReporter(options: ReporterOptions): Reporter {
   const { cluster, cache, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
+  const progressOf = (id: string, ledger: CommandLedger, statuses: Iterable<UnitStatus>): OutgoingMessage[] => {
+    const progress = unitProgress(cluster, id, ledger, statuses);
+    return progress ? [event(MessageType.UnitProgress, progress)] : [];
+  };
   let inventoryGeneration = 0;
   let inventoryAlways = false;
   const inventory = new InventoryBook(cache);
@@ -140,22 +164,7 @@ export function createReporter(options: ReporterOptions): Reporter {
     send: async (full) => {
       const rolloutIds = new Set(book.takeDirtyRollouts());
       if (full) for (const id of heldRollouts()) rolloutIds.add(id);
-      const messages: OutgoingMessage[] = [];
-      const ledger = options.ledger();
-      for (const rolloutId of rolloutIds) {
-        const entry = ledger.rollouts[rolloutId];
-        if (!entry) continue;
-        const mine = [...book.statuses.values()].filter((s) => s.assignment.rolloutId === rolloutId);
-        messages.push(
-          event(MessageType.UnitProgress, {
-            cluster,
-            rolloutId,
-            generation: entry.desired.generation,
-            halted: entry.desired.halted,
-            units: mine.map(progressEntry),
-          }),
-        );
-      }
+      const messages = [...rolloutIds].flatMap((id) => progressOf(id, options.ledger(), book.statuses.values()));
       // a failed send is retried as a full one, which carries these rollouts too
       return publish(messages);
     },
