@@ -16,7 +16,7 @@ import {
   type EventBusContractHarnessFactory,
   type EventBusContractOptions,
 } from './contract-kit.js';
-import { describeTransientRetryContract } from './transient-retry-contract.js';
+import { transientRetryContract } from './transient-retry-contract.js';
 
 export {
   CONTRACT_SIGNING,
@@ -81,7 +81,9 @@ export function describeEventBusContract(
   const { describe, it, expect, afterEach } = t;
 
   describe(`EventBus contract: ${name}`, () => {
-    const { newHarness, newBus, readDeadLetters, eventually } = contractKit(factory, afterEach, options);
+    const kit = contractKit(factory, afterEach, options);
+    const { newHarness, newBus, readDeadLetters, eventually } = kit;
+    transientRetryContract(t, kit);
 
     it('Given a command published inside a trace, When an agent consumes it, Then it has its attributes and the trace continues', async () => {
       const harness = await newHarness();
@@ -474,5 +476,4 @@ export function describeEventBusContract(
       expect(handled).toEqual(['1']);
     });
   });
-  describeTransientRetryContract(name, factory, t, options);
 }

@@ -1,26 +1,14 @@
 // The EventBus contract for a handler's transient conditions (not leader, store unreachable): such a message is
 // never dead-lettered, it is retried, or left uncommitted for the next member of the group.
 import { HandlerRetryableError } from '../errors.js';
-import {
-  contractKit,
-  heartbeatVersion,
-  newHeartbeat,
-  type ContractTestApi,
-  type EventBusContractHarnessFactory,
-  type EventBusContractOptions,
-} from './contract-kit.js';
+import { heartbeatVersion, newHeartbeat, type ContractKit, type ContractTestApi } from './contract-kit.js';
 
-export function describeTransientRetryContract(
-  name: string,
-  factory: EventBusContractHarnessFactory,
-  t: ContractTestApi,
-  options: EventBusContractOptions = {},
-): void {
-  const { describe, it, expect, afterEach } = t;
+/** The transient-error cases of the contract, registered inside the suite's `describe` with its kit. */
+export function transientRetryContract(t: ContractTestApi, kit: ContractKit): void {
+  const { describe, it, expect } = t;
+  const { newHarness, newBus, readDeadLetters, eventually } = kit;
 
-  describe(`EventBus contract, transient handler errors: ${name}`, () => {
-    const { newHarness, newBus, readDeadLetters, eventually } = contractKit(factory, afterEach, options);
-
+  describe('transient handler errors', () => {
     it('Given a handler failing retryably more often than maxAttempts, When the condition passes, Then the message is handled in order and nothing goes to the DLQ', async () => {
       const harness = await newHarness();
       // maxAttempts 3: an unmarked error would be refused after the third try

@@ -6,6 +6,7 @@ import { IstioLabel } from '@meshwave/istio';
 import { createSimulatedCluster, type SimulatedClusterConfig } from '../adapters/simulated-cluster.js';
 import type { AgentIntervals } from '../config/agent-intervals.js';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
+import { commandFor, newDesiredState } from '../../../../test/support/cluster-commands.js';
 
 const SIGNING = { keys: [{ id: 'k1', secret: 'x'.repeat(32) }], activeKeyId: 'k1' };
 const OLD = '1-24-5';
@@ -68,26 +69,7 @@ async function newWorld(intervals: Partial<AgentIntervals>, config: SimulatedClu
   });
   await agent.start();
   await planner.publish([
-    {
-      topic: 'commands',
-      key: clusterKey('c1'),
-      audience: clusterKey('c1'),
-      type: MessageType.ClusterDesiredState,
-      data: {
-        rolloutId: 'r1',
-        wave: 0,
-        generation: 1,
-        epoch: 1,
-        cluster: 'c1',
-        from: OLD,
-        to: NEW,
-        granularity: 'namespace',
-        maxUnavailable: 1,
-        halted: false,
-        progressDeadlineSeconds: 600,
-        units: [{ namespace: 'team-0', revision: NEW }],
-      },
-    },
+    commandFor(newDesiredState({ from: OLD, to: NEW, units: [{ namespace: 'team-0', revision: NEW }] })),
   ]);
   return {
     clock,
