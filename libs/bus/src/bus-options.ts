@@ -8,7 +8,10 @@ import { WireLayout } from './wire-layout.js';
 
 /** Retries of a handler that failed with a transient error: exponential backoff, capped. */
 export interface RetryOptions {
-  /** tries per delivery, the first included; then the message goes to the DLQ (`handler-failed`) */
+  /**
+   * tries per delivery, the first included; then the message goes to the DLQ (`handler-failed`). Errors marked
+   * `retryable: true` are not counted: retried until they pass or the subscription lets the partition go
+   */
   readonly maxAttempts: number;
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;

@@ -2,7 +2,7 @@ import { SpanKind, context as contextApi, trace } from '@opentelemetry/api';
 import { extractTraceContext, failSpan, type Logger } from '@meshwave/telemetry';
 import type { ResolvedBusOptions, RetryOptions } from './bus-options.js';
 import type { DeadLetter, DeadLetterSubscribeOptions, MessageHandler, SubscribeOptions } from './event-bus.js';
-import { BusError, BusErrorCode, isTerminalHandlerError } from './errors.js';
+import { BusError, BusErrorCode, isRetryableHandlerError, isTerminalHandlerError } from './errors.js';
 import {
   decodeDeadLetter,
   deadLetterRecord,
@@ -56,20 +56,27 @@ export function subscriptionDelivery(
   };
   // One deps object per abort signal (a subscription has one), not a copy of it for every record.
   let withAbandon: DeliveryDeps | undefined;
-  return (record, position, abandon) => {
+  return (record, position, abandon, holds) => {
     if (withAbandon?.abandon !== abandon) withAbandon = { ...deps, abandon };
-    return deliverRecord(record, position, withAbandon);
+    return deliverRecord(record, position, withAbandon, holds);
   };
 }
 
 /** `done`: commit the offset. `abandoned`: the subscription closed first; leave it uncommitted for redelivery. */
 export type DeliveryOutcome = 'done' | 'abandoned';
 
+/**
+ * Whether the subscription still holds the record's partition (running, not closing, not rebalanced away);
+ * Kafka also heartbeats here, so a handler retried for long keeps its group membership.
+ */
+export type PartitionHold = () => Promise<boolean>;
+
 /** What a bus does with each record it fetched for a subscription. */
 export type RecordProcessor = (
   record: WireRecord,
   position: RecordPosition,
   abandon: AbortSignal,
+  holds: PartitionHold,
 ) => Promise<DeliveryOutcome>;
 
 /**
@@ -116,12 +123,17 @@ export function deadLetterSubscription(
 
 /**
  * One record, start to end: inspect, then hand over (with retries) or refuse to the DLQ. Resolves `done` only
- * when the record may be committed: handled, skipped, or safely on the DLQ.
+ * when the record may be committed: handled, skipped, or safely on the DLQ. A handler error marked retryable (a
+ * transient condition) is retried with capped backoff while `holds` says the partition is still ours, never
+ * refused: when the partition goes (close, rebalance) the record is `abandoned` uncommitted and delivered again.
+ * An unmarked error is retried `maxAttempts` times, then refused as `handler-failed` (a poison message must not
+ * block its partition for ever); a terminal one is refused at once.
  */
 export async function deliverRecord(
   record: WireRecord,
   position: RecordPosition,
   deps: DeliveryDeps,
+  holds: PartitionHold = async () => true,
 ): Promise<DeliveryOutcome> {
   const i = deps.inspect;
   const verdict = inspectRecord(record, position, {
@@ -167,12 +179,14 @@ export async function deliverRecord(
         return 'done';
       } catch (error) {
         const terminal = isTerminalHandlerError(error);
-        if (terminal || attempt >= deps.retry.maxAttempts) {
+        const transient = isRetryableHandlerError(error);
+        if (terminal || (!transient && attempt >= deps.retry.maxAttempts)) {
           failSpan(span, error);
           await refuse(record, position, deps, terminal ? 'handler-rejected' : 'handler-failed', errorText(error));
           return 'done';
         }
-        const backoff = Math.min(deps.retry.maxBackoffMs, deps.retry.initialBackoffMs * 2 ** (attempt - 1));
+        if (transient && !(await holds())) return abandoned(span);
+        const backoff = retryBackoff(deps.retry, attempt);
         deps.logger.warn(
           { err: error, topic: deps.topicName, key: message.key, attempt, backoffMs: backoff },
           'handler failed, retrying',
@@ -183,6 +197,11 @@ export async function deliverRecord(
   } finally {
     span.end();
   }
+}
+
+/** Exponential backoff from `initialBackoffMs`, capped at `maxBackoffMs` (the exponent too, for endless retries). */
+function retryBackoff(retry: RetryOptions, attempt: number): number {
+  return Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** Math.min(attempt - 1, 16));
 }
 
 function abandoned(span: { setAttribute(k: string, v: boolean): unknown }): DeliveryOutcome {
@@ -303,7 +322,7 @@ export async function deliverDeadLetter(
       if ((await raceAbort(handler(deadLetter), abandon)) === 'aborted') return 'abandoned';
       return 'done';
     } catch (error) {
-      const backoff = Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** Math.min(attempt - 1, 16));
+      const backoff = retryBackoff(retry, attempt);
       logger.warn({ err: error, attempt, backoffMs: backoff }, 'dead-letter handler failed, retrying');
       if ((await sleep(backoff, abandon)) === 'aborted') return 'abandoned';
     }

@@ -12,6 +12,8 @@ export const BusErrorCode = {
   Abandoned: 'BUS_ABANDONED',
   /** a handler said the message can never succeed: no retry, straight to the DLQ */
   HandlerRejected: 'BUS_HANDLER_REJECTED',
+  /** a handler met a transient condition: retried until it passes, never sent to the DLQ */
+  HandlerRetryable: 'BUS_HANDLER_RETRYABLE',
 } as const;
 export type BusErrorCode = (typeof BusErrorCode)[keyof typeof BusErrorCode];
 
@@ -38,6 +40,25 @@ export class HandlerRejectedError extends BusError {
     super(BusErrorCode.HandlerRejected, message, options);
     this.name = 'HandlerRejectedError';
   }
+}
+
+/**
+ * A handler's condition that passes on its own (not the leader now, the store unreachable): the message is
+ * retried with capped backoff for as long as the subscription holds its partition, never dead-lettered; if the
+ * subscription lets the partition go first, the message stays uncommitted and is delivered again.
+ */
+export class HandlerRetryableError extends BusError {
+  readonly retryable = true;
+
+  constructor(message: string, options?: { context?: Record<string, unknown>; cause?: unknown }) {
+    super(BusErrorCode.HandlerRetryable, message, options);
+    this.name = 'HandlerRetryableError';
+  }
+}
+
+/** True for errors a handler marked as transient: `HandlerRetryableError`, or any error with `retryable: true`. */
+export function isRetryableHandlerError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === true;
 }
 
 /** True for errors a handler marked as final: `HandlerRejectedError`, or any error with `retryable: false`. */

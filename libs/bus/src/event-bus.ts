@@ -47,8 +47,10 @@ export interface HandlerContext {
 }
 
 /**
- * Resolves → the message is done and its offset may be committed. Throws → retried with backoff (transient),
- * unless the error is a `HandlerRejectedError` (or carries `retryable: false`): then it goes to the DLQ at once.
+ * Resolves → the message is done and its offset may be committed. Throws → retried with backoff, up to the
+ * bus's `retry.maxAttempts`, then the DLQ (`handler-failed`). A `HandlerRejectedError` (or `retryable: false`)
+ * goes to the DLQ at once; a `HandlerRetryableError` (or `retryable: true`: not leader, store unreachable) is
+ * never dead-lettered: retried while the subscription holds the partition, then left uncommitted.
  */
 export type MessageHandler = (message: IncomingMessage, context: HandlerContext) => Promise<void>;
 

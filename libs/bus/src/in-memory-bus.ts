@@ -248,6 +248,7 @@ class GroupMember implements Subscription {
             record,
             { topic: this.group.log.name, partition, offset: String(position) },
             this.abandon.signal,
+            async () => !this.stopping && this.group.owns(this, partition, generation),
           );
         } finally {
           this.releaseSlot();

@@ -335,6 +335,17 @@ class KafkaEventBus implements EventBus {
         );
       }
     };
+    // A handler retried for a transient condition keeps the membership alive, and stops once the partition is
+    // gone: the heartbeat fails during a rebalance, `isRunning` turns false on close.
+    const holds = async (): Promise<boolean> => {
+      if (!payload.isRunning() || payload.isStale()) return false;
+      try {
+        await payload.heartbeat();
+        return payload.isRunning() && !payload.isStale();
+      } catch {
+        return false;
+      }
+    };
     try {
       for (const message of batch.messages) {
         if (!payload.isRunning() || payload.isStale()) break;
@@ -342,6 +353,7 @@ class KafkaEventBus implements EventBus {
           toWireRecord(message),
           { topic: batch.topic, partition: batch.partition, offset: message.offset },
           abandon,
+          holds,
         );
         if (outcome === 'abandoned') break;
         payload.resolveOffset(message.offset);

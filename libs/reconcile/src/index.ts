@@ -2,3 +2,4 @@
 // de-duplicating key queue (controller-runtime's workqueue contract).
 export * from './clock.js';
 export * from './key-queue.js';
+export * from './level-report.js';

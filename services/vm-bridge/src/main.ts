@@ -7,7 +7,7 @@ import { createBusFor } from '@meshwave/bus';
 import { createStoreFor } from '@meshwave/store';
 import { createLogger, startTelemetry } from '@meshwave/telemetry';
 import { buildApp } from './http/app.js';
-import { BRIDGE_USAGE, loadBridgeConfig, readSecret } from './config/bridge-config.js';
+import { BRIDGE_USAGE, bridgeSettingsOf, loadBridgeConfig, readSecret } from './config/bridge-config.js';
 import { bundleCatalogFromDirectory, staticBundleCatalog, type BundleCatalog } from './adapters/bundle-catalog.js';
 import { isVmBridgeError } from './errors.js';
 import { hashToken } from './runtime/host-token.js';
@@ -47,7 +47,6 @@ async function main(): Promise<void> {
     logger,
   });
   const store = createStoreFor(backing);
-  const s = config.settings;
   const bridge = new VmBridge({
     store,
     bus,
@@ -57,11 +56,7 @@ async function main(): Promise<void> {
     tracer: telemetry.tracer('meshwave-vm-bridge'),
     instance,
     settings: {
-      ...(s.batchTimeoutSeconds !== undefined ? { batchTimeoutMs: s.batchTimeoutSeconds * 1000 } : {}),
-      ...(s.reportStaleSeconds !== undefined ? { reportStaleMs: s.reportStaleSeconds * 1000 } : {}),
-      ...(s.leaseTtlSeconds !== undefined ? { leaseTtlMs: s.leaseTtlSeconds * 1000 } : {}),
-      ...(s.tickMs !== undefined ? { tickMs: s.tickMs } : {}),
-      ...(s.maxLongPollSeconds !== undefined ? { maxLongPollMs: s.maxLongPollSeconds * 1000 } : {}),
+      ...bridgeSettingsOf(config.settings),
       ...(loopDelayThresholdMs !== undefined ? { loopDelayThresholdMs } : {}),
     },
   });

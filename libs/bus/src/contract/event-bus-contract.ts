@@ -2,60 +2,36 @@
 // in test/integration/bus). The test functions are passed in, so this module has no runtime dependency on
 // vitest and can ship in the package's public API.
 import { ROOT_CONTEXT, TraceFlags, context as contextApi, trace } from '@opentelemetry/api';
-import { MessageType, type Heartbeat, type Topic } from '@meshwave/contracts';
-import type { afterEach as AfterEach, describe as Describe, expect as Expect, it as It } from 'vitest';
-import type { BusOptions } from '../bus-options.js';
+import { MessageType } from '@meshwave/contracts';
 import { encodeEnvelope, Header, sealRecord, type WireRecord } from '../envelope.js';
 import { BusError, BusErrorCode, HandlerRejectedError } from '../errors.js';
-import type { DeadLetter, EventBus, IncomingMessage, OutgoingMessage, Subscription } from '../event-bus.js';
+import type { DeadLetter, IncomingMessage, OutgoingMessage, Subscription } from '../event-bus.js';
 import { MessageSigner, type SigningOptions } from '../signing.js';
 import { STRUCTURED_CONTENT_TYPE } from '../wire-layout.js';
+import {
+  CONTRACT_SIGNING,
+  contractKit,
+  heartbeatVersion,
+  newHeartbeat,
+  type ContractTestApi,
+  type EventBusContractHarnessFactory,
+  type EventBusContractOptions,
+} from './contract-kit.js';
+import { transientRetryContract } from './transient-retry-contract.js';
 
-/** What the suite needs from an implementation. One harness per test: fresh topics (or a fresh broker). */
-export interface EventBusContractHarness {
-  /** a bus client; the harness supplies connection details and its own topic names */
-  createBus(options: BusOptions): Promise<EventBus>;
-  /** puts a record on a topic as any producer could (unsigned, tampered, foreign) */
-  produceRaw(topic: Topic, record: WireRecord): Promise<void>;
-  close(): Promise<void>;
-}
-
-export type EventBusContractHarnessFactory = () => Promise<EventBusContractHarness>;
-
-export interface ContractTestApi {
-  readonly describe: typeof Describe;
-  readonly it: typeof It;
-  readonly expect: typeof Expect;
-  readonly afterEach: typeof AfterEach;
-}
-
-export interface EventBusContractOptions {
-  /** upper bound to wait for something asynchronous to happen (not a performance assertion); default 20 s */
-  readonly waitMs?: number;
-}
-
-/** The fleet key every contract bus uses, and a second one for rotation. 32+ bytes each. */
-export const CONTRACT_SIGNING: SigningOptions = {
-  keys: [
-    { id: 'fleet-2026-01', secret: 'contract-test-secret-0000000000000001' },
-    { id: 'fleet-2026-02', secret: 'contract-test-secret-0000000000000002' },
-  ],
-  activeKeyId: 'fleet-2026-01',
-};
+export {
+  CONTRACT_SIGNING,
+  newHeartbeat,
+  type ContractTestApi,
+  type EventBusContractHarness,
+  type EventBusContractHarnessFactory,
+  type EventBusContractOptions,
+} from './contract-kit.js';
 
 const FOREIGN_SIGNING: SigningOptions = {
   keys: [{ id: 'other-fleet', secret: 'another-fleet-secret-000000000000000' }],
   activeKeyId: 'other-fleet',
 };
-
-export function newHeartbeat(source: string, version: string): OutgoingMessage<typeof MessageType.Heartbeat> {
-  return {
-    topic: 'events',
-    key: source,
-    type: MessageType.Heartbeat,
-    data: { source, version, at: '2026-11-22T20:00:00Z' },
-  };
-}
 
 function newClusterCommand(
   cluster: string,
@@ -97,8 +73,6 @@ function newRecord(
   });
 }
 
-const heartbeatVersion = (m: IncomingMessage): string => (m.data as Heartbeat).version;
-
 /** The data of a dead letter's original record: its whole value, or the event's `data` in the v3 layout. */
 function letterData(letter: DeadLetter | undefined): unknown {
   const value = JSON.parse(letter?.value ?? '{}') as { data?: unknown };
@@ -112,55 +86,11 @@ export function describeEventBusContract(
   options: EventBusContractOptions = {},
 ): void {
   const { describe, it, expect, afterEach } = t;
-  const waitMs = options.waitMs ?? 20_000;
 
   describe(`EventBus contract: ${name}`, () => {
-    const cleanups: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    });
-
-    async function newHarness(): Promise<EventBusContractHarness> {
-      const harness = await factory();
-      cleanups.push(() => harness.close());
-      return harness;
-    }
-
-    async function newBus(harness: EventBusContractHarness, overrides: Partial<BusOptions> = {}): Promise<EventBus> {
-      const bus = await harness.createBus({
-        source: 'contract-test',
-        signing: CONTRACT_SIGNING,
-        retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 },
-        shutdownGraceMs: 2_000,
-        ...overrides,
-      });
-      cleanups.push(() => bus.close());
-      return bus;
-    }
-
-    /** Collects the DLQ of a harness. */
-    async function readDeadLetters(bus: EventBus): Promise<DeadLetter[]> {
-      const letters: DeadLetter[] = [];
-      await bus.subscribeDeadLetters({
-        groupId: `dlq-reader-${Math.random().toString(36).slice(2)}`,
-        fromBeginning: true,
-        handler: async (d) => void letters.push(d),
-      });
-      return letters;
-    }
-
-    async function eventually(check: () => void): Promise<void> {
-      const deadline = Date.now() + waitMs;
-      for (;;) {
-        try {
-          check();
-          return;
-        } catch (error) {
-          if (Date.now() > deadline) throw error;
-          await new Promise((r) => setTimeout(r, 25));
-        }
-      }
-    }
+    const kit = contractKit(factory, afterEach, options);
+    const { newHarness, newBus, readDeadLetters, eventually } = kit;
+    transientRetryContract(t, kit);
 
     it('Given a command published inside a trace, When an agent consumes it, Then it has its attributes and the trace continues', async () => {
       const harness = await newHarness();

@@ -27,6 +27,7 @@ describe('agent config', () => {
       webhookPort: 9443,
       progressDeadlineSeconds: 600,
       eventLoopDelayThresholdMs: 1000,
+      reportResendMs: 30_000,
     });
     const env = { MESHWAVE_CLUSTER: 'c', MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_IN_MEMORY: 'true' };
     expect(
@@ -44,6 +45,32 @@ describe('agent config', () => {
     expect(() => parseAgentConfig(['--event-loop-delay-threshold', '0'], env, noFiles)).toThrow(
       /--event-loop-delay-threshold.*at least 1 ms/,
     );
+  });
+
+  it('reads how often the whole progress is re-sent, and refuses a resend faster than a second', () => {
+    const env = { MESHWAVE_CLUSTER: 'c1', MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_IN_MEMORY: 'true' };
+    expect(parseAgentConfig([], { ...env, MESHWAVE_REPORT_RESEND_MS: '5000' }, noFiles).reportResendMs).toBe(5000);
+    expect(AGENT_USAGE).toMatch(/--report-resend +MESHWAVE_REPORT_RESEND_MS +.*\(default 30000\)/);
+    expect(() => parseAgentConfig(['--report-resend', '10'], env, noFiles)).toThrow(
+      /--report-resend.*at least 1000 ms/,
+    );
+  });
+
+  it('renames topics and prefixes store keys with the variables the planner reads (ADR 0016)', () => {
+    const c = parseAgentConfig(['--cluster', 'c1'], {
+      MESHWAVE_SIGNING_KEYS: KEYS,
+      MESHWAVE_KAFKA_BROKERS: 'k:9092',
+      MESHWAVE_REDIS_URL: 'redis://r:6379',
+      MESHWAVE_TOPIC_COMMANDS: 'team.commands',
+      MESHWAVE_TOPIC_EVENTS: 'team.events',
+      MESHWAVE_TOPIC_DLQ: 'team.dlq',
+      MESHWAVE_REDIS_KEY_PREFIX: 'team',
+    });
+    expect(c.backing).toMatchObject({
+      kafka: { topicNames: { commands: 'team.commands', events: 'team.events', dlq: 'team.dlq' } },
+      redis: { keyPrefix: 'team' },
+    });
+    expect(AGENT_USAGE).toContain('MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ');
   });
 
   it('lists every problem at once', () => {

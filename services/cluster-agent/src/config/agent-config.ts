@@ -13,6 +13,7 @@ import {
   type SigningKeysConfig,
 } from '@meshwave/contracts';
 import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
+import { DEFAULT_REPORT_RESEND_MS } from './agent-intervals.js';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 
 /** Everything the agent process needs, from flags first, then environment variables (the Helm chart sets those). */
@@ -30,6 +31,8 @@ export interface AgentConfig {
   readonly progressDeadlineSeconds: number;
   /** event-loop delay (ms) past which the agent reports itself Degraded and judges no failure */
   readonly eventLoopDelayThresholdMs: number;
+  /** ms between two sends of the whole unit progress even when nothing changed (a lost report is made up for) */
+  readonly reportResendMs: number;
   /** webhook HTTPS port, and its serving certificate and key files; no cert = no webhook */
   readonly webhookPort: number;
   readonly webhookCertFile: string | undefined;
@@ -65,6 +68,11 @@ const FLAGS = {
     env: ServiceEnv.EventLoopDelayThresholdMs,
     help: `ms of event-loop delay past which the agent is Degraded and fails no unit (default ${DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS})`,
   },
+  'report-resend': {
+    type: 'string',
+    env: 'MESHWAVE_REPORT_RESEND_MS',
+    help: `ms between two sends of the whole unit progress even when unchanged (default ${DEFAULT_REPORT_RESEND_MS})`,
+  },
   'webhook-port': { type: 'string', env: 'MESHWAVE_WEBHOOK_PORT' },
   'webhook-cert': { type: 'string', env: 'MESHWAVE_WEBHOOK_CERT' },
   'webhook-key': { type: 'string', env: 'MESHWAVE_WEBHOOK_KEY' },
@@ -81,8 +89,21 @@ export const AGENT_USAGE = `usage: meshwave-cluster-agent --cluster NAME [flags]
 ${Object.entries(FLAGS)
   .map(([k, v]) => `  --${k.padEnd(20)} ${'help' in v ? `${v.env.padEnd(36)} ${v.help}` : v.env}`)
   .join('\n')}
+Also read, as every service reads them (ADR 0016): ${ServiceEnv.KafkaClientId}, ${ServiceEnv.RedisKeyPrefix},
+MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ (the same names as the planner's, or the agent never hears it).
 Kafka and Redis are required; --in-memory (${ServiceEnv.InMemory}=true) runs on an in-memory bus and store instead,
 a single-process trial that no planner can reach (ADR 0016).`;
+
+/** `key=value,key=value` → labels; a pair without `=` is a problem. */
+function parseClusterLabels(raw: string | undefined, problems: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',').filter(Boolean)) {
+    const [k, v] = pair.split('=');
+    if (!k || v === undefined) problems.push(`--cluster-labels: "${pair}" is not key=value`);
+    else labels[k.trim()] = v.trim();
+  }
+  return labels;
+}
 
 /** Parses flags and environment into a config, or throws one error listing every problem. */
 export function parseAgentConfig(
@@ -129,14 +150,19 @@ export function parseAgentConfig(
     if (!Number.isInteger(n) || n < 0) problems.push(`--${flag} (${FLAGS[flag].env}): "${raw}" is not a whole number`);
     return n;
   };
-  const progressDeadlineSeconds = int('progress-deadline', DEFAULT_PROGRESS_DEADLINE_SECONDS);
-  if (progressDeadlineSeconds === 0)
-    problems.push(`--progress-deadline (${FLAGS['progress-deadline'].env}): must be at least 1 second`);
-  const eventLoopDelayThresholdMs = int('event-loop-delay-threshold', DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS);
-  if (eventLoopDelayThresholdMs === 0)
-    problems.push(
-      `--event-loop-delay-threshold (${FLAGS['event-loop-delay-threshold'].env}): must be at least 1 ms (a loop always lags a little)`,
-    );
+  const intAtLeast = (flag: keyof typeof FLAGS, fallback: number, min: number, what: string): number => {
+    const n = int(flag, fallback);
+    if (n < min) problems.push(`--${flag} (${FLAGS[flag].env}): must be at least ${what}`);
+    return n;
+  };
+  const progressDeadlineSeconds = intAtLeast('progress-deadline', DEFAULT_PROGRESS_DEADLINE_SECONDS, 1, '1 second');
+  const eventLoopDelayThresholdMs = intAtLeast(
+    'event-loop-delay-threshold',
+    DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
+    1,
+    '1 ms (a loop always lags a little)',
+  );
+  const reportResendMs = intAtLeast('report-resend', DEFAULT_REPORT_RESEND_MS, 1_000, '1000 ms');
   const cluster = get('cluster');
   if (cluster === undefined)
     problems.push(`--cluster (${FLAGS.cluster.env}): missing: the name of this cluster in the fleet`);
@@ -146,12 +172,7 @@ export function parseAgentConfig(
     if (!name.success)
       problems.push(`--cluster (${FLAGS.cluster.env}): "${cluster}": ${name.error.issues[0]?.message}`);
   }
-  const labels: Record<string, string> = {};
-  for (const pair of (get('cluster-labels') ?? '').split(',').filter(Boolean)) {
-    const [k, v] = pair.split('=');
-    if (!k || v === undefined) problems.push(`--cluster-labels: "${pair}" is not key=value`);
-    else labels[k.trim()] = v.trim();
-  }
+  const labels = parseClusterLabels(get('cluster-labels'), problems);
   const certFile = get('webhook-cert');
   const keyFile = get('webhook-key');
   if ((certFile === undefined) !== (keyFile === undefined))
@@ -165,6 +186,7 @@ export function parseAgentConfig(
     burst: int('burst', 100),
     progressDeadlineSeconds,
     eventLoopDelayThresholdMs,
+    reportResendMs,
     webhookPort: int('webhook-port', 9443),
     webhookCertFile: certFile,
     webhookKeyFile: keyFile,

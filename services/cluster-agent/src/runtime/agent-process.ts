@@ -128,6 +128,7 @@ export async function startAgentProcess(
       version: AGENT_VERSION,
       progressDeadlineSeconds: config.progressDeadlineSeconds,
       eventLoopDelayThresholdMs: config.eventLoopDelayThresholdMs,
+      intervals: { reportResendMs: config.reportResendMs },
     });
     try {
       await agent.start();

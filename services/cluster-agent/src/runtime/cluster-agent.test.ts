@@ -12,6 +12,7 @@ import {
 } from '@meshwave/contracts';
 import type { StateStore } from '@meshwave/store';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
+import { commandFor, newDesiredState } from '../../../../test/support/cluster-commands.js';
 import { createManualClock, type ManualClock } from '@meshwave/reconcile';
 import {
   createSimulatedCluster,
@@ -94,29 +95,7 @@ async function newHarness(config: SimulatedClusterConfig = {}): Promise<Harness>
     },
     async send(partial) {
       generation += 1;
-      const data: ClusterDesiredState = {
-        rolloutId: 'r1',
-        wave: 0,
-        generation,
-        epoch: 1,
-        cluster: 'c1',
-        from: OLD,
-        to: NEW,
-        granularity: 'namespace',
-        maxUnavailable: 1,
-        halted: false,
-        progressDeadlineSeconds: 600,
-        ...partial,
-      };
-      await planner.publish([
-        {
-          topic: 'commands',
-          key: clusterKey('c1'),
-          type: MessageType.ClusterDesiredState,
-          data,
-          audience: clusterKey('c1'),
-        },
-      ]);
+      await planner.publish([commandFor(newDesiredState({ generation, from: OLD, to: NEW, ...partial }), 'c1')]);
     },
     async sendRaw(type, data, audience = clusterKey('c1')) {
       await planner.publish([{ topic: 'commands', key: clusterKey('c1'), type, data: data as never, audience }]);

@@ -91,11 +91,11 @@ function createParts(
     // Entering or leaving Degraded is news for the planner now, not at the next health interval.
     onChange: (condition) => {
       log.warn({ condition, eventLoopDelayMs: Math.round(loop.delayMs()) }, 'agent condition changed');
-      if (running()) void reporter.sendHealth();
+      reporter.sendHealth();
     },
   });
   const book = new UnitBook({
-    onProgress: () => reporter.scheduleProgress(),
+    onProgress: (urgent) => reporter.scheduleProgress(undefined, urgent),
     wake: (key) => reconciler.queue.add(key),
   });
   const cache = new ClusterCache((change) => {
@@ -185,12 +185,10 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     await cache.whenSynced();
     reconciler.assessAll();
     for (const rolloutId of book.rolloutSettings.keys()) book.dirtyRollouts.add(rolloutId);
-    const dirty = [...book.dirtyRollouts];
-    await Promise.all([reporter.sendInventory(), reporter.sendHeartbeat(), reporter.sendProgress(dirty)]);
-    book.dirtyRollouts.clear();
+    await Promise.all([reporter.sendInventory(), reporter.sendHeartbeat(), reporter.sendProgress()]);
+    reporter.sendHealth();
     reconciler.enqueueAll();
     every(intervals.heartbeatMs, () => void reporter.sendHeartbeat());
-    every(intervals.healthMs, () => void reporter.sendHealth());
     every(intervals.resyncMs, () => {
       reconciler.enqueueAll();
       reporter.scheduleInventory(true);

@@ -38,7 +38,7 @@ function newIntake(store: ReturnType<typeof createInMemoryStore>): {
     publisher: {
       publish: (messages) => {
         published.push(...messages);
-        return Promise.resolve();
+        return Promise.resolve(true);
       },
       event: (type, data) => ({ topic: 'events', key: 'cluster:c1', type, data }) as OutgoingMessage,
     },

@@ -3,10 +3,12 @@ import {
   UnitFailureReason,
   UnitState,
   type HealthReport,
+  type UnitProgress,
   type UnitProgressEntry,
 } from '@meshwave/contracts';
 import type { OutgoingMessage } from '@meshwave/bus';
-import type { Clock, TimerHandle } from '@meshwave/reconcile';
+import { ROOT_CONTEXT, context as contextApi } from '@opentelemetry/api';
+import { createLevelReport, type Clock, type LevelReport, type LevelReportOptions } from '@meshwave/reconcile';
 import type { AgentIntervals } from '../config/agent-intervals.js';
 import type { CommandLedger } from '../core/command-ledger.js';
 import type { Labels } from '../ports/kubernetes-port.js';
@@ -33,7 +35,12 @@ export interface ReporterOptions {
   readonly condition: () => Pick<HealthReport, 'degraded'>;
 }
 
-/** What the agent tells the planner: inventory, unit progress, health and heartbeats. */
+/**
+ * What the agent tells the planner: inventory, unit progress, health and heartbeats. Inventory, progress and
+ * health are level-triggered (see `createLevelReport`): a failed publish is retried with backoff until one goes
+ * through, and progress and health are re-sent whole every `reportResendMs` / `healthMs` even when nothing
+ * changed, so a report lost on the way (or that the planner could not take) is made up for.
+ */
 export interface Reporter {
   /** sends the whole inventory now */
   sendInventory(): Promise<void>;
@@ -44,12 +51,17 @@ export interface Reporter {
    * changed nothing it says, unless `always` (the periodic resend)
    */
   scheduleInventory(always?: boolean): void;
-  sendProgress(rolloutIds: readonly string[]): Promise<void>;
-  /** sends the progress of the dirty rollouts after `delay` (default: the debounce interval) */
-  scheduleProgress(delay?: number): void;
-  sendHealth(): Promise<void>;
+  /** sends the progress of the dirty rollouts now */
+  sendProgress(): Promise<void>;
+  /**
+   * sends the progress of the dirty rollouts after `delay` (default: the debounce interval); `urgent` (a unit
+   * just failed) sends progress and health at once: a failure never waits for the debounce
+   */
+  scheduleProgress(delay?: number, urgent?: boolean): void;
+  /** sends the health now (the agent's condition changed), then every `healthMs` */
+  sendHealth(): void;
   sendHeartbeat(): Promise<void>;
-  /** cancels the pending debounced reports */
+  /** cancels the pending reports */
   stop(): void;
 }
 
@@ -83,28 +95,92 @@ const healthReport = (
   })),
 });
 
+/** A rollout's progress in this cluster, or nothing for a rollout the ledger no longer holds. */
+function unitProgress(
+  cluster: string,
+  rolloutId: string,
+  ledger: CommandLedger,
+  statuses: Iterable<UnitStatus>,
+): UnitProgress | undefined {
+  const entry = ledger.rollouts[rolloutId];
+  if (!entry) return undefined;
+  const mine = [...statuses].filter((s) => s.assignment.rolloutId === rolloutId);
+  return {
+    cluster,
+    rolloutId,
+    generation: entry.desired.generation,
+    halted: entry.desired.halted,
+    units: mine.map(progressEntry),
+  };
+}
+
+/**
+ * A report is the agent's own state, not a step of whichever command or watch event asked for it: it is sent
+ * outside their trace (an urgent one is sent from inside the reconcile that saw the failure).
+ */
+const ownReport = (options: LevelReportOptions): LevelReport =>
+  createLevelReport({ ...options, send: (full) => contextApi.with(ROOT_CONTEXT, () => options.send(full)) });
+
 export function createReporter(options: ReporterOptions): Reporter {
   const { cluster, cache, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
+  const progressOf = (id: string, ledger: CommandLedger, statuses: Iterable<UnitStatus>): OutgoingMessage[] => {
+    const progress = unitProgress(cluster, id, ledger, statuses);
+    return progress ? [event(MessageType.UnitProgress, progress)] : [];
+  };
   let inventoryGeneration = 0;
-  let inventoryTimer: TimerHandle | undefined;
   let inventoryAlways = false;
   const inventory = new InventoryBook(cache);
-  let progressTimer: TimerHandle | undefined;
+
+  const publishInventory = async (): Promise<boolean> => {
+    inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
+    return publish([
+      event(MessageType.Inventory, {
+        cluster,
+        labels: options.clusterLabels,
+        generation: inventoryGeneration,
+        workloads: inventory.workloads(),
+        namespaces: inventory.namespaces(),
+      }),
+    ]);
+  };
+  const inventoryUpdates = ownReport({
+    clock,
+    // the resync loop asks for a full inventory every resyncMs (scheduleInventory(true))
+    resendMs: 0,
+    send: async (full) => {
+      const changed = inventory.refresh();
+      if (!changed && !inventoryAlways && !full) return true;
+      inventoryAlways = false;
+      return publishInventory();
+    },
+  });
+
+  /** the rollouts whose units this agent holds now: what a full progress report covers */
+  const heldRollouts = (): Set<string> => new Set([...book.statuses.values()].map((s) => s.assignment.rolloutId));
+  const progressUpdates = ownReport({
+    clock,
+    resendMs: intervals.reportResendMs,
+    send: async (full) => {
+      const rolloutIds = new Set(book.takeDirtyRollouts());
+      if (full) for (const id of heldRollouts()) rolloutIds.add(id);
+      const messages = [...rolloutIds].flatMap((id) => progressOf(id, options.ledger(), book.statuses.values()));
+      // a failed send is retried as a full one, which carries these rollouts too
+      return publish(messages);
+    },
+  });
+
+  const healthUpdates = ownReport({
+    clock,
+    resendMs: intervals.healthMs,
+    send: () =>
+      publish([event(MessageType.Health, healthReport(cluster, options.condition(), book.statuses.values()))]),
+  });
 
   const reporter: Reporter = {
     async sendInventory() {
-      inventory.refresh();
-      inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
-      await publish([
-        event(MessageType.Inventory, {
-          cluster,
-          labels: options.clusterLabels,
-          generation: inventoryGeneration,
-          workloads: inventory.workloads(),
-          namespaces: inventory.namespaces(),
-        }),
-      ]);
+      inventoryAlways = true;
+      await inventoryUpdates.flush();
     },
     noteChange(change) {
       inventory.note(change);
@@ -112,53 +188,30 @@ export function createReporter(options: ReporterOptions): Reporter {
     },
     scheduleInventory(always = false) {
       inventoryAlways ||= always;
-      if (inventoryTimer || !options.running()) return;
-      inventoryTimer = clock.setTimer(intervals.inventoryDebounceMs, () => {
-        inventoryTimer = undefined;
-        const send = inventory.refresh() || inventoryAlways;
-        inventoryAlways = false;
-        if (send) void reporter.sendInventory();
-      });
+      if (options.running()) inventoryUpdates.request(intervals.inventoryDebounceMs);
     },
-    async sendProgress(rolloutIds) {
-      const messages: OutgoingMessage[] = [];
-      const ledger = options.ledger();
-      for (const rolloutId of rolloutIds) {
-        const entry = ledger.rollouts[rolloutId];
-        if (!entry) continue;
-        const mine = [...book.statuses.values()].filter((s) => s.assignment.rolloutId === rolloutId);
-        messages.push(
-          event(MessageType.UnitProgress, {
-            cluster,
-            rolloutId,
-            generation: entry.desired.generation,
-            halted: entry.desired.halted,
-            units: mine.map(progressEntry),
-          }),
-        );
-      }
-      await publish(messages);
+    sendProgress: () => progressUpdates.flush(),
+    scheduleProgress(delay = intervals.progressDebounceMs, urgent = false) {
+      if (!options.running()) return;
+      progressUpdates.request(urgent ? 0 : delay);
+      if (urgent) healthUpdates.request(0);
     },
-    scheduleProgress(delay = intervals.progressDebounceMs) {
-      if (progressTimer || !options.running()) return;
-      progressTimer = clock.setTimer(delay, () => {
-        progressTimer = undefined;
-        void reporter.sendProgress(book.takeDirtyRollouts());
-      });
+    sendHealth() {
+      if (options.running()) healthUpdates.request(0);
     },
-    sendHealth: () =>
-      publish([event(MessageType.Health, healthReport(cluster, options.condition(), book.statuses.values()))]),
-    sendHeartbeat: () =>
-      publish([
+    sendHeartbeat: async () => {
+      await publish([
         event(MessageType.Heartbeat, {
           source: cluster,
           version: options.version,
           at: new Date(clock.now()).toISOString(),
         }),
-      ]),
+      ]);
+    },
     stop() {
-      inventoryTimer?.cancel();
-      progressTimer?.cancel();
+      inventoryUpdates.stop();
+      progressUpdates.stop();
+      healthUpdates.stop();
     },
   };
   return reporter;

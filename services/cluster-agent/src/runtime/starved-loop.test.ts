@@ -1,19 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createInMemoryBroker, createInMemoryBus, type IncomingMessage } from '@meshwave/bus';
-import {
-  MessageType,
-  UnitState,
-  clusterKey,
-  type ClusterDesiredState,
-  type HealthReport,
-  type UnitProgress,
-} from '@meshwave/contracts';
+import { MessageType, UnitState, clusterKey, type HealthReport, type UnitProgress } from '@meshwave/contracts';
 import { IstioLabel, MeshwaveAnnotation } from '@meshwave/istio';
 import { SourceCondition } from './loop-condition.js';
 import { createInMemoryStore } from '@meshwave/store';
 import { createSimulatedCluster, type SimulatedCluster } from '../adapters/simulated-cluster.js';
 import type { KubernetesPort } from '../ports/kubernetes-port.js';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
+import { commandFor, newDesiredState } from '../../../../test/support/cluster-commands.js';
 
 /**
  * The issue's "done when": a busy event loop, blocked for longer than the progress deadline while the pods
@@ -68,9 +62,20 @@ async function givenAnAgent(options: { readonly eventLoopDelayThresholdMs?: numb
     namespaces: [{ name: 'shop', labels: { [IstioLabel.Revision]: OLD }, workloads: [{ name: 'cart' }] }],
   });
   // Watch events reach the agent behind the backlog a starved loop leaves, after the timers due when it comes back.
+  // A read answers after the simulated cluster's own due timers have run: a real apiserver is another process,
+  // whose pods became ready while this loop was blocked (failures go out at once, no debounce hides a stale read).
+  const afterDueTimers = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
   const port: KubernetesPort = {
     ...sim,
     watch: (r, h) => sim.watch(r, (e) => void setTimeout(() => h(e), WATCH_BACKLOG_MS)),
+    listPods: async (ns) => {
+      await afterDueTimers();
+      return sim.listPods(ns);
+    },
+    listWorkloads: async (ns) => {
+      await afterDueTimers();
+      return sim.listWorkloads(ns);
+    },
   };
   const broker = createInMemoryBroker();
   const planner = createInMemoryBus({ source: 'planner', signing: SIGNING, broker });
@@ -96,30 +101,13 @@ async function givenAnAgent(options: { readonly eventLoopDelayThresholdMs?: numb
     await Promise.all([planner.close(), agentBus.close()]);
   });
   await agent.start();
-  const command: ClusterDesiredState = {
-    rolloutId: 'r1',
-    wave: 0,
-    generation: 1,
-    epoch: 1,
-    cluster: 'c1',
+  const command = newDesiredState({
     from: OLD,
     to: NEW,
-    granularity: 'namespace',
-    maxUnavailable: 1,
-    halted: false,
     progressDeadlineSeconds: DEADLINE_SECONDS,
     units: [{ namespace: 'shop', revision: NEW }],
-  };
-  const send = (): Promise<void> =>
-    planner.publish([
-      {
-        topic: 'commands',
-        key: clusterKey('c1'),
-        type: MessageType.ClusterDesiredState,
-        data: command,
-        audience: clusterKey('c1'),
-      },
-    ]);
+  });
+  const send = (): Promise<void> => planner.publish([commandFor(command)]);
   return { sim, agent, events, send };
 }
 

@@ -9,8 +9,11 @@ export interface UnitStatus extends UnitAssessment {
 
 /** What the book tells the rest of the agent when its records change. */
 export interface UnitBookHooks {
-  /** a unit's reported state changed: its rollout is marked dirty, the progress report is due */
-  readonly onProgress: () => void;
+  /**
+   * a unit's reported state changed: its rollout is marked dirty, the progress report is due; `urgent` when the
+   * unit just failed (the planner halts on it: no debounce)
+   */
+  readonly onProgress: (urgent: boolean) => void;
   /** a pending unit may start now (a slot freed up) */
   readonly wake: (key: string) => void;
 }
@@ -80,7 +83,7 @@ export class UnitBook {
       before.injectedRevision !== status.injectedRevision;
     if (changed) {
       this.dirtyRollouts.add(status.assignment.rolloutId);
-      this.hooks.onProgress();
+      this.hooks.onProgress(status.state === UnitState.Failed && before?.state !== UnitState.Failed);
     }
     if (before?.inFlight && !status.inFlight) this.wakePending();
   }

@@ -13,6 +13,7 @@ import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { FleetInventory } from './fleet-inventory.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
+import { reportFailure } from './report-failure.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
 import { RolloutDoc } from './store-layout.js';
 import { StoredClusterReport, StoredVmGroupReport, parseStored } from './stored-documents.js';
@@ -58,7 +59,16 @@ export class AgentReports {
     });
   }
 
+  /** A report that fails for a passing reason (not leader, store down) is retried or left uncommitted, not lost. */
   private async onMessage(m: IncomingMessage): Promise<void> {
+    try {
+      await this.take(m);
+    } catch (error) {
+      throw reportFailure(error);
+    }
+  }
+
+  private async take(m: IncomingMessage): Promise<void> {
     const lease = this.leadership.current;
     if (!lease) throw new PlannerError(PlannerErrorCode.NotLeader, 'not leader', { retryable: true });
     const receivedAt = performance.now();

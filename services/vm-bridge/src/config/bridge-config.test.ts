@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadBridgeConfig } from './bridge-config.js';
+import { bridgeSettingsOf, loadBridgeConfig } from './bridge-config.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 
 const KEYS = JSON.stringify([{ id: 'k1', secret: 's'.repeat(32) }]);
@@ -20,6 +20,17 @@ async function newConfigFile(text: string): Promise<string> {
 const GROUPS = 'groups: [{ name: payments-vms, enrollmentTokenSha256: "' + 'a'.repeat(64) + '" }]\n';
 
 describe('vm-bridge config', () => {
+  it("reads how often a group's progress is re-sent (seconds in the file, 30 s by default), never under a second", async () => {
+    const env = { MESHWAVE_IN_MEMORY: 'true' };
+    const file = await newConfigFile(`${GROUPS}settings: { reportResendSeconds: 10, leaseTtlSeconds: 20 }\n`);
+    const loaded = await loadBridgeConfig(['--config', file], env, noFiles);
+    expect(bridgeSettingsOf(loaded.config.settings)).toEqual({ progressIntervalMs: 10_000, leaseTtlMs: 20_000 });
+    const defaults = await loadBridgeConfig(['--config', await newConfigFile(GROUPS)], env, noFiles);
+    expect(bridgeSettingsOf(defaults.config.settings)).toEqual({});
+    const tooFast = await newConfigFile(`${GROUPS}settings: { reportResendSeconds: 0.1 }\n`);
+    await expect(loadBridgeConfig(['--config', tooFast], env, noFiles)).rejects.toThrow(/settings.reportResendSeconds/);
+  });
+
   it('takes its bus, store and signing keys from the variables every service reads', async () => {
     const file = await newConfigFile(GROUPS);
     const loaded = await loadBridgeConfig(

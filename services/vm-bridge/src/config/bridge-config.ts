@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 import { HostApiLimits } from '../http/http-limits.js';
+import type { BridgeSettings } from './bridge-settings.js';
 
 const SecretRef = z.union([z.strictObject({ file: z.string() }), z.strictObject({ env: z.string() })]);
 
@@ -57,10 +58,26 @@ export const VmBridgeConfig = z.strictObject({
       leaseTtlSeconds: z.number().positive().optional(),
       tickMs: z.number().int().positive().optional(),
       maxLongPollSeconds: z.number().positive().optional(),
+      /** a group's whole progress is re-sent this often even when unchanged (a lost report is made up for) */
+      reportResendSeconds: z.number().min(1).optional(),
     })
     .prefault({}),
 });
 export type VmBridgeConfig = z.infer<typeof VmBridgeConfig>;
+
+/** The file's `settings` (seconds, as an operator writes them) → the bridge's settings (ms); unset keeps the default. */
+export function bridgeSettingsOf(s: VmBridgeConfig['settings']): Partial<BridgeSettings> {
+  const ms = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : seconds * 1000);
+  const all: { [K in keyof BridgeSettings]?: number | undefined } = {
+    batchTimeoutMs: ms(s.batchTimeoutSeconds),
+    reportStaleMs: ms(s.reportStaleSeconds),
+    leaseTtlMs: ms(s.leaseTtlSeconds),
+    tickMs: s.tickMs,
+    maxLongPollMs: ms(s.maxLongPollSeconds),
+    progressIntervalMs: ms(s.reportResendSeconds),
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as Partial<BridgeSettings>;
+}
 
 export async function readSecret(ref: z.infer<typeof SecretRef>, baseDir: string): Promise<string> {
   if ('env' in ref) {

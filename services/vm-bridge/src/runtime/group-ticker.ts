@@ -13,6 +13,8 @@ export class GroupTicker {
   constructor(
     private readonly ctx: BridgeContext,
     private readonly reconcile: (group: string) => Promise<void>,
+    /** told each tick whether this bridge holds the lease (it consumes commands only while it does) */
+    private readonly onLease: (held: boolean) => Promise<void>,
   ) {}
 
   start(): void {
@@ -30,7 +32,9 @@ export class GroupTicker {
   }
 
   private async tick(): Promise<void> {
-    if (!(await keepLease(this.ctx))) return;
+    const held = await keepLease(this.ctx);
+    await this.onLease(held);
+    if (!held) return;
     for (const group of this.ctx.groups.keys()) {
       try {
         await this.reconcile(group);

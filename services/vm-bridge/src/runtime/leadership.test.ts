@@ -29,7 +29,12 @@ describe('vm-bridge lease', () => {
       lifecycle: { stopped: false, loaded: false },
     } as unknown as BridgeContext;
     expect(await waitForLease(ctx, new AbortController().signal)).toBe(true);
-    const ticker = new GroupTicker(ctx, () => new Promise<void>(() => undefined)); // a reconcile that never returns
+    // a reconcile that never returns
+    const ticker = new GroupTicker(
+      ctx,
+      () => new Promise<void>(() => undefined),
+      async () => undefined,
+    );
     ticker.start();
     const other = createBridgeElection(store, settings, 'bridge-b', log);
 

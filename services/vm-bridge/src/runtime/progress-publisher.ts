@@ -6,12 +6,26 @@ import { BatchEventKind, type BatchEvent, type Decision, type GroupRecord } from
 import { groupProgress } from '../core/group-progress.js';
 import { degradedOf, type BridgeContext } from './bridge-context.js';
 
+/** What the publisher knows of a group's progress on the events topic. */
+interface GroupProgressState {
+  /** the progress last delivered, and when */
+  readonly sent?: { readonly json: string; readonly at: number };
+  /** failed publishes in a row */
+  readonly failures: number;
+  /** the progress that failed to go, and when to try it again; a progress that changed meanwhile goes at once */
+  readonly retry?: { readonly json: string; readonly at: number };
+}
+
+/** first delay after a failed progress publish, doubling per failure up to `progressIntervalMs` */
+const RETRY_BASE_MS = 1_000;
+
 /**
  * What follows a committed write of a group: metrics, logs and a span per batch, and the group's progress on the
- * events topic (when it changed, or at least every `progressIntervalMs`).
+ * events topic: when it changed, again every `progressIntervalMs` (level-triggered: a report the planner lost is
+ * made up for), and after a failed publish at the next tick past its backoff, until one goes through.
  */
 export class ProgressPublisher {
-  private readonly lastProgress = new Map<string, { json: string; at: number }>();
+  private readonly progress = new Map<string, GroupProgressState>();
 
   constructor(private readonly ctx: BridgeContext) {}
 
@@ -31,14 +45,15 @@ export class ProgressPublisher {
       await this.publishProgress(group, degraded === undefined ? progress : { ...progress, degraded }, now);
   }
 
-  /** Publishes on the events topic; a failure is logged, never thrown (progress is level-triggered). */
-  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
-    if (this.ctx.bus === undefined) return;
+  /** Publishes on the events topic; a failure is logged, never thrown. True once the bus has the messages. */
+  async publish(messages: readonly OutgoingMessage[]): Promise<boolean> {
+    if (this.ctx.bus === undefined) return true;
     try {
       await this.ctx.bus.publish(messages);
+      return true;
     } catch (error) {
-      // Progress is level-triggered: the next change or interval republishes it.
       this.ctx.log.warn({ err: error }, 'publishing to the events topic failed');
+      return false;
     }
   }
 
@@ -74,10 +89,17 @@ export class ProgressPublisher {
   }
 
   private async publishProgress(group: string, progress: VmProgress, now: number): Promise<void> {
+    const { progressIntervalMs } = this.ctx.settings;
     const json = JSON.stringify(progress);
-    const last = this.lastProgress.get(group);
-    if (last !== undefined && last.json === json && now - last.at < this.ctx.settings.progressIntervalMs) return;
-    this.lastProgress.set(group, { json, at: now });
-    await this.publish([{ topic: Topic.Events, key: vmGroupKey(group), type: MessageType.VmProgress, data: progress }]);
+    const state = this.progress.get(group) ?? { failures: 0 };
+    if (state.sent?.json === json && now - state.sent.at < progressIntervalMs) return;
+    if (state.retry?.json === json && now < state.retry.at) return;
+    const data = progress;
+    if (await this.publish([{ topic: Topic.Events, key: vmGroupKey(group), type: MessageType.VmProgress, data }])) {
+      this.progress.set(group, { sent: { json, at: now }, failures: 0 });
+      return;
+    }
+    const backoff = Math.min(progressIntervalMs, RETRY_BASE_MS * 2 ** Math.min(state.failures, 16));
+    this.progress.set(group, { ...state, failures: state.failures + 1, retry: { json, at: now + backoff } });
   }
 }

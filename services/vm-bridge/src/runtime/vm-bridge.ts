@@ -94,26 +94,44 @@ export class VmBridge {
     this.commands = new CommandIntake(this.ctx, this.writer, publisher);
     this.enrollment = new HostEnrollment(this.ctx, this.writer);
     this.reports = new ReportIntake(this.ctx, this.writer);
-    this.ticker = new GroupTicker(this.ctx, (group) => this.reconcile(group));
+    this.ticker = new GroupTicker(
+      this.ctx,
+      (group) => this.reconcile(group),
+      (held) => this.consumeCommands(held),
+    );
   }
 
   /** Takes the lease (waiting for a previous holder's to expire), loads every group, then starts consuming. */
   async start(): Promise<void> {
     if (!(await waitForLease(this.ctx, this.stopController.signal))) return;
     this.ctx.lifecycle.loaded = true;
-    if (this.ctx.bus !== undefined) {
-      this.subscription = await this.ctx.bus.subscribe({
-        topic: Topic.Commands,
-        groupId: this.settings.consumerGroup,
-        audiences: [...this.ctx.groups.keys()].map(vmGroupKey),
-        types: [MessageType.VmGroupDesiredState, MessageType.Halt],
-        fromBeginning: true,
-        handler: async (message) => {
-          await this.handleMessage(message);
-        },
-      });
-    }
+    await this.consumeCommands(true);
     this.ticker.start();
+  }
+
+  /**
+   * Consumes commands while this bridge holds the lease, and leaves the consumer group when it loses it: a
+   * deposed bridge that kept its partitions would hold their commands from the bridge that took over (a command
+   * it cannot apply is retried, not dead-lettered, for as long as it holds the partition).
+   */
+  private async consumeCommands(held: boolean): Promise<void> {
+    if (this.ctx.bus === undefined || held === (this.subscription !== undefined)) return;
+    if (!held) {
+      const subscription = this.subscription;
+      this.subscription = undefined;
+      await subscription?.close();
+      return;
+    }
+    this.subscription = await this.ctx.bus.subscribe({
+      topic: Topic.Commands,
+      groupId: this.settings.consumerGroup,
+      audiences: [...this.ctx.groups.keys()].map(vmGroupKey),
+      types: [MessageType.VmGroupDesiredState, MessageType.Halt],
+      fromBeginning: true,
+      handler: async (message) => {
+        await this.handleMessage(message);
+      },
+    });
   }
 
   /** True while this replica holds the lease and acts. */

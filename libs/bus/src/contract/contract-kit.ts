@@ -1,0 +1,112 @@
+// What every EventBus contract suite shares: the harness an implementation supplies, the test functions passed
+// in (so the suites ship without a runtime dependency on vitest), and the helpers each test starts from.
+import { MessageType, type Heartbeat, type Topic } from '@meshwave/contracts';
+import type { afterEach as AfterEach, describe as Describe, expect as Expect, it as It } from 'vitest';
+import type { BusOptions } from '../bus-options.js';
+import type { WireRecord } from '../envelope.js';
+import type { DeadLetter, EventBus, IncomingMessage, OutgoingMessage } from '../event-bus.js';
+import type { SigningOptions } from '../signing.js';
+
+/** What the suite needs from an implementation. One harness per test: fresh topics (or a fresh broker). */
+export interface EventBusContractHarness {
+  /** a bus client; the harness supplies connection details and its own topic names */
+  createBus(options: BusOptions): Promise<EventBus>;
+  /** puts a record on a topic as any producer could (unsigned, tampered, foreign) */
+  produceRaw(topic: Topic, record: WireRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type EventBusContractHarnessFactory = () => Promise<EventBusContractHarness>;
+
+export interface ContractTestApi {
+  readonly describe: typeof Describe;
+  readonly it: typeof It;
+  readonly expect: typeof Expect;
+  readonly afterEach: typeof AfterEach;
+}
+
+export interface EventBusContractOptions {
+  /** upper bound to wait for something asynchronous to happen (not a performance assertion); default 20 s */
+  readonly waitMs?: number;
+}
+
+/** The fleet key every contract bus uses, and a second one for rotation. 32+ bytes each. */
+export const CONTRACT_SIGNING: SigningOptions = {
+  keys: [
+    { id: 'fleet-2026-01', secret: 'contract-test-secret-0000000000000001' },
+    { id: 'fleet-2026-02', secret: 'contract-test-secret-0000000000000002' },
+  ],
+  activeKeyId: 'fleet-2026-01',
+};
+
+export function newHeartbeat(source: string, version: string): OutgoingMessage<typeof MessageType.Heartbeat> {
+  return {
+    topic: 'events',
+    key: source,
+    type: MessageType.Heartbeat,
+    data: { source, version, at: '2026-11-22T20:00:00Z' },
+  };
+}
+
+export const heartbeatVersion = (m: IncomingMessage): string => (m.data as Heartbeat).version;
+
+/** The helpers of one suite; call inside its `describe`: it registers the `afterEach` that closes what a test made. */
+export interface ContractKit {
+  newHarness(): Promise<EventBusContractHarness>;
+  newBus(harness: EventBusContractHarness, overrides?: Partial<BusOptions>): Promise<EventBus>;
+  /** collects the DLQ of a harness */
+  readDeadLetters(bus: EventBus): Promise<DeadLetter[]>;
+  /** retries `check` until it passes or `waitMs` is over */
+  eventually(check: () => void): Promise<void>;
+}
+
+export function contractKit(
+  factory: EventBusContractHarnessFactory,
+  afterEach: typeof AfterEach,
+  options: EventBusContractOptions = {},
+): ContractKit {
+  const waitMs = options.waitMs ?? 20_000;
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    async newHarness() {
+      const harness = await factory();
+      cleanups.push(() => harness.close());
+      return harness;
+    },
+    async newBus(harness, overrides = {}) {
+      const bus = await harness.createBus({
+        source: 'contract-test',
+        signing: CONTRACT_SIGNING,
+        retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 },
+        shutdownGraceMs: 2_000,
+        ...overrides,
+      });
+      cleanups.push(() => bus.close());
+      return bus;
+    },
+    async readDeadLetters(bus) {
+      const letters: DeadLetter[] = [];
+      await bus.subscribeDeadLetters({
+        groupId: `dlq-reader-${Math.random().toString(36).slice(2)}`,
+        fromBeginning: true,
+        handler: async (d) => void letters.push(d),
+      });
+      return letters;
+    },
+    async eventually(check) {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        try {
+          check();
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      }
+    },
+  };
+}
