@@ -16,6 +16,9 @@ export {
   runDemo,
   runDemoCommand,
   demoRolloutSpec,
+  playScenario,
+  type DemoProgress,
+  type DemoScenarioRun,
   type DemoOptions,
   type DemoResult,
   type DemoSummary,
@@ -26,6 +29,18 @@ export {
   type EmbeddedFleet,
   type EmbeddedFleetOptions,
 } from './demo/embedded-fleet.js';
+export {
+  simulatedClustersOf,
+  startClusterAgents,
+  startSimulatedVms,
+  type SimulatedFleetWiring,
+} from './demo/simulated-fleet-parts.js';
+export { workloadsOnTarget } from './demo/demo-ground-truth.js';
+export {
+  simulatedTraffic,
+  DEFAULT_SIMULATED_MESH_METRICS,
+  type SimulatedMeshMetricsOptions,
+} from './demo/simulated-mesh-metrics.js';
 export { DemoFleetConfig, demoWorkloadKind, demoWorkloadNames, demoWorkloadReplicas } from './demo/fleet-config.js';
 export {
   createSimulatedVmFleet,

@@ -3,6 +3,7 @@ import {
   type ActionResponse,
   type CreatedRollout,
   type FleetView,
+  type Inventory,
   type RolloutList,
   type RolloutStatus,
 } from '@meshwave/contracts';
@@ -101,6 +102,10 @@ export class PlannerClient {
   }
   fleet(): Promise<FleetView> {
     return this.request('GET', 'v1/fleet');
+  }
+  /** replaces the operator's base inventory (admin) */
+  putInventory(inventory: Inventory): Promise<void> {
+    return this.request('PUT', 'v1/inventory', inventory);
   }
 }
 

@@ -110,18 +110,27 @@ async function summarize(
   };
 }
 
-/** What one demo run works with, passed to the steps of the scenario. */
-interface DemoRun {
-  readonly options: DemoOptions;
-  readonly io: CommandIo;
+/**
+ * What the scenario works with: the planner's API, the fleet's size and timing, where to say what happens. The
+ * fleet benchmark plays it against a planner process too.
+ */
+export interface DemoScenarioRun {
+  readonly options: Pick<DemoOptions, 'json' | 'timeoutSeconds' | 'planFile'>;
+  readonly io: Pick<CommandIo, 'stdout'>;
   readonly fleetConfig: DemoFleetConfig;
-  readonly fleet: EmbeddedFleet;
   readonly client: PlannerClient;
   readonly say: (text: string) => void;
 }
 
+/** What one demo run works with, passed to the steps of the scenario. */
+interface DemoRun extends DemoScenarioRun {
+  readonly options: DemoOptions;
+  readonly io: CommandIo;
+  readonly fleet: EmbeddedFleet;
+}
+
 /** What the scenario has seen so far: kept when it fails halfway, so the result still carries it. */
-interface DemoProgress {
+export interface DemoProgress {
   status?: RolloutStatus;
   plan?: CreatedRollout['plan'];
   /** when the rollout was applied (ms since the epoch) */
@@ -216,8 +225,8 @@ function announceFleet({ fleetConfig, fleet, say }: DemoRun): void {
  * Applies the demo rollout once every agent has reported, then follows it to its end, acting as the operator
  * (approvals, excluding what fails, resuming). Records what it sees in `progress` as it goes.
  */
-async function playScenario(
-  run: DemoRun,
+export async function playScenario(
+  run: DemoScenarioRun,
   exampleText: string,
   progress: DemoProgress,
 ): Promise<{ status: RolloutStatus; plan: CreatedRollout['plan'] }> {
@@ -256,7 +265,7 @@ async function playScenario(
 
 /** What the demo's operator does on each look: approve a waiting wave; on a halt, exclude what failed and resume. */
 async function actAsOperator(
-  { client, say }: DemoRun,
+  { client, say }: DemoScenarioRun,
   status: RolloutStatus,
   excludedOnce: Set<string>,
 ): Promise<void> {
