@@ -17,6 +17,7 @@ export {
   runDemoCommand,
   demoRolloutSpec,
   playScenario,
+  rolloutOutcome,
   type DemoProgress,
   type DemoScenarioRun,
   type DemoOptions,
@@ -35,7 +36,7 @@ export {
   startSimulatedVms,
   type SimulatedFleetWiring,
 } from './demo/simulated-fleet-parts.js';
-export { workloadsOnTarget } from './demo/demo-ground-truth.js';
+export { vmHostsOnTarget, workloadsOnTarget } from './demo/demo-ground-truth.js';
 export {
   simulatedTraffic,
   DEFAULT_SIMULATED_MESH_METRICS,

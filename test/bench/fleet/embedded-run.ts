@@ -53,7 +53,7 @@ export interface EmbeddedRunOptions {
 }
 
 /** utime + stime (seconds) and VmHWM (MB) of a live process, or undefined once it is gone. */
-function sample(pid: number): { cpuSeconds: number; peakRssMb: number } | undefined {
+export function sample(pid: number): { cpuSeconds: number; peakRssMb: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // fields after the command name (which may hold spaces) start at field 3 (state)

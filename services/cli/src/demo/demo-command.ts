@@ -16,7 +16,7 @@ import { renderRolloutStatus } from '../commands/progress-view.js';
 import { DemoFleetConfig } from './fleet-config.js';
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './embedded-fleet.js';
 import { startProcessStats, type ProcessStats } from './process-stats.js';
-import { workloadsOnTarget } from './demo-ground-truth.js';
+import { vmHostsOnTarget, workloadsOnTarget } from './demo-ground-truth.js';
 
 const EXAMPLES = new URL('../../../../examples/', import.meta.url);
 
@@ -81,6 +81,20 @@ const unitOf = (key: string): { cluster: string; namespace: string; kind?: strin
   return { cluster, namespace, ...(kind && name ? { kind, name } : {}) };
 };
 
+/** What a rollout's status says of its end: halts, failbacks, units and hosts failed, exclusions. */
+export function rolloutOutcome(
+  status: RolloutStatus,
+): Pick<DemoSummary, 'rollout' | 'phase' | 'halts' | 'failbacks' | 'failedUnits' | 'excluded'> {
+  return {
+    rollout: status.id,
+    phase: status.phase,
+    halts: status.transitions.filter((t) => t.trigger === 'gate-failed').length,
+    failbacks: status.transitions.filter((t) => t.trigger === 'rollback-started' || t.to === 'RollingBack').length,
+    failedUnits: status.waveStatuses.reduce((n, w) => n + w.units.failed + w.vmHosts.failed, 0),
+    excluded: status.excluded.length,
+  };
+}
+
 /** Ground truth, read from the simulated clusters and hosts, not from the planner's view. */
 async function summarize(
   fleet: EmbeddedFleet,
@@ -91,21 +105,12 @@ async function summarize(
   stats: { stop(): ProcessStats },
 ): Promise<DemoSummary> {
   const to = status.to;
-  const { total, onTarget } = await workloadsOnTarget(fleet.clusters, new Set(status.excluded), to);
-  // VM hosts in the rollout's scope: those its plan moves (groups no `vms` entry selects are left alone).
-  const planned = new Set(plan.waves.flatMap((w) => w.vmHosts.map((h) => `${h.group}/${h.name}`)));
-  const hosts = fleet.vms.inventory().flatMap((g) => g.hosts.filter((h) => planned.has(`${g.name}/${h.name}`)));
   return {
-    rollout: status.id,
-    phase: status.phase,
-    units: { total, onTarget },
-    vmHosts: { total: hosts.length, onTarget: hosts.filter((h) => h.version === to).length },
-    halts: status.transitions.filter((t) => t.trigger === 'gate-failed').length,
-    failbacks: status.transitions.filter((t) => t.trigger === 'rollback-started' || t.to === 'RollingBack').length,
+    ...rolloutOutcome(status),
+    units: await workloadsOnTarget(fleet.clusters, new Set(status.excluded), to),
+    vmHosts: vmHostsOnTarget(plan, fleet.vms.inventory(), to),
     durationSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
     rolloutSeconds: Math.round((Date.now() - appliedAt) / 100) / 10,
-    failedUnits: status.waveStatuses.reduce((n, w) => n + w.units.failed + w.vmHosts.failed, 0),
-    excluded: status.excluded.length,
     process: stats.stop(),
   };
 }
