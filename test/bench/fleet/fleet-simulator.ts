@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { createBusFor } from '@meshwave/bus';
 import {
   DemoFleetConfig,
+  SimulatedIstioExposition,
   simulatedClustersOf,
   startClusterAgents,
   startSimulatedVms,
@@ -23,7 +24,6 @@ import {
 import { formatConfigProblems, readBackingServices, readSigningKeys } from '@meshwave/contracts';
 import { createStoreFor } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
-import { IstioSeries } from './istio-series.ts';
 
 const { values } = parseArgs({
   options: {
@@ -84,7 +84,7 @@ try {
   const clusters = simulatedClustersOf(fleet);
   for (const c of clusters) stops.push(() => Promise.resolve(c.close()));
   const namespaces = new Map(fleet.clusters.map((c) => [c.name, c.namespaces]));
-  const series = new IstioSeries(clusters, (c) => namespaces.get(c) ?? [], to);
+  const series = new SimulatedIstioExposition(clusters, (c) => namespaces.get(c) ?? [], to);
 
   const vms = await startSimulatedVms(fleet, wiring);
   await startClusterAgents(fleet, clusters, wiring);

@@ -1,11 +1,16 @@
-// The simulated workloads' Istio request metrics as Prometheus scrapes them (the fleet benchmark's process mode):
+// The simulated workloads' Istio request metrics as Prometheus scrapes them (the fleet benchmark's process mode,
+// where the planner is a process of its own and reads them from the test env's Prometheus):
 // one scrape path per cluster, counters that grow by what the cluster's Ready pods served since the last scrape.
 // The traffic is the embedded demo's (`simulatedTraffic`: requests per Ready pod, error ratio, each workload's
 // own p99, a few percent higher on the new revision), so both modes' metric gates judge the same mesh. Only the
 // labels the planner's PromQL reads are emitted (reporter, cluster, destination workload and namespace, response
 // code), with Istio's default latency bucket bounds up to 1 s: a scrape of 1,000 workloads stays near 1 MB.
-import { DEFAULT_SIMULATED_MESH_METRICS, simulatedTraffic, type SimulatedMeshMetricsOptions } from '@meshwave/cli';
 import type { SimulatedCluster } from '@meshwave/cluster-agent';
+import {
+  DEFAULT_SIMULATED_MESH_METRICS,
+  simulatedTraffic,
+  type SimulatedMeshMetricsOptions,
+} from './simulated-mesh-metrics.js';
 
 /** Istio's default bounds of istio_request_duration_milliseconds, from 5 ms to 1 s */
 export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000];
@@ -33,7 +38,7 @@ export function bucketSplit(p99Ms: number): { index: number; below: number } {
   return { index, below: Math.max(0, (0.99 - r) / (1 - r)) };
 }
 
-export class IstioSeries {
+export class SimulatedIstioExposition {
   private readonly counters = new Map<string, Counters>();
   private readonly lastScrape = new Map<string, number>();
   private readonly byName: ReadonlyMap<string, SimulatedCluster>;
@@ -42,7 +47,6 @@ export class IstioSeries {
   private readonly to: string;
   private readonly options: SimulatedMeshMetricsOptions;
 
-  // fields declared apart from the parameters: Node runs the benchmarks with type stripping (erasable syntax only)
   constructor(
     clusters: readonly SimulatedCluster[],
     namespacesOf: (cluster: string) => readonly string[],
@@ -83,7 +87,7 @@ export class IstioSeries {
     return `${requests.join('\n')}\n${latency.join('\n')}\n`;
   }
 
-  private add(workload: string, requests: number, p99Ms: number): void {
+  private add(workload: string, requests: number, p99Ms: number | undefined): void {
     let c = this.counters.get(workload);
     if (c === undefined) {
       c = { ok: 0, errors: 0, errorCarry: 0, buckets: Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
@@ -94,6 +98,8 @@ export class IstioSeries {
     c.errorCarry -= errors;
     c.errors += errors;
     c.ok += requests - errors;
+    // simulatedTraffic gives every workload with Ready pods its p99; without one the batch has no latency to record
+    if (p99Ms === undefined) return;
     const { index, below } = bucketSplit(p99Ms);
     // unrounded (a counter may hold a fraction): a rounded share would move the p99 read back by several ms
     const under = requests * below;
