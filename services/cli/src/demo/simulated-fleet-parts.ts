@@ -102,7 +102,9 @@ export async function startClusterAgents(
       bus: wiring.busFor(source),
       store: wiring.storeFor(source),
       clusterLabels: c.labels,
-      ...(wiring.consumerGroupPrefix === undefined ? {} : { groupId: `${wiring.consumerGroupPrefix}cluster-agent.${c.name}` }),
+      ...(wiring.consumerGroupPrefix === undefined
+        ? {}
+        : { groupId: `${wiring.consumerGroupPrefix}cluster-agent.${c.name}` }),
       intervals: {
         resyncMs: 5_000,
         heartbeatMs: 2_000,
