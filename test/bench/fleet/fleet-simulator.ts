@@ -3,13 +3,13 @@
 // (configured by the services' own MESHWAVE_* variables, ADR 0016). It serves the simulated workloads' Istio
 // request metrics on /metrics/<cluster>, registered with the test env's Prometheus by file-based service
 // discovery, and the fleet's ground truth on /ground-truth?to=REV&excluded=KEY,KEY.
-//   node test/bench/fleet/fleet-simulator.ts --fleet FILE (JSON, as fleet-files.ts writes it) --to REV --targets-dir DIR --run ID
+//   node test/bench/fleet/fleet-simulator.ts --fleet FILE (JSON, as fleet-files.ts writes it) --to REV --target-file F --run ID
+// (F: a file in the Prometheus's file-SD directory)
 // Prints one JSON line {"port":N} once every part runs; stops (and unregisters its target) on SIGTERM, SIGINT
 // or when its stdin closes (the benchmark that started it is gone).
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBusFor } from '@meshwave/bus';
 import {
@@ -29,13 +29,13 @@ const { values } = parseArgs({
   options: {
     fleet: { type: 'string' },
     to: { type: 'string' },
-    'targets-dir': { type: 'string' },
+    'target-file': { type: 'string' },
     run: { type: 'string' },
   },
 });
-const { fleet: fleetFile, to, 'targets-dir': targetsDir, run } = values;
-if (!fleetFile || !to || !targetsDir || !run)
-  throw new Error('usage: fleet-simulator.ts --fleet FILE --to REV --targets-dir DIR --run ID');
+const { fleet: fleetFile, to, 'target-file': targetFile, run } = values;
+if (!fleetFile || !to || !targetFile || !run)
+  throw new Error('usage: fleet-simulator.ts --fleet FILE --to REV --target-file F --run ID');
 
 const fleet = DemoFleetConfig.parse(JSON.parse(fs.readFileSync(fleetFile, 'utf8')));
 const backing = readBackingServices(process.env);
@@ -63,7 +63,6 @@ const wiring: SimulatedFleetWiring = {
   onStarted: (stop) => stops.push(stop),
 };
 
-const targetFile = path.join(targetsDir, `fleet-bench-${run}.json`);
 let stopping = false;
 async function stop(code: number): Promise<never> {
   if (!stopping) {

@@ -6,7 +6,8 @@
 // at the end, on failure and at the deadline.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   PlannerClient,
@@ -87,6 +88,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   const token = randomBytes(24).toString('hex');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // the simulator's scrape targets; removed by the simulator when it stops, and here in case it could not
+  const targetFile = path.join(prometheus.targetsDir, `fleet-bench-${run}.json`);
   const shared = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
@@ -181,7 +184,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     const { to } = demoRolloutSpec(example, 0, new Date()).spec as { to: string };
     simulator = spawn(
       process.execPath,
-      [SIMULATOR, '--fleet', options.fleetFile, '--to', to, '--targets-dir', prometheus.targetsDir, '--run', run],
+      [SIMULATOR, '--fleet', options.fleetFile, '--to', to, '--target-file', targetFile, '--run', run],
       { env: shared, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     simulatorLog = tail(simulator);
@@ -221,6 +224,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     tick();
     if (simulator) await stopChild(simulator);
     await stopChild(planner);
+    rmSync(targetFile, { force: true });
     process.off('exit', killAll);
   }
   return {
