@@ -111,10 +111,17 @@ try {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  // one scrape target per cluster: Prometheus scrapes them in parallel, each a thousand workloads or two
+  // One scrape target per cluster: Prometheus scrapes them in parallel, each a thousand workloads or two. Every
+  // 2 s, with as long to answer: the test env's 1 s timed out under load (the gates then wait for data forever);
+  // a wave's gate may wait a scrape longer for its second sample.
   const groups = fleet.clusters.map((c) => ({
     targets: [`127.0.0.1:${port}`],
-    labels: { __metrics_path__: `/metrics/${c.name}`, meshwave_bench: run },
+    labels: {
+      __metrics_path__: `/metrics/${c.name}`,
+      __scrape_interval__: '2s',
+      __scrape_timeout__: '2s',
+      meshwave_bench: run,
+    },
   }));
   fs.writeFileSync(`${targetFile}.tmp`, JSON.stringify(groups));
   fs.renameSync(`${targetFile}.tmp`, targetFile); // Prometheus never reads half a file
