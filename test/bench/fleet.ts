@@ -124,7 +124,11 @@ function report(name: string, mode: Mode, run: EmbeddedRun, bound: FleetBound): 
     run.cpuSeconds.toFixed(1),
     (run.cpuSeconds / run.wallSeconds).toFixed(2),
     run.peakRssMb.toFixed(0),
-    s ? `${s.process.loopDelayP99Ms} / ${s.process.loopDelayMaxMs}` : '-',
+    s
+      ? `${s.process.loopDelayP99Ms} / ${s.process.loopDelayMaxMs}`
+      : run.loopDelay
+        ? `${run.loopDelay.p99Ms} / ${run.loopDelay.maxMs}`
+        : '-',
     s ? String(s.halts) : '-',
     s ? `${s.failedUnits} (+${s.excluded} excluded, ${s.failbacks} failbacks)` : '-',
     s ? `${s.units.onTarget}/${s.units.total}, ${s.vmHosts.onTarget}/${s.vmHosts.total}` : '-',

@@ -38,6 +38,8 @@ export interface EmbeddedRun {
   readonly peakRssMb: number;
   readonly plan?: Plan;
   readonly summary?: DemoSummaryLine;
+  /** the loop delay measured from outside (process mode), also when the run gives no summary */
+  readonly loopDelay?: { readonly p99Ms: number; readonly maxMs: number };
   readonly stderr: string;
 }
 

@@ -236,8 +236,17 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     peakRssMb,
     ...(progress.plan ? { plan: progress.plan } : {}),
     ...(summary ? { summary } : {}),
+    ...(loopDelays.length > 0 ? { loopDelay: loopDelayOf(loopDelays) } : {}),
     stderr: `${plannerLog()}\n${simulatorLog()}\n${failure}`,
   };
+}
+
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+/** The planner's own p99 per 5 s window, sampled each second: the median window and the worst one. */
+function loopDelayOf(samples: readonly number[]): { p99Ms: number; maxMs: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p99Ms: round(sorted[Math.floor(sorted.length / 2)] ?? 0), maxMs: round(sorted.at(-1) ?? 0) };
 }
 
 /** The demo's summary line, from the planner's status and the simulator's ground truth. */
@@ -250,8 +259,7 @@ async function summarize(
   const query = new URLSearchParams({ to: status.to, excluded: status.excluded.join(',') });
   const res = await fetch(`http://127.0.0.1:${simulatorPort}/ground-truth?${query}`);
   const truth = (await res.json()) as { units: { total: number; onTarget: number }; vmGroups: VmGroup[] };
-  const delays = [...m.loopDelays].sort((a, b) => a - b);
-  const round = (x: number): number => Math.round(x * 10) / 10;
+  const loop = loopDelayOf(m.loopDelays);
   return {
     ...rolloutOutcome(status),
     units: truth.units,
@@ -261,9 +269,8 @@ async function summarize(
     process: {
       cpuSeconds: round(m.cpuSeconds),
       peakRssMb: Math.round(m.peakRssMb),
-      // the planner's own p99 per 5 s window: the median window and the worst one
-      loopDelayP99Ms: round(delays[Math.floor(delays.length / 2)] ?? 0),
-      loopDelayMaxMs: round(delays.at(-1) ?? 0),
+      loopDelayP99Ms: loop.p99Ms,
+      loopDelayMaxMs: loop.maxMs,
     },
   };
 }
