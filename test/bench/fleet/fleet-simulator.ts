@@ -36,6 +36,7 @@ const { values } = parseArgs({
 const { fleet: fleetFile, to, 'target-file': targetFile, run } = values;
 if (!fleetFile || !to || !targetFile || !run)
   throw new Error('usage: fleet-simulator.ts --fleet FILE --to REV --target-file F --run ID');
+const scrapeTargets: string = targetFile;
 
 const fleet = DemoFleetConfig.parse(JSON.parse(fs.readFileSync(fleetFile, 'utf8')));
 const backing = readBackingServices(process.env);
@@ -67,7 +68,7 @@ let stopping = false;
 async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    fs.rmSync(targetFile, { force: true });
+    fs.rmSync(scrapeTargets, { force: true });
     // every part gets its stop, even when one fails: the process exits either way
     for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
   }
@@ -123,8 +124,8 @@ try {
       meshwave_bench: run,
     },
   }));
-  fs.writeFileSync(`${targetFile}.tmp`, JSON.stringify(groups));
-  fs.renameSync(`${targetFile}.tmp`, targetFile); // Prometheus never reads half a file
+  fs.writeFileSync(`${scrapeTargets}.tmp`, JSON.stringify(groups));
+  fs.renameSync(`${scrapeTargets}.tmp`, scrapeTargets); // Prometheus never reads half a file
   process.stdout.write(`${JSON.stringify({ port })}\n`);
 } catch (err) {
   process.stderr.write(`fleet simulator: ${(err as Error).stack ?? String(err)}\n`);
