@@ -120,6 +120,10 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       MESHWAVE_GATE_RETRY_MS: '1000',
       MESHWAVE_PROMETHEUS_URL: prometheus.url,
       MESHWAVE_PROMETHEUS_CLUSTER_LABEL: 'cluster',
+      // the planner's default (5 s) unless the bench is told otherwise: a gate's query grows with its namespaces
+      ...(process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS
+        ? { MESHWAVE_PROMETHEUS_TIMEOUT_MS: process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS }
+        : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
