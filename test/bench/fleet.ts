@@ -2,9 +2,12 @@
 // through production code on generated fleets, against the bound computed from the plan the planner returned.
 //   (a) 10 clusters x 1,000 workloads + 1,000 VM hosts; (b) 50 x 2,000 + 10,000 VM hosts
 // Mode "embedded": `meshwave demo --fleet F --exit-when-done --json` (planner, agents, vm-bridge in one process)
-// as a child process. Every run stops by itself: killed at min(15 min, plan + 3x a generous bound).
-//   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--cpu-prof-dir DIR] [--bound-only]   (s: a small fleet to check the bench)
-//   npm run bench -- fleet              (both fleets; MESHWAVE_BENCH_FLEETS=a for one)
+// as a child process. Mode "process": the planner's own process on the test env's Kafka, Redis and Prometheus,
+// agents and vm-bridge in a second process (fleet/process-run.ts); CPU, RSS and loop delay are the planner's.
+// Every run stops by itself: killed at min(15 min, plan + 3x a generous bound).
+//   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both] [--cpu-prof-dir DIR] [--bound-only]
+//   (s: a small fleet to check the bench; --cpu-prof-dir profiles the embedded mode only)
+//   npm run bench -- fleet              (both fleets, both modes; MESHWAVE_BENCH_FLEETS=a, MESHWAVE_BENCH_FLEET_MODE=embedded)
 // Needs a build (`npx tsc -b`; `npm run bench` builds first).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +16,9 @@ import { parseArgs } from 'node:util';
 import { benchFleetConfig, FLEETS, writeFleetFile } from './fleet/fleet-files.ts';
 import { fleetBound, formatBound, type FleetBound } from './fleet/fleet-bound.ts';
 import { runEmbedded, type EmbeddedRun } from './fleet/embedded-run.ts';
+import { runProcess } from './fleet/process-run.ts';
 import { fleetPlan } from './fleet/fleet-plan.ts';
+import type { Plan } from '@meshwave/contracts';
 
 /** no run takes longer than this, whatever its bound */
 const HARD_LIMIT_SECONDS = 15 * 60;
@@ -22,8 +27,20 @@ const GOAL_RATIO = 1.5;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { 'cpu-prof-dir': { type: 'string' }, 'bound-only': { type: 'boolean', default: false } },
+  options: {
+    'cpu-prof-dir': { type: 'string' },
+    'bound-only': { type: 'boolean', default: false },
+    mode: { type: 'string', default: process.env.MESHWAVE_BENCH_FLEET_MODE ?? 'both' },
+  },
 });
+const MODES: Readonly<Record<string, readonly Mode[]>> = {
+  embedded: ['embedded'],
+  process: ['process'],
+  both: ['embedded', 'process'],
+};
+type Mode = 'embedded' | 'process';
+const modes = MODES[values.mode];
+if (modes === undefined) throw new Error(`unknown mode ${values.mode}: one of ${Object.keys(MODES).join(', ')}`);
 const chosen = positionals.length > 0 ? positionals : (process.env.MESHWAVE_BENCH_FLEETS ?? 'a,b').split(',');
 const unknown = chosen.filter((f) => FLEETS[f] === undefined);
 if (unknown.length > 0)
@@ -38,35 +55,45 @@ try {
     const size = FLEETS[name]!;
     const config = benchFleetConfig(size);
     const fleetFile = writeFleetFile(dir, config, name);
-    console.log(
-      `\nfleet ${name}: ${size.clusters} clusters x ${size.workloadsPerCluster} workloads + ${size.vmHosts} VM hosts (embedded)`,
-    );
     // the bound of the plan computed here sets the deadline and stands in if the planner never plans
     const expected = fleetBound(fleetPlan(config, new Date()), config);
-    let bound: FleetBound = expected;
-    let boundSource = "the bench's own plan (the planner returned none)";
+    console.log(
+      `\nfleet ${name}: ${size.clusters} clusters x ${size.workloadsPerCluster} workloads + ${size.vmHosts} VM hosts`,
+    );
     console.log(`bound of the bench's own plan (sets the run's deadline):\n${formatBound(expected)}`);
     if (values['bound-only']) continue;
-    const run = await runEmbedded({
-      fleetFile,
-      planFile: join(dir, `plan-${name}.json`),
-      // generous: the bound with the QPS budget, plus a minute
-      hardLimitSeconds: Math.min(HARD_LIMIT_SECONDS, 3 * (expected.secondsWithQps + 60) + 300),
-      limitAfterPlan: (plan) => {
-        bound = fleetBound(plan, config);
-        boundSource = "the planner's plan";
-        return 3 * (bound.secondsWithQps + 60);
-      },
-      nodeArgs: values['cpu-prof-dir'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`],
-      onProgress: (line) => console.log(`  ${line}`),
-    });
-    if (bound !== expected) console.log(`bound of ${boundSource}:\n${formatBound(bound)}`);
-    else console.log(`the planner returned no plan: the bound is ${boundSource}`);
-    report(name, run, bound);
-    const failed = run.outcome === 'timeout' || run.summary === undefined || run.summary.phase !== 'Completed';
-    if (failed || (run.summary?.halts ?? 0) > 0 || (run.summary?.failedUnits ?? 0) > 0) wrong++;
+    let completed = true;
+    for (const mode of modes) {
+      console.log(`fleet ${name}, ${mode} mode:`);
+      let bound: FleetBound = expected;
+      const limits = {
+        // generous: the bound with the QPS budget, plus a minute
+        hardLimitSeconds: Math.min(HARD_LIMIT_SECONDS, 3 * (expected.secondsWithQps + 60) + 300),
+        limitAfterPlan: (plan: Plan) => {
+          bound = fleetBound(plan, config);
+          return 3 * (bound.secondsWithQps + 60);
+        },
+        onProgress: (line: string) => console.log(`  ${line}`),
+      };
+      const run =
+        mode === 'embedded'
+          ? await runEmbedded({
+              fleetFile,
+              planFile: join(dir, `plan-${name}.json`),
+              ...limits,
+              nodeArgs:
+                values['cpu-prof-dir'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`],
+            })
+          : await runProcess({ fleet: config, fleetFile, ...limits });
+      if (bound !== expected) console.log(`bound of the planner's plan:\n${formatBound(bound)}`);
+      else console.log("the planner returned no plan: the bound is the bench's own plan's");
+      report(name, mode, run, bound);
+      const failed = run.outcome === 'timeout' || run.summary === undefined || run.summary.phase !== 'Completed';
+      if (failed || (run.summary?.halts ?? 0) > 0 || (run.summary?.failedUnits ?? 0) > 0) wrong++;
+      completed &&= !failed;
+    }
     // fleet (b) is only worth its 15 minutes once (a) completes
-    if (failed && chosen.length > 1 && name !== chosen.at(-1)) {
+    if (!completed && chosen.length > 1 && name !== chosen.at(-1)) {
       console.log(`fleet ${name} did not complete: the larger fleets are not run`);
       break;
     }
@@ -78,7 +105,7 @@ try {
 if (rows.length > 0) printTable(rows);
 process.exitCode = wrong === 0 ? 0 : 1;
 
-function report(name: string, run: EmbeddedRun, bound: FleetBound): void {
+function report(name: string, mode: Mode, run: EmbeddedRun, bound: FleetBound): void {
   const s = run.summary;
   const rolloutSeconds = s?.rolloutSeconds;
   const ratio = rolloutSeconds !== undefined ? rolloutSeconds / bound.seconds : undefined;
@@ -87,7 +114,7 @@ function report(name: string, run: EmbeddedRun, bound: FleetBound): void {
     console.log(`  exited ${run.exitCode} without a summary:\n${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
   rows.push([
     name,
-    'embedded',
+    mode,
     bound.seconds.toFixed(1),
     run.outcome === 'timeout' ? 'did not complete (timeout)' : (s?.phase ?? `exit ${run.exitCode}: ${lastError(run)}`),
     rolloutSeconds !== undefined ? rolloutSeconds.toFixed(1) : '-',
@@ -97,7 +124,11 @@ function report(name: string, run: EmbeddedRun, bound: FleetBound): void {
     run.cpuSeconds.toFixed(1),
     (run.cpuSeconds / run.wallSeconds).toFixed(2),
     run.peakRssMb.toFixed(0),
-    s ? `${s.process.loopDelayP99Ms} / ${s.process.loopDelayMaxMs}` : '-',
+    s
+      ? `${s.process.loopDelayP99Ms} / ${s.process.loopDelayMaxMs}`
+      : run.loopDelay
+        ? `${run.loopDelay.p99Ms} / ${run.loopDelay.maxMs}`
+        : '-',
     s ? String(s.halts) : '-',
     s ? `${s.failedUnits} (+${s.excluded} excluded, ${s.failbacks} failbacks)` : '-',
     s ? `${s.units.onTarget}/${s.units.total}, ${s.vmHosts.onTarget}/${s.vmHosts.total}` : '-',
@@ -134,6 +165,8 @@ function printTable(table: string[][]): void {
   for (const r of all) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join(' | '));
   console.log(
     '\nrollout s: from applying the rollout to its end; plan at s: from start to the plan (start-up, first inventory);' +
-      ' CPU and RSS of the whole embedded fleet (planner, agents, vm-bridge and simulators in one process)',
+      ' embedded: CPU, RSS and loop delay (p99 over the run / max) of the whole fleet in one process (planner, agents,' +
+      ' vm-bridge, simulators); process: CPU and peak RSS of the planner process only (/proc), loop delay from its' +
+      ' meshwave_event_loop_delay_seconds (p99 of each 5 s window: median window / worst window)',
   );
 }

@@ -6,13 +6,36 @@ export { LiveView, type LiveLine } from './commands/live-view.js';
 export { formatSplitTable, SplitExitCode } from './commands/split-command.js';
 export { fetchServiceGraphFromPrometheus, type PrometheusGraphOptions } from './adapters/prometheus-graph-source.js';
 export { pinText, PinExitCode, type PinIo } from './commands/pin-command.js';
-export { runDemo, demoRolloutSpec, type DemoOptions, type DemoResult, type DemoSummary } from './demo/demo-command.js';
+export {
+  runDemo,
+  demoRolloutSpec,
+  playScenario,
+  rolloutOutcome,
+  type DemoProgress,
+  type DemoScenarioRun,
+  type DemoOptions,
+  type DemoResult,
+  type DemoSummary,
+} from './demo/demo-command.js';
 export {
   startEmbeddedFleet,
   DEMO_TOKEN,
   type EmbeddedFleet,
   type EmbeddedFleetOptions,
 } from './demo/embedded-fleet.js';
+export {
+  simulatedClustersOf,
+  startClusterAgents,
+  startSimulatedVms,
+  type SimulatedFleetWiring,
+} from './demo/simulated-fleet-parts.js';
+export { vmHostsOnTarget, workloadsOnTarget } from './demo/demo-ground-truth.js';
+export {
+  simulatedTraffic,
+  DEFAULT_SIMULATED_MESH_METRICS,
+  type SimulatedMeshMetricsOptions,
+} from './demo/simulated-mesh-metrics.js';
+export { SimulatedIstioExposition, LATENCY_BUCKETS_MS, bucketSplit } from './demo/simulated-istio-exposition.js';
 export { DemoFleetConfig, demoWorkloadKind, demoWorkloadNames, demoWorkloadReplicas } from './demo/fleet-config.js';
 export {
   createSimulatedVmFleet,

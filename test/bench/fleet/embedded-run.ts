@@ -38,6 +38,8 @@ export interface EmbeddedRun {
   readonly peakRssMb: number;
   readonly plan?: Plan;
   readonly summary?: DemoSummaryLine;
+  /** the loop delay measured from outside (process mode), also when the run gives no summary */
+  readonly loopDelay?: { readonly p99Ms: number; readonly maxMs: number };
   readonly stderr: string;
 }
 
@@ -53,7 +55,7 @@ export interface EmbeddedRunOptions {
 }
 
 /** utime + stime (seconds) and VmHWM (MB) of a live process, or undefined once it is gone. */
-function sample(pid: number): { cpuSeconds: number; peakRssMb: number } | undefined {
+export function sample(pid: number): { cpuSeconds: number; peakRssMb: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // fields after the command name (which may hold spaces) start at field 3 (state)

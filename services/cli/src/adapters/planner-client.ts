@@ -9,6 +9,7 @@ import {
   type TransitionPage,
   type CreatedRollout,
   type FleetView,
+  type Inventory,
   type RolloutList,
   type RolloutStatus,
 } from '@meshwave/contracts';
@@ -150,6 +151,11 @@ export class PlannerClient {
       ...(units.length > 0 ? { units } : {}),
       reason,
     });
+  }
+
+  /** replaces the operator's base inventory (admin) */
+  putInventory(inventory: Inventory): Promise<void> {
+    return this.request('PUT', 'v1/inventory', inventory);
   }
 
   /**

@@ -20,7 +20,7 @@ import { parseUnitKey } from '../commands/unit-key.js';
 import { DemoFleetConfig } from './fleet-config.js';
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './embedded-fleet.js';
 import { startProcessStats, type ProcessStats } from './process-stats.js';
-import { workloadsOnTarget } from './demo-ground-truth.js';
+import { vmHostsOnTarget, workloadsOnTarget } from './demo-ground-truth.js';
 
 const EXAMPLES = new URL('../../../../examples/', import.meta.url);
 
@@ -83,6 +83,20 @@ export function demoRolloutSpec(exampleText: string, soakSeconds: number, now: D
   return { ...doc, metadata: { ...doc.metadata, name: `${String(doc.metadata.name)}-demo` } };
 }
 
+/** What a rollout's status says of its end: halts, failbacks, units and hosts failed, exclusions. */
+export function rolloutOutcome(
+  status: RolloutStatus,
+): Pick<DemoSummary, 'rollout' | 'phase' | 'halts' | 'failbacks' | 'failedUnits' | 'excluded'> {
+  return {
+    rollout: status.id,
+    phase: status.phase,
+    halts: status.transitions.filter((t) => t.trigger === 'gate-failed').length,
+    failbacks: status.transitions.filter((t) => t.trigger === 'rollback-started' || t.to === 'RollingBack').length,
+    failedUnits: status.waveStatuses.reduce((n, w) => n + w.units.failed + w.vmHosts.failed, 0),
+    excluded: status.excluded.length,
+  };
+}
+
 /** Ground truth, read from the simulated clusters and hosts, not from the planner's view. */
 async function summarize(
   fleet: EmbeddedFleet,
@@ -93,31 +107,24 @@ async function summarize(
   stats: { stop(): ProcessStats },
 ): Promise<DemoSummary> {
   const to = status.to;
-  const { total, onTarget } = await workloadsOnTarget(fleet.clusters, new Set(status.excluded), to);
-  // VM hosts in the rollout's scope: those its plan moves (groups no `vms` entry selects are left alone).
-  const planned = new Set(plan.waves.flatMap((w) => w.vmHosts.map((h) => `${h.group}/${h.name}`)));
-  const hosts = fleet.vms.inventory().flatMap((g) => g.hosts.filter((h) => planned.has(`${g.name}/${h.name}`)));
   return {
-    rollout: status.id,
-    phase: status.phase,
-    units: { total, onTarget },
-    vmHosts: { total: hosts.length, onTarget: hosts.filter((h) => h.version === to).length },
-    halts: status.transitions.filter((t) => t.trigger === 'gate-failed').length,
-    failbacks: status.transitions.filter((t) => t.trigger === 'rollback-started' || t.to === 'RollingBack').length,
+    ...rolloutOutcome(status),
+    units: await workloadsOnTarget(fleet.clusters, new Set(status.excluded), to),
+    vmHosts: vmHostsOnTarget(plan, fleet.vms.inventory(), to),
     durationSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
     rolloutSeconds: Math.round((Date.now() - appliedAt) / 100) / 10,
-    failedUnits: status.waveStatuses.reduce((n, w) => n + w.units.failed + w.vmHosts.failed, 0),
-    excluded: status.excluded.length,
     process: stats.stop(),
   };
 }
 
-/** What one demo run works with, passed to the steps of the scenario. */
-interface DemoRun {
-  readonly options: DemoOptions;
-  readonly io: CommandIo;
+/**
+ * What the scenario works with: the planner's API, the fleet's size and timing, where to say what happens. The
+ * fleet benchmark plays it against a planner process too.
+ */
+export interface DemoScenarioRun {
+  readonly options: Pick<DemoOptions, 'json' | 'timeoutSeconds' | 'planFile' | 'terminal'>;
+  readonly io: Pick<CommandIo, 'stdout' | 'env'>;
   readonly fleetConfig: DemoFleetConfig;
-  readonly fleet: EmbeddedFleet;
   readonly client: PlannerClient;
   /** what the operator did, kept above the progress (nothing with --json) */
   readonly say: (text: string) => void;
@@ -125,8 +132,15 @@ interface DemoRun {
   readonly view: LiveView;
 }
 
+/** What one demo run works with, passed to the steps of the scenario. */
+interface DemoRun extends DemoScenarioRun {
+  readonly options: DemoOptions;
+  readonly io: CommandIo;
+  readonly fleet: EmbeddedFleet;
+}
+
 /** What the scenario has seen so far: kept when it fails halfway, so the result still carries it. */
-interface DemoProgress {
+export interface DemoProgress {
   status?: RolloutStatus;
   plan?: CreatedRollout['plan'];
   /** when the rollout was applied (ms since the epoch) */
@@ -222,8 +236,8 @@ function announceFleet({ fleetConfig, fleet, view }: DemoRun): void {
  * Applies the demo rollout once every agent has reported, then follows it to its end, acting as the operator
  * (approvals, excluding what fails, resuming). Records what it sees in `progress` as it goes.
  */
-async function playScenario(
-  run: DemoRun,
+export async function playScenario(
+  run: DemoScenarioRun,
   exampleText: string,
   progress: DemoProgress,
 ): Promise<{ status: RolloutStatus; plan: CreatedRollout['plan'] }> {
@@ -260,7 +274,7 @@ async function playScenario(
 
 /** What the demo's operator does on each look: approve a waiting wave; on a halt, exclude what failed and resume. */
 async function actAsOperator(
-  { client, say }: DemoRun,
+  { client, say }: DemoScenarioRun,
   status: RolloutStatus,
   excludedOnce: Set<string>,
 ): Promise<void> {

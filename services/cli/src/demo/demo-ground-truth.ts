@@ -1,4 +1,5 @@
 import { injectedRevisionOf, type SimulatedCluster } from '@meshwave/cluster-agent';
+import type { Plan, VmGroup } from '@meshwave/contracts';
 
 /** The demo's ground truth at the end: how many workloads in the rollout's scope run the target revision. */
 
@@ -28,4 +29,15 @@ export async function workloadsOnTarget(
     }
   }
   return { total, onTarget };
+}
+
+/** VM hosts in the rollout's scope (those its plan moves: groups no `vms` entry selects are left alone) on `to`. */
+export function vmHostsOnTarget(
+  plan: Plan,
+  groups: readonly VmGroup[],
+  to: string,
+): { total: number; onTarget: number } {
+  const planned = new Set(plan.waves.flatMap((w) => w.vmHosts.map((h) => `${h.group}/${h.name}`)));
+  const hosts = groups.flatMap((g) => g.hosts.filter((h) => planned.has(`${g.name}/${h.name}`)));
+  return { total: hosts.length, onTarget: hosts.filter((h) => h.version === to).length };
 }

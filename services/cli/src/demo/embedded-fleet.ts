@@ -1,21 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createInMemoryBroker, createInMemoryBus, type EventBus } from '@meshwave/bus';
-import { WireLayout, WorkloadKind } from '@meshwave/contracts';
-import {
-  createClusterAgent,
-  createSimulatedCluster,
-  simulatedAdmission,
-  type ClusterAgent,
-  type SimulatedCluster,
-} from '@meshwave/cluster-agent';
+import { WireLayout } from '@meshwave/contracts';
+import type { ClusterAgent, SimulatedCluster } from '@meshwave/cluster-agent';
 import { buildApp, createPlanner, hashTokens, type Planner } from '@meshwave/planner';
 import { createSimulatedMeshMetrics } from './simulated-mesh-metrics.js';
-import { createInMemoryStore, type StateStore } from '@meshwave/store';
+import { createInMemoryStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
-import { createSimulatedVmFleet, type SimulatedVmFleet } from './simulated-vm-fleet.js';
+import type { SimulatedVmFleet } from './simulated-vm-fleet.js';
 import { CliError, CliErrorCode } from '../errors.js';
-import { demoWorkloadKind, demoWorkloadNames, demoWorkloadReplicas, type DemoFleetConfig } from './fleet-config.js';
+import type { DemoFleetConfig } from './fleet-config.js';
+import {
+  simulatedClustersOf,
+  startClusterAgents,
+  startSimulatedVms,
+  type SimulatedFleetWiring,
+} from './simulated-fleet-parts.js';
 
 /** The API token of the embedded planner: it listens on 127.0.0.1 only. */
 export const DEMO_TOKEN = 'meshwave-demo-admin';
@@ -82,10 +82,6 @@ async function startParts(
   const clusters = simulatedClustersOf(fleet);
   for (const c of clusters) started.push(() => Promise.resolve(c.close()));
 
-  const agents = fleet.clusters.map((c, i) =>
-    clusterAgentOf(c, clusters[i]!, busFor(`cluster-agent/${c.name}`), store),
-  );
-
   const planner = createPlanner({
     bus: busFor('planner'),
     store,
@@ -114,26 +110,13 @@ async function startParts(
   const address = (app.server as Server).address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
 
-  const vms = await createSimulatedVmFleet({
-    groups: fleet.vmGroups.map((g) => ({
-      name: g.name,
-      hosts: g.hosts,
-      initialVersion: fleet.installed,
-      labels: g.labels,
-    })),
-    versions: fleet.revisions,
-    bus: busFor('vm-bridge'),
-    store,
-    proxyStartMs: fleet.timing.vmRestartMs,
-  });
-  started.push(() => vms.close());
-
-  // Each agent's admission webhook runs in front of the injector, as the chart registers it in a real cluster.
-  agents.forEach((agent, i) => clusters[i]!.setAdmission(simulatedAdmission(agent)));
-  for (const agent of agents) {
-    started.push(() => agent.stop());
-    await agent.start();
-  }
+  const wiring: SimulatedFleetWiring = {
+    busFor,
+    storeFor: () => store,
+    onStarted: (stop) => started.push(stop),
+  };
+  const vms = await startSimulatedVms(fleet, wiring);
+  const agents = await startClusterAgents(fleet, clusters, wiring);
   started.push(() => planner.stop());
   await planner.start();
   for (let i = 0; !planner.isLeader(); i++) {
@@ -151,62 +134,4 @@ async function startParts(
     url: `http://${host}:${port}`,
     close: stopAll,
   };
-}
-
-/** One simulated cluster per cluster of the fleet file, its namespaces labelled as the file says. */
-function simulatedClustersOf(fleet: DemoFleetConfig): SimulatedCluster[] {
-  return fleet.clusters.map((c) =>
-    createSimulatedCluster({
-      name: c.name,
-      podStartMs: fleet.timing.podStartMs,
-      progressDeadlineSeconds: fleet.timing.progressDeadlineSeconds,
-      revisions: fleet.revisions,
-      faults: {
-        crashLoop: fleet.faults.crashLoop.filter((f) => f.cluster === c.name),
-        slowRollout: fleet.faults.slowRollout.filter((f) => f.cluster === c.name),
-        sidecarMismatch: fleet.faults.sidecarMismatch.filter((f) => f.cluster === c.name),
-      },
-      namespaces: c.namespaces.map((ns) => ({
-        name: ns,
-        labels: ((c.revisionLabel ?? fleet.revisionLabel) === 'namespace'
-          ? { 'istio.io/rev': fleet.installed }
-          : {}) as Record<string, string>,
-        workloads: demoWorkloadNames(c.workloadsPerNamespace).map((name, i) => {
-          const kind = demoWorkloadKind(i);
-          return {
-            name,
-            kind: WorkloadKind[kind],
-            replicas: demoWorkloadReplicas(i),
-            labels: { app: name, tier: i % 3 === 0 ? 'low' : 'high', team: ns },
-            ...((c.revisionLabel ?? fleet.revisionLabel) === 'workload'
-              ? { templateLabels: { app: name, 'istio.io/rev': fleet.installed } }
-              : {}),
-          };
-        }),
-      })),
-    }),
-  );
-}
-
-/** The real cluster agent of one simulated cluster, with the demo's short intervals. */
-function clusterAgentOf(
-  c: DemoFleetConfig['clusters'][number],
-  kubernetes: SimulatedCluster,
-  bus: EventBus,
-  store: StateStore,
-): ClusterAgent {
-  return createClusterAgent({
-    cluster: c.name,
-    kubernetes,
-    bus,
-    store,
-    clusterLabels: c.labels,
-    intervals: {
-      resyncMs: 5_000,
-      heartbeatMs: 2_000,
-      healthMs: 2_000,
-      inventoryDebounceMs: 200,
-      progressDebounceMs: 200,
-    },
-  });
 }

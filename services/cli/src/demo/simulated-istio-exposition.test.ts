@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { createSimulatedCluster } from '@meshwave/cluster-agent';
+import { DEFAULT_SIMULATED_MESH_METRICS, simulatedTraffic } from './simulated-mesh-metrics.js';
+import { LATENCY_BUCKETS_MS, SimulatedIstioExposition, bucketSplit } from './simulated-istio-exposition.js';
+
+/**
+ * The fleet benchmark's process mode: the planner reads the simulated mesh through Prometheus, so what it reads
+ * back (rates of counters, histogram_quantile over buckets) must be the embedded demo's traffic.
+ */
+
+/** Prometheus's histogram_quantile over cumulative bucket counts (the last one +Inf): linear inside a bucket. */
+function histogramQuantile(q: number, cumulative: readonly number[]): number {
+  const total = cumulative.at(-1)!;
+  const rank = q * total;
+  const i = cumulative.findIndex((c) => c >= rank);
+  if (i >= LATENCY_BUCKETS_MS.length) return LATENCY_BUCKETS_MS.at(-1)!;
+  const lower = i === 0 ? 0 : LATENCY_BUCKETS_MS[i - 1]!;
+  const below = i === 0 ? 0 : cumulative[i - 1]!;
+  return lower + (LATENCY_BUCKETS_MS[i]! - lower) * ((rank - below) / (cumulative[i]! - below));
+}
+
+/** The value of each series of the exposition whose labels contain `match`, in order. */
+function values(text: string, metric: string, match: string): number[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${metric}{`) && l.includes(match))
+    .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+}
+
+describe('simulated Istio exposition', () => {
+  it.each([7, 12, 38.4, 41.2, 44.9, 80, 300])(
+    'Given a p99 of %s ms, When its batch is split into the buckets, Then histogram_quantile reads the p99 back',
+    (p99) => {
+      const { index, below } = bucketSplit(p99);
+      const cumulative = [...LATENCY_BUCKETS_MS, Infinity].map((_, i) => (i < index ? below : 1));
+      expect(histogramQuantile(0.99, cumulative)).toBeCloseTo(p99, 6);
+    },
+  );
+
+  it('Given a workload with Ready pods, When scraped twice a second apart, Then its counters grow by what the demo says it served', () => {
+    const REPLICAS = 2;
+    const sim = createSimulatedCluster({ name: 'c1' });
+    sim.createWorkload({ namespace: 'team', name: 'api', replicas: REPLICAS });
+    const exposition = new SimulatedIstioExposition([sim], () => ['team'], '1-25-2');
+    const series = 'cluster="c1",destination_workload_namespace="team",destination_workload="api"';
+
+    const first = exposition.render('c1', 10_000);
+    const second = exposition.render('c1', 11_000);
+
+    const requests = (text: string): number =>
+      values(text, 'istio_requests_total', series).reduce((sum, v) => sum + v, 0);
+    const served = DEFAULT_SIMULATED_MESH_METRICS.requestsPerSecond * REPLICAS;
+    expect(requests(second) - requests(first)).toBe(served);
+    const [expected] = simulatedTraffic(
+      new Map([['c1', sim]]),
+      DEFAULT_SIMULATED_MESH_METRICS,
+      [{ unit: '', cluster: 'c1', namespace: 'team' }],
+      { seconds: 1, to: '1-25-2', asBefore: false },
+    );
+    const buckets = values(second, 'istio_request_duration_milliseconds_bucket', series);
+    expect(buckets).toHaveLength(LATENCY_BUCKETS_MS.length + 1);
+    expect(histogramQuantile(0.99, buckets)).toBeCloseTo(expected!.p99Ms!, 6);
+    expect(exposition.render('c2', 11_000)).not.toContain('c1');
+    sim.close();
+  });
+});

@@ -1,0 +1,109 @@
+// The simulated workloads' Istio request metrics as Prometheus scrapes them (the fleet benchmark's process mode,
+// where the planner is a process of its own and reads them from the test env's Prometheus):
+// one scrape path per cluster, counters that grow by what the cluster's Ready pods served since the last scrape.
+// The traffic is the embedded demo's (`simulatedTraffic`: requests per Ready pod, error ratio, each workload's
+// own p99, a few percent higher on the new revision), so both modes' metric gates judge the same mesh. Only the
+// labels the planner's PromQL reads are emitted (reporter, cluster, destination workload and namespace, response
+// code), with Istio's default latency bucket bounds up to 1 s: a scrape of 1,000 workloads stays near 1 MB.
+import type { SimulatedCluster } from '@meshwave/cluster-agent';
+import {
+  DEFAULT_SIMULATED_MESH_METRICS,
+  simulatedTraffic,
+  type SimulatedMeshMetricsOptions,
+} from './simulated-mesh-metrics.js';
+
+/** Istio's default bounds of istio_request_duration_milliseconds, from 5 ms to 1 s */
+export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000];
+
+interface Counters {
+  ok: number;
+  errors: number;
+  /** requests not yet answered 5xx: keeps the error ratio exact across scrapes */
+  errorCarry: number;
+  /** cumulative per bound of LATENCY_BUCKETS_MS, then +Inf */
+  buckets: number[];
+}
+
+/**
+ * Where in the buckets a batch of requests goes so that histogram_quantile(0.99) reads back `p99Ms`: a share
+ * below the bound under p99 and the rest in p99's bucket (linear interpolation inside a bucket is what
+ * Prometheus does). Returns the bucket index of p99 and the share below it.
+ */
+export function bucketSplit(p99Ms: number): { index: number; below: number } {
+  const index = LATENCY_BUCKETS_MS.findIndex((le) => p99Ms <= le);
+  if (index < 0) return { index: LATENCY_BUCKETS_MS.length, below: 0.99 };
+  const lower = index === 0 ? 0 : LATENCY_BUCKETS_MS[index - 1]!;
+  const r = (p99Ms - lower) / (LATENCY_BUCKETS_MS[index]! - lower);
+  // 0.99 of the requests lie at or below p99: (0.99 - below) / (1 - below) = r
+  return { index, below: Math.max(0, (0.99 - r) / (1 - r)) };
+}
+
+export class SimulatedIstioExposition {
+  private readonly counters = new Map<string, Counters>();
+  private readonly lastScrape = new Map<string, number>();
+  private readonly byName: ReadonlyMap<string, SimulatedCluster>;
+  private readonly namespacesOf: (cluster: string) => readonly string[];
+  /** the revision the rollout moves to: its pods answer a little slower */
+  private readonly to: string;
+  private readonly options: SimulatedMeshMetricsOptions;
+
+  constructor(
+    clusters: readonly SimulatedCluster[],
+    namespacesOf: (cluster: string) => readonly string[],
+    to: string,
+    options: SimulatedMeshMetricsOptions = DEFAULT_SIMULATED_MESH_METRICS,
+  ) {
+    this.byName = new Map(clusters.map((c) => [c.name, c]));
+    this.namespacesOf = namespacesOf;
+    this.to = to;
+    this.options = options;
+  }
+
+  has(cluster: string): boolean {
+    return this.byName.has(cluster);
+  }
+
+  /** The exposition of one cluster's workloads, their counters first brought up to now. */
+  render(cluster: string, nowMs: number): string {
+    const seconds = (nowMs - (this.lastScrape.get(cluster) ?? nowMs - 1000)) / 1000;
+    this.lastScrape.set(cluster, nowMs);
+    const targets = this.namespacesOf(cluster).map((namespace) => ({ unit: '', cluster, namespace }));
+    const traffic = simulatedTraffic(this.byName, this.options, targets, { seconds, to: this.to, asBefore: false });
+    for (const t of traffic) this.add(t.workload, t.requests, t.p99Ms);
+    const requests = ['# TYPE istio_requests_total counter'];
+    const latency = ['# TYPE istio_request_duration_milliseconds histogram'];
+    const prefix = `${cluster}/`;
+    for (const [workload, c] of this.counters) {
+      if (!workload.startsWith(prefix)) continue;
+      const [, namespace, name] = workload.split('/');
+      const base = `reporter="destination",cluster="${cluster}",destination_workload_namespace="${namespace}",destination_workload="${name}"`;
+      requests.push(`istio_requests_total{${base},response_code="200"} ${c.ok}`);
+      requests.push(`istio_requests_total{${base},response_code="503"} ${c.errors}`);
+      LATENCY_BUCKETS_MS.forEach((le, i) =>
+        latency.push(`istio_request_duration_milliseconds_bucket{${base},le="${le}"} ${c.buckets[i]}`),
+      );
+      latency.push(`istio_request_duration_milliseconds_bucket{${base},le="+Inf"} ${c.buckets.at(-1)}`);
+    }
+    return `${requests.join('\n')}\n${latency.join('\n')}\n`;
+  }
+
+  private add(workload: string, requests: number, p99Ms: number | undefined): void {
+    let c = this.counters.get(workload);
+    if (c === undefined) {
+      c = { ok: 0, errors: 0, errorCarry: 0, buckets: Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
+      this.counters.set(workload, c);
+    }
+    c.errorCarry += requests * this.options.errorRatio;
+    const errors = Math.floor(c.errorCarry);
+    c.errorCarry -= errors;
+    c.errors += errors;
+    c.ok += requests - errors;
+    // simulatedTraffic gives every workload with Ready pods its p99; without one the batch has no latency to record
+    if (p99Ms === undefined) return;
+    const { index, below } = bucketSplit(p99Ms);
+    // unrounded (a counter may hold a fraction): a rounded share would move the p99 read back by several ms
+    const under = requests * below;
+    // cumulative: bounds under p99's bucket count the share below it, the others the whole batch
+    for (let i = 0; i < c.buckets.length; i++) c.buckets[i]! += i < index ? under : requests;
+  }
+}

@@ -1,0 +1,133 @@
+// The fleet benchmark's second process (process mode): the demo's simulated clusters with one real cluster-agent
+// each, and the real vm-bridge with simulated VM hosts, on the real Kafka and Redis the planner process uses
+// (configured by the services' own MESHWAVE_* variables, ADR 0016). It serves the simulated workloads' Istio
+// request metrics on /metrics/<cluster>, registered with the test env's Prometheus by file-based service
+// discovery, and the fleet's ground truth on /ground-truth?to=REV&excluded=KEY,KEY.
+//   node test/bench/fleet/fleet-simulator.ts --fleet FILE (JSON, as fleet-files.ts writes it) --to REV --target-file F --run ID
+// (F: a file in the Prometheus's file-SD directory)
+// Prints one JSON line {"port":N} once every part runs; stops (and unregisters its target) on SIGTERM, SIGINT
+// or when its stdin closes (the benchmark that started it is gone).
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { createBusFor } from '@meshwave/bus';
+import {
+  DemoFleetConfig,
+  SimulatedIstioExposition,
+  simulatedClustersOf,
+  startClusterAgents,
+  startSimulatedVms,
+  workloadsOnTarget,
+  type SimulatedFleetWiring,
+} from '@meshwave/cli';
+import { formatConfigProblems, readBackingServices, readSigningKeys } from '@meshwave/contracts';
+import { createStoreFor } from '@meshwave/store';
+import { silentLogger } from '@meshwave/telemetry';
+
+const { values } = parseArgs({
+  options: {
+    fleet: { type: 'string' },
+    to: { type: 'string' },
+    'target-file': { type: 'string' },
+    run: { type: 'string' },
+  },
+});
+const { fleet: fleetFile, to, 'target-file': targetFile, run } = values;
+if (!fleetFile || !to || !targetFile || !run)
+  throw new Error('usage: fleet-simulator.ts --fleet FILE --to REV --target-file F --run ID');
+const scrapeTargets: string = targetFile;
+
+const fleet = DemoFleetConfig.parse(JSON.parse(fs.readFileSync(fleetFile, 'utf8')));
+const backing = readBackingServices(process.env);
+const signing = readSigningKeys(process.env, (p) => fs.readFileSync(p, 'utf8'), { required: true });
+const problems = [...backing.problems, ...signing.problems];
+if (problems.length > 0 || backing.services === undefined || signing.signing === undefined)
+  throw new Error(formatConfigProblems(problems));
+const services = backing.services;
+const keys = signing.signing;
+
+const stops: (() => Promise<void>)[] = [];
+const wiring: SimulatedFleetWiring = {
+  busFor: (source) => {
+    const bus = createBusFor(services, { source, signing: keys, logger: silentLogger() });
+    stops.push(() => bus.close());
+    return bus;
+  },
+  storeFor: () => {
+    const store = createStoreFor(services);
+    stops.push(() => store.close());
+    return store;
+  },
+  // the run's own consumer groups: a shared Kafka may hold the groups of earlier runs
+  consumerGroupPrefix: `bench-${run}.`,
+  onStarted: (stop) => stops.push(stop),
+};
+
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    fs.rmSync(scrapeTargets, { force: true });
+    // every part gets its stop, even when one fails: the process exits either way
+    for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
+  }
+  process.exit(code);
+}
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));
+process.stdin.resume();
+process.stdin.on('end', () => void stop(0));
+process.stdin.on('error', () => void stop(0));
+
+try {
+  const clusters = simulatedClustersOf(fleet);
+  for (const c of clusters) stops.push(() => Promise.resolve(c.close()));
+  const namespaces = new Map(fleet.clusters.map((c) => [c.name, c.namespaces]));
+  const series = new SimulatedIstioExposition(clusters, (c) => namespaces.get(c) ?? [], to);
+
+  const vms = await startSimulatedVms(fleet, wiring);
+  await startClusterAgents(fleet, clusters, wiring);
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const cluster = /^\/metrics\/([^/]+)$/.exec(url.pathname)?.[1];
+    if (cluster !== undefined && series.has(cluster)) {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(series.render(cluster, Date.now()));
+      return;
+    }
+    if (url.pathname === '/ground-truth') {
+      const target = url.searchParams.get('to') ?? to;
+      const excluded = new Set((url.searchParams.get('excluded') ?? '').split(',').filter((k) => k !== ''));
+      void workloadsOnTarget(clusters, excluded, target).then((units) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ units, vmGroups: vms.inventory() })),
+      );
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  // One scrape target per cluster: Prometheus scrapes them in parallel, each a thousand workloads or two. Every
+  // 2 s, with as long to answer: the test env's 1 s timed out under load (the gates then wait for data forever);
+  // a wave's gate may wait a scrape longer for its second sample.
+  const groups = fleet.clusters.map((c) => ({
+    targets: [`127.0.0.1:${port}`],
+    labels: {
+      __metrics_path__: `/metrics/${c.name}`,
+      __scrape_interval__: '2s',
+      __scrape_timeout__: '2s',
+      meshwave_bench: run,
+    },
+  }));
+  fs.writeFileSync(`${scrapeTargets}.tmp`, JSON.stringify(groups));
+  fs.renameSync(`${scrapeTargets}.tmp`, scrapeTargets); // Prometheus never reads half a file
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+} catch (err) {
+  process.stderr.write(`fleet simulator: ${(err as Error).stack ?? String(err)}\n`);
+  await stop(1);
+}

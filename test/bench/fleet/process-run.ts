@@ -1,0 +1,283 @@
+// Mode 2 of the fleet benchmark: the planner as its own process (its bin, configured as README's "Run it for
+// real" says) on the test env's Kafka, Redis and Prometheus, the agents and the vm-bridge in a second process
+// (fleet-simulator.ts), so the planner's own CPU, peak RSS (from /proc of its pid only) and event-loop delay
+// (its /metrics) are measured. The benchmark plays the demo's operator (approvals) through the planner's API.
+// Every run has its own topics, Redis key prefix, consumer groups and scrape target; both processes are stopped
+// at the end, on failure and at the deadline.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  LiveView,
+  PlannerClient,
+  demoRolloutSpec,
+  playScenario,
+  rolloutOutcome,
+  vmHostsOnTarget,
+  type DemoFleetConfig,
+  type DemoProgress,
+} from '@meshwave/cli';
+import type { Plan, RolloutStatus, VmGroup } from '@meshwave/contracts';
+import { envCli, loadPrometheusEnv, loadTestEnv } from '../../support/env.ts';
+import { freePort } from '../../support/ports.ts';
+import { sample, type EmbeddedRun } from './embedded-run.ts';
+import { fleetInventory } from './fleet-plan.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const PLANNER_BIN = `${ROOT}services/planner/bin/meshwave-planner.js`;
+const SIMULATOR = fileURLToPath(new URL('./fleet-simulator.ts', import.meta.url));
+const EXAMPLE = `${ROOT}examples/rollouts.yml`;
+
+export interface ProcessRunOptions {
+  readonly fleet: DemoFleetConfig;
+  /** the fleet as JSON (fleet-files.ts) */
+  readonly fleetFile: string;
+  readonly hardLimitSeconds: number;
+  readonly limitAfterPlan: (plan: Plan) => number;
+  readonly onProgress?: (line: string) => void;
+}
+
+/** A child's output, its last 64 KB, for the report of a run that failed. */
+function tail(child: ChildProcess): () => string {
+  let text = '';
+  const keep = (d: Buffer): void => void (text = (text + d.toString()).slice(-65_536));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => text;
+}
+
+/** Stops a child: SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
+function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function until<T>(what: string, child: ChildProcess, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what}: the process exited`);
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within 120 s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The planner's `meshwave_event_loop_delay_seconds` now (p99 of its last 5 s window), ms. */
+async function loopDelayMs(url: string): Promise<number | undefined> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const m = /^meshwave_event_loop_delay_seconds (\S+)$/m.exec(text);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRun> {
+  const say = options.onProgress ?? (() => undefined);
+  // Kafka, Redis and Prometheus only (reused when healthy); the Kubernetes clusters are not needed here
+  await envCli('up', '--no-kube');
+  const env = loadTestEnv();
+  const prometheus = loadPrometheusEnv();
+  const run = randomBytes(4).toString('hex');
+  const token = randomBytes(24).toString('hex');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  // the simulator's scrape targets; removed by the simulator when it stops, and here in case it could not
+  const targetFile = path.join(prometheus.targetsDir, `fleet-bench-${run}.json`);
+  const shared = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    OTEL_SDK_DISABLED: 'true',
+    LOG_LEVEL: 'warn',
+    MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
+    MESHWAVE_REDIS_URL: env.redis.url,
+    MESHWAVE_REDIS_KEY_PREFIX: `bench-${run}`,
+    MESHWAVE_TOPIC_COMMANDS: `bench-${run}.commands`,
+    MESHWAVE_TOPIC_EVENTS: `bench-${run}.events`,
+    MESHWAVE_TOPIC_DLQ: `bench-${run}.dlq`,
+    MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'bench', secret: randomBytes(32).toString('hex') }]),
+  };
+
+  const started = performance.now();
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  // the planner as README's "Run it for real" starts it, with the embedded planner's short intervals
+  const planner = spawn(process.execPath, [PLANNER_BIN], {
+    env: {
+      ...shared,
+      MESHWAVE_TOKENS: JSON.stringify([{ name: 'bench-operator', role: 'admin', token }]),
+      MESHWAVE_HOST: '127.0.0.1',
+      MESHWAVE_PORT: String(port),
+      MESHWAVE_INSTANCE_ID: `bench-${run}`,
+      MESHWAVE_EVENTS_GROUP_ID: `bench-${run}.planner`,
+      MESHWAVE_LEASE_TTL_MS: '5000',
+      MESHWAVE_RESYNC_MS: '5000',
+      MESHWAVE_GATE_RETRY_MS: '1000',
+      MESHWAVE_PROMETHEUS_URL: prometheus.url,
+      MESHWAVE_PROMETHEUS_CLUSTER_LABEL: 'cluster',
+      // the planner's default (5 s) unless the bench is told otherwise: a gate's query grows with its namespaces
+      ...(process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS
+        ? { MESHWAVE_PROMETHEUS_TIMEOUT_MS: process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS }
+        : {}),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const plannerLog = tail(planner);
+  let simulator: ChildProcess | undefined;
+  let simulatorLog = (): string => '';
+  // the benchmark never leaves a process behind, even when it fails itself
+  const killAll = (): void => {
+    planner.kill('SIGKILL');
+    simulator?.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+
+  let cpuSeconds = 0;
+  let peakRssMb = 0;
+  let limit = options.hardLimitSeconds;
+  let planSeconds: number | undefined;
+  let timedOut = false;
+  let lastReport = 0;
+  const loopDelays: number[] = [];
+  const progress: DemoProgress = {};
+  let onTimeout: () => void = () => undefined;
+  const tick = (): void => {
+    const s = planner.pid === undefined ? undefined : sample(planner.pid);
+    if (s) {
+      cpuSeconds = s.cpuSeconds;
+      peakRssMb = Math.max(peakRssMb, s.peakRssMb);
+    }
+    if (planSeconds === undefined && progress.plan !== undefined) {
+      planSeconds = elapsed();
+      limit = Math.min(options.hardLimitSeconds, planSeconds + options.limitAfterPlan(progress.plan));
+      say(`plan after ${planSeconds.toFixed(1)} s; the run is stopped at ${limit.toFixed(0)} s`);
+    }
+    if (elapsed() - lastReport >= 30) {
+      lastReport = elapsed();
+      say(`${elapsed().toFixed(0)} s: planner CPU ${cpuSeconds.toFixed(1)} s, peak RSS ${peakRssMb.toFixed(0)} MB`);
+    }
+    if (!timedOut && elapsed() > limit) {
+      timedOut = true;
+      onTimeout();
+    }
+  };
+  const timer = setInterval(tick, 250);
+  const loopTimer = setInterval(() => {
+    if (progress.plan === undefined) return;
+    void loopDelayMs(url)
+      .then((ms) => ms !== undefined && loopDelays.push(ms))
+      .catch(() => undefined);
+  }, 1000);
+
+  let summary: EmbeddedRun['summary'];
+  let failure = '';
+  try {
+    const client = new PlannerClient(url, token);
+    await until('the planner ready', planner, async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
+    // VM groups are known to the planner from the operator's base inventory; clusters from their agents' reports
+    await until('the base inventory', planner, async () => {
+      await client.putInventory({ clusters: [], vmGroups: fleetInventory(options.fleet).vmGroups });
+      return true;
+    });
+    const example = readFileSync(EXAMPLE, 'utf8');
+    const { to } = demoRolloutSpec(example, 0, new Date()).spec as { to: string };
+    simulator = spawn(
+      process.execPath,
+      [SIMULATOR, '--fleet', options.fleetFile, '--to', to, '--target-file', targetFile, '--run', run],
+      { env: shared, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    simulatorLog = tail(simulator);
+    const sim = simulator;
+    const simPort = await until('the fleet simulator', sim, () =>
+      Promise.resolve(/^\{"port":(\d+)\}$/m.exec(simulatorLog())?.[1]),
+    );
+    say(`planner pid ${planner.pid} on ${url}; agents and vm-bridge in pid ${sim.pid}; run ${run}`);
+    const scenario = playScenario(
+      {
+        options: { json: true, timeoutSeconds: options.hardLimitSeconds },
+        io: { stdout: () => undefined, env: {} },
+        fleetConfig: options.fleet,
+        client,
+        say: (text) => say(text),
+        // the progress is the bench's own lines: the scenario's view prints nothing
+        view: new LiveView(() => undefined, undefined),
+      },
+      example,
+      progress,
+    );
+    const deadline = new Promise<never>((_, reject) => {
+      onTimeout = () => reject(new Error('timeout'));
+    });
+    scenario.catch(() => undefined); // after a timeout it fails once the planner is stopped
+    const { status, plan } = await Promise.race([scenario, deadline]);
+    summary = await summarize(status, plan, simPort, {
+      startedAt: started,
+      appliedAt: progress.appliedAt ?? Date.now(),
+      cpuSeconds,
+      peakRssMb,
+      loopDelays,
+    });
+  } catch (err) {
+    if (!timedOut) failure = (err as Error).message;
+  } finally {
+    clearInterval(timer);
+    clearInterval(loopTimer);
+    tick();
+    if (simulator) await stopChild(simulator);
+    await stopChild(planner);
+    rmSync(targetFile, { force: true });
+    process.off('exit', killAll);
+  }
+  return {
+    outcome: timedOut ? 'timeout' : 'exited',
+    exitCode: summary ? 0 : 1,
+    wallSeconds: elapsed(),
+    ...(planSeconds === undefined ? {} : { planSeconds }),
+    cpuSeconds,
+    peakRssMb,
+    ...(progress.plan ? { plan: progress.plan } : {}),
+    ...(summary ? { summary } : {}),
+    ...(loopDelays.length > 0 ? { loopDelay: loopDelayOf(loopDelays) } : {}),
+    stderr: `${plannerLog()}\n${simulatorLog()}\n${failure}`,
+  };
+}
+
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+/** The planner's own p99 per 5 s window, sampled each second: the median window and the worst one. */
+function loopDelayOf(samples: readonly number[]): { p99Ms: number; maxMs: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p99Ms: round(sorted[Math.floor(sorted.length / 2)] ?? 0), maxMs: round(sorted.at(-1) ?? 0) };
+}
+
+/** The demo's summary line, from the planner's status and the simulator's ground truth. */
+async function summarize(
+  status: RolloutStatus,
+  plan: Plan,
+  simulatorPort: string,
+  m: { startedAt: number; appliedAt: number; cpuSeconds: number; peakRssMb: number; loopDelays: number[] },
+): Promise<NonNullable<EmbeddedRun['summary']>> {
+  const query = new URLSearchParams({ to: status.to, excluded: status.excluded.join(',') });
+  const res = await fetch(`http://127.0.0.1:${simulatorPort}/ground-truth?${query}`);
+  const truth = (await res.json()) as { units: { total: number; onTarget: number }; vmGroups: VmGroup[] };
+  const loop = loopDelayOf(m.loopDelays);
+  return {
+    ...rolloutOutcome(status),
+    units: truth.units,
+    vmHosts: vmHostsOnTarget(plan, truth.vmGroups, status.to),
+    durationSeconds: round((performance.now() - m.startedAt) / 1000),
+    rolloutSeconds: round((Date.now() - m.appliedAt) / 1000),
+    process: {
+      cpuSeconds: round(m.cpuSeconds),
+      peakRssMb: Math.round(m.peakRssMb),
+      loopDelayP99Ms: loop.p99Ms,
+      loopDelayMaxMs: loop.maxMs,
+    },
+  };
+}
