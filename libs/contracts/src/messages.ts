@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { Labels, RevisionName } from './primitives.js';
-import { InventoryNamespace, InventoryWorkload, VmHost } from './inventory.js';
+import {
+  ControlPlane,
+  InventoryNamespace,
+  InventoryWorkload,
+  MAX_CONTROL_PLANES,
+  RevisionTags,
+  VmHost,
+} from './inventory.js';
 import { CommandRejectionReasonSchema } from './command-fencing.js';
 
 /** Topic roles; actual names are configuration (see `TopicNames`). */
@@ -152,6 +159,9 @@ export const InventoryReport = z.object({
    * mesh each belongs to (`meshwave.io/mesh`). Optional: agents before this field send none.
    */
   namespaces: z.array(InventoryNamespace).optional(),
+  /** the cluster's control planes and revision tags (optional: agents before them send none) */
+  controlPlanes: z.array(ControlPlane).max(MAX_CONTROL_PLANES).optional(),
+  tags: RevisionTags.optional(),
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 
