@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
 import { InvalidInputError, formatProblem, parseInventory, parseRolloutSpec } from '@meshwave/contracts';
-import { formatPlanTable, planRollout } from '@meshwave/plan';
+import { formatPlanTable, isRefused, planRollout } from '@meshwave/plan';
 import { ExitCode, type CommandIo } from '../io.js';
 import { readInputFile } from './read-input.js';
 
 const USAGE = 'usage: meshwave plan --spec FILE --inventory FILE [--now RFC3339] [--format json|table]';
 
-/** `meshwave plan`: exit 0 when feasible, 3 when computed but missing the deadline, 2 on invalid input. */
+/**
+ * `meshwave plan`: exit 0 when feasible, 3 when computed but missing the deadline, 4 when one of Istio's rules
+ * refuses it (ADR 0028), 2 on invalid input.
+ */
 export async function runPlanCommand(args: readonly string[], io: CommandIo): Promise<number> {
   let values;
   try {
@@ -46,6 +49,7 @@ export async function runPlanCommand(args: readonly string[], io: CommandIo): Pr
     const inventory = parseInventory(inventoryText, values.inventory);
     const plan = planRollout(spec, inventory, { now });
     io.stdout(values.format === 'json' ? JSON.stringify(plan, null, 2) : formatPlanTable(plan));
+    if (isRefused(plan.problems)) return ExitCode.Refused;
     return plan.feasible ? ExitCode.Ok : ExitCode.DeadlineMissed;
   } catch (err) {
     if (err instanceof InvalidInputError) {

@@ -32,6 +32,8 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.InvalidConfig]: { status: 500, code: ApiErrorCode.Internal },
   [PlannerErrorCode.StoredDocumentInvalid]: { status: 500, code: ApiErrorCode.Internal },
   [PlannerErrorCode.MetricGatesUnavailable]: { status: 422, code: ApiErrorCode.InvalidRequest },
+  [PlannerErrorCode.UnsupportedUpgradePath]: { status: 422, code: ApiErrorCode.UnsupportedUpgradePath },
+  [PlannerErrorCode.ControlPlaneMissing]: { status: 422, code: ApiErrorCode.ControlPlaneMissing },
   // raised while evaluating gates, never by a request; mapped for completeness
   [PlannerErrorCode.PrometheusUnreachable]: { status: 503, code: ApiErrorCode.Unavailable },
   [PlannerErrorCode.PrometheusTimeout]: { status: 503, code: ApiErrorCode.Unavailable },
@@ -43,8 +45,9 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
 function detailsOf(value: unknown): ApiErrorDetail[] {
   if (!Array.isArray(value)) return [];
   return value.flatMap((d: unknown) => {
-    const { path, message } = (d ?? {}) as { path?: unknown; message?: unknown };
-    return typeof path === 'string' && typeof message === 'string' ? [{ path, message }] : [];
+    const { path, message, code } = (d ?? {}) as { path?: unknown; message?: unknown; code?: unknown };
+    if (typeof path !== 'string' || typeof message !== 'string') return [];
+    return [{ path, message, ...(typeof code === 'string' ? { code } : {}) }];
   });
 }
 
