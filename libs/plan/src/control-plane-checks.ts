@@ -22,10 +22,7 @@ const named = (names: readonly string[]): string =>
  * come from each cluster's control planes; where one is unknown, or a cluster reports no control planes (an
  * inventory or agent from before them), the plan says so (CONTROL_PLANE_UNKNOWN) without refusing.
  */
-export function controlPlaneProblems(
-  body: RolloutSpec['spec'],
-  clusters: readonly InventoryCluster[],
-): PlanProblem[] {
+export function controlPlaneProblems(body: RolloutSpec['spec'], clusters: readonly InventoryCluster[]): PlanProblem[] {
   const problems: PlanProblem[] = [];
   const unreported: string[] = [];
   for (const c of clusters) {
@@ -57,7 +54,9 @@ export function controlPlaneProblems(
     const toVersion = parseIstioVersion(to.version);
     if (fromVersion === undefined || toVersion === undefined) {
       const unknown = [
-        ...(fromVersion === undefined ? [`${body.from} (${from === undefined ? 'not installed' : `version ${String(from.version)}`})`] : []),
+        ...(fromVersion === undefined
+          ? [`${body.from} (${from === undefined ? 'not installed' : `version ${String(from.version)}`})`]
+          : []),
         ...(toVersion === undefined ? [`${body.to} (version ${String(to.version)})`] : []),
       ];
       problems.push({

@@ -99,7 +99,8 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   // Istio's rules, checked in the clusters the plan moves units in (ADR 0028).
   const moving = new Uint8Array(clusters.length);
   for (let u = 0; u < units.size; u++) if (assigned[u] !== UNASSIGNED) moving[units.cluster[u]!] = 1;
-  problems.push(...controlPlaneProblems(body, clusters.filter((_, ci) => moving[ci] === 1)));
+  const movingIn = clusters.filter((_, ci) => moving[ci] === 1);
+  problems.push(...controlPlaneProblems(body, movingIn));
   problems.push(...deadlineProblems(body, now, scheduler.scheduled));
   const completion = scheduler.scheduled.reduce((max, s) => Math.max(max, s.converged), now);
   return {

@@ -66,7 +66,7 @@ describe('meshwave plan on input that used to crash it', () => {
   });
 });
 
-describe('meshwave plan when one of Istio\'s rules refuses the plan', () => {
+describe("meshwave plan when one of Istio's rules refuses the plan", () => {
   // The example inventory's clusters run 1-24-5 (1.24.5) and 1-25-2 (1.25.2); `plane` replaces or joins them.
   const withPlane = (clusters: readonly string[], plane: { revision: string; version: string; ready: boolean }) => {
     const inv = JSON.parse(inventory) as { clusters: { name: string; controlPlanes: { revision: string }[] }[] };
@@ -95,6 +95,8 @@ describe('meshwave plan when one of Istio\'s rules refuses the plan', () => {
       withPlane(['staging-eu-1'], { revision: '1-25-2', version: '1.25.2', ready: false }),
     );
     expect(code).toBe(ExitCode.Refused);
-    expect(stdout).toContain('CONTROL_PLANE_MISSING: the control plane of revision 1-25-2 is not ready in cluster staging-eu-1');
+    expect(stdout).toContain(
+      'CONTROL_PLANE_MISSING: the control plane of revision 1-25-2 is not ready in cluster staging-eu-1',
+    );
   });
 });

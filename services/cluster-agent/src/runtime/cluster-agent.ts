@@ -146,6 +146,8 @@ function createParts(
     ledger: intake.ledger,
     running,
     condition: loop.report,
+    istio: () => options.kubernetes.readIstioInstallation(),
+    log,
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));

@@ -3,16 +3,18 @@ import {
   UnitFailureReason,
   UnitState,
   type HealthReport,
+  type InventoryReport,
   type UnitProgressEntry,
 } from '@meshwave/contracts';
+import type { Logger } from '@meshwave/telemetry';
 import type { OutgoingMessage } from '@meshwave/bus';
 import type { Clock, TimerHandle } from '@meshwave/reconcile';
 import type { AgentIntervals } from '../config/agent-intervals.js';
 import type { CommandLedger } from '../core/command-ledger.js';
-import type { Labels } from '../ports/kubernetes-port.js';
+import type { IstioInstallation, Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { EventPublisher } from './event-publisher.js';
-import { InventoryBook } from './inventory.js';
+import { InventoryBook, istioInventory } from './inventory.js';
 import type { UnitBook, UnitStatus } from './unit-book.js';
 
 export interface ReporterOptions {
@@ -31,6 +33,9 @@ export interface ReporterOptions {
   readonly running: () => boolean;
   /** the agent's own condition (Degraded while its event loop lags), sent with every health report */
   readonly condition: () => Pick<HealthReport, 'degraded'>;
+  /** the cluster's control planes and revision tags, read with every inventory (the port's two list calls) */
+  readonly istio: () => Promise<IstioInstallation | undefined>;
+  readonly log: Logger;
 }
 
 /** What the agent tells the planner: inventory, unit progress, health and heartbeats. */
@@ -91,10 +96,22 @@ export function createReporter(options: ReporterOptions): Reporter {
   let inventoryAlways = false;
   const inventory = new InventoryBook(cache);
   let progressTimer: TimerHandle | undefined;
+  // Without them the inventory says nothing of control planes (the planner then says it could not check them):
+  // never an empty list, which would claim that no revision is installed.
+  const readIstio = async (): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags'>> => {
+    try {
+      const installation = await options.istio();
+      return installation === undefined ? {} : istioInventory(installation);
+    } catch (err) {
+      options.log.warn({ err }, 'reading control planes and revision tags failed: the inventory goes without them');
+      return {};
+    }
+  };
 
   const reporter: Reporter = {
     async sendInventory() {
       inventory.refresh();
+      const istio = await readIstio();
       inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
       await publish([
         event(MessageType.Inventory, {
@@ -103,6 +120,7 @@ export function createReporter(options: ReporterOptions): Reporter {
           generation: inventoryGeneration,
           workloads: inventory.workloads(),
           namespaces: inventory.namespaces(),
+          ...istio,
         }),
       ]);
     },

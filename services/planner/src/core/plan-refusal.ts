@@ -21,10 +21,7 @@ export function planRefusal(plan: Plan): PlannerError | undefined {
  * What the creation's audit entry says of an override: the operator's reason and the unsupported paths it
  * allowed; undefined when the spec overrides nothing.
  */
-export function upgradePathOverride(
-  spec: RolloutSpec,
-  plan: Plan,
-): { reason: string; allowed: string[] } | undefined {
+export function upgradePathOverride(spec: RolloutSpec, plan: Plan): { reason: string; allowed: string[] } | undefined {
   const allow = spec.spec.allowUnsupportedUpgradePath;
   if (allow === undefined) return undefined;
   const allowed = plan.problems.filter((p) => p.code === PlanProblemCode.UnsupportedUpgradePath).map((p) => p.message);
