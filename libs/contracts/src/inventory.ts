@@ -116,26 +116,31 @@ export const Inventory = z
       if (clusters.has(c.name))
         ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `duplicate cluster "${c.name}"` });
       clusters.add(c.name);
-      const namespaces = new Set<string>();
-      c.namespaces?.forEach((n, j) => {
-        if (namespaces.has(n.name))
-          ctx.addIssue({
-            code: 'custom',
-            path: ['clusters', i, 'namespaces', j, 'name'],
-            message: `duplicate namespace "${n.name}"`,
-          });
-        namespaces.add(n.name);
-      });
-      const revisions = new Set<string>();
-      c.controlPlanes?.forEach((p, j) => {
-        if (revisions.has(p.revision))
-          ctx.addIssue({
-            code: 'custom',
-            path: ['clusters', i, 'controlPlanes', j, 'revision'],
-            message: `duplicate control plane revision "${p.revision}"`,
-          });
-        revisions.add(p.revision);
-      });
+      // one issue per repeated name, at the path of the repeat
+      const refuseRepeats = (names: readonly string[] | undefined, field: string, key: string, what: string): void => {
+        const seen = new Set<string>();
+        names?.forEach((name, j) => {
+          if (seen.has(name))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['clusters', i, field, j, key],
+              message: `duplicate ${what} "${name}"`,
+            });
+          seen.add(name);
+        });
+      };
+      refuseRepeats(
+        c.namespaces?.map((n) => n.name),
+        'namespaces',
+        'name',
+        'namespace',
+      );
+      refuseRepeats(
+        c.controlPlanes?.map((p) => p.revision),
+        'controlPlanes',
+        'revision',
+        'control plane revision',
+      );
       const keys = new Set<string>();
       c.workloads.forEach((w, j) => {
         const key = `${w.namespace}/${w.kind}/${w.name}`;
