@@ -124,6 +124,12 @@ export const UnitFailureReason = {
   InjectionDisabled: 'InjectionDisabled',
 } as const;
 
+/** Why a Pending unit is not started (its `reason`): it waits, nothing failed. */
+export const UnitWaitReason = {
+  /** the target revision's istiod is not ready, or its injection webhook is not registered (ADR 0028) */
+  ControlPlaneNotReady: 'ControlPlaneNotReady',
+} as const;
+
 export const UnitProgressEntry = z.object({
   namespace: z.string(),
   kind: z.string().optional(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { controlPlaneOf, revisionTagOf } from './control-planes.js';
+import { controlPlaneNotReady, controlPlaneOf, injectorRevisionOf, revisionTagOf } from './control-planes.js';
 
 const istiod = {
   namespace: 'istio-system',
@@ -37,5 +37,30 @@ describe('revisionTagOf', () => {
       undefined,
     );
     expect(revisionTagOf({ name: 'something-else', labels })).toBeUndefined();
+  });
+});
+
+describe('injectorRevisionOf and controlPlaneNotReady', () => {
+  it("reads a revision's own injection webhook, not a tag's", () => {
+    expect(injectorRevisionOf({ name: 'istio-sidecar-injector-1-25-2', labels: { 'istio.io/rev': '1-25-2' } })).toBe(
+      '1-25-2',
+    );
+    expect(injectorRevisionOf({ name: 'istio-sidecar-injector', labels: {} })).toBe('default');
+    expect(
+      injectorRevisionOf({
+        name: 'istio-revision-tag-prod',
+        labels: { 'istio.io/tag': 'prod', 'istio.io/rev': '1-25-2' },
+      }),
+    ).toBeUndefined();
+  });
+
+  it('says why a revision cannot take pods: no istiod, none ready, no webhook', () => {
+    const plane = { revision: '1-25-2', version: '1.25.2', ready: true };
+    expect(controlPlaneNotReady({ controlPlanes: [plane], injectors: ['1-25-2'] }, '1-25-2')).toBeUndefined();
+    expect(controlPlaneNotReady({ controlPlanes: [], injectors: ['1-25-2'] }, '1-25-2')).toContain('no istiod');
+    expect(
+      controlPlaneNotReady({ controlPlanes: [{ ...plane, ready: false }], injectors: ['1-25-2'] }, '1-25-2'),
+    ).toContain('no available replica');
+    expect(controlPlaneNotReady({ controlPlanes: [plane], injectors: [] }, '1-25-2')).toContain('webhook');
   });
 });

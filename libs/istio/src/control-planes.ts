@@ -13,6 +13,9 @@ export const ISTIOD_CONTAINER = 'discovery';
 export const REVISION_TAG_LABEL = 'istio.io/tag';
 export const REVISION_TAG_WEBHOOK_PREFIX = 'istio-revision-tag-';
 
+/** istiod's own injection webhook: `istio-sidecar-injector-<revision>` (`istio-sidecar-injector` for `default`). */
+export const INJECTOR_WEBHOOK_PREFIX = 'istio-sidecar-injector';
+
 /** A control plane as the agent reports it (the inventory's `controlPlanes` entries). */
 export interface ControlPlaneView {
   readonly revision: string;
@@ -60,4 +63,34 @@ export function revisionTagOf(webhook: {
   if (tag === undefined || revision === undefined) return undefined;
   if (webhook.name !== `${REVISION_TAG_WEBHOOK_PREFIX}${tag}`) return undefined;
   return { tag, revision };
+}
+
+/**
+ * The revision whose own injection webhook a MutatingWebhookConfiguration is (`istio-sidecar-injector-<rev>`
+ * labelled `istio.io/rev=<rev>`, or `istio-sidecar-injector` of the default revision), not a tag's.
+ */
+export function injectorRevisionOf(webhook: {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}): string | undefined {
+  if (webhook.labels[REVISION_TAG_LABEL] !== undefined) return undefined;
+  const revision = webhook.labels[IstioLabel.Revision];
+  if (webhook.name === INJECTOR_WEBHOOK_PREFIX) return revision ?? 'default';
+  return revision !== undefined && webhook.name === `${INJECTOR_WEBHOOK_PREFIX}-${revision}` ? revision : undefined;
+}
+
+/**
+ * Why pods cannot be restarted onto `revision` now: its istiod is missing or not ready, or its injection webhook
+ * is not registered (pods would start without a sidecar, or not at all). Undefined when both are there.
+ */
+export function controlPlaneNotReady(
+  installation: { readonly controlPlanes: readonly ControlPlaneView[]; readonly injectors: readonly string[] },
+  revision: string,
+): string | undefined {
+  const plane = installation.controlPlanes.find((p) => p.revision === revision);
+  if (plane === undefined) return `no istiod of revision ${revision} in ${ISTIO_SYSTEM_NAMESPACE}`;
+  if (!plane.ready) return `istiod of revision ${revision} has no available replica`;
+  if (!installation.injectors.includes(revision))
+    return `the injection webhook of revision ${revision} is not registered`;
+  return undefined;
 }

@@ -31,6 +31,7 @@ describe('toIstioInstallation', () => {
         { revision: '1-25-2', version: '1.25.2', ready: false },
       ],
       tags: { 'prod-stable': '1-24-5' },
+      injectors: ['1-24-5'],
     });
   });
 });

@@ -1,5 +1,5 @@
 import { WorkloadKind } from '@meshwave/contracts';
-import { controlPlaneOf, revisionTagOf } from '@meshwave/istio';
+import { controlPlaneOf, injectorRevisionOf, revisionTagOf } from '@meshwave/istio';
 import type { IstioInstallation, Labels, NamespaceView, PodView, WorkloadView } from '../ports/kubernetes-port.js';
 
 /** An object as the apiserver returns it, read only as far as the views need. */
@@ -94,8 +94,8 @@ export function toPodView(o: RawObject): PodView {
 }
 
 /**
- * The control planes among istio-system's Deployments and the revision tags among the cluster's
- * MutatingWebhookConfigurations (libs/istio says which is which).
+ * The control planes among istio-system's Deployments, and the revision tags and revisions' own injection
+ * webhooks among the cluster's MutatingWebhookConfigurations (libs/istio says which is which).
  */
 export function toIstioInstallation(
   deployments: readonly RawObject[],
@@ -106,9 +106,13 @@ export function toIstioInstallation(
     .filter((p) => p !== undefined)
     .sort((a, b) => a.revision.localeCompare(b.revision));
   const tags: Record<string, string> = {};
+  const injectors: string[] = [];
   for (const o of webhooks) {
-    const t = revisionTagOf({ name: o.metadata?.name ?? '', labels: o.metadata?.labels ?? {} });
+    const webhook = { name: o.metadata?.name ?? '', labels: o.metadata?.labels ?? {} };
+    const t = revisionTagOf(webhook);
     if (t) tags[t.tag] = t.revision;
+    const injector = injectorRevisionOf(webhook);
+    if (injector !== undefined) injectors.push(injector);
   }
-  return { controlPlanes, tags };
+  return { controlPlanes, tags, injectors: injectors.sort() };
 }

@@ -67,7 +67,7 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
       const controlPlanes = [...s.installed]
         .sort()
         .map((revision) => ({ revision, version: proxyVersionOfRevision(revision) ?? null, ready: true }));
-      return { controlPlanes, tags: {} };
+      return { controlPlanes, tags: {}, injectors: [...s.installed].sort() };
     },
 
     async patchNamespace(name, patch: MetadataPatch, options) {

@@ -45,6 +45,8 @@ export interface IstioInstallation {
   readonly controlPlanes: readonly ControlPlaneView[];
   /** tag → the revision it points to */
   readonly tags: Readonly<Record<string, string>>;
+  /** revisions whose own injection webhook (`istio-sidecar-injector-<rev>`) is registered */
+  readonly injectors: readonly string[];
 }
 
 export interface WorkloadRef {

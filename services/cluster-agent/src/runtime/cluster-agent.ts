@@ -1,6 +1,6 @@
 import { DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS, MessageType, clusterKey, unitKey } from '@meshwave/contracts';
 import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
-import { MeshwaveLabel } from '@meshwave/istio';
+import { ISTIO_SYSTEM_NAMESPACE, MeshwaveLabel } from '@meshwave/istio';
 import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
 import type { StateStore } from '@meshwave/store';
 import { silentLogger, withRolloutIds, type Logger } from '@meshwave/telemetry';
@@ -14,6 +14,7 @@ import { createCommandIntake, type CommandIntake } from './command-intake.js';
 import { createEventPublisher } from './event-publisher.js';
 import { monitorLoopDelay, type EventLoopDelay } from './event-loop-delay.js';
 import { createLoopCondition, type LoopCondition } from './loop-condition.js';
+import { createControlPlaneGate } from './control-plane-gate.js';
 import { createReporter, type Reporter } from './reporter.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
 import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
@@ -95,6 +96,11 @@ function createParts(
       if (running()) void reporter.sendHealth();
     },
   });
+  const controlPlanes = createControlPlaneGate({
+    read: () => options.kubernetes.readIstioInstallation(),
+    clock,
+    okForMs: intervals.resyncMs,
+  });
   const book = new UnitBook({
     onProgress: () => reporter.scheduleProgress(),
     wake: (key) => reconciler.queue.add(key),
@@ -102,6 +108,7 @@ function createParts(
   const cache = new ClusterCache((change) => {
     if (!running()) return;
     reporter.noteChange(change);
+    if (change.namespace === ISTIO_SYSTEM_NAMESPACE) controlPlanes.forget();
     for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
   });
   const intake = createCommandIntake({
@@ -133,6 +140,7 @@ function createParts(
     rolloutTrace: intake.rolloutTrace,
     loopDelayMs: loop.delayMs,
     loopDelayThresholdMs: loop.thresholdMs,
+    controlPlanes,
   });
   const reporter = createReporter({
     cluster,

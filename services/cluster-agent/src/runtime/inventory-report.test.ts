@@ -135,6 +135,7 @@ describe('cluster agent inventory: control planes and revision tags', () => {
     const w = await newWorld(async () => ({
       controlPlanes: [{ revision: 'canary', version: null, ready: false }],
       tags: { 'prod-stable': 'canary', 'Not.A.Tag': 'canary' },
+      injectors: [],
     }));
     await w.until('a first inventory', () => w.inventories().length > 0);
     expect(w.inventories()[0]).toMatchObject({
