@@ -17,6 +17,7 @@ import { createInMemoryStore } from '@meshwave/store';
 import { MessageType, clusterKey } from '@meshwave/contracts';
 import { optionValue } from '../support/command-line.ts';
 import { loadTestEnv } from '../support/env.ts';
+import { ensureDefaultIstiods, newAdminClients } from '../integration/cluster-agent/fixtures.ts';
 
 const HARD_LIMIT_MS = 1_500_000;
 const hardStop = setTimeout(() => {
@@ -164,6 +165,8 @@ for (;;) {
 console.log(`setup: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 // ---- 1. the agent ----------------------------------------------------------------------------------------
+// the agent restarts nothing onto a revision whose istiod it does not see ready (ADR 0028)
+await ensureDefaultIstiods(newAdminClients(cluster.kubeconfig));
 let agent429 = 0;
 let agentRequests = 0;
 const client = createKubernetesClient({

@@ -153,6 +153,8 @@ export const ApiErrorDetail = z.object({
   message: z.string(),
   line: z.number().int().optional(),
   column: z.number().int().optional(),
+  /** the stable code of this one problem, when an error lists several (a refused plan's problems) */
+  code: z.string().optional(),
 });
 export type ApiErrorDetail = z.infer<typeof ApiErrorDetail>;
 
@@ -179,6 +181,10 @@ export const ApiErrorCode = {
   Unavailable: 'UNAVAILABLE',
   /** too many requests for this token or address (or open event streams); `Retry-After` says when to retry */
   RateLimited: 'RATE_LIMITED',
+  /** Istio does not support the plan's version change in some cluster (ADR 0028); details name each */
+  UnsupportedUpgradePath: 'UNSUPPORTED_UPGRADE_PATH',
+  /** the `to` revision's control plane is not installed or not ready in some selected cluster (ADR 0028) */
+  ControlPlaneMissing: 'CONTROL_PLANE_MISSING',
   Internal: 'INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -4,11 +4,13 @@ import {
   InvalidInputError,
   Inventory,
   InventoryReport,
+  MAX_REVISION_TAGS,
   MESH_LABEL,
   MessageSchemas,
   MessageType,
   meshOfNamespaceLabels,
   parseInventory,
+  resolveRevision,
 } from './index.js';
 
 function newReport(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -89,5 +91,57 @@ describe('meshOfNamespaceLabels', () => {
     expect(meshOfNamespaceLabels({ 'istio.io/rev': '1-25-2' })).toBeUndefined();
     expect(meshOfNamespaceLabels({ [MESH_LABEL]: '' })).toBeUndefined();
     expect(meshOfNamespaceLabels(undefined)).toBeUndefined();
+  });
+});
+
+describe('inventory control planes and revision tags', () => {
+  it('loads an older inventory without them, as before', () => {
+    const inv = Inventory.parse({ clusters: [{ name: 'c1', workloads: [] }] });
+    expect(inv.clusters[0]!.controlPlanes).toBeUndefined();
+    expect(inv.clusters[0]!.tags).toBeUndefined();
+    expect(InventoryReport.parse(newReport()).controlPlanes).toBeUndefined();
+  });
+
+  it('reads control planes and tags of the example inventory, in a report too', () => {
+    const inv = parseInventory(
+      readFileSync(new URL('../../../examples/inventory.json', import.meta.url), 'utf8'),
+      'inventory.json',
+    );
+    const prod = inv.clusters.find((c) => c.name === 'prod-us-east-1')!;
+    expect(prod.controlPlanes).toContainEqual({ revision: '1-25-2', version: '1.25.2', ready: true });
+    expect(prod.tags).toEqual({ 'prod-stable': '1-24-5' });
+    const report = newReport({
+      controlPlanes: [{ revision: 'canary', version: null, ready: false }],
+      tags: { 'prod-stable': 'canary' },
+    });
+    expect(MessageSchemas[MessageType.Inventory].parse(report)).toMatchObject(report);
+  });
+
+  it('refuses a duplicate control plane, a bad tag name and too many tags, naming the field', () => {
+    const twice = Inventory.safeParse({
+      clusters: [
+        {
+          name: 'c1',
+          controlPlanes: [
+            { revision: '1-25-2', version: '1.25.2', ready: true },
+            { revision: '1-25-2', version: '1.25.2', ready: true },
+          ],
+        },
+      ],
+    });
+    expect(twice.error?.issues[0]?.path).toEqual(['clusters', 0, 'controlPlanes', 1, 'revision']);
+    expect(Inventory.safeParse({ clusters: [{ name: 'c1', tags: { 'Prod.Stable': '1-24-5' } }] }).success).toBe(false);
+    const many = Object.fromEntries(Array.from({ length: MAX_REVISION_TAGS + 1 }, (_, i) => [`t${i}`, '1-24-5']));
+    expect(Inventory.safeParse({ clusters: [{ name: 'c1', tags: many }] }).success).toBe(false);
+  });
+
+  it('resolves a tag to its revision and leaves a revision as it is', () => {
+    const tags = { 'prod-stable': '1-24-5' };
+    expect(resolveRevision(tags, 'prod-stable')).toBe('1-24-5');
+    expect(resolveRevision(tags, '1-25-2')).toBe('1-25-2');
+    expect(resolveRevision(undefined, 'prod-stable')).toBe('prod-stable');
+    expect(resolveRevision(tags, null)).toBeNull();
+    // a label that happens to name an Object property is a revision like any other
+    expect(resolveRevision(tags, 'constructor')).toBe('constructor');
   });
 });

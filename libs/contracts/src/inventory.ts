@@ -39,6 +39,40 @@ export const InventoryNamespace = z.strictObject({
 });
 export type InventoryNamespace = z.infer<typeof InventoryNamespace>;
 
+/**
+ * An Istio control plane (istiod) installed in a cluster, as its agent sees it: the revision it serves (its
+ * `istio.io/rev` label), its version (istiod's image tag; null when the image names none, e.g. a digest) and
+ * whether it is ready (at least one istiod replica available).
+ */
+export const ControlPlane = z.strictObject({
+  revision: RevisionName,
+  version: z.string().min(1).max(128).nullable(),
+  ready: z.boolean(),
+});
+export type ControlPlane = z.infer<typeof ControlPlane>;
+
+/** At most this many control planes and revision tags per cluster (a cluster runs two or three revisions). */
+export const MAX_CONTROL_PLANES = 50;
+export const MAX_REVISION_TAGS = 100;
+
+/** Revision tags of a cluster: tag → the revision it points to (`{ "prod-stable": "1-24-5" }`). */
+export const RevisionTags = z
+  .record(RevisionName, RevisionName)
+  .refine((t) => Object.keys(t).length <= MAX_REVISION_TAGS, `at most ${MAX_REVISION_TAGS} revision tags`);
+export type RevisionTags = z.infer<typeof RevisionTags>;
+
+/**
+ * The revision a workload's or namespace's `istio.io/rev` value stands for: a revision tag (Istio's
+ * `istio-revision-tag-<tag>` webhooks) resolves to the revision it points to, any other value is a revision.
+ */
+export function resolveRevision(
+  tags: Readonly<Record<string, string>> | undefined,
+  label: string | null | undefined,
+): string | null {
+  if (label === null || label === undefined) return null;
+  return tags !== undefined && Object.hasOwn(tags, label) ? tags[label]! : label;
+}
+
 export const InventoryCluster = z.strictObject({
   name: ResourceName,
   labels: Labels.default({}),
@@ -50,6 +84,9 @@ export const InventoryCluster = z.strictObject({
    */
   namespaces: z.array(InventoryNamespace).optional(),
   workloads: z.array(InventoryWorkload).default([]),
+  /** the cluster's control planes (optional: inventories and agents before them report none) */
+  controlPlanes: z.array(ControlPlane).max(MAX_CONTROL_PLANES).optional(),
+  tags: RevisionTags.optional(),
 });
 export type InventoryCluster = z.infer<typeof InventoryCluster>;
 
@@ -79,16 +116,31 @@ export const Inventory = z
       if (clusters.has(c.name))
         ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `duplicate cluster "${c.name}"` });
       clusters.add(c.name);
-      const namespaces = new Set<string>();
-      c.namespaces?.forEach((n, j) => {
-        if (namespaces.has(n.name))
-          ctx.addIssue({
-            code: 'custom',
-            path: ['clusters', i, 'namespaces', j, 'name'],
-            message: `duplicate namespace "${n.name}"`,
-          });
-        namespaces.add(n.name);
-      });
+      // one issue per repeated name, at the path of the repeat
+      const refuseRepeats = (names: readonly string[] | undefined, field: string, key: string, what: string): void => {
+        const seen = new Set<string>();
+        names?.forEach((name, j) => {
+          if (seen.has(name))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['clusters', i, field, j, key],
+              message: `duplicate ${what} "${name}"`,
+            });
+          seen.add(name);
+        });
+      };
+      refuseRepeats(
+        c.namespaces?.map((n) => n.name),
+        'namespaces',
+        'name',
+        'namespace',
+      );
+      refuseRepeats(
+        c.controlPlanes?.map((p) => p.revision),
+        'controlPlanes',
+        'revision',
+        'control plane revision',
+      );
       const keys = new Set<string>();
       c.workloads.forEach((w, j) => {
         const key = `${w.namespace}/${w.kind}/${w.name}`;

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { Labels, RevisionName } from './primitives.js';
-import { InventoryNamespace, InventoryWorkload, VmHost } from './inventory.js';
+import {
+  ControlPlane,
+  InventoryNamespace,
+  InventoryWorkload,
+  MAX_CONTROL_PLANES,
+  RevisionTags,
+  VmHost,
+} from './inventory.js';
 import { CommandRejectionReasonSchema } from './command-fencing.js';
 
 /** Topic roles; actual names are configuration (see `TopicNames`). */
@@ -117,6 +124,12 @@ export const UnitFailureReason = {
   InjectionDisabled: 'InjectionDisabled',
 } as const;
 
+/** Why a Pending unit is not started (its `reason`): it waits, nothing failed. */
+export const UnitWaitReason = {
+  /** the target revision's istiod is not ready, or its injection webhook is not registered (ADR 0028) */
+  ControlPlaneNotReady: 'ControlPlaneNotReady',
+} as const;
+
 export const UnitProgressEntry = z.object({
   namespace: z.string(),
   kind: z.string().optional(),
@@ -152,6 +165,9 @@ export const InventoryReport = z.object({
    * mesh each belongs to (`meshwave.io/mesh`). Optional: agents before this field send none.
    */
   namespaces: z.array(InventoryNamespace).optional(),
+  /** the cluster's control planes and revision tags (optional: agents before them send none) */
+  controlPlanes: z.array(ControlPlane).max(MAX_CONTROL_PLANES).optional(),
+  tags: RevisionTags.optional(),
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 

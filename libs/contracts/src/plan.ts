@@ -35,6 +35,12 @@ export const PlanProblemCode = {
   NoWindowBeforeDeadline: 'NO_WINDOW_BEFORE_DEADLINE',
   EmptyWave: 'EMPTY_WAVE',
   DeadlinePassed: 'DEADLINE_PASSED',
+  /** Istio does not support the version change from `from` to `to` in a cluster (ADR 0028): a refusal */
+  UnsupportedUpgradePath: 'UNSUPPORTED_UPGRADE_PATH',
+  /** the `to` revision's control plane is not installed, or not ready, in a selected cluster: a refusal */
+  ControlPlaneMissing: 'CONTROL_PLANE_MISSING',
+  /** a selected cluster reports no control planes, or a version is unknown: the rules could not be checked */
+  ControlPlaneUnknown: 'CONTROL_PLANE_UNKNOWN',
 } as const;
 export type PlanProblemCode = (typeof PlanProblemCode)[keyof typeof PlanProblemCode];
 
@@ -42,8 +48,12 @@ export const PlanProblem = z.object({
   code: z.string(),
   message: z.string(),
   wave: z.string().optional(),
-  /** true when the problem makes the plan miss its deadline */
+  /** true when the problem makes the plan miss its deadline, or refuses it */
   blocking: z.boolean(),
+  /** true when one of Istio's rules refuses the plan (ADR 0028): `meshwave plan` exits 4, the API answers 422 */
+  refusal: z.boolean().optional(),
+  /** the cluster the problem is about */
+  cluster: z.string().optional(),
 });
 export type PlanProblem = z.infer<typeof PlanProblem>;
 

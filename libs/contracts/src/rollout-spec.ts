@@ -161,6 +161,11 @@ export const RolloutSpecBody = z
       .default(GateFailurePolicy.Halt),
     /** split waves per mesh so only one mesh's control plane changes at a time */
     sequenceByMesh: z.boolean().default(false),
+    /**
+     * Moves even where Istio does not support the version change (UNSUPPORTED_UPGRADE_PATH, ADR 0028): the
+     * operator's reason is audited with the rollout's creation. It never overrides a missing control plane.
+     */
+    allowUnsupportedUpgradePath: z.strictObject({ reason: z.string().trim().min(1).max(1000) }).optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.from === spec.to) ctx.addIssue({ code: 'custom', path: ['to'], message: '`to` must differ from `from`' });

@@ -1,1 +1,2 @@
 export * from './revision-labels.js';
+export * from './control-planes.js';

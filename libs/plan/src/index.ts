@@ -5,3 +5,14 @@ export { compileGlob, compileGlobs, labelsMatch } from './glob.js';
 export { CompiledSelector, matchesVmGroup } from './selection.js';
 export { ChangeWindows, type StartDelay } from './change-windows.js';
 export { formatPlanTable } from './format-table.js';
+export { controlPlaneProblems, isRefused } from './control-plane-checks.js';
+export {
+  MAX_MINOR_JUMP,
+  MAX_CONTROL_PLANE_LEAD,
+  UpgradeMethod,
+  parseIstioVersion,
+  upgradePathVerdict,
+  versionSkewVerdict,
+  type IstioVersion,
+  type RuleVerdict,
+} from './upgrade-rules.js';

@@ -1,6 +1,7 @@
 import {
   PlanProblemCode,
   SkipReason,
+  resolveRevision,
   type Inventory,
   type InventoryWorkload,
   type PlannedWorkload,
@@ -18,7 +19,10 @@ export function skippedOf(cluster: string, w: InventoryWorkload, reason: SkipRea
   return { cluster, namespace: w.namespace, kind: w.kind, name: w.name, reason, revision: w.revision };
 }
 
-/** Every workload of a unit in no wave, with why: already on `to`, not on `from`, or never selected. */
+/**
+ * Every workload of a unit in no wave, with why: already on `to`, not on `from`, or never selected. A workload
+ * labelled with a revision tag is on the revision the tag points to in its cluster.
+ */
 export function reportUnmoved(
   units: UnitTable,
   clusters: Inventory['clusters'],
@@ -27,12 +31,14 @@ export function reportUnmoved(
   skipped: SkippedWorkload[],
 ): void {
   for (let u = 0; u < units.size; u++) {
+    const tags = clusters[units.cluster[u]!]!.tags;
     for (let k = units.memberStart[u]!; k < units.memberStart[u + 1]!; k++) {
       const w = units.members[k]!;
+      const revision = resolveRevision(tags, w.revision);
       const reason =
-        w.revision === body.to
+        revision === body.to
           ? SkipReason.AlreadyOnTarget
-          : w.revision !== body.from
+          : revision !== body.from
             ? SkipReason.NotOnFrom
             : assigned[u] === UNASSIGNED
               ? SkipReason.NotSelected

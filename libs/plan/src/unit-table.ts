@@ -1,4 +1,10 @@
-import { Granularity, type Inventory, type InventoryWorkload, type PlannedWorkload } from '@meshwave/contracts';
+import {
+  Granularity,
+  resolveRevision,
+  type Inventory,
+  type InventoryWorkload,
+  type PlannedWorkload,
+} from '@meshwave/contracts';
 import type { CompiledSelector } from './selection.js';
 import { hashWithSeed } from './stable-hash.js';
 
@@ -98,7 +104,8 @@ export function buildUnits(
 }
 
 /**
- * Which units can move (1 where a member is on `from`) and the workloads each one moves. Hot loops walk units
+ * Which units can move (1 where a member is on `from`, directly or through a revision tag of its cluster that
+ * points to `from`) and the workloads each one moves. Hot loops walk units
  * in hash order, i.e. at random through memory: they read only typed arrays and arrays of references built
  * here in inventory order (object fields read at random cost a cache miss each).
  */
@@ -110,10 +117,10 @@ export function buildMovers(
   const movers: Movers = { flat: [], start: new Int32Array(units.size + 1) };
   const movable = new Uint8Array(units.size);
   for (let u = 0; u < units.size; u++) {
-    const cluster = clusters[units.cluster[u]!]!.name;
+    const { name: cluster, tags } = clusters[units.cluster[u]!]!;
     for (let k = units.memberStart[u]!; k < units.memberStart[u + 1]!; k++) {
       const w = units.members[k]!;
-      if (w.revision !== from) continue;
+      if (resolveRevision(tags, w.revision) !== from) continue;
       movers.flat.push({ cluster, namespace: w.namespace, kind: w.kind, name: w.name });
       movable[u] = 1;
     }

@@ -10,6 +10,7 @@ import {
   type Wave,
 } from '@meshwave/contracts';
 import { ChangeWindows, type StartDelay } from './change-windows.js';
+import { controlPlaneProblems } from './control-plane-checks.js';
 import { meshResolver, type MeshOf } from './mesh-of.js';
 import { compareWorkloads, deadlineProblems, reportUnmoved, skippedOf, UNASSIGNED } from './plan-report.js';
 import { CompiledSelector } from './selection.js';
@@ -95,6 +96,11 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   );
 
   reportUnmoved(units, clusters, assigned, body, skipped);
+  // Istio's rules, checked in the clusters the plan moves units in (ADR 0028).
+  const moving = new Uint8Array(clusters.length);
+  for (let u = 0; u < units.size; u++) if (assigned[u] !== UNASSIGNED) moving[units.cluster[u]!] = 1;
+  const movingIn = clusters.filter((_, ci) => moving[ci] === 1);
+  problems.push(...controlPlaneProblems(body, movingIn));
   problems.push(...deadlineProblems(body, now, scheduler.scheduled));
   const completion = scheduler.scheduled.reduce((max, s) => Math.max(max, s.converged), now);
   return {

@@ -33,5 +33,5 @@ export const processIo: CommandIo = {
 };
 
 /** Exit codes shared by every command. */
-export const ExitCode = { Ok: 0, Failure: 1, InvalidInput: 2, DeadlineMissed: 3 } as const;
+export const ExitCode = { Ok: 0, Failure: 1, InvalidInput: 2, DeadlineMissed: 3, Refused: 4 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

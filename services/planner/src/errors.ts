@@ -24,6 +24,10 @@ export const PlannerErrorCode = {
   PrometheusQueryFailed: 'PROMETHEUS_QUERY_FAILED',
   /** Prometheus answered something that is not an instant vector of its HTTP API */
   PrometheusBadResponse: 'PROMETHEUS_BAD_RESPONSE',
+  /** one of Istio's rules refuses the rollout's plan (ADR 0028): the version change is not supported */
+  UnsupportedUpgradePath: 'UNSUPPORTED_UPGRADE_PATH',
+  /** one of Istio's rules refuses the rollout's plan: `to` is not installed or not ready in a selected cluster */
+  ControlPlaneMissing: 'CONTROL_PLANE_MISSING',
   /** a document read from the store does not match its schema (stored-documents.ts): retrying cannot fix it */
   StoredDocumentInvalid: 'STORED_DOCUMENT_INVALID',
   /** the store lost its data (its era marker is gone): this replica stopped acting until restarted (ADR 0025) */

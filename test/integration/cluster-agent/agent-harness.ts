@@ -20,7 +20,7 @@ import {
 } from '@meshwave/cluster-agent';
 import { suppressKafkaJsTimeoutNegativeWarning, type ClusterEnv, type TestEnv } from '../../support/env.ts';
 import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
-import { NEW, OLD, newAdminClients, uniqueName, type AdminClients } from './fixtures.ts';
+import { NEW, OLD, ensureDefaultIstiods, newAdminClients, uniqueName, type AdminClients } from './fixtures.ts';
 
 const SIGNING = { keys: [{ id: 'it', secret: 'integration-test-signing-key-0123456789' }], activeKeyId: 'it' };
 
@@ -51,6 +51,8 @@ export async function newAgentHarness(
   suppressKafkaJsTimeoutNegativeWarning();
   const id = randomUUID().slice(0, 8);
   const admin = newAdminClients(cluster.kubeconfig);
+  // the agent restarts nothing onto a revision whose istiod it does not see ready (ADR 0028)
+  await ensureDefaultIstiods(admin);
   const identity = await newChartIdentity(cluster, admin, `meshwave-it-${id}`);
   const topicNames = { commands: `it.${id}.commands`, events: `it.${id}.events`, dlq: `it.${id}.dlq` };
   const planner = createKafkaBus({

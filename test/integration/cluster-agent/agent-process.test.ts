@@ -4,19 +4,30 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus } from '@meshwave/bus';
 import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
 import { parseAgentConfig, startAgentProcess, type AgentProcess } from '@meshwave/cluster-agent';
 import { silentLogger } from '@meshwave/telemetry';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.ts';
 import { newChartIdentity } from './chart-identity.ts';
-import { NEW, OLD, eventually, newAdminClients, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
+import {
+  NEW,
+  OLD,
+  ensureDefaultIstiods,
+  eventually,
+  newAdminClients,
+  newNamespace,
+  newWorkload,
+  uniqueName,
+} from './fixtures.ts';
 import { newServingCert } from '../../support/certificates.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
 const admin = newAdminClients(cluster.kubeconfig);
+// the agent restarts nothing onto a revision whose istiod it does not see ready (ADR 0028)
+beforeAll(() => ensureDefaultIstiods(admin));
 const SIGNING_KEY = 'agent-process-test-signing-key-0123456789';
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

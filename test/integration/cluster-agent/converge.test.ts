@@ -10,6 +10,7 @@ import {
   NEW,
   OLD,
   eventually,
+  newIstiod,
   newNamespace,
   newWorkload,
   restartMarks,
@@ -324,6 +325,8 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
       await import('../../env/injector/registration.ts');
     await registerRevision(cluster, env.injector!, { revision: '1-26-0' });
     await markRevisionBad(cluster, env.injector!, '1-26-0');
+    // its istiod is there and ready (the agent restarts nothing onto a revision without one, ADR 0028)
+    await newIstiod(h.admin, '1-26-0', '1.26.0');
     try {
       await h.startAgent();
       await h.send({ to: '1-26-0', units: [{ namespace: ns!, revision: '1-26-0' }] });
@@ -334,6 +337,9 @@ describe('cluster agent on a real apiserver, with the chart RBAC identity', () =
       expect(d.status?.availableReplicas).toBe(2);
     } finally {
       await unregisterRevision(cluster, '1-26-0');
+      await h.admin.apps
+        .deleteNamespacedDeployment({ namespace: 'istio-system', name: 'istiod-1-26-0' })
+        .catch(() => undefined);
     }
   });
 });

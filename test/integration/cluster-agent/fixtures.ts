@@ -166,3 +166,38 @@ export function newRealFixture(
     },
   };
 }
+
+/**
+ * An istiod double: the Deployment `istiod-<revision>` of istio-system as istioctl installs it (labels `app=istiod`
+ * and `istio.io/rev`, container `discovery` whose image tag is the version), run by kwok, so the agent sees the
+ * revision's control plane ready. Idempotent: the clusters keep the default revisions' doubles.
+ */
+export async function newIstiod(admin: AdminClients, revision: string, version: string): Promise<void> {
+  await admin.core.createNamespace({ body: { metadata: { name: 'istio-system' } } }).catch(() => undefined);
+  const labels = { app: 'istiod', 'istio.io/rev': revision };
+  const template = newPodTemplate('istiod', { ...labels, 'sidecar.istio.io/inject': 'false' });
+  await admin.apps
+    .createNamespacedDeployment({
+      namespace: 'istio-system',
+      body: {
+        metadata: { name: `istiod-${revision}`, labels },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: {
+            ...template,
+            spec: { ...template.spec!, containers: [{ name: 'discovery', image: `docker.io/istio/pilot:${version}` }] },
+          },
+        },
+      },
+    })
+    .catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 409) throw err;
+    });
+}
+
+/** The control planes of the revisions every cluster's injector double serves (test/env/injector). */
+export async function ensureDefaultIstiods(admin: AdminClients): Promise<void> {
+  await newIstiod(admin, OLD, '1.24.5');
+  await newIstiod(admin, NEW, '1.25.2');
+}

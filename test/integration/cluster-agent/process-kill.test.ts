@@ -13,6 +13,7 @@ import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
 import {
   NEW,
   OLD,
+  ensureDefaultIstiods,
   eventually,
   newAdminClients,
   newNamespace,
@@ -25,6 +26,8 @@ import {
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
 const admin = newAdminClients(cluster.kubeconfig);
+// the agent restarts nothing onto a revision whose istiod it does not see ready (ADR 0028)
+beforeAll(() => ensureDefaultIstiods(admin));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SIGNING_KEY = 'process-kill-test-signing-key-0123456789';
 const children: ChildProcess[] = [];

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { InvalidInputError, formatProblem, parseInventory, parseRolloutSpec } from '@meshwave/contracts';
-import { formatPlanTable, planRollout } from '@meshwave/plan';
+import { formatPlanTable, isRefused, planRollout } from '@meshwave/plan';
 import { ExitCode } from '../io.js';
 import {
   addDeprecatedAlias,
@@ -20,7 +20,10 @@ interface PlanFlags {
   readonly output: OutputFormat;
 }
 
-/** `meshwave plan`: exit 0 when feasible, 3 when computed but missing the deadline, 2 on invalid input. */
+/**
+ * `meshwave plan`: exit 0 when feasible, 3 when computed but missing the deadline, 4 when one of Istio's rules
+ * refuses it (ADR 0028), 2 on invalid input.
+ */
 async function runPlan(opts: PlanFlags, ctx: CliContext): Promise<number> {
   const { io } = ctx;
   const problems: string[] = [];
@@ -43,6 +46,7 @@ async function runPlan(opts: PlanFlags, ctx: CliContext): Promise<number> {
     const inventory = parseInventory(inventoryText, opts.inventory);
     const plan = planRollout(spec, inventory, { now });
     printAs(io, opts.output, plan, () => formatPlanTable(plan));
+    if (isRefused(plan.problems)) return ExitCode.Refused;
     return plan.feasible ? ExitCode.Ok : ExitCode.DeadlineMissed;
   } catch (err) {
     if (err instanceof InvalidInputError) {
@@ -67,7 +71,10 @@ export function planCommand(ctx: CliContext): Command {
     'meshwave plan -f examples/rollouts.yml --inventory examples/inventory.json --now 2026-11-23T08:00:00Z',
     'meshwave plan -f examples/rollouts.yml --inventory examples/inventory.json --output json',
   ]);
-  cmd.addHelpText('after', 'Exit status: 0 feasible, 3 computed but missing the deadline, 2 invalid input.\n');
+  cmd.addHelpText(
+    'after',
+    "Exit status: 0 feasible, 3 computed but missing the deadline, 4 refused by one of Istio's rules, 2 invalid input.\n",
+  );
   return cmd.action(async (opts: PlanFlags) => {
     ctx.exit = await runPlan(opts, ctx);
   });

@@ -1,5 +1,6 @@
 import { WorkloadKind } from '@meshwave/contracts';
-import type { Labels, NamespaceView, PodView, WorkloadView } from '../ports/kubernetes-port.js';
+import { controlPlaneOf, injectorRevisionOf, revisionTagOf } from '@meshwave/istio';
+import type { IstioInstallation, Labels, NamespaceView, PodView, WorkloadView } from '../ports/kubernetes-port.js';
 
 /** An object as the apiserver returns it, read only as far as the views need. */
 export type RawObject = {
@@ -39,7 +40,10 @@ export function toWorkloadView(kind: WorkloadKind, o: RawObject): WorkloadView {
   const spec = (o.spec ?? {}) as {
     replicas?: number;
     selector?: { matchLabels?: Labels };
-    template?: { metadata?: { labels?: Labels; annotations?: Labels } };
+    template?: {
+      metadata?: { labels?: Labels; annotations?: Labels };
+      spec?: { containers?: { name: string; image?: string }[] };
+    };
   };
   const status = o.status ?? {};
   const conditions = (status.conditions ?? []) as { type?: string; status?: string; reason?: string }[];
@@ -51,6 +55,7 @@ export function toWorkloadView(kind: WorkloadKind, o: RawObject): WorkloadView {
     labels: o.metadata?.labels ?? {},
     templateLabels: spec.template?.metadata?.labels ?? {},
     templateAnnotations: spec.template?.metadata?.annotations ?? {},
+    images: Object.fromEntries((spec.template?.spec?.containers ?? []).map((c) => [c.name, c.image ?? ''])),
     selector: spec.selector?.matchLabels ?? {},
     replicas: ds ? num(status.desiredNumberScheduled) : (spec.replicas ?? 1),
     generation: o.metadata?.generation ?? 0,
@@ -86,4 +91,28 @@ export function toPodView(o: RawObject): PodView {
     terminating: o.metadata?.deletionTimestamp !== undefined,
     resourceVersion: o.metadata?.resourceVersion ?? '',
   };
+}
+
+/**
+ * The control planes among istio-system's Deployments, and the revision tags and revisions' own injection
+ * webhooks among the cluster's MutatingWebhookConfigurations (libs/istio says which is which).
+ */
+export function toIstioInstallation(
+  deployments: readonly RawObject[],
+  webhooks: readonly RawObject[],
+): IstioInstallation {
+  const controlPlanes = deployments
+    .map((o) => controlPlaneOf(toWorkloadView(WorkloadKind.Deployment, o)))
+    .filter((p) => p !== undefined)
+    .sort((a, b) => a.revision.localeCompare(b.revision));
+  const tags: Record<string, string> = {};
+  const injectors: string[] = [];
+  for (const o of webhooks) {
+    const webhook = { name: o.metadata?.name ?? '', labels: o.metadata?.labels ?? {} };
+    const t = revisionTagOf(webhook);
+    if (t) tags[t.tag] = t.revision;
+    const injector = injectorRevisionOf(webhook);
+    if (injector !== undefined) injectors.push(injector);
+  }
+  return { controlPlanes, tags, injectors: injectors.sort() };
 }

@@ -10,6 +10,7 @@ import type {
   WorkloadRef,
   LeaseSpec,
 } from '../ports/kubernetes-port.js';
+import { proxyVersionOfRevision } from '@meshwave/istio';
 import { applyMapPatch, workloadRefKey } from '../ports/kubernetes-port.js';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import { startRollout, touch } from './simulated-pods.js';
@@ -56,6 +57,17 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
     async listPods(namespace) {
       request(s);
       return s.podsIn(namespace).map(s.podView);
+    },
+
+    // The simulated cluster installs its configured revisions as ready control planes of the version their
+    // names spell; it has no revision tags. Without configured revisions (any revision injects) it cannot say.
+    async readIstioInstallation() {
+      request(s);
+      if (s.installed === undefined) return undefined;
+      const controlPlanes = [...s.installed]
+        .sort()
+        .map((revision) => ({ revision, version: proxyVersionOfRevision(revision) ?? null, ready: true }));
+      return { controlPlanes, tags: {}, injectors: [...s.installed].sort() };
     },
 
     async patchNamespace(name, patch: MetadataPatch, options) {

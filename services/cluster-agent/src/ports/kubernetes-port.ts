@@ -1,4 +1,5 @@
 import type { WorkloadKind } from '@meshwave/contracts';
+import type { ControlPlaneView } from '@meshwave/istio';
 
 /**
  * The agent's only way into a cluster: list/watch/patch of namespaces and workloads, list/watch of pods, and
@@ -23,6 +24,13 @@ export interface KubernetesPort {
    */
   watch<R extends WatchedResource>(resource: R, handler: WatchHandler<ResourceViews[R]>): WatchHandle;
 
+  /**
+   * The cluster's Istio control planes (istiod Deployments of istio-system) and revision tags
+   * (`istio-revision-tag-<tag>` MutatingWebhookConfigurations), read-only: two list calls. Undefined where the
+   * cluster cannot say (a simulated cluster that installs any revision).
+   */
+  readIstioInstallation(): Promise<IstioInstallation | undefined>;
+
   getLease(namespace: string, name: string): Promise<LeaseView | undefined>;
   /** creates the lease; a `Conflict` error when it exists already */
   createLease(lease: LeaseSpec): Promise<LeaseView>;
@@ -31,6 +39,15 @@ export interface KubernetesPort {
 }
 
 export type Labels = Readonly<Record<string, string>>;
+
+/** What a cluster says of its Istio installation: the inventory's `controlPlanes` and `tags`. */
+export interface IstioInstallation {
+  readonly controlPlanes: readonly ControlPlaneView[];
+  /** tag → the revision it points to */
+  readonly tags: Readonly<Record<string, string>>;
+  /** revisions whose own injection webhook (`istio-sidecar-injector-<rev>`) is registered */
+  readonly injectors: readonly string[];
+}
 
 export interface WorkloadRef {
   readonly namespace: string;
@@ -51,6 +68,8 @@ export interface WorkloadView extends WorkloadRef {
   readonly labels: Labels;
   readonly templateLabels: Labels;
   readonly templateAnnotations: Labels;
+  /** the pod template's container images by container name (istiod's `discovery` image is its version) */
+  readonly images?: Labels;
   /** `spec.selector.matchLabels`: which pods are this workload's */
   readonly selector: Labels;
   /** desired pods: `spec.replicas`, or `status.desiredNumberScheduled` for a DaemonSet */

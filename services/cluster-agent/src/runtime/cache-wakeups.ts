@@ -1,4 +1,5 @@
-import { unitKey } from '@meshwave/contracts';
+import { UnitWaitReason, unitKey } from '@meshwave/contracts';
+import { ISTIO_SYSTEM_NAMESPACE } from '@meshwave/istio';
 import { namespaceRevisionOf } from '../core/converge-decisions.js';
 import type { Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
@@ -10,6 +11,11 @@ import type { UnitBook } from './unit-book.js';
  */
 export function unitsToWake(change: CacheChange, book: UnitBook, cache: ClusterCache): Iterable<string> {
   if (change.namespace === undefined) return book.units.keys();
+  // istiod lives in istio-system: a change there may be the control plane a waiting unit waits for
+  if (change.namespace === ISTIO_SYSTEM_NAMESPACE)
+    return [...book.statuses.values()]
+      .filter((s) => s.reason === UnitWaitReason.ControlPlaneNotReady)
+      .map((s) => s.key);
   const keys = book.keysIn(change.namespace);
   if (!keys) return [];
   const obj = change.object as { kind?: string; name?: string; labels?: Labels; selector?: Labels } | undefined;

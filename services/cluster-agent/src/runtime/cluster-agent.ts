@@ -1,6 +1,6 @@
 import { DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS, MessageType, clusterKey, unitKey } from '@meshwave/contracts';
 import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
-import { MeshwaveLabel } from '@meshwave/istio';
+import { ISTIO_SYSTEM_NAMESPACE, MeshwaveLabel } from '@meshwave/istio';
 import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
 import type { StateStore } from '@meshwave/store';
 import { monitorLoopDelay, silentLogger, withRolloutIds, type EventLoopDelay, type Logger } from '@meshwave/telemetry';
@@ -13,6 +13,7 @@ import { ClusterCache } from './cluster-cache.js';
 import { createCommandIntake, type CommandIntake } from './command-intake.js';
 import { createEventPublisher } from './event-publisher.js';
 import { createLoopCondition, type LoopCondition } from './loop-condition.js';
+import { createControlPlaneGate } from './control-plane-gate.js';
 import { createReporter, type Reporter } from './reporter.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
 import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
@@ -94,6 +95,11 @@ function createParts(
       reporter.sendHealth();
     },
   });
+  const controlPlanes = createControlPlaneGate({
+    read: () => options.kubernetes.readIstioInstallation(),
+    clock,
+    okForMs: intervals.resyncMs,
+  });
   const book = new UnitBook({
     onProgress: (urgent) => reporter.scheduleProgress(undefined, urgent),
     wake: (key) => reconciler.queue.add(key),
@@ -101,6 +107,7 @@ function createParts(
   const cache = new ClusterCache((change) => {
     if (!running()) return;
     reporter.noteChange(change);
+    if (change.namespace === ISTIO_SYSTEM_NAMESPACE) controlPlanes.forget();
     for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
   });
   const intake = createCommandIntake({
@@ -132,6 +139,7 @@ function createParts(
     rolloutTrace: intake.rolloutTrace,
     loopDelayMs: loop.delayMs,
     loopDelayThresholdMs: loop.thresholdMs,
+    controlPlanes,
   });
   const reporter = createReporter({
     cluster,
@@ -145,6 +153,8 @@ function createParts(
     ledger: intake.ledger,
     running,
     condition: loop.report,
+    istio: () => options.kubernetes.readIstioInstallation(),
+    log,
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));

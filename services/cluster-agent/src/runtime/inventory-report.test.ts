@@ -5,6 +5,7 @@ import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
 import { createManualClock, type ManualClock } from '@meshwave/reconcile';
 import { createSimulatedCluster, type SimulatedCluster } from '../adapters/simulated-cluster.js';
 import { IstioLabel } from '@meshwave/istio';
+import type { KubernetesPort } from '../ports/kubernetes-port.js';
 
 const SIGNING = { keys: [{ id: 'k1', secret: 'x'.repeat(32) }], activeKeyId: 'k1' };
 const OLD = '1-24-5';
@@ -26,7 +27,7 @@ afterEach(async () => {
 });
 
 /** A simulated cluster with two meshes' namespaces, one unlabelled namespace and the protected ones. */
-async function newWorld(): Promise<World> {
+async function newWorld(istio?: KubernetesPort['readIstioInstallation']): Promise<World> {
   const clock = createManualClock();
   const now = (): number => clock.now();
   const sim = createSimulatedCluster({
@@ -54,7 +55,7 @@ async function newWorld(): Promise<World> {
   });
   const agent = createClusterAgent({
     cluster: 'c1',
-    kubernetes: sim,
+    kubernetes: istio ? { ...sim, readIstioInstallation: istio } : sim,
     bus: agentBus,
     clock,
     // resync far away: a later inventory can only come from the change itself
@@ -117,5 +118,38 @@ describe('cluster agent inventory: namespaces', () => {
     expect(last.generation).toBeGreaterThan(w.inventories()[before - 1]!.generation);
     // the two changes inside one debounce window make one report, not two
     expect(w.inventories().length).toBe(before + 1);
+  });
+});
+
+describe('cluster agent inventory: control planes and revision tags', () => {
+  it('Given a cluster with revision 1-24-5 installed, When the agent reports, Then its inventory lists the control plane with its version', async () => {
+    const w = await newWorld();
+    await w.until('a first inventory', () => w.inventories().length > 0);
+    expect(w.inventories()[0]).toMatchObject({
+      controlPlanes: [{ revision: OLD, version: '1.24.5', ready: true }],
+      tags: {},
+    });
+  });
+
+  it('Given tags the contract cannot carry, When the agent reports, Then it leaves out only those', async () => {
+    const w = await newWorld(async () => ({
+      controlPlanes: [{ revision: 'canary', version: null, ready: false }],
+      tags: { 'prod-stable': 'canary', 'Not.A.Tag': 'canary' },
+      injectors: [],
+    }));
+    await w.until('a first inventory', () => w.inventories().length > 0);
+    expect(w.inventories()[0]).toMatchObject({
+      controlPlanes: [{ revision: 'canary', version: null, ready: false }],
+      tags: { 'prod-stable': 'canary' },
+    });
+  });
+
+  it('Given the control planes cannot be read, When the agent reports, Then its inventory goes without them, not with none', async () => {
+    const w = await newWorld(() => Promise.reject(new Error('forbidden')));
+    await w.until('a first inventory', () => w.inventories().length > 0);
+    const first = w.inventories()[0]!;
+    expect(first.workloads.length).toBe(2);
+    expect(first.controlPlanes).toBeUndefined();
+    expect(first.tags).toBeUndefined();
   });
 });

@@ -1,13 +1,15 @@
 import {
+  ControlPlane,
   InventoryNamespace as InventoryNamespaceSchema,
   InventoryWorkload as InventoryWorkloadSchema,
   RevisionName,
   type InventoryNamespace,
+  type InventoryReport,
   type InventoryWorkload,
 } from '@meshwave/contracts';
 import { PROTECTED_NAMESPACES, injectedRevisionOf } from '@meshwave/istio';
 import { assignedRevisionOf } from '../core/converge-decisions.js';
-import { workloadRefKey, type WorkloadView } from '../ports/kubernetes-port.js';
+import { workloadRefKey, type IstioInstallation, type WorkloadView } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 
 /** One workload as the inventory reports it, with its assigned and injected revisions; undefined if not valid. */
@@ -29,6 +31,21 @@ function inventoryEntry(cache: ClusterCache, w: WorkloadView): InventoryWorkload
     replicas: w.replicas,
   });
   return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * The cluster's control planes and revision tags as the inventory reports them; a control plane or tag whose
+ * names the contract refuses (no revision could be called so) is left out rather than fail the whole report.
+ */
+export function istioInventory(installation: IstioInstallation): Pick<InventoryReport, 'controlPlanes' | 'tags'> {
+  const controlPlanes = installation.controlPlanes.flatMap((p) => {
+    const parsed = ControlPlane.safeParse(p);
+    return parsed.success ? [parsed.data] : [];
+  });
+  const tags: Record<string, string> = {};
+  for (const [tag, revision] of Object.entries(installation.tags))
+    if (RevisionName.safeParse(tag).success && RevisionName.safeParse(revision).success) tags[tag] = revision;
+  return { controlPlanes, tags };
 }
 
 // Namespaces with their labels: the planner learns each one's mesh (`meshwave.io/mesh`) from them. A label

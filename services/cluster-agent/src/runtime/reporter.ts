@@ -3,18 +3,20 @@ import {
   UnitFailureReason,
   UnitState,
   type HealthReport,
+  type InventoryReport,
   type UnitProgress,
   type UnitProgressEntry,
 } from '@meshwave/contracts';
+import type { Logger } from '@meshwave/telemetry';
 import type { OutgoingMessage } from '@meshwave/bus';
 import { ROOT_CONTEXT, context as contextApi } from '@opentelemetry/api';
 import { createLevelReport, type Clock, type LevelReport, type LevelReportOptions } from '@meshwave/reconcile';
 import type { AgentIntervals } from '../config/agent-intervals.js';
 import type { CommandLedger } from '../core/command-ledger.js';
-import type { Labels } from '../ports/kubernetes-port.js';
+import type { IstioInstallation, Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { EventPublisher } from './event-publisher.js';
-import { InventoryBook } from './inventory.js';
+import { InventoryBook, istioInventory } from './inventory.js';
 import type { UnitBook, UnitStatus } from './unit-book.js';
 
 export interface ReporterOptions {
@@ -33,6 +35,9 @@ export interface ReporterOptions {
   readonly running: () => boolean;
   /** the agent's own condition (Degraded while its event loop lags), sent with every health report */
   readonly condition: () => Pick<HealthReport, 'degraded'>;
+  /** the cluster's control planes and revision tags, read with every inventory (the port's two list calls) */
+  readonly istio: () => Promise<IstioInstallation | undefined>;
+  readonly log: Logger;
 }
 
 /**
@@ -131,8 +136,20 @@ export function createReporter(options: ReporterOptions): Reporter {
   let inventoryGeneration = 0;
   let inventoryAlways = false;
   const inventory = new InventoryBook(cache);
+  // Without them the inventory says nothing of control planes (the planner then says it could not check them):
+  // never an empty list, which would claim that no revision is installed.
+  const readIstio = async (): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags'>> => {
+    try {
+      const installation = await options.istio();
+      return installation === undefined ? {} : istioInventory(installation);
+    } catch (err) {
+      options.log.warn({ err }, 'reading control planes and revision tags failed: the inventory goes without them');
+      return {};
+    }
+  };
 
   const publishInventory = async (): Promise<boolean> => {
+    const istio = await readIstio();
     inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
     return publish([
       event(MessageType.Inventory, {
@@ -141,6 +158,7 @@ export function createReporter(options: ReporterOptions): Reporter {
         generation: inventoryGeneration,
         workloads: inventory.workloads(),
         namespaces: inventory.namespaces(),
+        ...istio,
       }),
     ]);
   };

@@ -1,5 +1,5 @@
 import { trace, type Context } from '@opentelemetry/api';
-import { UnitState, unitKey } from '@meshwave/contracts';
+import { UnitState, UnitWaitReason, unitKey } from '@meshwave/contracts';
 import { createKeyQueue, type Clock, type KeyQueue, type ReconcileResult } from '@meshwave/reconcile';
 import { rolloutAttributes, withRolloutIds, withSpan, type Logger } from '@meshwave/telemetry';
 import {
@@ -16,6 +16,7 @@ import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { KubernetesPort } from '../ports/kubernetes-port.js';
 import type { UnitObservation } from '../core/unit-model.js';
 import type { ClusterCache } from './cluster-cache.js';
+import type { ControlPlaneGate } from './control-plane-gate.js';
 import type { UnitBook, UnitStatus } from './unit-book.js';
 
 export interface UnitReconcilerOptions {
@@ -33,6 +34,8 @@ export interface UnitReconcilerOptions {
   /** the agent's event-loop delay now, ms, and the delay past which it judges no failure */
   readonly loopDelayMs: () => number;
   readonly loopDelayThresholdMs: number;
+  /** whether units may be restarted onto a revision now (its istiod ready, its webhook registered) */
+  readonly controlPlanes: ControlPlaneGate;
 }
 
 export interface UnitReconciler {
@@ -47,6 +50,8 @@ const tracer = trace.getTracer('@meshwave/cluster-agent');
 
 /** how soon a failure verdict held for the agent's own lag is judged again */
 const HOLD_RETRY_MS = 1_000;
+/** how soon a unit held for its target's control plane looks again (istio-system changes wake it sooner) */
+const CONTROL_PLANE_RETRY_MS = 5_000;
 
 /**
  * Reconciles one unit per key: re-reads the unit from the cache, records its state, and starts it (relabel and
@@ -83,9 +88,16 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
     const halted = settings?.halted ?? true;
     let start = false;
     if (status.inFlight && status.hasWrites && !halted) start = true; // next step, or a unit begun before a crash
-    if (status.state === UnitState.Pending && !halted && settings) {
-      const room = settings.maxUnavailable - book.inFlightCount;
-      start = room > 0;
+    if (status.state === UnitState.Pending && !halted && settings && settings.maxUnavailable > book.inFlightCount) {
+      // Nothing restarts onto a revision whose istiod is not ready or whose webhook is gone: the unit waits,
+      // saying why, and the planner's wave with it.
+      const blocked = await options.controlPlanes.blocker(a.target.revision);
+      if (blocked !== undefined) {
+        book.record({ ...status, reason: UnitWaitReason.ControlPlaneNotReady, message: blocked });
+        return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };
+      }
+      // other units may have started during the check
+      start = settings.maxUnavailable > book.inFlightCount;
     }
     if (start) {
       // Reserve the slot before the first await: reconciles of other units run concurrently.

@@ -33,6 +33,8 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.StoredDocumentInvalid]: { status: 500, code: ApiErrorCode.Internal },
   [PlannerErrorCode.StoreDataLost]: { status: 503, code: ApiErrorCode.Unavailable },
   [PlannerErrorCode.MetricGatesUnavailable]: { status: 422, code: ApiErrorCode.InvalidRequest },
+  [PlannerErrorCode.UnsupportedUpgradePath]: { status: 422, code: ApiErrorCode.UnsupportedUpgradePath },
+  [PlannerErrorCode.ControlPlaneMissing]: { status: 422, code: ApiErrorCode.ControlPlaneMissing },
   // raised while evaluating gates, never by a request; mapped for completeness
   [PlannerErrorCode.PrometheusUnreachable]: { status: 503, code: ApiErrorCode.Unavailable },
   [PlannerErrorCode.PrometheusTimeout]: { status: 503, code: ApiErrorCode.Unavailable },
@@ -44,8 +46,9 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
 function detailsOf(value: unknown): ApiErrorDetail[] {
   if (!Array.isArray(value)) return [];
   return value.flatMap((d: unknown) => {
-    const { path, message } = (d ?? {}) as { path?: unknown; message?: unknown };
-    return typeof path === 'string' && typeof message === 'string' ? [{ path, message }] : [];
+    const { path, message, code } = (d ?? {}) as { path?: unknown; message?: unknown; code?: unknown };
+    if (typeof path !== 'string' || typeof message !== 'string') return [];
+    return [{ path, message, ...(typeof code === 'string' ? { code } : {}) }];
   });
 }
 

@@ -1,12 +1,22 @@
+import { resolveRevision } from '@meshwave/contracts';
 import type { Gauge } from 'prom-client';
 
 /** Workloads per revision of one cluster, as the `meshwave_units` gauge shows them. */
 type RevisionCounts = ReadonlyMap<string, number>;
 
-/** How many workloads of a cluster's list are assigned each revision (`none` for no revision). */
-export function countByRevision(workloads: readonly { readonly revision?: string | null }[]): RevisionCounts {
+/**
+ * How many workloads of a cluster's list are assigned each revision (`none` for no revision); a workload
+ * labelled with a revision tag counts on the revision the cluster's `tags` say it points to.
+ */
+export function countByRevision(
+  workloads: readonly { readonly revision?: string | null }[],
+  tags?: Readonly<Record<string, string>>,
+): RevisionCounts {
   const counts = new Map<string, number>();
-  for (const w of workloads) counts.set(w.revision ?? 'none', (counts.get(w.revision ?? 'none') ?? 0) + 1);
+  for (const w of workloads) {
+    const revision = resolveRevision(tags, w.revision) ?? 'none';
+    counts.set(revision, (counts.get(revision) ?? 0) + 1);
+  }
   return counts;
 }
 

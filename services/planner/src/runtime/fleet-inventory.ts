@@ -68,7 +68,7 @@ export class FleetInventory {
       throw new PlannerError(PlannerErrorCode.Conflict, `inventory not stored: ${r.reason}`, { retryable: true });
     // An operator's put is rare: the whole fleet is counted again here, never per agent report.
     const { inventory: merged } = await this.stored();
-    this.unitGauge.setFleet(new Map(merged.clusters.map((c) => [c.name, countByRevision(c.workloads)])));
+    this.unitGauge.setFleet(new Map(merged.clusters.map((c) => [c.name, countByRevision(c.workloads, c.tags)])));
   }
 
   /** An agent's inventory report; an older generation (redelivery, reordering) never replaces a newer one. */
@@ -86,7 +86,7 @@ export class FleetInventory {
     if (!r.ok && r.reason === 'version-conflict')
       throw new PlannerError(PlannerErrorCode.Conflict, 'inventory changed concurrently', { retryable: true });
     // A report replaces its cluster's workloads in the merged inventory, so only that cluster's series change.
-    if (r.ok) this.unitGauge.setCluster(report.cluster, countByRevision(report.workloads));
+    if (r.ok) this.unitGauge.setCluster(report.cluster, countByRevision(report.workloads, report.tags));
   }
 
   /** The versions a VM group's hosts run, from its progress report. */

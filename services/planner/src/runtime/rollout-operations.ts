@@ -22,6 +22,7 @@ import type { AuditEntry, AuditRecord } from '@meshwave/store';
 import { injectTraceContext, rolloutAttributes, withSpan } from '@meshwave/telemetry';
 import { metricGatePaths } from '../core/metric-query.js';
 import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
+import { planRefusal, upgradePathOverride } from '../core/plan-refusal.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
 import { newRolloutState } from '../core/rollout-state.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
@@ -94,6 +95,9 @@ export class RolloutOperations {
     const lease = this.ports.leadership.requireLeader();
     const now = nowOf(this.context);
     const { spec, inventory, plan } = await this.planFor(input, now);
+    const refused = planRefusal(plan);
+    if (refused) throw refused;
+    const override = upgradePathOverride(spec, plan);
     const metricPaths = metricGatePaths(spec.spec.gates);
     if (metricPaths.length > 0 && !this.ports.metricsConfigured)
       throw new PlannerError(
@@ -129,7 +133,14 @@ export class RolloutOperations {
             action: 'create',
             scope: id,
             at: now.toISOString(),
-            detail: { name: spec.metadata.name, from: spec.spec.from, to: spec.spec.to, waves: plan.waves.length },
+            ...(override ? { reason: override.reason } : {}),
+            detail: {
+              name: spec.metadata.name,
+              from: spec.spec.from,
+              to: spec.spec.to,
+              waves: plan.waves.length,
+              ...(override ? { allowUnsupportedUpgradePath: override } : {}),
+            },
           },
         });
         if (!result.ok) throw new PlannerError(PlannerErrorCode.Conflict, `could not create ${id}: ${result.reason}`);

@@ -120,6 +120,24 @@ export function loadRollout(
  * A report's namespaces (with their `meshwave.io/mesh` labels) replace the base's; an agent that reports none
  * leaves the base's in place.
  */
+/**
+ * What an agent's report says of its cluster besides workloads: namespaces, control planes and revision tags;
+ * a field the report leaves out (an agent from before it) keeps the base inventory's value.
+ */
+function reportedIstio(
+  report: StoredInventoryCluster['report'],
+  base?: Inventory['clusters'][number],
+): Pick<Inventory['clusters'][number], 'namespaces' | 'controlPlanes' | 'tags'> {
+  const namespaces = report.namespaces ?? base?.namespaces;
+  const controlPlanes = report.controlPlanes ?? base?.controlPlanes;
+  const tags = report.tags ?? base?.tags;
+  return {
+    ...(namespaces === undefined ? {} : { namespaces }),
+    ...(controlPlanes === undefined ? {} : { controlPlanes }),
+    ...(tags === undefined ? {} : { tags }),
+  };
+}
+
 export function mergeInventory(docs: ReadonlyMap<string, VersionedDoc>): {
   inventory: Inventory;
   reported: Map<string, StoredInventoryCluster>;
@@ -141,23 +159,16 @@ export function mergeInventory(docs: ReadonlyMap<string, VersionedDoc>): {
   const clusters = base.clusters.map((c) => {
     const r = reported.get(c.name);
     if (!r) return c;
-    const namespaces = r.report.namespaces ?? c.namespaces;
     return {
       ...c,
       labels: { ...c.labels, ...r.report.labels },
-      ...(namespaces === undefined ? {} : { namespaces }),
+      ...reportedIstio(r.report, c),
       workloads: r.report.workloads,
     };
   });
   for (const [name, r] of reported) {
     if (!base.clusters.some((c) => c.name === name)) {
-      const namespaces = r.report.namespaces;
-      clusters.push({
-        name,
-        labels: r.report.labels,
-        ...(namespaces === undefined ? {} : { namespaces }),
-        workloads: r.report.workloads,
-      });
+      clusters.push({ name, labels: r.report.labels, ...reportedIstio(r.report), workloads: r.report.workloads });
     }
   }
   const vmGroups = base.vmGroups.map((g) => {

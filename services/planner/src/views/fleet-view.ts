@@ -1,15 +1,25 @@
-import type { ClusterDetail, ClusterView, FleetView, Inventory, InventoryCluster } from '@meshwave/contracts';
+import {
+  resolveRevision,
+  type ClusterDetail,
+  type ClusterView,
+  type FleetView,
+  type Inventory,
+  type InventoryCluster,
+} from '@meshwave/contracts';
 import type { StoredInventoryCluster, StoredVmGroup } from '../runtime/store-layout.js';
 
 const NONE = 'none';
 
+// A workload labelled with a revision tag counts on the revision the tag points to in its cluster; its pods,
+// injected through the tag, carry that revision too, so they are no mismatch.
 function clusterView(c: InventoryCluster, reported: StoredInventoryCluster | undefined): ClusterView {
   const revisions: Record<string, number> = {};
   let mismatched = 0;
   for (const w of c.workloads) {
-    const r = w.revision ?? NONE;
+    const assigned = resolveRevision(c.tags, w.revision);
+    const r = assigned ?? NONE;
     revisions[r] = (revisions[r] ?? 0) + 1;
-    if (w.injectedRevision !== undefined && w.injectedRevision !== w.revision) mismatched++;
+    if (w.injectedRevision !== undefined && w.injectedRevision !== assigned) mismatched++;
   }
   return {
     name: c.name,
@@ -49,10 +59,12 @@ export function buildFleetView(
   };
   for (const c of inventory.clusters) {
     for (const w of c.workloads) {
-      // A workload keeps a control plane in use through its assigned or its still-injected revision.
-      for (const rev of new Set([w.revision, w.injectedRevision].filter((x): x is string => typeof x === 'string'))) {
+      // A workload keeps a control plane in use through its assigned (a tag: the one it points to) or its
+      // still-injected revision.
+      const assigned = resolveRevision(c.tags, w.revision);
+      for (const rev of new Set([assigned, w.injectedRevision].filter((x): x is string => typeof x === 'string'))) {
         const u = use(rev);
-        if (rev === w.revision) u.workloads++;
+        if (rev === assigned) u.workloads++;
         u.clusters.add(c.name);
       }
     }

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Inventory,
+  PlanProblemCode,
+  RolloutSpec,
+  SkipReason,
+  type InventoryInput,
+  type RolloutSpecInput,
+} from '@meshwave/contracts';
+import { isRefused } from './control-plane-checks.js';
+import { planRollout } from './wave-planner.js';
+
+const NOW = new Date('2026-11-23T08:00:00Z');
+
+function newSpec(spec: Partial<RolloutSpecInput['spec']> = {}): RolloutSpec {
+  return RolloutSpec.parse({
+    apiVersion: 'meshwave.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name: 'istio-upgrade' },
+    spec: { from: '1-24-5', to: '1-25-2', deadline: '2027-03-01T00:00:00Z', waves: [{ name: 'all' }], ...spec },
+  });
+}
+
+type ClusterInput = NonNullable<InventoryInput['clusters']>[number];
+
+/** A cluster with both default revisions installed and ready, one workload per revision label given. */
+function newCluster(name: string, labels: readonly (string | null)[], extra: Partial<ClusterInput> = {}): ClusterInput {
+  return {
+    name,
+    controlPlanes: [
+      { revision: '1-24-5', version: '1.24.5', ready: true },
+      { revision: '1-25-2', version: '1.25.2', ready: true },
+    ],
+    workloads: labels.map((revision, i) => ({ namespace: 'shop', kind: 'Deployment', name: `w${i}`, revision })),
+    ...extra,
+  };
+}
+
+const plan = (clusters: ClusterInput[], spec: Partial<RolloutSpecInput['spec']> = {}) =>
+  planRollout(newSpec(spec), Inventory.parse({ clusters }), { now: NOW });
+
+const moved = (p: ReturnType<typeof plan>) => p.waves.flatMap((w) => w.workloads.map((x) => `${x.cluster}/${x.name}`));
+
+describe('revision tags', () => {
+  it('plans a unit labelled with a tag pointing to `from` like any other, and counts tags on `to` as done', () => {
+    const p = plan([
+      newCluster('c1', ['prod-stable', '1-24-5', 'prod-canary', 'other'], {
+        tags: { 'prod-stable': '1-24-5', 'prod-canary': '1-25-2', other: '1-23-0' },
+      }),
+      // the same tag name in another cluster points elsewhere: each cluster resolves its own tags
+      newCluster('c2', ['prod-stable'], { tags: { 'prod-stable': '1-25-2' } }),
+    ]);
+    expect(moved(p).sort()).toEqual(['c1/w0', 'c1/w1']);
+    expect(p.skipped.map((s) => [s.cluster, s.name, s.reason, s.revision])).toEqual([
+      ['c1', 'w2', SkipReason.AlreadyOnTarget, 'prod-canary'],
+      ['c1', 'w3', SkipReason.NotOnFrom, 'other'],
+      ['c2', 'w0', SkipReason.AlreadyOnTarget, 'prod-stable'],
+    ]);
+  });
+
+  it('reads a `to` given as a tag through the cluster', () => {
+    const p = plan([newCluster('c1', ['1-24-5'], { tags: { 'prod-canary': '1-25-2' } })], { to: 'prod-canary' });
+    expect(p.problems).toEqual([]);
+  });
+});
+
+describe('control planes of the clusters a plan moves units in', () => {
+  it('refuses when `to` is not installed or not ready in a selected cluster, naming the cluster', () => {
+    const p = plan([
+      newCluster('has-it', ['1-24-5']),
+      newCluster('missing', ['1-24-5'], { controlPlanes: [{ revision: '1-24-5', version: '1.24.5', ready: true }] }),
+      newCluster('not-ready', ['1-24-5'], {
+        controlPlanes: [
+          { revision: '1-24-5', version: '1.24.5', ready: true },
+          { revision: '1-25-2', version: '1.25.2', ready: false },
+        ],
+      }),
+      // nothing moves here, so its control planes do not matter
+      newCluster('idle', ['1-25-2'], { controlPlanes: [] }),
+    ]);
+    const missing = p.problems.filter((x) => x.code === PlanProblemCode.ControlPlaneMissing);
+    expect(missing.map((x) => x.cluster)).toEqual(['missing', 'not-ready']);
+    expect(missing[0]!.message).toBe('revision 1-25-2 is not installed in cluster missing (control planes: 1-24-5)');
+    expect(missing[1]!.message).toContain('not ready in cluster not-ready');
+    expect(p.feasible).toBe(false);
+    expect(isRefused(p.problems)).toBe(true);
+  });
+
+  it('refuses a jump of three minor versions, naming the versions, and lets a reason allow it', () => {
+    const cluster = newCluster('c1', ['1-24-5'], {
+      controlPlanes: [
+        { revision: '1-24-5', version: '1.24.5', ready: true },
+        { revision: '1-27-0', version: '1.27.0', ready: true },
+      ],
+    });
+    const refused = plan([cluster], { to: '1-27-0' });
+    expect(refused.problems).toMatchObject([
+      { code: PlanProblemCode.UnsupportedUpgradePath, cluster: 'c1', blocking: true, refusal: true },
+    ]);
+    expect(refused.problems[0]!.message).toContain('1.24.5 → 1.27.0');
+    const allowed = plan([cluster], { to: '1-27-0', allowUnsupportedUpgradePath: { reason: 'vendor build, tested' } });
+    expect(allowed.feasible).toBe(true);
+    expect(isRefused(allowed.problems)).toBe(false);
+    expect(allowed.problems[0]!.message).toContain('allowed by spec.allowUnsupportedUpgradePath: vendor build, tested');
+  });
+
+  it('takes versions from the control planes, not from revision names', () => {
+    const named = (to: string, version: string) =>
+      plan(
+        [
+          newCluster('c1', ['1-24-5'], {
+            controlPlanes: [
+              { revision: '1-24-5', version: '1.24.5', ready: true },
+              { revision: to, version, ready: true },
+            ],
+          }),
+        ],
+        { to },
+      );
+    expect(named('canary', '1.27.1').problems.map((x) => x.code)).toEqual([PlanProblemCode.UnsupportedUpgradePath]);
+    expect(named('1-28-0', '1.26.0').problems).toEqual([]);
+  });
+
+  it('says so when a version is unknown or a cluster reports no control planes, without refusing', () => {
+    const p = plan([
+      newCluster('digest', ['1-24-5'], {
+        controlPlanes: [
+          { revision: '1-24-5', version: null, ready: true },
+          { revision: '1-25-2', version: '1.25.2', ready: true },
+        ],
+      }),
+      newCluster('old-agent', ['1-24-5'], { controlPlanes: undefined }),
+    ]);
+    expect(p.problems.map((x) => [x.code, x.cluster, x.blocking])).toEqual([
+      [PlanProblemCode.ControlPlaneUnknown, 'digest', false],
+      [PlanProblemCode.ControlPlaneUnknown, undefined, false],
+    ]);
+    expect(p.problems[0]!.message).toContain('the version of 1-24-5 (version null) is unknown');
+    expect(p.problems[1]!.message).toContain('cluster old-agent reports no control planes');
+    expect(p.feasible).toBe(true);
+  });
+});
