@@ -126,6 +126,23 @@ function unitProgress(
 const ownReport = (options: LevelReportOptions): LevelReport =>
   createLevelReport({ ...options, send: (full) => contextApi.with(ROOT_CONTEXT, () => options.send(full)) });
 
+/**
+ * The cluster's control planes and tags for the inventory. Without them the inventory says nothing of control
+ * planes (the planner then says it could not check them): never an empty list, which would claim that no
+ * revision is installed.
+ */
+async function readIstio(
+  options: Pick<ReporterOptions, 'istio' | 'log'>,
+): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags'>> {
+  try {
+    const installation = await options.istio();
+    return installation === undefined ? {} : istioInventory(installation);
+  } catch (err) {
+    options.log.warn({ err }, 'reading control planes and revision tags failed: the inventory goes without them');
+    return {};
+  }
+}
+
 export function createReporter(options: ReporterOptions): Reporter {
   const { cluster, cache, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
@@ -136,20 +153,8 @@ export function createReporter(options: ReporterOptions): Reporter {
   let inventoryGeneration = 0;
   let inventoryAlways = false;
   const inventory = new InventoryBook(cache);
-  // Without them the inventory says nothing of control planes (the planner then says it could not check them):
-  // never an empty list, which would claim that no revision is installed.
-  const readIstio = async (): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags'>> => {
-    try {
-      const installation = await options.istio();
-      return installation === undefined ? {} : istioInventory(installation);
-    } catch (err) {
-      options.log.warn({ err }, 'reading control planes and revision tags failed: the inventory goes without them');
-      return {};
-    }
-  };
-
   const publishInventory = async (): Promise<boolean> => {
-    const istio = await readIstio();
+    const istio = await readIstio(options);
     inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
     return publish([
       event(MessageType.Inventory, {
