@@ -179,6 +179,10 @@ export const ApiErrorCode = {
   Unavailable: 'UNAVAILABLE',
   /** too many requests for this token or address (or open event streams); `Retry-After` says when to retry */
   RateLimited: 'RATE_LIMITED',
+  /** the plan misses its deadline (each problem in `details`) and the file does not say `acceptInfeasible` */
+  PlanInfeasible: 'PLAN_INFEASIBLE',
+  /** the rollout's deadline is not after now */
+  DeadlinePassed: 'DEADLINE_PASSED',
   Internal: 'INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -161,6 +161,8 @@ export const RolloutSpecBody = z
       .default(GateFailurePolicy.Halt),
     /** split waves per mesh so only one mesh's control plane changes at a time */
     sequenceByMesh: z.boolean().default(false),
+    /** create the rollout even though its plan misses the deadline; the reason goes to the audit */
+    acceptInfeasible: z.strictObject({ reason: z.string().trim().min(1).max(1000) }).optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.from === spec.to) ctx.addIssue({ code: 'custom', path: ['to'], message: '`to` must differ from `from`' });
@@ -172,6 +174,13 @@ export const RolloutSpecBody = z
       if (w.forced && i !== spec.waves.length - 1)
         ctx.addIssue({ code: 'custom', path: ['waves', i, 'forced'], message: 'only the last wave may be forced' });
     });
+    // A statistical test compares cohorts: without the comparison it configures (latencyP99) it would judge nothing.
+    if (spec.gates.compare !== undefined && spec.gates.latencyP99 === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gates', 'compare'],
+        message: '`gates.compare` configures the latencyP99 comparison: add `gates.latencyP99` or remove it',
+      });
     spec.vms.forEach((v, i) => {
       if (!names.has(v.wave))
         ctx.addIssue({ code: 'custom', path: ['vms', i, 'wave'], message: `no wave named "${v.wave}"` });

@@ -14,6 +14,10 @@ export const PlannerErrorCode = {
   Conflict: 'CONFLICT',
   InvalidConfig: 'INVALID_CONFIG',
   NoInventory: 'NO_INVENTORY',
+  /** the plan misses its deadline and the rollout file does not accept it (`acceptInfeasible`) */
+  PlanInfeasible: 'PLAN_INFEASIBLE',
+  /** the rollout's deadline is not after now */
+  DeadlinePassed: 'DEADLINE_PASSED',
   /** the rollout asks for metric gates (errorRate, latencyP99) and this planner has no Prometheus configured */
   MetricGatesUnavailable: 'METRIC_GATES_UNAVAILABLE',
   /** Prometheus could not be reached (connection refused, DNS, reset) */

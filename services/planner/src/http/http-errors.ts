@@ -32,6 +32,8 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.InvalidConfig]: { status: 500, code: ApiErrorCode.Internal },
   [PlannerErrorCode.StoredDocumentInvalid]: { status: 500, code: ApiErrorCode.Internal },
   [PlannerErrorCode.MetricGatesUnavailable]: { status: 422, code: ApiErrorCode.InvalidRequest },
+  [PlannerErrorCode.PlanInfeasible]: { status: 422, code: ApiErrorCode.PlanInfeasible },
+  [PlannerErrorCode.DeadlinePassed]: { status: 422, code: ApiErrorCode.DeadlinePassed },
   // raised while evaluating gates, never by a request; mapped for completeness
   [PlannerErrorCode.PrometheusUnreachable]: { status: 503, code: ApiErrorCode.Unavailable },
   [PlannerErrorCode.PrometheusTimeout]: { status: 503, code: ApiErrorCode.Unavailable },

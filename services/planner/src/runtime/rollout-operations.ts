@@ -22,6 +22,7 @@ import type { AuditEntry, AuditRecord } from '@meshwave/store';
 import { injectTraceContext, rolloutAttributes, withSpan } from '@meshwave/telemetry';
 import { metricGatePaths } from '../core/metric-query.js';
 import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
+import { PlanRefusal, checkPlanAcceptance } from '../core/plan-acceptance.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
 import { newRolloutState } from '../core/rollout-state.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
@@ -100,6 +101,15 @@ export class RolloutOperations {
         `${metricPaths.join(' and ')} need Prometheus and this planner has none (MESHWAVE_PROMETHEUS_URL): such a gate could never be evaluated`,
         { context: { paths: metricPaths } },
       );
+    const acceptance = checkPlanAcceptance(spec, plan, now);
+    if (!acceptance.ok)
+      throw new PlannerError(
+        acceptance.refusal === PlanRefusal.DeadlinePassed
+          ? PlannerErrorCode.DeadlinePassed
+          : PlannerErrorCode.PlanInfeasible,
+        acceptance.message,
+        { context: { details: acceptance.problems } },
+      );
     const id = newRolloutId(spec.metadata.name, now);
     await this.admission.admit({ id, name: spec.metadata.name, units: drivenUnitsOf(plan), epoch: lease.epoch });
     // Admitted: however the creation ends, its registration is no longer "in flight" (a failed one's is void).
@@ -131,7 +141,23 @@ export class RolloutOperations {
             action: 'create',
             scope: id,
             at: now.toISOString(),
-            detail: { name: spec.metadata.name, from: spec.spec.from, to: spec.spec.to, waves: plan.waves.length },
+            ...(acceptance.acceptedInfeasible
+              ? { reason: `accepted infeasible: ${acceptance.acceptedInfeasible.reason}` }
+              : {}),
+            detail: {
+              name: spec.metadata.name,
+              from: spec.spec.from,
+              to: spec.spec.to,
+              waves: plan.waves.length,
+              ...(acceptance.acceptedInfeasible
+                ? {
+                    acceptedInfeasible: {
+                      ...acceptance.acceptedInfeasible,
+                      problems: [...acceptance.acceptedInfeasible.problems],
+                    },
+                  }
+                : {}),
+            },
           },
         });
         if (!result.ok) throw new PlannerError(PlannerErrorCode.Conflict, `could not create ${id}: ${result.reason}`);
