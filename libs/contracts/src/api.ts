@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FreezeStatus } from './freeze-api.js';
 import { Inventory } from './inventory.js';
 import { Plan } from './plan.js';
 import { ResourceName } from './primitives.js';
@@ -303,6 +304,8 @@ export const RolloutStatus = RolloutSummary.extend({
   estimatedCompletion: z.string(),
   deadlineAtRisk: z.boolean(),
   nextWakeAt: z.string().optional(),
+  /** present while the fleet is frozen: this rollout starts nothing until the freeze is lifted */
+  freeze: FreezeStatus.optional(),
   transitions: z.array(TransitionRecord),
 });
 export type RolloutStatus = z.infer<typeof RolloutStatus>;

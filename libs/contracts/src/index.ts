@@ -8,6 +8,8 @@ export * from './messages.js';
 export * from './command-fencing.js';
 export * from './parse.js';
 export * from './api.js';
+export * from './freeze-api.js';
+export * from './retry-api.js';
 export * from './rollout-id.js';
 export * from './history-api.js';
 export * from './service-graph.js';

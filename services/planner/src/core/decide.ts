@@ -30,7 +30,9 @@ export function decide(input: DecisionInput): Decision {
       commands.push({ kind: 'halt', target: h, data: { ...header, generation, target: h, reason } });
     }
   }
-  const key = desiredKeyOf(s.state);
+  // A freeze halts every target of a rollout still active, whatever its phase (a failback too: nothing restarts).
+  const frozen = input.freeze !== undefined && !TERMINAL_PHASES.has(s.state.phase);
+  const key = desiredKeyOf(s.state, frozen);
   const targets: Record<string, TargetRecord> = { ...s.state.targets };
   const reportGenerationOf = (target: string): number | undefined =>
     target.startsWith('cluster/')
@@ -45,7 +47,7 @@ export function decide(input: DecisionInput): Decision {
     input.resendAll === true ||
     (known.length === 0 && s.state.dispatchedWaves > 0) ||
     known.some(([t, prev]) => prev.digest !== key || resyncDue(t, prev));
-  const contents = rebuild ? desiredContents(input.record, s.state) : [];
+  const contents = rebuild ? desiredContents(input.record, s.state, frozen) : [];
   const nextGeneration = contents.some((c) => s.state.targets[c.target]?.digest !== key) ? generation + 1 : generation;
   for (const c of contents) {
     const prev = targets[c.target];

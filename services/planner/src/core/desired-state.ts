@@ -38,12 +38,13 @@ const HALTED_PHASES: ReadonlySet<RolloutPhase> = new Set([
 
 /**
  * The whole desired state of this rollout for every target it has touched, cumulative over the dispatched
- * waves: each unit's revision (`to`, or `from` once failed back), halted while a person must decide.
+ * waves: each unit's revision (`to`, or `from` once failed back), halted while a person must decide or the
+ * fleet is frozen.
  * Excluded units are left out: the agent leaves them where they are.
  */
-export function desiredContents(record: RolloutRecord, state: RolloutState): DesiredContent[] {
+export function desiredContents(record: RolloutRecord, state: RolloutState, frozen = false): DesiredContent[] {
   const { spec, plan } = record;
-  const halted = HALTED_PHASES.has(state.phase);
+  const halted = frozen || HALTED_PHASES.has(state.phase);
   const clusters = new Map<string, UnitTarget[]>();
   const groups = new Map<string, { name: string; version: string }[]>();
   const batchZero = new Map<string, number>();
@@ -116,13 +117,13 @@ export function desiredContents(record: RolloutRecord, state: RolloutState): Des
  * unchanged no target's content changed, so a reconcile on a large fleet need not rebuild and compare every
  * unit list. Stored as each target's digest.
  */
-export function desiredKeyOf(state: RolloutState): string {
+export function desiredKeyOf(state: RolloutState, frozen = false): string {
   return digestOf([
     state.dispatchedWaves,
     state.rolledBackWaves,
     state.rollbackAll,
     state.excluded,
-    HALTED_PHASES.has(state.phase),
+    frozen || HALTED_PHASES.has(state.phase),
     state.wave,
   ]);
 }

@@ -13,7 +13,7 @@ import {
 } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import { decide } from './decide.js';
-import type { Decision } from './decision.js';
+import type { Decision, DecisionInput } from './decision.js';
 import type { EngineCommand } from './desired-state.js';
 import { applyOperatorAction, type OperatorRequest } from './operator-actions.js';
 import { newRolloutRecord } from './rollout-record.js';
@@ -157,6 +157,8 @@ export class Harness {
   readonly fleet = new FakeFleet();
   readonly decisions: Decision[] = [];
   last: Decision | undefined;
+  /** what else the next decisions get (a freeze, metrics, health sources) */
+  extra: Partial<DecisionInput> = {};
 
   constructor(
     readonly record: RolloutRecord,
@@ -174,6 +176,7 @@ export class Harness {
       observations: this.fleet.observations(),
       now: this.now,
       epoch: this.epoch,
+      ...this.extra,
     });
     this.state = d.state;
     this.fleet.apply(d.commands);

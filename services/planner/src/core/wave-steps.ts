@@ -1,6 +1,7 @@
 import { GateOutcome, TransitionTrigger } from '@meshwave/contracts';
 import { DEFAULT_ENGINE_CONFIG, type DecisionInput } from './decision.js';
 import { metricGatePaths } from './metric-query.js';
+import { freezeBlock } from './fleet-freeze.js';
 import { startBlockOf, type StartBlock } from './start-block.js';
 import { failWave, gate, type Stepper } from './stepper.js';
 import { stateKeyOf, type StateKey } from './transition-table.js';
@@ -20,7 +21,7 @@ function stepPending(s: Stepper, input: DecisionInput): boolean {
   const { record } = input;
   const st = s.state;
   const waves = record.plan.waves;
-  const block = waves.length > 0 ? startBlockOf(record, st, 0, now) : undefined;
+  const block = freezeBlock(input.freeze) ?? (waves.length > 0 ? startBlockOf(record, st, 0, now) : undefined);
   if (block) return waitFor(s, block);
   s.go('Running/Dispatching', TransitionTrigger.Start, 'start conditions of the first wave met', { wave: 0 });
   return true;
@@ -37,7 +38,7 @@ function stepDispatching(s: Stepper, input: DecisionInput): boolean {
     s.go('Running/Converging', TransitionTrigger.Dispatched, 'no wave to dispatch');
     return true;
   }
-  const block = startBlockOf(record, st, st.wave, now);
+  const block = freezeBlock(input.freeze) ?? startBlockOf(record, st, st.wave, now);
   if (block) return waitFor(s, block);
   const planned = waves[st.wave]!;
   const forced = planned.forced ? ' (forced by the deadline)' : '';

@@ -4,6 +4,7 @@ import type {
   ClusterDetail,
   CreatedRollout,
   FleetView,
+  FreezeStatus,
   Plan,
   RolloutEvent,
   RolloutStatus,
@@ -17,6 +18,7 @@ import { silentLogger } from '@meshwave/telemetry';
 import { resolvePlannerConfig, type PlannerConfig } from '../config/config.js';
 import { AgentReports } from './agent-reports.js';
 import { FleetInventory } from './fleet-inventory.js';
+import { FreezeControl } from './freeze-control.js';
 import { Leadership } from './leadership.js';
 import type { PlannerContext } from './planner-context.js';
 import { EventLoopDelayMonitor } from '../metrics/event-loop-delay.js';
@@ -55,6 +57,10 @@ export interface Planner {
   getRollout(id: string): Promise<RolloutStatus>;
   act(id: string, input: ActionInput): Promise<ActionResponse>;
   fleet(): Promise<FleetView>;
+  /** the fleet-wide freeze as stored */
+  freezeStatus(): Promise<FreezeStatus>;
+  /** freezes (`frozen`) or lifts the freeze, on the leader; audited; 409 when it does not apply */
+  changeFreeze(frozen: boolean, reason: string, actor: string): Promise<FreezeStatus>;
   cluster(name: string): Promise<ClusterDetail>;
   putInventory(inventory: unknown, actor: string): Promise<void>;
   /** the newest `limit` audit entries (before the `before` id), of a scope or the fleet; kept by age */
@@ -81,6 +87,7 @@ class PlannerImpl implements Planner {
   private readonly reports: AgentReports;
   private readonly inventory: FleetInventory;
   private readonly operations: RolloutOperations;
+  private readonly freeze: FreezeControl;
   private readonly events: RolloutEvents;
   private readonly health: PlannerReadiness;
   private readonly loopDelay: EventLoopDelayMonitor;
@@ -127,6 +134,7 @@ class PlannerImpl implements Planner {
       events: this.events,
       metricsConfigured: options.config?.metricSampler !== undefined,
     });
+    this.freeze = new FreezeControl(context, { leadership: this.leadership, reconciler: this.reconciler });
     this.health = new PlannerReadiness(context, this.leadership);
   }
 
@@ -216,6 +224,14 @@ class PlannerImpl implements Planner {
 
   cluster(name: string): Promise<ClusterDetail> {
     return this.inventory.cluster(name);
+  }
+
+  freezeStatus(): Promise<FreezeStatus> {
+    return this.freeze.status();
+  }
+
+  changeFreeze(frozen: boolean, reason: string, actor: string): Promise<FreezeStatus> {
+    return this.freeze.change(frozen, reason, actor);
   }
 
   putInventory(inventory: unknown, actor: string): Promise<void> {

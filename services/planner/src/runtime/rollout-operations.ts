@@ -25,10 +25,12 @@ import { applyOperatorAction, type OperatorResult } from '../core/operator-actio
 import { PlanRefusal, checkPlanAcceptance } from '../core/plan-acceptance.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
 import { newRolloutState } from '../core/rollout-state.js';
+import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
 import { transitionPage } from '../views/transition-page.js';
 import type { FleetInventory } from './fleet-inventory.js';
+import { readFreeze } from './freeze-control.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
@@ -192,14 +194,16 @@ export class RolloutOperations {
   }
 
   async get(id: string): Promise<RolloutStatus> {
-    const loaded = await this.loadOrThrow(id);
-    return buildRolloutStatus(
+    const [loaded, freeze] = await Promise.all([this.loadOrThrow(id), readFreeze(this.context.store)]);
+    const status = buildRolloutStatus(
       loaded.record,
       loaded.state,
       loaded.observations,
       nowOf(this.context),
       this.ports.leadership.epoch(),
     );
+    // A freeze holds only what is still active: a finished rollout has nothing left to start.
+    return freeze.frozen && !TERMINAL_PHASES.has(status.phase) ? { ...status, freeze } : status;
   }
 
   /** An operator's action, stored with its audit entry; the engine loop writes the same document, so a few tries. */
