@@ -115,6 +115,8 @@ export const TransitionTrigger = {
   Resume: 'resume',
   Rollback: 'rollback',
   Abort: 'abort',
+  /** an operator retried failed units of a halted rollout: its wave is dispatched again */
+  Retry: 'retry',
 } as const;
 export type TransitionTrigger = (typeof TransitionTrigger)[keyof typeof TransitionTrigger];
 

@@ -9,6 +9,8 @@ export const PlannerErrorCode = {
   UnitsOverlap: 'UNITS_OVERLAP',
   /** an exclusion names no unit of the rollout, or would pass the per-rollout bound */
   InvalidExclusion: 'INVALID_EXCLUSION',
+  /** a retry names a unit that is not a failed unit of the rollout */
+  InvalidRetry: 'INVALID_RETRY',
   NotLeader: 'NOT_LEADER',
   StaleEpoch: 'STALE_EPOCH',
   Conflict: 'CONFLICT',

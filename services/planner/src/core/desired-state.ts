@@ -64,10 +64,13 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, froz
       let list = clusters.get(u.cluster);
       if (list === undefined) clusters.set(u.cluster, (list = []));
       if (state.excluded.length > 0 && isExcluded(u.unit, state.excluded)) continue;
+      // An operator's retry: the agent restarts the unit once more towards `to` (this attempt's restart only).
+      const attempt = revision === spec.spec.to ? state.retries?.[u.unit] : undefined;
+      const retry = attempt !== undefined ? { attempt } : {};
       list.push(
         u.kind !== undefined
-          ? { namespace: u.namespace, kind: u.kind as UnitTarget['kind'], name: u.name, revision }
-          : { namespace: u.namespace, revision },
+          ? { namespace: u.namespace, kind: u.kind as UnitTarget['kind'], name: u.name, revision, ...retry }
+          : { namespace: u.namespace, revision, ...retry },
       );
     }
     for (const h of planned.vmHosts) {
@@ -125,6 +128,8 @@ export function desiredKeyOf(state: RolloutState, frozen = false): string {
     state.excluded,
     frozen || HALTED_PHASES.has(state.phase),
     state.wave,
+    // only when there are any, so the digests of rollouts never retried stay what they were
+    ...(state.retries !== undefined && Object.keys(state.retries).length > 0 ? [state.retries] : []),
   ]);
 }
 

@@ -66,6 +66,8 @@ export interface RolloutState {
   readonly approvedWaves: readonly number[];
   /** unit keys (`cluster/namespace` or `cluster/namespace/kind/name`) an operator excluded */
   readonly excluded: readonly string[];
+  /** per unit key, how many times an operator retried it (absent: never); sent to agents as the unit's attempt */
+  readonly retries?: Readonly<Record<string, number>>;
   /** last generation issued; every command carries one, higher than any before it */
   readonly generation: number;
   readonly targets: Readonly<Record<string, TargetRecord>>;

@@ -39,6 +39,7 @@ export const TRANSITIONS: readonly Edge[] = [
   { from: [Pending, ...running], trigger: T.Pause, to: [Paused] },
   { from: [Paused], trigger: T.Resume, to: [Pending, ...running] },
   { from: [Halted], trigger: T.Resume, to: [R(Dispatching)] },
+  { from: [Halted], trigger: T.Retry, to: [R(Dispatching)] },
   { from: [Pending], trigger: T.Rollback, to: [RolledBack] },
   { from: [...running, Paused, Halted, Completed], trigger: T.Rollback, to: [RollingBack] },
   { from: [Pending, ...running, Paused, Halted, RollingBack], trigger: T.Abort, to: [Failed] },

@@ -24,6 +24,7 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.RolloutExists]: { status: 409, code: ApiErrorCode.Conflict },
   [PlannerErrorCode.UnitsOverlap]: { status: 409, code: ApiErrorCode.Conflict },
   [PlannerErrorCode.InvalidExclusion]: { status: 422, code: ApiErrorCode.InvalidRequest },
+  [PlannerErrorCode.InvalidRetry]: { status: 422, code: ApiErrorCode.InvalidRequest },
   [PlannerErrorCode.Conflict]: { status: 409, code: ApiErrorCode.Conflict },
   [PlannerErrorCode.NotLeader]: { status: 503, code: ApiErrorCode.NotLeader },
   [PlannerErrorCode.StaleEpoch]: { status: 503, code: ApiErrorCode.NotLeader },

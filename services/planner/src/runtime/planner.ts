@@ -25,10 +25,10 @@ import { EventLoopDelayMonitor } from '../metrics/event-loop-delay.js';
 import { PlannerMetrics } from '../metrics/planner-metrics.js';
 import { PlannerReadiness, type Readiness } from './readiness.js';
 import { RolloutEvents } from './rollout-events.js';
-import { RolloutOperations, type ActionInput, type PlanInput } from './rollout-operations.js';
+import { RolloutOperations, type ActionInput, type PlanInput, type RetryInput } from './rollout-operations.js';
 import { RolloutReconciler } from './rollout-reconciler.js';
 
-export type { ActionInput, PlanInput } from './rollout-operations.js';
+export type { ActionInput, PlanInput, RetryInput } from './rollout-operations.js';
 export type { Readiness } from './readiness.js';
 
 export interface CreatePlannerOptions {
@@ -56,6 +56,8 @@ export interface Planner {
   listRollouts(): Promise<RolloutSummary[]>;
   getRollout(id: string): Promise<RolloutStatus>;
   act(id: string, input: ActionInput): Promise<ActionResponse>;
+  /** failed units restart once more towards the same revision (all failed units when `units` is absent) */
+  retry(id: string, input: RetryInput): Promise<ActionResponse>;
   fleet(): Promise<FleetView>;
   /** the fleet-wide freeze as stored */
   freezeStatus(): Promise<FreezeStatus>;
@@ -208,6 +210,10 @@ class PlannerImpl implements Planner {
 
   act(id: string, input: ActionInput): Promise<ActionResponse> {
     return this.operations.act(id, input);
+  }
+
+  retry(id: string, input: RetryInput): Promise<ActionResponse> {
+    return this.operations.retry(id, input);
   }
 
   audit(scope?: string, limit?: number, before?: string): Promise<readonly AuditRecord[]> {

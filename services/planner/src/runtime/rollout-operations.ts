@@ -25,6 +25,7 @@ import { applyOperatorAction, type OperatorResult } from '../core/operator-actio
 import { PlanRefusal, checkPlanAcceptance } from '../core/plan-acceptance.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
 import { newRolloutState } from '../core/rollout-state.js';
+import { retryFailedUnits } from '../core/unit-retry.js';
 import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
@@ -52,6 +53,20 @@ export interface ActionInput {
   readonly reason?: string;
   readonly units?: readonly ExcludedUnit[];
 }
+
+export interface RetryInput {
+  readonly actor: string;
+  readonly reason: string;
+  /** unit keys; absent: every failed unit */
+  readonly units?: readonly string[];
+}
+
+/** An action as stored in the audit and answered: an operator action, or a retry. */
+type StoredAction = Omit<ActionInput, 'action'> & {
+  readonly action: OperatorAction | 'retry';
+  /** the unit keys a retry named */
+  readonly retried?: readonly string[];
+};
 
 /** What the operations need of the other parts of the planner. */
 export interface RolloutOperationsPorts {
@@ -207,24 +222,51 @@ export class RolloutOperations {
   }
 
   /** An operator's action, stored with its audit entry; the engine loop writes the same document, so a few tries. */
-  async act(id: string, input: ActionInput): Promise<ActionResponse> {
-    const lease = this.ports.leadership.requireLeader();
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const loaded = await this.loadOrThrow(id);
-      const now = nowOf(this.context);
-      const result = applyOperatorAction(loaded.record, loaded.state, {
+  act(id: string, input: ActionInput): Promise<ActionResponse> {
+    return this.applyAndStore(id, input, PlannerErrorCode.InvalidExclusion, (loaded, now) =>
+      applyOperatorAction(loaded.record, loaded.state, {
         action: input.action,
         actor: input.actor,
         now,
         ...(input.reason !== undefined ? { reason: input.reason } : {}),
         ...(input.units ? { units: input.units } : {}),
-      });
+      }),
+    );
+  }
+
+  /** Failed units (the named ones, or all) restart once more towards the same revision; audited. */
+  retry(id: string, input: RetryInput): Promise<ActionResponse> {
+    const action: StoredAction = {
+      action: 'retry',
+      actor: input.actor,
+      reason: input.reason,
+      ...(input.units !== undefined ? { retried: input.units } : {}),
+    };
+    return this.applyAndStore(id, action, PlannerErrorCode.InvalidRetry, (loaded, now) =>
+      retryFailedUnits(loaded.record, loaded.state, loaded.observations, {
+        actor: input.actor,
+        reason: input.reason,
+        now,
+        ...(input.units !== undefined ? { units: input.units } : {}),
+      }),
+    );
+  }
+
+  private async applyAndStore(
+    id: string,
+    input: StoredAction,
+    invalid: PlannerErrorCode,
+    apply: (loaded: LoadedRollout, now: Date) => OperatorResult,
+  ): Promise<ActionResponse> {
+    const lease = this.ports.leadership.requireLeader();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const loaded = await this.loadOrThrow(id);
+      const now = nowOf(this.context);
+      const result = apply(loaded, now);
       if (!result.ok)
-        throw new PlannerError(
-          result.problems ? PlannerErrorCode.InvalidExclusion : PlannerErrorCode.ActionNotApplicable,
-          result.why,
-          { context: { id, action: input.action, phase: loaded.state.phase, details: result.problems } },
-        );
+        throw new PlannerError(result.problems ? invalid : PlannerErrorCode.ActionNotApplicable, result.why, {
+          context: { id, action: input.action, phase: loaded.state.phase, details: result.problems },
+        });
       const written = await this.context.store.transition({
         scope: id,
         epoch: lease.epoch,
@@ -260,7 +302,7 @@ export class RolloutOperations {
   /** A stored action: the rollout is reconciled at once and the action and its transitions go to the stream. */
   private acted(
     id: string,
-    input: ActionInput,
+    input: StoredAction,
     result: Extract<OperatorResult, { ok: true }>,
     now: Date,
   ): ActionResponse {
@@ -300,7 +342,7 @@ export class RolloutOperations {
 
 function actionAudit(
   id: string,
-  input: ActionInput,
+  input: StoredAction,
   result: Extract<OperatorResult, { ok: true }>,
   now: Date,
 ): AuditEntry {
@@ -314,6 +356,7 @@ function actionAudit(
       phase: result.state.phase,
       wave: result.state.wave,
       ...(input.units ? { units: input.units.map((u) => ({ ...u })) } : {}),
+      ...(input.retried ? { units: [...input.retried] } : {}),
       message: result.message,
     },
   };

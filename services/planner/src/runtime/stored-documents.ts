@@ -58,6 +58,7 @@ export const StoredRolloutState = z.object({
   pausedFrom: z.object({ phase: z.enum(RolloutPhase), wavePhase: z.enum(WavePhase).optional() }).optional(),
   approvedWaves: z.array(z.number().int()),
   excluded: z.array(z.string()),
+  retries: z.record(z.string(), z.number().int().positive()).optional(),
   generation: z.number().int(),
   targets: z.record(z.string(), StoredTargetRecord),
   verdicts: z.array(GateVerdict),
