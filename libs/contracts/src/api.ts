@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FreezeStatus } from './freeze-api.js';
+import { AdvisoryVerdict } from './gate-api.js';
 import { Inventory } from './inventory.js';
 import { Plan } from './plan.js';
 import { ResourceName } from './primitives.js';
@@ -79,6 +80,8 @@ export const GateReason = {
   MetricsNotConfigured: 'MetricsNotConfigured',
   /** a failure was held: the planner's own event loop lags, or the reporting source says it is Degraded */
   JudgementHeld: 'JudgementHeld',
+  /** no traffic data for the new revision while the old one answers errors: a failure, not a lack of data */
+  NewRevisionSilent: 'NewRevisionSilent',
 } as const;
 export type GateReason = (typeof GateReason)[keyof typeof GateReason];
 
@@ -94,6 +97,7 @@ export const GateVerdict = z.object({
   failed: z.array(z.string()).default([]),
   /** true for the evaluation that decided the wave (end of soak), false for watches while converging */
   final: z.boolean(),
+  advisory: z.array(AdvisoryVerdict).optional(),
 });
 export type GateVerdict = z.infer<typeof GateVerdict>;
 
@@ -117,6 +121,8 @@ export const TransitionTrigger = {
   Abort: 'abort',
   /** an operator retried failed units of a halted rollout: its wave is dispatched again */
   Retry: 'retry',
+  /** a final gate could not judge `gates.inconclusive.limit` times in a row or for its timeout: paused */
+  InconclusiveLimit: 'inconclusive-limit',
 } as const;
 export type TransitionTrigger = (typeof TransitionTrigger)[keyof typeof TransitionTrigger];
 

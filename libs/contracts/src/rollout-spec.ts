@@ -119,13 +119,36 @@ export const VmRollout = z.strictObject({
 });
 export type VmRollout = z.infer<typeof VmRollout>;
 
+/**
+ * `enforce: false` makes a metric gate advisory: evaluated and shown with each verdict, never halting a wave.
+ * Default true (optional in the schema, so specs stored by an earlier planner read the same).
+ */
+const Enforce = z.boolean().optional();
+
+/**
+ * What a final gate evaluation that cannot judge (Inconclusive, Error) leads to, as Argo Rollouts'
+ * `inconclusiveLimit`: after `limit` such evaluations in a row, or `timeout` after the first, the rollout pauses
+ * for a person with the reason. It never passes on missing data, and never waits without a bound.
+ */
+export const InconclusivePolicy = z.strictObject({
+  /** evaluations in a row (one per gate retry, 15 s by default); default 10 */
+  limit: z.number().int().min(1).max(1000).optional(),
+  /** from the first inconclusive evaluation of the wave's final gate; default 30m */
+  timeout: durationUpTo('7d').optional(),
+});
+export type InconclusivePolicy = z.infer<typeof InconclusivePolicy>;
+/** The policy where the file (or a spec stored by an earlier planner) says nothing. */
+export const DEFAULT_INCONCLUSIVE_POLICY = { limit: 10, timeout: 1800 } as const;
+
 export const Gates = z.strictObject({
   /** share of the wave's workloads that must be available, from agent reports */
   readiness: z.strictObject({ minAvailable: PercentOrCount }).optional(),
   /** absolute SLO on the request error ratio, from Prometheus */
-  errorRate: z.strictObject({ max: z.number().min(0).max(1) }).optional(),
+  errorRate: z.strictObject({ max: z.number().min(0).max(1), enforce: Enforce }).optional(),
   /** allowed p99 latency increase of the new-revision cohort over the old one */
-  latencyP99: z.strictObject({ maxIncrease: PercentOrCount }).optional(),
+  latencyP99: z.strictObject({ maxIncrease: PercentOrCount, enforce: Enforce }).optional(),
+  /** when a final gate cannot judge: defaults limit 10, timeout 30m (DEFAULT_INCONCLUSIVE_POLICY) */
+  inconclusive: InconclusivePolicy.optional(),
   /** statistical test used by comparative gates */
   compare: z.strictObject({ test: z.enum(['mann-whitney']), alpha: z.number().gt(0).lt(1) }).optional(),
 });

@@ -9,6 +9,7 @@ import type {
   VmProgress,
   WavePhase,
 } from '@meshwave/contracts';
+import type { InconclusiveRun } from './gate-policy.js';
 
 /** What never changes once a rollout is created: the spec, the plan made from it, and who asked. */
 export interface RolloutRecord {
@@ -62,6 +63,8 @@ export interface RolloutState {
   readonly waveDispatchedAt?: string;
   readonly soakStartedAt?: string;
   readonly gateRetryAt?: string;
+  /** the current wave's run of final gate evaluations that could not judge (gate-policy.ts) */
+  readonly inconclusive?: InconclusiveRun;
   readonly pausedFrom?: ResumePoint;
   readonly approvedWaves: readonly number[];
   /** unit keys (`cluster/namespace` or `cluster/namespace/kind/name`) an operator excluded */

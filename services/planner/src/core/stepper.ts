@@ -87,6 +87,7 @@ export function gate(input: DecisionInput, state: RolloutState, final: boolean, 
     at: now.toISOString(),
     failed: [...verdict.failed],
     final,
+    ...(evaluated.advisories !== undefined ? { advisory: evaluated.advisories.map((a) => ({ ...a })) } : {}),
   };
 }
 

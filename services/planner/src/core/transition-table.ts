@@ -30,6 +30,7 @@ export const TRANSITIONS: readonly Edge[] = [
   { from: [R(Soaking)], trigger: T.SoakElapsed, to: [R(Gating)] },
   { from: [R(Gating)], trigger: T.GatePassed, to: [R(Dispatching)] },
   { from: [R(Gating)], trigger: T.LastGatePassed, to: [Completed] },
+  { from: [R(Gating)], trigger: T.InconclusiveLimit, to: [Paused] },
   { from: watching, trigger: T.GateFailed, to: [Halted] },
   { from: [Halted], trigger: T.RollbackStarted, to: [RollingBack] },
   { from: [RollingBack], trigger: T.WaveRolledBack, to: [Halted] },

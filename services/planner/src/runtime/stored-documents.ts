@@ -55,6 +55,7 @@ export const StoredRolloutState = z.object({
   waveDispatchedAt: z.string().optional(),
   soakStartedAt: z.string().optional(),
   gateRetryAt: z.string().optional(),
+  inconclusive: z.object({ since: z.string(), count: z.number().int().nonnegative() }).optional(),
   pausedFrom: z.object({ phase: z.enum(RolloutPhase), wavePhase: z.enum(WavePhase).optional() }).optional(),
   approvedWaves: z.array(z.number().int()),
   excluded: z.array(z.string()),
