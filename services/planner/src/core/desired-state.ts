@@ -39,12 +39,12 @@ const HALTED_PHASES: ReadonlySet<RolloutPhase> = new Set([
 /**
  * The whole desired state of this rollout for every target it has touched, cumulative over the dispatched
  * waves: each unit's revision (`to`, or `from` once failed back), halted while a person must decide or the
- * fleet is frozen.
+ * rollout is held (the fleet frozen, or outside its change windows).
  * Excluded units are left out: the agent leaves them where they are.
  */
-export function desiredContents(record: RolloutRecord, state: RolloutState, frozen = false): DesiredContent[] {
+export function desiredContents(record: RolloutRecord, state: RolloutState, held = false): DesiredContent[] {
   const { spec, plan } = record;
-  const halted = frozen || HALTED_PHASES.has(state.phase);
+  const halted = held || HALTED_PHASES.has(state.phase);
   const clusters = new Map<string, UnitTarget[]>();
   const groups = new Map<string, { name: string; version: string }[]>();
   const batchZero = new Map<string, number>();
@@ -120,13 +120,13 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, froz
  * unchanged no target's content changed, so a reconcile on a large fleet need not rebuild and compare every
  * unit list. Stored as each target's digest.
  */
-export function desiredKeyOf(state: RolloutState, frozen = false): string {
+export function desiredKeyOf(state: RolloutState, held = false): string {
   return digestOf([
     state.dispatchedWaves,
     state.rolledBackWaves,
     state.rollbackAll,
     state.excluded,
-    frozen || HALTED_PHASES.has(state.phase),
+    held || HALTED_PHASES.has(state.phase),
     state.wave,
     // only when there are any, so the digests of rollouts never retried stay what they were
     ...(state.retries !== undefined && Object.keys(state.retries).length > 0 ? [state.retries] : []),

@@ -160,7 +160,7 @@ describe('engine: windows', () => {
     h.now = new Date(T0.getTime() + 3_600_000); // 10:00, soak over, window closed
     h.settle();
     expect(h.state).toMatchObject({ wave: 1, wavePhase: 'Dispatching' });
-    expect(h.state.reason).toContain('waits until 2026-11-03T09:00:00.000Z');
+    expect(h.state.reason).toContain('waiting for window until 2026-11-03T09:00:00.000Z');
     h.runUntil(['Completed']);
     expect(h.state.history.find((t) => t.trigger === 'dispatched' && t.wave === 1)?.at).toBe(
       '2026-11-03T09:00:00.000Z',
