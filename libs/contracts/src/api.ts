@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { FreezeStatus } from './freeze-api.js';
+import { AdvisoryVerdict } from './gate-api.js';
 import { Inventory } from './inventory.js';
 import { Plan } from './plan.js';
 import { ResourceName } from './primitives.js';
@@ -78,6 +80,8 @@ export const GateReason = {
   MetricsNotConfigured: 'MetricsNotConfigured',
   /** a failure was held: the planner's own event loop lags, or the reporting source says it is Degraded */
   JudgementHeld: 'JudgementHeld',
+  /** no traffic data for the new revision while the old one answers errors: a failure, not a lack of data */
+  NewRevisionSilent: 'NewRevisionSilent',
 } as const;
 export type GateReason = (typeof GateReason)[keyof typeof GateReason];
 
@@ -93,6 +97,7 @@ export const GateVerdict = z.object({
   failed: z.array(z.string()).default([]),
   /** true for the evaluation that decided the wave (end of soak), false for watches while converging */
   final: z.boolean(),
+  advisory: z.array(AdvisoryVerdict).optional(),
 });
 export type GateVerdict = z.infer<typeof GateVerdict>;
 
@@ -114,6 +119,10 @@ export const TransitionTrigger = {
   Resume: 'resume',
   Rollback: 'rollback',
   Abort: 'abort',
+  /** an operator retried failed units of a halted rollout: its wave is dispatched again */
+  Retry: 'retry',
+  /** a final gate could not judge `gates.inconclusive.limit` times in a row or for its timeout: paused */
+  InconclusiveLimit: 'inconclusive-limit',
 } as const;
 export type TransitionTrigger = (typeof TransitionTrigger)[keyof typeof TransitionTrigger];
 
@@ -166,28 +175,7 @@ export const ApiError = z.object({
 });
 export type ApiError = z.infer<typeof ApiError>;
 
-/** Stable API error codes. */
-export const ApiErrorCode = {
-  InvalidRequest: 'INVALID_REQUEST',
-  InvalidSpec: 'INVALID_SPEC',
-  Unauthenticated: 'UNAUTHENTICATED',
-  Forbidden: 'FORBIDDEN',
-  NotFound: 'NOT_FOUND',
-  Conflict: 'CONFLICT',
-  ActionNotApplicable: 'ACTION_NOT_APPLICABLE',
-  NotLeader: 'NOT_LEADER',
-  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
-  UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
-  Unavailable: 'UNAVAILABLE',
-  /** too many requests for this token or address (or open event streams); `Retry-After` says when to retry */
-  RateLimited: 'RATE_LIMITED',
-  /** Istio does not support the plan's version change in some cluster (ADR 0028); details name each */
-  UnsupportedUpgradePath: 'UNSUPPORTED_UPGRADE_PATH',
-  /** the `to` revision's control plane is not installed or not ready in some selected cluster (ADR 0028) */
-  ControlPlaneMissing: 'CONTROL_PLANE_MISSING',
-  Internal: 'INTERNAL',
-} as const;
-export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
+export { ApiErrorCode } from './api-error-codes.js';
 
 // ---- requests ----
 
@@ -306,6 +294,8 @@ export const RolloutStatus = RolloutSummary.extend({
   estimatedCompletion: z.string(),
   deadlineAtRisk: z.boolean(),
   nextWakeAt: z.string().optional(),
+  /** present while the fleet is frozen: this rollout starts nothing until the freeze is lifted */
+  freeze: FreezeStatus.optional(),
   transitions: z.array(TransitionRecord),
 });
 export type RolloutStatus = z.infer<typeof RolloutStatus>;

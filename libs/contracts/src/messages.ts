@@ -56,6 +56,11 @@ export const UnitTarget = z.object({
   name: z.string().optional(),
   /** the revision this unit should run */
   revision: RevisionName,
+  /**
+   * an operator's retry of a failed unit (`POST /v1/rollouts/:id/retry`): restart it again towards `revision`
+   * unless a restart of this attempt (or a later one) was already written; absent: the first attempt
+   */
+  attempt: z.number().int().positive().optional(),
 });
 export type UnitTarget = z.infer<typeof UnitTarget>;
 

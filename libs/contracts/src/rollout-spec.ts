@@ -119,13 +119,36 @@ export const VmRollout = z.strictObject({
 });
 export type VmRollout = z.infer<typeof VmRollout>;
 
+/**
+ * `enforce: false` makes a metric gate advisory: evaluated and shown with each verdict, never halting a wave.
+ * Default true (optional in the schema, so specs stored by an earlier planner read the same).
+ */
+const Enforce = z.boolean().optional();
+
+/**
+ * What a final gate evaluation that cannot judge (Inconclusive, Error) leads to, as Argo Rollouts'
+ * `inconclusiveLimit`: after `limit` such evaluations in a row, or `timeout` after the first, the rollout pauses
+ * for a person with the reason. It never passes on missing data, and never waits without a bound.
+ */
+export const InconclusivePolicy = z.strictObject({
+  /** evaluations in a row (one per gate retry, 15 s by default); default 10 */
+  limit: z.number().int().min(1).max(1000).optional(),
+  /** from the first inconclusive evaluation of the wave's final gate; default 30m */
+  timeout: durationUpTo('7d').optional(),
+});
+export type InconclusivePolicy = z.infer<typeof InconclusivePolicy>;
+/** The policy where the file (or a spec stored by an earlier planner) says nothing. */
+export const DEFAULT_INCONCLUSIVE_POLICY = { limit: 10, timeout: 1800 } as const;
+
 export const Gates = z.strictObject({
   /** share of the wave's workloads that must be available, from agent reports */
   readiness: z.strictObject({ minAvailable: PercentOrCount }).optional(),
   /** absolute SLO on the request error ratio, from Prometheus */
-  errorRate: z.strictObject({ max: z.number().min(0).max(1) }).optional(),
+  errorRate: z.strictObject({ max: z.number().min(0).max(1), enforce: Enforce }).optional(),
   /** allowed p99 latency increase of the new-revision cohort over the old one */
-  latencyP99: z.strictObject({ maxIncrease: PercentOrCount }).optional(),
+  latencyP99: z.strictObject({ maxIncrease: PercentOrCount, enforce: Enforce }).optional(),
+  /** when a final gate cannot judge: defaults limit 10, timeout 30m (DEFAULT_INCONCLUSIVE_POLICY) */
+  inconclusive: InconclusivePolicy.optional(),
   /** statistical test used by comparative gates */
   compare: z.strictObject({ test: z.enum(['mann-whitney']), alpha: z.number().gt(0).lt(1) }).optional(),
 });
@@ -166,6 +189,8 @@ export const RolloutSpecBody = z
      * operator's reason is audited with the rollout's creation. It never overrides a missing control plane.
      */
     allowUnsupportedUpgradePath: z.strictObject({ reason: z.string().trim().min(1).max(1000) }).optional(),
+    /** create the rollout even though its plan misses the deadline; the reason goes to the audit */
+    acceptInfeasible: z.strictObject({ reason: z.string().trim().min(1).max(1000) }).optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.from === spec.to) ctx.addIssue({ code: 'custom', path: ['to'], message: '`to` must differ from `from`' });
@@ -177,6 +202,13 @@ export const RolloutSpecBody = z
       if (w.forced && i !== spec.waves.length - 1)
         ctx.addIssue({ code: 'custom', path: ['waves', i, 'forced'], message: 'only the last wave may be forced' });
     });
+    // A statistical test compares cohorts: without the comparison it configures (latencyP99) it would judge nothing.
+    if (spec.gates.compare !== undefined && spec.gates.latencyP99 === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gates', 'compare'],
+        message: '`gates.compare` configures the latencyP99 comparison: add `gates.latencyP99` or remove it',
+      });
     spec.vms.forEach((v, i) => {
       if (!names.has(v.wave))
         ctx.addIssue({ code: 'custom', path: ['vms', i, 'wave'], message: `no wave named "${v.wave}"` });

@@ -24,6 +24,8 @@ export const MeshwaveAnnotation = {
    * agent reads it back and so never restarts a workload twice for the same target revision.
    */
   RestartedFor: 'meshwave.io/restarted-for',
+  /** the retry attempt the restart was written for (absent: the first); a later attempt restarts once more */
+  RestartAttempt: 'meshwave.io/restart-attempt',
   /** `<rolloutId>#<generation>` of the command that caused the restart, for operators */
   RestartedBy: 'meshwave.io/restarted-by',
   /**
@@ -50,6 +52,8 @@ export interface TemplateRestart {
   readonly atMs: number;
   /** a namespace label handoff restart (ADR 0011), not a move */
   readonly handoff: boolean;
+  /** the retry attempt it was written for; 0 for the first */
+  readonly attempt: number;
 }
 
 /**
@@ -64,6 +68,7 @@ export function lastRestartOf(templateAnnotations: Readonly<Record<string, strin
       revision: movedFor,
       atMs: Date.parse(templateAnnotations[MeshwaveAnnotation.RestartedAt] ?? ''),
       handoff: false,
+      attempt: Number(templateAnnotations[MeshwaveAnnotation.RestartAttempt] ?? 0) || 0,
     };
   const handedOver = templateAnnotations[MeshwaveAnnotation.HandoffOf];
   if (handedOver !== undefined)
@@ -71,6 +76,7 @@ export function lastRestartOf(templateAnnotations: Readonly<Record<string, strin
       revision: handedOver,
       atMs: Date.parse(templateAnnotations[MeshwaveAnnotation.HandoffAt] ?? ''),
       handoff: true,
+      attempt: 0,
     };
   return undefined;
 }

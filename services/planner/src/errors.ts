@@ -9,11 +9,17 @@ export const PlannerErrorCode = {
   UnitsOverlap: 'UNITS_OVERLAP',
   /** an exclusion names no unit of the rollout, or would pass the per-rollout bound */
   InvalidExclusion: 'INVALID_EXCLUSION',
+  /** a retry names a unit that is not a failed unit of the rollout */
+  InvalidRetry: 'INVALID_RETRY',
   NotLeader: 'NOT_LEADER',
   StaleEpoch: 'STALE_EPOCH',
   Conflict: 'CONFLICT',
   InvalidConfig: 'INVALID_CONFIG',
   NoInventory: 'NO_INVENTORY',
+  /** the plan misses its deadline and the rollout file does not accept it (`acceptInfeasible`) */
+  PlanInfeasible: 'PLAN_INFEASIBLE',
+  /** the rollout's deadline is not after now */
+  DeadlinePassed: 'DEADLINE_PASSED',
   /** the rollout asks for metric gates (errorRate, latencyP99) and this planner has no Prometheus configured */
   MetricGatesUnavailable: 'METRIC_GATES_UNAVAILABLE',
   /** Prometheus could not be reached (connection refused, DNS, reset) */

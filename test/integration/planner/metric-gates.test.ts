@@ -155,10 +155,15 @@ async function startExporter(
   return exporter;
 }
 
+/**
+ * The planner here evaluates a waiting gate every second (MESHWAVE_GATE_RETRY_MS), not every 15 s: unless a test
+ * says otherwise, the inconclusive limit is raised in proportion (10 min of waiting, as 40 evaluations would be).
+ */
 function rolloutYaml(name: string, gates: readonly string[]): string {
+  const all = gates.some((g) => g.startsWith('inconclusive:')) ? gates : [...gates, 'inconclusive: { limit: 600 }'];
   return newRolloutYaml({ name, soak: '5s', waves: [25, 100] }).replace(
     '  waves:\n',
-    `  gates:\n${gates.map((g) => `    ${g}\n`).join('')}  waves:\n`,
+    `  gates:\n${all.map((g) => `    ${g}\n`).join('')}  waves:\n`,
   );
 }
 
@@ -360,5 +365,25 @@ describe('planner metric gates on Kafka, Redis and Prometheus', () => {
     expect(error.message).toContain('PROMETHEUS_UNREACHABLE');
     expect(waiting.gateVerdicts.some((v) => v.final && v.outcome === 'Successful')).toBe(false);
     expect(waiting.waveStatuses[1]!.state).not.toBe('passed');
+  });
+
+  it('Given a Prometheus URL nobody answers on and gates.inconclusive.limit 3, Then after 3 evaluations that cannot judge the rollout pauses for a person with the reason, never passing', async () => {
+    const s = await startRollout(
+      ['errorRate: { max: 0.05 }', 'inconclusive: { limit: 3 }'],
+      healthy,
+      `http://127.0.0.1:${await closedPort()}`,
+    );
+    const paused = await settled(s, ['Paused', 'Completed', 'Halted']);
+    expect(paused).toMatchObject({ phase: 'Paused', wave: 0 });
+    expect(paused.reason).toMatch(/^paused for a person: the final gate of wave 0 could not judge 3 times in a row/);
+    expect(paused.reason).toContain('PROMETHEUS_UNREACHABLE');
+    expect(paused.transitions.at(-1)).toMatchObject({
+      trigger: 'inconclusive-limit',
+      from: 'Running/Gating',
+      to: 'Paused',
+    });
+    const finals = paused.gateVerdicts.filter((v) => v.final);
+    expect(finals).toHaveLength(3);
+    expect(finals.every((v) => v.outcome === 'Error' || v.outcome === 'Inconclusive')).toBe(true);
   });
 });

@@ -301,4 +301,60 @@ describe('planner on Kafka and Redis', () => {
     // a measurement for the report, not an assertion on time
     console.log(`failed report received → halt published: ${(sum * 1000).toFixed(1)} ms (Kafka + Redis, one planner)`);
   });
+
+  it('Given a rollout mid-wave, When an operator freezes the fleet and the leader process dies, Then every touched agent is told halted, no wave starts under the next leader either, and once lifted the rollout completes', async () => {
+    const run = newRun();
+    const fleet = await startAgents(run, 400);
+    const first = await startPlanner('freeze-a', run);
+    await until('leadership', () => leaderOf([first]));
+    await until('inventory', async () =>
+      (await api<{ clusters: unknown[] }>(first, 'GET', '/v1/fleet')).body.clusters.length === 3 ? true : undefined,
+    );
+    const created = await api<{ id: string }>(first, 'POST', '/v1/rollouts', newRolloutYaml({ name: 'it-freeze' }));
+    expect(created.status).toBe(201);
+    await until('wave 0 commanded', async () => (fleet.some((x) => x.applied.length > 0) ? true : undefined));
+
+    const frozen = await api<{ frozen: boolean }>(
+      first,
+      'POST',
+      '/v1/freeze',
+      JSON.stringify({ reason: 'incident it' }),
+      'application/json',
+    );
+    expect(frozen).toMatchObject({ status: 200, body: { frozen: true } });
+    const touched = (): ScriptedCluster[] => fleet.filter((a) => a.applied.length > 0);
+    await until('every touched agent halted', async () =>
+      touched().every((a) => a.applied.at(-1)!.halted) ? true : undefined,
+    );
+    const wavesSeen = Math.max(...fleet.flatMap((a) => a.applied.map((d) => d.wave)));
+
+    // When the leader dies, Then the next one reads the freeze from Redis
+    first.child.kill('SIGKILL');
+    const second = await startPlanner('freeze-b', run);
+    await until('takeover', () => leaderOf([second]));
+    const read = await api<{ frozen: boolean; reason: string; by: string }>(second, 'GET', '/v1/freeze');
+    expect(read.body).toMatchObject({ frozen: true, reason: 'incident it', by: 'it-operator' });
+    const status = await until('a reconcile by the new leader', async () => {
+      const s = (await api<RolloutStatus>(second, 'GET', `/v1/rollouts/${created.body.id}`)).body;
+      return s.leaderEpoch > 0 && fleet.some((a) => a.epochs.size > 1) ? s : undefined;
+    });
+    expect(status.freeze).toMatchObject({ frozen: true, reason: 'incident it' });
+    expect(touched().every((a) => a.applied.at(-1)!.halted)).toBe(true);
+    expect(Math.max(...fleet.flatMap((a) => a.applied.map((d) => d.wave)))).toBe(wavesSeen);
+
+    const lifted = await api<{ frozen: boolean }>(
+      second,
+      'DELETE',
+      '/v1/freeze',
+      JSON.stringify({ reason: 'resolved' }),
+      'application/json',
+    );
+    expect(lifted).toMatchObject({ status: 200, body: { frozen: false } });
+    const done = await until('completion after the lift', async () => {
+      const s = (await api<RolloutStatus>(second, 'GET', `/v1/rollouts/${created.body.id}`)).body;
+      return s.phase === 'Completed' ? s : undefined;
+    });
+    expect(done.freeze).toBeUndefined();
+    expect(fleet.every((a) => [...a.revisions.values()].every((r) => r === '1-25-2'))).toBe(true);
+  });
 });

@@ -22,7 +22,7 @@ export interface ScriptedClusterOptions {
   readonly workloads: readonly InventoryWorkload[];
   /** namespaces and their labels, reported with the inventory as cluster agents do (none when absent) */
   readonly namespaces?: readonly InventoryNamespace[];
-  /** unit keys (`namespace/kind/name`) that crash-loop once on `to` */
+  /** unit keys (`namespace/kind/name`) that crash-loop on `to`, until an operator's retry (a later attempt) */
   readonly failing?: ReadonlySet<string>;
   /** the failure those units report (default CrashLoopBackOff) */
   readonly failReason?: string;
@@ -143,7 +143,7 @@ export class ScriptedCluster {
       units: d.units.map((u) => {
         const key = unitKey(u);
         const revision = this.revisions.get(key) ?? null;
-        const fails = revision === d.to && (this.options.failing?.has(key) ?? false);
+        const fails = revision === d.to && (u.attempt ?? 0) === 0 && (this.options.failing?.has(key) ?? false);
         return {
           namespace: u.namespace,
           ...(u.kind !== undefined ? { kind: u.kind } : {}),

@@ -68,7 +68,7 @@ export interface DemoResult {
 
 /**
  * The example rollout made to run in minutes: soaks shortened, change windows and pins dropped (they are
- * days away), deadline an hour from now. Everything else — waves, selectors, exclusions, approvals, VM
+ * days away), deadline an hour from now, the inconclusive limit scaled to the demo's 1 s gate retry. Everything else — waves, selectors, exclusions, approvals, VM
  * groups, gate policy — is the example's.
  */
 export function demoRolloutSpec(exampleText: string, soakSeconds: number, now: Date): Record<string, unknown> {
@@ -80,6 +80,8 @@ export function demoRolloutSpec(exampleText: string, soakSeconds: number, now: D
   spec.deadline = new Date(now.getTime() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   spec.defaults = { ...(spec.defaults as object), soak, batchEstimate: '5s' };
   spec.waves = (spec.waves as Record<string, unknown>[]).map((w) => (w.soak === undefined ? w : { ...w, soak }));
+  // The embedded planner evaluates a waiting gate every second, not every 15 s: the inconclusive limit in proportion.
+  spec.gates = { ...(spec.gates as object), inconclusive: { limit: 600, timeout: '30m' } };
   return { ...doc, metadata: { ...doc.metadata, name: `${String(doc.metadata.name)}-demo` } };
 }
 

@@ -154,6 +154,35 @@ describe('assessUnit', () => {
     expect(a.restarts).toBe(4);
   });
 
+  it('Given a unit failed on the target, When an operator retries it (attempt 1), Then it restarts once more, marked with the attempt, and is judged again', () => {
+    const crashing = [newPod('1-24-5'), newPod('1-25-2', { ready: false, crashLooping: true, restarts: 4 })];
+    const ns = newNamespace({});
+    const failed = newWorkload({ updatedReplicas: 1, templateAnnotations: restarted('1-25-2') });
+    const retry = newAssignment({
+      granularity: 'workload',
+      target: { namespace: 'shop', kind: 'Deployment', name: 'cart', revision: '1-25-2', attempt: 1 },
+    });
+    expect(
+      assessUnit({ ...retry, target: { ...retry.target, attempt: undefined } }, observe(ns, failed, crashing), NOW)
+        .state,
+    ).toBe(UnitState.Failed);
+    const a = assessUnit(retry, observe(ns, failed, crashing), NOW);
+    expect(a.state).toBe(UnitState.Pending);
+    expect(a.toRestart.map((w) => w.workload.name)).toEqual(['cart']);
+    const writes = unitWrites(retry, observe(ns, failed, crashing), a.toRestart, '2026-03-01T12:00:00Z');
+    expect(writes.workloads[0]!.templateAnnotations).toMatchObject({ [MeshwaveAnnotation.RestartAttempt]: '1' });
+    // Once the retry's restart is written, it is judged, never repeated.
+    const retried = newWorkload({
+      updatedReplicas: 1,
+      templateAnnotations: { ...restarted('1-25-2', '2026-03-01T12:00:00Z'), [MeshwaveAnnotation.RestartAttempt]: '1' },
+    });
+    expect(assessUnit(retry, observe(ns, retried, crashing), NOW)).toMatchObject({
+      state: UnitState.Failed,
+      reason: UnitFailureReason.CrashLoop,
+      toRestart: [],
+    });
+  });
+
   it('Given a restart older than the progress deadline, it fails with ProgressDeadlineExceeded', () => {
     const w = newWorkload({ updatedReplicas: 1, templateAnnotations: restarted('1-25-2', '2026-03-01T11:00:00Z') });
     const a = assessUnit(

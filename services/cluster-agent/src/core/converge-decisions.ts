@@ -58,7 +58,8 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
   const failed = results.find((x) => x.r.state === UnitState.Failed);
   const restarting = results.some((x) => x.r.state === UnitState.Restarting);
   const pending = results.some((x) => x.r.state === UnitState.Pending);
-  const anyStarted = results.some((x) => restartedFor(x.w.workload) === revision);
+  // A workload to restart again (an operator's retry) has not started this attempt, whatever its marks say.
+  const anyStarted = results.some((x) => !x.r.needsRestart && restartedFor(x.w.workload) === revision);
   const common = { key, injectedRevision, toRestart, hasWrites: toRestart.length > 0, ...health };
 
   // Nothing to converge: neither the namespace nor (for a workload unit) the workload exists.

@@ -27,6 +27,7 @@ export function unitWrites(
     [MeshwaveAnnotation.RestartedAt]: nowIso,
     [MeshwaveAnnotation.RestartedFor]: revision,
     [MeshwaveAnnotation.RestartedBy]: `${a.rolloutId}#${a.generation}`,
+    [MeshwaveAnnotation.RestartAttempt]: a.target.attempt !== undefined ? String(a.target.attempt) : null,
   };
   const workloads = toRestart.map(({ workload: w }): WorkloadWrite => {
     // At namespace granularity a template label of another revision would only mislead, and would win again

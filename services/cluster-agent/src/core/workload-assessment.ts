@@ -54,7 +54,8 @@ export function assessWorkload(
   // Only the template's last restart can be one toward the target: a handoff restart onto it (a failback during
   // the handoff) is judged, not repeated; a handoff mark a later move superseded is history (ADR 0011).
   const last = lastRestartOf(w.templateAnnotations);
-  const started = last?.revision === revision;
+  // An operator's retry (a higher attempt) makes an earlier restart towards the same revision history.
+  const started = last?.revision === revision && last.attempt >= (a.target.attempt ?? 0);
   const base = { crashLooping, sidecarMismatch };
 
   if (rolledOut && allOnTarget) {

@@ -1,6 +1,8 @@
 import { desiredContents, desiredKeyOf, type EngineCommand } from './desired-state.js';
 import { DEFAULT_ENGINE_CONFIG, type Decision, type DecisionInput } from './decision.js';
+import { RolloutPhase } from '@meshwave/contracts';
 import type { RolloutState, TargetRecord } from './rollout-state.js';
+import { outsideWindows } from './start-block.js';
 import { Stepper } from './stepper.js';
 import { TERMINAL_PHASES } from './transition-table.js';
 import { step } from './wave-steps.js';
@@ -16,9 +18,21 @@ const MAX_STEPS = 16;
 export function decide(input: DecisionInput): Decision {
   const s = new Stepper(input, input.now);
   const config = input.config ?? DEFAULT_ENGINE_CONFIG;
-  for (let i = 0; i < MAX_STEPS && !s.settled; i++) if (!step(s, input)) break;
-
   const now = input.now.getTime();
+  // Windows and blackouts govern every restart, not only a wave's start: outside them a running rollout's agents
+  // start no new restart (those in flight finish) until the window opens. A failback is not held: it restores.
+  const closed = outsideWindows(input.record, now);
+  if (closed !== undefined) {
+    const until = closed.until !== undefined ? `until ${new Date(closed.until).toISOString()} ` : '';
+    s.holdReason = `waiting for window ${until}(${closed.why}): no new restart starts, those in flight finish`;
+  }
+  for (let i = 0; i < MAX_STEPS && !s.settled; i++) if (!step(s, input)) break;
+  const outsideWindow = closed !== undefined && s.state.phase === RolloutPhase.Running;
+  if (outsideWindow) {
+    s.setReason(s.holdReason ?? '');
+    if (closed.until !== undefined) s.wake(closed.until);
+  }
+
   const nowIso = input.now.toISOString();
   const commands: EngineCommand[] = [];
   let generation = s.state.generation;
@@ -30,7 +44,10 @@ export function decide(input: DecisionInput): Decision {
       commands.push({ kind: 'halt', target: h, data: { ...header, generation, target: h, reason } });
     }
   }
-  const key = desiredKeyOf(s.state);
+  // A freeze halts every target of a rollout still active, whatever its phase (a failback too: nothing restarts).
+  const frozen = input.freeze !== undefined && !TERMINAL_PHASES.has(s.state.phase);
+  const held = frozen || outsideWindow;
+  const key = desiredKeyOf(s.state, held);
   const targets: Record<string, TargetRecord> = { ...s.state.targets };
   const reportGenerationOf = (target: string): number | undefined =>
     target.startsWith('cluster/')
@@ -45,7 +62,7 @@ export function decide(input: DecisionInput): Decision {
     input.resendAll === true ||
     (known.length === 0 && s.state.dispatchedWaves > 0) ||
     known.some(([t, prev]) => prev.digest !== key || resyncDue(t, prev));
-  const contents = rebuild ? desiredContents(input.record, s.state) : [];
+  const contents = rebuild ? desiredContents(input.record, s.state, held) : [];
   const nextGeneration = contents.some((c) => s.state.targets[c.target]?.digest !== key) ? generation + 1 : generation;
   for (const c of contents) {
     const prev = targets[c.target];

@@ -1,5 +1,6 @@
 import type { GateVerdict, TransitionRecord } from '@meshwave/contracts';
 import type { EngineCommand } from './desired-state.js';
+import type { Freeze } from './fleet-freeze.js';
 import type { PlannerLoad } from './judgement-hold.js';
 import { agentReportHealthSource, type HealthSource } from './health-source.js';
 import { metricHealthSources } from './metric-gates.js';
@@ -33,6 +34,8 @@ export interface DecisionInput {
   readonly metrics?: MetricObservation;
   /** the planner's own event-loop delay now; past its threshold no failure is judged (see judgement-hold.ts) */
   readonly plannerLoad?: PlannerLoad;
+  /** the fleet-wide freeze in force, if any: no wave starts and every target is told to start no restart */
+  readonly freeze?: Freeze;
 }
 
 /** Agent reports, then the metric gates with their default thresholds. */

@@ -38,12 +38,13 @@ const HALTED_PHASES: ReadonlySet<RolloutPhase> = new Set([
 
 /**
  * The whole desired state of this rollout for every target it has touched, cumulative over the dispatched
- * waves: each unit's revision (`to`, or `from` once failed back), halted while a person must decide.
+ * waves: each unit's revision (`to`, or `from` once failed back), halted while a person must decide or the
+ * rollout is held (the fleet frozen, or outside its change windows).
  * Excluded units are left out: the agent leaves them where they are.
  */
-export function desiredContents(record: RolloutRecord, state: RolloutState): DesiredContent[] {
+export function desiredContents(record: RolloutRecord, state: RolloutState, held = false): DesiredContent[] {
   const { spec, plan } = record;
-  const halted = HALTED_PHASES.has(state.phase);
+  const halted = held || HALTED_PHASES.has(state.phase);
   const clusters = new Map<string, UnitTarget[]>();
   const groups = new Map<string, { name: string; version: string }[]>();
   const batchZero = new Map<string, number>();
@@ -63,10 +64,13 @@ export function desiredContents(record: RolloutRecord, state: RolloutState): Des
       let list = clusters.get(u.cluster);
       if (list === undefined) clusters.set(u.cluster, (list = []));
       if (state.excluded.length > 0 && isExcluded(u.unit, state.excluded)) continue;
+      // An operator's retry: the agent restarts the unit once more towards `to` (this attempt's restart only).
+      const attempt = revision === spec.spec.to ? state.retries?.[u.unit] : undefined;
+      const retry = attempt !== undefined ? { attempt } : {};
       list.push(
         u.kind !== undefined
-          ? { namespace: u.namespace, kind: u.kind as UnitTarget['kind'], name: u.name, revision }
-          : { namespace: u.namespace, revision },
+          ? { namespace: u.namespace, kind: u.kind as UnitTarget['kind'], name: u.name, revision, ...retry }
+          : { namespace: u.namespace, revision, ...retry },
       );
     }
     for (const h of planned.vmHosts) {
@@ -116,14 +120,16 @@ export function desiredContents(record: RolloutRecord, state: RolloutState): Des
  * unchanged no target's content changed, so a reconcile on a large fleet need not rebuild and compare every
  * unit list. Stored as each target's digest.
  */
-export function desiredKeyOf(state: RolloutState): string {
+export function desiredKeyOf(state: RolloutState, held = false): string {
   return digestOf([
     state.dispatchedWaves,
     state.rolledBackWaves,
     state.rollbackAll,
     state.excluded,
-    HALTED_PHASES.has(state.phase),
+    held || HALTED_PHASES.has(state.phase),
     state.wave,
+    // only when there are any, so the digests of rollouts never retried stay what they were
+    ...(state.retries !== undefined && Object.keys(state.retries).length > 0 ? [state.retries] : []),
   ]);
 }
 

@@ -27,6 +27,16 @@ export interface SourceVerdict {
   readonly reason: string;
   readonly message: string;
   readonly failed: readonly string[];
+  /** from a gate the spec does not enforce (`enforce: false`): shown with the verdict, never deciding it */
+  readonly advisory?: boolean;
+}
+
+/** An advisory gate's verdict as shown beside the deciding one. */
+export interface AdvisoryOutcome {
+  readonly source: string;
+  readonly outcome: GateOutcome;
+  readonly reason: string;
+  readonly message: string;
 }
 
 /**
@@ -156,6 +166,17 @@ const SEVERITY: Record<GateOutcome, number> = { Successful: 0, Inconclusive: 1, 
 export function evaluateGate(
   sources: readonly HealthSource[],
   request: GateRequest,
+): SourceVerdict & { source: string; advisories?: readonly AdvisoryOutcome[] } {
+  const advisory: AdvisoryOutcome[] = [];
+  const decided = worstOf(sources, request, advisory);
+  return advisory.length > 0 ? { ...decided, advisories: advisory } : decided;
+}
+
+/** The deciding verdict of the enforced sources; advisory verdicts (with something to say) go to `advisory`. */
+function worstOf(
+  sources: readonly HealthSource[],
+  request: GateRequest,
+  advisory: AdvisoryOutcome[],
 ): SourceVerdict & { source: string } {
   let worst: (SourceVerdict & { source: string }) | undefined;
   const passed: string[] = [];
@@ -170,6 +191,11 @@ export function evaluateGate(
         message: `${source.name}: ${error instanceof Error ? error.message : String(error)}`,
         failed: [],
       };
+    }
+    if (v.advisory === true) {
+      if (v.message !== '')
+        advisory.push({ source: source.name, outcome: v.outcome, reason: v.reason, message: v.message });
+      continue;
     }
     if (v.outcome === GateOutcome.Successful && v.message !== '') passed.push(v.message);
     if (worst === undefined || SEVERITY[v.outcome] > SEVERITY[worst.outcome]) worst = { ...v, source: source.name };

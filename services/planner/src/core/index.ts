@@ -13,3 +13,5 @@ export * from './decide.js';
 export * from './operator-actions.js';
 export * from './rollout-record.js';
 export * from './judgement-hold.js';
+export * from './fleet-freeze.js';
+export * from './plan-acceptance.js';

@@ -6,7 +6,6 @@ import {
   UnitState,
   unitKey,
   type ClusterDesiredState,
-  type Gates,
   type RolloutSpecInput,
   type UnitProgress,
 } from '@meshwave/contracts';
@@ -14,8 +13,9 @@ import { planRollout } from '@meshwave/plan';
 import { describe, expect, it } from 'vitest';
 import { decide } from './decide.js';
 import type { EngineCommand } from './desired-state.js';
-import { evaluateGate, agentReportHealthSource, type GateRequest } from './health-source.js';
+import { evaluateGate, agentReportHealthSource } from './health-source.js';
 import { errorRateHealthSource, latencyHealthSource } from './metric-gates.js';
+import { newRequest, samples, w } from './metric-gates-harness.js';
 import { metricGatePaths, metricQueryOf } from './metric-query.js';
 import {
   MetricObservationKind,
@@ -240,17 +240,39 @@ describe('metric gates in the engine: errorRate', () => {
     );
   });
 
-  it('Given a planner without Prometheus, Then the final gate stays Inconclusive (the wave waits) and never passes', () => {
-    const h = new Harness(newRecord({ errorRate: { max: 0.01 } }));
+  it('Given a planner without Prometheus, Then the final gate is Inconclusive, never passes, and after gates.inconclusive.limit evaluations the rollout pauses for a person saying why', () => {
+    const h = new Harness(newRecord({ errorRate: { max: 0.01 }, inconclusive: { limit: 4 } }));
     h.metrics = undefined;
-    h.runUntil(['Completed', 'Halted'], 60);
-    expect(h.state).toMatchObject({ phase: 'Running', wave: 0, wavePhase: 'Gating' });
-    expect(h.finalVerdicts().every((v) => v === '0:Inconclusive:MetricsNotConfigured')).toBe(true);
-    expect(h.state.reason).toMatch(/gates\.errorRate needs Prometheus/);
+    h.runUntil(['Completed', 'Halted', 'Paused'], 60);
+    expect(h.state).toMatchObject({ phase: 'Paused', wave: 0, pausedFrom: { phase: 'Running', wavePhase: 'Gating' } });
+    expect(h.finalVerdicts()).toEqual(Array.from({ length: 4 }, () => '0:Inconclusive:MetricsNotConfigured'));
+    expect(h.state.history.at(-1)).toMatchObject({
+      trigger: 'inconclusive-limit',
+      from: 'Running/Gating',
+      to: 'Paused',
+    });
+    expect(h.state.reason).toMatch(
+      /^paused for a person: the final gate of wave 0 could not judge 4 times in a row .*gates\.errorRate needs Prometheus/,
+    );
+    // and it stays paused: nothing passes it on missing data
+    h.runUntil(['Completed'], 20);
+    expect(h.state.phase).toBe('Paused');
+  });
+
+  it('Given a gate that cannot judge, Then while within gates.inconclusive the reason says how many evaluations and until when, and the timeout pauses it even below the limit', () => {
+    const h = new Harness(newRecord({ errorRate: { max: 0.01 }, inconclusive: { limit: 1000, timeout: '1m' } }));
+    h.metrics = undefined;
+    for (let i = 0; i < 60 && h.finalVerdicts().length === 0; i++) h.runUntil(['Paused'], 1);
+    expect(h.state.reason).toMatch(
+      /^gate Inconclusive \(MetricsNotConfigured\): .*; \d of 1000 inconclusive evaluations, pauses for a person at \S+ at the latest/,
+    );
+    h.runUntil(['Paused'], 20);
+    expect(h.state.phase).toBe('Paused');
+    expect(h.finalVerdicts().length).toBeLessThan(10);
   });
 
   it('Given Prometheus unreachable, Then the final gate is an Error naming the code, and it passes once Prometheus answers', () => {
-    const h = new Harness(newRecord({ errorRate: { max: 0.01 } }));
+    const h = new Harness(newRecord({ errorRate: { max: 0.01 }, inconclusive: { limit: 100 } }));
     const sample = h.metrics!;
     h.metrics = (q) =>
       q
@@ -274,7 +296,10 @@ describe('metric gates in the engine: errorRate', () => {
   });
 
   it('Given too little traffic, Then the final gate is Inconclusive, not a pass', () => {
-    const h = new Harness(newRecord({ errorRate: { max: 0.01 } }), { ...healthy, requestsPerSecond: 0 });
+    const h = new Harness(newRecord({ errorRate: { max: 0.01 }, inconclusive: { limit: 100 } }), {
+      ...healthy,
+      requestsPerSecond: 0,
+    });
     h.runUntil(['Completed', 'Halted'], 40);
     expect(h.state.phase).toBe('Running');
     expect(h.state.verdicts.at(-1)).toMatchObject({
@@ -344,34 +369,6 @@ describe('metric gates in the engine: latencyP99', () => {
     const last = h.state.verdicts.filter((v) => v.final).at(-1);
     expect(last?.message).toMatch(/over 14 new-revision workloads vs \S+ over 14 the same workloads before the wave/);
   });
-});
-
-function newRequest(gates: Gates, metrics: MetricObservation | undefined, final = true): GateRequest {
-  return {
-    rolloutId: 'r1',
-    wave: 0,
-    final,
-    gates,
-    units: [],
-    watched: [],
-    vmHosts: [],
-    metricWindowStart: T0.toISOString(),
-    ...(metrics ? { metrics } : {}),
-  };
-}
-
-function samples(current: WorkloadTraffic[], baseline: WorkloadTraffic[] = []): MetricObservation {
-  return {
-    kind: MetricObservationKind.Samples,
-    samples: { wave: 0, windowStart: T0.toISOString(), windowSeconds: 120, current, baseline },
-  };
-}
-
-const w = (name: string, requests: number, errors: number, p99Ms?: number): WorkloadTraffic => ({
-  workload: `c1/shop/${name}`,
-  requests,
-  errors,
-  ...(p99Ms !== undefined ? { p99Ms } : {}),
 });
 
 describe('metric gate sources', () => {

@@ -9,6 +9,7 @@ import type {
   VmProgress,
   WavePhase,
 } from '@meshwave/contracts';
+import type { InconclusiveRun } from './gate-policy.js';
 
 /** What never changes once a rollout is created: the spec, the plan made from it, and who asked. */
 export interface RolloutRecord {
@@ -62,10 +63,14 @@ export interface RolloutState {
   readonly waveDispatchedAt?: string;
   readonly soakStartedAt?: string;
   readonly gateRetryAt?: string;
+  /** the current wave's run of final gate evaluations that could not judge (gate-policy.ts) */
+  readonly inconclusive?: InconclusiveRun;
   readonly pausedFrom?: ResumePoint;
   readonly approvedWaves: readonly number[];
   /** unit keys (`cluster/namespace` or `cluster/namespace/kind/name`) an operator excluded */
   readonly excluded: readonly string[];
+  /** per unit key, how many times an operator retried it (absent: never); sent to agents as the unit's attempt */
+  readonly retries?: Readonly<Record<string, number>>;
   /** last generation issued; every command carries one, higher than any before it */
   readonly generation: number;
   readonly targets: Readonly<Record<string, TargetRecord>>;

@@ -9,6 +9,21 @@ export interface StartBlock {
   readonly until?: number;
 }
 
+/**
+ * Whether `now` lies outside the rollout's change windows or inside a blackout: what it waits for and until when
+ * (absent: no window opens within a year). Undefined inside a window, and always for a rollout without windows.
+ */
+export function outsideWindows(record: RolloutRecord, now: number): (StartBlock & { why: string }) | undefined {
+  const windows = record.spec.spec.windows;
+  if (windows === undefined) return undefined;
+  const window = new ChangeWindows(windows).earliestStart(now, now + HORIZON_MS);
+  if (window === undefined)
+    return { reason: 'waits: no change window opens within a year', why: 'no change window opens within a year' };
+  if (window.start <= now) return undefined;
+  const why = window.delays.map((d) => d.reason).join('; ') || 'outside the change windows';
+  return { reason: `waits until ${new Date(window.start).toISOString()} (${why})`, until: window.start, why };
+}
+
 /** Why wave `w` may not start at `now` (start time, pin, window, blackout, approval), or undefined. */
 export function startBlockOf(
   record: RolloutRecord,
@@ -23,15 +38,12 @@ export function startBlockOf(
     const why = planned.delays.length > 0 ? planned.delays.join('; ') : 'planned start';
     return { reason: `wave "${planned.name}" waits until ${notBefore} (${why})`, until: Date.parse(notBefore) };
   }
-  const window = new ChangeWindows(record.spec.spec.windows).earliestStart(now, now + HORIZON_MS);
-  if (window === undefined) return { reason: `wave "${planned.name}": no change window opens within a year` };
-  if (window.start > now) {
-    const why = window.delays.map((d) => d.reason).join('; ') || 'outside the change windows';
+  const window = outsideWindows(record, now);
+  if (window !== undefined)
     return {
-      reason: `wave "${planned.name}" waits until ${new Date(window.start).toISOString()} (${why})`,
-      until: window.start,
+      reason: `wave "${planned.name}" ${window.reason}`,
+      ...(window.until !== undefined ? { until: window.until } : {}),
     };
-  }
   // A forced wave exists to hold the deadline: it does not wait for a person.
   if (planned.approval && !planned.forced && !state.approvedWaves.includes(w))
     return { reason: `wave "${planned.name}" awaits approval` };

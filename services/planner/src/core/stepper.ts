@@ -1,4 +1,4 @@
-import { TransitionTrigger, type GateVerdict, type TransitionRecord } from '@meshwave/contracts';
+import { RolloutPhase, TransitionTrigger, type GateVerdict, type TransitionRecord } from '@meshwave/contracts';
 import { DEFAULT_ENGINE_CONFIG, DEFAULT_HEALTH_SOURCES, type DecisionInput } from './decision.js';
 import { evaluateGate } from './health-source.js';
 import { holdUnits, holdVerdict, holdVmHosts } from './judgement-hold.js';
@@ -39,7 +39,12 @@ export class Stepper {
     this.transitions.push(record);
   }
 
-  setReason(reason: string): void {
+  /** while set, what a running rollout waits for above all (outside its change windows), instead of the step's reason */
+  holdReason: string | undefined;
+
+  setReason(stepReason: string): void {
+    const reason =
+      this.holdReason !== undefined && this.state.phase === RolloutPhase.Running ? this.holdReason : stepReason;
     if (this.state.reason !== reason) this.state = { ...this.state, reason, updatedAt: this.now.toISOString() };
   }
 
@@ -87,6 +92,7 @@ export function gate(input: DecisionInput, state: RolloutState, final: boolean, 
     at: now.toISOString(),
     failed: [...verdict.failed],
     final,
+    ...(evaluated.advisories !== undefined ? { advisory: evaluated.advisories.map((a) => ({ ...a })) } : {}),
   };
 }
 

@@ -1,6 +1,8 @@
-import { GateOutcome, TransitionTrigger } from '@meshwave/contracts';
+import { GateOutcome, RolloutPhase, TransitionTrigger, WavePhase } from '@meshwave/contracts';
 import { DEFAULT_ENGINE_CONFIG, type DecisionInput } from './decision.js';
 import { metricGatePaths } from './metric-query.js';
+import { freezeBlock } from './fleet-freeze.js';
+import { judgeInconclusive } from './gate-policy.js';
 import { startBlockOf, type StartBlock } from './start-block.js';
 import { failWave, gate, type Stepper } from './stepper.js';
 import { stateKeyOf, type StateKey } from './transition-table.js';
@@ -20,7 +22,7 @@ function stepPending(s: Stepper, input: DecisionInput): boolean {
   const { record } = input;
   const st = s.state;
   const waves = record.plan.waves;
-  const block = waves.length > 0 ? startBlockOf(record, st, 0, now) : undefined;
+  const block = freezeBlock(input.freeze) ?? (waves.length > 0 ? startBlockOf(record, st, 0, now) : undefined);
   if (block) return waitFor(s, block);
   s.go('Running/Dispatching', TransitionTrigger.Start, 'start conditions of the first wave met', { wave: 0 });
   return true;
@@ -37,7 +39,7 @@ function stepDispatching(s: Stepper, input: DecisionInput): boolean {
     s.go('Running/Converging', TransitionTrigger.Dispatched, 'no wave to dispatch');
     return true;
   }
-  const block = startBlockOf(record, st, st.wave, now);
+  const block = freezeBlock(input.freeze) ?? startBlockOf(record, st, st.wave, now);
   if (block) return waitFor(s, block);
   const planned = waves[st.wave]!;
   const forced = planned.forced ? ' (forced by the deadline)' : '';
@@ -111,6 +113,9 @@ function stepGating(s: Stepper, input: DecisionInput): boolean {
   }
   const v = gate(input, st, true, input.now);
   s.recordVerdict(v);
+  // A verdict that judged ends the run of those that could not.
+  if (v.outcome === GateOutcome.Failed || v.outcome === GateOutcome.Successful)
+    s.state = { ...s.state, inconclusive: undefined };
   if (v.outcome === GateOutcome.Failed) {
     failWave(s, input, v);
     return false;
@@ -130,10 +135,20 @@ function stepGating(s: Stepper, input: DecisionInput): boolean {
     });
     return true;
   }
+  // Inconclusive or Error: bounded by the rollout's policy, then a person decides (never a silent wait).
+  const judged = judgeInconclusive(v, st.inconclusive, input.record.spec.spec.gates.inconclusive, input.now);
+  if (judged.pause) {
+    s.go('Paused', TransitionTrigger.InconclusiveLimit, judged.reason, {
+      pausedFrom: { phase: RolloutPhase.Running, wavePhase: WavePhase.Gating },
+      gateRetryAt: undefined,
+      inconclusive: undefined,
+    });
+    return false;
+  }
   const retry = now + (input.config?.gateRetryMs ?? DEFAULT_ENGINE_CONFIG.gateRetryMs);
-  s.state = { ...s.state, gateRetryAt: new Date(retry).toISOString() };
-  s.setReason(`gate ${v.outcome}: ${v.message}; evaluated again at ${new Date(retry).toISOString()}`);
-  s.wake(retry);
+  s.state = { ...s.state, gateRetryAt: new Date(retry).toISOString(), inconclusive: judged.run };
+  s.setReason(`${judged.reason}; evaluated again at ${new Date(retry).toISOString()}`);
+  s.wake(Math.min(retry, judged.deadline));
   return false;
 }
 

@@ -4,6 +4,7 @@ import {
   ApiRole,
   ExcludeRequest,
   OperatorAction,
+  RetryRequest,
   RolloutIdParams,
 } from '@meshwave/contracts';
 import type { FastifyInstance } from 'fastify';
@@ -70,6 +71,31 @@ export function registerActionRoutes(app: FastifyInstance, planner: Planner, onL
           actor: request.identity!.name,
           units,
           ...(reason !== undefined ? { reason } : {}),
+        }),
+      );
+      return result ?? reply;
+    },
+  );
+
+  routes.post(
+    '/v1/rollouts/:id/retry',
+    {
+      schema: {
+        summary: 'Retry failed units on the same target (every failed unit when `units` is absent)',
+        tags: ['actions'],
+        params: RolloutIdParams,
+        body: RetryRequest,
+        response: { 200: ActionResponse, ...errorResponses },
+      },
+      onRequest: requireRole(ApiRole.Operator),
+    },
+    async (request, reply) => {
+      const { units, reason } = request.body;
+      const result = await onLeader(request, reply, () =>
+        planner.retry(request.params.id, {
+          actor: request.identity!.name,
+          reason,
+          ...(units !== undefined ? { units } : {}),
         }),
       );
       return result ?? reply;

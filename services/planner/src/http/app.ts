@@ -9,6 +9,7 @@ import { registerDashboard } from './dashboard.js';
 import { frameworkError, registerErrorHandlers } from './error-handlers.js';
 import { registerEventStream } from './event-stream-route.js';
 import { registerFleetRoutes } from './fleet-routes.js';
+import { registerFreezeRoutes } from './freeze-routes.js';
 import { resolveHttpLimits, serverOptionsOf, type HttpLimitsOverrides } from './http-limits.js';
 import { leaderForwarding } from './leader-forwarding.js';
 import { requestLogFields } from './log-redaction.js';
@@ -73,6 +74,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerRolloutRoutes(app, planner, onLeader);
   registerActionRoutes(app, planner, onLeader);
   registerFleetRoutes(app, planner, onLeader);
+  registerFreezeRoutes(app, planner, onLeader);
   registerEventStream(app, {
     planner,
     streamsPerClient: limits.eventStreamsPerClient,

@@ -24,6 +24,7 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.RolloutExists]: { status: 409, code: ApiErrorCode.Conflict },
   [PlannerErrorCode.UnitsOverlap]: { status: 409, code: ApiErrorCode.Conflict },
   [PlannerErrorCode.InvalidExclusion]: { status: 422, code: ApiErrorCode.InvalidRequest },
+  [PlannerErrorCode.InvalidRetry]: { status: 422, code: ApiErrorCode.InvalidRequest },
   [PlannerErrorCode.Conflict]: { status: 409, code: ApiErrorCode.Conflict },
   [PlannerErrorCode.NotLeader]: { status: 503, code: ApiErrorCode.NotLeader },
   [PlannerErrorCode.StaleEpoch]: { status: 503, code: ApiErrorCode.NotLeader },
@@ -35,6 +36,8 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.MetricGatesUnavailable]: { status: 422, code: ApiErrorCode.InvalidRequest },
   [PlannerErrorCode.UnsupportedUpgradePath]: { status: 422, code: ApiErrorCode.UnsupportedUpgradePath },
   [PlannerErrorCode.ControlPlaneMissing]: { status: 422, code: ApiErrorCode.ControlPlaneMissing },
+  [PlannerErrorCode.PlanInfeasible]: { status: 422, code: ApiErrorCode.PlanInfeasible },
+  [PlannerErrorCode.DeadlinePassed]: { status: 422, code: ApiErrorCode.DeadlinePassed },
   // raised while evaluating gates, never by a request; mapped for completeness
   [PlannerErrorCode.PrometheusUnreachable]: { status: 503, code: ApiErrorCode.Unavailable },
   [PlannerErrorCode.PrometheusTimeout]: { status: 503, code: ApiErrorCode.Unavailable },

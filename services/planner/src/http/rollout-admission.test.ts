@@ -132,6 +132,51 @@ describe('rollout admission', () => {
   });
 });
 
+describe('rollout admission: the deadline', () => {
+  const withDeadline = (deadline: string, extra: readonly string[] = []): string =>
+    newRollout('upgrade').replace(
+      '  deadline: "2030-01-01T00:00:00Z"',
+      [`  deadline: "${deadline}"`, ...extra].join('\n'),
+    );
+  const soon = (): string => new Date(Date.now() + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const slow = ['  defaults: { soak: 2h }'];
+
+  it('Given a deadline already past, When the rollout is created, Then 422 DEADLINE_PASSED at spec.deadline and nothing is created', async () => {
+    const app = await newApi(0);
+    const res = await create(app, withDeadline('2020-01-01T00:00:00Z'));
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ code: 'DEADLINE_PASSED', details: [{ path: 'spec.deadline' }] });
+    const list = await app.inject({ method: 'GET', url: '/v1/rollouts', headers });
+    expect(list.json<{ rollouts: unknown[] }>().rollouts).toHaveLength(0);
+  });
+
+  it('Given a plan that misses its deadline, Then 422 PLAN_INFEASIBLE lists its problems; with acceptInfeasible it is created and the reason audited', async () => {
+    const app = await newApi(0);
+    const refused = await create(app, withDeadline(soon()).replace(/ {2}defaults:\n(?: {4}.*\n)+/, `${slow[0]}\n`));
+    expect(refused.statusCode).toBe(422);
+    const body = refused.json<{ code: string; details: { path: string; message: string }[] }>();
+    expect(body.code).toBe('PLAN_INFEASIBLE');
+    expect(body.details[0]).toMatchObject({
+      path: 'spec.waves[0]',
+      message: expect.stringMatching(/^DEADLINE_MISSED/),
+    });
+
+    const accepted = await create(
+      app,
+      withDeadline(soon(), ['  acceptInfeasible: { reason: "CVE fix: late beats never" }']).replace(
+        / {2}defaults:\n(?: {4}.*\n)+/,
+        `${slow[0]}\n`,
+      ),
+    );
+    expect(accepted.statusCode).toBe(201);
+    const id = accepted.json<{ id: string }>().id;
+    const audit = await app.inject({ method: 'GET', url: `/v1/rollouts/${id}/audit`, headers });
+    expect(audit.json<{ entries: { action: string; reason?: string }[] }>().entries).toContainEqual(
+      expect.objectContaining({ action: 'create', reason: 'accepted infeasible: CVE fix: late beats never' }),
+    );
+  });
+});
+
 describe('overlappingUnits', () => {
   it('counts a namespace unit and a workload unit of that namespace as one workload driven twice', () => {
     const active = ['c1/team-a', 'c1/team-b/Deployment/api', 'vm:edge/host-1'];

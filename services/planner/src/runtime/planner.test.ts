@@ -197,4 +197,25 @@ describe('planner runtime (in-memory bus and store)', () => {
     expect((await follower.getRollout(created.id)).leaderEpoch).toBe(planner.epoch());
     expect(planner.epoch()).toBeGreaterThan(0);
   });
+
+  it('Given a rollout halted by a failed unit, When an operator retries the failed units, Then the wave goes out again, the retried unit converges and the rollout completes; the retry is audited', async () => {
+    const bad = 'prod-2/team-1/Deployment/svc-5';
+    const { planner } = await newWorld({ failing: [bad] });
+    await until('leadership', async () => (planner.isLeader() ? true : undefined));
+    await until('inventory', async () => ((await planner.fleet()).clusters.length === 3 ? true : undefined));
+    const created = await planner.createRollout({ spec: newRolloutYaml({ onGateFailure: 'halt' }) }, 'alice');
+    await until('halt', async () => ((await planner.getRollout(created.id)).phase === 'Halted' ? true : undefined));
+
+    const retried = await planner.retry(created.id, { actor: 'olga', reason: 'node pool fixed' });
+    expect(retried).toMatchObject({ action: 'retry', phase: 'Running', message: expect.stringContaining(bad) });
+    const done = await until('completion', async () => {
+      const s = await planner.getRollout(created.id);
+      return s.phase === 'Completed' ? s : undefined;
+    });
+    expect(done.transitions.map((t) => t.trigger)).toContain('retry');
+    const audit = await planner.audit(created.id);
+    expect(audit).toContainEqual(
+      expect.objectContaining({ actor: 'olga', action: 'retry', reason: 'node pool fixed' }),
+    );
+  });
 });

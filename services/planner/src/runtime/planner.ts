@@ -4,6 +4,7 @@ import type {
   ClusterDetail,
   CreatedRollout,
   FleetView,
+  FreezeStatus,
   Plan,
   RolloutEvent,
   RolloutStatus,
@@ -17,17 +18,18 @@ import { silentLogger } from '@meshwave/telemetry';
 import { resolvePlannerConfig, type PlannerConfig } from '../config/config.js';
 import { AgentReports } from './agent-reports.js';
 import { FleetInventory } from './fleet-inventory.js';
+import { FreezeControl } from './freeze-control.js';
 import { Leadership } from './leadership.js';
 import type { PlannerContext } from './planner-context.js';
 import { EventLoopDelayMonitor } from '../metrics/event-loop-delay.js';
 import { PlannerMetrics } from '../metrics/planner-metrics.js';
 import { PlannerReadiness, type Readiness } from './readiness.js';
 import { RolloutEvents } from './rollout-events.js';
-import { RolloutOperations, type ActionInput, type PlanInput } from './rollout-operations.js';
+import { RolloutOperations, type ActionInput, type PlanInput, type RetryInput } from './rollout-operations.js';
 import { RolloutReconciler } from './rollout-reconciler.js';
 import { StoreEra } from './store-era.js';
 
-export type { ActionInput, PlanInput } from './rollout-operations.js';
+export type { ActionInput, PlanInput, RetryInput } from './rollout-operations.js';
 export type { Readiness } from './readiness.js';
 
 export interface CreatePlannerOptions {
@@ -55,7 +57,13 @@ export interface Planner {
   listRollouts(): Promise<RolloutSummary[]>;
   getRollout(id: string): Promise<RolloutStatus>;
   act(id: string, input: ActionInput): Promise<ActionResponse>;
+  /** failed units restart once more towards the same revision (all failed units when `units` is absent) */
+  retry(id: string, input: RetryInput): Promise<ActionResponse>;
   fleet(): Promise<FleetView>;
+  /** the fleet-wide freeze as stored */
+  freezeStatus(): Promise<FreezeStatus>;
+  /** freezes (`frozen`) or lifts the freeze, on the leader; audited; 409 when it does not apply */
+  changeFreeze(frozen: boolean, reason: string, actor: string): Promise<FreezeStatus>;
   cluster(name: string): Promise<ClusterDetail>;
   putInventory(inventory: unknown, actor: string): Promise<void>;
   /** the newest `limit` audit entries (before the `before` id), of a scope or the fleet; kept by age */
@@ -82,6 +90,7 @@ class PlannerImpl implements Planner {
   private readonly reports: AgentReports;
   private readonly inventory: FleetInventory;
   private readonly operations: RolloutOperations;
+  private readonly freeze: FreezeControl;
   private readonly events: RolloutEvents;
   private readonly health: PlannerReadiness;
   private readonly loopDelay: EventLoopDelayMonitor;
@@ -130,6 +139,7 @@ class PlannerImpl implements Planner {
       events: this.events,
       metricsConfigured: options.config?.metricSampler !== undefined,
     });
+    this.freeze = new FreezeControl(context, { leadership: this.leadership, reconciler: this.reconciler });
     this.health = new PlannerReadiness(context, this.leadership);
   }
 
@@ -213,6 +223,10 @@ class PlannerImpl implements Planner {
     return this.operations.act(id, input);
   }
 
+  retry(id: string, input: RetryInput): Promise<ActionResponse> {
+    return this.operations.retry(id, input);
+  }
+
   audit(scope?: string, limit?: number, before?: string): Promise<readonly AuditRecord[]> {
     return this.operations.audit(scope, limit, before);
   }
@@ -227,6 +241,14 @@ class PlannerImpl implements Planner {
 
   cluster(name: string): Promise<ClusterDetail> {
     return this.inventory.cluster(name);
+  }
+
+  freezeStatus(): Promise<FreezeStatus> {
+    return this.freeze.status();
+  }
+
+  changeFreeze(frozen: boolean, reason: string, actor: string): Promise<FreezeStatus> {
+    return this.freeze.change(frozen, reason, actor);
   }
 
   putInventory(inventory: unknown, actor: string): Promise<void> {

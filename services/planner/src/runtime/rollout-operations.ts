@@ -23,12 +23,16 @@ import { injectTraceContext, rolloutAttributes, withSpan } from '@meshwave/telem
 import { metricGatePaths } from '../core/metric-query.js';
 import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
 import { planRefusal, upgradePathOverride } from '../core/plan-refusal.js';
+import { PlanRefusal, checkPlanAcceptance } from '../core/plan-acceptance.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
 import { newRolloutState } from '../core/rollout-state.js';
+import { retryFailedUnits } from '../core/unit-retry.js';
+import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
 import { transitionPage } from '../views/transition-page.js';
 import type { FleetInventory } from './fleet-inventory.js';
+import { readFreeze } from './freeze-control.js';
 import type { Leadership } from './leadership.js';
 import { storeDataLost } from './store-era.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
@@ -51,6 +55,20 @@ export interface ActionInput {
   readonly reason?: string;
   readonly units?: readonly ExcludedUnit[];
 }
+
+export interface RetryInput {
+  readonly actor: string;
+  readonly reason: string;
+  /** unit keys; absent: every failed unit */
+  readonly units?: readonly string[];
+}
+
+/** An action as stored in the audit and answered: an operator action, or a retry. */
+type StoredAction = Omit<ActionInput, 'action'> & {
+  readonly action: OperatorAction | 'retry';
+  /** the unit keys a retry named */
+  readonly retried?: readonly string[];
+};
 
 /** What the operations need of the other parts of the planner. */
 export interface RolloutOperationsPorts {
@@ -105,6 +123,15 @@ export class RolloutOperations {
         `${metricPaths.join(' and ')} need Prometheus and this planner has none (MESHWAVE_PROMETHEUS_URL): such a gate could never be evaluated`,
         { context: { paths: metricPaths } },
       );
+    const acceptance = checkPlanAcceptance(spec, plan, now);
+    if (!acceptance.ok)
+      throw new PlannerError(
+        acceptance.refusal === PlanRefusal.DeadlinePassed
+          ? PlannerErrorCode.DeadlinePassed
+          : PlannerErrorCode.PlanInfeasible,
+        acceptance.message,
+        { context: { details: acceptance.problems } },
+      );
     const id = newRolloutId(spec.metadata.name, now);
     await this.admission.admit({ id, name: spec.metadata.name, units: drivenUnitsOf(plan), epoch: lease.epoch });
     // Admitted: however the creation ends, its registration is no longer "in flight" (a failed one's is void).
@@ -133,13 +160,30 @@ export class RolloutOperations {
             action: 'create',
             scope: id,
             at: now.toISOString(),
-            ...(override ? { reason: override.reason } : {}),
+            ...(override || acceptance.acceptedInfeasible
+              ? {
+                  reason: [
+                    ...(override ? [override.reason] : []),
+                    ...(acceptance.acceptedInfeasible
+                      ? [`accepted infeasible: ${acceptance.acceptedInfeasible.reason}`]
+                      : []),
+                  ].join('; '),
+                }
+              : {}),
             detail: {
               name: spec.metadata.name,
               from: spec.spec.from,
               to: spec.spec.to,
               waves: plan.waves.length,
               ...(override ? { allowUnsupportedUpgradePath: override } : {}),
+              ...(acceptance.acceptedInfeasible
+                ? {
+                    acceptedInfeasible: {
+                      ...acceptance.acceptedInfeasible,
+                      problems: [...acceptance.acceptedInfeasible.problems],
+                    },
+                  }
+                : {}),
             },
           },
         });
@@ -177,29 +221,58 @@ export class RolloutOperations {
   }
 
   async get(id: string): Promise<RolloutStatus> {
-    const loaded = await this.loadOrThrow(id);
-    return buildRolloutStatus(loaded.record, loaded.state, loaded.observations, nowOf(this.context));
+    const [loaded, freeze] = await Promise.all([this.loadOrThrow(id), readFreeze(this.context.store)]);
+    const status = buildRolloutStatus(loaded.record, loaded.state, loaded.observations, nowOf(this.context));
+    // A freeze holds only what is still active: a finished rollout has nothing left to start.
+    return freeze.frozen && !TERMINAL_PHASES.has(status.phase) ? { ...status, freeze } : status;
   }
 
   /** An operator's action, stored with its audit entry; the engine loop writes the same document, so a few tries. */
-  async act(id: string, input: ActionInput): Promise<ActionResponse> {
-    const lease = this.ports.leadership.requireLeader();
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const loaded = await this.loadOrThrow(id);
-      const now = nowOf(this.context);
-      const result = applyOperatorAction(loaded.record, loaded.state, {
+  act(id: string, input: ActionInput): Promise<ActionResponse> {
+    return this.applyAndStore(id, input, PlannerErrorCode.InvalidExclusion, (loaded, now) =>
+      applyOperatorAction(loaded.record, loaded.state, {
         action: input.action,
         actor: input.actor,
         now,
         ...(input.reason !== undefined ? { reason: input.reason } : {}),
         ...(input.units ? { units: input.units } : {}),
-      });
+      }),
+    );
+  }
+
+  /** Failed units (the named ones, or all) restart once more towards the same revision; audited. */
+  retry(id: string, input: RetryInput): Promise<ActionResponse> {
+    const action: StoredAction = {
+      action: 'retry',
+      actor: input.actor,
+      reason: input.reason,
+      ...(input.units !== undefined ? { retried: input.units } : {}),
+    };
+    return this.applyAndStore(id, action, PlannerErrorCode.InvalidRetry, (loaded, now) =>
+      retryFailedUnits(loaded.record, loaded.state, loaded.observations, {
+        actor: input.actor,
+        reason: input.reason,
+        now,
+        ...(input.units !== undefined ? { units: input.units } : {}),
+      }),
+    );
+  }
+
+  private async applyAndStore(
+    id: string,
+    input: StoredAction,
+    invalid: PlannerErrorCode,
+    apply: (loaded: LoadedRollout, now: Date) => OperatorResult,
+  ): Promise<ActionResponse> {
+    const lease = this.ports.leadership.requireLeader();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const loaded = await this.loadOrThrow(id);
+      const now = nowOf(this.context);
+      const result = apply(loaded, now);
       if (!result.ok)
-        throw new PlannerError(
-          result.problems ? PlannerErrorCode.InvalidExclusion : PlannerErrorCode.ActionNotApplicable,
-          result.why,
-          { context: { id, action: input.action, phase: loaded.state.phase, details: result.problems } },
-        );
+        throw new PlannerError(result.problems ? invalid : PlannerErrorCode.ActionNotApplicable, result.why, {
+          context: { id, action: input.action, phase: loaded.state.phase, details: result.problems },
+        });
       const written = await this.context.store.transition({
         scope: id,
         epoch: lease.epoch,
@@ -235,7 +308,7 @@ export class RolloutOperations {
   /** A stored action: the rollout is reconciled at once and the action and its transitions go to the stream. */
   private acted(
     id: string,
-    input: ActionInput,
+    input: StoredAction,
     result: Extract<OperatorResult, { ok: true }>,
     now: Date,
   ): ActionResponse {
@@ -278,7 +351,7 @@ export class RolloutOperations {
 
 function actionAudit(
   id: string,
-  input: ActionInput,
+  input: StoredAction,
   result: Extract<OperatorResult, { ok: true }>,
   now: Date,
 ): AuditEntry {
@@ -292,6 +365,7 @@ function actionAudit(
       phase: result.state.phase,
       wave: result.state.wave,
       ...(input.units ? { units: input.units.map((u) => ({ ...u })) } : {}),
+      ...(input.retried ? { units: [...input.retried] } : {}),
       message: result.message,
     },
   };

@@ -7,11 +7,13 @@ import { MeshwaveAttribute, rolloutAttributes, withRolloutIds, withSpan, type Lo
 import { decide } from '../core/decide.js';
 import { DEFAULT_HEALTH_SOURCES, type Decision } from '../core/decision.js';
 import type { EngineCommand } from '../core/desired-state.js';
+import { freezeOf } from '../core/fleet-freeze.js';
 import type { HealthSource } from '../core/health-source.js';
 import type { RolloutState } from '../core/rollout-state.js';
 import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { MetricSampler } from '../metrics/metric-sampler.js';
+import { readFreeze } from './freeze-control.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import type { RolloutEvents } from './rollout-events.js';
@@ -146,9 +148,9 @@ export class RolloutReconciler {
     return this.rollouts;
   }
 
-  /** Reconciles every rollout this leader drives again (a judgement held meanwhile can be made now). */
-  rejudgeAll(): void {
-    for (const id of this.rollouts) this.enqueue(id, false);
+  /** Reconciles every rollout this leader drives again (a judgement held meanwhile, a freeze changed). */
+  rejudgeAll(urgent = false): void {
+    for (const id of this.rollouts) this.enqueue(id, urgent);
   }
 
   /** when a failure for the rollout was first reported (keeps the first) */
@@ -217,6 +219,7 @@ export class RolloutReconciler {
     const { config, logger } = this.context;
     const now = nowOf(this.context);
     const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now);
+    const freeze = freezeOf(await readFreeze(this.context.store));
     const resendAll = this.resendPending.delete(id);
     let decision: Decision;
     try {
@@ -231,6 +234,7 @@ export class RolloutReconciler {
         healthSources: this.healthSources,
         ...(metrics !== undefined ? { metrics } : {}),
         plannerLoad: this.context.loopDelay.load(),
+        ...(freeze !== undefined ? { freeze } : {}),
       });
     } catch (error) {
       if (resendAll) this.resendPending.add(id);

@@ -41,6 +41,8 @@ export const FLEET_SCOPE = 'fleet';
 
 export const FleetDoc = {
   BaseInventory: 'inventory/base',
+  /** the fleet-wide freeze (fleet-freeze.ts) */
+  Freeze: 'freeze',
   cluster: (name: string): string => `inventory/cluster/${name}`,
   vmGroup: (name: string): string => `vmgroup/${name}`,
 } as const;

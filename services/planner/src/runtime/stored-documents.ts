@@ -1,6 +1,7 @@
 // One zod schema per document the planner stores (see store-layout.ts): a document is parsed when it is read,
 // never cast, so a document of another shape (an older planner, a hand edit) fails where it is read, by name.
 import {
+  FreezeStatus,
   GateVerdict,
   Inventory,
   InventoryReport,
@@ -54,9 +55,11 @@ export const StoredRolloutState = z.object({
   waveDispatchedAt: z.string().optional(),
   soakStartedAt: z.string().optional(),
   gateRetryAt: z.string().optional(),
+  inconclusive: z.object({ since: z.string(), count: z.number().int().nonnegative() }).optional(),
   pausedFrom: z.object({ phase: z.enum(RolloutPhase), wavePhase: z.enum(WavePhase).optional() }).optional(),
   approvedWaves: z.array(z.number().int()),
   excluded: z.array(z.string()),
+  retries: z.record(z.string(), z.number().int().positive()).optional(),
   generation: z.number().int(),
   targets: z.record(z.string(), StoredTargetRecord),
   verdicts: z.array(GateVerdict),
@@ -87,6 +90,9 @@ export const StoredVmGroup = z.object({
   receivedAt: z.string(),
 });
 export type StoredVmGroup = z.infer<typeof StoredVmGroup>;
+
+/** `fleet/freeze`: the fleet-wide freeze (or its last lift), as `GET /v1/freeze` shows it. */
+export const StoredFreeze = FreezeStatus;
 
 /** One admitted rollout; `epoch` is the leader epoch that admitted it (to tell a failed creation from one in flight). */
 export const AdmittedRollout = z.object({ name: z.string(), epoch: z.number().int().nonnegative() });
