@@ -40,6 +40,7 @@ export default tseslint.config(
       'test/env/**/*.ts',
       'test/support/**/*.ts',
       'test/run-tests.ts',
+      'scripts/**/*.ts',
     ],
     ignores: ['**/*.test.ts', '**/src/contract/**'],
     rules: {
