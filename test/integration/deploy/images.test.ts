@@ -109,10 +109,9 @@ describe.each(SERVICES)('the %s image', (service) => {
 
 describe('the vm-agent release', () => {
   it('Given `npm run bundle -- vm-agent`, When its tarball is unpacked, Then the systemd unit it carries starts the agent with the Node it carries', () => {
-    const build = path.join(workspace, 'stage-build', 'src');
     const out = path.join(workspace, 'release');
     const bundle = spawnSync(process.execPath, ['scripts/bundle.ts', '--out', out, 'vm-agent'], {
-      cwd: build,
+      cwd: repoRoot,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
