@@ -89,19 +89,20 @@ export function lintChart(helm: HelmEnv, cluster: ClusterEnv, chart: ChartName, 
   runHelm(helm, ['lint', chartDir(chart), '--strict', '--kube-version', cluster.kubernetesVersion, ...values]);
 }
 
-/** `helm template` for the test environment's Kubernetes version, parsed. */
+/** `helm template` for the test environment's Kubernetes version, parsed (release `mw` in `default` unless given). */
 export function renderChart(
   helm: HelmEnv,
   cluster: ClusterEnv,
   chart: ChartName,
   values: readonly string[],
+  release: { name: string; namespace: string } = { name: 'mw', namespace: 'default' },
 ): Manifest[] {
   const text = runHelm(helm, [
     'template',
-    'mw',
+    release.name,
     chartDir(chart),
     '--namespace',
-    'default',
+    release.namespace,
     '--kube-version',
     cluster.kubernetesVersion,
     ...values,
