@@ -8,8 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaBus } from '@meshwave/bus';
-import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
 import { parseDockerfile, type Stage } from '../../support/dockerfile.js';
 import { loadHelmEnv, loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.js';
 import { podSpecOf, renderChart } from '../../support/helm-chart.js';
@@ -17,12 +15,10 @@ import { freePorts } from '../../support/ports.js';
 import { newChartIdentity } from '../cluster-agent/chart-identity.js';
 import {
   NEW,
-  OLD,
   eventually,
   newAdminClients,
-  newNamespace,
-  newWorkload,
-  uniqueName,
+  newNamespaceOnOld,
+  publishNamespaceWave,
 } from '../cluster-agent/fixtures.js';
 import { containerEnv, mountVolume, startPod, type RunningPod } from './chart-pod.js';
 import { buildImage, entrypointCommand, repoRoot } from './image-build.js';
@@ -106,39 +102,17 @@ describe('the cluster-agent, installed from its chart', () => {
       return lease.spec?.holderIdentity === podName;
     });
 
-    const ns = uniqueName('chart');
-    await newNamespace(admin, ns, { 'istio.io/rev': OLD });
+    const ns = await newNamespaceOnOld(admin, 'chart');
     cleanups.push(() => admin.core.deleteNamespace({ name: ns }));
-    await newWorkload(admin, { namespace: ns, kind: 'Deployment', name: 'web', replicas: 1 });
-    const planner = createKafkaBus({
+    const planner = await publishNamespaceWave({
       brokers: env.kafka.brokers,
-      source: 'planner',
-      signing: { keys: [{ id: 'default', secret: SIGNING_KEY }], activeKeyId: 'default' },
+      signingKey: SIGNING_KEY,
+      cluster: clusterName,
+      rolloutId: `chart-${id}`,
+      namespaces: [ns],
+      maxUnavailable: 1,
     });
     cleanups.push(() => planner.close());
-    const desired: ClusterDesiredState = {
-      rolloutId: `chart-${id}`,
-      wave: 0,
-      generation: 1,
-      epoch: 1,
-      cluster: clusterName,
-      from: OLD,
-      to: NEW,
-      granularity: 'namespace',
-      maxUnavailable: 1,
-      halted: false,
-      progressDeadlineSeconds: 300,
-      units: [{ namespace: ns, revision: NEW }],
-    };
-    await planner.publish([
-      {
-        topic: 'commands',
-        key: clusterKey(clusterName),
-        type: MessageType.ClusterDesiredState,
-        data: desired,
-        audience: clusterKey(clusterName),
-      },
-    ]);
     await wait('the namespace relabelled by the agent', async () => {
       return (await admin.core.readNamespace({ name: ns })).metadata?.labels?.['istio.io/rev'] === NEW;
     });

@@ -21,21 +21,24 @@ import {
   type Manifest,
 } from '../../support/helm-chart.js';
 
+/** What the agent's chart renders, by default and in production: RBAC, the webhook and its certificate. */
+const AGENT_KINDS = [
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Deployment',
+  'MutatingWebhookConfiguration',
+  'PodDisruptionBudget',
+  'Role',
+  'RoleBinding',
+  'Secret',
+  'Service',
+  'ServiceAccount',
+];
+
 /** What a production release renders (ci/prod-values.yaml): the counts the README states. */
 const PROD_KINDS: Record<ChartName, string[]> = {
   'meshwave-planner': ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount'],
-  'meshwave-cluster-agent': [
-    'ClusterRole',
-    'ClusterRoleBinding',
-    'Deployment',
-    'MutatingWebhookConfiguration',
-    'PodDisruptionBudget',
-    'Role',
-    'RoleBinding',
-    'Secret',
-    'Service',
-    'ServiceAccount',
-  ],
+  'meshwave-cluster-agent': AGENT_KINDS,
   'meshwave-vm-bridge': ['ConfigMap', 'Deployment', 'Service', 'ServiceAccount'],
 };
 
@@ -179,18 +182,7 @@ describe('meshwave-planner, as rendered', () => {
 describe('meshwave-cluster-agent, as rendered', () => {
   it('Then it has 2 replicas that never get a sidecar, least-privilege RBAC for its ServiceAccount, and a webhook that never blocks and trusts the certificate it serves', () => {
     const manifests = render('meshwave-cluster-agent', REQUIRED['meshwave-cluster-agent']);
-    expect(sortedKinds(manifests)).toEqual([
-      'ClusterRole',
-      'ClusterRoleBinding',
-      'Deployment',
-      'MutatingWebhookConfiguration',
-      'PodDisruptionBudget',
-      'Role',
-      'RoleBinding',
-      'Secret',
-      'Service',
-      'ServiceAccount',
-    ]);
+    expect(sortedKinds(manifests)).toEqual(AGENT_KINDS);
     const deployment = one(manifests, 'Deployment');
     expect((deployment.spec as { replicas: number }).replicas).toBe(2);
     const template = (deployment.spec as { template: { metadata: { labels: Record<string, string> } } }).template;
