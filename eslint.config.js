@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'bundles/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -40,6 +40,7 @@ export default tseslint.config(
       'test/env/**/*.ts',
       'test/support/**/*.ts',
       'test/run-tests.ts',
+      'scripts/**/*.ts',
     ],
     ignores: ['**/*.test.ts', '**/src/contract/**'],
     rules: {

@@ -5,21 +5,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaBus } from '@meshwave/bus';
-import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
 import { parseAgentConfig, startAgentProcess, type AgentProcess } from '@meshwave/cluster-agent';
 import { silentLogger } from '@meshwave/telemetry';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.ts';
 import { newChartIdentity } from './chart-identity.ts';
 import {
   NEW,
-  OLD,
   ensureDefaultIstiods,
   eventually,
   newAdminClients,
-  newNamespace,
-  newWorkload,
-  uniqueName,
+  newNamespaceOnOld,
+  publishNamespaceWave,
 } from './fixtures.ts';
 import { newServingCert } from '../../support/certificates.ts';
 
@@ -86,39 +82,17 @@ describe('agent process with leader election', () => {
     }
 
     // The leader converges a namespace the planner moves.
-    const ns = uniqueName('proc');
-    await newNamespace(admin, ns, { 'istio.io/rev': OLD });
+    const ns = await newNamespaceOnOld(admin, 'proc');
     cleanups.push(() => admin.core.deleteNamespace({ name: ns }));
-    await newWorkload(admin, { namespace: ns, kind: 'Deployment', name: 'web', replicas: 1 });
-    const planner = createKafkaBus({
+    const planner = await publishNamespaceWave({
       brokers: env.kafka.brokers,
-      source: 'planner',
-      signing: { keys: [{ id: 'default', secret: SIGNING_KEY }], activeKeyId: 'default' },
+      signingKey: SIGNING_KEY,
+      cluster: clusterName,
+      rolloutId: `proc-${id}`,
+      namespaces: [ns],
+      maxUnavailable: 1,
     });
     cleanups.push(() => planner.close());
-    const desired: ClusterDesiredState = {
-      rolloutId: `proc-${id}`,
-      wave: 0,
-      generation: 1,
-      epoch: 1,
-      cluster: clusterName,
-      from: OLD,
-      to: NEW,
-      granularity: 'namespace',
-      maxUnavailable: 1,
-      halted: false,
-      progressDeadlineSeconds: 300,
-      units: [{ namespace: ns, revision: NEW }],
-    };
-    await planner.publish([
-      {
-        topic: 'commands',
-        key: clusterKey(clusterName),
-        type: MessageType.ClusterDesiredState,
-        data: desired,
-        audience: clusterKey(clusterName),
-      },
-    ]);
     await eventually(
       'namespace relabelled by the leader',
       async () => (await admin.core.readNamespace({ name: ns })).metadata?.labels?.['istio.io/rev'] === NEW,

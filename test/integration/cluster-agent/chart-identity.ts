@@ -1,28 +1,27 @@
 // The agent's identity exactly as the Helm chart grants it: the chart's ServiceAccount, ClusterRole, Role and
-// bindings (templates/serviceaccount.yaml and templates/rbac.yaml), applied to a real apiserver, and a
-// kubeconfig holding a token of that ServiceAccount. No helm binary is needed: those two templates use only
-// the fullname/namespace/labels helpers, which are substituted here.
+// bindings (templates/serviceaccount.yaml and templates/rbac.yaml) rendered by the real helm of the test
+// environment (ADR 0017) for a release named after the namespace, applied to a real apiserver, and a kubeconfig
+// holding a token of that ServiceAccount.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
-import type { ClusterEnv } from '../../support/env.ts';
+import { loadHelmEnv, type ClusterEnv } from '../../support/env.ts';
+import { REQUIRED, renderChart } from '../../support/helm-chart.ts';
 import type { AdminClients } from './fixtures.ts';
 
-const CHART = fileURLToPath(new URL('../../../deploy/helm/meshwave-cluster-agent/templates/', import.meta.url));
-
-function render(file: string, fullname: string, namespace: string): Record<string, unknown>[] {
-  const text = fs
-    .readFileSync(path.join(CHART, file), 'utf8')
-    .replaceAll('{{ include "meshwave-cluster-agent.fullname" . }}', fullname)
-    .replaceAll('{{ .Release.Namespace }}', namespace)
-    .replace(
-      /^(\s*)\{\{- include "meshwave-cluster-agent.labels" \. \| nindent \d+ \}\}$/gm,
-      '$1app.kubernetes.io/part-of: meshwave',
-    );
-  if (text.includes('{{')) throw new Error(`${file} uses template constructs this test does not render`);
-  return parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>);
+/** The chart's ServiceAccount and RBAC for release `namespace` in `namespace`. */
+function renderIdentity(cluster: ClusterEnv, namespace: string): Record<string, unknown>[] {
+  const showOnly = ['--show-only', 'templates/serviceaccount.yaml', '--show-only', 'templates/rbac.yaml'];
+  return renderChart(
+    loadHelmEnv(),
+    cluster,
+    'meshwave-cluster-agent',
+    [...REQUIRED['meshwave-cluster-agent'], ...showOnly],
+    {
+      name: namespace,
+      namespace,
+    },
+  ) as unknown as Record<string, unknown>[];
 }
 
 export interface ChartIdentity {
@@ -40,10 +39,7 @@ export async function newChartIdentity(
 ): Promise<ChartIdentity> {
   const fullname = `${namespace}-meshwave-cluster-agent`;
   await admin.core.createNamespace({ body: { metadata: { name: namespace } } });
-  for (const doc of [
-    ...render('serviceaccount.yaml', fullname, namespace),
-    ...render('rbac.yaml', fullname, namespace),
-  ]) {
+  for (const doc of renderIdentity(cluster, namespace)) {
     const body = doc as never;
     switch ((doc as { kind: string }).kind) {
       case 'ServiceAccount':

@@ -6,6 +6,8 @@ import type { PortScenarioFixture, KubernetesClient } from '@meshwave/cluster-ag
 import { MeshwaveAnnotation, createKubernetesClient } from '@meshwave/cluster-agent';
 import type { ClusterEnv } from '../../support/env.ts';
 import { eventually } from '../../support/eventually.ts';
+import { createKafkaBus, type EventBus } from '@meshwave/bus';
+import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
 
 export const OLD = '1-24-5';
 export const NEW = '1-25-2';
@@ -200,4 +202,58 @@ export async function newIstiod(admin: AdminClients, revision: string, version: 
 export async function ensureDefaultIstiods(admin: AdminClients): Promise<void> {
   await newIstiod(admin, OLD, '1.24.5');
   await newIstiod(admin, NEW, '1.25.2');
+}
+
+export interface NamespaceWave {
+  readonly brokers: readonly string[];
+  /** the fleet key the agent verifies with, under id `default` */
+  readonly signingKey: string;
+  readonly cluster: string;
+  readonly rolloutId: string;
+  readonly namespaces: readonly string[];
+  readonly maxUnavailable: number;
+}
+
+/**
+ * The planner's side of one wave at namespace granularity: a signed ClusterDesiredState (generation 1, epoch 1)
+ * moving `namespaces` from OLD to NEW, published on real Kafka. Returns the planner's bus, to close.
+ */
+export async function publishNamespaceWave(wave: NamespaceWave): Promise<EventBus> {
+  const planner = createKafkaBus({
+    brokers: [...wave.brokers],
+    source: 'planner',
+    signing: { keys: [{ id: 'default', secret: wave.signingKey }], activeKeyId: 'default' },
+  });
+  const desired: ClusterDesiredState = {
+    rolloutId: wave.rolloutId,
+    wave: 0,
+    generation: 1,
+    epoch: 1,
+    cluster: wave.cluster,
+    from: OLD,
+    to: NEW,
+    granularity: 'namespace',
+    maxUnavailable: wave.maxUnavailable,
+    halted: false,
+    progressDeadlineSeconds: 300,
+    units: wave.namespaces.map((namespace) => ({ namespace, revision: NEW })),
+  };
+  await planner.publish([
+    {
+      topic: 'commands',
+      key: clusterKey(wave.cluster),
+      type: MessageType.ClusterDesiredState,
+      data: desired,
+      audience: clusterKey(wave.cluster),
+    },
+  ]);
+  return planner;
+}
+
+/** A namespace on OLD holding one Deployment `web` of one replica: what a namespace wave moves. Returns its name. */
+export async function newNamespaceOnOld(admin: AdminClients, prefix: string): Promise<string> {
+  const ns = uniqueName(prefix);
+  await newNamespace(admin, ns, { 'istio.io/rev': OLD });
+  await newWorkload(admin, { namespace: ns, kind: 'Deployment', name: 'web', replicas: 1 });
+  return ns;
 }

@@ -6,8 +6,6 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaBus } from '@meshwave/bus';
-import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.ts';
 import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
 import {
@@ -18,6 +16,7 @@ import {
   newAdminClients,
   newNamespace,
   newWorkload,
+  publishNamespaceWave,
   restartMarks,
   setPaused,
   uniqueName,
@@ -96,35 +95,15 @@ describe('agent process killed mid-wave', () => {
     await setPaused(admin, names, 'app0', true);
 
     const first = startAgent(identity, clusterName, 'agent-a');
-    const planner = createKafkaBus({
+    const planner = await publishNamespaceWave({
       brokers: env.kafka.brokers,
-      source: 'planner',
-      signing: { keys: [{ id: 'default', secret: SIGNING_KEY }], activeKeyId: 'default' },
+      signingKey: SIGNING_KEY,
+      cluster: clusterName,
+      rolloutId: `kill-${id}`,
+      namespaces: names,
+      maxUnavailable: 2,
     });
     cleanups.push(() => planner.close());
-    const desired: ClusterDesiredState = {
-      rolloutId: `kill-${id}`,
-      wave: 0,
-      generation: 1,
-      epoch: 1,
-      cluster: clusterName,
-      from: OLD,
-      to: NEW,
-      granularity: 'namespace',
-      maxUnavailable: 2,
-      halted: false,
-      progressDeadlineSeconds: 300,
-      units: names.map((namespace) => ({ namespace, revision: NEW })),
-    };
-    await planner.publish([
-      {
-        topic: 'commands',
-        key: clusterKey(clusterName),
-        type: MessageType.ClusterDesiredState,
-        data: desired,
-        audience: clusterKey(clusterName),
-      },
-    ]);
 
     // maxUnavailable 2 and nothing can finish while paused: exactly two restarts, and they stay in flight.
     await eventually(

@@ -1,74 +1,52 @@
 // The three Helm charts of deploy/helm, linted and rendered by a real helm (built into the test environment from
 // its Go module, ADR 0017) with the chart's default values plus only what it requires, and the rendered
 // manifests accepted by a real kube-apiserver of the test environment under strict validation.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadHelmEnv, loadTestEnv, type ClusterEnv, type HelmEnv } from '../../support/env.js';
+import {
+  CHARTS,
+  REQUIRED,
+  TOKEN_SHA256,
+  acceptedLine,
+  applyServerDryRun,
+  chartDir,
+  lintChart,
+  podSpecOf,
+  prodValues,
+  renderChart,
+  runHelm,
+  type ChartName,
+  type Container,
+  type Manifest,
+} from '../../support/helm-chart.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const chartDir = (name: string): string => path.join(root, 'deploy/helm', name);
+/** What the agent's chart renders, by default and in production: RBAC, the webhook and its certificate. */
+const AGENT_KINDS = [
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Deployment',
+  'MutatingWebhookConfiguration',
+  'PodDisruptionBudget',
+  'Role',
+  'RoleBinding',
+  'Secret',
+  'Service',
+  'ServiceAccount',
+];
 
-interface Container {
-  name: string;
-  readinessProbe?: { httpGet: { path: string } };
-  livenessProbe?: { httpGet: { path: string } };
-  env?: { name: string; value?: string }[];
-  securityContext?: Record<string, unknown>;
-}
+/** What a production release renders (ci/prod-values.yaml): the counts the README states. */
+const PROD_KINDS: Record<ChartName, string[]> = {
+  'meshwave-planner': ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount'],
+  'meshwave-cluster-agent': AGENT_KINDS,
+  'meshwave-vm-bridge': ['ConfigMap', 'Deployment', 'Service', 'ServiceAccount'],
+};
 
-interface PodSpec {
-  containers: Container[];
-  securityContext?: Record<string, unknown>;
-  serviceAccountName?: string;
-}
-
-interface Manifest {
-  kind: string;
-  apiVersion: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: Record<string, unknown>;
-  data?: Record<string, string>;
-  stringData?: Record<string, string>;
-  webhooks?: { name: string; failurePolicy: string; timeoutSeconds: number; clientConfig: { caBundle: string } }[];
-}
-
-const TOKEN_SHA256 = '5f2b3c8e0d6c4bbf9a2f3d1c7e8a9b0c1d2e3f405162738495a6b7c8d9e0f1a2';
-
-/** What each chart cannot render without; every other value is the chart's default. */
-const REQUIRED: Record<string, string[]> = {
-  'meshwave-planner': [
-    '--set',
-    'kafka.brokers={kafka-0.kafka:9092}',
-    '--set',
-    'redis.url=redis://redis:6379',
-    '--set-json',
-    `auth.tokens=[{"name":"ops","role":"operator","sha256":"${TOKEN_SHA256}"}]`,
-    '--set-json',
-    'auth.signingKeys=[{"id":"fleet-2026","secret":"0123456789abcdef0123456789abcdef"}]',
-    '--set',
-    'auth.activeSigningKey=fleet-2026',
-  ],
-  'meshwave-cluster-agent': [
-    '--set',
-    'clusterName=prod-1',
-    '--set',
-    'kafka.brokers={kafka-0.kafka:9092}',
-    '--set',
-    'redis.url=redis://redis:6379',
-  ],
-  'meshwave-vm-bridge': [
-    '--set',
-    'kafka.brokers={kafka-0.kafka:9092}',
-    '--set',
-    'redis.url=redis://redis:6379',
-    '--set',
-    'signing.activeKeyId=fleet-2026',
-  ],
+/** One value per chart that values.schema.json refuses, and how helm names it. */
+const SCHEMA_REFUSALS: Record<ChartName, [string, RegExp]> = {
+  'meshwave-planner': ['service.port=70000', /\/service\/port/],
+  'meshwave-cluster-agent': ['webhook.timeoutSeconds=9', /\/webhook\/timeoutSeconds/],
+  'meshwave-vm-bridge': ['replicaCount=0', /\/replicaCount/],
 };
 
 let helm: HelmEnv;
@@ -79,68 +57,22 @@ beforeAll(() => {
   helm = loadHelmEnv(); // no helm: the test fails, saying how to get it
 });
 
-function runHelm(args: readonly string[]): string {
-  return execFileSync(helm.bin, args, { encoding: 'utf8', stdio: 'pipe' });
-}
+const render = (chart: ChartName, values: readonly string[]): Manifest[] => renderChart(helm, cluster, chart, values);
 
-/** `helm template` for the test environment's Kubernetes version, parsed. */
-function render(chart: string, values: readonly string[]): Manifest[] {
-  const text = runHelm([
-    'template',
-    'mw',
-    chartDir(chart),
-    '--namespace',
-    'default',
-    '--kube-version',
-    cluster.kubernetesVersion,
-    ...values,
-  ]);
-  return parseAllDocuments(text)
-    .map((d) => d.toJS() as Manifest | null)
-    .filter((m): m is Manifest => m !== null);
-}
-
-/** What helm says when the chart is rendered without any value of its own. */
-function renderFailure(chart: string): string {
+/** What helm says when the chart is rendered with only `values` (by default, without any value of its own). */
+function renderFailure(chart: string, values: readonly string[] = []): string {
   try {
-    runHelm(['template', 'mw', chartDir(chart), '--kube-version', cluster.kubernetesVersion]);
+    runHelm(helm, ['template', 'mw', chartDir(chart), '--kube-version', cluster.kubernetesVersion, ...values]);
   } catch (err) {
     return String((err as { stderr?: string }).stderr ?? err);
   }
   return 'rendered without its required values';
 }
 
-/** `kubectl apply --dry-run=server --validate=strict` on the test apiserver; every object must be accepted. */
+/** Every object must be accepted by the test apiserver (server-side dry run, strict validation). */
 function expectAcceptedByApiserver(manifests: readonly Manifest[]): void {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mw-chart-'));
-  try {
-    const file = path.join(dir, 'manifests.json');
-    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }));
-    const out = execFileSync(
-      'kubectl',
-      [
-        '--kubeconfig',
-        cluster.kubeconfig,
-        'apply',
-        '--dry-run=server',
-        '--validate=strict',
-        '-n',
-        'default',
-        '-f',
-        file,
-      ],
-      { encoding: 'utf8', stdio: 'pipe' },
-    );
-    for (const m of manifests)
-      expect(out).toMatch(
-        new RegExp(
-          `^${m.kind.toLowerCase()}(\\.[a-z0-9.]+)?/${m.metadata.name} (created|configured|unchanged) \\(server dry run\\)$`,
-          'm',
-        ),
-      );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const out = applyServerDryRun(cluster, manifests);
+  for (const m of manifests) expect(out).toMatch(acceptedLine(m));
 }
 
 const one = (manifests: readonly Manifest[], kind: string): Manifest => {
@@ -148,17 +80,28 @@ const one = (manifests: readonly Manifest[], kind: string): Manifest => {
   expect(found, kind).toHaveLength(1);
   return found[0]!;
 };
-const podSpecOf = (deployment: Manifest): PodSpec => (deployment.spec as { template: { spec: PodSpec } }).template.spec;
 const envOf = (c: Container): Record<string, string | undefined> =>
   Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
 const sortedKinds = (manifests: readonly Manifest[]): string[] => manifests.map((m) => m.kind).sort();
 
-describe.each(Object.keys(REQUIRED))('Helm chart %s', (chart) => {
+describe.each(CHARTS)('Helm chart %s', (chart) => {
   it('Given the default values and only the required ones, Then helm lints it and a real kube-apiserver accepts what it renders', () => {
-    runHelm(['lint', chartDir(chart), '--strict', '--kube-version', cluster.kubernetesVersion, ...REQUIRED[chart]!]);
-    const manifests = render(chart, REQUIRED[chart]!);
+    lintChart(helm, cluster, chart, REQUIRED[chart]);
+    const manifests = render(chart, REQUIRED[chart]);
     expect(manifests.length).toBeGreaterThan(0);
     expectAcceptedByApiserver(manifests);
+  });
+
+  it('Given its production-like values (ci/prod-values.yaml), Then helm lints it, renders the kinds a production release has, and a real kube-apiserver accepts every object', () => {
+    lintChart(helm, cluster, chart, prodValues(chart));
+    const manifests = render(chart, prodValues(chart));
+    expect(sortedKinds(manifests)).toEqual(PROD_KINDS[chart]);
+    expectAcceptedByApiserver(manifests);
+  });
+
+  it('Given a value its values.schema.json refuses, Then helm refuses to render and names the value', () => {
+    const [value, message] = SCHEMA_REFUSALS[chart];
+    expect(renderFailure(chart, [...REQUIRED[chart], '--set', value])).toMatch(message);
   });
 
   it('Given none of its required values, Then rendering fails and says which value is missing', () => {
@@ -174,7 +117,7 @@ describe.each(Object.keys(REQUIRED))('Helm chart %s', (chart) => {
 
 describe('meshwave-planner, as rendered', () => {
   it('Then by default it has a Deployment of 2 replicas with probes and a read-only non-root pod, a Service, config and token Secret, a PDB and no ServiceMonitor', () => {
-    const manifests = render('meshwave-planner', REQUIRED['meshwave-planner']!);
+    const manifests = render('meshwave-planner', REQUIRED['meshwave-planner']);
     expect(sortedKinds(manifests)).toEqual([
       'ConfigMap',
       'Deployment',
@@ -211,7 +154,7 @@ describe('meshwave-planner, as rendered', () => {
 
   it('Given the test values (tests/values-test.yaml), Then it lints, adds the ServiceMonitor and the Prometheus settings, and the apiserver accepts the rest', () => {
     const values = ['-f', path.join(chartDir('meshwave-planner'), 'tests/values-test.yaml')];
-    runHelm(['lint', chartDir('meshwave-planner'), '--strict', '--kube-version', cluster.kubernetesVersion, ...values]);
+    lintChart(helm, cluster, 'meshwave-planner', values);
     const manifests = render('meshwave-planner', values);
     expect(sortedKinds(manifests)).toEqual([
       'ConfigMap',
@@ -238,19 +181,8 @@ describe('meshwave-planner, as rendered', () => {
 
 describe('meshwave-cluster-agent, as rendered', () => {
   it('Then it has 2 replicas that never get a sidecar, least-privilege RBAC for its ServiceAccount, and a webhook that never blocks and trusts the certificate it serves', () => {
-    const manifests = render('meshwave-cluster-agent', REQUIRED['meshwave-cluster-agent']!);
-    expect(sortedKinds(manifests)).toEqual([
-      'ClusterRole',
-      'ClusterRoleBinding',
-      'Deployment',
-      'MutatingWebhookConfiguration',
-      'PodDisruptionBudget',
-      'Role',
-      'RoleBinding',
-      'Secret',
-      'Service',
-      'ServiceAccount',
-    ]);
+    const manifests = render('meshwave-cluster-agent', REQUIRED['meshwave-cluster-agent']);
+    expect(sortedKinds(manifests)).toEqual(AGENT_KINDS);
     const deployment = one(manifests, 'Deployment');
     expect((deployment.spec as { replicas: number }).replicas).toBe(2);
     const template = (deployment.spec as { template: { metadata: { labels: Record<string, string> } } }).template;
@@ -285,7 +217,7 @@ describe('meshwave-cluster-agent, as rendered', () => {
 
 describe('meshwave-vm-bridge, as rendered', () => {
   it('Then by default it has one replica ready only while active, a Service, and Kafka, Redis and the signing key from the environment, never an in-memory bus or store', () => {
-    const manifests = render('meshwave-vm-bridge', REQUIRED['meshwave-vm-bridge']!);
+    const manifests = render('meshwave-vm-bridge', REQUIRED['meshwave-vm-bridge']);
     expect(sortedKinds(manifests)).toEqual(['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
     const deployment = one(manifests, 'Deployment');
     expect((deployment.spec as { replicas: number }).replicas).toBe(1);

@@ -1,0 +1,121 @@
+// The cluster-agent as its chart runs it: the image built from deploy/docker/cluster-agent.Dockerfile (without a
+// Docker engine, image-build.ts), started with the container's arguments, environment and volumes as the chart
+// renders them, under the chart's ServiceAccount token and RBAC (no admin credentials), against a real
+// kube-apiserver, Kafka and Redis. The token reaches it as a kubeconfig, since the in-cluster mount path is not
+// ours to write; everything else is the chart's (ADR 0029).
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDockerfile, type Stage } from '../../support/dockerfile.js';
+import { loadHelmEnv, loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.js';
+import { podSpecOf, renderChart } from '../../support/helm-chart.js';
+import { freePorts } from '../../support/ports.js';
+import { newChartIdentity } from '../cluster-agent/chart-identity.js';
+import {
+  NEW,
+  eventually,
+  newAdminClients,
+  newNamespaceOnOld,
+  publishNamespaceWave,
+} from '../cluster-agent/fixtures.js';
+import { containerEnv, mountVolume, startPod, type RunningPod } from './chart-pod.js';
+import { buildImage, entrypointCommand, repoRoot } from './image-build.js';
+
+const env = loadTestEnv({ needClusters: 1 });
+const cluster = env.clusters[0]!;
+const admin = newAdminClients(cluster.kubeconfig);
+const SIGNING_KEY = 'agent-from-chart-test-signing-key-0123456789';
+
+let workspace: string;
+let stage: Stage;
+let imageRoot: string;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(() => {
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-agent-image-'));
+  const dockerfile = parseDockerfile(
+    fs.readFileSync(path.join(repoRoot, 'deploy/docker/cluster-agent.Dockerfile'), 'utf8'),
+  );
+  stage = dockerfile.stages.at(-1)!;
+  imageRoot = buildImage(dockerfile, workspace, 'cluster-agent').get(String(dockerfile.stages.length - 1))!;
+}, 600_000);
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  fs.rmSync(workspace, { recursive: true, force: true });
+});
+
+describe('the cluster-agent, installed from its chart', () => {
+  it("Given the chart's ServiceAccount and RBAC on a real apiserver, When its image runs as the chart's container, Then it answers the chart's probe, holds the chart's Lease and converges the namespace a signed command moves", async () => {
+    suppressKafkaJsTimeoutNegativeWarning();
+    const id = randomUUID().slice(0, 6);
+    const release = `meshwave-chart-${id}`;
+    const clusterName = `${cluster.name}-chart-${id}`; // a fresh ledger in the shared Redis
+    const identity = await newChartIdentity(cluster, admin, release);
+    cleanups.push(() => identity.cleanup());
+    const [webhookPort, metricsPort] = await freePorts(2);
+    const values = {
+      clusterName,
+      'kafka.brokers': `{${env.kafka.brokers.join(',')}}`,
+      'redis.url': env.redis.url,
+      'signing.activeKeyId': 'default',
+      'webhook.port': String(webhookPort),
+      'metrics.port': String(metricsPort),
+    };
+    const manifests = renderChart(
+      loadHelmEnv(),
+      cluster,
+      'meshwave-cluster-agent',
+      Object.entries(values).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+      { name: release, namespace: release },
+    );
+    const container = podSpecOf(manifests.find((m) => m.kind === 'Deployment')!).containers[0]!;
+    const cert = manifests.find((m) => m.kind === 'Secret')!;
+    mountVolume(imageRoot, '/etc/meshwave/signing', {
+      'keys.json': JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
+    });
+    mountVolume(
+      imageRoot,
+      '/etc/meshwave/webhook',
+      Object.fromEntries(Object.entries(cert.data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])),
+    );
+    const podName = `${identity.fullname}-0`;
+    const pod: RunningPod = startPod(entrypointCommand(stage, imageRoot), container, {
+      ...containerEnv(container, { name: podName, namespace: release }, imageRoot),
+      KUBECONFIG: identity.kubeconfig,
+    });
+    cleanups.push(async () => pod.process.kill('SIGTERM'));
+    const alive = (): boolean => pod.process.exitCode === null;
+    const wait = async <T>(what: string, check: () => Promise<T>): Promise<T> =>
+      eventually(what, check, { timeoutMs: 120_000, alive }).catch((err: Error) => {
+        throw new Error(`${err.message}\n--- the agent's output:\n${pod.output()}`);
+      });
+
+    await wait("the readiness probe's path answers", async () => {
+      const probe = container.readinessProbe!.httpGet.path;
+      return (await fetch(`http://127.0.0.1:${metricsPort}${probe}`)).ok;
+    });
+    await wait("the pod holds the chart's Lease", async () => {
+      const lease = await admin.coordination.readNamespacedLease({ namespace: release, name: identity.fullname });
+      return lease.spec?.holderIdentity === podName;
+    });
+
+    const ns = await newNamespaceOnOld(admin, 'chart');
+    cleanups.push(() => admin.core.deleteNamespace({ name: ns }));
+    const planner = await publishNamespaceWave({
+      brokers: env.kafka.brokers,
+      signingKey: SIGNING_KEY,
+      cluster: clusterName,
+      rolloutId: `chart-${id}`,
+      namespaces: [ns],
+      maxUnavailable: 1,
+    });
+    cleanups.push(() => planner.close());
+    await wait('the namespace relabelled by the agent', async () => {
+      return (await admin.core.readNamespace({ name: ns })).metadata?.labels?.['istio.io/rev'] === NEW;
+    });
+    expect(pod.process.exitCode).toBeNull();
+  });
+});
