@@ -15,6 +15,7 @@ import { freePorts } from '../../support/ports.js';
 import { newChartIdentity } from '../cluster-agent/chart-identity.js';
 import {
   NEW,
+  ensureDefaultIstiods,
   eventually,
   newAdminClients,
   newNamespaceOnOld,
@@ -33,6 +34,8 @@ let stage: Stage;
 let imageRoot: string;
 const cleanups: (() => Promise<unknown>)[] = [];
 
+// the agent restarts nothing onto a revision whose istiod it does not see ready (ADR 0028)
+beforeAll(() => ensureDefaultIstiods(admin));
 beforeAll(() => {
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-agent-image-'));
   const dockerfile = parseDockerfile(
