@@ -56,6 +56,7 @@ function newPublisher(bus: EventBus): ProgressPublisher {
     tracer: trace.getTracer('test'),
     metrics: createBridgeMetrics(),
     settings: DEFAULT_BRIDGE_SETTINGS,
+    loopDelayMs: () => 0,
   } as unknown as BridgeContext;
   return new ProgressPublisher(ctx);
 }
