@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { promqlOf } from './metric-sampler.js';
+import { MAX_NAMED_WORKLOADS, promqlOf } from './metric-sampler.js';
 
 describe('promqlOf', () => {
   const targets = [
@@ -24,5 +24,24 @@ describe('promqlOf', () => {
     expect(q.requests).toBe(
       'sum by (destination_workload_namespace,destination_workload) (increase(istio_requests_total{reporter="destination",destination_workload_namespace=~"shop|web\\\\.prod"}[60s]))',
     );
+  });
+
+  it('matches a cohort of named workloads by name too, so a small wave in a busy namespace reads only its own series', () => {
+    const named = [
+      { unit: 'c1/shop/Deployment/cart', cluster: 'c1', namespace: 'shop', name: 'cart' },
+      { unit: 'c2/shop/Deployment/pay.v2', cluster: 'c2', namespace: 'shop', name: 'pay.v2' },
+    ];
+    expect(promqlOf(named, 60).requests).toContain(
+      'destination_workload_namespace=~"shop",destination_workload=~"cart|pay\\\\.v2"}',
+    );
+    // a namespace unit, or more names than the limit: matched by namespace only
+    expect(promqlOf(targets, 60).requests).not.toContain('destination_workload=~');
+    const many = Array.from({ length: MAX_NAMED_WORKLOADS + 1 }, (_, i) => ({
+      unit: `c1/shop/Deployment/w${i}`,
+      cluster: 'c1',
+      namespace: 'shop',
+      name: `w${i}`,
+    }));
+    expect(promqlOf(many, 60).requests).not.toContain('destination_workload=~');
   });
 });

@@ -43,10 +43,21 @@ interface Grouping {
   readonly by: string;
 }
 
+/**
+ * Up to this many workload names are matched by name in the query (sent in a POST body); a cohort of more, or one
+ * with a namespace unit, is matched by namespace and picked out of the answer per workload.
+ */
+export const MAX_NAMED_WORKLOADS = 500;
+
 function groupingOf(targets: readonly MetricTarget[], clusterLabel: string | undefined): Grouping {
+  // A wave of a few workloads in busy namespaces must not read every series of those namespaces (fleet scale:
+  // a canary of 31 workloads read 9,000 workloads' latency buckets).
+  const names = new Set(targets.map((t) => t.name));
+  const byName = !names.has(undefined) && names.size <= MAX_NAMED_WORKLOADS;
   const matchers = [
     'reporter="destination"',
     `destination_workload_namespace=~"${alternatives(targets.map((t) => t.namespace))}"`,
+    ...(byName ? [`destination_workload=~"${alternatives(targets.map((t) => t.name ?? ''))}"`] : []),
     ...(clusterLabel ? [`${clusterLabel}=~"${alternatives(targets.map((t) => t.cluster))}"`] : []),
   ];
   return {
