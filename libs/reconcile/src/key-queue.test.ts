@@ -164,6 +164,21 @@ describe('key queue', () => {
     expect(h.runs).toEqual(['k@0', 'k@250']);
   });
 
+  it('Given an add held back by the interval, When someone waits for idle, Then the wait ends only after it ran', async () => {
+    const h = newQueue(undefined, { minIntervalMs: 250 });
+    h.queue.add('k');
+    await h.queue.idle();
+    h.queue.add('k');
+    let idle = false;
+    void h.queue.idle().then(() => (idle = true));
+    await h.clock.advance(249);
+    expect(idle).toBe(false);
+    await h.clock.advance(1);
+    await h.queue.idle();
+    expect(idle).toBe(true);
+    expect(h.runs).toEqual(['k@0', 'k@250']);
+  });
+
   it('Given a minimum interval, When an urgent add arrives meanwhile, Then it runs at once', async () => {
     const gate = newGate();
     const h = newQueue((_key, run) => (run === 2 ? gate.opened : undefined), { minIntervalMs: 250 });

@@ -35,7 +35,10 @@ export interface KeyQueue {
   add(key: string, urgent?: boolean): void;
   /** Queues `key` after `ms`; of several pending wake-ups for one key the earliest wins. */
   addAfter(key: string, ms: number): void;
-  /** Resolves when nothing waits or runs (delayed wake-ups may still be pending). */
+  /**
+   * Resolves when nothing waits or runs: an add held back by `minIntervalMs` is waiting; other delayed wake-ups
+   * (`addAfter`, requeues, retries) may still be pending.
+   */
   idle(): Promise<void>;
   /** keys waiting or running */
   size(): number;
@@ -65,6 +68,62 @@ function enqueue(queued: Set<string>, order: string[], key: string, urgent: bool
   if (urgent) order.unshift(key);
   else order.push(key);
   return true;
+}
+
+/** `minIntervalMs` per key: when each key's last run started, and the adds held back until its interval ends. */
+class Pacer {
+  /** keys whose add waits for the end of their interval: they count as waiting for `idle()` */
+  readonly held = new Set<string>();
+  private readonly lastStart = new Map<string, number>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly minIntervalMs: number,
+  ) {}
+
+  started(key: string): void {
+    if (this.minIntervalMs > 0) this.lastStart.set(key, this.clock.now());
+  }
+
+  /** how long an add of `key` waits (0: it is queued now) */
+  waitFor(key: string): number {
+    if (this.minIntervalMs <= 0) return 0;
+    return Math.max(0, (this.lastStart.get(key) ?? -Infinity) + this.minIntervalMs - this.clock.now());
+  }
+
+  clear(): void {
+    this.lastStart.clear();
+    this.held.clear();
+  }
+}
+
+/** Wake-ups of keys after a delay; of several pending for one key the earliest wins. */
+class DelayedAdds {
+  private readonly timers = new Map<string, { at: number; timer: TimerHandle }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  add(key: string, ms: number, fire: () => void): void {
+    const at = this.clock.now() + ms;
+    const pending = this.timers.get(key);
+    if (pending && pending.at <= at) return;
+    pending?.timer.cancel();
+    const timer = this.clock.setTimer(ms, () => {
+      this.timers.delete(key);
+      fire();
+    });
+    this.timers.set(key, { at, timer });
+  }
+
+  cancel(key: string): void {
+    this.timers.get(key)?.timer.cancel();
+    this.timers.delete(key);
+  }
+
+  clear(): void {
+    for (const d of this.timers.values()) d.timer.cancel();
+    this.timers.clear();
+  }
 }
 
 /** Runs one reconcile of `key`; returns when to run it again (a requeue it asked for, or its backoff), if ever. */
@@ -111,19 +170,15 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
   const running = new Set<string>();
   /** keys added while running, and whether one of those adds was urgent */
   const dirty = new Map<string, boolean>();
-  const minInterval = options.minIntervalMs ?? 0;
-  /** when each key's last run started (only with `minIntervalMs`) */
-  const lastStart = new Map<string, number>();
+  const pacer = new Pacer(clock, options.minIntervalMs ?? 0);
   const failures = new Map<string, number>();
-  const delayed = new Map<string, { at: number; timer: TimerHandle }>();
-  let idleWaiters: (() => void)[] = [];
+  const delayed = new DelayedAdds(clock);
+  const idleWaiters: (() => void)[] = [];
   let stopped = false;
 
+  const busy = (): boolean => order.length > 0 || running.size > 0 || pacer.held.size > 0;
   const checkIdle = (): void => {
-    if (order.length > 0 || running.size > 0) return;
-    const waiters = idleWaiters;
-    idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    if (!busy()) for (const resolve of idleWaiters.splice(0)) resolve();
   };
 
   const pump = (): void => {
@@ -132,7 +187,9 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
       if (key === undefined) break;
       queued.delete(key);
       running.add(key);
-      if (minInterval > 0) lastStart.set(key, clock.now());
+      pacer.started(key);
+      // this run reads the world as it is now: it serves an add held back for the interval too
+      if (pacer.held.delete(key)) delayed.cancel(key);
       void run(key);
     }
     checkIdle();
@@ -159,37 +216,33 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
         dirty.set(key, urgent || dirty.get(key) === true);
         return;
       }
-      if (!urgent && minInterval > 0 && !queued.has(key)) {
-        const wait = (lastStart.get(key) ?? -Infinity) + minInterval - clock.now();
-        if (wait > 0) return queue.addAfter(key, wait);
+      const wait = urgent || queued.has(key) ? 0 : pacer.waitFor(key);
+      if (wait > 0) {
+        pacer.held.add(key);
+        return queue.addAfter(key, wait);
       }
       if (enqueue(queued, order, key, urgent)) pump();
     },
     addAfter(key, ms) {
       if (stopped) return;
       if (ms <= 0) return queue.add(key);
-      const at = clock.now() + ms;
-      const pending = delayed.get(key);
-      if (pending && pending.at <= at) return;
-      pending?.timer.cancel();
-      const timer = clock.setTimer(ms, () => {
-        delayed.delete(key);
+      delayed.add(key, ms, () => {
+        pacer.held.delete(key);
         queue.add(key);
+        checkIdle();
       });
-      delayed.set(key, { at, timer });
     },
     idle() {
-      if (order.length === 0 && running.size === 0) return Promise.resolve();
+      if (!busy()) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
     size: () => order.length + running.size,
     async stop() {
       stopped = true;
-      for (const d of delayed.values()) d.timer.cancel();
       delayed.clear();
       order.length = 0;
       queued.clear();
-      lastStart.clear();
+      pacer.clear();
       checkIdle();
       await queue.idle();
     },

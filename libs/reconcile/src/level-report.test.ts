@@ -66,6 +66,25 @@ describe('level report', () => {
     report.stop();
   });
 
+  it('Given changes more often than resendMs, When resendMs passes, Then the next send is still a full one', async () => {
+    const clock = createManualClock();
+    const calls: boolean[] = [];
+    const report = createLevelReport({
+      clock,
+      resendMs: 30_000,
+      send: async (full) => {
+        calls.push(full);
+      },
+    });
+    // a change every 10 s for 2 minutes: each cancels the pending resend timer
+    for (let t = 0; t < 12; t++) {
+      report.request(0);
+      await clock.advance(10_000);
+    }
+    expect(calls.filter((full) => full).length).toBeGreaterThanOrEqual(3);
+    report.stop();
+  });
+
   it('Given a debounced send pending, When a request asks for now, Then it goes at once, and a later request does not delay it', async () => {
     const clock = createManualClock();
     const link = newLink(0);

@@ -43,8 +43,13 @@ export function createLevelReport(options: LevelReportOptions): LevelReport {
   const cap = options.maxBackoffMs ?? 30_000;
   let timer: TimerHandle | undefined;
   let dueAt = Number.POSITIVE_INFINITY;
-  /** the next send carries the whole state (set by a failure or the resend timer) */
+  /** the next send carries the whole state (set by a failure) */
   let fullDue = false;
+  /**
+   * When the periodic full resend is due. Kept apart from the timer: a change brings the next send forward and
+   * cancels the timer, but the send it causes is then the full one, so frequent changes never put it off.
+   */
+  let nextFullAt = options.resendMs > 0 ? clock.now() + options.resendMs : Number.POSITIVE_INFINITY;
   let failures = 0;
   let sending = false;
   /** a request came in while a send was in flight: send again right after it */
@@ -57,7 +62,7 @@ export function createLevelReport(options: LevelReportOptions): LevelReport {
     dueAt = Number.POSITIVE_INFINITY;
   };
 
-  const schedule = (delayMs: number, resend = false): void => {
+  const schedule = (delayMs: number): void => {
     if (stopped) return;
     const at = clock.now() + Math.max(0, delayMs);
     if (timer !== undefined && at >= dueAt) return;
@@ -66,7 +71,6 @@ export function createLevelReport(options: LevelReportOptions): LevelReport {
     timer = clock.setTimer(delayMs, () => {
       timer = undefined;
       dueAt = Number.POSITIVE_INFINITY;
-      if (resend) fullDue = true;
       void run();
     });
   };
@@ -78,7 +82,7 @@ export function createLevelReport(options: LevelReportOptions): LevelReport {
       return;
     }
     sending = true;
-    const full = fullDue;
+    const full = fullDue || clock.now() >= nextFullAt;
     fullDue = false;
     let sent = false;
     let failure: unknown;
@@ -91,7 +95,8 @@ export function createLevelReport(options: LevelReportOptions): LevelReport {
     }
     if (sent) {
       failures = 0;
-      if (options.resendMs > 0) schedule(options.resendMs, true);
+      if (full && options.resendMs > 0) nextFullAt = clock.now() + options.resendMs;
+      if (options.resendMs > 0) schedule(Math.max(0, nextFullAt - clock.now()));
     } else {
       const backoff = Math.min(cap, base * 2 ** Math.min(failures, 16));
       failures++;

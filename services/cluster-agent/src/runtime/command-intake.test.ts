@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MessageType, type ClusterDesiredState } from '@meshwave/contracts';
-import type { IncomingMessage, OutgoingMessage } from '@meshwave/bus';
+import { isRetryableHandlerError, type IncomingMessage, type OutgoingMessage } from '@meshwave/bus';
 import { createInMemoryStore } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { newDesiredState } from '../core/command-fixtures.js';
@@ -76,5 +76,17 @@ describe('command intake', () => {
     const restarted = newIntake(store);
     await restarted.intake.load();
     expect(restarted.intake.ledger()).toMatchObject({ epoch: 4, rollouts: { r1: { desired: { generation: 7 } } } });
+  });
+
+  it('Given a store that cannot be reached, When a command comes, Then the intake asks for a retry (never the dead-letter topic) and nothing is applied', async () => {
+    const store = createInMemoryStore();
+    const down = {
+      ...store,
+      transition: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379')),
+    } as typeof store;
+    const { intake, accepted } = newIntake(down);
+    const error = await intake.handleCommand(message(newDesired({ generation: 5, epoch: 3 }))).catch((e: unknown) => e);
+    expect(isRetryableHandlerError(error)).toBe(true);
+    expect(accepted).toEqual([]);
   });
 });

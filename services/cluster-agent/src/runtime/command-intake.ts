@@ -1,6 +1,6 @@
 import { SpanKind, trace, type Context } from '@opentelemetry/api';
 import { MessageType } from '@meshwave/contracts';
-import type { DeadLetter, IncomingMessage } from '@meshwave/bus';
+import { HandlerRetryableError, type DeadLetter, type IncomingMessage } from '@meshwave/bus';
 import type { StateStore } from '@meshwave/store';
 import { extractTraceContext, rolloutAttributes, withRolloutIds, withSpan, type Logger } from '@meshwave/telemetry';
 import {
@@ -60,12 +60,15 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
   let storeVersion = 0;
   const rolloutTrace = new Map<string, Context>();
 
+  // A store that cannot be reached (down, loading) is a passing condition: the command is retried, or left
+  // uncommitted for redelivery, never dead-lettered for it (ADR 0004).
   const write = (to: StateStore, next: CommandLedger, expectedVersion: number) =>
-    to.transition({
-      scope: ledgerScope(cluster),
-      epoch,
-      writes: [{ name: LEDGER_DOC, value: next, expectedVersion }],
-    });
+    to
+      .transition({ scope: ledgerScope(cluster), epoch, writes: [{ name: LEDGER_DOC, value: next, expectedVersion }] })
+      .catch((error: unknown) => {
+        const text = error instanceof Error ? error.message : String(error);
+        throw new HandlerRetryableError(`the command ledger could not be written: ${text}`, { cause: error });
+      });
   const persist = async (next: CommandLedger): Promise<void> => {
     if (!store) return;
     let result = await write(store, next, storeVersion);

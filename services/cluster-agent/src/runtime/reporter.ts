@@ -143,6 +143,28 @@ async function readIstio(
   }
 }
 
+/**
+ * Publishes progress; a failed publish is retried as a full one, and the rollouts it carried go back to the
+ * dirty set too, since a full one carries only the rollouts with units here (not one whose units were all
+ * excluded, say).
+ */
+async function publishKeepingDirty(
+  publish: EventPublisher['publish'],
+  messages: OutgoingMessage[],
+  book: Pick<UnitBook, 'dirtyRollouts'>,
+  rolloutIds: ReadonlySet<string>,
+): Promise<boolean> {
+  const keep = (): void => {
+    for (const id of rolloutIds) book.dirtyRollouts.add(id);
+  };
+  const sent = await publish(messages).catch((error: unknown) => {
+    keep();
+    throw error;
+  });
+  if (!sent) keep();
+  return sent;
+}
+
 export function createReporter(options: ReporterOptions): Reporter {
   const { cluster, cache, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
@@ -188,8 +210,7 @@ export function createReporter(options: ReporterOptions): Reporter {
       const rolloutIds = new Set(book.takeDirtyRollouts());
       if (full) for (const id of heldRollouts()) rolloutIds.add(id);
       const messages = [...rolloutIds].flatMap((id) => progressOf(id, options.ledger(), book.statuses.values()));
-      // a failed send is retried as a full one, which carries these rollouts too
-      return publish(messages);
+      return publishKeepingDirty(publish, messages, book, rolloutIds);
     },
   });
 

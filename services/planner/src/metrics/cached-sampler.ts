@@ -34,7 +34,8 @@ export function cachedMetricSampler(
         cache.delete(record.id);
         return undefined;
       }
-      const key = `${query.wave}@${query.windowStart}`;
+      // the cohorts' sizes change with an exclusion or a dispatch: a sample of other units is not reused
+      const key = `${query.wave}@${query.windowStart}#${query.current.length}/${query.baseline.length}`;
       const hit = cache.get(record.id);
       if (hit !== undefined && hit.key === key && clock() - hit.at < options.cacheMs) return hit.observation;
       const observation = await fetch(query, now, record);

@@ -121,7 +121,7 @@ class PlannerImpl implements Planner {
     };
     this.context = context;
     this.leadership = new Leadership(context, {
-      onElected: (lease) => this.onElected(lease),
+      onElected: (lease, signal) => this.onElected(lease, signal),
       onDemoted: () => this.onDemoted(),
     });
     this.era = new StoreEra(context, (reason) => this.leadership.halt(reason));
@@ -167,12 +167,16 @@ class PlannerImpl implements Planner {
 
   /**
    * Runs beside the lease renewal, never in its way: joining the consumer group can wait for a dead leader's
-   * session to expire, longer than the lease lives. Throwing gives the lease up; demotion runs after this settles.
+   * session to expire, longer than the lease lives. Throwing gives the lease up; demotion runs after this settles,
+   * and `signal` says the lease was lost meanwhile.
    */
-  private async onElected(lease: Lease): Promise<void> {
+  private async onElected(lease: Lease, signal: AbortSignal): Promise<void> {
     // Never act on a store that lost the state this replica knew (ADR 0025): confirm throws, and halts it.
     await this.era.confirm(lease);
+    // a lease lost meanwhile: take nothing over (the demotion runs once this returns)
+    if (signal.aborted) return;
     await this.reconciler.takeOver();
+    if (signal.aborted) return;
     try {
       this.subscription = await this.reports.subscribe();
     } catch (error) {

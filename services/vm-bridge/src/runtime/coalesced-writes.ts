@@ -33,7 +33,12 @@ export class CoalescedWrites<I, R> {
     private readonly change: BatchChange<I, R>,
   ) {}
 
-  /** Adds `item` under `key` to the group's next flush; resolves with that item's outcome. */
+  /** the item waiting under `key` for the group's next flush, if any */
+  pendingItem(group: string, key: string): I | undefined {
+    return this.pending.get(group)?.items.get(key);
+  }
+
+  /** Adds `item` under `key` to the group's next flush (replacing one waiting); resolves with its outcome. */
   submit(group: string, key: string, item: I): Promise<R> {
     let p = this.pending.get(group);
     if (p === undefined) this.pending.set(group, (p = { items: new Map(), waiters: new Map() }));

@@ -33,7 +33,11 @@ export class GroupTicker {
 
   private async tick(): Promise<void> {
     const held = await keepLease(this.ctx);
-    await this.onLease(held);
+    // Joining the consumer group may wait for a dead member's session to expire: the groups' deadlines are not
+    // made to wait for it (the bridge runs one join or leave at a time).
+    void this.onLease(held).catch((error: unknown) =>
+      this.ctx.log.warn({ err: error }, 'switching the consumer failed'),
+    );
     if (!held) return;
     for (const group of this.ctx.groups.keys()) {
       try {

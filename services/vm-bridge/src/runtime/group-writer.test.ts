@@ -143,6 +143,24 @@ describe('group writes: work per change, never per group', () => {
     expect(hosts.every((h) => h.report?.healthy === true)).toBe(true);
   });
 
+  it('Given two hosts claiming one name in the same flush, When both register, Then the first keeps it and the second is refused', async () => {
+    const { bridge } = await newGroupOf(0, 50);
+    await bridge.registerHost('web', AUTH, { host: 'warm', tokenSha256: hashToken('w'), runningVersion: 'v1' });
+    const [first, second] = await Promise.allSettled([
+      bridge.registerHost('web', AUTH, { host: 'twin', tokenSha256: hashToken('one'), runningVersion: 'v1' }),
+      bridge.registerHost('web', AUTH, { host: 'twin', tokenSha256: hashToken('two'), runningVersion: 'v1' }),
+    ]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: { result: 'created' } });
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: 'HOST_CONFLICT' } });
+    // the first host's token is the one stored: it registers again as itself
+    const again = await bridge.registerHost('web', AUTH, {
+      host: 'twin',
+      tokenSha256: hashToken('one'),
+      runningVersion: 'v1',
+    });
+    expect(again.result).toBe('unchanged');
+  });
+
   it('Given a group document changed behind the bridge (same epoch), When a host reports, Then the write conflicts, the group is read again and the report lands on the new state', async () => {
     const { bridge, inner } = await newGroupOf(3);
     const lease = await inner.leaseHolder(bridge.settings.leaseName);

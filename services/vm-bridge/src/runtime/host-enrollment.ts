@@ -47,6 +47,16 @@ export class HostEnrollment {
         { context: { host: body.host } },
       );
     }
+    // Two hosts claiming one name in the same flush: the first keeps it, as when they come in separate writes.
+    const waiting = this.registrations.pendingItem(group, body.host);
+    if (waiting !== undefined && !sameDigest(waiting.tokenSha256, body.tokenSha256))
+      throw new VmBridgeError(
+        VmBridgeErrorCode.HostConflict,
+        `host "${body.host}" is being registered with another token`,
+        {
+          context: { host: body.host },
+        },
+      );
     return this.registrations.submit(group, body.host, body);
   }
 

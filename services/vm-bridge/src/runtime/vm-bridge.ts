@@ -63,6 +63,8 @@ export class VmBridge {
   private readonly ticker: GroupTicker;
   private readonly stopController = new AbortController();
   private subscription: Subscription | undefined;
+  /** the consumer group being joined or left, one switch after another */
+  private consuming: Promise<void> = Promise.resolve();
   private readonly loopDelay: EventLoopDelay;
 
   constructor(options: VmBridgeOptions) {
@@ -114,7 +116,14 @@ export class VmBridge {
    * deposed bridge that kept its partitions would hold their commands from the bridge that took over (a command
    * it cannot apply is retried, not dead-lettered, for as long as it holds the partition).
    */
-  private async consumeCommands(held: boolean): Promise<void> {
+  private consumeCommands(held: boolean): Promise<void> {
+    // one switch at a time: a join still under way is never raced by a leave, nor outlives `stop()`
+    const next = (): Promise<void> => this.switchConsumer(held);
+    this.consuming = this.consuming.then(next, next);
+    return this.consuming;
+  }
+
+  private async switchConsumer(held: boolean): Promise<void> {
     if (this.ctx.bus === undefined || held === (this.subscription !== undefined)) return;
     if (!held) {
       const subscription = this.subscription;
@@ -122,7 +131,7 @@ export class VmBridge {
       await subscription?.close();
       return;
     }
-    this.subscription = await this.ctx.bus.subscribe({
+    const subscription = await this.ctx.bus.subscribe({
       topic: Topic.Commands,
       groupId: this.settings.consumerGroup,
       audiences: [...this.ctx.groups.keys()].map(vmGroupKey),
@@ -132,6 +141,9 @@ export class VmBridge {
         await this.handleMessage(message);
       },
     });
+    // stopped while joining: the subscription goes at once instead of consuming after stop()
+    if (this.ctx.lifecycle.stopped) await subscription.close();
+    else this.subscription = subscription;
   }
 
   /** True while this replica holds the lease and acts. */
@@ -235,7 +247,10 @@ export class VmBridge {
     this.stopController.abort();
     this.ticker.stop();
     this.ctx.hosts.wakeAll();
-    await this.subscription?.close();
+    await this.consuming.catch(() => undefined);
+    const subscription = this.subscription;
+    this.subscription = undefined;
+    await subscription?.close();
     await this.writer.settle();
   }
 }
