@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # meshwave-vm-bridge image (ADR 0029). Build from the repository root:
-#   docker build -f deploy/docker/vm-bridge.Dockerfile -t ghcr.io/meshwave/vm-bridge:0.1.0 .
+#   docker build -f deploy/docker/vm-bridge.Dockerfile -t meshwave/vm-bridge:0.1.0 .
 # The build stage makes the production bundle with scripts/bundle.ts, the very script `npm test` runs to build
 # and start the same bundle, so a step that breaks here breaks there. No HEALTHCHECK: Kubernetes probes the
 # service (the chart's readiness and liveness probes).
