@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Go binaries of the test environment from the wrapper modules in test/env/go/ into
 # ${MESHWAVE_CACHE_DIR:-~/.cache/meshwave}/<component>-<version>/ (skipped when already there).
-#   build-go.sh [etcd|kwok|kube|helm|all]...
+#   build-go.sh [etcd|kwok|kube|helm|jaeger|all]...
 # Versions are the ones pinned in the wrapper modules' go.mod files; change them there.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,6 +66,12 @@ build_helm() {
   build helm helm "$cache/helm-$v" "-X helm.sh/helm/v4/internal/version.version=$v" helm.sh/helm/v4/cmd/helm
 }
 
+build_jaeger() {
+  local v; v="$(modver jaeger github.com/jaegertracing/jaeger)"
+  # the v2 binary (an OpenTelemetry collector distribution), the trace backend of the tests
+  build jaeger jaeger "$cache/jaeger-$v" "" github.com/jaegertracing/jaeger/cmd/jaeger
+}
+
 targets=("$@"); [[ ${#targets[@]} -eq 0 ]] && targets=(all)
 for t in "${targets[@]}"; do
   case "$t" in
@@ -73,7 +79,8 @@ for t in "${targets[@]}"; do
     kwok) build_kwok ;;
     kube) build_kube ;;
     helm) build_helm ;;
-    all) build_etcd; build_kwok; build_kube; build_helm ;;
+    jaeger) build_jaeger ;;
+    all) build_etcd; build_kwok; build_kube; build_helm; build_jaeger ;;
     *) echo "build-go: unknown target $t" >&2; exit 2 ;;
   esac
 done

@@ -16,7 +16,7 @@ afterAll(() => telemetry.shutdown());
 const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-0123456789abcdef' }], activeKeyId: 'test' };
 
 describe('traces', () => {
-  it('Given a rollout, Then each wave has its own trace whose root links to the creation span, and publishes of the wave join it', async () => {
+  it('Given a rollout, Then it is one trace: each wave a child of the creation span, the reconciles and publishes of each wave its children', async () => {
     const broker = createInMemoryBroker();
     const store = createInMemoryStore();
     const planner = createPlanner({
@@ -42,15 +42,18 @@ describe('traces', () => {
       expect(creation.attributes[MeshwaveAttribute.RolloutId]).toBe(created.id);
       const waves = spans.filter((s) => s.name.startsWith('wave '));
       expect(waves.map((s) => s.name)).toEqual(['wave wave-0', 'wave wave-1']);
-      expect(new Set(waves.map((s) => s.spanContext().traceId)).size).toBe(2);
+      const traceId = creation.spanContext().traceId;
+      expect(waves.map((s) => s.spanContext().traceId)).toEqual([traceId, traceId]);
       for (const w of waves) {
-        expect(w.links[0]?.context.spanId).toBe(creation.spanContext().spanId);
-        const inTrace = spans.filter((s) => s.spanContext().traceId === w.spanContext().traceId);
-        expect(inTrace.some((s) => s.name === 'reconcile rollout')).toBe(true);
-        expect(inTrace.some((s) => s.name.startsWith('publish '))).toBe(true);
-        expect(inTrace.find((s) => s.name === 'reconcile rollout')?.events.some((e) => e.name === 'transition')).toBe(
-          true,
+        expect(w.parentSpanContext?.spanId).toBe(creation.spanContext().spanId);
+        const reconciles = spans.filter(
+          (s) => s.name === 'reconcile rollout' && s.parentSpanContext?.spanId === w.spanContext().spanId,
         );
+        expect(reconciles.some((r) => r.events.some((e) => e.name === 'transition'))).toBe(true);
+        const reconcileIds = new Set(reconciles.map((r) => r.spanContext().spanId));
+        expect(
+          spans.some((s) => s.name.startsWith('publish ') && reconcileIds.has(s.parentSpanContext?.spanId ?? '')),
+        ).toBe(true);
       }
     } finally {
       await planner.stop();

@@ -18,8 +18,10 @@ export interface WaveTrace {
 }
 
 /**
- * One trace per wave: its root span is started when the wave is dispatched, linked to the rollout's creation
- * span, and stored with the state, so every later reconcile of the wave (in whichever leader) joins it.
+ * One trace per rollout: each wave's span is started when the wave is dispatched as a child of the rollout's
+ * creation span (its traceparent is in the record), and stored with the state, so every later reconcile of the
+ * wave (in whichever leader), the commands it publishes and everything the agents do for them join that one
+ * trace. A record without a traceparent (no tracing when it was created) gets a trace per wave instead.
  */
 export function waveTraceOf(
   tracer: Tracer,
@@ -33,13 +35,13 @@ export function waveTraceOf(
   if (stored?.traceparent) return { parent: extractTraceContext({ traceparent: stored.traceparent }), writes: [] };
   if (!decision.transitions.some((t) => t.trigger === TransitionTrigger.Dispatched))
     return { parent: extractTraceContext(undefined), writes: [] };
-  const link = spanContextFromTraceparent(record.traceparent);
-  const root = tracer.startSpan(`wave ${record.plan.waves[wave]?.name ?? wave}`, {
-    root: true,
-    attributes: rolloutAttributes({ rolloutId: record.id, wave }),
-    ...(link ? { links: [{ context: link }] } : {}),
-  });
-  const parent = trace.setSpan(extractTraceContext(undefined), root);
-  root.end();
+  const creation = spanContextFromTraceparent(record.traceparent);
+  const span = tracer.startSpan(
+    `wave ${record.plan.waves[wave]?.name ?? wave}`,
+    { root: creation === undefined, attributes: rolloutAttributes({ rolloutId: record.id, wave }) },
+    creation !== undefined ? trace.setSpanContext(extractTraceContext(undefined), creation) : undefined,
+  );
+  const parent = trace.setSpan(extractTraceContext(undefined), span);
+  span.end();
   return { parent, writes: [{ name, value: injectTraceContext(parent) }] };
 }
