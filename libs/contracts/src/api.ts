@@ -286,6 +286,11 @@ export const RolloutStatus = RolloutSummary.extend({
   /** the leader epoch the rollout was last written under (the same from every replica) */
   leaderEpoch: z.number().int().nonnegative(),
   generation: z.number().int().nonnegative(),
+  /** W3C trace id of the rollout's one trace (absent when it was created without tracing) */
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
   waveStatuses: z.array(WaveStatus),
   gateVerdicts: z.array(GateVerdict),
   excluded: z.array(z.string()).max(MAX_EXCLUSIONS_PER_ROLLOUT),

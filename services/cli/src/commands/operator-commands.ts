@@ -88,7 +88,8 @@ async function watchRollout(
   let last = '';
   for (;;) {
     const status = await client.rollout(id);
-    if (opts.output === OutputFormat.Table) view.update(rolloutStatusLines(status, { paint }));
+    if (opts.output === OutputFormat.Table)
+      view.update(rolloutStatusLines(status, { paint, traceUrl: io.env.MESHWAVE_TRACE_URL }));
     else {
       // a document per change: one JSON object per line, or a YAML stream
       const doc = opts.output === OutputFormat.Json ? JSON.stringify(status) : `---\n${stringify(status)}`;
@@ -134,7 +135,10 @@ function statusCommand(ctx: CliContext): Command {
         if (opts.watch) return watchRollout(ctx, client, id, opts);
         const status = await client.rollout(id);
         printAs(io, opts.output, status, () =>
-          renderRolloutStatus(status, { paint: paintFor(io, opts.tty && io.terminal !== undefined) }),
+          renderRolloutStatus(status, {
+            paint: paintFor(io, opts.tty && io.terminal !== undefined),
+            traceUrl: io.env.MESHWAVE_TRACE_URL,
+          }),
         );
         return TERMINAL_EXIT[status.phase] ?? ExitCode.Ok;
       });

@@ -47,6 +47,7 @@ const rolloutStatus = (phase: string) => ({
   deadline: '2026-12-07T00:00:00Z',
   estimatedCompletion: '2026-12-06T08:00:00Z',
   deadlineAtRisk: false,
+  traceId: '0af7651916cd43dd8448eb211c80319c',
   waveStatuses: [
     {
       index: 0,
@@ -239,14 +240,14 @@ describe('planner commands against a fake planner', () => {
 
     it('redraws in place, in colour, on a terminal', async () => {
       const out = await watch(true, []);
-      expect(out).toContain(`${ESC}3A`); // up over the first frame (3 lines)
+      expect(out).toContain(`${ESC}4A`); // up over the first frame (4 lines)
       expect(out).toContain(`${ESC}32m`); // green: converged units, Completed
       expect(out).toMatch(/phase .*Completed/);
     });
 
     it('leaves colour out on a terminal when NO_COLOR is set', async () => {
       const out = await watch(true, [], { NO_COLOR: '1' });
-      expect(out).toContain(`${ESC}3A`);
+      expect(out).toContain(`${ESC}4A`);
       for (const sgr of ['31m', '32m', '33m', '2m']) expect(out).not.toContain(`${ESC}${sgr}`);
     });
 
@@ -262,5 +263,21 @@ describe('planner commands against a fake planner', () => {
       ]);
       expect(out.split('\n').filter((l) => l.startsWith('deadline'))).toHaveLength(1);
     });
+  });
+
+  it.each([
+    [{}, 'trace 0af7651916cd43dd8448eb211c80319c'],
+    [
+      { MESHWAVE_TRACE_URL: 'http://127.0.0.1:16686/trace' },
+      'trace http://127.0.0.1:16686/trace/0af7651916cd43dd8448eb211c80319c',
+    ],
+    [
+      { MESHWAVE_TRACE_URL: 'https://traces.example/explore?trace={traceId}&tab=1' },
+      'trace https://traces.example/explore?trace=0af7651916cd43dd8448eb211c80319c&tab=1',
+    ],
+  ])("status shows the rollout's trace id, as a link when MESHWAVE_TRACE_URL is set (%j)", async (env, line) => {
+    const io = newCapturedIo({}, env);
+    expect(await runCli(['status', 'r1', ...flags], io)).toBe(0);
+    expect(io.out.join('\n').split('\n')).toContain(line);
   });
 });

@@ -66,14 +66,31 @@ function waveLines(w: WaveStatus, current: boolean, paint: Paint): LiveLine[] {
   return lines;
 }
 
+export interface StatusViewOptions {
+  /** how many of the last transitions to show (default 4) */
+  readonly transitions?: number;
+  readonly paint?: Paint;
+  /** `MESHWAVE_TRACE_URL`: where a trace id becomes a link (see `traceLink`) */
+  readonly traceUrl?: string | undefined;
+}
+
+/**
+ * The rollout's trace as a link when `traceUrl` is set: its `{traceId}` replaced by the id, or the id appended
+ * as a path segment when it has none (`http://jaeger:16686/trace` → `http://jaeger:16686/trace/<id>`); the bare id
+ * otherwise.
+ */
+export function traceLink(traceId: string, traceUrl: string | undefined): string {
+  if (traceUrl === undefined || traceUrl.trim() === '') return traceId;
+  return traceUrl.includes('{traceId}')
+    ? traceUrl.replaceAll('{traceId}', traceId)
+    : `${traceUrl.replace(/\/+$/, '')}/${traceId}`;
+}
+
 /**
  * A rollout for people, line by line: phase, a progress bar per wave (and per cluster for the current one),
  * the last verdict, exclusions, the last transitions. Each line is keyed so a log can print only what changed.
  */
-export function rolloutStatusLines(
-  s: RolloutStatus,
-  options: { transitions?: number; paint?: Paint } = {},
-): LiveLine[] {
+export function rolloutStatusLines(s: RolloutStatus, options: StatusViewOptions = {}): LiveLine[] {
   const paint = options.paint ?? noPaint;
   const phase = `${s.phase}${s.wavePhase ? `/${s.wavePhase}` : ''}`;
   const lines: LiveLine[] = [
@@ -88,6 +105,7 @@ export function rolloutStatusLines(
       change: `${s.deadline}|${s.deadlineAtRisk}`,
     },
   ];
+  if (s.traceId !== undefined) lines.push({ key: 'trace', text: `trace ${traceLink(s.traceId, options.traceUrl)}` });
   for (const w of s.waveStatuses)
     lines.push(...waveLines(w, w.index === s.wave && !TERMINAL_PHASES.includes(s.phase), paint));
   const verdict = s.gateVerdicts.at(-1);
@@ -111,7 +129,7 @@ export function rolloutStatusLines(
 }
 
 /** A rollout for people, as one text (see `rolloutStatusLines`). */
-export function renderRolloutStatus(s: RolloutStatus, options: { transitions?: number; paint?: Paint } = {}): string {
+export function renderRolloutStatus(s: RolloutStatus, options: StatusViewOptions = {}): string {
   return rolloutStatusLines(s, options)
     .map((l) => l.text)
     .join('\n');

@@ -44,6 +44,7 @@ describe('traces', () => {
       expect(waves.map((s) => s.name)).toEqual(['wave wave-0', 'wave wave-1']);
       const traceId = creation.spanContext().traceId;
       expect(waves.map((s) => s.spanContext().traceId)).toEqual([traceId, traceId]);
+      expect((await planner.getRollout(created.id)).traceId).toBe(traceId);
       for (const w of waves) {
         expect(w.parentSpanContext?.spanId).toBe(creation.spanContext().spanId);
         const reconciles = spans.filter(

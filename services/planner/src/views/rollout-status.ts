@@ -122,6 +122,7 @@ export function buildRolloutStatus(
     reason: state.reason,
     leaderEpoch: writtenEpochOf(state),
     generation: state.generation,
+    ...traceIdOf(record.traceparent),
     waveStatuses: waves,
     gateVerdicts: state.verdicts.slice(-100).map((v) => ({ ...v })),
     excluded: [...state.excluded],
@@ -131,6 +132,12 @@ export function buildRolloutStatus(
     ...(nextWakeAt !== undefined ? { nextWakeAt } : {}),
     transitions: state.history.slice(-200).map((t) => ({ ...t })),
   };
+}
+
+/** The trace id a traceparent (`00-<trace id>-<span id>-<flags>`) names, as a spreadable field. */
+function traceIdOf(traceparent: string | undefined): { traceId?: string } {
+  const id = traceparent?.split('-')[1];
+  return id !== undefined && /^[0-9a-f]{32}$/.test(id) ? { traceId: id } : {};
 }
 
 /**
