@@ -39,6 +39,14 @@ export const HostDesired = z.object({
   assignment: z.number().int().nonnegative(),
   /** same value as the ETag header */
   etag: z.string(),
+  /**
+   * W3C traceparent of the rollout step that assigned this version: the agent's work and reports for it join
+   * the rollout's trace (absent when the command carried none)
+   */
+  traceparent: z
+    .string()
+    .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+    .optional(),
 });
 export type HostDesired = z.infer<typeof HostDesired>;
 

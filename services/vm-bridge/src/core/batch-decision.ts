@@ -68,6 +68,8 @@ export interface HostRecord {
   readonly failedVersion?: string;
   readonly failedGeneration?: number;
   readonly report?: HostReport;
+  /** traceparent of the command behind the current assignment, handed to the host with it */
+  readonly traceparent?: string;
 }
 
 export interface DecisionSettings {
@@ -155,8 +157,16 @@ function failureOf(
   return undefined;
 }
 
-function assign(h: HostRecord, version: string | null): HostRecord {
-  return { ...h, desiredVersion: version, assignment: h.assignment + 1 };
+/** `h` (re)assigned `version` by `group`'s command, whose trace the host's work for it joins. */
+function assign(group: GroupRecord, h: HostRecord, version: string | null): HostRecord {
+  const { traceparent: _previous, ...rest } = h;
+  const traceparent = group.command?.traceparent;
+  return {
+    ...rest,
+    desiredVersion: version,
+    assignment: h.assignment + 1,
+    ...(traceparent !== undefined ? { traceparent } : {}),
+  };
 }
 
 /** The version the command wants `host` on, or undefined when the command leaves it alone. */
@@ -211,7 +221,7 @@ function followChangedTargets(group: GroupRecord, byName: HostsByName): void {
     if (h === undefined) continue;
     const target = targetOf(group, h);
     if (target !== undefined && target !== h.desiredVersion)
-      byName.set(h.name, { ...assign(h, target), state: VmHostState.Upgrading });
+      byName.set(h.name, { ...assign(group, h, target), state: VmHostState.Upgrading });
   }
 }
 
@@ -236,7 +246,7 @@ function judgeBatch(
     for (const h of members) {
       const failed = failedNames.has(h.name);
       const base: HostRecord = {
-        ...(h.previousVersion !== h.desiredVersion ? assign(h, h.previousVersion) : h),
+        ...(h.previousVersion !== h.desiredVersion ? assign(group, h, h.previousVersion) : h),
         state: failed ? VmHostState.Failed : VmHostState.Reverted,
         reason: failed ? failures.find(([f]) => f.name === h.name)?.[1] : `reverted with batch ${batch.number}`,
       };
@@ -305,7 +315,7 @@ function startNextBatch(
   };
   for (const h of picked) {
     byName.set(h.name, {
-      ...assign(h, targetOf(group, h) ?? h.desiredVersion),
+      ...assign(group, h, targetOf(group, h) ?? h.desiredVersion),
       previousVersion: h.desiredVersion ?? h.report?.runningVersion ?? null,
       state: VmHostState.Upgrading,
     });

@@ -119,11 +119,17 @@ async function register(h: Harness, host: string, token = `token-${host}`, versi
   });
 }
 
-async function report(h: Harness, host: string, body: Record<string, unknown>, token = `token-${host}`) {
+async function report(
+  h: Harness,
+  host: string,
+  body: Record<string, unknown>,
+  token = `token-${host}`,
+  headers: Record<string, string> = {},
+) {
   return h.app.inject({
     method: 'POST',
     url: `/v1/hosts/${host}/report`,
-    headers: { authorization: `Bearer ${token}` },
+    headers: { authorization: `Bearer ${token}`, ...headers },
     payload: { phase: 'idle', healthy: true, ...body },
   });
 }
@@ -248,8 +254,15 @@ describe('vm-bridge HTTP API', () => {
         (x) => x.desiredVersion !== x.report?.runningVersion,
       );
       expect(moving.map((x) => x.name)).toEqual([host]);
-      await report(h, host, { runningVersion: 'v2', assignment: 1 });
+      // the host is handed the command's trace context with the version, and reports under it
+      const told = (await desired(h, host)).json<{ traceparent?: string }>();
+      expect(told.traceparent).toBe(traceparent);
+      const hostSpan = `00-0af7651916cd43dd8448eb211c80319c-${host.repeat(16)}-01`;
+      await report(h, host, { runningVersion: 'v2', assignment: 1 }, undefined, { traceparent: hostSpan });
     }
+    const served = h.exporter.getFinishedSpans().filter((s) => s.name === 'POST /v1/hosts/:host/report');
+    expect(served.map((s) => s.parentSpanContext?.spanId)).toEqual(['a', 'b', 'c'].map((x) => x.repeat(16)));
+    expect(served.every((s) => s.spanContext().traceId === '0af7651916cd43dd8448eb211c80319c')).toBe(true);
     await until(
       async () => (await h.bridge.snapshot('web')).hosts.every((x) => x.state === 'converged'),
       'all converged',

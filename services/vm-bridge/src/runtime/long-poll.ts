@@ -17,7 +17,16 @@ export function desiredOf(ctx: BridgeContext, host: string): HostDesired {
     .digest('hex')
     .slice(0, 16);
   const etag = `"${entry.record.assignment}-${digest}"`;
-  return { host, group: entry.group, version, bundle, assignment: entry.record.assignment, etag };
+  const { traceparent } = entry.record;
+  return {
+    host,
+    group: entry.group,
+    version,
+    bundle,
+    assignment: entry.record.assignment,
+    etag,
+    ...(traceparent !== undefined ? { traceparent } : {}),
+  };
 }
 
 /** Long poll: answers at once when the desired state differs from `ifNoneMatch`, else waits up to `waitMs`. */

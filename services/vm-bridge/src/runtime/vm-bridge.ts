@@ -170,6 +170,11 @@ export class VmBridge {
     await this.ctx.election.stop({ release: false });
   }
 
+  /** The tracer of the bridge's spans (the HTTP routes' too). */
+  get tracer(): Tracer {
+    return this.ctx.tracer;
+  }
+
   /** Entry point for the bus: verifies the key, applies, and reports a rejection on the events topic. */
   handleMessage(message: IncomingMessage): Promise<CommandOutcome> {
     return this.commands.handleMessage(message);

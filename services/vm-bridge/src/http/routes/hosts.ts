@@ -15,6 +15,7 @@ import {
 } from '@meshwave/contracts';
 import type { VmBridge } from '../../runtime/vm-bridge.js';
 import { errorResponses } from '../error-handler.js';
+import { inRequestSpan } from '../request-span.js';
 
 /** The host API: enrollment and removal (enrollment token), desired-version long poll and reports (host token). */
 export function registerHostRoutes(app: FastifyInstance, bridge: VmBridge): void {
@@ -70,7 +71,7 @@ export function registerHostRoutes(app: FastifyInstance, bridge: VmBridge): void
     { schema: { params: HostParams, body: HostReportBody, response: { 200: HostReportAck, ...errorResponses } } },
     async (request) => {
       bridge.authenticateHost(request.params.host, request.headers.authorization);
-      await bridge.report(request.params.host, request.body);
+      await inRequestSpan(bridge.tracer, request, () => bridge.report(request.params.host, request.body));
       return { accepted: true };
     },
   );
