@@ -27,6 +27,24 @@ async function readOrCreateToken(file: string): Promise<string> {
   return token;
 }
 
+/**
+ * Spans leave the host only when an OTLP exporter is configured (`OTEL_EXPORTER_OTLP_ENDPOINT`, or
+ * `..._TRACES_ENDPOINT`, or `OTEL_TRACES_EXPORTER`) and `OTEL_SDK_DISABLED` is not true: only then is the
+ * OpenTelemetry SDK loaded (it costs a host daemon most of its start-up time; see agent-logger.ts).
+ */
+async function startTracing(env: NodeJS.ProcessEnv): Promise<(() => Promise<void>) | undefined> {
+  const set = (name: string): boolean => (env[name]?.trim() ?? '') !== '';
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+  const exporting =
+    set('OTEL_EXPORTER_OTLP_ENDPOINT') ||
+    set('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ||
+    (set('OTEL_TRACES_EXPORTER') && env.OTEL_TRACES_EXPORTER?.trim() !== 'none');
+  if (!exporting) return undefined;
+  const { startTelemetry } = await import('@meshwave/telemetry');
+  const telemetry = startTelemetry({ serviceName: 'meshwave-vm-agent' });
+  return () => telemetry.shutdown();
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -35,6 +53,7 @@ async function main(): Promise<void> {
   }
   const config = await loadAgentConfig(argv);
   const logger = createAgentLogger({ host: config.host, group: config.group });
+  const stopTracing = await startTracing(process.env);
   await fs.mkdir(config.stateDir, { recursive: true });
   const token = await readOrCreateToken(config.tokenFile ?? path.join(config.stateDir, 'host-token'));
   const enrollmentToken =
@@ -89,7 +108,11 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping; the proxy keeps running');
     if (runner instanceof ChildProcessProxyRunner) runner.detach();
-    void agent.stop().then(() => process.exit(0));
+    void agent
+      .stop()
+      .then(() => stopTracing?.())
+      .catch(() => undefined) // spans that cannot be flushed now are lost; the agent still stops
+      .then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -1,5 +1,6 @@
 import { VmAgentError, VmAgentErrorCode } from '../errors.js';
 import { HostDesired, type HostReportBody } from '@meshwave/contracts';
+import { tracedRequest } from './trace-context.js';
 
 /** How an agent talks to its bridge: over HTTP in production, in process in the embedded demo. */
 export interface BridgeClient {
@@ -64,11 +65,13 @@ export class HttpBridgeClient implements BridgeClient {
   }
 
   async report(body: HostReportBody): Promise<void> {
-    const response = await this.fetch(`/v1/hosts/${this.options.host}/report`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const response = await tracedRequest(
+      'POST',
+      '/v1/hosts/{host}/report',
+      { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
+      (headers) =>
+        this.fetch(`/v1/hosts/${this.options.host}/report`, { method: 'POST', headers, body: JSON.stringify(body) }),
+    );
     await this.expectOk(response, 'report');
     await response.arrayBuffer();
   }

@@ -13,6 +13,7 @@ import {
   type UpgradeTarget,
 } from '../adapters/agent-journal.js';
 import type { BridgeClient } from '../adapters/bridge-client.js';
+import { inRolloutSpan } from '../adapters/trace-context.js';
 import { BundleStore, type BundleUnpacker } from '../adapters/bundle-store.js';
 import { waitReady, type ProxyRunner, type ReadinessProbe } from '../adapters/proxy-runner.js';
 import { AgentStep, DEFAULT_AGENT_SETTINGS, type VmAgentSettings } from './agent-settings.js';
@@ -150,7 +151,13 @@ export class VmAgent {
         backoff = this.settings.retryMs;
         if (answer === 'unchanged') continue;
         this.etag = answer.etag;
-        await this.converge(answer);
+        // the version comes with the rollout's trace context: the work and the reports for it join that trace
+        const attrs = {
+          'meshwave.vm.host': answer.host,
+          'meshwave.vmgroup': answer.group,
+          'meshwave.revision': answer.version ?? '',
+        };
+        await inRolloutSpan('converge host', answer.traceparent, attrs, () => this.converge(answer));
       } catch (error) {
         if (signal.aborted) break;
         this.log.warn(
