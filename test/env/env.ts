@@ -1,13 +1,13 @@
 // The real test environment without Docker: Kafka (KRaft), Redis (AOF), Prometheus (file-based service discovery
 // of the tests' own exporters), N Kubernetes control planes (etcd + kube-apiserver + kube-controller-manager +
-// kube-scheduler + kwok), the Istio injector double, and helm for the chart tests.
+// kube-scheduler + kwok), the Istio injector double, helm for the chart tests, and Jaeger (v2) for the traces.
 //
 //   node test/env/env.ts up [--clusters N] [--no-kube]   start or reuse; writes $MESHWAVE_ENV_DIR/env.json
 //   node test/env/env.ts status                          JSON health on stdout; exit 1 when not all healthy
 //   node test/env/env.ts down                            stop everything this environment started
-//   node test/env/env.ts restart|stop|start <kafka|redis|prometheus|injector|kind-N>   for failure drills
+//   node test/env/env.ts restart|stop|start <kafka|redis|prometheus|injector|jaeger|kind-N>   for failure drills
 //   node test/env/env.ts kubeconfig <cluster> <user> [group...]   kubeconfig of a new client-cert identity
-//   node test/env/env.ts build                           fetch jars and build binaries (and helm) only (CI warm-up)
+//   node test/env/env.ts build                           fetch jars and build binaries (helm, jaeger) only (CI warm-up)
 //
 // State: ${MESHWAVE_ENV_DIR:-~/.cache/meshwave/run}; build cache: ${MESHWAVE_CACHE_DIR:-~/.cache/meshwave}.
 import fs from 'node:fs';
@@ -24,6 +24,7 @@ import { clusterStatus, downCluster, upCluster } from './lib/kube.ts';
 import { downInjector, injectorStatus, upInjector } from './lib/injector-process.ts';
 import { ensureHelm } from './lib/helm.ts';
 import { downPrometheus, ensurePrometheus, prometheusStatus, startPrometheus, upPrometheus } from './lib/prometheus.ts';
+import { downJaeger, ensureJaeger, jaegerStatus, startJaeger, upJaeger } from './lib/jaeger.ts';
 
 /** env.json, or null when there is none; a file that does not read is an error (see env-state.ts). */
 function readState(): EnvState | null {
@@ -113,6 +114,7 @@ async function up(opts: Options): Promise<EnvState> {
     clusters: prev?.clusters ?? [],
     injector: prev?.injector,
     helm: prev?.helm,
+    jaeger: prev?.jaeger,
   };
   // env.json is rewritten (ready: false) only once something had to be started, so a reusing `up` never
   // makes a running test see a half-ready environment.
@@ -185,6 +187,14 @@ async function up(opts: Options): Promise<EnvState> {
   // After the rest, so a cold build of helm never competes with the Kubernetes builds for the cores.
   state.helm = await ensureHelm();
   changed ||= state.helm.bin !== prev?.helm?.bin;
+  // Jaeger last for the same reason; one that is up is reused, so an environment started before Jaeger joined
+  // gains it without the rest restarting.
+  state.jaeger = await retryOnce(
+    'jaeger',
+    () => upJaeger(prev?.jaeger),
+    () => upJaeger(undefined),
+  );
+  changed ||= state.jaeger !== prev?.jaeger;
   state.ready = true;
   state.upSeconds = changed ? Number(((Date.now() - t0) / 1000).toFixed(1)) : prev?.upSeconds;
   if (changed) writeState(state);
@@ -200,7 +210,12 @@ async function down(): Promise<void> {
   }
   for (const c of [...state.clusters].reverse()) await downCluster(c);
   await downInjector(state.injector);
-  await Promise.all([downKafka(state.kafka), downRedis(state.redis), downPrometheus(state.prometheus)]);
+  await Promise.all([
+    downKafka(state.kafka),
+    downRedis(state.redis),
+    downPrometheus(state.prometheus),
+    downJaeger(state.jaeger),
+  ]);
   fs.rmSync(envFile(), { force: true });
   log(`stopped; data kept in ${stateDir()} (remove it for a clean start)`);
 }
@@ -208,20 +223,22 @@ async function down(): Promise<void> {
 async function status(): Promise<{ healthy: boolean; [detail: string]: unknown }> {
   const state = readState();
   if (!state) return { healthy: false, reason: `no ${envFile()}: run \`node test/env/env.ts up\`` };
-  const [kafka, redis, prometheus, injector, ...clusters] = await Promise.all([
+  const [kafka, redis, prometheus, jaeger, injector, ...clusters] = await Promise.all([
     kafkaStatus(state.kafka),
     redisStatus(state.redis),
     prometheusStatus(state.prometheus),
+    jaegerStatus(state.jaeger),
     injectorStatus(state.injector),
     ...state.clusters.map((c) => clusterStatus(c)),
   ]);
   const kubeOk = clusters.every((c) => c.healthy) && (clusters.length === 0 || injector.healthy);
   return {
-    healthy: Boolean(state.ready && kafka.healthy && redis.healthy && prometheus.healthy && kubeOk),
+    healthy: Boolean(state.ready && kafka.healthy && redis.healthy && prometheus.healthy && jaeger.healthy && kubeOk),
     envFile: envFile(),
     kafka,
     redis,
     prometheus,
+    jaeger,
     injector,
     clusters,
   };
@@ -241,6 +258,9 @@ async function drill(verb: string, component: string): Promise<void> {
   } else if (component === 'prometheus') {
     if (stop) await downPrometheus(state.prometheus);
     if (start) state.prometheus = await startPrometheus(state.prometheus);
+  } else if (component === 'jaeger') {
+    if (stop) await downJaeger(state.jaeger);
+    if (start) state.jaeger = await startJaeger(state.jaeger);
   } else if (component === 'injector') {
     if (stop) await downInjector(state.injector);
     if (start) {
@@ -254,7 +274,7 @@ async function drill(verb: string, component: string): Promise<void> {
     const i = state.clusters.findIndex((c) => c.name === component);
     const cluster: ClusterState | undefined = state.clusters[i];
     if (!cluster)
-      throw new Error(`unknown component ${component} (kafka, redis, prometheus, injector or a cluster name)`);
+      throw new Error(`unknown component ${component} (kafka, redis, prometheus, injector, jaeger or a cluster name)`);
     if (stop) await downCluster(cluster);
     if (start) state.clusters[i] = await upCluster(component, cluster, await ensureKubeBinaries(), state.injector);
   }
@@ -282,7 +302,7 @@ async function main(): Promise<void> {
     case 'stop':
     case 'start': {
       const component = opts.rest[0];
-      if (!component) throw new Error(`usage: env.ts ${cmd} <kafka|redis|prometheus|injector|kind-N>`);
+      if (!component) throw new Error(`usage: env.ts ${cmd} <kafka|redis|prometheus|injector|jaeger|kind-N>`);
       await withLock(() => drill(cmd, component));
       break;
     }
@@ -291,6 +311,7 @@ async function main(): Promise<void> {
       ensurePrometheus();
       await Promise.all([ensureKafkaJars(), opts.kube ? ensureKubeBinaries() : null]);
       await ensureHelm();
+      await ensureJaeger();
       break;
     case 'kubeconfig': {
       // kubeconfig <cluster> <user> [group...]: a client-certificate identity for RBAC tests

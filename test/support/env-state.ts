@@ -112,12 +112,28 @@ export type InjectorState = z.infer<typeof injectorStateSchema>;
 export const helmStateSchema = z.looseObject({ bin: z.string(), version: z.string() });
 export type HelmState = z.infer<typeof helmStateSchema>;
 
+/**
+ * Jaeger v2 (built from its Go module, test/env/go/jaeger): OTLP on 127.0.0.1 (`otlpHttpEndpoint` is what
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` takes), spans in memory, the query API at `url` (`/api/v3/traces/{id}`).
+ */
+export const jaegerStateSchema = z.looseObject({
+  url: z.string(),
+  otlpHttpEndpoint: z.string(),
+  otlpGrpcEndpoint: z.string(),
+  ports: z.object({ otlpGrpc: port, otlpHttp: port, queryHttp: port, queryGrpc: port, health: port }),
+  pid,
+  configFile: z.string(),
+  logFile: z.string(),
+  version: z.string(),
+});
+export type JaegerState = z.infer<typeof jaegerStateSchema>;
+
 /** Version of the file's layout; a change that old readers cannot read bumps it. */
 export const ENV_STATE_SCHEMA = 1;
 
 /**
  * env.json. `ready` is false while an `up` is starting something; the components are absent until started
- * (`prometheus` and `helm` also in files written before they joined the environment).
+ * (`prometheus`, `helm` and `jaeger` also in files written before they joined the environment).
  */
 export const envStateSchema = z.looseObject({
   schema: z.literal(ENV_STATE_SCHEMA),
@@ -131,6 +147,7 @@ export const envStateSchema = z.looseObject({
   clusters: z.array(clusterStateSchema),
   injector: injectorStateSchema.optional(),
   helm: helmStateSchema.optional(),
+  jaeger: jaegerStateSchema.optional(),
 });
 export type EnvState = z.infer<typeof envStateSchema>;
 

@@ -12,6 +12,7 @@ import {
   type EnvState,
   type HelmState,
   type InjectorState,
+  type JaegerState,
   type KafkaState,
   type PrometheusState,
   type RedisState,
@@ -29,6 +30,7 @@ export type ClusterEnv = ClusterState;
 export type InjectorEnv = InjectorState;
 export type PrometheusEnv = PrometheusState;
 export type HelmEnv = HelmState;
+export type JaegerEnv = JaegerState;
 
 /** env.json of an environment that is up: Kafka and Redis are always there. */
 export type TestEnv = EnvState & { readonly kafka: KafkaState; readonly redis: RedisState };
@@ -106,6 +108,18 @@ export function loadHelmEnv(): HelmEnv {
 export function loadPrometheusEnv(): PrometheusEnv {
   const env = loadTestEnv({ needPrometheus: true });
   return env.prometheus!;
+}
+
+/** loadTestEnv() for tests that assert traces: the Jaeger part, or a TestEnvNotUpError saying how to get it. */
+export function loadJaegerEnv(): JaegerEnv {
+  const { jaeger } = loadTestEnv();
+  if (jaeger === undefined) {
+    throw new TestEnvNotUpError(
+      `the test environment in ${testEnvFile()} has no Jaeger (it predates it): run \`npm run env:up\` (it builds Jaeger from test/env/go/jaeger)`,
+      testEnvFile(),
+    );
+  }
+  return jaeger;
 }
 
 /** Runs `node test/env/env.ts <args>` and returns its stdout. */
