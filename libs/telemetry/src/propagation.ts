@@ -37,6 +37,16 @@ export function extractTraceContext(headers: TraceHeaders | undefined, base: Con
   return w3c.extract(base, carrier, defaultTextMapGetter);
 }
 
+/**
+ * The parent of a message handler's own span: the active context when it holds a span (the bus's
+ * `process <topic>` consumer span the handler runs in), else the context the message carries (a handler called
+ * directly).
+ */
+export function handlerContext(headers: TraceHeaders | undefined): Context {
+  const active = contextApi.active();
+  return trace.getSpan(active) !== undefined ? active : extractTraceContext(headers);
+}
+
 /** The span context a traceparent names, to use as a span link (e.g. a wave's trace linked to the rollout's creation). */
 export function spanContextFromTraceparent(traceparent: string | undefined): SpanContext | undefined {
   if (traceparent === undefined) return undefined;

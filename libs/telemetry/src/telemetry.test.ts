@@ -4,7 +4,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MeshwaveAttribute, rolloutAttributes } from './attributes.js';
 import { createLogger, withRolloutIds } from './logger.js';
-import { extractTraceContext, injectTraceContext, spanContextFromTraceparent } from './propagation.js';
+import { extractTraceContext, handlerContext, injectTraceContext, spanContextFromTraceparent } from './propagation.js';
 import { startTelemetry, withSpan } from './tracing.js';
 
 const exporter = new InMemorySpanExporter();
@@ -49,6 +49,18 @@ describe('propagation', () => {
     expect(consumer?.parentSpanContext?.spanId).toBe(producer?.spanContext().spanId);
     expect(producer?.attributes[MeshwaveAttribute.RolloutId]).toBe('r1');
     expect(producer?.attributes[MeshwaveAttribute.Wave]).toBe(2);
+  });
+
+  it("puts a handler's span under the consumer span it runs in, or under the message's context when called directly", async () => {
+    const tracer = telemetry.tracer();
+    const headers = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    await withSpan(tracer, 'process t', { parent: extractTraceContext(headers) }, async () => {
+      await withSpan(tracer, 'apply command', { parent: handlerContext(headers) }, async () => {});
+    });
+    const [inner, consumer] = exporter.getFinishedSpans().slice(-2);
+    expect(inner?.parentSpanContext?.spanId).toBe(consumer?.spanContext().spanId);
+    await withSpan(tracer, 'apply command', { parent: handlerContext(headers) }, async () => {});
+    expect(exporter.getFinishedSpans().at(-1)?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
   });
 
   it('ignores a malformed traceparent', () => {

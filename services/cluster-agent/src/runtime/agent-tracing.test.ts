@@ -45,7 +45,7 @@ describe('cluster agent tracing', () => {
     sim.close();
     const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
     const names = spans.map((s) => s.name);
-    expect(names).toContain('process meshwave.commands');
+    expect(names).toContain('apply command');
     expect(names).toContain('relabel namespace');
     expect(names).toContain('restart Deployment');
     for (const s of spans)

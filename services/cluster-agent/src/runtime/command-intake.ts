@@ -2,7 +2,7 @@ import { SpanKind, trace, type Context } from '@opentelemetry/api';
 import { MessageType } from '@meshwave/contracts';
 import { HandlerRetryableError, type DeadLetter, type IncomingMessage } from '@meshwave/bus';
 import type { StateStore } from '@meshwave/store';
-import { extractTraceContext, rolloutAttributes, withRolloutIds, withSpan, type Logger } from '@meshwave/telemetry';
+import { handlerContext, rolloutAttributes, withRolloutIds, withSpan, type Logger } from '@meshwave/telemetry';
 import {
   acceptDesiredState,
   acceptHalt,
@@ -83,7 +83,7 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
   };
 
   const handleCommand = async (message: IncomingMessage): Promise<void> => {
-    const parent = extractTraceContext({
+    const parent = handlerContext({
       ...(message.traceparent ? { traceparent: message.traceparent } : {}),
       ...(message.tracestate ? { tracestate: message.tracestate } : {}),
     });
@@ -96,8 +96,9 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
       'meshwave.epoch': data.epoch ?? 0,
       'messaging.message.id': message.id,
     };
-    const span = { kind: SpanKind.CONSUMER, parent, attributes: attrs };
-    await withSpan(tracer, 'process meshwave.commands', span, async (active) => {
+    // the bus's `process <topic>` span is the messaging one; this is the agent's own step inside it
+    const span = { kind: SpanKind.INTERNAL, parent, attributes: attrs };
+    await withSpan(tracer, 'apply command', span, async (active) => {
       const decision = decide(ledger, cluster, message);
       if (!decision) return;
       active.setAttribute('meshwave.command.outcome', decision.outcome);

@@ -8,7 +8,7 @@ import {
   type VmGroupDesiredState,
 } from '@meshwave/contracts';
 import type { IncomingMessage } from '@meshwave/bus';
-import { MeshwaveAttribute, extractTraceContext, rolloutAttributes, withSpan } from '@meshwave/telemetry';
+import { MeshwaveAttribute, handlerContext, rolloutAttributes, withSpan } from '@meshwave/telemetry';
 import { SpanKind } from '@opentelemetry/api';
 import type { GroupRecord } from '../core/batch-decision.js';
 import type { BridgeContext } from './bridge-context.js';
@@ -36,12 +36,13 @@ export class CommandIntake {
     const data = message.data;
     const group = message.type === MessageType.Halt ? groupOfTarget(message.data.target) : message.data.group;
     const span = { traceparent: message.traceparent, tracestate: message.tracestate };
+    // the bus's `process <topic>` span is the messaging one; this is the bridge's own step inside it
     return withSpan(
       this.ctx.tracer,
-      'process meshwave.commands',
+      'apply command',
       {
-        kind: SpanKind.CONSUMER,
-        parent: extractTraceContext(span),
+        kind: SpanKind.INTERNAL,
+        parent: handlerContext(span),
         attributes: {
           ...rolloutAttributes({ rolloutId: data.rolloutId, wave: data.wave, vmGroup: group }),
           [MeshwaveAttribute.Generation]: data.generation,
