@@ -45,6 +45,11 @@ describe('traces', () => {
       const traceId = creation.spanContext().traceId;
       expect(waves.map((s) => s.spanContext().traceId)).toEqual([traceId, traceId]);
       expect((await planner.getRollout(created.id)).traceId).toBe(traceId);
+      // every reconcile of the rollout is in its trace, those before a wave is dispatched too
+      const reconciles = spans.filter(
+        (s) => s.name === 'reconcile rollout' && s.attributes[MeshwaveAttribute.RolloutId] === created.id,
+      );
+      expect(reconciles.filter((s) => s.spanContext().traceId !== traceId)).toEqual([]);
       for (const w of waves) {
         expect(w.parentSpanContext?.spanId).toBe(creation.spanContext().spanId);
         const reconciles = spans.filter(

@@ -33,9 +33,10 @@ export function waveTraceOf(
   const name = `trace/wave/${wave}`;
   const stored = parseStoredIfAny(StoredWaveTrace, docs.get(name), name);
   if (stored?.traceparent) return { parent: extractTraceContext({ traceparent: stored.traceparent }), writes: [] };
-  if (!decision.transitions.some((t) => t.trigger === TransitionTrigger.Dispatched))
-    return { parent: extractTraceContext(undefined), writes: [] };
   const creation = spanContextFromTraceparent(record.traceparent);
+  // before its wave is dispatched (or when nothing is), a reconcile is still a step of the rollout's trace
+  if (!decision.transitions.some((t) => t.trigger === TransitionTrigger.Dispatched))
+    return { parent: extractTraceContext({ traceparent: record.traceparent }), writes: [] };
   const span = tracer.startSpan(
     `wave ${record.plan.waves[wave]?.name ?? wave}`,
     { root: creation === undefined, attributes: rolloutAttributes({ rolloutId: record.id, wave }) },
