@@ -27,7 +27,8 @@ import { freePort } from '../../support/ports.ts';
 
 const execFileAsync = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const agentMain = path.join(repoRoot, 'services/vm-agent/dist/main.js');
+// the committed bin, as an operator runs it (it imports dist/)
+const agentMain = path.join(repoRoot, 'services/vm-agent/bin/meshwave-vm-agent.js');
 const testProxy = fileURLToPath(new URL('./fixtures/test-proxy.ts', import.meta.url));
 export const ENROLLMENT_TOKEN = 'integration-enrollment-token';
 

@@ -121,7 +121,7 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
       await persist(decision.ledger);
       ledger = decision.ledger;
       if (data.rolloutId) rolloutTrace.set(data.rolloutId, trace.setSpan(parent, active));
-      clog.info({ type: message.type, generation: data.generation }, 'command accepted');
+      clog.info({ type: message.type, generation: data.generation, epoch: data.epoch }, 'command accepted');
       options.onAccepted(data.rolloutId);
     });
   };

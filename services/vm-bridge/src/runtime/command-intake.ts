@@ -62,6 +62,18 @@ export class CommandIntake {
         else outcome = await this.applyCommand(message.data, message.traceparent);
         s.setAttribute('meshwave.command.result', outcome.result);
         this.ctx.metrics.commands.inc({ type: message.type, result: outcome.result });
+        if (outcome.result === 'applied')
+          // the epoch says which leader's command this bridge acts on (a deposed leader's is refused)
+          this.ctx.log.info(
+            {
+              group,
+              id: message.id,
+              type: message.type,
+              generation: message.data.generation,
+              epoch: message.data.epoch,
+            },
+            'command accepted',
+          );
         if (outcome.result === 'rejected') {
           this.ctx.log.warn(
             { group, id: message.id, reason: outcome.reason, detail: outcome.detail },
