@@ -18,13 +18,7 @@ import { newIstiod } from '../integration/cluster-agent/fixtures.ts';
 import { optionValue } from '../support/command-line.ts';
 import { envCli } from '../support/env.ts';
 import { eventually } from '../support/eventually.ts';
-import {
-  applyRollout,
-  drillRolloutYaml,
-  fleetApi,
-  waitForLeader,
-  waitForPhase,
-} from '../support/fleet-api.ts';
+import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, waitForPhase } from '../support/fleet-api.ts';
 import { RUN_LABEL, registerInventory, startFleet, type Fleet } from '../support/fleet-processes.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { percentile } from './bus-store-fixtures.ts';
@@ -43,9 +37,7 @@ hardStop.unref();
 
 /** When `p` logged a command of `type` accepted, after its first `from` lines (the log line's own time, ms). */
 function acceptedAt(p: ServiceProcess, from: number, type: string): number | undefined {
-  const line = p.lines
-    .slice(from)
-    .find((l) => l.json?.['msg'] === 'command accepted' && l.json['type'] === type);
+  const line = p.lines.slice(from).find((l) => l.json?.['msg'] === 'command accepted' && l.json['type'] === type);
   const time = line?.json?.['time'];
   return typeof time === 'string' ? Date.parse(time) : undefined;
 }
@@ -92,7 +84,9 @@ class CrashLoopWatch {
       );
       const onPod = (p: k8s.V1Pod): void => {
         const key = `${c.name}/${p.metadata?.namespace}/${p.metadata?.name}`;
-        const looping = (p.status?.containerStatuses ?? []).some((s) => s.state?.waiting?.reason === 'CrashLoopBackOff');
+        const looping = (p.status?.containerStatuses ?? []).some(
+          (s) => s.state?.waiting?.reason === 'CrashLoopBackOff',
+        );
         if (looping && !this.crashed.has(key)) {
           this.crashed.add(key);
           this.seen.push(Date.now());
@@ -146,7 +140,12 @@ async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch): Promise<number[
     if (crashed === undefined) throw new Error(`trial ${i}: halted, but no pod was seen in CrashLoopBackOff`);
     out.push(halted - crashed);
     console.log(`  trial ${i + 1}/${TRIALS}: ${(halted - crashed).toFixed(0)} ms`);
-    await api('POST', `/v1/rollouts/${encodeURIComponent(id)}/rollback`, JSON.stringify({ reason: 'halt bench' }), 'application/json');
+    await api(
+      'POST',
+      `/v1/rollouts/${encodeURIComponent(id)}/rollback`,
+      JSON.stringify({ reason: 'halt bench' }),
+      'application/json',
+    );
     await waitForPhase(api, id, ['RolledBack'], 300_000);
   }
   return out;
@@ -163,7 +162,8 @@ async function freezeTrials(f: Fleet): Promise<number[]> {
   );
   await eventually(
     'every target dispatched',
-    () => [...f.agents.values()].every((p) => acceptedAt(p, started.get(p)!, MessageType.ClusterDesiredState)) &&
+    () =>
+      [...f.agents.values()].every((p) => acceptedAt(p, started.get(p)!, MessageType.ClusterDesiredState)) &&
       acceptedAt(f.bridge, started.get(f.bridge)!, MessageType.VmGroupDesiredState),
     120_000,
   );
@@ -185,7 +185,12 @@ async function freezeTrials(f: Fleet): Promise<number[]> {
       120_000,
     );
   }
-  await api('POST', `/v1/rollouts/${encodeURIComponent(id)}/abort`, JSON.stringify({ reason: 'halt bench' }), 'application/json');
+  await api(
+    'POST',
+    `/v1/rollouts/${encodeURIComponent(id)}/abort`,
+    JSON.stringify({ reason: 'halt bench' }),
+    'application/json',
+  );
   return out;
 }
 

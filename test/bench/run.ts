@@ -15,6 +15,7 @@ const benches = [
   'vm-bridge.ts',
   'vm-bridge-scale.ts',
   'fleet.ts',
+  'halt.ts',
 ].filter((b) => existsSync(here + b) && (only.length === 0 || only.some((o) => b.startsWith(o))));
 let failed = 0;
 for (const bench of benches) {

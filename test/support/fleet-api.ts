@@ -68,6 +68,8 @@ export function fleetApi(fleet: Fleet): FleetApi {
 
 export interface DrillRolloutOptions {
   readonly name: string;
+  /** the target revision (default NEW) */
+  readonly to?: string;
   /** cumulative percents of the waves (default 25, 60, 100) */
   readonly waves?: readonly number[];
   readonly soak?: string;
@@ -80,7 +82,7 @@ export interface DrillRolloutOptions {
   readonly granularity?: 'workload' | 'namespace';
 }
 
-/** A rollout of the fleet's own namespaces (and VM group) from OLD to NEW; nothing else on the apiservers. */
+/** A rollout of the fleet's own namespaces (and VM group) from OLD to NEW (or `to`); nothing else on the apiservers. */
 export function drillRolloutYaml(fleet: Fleet, o: DrillRolloutOptions): string {
   const waves = o.waves ?? [25, 60, 100];
   const vmWave = o.vmWave === undefined ? waves.length - 1 : o.vmWave;
@@ -92,7 +94,7 @@ export function drillRolloutYaml(fleet: Fleet, o: DrillRolloutOptions): string {
     `  name: ${o.name}`,
     'spec:',
     `  from: ${OLD}`,
-    `  to: ${NEW}`,
+    `  to: ${o.to ?? NEW}`,
     '  deadline: "2030-01-01T00:00:00Z"',
     `  granularity: ${o.granularity ?? 'workload'}`,
     '  defaults:',

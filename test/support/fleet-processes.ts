@@ -50,6 +50,8 @@ export interface FleetOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** the agents' --progress-deadline (default 120 s) */
   readonly progressDeadlineSeconds?: number;
+  /** more versions the vm-bridge has a (healthy) bundle for, besides OLD and NEW */
+  readonly extraVersions?: readonly string[];
 }
 
 export interface FleetCluster {
@@ -227,6 +229,7 @@ async function newBridgeConfig(ctx: FleetContext): Promise<{ file: string; url: 
     from: await newTestBundle(bundleDir, OLD, { ready: true }),
     to: await newTestBundle(bundleDir, NEW, { ready: true }),
   };
+  for (const v of ctx.options.extraVersions ?? []) await newTestBundle(bundleDir, v, { ready: true });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const file = path.join(ctx.dir, 'vm-bridge.yaml');
@@ -282,6 +285,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           workDir: path.join(ctx.dir, 'hosts'),
           initial: bridgeConfig.bundles.from,
           logFile: path.join(ctx.dir, 'vm-agents.log'),
+          ...(options.env !== undefined ? { env: { ...options.env } } : {}),
         }),
       );
     for (const p of planners) await p.waitForLine(/planner listening/);

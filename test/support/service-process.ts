@@ -47,7 +47,11 @@ export class ServiceProcess {
   private exitValue: ProcessExit | undefined;
   private readonly out: fs.WriteStream;
 
-  constructor(readonly options: ServiceProcessOptions) {
+  // a declared field, not a parameter property: the benchmarks import this file and Node strips types only
+  readonly options: ServiceProcessOptions;
+
+  constructor(options: ServiceProcessOptions) {
+    this.options = options;
     fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
     this.out = fs.createWriteStream(options.logFile, { flags: 'a' });
     this.launch();

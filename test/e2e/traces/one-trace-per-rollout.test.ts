@@ -35,7 +35,7 @@ function ancestry(span: StoredSpan, byId: ReadonlyMap<string, StoredSpan>): Stor
 }
 
 describe('one trace per upgrade', () => {
-  it('Given the fleet exporting to Jaeger, When a rollout completes, Then Jaeger holds it as one trace rooted at its creation, with spans of the planner, Kafka publish and process, every cluster-agent\'s Kubernetes API calls, the vm-bridge and every vm-agent, and no broken parent link', async () => {
+  it("Given the fleet exporting to Jaeger, When a rollout completes, Then Jaeger holds it as one trace rooted at its creation, with spans of the planner, Kafka publish and process, every cluster-agent's Kubernetes API calls, the vm-bridge and every vm-agent, and no broken parent link", async () => {
     const f = fleet!;
     const api = fleetApi(f);
     await waitForLeader(f);
