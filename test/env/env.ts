@@ -100,6 +100,21 @@ async function retryOnce<T>(what: string, first: () => Promise<T>, again: () => 
   }
 }
 
+/**
+ * helm and Jaeger, after the rest, so a cold build of either never competes with the Kubernetes builds for the
+ * cores. A healthy Jaeger is reused: an environment that predates it gains it without the rest restarting.
+ * True when either changed.
+ */
+async function upBuiltTools(state: EnvState, prev: EnvState | null): Promise<boolean> {
+  state.helm = await ensureHelm();
+  state.jaeger = await retryOnce(
+    'jaeger',
+    () => upJaeger(prev?.jaeger),
+    () => upJaeger(undefined),
+  );
+  return state.helm.bin !== prev?.helm?.bin || state.jaeger !== prev?.jaeger;
+}
+
 async function up(opts: Options): Promise<EnvState> {
   const t0 = Date.now();
   const prev = readState();
@@ -184,17 +199,7 @@ async function up(opts: Options): Promise<EnvState> {
   const settled = await Promise.allSettled([infra, kube]);
   const failure = settled.find((r) => r.status === 'rejected');
   if (failure) throw failure.reason;
-  // After the rest, so a cold build of helm never competes with the Kubernetes builds for the cores.
-  state.helm = await ensureHelm();
-  changed ||= state.helm.bin !== prev?.helm?.bin;
-  // Jaeger last for the same reason; one that is up is reused, so an environment started before Jaeger joined
-  // gains it without the rest restarting.
-  state.jaeger = await retryOnce(
-    'jaeger',
-    () => upJaeger(prev?.jaeger),
-    () => upJaeger(undefined),
-  );
-  changed ||= state.jaeger !== prev?.jaeger;
+  changed = (await upBuiltTools(state, prev)) || changed;
   state.ready = true;
   state.upSeconds = changed ? Number(((Date.now() - t0) / 1000).toFixed(1)) : prev?.upSeconds;
   if (changed) writeState(state);
