@@ -9,14 +9,13 @@
 //     agent and the bridge; `DELETE /v1/freeze` and the commands resent before the next trial;
 //  3. baseline in the same run: a raw kafkajs publish → consume round trip on the same broker.
 // Prints p50/p99 of each (p99 of 20 trials is their maximum) and the halt's p99 against the goal, 500 ms. A figure,
-// never an assertion: nothing here fails on time. Needs `npm run env:up` (run it under the environment's lock).
+// never an assertion: nothing here fails on time. Needs `npm run build` and `npm run env:up` (3 apiservers).
 // Options: --trials N (default 20).
 import * as k8s from '@kubernetes/client-node';
 import { MessageType } from '@meshwave/contracts';
 import { registerRevision, unregisterRevision } from '../env/injector/registration.ts';
 import { newIstiod } from '../integration/cluster-agent/fixtures.ts';
 import { optionValue } from '../support/command-line.ts';
-import { envCli } from '../support/env.ts';
 import { eventually } from '../support/eventually.ts';
 import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, waitForPhase } from '../support/fleet-api.ts';
 import { RUN_LABEL, registerInventory, startFleet, type Fleet } from '../support/fleet-processes.ts';
@@ -194,7 +193,6 @@ async function freezeTrials(f: Fleet): Promise<number[]> {
   return out;
 }
 
-await envCli('up');
 let fleet: Fleet | undefined;
 const watch = new CrashLoopWatch();
 try {

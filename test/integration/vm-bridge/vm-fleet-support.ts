@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createKafkaBus, type EventBus, type SigningOptions } from '@meshwave/bus';
 import { createRedisStore, type StateStore } from '@meshwave/store';
-import { loadTestEnv } from '../../support/env.js';
+import { loadTestEnv } from '../../support/env.ts';
 import {
   VmBridge,
   buildApp,
