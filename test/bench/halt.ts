@@ -139,12 +139,14 @@ async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch): Promise<number[
     if (crashed === undefined) throw new Error(`trial ${i}: halted, but no pod was seen in CrashLoopBackOff`);
     out.push(halted - crashed);
     console.log(`  trial ${i + 1}/${TRIALS}: ${(halted - crashed).toFixed(0)} ms`);
-    await api(
+    const back = await api(
       'POST',
       `/v1/rollouts/${encodeURIComponent(id)}/rollback`,
       JSON.stringify({ reason: 'halt bench' }),
       'application/json',
     );
+    if (back.status !== 200)
+      throw new Error(`trial ${i}: rollback answered ${back.status} ${JSON.stringify(back.body)}`);
     await waitForPhase(api, id, ['RolledBack'], 300_000);
   }
   return out;
