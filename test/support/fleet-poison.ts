@@ -14,9 +14,13 @@ import {
 import { DeadLetterReason, MessageType, Topic, clusterKey, vmGroupKey } from '@meshwave/contracts';
 import type { Fleet } from './fleet-processes.ts';
 
-export interface PoisonRecord {
+/** A record as it travels, for a topic of the fleet. */
+export interface RawRecord {
   readonly topic: string;
   readonly record: WireRecord;
+}
+
+export interface PoisonRecord extends RawRecord {
   /** what the consumer must say in the DLQ */
   readonly reason: DeadLetterReason;
   readonly what: string;
@@ -116,7 +120,7 @@ export function newPoison(fleet: Fleet): PoisonRecord[] {
 }
 
 /** Writes the records to Kafka as they are (no envelope, no signature of ours). */
-export async function publishRaw(fleet: Fleet, records: readonly PoisonRecord[]): Promise<void> {
+export async function publishRaw(fleet: Fleet, records: readonly RawRecord[]): Promise<void> {
   const kafka = new Kafka({
     clientId: 'drill-poisoner',
     brokers: [...fleet.env.kafka.brokers],
@@ -133,4 +137,43 @@ export async function publishRaw(fleet: Fleet, records: readonly PoisonRecord[])
   } finally {
     await producer.disconnect();
   }
+}
+
+/** Every record on the fleet's commands topic with Kafka key `key`, as written (headers and signature intact). */
+export async function recordedCommands(fleet: Fleet, key: string): Promise<RawRecord[]> {
+  const kafka = new Kafka({
+    clientId: 'drill-replayer',
+    brokers: [...fleet.env.kafka.brokers],
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(fleet.topics.commands);
+  await admin.disconnect();
+  const pending = new Map(ends.filter((e) => e.high !== e.low).map((e) => [e.partition, BigInt(e.high)]));
+  const out: RawRecord[] = [];
+  const consumer = kafka.consumer({ groupId: `drill-replayer-${fleet.id}-${Date.now()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: fleet.topics.commands, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      if (pending.size === 0) resolve();
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          if (message.key?.toString() === key) {
+            const headers = Object.fromEntries(
+              Object.entries(message.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString() : String(v)]),
+            );
+            const record = { key, value: message.value ?? Buffer.alloc(0), headers };
+            out.push({ topic: fleet.topics.commands, record });
+          }
+          if (BigInt(message.offset) + 1n >= (pending.get(partition) ?? 0n)) pending.delete(partition);
+          if (pending.size === 0) resolve();
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
 }
