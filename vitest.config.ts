@@ -36,6 +36,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/env/smoke/**/*.test.ts', 'test/integration/**/*.test.ts'],
+          // one group at a time: the e2e drills stop and restart the shared servers the integration tests use
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,
@@ -46,6 +48,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          sequence: { groupOrder: 2 },
           testTimeout: 300_000,
           hookTimeout: 300_000,
           fileParallelism: false,

@@ -16,6 +16,7 @@ async function call<T>(
   route: string,
   body?: string,
   contentType = 'application/yaml',
+  timeoutMs = 10_000,
 ) {
   const res = await fetch(`${plannerUrl(p)}${route}`, {
     method,
@@ -24,24 +25,38 @@ async function call<T>(
       ...(body !== undefined ? { 'content-type': contentType } : {}),
     },
     ...(body !== undefined ? { body } : {}),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   return { status: res.status, body: (text === '' ? null : JSON.parse(text)) as T };
 }
 
-/** The live replica whose /readyz says it leads and is ready, with its epoch; none while nobody does. */
+/**
+ * The live replica whose /readyz says it leads and is ready, with its epoch; none while nobody does. Replicas are
+ * asked at once, each for at most 3 s: a stopped (SIGSTOP) one never answers.
+ */
 export async function currentLeader(fleet: Fleet): Promise<Leader | undefined> {
-  for (const p of fleet.planners) {
-    if (!p.alive()) continue;
-    try {
-      const r = await call<{ status: string; leader?: boolean; epoch?: number }>(p, 'GET', '/readyz');
-      if (r.body.leader === true && r.body.status === 'ready') return { process: p, epoch: r.body.epoch ?? 0 };
-    } catch {
-      // not listening yet, or stopped: not the leader
-    }
-  }
-  return undefined;
+  const answers = await Promise.all(
+    fleet.planners.map(async (p) => {
+      if (!p.alive()) return undefined;
+      try {
+        const r = await call<{ status: string; leader?: boolean; epoch?: number }>(
+          p,
+          'GET',
+          '/readyz',
+          undefined,
+          undefined,
+          3000,
+        );
+        return r.body.leader === true && r.body.status === 'ready'
+          ? { process: p, epoch: r.body.epoch ?? 0 }
+          : undefined;
+      } catch {
+        return undefined; // not listening yet, stopped or paused: not the leader
+      }
+    }),
+  );
+  return answers.find((a) => a !== undefined);
 }
 
 /** Waits for a leader, other than `not` when given. */
@@ -70,8 +85,8 @@ export interface DrillRolloutOptions {
   readonly name: string;
   /** the target revision (default NEW) */
   readonly to?: string;
-  /** cumulative percents of the waves (default 25, 60, 100) */
-  readonly waves?: readonly number[];
+  /** the waves: cumulative percents of the fleet's workloads, or of the namespaces named (default 25, 60, 100) */
+  readonly waves?: readonly (number | { readonly percent: number; readonly namespaces: readonly string[] })[];
   readonly soak?: string;
   /** per cluster (default 1) */
   readonly maxUnavailable?: number;
@@ -103,7 +118,11 @@ export function drillRolloutYaml(fleet: Fleet, o: DrillRolloutOptions): string {
     '    batchEstimate: 5s',
     `  onGateFailure: ${o.onGateFailure ?? 'halt'}`,
     '  waves:',
-    ...waves.map((p, i) => `    - { name: wave-${i}, percent: ${p}, select: ${select} }`),
+    ...waves.map((w, i) =>
+      typeof w === 'number'
+        ? `    - { name: wave-${i}, percent: ${w}, select: ${select} }`
+        : `    - { name: wave-${i}, percent: ${w.percent}, select: { namespaces: ${JSON.stringify(w.namespaces)} } }`,
+    ),
     ...(vmWave === null
       ? []
       : [

@@ -151,7 +151,8 @@ export function acceptedCommands(p: ServiceProcess): AcceptedCommand[] {
     l.json?.['msg'] === 'command accepted'
       ? [
           {
-            at: l.at,
+            // the process's own clock (pino's time), to compare with what it wrote elsewhere
+            at: typeof l.json['time'] === 'string' ? Date.parse(l.json['time']) : l.at,
             by: p.name,
             type: String(l.json['type']),
             generation: Number(l.json['generation']),
@@ -175,7 +176,8 @@ export function staleAccepted(commands: readonly AcceptedCommand[]): AcceptedCom
 
 /** Reads the fleet's topics as an outsider: the DLQ by reason and every refusal the agents and bridge publish. */
 export class BusObserver {
-  readonly deadLetters: { reason: string; groupId: string; topic: string; detail: string }[] = [];
+  readonly deadLetters: { id: string | undefined; reason: string; groupId: string; topic: string; detail: string }[] =
+    [];
   readonly refusals: { source: string; reason: string; detail?: string }[] = [];
   private readonly bus: EventBus;
   private readonly subscriptions: Subscription[] = [];
@@ -197,7 +199,13 @@ export class BusObserver {
         groupId: `${this.groupPrefix}-dlq`,
         fromBeginning: true,
         handler: async (d) => {
-          this.deadLetters.push({ reason: d.reason, groupId: d.groupId, topic: d.topic, detail: d.detail });
+          this.deadLetters.push({
+            id: d.headers['ce_id'],
+            reason: d.reason,
+            groupId: d.groupId,
+            topic: d.topic,
+            detail: d.detail,
+          });
         },
       }),
       await this.bus.subscribe({

@@ -48,6 +48,8 @@ export interface FleetOptions {
   readonly plannerReplicas?: number;
   /** documented variables set on every service (e.g. OTEL_EXPORTER_OTLP_*); default telemetry off */
   readonly env?: Readonly<Record<string, string>>;
+  /** extra pod-template labels of a Deployment, by cluster (1-based), namespace and Deployment index */
+  readonly templateLabels?: (cluster: number, namespace: number, deployment: number) => Record<string, string>;
   /** the agents' --progress-deadline (default 120 s) */
   readonly progressDeadlineSeconds?: number;
   /** more versions the vm-bridge has a (healthy) bundle for, besides OLD and NEW */
@@ -106,7 +108,8 @@ async function newClusterWorkloads(
   fleet: { id: string },
   index: number,
   cluster: ClusterEnv,
-  options: Required<Pick<FleetOptions, 'namespacesPerCluster' | 'deploymentsPerNamespace'>>,
+  options: Required<Pick<FleetOptions, 'namespacesPerCluster' | 'deploymentsPerNamespace'>> &
+    Pick<FleetOptions, 'templateLabels'>,
 ): Promise<FleetCluster> {
   const admin = newAdminClients(cluster.kubeconfig);
   await ensureDefaultIstiods(admin);
@@ -125,7 +128,7 @@ async function newClusterWorkloads(
         kind: 'Deployment',
         name,
         replicas: 1,
-        templateLabels: { 'istio.io/rev': OLD, [RUN_LABEL]: fleet.id },
+        templateLabels: { ...options.templateLabels?.(index, n, d), 'istio.io/rev': OLD, [RUN_LABEL]: fleet.id },
       });
       deployments.push(`${ns}/${name}`);
     }
@@ -266,6 +269,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     const shape = {
       namespacesPerCluster: options.namespacesPerCluster ?? 2,
       deploymentsPerNamespace: options.deploymentsPerNamespace ?? 2,
+      ...(options.templateLabels ? { templateLabels: options.templateLabels } : {}),
     };
     const used = ctx.env.clusters.slice(0, options.clusters ?? ctx.env.clusters.length);
     for (const [i, c] of used.entries()) clusters.push(await newClusterWorkloads(ctx, i + 1, c, shape));
