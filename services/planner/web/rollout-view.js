@@ -7,18 +7,31 @@ import {
   actionsFor,
   excludableUnits,
   exclusions,
+  hostTotal,
   isNotable,
+  percent,
   phaseLabel,
   roleAllows,
   timeline,
+  unitTotal,
   waveLabel,
   waveShare,
 } from './model.js';
 import { Badge, BurnDown, Risks, ShareBar, When } from './widgets.js';
 
+/** One row of the drill-down: a cluster's units or a VM group's hosts, `counts` in the table's column order. */
+function DrillRow({ label, on, total, movingBack, counts }) {
+  return html`<tr>
+    <td>${label}</td>
+    <td><${ShareBar} share=${{ on, total, pct: percent(on, total) ?? 0 }} movingBack=${movingBack} /></td>
+    ${counts.map((n) => html`<td class="num">${n}</td>`)}
+  </tr>`;
+}
+
 /** Per cluster and per VM group of one wave: the share on the new revision and the units by state. */
 function WaveDrillDown({ wave, to, movingBack }) {
-  const onTarget = (c) => c.onTarget ?? (movingBack ? 0 : c.units.converged);
+  // an older planner gives no onTarget: converged counts only while the wave moves to the new revision
+  const onTarget = (x, converged) => x.onTarget ?? (movingBack ? 0 : converged);
   return html`<div class="drill" data-testid="wave-drilldown">
     <table>
       <thead>
@@ -32,40 +45,26 @@ function WaveDrillDown({ wave, to, movingBack }) {
         </tr>
       </thead>
       <tbody>
-        ${wave.clusters.map((c) => {
-          const total = c.units.pending + c.units.moving + c.units.converged + c.units.failed;
-          const on = onTarget(c);
-          return html`<tr>
-            <td>${c.cluster}</td>
-            <td>
-              <${ShareBar}
-                share=${{ on, total, pct: total ? Math.floor((100 * on) / total) : 0 }}
-                movingBack=${movingBack}
-              />
-            </td>
-            <td class="num">${c.units.pending}</td>
-            <td class="num">${c.units.moving}</td>
-            <td class="num">${c.units.failed}</td>
-            <td class="num">${c.units.excluded}</td>
-          </tr>`;
-        })}
-        ${wave.vmGroups.map((g) => {
-          const total = g.hosts.pending + g.hosts.upgrading + g.hosts.converged + g.hosts.failed;
-          const on = g.onTarget ?? (movingBack ? 0 : g.hosts.converged);
-          return html`<tr>
-            <td>VM group ${g.group}</td>
-            <td>
-              <${ShareBar}
-                share=${{ on, total, pct: total ? Math.floor((100 * on) / total) : 0 }}
-                movingBack=${movingBack}
-              />
-            </td>
-            <td class="num">${g.hosts.pending}</td>
-            <td class="num">${g.hosts.upgrading}</td>
-            <td class="num">${g.hosts.failed}</td>
-            <td class="num">—</td>
-          </tr>`;
-        })}
+        ${wave.clusters.map(
+          (c) =>
+            html`<${DrillRow}
+              label=${c.cluster}
+              on=${onTarget(c, c.units.converged)}
+              total=${unitTotal(c.units)}
+              movingBack=${movingBack}
+              counts=${[c.units.pending, c.units.moving, c.units.failed, c.units.excluded]}
+            />`,
+        )}
+        ${wave.vmGroups.map(
+          (g) =>
+            html`<${DrillRow}
+              label=${`VM group ${g.group}`}
+              on=${onTarget(g, g.hosts.converged)}
+              total=${hostTotal(g.hosts)}
+              movingBack=${movingBack}
+              counts=${[g.hosts.pending, g.hosts.upgrading, g.hosts.failed, '—']}
+            />`,
+        )}
       </tbody>
     </table>
   </div>`;
