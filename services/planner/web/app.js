@@ -12,6 +12,8 @@ import { ConfirmDialog } from './widgets.js';
 const MAX_FOLLOWED = 20;
 /** The least time between two reloads of one resource while events keep coming. */
 const SPACING_MS = 400;
+/** The fleet view changes with every unit that moves; it is reloaded less often than a rollout. */
+const FLEET_SPACING_MS = 2000;
 /** How long after the server closed the event stream the page opens it again. */
 const RECONNECT_MS = 5000;
 
@@ -150,8 +152,8 @@ function useDashboardData(token, onUnauthorized) {
       throw err;
     }
   };
-  const loaderOf = (key, load) => {
-    if (!loaders.current.has(key)) loaders.current.set(key, coalesced(load, SPACING_MS));
+  const loaderOf = (key, load, spacingMs = SPACING_MS) => {
+    if (!loaders.current.has(key)) loaders.current.set(key, coalesced(load, spacingMs));
     return loaders.current.get(key);
   };
   const reloadRollout = (id) =>
@@ -175,7 +177,7 @@ function useDashboardData(token, onUnauthorized) {
       reloadAudit(r.id);
     }
   });
-  const reloadFleet = loaderOf('fleet', async () => setFleet(await get('/v1/fleet')));
+  const reloadFleet = loaderOf('fleet', async () => setFleet(await get('/v1/fleet')), FLEET_SPACING_MS);
   const reloadFreeze = loaderOf('freeze', async () => setFreeze(await get('/v1/freeze')));
   const reloadAll = () => {
     finished.current.clear();
