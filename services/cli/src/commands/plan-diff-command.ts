@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { InvalidInputError, formatProblem, parseInventory, parseRolloutSpec } from '@meshwave/contracts';
+import { parseInventory, parseRolloutSpec } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import { ExitCode } from '../io.js';
 import { addExamples, addOutputOption, printAs, type CliContext, type OutputFormat } from './cli-options.js';
 import { diffPlans, formatPlanDiff } from './plan-diff.js';
-import { readInputFile } from './read-input.js';
+import { exitOnInvalidInput, readInputFile } from './read-input.js';
 
 interface PlanDiffFlags {
   readonly inventory?: string;
@@ -22,21 +22,15 @@ async function runPlanDiff(before: string, after: string, opts: PlanDiffFlags, c
     );
     return ExitCode.InvalidInput;
   }
-  try {
-    const inventory = parseInventory(await readInputFile(io, opts.inventory), opts.inventory);
+  return exitOnInvalidInput(io, async () => {
+    const inventory = parseInventory(await readInputFile(io, opts.inventory!), opts.inventory);
     // one instant for both plans, so only the files' difference shows
     const planOf = async (file: string) =>
       planRollout(parseRolloutSpec(await readInputFile(io, file), file), inventory, { now });
     const diff = diffPlans(await planOf(before), await planOf(after));
     printAs(io, opts.output, diff, () => formatPlanDiff(diff));
     return diff.same ? ExitCode.Ok : ExitCode.Failure;
-  } catch (err) {
-    if (err instanceof InvalidInputError) {
-      io.stderr(err.problems.map(formatProblem).join('\n'));
-      return ExitCode.InvalidInput;
-    }
-    throw err;
-  }
+  });
 }
 
 /** `meshwave plan diff`: what changing a rollout file changes in its plan, offline. */

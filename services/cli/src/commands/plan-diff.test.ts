@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, type CommandIo } from '../io.js';
+import { newCapturedIo } from '../captured-io.js';
+import { ExitCode } from '../io.js';
 import { runCli } from '../program.js';
 
 const example = readFileSync(new URL('../../../../examples/rollouts.yml', import.meta.url), 'utf8');
@@ -27,18 +28,10 @@ const inventory = JSON.stringify({
 
 /** `meshwave plan diff old.yml new.yml` over in-memory files. */
 async function diffWith(before: string, after: string, ...flags: string[]) {
-  const files: Record<string, string> = { 'old.yml': before, 'new.yml': after, 'inventory.json': inventory };
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    readFile: (path) => Promise.resolve(files[path] ?? Promise.reject(new Error(`no file ${path}`))),
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    env: {},
-  };
+  const io = newCapturedIo({ 'old.yml': before, 'new.yml': after, 'inventory.json': inventory });
   const argv = ['plan', 'diff', 'old.yml', 'new.yml', '--inventory', 'inventory.json', '--now', '2026-11-23T08:00:00Z'];
   const code = await runCli([...argv, ...flags], io);
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return { code, stdout: io.out.join('\n'), stderr: io.err.join('\n') };
 }
 
 describe('meshwave plan diff', () => {
@@ -65,12 +58,7 @@ describe('meshwave plan diff', () => {
   });
 
   it('keeps plan options apart: plan -f still plans, and diff without --inventory is invalid input', async () => {
-    const missing = await runCli(['plan', 'diff', 'a.yml', 'b.yml'], {
-      readFile: () => Promise.reject(new Error('unread')),
-      stdout: () => undefined,
-      stderr: () => undefined,
-      env: {},
-    });
+    const missing = await runCli(['plan', 'diff', 'a.yml', 'b.yml'], newCapturedIo());
     expect(missing).toBe(ExitCode.InvalidInput);
   });
 });
