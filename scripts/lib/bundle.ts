@@ -4,8 +4,9 @@
 //   package.json, package-lock.json   the workspace root (its production dependencies)
 //   node_modules/                     `npm ci --omit=dev --ignore-scripts` of the workspace, without TypeScript
 //                                     sources, declarations and source maps
-//   libs/<x>/, services/<x>/          package.json, bin/ and the compiled dist/ (no .d.ts, maps or tests) of the
-//                                     service and of the workspace packages it depends on, nothing else
+//   libs/<x>/, services/<x>/          package.json, bin/, web/ (the planner's dashboard) and the compiled dist/ (no
+//                                     .d.ts, maps or tests) of the service and of the workspace packages it depends
+//                                     on, nothing else
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -151,8 +152,13 @@ export function assembleBundle(root: string, stage: string, out: string, service
     fs.mkdirSync(to, { recursive: true });
     fs.copyFileSync(path.join(from, 'package.json'), path.join(to, 'package.json'));
     fs.cpSync(path.join(from, 'dist'), path.join(to, 'dist'), { recursive: true, filter: shipped });
-    if (fs.existsSync(path.join(from, 'bin')))
-      fs.cpSync(path.join(from, 'bin'), path.join(to, 'bin'), { recursive: true });
+    // bin/: the entry; web/: the planner's dashboard, served as it is (ADR 0037)
+    for (const extra of ['bin', 'web'])
+      if (fs.existsSync(path.join(from, extra)))
+        fs.cpSync(path.join(from, extra), path.join(to, extra), {
+          recursive: true,
+          filter: (f) => !f.endsWith('.test.js'),
+        });
   }
   // npm linked every workspace into node_modules; a link to a package left out would dangle.
   const inClosure = new Set(closure.map((w) => w.manifest.name));

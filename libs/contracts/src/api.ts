@@ -154,6 +154,13 @@ export type OperatorAction = (typeof OperatorAction)[keyof typeof OperatorAction
 export const ApiRole = { Viewer: 'viewer', Operator: 'operator', Admin: 'admin' } as const;
 export type ApiRole = (typeof ApiRole)[keyof typeof ApiRole];
 
+/** `GET /v1/whoami`: the caller's token name (the audit's "who") and role, so a client offers what the role may do. */
+export const CallerIdentity = z.object({
+  name: z.string(),
+  role: z.enum([ApiRole.Viewer, ApiRole.Operator, ApiRole.Admin]),
+});
+export type CallerIdentity = z.infer<typeof CallerIdentity>;
+
 // ---- errors ----
 
 export const ApiErrorDetail = z.object({
@@ -266,17 +273,25 @@ export type VmHostCounts = z.infer<typeof VmHostCounts>;
 export const WaveStatus = z.object({
   index: z.number().int().nonnegative(),
   name: z.string(),
-  /** pending (not started), active, passed, failed, rolled-back */
+  /**
+   * pending, awaiting-approval, active, passed, failed, rolling-back (being failed back now), rolled-back,
+   * aborted, rollback-failed, not-started (the rollout ended before it started)
+   */
   state: z.string(),
+  /** the revision the wave's units are moved to now: the rollout's `to`, or `from` once it is failed back */
+  desiredRevision: z.string().optional(),
+  /** units (exclusions left out) and VM hosts running `to`: the injected sidecar / proxy version, not the label */
+  onTarget: z.object({ units: z.number().int().nonnegative(), vmHosts: z.number().int().nonnegative() }).optional(),
   earliestStart: z.string(),
   approval: z.boolean(),
   approved: z.boolean(),
   forced: z.boolean(),
   soakSeconds: z.number().nonnegative(),
   units: UnitCounts,
-  clusters: z.array(z.object({ cluster: z.string(), units: UnitCounts })),
+  /** `onTarget`: the cluster's units of the wave running `to` (injected) */
+  clusters: z.array(z.object({ cluster: z.string(), units: UnitCounts, onTarget: z.number().int().optional() })),
   vmHosts: VmHostCounts,
-  vmGroups: z.array(z.object({ group: z.string(), hosts: VmHostCounts })),
+  vmGroups: z.array(z.object({ group: z.string(), hosts: VmHostCounts, onTarget: z.number().int().optional() })),
   failedUnits: z.array(z.object({ unit: z.string(), reason: z.string().optional(), message: z.string().optional() })),
 });
 export type WaveStatus = z.infer<typeof WaveStatus>;

@@ -24,6 +24,9 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Gradual, health-gated Istio revision upgrades across a fleet')
     .version(VERSION, '-V, --version', 'print the version')
     .showSuggestionAfterError()
+    // options belong to the command they follow: `plan diff --inventory` is diff's, not plan's (the program's
+    // own options are only -V and -h)
+    .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage and examples)')
     .configureOutput({
       writeOut: (text) => ctx.io.stdout(text),

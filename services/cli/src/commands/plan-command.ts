@@ -11,6 +11,7 @@ import {
   type CliContext,
   type OutputFormat,
 } from './cli-options.js';
+import { planDiffCommand } from './plan-diff-command.js';
 import { readInputFile } from './read-input.js';
 
 interface PlanFlags {
@@ -75,6 +76,8 @@ export function planCommand(ctx: CliContext): Command {
     'after',
     "Exit status: 0 feasible, 3 computed but missing the deadline, 4 refused by one of Istio's rules, 2 invalid input.\n",
   );
+  // `plan diff`: plan's own options stop at the subcommand, so `diff` reads its own --inventory and --now
+  cmd.enablePositionalOptions().addCommand(planDiffCommand(ctx));
   return cmd.action(async (opts: PlanFlags) => {
     ctx.exit = await runPlan(opts, ctx);
   });

@@ -1,5 +1,5 @@
-import { InvalidInputError } from '@meshwave/contracts';
-import type { CommandIo } from '../io.js';
+import { InvalidInputError, formatProblem } from '@meshwave/contracts';
+import { ExitCode, type CommandIo } from '../io.js';
 
 /** Reads a file a command was given; one that cannot be read is invalid input, named by its path. */
 export async function readInputFile(io: Pick<CommandIo, 'readFile'>, path: string): Promise<string> {
@@ -16,5 +16,16 @@ export async function readInputFile(io: Pick<CommandIo, 'readFile'>, path: strin
       ],
       { cause: err },
     );
+  }
+}
+
+/** Runs a command's work; invalid input (a file unread, a field wrong) is printed one problem a line and exits 2. */
+export async function exitOnInvalidInput(io: Pick<CommandIo, 'stderr'>, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    io.stderr(err.problems.map(formatProblem).join('\n'));
+    return ExitCode.InvalidInput;
   }
 }

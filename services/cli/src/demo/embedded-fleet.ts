@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createInMemoryBroker, createInMemoryBus, type EventBus } from '@meshwave/bus';
-import { WireLayout } from '@meshwave/contracts';
+import { WireLayout, type ApiRole } from '@meshwave/contracts';
 import type { ClusterAgent, SimulatedCluster } from '@meshwave/cluster-agent';
 import { buildApp, createPlanner, hashTokens, type Planner } from '@meshwave/planner';
 import { createSimulatedMeshMetrics } from './simulated-mesh-metrics.js';
@@ -24,6 +24,8 @@ export interface EmbeddedFleetOptions {
   readonly fleet: DemoFleetConfig;
   readonly port: number;
   readonly host?: string;
+  /** API tokens besides the demo's admin token (the browser tests sign in as a viewer too) */
+  readonly extraTokens?: readonly { name: string; role: ApiRole; token: string }[];
 }
 
 /**
@@ -102,7 +104,7 @@ async function startParts(
   // work that keeps the loop busy must never starve the API's start.
   const app = await buildApp({
     planner,
-    tokens: hashTokens([{ name: 'demo-operator', token: DEMO_TOKEN, role: 'admin' }]),
+    tokens: hashTokens([{ name: 'demo-operator', token: DEMO_TOKEN, role: 'admin' }, ...(options.extraTokens ?? [])]),
   });
   started.push(() => app.close());
   const host = options.host ?? '127.0.0.1';

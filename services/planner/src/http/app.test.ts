@@ -71,6 +71,14 @@ describe('auth', () => {
     });
     expect(operatorPutsInventory.statusCode).toBe(403);
   });
+
+  it('tells a token who it is and what role it has (whoami), and refuses one without a valid token', async () => {
+    const viewer = await app.inject({ method: 'GET', url: '/v1/whoami', headers: as('viewer-token') });
+    expect(viewer.json()).toEqual({ name: 'victor', role: 'viewer' });
+    const operator = await app.inject({ method: 'GET', url: '/v1/whoami', headers: as('operator-token') });
+    expect(operator.json()).toEqual({ name: 'olga', role: 'operator' });
+    expect((await app.inject({ method: 'GET', url: '/v1/whoami', headers: as('nope') })).statusCode).toBe(401);
+  });
 });
 
 describe('validation', () => {

@@ -10,6 +10,7 @@ import { frameworkError, registerErrorHandlers } from './error-handlers.js';
 import { registerEventStream } from './event-stream-route.js';
 import { registerFleetRoutes } from './fleet-routes.js';
 import { registerFreezeRoutes } from './freeze-routes.js';
+import { registerIdentityRoute } from './identity-route.js';
 import { resolveHttpLimits, serverOptionsOf, type HttpLimitsOverrides } from './http-limits.js';
 import { leaderForwarding } from './leader-forwarding.js';
 import { requestLogFields } from './log-redaction.js';
@@ -81,6 +82,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keepAliveMs: limits.eventStreamKeepAliveMs,
   });
   registerOpsRoutes(app, planner);
+  registerIdentityRoute(app);
   registerAuditRoutes(app, planner);
   registerDashboard(app);
 

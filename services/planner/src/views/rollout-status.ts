@@ -1,5 +1,6 @@
 import {
   RolloutPhase,
+  TransitionTrigger,
   WavePhase,
   type RolloutStatus,
   type RolloutSummary,
@@ -8,7 +9,8 @@ import {
   type WaveStatus,
 } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
-import { isExcluded, observeUnits, observeVmHosts } from '../core/unit-observations.js';
+import { desiredRevisionOf, isExcluded, observeUnits, observeVmHosts } from '../core/unit-observations.js';
+import { waveInjection } from './wave-injection.js';
 
 const zeroUnits = (): { -readonly [K in keyof UnitCounts]: number } => ({
   pending: 0,
@@ -40,17 +42,37 @@ export function summarizeRollout(record: RolloutRecord, state: RolloutState): Ro
   };
 }
 
+const TERMINAL_PHASES: ReadonlySet<string> = new Set([
+  RolloutPhase.Completed,
+  RolloutPhase.RolledBack,
+  RolloutPhase.Failed,
+]);
+
+/**
+ * What a wave is doing, told as it is (ADR 0037): a wave being failed back is `rolling-back` until its units are
+ * back (`rolled-back` after; `aborted` or `rollback-failed` when the rollout ended before), and the waves a finished
+ * rollout never started are `not-started`: never pending, never awaiting an approval nobody can give any more.
+ */
 function waveState(record: RolloutRecord, state: RolloutState, w: number): string {
-  if (state.rolledBackWaves.includes(w) || (state.rollbackAll && w < state.dispatchedWaves)) return 'rolled-back';
+  const dispatched = w < state.dispatchedWaves;
+  const endedBy = state.phase === RolloutPhase.Failed ? state.history.at(-1)?.trigger : undefined;
+  if (state.rolledBackWaves.includes(w) || (state.rollbackAll && dispatched)) {
+    if (state.phase === RolloutPhase.RollingBack) return 'rolling-back';
+    if (endedBy === TransitionTrigger.Abort) return 'aborted';
+    if (endedBy === TransitionTrigger.RollbackFailed) return 'rollback-failed';
+    return 'rolled-back';
+  }
   if (state.phase === RolloutPhase.Completed) return 'passed';
   if (w < state.wave) return 'passed';
+  if (TERMINAL_PHASES.has(state.phase) && !dispatched) return 'not-started';
   if (w > state.wave) return 'pending';
+  if (endedBy === TransitionTrigger.Abort) return 'aborted';
   const failed =
     state.verdicts.some((v) => v.wave === w && v.outcome === 'Failed') &&
     state.phase !== RolloutPhase.Running &&
     state.phase !== RolloutPhase.Paused;
   if (failed) return 'failed';
-  if (w >= state.dispatchedWaves)
+  if (!dispatched)
     return record.plan.waves[w]?.approval && !state.approvedWaves.includes(w) ? 'awaiting-approval' : 'pending';
   return 'active';
 }
@@ -93,19 +115,26 @@ export function buildRolloutStatus(
       g[h.status]++;
       perGroup.set(h.group, g);
     }
+    const injection = waveInjection(record, state, observations, w);
     return {
       index: w,
       name: planned.name,
       state: waveState(record, state, w),
+      desiredRevision: desiredRevisionOf(record, state, w),
+      onTarget: { units: injection.units, vmHosts: injection.vmHosts },
       earliestStart: planned.earliestStart,
       approval: planned.approval,
       approved: state.approvedWaves.includes(w),
       forced: planned.forced,
       soakSeconds: planned.soakSeconds,
       units: counts,
-      clusters: [...perCluster].sort(([a], [b]) => a.localeCompare(b)).map(([cluster, c]) => ({ cluster, units: c })),
+      clusters: [...perCluster]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([cluster, c]) => ({ cluster, units: c, onTarget: injection.perCluster.get(cluster) ?? 0 })),
       vmHosts: hostCounts,
-      vmGroups: [...perGroup].sort(([a], [b]) => a.localeCompare(b)).map(([group, g]) => ({ group, hosts: g })),
+      vmGroups: [...perGroup]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([group, g]) => ({ group, hosts: g, onTarget: injection.perGroup.get(group) ?? 0 })),
       failedUnits: units
         .filter((u) => u.status === 'failed')
         .slice(0, 50)
@@ -128,7 +157,8 @@ export function buildRolloutStatus(
     excluded: [...state.excluded],
     approvedWaves: [...state.approvedWaves],
     estimatedCompletion: estimate.toISOString(),
-    deadlineAtRisk: estimate.getTime() > Date.parse(record.spec.spec.deadline),
+    // a finished rollout risks no deadline any more, whenever it ended
+    deadlineAtRisk: !TERMINAL_PHASES.has(state.phase) && estimate.getTime() > Date.parse(record.spec.spec.deadline),
     ...(nextWakeAt !== undefined ? { nextWakeAt } : {}),
     transitions: state.history.slice(-200).map((t) => ({ ...t })),
   };
