@@ -71,7 +71,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   // 2. The stable-hash order, computed once: every wave's cohort is a prefix of its selector in this order.
   const order = rankUnits(units);
   // 3. Which units can move (a member on `from`), and what each one holds back.
-  const { movers, movable } = buildMovers(units, clusters, body.from);
+  const { movers, movable } = buildMovers(units, clusters, body.from, body.tag);
   // VM hosts per wave name, computed up front: groups are claimed by the first `vms` entry selecting them.
   const vmByWave = planVmHosts(spec, inventory, seed);
   const scheduler = new WaveScheduler(

@@ -1,6 +1,12 @@
 import { KubeConfig, PatchStrategy, Watch } from '@kubernetes/client-node';
 import type { WorkloadKind } from '@meshwave/contracts';
-import { ISTIO_SYSTEM_NAMESPACE } from '@meshwave/istio';
+import {
+  ISTIO_SYSTEM_NAMESPACE,
+  REVISION_TAG_WEBHOOK_PREFIX,
+  injectorWebhookName,
+  retargetRevisionTag,
+  type WebhookConfigurationObject,
+} from '@meshwave/istio';
 import { silentLogger, type Logger } from '@meshwave/telemetry';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import type { KubernetesPort, WorkloadRef } from '../ports/kubernetes-port.js';
@@ -142,6 +148,25 @@ export function createKubernetesClient(options: KubernetesClientOptions = {}): K
         list('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'),
       ]);
       return toIstioInstallation(deployments.items, webhooks.items);
+    },
+
+    async pointRevisionTag(tag, revision) {
+      const path = (name: string): string =>
+        `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
+      const tagName = `${REVISION_TAG_WEBHOOK_PREFIX}${tag}`;
+      const [tagConfig, canonical] = await Promise.all([
+        getOrUndefined<WebhookConfigurationObject>('get', path(tagName)),
+        getOrUndefined<WebhookConfigurationObject>('get', path(injectorWebhookName(revision))),
+      ]);
+      if (tagConfig === undefined) return { outcome: 'missing', detail: `revision tag ${tag} is not registered` };
+      if (canonical === undefined)
+        return { outcome: 'missing', detail: `the injection webhook of revision ${revision} is not registered` };
+      const next = retargetRevisionTag(tagConfig, canonical, revision);
+      if ('missing' in next) return { outcome: 'missing', detail: next.missing };
+      if (next.unchanged) return { outcome: 'unchanged' };
+      // a replace carrying the resourceVersion it read: 409 when someone else moved the tag meanwhile
+      await call('update', 'PUT', path(tagName), next.next);
+      return { outcome: 'updated' };
     },
 
     watch: (resource, handler) => watchResource(informer, resource, handler),

@@ -31,6 +31,14 @@ export interface KubernetesPort {
    */
   readIstioInstallation(): Promise<IstioInstallation | undefined>;
 
+  /**
+   * Points revision tag `tag` at `revision` as `istioctl tag set --overwrite` does (ADR 0035): its
+   * `istio-revision-tag-<tag>` configuration takes the clientConfig of the revision's own injection webhook.
+   * Two gets and, when it points elsewhere, one conditional update. `missing` when either configuration is not
+   * there (nothing written).
+   */
+  pointRevisionTag(tag: string, revision: string): Promise<RevisionTagWrite>;
+
   getLease(namespace: string, name: string): Promise<LeaseView | undefined>;
   /** creates the lease; a `Conflict` error when it exists already */
   createLease(lease: LeaseSpec): Promise<LeaseView>;
@@ -48,6 +56,10 @@ export interface IstioInstallation {
   /** revisions whose own injection webhook (`istio-sidecar-injector-<rev>`) is registered */
   readonly injectors: readonly string[];
 }
+
+/** What pointing a revision tag did: idempotent, so a second call reports `unchanged`. */
+export type RevisionTagWrite =
+  { readonly outcome: 'unchanged' | 'updated' } | { readonly outcome: 'missing'; readonly detail: string };
 
 export interface WorkloadRef {
   readonly namespace: string;
