@@ -19,11 +19,19 @@ export const SkipReason = {
   NotOnFrom: 'not-on-from',
   AlreadyOnTarget: 'already-on-target',
   NotSelected: 'not-selected',
+  /** a tag move (`spec.tag`) moves the workloads labelled with the tag; this one names its revision itself */
+  NotTagged: 'not-tagged',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
 export const SkippedWorkload = PlannedWorkload.extend({
-  reason: z.enum([SkipReason.Excluded, SkipReason.NotOnFrom, SkipReason.AlreadyOnTarget, SkipReason.NotSelected]),
+  reason: z.enum([
+    SkipReason.Excluded,
+    SkipReason.NotOnFrom,
+    SkipReason.AlreadyOnTarget,
+    SkipReason.NotSelected,
+    SkipReason.NotTagged,
+  ]),
   /** the revision it is on, for `not-on-from` */
   revision: z.string().nullable().optional(),
 });

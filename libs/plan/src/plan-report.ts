@@ -40,9 +40,11 @@ export function reportUnmoved(
           ? SkipReason.AlreadyOnTarget
           : revision !== body.from
             ? SkipReason.NotOnFrom
-            : assigned[u] === UNASSIGNED
-              ? SkipReason.NotSelected
-              : undefined;
+            : body.tag !== undefined && w.revision !== body.tag
+              ? SkipReason.NotTagged
+              : assigned[u] === UNASSIGNED
+                ? SkipReason.NotSelected
+                : undefined;
       if (reason !== undefined) skipped.push(skippedOf(clusters[units.cluster[u]!]!.name, w, reason));
     }
   }
