@@ -73,6 +73,43 @@ export function resolveRevision(
   return tags !== undefined && Object.hasOwn(tags, label) ? tags[label]! : label;
 }
 
+/** What runs a pod with a proxy: its top owner, as an operator names it, or `Pod` for a bare pod. */
+export const RevisionUserKind = {
+  Deployment: 'Deployment',
+  StatefulSet: 'StatefulSet',
+  DaemonSet: 'DaemonSet',
+  Job: 'Job',
+  CronJob: 'CronJob',
+  Gateway: 'Gateway',
+  Pod: 'Pod',
+  Other: 'Other',
+} as const;
+export type RevisionUserKind = (typeof RevisionUserKind)[keyof typeof RevisionUserKind];
+
+/** At most this many users named per revision per cluster (the rest are counted in `more`). */
+export const MAX_REVISION_USERS = 50;
+
+export const RevisionUser = z.strictObject({
+  kind: z.enum(Object.values(RevisionUserKind) as [RevisionUserKind, ...RevisionUserKind[]]),
+  namespace: ObjectName,
+  name: z.string().min(1).max(253),
+  pods: z.number().int().positive(),
+});
+export type RevisionUser = z.infer<typeof RevisionUser>;
+
+/**
+ * The pods of one revision in one cluster, in every namespace (istio-system and kube-system included), with what
+ * runs them (ADR 0035): what keeps the revision's control plane from being removed.
+ */
+export const RevisionPods = z.strictObject({
+  revision: RevisionName,
+  pods: z.number().int().positive(),
+  users: z.array(RevisionUser).max(MAX_REVISION_USERS),
+  /** users beyond the named ones */
+  more: z.number().int().nonnegative().default(0),
+});
+export type RevisionPods = z.infer<typeof RevisionPods>;
+
 export const InventoryCluster = z.strictObject({
   name: ResourceName,
   labels: Labels.default({}),
@@ -87,6 +124,11 @@ export const InventoryCluster = z.strictObject({
   /** the cluster's control planes (optional: inventories and agents before them report none) */
   controlPlanes: z.array(ControlPlane).max(MAX_CONTROL_PLANES).optional(),
   tags: RevisionTags.optional(),
+  /** pods with a proxy per revision, every namespace included (optional: agents before it report none) */
+  revisionPods: z
+    .array(RevisionPods)
+    .max(MAX_CONTROL_PLANES * 2)
+    .optional(),
 });
 export type InventoryCluster = z.infer<typeof InventoryCluster>;
 

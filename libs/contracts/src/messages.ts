@@ -5,6 +5,7 @@ import {
   InventoryNamespace,
   InventoryWorkload,
   MAX_CONTROL_PLANES,
+  RevisionPods,
   RevisionTags,
   VmHost,
 } from './inventory.js';
@@ -180,6 +181,11 @@ export const InventoryReport = z.object({
   /** the cluster's control planes and revision tags (optional: agents before them send none) */
   controlPlanes: z.array(ControlPlane).max(MAX_CONTROL_PLANES).optional(),
   tags: RevisionTags.optional(),
+  /** pods with a proxy per revision in every namespace, with what runs them (optional: older agents send none) */
+  revisionPods: z
+    .array(RevisionPods)
+    .max(MAX_CONTROL_PLANES * 2)
+    .optional(),
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 

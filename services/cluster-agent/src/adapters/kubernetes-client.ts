@@ -15,6 +15,7 @@ import { startInformer, watchResource, type Informer } from './kubernetes-inform
 import { leaseOperations } from './kubernetes-leases.js';
 import {
   WORKLOAD_RESOURCES,
+  controllerOf,
   toIstioInstallation,
   toNamespaceView,
   toPodView,
@@ -167,6 +168,16 @@ export function createKubernetesClient(options: KubernetesClientOptions = {}): K
       // a replace carrying the resourceVersion it read: 409 when someone else moved the tag meanwhile
       await call('update', 'PUT', path(tagName), next.next);
       return { outcome: 'updated' };
+    },
+
+    async readCronJobOwners() {
+      const owners = new Map<string, string>();
+      for (const job of (await list('/apis/batch/v1/jobs')).items) {
+        const owner = controllerOf(job);
+        if (owner?.kind === 'CronJob')
+          owners.set(`${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`, owner.name);
+      }
+      return owners;
     },
 
     watch: (resource, handler) => watchResource(informer, resource, handler),

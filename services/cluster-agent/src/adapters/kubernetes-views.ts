@@ -12,7 +12,7 @@ export type RawObject = {
     resourceVersion?: string;
     generation?: number;
     deletionTimestamp?: string;
-    ownerReferences?: { controller?: boolean }[];
+    ownerReferences?: { controller?: boolean; kind?: string; name?: string }[];
   };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
@@ -69,6 +69,12 @@ export function toWorkloadView(kind: WorkloadKind, o: RawObject): WorkloadView {
   };
 }
 
+/** The object's controller owner reference, as `{kind, name}`. */
+export function controllerOf(o: RawObject): { kind: string; name: string } | undefined {
+  const r = (o.metadata?.ownerReferences ?? []).find((x) => x.controller === true);
+  return r?.kind !== undefined && r.name !== undefined ? { kind: r.kind, name: r.name } : undefined;
+}
+
 export function toPodView(o: RawObject): PodView {
   const spec = (o.spec ?? {}) as { containers?: { name: string; image?: string }[] };
   const status = (o.status ?? {}) as {
@@ -77,12 +83,14 @@ export function toPodView(o: RawObject): PodView {
     containerStatuses?: { restartCount?: number; state?: { waiting?: { reason?: string } } }[];
   };
   const statuses = status.containerStatuses ?? [];
+  const owner = controllerOf(o);
   return {
     namespace: o.metadata?.namespace ?? '',
     name: o.metadata?.name ?? '',
     labels: o.metadata?.labels ?? {},
     annotations: o.metadata?.annotations ?? {},
-    controlled: (o.metadata?.ownerReferences ?? []).some((r) => r.controller === true),
+    controlled: owner !== undefined,
+    ...(owner ? { owner } : {}),
     containers: (spec.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '' })),
     phase: status.phase ?? 'Unknown',
     ready: (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),

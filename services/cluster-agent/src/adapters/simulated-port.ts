@@ -76,6 +76,12 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
       return { outcome: 'unchanged' } as const;
     },
 
+    // The simulated cluster runs no Jobs.
+    async readCronJobOwners() {
+      request(s);
+      return new Map<string, string>();
+    },
+
     async patchNamespace(name, patch: MetadataPatch, options) {
       request(s);
       s.stats.patches++;

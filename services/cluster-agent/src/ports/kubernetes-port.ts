@@ -39,6 +39,12 @@ export interface KubernetesPort {
    */
   pointRevisionTag(tag: string, revision: string): Promise<RevisionTagWrite>;
 
+  /**
+   * The CronJob owning each Job (`namespace/job` → CronJob name), so pods of scheduled Jobs are named after what
+   * an operator knows: one list call of Jobs, read-only.
+   */
+  readCronJobOwners(): Promise<ReadonlyMap<string, string>>;
+
   getLease(namespace: string, name: string): Promise<LeaseView | undefined>;
   /** creates the lease; a `Conflict` error when it exists already */
   createLease(lease: LeaseSpec): Promise<LeaseView>;
@@ -109,6 +115,8 @@ export interface PodView {
   readonly annotations: Labels;
   /** false for a bare pod (no controller owner reference): reported, never deleted */
   readonly controlled: boolean;
+  /** its controller owner reference (a ReplicaSet, a Job, ...), when it has one */
+  readonly owner?: { readonly kind: string; readonly name: string };
   readonly containers: readonly ContainerView[];
   readonly phase: string;
   readonly ready: boolean;
