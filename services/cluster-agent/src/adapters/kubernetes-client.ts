@@ -1,27 +1,13 @@
 import { KubeConfig, PatchStrategy, Watch } from '@kubernetes/client-node';
 import type { WorkloadKind } from '@meshwave/contracts';
-import {
-  ISTIO_SYSTEM_NAMESPACE,
-  REVISION_TAG_WEBHOOK_PREFIX,
-  injectorWebhookName,
-  retargetRevisionTag,
-  type WebhookConfigurationObject,
-} from '@meshwave/istio';
 import { silentLogger, type Logger } from '@meshwave/telemetry';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import type { KubernetesPort, WorkloadRef } from '../ports/kubernetes-port.js';
 import { createApiCaller } from './kubernetes-http.js';
 import { startInformer, watchResource, type Informer } from './kubernetes-informer.js';
+import { istioOperations } from './kubernetes-istio.js';
 import { leaseOperations } from './kubernetes-leases.js';
-import {
-  WORKLOAD_RESOURCES,
-  controllerOf,
-  toIstioInstallation,
-  toNamespaceView,
-  toPodView,
-  toWorkloadView,
-  type RawObject,
-} from './kubernetes-views.js';
+import { WORKLOAD_RESOURCES, toNamespaceView, toPodView, toWorkloadView, type RawObject } from './kubernetes-views.js';
 import { TokenBucket } from './token-bucket.js';
 
 export { toNamespaceView, toPodView, toWorkloadView } from './kubernetes-views.js';
@@ -142,43 +128,7 @@ export function createKubernetesClient(options: KubernetesClientOptions = {}): K
       );
     },
 
-    async readIstioInstallation() {
-      // Few objects either way (a Deployment per revision and gateway, a webhook per revision and tag).
-      const [deployments, webhooks] = await Promise.all([
-        list(`/apis/apps/v1/namespaces/${ISTIO_SYSTEM_NAMESPACE}/deployments`),
-        list('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'),
-      ]);
-      return toIstioInstallation(deployments.items, webhooks.items);
-    },
-
-    async pointRevisionTag(tag, revision) {
-      const path = (name: string): string =>
-        `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
-      const tagName = `${REVISION_TAG_WEBHOOK_PREFIX}${tag}`;
-      const [tagConfig, canonical] = await Promise.all([
-        getOrUndefined<WebhookConfigurationObject>('get', path(tagName)),
-        getOrUndefined<WebhookConfigurationObject>('get', path(injectorWebhookName(revision))),
-      ]);
-      if (tagConfig === undefined) return { outcome: 'missing', detail: `revision tag ${tag} is not registered` };
-      if (canonical === undefined)
-        return { outcome: 'missing', detail: `the injection webhook of revision ${revision} is not registered` };
-      const next = retargetRevisionTag(tagConfig, canonical, revision);
-      if ('missing' in next) return { outcome: 'missing', detail: next.missing };
-      if (next.unchanged) return { outcome: 'unchanged' };
-      // a replace carrying the resourceVersion it read: 409 when someone else moved the tag meanwhile
-      await call('update', 'PUT', path(tagName), next.next);
-      return { outcome: 'updated' };
-    },
-
-    async readCronJobOwners() {
-      const owners = new Map<string, string>();
-      for (const job of (await list('/apis/batch/v1/jobs')).items) {
-        const owner = controllerOf(job);
-        if (owner?.kind === 'CronJob')
-          owners.set(`${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`, owner.name);
-      }
-      return owners;
-    },
+    ...istioOperations(api),
 
     watch: (resource, handler) => watchResource(informer, resource, handler),
     ...leaseOperations(api),
