@@ -1,5 +1,6 @@
 import {
   RolloutPhase,
+  UnitWaitReason,
   WavePhase,
   type RolloutStatus,
   type RolloutSummary,
@@ -8,7 +9,7 @@ import {
   type WaveStatus,
 } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
-import { isExcluded, observeUnits, observeVmHosts } from '../core/unit-observations.js';
+import { isExcluded, observeUnits, observeVmHosts, type UnitObservation } from '../core/unit-observations.js';
 
 const zeroUnits = (): { -readonly [K in keyof UnitCounts]: number } => ({
   pending: 0,
@@ -106,6 +107,7 @@ export function buildRolloutStatus(
       clusters: [...perCluster].sort(([a], [b]) => a.localeCompare(b)).map(([cluster, c]) => ({ cluster, units: c })),
       vmHosts: hostCounts,
       vmGroups: [...perGroup].sort(([a], [b]) => a.localeCompare(b)).map(([group, g]) => ({ group, hosts: g })),
+      ...heldOf(units),
       failedUnits: units
         .filter((u) => u.status === 'failed')
         .slice(0, 50)
@@ -130,6 +132,29 @@ export function buildRolloutStatus(
     deadlineAtRisk: estimate.getTime() > Date.parse(record.spec.spec.deadline),
     ...(nextWakeAt !== undefined ? { nextWakeAt } : {}),
     transitions: state.history.slice(-200).map((t) => ({ ...t })),
+  };
+}
+
+const WAIT_REASONS: ReadonlySet<string> = new Set(Object.values(UnitWaitReason));
+
+/**
+ * Why a wave is held (ADR 0035): its pending units whose agents say why they start none of them (the target's
+ * control plane not ready, a tag that cannot be pointed). The most common reason wins; nothing when none waits.
+ */
+function heldOf(units: readonly UnitObservation[]): Pick<WaveStatus, 'held'> {
+  const waiting = units.filter((u) => u.status === 'pending' && u.reason !== undefined && WAIT_REASONS.has(u.reason));
+  if (waiting.length === 0) return {};
+  const counts = new Map<string, number>();
+  for (const u of waiting) counts.set(u.reason!, (counts.get(u.reason!) ?? 0) + 1);
+  const reason = [...counts].sort(([a, x], [b, y]) => y - x || a.localeCompare(b))[0]![0];
+  const first = waiting.find((u) => u.reason === reason)!;
+  return {
+    held: {
+      reason,
+      ...(first.message !== undefined ? { message: first.message } : {}),
+      clusters: [...new Set(waiting.filter((u) => u.reason === reason).map((u) => u.cluster))].sort(),
+      units: counts.get(reason)!,
+    },
   };
 }
 
