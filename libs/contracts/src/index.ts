@@ -18,3 +18,4 @@ export * from './vm-host-api.js';
 export * from './yaml-document.js';
 export * from './service-env.js';
 export * from './revisions-api.js';
+export * from './preflight.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Labels, ObjectName, ResourceName, RevisionName } from './primitives.js';
+import { WorkloadPreflight } from './preflight.js';
 
 export const WorkloadKind = { Deployment: 'Deployment', StatefulSet: 'StatefulSet', DaemonSet: 'DaemonSet' } as const;
 export type WorkloadKind = (typeof WorkloadKind)[keyof typeof WorkloadKind];
@@ -14,6 +15,8 @@ export const InventoryWorkload = z.strictObject({
   /** the revision actually injected into its running pods, when the agent has seen them */
   injectedRevision: RevisionName.nullable().optional(),
   replicas: z.number().int().nonnegative().default(1),
+  /** what the preflight checks read (ADR 0035); optional: agents before it report none */
+  preflight: WorkloadPreflight.optional(),
 });
 export type InventoryWorkload = z.infer<typeof InventoryWorkload>;
 
@@ -48,6 +51,8 @@ export const ControlPlane = z.strictObject({
   revision: RevisionName,
   version: z.string().min(1).max(128).nullable(),
   ready: z.boolean(),
+  /** where istiod's image comes from (`gcr.io/istio-release`): its injected proxies come from there by default */
+  hub: z.string().max(253).optional(),
 });
 export type ControlPlane = z.infer<typeof ControlPlane>;
 

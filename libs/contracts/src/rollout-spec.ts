@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PreflightPolicy } from './preflight.js';
 import {
   Labels,
   MaxUnavailable,
@@ -188,6 +189,8 @@ export const RolloutSpecBody = z
      * restart; their labels never change. A failback points the tag back at `from` and restarts what moved.
      */
     tag: RevisionName.optional(),
+    /** which preflight risks skip a unit (`block`) and which only warn (`warn`, the default for any other) */
+    preflight: PreflightPolicy.default({ block: [], warn: [] }),
     /** split waves per mesh so only one mesh's control plane changes at a time */
     sequenceByMesh: z.boolean().default(false),
     /**

@@ -29,6 +29,8 @@ export function reportUnmoved(
   assigned: Int32Array,
   body: RolloutSpec['spec'],
   skipped: SkippedWorkload[],
+  /** units a blocking preflight risk skips */
+  blocked?: Uint8Array,
 ): void {
   for (let u = 0; u < units.size; u++) {
     const tags = clusters[units.cluster[u]!]!.tags;
@@ -42,9 +44,11 @@ export function reportUnmoved(
             ? SkipReason.NotOnFrom
             : body.tag !== undefined && w.revision !== body.tag
               ? SkipReason.NotTagged
-              : assigned[u] === UNASSIGNED
-                ? SkipReason.NotSelected
-                : undefined;
+              : blocked?.[u] === 1
+                ? SkipReason.Preflight
+                : assigned[u] === UNASSIGNED
+                  ? SkipReason.NotSelected
+                  : undefined;
       if (reason !== undefined) skipped.push(skippedOf(clusters[units.cluster[u]!]!.name, w, reason));
     }
   }

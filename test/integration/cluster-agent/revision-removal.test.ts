@@ -62,7 +62,10 @@ describe('revisions still in use', () => {
       const users = last?.revisionPods?.find((r) => r.revision === OLD)?.users ?? [];
       const named = (kind: string, namespace: string, name: string) =>
         users.some((u) => u.kind === kind && u.namespace === namespace && u.name === name);
-      return named('CronJob', ns, 'nightly') && named('Pod', 'kube-system', bare) ? last : undefined;
+      if (named('CronJob', ns, 'nightly') && named('Pod', 'kube-system', bare)) return last;
+      throw new Error(
+        `${reports.length} reports; the last one's pods per revision: ${JSON.stringify(last?.revisionPods)}`,
+      );
     });
 
     const view = buildRevisionsView(

@@ -1,5 +1,6 @@
 import { WorkloadKind } from '@meshwave/contracts';
 import { controlPlaneOf, injectorRevisionOf, revisionTagOf } from '@meshwave/istio';
+import { workloadPreflightOf } from './workload-preflight.js';
 import type { IstioInstallation, Labels, NamespaceView, PodView, WorkloadView } from '../ports/kubernetes-port.js';
 
 /** An object as the apiserver returns it, read only as far as the views need. */
@@ -66,6 +67,7 @@ export function toWorkloadView(kind: WorkloadKind, o: RawObject): WorkloadView {
       (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
     ),
     resourceVersion: o.metadata?.resourceVersion ?? '',
+    preflight: workloadPreflightOf(o.spec ?? {}),
   };
 }
 
@@ -89,7 +91,7 @@ export function toPodView(o: RawObject): PodView {
     name: o.metadata?.name ?? '',
     labels: o.metadata?.labels ?? {},
     annotations: o.metadata?.annotations ?? {},
-    controlled: owner !== undefined,
+    controlled: (o.metadata?.ownerReferences ?? []).some((r) => r.controller === true),
     ...(owner ? { owner } : {}),
     containers: (spec.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '' })),
     phase: status.phase ?? 'Unknown',

@@ -1,4 +1,4 @@
-import type { WorkloadKind } from '@meshwave/contracts';
+import type { WorkloadKind, WorkloadPreflight } from '@meshwave/contracts';
 import type { ControlPlaneView } from '@meshwave/istio';
 
 /**
@@ -88,6 +88,8 @@ export interface WorkloadView extends WorkloadRef {
   readonly templateAnnotations: Labels;
   /** the pod template's container images by container name (istiod's `discovery` image is its version) */
   readonly images?: Labels;
+  /** what the preflight checks read of it (ADR 0035); absent where the port cannot say (a simulated cluster) */
+  readonly preflight?: WorkloadPreflight;
   /** `spec.selector.matchLabels`: which pods are this workload's */
   readonly selector: Labels;
   /** desired pods: `spec.replicas`, or `status.desiredNumberScheduled` for a DaemonSet */
