@@ -293,6 +293,13 @@ export const WaveStatus = z.object({
   vmHosts: VmHostCounts,
   vmGroups: z.array(z.object({ group: z.string(), hosts: VmHostCounts, onTarget: z.number().int().optional() })),
   failedUnits: z.array(z.object({ unit: z.string(), reason: z.string().optional(), message: z.string().optional() })),
+  /**
+   * Why the wave is held: its agents start none of these units yet and say why (`ControlPlaneNotReady`,
+   * `RevisionTagMissing`); the most common reason, one unit's message, the clusters and how many units.
+   */
+  held: z
+    .object({ reason: z.string(), message: z.string().optional(), clusters: z.array(z.string()), units: z.number() })
+    .optional(),
 });
 export type WaveStatus = z.infer<typeof WaveStatus>;
 

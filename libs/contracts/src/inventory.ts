@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Labels, ObjectName, ResourceName, RevisionName } from './primitives.js';
+import { WorkloadPreflight } from './preflight.js';
 
 export const WorkloadKind = { Deployment: 'Deployment', StatefulSet: 'StatefulSet', DaemonSet: 'DaemonSet' } as const;
 export type WorkloadKind = (typeof WorkloadKind)[keyof typeof WorkloadKind];
@@ -14,6 +15,8 @@ export const InventoryWorkload = z.strictObject({
   /** the revision actually injected into its running pods, when the agent has seen them */
   injectedRevision: RevisionName.nullable().optional(),
   replicas: z.number().int().nonnegative().default(1),
+  /** what the preflight checks read (ADR 0035); optional: agents before it report none */
+  preflight: WorkloadPreflight.optional(),
 });
 export type InventoryWorkload = z.infer<typeof InventoryWorkload>;
 
@@ -48,6 +51,8 @@ export const ControlPlane = z.strictObject({
   revision: RevisionName,
   version: z.string().min(1).max(128).nullable(),
   ready: z.boolean(),
+  /** where istiod's image comes from (`gcr.io/istio-release`): its injected proxies come from there by default */
+  hub: z.string().max(253).optional(),
 });
 export type ControlPlane = z.infer<typeof ControlPlane>;
 
@@ -73,6 +78,43 @@ export function resolveRevision(
   return tags !== undefined && Object.hasOwn(tags, label) ? tags[label]! : label;
 }
 
+/** What runs a pod with a proxy: its top owner, as an operator names it, or `Pod` for a bare pod. */
+export const RevisionUserKind = {
+  Deployment: 'Deployment',
+  StatefulSet: 'StatefulSet',
+  DaemonSet: 'DaemonSet',
+  Job: 'Job',
+  CronJob: 'CronJob',
+  Gateway: 'Gateway',
+  Pod: 'Pod',
+  Other: 'Other',
+} as const;
+export type RevisionUserKind = (typeof RevisionUserKind)[keyof typeof RevisionUserKind];
+
+/** At most this many users named per revision per cluster (the rest are counted in `more`). */
+export const MAX_REVISION_USERS = 50;
+
+export const RevisionUser = z.strictObject({
+  kind: z.enum(Object.values(RevisionUserKind) as [RevisionUserKind, ...RevisionUserKind[]]),
+  namespace: ObjectName,
+  name: z.string().min(1).max(253),
+  pods: z.number().int().positive(),
+});
+export type RevisionUser = z.infer<typeof RevisionUser>;
+
+/**
+ * The pods of one revision in one cluster, in every namespace (istio-system and kube-system included), with what
+ * runs them (ADR 0035): what keeps the revision's control plane from being removed.
+ */
+export const RevisionPods = z.strictObject({
+  revision: RevisionName,
+  pods: z.number().int().positive(),
+  users: z.array(RevisionUser).max(MAX_REVISION_USERS),
+  /** users beyond the named ones */
+  more: z.number().int().nonnegative().default(0),
+});
+export type RevisionPods = z.infer<typeof RevisionPods>;
+
 export const InventoryCluster = z.strictObject({
   name: ResourceName,
   labels: Labels.default({}),
@@ -87,6 +129,11 @@ export const InventoryCluster = z.strictObject({
   /** the cluster's control planes (optional: inventories and agents before them report none) */
   controlPlanes: z.array(ControlPlane).max(MAX_CONTROL_PLANES).optional(),
   tags: RevisionTags.optional(),
+  /** pods with a proxy per revision, every namespace included (optional: agents before it report none) */
+  revisionPods: z
+    .array(RevisionPods)
+    .max(MAX_CONTROL_PLANES * 2)
+    .optional(),
 });
 export type InventoryCluster = z.infer<typeof InventoryCluster>;
 

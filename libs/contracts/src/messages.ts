@@ -5,6 +5,7 @@ import {
   InventoryNamespace,
   InventoryWorkload,
   MAX_CONTROL_PLANES,
+  RevisionPods,
   RevisionTags,
   VmHost,
 } from './inventory.js';
@@ -86,6 +87,11 @@ export const ClusterDesiredState = z.object({
   halted: z.boolean().default(false),
   /** seconds a unit may take to converge before it is reported failed; absent: the agent's own (default 600) */
   progressDeadlineSeconds: z.number().int().positive().optional(),
+  /**
+   * A tag move (ADR 0035): before a unit starts, the agent points this revision tag's webhook at the unit's
+   * revision; the units keep their labels (the tag) and restart only. Absent: units are relabelled.
+   */
+  tag: RevisionName.optional(),
 });
 export type ClusterDesiredState = z.infer<typeof ClusterDesiredState>;
 
@@ -133,6 +139,8 @@ export const UnitFailureReason = {
 export const UnitWaitReason = {
   /** the target revision's istiod is not ready, or its injection webhook is not registered (ADR 0028) */
   ControlPlaneNotReady: 'ControlPlaneNotReady',
+  /** a tag move's revision tag is not registered in the cluster, so it cannot be pointed (ADR 0035) */
+  RevisionTagMissing: 'RevisionTagMissing',
 } as const;
 
 export const UnitProgressEntry = z.object({
@@ -173,6 +181,11 @@ export const InventoryReport = z.object({
   /** the cluster's control planes and revision tags (optional: agents before them send none) */
   controlPlanes: z.array(ControlPlane).max(MAX_CONTROL_PLANES).optional(),
   tags: RevisionTags.optional(),
+  /** pods with a proxy per revision in every namespace, with what runs them (optional: older agents send none) */
+  revisionPods: z
+    .array(RevisionPods)
+    .max(MAX_CONTROL_PLANES * 2)
+    .optional(),
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 

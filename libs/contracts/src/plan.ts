@@ -1,3 +1,4 @@
+import { PlanRisk } from './preflight.js';
 import { z } from 'zod';
 
 /** A workload as it appears in a plan. */
@@ -19,11 +20,22 @@ export const SkipReason = {
   NotOnFrom: 'not-on-from',
   AlreadyOnTarget: 'already-on-target',
   NotSelected: 'not-selected',
+  /** a tag move (`spec.tag`) moves the workloads labelled with the tag; this one names its revision itself */
+  NotTagged: 'not-tagged',
+  /** a preflight risk the rollout's `preflight.block` names (the plan's `risks` say which) */
+  Preflight: 'preflight',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
 export const SkippedWorkload = PlannedWorkload.extend({
-  reason: z.enum([SkipReason.Excluded, SkipReason.NotOnFrom, SkipReason.AlreadyOnTarget, SkipReason.NotSelected]),
+  reason: z.enum([
+    SkipReason.Excluded,
+    SkipReason.NotOnFrom,
+    SkipReason.AlreadyOnTarget,
+    SkipReason.NotSelected,
+    SkipReason.NotTagged,
+    SkipReason.Preflight,
+  ]),
   /** the revision it is on, for `not-on-from` */
   revision: z.string().nullable().optional(),
 });
@@ -98,6 +110,8 @@ export const Plan = z.object({
   granularity: z.string(),
   waves: z.array(PlannedWave),
   skipped: z.array(SkippedWorkload),
+  /** what could go wrong for each unit when it restarts (ADR 0035); absent in plans made before the preflight */
+  risks: z.array(PlanRisk).default([]),
   /** hosts of VM groups that no `vms` entry selects, untouched */
   untouchedVmHosts: z.number().int().nonnegative(),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PreflightPolicy } from './preflight.js';
 import {
   Labels,
   MaxUnavailable,
@@ -182,6 +183,14 @@ export const RolloutSpecBody = z
     onGateFailure: z
       .enum([GateFailurePolicy.Halt, GateFailurePolicy.RollbackWave, GateFailurePolicy.RollbackAll])
       .default(GateFailurePolicy.Halt),
+    /**
+     * Move this revision tag instead of relabelling (ADR 0035): cluster by cluster, in the waves' order, the tag's
+     * webhook is pointed at `to` (as `istioctl tag set --overwrite` does) and the workloads labelled with the tag
+     * restart; their labels never change. A failback points the tag back at `from` and restarts what moved.
+     */
+    tag: RevisionName.optional(),
+    /** which preflight risks skip a unit (`block`) and which only warn (`warn`, the default for any other) */
+    preflight: PreflightPolicy.default({ block: [], warn: [] }),
     /** split waves per mesh so only one mesh's control plane changes at a time */
     sequenceByMesh: z.boolean().default(false),
     /**
@@ -209,6 +218,15 @@ export const RolloutSpecBody = z
         path: ['gates', 'compare'],
         message: '`gates.compare` configures the latencyP99 comparison: add `gates.latencyP99` or remove it',
       });
+    // A tag points one cluster at one revision: a wave cannot go back while an earlier one stays moved.
+    if (spec.tag !== undefined && spec.onGateFailure === GateFailurePolicy.RollbackWave)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['onGateFailure'],
+        message: 'a tag move (`tag`) fails back whole clusters: use `halt` or `rollback-all`, not `rollback-wave`',
+      });
+    if (spec.tag !== undefined && (spec.tag === spec.from || spec.tag === spec.to))
+      ctx.addIssue({ code: 'custom', path: ['tag'], message: '`tag` names a revision tag, not `from` or `to`' });
     spec.vms.forEach((v, i) => {
       if (!names.has(v.wave))
         ctx.addIssue({ code: 'custom', path: ['vms', i, 'wave'], message: `no wave named "${v.wave}"` });

@@ -11,7 +11,12 @@ const istiod = {
 
 describe('controlPlaneOf', () => {
   it('reads revision, version and readiness of an istiod', () => {
-    expect(controlPlaneOf(istiod)).toEqual({ revision: '1-25-2', version: '1.25.2-distroless', ready: true });
+    expect(controlPlaneOf(istiod)).toEqual({
+      revision: '1-25-2',
+      version: '1.25.2-distroless',
+      ready: true,
+      hub: 'docker.io/istio',
+    });
     expect(controlPlaneOf({ ...istiod, availableReplicas: 0 })?.ready).toBe(false);
     expect(controlPlaneOf({ ...istiod, labels: { app: 'istiod' } })?.revision).toBe('default');
     expect(controlPlaneOf({ ...istiod, images: { discovery: 'istio/pilot@sha256:abc' } })?.version).toBeNull();

@@ -22,6 +22,14 @@ export interface ControlPlaneView {
   /** istiod's image tag; null when its image names none (a digest) */
   readonly version: string | null;
   readonly ready: boolean;
+  /** the registry path istiod's image comes from (`gcr.io/istio-release`), which its proxies come from by default */
+  readonly hub?: string;
+}
+
+/** The hub of an image reference: everything before its last path segment (`docker.io/istio/pilot:1.25.2` → `docker.io/istio`). */
+export function imageHub(image: string): string | undefined {
+  const slash = image.lastIndexOf('/');
+  return slash > 0 ? image.slice(0, slash) : undefined;
 }
 
 /** The parts of a Deployment the control plane is read from. */
@@ -47,6 +55,7 @@ export function controlPlaneOf(d: DeploymentShape): ControlPlaneView | undefined
     revision: d.labels[IstioLabel.Revision] ?? 'default',
     version: (image === undefined ? undefined : imageTag(image)) ?? null,
     ready: d.availableReplicas > 0,
+    ...(image !== undefined && imageHub(image) !== undefined ? { hub: imageHub(image)! } : {}),
   };
 }
 

@@ -1,2 +1,3 @@
 export * from './revision-labels.js';
 export * from './control-planes.js';
+export * from './revision-tag-webhook.js';

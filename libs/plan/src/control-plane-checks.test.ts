@@ -140,3 +140,27 @@ describe('control planes of the clusters a plan moves units in', () => {
     expect(p.feasible).toBe(true);
   });
 });
+
+describe('a tag move (spec.tag)', () => {
+  it('moves only the workloads labelled with the tag, and says why the others stay', () => {
+    const p = plan(
+      [
+        newCluster('c1', ['prod-stable', '1-24-5', 'prod-canary'], {
+          tags: { 'prod-stable': '1-24-5', 'prod-canary': '1-24-5' },
+        }),
+      ],
+      { tag: 'prod-stable' },
+    );
+    expect(moved(p)).toEqual(['c1/w0']);
+    expect(p.skipped.map((s) => [s.name, s.reason])).toEqual([
+      ['w1', SkipReason.NotTagged],
+      ['w2', SkipReason.NotTagged],
+    ]);
+  });
+
+  it('refuses a tag named like `from` or `to`, and a wave rollback (a tag points a whole cluster one way)', () => {
+    expect(() => newSpec({ tag: '1-24-5' })).toThrow(/`tag` names a revision tag/);
+    expect(() => newSpec({ tag: 'prod-stable', onGateFailure: 'rollback-wave' })).toThrow(/fails back whole clusters/);
+    expect(newSpec({ tag: 'prod-stable', onGateFailure: 'rollback-all' }).spec.tag).toBe('prod-stable');
+  });
+});

@@ -37,5 +37,22 @@ export function formatPlanTable(plan: Plan): string {
     `skipped: ${[...skipped].map(([r, n]) => `${n} ${r}`).join(', ') || 'none'}; untouched VM hosts: ${plan.untouchedVmHosts}`,
   );
   for (const p of plan.problems) lines.push(`${p.blocking ? 'PROBLEM' : 'note'} ${p.code}: ${p.message}`);
+  lines.push(...riskLines(plan.risks));
   return lines.join('\n');
+}
+
+/** How many risks the table lists before it says how many more there are (`-o json` has them all). */
+const RISKS_SHOWN = 50;
+
+/** The preflight's risks as a table: unit, code, whether it blocks (skips the unit) or warns, and the detail. */
+function riskLines(risks: Plan['risks']): string[] {
+  if (risks.length === 0) return [];
+  const rows = risks.slice(0, RISKS_SHOWN).map((r) => [r.unit, r.code, r.blocking ? 'block' : 'warn', r.detail]);
+  const header = ['unit', 'risk', 'action', 'detail'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i]!))).join('  ');
+  const out = ['', `preflight risks (${risks.length}):`, line(header), ...rows.map(line)];
+  if (risks.length > RISKS_SHOWN) out.push(`… and ${risks.length - RISKS_SHOWN} more (-o json lists them all)`);
+  return out;
 }

@@ -5,6 +5,7 @@ export { compileGlob, compileGlobs, labelsMatch } from './glob.js';
 export { CompiledSelector, matchesVmGroup } from './selection.js';
 export { ChangeWindows, type StartDelay } from './change-windows.js';
 export { formatPlanTable } from './format-table.js';
+export { preflightRisks, workloadRisks } from './preflight-risks.js';
 export { controlPlaneProblems, isRefused } from './control-plane-checks.js';
 export {
   MAX_MINOR_JUMP,

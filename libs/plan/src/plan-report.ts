@@ -29,6 +29,8 @@ export function reportUnmoved(
   assigned: Int32Array,
   body: RolloutSpec['spec'],
   skipped: SkippedWorkload[],
+  /** units a blocking preflight risk skips */
+  blocked?: Uint8Array,
 ): void {
   for (let u = 0; u < units.size; u++) {
     const tags = clusters[units.cluster[u]!]!.tags;
@@ -40,9 +42,13 @@ export function reportUnmoved(
           ? SkipReason.AlreadyOnTarget
           : revision !== body.from
             ? SkipReason.NotOnFrom
-            : assigned[u] === UNASSIGNED
-              ? SkipReason.NotSelected
-              : undefined;
+            : body.tag !== undefined && w.revision !== body.tag
+              ? SkipReason.NotTagged
+              : blocked?.[u] === 1
+                ? SkipReason.Preflight
+                : assigned[u] === UNASSIGNED
+                  ? SkipReason.NotSelected
+                  : undefined;
       if (reason !== undefined) skipped.push(skippedOf(clusters[units.cluster[u]!]!.name, w, reason));
     }
   }

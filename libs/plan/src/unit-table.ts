@@ -105,7 +105,8 @@ export function buildUnits(
 
 /**
  * Which units can move (1 where a member is on `from`, directly or through a revision tag of its cluster that
- * points to `from`) and the workloads each one moves. Hot loops walk units
+ * points to `from`) and the workloads each one moves. A tag move (`tag`) moves only the members labelled with
+ * that tag: the others' labels name a revision, which only a relabel could change. Hot loops walk units
  * in hash order, i.e. at random through memory: they read only typed arrays and arrays of references built
  * here in inventory order (object fields read at random cost a cache miss each).
  */
@@ -113,6 +114,7 @@ export function buildMovers(
   units: UnitTable,
   clusters: Inventory['clusters'],
   from: string,
+  tag?: string,
 ): { movers: Movers; movable: Uint8Array } {
   const movers: Movers = { flat: [], start: new Int32Array(units.size + 1) };
   const movable = new Uint8Array(units.size);
@@ -121,6 +123,7 @@ export function buildMovers(
     for (let k = units.memberStart[u]!; k < units.memberStart[u + 1]!; k++) {
       const w = units.members[k]!;
       if (resolveRevision(tags, w.revision) !== from) continue;
+      if (tag !== undefined && w.revision !== tag) continue;
       movers.flat.push({ cluster, namespace: w.namespace, kind: w.kind, name: w.name });
       movable[u] = 1;
     }

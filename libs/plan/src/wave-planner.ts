@@ -15,6 +15,7 @@ import { meshResolver, type MeshOf } from './mesh-of.js';
 import { compareWorkloads, deadlineProblems, reportUnmoved, skippedOf, UNASSIGNED } from './plan-report.js';
 import { CompiledSelector } from './selection.js';
 import { saltSeed } from './stable-hash.js';
+import { preflightRisks } from './preflight-risks.js';
 import { buildMovers, buildUnits, matchUnits, rankSorter, rankUnits, type UnitTable } from './unit-table.js';
 import { planVmHosts } from './vm-host-plan.js';
 import { iso, toPlannedWave, WaveScheduler } from './wave-schedule.js';
@@ -71,7 +72,10 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   // 2. The stable-hash order, computed once: every wave's cohort is a prefix of its selector in this order.
   const order = rankUnits(units);
   // 3. Which units can move (a member on `from`), and what each one holds back.
-  const { movers, movable } = buildMovers(units, clusters, body.from);
+  const { movers, movable } = buildMovers(units, clusters, body.from, body.tag);
+  // The preflight: a unit with a risk the rollout blocks on is skipped, with the risk saying why (ADR 0035).
+  const { risks, blocked } = preflightRisks(body, clusters, units, movable);
+  for (let u = 0; u < units.size; u++) if (blocked[u] === 1) movable[u] = 0;
   // VM hosts per wave name, computed up front: groups are claimed by the first `vms` entry selecting them.
   const vmByWave = planVmHosts(spec, inventory, seed);
   const scheduler = new WaveScheduler(
@@ -95,7 +99,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
     scheduler,
   );
 
-  reportUnmoved(units, clusters, assigned, body, skipped);
+  reportUnmoved(units, clusters, assigned, body, skipped, blocked);
   // Istio's rules, checked in the clusters the plan moves units in (ADR 0028).
   const moving = new Uint8Array(clusters.length);
   for (let u = 0; u < units.size; u++) if (assigned[u] !== UNASSIGNED) moving[units.cluster[u]!] = 1;
@@ -117,6 +121,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
       toPlannedWave(s, index, { movers, units }, clusters, body.defaults.maxUnavailable),
     ),
     skipped: skipped.sort(compareWorkloads),
+    risks,
     untouchedVmHosts: vmByWave.untouched,
   };
 }

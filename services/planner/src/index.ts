@@ -3,6 +3,7 @@ export * from './config/config.js';
 export * from './core/index.js';
 export { buildRolloutStatus, summarizeRollout, estimateCompletion } from './views/rollout-status.js';
 export { buildFleetView, buildClusterDetail } from './views/fleet-view.js';
+export { buildRevisionsView } from './views/revisions-view.js';
 export {
   createPlanner,
   type Planner,

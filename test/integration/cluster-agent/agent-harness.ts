@@ -46,14 +46,15 @@ export async function newAgentHarness(
   env: TestEnv,
   cluster: ClusterEnv,
   /** progressDeadlineSeconds: the agent's own (commands sent here state none, as the planner's do) */
-  options: { maxUnavailable?: number; progressDeadlineSeconds?: number } = {},
+  /** chartValues: `--set` values of the chart the agent's RBAC is rendered with */
+  options: { maxUnavailable?: number; progressDeadlineSeconds?: number; chartValues?: readonly string[] } = {},
 ): Promise<AgentHarness> {
   suppressKafkaJsTimeoutNegativeWarning();
   const id = randomUUID().slice(0, 8);
   const admin = newAdminClients(cluster.kubeconfig);
   // the agent restarts nothing onto a revision whose istiod it does not see ready (ADR 0028)
   await ensureDefaultIstiods(admin);
-  const identity = await newChartIdentity(cluster, admin, `meshwave-it-${id}`);
+  const identity = await newChartIdentity(cluster, admin, `meshwave-it-${id}`, options.chartValues);
   const topicNames = { commands: `it.${id}.commands`, events: `it.${id}.events`, dlq: `it.${id}.dlq` };
   const planner = createKafkaBus({
     brokers: env.kafka.brokers,

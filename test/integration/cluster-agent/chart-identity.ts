@@ -10,13 +10,13 @@ import { REQUIRED, renderChart } from '../../support/helm-chart.ts';
 import type { AdminClients } from './fixtures.ts';
 
 /** The chart's ServiceAccount and RBAC for release `namespace` in `namespace`. */
-function renderIdentity(cluster: ClusterEnv, namespace: string): Record<string, unknown>[] {
+function renderIdentity(cluster: ClusterEnv, namespace: string, values: readonly string[]): Record<string, unknown>[] {
   const showOnly = ['--show-only', 'templates/serviceaccount.yaml', '--show-only', 'templates/rbac.yaml'];
   return renderChart(
     loadHelmEnv(),
     cluster,
     'meshwave-cluster-agent',
-    [...REQUIRED['meshwave-cluster-agent'], ...showOnly],
+    [...REQUIRED['meshwave-cluster-agent'], ...showOnly, ...values.flatMap((v) => ['--set', v])],
     {
       name: namespace,
       namespace,
@@ -36,10 +36,12 @@ export async function newChartIdentity(
   cluster: ClusterEnv,
   admin: AdminClients,
   namespace: string,
+  /** `--set` values of the chart, e.g. `revisionTags={prod-stable}` */
+  values: readonly string[] = [],
 ): Promise<ChartIdentity> {
   const fullname = `${namespace}-meshwave-cluster-agent`;
   await admin.core.createNamespace({ body: { metadata: { name: namespace } } });
-  for (const doc of renderIdentity(cluster, namespace)) {
+  for (const doc of renderIdentity(cluster, namespace, values)) {
     const body = doc as never;
     switch ((doc as { kind: string }).kind) {
       case 'ServiceAccount':

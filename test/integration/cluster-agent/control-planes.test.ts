@@ -54,7 +54,12 @@ describe('control planes and revision tags', () => {
       return plane?.ready === true && installation?.tags[tag] === OLD;
     });
     const installation = await kube.readIstioInstallation();
-    expect(installation?.controlPlanes).toContainEqual({ revision, version: '1.25.2', ready: true });
+    expect(installation?.controlPlanes).toContainEqual({
+      revision,
+      version: '1.25.2',
+      ready: true,
+      hub: 'docker.io/istio',
+    });
     expect(installation?.tags[tag]).toBe(OLD);
   });
 

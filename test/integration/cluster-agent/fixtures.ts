@@ -18,6 +18,7 @@ export interface AdminClients {
   readonly rbac: k8s.RbacAuthorizationV1Api;
   readonly admission: k8s.AdmissionregistrationV1Api;
   readonly coordination: k8s.CoordinationV1Api;
+  readonly batch: k8s.BatchV1Api;
 }
 
 export function newAdminClients(kubeconfig: string): AdminClients {
@@ -29,6 +30,7 @@ export function newAdminClients(kubeconfig: string): AdminClients {
     rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
     admission: kc.makeApiClient(k8s.AdmissionregistrationV1Api),
     coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+    batch: kc.makeApiClient(k8s.BatchV1Api),
   };
 }
 

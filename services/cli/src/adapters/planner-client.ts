@@ -9,6 +9,7 @@ import {
   type TransitionPage,
   type CreatedRollout,
   type FleetView,
+  type RevisionsView,
   type Inventory,
   type RolloutList,
   type RolloutStatus,
@@ -121,6 +122,11 @@ export class PlannerClient {
   }
   fleet(): Promise<FleetView> {
     return this.request('GET', 'v1/fleet');
+  }
+
+  /** Every revision with what still uses it and whether it is safe to remove. */
+  revisions(): Promise<RevisionsView> {
+    return this.request('GET', 'v1/revisions');
   }
   cluster(name: string): Promise<ClusterDetail> {
     return this.request('GET', `v1/clusters/${encodeURIComponent(name)}`);

@@ -13,6 +13,7 @@ import {
 } from './cli-options.js';
 import { LiveView } from './live-view.js';
 import { rolloutStatusLines, renderRolloutStatus } from './progress-view.js';
+import { revisionsTable } from './revisions-command.js';
 import { paintFor } from './terminal-color.js';
 import { stringify } from 'yaml';
 
@@ -208,15 +209,15 @@ function revisionLines(
   );
 }
 
-/** `meshwave revisions`: the revisions still in use, so an operator knows when an old control plane can go. */
+/** `meshwave revisions`: every revision with what still uses it, and whether its control plane can go. */
 function revisionsCommand(ctx: CliContext): Command {
-  return plannerCommand(ctx, 'revisions', 'the revisions still in use (an old control plane with none can go)', [
+  return plannerCommand(ctx, 'revisions', 'every revision, what still uses it, and whether it is safe to remove', [
     'meshwave revisions',
     'meshwave revisions -o json',
   ]).action(async (opts: ClientFlags) => {
     ctx.exit = await withPlannerClient(opts, ctx.io, async (client) => {
-      const { revisions } = await client.fleet();
-      printAs(ctx.io, opts.output, { revisions }, () => revisionLines(revisions).join('\n') || 'no revision in use');
+      const view = await client.revisions();
+      printAs(ctx.io, opts.output, view, () => revisionsTable(view.revisions));
       return ExitCode.Ok;
     });
   });

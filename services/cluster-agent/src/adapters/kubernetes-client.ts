@@ -1,20 +1,13 @@
 import { KubeConfig, PatchStrategy, Watch } from '@kubernetes/client-node';
 import type { WorkloadKind } from '@meshwave/contracts';
-import { ISTIO_SYSTEM_NAMESPACE } from '@meshwave/istio';
 import { silentLogger, type Logger } from '@meshwave/telemetry';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import type { KubernetesPort, WorkloadRef } from '../ports/kubernetes-port.js';
 import { createApiCaller } from './kubernetes-http.js';
 import { startInformer, watchResource, type Informer } from './kubernetes-informer.js';
+import { istioOperations } from './kubernetes-istio.js';
 import { leaseOperations } from './kubernetes-leases.js';
-import {
-  WORKLOAD_RESOURCES,
-  toIstioInstallation,
-  toNamespaceView,
-  toPodView,
-  toWorkloadView,
-  type RawObject,
-} from './kubernetes-views.js';
+import { WORKLOAD_RESOURCES, toNamespaceView, toPodView, toWorkloadView, type RawObject } from './kubernetes-views.js';
 import { TokenBucket } from './token-bucket.js';
 
 export { toNamespaceView, toPodView, toWorkloadView } from './kubernetes-views.js';
@@ -135,14 +128,7 @@ export function createKubernetesClient(options: KubernetesClientOptions = {}): K
       );
     },
 
-    async readIstioInstallation() {
-      // Few objects either way (a Deployment per revision and gateway, a webhook per revision and tag).
-      const [deployments, webhooks] = await Promise.all([
-        list(`/apis/apps/v1/namespaces/${ISTIO_SYSTEM_NAMESPACE}/deployments`),
-        list('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'),
-      ]);
-      return toIstioInstallation(deployments.items, webhooks.items);
-    },
+    ...istioOperations(api),
 
     watch: (resource, handler) => watchResource(informer, resource, handler),
     ...leaseOperations(api),

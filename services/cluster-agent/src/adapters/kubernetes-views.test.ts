@@ -27,8 +27,8 @@ describe('toIstioInstallation', () => {
     );
     expect(installation).toEqual({
       controlPlanes: [
-        { revision: '1-24-5', version: '1.24.5', ready: true },
-        { revision: '1-25-2', version: '1.25.2', ready: false },
+        { revision: '1-24-5', version: '1.24.5', ready: true, hub: 'docker.io/istio' },
+        { revision: '1-25-2', version: '1.25.2', ready: false, hub: 'docker.io/istio' },
       ],
       tags: { 'prod-stable': '1-24-5' },
       injectors: ['1-24-5'],

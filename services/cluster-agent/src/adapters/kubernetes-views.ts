@@ -1,5 +1,6 @@
 import { WorkloadKind } from '@meshwave/contracts';
 import { controlPlaneOf, injectorRevisionOf, revisionTagOf } from '@meshwave/istio';
+import { workloadPreflightOf } from './workload-preflight.js';
 import type { IstioInstallation, Labels, NamespaceView, PodView, WorkloadView } from '../ports/kubernetes-port.js';
 
 /** An object as the apiserver returns it, read only as far as the views need. */
@@ -12,7 +13,7 @@ export type RawObject = {
     resourceVersion?: string;
     generation?: number;
     deletionTimestamp?: string;
-    ownerReferences?: { controller?: boolean }[];
+    ownerReferences?: { controller?: boolean; kind?: string; name?: string }[];
   };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
@@ -66,7 +67,14 @@ export function toWorkloadView(kind: WorkloadKind, o: RawObject): WorkloadView {
       (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
     ),
     resourceVersion: o.metadata?.resourceVersion ?? '',
+    preflight: workloadPreflightOf(o.spec ?? {}),
   };
+}
+
+/** The object's controller owner reference, as `{kind, name}`. */
+export function controllerOf(o: RawObject): { kind: string; name: string } | undefined {
+  const r = (o.metadata?.ownerReferences ?? []).find((x) => x.controller === true);
+  return r?.kind !== undefined && r.name !== undefined ? { kind: r.kind, name: r.name } : undefined;
 }
 
 export function toPodView(o: RawObject): PodView {
@@ -77,12 +85,14 @@ export function toPodView(o: RawObject): PodView {
     containerStatuses?: { restartCount?: number; state?: { waiting?: { reason?: string } } }[];
   };
   const statuses = status.containerStatuses ?? [];
+  const owner = controllerOf(o);
   return {
     namespace: o.metadata?.namespace ?? '',
     name: o.metadata?.name ?? '',
     labels: o.metadata?.labels ?? {},
     annotations: o.metadata?.annotations ?? {},
     controlled: (o.metadata?.ownerReferences ?? []).some((r) => r.controller === true),
+    ...(owner ? { owner } : {}),
     containers: (spec.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '' })),
     phase: status.phase ?? 'Unknown',
     ready: (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),

@@ -70,6 +70,18 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
       return { controlPlanes, tags: {}, injectors: [...s.installed].sort() };
     },
 
+    // A tag of the simulated cluster stands for nothing (it injects by revision label): pointing it changes nothing.
+    async pointRevisionTag() {
+      request(s);
+      return { outcome: 'unchanged' } as const;
+    },
+
+    // The simulated cluster runs no Jobs.
+    async readCronJobOwners() {
+      request(s);
+      return new Map<string, string>();
+    },
+
     async patchNamespace(name, patch: MetadataPatch, options) {
       request(s);
       s.stats.patches++;

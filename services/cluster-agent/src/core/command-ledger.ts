@@ -147,6 +147,7 @@ export function assignments(
         generation: d.generation,
         wave: d.wave,
         progressDeadlineSeconds: d.progressDeadlineSeconds ?? progressDeadlineSeconds,
+        ...(d.tag !== undefined ? { tag: d.tag } : {}),
       };
       const key = unitKey(target);
       byKey.delete(key); // re-insert so the latest rollout's order wins

@@ -29,9 +29,11 @@ export { FailureHold, judgeFailure, loopLagging, type JudgementBasis } from './f
 export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number): UnitAssessment {
   const key = unitKey(a.target);
   const revision = a.target.revision;
-  const nsLabelled = o.namespace !== undefined && namespaceRelabel(o.namespace, revision) === undefined;
+  // A tag move never relabels: the tag the unit is labelled with points at the target once it starts.
+  const tagged = a.tag !== undefined;
+  const nsLabelled = tagged || (o.namespace !== undefined && namespaceRelabel(o.namespace, revision) === undefined);
   // At workload granularity a namespace label already injecting the target is as good as the template label.
-  const nsInjectsTarget = namespaceRevisionOf(o.namespace) === revision;
+  const nsInjectsTarget = tagged || namespaceRevisionOf(o.namespace) === revision;
   const results = o.workloads.map((w) => {
     const labelled =
       a.granularity === 'namespace'
@@ -83,7 +85,7 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
       message: `namespace ${o.namespace!.name} is labelled istio-injection=${injection}: no revision injects its pods`,
       inFlight: false,
     };
-  const handoff = o.workloads.length > 0 ? assessHandoff(a, o, nowMs) : undefined;
+  const handoff = o.workloads.length > 0 && !tagged ? assessHandoff(a, o, nowMs) : undefined;
   if (handoff) return assessInHandoff(common, handoff, o);
   if (failed)
     return { ...common, state: UnitState.Failed, reason: failed.r.reason, message: failed.r.message, inFlight: false };

@@ -15,6 +15,11 @@ export interface UnitAssignment {
   readonly generation: number;
   readonly wave: number;
   readonly progressDeadlineSeconds: number;
+  /**
+   * A tag move (ADR 0035): the unit is labelled with this revision tag, which is pointed at its revision before
+   * it restarts; its labels are never written, and no namespace label is handed over.
+   */
+  readonly tag?: string;
 }
 
 /** A workload with the pods its selector picks. */

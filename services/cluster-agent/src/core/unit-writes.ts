@@ -19,10 +19,13 @@ export function unitWrites(
 } {
   // The unit's own restart waits for the next pass after the namespace label is gone: by then every unit of the
   // namespace is pending again and takes a maxUnavailable slot like any other.
-  const handoff = assessHandoff(a, o, Date.parse(nowIso));
+  // A tag move writes restarts only: the labels (the tag) stay as the manifests have them (ADR 0035).
+  const tagged = a.tag !== undefined;
+  const handoff = tagged ? undefined : assessHandoff(a, o, Date.parse(nowIso));
   if (handoff && o.namespace) return handoffWrites(handoff, o.namespace, nowIso);
   const revision = a.target.revision;
-  const nsPatch = a.granularity === 'namespace' && o.namespace ? namespaceRelabel(o.namespace, revision) : undefined;
+  const nsPatch =
+    a.granularity === 'namespace' && o.namespace && !tagged ? namespaceRelabel(o.namespace, revision) : undefined;
   const restartMarks: MapPatch = {
     [MeshwaveAnnotation.RestartedAt]: nowIso,
     [MeshwaveAnnotation.RestartedFor]: revision,
@@ -33,7 +36,7 @@ export function unitWrites(
     // At namespace granularity a template label of another revision would only mislead, and would win again
     // the day the namespace label goes (a later handoff): the restart brings it in line at no extra cost.
     const relabel =
-      a.granularity === 'workload' || w.templateLabels[IstioLabel.Revision] !== undefined
+      !tagged && (a.granularity === 'workload' || w.templateLabels[IstioLabel.Revision] !== undefined)
         ? workloadRelabel(w, revision)
         : {};
     return {

@@ -1,4 +1,4 @@
-import type { WorkloadKind } from '@meshwave/contracts';
+import type { WorkloadKind, WorkloadPreflight } from '@meshwave/contracts';
 import type { ControlPlaneView } from '@meshwave/istio';
 
 /**
@@ -31,6 +31,20 @@ export interface KubernetesPort {
    */
   readIstioInstallation(): Promise<IstioInstallation | undefined>;
 
+  /**
+   * Points revision tag `tag` at `revision` as `istioctl tag set --overwrite` does (ADR 0035): its
+   * `istio-revision-tag-<tag>` configuration takes the clientConfig of the revision's own injection webhook.
+   * Two gets and, when it points elsewhere, one conditional update. `missing` when either configuration is not
+   * there (nothing written).
+   */
+  pointRevisionTag(tag: string, revision: string): Promise<RevisionTagWrite>;
+
+  /**
+   * The CronJob owning each Job (`namespace/job` → CronJob name), so pods of scheduled Jobs are named after what
+   * an operator knows: one list call of Jobs, read-only.
+   */
+  readCronJobOwners(): Promise<ReadonlyMap<string, string>>;
+
   getLease(namespace: string, name: string): Promise<LeaseView | undefined>;
   /** creates the lease; a `Conflict` error when it exists already */
   createLease(lease: LeaseSpec): Promise<LeaseView>;
@@ -48,6 +62,10 @@ export interface IstioInstallation {
   /** revisions whose own injection webhook (`istio-sidecar-injector-<rev>`) is registered */
   readonly injectors: readonly string[];
 }
+
+/** What pointing a revision tag did: idempotent, so a second call reports `unchanged`. */
+export type RevisionTagWrite =
+  { readonly outcome: 'unchanged' | 'updated' } | { readonly outcome: 'missing'; readonly detail: string };
 
 export interface WorkloadRef {
   readonly namespace: string;
@@ -70,6 +88,8 @@ export interface WorkloadView extends WorkloadRef {
   readonly templateAnnotations: Labels;
   /** the pod template's container images by container name (istiod's `discovery` image is its version) */
   readonly images?: Labels;
+  /** what the preflight checks read of it (ADR 0035); absent where the port cannot say (a simulated cluster) */
+  readonly preflight?: WorkloadPreflight;
   /** `spec.selector.matchLabels`: which pods are this workload's */
   readonly selector: Labels;
   /** desired pods: `spec.replicas`, or `status.desiredNumberScheduled` for a DaemonSet */
@@ -97,6 +117,8 @@ export interface PodView {
   readonly annotations: Labels;
   /** false for a bare pod (no controller owner reference): reported, never deleted */
   readonly controlled: boolean;
+  /** its controller owner reference (a ReplicaSet, a Job, ...), when it has one */
+  readonly owner?: { readonly kind: string; readonly name: string };
   readonly containers: readonly ContainerView[];
   readonly phase: string;
   readonly ready: boolean;

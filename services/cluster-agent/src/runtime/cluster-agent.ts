@@ -14,6 +14,8 @@ import { createCommandIntake, type CommandIntake } from './command-intake.js';
 import { createEventPublisher } from './event-publisher.js';
 import { createLoopCondition, type LoopCondition } from './loop-condition.js';
 import { createControlPlaneGate } from './control-plane-gate.js';
+import { createRevisionTagPointer } from './revision-tag-pointer.js';
+import { revisionPodsOf } from '../core/revision-pods.js';
 import { createReporter, type Reporter } from './reporter.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
 import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
@@ -100,6 +102,7 @@ function createParts(
     clock,
     okForMs: intervals.resyncMs,
   });
+  const revisionTags = createRevisionTagPointer({ port: options.kubernetes, clock, okForMs: intervals.resyncMs, log });
   const book = new UnitBook({
     onProgress: (urgent) => reporter.scheduleProgress(undefined, urgent),
     wake: (key) => reconciler.queue.add(key),
@@ -107,7 +110,10 @@ function createParts(
   const cache = new ClusterCache((change) => {
     if (!running()) return;
     reporter.noteChange(change);
-    if (change.namespace === ISTIO_SYSTEM_NAMESPACE) controlPlanes.forget();
+    if (change.namespace === ISTIO_SYSTEM_NAMESPACE) {
+      controlPlanes.forget();
+      revisionTags.forget();
+    }
     for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
   });
   const intake = createCommandIntake({
@@ -140,6 +146,7 @@ function createParts(
     loopDelayMs: loop.delayMs,
     loopDelayThresholdMs: loop.thresholdMs,
     controlPlanes,
+    revisionTags,
   });
   const reporter = createReporter({
     cluster,
@@ -154,6 +161,7 @@ function createParts(
     running,
     condition: loop.report,
     istio: () => options.kubernetes.readIstioInstallation(),
+    revisionPods: async () => revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobOwners()),
     log,
   });
   metrics.observeUnits(() => book.counts());

@@ -94,6 +94,10 @@ export class ClusterCache {
     if (namespace !== undefined) return [...(this.workloadsByNs.get(namespace)?.values() ?? [])];
     return [...this.workloadsByNs.values()].flatMap((m) => [...m.values()]);
   }
+  /** every pod of every namespace */
+  *allPods(): Iterable<PodView> {
+    for (const pods of this.podsByNs.values()) yield* pods.values();
+  }
   pods(namespace: string): readonly PodView[] {
     return [...(this.podsByNs.get(namespace)?.values() ?? [])];
   }

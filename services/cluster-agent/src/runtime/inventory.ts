@@ -29,6 +29,7 @@ function inventoryEntry(cache: ClusterCache, w: WorkloadView): InventoryWorkload
     revision: assigned !== null && RevisionName.safeParse(assigned).success ? assigned : null,
     injectedRevision: injected !== null && RevisionName.safeParse(injected).success ? injected : null,
     replicas: w.replicas,
+    ...(w.preflight !== undefined ? { preflight: w.preflight } : {}),
   });
   return parsed.success ? parsed.data : undefined;
 }

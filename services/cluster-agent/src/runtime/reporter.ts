@@ -4,6 +4,7 @@ import {
   UnitState,
   type HealthReport,
   type InventoryReport,
+  type RevisionPods,
   type UnitProgress,
   type UnitProgressEntry,
 } from '@meshwave/contracts';
@@ -37,6 +38,8 @@ export interface ReporterOptions {
   readonly condition: () => Pick<HealthReport, 'degraded'>;
   /** the cluster's control planes and revision tags, read with every inventory (the port's two list calls) */
   readonly istio: () => Promise<IstioInstallation | undefined>;
+  /** pods with a proxy per revision in every namespace, read with every inventory (one list of Jobs) */
+  readonly revisionPods: () => Promise<RevisionPods[]>;
   readonly log: Logger;
 }
 
@@ -132,15 +135,26 @@ const ownReport = (options: LevelReportOptions): LevelReport =>
  * revision is installed.
  */
 async function readIstio(
-  options: Pick<ReporterOptions, 'istio' | 'log'>,
-): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags'>> {
-  try {
-    const installation = await options.istio();
-    return installation === undefined ? {} : istioInventory(installation);
-  } catch (err) {
-    options.log.warn({ err }, 'reading control planes and revision tags failed: the inventory goes without them');
-    return {};
-  }
+  options: Pick<ReporterOptions, 'istio' | 'revisionPods' | 'log'>,
+): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods'>> {
+  const [installation, revisionPods] = await Promise.allSettled([options.istio(), options.revisionPods()]);
+  if (installation.status === 'rejected')
+    options.log.warn(
+      { err: installation.reason },
+      'reading control planes and revision tags failed: the inventory goes without them',
+    );
+  // Without them the planner calls no revision safe to remove: an unread cluster never reads as unused.
+  if (revisionPods.status === 'rejected')
+    options.log.warn(
+      { err: revisionPods.reason },
+      'reading the pods per revision failed: the inventory goes without them',
+    );
+  return {
+    ...(installation.status === 'fulfilled' && installation.value !== undefined
+      ? istioInventory(installation.value)
+      : {}),
+    ...(revisionPods.status === 'fulfilled' ? { revisionPods: revisionPods.value } : {}),
+  };
 }
 
 /**

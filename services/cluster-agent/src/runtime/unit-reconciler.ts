@@ -17,6 +17,7 @@ import type { KubernetesPort } from '../ports/kubernetes-port.js';
 import type { UnitObservation } from '../core/unit-model.js';
 import type { ClusterCache } from './cluster-cache.js';
 import type { ControlPlaneGate } from './control-plane-gate.js';
+import type { RevisionTagPointer } from './revision-tag-pointer.js';
 import type { UnitBook, UnitStatus } from './unit-book.js';
 
 export interface UnitReconcilerOptions {
@@ -36,6 +37,8 @@ export interface UnitReconcilerOptions {
   readonly loopDelayThresholdMs: number;
   /** whether units may be restarted onto a revision now (its istiod ready, its webhook registered) */
   readonly controlPlanes: ControlPlaneGate;
+  /** a tag move's tag, pointed at the unit's revision before it restarts (ADR 0035) */
+  readonly revisionTags: RevisionTagPointer;
 }
 
 export interface UnitReconciler {
@@ -94,6 +97,12 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
       const blocked = await options.controlPlanes.blocker(a.target.revision);
       if (blocked !== undefined) {
         book.record({ ...status, reason: UnitWaitReason.ControlPlaneNotReady, message: blocked });
+        return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };
+      }
+      // A tag move points the tag first: the restart's pods are injected by whatever the tag points at.
+      const untagged = a.tag === undefined ? undefined : await options.revisionTags.point(a.tag, a.target.revision);
+      if (untagged !== undefined) {
+        book.record({ ...status, reason: UnitWaitReason.RevisionTagMissing, message: untagged });
         return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };
       }
       // other units may have started during the check

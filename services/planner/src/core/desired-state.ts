@@ -91,6 +91,10 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
   const header = { rolloutId: record.id, wave: state.wave, from: spec.spec.from, to: spec.spec.to };
   const out: DesiredContent[] = [];
   for (const [cluster, units] of [...clusters].sort(([a], [b]) => a.localeCompare(b))) {
+    const tag = spec.spec.tag;
+    // A tag is cluster-wide: once any unit of the cluster fails back, all of them do (the tag goes back).
+    if (tag !== undefined && units.some((u) => u.revision === spec.spec.from))
+      for (let i = 0; i < units.length; i++) units[i] = { ...units[i]!, revision: spec.spec.from };
     out.push({
       kind: 'cluster',
       target: clusterKey(cluster),
@@ -102,6 +106,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
         units,
         halted,
         // no progressDeadlineSeconds: each agent applies its cluster's own (--progress-deadline)
+        ...(tag !== undefined ? { tag } : {}),
       },
     });
   }

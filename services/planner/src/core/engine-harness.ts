@@ -85,6 +85,8 @@ export class FakeFleet {
   readonly halts: string[] = [];
   readonly revisions = new Map<string, string>();
   readonly failing = new Set<string>();
+  /** clusters whose agent starts nothing and says why (a unit wait reason such as ControlPlaneNotReady) */
+  readonly waiting = new Map<string, { reason: string; message: string }>();
   /** clusters whose agent is down: commands are lost */
   readonly deaf = new Set<string>();
   readonly health = new Map<string, Received<HealthReport>>();
@@ -102,7 +104,7 @@ export class FakeFleet {
         const prev = this.desired.get(c.data.cluster);
         if (prev && (prev.generation >= c.data.generation || prev.epoch > c.data.epoch)) continue;
         this.desired.set(c.data.cluster, c.data);
-        if (!c.data.halted)
+        if (!c.data.halted && !this.waiting.has(c.data.cluster))
           for (const u of c.data.units) this.revisions.set(`${c.data.cluster}/${unitKey(u)}`, u.revision);
       } else {
         const prev = this.vmDesired.get(c.data.group);
@@ -124,6 +126,7 @@ export class FakeFleet {
           const key = `${cluster}/${unitKey(u)}`;
           const revision = this.revisions.get(key) ?? '1-24-5';
           const fails = this.failing.has(key) && revision === d.to;
+          const waits = revision !== u.revision ? this.waiting.get(cluster) : undefined;
           return {
             namespace: u.namespace,
             kind: u.kind,
@@ -132,6 +135,7 @@ export class FakeFleet {
             injectedRevision: revision,
             state: fails ? UnitState.Failed : revision === u.revision ? UnitState.Converged : UnitState.Pending,
             ...(fails ? { reason: 'CrashLoopBackOff' } : {}),
+            ...(waits ?? {}),
           };
         }),
       });

@@ -1,4 +1,11 @@
-import { ApiRole, ClusterDetail, ClusterNameParams, FleetView, InventoryRequest } from '@meshwave/contracts';
+import {
+  ApiRole,
+  ClusterDetail,
+  ClusterNameParams,
+  FleetView,
+  InventoryRequest,
+  RevisionsView,
+} from '@meshwave/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -22,6 +29,20 @@ export function registerFleetRoutes(app: FastifyInstance, planner: Planner, onLe
       onRequest: requireRole(ApiRole.Viewer),
     },
     async () => planner.fleet(),
+  );
+
+  routes.get(
+    '/v1/revisions',
+    {
+      schema: {
+        summary:
+          'Every revision with what still uses it (pods, VM hosts, tags, labels) and whether it is safe to remove',
+        tags: ['fleet'],
+        response: { 200: RevisionsView, ...errorResponses },
+      },
+      onRequest: requireRole(ApiRole.Viewer),
+    },
+    async () => planner.revisions(),
   );
 
   routes.get(

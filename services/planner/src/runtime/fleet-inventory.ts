@@ -4,12 +4,14 @@ import {
   validate,
   type ClusterDetail,
   type FleetView,
+  type RevisionsView,
   type InventoryReport,
   type VmProgress,
 } from '@meshwave/contracts';
 import type { Lease } from '@meshwave/store';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildClusterDetail, buildFleetView } from '../views/fleet-view.js';
+import { buildRevisionsView } from '../views/revisions-view.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import { countByRevision, UnitGauge } from '../metrics/unit-gauge.js';
@@ -35,6 +37,10 @@ export class FleetInventory {
   async fleet(): Promise<FleetView> {
     const { inventory, reported, vmReported } = await this.stored();
     return buildFleetView(inventory, reported, vmReported);
+  }
+
+  async revisions(): Promise<RevisionsView> {
+    return buildRevisionsView((await this.stored()).inventory);
   }
 
   async cluster(name: string): Promise<ClusterDetail> {

@@ -4,6 +4,7 @@ import type {
   ClusterDetail,
   CreatedRollout,
   FleetView,
+  RevisionsView,
   FreezeStatus,
   Plan,
   RolloutEvent,
@@ -60,6 +61,8 @@ export interface Planner {
   /** failed units restart once more towards the same revision (all failed units when `units` is absent) */
   retry(id: string, input: RetryInput): Promise<ActionResponse>;
   fleet(): Promise<FleetView>;
+  /** every revision with what still uses it, and whether it is safe to remove (ADR 0035) */
+  revisions(): Promise<RevisionsView>;
   /** the fleet-wide freeze as stored */
   freezeStatus(): Promise<FreezeStatus>;
   /** freezes (`frozen`) or lifts the freeze, on the leader; audited; 409 when it does not apply */
@@ -241,6 +244,10 @@ class PlannerImpl implements Planner {
 
   fleet(): Promise<FleetView> {
     return this.inventory.fleet();
+  }
+
+  revisions(): Promise<RevisionsView> {
+    return this.inventory.revisions();
   }
 
   cluster(name: string): Promise<ClusterDetail> {

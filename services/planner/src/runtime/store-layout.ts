@@ -129,14 +129,16 @@ export function loadRollout(
 function reportedIstio(
   report: StoredInventoryCluster['report'],
   base?: Inventory['clusters'][number],
-): Pick<Inventory['clusters'][number], 'namespaces' | 'controlPlanes' | 'tags'> {
+): Pick<Inventory['clusters'][number], 'namespaces' | 'controlPlanes' | 'tags' | 'revisionPods'> {
   const namespaces = report.namespaces ?? base?.namespaces;
   const controlPlanes = report.controlPlanes ?? base?.controlPlanes;
   const tags = report.tags ?? base?.tags;
+  const revisionPods = report.revisionPods ?? base?.revisionPods;
   return {
     ...(namespaces === undefined ? {} : { namespaces }),
     ...(controlPlanes === undefined ? {} : { controlPlanes }),
     ...(tags === undefined ? {} : { tags }),
+    ...(revisionPods === undefined ? {} : { revisionPods }),
   };
 }
 

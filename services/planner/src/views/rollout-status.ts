@@ -1,6 +1,7 @@
 import {
   RolloutPhase,
   TransitionTrigger,
+  UnitWaitReason,
   WavePhase,
   type RolloutStatus,
   type RolloutSummary,
@@ -9,7 +10,7 @@ import {
   type WaveStatus,
 } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
-import { desiredRevisionOf, isExcluded, observeUnits, observeVmHosts } from '../core/unit-observations.js';
+import { desiredRevisionOf, isExcluded, observeUnits, observeVmHosts, type UnitObservation } from '../core/unit-observations.js';
 import { waveInjection } from './wave-injection.js';
 
 const zeroUnits = (): { -readonly [K in keyof UnitCounts]: number } => ({
@@ -135,6 +136,7 @@ export function buildRolloutStatus(
       vmGroups: [...perGroup]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([group, g]) => ({ group, hosts: g, onTarget: injection.perGroup.get(group) ?? 0 })),
+      ...heldOf(units),
       failedUnits: units
         .filter((u) => u.status === 'failed')
         .slice(0, 50)
@@ -168,6 +170,29 @@ export function buildRolloutStatus(
 function traceIdOf(traceparent: string | undefined): { traceId?: string } {
   const id = traceparent?.split('-')[1];
   return id !== undefined && /^[0-9a-f]{32}$/.test(id) ? { traceId: id } : {};
+}
+
+const WAIT_REASONS: ReadonlySet<string> = new Set(Object.values(UnitWaitReason));
+
+/**
+ * Why a wave is held (ADR 0035): its pending units whose agents say why they start none of them (the target's
+ * control plane not ready, a tag that cannot be pointed). The most common reason wins; nothing when none waits.
+ */
+function heldOf(units: readonly UnitObservation[]): Pick<WaveStatus, 'held'> {
+  const waiting = units.filter((u) => u.status === 'pending' && u.reason !== undefined && WAIT_REASONS.has(u.reason));
+  if (waiting.length === 0) return {};
+  const counts = new Map<string, number>();
+  for (const u of waiting) counts.set(u.reason!, (counts.get(u.reason!) ?? 0) + 1);
+  const reason = [...counts].sort(([a, x], [b, y]) => y - x || a.localeCompare(b))[0]![0];
+  const first = waiting.find((u) => u.reason === reason)!;
+  return {
+    held: {
+      reason,
+      ...(first.message !== undefined ? { message: first.message } : {}),
+      clusters: [...new Set(waiting.filter((u) => u.reason === reason).map((u) => u.cluster))].sort(),
+      units: counts.get(reason)!,
+    },
+  };
 }
 
 /**

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { IstioAnnotation } from '@meshwave/istio';
+import type { PodView } from '../ports/kubernetes-port.js';
+import { revisionPodsOf } from './revision-pods.js';
+
+const pod = (over: Partial<PodView> & { revision?: string }): PodView => {
+  const { revision, ...rest } = over;
+  return {
+    namespace: 'shop',
+    name: 'p',
+    labels: {},
+    annotations: revision ? { [IstioAnnotation.SidecarStatus]: JSON.stringify({ revision }) } : {},
+    controlled: rest.owner !== undefined,
+    containers: revision ? [{ name: 'istio-proxy', image: 'proxyv2:1.24.5' }] : [{ name: 'app', image: 'app' }],
+    phase: 'Running',
+    ready: true,
+    restarts: 0,
+    crashLooping: false,
+    terminating: false,
+    resourceVersion: '1',
+    ...rest,
+  };
+};
+
+describe('revisionPodsOf', () => {
+  it('names what runs each proxy pod, in every namespace: Deployments, CronJobs, Jobs, gateways and bare pods', () => {
+    const pods = [
+      pod({
+        revision: '1-24-5',
+        name: 'cart-7d9-x',
+        labels: { 'pod-template-hash': '7d9' },
+        owner: { kind: 'ReplicaSet', name: 'cart-7d9' },
+      }),
+      pod({
+        revision: '1-24-5',
+        name: 'cart-7d9-y',
+        labels: { 'pod-template-hash': '7d9' },
+        owner: { kind: 'ReplicaSet', name: 'cart-7d9' },
+      }),
+      pod({ revision: '1-24-5', namespace: 'batch', name: 'n-1-a', owner: { kind: 'Job', name: 'nightly-29000' } }),
+      pod({ revision: '1-24-5', namespace: 'batch', name: 'once-a', owner: { kind: 'Job', name: 'once' } }),
+      pod({ revision: '1-24-5', namespace: 'kube-system', name: 'debug' }),
+      // a gateway is deployed with its proxy, not injected: its label names the revision
+      {
+        ...pod({
+          namespace: 'istio-system',
+          name: 'gw-5f-a',
+          owner: { kind: 'ReplicaSet', name: 'istio-ingressgateway-5f' },
+        }),
+        labels: { istio: 'ingressgateway', 'istio.io/rev': '1-24-5', 'pod-template-hash': '5f' },
+        containers: [{ name: 'istio-proxy', image: 'proxyv2:1.24.5' }],
+      },
+      pod({ revision: '1-25-2', name: 'new', owner: { kind: 'StatefulSet', name: 'db' } }),
+      // not counted: no proxy, finished, on its way out
+      pod({ name: 'plain', owner: { kind: 'ReplicaSet', name: 'plain-1' } }),
+      pod({ revision: '1-24-5', name: 'done', phase: 'Succeeded', owner: { kind: 'Job', name: 'old' } }),
+      pod({ revision: '1-24-5', name: 'going', terminating: true }),
+    ];
+    const usage = revisionPodsOf(pods, new Map([['batch/nightly-29000', 'nightly']]));
+    expect(usage).toEqual([
+      {
+        revision: '1-24-5',
+        pods: 6,
+        more: 0,
+        users: [
+          { kind: 'CronJob', namespace: 'batch', name: 'nightly', pods: 1 },
+          { kind: 'Job', namespace: 'batch', name: 'once', pods: 1 },
+          { kind: 'Gateway', namespace: 'istio-system', name: 'istio-ingressgateway', pods: 1 },
+          { kind: 'Pod', namespace: 'kube-system', name: 'debug', pods: 1 },
+          { kind: 'Deployment', namespace: 'shop', name: 'cart', pods: 2 },
+        ],
+      },
+      {
+        revision: '1-25-2',
+        pods: 1,
+        more: 0,
+        users: [{ kind: 'StatefulSet', namespace: 'shop', name: 'db', pods: 1 }],
+      },
+    ]);
+  });
+
+  it('names at most 50 users of a revision and counts the rest', () => {
+    const pods = Array.from({ length: 60 }, (_, i) =>
+      pod({ revision: '1-24-5', name: `bare-${String(i).padStart(2, '0')}` }),
+    );
+    const [usage] = revisionPodsOf(pods, new Map());
+    expect(usage).toMatchObject({ pods: 60, more: 10 });
+    expect(usage?.users).toHaveLength(50);
+  });
+});

@@ -1,0 +1,82 @@
+import {
+  MAX_REVISION_USERS,
+  RevisionName,
+  RevisionUserKind,
+  type RevisionPods,
+  type RevisionUser,
+} from '@meshwave/contracts';
+import { IstioLabel, PROXY_CONTAINER, injectedRevisionOf } from '@meshwave/istio';
+import type { PodView } from '../ports/kubernetes-port.js';
+
+/** Pod labels Istio's gateways carry (`istio=ingressgateway`, a Gateway API gateway's name). */
+const GATEWAY_LABELS = ['istio', 'gateway.networking.k8s.io/gateway-name'] as const;
+
+/**
+ * The revision a pod's proxy belongs to: the injector's record (`sidecar.istio.io/status`), or for a gateway
+ * (a proxy deployed, not injected) its `istio.io/rev` label; null for a pod without a proxy.
+ */
+export function proxyRevisionOf(pod: PodView): string | null {
+  const injected = injectedRevisionOf(pod.annotations);
+  if (injected !== null) return injected;
+  const hasProxy = pod.containers.some((c) => c.name === PROXY_CONTAINER);
+  return hasProxy ? (pod.labels[IstioLabel.Revision] ?? null) : null;
+}
+
+/**
+ * What runs the pod, named as an operator knows it: a ReplicaSet's Deployment (its name less the pod-template
+ * hash), a Job's CronJob (from `cronJobOwners`), a gateway by its label, a bare pod by its own name.
+ */
+export function revisionUserOf(pod: PodView, cronJobOwners: ReadonlyMap<string, string>): Omit<RevisionUser, 'pods'> {
+  const gateway = GATEWAY_LABELS.map((l) => pod.labels[l]).find((v) => v !== undefined);
+  const base = { namespace: pod.namespace };
+  if (pod.owner === undefined) return { ...base, kind: RevisionUserKind.Pod, name: pod.name };
+  const { kind, name } = pod.owner;
+  const hash = pod.labels['pod-template-hash'];
+  const deployment = kind === 'ReplicaSet' && hash !== undefined && name.endsWith(`-${hash}`);
+  const owner = deployment ? name.slice(0, -hash.length - 1) : name;
+  if (gateway !== undefined) return { ...base, kind: RevisionUserKind.Gateway, name: owner };
+  if (deployment) return { ...base, kind: RevisionUserKind.Deployment, name: owner };
+  if (kind === 'Job') {
+    const cronJob = cronJobOwners.get(`${pod.namespace}/${name}`);
+    return cronJob !== undefined
+      ? { ...base, kind: RevisionUserKind.CronJob, name: cronJob }
+      : { ...base, kind: RevisionUserKind.Job, name };
+  }
+  if (kind === 'StatefulSet' || kind === 'DaemonSet') return { ...base, kind, name };
+  return { ...base, kind: RevisionUserKind.Other, name: `${kind}/${name}` };
+}
+
+/**
+ * The live pods with a proxy per revision, in every namespace, with what runs them (at most MAX_REVISION_USERS
+ * named per revision, the rest counted): what still keeps each revision's control plane in use.
+ */
+export function revisionPodsOf(pods: Iterable<PodView>, cronJobOwners: ReadonlyMap<string, string>): RevisionPods[] {
+  const byRevision = new Map<string, Map<string, RevisionUser>>();
+  const counts = new Map<string, number>();
+  for (const pod of pods) {
+    if (pod.terminating || pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
+    const revision = proxyRevisionOf(pod);
+    if (revision === null || !RevisionName.safeParse(revision).success) continue;
+    counts.set(revision, (counts.get(revision) ?? 0) + 1);
+    let users = byRevision.get(revision);
+    if (!users) byRevision.set(revision, (users = new Map()));
+    const user = revisionUserOf(pod, cronJobOwners);
+    const key = `${user.kind}/${user.namespace}/${user.name}`;
+    const known = users.get(key);
+    users.set(key, { ...user, pods: (known?.pods ?? 0) + 1 });
+  }
+  return [...byRevision]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([revision, users]) => {
+      const all = [...users.values()].sort(
+        (a, b) =>
+          a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
+      );
+      return {
+        revision,
+        pods: counts.get(revision)!,
+        users: all.slice(0, MAX_REVISION_USERS),
+        more: Math.max(0, all.length - MAX_REVISION_USERS),
+      };
+    });
+}
