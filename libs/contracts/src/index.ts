@@ -17,3 +17,5 @@ export * from './service-graph.js';
 export * from './vm-host-api.js';
 export * from './yaml-document.js';
 export * from './service-env.js';
+export * from './message-signers.js';
+export * from './signing-env.js';

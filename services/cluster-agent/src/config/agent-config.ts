@@ -7,10 +7,10 @@ import {
   formatConfigProblems,
   readBackingServices,
   readBooleanEnv,
-  readSigningKeys,
+  readSigningConfig,
   type BackingServices,
   type ConfigProblem,
-  type SigningKeysConfig,
+  type SigningConfig,
 } from '@meshwave/contracts';
 import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
 import { DEFAULT_REPORT_RESEND_MS } from './agent-intervals.js';
@@ -23,7 +23,7 @@ export interface AgentConfig {
   /** Kafka and Redis (the command ledger), or in memory only when asked for by name (ADR 0016) */
   readonly backing: BackingServices;
   /** the fleet's keys; absent only in the in-memory mode, where the process signs with a random key */
-  readonly signing: SigningKeysConfig | undefined;
+  readonly signing: SigningConfig | undefined;
   readonly kubeconfig: string | undefined;
   readonly qps: number;
   readonly burst: number;
@@ -140,7 +140,7 @@ export function parseAgentConfig(
   const flagProblems: ConfigProblem[] = [];
   const inMemory = values['in-memory'] === true || readBooleanEnv(env, ServiceEnv.InMemory, flagProblems);
   const backing = readBackingServices({ ...shared, [ServiceEnv.InMemory]: undefined }, { inMemoryFlag: inMemory });
-  const signing = readSigningKeys(shared, readFile, { required: backing.services?.mode !== 'in-memory' });
+  const signing = readSigningConfig(shared, readFile, { external: backing.services?.mode !== 'in-memory' });
   const sharedProblems = [...flagProblems, ...backing.problems, ...signing.problems];
   if (sharedProblems.length > 0) problems.push(formatConfigProblems(sharedProblems));
   const int = (flag: keyof typeof FLAGS, fallback: number): number => {

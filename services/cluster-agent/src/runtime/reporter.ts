@@ -85,7 +85,7 @@ const healthReport = (
   source: string,
   condition: Pick<HealthReport, 'degraded'>,
   statuses: Iterable<UnitStatus>,
-): HealthReport => ({
+): Omit<HealthReport, 'generation' | 'observedAt'> => ({
   source,
   ...condition,
   units: [...statuses].map((s) => ({
@@ -214,11 +214,17 @@ export function createReporter(options: ReporterOptions): Reporter {
     },
   });
 
+  let healthGeneration = 0;
   const healthUpdates = ownReport({
     clock,
     resendMs: intervals.healthMs,
-    send: () =>
-      publish([event(MessageType.Health, healthReport(cluster, options.condition(), book.statuses.values()))]),
+    send: () => {
+      const now = clock.now();
+      healthGeneration = Math.max(healthGeneration + 1, now);
+      const report = healthReport(cluster, options.condition(), book.statuses.values());
+      const observed = { generation: healthGeneration, observedAt: new Date(now).toISOString() };
+      return publish([event(MessageType.Health, { ...report, ...observed })]);
+    },
   });
 
   const reporter: Reporter = {
