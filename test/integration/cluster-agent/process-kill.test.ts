@@ -53,6 +53,7 @@ function startAgent(identity: ChartIdentity, clusterName: string, podName: strin
       MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
       MESHWAVE_REDIS_URL: env.redis.url,
       MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
+      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
       KUBECONFIG: identity.kubeconfig,
       MESHWAVE_METRICS_PORT: '0',
       MESHWAVE_HOST: '127.0.0.1',
