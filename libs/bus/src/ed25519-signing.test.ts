@@ -29,8 +29,14 @@ describe('MessageSigner with Ed25519 keys', () => {
   });
 
   it('rotates with an overlap: both public keys verify while the planner switches its active key', () => {
-    const before = new MessageSigner({ privateKeys: [planner1.privateKey, planner2.privateKey], activeKeyId: 'planner-1' });
-    const after = new MessageSigner({ privateKeys: [planner1.privateKey, planner2.privateKey], activeKeyId: 'planner-2' });
+    const before = new MessageSigner({
+      privateKeys: [planner1.privateKey, planner2.privateKey],
+      activeKeyId: 'planner-1',
+    });
+    const after = new MessageSigner({
+      privateKeys: [planner1.privateKey, planner2.privateKey],
+      activeKeyId: 'planner-2',
+    });
     const agent = new MessageSigner({ trustedKeys: [planner1.trustedKey, planner2.trustedKey], ...ownKey(prod1) });
     expect(agent.verify(before.activeKeyId, before.sign(['a'], value), ['a'], value)).toBe('ok');
     expect(agent.verify(after.activeKeyId, after.sign(['a'], value), ['a'], value)).toBe('ok');
@@ -58,8 +64,13 @@ describe('MessageSigner with Ed25519 keys', () => {
     const attempts = [
       () => new MessageSigner({ trustedKeys: [planner1.trustedKey], activeKeyId: 'planner-1' }),
       () => new MessageSigner({ privateKeys: [{ id: 'p', privateKey: 'not a key' }], activeKeyId: 'p' }),
-      () => new MessageSigner({ privateKeys: [{ id: 'p', privateKey: planner1.trustedKey.publicKey }], activeKeyId: 'p' }),
-      () => new MessageSigner({ trustedKeys: [{ ...prod1.trustedKey, id: 'planner-1' }, planner1.trustedKey], activeKeyId: 'x' }),
+      () =>
+        new MessageSigner({ privateKeys: [{ id: 'p', privateKey: planner1.trustedKey.publicKey }], activeKeyId: 'p' }),
+      () =>
+        new MessageSigner({
+          trustedKeys: [{ ...prod1.trustedKey, id: 'planner-1' }, planner1.trustedKey],
+          activeKeyId: 'x',
+        }),
     ];
     for (const attempt of attempts) {
       expect(attempt).toThrow(BusError);

@@ -60,7 +60,7 @@ describe.each(Object.values(WireLayout))('who may sign what, Ed25519, layout %s'
     expect(verdictOf(inventoryOf('prod-2'), prod1, clusterKey('prod-2'), layout)).toMatch(/^wrong-signer: /);
   });
 
-  it("refuses a health report naming another cluster as its source", () => {
+  it('refuses a health report naming another cluster as its source', () => {
     const health: OutgoingMessage = {
       topic: 'events',
       key: clusterKey('prod-1'),
@@ -68,8 +68,8 @@ describe.each(Object.values(WireLayout))('who may sign what, Ed25519, layout %s'
       data: { source: 'prod-2', generation: 1, observedAt: '2026-12-06T00:00:00Z', units: [] },
     };
     expect(verdictOf(health, prod1, clusterKey('prod-1'), layout)).toMatch(/^wrong-signer: /);
-    expect(verdictOf({ ...health, data: { ...health.data, source: 'prod-1' } }, prod1, clusterKey('prod-1'), layout)).toBe(
-      'deliver',
-    );
+    expect(
+      verdictOf({ ...health, data: { ...health.data, source: 'prod-1' } }, prod1, clusterKey('prod-1'), layout),
+    ).toBe('deliver');
   });
 });

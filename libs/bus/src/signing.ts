@@ -105,7 +105,8 @@ export class MessageSigner {
 
   /** `v1=<base64url HMAC-SHA256>` or `ed25519=<base64url signature>` over the attributes and the value. */
   sign(attributes: readonly string[], value: Uint8Array): string {
-    if (this.active.scheme === 'hmac') return `${HMAC_SCHEME}=${hmac(this.active.key, attributes, value).digest('base64url')}`;
+    if (this.active.scheme === 'hmac')
+      return `${HMAC_SCHEME}=${hmac(this.active.key, attributes, value).digest('base64url')}`;
     return `${ED25519_SCHEME}=${signBytes(null, signedBytes(attributes, value), this.active.key).toString('base64url')}`;
   }
 

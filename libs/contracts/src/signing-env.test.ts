@@ -44,9 +44,13 @@ describe('readSigningConfig', () => {
     expect(problemsOf({ ...ED25519, MESHWAVE_SIGNING_KEYS: HMAC })).toEqual([
       expect.stringMatching(/^MESHWAVE_SIGNING_KEYS: .*MESHWAVE_SIGNING_ALLOW_HMAC=true/),
     ]);
-    const both = readSigningConfig({ ...ED25519, MESHWAVE_SIGNING_KEYS: HMAC, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' }, readFile, {
-      external: true,
-    });
+    const both = readSigningConfig(
+      { ...ED25519, MESHWAVE_SIGNING_KEYS: HMAC, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' },
+      readFile,
+      {
+        external: true,
+      },
+    );
     expect(both.signing?.keys?.map((k) => k.id)).toEqual(['k1']);
     expect(both.signing?.activeKeyId).toBe('p1');
   });

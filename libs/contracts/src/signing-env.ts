@@ -19,7 +19,10 @@ export const SigningEnv = {
 
 const MAX_KEYS = 256;
 const Pem = (kind: string): z.ZodString =>
-  z.string().regex(new RegExp(`^-----BEGIN ${kind}-----`), `a PEM block starting -----BEGIN ${kind}-----`).max(4096);
+  z
+    .string()
+    .regex(new RegExp(`^-----BEGIN ${kind}-----`), `a PEM block starting -----BEGIN ${kind}-----`)
+    .max(4096);
 
 /** One file of `MESHWAVE_SIGNING_PRIVATE_KEYS_FILE`. */
 export const PrivateKeySet = z
@@ -122,9 +125,15 @@ export function readSigningConfig(
   // Named, never defaulted: with several keys in the files during a rotation, the first one is not a choice.
   const activeKeyId = value(env, ServiceEnv.SigningActiveKey);
   if (activeKeyId === undefined)
-    problems.push({ variable: ServiceEnv.SigningActiveKey, message: 'missing: the id of the private key to sign with' });
+    problems.push({
+      variable: ServiceEnv.SigningActiveKey,
+      message: 'missing: the id of the private key to sign with',
+    });
   else if (privateKeys !== undefined && !privateKeys.some((k) => k.id === activeKeyId))
-    problems.push({ variable: ServiceEnv.SigningActiveKey, message: `"${activeKeyId}" is not one of the private keys` });
+    problems.push({
+      variable: ServiceEnv.SigningActiveKey,
+      message: `"${activeKeyId}" is not one of the private keys`,
+    });
   // HMAC keys beside Ed25519 are still accepted (never used to sign): the window while a fleet moves over.
   const { [ServiceEnv.SigningActiveKey]: _active, ...hmacEnv } = env;
   const hmac = readSigningKeys(hmacEnv, readFile, { required: false });

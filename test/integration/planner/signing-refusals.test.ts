@@ -115,12 +115,17 @@ describe('Ed25519 signing on Kafka', () => {
       await producer.disconnect();
     }
 
-    const refusals = await until('five refusals on the DLQ', async () => (dead.length >= 5 ? dead : undefined), 90_000).catch(
-      (error: unknown) => {
-        console.log(dead.map((d) => `${d.groupId} ${d.reason} ${d.detail}`), p.log.slice(-30).join('\n'));
-        throw error;
-      },
-    );
+    const refusals = await until(
+      'five refusals on the DLQ',
+      async () => (dead.length >= 5 ? dead : undefined),
+      90_000,
+    ).catch((error: unknown) => {
+      console.log(
+        dead.map((d) => `${d.groupId} ${d.reason} ${d.detail}`),
+        p.log.slice(-30).join('\n'),
+      );
+      throw error;
+    });
     const seen = refusals.map((d) => `${d.groupId.replace(`it-${run.id}-`, '')}: ${d.reason}: ${d.detail}`).sort();
     expect(seen).toEqual([
       expect.stringMatching(/^it-2: bad-signature: /),

@@ -91,7 +91,12 @@ describe('agent config', () => {
 
   it('refuses to start without its bus and store, naming the variables, instead of running on memory', () => {
     // the names the agent used to read are not an alternative: one vocabulary for every service (ADR 0016)
-    const env = { MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_SIGNING_ALLOW_HMAC: 'true', KAFKA_BROKERS: 'a:9092', REDIS_URL: 'redis://r:6379' };
+    const env = {
+      MESHWAVE_SIGNING_KEYS: KEYS,
+      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+      KAFKA_BROKERS: 'a:9092',
+      REDIS_URL: 'redis://r:6379',
+    };
     try {
       parseAgentConfig(['--cluster', 'prod-1'], env, noFiles);
       expect.unreachable();
@@ -121,7 +126,7 @@ describe('agent config', () => {
   it('reads the signing keys file the chart mounts', () => {
     const c = parseAgentConfig(
       ['--cluster', 'c', '--kafka-brokers', 'k:9092', '--redis-url', 'redis://r:6379'],
-      { MESHWAVE_SIGNING_KEYS_FILE: '/etc/meshwave/signing/keys.json', MESHWAVE_SIGNING_ALLOW_HMAC: 'true', },
+      { MESHWAVE_SIGNING_KEYS_FILE: '/etc/meshwave/signing/keys.json', MESHWAVE_SIGNING_ALLOW_HMAC: 'true' },
       (p) => (p === '/etc/meshwave/signing/keys.json' ? KEYS : noFiles(p)),
     );
     expect(c.signing).toEqual({ keys: [{ id: 'k1', secret: 'k'.repeat(32) }], activeKeyId: 'k1' });

@@ -165,6 +165,19 @@ async function publishKeepingDirty(
   return sent;
 }
 
+/**
+ * Stamps each health report (ADR 0038): a generation that grows across restarts without storage (the clock in ms,
+ * or the last one + 1) and when it was observed, so the planner can refuse a replayed or stale one.
+ */
+function newHealthStamp(clock: Clock): () => Pick<HealthReport, 'generation' | 'observedAt'> {
+  let generation = 0;
+  return () => {
+    const now = clock.now();
+    generation = Math.max(generation + 1, now);
+    return { generation, observedAt: new Date(now).toISOString() };
+  };
+}
+
 export function createReporter(options: ReporterOptions): Reporter {
   const { cluster, cache, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
@@ -214,16 +227,13 @@ export function createReporter(options: ReporterOptions): Reporter {
     },
   });
 
-  let healthGeneration = 0;
+  const stamp = newHealthStamp(clock);
   const healthUpdates = ownReport({
     clock,
     resendMs: intervals.healthMs,
     send: () => {
-      const now = clock.now();
-      healthGeneration = Math.max(healthGeneration + 1, now);
       const report = healthReport(cluster, options.condition(), book.statuses.values());
-      const observed = { generation: healthGeneration, observedAt: new Date(now).toISOString() };
-      return publish([event(MessageType.Health, { ...report, ...observed })]);
+      return publish([event(MessageType.Health, { ...report, ...stamp() })]);
     },
   });
 

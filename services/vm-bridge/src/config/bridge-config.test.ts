@@ -51,9 +51,11 @@ describe('vm-bridge config', () => {
 
   it('refuses to start without Kafka and Redis, naming both variables, instead of running in memory', async () => {
     const file = await newConfigFile(GROUPS);
-    const err = await loadBridgeConfig(['--config', file], { MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' }, noFiles).catch(
-      (e: unknown) => e,
-    );
+    const err = await loadBridgeConfig(
+      ['--config', file],
+      { MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' },
+      noFiles,
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VmBridgeError);
     expect(err).toMatchObject({
       code: VmBridgeErrorCode.InvalidConfig,
