@@ -37,6 +37,8 @@ export interface AgentConfig {
   readonly webhookPort: number;
   readonly webhookCertFile: string | undefined;
   readonly webhookKeyFile: string | undefined;
+  /** CA of the apiserver's client certificate: unset, the webhook answers whoever reaches its Service */
+  readonly webhookClientCaFile?: string | undefined;
   readonly metricsPort: number;
   readonly bindHost: string;
   readonly leaderElect: boolean;
@@ -76,6 +78,11 @@ const FLAGS = {
   'webhook-port': { type: 'string', env: 'MESHWAVE_WEBHOOK_PORT' },
   'webhook-cert': { type: 'string', env: 'MESHWAVE_WEBHOOK_CERT' },
   'webhook-key': { type: 'string', env: 'MESHWAVE_WEBHOOK_KEY' },
+  'webhook-client-ca': {
+    type: 'string',
+    env: 'MESHWAVE_WEBHOOK_CLIENT_CA',
+    help: "PEM file: only callers with a client certificate from this CA (the apiserver's) are answered",
+  },
   'metrics-port': { type: 'string', env: 'MESHWAVE_METRICS_PORT' },
   'bind-host': { type: 'string', env: ServiceEnv.Host },
   'leader-elect': { type: 'string', env: 'MESHWAVE_LEADER_ELECT' },
@@ -190,6 +197,7 @@ export function parseAgentConfig(
     webhookPort: int('webhook-port', 9443),
     webhookCertFile: certFile,
     webhookKeyFile: keyFile,
+    webhookClientCaFile: get('webhook-client-ca'),
     metricsPort: int('metrics-port', 9090),
     bindHost: get('bind-host') ?? '0.0.0.0',
     leaderElect: (get('leader-elect') ?? 'true') !== 'false',
