@@ -2,7 +2,8 @@
 // body over the limit is refused before it is read whole; reviews beyond the concurrency cap get 429 at once.
 // Only openssl and a local HTTPS server: no test environment.
 import fs from 'node:fs';
-import { request, type ClientRequest } from 'node:https';
+import type { ClientRequest } from 'node:http';
+import { request } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -95,15 +95,13 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       // Never block a pod because of us: allow unchanged; the periodic reconcile fixes what this missed.
       log.warn({ err }, 'admission review failed; allowing unchanged');
       options.onAdmission?.('error');
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            apiVersion: 'admission.k8s.io/v1',
-            kind: 'AdmissionReview',
-            response: { uid, allowed: true },
-          }),
-        );
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          response: { uid, allowed: true },
+        }),
+      );
     }
   };
   const tls =
