@@ -1,28 +1,23 @@
 // The planner as separate processes on real Kafka and Redis (test env), driven by scripted agents.
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { RolloutStatus } from '@meshwave/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadTestEnv, type TestEnv } from '../../support/env.js';
 import { secretsIn } from '../../support/signing-fleet.js';
 import {
   TOKEN,
-  agents,
   api,
-  buses,
   keys,
   leaderOf,
   newRun,
   plannerLogs,
-  processes,
   startAgents as startAgentsOn,
   startPlanner as startPlannerOn,
   until,
+  buildPlanner,
+  stopAll,
 } from './planner-processes.js';
 import { type ScriptedCluster, newRolloutYaml } from './scripted-agents.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const nodeBin = `${root}node_modules/.bin/node`;
 let env: TestEnv;
 const startPlanner = (name: string, run: ReturnType<typeof newRun>): ReturnType<typeof startPlannerOn> =>
   startPlannerOn(env, name, run);
@@ -47,24 +42,15 @@ function finalState(status: RolloutStatus, fleet: readonly ScriptedCluster[]): u
 
 beforeAll(() => {
   env = loadTestEnv();
-  // Planner processes run the compiled service.
-  execFileSync(nodeBin, [`${root}node_modules/typescript/bin/tsc`, '-b', `${root}services/planner`], {
-    stdio: 'inherit',
-  });
+  buildPlanner(); // planner processes run the compiled service
 });
 
 afterAll(async () => {
+  await stopAll();
   keys.cleanup();
-  for (const p of processes) p.child.kill('SIGKILL');
-  for (const a of agents) await a.stop().catch(() => undefined);
-  for (const b of buses) await b.close().catch(() => undefined);
 });
 
-afterEach(async () => {
-  for (const p of processes.splice(0)) p.child.kill('SIGKILL');
-  for (const a of agents.splice(0)) await a.stop().catch(() => undefined);
-  for (const b of buses.splice(0)) await b.close().catch(() => undefined);
-});
+afterEach(() => stopAll());
 
 let uninterrupted: { done: RolloutStatus; fleet: ScriptedCluster[] } | undefined;
 

@@ -1,6 +1,6 @@
 // Planner processes on real Kafka and Redis, and scripted agents on their own buses: what the planner's process
 // tests share. Each process and agent signs with its own Ed25519 key (ADR 0038).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, type EventBus } from '@meshwave/bus';
@@ -149,4 +149,18 @@ export async function startAgents(
     agents.push(agent);
   }
   return out;
+}
+
+/** Builds the planner service the processes run (its dist/). */
+export function buildPlanner(): void {
+  execFileSync(nodeBin, [`${root}node_modules/typescript/bin/tsc`, '-b', `${root}services/planner`], {
+    stdio: 'inherit',
+  });
+}
+
+/** Stops every planner process, scripted agent and bus started so far. */
+export async function stopAll(): Promise<void> {
+  for (const p of processes.splice(0)) p.child.kill('SIGKILL');
+  for (const a of agents.splice(0)) await a.stop().catch(() => undefined);
+  for (const b of buses.splice(0)) await b.close().catch(() => undefined);
 }

@@ -1,8 +1,6 @@
 // Ed25519 on real Kafka (ADR 0038): the planner process signs commands, each agent its reports with its own key.
 // A forged command, a cluster's key on another cluster's report, a replayed and a stale health report are each
 // refused onto the DLQ with their reason, and nothing they carry is acted on.
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createKafkaBus, encodeEnvelope, MessageSigner, type DeadLetter, type OutgoingMessage } from '@meshwave/bus';
 import { clusterKey, MessageType } from '@meshwave/contracts';
 import { Kafka } from 'kafkajs';
@@ -10,36 +8,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTestEnv, type TestEnv } from '../../support/env.js';
 import {
   api,
-  agents,
   buses,
   keys,
   leaderOf,
   newRun,
-  processes,
   startAgents,
   startPlanner,
   until,
+  buildPlanner,
+  stopAll,
 } from './planner-processes.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 let env: TestEnv;
 
 beforeAll(() => {
   env = loadTestEnv();
-  execFileSync(
-    `${root}node_modules/.bin/node`,
-    [`${root}node_modules/typescript/bin/tsc`, '-b', `${root}services/planner`],
-    {
-      stdio: 'inherit',
-    },
-  );
+  buildPlanner();
 });
 
 afterAll(async () => {
+  await stopAll();
   keys.cleanup();
-  for (const p of processes) p.child.kill('SIGKILL');
-  for (const a of agents) await a.stop().catch(() => undefined);
-  for (const b of buses) await b.close().catch(() => undefined);
 });
 
 /** A record signed with `signer` as `source` would sign it, for a producer that is not a meshwave bus. */
