@@ -29,6 +29,7 @@ export interface Container {
 
 export interface PodSpec {
   containers: Container[];
+  volumes?: { name: string; secret?: { secretName: string } }[];
   securityContext?: Record<string, unknown>;
   serviceAccountName?: string;
 }
@@ -54,10 +55,10 @@ export const REQUIRED: Record<ChartName, string[]> = {
     'redis.url=redis://redis:6379',
     '--set-json',
     `auth.tokens=[{"name":"ops","role":"operator","sha256":"${TOKEN_SHA256}"}]`,
-    '--set-json',
-    'auth.signingKeys=[{"id":"fleet-2026","secret":"0123456789abcdef0123456789abcdef"}]',
     '--set',
-    'auth.activeSigningKey=fleet-2026',
+    'signing.activeKeyId=planner-2026',
+    '--set',
+    'signing.trustedKeySecrets={meshwave-agent-key-prod-1}',
   ],
   'meshwave-cluster-agent': [
     '--set',
@@ -66,6 +67,8 @@ export const REQUIRED: Record<ChartName, string[]> = {
     'kafka.brokers={kafka-0.kafka:9092}',
     '--set',
     'redis.url=redis://redis:6379',
+    '--set',
+    'signing.activeKeyId=prod-1-2026',
   ],
   'meshwave-vm-bridge': [
     '--set',
@@ -73,7 +76,7 @@ export const REQUIRED: Record<ChartName, string[]> = {
     '--set',
     'redis.url=redis://redis:6379',
     '--set',
-    'signing.activeKeyId=fleet-2026',
+    'signing.activeKeyId=vm-bridge-2026',
   ],
 };
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { DeadLetter, DeadLetterReason, IncomingMessage, IncomingMessageOf, OutgoingMessage } from './event-bus.js';
 import { BusError, BusErrorCode } from './errors.js';
 import type { MessageSigner } from './signing.js';
+import { wrongSigner } from './signer-check.js';
 import { isoTime, timestampMs } from './envelope-time.js';
 import { openStructured, readValueSeal, structuredRecord, type SealReading } from './structured-envelope.js';
 import {
@@ -209,6 +210,8 @@ export function inspectRecord(record: WireRecord, position: RecordPosition, ctx:
   }
   const data = schema.safeParse(json);
   if (!data.success) return reject('invalid-data', z.prettifyError(data.error));
+  const signedBy = wrongSigner(ctx.signer, e.keyId, e.source, type as MessageType, data.data);
+  if (signedBy !== undefined) return reject('wrong-signer', signedBy);
   const message: Mutable<IncomingMessageOf<MessageType>> = {
     id: e.id,
     type: type as MessageType,
@@ -240,6 +243,7 @@ interface OpenedEnvelope {
   readonly time: string;
   readonly expiry: string;
   readonly audience: string | undefined;
+  readonly keyId: string;
   /** v3: the data, parsed with the event; v1 and v2: undefined (the value is the data, parsed when needed) */
   readonly data?: { readonly json: unknown };
 }
@@ -249,7 +253,7 @@ function openEvent(record: WireRecord, seal: SealReading, signer: MessageSigner)
   const opened = openStructured(record, seal, signer);
   if ('reason' in opened) return opened;
   const { id, type, source, time, expiry, audience, data } = opened.event;
-  return { id, type, source, time, expiry, audience, data: { json: data } };
+  return { id, type, source, time, expiry, audience, keyId: opened.keyId, data: { json: data } };
 }
 
 /** A v1 or v2 (binary) record: its envelope headers checked, then its signature. */
@@ -267,6 +271,7 @@ function openBinary(record: WireRecord, signer: MessageSigner): OpenedEnvelope |
     time: e[Header.Time],
     expiry: e[Header.Expiry],
     audience: e[Header.Audience],
+    keyId: e[Header.KeyId],
   };
 }
 

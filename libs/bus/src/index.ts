@@ -1,10 +1,17 @@
 // @meshwave/bus: the EventBus port and its two implementations.
 //   createKafkaBus({ brokers, source, signing, ... })    Kafka (kafkajs), production
 //   createInMemoryBus({ source, signing, broker? })      in this process; share one createInMemoryBroker()
-// Envelope, signing and DLQ: docs/adr/0004-message-signing.md.
+// Envelope, signing and DLQ: docs/adr/0004-message-signing.md; Ed25519 and principals: docs/adr/0038-ed25519-signing.md.
 export * from './event-bus.js';
 export * from './errors.js';
-export { MessageSigner, type SigningKey, type SigningOptions } from './signing.js';
+export {
+  MessageSigner,
+  type PrivateSigningKey,
+  type SigningKey,
+  type SigningOptions,
+  type TrustedKey,
+} from './signing.js';
+export { generateSigningKeyPair, type SigningKeyPair } from './ed25519-keys.js';
 export {
   EnvelopeHeaders,
   Header,

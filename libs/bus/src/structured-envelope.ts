@@ -100,7 +100,7 @@ export function openStructured(
   record: WireRecord,
   seal: SealReading,
   signer: MessageSigner,
-): { readonly event: StructuredEvent } | Refusal {
+): { readonly event: StructuredEvent; readonly keyId: string } | Refusal {
   if (seal === 'missing') return refuse('unsigned', 'no signature header');
   if (seal === 'malformed') return refuse('invalid-envelope', `malformed ${SEAL_HEADER} header`);
   const outcome = signer.verify(seal.keyId, seal.signature, signedAttributes(seal.keyId), record.value);
@@ -125,7 +125,7 @@ export function openStructured(
       'invalid-envelope',
       `the audience in ${SEAL_HEADER} ("${seal.audience ?? ''}") is not the signed audience ("${event.audience ?? ''}")`,
     );
-  return { event };
+  return { event, keyId: seal.keyId };
 }
 
 const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;

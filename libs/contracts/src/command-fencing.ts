@@ -12,6 +12,9 @@ export const DeadLetterReason = {
   /** signature does not match the content: tampered or forged */
   BadSignature: 'bad-signature',
   Expired: 'expired',
+  /** signed with a valid key of another principal than the message speaks for (ADR 0038): a cluster's key on a
+   * command, or on another cluster's report */
+  WrongSigner: 'wrong-signer',
   /** routed to this consumer but addressed to another identity */
   WrongAudience: 'wrong-audience',
   /** CloudEvents headers missing or malformed */

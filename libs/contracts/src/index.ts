@@ -19,3 +19,5 @@ export * from './yaml-document.js';
 export * from './service-env.js';
 export * from './revisions-api.js';
 export * from './preflight.js';
+export * from './message-signers.js';
+export * from './signing-env.js';

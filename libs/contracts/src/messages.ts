@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Labels, RevisionName } from './primitives.js';
+import { Labels, RevisionName, Timestamp } from './primitives.js';
 import {
   ControlPlane,
   InventoryNamespace,
@@ -240,6 +240,14 @@ export type VmProgress = z.infer<typeof VmProgress>;
 
 export const HealthReport = z.object({
   source: z.string(),
+  /**
+   * Increases with every report of its source, across restarts (the agent's clock in ms, or the last one + 1);
+   * with `observedAt`, what lets the planner refuse a replayed or stale report (ADR 0038). Required: agents are
+   * upgraded before the planner.
+   */
+  generation: z.number().int().nonnegative(),
+  /** when the source observed what it reports */
+  observedAt: Timestamp,
   /** present while the source is Degraded; optional, so agents that predate it keep working */
   degraded: Degraded.optional(),
   units: z.array(

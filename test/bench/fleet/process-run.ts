@@ -103,6 +103,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     MESHWAVE_TOPIC_EVENTS: `bench-${run}.events`,
     MESHWAVE_TOPIC_DLQ: `bench-${run}.dlq`,
     MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'bench', secret: randomBytes(32).toString('hex') }]),
+    MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
   };
 
   const started = performance.now();

@@ -49,6 +49,7 @@ describe('agent process with leader election', () => {
         MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
         MESHWAVE_REDIS_URL: env.redis.url,
         MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
+        MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
         KUBECONFIG: identity.kubeconfig,
         MESHWAVE_WEBHOOK_PORT: '0',
         MESHWAVE_WEBHOOK_CERT: path.join(dir, 'tls.crt'),

@@ -3,10 +3,13 @@
 // ledger in Redis and from the restart annotations on the workloads, and restarts nothing twice. The Deployments
 // are paused while the first process runs, so the wave is still in flight when it is killed, on any machine.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.ts';
+import { secretsIn } from '../../support/signing-fleet.ts';
 import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
 import {
   NEW,
@@ -30,6 +33,8 @@ beforeAll(() => ensureDefaultIstiods(admin));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SIGNING_KEY = 'process-kill-test-signing-key-0123456789';
 const children: ChildProcess[] = [];
+/** everything the agent processes wrote, scanned for secrets at the end */
+let agentLog = '';
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(() => {
@@ -53,17 +58,19 @@ function startAgent(identity: ChartIdentity, clusterName: string, podName: strin
       MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
       MESHWAVE_REDIS_URL: env.redis.url,
       MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
+      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
       KUBECONFIG: identity.kubeconfig,
       MESHWAVE_METRICS_PORT: '0',
       MESHWAVE_HOST: '127.0.0.1',
       MESHWAVE_LEASE_NAMESPACE: identity.namespace,
       MESHWAVE_INSTANCE_ID: podName,
       MESHWAVE_LEASE_NAME: identity.fullname,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       OTEL_SDK_DISABLED: 'true',
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (d: Buffer) => (agentLog += d.toString()));
   children.push(child);
   return child;
 }
@@ -162,5 +169,11 @@ describe('agent process killed mid-wave', () => {
     // the restarts written before the kill are the ones the pods run: none was written again
     for (const [ns, restartedAt] of before)
       expect((await restartMarks(admin, ns, 'app0')).restartedAt).toBe(restartedAt);
+
+    // Then neither agent process logged a configured secret: the signing key or its ServiceAccount token
+    expect(agentLog).toMatch(/"level":"info"/); // the logs were read: a scan of nothing would prove nothing
+    const kubeconfig = parse(fs.readFileSync(identity.kubeconfig, 'utf8')) as { users: { user: { token: string } }[] };
+    const token = kubeconfig.users[0]!.user.token;
+    expect(secretsIn(agentLog, { 'signing key': SIGNING_KEY, 'ServiceAccount token': token })).toEqual([]);
   });
 });

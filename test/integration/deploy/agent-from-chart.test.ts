@@ -64,6 +64,8 @@ describe('the cluster-agent, installed from its chart', () => {
       'kafka.brokers': `{${env.kafka.brokers.join(',')}}`,
       'redis.url': env.redis.url,
       'signing.activeKeyId': 'default',
+      // the chart's HMAC mode (MESHWAVE_SIGNING_ALLOW_HMAC): the test plays the planner with the HMAC fixture
+      'signing.hmac': 'true',
       'webhook.port': String(webhookPort),
       'metrics.port': String(metricsPort),
     };

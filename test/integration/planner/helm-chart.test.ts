@@ -139,9 +139,16 @@ describe('meshwave-planner, as rendered', () => {
         'MESHWAVE_INSTANCE_ID',
         'MESHWAVE_ADVERTISE_URL',
         'MESHWAVE_TOKENS_FILE',
-        'MESHWAVE_SIGNING_KEYS_FILE',
+        'MESHWAVE_SIGNING_PRIVATE_KEYS_FILE',
+        'MESHWAVE_SIGNING_ACTIVE_KEY',
       ]),
     );
+    // keys only from Secrets, never from values (ADR 0038): one mounted file per trusted-keys Secret
+    expect(envOf(container)['MESHWAVE_SIGNING_TRUSTED_KEYS_FILES']).toBe('/etc/meshwave/trusted/0/public.json');
+    expect(pod.volumes?.find((v) => v.name === 'trusted-0')).toMatchObject({
+      secret: { secretName: 'meshwave-agent-key-prod-1' },
+    });
+    expect(Object.keys(one(manifests, 'Secret').stringData!)).toEqual(['tokens.json']);
     expect(one(manifests, 'ConfigMap').data).toMatchObject({
       MESHWAVE_KAFKA_BROKERS: 'kafka-0.kafka:9092',
       MESHWAVE_REDIS_URL: 'redis://redis:6379',
@@ -227,7 +234,7 @@ describe('meshwave-vm-bridge, as rendered', () => {
     expect(envOf(pod.containers[0]!)).toMatchObject({
       MESHWAVE_KAFKA_BROKERS: 'kafka-0.kafka:9092',
       MESHWAVE_REDIS_URL: 'redis://redis:6379',
-      MESHWAVE_SIGNING_ACTIVE_KEY: 'fleet-2026',
+      MESHWAVE_SIGNING_ACTIVE_KEY: 'vm-bridge-2026',
     });
     expect(envOf(pod.containers[0]!)).not.toHaveProperty('MESHWAVE_IN_MEMORY');
     const config = one(manifests, 'ConfigMap').data!['config.yaml']!;

@@ -57,6 +57,7 @@ async function startPlanner(run: Run, prometheusUrl: string): Promise<string> {
       MESHWAVE_TOPIC_DLQ: run.topics['dlq'],
       MESHWAVE_TOKENS: JSON.stringify([{ name: 'it-operator', role: 'admin', token: TOKEN }]),
       MESHWAVE_SIGNING_KEYS: JSON.stringify(signingKeys),
+      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
       MESHWAVE_HOST: '127.0.0.1',
       MESHWAVE_PORT: '0',
       MESHWAVE_INSTANCE_ID: `metric-gates-${run.id}`,

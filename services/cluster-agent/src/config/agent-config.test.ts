@@ -12,6 +12,7 @@ describe('agent config', () => {
     const c = parseAgentConfig(['--cluster', 'prod-1', '--qps', '20'], {
       MESHWAVE_CLUSTER: 'ignored',
       MESHWAVE_SIGNING_KEYS: KEYS,
+      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
       MESHWAVE_KAFKA_BROKERS: 'a:9092, b:9092',
       MESHWAVE_REDIS_URL: 'redis://redis:6379',
       MESHWAVE_CLUSTER_LABELS: 'env=prod,region=eu',
@@ -59,6 +60,7 @@ describe('agent config', () => {
   it('renames topics and prefixes store keys with the variables the planner reads (ADR 0016)', () => {
     const c = parseAgentConfig(['--cluster', 'c1'], {
       MESHWAVE_SIGNING_KEYS: KEYS,
+      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
       MESHWAVE_KAFKA_BROKERS: 'k:9092',
       MESHWAVE_REDIS_URL: 'redis://r:6379',
       MESHWAVE_TOPIC_COMMANDS: 'team.commands',
@@ -81,7 +83,7 @@ describe('agent config', () => {
       expect(err).toBeInstanceOf(ClusterAgentError);
       const msg = (err as Error).message;
       expect(msg).toContain('--cluster');
-      expect(msg).toContain('MESHWAVE_SIGNING_KEYS: missing');
+      expect(msg).toContain('MESHWAVE_SIGNING_PRIVATE_KEYS_FILE: missing');
       expect(msg).toContain('"fast" is not a whole number');
       expect(msg).toContain('--webhook-cert and --webhook-key go together');
     }
@@ -89,7 +91,12 @@ describe('agent config', () => {
 
   it('refuses to start without its bus and store, naming the variables, instead of running on memory', () => {
     // the names the agent used to read are not an alternative: one vocabulary for every service (ADR 0016)
-    const env = { MESHWAVE_SIGNING_KEYS: KEYS, KAFKA_BROKERS: 'a:9092', REDIS_URL: 'redis://r:6379' };
+    const env = {
+      MESHWAVE_SIGNING_KEYS: KEYS,
+      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+      KAFKA_BROKERS: 'a:9092',
+      REDIS_URL: 'redis://r:6379',
+    };
     try {
       parseAgentConfig(['--cluster', 'prod-1'], env, noFiles);
       expect.unreachable();
@@ -119,7 +126,7 @@ describe('agent config', () => {
   it('reads the signing keys file the chart mounts', () => {
     const c = parseAgentConfig(
       ['--cluster', 'c', '--kafka-brokers', 'k:9092', '--redis-url', 'redis://r:6379'],
-      { MESHWAVE_SIGNING_KEYS_FILE: '/etc/meshwave/signing/keys.json' },
+      { MESHWAVE_SIGNING_KEYS_FILE: '/etc/meshwave/signing/keys.json', MESHWAVE_SIGNING_ALLOW_HMAC: 'true' },
       (p) => (p === '/etc/meshwave/signing/keys.json' ? KEYS : noFiles(p)),
     );
     expect(c.signing).toEqual({ keys: [{ id: 'k1', secret: 'k'.repeat(32) }], activeKeyId: 'k1' });

@@ -7,10 +7,10 @@ import {
   formatConfigProblems,
   readBackingServices,
   readBooleanEnv,
-  readSigningKeys,
+  readSigningConfig,
   type BackingServices,
   type ConfigProblem,
-  type SigningKeysConfig,
+  type SigningConfig,
 } from '@meshwave/contracts';
 import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
 import { DEFAULT_REPORT_RESEND_MS } from './agent-intervals.js';
@@ -23,7 +23,7 @@ export interface AgentConfig {
   /** Kafka and Redis (the command ledger), or in memory only when asked for by name (ADR 0016) */
   readonly backing: BackingServices;
   /** the fleet's keys; absent only in the in-memory mode, where the process signs with a random key */
-  readonly signing: SigningKeysConfig | undefined;
+  readonly signing: SigningConfig | undefined;
   readonly kubeconfig: string | undefined;
   readonly qps: number;
   readonly burst: number;
@@ -37,6 +37,8 @@ export interface AgentConfig {
   readonly webhookPort: number;
   readonly webhookCertFile: string | undefined;
   readonly webhookKeyFile: string | undefined;
+  /** CA of the apiserver's client certificate: unset, the webhook answers whoever reaches its Service */
+  readonly webhookClientCaFile?: string | undefined;
   readonly metricsPort: number;
   readonly bindHost: string;
   readonly leaderElect: boolean;
@@ -76,6 +78,11 @@ const FLAGS = {
   'webhook-port': { type: 'string', env: 'MESHWAVE_WEBHOOK_PORT' },
   'webhook-cert': { type: 'string', env: 'MESHWAVE_WEBHOOK_CERT' },
   'webhook-key': { type: 'string', env: 'MESHWAVE_WEBHOOK_KEY' },
+  'webhook-client-ca': {
+    type: 'string',
+    env: 'MESHWAVE_WEBHOOK_CLIENT_CA',
+    help: "PEM file: only callers with a client certificate from this CA (the apiserver's) are answered",
+  },
   'metrics-port': { type: 'string', env: 'MESHWAVE_METRICS_PORT' },
   'bind-host': { type: 'string', env: ServiceEnv.Host },
   'leader-elect': { type: 'string', env: 'MESHWAVE_LEADER_ELECT' },
@@ -140,7 +147,7 @@ export function parseAgentConfig(
   const flagProblems: ConfigProblem[] = [];
   const inMemory = values['in-memory'] === true || readBooleanEnv(env, ServiceEnv.InMemory, flagProblems);
   const backing = readBackingServices({ ...shared, [ServiceEnv.InMemory]: undefined }, { inMemoryFlag: inMemory });
-  const signing = readSigningKeys(shared, readFile, { required: backing.services?.mode !== 'in-memory' });
+  const signing = readSigningConfig(shared, readFile, { external: backing.services?.mode !== 'in-memory' });
   const sharedProblems = [...flagProblems, ...backing.problems, ...signing.problems];
   if (sharedProblems.length > 0) problems.push(formatConfigProblems(sharedProblems));
   const int = (flag: keyof typeof FLAGS, fallback: number): number => {
@@ -190,6 +197,7 @@ export function parseAgentConfig(
     webhookPort: int('webhook-port', 9443),
     webhookCertFile: certFile,
     webhookKeyFile: keyFile,
+    webhookClientCaFile: get('webhook-client-ca'),
     metricsPort: int('metrics-port', 9090),
     bindHost: get('bind-host') ?? '0.0.0.0',
     leaderElect: (get('leader-elect') ?? 'true') !== 'false',

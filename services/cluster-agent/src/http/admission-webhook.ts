@@ -1,7 +1,3 @@
-import { createServer, type Server } from 'node:https';
-import type { IncomingMessage as HttpRequest, ServerResponse } from 'node:http';
-import type { Logger } from '@meshwave/telemetry';
-import { silentLogger } from '@meshwave/telemetry';
 import type { AssignmentSource } from '../ports/assignment-source.js';
 import { diffJsonPatch, type JsonPatchOperation } from '../core/json-patch.js';
 import type { PodAdmission } from '../adapters/simulated-types.js';
@@ -136,7 +132,7 @@ export function mutate(target: AdmissionTarget, assignments: AssignmentSource): 
 }
 
 /** An AdmissionReview request as the apiserver sends it (admission.k8s.io/v1). */
-interface AdmissionReviewRequest {
+export interface AdmissionReviewRequest {
   readonly uid: string;
   readonly kind?: { readonly kind?: string };
   readonly namespace?: string;
@@ -169,83 +165,7 @@ export function reviewAdmission(
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
 
-export interface WebhookServerOptions {
-  readonly assignments: AssignmentSource;
-  /** PEM serving certificate and key */
-  readonly cert: string | Buffer;
-  readonly key: string | Buffer;
-  readonly port: number;
-  /** default 0.0.0.0 in clusters; tests bind 127.0.0.1 */
-  readonly host?: string;
-  readonly logger?: Logger;
-  /** counts admissions by outcome (for /metrics) */
-  readonly onAdmission?: (outcome: 'patched' | 'unchanged' | 'error') => void;
-}
-
-export interface WebhookServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-const MAX_BODY = 3 * 1024 * 1024;
-
-/** HTTPS server: POST /mutate (AdmissionReview), GET /healthz. */
-export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
-  const log = options.logger ?? silentLogger();
-  const handle = (req: HttpRequest, res: ServerResponse): void => {
-    if (req.method === 'GET' && req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      return;
-    }
-    if (req.method !== 'POST' || !req.url?.startsWith('/mutate')) {
-      res.writeHead(404).end();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) req.destroy();
-      else chunks.push(c);
-    });
-    req.on('end', () => {
-      let uid = '';
-      try {
-        const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request?: AdmissionReviewRequest };
-        uid = review.request?.uid ?? '';
-        const answer = reviewAdmission(review, options.assignments);
-        options.onAdmission?.((answer.response as { patch?: string }).patch ? 'patched' : 'unchanged');
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-      } catch (err) {
-        // Never block a pod because of us: allow unchanged; the periodic reconcile fixes what this missed.
-        log.warn({ err }, 'admission review failed; allowing unchanged');
-        options.onAdmission?.('error');
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            apiVersion: 'admission.k8s.io/v1',
-            kind: 'AdmissionReview',
-            response: { uid, allowed: true },
-          }),
-        );
-      }
-    });
-  };
-  const server: Server = createServer({ cert: options.cert, key: options.key }, handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+export { startWebhookServer, type WebhookServer, type WebhookServerOptions } from './webhook-server.js';
 
 /** Name sorts before Istio's `istio-sidecar-injector-*`: the apiserver calls mutating webhooks in name order. */
 export const WEBHOOK_CONFIGURATION_NAME = 'aa-meshwave-revision-pin';

@@ -63,10 +63,12 @@ async function startWebhook(
 ): Promise<WebhookServer | undefined> {
   if (!config.webhookCertFile || !config.webhookKeyFile) return undefined;
   const [cert, key] = await Promise.all([readFile(config.webhookCertFile), readFile(config.webhookKeyFile)]);
+  const clientCa = config.webhookClientCaFile === undefined ? undefined : await readFile(config.webhookClientCaFile);
   const webhook = await startWebhookServer({
     assignments,
     cert,
     key,
+    ...(clientCa !== undefined ? { clientCa } : {}),
     port: config.webhookPort,
     host: config.bindHost,
     logger: log,

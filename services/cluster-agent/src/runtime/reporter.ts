@@ -88,7 +88,7 @@ const healthReport = (
   source: string,
   condition: Pick<HealthReport, 'degraded'>,
   statuses: Iterable<UnitStatus>,
-): HealthReport => ({
+): Omit<HealthReport, 'generation' | 'observedAt'> => ({
   source,
   ...condition,
   units: [...statuses].map((s) => ({
@@ -179,6 +179,19 @@ async function publishKeepingDirty(
   return sent;
 }
 
+/**
+ * Stamps each health report (ADR 0038): a generation that grows across restarts without storage (the clock in ms,
+ * or the last one + 1) and when it was observed, so the planner can refuse a replayed or stale one.
+ */
+function newHealthStamp(clock: Clock): () => Pick<HealthReport, 'generation' | 'observedAt'> {
+  let generation = 0;
+  return () => {
+    const now = clock.now();
+    generation = Math.max(generation + 1, now);
+    return { generation, observedAt: new Date(now).toISOString() };
+  };
+}
+
 export function createReporter(options: ReporterOptions): Reporter {
   const { cluster, cache, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
@@ -228,11 +241,14 @@ export function createReporter(options: ReporterOptions): Reporter {
     },
   });
 
+  const stamp = newHealthStamp(clock);
   const healthUpdates = ownReport({
     clock,
     resendMs: intervals.healthMs,
-    send: () =>
-      publish([event(MessageType.Health, healthReport(cluster, options.condition(), book.statuses.values()))]),
+    send: () => {
+      const report = healthReport(cluster, options.condition(), book.statuses.values());
+      return publish([event(MessageType.Health, { ...report, ...stamp() })]);
+    },
   });
 
   const reporter: Reporter = {

@@ -8,6 +8,7 @@ const base = {
   MESHWAVE_REDIS_URL: 'redis://redis:6379',
   MESHWAVE_TOKENS: JSON.stringify([{ name: 'ops', role: 'operator', token: 'a-very-long-operator-token' }]),
   MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'k1', secret: 'x'.repeat(32) }]),
+  MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
 };
 
 describe('readPlannerEnv', () => {

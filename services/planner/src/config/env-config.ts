@@ -5,7 +5,8 @@ import {
   parseDurationSeconds,
   readAuditRetention,
   readBackingServices,
-  readSigningKeys,
+  readSigningConfig,
+  type SigningConfig,
   ServiceEnv,
   type BackingServices,
   type ConfigProblem,
@@ -27,7 +28,7 @@ export interface PlannerEnvConfig {
   readonly eventsGroupId?: string;
   readonly tokens: readonly ApiToken[];
   /** absent only in the in-memory mode: the process then signs with a random key of its own */
-  readonly signing?: { readonly keys: readonly { id: string; secret: string }[]; readonly activeKeyId: string };
+  readonly signing?: SigningConfig;
   readonly leaseTtlMs?: number;
   readonly resyncAfterMs?: number;
   /** body limit, timeouts and rate limits of the HTTP API; what is not set keeps its default (ADR 0014) */
@@ -145,7 +146,7 @@ export function readPlannerEnv(
   readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): PlannerEnvConfig {
   const backing = readBackingServices(env);
-  const signing = readSigningKeys(env, readFile, { required: backing.services?.mode !== 'in-memory' });
+  const signing = readSigningConfig(env, readFile, { external: backing.services?.mode !== 'in-memory' });
   const problems = [...backing.problems, ...signing.problems];
   if (problems.length > 0 || backing.services === undefined) failAll(problems);
   const tokensText = secretOf(env, 'MESHWAVE_TOKENS', readFile);

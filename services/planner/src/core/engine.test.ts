@@ -101,6 +101,8 @@ describe('engine: soak', () => {
       receivedAt: new Date(T0.getTime() + 60_000).toISOString(),
       report: {
         source: 'x',
+        generation: 1,
+        observedAt: T0.toISOString(),
         units: [
           {
             namespace: unit.split('/')[1]!,

@@ -20,7 +20,10 @@ function newObservations(health: Record<string, Partial<HealthReport>> = {}): Ob
     clusters: new Map(),
     vmGroups: new Map(),
     health: new Map(
-      Object.entries(health).map(([key, r]) => [key, { report: { source: key, units: [], ...r }, receivedAt: AT }]),
+      Object.entries(health).map(([key, r]) => [
+        key,
+        { report: { source: key, generation: 1, observedAt: AT, units: [], ...r }, receivedAt: AT },
+      ]),
     ),
   };
 }

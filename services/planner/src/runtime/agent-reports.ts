@@ -6,8 +6,9 @@ import {
   type UnitProgress,
   type VmProgress,
 } from '@meshwave/contracts';
-import type { IncomingMessage, Subscription } from '@meshwave/bus';
+import { HandlerRejectedError, type IncomingMessage, type Subscription } from '@meshwave/bus';
 import type { Lease } from '@meshwave/store';
+import { healthReportRefusal } from '../core/health-freshness.js';
 import { VM_BRIDGE_HEALTH_KEY } from '../core/judgement-hold.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { FleetInventory } from './fleet-inventory.js';
@@ -110,7 +111,11 @@ export class AgentReports {
 
   private onHealth(d: HealthReport, receivedAt: number): void {
     const key = healthKeyOf(d.source);
-    const before = this.context.health.get(key)?.report.degraded;
+    const last = this.context.health.get(key)?.report;
+    // Refused to the DLQ, not dropped: a replayed or stale report is someone's doing, and must be visible.
+    const refusal = healthReportRefusal(last, d, nowOf(this.context).getTime());
+    if (refusal !== undefined) throw new HandlerRejectedError(`health report of ${key} ${refusal}`);
+    const before = last?.degraded;
     this.context.health.set(key, { report: d, receivedAt: nowOf(this.context).toISOString() });
     // A source well again: failures held while it was Degraded are judged now, not at the next report.
     if (before !== undefined && d.degraded === undefined) this.reconciler.rejudgeAll();

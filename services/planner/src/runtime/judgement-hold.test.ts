@@ -27,8 +27,10 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+type HealthUpdate = Omit<HealthReport, 'generation' | 'observedAt'>;
+
 /** Three scripted clusters; prod-2's unit FAILING reports ProgressDeadlineExceeded on the new revision. */
-async function newWorld(): Promise<{ planner: Planner; reportHealth: (r: HealthReport) => Promise<void> }> {
+async function newWorld(): Promise<{ planner: Planner; reportHealth: (r: HealthUpdate) => Promise<void> }> {
   const broker = createInMemoryBroker();
   const busFor = (source: string): EventBus =>
     createInMemoryBus({ broker, source, signing, retry: { initialBackoffMs: 5, maxBackoffMs: 50 } });
@@ -54,7 +56,9 @@ async function newWorld(): Promise<{ planner: Planner; reportHealth: (r: HealthR
     for (const a of agents) await a.stop();
   });
   const healthBus = busFor('cluster-agent/prod-2');
-  const reportHealth = async (data: HealthReport): Promise<void> => {
+  let generation = 0;
+  const reportHealth = async (update: HealthUpdate): Promise<void> => {
+    const data: HealthReport = { ...update, generation: ++generation, observedAt: new Date().toISOString() };
     await healthBus.publish([{ topic: Topic.Events, key: 'cluster/prod-2', type: MessageType.Health, data }]);
   };
   await until('leadership', async () => (planner.isLeader() ? true : undefined));

@@ -1,4 +1,5 @@
 import {
+  HandlerRejectedError,
   createInMemoryBroker,
   createInMemoryBus,
   isRetryableHandlerError,
@@ -103,5 +104,11 @@ describe('reportFailure', () => {
     ).toBe(true);
     const bug = new TypeError('x is undefined');
     expect(reportFailure(bug)).toBe(bug);
+  });
+
+  it("keeps the intake's own refusal of a report final (a replayed health report goes to the DLQ, not into retries)", () => {
+    const refused = new HandlerRejectedError('health report of c1 replayed');
+    expect(reportFailure(refused)).toBe(refused);
+    expect(isTerminalHandlerError(reportFailure(refused))).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ const PROGRAMMING_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError] 
 
 /**
  * What the bus should do with a report the planner failed to take, by the failure's cause (delivery.ts):
+ * - a report the intake refused (`HandlerRejectedError`) is final: the DLQ, with the intake's reason;
  * - the planner's own errors carry `retryable` already: not leader, stale epoch, a concurrent write are
  *   transient (retried, never dead-lettered); a stored document that fails its schema is final;
  * - a request the store refuses (an id it cannot key) is final: the report goes to the DLQ, `handler-rejected`;
@@ -16,6 +17,8 @@ const PROGRAMMING_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError] 
  */
 export function reportFailure(error: unknown): unknown {
   if (error instanceof PlannerError) return error;
+  // The intake's own verdict that a report must never be taken (a replayed or stale health report): final as given.
+  if (error instanceof HandlerRejectedError) return error;
   if (error instanceof StoreError && error.code === StoreErrorCode.InvalidRequest)
     return new HandlerRejectedError(`the store refuses this report: ${error.message}`, { cause: error });
   if (PROGRAMMING_ERRORS.some((type) => error instanceof type)) return error;

@@ -39,6 +39,7 @@ describe('vm-bridge config', () => {
         MESHWAVE_KAFKA_BROKERS: 'kafka:9092',
         MESHWAVE_REDIS_URL: 'redis://redis:6379',
         MESHWAVE_SIGNING_KEYS: KEYS,
+        MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
         MESHWAVE_INSTANCE_ID: 'vm-bridge-0',
       },
       noFiles,
@@ -50,9 +51,11 @@ describe('vm-bridge config', () => {
 
   it('refuses to start without Kafka and Redis, naming both variables, instead of running in memory', async () => {
     const file = await newConfigFile(GROUPS);
-    const err = await loadBridgeConfig(['--config', file], { MESHWAVE_SIGNING_KEYS: KEYS }, noFiles).catch(
-      (e: unknown) => e,
-    );
+    const err = await loadBridgeConfig(
+      ['--config', file],
+      { MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' },
+      noFiles,
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VmBridgeError);
     expect(err).toMatchObject({
       code: VmBridgeErrorCode.InvalidConfig,

@@ -8,9 +8,9 @@ import {
   ServiceEnv,
   formatConfigProblems,
   readBackingServices,
-  readSigningKeys,
+  readSigningConfig,
   type BackingServices,
-  type SigningKeysConfig,
+  type SigningConfig,
 } from '@meshwave/contracts';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -104,7 +104,7 @@ export interface LoadedBridgeConfig {
   readonly baseDir: string;
   readonly backing: BackingServices;
   /** absent only in the in-memory mode */
-  readonly signing: SigningKeysConfig | undefined;
+  readonly signing: SigningConfig | undefined;
   /** MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS, when set */
   readonly loopDelayThresholdMs?: number;
 }
@@ -140,7 +140,7 @@ export async function loadBridgeConfig(
   }
   if (values.config === undefined) throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, BRIDGE_USAGE);
   const backing = readBackingServices(env, { inMemoryFlag: values['in-memory'] });
-  const signing = readSigningKeys(env, readFile, { required: backing.services?.mode !== 'in-memory' });
+  const signing = readSigningConfig(env, readFile, { external: backing.services?.mode !== 'in-memory' });
   const envProblems = [...backing.problems, ...signing.problems];
   if (envProblems.length > 0 || backing.services === undefined)
     throw new VmBridgeError(VmBridgeErrorCode.InvalidConfig, formatConfigProblems(envProblems), {

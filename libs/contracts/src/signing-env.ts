@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { readBooleanEnv, readSigningKeys, ServiceEnv, type ConfigProblem, type SigningKeySet } from './service-env.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The variables of Ed25519 signing (ADR 0038), beside the HMAC ones of `ServiceEnv`. */
+export const SigningEnv = {
+  /** file holding a JSON list of this process's Ed25519 private keys, `{ id, privateKey }` (PKCS#8 PEM) */
+  PrivateKeysFile: 'MESHWAVE_SIGNING_PRIVATE_KEYS_FILE',
+  /**
+   * comma-separated files, each a JSON list of public keys `{ id, principal, publicKey }` (SPKI PEM) this process
+   * accepts: on agents and the bridge the planner's; on the planner one file (one Secret) per cluster-agent and the
+   * bridge's
+   */
+  TrustedKeysFiles: 'MESHWAVE_SIGNING_TRUSTED_KEYS_FILES',
+  /** `true`: a process on Kafka may run with the shared HMAC key set (`MESHWAVE_SIGNING_KEYS`); refused otherwise */
+  AllowHmac: 'MESHWAVE_SIGNING_ALLOW_HMAC',
+} as const;
+
+const MAX_KEYS = 256;
+const Pem = (kind: string): z.ZodString =>
+  z
+    .string()
+    .regex(new RegExp(`^-----BEGIN ${kind}-----`), `a PEM block starting -----BEGIN ${kind}-----`)
+    .max(4096);
+
+/** One file of `MESHWAVE_SIGNING_PRIVATE_KEYS_FILE`. */
+export const PrivateKeySet = z
+  .array(z.strictObject({ id: z.string().min(1).max(128), privateKey: Pem('PRIVATE KEY') }))
+  .min(1)
+  .max(MAX_KEYS);
+export type PrivateKeySet = z.infer<typeof PrivateKeySet>;
+
+/** One file of `MESHWAVE_SIGNING_TRUSTED_KEYS_FILES`: `principal` is `planner`, `cluster/<name>` or `vm-bridge`. */
+export const TrustedKeySet = z
+  .array(
+    z.strictObject({
+      id: z.string().min(1).max(128),
+      principal: z.string().regex(/^(planner|vm-bridge|cluster\/[^/\s]+)$/, 'planner, vm-bridge or cluster/<name>'),
+      publicKey: Pem('PUBLIC KEY'),
+    }),
+  )
+  .min(1)
+  .max(MAX_KEYS);
+export type TrustedKeySet = z.infer<typeof TrustedKeySet>;
+
+/**
+ * What a service signs with and accepts; the shape of `@meshwave/bus`'s `SigningOptions`. Ed25519 when
+ * `privateKeys` is set (the HMAC `keys`, when also set, are still accepted: a fleet moving over); else HMAC.
+ */
+export interface SigningConfig {
+  readonly keys?: SigningKeySet;
+  readonly privateKeys?: PrivateKeySet;
+  readonly trustedKeys?: TrustedKeySet;
+  readonly activeKeyId: string;
+}
+
+const value = (env: Env, name: string): string | undefined => {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+};
+
+function readJsonFile<T>(
+  path: string,
+  variable: string,
+  schema: z.ZodType<T>,
+  readFile: (path: string) => string,
+  problems: ConfigProblem[],
+): T | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFile(path));
+  } catch (err) {
+    // Never the file's text: it holds keys. Only what went wrong.
+    problems.push({ variable, message: `cannot read ${path} as JSON: ${(err as Error).name}` });
+    return undefined;
+  }
+  const r = schema.safeParse(json);
+  if (r.success) return r.data;
+  const where = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  problems.push({ variable, message: `${path}: ${where}` });
+  return undefined;
+}
+
+/**
+ * The signing configuration of a service (ADR 0038). `external`: the service runs on Kafka, where messages cross
+ * processes: Ed25519 keys are required, or the HMAC key set with `MESHWAVE_SIGNING_ALLOW_HMAC=true` (the embedded
+ * demo's scheme: every holder of the fleet secret can sign anything). In memory nothing is required.
+ */
+export function readSigningConfig(
+  env: Env,
+  readFile: (path: string) => string,
+  options: { readonly external: boolean },
+): { readonly signing?: SigningConfig; readonly problems: readonly ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const privateFile = value(env, SigningEnv.PrivateKeysFile);
+  const trustedFiles = (value(env, SigningEnv.TrustedKeysFiles) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const allowHmac = readBooleanEnv(env, SigningEnv.AllowHmac, problems);
+  if (privateFile === undefined && trustedFiles.length === 0) {
+    const hmac = readSigningKeys(env, readFile, { required: false });
+    if (hmac.problems.length > 0 || (hmac.signing !== undefined && (!options.external || allowHmac)))
+      return { ...hmac, problems: [...problems, ...hmac.problems] };
+    if (!options.external) return { problems };
+    problems.push({
+      variable: SigningEnv.PrivateKeysFile,
+      message:
+        hmac.signing === undefined
+          ? `missing: this process's Ed25519 keys, with ${SigningEnv.TrustedKeysFiles} and ${ServiceEnv.SigningActiveKey} (ADR 0038)`
+          : `missing: on Kafka messages are signed with Ed25519 (ADR 0038); the shared HMAC keys of ${ServiceEnv.SigningKeys} need ${SigningEnv.AllowHmac}=true`,
+    });
+    return { problems };
+  }
+  if (privateFile === undefined) problems.push({ variable: SigningEnv.PrivateKeysFile, message: 'missing' });
+  if (trustedFiles.length === 0) problems.push({ variable: SigningEnv.TrustedKeysFiles, message: 'missing' });
+  const privateKeys =
+    privateFile === undefined
+      ? undefined
+      : readJsonFile(privateFile, SigningEnv.PrivateKeysFile, PrivateKeySet, readFile, problems);
+  const trustedKeys = trustedFiles.flatMap(
+    (file) => readJsonFile(file, SigningEnv.TrustedKeysFiles, TrustedKeySet, readFile, problems) ?? [],
+  );
+  // Named, never defaulted: with several keys in the files during a rotation, the first one is not a choice.
+  const activeKeyId = value(env, ServiceEnv.SigningActiveKey);
+  if (activeKeyId === undefined)
+    problems.push({
+      variable: ServiceEnv.SigningActiveKey,
+      message: 'missing: the id of the private key to sign with',
+    });
+  else if (privateKeys !== undefined && !privateKeys.some((k) => k.id === activeKeyId))
+    problems.push({
+      variable: ServiceEnv.SigningActiveKey,
+      message: `"${activeKeyId}" is not one of the private keys`,
+    });
+  // HMAC keys beside Ed25519 are still accepted (never used to sign): the window while a fleet moves over.
+  const { [ServiceEnv.SigningActiveKey]: _active, ...hmacEnv } = env;
+  const hmac = readSigningKeys(hmacEnv, readFile, { required: false });
+  problems.push(...hmac.problems);
+  if (hmac.signing !== undefined && options.external && !allowHmac)
+    problems.push({
+      variable: ServiceEnv.SigningKeys,
+      message: `set beside Ed25519 keys: accepting the shared HMAC keys too needs ${SigningEnv.AllowHmac}=true (only while a fleet moves over)`,
+    });
+  if (problems.length > 0 || privateKeys === undefined || activeKeyId === undefined) return { problems };
+  return {
+    signing: { ...(hmac.signing ? { keys: hmac.signing.keys } : {}), privateKeys, trustedKeys, activeKeyId },
+    problems,
+  };
+}
