@@ -14,9 +14,10 @@ import type { FleetInventory } from './fleet-inventory.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import { reportFailure } from './report-failure.js';
+import { ReportWrites } from './report-writes.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
 import { RolloutDoc } from './store-layout.js';
-import { StoredClusterReport, StoredVmGroupReport, parseStored } from './stored-documents.js';
+import { StoredClusterReport, StoredVmGroupReport } from './stored-documents.js';
 
 /** What report intake needs of the reconcile loop. */
 export type ReconcilePort = Pick<RolloutReconciler, 'enqueue' | 'noteFailure' | 'drives' | 'driven' | 'rejudgeAll'>;
@@ -33,13 +34,16 @@ function healthKeyOf(source: string): string {
  */
 export class AgentReports {
   private readonly heartbeats = new Map<string, string>();
+  private readonly writes: ReportWrites;
 
   constructor(
     private readonly context: PlannerContext,
     private readonly leadership: Pick<Leadership, 'current' | 'lost'>,
     private readonly reconciler: ReconcilePort,
     private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeVmGroup'>,
-  ) {}
+  ) {
+    this.writes = new ReportWrites(context.store, (scope) => reconciler.drives(scope));
+  }
 
   /** Subscribes to the events topic from the beginning (the leader's group). */
   subscribe(): Promise<Subscription> {
@@ -144,15 +148,8 @@ export class AgentReports {
     value: { readonly generation: number },
     schema: typeof StoredClusterReport | typeof StoredVmGroupReport,
   ): Promise<void> {
-    const { store } = this.context;
-    const existing = await store.read(scope, name);
-    if (existing && parseStored(schema, existing, name).generation > value.generation) return;
-    const r = await store.transition({
-      scope,
-      epoch: lease.epoch,
-      writes: [{ name, value, expectedVersion: existing?.version ?? 0 }],
-    });
-    if (r.ok) return;
+    const r = await this.writes.write(lease, scope, name, value, schema);
+    if ('outcome' in r) return;
     if (r.reason === 'stale-epoch') {
       void this.leadership.lost('stale epoch');
       throw new PlannerError(PlannerErrorCode.StaleEpoch, 'a newer leader wrote this rollout', { retryable: true });
