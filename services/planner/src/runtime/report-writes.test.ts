@@ -33,7 +33,11 @@ function newFlakyStore(): { store: StateStore; fail: (n: number) => void; writes
 }
 
 const write = (w: ReportWrites, value: object, epoch = lease.epoch): ReturnType<ReportWrites['write']> =>
-  w.write({ ...lease, epoch }, SCOPE, NAME, value as { generation: number }, StoredClusterReport);
+  w.write(
+    { ...lease, epoch },
+    { scope: SCOPE, name: NAME, schema: StoredClusterReport },
+    value as { generation: number },
+  );
 
 describe('ReportWrites', () => {
   it('Given a write that failed, When the same report is re-sent, Then it is stored', async () => {
@@ -67,7 +71,7 @@ describe('ReportWrites', () => {
     await write(writes, report(1));
     driven.clear();
     driven.add('r2');
-    await writes.write(lease, 'r2', NAME, { generation: 1 }, StoredClusterReport);
+    await writes.write(lease, { scope: 'r2', name: NAME, schema: StoredClusterReport }, { generation: 1 });
     // the old rollout's report is no longer known: the same report is read and written again
     expect(await write(writes, report(1))).toEqual({ outcome: 'stored' });
     expect(count()).toBe(3);

@@ -12,6 +12,13 @@ interface StoredReport {
   readonly version: number;
 }
 
+/** Where a report is kept: its rollout's scope, its document and the schema it is read back with. */
+export interface ReportTarget {
+  readonly scope: string;
+  readonly name: string;
+  readonly schema: typeof StoredClusterReport | typeof StoredVmGroupReport;
+}
+
 /** What a report write did; a refused transition is the store's answer, for the caller to act on. */
 export type ReportWrite =
   { readonly outcome: 'stored' | 'unchanged' | 'older' } | Extract<TransitionResult, { ok: false }>;
@@ -43,13 +50,8 @@ export class ReportWrites {
   ) {}
 
   /** Stores `value` as `name` of `scope` unless a newer generation is stored, or this very report already is. */
-  async write(
-    lease: Lease,
-    scope: string,
-    name: string,
-    value: { readonly generation: number },
-    schema: typeof StoredClusterReport | typeof StoredVmGroupReport,
-  ): Promise<ReportWrite> {
+  async write(lease: Lease, target: ReportTarget, value: { readonly generation: number }): Promise<ReportWrite> {
+    const { scope, name, schema } = target;
     const digest = digestOf(value);
     const known = this.scopes.get(scope)?.get(name);
     const mine = known?.epoch === lease.epoch ? known : undefined;
