@@ -218,7 +218,7 @@ export class RolloutReconciler {
   private async decide(id: string, lease: Lease, loaded: LoadedRollout): Promise<Decided> {
     const { config, logger } = this.context;
     const now = nowOf(this.context);
-    const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now);
+    const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now, () => this.enqueue(id));
     const freeze = freezeOf(await readFreeze(this.context.store));
     const resendAll = this.resendPending.delete(id);
     let decision: Decision;
