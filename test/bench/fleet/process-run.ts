@@ -112,8 +112,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
   // the planner as README's "Run it for real" starts it, with the embedded planner's short intervals
-  const profile =
-    options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`];
+  const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`];
   const heap =
     options.cpuProfDir === undefined || options.heapSnapshotAfterSeconds === undefined
       ? []
