@@ -5,8 +5,11 @@
 // as a child process. Mode "process": the planner's own process on the test env's Kafka, Redis and Prometheus,
 // agents and vm-bridge in a second process (fleet/process-run.ts); CPU, RSS and loop delay are the planner's.
 // Every run stops by itself: killed at min(15 min, plan + 3x a generous bound).
-//   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both] [--cpu-prof-dir DIR] [--bound-only]
-//   (s: a small fleet to check the bench; --cpu-prof-dir profiles the embedded mode only)
+//   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both] [--cpu-prof-dir DIR]
+//     [--heap-snapshot-after SECONDS] [--bound-only]
+//   (s: a small fleet to check the bench; --cpu-prof-dir profiles the embedded process, or in process mode the
+//   planner and the simulator; --heap-snapshot-after: process mode, one heap snapshot of the planner that many
+//   seconds after the rollout is applied, into the --cpu-prof-dir)
 //   npm run bench -- fleet              (both fleets, both modes; MESHWAVE_BENCH_FLEETS=a, MESHWAVE_BENCH_FLEET_MODE=embedded)
 // Needs a build (`npx tsc -b`; `npm run bench` builds first).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,6 +32,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     'cpu-prof-dir': { type: 'string' },
+    'heap-snapshot-after': { type: 'string' },
     'bound-only': { type: 'boolean', default: false },
     mode: { type: 'string', default: process.env.MESHWAVE_BENCH_FLEET_MODE ?? 'both' },
   },
@@ -84,7 +88,15 @@ try {
               nodeArgs:
                 values['cpu-prof-dir'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`],
             })
-          : await runProcess({ fleet: config, fleetFile, ...limits });
+          : await runProcess({
+              fleet: config,
+              fleetFile,
+              ...limits,
+              ...(values['cpu-prof-dir'] === undefined ? {} : { cpuProfDir: values['cpu-prof-dir'] }),
+              ...(values['heap-snapshot-after'] === undefined
+                ? {}
+                : { heapSnapshotAfterSeconds: Number(values['heap-snapshot-after']) }),
+            });
       if (bound !== expected) console.log(`bound of the planner's plan:\n${formatBound(bound)}`);
       else console.log("the planner returned no plan: the bound is the bench's own plan's");
       report(name, mode, run, bound);

@@ -4,6 +4,7 @@ import type {
   AuditQuery,
   AuditRecord,
   Lease,
+  ScopeChanges,
   StateStore,
   TransitionRequest,
   TransitionResult,
@@ -90,6 +91,25 @@ class InMemoryStateStore implements StateStore {
     for (const [name, doc] of this.scopes.get(scope)?.docs ?? [])
       out.set(name, { value: JSON.parse(doc.json) as unknown, version: doc.version });
     return out;
+  }
+
+  async readScopeChanges(scope: string, known: ReadonlyMap<string, number>): Promise<ScopeChanges> {
+    this.open();
+    checkScope(scope);
+    const versions = new Map<string, number>();
+    const changed = new Map<string, VersionedDoc>();
+    for (const [name, doc] of this.scopes.get(scope)?.docs ?? []) {
+      versions.set(name, doc.version);
+      if (known.get(name) !== doc.version)
+        changed.set(name, { value: JSON.parse(doc.json) as unknown, version: doc.version });
+    }
+    return { versions, changed };
+  }
+
+  async readVersion(scope: string, name: string): Promise<number> {
+    this.open();
+    checkScope(scope);
+    return this.scopes.get(scope)?.docs.get(name)?.version ?? 0;
   }
 
   async read(scope: string, name: string): Promise<VersionedDoc | undefined> {

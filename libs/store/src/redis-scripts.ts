@@ -84,6 +84,29 @@ return out
 `;
 
 /**
+ * KEYS: docs, versions. ARGV: name, version, name, version, ... (what the reader holds).
+ * Returns name, version, json per document of the scope; json is '' (never a JSON text) when the reader holds
+ * that version already.
+ */
+export const READ_SCOPE_CHANGES = `
+local known = {}
+for i = 1, #ARGV, 2 do known[ARGV[i]] = ARGV[i + 1] end
+local versions = redis.call('HGETALL', KEYS[2])
+local out = {}
+for i = 1, #versions, 2 do
+  local name, version = versions[i], versions[i + 1]
+  local json = ''
+  if known[name] ~= version then json = redis.call('HGET', KEYS[1], name) end
+  if json then
+    out[#out + 1] = name
+    out[#out + 1] = version
+    out[#out + 1] = json
+  end
+end
+return out
+`;
+
+/**
  * KEYS: holder, epoch counter. ARGV: holder, ttl ms. Takes a free lease; the epoch grows with every acquisition
  * and is never below Redis's own clock in microseconds, so after a loss of the data (counter gone) it still
  * outgrows every epoch handed out before (ADR 0025).

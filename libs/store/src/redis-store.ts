@@ -1,12 +1,20 @@
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { KeyLayout, leaseValue, parseLeaseValue } from './keys.js';
-import { ACQUIRE_LEASE, APPEND_AUDIT, RELEASE_LEASE, RENEW_LEASE, TRANSITION } from './redis-scripts.js';
+import {
+  ACQUIRE_LEASE,
+  APPEND_AUDIT,
+  READ_SCOPE_CHANGES,
+  RELEASE_LEASE,
+  RENEW_LEASE,
+  TRANSITION,
+} from './redis-scripts.js';
 import type {
   AuditEntry,
   AuditQuery,
   AuditRecord,
   Lease,
+  ScopeChanges,
   StateStore,
   TransitionRequest,
   TransitionResult,
@@ -43,6 +51,7 @@ interface ScriptCommands {
   mwAcquireLease(holderKey: string, epochKey: string, holder: string, ttlMs: number): Promise<number | null>;
   mwRenewLease(holderKey: string, expected: string, ttlMs: number): Promise<number>;
   mwReleaseLease(holderKey: string, expected: string): Promise<number>;
+  mwReadScopeChanges(docsKey: string, versionsKey: string, ...known: string[]): Promise<string[]>;
 }
 
 /** The scripts queued on a pipeline (a queued command returns the pipeline, not a promise). */
@@ -77,6 +86,7 @@ class RedisStateStore implements StateStore {
     redis.defineCommand('mwAcquireLease', { lua: ACQUIRE_LEASE, numberOfKeys: 2 });
     redis.defineCommand('mwRenewLease', { lua: RENEW_LEASE, numberOfKeys: 1 });
     redis.defineCommand('mwReleaseLease', { lua: RELEASE_LEASE, numberOfKeys: 1 });
+    redis.defineCommand('mwReadScopeChanges', { lua: READ_SCOPE_CHANGES, numberOfKeys: 2 });
     this.scripts = redis as unknown as ScriptCommands;
   }
 
@@ -91,6 +101,26 @@ class RedisStateStore implements StateStore {
     for (const [name, json] of Object.entries(docs))
       out.set(name, { value: JSON.parse(json) as unknown, version: Number(versions[name] ?? 0) });
     return out;
+  }
+
+  async readScopeChanges(scope: string, known: ReadonlyMap<string, number>): Promise<ScopeChanges> {
+    checkScope(scope);
+    const args = [...known].flatMap(([name, version]) => [name, String(version)]);
+    const reply = await this.scripts.mwReadScopeChanges(this.keys.docs(scope), this.keys.versions(scope), ...args);
+    if (!Array.isArray(reply) || reply.length % 3 !== 0) throw unexpected('readScopeChanges', reply);
+    const versions = new Map<string, number>();
+    const changed = new Map<string, VersionedDoc>();
+    for (let i = 0; i < reply.length; i += 3) {
+      const [name, version, json] = [reply[i]!, Number(reply[i + 1]), reply[i + 2]!];
+      versions.set(name, version);
+      if (json !== '') changed.set(name, { value: JSON.parse(json) as unknown, version });
+    }
+    return { versions, changed };
+  }
+
+  async readVersion(scope: string, name: string): Promise<number> {
+    checkScope(scope);
+    return Number((await this.redis.hget(this.keys.versions(scope), name)) ?? 0);
   }
 
   async read(scope: string, name: string): Promise<VersionedDoc | undefined> {

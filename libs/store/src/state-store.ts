@@ -57,11 +57,27 @@ export interface Lease {
   readonly epoch: number;
 }
 
+/** A scope's documents as a reader that keeps what it read before sees them (see `readScopeChanges`). */
+export interface ScopeChanges {
+  /** every document of the scope now, by name */
+  readonly versions: ReadonlyMap<string, number>;
+  /** the documents whose version is not the one the reader holds (new ones included) */
+  readonly changed: ReadonlyMap<string, VersionedDoc>;
+}
+
 /** Durable state. Redis in production, in memory for the embedded default and unit tests. */
 export interface StateStore {
   /** every document of a scope, in one round trip */
   readScope(scope: string): Promise<ReadonlyMap<string, VersionedDoc>>;
   read(scope: string, name: string): Promise<VersionedDoc | undefined>;
+  /**
+   * As `readScope`, in one round trip and from one snapshot, but only the documents whose version differs from
+   * `known` (name → version the reader holds) come with their value: a reader that keeps a large scope (a
+   * rollout's plan) fetches and parses only what changed.
+   */
+  readScopeChanges(scope: string, known: ReadonlyMap<string, number>): Promise<ScopeChanges>;
+  /** the document's version without its value; 0 when it does not exist */
+  readVersion(scope: string, name: string): Promise<number>;
   /** all writes apply or none do; checks the epoch and every expected version first */
   transition(request: TransitionRequest): Promise<TransitionResult>;
   /**

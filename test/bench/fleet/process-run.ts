@@ -37,6 +37,10 @@ export interface ProcessRunOptions {
   readonly hardLimitSeconds: number;
   readonly limitAfterPlan: (plan: Plan) => number;
   readonly onProgress?: (line: string) => void;
+  /** `node --cpu-prof` of both processes into this directory (written when each stops) */
+  readonly cpuProfDir?: string;
+  /** a heap snapshot of the planner (into `cpuProfDir`) this many seconds after the rollout is applied */
+  readonly heapSnapshotAfterSeconds?: number;
 }
 
 /** A child's output, its last 64 KB, for the report of a run that failed. */
@@ -49,7 +53,7 @@ function tail(child: ChildProcess): () => string {
 }
 
 /** Stops a child: SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
-function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -109,7 +113,12 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
   // the planner as README's "Run it for real" starts it, with the embedded planner's short intervals
-  const planner = spawn(process.execPath, [PLANNER_BIN], {
+  const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`];
+  const heap =
+    options.cpuProfDir === undefined || options.heapSnapshotAfterSeconds === undefined
+      ? []
+      : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.cpuProfDir}`];
+  const planner = spawn(process.execPath, [...profile, ...heap, PLANNER_BIN], {
     env: {
       ...shared,
       MESHWAVE_TOKENS: JSON.stringify([{ name: 'bench-operator', role: 'admin', token }]),
@@ -145,6 +154,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   let planSeconds: number | undefined;
   let timedOut = false;
   let lastReport = 0;
+  let snapshotTaken = false;
   const loopDelays: number[] = [];
   const progress: DemoProgress = {};
   let onTimeout: () => void = () => undefined;
@@ -162,6 +172,16 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     if (elapsed() - lastReport >= 30) {
       lastReport = elapsed();
       say(`${elapsed().toFixed(0)} s: planner CPU ${cpuSeconds.toFixed(1)} s, peak RSS ${peakRssMb.toFixed(0)} MB`);
+    }
+    if (
+      !snapshotTaken &&
+      heap.length > 0 &&
+      progress.appliedAt !== undefined &&
+      Date.now() - progress.appliedAt > (options.heapSnapshotAfterSeconds ?? 0) * 1000
+    ) {
+      snapshotTaken = true;
+      say(`heap snapshot of the planner into ${options.cpuProfDir}`);
+      planner.kill('SIGUSR2');
     }
     if (!timedOut && elapsed() > limit) {
       timedOut = true;
@@ -190,7 +210,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     const { to } = demoRolloutSpec(example, 0, new Date()).spec as { to: string };
     simulator = spawn(
       process.execPath,
-      [SIMULATOR, '--fleet', options.fleetFile, '--to', to, '--target-file', targetFile, '--run', run],
+      [...profile, SIMULATOR, '--fleet', options.fleetFile, '--to', to, '--target-file', targetFile, '--run', run],
       { env: shared, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     simulatorLog = tail(simulator);
@@ -230,8 +250,10 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     clearInterval(timer);
     clearInterval(loopTimer);
     tick();
-    if (simulator) await stopChild(simulator);
-    await stopChild(planner);
+    // a profiled process writes its profile on the way out, which takes a while on a busy machine
+    const graceMs = options.cpuProfDir === undefined ? 10_000 : 120_000;
+    if (simulator) await stopChild(simulator, graceMs);
+    await stopChild(planner, graceMs);
     rmSync(targetFile, { force: true });
     process.off('exit', killAll);
   }

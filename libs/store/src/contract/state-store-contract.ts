@@ -4,6 +4,7 @@
 import type { afterEach as AfterEach, describe as Describe, expect as Expect, it as It } from 'vitest';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { AuditEntry, StateStore, TransitionResult } from '../state-store.js';
+import { describeScopeChangesContract } from './scope-changes-contract.js';
 
 export interface StateStoreContractFactoryOptions {
   readonly auditRetentionMs?: number;
@@ -91,6 +92,8 @@ export function describeStateStoreContract(
       expect(await store.read('r-1', 'missing')).toBeUndefined();
       expect((await store.readScope('r-other')).size).toBe(0);
     });
+
+    describeScopeChangesContract(newStore, t);
 
     it('Given a stored document, When the written or read object is changed, Then the store is not', async () => {
       const store = await newStore();

@@ -2,13 +2,22 @@
 // once per wave, window and `cacheMs`. Reconciles come in bursts (one per agent report: hundreds a second at fleet
 // scale), and a metrics backend answers for the whole wave, so a fetch per reconcile would cost the planner work
 // proportional to the fleet for every report (issue 15).
+import { WavePhase } from '@meshwave/contracts';
 import { metricQueryOf } from '../core/metric-query.js';
 import type { MetricObservation, MetricQuery } from '../core/metric-samples.js';
 import type { RolloutRecord, RolloutState } from '../core/rollout-state.js';
 
 export interface MetricSampler {
-  /** Samples for the rollout's current wave; undefined when no metric gate is being evaluated now. */
-  sample(record: RolloutRecord, state: RolloutState, now: Date): Promise<MetricObservation | undefined>;
+  /**
+   * Samples for the rollout's current wave; undefined when no metric gate is being evaluated now (or, while the
+   * wave converges, none has arrived yet). `refreshed` is called when a sample fetched in the background arrives.
+   */
+  sample(
+    record: RolloutRecord,
+    state: RolloutState,
+    now: Date,
+    refreshed?: () => void,
+  ): Promise<MetricObservation | undefined>;
 }
 
 export interface CachedSamplerOptions {
@@ -27,17 +36,45 @@ export function cachedMetricSampler(
 ): MetricSampler {
   const clock = options.clock ?? Date.now;
   const cache = new Map<string, { key: string; at: number; observation: MetricObservation }>();
+  /** background fetches in flight, by rollout: one at a time */
+  const fetching = new Map<string, string>();
+  /** a background fetch that failed: thrown to the next reconcile of its rollout (retried, logged there) */
+  const failures = new Map<string, unknown>();
   return {
-    async sample(record, state, now) {
+    async sample(record, state, now, refreshed) {
       const query = metricQueryOf(record, state, now, options.maxWindowSeconds);
       if (query === undefined) {
         cache.delete(record.id);
         return undefined;
       }
+      const failure = failures.get(record.id);
+      if (failures.delete(record.id)) throw failure;
       // the cohorts' sizes change with an exclusion or a dispatch: a sample of other units is not reused
       const key = `${query.wave}@${query.windowStart}#${query.current.length}/${query.baseline.length}`;
       const hit = cache.get(record.id);
-      if (hit !== undefined && hit.key === key && clock() - hit.at < options.cacheMs) return hit.observation;
+      const same = hit !== undefined && hit.key === key ? hit : undefined;
+      if (same !== undefined && clock() - same.at < options.cacheMs) return same.observation;
+      // A converging wave's samples only watch (a final verdict needs the soak's window, which starts later):
+      // its reconciles never wait for the backend (a slow query held every reconcile of the rollout, so noticing
+      // convergence waited for Prometheus); they judge on the last sample and the next one is fetched meanwhile.
+      if (state.wavePhase === WavePhase.Converging && refreshed !== undefined) {
+        if (fetching.get(record.id) !== key) {
+          fetching.set(record.id, key);
+          fetch(query, now, record).then(
+            (observation) => {
+              cache.set(record.id, { key, at: clock(), observation });
+              fetching.delete(record.id);
+              refreshed();
+            },
+            (error: unknown) => {
+              failures.set(record.id, error);
+              fetching.delete(record.id);
+              refreshed();
+            },
+          );
+        }
+        return same?.observation;
+      }
       const observation = await fetch(query, now, record);
       cache.set(record.id, { key, at: clock(), observation });
       return observation;

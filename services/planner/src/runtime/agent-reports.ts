@@ -15,9 +15,10 @@ import type { FleetInventory } from './fleet-inventory.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import { reportFailure } from './report-failure.js';
+import { ReportWrites, type ReportTarget } from './report-writes.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
 import { RolloutDoc } from './store-layout.js';
-import { StoredClusterReport, StoredVmGroupReport, parseStored } from './stored-documents.js';
+import { StoredClusterReport, StoredVmGroupReport } from './stored-documents.js';
 
 /** What report intake needs of the reconcile loop. */
 export type ReconcilePort = Pick<RolloutReconciler, 'enqueue' | 'noteFailure' | 'drives' | 'driven' | 'rejudgeAll'>;
@@ -34,13 +35,16 @@ function healthKeyOf(source: string): string {
  */
 export class AgentReports {
   private readonly heartbeats = new Map<string, string>();
+  private readonly writes: ReportWrites;
 
   constructor(
     private readonly context: PlannerContext,
     private readonly leadership: Pick<Leadership, 'current' | 'lost'>,
     private readonly reconciler: ReconcilePort,
     private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeVmGroup'>,
-  ) {}
+  ) {
+    this.writes = new ReportWrites(context.store, (scope) => reconciler.drives(scope));
+  }
 
   /** Subscribes to the events topic from the beginning (the leader's group). */
   subscribe(): Promise<Subscription> {
@@ -94,7 +98,8 @@ export class AgentReports {
 
   private async onUnitProgress(lease: Lease, d: UnitProgress, receivedAt: number): Promise<void> {
     if (!(await this.knowsRollout(d.rolloutId))) return;
-    await this.storeReport(lease, d.rolloutId, RolloutDoc.clusterReport(d.cluster), d, StoredClusterReport);
+    const name = RolloutDoc.clusterReport(d.cluster);
+    await this.storeReport(lease, { scope: d.rolloutId, name, schema: StoredClusterReport }, d);
     const failing = d.units.some((u) => u.state === 'failed');
     if (failing) this.reconciler.noteFailure(d.rolloutId, receivedAt);
     this.reconciler.enqueue(d.rolloutId, failing);
@@ -103,7 +108,8 @@ export class AgentReports {
   private async onVmProgress(lease: Lease, d: VmProgress, receivedAt: number): Promise<void> {
     await this.inventory.storeVmGroup(lease, d);
     if (!(await this.knowsRollout(d.rolloutId))) return;
-    await this.storeReport(lease, d.rolloutId, RolloutDoc.vmGroupReport(d.group), d, StoredVmGroupReport);
+    const name = RolloutDoc.vmGroupReport(d.group);
+    await this.storeReport(lease, { scope: d.rolloutId, name, schema: StoredVmGroupReport }, d);
     const failing = d.hosts.some((h) => h.state === 'failed' || h.state === 'reverted');
     if (failing) this.reconciler.noteFailure(d.rolloutId, receivedAt);
     this.reconciler.enqueue(d.rolloutId, failing);
@@ -142,26 +148,15 @@ export class AgentReports {
   }
 
   /** Keeps the newest report per target: an older generation (redelivery, reordering) never replaces a newer one. */
-  private async storeReport(
-    lease: Lease,
-    scope: string,
-    name: string,
-    value: { readonly generation: number },
-    schema: typeof StoredClusterReport | typeof StoredVmGroupReport,
-  ): Promise<void> {
-    const { store } = this.context;
-    const existing = await store.read(scope, name);
-    if (existing && parseStored(schema, existing, name).generation > value.generation) return;
-    const r = await store.transition({
-      scope,
-      epoch: lease.epoch,
-      writes: [{ name, value, expectedVersion: existing?.version ?? 0 }],
-    });
-    if (r.ok) return;
+  private async storeReport(lease: Lease, target: ReportTarget, value: { readonly generation: number }): Promise<void> {
+    const r = await this.writes.write(lease, target, value);
+    if ('outcome' in r) return;
     if (r.reason === 'stale-epoch') {
       void this.leadership.lost('stale epoch');
       throw new PlannerError(PlannerErrorCode.StaleEpoch, 'a newer leader wrote this rollout', { retryable: true });
     }
-    throw new PlannerError(PlannerErrorCode.Conflict, `report ${name} changed concurrently`, { retryable: true });
+    throw new PlannerError(PlannerErrorCode.Conflict, `report ${target.name} changed concurrently`, {
+      retryable: true,
+    });
   }
 }

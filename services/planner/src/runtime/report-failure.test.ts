@@ -7,11 +7,13 @@ import {
   type DeadLetter,
   type EventBus,
 } from '@meshwave/bus';
-import { MessageType, Topic } from '@meshwave/contracts';
+import { MessageType, Topic, type UnitProgress } from '@meshwave/contracts';
 import { StoreError, StoreErrorCode, createInMemoryStore, type StateStore } from '@meshwave/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
+import { newFleetWorkloads, newRolloutYaml } from '../../../../test/integration/planner/scripted-agents.js';
 import { createPlanner } from './planner.js';
+import { RolloutDoc } from './store-layout.js';
 import { reportFailure } from './report-failure.js';
 
 const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-0123456789abcdef' }], activeKeyId: 'test' };
@@ -85,6 +87,86 @@ describe('a report the planner cannot take now is not lost', () => {
     await until('the cluster is in the inventory', async () => (await planner.cluster('c1')).name === 'c1');
     expect(failed()).toBe(8);
     expect(letters).toEqual([]);
+  });
+});
+
+// Agents re-send their whole progress every MESHWAVE_REPORT_RESEND_MS (level-triggered). The planner stores only
+// what changed, and a re-send still repairs a report the store lost (ADR 0032).
+const REPORT = RolloutDoc.clusterReport('c1');
+
+interface World {
+  readonly id: string;
+  readonly epoch: number;
+  readonly send: (p: UnitProgress) => Promise<void>;
+}
+
+const progress = (id: string, cluster: string, state: 'pending' | 'converged'): UnitProgress => ({
+  cluster,
+  rolloutId: id,
+  generation: 3,
+  halted: false,
+  units: [
+    { namespace: 'team-0', kind: 'Deployment', name: 'svc-0', state, revision: '1-25-2', injectedRevision: null },
+  ],
+});
+
+/** A leading planner on `store` driving a rollout it created, and an agent's bus to report on. */
+async function newWorld(store: StateStore): Promise<World> {
+  const broker = createInMemoryBroker();
+  const busFor = (source: string): EventBus => createInMemoryBus({ broker, source, signing });
+  const planner = createPlanner({
+    bus: busFor('planner'),
+    store,
+    config: { instanceId: 'p1', leaseRenewMs: 50, leaseTtlMs: 500, timerTickMs: 20 },
+  });
+  const agent = busFor('cluster-agent/c1');
+  stops.push(
+    () => planner.stop(),
+    () => agent.close(),
+  );
+  await planner.start();
+  await until('the planner leads', async () => (await planner.readiness()).leader);
+  const inventory = { clusters: [{ name: 'c1', labels: {}, workloads: newFleetWorkloads(4) }], vmGroups: [] };
+  const { id } = await planner.createRollout({ spec: newRolloutYaml({ waves: [100] }), inventory }, 'alice');
+  return {
+    id,
+    epoch: planner.epoch(),
+    send: (p) =>
+      agent.publish([{ topic: Topic.Events, key: `cluster/${p.cluster}`, type: MessageType.UnitProgress, data: p }]),
+  };
+}
+
+describe('re-sent reports', () => {
+  it('Given a stored report, When the agent re-sends it unchanged, Then it is not written again; a changed one is', async () => {
+    const store = createInMemoryStore();
+    const { id, send } = await newWorld(store);
+    await send(progress(id, 'c1', 'pending'));
+    await until('the report is stored', async () => (await store.readVersion(id, REPORT)) === 1);
+
+    // When the same report comes again (the periodic re-send), then another cluster's report (to know it was taken)
+    await send(progress(id, 'c1', 'pending'));
+    await send(progress(id, 'c2', 'pending'));
+    await until('the second cluster is stored', async () => (await store.readVersion(id, 'report/cluster/c2')) === 1);
+    expect(await store.readVersion(id, REPORT)).toBe(1);
+
+    // And a report that says something new is stored
+    await send(progress(id, 'c1', 'converged'));
+    await until('the changed report is stored', async () => (await store.readVersion(id, REPORT)) === 2);
+    expect((await store.read(id, REPORT))?.value).toMatchObject({ units: [{ state: 'converged' }] });
+  });
+
+  it('Given a stored report the store then lost, When the agent re-sends it unchanged, Then it is stored again', async () => {
+    const store = createInMemoryStore();
+    const { id, epoch, send } = await newWorld(store);
+    await send(progress(id, 'c1', 'pending'));
+    await until('the report is stored', async () => (await store.readVersion(id, REPORT)) === 1);
+    // the store loses the write (a failover that dropped it); the planner is not told
+    await store.transition({ scope: id, epoch, writes: [{ name: REPORT, value: null }] });
+
+    await send(progress(id, 'c1', 'pending'));
+
+    await until('the re-sent report is stored', async () => (await store.read(id, REPORT)) !== undefined);
+    expect((await store.read(id, REPORT))?.value).toEqual(progress(id, 'c1', 'pending'));
   });
 });
 

@@ -17,14 +17,8 @@ import { readFreeze } from './freeze-control.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import type { RolloutEvents } from './rollout-events.js';
-import {
-  ROLLOUT_KIND,
-  ValidatedDocs,
-  WAKE_TIMERS,
-  loadRollout,
-  stateWrite,
-  type LoadedRollout,
-} from './store-layout.js';
+import { RolloutReads } from './rollout-reads.js';
+import { ROLLOUT_KIND, WAKE_TIMERS, stateWrite, type LoadedRollout } from './store-layout.js';
 import { waveTraceOf, type WaveTrace } from './wave-traces.js';
 
 const tracer = trace.getTracer('@meshwave/planner');
@@ -77,8 +71,8 @@ export class RolloutReconciler {
   private readonly resendPending = new Set<string>();
   /** when a report with a failed unit arrived, per rollout: for the failure → halt metric */
   private readonly firstFailure = new Map<string, number>();
-  /** the driven rollouts' record and reports, validated once per version */
-  private readonly validated = new ValidatedDocs();
+  /** the driven rollouts' documents, fetched and validated once per version */
+  private readonly reads: RolloutReads;
   /** phase per rollout, for the rollouts-by-phase gauge */
   private readonly phases = new Map<string, RolloutPhase>();
 
@@ -90,6 +84,7 @@ export class RolloutReconciler {
   ) {
     this.healthSources = options.healthSources ?? DEFAULT_HEALTH_SOURCES;
     this.metricSampler = options.metricSampler;
+    this.reads = new RolloutReads(context.store);
     this.queue = createKeyQueue((id) => this.reconcile(id), {
       clock: context.clock,
       concurrency: context.config.concurrency,
@@ -122,6 +117,7 @@ export class RolloutReconciler {
     clearInterval(this.ticker);
     this.ticker = undefined;
     await this.queue.stop();
+    this.reads.forget();
     await subscription
       ?.close()
       .catch((e: unknown) => this.context.logger.warn({ err: e }, 'closing the event subscription failed'));
@@ -158,6 +154,11 @@ export class RolloutReconciler {
     if (!this.firstFailure.has(id)) this.firstFailure.set(id, at);
   }
 
+  /** the rollout as stored now (a driven one: only what changed since the last read is fetched) */
+  async load(id: string): Promise<LoadedRollout | undefined> {
+    return (await this.reads.read(id, this.context.health, false)).loaded;
+  }
+
   idle(): Promise<void> {
     return this.queue.idle();
   }
@@ -177,8 +178,7 @@ export class RolloutReconciler {
     if (!lease) return;
     const { store, metrics } = this.context;
     const endTimer = metrics.reconcileSeconds.startTimer();
-    const docs = await store.readScope(id);
-    const loaded = loadRollout(docs, this.context.health, this.validated, id);
+    const { docs, loaded } = await this.reads.read(id, this.context.health, true);
     if (!loaded) {
       endTimer();
       return;
@@ -207,7 +207,7 @@ export class RolloutReconciler {
     else await store.clearTimer(WAKE_TIMERS, id);
     if (TERMINAL_PHASES.has(decision.state.phase)) {
       this.rollouts.delete(id);
-      this.validated.retain(id);
+      this.reads.forget(id);
     }
     this.trackPhase(id, decision.state.phase);
     this.events.emitDecision(id, decision);
@@ -218,7 +218,7 @@ export class RolloutReconciler {
   private async decide(id: string, lease: Lease, loaded: LoadedRollout): Promise<Decided> {
     const { config, logger } = this.context;
     const now = nowOf(this.context);
-    const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now);
+    const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now, () => this.enqueue(id));
     const freeze = freezeOf(await readFreeze(this.context.store));
     const resendAll = this.resendPending.delete(id);
     let decision: Decision;

@@ -28,6 +28,12 @@ function newCountingStore(): { store: StateStore; count: DocCount; inner: StateS
       count.read += docs.size;
       return docs;
     },
+    readScopeChanges: async (scope, known) => {
+      const changes = await inner.readScopeChanges(scope, known);
+      count.read += changes.changed.size;
+      return changes;
+    },
+    readVersion: (scope, name) => inner.readVersion(scope, name),
     read: async (scope, name) => {
       count.read += 1;
       return inner.read(scope, name);

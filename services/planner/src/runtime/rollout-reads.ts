@@ -1,0 +1,59 @@
+import type { HealthReport } from '@meshwave/contracts';
+import type { StateStore, VersionedDoc } from '@meshwave/store';
+import type { Received } from '../core/rollout-state.js';
+import { ValidatedDocs, loadRollout, type LoadedRollout } from './store-layout.js';
+
+/** A rollout's scope as read, with its documents, and the rollout loaded from them (undefined: none). */
+export interface RolloutRead {
+  readonly docs: ReadonlyMap<string, VersionedDoc>;
+  readonly loaded: LoadedRollout | undefined;
+}
+
+/**
+ * The rollouts' scopes as the leader last read them. A reconcile (and a status read of a driven rollout) fetches
+ * only the documents whose version changed (`readScopeChanges`) and validates only those: the rollout's record
+ * holds its whole plan (every unit), and fetching and parsing it again on every reconcile and every status poll
+ * was most of the planner's CPU and garbage in the process-mode fleet benchmark (issue 15, ADR 0032).
+ *
+ * Bounds: one entry per rollout the leader drives (`kept`); a rollout that ends or a leader that stands down
+ * drops its entries (`forget`), and a document gone from the store is dropped at the next read. A read of any
+ * other rollout (a finished one, on a follower) is a plain read, cached nowhere. Values are shared between
+ * reads: no caller changes them (the engine's state is parsed afresh from them on every read).
+ */
+export class RolloutReads {
+  private readonly scopes = new Map<string, ReadonlyMap<string, VersionedDoc>>();
+  private readonly validated = new ValidatedDocs();
+
+  constructor(private readonly store: Pick<StateStore, 'readScope' | 'readScopeChanges'>) {}
+
+  /** the rollout `id`; `keep`: a rollout this leader drives, whose scope is kept for the next read */
+  async read(id: string, health: ReadonlyMap<string, Received<HealthReport>>, keep: boolean): Promise<RolloutRead> {
+    if (!keep && !this.scopes.has(id)) {
+      const docs = await this.store.readScope(id);
+      return { docs, loaded: loadRollout(docs, health, new ValidatedDocs(), id) };
+    }
+    const held = this.scopes.get(id) ?? new Map<string, VersionedDoc>();
+    const known = new Map([...held].map(([name, doc]) => [name, doc.version]));
+    const { versions, changed } = await this.store.readScopeChanges(id, known);
+    const docs = new Map<string, VersionedDoc>();
+    for (const [name, version] of versions) {
+      const doc = changed.get(name) ?? held.get(name);
+      if (doc !== undefined && doc.version === version) docs.set(name, doc);
+    }
+    // A read that overlapped another (a status poll during a reconcile) may store an older picture: harmless,
+    // the next read compares versions again.
+    if (keep || this.scopes.has(id)) this.scopes.set(id, docs);
+    return { docs, loaded: loadRollout(docs, health, this.validated, id) };
+  }
+
+  /** drops what is kept of `id` (a rollout that ended), or of every rollout (a leader that stands down) */
+  forget(id?: string): void {
+    if (id === undefined) {
+      for (const scope of this.scopes.keys()) this.validated.retain(scope);
+      this.scopes.clear();
+      return;
+    }
+    this.scopes.delete(id);
+    this.validated.retain(id);
+  }
+}
