@@ -4,9 +4,11 @@ import type {
   AuditQuery,
   AuditRecord,
   Lease,
+  ReadScopeOptions,
   StateStore,
   TransitionRequest,
   TransitionResult,
+  UnchangedDoc,
   VersionedDoc,
 } from './state-store.js';
 import {
@@ -83,12 +85,18 @@ class InMemoryStateStore implements StateStore {
     if (this.closed) throw new StoreError(StoreErrorCode.Closed, 'the state store is closed');
   }
 
-  async readScope(scope: string): Promise<ReadonlyMap<string, VersionedDoc>> {
+  async readScope(
+    scope: string,
+    options?: ReadScopeOptions,
+  ): Promise<ReadonlyMap<string, VersionedDoc | UnchangedDoc>> {
     this.open();
     checkScope(scope);
-    const out = new Map<string, VersionedDoc>();
-    for (const [name, doc] of this.scopes.get(scope)?.docs ?? [])
-      out.set(name, { value: JSON.parse(doc.json) as unknown, version: doc.version });
+    const out = new Map<string, VersionedDoc | UnchangedDoc>();
+    for (const [name, doc] of this.scopes.get(scope)?.docs ?? []) {
+      if (options?.unchangedSince?.get(name) === doc.version)
+        out.set(name, { value: undefined, version: doc.version, unchanged: true });
+      else out.set(name, { value: JSON.parse(doc.json) as unknown, version: doc.version });
+    }
     return out;
   }
 

@@ -112,3 +112,25 @@ export const RELEASE_LEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/**
+ * KEYS: docs, versions. ARGV: pairs of name, version the caller holds. Returns name, version, json per document
+ * of the scope, json '' for one still at the version the caller holds (left out, never sent).
+ */
+export const READ_SCOPE_CHANGES = `
+local known = {}
+for i = 1, #ARGV, 2 do known[ARGV[i]] = ARGV[i + 1] end
+local versions = redis.call('HGETALL', KEYS[2])
+local out = {}
+for i = 1, #versions, 2 do
+  local name, version = versions[i], versions[i + 1]
+  local json = ''
+  if known[name] ~= version then json = redis.call('HGET', KEYS[1], name) end
+  if json then
+    out[#out + 1] = name
+    out[#out + 1] = version
+    out[#out + 1] = json
+  end
+end
+return out
+`;

@@ -1,15 +1,24 @@
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { StoreError, StoreErrorCode } from './errors.js';
 import { KeyLayout, leaseValue, parseLeaseValue } from './keys.js';
-import { ACQUIRE_LEASE, APPEND_AUDIT, RELEASE_LEASE, RENEW_LEASE, TRANSITION } from './redis-scripts.js';
+import {
+  ACQUIRE_LEASE,
+  APPEND_AUDIT,
+  READ_SCOPE_CHANGES,
+  RELEASE_LEASE,
+  RENEW_LEASE,
+  TRANSITION,
+} from './redis-scripts.js';
 import type {
   AuditEntry,
   AuditQuery,
   AuditRecord,
   Lease,
+  ReadScopeOptions,
   StateStore,
   TransitionRequest,
   TransitionResult,
+  UnchangedDoc,
   VersionedDoc,
 } from './state-store.js';
 import {
@@ -43,6 +52,8 @@ interface ScriptCommands {
   mwAcquireLease(holderKey: string, epochKey: string, holder: string, ttlMs: number): Promise<number | null>;
   mwRenewLease(holderKey: string, expected: string, ttlMs: number): Promise<number>;
   mwReleaseLease(holderKey: string, expected: string): Promise<number>;
+  /** name, version, json ('' when unchanged) per document */
+  mwReadScopeChanges(docsKey: string, versionsKey: string, ...known: string[]): Promise<string[]>;
 }
 
 /** The scripts queued on a pipeline (a queued command returns the pipeline, not a promise). */
@@ -73,6 +84,7 @@ class RedisStateStore implements StateStore {
     this.now = options.now ?? Date.now;
     this.auditNow = options.now ?? (() => -1);
     redis.defineCommand('mwTransition', { lua: TRANSITION, numberOfKeys: 5 });
+    redis.defineCommand('mwReadScopeChanges', { lua: READ_SCOPE_CHANGES, numberOfKeys: 2 });
     redis.defineCommand('mwAppendAudit', { lua: APPEND_AUDIT, numberOfKeys: 1 });
     redis.defineCommand('mwAcquireLease', { lua: ACQUIRE_LEASE, numberOfKeys: 2 });
     redis.defineCommand('mwRenewLease', { lua: RENEW_LEASE, numberOfKeys: 1 });
@@ -80,8 +92,13 @@ class RedisStateStore implements StateStore {
     this.scripts = redis as unknown as ScriptCommands;
   }
 
-  async readScope(scope: string): Promise<ReadonlyMap<string, VersionedDoc>> {
+  async readScope(
+    scope: string,
+    options?: ReadScopeOptions,
+  ): Promise<ReadonlyMap<string, VersionedDoc | UnchangedDoc>> {
     checkScope(scope);
+    const known = options?.unchangedSince;
+    if (known !== undefined && known.size > 0) return this.readScopeChanges(scope, known);
     // MULTI: both hashes from one snapshot, in one round trip.
     const replies = await this.redis.multi().hgetall(this.keys.docs(scope)).hgetall(this.keys.versions(scope)).exec();
     const docs = replies?.[0]?.[1] as Record<string, string> | undefined;
@@ -90,6 +107,27 @@ class RedisStateStore implements StateStore {
     const out = new Map<string, VersionedDoc>();
     for (const [name, json] of Object.entries(docs))
       out.set(name, { value: JSON.parse(json) as unknown, version: Number(versions[name] ?? 0) });
+    return out;
+  }
+
+  /** the scope in one atomic script that leaves out (never sends) the documents still at a known version */
+  private async readScopeChanges(
+    scope: string,
+    known: ReadonlyMap<string, number>,
+  ): Promise<ReadonlyMap<string, VersionedDoc | UnchangedDoc>> {
+    const args = [...known].flatMap(([name, version]) => [name, String(version)]);
+    const reply = await this.scripts.mwReadScopeChanges(this.keys.docs(scope), this.keys.versions(scope), ...args);
+    const out = new Map<string, VersionedDoc | UnchangedDoc>();
+    for (let i = 0; i < reply.length; i += 3) {
+      const name = reply[i];
+      const version = Number(reply[i + 1]);
+      const json = reply[i + 2];
+      if (name === undefined || json === undefined) throw unexpected('readScopeChanges', reply);
+      out.set(
+        name,
+        json === '' ? { value: undefined, version, unchanged: true } : { value: JSON.parse(json) as unknown, version },
+      );
+    }
     return out;
   }
 

@@ -4,6 +4,22 @@ export interface VersionedDoc<T = unknown> {
   readonly version: number;
 }
 
+/**
+ * What `readScope` may leave out: document name → the version the caller already holds. A document still at
+ * that version comes back as `{ version, value: undefined, unchanged: true }`, without being read or parsed:
+ * a caller that keeps a large document that rarely changes (a rollout's plan) then reads only what changed.
+ */
+export interface ReadScopeOptions {
+  readonly unchangedSince?: ReadonlyMap<string, number>;
+}
+
+/** A document `readScope` left out because it is still at the version the caller holds. */
+export interface UnchangedDoc {
+  readonly value: undefined;
+  readonly version: number;
+  readonly unchanged: true;
+}
+
 /** One write of a transition. `expectedVersion` 0 means "must not exist"; undefined means "whatever it is". */
 export interface DocWrite {
   readonly name: string;
@@ -59,8 +75,8 @@ export interface Lease {
 
 /** Durable state. Redis in production, in memory for the embedded default and unit tests. */
 export interface StateStore {
-  /** every document of a scope, in one round trip */
-  readScope(scope: string): Promise<ReadonlyMap<string, VersionedDoc>>;
+  /** every document of a scope, in one round trip (those still at a version in `unchangedSince` without value) */
+  readScope(scope: string, options?: ReadScopeOptions): Promise<ReadonlyMap<string, VersionedDoc | UnchangedDoc>>;
   read(scope: string, name: string): Promise<VersionedDoc | undefined>;
   /** all writes apply or none do; checks the epoch and every expected version first */
   transition(request: TransitionRequest): Promise<TransitionResult>;

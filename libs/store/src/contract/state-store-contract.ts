@@ -92,6 +92,29 @@ export function describeStateStoreContract(
       expect((await store.readScope('r-other')).size).toBe(0);
     });
 
+    it('Given versions the reader holds, When it reads the scope, Then only documents at another version carry a value', async () => {
+      const store = await newStore();
+      const writes = [
+        { name: 'plan', value: { units: ['a', 'b'] } },
+        { name: 'state', value: { phase: 'Running' } },
+        { name: 'report', value: { n: 1 } },
+      ];
+      ok(await store.transition({ scope: 'r-2', epoch: 1, writes }));
+      ok(await store.transition({ scope: 'r-2', epoch: 1, writes: [{ name: 'state', value: { phase: 'Soaking' } }] }));
+      const scope = await store.readScope('r-2', {
+        unchangedSince: new Map([
+          ['plan', 1],
+          ['state', 1],
+          ['gone', 3],
+        ]),
+      });
+      expect(Object.fromEntries(scope)).toEqual({
+        plan: { value: undefined, version: 1, unchanged: true },
+        state: { value: { phase: 'Soaking' }, version: 2 },
+        report: { value: { n: 1 }, version: 1 },
+      });
+    });
+
     it('Given a stored document, When the written or read object is changed, Then the store is not', async () => {
       const store = await newStore();
       const value = { list: [1, 2] };

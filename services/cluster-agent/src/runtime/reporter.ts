@@ -49,13 +49,15 @@ export interface ReporterOptions {
 export interface Reporter {
   /** sends the whole inventory now */
   sendInventory(): Promise<void>;
+  /** the planner asked for the whole inventory: sent after the debounce interval */
+  resendInventory(): void;
   /** a cache change: its workloads' entries are recomputed at the next (debounced) send */
   noteChange(change: CacheChange): void;
   /**
-   * sends the inventory after the debounce interval, gathering the changes made meanwhile; skipped when they
-   * changed nothing it says, unless `always` (the periodic resend)
+   * sends what changed in the inventory after the debounce interval, gathering the changes made meanwhile;
+   * skipped when they changed nothing it says. `istio`: read the control planes and tags again too.
    */
-  scheduleInventory(always?: boolean): void;
+  scheduleInventory(istio?: boolean): void;
   /** sends the progress of the dirty rollouts now */
   sendProgress(): Promise<void>;
   /**
@@ -174,30 +176,61 @@ export function createReporter(options: ReporterOptions): Reporter {
   };
   let inventoryGeneration = 0;
   let inventoryAlways = false;
+  /** the control planes and tags are read again at the next send (they have no watch of their own) */
+  let istioDue = true;
+  let istioSent = '';
+  /** the generation of the last report the bus took: a delta follows it; none yet, or a failed send: a whole one */
+  let inventoryBase: number | undefined;
   const inventory = new InventoryBook(cache);
-  const publishInventory = async (): Promise<boolean> => {
-    const istio = await readIstio(options);
+  const publishInventory = async (
+    whole: boolean,
+    istio: Pick<InventoryReport, 'controlPlanes' | 'tags'>,
+  ): Promise<boolean> => {
+    const base = inventoryBase;
     inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
-    return publish([
-      event(MessageType.Inventory, {
-        cluster,
-        labels: options.clusterLabels,
-        generation: inventoryGeneration,
+    const head = { cluster, labels: options.clusterLabels, generation: inventoryGeneration, ...istio };
+    let message: OutgoingMessage;
+    if (whole || base === undefined) {
+      inventory.clearChanges();
+      message = event(MessageType.Inventory, {
+        ...head,
         workloads: inventory.workloads(),
         namespaces: inventory.namespaces(),
-        ...istio,
-      }),
-    ]);
+      });
+    } else {
+      const changes = inventory.takeChanges();
+      message = event(MessageType.InventoryDelta, {
+        ...head,
+        base,
+        upserted: changes.upserted,
+        removed: changes.removed,
+        ...(changes.namespaces ? { namespaces: inventory.namespaces() } : {}),
+      });
+    }
+    // Until the bus has it, nothing may follow it: a failed send is retried as a whole report (level report).
+    inventoryBase = undefined;
+    const sent = await publish([message]);
+    if (sent) inventoryBase = inventoryGeneration;
+    return sent;
   };
   const inventoryUpdates = ownReport({
     clock,
-    // the resync loop asks for a full inventory every resyncMs (scheduleInventory(true))
+    // No periodic resend: a whole inventory goes at start, after a failed send and when the planner asks for it
+    // (it missed a delta, or has none: ADR 0031); otherwise only what changed, debounced.
     resendMs: 0,
     send: async (full) => {
       const changed = inventory.refresh();
-      if (!changed && !inventoryAlways && !full) return true;
+      const whole = full || inventoryAlways || inventoryBase === undefined;
+      if (!changed && !whole && !istioDue) return true;
+      const readIstioNow = whole || istioDue;
+      istioDue = false;
+      const istio = readIstioNow ? await readIstio(options) : undefined;
+      const istioText = istio === undefined ? istioSent : JSON.stringify(istio);
+      if (!changed && !whole && istioText === istioSent) return true;
       inventoryAlways = false;
-      return publishInventory();
+      istioSent = istioText;
+      // a delta carries the control planes and tags only when read (they are a few entries)
+      return publishInventory(whole, istio ?? {});
     },
   });
 
@@ -226,12 +259,16 @@ export function createReporter(options: ReporterOptions): Reporter {
       inventoryAlways = true;
       await inventoryUpdates.flush();
     },
+    resendInventory() {
+      inventoryAlways = true;
+      reporter.scheduleInventory();
+    },
     noteChange(change) {
       inventory.note(change);
       reporter.scheduleInventory();
     },
-    scheduleInventory(always = false) {
-      inventoryAlways ||= always;
+    scheduleInventory(istio = false) {
+      istioDue ||= istio;
       if (options.running()) inventoryUpdates.request(intervals.inventoryDebounceMs);
     },
     sendProgress: () => progressUpdates.flush(),

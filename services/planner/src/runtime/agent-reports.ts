@@ -38,7 +38,7 @@ export class AgentReports {
     private readonly context: PlannerContext,
     private readonly leadership: Pick<Leadership, 'current' | 'lost'>,
     private readonly reconciler: ReconcilePort,
-    private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeVmGroup'>,
+    private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeDelta' | 'storeVmGroup'>,
   ) {}
 
   /** Subscribes to the events topic from the beginning (the leader's group). */
@@ -51,6 +51,7 @@ export class AgentReports {
         MessageType.UnitProgress,
         MessageType.VmProgress,
         MessageType.Inventory,
+        MessageType.InventoryDelta,
         MessageType.Health,
         MessageType.Heartbeat,
         MessageType.CommandRejected,
@@ -79,6 +80,8 @@ export class AgentReports {
         return this.onVmProgress(lease, m.data, receivedAt);
       case MessageType.Inventory:
         return this.inventory.storeReport(lease, m.data);
+      case MessageType.InventoryDelta:
+        return this.inventory.storeDelta(lease, m.data);
       case MessageType.Health:
         return this.onHealth(m.data, receivedAt);
       case MessageType.Heartbeat:

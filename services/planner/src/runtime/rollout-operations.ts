@@ -39,7 +39,15 @@ import { nowOf, type PlannerContext } from './planner-context.js';
 import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
 import type { RolloutEvents } from './rollout-events.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
-import { ROLLOUT_KIND, RolloutDoc, loadRollout, stateWrite, type LoadedRollout } from './store-layout.js';
+import {
+  ROLLOUT_KIND,
+  RolloutDoc,
+  ValidatedDocs,
+  loadRollout,
+  readCachedScope,
+  stateWrite,
+  type LoadedRollout,
+} from './store-layout.js';
 import { StoredRolloutRecord, StoredRolloutState, parseStored } from './stored-documents.js';
 
 /** A rollout spec and an inventory as the API receives them: text (YAML/JSON, with positions in errors) or objects. */
@@ -74,7 +82,7 @@ type StoredAction = Omit<ActionInput, 'action'> & {
 export interface RolloutOperationsPorts {
   readonly leadership: Pick<Leadership, 'requireLeader' | 'lost' | 'halted'>;
   readonly inventory: Pick<FleetInventory, 'stored'>;
-  readonly reconciler: Pick<RolloutReconciler, 'adopt' | 'enqueue'>;
+  readonly reconciler: Pick<RolloutReconciler, 'adopt' | 'enqueue' | 'drives' | 'validated'>;
   readonly events: Pick<RolloutEvents, 'emit'>;
   /** whether a metrics backend is configured (metric gates can be evaluated) */
   readonly metricsConfigured: boolean;
@@ -340,7 +348,11 @@ export class RolloutOperations {
   }
 
   private async loadOrThrow(id: string): Promise<LoadedRollout> {
-    const loaded = loadRollout(await this.context.store.readScope(id), this.context.health);
+    // A driven rollout is read through the reconciler's cache: a status read costs what changed, not the plan.
+    const { reconciler } = this.ports;
+    const validated = reconciler.drives(id) ? reconciler.validated : new ValidatedDocs();
+    const docs = await readCachedScope(this.context.store, id, validated);
+    const loaded = loadRollout(docs, this.context.health, validated, id);
     if (loaded) return loaded;
     // Not "no rollout" when the store lost its data: the rollout may well exist on the agents (ADR 0025).
     const lost = this.ports.leadership.halted;

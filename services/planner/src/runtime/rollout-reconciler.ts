@@ -20,6 +20,7 @@ import type { RolloutEvents } from './rollout-events.js';
 import {
   ROLLOUT_KIND,
   ValidatedDocs,
+  readCachedScope,
   WAKE_TIMERS,
   loadRollout,
   stateWrite,
@@ -77,8 +78,8 @@ export class RolloutReconciler {
   private readonly resendPending = new Set<string>();
   /** when a report with a failed unit arrived, per rollout: for the failure → halt metric */
   private readonly firstFailure = new Map<string, number>();
-  /** the driven rollouts' record and reports, validated once per version */
-  private readonly validated = new ValidatedDocs();
+  /** the driven rollouts' record and reports, validated once per version (shared with the API's reads) */
+  readonly validated = new ValidatedDocs();
   /** phase per rollout, for the rollouts-by-phase gauge */
   private readonly phases = new Map<string, RolloutPhase>();
 
@@ -177,7 +178,7 @@ export class RolloutReconciler {
     if (!lease) return;
     const { store, metrics } = this.context;
     const endTimer = metrics.reconcileSeconds.startTimer();
-    const docs = await store.readScope(id);
+    const docs = await readCachedScope(store, id, this.validated);
     const loaded = loadRollout(docs, this.context.health, this.validated, id);
     if (!loaded) {
       endTimer();
