@@ -3,7 +3,6 @@ import {
   UnitFailureReason,
   UnitState,
   type HealthReport,
-  type InventoryReport,
   type UnitProgress,
   type UnitProgressEntry,
 } from '@meshwave/contracts';
@@ -16,7 +15,7 @@ import type { CommandLedger } from '../core/command-ledger.js';
 import type { IstioInstallation, Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { EventPublisher } from './event-publisher.js';
-import { InventoryBook, istioInventory } from './inventory.js';
+import { createInventorySender } from './inventory-sender.js';
 import type { UnitBook, UnitStatus } from './unit-book.js';
 
 export interface ReporterOptions {
@@ -125,25 +124,8 @@ function unitProgress(
  * A report is the agent's own state, not a step of whichever command or watch event asked for it: it is sent
  * outside their trace (an urgent one is sent from inside the reconcile that saw the failure).
  */
-const ownReport = (options: LevelReportOptions): LevelReport =>
+export const ownReport = (options: LevelReportOptions): LevelReport =>
   createLevelReport({ ...options, send: (full) => contextApi.with(ROOT_CONTEXT, () => options.send(full)) });
-
-/**
- * The cluster's control planes and tags for the inventory. Without them the inventory says nothing of control
- * planes (the planner then says it could not check them): never an empty list, which would claim that no
- * revision is installed.
- */
-async function readIstio(
-  options: Pick<ReporterOptions, 'istio' | 'log'>,
-): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags'>> {
-  try {
-    const installation = await options.istio();
-    return installation === undefined ? {} : istioInventory(installation);
-  } catch (err) {
-    options.log.warn({ err }, 'reading control planes and revision tags failed: the inventory goes without them');
-    return {};
-  }
-}
 
 /**
  * Publishes progress; a failed publish is retried as a full one, and the rollouts it carried go back to the
@@ -168,71 +150,13 @@ async function publishKeepingDirty(
 }
 
 export function createReporter(options: ReporterOptions): Reporter {
-  const { cluster, cache, book, clock, intervals, publisher } = options;
+  const { cluster, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
   const progressOf = (id: string, ledger: CommandLedger, statuses: Iterable<UnitStatus>): OutgoingMessage[] => {
     const progress = unitProgress(cluster, id, ledger, statuses);
     return progress ? [event(MessageType.UnitProgress, progress)] : [];
   };
-  let inventoryGeneration = 0;
-  let inventoryAlways = false;
-  /** the control planes and tags are read again at the next send (they have no watch of their own) */
-  let istioDue = true;
-  let istioSent = '';
-  /** the generation of the last report the bus took: a delta follows it; none yet, or a failed send: a whole one */
-  let inventoryBase: number | undefined;
-  const inventory = new InventoryBook(cache);
-  const publishInventory = async (
-    whole: boolean,
-    istio: Pick<InventoryReport, 'controlPlanes' | 'tags'>,
-  ): Promise<boolean> => {
-    const base = inventoryBase;
-    inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
-    const head = { cluster, labels: options.clusterLabels, generation: inventoryGeneration, ...istio };
-    let message: OutgoingMessage;
-    if (whole || base === undefined) {
-      inventory.clearChanges();
-      message = event(MessageType.Inventory, {
-        ...head,
-        workloads: inventory.workloads(),
-        namespaces: inventory.namespaces(),
-      });
-    } else {
-      const changes = inventory.takeChanges();
-      message = event(MessageType.InventoryDelta, {
-        ...head,
-        base,
-        upserted: changes.upserted,
-        removed: changes.removed,
-        ...(changes.namespaces ? { namespaces: inventory.namespaces() } : {}),
-      });
-    }
-    // Until the bus has it, nothing may follow it: a failed send is retried as a whole report (level report).
-    inventoryBase = undefined;
-    const sent = await publish([message]);
-    if (sent) inventoryBase = inventoryGeneration;
-    return sent;
-  };
-  const inventoryUpdates = ownReport({
-    clock,
-    // No periodic resend: a whole inventory goes at start, after a failed send and when the planner asks for it
-    // (it missed a delta, or has none: ADR 0031); otherwise only what changed, debounced.
-    resendMs: 0,
-    send: async (full) => {
-      const changed = inventory.refresh();
-      const whole = full || inventoryAlways || inventoryBase === undefined;
-      if (!changed && !whole && !istioDue) return true;
-      const readIstioNow = whole || istioDue;
-      istioDue = false;
-      const istio = readIstioNow ? await readIstio(options) : undefined;
-      const istioText = istio === undefined ? istioSent : JSON.stringify(istio);
-      if (!changed && !whole && istioText === istioSent) return true;
-      inventoryAlways = false;
-      istioSent = istioText;
-      // a delta carries the control planes and tags only when read (they are a few entries)
-      return publishInventory(whole, istio ?? {});
-    },
-  });
+  const inventory = createInventorySender({ ...options, publisher, report: ownReport });
 
   /** the rollouts whose units this agent holds now: what a full progress report covers */
   const heldRollouts = (): Set<string> => new Set([...book.statuses.values()].map((s) => s.assignment.rolloutId));
@@ -255,22 +179,13 @@ export function createReporter(options: ReporterOptions): Reporter {
   });
 
   const reporter: Reporter = {
-    async sendInventory() {
-      inventoryAlways = true;
-      await inventoryUpdates.flush();
-    },
-    resendInventory() {
-      inventoryAlways = true;
-      reporter.scheduleInventory();
-    },
+    sendInventory: () => inventory.sendWhole(),
+    resendInventory: () => inventory.schedule({ whole: true }),
     noteChange(change) {
       inventory.note(change);
-      reporter.scheduleInventory();
+      inventory.schedule();
     },
-    scheduleInventory(istio = false) {
-      istioDue ||= istio;
-      if (options.running()) inventoryUpdates.request(intervals.inventoryDebounceMs);
-    },
+    scheduleInventory: (istio = false) => inventory.schedule({ istio }),
     sendProgress: () => progressUpdates.flush(),
     scheduleProgress(delay = intervals.progressDebounceMs, urgent = false) {
       if (!options.running()) return;
@@ -290,7 +205,7 @@ export function createReporter(options: ReporterOptions): Reporter {
       ]);
     },
     stop() {
-      inventoryUpdates.stop();
+      inventory.stop();
       progressUpdates.stop();
       healthUpdates.stop();
     },
