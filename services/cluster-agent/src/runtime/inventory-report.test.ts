@@ -97,7 +97,7 @@ async function newWorld(istio?: KubernetesPort['readIstioInstallation']): Promis
   return world;
 }
 
-const meshes = (r: InventoryReport | undefined): Record<string, string | undefined> =>
+const meshes = (r: Pick<InventoryReport, 'namespaces'> | undefined): Record<string, string | undefined> =>
   Object.fromEntries((r?.namespaces ?? []).map((n) => [n.name, n.labels[MESH_LABEL]]));
 
 describe('cluster agent inventory: namespaces', () => {

@@ -42,7 +42,11 @@ describe('applying an inventory delta (ADR 0031)', () => {
     expect(outcome.kind).toBe('applied');
     if (outcome.kind !== 'applied') return;
     expect(outcome.report.generation).toBe(11);
-    expect(outcome.report.workloads.map((w) => `${w.name}@${w.revision}`)).toEqual(['a@1-24-5', 'b@1-25-2', 'd@1-24-5']);
+    expect(outcome.report.workloads.map((w) => `${w.name}@${w.revision}`)).toEqual([
+      'a@1-24-5',
+      'b@1-25-2',
+      'd@1-24-5',
+    ]);
     // a field the delta leaves out is unchanged, never "none"
     expect(outcome.report.namespaces).toEqual(held.namespaces);
     expect(outcome.report.tags).toEqual(held.tags);
