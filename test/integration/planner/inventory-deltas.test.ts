@@ -9,6 +9,7 @@ import { createPlanner, type Planner } from '@meshwave/planner';
 import { createRedisStore, type StateStore } from '@meshwave/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadTestEnv } from '../../support/env.js';
+import { eventually } from '../../support/eventually.js';
 
 const env = loadTestEnv();
 const signing = { keys: [{ id: 'it', secret: 'meshwave-integration-signing-key-0123456789' }], activeKeyId: 'it' };
@@ -18,16 +19,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function newWorld(): { bus: (source: string) => EventBus; store: StateStore; run: string } {
   const run = randomBytes(4).toString('hex');
@@ -87,13 +78,13 @@ describe('inventory deltas on Kafka and Redis', () => {
       (await planner.cluster(CLUSTER)).workloadList.map((w) => `${w.namespace}/${w.name}`).sort();
 
     // Given the agent's whole inventory at the planner
-    await until('the whole inventory at the planner', async () =>
+    await eventually('the whole inventory at the planner', async () =>
       (await workloadsAtPlanner()).length === 1 ? true : undefined,
     );
 
     // When a workload appears, Then it reaches the planner as a delta
     sim.createWorkload({ namespace: 'shop', name: 'cart' });
-    await until('the new workload at the planner', async () =>
+    await eventually('the new workload at the planner', async () =>
       (await workloadsAtPlanner()).includes('shop/cart') ? true : undefined,
     );
     expect(sent.map((m) => m.type)).toEqual([MessageType.Inventory, MessageType.InventoryDelta]);
@@ -115,7 +106,7 @@ describe('inventory deltas on Kafka and Redis', () => {
         },
       },
     ]);
-    const again = await until('a second whole inventory', async () => {
+    const again = await eventually('a second whole inventory', async () => {
       const wholes = sent.filter((m) => m.type === MessageType.Inventory);
       return wholes.length > 1 ? (wholes.at(-1)!.data as InventoryReport) : undefined;
     });
