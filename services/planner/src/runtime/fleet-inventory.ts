@@ -130,9 +130,12 @@ export class FleetInventory {
     });
     if (!r.ok) {
       this.validated.forget(FLEET_SCOPE, name);
-      throw new PlannerError(PlannerErrorCode.Conflict, `inventory of ${delta.cluster} not stored: ${r.reason}`, {
-        retryable: true,
-      });
+      // as for a whole report: a conflict is retried (with a read), a newer leader's epoch is its to handle
+      if (r.reason === 'version-conflict')
+        throw new PlannerError(PlannerErrorCode.Conflict, `inventory of ${delta.cluster} changed concurrently`, {
+          retryable: true,
+        });
+      return;
     }
     this.validated.prime(FLEET_SCOPE, name, r.versions[name] ?? 0, value);
     const { report } = outcome;
