@@ -31,6 +31,10 @@ export const MessageType = {
   VmGroupDesiredState: 'io.meshwave.command.vmgroup.desired-state.v1',
   Halt: 'io.meshwave.command.halt.v1',
   Inventory: 'io.meshwave.event.inventory.v1',
+  /** what changed in a cluster's inventory since the agent's previous report (ADR 0031) */
+  InventoryDelta: 'io.meshwave.event.inventory-delta.v1',
+  /** the planner asks a cluster's agent for its whole inventory (it missed a delta, or has none) */
+  InventoryResync: 'io.meshwave.command.inventory-resync.v1',
   UnitProgress: 'io.meshwave.event.unit-progress.v1',
   VmProgress: 'io.meshwave.event.vm-progress.v1',
   Health: 'io.meshwave.event.health.v1',
@@ -189,6 +193,30 @@ export const InventoryReport = z.object({
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 
+/** A workload by name (`namespace/kind/name`), as a delta lists the ones that are gone. */
+export const InventoryWorkloadRef = InventoryWorkload.pick({ namespace: true, kind: true, name: true });
+export type InventoryWorkloadRef = z.infer<typeof InventoryWorkloadRef>;
+
+/**
+ * What changed in a cluster's inventory since the report of generation `base` (a whole one or a delta): the
+ * workloads added or changed, the ones gone; namespaces, control planes and tags (a few entries) whole when
+ * sent. The planner applies it only on top of `base`; on any other generation it has missed one and asks for
+ * the whole inventory (`InventoryResync`). Its own message type: a planner that predates it skips it (ADR 0031).
+ */
+export const InventoryDelta = InventoryReport.omit({ workloads: true }).extend({
+  base: z.number().int().nonnegative(),
+  upserted: z.array(InventoryWorkload),
+  removed: z.array(InventoryWorkloadRef),
+});
+export type InventoryDelta = z.infer<typeof InventoryDelta>;
+
+/** The planner asks a cluster's agent for its whole inventory, with why (logged by the agent). */
+export const InventoryResync = z.object({
+  cluster: z.string().min(1),
+  reason: z.string().max(256),
+});
+export type InventoryResync = z.infer<typeof InventoryResync>;
+
 export const VmHostState = {
   Pending: 'pending',
   Upgrading: 'upgrading',
@@ -282,6 +310,8 @@ export const MessageSchemas = {
   [MessageType.VmGroupDesiredState]: VmGroupDesiredState,
   [MessageType.Halt]: HaltCommand,
   [MessageType.Inventory]: InventoryReport,
+  [MessageType.InventoryDelta]: InventoryDelta,
+  [MessageType.InventoryResync]: InventoryResync,
   [MessageType.UnitProgress]: UnitProgress,
   [MessageType.VmProgress]: VmProgress,
   [MessageType.Health]: HealthReport,

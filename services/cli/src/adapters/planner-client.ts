@@ -54,6 +54,8 @@ export class PlannerClient {
   constructor(
     private readonly baseUrl: string,
     private readonly token: string | undefined,
+    /** how long one request may take (a remote planner may be out of reach); default 30 s */
+    private readonly requestTimeoutMs = 30_000,
   ) {}
 
   /** Sends one request; a planner out of reach or an error answer is a `PlannerClientError`. */
@@ -90,7 +92,7 @@ export class PlannerClient {
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body, AbortSignal.timeout(30_000));
+    const res = await this.send(method, path, body, AbortSignal.timeout(this.requestTimeoutMs));
     return safeJson(await res.text()) as T;
   }
 

@@ -171,7 +171,10 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     return { exit: ExitCode.Failure };
   }
   options.onFleetStarted?.(fleet);
-  const run: DemoRun = { options, io, fleetConfig, fleet, client: new PlannerClient(fleet.url, DEMO_TOKEN), say, view };
+  // The planner is in this process, never out of reach: a request waits as long as the demo does. A 30 s request
+  // timeout would measure only this process's own load (at 100,000 units the plan it answers is ≈15 MB).
+  const client = new PlannerClient(fleet.url, DEMO_TOKEN, options.timeoutSeconds * 1000);
+  const run: DemoRun = { options, io, fleetConfig, fleet, client, say, view };
   announceFleet(run);
 
   let exit: number = ExitCode.Failure;

@@ -1,4 +1,10 @@
-import { DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS, MessageType, clusterKey, unitKey } from '@meshwave/contracts';
+import {
+  DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
+  MessageType,
+  clusterKey,
+  unitKey,
+  type InventoryResync,
+} from '@meshwave/contracts';
 import type { EventBus, IncomingMessage, Subscription } from '@meshwave/bus';
 import { ISTIO_SYSTEM_NAMESPACE, MeshwaveLabel } from '@meshwave/istio';
 import { systemClock, type Clock, type TimerHandle } from '@meshwave/reconcile';
@@ -113,6 +119,7 @@ function createParts(
     if (change.namespace === ISTIO_SYSTEM_NAMESPACE) {
       controlPlanes.forget();
       revisionTags.forget();
+      reporter.scheduleInventory(true);
     }
     for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
   });
@@ -194,6 +201,13 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     timers.push(clock.setTimer(ms, tick));
   };
 
+  /** the planner missed a delta or has no inventory of this cluster: the whole one goes with the next send */
+  const askedForInventory = (m: IncomingMessage): Promise<void> => {
+    log.info({ reason: (m.data as InventoryResync).reason }, 'the planner asked for the whole inventory');
+    reporter.resendInventory();
+    return Promise.resolve();
+  };
+
   const start = async (): Promise<void> => {
     await intake.load();
     book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
@@ -215,9 +229,9 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
       topic: 'commands',
       groupId: options.groupId ?? `cluster-agent.${cluster}`,
       audiences: [clusterKey(cluster)],
-      types: [MessageType.ClusterDesiredState, MessageType.Halt],
+      types: [MessageType.ClusterDesiredState, MessageType.Halt, MessageType.InventoryResync],
       fromBeginning: true,
-      handler: intake.handleCommand,
+      handler: (m) => (m.type === MessageType.InventoryResync ? askedForInventory(m) : intake.handleCommand(m)),
       onRejected: intake.onRejected,
     });
     log.info({ units: book.units.size }, 'cluster agent started');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createInMemoryBroker, createInMemoryBus, type EventBus, type IncomingMessage } from '@meshwave/bus';
-import { MESH_LABEL, MessageType, clusterKey, type InventoryReport } from '@meshwave/contracts';
+import { MESH_LABEL, MessageType, clusterKey, type InventoryDelta, type InventoryReport } from '@meshwave/contracts';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
 import { createManualClock, type ManualClock } from '@meshwave/reconcile';
 import { createSimulatedCluster, type SimulatedCluster } from '../adapters/simulated-cluster.js';
@@ -15,7 +15,12 @@ interface World {
   readonly clock: ManualClock;
   readonly sim: SimulatedCluster;
   readonly agent: ClusterAgent;
+  /** the whole inventories sent */
   readonly inventories: () => InventoryReport[];
+  /** every inventory report sent, whole or delta, in order */
+  readonly reports: () => ({ type: 'whole'; data: InventoryReport } | { type: 'delta'; data: InventoryDelta })[];
+  /** the planner's bus (to send the agent a command) */
+  readonly planner: EventBus;
   /** advances the manual clock in debounce steps until `check` holds (a bounded number of steps, no wall time) */
   until(what: string, check: () => boolean): Promise<void>;
   close(): Promise<void>;
@@ -50,7 +55,7 @@ async function newWorld(istio?: KubernetesPort['readIstioInstallation']): Promis
     topic: 'events',
     groupId: 'test',
     fromBeginning: true,
-    types: [MessageType.Inventory],
+    types: [MessageType.Inventory, MessageType.InventoryDelta],
     handler: async (m) => void events.push(m),
   });
   const agent = createClusterAgent({
@@ -66,7 +71,14 @@ async function newWorld(istio?: KubernetesPort['readIstioInstallation']): Promis
     clock,
     sim,
     agent,
-    inventories: () => events.map((e) => e.data as InventoryReport),
+    inventories: () => events.filter((e) => e.type === MessageType.Inventory).map((e) => e.data as InventoryReport),
+    reports: () =>
+      events.map((e) =>
+        e.type === MessageType.Inventory
+          ? { type: 'whole' as const, data: e.data as InventoryReport }
+          : { type: 'delta' as const, data: e.data as InventoryDelta },
+      ),
+    planner,
     async until(what, check) {
       for (let step = 0; step < 200; step++) {
         if (check()) return;
@@ -85,7 +97,7 @@ async function newWorld(istio?: KubernetesPort['readIstioInstallation']): Promis
   return world;
 }
 
-const meshes = (r: InventoryReport | undefined): Record<string, string | undefined> =>
+const meshes = (r: Pick<InventoryReport, 'namespaces'> | undefined): Record<string, string | undefined> =>
   Object.fromEntries((r?.namespaces ?? []).map((n) => [n.name, n.labels[MESH_LABEL]]));
 
 describe('cluster agent inventory: namespaces', () => {
@@ -107,17 +119,59 @@ describe('cluster agent inventory: namespaces', () => {
   it('Given a running agent, When a namespace is relabelled into another mesh, Then the next (debounced) inventory carries the new mesh', async () => {
     const w = await newWorld();
     await w.until('a first inventory', () => w.inventories().length > 0);
-    const before = w.inventories().length;
+    const before = w.reports().length;
 
     await w.sim.patchNamespace('shop', { labels: { [MESH_LABEL]: 'mesh-a' } });
     await w.sim.patchNamespace('plain', { labels: { [MESH_LABEL]: 'mesh-c' } });
-    await w.until('an inventory with the new meshes', () => meshes(w.inventories().at(-1)).plain === 'mesh-c');
+    await w.until('an inventory with the new meshes', () => meshes(w.reports().at(-1)?.data).plain === 'mesh-c');
 
-    const last = w.inventories().at(-1)!;
-    expect(meshes(last)).toEqual({ pay: 'mesh-a', plain: 'mesh-c', shop: 'mesh-a' });
-    expect(last.generation).toBeGreaterThan(w.inventories()[before - 1]!.generation);
+    const last = w.reports().at(-1)!;
+    expect(meshes(last.data)).toEqual({ pay: 'mesh-a', plain: 'mesh-c', shop: 'mesh-a' });
+    // a delta on the report before it (ADR 0031)
+    expect(last.type).toBe('delta');
+    expect(last.type === 'delta' && last.data.base).toBe(w.reports()[before - 1]!.data.generation);
+    expect(last.data.generation).toBeGreaterThan(w.reports()[before - 1]!.data.generation);
     // the two changes inside one debounce window make one report, not two
-    expect(w.inventories().length).toBe(before + 1);
+    expect(w.reports().length).toBe(before + 1);
+  });
+});
+
+describe('cluster agent inventory: deltas (ADR 0031)', () => {
+  it('Given a running agent, When one workload changes, Then the next report is a delta with that workload alone', async () => {
+    const w = await newWorld();
+    await w.until('a first inventory', () => w.reports().length > 0);
+    const first = w.reports()[0]!;
+    expect(first.type).toBe('whole');
+
+    w.sim.createWorkload({ namespace: 'shop', name: 'cart' });
+    await w.until('a delta', () => w.reports().length > 1);
+
+    const next = w.reports()[1]!;
+    expect(next.type).toBe('delta');
+    if (next.type !== 'delta') return;
+    expect(next.data.base).toBe(first.data.generation);
+    expect(next.data.upserted.map((x) => `${x.namespace}/${x.name}`)).toEqual(['shop/cart']);
+    expect(next.data.removed).toEqual([]);
+  });
+
+  it('Given a running agent, When the planner asks for its inventory, Then it sends the whole one', async () => {
+    const w = await newWorld();
+    await w.until('a first inventory', () => w.reports().length > 0);
+
+    await w.planner.publish([
+      {
+        topic: 'commands',
+        key: clusterKey('c1'),
+        audience: clusterKey('c1'),
+        type: MessageType.InventoryResync,
+        data: { cluster: 'c1', reason: 'test: a delta was missed' },
+      },
+    ]);
+    await w.until('a second whole inventory', () => w.inventories().length > 1);
+
+    const again = w.inventories()[1]!;
+    expect(again.workloads.map((x) => `${x.namespace}/${x.name}`).sort()).toEqual(['pay/api', 'shop/web']);
+    expect(w.reports().map((r) => r.type)).toEqual(['whole', 'whole']);
   });
 });
 

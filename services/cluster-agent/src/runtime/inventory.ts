@@ -6,6 +6,7 @@ import {
   type InventoryNamespace,
   type InventoryReport,
   type InventoryWorkload,
+  type InventoryWorkloadRef,
 } from '@meshwave/contracts';
 import { PROTECTED_NAMESPACES, injectedRevisionOf } from '@meshwave/istio';
 import { assignedRevisionOf } from '../core/converge-decisions.js';
@@ -61,10 +62,25 @@ function inventoryNamespaces(cache: ClusterCache): InventoryNamespace[] {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** What changed in the inventory since the last `takeChanges`: what a delta report carries (ADR 0031). */
+export interface InventoryChanges {
+  readonly upserted: InventoryWorkload[];
+  readonly removed: InventoryWorkloadRef[];
+  /** the namespaces' list or labels changed */
+  readonly namespaces: boolean;
+}
+
+const refOf = (w: InventoryWorkloadRef): InventoryWorkloadRef => ({
+  namespace: w.namespace,
+  kind: w.kind,
+  name: w.name,
+});
+
 /**
  * The cluster's inventory kept entry by entry: a cache change marks the workloads it concerns (a pod's owners,
  * from the cache's pods-by-owner index; a namespace's workloads on a relabel), and `refresh` recomputes only
- * those, each from its own pods. Only a re-list recomputes everything.
+ * those, each from its own pods. Only a re-list recomputes everything. The entries that changed are kept apart
+ * until taken, so a report can carry only them.
  */
 export class InventoryBook {
   /** entries recomputed so far (for tests proving the work follows the change) */
@@ -74,6 +90,9 @@ export class InventoryBook {
   private all = true;
   private namespacesDirty = true;
   private namespaceList: InventoryNamespace[] = [];
+  /** workloads whose entry changed (added, changed or gone) since the last `takeChanges`, by key */
+  private readonly changed = new Map<string, InventoryWorkloadRef>();
+  private namespacesChanged = false;
 
   constructor(private readonly cache: ClusterCache) {}
 
@@ -93,7 +112,9 @@ export class InventoryBook {
     let changed = false;
     if (this.namespacesDirty) {
       const next = inventoryNamespaces(this.cache);
-      changed ||= JSON.stringify(next) !== JSON.stringify(this.namespaceList);
+      const differs = JSON.stringify(next) !== JSON.stringify(this.namespaceList);
+      this.namespacesChanged ||= differs;
+      changed ||= differs;
       this.namespaceList = next;
       this.namespacesDirty = false;
     }
@@ -105,6 +126,7 @@ export class InventoryBook {
       this.entries.clear();
       for (const w of this.cache.workloads())
         changed = this.put(workloadRefKey(w), w, old.get(workloadRefKey(w))) || changed;
+      for (const [key, entry] of old) if (!this.entries.has(key)) this.changed.set(key, refOf(entry));
       return changed || before !== this.entries.size;
     }
     for (const [key, namespace] of this.dirty) {
@@ -112,7 +134,10 @@ export class InventoryBook {
       const old = this.entries.get(key);
       this.entries.delete(key);
       if (w) changed = this.put(key, w, old) || changed;
-      else changed ||= old !== undefined;
+      else if (old !== undefined) {
+        this.changed.set(key, refOf(old));
+        changed = true;
+      }
     }
     this.dirty.clear();
     return changed;
@@ -120,6 +145,26 @@ export class InventoryBook {
 
   workloads(): InventoryWorkload[] {
     return [...this.entries.values()];
+  }
+
+  /** the changes since the last call (a whole report sent meanwhile takes them too: see `clearChanges`) */
+  takeChanges(): InventoryChanges {
+    const upserted: InventoryWorkload[] = [];
+    const removed: InventoryWorkloadRef[] = [];
+    for (const [key, ref] of this.changed) {
+      const entry = this.entries.get(key);
+      if (entry) upserted.push(entry);
+      else removed.push(ref);
+    }
+    const namespaces = this.namespacesChanged;
+    this.clearChanges();
+    return { upserted, removed, namespaces };
+  }
+
+  /** a whole inventory was sent: what changed before it is in it */
+  clearChanges(): void {
+    this.changed.clear();
+    this.namespacesChanged = false;
   }
 
   namespaces(): InventoryNamespace[] {
@@ -132,6 +177,9 @@ export class InventoryBook {
     this.entriesComputed++;
     const entry = inventoryEntry(this.cache, w);
     if (entry) this.entries.set(key, entry);
-    return JSON.stringify(entry) !== JSON.stringify(old);
+    const differs = JSON.stringify(entry) !== JSON.stringify(old);
+    const ref = entry ?? old;
+    if (differs && ref) this.changed.set(key, refOf(ref));
+    return differs;
   }
 }

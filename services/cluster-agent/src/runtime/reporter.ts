@@ -3,7 +3,6 @@ import {
   UnitFailureReason,
   UnitState,
   type HealthReport,
-  type InventoryReport,
   type RevisionPods,
   type UnitProgress,
   type UnitProgressEntry,
@@ -17,7 +16,7 @@ import type { CommandLedger } from '../core/command-ledger.js';
 import type { IstioInstallation, Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { EventPublisher } from './event-publisher.js';
-import { InventoryBook, istioInventory } from './inventory.js';
+import { createInventorySender } from './inventory-sender.js';
 import type { UnitBook, UnitStatus } from './unit-book.js';
 
 export interface ReporterOptions {
@@ -52,13 +51,15 @@ export interface ReporterOptions {
 export interface Reporter {
   /** sends the whole inventory now */
   sendInventory(): Promise<void>;
+  /** the planner asked for the whole inventory: sent after the debounce interval */
+  resendInventory(): void;
   /** a cache change: its workloads' entries are recomputed at the next (debounced) send */
   noteChange(change: CacheChange): void;
   /**
-   * sends the inventory after the debounce interval, gathering the changes made meanwhile; skipped when they
-   * changed nothing it says, unless `always` (the periodic resend)
+   * sends what changed in the inventory after the debounce interval, gathering the changes made meanwhile;
+   * skipped when they changed nothing it says. `istio`: read the control planes and tags again too.
    */
-  scheduleInventory(always?: boolean): void;
+  scheduleInventory(istio?: boolean): void;
   /** sends the progress of the dirty rollouts now */
   sendProgress(): Promise<void>;
   /**
@@ -126,36 +127,8 @@ function unitProgress(
  * A report is the agent's own state, not a step of whichever command or watch event asked for it: it is sent
  * outside their trace (an urgent one is sent from inside the reconcile that saw the failure).
  */
-const ownReport = (options: LevelReportOptions): LevelReport =>
+export const ownReport = (options: LevelReportOptions): LevelReport =>
   createLevelReport({ ...options, send: (full) => contextApi.with(ROOT_CONTEXT, () => options.send(full)) });
-
-/**
- * The cluster's control planes and tags for the inventory. Without them the inventory says nothing of control
- * planes (the planner then says it could not check them): never an empty list, which would claim that no
- * revision is installed.
- */
-async function readIstio(
-  options: Pick<ReporterOptions, 'istio' | 'revisionPods' | 'log'>,
-): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods'>> {
-  const [installation, revisionPods] = await Promise.allSettled([options.istio(), options.revisionPods()]);
-  if (installation.status === 'rejected')
-    options.log.warn(
-      { err: installation.reason },
-      'reading control planes and revision tags failed: the inventory goes without them',
-    );
-  // Without them the planner calls no revision safe to remove: an unread cluster never reads as unused.
-  if (revisionPods.status === 'rejected')
-    options.log.warn(
-      { err: revisionPods.reason },
-      'reading the pods per revision failed: the inventory goes without them',
-    );
-  return {
-    ...(installation.status === 'fulfilled' && installation.value !== undefined
-      ? istioInventory(installation.value)
-      : {}),
-    ...(revisionPods.status === 'fulfilled' ? { revisionPods: revisionPods.value } : {}),
-  };
-}
 
 /**
  * Publishes progress; a failed publish is retried as a full one, and the rollouts it carried go back to the
@@ -193,40 +166,13 @@ function newHealthStamp(clock: Clock): () => Pick<HealthReport, 'generation' | '
 }
 
 export function createReporter(options: ReporterOptions): Reporter {
-  const { cluster, cache, book, clock, intervals, publisher } = options;
+  const { cluster, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
   const progressOf = (id: string, ledger: CommandLedger, statuses: Iterable<UnitStatus>): OutgoingMessage[] => {
     const progress = unitProgress(cluster, id, ledger, statuses);
     return progress ? [event(MessageType.UnitProgress, progress)] : [];
   };
-  let inventoryGeneration = 0;
-  let inventoryAlways = false;
-  const inventory = new InventoryBook(cache);
-  const publishInventory = async (): Promise<boolean> => {
-    const istio = await readIstio(options);
-    inventoryGeneration = Math.max(inventoryGeneration + 1, clock.now());
-    return publish([
-      event(MessageType.Inventory, {
-        cluster,
-        labels: options.clusterLabels,
-        generation: inventoryGeneration,
-        workloads: inventory.workloads(),
-        namespaces: inventory.namespaces(),
-        ...istio,
-      }),
-    ]);
-  };
-  const inventoryUpdates = ownReport({
-    clock,
-    // the resync loop asks for a full inventory every resyncMs (scheduleInventory(true))
-    resendMs: 0,
-    send: async (full) => {
-      const changed = inventory.refresh();
-      if (!changed && !inventoryAlways && !full) return true;
-      inventoryAlways = false;
-      return publishInventory();
-    },
-  });
+  const inventory = createInventorySender({ ...options, publisher, report: ownReport });
 
   /** the rollouts whose units this agent holds now: what a full progress report covers */
   const heldRollouts = (): Set<string> => new Set([...book.statuses.values()].map((s) => s.assignment.rolloutId));
@@ -252,18 +198,13 @@ export function createReporter(options: ReporterOptions): Reporter {
   });
 
   const reporter: Reporter = {
-    async sendInventory() {
-      inventoryAlways = true;
-      await inventoryUpdates.flush();
-    },
+    sendInventory: () => inventory.sendWhole(),
+    resendInventory: () => inventory.schedule({ whole: true }),
     noteChange(change) {
       inventory.note(change);
-      reporter.scheduleInventory();
+      inventory.schedule();
     },
-    scheduleInventory(always = false) {
-      inventoryAlways ||= always;
-      if (options.running()) inventoryUpdates.request(intervals.inventoryDebounceMs);
-    },
+    scheduleInventory: (istio = false) => inventory.schedule({ istio }),
     sendProgress: () => progressUpdates.flush(),
     scheduleProgress(delay = intervals.progressDebounceMs, urgent = false) {
       if (!options.running()) return;
@@ -283,7 +224,7 @@ export function createReporter(options: ReporterOptions): Reporter {
       ]);
     },
     stop() {
-      inventoryUpdates.stop();
+      inventory.stop();
       progressUpdates.stop();
       healthUpdates.stop();
     },

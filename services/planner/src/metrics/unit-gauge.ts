@@ -1,6 +1,9 @@
 import { resolveRevision } from '@meshwave/contracts';
 import type { Gauge } from 'prom-client';
 
+/** A workload as counted: by the revision it is assigned. */
+type Workload = { readonly revision?: string | null };
+
 /** Workloads per revision of one cluster, as the `meshwave_units` gauge shows them. */
 type RevisionCounts = ReadonlyMap<string, number>;
 
@@ -39,6 +42,30 @@ export class UnitGauge {
       if (before?.get(revision) !== n) this.gauge.set({ cluster, revision }, n);
     }
     this.clusters.set(cluster, counts);
+  }
+
+  /**
+   * A delta's changes to one cluster (ADR 0031): each changed workload moves its count from its old revision to
+   * its new one, so the work follows the change, not the cluster. Revision tags resolve as `countByRevision` does.
+   */
+  adjust(
+    cluster: string,
+    changes: readonly { readonly before?: Workload; readonly after?: Workload }[],
+    tags?: Readonly<Record<string, string>>,
+  ): void {
+    const counts = new Map(this.clusters.get(cluster));
+    const add = (w: Workload | undefined, n: number): void => {
+      if (w === undefined) return;
+      const revision = resolveRevision(tags, w.revision) ?? 'none';
+      const next = (counts.get(revision) ?? 0) + n;
+      if (next > 0) counts.set(revision, next);
+      else counts.delete(revision);
+    };
+    for (const c of changes) {
+      add(c.before, -1);
+      add(c.after, 1);
+    }
+    this.setCluster(cluster, counts);
   }
 
   /** The whole fleet at once (an operator's new base inventory): clusters it no longer has are dropped. */

@@ -41,7 +41,7 @@ export class AgentReports {
     private readonly context: PlannerContext,
     private readonly leadership: Pick<Leadership, 'current' | 'lost'>,
     private readonly reconciler: ReconcilePort,
-    private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeVmGroup'>,
+    private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeDelta' | 'storeVmGroup'>,
   ) {
     this.writes = new ReportWrites(context.store, (scope) => reconciler.drives(scope));
   }
@@ -56,6 +56,7 @@ export class AgentReports {
         MessageType.UnitProgress,
         MessageType.VmProgress,
         MessageType.Inventory,
+        MessageType.InventoryDelta,
         MessageType.Health,
         MessageType.Heartbeat,
         MessageType.CommandRejected,
@@ -84,6 +85,8 @@ export class AgentReports {
         return this.onVmProgress(lease, m.data, receivedAt);
       case MessageType.Inventory:
         return this.inventory.storeReport(lease, m.data);
+      case MessageType.InventoryDelta:
+        return this.inventory.storeDelta(lease, m.data);
       case MessageType.Health:
         return this.onHealth(m.data, receivedAt);
       case MessageType.Heartbeat:

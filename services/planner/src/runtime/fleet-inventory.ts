@@ -5,6 +5,7 @@ import {
   type ClusterDetail,
   type FleetView,
   type RevisionsView,
+  type InventoryDelta,
   type InventoryReport,
   type VmProgress,
 } from '@meshwave/contracts';
@@ -15,23 +16,31 @@ import { buildRevisionsView } from '../views/revisions-view.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import { countByRevision, UnitGauge } from '../metrics/unit-gauge.js';
-import { FLEET_SCOPE, FleetDoc, mergeInventory } from './store-layout.js';
+import { applyInventoryDelta } from '../core/inventory-delta.js';
+import { InventoryResyncs } from './inventory-resync.js';
+import { FLEET_SCOPE, FleetDoc, ValidatedDocs, mergeInventory, readCachedScope } from './store-layout.js';
 import { StoredInventoryCluster, parseStored, type StoredVmGroup } from './stored-documents.js';
 
 /** The fleet scope: the operator's base inventory and what agents report of their clusters and VM groups. */
 export class FleetInventory {
   private readonly unitGauge: UnitGauge;
+  /** the fleet scope's documents validated once per version: a read parses only the inventories that changed */
+  private readonly validated = new ValidatedDocs();
+  /** asks an agent for its whole inventory when a delta does not follow what is held */
+  readonly resyncs: InventoryResyncs;
 
   constructor(
     private readonly context: PlannerContext,
     private readonly leadership: Pick<Leadership, 'requireLeader'>,
   ) {
     this.unitGauge = new UnitGauge(context.metrics.unitsByRevision);
+    this.resyncs = new InventoryResyncs(context.bus, () => context.clock.now(), context.logger);
   }
 
   /** The fleet as planning sees it (base inventory merged with the agents' reports). */
   async stored(): Promise<ReturnType<typeof mergeInventory>> {
-    return mergeInventory(await this.context.store.readScope(FLEET_SCOPE));
+    const docs = await readCachedScope(this.context.store, FLEET_SCOPE, this.validated);
+    return mergeInventory(docs, this.validated);
   }
 
   async fleet(): Promise<FleetView> {
@@ -91,8 +100,55 @@ export class FleetInventory {
     });
     if (!r.ok && r.reason === 'version-conflict')
       throw new PlannerError(PlannerErrorCode.Conflict, 'inventory changed concurrently', { retryable: true });
+    if (!r.ok) return;
     // A report replaces its cluster's workloads in the merged inventory, so only that cluster's series change.
-    if (r.ok) this.unitGauge.setCluster(report.cluster, countByRevision(report.workloads, report.tags));
+    this.unitGauge.setCluster(report.cluster, countByRevision(report.workloads, report.tags));
+    // the deltas that follow apply to this report (ADR 0031)
+    this.validated.prime(FLEET_SCOPE, name, r.versions[name] ?? 0, value);
+    this.resyncs.received(report.cluster);
+  }
+
+  /**
+   * An agent's delta (ADR 0031), applied to the cluster's inventory held since this process last wrote or read
+   * it: no read in the steady state, one write; a write that finds the document changed meanwhile drops what is
+   * held and is retried. A delta that does not follow the held report asks the agent for its whole inventory.
+   */
+  async storeDelta(lease: Lease, delta: InventoryDelta): Promise<void> {
+    const { store } = this.context;
+    const name = FleetDoc.cluster(delta.cluster);
+    let held = this.validated.held<StoredInventoryCluster>(FLEET_SCOPE, name);
+    if (held === undefined) {
+      const doc = await store.read(FLEET_SCOPE, name);
+      if (doc)
+        held = { version: doc.version, value: this.validated.parse(StoredInventoryCluster, FLEET_SCOPE, name, doc) };
+    }
+    const outcome = applyInventoryDelta(held?.value.report, delta);
+    if (outcome.kind === 'stale') return;
+    if (outcome.kind === 'gap') {
+      await this.resyncs.request(delta.cluster, outcome.reason);
+      return;
+    }
+    const value: StoredInventoryCluster = { report: outcome.report, receivedAt: nowOf(this.context).toISOString() };
+    const r = await store.transition({
+      scope: FLEET_SCOPE,
+      epoch: lease.epoch,
+      writes: [{ name, value, expectedVersion: held?.version ?? 0 }],
+    });
+    if (!r.ok) {
+      this.validated.forget(FLEET_SCOPE, name);
+      // as for a whole report: a conflict is retried (with a read), a newer leader's epoch is its to handle
+      if (r.reason === 'version-conflict')
+        throw new PlannerError(PlannerErrorCode.Conflict, `inventory of ${delta.cluster} changed concurrently`, {
+          retryable: true,
+        });
+      return;
+    }
+    this.validated.prime(FLEET_SCOPE, name, r.versions[name] ?? 0, value);
+    const { report } = outcome;
+    // new revision tags move every workload labelled with a tag: that cluster is counted again
+    if (JSON.stringify(report.tags) !== JSON.stringify(held?.value.report.tags))
+      this.unitGauge.setCluster(report.cluster, countByRevision(report.workloads, report.tags));
+    else this.unitGauge.adjust(report.cluster, outcome.changes, report.tags);
   }
 
   /** The versions a VM group's hosts run, from its progress report. */

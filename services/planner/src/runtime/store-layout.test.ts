@@ -1,8 +1,16 @@
-import type { VersionedDoc } from '@meshwave/store';
+import { createInMemoryStore, type StateStore, type VersionedDoc } from '@meshwave/store';
 import { describe, expect, it } from 'vitest';
 import { newRolloutState, type RolloutRecord } from '../core/rollout-state.js';
 import { PlannerErrorCode } from '../errors.js';
-import { FleetDoc, RolloutDoc, loadRollout, mergeInventory } from './store-layout.js';
+import {
+  FleetDoc,
+  RolloutDoc,
+  ValidatedDocs,
+  loadRollout,
+  mergeInventory,
+  readCachedScope,
+  stateWrite,
+} from './store-layout.js';
 
 const T0 = new Date('2026-11-22T20:00:00Z');
 const newRecord = (): RolloutRecord =>
@@ -45,5 +53,35 @@ describe('stored documents are parsed on read', () => {
         message: expect.stringContaining(`stored document ${name} is invalid`),
       }),
     );
+  });
+});
+
+describe('a driven rollout is read for what changed (ADR 0031)', () => {
+  it('Given a rollout loaded once, When it is read again, Then its record (the plan) is neither sent nor parsed, and loads as written', async () => {
+    const inner = createInMemoryStore();
+    const values: unknown[] = [];
+    // what the store hands out: the record must not be among the values of the second read
+    const store: Pick<StateStore, 'readScope'> = {
+      readScope: async (scope, options) => {
+        const docs = await inner.readScope(scope, options);
+        values.push(...[...docs.values()].map((d) => d.value));
+        return docs;
+      },
+    };
+    const state = newRolloutState(T0);
+    await inner.transition({
+      scope: 'r1',
+      epoch: 1,
+      writes: [{ name: RolloutDoc.Record, value: newRecord() }, stateWrite(state, 1, 0)],
+    });
+    const validated = new ValidatedDocs();
+    loadRollout(await readCachedScope(store, 'r1', validated), new Map(), validated, 'r1');
+    values.length = 0;
+
+    const again = loadRollout(await readCachedScope(store, 'r1', validated), new Map(), validated, 'r1');
+
+    expect(values).not.toContainEqual(newRecord());
+    expect(again?.record).toEqual(newRecord());
+    expect(again?.state.phase).toBe(state.phase);
   });
 });

@@ -1,5 +1,5 @@
 import type { HealthReport, Inventory, UnitProgress, VmProgress } from '@meshwave/contracts';
-import type { DocWrite, VersionedDoc } from '@meshwave/store';
+import type { DocWrite, StateStore, VersionedDoc } from '@meshwave/store';
 import type { z } from 'zod';
 import type { Observations, Received, RolloutRecord, RolloutState } from '../core/rollout-state.js';
 import {
@@ -11,7 +11,6 @@ import {
   StoredVmGroup,
   StoredVmGroupReport,
   parseStored,
-  parseStoredIfAny,
 } from './stored-documents.js';
 
 export type { StoredInventoryCluster, StoredVmGroup } from './stored-documents.js';
@@ -76,6 +75,31 @@ export class ValidatedDocs {
     return value;
   }
 
+  /** the versions held of `scope`'s documents: what a read may leave out (`readScopeChanges`) */
+  versions(scope: string): Map<string, number> {
+    return new Map([...(this.scopes.get(scope) ?? [])].map(([name, known]) => [name, known.version]));
+  }
+
+  holds(scope: string, name: string, version: number): boolean {
+    return this.scopes.get(scope)?.get(name)?.version === version;
+  }
+
+  /** the value held of `name`, with its version, if any */
+  held<T>(scope: string, name: string): { readonly version: number; readonly value: T } | undefined {
+    return this.scopes.get(scope)?.get(name) as { version: number; value: T } | undefined;
+  }
+
+  /** holds a value this process wrote itself (valid by construction) at the version the store gave it */
+  prime(scope: string, name: string, version: number, value: unknown): void {
+    let docs = this.scopes.get(scope);
+    if (docs === undefined) this.scopes.set(scope, (docs = new Map()));
+    docs.set(name, { version, value });
+  }
+
+  forget(scope: string, name: string): void {
+    this.scopes.get(scope)?.delete(name);
+  }
+
   /** drops what is cached of `scope` except `keep` (a rollout that ended, or documents that are gone) */
   retain(scope: string, keep?: ReadonlySet<string>): void {
     const docs = this.scopes.get(scope);
@@ -83,6 +107,26 @@ export class ValidatedDocs {
     if (keep === undefined) this.scopes.delete(scope);
     else for (const name of docs.keys()) if (!keep.has(name)) docs.delete(name);
   }
+}
+
+/**
+ * A scope, the documents `validated` holds (the fleet's inventories) fetched only when they changed
+ * (`readScopeChanges`): a read costs what changed, not the fleet's size. Should the cache have dropped one of
+ * them meanwhile (a concurrent `retain`), the scope is read whole.
+ */
+export async function readCachedScope(
+  store: Pick<StateStore, 'readScope' | 'readScopeChanges'>,
+  scope: string,
+  validated: ValidatedDocs,
+): Promise<ReadonlyMap<string, VersionedDoc>> {
+  const { versions, changed } = await store.readScopeChanges(scope, validated.versions(scope));
+  const docs = new Map<string, VersionedDoc>();
+  for (const [name, version] of versions) {
+    const doc = changed.get(name) ?? validated.held(scope, name);
+    if (doc === undefined || doc.version !== version) return store.readScope(scope);
+    docs.set(name, doc);
+  }
+  return docs;
 }
 
 /** A rollout scope as read in one round trip; undefined when it does not exist. */
@@ -142,23 +186,28 @@ function reportedIstio(
   };
 }
 
-export function mergeInventory(docs: ReadonlyMap<string, VersionedDoc>): {
+export function mergeInventory(
+  docs: ReadonlyMap<string, VersionedDoc>,
+  validated: Pick<ValidatedDocs, 'parse' | 'retain'> = new ValidatedDocs(),
+): {
   inventory: Inventory;
   reported: Map<string, StoredInventoryCluster>;
   vmReported: Map<string, StoredVmGroup>;
 } {
   const baseDoc = docs.get(FleetDoc.BaseInventory);
-  const base: Inventory = parseStoredIfAny(StoredBaseInventory, baseDoc, FleetDoc.BaseInventory) ?? {
-    clusters: [],
-    vmGroups: [],
-  };
+  validated.retain(FLEET_SCOPE, new Set(docs.keys()));
+  const parse = <S extends z.ZodType>(schema: S, name: string, doc: VersionedDoc): z.infer<S> =>
+    validated.parse(schema, FLEET_SCOPE, name, doc);
+  const base: Inventory = baseDoc
+    ? parse(StoredBaseInventory, FleetDoc.BaseInventory, baseDoc)
+    : { clusters: [], vmGroups: [] };
   const reported = new Map<string, StoredInventoryCluster>();
   const vmReported = new Map<string, StoredVmGroup>();
   for (const [name, doc] of docs) {
     if (name.startsWith('inventory/cluster/'))
-      reported.set(name.slice('inventory/cluster/'.length), parseStored(StoredInventoryCluster, doc, name));
+      reported.set(name.slice('inventory/cluster/'.length), parse(StoredInventoryCluster, name, doc));
     else if (name.startsWith('vmgroup/'))
-      vmReported.set(name.slice('vmgroup/'.length), parseStored(StoredVmGroup, doc, name));
+      vmReported.set(name.slice('vmgroup/'.length), parse(StoredVmGroup, name, doc));
   }
   const clusters = base.clusters.map((c) => {
     const r = reported.get(c.name);
