@@ -1,26 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { IstioAnnotation } from '@meshwave/istio';
-import type { PodView } from '../ports/kubernetes-port.js';
+import { newPodView } from './pod-fixtures.js';
 import { revisionPodsOf } from './revision-pods.js';
 
-const pod = (over: Partial<PodView> & { revision?: string }): PodView => {
-  const { revision, ...rest } = over;
-  return {
-    namespace: 'shop',
-    name: 'p',
-    labels: {},
-    annotations: revision ? { [IstioAnnotation.SidecarStatus]: JSON.stringify({ revision }) } : {},
-    controlled: rest.owner !== undefined,
-    containers: revision ? [{ name: 'istio-proxy', image: 'proxyv2:1.24.5' }] : [{ name: 'app', image: 'app' }],
-    phase: 'Running',
-    ready: true,
-    restarts: 0,
-    crashLooping: false,
-    terminating: false,
-    resourceVersion: '1',
-    ...rest,
-  };
-};
+const pod = newPodView;
 
 describe('revisionPodsOf', () => {
   it('names what runs each proxy pod, in every namespace: Deployments, CronJobs, Jobs, gateways and bare pods', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UnitState } from '@meshwave/contracts';
-import { IstioAnnotation, IstioLabel, MeshwaveAnnotation } from '@meshwave/istio';
+import { IstioLabel, MeshwaveAnnotation } from '@meshwave/istio';
 import { assignments } from './command-ledger.js';
+import { newPodView } from './pod-fixtures.js';
 import { newDesiredState } from './command-fixtures.js';
 import { assessUnit, unitWrites, type UnitAssignment, type UnitObservation } from './converge-decisions.js';
 
@@ -10,20 +11,7 @@ import { assessUnit, unitWrites, type UnitAssignment, type UnitObservation } fro
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const TAG = 'prod-stable';
 
-const podOn = (revision: string, name: string) => ({
-  namespace: 'shop',
-  name,
-  labels: { app: 'cart' },
-  annotations: { [IstioAnnotation.SidecarStatus]: JSON.stringify({ revision }) },
-  controlled: true,
-  containers: [{ name: 'istio-proxy', image: `proxyv2:${revision.replaceAll('-', '.')}` }],
-  phase: 'Running',
-  ready: true,
-  restarts: 0,
-  crashLooping: false,
-  terminating: false,
-  resourceVersion: '1',
-});
+const podOn = (revision: string, name: string) => newPodView({ revision, name, labels: { app: 'cart' } });
 
 const observation = (revision: string, templateAnnotations: Record<string, string> = {}): UnitObservation => ({
   namespace: { name: 'shop', labels: { [IstioLabel.Revision]: TAG }, resourceVersion: '10' },
