@@ -17,6 +17,11 @@ export const SigningEnv = {
   AllowHmac: 'MESHWAVE_SIGNING_ALLOW_HMAC',
 } as const;
 
+/** The signing variables as each service's `--help` lists them. */
+export const SIGNING_USAGE = `  ${SigningEnv.PrivateKeysFile}, ${SigningEnv.TrustedKeysFiles}, ${ServiceEnv.SigningActiveKey}
+                                Ed25519 keys (required with Kafka, ADR 0038); or ${ServiceEnv.SigningKeys}[_FILE]
+                                (JSON list of {id, secret}) with ${SigningEnv.AllowHmac}=true`;
+
 const MAX_KEYS = 256;
 const Pem = (kind: string): z.ZodString =>
   z

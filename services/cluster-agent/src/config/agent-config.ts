@@ -8,6 +8,7 @@ import {
   readBackingServices,
   readBooleanEnv,
   readSigningConfig,
+  SIGNING_USAGE,
   type BackingServices,
   type ConfigProblem,
   type SigningConfig,
@@ -97,7 +98,8 @@ ${Object.entries(FLAGS)
   .map(([k, v]) => `  --${k.padEnd(20)} ${'help' in v ? `${v.env.padEnd(36)} ${v.help}` : v.env}`)
   .join('\n')}
 Also read, as every service reads them (ADR 0016): ${ServiceEnv.KafkaClientId}, ${ServiceEnv.RedisKeyPrefix},
-MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ (the same names as the planner's, or the agent never hears it).
+MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ (the same names as the planner's, or the agent never hears it), and
+${SIGNING_USAGE}
 Kafka and Redis are required; --in-memory (${ServiceEnv.InMemory}=true) runs on an in-memory bus and store instead,
 a single-process trial that no planner can reach (ADR 0016).`;
 

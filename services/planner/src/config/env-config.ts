@@ -6,6 +6,7 @@ import {
   readAuditRetention,
   readBackingServices,
   readSigningConfig,
+  SIGNING_USAGE,
   type SigningConfig,
   ServiceEnv,
   type BackingServices,
@@ -109,8 +110,8 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * Reads the planner's configuration:
  * `MESHWAVE_KAFKA_BROKERS` (comma-separated) and `MESHWAVE_REDIS_URL`, both required unless
  * `MESHWAVE_IN_MEMORY=true` asks for the in-memory bus and store (ADR 0016), `MESHWAVE_TOKENS[_FILE]` (JSON list of
- * `{name, role, sha256}` or `{name, role, token}`; plain tokens are hashed at once), `MESHWAVE_SIGNING_KEYS[_FILE]`
- * (JSON list of `{id, secret}`) with `MESHWAVE_SIGNING_ACTIVE_KEY`, `MESHWAVE_PORT` (8080), `MESHWAVE_HOST`
+ * `{name, role, sha256}` or `{name, role, token}`; plain tokens are hashed at once), the signing keys
+ * (`readSigningConfig`, ADR 0038), `MESHWAVE_PORT` (8080), `MESHWAVE_HOST`
  * (0.0.0.0), `MESHWAVE_INSTANCE_ID`, `MESHWAVE_ADVERTISE_URL`, `MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ`,
  * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
  * (how soon a dead leader's event consumer is dropped from the group), `MESHWAVE_EVENTS_GROUP_ID` (default
@@ -130,7 +131,7 @@ export const PLANNER_USAGE = `usage: meshwave-planner   (configured by environme
   MESHWAVE_KAFKA_BROKERS        Kafka brokers, comma-separated (required)
   MESHWAVE_REDIS_URL            Redis URL (required)
   MESHWAVE_IN_MEMORY=true       instead of both: in-memory bus and store, a single-process trial
-  MESHWAVE_SIGNING_KEYS[_FILE]  JSON list of {id, secret} (required with Kafka); MESHWAVE_SIGNING_ACTIVE_KEY
+${SIGNING_USAGE}
   MESHWAVE_TOKENS[_FILE]        JSON list of API tokens {name, role, sha256|token} (required)
   MESHWAVE_HOST, MESHWAVE_PORT  listen address (0.0.0.0:8080)
   MESHWAVE_INSTANCE_ID, MESHWAVE_ADVERTISE_URL, MESHWAVE_KAFKA_CLIENT_ID, MESHWAVE_REDIS_KEY_PREFIX,

@@ -9,6 +9,7 @@ import {
   formatConfigProblems,
   readBackingServices,
   readSigningConfig,
+  SIGNING_USAGE,
   type BackingServices,
   type SigningConfig,
 } from '@meshwave/contracts';
@@ -93,7 +94,7 @@ export const BRIDGE_USAGE = `usage: meshwave-vm-bridge --config FILE [--host H] 
   FILE: listen, instance, groups, bundles, bundleDir, bundleBaseUrl, settings (YAML or JSON)
   ${ServiceEnv.KafkaBrokers}        Kafka brokers, comma-separated (required)
   ${ServiceEnv.RedisUrl}            Redis URL (required)
-  ${ServiceEnv.SigningKeys}[_FILE]  JSON list of {id, secret} (required with Kafka); ${ServiceEnv.SigningActiveKey}
+${SIGNING_USAGE}
   --in-memory (${ServiceEnv.InMemory}=true)  instead of Kafka and Redis: in-memory bus and store, a trial only
   ${ServiceEnv.KafkaClientId}, ${ServiceEnv.RedisKeyPrefix}, MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ, ${ServiceEnv.InstanceId}, LOG_LEVEL
   ${ServiceEnv.EventLoopDelayThresholdMs} (1000: past this event-loop delay the bridge is Degraded and holds batch timeouts)`;
