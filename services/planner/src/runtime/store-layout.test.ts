@@ -56,16 +56,21 @@ describe('stored documents are parsed on read', () => {
   });
 });
 
-describe('a driven rollout is read for what changed (ADR 0031)', () => {
+describe('a cached scope is read for what changed (ADR 0031)', () => {
   it('Given a rollout loaded once, When it is read again, Then its record (the plan) is neither sent nor parsed, and loads as written', async () => {
     const inner = createInMemoryStore();
     const values: unknown[] = [];
     // what the store hands out: the record must not be among the values of the second read
-    const store: Pick<StateStore, 'readScope'> = {
-      readScope: async (scope, options) => {
-        const docs = await inner.readScope(scope, options);
+    const store: Pick<StateStore, 'readScope' | 'readScopeChanges'> = {
+      readScope: async (scope) => {
+        const docs = await inner.readScope(scope);
         values.push(...[...docs.values()].map((d) => d.value));
         return docs;
+      },
+      readScopeChanges: async (scope, known) => {
+        const changes = await inner.readScopeChanges(scope, known);
+        values.push(...[...changes.changed.values()].map((d) => d.value));
+        return changes;
       },
     };
     const state = newRolloutState(T0);
