@@ -161,7 +161,7 @@ function createParts(
     running,
     condition: loop.report,
     istio: () => options.kubernetes.readIstioInstallation(),
-    revisionPods: async () => revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobOwners()),
+    revisionPods: async () => revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobs()),
     log,
   });
   metrics.observeUnits(() => book.counts());
