@@ -98,7 +98,8 @@ export const RevisionUser = z.strictObject({
   kind: z.enum(Object.values(RevisionUserKind) as [RevisionUserKind, ...RevisionUserKind[]]),
   namespace: ObjectName,
   name: z.string().min(1).max(253),
-  pods: z.number().int().positive(),
+  /** its live pods on the revision; 0 for a CronJob whose pod template names the revision and runs none now */
+  pods: z.number().int().nonnegative(),
 });
 export type RevisionUser = z.infer<typeof RevisionUser>;
 
@@ -108,7 +109,7 @@ export type RevisionUser = z.infer<typeof RevisionUser>;
  */
 export const RevisionPods = z.strictObject({
   revision: RevisionName,
-  pods: z.number().int().positive(),
+  pods: z.number().int().nonnegative(),
   users: z.array(RevisionUser).max(MAX_REVISION_USERS),
   /** users beyond the named ones */
   more: z.number().int().nonnegative().default(0),

@@ -17,7 +17,7 @@ export function istioOperations({
   call,
   getOrUndefined,
   list,
-}: ApiCaller): Pick<KubernetesPort, 'readIstioInstallation' | 'pointRevisionTag' | 'readCronJobOwners'> {
+}: ApiCaller): Pick<KubernetesPort, 'readIstioInstallation' | 'pointRevisionTag' | 'readCronJobs'> {
   return {
     async readIstioInstallation() {
       // Few objects either way (a Deployment per revision and gateway, a webhook per revision and tag).
@@ -47,14 +47,24 @@ export function istioOperations({
       return { outcome: 'updated' };
     },
 
-    async readCronJobOwners() {
-      const owners = new Map<string, string>();
-      for (const job of (await list('/apis/batch/v1/jobs')).items) {
+    async readCronJobs() {
+      const [jobs, cronJobs] = await Promise.all([list('/apis/batch/v1/jobs'), list('/apis/batch/v1/cronjobs')]);
+      const ownerOfJob = new Map<string, string>();
+      for (const job of jobs.items) {
         const owner = controllerOf(job);
         if (owner?.kind === 'CronJob')
-          owners.set(`${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`, owner.name);
+          ownerOfJob.set(`${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`, owner.name);
       }
-      return owners;
+      const templates = cronJobs.items.flatMap((c) => {
+        const spec = c.spec as {
+          jobTemplate?: { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } };
+        };
+        const revision = spec.jobTemplate?.spec?.template?.metadata?.labels?.['istio.io/rev'];
+        return revision === undefined
+          ? []
+          : [{ namespace: c.metadata?.namespace ?? '', name: c.metadata?.name ?? '', revision }];
+      });
+      return { ownerOfJob, templates };
     },
   };
 }

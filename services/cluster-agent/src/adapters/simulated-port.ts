@@ -77,9 +77,9 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
     },
 
     // The simulated cluster runs no Jobs.
-    async readCronJobOwners() {
+    async readCronJobs() {
       request(s);
-      return new Map<string, string>();
+      return { ownerOfJob: new Map<string, string>(), templates: [] };
     },
 
     async patchNamespace(name, patch: MetadataPatch, options) {

@@ -38,8 +38,18 @@ describe('revisionPodsOf', () => {
       pod({ revision: '1-24-5', name: 'done', phase: 'Succeeded', owner: { kind: 'Job', name: 'old' } }),
       pod({ revision: '1-24-5', name: 'going', terminating: true }),
     ];
-    const usage = revisionPodsOf(pods, new Map([['batch/nightly-29000', 'nightly']]));
+    const usage = revisionPodsOf(pods, {
+      ownerOfJob: new Map([['batch/nightly-29000', 'nightly']]),
+      // a CronJob with nothing running now still starts pods of the revision its template names
+      templates: [{ namespace: 'batch', name: 'weekly', revision: '1-23-1' }],
+    });
     expect(usage).toEqual([
+      {
+        revision: '1-23-1',
+        pods: 0,
+        more: 0,
+        users: [{ kind: 'CronJob', namespace: 'batch', name: 'weekly', pods: 0 }],
+      },
       {
         revision: '1-24-5',
         pods: 6,
@@ -65,7 +75,7 @@ describe('revisionPodsOf', () => {
     const pods = Array.from({ length: 60 }, (_, i) =>
       pod({ revision: '1-24-5', name: `bare-${String(i).padStart(2, '0')}` }),
     );
-    const [usage] = revisionPodsOf(pods, new Map());
+    const [usage] = revisionPodsOf(pods, { ownerOfJob: new Map(), templates: [] });
     expect(usage).toMatchObject({ pods: 60, more: 10 });
     expect(usage?.users).toHaveLength(50);
   });

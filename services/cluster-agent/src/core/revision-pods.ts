@@ -6,7 +6,7 @@ import {
   type RevisionUser,
 } from '@meshwave/contracts';
 import { IstioLabel, PROXY_CONTAINER, injectedRevisionOf } from '@meshwave/istio';
-import type { PodView } from '../ports/kubernetes-port.js';
+import type { CronJobs, PodView } from '../ports/kubernetes-port.js';
 
 /** Pod labels Istio's gateways carry (`istio=ingressgateway`, a Gateway API gateway's name). */
 const GATEWAY_LABELS = ['istio', 'gateway.networking.k8s.io/gateway-name'] as const;
@@ -50,17 +50,27 @@ export function revisionUserOf(pod: PodView, cronJobOwners: ReadonlyMap<string, 
  * The live pods with a proxy per revision, in every namespace, with what runs them (at most MAX_REVISION_USERS
  * named per revision, the rest counted): what still keeps each revision's control plane in use.
  */
-export function revisionPodsOf(pods: Iterable<PodView>, cronJobOwners: ReadonlyMap<string, string>): RevisionPods[] {
+export function revisionPodsOf(pods: Iterable<PodView>, cronJobs: CronJobs): RevisionPods[] {
   const byRevision = new Map<string, Map<string, RevisionUser>>();
   const counts = new Map<string, number>();
+  const usersOf = (revision: string): Map<string, RevisionUser> => {
+    let users = byRevision.get(revision);
+    if (!users) byRevision.set(revision, (users = new Map()));
+    return users;
+  };
+  // A CronJob whose template names a revision starts pods of it at its next run, even with none running now.
+  for (const c of cronJobs.templates) {
+    if (!RevisionName.safeParse(c.revision).success) continue;
+    const user = { kind: RevisionUserKind.CronJob, namespace: c.namespace, name: c.name, pods: 0 };
+    usersOf(c.revision).set(`${user.kind}/${user.namespace}/${user.name}`, user);
+  }
   for (const pod of pods) {
     if (pod.terminating || pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
     const revision = proxyRevisionOf(pod);
     if (revision === null || !RevisionName.safeParse(revision).success) continue;
     counts.set(revision, (counts.get(revision) ?? 0) + 1);
-    let users = byRevision.get(revision);
-    if (!users) byRevision.set(revision, (users = new Map()));
-    const user = revisionUserOf(pod, cronJobOwners);
+    const users = usersOf(revision);
+    const user = revisionUserOf(pod, cronJobs.ownerOfJob);
     const key = `${user.kind}/${user.namespace}/${user.name}`;
     const known = users.get(key);
     users.set(key, { ...user, pods: (known?.pods ?? 0) + 1 });
@@ -74,7 +84,7 @@ export function revisionPodsOf(pods: Iterable<PodView>, cronJobOwners: ReadonlyM
       );
       return {
         revision,
-        pods: counts.get(revision)!,
+        pods: counts.get(revision) ?? 0,
         users: all.slice(0, MAX_REVISION_USERS),
         more: Math.max(0, all.length - MAX_REVISION_USERS),
       };

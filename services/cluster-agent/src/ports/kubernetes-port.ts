@@ -41,9 +41,10 @@ export interface KubernetesPort {
 
   /**
    * The CronJob owning each Job (`namespace/job` → CronJob name), so pods of scheduled Jobs are named after what
-   * an operator knows: one list call of Jobs, read-only.
+   * an operator knows, and each CronJob whose pod template names a revision (`istio.io/rev`): it starts pods of
+   * that revision at its next run. One list call of Jobs and one of CronJobs, read-only.
    */
-  readCronJobOwners(): Promise<ReadonlyMap<string, string>>;
+  readCronJobs(): Promise<CronJobs>;
 
   getLease(namespace: string, name: string): Promise<LeaseView | undefined>;
   /** creates the lease; a `Conflict` error when it exists already */
@@ -61,6 +62,13 @@ export interface IstioInstallation {
   readonly tags: Readonly<Record<string, string>>;
   /** revisions whose own injection webhook (`istio-sidecar-injector-<rev>`) is registered */
   readonly injectors: readonly string[];
+}
+
+export interface CronJobs {
+  /** `namespace/job` → the CronJob that created it */
+  readonly ownerOfJob: ReadonlyMap<string, string>;
+  /** CronJobs whose pod template labels `istio.io/rev` */
+  readonly templates: readonly { readonly namespace: string; readonly name: string; readonly revision: string }[];
 }
 
 /** What pointing a revision tag did: idempotent, so a second call reports `unchanged`. */

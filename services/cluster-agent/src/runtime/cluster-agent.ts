@@ -168,7 +168,7 @@ function createParts(
     running,
     condition: loop.report,
     istio: () => options.kubernetes.readIstioInstallation(),
-    revisionPods: async () => revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobOwners()),
+    revisionPods: async () => revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobs()),
     log,
   });
   metrics.observeUnits(() => book.counts());

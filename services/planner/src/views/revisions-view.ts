@@ -1,5 +1,6 @@
 import {
   MAX_FLEET_REVISION_USERS,
+  resolveRevision,
   type Inventory,
   type RevisionRemoval,
   type RevisionsView,
@@ -52,7 +53,8 @@ export function buildRevisionsView(inventory: Inventory): RevisionsView {
     for (const [tag, revision] of Object.entries(tags)) use(revision).tags.push({ cluster: c.name, tag });
     if (c.revisionPods === undefined) unreported.push(c.name);
     for (const r of c.revisionPods ?? []) {
-      const u = use(r.revision);
+      // a CronJob's template may name a tag: it uses the revision the tag points to
+      const u = use(resolveRevision(tags, r.revision)!);
       u.pods += r.pods;
       u.users.push(...r.users.map((x) => ({ ...x, cluster: c.name })));
       u.unnamed += r.more;
@@ -72,6 +74,8 @@ export function buildRevisionsView(inventory: Inventory): RevisionsView {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([revision, u]): RevisionRemoval => {
       const unused =
+        u.users.length === 0 &&
+        u.unnamed === 0 &&
         u.pods === 0 &&
         u.vmHosts === 0 &&
         u.tags.length === 0 &&
