@@ -1,6 +1,9 @@
 import type { WorkloadPreflight } from '@meshwave/contracts';
 import { IstioLabel, PROXY_CONTAINER } from '@meshwave/istio';
 
+/** `terminationGracePeriodSeconds` the apiserver defaults every pod template to. */
+const KUBERNETES_DEFAULT_GRACE_SECONDS = 30;
+
 /** The pod template's annotation carrying proxy settings as YAML (`holdApplicationUntilProxyStarts`, ...). */
 const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
 
@@ -50,7 +53,8 @@ export function workloadPreflightOf(spec: RawWorkloadSpec): WorkloadPreflight {
     partition: spec.updateStrategy?.rollingUpdate?.partition ?? 0,
     injectionDisabled: labels[IstioLabel.Inject] === 'false' || annotations[IstioLabel.Inject] === 'false',
     holdUntilProxyStarts: proxyConfigValue(config, 'holdApplicationUntilProxyStarts') === 'true',
-    ...(grace !== undefined ? { appShutdownSeconds: grace } : {}),
+    // the apiserver writes Kubernetes' default (30 s) into every template: only another value is the app's own
+    ...(grace !== undefined && grace !== KUBERNETES_DEFAULT_GRACE_SECONDS ? { appShutdownSeconds: grace } : {}),
     ...(drainSeconds !== undefined ? { proxyDrainSeconds: drainSeconds } : {}),
   };
 }
