@@ -21,6 +21,8 @@ export interface PlannerConfig {
   readonly gateRetryMs?: number;
   /** how often due timers are checked */
   readonly timerTickMs?: number;
+  /** an agent silent this long makes its cluster Unreachable (agents beat every 10 s); default 60000 */
+  readonly heartbeatTimeoutMs?: number;
   /** how often a follower reloads state for its event stream */
   readonly followerPollMs?: number;
   /** rollouts reconciled at once */
@@ -59,6 +61,7 @@ export interface ResolvedPlannerConfig {
   readonly resyncAfterMs: number;
   readonly gateRetryMs: number;
   readonly timerTickMs: number;
+  readonly heartbeatTimeoutMs: number;
   readonly followerPollMs: number;
   readonly concurrency: number;
   readonly reconcileIntervalMs: number;
@@ -78,6 +81,7 @@ export function resolvePlannerConfig(config: PlannerConfig): ResolvedPlannerConf
     resyncAfterMs: config.resyncAfterMs ?? 30_000,
     gateRetryMs: config.gateRetryMs ?? 15_000,
     timerTickMs: config.timerTickMs ?? 250,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs ?? 60_000,
     followerPollMs: config.followerPollMs ?? 2_000,
     concurrency: config.concurrency ?? 8,
     reconcileIntervalMs: config.reconcileIntervalMs ?? 250,

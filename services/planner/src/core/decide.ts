@@ -3,6 +3,7 @@ import { DEFAULT_ENGINE_CONFIG, type Decision, type DecisionInput } from './deci
 import { RolloutPhase } from '@meshwave/contracts';
 import type { RolloutState, TargetRecord } from './rollout-state.js';
 import { outsideWindows } from './start-block.js';
+import { reviewMembership } from './membership-step.js';
 import { Stepper } from './stepper.js';
 import { TERMINAL_PHASES } from './transition-table.js';
 import { step } from './wave-steps.js';
@@ -26,6 +27,9 @@ export function decide(input: DecisionInput): Decision {
     const until = closed.until !== undefined ? `until ${new Date(closed.until).toISOString()} ` : '';
     s.holdReason = `waiting for window ${until}(${closed.why}): no new restart starts, those in flight finish`;
   }
+  // A wave waiting for a silent cluster says so (its gate alone would only say reports are missing).
+  const waiting = reviewMembership(s, input);
+  if (waiting !== undefined) s.waitingFor = { wave: s.state.wave, reason: waiting };
   for (let i = 0; i < MAX_STEPS && !s.settled; i++) if (!step(s, input)) break;
   const outsideWindow = closed !== undefined && s.state.phase === RolloutPhase.Running;
   if (outsideWindow) {

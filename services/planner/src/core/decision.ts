@@ -6,6 +6,7 @@ import { agentReportHealthSource, type HealthSource } from './health-source.js';
 import { metricHealthSources } from './metric-gates.js';
 import type { MetricObservation } from './metric-samples.js';
 import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
+import type { Membership } from './wave-membership.js';
 
 export interface EngineConfig {
   /** a target whose reports lag behind what was sent gets it again after this long */
@@ -36,6 +37,8 @@ export interface DecisionInput {
   readonly plannerLoad?: PlannerLoad;
   /** the fleet-wide freeze in force, if any: no wave starts and every target is told to start no restart */
   readonly freeze?: Freeze;
+  /** what the planner hears of each cluster's agent (absent: every cluster reachable, the plan's clusters only) */
+  readonly membership?: Membership;
 }
 
 /** Agent reports, then the metric gates with their default thresholds. */

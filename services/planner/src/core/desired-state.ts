@@ -8,7 +8,8 @@ import {
 } from '@meshwave/contracts';
 import { RolloutPhase } from '@meshwave/contracts';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
-import { desiredRevisionOf, isExcluded, parsedUnitsOf } from './unit-observations.js';
+import { desiredRevisionOf, isExcluded } from './unit-observations.js';
+import { waveUnitsOf, type WaveMembership } from './wave-units.js';
 
 /** A command the engine wants published; `target` is the message key and audience (`cluster/x`, `vmgroup/y`). */
 export type EngineCommand =
@@ -60,7 +61,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
     const planned = plan.waves[w];
     if (planned === undefined) continue;
     const revision = desiredRevisionOf(record, state, w);
-    for (const u of parsedUnitsOf(planned)) {
+    for (const u of waveUnitsOf(record, state, w)) {
       let list = clusters.get(u.cluster);
       if (list === undefined) clusters.set(u.cluster, (list = []));
       if (state.excluded.length > 0 && isExcluded(u.unit, state.excluded)) continue;
@@ -89,6 +90,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
     return best;
   };
   const header = { rolloutId: record.id, wave: state.wave, from: spec.spec.from, to: spec.spec.to };
+  const progressDeadline = spec.spec.defaults.progressDeadline;
   const out: DesiredContent[] = [];
   for (const [cluster, units] of [...clusters].sort(([a], [b]) => a.localeCompare(b))) {
     out.push({
@@ -101,7 +103,8 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
         maxUnavailable: maxUnavailableOf(cluster),
         units,
         halted,
-        // no progressDeadlineSeconds: each agent applies its cluster's own (--progress-deadline)
+        // absent from the file: each agent applies its cluster's own (--progress-deadline, default 600 s)
+        ...(progressDeadline !== undefined ? { progressDeadlineSeconds: progressDeadline } : {}),
       },
     });
   }
@@ -130,8 +133,15 @@ export function desiredKeyOf(state: RolloutState, held = false): string {
     state.wave,
     // only when there are any, so the digests of rollouts never retried stay what they were
     ...(state.retries !== undefined && Object.keys(state.retries).length > 0 ? [state.retries] : []),
+    // likewise only once a wave's membership changed its units (a skip, a comeback, a joined cluster)
+    ...(state.membership !== undefined && hasMembershipChanges(state.membership)
+      ? [state.membership.added, state.membership.skipped]
+      : []),
   ]);
 }
+
+const hasMembershipChanges = (m: WaveMembership): boolean =>
+  Object.keys(m.added).length > 0 || Object.keys(m.skipped).length > 0;
 
 /** cyrb53: a 53-bit string hash, enough to tell "this target's desired content changed" apart. */
 export function digestOf(value: unknown): string {

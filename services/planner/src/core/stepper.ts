@@ -42,9 +42,13 @@ export class Stepper {
   /** while set, what a running rollout waits for above all (outside its change windows), instead of the step's reason */
   holdReason: string | undefined;
 
+  /** while set, what the running wave also waits for (an Unreachable cluster), said after the step's reason */
+  waitingFor: { readonly wave: number; readonly reason: string } | undefined;
+
   setReason(stepReason: string): void {
-    const reason =
-      this.holdReason !== undefined && this.state.phase === RolloutPhase.Running ? this.holdReason : stepReason;
+    const running = this.state.phase === RolloutPhase.Running;
+    const waiting = running && this.waitingFor?.wave === this.state.wave ? `; ${this.waitingFor.reason}` : '';
+    const reason = this.holdReason !== undefined && running ? this.holdReason : `${stepReason}${waiting}`;
     if (this.state.reason !== reason) this.state = { ...this.state, reason, updatedAt: this.now.toISOString() };
   }
 

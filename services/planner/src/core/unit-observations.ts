@@ -1,6 +1,9 @@
 import { UnitFailureReason, UnitState, VmHostState, unitKey, type UnitProgressEntry } from '@meshwave/contracts';
 import type { HealthReport } from '@meshwave/contracts';
 import type { Observations, Received, RolloutRecord, RolloutState } from './rollout-state.js';
+import { waveUnitsOf } from './wave-units.js';
+
+export { parseUnit, parsedUnitsOf, type ParsedUnit } from './wave-units.js';
 
 /** A unit's state as the API and gates see it. */
 export const UnitStatus = { Pending: 'pending', Moving: 'moving', Converged: 'converged', Failed: 'failed' } as const;
@@ -33,12 +36,6 @@ export interface VmHostObservation {
   readonly status: 'pending' | 'upgrading' | 'converged' | 'failed';
   readonly fresh: boolean;
   readonly reason?: string;
-}
-
-/** `cluster/namespace/kind/name` → its parts. */
-export function parseUnit(unit: string): { cluster: string; namespace: string; kind?: string; name?: string } {
-  const [cluster = '', namespace = '', kind, name] = unit.split('/');
-  return kind !== undefined && name !== undefined ? { cluster, namespace, kind, name } : { cluster, namespace };
 }
 
 /** Whether `unit` falls under an exclusion (a namespace exclusion covers its workloads). */
@@ -99,32 +96,6 @@ function statusOfEntries(
   return { status: UnitStatus.Pending };
 }
 
-export interface ParsedUnit {
-  readonly unit: string;
-  readonly cluster: string;
-  readonly namespace: string;
-  readonly kind?: string;
-  readonly name?: string;
-  /** key inside its cluster, as agents report it: `namespace` or `namespace/kind/name` */
-  readonly local: string;
-}
-
-// Parsing unit strings is the hot path of a reconcile on a large fleet; a wave's units never change, so they
-// are parsed once per planned wave (a memo: the result depends on the wave only).
-const parsedWaves = new WeakMap<object, readonly ParsedUnit[]>();
-
-export function parsedUnitsOf(planned: { readonly units: readonly string[] }): readonly ParsedUnit[] {
-  let parsed = parsedWaves.get(planned);
-  if (parsed === undefined) {
-    parsed = planned.units.map((unit) => {
-      const u = parseUnit(unit);
-      return { unit, ...u, local: unit.slice(u.cluster.length + 1) };
-    });
-    parsedWaves.set(planned, parsed);
-  }
-  return parsed;
-}
-
 /** Health flags per cluster-local key (`namespace` and `namespace/kind/name`), from a report that counts. */
 function healthFlags(report: Received<HealthReport>['report']): Map<string, { crash: boolean; mismatch: boolean }> {
   const flags = new Map<string, { crash: boolean; mismatch: boolean }>();
@@ -157,12 +128,11 @@ export function observeUnits(
   const excluded = state.excluded;
   const out: UnitObservation[] = [];
   for (const w of waves) {
-    const planned = record.plan.waves[w];
-    if (planned === undefined) continue;
+    if (record.plan.waves[w] === undefined) continue;
     const desired = desiredRevisionOf(record, state, w);
     const dispatched = w < state.dispatchedWaves;
     const watchHealth = dispatched && desired === record.spec.spec.to;
-    for (const u of parsedUnitsOf(planned)) {
+    for (const u of waveUnitsOf(record, state, w)) {
       if (excluded.length > 0 && isExcluded(u.unit, excluded)) continue;
       let index = indexes.get(u.cluster);
       if (index === undefined && !indexes.has(u.cluster)) {

@@ -3,11 +3,13 @@ import { DEFAULT_ENGINE_CONFIG, type DecisionInput } from './decision.js';
 import { metricGatePaths } from './metric-query.js';
 import { freezeBlock } from './fleet-freeze.js';
 import { judgeInconclusive } from './gate-policy.js';
+import { membershipAtStart } from './membership-step.js';
 import { startBlockOf, type StartBlock } from './start-block.js';
 import { failWave, gate, type Stepper } from './stepper.js';
 import { stateKeyOf, type StateKey } from './transition-table.js';
 import { holdUnits, holdVmHosts, isStarved } from './judgement-hold.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
+import { waveUnitsOf } from './wave-units.js';
 
 /** Something blocks the wave's start: say what, and look again when it lifts (if it says when). */
 function waitFor(s: Stepper, block: StartBlock): false {
@@ -41,12 +43,15 @@ function stepDispatching(s: Stepper, input: DecisionInput): boolean {
   }
   const block = freezeBlock(input.freeze) ?? startBlockOf(record, st, st.wave, now);
   if (block) return waitFor(s, block);
+  const note = membershipAtStart(s, input);
+  if (note === false) return false;
   const planned = waves[st.wave]!;
   const forced = planned.forced ? ' (forced by the deadline)' : '';
+  const units = waveUnitsOf(record, s.state, st.wave).length;
   s.go(
     'Running/Converging',
     TransitionTrigger.Dispatched,
-    `wave "${planned.name}" dispatched: ${planned.units.length} units, ${planned.vmHosts.length} VM hosts${forced}`,
+    `wave "${planned.name}" dispatched: ${units} units, ${planned.vmHosts.length} VM hosts${forced}${note}`,
     {
       dispatchedWaves: Math.max(st.dispatchedWaves, st.wave + 1),
       rolledBackWaves: st.rolledBackWaves.filter((w) => w !== st.wave),

@@ -14,6 +14,7 @@ import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { MetricSampler } from '../metrics/metric-sampler.js';
 import { readFreeze } from './freeze-control.js';
+import { membershipOf } from './membership-source.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import type { RolloutEvents } from './rollout-events.js';
@@ -81,6 +82,8 @@ export class RolloutReconciler {
   private readonly validated = new ValidatedDocs();
   /** phase per rollout, for the rollouts-by-phase gauge */
   private readonly phases = new Map<string, RolloutPhase>();
+  /** since when this process, as leader, hears the agents (silence counts from here) */
+  private heardSince = 0;
 
   constructor(
     private readonly context: PlannerContext,
@@ -105,6 +108,8 @@ export class RolloutReconciler {
   /** A new leader re-sends every rollout's desired state with its epoch and starts the wake-timer ticker. */
   async takeOver(): Promise<void> {
     this.queue.restart();
+    // Agents' silence counts from now: before it, this process was not listening.
+    this.heardSince = this.context.clock.now();
     // Whatever the old leader stored but never published reaches the agents, and agents learn the new epoch
     // (fencing the old leader out).
     const ids = await this.context.store.listScopes(ROLLOUT_KIND);
@@ -220,6 +225,7 @@ export class RolloutReconciler {
     const now = nowOf(this.context);
     const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now);
     const freeze = freezeOf(await readFreeze(this.context.store));
+    const membership = await membershipOf(this.context, loaded.state, this.heardSince);
     const resendAll = this.resendPending.delete(id);
     let decision: Decision;
     try {
@@ -235,6 +241,7 @@ export class RolloutReconciler {
         ...(metrics !== undefined ? { metrics } : {}),
         plannerLoad: this.context.loopDelay.load(),
         ...(freeze !== undefined ? { freeze } : {}),
+        membership,
       });
     } catch (error) {
       if (resendAll) this.resendPending.add(id);

@@ -60,6 +60,14 @@ export const StoredRolloutState = z.object({
   approvedWaves: z.array(z.number().int()),
   excluded: z.array(z.string()),
   retries: z.record(z.string(), z.number().int().positive()).optional(),
+  membership: z
+    .object({
+      snapshots: z.record(z.string(), z.array(z.string())),
+      added: z.record(z.string(), z.array(z.string())),
+      skipped: z.record(z.string(), z.array(z.string())),
+      unreachable: z.record(z.string(), z.string()),
+    })
+    .optional(),
   generation: z.number().int(),
   targets: z.record(z.string(), StoredTargetRecord),
   verdicts: z.array(GateVerdict),
