@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FreezeStatus } from './freeze-api.js';
+import { MembershipStatus } from './membership-api.js';
 import { AdvisoryVerdict } from './gate-api.js';
 import { Inventory } from './inventory.js';
 import { Plan } from './plan.js';
@@ -296,6 +297,8 @@ export const RolloutStatus = RolloutSummary.extend({
   nextWakeAt: z.string().optional(),
   /** present while the fleet is frozen: this rollout starts nothing until the freeze is lifted */
   freeze: FreezeStatus.optional(),
+  /** present once a wave started with membership known: Unreachable clusters, snapshots, skipped and added units */
+  membership: MembershipStatus.optional(),
   transitions: z.array(TransitionRecord),
 });
 export type RolloutStatus = z.infer<typeof RolloutStatus>;

@@ -1,143 +1,43 @@
 // The planner as separate processes on real Kafka and Redis (test env), driven by scripted agents.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createKafkaBus, type EventBus } from '@meshwave/bus';
+import type { EventBus } from '@meshwave/bus';
 import type { RolloutStatus } from '@meshwave/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadTestEnv, type TestEnv } from '../../support/env.js';
-import { ScriptedCluster, newFleetWorkloads, newRolloutYaml } from './scripted-agents.js';
+import {
+  api,
+  leaderOf,
+  newRun,
+  nodeBin,
+  startKafkaAgents,
+  startPlanner as startPlannerProcess,
+  until,
+  type PlannerProcess,
+  type Run,
+} from './planner-processes.js';
+import { newRolloutYaml, type ScriptedCluster } from './scripted-agents.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const nodeBin = `${root}node_modules/.bin/node`;
-const signingKeys = [{ id: 'it', secret: 'meshwave-integration-signing-key-0123456789' }];
-const signing = { keys: signingKeys, activeKeyId: 'it' };
-const TOKEN = 'integration-operator-token';
-const auth = { authorization: `Bearer ${TOKEN}` };
-
-interface PlannerProcess {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly log: string[];
-}
 
 let env: TestEnv;
 const processes: PlannerProcess[] = [];
 const buses: EventBus[] = [];
 const agents: ScriptedCluster[] = [];
 
-function newRun(): { id: string; topics: Record<string, string> } {
-  const id = randomBytes(4).toString('hex');
-  return { id, topics: { commands: `it-${id}.commands`, events: `it-${id}.events`, dlq: `it-${id}.dlq` } };
-}
-
-async function startPlanner(name: string, run: ReturnType<typeof newRun>): Promise<PlannerProcess> {
-  const log: string[] = [];
-  const child = spawn(nodeBin, [`${root}services/planner/dist/main.js`], {
-    env: {
-      ...process.env,
-      MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
-      MESHWAVE_KAFKA_SESSION_TIMEOUT_MS: '6000',
-      MESHWAVE_EVENTS_GROUP_ID: `it-${run.id}-planner`,
-      MESHWAVE_REDIS_URL: env.redis.url,
-      MESHWAVE_REDIS_KEY_PREFIX: `it-${run.id}`,
-      MESHWAVE_TOPIC_COMMANDS: run.topics.commands,
-      MESHWAVE_TOPIC_EVENTS: run.topics.events,
-      MESHWAVE_TOPIC_DLQ: run.topics.dlq,
-      MESHWAVE_TOKENS: JSON.stringify([{ name: 'it-operator', role: 'admin', token: TOKEN }]),
-      MESHWAVE_SIGNING_KEYS: JSON.stringify(signingKeys),
-      MESHWAVE_HOST: '127.0.0.1',
-      MESHWAVE_PORT: '0',
-      MESHWAVE_INSTANCE_ID: name,
-      MESHWAVE_LEASE_TTL_MS: '3000',
-      MESHWAVE_RESYNC_MS: '3000',
-      OTEL_SDK_DISABLED: 'true',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const onLine = (chunk: Buffer): void => {
-      for (const line of chunk.toString().split('\n')) {
-        if (line.trim() === '') continue;
-        log.push(line);
-        const m = /"address":"(http:\/\/[^"]+)".*planner listening/.exec(line);
-        if (m) resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onLine);
-    child.stderr!.on('data', onLine);
-    child.on('exit', (code) => reject(new Error(`planner ${name} exited with ${code}: ${log.slice(-5).join('\n')}`)));
-  });
-  const p = { name, child, url, log };
+async function startPlanner(name: string, run: Run): Promise<PlannerProcess> {
+  const p = await startPlannerProcess(env, name, run);
   processes.push(p);
   return p;
 }
 
-async function api<T>(
-  p: PlannerProcess,
-  method: string,
-  path: string,
-  body?: string,
-  contentType = 'application/yaml',
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${p.url}${path}`, {
-    method,
-    headers: { ...auth, ...(body !== undefined ? { 'content-type': contentType } : {}) },
-    ...(body !== undefined ? { body } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function leaderOf(ps: readonly PlannerProcess[]): Promise<{ p: PlannerProcess; epoch: number } | undefined> {
-  for (const p of ps) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
-    const r = await api<{ leader?: boolean; epoch?: number; status: string }>(p, 'GET', '/readyz');
-    if (r.body.leader && r.body.status === 'ready') return { p, epoch: r.body.epoch ?? 0 };
-  }
-  return undefined;
-}
-
 async function startAgents(
-  run: ReturnType<typeof newRun>,
+  run: Run,
   convergeMs: number,
   failing: ReadonlySet<string> = new Set(),
 ): Promise<ScriptedCluster[]> {
-  const out: ScriptedCluster[] = [];
-  for (const name of ['it-1', 'it-2', 'it-3']) {
-    const bus = createKafkaBus({
-      brokers: env.kafka.brokers,
-      source: `cluster-agent/${name}`,
-      signing,
-      topicNames: run.topics,
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 1000,
-    });
-    buses.push(bus);
-    const agent = new ScriptedCluster({
-      name,
-      bus,
-      workloads: newFleetWorkloads(8),
-      convergeMs,
-      groupId: `it-${run.id}-${name}`,
-      failing: new Set([...failing].filter((f) => f.startsWith(`${name}/`)).map((f) => f.slice(name.length + 1))),
-    });
-    await agent.start();
-    out.push(agent);
-    agents.push(agent);
-  }
+  const out = await startKafkaAgents(env, run, buses, { convergeMs, failing });
+  agents.push(...out);
   return out;
 }
 

@@ -97,6 +97,7 @@ export function rolloutStatusLines(
       text: `gate (wave ${verdict.wave}): ${painted(verdict.outcome, paint)} ${verdict.reason} — ${verdict.message}`,
       change: `${verdict.wave}|${verdict.outcome}|${verdict.reason}`,
     });
+  lines.push(...membershipLines(s, paint));
   if (s.excluded.length > 0)
     lines.push({
       key: 'excluded',
@@ -108,6 +109,22 @@ export function rolloutStatusLines(
       text: `  ${t.at} ${t.from} → ${t.to} (${t.trigger}, ${t.actor}): ${t.reason}`,
     });
   return lines;
+}
+
+/** Unreachable clusters and units skipped for them (and where they come back), when there are any. */
+function membershipLines(s: RolloutStatus, paint: Paint): LiveLine[] {
+  const m = s.membership;
+  if (m === undefined) return [];
+  return [
+    ...m.unreachable.map((u) => ({
+      key: `unreachable:${u.cluster}`,
+      text: `${paint('Unreachable', Tone.Warn)} ${u.cluster}: no agent heard since ${u.silentSince}`,
+    })),
+    ...m.skipped.map((k) => ({
+      key: `skipped:${k.cluster}`,
+      text: `skipped ${k.units} units of ${k.cluster} in wave ${k.wave} (Unreachable): ${k.comesBack}`,
+    })),
+  ];
 }
 
 /** A rollout for people, as one text (see `rolloutStatusLines`). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { T0, newHarness, newInventory, type Harness } from './engine-harness.js';
 import { HEARTBEAT_TIMEOUT_MS, listen } from './membership-harness.js';
+import { buildMembershipStatus } from '../views/membership-status.js';
 import { parseUnit } from './wave-units.js';
 
 const MIN = 60_000;
@@ -127,5 +128,25 @@ describe('engine: membership changes', () => {
     expect(h.state.membership?.snapshots['1']).toContain('prod-3');
     expect(h.state.membership?.added['1']?.every((u) => u.startsWith('prod-3/'))).toBe(true);
     expect(onTarget(h, 'prod-3')).toBe(10);
+  });
+});
+
+describe('status: membership', () => {
+  it('Given units skipped for an Unreachable cluster, Then the status lists the cluster, how many units wait and the wave they come back in', async () => {
+    const h = newHarness({ waves: WAVES, defaults: SOAKING, onUnreachable: 'skip' });
+    const heard = listen(h);
+    heard.silence('prod-2', T0.getTime() - HEARTBEAT_TIMEOUT_MS);
+    h.fleet.deaf.add('prod-2');
+    h.settle();
+    const status = buildMembershipStatus(h.record, h.state);
+    expect(status?.skipped).toEqual([
+      {
+        cluster: 'prod-2',
+        units: plannedIn(h, 0, 'prod-2').length,
+        wave: 0,
+        comesBack: 'they come back in wave "half" if prod-2 is reachable when it starts',
+      },
+    ]);
+    expect(status?.snapshots).toEqual([{ wave: 0, clusters: ['prod-1'] }]);
   });
 });

@@ -9,6 +9,7 @@ import {
 } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
 import { isExcluded, observeUnits, observeVmHosts } from '../core/unit-observations.js';
+import { buildMembershipStatus } from './membership-status.js';
 
 const zeroUnits = (): { -readonly [K in keyof UnitCounts]: number } => ({
   pending: 0,
@@ -117,6 +118,7 @@ export function buildRolloutStatus(
     };
   });
   const estimate = estimateCompletion(record, state, now);
+  const membership = buildMembershipStatus(record, state);
   return {
     ...summarizeRollout(record, state),
     reason: state.reason,
@@ -129,6 +131,7 @@ export function buildRolloutStatus(
     estimatedCompletion: estimate.toISOString(),
     deadlineAtRisk: estimate.getTime() > Date.parse(record.spec.spec.deadline),
     ...(nextWakeAt !== undefined ? { nextWakeAt } : {}),
+    ...(membership !== undefined ? { membership } : {}),
     transitions: state.history.slice(-200).map((t) => ({ ...t })),
   };
 }
