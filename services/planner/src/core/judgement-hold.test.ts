@@ -36,6 +36,7 @@ function newUnit(cluster: string, reason: string = UnitFailureReason.ProgressDea
     reason,
     crashLooping: false,
     sidecarMismatch: false,
+    restarts: 0,
   };
 }
 

@@ -25,6 +25,8 @@ export interface UnitObservation {
   /** the cluster's health report, newer than the wave's dispatch, says the unit crash-loops / has the wrong sidecar */
   readonly crashLooping: boolean;
   readonly sidecarMismatch: boolean;
+  /** container restarts of its pods, from the same health report (0 without one that counts) */
+  readonly restarts: number;
 }
 
 export interface VmHostObservation {
@@ -96,18 +98,30 @@ function statusOfEntries(
   return { status: UnitStatus.Pending };
 }
 
-/** Health flags per cluster-local key (`namespace` and `namespace/kind/name`), from a report that counts. */
-function healthFlags(report: Received<HealthReport>['report']): Map<string, { crash: boolean; mismatch: boolean }> {
-  const flags = new Map<string, { crash: boolean; mismatch: boolean }>();
-  const add = (key: string, crash: boolean, mismatch: boolean): void => {
-    const f = flags.get(key) ?? { crash: false, mismatch: false };
-    flags.set(key, { crash: f.crash || crash, mismatch: f.mismatch || mismatch });
+interface HealthFlags {
+  readonly crash: boolean;
+  readonly mismatch: boolean;
+  readonly restarts: number;
+}
+
+/**
+ * Health flags per cluster-local key (`namespace` and `namespace/kind/name`), from a report that counts; a
+ * namespace's restarts are its workloads' together. Units with nothing to flag are left out (the common case).
+ */
+function healthFlags(report: Received<HealthReport>['report']): Map<string, HealthFlags> {
+  const flags = new Map<string, HealthFlags>();
+  const add = (key: string, h: HealthReport['units'][number]): void => {
+    const f = flags.get(key) ?? { crash: false, mismatch: false, restarts: 0 };
+    flags.set(key, {
+      crash: f.crash || h.crashLooping,
+      mismatch: f.mismatch || h.sidecarMismatch,
+      restarts: f.restarts + h.restarts,
+    });
   };
   for (const h of report.units) {
-    if (!h.crashLooping && !h.sidecarMismatch) continue;
-    add(h.namespace, h.crashLooping, h.sidecarMismatch);
-    if (h.kind !== undefined && h.name !== undefined)
-      add(`${h.namespace}/${h.kind}/${h.name}`, h.crashLooping, h.sidecarMismatch);
+    if (!h.crashLooping && !h.sidecarMismatch && h.restarts === 0) continue;
+    add(h.namespace, h);
+    if (h.kind !== undefined && h.name !== undefined) add(`${h.namespace}/${h.kind}/${h.name}`, h);
   }
   return flags;
 }
@@ -123,7 +137,7 @@ export function observeUnits(
   waves: readonly number[],
 ): UnitObservation[] {
   const indexes = new Map<string, ClusterIndex | undefined>();
-  const health = new Map<string, Map<string, { crash: boolean; mismatch: boolean }> | undefined>();
+  const health = new Map<string, Map<string, HealthFlags> | undefined>();
   const dispatchedAt = state.waveDispatchedAt === undefined ? Infinity : Date.parse(state.waveDispatchedAt);
   const excluded = state.excluded;
   const out: UnitObservation[] = [];
@@ -156,6 +170,7 @@ export function observeUnits(
       }
       let crashLooping = false;
       let sidecarMismatch = false;
+      let restarts = 0;
       if (watchHealth) {
         let flags = health.get(u.cluster);
         if (flags === undefined && !health.has(u.cluster)) {
@@ -171,6 +186,7 @@ export function observeUnits(
         if (f !== undefined) {
           crashLooping = f.crash;
           sidecarMismatch = f.mismatch;
+          restarts = f.restarts;
         }
       }
       const observation: { -readonly [K in keyof UnitObservation]: UnitObservation[K] } = {
@@ -182,6 +198,7 @@ export function observeUnits(
         fresh: dispatched && index !== undefined && index.fresh,
         crashLooping,
         sidecarMismatch,
+        restarts,
       };
       if (entry?.reason !== undefined) observation.reason = entry.reason;
       if (entry?.message !== undefined) observation.message = entry.message;
