@@ -1,6 +1,7 @@
 import type { Inventory } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
+import { stragglersOf } from './forced-wave.js';
 import { parsedUnitsOf, parseUnit, pendingSkips, type WaveMembership } from './wave-units.js';
 
 /** What the rollout file says about a cluster that went silent (`spec.onUnreachable`; absent: wait). */
@@ -84,8 +85,12 @@ export function startWave(record: RolloutRecord, state: RolloutState, w: number,
   const planned = parsedUnitsOf(record.plan.waves[w] ?? { units: [] }).map((u) => u.unit);
   const taken = new Set(Object.values(before.added).flat());
   const comeback = [...pendingSkips(before, w).keys()];
-  const joined = m.inventory !== undefined ? joinedUnits(record, m.inventory, w, now).filter((u) => !taken.has(u)) : [];
-  const candidates = [...planned, ...comeback, ...joined];
+  const joinedAll = m.inventory !== undefined ? joinedUnits(record, m.inventory, w, now) : [];
+  const joined = joinedAll.filter((u) => !taken.has(u));
+  // A forced wave also takes whatever is still on `from` that no wave holds (created since, inactive).
+  const held = new Set([...record.plan.waves.flatMap((x) => x.units), ...taken, ...joinedAll]);
+  const stragglers = m.inventory !== undefined ? stragglersOf(record, state, w, m.inventory, held) : [];
+  const candidates = [...planned, ...comeback, ...joined, ...stragglers];
   const clusters = [...new Set(candidates.map((u) => parseUnit(u).cluster))].sort();
   const silent = clusters.filter((c) => isUnreachable(m, c, at));
   const silentSet = new Set(silent);
@@ -98,16 +103,18 @@ export function startWave(record: RolloutRecord, state: RolloutState, w: number,
     };
   const reachable = (u: string): boolean => !silentSet.has(parseUnit(u).cluster);
   const skipped = planned.filter((u) => !reachable(u));
-  const added = [...comeback, ...joined].filter(reachable);
+  const added = [...comeback, ...joined, ...stragglers].filter(reachable);
   const key = String(w);
+  const back = comeback.filter(reachable).length;
+  const joiners = joined.filter(reachable);
+  const outside = stragglers.filter(reachable).length;
   const notes = [
     ...(skipped.length > 0 ? [`${skipped.length} units of Unreachable ${list(silent)} skipped`] : []),
-    ...(comeback.filter(reachable).length > 0 ? [`${comeback.filter(reachable).length} skipped units back`] : []),
-    ...(joined.filter(reachable).length > 0
-      ? [
-          `${joined.filter(reachable).length} units of joined ${list([...new Set(joined.map((u) => parseUnit(u).cluster))])}`,
-        ]
+    ...(back > 0 ? [`${back} skipped units back`] : []),
+    ...(joiners.length > 0
+      ? [`${joiners.length} units of joined ${list([...new Set(joiners.map((u) => parseUnit(u).cluster))])}`]
       : []),
+    ...(outside > 0 ? [`${outside} units still on ${record.spec.spec.from} outside the plan`] : []),
   ];
   return {
     ok: true,
