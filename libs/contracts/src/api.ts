@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FreezeStatus } from './freeze-api.js';
 import { MembershipStatus } from './membership-api.js';
+import { Burndown } from './deadline-api.js';
 import { AdvisoryVerdict } from './gate-api.js';
 import { Inventory } from './inventory.js';
 import { Plan } from './plan.js';
@@ -301,6 +302,8 @@ export const RolloutStatus = RolloutSummary.extend({
   freeze: FreezeStatus.optional(),
   /** present once a wave started with membership known: Unreachable clusters, snapshots, skipped and added units */
   membership: MembershipStatus.optional(),
+  /** units on `to` over time and the projection from each cluster's observed convergence rate */
+  burndown: Burndown.optional(),
   transitions: z.array(TransitionRecord),
 });
 export type RolloutStatus = z.infer<typeof RolloutStatus>;
@@ -373,7 +376,8 @@ export const HealthResponse = z.object({
 
 /** Server-sent event payloads on `GET /v1/events`. */
 export const RolloutEvent = z.object({
-  type: z.enum(['transition', 'progress', 'verdict', 'action']),
+  /** `condition`: a condition of the rollout changed (DeadlineAtRisk), its reason in `message` */
+  type: z.enum(['transition', 'progress', 'verdict', 'action', 'condition']),
   rolloutId: z.string(),
   at: z.string(),
   phase: z.string(),

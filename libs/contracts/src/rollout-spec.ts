@@ -196,6 +196,11 @@ export const RolloutSpecBody = z
      */
     onUnreachable: z.enum(['wait', 'skip']).optional(),
     /**
+     * When the projection misses the deadline (DeadlineAtRisk), the planner raises each cluster's concurrency to
+     * catch up, never above this ceiling; absent: concurrency stays and the status says the deadline is at risk.
+     */
+    pacing: z.strictObject({ maxUnavailableCeiling: MaxUnavailable }).optional(),
+    /**
      * Moves even where Istio does not support the version change (UNSUPPORTED_UPGRADE_PATH, ADR 0028): the
      * operator's reason is audited with the rollout's creation. It never overrides a missing control plane.
      */

@@ -88,6 +88,7 @@ export function rolloutStatusLines(
       change: `${s.deadline}|${s.deadlineAtRisk}`,
     },
   ];
+  lines.push(...burndownLines(s, paint));
   for (const w of s.waveStatuses)
     lines.push(...waveLines(w, w.index === s.wave && !TERMINAL_PHASES.includes(s.phase), paint));
   const verdict = s.gateVerdicts.at(-1);
@@ -107,6 +108,26 @@ export function rolloutStatusLines(
     lines.push({
       key: `transition:${t.at}|${t.from}|${t.to}`,
       text: `  ${t.at} ${t.from} → ${t.to} (${t.trigger}, ${t.actor}): ${t.reason}`,
+    });
+  return lines;
+}
+
+/** Units on `to` against the deadline, the projection from observed rates, and DeadlineAtRisk with its reason. */
+function burndownLines(s: RolloutStatus, paint: Paint): LiveLine[] {
+  const b = s.burndown;
+  if (b === undefined) return [];
+  const lines: LiveLine[] = [
+    {
+      key: 'burndown',
+      text: `burn-down ${b.onTarget}/${b.total} units on ${s.to}   projected ${b.projectedCompletion} from observed rates`,
+      change: `${step(b.onTarget, 0, b.total)}|${b.projectedCompletion.slice(0, 16)}`,
+    },
+  ];
+  if (b.atRisk !== undefined)
+    lines.push({
+      key: 'deadline-at-risk',
+      text: `${paint('DeadlineAtRisk', Tone.Bad)} since ${b.atRisk.since}: ${b.atRisk.reason}`,
+      change: b.atRisk.reason,
     });
   return lines;
 }

@@ -3,6 +3,7 @@ import { DEFAULT_ENGINE_CONFIG, type Decision, type DecisionInput } from './deci
 import { RolloutPhase } from '@meshwave/contracts';
 import type { RolloutState, TargetRecord } from './rollout-state.js';
 import { outsideWindows } from './start-block.js';
+import { trackDeadline } from './deadline-pace.js';
 import { reviewMembership } from './membership-step.js';
 import { Stepper } from './stepper.js';
 import { TERMINAL_PHASES } from './transition-table.js';
@@ -31,6 +32,7 @@ export function decide(input: DecisionInput): Decision {
   const waiting = reviewMembership(s, input);
   if (waiting !== undefined) s.waitingFor = { wave: s.state.wave, reason: waiting };
   for (let i = 0; i < MAX_STEPS && !s.settled; i++) if (!step(s, input)) break;
+  trackDeadline(s, input);
   const outsideWindow = closed !== undefined && s.state.phase === RolloutPhase.Running;
   if (outsideWindow) {
     s.setReason(s.holdReason ?? '');
@@ -90,6 +92,7 @@ export function decide(input: DecisionInput): Decision {
     state: changed && state.updatedAt === input.state.updatedAt ? { ...state, updatedAt: nowIso } : state,
     transitions: s.transitions,
     verdicts: s.verdicts,
+    ...(s.conditions.length > 0 ? { conditions: s.conditions } : {}),
     commands,
     ...(s.wakeAt !== undefined && !TERMINAL_PHASES.has(state.phase)
       ? { wakeAt: new Date(Math.max(s.wakeAt, now)) }

@@ -44,11 +44,20 @@ export interface DecisionInput {
 /** Agent reports, then the metric gates with their default thresholds. */
 export const DEFAULT_HEALTH_SOURCES: readonly HealthSource[] = [agentReportHealthSource, ...metricHealthSources()];
 
+/** A condition of the rollout that changed in this decision (set or cleared), with why: published as an event. */
+export interface RolloutCondition {
+  readonly type: 'DeadlineAtRisk';
+  readonly status: boolean;
+  readonly message: string;
+}
+
 /** What to do: the next state (to store with the epoch), why, what to publish, and when to look again. */
 export interface Decision {
   readonly state: RolloutState;
   readonly transitions: readonly TransitionRecord[];
   readonly verdicts: readonly GateVerdict[];
+  /** conditions set or cleared (DeadlineAtRisk) */
+  readonly conditions?: readonly RolloutCondition[];
   /** halt commands first, then desired states: one target's commands stay in this order on its partition */
   readonly commands: readonly EngineCommand[];
   /** the next instant this rollout needs a look even if no report arrives; undefined: only events move it */

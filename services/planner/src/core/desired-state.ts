@@ -6,7 +6,7 @@ import {
   type UnitTarget,
   type VmGroupDesiredState,
 } from '@meshwave/contracts';
-import { RolloutPhase } from '@meshwave/contracts';
+import { RolloutPhase, resolvePercentOrCount } from '@meshwave/contracts';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { desiredRevisionOf, isExcluded } from './unit-observations.js';
 import { waveUnitsOf, type WaveMembership } from './wave-units.js';
@@ -81,7 +81,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
     }
   }
   const current = plan.waves[Math.min(state.wave, plan.waves.length - 1)];
-  const maxUnavailableOf = (cluster: string): number => {
+  const planned = (cluster: string): number => {
     const here = current?.clusters.find((c) => c.cluster === cluster)?.maxUnavailable;
     if (here !== undefined) return Math.max(1, here);
     let best = 1;
@@ -89,6 +89,16 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
       for (const c of w.clusters) if (c.cluster === cluster) best = Math.max(best, c.maxUnavailable);
     return best;
   };
+  // Catching up with the deadline: the planned concurrency raised by the pacing factor, never above the ceiling.
+  const factor = state.deadlineTrack?.pacing?.factor ?? 1;
+  const ceiling = spec.spec.pacing?.maxUnavailableCeiling;
+  const maxUnavailableOf = (cluster: string, units: number): number =>
+    factor > 1 && ceiling !== undefined
+      ? Math.max(
+          planned(cluster),
+          Math.min(resolvePercentOrCount(ceiling, units), Math.ceil(planned(cluster) * factor)),
+        )
+      : planned(cluster);
   const header = { rolloutId: record.id, wave: state.wave, from: spec.spec.from, to: spec.spec.to };
   const progressDeadline = spec.spec.defaults.progressDeadline;
   const out: DesiredContent[] = [];
@@ -100,7 +110,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
         ...header,
         cluster,
         granularity: spec.spec.granularity,
-        maxUnavailable: maxUnavailableOf(cluster),
+        maxUnavailable: maxUnavailableOf(cluster, units.length),
         units,
         halted,
         // absent from the file: each agent applies its cluster's own (--progress-deadline, default 600 s)
@@ -133,6 +143,7 @@ export function desiredKeyOf(state: RolloutState, held = false): string {
     state.wave,
     // only when there are any, so the digests of rollouts never retried stay what they were
     ...(state.retries !== undefined && Object.keys(state.retries).length > 0 ? [state.retries] : []),
+    ...((state.deadlineTrack?.pacing?.factor ?? 1) > 1 ? [state.deadlineTrack?.pacing?.factor] : []),
     // likewise only once a wave's membership changed its units (a skip, a comeback, a joined cluster)
     ...(state.membership !== undefined && hasMembershipChanges(state.membership)
       ? [state.membership.added, state.membership.skipped]

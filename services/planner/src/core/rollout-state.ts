@@ -11,6 +11,7 @@ import type {
 } from '@meshwave/contracts';
 import type { InconclusiveRun } from './gate-policy.js';
 import type { WaveMembership } from './wave-units.js';
+import type { DeadlineTrack } from './deadline-pace.js';
 
 /** What never changes once a rollout is created: the spec, the plan made from it, and who asked. */
 export interface RolloutRecord {
@@ -74,6 +75,8 @@ export interface RolloutState {
   readonly retries?: Readonly<Record<string, number>>;
   /** who took part in which wave: snapshots, skipped (Unreachable) and added units (absent: the plan as made) */
   readonly membership?: WaveMembership;
+  /** burn-down, projection, DeadlineAtRisk and pacing, worked out as the rollout runs (deadline-pace.ts) */
+  readonly deadlineTrack?: DeadlineTrack;
   /** last generation issued; every command carries one, higher than any before it */
   readonly generation: number;
   readonly targets: Readonly<Record<string, TargetRecord>>;

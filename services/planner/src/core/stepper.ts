@@ -3,6 +3,7 @@ import { DEFAULT_ENGINE_CONFIG, DEFAULT_HEALTH_SOURCES, type DecisionInput } fro
 import { evaluateGate } from './health-source.js';
 import { holdUnits, holdVerdict, holdVmHosts } from './judgement-hold.js';
 import { metricWindowStartOf } from './metric-query.js';
+import type { RolloutCondition } from './decision.js';
 import type { RolloutState } from './rollout-state.js';
 import { transition, type StateKey } from './transition-table.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
@@ -13,6 +14,7 @@ export class Stepper {
   readonly transitions: TransitionRecord[] = [];
   readonly verdicts: GateVerdict[] = [];
   readonly halts: { target: string; reason: string }[] = [];
+  readonly conditions: RolloutCondition[] = [];
   wakeAt: number | undefined;
   /** stop chaining: commands must go out before the next observation means anything */
   settled = false;

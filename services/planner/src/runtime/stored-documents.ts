@@ -1,6 +1,7 @@
 // One zod schema per document the planner stores (see store-layout.ts): a document is parsed when it is read,
 // never cast, so a document of another shape (an older planner, a hand edit) fails where it is read, by name.
 import {
+  Burndown,
   FreezeStatus,
   GateVerdict,
   Inventory,
@@ -68,6 +69,7 @@ export const StoredRolloutState = z.object({
       unreachable: z.record(z.string(), z.string()),
     })
     .optional(),
+  deadlineTrack: Burndown.extend({ checkedAt: z.string() }).optional(),
   generation: z.number().int(),
   targets: z.record(z.string(), StoredTargetRecord),
   verdicts: z.array(GateVerdict),

@@ -10,6 +10,7 @@ import {
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
 import { isExcluded, observeUnits, observeVmHosts } from '../core/unit-observations.js';
 import { buildMembershipStatus } from './membership-status.js';
+import { burndownOf } from '../core/deadline-status.js';
 
 const zeroUnits = (): { -readonly [K in keyof UnitCounts]: number } => ({
   pending: 0,
@@ -129,9 +130,11 @@ export function buildRolloutStatus(
     excluded: [...state.excluded],
     approvedWaves: [...state.approvedWaves],
     estimatedCompletion: estimate.toISOString(),
-    deadlineAtRisk: estimate.getTime() > Date.parse(record.spec.spec.deadline),
+    deadlineAtRisk:
+      estimate.getTime() > Date.parse(record.spec.spec.deadline) || state.deadlineTrack?.atRisk !== undefined,
     ...(nextWakeAt !== undefined ? { nextWakeAt } : {}),
     ...(membership !== undefined ? { membership } : {}),
+    ...(state.deadlineTrack !== undefined ? { burndown: burndownOf(state.deadlineTrack) } : {}),
     transitions: state.history.slice(-200).map((t) => ({ ...t })),
   };
 }
