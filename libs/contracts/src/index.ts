@@ -11,6 +11,7 @@ export * from './api.js';
 export * from './freeze-api.js';
 export * from './membership-api.js';
 export * from './deadline-api.js';
+export * from './policy.js';
 export * from './gate-api.js';
 export * from './retry-api.js';
 export * from './rollout-id.js';

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import {
   ApiRole,
   formatConfigProblems,
+  parseDocumentText,
+  Policy,
   parseDurationSeconds,
   readAuditRetention,
   readBackingServices,
@@ -34,6 +36,8 @@ export interface PlannerEnvConfig {
   readonly http: HttpLimitsOverrides;
   readonly gateRetryMs?: number;
   readonly heartbeatTimeoutMs?: number;
+  /** the policy file MESHWAVE_POLICY names, parsed (a bad file stops the planner with its line and column) */
+  readonly policy?: Policy;
   /** past this event-loop delay the planner holds judgement (README: Holding judgement) */
   readonly loopLagThresholdMs?: number;
   /** how long audit entries are kept (`MESHWAVE_AUDIT_RETENTION`, default 90d, at least 1d); never a count */
@@ -115,7 +119,8 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
  * (how soon a dead leader's event consumer is dropped from the group), `MESHWAVE_EVENTS_GROUP_ID` (default
  * meshwave-planner), `MESHWAVE_GATE_RETRY_MS` (how soon an Inconclusive or Error final gate is evaluated again),
- * `MESHWAVE_HEARTBEAT_TIMEOUT_MS` (60000: an agent silent this long makes its cluster Unreachable).
+ * `MESHWAVE_HEARTBEAT_TIMEOUT_MS` (60000: an agent silent this long makes its cluster Unreachable),
+ * `MESHWAVE_POLICY` (a policy file: rules by cluster labels a rollout must keep; ADR 0036).
  * Metric gates: `MESHWAVE_PROMETHEUS_URL` (none: rollouts with gates.errorRate or gates.latencyP99 are refused),
  * `MESHWAVE_PROMETHEUS_CLUSTER_LABEL` (label with the cluster name in a multi-cluster Prometheus),
  * `MESHWAVE_METRICS_WINDOW` (longest evaluation window, default 5m), `MESHWAVE_PROMETHEUS_TIMEOUT_MS` (5000),
@@ -138,6 +143,7 @@ export const PLANNER_USAGE = `usage: meshwave-planner   (configured by environme
   MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ, MESHWAVE_LEASE_TTL_MS, MESHWAVE_RESYNC_MS, MESHWAVE_BODY_LIMIT,
   MESHWAVE_KAFKA_SESSION_TIMEOUT_MS, MESHWAVE_EVENTS_GROUP_ID, MESHWAVE_GATE_RETRY_MS, LOG_LEVEL,
   MESHWAVE_HEARTBEAT_TIMEOUT_MS (60000: an agent silent this long makes its cluster Unreachable)
+  MESHWAVE_POLICY               policy file (YAML or JSON): rules by cluster labels, emergencies in blackouts
   MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS (1000: past this event-loop delay the planner holds judgement)
   metric gates: MESHWAVE_PROMETHEUS_URL, MESHWAVE_PROMETHEUS_CLUSTER_LABEL, MESHWAVE_METRICS_WINDOW,
   MESHWAVE_PROMETHEUS_TIMEOUT_MS, MESHWAVE_METRICS_CACHE_MS, MESHWAVE_METRICS_MIN_REQUESTS,
@@ -176,6 +182,10 @@ export function readPlannerEnv(
     http: httpLimitsOf(env),
     ...optional('gateRetryMs', intOf(env, 'MESHWAVE_GATE_RETRY_MS')),
     ...optional('heartbeatTimeoutMs', intOf(env, 'MESHWAVE_HEARTBEAT_TIMEOUT_MS')),
+    ...optional(
+      'policy',
+      env.MESHWAVE_POLICY ? parseDocumentText(Policy, readFile(env.MESHWAVE_POLICY), env.MESHWAVE_POLICY) : undefined,
+    ),
     ...optional('loopLagThresholdMs', intOf(env, ServiceEnv.EventLoopDelayThresholdMs)),
     auditRetentionMs: auditRetentionOf(env),
     ...optional('prometheus', prometheusOf(env)),
