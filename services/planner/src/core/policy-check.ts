@@ -78,4 +78,4 @@ export function checkPolicy(policy: Policy, spec: RolloutSpec, plan: Plan, inven
 const fmt = (rule: PolicyRule): string =>
   Object.entries(rule.clusterLabels)
     .map(([k, v]) => `${k}=${v}`)
-    .join(',');
+    .join(',') || 'all';
