@@ -201,6 +201,11 @@ export const RolloutSpecBody = z
      */
     pacing: z.strictObject({ maxUnavailableCeiling: MaxUnavailable }).optional(),
     /**
+     * `emergency` (a CVE fix) restarts inside blackouts, but only where the planner's policy allows emergencies
+     * (`emergencies.allowInBlackouts`); each such decision is audited. Allow windows still hold. Default normal.
+     */
+    priority: z.enum(['normal', 'emergency']).optional(),
+    /**
      * Moves even where Istio does not support the version change (UNSUPPORTED_UPGRADE_PATH, ADR 0028): the
      * operator's reason is audited with the rollout's creation. It never overrides a missing control plane.
      */

@@ -39,6 +39,8 @@ export interface DecisionInput {
   readonly freeze?: Freeze;
   /** what the planner hears of each cluster's agent (absent: every cluster reachable, the plan's clusters only) */
   readonly membership?: Membership;
+  /** the planner's policy on emergencies: may a `priority: emergency` rollout restart inside blackouts */
+  readonly emergencies?: { readonly allowInBlackouts: boolean };
 }
 
 /** Agent reports, then the metric gates with their default thresholds. */
@@ -46,7 +48,7 @@ export const DEFAULT_HEALTH_SOURCES: readonly HealthSource[] = [agentReportHealt
 
 /** A condition of the rollout that changed in this decision (set or cleared), with why: published as an event. */
 export interface RolloutCondition {
-  readonly type: 'DeadlineAtRisk';
+  readonly type: 'DeadlineAtRisk' | 'EmergencyInBlackout';
   readonly status: boolean;
   readonly message: string;
 }

@@ -77,6 +77,8 @@ export interface RolloutState {
   readonly membership?: WaveMembership;
   /** burn-down, projection, DeadlineAtRisk and pacing, worked out as the rollout runs (deadline-pace.ts) */
   readonly deadlineTrack?: DeadlineTrack;
+  /** the blackout an emergency restarts inside now, as the policy allows (absent: none): audited once each */
+  readonly emergencyInBlackout?: string;
   /** last generation issued; every command carries one, higher than any before it */
   readonly generation: number;
   readonly targets: Readonly<Record<string, TargetRecord>>;

@@ -3,6 +3,7 @@ import { DEFAULT_ENGINE_CONFIG, type DecisionInput } from './decision.js';
 import { metricGatePaths } from './metric-query.js';
 import { freezeBlock } from './fleet-freeze.js';
 import { judgeInconclusive } from './gate-policy.js';
+import { blackoutsWaived } from './emergency.js';
 import { membershipAtStart } from './membership-step.js';
 import { startBlockOf, type StartBlock } from './start-block.js';
 import { failWave, gate, type Stepper } from './stepper.js';
@@ -24,7 +25,7 @@ function stepPending(s: Stepper, input: DecisionInput): boolean {
   const { record } = input;
   const st = s.state;
   const waves = record.plan.waves;
-  const block = freezeBlock(input.freeze) ?? (waves.length > 0 ? startBlockOf(record, st, 0, now) : undefined);
+  const block = freezeBlock(input.freeze) ?? (waves.length > 0 ? startBlockOf(record, st, 0, now, blackoutsWaived(input)) : undefined);
   if (block) return waitFor(s, block);
   s.go('Running/Dispatching', TransitionTrigger.Start, 'start conditions of the first wave met', { wave: 0 });
   return true;
@@ -41,7 +42,7 @@ function stepDispatching(s: Stepper, input: DecisionInput): boolean {
     s.go('Running/Converging', TransitionTrigger.Dispatched, 'no wave to dispatch');
     return true;
   }
-  const block = freezeBlock(input.freeze) ?? startBlockOf(record, st, st.wave, now);
+  const block = freezeBlock(input.freeze) ?? startBlockOf(record, st, st.wave, now, blackoutsWaived(input));
   if (block) return waitFor(s, block);
   const note = membershipAtStart(s, input);
   if (note === false) return false;

@@ -24,6 +24,7 @@ import { metricGatePaths } from '../core/metric-query.js';
 import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
 import { planRefusal, upgradePathOverride } from '../core/plan-refusal.js';
 import { checkPolicy } from '../core/policy-check.js';
+import { planningSpecOf } from '../core/emergency.js';
 import { PlanRefusal, checkPlanAcceptance } from '../core/plan-acceptance.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
 import { newRolloutState } from '../core/rollout-state.js';
@@ -344,7 +345,8 @@ export class RolloutOperations {
         'no inventory: none stored (agents have not reported and none was posted) and none in the request',
       );
     }
-    return { spec: parsed.spec, inventory, plan: planRollout(parsed.spec, inventory, { now }) };
+    const planning = planningSpecOf(parsed.spec, this.context.config.policy?.emergencies);
+    return { spec: parsed.spec, inventory, plan: planRollout(planning, inventory, { now }) };
   }
 
   private async loadOrThrow(id: string): Promise<LoadedRollout> {

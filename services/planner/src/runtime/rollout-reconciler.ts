@@ -14,6 +14,7 @@ import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { MetricSampler } from '../metrics/metric-sampler.js';
 import { readFreeze } from './freeze-control.js';
+import { auditOf } from './decision-audit.js';
 import { membershipOf } from './membership-source.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
@@ -242,6 +243,7 @@ export class RolloutReconciler {
         plannerLoad: this.context.loopDelay.load(),
         ...(freeze !== undefined ? { freeze } : {}),
         membership,
+        ...(config.policy !== undefined ? { emergencies: config.policy.emergencies } : {}),
       });
     } catch (error) {
       if (resendAll) this.resendPending.add(id);
@@ -255,30 +257,12 @@ export class RolloutReconciler {
   private async store(decided: Decided, waveTrace: WaveTrace, span: Span): Promise<boolean> {
     const { id, lease, loaded, decision, now, resendAll, log } = decided;
     const writes = [stateWrite(decision.state, lease.epoch, loaded.stateVersion), ...waveTrace.writes];
-    const last = decision.transitions.at(-1);
+    const audit = auditOf(id, decision, now);
     const result = await this.context.store.transition({
       scope: id,
       epoch: lease.epoch,
       writes,
-      ...(last
-        ? {
-            audit: {
-              actor: 'engine',
-              action: 'transition',
-              scope: id,
-              reason: last.reason,
-              at: now.toISOString(),
-              detail: {
-                transitions: decision.transitions.map((t) => ({
-                  from: t.from,
-                  to: t.to,
-                  trigger: t.trigger,
-                  wave: t.wave,
-                })),
-              },
-            },
-          }
-        : {}),
+      ...(audit !== undefined ? { audit } : {}),
     });
     if (!result.ok) {
       if (resendAll) this.resendPending.add(id);

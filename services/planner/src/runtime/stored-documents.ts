@@ -70,6 +70,7 @@ export const StoredRolloutState = z.object({
     })
     .optional(),
   deadlineTrack: Burndown.extend({ checkedAt: z.string() }).optional(),
+  emergencyInBlackout: z.string().optional(),
   generation: z.number().int(),
   targets: z.record(z.string(), StoredTargetRecord),
   verdicts: z.array(GateVerdict),
