@@ -1,4 +1,5 @@
-import { Inventory, Policy } from '@meshwave/contracts';
+import { readFileSync } from 'node:fs';
+import { Inventory, Policy, parseDocumentText } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import { describe, expect, it } from 'vitest';
 import { T0, newInventory, newSpec, type SpecOverrides } from './engine-harness.js';
@@ -69,5 +70,14 @@ describe('policy per environment', () => {
     });
     expect(rules).toEqual(['staging-soak']);
     expect(violations).toEqual([]);
+  });
+});
+
+describe('examples/policy.yml', () => {
+  it('is a valid policy', () => {
+    const file = new URL('../../../../examples/policy.yml', import.meta.url);
+    const policy = parseDocumentText(Policy, readFileSync(file, 'utf8'), 'examples/policy.yml');
+    expect(policy.rules.map((r) => r.name)).toEqual(['prod-guardrails']);
+    expect(policy.emergencies.allowInBlackouts).toBe(true);
   });
 });

@@ -25,7 +25,9 @@ function stepPending(s: Stepper, input: DecisionInput): boolean {
   const { record } = input;
   const st = s.state;
   const waves = record.plan.waves;
-  const block = freezeBlock(input.freeze) ?? (waves.length > 0 ? startBlockOf(record, st, 0, now, blackoutsWaived(input)) : undefined);
+  const block =
+    freezeBlock(input.freeze) ??
+    (waves.length > 0 ? startBlockOf(record, st, 0, now, blackoutsWaived(input)) : undefined);
   if (block) return waitFor(s, block);
   s.go('Running/Dispatching', TransitionTrigger.Start, 'start conditions of the first wave met', { wave: 0 });
   return true;
