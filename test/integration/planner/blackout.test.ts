@@ -1,44 +1,14 @@
 // Blackouts govern every restart, on the real servers: a planner process on Kafka and Redis with scripted agents;
 // a blackout begins while the rollout runs (issue 18), and an emergency the planner's policy allows goes through it.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { EventBus } from '@meshwave/bus';
 import type { RolloutStatus } from '@meshwave/contracts';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadTestEnv, type TestEnv } from '../../support/env.js';
-import {
-  api,
-  leaderOf,
-  newRun,
-  nodeBin,
-  startKafkaAgents,
-  startPlanner,
-  until,
-  type PlannerProcess,
-} from './planner-processes.js';
-import { newRolloutYaml, type ScriptedCluster } from './scripted-agents.js';
+import { describe, expect, it } from 'vitest';
+import { api, startFleet, until, usePlannerFleet } from './planner-processes.js';
+import { newRolloutYaml } from './scripted-agents.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-let env: TestEnv;
-const planners: PlannerProcess[] = [];
-const buses: EventBus[] = [];
-const agents: ScriptedCluster[] = [];
-
-beforeAll(() => {
-  env = loadTestEnv();
-  execFileSync(nodeBin, [`${root}node_modules/typescript/bin/tsc`, '-b', `${root}services/planner`], {
-    stdio: 'inherit',
-  });
-});
-
-afterEach(async () => {
-  for (const p of planners.splice(0)) p.child.kill('SIGKILL');
-  for (const a of agents.splice(0)) await a.stop().catch(() => undefined);
-  for (const b of buses.splice(0)) await b.close().catch(() => undefined);
-});
+const fleetOf = usePlannerFleet();
 
 /** A rollout of three waves soaking 4 s each, with a blackout from 3 s after now, 15 s long. */
 function rolloutWithBlackout(name: string, emergency: boolean): { yaml: string; from: number; to: number } {
@@ -57,28 +27,12 @@ function rolloutWithBlackout(name: string, emergency: boolean): { yaml: string; 
   return { yaml, from, to };
 }
 
-async function runFleet(
-  name: string,
-  extraEnv: Record<string, string> = {},
-): Promise<{ p: PlannerProcess; fleet: ScriptedCluster[] }> {
-  const run = newRun();
-  const fleet = await startKafkaAgents(env, run, buses, { convergeMs: 0 });
-  agents.push(...fleet);
-  const p = await startPlanner(env, name, run, extraEnv);
-  planners.push(p);
-  await until('leadership', () => leaderOf([p]));
-  await until('inventory from every agent', async () =>
-    (await api<{ clusters: unknown[] }>(p, 'GET', '/v1/fleet')).body.clusters.length === 3 ? true : undefined,
-  );
-  return { p, fleet };
-}
-
 const dispatchedAt = (s: RolloutStatus): number[] =>
   s.transitions.filter((t) => t.trigger === 'dispatched').map((t) => Date.parse(t.at));
 
 describe('blackouts on Kafka and Redis', () => {
   it('Given a blackout that begins while the first wave soaks, Then no later wave starts inside it, the touched agents are told to start no restart, and the rollout completes once it ends', async () => {
-    const { p, fleet } = await runFleet('blackout');
+    const { p, agents: fleet } = await startFleet(fleetOf, 'blackout');
     const b = rolloutWithBlackout('it-blackout', false);
     const created = await api<{ id: string }>(p, 'POST', '/v1/rollouts', b.yaml);
     expect(created.status).toBe(201);
@@ -112,7 +66,7 @@ describe('blackouts on Kafka and Redis', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshwave-policy-'));
     const policy = join(dir, 'policy.yaml');
     writeFileSync(policy, 'apiVersion: meshwave.io/v1alpha1\nkind: Policy\nemergencies: { allowInBlackouts: true }\n');
-    const { p, fleet } = await runFleet('emergency', { MESHWAVE_POLICY: policy });
+    const { p, agents: fleet } = await startFleet(fleetOf, 'emergency', { extraEnv: { MESHWAVE_POLICY: policy } });
     const b = rolloutWithBlackout('it-emergency', true);
     const created = await api<{ id: string }>(p, 'POST', '/v1/rollouts', b.yaml);
     expect(created.status).toBe(201);

@@ -1,10 +1,11 @@
 // Planner processes on the test env's Kafka and Redis, with scripted agents: what the planner integration tests
 // share (a run's topics, a planner process, its API, waiting for a state, the leader).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, type EventBus } from '@meshwave/bus';
-import type { TestEnv } from '../../support/env.js';
+import { afterEach, beforeAll } from 'vitest';
+import { loadTestEnv, type TestEnv } from '../../support/env.js';
 import { ScriptedCluster, newFleetWorkloads } from './scripted-agents.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -148,4 +149,59 @@ export async function startKafkaAgents(
     out.push(agent);
   }
   return out;
+}
+
+/** What a planner integration test file starts, stopped after each test. */
+export interface PlannerFleet {
+  readonly env: () => TestEnv;
+  readonly planners: PlannerProcess[];
+  readonly buses: EventBus[];
+  readonly agents: ScriptedCluster[];
+}
+
+/** Registers the hooks of a test file on planner processes: the test env and the compiled planner before, cleanup after each test. */
+export function usePlannerFleet(): PlannerFleet {
+  let env: TestEnv | undefined;
+  const fleet: PlannerFleet = {
+    env: () => {
+      if (env === undefined) throw new Error('the test env is not loaded');
+      return env;
+    },
+    planners: [],
+    buses: [],
+    agents: [],
+  };
+  beforeAll(() => {
+    env = loadTestEnv();
+    execFileSync(nodeBin, [`${root}node_modules/typescript/bin/tsc`, '-b', `${root}services/planner`], {
+      stdio: 'inherit',
+    });
+  });
+  afterEach(async () => {
+    for (const p of fleet.planners.splice(0)) p.child.kill('SIGKILL');
+    for (const a of fleet.agents.splice(0)) await a.stop().catch(() => undefined);
+    for (const b of fleet.buses.splice(0)) await b.close().catch(() => undefined);
+  });
+  return fleet;
+}
+
+/** A new run: three scripted agents, one planner process (with `extraEnv`) leading, every agent's inventory in. */
+export async function startFleet(
+  fleet: PlannerFleet,
+  name: string,
+  options: { heartbeatMs?: number; extraEnv?: Record<string, string> } = {},
+): Promise<{ p: PlannerProcess; agents: ScriptedCluster[] }> {
+  const run = newRun();
+  const agents = await startKafkaAgents(fleet.env(), run, fleet.buses, {
+    convergeMs: 0,
+    ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+  });
+  fleet.agents.push(...agents);
+  const p = await startPlanner(fleet.env(), name, run, options.extraEnv);
+  fleet.planners.push(p);
+  await until('leadership', () => leaderOf([p]));
+  await until('inventory from every agent', async () =>
+    (await api<{ clusters: unknown[] }>(p, 'GET', '/v1/fleet')).body.clusters.length === 3 ? true : undefined,
+  );
+  return { p, agents };
 }

@@ -1,54 +1,19 @@
 // Membership on the real servers: a planner process on Kafka and Redis, scripted agents that beat, one of which
 // falls silent mid-rollout (issue 18: an agent silent past the heartbeat timeout makes its cluster Unreachable).
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { EventBus } from '@meshwave/bus';
 import type { RolloutStatus } from '@meshwave/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTestEnv, type TestEnv } from '../../support/env.js';
-import {
-  api,
-  leaderOf,
-  newRun,
-  nodeBin,
-  startKafkaAgents,
-  startPlanner,
-  until,
-  type PlannerProcess,
-} from './planner-processes.js';
+import { describe, expect, it } from 'vitest';
+import { api, startFleet, until, usePlannerFleet } from './planner-processes.js';
 import { newRolloutYaml, type ScriptedCluster } from './scripted-agents.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const TO = '1-25-2';
-let env: TestEnv;
-const planners: PlannerProcess[] = [];
-const buses: EventBus[] = [];
-const agents: ScriptedCluster[] = [];
-
-beforeAll(() => {
-  env = loadTestEnv();
-  execFileSync(nodeBin, [`${root}node_modules/typescript/bin/tsc`, '-b', `${root}services/planner`], {
-    stdio: 'inherit',
-  });
-});
-
-afterAll(async () => {
-  for (const p of planners) p.child.kill('SIGKILL');
-  for (const a of agents) await a.stop().catch(() => undefined);
-  for (const b of buses) await b.close().catch(() => undefined);
-});
+const fleetOf = usePlannerFleet();
 
 describe('unreachable cluster on Kafka and Redis', () => {
   it('Given onUnreachable: skip and an agent that falls silent when the rollout starts, Then the waves go on without its cluster, the status names the skipped units and the wave they come back in, and once the agent beats again the approved last wave takes them: every workload ends on the new revision', async () => {
-    const run = newRun();
-    const fleet = await startKafkaAgents(env, run, buses, { convergeMs: 0, heartbeatMs: 300 });
-    agents.push(...fleet);
-    const p = await startPlanner(env, 'unreachable', run, { MESHWAVE_HEARTBEAT_TIMEOUT_MS: '2500' });
-    planners.push(p);
-    await until('leadership', () => leaderOf([p]));
-    await until('inventory from every agent', async () =>
-      (await api<{ clusters: unknown[] }>(p, 'GET', '/v1/fleet')).body.clusters.length === 3 ? true : undefined,
-    );
+    const { p, agents: fleet } = await startFleet(fleetOf, 'unreachable', {
+      heartbeatMs: 300,
+      extraEnv: { MESHWAVE_HEARTBEAT_TIMEOUT_MS: '2500' },
+    });
 
     // When it-3 falls silent and the rollout starts
     const silent = fleet.find((a) => a.options.name === 'it-3')!;
