@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RolloutStatus } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
-import { api, startFleet, until, usePlannerFleet } from './planner-processes.js';
+import { api, startFleet, until, untilCompleted, usePlannerFleet } from './planner-processes.js';
 import { newRolloutYaml } from './scripted-agents.js';
 
 const fleetOf = usePlannerFleet();
@@ -48,14 +48,7 @@ describe('blackouts on Kafka and Redis', () => {
       fleet.filter((a) => a.applied.length > 0).every((a) => a.applied.at(-1)!.halted) ? true : undefined,
     );
 
-    const done = await until(
-      'completion after the blackout',
-      async () => {
-        const s = (await api<RolloutStatus>(p, 'GET', path)).body;
-        return s.phase === 'Completed' ? s : undefined;
-      },
-      90_000,
-    );
+    const done = await untilCompleted(p, path);
     // no wave started inside the blackout
     expect(dispatchedAt(done).every((t) => t < b.from || t >= b.to)).toBe(true);
     expect(dispatchedAt(done).some((t) => t >= b.to)).toBe(true);
@@ -72,14 +65,7 @@ describe('blackouts on Kafka and Redis', () => {
     expect(created.status).toBe(201);
     const path = `/v1/rollouts/${created.body.id}`;
 
-    const done = await until(
-      'completion',
-      async () => {
-        const s = (await api<RolloutStatus>(p, 'GET', path)).body;
-        return s.phase === 'Completed' ? s : undefined;
-      },
-      90_000,
-    );
+    const done = await untilCompleted(p, path);
     expect(dispatchedAt(done).some((t) => t >= b.from && t < b.to)).toBe(true);
     expect(fleet.every((a) => [...a.revisions.values()].every((r) => r === '1-25-2'))).toBe(true);
     const audit = await api<{ entries: { action: string; reason?: string }[] }>(

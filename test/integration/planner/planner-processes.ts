@@ -4,6 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, type EventBus } from '@meshwave/bus';
+import type { RolloutStatus } from '@meshwave/contracts';
 import { afterEach, beforeAll } from 'vitest';
 import { loadTestEnv, type TestEnv } from '../../support/env.js';
 import { ScriptedCluster, newFleetWorkloads } from './scripted-agents.js';
@@ -104,6 +105,18 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The rollout at `path` once Completed (its status then). */
+export function untilCompleted(p: PlannerProcess, path: string): Promise<RolloutStatus> {
+  return until(
+    'completion',
+    async () => {
+      const s = (await api<RolloutStatus>(p, 'GET', path)).body;
+      return s.phase === 'Completed' ? s : undefined;
+    },
+    90_000,
+  );
 }
 
 export async function leaderOf(

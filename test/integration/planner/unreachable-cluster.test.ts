@@ -2,7 +2,7 @@
 // falls silent mid-rollout (issue 18: an agent silent past the heartbeat timeout makes its cluster Unreachable).
 import type { RolloutStatus } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
-import { api, startFleet, until, usePlannerFleet } from './planner-processes.js';
+import { api, startFleet, until, untilCompleted, usePlannerFleet } from './planner-processes.js';
 import { newRolloutYaml, type ScriptedCluster } from './scripted-agents.js';
 
 const TO = '1-25-2';
@@ -49,14 +49,7 @@ describe('unreachable cluster on Kafka and Redis', () => {
     expect(approved.status).toBe(200);
 
     // Then the last wave takes it-3's skipped units back, and the rollout completes with every workload moved
-    const done = await until(
-      'completion',
-      async () => {
-        const s = (await api<RolloutStatus>(p, 'GET', path)).body;
-        return s.phase === 'Completed' ? s : undefined;
-      },
-      90_000,
-    );
+    const done = await untilCompleted(p, path);
     expect(done.membership!.skipped).toEqual([]);
     expect(done.membership!.added.filter((a) => a.wave === 2 && a.cluster === 'it-3').length).toBe(1);
     await until('every workload of every cluster on the new revision', async () =>
