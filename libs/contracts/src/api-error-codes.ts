@@ -23,6 +23,8 @@ export const ApiErrorCode = {
   PlanInfeasible: 'PLAN_INFEASIBLE',
   /** the rollout's deadline is not after now */
   DeadlinePassed: 'DEADLINE_PASSED',
+  /** the rollout breaks a rule of the planner's policy (`MESHWAVE_POLICY`): each in `details`, code = rule name */
+  PolicyViolation: 'POLICY_VIOLATION',
   Internal: 'INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

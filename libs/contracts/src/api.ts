@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { FreezeStatus } from './freeze-api.js';
 import { GateVerdict } from './gate-api.js';
+import { MembershipStatus } from './membership-api.js';
+import { Burndown } from './deadline-api.js';
 import { Inventory } from './inventory.js';
 import { Plan } from './plan.js';
 import { ResourceName } from './primitives.js';
@@ -265,6 +267,10 @@ export const RolloutStatus = RolloutSummary.extend({
   nextWakeAt: z.string().optional(),
   /** present while the fleet is frozen: this rollout starts nothing until the freeze is lifted */
   freeze: FreezeStatus.optional(),
+  /** present once a wave started with membership known: Unreachable clusters, snapshots, skipped and added units */
+  membership: MembershipStatus.optional(),
+  /** units on `to` over time and the projection from each cluster's observed convergence rate */
+  burndown: Burndown.optional(),
   transitions: z.array(TransitionRecord),
 });
 export type RolloutStatus = z.infer<typeof RolloutStatus>;
@@ -337,7 +343,8 @@ export const HealthResponse = z.object({
 
 /** Server-sent event payloads on `GET /v1/events`. */
 export const RolloutEvent = z.object({
-  type: z.enum(['transition', 'progress', 'verdict', 'action']),
+  /** `condition`: a condition of the rollout changed (DeadlineAtRisk), its reason in `message` */
+  type: z.enum(['transition', 'progress', 'verdict', 'action', 'condition']),
   rolloutId: z.string(),
   at: z.string(),
   phase: z.string(),

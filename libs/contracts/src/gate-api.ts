@@ -30,6 +30,8 @@ export const GateReason = {
   UnitsConverging: 'UnitsConverging',
   UnitFailed: 'UnitFailed',
   CrashLoop: 'CrashLoop',
+  /** `gates.restarts`: a moved unit's pods restarted more than `max` times (judged as a crash loop) */
+  TooManyRestarts: 'TooManyRestarts',
   SidecarMismatch: 'SidecarMismatch',
   VmHostFailed: 'VmHostFailed',
   ReportsMissing: 'ReportsMissing',

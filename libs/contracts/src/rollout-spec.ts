@@ -27,6 +27,8 @@ export type WeekDay = (typeof WeekDays)[number];
 const SoakDuration = durationUpTo('365d');
 /** One restart batch converging in more than a week is a mistake; the cap keeps every date computable. */
 const BatchEstimate = durationUpTo('7d');
+/** A unit taking more than a day to converge is stuck, not slow. */
+const ProgressDeadline = durationUpTo('1d').refine((s) => s >= 1, 'at least 1s');
 
 const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time of day as HH:MM (00:00 to 24:00)');
 
@@ -150,6 +152,8 @@ export const Gates = z.strictObject({
   latencyP99: z.strictObject({ maxIncrease: PercentOrCount, enforce: Enforce }).optional(),
   /** when a final gate cannot judge: defaults limit 10, timeout 30m (DEFAULT_INCONCLUSIVE_POLICY) */
   inconclusive: InconclusivePolicy.optional(),
+  /** a unit on the new revision whose pods restarted more than `max` times fails the gate, as a crash loop does */
+  restarts: z.strictObject({ max: z.number().int().min(0).max(10_000) }).optional(),
   /** statistical test used by comparative gates */
   compare: z.strictObject({ test: z.enum(['mann-whitney']), alpha: z.number().gt(0).lt(1) }).optional(),
 });
@@ -173,6 +177,8 @@ export const RolloutSpecBody = z
         maxUnavailable: MaxUnavailable.default({ kind: 'percent', value: 10 }),
         /** estimated time for one restart batch to converge, used to schedule waves */
         batchEstimate: BatchEstimate.default(300),
+        /** a unit not converged this long after its restart began fails; absent: each agent's own (default 600 s) */
+        progressDeadline: ProgressDeadline.optional(),
       })
       .default({ soak: 0, maxUnavailable: { kind: 'percent', value: 10 }, batchEstimate: 300 }),
     waves: z.array(Wave).min(1, 'at least one wave'),
@@ -193,6 +199,21 @@ export const RolloutSpecBody = z
     preflight: PreflightPolicy.default({ block: [], warn: [] }),
     /** split waves per mesh so only one mesh's control plane changes at a time */
     sequenceByMesh: z.boolean().default(false),
+    /**
+     * A cluster whose agent is silent past the planner's heartbeat timeout is Unreachable: `wait` (the default)
+     * holds the wave for it; `skip` leaves its units out of the wave, to come back in a later or the forced wave.
+     */
+    onUnreachable: z.enum(['wait', 'skip']).optional(),
+    /**
+     * When the projection misses the deadline (DeadlineAtRisk), the planner raises each cluster's concurrency to
+     * catch up, never above this ceiling; absent: concurrency stays and the status says the deadline is at risk.
+     */
+    pacing: z.strictObject({ maxUnavailableCeiling: MaxUnavailable }).optional(),
+    /**
+     * `emergency` (a CVE fix) restarts inside blackouts, but only where the planner's policy allows emergencies
+     * (`emergencies.allowInBlackouts`); each such decision is audited. Allow windows still hold. Default normal.
+     */
+    priority: z.enum(['normal', 'emergency']).optional(),
     /**
      * Moves even where Istio does not support the version change (UNSUPPORTED_UPGRADE_PATH, ADR 0028): the
      * operator's reason is audited with the rollout's creation. It never overrides a missing control plane.

@@ -22,6 +22,8 @@ export const PlannerErrorCode = {
   DeadlinePassed: 'DEADLINE_PASSED',
   /** the rollout asks for metric gates (errorRate, latencyP99) and this planner has no Prometheus configured */
   MetricGatesUnavailable: 'METRIC_GATES_UNAVAILABLE',
+  /** the rollout breaks a rule of the planner's policy (MESHWAVE_POLICY) */
+  PolicyViolation: 'POLICY_VIOLATION',
   /** Prometheus could not be reached (connection refused, DNS, reset) */
   PrometheusUnreachable: 'PROMETHEUS_UNREACHABLE',
   /** Prometheus did not answer within the configured timeout */

@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, type EventBus } from '@meshwave/bus';
 import { clusterKey } from '@meshwave/contracts';
-import type { TestEnv } from '../../support/env.js';
+import type { RolloutStatus } from '@meshwave/contracts';
+import { afterEach, beforeAll } from 'vitest';
+import { loadTestEnv, type TestEnv } from '../../support/env.js';
 import { newSigningFleet } from '../../support/signing-fleet.js';
 import { ScriptedCluster, newFleetWorkloads } from './scripted-agents.js';
 
@@ -27,7 +29,12 @@ export const processes: PlannerProcess[] = [];
 export const buses: EventBus[] = [];
 export const agents: ScriptedCluster[] = [];
 
-export function newRun(): { id: string; topics: Record<string, string> } {
+export interface Run {
+  readonly id: string;
+  readonly topics: Record<string, string>;
+}
+
+export function newRun(): Run {
   const id = randomBytes(4).toString('hex');
   return { id, topics: { commands: `it-${id}.commands`, events: `it-${id}.events`, dlq: `it-${id}.dlq` } };
 }
@@ -38,7 +45,8 @@ export const plannerLogs: string[][] = [];
 export async function startPlanner(
   env: TestEnv,
   name: string,
-  run: ReturnType<typeof newRun>,
+  run: Run,
+  extraEnv: Record<string, string> = {},
 ): Promise<PlannerProcess> {
   const log: string[] = [];
   plannerLogs.push(log);
@@ -62,6 +70,7 @@ export async function startPlanner(
       MESHWAVE_RESYNC_MS: '3000',
       OTEL_SDK_DISABLED: 'true',
       LOG_LEVEL: 'info',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -108,6 +117,18 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
   }
 }
 
+/** The rollout at `path` once Completed (its status then). */
+export function untilCompleted(p: PlannerProcess, path: string): Promise<RolloutStatus> {
+  return until(
+    'completion',
+    async () => {
+      const s = (await api<RolloutStatus>(p, 'GET', path)).body;
+      return s.phase === 'Completed' ? s : undefined;
+    },
+    90_000,
+  );
+}
+
 export async function leaderOf(
   ps: readonly PlannerProcess[],
 ): Promise<{ p: PlannerProcess; epoch: number } | undefined> {
@@ -121,9 +142,10 @@ export async function leaderOf(
 
 export async function startAgents(
   env: TestEnv,
-  run: ReturnType<typeof newRun>,
+  run: Run,
   convergeMs: number,
   failing: ReadonlySet<string> = new Set(),
+  heartbeatMs?: number,
 ): Promise<ScriptedCluster[]> {
   const out: ScriptedCluster[] = [];
   for (const name of ['it-1', 'it-2', 'it-3']) {
@@ -143,6 +165,7 @@ export async function startAgents(
       convergeMs,
       groupId: `it-${run.id}-${name}`,
       failing: new Set([...failing].filter((f) => f.startsWith(`${name}/`)).map((f) => f.slice(name.length + 1))),
+      ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
     });
     await agent.start();
     out.push(agent);
@@ -163,4 +186,41 @@ export async function stopAll(): Promise<void> {
   for (const p of processes.splice(0)) p.child.kill('SIGKILL');
   for (const a of agents.splice(0)) await a.stop().catch(() => undefined);
   for (const b of buses.splice(0)) await b.close().catch(() => undefined);
+}
+
+/** What a planner integration test file starts: the test env, loaded before its tests. */
+export interface PlannerFleet {
+  readonly env: () => TestEnv;
+}
+
+/** Registers a test file's hooks: the test env and the compiled planner before, everything stopped after each test. */
+export function usePlannerFleet(): PlannerFleet {
+  let env: TestEnv | undefined;
+  beforeAll(() => {
+    env = loadTestEnv();
+    buildPlanner();
+  });
+  afterEach(() => stopAll());
+  return {
+    env: () => {
+      if (env === undefined) throw new Error('the test env is not loaded');
+      return env;
+    },
+  };
+}
+
+/** A new run: three scripted agents, one planner process (with `extraEnv`) leading, every agent's inventory in. */
+export async function startFleet(
+  fleet: PlannerFleet,
+  name: string,
+  options: { heartbeatMs?: number; extraEnv?: Record<string, string> } = {},
+): Promise<{ p: PlannerProcess; agents: ScriptedCluster[] }> {
+  const run = newRun();
+  const started = await startAgents(fleet.env(), run, 0, new Set(), options.heartbeatMs);
+  const p = await startPlanner(fleet.env(), name, run, options.extraEnv);
+  await until('leadership', () => leaderOf([p]));
+  await until('inventory from every agent', async () =>
+    (await api<{ clusters: unknown[] }>(p, 'GET', '/v1/fleet')).body.clusters.length === 3 ? true : undefined,
+  );
+  return { p, agents: started };
 }

@@ -29,6 +29,8 @@ export interface ScriptedClusterOptions {
   /** delay before a unit's new revision is reported converged */
   readonly convergeMs?: number;
   readonly groupId?: string;
+  /** send a heartbeat this often while started, as cluster agents do (none when absent) */
+  readonly heartbeatMs?: number;
 }
 
 /** What one scripted agent saw and did: the end state tests assert on. */
@@ -45,6 +47,7 @@ export class ScriptedCluster {
   private maxEpoch = 0;
   private subscription: Subscription | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(readonly options: ScriptedClusterOptions) {
     for (const w of options.workloads) this.revisions.set(`${w.namespace}/${w.kind}/${w.name}`, w.revision);
@@ -61,9 +64,24 @@ export class ScriptedCluster {
       handler: (m) => this.onCommand(m),
     });
     await this.reportInventory(1);
+    if (o.heartbeatMs !== undefined) {
+      const beat = (): Promise<void> =>
+        o.bus.publish([
+          {
+            topic: Topic.Events,
+            key: clusterKey(o.name),
+            type: MessageType.Heartbeat,
+            data: { source: o.name, version: 'scripted', at: new Date().toISOString() },
+          },
+        ]);
+      await beat();
+      this.heartbeat = setInterval(() => void beat().catch(() => undefined), o.heartbeatMs);
+    }
   }
 
+  /** Stops consuming commands and beating: the agent falls silent (start() again brings it back). */
   async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
     for (const t of this.timers) clearTimeout(t);
     await this.subscription?.close();
   }
@@ -242,6 +260,9 @@ export function newRolloutYaml(
     waves?: readonly number[];
     granularity?: 'workload' | 'namespace';
     sequenceByMesh?: boolean;
+    onUnreachable?: 'wait' | 'skip';
+    /** indexes of the waves an operator approves */
+    approval?: readonly number[];
   } = {},
 ): string {
   const waves = options.waves ?? [10, 50, 100];
@@ -261,8 +282,11 @@ export function newRolloutYaml(
     `  onGateFailure: ${options.onGateFailure ?? 'rollback-wave'}`,
     ...(options.granularity === undefined ? [] : [`  granularity: ${options.granularity}`]),
     ...(options.sequenceByMesh === undefined ? [] : [`  sequenceByMesh: ${options.sequenceByMesh}`]),
+    ...(options.onUnreachable === undefined ? [] : [`  onUnreachable: ${options.onUnreachable}`]),
     '  waves:',
-    ...waves.map((p, i) => `    - { name: wave-${i}, percent: ${p} }`),
+    ...waves.map(
+      (p, i) => `    - { name: wave-${i}, percent: ${p}${options.approval?.includes(i) ? ', approval: true' : ''} }`,
+    ),
     '',
   ].join('\n');
 }

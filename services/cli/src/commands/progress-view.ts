@@ -106,6 +106,7 @@ export function rolloutStatusLines(s: RolloutStatus, options: StatusViewOptions 
     },
   ];
   if (s.traceId !== undefined) lines.push({ key: 'trace', text: `trace ${traceLink(s.traceId, options.traceUrl)}` });
+  lines.push(...burndownLines(s, paint));
   for (const w of s.waveStatuses)
     lines.push(...waveLines(w, w.index === s.wave && !TERMINAL_PHASES.includes(s.phase), paint));
   const verdict = s.gateVerdicts.at(-1);
@@ -115,6 +116,7 @@ export function rolloutStatusLines(s: RolloutStatus, options: StatusViewOptions 
       text: `gate (wave ${verdict.wave}): ${painted(verdict.outcome, paint)} ${verdict.reason} — ${verdict.message}`,
       change: `${verdict.wave}|${verdict.outcome}|${verdict.reason}`,
     });
+  lines.push(...membershipLines(s, paint));
   if (s.excluded.length > 0)
     lines.push({
       key: 'excluded',
@@ -126,6 +128,42 @@ export function rolloutStatusLines(s: RolloutStatus, options: StatusViewOptions 
       text: `  ${t.at} ${t.from} → ${t.to} (${t.trigger}, ${t.actor}): ${t.reason}`,
     });
   return lines;
+}
+
+/** Units on `to` against the deadline, the projection from observed rates, and DeadlineAtRisk with its reason. */
+function burndownLines(s: RolloutStatus, paint: Paint): LiveLine[] {
+  const b = s.burndown;
+  if (b === undefined) return [];
+  const lines: LiveLine[] = [
+    {
+      key: 'burndown',
+      text: `burn-down ${b.onTarget}/${b.total} units on ${s.to}   projected ${b.projectedCompletion} from observed rates`,
+      change: `${step(b.onTarget, 0, b.total)}|${b.projectedCompletion.slice(0, 16)}`,
+    },
+  ];
+  if (b.atRisk !== undefined)
+    lines.push({
+      key: 'deadline-at-risk',
+      text: `${paint('DeadlineAtRisk', Tone.Bad)} since ${b.atRisk.since}: ${b.atRisk.reason}`,
+      change: b.atRisk.reason,
+    });
+  return lines;
+}
+
+/** Unreachable clusters and units skipped for them (and where they come back), when there are any. */
+function membershipLines(s: RolloutStatus, paint: Paint): LiveLine[] {
+  const m = s.membership;
+  if (m === undefined) return [];
+  return [
+    ...m.unreachable.map((u) => ({
+      key: `unreachable:${u.cluster}`,
+      text: `${paint('Unreachable', Tone.Warn)} ${u.cluster}: no agent heard since ${u.silentSince}`,
+    })),
+    ...m.skipped.map((k) => ({
+      key: `skipped:${k.cluster}`,
+      text: `skipped ${k.units} units of ${k.cluster} in wave ${k.wave} (Unreachable): ${k.comesBack}`,
+    })),
+  ];
 }
 
 /** A rollout for people, as one text (see `rolloutStatusLines`). */

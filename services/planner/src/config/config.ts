@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS } from '@meshwave/contracts';
+import { DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS, type Policy } from '@meshwave/contracts';
 import type { Logger } from '@meshwave/telemetry';
 import type { HealthSource } from '../core/health-source.js';
 import type { MetricSampler } from '../metrics/metric-sampler.js';
@@ -21,6 +21,10 @@ export interface PlannerConfig {
   readonly gateRetryMs?: number;
   /** how often due timers are checked */
   readonly timerTickMs?: number;
+  /** an agent silent this long makes its cluster Unreachable (agents beat every 10 s); default 60000 */
+  readonly heartbeatTimeoutMs?: number;
+  /** the policy per environment (MESHWAVE_POLICY): rules a rollout must keep, emergencies in blackouts */
+  readonly policy?: Policy;
   /** how often a follower reloads state for its event stream */
   readonly followerPollMs?: number;
   /** rollouts reconciled at once */
@@ -59,6 +63,8 @@ export interface ResolvedPlannerConfig {
   readonly resyncAfterMs: number;
   readonly gateRetryMs: number;
   readonly timerTickMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly policy?: Policy;
   readonly followerPollMs: number;
   readonly concurrency: number;
   readonly reconcileIntervalMs: number;
@@ -78,6 +84,8 @@ export function resolvePlannerConfig(config: PlannerConfig): ResolvedPlannerConf
     resyncAfterMs: config.resyncAfterMs ?? 30_000,
     gateRetryMs: config.gateRetryMs ?? 15_000,
     timerTickMs: config.timerTickMs ?? 250,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs ?? 60_000,
+    ...(config.policy !== undefined ? { policy: config.policy } : {}),
     followerPollMs: config.followerPollMs ?? 2_000,
     concurrency: config.concurrency ?? 8,
     reconcileIntervalMs: config.reconcileIntervalMs ?? 250,

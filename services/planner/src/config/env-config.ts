@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import {
   ApiRole,
   formatConfigProblems,
+  parseDocumentText,
+  Policy,
   parseDurationSeconds,
   readAuditRetention,
   readBackingServices,
@@ -35,6 +37,9 @@ export interface PlannerEnvConfig {
   /** body limit, timeouts and rate limits of the HTTP API; what is not set keeps its default (ADR 0014) */
   readonly http: HttpLimitsOverrides;
   readonly gateRetryMs?: number;
+  readonly heartbeatTimeoutMs?: number;
+  /** the policy file MESHWAVE_POLICY names, parsed (a bad file stops the planner with its line and column) */
+  readonly policy?: Policy;
   /** past this event-loop delay the planner holds judgement (README: Holding judgement) */
   readonly loopLagThresholdMs?: number;
   /** how long audit entries are kept (`MESHWAVE_AUDIT_RETENTION`, default 90d, at least 1d); never a count */
@@ -115,7 +120,9 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * (0.0.0.0), `MESHWAVE_INSTANCE_ID`, `MESHWAVE_ADVERTISE_URL`, `MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ`,
  * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
  * (how soon a dead leader's event consumer is dropped from the group), `MESHWAVE_EVENTS_GROUP_ID` (default
- * meshwave-planner), `MESHWAVE_GATE_RETRY_MS` (how soon an Inconclusive or Error final gate is evaluated again).
+ * meshwave-planner), `MESHWAVE_GATE_RETRY_MS` (how soon an Inconclusive or Error final gate is evaluated again),
+ * `MESHWAVE_HEARTBEAT_TIMEOUT_MS` (60000: an agent silent this long makes its cluster Unreachable),
+ * `MESHWAVE_POLICY` (a policy file: rules by cluster labels a rollout must keep; ADR 0036).
  * Metric gates: `MESHWAVE_PROMETHEUS_URL` (none: rollouts with gates.errorRate or gates.latencyP99 are refused),
  * `MESHWAVE_PROMETHEUS_CLUSTER_LABEL` (label with the cluster name in a multi-cluster Prometheus),
  * `MESHWAVE_METRICS_WINDOW` (longest evaluation window, default 5m), `MESHWAVE_PROMETHEUS_TIMEOUT_MS` (5000),
@@ -137,6 +144,8 @@ ${SIGNING_USAGE}
   MESHWAVE_INSTANCE_ID, MESHWAVE_ADVERTISE_URL, MESHWAVE_KAFKA_CLIENT_ID, MESHWAVE_REDIS_KEY_PREFIX,
   MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ, MESHWAVE_LEASE_TTL_MS, MESHWAVE_RESYNC_MS, MESHWAVE_BODY_LIMIT,
   MESHWAVE_KAFKA_SESSION_TIMEOUT_MS, MESHWAVE_EVENTS_GROUP_ID, MESHWAVE_GATE_RETRY_MS, LOG_LEVEL,
+  MESHWAVE_HEARTBEAT_TIMEOUT_MS (60000: an agent silent this long makes its cluster Unreachable)
+  MESHWAVE_POLICY               policy file (YAML or JSON): rules by cluster labels, emergencies in blackouts
   MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS (1000: past this event-loop delay the planner holds judgement)
   metric gates: MESHWAVE_PROMETHEUS_URL, MESHWAVE_PROMETHEUS_CLUSTER_LABEL, MESHWAVE_METRICS_WINDOW,
   MESHWAVE_PROMETHEUS_TIMEOUT_MS, MESHWAVE_METRICS_CACHE_MS, MESHWAVE_METRICS_MIN_REQUESTS,
@@ -174,6 +183,11 @@ export function readPlannerEnv(
     ...optional('resyncAfterMs', intOf(env, 'MESHWAVE_RESYNC_MS')),
     http: httpLimitsOf(env),
     ...optional('gateRetryMs', intOf(env, 'MESHWAVE_GATE_RETRY_MS')),
+    ...optional('heartbeatTimeoutMs', intOf(env, 'MESHWAVE_HEARTBEAT_TIMEOUT_MS')),
+    ...optional(
+      'policy',
+      env.MESHWAVE_POLICY ? parseDocumentText(Policy, readFile(env.MESHWAVE_POLICY), env.MESHWAVE_POLICY) : undefined,
+    ),
     ...optional('loopLagThresholdMs', intOf(env, ServiceEnv.EventLoopDelayThresholdMs)),
     auditRetentionMs: auditRetentionOf(env),
     ...optional('prometheus', prometheusOf(env)),

@@ -2,7 +2,10 @@ import { desiredContents, desiredKeyOf, type EngineCommand } from './desired-sta
 import { DEFAULT_ENGINE_CONFIG, type Decision, type DecisionInput } from './decision.js';
 import { RolloutPhase } from '@meshwave/contracts';
 import type { RolloutState, TargetRecord } from './rollout-state.js';
+import { blackoutsWaived, noteEmergency } from './emergency.js';
 import { outsideWindows } from './start-block.js';
+import { trackDeadline } from './deadline-pace.js';
+import { reviewMembership } from './membership-step.js';
 import { Stepper } from './stepper.js';
 import { TERMINAL_PHASES } from './transition-table.js';
 import { step } from './wave-steps.js';
@@ -21,12 +24,17 @@ export function decide(input: DecisionInput): Decision {
   const now = input.now.getTime();
   // Windows and blackouts govern every restart, not only a wave's start: outside them a running rollout's agents
   // start no new restart (those in flight finish) until the window opens. A failback is not held: it restores.
-  const closed = outsideWindows(input.record, now);
+  const closed = outsideWindows(input.record, now, blackoutsWaived(input));
   if (closed !== undefined) {
     const until = closed.until !== undefined ? `until ${new Date(closed.until).toISOString()} ` : '';
     s.holdReason = `waiting for window ${until}(${closed.why}): no new restart starts, those in flight finish`;
   }
+  // A wave waiting for a silent cluster says so (its gate alone would only say reports are missing).
+  const waiting = reviewMembership(s, input);
+  if (waiting !== undefined) s.waitingFor = { wave: s.state.wave, reason: waiting };
   for (let i = 0; i < MAX_STEPS && !s.settled; i++) if (!step(s, input)) break;
+  trackDeadline(s, input);
+  noteEmergency(s, input);
   const outsideWindow = closed !== undefined && s.state.phase === RolloutPhase.Running;
   if (outsideWindow) {
     s.setReason(s.holdReason ?? '');
@@ -86,6 +94,7 @@ export function decide(input: DecisionInput): Decision {
     state: changed && state.updatedAt === input.state.updatedAt ? { ...state, updatedAt: nowIso } : state,
     transitions: s.transitions,
     verdicts: s.verdicts,
+    ...(s.conditions.length > 0 ? { conditions: s.conditions } : {}),
     commands,
     ...(s.wakeAt !== undefined && !TERMINAL_PHASES.has(state.phase)
       ? { wakeAt: new Date(Math.max(s.wakeAt, now)) }

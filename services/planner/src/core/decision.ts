@@ -6,6 +6,7 @@ import { agentReportHealthSource, type HealthSource } from './health-source.js';
 import { metricHealthSources } from './metric-gates.js';
 import type { MetricObservation } from './metric-samples.js';
 import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
+import type { Membership } from './wave-membership.js';
 
 export interface EngineConfig {
   /** a target whose reports lag behind what was sent gets it again after this long */
@@ -36,16 +37,29 @@ export interface DecisionInput {
   readonly plannerLoad?: PlannerLoad;
   /** the fleet-wide freeze in force, if any: no wave starts and every target is told to start no restart */
   readonly freeze?: Freeze;
+  /** what the planner hears of each cluster's agent (absent: every cluster reachable, the plan's clusters only) */
+  readonly membership?: Membership;
+  /** the planner's policy on emergencies: may a `priority: emergency` rollout restart inside blackouts */
+  readonly emergencies?: { readonly allowInBlackouts: boolean };
 }
 
 /** Agent reports, then the metric gates with their default thresholds. */
 export const DEFAULT_HEALTH_SOURCES: readonly HealthSource[] = [agentReportHealthSource, ...metricHealthSources()];
+
+/** A condition of the rollout that changed in this decision (set or cleared), with why: published as an event. */
+export interface RolloutCondition {
+  readonly type: 'DeadlineAtRisk' | 'EmergencyInBlackout';
+  readonly status: boolean;
+  readonly message: string;
+}
 
 /** What to do: the next state (to store with the epoch), why, what to publish, and when to look again. */
 export interface Decision {
   readonly state: RolloutState;
   readonly transitions: readonly TransitionRecord[];
   readonly verdicts: readonly GateVerdict[];
+  /** conditions set or cleared (DeadlineAtRisk) */
+  readonly conditions?: readonly RolloutCondition[];
   /** halt commands first, then desired states: one target's commands stay in this order on its partition */
   readonly commands: readonly EngineCommand[];
   /** the next instant this rollout needs a look even if no report arrives; undefined: only events move it */

@@ -6,9 +6,10 @@ import {
   type UnitTarget,
   type VmGroupDesiredState,
 } from '@meshwave/contracts';
-import { RolloutPhase } from '@meshwave/contracts';
+import { RolloutPhase, resolvePercentOrCount } from '@meshwave/contracts';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
-import { desiredRevisionOf, isExcluded, parsedUnitsOf } from './unit-observations.js';
+import { desiredRevisionOf, isExcluded } from './unit-observations.js';
+import { waveUnitsOf, type WaveMembership } from './wave-units.js';
 
 /** A command the engine wants published; `target` is the message key and audience (`cluster/x`, `vmgroup/y`). */
 export type EngineCommand =
@@ -60,7 +61,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
     const planned = plan.waves[w];
     if (planned === undefined) continue;
     const revision = desiredRevisionOf(record, state, w);
-    for (const u of parsedUnitsOf(planned)) {
+    for (const u of waveUnitsOf(record, state, w)) {
       let list = clusters.get(u.cluster);
       if (list === undefined) clusters.set(u.cluster, (list = []));
       if (state.excluded.length > 0 && isExcluded(u.unit, state.excluded)) continue;
@@ -80,7 +81,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
     }
   }
   const current = plan.waves[Math.min(state.wave, plan.waves.length - 1)];
-  const maxUnavailableOf = (cluster: string): number => {
+  const planned = (cluster: string): number => {
     const here = current?.clusters.find((c) => c.cluster === cluster)?.maxUnavailable;
     if (here !== undefined) return Math.max(1, here);
     let best = 1;
@@ -88,7 +89,18 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
       for (const c of w.clusters) if (c.cluster === cluster) best = Math.max(best, c.maxUnavailable);
     return best;
   };
+  // Catching up with the deadline: the planned concurrency raised by the pacing factor, never above the ceiling.
+  const factor = state.deadlineTrack?.pacing?.factor ?? 1;
+  const ceiling = spec.spec.pacing?.maxUnavailableCeiling;
+  const maxUnavailableOf = (cluster: string, units: number): number =>
+    factor > 1 && ceiling !== undefined
+      ? Math.max(
+          planned(cluster),
+          Math.min(resolvePercentOrCount(ceiling, units), Math.ceil(planned(cluster) * factor)),
+        )
+      : planned(cluster);
   const header = { rolloutId: record.id, wave: state.wave, from: spec.spec.from, to: spec.spec.to };
+  const progressDeadline = spec.spec.defaults.progressDeadline;
   const out: DesiredContent[] = [];
   for (const [cluster, units] of [...clusters].sort(([a], [b]) => a.localeCompare(b))) {
     const tag = spec.spec.tag;
@@ -102,11 +114,12 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
         ...header,
         cluster,
         granularity: spec.spec.granularity,
-        maxUnavailable: maxUnavailableOf(cluster),
+        maxUnavailable: maxUnavailableOf(cluster, units.length),
         units,
         halted,
-        // no progressDeadlineSeconds: each agent applies its cluster's own (--progress-deadline)
         ...(tag !== undefined ? { tag } : {}),
+        // absent from the file: each agent applies its cluster's own (--progress-deadline, default 600 s)
+        ...(progressDeadline !== undefined ? { progressDeadlineSeconds: progressDeadline } : {}),
       },
     });
   }
@@ -135,8 +148,16 @@ export function desiredKeyOf(state: RolloutState, held = false): string {
     state.wave,
     // only when there are any, so the digests of rollouts never retried stay what they were
     ...(state.retries !== undefined && Object.keys(state.retries).length > 0 ? [state.retries] : []),
+    ...((state.deadlineTrack?.pacing?.factor ?? 1) > 1 ? [state.deadlineTrack?.pacing?.factor] : []),
+    // likewise only once a wave's membership changed its units (a skip, a comeback, a joined cluster)
+    ...(state.membership !== undefined && hasMembershipChanges(state.membership)
+      ? [state.membership.added, state.membership.skipped]
+      : []),
   ]);
 }
+
+const hasMembershipChanges = (m: WaveMembership): boolean =>
+  Object.keys(m.added).length > 0 || Object.keys(m.skipped).length > 0;
 
 /** cyrb53: a 53-bit string hash, enough to tell "this target's desired content changed" apart. */
 export function digestOf(value: unknown): string {

@@ -55,6 +55,23 @@ function list(items: readonly string[]): string {
 }
 
 /**
+ * `gates.restarts`: units moved (converged on the new revision) whose pods restarted more than `max` times fail
+ * the gate as a crash loop does. Judged on converged units only, so old pods restarting mid-move do not count.
+ */
+function tooManyRestarts(units: readonly UnitObservation[], gates: Gates): SourceVerdict | undefined {
+  const max = gates.restarts?.max;
+  if (max === undefined) return undefined;
+  const over = units.filter((u) => u.status === UnitStatus.Converged && u.restarts > max);
+  if (over.length === 0) return undefined;
+  return {
+    outcome: GateOutcome.Failed,
+    reason: GateReason.TooManyRestarts,
+    message: `restarted more than ${max} times on the new revision (gates.restarts.max): ${list(over.map((u) => `${u.unit} (${u.restarts})`))}`,
+    failed: over.map((u) => u.unit).slice(0, UNIT_FAILURE_LIMIT),
+  };
+}
+
+/**
  * Judges a wave from what agents report: it converges when every unit reports the new revision injected and
  * Ready, and fails as soon as one unit fails (progress deadline, crash loop, sidecar mismatch) or a VM host fails.
  */
@@ -70,6 +87,8 @@ export const agentReportHealthSource: HealthSource = {
         message: `crash-looping on the new revision: ${list(crash)}`,
         failed: crash.slice(0, UNIT_FAILURE_LIMIT),
       };
+    const restarting = tooManyRestarts(all, request.gates);
+    if (restarting !== undefined) return restarting;
     const failed = all.filter((u) => u.status === UnitStatus.Failed);
     if (failed.length > 0) {
       const why = failed.map((u) => `${u.unit}${u.reason ? ` (${u.reason}${u.message ? `: ${u.message}` : ''})` : ''}`);

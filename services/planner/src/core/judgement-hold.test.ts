@@ -39,6 +39,7 @@ function newUnit(cluster: string, reason: string = UnitFailureReason.ProgressDea
     reason,
     crashLooping: false,
     sidecarMismatch: false,
+    restarts: 0,
   };
 }
 

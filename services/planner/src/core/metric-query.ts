@@ -1,7 +1,8 @@
 import type { Gates } from '@meshwave/contracts';
 import type { MetricQuery, MetricTarget } from './metric-samples.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
-import { desiredRevisionOf, isExcluded, parsedUnitsOf } from './unit-observations.js';
+import { desiredRevisionOf, isExcluded } from './unit-observations.js';
+import { waveUnitsOf } from './wave-units.js';
 
 /** Whether a rollout asks for gates only a metrics backend can judge; the spec paths that do. */
 export function metricGatePaths(gates: Gates): string[] {
@@ -18,9 +19,7 @@ const EVALUATED_PHASES: ReadonlySet<string> = new Set(['Converging', 'Soaking', 
 function targetsOf(record: RolloutRecord, state: RolloutState, waves: readonly number[]): MetricTarget[] {
   const out: MetricTarget[] = [];
   for (const w of waves) {
-    const planned = record.plan.waves[w];
-    if (planned === undefined) continue;
-    for (const u of parsedUnitsOf(planned)) {
+    for (const u of waveUnitsOf(record, state, w)) {
       if (state.excluded.length > 0 && isExcluded(u.unit, state.excluded)) continue;
       out.push({
         unit: u.unit,

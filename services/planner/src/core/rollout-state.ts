@@ -10,6 +10,8 @@ import type {
   WavePhase,
 } from '@meshwave/contracts';
 import type { InconclusiveRun } from './gate-policy.js';
+import type { WaveMembership } from './wave-units.js';
+import type { DeadlineTrack } from './deadline-pace.js';
 
 /** What never changes once a rollout is created: the spec, the plan made from it, and who asked. */
 export interface RolloutRecord {
@@ -71,6 +73,12 @@ export interface RolloutState {
   readonly excluded: readonly string[];
   /** per unit key, how many times an operator retried it (absent: never); sent to agents as the unit's attempt */
   readonly retries?: Readonly<Record<string, number>>;
+  /** who took part in which wave: snapshots, skipped (Unreachable) and added units (absent: the plan as made) */
+  readonly membership?: WaveMembership;
+  /** burn-down, projection, DeadlineAtRisk and pacing, worked out as the rollout runs (deadline-pace.ts) */
+  readonly deadlineTrack?: DeadlineTrack;
+  /** the blackout an emergency restarts inside now, as the policy allows (absent: none): audited once each */
+  readonly emergencyInBlackout?: string;
   /** last generation issued; every command carries one, higher than any before it */
   readonly generation: number;
   readonly targets: Readonly<Record<string, TargetRecord>>;

@@ -13,9 +13,15 @@ export interface StartBlock {
  * Whether `now` lies outside the rollout's change windows or inside a blackout: what it waits for and until when
  * (absent: no window opens within a year). Undefined inside a window, and always for a rollout without windows.
  */
-export function outsideWindows(record: RolloutRecord, now: number): (StartBlock & { why: string }) | undefined {
-  const windows = record.spec.spec.windows;
-  if (windows === undefined) return undefined;
+export function outsideWindows(
+  record: RolloutRecord,
+  now: number,
+  waiveBlackouts = false,
+): (StartBlock & { why: string }) | undefined {
+  const declared = record.spec.spec.windows;
+  if (declared === undefined) return undefined;
+  // An emergency the planner's policy allows restarts inside blackouts (emergency.ts); its allow windows still hold.
+  const windows = waiveBlackouts ? { ...declared, blackouts: [] } : declared;
   const window = new ChangeWindows(windows).earliestStart(now, now + HORIZON_MS);
   if (window === undefined)
     return { reason: 'waits: no change window opens within a year', why: 'no change window opens within a year' };
@@ -30,6 +36,7 @@ export function startBlockOf(
   state: RolloutState,
   w: number,
   now: number,
+  waiveBlackouts = false,
 ): StartBlock | undefined {
   const planned = record.plan.waves[w];
   if (planned === undefined) return undefined;
@@ -38,7 +45,7 @@ export function startBlockOf(
     const why = planned.delays.length > 0 ? planned.delays.join('; ') : 'planned start';
     return { reason: `wave "${planned.name}" waits until ${notBefore} (${why})`, until: Date.parse(notBefore) };
   }
-  const window = outsideWindows(record, now);
+  const window = outsideWindows(record, now, waiveBlackouts);
   if (window !== undefined)
     return {
       reason: `wave "${planned.name}" ${window.reason}`,

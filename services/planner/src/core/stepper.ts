@@ -3,6 +3,7 @@ import { DEFAULT_ENGINE_CONFIG, DEFAULT_HEALTH_SOURCES, type DecisionInput } fro
 import { evaluateGate } from './health-source.js';
 import { holdUnits, holdVerdict, holdVmHosts } from './judgement-hold.js';
 import { metricWindowStartOf } from './metric-query.js';
+import type { RolloutCondition } from './decision.js';
 import type { RolloutState } from './rollout-state.js';
 import { transition, type StateKey } from './transition-table.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
@@ -13,6 +14,7 @@ export class Stepper {
   readonly transitions: TransitionRecord[] = [];
   readonly verdicts: GateVerdict[] = [];
   readonly halts: { target: string; reason: string }[] = [];
+  readonly conditions: RolloutCondition[] = [];
   wakeAt: number | undefined;
   /** stop chaining: commands must go out before the next observation means anything */
   settled = false;
@@ -42,9 +44,13 @@ export class Stepper {
   /** while set, what a running rollout waits for above all (outside its change windows), instead of the step's reason */
   holdReason: string | undefined;
 
+  /** while set, what the running wave also waits for (an Unreachable cluster), said after the step's reason */
+  waitingFor: { readonly wave: number; readonly reason: string } | undefined;
+
   setReason(stepReason: string): void {
-    const reason =
-      this.holdReason !== undefined && this.state.phase === RolloutPhase.Running ? this.holdReason : stepReason;
+    const running = this.state.phase === RolloutPhase.Running;
+    const waiting = running && this.waitingFor?.wave === this.state.wave ? `; ${this.waitingFor.reason}` : '';
+    const reason = this.holdReason !== undefined && running ? this.holdReason : `${stepReason}${waiting}`;
     if (this.state.reason !== reason) this.state = { ...this.state, reason, updatedAt: this.now.toISOString() };
   }
 

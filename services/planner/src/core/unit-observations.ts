@@ -1,6 +1,9 @@
 import { UnitFailureReason, UnitState, VmHostState, unitKey, type UnitProgressEntry } from '@meshwave/contracts';
 import type { HealthReport } from '@meshwave/contracts';
 import type { Observations, Received, RolloutRecord, RolloutState } from './rollout-state.js';
+import { waveUnitsOf } from './wave-units.js';
+
+export { parseUnit, parsedUnitsOf, type ParsedUnit } from './wave-units.js';
 
 /** A unit's state as the API and gates see it. */
 export const UnitStatus = { Pending: 'pending', Moving: 'moving', Converged: 'converged', Failed: 'failed' } as const;
@@ -22,6 +25,8 @@ export interface UnitObservation {
   /** the cluster's health report, newer than the wave's dispatch, says the unit crash-loops / has the wrong sidecar */
   readonly crashLooping: boolean;
   readonly sidecarMismatch: boolean;
+  /** container restarts of its pods, from the same health report (0 without one that counts) */
+  readonly restarts: number;
 }
 
 export interface VmHostObservation {
@@ -33,12 +38,6 @@ export interface VmHostObservation {
   readonly status: 'pending' | 'upgrading' | 'converged' | 'failed';
   readonly fresh: boolean;
   readonly reason?: string;
-}
-
-/** `cluster/namespace/kind/name` → its parts. */
-export function parseUnit(unit: string): { cluster: string; namespace: string; kind?: string; name?: string } {
-  const [cluster = '', namespace = '', kind, name] = unit.split('/');
-  return kind !== undefined && name !== undefined ? { cluster, namespace, kind, name } : { cluster, namespace };
 }
 
 /** Whether `unit` falls under an exclusion (a namespace exclusion covers its workloads). */
@@ -99,44 +98,30 @@ function statusOfEntries(
   return { status: UnitStatus.Pending };
 }
 
-export interface ParsedUnit {
-  readonly unit: string;
-  readonly cluster: string;
-  readonly namespace: string;
-  readonly kind?: string;
-  readonly name?: string;
-  /** key inside its cluster, as agents report it: `namespace` or `namespace/kind/name` */
-  readonly local: string;
+interface HealthFlags {
+  readonly crash: boolean;
+  readonly mismatch: boolean;
+  readonly restarts: number;
 }
 
-// Parsing unit strings is the hot path of a reconcile on a large fleet; a wave's units never change, so they
-// are parsed once per planned wave (a memo: the result depends on the wave only).
-const parsedWaves = new WeakMap<object, readonly ParsedUnit[]>();
-
-export function parsedUnitsOf(planned: { readonly units: readonly string[] }): readonly ParsedUnit[] {
-  let parsed = parsedWaves.get(planned);
-  if (parsed === undefined) {
-    parsed = planned.units.map((unit) => {
-      const u = parseUnit(unit);
-      return { unit, ...u, local: unit.slice(u.cluster.length + 1) };
+/**
+ * Health flags per cluster-local key (`namespace` and `namespace/kind/name`), from a report that counts; a
+ * namespace's restarts are its workloads' together. Units with nothing to flag are left out (the common case).
+ */
+function healthFlags(report: Received<HealthReport>['report']): Map<string, HealthFlags> {
+  const flags = new Map<string, HealthFlags>();
+  const add = (key: string, h: HealthReport['units'][number]): void => {
+    const f = flags.get(key) ?? { crash: false, mismatch: false, restarts: 0 };
+    flags.set(key, {
+      crash: f.crash || h.crashLooping,
+      mismatch: f.mismatch || h.sidecarMismatch,
+      restarts: f.restarts + h.restarts,
     });
-    parsedWaves.set(planned, parsed);
-  }
-  return parsed;
-}
-
-/** Health flags per cluster-local key (`namespace` and `namespace/kind/name`), from a report that counts. */
-function healthFlags(report: Received<HealthReport>['report']): Map<string, { crash: boolean; mismatch: boolean }> {
-  const flags = new Map<string, { crash: boolean; mismatch: boolean }>();
-  const add = (key: string, crash: boolean, mismatch: boolean): void => {
-    const f = flags.get(key) ?? { crash: false, mismatch: false };
-    flags.set(key, { crash: f.crash || crash, mismatch: f.mismatch || mismatch });
   };
   for (const h of report.units) {
-    if (!h.crashLooping && !h.sidecarMismatch) continue;
-    add(h.namespace, h.crashLooping, h.sidecarMismatch);
-    if (h.kind !== undefined && h.name !== undefined)
-      add(`${h.namespace}/${h.kind}/${h.name}`, h.crashLooping, h.sidecarMismatch);
+    if (!h.crashLooping && !h.sidecarMismatch && h.restarts === 0) continue;
+    add(h.namespace, h);
+    if (h.kind !== undefined && h.name !== undefined) add(`${h.namespace}/${h.kind}/${h.name}`, h);
   }
   return flags;
 }
@@ -152,17 +137,16 @@ export function observeUnits(
   waves: readonly number[],
 ): UnitObservation[] {
   const indexes = new Map<string, ClusterIndex | undefined>();
-  const health = new Map<string, Map<string, { crash: boolean; mismatch: boolean }> | undefined>();
+  const health = new Map<string, Map<string, HealthFlags> | undefined>();
   const dispatchedAt = state.waveDispatchedAt === undefined ? Infinity : Date.parse(state.waveDispatchedAt);
   const excluded = state.excluded;
   const out: UnitObservation[] = [];
   for (const w of waves) {
-    const planned = record.plan.waves[w];
-    if (planned === undefined) continue;
+    if (record.plan.waves[w] === undefined) continue;
     const desired = desiredRevisionOf(record, state, w);
     const dispatched = w < state.dispatchedWaves;
     const watchHealth = dispatched && desired === record.spec.spec.to;
-    for (const u of parsedUnitsOf(planned)) {
+    for (const u of waveUnitsOf(record, state, w)) {
       if (excluded.length > 0 && isExcluded(u.unit, excluded)) continue;
       let index = indexes.get(u.cluster);
       if (index === undefined && !indexes.has(u.cluster)) {
@@ -186,6 +170,7 @@ export function observeUnits(
       }
       let crashLooping = false;
       let sidecarMismatch = false;
+      let restarts = 0;
       if (watchHealth) {
         let flags = health.get(u.cluster);
         if (flags === undefined && !health.has(u.cluster)) {
@@ -201,6 +186,7 @@ export function observeUnits(
         if (f !== undefined) {
           crashLooping = f.crash;
           sidecarMismatch = f.mismatch;
+          restarts = f.restarts;
         }
       }
       const observation: { -readonly [K in keyof UnitObservation]: UnitObservation[K] } = {
@@ -212,6 +198,7 @@ export function observeUnits(
         fresh: dispatched && index !== undefined && index.fresh,
         crashLooping,
         sidecarMismatch,
+        restarts,
       };
       if (entry?.reason !== undefined) observation.reason = entry.reason;
       if (entry?.message !== undefined) observation.message = entry.message;

@@ -3,11 +3,14 @@ import { DEFAULT_ENGINE_CONFIG, type DecisionInput } from './decision.js';
 import { metricGatePaths } from './metric-query.js';
 import { freezeBlock } from './fleet-freeze.js';
 import { judgeInconclusive } from './gate-policy.js';
+import { blackoutsWaived } from './emergency.js';
+import { membershipAtStart } from './membership-step.js';
 import { startBlockOf, type StartBlock } from './start-block.js';
 import { failWave, gate, type Stepper } from './stepper.js';
 import { stateKeyOf, type StateKey } from './transition-table.js';
 import { holdUnits, holdVmHosts, isStarved } from './judgement-hold.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
+import { waveUnitsOf } from './wave-units.js';
 
 /** Something blocks the wave's start: say what, and look again when it lifts (if it says when). */
 function waitFor(s: Stepper, block: StartBlock): false {
@@ -22,7 +25,9 @@ function stepPending(s: Stepper, input: DecisionInput): boolean {
   const { record } = input;
   const st = s.state;
   const waves = record.plan.waves;
-  const block = freezeBlock(input.freeze) ?? (waves.length > 0 ? startBlockOf(record, st, 0, now) : undefined);
+  const block =
+    freezeBlock(input.freeze) ??
+    (waves.length > 0 ? startBlockOf(record, st, 0, now, blackoutsWaived(input)) : undefined);
   if (block) return waitFor(s, block);
   s.go('Running/Dispatching', TransitionTrigger.Start, 'start conditions of the first wave met', { wave: 0 });
   return true;
@@ -39,14 +44,17 @@ function stepDispatching(s: Stepper, input: DecisionInput): boolean {
     s.go('Running/Converging', TransitionTrigger.Dispatched, 'no wave to dispatch');
     return true;
   }
-  const block = freezeBlock(input.freeze) ?? startBlockOf(record, st, st.wave, now);
+  const block = freezeBlock(input.freeze) ?? startBlockOf(record, st, st.wave, now, blackoutsWaived(input));
   if (block) return waitFor(s, block);
+  const note = membershipAtStart(s, input);
+  if (note === false) return false;
   const planned = waves[st.wave]!;
   const forced = planned.forced ? ' (forced by the deadline)' : '';
+  const units = waveUnitsOf(record, s.state, st.wave).length;
   s.go(
     'Running/Converging',
     TransitionTrigger.Dispatched,
-    `wave "${planned.name}" dispatched: ${planned.units.length} units, ${planned.vmHosts.length} VM hosts${forced}`,
+    `wave "${planned.name}" dispatched: ${units} units, ${planned.vmHosts.length} VM hosts${forced}${note}`,
     {
       dispatchedWaves: Math.max(st.dispatchedWaves, st.wave + 1),
       rolledBackWaves: st.rolledBackWaves.filter((w) => w !== st.wave),

@@ -38,6 +38,7 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.ControlPlaneMissing]: { status: 422, code: ApiErrorCode.ControlPlaneMissing },
   [PlannerErrorCode.PlanInfeasible]: { status: 422, code: ApiErrorCode.PlanInfeasible },
   [PlannerErrorCode.DeadlinePassed]: { status: 422, code: ApiErrorCode.DeadlinePassed },
+  [PlannerErrorCode.PolicyViolation]: { status: 422, code: ApiErrorCode.PolicyViolation },
   // raised while evaluating gates, never by a request; mapped for completeness
   [PlannerErrorCode.PrometheusUnreachable]: { status: 503, code: ApiErrorCode.Unavailable },
   [PlannerErrorCode.PrometheusTimeout]: { status: 503, code: ApiErrorCode.Unavailable },

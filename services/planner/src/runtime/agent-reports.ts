@@ -80,10 +80,12 @@ export class AgentReports {
     const receivedAt = performance.now();
     switch (m.type) {
       case MessageType.UnitProgress:
+        this.noteHeard(m.data.cluster);
         return this.onUnitProgress(lease, m.data, receivedAt);
       case MessageType.VmProgress:
         return this.onVmProgress(lease, m.data, receivedAt);
       case MessageType.Inventory:
+        this.noteHeard(m.data.cluster);
         return this.inventory.storeReport(lease, m.data);
       case MessageType.InventoryDelta:
         return this.inventory.storeDelta(lease, m.data);
@@ -91,6 +93,7 @@ export class AgentReports {
         return this.onHealth(m.data, receivedAt);
       case MessageType.Heartbeat:
         this.heartbeats.set(m.source, m.time);
+        this.noteHeard(m.data.source);
         return;
       case MessageType.CommandRejected:
         return this.onCommandRejected(m.data);
@@ -134,6 +137,17 @@ export class AgentReports {
         this.reconciler.enqueue(id, true);
       }
     }
+  }
+
+  /**
+   * An agent spoke: its cluster is reachable. One that had been silent past the heartbeat timeout (Unreachable)
+   * is back, so every driven rollout is looked at again (a wave waiting for it, skipped units coming back).
+   */
+  private noteHeard(cluster: string): void {
+    const now = this.context.clock.now();
+    const last = this.context.heard.get(cluster);
+    this.context.heard.set(cluster, now);
+    if (last !== undefined && now - last >= this.context.config.heartbeatTimeoutMs) this.reconciler.rejudgeAll();
   }
 
   private onCommandRejected(d: CommandRejected): void {

@@ -18,6 +18,8 @@ export interface PlannerContext {
   readonly metrics: PlannerMetrics;
   /** latest health report per cluster: observations without generation, kept in memory (report intake writes) */
   readonly health: Map<string, Received<HealthReport>>;
+  /** per cluster, when (clock ms) this process last heard its agent: a heartbeat or any report (report intake writes) */
+  readonly heard: Map<string, number>;
   /** the process's own event-loop delay, read when deciding (a starved planner holds judgement) */
   readonly loopDelay: LoopDelaySource;
 }

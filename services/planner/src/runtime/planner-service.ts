@@ -88,6 +88,8 @@ function plannerConfigOf(config: PlannerEnvConfig, logger: Logger): Parameters<t
     ...(config.resyncAfterMs ? { resyncAfterMs: config.resyncAfterMs } : {}),
     ...(config.eventsGroupId ? { eventsGroupId: config.eventsGroupId } : {}),
     ...(config.gateRetryMs ? { gateRetryMs: config.gateRetryMs } : {}),
+    ...(config.heartbeatTimeoutMs ? { heartbeatTimeoutMs: config.heartbeatTimeoutMs } : {}),
+    ...(config.policy ? { policy: config.policy } : {}),
     ...(config.loopLagThresholdMs ? { loopLagThresholdMs: config.loopLagThresholdMs } : {}),
     ...(prom
       ? {

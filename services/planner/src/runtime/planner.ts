@@ -120,6 +120,7 @@ class PlannerImpl implements Planner {
       clock: options.clock ?? systemClock,
       metrics: this.metrics,
       health: new Map(),
+      heard: new Map(),
       loopDelay: this.loopDelay,
     };
     this.context = context;

@@ -53,6 +53,13 @@ export class RolloutEvents {
       this.emit({ ...base, type: 'transition', at: t.at, transition: t, message: t.reason });
     for (const v of decision.verdicts)
       this.emit({ ...base, type: 'verdict', at: v.at, verdict: v, message: v.message });
+    for (const c of decision.conditions ?? [])
+      this.emit({
+        ...base,
+        type: 'condition',
+        at: decision.state.updatedAt,
+        message: `${c.type}=${c.status}: ${c.message}`,
+      });
     if (decision.transitions.length === 0 && decision.changed)
       this.emit({ ...base, type: 'progress', at: decision.state.updatedAt, message: decision.state.reason });
     this.seenHistory.set(id, transitionCount(decision.state));

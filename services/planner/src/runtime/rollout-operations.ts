@@ -23,6 +23,8 @@ import { injectTraceContext, rolloutAttributes, withSpan } from '@meshwave/telem
 import { metricGatePaths } from '../core/metric-query.js';
 import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
 import { planRefusal, upgradePathOverride } from '../core/plan-refusal.js';
+import { checkPolicy } from '../core/policy-check.js';
+import { planningSpecOf } from '../core/emergency.js';
 import { PlanRefusal, checkPlanAcceptance } from '../core/plan-acceptance.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
 import { newRolloutState } from '../core/rollout-state.js';
@@ -131,6 +133,13 @@ export class RolloutOperations {
           : PlannerErrorCode.PlanInfeasible,
         acceptance.message,
         { context: { details: acceptance.problems } },
+      );
+    const broken = this.context.config.policy ? checkPolicy(this.context.config.policy, spec, plan, inventory) : [];
+    if (broken.length > 0)
+      throw new PlannerError(
+        PlannerErrorCode.PolicyViolation,
+        `the rollout breaks the planner's policy: ${broken.map((b) => b.message).join('; ')}`,
+        { context: { details: broken.map((b) => ({ path: b.path, message: b.message, code: b.rule })) } },
       );
     const id = newRolloutId(spec.metadata.name, now);
     await this.admission.admit({ id, name: spec.metadata.name, units: drivenUnitsOf(plan), epoch: lease.epoch });
@@ -336,7 +345,8 @@ export class RolloutOperations {
         'no inventory: none stored (agents have not reported and none was posted) and none in the request',
       );
     }
-    return { spec: parsed.spec, inventory, plan: planRollout(parsed.spec, inventory, { now }) };
+    const planning = planningSpecOf(parsed.spec, this.context.config.policy?.emergencies);
+    return { spec: parsed.spec, inventory, plan: planRollout(planning, inventory, { now }) };
   }
 
   private async loadOrThrow(id: string): Promise<LoadedRollout> {

@@ -14,6 +14,8 @@ import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { MetricSampler } from '../metrics/metric-sampler.js';
 import { readFreeze } from './freeze-control.js';
+import { auditOf } from './decision-audit.js';
+import { membershipOf } from './membership-source.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import type { RolloutEvents } from './rollout-events.js';
@@ -75,6 +77,8 @@ export class RolloutReconciler {
   private readonly reads: RolloutReads;
   /** phase per rollout, for the rollouts-by-phase gauge */
   private readonly phases = new Map<string, RolloutPhase>();
+  /** since when this process, as leader, hears the agents (silence counts from here) */
+  private heardSince = 0;
 
   constructor(
     private readonly context: PlannerContext,
@@ -100,6 +104,8 @@ export class RolloutReconciler {
   /** A new leader re-sends every rollout's desired state with its epoch and starts the wake-timer ticker. */
   async takeOver(): Promise<void> {
     this.queue.restart();
+    // Agents' silence counts from now: before it, this process was not listening.
+    this.heardSince = this.context.clock.now();
     // Whatever the old leader stored but never published reaches the agents, and agents learn the new epoch
     // (fencing the old leader out).
     const ids = await this.context.store.listScopes(ROLLOUT_KIND);
@@ -220,6 +226,7 @@ export class RolloutReconciler {
     const now = nowOf(this.context);
     const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now, () => this.enqueue(id));
     const freeze = freezeOf(await readFreeze(this.context.store));
+    const membership = await membershipOf(this.context, loaded.state, this.heardSince);
     const resendAll = this.resendPending.delete(id);
     let decision: Decision;
     try {
@@ -235,6 +242,8 @@ export class RolloutReconciler {
         ...(metrics !== undefined ? { metrics } : {}),
         plannerLoad: this.context.loopDelay.load(),
         ...(freeze !== undefined ? { freeze } : {}),
+        membership,
+        ...(config.policy !== undefined ? { emergencies: config.policy.emergencies } : {}),
       });
     } catch (error) {
       if (resendAll) this.resendPending.add(id);
@@ -248,30 +257,12 @@ export class RolloutReconciler {
   private async store(decided: Decided, waveTrace: WaveTrace, span: Span): Promise<boolean> {
     const { id, lease, loaded, decision, now, resendAll, log } = decided;
     const writes = [stateWrite(decision.state, lease.epoch, loaded.stateVersion), ...waveTrace.writes];
-    const last = decision.transitions.at(-1);
+    const audit = auditOf(id, decision, now);
     const result = await this.context.store.transition({
       scope: id,
       epoch: lease.epoch,
       writes,
-      ...(last
-        ? {
-            audit: {
-              actor: 'engine',
-              action: 'transition',
-              scope: id,
-              reason: last.reason,
-              at: now.toISOString(),
-              detail: {
-                transitions: decision.transitions.map((t) => ({
-                  from: t.from,
-                  to: t.to,
-                  trigger: t.trigger,
-                  wave: t.wave,
-                })),
-              },
-            },
-          }
-        : {}),
+      ...(audit !== undefined ? { audit } : {}),
     });
     if (!result.ok) {
       if (resendAll) this.resendPending.add(id);

@@ -1,6 +1,7 @@
 // One zod schema per document the planner stores (see store-layout.ts): a document is parsed when it is read,
 // never cast, so a document of another shape (an older planner, a hand edit) fails where it is read, by name.
 import {
+  Burndown,
   FreezeStatus,
   GateVerdict,
   Inventory,
@@ -60,6 +61,16 @@ export const StoredRolloutState = z.object({
   approvedWaves: z.array(z.number().int()),
   excluded: z.array(z.string()),
   retries: z.record(z.string(), z.number().int().positive()).optional(),
+  membership: z
+    .object({
+      snapshots: z.record(z.string(), z.array(z.string())),
+      added: z.record(z.string(), z.array(z.string())),
+      skipped: z.record(z.string(), z.array(z.string())),
+      unreachable: z.record(z.string(), z.string()),
+    })
+    .optional(),
+  deadlineTrack: Burndown.extend({ checkedAt: z.string() }).optional(),
+  emergencyInBlackout: z.string().optional(),
   generation: z.number().int(),
   targets: z.record(z.string(), StoredTargetRecord),
   verdicts: z.array(GateVerdict),

@@ -10,8 +10,16 @@ import {
   type WaveStatus,
 } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
-import { desiredRevisionOf, isExcluded, observeUnits, observeVmHosts, type UnitObservation } from '../core/unit-observations.js';
+import {
+  desiredRevisionOf,
+  isExcluded,
+  observeUnits,
+  observeVmHosts,
+  type UnitObservation,
+} from '../core/unit-observations.js';
 import { waveInjection } from './wave-injection.js';
+import { buildMembershipStatus } from './membership-status.js';
+import { burndownOf } from '../core/deadline-status.js';
 
 const zeroUnits = (): { -readonly [K in keyof UnitCounts]: number } => ({
   pending: 0,
@@ -148,6 +156,7 @@ export function buildRolloutStatus(
     };
   });
   const estimate = estimateCompletion(record, state, now);
+  const membership = buildMembershipStatus(record, state);
   return {
     ...summarizeRollout(record, state),
     reason: state.reason,
@@ -160,8 +169,12 @@ export function buildRolloutStatus(
     approvedWaves: [...state.approvedWaves],
     estimatedCompletion: estimate.toISOString(),
     // a finished rollout risks no deadline any more, whenever it ended
-    deadlineAtRisk: !TERMINAL_PHASES.has(state.phase) && estimate.getTime() > Date.parse(record.spec.spec.deadline),
+    deadlineAtRisk:
+      !TERMINAL_PHASES.has(state.phase) &&
+      (estimate.getTime() > Date.parse(record.spec.spec.deadline) || state.deadlineTrack?.atRisk !== undefined),
     ...(nextWakeAt !== undefined ? { nextWakeAt } : {}),
+    ...(membership !== undefined ? { membership } : {}),
+    ...(state.deadlineTrack !== undefined ? { burndown: burndownOf(state.deadlineTrack) } : {}),
     transitions: state.history.slice(-200).map((t) => ({ ...t })),
   };
 }

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { T0, newHarness, type Harness, type SpecOverrides } from './engine-harness.js';
+import { parseUnit } from './wave-units.js';
+
+const HOUR = 3_600_000;
+const at = (ms: number): Date => new Date(T0.getTime() + ms);
+const DEADLINE = at(4 * HOUR).toISOString();
+const WAVES = [{ name: 'first', percent: 100 }];
+
+/** Wave 0 goes out; in an hour prod-1 moves all of its units, prod-2 one only. */
+function slowProd2(overrides: SpecOverrides = {}): Harness {
+  const h = newHarness({
+    deadline: DEADLINE,
+    waves: WAVES,
+    defaults: { soak: '0s', maxUnavailable: '20%', batchEstimate: '1m' },
+    ...overrides,
+  });
+  h.fleet.deaf.add('prod-2');
+  h.settle();
+  // prod-2's agent got its desired state and moved one unit of it
+  const sent = h.fleet.published.filter((c) => c.target === 'cluster/prod-2').at(-1)!;
+  h.fleet.deaf.delete('prod-2');
+  if (sent.kind === 'cluster') h.fleet.desired.set('prod-2', sent.data);
+  const prod2 = h.record.plan.waves[0]!.units.filter((u) => parseUnit(u).cluster === 'prod-2');
+  h.fleet.revisions.set(prod2[0]!, '1-25-2');
+  h.now = at(HOUR);
+  h.reconcile();
+  return h;
+}
+
+describe('engine: the deadline at runtime', () => {
+  it('Given a cluster converging too slowly for the deadline, Then the burn-down counts the units on `to`, the projection from its observed rate misses the deadline, and DeadlineAtRisk is set once, with the slow cluster and by how much, as a condition event', () => {
+    const h = slowProd2();
+    const track = h.state.deadlineTrack!;
+    expect(track.total).toBe(20);
+    expect(track.onTarget).toBe(11);
+    expect(track.samples.at(-1)).toEqual({ at: at(HOUR).toISOString(), onTarget: 11 });
+    // prod-2: 1 unit in one hour, 9 left: 9 hours from now, 6 hours past the deadline
+    expect(track.slowClusters).toEqual([
+      {
+        cluster: 'prod-2',
+        remaining: 9,
+        unitsPerHour: 1,
+        projectedCompletion: at(10 * HOUR).toISOString(),
+        lateSeconds: 6 * 3600,
+      },
+    ]);
+    expect(track.atRisk?.reason).toBe(
+      `projected ${at(10 * HOUR).toISOString()}, 360m past the deadline ${DEADLINE}; slow: prod-2 (9 units left at 1/h: 360m late); no pacing.maxUnavailableCeiling in the file: concurrency stays as planned`,
+    );
+    expect(h.last?.conditions).toEqual([{ type: 'DeadlineAtRisk', status: true, message: track.atRisk!.reason }]);
+
+    h.now = at(HOUR + 60_000);
+    h.reconcile();
+    expect(h.last?.conditions).toBeUndefined();
+    expect(h.state.deadlineTrack?.atRisk?.since).toBe(at(HOUR).toISOString());
+  });
+
+  it('Given pacing.maxUnavailableCeiling, When the deadline is at risk, Then concurrency is raised towards catching up, never above the ceiling, and the status says it cannot catch up when the ceiling is not enough', () => {
+    const h = slowProd2({ pacing: { maxUnavailableCeiling: '50%' } });
+    const pacing = h.state.deadlineTrack!.pacing!;
+    // needs ×3 (9 h of work in 3 h); the ceiling allows 50% of 10 units = 5 against the planned 2: ×2.5
+    expect(pacing.factor).toBe(2.5);
+    expect(pacing.note).toMatch(
+      /^cannot catch up: at pacing.maxUnavailableCeiling \(×2.5\) the projection still misses/,
+    );
+    const sent = h.fleet.desired.get('prod-1')!;
+    expect(sent.maxUnavailable).toBe(5);
+  });
+
+  it('Given pacing.maxUnavailableCeiling high enough, Then concurrency is raised just enough to catch up', () => {
+    const h = slowProd2({ pacing: { maxUnavailableCeiling: '100%' } });
+    expect(h.state.deadlineTrack!.pacing).toEqual({ factor: 3, note: 'concurrency raised ×3.0 to catch up' });
+    expect(h.fleet.desired.get('prod-2')!.maxUnavailable).toBe(6);
+  });
+
+  it('Given a rollout on pace, Then no DeadlineAtRisk and the burn-down ends with every unit on `to`', () => {
+    const h = newHarness({ deadline: DEADLINE, defaults: { soak: '10m', maxUnavailable: '50%', batchEstimate: '1m' } });
+    h.runUntil(['Completed']);
+    expect(h.state.phase).toBe('Completed');
+    const track = h.state.deadlineTrack!;
+    expect(track.atRisk).toBeUndefined();
+    expect(track.samples.at(-1)?.onTarget).toBe(20);
+    expect(h.decisions.some((d) => d.conditions !== undefined)).toBe(false);
+  });
+});

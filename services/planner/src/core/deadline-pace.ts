@@ -1,0 +1,172 @@
+import { RolloutPhase, WavePhase, resolvePercentOrCount, type Burndown, type SlowCluster } from '@meshwave/contracts';
+import type { DecisionInput } from './decision.js';
+import type { RolloutRecord, RolloutState } from './rollout-state.js';
+import type { Stepper } from './stepper.js';
+import { observeUnits, UnitStatus } from './unit-observations.js';
+import { waveUnitsOf } from './wave-units.js';
+
+/** The burn-down as the engine keeps it: the status's, and when it was last worked out. */
+export type DeadlineTrack = Burndown & { readonly checkedAt: string };
+
+/** A look at the whole rollout costs its size: at most one per this interval unless a transition happened. */
+export const BURNDOWN_INTERVAL_MS = 30_000;
+const MAX_SAMPLES = 500;
+const HOUR = 3_600_000;
+
+const minutes = (ms: number): string => `${Math.round(ms / 60_000)}m`;
+
+/** What is left of the soaks: the current wave's (all of it until it converged) and every later wave's. */
+function soaksLeft(record: RolloutRecord, state: RolloutState, now: number): number {
+  const waves = record.plan.waves;
+  let left = 0;
+  for (let w = state.wave + 1; w < waves.length; w++) left += (waves[w]?.soakSeconds ?? 0) * 1000;
+  const soak = (waves[state.wave]?.soakSeconds ?? 0) * 1000;
+  if (state.wavePhase === WavePhase.Soaking && state.soakStartedAt !== undefined)
+    return left + Math.max(0, Date.parse(state.soakStartedAt) + soak - now);
+  return state.wavePhase === WavePhase.Gating ? left : left + soak;
+}
+
+/** When the rollout started moving units: its first dispatch (or the current wave's, or its creation). */
+function startedAt(record: RolloutRecord, state: RolloutState): number {
+  const first = state.history.find((t) => t.trigger === 'dispatched');
+  return Date.parse(first?.at ?? state.waveDispatchedAt ?? record.createdAt);
+}
+
+/**
+ * Units on `to` now and the projection from each cluster's observed convergence rate (units converged there
+ * since the start over the time elapsed): a cluster nothing converged in yet keeps the plan's estimate.
+ */
+export function projectDeadline(input: DecisionInput, state: RolloutState): Omit<DeadlineTrack, 'samples'> {
+  const { record } = input;
+  const now = input.now.getTime();
+  const to = record.spec.spec.to;
+  const units = observeUnits(record, state, input.observations, Array.from(record.plan.waves.keys()));
+  const perCluster = new Map<string, { total: number; converged: number }>();
+  let onTarget = 0;
+  for (const u of units) {
+    const c = perCluster.get(u.cluster) ?? { total: 0, converged: 0 };
+    c.total++;
+    if (u.desired === to && u.status === UnitStatus.Converged) {
+      c.converged++;
+      onTarget++;
+    }
+    perCluster.set(u.cluster, c);
+  }
+  const elapsed = Math.max(1, now - startedAt(record, state));
+  const soaks = soaksLeft(record, state, now);
+  const planned = Math.max(now, Date.parse(record.plan.estimatedCompletion));
+  const deadline = Date.parse(record.spec.spec.deadline);
+  const slow: SlowCluster[] = [];
+  let projected = now + soaks;
+  for (const [cluster, c] of [...perCluster].sort(([a], [b]) => a.localeCompare(b))) {
+    const remaining = c.total - c.converged;
+    const perMs = c.converged / elapsed;
+    const end = (remaining === 0 ? now : c.converged > 0 ? now + remaining / perMs : planned) + soaks;
+    projected = Math.max(projected, end);
+    if (end > deadline)
+      slow.push({
+        cluster,
+        remaining,
+        ...(c.converged > 0 ? { unitsPerHour: Math.round(perMs * HOUR * 10) / 10 } : {}),
+        projectedCompletion: new Date(end).toISOString(),
+        lateSeconds: Math.round((end - deadline) / 1000),
+      });
+  }
+  return {
+    total: units.length,
+    onTarget,
+    projectedCompletion: new Date(projected).toISOString(),
+    deadline: record.spec.spec.deadline,
+    slowClusters: slow,
+    checkedAt: input.now.toISOString(),
+  };
+}
+
+/** How much the current wave's concurrency may grow: the ceiling over its planned maxUnavailable, per cluster. */
+function maxFactorOf(record: RolloutRecord, state: RolloutState): number {
+  const ceiling = record.spec.spec.pacing?.maxUnavailableCeiling;
+  const wave = record.plan.waves[state.wave];
+  if (ceiling === undefined || wave === undefined) return 1;
+  const counts = new Map<string, number>();
+  for (const u of waveUnitsOf(record, state, state.wave)) counts.set(u.cluster, (counts.get(u.cluster) ?? 0) + 1);
+  let factor = Infinity;
+  for (const c of wave.clusters) {
+    const n = counts.get(c.cluster) ?? c.units;
+    if (n === 0) continue;
+    factor = Math.min(factor, resolvePercentOrCount(ceiling, n) / Math.max(1, c.maxUnavailable));
+  }
+  return Number.isFinite(factor) ? Math.max(1, factor) : 1;
+}
+
+/** Within `pacing.maxUnavailableCeiling`, the concurrency factor that catches up, or why it cannot. */
+function paceFor(
+  record: RolloutRecord,
+  state: RolloutState,
+  projected: number,
+  now: number,
+): { factor: number; note: string } {
+  const prev = state.deadlineTrack?.pacing?.factor ?? 1;
+  if (record.spec.spec.pacing === undefined)
+    return { factor: prev, note: 'no pacing.maxUnavailableCeiling in the file: concurrency stays as planned' };
+  const deadline = Date.parse(record.spec.spec.deadline);
+  const ceiling = maxFactorOf(record, state);
+  if (deadline <= now) return { factor: prev, note: 'the deadline has passed: no concurrency catches up' };
+  // The observed rates already run at `prev`: needing `wanted` times faster means prev × wanted.
+  const wanted = prev * ((projected - now) / (deadline - now));
+  const factor = Math.max(prev, Math.min(wanted, ceiling));
+  if (wanted <= ceiling) return { factor, note: `concurrency raised ×${factor.toFixed(1)} to catch up` };
+  const still = now + ((projected - now) * prev) / factor - deadline;
+  return {
+    factor,
+    note: `cannot catch up: at pacing.maxUnavailableCeiling (×${factor.toFixed(1)}) the projection still misses the deadline by ${minutes(still)}`,
+  };
+}
+
+/**
+ * The deadline at runtime, each look (at most every BURNDOWN_INTERVAL_MS unless a transition happened): a
+ * burn-down sample when the count changed; DeadlineAtRisk set (with which clusters are slow, by how much) or
+ * cleared, each change a condition event; concurrency raised within the ceiling while at risk.
+ */
+export function trackDeadline(s: Stepper, input: DecisionInput): void {
+  const st = s.state;
+  // While running, and once more as it completes (the burn-down's last sample).
+  const completing = st.phase === RolloutPhase.Completed && s.transitions.length > 0;
+  if ((st.phase !== RolloutPhase.Running && !completing) || st.dispatchedWaves === 0) return;
+  const now = input.now.getTime();
+  const prev = st.deadlineTrack;
+  if (prev !== undefined && s.transitions.length === 0 && now - Date.parse(prev.checkedAt) < BURNDOWN_INTERVAL_MS)
+    return;
+  const p = projectDeadline(input, st);
+  const last = prev?.samples.at(-1);
+  const samples =
+    last?.onTarget === p.onTarget
+      ? (prev?.samples ?? [])
+      : [...(prev?.samples ?? []), { at: p.checkedAt, onTarget: p.onTarget }].slice(-MAX_SAMPLES);
+  const projected = Date.parse(p.projectedCompletion);
+  const late = !completing && projected > Date.parse(p.deadline);
+  let atRisk: DeadlineTrack['atRisk'];
+  let pacing: DeadlineTrack['pacing'] = prev?.pacing;
+  if (late) {
+    pacing = paceFor(input.record, st, projected, now);
+    const slow = p.slowClusters
+      .slice(0, 5)
+      .map(
+        (c) =>
+          `${c.cluster} (${c.remaining} units left at ${c.unitsPerHour !== undefined ? `${c.unitsPerHour}/h` : 'no unit converged yet'}: ${minutes(c.lateSeconds * 1000)} late)`,
+      )
+      .join(', ');
+    const reason = `projected ${p.projectedCompletion}, ${minutes(projected - Date.parse(p.deadline))} past the deadline ${p.deadline}; slow: ${slow || 'the soaks left'}; ${pacing.note}`;
+    atRisk = { since: prev?.atRisk?.since ?? p.checkedAt, reason };
+    if (prev?.atRisk === undefined) s.conditions.push({ type: 'DeadlineAtRisk', status: true, message: reason });
+  } else if (prev?.atRisk !== undefined) {
+    s.conditions.push({
+      type: 'DeadlineAtRisk',
+      status: false,
+      message: `back on pace: projected ${p.projectedCompletion}, before the deadline ${p.deadline}`,
+    });
+  }
+  s.state = {
+    ...s.state,
+    deadlineTrack: { ...p, samples, ...(atRisk ? { atRisk } : {}), ...(pacing ? { pacing } : {}) },
+  };
+}
