@@ -57,7 +57,10 @@ async function readIstio(
     );
   // Without them the planner calls no revision safe to remove: an unread cluster never reads as unused.
   if (revisionPods.status === 'rejected')
-    options.log.warn({ err: revisionPods.reason }, 'reading the pods per revision failed: the inventory goes without them');
+    options.log.warn(
+      { err: revisionPods.reason },
+      'reading the pods per revision failed: the inventory goes without them',
+    );
   return {
     ...(installation.status === 'fulfilled' && installation.value !== undefined
       ? istioInventory(installation.value)
@@ -82,7 +85,10 @@ export function createInventorySender(options: InventorySenderOptions): Inventor
   /** the generation of the last report the bus took: a delta follows it; none yet, or a failed send: a whole one */
   let base: number | undefined;
 
-  const publish = async (whole: boolean, istio: Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods'>): Promise<boolean> => {
+  const publish = async (
+    whole: boolean,
+    istio: Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods'>,
+  ): Promise<boolean> => {
     const follows = base;
     generation = Math.max(generation + 1, clock.now());
     const head = { cluster, labels: options.clusterLabels, generation, ...istio };

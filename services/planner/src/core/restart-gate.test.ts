@@ -12,6 +12,8 @@ function reportRestarts(h: Harness, unit: string, restarts: number): void {
   h.fleet.health.set(u.cluster, {
     report: {
       source: u.cluster,
+      generation: 1,
+      observedAt: h.now.toISOString(),
       units: [
         {
           namespace: u.namespace,
