@@ -68,12 +68,12 @@ describe('blackouts on Kafka and Redis', () => {
     const done = await untilCompleted(p, path);
     expect(dispatchedAt(done).some((t) => t >= b.from && t < b.to)).toBe(true);
     expect(fleet.every((a) => [...a.revisions.values()].every((r) => r === '1-25-2'))).toBe(true);
-    const audit = await api<{ entries: { action: string; reason?: string }[] }>(
+    const audit = await api<{ entries: { actor: string; action: string; reason?: string }[] }>(
       p,
       'GET',
       `/v1/audit?scope=${created.body.id}`,
     );
-    expect(audit.body.entries.some((e) => e.action === 'condition' && e.reason?.includes('inside the blackout'))).toBe(
+    expect(audit.body.entries.some((e) => e.actor === 'engine' && e.reason?.includes('inside the blackout'))).toBe(
       true,
     );
   });

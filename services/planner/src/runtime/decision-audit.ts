@@ -13,7 +13,8 @@ export function auditOf(id: string, decision: Decision, now: Date): AuditEntry |
     actor: 'engine',
     action: last !== undefined ? 'transition' : 'condition',
     scope: id,
-    reason: last?.reason ?? conditions.map((c) => c.reason).join('; '),
+    // a condition set in the same decision as a transition is said in the reason too, not only in the detail
+    reason: [...(last !== undefined ? [last.reason] : []), ...conditions.map((c) => c.reason)].join('; '),
     at: now.toISOString(),
     detail: {
       ...(last !== undefined
