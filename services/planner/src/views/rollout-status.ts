@@ -10,7 +10,13 @@ import {
   type WaveStatus,
 } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
-import { desiredRevisionOf, isExcluded, observeUnits, observeVmHosts, type UnitObservation } from '../core/unit-observations.js';
+import {
+  desiredRevisionOf,
+  isExcluded,
+  observeUnits,
+  observeVmHosts,
+  type UnitObservation,
+} from '../core/unit-observations.js';
 import { waveInjection } from './wave-injection.js';
 
 const zeroUnits = (): { -readonly [K in keyof UnitCounts]: number } => ({
