@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateSigningKeyPair } from './ed25519-keys.js';
 import { encodeEnvelope, inspectRecord } from './envelope.js';
 import type { OutgoingMessage } from './event-bus.js';
+import { wrongSigner } from './signer-check.js';
 import { MessageSigner } from './signing.js';
 
 const NOW = Date.parse('2026-12-06T00:00:00Z');
@@ -52,6 +53,37 @@ describe.each(Object.values(WireLayout))('who may sign what, Ed25519, layout %s'
     expect(verdictOf(inventoryOf('prod-2'), prod1, clusterKey('prod-1'), layout)).toMatch(
       /^wrong-signer: .*must be signed by "cluster\/prod-2"/,
     );
+  });
+
+  it("refuses a delta for another cluster, or for a name under the signer's own, signed with a cluster's key", () => {
+    const delta = (cluster: string): OutgoingMessage => ({
+      topic: 'events',
+      key: clusterKey('prod-1'),
+      type: MessageType.InventoryDelta,
+      data: { cluster, labels: {}, generation: 2, base: 1, upserted: [], removed: [] },
+    });
+    expect(verdictOf(delta('prod-1'), prod1, clusterKey('prod-1'), layout)).toBe('deliver');
+    expect(verdictOf(delta('prod-2'), prod1, clusterKey('prod-1'), layout)).toMatch(
+      /^wrong-signer: .*must be signed by "cluster\/prod-2"/,
+    );
+    // the schema refuses `prod-1/x` as a cluster name; the signer check alone does too (exact, never a prefix)
+    expect(() => verdictOf(delta('prod-1/x'), prod1, clusterKey('prod-1'), layout)).toThrow(/at cluster/);
+    const data = { cluster: 'prod-1/x' };
+    const keyId = prod1.privateKey.id;
+    expect(wrongSigner(signerOf(planner), keyId, clusterKey('prod-1'), MessageType.InventoryDelta, data)).toMatch(
+      /must be signed by "cluster\/prod-1\/x"/,
+    );
+  });
+
+  it("refuses an inventory resync signed with an agent's key", () => {
+    const resync: OutgoingMessage = {
+      topic: 'commands',
+      key: clusterKey('prod-2'),
+      type: MessageType.InventoryResync,
+      data: { cluster: 'prod-2', reason: 'gap' },
+    };
+    expect(verdictOf(resync, prod1, clusterKey('prod-1'), layout)).toMatch(/^wrong-signer: .*"planner"/);
+    expect(verdictOf(resync, planner, 'planner/replica-0', layout)).toBe('deliver');
   });
 
   it("refuses a command signed with an agent's key, and a message claiming a source its key does not cover", () => {

@@ -91,6 +91,13 @@ export const RevisionUserKind = {
 } as const;
 export type RevisionUserKind = (typeof RevisionUserKind)[keyof typeof RevisionUserKind];
 
+/**
+ * At most this many revisions listed in a cluster's `revisionPods` (two per control plane: one going, one coming).
+ * An agent that finds more lists those with the most pods and says `revisionPodsTruncated`: the planner then
+ * calls no revision unused on that cluster's word.
+ */
+export const MAX_REPORTED_REVISIONS = MAX_CONTROL_PLANES * 2;
+
 /** At most this many users named per revision per cluster (the rest are counted in `more`). */
 export const MAX_REVISION_USERS = 50;
 
@@ -131,10 +138,9 @@ export const InventoryCluster = z.strictObject({
   controlPlanes: z.array(ControlPlane).max(MAX_CONTROL_PLANES).optional(),
   tags: RevisionTags.optional(),
   /** pods with a proxy per revision, every namespace included (optional: agents before it report none) */
-  revisionPods: z
-    .array(RevisionPods)
-    .max(MAX_CONTROL_PLANES * 2)
-    .optional(),
+  revisionPods: z.array(RevisionPods).max(MAX_REPORTED_REVISIONS).optional(),
+  /** true: the agent found more revisions than it may list, so `revisionPods` is not the whole of them */
+  revisionPodsTruncated: z.literal(true).optional(),
 });
 export type InventoryCluster = z.infer<typeof InventoryCluster>;
 

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { Labels, RevisionName, Timestamp } from './primitives.js';
+import { Labels, MAX_COUNT, ResourceName, RevisionName, Timestamp } from './primitives.js';
 import {
   ControlPlane,
   InventoryNamespace,
   InventoryWorkload,
   MAX_CONTROL_PLANES,
+  MAX_REPORTED_REVISIONS,
   RevisionPods,
   RevisionTags,
   VmHost,
@@ -163,7 +164,8 @@ export type UnitProgressEntry = z.infer<typeof UnitProgressEntry>;
 
 /** Progress of a cluster toward the desired state of `generation`. */
 export const UnitProgress = z.object({
-  cluster: z.string(),
+  /** a cluster's name as its signing key names it (`cluster/<name>`): `c1/x` would pass for `c1`'s key */
+  cluster: ResourceName,
   rolloutId: z.string(),
   generation: z.number().int().nonnegative(),
   units: z.array(UnitProgressEntry),
@@ -172,11 +174,11 @@ export const UnitProgress = z.object({
 export type UnitProgress = z.infer<typeof UnitProgress>;
 
 export const InventoryReport = z.object({
-  cluster: z.string(),
+  cluster: ResourceName,
   labels: Labels.default({}),
   /** increases with every snapshot the agent sends */
   generation: z.number().int().nonnegative(),
-  workloads: z.array(InventoryWorkload),
+  workloads: z.array(InventoryWorkload).max(MAX_COUNT),
   /**
    * The cluster's namespaces (but the agent's protected ones) with their labels, so the planner learns which
    * mesh each belongs to (`meshwave.io/mesh`). Optional: agents before this field send none.
@@ -186,10 +188,9 @@ export const InventoryReport = z.object({
   controlPlanes: z.array(ControlPlane).max(MAX_CONTROL_PLANES).optional(),
   tags: RevisionTags.optional(),
   /** pods with a proxy per revision in every namespace, with what runs them (optional: older agents send none) */
-  revisionPods: z
-    .array(RevisionPods)
-    .max(MAX_CONTROL_PLANES * 2)
-    .optional(),
+  revisionPods: z.array(RevisionPods).max(MAX_REPORTED_REVISIONS).optional(),
+  /** true: more revisions run than `revisionPods` may list (it names those with the most pods) */
+  revisionPodsTruncated: z.literal(true).optional(),
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 
@@ -205,14 +206,14 @@ export type InventoryWorkloadRef = z.infer<typeof InventoryWorkloadRef>;
  */
 export const InventoryDelta = InventoryReport.omit({ workloads: true }).extend({
   base: z.number().int().nonnegative(),
-  upserted: z.array(InventoryWorkload),
-  removed: z.array(InventoryWorkloadRef),
+  upserted: z.array(InventoryWorkload).max(MAX_COUNT),
+  removed: z.array(InventoryWorkloadRef).max(MAX_COUNT),
 });
 export type InventoryDelta = z.infer<typeof InventoryDelta>;
 
 /** The planner asks a cluster's agent for its whole inventory, with why (logged by the agent). */
 export const InventoryResync = z.object({
-  cluster: z.string().min(1),
+  cluster: ResourceName,
   reason: z.string().max(256),
 });
 export type InventoryResync = z.infer<typeof InventoryResync>;

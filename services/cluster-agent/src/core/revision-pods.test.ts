@@ -1,6 +1,7 @@
+import { InventoryReport, MAX_REPORTED_REVISIONS } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
 import { newPodView } from './pod-fixtures.js';
-import { revisionPodsOf } from './revision-pods.js';
+import { capRevisionPods, revisionPodsOf } from './revision-pods.js';
 
 const pod = newPodView;
 
@@ -78,5 +79,26 @@ describe('revisionPodsOf', () => {
     const [usage] = revisionPodsOf(pods, { ownerOfJob: new Map(), templates: [] });
     expect(usage).toMatchObject({ pods: 60, more: 10 });
     expect(usage?.users).toHaveLength(50);
+  });
+});
+
+describe('capRevisionPods', () => {
+  it('keeps an inventory within the schema when pods name more revisions than it may list: the busiest, marked truncated', () => {
+    // one pod per arbitrary revision, and a busy revision sorting last by name
+    const pods = Array.from({ length: MAX_REPORTED_REVISIONS + 1 }, (_, i) =>
+      pod({ revision: `r${String(i).padStart(3, '0')}`, name: `p${i}` }),
+    );
+    pods.push(pod({ revision: 'zz-busy', name: 'b1' }), pod({ revision: 'zz-busy', name: 'b2' }));
+    const read = capRevisionPods(revisionPodsOf(pods, new Map()));
+    expect(read.revisionPodsTruncated).toBe(true);
+    expect(read.revisionPods).toHaveLength(MAX_REPORTED_REVISIONS);
+    expect(read.revisionPods?.map((r) => r.revision)).toContain('zz-busy');
+    const report = { cluster: 'c1', generation: 1, workloads: [], ...read };
+    expect(InventoryReport.safeParse(report).success).toBe(true);
+  });
+
+  it('leaves a list within the bound whole and unmarked', () => {
+    const read = capRevisionPods(revisionPodsOf([pod({ revision: '1-24-5' })], new Map()));
+    expect(read).toEqual({ revisionPods: [expect.objectContaining({ revision: '1-24-5', pods: 1 })] });
   });
 });

@@ -1,7 +1,9 @@
 import {
+  MAX_REPORTED_REVISIONS,
   MAX_REVISION_USERS,
   RevisionName,
   RevisionUserKind,
+  type InventoryReport,
   type RevisionPods,
   type RevisionUser,
 } from '@meshwave/contracts';
@@ -89,4 +91,20 @@ export function revisionPodsOf(pods: Iterable<PodView>, cronJobs: CronJobs): Rev
         more: Math.max(0, all.length - MAX_REVISION_USERS),
       };
     });
+}
+
+/** What the inventory says of the pods per revision: at most MAX_REPORTED_REVISIONS of them, and whether that is all. */
+export type RevisionPodsRead = Pick<InventoryReport, 'revisionPods' | 'revisionPodsTruncated'>;
+
+/**
+ * The revisions an inventory may list (the schema's bound): beyond it, the ones with the most pods (then by
+ * name), marked truncated. Never over the bound: an inventory the schema refuses would stop the agent reporting
+ * at all; never silently cut: a revision left out would read as unused.
+ */
+export function capRevisionPods(all: readonly RevisionPods[]): RevisionPodsRead {
+  if (all.length <= MAX_REPORTED_REVISIONS) return { revisionPods: [...all] };
+  const kept = new Set(
+    [...all].sort((a, b) => b.pods - a.pods || a.revision.localeCompare(b.revision)).slice(0, MAX_REPORTED_REVISIONS),
+  );
+  return { revisionPods: all.filter((r) => kept.has(r)), revisionPodsTruncated: true };
 }

@@ -21,7 +21,7 @@ import { createEventPublisher } from './event-publisher.js';
 import { createLoopCondition, type LoopCondition } from './loop-condition.js';
 import { createControlPlaneGate } from './control-plane-gate.js';
 import { createRevisionTagPointer } from './revision-tag-pointer.js';
-import { revisionPodsOf } from '../core/revision-pods.js';
+import { capRevisionPods, revisionPodsOf } from '../core/revision-pods.js';
 import { createReporter, type Reporter } from './reporter.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
 import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
@@ -168,7 +168,8 @@ function createParts(
     running,
     condition: loop.report,
     istio: () => options.kubernetes.readIstioInstallation(),
-    revisionPods: async () => revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobs()),
+    revisionPods: async () =>
+      capRevisionPods(revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobs())),
     log,
   });
   metrics.observeUnits(() => book.counts());

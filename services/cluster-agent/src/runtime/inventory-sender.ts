@@ -1,8 +1,9 @@
-import { MessageType, type InventoryReport, type RevisionPods } from '@meshwave/contracts';
+import { MessageType, type InventoryReport } from '@meshwave/contracts';
 import type { OutgoingMessage } from '@meshwave/bus';
 import type { Clock, LevelReport, LevelReportOptions } from '@meshwave/reconcile';
 import type { Logger } from '@meshwave/telemetry';
 import type { AgentIntervals } from '../config/agent-intervals.js';
+import type { RevisionPodsRead } from '../core/revision-pods.js';
 import type { IstioInstallation, Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -18,7 +19,7 @@ export interface InventorySenderOptions {
   /** the cluster's control planes and revision tags (the port's two list calls) */
   readonly istio: () => Promise<IstioInstallation | undefined>;
   /** pods with a proxy per revision in every namespace (one list of CronJobs), read with the control planes */
-  readonly revisionPods: () => Promise<RevisionPods[]>;
+  readonly revisionPods: () => Promise<RevisionPodsRead>;
   /** reports are scheduled only while the agent runs */
   readonly running: () => boolean;
   readonly log: Logger;
@@ -48,7 +49,7 @@ export interface InventorySender {
  */
 async function readIstio(
   options: Pick<InventorySenderOptions, 'istio' | 'revisionPods' | 'log'>,
-): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods'>> {
+): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated'>> {
   const [installation, revisionPods] = await Promise.allSettled([options.istio(), options.revisionPods()]);
   if (installation.status === 'rejected')
     options.log.warn(
@@ -65,7 +66,7 @@ async function readIstio(
     ...(installation.status === 'fulfilled' && installation.value !== undefined
       ? istioInventory(installation.value)
       : {}),
-    ...(revisionPods.status === 'fulfilled' ? { revisionPods: revisionPods.value } : {}),
+    ...(revisionPods.status === 'fulfilled' ? revisionPods.value : {}),
   };
 }
 
@@ -87,7 +88,7 @@ export function createInventorySender(options: InventorySenderOptions): Inventor
 
   const publish = async (
     whole: boolean,
-    istio: Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods'>,
+    istio: Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated'>,
   ): Promise<boolean> => {
     const follows = base;
     generation = Math.max(generation + 1, clock.now());

@@ -3,7 +3,6 @@ import {
   UnitFailureReason,
   UnitState,
   type HealthReport,
-  type RevisionPods,
   type UnitProgress,
   type UnitProgressEntry,
 } from '@meshwave/contracts';
@@ -13,6 +12,7 @@ import { ROOT_CONTEXT, context as contextApi } from '@opentelemetry/api';
 import { createLevelReport, type Clock, type LevelReport, type LevelReportOptions } from '@meshwave/reconcile';
 import type { AgentIntervals } from '../config/agent-intervals.js';
 import type { CommandLedger } from '../core/command-ledger.js';
+import type { RevisionPodsRead } from '../core/revision-pods.js';
 import type { IstioInstallation, Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -38,7 +38,7 @@ export interface ReporterOptions {
   /** the cluster's control planes and revision tags, read with every inventory (the port's two list calls) */
   readonly istio: () => Promise<IstioInstallation | undefined>;
   /** pods with a proxy per revision in every namespace, read with every inventory (one list of Jobs) */
-  readonly revisionPods: () => Promise<RevisionPods[]>;
+  readonly revisionPods: () => Promise<RevisionPodsRead>;
   readonly log: Logger;
 }
 

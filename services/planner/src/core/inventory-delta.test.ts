@@ -72,4 +72,17 @@ describe('applying an inventory delta (ADR 0031)', () => {
   it('Given a held report as new as the delta (a redelivery), Then it is stale and changes nothing', () => {
     expect(applyInventoryDelta(held, newDelta({ base: 9, generation: 10 })).kind).toBe('stale');
   });
+
+  it('Given a held report with revision pods, Then a delta without them keeps them, one with them replaces them', () => {
+    const revisionPods = [{ revision: '1-24-5', pods: 3, users: [], more: 0 }];
+    const withPods: InventoryReport = { ...held, revisionPods };
+    const kept = applyInventoryDelta(withPods, newDelta({ upserted: [newWorkload('d')] }));
+    expect(kept.kind === 'applied' && kept.report.revisionPods).toEqual(revisionPods);
+    const moved = [{ revision: '1-25-2', pods: 1, users: [], more: 0 }];
+    const replaced = applyInventoryDelta(withPods, newDelta({ revisionPods: moved }));
+    expect(replaced.kind === 'applied' && replaced.report.revisionPods).toEqual(moved);
+    // a truncation mark describes the list it came with, not the one that replaces it
+    const fresh = applyInventoryDelta({ ...withPods, revisionPodsTruncated: true }, newDelta({ revisionPods: moved }));
+    expect(fresh.kind === 'applied' && fresh.report.revisionPodsTruncated).toBeUndefined();
+  });
 });

@@ -44,6 +44,9 @@ export function applyInventoryDelta(held: InventoryReport | undefined, delta: In
   const namespaces = delta.namespaces ?? held.namespaces;
   const controlPlanes = delta.controlPlanes ?? held.controlPlanes;
   const tags = delta.tags ?? held.tags;
+  // the truncation mark goes with the list it describes
+  const pods = delta.revisionPods === undefined ? held : delta;
+  const { revisionPods, revisionPodsTruncated } = pods;
   const report: InventoryReport = {
     cluster: held.cluster,
     labels: delta.labels,
@@ -53,6 +56,8 @@ export function applyInventoryDelta(held: InventoryReport | undefined, delta: In
     ...(namespaces === undefined ? {} : { namespaces }),
     ...(controlPlanes === undefined ? {} : { controlPlanes }),
     ...(tags === undefined ? {} : { tags }),
+    ...(revisionPods === undefined ? {} : { revisionPods }),
+    ...(revisionPodsTruncated === undefined ? {} : { revisionPodsTruncated }),
   };
   return { kind: 'applied', report, changes };
 }

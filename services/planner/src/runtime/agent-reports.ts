@@ -8,7 +8,7 @@ import {
 } from '@meshwave/contracts';
 import { HandlerRejectedError, type IncomingMessage, type Subscription } from '@meshwave/bus';
 import type { Lease } from '@meshwave/store';
-import { healthReportRefusal } from '../core/health-freshness.js';
+import { futureGenerationRefusal, healthReportRefusal } from '../core/health-freshness.js';
 import { VM_BRIDGE_HEALTH_KEY } from '../core/judgement-hold.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { FleetInventory } from './fleet-inventory.js';
@@ -85,9 +85,11 @@ export class AgentReports {
       case MessageType.VmProgress:
         return this.onVmProgress(lease, m.data, receivedAt);
       case MessageType.Inventory:
+        this.refuseFutureGeneration(m.data);
         this.noteHeard(m.data.cluster);
         return this.inventory.storeReport(lease, m.data);
       case MessageType.InventoryDelta:
+        this.refuseFutureGeneration(m.data);
         return this.inventory.storeDelta(lease, m.data);
       case MessageType.Health:
         return this.onHealth(m.data, receivedAt);
@@ -100,6 +102,12 @@ export class AgentReports {
       default:
         return;
     }
+  }
+
+  /** Refused to the DLQ with the reason: a generation from the future would shadow every genuine one after it. */
+  private refuseFutureGeneration(d: { readonly cluster: string; readonly generation: number }): void {
+    const refusal = futureGenerationRefusal(d.generation, nowOf(this.context).getTime());
+    if (refusal !== undefined) throw new HandlerRejectedError(`inventory of ${d.cluster} ${refusal}`);
   }
 
   private async onUnitProgress(lease: Lease, d: UnitProgress, receivedAt: number): Promise<void> {

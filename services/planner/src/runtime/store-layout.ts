@@ -173,16 +173,21 @@ export function loadRollout(
 function reportedIstio(
   report: StoredInventoryCluster['report'],
   base?: Inventory['clusters'][number],
-): Pick<Inventory['clusters'][number], 'namespaces' | 'controlPlanes' | 'tags' | 'revisionPods'> {
+): Pick<
+  Inventory['clusters'][number],
+  'namespaces' | 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated'
+> {
   const namespaces = report.namespaces ?? base?.namespaces;
   const controlPlanes = report.controlPlanes ?? base?.controlPlanes;
   const tags = report.tags ?? base?.tags;
-  const revisionPods = report.revisionPods ?? base?.revisionPods;
+  // the truncation mark goes with the list it describes
+  const { revisionPods, revisionPodsTruncated } = report.revisionPods === undefined ? (base ?? {}) : report;
   return {
     ...(namespaces === undefined ? {} : { namespaces }),
     ...(controlPlanes === undefined ? {} : { controlPlanes }),
     ...(tags === undefined ? {} : { tags }),
     ...(revisionPods === undefined ? {} : { revisionPods }),
+    ...(revisionPodsTruncated === undefined ? {} : { revisionPodsTruncated }),
   };
 }
 

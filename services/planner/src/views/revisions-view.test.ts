@@ -69,4 +69,9 @@ describe('buildRevisionsView', () => {
     ]);
     expect(v['1-23-1']).toMatchObject({ workloadLabels: 1, safeToRemove: false });
   });
+
+  it('calls no revision safe to remove while a cluster says its list of revisions is truncated', () => {
+    const v = view([cluster('c1', { revisionPods: [], revisionPodsTruncated: true }), cluster('c2')]);
+    expect(v['1-23-1']).toMatchObject({ pods: 0, unreportedClusters: ['c1'], safeToRemove: false });
+  });
 });

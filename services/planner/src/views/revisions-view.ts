@@ -51,7 +51,8 @@ export function buildRevisionsView(inventory: Inventory): RevisionsView {
     const tags = c.tags ?? {};
     for (const p of c.controlPlanes ?? []) use(p.revision).installedIn.add(c.name);
     for (const [tag, revision] of Object.entries(tags)) use(revision).tags.push({ cluster: c.name, tag });
-    if (c.revisionPods === undefined) unreported.push(c.name);
+    // a truncated list leaves revisions out: the cluster has not reported them all
+    if (c.revisionPods === undefined || c.revisionPodsTruncated === true) unreported.push(c.name);
     for (const r of c.revisionPods ?? []) {
       // a CronJob's template may name a tag: it uses the revision the tag points to
       const u = use(resolveRevision(tags, r.revision)!);
