@@ -89,7 +89,7 @@ describe('capRevisionPods', () => {
       pod({ revision: `r${String(i).padStart(3, '0')}`, name: `p${i}` }),
     );
     pods.push(pod({ revision: 'zz-busy', name: 'b1' }), pod({ revision: 'zz-busy', name: 'b2' }));
-    const read = capRevisionPods(revisionPodsOf(pods, new Map()));
+    const read = capRevisionPods(revisionPodsOf(pods, { ownerOfJob: new Map(), templates: [] }));
     expect(read.revisionPodsTruncated).toBe(true);
     expect(read.revisionPods).toHaveLength(MAX_REPORTED_REVISIONS);
     expect(read.revisionPods?.map((r) => r.revision)).toContain('zz-busy');
@@ -98,7 +98,9 @@ describe('capRevisionPods', () => {
   });
 
   it('leaves a list within the bound whole and unmarked', () => {
-    const read = capRevisionPods(revisionPodsOf([pod({ revision: '1-24-5' })], new Map()));
+    const read = capRevisionPods(
+      revisionPodsOf([pod({ revision: '1-24-5' })], { ownerOfJob: new Map(), templates: [] }),
+    );
     expect(read).toEqual({ revisionPods: [expect.objectContaining({ revision: '1-24-5', pods: 1 })] });
   });
 });

@@ -168,8 +168,7 @@ function createParts(
     running,
     condition: loop.report,
     istio: () => options.kubernetes.readIstioInstallation(),
-    revisionPods: async () =>
-      capRevisionPods(revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobs())),
+    revisionPods: async () => capRevisionPods(revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobs())),
     log,
   });
   metrics.observeUnits(() => book.counts());

@@ -13,7 +13,8 @@ async function newIntake(): Promise<{ take: (m: Partial<IncomingMessage>) => Pro
   let handler: ((m: IncomingMessage) => Promise<void>) | undefined;
   const context = {
     clock: { now: () => NOW },
-    config: { eventsGroupId: 'planner' },
+    config: { eventsGroupId: 'planner', heartbeatTimeoutMs: 60_000 },
+    heard: new Map(),
     bus: { subscribe: async (o: { handler: typeof handler }) => void (handler = o.handler) },
   } as unknown as PlannerContext;
   const reports = new AgentReports(context, { current: lease, lost: async () => {} }, {} as ReconcilePort, {
