@@ -95,6 +95,12 @@ export interface Fleet {
 /** Planner lease (MESHWAVE_LEASE_TTL_MS) in the drills: the chart's is 10 s; short so a takeover fits a test. */
 export const PLANNER_LEASE_TTL_MS = 3000;
 
+/** How often the cluster-agents and the bridge re-send their whole progress in the drills (README: default 30 s). */
+export const REPORT_RESEND_MS = 5000;
+
+/** Watches a state that must stay as it is for two report/resync intervals: anything re-sent or resumed shows by then. */
+export const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2 * REPORT_RESEND_MS));
+
 let built = false;
 /** The bins import dist/: build once per test run. */
 export function buildServices(): void {
@@ -217,7 +223,7 @@ function serviceLaunchers(ctx: FleetContext) {
           MESHWAVE_LEASE_NAME: cluster.identity.fullname,
           MESHWAVE_INSTANCE_ID: name,
           MESHWAVE_PROGRESS_DEADLINE_SECONDS: String(ctx.options.progressDeadlineSeconds ?? 120),
-          MESHWAVE_REPORT_RESEND_MS: '5000',
+          MESHWAVE_REPORT_RESEND_MS: String(REPORT_RESEND_MS),
         }),
         ['--cluster', cluster.name],
       ),
@@ -248,7 +254,12 @@ async function newBridgeConfig(ctx: FleetContext): Promise<{ file: string; url: 
       groups: [{ name: ctx.vmGroup, enrollmentTokenSha256: hashToken(ENROLLMENT_TOKEN) }],
       bundleDir,
       bundleBaseUrl: `${url}/v1/bundles`,
-      settings: { leaseTtlSeconds: 3, tickMs: 250, reportResendSeconds: 5, batchTimeoutSeconds: 120 },
+      settings: {
+        leaseTtlSeconds: 3,
+        tickMs: 250,
+        reportResendSeconds: REPORT_RESEND_MS / 1000,
+        batchTimeoutSeconds: 120,
+      },
     }),
   );
   return { file, url, bundles };
