@@ -188,7 +188,8 @@ export class BusObserver {
     this.bus = createKafkaBus({
       brokers: fleet.env.kafka.brokers,
       source: 'drill-observer',
-      signing: { keys: [...fleet.signing.keys], activeKeyId: fleet.signing.activeKeyId },
+      // reads as the planner does: it trusts every agent's and the bridge's key
+      signing: fleet.signing.signingFor('planner'),
       topicNames: fleet.topics,
     });
   }

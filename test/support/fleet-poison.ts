@@ -1,12 +1,14 @@
 // Poisoned records for a fleet's topics, written straight to Kafka as an attacker or a broken client would:
-// malformed, unsigned, forged (a wrong secret under the fleet's key id), signed with an unknown key, expired,
-// and a real command replayed onto another cluster's key. Each is something a consumer must refuse to the DLQ
-// with its reason, and keep going.
+// malformed, unsigned, forged (signed by a key pair that is not the trusted one under its key id), signed with an
+// unknown key, signed with a cluster-agent's own valid key while posing as the planner or as another cluster
+// (ADR 0038), expired, and a real command replayed onto another cluster's key. Each is something a consumer must
+// refuse to the DLQ with its reason, and keep going.
 import { Kafka, logLevel } from 'kafkajs';
 import {
   Header,
   MessageSigner,
   encodeEnvelope,
+  generateSigningKeyPair,
   sealRecord,
   type OutgoingMessage,
   type WireRecord,
@@ -28,10 +30,28 @@ export interface PoisonRecord extends RawRecord {
 
 const HOUR_MS = 3_600_000;
 
-function variants(fleet: Fleet, message: OutgoingMessage, topic: string): PoisonRecord[] {
-  const signer = new MessageSigner(fleet.signing);
-  const encode = (nowMs: number): WireRecord =>
-    encodeEnvelope({ ...message }, { source: 'drill-poisoner', nowMs, defaultTtlSeconds: 3600, signer, trace: {} });
+/** Signs as `who` of the fleet (its own private key), or with any Ed25519 pair under `keyId`. */
+const signerOf = (fleet: Fleet, who: string): MessageSigner => new MessageSigner(fleet.signing.signingFor(who));
+const strangerSigner = (keyId: string): MessageSigner => {
+  const pair = generateSigningKeyPair(keyId, 'planner');
+  return new MessageSigner({ privateKeys: [pair.privateKey], activeKeyId: keyId });
+};
+
+/**
+ * The poison variants of `message`, whose legitimate sender is `sender` (`planner`, or a cluster name) writing
+ * as `source`; `impostor` is a member of the fleet whose own valid key must not pass for the sender's: refused as
+ * `wrong-signer` by a consumer that trusts the impostor's key (the planner trusts every agent's), as `unknown-key`
+ * by one that does not (agents and the bridge trust the planner's keys only; README "Run it for real").
+ */
+function variants(
+  fleet: Fleet,
+  message: OutgoingMessage,
+  topic: string,
+  from: { sender: string; source: string; impostor: string; posingAs: string; impostorRefused: DeadLetterReason },
+): PoisonRecord[] {
+  const signer = signerOf(fleet, from.sender);
+  const encode = (nowMs: number, by = signer, source = from.source): WireRecord =>
+    encodeEnvelope({ ...message }, { source, nowMs, defaultTtlSeconds: 3600, signer: by, trace: {} });
   const fresh = (): WireRecord => encode(Date.now());
   const unsigned = (): WireRecord => {
     const r = fresh();
@@ -40,14 +60,6 @@ function variants(fleet: Fleet, message: OutgoingMessage, topic: string): Poison
     delete headers[Header.KeyId];
     return { ...r, headers };
   };
-  const wrongSecret = new MessageSigner({
-    keys: [{ id: fleet.signing.activeKeyId, secret: 'not-the-fleet-secret-0123456789abcdef' }],
-    activeKeyId: fleet.signing.activeKeyId,
-  });
-  const rogue = new MessageSigner({
-    keys: [{ id: 'rogue', secret: 'a-rogue-key-0123456789abcdef012345' }],
-    activeKeyId: 'rogue',
-  });
   const on = (what: string, reason: DeadLetterReason, record: WireRecord): PoisonRecord => ({
     topic,
     record,
@@ -57,8 +69,15 @@ function variants(fleet: Fleet, message: OutgoingMessage, topic: string): Poison
   return [
     on('malformed', DeadLetterReason.InvalidData, sealRecord({ ...fresh(), value: Buffer.from('{"not json') }, signer)),
     on('unsigned', DeadLetterReason.Unsigned, unsigned()),
-    on('forged', DeadLetterReason.BadSignature, sealRecord(fresh(), wrongSecret)),
-    on('unknown key', DeadLetterReason.UnknownKey, sealRecord(fresh(), rogue)),
+    // the sender's key id, another private key: verification with the trusted public key fails
+    on('forged', DeadLetterReason.BadSignature, sealRecord(fresh(), strangerSigner(signer.activeKeyId))),
+    on('unknown key', DeadLetterReason.UnknownKey, sealRecord(fresh(), strangerSigner('rogue-1'))),
+    // a valid, trusted key of another principal, claiming to be the sender: the source says the sender
+    on(
+      `signed by ${from.impostor} as ${from.posingAs}`,
+      from.impostorRefused,
+      encode(Date.now(), signerOf(fleet, from.impostor)),
+    ),
     on('expired', DeadLetterReason.Expired, encode(Date.now() - 2 * HOUR_MS)),
   ];
 }
@@ -90,25 +109,37 @@ export function newPoison(fleet: Fleet): PoisonRecord[] {
     type: MessageType.VmGroupDesiredState,
     data: { ...header, group: fleet.vmGroup, from: '1-24-5', to: '1-25-2', hosts: [] },
   };
-  // a cluster no agent runs: if the planner ever took it, it would only add an empty cluster
+  // the second cluster's inventory, emptied: if the planner ever took one, the rollout would lose its units
   const toPlanner: OutgoingMessage = {
     topic: Topic.Events,
-    key: clusterKey(`poison-${fleet.id}`),
+    key: clusterKey(second.name),
     type: MessageType.Inventory,
-    data: { cluster: `poison-${fleet.id}`, labels: {}, generation: 1, workloads: [] },
+    data: { cluster: second.name, labels: {}, generation: 1, workloads: [] },
   };
-  const signer = new MessageSigner(fleet.signing);
+  const asPlanner = {
+    sender: 'planner',
+    source: 'planner',
+    impostor: first.name,
+    posingAs: 'the planner',
+    impostorRefused: DeadLetterReason.UnknownKey,
+  };
   const genuine = encodeEnvelope(toCluster, {
     source: 'planner',
     nowMs: Date.now(),
     defaultTtlSeconds: 3600,
-    signer,
+    signer: signerOf(fleet, 'planner'),
     trace: {},
   });
   return [
-    ...variants(fleet, toCluster, fleet.topics.commands),
-    ...variants(fleet, toGroup, fleet.topics.commands),
-    ...variants(fleet, toPlanner, fleet.topics.events),
+    ...variants(fleet, toCluster, fleet.topics.commands, asPlanner),
+    ...variants(fleet, toGroup, fleet.topics.commands, asPlanner),
+    ...variants(fleet, toPlanner, fleet.topics.events, {
+      sender: second.name,
+      source: clusterKey(second.name),
+      impostor: first.name,
+      posingAs: 'another cluster',
+      impostorRefused: DeadLetterReason.WrongSigner,
+    }),
     // a genuine, signed command for the first cluster, replayed under the second cluster's key
     {
       topic: fleet.topics.commands,

@@ -30,6 +30,7 @@ import { hashToken } from '@meshwave/vm-bridge';
 import { loadTestEnv, type ClusterEnv, type TestEnv } from './env.ts';
 import { eventually } from './eventually.ts';
 import { freePort } from './ports.ts';
+import { newSigningFleet, type SigningFleet } from './signing-fleet.ts';
 import { ServiceBin, ServiceProcess, repoRoot } from './service-process.ts';
 
 export { NEW, OLD };
@@ -73,7 +74,8 @@ export interface Fleet {
   readonly env: TestEnv;
   readonly topics: { readonly commands: string; readonly events: string; readonly dlq: string };
   readonly keyPrefix: string;
-  readonly signing: { readonly keys: readonly { id: string; secret: string }[]; readonly activeKeyId: string };
+  /** each process's own Ed25519 keys (ADR 0038), laid out as README's "Run it for real" says */
+  readonly signing: SigningFleet;
   readonly vmGroup: string;
   readonly clusters: readonly FleetCluster[];
   readonly planners: ServiceProcess[];
@@ -81,8 +83,8 @@ export interface Fleet {
   readonly bridge: ServiceProcess;
   readonly vmAgents: readonly AgentProcess[];
   readonly bundles: { readonly from: TestBundle; readonly to: TestBundle };
-  /** the environment a service of this fleet runs with, plus its own variables */
-  serviceEnv(own: Readonly<Record<string, string>>): Record<string, string>;
+  /** the environment service `who` ('planner', 'vm-bridge' or a cluster name) runs with, plus its own variables */
+  serviceEnv(who: string, own: Readonly<Record<string, string>>): Record<string, string>;
   /** starts one more planner replica (a Deployment replacing a killed pod) */
   startPlanner(name: string): ServiceProcess;
   /** starts another cluster-agent process for `cluster` (same chart identity and lease) under `name` */
@@ -92,6 +94,12 @@ export interface Fleet {
 
 /** Planner lease (MESHWAVE_LEASE_TTL_MS) in the drills: the chart's is 10 s; short so a takeover fits a test. */
 export const PLANNER_LEASE_TTL_MS = 3000;
+
+/** How often the cluster-agents and the bridge re-send their whole progress in the drills (README: default 30 s). */
+export const REPORT_RESEND_MS = 5000;
+
+/** Watches a state that must stay as it is for two report/resync intervals: anything re-sent or resumed shows by then. */
+export const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2 * REPORT_RESEND_MS));
 
 let built = false;
 /** The bins import dist/: build once per test run. */
@@ -103,6 +111,8 @@ export function buildServices(): void {
   });
   built = true;
 }
+
+const clusterName = (fleetId: string, index: number): string => `dr-${fleetId}-${index}`;
 
 async function newClusterWorkloads(
   fleet: { id: string },
@@ -133,7 +143,7 @@ async function newClusterWorkloads(
       deployments.push(`${ns}/${name}`);
     }
   }
-  return { name: `dr-${fleet.id}-${index}`, env: cluster, admin, identity, namespaces, deployments };
+  return { name: clusterName(fleet.id, index), env: cluster, admin, identity, namespaces, deployments };
 }
 
 /** What every launcher of one fleet shares: its names, topics, keys and the processes it started. */
@@ -152,13 +162,14 @@ interface FleetContext {
 function newFleetContext(options: FleetOptions): FleetContext {
   const env = loadTestEnv({ needClusters: options.clusters ?? 1 });
   const id = randomBytes(3).toString('hex');
+  const clusters = Math.min(options.clusters ?? env.clusters.length, env.clusters.length);
   return {
     id,
     dir: fs.mkdtempSync(path.join(os.tmpdir(), `meshwave-fleet-${id}-`)),
     env,
     topics: { commands: `fleet-${id}.commands`, events: `fleet-${id}.events`, dlq: `fleet-${id}.dlq` },
     keyPrefix: `fleet-${id}`,
-    signing: { keys: [{ id: 'fleet', secret: `fleet-drill-signing-key-${id}-0123456789` }], activeKeyId: 'fleet' },
+    signing: newSigningFleet(Array.from({ length: clusters }, (_, i) => clusterName(id, i + 1))),
     vmGroup: `dr-${id}-vms`,
     options,
     processes: [],
@@ -167,17 +178,17 @@ function newFleetContext(options: FleetOptions): FleetContext {
 
 /** The services of README's "Run it for real", each started with the variables it documents. */
 function serviceLaunchers(ctx: FleetContext) {
-  const serviceEnv = (own: Readonly<Record<string, string>>): Record<string, string> => ({
+  const serviceEnv = (who: string, own: Readonly<Record<string, string>>): Record<string, string> => ({
     MESHWAVE_KAFKA_BROKERS: ctx.env.kafka.brokers.join(','),
     MESHWAVE_REDIS_URL: ctx.env.redis.url,
     MESHWAVE_REDIS_KEY_PREFIX: ctx.keyPrefix,
     MESHWAVE_TOPIC_COMMANDS: ctx.topics.commands,
     MESHWAVE_TOPIC_EVENTS: ctx.topics.events,
     MESHWAVE_TOPIC_DLQ: ctx.topics.dlq,
-    MESHWAVE_SIGNING_KEYS: JSON.stringify(ctx.signing.keys),
     MESHWAVE_HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     OTEL_SDK_DISABLED: 'true',
+    ...ctx.signing.envFor(who),
     ...ctx.options.env,
     ...own,
   });
@@ -192,7 +203,7 @@ function serviceLaunchers(ctx: FleetContext) {
       start(
         name,
         ServiceBin.planner,
-        serviceEnv({
+        serviceEnv('planner', {
           MESHWAVE_PORT: '0',
           MESHWAVE_INSTANCE_ID: name,
           MESHWAVE_TOKENS: JSON.stringify([{ name: 'drill', role: 'admin', token: API_TOKEN }]),
@@ -205,19 +216,19 @@ function serviceLaunchers(ctx: FleetContext) {
       start(
         name,
         ServiceBin.clusterAgent,
-        serviceEnv({
+        serviceEnv(cluster.name, {
           KUBECONFIG: cluster.identity.kubeconfig,
           MESHWAVE_METRICS_PORT: '0',
           MESHWAVE_LEASE_NAMESPACE: cluster.identity.namespace,
           MESHWAVE_LEASE_NAME: cluster.identity.fullname,
           MESHWAVE_INSTANCE_ID: name,
           MESHWAVE_PROGRESS_DEADLINE_SECONDS: String(ctx.options.progressDeadlineSeconds ?? 120),
-          MESHWAVE_REPORT_RESEND_MS: '5000',
+          MESHWAVE_REPORT_RESEND_MS: String(REPORT_RESEND_MS),
         }),
         ['--cluster', cluster.name],
       ),
     startBridge: (configFile: string): ServiceProcess =>
-      start('vm-bridge', ServiceBin.vmBridge, serviceEnv({ MESHWAVE_INSTANCE_ID: 'vm-bridge-0' }), [
+      start('vm-bridge', ServiceBin.vmBridge, serviceEnv('vm-bridge', { MESHWAVE_INSTANCE_ID: 'vm-bridge-0' }), [
         '--config',
         configFile,
       ]),
@@ -243,7 +254,12 @@ async function newBridgeConfig(ctx: FleetContext): Promise<{ file: string; url: 
       groups: [{ name: ctx.vmGroup, enrollmentTokenSha256: hashToken(ENROLLMENT_TOKEN) }],
       bundleDir,
       bundleBaseUrl: `${url}/v1/bundles`,
-      settings: { leaseTtlSeconds: 3, tickMs: 250, reportResendSeconds: 5, batchTimeoutSeconds: 120 },
+      settings: {
+        leaseTtlSeconds: 3,
+        tickMs: 250,
+        reportResendSeconds: REPORT_RESEND_MS / 1000,
+        batchTimeoutSeconds: 120,
+      },
     }),
   );
   return { file, url, bundles };
@@ -263,7 +279,10 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       for (const ns of c.namespaces) await c.admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
       await c.identity.cleanup();
     }
-    if (process.env['KEEP_FLEET_LOGS'] === undefined) fs.rmSync(ctx.dir, { recursive: true, force: true });
+    if (process.env['KEEP_FLEET_LOGS'] === undefined) {
+      fs.rmSync(ctx.dir, { recursive: true, force: true });
+      ctx.signing.cleanup();
+    }
   };
   try {
     const shape = {

@@ -16,7 +16,7 @@ import {
 } from '../../support/fleet-api.ts';
 import { CRASH_LABEL, withCrashOnNew } from '../../support/fleet-faults.ts';
 import { acceptedCommands, observeFleet, type FleetObservers } from '../../support/fleet-observers.ts';
-import { NEW, registerInventory, startFleet, type Fleet } from '../../support/fleet-processes.ts';
+import { NEW, registerInventory, settle, startFleet, type Fleet } from '../../support/fleet-processes.ts';
 import { reportDrill } from '../../support/fleet-verdict.ts';
 import type { ServiceProcess } from '../../support/service-process.ts';
 
@@ -73,6 +73,9 @@ describe('drill: halt everywhere', () => {
         () => haltsAccepted(processes),
         60_000,
       );
+      // "nothing starts after the halt" holds only if it still holds later: a command re-sent, a report resync or
+      // a long poll answered late would start something after the halt landed
+      await settle();
 
       // restarts written by an agent after it applied the halt
       const late: string[] = [];

@@ -41,7 +41,7 @@ export class AgentReports {
     private readonly context: PlannerContext,
     private readonly leadership: Pick<Leadership, 'current' | 'lost'>,
     private readonly reconciler: ReconcilePort,
-    private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeDelta' | 'storeVmGroup'>,
+    private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeDelta' | 'storeVmGroup' | 'heardFrom'>,
   ) {
     this.writes = new ReportWrites(context.store, (scope) => reconciler.drives(scope));
   }
@@ -92,7 +92,11 @@ export class AgentReports {
         this.refuseFutureGeneration(m.data);
         return this.inventory.storeDelta(lease, m.data);
       case MessageType.Health:
-        return this.onHealth(m.data, receivedAt);
+        this.onHealth(m.data, receivedAt);
+        // a cluster-agent's health report comes every 15 s: the planner asks for an inventory it lacks
+        if (healthKeyOf(m.data.source) !== VM_BRIDGE_HEALTH_KEY)
+          await this.inventory.heardFrom(healthKeyOf(m.data.source));
+        return;
       case MessageType.Heartbeat:
         this.heartbeats.set(m.source, m.time);
         this.noteHeard(m.data.source);

@@ -109,6 +109,22 @@ export class FleetInventory {
   }
 
   /**
+   * An agent of `cluster` spoke (its health report). A planner that holds no inventory of it (a new store era after
+   * a data loss, a report lost on the way) asks for the whole one: otherwise only a delta would ask, and a cluster
+   * where nothing changes sends none, so its inventory would never come back. One read until it is held.
+   */
+  async heardFrom(cluster: string): Promise<void> {
+    const name = FleetDoc.cluster(cluster);
+    if (this.validated.held(FLEET_SCOPE, name) !== undefined) return;
+    const doc = await this.context.store.read(FLEET_SCOPE, name);
+    if (doc) {
+      this.validated.parse(StoredInventoryCluster, FLEET_SCOPE, name, doc);
+      return;
+    }
+    await this.resyncs.request(cluster, 'the planner holds no inventory of this cluster');
+  }
+
+  /**
    * An agent's delta (ADR 0031), applied to the cluster's inventory held since this process last wrote or read
    * it: no read in the steady state, one write; a write that finds the document changed meanwhile drops what is
    * held and is retried. A delta that does not follow the held report asks the agent for its whole inventory.

@@ -138,3 +138,17 @@ describe('inventory deltas at the planner (ADR 0031)', () => {
     expect(w.asked()).toEqual([]);
   });
 });
+
+describe('a cluster the planner holds no inventory of', () => {
+  it('Given a store that lost the inventory of a quiet cluster (no delta comes), When its agent reports its health, Then the planner asks for the whole inventory, once per interval, and not once it holds one', async () => {
+    const w = newWorld();
+    await w.inventory.heardFrom('c1');
+    expect(w.asked().map((m) => m.key)).toEqual(['cluster/c1']);
+    await w.inventory.heardFrom('c1');
+    expect(w.asked()).toHaveLength(1);
+    await w.inventory.storeReport(lease, whole(3));
+    w.advance(RESYNC_REQUEST_INTERVAL_MS);
+    await w.inventory.heardFrom('c1');
+    expect(w.asked()).toHaveLength(1);
+  });
+});
