@@ -21,6 +21,7 @@ async function newIntake(): Promise<{ take: (m: Partial<IncomingMessage>) => Pro
     storeReport: async (_l, r) => void stored.push(`inventory ${r.generation}`),
     storeDelta: async (_l, d) => void stored.push(`delta ${d.generation}`),
     storeVmGroup: async () => {},
+    heardFrom: async () => {},
   });
   await reports.subscribe();
   return { take: (m) => handler!(m as IncomingMessage), stored };
