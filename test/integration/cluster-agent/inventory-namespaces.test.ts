@@ -27,9 +27,14 @@ async function givenNamespace(h: AgentHarness, prefix: string, labels: Record<st
   return ns;
 }
 
-const inventories = (h: AgentHarness): InventoryReport[] =>
-  h.events.filter((e) => e.type === MessageType.Inventory).map((e) => e.data as InventoryReport);
-const labelsIn = (r: InventoryReport | undefined, ns: string): Record<string, string> | undefined =>
+/** The reports that list the namespaces: whole inventories, and deltas sent because a namespace changed (ADR 0031). */
+type NamespacesReport = Pick<InventoryReport, 'cluster' | 'generation' | 'namespaces'>;
+const inventories = (h: AgentHarness): NamespacesReport[] =>
+  h.events
+    .filter((e) => e.type === MessageType.Inventory || e.type === MessageType.InventoryDelta)
+    .map((e) => e.data as NamespacesReport)
+    .filter((r) => r.namespaces !== undefined);
+const labelsIn = (r: NamespacesReport | undefined, ns: string): Record<string, string> | undefined =>
   r?.namespaces?.find((n) => n.name === ns)?.labels;
 
 describe('cluster agent inventory on a real apiserver', () => {
