@@ -1,7 +1,8 @@
 // What every drill file does: a fleet of its own for the file, its observers, a rollout applied through the API,
 // and the same end-state verdict (every Deployment restarted exactly once onto NEW, every VM host switched once).
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, type DrillRolloutOptions } from './fleet-api.ts';
+import { dumpFleetLogs } from './fleet-diagnostics.ts';
 import { observeFleet, type FleetObservers } from './fleet-observers.ts';
 import { NEW, registerInventory, startFleet, type Fleet, type FleetApi, type FleetOptions } from './fleet-processes.ts';
 import type { FleetVerdict } from './fleet-verdict.ts';
@@ -18,6 +19,9 @@ export function useFleet(options: FleetOptions = {}): DrillFleet {
   beforeAll(async () => {
     fleet = await startFleet(options);
     observers = await observeFleet(fleet);
+  });
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(({ task }) => dumpFleetLogs(fleet, `${task.name} failed`));
   });
   afterAll(async () => {
     await observers?.stop();
