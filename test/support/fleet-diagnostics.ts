@@ -8,7 +8,10 @@ const TAIL_LINES = 30;
 const LINE_CHARS = 400;
 
 function tail(file: string): string[] {
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   return lines.slice(-TAIL_LINES).map((l) => (l.length > LINE_CHARS ? `${l.slice(0, LINE_CHARS)}…` : l));
 }
 

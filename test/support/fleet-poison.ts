@@ -170,6 +170,9 @@ export async function publishRaw(fleet: Fleet, records: readonly RawRecord[]): P
   }
 }
 
+/** How long reading the commands topic back may take: a few hundred records on a local broker. */
+const READ_TIMEOUT_MS = 60_000;
+
 /** Every record on the fleet's commands topic with Kafka key `key`, as written (headers and signature intact). */
 export async function recordedCommands(fleet: Fleet, key: string): Promise<RawRecord[]> {
   const kafka = new Kafka({
@@ -187,8 +190,16 @@ export async function recordedCommands(fleet: Fleet, key: string): Promise<RawRe
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: fleet.topics.commands, fromBeginning: true });
-    await new Promise<void>((resolve) => {
-      if (pending.size === 0) resolve();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const left = [...pending.keys()].join(', ');
+        reject(new Error(`commands topic not read to its end in ${READ_TIMEOUT_MS} ms (partitions ${left} left)`));
+      }, READ_TIMEOUT_MS);
+      const finish = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (pending.size === 0) finish();
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
           if (message.key?.toString() === key) {
@@ -199,7 +210,7 @@ export async function recordedCommands(fleet: Fleet, key: string): Promise<RawRe
             out.push({ topic: fleet.topics.commands, record });
           }
           if (BigInt(message.offset) + 1n >= (pending.get(partition) ?? 0n)) pending.delete(partition);
-          if (pending.size === 0) resolve();
+          if (pending.size === 0) finish();
         },
       });
     });
