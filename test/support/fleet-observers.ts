@@ -179,6 +179,8 @@ export class BusObserver {
   readonly deadLetters: { id: string | undefined; reason: string; groupId: string; topic: string; detail: string }[] =
     [];
   readonly refusals: { source: string; reason: string; detail?: string }[] = [];
+  /** health reports that said their source was Degraded, and why */
+  readonly degraded: { source: string; reason: string }[] = [];
   private readonly bus: EventBus;
   private readonly subscriptions: Subscription[] = [];
   private readonly groupPrefix: string;
@@ -213,8 +215,10 @@ export class BusObserver {
         topic: Topic.Events,
         groupId: `${this.groupPrefix}-events`,
         fromBeginning: true,
-        types: [MessageType.CommandRejected],
+        types: [MessageType.CommandRejected, MessageType.Health],
         handler: async (m) => {
+          if (m.type === MessageType.Health && m.data.degraded)
+            this.degraded.push({ source: m.data.source, reason: m.data.degraded.reason });
           if (m.type !== MessageType.CommandRejected) return;
           this.refusals.push({
             source: m.data.source,

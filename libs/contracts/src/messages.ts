@@ -228,7 +228,11 @@ export const VmHostState = {
 export type VmHostState = (typeof VmHostState)[keyof typeof VmHostState];
 
 /** Why a service says it cannot be trusted to judge time right now. */
-export const DegradedReason = { EventLoopLag: 'event-loop-lag' } as const;
+export const DegradedReason = {
+  EventLoopLag: 'event-loop-lag',
+  /** the cluster-agent's apiserver has answered nothing but network errors and 5xx for a while */
+  ApiserverUnreachable: 'apiserver-unreachable',
+} as const;
 export type DegradedReason = (typeof DegradedReason)[keyof typeof DegradedReason];
 
 /**
@@ -240,6 +244,8 @@ export const Degraded = z.object({
   reason: z.string().min(1).max(64),
   /** the measured event-loop delay (p99 over the service's last window), when the reason is lag */
   lagMs: z.number().nonnegative().optional(),
+  /** how long the apiserver has not answered, when the reason is `apiserver-unreachable` */
+  unreachableMs: z.number().nonnegative().optional(),
 });
 export type Degraded = z.infer<typeof Degraded>;
 

@@ -9,6 +9,7 @@ import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { startWebhookServer, type WebhookServer } from '../http/admission-webhook.js';
 import { AGENT_VERSION, createClusterAgent, type AssignmentSource, type ClusterAgent } from './cluster-agent.js';
 import { createKubernetesClient, type KubernetesClient } from '../adapters/kubernetes-client.js';
+import { createApiserverCondition, type ApiserverCondition } from './apiserver-condition.js';
 import { startLeaderElection, type LeaderElection } from './leader-election.js';
 import { followLedger, watchHandoffs } from './ledger-follower.js';
 import { startProbeServer } from '../http/probe-server.js';
@@ -29,18 +30,22 @@ const processLogger = (config: AgentConfig): Logger =>
     base: { cluster: config.cluster, instance: config.identity },
   });
 
-/** The Kubernetes client, bus and store the config names. */
+/** The Kubernetes client (and the apiserver's reachability its calls show), bus and store the config names. */
 function connect(
   config: AgentConfig,
   log: Logger,
   metrics: AgentMetrics,
-): { kube: KubernetesClient; bus: EventBus; store: StateStore } {
+): { kube: KubernetesClient; apiserver: ApiserverCondition; bus: EventBus; store: StateStore } {
+  const apiserver = createApiserverCondition();
   const kube: KubernetesClient = createKubernetesClient({
     ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
     qps: config.qps,
     burst: config.burst,
     logger: log,
-    onResponse: (verb, status) => metrics.recordApiResponse(verb, status),
+    onResponse: (verb, status) => {
+      metrics.recordApiResponse(verb, status);
+      apiserver.record(status);
+    },
   });
   const source = clusterKey(config.cluster);
   if (config.backing.mode === 'in-memory')
@@ -52,7 +57,7 @@ function connect(
     logger: log,
   });
   const store: StateStore = createStoreFor(config.backing);
-  return { kube, bus, store };
+  return { kube, apiserver, bus, store };
 }
 
 /** The admission webhook, when the config gives it a certificate. */
@@ -89,7 +94,7 @@ export async function startAgentProcess(
   const log = options.logger ?? processLogger(config);
   const telemetry = startTelemetry({ serviceName: 'meshwave-cluster-agent' });
   const metrics = new AgentMetrics(config.cluster);
-  const { kube, bus, store } = connect(config, log, metrics);
+  const { kube, apiserver, bus, store } = connect(config, log, metrics);
   const follower = followLedger(store, config.cluster, log);
   let agent: ClusterAgent | undefined;
   let election: LeaderElection | undefined;
@@ -131,6 +136,7 @@ export async function startAgentProcess(
       progressDeadlineSeconds: config.progressDeadlineSeconds,
       eventLoopDelayThresholdMs: config.eventLoopDelayThresholdMs,
       intervals: { reportResendMs: config.reportResendMs },
+      apiserver,
     });
     try {
       await agent.start();
@@ -170,6 +176,7 @@ export async function startAgentProcess(
       await webhook?.close();
       await probes.close();
       kube.close();
+      apiserver.stop();
       await bus.close();
       await store.close();
       await telemetry.shutdown();

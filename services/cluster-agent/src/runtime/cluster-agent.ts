@@ -18,6 +18,7 @@ import { unitsToWake } from './cache-wakeups.js';
 import { ClusterCache } from './cluster-cache.js';
 import { createCommandIntake, type CommandIntake } from './command-intake.js';
 import { createEventPublisher } from './event-publisher.js';
+import type { ApiserverCondition } from './apiserver-condition.js';
 import { createLoopCondition, type LoopCondition } from './loop-condition.js';
 import { createControlPlaneGate } from './control-plane-gate.js';
 import { createRevisionTagPointer } from './revision-tag-pointer.js';
@@ -61,6 +62,8 @@ export interface ClusterAgentOptions {
   readonly eventLoopDelayThresholdMs?: number;
   /** the loop's delay; default a perf_hooks monitor the agent starts and stops */
   readonly eventLoopDelay?: EventLoopDelay;
+  /** the apiserver's reachability, fed by the Kubernetes client's calls; Degraded while unreachable */
+  readonly apiserver?: ApiserverCondition;
 }
 
 export interface ClusterAgent extends AssignmentSource {
@@ -102,6 +105,10 @@ function createParts(
       log.warn({ condition, eventLoopDelayMs: Math.round(loop.delayMs()) }, 'agent condition changed');
       reporter.sendHealth();
     },
+  });
+  options.apiserver?.onChange((unreachable) => {
+    log.warn({ apiserverUnreachable: unreachable }, 'agent condition changed');
+    reporter.sendHealth();
   });
   const controlPlanes = createControlPlaneGate({
     read: () => options.kubernetes.readIstioInstallation(),
@@ -166,7 +173,8 @@ function createParts(
     version: options.version ?? AGENT_VERSION,
     ledger: intake.ledger,
     running,
-    condition: loop.report,
+    // an agent whose loop lags says so first: that makes every other judgement of time doubtful too
+    condition: () => (loop.degraded() ? loop.report() : (options.apiserver?.report() ?? {})),
     istio: () => options.kubernetes.readIstioInstallation(),
     revisionPods: async () => capRevisionPods(revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobs())),
     log,

@@ -44,7 +44,8 @@ export function isHeldReason(reason: string | undefined): boolean {
 }
 
 function heldBecause(who: string, d: Degraded): string {
-  return `${HELD}${who} reports itself degraded (${d.reason}${d.lagMs !== undefined ? `, ${Math.round(d.lagMs)} ms` : ''})`;
+  const ms = d.lagMs ?? d.unreachableMs;
+  return `${HELD}${who} reports itself degraded (${d.reason}${ms !== undefined ? `, ${Math.round(ms)} ms` : ''})`;
 }
 
 /** Units failed on a progress deadline by a Degraded cluster agent count as still moving, until it is well again. */
