@@ -17,7 +17,8 @@ import {
   waveLabel,
   waveShare,
 } from './model.js';
-import { Badge, BurnDown, Risks, ShareBar, When } from './widgets.js';
+import { Badge, Risks, ShareBar, When } from './widgets.js';
+import { BurnDown } from './burndown.js';
 
 /** One row of the drill-down: a cluster's units or a VM group's hosts, `counts` in the table's column order. */
 function DrillRow({ label, on, total, movingBack, counts }) {
@@ -264,7 +265,7 @@ export function RolloutCard({ status, audit, role, confirm, act, exclude }) {
       <div>
         ${canExclude ? html`<${Excludable} status=${status} onExclude=${onExclude} />` : null}
         <${Waves} status=${status} />
-        <${BurnDown} burnDown=${status.burnDown} deadline=${status.deadline} />
+        <${BurnDown} burndown=${status.burndown} to=${status.to} />
         <${Risks} risks=${status.risks ?? status.preflight?.risks} />
       </div>
       <div>
