@@ -141,11 +141,12 @@ describe('dashboard in a browser', () => {
     expect(burndown.onTarget).toBe(burndown.total);
     const drawn = await page.$eval('[data-testid=burndown-line]', (e) => e.getAttribute('points') ?? '');
     const points = drawn.split(' ').map((xy) => xy.split(',').map(Number) as [number, number]);
-    expect(points.map(([, y]) => Math.round(((CHART_BOTTOM - y) / (CHART_BOTTOM - CHART_TOP)) * burndown.total))).toEqual(
-      burndown.samples.map((x) => x.onTarget),
-    );
+    expect(
+      points.map(([, y]) => Math.round(((CHART_BOTTOM - y) / (CHART_BOTTOM - CHART_TOP)) * burndown.total)),
+    ).toEqual(burndown.samples.map((x) => x.onTarget));
     const times = burndown.samples.map((x) => Date.parse(x.at));
-    const span = Math.max(times.at(-1)!, Date.parse(burndown.deadline), Date.parse(burndown.projectedCompletion)) - times[0]!;
+    const span =
+      Math.max(times.at(-1)!, Date.parse(burndown.deadline), Date.parse(burndown.projectedCompletion)) - times[0]!;
     points.forEach(([x], i) => expect(x).toBeCloseTo(((times[i]! - times[0]!) / span) * CHART_WIDTH, 0));
     expect(await page.$('[data-testid=burndown-deadline]')).not.toBeNull();
 

@@ -29,7 +29,9 @@ export function burndownGeometry(burndown) {
   return {
     points,
     projection:
-      done || Number.isNaN(projected) ? null : { x1: last.x, y1: last.y, x2: x(Math.max(projected, timeOf(last.at))), y2: y(burndown.total) },
+      done || Number.isNaN(projected)
+        ? null
+        : { x1: last.x, y1: last.y, x2: x(Math.max(projected, timeOf(last.at))), y2: y(burndown.total) },
     deadlineX: Number.isNaN(deadline) ? null : x(deadline),
     totalY: y(burndown.total),
   };
@@ -44,19 +46,25 @@ export function BurnDown({ burndown, to }) {
   if (g === null) return null;
   const late = burndown.atRisk !== undefined;
   return html`<figure class="burndown" data-testid="burndown">
-    <svg viewBox=${`0 0 ${CHART.width} ${CHART.height}`} role="img" aria-label=${`units on ${to} over time against the deadline`}>
+    <svg
+      viewBox=${`0 0 ${CHART.width} ${CHART.height}`}
+      role="img"
+      aria-label=${`units on ${to} over time against the deadline`}
+    >
       <line x1="0" x2=${CHART.width} y1=${fixed(g.totalY)} y2=${fixed(g.totalY)} class="total" />
       ${g.deadlineX !== null ? html`<line x1=${fixed(g.deadlineX)} x2=${fixed(g.deadlineX)} y1="0" y2=${CHART.height} class="deadline" data-testid="burndown-deadline" />` : null}
       ${g.projection ? html`<line x1=${fixed(g.projection.x1)} y1=${fixed(g.projection.y1)} x2=${fixed(g.projection.x2)} y2=${fixed(g.projection.y2)} class=${`projection${late ? ' late' : ''}`} data-testid="burndown-projection" />` : null}
       <polyline points=${g.points.map((p) => `${fixed(p.x)},${fixed(p.y)}`).join(' ')} data-testid="burndown-line" />
       ${g.points.map(
-        (p) => html`<circle cx=${fixed(p.x)} cy=${fixed(p.y)} r="1.8"><title>${clock(p.at)}: ${p.onTarget} of ${burndown.total} on ${to}</title></circle>`,
+        (p) =>
+          html`<circle cx=${fixed(p.x)} cy=${fixed(p.y)} r="1.8"
+            ><title>${clock(p.at)}: ${p.onTarget} of ${burndown.total} on ${to}</title></circle
+          >`,
       )}
     </svg>
     <figcaption class="muted">
       ${burndown.onTarget} of ${burndown.total} units on ${to} · projected ${clock(burndown.projectedCompletion)} ·
-      deadline ${clock(burndown.deadline)}
-      ${late ? html` · <b class="bad">${burndown.atRisk.reason}</b>` : null}
+      deadline ${clock(burndown.deadline)} ${late ? html` · <b class="bad">${burndown.atRisk.reason}</b>` : null}
     </figcaption>
   </figure>`;
 }
