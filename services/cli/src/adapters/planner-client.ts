@@ -117,7 +117,16 @@ export class PlannerClient {
     units: readonly { cluster: string; namespace: string; kind?: string; name?: string }[],
     reason?: string,
   ): Promise<ActionResponse> {
-    return this.request('POST', `v1/rollouts/${encodeURIComponent(id)}/exclude`, {
+    return this.changeMembership('exclude', id, units, reason);
+  }
+  /** Excludes units (or namespaces) from a rollout, or includes excluded ones back. */
+  changeMembership(
+    action: 'exclude' | 'include',
+    id: string,
+    units: readonly { cluster: string; namespace: string; kind?: string; name?: string }[],
+    reason?: string,
+  ): Promise<ActionResponse> {
+    return this.request('POST', `v1/rollouts/${encodeURIComponent(id)}/${action}`, {
       units,
       ...(reason === undefined ? {} : { reason }),
     });
