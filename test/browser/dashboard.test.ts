@@ -142,8 +142,8 @@ describe('dashboard in a browser', () => {
     const burndown = (await client.rollout(created.id)).burndown!;
     expect(burndown.samples.length).toBeGreaterThan(1);
     expect(burndown.onTarget).toBe(burndown.total);
-    const drawn = await page.$eval('[data-testid=burndown-line]', (e) => e.getAttribute('points') ?? '');
-    const points = drawn.split(' ').map((xy) => xy.split(',').map(Number) as [number, number]);
+    const drawn: string = await page.$eval('[data-testid=burndown-line]', (e) => e.getAttribute('points') ?? '');
+    const points = drawn.split(' ').map((xy: string) => xy.split(',').map(Number) as [number, number]);
     expect(
       points.map(([, y]) => Math.round(((CHART_BOTTOM - y) / (CHART_BOTTOM - CHART_TOP)) * burndown.total)),
     ).toEqual(burndown.samples.map((x) => x.onTarget));
