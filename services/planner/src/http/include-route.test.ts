@@ -31,30 +31,15 @@ describe('POST /v1/rollouts/:id/include', () => {
     const { id, plan } = created.json<{ id: string; plan: { waves: { units: string[] }[] } }>();
     const unit = plan.waves[0]!.units[0]!;
     const url = (action: string): string => `/v1/rollouts/${id}/${action}`;
-    const excluded = await app.inject({
-      method: 'POST',
-      url: url('exclude'),
-      headers: operator,
-      payload: unitBody(unit),
-    });
-    expect(excluded.statusCode).toBe(200);
+    const post = (action: string, headers: Record<string, string>, reason?: string) =>
+      app.inject({ method: 'POST', url: url(action), headers, payload: unitBody(unit, reason) });
+    expect((await post('exclude', operator)).statusCode).toBe(200);
 
     // a viewer may not take it back
-    const byViewer = await app.inject({
-      method: 'POST',
-      url: url('include'),
-      headers: viewer,
-      payload: unitBody(unit),
-    });
-    expect(byViewer.statusCode).toBe(403);
+    expect((await post('include', viewer)).statusCode).toBe(403);
 
     // When an operator includes it back
-    const included = await app.inject({
-      method: 'POST',
-      url: url('include'),
-      headers: operator,
-      payload: unitBody(unit, 'fixed in app 2.3.1'),
-    });
+    const included = await post('include', operator, 'fixed in app 2.3.1');
     expect(included.statusCode).toBe(200);
     expect(included.json<{ message: string }>().message).toBe(`included back by olga: ${unit}: fixed in app 2.3.1`);
 
@@ -76,7 +61,7 @@ describe('POST /v1/rollouts/:id/include', () => {
     );
 
     // and a unit that is not excluded is refused, naming the field
-    const again = await app.inject({ method: 'POST', url: url('include'), headers: operator, payload: unitBody(unit) });
+    const again = await post('include', operator);
     expect(again.statusCode).toBe(422);
     expect(again.json<{ details: { path: string; message: string }[] }>().details).toEqual([
       expect.objectContaining({ path: 'units[0]', message: `${unit} is not excluded from rollout ${id}` }),
