@@ -99,7 +99,8 @@ describe('dashboard in a browser', () => {
     // When the canary wave awaits approval
     await page.waitForSelector('[data-testid=action-approve]', { timeout: STATE_TIMEOUT_MS });
     await screenshot(page, 'awaiting-approval');
-    // Then a viewer, on a phone, sees the rollout waiting and is offered no action; the API refuses theirs (403)
+    // Then a viewer, on a phone, sees the running rollout with a wave waiting for approval and is offered no action;
+    // the API refuses theirs (403)
     await expectViewerOffersNothing(created.id, 'awaiting-approval');
     // When the person approves it from the page, with a reason
     await actWithReason(page, '[data-testid=action-approve]', 'browser test: canary approved');
@@ -112,6 +113,8 @@ describe('dashboard in a browser', () => {
     expect(haltText).toContain('rolled back');
     expect(await page.$('[data-testid=action-resume]')).not.toBeNull();
     expect(await page.$('[data-testid=action-pause]')).toBeNull();
+    // and a viewer, where the operator is offered resume and exclude, is offered nothing and refused by the API
+    await expectViewerOffersNothing(created.id, 'halted');
 
     // When the person excludes what failed and resumes, each with a reason
     const unit = await page.$eval('[data-testid=exclude-unit]', (e) => e.getAttribute('data-unit'));
