@@ -40,6 +40,32 @@ async function newPage(width = 1280): Promise<Page> {
 
 const phase = (p: string): string => `[data-testid=rollout][data-phase=${p}]`;
 
+/** The burn-down chart's box (services/planner/web/burndown.js CHART): x spans time, y units on `to`. */
+const CHART_WIDTH = 300;
+const CHART_TOP = 6;
+const CHART_BOTTOM = 92;
+
+/**
+ * A viewer on a phone while the rollout is live: the rollout is shown, no action, exclusion or freeze is offered,
+ * and the API refuses a viewer's action with 403 whatever the page offers.
+ */
+async function expectViewerOffersNothing(id: string, state: string): Promise<void> {
+  const page = await newPage(390);
+  await signIn(page, fleet.url, VIEWER_TOKEN);
+  await page.waitForSelector(`[data-testid=rollout][data-id="${id}"]`);
+  await page.waitForSelector('[data-testid=fleet]');
+  expect(await page.$eval('[data-testid=identity]', (e) => e.textContent)).toBe('vera · viewer');
+  expect(await page.$$('[data-testid^=action-]')).toHaveLength(0);
+  expect(await page.$$('[data-testid=exclude-unit]')).toHaveLength(0);
+  expect(await page.$$('[data-testid=include-unit]')).toHaveLength(0);
+  expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+  await screenshot(page, `viewer-${state}`);
+  await page.close();
+  const viewer = new PlannerClient(fleet.url, VIEWER_TOKEN);
+  await expect(viewer.act(id, 'approve', 'a viewer tries')).rejects.toMatchObject({ status: 403 });
+  await expect(viewer.act(id, 'abort', 'a viewer tries')).rejects.toMatchObject({ status: 403 });
+}
+
 describe('dashboard in a browser', () => {
   it('asks for the token once: an unknown one is refused, a good one is kept for the tab and its role shown', async () => {
     // Given the dashboard without a token
@@ -70,9 +96,13 @@ describe('dashboard in a browser', () => {
     while ((await client.fleet()).clusters.length < fleet.clusters.length) await new Promise((r) => setTimeout(r, 100));
     const created = await client.createRollout(stringify(demoRolloutSpec(exampleText, 3, new Date())));
 
-    // When the canary wave awaits approval, the person approves it from the page, with a reason
+    // When the canary wave awaits approval
     await page.waitForSelector('[data-testid=action-approve]', { timeout: STATE_TIMEOUT_MS });
     await screenshot(page, 'awaiting-approval');
+    // Then a viewer, on a phone, sees the running rollout with a wave waiting for approval and is offered no action;
+    // the API refuses theirs (403)
+    await expectViewerOffersNothing(created.id, 'awaiting-approval');
+    // When the person approves it from the page, with a reason
     await actWithReason(page, '[data-testid=action-approve]', 'browser test: canary approved');
 
     // Then the crash-looping workload halts its wave, the wave is failed back, and the halt is shown as it is
@@ -83,11 +113,15 @@ describe('dashboard in a browser', () => {
     expect(haltText).toContain('rolled back');
     expect(await page.$('[data-testid=action-resume]')).not.toBeNull();
     expect(await page.$('[data-testid=action-pause]')).toBeNull();
+    // and a viewer, where the operator is offered resume and exclude, is offered nothing and refused by the API
+    await expectViewerOffersNothing(created.id, 'halted');
 
     // When the person excludes what failed and resumes, each with a reason
     const unit = await page.$eval('[data-testid=exclude-unit]', (e) => e.getAttribute('data-unit'));
     await actWithReason(page, '[data-testid=exclude-unit]', 'browser test: db crash-loops on 1-25-2');
     await page.waitForSelector('[data-testid=exclusions]');
+    // and the exclusion offers to take it back (not taken here: the unit still crash-loops)
+    expect(await page.$eval('[data-testid=include-unit]', (e) => e.getAttribute('data-unit'))).toBe(unit);
     await actWithReason(page, '[data-testid=action-resume]', 'browser test: resume without db');
 
     // Then the rollout completes; the halt and the exclusion stay in the timeline, and no action is offered
@@ -102,9 +136,25 @@ describe('dashboard in a browser', () => {
     expect(timelineText).toContain('exclude by demo-operator');
     expect(await page.$eval('[data-testid=exclusions]', (e) => e.textContent)).toContain(unit);
     expect(await page.$('[data-testid=actions]')).toBeNull();
+    expect(await page.$('[data-testid=include-unit]')).toBeNull();
     const pct = await page.$$eval('.wave .pct', (es) => es.map((e) => e.textContent));
     expect(pct.length).toBeGreaterThan(0);
     expect(pct.every((p) => p === '100%')).toBe(true);
+
+    // and the burn-down chart draws the API's samples: one point per sample, in time order, at its count on `to`
+    const burndown = (await client.rollout(created.id)).burndown!;
+    expect(burndown.samples.length).toBeGreaterThan(1);
+    expect(burndown.onTarget).toBe(burndown.total);
+    const drawn: string = await page.$eval('[data-testid=burndown-line]', (e) => e.getAttribute('points') ?? '');
+    const points = drawn.split(' ').map((xy: string) => xy.split(',').map(Number) as [number, number]);
+    expect(
+      points.map(([, y]) => Math.round(((CHART_BOTTOM - y) / (CHART_BOTTOM - CHART_TOP)) * burndown.total)),
+    ).toEqual(burndown.samples.map((x) => x.onTarget));
+    const times = burndown.samples.map((x) => Date.parse(x.at));
+    const span =
+      Math.max(times.at(-1)!, Date.parse(burndown.deadline), Date.parse(burndown.projectedCompletion)) - times[0]!;
+    points.forEach(([x], i) => expect(x).toBeCloseTo(((times[i]! - times[0]!) / span) * CHART_WIDTH, 0));
+    expect(await page.$('[data-testid=burndown-deadline]')).not.toBeNull();
 
     // and the audit holds each action with the person's reason
     const audit = (await client.rolloutAudit(created.id)).entries;

@@ -91,6 +91,8 @@ export const OperatorAction = {
   Rollback: 'rollback',
   Abort: 'abort',
   Exclude: 'exclude',
+  /** takes exclusions back: the units rejoin a wave that has not started (or the running forced wave) */
+  Include: 'include',
 } as const;
 export type OperatorAction = (typeof OperatorAction)[keyof typeof OperatorAction];
 
@@ -159,7 +161,10 @@ export type ExcludedUnit = z.infer<typeof ExcludedUnit>;
  */
 export const MAX_EXCLUSIONS_PER_ROLLOUT = 10_000;
 
-/** Exclusions to add: each names a unit (or a namespace) of the rollout's plan, else 422 with its `units[i]` path. */
+/**
+ * Exclusions to add (`exclude`: each names a unit or a namespace of the rollout's plan) or to take back (`include`:
+ * each named as it was excluded), else 422 with its `units[i]` path.
+ */
 export const ExcludeRequest = z.strictObject({
   units: z.array(ExcludedUnit).min(1).max(1000),
   reason: z.string().max(1000).optional(),

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
 
 /** The terminal stdout writes to; absent when stdout is a pipe or a file. */
 export interface Terminal {
@@ -18,6 +19,11 @@ export interface CommandIo {
   /** the YAML files under a directory, recursively; undefined when `path` is a file */
   readonly listYamlFiles?: (path: string) => Promise<readonly string[] | undefined>;
   readonly fetch?: typeof fetch;
+  /**
+   * Asks the person at the terminal and returns their answer; absent when stdin or stdout is not a terminal
+   * (a pipe, CI), where nobody can answer.
+   */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 export const processIo: CommandIo = {
@@ -29,6 +35,18 @@ export const processIo: CommandIo = {
     return process.stdout.isTTY
       ? { columns: process.stdout.columns || 80, rows: process.stdout.rows || 24 }
       : undefined;
+  },
+  get ask(): ((question: string) => Promise<string>) | undefined {
+    if (!process.stdin.isTTY || !process.stdout.isTTY) return undefined;
+    return async (question) => {
+      // the question goes to stderr, so stdout keeps only the command's output
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(question);
+      } finally {
+        rl.close();
+      }
+    };
   },
 };
 

@@ -23,7 +23,17 @@ describe('meshwave --help', () => {
 
   it('has the commands the API offers', () => {
     expect(commandNames).toEqual(
-      expect.arrayContaining(['exclude', 'retry', 'freeze', 'unfreeze', 'audit', 'transitions', 'events', 'revisions']),
+      expect.arrayContaining([
+        'exclude',
+        'include',
+        'retry',
+        'freeze',
+        'unfreeze',
+        'audit',
+        'transitions',
+        'events',
+        'revisions',
+      ]),
     );
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, type CommandIo } from './io.js';
 import type { CliContext } from './commands/cli-options.js';
+import { applyCommand } from './commands/apply-command.js';
 import { completionCommand } from './commands/completion-command.js';
 import { fleetControlCommands } from './commands/fleet-control-commands.js';
 import { historyCommands } from './commands/history-commands.js';
@@ -36,6 +37,7 @@ export function buildProgram(ctx: CliContext): Command {
     planCommand(ctx),
     pinCommand(ctx),
     splitCommand(ctx),
+    applyCommand(ctx),
     ...operatorCommands(ctx),
     ...fleetControlCommands(ctx),
     ...historyCommands(ctx),
@@ -48,7 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
     `
 Examples:
   $ meshwave plan -f examples/rollouts.yml --inventory examples/inventory.json
-  $ meshwave apply -f examples/rollouts.yml && meshwave status --watch ID
+  $ meshwave apply -f examples/rollouts.yml && meshwave status --watch ID   # apply shows the plan and asks
   $ meshwave <command> --help
 
 Every command takes -o/--output table|json|yaml; planner commands take --planner URL and --token TOKEN

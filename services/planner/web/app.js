@@ -228,8 +228,9 @@ function Dashboard({ token, identity, signOut }) {
       data.reloadRollout(id);
       data.reloadAudit(id);
     });
-  const exclude = (id, key, reason) =>
-    send(`/v1/rollouts/${encodeURIComponent(id)}/exclude`, 'POST', { units: [unitOfKey(key)], reason }, () => {
+  // `exclude` a unit, or `include` an excluded one back: the same body
+  const membership = (action) => (id, key, reason) =>
+    send(`/v1/rollouts/${encodeURIComponent(id)}/${action}`, 'POST', { units: [unitOfKey(key)], reason }, () => {
       data.reloadRollout(id);
       data.reloadAudit(id);
     });
@@ -265,7 +266,8 @@ function Dashboard({ token, identity, signOut }) {
             role=${identity.role}
             confirm=${setPending}
             act=${act}
-            exclude=${exclude}
+            exclude=${membership('exclude')}
+            include=${membership('include')}
           />`,
       )}
       <${FleetPanel} fleet=${data.fleet} />

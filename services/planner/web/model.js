@@ -145,8 +145,10 @@ function transitionEntry(t) {
   };
 }
 
-/** Audit actions that are not transitions already shown: approvals, exclusions, retries, freezes. */
-const AUDIT_SHOWN = ['approve', 'exclude', 'retry', 'freeze', 'unfreeze', 'create'];
+/** Audit actions that are not transitions already shown: approvals, exclusions and inclusions, retries, freezes. */
+const AUDIT_SHOWN = ['approve', 'exclude', 'include', 'retry', 'freeze', 'unfreeze', 'create'];
+/** Audit actions a short timeline keeps however old: who a rollout left out or took back. */
+const AUDIT_NOTABLE = ['exclude', 'include'];
 
 /** An audited unit (a key, or the exclusion's `{cluster, namespace, kind?, name?}`) as its key. */
 function keyOfUnit(u) {
@@ -163,7 +165,7 @@ function auditEntry(e) {
   return {
     at: e.at,
     kind: 'action',
-    tone: e.action === 'exclude' ? 'warn' : 'idle',
+    tone: AUDIT_NOTABLE.includes(e.action) ? 'warn' : 'idle',
     title: `${e.action} by ${e.actor}`,
     detail: e.reason ?? '',
     extra: [],
@@ -171,7 +173,7 @@ function auditEntry(e) {
   };
 }
 
-/** Entries a short timeline keeps however old: halts, failbacks, failed gates, exclusions. */
+/** Entries a short timeline keeps however old: halts, failbacks, failed gates, exclusions and inclusions. */
 export function isNotable(entry) {
   return entry.tone === 'bad' || entry.tone === 'warn';
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { actionsFor, exclusions, phaseLabel, timeline, waveAwaitingApproval, waveLabel, waveShare } from './model.js';
+import {
+  actionsFor,
+  exclusions,
+  isNotable,
+  phaseLabel,
+  timeline,
+  waveAwaitingApproval,
+  waveLabel,
+  waveShare,
+} from './model.js';
 
 const counts = (c = {}) => ({ pending: 0, moving: 0, converged: 0, failed: 0, excluded: 0, ...c });
 const hosts = (c = {}) => ({ pending: 0, upgrading: 0, converged: 0, failed: 0, ...c });
@@ -184,5 +193,19 @@ describe('dashboard model: the timeline keeps halts and exclusions', () => {
       units: ['prod-1/search/Deployment/db'],
     });
     expect(exclusions(status, audit)).toEqual([{ unit: 'prod-1/search/Deployment/db', entry: audit[0] }]);
+  });
+
+  it('keeps an inclusion in the short timeline as it keeps the exclusion, and the unit leaves the excluded list', () => {
+    const units = [{ cluster: 'prod-1', namespace: 'search', kind: 'Deployment', name: 'db' }];
+    const audit = [
+      { actor: 'ada', action: 'exclude', scope: 'r1', at: at(3), reason: 'crash loop', detail: { units } },
+      { actor: 'ada', action: 'include', scope: 'r1', at: at(9), reason: 'fixed in 2.3.1', detail: { units } },
+    ];
+    const entries = timeline(newStatus({ excluded: [] }), audit);
+    expect(entries.map((e) => [e.title, e.detail, isNotable(e)])).toEqual([
+      ['include by ada', 'fixed in 2.3.1', true],
+      ['exclude by ada', 'crash loop', true],
+    ]);
+    expect(exclusions(newStatus({ excluded: [] }), audit)).toEqual([]);
   });
 });

@@ -17,7 +17,8 @@ import {
   waveLabel,
   waveShare,
 } from './model.js';
-import { Badge, BurnDown, Risks, ShareBar, When } from './widgets.js';
+import { Badge, Risks, ShareBar, When } from './widgets.js';
+import { BurnDown } from './burndown.js';
 
 /** One row of the drill-down: a cluster's units or a VM group's hosts, `counts` in the table's column order. */
 function DrillRow({ label, on, total, movingBack, counts }) {
@@ -164,7 +165,8 @@ function Timeline({ status, audit }) {
   </section>`;
 }
 
-function Exclusions({ status, audit }) {
+/** What is excluded, by whom and why; with `onInclude` (operators, a live rollout) a button to take each back. */
+function Exclusions({ status, audit, onInclude }) {
   const list = exclusions(status, audit);
   if (list.length === 0) return null;
   return html`<section class="panel">
@@ -175,6 +177,18 @@ function Exclusions({ status, audit }) {
           html`<li>
             <code>${unit}</code>
             ${entry ? html` <span class="muted">by ${entry.actor} at <${When} at=${entry.at} />${entry.reason ? `: ${entry.reason}` : ''}</span>` : null}
+            ${
+              onInclude
+                ? html` <button
+                    class="small"
+                    data-testid="include-unit"
+                    data-unit=${unit}
+                    onClick=${() => onInclude(unit)}
+                  >
+                    Include back
+                  </button>`
+                : null
+            }
           </li>`,
       )}
     </ul>
@@ -215,10 +229,10 @@ function Facts({ status }) {
 }
 
 /**
- * A rollout card. `act(id, action, reason)` and `exclude(id, unitKey, reason)` send the action; `confirm(pending)`
- * opens the confirm dialog. A viewer sees no button at all.
+ * A rollout card. `act(id, action, reason)`, `exclude(id, unitKey, reason)` and `include(id, unitKey, reason)` send
+ * the action; `confirm(pending)` opens the confirm dialog. A viewer sees no button at all.
  */
-export function RolloutCard({ status, audit, role, confirm, act, exclude }) {
+export function RolloutCard({ status, audit, role, confirm, act, exclude, include }) {
   const phase = phaseLabel(status);
   const actions = actionsFor(status, role);
   const canExclude = roleAllows(role, 'operator') && !TERMINAL_PHASES.includes(status.phase);
@@ -229,6 +243,13 @@ export function RolloutCard({ status, audit, role, confirm, act, exclude }) {
       confirmLabel: 'Exclude',
       tone: 'danger',
       run: (reason) => exclude(status.id, unit, reason),
+    });
+  const onInclude = (unit) =>
+    confirm({
+      title: `Include ${unit} back?`,
+      detail: 'It moves with the next wave that has not started (or the running forced wave).',
+      confirmLabel: 'Include back',
+      run: (reason) => include(status.id, unit, reason),
     });
   return html`<article class="rollout" data-testid="rollout" data-id=${status.id} data-phase=${status.phase}>
     <header>
@@ -264,12 +285,12 @@ export function RolloutCard({ status, audit, role, confirm, act, exclude }) {
       <div>
         ${canExclude ? html`<${Excludable} status=${status} onExclude=${onExclude} />` : null}
         <${Waves} status=${status} />
-        <${BurnDown} burnDown=${status.burnDown} deadline=${status.deadline} />
+        <${BurnDown} burndown=${status.burndown} to=${status.to} />
         <${Risks} risks=${status.risks ?? status.preflight?.risks} />
       </div>
       <div>
         <${Facts} status=${status} />
-        <${Exclusions} status=${status} audit=${audit} />
+        <${Exclusions} status=${status} audit=${audit} onInclude=${canExclude ? onInclude : undefined} />
         <${Timeline} status=${status} audit=${audit} />
       </div>
     </div>

@@ -74,27 +74,6 @@ export function ConfirmDialog({ pending, onClose }) {
   </div>`;
 }
 
-/** A remaining-work line over time, when the API gives one (`burnDown`: points of `at` and `remaining`). */
-export function BurnDown({ burnDown, deadline }) {
-  const points = (Array.isArray(burnDown) ? burnDown : (burnDown?.points ?? [])).filter(
-    (p) => typeof p?.at === 'string' && typeof p?.remaining === 'number',
-  );
-  if (points.length < 2) return null;
-  const t0 = Date.parse(points[0].at);
-  const t1 = Math.max(Date.parse(points[points.length - 1].at), Date.parse(deadline) || 0);
-  const max = Math.max(...points.map((p) => p.remaining), 1);
-  const x = (at) => ((Date.parse(at) - t0) / Math.max(1, t1 - t0)) * 300;
-  const y = (n) => 80 - (n / max) * 76;
-  const line = points.map((p) => `${x(p.at).toFixed(1)},${y(p.remaining).toFixed(1)}`).join(' ');
-  return html`<figure class="burndown">
-    <svg viewBox="0 0 300 82" role="img" aria-label="units left over time against the deadline">
-      <line x1=${x(deadline)} x2=${x(deadline)} y1="0" y2="82" class="deadline" />
-      <polyline points=${line} />
-    </svg>
-    <figcaption class="muted">units left · deadline marked</figcaption>
-  </figure>`;
-}
-
 /** Preflight risks, when the API gives them: each with its code or severity and its message. */
 export function Risks({ risks }) {
   const list = Array.isArray(risks) ? risks : [];

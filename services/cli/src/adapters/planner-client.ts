@@ -11,6 +11,7 @@ import {
   type FleetView,
   type RevisionsView,
   type Inventory,
+  type Plan,
   type RolloutList,
   type RolloutStatus,
 } from '@meshwave/contracts';
@@ -96,6 +97,10 @@ export class PlannerClient {
     return safeJson(await res.text()) as T;
   }
 
+  /** The plan the planner would make of a rollout file now, against its inventory (a dry run: nothing created). */
+  planRollout(specText: string): Promise<Plan> {
+    return this.request('POST', 'v1/plans', { spec: specText });
+  }
   createRollout(specText: string, file?: string): Promise<CreatedRollout> {
     return this.request('POST', 'v1/rollouts', { spec: specText, ...(file ? {} : {}) });
   }
@@ -117,7 +122,16 @@ export class PlannerClient {
     units: readonly { cluster: string; namespace: string; kind?: string; name?: string }[],
     reason?: string,
   ): Promise<ActionResponse> {
-    return this.request('POST', `v1/rollouts/${encodeURIComponent(id)}/exclude`, {
+    return this.changeMembership('exclude', id, units, reason);
+  }
+  /** Excludes units (or namespaces) from a rollout, or includes excluded ones back. */
+  changeMembership(
+    action: 'exclude' | 'include',
+    id: string,
+    units: readonly { cluster: string; namespace: string; kind?: string; name?: string }[],
+    reason?: string,
+  ): Promise<ActionResponse> {
+    return this.request('POST', `v1/rollouts/${encodeURIComponent(id)}/${action}`, {
       units,
       ...(reason === undefined ? {} : { reason }),
     });

@@ -20,26 +20,36 @@ function describeFreeze(s: FreezeStatus): string {
   return `${s.frozen ? 'the fleet is frozen' : 'the fleet is not frozen'}${why.length > 0 ? ` (${why.join(', ')})` : ''}`;
 }
 
-/**
- * `meshwave exclude ID --unit U...`: takes units (or whole namespaces) out of a rollout; the API has no way to
- * take an exclusion back (no include), so the help says so.
- */
-function excludeCommand(ctx: CliContext): Command {
-  return plannerCommand(
-    ctx,
-    'exclude <id>',
-    'exclude workloads or namespaces from a rollout (audited; the API cannot include them back: a new rollout does)',
-    [
+/** What `exclude` and its reverse `include` say in their help. */
+const MEMBERSHIP_ACTIONS = {
+  exclude: {
+    summary: 'exclude workloads or namespaces from a rollout (audited; `meshwave include` takes them back)',
+    unit: 'a unit to exclude',
+    examples: [
       'meshwave exclude istio-1-25-2-abc123 --unit prod-us-east-1/search/Deployment/db --reason "crash-loops on 1-25-2, JIRA-42"',
       'meshwave exclude istio-1-25-2-abc123 --unit prod-eu-west-1/legacy --reason "namespace owned by team X, not ready"',
     ],
-  )
-    .addOption(unitOption('a unit to exclude', collectUnit).makeOptionMandatory())
+  },
+  include: {
+    summary:
+      'include excluded workloads or namespaces back (audited): they move with a wave that has not started, or the running forced wave',
+    unit: 'an exclusion to take back, named as it was excluded',
+    examples: [
+      'meshwave include istio-1-25-2-abc123 --unit prod-us-east-1/search/Deployment/db --reason "fixed in db 2.3.1, JIRA-42"',
+    ],
+  },
+} as const;
+
+/** `meshwave exclude|include ID --unit U...`: takes units (or whole namespaces) out of a rollout, or back into it. */
+function membershipCommand(ctx: CliContext, action: keyof typeof MEMBERSHIP_ACTIONS): Command {
+  const about = MEMBERSHIP_ACTIONS[action];
+  return plannerCommand(ctx, `${action} <id>`, about.summary, [...about.examples])
+    .addOption(unitOption(about.unit, collectUnit).makeOptionMandatory())
     .option('--reason <text>', 'why, written to the audit log')
     .action(async (id: string, opts: ClientFlags & { unit: ExcludedUnit[]; reason?: string }) => {
       ctx.exit = await withPlannerClient(opts, ctx.io, async (client) => {
-        const res = await client.exclude(id, opts.unit, opts.reason);
-        printAs(ctx.io, opts.output, res, () => `exclude: ${res.message} (phase ${res.phase})`);
+        const res = await client.changeMembership(action, id, opts.unit, opts.reason);
+        printAs(ctx.io, opts.output, res, () => `${action}: ${res.message} (phase ${res.phase})`);
         return ExitCode.Ok;
       });
     });
@@ -88,7 +98,13 @@ function freezeCommand(ctx: CliContext, lift: boolean): Command {
     });
 }
 
-/** Commands that change what a rollout or the whole fleet may do: exclude, retry, freeze, unfreeze. */
+/** Commands that change what a rollout or the whole fleet may do: exclude, include, retry, freeze, unfreeze. */
 export function fleetControlCommands(ctx: CliContext): Command[] {
-  return [excludeCommand(ctx), retryCommand(ctx), freezeCommand(ctx, false), freezeCommand(ctx, true)];
+  return [
+    membershipCommand(ctx, 'exclude'),
+    membershipCommand(ctx, 'include'),
+    retryCommand(ctx),
+    freezeCommand(ctx, false),
+    freezeCommand(ctx, true),
+  ];
 }

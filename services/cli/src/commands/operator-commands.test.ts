@@ -62,7 +62,7 @@ describe('operator CLI against a planner started in the test', () => {
   it('applies a rollout, pauses and resumes it, approves its gated wave and watches it to completion', async () => {
     // Given a rollout file
     const apply = newIo();
-    expect(await runCli(['apply', '-f', specFile, ...flags, '--output', 'json'], apply)).toBe(0);
+    expect(await runCli(['apply', '-f', specFile, '--yes', ...flags, '--output', 'json'], apply)).toBe(0);
     const id = (JSON.parse(apply.out.join('')) as { id: string }).id;
 
     // When an operator pauses and resumes it

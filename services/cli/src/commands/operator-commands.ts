@@ -42,37 +42,6 @@ export function plannerCommand(ctx: CliContext, nameAndArgs: string, summary: st
   return addExamples(cmd, examples);
 }
 
-/** `meshwave apply -f rollouts.yml`: creates the rollout on the planner. */
-function applyCommand(ctx: CliContext): Command {
-  return plannerCommand(ctx, 'apply', 'create a rollout on the planner from a rollout file', [
-    'meshwave apply -f examples/rollouts.yml',
-    'meshwave apply -f rollouts.yml --planner https://planner.example --output json',
-  ])
-    .requiredOption('-f, --file <file>', 'the rollout file (rollouts.yml)')
-    .action(async (opts: ClientFlags & { file: string }) => {
-      const { io } = ctx;
-      let text: string;
-      try {
-        text = await io.readFile(opts.file);
-      } catch (err) {
-        io.stderr(`${opts.file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        ctx.exit = ExitCode.InvalidInput;
-        return;
-      }
-      ctx.exit = await withPlannerClient(opts, io, async (client) => {
-        const created = await client.createRollout(text, opts.file);
-        printAs(
-          io,
-          opts.output,
-          created,
-          () =>
-            `rollout ${created.id} created (${created.phase}); ${created.plan.waves.length} waves, feasible: ${created.plan.feasible}`,
-        );
-        return ExitCode.Ok;
-      });
-    });
-}
-
 type StatusFlags = ClientFlags & { watch: boolean; interval: string; tty: boolean };
 
 /** Follows a rollout until it ends: redrawn in place on a terminal, the lines that changed anywhere else. */
@@ -246,10 +215,9 @@ function clusterCommand(ctx: CliContext): Command {
   });
 }
 
-/** The commands that read and drive rollouts on a planner. */
+/** The commands that read and drive rollouts on a planner (`apply` is in apply-command.ts). */
 export function operatorCommands(ctx: CliContext): Command[] {
   return [
-    applyCommand(ctx),
     statusCommand(ctx),
     ...(Object.keys(ROLLOUT_ACTIONS) as RolloutAction[]).map((a) => actionCommand(ctx, a)),
     fleetCommand(ctx),

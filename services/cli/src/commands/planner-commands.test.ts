@@ -85,6 +85,7 @@ function answer(req: IncomingMessage, res: ServerResponse, body: unknown): void 
   if (route === 'DELETE /v1/freeze') return json(200, { frozen: false, by: 'sre' });
   if (route === 'POST /v1/rollouts/r1/retry') return json(200, action('r1', 'retry'));
   if (route === 'POST /v1/rollouts/r1/exclude') return json(200, action('r1', 'exclude'));
+  if (route === 'POST /v1/rollouts/r1/include') return json(200, action('r1', 'include'));
   if (route === 'GET /v1/audit')
     return json(200, {
       entries: [
@@ -183,6 +184,21 @@ describe('planner commands against a fake planner', () => {
         body: { units: [{ cluster: 'c1', namespace: 'shop', kind: 'StatefulSet', name: 'db' }], reason: 'crash loop' },
       },
       /exclude: exclude done/,
+    ],
+    [
+      ['include', 'r1', '--unit', 'c1/shop/StatefulSet/db', '--unit', 'c2/web', '--reason', 'fixed'],
+      {
+        method: 'POST',
+        url: '/v1/rollouts/r1/include',
+        body: {
+          units: [
+            { cluster: 'c1', namespace: 'shop', kind: 'StatefulSet', name: 'db' },
+            { cluster: 'c2', namespace: 'web' },
+          ],
+          reason: 'fixed',
+        },
+      },
+      /include: include done/,
     ],
     [['audit'], { method: 'GET', url: '/v1/audit' }, /sre\s+freeze\s+fleet\s+"INC-1"/],
     [['audit', '--scope', 'fleet', '--limit', '5'], { method: 'GET', url: '/v1/audit?scope=fleet&limit=5' }, /freeze/],

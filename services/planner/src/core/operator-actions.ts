@@ -8,6 +8,7 @@ import {
 } from '@meshwave/contracts';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { checkExclusions, excludedUnitKey } from './exclusions.js';
+import { includeBack } from './inclusions.js';
 import { TERMINAL_PHASES, canTrigger, stateKeyOf, transition, type StateKey } from './transition-table.js';
 
 export interface OperatorRequest {
@@ -16,7 +17,7 @@ export interface OperatorRequest {
   readonly actor: string;
   readonly reason?: string;
   readonly now: Date;
-  /** for `exclude` */
+  /** for `exclude` and `include` */
   readonly units?: readonly ExcludedUnit[];
 }
 
@@ -141,6 +142,19 @@ function exclude({ record, state, request }: ActionContext): OperatorResult {
   };
 }
 
+function include({ record, state, request }: ActionContext): OperatorResult {
+  const units = request.units ?? [];
+  if (units.length === 0) return refuse('include needs at least one unit');
+  const back = includeBack(record, state, units);
+  if (!back.ok) return back;
+  return {
+    ok: true,
+    state: { ...state, excluded: back.excluded, membership: back.membership, updatedAt: request.now.toISOString() },
+    transitions: [],
+    message: withReason(`included back by ${request.actor}: ${back.note}`, request.reason),
+  };
+}
+
 const ACTIONS: Record<OperatorAction, (context: ActionContext) => OperatorResult> = {
   [OperatorAction.Pause]: pause,
   [OperatorAction.Resume]: resume,
@@ -148,6 +162,7 @@ const ACTIONS: Record<OperatorAction, (context: ActionContext) => OperatorResult
   [OperatorAction.Rollback]: rollback,
   [OperatorAction.Abort]: abort,
   [OperatorAction.Exclude]: exclude,
+  [OperatorAction.Include]: include,
 };
 
 /**

@@ -82,7 +82,11 @@ const list = (xs: readonly string[]): string =>
 export function startWave(record: RolloutRecord, state: RolloutState, w: number, m: Membership, now: Date): WaveStart {
   const at = now.getTime();
   const before = state.membership ?? emptyMembership();
-  const planned = parsedUnitsOf(record.plan.waves[w] ?? { units: [] }).map((u) => u.unit);
+  const key = String(w);
+  // units placed in this wave before it started (included back) or by an earlier start of it (a restart after a
+  // failback) stay in it: they are planned for it like its own
+  const kept = before.added[key] ?? [];
+  const planned = [...parsedUnitsOf(record.plan.waves[w] ?? { units: [] }).map((u) => u.unit), ...kept];
   const taken = new Set(Object.values(before.added).flat());
   const comeback = [...pendingSkips(before, w).keys()];
   const joinedAll = m.inventory !== undefined ? joinedUnits(record, m.inventory, w, now) : [];
@@ -103,8 +107,7 @@ export function startWave(record: RolloutRecord, state: RolloutState, w: number,
     };
   const reachable = (u: string): boolean => !silentSet.has(parseUnit(u).cluster);
   const skipped = planned.filter((u) => !reachable(u));
-  const added = [...comeback, ...joined, ...stragglers].filter(reachable);
-  const key = String(w);
+  const added = [...new Set([...kept, ...comeback, ...joined, ...stragglers])].filter(reachable);
   const back = comeback.filter(reachable).length;
   const joiners = joined.filter(reachable);
   const outside = stragglers.filter(reachable).length;
@@ -122,7 +125,10 @@ export function startWave(record: RolloutRecord, state: RolloutState, w: number,
       ...before,
       snapshots: { ...before.snapshots, [key]: clusters.filter((c) => !silentSet.has(c)) },
       added: added.length > 0 ? { ...before.added, [key]: added } : before.added,
-      skipped: skipped.length > 0 ? { ...before.skipped, [key]: skipped } : before.skipped,
+      skipped:
+        skipped.length > 0
+          ? { ...before.skipped, [key]: [...new Set([...(before.skipped[key] ?? []), ...skipped])] }
+          : before.skipped,
     },
     note: notes.length > 0 ? ` (${notes.join('; ')})` : '',
   };

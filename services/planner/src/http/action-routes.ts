@@ -14,7 +14,7 @@ import type { OnLeader } from './leader-forwarding.js';
 import { requireRole } from './request-auth.js';
 import { errorResponses } from './route-schemas.js';
 
-/** Operator actions on a rollout (on the leader): pause, resume, approve, rollback, abort, exclude. */
+/** Operator actions on a rollout (on the leader): pause, resume, approve, rollback, abort, exclude, include. */
 export function registerActionRoutes(app: FastifyInstance, planner: Planner, onLeader: OnLeader): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
@@ -51,31 +51,40 @@ export function registerActionRoutes(app: FastifyInstance, planner: Planner, onL
     );
   }
 
-  routes.post(
-    '/v1/rollouts/:id/exclude',
-    {
-      schema: {
-        summary: 'Exclude workloads or namespaces from a rollout',
-        tags: ['actions'],
-        params: RolloutIdParams,
-        body: ExcludeRequest,
-        response: { 200: ActionResponse, ...errorResponses },
+  // exclude and its reverse take the same body: the units, as `cluster/namespace[/kind/name]` parts
+  for (const [action, summary] of [
+    [OperatorAction.Exclude, 'Exclude workloads or namespaces from a rollout'],
+    [
+      OperatorAction.Include,
+      'Include excluded workloads or namespaces back: they rejoin a wave that has not started (or the running forced wave); 409 when none is left',
+    ],
+  ] as const) {
+    routes.post(
+      `/v1/rollouts/:id/${action}`,
+      {
+        schema: {
+          summary,
+          tags: ['actions'],
+          params: RolloutIdParams,
+          body: ExcludeRequest,
+          response: { 200: ActionResponse, ...errorResponses },
+        },
+        onRequest: requireRole(ApiRole.Operator),
       },
-      onRequest: requireRole(ApiRole.Operator),
-    },
-    async (request, reply) => {
-      const { units, reason } = request.body;
-      const result = await onLeader(request, reply, () =>
-        planner.act(request.params.id, {
-          action: OperatorAction.Exclude,
-          actor: request.identity!.name,
-          units,
-          ...(reason !== undefined ? { reason } : {}),
-        }),
-      );
-      return result ?? reply;
-    },
-  );
+      async (request, reply) => {
+        const { units, reason } = request.body;
+        const result = await onLeader(request, reply, () =>
+          planner.act(request.params.id, {
+            action,
+            actor: request.identity!.name,
+            units,
+            ...(reason !== undefined ? { reason } : {}),
+          }),
+        );
+        return result ?? reply;
+      },
+    );
+  }
 
   routes.post(
     '/v1/rollouts/:id/retry',
