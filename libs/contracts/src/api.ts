@@ -177,7 +177,18 @@ export const InventoryRequest = Inventory;
 
 // ---- responses ----
 
-export const PlanResponse = Plan;
+/** What the planner's policy (MESHWAVE_POLICY) says of a rollout: the rules that apply and what it breaks. */
+export const PlanPolicy = z.object({
+  /** names of the rules selecting a cluster the rollout moves units in */
+  rules: z.array(z.string()),
+  /** each rule broken, with the rollout file's field at fault: create would refuse it (422 POLICY_VIOLATION) */
+  violations: z.array(z.object({ rule: z.string(), path: z.string(), message: z.string() })),
+});
+export type PlanPolicy = z.infer<typeof PlanPolicy>;
+
+/** A dry run's plan, with what the policy says of it when the planner has one. */
+export const PlanResponse = Plan.extend({ policy: PlanPolicy.optional() });
+export type PlanResponse = z.infer<typeof PlanResponse>;
 
 export const CreatedRollout = z.object({ id: z.string(), phase: z.string(), plan: Plan });
 export type CreatedRollout = z.infer<typeof CreatedRollout>;

@@ -11,7 +11,7 @@ import {
   type FleetView,
   type RevisionsView,
   type Inventory,
-  type Plan,
+  type PlanResponse,
   type RolloutList,
   type RolloutStatus,
 } from '@meshwave/contracts';
@@ -98,7 +98,7 @@ export class PlannerClient {
   }
 
   /** The plan the planner would make of a rollout file now, against its inventory (a dry run: nothing created). */
-  planRollout(specText: string): Promise<Plan> {
+  planRollout(specText: string): Promise<PlanResponse> {
     return this.request('POST', 'v1/plans', { spec: specText });
   }
   createRollout(specText: string, file?: string): Promise<CreatedRollout> {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseInventory, parseRolloutSpec, type Plan } from '@meshwave/contracts';
+import { parseInventory, parseRolloutSpec, type PlanResponse } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import { newCapturedIo, type CapturedIo } from '../captured-io.js';
 import { runCli } from '../program.js';
@@ -12,14 +12,18 @@ const example = (file: string): string =>
   readFileSync(new URL(`../../../../examples/${file}`, import.meta.url), 'utf8');
 const SPEC = example('rollouts.yml');
 
-/** The example's plan as the planner would answer it, with one preflight risk. */
-const plan: Plan = {
+/** The example's plan as the planner would answer it, with one preflight risk and what its policy says. */
+const plan: PlanResponse = {
   ...planRollout(parseRolloutSpec(SPEC), parseInventory(example('inventory.json')), {
     now: new Date('2026-11-23T08:00:00Z'),
   }),
   risks: [
     { unit: 'prod-us-east-1/payments/Deployment/api', code: 'SINGLE_REPLICA', detail: '1 replica', blocking: false },
   ],
+  policy: {
+    rules: ['prod-first-wave-approval', 'prod-soak'],
+    violations: [{ rule: 'prod-soak', path: 'spec.waves[2].soak', message: 'policy rule "prod-soak": soaks 60s' }],
+  },
 };
 const created = { id: 'istio-1-25-2-abc123', phase: 'Pending', plan };
 
@@ -59,7 +63,7 @@ function newIo(answer?: string): CapturedIo & { asked: string[] } {
 }
 
 describe('meshwave apply: preview, then confirm', () => {
-  it('Given a terminal, Then it shows the plan (waves, clusters, units, the bound against the deadline, risks) and creates the rollout only on yes', async () => {
+  it('Given a terminal, Then it shows the plan (waves, clusters, units, the bound against the deadline, risks, the policy rules that apply and what breaks them) and creates the rollout only on yes', async () => {
     const io = newIo('y');
     expect(await runCli(['apply', '-f', 'rollouts.yml', ...flags], io)).toBe(0);
     const out = io.out.join('\n');
@@ -70,6 +74,8 @@ describe('meshwave apply: preview, then confirm', () => {
       'prod-us-east-1           1 units, 1 at once, 1 batches',
       'preflight risks (1):',
       'SINGLE_REPLICA',
+      'Policy rules that apply: prod-first-wave-approval, prod-soak',
+      'breaks prod-soak at spec.waves[2].soak: policy rule "prod-soak": soaks 60s',
     ])
       expect(out).toContain(shown);
     expect(io.asked).toEqual(['\nCreate this rollout on the planner? [y/N] ']);

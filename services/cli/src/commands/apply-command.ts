@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { PlanPolicy } from '@meshwave/contracts';
 import { formatPlanTable } from '@meshwave/plan';
 import { withPlannerClient } from './cli-config.js';
 import { ExitCode } from '../io.js';
@@ -15,9 +16,19 @@ export const NOT_A_TERMINAL =
   'meshwave apply: not a terminal, so nobody can confirm: nothing was created. Review the plan first ' +
   '(`meshwave apply` on a terminal shows it, or `meshwave plan`), then run again with --yes to apply without asking.';
 
+/** The planner's policy rules that apply to the rollout and each one it breaks (nothing without a policy). */
+export function formatPolicy(policy: PlanPolicy | undefined): string[] {
+  if (policy === undefined) return [];
+  const lines = [`Policy rules that apply: ${policy.rules.length > 0 ? policy.rules.join(', ') : 'none'}`];
+  for (const v of policy.violations) lines.push(`  breaks ${v.rule} at ${v.path}: ${v.message}`);
+  if (policy.violations.length > 0)
+    lines.push('The planner will refuse this rollout (POLICY_VIOLATION) until these are fixed.');
+  return lines;
+}
+
 /**
  * `meshwave apply -f rollouts.yml`: shows the plan the planner would make now (waves, clusters and units per wave,
- * the estimated completion against the deadline, preflight risks) and creates the rollout once the person at the
+ * the estimated completion against the deadline, preflight risks, the policy rules that apply) and creates the rollout once the person at the
  * terminal confirms. `--yes` creates without asking (CI); off a terminal without `--yes` it refuses, exit 2, so a
  * script never applies by accident.
  */
@@ -49,7 +60,8 @@ export function applyCommand(ctx: CliContext): Command {
         // program; a program that said --yes with -o json|yaml gets its document only.
         const table = opts.output === OutputFormat.Table;
         if (table || ask !== undefined) {
-          const preview = formatPlanTable(await client.planRollout(text));
+          const plan = await client.planRollout(text);
+          const preview = [formatPlanTable(plan), ...formatPolicy(plan.policy)].join('\n');
           if (table) io.stdout(preview);
           else io.stderr(preview);
         }

@@ -43,3 +43,30 @@ describe('POST /v1/rollouts under a policy', () => {
     expect(res.statusCode).toBe(201);
   });
 });
+
+describe('POST /v1/plans under a policy (what `meshwave apply` shows before it asks)', () => {
+  it('Given the same policy, When a rollout that soaks less is planned, Then the dry run names the rule that applies and the field that breaks it, and creates nothing', async () => {
+    api = await newPlannerApi({ config: { policy } });
+    const res = await api.app.inject({ method: 'POST', url: '/v1/plans', headers: yaml, payload: newRolloutYaml() });
+    expect(res.statusCode).toBe(200);
+    const shown = res.json<{
+      policy?: { rules: string[]; violations: { rule: string; path: string; message: string }[] };
+    }>().policy;
+    expect(shown?.rules).toEqual(['soak-everywhere']);
+    expect(shown?.violations.map((v) => v.message)).toEqual(
+      [0, 1, 2].map((w) => `policy rule "soak-everywhere": wave "wave-${w}" soaks 0s in all clusters; at least 3600s`),
+    );
+    expect(new Set(shown?.violations.map((v) => `${v.rule} ${v.path}`))).toEqual(
+      new Set(['soak-everywhere spec.defaults.soak']),
+    );
+    const list = await api.app.inject({ method: 'GET', url: '/v1/rollouts', headers: yaml });
+    expect(list.json<{ rollouts: unknown[] }>().rollouts).toEqual([]);
+  });
+
+  it('Given no policy, Then the dry run has no policy section', async () => {
+    api = await newPlannerApi();
+    const res = await api.app.inject({ method: 'POST', url: '/v1/plans', headers: yaml, payload: newRolloutYaml() });
+    expect(res.statusCode).toBe(200);
+    expect(res.json<{ policy?: unknown }>().policy).toBeUndefined();
+  });
+});

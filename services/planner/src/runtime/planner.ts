@@ -6,12 +6,12 @@ import type {
   FleetView,
   RevisionsView,
   FreezeStatus,
-  Plan,
   RolloutEvent,
   RolloutStatus,
   RolloutSummary,
   TransitionPage,
   TransitionPageQuery,
+  PlanResponse,
 } from '@meshwave/contracts';
 import { systemClock, type Clock } from '@meshwave/reconcile';
 import type { AuditRecord, Lease, StateStore } from '@meshwave/store';
@@ -53,7 +53,7 @@ export interface Planner {
   epoch(): number;
   /** `holder` of the current lease, whoever holds it */
   leader(): Promise<string | undefined>;
-  plan(input: PlanInput): Promise<Plan>;
+  plan(input: PlanInput): Promise<PlanResponse>;
   createRollout(input: PlanInput, actor: string): Promise<CreatedRollout>;
   listRollouts(): Promise<RolloutSummary[]>;
   getRollout(id: string): Promise<RolloutStatus>;
@@ -211,7 +211,7 @@ class PlannerImpl implements Planner {
     return this.reconciler.idle();
   }
 
-  plan(input: PlanInput): Promise<Plan> {
+  plan(input: PlanInput): Promise<PlanResponse> {
     return this.operations.plan(input);
   }
 

@@ -16,6 +16,7 @@ import {
   type RolloutSummary,
   type TransitionPage,
   type TransitionPageQuery,
+  type PlanResponse,
 } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import type { AuditEntry, AuditRecord } from '@meshwave/store';
@@ -23,7 +24,7 @@ import { injectTraceContext, rolloutAttributes, withSpan } from '@meshwave/telem
 import { metricGatePaths } from '../core/metric-query.js';
 import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
 import { planRefusal, upgradePathOverride } from '../core/plan-refusal.js';
-import { checkPolicy } from '../core/policy-check.js';
+import { checkPolicy, policyRulesFor } from '../core/policy-check.js';
 import { planningSpecOf } from '../core/emergency.js';
 import { PlanRefusal, checkPlanAcceptance } from '../core/plan-acceptance.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
@@ -107,8 +108,17 @@ export class RolloutOperations {
     this.admission = new RolloutAdmission(context.store);
   }
 
-  async plan(input: PlanInput): Promise<Plan> {
-    return (await this.planFor(input, nowOf(this.context))).plan;
+  /** The plan of a dry run, with the policy's rules that apply and what the rollout breaks (apply's preview). */
+  async plan(input: PlanInput): Promise<PlanResponse> {
+    const { spec, inventory, plan } = await this.planFor(input, nowOf(this.context));
+    const policy = this.context.config.policy;
+    if (!policy) return plan;
+    const violations = checkPolicy(policy, spec, plan, inventory).map(({ rule, path, message }) => ({
+      rule,
+      path,
+      message,
+    }));
+    return { ...plan, policy: { rules: policyRulesFor(policy, spec, plan, inventory), violations } };
   }
 
   async create(input: PlanInput, actor: string): Promise<CreatedRollout> {
