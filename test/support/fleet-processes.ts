@@ -53,6 +53,11 @@ export interface FleetOptions {
   readonly templateLabels?: (cluster: number, namespace: number, deployment: number) => Record<string, string>;
   /** the agents' --progress-deadline (default 120 s) */
   readonly progressDeadlineSeconds?: number;
+  /**
+   * label each namespace `istio.io/rev=OLD` instead of each workload's pod template (Istio's docs' way; the agent
+   * hands the namespace's label over to its workloads before moving them one by one)
+   */
+  readonly namespaceLabelled?: boolean;
   /** more versions the vm-bridge has a (healthy) bundle for, besides OLD and NEW */
   readonly extraVersions?: readonly string[];
 }
@@ -119,7 +124,7 @@ async function newClusterWorkloads(
   index: number,
   cluster: ClusterEnv,
   options: Required<Pick<FleetOptions, 'namespacesPerCluster' | 'deploymentsPerNamespace'>> &
-    Pick<FleetOptions, 'templateLabels'>,
+    Pick<FleetOptions, 'templateLabels' | 'namespaceLabelled'>,
 ): Promise<FleetCluster> {
   const admin = newAdminClients(cluster.kubeconfig);
   await ensureDefaultIstiods(admin);
@@ -127,9 +132,11 @@ async function newClusterWorkloads(
   const namespaces: string[] = [];
   const deployments: string[] = [];
   for (let n = 0; n < options.namespacesPerCluster; n++) {
-    // No revision label on the namespace: each workload's pod template says its revision (Istio's object selector).
+    // By default no revision label on the namespace: each workload's pod template says its revision (Istio's
+    // object selector); `namespaceLabelled` labels the namespace instead.
     const ns = `dr-${fleet.id}-${index}-${n}`;
-    await newNamespace(admin, ns, { [RUN_LABEL]: fleet.id });
+    const onOld = { 'istio.io/rev': OLD };
+    await newNamespace(admin, ns, { [RUN_LABEL]: fleet.id, ...(options.namespaceLabelled ? onOld : {}) });
     namespaces.push(ns);
     for (let d = 0; d < options.deploymentsPerNamespace; d++) {
       const name = `app${d}`;
@@ -138,7 +145,11 @@ async function newClusterWorkloads(
         kind: 'Deployment',
         name,
         replicas: 1,
-        templateLabels: { ...options.templateLabels?.(index, n, d), 'istio.io/rev': OLD, [RUN_LABEL]: fleet.id },
+        templateLabels: {
+          ...options.templateLabels?.(index, n, d),
+          ...(options.namespaceLabelled ? {} : onOld),
+          [RUN_LABEL]: fleet.id,
+        },
       });
       deployments.push(`${ns}/${name}`);
     }
@@ -289,6 +300,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       namespacesPerCluster: options.namespacesPerCluster ?? 2,
       deploymentsPerNamespace: options.deploymentsPerNamespace ?? 2,
       ...(options.templateLabels ? { templateLabels: options.templateLabels } : {}),
+      ...(options.namespaceLabelled ? { namespaceLabelled: true } : {}),
     };
     const used = ctx.env.clusters.slice(0, options.clusters ?? ctx.env.clusters.length);
     for (const [i, c] of used.entries()) clusters.push(await newClusterWorkloads(ctx, i + 1, c, shape));
