@@ -60,8 +60,9 @@ describe('PodDisruptionBudgets from a real apiserver', () => {
           .filter((w) => w.namespace === ns)
           .map((w) => [w.name, w.preflight?.noDisruptionAllowed]),
       );
-    await eventually('the four Deployments reported with what their budgets allow', async () =>
-      Object.values(reported()).filter((v) => v !== undefined).length === 4,
+    await eventually(
+      'the four Deployments reported with what their budgets allow',
+      async () => Object.values(reported()).filter((v) => v !== undefined).length === 4,
     );
     expect(reported()).toEqual({ locked: true, full: true, loose: false, unbudgeted: false });
 
@@ -84,7 +85,10 @@ describe('PodDisruptionBudgets from a real apiserver', () => {
     });
     const plan = planRollout(spec, inventory, { now: new Date() });
     const pdbRisks = plan.risks.filter((r) => r.code === RiskCode.PdbAllowsNoDisruption).map((r) => r.unit);
-    expect(pdbRisks.sort()).toEqual([`${cluster.name}/${ns}/Deployment/full`, `${cluster.name}/${ns}/Deployment/locked`]);
+    expect(pdbRisks.sort()).toEqual([
+      `${cluster.name}/${ns}/Deployment/full`,
+      `${cluster.name}/${ns}/Deployment/locked`,
+    ]);
 
     // the budget relaxed on the apiserver: the next report says so
     await h.admin.policy.patchNamespacedPodDisruptionBudget({

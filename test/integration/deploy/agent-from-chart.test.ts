@@ -55,7 +55,7 @@ afterAll(async () => {
 });
 
 describe('the cluster-agent, installed from its chart', () => {
-  it("Given the chart's ServiceAccount and RBAC on a real apiserver, When its image runs as the chart's container, Then it answers the chart's probe, holds the chart's Lease and converges the namespace a signed command moves", async () => {
+  it("Given the chart's ServiceAccount and RBAC on a real apiserver, When its image runs as the chart's container, Then it answers the chart's probe, holds the chart's Lease and converges the namespace a signed command moves, and the apiserver calls the webhook the chart registers", async () => {
     suppressKafkaJsTimeoutNegativeWarning();
     const id = randomUUID().slice(0, 6);
     const release = `meshwave-chart-${id}`;

@@ -160,7 +160,8 @@ export class ClusterCache {
   ): void {
     if (event.type === 'resync') {
       if (resource === 'namespaces') this.namespaces.clear();
-      else ({ workloads: this.workloadsByNs, pods: this.podsByNs, disruptionBudgets: this.budgetsByNs })[resource].clear();
+      else
+        ({ workloads: this.workloadsByNs, pods: this.podsByNs, disruptionBudgets: this.budgetsByNs })[resource].clear();
       for (const o of event.objects) mapOf(nsOf(o)).set(keyOf(o), o);
       if (resource === 'workloads' || resource === 'pods') this.reindex();
       const wasSynced = this.isSynced;
