@@ -51,7 +51,7 @@ export function controlPlaneProblems(body: RolloutSpec['spec'], clusters: readon
       continue;
     }
     // where the data plane comes from: the revision the tag points to now, for a tag move; `from` otherwise
-    const source = body.tag === undefined ? body.from : resolveRevision(c.tags, body.tag);
+    const source = body.tag === undefined ? body.from : (resolveRevision(c.tags, body.tag) ?? body.tag);
     const from = find(source);
     const fromVersion = parseIstioVersion(from?.version);
     const toVersion = parseIstioVersion(to.version);
