@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DisruptionBudgetView } from '../ports/kubernetes-port.js';
+import { newDisruptionBudget as budget } from './disruption-budget-fixtures.js';
 import { budgetAllowsNoDisruption, labelSelectorSelects, workloadAllowsNoDisruption } from './disruption-budgets.js';
 
-const budget = (spec: Partial<DisruptionBudgetView>): DisruptionBudgetView => ({
-  namespace: 'shop',
-  name: 'pdb',
-  selector: { matchLabels: { app: 'web' } },
-  resourceVersion: '1',
-  ...spec,
-});
 const workload = (app: string, replicas: number, namespace = 'shop') => ({
   namespace,
   templateLabels: { app },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { workloadPreflightOf } from '../adapters/workload-preflight.js';
+import { newDisruptionBudget as pdb } from '../core/disruption-budget-fixtures.js';
 import type {
-  DisruptionBudgetView,
   KubernetesPort,
   ResourceViews,
   WatchEvent,
@@ -46,14 +46,6 @@ const deployment = (name: string, replicas: number): WorkloadView => ({
   progressDeadlineExceeded: false,
   resourceVersion: '1',
   preflight: workloadPreflightOf({ template: { spec: { containers: [{ name: 'app', readinessProbe: {} }] } } }),
-});
-
-const pdb = (spec: Partial<DisruptionBudgetView>): DisruptionBudgetView => ({
-  namespace: 'shop',
-  name: 'web-pdb',
-  selector: { matchLabels: { app: 'web' } },
-  resourceVersion: '5',
-  ...spec,
 });
 
 const noDisruption = (book: InventoryBook): Record<string, boolean | undefined> =>
