@@ -21,7 +21,10 @@ export const WorkloadPreflight = z.strictObject({
   appShutdownSeconds: z.number().int().nonnegative().optional(),
   /** the proxy's `terminationDrainDuration` from `proxy.istio.io/config`, in seconds; absent: Istio's 5 s */
   proxyDrainSeconds: z.number().nonnegative().optional(),
-  /** a PodDisruptionBudget selecting its pods allows no disruption now (`status.disruptionsAllowed: 0`) */
+  /**
+   * a PodDisruptionBudget selecting its pods can never allow one (its `maxUnavailable` scales to 0, or its
+   * `minAvailable` to all the pods it counts: ADR 0042); absent: not read (an older agent or inventory file)
+   */
   noDisruptionAllowed: z.boolean().optional(),
 });
 export type WorkloadPreflight = z.infer<typeof WorkloadPreflight>;

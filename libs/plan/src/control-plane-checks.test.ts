@@ -158,6 +158,52 @@ describe('a tag move (spec.tag)', () => {
     ]);
   });
 
+  // Istio's revision-based path rule (ADR 0028) on the move of the tag itself: from the revision the tag points to
+  // now, in each cluster where it moves, to `to` (ADR 0042).
+  const tagged = (tags: Record<string, string>, versions: { from: string; to: string }) =>
+    newCluster('c1', ['prod-stable'], {
+      tags,
+      controlPlanes: [
+        { revision: '1-24-5', version: versions.from, ready: true },
+        { revision: '1-25-2', version: versions.to, ready: true },
+      ],
+    });
+
+  it('refuses moving a tag more than two minor versions from the revision it points to, naming the tag and both versions', () => {
+    const p = plan([tagged({ 'prod-stable': '1-24-5' }, { from: '1.22.1', to: '1.25.2' })], { tag: 'prod-stable' });
+    expect(moved(p)).toEqual(['c1/w0']);
+    expect(p.problems).toEqual([
+      expect.objectContaining({
+        code: PlanProblemCode.UnsupportedUpgradePath,
+        cluster: 'c1',
+        blocking: true,
+        refusal: true,
+        message: expect.stringContaining(
+          'moving tag prod-stable from 1-24-5 to 1-25-2: 1.22.1 → 1.25.2 is an upgrade of 3 minor versions',
+        ),
+      }),
+    ]);
+    expect(isRefused(p.problems)).toBe(true);
+  });
+
+  it('allows a tag move within two minor versions, and one beyond them with a reason, as a warning quoting it', () => {
+    const near = plan([tagged({ 'prod-stable': '1-24-5' }, { from: '1.24.5', to: '1.26.0' })], { tag: 'prod-stable' });
+    expect(near.problems).toEqual([]);
+    const far = plan([tagged({ 'prod-stable': '1-24-5' }, { from: '1.22.1', to: '1.25.2' })], {
+      tag: 'prod-stable',
+      allowUnsupportedUpgradePath: { reason: 'tested on staging' },
+    });
+    expect(far.problems).toEqual([
+      expect.objectContaining({
+        code: PlanProblemCode.UnsupportedUpgradePath,
+        blocking: false,
+        message: expect.stringContaining('moving tag prod-stable from 1-24-5 to 1-25-2'),
+      }),
+    ]);
+    expect(far.problems[0]!.message).toContain('allowed by spec.allowUnsupportedUpgradePath: tested on staging');
+    expect(isRefused(far.problems)).toBe(false);
+  });
+
   it('refuses a tag named like `from` or `to`, and a wave rollback (a tag points a whole cluster one way)', () => {
     expect(() => newSpec({ tag: '1-24-5' })).toThrow(/`tag` names a revision tag/);
     expect(() => newSpec({ tag: 'prod-stable', onGateFailure: 'rollback-wave' })).toThrow(/fails back whole clusters/);

@@ -18,7 +18,8 @@ const named = (names: readonly string[]): string =>
 /**
  * Istio's rules on the clusters a plan moves units in (ADR 0028): the `to` revision's control plane installed
  * and ready (else CONTROL_PLANE_MISSING), and the change from `from`'s version to `to`'s one a supported
- * revision-based upgrade path (else UNSUPPORTED_UPGRADE_PATH, unless the spec allows it with a reason). Versions
+ * revision-based upgrade path (else UNSUPPORTED_UPGRADE_PATH, unless the spec allows it with a reason). A tag move
+ * (`spec.tag`) is held to the same path from the revision the tag points to now in the cluster (ADR 0042). Versions
  * come from each cluster's control planes; where one is unknown, or a cluster reports no control planes (an
  * inventory or agent from before them), the plan says so (CONTROL_PLANE_UNKNOWN) without refusing.
  */
@@ -49,13 +50,15 @@ export function controlPlaneProblems(body: RolloutSpec['spec'], clusters: readon
       });
       continue;
     }
-    const from = find(body.from);
+    // where the data plane comes from: the revision the tag points to now, for a tag move; `from` otherwise
+    const source = body.tag === undefined ? body.from : (resolveRevision(c.tags, body.tag) ?? body.tag);
+    const from = find(source);
     const fromVersion = parseIstioVersion(from?.version);
     const toVersion = parseIstioVersion(to.version);
     if (fromVersion === undefined || toVersion === undefined) {
       const unknown = [
         ...(fromVersion === undefined
-          ? [`${body.from} (${from === undefined ? 'not installed' : `version ${String(from.version)}`})`]
+          ? [`${source} (${from === undefined ? 'not installed' : `version ${String(from.version)}`})`]
           : []),
         ...(toVersion === undefined ? [`${body.to} (version ${String(to.version)})`] : []),
       ];
@@ -70,9 +73,11 @@ export function controlPlaneProblems(body: RolloutSpec['spec'], clusters: readon
     const verdict = upgradePathVerdict(fromVersion, toVersion, UpgradeMethod.Revision);
     if (verdict.supported) continue;
     const allowed = body.allowUnsupportedUpgradePath;
+    const move =
+      body.tag === undefined ? `${source} → ${body.to}` : `moving tag ${body.tag} from ${source} to ${body.to}`;
     problems.push({
       code: PlanProblemCode.UnsupportedUpgradePath,
-      message: `cluster ${c.name}: ${body.from} → ${body.to}: ${verdict.why}${allowed ? `; allowed by spec.allowUnsupportedUpgradePath: ${allowed.reason}` : ''}`,
+      message: `cluster ${c.name}: ${move}: ${verdict.why}${allowed ? `; allowed by spec.allowUnsupportedUpgradePath: ${allowed.reason}` : ''}`,
       cluster: c.name,
       blocking: allowed === undefined,
       ...(allowed === undefined ? { refusal: true } : {}),

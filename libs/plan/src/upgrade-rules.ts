@@ -55,7 +55,7 @@ export function upgradePathVerdict(from: IstioVersion, to: IstioVersion, method:
   if (jump <= max) return SUPPORTED;
   const direction = to.minor > from.minor ? 'upgrade' : 'downgrade';
   return refuse(
-    `${from.text} → ${to.text} is a ${direction} of ${jump} minor versions; a ${method === UpgradeMethod.Revision ? 'revision-based' : 'in-place'} ${direction} may cross at most ${max}`,
+    `${from.text} → ${to.text} is ${direction === 'upgrade' ? 'an' : 'a'} ${direction} of ${jump} minor versions; a ${method === UpgradeMethod.Revision ? 'revision-based' : 'in-place'} ${direction} may cross at most ${max}`,
   );
 }
 

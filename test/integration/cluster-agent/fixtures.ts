@@ -19,6 +19,7 @@ export interface AdminClients {
   readonly admission: k8s.AdmissionregistrationV1Api;
   readonly coordination: k8s.CoordinationV1Api;
   readonly batch: k8s.BatchV1Api;
+  readonly policy: k8s.PolicyV1Api;
 }
 
 export function newAdminClients(kubeconfig: string): AdminClients {
@@ -31,6 +32,7 @@ export function newAdminClients(kubeconfig: string): AdminClients {
     admission: kc.makeApiClient(k8s.AdmissionregistrationV1Api),
     coordination: kc.makeApiClient(k8s.CoordinationV1Api),
     batch: kc.makeApiClient(k8s.BatchV1Api),
+    policy: kc.makeApiClient(k8s.PolicyV1Api),
   };
 }
 

@@ -2,19 +2,23 @@
 // Docker engine, image-build.ts), started with the container's arguments, environment and volumes as the chart
 // renders them, under the chart's ServiceAccount token and RBAC (no admin credentials), against a real
 // kube-apiserver, Kafka and Redis. The token reaches it as a kubeconfig, since the in-cluster mount path is not
-// ours to write; everything else is the chart's (ADR 0029).
+// ours to write; everything else is the chart's (ADR 0029). The apiserver then calls the agent's admission webhook
+// through the chart's own MutatingWebhookConfiguration (ADR 0042; what differs from production is said there).
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newServingCert } from '../../support/certificates.js';
 import { parseDockerfile, type Stage } from '../../support/dockerfile.js';
 import { loadHelmEnv, loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.js';
-import { podSpecOf, renderChart } from '../../support/helm-chart.js';
+import { podSpecOf, renderChart, type Manifest } from '../../support/helm-chart.js';
 import { freePorts } from '../../support/ports.js';
 import { newChartIdentity } from '../cluster-agent/chart-identity.js';
 import {
   NEW,
+  OLD,
   ensureDefaultIstiods,
   eventually,
   newAdminClients,
@@ -51,7 +55,7 @@ afterAll(async () => {
 });
 
 describe('the cluster-agent, installed from its chart', () => {
-  it("Given the chart's ServiceAccount and RBAC on a real apiserver, When its image runs as the chart's container, Then it answers the chart's probe, holds the chart's Lease and converges the namespace a signed command moves", async () => {
+  it("Given the chart's ServiceAccount and RBAC on a real apiserver, When its image runs as the chart's container, Then it answers the chart's probe, holds the chart's Lease and converges the namespace a signed command moves, and the apiserver calls the webhook the chart registers", async () => {
     suppressKafkaJsTimeoutNegativeWarning();
     const id = randomUUID().slice(0, 6);
     const release = `meshwave-chart-${id}`;
@@ -59,6 +63,10 @@ describe('the cluster-agent, installed from its chart', () => {
     const identity = await newChartIdentity(cluster, admin, release);
     cleanups.push(() => identity.cleanup());
     const [webhookPort, metricsPort] = await freePorts(2);
+    // The webhook's serving certificate and CA, given to the chart as a Secret and `webhook.caBundle`, as a cluster
+    // with its own certificate issuer does: the apiserver reaches the agent at 127.0.0.1 (below), a name the
+    // certificate the chart generates for its Service cannot carry.
+    const serving = newServingCert();
     const values = {
       clusterName,
       'kafka.brokers': `{${env.kafka.brokers.join(',')}}`,
@@ -67,6 +75,8 @@ describe('the cluster-agent, installed from its chart', () => {
       // the chart's HMAC mode (MESHWAVE_SIGNING_ALLOW_HMAC): the test plays the planner with the HMAC fixture
       'signing.hmac': 'true',
       'webhook.port': String(webhookPort),
+      'webhook.certSecret': `${release}-webhook-tls`,
+      'webhook.caBundle': serving.caBundle,
       'metrics.port': String(metricsPort),
     };
     const manifests = renderChart(
@@ -77,15 +87,11 @@ describe('the cluster-agent, installed from its chart', () => {
       { name: release, namespace: release },
     );
     const container = podSpecOf(manifests.find((m) => m.kind === 'Deployment')!).containers[0]!;
-    const cert = manifests.find((m) => m.kind === 'Secret')!;
+    expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]); // the chart generates no certificate then
     mountVolume(imageRoot, '/etc/meshwave/signing', {
       'keys.json': JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
     });
-    mountVolume(
-      imageRoot,
-      '/etc/meshwave/webhook',
-      Object.fromEntries(Object.entries(cert.data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])),
-    );
+    mountVolume(imageRoot, '/etc/meshwave/webhook', { 'tls.crt': serving.cert, 'tls.key': serving.key });
     const podName = `${identity.fullname}-0`;
     const pod: RunningPod = startPod(entrypointCommand(stage, imageRoot), container, {
       ...containerEnv(container, { name: podName, namespace: release }, imageRoot),
@@ -121,6 +127,60 @@ describe('the cluster-agent, installed from its chart', () => {
     await wait('the namespace relabelled by the agent', async () => {
       return (await admin.core.readNamespace({ name: ns })).metadata?.labels?.['istio.io/rev'] === NEW;
     });
+
+    // The chart's webhook registration, as rendered, is the one the apiserver calls: a pod created from a stale
+    // manifest (labelled with the old revision) in the namespace the agent moved comes back from the apiserver
+    // labelled with the new one, a decision only the agent's webhook makes (the agent never writes pods, and the
+    // injector double, called after it in name order, injects whatever revision the label names).
+    const registration = registerChartWebhook(manifests, { port: webhookPort!, namespace: ns });
+    expect(registration.webhooks?.map((w) => w.clientConfig.caBundle)).toEqual([serving.caBundle, serving.caBundle]);
+    await admin.admission.createMutatingWebhookConfiguration({ body: registration });
+    cleanups.push(() => admin.admission.deleteMutatingWebhookConfiguration({ name: registration.metadata!.name! }));
+    const stale = await admin.core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'from-stale-manifest', labels: { app: 'stale', 'istio.io/rev': OLD } },
+        spec: {
+          containers: [{ name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53' }],
+          tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
+        },
+      },
+    });
+    expect(stale.metadata?.labels?.['istio.io/rev']).toBe(NEW);
+    const injected = JSON.parse(stale.metadata?.annotations?.['sidecar.istio.io/status'] ?? '{}') as {
+      revision?: string;
+    };
+    expect(injected.revision).toBe(NEW);
     expect(pod.process.exitCode).toBeNull();
   });
 });
+
+/**
+ * The chart's rendered MutatingWebhookConfiguration, changed only where this machine differs from a cluster:
+ * - `clientConfig.url` (`https://127.0.0.1:<port><the service's path>`) instead of `clientConfig.service`: the
+ *   test apiservers have no pod network and no aggregator routing, so a Service would resolve to a ClusterIP
+ *   nothing listens on; the agent listens on 127.0.0.1 as the chart's container would in its pod;
+ * - its name carries the test namespace, and each webhook's namespaceSelector also requires that namespace: the
+ *   apiservers are shared with other tests, whose pods this agent must not see.
+ * Everything else (rules, objectSelector, failurePolicy, timeouts, reinvocation, caBundle) is the chart's.
+ */
+function registerChartWebhook(
+  manifests: readonly Manifest[],
+  target: { port: number; namespace: string },
+): k8s.V1MutatingWebhookConfiguration {
+  const rendered = manifests.find((m) => m.kind === 'MutatingWebhookConfiguration');
+  if (rendered === undefined) throw new Error('the chart rendered no MutatingWebhookConfiguration');
+  const cfg = structuredClone(rendered) as unknown as k8s.V1MutatingWebhookConfiguration;
+  cfg.metadata = { ...cfg.metadata, name: `${cfg.metadata!.name!}-${target.namespace}` };
+  for (const w of cfg.webhooks ?? []) {
+    const { service, caBundle } = w.clientConfig;
+    if (service === undefined) throw new Error(`webhook ${w.name}: the chart registers no Service`);
+    w.clientConfig = { url: `https://127.0.0.1:${target.port}${service.path ?? ''}`, caBundle };
+    w.namespaceSelector!.matchExpressions!.push({
+      key: 'kubernetes.io/metadata.name',
+      operator: 'In',
+      values: [target.namespace],
+    });
+  }
+  return cfg;
+}

@@ -11,7 +11,14 @@ import {
 } from '../ports/kubernetes-port.js';
 import { sleep, type ApiCaller } from './kubernetes-http.js';
 import type { TokenBucket } from './token-bucket.js';
-import { WORKLOAD_RESOURCES, toNamespaceView, toPodView, toWorkloadView, type RawObject } from './kubernetes-views.js';
+import {
+  WORKLOAD_RESOURCES,
+  toDisruptionBudgetView,
+  toNamespaceView,
+  toPodView,
+  toWorkloadView,
+  type RawObject,
+} from './kubernetes-views.js';
 
 export interface InformerDeps {
   readonly list: ApiCaller['list'];
@@ -109,6 +116,7 @@ export function startInformer(
 const SINGLE_COLLECTIONS = {
   namespaces: { path: '/api/v1/namespaces', view: toNamespaceView },
   pods: { path: '/api/v1/pods', view: toPodView },
+  disruptionBudgets: { path: '/apis/policy/v1/poddisruptionbudgets', view: toDisruptionBudgetView },
 } as const;
 
 /** The port's `watch`: one informer per collection, the three workload kinds merged into one stream. */

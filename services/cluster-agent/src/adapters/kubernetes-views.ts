@@ -1,7 +1,15 @@
 import { WorkloadKind } from '@meshwave/contracts';
 import { controlPlaneOf, injectorRevisionOf, revisionTagOf } from '@meshwave/istio';
 import { workloadPreflightOf } from './workload-preflight.js';
-import type { IstioInstallation, Labels, NamespaceView, PodView, WorkloadView } from '../ports/kubernetes-port.js';
+import type {
+  DisruptionBudgetView,
+  IstioInstallation,
+  LabelSelectorView,
+  Labels,
+  NamespaceView,
+  PodView,
+  WorkloadView,
+} from '../ports/kubernetes-port.js';
 
 /** An object as the apiserver returns it, read only as far as the views need. */
 export type RawObject = {
@@ -68,6 +76,23 @@ export function toWorkloadView(kind: WorkloadKind, o: RawObject): WorkloadView {
     ),
     resourceVersion: o.metadata?.resourceVersion ?? '',
     preflight: workloadPreflightOf(o.spec ?? {}),
+  };
+}
+
+/** A PodDisruptionBudget (policy/v1) as far as the preflight reads it: its selector and its int-or-percent bounds. */
+export function toDisruptionBudgetView(o: RawObject): DisruptionBudgetView {
+  const spec = (o.spec ?? {}) as {
+    selector?: LabelSelectorView | null;
+    minAvailable?: number | string;
+    maxUnavailable?: number | string;
+  };
+  return {
+    namespace: o.metadata?.namespace ?? '',
+    name: o.metadata?.name ?? '',
+    selector: spec.selector ?? null,
+    ...(spec.minAvailable !== undefined ? { minAvailable: spec.minAvailable } : {}),
+    ...(spec.maxUnavailable !== undefined ? { maxUnavailable: spec.maxUnavailable } : {}),
+    resourceVersion: o.metadata?.resourceVersion ?? '',
   };
 }
 

@@ -118,12 +118,15 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
     watch<R extends WatchedResource>(resource: R, handler: WatchHandler<ResourceViews[R]>): WatchHandle {
       const set = s.watchers[resource] as Set<WatchHandler<ResourceViews[R]>>;
       set.add(handler);
+      // The simulated cluster has no PodDisruptionBudgets (its workloads report no preflight either).
       const objects = (
         resource === 'namespaces'
           ? [...s.namespaces].map(([n, ns]) => s.nsView(n, ns))
           : resource === 'workloads'
             ? s.workloadsIn(undefined).map(s.workloadView)
-            : s.podsIn(undefined).map(s.podView)
+            : resource === 'pods'
+              ? s.podsIn(undefined).map(s.podView)
+              : []
       ) as ResourceViews[R][];
       s.emit(resource, { type: 'resync', objects });
       return { stop: () => set.delete(handler) };

@@ -89,7 +89,12 @@ export interface SimStore {
 export function createSimStore(config: SimulatedClusterConfig): SimStore {
   let rvCounter = 1;
   let podCounter = 0;
-  const watchers: SimStore['watchers'] = { namespaces: new Set(), workloads: new Set(), pods: new Set() };
+  const watchers: SimStore['watchers'] = {
+    namespaces: new Set(),
+    workloads: new Set(),
+    pods: new Set(),
+    disruptionBudgets: new Set(),
+  };
   const pods = new Map<string, SimPod>();
   // Watch events are delivered asynchronously and in order, like a real watch stream: a handler never runs
   // inside the call that caused the change.

@@ -19,7 +19,8 @@ export interface KubernetesPort {
   patchWorkload(ref: WorkloadRef, patch: WorkloadPatch, options?: PatchOptions): Promise<WorkloadView>;
 
   /**
-   * Informer semantics: a `resync` with every object after each (re)list, then `upsert`/`delete` per change.
+   * Informer semantics (namespaces, workloads, pods, PodDisruptionBudgets): a `resync` with every object
+   * after each (re)list, then `upsert`/`delete` per change.
    * The watch survives errors on its own (re-list on 410 Gone, restart with capped backoff).
    */
   watch<R extends WatchedResource>(resource: R, handler: WatchHandler<ResourceViews[R]>): WatchHandle;
@@ -139,6 +140,27 @@ export interface PodView {
   readonly resourceVersion: string;
 }
 
+/** A label selector as Kubernetes writes it (`metav1.LabelSelector`). */
+export interface LabelSelectorView {
+  readonly matchLabels?: Labels;
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: string;
+    readonly values?: readonly string[];
+  }[];
+}
+
+/** A PodDisruptionBudget: which pods it covers and how many of them it keeps (an int or a percentage). */
+export interface DisruptionBudgetView {
+  readonly namespace: string;
+  readonly name: string;
+  /** `spec.selector`; null (none) selects no pod, an empty one every pod of the namespace (policy/v1) */
+  readonly selector: LabelSelectorView | null;
+  readonly minAvailable?: number | string;
+  readonly maxUnavailable?: number | string;
+  readonly resourceVersion: string;
+}
+
 export interface LeaseSpec {
   readonly namespace: string;
   readonly name: string;
@@ -176,6 +198,8 @@ export interface ResourceViews {
   readonly namespaces: NamespaceView;
   readonly workloads: WorkloadView;
   readonly pods: PodView;
+  /** PodDisruptionBudgets (policy/v1), read-only: the preflight's `noDisruptionAllowed` (ADR 0042) */
+  readonly disruptionBudgets: DisruptionBudgetView;
 }
 export type WatchedResource = keyof ResourceViews;
 

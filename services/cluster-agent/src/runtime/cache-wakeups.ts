@@ -10,6 +10,8 @@ import type { UnitBook } from './unit-book.js';
  * workload units, only those the changed object belongs to.
  */
 export function unitsToWake(change: CacheChange, book: UnitBook, cache: ClusterCache): Iterable<string> {
+  // a PodDisruptionBudget changes what the preflight reports, never what a unit must do
+  if (change.resource === 'disruptionBudgets') return [];
   if (change.namespace === undefined) return book.units.keys();
   // istiod lives in istio-system: a change there may be the control plane a waiting unit waits for
   if (change.namespace === ISTIO_SYSTEM_NAMESPACE)

@@ -1,5 +1,6 @@
 import {
   workloadRefKey,
+  type DisruptionBudgetView,
   type KubernetesPort,
   type NamespaceView,
   type PodView,
@@ -13,7 +14,7 @@ import { PodOwnerIndex, type PodOwnerIndexStats } from './pod-owner-index.js';
 
 /** What changed, so the agent can enqueue only the units of that namespace. */
 export interface CacheChange {
-  readonly resource: 'namespaces' | 'workloads' | 'pods';
+  readonly resource: 'namespaces' | 'workloads' | 'pods' | 'disruptionBudgets';
   /** the namespace touched; undefined after a full re-list */
   readonly namespace: string | undefined;
   /** the changed object itself (undefined after a re-list), so a change can wake only the units it concerns */
@@ -31,7 +32,8 @@ export class ClusterCache {
   private readonly namespaces = new Map<string, NamespaceView>();
   private readonly workloadsByNs = new Map<string, Map<string, WorkloadView>>();
   private readonly podsByNs = new Map<string, Map<string, PodView>>();
-  private readonly synced = { namespaces: false, workloads: false, pods: false };
+  private readonly budgetsByNs = new Map<string, Map<string, DisruptionBudgetView>>();
+  private readonly synced = { namespaces: false, workloads: false, pods: false, disruptionBudgets: false };
   private readonly owners = new PodOwnerIndex();
   private handles: WatchHandle[] = [];
   private syncWaiters: (() => void)[] = [];
@@ -67,6 +69,15 @@ export class ClusterCache {
           (p) => p.name,
         ),
       ),
+      port.watch('disruptionBudgets', (e) =>
+        this.apply(
+          'disruptionBudgets',
+          e,
+          (b) => b.namespace,
+          (ns) => bucket(this.budgetsByNs, ns),
+          (b) => b.name,
+        ),
+      ),
     ];
   }
 
@@ -76,7 +87,7 @@ export class ClusterCache {
   }
 
   get isSynced(): boolean {
-    return this.synced.namespaces && this.synced.workloads && this.synced.pods;
+    return Object.values(this.synced).every(Boolean);
   }
 
   whenSynced(): Promise<void> {
@@ -97,6 +108,10 @@ export class ClusterCache {
   /** every pod of every namespace */
   *allPods(): Iterable<PodView> {
     for (const pods of this.podsByNs.values()) yield* pods.values();
+  }
+  /** the namespace's PodDisruptionBudgets */
+  disruptionBudgets(namespace: string): Iterable<DisruptionBudgetView> {
+    return this.budgetsByNs.get(namespace)?.values() ?? [];
   }
   pods(namespace: string): readonly PodView[] {
     return [...(this.podsByNs.get(namespace)?.values() ?? [])];
@@ -145,9 +160,10 @@ export class ClusterCache {
   ): void {
     if (event.type === 'resync') {
       if (resource === 'namespaces') this.namespaces.clear();
-      else (resource === 'workloads' ? this.workloadsByNs : this.podsByNs).clear();
+      else
+        ({ workloads: this.workloadsByNs, pods: this.podsByNs, disruptionBudgets: this.budgetsByNs })[resource].clear();
       for (const o of event.objects) mapOf(nsOf(o)).set(keyOf(o), o);
-      if (resource !== 'namespaces') this.reindex();
+      if (resource === 'workloads' || resource === 'pods') this.reindex();
       const wasSynced = this.isSynced;
       this.synced[resource] = true;
       if (!wasSynced && this.isSynced) {
@@ -170,7 +186,7 @@ export class ClusterCache {
 
   /** Keeps the pods-by-owner index in step with one event; returns the workloads it concerns. */
   private index(resource: CacheChange['resource'], event: WatchEvent<unknown>): string[] {
-    if (event.type === 'resync' || resource === 'namespaces') return [];
+    if (event.type === 'resync' || resource === 'namespaces' || resource === 'disruptionBudgets') return [];
     if (resource === 'pods') {
       const p = event.object as PodView;
       return event.type === 'delete' ? this.owners.deletePod(p) : this.owners.upsertPod(p);

@@ -10,6 +10,7 @@ import {
 } from '@meshwave/contracts';
 import { PROTECTED_NAMESPACES, injectedRevisionOf } from '@meshwave/istio';
 import { assignedRevisionOf } from '../core/converge-decisions.js';
+import { workloadAllowsNoDisruption } from '../core/disruption-budgets.js';
 import { workloadRefKey, type IstioInstallation, type WorkloadView } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 
@@ -30,7 +31,18 @@ function inventoryEntry(cache: ClusterCache, w: WorkloadView): InventoryWorkload
     revision: assigned !== null && RevisionName.safeParse(assigned).success ? assigned : null,
     injectedRevision: injected !== null && RevisionName.safeParse(injected).success ? injected : null,
     replicas: w.replicas,
-    ...(w.preflight !== undefined ? { preflight: w.preflight } : {}),
+    ...(w.preflight !== undefined
+      ? {
+          preflight: {
+            ...w.preflight,
+            noDisruptionAllowed: workloadAllowsNoDisruption(
+              w,
+              cache.disruptionBudgets(w.namespace),
+              cache.workloads(w.namespace),
+            ),
+          },
+        }
+      : {}),
   });
   return parsed.success ? parsed.data : undefined;
 }
@@ -70,6 +82,11 @@ export interface InventoryChanges {
   readonly namespaces: boolean;
 }
 
+const isEmpty = (items: Iterable<unknown>): boolean => {
+  for (const _ of items) return false;
+  return true;
+};
+
 const refOf = (w: InventoryWorkloadRef): InventoryWorkloadRef => ({
   namespace: w.namespace,
   kind: w.kind,
@@ -100,6 +117,14 @@ export class InventoryBook {
     if (change.namespace === undefined) {
       this.all = true;
       this.namespacesDirty = true;
+    } else if (
+      change.resource === 'disruptionBudgets' ||
+      (change.resource === 'workloads' && !isEmpty(this.cache.disruptionBudgets(change.namespace)))
+    ) {
+      // A budget's selector may pick any workload of its namespace (and did pick others before it changed), and
+      // its expected pods are the replicas of every workload it picks: a workload scaled changes its neighbours'.
+      for (const w of this.cache.workloads(change.namespace)) this.dirty.set(workloadRefKey(w), w.namespace);
+      for (const key of change.workloads ?? []) this.dirty.set(key, change.namespace);
     } else if (change.resource === 'namespaces') {
       this.namespacesDirty = true;
       // the namespace's labels take part in each of its workloads' assigned revision

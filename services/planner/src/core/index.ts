@@ -15,3 +15,4 @@ export * from './rollout-record.js';
 export * from './judgement-hold.js';
 export * from './fleet-freeze.js';
 export * from './plan-acceptance.js';
+export * from './inventory-delta.js';

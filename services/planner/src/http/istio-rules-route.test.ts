@@ -69,6 +69,38 @@ describe("Istio's rules at rollout creation", () => {
     expect((await app.inject({ method: 'GET', url: '/v1/rollouts', headers })).json()).toEqual({ rollouts: [] });
   });
 
+  it('Given the tag prod-stable on 1-24-5 at version 1.22.1, When a rollout moving the tag to 1-25-2 is created, Then 422 UNSUPPORTED_UPGRADE_PATH names the tag move', async () => {
+    await putInventory({
+      clusters: [
+        {
+          name: 'prod-1',
+          controlPlanes: [
+            { revision: '1-24-5', version: '1.22.1', ready: true },
+            { revision: '1-25-2', version: '1.25.2', ready: true },
+          ],
+          tags: { 'prod-stable': '1-24-5' },
+          workloads: newFleetWorkloads(4, 'prod-stable'),
+        },
+      ],
+      vmGroups: [],
+    });
+    const tagMove = newRolloutYaml({ name: 'tag-jump', onGateFailure: 'rollback-all' }).replace(
+      '  waves:\n',
+      '  tag: prod-stable\n  waves:\n',
+    );
+    const refused = await create(tagMove);
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json()).toMatchObject({
+      code: 'UNSUPPORTED_UPGRADE_PATH',
+      details: [
+        {
+          code: 'UNSUPPORTED_UPGRADE_PATH',
+          message: expect.stringContaining('moving tag prod-stable from 1-24-5 to 1-25-2: 1.22.1 → 1.25.2'),
+        },
+      ],
+    });
+  });
+
   it('Given 1-25-2 at version 1.27.0, When a rollout is created, Then 422 UNSUPPORTED_UPGRADE_PATH; with a reason it is created and audited', async () => {
     await putInventory(newInventory({ version: '1.27.0', ready: true }, false));
     const refused = await create(newRolloutYaml({ name: 'jump' }));
