@@ -40,8 +40,11 @@ const hardStop = setTimeout(() => {
 hardStop.unref();
 
 /** When `p` logged a command of `type` accepted, after its first `from` lines (the log line's own time, ms). */
-function acceptedAt(p: ServiceProcess, from: number, type: string): number | undefined {
-  const line = p.lines.slice(from).find((l) => l.json?.['msg'] === 'command accepted' && l.json['type'] === type);
+function acceptedAt(p: ServiceProcess, from: number, type: string | readonly string[]): number | undefined {
+  const types: readonly string[] = typeof type === 'string' ? [type] : type;
+  const line = p.lines
+    .slice(from)
+    .find((l) => l.json?.['msg'] === 'command accepted' && types.includes(String(l.json['type'])));
   const time = line?.json?.['time'];
   return typeof time === 'string' ? Date.parse(time) : undefined;
 }
@@ -57,7 +60,11 @@ function positions(ps: readonly ServiceProcess[]): Map<ServiceProcess, number> {
 }
 
 /** Waits until every one of `ps` logged `type` accepted since `from`; the latest of those times. */
-async function lastAccepted(from: Map<ServiceProcess, number>, type: string, what: string): Promise<number> {
+async function lastAccepted(
+  from: Map<ServiceProcess, number>,
+  type: string | readonly string[],
+  what: string,
+): Promise<number> {
   return eventually(
     what,
     () => {
@@ -208,7 +215,13 @@ async function freezeTrials(f: Fleet): Promise<number[]> {
     const sent = Date.now();
     const r = await api('POST', '/v1/freeze', JSON.stringify({ reason: `halt bench ${i}` }), 'application/json');
     if (r.status !== 200) throw new Error(`POST /v1/freeze: ${r.status} ${JSON.stringify(r.body)}`);
-    const halted = await lastAccepted(from, MessageType.Halt, `freeze ${i}: the halt applied everywhere`);
+    // A freeze holds the rollout's targets: they get its desired state again, `halted`, as a new generation (the
+    // rollout is soaking, so no other command is accepted meanwhile; a resend of the same generation is not).
+    const halted = await lastAccepted(
+      from,
+      [MessageType.Halt, MessageType.ClusterDesiredState, MessageType.VmGroupDesiredState],
+      `freeze ${i}: the halt applied everywhere`,
+    );
     const resumed = positions(targets);
     await api('DELETE', '/v1/freeze', JSON.stringify({ reason: 'halt bench' }), 'application/json');
     // the next trial starts once the agents were told to go on (the commands resent after the freeze)
