@@ -5,7 +5,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const only = process.argv.slice(2);
+// `npm run bench -- halt --trials 5`: the names first, then options, passed on to every benchmark run
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((a) => a.startsWith('-'));
+const only = firstOption < 0 ? args : args.slice(0, firstOption);
+const options = firstOption < 0 ? [] : args.slice(firstOption);
 const benches = [
   'plan.ts',
   'decide.ts',
@@ -20,7 +24,7 @@ const benches = [
 let failed = 0;
 for (const bench of benches) {
   console.log(`\n=== ${bench}`);
-  const r = spawnSync(process.execPath, ['--expose-gc', here + bench], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', here + bench, ...options], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
 process.exitCode = failed === 0 ? 0 : 1;

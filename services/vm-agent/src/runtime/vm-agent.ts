@@ -13,6 +13,7 @@ import {
   type UpgradeTarget,
 } from '../adapters/agent-journal.js';
 import type { BridgeClient } from '../adapters/bridge-client.js';
+import { reEnrolling } from './re-enrollment.js';
 import { inRolloutSpan } from '../adapters/trace-context.js';
 import { BundleStore, type BundleUnpacker } from '../adapters/bundle-store.js';
 import { waitReady, type ProxyRunner, type ReadinessProbe } from '../adapters/proxy-runner.js';
@@ -53,11 +54,17 @@ export class VmAgent {
   private readonly stopController = new AbortController();
   private loop: Promise<void> | undefined;
   private heartbeat: Promise<void> | undefined;
+  private readonly client: BridgeClient;
 
   constructor(private readonly options: VmAgentOptions) {
     this.settings = { ...DEFAULT_AGENT_SETTINGS, ...options.settings };
     this.clock = options.clock ?? systemClock;
     this.log = (options.logger ?? silentLogger()).child({ component: 'vm-agent', host: options.host });
+    this.client = reEnrolling(
+      options.client,
+      () => this.journal.running?.version ?? null,
+      (reason) => this.log.warn({ reason }, 'the bridge no longer knows this host; enrolling again'),
+    );
     this.bundles = new BundleStore(options.stateDir, {
       downloadTimeoutMs: this.settings.downloadTimeoutMs,
       now: () => this.clock.now(),
@@ -84,7 +91,7 @@ export class VmAgent {
   /** Recovers from whatever a previous run left, enrolls, then polls and converges until `stop`. */
   async start(): Promise<void> {
     await this.recover();
-    await this.retrying('register', () => this.options.client.register(this.journal.running?.version ?? null));
+    await this.retrying('register', () => this.client.register(this.journal.running?.version ?? null));
     await this.sendReport();
     this.loop = this.run();
     this.heartbeat = this.beat();
@@ -147,7 +154,7 @@ export class VmAgent {
     let backoff = this.settings.retryMs;
     while (!signal.aborted) {
       try {
-        const answer = await this.options.client.desired(this.etag, this.settings.pollWaitSeconds, signal);
+        const answer = await this.client.desired(this.etag, this.settings.pollWaitSeconds, signal);
         backoff = this.settings.retryMs;
         if (answer === 'unchanged') continue;
         this.etag = answer.etag;
@@ -362,7 +369,7 @@ export class VmAgent {
       };
       // The report as sent is logged: the hosts' own record of when they were unavailable.
       this.log.info({ report: body, at: this.clock.now() }, 'report');
-      await this.options.client.report(body);
+      await this.client.report(body);
     };
     const next = this.reporting.then(send, send);
     this.reporting = next.catch((error: unknown) => {

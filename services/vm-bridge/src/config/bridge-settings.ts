@@ -1,4 +1,5 @@
 import { DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS } from '@meshwave/contracts';
+import { createHash } from 'node:crypto';
 import type { DecisionSettings } from '../core/batch-decision.js';
 
 /** A VM group this bridge serves. Hosts enroll with the group's enrollment token (its sha256 is configured). */
@@ -23,8 +24,8 @@ export interface BridgeSettings extends DecisionSettings {
   readonly progressIntervalMs: number;
   /** upper bound of one long poll */
   readonly maxLongPollMs: number;
-  /** consumer group of the commands subscription */
-  readonly consumerGroup: string;
+  /** consumer group of the commands subscription; default `commandsConsumerGroup` of the groups served */
+  readonly consumerGroup?: string;
   /** past this event-loop delay (ms) the bridge is Degraded and holds batch timeouts (MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS) */
   readonly loopDelayThresholdMs: number;
 }
@@ -38,6 +39,22 @@ export const DEFAULT_BRIDGE_SETTINGS: BridgeSettings = {
   reportFlushMs: 100,
   progressIntervalMs: 30_000,
   maxLongPollMs: 60_000,
-  consumerGroup: 'meshwave-vm-bridge',
   loopDelayThresholdMs: DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
 };
+
+/** Longest list of group names spelled out in a consumer group id; a longer one is digested. */
+const MAX_GROUP_NAMES_IN_ID = 200;
+
+/**
+ * The commands subscription's consumer group: one per set of VM groups served (`vm-bridge.<names>`), as a cluster
+ * agent's is one per cluster. Replicas of one bridge share it (only the lease holder consumes). A bridge serving
+ * other groups never shares it: in one consumer group the partitions are split between the members, so each would
+ * skip the commands of the other's groups on the partitions it got; and a bridge joining a group a departed
+ * unrelated bridge was a member of waited for that member's session to expire (30 s) before it consumed anything,
+ * its halts included.
+ */
+export function commandsConsumerGroup(groups: readonly string[]): string {
+  const names = [...groups].sort().join('+');
+  if (names.length <= MAX_GROUP_NAMES_IN_ID) return `vm-bridge.${names}`;
+  return `vm-bridge.${createHash('sha256').update(names).digest('hex').slice(0, 16)}`;
+}

@@ -31,8 +31,6 @@ export interface BridgeContext {
     stopped: boolean;
     /** true once every group's hosts are indexed (answers before that would be wrong 401/404s) */
     loaded: boolean;
-    /** the epoch of the lease the host index was loaded under (it is loaded again when the lease is retaken) */
-    indexedEpoch?: number;
   };
 }
 

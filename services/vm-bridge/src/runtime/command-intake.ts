@@ -104,7 +104,13 @@ export class CommandIntake {
       const g = loaded.group;
       const current = g.command;
       const highestEpoch = g.highestEpoch ?? 0;
-      const fence = fenceCommand({ epoch: highestEpoch, generation: current?.generation }, command);
+      // The planner counts generations per rollout (each starts at 1): they order the commands of the rollout in
+      // force, and a command of another rollout is fenced by epoch alone, as a cluster agent's ledger does.
+      const sameRollout = current?.rolloutId === command.rolloutId;
+      const fence = fenceCommand(
+        { epoch: highestEpoch, generation: sameRollout ? current.generation : undefined },
+        command,
+      );
       if (fence.verdict === 'rejected') return { outcome: reject(fence.reason, fence.detail) };
       if (fence.verdict === 'same') {
         // A redelivery or a new leader's resend: nothing to apply, but its epoch fences the deposed leader.
@@ -135,8 +141,9 @@ export class CommandIntake {
           haltReason: g.halted ? (g.haltReason ?? 'halted') : `halted by planner (generation ${command.generation})`,
           haltedAtGeneration: command.generation,
         };
-      } else if (g.halted && command.generation > (g.haltedAtGeneration ?? 0)) {
-        // A later decision of the planner resumes the group; it was told why the group halted.
+      } else if (g.halted && (!sameRollout || command.generation > (g.haltedAtGeneration ?? 0))) {
+        // A later decision of the planner (or a rollout created after the halt) resumes the group; it was told why
+        // the group halted.
         const { haltReason: _r, haltedAtGeneration: _h, ...rest } = next;
         next = { ...rest, halted: false };
       }
@@ -151,9 +158,15 @@ export class CommandIntake {
       const g = loaded.group;
       const highestEpoch = g.highestEpoch ?? 0;
       // A halt of an older generation than the group's command is out of date; one of the same generation halts it.
-      const fence = fenceCommand({ epoch: highestEpoch, generation: g.command?.generation ?? 0 }, halt);
+      // Generations order one rollout's commands: a halt of another rollout is fenced by epoch alone (halting is
+      // always safe).
+      const sameRollout = g.command?.rolloutId === halt.rolloutId;
+      const fence = fenceCommand(
+        { epoch: highestEpoch, generation: sameRollout ? (g.command?.generation ?? 0) : 0 },
+        halt,
+      );
       if (fence.verdict === 'rejected') return { outcome: reject(fence.reason, fence.detail) };
-      if (g.halted && (g.haltedAtGeneration ?? 0) >= halt.generation) {
+      if (g.halted && sameRollout && (g.haltedAtGeneration ?? 0) >= halt.generation) {
         // Already halted: nothing to apply, but a newer epoch on it fences the deposed leader off (ADR 0009).
         if (halt.epoch <= highestEpoch) return { outcome: { result: 'duplicate' } };
         return { outcome: { result: 'duplicate' }, changes: { group: { ...g, highestEpoch: halt.epoch } } };

@@ -32,7 +32,7 @@ export class GroupTicker {
   }
 
   private async tick(): Promise<void> {
-    const held = await keepLease(this.ctx);
+    const held = keepLease(this.ctx);
     // Joining the consumer group may wait for a dead member's session to expire: the groups' deadlines are not
     // made to wait for it (the bridge runs one join or leave at a time).
     void this.onLease(held).catch((error: unknown) =>

@@ -117,6 +117,11 @@ export class GroupWriter {
     if (kept !== undefined && kept.epoch === epoch) return kept.view;
     const view = await loadGroup(this.ctx.store, group);
     this.views.set(group, { epoch, view });
+    // What was read is the truth the hosts are answered from, indexed here in the group's write order: a host
+    // the store lost (its data flushed) is forgotten and enrolls again, never answered from a record left in memory.
+    const forgotten = this.ctx.hosts.refresh(view);
+    if (forgotten.length > 0)
+      this.ctx.log.warn({ group, hosts: forgotten }, 'hosts no longer in the store: they must enroll again');
     return view;
   }
 

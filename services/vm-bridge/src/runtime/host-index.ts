@@ -36,13 +36,26 @@ export class HostIndex {
     return undefined;
   }
 
-  /** Indexes every host of a group as stored. */
-  refresh(loaded: StoredGroup): void {
+  /**
+   * Makes the group's entries what the store holds: its hosts are indexed, and a host of the group the store no
+   * longer holds (removed by another replica, or lost with the store's data) is forgotten, so that its next request
+   * is refused and it enrolls again instead of being answered from a record nothing will ever write. Returns the
+   * hosts forgotten.
+   */
+  refresh(loaded: StoredGroup): string[] {
+    const forgotten: string[] = [];
+    for (const [name, entry] of this.entries) {
+      if (entry.group !== loaded.name) continue;
+      if (loaded.credentials.has(name) && loaded.hosts.has(name)) continue;
+      forgotten.push(name);
+      this.remove(name);
+    }
     for (const [name, { credential }] of loaded.credentials) {
       const record = loaded.hosts.get(name)?.record;
       if (record !== undefined)
         this.entries.set(name, { group: loaded.name, tokenSha256: credential.tokenSha256, record });
     }
+    return forgotten;
   }
 
   /** Waits until `wake(host)`, `ms` passed or `signal` aborted. */

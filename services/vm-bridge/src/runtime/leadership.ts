@@ -43,19 +43,18 @@ export async function waitForLease(ctx: BridgeContext, signal: AbortSignal): Pro
   if (ctx.lifecycle.stopped || lease === undefined) return false;
   election.start();
   ctx.log.info({ epoch: lease.epoch, instance: lease.holder }, 'vm-bridge holds the lease');
-  await indexGroups(ctx, lease.epoch);
+  await indexGroups(ctx);
   return true;
 }
 
-/** Whether this bridge holds the lease (re-indexing the hosts when it was taken again); false while another does. */
-export async function keepLease(ctx: BridgeContext): Promise<boolean> {
-  const lease = ctx.election.current;
-  if (lease === undefined) return false;
-  if (lease.epoch !== ctx.lifecycle.indexedEpoch) await indexGroups(ctx, lease.epoch);
-  return true;
+/**
+ * Whether this bridge holds the lease. A lease taken again (a new epoch) needs no indexing here: the group writer
+ * reads each group again at a new epoch and indexes its hosts from what it read, in the group's write order.
+ */
+export function keepLease(ctx: BridgeContext): boolean {
+  return ctx.election.current !== undefined;
 }
 
-async function indexGroups(ctx: BridgeContext, epoch: number): Promise<void> {
+async function indexGroups(ctx: BridgeContext): Promise<void> {
   for (const name of ctx.groups.keys()) ctx.hosts.refresh(await loadGroup(ctx.store, name));
-  ctx.lifecycle.indexedEpoch = epoch;
 }

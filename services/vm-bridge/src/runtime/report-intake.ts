@@ -17,11 +17,18 @@ export class ReportIntake {
   ) {
     this.writes = new CoalescedWrites<HostReport, void>(ctx, writer, (loaded, reports) => {
       const hosts: HostRecord[] = [];
+      const outcome = new Map<string, { result: undefined } | { error: unknown }>();
       for (const [name, report] of reports) {
         const current = loaded.hosts.get(name)?.record;
-        if (current !== undefined) hosts.push({ ...current, report });
+        // a host the store does not hold (lost with its data) is told so, and enrolls again: its report is not dropped
+        // silently while it waits for a batch that can never include it
+        if (current === undefined) outcome.set(name, { error: unknownHost(name) });
+        else {
+          hosts.push({ ...current, report });
+          outcome.set(name, { result: undefined });
+        }
       }
-      return { outcome: new Map([...reports.keys()].map((name) => [name, { result: undefined }])), changes: { hosts } };
+      return { outcome, changes: { hosts } };
     });
   }
 

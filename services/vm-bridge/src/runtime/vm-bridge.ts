@@ -17,7 +17,12 @@ import { monitorLoopDelay, silentLogger, type EventLoopDelay, type Logger } from
 import { trace, type Tracer } from '@opentelemetry/api';
 import type { BundleCatalog } from '../adapters/bundle-catalog.js';
 import { loadGroup } from '../adapters/group-store.js';
-import { DEFAULT_BRIDGE_SETTINGS, type BridgeSettings, type VmGroupConfig } from '../config/bridge-settings.js';
+import {
+  DEFAULT_BRIDGE_SETTINGS,
+  commandsConsumerGroup,
+  type BridgeSettings,
+  type VmGroupConfig,
+} from '../config/bridge-settings.js';
 import type { GroupRecord, HostRecord } from '../core/batch-decision.js';
 import { groupProgress } from '../core/group-progress.js';
 import { createBridgeMetrics, type BridgeMetrics } from '../metrics/bridge-metrics.js';
@@ -133,7 +138,7 @@ export class VmBridge {
     }
     const subscription = await this.ctx.bus.subscribe({
       topic: Topic.Commands,
-      groupId: this.settings.consumerGroup,
+      groupId: this.settings.consumerGroup ?? commandsConsumerGroup(this.groupNames),
       audiences: [...this.ctx.groups.keys()].map(vmGroupKey),
       types: [MessageType.VmGroupDesiredState, MessageType.Halt],
       fromBeginning: true,
