@@ -174,9 +174,6 @@ export const InventoryRequest = Inventory;
 
 export const PlanResponse = Plan;
 
-export const CreatedRollout = z.object({ id: z.string(), phase: z.string(), plan: Plan });
-export type CreatedRollout = z.infer<typeof CreatedRollout>;
-
 export const RolloutSummary = z.object({
   id: z.string(),
   name: z.string(),

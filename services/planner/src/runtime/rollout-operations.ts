@@ -8,7 +8,6 @@ import {
   rolloutIdOf,
   validate,
   type ActionResponse,
-  type CreatedRollout,
   type ExcludedUnit,
   type OperatorAction,
   type Plan,
@@ -43,6 +42,13 @@ import type { RolloutEvents } from './rollout-events.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
 import { ROLLOUT_KIND, RolloutDoc, stateWrite, type LoadedRollout } from './store-layout.js';
 import { StoredRolloutRecord, StoredRolloutState, parseStored } from './stored-documents.js';
+
+/** A rollout just started, with its whole plan (the API answers with the plan's summary, ADR 0039). */
+export interface NewRollout {
+  readonly id: string;
+  readonly phase: string;
+  readonly plan: Plan;
+}
 
 /** A rollout spec and an inventory as the API receives them: text (YAML/JSON, with positions in errors) or objects. */
 export interface PlanInput {
@@ -111,7 +117,7 @@ export class RolloutOperations {
     return (await this.planFor(input, nowOf(this.context))).plan;
   }
 
-  async create(input: PlanInput, actor: string): Promise<CreatedRollout> {
+  async create(input: PlanInput, actor: string): Promise<NewRollout> {
     const lease = this.ports.leadership.requireLeader();
     const now = nowOf(this.context);
     const { spec, inventory, plan } = await this.planFor(input, now);
@@ -308,6 +314,11 @@ export class RolloutOperations {
       ...(limit !== undefined ? { limit } : {}),
       ...(before !== undefined ? { before } : {}),
     });
+  }
+
+  /** the rollout's whole plan, as its record holds it (the record a driven rollout's reads keep, ADR 0032) */
+  async plannedOf(id: string): Promise<Plan> {
+    return (await this.loadOrThrow(id)).record.plan;
   }
 
   async transitions(id: string, query: TransitionPageQuery): Promise<TransitionPage> {
