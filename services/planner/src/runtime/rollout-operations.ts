@@ -31,6 +31,7 @@ import { retryFailedUnits } from '../core/unit-retry.js';
 import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
+import { RolloutStatusCache } from '../views/rollout-status-cache.js';
 import { transitionPage } from '../views/transition-page.js';
 import type { FleetInventory } from './fleet-inventory.js';
 import { readFreeze } from './freeze-control.js';
@@ -105,6 +106,7 @@ function parseInput(input: PlanInput): { spec: RolloutSpec; inventory?: Inventor
 /** The API's operations on rollouts: plan, create, read, act on, and read the audit and transitions of. */
 export class RolloutOperations {
   private readonly admission: RolloutAdmission;
+  private readonly statuses = new RolloutStatusCache();
 
   constructor(
     private readonly context: PlannerContext,
@@ -237,7 +239,9 @@ export class RolloutOperations {
 
   async get(id: string): Promise<RolloutStatus> {
     const [loaded, freeze] = await Promise.all([this.loadOrThrow(id), readFreeze(this.context.store)]);
-    const status = buildRolloutStatus(loaded.record, loaded.state, loaded.observations, nowOf(this.context));
+    const status = buildRolloutStatus(loaded.record, loaded.state, loaded.observations, nowOf(this.context), {
+      waves: this.statuses.wavesOf(id, loaded),
+    });
     // A freeze holds only what is still active: a finished rollout has nothing left to start.
     return freeze.frozen && !TERMINAL_PHASES.has(status.phase) ? { ...status, freeze } : status;
   }
