@@ -6,15 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newFleetWorkloads, newRolloutYaml } from '../../../../test/integration/planner/scripted-agents.js';
 import { createPlanner, type Planner } from '../runtime/planner.js';
 import { buildApp } from './app.js';
-import { hashTokens } from './auth.js';
-
-const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-0123456789abcdef' }], activeKeyId: 'test' };
-const tokens = hashTokens([
-  { name: 'victor', role: 'viewer', token: 'viewer-token' },
-  { name: 'olga', role: 'operator', token: 'operator-token' },
-  { name: 'ada', role: 'admin', token: 'admin-token' },
-]);
-const as = (token: string) => ({ authorization: `Bearer ${token}` });
+import { TEST_SIGNING, as, testTokens } from './api-test-harness.js';
 
 let planner: Planner;
 let app: FastifyInstance;
@@ -38,13 +30,13 @@ async function allPages<P extends { nextCursor?: string }>(url: string, limit: n
 
 beforeAll(async () => {
   planner = createPlanner({
-    bus: createInMemoryBus({ broker: createInMemoryBroker(), source: 'planner', signing }),
+    bus: createInMemoryBus({ broker: createInMemoryBroker(), source: 'planner', signing: TEST_SIGNING }),
     store: createInMemoryStore(),
     config: { instanceId: 'plan-pages-test', leaseRenewMs: 50, leaseTtlMs: 5000 },
   });
   await planner.start();
   for (let i = 0; i < 200 && !planner.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
-  app = await buildApp({ planner, tokens, limits: { bodyLimitBytes: 64 * 1024 } });
+  app = await buildApp({ planner, tokens: testTokens, limits: { bodyLimitBytes: 64 * 1024 } });
   const clusters = ['prod-1', 'prod-2'].map((name) => ({
     name,
     labels: { env: 'prod' },

@@ -4,22 +4,24 @@ import { newHarness } from '../core/engine-harness.js';
 import { RolloutStatusCache, STATUS_CACHE_ROLLOUTS } from './rollout-status-cache.js';
 import { buildWaveStatuses } from './rollout-status.js';
 
-/** A harness whose first wave went out and whose agents reported: every wave has statuses worth building. */
-function newRunningRollout() {
+/**
+ * A harness whose first wave went out and whose agents reported (every wave has statuses worth building), read
+ * once through a new cache.
+ */
+function newRolloutReadOnce() {
   const h = newHarness();
   h.settle();
   expect(h.state.dispatchedWaves).toBeGreaterThan(0);
-  return h;
+  const cache = new RolloutStatusCache();
+  const observations = h.fleet.observations();
+  const inputs = { record: h.record, state: h.state, stateVersion: 7, observations };
+  return { h, cache, observations, inputs, first: cache.wavesOf('r1', inputs) };
 }
 
 describe('a status read builds its wave statuses again only when what they derive from changed', () => {
   it('answers the same wave statuses while the record, the state version and every report stay the same', () => {
     // Given a running rollout read once
-    const h = newRunningRollout();
-    const cache = new RolloutStatusCache();
-    const observations = h.fleet.observations();
-    const inputs = { record: h.record, state: h.state, stateVersion: 7, observations };
-    const first = cache.wavesOf('r1', inputs);
+    const { h, cache, observations, inputs, first } = newRolloutReadOnce();
 
     // When it is read again with nothing changed (the state parsed afresh, as each read parses it)
     const again = cache.wavesOf('r1', { ...inputs, state: structuredClone(h.state) });
@@ -30,11 +32,7 @@ describe('a status read builds its wave statuses again only when what they deriv
   });
 
   it('builds them again when a report, a health report or the state version changes', () => {
-    const h = newRunningRollout();
-    const cache = new RolloutStatusCache();
-    const observations = h.fleet.observations();
-    const inputs = { record: h.record, state: h.state, stateVersion: 7, observations };
-    const first = cache.wavesOf('r1', inputs);
+    const { h, cache, inputs, first } = newRolloutReadOnce();
 
     // a cluster's report replaced (a unit of the first wave crash-loops now): counted anew
     h.fleet.failing.add(h.record.plan.waves[0]!.units[0]!);
@@ -57,7 +55,7 @@ describe('a status read builds its wave statuses again only when what they deriv
   });
 
   it(`keeps the statuses of the ${STATUS_CACHE_ROLLOUTS} rollouts read last`, () => {
-    const h = newRunningRollout();
+    const { h } = newRolloutReadOnce();
     const cache = new RolloutStatusCache();
     const inputs = { record: h.record, state: h.state, stateVersion: 1, observations: h.fleet.observations() };
     const first = cache.wavesOf('r0', inputs);
