@@ -95,7 +95,6 @@ export function createSimStore(config: SimulatedClusterConfig): SimStore {
   let rvCounter = 1;
   let podCounter = 0;
   const watchers: SimStore['watchers'] = { namespaces: new Set(), workloads: new Set(), pods: new Set() };
-  const pods = new Map<string, SimPod>();
   // Watch events are delivered asynchronously and in order, like a real watch stream: a handler never runs
   // inside the call that caused the change.
   const outbox: (() => void)[] = [];
@@ -115,9 +114,52 @@ export function createSimStore(config: SimulatedClusterConfig): SimStore {
     }
   };
 
+  const stats = { requests: 0, patches: 0, podsCreated: 0, objectsVisited: 0 };
+  const indexes = createSimIndexes(stats);
+
+  return {
+    clock: config.clock ?? systemClock,
+    podStartMs: config.podStartMs ?? 2000,
+    deadlineMs: (config.progressDeadlineSeconds ?? 600) * 1000,
+    hub: config.proxyHub ?? 'docker.io/istio',
+    defaultRevision: config.defaultRevision ?? 'default',
+    installed: config.revisions ? new Set(config.revisions) : undefined,
+    faults: config.faults ?? {},
+    admission: config.admission,
+    closed: false,
+    namespaces: new Map(),
+    ...indexes,
+    leases: new Map(),
+    watchers,
+    stats,
+    nextRv: () => rvCounter++,
+    nextPodId: () => (podCounter++).toString(36),
+    emit,
+    nsView: (name, ns) => ({ name, labels: ns.labels, resourceVersion: String(ns.rv) }),
+    workloadView: (w) => workloadView(indexes.podsOf, w),
+    podView,
+  };
+}
+
+/** What the store's indexes answer and keep; `stats.objectsVisited` counts what reads walk through. */
+type SimIndexes = Pick<
+  SimStore,
+  | 'workloads'
+  | 'pods'
+  | 'putWorkload'
+  | 'putPod'
+  | 'removePod'
+  | 'podsOf'
+  | 'servingOf'
+  | 'markReady'
+  | 'workloadsIn'
+  | 'podsIn'
+>;
+
+function createSimIndexes(stats: SimStore['stats']): SimIndexes {
+  const pods = new Map<string, SimPod>();
   // Indexes kept on every write, so a read costs what it returns, not the size of the cluster: pods by owning
   // workload and by namespace, workloads by namespace. `stats.objectsVisited` counts what reads walk through.
-  const stats = { requests: 0, patches: 0, podsCreated: 0, objectsVisited: 0 };
   const workloads = new Map<string, SimWorkload>();
   const workloadsByNs = new Map<string, Map<string, SimWorkload>>();
   const podsByOwner = new Map<string, Map<string, SimPod>>();
@@ -184,26 +226,9 @@ export function createSimStore(config: SimulatedClusterConfig): SimStore {
   };
   const podsIn = (namespace: string | undefined): SimPod[] =>
     visit(namespace === undefined ? pods.values() : podsByNs.get(namespace)?.values());
-
   return {
-    clock: config.clock ?? systemClock,
-    podStartMs: config.podStartMs ?? 2000,
-    deadlineMs: (config.progressDeadlineSeconds ?? 600) * 1000,
-    hub: config.proxyHub ?? 'docker.io/istio',
-    defaultRevision: config.defaultRevision ?? 'default',
-    installed: config.revisions ? new Set(config.revisions) : undefined,
-    faults: config.faults ?? {},
-    admission: config.admission,
-    closed: false,
-    namespaces: new Map(),
     workloads,
     pods,
-    leases: new Map(),
-    watchers,
-    stats,
-    nextRv: () => rvCounter++,
-    nextPodId: () => (podCounter++).toString(36),
-    emit,
     putWorkload,
     putPod,
     removePod,
@@ -212,9 +237,6 @@ export function createSimStore(config: SimulatedClusterConfig): SimStore {
     markReady,
     workloadsIn,
     podsIn,
-    nsView: (name, ns) => ({ name, labels: ns.labels, resourceVersion: String(ns.rv) }),
-    workloadView: (w) => workloadView(podsOf, w),
-    podView,
   };
 }
 
