@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, stringify } from 'yaml';
 import {
+  ApiErrorCode,
   InvalidInputError,
   formatProblem,
   parseDocumentText,
@@ -11,7 +12,7 @@ import {
 } from '@meshwave/contracts';
 import { CliError } from '../errors.js';
 import { ExitCode, type CommandIo, type Terminal } from '../io.js';
-import { PlannerClient } from '../adapters/planner-client.js';
+import { PlannerClient, PlannerClientError } from '../adapters/planner-client.js';
 import { readRolloutPlan } from '../adapters/rollout-plan-reader.js';
 import { addDeprecatedAlias, addExamples, OutputFormat, type CliContext } from '../commands/cli-options.js';
 import { LiveView } from '../commands/live-view.js';
@@ -275,9 +276,21 @@ export async function playScenario(
     if (['Completed', 'RolledBack', 'Failed'].includes(status.phase)) return { status, plan };
     if (Date.now() > deadline)
       throw new Error(`the rollout did not finish within ${options.timeoutSeconds}s (phase ${status.phase})`);
-    await actAsOperator(run, status, excludedOnce);
+    try {
+      await actAsOperator(run, status, excludedOnce);
+    } catch (err) {
+      if (!betweenLeaders(err)) throw err;
+      // A loop stalled past its lease (seconds, at 100,000 units in one process) lets the planner's lease lapse
+      // until it takes it again: the action is not lost, the next look sees the same state and acts again.
+      say('demo operator: the planner is between leaders (NOT_LEADER); acting again at the next look');
+    }
     await sleep(300);
   }
+}
+
+/** The planner answered that no replica leads now: a lease that lapsed and is being taken again. */
+function betweenLeaders(err: unknown): boolean {
+  return err instanceof PlannerClientError && err.status === 503 && err.body?.code === ApiErrorCode.NotLeader;
 }
 
 /** What the demo's operator does on each look: approve a waiting wave; on a halt, exclude what failed and resume. */
