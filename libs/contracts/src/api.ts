@@ -190,9 +190,6 @@ export type PlanPolicy = z.infer<typeof PlanPolicy>;
 export const PlanResponse = Plan.extend({ policy: PlanPolicy.optional() });
 export type PlanResponse = z.infer<typeof PlanResponse>;
 
-export const CreatedRollout = z.object({ id: z.string(), phase: z.string(), plan: Plan });
-export type CreatedRollout = z.infer<typeof CreatedRollout>;
-
 export const RolloutSummary = z.object({
   id: z.string(),
   name: z.string(),

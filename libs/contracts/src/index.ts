@@ -16,6 +16,7 @@ export * from './gate-api.js';
 export * from './retry-api.js';
 export * from './rollout-id.js';
 export * from './history-api.js';
+export * from './plan-page-api.js';
 export * from './service-graph.js';
 export * from './vm-host-api.js';
 export * from './yaml-document.js';

@@ -3,6 +3,8 @@ export const PlannerErrorCode = {
   InvalidTransition: 'INVALID_TRANSITION',
   ActionNotApplicable: 'ACTION_NOT_APPLICABLE',
   RolloutNotFound: 'ROLLOUT_NOT_FOUND',
+  /** a plan page names a wave the rollout's plan does not have */
+  WaveNotFound: 'WAVE_NOT_FOUND',
   ClusterNotFound: 'CLUSTER_NOT_FOUND',
   RolloutExists: 'ROLLOUT_EXISTS',
   /** units of a new rollout are driven by an active rollout (two rollouts never move one workload) */

@@ -1,5 +1,5 @@
 // The planner as separate processes on real Kafka and Redis (test env), driven by scripted agents.
-import type { RolloutStatus } from '@meshwave/contracts';
+import type { CreatedRollout, PlanWavePage, RolloutStatus } from '@meshwave/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadTestEnv, type TestEnv } from '../../support/env.js';
 import { secretsIn } from '../../support/signing-fleet.js';
@@ -151,13 +151,24 @@ describe('planner on Kafka and Redis', () => {
     await until('inventory', async () =>
       (await api<{ clusters: unknown[] }>(p, 'GET', '/v1/fleet')).body.clusters.length === 3 ? true : undefined,
     );
-    const created = await api<{ id: string; plan: { waves: { units: string[] }[] } }>(
+    const created = await api<CreatedRollout>(
       p,
       'POST',
       '/v1/rollouts',
       newRolloutYaml({ name: 'it-halt', onGateFailure: 'halt' }),
     );
-    const badWave = created.body.plan.waves.findIndex((w) => w.units.includes(bad));
+    // the answer has the plan's summary; each wave's units come in pages (ADR 0039): one page holds these few
+    const waves = await Promise.all(
+      created.body.plan.waves.map(
+        async (_, w) => (await api<PlanWavePage>(p, 'GET', `/v1/rollouts/${created.body.id}/plan/waves/${w}`)).body,
+      ),
+    );
+    expect(
+      waves.every(
+        (w) => w.nextCursor === undefined && w.units.length === created.body.plan.waves[w.wave]!.counts.units,
+      ),
+    ).toBe(true);
+    const badWave = waves.findIndex((w) => w.units.includes(bad));
     const halted = await until('halt', async () => {
       const s = (await api<RolloutStatus>(p, 'GET', `/v1/rollouts/${created.body.id}`)).body;
       return s.phase === 'Halted' ? s : undefined;
@@ -167,7 +178,7 @@ describe('planner on Kafka and Redis', () => {
     await until('halt commands at every touched cluster', async () =>
       fleet.every((a) => a.applied.length === 0 || a.halts.length > 0) ? true : undefined,
     );
-    const later = created.body.plan.waves.slice(badWave + 1).flatMap((w) => w.units);
+    const later = waves.slice(badWave + 1).flatMap((w) => w.units);
     for (const u of later) {
       const [cluster, ...rest] = u.split('/');
       expect(fleet.find((a) => a.options.name === cluster)!.revisions.get(rest.join('/'))).toBe('1-24-5');

@@ -12,6 +12,10 @@ import {
   type RevisionsView,
   type Inventory,
   type PlanResponse,
+  type PlanPageQuery,
+  type PlanSkippedPage,
+  type PlanSummary,
+  type PlanWavePage,
   type RolloutList,
   type RolloutStatus,
 } from '@meshwave/contracts';
@@ -153,6 +157,18 @@ export class PlannerClient {
   }
   rolloutAudit(id: string): Promise<{ entries: Omit<AuditEntryView, 'id'>[] }> {
     return this.request('GET', `v1/rollouts/${encodeURIComponent(id)}/audit`);
+  }
+  /** A started rollout's plan without its units: its waves with their counts (ADR 0039). */
+  rolloutPlanSummary(id: string): Promise<PlanSummary> {
+    return this.request('GET', `v1/rollouts/${encodeURIComponent(id)}/plan`);
+  }
+  /** A page of wave `wave`'s workloads, units and VM hosts. */
+  planWavePage(id: string, wave: number, query: Partial<PlanPageQuery>): Promise<PlanWavePage> {
+    return this.request('GET', `v1/rollouts/${encodeURIComponent(id)}/plan/waves/${wave}${queryString(query)}`);
+  }
+  /** A page of the workloads the plan skipped and of its risks. */
+  planSkippedPage(id: string, query: Partial<PlanPageQuery>): Promise<PlanSkippedPage> {
+    return this.request('GET', `v1/rollouts/${encodeURIComponent(id)}/plan/skipped${queryString(query)}`);
   }
   transitions(id: string, query: { limit?: number; cursor?: string }): Promise<TransitionPage> {
     return this.request('GET', `v1/rollouts/${encodeURIComponent(id)}/transitions${queryString(query)}`);

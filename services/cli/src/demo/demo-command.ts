@@ -3,15 +3,17 @@ import { Command, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, stringify } from 'yaml';
 import {
+  ApiErrorCode,
   InvalidInputError,
   formatProblem,
   parseDocumentText,
-  type CreatedRollout,
+  type Plan,
   type RolloutStatus,
 } from '@meshwave/contracts';
 import { CliError } from '../errors.js';
 import { ExitCode, type CommandIo, type Terminal } from '../io.js';
-import { PlannerClient } from '../adapters/planner-client.js';
+import { PlannerClient, PlannerClientError } from '../adapters/planner-client.js';
+import { readRolloutPlan } from '../adapters/rollout-plan-reader.js';
 import { addDeprecatedAlias, addExamples, OutputFormat, type CliContext } from '../commands/cli-options.js';
 import { LiveView } from '../commands/live-view.js';
 import { rolloutStatusLines } from '../commands/progress-view.js';
@@ -63,7 +65,7 @@ export interface DemoResult {
   readonly exit: number;
   readonly summary?: DemoSummary;
   readonly status?: RolloutStatus;
-  readonly plan?: CreatedRollout['plan'];
+  readonly plan?: Plan;
 }
 
 /**
@@ -103,7 +105,7 @@ export function rolloutOutcome(
 async function summarize(
   fleet: EmbeddedFleet,
   status: RolloutStatus,
-  plan: CreatedRollout['plan'],
+  plan: Plan,
   startedAt: number,
   appliedAt: number,
   stats: { stop(): ProcessStats },
@@ -144,7 +146,7 @@ interface DemoRun extends DemoScenarioRun {
 /** What the scenario has seen so far: kept when it fails halfway, so the result still carries it. */
 export interface DemoProgress {
   status?: RolloutStatus;
-  plan?: CreatedRollout['plan'];
+  plan?: Plan;
   /** when the rollout was applied (ms since the epoch) */
   appliedAt?: number;
 }
@@ -172,7 +174,7 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
   }
   options.onFleetStarted?.(fleet);
   // The planner is in this process, never out of reach: a request waits as long as the demo does. A 30 s request
-  // timeout would measure only this process's own load (at 100,000 units the plan it answers is ≈15 MB).
+  // timeout would measure only this process's own load (a status read walks 100,000 units while the fleet runs).
   const client = new PlannerClient(fleet.url, DEMO_TOKEN, options.timeoutSeconds * 1000);
   const run: DemoRun = { options, io, fleetConfig, fleet, client, say, view };
   announceFleet(run);
@@ -245,7 +247,7 @@ export async function playScenario(
   run: DemoScenarioRun,
   exampleText: string,
   progress: DemoProgress,
-): Promise<{ status: RolloutStatus; plan: CreatedRollout['plan'] }> {
+): Promise<{ status: RolloutStatus; plan: Plan }> {
   const { options, io, fleetConfig, client, say, view } = run;
   // The planner learns the clusters from their agents' inventory reports.
   const deadline = Date.now() + options.timeoutSeconds * 1000;
@@ -256,11 +258,13 @@ export async function playScenario(
   const spec = demoRolloutSpec(exampleText, fleetConfig.timing.soakSeconds, new Date());
   const created = await client.createRollout(stringify(spec));
   progress.appliedAt = Date.now();
-  progress.plan = created.plan;
-  if (options.planFile !== undefined) await writeFile(options.planFile, JSON.stringify(created.plan));
   say(
-    `applied rollout ${created.id}: ${created.plan.waves.map((w) => `${w.name} (${w.workloads.length} units${w.vmHosts.length ? `, ${w.vmHosts.length} VM hosts` : ''})`).join(' → ')}`,
+    `applied rollout ${created.id}: ${created.plan.waves.map((w) => `${w.name} (${w.counts.workloads} units${w.counts.vmHosts ? `, ${w.counts.vmHosts} VM hosts` : ''})`).join(' → ')}`,
   );
+  // every unit and host, for the ground truth at the end and the plan file: read in pages (ADR 0039)
+  const plan = await readRolloutPlan(client, created.id);
+  progress.plan = plan;
+  if (options.planFile !== undefined) await writeFile(options.planFile, JSON.stringify(plan));
 
   const excludedOnce = new Set<string>();
   const paint = paintFor(io, options.terminal !== undefined);
@@ -269,12 +273,24 @@ export async function playScenario(
     const status = await client.rollout(created.id);
     progress.status = status;
     view.update(rolloutStatusLines(status, { transitions: 3, paint }));
-    if (['Completed', 'RolledBack', 'Failed'].includes(status.phase)) return { status, plan: created.plan };
+    if (['Completed', 'RolledBack', 'Failed'].includes(status.phase)) return { status, plan };
     if (Date.now() > deadline)
       throw new Error(`the rollout did not finish within ${options.timeoutSeconds}s (phase ${status.phase})`);
-    await actAsOperator(run, status, excludedOnce);
+    try {
+      await actAsOperator(run, status, excludedOnce);
+    } catch (err) {
+      if (!betweenLeaders(err)) throw err;
+      // A loop stalled past its lease (seconds, at 100,000 units in one process) lets the planner's lease lapse
+      // until it takes it again: the action is not lost, the next look sees the same state and acts again.
+      say('demo operator: the planner is between leaders (NOT_LEADER); acting again at the next look');
+    }
     await sleep(300);
   }
+}
+
+/** The planner answered that no replica leads now: a lease that lapsed and is being taken again. */
+function betweenLeaders(err: unknown): boolean {
+  return err instanceof PlannerClientError && err.status === 503 && err.body?.code === ApiErrorCode.NotLeader;
 }
 
 /** What the demo's operator does on each look: approve a waiting wave; on a halt, exclude what failed and resume. */

@@ -56,8 +56,8 @@ export function simulatedTraffic(
     const cluster = clusters.get(t.cluster);
     if (!cluster) continue;
     for (const w of cluster.servingPods(t.namespace, t.name)) {
-      const ready = w.revisions.length;
-      const onNew = window.asBefore ? 0 : w.revisions.filter((r) => r === window.to).length;
+      const ready = w.ready;
+      const onNew = window.asBefore ? 0 : (w.revisions.get(window.to) ?? 0);
       const requests = Math.round(options.requestsPerSecond * window.seconds * ready);
       const spread = 0.95 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${w.name}`) / 0xffffffff) * 0.1;
       const factor = 1 + (onNew / ready) * (options.newRevisionP99Factor - 1);

@@ -1,5 +1,4 @@
 import { WorkloadKind } from '@meshwave/contracts';
-import { injectedRevisionOf } from '@meshwave/istio';
 import { workloadRefKey, type KubernetesPort, type WorkloadRef } from '../ports/kubernetes-port.js';
 import { admitPod, newPod, slowFactor, startPod, touch } from './simulated-pods.js';
 import { simulatedLeases, simulatedPort } from './simulated-port.js';
@@ -21,25 +20,14 @@ export type {
 type SimulatedKnobs = Omit<SimulatedCluster, keyof KubernetesPort | 'name'>;
 
 /** What a test or the demo does to the cluster besides the port: create objects, inject faults, close. */
-/**
- * The injected revision of a simulated pod, parsed once per annotations object: a simulated pod's annotations are
- * replaced, never edited in place, so the object identifies what was parsed.
- */
-const injectedByAnnotations = new WeakMap<object, string | null>();
-function injectedOf(annotations: Record<string, string>): string | null {
-  let revision = injectedByAnnotations.get(annotations);
-  if (revision === undefined) injectedByAnnotations.set(annotations, (revision = injectedRevisionOf(annotations)));
-  return revision;
-}
-
 function servingPods(s: SimStore, namespace: string, name?: string): ReturnType<SimulatedCluster['servingPods']> {
-  const out: { name: string; revisions: (string | null)[] }[] = [];
+  const out: { name: string; ready: number; revisions: ReadonlyMap<string | null, number> }[] = [];
   for (const w of s.workloadsIn(namespace, name)) {
-    const revisions = s
-      .podsOf(w)
-      .filter((p) => p.ready)
-      .map((p) => injectedOf(p.annotations));
-    if (revisions.length > 0) out.push({ name: w.ref.name, revisions });
+    const revisions = s.servingOf(w);
+    if (revisions === undefined) continue;
+    let ready = 0;
+    for (const n of revisions.values()) ready += n;
+    out.push({ name: w.ref.name, ready, revisions });
   }
   return out;
 }

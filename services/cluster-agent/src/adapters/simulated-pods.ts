@@ -78,7 +78,7 @@ export function startPod(s: SimStore, p: SimPod, ref: WorkloadRef | undefined): 
     p.crashLooping = true;
     p.restarts += 1;
   } else {
-    p.ready = true;
+    s.markReady(p);
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@meshwave/reconcile';
-import { IstioLabel } from '@meshwave/istio';
+import { IstioLabel, injectedRevisionOf } from '@meshwave/istio';
 import type { PodView } from '../ports/kubernetes-port.js';
 import { createSimulatedCluster, type SimulatedCluster } from './simulated-cluster.js';
 
@@ -73,6 +73,21 @@ describe('simulated cluster: indexed reads', () => {
         .sort(),
     ).toEqual(['cart', 'web']);
     expect(sim.podsOfWorkload({ ...cart, name: 'absent' })).toEqual([]);
+    // the Ready pods by injected revision, kept as pods came, went and became Ready, are what counting them says
+    for (const [namespace, name] of [
+      ['shop', 'cart'],
+      ['shop', 'web'],
+      ['other', 'cart'],
+    ] as const) {
+      const counted = new Map<string | null, number>();
+      for (const p of all.filter((x) => x.namespace === namespace && x.controlled && x.name.startsWith(`${name}-`)))
+        if (p.ready)
+          counted.set(injectedRevisionOf(p.annotations), (counted.get(injectedRevisionOf(p.annotations)) ?? 0) + 1);
+      expect(sim.servingPods(namespace, name)).toEqual([
+        { name, ready: [...counted.values()].reduce((a, b) => a + b, 0), revisions: counted },
+      ]);
+    }
+    expect(sim.servingPods('shop', 'cart')[0]?.revisions).toEqual(new Map([['1-25-2', 4]]));
     sim.close();
   });
 });

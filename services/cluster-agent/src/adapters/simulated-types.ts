@@ -101,10 +101,14 @@ export interface SimulatedCluster extends KubernetesPort {
   /** the pods the workload owns, from the owner index ([] for an unknown workload) */
   podsOfWorkload(ref: WorkloadRef): PodView[];
   /**
-   * For the demo's stand-in for Prometheus: per workload of the namespace (or of that name) with a Ready pod, the
-   * revision injected into each of its Ready pods (null: no sidecar). Costs the workloads' own pods, no views.
+   * For the demo's stand-in for Prometheus: per workload of the namespace (or of that name) with a Ready pod, its
+   * Ready pods and how many run each injected revision (null: no sidecar). Costs a lookup per workload: the counts
+   * are kept as pods come, go and become Ready, never counted from the pods.
    */
-  servingPods(namespace: string, name?: string): { readonly name: string; readonly revisions: (string | null)[] }[];
+  servingPods(
+    namespace: string,
+    name?: string,
+  ): { readonly name: string; readonly ready: number; readonly revisions: ReadonlyMap<string | null, number> }[];
   stats(): SimulatedClusterStats;
   /** stops every timer (pod starts, deadlines) */
   close(): void;

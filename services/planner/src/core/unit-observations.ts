@@ -1,4 +1,11 @@
-import { UnitFailureReason, UnitState, VmHostState, unitKey, type UnitProgressEntry } from '@meshwave/contracts';
+import {
+  UnitFailureReason,
+  UnitState,
+  VmHostState,
+  unitKey,
+  type UnitProgressEntry,
+  type VmProgress,
+} from '@meshwave/contracts';
 import type { HealthReport } from '@meshwave/contracts';
 import type { Observations, Received, RolloutRecord, RolloutState } from './rollout-state.js';
 import { waveUnitsOf } from './wave-units.js';
@@ -216,6 +223,18 @@ export function observeVmHosts(
   waves: readonly number[],
 ): VmHostObservation[] {
   const out: VmHostObservation[] = [];
+  // each group's reported hosts by name, built once: a lookup per host, not a scan of the group (10,000 hosts)
+  const reported = new Map<string, ReadonlyMap<string, VmProgress['hosts'][number]>>();
+  const hostsOf = (group: string): ReadonlyMap<string, VmProgress['hosts'][number]> => {
+    let byName = reported.get(group);
+    if (byName === undefined) {
+      const hosts = new Map<string, VmProgress['hosts'][number]>();
+      // the first of a name wins, as a scan would find it
+      for (const x of observations.vmGroups.get(group)?.hosts ?? []) if (!hosts.has(x.name)) hosts.set(x.name, x);
+      reported.set(group, (byName = hosts));
+    }
+    return byName;
+  };
   for (const w of waves) {
     const planned = record.plan.waves[w];
     if (planned === undefined) continue;
@@ -227,7 +246,7 @@ export function observeVmHosts(
         dispatched &&
         report !== undefined &&
         report.generation >= (state.targets[`vmgroup/${h.group}`]?.generation ?? 0);
-      const seen = dispatched ? report?.hosts.find((x) => x.name === h.name) : undefined;
+      const seen = dispatched ? hostsOf(h.group).get(h.name) : undefined;
       let status: VmHostObservation['status'] = 'pending';
       if (seen !== undefined) {
         if (seen.state === VmHostState.Failed || seen.state === VmHostState.Reverted) status = 'failed';

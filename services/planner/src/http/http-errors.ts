@@ -19,6 +19,7 @@ export class HttpError extends Error {
 
 const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorCode }> = {
   [PlannerErrorCode.RolloutNotFound]: { status: 404, code: ApiErrorCode.NotFound },
+  [PlannerErrorCode.WaveNotFound]: { status: 404, code: ApiErrorCode.NotFound },
   [PlannerErrorCode.ClusterNotFound]: { status: 404, code: ApiErrorCode.NotFound },
   [PlannerErrorCode.ActionNotApplicable]: { status: 409, code: ApiErrorCode.ActionNotApplicable },
   [PlannerErrorCode.RolloutExists]: { status: 409, code: ApiErrorCode.Conflict },

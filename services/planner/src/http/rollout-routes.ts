@@ -2,6 +2,11 @@ import {
   ApiRole,
   AuditEntryView,
   CreatedRollout,
+  PlanPageQuery,
+  PlanSkippedPage,
+  PlanSummary,
+  PlanWaveParams,
+  PlanWavePage,
   RolloutIdParams,
   RolloutList,
   RolloutStatus,
@@ -10,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Planner } from '../runtime/planner.js';
+import { planSkippedPage, planWavePage, summarizePlan } from '../views/plan-pages.js';
 import type { OnLeader } from './leader-forwarding.js';
 import { requireRole } from './request-auth.js';
 import { SpecBody, errorResponses, planInputOf } from './route-schemas.js';
@@ -37,7 +43,8 @@ export function registerRolloutRoutes(app: FastifyInstance, planner: Planner, on
         planner.createRollout(planInputOf(request.body), request.identity!.name),
       );
       if (created === undefined) return reply;
-      return reply.status(201).send(created);
+      // the plan's summary: the whole plan is ≈15 MB at 100,000 units; its units are read in pages (ADR 0039)
+      return reply.status(201).send({ ...created, plan: summarizePlan(created.plan) });
     },
   );
 
@@ -66,6 +73,8 @@ export function registerRolloutRoutes(app: FastifyInstance, planner: Planner, on
     async (request) => planner.getRollout(request.params.id),
   );
 
+  registerPlanPageRoutes(app, planner);
+
   routes.get(
     '/v1/rollouts/:id/audit',
     {
@@ -86,5 +95,52 @@ export function registerRolloutRoutes(app: FastifyInstance, planner: Planner, on
         })),
       };
     },
+  );
+}
+
+/** A started rollout's plan in parts (ADR 0039): its summary, pages of each wave's units, of what it skipped. */
+function registerPlanPageRoutes(app: FastifyInstance, planner: Planner): void {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const viewer = requireRole(ApiRole.Viewer);
+  routes.get(
+    '/v1/rollouts/:id/plan',
+    {
+      schema: {
+        summary: "A rollout's plan without its units: waves with their counts",
+        tags: ['rollouts'],
+        params: RolloutIdParams,
+        response: { 200: PlanSummary, ...errorResponses },
+      },
+      onRequest: viewer,
+    },
+    async (request) => summarizePlan(await planner.rolloutPlan(request.params.id)),
+  );
+  routes.get(
+    '/v1/rollouts/:id/plan/waves/:wave',
+    {
+      schema: {
+        summary: "A page of a wave's workloads, units and VM hosts (each list cut at the same offset)",
+        tags: ['rollouts'],
+        params: PlanWaveParams,
+        querystring: PlanPageQuery,
+        response: { 200: PlanWavePage, ...errorResponses },
+      },
+      onRequest: viewer,
+    },
+    async (request) => planWavePage(await planner.rolloutPlan(request.params.id), request.params.wave, request.query),
+  );
+  routes.get(
+    '/v1/rollouts/:id/plan/skipped',
+    {
+      schema: {
+        summary: 'A page of the workloads the plan skipped and of its preflight risks',
+        tags: ['rollouts'],
+        params: RolloutIdParams,
+        querystring: PlanPageQuery,
+        response: { 200: PlanSkippedPage, ...errorResponses },
+      },
+      onRequest: viewer,
+    },
+    async (request) => planSkippedPage(await planner.rolloutPlan(request.params.id), request.query),
   );
 }

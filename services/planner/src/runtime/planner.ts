@@ -2,7 +2,6 @@ import type { EventBus, Subscription } from '@meshwave/bus';
 import type {
   ActionResponse,
   ClusterDetail,
-  CreatedRollout,
   FleetView,
   RevisionsView,
   FreezeStatus,
@@ -11,6 +10,7 @@ import type {
   RolloutSummary,
   TransitionPage,
   TransitionPageQuery,
+  Plan,
   PlanResponse,
 } from '@meshwave/contracts';
 import { systemClock, type Clock } from '@meshwave/reconcile';
@@ -26,11 +26,17 @@ import { EventLoopDelayMonitor } from '../metrics/event-loop-delay.js';
 import { PlannerMetrics } from '../metrics/planner-metrics.js';
 import { PlannerReadiness, type Readiness } from './readiness.js';
 import { RolloutEvents } from './rollout-events.js';
-import { RolloutOperations, type ActionInput, type PlanInput, type RetryInput } from './rollout-operations.js';
+import {
+  RolloutOperations,
+  type ActionInput,
+  type NewRollout,
+  type PlanInput,
+  type RetryInput,
+} from './rollout-operations.js';
 import { RolloutReconciler } from './rollout-reconciler.js';
 import { StoreEra } from './store-era.js';
 
-export type { ActionInput, PlanInput, RetryInput } from './rollout-operations.js';
+export type { ActionInput, NewRollout, PlanInput, RetryInput } from './rollout-operations.js';
 export type { Readiness } from './readiness.js';
 
 export interface CreatePlannerOptions {
@@ -54,7 +60,9 @@ export interface Planner {
   /** `holder` of the current lease, whoever holds it */
   leader(): Promise<string | undefined>;
   plan(input: PlanInput): Promise<PlanResponse>;
-  createRollout(input: PlanInput, actor: string): Promise<CreatedRollout>;
+  createRollout(input: PlanInput, actor: string): Promise<NewRollout>;
+  /** a rollout's whole plan (the API serves it in pages) */
+  rolloutPlan(id: string): Promise<Plan>;
   listRollouts(): Promise<RolloutSummary[]>;
   getRollout(id: string): Promise<RolloutStatus>;
   act(id: string, input: ActionInput): Promise<ActionResponse>;
@@ -215,8 +223,12 @@ class PlannerImpl implements Planner {
     return this.operations.plan(input);
   }
 
-  createRollout(input: PlanInput, actor: string): Promise<CreatedRollout> {
+  createRollout(input: PlanInput, actor: string): Promise<NewRollout> {
     return this.operations.create(input, actor);
+  }
+
+  rolloutPlan(id: string): Promise<Plan> {
+    return this.operations.plannedOf(id);
   }
 
   listRollouts(): Promise<RolloutSummary[]> {

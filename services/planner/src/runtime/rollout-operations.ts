@@ -8,7 +8,6 @@ import {
   rolloutIdOf,
   validate,
   type ActionResponse,
-  type CreatedRollout,
   type ExcludedUnit,
   type OperatorAction,
   type Plan,
@@ -33,6 +32,7 @@ import { retryFailedUnits } from '../core/unit-retry.js';
 import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
+import { RolloutStatusCache } from '../views/rollout-status-cache.js';
 import { transitionPage } from '../views/transition-page.js';
 import type { FleetInventory } from './fleet-inventory.js';
 import { readFreeze } from './freeze-control.js';
@@ -44,6 +44,13 @@ import type { RolloutEvents } from './rollout-events.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
 import { ROLLOUT_KIND, RolloutDoc, stateWrite, type LoadedRollout } from './store-layout.js';
 import { StoredRolloutRecord, StoredRolloutState, parseStored } from './stored-documents.js';
+
+/** A rollout just started, with its whole plan (the API answers with the plan's summary, ADR 0039). */
+export interface NewRollout {
+  readonly id: string;
+  readonly phase: string;
+  readonly plan: Plan;
+}
 
 /** A rollout spec and an inventory as the API receives them: text (YAML/JSON, with positions in errors) or objects. */
 export interface PlanInput {
@@ -100,6 +107,7 @@ function parseInput(input: PlanInput): { spec: RolloutSpec; inventory?: Inventor
 /** The API's operations on rollouts: plan, create, read, act on, and read the audit and transitions of. */
 export class RolloutOperations {
   private readonly admission: RolloutAdmission;
+  private readonly statuses = new RolloutStatusCache();
 
   constructor(
     private readonly context: PlannerContext,
@@ -121,7 +129,7 @@ export class RolloutOperations {
     return { ...plan, policy: { rules: policyRulesFor(policy, spec, plan, inventory), violations } };
   }
 
-  async create(input: PlanInput, actor: string): Promise<CreatedRollout> {
+  async create(input: PlanInput, actor: string): Promise<NewRollout> {
     const lease = this.ports.leadership.requireLeader();
     const now = nowOf(this.context);
     const { spec, inventory, plan } = await this.planFor(input, now);
@@ -241,7 +249,9 @@ export class RolloutOperations {
 
   async get(id: string): Promise<RolloutStatus> {
     const [loaded, freeze] = await Promise.all([this.loadOrThrow(id), readFreeze(this.context.store)]);
-    const status = buildRolloutStatus(loaded.record, loaded.state, loaded.observations, nowOf(this.context));
+    const status = buildRolloutStatus(loaded.record, loaded.state, loaded.observations, nowOf(this.context), {
+      waves: this.statuses.wavesOf(id, loaded),
+    });
     // A freeze holds only what is still active: a finished rollout has nothing left to start.
     return freeze.frozen && !TERMINAL_PHASES.has(status.phase) ? { ...status, freeze } : status;
   }
@@ -318,6 +328,11 @@ export class RolloutOperations {
       ...(limit !== undefined ? { limit } : {}),
       ...(before !== undefined ? { before } : {}),
     });
+  }
+
+  /** the rollout's whole plan, as its record holds it (the record a driven rollout's reads keep, ADR 0032) */
+  async plannedOf(id: string): Promise<Plan> {
+    return (await this.loadOrThrow(id)).record.plan;
   }
 
   async transitions(id: string, query: TransitionPageQuery): Promise<TransitionPage> {

@@ -17,7 +17,7 @@ import {
   observeVmHosts,
   type UnitObservation,
 } from '../core/unit-observations.js';
-import { waveInjection } from './wave-injection.js';
+import { waveInjection, type ReportedEntries } from './wave-injection.js';
 import { buildMembershipStatus } from './membership-status.js';
 import { burndownOf } from '../core/deadline-status.js';
 
@@ -87,22 +87,24 @@ function waveState(record: RolloutRecord, state: RolloutState, w: number): strin
 }
 
 /**
- * What `GET /v1/rollouts/{id}` shows: derived each time from the stored state and the latest reports
- * (status is reconstituted from the state of the world, never stored twice).
+ * Each wave's status from the stored state and the latest reports: the part of a status read that walks every
+ * unit and host. The units and hosts are observed once for all waves (each cluster's report indexed once).
  */
-export function buildRolloutStatus(
+export function buildWaveStatuses(
   record: RolloutRecord,
   state: RolloutState,
   observations: Observations,
-  now: Date,
-  nextWakeAt?: string,
-): RolloutStatus {
-  const waves: WaveStatus[] = record.plan.waves.map((planned, w) => {
-    const units = observeUnits(record, state, observations, [w]);
-    const hosts = observeVmHosts(record, state, observations, [w]);
+): WaveStatus[] {
+  const all = Array.from(record.plan.waves.keys());
+  const unitsByWave = groupByWave(observeUnits(record, state, observations, all));
+  const hostsByWave = groupByWave(observeVmHosts(record, state, observations, all));
+  const reported = new Map<string, ReportedEntries>();
+  return record.plan.waves.map((planned, w) => {
+    const units = unitsByWave.get(w) ?? [];
+    const hosts = hostsByWave.get(w) ?? [];
     const counts = zeroUnits();
     const perCluster = new Map<string, ReturnType<typeof zeroUnits>>();
-    for (const unit of planned.units) {
+    for (const unit of state.excluded.length > 0 ? planned.units : []) {
       if (!isExcluded(unit, state.excluded)) continue;
       const cluster = unit.split('/')[0] ?? '';
       counts.excluded++;
@@ -124,7 +126,7 @@ export function buildRolloutStatus(
       g[h.status]++;
       perGroup.set(h.group, g);
     }
-    const injection = waveInjection(record, state, observations, w);
+    const injection = waveInjection(record, state, observations, w, reported);
     return {
       index: w,
       name: planned.name,
@@ -155,6 +157,32 @@ export function buildRolloutStatus(
         })),
     };
   });
+}
+
+function groupByWave<T extends { readonly wave: number }>(items: readonly T[]): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const item of items) {
+    const list = out.get(item.wave);
+    if (list === undefined) out.set(item.wave, [item]);
+    else list.push(item);
+  }
+  return out;
+}
+
+/**
+ * What `GET /v1/rollouts/{id}` shows: derived each time from the stored state and the latest reports
+ * (status is reconstituted from the state of the world, never stored twice). `waves`: the wave statuses already
+ * built from these same inputs (a status read's cache, rollout-status-cache.ts).
+ */
+export function buildRolloutStatus(
+  record: RolloutRecord,
+  state: RolloutState,
+  observations: Observations,
+  now: Date,
+  options: { readonly nextWakeAt?: string; readonly waves?: readonly WaveStatus[] } = {},
+): RolloutStatus {
+  const { nextWakeAt } = options;
+  const waves = options.waves ?? buildWaveStatuses(record, state, observations);
   const estimate = estimateCompletion(record, state, now);
   const membership = buildMembershipStatus(record, state);
   return {
@@ -163,7 +191,7 @@ export function buildRolloutStatus(
     leaderEpoch: writtenEpochOf(state),
     generation: state.generation,
     ...traceIdOf(record.traceparent),
-    waveStatuses: waves,
+    waveStatuses: [...waves],
     gateVerdicts: state.verdicts.slice(-100).map((v) => ({ ...v })),
     excluded: [...state.excluded],
     approvedWaves: [...state.approvedWaves],

@@ -56,19 +56,25 @@ export class HttpReadinessProbe implements ReadinessProbe {
   }
 }
 
-/** Polls `probe` until ready or `timeoutMs` has passed; the last failure says why. */
+/**
+ * Polls `probe` until ready or `timeoutMs` has passed; the last failure says why. The probe always looks once
+ * more after the deadline: "not ready" is judged on what the proxy answered then, never on time alone. An event
+ * loop too busy to probe between two checks (seconds, with 100,000 units in one process) used to pass the
+ * deadline unseen and revert a host whose proxy had long been ready.
+ */
 export async function waitReady(
   probe: ReadinessProbe,
   options: { readonly timeoutMs: number; readonly intervalMs: number; readonly clock?: Clock },
 ): Promise<ReadinessResult> {
   const clock = options.clock ?? systemClock;
   const deadline = clock.now() + options.timeoutMs;
-  let last: ReadinessResult = { ready: false, detail: 'not checked' };
+  const checkMs = Math.max(options.intervalMs, 1000);
+  let last: ReadinessResult;
   for (;;) {
     const left = deadline - clock.now();
-    if (left <= 0) break;
-    last = await probe.check(Math.min(left, Math.max(options.intervalMs, 1000)));
+    last = await probe.check(left > 0 ? Math.min(left, checkMs) : checkMs);
     if (last.ready) return last;
+    if (clock.now() >= deadline) break;
     await clock.sleep(Math.min(options.intervalMs, Math.max(0, deadline - clock.now())));
   }
   return {
