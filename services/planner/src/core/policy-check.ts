@@ -2,6 +2,7 @@ import {
   resolvePercentOrCount,
   type Inventory,
   type Plan,
+  type PlanPolicy,
   type Policy,
   type PolicyRule,
   type RolloutSpec,
@@ -31,6 +32,16 @@ function rulesApplying(policy: Policy, spec: RolloutSpec, plan: Plan, inventory:
 /** The names of the rules that apply to this rollout (what `meshwave apply` shows before it asks). */
 export function policyRulesFor(policy: Policy, spec: RolloutSpec, plan: Plan, inventory: Inventory): string[] {
   return rulesApplying(policy, spec, plan, inventory).map((r) => r.rule.name);
+}
+
+/** What a dry run shows of the policy: the rules that apply and each one the rollout breaks. */
+export function planPolicyOf(policy: Policy, spec: RolloutSpec, plan: Plan, inventory: Inventory): PlanPolicy {
+  const violations = checkPolicy(policy, spec, plan, inventory).map(({ rule, path, message }) => ({
+    rule,
+    path,
+    message,
+  }));
+  return { rules: policyRulesFor(policy, spec, plan, inventory), violations };
 }
 
 /**

@@ -23,7 +23,7 @@ import { injectTraceContext, rolloutAttributes, withSpan } from '@meshwave/telem
 import { metricGatePaths } from '../core/metric-query.js';
 import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
 import { planRefusal, upgradePathOverride } from '../core/plan-refusal.js';
-import { checkPolicy, policyRulesFor } from '../core/policy-check.js';
+import { checkPolicy, planPolicyOf } from '../core/policy-check.js';
 import { planningSpecOf } from '../core/emergency.js';
 import { PlanRefusal, checkPlanAcceptance } from '../core/plan-acceptance.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
@@ -92,9 +92,8 @@ export interface RolloutOperationsPorts {
 
 const tracer = trace.getTracer('@meshwave/planner');
 
-function newRolloutId(name: string, now: Date): string {
-  return rolloutIdOf(name, now.getTime(), randomBytes(2).toString('hex'));
-}
+const newRolloutId = (name: string, now: Date): string =>
+  rolloutIdOf(name, now.getTime(), randomBytes(2).toString('hex'));
 
 function parseInput(input: PlanInput): { spec: RolloutSpec; inventory?: Inventory } {
   const spec = typeof input.spec === 'string' ? parseRolloutSpec(input.spec) : validate(RolloutSpec, input.spec);
@@ -120,13 +119,7 @@ export class RolloutOperations {
   async plan(input: PlanInput): Promise<PlanResponse> {
     const { spec, inventory, plan } = await this.planFor(input, nowOf(this.context));
     const policy = this.context.config.policy;
-    if (!policy) return plan;
-    const violations = checkPolicy(policy, spec, plan, inventory).map(({ rule, path, message }) => ({
-      rule,
-      path,
-      message,
-    }));
-    return { ...plan, policy: { rules: policyRulesFor(policy, spec, plan, inventory), violations } };
+    return policy ? { ...plan, policy: planPolicyOf(policy, spec, plan, inventory) } : plan;
   }
 
   async create(input: PlanInput, actor: string): Promise<NewRollout> {
