@@ -28,8 +28,10 @@ describe('POST /v1/rollouts/:id/include', () => {
       payload: newRolloutYaml({ approval: [0] }),
     });
     expect(created.statusCode).toBe(201);
-    const { id, plan } = created.json<{ id: string; plan: { waves: { units: string[] }[] } }>();
-    const unit = plan.waves[0]!.units[0]!;
+    const { id } = created.json<{ id: string }>();
+    // create answers with the plan's summary; the first wave's units come from its page (ADR 0039)
+    const page = await app.inject({ method: 'GET', url: `/v1/rollouts/${id}/plan/waves/0?limit=1`, headers: operator });
+    const unit = page.json<{ units: string[] }>().units[0]!;
     const url = (action: string): string => `/v1/rollouts/${id}/${action}`;
     const post = (action: string, headers: Record<string, string>, reason?: string) =>
       app.inject({ method: 'POST', url: url(action), headers, payload: unitBody(unit, reason) });
