@@ -18,7 +18,7 @@ describe('embedded demo scenario', () => {
         port: 0,
         planFile,
         exitWhenDone: true,
-        json: true,
+        summary: 'json',
         timeoutSeconds: 280,
         onFleetStarted: (fleet) => {
           fleet.clusters

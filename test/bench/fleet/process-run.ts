@@ -221,7 +221,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     say(`planner pid ${planner.pid} on ${url}; agents and vm-bridge in pid ${sim.pid}; run ${run}`);
     const scenario = playScenario(
       {
-        options: { json: true, timeoutSeconds: options.hardLimitSeconds },
+        options: { summary: 'json', timeoutSeconds: options.hardLimitSeconds },
         io: { stdout: () => undefined, env: {} },
         fleetConfig: options.fleet,
         client,

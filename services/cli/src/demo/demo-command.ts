@@ -50,8 +50,8 @@ export interface DemoOptions {
   readonly planFile?: string;
   readonly port: number;
   readonly exitWhenDone: boolean;
-  /** the summary alone, as one JSON object (for scripts) */
-  readonly json: boolean;
+  /** the summary alone, as one JSON or YAML document (for scripts); absent: the progress for people */
+  readonly summary?: 'json' | 'yaml';
   /** redraw the progress in place on this terminal; undefined: append plain lines (a pipe, a file, `--no-tty`) */
   readonly terminal?: Terminal;
   /** when the demo gives up (the scenario takes under two minutes on the default fleet) */
@@ -126,7 +126,7 @@ async function summarize(
  * fleet benchmark plays it against a planner process too.
  */
 export interface DemoScenarioRun {
-  readonly options: Pick<DemoOptions, 'json' | 'timeoutSeconds' | 'planFile' | 'terminal'>;
+  readonly options: Pick<DemoOptions, 'summary' | 'timeoutSeconds' | 'planFile' | 'terminal'>;
   readonly io: Pick<CommandIo, 'stdout' | 'env'>;
   readonly fleetConfig: DemoFleetConfig;
   readonly client: PlannerClient;
@@ -155,7 +155,7 @@ export interface DemoProgress {
 export async function runDemo(options: DemoOptions, io: CommandIo): Promise<DemoResult> {
   const startedAt = Date.now();
   const stats = startProcessStats();
-  const view = new LiveView(options.json ? () => undefined : io.stdout, options.terminal);
+  const view = new LiveView(options.summary !== undefined ? () => undefined : io.stdout, options.terminal);
   const say = (text: string): void => view.note(text);
   const inputs = await readDemoInputs(options, io);
   if ('exit' in inputs) return inputs;
@@ -191,7 +191,8 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
       summary.vmHosts.onTarget === summary.vmHosts.total
         ? ExitCode.Ok
         : ExitCode.Failure;
-    if (options.json) io.stdout(JSON.stringify(summary));
+    if (options.summary === 'json') io.stdout(JSON.stringify(summary));
+    else if (options.summary === 'yaml') io.stdout(stringify(summary));
     else say(`demo summary: ${JSON.stringify(summary)}`);
   } catch (err) {
     io.stderr(`meshwave demo: ${(err as Error).message}`);
@@ -362,8 +363,8 @@ export function demoCommand(ctx: CliContext): Command {
     .option('--timeout <seconds>', 'give up after this many seconds', '300')
     .option('--no-tty', 'plain, append-only lines even on a terminal (as off one)')
     .addOption(
-      new Option('-o, --output <format>', 'table: the progress; json: the summary alone, as one JSON object')
-        .choices([OutputFormat.Table, OutputFormat.Json])
+      new Option('-o, --output <format>', 'table: the progress; json, yaml: the summary alone, as one document')
+        .choices([OutputFormat.Table, OutputFormat.Json, OutputFormat.Yaml])
         .default(OutputFormat.Table),
     );
   addDeprecatedAlias(cmd, ctx.io, { flags: '--json', replaces: 'output', use: '-o json', sets: OutputFormat.Json });
@@ -384,7 +385,7 @@ export function demoCommand(ctx: CliContext): Command {
         ...(opts.planOut === undefined ? {} : { planFile: opts.planOut }),
         port,
         exitWhenDone: opts.exitWhenDone,
-        json: opts.output === OutputFormat.Json,
+        ...(opts.output === OutputFormat.Table ? {} : { summary: opts.output }),
         ...(terminal === undefined ? {} : { terminal }),
         timeoutSeconds: Number(opts.timeout) || 300,
       },

@@ -86,7 +86,7 @@ describe('the demo operator while the planner is between leaders', () => {
     // When the demo plays its scenario
     const { status } = await playScenario(
       {
-        options: { json: false, timeoutSeconds: 30 },
+        options: { timeoutSeconds: 30 },
         io: { stdout: () => undefined, env: {} },
         fleetConfig,
         client,
