@@ -2,7 +2,7 @@
 // and the same end-state verdict (every Deployment restarted exactly once onto NEW, every VM host switched once).
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, type DrillRolloutOptions } from './fleet-api.ts';
-import { dumpFleetLogs } from './fleet-diagnostics.ts';
+import { dumpFleetLogs, stopFleetScanningLogs } from './fleet-diagnostics.ts';
 import { observeFleet, type FleetObservers } from './fleet-observers.ts';
 import { NEW, registerInventory, startFleet, type Fleet, type FleetApi, type FleetOptions } from './fleet-processes.ts';
 import type { FleetVerdict } from './fleet-verdict.ts';
@@ -25,7 +25,7 @@ export function useFleet(options: FleetOptions = {}): DrillFleet {
   });
   afterAll(async () => {
     await observers?.stop();
-    await fleet?.stop();
+    await stopFleetScanningLogs(fleet);
   });
   return {
     fleet: () => fleet ?? expect.fail('the fleet did not start'),

@@ -14,6 +14,7 @@ import {
   waitForLeader,
   waitForPhase,
 } from '../../support/fleet-api.ts';
+import { stopFleetScanningLogs } from '../../support/fleet-diagnostics.ts';
 import { CRASH_LABEL, withCrashOnNew } from '../../support/fleet-faults.ts';
 import { acceptedCommands, observeFleet, type FleetObservers } from '../../support/fleet-observers.ts';
 import { NEW, registerInventory, settle, startFleet, type Fleet } from '../../support/fleet-processes.ts';
@@ -34,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await observers?.stop();
-  await fleet?.stop();
+  await stopFleetScanningLogs(fleet);
 });
 
 /** When each process first accepted a halt (its own clock), once all of them have. */

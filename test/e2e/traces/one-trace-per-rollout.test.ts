@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadJaegerEnv, type JaegerEnv } from '../../support/env.ts';
 import { eventually } from '../../support/eventually.ts';
 import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, waitForPhase } from '../../support/fleet-api.ts';
+import { stopFleetScanningLogs } from '../../support/fleet-diagnostics.ts';
 import { registerInventory, startFleet, type Fleet } from '../../support/fleet-processes.ts';
 import { orphanSpans, otelExportEnv, storedTrace, type StoredSpan } from '../../support/jaeger.ts';
 
@@ -20,7 +21,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await fleet?.stop();
+  await stopFleetScanningLogs(fleet);
 });
 
 /** The chain of parents from `span` up to the root (the span itself first). */
