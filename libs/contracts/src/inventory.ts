@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Labels, ObjectName, ResourceName, RevisionName } from './primitives.js';
 import { WorkloadPreflight } from './preflight.js';
+import { InventoryGateway, MAX_GATEWAYS } from './gateway.js';
 
 export const WorkloadKind = { Deployment: 'Deployment', StatefulSet: 'StatefulSet', DaemonSet: 'DaemonSet' } as const;
 export type WorkloadKind = (typeof WorkloadKind)[keyof typeof WorkloadKind];
@@ -141,6 +142,8 @@ export const InventoryCluster = z.strictObject({
   revisionPods: z.array(RevisionPods).max(MAX_REPORTED_REVISIONS).optional(),
   /** true: the agent found more revisions than it may list, so `revisionPods` is not the whole of them */
   revisionPodsTruncated: z.literal(true).optional(),
+  /** the cluster's gateway Deployments (ADR 0047; optional: agents before it report none) */
+  gateways: z.array(InventoryGateway).max(MAX_GATEWAYS).optional(),
 });
 export type InventoryCluster = z.infer<typeof InventoryCluster>;
 
@@ -201,6 +204,20 @@ export const Inventory = z
         if (keys.has(key))
           ctx.addIssue({ code: 'custom', path: ['clusters', i, 'workloads', j], message: `duplicate workload ${key}` });
         keys.add(key);
+      });
+      // A gateway moves by canary, never restarted in place as a workload (ADR 0047).
+      const gateways = new Set<string>();
+      c.gateways?.forEach((g, j) => {
+        const key = `${g.namespace}/${g.name}`;
+        if (gateways.has(key))
+          ctx.addIssue({ code: 'custom', path: ['clusters', i, 'gateways', j], message: `duplicate gateway ${key}` });
+        else if (keys.has(`${g.namespace}/Deployment/${g.name}`))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters', i, 'gateways', j],
+            message: `gateway ${key} is also listed as a workload: a gateway belongs in \`gateways\` only`,
+          });
+        gateways.add(key);
       });
     });
     const groups = new Set<string>();

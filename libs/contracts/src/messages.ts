@@ -10,6 +10,7 @@ import {
   RevisionTags,
   VmHost,
 } from './inventory.js';
+import { InventoryGateway, MAX_GATEWAYS } from './gateway.js';
 import { CommandRejectionReasonSchema } from './command-fencing.js';
 
 /** Topic roles; actual names are configuration (see `TopicNames`). */
@@ -191,6 +192,8 @@ export const InventoryReport = z.object({
   revisionPods: z.array(RevisionPods).max(MAX_REPORTED_REVISIONS).optional(),
   /** true: more revisions run than `revisionPods` may list (it names those with the most pods) */
   revisionPodsTruncated: z.literal(true).optional(),
+  /** the cluster's gateways, apart from its workloads (ADR 0047; optional: older agents send none) */
+  gateways: z.array(InventoryGateway).max(MAX_GATEWAYS).optional(),
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 

@@ -1,3 +1,4 @@
+import { PlannedGatewayStep } from './gateway.js';
 import { PlanRisk } from './preflight.js';
 import { z } from 'zod';
 
@@ -109,6 +110,8 @@ export const Plan = z.object({
   estimatedCompletion: z.string(),
   granularity: z.string(),
   waves: z.array(PlannedWave),
+  /** gateway canary steps after every wave (ADR 0047); absent in plans made before gateways */
+  gatewaySteps: z.array(PlannedGatewayStep).default([]),
   skipped: z.array(SkippedWorkload),
   /** what could go wrong for each unit when it restarts (ADR 0035); absent in plans made before the preflight */
   risks: z.array(PlanRisk).default([]),

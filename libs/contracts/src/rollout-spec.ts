@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GatewayRollout } from './gateway.js';
 import { PreflightPolicy } from './preflight.js';
 import {
   Labels,
@@ -185,6 +186,8 @@ export const RolloutSpecBody = z
     exclude: z.array(WorkloadSelector).default([]),
     pins: z.array(Pin).default([]),
     vms: z.array(VmRollout).default([]),
+    /** gateways, moved by canary after every workload wave (ADR 0047); absent: gateways are not touched */
+    gateways: GatewayRollout.optional(),
     gates: Gates.default({}),
     onGateFailure: z
       .enum([GateFailurePolicy.Halt, GateFailurePolicy.RollbackWave, GateFailurePolicy.RollbackAll])

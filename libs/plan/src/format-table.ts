@@ -30,6 +30,7 @@ export function formatPlanTable(plan: Plan): string {
     }
     for (const d of plan.waves[wi]!.delays) lines.push(`      delayed: ${d}`);
   }
+  lines.push(...gatewayStepLines(plan.gatewaySteps));
   const skipped = new Map<string, number>();
   for (const s of plan.skipped) skipped.set(s.reason, (skipped.get(s.reason) ?? 0) + 1);
   lines.push('');
@@ -54,5 +55,21 @@ function riskLines(risks: Plan['risks']): string[] {
     cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i]!))).join('  ');
   const out = ['', `preflight risks (${risks.length}):`, line(header), ...rows.map(line)];
   if (risks.length > RISKS_SHOWN) out.push(`… and ${risks.length - RISKS_SHOWN} more (-o json lists them all)`);
+  return out;
+}
+
+/** The gateway canary steps after the waves (ADR 0047): share on `to`, when, and the gateways each moves. */
+function gatewayStepLines(steps: Plan['gatewaySteps']): string[] {
+  if (steps.length === 0) return [];
+  const out = ['', `gateway steps (${steps.length}), after the waves:`];
+  for (const s of steps) {
+    out.push(
+      `  ${s.index}  ${pad(s.name, 14)} ${pad(`${s.percent}% on to`, 11)} ${s.earliestStart} → ${s.estimatedConverged}  soak ${s.soakSeconds}s  ${s.gateways.length} gateways`,
+    );
+    for (const g of s.gateways.slice(0, RISKS_SHOWN))
+      out.push(`      ${g.cluster}/${g.namespace}/${g.name} (${g.kind})`);
+    if (s.gateways.length > RISKS_SHOWN) out.push(`      … and ${s.gateways.length - RISKS_SHOWN} more`);
+    for (const d of s.delays) out.push(`      delayed: ${d}`);
+  }
   return out;
 }

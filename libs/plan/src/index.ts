@@ -17,3 +17,4 @@ export {
   type IstioVersion,
   type RuleVerdict,
 } from './upgrade-rules.js';
+export { GATEWAY_API_STEP, gatewayStepName, planGatewaySteps, selectGateways } from './gateway-steps.js';

@@ -11,6 +11,7 @@ import {
 } from '@meshwave/contracts';
 import { ChangeWindows, type StartDelay } from './change-windows.js';
 import { controlPlaneProblems } from './control-plane-checks.js';
+import { planGatewaySteps, selectGateways } from './gateway-steps.js';
 import { meshResolver, type MeshOf } from './mesh-of.js';
 import { compareWorkloads, deadlineProblems, reportUnmoved, skippedOf, UNASSIGNED } from './plan-report.js';
 import { CompiledSelector } from './selection.js';
@@ -100,13 +101,21 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   );
 
   reportUnmoved(units, clusters, assigned, body, skipped, blocked);
-  // Istio's rules, checked in the clusters the plan moves units in (ADR 0028).
+  // 5. Gateways, by canary after every wave (ADR 0047).
+  const gateways = selectGateways(body, clusters);
+  const gatewaySteps = planGatewaySteps(body, gateways, scheduler, problems);
+  // Istio's rules, checked in the clusters the plan moves units or gateways in (ADR 0028).
   const moving = new Uint8Array(clusters.length);
   for (let u = 0; u < units.size; u++) if (assigned[u] !== UNASSIGNED) moving[units.cluster[u]!] = 1;
-  const movingIn = clusters.filter((_, ci) => moving[ci] === 1);
+  const movingGateways = new Set(gatewaySteps.flatMap((s) => s.gateways.map((g) => g.cluster)));
+  const movingIn = clusters.filter((c, ci) => moving[ci] === 1 || movingGateways.has(c.name));
   problems.push(...controlPlaneProblems(body, movingIn));
   problems.push(...deadlineProblems(body, now, scheduler.scheduled));
-  const completion = scheduler.scheduled.reduce((max, s) => Math.max(max, s.converged), now);
+  const lastGatewayStep = gatewaySteps.at(-1);
+  const completion = scheduler.scheduled.reduce(
+    (max, s) => Math.max(max, s.converged),
+    lastGatewayStep === undefined ? now : Date.parse(lastGatewayStep.estimatedConverged),
+  );
   return {
     rollout: spec.metadata.name,
     from: body.from,
@@ -120,6 +129,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
     waves: scheduler.scheduled.map((s, index) =>
       toPlannedWave(s, index, { movers, units }, clusters, body.defaults.maxUnavailable),
     ),
+    gatewaySteps,
     skipped: skipped.sort(compareWorkloads),
     risks,
     untouchedVmHosts: vmByWave.untouched,

@@ -29,6 +29,13 @@ export interface ScheduledWave {
   readonly vmHosts: PlannedVmHost[];
 }
 
+/** A step scheduled in the chain of waves without being one (a gateway step). */
+export interface ScheduledStep {
+  readonly start: number;
+  readonly converged: number;
+  readonly delays: readonly string[];
+}
+
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -110,6 +117,33 @@ export class WaveScheduler {
     return out;
   }
 
+  /**
+   * Schedules a step that is not a wave (a gateway canary step, ADR 0047) in the same chain: the first allowed
+   * window after the previous wave or step converged and soaked; it takes one `batchEstimate`.
+   */
+  scheduleStep(name: string, soakSeconds: number): ScheduledStep | undefined {
+    const at = this.openWindow(`gateway step "${name}"`, name);
+    if (at === undefined) return undefined;
+    const converged = at.start + this.ctx.body.defaults.batchEstimate * 1000;
+    this.nextStart = converged + soakSeconds * 1000;
+    return { start: at.start, converged, delays: at.delays.map((d) => d.reason) };
+  }
+
+  /** The first allowed window from the next start; none: a blocking problem, and nothing more is scheduled. */
+  private openWindow(what: string, name: string): { start: number; delays: StartDelay[] } | undefined {
+    const at = this.ctx.windows.earliestStart(this.nextStart, this.ctx.horizon);
+    if (at === undefined) {
+      this.ctx.problems.push({
+        code: PlanProblemCode.NoWindowBeforeDeadline,
+        message: `${what}: no allowed window opens after ${iso(this.nextStart)}`,
+        wave: name,
+        blocking: true,
+      });
+      this.blocked = true;
+    }
+    return at;
+  }
+
   private schedule(
     wave: Wave,
     name: string,
@@ -118,17 +152,8 @@ export class WaveScheduler {
     mesh: string | undefined,
     extraDelays: StartDelay[],
   ): ScheduledWave | undefined {
-    const at = this.ctx.windows.earliestStart(this.nextStart, this.ctx.horizon);
-    if (at === undefined) {
-      this.ctx.problems.push({
-        code: PlanProblemCode.NoWindowBeforeDeadline,
-        message: `wave "${name}": no allowed window opens after ${iso(this.nextStart)}`,
-        wave: name,
-        blocking: true,
-      });
-      this.blocked = true;
-      return undefined;
-    }
+    const at = this.openWindow(`wave "${name}"`, name);
+    if (at === undefined) return undefined;
     const s: ScheduledWave = {
       spec: wave,
       name,

@@ -85,4 +85,20 @@ describe('applying an inventory delta (ADR 0031)', () => {
     const fresh = applyInventoryDelta({ ...withPods, revisionPodsTruncated: true }, newDelta({ revisionPods: moved }));
     expect(fresh.kind === 'applied' && fresh.report.revisionPodsTruncated).toBeUndefined();
   });
+  it('Given gateways held, Then a delta without them keeps them and one with them replaces them whole (ADR 0047)', () => {
+    const gateway = {
+      namespace: 'istio-ingress',
+      name: 'ingress',
+      kind: 'injected' as const,
+      labels: {},
+      revision: '1-24-5',
+      replicas: 2,
+    };
+    const withGateways = { ...held, gateways: [gateway] };
+    const kept = applyInventoryDelta(withGateways, newDelta());
+    expect(kept.kind === 'applied' && kept.report.gateways).toEqual([gateway]);
+    const moved = { ...gateway, revision: '1-25-2' };
+    const replaced = applyInventoryDelta(withGateways, newDelta({ gateways: [moved] }));
+    expect(replaced.kind === 'applied' && replaced.report.gateways).toEqual([moved]);
+  });
 });

@@ -44,6 +44,7 @@ export function applyInventoryDelta(held: InventoryReport | undefined, delta: In
   const namespaces = delta.namespaces ?? held.namespaces;
   const controlPlanes = delta.controlPlanes ?? held.controlPlanes;
   const tags = delta.tags ?? held.tags;
+  const gateways = delta.gateways ?? held.gateways;
   // the truncation mark goes with the list it describes
   const pods = delta.revisionPods === undefined ? held : delta;
   const { revisionPods, revisionPodsTruncated } = pods;
@@ -58,6 +59,7 @@ export function applyInventoryDelta(held: InventoryReport | undefined, delta: In
     ...(tags === undefined ? {} : { tags }),
     ...(revisionPods === undefined ? {} : { revisionPods }),
     ...(revisionPodsTruncated === undefined ? {} : { revisionPodsTruncated }),
+    ...(gateways === undefined ? {} : { gateways }),
   };
   return { kind: 'applied', report, changes };
 }

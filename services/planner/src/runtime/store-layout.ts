@@ -175,11 +175,12 @@ function reportedIstio(
   base?: Inventory['clusters'][number],
 ): Pick<
   Inventory['clusters'][number],
-  'namespaces' | 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated'
+  'namespaces' | 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated' | 'gateways'
 > {
   const namespaces = report.namespaces ?? base?.namespaces;
   const controlPlanes = report.controlPlanes ?? base?.controlPlanes;
   const tags = report.tags ?? base?.tags;
+  const gateways = report.gateways ?? base?.gateways;
   // the truncation mark goes with the list it describes
   const { revisionPods, revisionPodsTruncated } = report.revisionPods === undefined ? (base ?? {}) : report;
   return {
@@ -188,6 +189,7 @@ function reportedIstio(
     ...(tags === undefined ? {} : { tags }),
     ...(revisionPods === undefined ? {} : { revisionPods }),
     ...(revisionPodsTruncated === undefined ? {} : { revisionPodsTruncated }),
+    ...(gateways === undefined ? {} : { gateways }),
   };
 }
 
