@@ -12,13 +12,13 @@ export const GatewayLabel = {
   CanaryOf: 'meshwave.io/gateway-canary-of',
   /** in the copy's selector and pod labels, so its ReplicaSets never take the old gateway's pods (or back) */
   CanaryRevision: 'meshwave.io/gateway-revision',
+  /** on the copy: the gateway's replicas when its canary began, the total its steps share out */
+  Replicas: 'meshwave.io/gateway-replicas',
 } as const;
 
 export const GatewayAnnotation = {
   /** the injection templates Istio applies to a pod (`gateway`, `sidecar,custom`) */
   InjectTemplates: 'inject.istio.io/templates',
-  /** on the copy: the gateway's replicas when its canary began, the total its steps share out */
-  Replicas: 'meshwave.io/gateway-replicas',
 } as const;
 
 const GATEWAY_TEMPLATE = 'gateway';

@@ -70,3 +70,20 @@ export { TokenBucket } from './adapters/token-bucket.js';
 export { startLeaderElection, type LeaderElection, type LeaderElectionOptions } from './runtime/leader-election.js';
 export { parseAgentConfig, AGENT_USAGE, type AgentConfig } from './config/agent-config.js';
 export { startAgentProcess, type AgentProcess } from './runtime/agent-process.js';
+export * from './ports/gateway-port.js';
+export {
+  canaryCopyBody,
+  isGatewayDeployment,
+  nextGatewayAction,
+  type DeploymentObject,
+  type GatewaySide,
+  type GatewayStepAction,
+  type GatewayStepTarget,
+} from './core/gateway-step.js';
+export {
+  reconcileGatewayStep,
+  runGatewayStep,
+  type GatewayCanaryPort,
+  type GatewayStepOutcome,
+  type RunGatewayStepOptions,
+} from './runtime/gateway-canary.js';

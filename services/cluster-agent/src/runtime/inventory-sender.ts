@@ -100,6 +100,7 @@ export function createInventorySender(options: InventorySenderOptions): Inventor
         ...head,
         workloads: book.workloads(),
         namespaces: book.namespaces(),
+        gateways: book.gateways(),
       });
     } else {
       const changes = book.takeChanges();
@@ -109,6 +110,7 @@ export function createInventorySender(options: InventorySenderOptions): Inventor
         upserted: changes.upserted,
         removed: changes.removed,
         ...(changes.namespaces ? { namespaces: book.namespaces() } : {}),
+        ...(changes.gateways ? { gateways: book.gateways() } : {}),
       });
     }
     // Until the bus has it, nothing may follow it: a failed send is retried as a whole report.

@@ -3,6 +3,7 @@ import {
   InventoryNamespace as InventoryNamespaceSchema,
   InventoryWorkload as InventoryWorkloadSchema,
   RevisionName,
+  type InventoryGateway,
   type InventoryNamespace,
   type InventoryReport,
   type InventoryWorkload,
@@ -13,6 +14,8 @@ import { assignedRevisionOf } from '../core/converge-decisions.js';
 import { workloadAllowsNoDisruption } from '../core/disruption-budgets.js';
 import { workloadRefKey, type IstioInstallation, type WorkloadView } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
+import { isGatewayDeployment } from '../core/gateway-step.js';
+import { inventoryGateways } from './gateway-inventory.js';
 
 /** One workload as the inventory reports it, with its assigned and injected revisions; undefined if not valid. */
 function inventoryEntry(cache: ClusterCache, w: WorkloadView): InventoryWorkload | undefined {
@@ -80,6 +83,8 @@ export interface InventoryChanges {
   readonly removed: InventoryWorkloadRef[];
   /** the namespaces' list or labels changed */
   readonly namespaces: boolean;
+  /** the gateways changed (ADR 0047): a delta then carries them whole */
+  readonly gateways: boolean;
 }
 
 const isEmpty = (items: Iterable<unknown>): boolean => {
@@ -110,6 +115,11 @@ export class InventoryBook {
   /** workloads whose entry changed (added, changed or gone) since the last `takeChanges`, by key */
   private readonly changed = new Map<string, InventoryWorkloadRef>();
   private namespacesChanged = false;
+  /** gateway Deployments (and canary copies) by key → namespace: reported apart, never as workloads (ADR 0047) */
+  private readonly gatewayKeys = new Map<string, string>();
+  private gatewaysDirty = true;
+  private gatewayList: InventoryGateway[] = [];
+  private gatewaysChanged = false;
 
   constructor(private readonly cache: ClusterCache) {}
 
@@ -146,15 +156,19 @@ export class InventoryBook {
     if (this.all) {
       this.all = false;
       this.dirty.clear();
+      this.gatewayKeys.clear();
+      this.gatewaysDirty = true;
       const before = this.entries.size;
       const old = new Map(this.entries);
       this.entries.clear();
       for (const w of this.cache.workloads())
         changed = this.put(workloadRefKey(w), w, old.get(workloadRefKey(w))) || changed;
       for (const [key, entry] of old) if (!this.entries.has(key)) this.changed.set(key, refOf(entry));
-      return changed || before !== this.entries.size;
+      return this.refreshGateways() || changed || before !== this.entries.size;
     }
     for (const [key, namespace] of this.dirty) {
+      // a gateway changed or went; `put` takes it back while it is still one
+      if (this.gatewayKeys.delete(key)) this.gatewaysDirty = true;
       const w = this.cache.workload(key, namespace);
       const old = this.entries.get(key);
       this.entries.delete(key);
@@ -165,7 +179,23 @@ export class InventoryBook {
       }
     }
     this.dirty.clear();
-    return changed;
+    return this.refreshGateways() || changed;
+  }
+
+  /** Recomputes the gateways when one changed (a handful per cluster); true when the list differs. */
+  private refreshGateways(): boolean {
+    if (!this.gatewaysDirty) return false;
+    this.gatewaysDirty = false;
+    const deployments = [...this.gatewayKeys].flatMap(([key, ns]) => this.cache.workload(key, ns) ?? []);
+    const next = inventoryGateways(this.cache, deployments);
+    const differs = JSON.stringify(next) !== JSON.stringify(this.gatewayList);
+    this.gatewayList = next;
+    this.gatewaysChanged ||= differs;
+    return differs;
+  }
+
+  gateways(): InventoryGateway[] {
+    return this.gatewayList;
   }
 
   workloads(): InventoryWorkload[] {
@@ -182,14 +212,16 @@ export class InventoryBook {
       else removed.push(ref);
     }
     const namespaces = this.namespacesChanged;
+    const gateways = this.gatewaysChanged;
     this.clearChanges();
-    return { upserted, removed, namespaces };
+    return { upserted, removed, namespaces, gateways };
   }
 
   /** a whole inventory was sent: what changed before it is in it */
   clearChanges(): void {
     this.changed.clear();
     this.namespacesChanged = false;
+    this.gatewaysChanged = false;
   }
 
   namespaces(): InventoryNamespace[] {
@@ -198,9 +230,15 @@ export class InventoryBook {
 
   /** computes one entry; true when it differs from `old` */
   private put(key: string, w: WorkloadView, old: InventoryWorkload | undefined): boolean {
+    // Gateways are reported apart, in every namespace (istio-system's ingress gateway too), never as workloads.
+    const gateway = isGatewayDeployment(w);
+    if (gateway) {
+      this.gatewayKeys.set(key, w.namespace);
+      this.gatewaysDirty = true;
+    }
     if (PROTECTED_NAMESPACES.includes(w.namespace)) return false;
     this.entriesComputed++;
-    const entry = inventoryEntry(this.cache, w);
+    const entry = gateway ? undefined : inventoryEntry(this.cache, w);
     if (entry) this.entries.set(key, entry);
     const differs = JSON.stringify(entry) !== JSON.stringify(old);
     const ref = entry ?? old;

@@ -1,0 +1,17 @@
+import type { DeploymentObject } from '../core/gateway-step.js';
+
+/**
+ * What a gateway canary (ADR 0047) writes beyond the agent's usual patches: a Deployment created (the copy on the
+ * new revision), scaled and deleted. Implemented on the real apiserver only (`gatewayOperations`); its tests run
+ * there, as the copy's pods must be scheduled, injected and made ready by a real control loop.
+ */
+export interface GatewayDeploymentPort {
+  /** the Deployment as the apiserver has it; undefined when there is none */
+  readDeployment(namespace: string, name: string): Promise<DeploymentObject | undefined>;
+  /** creates it; `exists` when a Deployment of that name is there already (nothing written) */
+  createDeployment(namespace: string, body: DeploymentObject): Promise<'created' | 'exists'>;
+  /** sets `spec.replicas` (a merge patch of that field only) */
+  scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
+  /** deletes it, its ReplicaSets and pods with it (background propagation); `absent` when it is gone already */
+  deleteDeployment(namespace: string, name: string): Promise<'deleted' | 'absent'>;
+}
