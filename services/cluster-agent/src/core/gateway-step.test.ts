@@ -44,7 +44,8 @@ class InstantCluster {
   side(which: 'gateway' | 'copy'): GatewaySide | undefined {
     const n = this[which];
     if (n === undefined) return undefined;
-    const labels = which === 'copy' ? { 'meshwave.io/gateway-replicas': String(this.total) } : {};
+    const labels: Record<string, string> =
+      which === 'copy' ? { 'meshwave.io/gateway-replicas': String(this.total) } : {};
     return { view: newView(which, n, labels), readyPods: n, livePods: n };
   }
 
