@@ -112,3 +112,29 @@ export const PlannedGatewayStep = z.object({
   delays: z.array(z.string()),
 });
 export type PlannedGatewayStep = z.infer<typeof PlannedGatewayStep>;
+
+/**
+ * A gateway step in a cluster's desired state (ADR 0047): gateway `name` with `percent` of its replicas on
+ * `revision` (the copy beside it); 0 takes every replica back to the old Deployment and removes the copy.
+ */
+export const GatewayStepCommand = z.strictObject({
+  namespace: ObjectName,
+  name: ObjectName,
+  revision: RevisionName,
+  percent: z.number().int().min(0).max(100),
+  /** at 100%: the old Deployment is deleted once it has no pod (the rollout will not fail back past this) */
+  removeOld: z.boolean().default(false),
+});
+export type GatewayStepCommand = z.infer<typeof GatewayStepCommand>;
+
+/** How far a cluster's agent got with a gateway step (`UnitProgress.gateways`). */
+export const GatewayStepProgress = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  /** the share this report is about */
+  percent: z.number().int().min(0).max(100),
+  state: z.enum(['pending', 'restarting', 'converged', 'failed']),
+  /** what the step waits for, or why it failed */
+  reason: z.string().max(1024).optional(),
+});
+export type GatewayStepProgress = z.infer<typeof GatewayStepProgress>;

@@ -10,7 +10,7 @@ import {
   RevisionTags,
   VmHost,
 } from './inventory.js';
-import { InventoryGateway, MAX_GATEWAYS } from './gateway.js';
+import { GatewayStepCommand, GatewayStepProgress, InventoryGateway, MAX_GATEWAYS } from './gateway.js';
 import { CommandRejectionReasonSchema } from './command-fencing.js';
 
 /** Topic roles; actual names are configuration (see `TopicNames`). */
@@ -98,6 +98,8 @@ export const ClusterDesiredState = z.object({
    * revision; the units keep their labels (the tag) and restart only. Absent: units are relabelled.
    */
   tag: RevisionName.optional(),
+  /** gateway canary steps (ADR 0047); absent: no gateway of this cluster moves */
+  gateways: z.array(GatewayStepCommand).max(MAX_GATEWAYS).optional(),
 });
 export type ClusterDesiredState = z.infer<typeof ClusterDesiredState>;
 
@@ -171,6 +173,8 @@ export const UnitProgress = z.object({
   generation: z.number().int().nonnegative(),
   units: z.array(UnitProgressEntry),
   halted: z.boolean().default(false),
+  /** the gateway steps of the desired state (ADR 0047); absent when it names none */
+  gateways: z.array(GatewayStepProgress).max(MAX_GATEWAYS).optional(),
 });
 export type UnitProgress = z.infer<typeof UnitProgress>;
 

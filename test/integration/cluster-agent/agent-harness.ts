@@ -93,6 +93,7 @@ export async function newAgentHarness(
       h.agent = createClusterAgent({
         cluster: cluster.name,
         kubernetes: kube,
+        gateways: kube,
         bus: agentBus,
         store,
         intervals: { resyncMs: 10_000, heartbeatMs: 5_000, inventoryDebounceMs: 500, progressDebounceMs: 200 },

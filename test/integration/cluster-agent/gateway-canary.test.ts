@@ -12,10 +12,10 @@ import {
   type GatewayStepTarget,
   type KubernetesClient,
 } from '@meshwave/cluster-agent';
-import { injectedRevisionOf } from '@meshwave/istio';
 import { loadTestEnv } from '../../support/env.ts';
 import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
-import { NEW, OLD, eventually, newAdminClients, newPodTemplate, type AdminClients } from './fixtures.ts';
+import { NEW, OLD, eventually, newAdminClients, type AdminClients } from './fixtures.ts';
+import { newGateway, readyPodsBehind } from './gateway-fixtures.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
@@ -51,50 +51,8 @@ class DeploymentHistory {
   }
 }
 
-async function newGateway(name: string): Promise<void> {
-  const labels = { app: name, istio: 'ingressgateway' };
-  const template = newPodTemplate(name, { istio: 'ingressgateway', 'istio.io/rev': OLD });
-  await admin.apps.createNamespacedDeployment({
-    namespace: ns,
-    body: {
-      metadata: { name, labels },
-      spec: {
-        replicas: REPLICAS,
-        selector: { matchLabels: labels },
-        template: {
-          ...template,
-          metadata: { ...template.metadata, annotations: { 'inject.istio.io/templates': 'gateway' } },
-        },
-      },
-    },
-  });
-  // the Service the two Deployments share: it selects the gateway's labels, which the copy's pods carry too
-  await admin.core.createNamespacedService({
-    namespace: ns,
-    body: { metadata: { name }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
-  });
-  await eventually(`gateway ${name}: ${REPLICAS} pods ready on ${OLD}`, async () => {
-    const pods = (await readyPodsBehind(name)).filter((r) => r === OLD);
-    return pods.length === REPLICAS;
-  });
-}
-
-/** The injected revision of each ready pod the Service of gateway `name` selects, whatever Deployment runs it. */
-async function readyPodsBehind(name: string): Promise<(string | null)[]> {
-  const service = await admin.core.readNamespacedService({ namespace: ns, name });
-  const selector = Object.entries(service.spec!.selector!)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const pods = await admin.core.listNamespacedPod({ namespace: ns, labelSelector: selector });
-  return pods.items
-    .filter(
-      (p) =>
-        p.metadata?.deletionTimestamp === undefined &&
-        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    )
-    .map((p) => injectedRevisionOf(p.metadata?.annotations as Record<string, string> | undefined))
-    .sort();
-}
+const newGatewayHere = (name: string): Promise<void> => newGateway(admin, ns, name, REPLICAS);
+const readyPods = (name: string): Promise<(string | null)[]> => readyPodsBehind(admin, ns, name);
 
 /** Runs one step to its end with the agent's client; logs its duration (the note reports it; nothing asserts it). */
 async function step(gateway: string, percent: number, removeOld = false): Promise<void> {
@@ -123,15 +81,15 @@ describe("a gateway's canary upgrade", () => {
   it('Given a gateway of 4 replicas on the old revision behind a Service, When it moves 10% → 50% → 100% and the old one is removed, Then each step holds its share of ready pods behind the same Service and no step is skipped', async () => {
     const history = new DeploymentHistory();
     await history.start();
-    await newGateway('ingress');
+    await newGatewayHere('ingress');
     const copy = `ingress-${NEW}`;
 
     await step('ingress', 10);
-    expect(await readyPodsBehind('ingress')).toEqual([OLD, OLD, OLD, NEW].sort());
+    expect(await readyPods('ingress')).toEqual([OLD, OLD, OLD, NEW].sort());
     await step('ingress', 50);
-    expect(await readyPodsBehind('ingress')).toEqual([OLD, OLD, NEW, NEW].sort());
+    expect(await readyPods('ingress')).toEqual([OLD, OLD, NEW, NEW].sort());
     await step('ingress', 100);
-    expect(await readyPodsBehind('ingress')).toEqual([NEW, NEW, NEW, NEW]);
+    expect(await readyPods('ingress')).toEqual([NEW, NEW, NEW, NEW]);
     await step('ingress', 100, true);
 
     await eventually(
@@ -155,14 +113,14 @@ describe("a gateway's canary upgrade", () => {
   it('Given a gateway moved to 50%, When its gate fails and the steps are taken back, Then it passes through 10% again before 0%, the copy is removed and the old revision serves every pod', async () => {
     const history = new DeploymentHistory();
     await history.start();
-    await newGateway('edge');
+    await newGatewayHere('edge');
     const copy = `edge-${NEW}`;
 
     await step('edge', 10);
     await step('edge', 50);
     // the gate judged the new pods bad: failback, newest step first
     await step('edge', 10);
-    expect(await readyPodsBehind('edge')).toEqual([OLD, OLD, OLD, NEW].sort());
+    expect(await readyPods('edge')).toEqual([OLD, OLD, OLD, NEW].sort());
     await step('edge', 0);
 
     await eventually('the watch saw the copy deleted', () => history.replicas.get(copy)?.at(-1) === 'deleted');
@@ -170,7 +128,7 @@ describe("a gateway's canary upgrade", () => {
     expect(history.replicas.get('edge')).toEqual([4, 3, 2, 3, 4]);
     expect(history.replicas.get(copy)).toEqual([1, 2, 1, 0, 'deleted']);
     await eventually('every pod behind the Service is on the old revision again', async () => {
-      return (await readyPodsBehind('edge')).join() === [OLD, OLD, OLD, OLD].join();
+      return (await readyPods('edge')).join() === [OLD, OLD, OLD, OLD].join();
     });
   }, 420_000);
 });

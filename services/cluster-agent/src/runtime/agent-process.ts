@@ -7,7 +7,13 @@ import { createLogger, startTelemetry, type Logger } from '@meshwave/telemetry';
 import type { AgentConfig } from '../config/agent-config.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { startWebhookServer, type WebhookServer } from '../http/admission-webhook.js';
-import { AGENT_VERSION, createClusterAgent, type AssignmentSource, type ClusterAgent } from './cluster-agent.js';
+import {
+  AGENT_VERSION,
+  createClusterAgent,
+  type AssignmentSource,
+  type ClusterAgent,
+  type ClusterAgentOptions,
+} from './cluster-agent.js';
 import { createKubernetesClient, type KubernetesClient } from '../adapters/kubernetes-client.js';
 import { createApiserverCondition, type ApiserverCondition } from './apiserver-condition.js';
 import { startLeaderElection, type LeaderElection } from './leader-election.js';
@@ -83,6 +89,31 @@ async function startWebhook(
 }
 
 /** Wires the agent from its config: Kubernetes client, bus, store, leader election, webhook, /metrics. */
+/** The converge loop of the replica that leads, on the process's connections. */
+function leaderOptions(
+  config: AgentConfig,
+  { kube, apiserver, bus, store }: ReturnType<typeof connect>,
+  { log, metrics, epoch }: { log: Logger; metrics: AgentMetrics; epoch: number },
+): ClusterAgentOptions {
+  return {
+    cluster: config.cluster,
+    kubernetes: kube,
+    // the chart grants these writes with `gatewayCanary`; without it a gateway step fails on the refusal
+    gateways: kube,
+    bus,
+    store,
+    logger: log,
+    metrics,
+    epoch,
+    clusterLabels: config.clusterLabels,
+    version: AGENT_VERSION,
+    progressDeadlineSeconds: config.progressDeadlineSeconds,
+    eventLoopDelayThresholdMs: config.eventLoopDelayThresholdMs,
+    intervals: { reportResendMs: config.reportResendMs },
+    apiserver,
+  };
+}
+
 export async function startAgentProcess(
   config: AgentConfig,
   options: {
@@ -94,7 +125,8 @@ export async function startAgentProcess(
   const log = options.logger ?? processLogger(config);
   const telemetry = startTelemetry({ serviceName: 'meshwave-cluster-agent' });
   const metrics = new AgentMetrics(config.cluster);
-  const { kube, apiserver, bus, store } = connect(config, log, metrics);
+  const connection = connect(config, log, metrics);
+  const { kube, apiserver, bus, store } = connection;
   const follower = followLedger(store, config.cluster, log);
   let agent: ClusterAgent | undefined;
   let election: LeaderElection | undefined;
@@ -123,21 +155,7 @@ export async function startAgentProcess(
 
   const lead = async (epoch: number): Promise<void> => {
     log.info({ epoch }, 'leading: starting the converge loop');
-    agent = createClusterAgent({
-      cluster: config.cluster,
-      kubernetes: kube,
-      bus,
-      store,
-      logger: log,
-      metrics,
-      epoch,
-      clusterLabels: config.clusterLabels,
-      version: AGENT_VERSION,
-      progressDeadlineSeconds: config.progressDeadlineSeconds,
-      eventLoopDelayThresholdMs: config.eventLoopDelayThresholdMs,
-      intervals: { reportResendMs: config.reportResendMs },
-      apiserver,
-    });
+    agent = createClusterAgent(leaderOptions(config, connection, { log, metrics, epoch }));
     try {
       await agent.start();
     } catch (err) {

@@ -24,12 +24,45 @@ import { createControlPlaneGate } from './control-plane-gate.js';
 import { createRevisionTagPointer } from './revision-tag-pointer.js';
 import { capRevisionPods, revisionPodsOf } from '../core/revision-pods.js';
 import { createReporter, type Reporter } from './reporter.js';
+import { createGatewayStepper, type GatewayStepper } from './gateway-stepper.js';
+import type { GatewayCanaryPort } from './gateway-canary.js';
+import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
 import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
 
 export { DEFAULT_INTERVALS, type AgentIntervals } from '../config/agent-intervals.js';
 export type { AssignmentSource } from '../ports/assignment-source.js';
 export type { UnitStatus } from './unit-book.js';
+
+/** How often unfinished gateway steps are looked at again (each look: two GETs and one pod list per gateway). */
+const GATEWAY_PASS_MS = 500;
+
+/** The gateway canary's reads and writes, when the agent was given the writes. */
+const gatewayPort = (options: ClusterAgentOptions): GatewayCanaryPort | undefined => {
+  const writes = options.gateways;
+  if (writes === undefined) return undefined;
+  const kube = options.kubernetes;
+  return { ...writes, getWorkload: (ref) => kube.getWorkload(ref), listPods: (ns) => kube.listPods(ns) };
+};
+
+/** The gateway steps of the desired states (ADR 0047); a step's change makes its rollout's progress due. */
+const createGateways = (
+  options: ClusterAgentOptions,
+  { clock, log, book }: { clock: Clock; log: Logger; book: UnitBook },
+  scheduleProgress: () => void,
+): GatewayStepper =>
+  createGatewayStepper({
+    port: gatewayPort(options),
+    clock,
+    log,
+    intervalMs: GATEWAY_PASS_MS,
+    progressDeadlineSeconds: options.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
+    onProgress: (rolloutId) => {
+      book.dirtyRollouts.add(rolloutId);
+      scheduleProgress();
+    },
+  });
 
 /** The agent's version, sent in heartbeats. */
 export const AGENT_VERSION = '0.1.0';
@@ -64,6 +97,8 @@ export interface ClusterAgentOptions {
   readonly eventLoopDelay?: EventLoopDelay;
   /** the apiserver's reachability, fed by the Kubernetes client's calls; Degraded while unreachable */
   readonly apiserver?: ApiserverCondition;
+  /** the Deployment writes of gateway canaries (ADR 0047); absent: gateway steps fail saying so */
+  readonly gateways?: GatewayDeploymentPort;
 }
 
 export interface ClusterAgent extends AssignmentSource {
@@ -85,6 +120,7 @@ interface AgentParts {
   readonly reconciler: UnitReconciler;
   readonly reporter: Reporter;
   readonly loop: LoopCondition;
+  readonly gateways: GatewayStepper;
 }
 
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
@@ -140,12 +176,14 @@ function createParts(
     publisher,
     onAccepted: (rolloutId) => {
       book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
+      gateways.sync(intake.ledger());
       if (cache.isSynced) reconciler.assessAll();
       if (rolloutId) book.dirtyRollouts.add(rolloutId);
       reporter.scheduleProgress(0);
       reconciler.enqueueAll();
     },
   });
+  const gateways = createGateways(options, { clock, log, book }, () => reporter.scheduleProgress());
   const reconciler = createUnitReconciler({
     cluster,
     port: options.kubernetes,
@@ -178,10 +216,11 @@ function createParts(
     istio: () => options.kubernetes.readIstioInstallation(),
     revisionPods: async () => capRevisionPods(revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobs())),
     log,
+    gatewayProgress: (rolloutId) => gateways.progressOf(rolloutId),
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
-  return { book, cache, intake, reconciler, reporter, loop };
+  return { book, cache, intake, reconciler, reporter, loop, gateways };
 }
 
 /**
@@ -198,7 +237,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
   const timers: TimerHandle[] = [];
   let running = false;
   const parts = createParts(options, { clock, intervals, log, metrics, running: () => running });
-  const { book, cache, intake, reconciler, reporter, loop } = parts;
+  const { book, cache, intake, reconciler, reporter, loop, gateways } = parts;
 
   const every = (ms: number, fn: () => void): void => {
     const tick = (): void => {
@@ -219,6 +258,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
   const start = async (): Promise<void> => {
     await intake.load();
     book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
+    gateways.sync(intake.ledger());
     running = true;
     loop.start();
     cache.start(port);
@@ -254,6 +294,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
       void reconciler.queue.stop(); // in-flight reconciles finish on their own (idempotent writes): not awaited
       cache.stop();
       loop.stop();
+      gateways.stop();
       for (const t of timers) t.cancel();
       reporter.stop();
     },

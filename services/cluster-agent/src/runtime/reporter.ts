@@ -2,6 +2,7 @@ import {
   MessageType,
   UnitFailureReason,
   UnitState,
+  type GatewayStepProgress,
   type HealthReport,
   type UnitProgress,
   type UnitProgressEntry,
@@ -40,6 +41,8 @@ export interface ReporterOptions {
   /** pods with a proxy per revision in every namespace, read with every inventory (one list of Jobs) */
   readonly revisionPods: () => Promise<RevisionPodsRead>;
   readonly log: Logger;
+  /** the state of a rollout's gateway steps (ADR 0047), carried by its progress reports */
+  readonly gatewayProgress?: (rolloutId: string) => GatewayStepProgress[] | undefined;
 }
 
 /**
@@ -110,6 +113,7 @@ function unitProgress(
   rolloutId: string,
   ledger: CommandLedger,
   statuses: Iterable<UnitStatus>,
+  gateways: GatewayStepProgress[] | undefined,
 ): UnitProgress | undefined {
   const entry = ledger.rollouts[rolloutId];
   if (!entry) return undefined;
@@ -120,6 +124,7 @@ function unitProgress(
     generation: entry.desired.generation,
     halted: entry.desired.halted,
     units: mine.map(progressEntry),
+    ...(gateways !== undefined ? { gateways } : {}),
   };
 }
 
@@ -169,7 +174,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   const { cluster, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
   const progressOf = (id: string, ledger: CommandLedger, statuses: Iterable<UnitStatus>): OutgoingMessage[] => {
-    const progress = unitProgress(cluster, id, ledger, statuses);
+    const progress = unitProgress(cluster, id, ledger, statuses, options.gatewayProgress?.(id));
     return progress ? [event(MessageType.UnitProgress, progress)] : [];
   };
   const inventory = createInventorySender({ ...options, publisher, report: ownReport });
