@@ -1,76 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError, Inventory, InventoryReport, parseRolloutSpec } from './index.js';
-
-const SPEC = `apiVersion: meshwave.io/v1alpha1
-kind: Rollout
-metadata: { name: gw }
-spec:
-  from: 1-24-5
-  to: 1-25-2
-  deadline: "2027-03-01T00:00:00Z"
-  waves: [{ name: all }]
-`;
-
-function problemsOf(text: string): InvalidInputError['problems'] {
-  try {
-    parseRolloutSpec(text, 'rollouts.yml');
-  } catch (err) {
-    if (err instanceof InvalidInputError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected the spec to be refused');
-}
+import { Inventory, InventoryReport } from './index.js';
 
 const gateway = { namespace: 'istio-ingress', name: 'istio-ingressgateway', kind: 'injected', revision: '1-24-5' };
-
-describe('the rollout file gateways section', () => {
-  it('is absent unless written: a rollout file from before gateways keeps its meaning', () => {
-    expect(parseRolloutSpec(SPEC).spec.gateways).toBeUndefined();
-  });
-
-  it('defaults to steps of 10%, 50%, 100% and an empty selector', () => {
-    const spec = parseRolloutSpec(`${SPEC}  gateways: {}\n`);
-    expect(spec.spec.gateways).toEqual({ select: {}, steps: [10, 50, 100] });
-  });
-
-  it('reads a selector, steps and a soak', () => {
-    const text = `${SPEC}  gateways:\n    select: { namespaces: [istio-*], gatewayLabels: { istio: ingressgateway } }\n    steps: [25, 100]\n    soak: 10m\n`;
-    expect(parseRolloutSpec(text).spec.gateways).toEqual({
-      select: { namespaces: ['istio-*'], gatewayLabels: { istio: 'ingressgateway' } },
-      steps: [25, 100],
-      soak: 600,
-    });
-  });
-
-  it('refuses steps that do not increase, with the step path, line and column', () => {
-    const text = `${SPEC}  gateways:\n    steps: [10, 50, 50, 100]\n`;
-    const [p] = problemsOf(text);
-    expect(p).toMatchObject({
-      path: 'spec.gateways.steps[2]',
-      message: 'steps must increase: 50% is not above the step before it (50%)',
-    });
-    expect(p!.line).toBe(text.split('\n').findIndex((l) => l.includes('steps:')) + 1);
-  });
-
-  it('refuses a last step below 100, a share out of range, too many steps and an unknown field', () => {
-    expect(problemsOf(`${SPEC}  gateways: { steps: [10, 50] }\n`)).toMatchObject([
-      { path: 'spec.gateways.steps[1]', message: 'the last step must be 100 (every replica of each gateway on `to`)' },
-    ]);
-    expect(problemsOf(`${SPEC}  gateways: { steps: [0, 100] }\n`)).toMatchObject([
-      { path: 'spec.gateways.steps[0]', message: 'at least 1%' },
-    ]);
-    expect(problemsOf(`${SPEC}  gateways: { steps: [10, 100.5] }\n`).map((p) => p.path)).toContain(
-      'spec.gateways.steps[1]',
-    );
-    const eleven = Array.from({ length: 11 }, (_, i) => (i + 1) * 9 + 1).join(', ');
-    expect(problemsOf(`${SPEC}  gateways: { steps: [${eleven}] }\n`).map((p) => p.message)).toContain(
-      'at most 10 steps',
-    );
-    expect(problemsOf(`${SPEC}  gateways: { selector: {} }\n`)).toMatchObject([
-      { path: 'spec.gateways.selector', message: 'unknown field "selector"' },
-    ]);
-  });
-});
 
 describe('gateways in the inventory', () => {
   it('loads an inventory without gateways (older agents and files)', () => {

@@ -8,27 +8,12 @@ import {
   type GatewayStepTarget,
 } from './gateway-step.js';
 import { observeUnit } from './unit-observation.js';
+import { newDeploymentView } from './command-fixtures.js';
 
 const TO = '1-25-2';
 
-function newView(name: string, replicas: number, labels: Record<string, string> = {}): WorkloadView {
-  return {
-    namespace: 'istio-ingress',
-    kind: 'Deployment',
-    name,
-    labels,
-    templateLabels: { istio: 'ingressgateway' },
-    templateAnnotations: {},
-    selector: { istio: 'ingressgateway' },
-    replicas,
-    generation: 1,
-    observedGeneration: 1,
-    updatedReplicas: replicas,
-    availableReplicas: replicas,
-    progressDeadlineExceeded: false,
-    resourceVersion: '1',
-  };
-}
+const newView = (name: string, replicas: number, labels: Record<string, string> = {}): WorkloadView =>
+  newDeploymentView({ name, replicas, labels });
 
 /** A cluster where each write takes effect and every wanted pod is ready before the next pass. */
 class InstantCluster {

@@ -2,28 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterDesiredState } from '@meshwave/contracts';
 import { createManualClock } from '@meshwave/reconcile';
 import { silentLogger } from '@meshwave/telemetry';
+import { newDeploymentView, newDesiredState } from '../core/command-fixtures.js';
 import type { CommandLedger } from '../core/command-ledger.js';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import type { WorkloadView } from '../ports/kubernetes-port.js';
 import type { GatewayCanaryPort } from './gateway-canary.js';
 import { createGatewayStepper } from './gateway-stepper.js';
 
-const gateway: WorkloadView = {
-  namespace: 'gw',
-  kind: 'Deployment',
-  name: 'ingress',
-  labels: { istio: 'ingressgateway' },
-  templateLabels: { istio: 'ingressgateway' },
-  templateAnnotations: {},
-  selector: { istio: 'ingressgateway' },
-  replicas: 2,
-  generation: 1,
-  observedGeneration: 1,
-  updatedReplicas: 2,
-  availableReplicas: 2,
-  progressDeadlineExceeded: false,
-  resourceVersion: '1',
-};
+const gateway: WorkloadView = newDeploymentView({ namespace: 'gw', labels: { istio: 'ingressgateway' } });
 
 /** A cluster whose gateway's copy is created but never gets a ready pod; counts the writes. */
 function newStuckPort(createError?: Error): GatewayCanaryPort & { writes: string[] } {
@@ -45,24 +31,15 @@ function newStuckPort(createError?: Error): GatewayCanaryPort & { writes: string
   };
 }
 
-function newLedger(desired: Partial<ClusterDesiredState> = {}, haltGeneration?: number): CommandLedger {
-  const d: ClusterDesiredState = {
-    rolloutId: 'r1',
-    wave: 0,
-    generation: 1,
-    epoch: 1,
-    cluster: 'c1',
-    from: '1-24-5',
-    to: '1-25-2',
+function newLedger(desired: Partial<ClusterDesiredState> = {}): CommandLedger {
+  const d = newDesiredState({
     granularity: 'workload',
-    maxUnavailable: 1,
     units: [],
-    halted: false,
     progressDeadlineSeconds: 30,
     gateways: [{ namespace: 'gw', name: 'ingress', revision: '1-25-2', percent: 50, removeOld: false }],
     ...desired,
-  };
-  return { epoch: 1, seq: 1, rollouts: { r1: { desired: d, seq: 1, ...(haltGeneration ? { haltGeneration } : {}) } } };
+  });
+  return { epoch: 1, seq: 1, rollouts: { r1: { desired: d, seq: 1 } } };
 }
 
 function newStepper(port: GatewayCanaryPort | undefined) {

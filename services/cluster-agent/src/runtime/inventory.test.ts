@@ -13,14 +13,19 @@ afterEach(() => {
   for (const s of sims.splice(0)) s.close();
 });
 
-/** A namespace of `workloads` workloads with 3 pods each, an agent cache on it and the inventory it keeps. */
+/**
+ * A namespace of `workloads` workloads with 3 pods each (and what `more` creates), an agent cache on it and the
+ * inventory it keeps.
+ */
 async function newInventory(
   workloads: number,
+  more: (sim: SimulatedCluster) => void = () => undefined,
 ): Promise<{ sim: SimulatedCluster; cache: ClusterCache; book: InventoryBook }> {
   const sim = createSimulatedCluster({ name: 'c1', clock: createManualClock(), revisions: [OLD, NEW] });
   sims.push(sim);
   sim.createNamespace('shop', { [IstioLabel.Revision]: OLD });
   for (let i = 0; i < workloads; i++) sim.createWorkload({ namespace: 'shop', name: `app-${i}`, replicas: 3 });
+  more(sim);
   const listener: { book?: InventoryBook } = {};
   const cache = new ClusterCache((change) => listener.book?.note(change));
   const book = (listener.book = new InventoryBook(cache));
@@ -80,5 +85,67 @@ describe('the agent inventory from indexes', () => {
     expect(book.workloads().map((w) => w.name)).toContain('new-app');
     expect(book.entriesComputed - entries).toBeLessThanOrEqual(3); // the workload and its two pods' owner: itself
     expect([...cache.podsOf({ namespace: 'shop', kind: 'Deployment', name: 'new-app' })]).toHaveLength(2);
+  });
+});
+
+/** A gateway of Istio's gateway charts in its own namespace, and a Gateway API gateway beside the workloads. */
+const withGateways = (sim: SimulatedCluster): void => {
+  sim.createNamespace('istio-ingress');
+  sim.createWorkload({
+    namespace: 'istio-ingress',
+    name: 'ingress',
+    replicas: 3,
+    labels: { app: 'ingress', istio: 'ingressgateway' },
+    templateLabels: { istio: 'ingressgateway', [IstioLabel.Revision]: OLD },
+    templateAnnotations: { 'inject.istio.io/templates': 'gateway' },
+  });
+  sim.createWorkload({
+    namespace: 'shop',
+    name: 'shop-istio',
+    templateLabels: { 'gateway.networking.k8s.io/gateway-name': 'shop' },
+  });
+};
+
+describe('gateways in the agent inventory (ADR 0047)', () => {
+  it('Given gateway Deployments beside a workload, Then they are reported as gateways and never as workloads', async () => {
+    const { book } = await newInventory(1, withGateways);
+    expect(book.workloads().map((w) => w.name)).toEqual(['app-0']);
+    expect(book.gateways().map((g) => [g.namespace, g.name, g.kind, g.gatewayName, g.revision, g.replicas])).toEqual([
+      ['istio-ingress', 'ingress', 'injected', undefined, OLD, 3],
+      ['shop', 'shop-istio', 'gateway-api', 'shop', OLD, 1],
+    ]);
+  });
+
+  it('Given a canary copy beside a gateway, Then it is the gateway’s canary; a copy without its gateway is a gateway', async () => {
+    const { sim, book } = await newInventory(1, withGateways);
+    sim.createWorkload({
+      namespace: 'istio-ingress',
+      name: `ingress-${NEW}`,
+      replicas: 1,
+      labels: { 'meshwave.io/gateway-canary-of': 'ingress', 'meshwave.io/gateway-replicas': '3' },
+      templateLabels: { istio: 'ingressgateway', [IstioLabel.Revision]: NEW, 'meshwave.io/gateway-revision': NEW },
+    });
+    await new Promise((r) => setTimeout(r, 1));
+    expect(book.refresh()).toBe(true);
+    expect(book.takeChanges().gateways).toBe(true);
+    const [ingress] = book.gateways();
+    expect(ingress?.canary).toMatchObject({ name: `ingress-${NEW}`, revision: NEW, replicas: 1 });
+    expect(book.gateways()).toHaveLength(2);
+    expect(book.workloads().map((w) => w.name)).toEqual(['app-0']);
+
+    // a copy whose gateway is gone (removed at its last step) is the gateway now
+    sim.createWorkload({
+      namespace: 'istio-ingress',
+      name: `gone-${NEW}`,
+      labels: { 'meshwave.io/gateway-canary-of': 'gone', 'meshwave.io/gateway-replicas': '1' },
+      templateLabels: { [IstioLabel.Revision]: NEW, 'meshwave.io/gateway-revision': NEW },
+    });
+    await new Promise((r) => setTimeout(r, 1));
+    expect(book.refresh()).toBe(true);
+    expect(book.gateways().map((g) => [g.name, g.revision, g.canary?.name])).toEqual([
+      [`gone-${NEW}`, NEW, undefined],
+      ['ingress', OLD, `ingress-${NEW}`],
+      ['shop-istio', OLD, undefined],
+    ]);
   });
 });
