@@ -13,8 +13,9 @@ import { monitorLoopDelay, silentLogger, withRolloutIds, type EventLoopDelay, ty
 import { DEFAULT_INTERVALS, type AgentIntervals } from '../config/agent-intervals.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { AssignmentSource } from '../ports/assignment-source.js';
-import type { KubernetesPort, Labels } from '../ports/kubernetes-port.js';
-import { unitsToWake } from './cache-wakeups.js';
+import type { KubernetesPort, Labels, WatchHandle } from '../ports/kubernetes-port.js';
+import { unitsToWake, unitsWaitingOnIstio } from './cache-wakeups.js';
+import { watchIstioWebhooks } from './istio-webhook-watch.js';
 import { ClusterCache } from './cluster-cache.js';
 import { createCommandIntake, type CommandIntake } from './command-intake.js';
 import { createEventPublisher } from './event-publisher.js';
@@ -85,6 +86,8 @@ interface AgentParts {
   readonly reconciler: UnitReconciler;
   readonly reporter: Reporter;
   readonly loop: LoopCondition;
+  /** one of Istio's webhook configurations changed (the agent's watch of them, ADR 0046) */
+  readonly webhookChanged: () => void;
 }
 
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
@@ -120,16 +123,23 @@ function createParts(
     onProgress: (urgent) => reporter.scheduleProgress(undefined, urgent),
     wake: (key) => reconciler.queue.add(key),
   });
+  // istiod in istio-system or one of Istio's webhooks changed: nothing read of the installation holds any more
+  const istioChanged = (): void => {
+    controlPlanes.forget();
+    revisionTags.forget();
+    reporter.scheduleInventory(true);
+  };
   const cache = new ClusterCache((change) => {
     if (!running()) return;
     reporter.noteChange(change);
-    if (change.namespace === ISTIO_SYSTEM_NAMESPACE) {
-      controlPlanes.forget();
-      revisionTags.forget();
-      reporter.scheduleInventory(true);
-    }
+    if (change.namespace === ISTIO_SYSTEM_NAMESPACE) istioChanged();
     for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
   });
+  const webhookChanged = (): void => {
+    if (!running()) return;
+    istioChanged();
+    for (const key of unitsWaitingOnIstio(book)) reconciler.queue.add(key);
+  };
   const intake = createCommandIntake({
     cluster,
     source,
@@ -181,7 +191,7 @@ function createParts(
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
-  return { book, cache, intake, reconciler, reporter, loop };
+  return { book, cache, intake, reconciler, reporter, loop, webhookChanged };
 }
 
 /**
@@ -199,6 +209,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
   let running = false;
   const parts = createParts(options, { clock, intervals, log, metrics, running: () => running });
   const { book, cache, intake, reconciler, reporter, loop } = parts;
+  let webhooks: WatchHandle | undefined;
 
   const every = (ms: number, fn: () => void): void => {
     const tick = (): void => {
@@ -222,6 +233,8 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     running = true;
     loop.start();
     cache.start(port);
+    // not part of the cache's sync: the control-plane check reads the installation itself when it has to
+    webhooks = watchIstioWebhooks(port, parts.webhookChanged);
     await cache.whenSynced();
     reconciler.assessAll();
     for (const rolloutId of book.rolloutSettings.keys()) book.dirtyRollouts.add(rolloutId);
@@ -253,6 +266,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
       await subscription?.close();
       void reconciler.queue.stop(); // in-flight reconciles finish on their own (idempotent writes): not awaited
       cache.stop();
+      webhooks?.stop();
       loop.stop();
       for (const t of timers) t.cancel();
       reporter.stop();
