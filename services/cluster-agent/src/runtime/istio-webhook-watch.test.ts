@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import type { KubernetesPort, WatchHandler, WebhookConfigurationView } from '../ports/kubernetes-port.js';
+import { watchIstioWebhooks } from './istio-webhook-watch.js';
+
+const newWebhook = (name: string, labels: Record<string, string> = {}): WebhookConfigurationView => ({
+  name,
+  labels,
+  resourceVersion: '1',
+});
+
+describe('watchIstioWebhooks', () => {
+  it("calls back for Istio's injection and tag webhooks and after a re-list, never for another tool's webhook", () => {
+    let handler: WatchHandler<WebhookConfigurationView> | undefined;
+    const port = {
+      watch: (resource: string, h: WatchHandler<WebhookConfigurationView>) => {
+        expect(resource).toBe('webhookConfigurations');
+        handler = h;
+        return { stop: () => undefined };
+      },
+    } as Pick<KubernetesPort, 'watch'>;
+    const seen: (string | undefined)[] = [];
+    watchIstioWebhooks(port, (name) => seen.push(name));
+    handler!({ type: 'resync', objects: [] });
+    handler!({
+      type: 'delete',
+      object: newWebhook('istio-sidecar-injector-1-25-2', { 'istio.io/rev': '1-25-2' }),
+    });
+    handler!({
+      type: 'upsert',
+      object: newWebhook('istio-revision-tag-prod', { 'istio.io/tag': 'prod', 'istio.io/rev': '1-25-2' }),
+    });
+    handler!({ type: 'upsert', object: newWebhook('meshwave-cluster-agent') });
+    expect(seen).toEqual([undefined, 'istio-sidecar-injector-1-25-2', 'istio-revision-tag-prod']);
+  });
+});
