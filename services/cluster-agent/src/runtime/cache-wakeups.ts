@@ -13,7 +13,9 @@ const ISTIO_WAITS: ReadonlySet<string> = new Set([
 
 /** The units waiting for Istio's installation to change: woken when istiod or one of Istio's webhooks changes. */
 export function unitsWaitingOnIstio(book: UnitBook): string[] {
-  return [...book.statuses.values()].filter((s) => s.reason !== undefined && ISTIO_WAITS.has(s.reason)).map((s) => s.key);
+  return [...book.statuses.values()]
+    .filter((s) => s.reason !== undefined && ISTIO_WAITS.has(s.reason))
+    .map((s) => s.key);
 }
 
 /**

@@ -86,8 +86,8 @@ interface AgentParts {
   readonly reconciler: UnitReconciler;
   readonly reporter: Reporter;
   readonly loop: LoopCondition;
-  /** one of Istio's webhook configurations changed (the agent's watch of them, ADR 0046) */
-  readonly webhookChanged: () => void;
+  /** istiod or one of Istio's webhooks changed: forget what was read of the installation, report it again */
+  readonly istioChanged: () => void;
 }
 
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
@@ -135,11 +135,6 @@ function createParts(
     if (change.namespace === ISTIO_SYSTEM_NAMESPACE) istioChanged();
     for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
   });
-  const webhookChanged = (): void => {
-    if (!running()) return;
-    istioChanged();
-    for (const key of unitsWaitingOnIstio(book)) reconciler.queue.add(key);
-  };
   const intake = createCommandIntake({
     cluster,
     source,
@@ -191,7 +186,13 @@ function createParts(
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
-  return { book, cache, intake, reconciler, reporter, loop, webhookChanged };
+  return { book, cache, intake, reconciler, reporter, loop, istioChanged };
+}
+
+/** One of Istio's webhook configurations changed (ADR 0046): read the installation again, wake who waits for it. */
+function webhookChanged(parts: AgentParts): void {
+  parts.istioChanged();
+  for (const key of unitsWaitingOnIstio(parts.book)) parts.reconciler.queue.add(key);
 }
 
 /**
@@ -234,7 +235,9 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     loop.start();
     cache.start(port);
     // not part of the cache's sync: the control-plane check reads the installation itself when it has to
-    webhooks = watchIstioWebhooks(port, parts.webhookChanged);
+    webhooks = watchIstioWebhooks(port, () => {
+      if (running) webhookChanged(parts);
+    });
     await cache.whenSynced();
     reconciler.assessAll();
     for (const rolloutId of book.rolloutSettings.keys()) book.dirtyRollouts.add(rolloutId);
