@@ -21,7 +21,7 @@ import {
   workloadsOnTarget,
   type SimulatedFleetWiring,
 } from '@meshwave/cli';
-import { formatConfigProblems, readBackingServices } from '@meshwave/contracts';
+import { clusterKey, formatConfigProblems, readBackingServices } from '@meshwave/contracts';
 import { createStoreFor } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { KEYS_DIR_VARIABLE, signingFromFiles } from '../../support/signing-fleet.ts';
@@ -53,12 +53,14 @@ if (backing.problems.length > 0 || backing.services === undefined || keysDir ===
 const services = backing.services;
 /** `cluster-agent/<name>` plays cluster `<name>`; `vm-bridge` the bridge */
 const memberOf = (source: string): string => source.replace(/^cluster-agent\//, '');
+/** the source a real agent publishes as (`cluster/<name>`): an Ed25519 key speaks for its own principal only */
+const sourceOf = (member: string): string => (member === 'vm-bridge' ? member : clusterKey(member));
 
 const stops: (() => Promise<void>)[] = [];
 const wiring: SimulatedFleetWiring = {
   busFor: (source) => {
     const bus = createBusFor(services, {
-      source,
+      source: sourceOf(memberOf(source)),
       signing: signingFromFiles(keysDir, memberOf(source)),
       logger: silentLogger(),
     });
