@@ -20,6 +20,8 @@ export interface UnitAssignment {
    * it restarts; its labels are never written, and no namespace label is handed over.
    */
   readonly tag?: string;
+  /** the rollout allows an upgrade path Istio does not support: a tag move's live path check does not refuse */
+  readonly allowUnsupportedUpgradePath?: boolean;
 }
 
 /** A workload with the pods its selector picks. */

@@ -9,6 +9,7 @@ import type { UnitBook } from './unit-book.js';
 const ISTIO_WAITS: ReadonlySet<string> = new Set([
   UnitWaitReason.ControlPlaneNotReady,
   UnitWaitReason.RevisionTagMissing,
+  UnitWaitReason.UnsupportedUpgradePath,
 ]);
 
 /** The units waiting for Istio's installation to change: woken when istiod or one of Istio's webhooks changes. */

@@ -118,7 +118,13 @@ function createParts(
     clock,
     okForMs: intervals.resyncMs,
   });
-  const revisionTags = createRevisionTagPointer({ port: options.kubernetes, clock, okForMs: intervals.resyncMs, log });
+  const revisionTags = createRevisionTagPointer({
+    port: options.kubernetes,
+    read: () => options.kubernetes.readIstioInstallation(),
+    clock,
+    okForMs: intervals.resyncMs,
+    log,
+  });
   const book = new UnitBook({
     onProgress: (urgent) => reporter.scheduleProgress(undefined, urgent),
     wake: (key) => reconciler.queue.add(key),

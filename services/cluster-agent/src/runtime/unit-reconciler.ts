@@ -100,9 +100,12 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
         return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };
       }
       // A tag move points the tag first: the restart's pods are injected by whatever the tag points at.
-      const untagged = a.tag === undefined ? undefined : await options.revisionTags.point(a.tag, a.target.revision);
+      const untagged =
+        a.tag === undefined
+          ? undefined
+          : await options.revisionTags.point(a.tag, a.target.revision, a.allowUnsupportedUpgradePath === true);
       if (untagged !== undefined) {
-        book.record({ ...status, reason: UnitWaitReason.RevisionTagMissing, message: untagged });
+        book.record({ ...status, ...untagged });
         return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };
       }
       // other units may have started during the check
