@@ -15,7 +15,7 @@ import { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { AssignmentSource } from '../ports/assignment-source.js';
 import type { KubernetesPort, Labels, WatchHandle } from '../ports/kubernetes-port.js';
 import { unitsToWake, unitsWaitingOnIstio } from './cache-wakeups.js';
-import { watchIstioWebhooks } from './istio-webhook-watch.js';
+import { LiveRevisionTags, watchIstioWebhooks } from './istio-webhook-watch.js';
 import { ClusterCache } from './cluster-cache.js';
 import { createCommandIntake, type CommandIntake } from './command-intake.js';
 import { createEventPublisher } from './event-publisher.js';
@@ -88,6 +88,21 @@ interface AgentParts {
   readonly loop: LoopCondition;
   /** istiod or one of Istio's webhooks changed: forget what was read of the installation, report it again */
   readonly istioChanged: () => void;
+  /** the revision tags, kept by the watch of webhook configurations */
+  readonly liveTags: LiveRevisionTags;
+}
+
+/**
+ * What the agent knows of Istio's installation: the control-plane check and the tag pointer, which read it live and
+ * trust a good answer for `okForMs`, and the revision tags the webhook watch keeps.
+ */
+function istioParts(port: KubernetesPort, clock: Clock, okForMs: number, log: Logger) {
+  const read = (): ReturnType<KubernetesPort['readIstioInstallation']> => port.readIstioInstallation();
+  return {
+    controlPlanes: createControlPlaneGate({ read, clock, okForMs }),
+    revisionTags: createRevisionTagPointer({ port, read, clock, okForMs, log }),
+    liveTags: new LiveRevisionTags(),
+  };
 }
 
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
@@ -113,18 +128,7 @@ function createParts(
     log.warn({ apiserverUnreachable: unreachable }, 'agent condition changed');
     reporter.sendHealth();
   });
-  const controlPlanes = createControlPlaneGate({
-    read: () => options.kubernetes.readIstioInstallation(),
-    clock,
-    okForMs: intervals.resyncMs,
-  });
-  const revisionTags = createRevisionTagPointer({
-    port: options.kubernetes,
-    read: () => options.kubernetes.readIstioInstallation(),
-    clock,
-    okForMs: intervals.resyncMs,
-    log,
-  });
+  const { controlPlanes, revisionTags, liveTags } = istioParts(options.kubernetes, clock, intervals.resyncMs, log);
   const book = new UnitBook({
     onProgress: (urgent) => reporter.scheduleProgress(undefined, urgent),
     wake: (key) => reconciler.queue.add(key),
@@ -172,6 +176,7 @@ function createParts(
     loopDelayThresholdMs: loop.thresholdMs,
     controlPlanes,
     revisionTags,
+    tagTarget: (name) => liveTags.revisionOf(name),
   });
   const reporter = createReporter({
     cluster,
@@ -192,7 +197,7 @@ function createParts(
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
-  return { book, cache, intake, reconciler, reporter, loop, istioChanged };
+  return { book, cache, intake, reconciler, reporter, loop, istioChanged, liveTags };
 }
 
 /** One of Istio's webhook configurations changed (ADR 0046): read the installation again, wake who waits for it. */
@@ -241,7 +246,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     loop.start();
     cache.start(port);
     // not part of the cache's sync: the control-plane check reads the installation itself when it has to
-    webhooks = watchIstioWebhooks(port, () => {
+    webhooks = watchIstioWebhooks(port, parts.liveTags, () => {
       if (running) webhookChanged(parts);
     });
     await cache.whenSynced();

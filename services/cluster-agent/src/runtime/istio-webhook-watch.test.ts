@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubernetesPort, WatchHandler, WebhookConfigurationView } from '../ports/kubernetes-port.js';
-import { watchIstioWebhooks } from './istio-webhook-watch.js';
+import { LiveRevisionTags, watchIstioWebhooks } from './istio-webhook-watch.js';
 
 const newWebhook = (name: string, labels: Record<string, string> = {}): WebhookConfigurationView => ({
   name,
@@ -19,7 +19,8 @@ describe('watchIstioWebhooks', () => {
       },
     } as Pick<KubernetesPort, 'watch'>;
     const seen: (string | undefined)[] = [];
-    watchIstioWebhooks(port, (name) => seen.push(name));
+    const tags = new LiveRevisionTags();
+    watchIstioWebhooks(port, tags, (name) => seen.push(name));
     handler!({ type: 'resync', objects: [] });
     handler!({
       type: 'delete',
@@ -31,5 +32,13 @@ describe('watchIstioWebhooks', () => {
     });
     handler!({ type: 'upsert', object: newWebhook('meshwave-cluster-agent') });
     expect(seen).toEqual([undefined, 'istio-sidecar-injector-1-25-2', 'istio-revision-tag-prod']);
+    // the tags as the watch saw them: a unit whose target is a tag is judged on the tag's revision
+    expect(tags.revisionOf('prod')).toBe('1-25-2');
+    expect(tags.revisionOf('1-25-2')).toBeUndefined();
+    handler!({
+      type: 'delete',
+      object: newWebhook('istio-revision-tag-prod', { 'istio.io/tag': 'prod', 'istio.io/rev': '1-25-2' }),
+    });
+    expect(tags.revisionOf('prod')).toBeUndefined();
   });
 });
