@@ -101,7 +101,12 @@ export async function newAgentHarness(
         kubernetes: kube,
         bus: agentBus,
         store,
-        intervals: { resyncMs: options.resyncMs ?? 10_000, heartbeatMs: 5_000, inventoryDebounceMs: 500, progressDebounceMs: 200 },
+        intervals: {
+          resyncMs: options.resyncMs ?? 10_000,
+          heartbeatMs: 5_000,
+          inventoryDebounceMs: 500,
+          progressDebounceMs: 200,
+        },
         ...(options.progressDeadlineSeconds !== undefined
           ? { progressDeadlineSeconds: options.progressDeadlineSeconds }
           : {}),

@@ -130,7 +130,13 @@ describe('control planes and revision tags', () => {
           (e.data as { tags?: Record<string, string> }).tags?.[probe] === OLD,
       ),
     );
-    await h.send({ to: revision, units: [{ namespace: first, revision }, { namespace: second, revision }] });
+    await h.send({
+      to: revision,
+      units: [
+        { namespace: first, revision },
+        { namespace: second, revision },
+      ],
+    });
 
     // Then: the second namespace waits, saying why, and was neither relabelled nor restarted
     const waiting = await eventually('the second wave waits for its control plane', () =>
