@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, type EventBus } from '@meshwave/bus';
-import type { GateVerdict, RolloutStatus } from '@meshwave/contracts';
+import { clusterKey, type GateVerdict, type RolloutStatus } from '@meshwave/contracts';
 import { PlannerError, createPrometheusClient, promqlOf } from '@meshwave/planner';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadTestEnv, type TestEnv } from '../../support/env.js';
@@ -123,7 +123,8 @@ async function startAgents(run: Run): Promise<ScriptedCluster[]> {
   for (const name of run.clusters) {
     const bus = createKafkaBus({
       brokers: env.kafka.brokers,
-      source: `cluster-agent/${name}`,
+      // as a real agent publishes: its Ed25519 key speaks for `cluster/<name>` only (ADR 0038)
+      source: clusterKey(name),
       signing: run.keys.signingFor(name),
       topicNames: run.topics,
       sessionTimeoutMs: 6000,
