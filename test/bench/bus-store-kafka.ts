@@ -6,7 +6,15 @@ import { performance } from 'node:perf_hooks';
 import { createKafkaBus, encodeEnvelope, inspectRecord, MessageSigner, WireLayout } from '@meshwave/bus';
 import { MessageSchemas, MessageType } from '@meshwave/contracts';
 import { Kafka, Partitioners, logLevel, type Admin, type IHeaders } from 'kafkajs';
-import { newCommand, percentile, SIGNING, type BenchCommand } from './bus-store-fixtures.ts';
+import {
+  newCommand,
+  percentile,
+  SIGNING,
+  ED25519_SIGNING,
+  SigningScheme,
+  signingOf,
+  type BenchCommand,
+} from './bus-store-fixtures.ts';
 
 /** messages per sendBatch / publish call */
 export const BATCH = 500;
@@ -162,8 +170,12 @@ export async function rawKafka(target: KafkaTarget, withHeaders = false): Promis
   return result;
 }
 
-/** The EventBus: zod validation + HMAC signing on publish; verification, validation, tracing, commit on consume. */
-export async function busKafka(target: KafkaTarget, wireLayout: WireLayout = WireLayout.V1): Promise<KafkaResult> {
+/** The EventBus: zod validation + signing on publish; verification, validation, tracing, commit on consume. */
+export async function busKafka(
+  target: KafkaTarget,
+  wireLayout: WireLayout = WireLayout.V1,
+  scheme: SigningScheme = SigningScheme.Ed25519,
+): Promise<KafkaResult> {
   const { admin, messages } = target;
   const run = randomUUID().slice(0, 8);
   const topicNames = {
@@ -174,7 +186,7 @@ export async function busKafka(target: KafkaTarget, wireLayout: WireLayout = Wir
   await createTopic(admin, topicNames.commands);
   const bus = createKafkaBus({
     source: 'planner',
-    signing: SIGNING,
+    signing: signingOf(scheme),
     brokers: target.brokers,
     topicNames,
     partitions: { commands: PARTITIONS, events: 1, dlq: 1 },
@@ -202,13 +214,7 @@ export async function busKafka(target: KafkaTarget, wireLayout: WireLayout = Wir
   const cpuAtStart = process.cpuUsage();
   await produce(messages, (seqs) => bus.publish(seqs.map(newCommand)), sentAt);
   await until(() => received === messages, 120_000, 'bus consumer');
-  const result = summarize(
-    `EventBus (signed, validated; ${wireLayout} layout)`,
-    sentAt,
-    receivedAt,
-    firstSend,
-    cpuAtStart,
-  );
+  const result = summarize(`EventBus (${scheme}, ${wireLayout} layout)`, sentAt, receivedAt, firstSend, cpuAtStart);
   await bus.close();
   return result;
 }
@@ -238,6 +244,10 @@ export function costBreakdown(): [string, number][] {
     wireLayout: WireLayout.V3,
   };
   const v3Records = messages.map((m) => encodeEnvelope(m, v3Context));
+  const ed25519 = new MessageSigner(ED25519_SIGNING);
+  const ed25519Context = { source: 'planner', nowMs: Date.now(), defaultTtlSeconds: 3600, signer: ed25519, trace: {} };
+  const ed25519Records = messages.map((m) => encodeEnvelope(m, ed25519Context));
+  const ed25519Inspect = inspectContext(ed25519);
   const attributes = [
     'meshwave-envelope-v1',
     '1.0',
@@ -251,7 +261,7 @@ export function costBreakdown(): [string, number][] {
     'bench',
   ];
   const position = { topic: 'meshwave.commands', partition: 0, offset: '0' };
-  const inspect = { signer, nowMs: Date.now(), clockSkewMs: 30_000, audiences: undefined };
+  const inspect = inspectContext(signer);
   return [
     ['raw: JSON.stringify + JSON.parse of the data', time((i) => JSON.parse(JSON.stringify(messages[i]!.data)))],
     ['publish: zod validation of the data', time((i) => schema.parse(messages[i]!.data))],
@@ -278,5 +288,33 @@ export function costBreakdown(): [string, number][] {
       'consume: whole inspection, v3 structured (verify, JSON event, checks, data schema)',
       time((i) => inspectRecord(v3Records[i]!, position, inspect)),
     ],
+    ['publish: Ed25519 sign', time((i) => ed25519.sign(attributes, records[i]!.value))],
+    [
+      'consume: Ed25519 verify',
+      time((i) =>
+        ed25519.verify(
+          ED25519_SIGNING.activeKeyId,
+          ed25519Records[i]!.headers.mw_signature!,
+          attributes,
+          records[i]!.value,
+        ),
+      ),
+    ],
+    [
+      'publish: whole envelope, Ed25519 (validate, JSON, headers, sign)',
+      time((i) => encodeEnvelope(messages[i]!, { ...ed25519Context, nowMs: 0 })),
+    ],
+    [
+      'consume: whole inspection, Ed25519 (headers schema, verify, expiry, JSON, data schema)',
+      time((i) => inspectRecord(ed25519Records[i]!, position, ed25519Inspect)),
+    ],
   ];
 }
+
+/** What a consumer checks a record with: `signer`'s keys, now, no audience filter. */
+const inspectContext = (signer: MessageSigner) => ({
+  signer,
+  nowMs: Date.now(),
+  clockSkewMs: 30_000,
+  audiences: undefined,
+});

@@ -63,6 +63,26 @@ export function newSigningFleet(clusters: readonly string[]): SigningFleet {
   };
 }
 
+/** the variable that tells a child process of a test where a fleet's key files are (`signingFromFiles`) */
+export const KEYS_DIR_VARIABLE = 'MESHWAVE_TEST_KEYS_DIR';
+
+/**
+ * `who`'s bus signing options read back from the key files of a fleet in `dir` (`newSigningFleet(...).dir`), for a
+ * child process of the test that plays several members (the fleet benchmark's simulator): its private keys, and
+ * the planner's public keys (the planner's: every member's).
+ */
+export function signingFromFiles(dir: string, who: string): SigningOptions {
+  const read = <T>(name: string): T[] => JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as T[];
+  const privateKeys = read<SigningKeyPair['privateKey']>(`${who}.private.json`);
+  const publicFiles =
+    who === 'planner' ? fs.readdirSync(dir).filter((f) => f.endsWith('.public.json')) : ['planner.public.json'];
+  return {
+    privateKeys,
+    trustedKeys: publicFiles.flatMap((f) => read<SigningKeyPair['trustedKey']>(f)),
+    activeKeyId: privateKeys[0]!.id,
+  };
+}
+
 /**
  * The configured secrets `log` contains, by name: each secret is looked for whole and by its longest line (a PEM
  * body, a token), so a secret logged re-wrapped or cut into a line is still found.

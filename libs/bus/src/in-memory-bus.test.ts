@@ -1,7 +1,12 @@
 import { startTelemetry } from '@meshwave/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageType } from '@meshwave/contracts';
-import { CONTRACT_SIGNING, describeEventBusContract, newHeartbeat } from './contract/event-bus-contract.js';
+import {
+  CONTRACT_SIGNING,
+  ContractSigningMode,
+  describeEventBusContract,
+  newHeartbeat,
+} from './contract/event-bus-contract.js';
 import type { IncomingMessage } from './event-bus.js';
 import { topicNameOf } from './bus-options.js';
 import { createInMemoryBroker, createInMemoryBus } from './in-memory-bus.js';
@@ -10,19 +15,21 @@ import { WireLayout } from './wire-layout.js';
 // A started SDK registers the context manager that carries the active span into handlers, as in a service.
 startTelemetry({ serviceName: 'bus-contract', env: {} });
 
-describeEventBusContract(
-  'in-memory',
-  async () => {
-    const broker = createInMemoryBroker({ partitions: 3 });
-    return {
-      createBus: async (options) => createInMemoryBus({ ...options, broker }),
-      produceRaw: async (topic, record) => void broker.append(topicNameOf({}, topic), record),
-      close: async () => {},
-    };
-  },
-  { describe, it, expect, afterEach },
-  { waitMs: 5_000 },
-);
+// Both signing schemes: HMAC (the embedded demo's) and Ed25519 (every process on Kafka's, ADR 0038, 0046).
+for (const signing of Object.values(ContractSigningMode))
+  describeEventBusContract(
+    `in-memory, ${signing}`,
+    async () => {
+      const broker = createInMemoryBroker({ partitions: 3 });
+      return {
+        createBus: async (options) => createInMemoryBus({ ...options, broker }),
+        produceRaw: async (topic, record) => void broker.append(topicNameOf({}, topic), record),
+        close: async () => {},
+      };
+    },
+    { describe, it, expect, afterEach },
+    { waitMs: 5_000, signing },
+  );
 
 // The same contract with the v2 and v3 wire layouts (ADR 0021, 0026): forged and malformed records are still refused.
 for (const wireLayout of [WireLayout.V2, WireLayout.V3])

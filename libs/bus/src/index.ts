@@ -31,6 +31,7 @@ export type { RetryOptions } from './bus-options.js';
 export { createInMemoryBroker, createInMemoryBus, InMemoryBroker, type InMemoryBusOptions } from './in-memory-bus.js';
 export {
   CONTRACT_SIGNING,
+  ContractSigningMode,
   describeEventBusContract,
   newHeartbeat,
   type ContractTestApi,

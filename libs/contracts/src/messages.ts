@@ -100,6 +100,11 @@ export const ClusterDesiredState = z.object({
   tag: RevisionName.optional(),
   /** gateway canary steps (ADR 0047); absent: no gateway of this cluster moves */
   gateways: z.array(GatewayStepCommand).max(MAX_GATEWAYS).optional(),
+  /**
+   * the rollout allows an upgrade path Istio does not support (`spec.allowUnsupportedUpgradePath`, audited with its
+   * reason by the planner): the agent's live re-check of a tag move's path does not refuse it (ADR 0046)
+   */
+  allowUnsupportedUpgradePath: z.boolean().optional(),
 });
 export type ClusterDesiredState = z.infer<typeof ClusterDesiredState>;
 
@@ -149,6 +154,11 @@ export const UnitWaitReason = {
   ControlPlaneNotReady: 'ControlPlaneNotReady',
   /** a tag move's revision tag is not registered in the cluster, so it cannot be pointed (ADR 0035) */
   RevisionTagMissing: 'RevisionTagMissing',
+  /**
+   * the tag points, now, at a revision whose version Istio does not support moving from to the unit's (a tag moved
+   * by hand since the plan): the plan's refusal code, so one code names one rule (ADR 0046)
+   */
+  UnsupportedUpgradePath: 'UNSUPPORTED_UPGRADE_PATH',
 } as const;
 
 export const UnitProgressEntry = z.object({

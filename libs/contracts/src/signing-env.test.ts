@@ -35,22 +35,19 @@ describe('readSigningConfig', () => {
     expect(signing?.keys).toBeUndefined();
   });
 
-  it('refuses the shared HMAC keys on Kafka unless allowed by name; in memory they need no permission', () => {
-    expect(problemsOf({ MESHWAVE_SIGNING_KEYS: HMAC })).toEqual([
-      expect.stringMatching(/^MESHWAVE_SIGNING_PRIVATE_KEYS_FILE: .*MESHWAVE_SIGNING_ALLOW_HMAC=true/),
+  it('refuses the shared HMAC keys on Kafka, alone or beside Ed25519, and the flag that used to allow them; in memory they need no permission (ADR 0046)', () => {
+    const demoOnly = /^MESHWAVE_SIGNING_KEYS: HMAC signing is for the embedded demo only/;
+    expect(problemsOf({ MESHWAVE_SIGNING_KEYS: HMAC })).toEqual([expect.stringMatching(demoOnly)]);
+    expect(problemsOf({ ...ED25519, MESHWAVE_SIGNING_KEYS: HMAC })).toEqual([expect.stringMatching(demoOnly)]);
+    expect(problemsOf({ MESHWAVE_SIGNING_KEYS: HMAC, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' })).toEqual([
+      expect.stringMatching(/^MESHWAVE_SIGNING_ALLOW_HMAC: HMAC signing is for the embedded demo only/),
+      expect.stringMatching(demoOnly),
     ]);
-    expect(problemsOf({ MESHWAVE_SIGNING_KEYS: HMAC, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' })).toEqual([]);
+    expect(problemsOf({ ...ED25519, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' })).toEqual([
+      expect.stringMatching(/^MESHWAVE_SIGNING_ALLOW_HMAC: /),
+    ]);
     expect(problemsOf({ MESHWAVE_SIGNING_KEYS: HMAC }, false)).toEqual([]);
-    expect(problemsOf({ ...ED25519, MESHWAVE_SIGNING_KEYS: HMAC })).toEqual([
-      expect.stringMatching(/^MESHWAVE_SIGNING_KEYS: .*MESHWAVE_SIGNING_ALLOW_HMAC=true/),
-    ]);
-    const both = readSigningConfig(
-      { ...ED25519, MESHWAVE_SIGNING_KEYS: HMAC, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' },
-      readFile,
-      {
-        external: true,
-      },
-    );
+    const both = readSigningConfig({ ...ED25519, MESHWAVE_SIGNING_KEYS: HMAC }, readFile, { external: false });
     expect(both.signing?.keys?.map((k) => k.id)).toEqual(['k1']);
     expect(both.signing?.activeKeyId).toBe('p1');
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readBooleanEnv, readSigningKeys, ServiceEnv, type ConfigProblem, type SigningKeySet } from './service-env.js';
+import { readSigningKeys, ServiceEnv, type ConfigProblem, type SigningKeySet } from './service-env.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -13,14 +13,20 @@ export const SigningEnv = {
    * bridge's
    */
   TrustedKeysFiles: 'MESHWAVE_SIGNING_TRUSTED_KEYS_FILES',
-  /** `true`: a process on Kafka may run with the shared HMAC key set (`MESHWAVE_SIGNING_KEYS`); refused otherwise */
+  /**
+   * no longer accepted (ADR 0046): it let a process on Kafka sign with the shared HMAC key set; a process that
+   * finds it set refuses to start, so a fleet that relied on it learns at once
+   */
   AllowHmac: 'MESHWAVE_SIGNING_ALLOW_HMAC',
 } as const;
 
+/** Why a process on Kafka refuses the shared HMAC keys (ADR 0046). */
+const HMAC_DEMO_ONLY = `HMAC signing is for the embedded demo only (\`meshwave demo\`, ADR 0046): on Kafka each process signs with its own Ed25519 keys (${SigningEnv.PrivateKeysFile}, ${SigningEnv.TrustedKeysFiles}, ${ServiceEnv.SigningActiveKey}; ADR 0038)`;
+
 /** The signing variables as each service's `--help` lists them. */
 export const SIGNING_USAGE = `  ${SigningEnv.PrivateKeysFile}, ${SigningEnv.TrustedKeysFiles}, ${ServiceEnv.SigningActiveKey}
-                                Ed25519 keys (required with Kafka, ADR 0038); or ${ServiceEnv.SigningKeys}[_FILE]
-                                (JSON list of {id, secret}) with ${SigningEnv.AllowHmac}=true`;
+                                Ed25519 keys (required with Kafka, ADR 0038); in memory only, ${ServiceEnv.SigningKeys}[_FILE]
+                                (JSON list of {id, secret}: HMAC, the embedded demo's scheme, ADR 0046)`;
 
 const MAX_KEYS = 256;
 const Pem = (kind: string): z.ZodString =>
@@ -51,7 +57,7 @@ export type TrustedKeySet = z.infer<typeof TrustedKeySet>;
 
 /**
  * What a service signs with and accepts; the shape of `@meshwave/bus`'s `SigningOptions`. Ed25519 when
- * `privateKeys` is set (the HMAC `keys`, when also set, are still accepted: a fleet moving over); else HMAC.
+ * `privateKeys` is set (HMAC `keys` beside them are accepted in memory only); else HMAC, in memory only (ADR 0046).
  */
 export interface SigningConfig {
   readonly keys?: SigningKeySet;
@@ -88,9 +94,9 @@ function readJsonFile<T>(
 }
 
 /**
- * The signing configuration of a service (ADR 0038). `external`: the service runs on Kafka, where messages cross
- * processes: Ed25519 keys are required, or the HMAC key set with `MESHWAVE_SIGNING_ALLOW_HMAC=true` (the embedded
- * demo's scheme: every holder of the fleet secret can sign anything). In memory nothing is required.
+ * The signing configuration of a service (ADR 0038, 0046). `external`: the service runs on Kafka, where messages
+ * cross processes: Ed25519 keys are required and the shared HMAC keys are refused (they are the embedded demo's
+ * scheme, where every holder of the fleet secret can sign anything). In memory nothing is required.
  */
 export function readSigningConfig(
   env: Env,
@@ -103,19 +109,22 @@ export function readSigningConfig(
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  const allowHmac = readBooleanEnv(env, SigningEnv.AllowHmac, problems);
+  // A leftover of the releases that let a process on Kafka sign with HMAC: refused by name, never ignored.
+  if (value(env, SigningEnv.AllowHmac) !== undefined)
+    problems.push({ variable: SigningEnv.AllowHmac, message: HMAC_DEMO_ONLY });
   if (privateFile === undefined && trustedFiles.length === 0) {
     const hmac = readSigningKeys(env, readFile, { required: false });
-    if (hmac.problems.length > 0 || (hmac.signing !== undefined && (!options.external || allowHmac)))
+    if (hmac.problems.length > 0 || (hmac.signing !== undefined && !options.external))
       return { ...hmac, problems: [...problems, ...hmac.problems] };
     if (!options.external) return { problems };
-    problems.push({
-      variable: SigningEnv.PrivateKeysFile,
-      message:
-        hmac.signing === undefined
-          ? `missing: this process's Ed25519 keys, with ${SigningEnv.TrustedKeysFiles} and ${ServiceEnv.SigningActiveKey} (ADR 0038)`
-          : `missing: on Kafka messages are signed with Ed25519 (ADR 0038); the shared HMAC keys of ${ServiceEnv.SigningKeys} need ${SigningEnv.AllowHmac}=true`,
-    });
+    problems.push(
+      hmac.signing === undefined
+        ? {
+            variable: SigningEnv.PrivateKeysFile,
+            message: `missing: this process's Ed25519 keys, with ${SigningEnv.TrustedKeysFiles} and ${ServiceEnv.SigningActiveKey} (ADR 0038)`,
+          }
+        : { variable: ServiceEnv.SigningKeys, message: HMAC_DEMO_ONLY },
+    );
     return { problems };
   }
   if (privateFile === undefined) problems.push({ variable: SigningEnv.PrivateKeysFile, message: 'missing' });
@@ -139,15 +148,13 @@ export function readSigningConfig(
       variable: ServiceEnv.SigningActiveKey,
       message: `"${activeKeyId}" is not one of the private keys`,
     });
-  // HMAC keys beside Ed25519 are still accepted (never used to sign): the window while a fleet moves over.
+  // HMAC keys beside Ed25519: accepted (never used to sign) in memory only; on Kafka they would let every holder
+  // of the shared secret forge any message.
   const { [ServiceEnv.SigningActiveKey]: _active, ...hmacEnv } = env;
   const hmac = readSigningKeys(hmacEnv, readFile, { required: false });
   problems.push(...hmac.problems);
-  if (hmac.signing !== undefined && options.external && !allowHmac)
-    problems.push({
-      variable: ServiceEnv.SigningKeys,
-      message: `set beside Ed25519 keys: accepting the shared HMAC keys too needs ${SigningEnv.AllowHmac}=true (only while a fleet moves over)`,
-    });
+  if (hmac.signing !== undefined && options.external)
+    problems.push({ variable: ServiceEnv.SigningKeys, message: HMAC_DEMO_ONLY });
   if (problems.length > 0 || privateKeys === undefined || activeKeyId === undefined) return { problems };
   return {
     signing: { ...(hmac.signing ? { keys: hmac.signing.keys } : {}), privateKeys, trustedKeys, activeKeyId },

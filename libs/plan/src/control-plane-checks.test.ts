@@ -62,6 +62,33 @@ describe('revision tags', () => {
     const p = plan([newCluster('c1', ['1-24-5'], { tags: { 'prod-canary': '1-25-2' } })], { to: 'prod-canary' });
     expect(p.problems).toEqual([]);
   });
+
+  it("judges a `to` given as a tag on the revision it points to in each cluster: its version and its control plane's readiness (ADR 0046)", () => {
+    const far = { revision: '1-27-0', version: '1.27.0', ready: true };
+    const p = plan(
+      [
+        newCluster('ok', ['1-24-5'], { tags: { 'prod-canary': '1-25-2' } }),
+        newCluster('far', ['1-24-5'], {
+          tags: { 'prod-canary': '1-27-0' },
+          controlPlanes: [{ revision: '1-24-5', version: '1.24.5', ready: true }, far],
+        }),
+        newCluster('down', ['1-24-5'], {
+          tags: { 'prod-canary': '1-27-0' },
+          controlPlanes: [
+            { revision: '1-24-5', version: '1.24.5', ready: true },
+            { ...far, ready: false },
+          ],
+        }),
+      ],
+      { to: 'prod-canary' },
+    );
+    expect(p.problems.map((x) => [x.code, x.cluster])).toEqual([
+      [PlanProblemCode.UnsupportedUpgradePath, 'far'],
+      [PlanProblemCode.ControlPlaneMissing, 'down'],
+    ]);
+    expect(p.problems[0]?.message).toContain('1.24.5 → 1.27.0');
+    expect(isRefused(p.problems)).toBe(true);
+  });
 });
 
 describe('control planes of the clusters a plan moves units in', () => {

@@ -21,9 +21,10 @@ import {
   workloadsOnTarget,
   type SimulatedFleetWiring,
 } from '@meshwave/cli';
-import { formatConfigProblems, readBackingServices, readSigningKeys } from '@meshwave/contracts';
+import { clusterKey, formatConfigProblems, readBackingServices } from '@meshwave/contracts';
 import { createStoreFor } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
+import { KEYS_DIR_VARIABLE, signingFromFiles } from '../../support/signing-fleet.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,17 +41,29 @@ const scrapeTargets: string = targetFile;
 
 const fleet = DemoFleetConfig.parse(JSON.parse(fs.readFileSync(fleetFile, 'utf8')));
 const backing = readBackingServices(process.env);
-const signing = readSigningKeys(process.env, (p) => fs.readFileSync(p, 'utf8'), { required: true });
-const problems = [...backing.problems, ...signing.problems];
-if (problems.length > 0 || backing.services === undefined || signing.signing === undefined)
-  throw new Error(formatConfigProblems(problems));
+// each member it plays signs with its own Ed25519 key, as on Kafka every process does (ADR 0038, 0046)
+const keysDir = process.env[KEYS_DIR_VARIABLE];
+if (backing.problems.length > 0 || backing.services === undefined || keysDir === undefined)
+  throw new Error(
+    formatConfigProblems([
+      ...backing.problems,
+      ...(keysDir ? [] : [{ variable: KEYS_DIR_VARIABLE, message: 'missing' }]),
+    ]),
+  );
 const services = backing.services;
-const keys = signing.signing;
+/** `cluster-agent/<name>` plays cluster `<name>`; `vm-bridge` the bridge */
+const memberOf = (source: string): string => source.replace(/^cluster-agent\//, '');
+/** the source a real agent publishes as (`cluster/<name>`): an Ed25519 key speaks for its own principal only */
+const sourceOf = (member: string): string => (member === 'vm-bridge' ? member : clusterKey(member));
 
 const stops: (() => Promise<void>)[] = [];
 const wiring: SimulatedFleetWiring = {
   busFor: (source) => {
-    const bus = createBusFor(services, { source, signing: keys, logger: silentLogger() });
+    const bus = createBusFor(services, {
+      source: sourceOf(memberOf(source)),
+      signing: signingFromFiles(keysDir, memberOf(source)),
+      logger: silentLogger(),
+    });
     stops.push(() => bus.close());
     return bus;
   },

@@ -22,6 +22,7 @@ import {
 import type { Plan, RolloutStatus, VmGroup } from '@meshwave/contracts';
 import { envCli, loadPrometheusEnv, loadTestEnv } from '../../support/env.ts';
 import { freePort } from '../../support/ports.ts';
+import { KEYS_DIR_VARIABLE, newSigningFleet } from '../../support/signing-fleet.ts';
 import { sample, type EmbeddedRun } from './embedded-run.ts';
 import { fleetInventory } from './fleet-plan.ts';
 
@@ -93,6 +94,9 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   const token = randomBytes(24).toString('hex');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // Ed25519 as every process on Kafka signs (ADR 0038; HMAC is the embedded demo's only, ADR 0046): a key per
+  // cluster and for the bridge, which the simulator reads from the directory, and the planner's
+  const keys = newSigningFleet(options.fleet.clusters.map((c) => c.name));
   // the simulator's scrape targets; removed by the simulator when it stops, and here in case it could not
   const targetFile = path.join(prometheus.targetsDir, `fleet-bench-${run}.json`);
   const shared = {
@@ -106,8 +110,6 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     MESHWAVE_TOPIC_COMMANDS: `bench-${run}.commands`,
     MESHWAVE_TOPIC_EVENTS: `bench-${run}.events`,
     MESHWAVE_TOPIC_DLQ: `bench-${run}.dlq`,
-    MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'bench', secret: randomBytes(32).toString('hex') }]),
-    MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
   };
 
   const started = performance.now();
@@ -121,6 +123,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   const planner = spawn(process.execPath, [...profile, ...heap, PLANNER_BIN], {
     env: {
       ...shared,
+      ...keys.envFor('planner'),
       MESHWAVE_TOKENS: JSON.stringify([{ name: 'bench-operator', role: 'admin', token }]),
       MESHWAVE_HOST: '127.0.0.1',
       MESHWAVE_PORT: String(port),
@@ -211,7 +214,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     simulator = spawn(
       process.execPath,
       [...profile, SIMULATOR, '--fleet', options.fleetFile, '--to', to, '--target-file', targetFile, '--run', run],
-      { env: shared, stdio: ['pipe', 'pipe', 'pipe'] },
+      { env: { ...shared, [KEYS_DIR_VARIABLE]: keys.dir }, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     simulatorLog = tail(simulator);
     const sim = simulator;
@@ -255,6 +258,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     if (simulator) await stopChild(simulator, graceMs);
     await stopChild(planner, graceMs);
     rmSync(targetFile, { force: true });
+    keys.cleanup();
     process.off('exit', killAll);
   }
   return {

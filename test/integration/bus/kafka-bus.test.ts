@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   CONTRACT_SIGNING,
+  ContractSigningMode,
   createKafkaBus,
   describeEventBusContract,
   WireLayout,
@@ -62,7 +63,14 @@ async function newKafkaHarness(wireLayout: WireLayout = WireLayout.V1): Promise<
   };
 }
 
-describeEventBusContract('kafka', () => newKafkaHarness(), { describe, it, expect, afterEach }, { waitMs: 60_000 });
+// Both signing schemes: on Kafka every process signs with Ed25519 (ADR 0038, 0046); HMAC is the embedded demo's.
+for (const signing of Object.values(ContractSigningMode))
+  describeEventBusContract(
+    `kafka, ${signing}`,
+    () => newKafkaHarness(),
+    { describe, it, expect, afterEach },
+    { waitMs: 60_000, signing },
+  );
 // ADR 0021, 0026: the same contract with the v2 and v3 layouts through kafkajs (forged and malformed records still
 // refused; the forged records are v1, which every consumer reads).
 for (const wireLayout of [WireLayout.V2, WireLayout.V3])

@@ -47,7 +47,13 @@ export async function newAgentHarness(
   cluster: ClusterEnv,
   /** progressDeadlineSeconds: the agent's own (commands sent here state none, as the planner's do) */
   /** chartValues: `--set` values of the chart the agent's RBAC is rendered with */
-  options: { maxUnavailable?: number; progressDeadlineSeconds?: number; chartValues?: readonly string[] } = {},
+  /** resyncMs: the agent's resync interval, which is also how long it trusts a control plane it found ready */
+  options: {
+    maxUnavailable?: number;
+    progressDeadlineSeconds?: number;
+    chartValues?: readonly string[];
+    resyncMs?: number;
+  } = {},
 ): Promise<AgentHarness> {
   suppressKafkaJsTimeoutNegativeWarning();
   const id = randomUUID().slice(0, 8);
@@ -96,7 +102,12 @@ export async function newAgentHarness(
         gateways: kube,
         bus: agentBus,
         store,
-        intervals: { resyncMs: 10_000, heartbeatMs: 5_000, inventoryDebounceMs: 500, progressDebounceMs: 200 },
+        intervals: {
+          resyncMs: options.resyncMs ?? 10_000,
+          heartbeatMs: 5_000,
+          inventoryDebounceMs: 500,
+          progressDebounceMs: 200,
+        },
         ...(options.progressDeadlineSeconds !== undefined
           ? { progressDeadlineSeconds: options.progressDeadlineSeconds }
           : {}),

@@ -18,13 +18,13 @@ import {
   publishNamespaceWave,
 } from './fixtures.ts';
 import { newServingCert } from '../../support/certificates.ts';
+import { newSigningFleet } from '../../support/signing-fleet.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
 const admin = newAdminClients(cluster.kubeconfig);
 // the agent restarts nothing onto a revision whose istiod it does not see ready (ADR 0028)
 beforeAll(() => ensureDefaultIstiods(admin));
-const SIGNING_KEY = 'agent-process-test-signing-key-0123456789';
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -37,6 +37,9 @@ describe('agent process with leader election', () => {
     const clusterName = `${cluster.name}-${id}`; // a fresh ledger in the shared Redis
     const identity = await newChartIdentity(cluster, admin, `meshwave-proc-${id}`);
     cleanups.push(() => identity.cleanup());
+    // Ed25519 as every process on Kafka signs (ADR 0038, 0046): the agents trust the planner's public key only
+    const keys = newSigningFleet([clusterName]);
+    cleanups.push(async () => keys.cleanup());
     const cert = newServingCert();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshwave-proc-'));
     fs.writeFileSync(path.join(dir, 'tls.crt'), cert.cert);
@@ -48,8 +51,7 @@ describe('agent process with leader election', () => {
         MESHWAVE_CLUSTER: clusterName,
         MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
         MESHWAVE_REDIS_URL: env.redis.url,
-        MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
-        MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+        ...keys.envFor(clusterName),
         KUBECONFIG: identity.kubeconfig,
         MESHWAVE_WEBHOOK_PORT: '0',
         MESHWAVE_WEBHOOK_CERT: path.join(dir, 'tls.crt'),
@@ -87,7 +89,7 @@ describe('agent process with leader election', () => {
     cleanups.push(() => admin.core.deleteNamespace({ name: ns }));
     const planner = await publishNamespaceWave({
       brokers: env.kafka.brokers,
-      signingKey: SIGNING_KEY,
+      signing: keys.signingFor('planner'),
       cluster: clusterName,
       rolloutId: `proc-${id}`,
       namespaces: [ns],

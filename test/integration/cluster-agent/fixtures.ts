@@ -6,7 +6,7 @@ import type { PortScenarioFixture, KubernetesClient } from '@meshwave/cluster-ag
 import { MeshwaveAnnotation, createKubernetesClient } from '@meshwave/cluster-agent';
 import type { ClusterEnv } from '../../support/env.ts';
 import { eventually } from '../../support/eventually.ts';
-import { createKafkaBus, type EventBus } from '@meshwave/bus';
+import { createKafkaBus, type EventBus, type SigningOptions } from '@meshwave/bus';
 import { MessageType, clusterKey, type ClusterDesiredState } from '@meshwave/contracts';
 
 export const OLD = '1-24-5';
@@ -210,8 +210,8 @@ export async function ensureDefaultIstiods(admin: AdminClients): Promise<void> {
 
 export interface NamespaceWave {
   readonly brokers: readonly string[];
-  /** the fleet key the agent verifies with, under id `default` */
-  readonly signingKey: string;
+  /** the planner's Ed25519 keys, which the agent trusts (`newSigningFleet(...).signingFor('planner')`) */
+  readonly signing: SigningOptions;
   readonly cluster: string;
   readonly rolloutId: string;
   readonly namespaces: readonly string[];
@@ -226,7 +226,7 @@ export async function publishNamespaceWave(wave: NamespaceWave): Promise<EventBu
   const planner = createKafkaBus({
     brokers: [...wave.brokers],
     source: 'planner',
-    signing: { keys: [{ id: 'default', secret: wave.signingKey }], activeKeyId: 'default' },
+    signing: wave.signing,
   });
   const desired: ClusterDesiredState = {
     rolloutId: wave.rolloutId,

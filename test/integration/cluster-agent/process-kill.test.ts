@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.ts';
-import { secretsIn } from '../../support/signing-fleet.ts';
+import { newSigningFleet, secretsIn, type SigningFleet } from '../../support/signing-fleet.ts';
 import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
 import {
   NEW,
@@ -31,7 +31,6 @@ const admin = newAdminClients(cluster.kubeconfig);
 // the agent restarts nothing onto a revision whose istiod it does not see ready (ADR 0028)
 beforeAll(() => ensureDefaultIstiods(admin));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const SIGNING_KEY = 'process-kill-test-signing-key-0123456789';
 const children: ChildProcess[] = [];
 /** everything the agent processes wrote, scanned for secrets at the end */
 let agentLog = '';
@@ -49,7 +48,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-function startAgent(identity: ChartIdentity, clusterName: string, podName: string): ChildProcess {
+function startAgent(identity: ChartIdentity, keys: SigningFleet, clusterName: string, podName: string): ChildProcess {
   const child = spawn(process.execPath, [`${root}services/cluster-agent/dist/main.js`], {
     cwd: root,
     env: {
@@ -57,8 +56,7 @@ function startAgent(identity: ChartIdentity, clusterName: string, podName: strin
       MESHWAVE_CLUSTER: clusterName,
       MESHWAVE_KAFKA_BROKERS: env.kafka.brokers.join(','),
       MESHWAVE_REDIS_URL: env.redis.url,
-      MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
-      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+      ...keys.envFor(clusterName),
       KUBECONFIG: identity.kubeconfig,
       MESHWAVE_METRICS_PORT: '0',
       MESHWAVE_HOST: '127.0.0.1',
@@ -85,6 +83,9 @@ describe('agent process killed mid-wave', () => {
     const clusterName = `${cluster.name}-kill-${id}`;
     const identity = await newChartIdentity(cluster, admin, `meshwave-kill-${id}`);
     cleanups.push(() => identity.cleanup());
+    // Ed25519 as every process on Kafka signs (ADR 0038, 0046): the agent trusts the planner's public key only
+    const keys = newSigningFleet([clusterName]);
+    cleanups.push(async () => keys.cleanup());
     const names: string[] = [];
     for (let i = 0; i < 3; i++) {
       const ns = uniqueName(`kill${i}`);
@@ -101,10 +102,10 @@ describe('agent process killed mid-wave', () => {
       );
     await setPaused(admin, names, 'app0', true);
 
-    const first = startAgent(identity, clusterName, 'agent-a');
+    const first = startAgent(identity, keys, clusterName, 'agent-a');
     const planner = await publishNamespaceWave({
       brokers: env.kafka.brokers,
-      signingKey: SIGNING_KEY,
+      signing: keys.signingFor('planner'),
       cluster: clusterName,
       rolloutId: `kill-${id}`,
       namespaces: names,
@@ -126,7 +127,7 @@ describe('agent process killed mid-wave', () => {
       first.exitCode !== null || first.signalCode !== null ? r() : first.once('exit', () => r()),
     );
 
-    startAgent(identity, clusterName, 'agent-b');
+    startAgent(identity, keys, clusterName, 'agent-b');
     await eventually(
       'agent-b holds the lease',
       async () =>
@@ -170,10 +171,11 @@ describe('agent process killed mid-wave', () => {
     for (const [ns, restartedAt] of before)
       expect((await restartMarks(admin, ns, 'app0')).restartedAt).toBe(restartedAt);
 
-    // Then neither agent process logged a configured secret: the signing key or its ServiceAccount token
+    // Then neither agent process logged a configured secret: its private signing key or its ServiceAccount token
     expect(agentLog).toMatch(/"level":"info"/); // the logs were read: a scan of nothing would prove nothing
     const kubeconfig = parse(fs.readFileSync(identity.kubeconfig, 'utf8')) as { users: { user: { token: string } }[] };
     const token = kubeconfig.users[0]!.user.token;
-    expect(secretsIn(agentLog, { 'signing key': SIGNING_KEY, 'ServiceAccount token': token })).toEqual([]);
+    const signingKey = keys.pairOf(clusterName).privateKey.privateKey;
+    expect(secretsIn(agentLog, { 'signing key': signingKey, 'ServiceAccount token': token })).toEqual([]);
   });
 });

@@ -5,13 +5,13 @@
 // tag through whatever clientConfig the webhook carries, so the pods' sidecars say which revision injected them.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UnitState } from '@meshwave/contracts';
+import { UnitState, UnitWaitReason } from '@meshwave/contracts';
 import { injectedRevisionOf } from '@meshwave/istio';
-import { registerRevisionTag, unregisterRevision } from '../../env/injector/registration.ts';
+import { registerRevision, registerRevisionTag, unregisterRevision } from '../../env/injector/registration.ts';
 import { kubeRequest } from '../../env/lib/kube-api.ts';
 import { loadTestEnv } from '../../support/env.ts';
 import { newAgentHarness, type AgentHarness } from './agent-harness.ts';
-import { NEW, OLD, eventually, newNamespace, newWorkload, restartMarks } from './fixtures.ts';
+import { NEW, OLD, eventually, newIstiod, newNamespace, newWorkload, restartMarks } from './fixtures.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
@@ -94,5 +94,56 @@ describe('moving a revision tag', () => {
     expect(await podRevisions(h, ns)).toEqual([OLD, OLD]);
     expect((await h.admin.core.readNamespace({ name: ns })).metadata?.labels?.['istio.io/rev']).toBe(tag);
     expect(await restartMarks(h.admin, ns, 'app')).toMatchObject({ restartedFor: OLD });
+  });
+
+  it('Given a tag move planned from the old revision, When the tag is moved by hand to a revision three minor versions back before the wave, Then the agent re-judges the path live: it writes nothing and reports UNSUPPORTED_UPGRADE_PATH (ADR 0046)', async () => {
+    const id = randomUUID().slice(0, 8);
+    const tag = `tag-${id}`;
+    const older = `old-${id}`;
+    await registerRevision(cluster, injector, { revision: older, version: '1.22.1' });
+    cleanups.push(() => unregisterRevision(cluster, older));
+    const h = await newAgentHarness(env, cluster, { chartValues: [`revisionTags={${tag}}`] });
+    cleanups.push(() => h.close());
+    await newIstiod(h.admin, older, '1.22.1');
+    cleanups.push(() =>
+      h.admin.apps.deleteNamespacedDeployment({ namespace: 'istio-system', name: `istiod-${older}` }),
+    );
+    // the tag as planned (on the old revision), then moved by hand to 1.22 before the cluster's wave
+    await registerRevisionTag(cluster, injector, { tag, revision: OLD });
+    cleanups.push(() => unregisterRevision(cluster, tag, { tag: true }));
+    const ns = `ns-${tag}`;
+    await newNamespace(h.admin, ns, { 'istio.io/rev': tag });
+    cleanups.push(() => h.admin.core.deleteNamespace({ name: ns }));
+    await newWorkload(h.admin, { namespace: ns, kind: 'Deployment', name: 'app', replicas: 1 });
+    await registerRevisionTag(cluster, injector, { tag, revision: older, version: '1.22.1' });
+    await h.startAgent();
+
+    await h.send({ granularity: 'namespace', tag, units: [{ namespace: ns, revision: NEW }] });
+    const refused = await eventually('the unit waits, refused on its upgrade path', () =>
+      h.lastProgress()?.units.find((u) => u.namespace === ns && u.reason === UnitWaitReason.UnsupportedUpgradePath),
+    );
+    expect(refused).toMatchObject({ state: UnitState.Pending });
+    expect(refused.message).toContain(`moving tag ${tag} from ${older} to ${NEW}: 1.22.1 → 1.25.2`);
+    expect((await tagWebhook(tag)).rev).toBe(older);
+    expect(await restartMarks(h.admin, ns, 'app')).toEqual({});
+  });
+
+  it('Given a namespace on the old revision and a tag pointing at the new one, When a rollout moves it to the tag, Then the namespace is labelled with the tag, its pods run the revision the tag points to, and the unit converges (ADR 0046)', async () => {
+    const tag = `tag-${randomUUID().slice(0, 8)}`;
+    await registerRevisionTag(cluster, injector, { tag, revision: NEW });
+    cleanups.push(() => unregisterRevision(cluster, tag, { tag: true }));
+    const h = await newAgentHarness(env, cluster);
+    cleanups.push(() => h.close());
+    const ns = `ns-${tag}`;
+    await newNamespace(h.admin, ns, { 'istio.io/rev': OLD });
+    cleanups.push(() => h.admin.core.deleteNamespace({ name: ns }));
+    await newWorkload(h.admin, { namespace: ns, kind: 'Deployment', name: 'app', replicas: 2 });
+    await h.startAgent();
+
+    await h.send({ to: tag, granularity: 'namespace', units: [{ namespace: ns, revision: tag }] });
+    await eventually('the namespace converged on the tag', () => convergedOn(h, ns, NEW));
+    expect((await h.admin.core.readNamespace({ name: ns })).metadata?.labels?.['istio.io/rev']).toBe(tag);
+    expect(await podRevisions(h, ns)).toEqual([NEW, NEW]);
+    expect((await tagWebhook(tag)).rev).toBe(NEW);
   });
 });

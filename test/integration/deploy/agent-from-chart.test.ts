@@ -15,6 +15,7 @@ import { parseDockerfile, type Stage } from '../../support/dockerfile.js';
 import { loadHelmEnv, loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.js';
 import { podSpecOf, renderChart, type Manifest } from '../../support/helm-chart.js';
 import { freePorts } from '../../support/ports.js';
+import { newSigningFleet } from '../../support/signing-fleet.js';
 import { newChartIdentity } from '../cluster-agent/chart-identity.js';
 import {
   NEW,
@@ -31,7 +32,6 @@ import { buildImage, entrypointCommand, repoRoot } from './image-build.js';
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
 const admin = newAdminClients(cluster.kubeconfig);
-const SIGNING_KEY = 'agent-from-chart-test-signing-key-0123456789';
 
 let workspace: string;
 let stage: Stage;
@@ -62,6 +62,10 @@ describe('the cluster-agent, installed from its chart', () => {
     const clusterName = `${cluster.name}-chart-${id}`; // a fresh ledger in the shared Redis
     const identity = await newChartIdentity(cluster, admin, release);
     cleanups.push(() => identity.cleanup());
+    // Ed25519 as the chart signs (ADR 0038; HMAC is the embedded demo's only, ADR 0046): the agent's private key in
+    // its signing Secret, the planner's public key in the one trusted-keys Secret; the test plays the planner
+    const keys = newSigningFleet([clusterName]);
+    cleanups.push(async () => keys.cleanup());
     const [webhookPort, metricsPort] = await freePorts(2);
     // The webhook's serving certificate and CA, given to the chart as a Secret and `webhook.caBundle`, as a cluster
     // with its own certificate issuer does: the apiserver reaches the agent at 127.0.0.1 (below), a name the
@@ -71,9 +75,9 @@ describe('the cluster-agent, installed from its chart', () => {
       clusterName,
       'kafka.brokers': `{${env.kafka.brokers.join(',')}}`,
       'redis.url': env.redis.url,
-      'signing.activeKeyId': 'default',
-      // the chart's HMAC mode (MESHWAVE_SIGNING_ALLOW_HMAC): the test plays the planner with the HMAC fixture
-      'signing.hmac': 'true',
+      'signing.activeKeyId': keys.pairOf(clusterName).privateKey.id,
+      'signing.existingSecret': `${release}-signing`,
+      'signing.trustedKeySecrets': `{${release}-planner-public-keys}`,
       'webhook.port': String(webhookPort),
       'webhook.certSecret': `${release}-webhook-tls`,
       'webhook.caBundle': serving.caBundle,
@@ -89,7 +93,10 @@ describe('the cluster-agent, installed from its chart', () => {
     const container = podSpecOf(manifests.find((m) => m.kind === 'Deployment')!).containers[0]!;
     expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]); // the chart generates no certificate then
     mountVolume(imageRoot, '/etc/meshwave/signing', {
-      'keys.json': JSON.stringify([{ id: 'default', secret: SIGNING_KEY }]),
+      'private.json': JSON.stringify([keys.pairOf(clusterName).privateKey]),
+    });
+    mountVolume(imageRoot, '/etc/meshwave/trusted/0', {
+      'public.json': JSON.stringify([keys.pairOf('planner').trustedKey]),
     });
     mountVolume(imageRoot, '/etc/meshwave/webhook', { 'tls.crt': serving.cert, 'tls.key': serving.key });
     const podName = `${identity.fullname}-0`;
@@ -117,7 +124,7 @@ describe('the cluster-agent, installed from its chart', () => {
     cleanups.push(() => admin.core.deleteNamespace({ name: ns }));
     const planner = await publishNamespaceWave({
       brokers: env.kafka.brokers,
-      signingKey: SIGNING_KEY,
+      signing: keys.signingFor('planner'),
       cluster: clusterName,
       rolloutId: `chart-${id}`,
       namespaces: [ns],

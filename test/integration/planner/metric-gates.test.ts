@@ -5,17 +5,16 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, type EventBus } from '@meshwave/bus';
-import type { GateVerdict, RolloutStatus } from '@meshwave/contracts';
+import { clusterKey, type GateVerdict, type RolloutStatus } from '@meshwave/contracts';
 import { PlannerError, createPrometheusClient, promqlOf } from '@meshwave/planner';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadTestEnv, type TestEnv } from '../../support/env.js';
+import { newSigningFleet, type SigningFleet } from '../../support/signing-fleet.js';
 import { IstioExporter, type IstioBehaviour, type IstioWorkload } from '../../support/istio-exporter.js';
 import { ScriptedCluster, newFleetWorkloads, newRolloutYaml } from './scripted-agents.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const nodeBin = `${root}node_modules/.bin/node`;
-const signingKeys = [{ id: 'it', secret: 'meshwave-integration-signing-key-0123456789' }];
-const signing = { keys: signingKeys, activeKeyId: 'it' };
 const TOKEN = 'integration-operator-token';
 const FROM = '1-24-5';
 const TO = '1-25-2';
@@ -30,15 +29,23 @@ interface Run {
   readonly id: string;
   readonly topics: Record<string, string>;
   readonly clusters: readonly string[];
+  /** Ed25519 keys of the planner and each cluster (on Kafka HMAC is refused, ADR 0046) */
+  readonly keys: SigningFleet;
 }
+
+const keyFleets: SigningFleet[] = [];
 
 function newRun(): Run {
   const id = randomBytes(4).toString('hex');
+  // cluster names unique per run: the `cluster` label keeps this run's series apart in the shared Prometheus
+  const clusters = [1, 2, 3].map((i) => `mg-${id}-${i}`);
+  const keys = newSigningFleet(clusters);
+  keyFleets.push(keys);
   return {
     id,
     topics: { commands: `it-${id}.commands`, events: `it-${id}.events`, dlq: `it-${id}.dlq` },
-    // cluster names unique per run: the `cluster` label keeps this run's series apart in the shared Prometheus
-    clusters: [1, 2, 3].map((i) => `mg-${id}-${i}`),
+    clusters,
+    keys,
   };
 }
 
@@ -56,8 +63,7 @@ async function startPlanner(run: Run, prometheusUrl: string): Promise<string> {
       MESHWAVE_TOPIC_EVENTS: run.topics['events'],
       MESHWAVE_TOPIC_DLQ: run.topics['dlq'],
       MESHWAVE_TOKENS: JSON.stringify([{ name: 'it-operator', role: 'admin', token: TOKEN }]),
-      MESHWAVE_SIGNING_KEYS: JSON.stringify(signingKeys),
-      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+      ...run.keys.envFor('planner'),
       MESHWAVE_HOST: '127.0.0.1',
       MESHWAVE_PORT: '0',
       MESHWAVE_INSTANCE_ID: `metric-gates-${run.id}`,
@@ -117,8 +123,9 @@ async function startAgents(run: Run): Promise<ScriptedCluster[]> {
   for (const name of run.clusters) {
     const bus = createKafkaBus({
       brokers: env.kafka.brokers,
-      source: `cluster-agent/${name}`,
-      signing,
+      // as a real agent publishes: its Ed25519 key speaks for `cluster/<name>` only (ADR 0038)
+      source: clusterKey(name),
+      signing: run.keys.signingFor(name),
       topicNames: run.topics,
       sessionTimeoutMs: 6000,
       heartbeatIntervalMs: 1000,
@@ -218,6 +225,7 @@ afterEach(async () => {
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   for (const e of exporters) await e.stop().catch(() => undefined);
+  for (const k of keyFleets) k.cleanup();
 });
 
 describe('Prometheus client on the real Prometheus', () => {

@@ -94,6 +94,45 @@ describe('a service without its bus and store', () => {
   });
 });
 
+describe('a service on Kafka with the shared HMAC keys (ADR 0046)', () => {
+  const kafka = { MESHWAVE_KAFKA_BROKERS: '127.0.0.1:1', MESHWAVE_REDIS_URL: 'redis://127.0.0.1:1' };
+  const starts: Record<string, () => Promise<Exit>> = {
+    planner: () =>
+      run(BINS.planner, [], {
+        ...kafka,
+        MESHWAVE_SIGNING_KEYS: KEYS,
+        MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+        MESHWAVE_TOKENS: JSON.stringify([{ name: 'ops', role: 'admin', token: 'entrypoints-test-token' }]),
+      }),
+    'cluster-agent': () =>
+      run(BINS.clusterAgent, [], {
+        ...kafka,
+        MESHWAVE_CLUSTER: 'prod-1',
+        MESHWAVE_SIGNING_KEYS: KEYS,
+        MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+      }),
+    'vm-bridge': () => {
+      const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'mw-entrypoints-')), 'config.yaml');
+      writeFileSync(config, `groups: [{ name: vms, enrollmentTokenSha256: "${'a'.repeat(64)}" }]\n`);
+      return run(BINS.vmBridge, ['--config', config], {
+        ...kafka,
+        MESHWAVE_SIGNING_KEYS: KEYS,
+        MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+      });
+    },
+  };
+  it.each(Object.keys(starts))(
+    'Given the %s with HMAC keys and the flag that used to allow them, When started, Then it exits 2 saying HMAC is for the embedded demo only',
+    async (service) => {
+      const r = await starts[service]!();
+      expect(r.stderr).toMatch(/MESHWAVE_SIGNING_ALLOW_HMAC: HMAC signing is for the embedded demo only/);
+      expect(r.stderr).toMatch(/MESHWAVE_SIGNING_KEYS: HMAC signing is for the embedded demo only/);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(r.code).toBe(2);
+    },
+  );
+});
+
 describe('meshwave demo on a port in use', () => {
   let occupied: Server;
   let port: number;

@@ -1,14 +1,9 @@
 {{/*
 Signing keys (ADR 0038), only ever from Secrets: this service's Ed25519 private keys (`private.json` in
-signing.existingSecret) and the public keys it accepts (`public.json` in each of signing.trustedKeySecrets); or,
-with signing.hmac, the embedded demo's shared HMAC keys (`keys.json`), which the service takes on Kafka only
-with MESHWAVE_SIGNING_ALLOW_HMAC.
+signing.existingSecret) and the public keys it accepts (`public.json` in each of signing.trustedKeySecrets). No
+HMAC: the shared keys are the embedded demo's only, and a service on Kafka refuses them (ADR 0046).
 */}}
 {{- define "meshwave-planner.signingEnv" -}}
-{{- if .Values.signing.hmac }}
-- { name: MESHWAVE_SIGNING_KEYS_FILE, value: /etc/meshwave/signing/keys.json }
-- { name: MESHWAVE_SIGNING_ALLOW_HMAC, value: "true" }
-{{- else }}
 {{- if not .Values.signing.trustedKeySecrets }}{{ fail "signing.trustedKeySecrets is required (the Secrets of the public keys this service accepts)" }}{{ end }}
 - { name: MESHWAVE_SIGNING_PRIVATE_KEYS_FILE, value: /etc/meshwave/signing/private.json }
 {{- $files := list }}
@@ -16,26 +11,21 @@ with MESHWAVE_SIGNING_ALLOW_HMAC.
 {{- $files = append $files (printf "/etc/meshwave/trusted/%d/public.json" $i) }}
 {{- end }}
 - { name: MESHWAVE_SIGNING_TRUSTED_KEYS_FILES, value: {{ join "," $files | quote }} }
-{{- end }}
 - { name: MESHWAVE_SIGNING_ACTIVE_KEY, value: {{ required "signing.activeKeyId is required" .Values.signing.activeKeyId | quote }} }
 {{- end }}
 
 {{- define "meshwave-planner.signingMounts" -}}
 - { name: signing, mountPath: /etc/meshwave/signing, readOnly: true }
-{{- if not .Values.signing.hmac }}
 {{- range $i, $secret := .Values.signing.trustedKeySecrets }}
 - { name: trusted-{{ $i }}, mountPath: /etc/meshwave/trusted/{{ $i }}, readOnly: true }
-{{- end }}
 {{- end }}
 {{- end }}
 
 {{- define "meshwave-planner.signingVolumes" -}}
 - name: signing
   secret: { secretName: {{ required "signing.existingSecret is required" .Values.signing.existingSecret }} }
-{{- if not .Values.signing.hmac }}
 {{- range $i, $secret := .Values.signing.trustedKeySecrets }}
 - name: trusted-{{ $i }}
   secret: { secretName: {{ $secret }} }
-{{- end }}
 {{- end }}
 {{- end }}

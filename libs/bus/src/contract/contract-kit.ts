@@ -5,6 +5,7 @@ import type { afterEach as AfterEach, describe as Describe, expect as Expect, it
 import type { BusOptions } from '../bus-options.js';
 import type { WireRecord } from '../envelope.js';
 import type { DeadLetter, EventBus, IncomingMessage, OutgoingMessage } from '../event-bus.js';
+import { generateSigningKeyPair, type SigningKeyPair } from '../ed25519-keys.js';
 import type { SigningOptions } from '../signing.js';
 
 /** What the suite needs from an implementation. One harness per test: fresh topics (or a fresh broker). */
@@ -28,6 +29,29 @@ export interface ContractTestApi {
 export interface EventBusContractOptions {
   /** upper bound to wait for something asynchronous to happen (not a performance assertion); default 20 s */
   readonly waitMs?: number;
+  /** how the suite's buses sign: the embedded demo's HMAC (default) or Ed25519, as every process on Kafka does */
+  readonly signing?: ContractSigningMode;
+}
+
+/** The two signing schemes a bus runs with (ADR 0004 for the embedded demo, ADR 0038 on Kafka). */
+export const ContractSigningMode = { Hmac: 'hmac', Ed25519: 'ed25519' } as const;
+export type ContractSigningMode = (typeof ContractSigningMode)[keyof typeof ContractSigningMode];
+
+/**
+ * The keys of a contract suite. With Ed25519 a message is accepted only from the principal its data speaks for
+ * (ADR 0038), so a bus signs as the sender its source names: `planner` as the planner, any other as the agent
+ * `agent-1` whose heartbeats the suite sends.
+ */
+export interface ContractSigning {
+  readonly mode: ContractSigningMode;
+  /** the source of a bus a test does not name */
+  readonly defaultSource: string;
+  /** what a bus publishing as `source` signs with and accepts */
+  signingFor(source: string): SigningOptions;
+  /** the same, signing with its owner's second key (a rotation) */
+  rotatedFor(source: string): SigningOptions;
+  /** another fleet's keys, which nobody here trusts */
+  readonly foreign: SigningOptions;
 }
 
 /** The fleet key every contract bus uses, and a second one for rotation. 32+ bytes each. */
@@ -38,6 +62,41 @@ export const CONTRACT_SIGNING: SigningOptions = {
   ],
   activeKeyId: 'fleet-2026-01',
 };
+
+const FOREIGN_HMAC: SigningOptions = {
+  keys: [{ id: 'other-fleet', secret: 'another-fleet-secret-000000000000000' }],
+  activeKeyId: 'other-fleet',
+};
+
+/** The suite's keys in `mode`; Ed25519 pairs are made afresh for each suite. */
+export function contractSigning(mode: ContractSigningMode = ContractSigningMode.Hmac): ContractSigning {
+  if (mode === ContractSigningMode.Hmac)
+    return {
+      mode,
+      defaultSource: 'contract-test',
+      signingFor: () => CONTRACT_SIGNING,
+      rotatedFor: () => ({ ...CONTRACT_SIGNING, activeKeyId: 'fleet-2026-02' }),
+      foreign: FOREIGN_HMAC,
+    };
+  const agent = 'cluster/agent-1' as const;
+  const pairs: Record<'planner' | typeof agent, readonly [SigningKeyPair, SigningKeyPair]> = {
+    planner: [generateSigningKeyPair('planner-1', 'planner'), generateSigningKeyPair('planner-2', 'planner')],
+    [agent]: [generateSigningKeyPair('agent-1-1', agent), generateSigningKeyPair('agent-1-2', agent)],
+  };
+  const trustedKeys = Object.values(pairs).flatMap((p) => p.map((k) => k.trustedKey));
+  const keysOf = (source: string, active: 0 | 1): SigningOptions => {
+    const own = source === 'planner' || source.startsWith('planner/') ? pairs.planner : pairs[agent];
+    return { privateKeys: own.map((k) => k.privateKey), trustedKeys, activeKeyId: own[active].privateKey.id };
+  };
+  const stranger = generateSigningKeyPair('other-fleet', agent);
+  return {
+    mode,
+    defaultSource: agent,
+    signingFor: (source) => keysOf(source, 0),
+    rotatedFor: (source) => keysOf(source, 1),
+    foreign: { privateKeys: [stranger.privateKey], trustedKeys, activeKeyId: stranger.privateKey.id },
+  };
+}
 
 export function newHeartbeat(source: string, version: string): OutgoingMessage<typeof MessageType.Heartbeat> {
   return {
@@ -52,6 +111,7 @@ export const heartbeatVersion = (m: IncomingMessage): string => (m.data as Heart
 
 /** The helpers of one suite; call inside its `describe`: it registers the `afterEach` that closes what a test made. */
 export interface ContractKit {
+  readonly signing: ContractSigning;
   newHarness(): Promise<EventBusContractHarness>;
   newBus(harness: EventBusContractHarness, overrides?: Partial<BusOptions>): Promise<EventBus>;
   /** collects the DLQ of a harness */
@@ -66,20 +126,23 @@ export function contractKit(
   options: EventBusContractOptions = {},
 ): ContractKit {
   const waitMs = options.waitMs ?? 20_000;
+  const signing = contractSigning(options.signing);
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
   return {
+    signing,
     async newHarness() {
       const harness = await factory();
       cleanups.push(() => harness.close());
       return harness;
     },
     async newBus(harness, overrides = {}) {
+      const source = overrides.source ?? signing.defaultSource;
       const bus = await harness.createBus({
-        source: 'contract-test',
-        signing: CONTRACT_SIGNING,
+        source,
+        signing: signing.signingFor(source),
         retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 50 },
         shutdownGraceMs: 2_000,
         ...overrides,

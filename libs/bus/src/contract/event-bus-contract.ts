@@ -9,10 +9,10 @@ import type { DeadLetter, IncomingMessage, OutgoingMessage, Subscription } from 
 import { MessageSigner, type SigningOptions } from '../signing.js';
 import { STRUCTURED_CONTENT_TYPE } from '../wire-layout.js';
 import {
-  CONTRACT_SIGNING,
   contractKit,
   heartbeatVersion,
   newHeartbeat,
+  type ContractSigning,
   type ContractTestApi,
   type EventBusContractHarnessFactory,
   type EventBusContractOptions,
@@ -21,17 +21,13 @@ import { transientRetryContract } from './transient-retry-contract.js';
 
 export {
   CONTRACT_SIGNING,
+  ContractSigningMode,
   newHeartbeat,
   type ContractTestApi,
   type EventBusContractHarness,
   type EventBusContractHarnessFactory,
   type EventBusContractOptions,
 } from './contract-kit.js';
-
-const FOREIGN_SIGNING: SigningOptions = {
-  keys: [{ id: 'other-fleet', secret: 'another-fleet-secret-000000000000000' }],
-  activeKeyId: 'other-fleet',
-};
 
 function newClusterCommand(
   cluster: string,
@@ -60,18 +56,27 @@ function newClusterCommand(
   };
 }
 
+/** A record as a producer of `source` would sign it with the suite's keys (or `signing`, another fleet's). */
 function newRecord(
+  keys: ContractSigning,
   message: OutgoingMessage,
   options: { signing?: SigningOptions; nowMs?: number; source?: string } = {},
 ): WireRecord {
+  const source = options.source ?? keys.defaultSource;
   return encodeEnvelope(message, {
-    source: options.source ?? 'contract-test',
+    source,
     nowMs: options.nowMs ?? Date.now(),
     defaultTtlSeconds: 3600,
-    signer: new MessageSigner(options.signing ?? CONTRACT_SIGNING),
+    signer: new MessageSigner(options.signing ?? keys.signingFor(source)),
     trace: {},
   });
 }
+
+/** A heartbeat of `agent-1` under the partition key `key`: several keys from one sender (an Ed25519 key speaks for one). */
+const newKeyedHeartbeat = (key: string, version: string): OutgoingMessage => ({
+  ...newHeartbeat('agent-1', version),
+  key,
+});
 
 /** The data of a dead letter's original record: its whole value, or the event's `data` in the v3 layout. */
 function letterData(letter: DeadLetter | undefined): unknown {
@@ -89,7 +94,7 @@ export function describeEventBusContract(
 
   describe(`EventBus contract: ${name}`, () => {
     const kit = contractKit(factory, afterEach, options);
-    const { newHarness, newBus, readDeadLetters, eventually } = kit;
+    const { newHarness, newBus, readDeadLetters, eventually, signing: keys } = kit;
     transientRetryContract(t, kit);
 
     it('Given a command published inside a trace, When an agent consumes it, Then it has its attributes and the trace continues', async () => {
@@ -145,7 +150,7 @@ export function describeEventBusContract(
       const sources = ['agent-1', 'agent-2', 'agent-3', 'agent-4'];
       const perKey = 25;
       for (let i = 0; i < perKey; i += 5) {
-        await bus.publish(sources.flatMap((s) => [0, 1, 2, 3, 4].map((j) => newHeartbeat(s, String(i + j)))));
+        await bus.publish(sources.flatMap((s) => [0, 1, 2, 3, 4].map((j) => newKeyedHeartbeat(s, String(i + j)))));
       }
       const expected = Array.from({ length: perKey }, (_, i) => i);
       await eventually(() => {
@@ -177,7 +182,7 @@ export function describeEventBusContract(
         handler: async (m) => void groupB.push(heartbeatVersion(m)),
       });
       const versions = Array.from({ length: 30 }, (_, i) => String(i));
-      await bus.publish(versions.map((v, i) => newHeartbeat(`agent-${i % 6}`, v)));
+      await bus.publish(versions.map((v, i) => newKeyedHeartbeat(`agent-${i % 6}`, v)));
       await eventually(() => {
         expect([...groupA].sort()).toEqual([...versions].sort());
         expect([...groupB].sort()).toEqual([...versions].sort());
@@ -186,7 +191,7 @@ export function describeEventBusContract(
 
     it('Given a consumer killed before committing, When another member takes over, Then the messages come again and an idempotent handler ends in the same state', async () => {
       const harness = await newHarness();
-      const bus = await newBus(harness, { shutdownGraceMs: 300 });
+      const bus = await newBus(harness, { shutdownGraceMs: 300, source: 'planner' });
       // Given a consumer that takes the first command and never finishes it (a process that hangs, then is killed)
       const firstSeen: string[] = [];
       const killed = await bus.subscribe({
@@ -318,29 +323,31 @@ export function describeEventBusContract(
       });
       const letters = await readDeadLetters(bus);
 
-      const valid = newRecord(newHeartbeat('agent-1', 'valid'));
+      const valid = newRecord(keys, newHeartbeat('agent-1', 'valid'));
+      const signer = new MessageSigner(keys.signingFor(keys.defaultSource));
       const unsigned: Record<string, string> = { ...valid.headers };
       delete unsigned['mw_signature'];
       const tampered = Buffer.from(valid.value.toString('utf8').replace('valid', 'forged'));
       const expired = newRecord(
+        keys,
         { ...newHeartbeat('agent-1', 'expired'), ttlSeconds: 60 },
         { nowMs: Date.now() - 3_600_000 },
       );
-      const invalidData = sealRecord(
-        { ...valid, value: Buffer.from(JSON.stringify({ source: 'agent-1' })) },
-        new MessageSigner(CONTRACT_SIGNING),
-      );
+      const invalidData = sealRecord({ ...valid, value: Buffer.from(JSON.stringify({ source: 'agent-1' })) }, signer);
       const unknownType = sealRecord(
         { ...valid, headers: { ...valid.headers, ce_type: 'io.example.unknown.v1' } },
-        new MessageSigner(CONTRACT_SIGNING),
+        signer,
       );
       const noType: Record<string, string> = { ...valid.headers };
       delete noType['ce_type'];
-      const invalidEnvelope = sealRecord({ ...valid, headers: noType }, new MessageSigner(CONTRACT_SIGNING));
+      const invalidEnvelope = sealRecord({ ...valid, headers: noType }, signer);
 
       await harness.produceRaw('events', { ...valid, headers: unsigned });
       await harness.produceRaw('events', { ...valid, value: tampered });
-      await harness.produceRaw('events', newRecord(newHeartbeat('agent-1', 'foreign'), { signing: FOREIGN_SIGNING }));
+      await harness.produceRaw(
+        'events',
+        newRecord(keys, newHeartbeat('agent-1', 'foreign'), { signing: keys.foreign }),
+      );
       await harness.produceRaw('events', expired);
       await harness.produceRaw('events', invalidData);
       await harness.produceRaw('events', unknownType);
@@ -370,7 +377,7 @@ export function describeEventBusContract(
     it('Given a key set of two keys, When producers sign with either, Then the consumer accepts both (rotation)', async () => {
       const harness = await newHarness();
       const consumer = await newBus(harness);
-      const rotated = await newBus(harness, { signing: { ...CONTRACT_SIGNING, activeKeyId: 'fleet-2026-02' } });
+      const rotated = await newBus(harness, { signing: keys.rotatedFor(keys.defaultSource) });
       const handled: string[] = [];
       await consumer.subscribe({
         topic: 'events',
@@ -399,7 +406,7 @@ export function describeEventBusContract(
       });
       const letters = await readDeadLetters(agentB);
       // a signed command for cluster a, replayed with cluster b's key
-      const forA = newRecord(newClusterCommand('a', 1));
+      const forA = newRecord(keys, newClusterCommand('a', 1), { source: 'planner' });
       await harness.produceRaw('commands', { ...forA, key: 'cluster/b' });
       // cluster a's own traffic on the shared topic
       await planner.publish([newClusterCommand('a', 2)]);

@@ -16,6 +16,7 @@ import {
   toDisruptionBudgetView,
   toNamespaceView,
   toPodView,
+  toWebhookConfigurationView,
   toWorkloadView,
   type RawObject,
 } from './kubernetes-views.js';
@@ -117,6 +118,10 @@ const SINGLE_COLLECTIONS = {
   namespaces: { path: '/api/v1/namespaces', view: toNamespaceView },
   pods: { path: '/api/v1/pods', view: toPodView },
   disruptionBudgets: { path: '/apis/policy/v1/poddisruptionbudgets', view: toDisruptionBudgetView },
+  webhookConfigurations: {
+    path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+    view: toWebhookConfigurationView,
+  },
 } as const;
 
 /** The port's `watch`: one informer per collection, the three workload kinds merged into one stream. */

@@ -8,6 +8,7 @@ import type {
   Labels,
   NamespaceView,
   PodView,
+  WebhookConfigurationView,
   WorkloadView,
 } from '../ports/kubernetes-port.js';
 
@@ -92,6 +93,14 @@ export function toDisruptionBudgetView(o: RawObject): DisruptionBudgetView {
     selector: spec.selector ?? null,
     ...(spec.minAvailable !== undefined ? { minAvailable: spec.minAvailable } : {}),
     ...(spec.maxUnavailable !== undefined ? { maxUnavailable: spec.maxUnavailable } : {}),
+    resourceVersion: o.metadata?.resourceVersion ?? '',
+  };
+}
+
+export function toWebhookConfigurationView(o: RawObject): WebhookConfigurationView {
+  return {
+    name: o.metadata?.name ?? '',
+    labels: o.metadata?.labels ?? {},
     resourceVersion: o.metadata?.resourceVersion ?? '',
   };
 }

@@ -118,7 +118,7 @@ export function simulatedPort(s: SimStore): Omit<KubernetesPort, 'getLease' | 'c
     watch<R extends WatchedResource>(resource: R, handler: WatchHandler<ResourceViews[R]>): WatchHandle {
       const set = s.watchers[resource] as Set<WatchHandler<ResourceViews[R]>>;
       set.add(handler);
-      // The simulated cluster has no PodDisruptionBudgets (its workloads report no preflight either).
+      // The simulated cluster has no PodDisruptionBudgets (its workloads report no preflight either) and no webhooks.
       const objects = (
         resource === 'namespaces'
           ? [...s.namespaces].map(([n, ns]) => s.nsView(n, ns))

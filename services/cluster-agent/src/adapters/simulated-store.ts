@@ -99,6 +99,7 @@ export function createSimStore(config: SimulatedClusterConfig): SimStore {
     workloads: new Set(),
     pods: new Set(),
     disruptionBudgets: new Set(),
+    webhookConfigurations: new Set(),
   };
   // Watch events are delivered asynchronously and in order, like a real watch stream: a handler never runs
   // inside the call that caused the change.

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newEd25519Env } from '../../../../test/support/ed25519-env.ts';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import { AGENT_USAGE, parseAgentConfig } from './agent-config.js';
 
@@ -6,13 +7,17 @@ const KEYS = JSON.stringify([{ id: 'k1', secret: 'k'.repeat(32) }]);
 const noFiles = (path: string): string => {
   throw new Error(`no such file ${path}`);
 };
+// on Kafka a process signs with its own Ed25519 keys; the shared HMAC keys are the embedded demo's (ADR 0046)
+const ed25519 = newEd25519Env('prod-1');
+const SIGNING = ed25519.env;
+const keyFiles = ed25519.readFile(noFiles);
+afterAll(() => ed25519.cleanup());
 
 describe('agent config', () => {
   it('reads flags before environment variables and applies the documented defaults', () => {
     const c = parseAgentConfig(['--cluster', 'prod-1', '--qps', '20'], {
       MESHWAVE_CLUSTER: 'ignored',
-      MESHWAVE_SIGNING_KEYS: KEYS,
-      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+      ...SIGNING,
       MESHWAVE_KAFKA_BROKERS: 'a:9092, b:9092',
       MESHWAVE_REDIS_URL: 'redis://redis:6379',
       MESHWAVE_CLUSTER_LABELS: 'env=prod,region=eu',
@@ -22,7 +27,7 @@ describe('agent config', () => {
       qps: 20,
       burst: 100,
       backing: { mode: 'external', kafka: { brokers: ['a:9092', 'b:9092'] }, redis: { url: 'redis://redis:6379' } },
-      signing: { activeKeyId: 'k1' },
+      signing: { activeKeyId: ed25519.activeKeyId },
       clusterLabels: { env: 'prod', region: 'eu' },
       leaderElect: true,
       webhookPort: 9443,
@@ -59,8 +64,7 @@ describe('agent config', () => {
 
   it('renames topics and prefixes store keys with the variables the planner reads (ADR 0016)', () => {
     const c = parseAgentConfig(['--cluster', 'c1'], {
-      MESHWAVE_SIGNING_KEYS: KEYS,
-      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+      ...SIGNING,
       MESHWAVE_KAFKA_BROKERS: 'k:9092',
       MESHWAVE_REDIS_URL: 'redis://r:6379',
       MESHWAVE_TOPIC_COMMANDS: 'team.commands',
@@ -91,14 +95,9 @@ describe('agent config', () => {
 
   it('refuses to start without its bus and store, naming the variables, instead of running on memory', () => {
     // the names the agent used to read are not an alternative: one vocabulary for every service (ADR 0016)
-    const env = {
-      MESHWAVE_SIGNING_KEYS: KEYS,
-      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
-      KAFKA_BROKERS: 'a:9092',
-      REDIS_URL: 'redis://r:6379',
-    };
+    const env = { ...SIGNING, KAFKA_BROKERS: 'a:9092', REDIS_URL: 'redis://r:6379' };
     try {
-      parseAgentConfig(['--cluster', 'prod-1'], env, noFiles);
+      parseAgentConfig(['--cluster', 'prod-1'], env, keyFiles);
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ClusterAgentError);
@@ -123,13 +122,14 @@ describe('agent config', () => {
     );
   });
 
-  it('reads the signing keys file the chart mounts', () => {
-    const c = parseAgentConfig(
-      ['--cluster', 'c', '--kafka-brokers', 'k:9092', '--redis-url', 'redis://r:6379'],
-      { MESHWAVE_SIGNING_KEYS_FILE: '/etc/meshwave/signing/keys.json', MESHWAVE_SIGNING_ALLOW_HMAC: 'true' },
-      (p) => (p === '/etc/meshwave/signing/keys.json' ? KEYS : noFiles(p)),
-    );
-    expect(c.signing).toEqual({ keys: [{ id: 'k1', secret: 'k'.repeat(32) }], activeKeyId: 'k1' });
+  it('refuses the shared HMAC keys on Kafka, the file the chart used to mount included, with a typed error that says why (ADR 0046)', () => {
+    const env = { MESHWAVE_SIGNING_KEYS_FILE: '/etc/meshwave/signing/keys.json', MESHWAVE_SIGNING_ACTIVE_KEY: 'k1' };
+    const parse = (): unknown =>
+      parseAgentConfig(['--cluster', 'c', '--kafka-brokers', 'k:9092', '--redis-url', 'redis://r:6379'], env, (p) =>
+        p === '/etc/meshwave/signing/keys.json' ? KEYS : noFiles(p),
+      );
+    expect(parse).toThrow(ClusterAgentError);
+    expect(parse).toThrow(/MESHWAVE_SIGNING_KEYS: HMAC signing is for the embedded demo only/);
   });
 
   it('refuses a cluster name the planner would refuse (over 63 characters)', () => {

@@ -148,6 +148,7 @@ export function assignments(
         wave: d.wave,
         progressDeadlineSeconds: d.progressDeadlineSeconds ?? progressDeadlineSeconds,
         ...(d.tag !== undefined ? { tag: d.tag } : {}),
+        ...(d.allowUnsupportedUpgradePath === true ? { allowUnsupportedUpgradePath: true } : {}),
       };
       const key = unitKey(target);
       byKey.delete(key); // re-insert so the latest rollout's order wins

@@ -82,3 +82,30 @@ describe('a tag move', () => {
     expect(back.toRestart).toHaveLength(1);
   });
 });
+
+// A rollout whose `to` is a revision tag (ADR 0046): the units are relabelled with the tag, and judged on the
+// revision the tag points to now (`injects`, from the agent's watch of the tag webhooks).
+describe('a target that is a revision tag', () => {
+  const toTag = (injects?: string): UnitAssignment => {
+    const { tag: _moved, ...relabel } = assignment('namespace', TAG);
+    return { ...relabel, ...(injects !== undefined ? { injects } : {}) };
+  };
+
+  it("writes the tag as the namespace's label, and restarts what it injects onto", () => {
+    const o = {
+      ...observation('1-24-5'),
+      namespace: { name: 'shop', labels: { [IstioLabel.Revision]: '1-24-5' }, resourceVersion: '10' },
+    };
+    const a = toTag('1-25-2');
+    const assessed = assessUnit(a, o, NOW);
+    expect(assessed.state).toBe(UnitState.Pending);
+    const writes = unitWrites(a, o, assessed.toRestart, new Date(NOW).toISOString());
+    expect(writes.namespace?.labels).toMatchObject({ [IstioLabel.Revision]: TAG });
+  });
+
+  it("counts its pods converged when the tag's revision injected them, which the tag's name alone cannot say", () => {
+    const moved = observation('1-25-2', { [MeshwaveAnnotation.RestartedFor]: TAG });
+    expect(assessUnit(toTag('1-25-2'), moved, NOW).state).toBe(UnitState.Converged);
+    expect(assessUnit(toTag(), moved, NOW).state).not.toBe(UnitState.Converged);
+  });
+});

@@ -20,6 +20,13 @@ export interface UnitAssignment {
    * it restarts; its labels are never written, and no namespace label is handed over.
    */
   readonly tag?: string;
+  /** the rollout allows an upgrade path Istio does not support: a tag move's live path check does not refuse */
+  readonly allowUnsupportedUpgradePath?: boolean;
+  /**
+   * When the target revision is a revision tag (a rollout whose `to` is a tag, ADR 0046): the revision the tag
+   * points at now, which injects the unit's pods. Labels are written with the tag; pods are judged on this.
+   */
+  readonly injects?: string;
 }
 
 /** A workload with the pods its selector picks. */

@@ -37,11 +37,13 @@ export function assessWorkload(
 ): WorkloadAssessment {
   const { workload: w } = o;
   const revision = a.target.revision;
+  // what the pods say injected them: the tag's revision when the target is a tag
+  const injects = a.injects ?? revision;
   const running = livePods(o.pods);
-  const checks = running.map((p) => podOnRevision(p, revision));
+  const checks = running.map((p) => podOnRevision(p, injects));
   // Only pods of the target revision judge the move: during a failback the crash-looping pods are the ones
   // being replaced, not a failure of the failback.
-  const crashLooping = running.some((p) => p.crashLooping && injectedRevisionOf(p.annotations) === revision);
+  const crashLooping = running.some((p) => p.crashLooping && injectedRevisionOf(p.annotations) === injects);
   // As `kubectl rollout status` judges it, plus the pods themselves: exactly the desired number running, so a
   // surge pod or an old pod not yet gone does not count as done.
   const rolledOut =
@@ -86,13 +88,13 @@ export function assessWorkload(
       needsRestart: false,
     };
   if (rolledOut && sidecarMismatch) {
-    const wrong = running.find((p) => podOnRevision(p, revision).mismatch);
+    const wrong = running.find((p) => podOnRevision(p, injects).mismatch);
     const proxy = wrong?.containers.find((c) => c.name === PROXY_CONTAINER)?.image ?? 'no istio-proxy';
     return {
       ...base,
       state: UnitState.Failed,
       reason: UnitFailureReason.SidecarMismatch,
-      message: `${w.name}: pod ${wrong?.name ?? '?'} runs revision ${String(injectedRevisionOf(wrong?.annotations))} (${proxy}), want ${revision}`,
+      message: `${w.name}: pod ${wrong?.name ?? '?'} runs revision ${String(injectedRevisionOf(wrong?.annotations))} (${proxy}), want ${injects}`,
       needsRestart: false,
     };
   }

@@ -19,7 +19,7 @@ export interface KubernetesPort {
   patchWorkload(ref: WorkloadRef, patch: WorkloadPatch, options?: PatchOptions): Promise<WorkloadView>;
 
   /**
-   * Informer semantics (namespaces, workloads, pods, PodDisruptionBudgets): a `resync` with every object
+   * Informer semantics (namespaces, workloads, pods, PodDisruptionBudgets, webhook configurations): a `resync` with every object
    * after each (re)list, then `upsert`/`delete` per change.
    * The watch survives errors on its own (re-list on 410 Gone, restart with capped backoff).
    */
@@ -161,6 +161,13 @@ export interface DisruptionBudgetView {
   readonly resourceVersion: string;
 }
 
+/** A MutatingWebhookConfiguration (cluster-scoped), as much as tells whose webhook it is. */
+export interface WebhookConfigurationView {
+  readonly name: string;
+  readonly labels: Labels;
+  readonly resourceVersion: string;
+}
+
 export interface LeaseSpec {
   readonly namespace: string;
   readonly name: string;
@@ -200,6 +207,11 @@ export interface ResourceViews {
   readonly pods: PodView;
   /** PodDisruptionBudgets (policy/v1), read-only: the preflight's `noDisruptionAllowed` (ADR 0042) */
   readonly disruptionBudgets: DisruptionBudgetView;
+  /**
+   * MutatingWebhookConfigurations, read-only: a revision's injection webhook or a revision tag changed by hand is
+   * seen at once, not after the control-plane check's cache window (ADR 0046)
+   */
+  readonly webhookConfigurations: WebhookConfigurationView;
 }
 export type WatchedResource = keyof ResourceViews;
 

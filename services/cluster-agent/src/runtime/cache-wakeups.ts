@@ -5,6 +5,20 @@ import type { Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { UnitBook } from './unit-book.js';
 
+/** reasons a unit waits for which a change of Istio's installation (istiod, its webhooks, a tag) may lift */
+const ISTIO_WAITS: ReadonlySet<string> = new Set([
+  UnitWaitReason.ControlPlaneNotReady,
+  UnitWaitReason.RevisionTagMissing,
+  UnitWaitReason.UnsupportedUpgradePath,
+]);
+
+/** The units waiting for Istio's installation to change: woken when istiod or one of Istio's webhooks changes. */
+export function unitsWaitingOnIstio(book: UnitBook): string[] {
+  return [...book.statuses.values()]
+    .filter((s) => s.reason !== undefined && ISTIO_WAITS.has(s.reason))
+    .map((s) => s.key);
+}
+
 /**
  * The units a cache change concerns: after a re-list every unit; otherwise the namespace's unit and, of its
  * workload units, only those the changed object belongs to.
@@ -14,10 +28,7 @@ export function unitsToWake(change: CacheChange, book: UnitBook, cache: ClusterC
   if (change.resource === 'disruptionBudgets') return [];
   if (change.namespace === undefined) return book.units.keys();
   // istiod lives in istio-system: a change there may be the control plane a waiting unit waits for
-  if (change.namespace === ISTIO_SYSTEM_NAMESPACE)
-    return [...book.statuses.values()]
-      .filter((s) => s.reason === UnitWaitReason.ControlPlaneNotReady)
-      .map((s) => s.key);
+  if (change.namespace === ISTIO_SYSTEM_NAMESPACE) return unitsWaitingOnIstio(book);
   const keys = book.keysIn(change.namespace);
   if (!keys) return [];
   const obj = change.object as { kind?: string; name?: string; labels?: Labels; selector?: Labels } | undefined;

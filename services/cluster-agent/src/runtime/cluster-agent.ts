@@ -13,8 +13,9 @@ import { monitorLoopDelay, silentLogger, withRolloutIds, type EventLoopDelay, ty
 import { DEFAULT_INTERVALS, type AgentIntervals } from '../config/agent-intervals.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { AssignmentSource } from '../ports/assignment-source.js';
-import type { KubernetesPort, Labels } from '../ports/kubernetes-port.js';
-import { unitsToWake } from './cache-wakeups.js';
+import type { KubernetesPort, Labels, WatchHandle } from '../ports/kubernetes-port.js';
+import { unitsToWake, unitsWaitingOnIstio } from './cache-wakeups.js';
+import { LiveRevisionTags, watchIstioWebhooks } from './istio-webhook-watch.js';
 import { ClusterCache } from './cluster-cache.js';
 import { createCommandIntake, type CommandIntake } from './command-intake.js';
 import { createEventPublisher } from './event-publisher.js';
@@ -121,6 +122,23 @@ interface AgentParts {
   readonly reporter: Reporter;
   readonly loop: LoopCondition;
   readonly gateways: GatewayStepper;
+  /** istiod or one of Istio's webhooks changed: forget what was read of the installation, report it again */
+  readonly istioChanged: () => void;
+  /** the revision tags, kept by the watch of webhook configurations */
+  readonly liveTags: LiveRevisionTags;
+}
+
+/**
+ * What the agent knows of Istio's installation: the control-plane check and the tag pointer, which read it live and
+ * trust a good answer for `okForMs`, and the revision tags the webhook watch keeps.
+ */
+function istioParts(port: KubernetesPort, clock: Clock, okForMs: number, log: Logger) {
+  const read = (): ReturnType<KubernetesPort['readIstioInstallation']> => port.readIstioInstallation();
+  return {
+    controlPlanes: createControlPlaneGate({ read, clock, okForMs }),
+    revisionTags: createRevisionTagPointer({ port, read, clock, okForMs, log }),
+    liveTags: new LiveRevisionTags(),
+  };
 }
 
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
@@ -146,24 +164,21 @@ function createParts(
     log.warn({ apiserverUnreachable: unreachable }, 'agent condition changed');
     reporter.sendHealth();
   });
-  const controlPlanes = createControlPlaneGate({
-    read: () => options.kubernetes.readIstioInstallation(),
-    clock,
-    okForMs: intervals.resyncMs,
-  });
-  const revisionTags = createRevisionTagPointer({ port: options.kubernetes, clock, okForMs: intervals.resyncMs, log });
+  const { controlPlanes, revisionTags, liveTags } = istioParts(options.kubernetes, clock, intervals.resyncMs, log);
   const book = new UnitBook({
     onProgress: (urgent) => reporter.scheduleProgress(undefined, urgent),
     wake: (key) => reconciler.queue.add(key),
   });
+  // istiod in istio-system or one of Istio's webhooks changed: nothing read of the installation holds any more
+  const istioChanged = (): void => {
+    controlPlanes.forget();
+    revisionTags.forget();
+    reporter.scheduleInventory(true);
+  };
   const cache = new ClusterCache((change) => {
     if (!running()) return;
     reporter.noteChange(change);
-    if (change.namespace === ISTIO_SYSTEM_NAMESPACE) {
-      controlPlanes.forget();
-      revisionTags.forget();
-      reporter.scheduleInventory(true);
-    }
+    if (change.namespace === ISTIO_SYSTEM_NAMESPACE) istioChanged();
     for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
   });
   const intake = createCommandIntake({
@@ -199,6 +214,7 @@ function createParts(
     loopDelayThresholdMs: loop.thresholdMs,
     controlPlanes,
     revisionTags,
+    tagTarget: (name) => liveTags.revisionOf(name),
   });
   const reporter = createReporter({
     cluster,
@@ -220,7 +236,13 @@ function createParts(
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
-  return { book, cache, intake, reconciler, reporter, loop, gateways };
+  return { book, cache, intake, reconciler, reporter, loop, gateways, istioChanged, liveTags };
+}
+
+/** One of Istio's webhook configurations changed (ADR 0046): read the installation again, wake who waits for it. */
+function webhookChanged(parts: AgentParts): void {
+  parts.istioChanged();
+  for (const key of unitsWaitingOnIstio(parts.book)) parts.reconciler.queue.add(key);
 }
 
 /**
@@ -238,6 +260,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
   let running = false;
   const parts = createParts(options, { clock, intervals, log, metrics, running: () => running });
   const { book, cache, intake, reconciler, reporter, loop, gateways } = parts;
+  let webhooks: WatchHandle | undefined;
 
   const every = (ms: number, fn: () => void): void => {
     const tick = (): void => {
@@ -262,6 +285,10 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     running = true;
     loop.start();
     cache.start(port);
+    // not part of the cache's sync: the control-plane check reads the installation itself when it has to
+    webhooks = watchIstioWebhooks(port, parts.liveTags, () => {
+      if (running) webhookChanged(parts);
+    });
     await cache.whenSynced();
     reconciler.assessAll();
     for (const rolloutId of book.rolloutSettings.keys()) book.dirtyRollouts.add(rolloutId);
@@ -293,6 +320,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
       await subscription?.close();
       void reconciler.queue.stop(); // in-flight reconciles finish on their own (idempotent writes): not awaited
       cache.stop();
+      webhooks?.stop();
       loop.stop();
       gateways.stop();
       for (const t of timers) t.cancel();

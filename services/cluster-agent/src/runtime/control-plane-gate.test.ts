@@ -48,4 +48,15 @@ describe('the control-plane gate', () => {
     );
     expect(await newGate([undefined]).gate.blocker('1-25-2')).toBeUndefined();
   });
+
+  it('checks a target that is a revision tag on the revision the tag points to now (ADR 0046)', async () => {
+    const tagged: IstioInstallation = { ...READY, tags: { 'prod-stable': '1-25-2' } };
+    expect(await newGate([tagged]).gate.blocker('prod-stable')).toBeUndefined();
+    expect(await newGate([{ ...tagged, injectors: [] }]).gate.blocker('prod-stable')).toBe(
+      'revision tag prod-stable points at 1-25-2: the injection webhook of revision 1-25-2 is not registered',
+    );
+    expect(await newGate([READY]).gate.blocker('prod-stable')).toBe(
+      'no istiod of revision prod-stable in istio-system',
+    );
+  });
 });

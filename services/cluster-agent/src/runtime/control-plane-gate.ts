@@ -15,6 +15,13 @@ export interface ControlPlaneGate {
   forget(): void;
 }
 
+function notReadyThroughTags(installation: IstioInstallation, revision: string): string | undefined {
+  const pointed = installation.tags[revision];
+  if (pointed === undefined) return controlPlaneNotReady(installation, revision);
+  const why = controlPlaneNotReady(installation, pointed);
+  return why === undefined ? undefined : `revision tag ${revision} points at ${pointed}: ${why}`;
+}
+
 export function createControlPlaneGate(options: {
   readonly read: () => Promise<IstioInstallation | undefined>;
   readonly clock: Clock;
@@ -30,8 +37,9 @@ export function createControlPlaneGate(options: {
       } catch (err) {
         return `the control planes could not be read: ${(err as Error).message}`;
       }
-      // A cluster that cannot say (a simulated cluster of any revision) has nothing to check against.
-      const why = installation === undefined ? undefined : controlPlaneNotReady(installation, revision);
+      // A cluster that cannot say (a simulated cluster of any revision) has nothing to check against. A target that
+      // is a revision tag is checked on the revision the tag points at now (ADR 0046).
+      const why = installation === undefined ? undefined : notReadyThroughTags(installation, revision);
       if (why === undefined) readyUntil.set(revision, options.clock.now() + options.okForMs);
       else readyUntil.delete(revision);
       return why;

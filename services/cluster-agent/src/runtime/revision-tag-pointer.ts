@@ -1,34 +1,48 @@
+import { UnitWaitReason } from '@meshwave/contracts';
 import type { Clock } from '@meshwave/reconcile';
 import type { Logger } from '@meshwave/telemetry';
-import type { KubernetesPort } from '../ports/kubernetes-port.js';
+import { tagMovePathRefusal } from '../core/tag-move-path.js';
+import type { IstioInstallation, KubernetesPort } from '../ports/kubernetes-port.js';
+
+/** Why a unit of a tag move waits instead of restarting: the tag cannot be pointed, or may not be (its path). */
+export interface TagPointRefusal {
+  readonly reason: typeof UnitWaitReason.RevisionTagMissing | typeof UnitWaitReason.UnsupportedUpgradePath;
+  readonly message: string;
+}
 
 /**
  * A tag move's one cluster-wide write (ADR 0035): before a unit labelled with a revision tag restarts, the tag is
- * pointed at the unit's revision, so the restart's pods are injected by it. The write compares before it writes
- * (two gets); a tag found pointed is trusted for `okForMs` so a wave of units does not read it once each.
+ * pointed at the unit's revision, so the restart's pods are injected by it. Before it writes, the move's upgrade path
+ * is judged again on the installation as it is now (ADR 0046): a tag moved by hand since the plan is not carried
+ * further than Istio supports. The write compares before it writes (two gets); a tag found pointed is trusted for
+ * `okForMs` so a wave of units does not read it once each.
  */
 export interface RevisionTagPointer {
-  /** points `tag` at `revision`; why it could not (the tag or the revision's webhook missing), else undefined */
-  point(tag: string, revision: string): Promise<string | undefined>;
-  /** istio-system changed: read again at the next ask */
+  /** points `tag` at `revision`; why it could not or may not, else undefined */
+  point(tag: string, revision: string, allowUnsupported: boolean): Promise<TagPointRefusal | undefined>;
+  /** istio-system or one of Istio's webhooks changed: read again at the next ask */
   forget(): void;
 }
 
 export function createRevisionTagPointer(options: {
   readonly port: Pick<KubernetesPort, 'pointRevisionTag'>;
+  /** the control planes and tags as they are now (the port's two list calls) */
+  readonly read: () => Promise<IstioInstallation | undefined>;
   readonly clock: Clock;
   readonly okForMs: number;
   readonly log: Logger;
 }): RevisionTagPointer {
   const pointedUntil = new Map<string, number>();
   return {
-    async point(tag, revision) {
+    async point(tag, revision, allowUnsupported) {
       const key = `${tag}\u0000${revision}`;
       if ((pointedUntil.get(key) ?? -Infinity) > options.clock.now()) return undefined;
       // one tag points one way: an earlier answer for another revision no longer holds
       for (const k of pointedUntil.keys()) if (k.startsWith(`${tag}\u0000`)) pointedUntil.delete(k);
+      const refused = tagMovePathRefusal(await options.read(), tag, revision, allowUnsupported);
+      if (refused !== undefined) return { reason: UnitWaitReason.UnsupportedUpgradePath, message: refused };
       const write = await options.port.pointRevisionTag(tag, revision);
-      if (write.outcome === 'missing') return write.detail;
+      if (write.outcome === 'missing') return { reason: UnitWaitReason.RevisionTagMissing, message: write.detail };
       if (write.outcome === 'updated') options.log.info({ tag, revision }, 'revision tag moved');
       pointedUntil.set(key, options.clock.now() + options.okForMs);
       return undefined;

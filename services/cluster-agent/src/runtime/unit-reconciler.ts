@@ -39,6 +39,8 @@ export interface UnitReconcilerOptions {
   readonly controlPlanes: ControlPlaneGate;
   /** a tag move's tag, pointed at the unit's revision before it restarts (ADR 0035) */
   readonly revisionTags: RevisionTagPointer;
+  /** the revision a revision tag points at now (the watch of webhook configurations), for a target that is a tag */
+  readonly tagTarget: (name: string) => string | undefined;
 }
 
 export interface UnitReconciler {
@@ -65,7 +67,7 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
 
   const judged = (a: UnitAssignment, obs: UnitObservation, fresh: boolean): UnitStatus => {
     const basis = { fresh, loopDelayMs: options.loopDelayMs(), loopDelayThresholdMs: options.loopDelayThresholdMs };
-    return { ...judgeFailure(assessUnit(a, obs, clock.now()), basis), assignment: a };
+    return { ...judgeFailure(assessUnit(resolvedTarget(options, a), obs, clock.now()), basis), assignment: a };
   };
   const assess = (a: UnitAssignment): UnitStatus => {
     return judged(a, observeUnitIn(a.target, cache.contents(a.target.namespace)), false);
@@ -100,9 +102,12 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
         return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };
       }
       // A tag move points the tag first: the restart's pods are injected by whatever the tag points at.
-      const untagged = a.tag === undefined ? undefined : await options.revisionTags.point(a.tag, a.target.revision);
+      const untagged =
+        a.tag === undefined
+          ? undefined
+          : await options.revisionTags.point(a.tag, a.target.revision, a.allowUnsupportedUpgradePath === true);
       if (untagged !== undefined) {
-        book.record({ ...status, reason: UnitWaitReason.RevisionTagMissing, message: untagged });
+        book.record({ ...status, ...untagged });
         return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };
       }
       // other units may have started during the check
@@ -155,12 +160,21 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
   };
 }
 
+/**
+ * A unit whose target is a revision tag (a rollout whose `to` is a tag, ADR 0046) is judged on the revision the tag
+ * points at now; its labels still name the tag. A tag move's target is a revision already.
+ */
+function resolvedTarget(options: UnitReconcilerOptions, a: UnitAssignment): UnitAssignment {
+  const injects = a.tag === undefined ? options.tagTarget(a.target.revision) : undefined;
+  return injects === undefined ? a : { ...a, injects };
+}
+
 /** Writes the unit's next step: the namespace relabel, then one restart patch per workload. */
 async function startUnit(options: UnitReconcilerOptions, a: UnitAssignment): Promise<void> {
   const { cache, clock, port, cluster } = options;
   const ns = a.target.namespace;
   const obs = observeUnitIn(a.target, cache.contents(ns));
-  const current = assessUnit(a, obs, clock.now());
+  const current = assessUnit(resolvedTarget(options, a), obs, clock.now());
   const writes = unitWrites(a, obs, current.toRestart, new Date(clock.now()).toISOString());
   const parent = options.rolloutTrace.get(a.rolloutId);
   const attrs = {

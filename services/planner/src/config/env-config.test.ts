@@ -1,15 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newEd25519Env } from '../../../../test/support/ed25519-env.ts';
 import { readPlannerEnv } from './env-config.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { hashToken } from '../http/auth.js';
 
-const base = {
+// on Kafka the planner signs with its own Ed25519 keys; the shared HMAC keys are the embedded demo's (ADR 0046)
+const ed25519 = newEd25519Env('planner');
+afterAll(() => ed25519.cleanup());
+const HMAC_KEYS = JSON.stringify([{ id: 'k1', secret: 'x'.repeat(32) }]);
+const unsigned = {
   MESHWAVE_KAFKA_BROKERS: 'kafka-0:9092, kafka-1:9092',
   MESHWAVE_REDIS_URL: 'redis://redis:6379',
   MESHWAVE_TOKENS: JSON.stringify([{ name: 'ops', role: 'operator', token: 'a-very-long-operator-token' }]),
-  MESHWAVE_SIGNING_KEYS: JSON.stringify([{ id: 'k1', secret: 'x'.repeat(32) }]),
-  MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
 };
+const base = { ...unsigned, ...ed25519.env };
 
 describe('readPlannerEnv', () => {
   it('reads the HTTP limits; what is not set keeps its default', () => {
@@ -50,7 +54,7 @@ describe('readPlannerEnv', () => {
         kafka: { brokers: ['kafka-0:9092', 'kafka-1:9092'] },
         redis: { url: 'redis://redis:6379' },
       },
-      signing: { activeKeyId: 'k1' },
+      signing: { activeKeyId: ed25519.activeKeyId },
     });
     expect(c.tokens).toEqual([{ name: 'ops', role: 'operator', sha256: hashToken('a-very-long-operator-token') }]);
     expect(JSON.stringify(c)).not.toContain('a-very-long-operator-token');
@@ -59,18 +63,10 @@ describe('readPlannerEnv', () => {
   it('reads secrets from the files *_FILE names', () => {
     const files: Record<string, string> = {
       '/s/tokens': JSON.stringify([{ name: 'v', role: 'viewer', sha256: 'a'.repeat(64) }]),
-      '/s/keys': base.MESHWAVE_SIGNING_KEYS,
     };
     const c = readPlannerEnv(
-      {
-        ...base,
-        MESHWAVE_TOKENS: undefined,
-        MESHWAVE_TOKENS_FILE: '/s/tokens',
-        MESHWAVE_SIGNING_KEYS: undefined,
-        MESHWAVE_SIGNING_KEYS_FILE: '/s/keys',
-        MESHWAVE_PORT: '9000',
-      },
-      (p) => files[p]!,
+      { ...base, MESHWAVE_TOKENS: undefined, MESHWAVE_TOKENS_FILE: '/s/tokens', MESHWAVE_PORT: '9000' },
+      ed25519.readFile((p) => files[p]!),
     );
     expect(c.tokens[0]).toEqual({ name: 'v', role: 'viewer', sha256: 'a'.repeat(64) });
     expect(c.port).toBe(9000);
@@ -83,6 +79,12 @@ describe('readPlannerEnv', () => {
     ).toThrow(/MESHWAVE_TOKENS: 0.*/);
     expect(() => readPlannerEnv({ ...base, MESHWAVE_SIGNING_KEYS: '[{"id":"k","secret":"short"}]' })).toThrow(
       /32 bytes/,
+    );
+    // the shared HMAC keys on Kafka: refused, in one typed error, with why (ADR 0046)
+    const hmacOnKafka = { ...unsigned, MESHWAVE_SIGNING_KEYS: HMAC_KEYS, MESHWAVE_SIGNING_ACTIVE_KEY: 'k1' };
+    expect(() => readPlannerEnv(hmacOnKafka)).toThrow(PlannerError);
+    expect(() => readPlannerEnv(hmacOnKafka)).toThrow(
+      /MESHWAVE_SIGNING_KEYS: HMAC signing is for the embedded demo only/,
     );
     expect(() => readPlannerEnv({ ...base, MESHWAVE_SIGNING_ACTIVE_KEY: 'k9' })).toThrow(/MESHWAVE_SIGNING_ACTIVE_KEY/);
     expect(() => readPlannerEnv({ ...base, MESHWAVE_PORT: 'eighty' })).toThrow(/MESHWAVE_PORT/);

@@ -118,6 +118,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
         units,
         halted,
         ...(tag !== undefined ? { tag } : {}),
+        ...(spec.spec.allowUnsupportedUpgradePath !== undefined ? { allowUnsupportedUpgradePath: true } : {}),
         // absent from the file: each agent applies its cluster's own (--progress-deadline, default 600 s)
         ...(progressDeadline !== undefined ? { progressDeadlineSeconds: progressDeadline } : {}),
       },

@@ -41,4 +41,16 @@ describe('engine: a tag move', () => {
     h.reconcile();
     expect([...h.fleet.desired.values()].every((d) => d.tag === undefined)).toBe(true);
   });
+
+  it("tells the agents when the rollout allows an unsupported upgrade path, so their live re-check of the tag's path does not refuse it (ADR 0046)", () => {
+    const allowed = newHarness(
+      { tag: 'prod-stable', allowUnsupportedUpgradePath: { reason: 'tested on staging' } },
+      taggedInventory(),
+    );
+    allowed.reconcile();
+    expect([...allowed.fleet.desired.values()].every((d) => d.allowUnsupportedUpgradePath === true)).toBe(true);
+    const strict = newHarness({ tag: 'prod-stable' }, taggedInventory());
+    strict.reconcile();
+    expect([...strict.fleet.desired.values()].every((d) => d.allowUnsupportedUpgradePath === undefined)).toBe(true);
+  });
 });

@@ -1,14 +1,18 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newEd25519Env } from '../../../../test/support/ed25519-env.ts';
 import { bridgeSettingsOf, loadBridgeConfig } from './bridge-config.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 
-const KEYS = JSON.stringify([{ id: 'k1', secret: 's'.repeat(32) }]);
 const noFiles = (p: string): string => {
   throw new Error(`no such file ${p}`);
 };
+// on Kafka the bridge signs with its own Ed25519 keys; the shared HMAC keys are the embedded demo's (ADR 0046)
+const ed25519 = newEd25519Env('vm-bridge');
+const keyFiles = ed25519.readFile(noFiles);
+afterAll(() => ed25519.cleanup());
 
 async function newConfigFile(text: string): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mw-bridge-config-'));
@@ -38,24 +42,19 @@ describe('vm-bridge config', () => {
       {
         MESHWAVE_KAFKA_BROKERS: 'kafka:9092',
         MESHWAVE_REDIS_URL: 'redis://redis:6379',
-        MESHWAVE_SIGNING_KEYS: KEYS,
-        MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+        ...ed25519.env,
         MESHWAVE_INSTANCE_ID: 'vm-bridge-0',
       },
-      noFiles,
+      keyFiles,
     );
     expect(loaded.backing).toMatchObject({ mode: 'external', kafka: { brokers: ['kafka:9092'] } });
-    expect(loaded.signing?.activeKeyId).toBe('k1');
+    expect(loaded.signing?.activeKeyId).toBe(ed25519.activeKeyId);
     expect(loaded.config.instance).toBe('vm-bridge-0');
   });
 
   it('refuses to start without Kafka and Redis, naming both variables, instead of running in memory', async () => {
     const file = await newConfigFile(GROUPS);
-    const err = await loadBridgeConfig(
-      ['--config', file],
-      { MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_SIGNING_ALLOW_HMAC: 'true' },
-      noFiles,
-    ).catch((e: unknown) => e);
+    const err = await loadBridgeConfig(['--config', file], ed25519.env, keyFiles).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VmBridgeError);
     expect(err).toMatchObject({
       code: VmBridgeErrorCode.InvalidConfig,
