@@ -24,6 +24,7 @@ import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, waitForPhase }
 import { RUN_LABEL, registerInventory, startFleet, type Fleet } from '../support/fleet-processes.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { percentile } from './bus-store-fixtures.ts';
+import { formatHops, haltHops } from './halt/halt-hops.ts';
 import { kafkaRoundTrips } from './halt/kafka-round-trip.ts';
 
 const TRIALS = Number(optionValue('--trials') ?? 20);
@@ -165,7 +166,9 @@ async function series(what: string, trial: (i: number) => Promise<number>): Prom
 async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch): Promise<number[]> {
   const api = fleetApi(f);
   return series('trial', async (i) => {
+    const agents = [...f.agents.values()];
     const from = positions(haltTargets(f));
+    const logs = positions([...haltTargets(f), ...f.planners]);
     const since = Date.now();
     const id = await applyRollout(
       api,
@@ -178,9 +181,22 @@ async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch): Promise<number[
         soak: '1s',
       }),
     );
-    const halted = await lastAccepted(from, MessageType.Halt, `trial ${i}: the halt applied everywhere`);
+    // The halt goes to the targets the wave dispatched: every agent and the bridge, unless a Deployment was left out
+    // of the plan (its rollback from the last trial not yet in the inventory): the planner's log says how many.
+    const halted = await eventually(
+      `trial ${i}: the halt applied everywhere`,
+      () => {
+        const published = f.planners.flatMap((p) => p.messages('halt published')).find((m) => m['rolloutId'] === id);
+        const times = [...from].map(([p, at]) => acceptedAt(p, at, MessageType.Halt)).filter((t) => t !== undefined);
+        return published !== undefined && times.length >= Number(published['halts']) ? Math.max(...times) : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 20 },
+    );
     const crashed = watch.firstCrashLoopSince(since);
     if (crashed === undefined) throw new Error(`trial ${i}: halted, but no pod was seen in CrashLoopBackOff`);
+    console.log(
+      `    ${formatHops(haltHops(logs, crashed, { agents, planners: f.planners, targets: haltTargets(f) }))}`,
+    );
     const back = await api(
       'POST',
       `/v1/rollouts/${encodeURIComponent(id)}/rollback`,

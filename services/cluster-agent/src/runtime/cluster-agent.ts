@@ -87,6 +87,16 @@ interface AgentParts {
   readonly loop: LoopCondition;
 }
 
+/** A unit's reported state changed; one that just failed is the first hop of a halt: logged, and reported at once. */
+function noteProgress(log: Logger, reporter: Reporter, urgent: boolean, status: UnitStatus): void {
+  if (urgent)
+    log.warn(
+      { rolloutId: status.assignment.rolloutId, unit: status.key, reason: status.reason, message: status.message },
+      'unit failed',
+    );
+  reporter.scheduleProgress(undefined, urgent);
+}
+
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
 function createParts(
   options: ClusterAgentOptions,
@@ -117,7 +127,7 @@ function createParts(
   });
   const revisionTags = createRevisionTagPointer({ port: options.kubernetes, clock, okForMs: intervals.resyncMs, log });
   const book = new UnitBook({
-    onProgress: (urgent) => reporter.scheduleProgress(undefined, urgent),
+    onProgress: (urgent, status) => noteProgress(log, reporter, urgent, status),
     wake: (key) => reconciler.queue.add(key),
   });
   const cache = new ClusterCache((change) => {

@@ -41,10 +41,15 @@ describe('vm-bridge config', () => {
         MESHWAVE_SIGNING_KEYS: KEYS,
         MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
         MESHWAVE_INSTANCE_ID: 'vm-bridge-0',
+        MESHWAVE_KAFKA_SESSION_TIMEOUT_MS: '8000',
       },
       noFiles,
     );
-    expect(loaded.backing).toMatchObject({ mode: 'external', kafka: { brokers: ['kafka:9092'] } });
+    // a restarted bridge waits for its dead predecessor's session no longer than this (ADR 0045)
+    expect(loaded.backing).toMatchObject({
+      mode: 'external',
+      kafka: { brokers: ['kafka:9092'], sessionTimeoutMs: 8000 },
+    });
     expect(loaded.signing?.activeKeyId).toBe('k1');
     expect(loaded.config.instance).toBe('vm-bridge-0');
   });
