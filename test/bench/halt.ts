@@ -21,7 +21,7 @@ import { newIstiod } from '../integration/cluster-agent/fixtures.ts';
 import { optionValue } from '../support/command-line.ts';
 import { eventually } from '../support/eventually.ts';
 import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, waitForPhase } from '../support/fleet-api.ts';
-import { RUN_LABEL, registerInventory, startFleet, type Fleet } from '../support/fleet-processes.ts';
+import { RUN_LABEL, registerInventory, startFleet, type Fleet, type FleetApi } from '../support/fleet-processes.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { percentile } from './bus-store-fixtures.ts';
 import { formatHops, haltHops } from './halt/halt-hops.ts';
@@ -73,6 +73,18 @@ async function lastAccepted(
       return times.every((t) => t !== undefined) ? Math.max(...(times as number[])) : undefined;
     },
     { timeoutMs: 120_000, intervalMs: 20 },
+  );
+}
+
+/**
+ * Waits until a dry run of `yaml` plans every workload: the last trial's rollback is in the planner's inventory (a
+ * workload still moving back would be skipped, and its agent would get nothing to halt).
+ */
+async function wholeFleetPlanned(api: FleetApi, yaml: string): Promise<void> {
+  await eventually(
+    'every workload on the old revision in the planner inventory',
+    async () => (await api<{ skipped?: unknown[] }>('POST', '/v1/plans', yaml)).body.skipped?.length === 0,
+    120_000,
   );
 }
 
@@ -169,18 +181,17 @@ async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch): Promise<number[
     const agents = [...f.agents.values()];
     const from = positions(haltTargets(f));
     const logs = positions([...haltTargets(f), ...f.planners]);
+    const yaml = drillRolloutYaml(f, {
+      name: `halt-${f.id}-${i}`,
+      to: BAD,
+      waves: [100],
+      vmWave: 0,
+      vmMaxUnavailable: f.vmAgents.length,
+      soak: '1s',
+    });
+    await wholeFleetPlanned(api, yaml);
     const since = Date.now();
-    const id = await applyRollout(
-      api,
-      drillRolloutYaml(f, {
-        name: `halt-${f.id}-${i}`,
-        to: BAD,
-        waves: [100],
-        vmWave: 0,
-        vmMaxUnavailable: f.vmAgents.length,
-        soak: '1s',
-      }),
-    );
+    const id = await applyRollout(api, yaml);
     // The halt goes to the targets the wave dispatched: every agent and the bridge, unless a Deployment was left out
     // of the plan (its rollback from the last trial not yet in the inventory): the planner's log says how many.
     const halted = await eventually(
@@ -215,10 +226,9 @@ async function freezeTrials(f: Fleet): Promise<number[]> {
   const targets = haltTargets(f);
   const started = positions(targets);
   // a healthy rollout that keeps soaking: every target dispatched and still active while the trials run
-  const id = await applyRollout(
-    api,
-    drillRolloutYaml(f, { name: `freeze-${f.id}`, waves: [100], vmWave: 0, soak: '30m' }),
-  );
+  const yaml = drillRolloutYaml(f, { name: `freeze-${f.id}`, waves: [100], vmWave: 0, soak: '30m' });
+  await wholeFleetPlanned(api, yaml);
+  const id = await applyRollout(api, yaml);
   await eventually(
     'every target dispatched',
     () =>
