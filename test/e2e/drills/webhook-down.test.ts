@@ -11,7 +11,7 @@ import { eventually } from '../../support/eventually.ts';
 import { rolloutStatus, waitForPhase } from '../../support/fleet-api.ts';
 import { expectConvergedExactlyOnce, startDrillRollout, useFleet } from '../../support/fleet-drill.ts';
 import { NEW, OLD, type FleetCluster } from '../../support/fleet-processes.ts';
-import { fleetVerdict, reportDrill, restartHistogram } from '../../support/fleet-verdict.ts';
+import { fleetVerdict, outageFacts, reportDrill } from '../../support/fleet-verdict.ts';
 
 const drill = useFleet({ webhooks: true, namespacesPerCluster: 2, deploymentsPerNamespace: 2 });
 const REV = 'istio.io/rev';
@@ -120,12 +120,7 @@ describe('drill: webhook down', () => {
       staleWithWebhook: withWebhook,
       staleWithoutWebhook: withoutWebhook,
       podsCreatedWithoutWebhook: replaced.length + 1,
-      outageMs: restartedAt - stoppedAt,
-      completedAfterRestartMs: completedAt - restartedAt,
-      restarts: restartHistogram(verdict.restarts),
-      refusals: o.bus.refusalsByReason(),
-      dlq: o.bus.deadLettersByReason(),
-      wallMs: Date.now() - started,
+      ...outageFacts(o, verdict, { started, stopped: stoppedAt, restarted: restartedAt, completed: completedAt }),
     });
     expect(withWebhook, 'a stale pod while the webhook answers: relabelled, injected by the new revision').toEqual({
       label: NEW,
