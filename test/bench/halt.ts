@@ -24,7 +24,7 @@ import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, waitForPhase }
 import { RUN_LABEL, registerInventory, startFleet, type Fleet, type FleetApi } from '../support/fleet-processes.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { percentile } from './bus-store-fixtures.ts';
-import { formatHops, haltHops } from './halt/halt-hops.ts';
+import { formatHops, haltHops, hopSummary, type HaltHops } from './halt/halt-hops.ts';
 import { kafkaRoundTrips } from './halt/kafka-round-trip.ts';
 
 const TRIALS = Number(optionValue('--trials') ?? 20);
@@ -175,7 +175,8 @@ async function series(what: string, trial: (i: number) => Promise<number>): Prom
   return out;
 }
 
-async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch): Promise<number[]> {
+/** `hops`: where each completed trial's time went, appended per trial. */
+async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch, hops: HaltHops[]): Promise<number[]> {
   const api = fleetApi(f);
   return series('trial', async (i) => {
     const agents = [...f.agents.values()];
@@ -205,9 +206,14 @@ async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch): Promise<number[
     );
     const crashed = watch.firstCrashLoopSince(since);
     if (crashed === undefined) throw new Error(`trial ${i}: halted, but no pod was seen in CrashLoopBackOff`);
-    console.log(
-      `    ${formatHops(haltHops(logs, crashed, { agents, planners: f.planners, targets: haltTargets(f) }))}`,
+    hops.push(
+      haltHops(logs, crashed, {
+        agents,
+        planners: f.planners,
+        targets: haltTargets(f),
+      }),
     );
+    console.log(`    ${formatHops(hops.at(-1)!)}`);
     const back = await api(
       'POST',
       `/v1/rollouts/${encodeURIComponent(id)}/rollback`,
@@ -226,7 +232,12 @@ async function freezeTrials(f: Fleet): Promise<number[]> {
   const targets = haltTargets(f);
   const started = positions(targets);
   // a healthy rollout that keeps soaking: every target dispatched and still active while the trials run
-  const yaml = drillRolloutYaml(f, { name: `freeze-${f.id}`, waves: [100], vmWave: 0, soak: '30m' });
+  const yaml = drillRolloutYaml(f, {
+    name: `freeze-${f.id}`,
+    waves: [100],
+    vmWave: 0,
+    soak: '30m',
+  });
   await wholeFleetPlanned(api, yaml);
   const id = await applyRollout(api, yaml);
   await eventually(
@@ -270,11 +281,19 @@ async function freezeTrials(f: Fleet): Promise<number[]> {
 let fleet: Fleet | undefined;
 const watch = new CrashLoopWatch();
 try {
-  fleet = await startFleet({ namespacesPerCluster: 1, deploymentsPerNamespace: 1, extraVersions: [BAD] });
+  fleet = await startFleet({
+    namespacesPerCluster: 1,
+    deploymentsPerNamespace: 1,
+    extraVersions: [BAD],
+  });
   const f = fleet;
   for (const c of f.clusters) {
     await newIstiod(c.admin, BAD, '1.26.9');
-    await registerRevision(c.env, f.env.injector!, { revision: BAD, version: '1.26.9', fault: 'crashloop' });
+    await registerRevision(c.env, f.env.injector!, {
+      revision: BAD,
+      version: '1.26.9',
+      fault: 'crashloop',
+    });
   }
   await watch.start(f);
   const api = fleetApi(f);
@@ -284,7 +303,8 @@ try {
     `fleet ${f.id}: 1 planner leader, ${f.agents.size} cluster-agents, the vm-bridge, ${f.vmAgents.length} vm-agents; ${TRIALS} trials each`,
   );
   const raw = await kafkaRoundTrips(f.env.kafka.brokers, TRIALS);
-  const halts = await crashLoopTrials(f, watch);
+  const hops: HaltHops[] = [];
+  const halts = await crashLoopTrials(f, watch, hops);
   const freezes = await freezeTrials(f).catch((error: unknown) => {
     console.log(`  freeze: ${error instanceof Error ? error.message : String(error)}`);
     return [];
@@ -292,6 +312,7 @@ try {
   console.log('');
   const k = summary('raw kafkajs publish → consume round trip (same broker)', raw);
   const h = summary(`halt: CrashLoopBackOff → halt applied by ${f.agents.size} agents + bridge`, halts, k);
+  console.log(`  its hops, p50/p99 ms: ${hopSummary(hops)}`);
   summary('fleet-wide freeze: POST /v1/freeze → halt applied everywhere', freezes, k);
   if (h !== undefined)
     console.log(
@@ -303,7 +324,10 @@ try {
     for (const c of fleet.clusters) {
       await unregisterRevision(c.env, BAD).catch(() => undefined);
       await c.admin.apps
-        .deleteNamespacedDeployment({ namespace: 'istio-system', name: `istiod-${BAD}` })
+        .deleteNamespacedDeployment({
+          namespace: 'istio-system',
+          name: `istiod-${BAD}`,
+        })
         .catch(() => undefined);
     }
     await fleet.stop();

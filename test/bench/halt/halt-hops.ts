@@ -6,6 +6,7 @@
 // A hop whose log line is missing is left out (shown as "?"), never guessed.
 import { MessageType } from '@meshwave/contracts';
 import type { ServiceProcess } from '../../support/service-process.ts';
+import { percentile } from '../bus-store-fixtures.ts';
 
 export interface HaltHops {
   readonly detectMs?: number;
@@ -83,4 +84,19 @@ export function haltHops(
 export function formatHops(h: HaltHops): string {
   const ms = (v: number | undefined): string => (v === undefined ? '?' : v.toFixed(0));
   return `detect ${ms(h.detectMs)} · report send ${ms(h.reportSendMs)} · bus ${ms(h.reportBusMs)} · decide ${ms(h.decideMs)} · deliver ${ms(h.deliverMs)} (last: ${h.slowest ?? '?'}, handling ${ms(h.handleMs)})`;
+}
+
+/** Each hop's p50 and p99 over the trials that logged it: which hop the slow trials lost their time in. */
+export function hopSummary(trials: readonly HaltHops[]): string {
+  const hops = ['detectMs', 'reportSendMs', 'reportBusMs', 'decideMs', 'deliverMs', 'handleMs'] as const;
+  return hops
+    .map((hop) => {
+      const sorted = trials
+        .map((t) => t[hop])
+        .filter((v): v is number => v !== undefined)
+        .sort((a, b) => a - b);
+      if (sorted.length === 0) return `${hop} ?`;
+      return `${hop.replace(/Ms$/, '')} ${percentile(sorted, 50).toFixed(0)}/${percentile(sorted, 99).toFixed(0)}`;
+    })
+    .join(' · ');
 }
