@@ -122,14 +122,10 @@ describe('drill: webhook down', () => {
       podsCreatedWithoutWebhook: replaced.length + 1,
       ...outageFacts(o, verdict, { started, stopped: stoppedAt, restarted: restartedAt, completed: completedAt }),
     });
-    expect(withWebhook, 'a stale pod while the webhook answers: relabelled, injected by the new revision').toEqual({
-      label: NEW,
-      injected: NEW,
-    });
-    expect(withoutWebhook, 'a stale pod while the webhook is gone: created, left as it was').toEqual({
-      label: OLD,
-      injected: OLD,
-    });
+    // the revision label is the webhook's doing (the injector double then follows the label or, where the namespace
+    // names a revision, the namespace's: what it injected is recorded, not judged)
+    expect(withWebhook.label, 'a stale pod while the webhook answers: relabelled onto the new revision').toBe(NEW);
+    expect(withoutWebhook.label, 'a stale pod while the webhook is gone: created, its label left as it was').toBe(OLD);
     expect(replaced, "replacement pods of the cluster's Deployments created while the webhook was gone").toHaveLength(
       down.deployments.length,
     );
