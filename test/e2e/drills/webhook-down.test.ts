@@ -13,7 +13,8 @@ import { expectConvergedExactlyOnce, startDrillRollout, useFleet } from '../../s
 import { NEW, OLD, type FleetCluster } from '../../support/fleet-processes.ts';
 import { fleetVerdict, outageFacts, reportDrill } from '../../support/fleet-verdict.ts';
 
-const drill = useFleet({ webhooks: true, namespacesPerCluster: 2, deploymentsPerNamespace: 2 });
+// No VM hosts: the webhook is the cluster-agent's; the VM path has drills of its own.
+const drill = useFleet({ webhooks: true, namespacesPerCluster: 2, deploymentsPerNamespace: 2, vmHosts: 0 });
 const REV = 'istio.io/rev';
 
 /**
@@ -83,6 +84,7 @@ describe('drill: webhook down', () => {
       name: `webhook-${f.id}`,
       granularity: 'namespace',
       waves: [{ percent: 100, namespaces: firstWave }, 100],
+      vmWave: null,
       soak: '25s',
     });
     await eventually(
