@@ -21,9 +21,10 @@ import { newIstiod } from '../integration/cluster-agent/fixtures.ts';
 import { optionValue } from '../support/command-line.ts';
 import { eventually } from '../support/eventually.ts';
 import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, waitForPhase } from '../support/fleet-api.ts';
-import { RUN_LABEL, registerInventory, startFleet, type Fleet } from '../support/fleet-processes.ts';
+import { RUN_LABEL, registerInventory, startFleet, type Fleet, type FleetApi } from '../support/fleet-processes.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { percentile } from './bus-store-fixtures.ts';
+import { formatHops, haltHops, hopSummary, type HaltHops } from './halt/halt-hops.ts';
 import { kafkaRoundTrips } from './halt/kafka-round-trip.ts';
 
 const TRIALS = Number(optionValue('--trials') ?? 20);
@@ -72,6 +73,18 @@ async function lastAccepted(
       return times.every((t) => t !== undefined) ? Math.max(...(times as number[])) : undefined;
     },
     { timeoutMs: 120_000, intervalMs: 20 },
+  );
+}
+
+/**
+ * Waits until a dry run of `yaml` plans every workload: the last trial's rollback is in the planner's inventory (a
+ * workload still moving back would be skipped, and its agent would get nothing to halt).
+ */
+async function wholeFleetPlanned(api: FleetApi, yaml: string): Promise<void> {
+  await eventually(
+    'every workload on the old revision in the planner inventory',
+    async () => (await api<{ skipped?: unknown[] }>('POST', '/v1/plans', yaml)).body.skipped?.length === 0,
+    120_000,
   );
 }
 
@@ -162,25 +175,45 @@ async function series(what: string, trial: (i: number) => Promise<number>): Prom
   return out;
 }
 
-async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch): Promise<number[]> {
+/** `hops`: where each completed trial's time went, appended per trial. */
+async function crashLoopTrials(f: Fleet, watch: CrashLoopWatch, hops: HaltHops[]): Promise<number[]> {
   const api = fleetApi(f);
   return series('trial', async (i) => {
+    const agents = [...f.agents.values()];
     const from = positions(haltTargets(f));
+    const logs = positions([...haltTargets(f), ...f.planners]);
+    const yaml = drillRolloutYaml(f, {
+      name: `halt-${f.id}-${i}`,
+      to: BAD,
+      waves: [100],
+      vmWave: 0,
+      vmMaxUnavailable: f.vmAgents.length,
+      soak: '1s',
+    });
+    await wholeFleetPlanned(api, yaml);
     const since = Date.now();
-    const id = await applyRollout(
-      api,
-      drillRolloutYaml(f, {
-        name: `halt-${f.id}-${i}`,
-        to: BAD,
-        waves: [100],
-        vmWave: 0,
-        vmMaxUnavailable: f.vmAgents.length,
-        soak: '1s',
-      }),
+    const id = await applyRollout(api, yaml);
+    // The halt goes to the targets the wave dispatched: every agent and the bridge, unless a Deployment was left out
+    // of the plan (its rollback from the last trial not yet in the inventory): the planner's log says how many.
+    const halted = await eventually(
+      `trial ${i}: the halt applied everywhere`,
+      () => {
+        const published = f.planners.flatMap((p) => p.messages('halt published')).find((m) => m['rolloutId'] === id);
+        const times = [...from].map(([p, at]) => acceptedAt(p, at, MessageType.Halt)).filter((t) => t !== undefined);
+        return published !== undefined && times.length >= Number(published['halts']) ? Math.max(...times) : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 20 },
     );
-    const halted = await lastAccepted(from, MessageType.Halt, `trial ${i}: the halt applied everywhere`);
     const crashed = watch.firstCrashLoopSince(since);
     if (crashed === undefined) throw new Error(`trial ${i}: halted, but no pod was seen in CrashLoopBackOff`);
+    hops.push(
+      haltHops(logs, crashed, {
+        agents,
+        planners: f.planners,
+        targets: haltTargets(f),
+      }),
+    );
+    console.log(`    ${formatHops(hops.at(-1)!)}`);
     const back = await api(
       'POST',
       `/v1/rollouts/${encodeURIComponent(id)}/rollback`,
@@ -199,10 +232,14 @@ async function freezeTrials(f: Fleet): Promise<number[]> {
   const targets = haltTargets(f);
   const started = positions(targets);
   // a healthy rollout that keeps soaking: every target dispatched and still active while the trials run
-  const id = await applyRollout(
-    api,
-    drillRolloutYaml(f, { name: `freeze-${f.id}`, waves: [100], vmWave: 0, soak: '30m' }),
-  );
+  const yaml = drillRolloutYaml(f, {
+    name: `freeze-${f.id}`,
+    waves: [100],
+    vmWave: 0,
+    soak: '30m',
+  });
+  await wholeFleetPlanned(api, yaml);
+  const id = await applyRollout(api, yaml);
   await eventually(
     'every target dispatched',
     () =>
@@ -244,11 +281,19 @@ async function freezeTrials(f: Fleet): Promise<number[]> {
 let fleet: Fleet | undefined;
 const watch = new CrashLoopWatch();
 try {
-  fleet = await startFleet({ namespacesPerCluster: 1, deploymentsPerNamespace: 1, extraVersions: [BAD] });
+  fleet = await startFleet({
+    namespacesPerCluster: 1,
+    deploymentsPerNamespace: 1,
+    extraVersions: [BAD],
+  });
   const f = fleet;
   for (const c of f.clusters) {
     await newIstiod(c.admin, BAD, '1.26.9');
-    await registerRevision(c.env, f.env.injector!, { revision: BAD, version: '1.26.9', fault: 'crashloop' });
+    await registerRevision(c.env, f.env.injector!, {
+      revision: BAD,
+      version: '1.26.9',
+      fault: 'crashloop',
+    });
   }
   await watch.start(f);
   const api = fleetApi(f);
@@ -258,7 +303,8 @@ try {
     `fleet ${f.id}: 1 planner leader, ${f.agents.size} cluster-agents, the vm-bridge, ${f.vmAgents.length} vm-agents; ${TRIALS} trials each`,
   );
   const raw = await kafkaRoundTrips(f.env.kafka.brokers, TRIALS);
-  const halts = await crashLoopTrials(f, watch);
+  const hops: HaltHops[] = [];
+  const halts = await crashLoopTrials(f, watch, hops);
   const freezes = await freezeTrials(f).catch((error: unknown) => {
     console.log(`  freeze: ${error instanceof Error ? error.message : String(error)}`);
     return [];
@@ -266,6 +312,7 @@ try {
   console.log('');
   const k = summary('raw kafkajs publish → consume round trip (same broker)', raw);
   const h = summary(`halt: CrashLoopBackOff → halt applied by ${f.agents.size} agents + bridge`, halts, k);
+  console.log(`  its hops, p50/p99 ms: ${hopSummary(hops)}`);
   summary('fleet-wide freeze: POST /v1/freeze → halt applied everywhere', freezes, k);
   if (h !== undefined)
     console.log(
@@ -277,7 +324,10 @@ try {
     for (const c of fleet.clusters) {
       await unregisterRevision(c.env, BAD).catch(() => undefined);
       await c.admin.apps
-        .deleteNamespacedDeployment({ namespace: 'istio-system', name: `istiod-${BAD}` })
+        .deleteNamespacedDeployment({
+          namespace: 'istio-system',
+          name: `istiod-${BAD}`,
+        })
         .catch(() => undefined);
     }
     await fleet.stop();

@@ -254,7 +254,8 @@ export class BusObserver {
 export async function vmAgentReports(
   fleet: Fleet,
 ): Promise<{ last: Map<string, AgentReportLine>; switches: Map<string, number> }> {
-  const reports = await readReports(`${fleet.dir}/vm-agents.log`);
+  // a fleet without VM hosts started no vm-agent, so none wrote the log
+  const reports = fleet.vmAgents.length === 0 ? [] : await readReports(`${fleet.dir}/vm-agents.log`);
   const last = new Map<string, AgentReportLine>();
   const switches = new Map<string, number>();
   for (const r of reports) {

@@ -27,6 +27,7 @@ import {
   type TestBundle,
 } from '../integration/vm-bridge/vm-fleet-support.ts';
 import { hashToken } from '@meshwave/vm-bridge';
+import { registerAgentWebhook, type AgentWebhook } from './chart-webhook.ts';
 import { loadTestEnv, type ClusterEnv, type TestEnv } from './env.ts';
 import { eventually } from './eventually.ts';
 import { freePort } from './ports.ts';
@@ -60,6 +61,8 @@ export interface FleetOptions {
   readonly namespaceLabelled?: boolean;
   /** more versions the vm-bridge has a (healthy) bundle for, besides OLD and NEW */
   readonly extraVersions?: readonly string[];
+  /** each agent serves its admission webhook (TLS), registered as its chart registers it (failurePolicy Ignore) */
+  readonly webhooks?: boolean;
 }
 
 export interface FleetCluster {
@@ -71,6 +74,8 @@ export interface FleetCluster {
   readonly namespaces: readonly string[];
   /** `namespace/name` of every Deployment of the fleet in this cluster */
   readonly deployments: readonly string[];
+  /** the agent's admission webhook, with `webhooks` */
+  readonly webhook?: AgentWebhook;
 }
 
 export interface Fleet {
@@ -120,11 +125,11 @@ export function buildServices(): void {
 const clusterName = (fleetId: string, index: number): string => `dr-${fleetId}-${index}`;
 
 async function newClusterWorkloads(
-  fleet: { id: string },
+  fleet: { id: string; dir: string },
   index: number,
   cluster: ClusterEnv,
   options: Required<Pick<FleetOptions, 'namespacesPerCluster' | 'deploymentsPerNamespace'>> &
-    Pick<FleetOptions, 'templateLabels' | 'namespaceLabelled'>,
+    Pick<FleetOptions, 'templateLabels' | 'namespaceLabelled' | 'webhooks'>,
 ): Promise<FleetCluster> {
   const admin = newAdminClients(cluster.kubeconfig);
   await ensureDefaultIstiods(admin);
@@ -154,7 +159,11 @@ async function newClusterWorkloads(
       deployments.push(`${ns}/${name}`);
     }
   }
-  return { name: clusterName(fleet.id, index), env: cluster, admin, identity, namespaces, deployments };
+  const name = clusterName(fleet.id, index);
+  const webhook = options.webhooks
+    ? await registerAgentWebhook(cluster, admin.admission, name, namespaces, fleet.dir)
+    : undefined;
+  return { name, env: cluster, admin, identity, namespaces, deployments, ...(webhook ? { webhook } : {}) };
 }
 
 /** What every launcher of one fleet shares: its names, topics, keys and the processes it started. */
@@ -235,6 +244,7 @@ function serviceLaunchers(ctx: FleetContext) {
           MESHWAVE_INSTANCE_ID: name,
           MESHWAVE_PROGRESS_DEADLINE_SECONDS: String(ctx.options.progressDeadlineSeconds ?? 120),
           MESHWAVE_REPORT_RESEND_MS: String(REPORT_RESEND_MS),
+          ...cluster.webhook?.env,
         }),
         ['--cluster', cluster.name],
       ),
@@ -287,6 +297,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     await stopAgents(vmAgents);
     await Promise.all(ctx.processes.map((p) => p.close()));
     for (const c of clusters) {
+      await c.webhook?.remove();
       for (const ns of c.namespaces) await c.admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
       await c.identity.cleanup();
     }
@@ -301,6 +312,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       deploymentsPerNamespace: options.deploymentsPerNamespace ?? 2,
       ...(options.templateLabels ? { templateLabels: options.templateLabels } : {}),
       ...(options.namespaceLabelled ? { namespaceLabelled: true } : {}),
+      ...(options.webhooks ? { webhooks: true } : {}),
     };
     const used = ctx.env.clusters.slice(0, options.clusters ?? ctx.env.clusters.length);
     for (const [i, c] of used.entries()) clusters.push(await newClusterWorkloads(ctx, i + 1, c, shape));

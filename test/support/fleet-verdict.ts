@@ -72,3 +72,19 @@ export function restartHistogram(restarts: Record<string, number>): Record<strin
 export function reportDrill(name: string, facts: Record<string, unknown>): void {
   process.stderr.write(`DRILL ${JSON.stringify({ drill: name, ...facts })}\n`);
 }
+
+/** The facts every outage drill reports: how long the outage was, how soon after it the rollout completed, the end state. */
+export function outageFacts(
+  observers: FleetObservers,
+  verdict: FleetVerdict,
+  at: { readonly started: number; readonly stopped: number; readonly restarted: number; readonly completed: number },
+): Record<string, unknown> {
+  return {
+    outageMs: at.restarted - at.stopped,
+    completedAfterRestartMs: at.completed - at.restarted,
+    restarts: restartHistogram(verdict.restarts),
+    refusals: observers.bus.refusalsByReason(),
+    dlq: observers.bus.deadLettersByReason(),
+    wallMs: Date.now() - at.started,
+  };
+}

@@ -24,6 +24,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from './event-bus.js';
+import { consumerSettings } from './kafka-consumer-settings.js';
 import { suppressKafkaJsTimeoutNegativeWarning } from './kafka-warnings.js';
 
 /** kafkajs's own log lines that reach the bus logger: `error` by default, so a healthy client is quiet. */
@@ -41,9 +42,9 @@ export interface KafkaBusOptions extends BusOptions {
   readonly createTopics?: boolean;
   /** default `error` */
   readonly kafkaLogLevel?: KafkaLogLevel;
-  /** consumer session timeout; default 30 000 (kafkajs default) */
+  /** consumer session timeout; default 10 000 (`consumerSettings`, ADR 0045) */
   readonly sessionTimeoutMs?: number;
-  /** consumer heartbeat; default 3 000 */
+  /** consumer heartbeat; default a third of the session timeout, at most 3 000 */
   readonly heartbeatIntervalMs?: number;
   /** how often a long batch commits what it handled so far; default 1 000 */
   readonly commitIntervalMs?: number;
@@ -262,8 +263,7 @@ class KafkaEventBus implements EventBus {
       const consumer = this.kafka.consumer({
         groupId,
         allowAutoTopicCreation: false,
-        sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
-        heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
+        ...consumerSettings(this.options),
       });
       subscription.consumer = consumer;
       // kafkajs restarts a consumer itself after retriable errors only; after any other crash it stays down.

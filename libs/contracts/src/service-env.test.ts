@@ -18,7 +18,11 @@ describe('readBackingServices', () => {
     ).toEqual({
       services: {
         mode: 'external',
-        kafka: { brokers: ['kafka-0:9092', 'kafka-1:9092'], topicNames: { commands: 'fleet.commands' } },
+        kafka: {
+          brokers: ['kafka-0:9092', 'kafka-1:9092'],
+          topicNames: { commands: 'fleet.commands' },
+          sessionTimeoutMs: 10_000,
+        },
         redis: { url: 'redis://redis:6379', keyPrefix: 'mw2', auditRetentionMs: 90 * 86_400_000 },
       },
       problems: [],
@@ -46,6 +50,23 @@ describe('readBackingServices', () => {
     expect(readBackingServices({ ...base, MESHWAVE_BUS_WIRE_LAYOUT: 'v4' }).problems).toEqual([
       { variable: 'MESHWAVE_BUS_WIRE_LAYOUT', message: 'one of v1, v2, v3, got "v4"' },
     ]);
+  });
+
+  it('reads the Kafka session timeout every service consumes with (ADR 0045): 10 s by default, within the broker limits', () => {
+    const base = { MESHWAVE_KAFKA_BROKERS: 'k:9092', MESHWAVE_REDIS_URL: 'redis://r:6379' };
+    const timeoutOf = (env: Record<string, string>) => {
+      const services = readBackingServices({ ...base, ...env }).services;
+      return services?.mode === 'external' ? services.kafka.sessionTimeoutMs : undefined;
+    };
+    expect(timeoutOf({})).toBe(10_000);
+    expect(timeoutOf({ MESHWAVE_KAFKA_SESSION_TIMEOUT_MS: '6000' })).toBe(6000);
+    for (const bad of ['5999', '300001', '7.5', 'soon'])
+      expect(readBackingServices({ ...base, MESHWAVE_KAFKA_SESSION_TIMEOUT_MS: bad }).problems).toEqual([
+        {
+          variable: 'MESHWAVE_KAFKA_SESSION_TIMEOUT_MS',
+          message: `a whole number of ms from 6000 to 300000, got "${bad}"`,
+        },
+      ]);
   });
 
   it('never falls back to memory: without Kafka and Redis it names both variables', () => {

@@ -35,6 +35,11 @@ export const ServiceEnv = {
   EventLoopDelayThresholdMs: 'MESHWAVE_EVENT_LOOP_DELAY_THRESHOLD_MS',
   /** the bus wire layout this service writes: `v1` (default), `v2` or `v3`; every service reads all (ADR 0026) */
   BusWireLayout: 'MESHWAVE_BUS_WIRE_LAYOUT',
+  /**
+   * Kafka consumer session timeout, ms (default 10000, 6000–300000; ADR 0045): how long a member that died
+   * without leaving (kill -9, OOM, a lost node) keeps its partitions, so how long its replacement's join waits
+   */
+  KafkaSessionTimeoutMs: 'MESHWAVE_KAFKA_SESSION_TIMEOUT_MS',
 } as const;
 export type ServiceEnv = (typeof ServiceEnv)[keyof typeof ServiceEnv];
 
@@ -63,6 +68,8 @@ export type BackingServices =
         readonly topicNames: Partial<Record<Topic, string>>;
         /** the layout this service writes; unset: the bus's default */
         readonly wireLayout?: WireLayout;
+        /** consumer session timeout, ms (`MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`) */
+        readonly sessionTimeoutMs: number;
       };
       readonly redis: { readonly url: string; readonly keyPrefix?: string; readonly auditRetentionMs: number };
     }
@@ -87,6 +94,28 @@ export function readBooleanEnv(env: Env, name: string, problems: ConfigProblem[]
  * milliseconds; a second behind, its watch caches and timers can no longer be trusted to judge a deadline.
  */
 export const DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS = 1000;
+
+/**
+ * The Kafka consumer session timeout when none is configured (ADR 0045). A member that dies without leaving keeps
+ * its partitions this long, and a replacement's join waits for it: kafkajs's own 30 s made a restarted vm-bridge or
+ * cluster-agent hear no command for 30 s. 10 s (the Java client's default before Kafka 3.0) still survives a
+ * 3 s heartbeat missed twice; the limits are the broker's defaults for `group.min|max.session.timeout.ms`.
+ */
+export const KafkaSessionTimeout = { DefaultMs: 10_000, MinMs: 6_000, MaxMs: 300_000 } as const;
+
+/** `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`: a whole number of ms within `KafkaSessionTimeout`'s limits. */
+function readKafkaSessionTimeout(env: Env, problems: ConfigProblem[]): number {
+  const text = value(env, ServiceEnv.KafkaSessionTimeoutMs);
+  if (text === undefined) return KafkaSessionTimeout.DefaultMs;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < KafkaSessionTimeout.MinMs || ms > KafkaSessionTimeout.MaxMs) {
+    problems.push({
+      variable: ServiceEnv.KafkaSessionTimeoutMs,
+      message: `a whole number of ms from ${KafkaSessionTimeout.MinMs} to ${KafkaSessionTimeout.MaxMs}, got "${text}"`,
+    });
+  }
+  return ms;
+}
 
 /** A hint for a deployment that still sets a name the cluster-agent read before ADR 0016. */
 const renamedFrom = (env: Env, oldName: string): string =>
@@ -163,6 +192,7 @@ export function readBackingServices(
   else if (!/^rediss?:\/\//.test(redisUrl))
     problems.push({ variable: ServiceEnv.RedisUrl, message: `a redis:// or rediss:// URL, got "${redisUrl}"` });
   const auditRetentionMs = readAuditRetention(env, problems);
+  const sessionTimeoutMs = readKafkaSessionTimeout(env, problems);
   const wireLayout = value(env, ServiceEnv.BusWireLayout);
   const layouts: readonly string[] = Object.values(WireLayout);
   if (wireLayout !== undefined && !layouts.includes(wireLayout))
@@ -178,6 +208,7 @@ export function readBackingServices(
         ...(clientId !== undefined ? { clientId } : {}),
         topicNames,
         ...(wireLayout !== undefined ? { wireLayout: wireLayout as WireLayout } : {}),
+        sessionTimeoutMs,
       },
       redis: { url: redisUrl, ...(keyPrefix !== undefined ? { keyPrefix } : {}), auditRetentionMs },
     },

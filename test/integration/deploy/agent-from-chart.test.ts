@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newServingCert } from '../../support/certificates.js';
+import { chartWebhookRegistration } from '../../support/chart-webhook.js';
 import { parseDockerfile, type Stage } from '../../support/dockerfile.js';
 import { loadHelmEnv, loadTestEnv, suppressKafkaJsTimeoutNegativeWarning } from '../../support/env.js';
-import { podSpecOf, renderChart, type Manifest } from '../../support/helm-chart.js';
+import { podSpecOf, renderChart } from '../../support/helm-chart.js';
 import { freePorts } from '../../support/ports.js';
 import { newSigningFleet } from '../../support/signing-fleet.js';
 import { newChartIdentity } from '../cluster-agent/chart-identity.js';
@@ -139,7 +139,7 @@ describe('the cluster-agent, installed from its chart', () => {
     // manifest (labelled with the old revision) in the namespace the agent moved comes back from the apiserver
     // labelled with the new one, a decision only the agent's webhook makes (the agent never writes pods, and the
     // injector double, called after it in name order, injects whatever revision the label names).
-    const registration = registerChartWebhook(manifests, { port: webhookPort!, namespace: ns });
+    const registration = chartWebhookRegistration(manifests, { port: webhookPort!, namespaces: [ns], suffix: ns });
     expect(registration.webhooks?.map((w) => w.clientConfig.caBundle)).toEqual([serving.caBundle, serving.caBundle]);
     await admin.admission.createMutatingWebhookConfiguration({ body: registration });
     cleanups.push(() => admin.admission.deleteMutatingWebhookConfiguration({ name: registration.metadata!.name! }));
@@ -161,33 +161,3 @@ describe('the cluster-agent, installed from its chart', () => {
     expect(pod.process.exitCode).toBeNull();
   });
 });
-
-/**
- * The chart's rendered MutatingWebhookConfiguration, changed only where this machine differs from a cluster:
- * - `clientConfig.url` (`https://127.0.0.1:<port><the service's path>`) instead of `clientConfig.service`: the
- *   test apiservers have no pod network and no aggregator routing, so a Service would resolve to a ClusterIP
- *   nothing listens on; the agent listens on 127.0.0.1 as the chart's container would in its pod;
- * - its name carries the test namespace, and each webhook's namespaceSelector also requires that namespace: the
- *   apiservers are shared with other tests, whose pods this agent must not see.
- * Everything else (rules, objectSelector, failurePolicy, timeouts, reinvocation, caBundle) is the chart's.
- */
-function registerChartWebhook(
-  manifests: readonly Manifest[],
-  target: { port: number; namespace: string },
-): k8s.V1MutatingWebhookConfiguration {
-  const rendered = manifests.find((m) => m.kind === 'MutatingWebhookConfiguration');
-  if (rendered === undefined) throw new Error('the chart rendered no MutatingWebhookConfiguration');
-  const cfg = structuredClone(rendered) as unknown as k8s.V1MutatingWebhookConfiguration;
-  cfg.metadata = { ...cfg.metadata, name: `${cfg.metadata!.name!}-${target.namespace}` };
-  for (const w of cfg.webhooks ?? []) {
-    const { service, caBundle } = w.clientConfig;
-    if (service === undefined) throw new Error(`webhook ${w.name}: the chart registers no Service`);
-    w.clientConfig = { url: `https://127.0.0.1:${target.port}${service.path ?? ''}`, caBundle };
-    w.namespaceSelector!.matchExpressions!.push({
-      key: 'kubernetes.io/metadata.name',
-      operator: 'In',
-      values: [target.namespace],
-    });
-  }
-  return cfg;
-}

@@ -35,6 +35,19 @@ describe('agent config', () => {
       eventLoopDelayThresholdMs: 1000,
       reportResendMs: 30_000,
     });
+    // a restarted agent's consumer joins its group once the dead one's session ends (ADR 0045): 10 s by default
+    expect(c.backing).toMatchObject({ kafka: { sessionTimeoutMs: 10_000 } });
+    const kafkaEnv = {
+      MESHWAVE_SIGNING_KEYS: KEYS,
+      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
+      MESHWAVE_KAFKA_BROKERS: 'a:9092',
+    };
+    const quick = parseAgentConfig(['--cluster', 'c'], {
+      ...kafkaEnv,
+      MESHWAVE_REDIS_URL: 'redis://redis:6379',
+      MESHWAVE_KAFKA_SESSION_TIMEOUT_MS: '7000',
+    });
+    expect(quick.backing).toMatchObject({ kafka: { sessionTimeoutMs: 7000 } });
     const env = { MESHWAVE_CLUSTER: 'c', MESHWAVE_SIGNING_KEYS: KEYS, MESHWAVE_IN_MEMORY: 'true' };
     expect(
       parseAgentConfig([], { ...env, MESHWAVE_PROGRESS_DEADLINE_SECONDS: '45' }, noFiles).progressDeadlineSeconds,

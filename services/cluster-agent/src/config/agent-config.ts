@@ -98,6 +98,7 @@ ${Object.entries(FLAGS)
   .map(([k, v]) => `  --${k.padEnd(20)} ${'help' in v ? `${v.env.padEnd(36)} ${v.help}` : v.env}`)
   .join('\n')}
 Also read, as every service reads them (ADR 0016): ${ServiceEnv.KafkaClientId}, ${ServiceEnv.RedisKeyPrefix},
+${ServiceEnv.KafkaSessionTimeoutMs} (10000: how long a dead agent's Kafka session holds up its replacement, ADR 0045),
 MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ (the same names as the planner's, or the agent never hears it), and
 ${SIGNING_USAGE}
 Kafka and Redis are required; --in-memory (${ServiceEnv.InMemory}=true) runs on an in-memory bus and store instead,

@@ -141,6 +141,16 @@ function istioParts(port: KubernetesPort, clock: Clock, okForMs: number, log: Lo
   };
 }
 
+/** A unit's reported state changed; one that just failed is the first hop of a halt: logged, and reported at once. */
+function noteProgress(log: Logger, reporter: Reporter, urgent: boolean, status: UnitStatus): void {
+  if (urgent)
+    log.warn(
+      { rolloutId: status.assignment.rolloutId, unit: status.key, reason: status.reason, message: status.message },
+      'unit failed',
+    );
+  reporter.scheduleProgress(undefined, urgent);
+}
+
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
 function createParts(
   options: ClusterAgentOptions,
@@ -166,7 +176,7 @@ function createParts(
   });
   const { controlPlanes, revisionTags, liveTags } = istioParts(options.kubernetes, clock, intervals.resyncMs, log);
   const book = new UnitBook({
-    onProgress: (urgent) => reporter.scheduleProgress(undefined, urgent),
+    onProgress: (urgent, status) => noteProgress(log, reporter, urgent, status),
     wake: (key) => reconciler.queue.add(key),
   });
   // istiod in istio-system or one of Istio's webhooks changed: nothing read of the installation holds any more

@@ -53,6 +53,24 @@ const decide = (ledger: CommandLedger, cluster: string, message: IncomingMessage
   return undefined;
 };
 
+/**
+ * Writes the ledger, fenced by `epoch`. A store that cannot be reached (down, loading) is a passing condition: the
+ * command is retried, or left uncommitted for redelivery, never dead-lettered for it (ADR 0004).
+ */
+function writeLedger(
+  to: StateStore,
+  { cluster, epoch }: { readonly cluster: string; readonly epoch: number },
+  next: CommandLedger,
+  expectedVersion: number,
+) {
+  return to
+    .transition({ scope: ledgerScope(cluster), epoch, writes: [{ name: LEDGER_DOC, value: next, expectedVersion }] })
+    .catch((error: unknown) => {
+      const text = error instanceof Error ? error.message : String(error);
+      throw new HandlerRetryableError(`the command ledger could not be written: ${text}`, { cause: error });
+    });
+}
+
 export function createCommandIntake(options: CommandIntakeOptions): CommandIntake {
   const { cluster, source, store, epoch, log, metrics } = options;
   const { publish, event } = options.publisher;
@@ -60,15 +78,8 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
   let storeVersion = 0;
   const rolloutTrace = new Map<string, Context>();
 
-  // A store that cannot be reached (down, loading) is a passing condition: the command is retried, or left
-  // uncommitted for redelivery, never dead-lettered for it (ADR 0004).
   const write = (to: StateStore, next: CommandLedger, expectedVersion: number) =>
-    to
-      .transition({ scope: ledgerScope(cluster), epoch, writes: [{ name: LEDGER_DOC, value: next, expectedVersion }] })
-      .catch((error: unknown) => {
-        const text = error instanceof Error ? error.message : String(error);
-        throw new HandlerRetryableError(`the command ledger could not be written: ${text}`, { cause: error });
-      });
+    writeLedger(to, { cluster, epoch }, next, expectedVersion);
   const persist = async (next: CommandLedger): Promise<void> => {
     if (!store) return;
     let result = await write(store, next, storeVersion);
@@ -83,6 +94,7 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
   };
 
   const handleCommand = async (message: IncomingMessage): Promise<void> => {
+    const receivedAt = performance.now();
     const parent = handlerContext({
       ...(message.traceparent ? { traceparent: message.traceparent } : {}),
       ...(message.tracestate ? { tracestate: message.tracestate } : {}),
@@ -121,7 +133,10 @@ export function createCommandIntake(options: CommandIntakeOptions): CommandIntak
       await persist(decision.ledger);
       ledger = decision.ledger;
       if (data.rolloutId) rolloutTrace.set(data.rolloutId, trace.setSpan(parent, active));
-      clog.info({ type: message.type, generation: data.generation, epoch: data.epoch }, 'command accepted');
+      // `publishedAt` (the command's own time) against the line's, less `handledMs`: how long the bus took
+      const { type, time: publishedAt } = message;
+      const handledMs = Math.round(performance.now() - receivedAt);
+      clog.info({ type, generation: data.generation, epoch: data.epoch, publishedAt, handledMs }, 'command accepted');
       options.onAccepted(data.rolloutId);
     });
   };

@@ -11,9 +11,9 @@ export interface UnitStatus extends UnitAssessment {
 export interface UnitBookHooks {
   /**
    * a unit's reported state changed: its rollout is marked dirty, the progress report is due; `urgent` when the
-   * unit just failed (the planner halts on it: no debounce)
+   * unit just failed (the planner halts on it: no debounce); `status` is the unit's new status
    */
-  readonly onProgress: (urgent: boolean) => void;
+  readonly onProgress: (urgent: boolean, status: UnitStatus) => void;
   /** a pending unit may start now (a slot freed up) */
   readonly wake: (key: string) => void;
 }
@@ -83,7 +83,7 @@ export class UnitBook {
       before.injectedRevision !== status.injectedRevision;
     if (changed) {
       this.dirtyRollouts.add(status.assignment.rolloutId);
-      this.hooks.onProgress(status.state === UnitState.Failed && before?.state !== UnitState.Failed);
+      this.hooks.onProgress(status.state === UnitState.Failed && before?.state !== UnitState.Failed, status);
     }
     if (before?.inFlight && !status.inFlight) this.wakePending();
   }

@@ -27,7 +27,6 @@ export interface PlannerEnvConfig {
   readonly advertiseUrl?: string;
   /** Kafka and Redis, or in memory when MESHWAVE_IN_MEMORY=true (ADR 0016) */
   readonly backing: BackingServices;
-  readonly kafkaSessionTimeoutMs?: number;
   readonly eventsGroupId?: string;
   readonly tokens: readonly ApiToken[];
   /** absent only in the in-memory mode: the process then signs with a random key of its own */
@@ -118,8 +117,8 @@ function jsonOf<S extends z.ZodType>(name: string, text: string, schema: S): z.i
  * `{name, role, sha256}` or `{name, role, token}`; plain tokens are hashed at once), the signing keys
  * (`readSigningConfig`, ADR 0038), `MESHWAVE_PORT` (8080), `MESHWAVE_HOST`
  * (0.0.0.0), `MESHWAVE_INSTANCE_ID`, `MESHWAVE_ADVERTISE_URL`, `MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ`,
- * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS`
- * (how soon a dead leader's event consumer is dropped from the group), `MESHWAVE_EVENTS_GROUP_ID` (default
+ * `MESHWAVE_LEASE_TTL_MS`, `MESHWAVE_RESYNC_MS`, `MESHWAVE_KAFKA_SESSION_TIMEOUT_MS` (read with the backing
+ * services: how soon a dead leader's event consumer is dropped from the group), `MESHWAVE_EVENTS_GROUP_ID` (default
  * meshwave-planner), `MESHWAVE_GATE_RETRY_MS` (how soon an Inconclusive or Error final gate is evaluated again),
  * `MESHWAVE_HEARTBEAT_TIMEOUT_MS` (60000: an agent silent this long makes its cluster Unreachable),
  * `MESHWAVE_POLICY` (a policy file: rules by cluster labels a rollout must keep; ADR 0036).
@@ -175,7 +174,6 @@ export function readPlannerEnv(
     ...optional('instanceId', env.MESHWAVE_INSTANCE_ID),
     ...optional('advertiseUrl', env.MESHWAVE_ADVERTISE_URL),
     backing: backing.services,
-    ...optional('kafkaSessionTimeoutMs', intOf(env, 'MESHWAVE_KAFKA_SESSION_TIMEOUT_MS')),
     ...optional('eventsGroupId', env.MESHWAVE_EVENTS_GROUP_ID),
     tokens,
     ...optional('signing', signing.signing),

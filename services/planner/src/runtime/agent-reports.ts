@@ -23,6 +23,9 @@ import { StoredClusterReport, StoredVmGroupReport } from './stored-documents.js'
 /** What report intake needs of the reconcile loop. */
 export type ReconcilePort = Pick<RolloutReconciler, 'enqueue' | 'noteFailure' | 'drives' | 'driven' | 'rejudgeAll'>;
 
+/** The parts of a report's message that report intake reads besides its data. */
+type Report<T> = Pick<IncomingMessage, 'source' | 'type' | 'time'> & { readonly data: T };
+
 /** Health reports are kept per cluster (`cluster-agent/<cluster>`), the vm-bridge's under one key whatever its instance. */
 function healthKeyOf(source: string): string {
   if (source === VM_BRIDGE_HEALTH_KEY || source.startsWith(`${VM_BRIDGE_HEALTH_KEY}/`)) return VM_BRIDGE_HEALTH_KEY;
@@ -81,9 +84,9 @@ export class AgentReports {
     switch (m.type) {
       case MessageType.UnitProgress:
         this.noteHeard(m.data.cluster);
-        return this.onUnitProgress(lease, m.data, receivedAt);
+        return this.onUnitProgress(lease, m, receivedAt);
       case MessageType.VmProgress:
-        return this.onVmProgress(lease, m.data, receivedAt);
+        return this.onVmProgress(lease, m, receivedAt);
       case MessageType.Inventory:
         this.refuseFutureGeneration(m.data);
         this.noteHeard(m.data.cluster);
@@ -92,7 +95,7 @@ export class AgentReports {
         this.refuseFutureGeneration(m.data);
         return this.inventory.storeDelta(lease, m.data);
       case MessageType.Health:
-        this.onHealth(m.data, receivedAt);
+        this.onHealth(m, receivedAt);
         // a cluster-agent's health report comes every 15 s: the planner asks for an inventory it lacks
         if (healthKeyOf(m.data.source) !== VM_BRIDGE_HEALTH_KEY)
           await this.inventory.heardFrom(healthKeyOf(m.data.source));
@@ -114,26 +117,35 @@ export class AgentReports {
     if (refusal !== undefined) throw new HandlerRejectedError(`inventory of ${d.cluster} ${refusal}`);
   }
 
-  private async onUnitProgress(lease: Lease, d: UnitProgress, receivedAt: number): Promise<void> {
+  private async onUnitProgress(lease: Lease, m: Report<UnitProgress>, receivedAt: number): Promise<void> {
+    const d = m.data;
     if (!(await this.knowsRollout(d.rolloutId))) return;
     const name = RolloutDoc.clusterReport(d.cluster);
     await this.storeReport(lease, { scope: d.rolloutId, name, schema: StoredClusterReport }, d);
     const failing = d.units.some((u) => u.state === 'failed');
-    if (failing) this.reconciler.noteFailure(d.rolloutId, receivedAt);
+    if (failing) this.noteFailure(d.rolloutId, receivedAt, m);
     this.reconciler.enqueue(d.rolloutId, failing);
   }
 
-  private async onVmProgress(lease: Lease, d: VmProgress, receivedAt: number): Promise<void> {
+  private async onVmProgress(lease: Lease, m: Report<VmProgress>, receivedAt: number): Promise<void> {
+    const d = m.data;
     await this.inventory.storeVmGroup(lease, d);
     if (!(await this.knowsRollout(d.rolloutId))) return;
     const name = RolloutDoc.vmGroupReport(d.group);
     await this.storeReport(lease, { scope: d.rolloutId, name, schema: StoredVmGroupReport }, d);
     const failing = d.hosts.some((h) => h.state === 'failed' || h.state === 'reverted');
-    if (failing) this.reconciler.noteFailure(d.rolloutId, receivedAt);
+    if (failing) this.noteFailure(d.rolloutId, receivedAt, m);
     this.reconciler.enqueue(d.rolloutId, failing);
   }
 
-  private onHealth(d: HealthReport, receivedAt: number): void {
+  /** The first failure reported for a rollout: logged with when it was published (a halt's second hop). */
+  private noteFailure(rolloutId: string, receivedAt: number, m: Report<unknown>): void {
+    if (this.reconciler.noteFailure(rolloutId, receivedAt))
+      this.context.logger.warn({ rolloutId, from: m.source, type: m.type, publishedAt: m.time }, 'failure reported');
+  }
+
+  private onHealth(m: Report<HealthReport>, receivedAt: number): void {
+    const d = m.data;
     const key = healthKeyOf(d.source);
     const last = this.context.health.get(key)?.report;
     // Refused to the DLQ, not dropped: a replayed or stale report is someone's doing, and must be visible.
@@ -145,7 +157,7 @@ export class AgentReports {
     if (before !== undefined && d.degraded === undefined) this.reconciler.rejudgeAll();
     if (d.units.some((u) => u.crashLooping || u.sidecarMismatch)) {
       for (const id of this.reconciler.driven()) {
-        this.reconciler.noteFailure(id, receivedAt);
+        this.noteFailure(id, receivedAt, m);
         this.reconciler.enqueue(id, true);
       }
     }

@@ -38,12 +38,6 @@ export async function startPlannerService(config: PlannerEnvConfig, logger: Logg
     // In memory nothing leaves the process, so a key of its own is enough when none is configured.
     signing: config.signing ?? { keys: [{ id: 'in-memory', secret: randomBytes(32) }], activeKeyId: 'in-memory' },
     logger,
-    ...(config.kafkaSessionTimeoutMs
-      ? {
-          sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-          heartbeatIntervalMs: Math.max(100, Math.floor(config.kafkaSessionTimeoutMs / 3)),
-        }
-      : {}),
   });
   const store = createStoreFor(config.backing, { auditRetentionMs: config.auditRetentionMs });
   const stops: (() => Promise<void>)[] = [() => store.close(), () => bus.close()];

@@ -155,9 +155,11 @@ export class RolloutReconciler {
     for (const id of this.rollouts) this.enqueue(id, urgent);
   }
 
-  /** when a failure for the rollout was first reported (keeps the first) */
-  noteFailure(id: string, at: number): void {
-    if (!this.firstFailure.has(id)) this.firstFailure.set(id, at);
+  /** when a failure for the rollout was first reported (keeps the first); true when this is the first */
+  noteFailure(id: string, at: number): boolean {
+    if (this.firstFailure.has(id)) return false;
+    this.firstFailure.set(id, at);
+    return true;
   }
 
   /** the rollout as stored now (a driven one: only what changed since the last read is fetched) */

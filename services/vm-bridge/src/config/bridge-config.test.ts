@@ -44,10 +44,15 @@ describe('vm-bridge config', () => {
         MESHWAVE_REDIS_URL: 'redis://redis:6379',
         ...ed25519.env,
         MESHWAVE_INSTANCE_ID: 'vm-bridge-0',
+        MESHWAVE_KAFKA_SESSION_TIMEOUT_MS: '8000',
       },
       keyFiles,
     );
-    expect(loaded.backing).toMatchObject({ mode: 'external', kafka: { brokers: ['kafka:9092'] } });
+    // a restarted bridge waits for its dead predecessor's session no longer than this (ADR 0045)
+    expect(loaded.backing).toMatchObject({
+      mode: 'external',
+      kafka: { brokers: ['kafka:9092'], sessionTimeoutMs: 8000 },
+    });
     expect(loaded.signing?.activeKeyId).toBe(ed25519.activeKeyId);
     expect(loaded.config.instance).toBe('vm-bridge-0');
   });

@@ -97,6 +97,7 @@ export const BRIDGE_USAGE = `usage: meshwave-vm-bridge --config FILE [--host H] 
 ${SIGNING_USAGE}
   --in-memory (${ServiceEnv.InMemory}=true)  instead of Kafka and Redis: in-memory bus and store, a trial only
   ${ServiceEnv.KafkaClientId}, ${ServiceEnv.RedisKeyPrefix}, MESHWAVE_TOPIC_COMMANDS|EVENTS|DLQ, ${ServiceEnv.InstanceId}, LOG_LEVEL
+  ${ServiceEnv.KafkaSessionTimeoutMs} (10000: how long a dead bridge's Kafka session holds up its replacement, ADR 0045)
   ${ServiceEnv.EventLoopDelayThresholdMs} (1000: past this event-loop delay the bridge is Degraded and holds batch timeouts)`;
 
 /** What the bridge process runs with: its file, plus the bus, store and keys from the environment. */

@@ -31,6 +31,7 @@ export class CommandIntake {
 
   /** Entry point for the bus: verifies the key, applies, and reports a rejection on the events topic. */
   async handleMessage(message: IncomingMessage): Promise<CommandOutcome> {
+    const receivedAt = performance.now();
     if (message.type !== MessageType.VmGroupDesiredState && message.type !== MessageType.Halt)
       return { result: 'ignored', detail: `${message.type} is not a VM group command` };
     const data = message.data;
@@ -71,6 +72,8 @@ export class CommandIntake {
               type: message.type,
               generation: message.data.generation,
               epoch: message.data.epoch,
+              publishedAt: message.time,
+              handledMs: Math.round(performance.now() - receivedAt),
             },
             'command accepted',
           );
