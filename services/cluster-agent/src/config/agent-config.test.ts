@@ -37,11 +37,7 @@ describe('agent config', () => {
     });
     // a restarted agent's consumer joins its group once the dead one's session ends (ADR 0045): 10 s by default
     expect(c.backing).toMatchObject({ kafka: { sessionTimeoutMs: 10_000 } });
-    const kafkaEnv = {
-      MESHWAVE_SIGNING_KEYS: KEYS,
-      MESHWAVE_SIGNING_ALLOW_HMAC: 'true',
-      MESHWAVE_KAFKA_BROKERS: 'a:9092',
-    };
+    const kafkaEnv = { ...SIGNING, MESHWAVE_KAFKA_BROKERS: 'a:9092' };
     const quick = parseAgentConfig(['--cluster', 'c'], {
       ...kafkaEnv,
       MESHWAVE_REDIS_URL: 'redis://redis:6379',
