@@ -126,6 +126,9 @@ class DelayedAdds {
   }
 }
 
+/** Resolves after the event loop's next turn: timers and I/O due meanwhile run first. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Runs one reconcile of `key`; returns when to run it again (a requeue it asked for, or its backoff), if ever. */
 async function reconcileOnce(
   reconcile: Reconciler,
@@ -199,6 +202,11 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
     let againMs: number | undefined;
     try {
       againMs = await reconcileOnce(reconcile, key, failures, { retryable, onError: options.onError, base, cap });
+      // One turn of the event loop before this worker takes the next key: reconciles that only read caches and
+      // in-memory stores never wait on I/O, and a queue of thousands of them (a resync of every unit) would
+      // otherwise run as one chain of resolved promises, holding every timer and socket of the process meanwhile
+      // (issue 15, ADR 0044).
+      await nextTurn();
     } finally {
       running.delete(key);
     }
