@@ -22,7 +22,9 @@ describe('the embedded planner and a stalled loop (issue 15)', () => {
       fleet: DemoFleetConfig.parse({
         installed: '1-24-5',
         revisions: ['1-24-5', '1-25-2'],
-        clusters: [{ name: 'staging-01', labels: { env: 'staging' }, namespaces: ['team-01'], workloadsPerNamespace: 2 }],
+        clusters: [
+          { name: 'staging-01', labels: { env: 'staging' }, namespaces: ['team-01'], workloadsPerNamespace: 2 },
+        ],
         vmGroups: [],
       }),
     });
