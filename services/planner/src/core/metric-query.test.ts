@@ -1,47 +1,28 @@
-import { Inventory, RolloutSpec } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import { describe, expect, it } from 'vitest';
+import { T0, newInventory, newSpec } from './engine-harness.js';
 import { metricQueryOf } from './metric-query.js';
 import { newRolloutRecord } from './rollout-record.js';
 import { newRolloutState, type RolloutRecord, type RolloutState } from './rollout-state.js';
 
-const T0 = new Date('2026-11-02T09:00:00Z');
-
+/** A rollout with both metric gates over 2 clusters of 25 workloads: canary 10%, then the rest. */
 function newRecord(): RolloutRecord {
-  const spec = RolloutSpec.parse({
-    apiVersion: 'meshwave.io/v1alpha1',
-    kind: 'Rollout',
-    metadata: { name: 'upgrade' },
-    spec: {
-      from: '1-24-5',
-      to: '1-25-2',
-      deadline: '2026-12-20T00:00:00Z',
-      defaults: { soak: '5m', maxUnavailable: '100%', batchEstimate: '1m' },
-      waves: [
-        { name: 'canary', percent: 10 },
-        { name: 'all', percent: 100 },
-      ],
-      gates: { errorRate: { max: 0.1 }, latencyP99: { maxIncrease: '20%' } },
-    },
-  });
-  const inventory = Inventory.parse({
-    clusters: [
-      {
-        name: 'prod-1',
-        labels: {},
-        workloads: Array.from({ length: 50 }, (_, i) => ({
-          namespace: 'team',
-          kind: 'Deployment',
-          name: `app-${i}`,
-          labels: {},
-          revision: '1-24-5',
-        })),
-      },
+  const spec = newSpec({
+    waves: [
+      { name: 'canary', percent: 10 },
+      { name: 'all', percent: 100 },
     ],
-    vmGroups: [],
+    gates: { errorRate: { max: 0.1 }, latencyP99: { maxIncrease: '20%' } },
   });
-  const plan = planRollout(spec, inventory, { now: T0 });
-  return newRolloutRecord({ id: 'r1', spec, plan, inventory, createdBy: 'alice', now: T0 });
+  const inventory = newInventory(2, 25);
+  return newRolloutRecord({
+    id: 'r1',
+    spec,
+    plan: planRollout(spec, inventory, { now: T0 }),
+    inventory,
+    createdBy: 'alice',
+    now: T0,
+  });
 }
 
 /** The first wave soaking: its units are the current cohort, the second wave's the baseline. */

@@ -1,13 +1,11 @@
-import { Inventory, RolloutSpec } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import { createInMemoryStore, type StateStore } from '@meshwave/store';
 import { describe, expect, it } from 'vitest';
+import { T0, newInventory, newSpec } from '../core/engine-harness.js';
 import { newRolloutRecord } from '../core/rollout-record.js';
 import { newRolloutState, type RolloutState } from '../core/rollout-state.js';
 import { RolloutSummaries } from './rollout-summaries.js';
 import { RolloutDoc, stateWrite } from './store-layout.js';
-
-const T0 = new Date('2026-11-02T09:00:00Z');
 
 /** A store that counts which documents were read whole. */
 function countingStore(): { store: StateStore; reads: string[] } {
@@ -22,22 +20,8 @@ function countingStore(): { store: StateStore; reads: string[] } {
 }
 
 async function storeRollout(store: StateStore, id: string): Promise<void> {
-  const spec = RolloutSpec.parse({
-    apiVersion: 'meshwave.io/v1alpha1',
-    kind: 'Rollout',
-    metadata: { name: id },
-    spec: { from: '1-24-5', to: '1-25-2', deadline: '2026-12-20T00:00:00Z', waves: [{ name: 'all', percent: 100 }] },
-  });
-  const inventory = Inventory.parse({
-    clusters: [
-      {
-        name: 'prod-1',
-        labels: {},
-        workloads: [{ namespace: 'team', kind: 'Deployment', name: 'app', labels: {}, revision: '1-24-5' }],
-      },
-    ],
-    vmGroups: [],
-  });
+  const spec = newSpec({ waves: [{ name: 'all', percent: 100 }] });
+  const inventory = newInventory(1, 1);
   const plan = planRollout(spec, inventory, { now: T0 });
   const record = newRolloutRecord({ id, spec, plan, inventory, createdBy: 'alice', now: T0 });
   await store.transition({
@@ -58,7 +42,7 @@ describe('RolloutSummaries (GET /v1/rollouts)', () => {
     await storeRollout(store, 'r1');
     const summaries = new RolloutSummaries(store);
     const first = await summaries.list();
-    expect(first).toMatchObject([{ id: 'r1', name: 'r1', phase: 'Pending', waves: 1 }]);
+    expect(first).toMatchObject([{ id: 'r1', name: 'upgrade', phase: 'Pending', waves: 1 }]);
     for (let i = 0; i < 3; i++) expect(await summaries.list()).toEqual(first);
     expect(reads.filter((r) => r === RolloutDoc.Record)).toHaveLength(1);
   });
