@@ -126,6 +126,9 @@ class DelayedAdds {
   }
 }
 
+/** How long a queue's reconciles run back to back before the event loop may turn (timers, sockets, other work). */
+const RECONCILE_SLICE_MS = 10;
+
 /** Resolves after the event loop's next turn: timers and I/O due meanwhile run first. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -178,6 +181,8 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
   const delayed = new DelayedAdds(clock);
   const idleWaiters: (() => void)[] = [];
   let stopped = false;
+  /** when this queue's reconciles last let the event loop turn */
+  let sliceStart = performance.now();
 
   const busy = (): boolean => order.length > 0 || running.size > 0 || pacer.held.size > 0;
   const checkIdle = (): void => {
@@ -202,11 +207,13 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
     let againMs: number | undefined;
     try {
       againMs = await reconcileOnce(reconcile, key, failures, { retryable, onError: options.onError, base, cap });
-      // One turn of the event loop before this worker takes the next key: reconciles that only read caches and
-      // in-memory stores never wait on I/O, and a queue of thousands of them (a resync of every unit) would
-      // otherwise run as one chain of resolved promises, holding every timer and socket of the process meanwhile
-      // (issue 15, ADR 0044).
-      await nextTurn();
+      // Reconciles that only read caches and in-memory stores never wait on I/O: a queue of thousands of them (a
+      // resync of every unit) would run as one chain of resolved promises, holding every timer and socket of the
+      // process meanwhile. After a slice of work the next key waits for a turn of the event loop (issue 15, ADR 0044).
+      if (performance.now() - sliceStart >= RECONCILE_SLICE_MS) {
+        await nextTurn();
+        sliceStart = performance.now();
+      }
     } finally {
       running.delete(key);
     }
