@@ -129,8 +129,20 @@ class DelayedAdds {
 /** How long a queue's reconciles run back to back before the event loop may turn (timers, sockets, other work). */
 const RECONCILE_SLICE_MS = 10;
 
-/** Resolves after the event loop's next turn: timers and I/O due meanwhile run first. */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/**
+ * Work in slices: `pause()` resolves at once within a slice of `sliceMs`, and after the event loop's next turn
+ * (timers and I/O due meanwhile run first) once the slice is used up.
+ */
+function slicedWork(sliceMs: number): { pause(): Promise<void> } {
+  let sliceStart = performance.now();
+  return {
+    async pause() {
+      if (performance.now() - sliceStart < sliceMs) return;
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    },
+  };
+}
 
 /** Runs one reconcile of `key`; returns when to run it again (a requeue it asked for, or its backoff), if ever. */
 async function reconcileOnce(
@@ -181,8 +193,7 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
   const delayed = new DelayedAdds(clock);
   const idleWaiters: (() => void)[] = [];
   let stopped = false;
-  /** when this queue's reconciles last let the event loop turn */
-  let sliceStart = performance.now();
+  const slices = slicedWork(RECONCILE_SLICE_MS);
 
   const busy = (): boolean => order.length > 0 || running.size > 0 || pacer.held.size > 0;
   const checkIdle = (): void => {
@@ -210,10 +221,7 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
       // Reconciles that only read caches and in-memory stores never wait on I/O: a queue of thousands of them (a
       // resync of every unit) would run as one chain of resolved promises, holding every timer and socket of the
       // process meanwhile. After a slice of work the next key waits for a turn of the event loop (issue 15, ADR 0044).
-      if (performance.now() - sliceStart >= RECONCILE_SLICE_MS) {
-        await nextTurn();
-        sliceStart = performance.now();
-      }
+      await slices.pause();
     } finally {
       running.delete(key);
     }
