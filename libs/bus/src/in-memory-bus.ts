@@ -252,6 +252,8 @@ class GroupMember implements Subscription {
         const record = records.at(position);
         if (record === undefined) {
           await Promise.race([this.group.log.nextAppend(), this.stopped.promise, this.group.nextRebalance()]);
+          // waiting was a pause: a slice of work starts with the records that woke it
+          sliceStart = performance.now();
           continue;
         }
         // Kafka's consumer waits on the network between fetches; here the next record is there at once, and a

@@ -133,9 +133,13 @@ const RECONCILE_SLICE_MS = 10;
  * Work in slices: `pause()` resolves at once within a slice of `sliceMs`, and after the event loop's next turn
  * (timers and I/O due meanwhile run first) once the slice is used up.
  */
-function slicedWork(sliceMs: number): { pause(): Promise<void> } {
+function slicedWork(sliceMs: number): { pause(): Promise<void>; restart(): void } {
   let sliceStart = performance.now();
   return {
+    /** work resumes after a pause of its own (an idle queue): a new slice */
+    restart() {
+      sliceStart = performance.now();
+    },
     async pause() {
       if (performance.now() - sliceStart < sliceMs) return;
       await new Promise((resolve) => setImmediate(resolve));
@@ -201,6 +205,7 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
   };
 
   const pump = (): void => {
+    if (running.size === 0) slices.restart();
     while (!stopped && running.size < concurrency) {
       const key = order.shift();
       if (key === undefined) break;
