@@ -100,6 +100,39 @@ describe('in-memory EventBus', () => {
   });
 });
 
+describe('in-memory delivery and the event loop', () => {
+  it('Given a backlog of records and an in-memory handler, When a group consumes it, Then timers run meanwhile', async () => {
+    // Kafka's consumer waits on the network between fetches; records in memory are there at once, and a loop of
+    // resolved promises never lets a timer run (a lease renewal, a batch deadline, an HTTP answer): issue 15
+    const broker = createInMemoryBroker({ partitions: 1 });
+    const bus = createInMemoryBus({ broker, source: 'agent', signing: CONTRACT_SIGNING });
+    const backlog = 500;
+    await bus.publish(Array.from({ length: backlog }, (_, i) => newHeartbeat('a', String(i))));
+    let handled = 0;
+    // Given: a timer due at once, set before the group starts consuming
+    let handledWhenTimerRan: number | undefined;
+    setTimeout(() => (handledWhenTimerRan = handled), 0);
+    // When
+    const subscription = await bus.subscribe({
+      topic: 'events',
+      groupId: 'planner',
+      fromBeginning: true,
+      // each record costs a millisecond of work: the backlog holds the loop for half a second in all
+      handler: async () => {
+        const until = performance.now() + 1;
+        while (performance.now() < until);
+        handled++;
+      },
+    });
+    for (let i = 0; i < 400 && handled < backlog; i++) await new Promise((r) => setTimeout(r, 5));
+    await subscription.close();
+    await bus.close();
+    // Then: every record was handled, and the timer did not wait for the whole backlog
+    expect(handled).toBe(backlog);
+    expect(handledWhenTimerRan).toBeLessThan(backlog);
+  });
+});
+
 describe('in-memory retention', () => {
   it('Given partitions retaining 3 records, When 10 are published on one key, Then only the newest 3 stay', async () => {
     const broker = createInMemoryBroker({ partitions: 1, retainRecords: 3 });

@@ -9,7 +9,7 @@ import {
   type SubscriptionPlan,
 } from './delivery.js';
 import type { RecordPosition, WireRecord } from './envelope.js';
-import { DEFAULT_RETAIN_RECORDS, PartitionLog } from './partition-log.js';
+import { DEFAULT_RETAIN_BYTES, DEFAULT_RETAIN_RECORDS, PartitionLog } from './partition-log.js';
 import type {
   DeadLetterSubscribeOptions,
   EventBus,
@@ -23,8 +23,9 @@ import type {
  * client created on it (planner and agents of the embedded default, or one unit test). It keeps Kafka's
  * semantics that the services rely on: per-key order (key → partition), at-least-once (commit after the
  * handler), partitions shared within a group and redelivered from the committed offset after a member leaves.
- * Each partition keeps its newest `retainRecords` records (see PartitionLog); a group whose committed offset was
- * trimmed resumes at the oldest record retained (Kafka's `auto.offset.reset=earliest`) and the skip is logged.
+ * Each partition keeps its newest `retainRecords` records, at most `retainBytes` (see PartitionLog); a group whose
+ * committed offset was trimmed resumes at the oldest record retained (Kafka's `auto.offset.reset=earliest`) and
+ * the skip is logged.
  */
 export class InMemoryBroker {
   private readonly topics = new Map<string, TopicLog>();
@@ -33,12 +34,13 @@ export class InMemoryBroker {
   constructor(
     readonly defaultPartitions: number,
     readonly retainRecords: number = DEFAULT_RETAIN_RECORDS,
+    readonly retainBytes: number = DEFAULT_RETAIN_BYTES,
   ) {}
 
   topic(name: string): TopicLog {
     let log = this.topics.get(name);
     if (log === undefined) {
-      log = new TopicLog(name, this.defaultPartitions, this.retainRecords);
+      log = new TopicLog(name, this.defaultPartitions, this.retainRecords, this.retainBytes);
       this.topics.set(name, log);
     }
     return log;
@@ -76,8 +78,12 @@ export class TopicLog {
     readonly name: string,
     partitions: number,
     retainRecords: number = DEFAULT_RETAIN_RECORDS,
+    retainBytes: number = DEFAULT_RETAIN_BYTES,
   ) {
-    this.partitions = Array.from({ length: Math.max(1, partitions) }, () => new PartitionLog(retainRecords));
+    this.partitions = Array.from(
+      { length: Math.max(1, partitions) },
+      () => new PartitionLog(retainRecords, retainBytes),
+    );
   }
 
   append(record: WireRecord): RecordPosition {
@@ -96,6 +102,12 @@ export class TopicLog {
     return this.appended.promise;
   }
 }
+
+/** How long a consumer works through records before it lets the event loop turn (timers, sockets, other work). */
+const DELIVERY_SLICE_MS = 10;
+
+/** Resolves after the event loop's next turn: timers and I/O due meanwhile run first. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** FNV-1a: stable, so one key always lands on one partition. */
 function partitionOf(key: string, partitions: number): number {
@@ -228,6 +240,7 @@ class GroupMember implements Subscription {
     const release = await this.group.hold(partition);
     try {
       let position = this.group.committed[partition] ?? 0;
+      let sliceStart = performance.now();
       const records = this.group.log.partitions[partition] as PartitionLog;
       while (!this.stopping && this.group.owns(this, partition, generation)) {
         if (position < records.start) {
@@ -239,7 +252,18 @@ class GroupMember implements Subscription {
         const record = records.at(position);
         if (record === undefined) {
           await Promise.race([this.group.log.nextAppend(), this.stopped.promise, this.group.nextRebalance()]);
+          // waiting was a pause: a slice of work starts with the records that woke it
+          sliceStart = performance.now();
           continue;
+        }
+        // Kafka's consumer waits on the network between fetches; here the next record is there at once, and a
+        // loop of resolved promises would hold every timer and socket of the process (lease renewals, deadlines,
+        // HTTP) until the backlog is done. After a slice of work, the next record waits for a turn of the event
+        // loop; within a slice records follow at once, so a backlog still drains fast (issue 15, ADR 0044).
+        if (performance.now() - sliceStart >= DELIVERY_SLICE_MS) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+          if (this.stopping || !this.group.owns(this, partition, generation)) break;
         }
         await this.acquireSlot();
         let outcome: DeliveryOutcome;
@@ -303,12 +327,17 @@ export interface InMemoryBusOptions extends BusOptions {
 
 /**
  * A broker for `createInMemoryBus({ broker })`; `partitions` per topic, default 3; `retainRecords` per partition,
- * default 10,000 (DEFAULT_RETAIN_RECORDS): older records are trimmed so memory stays bounded.
+ * default 10,000 (DEFAULT_RETAIN_RECORDS), and at most `retainBytes` per partition, default 16 MiB
+ * (DEFAULT_RETAIN_BYTES): older records are trimmed so memory stays bounded.
  */
 export function createInMemoryBroker(
-  options: { readonly partitions?: number; readonly retainRecords?: number } = {},
+  options: { readonly partitions?: number; readonly retainRecords?: number; readonly retainBytes?: number } = {},
 ): InMemoryBroker {
-  return new InMemoryBroker(options.partitions ?? 3, options.retainRecords ?? DEFAULT_RETAIN_RECORDS);
+  return new InMemoryBroker(
+    options.partitions ?? 3,
+    options.retainRecords ?? DEFAULT_RETAIN_RECORDS,
+    options.retainBytes ?? DEFAULT_RETAIN_BYTES,
+  );
 }
 
 class InMemoryEventBus implements EventBus {

@@ -23,8 +23,32 @@ describe('PartitionLog', () => {
     expect(log.at(999)).toEqual(newRecord(999));
   });
 
+  it('Given a log retaining 1 kB, When ten 300-byte records are appended, Then only the newest that fit in 1 kB stay', () => {
+    const log = new PartitionLog(10_000, 1_000);
+    const big = (i: number): WireRecord => ({ key: 'a', value: Buffer.alloc(299, i), headers: {} });
+    for (let i = 0; i < 10; i++) log.append(big(i));
+    // each record weighs 300 bytes (value and key): three fit in 1,000
+    expect([log.start, log.end]).toEqual([7, 10]);
+    expect(log.retainedBytes).toBe(900);
+    expect(log.at(7)).toEqual(big(7));
+  });
+
+  it('Given a log retaining 1 kB, When a record larger than that is appended, Then it alone stays', () => {
+    const log = new PartitionLog(10_000, 1_000);
+    log.append(newRecord(1));
+    log.append({ key: 'a', value: Buffer.alloc(5_000), headers: {} });
+    expect([log.start, log.end]).toEqual([1, 2]);
+  });
+
+  it('Given a group that has not committed, When records pass the byte retention, Then none it has not handled is trimmed', () => {
+    const log = new PartitionLog(10_000, 1_000);
+    for (let i = 0; i < 10; i++) log.append({ key: 'a', value: Buffer.alloc(299), headers: {} }, 2);
+    expect([log.start, log.end]).toEqual([2, 10]);
+  });
+
   it('refuses a retention that is not a whole number of at least one record', () => {
     expect(() => new PartitionLog(0)).toThrow(RangeError);
     expect(() => new PartitionLog(1.5)).toThrow(RangeError);
+    expect(() => new PartitionLog(3, 0)).toThrow(RangeError);
   });
 });

@@ -52,6 +52,28 @@ const newQueue = (
 };
 
 describe('key queue', () => {
+  it('Given hundreds of keys whose reconcile never waits on I/O, When they run, Then timers run meanwhile', async () => {
+    // a resync of every unit of a cluster: reconciles that read a cache and an in-memory store only (issue 15)
+    const keys = Array.from({ length: 300 }, (_, i) => `unit-${i}`);
+    // each reconcile costs a millisecond of work: the queue holds the loop for 300 ms in all
+    const h = newQueue(
+      async () => {
+        const until = performance.now() + 1;
+        while (performance.now() < until);
+      },
+      { concurrency: 4 },
+    );
+    let runsWhenTimerRan: number | undefined;
+    // Given: a timer due at once (a lease renewal, an HTTP answer)
+    setTimeout(() => (runsWhenTimerRan = h.runs.length), 0);
+    // When
+    for (const k of keys) h.queue.add(k);
+    await h.queue.idle();
+    // Then: every key ran, and the timer did not wait for all of them
+    expect(h.runs).toHaveLength(keys.length);
+    expect(runsWhenTimerRan).toBeLessThan(keys.length);
+  });
+
   it('Given a key waiting behind a busy worker, When it is added again, Then it runs once', async () => {
     const gate = newGate();
     const h = newQueue((key) => (key === 'busy' ? gate.opened : undefined), { concurrency: 1 });

@@ -126,6 +126,28 @@ class DelayedAdds {
   }
 }
 
+/** How long a queue's reconciles run back to back before the event loop may turn (timers, sockets, other work). */
+const RECONCILE_SLICE_MS = 10;
+
+/**
+ * Work in slices: `pause()` resolves at once within a slice of `sliceMs`, and after the event loop's next turn
+ * (timers and I/O due meanwhile run first) once the slice is used up.
+ */
+function slicedWork(sliceMs: number): { pause(): Promise<void>; restart(): void } {
+  let sliceStart = performance.now();
+  return {
+    /** work resumes after a pause of its own (an idle queue): a new slice */
+    restart() {
+      sliceStart = performance.now();
+    },
+    async pause() {
+      if (performance.now() - sliceStart < sliceMs) return;
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    },
+  };
+}
+
 /** Runs one reconcile of `key`; returns when to run it again (a requeue it asked for, or its backoff), if ever. */
 async function reconcileOnce(
   reconcile: Reconciler,
@@ -175,6 +197,7 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
   const delayed = new DelayedAdds(clock);
   const idleWaiters: (() => void)[] = [];
   let stopped = false;
+  const slices = slicedWork(RECONCILE_SLICE_MS);
 
   const busy = (): boolean => order.length > 0 || running.size > 0 || pacer.held.size > 0;
   const checkIdle = (): void => {
@@ -182,6 +205,7 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
   };
 
   const pump = (): void => {
+    if (running.size === 0) slices.restart();
     while (!stopped && running.size < concurrency) {
       const key = order.shift();
       if (key === undefined) break;
@@ -199,6 +223,10 @@ export function createKeyQueue(reconcile: Reconciler, options: KeyQueueOptions =
     let againMs: number | undefined;
     try {
       againMs = await reconcileOnce(reconcile, key, failures, { retryable, onError: options.onError, base, cap });
+      // Reconciles that only read caches and in-memory stores never wait on I/O: a queue of thousands of them (a
+      // resync of every unit) would run as one chain of resolved promises, holding every timer and socket of the
+      // process meanwhile. After a slice of work the next key waits for a turn of the event loop (issue 15, ADR 0044).
+      await slices.pause();
     } finally {
       running.delete(key);
     }

@@ -89,7 +89,10 @@ async function startParts(
     store,
     config: {
       instanceId: 'embedded',
-      leaseTtlMs: 5_000,
+      // The only planner of the process: no other replica waits to take over, so a short lease buys nothing and
+      // a loop stalled past it (seconds, at 100,000 units in one process) made it lapse and redo its takeover
+      // (every desired state re-sent, the operator's calls answered NOT_LEADER): issue 15, ADR 0044.
+      leaseTtlMs: 30_000,
       leaseRenewMs: 1_000,
       resyncAfterMs: 5_000,
       gateRetryMs: 1_000,

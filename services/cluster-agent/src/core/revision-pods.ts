@@ -53,44 +53,116 @@ export function revisionUserOf(pod: PodView, cronJobOwners: ReadonlyMap<string, 
  * named per revision, the rest counted): what still keeps each revision's control plane in use.
  */
 export function revisionPodsOf(pods: Iterable<PodView>, cronJobs: CronJobs): RevisionPods[] {
-  const byRevision = new Map<string, Map<string, RevisionUser>>();
-  const counts = new Map<string, number>();
-  const usersOf = (revision: string): Map<string, RevisionUser> => {
-    let users = byRevision.get(revision);
-    if (!users) byRevision.set(revision, (users = new Map()));
-    return users;
-  };
-  // A CronJob whose template names a revision starts pods of it at its next run, even with none running now.
-  for (const c of cronJobs.templates) {
-    if (!RevisionName.safeParse(c.revision).success) continue;
-    const user = { kind: RevisionUserKind.CronJob, namespace: c.namespace, name: c.name, pods: 0 };
-    usersOf(c.revision).set(`${user.kind}/${user.namespace}/${user.name}`, user);
+  const index = new RevisionPodsIndex();
+  for (const pod of pods) index.upsert(pod);
+  return index.read(cronJobs);
+}
+
+/** The revision a pod counts for, or undefined when it does not count (no proxy, finished, on its way out). */
+function countedRevisionOf(pod: PodView): string | undefined {
+  if (pod.terminating || pod.phase === 'Succeeded' || pod.phase === 'Failed') return undefined;
+  const revision = proxyRevisionOf(pod);
+  return revision !== null && RevisionName.safeParse(revision).success ? revision : undefined;
+}
+
+/** Pods that `revisionUserOf` names alike: same namespace, owner, template hash and gateway label (or the pod). */
+function userGroupOf(pod: PodView): string {
+  if (pod.owner === undefined) return JSON.stringify([pod.namespace, pod.name]);
+  const gateway = GATEWAY_LABELS.map((l) => pod.labels[l]).find((v) => v !== undefined);
+  return JSON.stringify([pod.namespace, pod.owner.kind, pod.owner.name, pod.labels['pod-template-hash'], gateway]);
+}
+
+const podKeyOf = (pod: { readonly namespace: string; readonly name: string }): string => `${pod.namespace}/${pod.name}`;
+
+/** Pods of one revision that one user runs: one of them stands for all (they name the same user). */
+interface PodGroup {
+  readonly sample: PodView;
+  pods: number;
+}
+
+/**
+ * `revisionPodsOf`, kept up to date pod by pod: each pod event moves one count, and a read costs the groups of
+ * pods (one per ReplicaSet, Job, gateway or bare pod), not the pods. An inventory is read every resync; scanning
+ * every pod of the cluster for it was work proportional to the cluster on each one (issue 15).
+ */
+export class RevisionPodsIndex {
+  /** what reads cost: groups visited (tests check that it follows the groups, not the pods) */
+  readonly stats = { groupsVisited: 0 };
+  private readonly byPod = new Map<string, { readonly revision: string; readonly group: string }>();
+  /** revision → user group → pods */
+  private readonly groups = new Map<string, Map<string, PodGroup>>();
+
+  upsert(pod: PodView): void {
+    this.delete(pod);
+    const revision = countedRevisionOf(pod);
+    if (revision === undefined) return;
+    const group = userGroupOf(pod);
+    let groups = this.groups.get(revision);
+    if (groups === undefined) this.groups.set(revision, (groups = new Map()));
+    const known = groups.get(group);
+    if (known !== undefined) known.pods++;
+    else groups.set(group, { sample: pod, pods: 1 });
+    this.byPod.set(podKeyOf(pod), { revision, group });
   }
-  for (const pod of pods) {
-    if (pod.terminating || pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
-    const revision = proxyRevisionOf(pod);
-    if (revision === null || !RevisionName.safeParse(revision).success) continue;
-    counts.set(revision, (counts.get(revision) ?? 0) + 1);
-    const users = usersOf(revision);
-    const user = revisionUserOf(pod, cronJobs.ownerOfJob);
-    const key = `${user.kind}/${user.namespace}/${user.name}`;
-    const known = users.get(key);
-    users.set(key, { ...user, pods: (known?.pods ?? 0) + 1 });
+
+  delete(pod: { readonly namespace: string; readonly name: string }): void {
+    const key = podKeyOf(pod);
+    const counted = this.byPod.get(key);
+    if (counted === undefined) return;
+    this.byPod.delete(key);
+    const groups = this.groups.get(counted.revision);
+    const group = groups?.get(counted.group);
+    if (groups === undefined || group === undefined) return;
+    if (--group.pods > 0) return;
+    groups.delete(counted.group);
+    if (groups.size === 0) this.groups.delete(counted.revision);
   }
-  return [...byRevision]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([revision, users]) => {
-      const all = [...users.values()].sort(
-        (a, b) =>
-          a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
-      );
-      return {
-        revision,
-        pods: counts.get(revision) ?? 0,
-        users: all.slice(0, MAX_REVISION_USERS),
-        more: Math.max(0, all.length - MAX_REVISION_USERS),
-      };
-    });
+
+  clear(): void {
+    this.byPod.clear();
+    this.groups.clear();
+  }
+
+  /** The pods per revision and what runs them, as `revisionPodsOf` says it. */
+  read(cronJobs: CronJobs): RevisionPods[] {
+    const byRevision = new Map<string, Map<string, RevisionUser>>();
+    const counts = new Map<string, number>();
+    const usersOf = (revision: string): Map<string, RevisionUser> => {
+      let users = byRevision.get(revision);
+      if (!users) byRevision.set(revision, (users = new Map()));
+      return users;
+    };
+    // A CronJob whose template names a revision starts pods of it at its next run, even with none running now.
+    for (const c of cronJobs.templates) {
+      if (!RevisionName.safeParse(c.revision).success) continue;
+      const user = { kind: RevisionUserKind.CronJob, namespace: c.namespace, name: c.name, pods: 0 };
+      usersOf(c.revision).set(`${user.kind}/${user.namespace}/${user.name}`, user);
+    }
+    for (const [revision, groups] of this.groups) {
+      const users = usersOf(revision);
+      for (const group of groups.values()) {
+        this.stats.groupsVisited++;
+        counts.set(revision, (counts.get(revision) ?? 0) + group.pods);
+        const user = revisionUserOf(group.sample, cronJobs.ownerOfJob);
+        const key = `${user.kind}/${user.namespace}/${user.name}`;
+        users.set(key, { ...user, pods: (users.get(key)?.pods ?? 0) + group.pods });
+      }
+    }
+    return [...byRevision]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([revision, users]) => {
+        const all = [...users.values()].sort(
+          (a, b) =>
+            a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
+        );
+        return {
+          revision,
+          pods: counts.get(revision) ?? 0,
+          users: all.slice(0, MAX_REVISION_USERS),
+          more: Math.max(0, all.length - MAX_REVISION_USERS),
+        };
+      });
+  }
 }
 
 /** What the inventory says of the pods per revision: at most MAX_REPORTED_REVISIONS of them, and whether that is all. */

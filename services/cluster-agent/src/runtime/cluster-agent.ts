@@ -23,7 +23,7 @@ import type { ApiserverCondition } from './apiserver-condition.js';
 import { createLoopCondition, type LoopCondition } from './loop-condition.js';
 import { createControlPlaneGate } from './control-plane-gate.js';
 import { createRevisionTagPointer } from './revision-tag-pointer.js';
-import { capRevisionPods, revisionPodsOf } from '../core/revision-pods.js';
+import { capRevisionPods } from '../core/revision-pods.js';
 import { createReporter, type Reporter } from './reporter.js';
 import { createGatewayStepper, type GatewayStepper } from './gateway-stepper.js';
 import type { GatewayCanaryPort } from './gateway-canary.js';
@@ -240,7 +240,7 @@ function createParts(
     // an agent whose loop lags says so first: that makes every other judgement of time doubtful too
     condition: () => (loop.degraded() ? loop.report() : (options.apiserver?.report() ?? {})),
     istio: () => options.kubernetes.readIstioInstallation(),
-    revisionPods: async () => capRevisionPods(revisionPodsOf(cache.allPods(), await options.kubernetes.readCronJobs())),
+    revisionPods: async () => capRevisionPods(cache.revisionPods(await options.kubernetes.readCronJobs())),
     log,
     gatewayProgress: (rolloutId) => gateways.progressOf(rolloutId),
   });

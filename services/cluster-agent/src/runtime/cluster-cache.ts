@@ -1,5 +1,6 @@
 import {
   workloadRefKey,
+  type CronJobs,
   type DisruptionBudgetView,
   type KubernetesPort,
   type NamespaceView,
@@ -10,6 +11,7 @@ import {
   type WorkloadView,
 } from '../ports/kubernetes-port.js';
 import type { NamespaceContents } from '../core/unit-observation.js';
+import { RevisionPodsIndex } from '../core/revision-pods.js';
 import { PodOwnerIndex, type PodOwnerIndexStats } from './pod-owner-index.js';
 
 /** What changed, so the agent can enqueue only the units of that namespace. */
@@ -35,6 +37,8 @@ export class ClusterCache {
   private readonly budgetsByNs = new Map<string, Map<string, DisruptionBudgetView>>();
   private readonly synced = { namespaces: false, workloads: false, pods: false, disruptionBudgets: false };
   private readonly owners = new PodOwnerIndex();
+  /** the pods with a proxy per revision, kept pod by pod (an inventory reads it, never scans every pod) */
+  private readonly revisions = new RevisionPodsIndex();
   private handles: WatchHandle[] = [];
   private syncWaiters: (() => void)[] = [];
 
@@ -105,10 +109,6 @@ export class ClusterCache {
     if (namespace !== undefined) return [...(this.workloadsByNs.get(namespace)?.values() ?? [])];
     return [...this.workloadsByNs.values()].flatMap((m) => [...m.values()]);
   }
-  /** every pod of every namespace */
-  *allPods(): Iterable<PodView> {
-    for (const pods of this.podsByNs.values()) yield* pods.values();
-  }
   /** the namespace's PodDisruptionBudgets */
   disruptionBudgets(namespace: string): Iterable<DisruptionBudgetView> {
     return this.budgetsByNs.get(namespace)?.values() ?? [];
@@ -134,6 +134,14 @@ export class ClusterCache {
   /** the workload with this key, if cached */
   workload(key: string, namespace: string): WorkloadView | undefined {
     return this.workloadsByNs.get(namespace)?.get(key);
+  }
+  /** the live pods with a proxy per revision and what runs them (see `revisionPodsOf`), from the index */
+  revisionPods(cronJobs: CronJobs): ReturnType<RevisionPodsIndex['read']> {
+    return this.revisions.read(cronJobs);
+  }
+  /** what reading the revision pods cost so far */
+  get revisionPodsStats(): Readonly<RevisionPodsIndex['stats']> {
+    return this.revisions.stats;
   }
   /** what keeping the pods-by-owner index cost so far */
   get indexStats(): Readonly<PodOwnerIndexStats> {
@@ -189,6 +197,8 @@ export class ClusterCache {
     if (event.type === 'resync' || resource === 'namespaces' || resource === 'disruptionBudgets') return [];
     if (resource === 'pods') {
       const p = event.object as PodView;
+      if (event.type === 'delete') this.revisions.delete(p);
+      else this.revisions.upsert(p);
       return event.type === 'delete' ? this.owners.deletePod(p) : this.owners.upsertPod(p);
     }
     const w = event.object as WorkloadView;
@@ -200,8 +210,13 @@ export class ClusterCache {
   /** After a re-list: every workload filed, then every pod matched by its own labels (no namespace scans). */
   private reindex(): void {
     this.owners.clear();
+    this.revisions.clear();
     for (const m of this.workloadsByNs.values()) for (const w of m.values()) this.owners.upsertWorkload(w, () => []);
-    for (const m of this.podsByNs.values()) for (const p of m.values()) this.owners.upsertPod(p);
+    for (const m of this.podsByNs.values())
+      for (const p of m.values()) {
+        this.owners.upsertPod(p);
+        this.revisions.upsert(p);
+      }
   }
 }
 

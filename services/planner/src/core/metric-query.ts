@@ -2,7 +2,7 @@ import type { Gates } from '@meshwave/contracts';
 import type { MetricQuery, MetricTarget } from './metric-samples.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { desiredRevisionOf, isExcluded } from './unit-observations.js';
-import { waveUnitsOf } from './wave-units.js';
+import { waveUnitsOf, type ParsedUnit } from './wave-units.js';
 
 /** Whether a rollout asks for gates only a metrics backend can judge; the spec paths that do. */
 export function metricGatePaths(gates: Gates): string[] {
@@ -16,11 +16,39 @@ export function metricWindowStartOf(state: RolloutState): string | undefined {
 
 const EVALUATED_PHASES: ReadonlySet<string> = new Set(['Converging', 'Soaking', 'Gating']);
 
-function targetsOf(record: RolloutRecord, state: RolloutState, waves: readonly number[]): MetricTarget[] {
+/** The targets of some waves, as last built for a record: reused while the waves' units and exclusions are the same. */
+interface BuiltTargets {
+  readonly units: readonly (readonly ParsedUnit[])[];
+  readonly excluded: readonly string[];
+  readonly targets: readonly MetricTarget[];
+}
+
+// A reconcile runs for every report on a large fleet, and the baseline cohort is every unit not yet moved (90,000
+// at the start of a 100,000-unit rollout): the targets are built once per change of the waves' units (a plan, a
+// membership change) or of the exclusions, not once per reconcile (issue 15). Keyed by the wave list.
+const builtTargets = new WeakMap<RolloutRecord, Map<string, BuiltTargets>>();
+
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+function targetsOf(record: RolloutRecord, state: RolloutState, waves: readonly number[]): readonly MetricTarget[] {
+  const units = waves.map((w) => waveUnitsOf(record, state, w));
+  let byWaves = builtTargets.get(record);
+  if (byWaves === undefined) builtTargets.set(record, (byWaves = new Map()));
+  const key = waves.join(',');
+  const built = byWaves.get(key);
+  if (built !== undefined && sameItems(built.units, units) && sameItems(built.excluded, state.excluded))
+    return built.targets;
+  const targets = buildTargets(units, state.excluded);
+  byWaves.set(key, { units, excluded: state.excluded, targets });
+  return targets;
+}
+
+function buildTargets(waves: readonly (readonly ParsedUnit[])[], excluded: readonly string[]): MetricTarget[] {
   const out: MetricTarget[] = [];
-  for (const w of waves) {
-    for (const u of waveUnitsOf(record, state, w)) {
-      if (state.excluded.length > 0 && isExcluded(u.unit, state.excluded)) continue;
+  for (const wave of waves) {
+    for (const u of wave) {
+      if (excluded.length > 0 && isExcluded(u.unit, excluded)) continue;
       out.push({
         unit: u.unit,
         cluster: u.cluster,

@@ -6,6 +6,7 @@ import {
   newFleetWorkloads,
   newRolloutYaml,
 } from '../../../../test/integration/planner/scripted-agents.js';
+import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { createPlanner, type Planner } from './planner.js';
 
 const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-0123456789abcdef' }], activeKeyId: 'test' };
@@ -206,7 +207,15 @@ describe('planner runtime (in-memory bus and store)', () => {
     const created = await planner.createRollout({ spec: newRolloutYaml({ onGateFailure: 'halt' }) }, 'alice');
     await until('halt', async () => ((await planner.getRollout(created.id)).phase === 'Halted' ? true : undefined));
 
-    const retried = await planner.retry(created.id, { actor: 'olga', reason: 'node pool fixed' });
+    // The retry names the units the agent's report of the halted generation says failed: until that report is in,
+    // there is nothing to retry (refused, nothing changed), so the operator's retry is tried until it is taken.
+    const retried = await until('retry', () =>
+      planner
+        .retry(created.id, { actor: 'olga', reason: 'node pool fixed' })
+        .catch((e: unknown) =>
+          e instanceof PlannerError && e.code === PlannerErrorCode.ActionNotApplicable ? undefined : Promise.reject(e),
+        ),
+    );
     expect(retried).toMatchObject({ action: 'retry', phase: 'Running', message: expect.stringContaining(bad) });
     const done = await until('completion', async () => {
       const s = await planner.getRollout(created.id);

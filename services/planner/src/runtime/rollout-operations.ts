@@ -31,7 +31,7 @@ import { newRolloutState } from '../core/rollout-state.js';
 import { retryFailedUnits } from '../core/unit-retry.js';
 import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
-import { buildRolloutStatus, summarizeRollout } from '../views/rollout-status.js';
+import { buildRolloutStatus } from '../views/rollout-status.js';
 import { RolloutStatusCache } from '../views/rollout-status-cache.js';
 import { transitionPage } from '../views/transition-page.js';
 import type { FleetInventory } from './fleet-inventory.js';
@@ -42,8 +42,8 @@ import { nowOf, type PlannerContext } from './planner-context.js';
 import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
 import type { RolloutEvents } from './rollout-events.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
-import { ROLLOUT_KIND, RolloutDoc, stateWrite, type LoadedRollout } from './store-layout.js';
-import { StoredRolloutRecord, StoredRolloutState, parseStored } from './stored-documents.js';
+import { RolloutDoc, stateWrite, type LoadedRollout } from './store-layout.js';
+import { RolloutSummaries } from './rollout-summaries.js';
 
 /** A rollout just started, with its whole plan (the API answers with the plan's summary, ADR 0039). */
 export interface NewRollout {
@@ -107,12 +107,14 @@ function parseInput(input: PlanInput): { spec: RolloutSpec; inventory?: Inventor
 export class RolloutOperations {
   private readonly admission: RolloutAdmission;
   private readonly statuses = new RolloutStatusCache();
+  private readonly summaries: RolloutSummaries;
 
   constructor(
     private readonly context: PlannerContext,
     private readonly ports: RolloutOperationsPorts,
   ) {
     this.admission = new RolloutAdmission(context.store);
+    this.summaries = new RolloutSummaries(context.store);
   }
 
   /** The plan of a dry run, with the policy's rules that apply and what the rollout breaks (apply's preview). */
@@ -225,19 +227,7 @@ export class RolloutOperations {
   async list(): Promise<RolloutSummary[]> {
     const lost = this.ports.leadership.halted;
     if (lost !== undefined) throw storeDataLost(lost);
-    const { store } = this.context;
-    const out: RolloutSummary[] = [];
-    for (const id of await store.listScopes(ROLLOUT_KIND)) {
-      const [r, s] = await Promise.all([store.read(id, RolloutDoc.Record), store.read(id, RolloutDoc.State)]);
-      if (r && s)
-        out.push(
-          summarizeRollout(
-            parseStored(StoredRolloutRecord, r, RolloutDoc.Record),
-            parseStored(StoredRolloutState, s, RolloutDoc.State),
-          ),
-        );
-    }
-    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return this.summaries.list();
   }
 
   async get(id: string): Promise<RolloutStatus> {

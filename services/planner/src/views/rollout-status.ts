@@ -36,18 +36,32 @@ const zeroHosts = (): { -readonly [K in keyof VmHostCounts]: number } => ({
 });
 
 export function summarizeRollout(record: RolloutRecord, state: RolloutState): RolloutSummary {
+  return withStateOf(rolloutHeadOf(record), state);
+}
+
+/** What a rollout's summary takes from its record: fixed once the rollout is created. */
+export type RolloutHead = Omit<RolloutSummary, 'phase' | 'wavePhase' | 'wave' | 'updatedAt'>;
+
+export function rolloutHeadOf(record: RolloutRecord): RolloutHead {
   return {
     id: record.id,
     name: record.spec.metadata.name,
     from: record.spec.spec.from,
     to: record.spec.spec.to,
+    waves: record.plan.waves.length,
+    createdAt: record.createdAt,
+    deadline: record.spec.spec.deadline,
+  };
+}
+
+/** A rollout's summary: its head and where its state is now. */
+export function withStateOf(head: RolloutHead, state: RolloutState): RolloutSummary {
+  return {
+    ...head,
     phase: state.phase,
     ...(state.wavePhase !== undefined ? { wavePhase: state.wavePhase } : {}),
     wave: state.wave,
-    waves: record.plan.waves.length,
-    createdAt: record.createdAt,
     updatedAt: state.updatedAt,
-    deadline: record.spec.spec.deadline,
   };
 }
 

@@ -200,21 +200,21 @@ describe('decideGroup', () => {
     expect(d2.hosts[0]?.desiredVersion).toBe('old');
   });
 
-  it('Given its own loop lagging, When a batch runs out of time, Then the bridge holds the timeout and judges it once it has caught up', () => {
-    const hosts = newFleet(2);
-    const d1 = decideGroup({
-      group: { ...newGroupRecord(), command: newCommand(['h000'], 'new') },
-      hosts,
-      now: 0,
-      settings,
-    });
+  it('Given its own loop lagging, When a batch runs out of time, Then the bridge holds the timeout and judges it once its loop has kept up for the whole timeout', () => {
+    const group = { ...newGroupRecord(), command: newCommand(['h000'], 'new') };
+    const d1 = decideGroup({ group, hosts: newFleet(2), now: 0, settings });
     const fresh = d1.hosts.map((h) => ({ ...h, report: { ...h.report!, at: settings.batchTimeoutMs } }));
     const now = settings.batchTimeoutMs;
     const held = decideGroup({ group: d1.group, hosts: fresh, now, settings, holdTimeouts: true });
     expect(held.group.haltReason).toBeUndefined();
     expect(held.group.batch).toEqual(d1.group.batch);
     expect(held.events).toEqual([]);
-    const judged = decideGroup({ group: held.group, hosts: held.hosts, now: now + 1, settings });
+    // caught up, the hosts get the whole timeout from the last instant the loop lagged (issue 15), not 1 ms
+    const starvedAt = now;
+    const soon = decideGroup({ group: held.group, hosts: held.hosts, now: now + 1, settings, starvedAt });
+    expect(soon.group.haltReason).toBeUndefined();
+    const later = now + settings.batchTimeoutMs;
+    const judged = decideGroup({ group: soon.group, hosts: soon.hosts, now: later, settings, starvedAt });
     expect(judged.group.haltReason).toContain('BatchTimeout: host h000');
   });
 

@@ -90,6 +90,16 @@ export interface DecisionInput {
    * Failures the hosts report themselves still count.
    */
   readonly holdTimeouts?: boolean;
+  /**
+   * The last instant the bridge saw its own loop lag (absent: not since it started). A batch's timeout counts only
+   * time after it: 60 s of a starved process are not 60 s the hosts had to report in (issue 15, ADR 0044).
+   */
+  readonly starvedAt?: number;
+}
+
+/** Since when a batch's hosts have had a loop that kept up: its start, or the bridge's last starved instant. */
+function timedFrom(batch: ActiveBatch, starvedAt: number | undefined): number {
+  return Math.max(batch.startedAt, starvedAt ?? -Infinity);
 }
 
 export const BatchEventKind = {
@@ -141,6 +151,7 @@ function failureOf(
   now: number,
   settings: DecisionSettings,
   holdTimeouts: boolean,
+  starvedAt: number | undefined,
 ): string | undefined {
   const r = host.report;
   if (r !== undefined && r.assignment === host.assignment && host.desiredVersion !== null) {
@@ -151,7 +162,11 @@ function failureOf(
       return `${BatchFailureReason.UnhealthyOnNewVersion}: host ${host.name} runs ${host.desiredVersion} but is not ready: ${r.lastError ?? 'no detail'}`;
     }
   }
-  if (!holdTimeouts && now - batch.startedAt >= settings.batchTimeoutMs && !isAvailable(host, now, settings)) {
+  if (
+    !holdTimeouts &&
+    now - timedFrom(batch, starvedAt) >= settings.batchTimeoutMs &&
+    !isAvailable(host, now, settings)
+  ) {
     return `${BatchFailureReason.BatchTimeout}: host ${host.name} did not report ${host.desiredVersion ?? 'its version'} running and healthy within ${Math.round(settings.batchTimeoutMs / 1000)}s`;
   }
   return undefined;
@@ -195,14 +210,14 @@ export function decideGroup(input: DecisionInput): Decision {
   const { now, settings } = input;
   const byName: HostsByName = new Map(input.hosts.map((h) => [h.name, h] as const));
   followChangedTargets(input.group, byName);
-  const judged = judgeBatch(input.group, byName, now, settings, input.holdTimeouts === true);
+  const judged = judgeBatch(input.group, byName, now, settings, input.holdTimeouts === true, input.starvedAt);
   const started = startNextBatch(judged.group, byName, now, settings);
   const group = started.group;
   settleHostsOutsideBatch(group, byName, now, settings);
 
   const hosts = input.hosts.map((h) => byName.get(h.name) ?? h);
   const unavailable = hosts.filter((h) => !isAvailable(h, now, settings)).length;
-  const recheckAt = recheckTime(group, hosts, now, settings);
+  const recheckAt = recheckTime(group, hosts, now, settings, input.starvedAt);
   return {
     group,
     hosts,
@@ -232,12 +247,13 @@ function judgeBatch(
   now: number,
   settings: DecisionSettings,
   holdTimeouts: boolean,
+  starvedAt: number | undefined,
 ): StepResult {
   const batch = group.batch;
   if (batch === undefined) return { group, events: [] };
   const members = batch.hosts.map((n) => byName.get(n)).filter((h): h is HostRecord => h !== undefined);
   const failures = members
-    .map((h) => [h, failureOf(h, batch, now, settings, holdTimeouts)] as const)
+    .map((h) => [h, failureOf(h, batch, now, settings, holdTimeouts, starvedAt)] as const)
     .filter(([, f]) => f !== undefined);
   if (failures.length > 0) {
     const failedNames = new Set(failures.map(([h]) => h.name));
@@ -355,9 +371,10 @@ function recheckTime(
   hosts: readonly HostRecord[],
   now: number,
   settings: DecisionSettings,
+  starvedAt: number | undefined,
 ): number | undefined {
   const deadlines: number[] = [];
-  if (group.batch !== undefined) deadlines.push(group.batch.startedAt + settings.batchTimeoutMs);
+  if (group.batch !== undefined) deadlines.push(timedFrom(group.batch, starvedAt) + settings.batchTimeoutMs);
   for (const h of hosts)
     if (h.report !== undefined && isAvailable(h, now, settings))
       deadlines.push(h.report.at + settings.reportStaleMs + 1);

@@ -34,6 +34,8 @@ export type GroupChange<T> = (loaded: StoredGroup) => {
 export class GroupWriter {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly views = new Map<string, { readonly epoch: number; readonly view: StoredGroup }>();
+  /** the last instant a decision saw this bridge's loop lag: batch timeouts count only the time after it */
+  private starvedAt: number | undefined;
 
   constructor(
     private readonly ctx: BridgeContext,
@@ -68,12 +70,15 @@ export class GroupWriter {
       const { outcome, changes, audit } = change(loaded);
       const removed = new Set(changes?.removedHosts ?? []);
       const now = ctx.clock.now();
+      const degraded = degradedOf(ctx) !== undefined;
+      if (degraded) this.starvedAt = now;
       const decision = decideGroup({
         group: changes?.group ?? loaded.group,
         hosts: mergeHosts(loaded, changes?.hosts ?? [], removed),
         now,
         settings: ctx.settings,
-        holdTimeouts: degradedOf(ctx) !== undefined,
+        holdTimeouts: degraded,
+        ...(this.starvedAt !== undefined ? { starvedAt: this.starvedAt } : {}),
       });
       const writes = groupWrites(loaded, {
         group: decision.group,
