@@ -25,7 +25,27 @@ export interface PodRecord {
   readonly revision: string | null;
 }
 
-const hash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+/**
+ * The value with object keys sorted and empty (null, undefined) fields dropped. The informer hands over its list
+ * results deserialized by the client (fields in the client's order) and its watch events as the apiserver wrote
+ * them (the server's order): hashed as they come, one unchanged template read both ways counted as a restart.
+ */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value instanceof Date) return value.toISOString();
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null && v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, canonical(v)]),
+  );
+}
+
+const hash = (value: unknown): string =>
+  createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex');
 
 function sidecarRevision(pod: k8s.V1Pod): string | null {
   const status = pod.metadata?.annotations?.['sidecar.istio.io/status'];
