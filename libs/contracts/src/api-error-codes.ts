@@ -25,7 +25,7 @@ export const ApiErrorCode = {
   DeadlinePassed: 'DEADLINE_PASSED',
   /** the rollout breaks a rule of the planner's policy (`MESHWAVE_POLICY`): each in `details`, code = rule name */
   PolicyViolation: 'POLICY_VIOLATION',
-  /** the rollout has a `gateways:` section, which this planner plans but does not carry out yet (ADR 0047) */
+  /** the rollout's `gateways:` section selects gateways, which this planner plans but does not move yet (ADR 0047) */
   GatewayStepsNotDispatched: 'GATEWAY_STEPS_NOT_DISPATCHED',
   Internal: 'INTERNAL',
 } as const;

@@ -74,6 +74,14 @@ describe('the plan API lists the gateway steps (ADR 0047)', () => {
     expect(listed.json()).toEqual({ rollouts: [] });
   });
 
+  it('Given a gateways section that selects no gateway, When created, Then the rollout is accepted (it leaves no gateway behind)', async () => {
+    api = await newApiWithGateways();
+    const noMatch = gatewaysSection.map((line) => line.replace('ingressgateway', 'no-such-gateway'));
+    const payload = [newRolloutYaml().trimEnd(), ...noMatch, ''].join('\n');
+    const created = await api.app.inject({ method: 'POST', url: '/v1/rollouts', headers: yaml, payload });
+    expect(created.statusCode).toBe(201);
+  });
+
   it('Given steps that do not increase, When planned, Then 400 names the step', async () => {
     api = await newApiWithGateways();
     const payload = [newRolloutYaml().trimEnd(), '  gateways:', '    steps: [50, 10, 100]', ''].join('\n');

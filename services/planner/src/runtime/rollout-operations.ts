@@ -128,7 +128,7 @@ export class RolloutOperations {
     const lease = this.ports.leadership.requireLeader();
     const now = nowOf(this.context);
     const { spec, inventory, plan } = await this.planFor(input, now);
-    const refused = planRefusal(plan) ?? gatewayStepsRefusal(spec);
+    const refused = planRefusal(plan) ?? gatewayStepsRefusal(plan);
     if (refused) throw refused;
     const override = upgradePathOverride(spec, plan);
     const metricPaths = metricGatePaths(spec.spec.gates);
