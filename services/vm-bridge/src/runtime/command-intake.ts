@@ -157,36 +157,40 @@ export class CommandIntake {
   /** Halts the group at once: no new batch starts; the one in flight completes or reverts. */
   async applyHalt(halt: HaltCommand): Promise<CommandOutcome> {
     const group = groupOfTarget(halt.target);
-    return this.writer.mutate(group, (loaded) => {
-      const g = loaded.group;
-      const highestEpoch = g.highestEpoch ?? 0;
-      // A halt of an older generation than the group's command is out of date; one of the same generation halts it.
-      // Generations order one rollout's commands: a halt of another rollout is fenced by epoch alone (halting is
-      // always safe).
-      const sameRollout = g.command?.rolloutId === halt.rolloutId;
-      const fence = fenceCommand(
-        { epoch: highestEpoch, generation: sameRollout ? (g.command?.generation ?? 0) : 0 },
-        halt,
-      );
-      if (fence.verdict === 'rejected') return { outcome: reject(fence.reason, fence.detail) };
-      if (g.halted && sameRollout && (g.haltedAtGeneration ?? 0) >= halt.generation) {
-        // Already halted: nothing to apply, but a newer epoch on it fences the deposed leader off (ADR 0009).
-        if (halt.epoch <= highestEpoch) return { outcome: { result: 'duplicate' } };
-        return { outcome: { result: 'duplicate' }, changes: { group: { ...g, highestEpoch: halt.epoch } } };
-      }
-      return {
-        outcome: { result: 'applied' },
-        changes: {
-          group: {
-            ...g,
-            highestEpoch: Math.max(highestEpoch, halt.epoch),
-            halted: true,
-            haltReason: `halted by planner: ${halt.reason}`,
-            haltedAtGeneration: halt.generation,
+    return this.writer.mutate(
+      group,
+      (loaded) => {
+        const g = loaded.group;
+        const highestEpoch = g.highestEpoch ?? 0;
+        // A halt of an older generation than the group's command is out of date; one of the same generation halts it.
+        // Generations order one rollout's commands: a halt of another rollout is fenced by epoch alone (halting is
+        // always safe).
+        const sameRollout = g.command?.rolloutId === halt.rolloutId;
+        const fence = fenceCommand(
+          { epoch: highestEpoch, generation: sameRollout ? (g.command?.generation ?? 0) : 0 },
+          halt,
+        );
+        if (fence.verdict === 'rejected') return { outcome: reject(fence.reason, fence.detail) };
+        if (g.halted && sameRollout && (g.haltedAtGeneration ?? 0) >= halt.generation) {
+          // Already halted: nothing to apply, but a newer epoch on it fences the deposed leader off (ADR 0009).
+          if (halt.epoch <= highestEpoch) return { outcome: { result: 'duplicate' } };
+          return { outcome: { result: 'duplicate' }, changes: { group: { ...g, highestEpoch: halt.epoch } } };
+        }
+        return {
+          outcome: { result: 'applied' },
+          changes: {
+            group: {
+              ...g,
+              highestEpoch: Math.max(highestEpoch, halt.epoch),
+              halted: true,
+              haltReason: `halted by planner: ${halt.reason}`,
+              haltedAtGeneration: halt.generation,
+            },
           },
-        },
-      };
-    });
+        };
+      },
+      true,
+    );
   }
 }
 

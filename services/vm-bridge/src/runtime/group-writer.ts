@@ -12,6 +12,7 @@ import {
 import { decideGroup, type HostRecord } from '../core/batch-decision.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 import { degradedOf, unknownGroup, type BridgeContext } from './bridge-context.js';
+import { GroupLanes } from './group-lanes.js';
 import type { ProgressPublisher } from './progress-publisher.js';
 
 const MAX_WRITE_ATTEMPTS = 8;
@@ -32,7 +33,7 @@ export type GroupChange<T> = (loaded: StoredGroup) => {
  * write, a new epoch — drops the copy and the next write reads the group again.
  */
 export class GroupWriter {
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly lanes = new GroupLanes();
   private readonly views = new Map<string, { readonly epoch: number; readonly view: StoredGroup }>();
   /** the last instant a decision saw this bridge's loop lag: batch timeouts count only the time after it */
   private starvedAt: number | undefined;
@@ -42,21 +43,15 @@ export class GroupWriter {
     private readonly publisher: ProgressPublisher,
   ) {}
 
-  mutate<T>(group: string, change: GroupChange<T>): Promise<T> {
+  /** `urgent` (a halt): before the group's routine writes still waiting (see `GroupLanes`) */
+  mutate<T>(group: string, change: GroupChange<T>, urgent = false): Promise<T> {
     if (!this.ctx.groups.has(group)) return Promise.reject(unknownGroup(group));
-    const run = (): Promise<T> => this.write(group, change);
-    const previous = this.chains.get(group) ?? Promise.resolve();
-    const next = previous.then(run, run);
-    this.chains.set(
-      group,
-      next.catch(() => undefined),
-    );
-    return next;
+    return this.lanes.run(group, () => this.write(group, change), urgent);
   }
 
   /** Waits for every write under way. */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.chains.values()]);
+  settle(): Promise<void> {
+    return this.lanes.settle();
   }
 
   private async write<T>(group: string, change: GroupChange<T>): Promise<T> {
