@@ -61,7 +61,10 @@ export interface FleetOptions {
   readonly namespaceLabelled?: boolean;
   /** more versions the vm-bridge has a (healthy) bundle for, besides OLD and NEW */
   readonly extraVersions?: readonly string[];
-  /** each agent serves its admission webhook (TLS), registered as its chart registers it (failurePolicy Ignore) */
+  /**
+   * each agent serves its admission webhook (TLS), registered as its chart registers it (failurePolicy Ignore):
+   * default true, as "Run it for real" deploys the agent's chart (`webhook.enabled: true`); false: no webhook
+   */
   readonly webhooks?: boolean;
 }
 
@@ -312,7 +315,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       deploymentsPerNamespace: options.deploymentsPerNamespace ?? 2,
       ...(options.templateLabels ? { templateLabels: options.templateLabels } : {}),
       ...(options.namespaceLabelled ? { namespaceLabelled: true } : {}),
-      ...(options.webhooks ? { webhooks: true } : {}),
+      ...(options.webhooks !== false ? { webhooks: true } : {}),
     };
     const used = ctx.env.clusters.slice(0, options.clusters ?? ctx.env.clusters.length);
     for (const [i, c] of used.entries()) clusters.push(await newClusterWorkloads(ctx, i + 1, c, shape));

@@ -14,7 +14,7 @@ import { NEW, OLD, type FleetCluster } from '../../support/fleet-processes.ts';
 import { fleetVerdict, outageFacts, reportDrill } from '../../support/fleet-verdict.ts';
 
 // No VM hosts: the webhook is the cluster-agent's; the VM path has drills of its own.
-const drill = useFleet({ webhooks: true, namespacesPerCluster: 2, deploymentsPerNamespace: 2, vmHosts: 0 });
+const drill = useFleet({ namespacesPerCluster: 2, deploymentsPerNamespace: 2, vmHosts: 0 });
 const REV = 'istio.io/rev';
 
 /**
