@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GatewayRollout } from './gateway.js';
 import { PreflightPolicy } from './preflight.js';
+import { RolloutMeshName, rolloutMeshIssues } from './rollout-mesh.js';
 import {
   Labels,
   MaxUnavailable,
@@ -202,6 +203,8 @@ export const RolloutSpecBody = z
     preflight: PreflightPolicy.default({ block: [], warn: [] }),
     /** split waves per mesh so only one mesh's control plane changes at a time */
     sequenceByMesh: z.boolean().default(false),
+    /** the one mesh this rollout upgrades, from that mesh's `from` to its `to` (see rollout-mesh.ts) */
+    mesh: RolloutMeshName.optional(),
     /**
      * A cluster whose agent is silent past the planner's heartbeat timeout is Unreachable: `wait` (the default)
      * holds the wave for it; `skip` leaves its units out of the wave, to come back in a later or the forced wave.
@@ -251,6 +254,7 @@ export const RolloutSpecBody = z
       });
     if (spec.tag !== undefined && (spec.tag === spec.from || spec.tag === spec.to))
       ctx.addIssue({ code: 'custom', path: ['tag'], message: '`tag` names a revision tag, not `from` or `to`' });
+    for (const issue of rolloutMeshIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
     spec.vms.forEach((v, i) => {
       if (!names.has(v.wave))
         ctx.addIssue({ code: 'custom', path: ['vms', i, 'wave'], message: `no wave named "${v.wave}"` });

@@ -1,5 +1,6 @@
 export { planRollout, cohortSize, IMPLICIT_FORCED_WAVE, type PlanOptions } from './wave-planner.js';
 export { inventoryMeshOf, type MeshOf } from './mesh-of.js';
+export { rolloutMeshFilter, type InMesh } from './rollout-mesh.js';
 export { stableHash, saltSeed, hashWithSeed, hashParts } from './stable-hash.js';
 export { compileGlob, compileGlobs, labelsMatch } from './glob.js';
 export { CompiledSelector, matchesVmGroup } from './selection.js';

@@ -14,6 +14,7 @@ import { controlPlaneProblems } from './control-plane-checks.js';
 import { planGatewaySteps, selectGateways } from './gateway-steps.js';
 import { meshResolver, type MeshOf } from './mesh-of.js';
 import { compareWorkloads, deadlineProblems, reportUnmoved, skippedOf, UNASSIGNED } from './plan-report.js';
+import { rolloutMeshFilter } from './rollout-mesh.js';
 import { CompiledSelector } from './selection.js';
 import { saltSeed } from './stable-hash.js';
 import { preflightRisks } from './preflight-risks.js';
@@ -58,7 +59,9 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   const excludes = body.exclude.map((s) => new CompiledSelector(s, clusters));
   // Each exclude decides once per namespace (by its index), not once per workload.
   const namespaceVerdicts = excludes.map(() => [] as (boolean | undefined)[]);
+  const inMesh = rolloutMeshFilter(body, inventory, options.meshOf);
   const units = buildUnits(clusters, body.granularity, seed, (ci, w, ns) => {
+    if (inMesh !== undefined && !inMesh(ci, w.namespace)) return false;
     for (let i = 0; i < excludes.length; i++) {
       const x = excludes[i]!;
       if (!x.matchesCluster(ci)) continue;

@@ -1,5 +1,5 @@
 import type { Inventory } from '@meshwave/contracts';
-import { CompiledSelector } from '@meshwave/plan';
+import { CompiledSelector, rolloutMeshFilter } from '@meshwave/plan';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { isExcluded } from './unit-observations.js';
 
@@ -23,10 +23,12 @@ export function stragglersOf(
   const selectorOf = body.waves.find((x) => x.name === planned.name)?.select;
   const select = selectorOf !== undefined ? new CompiledSelector(selectorOf, clusters) : undefined;
   const excludes = body.exclude.map((x) => new CompiledSelector(x, clusters));
+  // a rollout of one mesh takes no straggler of another mesh (ADR 0049)
+  const inMesh = rolloutMeshFilter(body, inventory);
   const out = new Set<string>();
   clusters.forEach((c, ci) => {
     for (const wl of c.workloads) {
-      if (wl.revision !== body.from) continue;
+      if (wl.revision !== body.from || (inMesh !== undefined && !inMesh(ci, wl.namespace))) continue;
       if (select !== undefined && !select.matches(ci, wl)) continue;
       if (excludes.some((x) => x.matches(ci, wl))) continue;
       const unit =
