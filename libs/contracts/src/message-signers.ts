@@ -21,6 +21,7 @@ export function requiredSigner<T extends MessageType>(type: T, data: MessageData
     case MessageType.VmGroupDesiredState:
     case MessageType.Halt:
     case MessageType.InventoryResync:
+    case MessageType.MeshSplit:
       return Principal.Planner;
     case MessageType.UnitProgress:
     case MessageType.Inventory:

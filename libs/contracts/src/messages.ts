@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MeshSplitCommand } from './mesh-apply.js';
 import { Labels, MAX_COUNT, ResourceName, RevisionName, Timestamp } from './primitives.js';
 import {
   ControlPlane,
@@ -42,6 +43,8 @@ export const MessageType = {
   Health: 'io.meshwave.event.health.v1',
   Heartbeat: 'io.meshwave.event.heartbeat.v1',
   CommandRejected: 'io.meshwave.event.command-rejected.v1',
+  /** a split's meshes for a cluster's namespaces and control planes (`meshwave split --apply`, ADR 0049) */
+  MeshSplit: 'io.meshwave.command.mesh-split.v1',
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -341,5 +344,6 @@ export const MessageSchemas = {
   [MessageType.Health]: HealthReport,
   [MessageType.Heartbeat]: Heartbeat,
   [MessageType.CommandRejected]: CommandRejected,
+  [MessageType.MeshSplit]: MeshSplitCommand,
 } as const;
 export type MessageData<T extends MessageType> = z.infer<(typeof MessageSchemas)[T]>;

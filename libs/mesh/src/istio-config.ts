@@ -1,8 +1,10 @@
-import type { MeshIstioConfig, NamespaceLabelPatch } from '@meshwave/contracts';
+import {
+  CONTROL_PLANE_NAMESPACE,
+  meshDiscoverySelectors,
+  type MeshIstioConfig,
+  type NamespaceLabelPatch,
+} from '@meshwave/contracts';
 import { MESH_LABEL } from './mesh-names.js';
-
-/** Namespace of the control planes; every mesh's istiod must still see it (its own config lives there). */
-const CONTROL_PLANE_NAMESPACE = 'istio-system';
 
 /**
  * The Istio side of one mesh: an IstioOperator for its own control-plane revision whose istiod only discovers
@@ -17,10 +19,7 @@ export function istioConfigForMesh(mesh: string, revision: string, namespaces: r
     spec: {
       revision,
       meshConfig: {
-        discoverySelectors: [
-          { matchLabels: { [MESH_LABEL]: mesh } },
-          { matchLabels: { 'kubernetes.io/metadata.name': CONTROL_PLANE_NAMESPACE } },
-        ],
+        discoverySelectors: meshDiscoverySelectors(mesh),
       },
     },
   };

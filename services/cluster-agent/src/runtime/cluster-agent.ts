@@ -14,6 +14,7 @@ import { DEFAULT_INTERVALS, type AgentIntervals } from '../config/agent-interval
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { AssignmentSource } from '../ports/assignment-source.js';
 import type { KubernetesPort, Labels, WatchHandle } from '../ports/kubernetes-port.js';
+import { createMeshSplitIntake } from './mesh-split-intake.js';
 import { unitsToWake, unitsWaitingOnIstio } from './cache-wakeups.js';
 import { LiveRevisionTags, watchIstioWebhooks } from './istio-webhook-watch.js';
 import { ClusterCache } from './cluster-cache.js';
@@ -27,6 +28,7 @@ import { capRevisionPods } from '../core/revision-pods.js';
 import { createReporter, type Reporter } from './reporter.js';
 import { createGatewayStepper, type GatewayStepper } from './gateway-stepper.js';
 import type { GatewayCanaryPort } from './gateway-canary.js';
+import type { MeshConfigPort } from '../ports/mesh-config-port.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
@@ -100,6 +102,8 @@ export interface ClusterAgentOptions {
   readonly apiserver?: ApiserverCondition;
   /** the Deployment writes of gateway canaries (ADR 0047); absent: gateway steps fail saying so */
   readonly gateways?: GatewayDeploymentPort;
+  /** the revisions' mesh configs an applied split writes (ADR 0049); absent: only namespaces are labelled */
+  readonly meshConfig?: MeshConfigPort;
 }
 
 export interface ClusterAgent extends AssignmentSource {
@@ -126,6 +130,8 @@ interface AgentParts {
   readonly istioChanged: () => void;
   /** the revision tags, kept by the watch of webhook configurations */
   readonly liveTags: LiveRevisionTags;
+  /** applied splits (ADR 0049) */
+  readonly meshSplit: ReturnType<typeof createMeshSplitIntake>;
 }
 
 /**
@@ -246,7 +252,17 @@ function createParts(
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
-  return { book, cache, intake, reconciler, reporter, loop, gateways, istioChanged, liveTags };
+  const meshSplit = createMeshSplitIntake({
+    cluster,
+    source,
+    port: options.kubernetes,
+    cache,
+    ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}),
+    ledgerEpoch: () => intake.ledger().epoch,
+    log,
+    publisher,
+  });
+  return { book, cache, intake, reconciler, reporter, loop, gateways, istioChanged, liveTags, meshSplit };
 }
 
 /** One of Istio's webhook configurations changed (ADR 0046): read the installation again, wake who waits for it. */
@@ -314,9 +330,14 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
       topic: 'commands',
       groupId: options.groupId ?? `cluster-agent.${cluster}`,
       audiences: [clusterKey(cluster)],
-      types: [MessageType.ClusterDesiredState, MessageType.Halt, MessageType.InventoryResync],
+      types: [MessageType.ClusterDesiredState, MessageType.Halt, MessageType.InventoryResync, MessageType.MeshSplit],
       fromBeginning: true,
-      handler: (m) => (m.type === MessageType.InventoryResync ? askedForInventory(m) : intake.handleCommand(m)),
+      handler: (m) =>
+        m.type === MessageType.InventoryResync
+          ? askedForInventory(m)
+          : m.type === MessageType.MeshSplit
+            ? parts.meshSplit.handle(m)
+            : intake.handleCommand(m),
       onRejected: intake.onRejected,
     });
     log.info({ units: book.units.size }, 'cluster agent started');

@@ -71,7 +71,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const onLeader = leaderForwarding(planner, options.forwardToLeader !== false);
 
   registerPlanRoutes(app, planner);
-  registerMeshRoutes(app);
+  registerMeshRoutes(app, planner, onLeader);
   registerRolloutRoutes(app, planner, onLeader);
   registerActionRoutes(app, planner, onLeader);
   registerFleetRoutes(app, planner, onLeader);

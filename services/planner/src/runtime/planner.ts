@@ -5,6 +5,8 @@ import type {
   FleetView,
   RevisionsView,
   FreezeStatus,
+  MeshApplyRequest,
+  MeshApplyResult,
   RolloutEvent,
   RolloutStatus,
   RolloutSummary,
@@ -20,6 +22,7 @@ import { resolvePlannerConfig, type PlannerConfig } from '../config/config.js';
 import { AgentReports } from './agent-reports.js';
 import { FleetInventory } from './fleet-inventory.js';
 import { FreezeControl } from './freeze-control.js';
+import { MeshSplitApply } from './mesh-split-apply.js';
 import { Leadership } from './leadership.js';
 import type { PlannerContext } from './planner-context.js';
 import { EventLoopDelayMonitor } from '../metrics/event-loop-delay.js';
@@ -77,6 +80,8 @@ export interface Planner {
   changeFreeze(frozen: boolean, reason: string, actor: string): Promise<FreezeStatus>;
   cluster(name: string): Promise<ClusterDetail>;
   putInventory(inventory: unknown, actor: string): Promise<void>;
+  /** a split's meshes applied through the agents, on the leader, audited; a dry run only says what changes */
+  applyMeshSplit(request: MeshApplyRequest, actor: string): Promise<MeshApplyResult>;
   /** the newest `limit` audit entries (before the `before` id), of a scope or the fleet; kept by age */
   audit(scope?: string, limit?: number, before?: string): Promise<readonly AuditRecord[]>;
   /** a page of a rollout's transitions, newest page first */
@@ -102,6 +107,7 @@ class PlannerImpl implements Planner {
   private readonly inventory: FleetInventory;
   private readonly operations: RolloutOperations;
   private readonly freeze: FreezeControl;
+  private readonly meshes: MeshSplitApply;
   private readonly events: RolloutEvents;
   private readonly health: PlannerReadiness;
   private readonly loopDelay: EventLoopDelayMonitor;
@@ -152,6 +158,7 @@ class PlannerImpl implements Planner {
       metricsConfigured: options.config?.metricSampler !== undefined,
     });
     this.freeze = new FreezeControl(context, { leadership: this.leadership, reconciler: this.reconciler });
+    this.meshes = new MeshSplitApply(context, { leadership: this.leadership, inventory: this.inventory });
     this.health = new PlannerReadiness(context, this.leadership);
   }
 
@@ -277,6 +284,10 @@ class PlannerImpl implements Planner {
 
   putInventory(inventory: unknown, actor: string): Promise<void> {
     return this.inventory.put(inventory, actor);
+  }
+
+  applyMeshSplit(request: MeshApplyRequest, actor: string): Promise<MeshApplyResult> {
+    return this.meshes.apply(request, actor);
   }
 
   readiness(): Promise<Readiness> {
