@@ -15,6 +15,7 @@ import { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { AssignmentSource } from '../ports/assignment-source.js';
 import type { KubernetesPort, Labels, WatchHandle } from '../ports/kubernetes-port.js';
 import { createMeshSplitIntake } from './mesh-split-intake.js';
+import type { EventPublisher } from './event-publisher.js';
 import { unitsToWake, unitsWaitingOnIstio } from './cache-wakeups.js';
 import { LiveRevisionTags, watchIstioWebhooks } from './istio-webhook-watch.js';
 import { ClusterCache } from './cluster-cache.js';
@@ -157,6 +158,23 @@ function noteProgress(log: Logger, reporter: Reporter, urgent: boolean, status: 
   reporter.scheduleProgress(undefined, urgent);
 }
 
+/** Applied splits, fenced with the command ledger's epoch (ADR 0049). */
+function meshSplitIntakeOf(
+  options: ClusterAgentOptions,
+  parts: Pick<AgentParts, 'cache' | 'intake'> & { source: string; log: Logger; publisher: EventPublisher },
+): ReturnType<typeof createMeshSplitIntake> {
+  return createMeshSplitIntake({
+    cluster: options.cluster,
+    source: parts.source,
+    port: options.kubernetes,
+    cache: parts.cache,
+    ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}),
+    ledgerEpoch: () => parts.intake.ledger().epoch,
+    log: parts.log,
+    publisher: parts.publisher,
+  });
+}
+
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
 function createParts(
   options: ClusterAgentOptions,
@@ -252,16 +270,7 @@ function createParts(
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
-  const meshSplit = createMeshSplitIntake({
-    cluster,
-    source,
-    port: options.kubernetes,
-    cache,
-    ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}),
-    ledgerEpoch: () => intake.ledger().epoch,
-    log,
-    publisher,
-  });
+  const meshSplit = meshSplitIntakeOf(options, { source, cache, intake, log, publisher });
   return { book, cache, intake, reconciler, reporter, loop, gateways, istioChanged, liveTags, meshSplit };
 }
 

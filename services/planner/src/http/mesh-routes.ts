@@ -36,9 +36,7 @@ export function registerMeshRoutes(app: FastifyInstance, planner: Planner, onLea
       onRequest: requireRole(ApiRole.Operator),
     },
     async (request, reply) => {
-      const result = await onLeader(request, reply, () =>
-        planner.applyMeshSplit(request.body, request.identity!.name),
-      );
+      const result = await onLeader(request, reply, () => planner.applyMeshSplit(request.body, request.identity!.name));
       return result ?? reply;
     },
   );

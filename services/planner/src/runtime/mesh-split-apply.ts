@@ -72,7 +72,10 @@ export class MeshSplitApply {
       },
     });
     if (messages.length > 0) await this.context.bus.publish(messages);
-    this.context.logger.warn({ actor, generation, clusters: messages.length, namespaces: changed }, 'mesh split applied');
+    this.context.logger.warn(
+      { actor, generation, clusters: messages.length, namespaces: changed },
+      'mesh split applied',
+    );
     return { dryRun: false, clusters: clusters.map((c) => c.changes), generation };
   }
 }
