@@ -1,5 +1,5 @@
 import { createInMemoryBroker, createInMemoryBus } from '@meshwave/bus';
-import { MESH_LABEL } from '@meshwave/contracts';
+import { MESH_LABEL, MessageType, type MeshSplitCommand } from '@meshwave/contracts';
 import { createInMemoryStore } from '@meshwave/store';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,9 +23,9 @@ afterEach(async () => {
 });
 
 /** A leading planner over two clusters whose namespaces team-0 and team-1 are mesh-a's, team-2 and team-3 mesh-b's. */
-async function newSplitApi(): Promise<FastifyInstance> {
+async function newSplitApi(broker = createInMemoryBroker()): Promise<FastifyInstance> {
   const planner = createPlanner({
-    bus: createInMemoryBus({ broker: createInMemoryBroker(), source: 'planner', signing }),
+    bus: createInMemoryBus({ broker, source: 'planner', signing }),
     store: createInMemoryStore(),
     config: { instanceId: 'mesh-test', leaseRenewMs: 50, leaseTtlMs: 5000 },
   });
@@ -88,5 +88,78 @@ describe('rollouts of two meshes', () => {
     expect(refusal.code).toBe('CONFLICT');
     expect(refusal.message).toContain(a.json<{ id: string }>().id);
     expect(refusal.message).toContain(b.json<{ id: string }>().id);
+  });
+});
+
+describe('applying a split', () => {
+  const split = {
+    meshes: [
+      { mesh: 'mesh-a', revision: 'mesh-a-1-25-2', namespaces: ['team-0', 'team-1'] },
+      { mesh: 'mesh-b', revision: 'mesh-b-1-25-2', namespaces: ['team-2', 'team-3', 'team-9'] },
+    ],
+  };
+  const apply = (app: FastifyInstance, body: object) =>
+    app.inject({ method: 'POST', url: '/v1/meshes/apply', headers, payload: body });
+
+  it('Given a fleet whose namespaces carry mesh labels, When a split moving team-1 to mesh-b is applied dry, then for real, Then the dry run lists that change only and sends nothing; the apply sends each cluster its command and is audited', async () => {
+    const broker = createInMemoryBroker();
+    const app = await newSplitApi(broker);
+    const sent: MeshSplitCommand[] = [];
+    const listener = createInMemoryBus({ broker, source: 'test', signing });
+    await listener.subscribe({
+      topic: 'commands',
+      groupId: 'test',
+      fromBeginning: true,
+      types: [MessageType.MeshSplit],
+      handler: (m) => {
+        sent.push(m.data as MeshSplitCommand);
+        return Promise.resolve();
+      },
+    });
+    const moved = {
+      meshes: [
+        { ...split.meshes[0]!, namespaces: ['team-0'] },
+        { ...split.meshes[1]!, namespaces: ['team-1', 'team-2', 'team-3'] },
+      ],
+    };
+
+    const dry = await apply(app, moved);
+    expect(dry.statusCode).toBe(200);
+    expect(dry.json()).toMatchObject({ dryRun: true });
+    for (const c of dry.json<{ clusters: { namespaces: unknown[] }[] }>().clusters)
+      expect(c.namespaces).toEqual([{ namespace: 'team-1', from: 'mesh-a', to: 'mesh-b' }]);
+
+    const real = await apply(app, { ...moved, dryRun: false, reason: 'split the fleet' });
+    expect(real.statusCode).toBe(200);
+    const result = real.json<{ dryRun: boolean; generation: number; clusters: { cluster: string }[] }>();
+    expect(result.dryRun).toBe(false);
+    await expect.poll(() => sent.length).toBe(2);
+    expect(sent.map((c) => c.cluster).sort()).toEqual(['prod-1', 'prod-2']);
+    expect(sent[0]).toMatchObject({
+      generation: result.generation,
+      namespaces: [
+        { name: 'team-0', mesh: 'mesh-a' },
+        { name: 'team-1', mesh: 'mesh-b' },
+        { name: 'team-2', mesh: 'mesh-b' },
+        { name: 'team-3', mesh: 'mesh-b' },
+      ],
+      controlPlanes: [
+        { revision: 'mesh-a-1-25-2', mesh: 'mesh-a' },
+        { revision: 'mesh-b-1-25-2', mesh: 'mesh-b' },
+      ],
+    });
+    const audit = await app.inject({ method: 'GET', url: '/v1/audit?limit=5', headers });
+    expect(JSON.stringify(audit.json())).toContain('apply-mesh-split');
+    expect(JSON.stringify(audit.json())).toContain('split the fleet');
+  });
+
+  it('Given a split naming one namespace in two meshes, When it is applied, Then 400 names the field', async () => {
+    const app = await newSplitApi();
+    const twice = { meshes: [split.meshes[0]!, { ...split.meshes[1]!, namespaces: ['team-1'] }] };
+    const r = await apply(app, twice);
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toMatchObject({
+      details: [{ path: 'body.meshes[1].namespaces[0]', message: expect.stringContaining('in two meshes') }],
+    });
   });
 });
