@@ -15,6 +15,7 @@ const samples: { readonly [T in MessageType]: { readonly data: unknown; readonly
   [MessageType.Health]: { data: { source: clusterKey('c1') }, signer: clusterKey('c1') },
   [MessageType.Heartbeat]: { data: { source: clusterKey('c1') }, signer: clusterKey('c1') },
   [MessageType.CommandRejected]: { data: { source: clusterKey('c1') }, signer: clusterKey('c1') },
+  [MessageType.MeshSplit]: { data: { cluster: 'c1' }, signer: Principal.Planner },
 };
 
 describe('requiredSigner (ADR 0038)', () => {

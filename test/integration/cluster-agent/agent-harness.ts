@@ -29,6 +29,8 @@ export interface AgentHarness {
   readonly identity: ChartIdentity;
   readonly store: StateStore;
   readonly events: IncomingMessage[];
+  /** the topics of this harness (a planner under test publishes its commands there) */
+  readonly topicNames: { readonly commands: string; readonly events: string; readonly dlq: string };
   agent: ClusterAgent | undefined;
   /** starts an agent (a fresh process would: new client, new bus, same store) */
   startAgent(): Promise<ClusterAgent>;
@@ -85,6 +87,7 @@ export async function newAgentHarness(
     identity,
     store,
     events,
+    topicNames,
     agent: undefined,
     async startAgent() {
       kube = createKubernetesClient({ kubeconfig: identity.kubeconfig });
@@ -100,6 +103,7 @@ export async function newAgentHarness(
         cluster: cluster.name,
         kubernetes: kube,
         gateways: kube,
+        meshConfig: kube,
         bus: agentBus,
         store,
         intervals: {

@@ -41,9 +41,19 @@ export async function newChartIdentity(
 ): Promise<ChartIdentity> {
   const fullname = `${namespace}-meshwave-cluster-agent`;
   await admin.core.createNamespace({ body: { metadata: { name: namespace } } });
+  // Roles outside the release namespace (istio-system's, with `meshSplit`): deleted at cleanup by name
+  const elsewhere: { kind: string; namespace: string; name: string }[] = [];
   for (const doc of renderIdentity(cluster, namespace, values)) {
     const body = doc as never;
-    switch ((doc as { kind: string }).kind) {
+    const meta = (doc as { metadata?: { namespace?: string; name?: string } }).metadata;
+    const kind = (doc as { kind: string }).kind;
+    if ((kind === 'Role' || kind === 'RoleBinding') && meta?.namespace !== undefined && meta.namespace !== namespace) {
+      elsewhere.push({ kind, namespace: meta.namespace, name: meta.name ?? '' });
+      if (kind === 'Role') await admin.rbac.createNamespacedRole({ namespace: meta.namespace, body });
+      else await admin.rbac.createNamespacedRoleBinding({ namespace: meta.namespace, body });
+      continue;
+    }
+    switch (kind) {
       case 'ServiceAccount':
         await admin.core.createNamespacedServiceAccount({ namespace, body });
         break;
@@ -87,6 +97,12 @@ export async function newChartIdentity(
     async cleanup() {
       await admin.rbac.deleteClusterRole({ name: fullname }).catch(() => undefined);
       await admin.rbac.deleteClusterRoleBinding({ name: fullname }).catch(() => undefined);
+      for (const r of elsewhere)
+        await (
+          r.kind === 'Role'
+            ? admin.rbac.deleteNamespacedRole({ namespace: r.namespace, name: r.name })
+            : admin.rbac.deleteNamespacedRoleBinding({ namespace: r.namespace, name: r.name })
+        ).catch(() => undefined);
       await admin.core.deleteNamespace({ name: namespace }).catch(() => undefined);
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
     },

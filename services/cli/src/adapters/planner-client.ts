@@ -11,6 +11,8 @@ import {
   type FleetView,
   type RevisionsView,
   type Inventory,
+  type MeshApplyRequest,
+  type MeshApplyResult,
   type PlanResponse,
   type PlanPageQuery,
   type PlanSkippedPage,
@@ -179,6 +181,10 @@ export class PlannerClient {
   }
   unfreeze(reason: string): Promise<FreezeStatus> {
     return this.request('DELETE', 'v1/freeze', { reason });
+  }
+  /** Applies a split through the agents (ADR 0049); `dryRun` (the planner's default) only answers the diff. */
+  applyMeshSplit(body: MeshApplyRequest): Promise<MeshApplyResult> {
+    return this.request('POST', 'v1/meshes/apply', body);
   }
   /**
    * Retries failed units of a rollout on the same target: `units` as the status names them

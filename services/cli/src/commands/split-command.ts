@@ -3,9 +3,11 @@ import { Command } from 'commander';
 import { MeshError, MeshErrorCode, parseMetisGraph, splitMeshes } from '@meshwave/mesh';
 import { fetchServiceGraphFromPrometheus } from '../adapters/prometheus-graph-source.js';
 import type { CommandIo } from '../io.js';
+import { applySplit, type SplitApplyFlags } from './split-apply.js';
 import {
   addDeprecatedAlias,
   addExamples,
+  addClientOptions,
   addFormatAlias,
   addOutputOption,
   printAs,
@@ -37,14 +39,17 @@ interface SplitFlags {
   readonly groupBy?: string;
   readonly meshPrefix: string;
   readonly output: OutputFormat;
+  readonly apply?: boolean;
 }
 
 /** `meshwave split`: checks flags, reads the graph, splits, prints. Returns the process exit code. */
-async function runSplit(values: SplitFlags, io: CommandIo): Promise<SplitExitCode> {
+async function runSplit(values: SplitFlags & SplitApplyFlags, io: CommandIo): Promise<number> {
   const usage = (message: string): SplitExitCode => {
     io.stderr(`${message}\n(see meshwave split --help)`);
     return SplitExitCode.Usage;
   };
+  if (values.apply !== true && (values.yes === true || values.clusters !== undefined || values.reason !== undefined))
+    return usage('--yes, --clusters and --reason go with --apply');
   if ((values.file === undefined) === (values.prometheus === undefined))
     return usage('give exactly one of -f/--file or --prometheus');
   const kText = values.k;
@@ -84,13 +89,15 @@ async function runSplit(values: SplitFlags, io: CommandIo): Promise<SplitExitCod
     io.stderr(`meshwave split: ${code}${(err as Error).message}\n`);
     return SplitExitCode.Failed;
   }
-  printAs(io, values.output, result, () => formatSplitTable(result));
+  if (values.apply !== true) printAs(io, values.output, result, () => formatSplitTable(result));
   if (!result.balance.satisfied) {
     io.stderr(
-      `meshwave split: the heaviest mesh has ${result.balance.heaviest} pods, over the limit of ${result.balance.limit.toFixed(1)}\n`,
+      `meshwave split: the heaviest mesh has ${result.balance.heaviest} pods, over the limit of ${result.balance.limit.toFixed(1)}${values.apply === true ? ': not applied' : ''}\n`,
     );
     return SplitExitCode.ConstraintsNotMet;
   }
+  // a split over its constraints is never applied; one within them goes to the planner (a dry run without --yes)
+  if (values.apply === true) return applySplit(result, values, io);
   return SplitExitCode.Ok;
 }
 
@@ -186,7 +193,15 @@ export function splitCommand(ctx: CliContext): Command {
     .option('--seed <n>', 'seed of the partitioner; same seed, same split', '1')
     .option('--revision <rev>', 'Istio revision, e.g. 1-25-2: control planes become <mesh>-<rev>')
     .option('--group-by <label>', 'nodes with the same value of this label stay in one mesh')
-    .option('--mesh-prefix <p>', 'mesh names are <p>-a, <p>-b, ...', 'mesh');
+    .option('--mesh-prefix <p>', 'mesh names are <p>-a, <p>-b, ...', 'mesh')
+    .option(
+      '--apply',
+      "apply the split through the planner and the agents: each namespace's meshwave.io/mesh label and each mesh revision's discoverySelectors (a dry run that prints the changes, unless --yes)",
+    )
+    .option('--yes', 'with --apply: apply for real (audited), not a dry run')
+    .option('--clusters <globs>', 'with --apply: only these clusters (comma-separated name globs; default all)')
+    .option('--reason <text>', 'with --apply: why, for the audit');
+  addClientOptions(cmd);
   addOutputOption(cmd, OutputFormat.Json);
   addDeprecatedAlias(cmd, ctx.io, { flags: '--graph <graph>', replaces: 'file', use: '-f/--file' });
   addDeprecatedAlias(cmd, ctx.io, { flags: '--meshes <n>', replaces: 'k', use: '--k' });
@@ -194,12 +209,21 @@ export function splitCommand(ctx: CliContext): Command {
   addExamples(cmd, [
     'meshwave split -f examples/services.json --max-size 35% --output table',
     'meshwave split --prometheus http://prometheus:9090 --window 1h --k 4 --revision 1-25-2',
+    'meshwave split -f examples/services.json --k 2 --revision 1-25-2 --apply --output table',
+    'meshwave split -f examples/services.json --k 2 --revision 1-25-2 --apply --yes --reason "split the fleet"',
   ]);
   cmd.addHelpText(
     'after',
-    'Exit status: 0 split, 1 bad graph or infeasible, 2 invalid flags, 3 printed but over the size cap.\n',
+    [
+      'With --apply the split goes to the planner (POST /v1/meshes/apply): it prints, per cluster, the namespaces',
+      'whose meshwave.io/mesh label changes and the revisions given the mesh as discoverySelectors; nothing is',
+      'applied until --yes. Workloads keep their revision: move each mesh onto its own with a rollout (`mesh:`).',
+      'Exit status: 0 split (or applied), 1 bad graph or infeasible, 2 invalid flags or a request the planner refused,',
+      '3 over the size cap (never applied).',
+      '',
+    ].join('\n'),
   );
-  return cmd.action(async (opts: SplitFlags) => {
+  return cmd.action(async (opts: SplitFlags & SplitApplyFlags) => {
     ctx.exit = await runSplit(opts, ctx.io);
   });
 }

@@ -1,0 +1,156 @@
+// `meshwave split --apply` end to end on a real kube-apiserver (issue 21, ADR 0049): the CLI splits a graph and sends
+// it to a planner, which sends the cluster's agent a mesh-split command over Kafka; the agent, under the chart's RBAC
+// with `meshSplit=true`, labels the namespaces and sets the mesh revision's discoverySelectors. The apiserver, read
+// with an admin client, decides.
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { createKafkaBus } from '@meshwave/bus';
+import { runCli } from '@meshwave/cli';
+import { MESH_LABEL } from '@meshwave/contracts';
+import { buildApp, createPlanner, hashTokens } from '@meshwave/planner';
+import { createInMemoryStore } from '@meshwave/store';
+import { loadTestEnv } from '../../support/env.ts';
+import { newAgentHarness, type AgentHarness } from './agent-harness.ts';
+import { OLD, eventually, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
+
+const env = loadTestEnv({ needClusters: 1 });
+const cluster = env.clusters[0]!;
+const SIGNING = { keys: [{ id: 'it', secret: 'integration-test-signing-key-0123456789' }], activeKeyId: 'it' };
+const TOKEN = 'split-apply-token';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+/** A leading planner on the harness's topics, serving its API on a free port; its URL. */
+async function newPlannerApi(h: AgentHarness): Promise<string> {
+  const bus = createKafkaBus({
+    brokers: env.kafka.brokers,
+    source: 'planner',
+    signing: SIGNING,
+    topicNames: h.topicNames,
+    clientId: `planner-${uniqueName('split')}`,
+  });
+  const planner = createPlanner({
+    bus,
+    store: createInMemoryStore(),
+    config: { instanceId: 'split-apply', leaseRenewMs: 50, leaseTtlMs: 5000 },
+  });
+  await planner.start();
+  cleanups.push(
+    () => planner.stop(),
+    () => bus.close(),
+  );
+  await eventually('the planner leads', () => Promise.resolve(planner.isLeader()));
+  const app = await buildApp({ planner, tokens: hashTokens([{ name: 'sre', role: 'admin', token: TOKEN }]) });
+  cleanups.push(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+/** Runs `meshwave` with `args`; its exit code and output. */
+async function meshwave(args: readonly string[], files: Record<string, string>) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, {
+    readFile: (p) => (p in files ? Promise.resolve(files[p]!) : Promise.reject(new Error(`ENOENT ${p}`))),
+    stdout: (t) => void out.push(t),
+    stderr: (t) => void err.push(t),
+    env: {},
+  });
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+describe('meshwave split --apply on a real apiserver', () => {
+  it("Given two namespaces and mesh-a's revision installed, When the split is applied dry and then with --yes, Then the dry run writes nothing and the apply labels each namespace with its mesh and gives mesh-a's revision its discoverySelectors", async () => {
+    const h = await newAgentHarness(env, cluster, { chartValues: ['meshSplit=true'] });
+    cleanups.push(() => h.close());
+    const [shop, ads] = [uniqueName('shop'), uniqueName('ads')];
+    for (const ns of [shop, ads]) {
+      await newNamespace(h.admin, ns, { 'istio.io/rev': OLD });
+      cleanups.push(() => h.admin.core.deleteNamespace({ name: ns }));
+      await newWorkload(h.admin, { namespace: ns, kind: 'Deployment', name: 'app', replicas: 1 });
+    }
+    // mesh names of this test only: the revisions' ConfigMaps live in the shared istio-system
+    const prefix = `m${uniqueName('x').slice(2)}`;
+    const revisionA = `${prefix}-a-1-25-2`;
+    await h.admin.core.createNamespacedConfigMap({
+      namespace: 'istio-system',
+      body: { metadata: { name: `istio-${revisionA}` }, data: { mesh: 'accessLogFile: /dev/stdout\n' } },
+    });
+    cleanups.push(() =>
+      h.admin.core.deleteNamespacedConfigMap({ namespace: 'istio-system', name: `istio-${revisionA}` }),
+    );
+    await h.startAgent();
+    const url = await newPlannerApi(h);
+    const inventory = {
+      clusters: [
+        {
+          name: cluster.name,
+          labels: {},
+          workloads: [shop, ads].map((namespace) => ({ namespace, kind: 'Deployment', name: 'app', revision: OLD })),
+        },
+      ],
+      vmGroups: [],
+    };
+    const put = await fetch(`${url}/v1/inventory`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(inventory),
+    });
+    expect(put.status).toBe(204);
+    const graph = JSON.stringify({
+      nodes: [
+        { id: `${shop}/app`, weight: 1, namespace: shop },
+        { id: `${ads}/app`, weight: 1, namespace: ads },
+      ],
+      edges: [],
+    });
+    const split = ['split', '-f', 'g.json', '--k', '2', '--revision', '1-25-2', '--mesh-prefix', prefix, '--apply'];
+    const client = ['--planner', url, '--token', TOKEN, '--output', 'json'];
+
+    const dry = await meshwave([...split, ...client], { 'g.json': graph });
+    expect(dry.code).toBe(0);
+    expect(dry.err).toContain('dry run');
+    const planned = JSON.parse(dry.out) as {
+      dryRun: boolean;
+      clusters: { namespaces: { namespace: string; to: string }[] }[];
+    };
+    expect(planned.dryRun).toBe(true);
+    const meshOf = new Map(planned.clusters[0]!.namespaces.map((n) => [n.namespace, n.to]));
+    expect([...meshOf.keys()].sort()).toEqual([shop, ads].sort());
+    expect(new Set(meshOf.values()).size).toBe(2);
+
+    const applied = await meshwave([...split, '--yes', '--reason', 'split test', ...client], { 'g.json': graph });
+    expect(applied.code).toBe(0);
+
+    for (const ns of [shop, ads])
+      await eventually(`${ns} labelled ${meshOf.get(ns)}`, async () => {
+        const n = await h.admin.core.readNamespace({ name: ns });
+        return n.metadata?.labels?.[MESH_LABEL] === meshOf.get(ns);
+      });
+    await eventually(`discoverySelectors of ${revisionA}`, async () => {
+      const cm = await h.admin.core.readNamespacedConfigMap({ namespace: 'istio-system', name: `istio-${revisionA}` });
+      return (parse(cm.data?.['mesh'] ?? '') as { discoverySelectors?: unknown }).discoverySelectors !== undefined;
+    });
+    const cm = await h.admin.core.readNamespacedConfigMap({ namespace: 'istio-system', name: `istio-${revisionA}` });
+    expect(parse(cm.data!['mesh']!)).toEqual({
+      accessLogFile: '/dev/stdout',
+      discoverySelectors: [
+        { matchLabels: { [MESH_LABEL]: `${prefix}-a` } },
+        { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } },
+      ],
+    });
+    // the workloads keep their revision: moving a mesh is a rollout of that mesh
+    const shopNs = await h.admin.core.readNamespace({ name: shop });
+    expect(shopNs.metadata?.labels?.['istio.io/rev']).toBe(OLD);
+    // mesh-b's revision is not installed: nothing was created for it
+    const b = await h.admin.core
+      .readNamespacedConfigMap({ namespace: 'istio-system', name: `istio-${prefix}-b-1-25-2` })
+      .catch((e: unknown) => e);
+    expect(b).toMatchObject({ code: 404 });
+    expect(h.rejections()).toEqual([]);
+  });
+});
