@@ -2,53 +2,23 @@
 // it to a planner, which sends the cluster's agent a mesh-split command over Kafka; the agent, under the chart's RBAC
 // with `meshSplit=true`, labels the namespaces and sets the mesh revision's discoverySelectors. The apiserver, read
 // with an admin client, decides.
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createKafkaBus } from '@meshwave/bus';
 import { runCli } from '@meshwave/cli';
 import { MESH_LABEL } from '@meshwave/contracts';
-import { buildApp, createPlanner, hashTokens } from '@meshwave/planner';
-import { createInMemoryStore } from '@meshwave/store';
 import { loadTestEnv } from '../../support/env.ts';
-import { newAgentHarness, type AgentHarness } from './agent-harness.ts';
+import { newAgentHarness } from './agent-harness.ts';
+import { PLANNER_TOKEN, newHarnessPlanner } from './harness-planner.ts';
 import { OLD, eventually, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
-const SIGNING = { keys: [{ id: 'it', secret: 'integration-test-signing-key-0123456789' }], activeKeyId: 'it' };
-const TOKEN = 'split-apply-token';
+const TOKEN = PLANNER_TOKEN;
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
-
-/** A leading planner on the harness's topics, serving its API on a free port; its URL. */
-async function newPlannerApi(h: AgentHarness): Promise<string> {
-  const bus = createKafkaBus({
-    brokers: env.kafka.brokers,
-    source: 'planner',
-    signing: SIGNING,
-    topicNames: h.topicNames,
-    clientId: `planner-${uniqueName('split')}`,
-  });
-  const planner = createPlanner({
-    bus,
-    store: createInMemoryStore(),
-    config: { instanceId: 'split-apply', leaseRenewMs: 50, leaseTtlMs: 5000 },
-  });
-  await planner.start();
-  cleanups.push(
-    () => planner.stop(),
-    () => bus.close(),
-  );
-  await eventually('the planner leads', () => Promise.resolve(planner.isLeader()));
-  const app = await buildApp({ planner, tokens: hashTokens([{ name: 'sre', role: 'admin', token: TOKEN }]) });
-  cleanups.push(() => app.close());
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-}
 
 /** Runs `meshwave` with `args`; its exit code and output. */
 async function meshwave(args: readonly string[], files: Record<string, string>) {
@@ -84,7 +54,9 @@ describe('meshwave split --apply on a real apiserver', () => {
       h.admin.core.deleteNamespacedConfigMap({ namespace: 'istio-system', name: `istio-${revisionA}` }),
     );
     await h.startAgent();
-    const url = await newPlannerApi(h);
+    const p = await newHarnessPlanner(env, h);
+    cleanups.push(() => p.close());
+    const url = p.url;
     const inventory = {
       clusters: [
         {
@@ -95,12 +67,7 @@ describe('meshwave split --apply on a real apiserver', () => {
       ],
       vmGroups: [],
     };
-    const put = await fetch(`${url}/v1/inventory`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(inventory),
-    });
-    expect(put.status).toBe(204);
+    expect((await p.api('PUT', '/v1/inventory', inventory)).status).toBe(204);
     const graph = JSON.stringify({
       nodes: [
         { id: `${shop}/app`, weight: 1, namespace: shop },
