@@ -61,10 +61,7 @@ export interface FleetOptions {
   readonly namespaceLabelled?: boolean;
   /** more versions the vm-bridge has a (healthy) bundle for, besides OLD and NEW */
   readonly extraVersions?: readonly string[];
-  /**
-   * each agent serves its admission webhook (TLS), registered as its chart registers it (failurePolicy Ignore):
-   * default true, as "Run it for real" deploys the agent's chart (`webhook.enabled: true`); false: no webhook
-   */
+  /** each agent's admission webhook registered as its chart does (`webhook.enabled`); default true, false: none */
   readonly webhooks?: boolean;
 }
 
