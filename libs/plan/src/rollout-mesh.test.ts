@@ -15,20 +15,22 @@ const NOW = new Date('2026-11-23T08:00:00Z');
 /** the revision both meshes run before the split's own control planes take over */
 const SHARED = '1-24-5';
 
-function newMeshSpec(spec: Partial<RolloutSpecInput['spec']>, name = 'mesh-upgrade'): RolloutSpec {
-  return RolloutSpec.parse({
-    apiVersion: 'meshwave.io/v1alpha1',
-    kind: 'Rollout',
-    metadata: { name },
-    spec: {
-      from: SHARED,
-      to: 'mesh-a-1-25-2',
-      deadline: '2027-03-01T00:00:00Z',
-      waves: [{ name: 'all', percent: 100 }],
-      ...spec,
-    },
-  });
-}
+/** The rollout file of a mesh rollout from SHARED, as written. */
+const meshSpecInput = (spec: Partial<RolloutSpecInput['spec']>, name = 'mesh-upgrade'): RolloutSpecInput => ({
+  apiVersion: 'meshwave.io/v1alpha1',
+  kind: 'Rollout',
+  metadata: { name },
+  spec: {
+    from: SHARED,
+    to: 'mesh-a-1-25-2',
+    deadline: '2027-03-01T00:00:00Z',
+    waves: [{ name: 'all', percent: 100 }],
+    ...spec,
+  },
+});
+
+const newMeshSpec = (spec: Partial<RolloutSpecInput['spec']>, name?: string): RolloutSpec =>
+  RolloutSpec.parse(meshSpecInput(spec, name));
 
 const workload = (namespace: string, name: string, revision = SHARED) =>
   ({ namespace, kind: 'Deployment', name, labels: {}, revision, replicas: 2 }) as const;
@@ -142,19 +144,7 @@ describe('a rollout of one mesh', () => {
   });
 
   it('Given a mesh rollout that also asks to go mesh by mesh, or a mesh name Istio labels cannot hold, When the file is parsed, Then it is refused at the field', () => {
-    const both = RolloutSpec.safeParse({
-      apiVersion: 'meshwave.io/v1alpha1',
-      kind: 'Rollout',
-      metadata: { name: 'x' },
-      spec: {
-        from: SHARED,
-        to: 'mesh-a-1-25-2',
-        deadline: '2027-03-01T00:00:00Z',
-        waves: [{ name: 'all', percent: 100 }],
-        mesh: 'mesh-a',
-        sequenceByMesh: true,
-      },
-    });
+    const both = RolloutSpec.safeParse(meshSpecInput({ mesh: 'mesh-a', sequenceByMesh: true }));
     expect(both.success).toBe(false);
     expect(both.error?.issues.map((i) => i.path.join('.'))).toEqual(['spec.sequenceByMesh']);
     expect(() => newMeshSpec({ mesh: 'Mesh_A' })).toThrow(/mesh name/);
