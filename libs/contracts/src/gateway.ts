@@ -124,6 +124,11 @@ export const GatewayStepCommand = z.strictObject({
   percent: z.number().int().min(0).max(100),
   /** at 100%: the old Deployment is deleted once it has no pod (the rollout will not fail back past this) */
   removeOld: z.boolean().default(false),
+  /**
+   * absent: an injected gateway, moved by the canary copy; `gateway-api`: the `Gateway` istiod runs this
+   * Deployment for gets `istio.io/rev: <revision>` at 100% (back to `from` at 0%) and istiod restarts it (ADR 0050)
+   */
+  kind: z.enum([GatewayKind.Injected, GatewayKind.GatewayApi]).optional(),
 });
 export type GatewayStepCommand = z.infer<typeof GatewayStepCommand>;
 
