@@ -1,5 +1,6 @@
 // Gateways as Istio's gateway charts deploy them, run by kwok: a Deployment injected with the `gateway` template
 // (the injector double injects its revision as for any pod) behind a Service of its own labels.
+import * as k8s from '@kubernetes/client-node';
 import { injectedRevisionOf } from '@meshwave/istio';
 import { OLD, eventually, newPodTemplate, type AdminClients } from './fixtures.ts';
 
@@ -56,4 +57,40 @@ export async function readyPodsBehind(
     )
     .map((p) => injectedRevisionOf(p.metadata?.annotations as Record<string, string> | undefined))
     .sort();
+}
+
+/**
+ * Every `spec.replicas` the apiserver held for each Deployment of a namespace, in order (`deleted` at the end): an
+ * independent watch, so a skipped gateway step would show.
+ */
+export class DeploymentHistory {
+  readonly replicas = new Map<string, (number | 'deleted')[]>();
+  private abort: (() => void) | undefined;
+
+  constructor(
+    private readonly kubeconfig: string,
+    private readonly namespace: string,
+  ) {}
+
+  async start(): Promise<void> {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(this.kubeconfig);
+    const req = await new k8s.Watch(kc).watch(
+      `/apis/apps/v1/namespaces/${this.namespace}/deployments`,
+      {},
+      (type: string, d: k8s.V1Deployment) => {
+        const name = d.metadata!.name!;
+        const seen = this.replicas.get(name) ?? [];
+        const value = type === 'DELETED' ? 'deleted' : (d.spec?.replicas ?? 1);
+        if (seen.at(-1) !== value) seen.push(value);
+        this.replicas.set(name, seen);
+      },
+      () => undefined,
+    );
+    this.abort = () => req.abort();
+  }
+
+  stop(): void {
+    this.abort?.();
+  }
 }

@@ -59,7 +59,12 @@ export function startBlockOf(
 }
 
 /** A gateway step (ADR 0050) waits for the change windows and blackouts as a wave does; it has no approval. */
-function gatewayStepBlock(record: RolloutRecord, w: number, now: number, waiveBlackouts: boolean): StartBlock | undefined {
+function gatewayStepBlock(
+  record: RolloutRecord,
+  w: number,
+  now: number,
+  waiveBlackouts: boolean,
+): StartBlock | undefined {
   const step = gatewayStepAt(record, w);
   if (step === undefined) return undefined;
   const window = outsideWindows(record, now, waiveBlackouts);
