@@ -229,6 +229,9 @@ describe('the planner moves gateways by canary after the workloads (ADR 0050)', 
     const triggers = [...page.transitions].sort((a, b) => a.seq - b.seq).map((t) => `${t.trigger}:${t.wave}`);
     expect(triggers).toContain('gate-failed:3');
     expect(triggers.at(-1)).toBe('wave-rolled-back:3');
-    console.log(`GATEWAY-STEP via planner, failing (dispatch → converged): ${stepTimes(page).join(', ')}`);
+    const at = (trigger: string): number => Date.parse(page.transitions.find((t) => t.trigger === trigger)!.at);
+    console.log(
+      `GATEWAY-STEP via planner, failing (dispatch → converged): ${stepTimes(page).join(', ')}; failback of 3 steps (gate failed → back on the old revision): ${at('wave-rolled-back') - at('gate-failed')} ms`,
+    );
   }, 300_000);
 });
