@@ -94,3 +94,151 @@ export class DeploymentHistory {
     this.abort?.();
   }
 }
+
+const GATEWAY_API = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gateways' } as const;
+
+/**
+ * The Gateway API `Gateway` kind on the apiserver, when absent: a CRD of that name keeping any field (the tests read
+ * and write labels only). Cluster-wide and shared: created once, never deleted (another test may use it).
+ */
+export async function ensureGatewayCrd(kubeconfig: string): Promise<void> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const name = `${GATEWAY_API.plural}.${GATEWAY_API.group}`;
+  const present = await ext.readCustomResourceDefinition({ name }).then(
+    () => true,
+    () => false,
+  );
+  if (!present)
+    await ext
+      .createCustomResourceDefinition({
+        body: {
+          metadata: { name },
+          spec: {
+            group: GATEWAY_API.group,
+            scope: 'Namespaced',
+            names: { plural: GATEWAY_API.plural, singular: 'gateway', kind: 'Gateway', listKind: 'GatewayList' },
+            versions: [
+              {
+                name: GATEWAY_API.version,
+                served: true,
+                storage: true,
+                schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+              },
+            ],
+          },
+        },
+      })
+      .catch((err: unknown) => {
+        // another test created it meanwhile
+        if ((err as { code?: number }).code !== 409) throw err;
+      });
+  const objects = kc.makeApiClient(k8s.CustomObjectsApi);
+  await eventually('the Gateway kind served', () =>
+    objects.listClusterCustomObject({ ...GATEWAY_API }).then(
+      () => true,
+      () => false,
+    ),
+  );
+}
+
+/**
+ * A Gateway API gateway as istiod deploys it: the `Gateway` (labelled `istio.io/rev`) and the Deployment of
+ * `replicas` pods istiod runs for it, on the old revision; resolves once every pod is ready. Returns the
+ * Deployment's name.
+ */
+export async function newGatewayApiGateway(
+  admin: AdminClients,
+  kubeconfig: string,
+  namespace: string,
+  gateway: string,
+  replicas: number,
+): Promise<string> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
+    ...GATEWAY_API,
+    namespace,
+    body: {
+      apiVersion: `${GATEWAY_API.group}/${GATEWAY_API.version}`,
+      kind: 'Gateway',
+      metadata: { name: gateway, labels: { 'istio.io/rev': OLD } },
+      spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+    },
+  });
+  const name = `${gateway}-istio`;
+  const labels = { 'gateway.networking.k8s.io/gateway-name': gateway };
+  const template = newPodTemplate(name, { ...labels, 'istio.io/rev': OLD });
+  await admin.apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name, labels },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template: {
+          ...template,
+          metadata: { ...template.metadata, annotations: { 'inject.istio.io/templates': 'gateway' } },
+        },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      },
+    },
+  });
+  await eventually(`Gateway API gateway ${gateway}: ${replicas} pods ready on ${OLD}`, async () => {
+    const pods = await admin.core.listNamespacedPod({
+      namespace,
+      labelSelector: `gateway.networking.k8s.io/gateway-name=${gateway}`,
+    });
+    const ready = pods.items.filter((p) =>
+      p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+    return ready.length === replicas;
+  });
+  return name;
+}
+
+/**
+ * What istiod does for a Gateway API gateway (istio/istio#59959): when the Gateway's `istio.io/rev` changes, it
+ * re-renders the gateway's Deployment on that revision, which restarts its pods (the injector double injects them).
+ * Polls; the returned function stops it.
+ */
+export function startIstiodGatewayDouble(
+  admin: AdminClients,
+  kubeconfig: string,
+  namespace: string,
+  gateway: string,
+  deployment: string,
+): () => void {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const objects = kc.makeApiClient(k8s.CustomObjectsApi);
+  let stopped = false;
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        const g = (await objects.getNamespacedCustomObject({ ...GATEWAY_API, namespace, name: gateway })) as {
+          metadata?: { labels?: Record<string, string> };
+        };
+        const wanted = g.metadata?.labels?.['istio.io/rev'];
+        const d = await admin.apps.readNamespacedDeployment({ namespace, name: deployment });
+        if (wanted !== undefined && d.spec?.template.metadata?.labels?.['istio.io/rev'] !== wanted)
+          await admin.apps.patchNamespacedDeployment(
+            {
+              namespace,
+              name: deployment,
+              body: { spec: { template: { metadata: { labels: { 'istio.io/rev': wanted } } } } },
+            },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+          );
+      } catch {
+        // the namespace going away at the end, or a conflict: look again
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  void loop();
+  return () => {
+    stopped = true;
+  };
+}

@@ -19,7 +19,15 @@ import {
   newWorkload,
   type AdminClients,
 } from '../cluster-agent/fixtures.js';
-import { DeploymentHistory, newGateway, readyPodsBehind } from '../cluster-agent/gateway-fixtures.js';
+import {
+  DeploymentHistory,
+  ensureGatewayCrd,
+  newGateway,
+  newGatewayApiGateway,
+  readyPodsBehind,
+  startIstiodGatewayDouble,
+} from '../cluster-agent/gateway-fixtures.js';
+import { injectedRevisionOf } from '@meshwave/istio';
 import { api, buildPlanner, keys, leaderOf, newRun, startPlanner, stopAll, until } from './planner-processes.js';
 
 const env = loadTestEnv({ needClusters: 1 });
@@ -77,8 +85,11 @@ async function startAgent(topics: Record<string, string>): Promise<ClusterAgent>
   return agent;
 }
 
-/** A namespace (no revision label: the gateway's own carries it) with a workload and a gateway of 4 on the old revision. */
-async function newGatewayNamespace(quotaPods?: number): Promise<string> {
+/**
+ * A namespace (no revision label: the gateway's own carries it) with a workload and (unless `injected: false`) a
+ * gateway of 4 on the old revision.
+ */
+async function newGatewayNamespace(options: { quotaPods?: number; injected?: boolean } = {}): Promise<string> {
   const ns = `gwr-${randomUUID().slice(0, 8)}`;
   await admin.core.createNamespace({ body: { metadata: { name: ns } } });
   cleanups.push(() =>
@@ -94,7 +105,8 @@ async function newGatewayNamespace(quotaPods?: number): Promise<string> {
     replicas: 1,
     templateLabels: { 'istio.io/rev': OLD },
   });
-  await newGateway(admin, ns, 'ingress', 4);
+  if (options.injected !== false) await newGateway(admin, ns, 'ingress', 4);
+  const quotaPods = options.quotaPods;
   if (quotaPods !== undefined)
     await admin.core.createNamespacedResourceQuota({
       namespace: ns,
@@ -103,7 +115,7 @@ async function newGatewayNamespace(quotaPods?: number): Promise<string> {
   return ns;
 }
 
-function rolloutYaml(ns: string, onGateFailure: string): string {
+function rolloutYaml(ns: string, onGateFailure: string, gatewayLabels = '{ istio: ingressgateway }'): string {
   return [
     'apiVersion: meshwave.io/v1alpha1',
     'kind: Rollout',
@@ -119,7 +131,7 @@ function rolloutYaml(ns: string, onGateFailure: string): string {
     '  waves:',
     `    - { name: workloads, percent: 100, select: { clusters: [${AGENT}], namespaces: [${ns}] } }`,
     '  gateways:',
-    `    select: { clusters: [${AGENT}], namespaces: [${ns}], gatewayLabels: { istio: ingressgateway } }`,
+    `    select: { clusters: [${AGENT}], namespaces: [${ns}], gatewayLabels: ${gatewayLabels} }`,
     '    steps: [25, 50, 100]',
     '    soak: 1s',
     '',
@@ -130,7 +142,9 @@ function rolloutYaml(ns: string, onGateFailure: string): string {
 async function startRollout(
   ns: string,
   onGateFailure: string,
+  planned = { steps: 3, gatewayLabels: '{ istio: ingressgateway }' },
 ): Promise<{ rollout: string; status: () => Promise<RolloutStatus>; transitions: () => Promise<TransitionPage> }> {
+  const yaml = rolloutYaml(ns, onGateFailure, planned.gatewayLabels);
   const run = newRun();
   await startAgent(run.topics);
   const p = await startPlanner(env, `gw-${run.id}`, run, { MESHWAVE_GATE_RETRY_MS: '1000' });
@@ -139,12 +153,12 @@ async function startRollout(
   await until(
     'the gateway and the workload planned',
     async () => {
-      const plan = (await api<Plan>(p, 'POST', '/v1/plans', rolloutYaml(ns, onGateFailure))).body;
-      return plan.gatewaySteps?.length === 3 && plan.waves[0]?.units.length === 1 ? true : undefined;
+      const plan = (await api<Plan>(p, 'POST', '/v1/plans', yaml)).body;
+      return plan.gatewaySteps?.length === planned.steps && plan.waves[0]?.units.length === 1 ? true : undefined;
     },
     60_000,
   );
-  const created = await api<{ id: string; plan?: unknown }>(p, 'POST', '/v1/rollouts', rolloutYaml(ns, onGateFailure));
+  const created = await api<{ id: string; plan?: unknown }>(p, 'POST', '/v1/rollouts', yaml);
   expect(created.status).toBe(201);
   const rollout = created.body.id;
   return {
@@ -153,6 +167,22 @@ async function startRollout(
     transitions: async () =>
       (await api<TransitionPage>(p, 'GET', `/v1/rollouts/${rollout}/transitions?limit=200`)).body,
   };
+}
+
+/** The injected revision of each ready pod of a Gateway API gateway. */
+async function gatewayApiPods(ns: string, gateway: string): Promise<(string | null)[]> {
+  const pods = await admin.core.listNamespacedPod({
+    namespace: ns,
+    labelSelector: `gateway.networking.k8s.io/gateway-name=${gateway}`,
+  });
+  return pods.items
+    .filter(
+      (p) =>
+        p.metadata?.deletionTimestamp === undefined &&
+        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    )
+    .map((p) => injectedRevisionOf(p.metadata?.annotations as Record<string, string> | undefined))
+    .sort();
 }
 
 /** Per gateway step (wave >= 1), from its dispatch to its convergence, as the planner recorded them. */
@@ -201,7 +231,7 @@ describe('the planner moves gateways by canary after the workloads (ADR 0050)', 
 
   it('Given a namespace whose pod quota leaves no room for the 100% step, When its new pods cannot come up and the gate fails, Then the steps are taken back one by one (100 → 50 → 25 → 0), the copy is removed and the old gateway serves every pod', async () => {
     // web 1 + gateway 4 + one pod of headroom: 25% (1 new beside 4 old) and 50% fit, 100% (4 new beside 2 old) does not
-    const ns = await newGatewayNamespace(6);
+    const ns = await newGatewayNamespace({ quotaPods: 6 });
     const history = new DeploymentHistory(cluster.kubeconfig, ns);
     await history.start();
     cleanups.push(() => history.stop());
@@ -233,5 +263,29 @@ describe('the planner moves gateways by canary after the workloads (ADR 0050)', 
     console.log(
       `GATEWAY-STEP via planner, failing (dispatch → converged): ${stepTimes(page).join(', ')}; failback of 3 steps (gate failed → back on the old revision): ${at('wave-rolled-back') - at('gate-failed')} ms`,
     );
+  }, 300_000);
+
+  it("Given a Gateway API gateway (its Deployment run by istiod), When the rollout reaches its gateway-api step, Then the agent moves the Gateway's istio.io/rev, istiod restarts the gateway and every pod comes up on the new revision", async () => {
+    const ns = await newGatewayNamespace({ injected: false });
+    await ensureGatewayCrd(cluster.kubeconfig);
+    const deployment = await newGatewayApiGateway(admin, cluster.kubeconfig, ns, 'web-gw', 2);
+    cleanups.push(startIstiodGatewayDouble(admin, cluster.kubeconfig, ns, 'web-gw', deployment));
+    const r = await startRollout(ns, 'rollback-wave', { steps: 1, gatewayLabels: '{}' });
+
+    const done = await until(
+      'the rollout completed',
+      async () => {
+        const s = await r.status();
+        return ['Completed', 'Failed', 'Halted'].includes(s.phase) ? s : undefined;
+      },
+      240_000,
+    );
+    expect(done.phase).toBe('Completed');
+    const page = await r.transitions();
+    const dispatched = [...page.transitions].sort((a, b) => a.seq - b.seq).filter((t) => t.trigger === 'dispatched');
+    // the workload wave, then the gateway-api step
+    expect(dispatched.map((t) => t.wave)).toEqual([0, 1]);
+    expect(await gatewayApiPods(ns, 'web-gw')).toEqual([NEW, NEW]);
+    console.log(`GATEWAY-STEP via planner, gateway-api (dispatch → converged): ${stepTimes(page).join(', ')}`);
   }, 300_000);
 });

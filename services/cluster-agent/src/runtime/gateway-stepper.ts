@@ -44,6 +44,12 @@ interface Tracked {
 const keyOf = (rolloutId: string, c: GatewayStepCommand): string =>
   `${rolloutId}/${c.namespace}/${c.name}/${c.revision}/${c.percent}/${c.removeOld}/${c.kind ?? GatewayKind.Injected}`;
 
+/** One pass of a step: a Gateway API gateway's moves its Gateway's revision, an injected one's the canary copy. */
+const passOf = (port: GatewayCanaryPort, t: Tracked): ReturnType<typeof reconcileGatewayApiStep> =>
+  t.command.kind === GatewayKind.GatewayApi
+    ? reconcileGatewayApiStep(port, t.command, t.from)
+    : reconcileGatewayStep(port, { ...t.command });
+
 export function createGatewayStepper(options: GatewayStepperOptions): GatewayStepper {
   const { clock, log } = options;
   const steps = new Map<string, Tracked>();
@@ -64,10 +70,7 @@ export function createGatewayStepper(options: GatewayStepperOptions): GatewaySte
     if (options.port === undefined)
       return update(t, { state: 'failed', reason: 'this agent is not allowed to move gateways (gatewayCanary)' });
     try {
-      const action =
-        t.command.kind === GatewayKind.GatewayApi
-          ? await reconcileGatewayApiStep(options.port, t.command, t.from)
-          : await reconcileGatewayStep(options.port, { ...t.command });
+      const action = await passOf(options.port, t);
       if (action.kind === 'converged') update(t, { state: 'converged' });
       else if (action.kind === 'failed') update(t, { state: 'failed', reason: action.reason });
       else if (action.kind === 'wait' && clock.now() - t.startedAt > t.deadlineMs)
