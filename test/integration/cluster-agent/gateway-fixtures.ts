@@ -114,7 +114,11 @@ export async function ensureGatewayCrd(kubeconfig: string): Promise<void> {
     await ext
       .createCustomResourceDefinition({
         body: {
-          metadata: { name },
+          // a `*.k8s.io` group: the apiserver wants the approval annotation the real Gateway API CRDs carry
+          metadata: {
+            name,
+            annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/2466' },
+          },
           spec: {
             group: GATEWAY_API.group,
             scope: 'Namespaced',
