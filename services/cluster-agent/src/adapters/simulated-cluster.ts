@@ -1,7 +1,9 @@
 import { WorkloadKind } from '@meshwave/contracts';
 import { workloadRefKey, type KubernetesPort, type WorkloadRef } from '../ports/kubernetes-port.js';
+import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 import { admitPod, newPod, slowFactor, startPod, touch } from './simulated-pods.js';
 import { simulatedLeases, simulatedPort } from './simulated-port.js';
+import { simulatedGateways } from './simulated-gateways.js';
 import { createSimStore, type SimStore, type SimWorkload } from './simulated-store.js';
 import type { SimulatedCluster, SimulatedClusterConfig } from './simulated-types.js';
 
@@ -17,7 +19,7 @@ export type {
   SimulatedWorkloadSpec,
 } from './simulated-types.js';
 
-type SimulatedKnobs = Omit<SimulatedCluster, keyof KubernetesPort | 'name'>;
+type SimulatedKnobs = Omit<SimulatedCluster, keyof KubernetesPort | keyof GatewayDeploymentPort | 'name'>;
 
 /** What a test or the demo does to the cluster besides the port: create objects, inject faults, close. */
 function servingPods(s: SimStore, namespace: string, name?: string): ReturnType<SimulatedCluster['servingPods']> {
@@ -133,6 +135,7 @@ export function createSimulatedCluster(config: SimulatedClusterConfig = {}): Sim
     name: config.name ?? 'simulated',
     ...simulatedPort(s),
     ...simulatedLeases(s),
+    ...simulatedGateways(s),
     ...knobs,
   };
   for (const ns of config.namespaces ?? []) {
