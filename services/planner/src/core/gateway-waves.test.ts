@@ -1,6 +1,7 @@
 import { Inventory, TransitionTrigger, type ClusterDesiredState } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
 import { newHarness, newInventory, type Harness, type SpecOverrides } from './engine-harness.js';
+import { buildGatewayStatus } from '../views/gateway-status.js';
 
 // The gateway steps as engine waves (ADR 0050), driven by scripted agents that report each gateway at its share.
 
@@ -110,6 +111,17 @@ describe('engine: gateway steps are waves after the workload waves (ADR 0050)', 
       expect(h.fleet.gatewayShares.get(`${cluster}/istio-ingress/ingressgateway`)).toEqual([10, 50, 10, 0]);
     // a retry starts again from the first gateway step
     expect(h.state.wave).toBe(waves);
+    // the status shows the steps taken back and each gateway back at 0%
+    const status = buildGatewayStatus(h.record, h.state, h.fleet.observations())!;
+    expect(status.steps.map((s) => [s.name, s.state])).toEqual([
+      ['gateways-10%', 'rolled-back'],
+      ['gateways-50%', 'rolled-back'],
+      ['gateways-100%', 'pending'],
+    ]);
+    expect(status.gateways.map((g) => [g.cluster, g.percent, g.state])).toEqual([
+      ['prod-1', 0, 'converged'],
+      ['prod-2', 0, 'converged'],
+    ]);
     const all = h.record.plan.waves.flatMap((w) => w.units);
     expect(all.every((u) => h.fleet.revisions.get(u) === '1-25-2')).toBe(true);
   });
