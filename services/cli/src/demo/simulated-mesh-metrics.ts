@@ -97,7 +97,10 @@ function gatewayTraffic(
       const revision = injectedRevisionOf(p.annotations);
       if (!p.ready || p.terminating || (!window.asBefore && revision !== t.gateway?.revision)) continue;
       const onNew = !window.asBefore && revision === window.to;
-      const spread = 0.95 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${p.name}`) / 0xffffffff) * 0.1;
+      // the gateway's own p99 (stable per gateway), each pod within ±1% of it: its pods are alike
+      const spread =
+        (0.95 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${t.name}`) / 0xffffffff) * 0.1) *
+        (0.99 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${p.name}`) / 0xffffffff) * 0.02);
       out.push({
         workload: `${t.cluster}/${t.namespace}/${p.name}`,
         requests,
