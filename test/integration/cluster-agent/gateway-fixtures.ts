@@ -4,15 +4,19 @@ import * as k8s from '@kubernetes/client-node';
 import { injectedRevisionOf } from '@meshwave/istio';
 import { OLD, eventually, newPodTemplate, type AdminClients } from './fixtures.ts';
 
-/** A gateway `name` of `replicas` pods on the old revision, and its Service; resolves once every pod is ready. */
-export async function newGateway(
+/**
+ * A gateway Deployment as a chart or istiod makes it: selected by `labels`, its pods labelled with `podLabels` on
+ * the old revision and injected with Istio's `gateway` template.
+ */
+async function newGatewayDeployment(
   admin: AdminClients,
   namespace: string,
   name: string,
+  labels: Record<string, string>,
+  podLabels: Record<string, string>,
   replicas: number,
 ): Promise<void> {
-  const labels = { app: name, istio: 'ingressgateway' };
-  const template = newPodTemplate(name, { istio: 'ingressgateway', 'istio.io/rev': OLD });
+  const template = newPodTemplate(name, { ...podLabels, 'istio.io/rev': OLD });
   await admin.apps.createNamespacedDeployment({
     namespace,
     body: {
@@ -27,6 +31,17 @@ export async function newGateway(
       },
     },
   });
+}
+
+/** A gateway `name` of `replicas` pods on the old revision, and its Service; resolves once every pod is ready. */
+export async function newGateway(
+  admin: AdminClients,
+  namespace: string,
+  name: string,
+  replicas: number,
+): Promise<void> {
+  const labels = { app: name, istio: 'ingressgateway' };
+  await newGatewayDeployment(admin, namespace, name, labels, { istio: 'ingressgateway' }, replicas);
   // the Service the gateway and its copy share: it selects the gateway's labels, which the copy's pods carry too
   await admin.core.createNamespacedService({
     namespace,
@@ -48,6 +63,18 @@ export async function readyPodsBehind(
   const selector = Object.entries(service.spec!.selector!)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
+  return readyPodRevisions(admin, namespace, selector);
+}
+
+/** The label selector of a Gateway API gateway's pods (istiod labels them with the Gateway's name). */
+export const gatewayApiSelector = (gateway: string): string => `gateway.networking.k8s.io/gateway-name=${gateway}`;
+
+/** The injected revision of each ready, not terminating pod `selector` picks, sorted. */
+export async function readyPodRevisions(
+  admin: AdminClients,
+  namespace: string,
+  selector: string,
+): Promise<(string | null)[]> {
   const pods = await admin.core.listNamespacedPod({ namespace, labelSelector: selector });
   return pods.items
     .filter(
@@ -173,31 +200,10 @@ export async function newGatewayApiGateway(
   });
   const name = `${gateway}-istio`;
   const labels = { 'gateway.networking.k8s.io/gateway-name': gateway };
-  const template = newPodTemplate(name, { ...labels, 'istio.io/rev': OLD });
-  await admin.apps.createNamespacedDeployment({
-    namespace,
-    body: {
-      metadata: { name, labels },
-      spec: {
-        replicas,
-        selector: { matchLabels: labels },
-        template: {
-          ...template,
-          metadata: { ...template.metadata, annotations: { 'inject.istio.io/templates': 'gateway' } },
-        },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-      },
-    },
-  });
+  await newGatewayDeployment(admin, namespace, name, labels, labels, replicas);
   await eventually(`Gateway API gateway ${gateway}: ${replicas} pods ready on ${OLD}`, async () => {
-    const pods = await admin.core.listNamespacedPod({
-      namespace,
-      labelSelector: `gateway.networking.k8s.io/gateway-name=${gateway}`,
-    });
-    const ready = pods.items.filter((p) =>
-      p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    );
-    return ready.length === replicas;
+    const pods = (await readyPodRevisions(admin, namespace, gatewayApiSelector(gateway))).filter((r) => r === OLD);
+    return pods.length === replicas;
   });
   return name;
 }

@@ -22,12 +22,13 @@ import {
 import {
   DeploymentHistory,
   ensureGatewayCrd,
+  gatewayApiSelector,
   newGateway,
   newGatewayApiGateway,
+  readyPodRevisions,
   readyPodsBehind,
   startIstiodGatewayDouble,
 } from '../cluster-agent/gateway-fixtures.js';
-import { injectedRevisionOf } from '@meshwave/istio';
 import { api, buildPlanner, keys, leaderOf, newRun, startPlanner, stopAll, until } from './planner-processes.js';
 
 const env = loadTestEnv({ needClusters: 1 });
@@ -169,20 +170,29 @@ async function startRollout(
   };
 }
 
-/** The injected revision of each ready pod of a Gateway API gateway. */
-async function gatewayApiPods(ns: string, gateway: string): Promise<(string | null)[]> {
-  const pods = await admin.core.listNamespacedPod({
-    namespace: ns,
-    labelSelector: `gateway.networking.k8s.io/gateway-name=${gateway}`,
-  });
-  return pods.items
-    .filter(
-      (p) =>
-        p.metadata?.deletionTimestamp === undefined &&
-        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    )
-    .map((p) => injectedRevisionOf(p.metadata?.annotations as Record<string, string> | undefined))
-    .sort();
+type Started = Awaited<ReturnType<typeof startRollout>>;
+
+/** The rollout's status once `done` holds, or once it ended otherwise (the test's assertions then say how). */
+function untilStatus(r: Started, what: string, done: (s: RolloutStatus) => boolean): Promise<RolloutStatus> {
+  return until(
+    what,
+    async () => {
+      const s = await r.status();
+      return done(s) || ['Completed', 'Failed', 'RolledBack'].includes(s.phase) ? s : undefined;
+    },
+    240_000,
+  );
+}
+
+/** A gateway namespace (see newGatewayNamespace) with an independent watch of its Deployments' replicas. */
+async function newWatchedNamespace(
+  options: Parameters<typeof newGatewayNamespace>[0] = {},
+): Promise<{ ns: string; history: DeploymentHistory }> {
+  const ns = await newGatewayNamespace(options);
+  const history = new DeploymentHistory(cluster.kubeconfig, ns);
+  await history.start();
+  cleanups.push(() => history.stop());
+  return { ns, history };
 }
 
 /** Per gateway step (wave >= 1), from its dispatch to its convergence, as the planner recorded them. */
@@ -198,20 +208,10 @@ function stepTimes(page: TransitionPage): string[] {
 
 describe('the planner moves gateways by canary after the workloads (ADR 0050)', () => {
   it('Given a workload and a gateway of 4 on the old revision, When a rollout with steps 25/50/100 runs, Then the workload moves first, each step holds its share, no step is skipped and the completed rollout removes the old gateway', async () => {
-    const ns = await newGatewayNamespace();
-    const history = new DeploymentHistory(cluster.kubeconfig, ns);
-    await history.start();
-    cleanups.push(() => history.stop());
+    const { ns, history } = await newWatchedNamespace();
     const r = await startRollout(ns, 'rollback-wave');
 
-    const done = await until(
-      'the rollout completed',
-      async () => {
-        const s = await r.status();
-        return s.phase === 'Completed' ? s : s.phase === 'Failed' || s.phase === 'Halted' ? s : undefined;
-      },
-      240_000,
-    );
+    const done = await untilStatus(r, 'the rollout completed', (s) => s.phase === 'Completed');
     expect(done.phase).toBe('Completed');
     await eventually(
       'the old gateway Deployment is deleted',
@@ -231,23 +231,13 @@ describe('the planner moves gateways by canary after the workloads (ADR 0050)', 
 
   it('Given a namespace whose pod quota leaves no room for the 100% step, When its new pods cannot come up and the gate fails, Then the steps are taken back one by one (100 → 50 → 25 → 0), the copy is removed and the old gateway serves every pod', async () => {
     // web 1 + gateway 4 + one pod of headroom: 25% (1 new beside 4 old) and 50% fit, 100% (4 new beside 2 old) does not
-    const ns = await newGatewayNamespace({ quotaPods: 6 });
-    const history = new DeploymentHistory(cluster.kubeconfig, ns);
-    await history.start();
-    cleanups.push(() => history.stop());
+    const { ns, history } = await newWatchedNamespace({ quotaPods: 6 });
     const r = await startRollout(ns, 'rollback-wave');
 
-    const halted = await until(
+    const halted = await untilStatus(
+      r,
       'the gateway failback done',
-      async () => {
-        const s = await r.status();
-        return s.phase === 'Halted' && /back on/.test(s.reason ?? '')
-          ? s
-          : s.phase === 'Failed' || s.phase === 'Completed'
-            ? s
-            : undefined;
-      },
-      240_000,
+      (s) => s.phase === 'Halted' && /back on/.test(s.reason ?? ''),
     );
     expect(halted.phase).toBe('Halted');
     await eventually('the copy is deleted', () => history.replicas.get(`ingress-${NEW}`)?.at(-1) === 'deleted');
@@ -272,20 +262,13 @@ describe('the planner moves gateways by canary after the workloads (ADR 0050)', 
     cleanups.push(startIstiodGatewayDouble(admin, cluster.kubeconfig, ns, 'web-gw', deployment));
     const r = await startRollout(ns, 'rollback-wave', { steps: 1, gatewayLabels: '{}' });
 
-    const done = await until(
-      'the rollout completed',
-      async () => {
-        const s = await r.status();
-        return ['Completed', 'Failed', 'Halted'].includes(s.phase) ? s : undefined;
-      },
-      240_000,
-    );
+    const done = await untilStatus(r, 'the rollout completed', (s) => s.phase === 'Completed');
     expect(done.phase).toBe('Completed');
     const page = await r.transitions();
     const dispatched = [...page.transitions].sort((a, b) => a.seq - b.seq).filter((t) => t.trigger === 'dispatched');
     // the workload wave, then the gateway-api step
     expect(dispatched.map((t) => t.wave)).toEqual([0, 1]);
-    expect(await gatewayApiPods(ns, 'web-gw')).toEqual([NEW, NEW]);
+    expect(await readyPodRevisions(admin, ns, gatewayApiSelector('web-gw'))).toEqual([NEW, NEW]);
     console.log(`GATEWAY-STEP via planner, gateway-api (dispatch → converged): ${stepTimes(page).join(', ')}`);
   }, 300_000);
 });

@@ -1,10 +1,10 @@
 import { WorkloadKind } from '@meshwave/contracts';
 import { workloadRefKey, type KubernetesPort, type WorkloadRef } from '../ports/kubernetes-port.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
-import { admitPod, newPod, slowFactor, startPod, touch } from './simulated-pods.js';
+import { admitPod, newPod, newSimWorkload, slowFactor, startPod, touch } from './simulated-pods.js';
 import { simulatedLeases, simulatedPort } from './simulated-port.js';
 import { simulatedGateways } from './simulated-gateways.js';
-import { createSimStore, type SimStore, type SimWorkload } from './simulated-store.js';
+import { createSimStore, type SimStore } from './simulated-store.js';
 import type { SimulatedCluster, SimulatedClusterConfig } from './simulated-types.js';
 
 export type {
@@ -51,19 +51,14 @@ function simulatedKnobs(s: SimStore): SimulatedKnobs {
         name: spec.name,
       };
       const selector = { app: spec.name };
-      const w: SimWorkload = {
+      const w = newSimWorkload(s, {
         ref,
         labels: spec.labels ?? { app: spec.name },
         templateLabels: { ...selector, ...spec.templateLabels },
         templateAnnotations: spec.templateAnnotations ?? {},
         selector,
         replicas: spec.replicas ?? 1,
-        generation: 1,
-        templateGen: 1,
-        progressDeadlineExceeded: false,
-        rv: s.nextRv(),
-        timers: [],
-      };
+      });
       s.putWorkload(w);
       for (let i = 0; i < w.replicas; i++) {
         const p = newPod(s, w);

@@ -2,7 +2,7 @@ import { WorkloadKind } from '@meshwave/contracts';
 import type { DeploymentObject } from '../core/gateway-step.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 import { workloadRefKey } from '../ports/kubernetes-port.js';
-import { newPod, slowFactor, startPod, touch } from './simulated-pods.js';
+import { newPod, newSimWorkload, slowFactor, startPod, touch } from './simulated-pods.js';
 import type { SimStore, SimWorkload } from './simulated-store.js';
 
 // The gateway canary's writes (ADR 0047) on the simulated cluster, for the embedded demo: a Deployment created from
@@ -62,19 +62,14 @@ export function simulatedGateways(s: SimStore): GatewayDeploymentPort {
       const name = body.metadata?.name ?? '';
       if (deploymentOf(s, namespace, name) !== undefined) return Promise.resolve('exists');
       const template = body.spec?.template?.metadata ?? {};
-      const w: SimWorkload = {
+      const w = newSimWorkload(s, {
         ref: { namespace, kind: WorkloadKind.Deployment, name },
         labels: { ...body.metadata?.labels },
         templateLabels: { ...template.labels },
         templateAnnotations: { ...(template['annotations'] as Record<string, string> | undefined) },
         selector: { ...body.spec?.selector?.matchLabels },
         replicas: body.spec?.replicas ?? 1,
-        generation: 1,
-        templateGen: 1,
-        progressDeadlineExceeded: false,
-        rv: s.nextRv(),
-        timers: [],
-      };
+      });
       s.putWorkload(w);
       scalePods(s, w);
       return Promise.resolve('created');

@@ -53,6 +53,27 @@ export function newInventory(clusters = 2, workloadsPerCluster = 10, vmHosts = 0
   });
 }
 
+/** `newInventory` with an injected ingress gateway of `replicas` on the old revision in each cluster (ADR 0050). */
+export function newGatewayInventory(clusters = 2, workloadsPerCluster = 6, replicas = 4): Inventory {
+  const base = newInventory(clusters, workloadsPerCluster);
+  return Inventory.parse({
+    ...base,
+    clusters: base.clusters.map((c) => ({
+      ...c,
+      gateways: [
+        {
+          namespace: 'istio-ingress',
+          name: 'ingressgateway',
+          kind: 'injected',
+          labels: { istio: 'ingressgateway' },
+          revision: '1-24-5',
+          replicas,
+        },
+      ],
+    })),
+  });
+}
+
 export type SpecOverrides = Partial<RolloutSpecInput['spec']>;
 
 export function newSpec(overrides: SpecOverrides = {}): RolloutSpec {

@@ -1,6 +1,6 @@
-import { Inventory, type RolloutSpecInput } from '@meshwave/contracts';
+import type { RolloutSpecInput } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
-import { newHarness, newInventory, type Harness } from './engine-harness.js';
+import { newGatewayInventory, newHarness, type Harness } from './engine-harness.js';
 import { metricQueryOf } from './metric-query.js';
 import { metricSamplesFor, type MetricQuery, type WorkloadTraffic } from './metric-samples.js';
 
@@ -10,23 +10,7 @@ import { metricSamplesFor, type MetricQuery, type WorkloadTraffic } from './metr
 const REPLICAS = 10;
 
 function newGatewayHarness(gates: RolloutSpecInput['spec']['gates']): Harness {
-  const base = newInventory(1, 4);
-  const inventory = Inventory.parse({
-    ...base,
-    clusters: base.clusters.map((c) => ({
-      ...c,
-      gateways: [
-        {
-          namespace: 'istio-ingress',
-          name: 'ingressgateway',
-          kind: 'injected',
-          labels: { istio: 'ingressgateway' },
-          revision: '1-24-5',
-          replicas: REPLICAS,
-        },
-      ],
-    })),
-  });
+  const inventory = newGatewayInventory(1, 4, REPLICAS);
   return newHarness(
     {
       gateways: { steps: [10, 50, 100], soak: '2m' },

@@ -1,29 +1,9 @@
-import { Inventory, TransitionTrigger, type ClusterDesiredState } from '@meshwave/contracts';
+import { TransitionTrigger, type ClusterDesiredState } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
-import { newHarness, newInventory, type Harness, type SpecOverrides } from './engine-harness.js';
+import { newGatewayInventory, newHarness, type Harness, type SpecOverrides } from './engine-harness.js';
 import { buildGatewayStatus } from '../views/gateway-status.js';
 
 // The gateway steps as engine waves (ADR 0050), driven by scripted agents that report each gateway at its share.
-
-function newGatewayInventory(): Inventory {
-  const base = newInventory(2, 6);
-  return Inventory.parse({
-    ...base,
-    clusters: base.clusters.map((c) => ({
-      ...c,
-      gateways: [
-        {
-          namespace: 'istio-ingress',
-          name: 'ingressgateway',
-          kind: 'injected',
-          labels: { istio: 'ingressgateway' },
-          revision: '1-24-5',
-          replicas: 4,
-        },
-      ],
-    })),
-  });
-}
 
 function newGatewayHarness(overrides: SpecOverrides = {}): Harness {
   return newHarness(
