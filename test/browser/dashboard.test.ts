@@ -140,6 +140,12 @@ describe('dashboard in a browser', () => {
     const pct = await page.$$eval('.wave .pct', (es) => es.map((e) => e.textContent));
     expect(pct.length).toBeGreaterThan(0);
     expect(pct.every((p) => p === '100%')).toBe(true);
+    // and the gateways panel shows the ingress gateway's three canary steps done (ADR 0050)
+    await page.waitForFunction(
+      "[...document.querySelectorAll('[data-testid=gateway-step]')].map((e) => e.dataset.state).join() === 'done,done,done'",
+      { timeout: 30_000 },
+    );
+    expect(await page.$eval('[data-testid=gateways]', (e) => e.textContent)).toContain('100% on 1-25-2');
 
     // and the burn-down chart draws the API's samples: one point per sample, in time order, at its count on `to`
     const burndown = (await client.rollout(created.id)).burndown!;

@@ -58,6 +58,10 @@ describe('embedded demo scenario', () => {
     expect(summary!.failbacks).toBeGreaterThanOrEqual(1);
     // and the summary says what the operator excluded and what the process cost; the plan was written out
     expect(summary!.excluded).toBe(1);
+    // and the ingress gateway moved last, by canary: every gateway step done, the gateway wholly on the new revision
+    expect(plan!.gatewaySteps.map((s) => s.percent)).toEqual([10, 50, 100]);
+    expect(status!.gateways?.steps.map((s) => s.state)).toEqual(['done', 'done', 'done']);
+    expect(status!.gateways?.gateways).toMatchObject([{ name: 'istio-ingressgateway', percent: 100 }]);
     expect(summary!.failedUnits).toBe(0);
     expect(summary!.process.cpuSeconds).toBeGreaterThan(0);
     expect(summary!.process.peakRssMb).toBeGreaterThan(0);

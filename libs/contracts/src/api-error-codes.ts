@@ -26,7 +26,6 @@ export const ApiErrorCode = {
   /** the rollout breaks a rule of the planner's policy (`MESHWAVE_POLICY`): each in `details`, code = rule name */
   PolicyViolation: 'POLICY_VIOLATION',
   /** the rollout's `gateways:` section selects gateways, which this planner plans but does not move yet (ADR 0047) */
-  GatewayStepsNotDispatched: 'GATEWAY_STEPS_NOT_DISPATCHED',
   Internal: 'INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FreezeStatus } from './freeze-api.js';
 import { GateVerdict } from './gate-api.js';
+import { GatewayRolloutStatus } from './gateway.js';
 import { MembershipStatus } from './membership-api.js';
 import { Burndown } from './deadline-api.js';
 import { Inventory } from './inventory.js';
@@ -284,6 +285,8 @@ export const RolloutStatus = RolloutSummary.extend({
   membership: MembershipStatus.optional(),
   /** units on `to` over time and the projection from each cluster's observed convergence rate */
   burndown: Burndown.optional(),
+  /** the gateway steps and each gateway's share (ADR 0050); absent when the plan has no gateway step */
+  gateways: GatewayRolloutStatus.optional(),
   transitions: z.array(TransitionRecord),
 });
 export type RolloutStatus = z.infer<typeof RolloutStatus>;

@@ -124,6 +124,11 @@ export const GatewayStepCommand = z.strictObject({
   percent: z.number().int().min(0).max(100),
   /** at 100%: the old Deployment is deleted once it has no pod (the rollout will not fail back past this) */
   removeOld: z.boolean().default(false),
+  /**
+   * absent: an injected gateway, moved by the canary copy; `gateway-api`: the `Gateway` istiod runs this
+   * Deployment for gets `istio.io/rev: <revision>` at 100% (back to `from` at 0%) and istiod restarts it (ADR 0050)
+   */
+  kind: z.enum([GatewayKind.Injected, GatewayKind.GatewayApi]).optional(),
 });
 export type GatewayStepCommand = z.infer<typeof GatewayStepCommand>;
 
@@ -138,3 +143,26 @@ export const GatewayStepProgress = z.object({
   reason: z.string().max(1024).optional(),
 });
 export type GatewayStepProgress = z.infer<typeof GatewayStepProgress>;
+
+/** A rollout's gateway steps and gateways as its status shows them (ADR 0050); absent when it plans none. */
+export const GatewayRolloutStatus = z.object({
+  steps: z.array(
+    z.object({
+      /** the engine's wave index of the step (after the workload waves) */
+      wave: z.number().int().nonnegative(),
+      name: z.string(),
+      percent: z.number().int().min(1).max(100),
+      state: z.enum(['pending', 'active', 'done', 'rolled-back']),
+    }),
+  ),
+  gateways: z.array(
+    PlannedGateway.extend({
+      /** the share of its replicas it should have on `to` now */
+      percent: z.number().int().min(0).max(100),
+      /** what its agent last reported of that share */
+      state: z.enum(['pending', 'moving', 'converged', 'failed']),
+      reason: z.string().optional(),
+    }),
+  ),
+});
+export type GatewayRolloutStatus = z.infer<typeof GatewayRolloutStatus>;

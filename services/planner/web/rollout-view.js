@@ -137,6 +137,40 @@ function Waves({ status }) {
   </ol>`;
 }
 
+const STEP_TONES = { pending: 'idle', active: 'live', done: 'ok', 'rolled-back': 'warn' };
+const gatewayStepLabel = (state) => ({ text: state, tone: STEP_TONES[state] ?? 'idle' });
+
+/** The gateway steps after the waves and each gateway's share on the new revision (ADR 0050). */
+function GatewaySteps({ status }) {
+  const g = status.gateways;
+  if (g === undefined) return null;
+  return html`<section class="panel" data-testid="gateways">
+    <h3>Gateways</h3>
+    <ol class="waves">
+      ${g.steps.map(
+        (s) =>
+          html`<li
+            class=${`wave ${s.wave === status.wave ? 'current' : ''}`}
+            data-testid="gateway-step"
+            data-state=${s.state}
+          >
+            <span class="wave-name">${s.name}</span>
+            <${Badge} label=${gatewayStepLabel(s.state)} testid="gateway-step-state" />
+          </li>`,
+      )}
+    </ol>
+    <ul>
+      ${g.gateways.map(
+        (x) =>
+          html`<li data-testid="gateway">
+            <code>${x.cluster}/${x.namespace}/${x.name}</code> ${x.percent}% on ${status.to}: ${x.state}
+            ${x.reason ? html`<span class="muted"> (${x.reason})</span>` : null}
+          </li>`,
+      )}
+    </ul>
+  </section>`;
+}
+
 function Timeline({ status, audit }) {
   const entries = timeline(status, audit);
   const [all, setAll] = useState(false);
@@ -285,6 +319,7 @@ export function RolloutCard({ status, audit, role, confirm, act, exclude, includ
       <div>
         ${canExclude ? html`<${Excludable} status=${status} onExclude=${onExclude} />` : null}
         <${Waves} status=${status} />
+        <${GatewaySteps} status=${status} />
         <${BurnDown} burndown=${status.burndown} to=${status.to} />
         <${Risks} risks=${status.risks ?? status.preflight?.risks} />
       </div>

@@ -51,6 +51,8 @@ export function benchFleetConfig(size: FleetSize): DemoFleetConfig {
       { name: 'edge-proxies', labels: { role: 'edge', env: 'prod' }, hosts: Math.ceil(size.vmHosts / 2) },
       { name: 'batch-workers', labels: { role: 'batch', env: 'prod' }, hosts: Math.floor(size.vmHosts / 2) },
     ],
+    // no gateway: the bench measures the waves of workloads and hosts (the example's gateways section moves none)
+    gateways: [],
     timing: BENCH_TIMING,
     faults: { crashLoop: [], slowRollout: [], sidecarMismatch: [] },
   };

@@ -4,7 +4,6 @@
 // at the end; a failback takes the same steps back. An independent watch of the namespace's Deployments records
 // every replica count the apiserver held, so a skipped step would show.
 import { randomUUID } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createKubernetesClient,
@@ -15,7 +14,7 @@ import {
 import { loadTestEnv } from '../../support/env.ts';
 import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
 import { NEW, OLD, eventually, newAdminClients, type AdminClients } from './fixtures.ts';
-import { newGateway, readyPodsBehind } from './gateway-fixtures.ts';
+import { DeploymentHistory, newGateway, readyPodsBehind } from './gateway-fixtures.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
@@ -26,30 +25,7 @@ const REPLICAS = 4;
 let admin: AdminClients;
 let identity: ChartIdentity;
 let agentClient: KubernetesClient;
-const stopWatches: (() => void)[] = [];
-
-/** Every (spec.replicas) the apiserver held for each Deployment of the namespace, in order; `deleted` at the end. */
-class DeploymentHistory {
-  readonly replicas = new Map<string, (number | 'deleted')[]>();
-
-  async start(): Promise<void> {
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(cluster.kubeconfig);
-    const req = await new k8s.Watch(kc).watch(
-      `/apis/apps/v1/namespaces/${ns}/deployments`,
-      {},
-      (type: string, d: k8s.V1Deployment) => {
-        const name = d.metadata!.name!;
-        const seen = this.replicas.get(name) ?? [];
-        const value = type === 'DELETED' ? 'deleted' : (d.spec?.replicas ?? 1);
-        if (seen.at(-1) !== value) seen.push(value);
-        this.replicas.set(name, seen);
-      },
-      () => undefined,
-    );
-    stopWatches.push(() => req.abort());
-  }
-}
+const histories: DeploymentHistory[] = [];
 
 const newGatewayHere = (name: string): Promise<void> => newGateway(admin, ns, name, REPLICAS);
 const readyPods = (name: string): Promise<(string | null)[]> => readyPodsBehind(admin, ns, name);
@@ -71,7 +47,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const stop of stopWatches) stop();
+  for (const h of histories) h.stop();
   agentClient?.close();
   await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
   await identity?.cleanup();
@@ -79,7 +55,8 @@ afterAll(async () => {
 
 describe("a gateway's canary upgrade", () => {
   it('Given a gateway of 4 replicas on the old revision behind a Service, When it moves 10% → 50% → 100% and the old one is removed, Then each step holds its share of ready pods behind the same Service and no step is skipped', async () => {
-    const history = new DeploymentHistory();
+    const history = new DeploymentHistory(cluster.kubeconfig, ns);
+    histories.push(history);
     await history.start();
     await newGatewayHere('ingress');
     const copy = `ingress-${NEW}`;
@@ -111,7 +88,8 @@ describe("a gateway's canary upgrade", () => {
   }, 420_000);
 
   it('Given a gateway moved to 50%, When its gate fails and the steps are taken back, Then it passes through 10% again before 0%, the copy is removed and the old revision serves every pod', async () => {
-    const history = new DeploymentHistory();
+    const history = new DeploymentHistory(cluster.kubeconfig, ns);
+    histories.push(history);
     await history.start();
     await newGatewayHere('edge');
     const copy = `edge-${NEW}`;

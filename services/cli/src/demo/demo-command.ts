@@ -82,6 +82,7 @@ export function demoRolloutSpec(exampleText: string, soakSeconds: number, now: D
   spec.deadline = new Date(now.getTime() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   spec.defaults = { ...(spec.defaults as object), soak, batchEstimate: '5s' };
   spec.waves = (spec.waves as Record<string, unknown>[]).map((w) => (w.soak === undefined ? w : { ...w, soak }));
+  if (spec.gateways !== undefined) spec.gateways = { ...(spec.gateways as object), soak };
   // The embedded planner evaluates a waiting gate every second, not every 15 s: the inconclusive limit in proportion.
   spec.gates = { ...(spec.gates as object), inconclusive: { limit: 600, timeout: '30m' } };
   return { ...doc, metadata: { ...doc.metadata, name: `${String(doc.metadata.name)}-demo` } };

@@ -20,7 +20,8 @@ export async function workloadsOnTarget(
   let onTarget = 0;
   for (const cluster of clusters) {
     for (const w of await cluster.listWorkloads()) {
-      if (SYSTEM_NAMESPACES.has(w.namespace)) continue;
+      // a Deployment scaled to 0 runs nothing on any revision: an old gateway at the end of its canary (ADR 0050)
+      if (SYSTEM_NAMESPACES.has(w.namespace) || w.replicas === 0) continue;
       const key = `${cluster.name}/${w.namespace}/${w.kind}/${w.name}`;
       if (excluded.has(key) || excluded.has(`${cluster.name}/${w.namespace}`)) continue;
       total++;

@@ -33,6 +33,20 @@ export const DemoFleetConfig = z.strictObject({
   vmGroups: z
     .array(z.strictObject({ name: ObjectName, labels: Labels.default({}), hosts: z.number().int().min(1).max(10_000) }))
     .default([]),
+  /**
+   * ingress gateways (Deployments injected with Istio's `gateway` template, labelled `istio: ingressgateway`), each
+   * on `installed`, its revision on its pod template; a rollout's `gateways:` section moves them by canary (ADR 0050)
+   */
+  gateways: z
+    .array(
+      z.strictObject({
+        cluster: ResourceName,
+        namespace: ObjectName,
+        name: ObjectName,
+        replicas: z.number().int().min(1).max(50).default(4),
+      }),
+    )
+    .default([]),
   timing: z
     .strictObject({
       /** ms for a simulated pod to become Ready */

@@ -26,9 +26,9 @@ export interface SimulatedFleetWiring {
   onStarted(stop: () => Promise<void>): void;
 }
 
-/** One simulated cluster per cluster of the fleet file, its namespaces labelled as the file says. */
+/** One simulated cluster per cluster of the fleet file, its namespaces labelled as the file says, its gateways. */
 export function simulatedClustersOf(fleet: DemoFleetConfig): SimulatedCluster[] {
-  return fleet.clusters.map((c) =>
+  const clusters = fleet.clusters.map((c) =>
     createSimulatedCluster({
       name: c.name,
       podStartMs: fleet.timing.podStartMs,
@@ -59,6 +59,18 @@ export function simulatedClustersOf(fleet: DemoFleetConfig): SimulatedCluster[] 
       })),
     }),
   );
+  for (const g of fleet.gateways) {
+    const labels = { app: g.name, istio: 'ingressgateway' };
+    clusters[fleet.clusters.findIndex((c) => c.name === g.cluster)]?.createWorkload({
+      namespace: g.namespace,
+      name: g.name,
+      replicas: g.replicas,
+      labels,
+      templateLabels: { ...labels, 'istio.io/rev': fleet.installed },
+      templateAnnotations: { 'inject.istio.io/templates': 'gateway' },
+    });
+  }
+  return clusters;
 }
 
 /** The real vm-bridge and vm-agents of the fleet's VM groups, with simulated proxies. */
@@ -99,6 +111,8 @@ export async function startClusterAgents(
     return createClusterAgent({
       cluster: c.name,
       kubernetes: clusters[i]!,
+      // the simulated cluster also takes the gateway canary's writes (the chart's `gatewayCanary: true`)
+      gateways: clusters[i]!,
       bus: wiring.busFor(source),
       store: wiring.storeFor(source),
       clusterLabels: c.labels,

@@ -1,4 +1,5 @@
-import type { SimulatedCluster } from '@meshwave/cluster-agent';
+import { injectedRevisionOf, type SimulatedCluster } from '@meshwave/cluster-agent';
+import { WorkloadKind } from '@meshwave/contracts';
 import { stableHash } from '@meshwave/plan';
 import {
   cachedMetricSampler,
@@ -55,6 +56,10 @@ export function simulatedTraffic(
   for (const t of targets) {
     const cluster = clusters.get(t.cluster);
     if (!cluster) continue;
+    if (t.gateway !== undefined) {
+      out.push(...gatewayTraffic(cluster, options, t, window));
+      continue;
+    }
     for (const w of cluster.servingPods(t.namespace, t.name)) {
       const ready = w.ready;
       const onNew = window.asBefore ? 0 : (w.revisions.get(window.to) ?? 0);
@@ -66,6 +71,41 @@ export function simulatedTraffic(
         requests,
         errors: Math.round(requests * options.errorRatio),
         p99Ms: Math.round(options.baseP99Ms * spread * factor * 10) / 10,
+        unit: t.unit,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A gateway target (ADR 0050): per Ready pod of the gateway's Deployments (the gateway and its canary copy) injected
+ * with the target's revision, what it served; before the change (`asBefore`) every Ready pod counts, on the old
+ * revision's p99. Per pod, as the planner's Prometheus adapter reads a gateway (by `pod`).
+ */
+function gatewayTraffic(
+  cluster: SimulatedCluster,
+  options: SimulatedMeshMetricsOptions,
+  t: MetricTarget,
+  window: { readonly seconds: number; readonly to: string; readonly asBefore: boolean },
+): WorkloadTraffic[] {
+  const out: WorkloadTraffic[] = [];
+  const requests = Math.round(options.requestsPerSecond * window.seconds);
+  for (const name of t.gateway?.workloads ?? []) {
+    const pods = cluster.podsOfWorkload({ namespace: t.namespace, kind: WorkloadKind.Deployment, name });
+    for (const p of pods) {
+      const revision = injectedRevisionOf(p.annotations);
+      if (!p.ready || p.terminating || (!window.asBefore && revision !== t.gateway?.revision)) continue;
+      const onNew = !window.asBefore && revision === window.to;
+      // the gateway's own p99 (stable per gateway), each pod within ±1% of it: its pods are alike
+      const spread =
+        (0.95 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${t.name}`) / 0xffffffff) * 0.1) *
+        (0.99 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${p.name}`) / 0xffffffff) * 0.02);
+      out.push({
+        workload: `${t.cluster}/${t.namespace}/${p.name}`,
+        requests,
+        errors: Math.round(requests * options.errorRatio),
+        p99Ms: Math.round(options.baseP99Ms * spread * (onNew ? options.newRevisionP99Factor : 1) * 10) / 10,
         unit: t.unit,
       });
     }

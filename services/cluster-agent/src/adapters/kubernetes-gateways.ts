@@ -1,4 +1,5 @@
 import { PatchStrategy } from '@kubernetes/client-node';
+import { IstioLabel } from '@meshwave/istio';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import type { DeploymentObject } from '../core/gateway-step.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
@@ -7,6 +8,9 @@ import type { ApiCaller } from './kubernetes-http.js';
 const deployments = (namespace: string): string =>
   `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments`;
 const deployment = (namespace: string, name: string): string => `${deployments(namespace)}/${encodeURIComponent(name)}`;
+
+const gatewayApi = (namespace: string, name: string): string =>
+  `/apis/gateway.networking.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/gateways/${encodeURIComponent(name)}`;
 
 const isCode = (err: unknown, code: ClusterAgentErrorCode): boolean =>
   err instanceof ClusterAgentError && err.code === code;
@@ -38,6 +42,19 @@ export function gatewayOperations({ call, getOrUndefined }: ApiCaller): GatewayD
         if (isCode(err, ClusterAgentErrorCode.NotFound)) return 'absent';
         throw err;
       }
+    },
+
+    async readGatewayRevision(namespace, name) {
+      const gateway = await getOrUndefined<{ metadata?: { labels?: Record<string, string> } }>(
+        'get',
+        gatewayApi(namespace, name),
+      );
+      return gateway === undefined ? undefined : (gateway.metadata?.labels?.[IstioLabel.Revision] ?? null);
+    },
+
+    async setGatewayRevision(namespace, name, revision) {
+      const body = { metadata: { labels: { [IstioLabel.Revision]: revision } } };
+      await call('patch', 'PATCH', gatewayApi(namespace, name), body, PatchStrategy.MergePatch);
     },
   };
 }

@@ -1,8 +1,10 @@
 import { WorkloadKind } from '@meshwave/contracts';
 import { workloadRefKey, type KubernetesPort, type WorkloadRef } from '../ports/kubernetes-port.js';
-import { admitPod, newPod, slowFactor, startPod, touch } from './simulated-pods.js';
+import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
+import { admitPod, newPod, newSimWorkload, slowFactor, startPod, touch } from './simulated-pods.js';
 import { simulatedLeases, simulatedPort } from './simulated-port.js';
-import { createSimStore, type SimStore, type SimWorkload } from './simulated-store.js';
+import { simulatedGateways } from './simulated-gateways.js';
+import { createSimStore, type SimStore } from './simulated-store.js';
 import type { SimulatedCluster, SimulatedClusterConfig } from './simulated-types.js';
 
 export type {
@@ -17,7 +19,7 @@ export type {
   SimulatedWorkloadSpec,
 } from './simulated-types.js';
 
-type SimulatedKnobs = Omit<SimulatedCluster, keyof KubernetesPort | 'name'>;
+type SimulatedKnobs = Omit<SimulatedCluster, keyof KubernetesPort | keyof GatewayDeploymentPort | 'name'>;
 
 /** What a test or the demo does to the cluster besides the port: create objects, inject faults, close. */
 function servingPods(s: SimStore, namespace: string, name?: string): ReturnType<SimulatedCluster['servingPods']> {
@@ -49,19 +51,14 @@ function simulatedKnobs(s: SimStore): SimulatedKnobs {
         name: spec.name,
       };
       const selector = { app: spec.name };
-      const w: SimWorkload = {
+      const w = newSimWorkload(s, {
         ref,
         labels: spec.labels ?? { app: spec.name },
         templateLabels: { ...selector, ...spec.templateLabels },
         templateAnnotations: spec.templateAnnotations ?? {},
         selector,
         replicas: spec.replicas ?? 1,
-        generation: 1,
-        templateGen: 1,
-        progressDeadlineExceeded: false,
-        rv: s.nextRv(),
-        timers: [],
-      };
+      });
       s.putWorkload(w);
       for (let i = 0; i < w.replicas; i++) {
         const p = newPod(s, w);
@@ -133,6 +130,7 @@ export function createSimulatedCluster(config: SimulatedClusterConfig = {}): Sim
     name: config.name ?? 'simulated',
     ...simulatedPort(s),
     ...simulatedLeases(s),
+    ...simulatedGateways(s),
     ...knobs,
   };
   for (const ns of config.namespaces ?? []) {

@@ -82,6 +82,14 @@ export function startPod(s: SimStore, p: SimPod, ref: WorkloadRef | undefined): 
   }
 }
 
+/** A new workload at its first generation, no pod yet: what a create writes. */
+export function newSimWorkload(
+  s: SimStore,
+  fields: Pick<SimWorkload, 'ref' | 'labels' | 'templateLabels' | 'templateAnnotations' | 'selector' | 'replicas'>,
+): SimWorkload {
+  return { ...fields, generation: 1, templateGen: 1, progressDeadlineExceeded: false, rv: s.nextRv(), timers: [] };
+}
+
 /** A pod the workload's controller creates from its current template. */
 export function newPod(s: SimStore, w: SimWorkload): SimPod {
   const name = `${w.ref.name}-${w.templateGen}-${s.nextPodId()}`;

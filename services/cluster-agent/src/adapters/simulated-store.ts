@@ -24,7 +24,8 @@ export interface SimWorkload {
   templateLabels: Labels;
   templateAnnotations: Labels;
   readonly selector: Labels;
-  readonly replicas: number;
+  /** scaled by the gateway canary (simulated-gateways.ts) */
+  replicas: number;
   generation: number;
   /** bumps with every template change; pods remember the one they were made from */
   templateGen: number;
@@ -74,6 +75,8 @@ export interface SimStore {
   nextPodId(): string;
   emit<R extends WatchedResource>(resource: R, event: WatchEvent<ResourceViews[R]>): void;
   putWorkload(w: SimWorkload): void;
+  /** a deleted workload (its pods are removed by the caller) */
+  removeWorkload(w: SimWorkload): void;
   putPod(p: SimPod): void;
   removePod(p: SimPod): void;
   /** the workload's pods, from the owner index */
@@ -153,6 +156,7 @@ type SimIndexes = Pick<
   | 'workloads'
   | 'pods'
   | 'putWorkload'
+  | 'removeWorkload'
   | 'putPod'
   | 'removePod'
   | 'podsOf'
@@ -183,6 +187,15 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
       named,
       [...kinds, w].sort((a, b) => KIND_ORDER.indexOf(a.ref.kind) - KIND_ORDER.indexOf(b.ref.kind)),
     );
+  };
+  const removeWorkload = (w: SimWorkload): void => {
+    const key = workloadRefKey(w.ref);
+    workloads.delete(key);
+    unindex(workloadsByNs, w.ref.namespace, key);
+    const named = `${w.ref.namespace}/${w.ref.name}`;
+    const kinds = (workloadsByName.get(named) ?? []).filter((x) => x !== w);
+    if (kinds.length > 0) workloadsByName.set(named, kinds);
+    else workloadsByName.delete(named);
   };
   // Ready pods per owner by injected revision: what the demo's stand-in for Prometheus reads for every target of
   // every sample (81,000 targets in the fleet benchmark's last wave), at the cost of a lookup, not of the pods.
@@ -236,6 +249,7 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
     workloads,
     pods,
     putWorkload,
+    removeWorkload,
     putPod,
     removePod,
     podsOf,

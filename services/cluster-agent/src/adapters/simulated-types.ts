@@ -8,6 +8,7 @@ import type {
   WorkloadRef,
   WorkloadView,
 } from '../ports/kubernetes-port.js';
+import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 
 /** Selects workloads a fault applies to: a namespace, optionally one workload in it. */
 export interface FaultTarget {
@@ -82,8 +83,11 @@ export interface SimulatedClusterStats {
   readonly objectsVisited: number;
 }
 
-/** An in-memory cluster behind the same port as the real one, plus the knobs a test or demo needs. */
-export interface SimulatedCluster extends KubernetesPort {
+/**
+ * An in-memory cluster behind the same ports as the real one (the gateway canary's writes too), plus the knobs a
+ * test or demo needs.
+ */
+export interface SimulatedCluster extends KubernetesPort, GatewayDeploymentPort {
   readonly name: string;
   createNamespace(name: string, labels?: Labels): NamespaceView;
   /** creates a workload whose pods are running and Ready at once, injected as the labels say now */

@@ -14,4 +14,8 @@ export interface GatewayDeploymentPort {
   scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
   /** deletes it, its ReplicaSets and pods with it (background propagation); `absent` when it is gone already */
   deleteDeployment(namespace: string, name: string): Promise<'deleted' | 'absent'>;
+  /** a Gateway API `Gateway`'s `istio.io/rev` label: null when it has none, undefined when there is no such Gateway */
+  readGatewayRevision(namespace: string, name: string): Promise<string | null | undefined>;
+  /** sets it (a merge patch of that label only): istiod then restarts the gateway's Deployment (ADR 0050) */
+  setGatewayRevision(namespace: string, name: string, revision: string): Promise<void>;
 }

@@ -1,9 +1,10 @@
-import type { GatewayStepCommand, GatewayStepProgress } from '@meshwave/contracts';
+import { GatewayKind, type GatewayStepCommand, type GatewayStepProgress } from '@meshwave/contracts';
 import type { Clock, TimerHandle } from '@meshwave/reconcile';
 import type { Logger } from '@meshwave/telemetry';
 import type { CommandLedger } from '../core/command-ledger.js';
 import { ClusterAgentError } from '../errors.js';
 import { reconcileGatewayStep, type GatewayCanaryPort } from './gateway-canary.js';
+import { reconcileGatewayApiStep } from './gateway-api-canary.js';
 
 /**
  * Runs the gateway steps the ledger's desired states name (ADR 0047): a pass per unfinished step every
@@ -33,13 +34,21 @@ export interface GatewayStepperOptions {
 interface Tracked {
   readonly rolloutId: string;
   readonly command: GatewayStepCommand;
+  /** the rollout's `from`: where a Gateway API gateway goes back at 0% */
+  readonly from: string;
   readonly startedAt: number;
   readonly deadlineMs: number;
   progress: GatewayStepProgress;
 }
 
 const keyOf = (rolloutId: string, c: GatewayStepCommand): string =>
-  `${rolloutId}/${c.namespace}/${c.name}/${c.revision}/${c.percent}/${c.removeOld}`;
+  `${rolloutId}/${c.namespace}/${c.name}/${c.revision}/${c.percent}/${c.removeOld}/${c.kind ?? GatewayKind.Injected}`;
+
+/** One pass of a step: a Gateway API gateway's moves its Gateway's revision, an injected one's the canary copy. */
+const passOf = (port: GatewayCanaryPort, t: Tracked): ReturnType<typeof reconcileGatewayApiStep> =>
+  t.command.kind === GatewayKind.GatewayApi
+    ? reconcileGatewayApiStep(port, t.command, t.from)
+    : reconcileGatewayStep(port, { ...t.command });
 
 export function createGatewayStepper(options: GatewayStepperOptions): GatewayStepper {
   const { clock, log } = options;
@@ -61,7 +70,7 @@ export function createGatewayStepper(options: GatewayStepperOptions): GatewaySte
     if (options.port === undefined)
       return update(t, { state: 'failed', reason: 'this agent is not allowed to move gateways (gatewayCanary)' });
     try {
-      const action = await reconcileGatewayStep(options.port, { ...t.command });
+      const action = await passOf(options.port, t);
       if (action.kind === 'converged') update(t, { state: 'converged' });
       else if (action.kind === 'failed') update(t, { state: 'failed', reason: action.reason });
       else if (action.kind === 'wait' && clock.now() - t.startedAt > t.deadlineMs)
@@ -116,7 +125,7 @@ export function createGatewayStepper(options: GatewayStepperOptions): GatewaySte
             percent: command.percent,
             state: 'pending',
           };
-          steps.set(key, { rolloutId, command, startedAt: clock.now(), deadlineMs, progress });
+          steps.set(key, { rolloutId, command, from: desired.from, startedAt: clock.now(), deadlineMs, progress });
           options.onProgress(rolloutId);
         }
       }

@@ -55,7 +55,7 @@ export function decide(input: DecisionInput): Decision {
   // A freeze halts every target of a rollout still active, whatever its phase (a failback too: nothing restarts).
   const frozen = input.freeze !== undefined && !TERMINAL_PHASES.has(s.state.phase);
   const held = frozen || outsideWindow;
-  const key = desiredKeyOf(s.state, held);
+  const key = desiredKeyOf(s.state, held, s.state.dispatchedWaves > input.record.plan.waves.length);
   const targets: Record<string, TargetRecord> = { ...s.state.targets };
   const reportGenerationOf = (target: string): number | undefined =>
     target.startsWith('cluster/')

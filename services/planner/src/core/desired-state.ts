@@ -10,6 +10,7 @@ import { RolloutPhase, resolvePercentOrCount } from '@meshwave/contracts';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { desiredRevisionOf, isExcluded } from './unit-observations.js';
 import { waveUnitsOf, type WaveMembership } from './wave-units.js';
+import { gatewayCommandsOf } from './gateway-waves.js';
 
 /** A command the engine wants published; `target` is the message key and audience (`cluster/x`, `vmgroup/y`). */
 export type EngineCommand =
@@ -80,6 +81,9 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
       groups.set(h.group, hosts);
     }
   }
+  // Gateway steps (ADR 0050): each selected gateway at the share of the newest step not taken back.
+  const gateways = gatewayCommandsOf(record, state);
+  for (const cluster of gateways.keys()) if (!clusters.has(cluster)) clusters.set(cluster, []);
   const current = plan.waves[Math.min(state.wave, plan.waves.length - 1)];
   const planned = (cluster: string): number => {
     const here = current?.clusters.find((c) => c.cluster === cluster)?.maxUnavailable;
@@ -118,6 +122,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
         units,
         halted,
         ...(tag !== undefined ? { tag } : {}),
+        ...(gateways.has(cluster) ? { gateways: gateways.get(cluster) } : {}),
         ...(spec.spec.allowUnsupportedUpgradePath !== undefined ? { allowUnsupportedUpgradePath: true } : {}),
         // absent from the file: each agent applies its cluster's own (--progress-deadline, default 600 s)
         ...(progressDeadline !== undefined ? { progressDeadlineSeconds: progressDeadline } : {}),
@@ -137,9 +142,10 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
 /**
  * What every target's desired content is a function of (besides the immutable record): while this is
  * unchanged no target's content changed, so a reconcile on a large fleet need not rebuild and compare every
- * unit list. Stored as each target's digest.
+ * unit list. Stored as each target's digest. `gatewaysSent`: a gateway step went out (the contents then also
+ * depend on whether the rollout completed).
  */
-export function desiredKeyOf(state: RolloutState, held = false): string {
+export function desiredKeyOf(state: RolloutState, held = false, gatewaysSent = false): string {
   return digestOf([
     state.dispatchedWaves,
     state.rolledBackWaves,
@@ -150,6 +156,8 @@ export function desiredKeyOf(state: RolloutState, held = false): string {
     // only when there are any, so the digests of rollouts never retried stay what they were
     ...(state.retries !== undefined && Object.keys(state.retries).length > 0 ? [state.retries] : []),
     ...((state.deadlineTrack?.pacing?.factor ?? 1) > 1 ? [state.deadlineTrack?.pacing?.factor] : []),
+    // a completed rollout's gateways lose their old Deployments (removeOld); other rollouts' digests stay as they were
+    ...(gatewaysSent && state.phase === RolloutPhase.Completed ? ['completed'] : []),
     // likewise only once a wave's membership changed its units (a skip, a comeback, a joined cluster)
     ...(state.membership !== undefined && hasMembershipChanges(state.membership)
       ? [state.membership.added, state.membership.skipped]

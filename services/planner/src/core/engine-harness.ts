@@ -53,6 +53,27 @@ export function newInventory(clusters = 2, workloadsPerCluster = 10, vmHosts = 0
   });
 }
 
+/** `newInventory` with an injected ingress gateway of `replicas` on the old revision in each cluster (ADR 0050). */
+export function newGatewayInventory(clusters = 2, workloadsPerCluster = 6, replicas = 4): Inventory {
+  const base = newInventory(clusters, workloadsPerCluster);
+  return Inventory.parse({
+    ...base,
+    clusters: base.clusters.map((c) => ({
+      ...c,
+      gateways: [
+        {
+          namespace: 'istio-ingress',
+          name: 'ingressgateway',
+          kind: 'injected',
+          labels: { istio: 'ingressgateway' },
+          revision: '1-24-5',
+          replicas,
+        },
+      ],
+    })),
+  });
+}
+
 export type SpecOverrides = Partial<RolloutSpecInput['spec']>;
 
 export function newSpec(overrides: SpecOverrides = {}): RolloutSpec {
@@ -91,6 +112,10 @@ export class FakeFleet {
   readonly deaf = new Set<string>();
   readonly health = new Map<string, Received<HealthReport>>();
   readonly published: EngineCommand[] = [];
+  /** gateways (`cluster/namespace/name`) whose steps up fail (their new pods fail); steps back down converge */
+  readonly failingGateways = new Set<string>();
+  /** per gateway, every share its agent was told to reach, in order (what an agent would walk through) */
+  readonly gatewayShares = new Map<string, number[]>();
 
   apply(commands: readonly EngineCommand[]): void {
     for (const c of commands) {
@@ -106,6 +131,11 @@ export class FakeFleet {
         this.desired.set(c.data.cluster, c.data);
         if (!c.data.halted && !this.waiting.has(c.data.cluster))
           for (const u of c.data.units) this.revisions.set(`${c.data.cluster}/${unitKey(u)}`, u.revision);
+        for (const g of c.data.gateways ?? []) {
+          const shares = this.gatewayShares.get(`${c.data.cluster}/${g.namespace}/${g.name}`) ?? [];
+          if (shares.at(-1) !== g.percent) shares.push(g.percent);
+          this.gatewayShares.set(`${c.data.cluster}/${g.namespace}/${g.name}`, shares);
+        }
       } else {
         const prev = this.vmDesired.get(c.data.group);
         if (prev && prev.generation >= c.data.generation) continue;
@@ -138,6 +168,23 @@ export class FakeFleet {
             ...(waits ?? {}),
           };
         }),
+        ...(d.gateways !== undefined
+          ? {
+              gateways: d.gateways.map((g) => {
+                const key = `${cluster}/${g.namespace}/${g.name}`;
+                const shares = this.gatewayShares.get(key) ?? [];
+                const up = shares.at(-1) === g.percent && (shares.at(-2) ?? 0) < g.percent;
+                const fails = up && this.failingGateways.has(key);
+                return {
+                  namespace: g.namespace,
+                  name: g.name,
+                  percent: g.percent,
+                  state: fails ? ('failed' as const) : ('converged' as const),
+                  ...(fails ? { reason: 'copy 0/1 ready on 1-25-2' } : {}),
+                };
+              }),
+            }
+          : {}),
       });
     }
     const vmGroups = new Map<string, VmProgress>();

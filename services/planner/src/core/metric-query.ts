@@ -3,6 +3,7 @@ import type { MetricQuery, MetricTarget } from './metric-samples.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { desiredRevisionOf, isExcluded } from './unit-observations.js';
 import { waveUnitsOf, type ParsedUnit } from './wave-units.js';
+import { gatewayMetricQueryOf } from './gateway-metrics.js';
 
 /** Whether a rollout asks for gates only a metrics backend can judge; the spec paths that do. */
 export function metricGatePaths(gates: Gates): string[] {
@@ -76,11 +77,12 @@ export function metricQueryOf(
   if (state.phase !== 'Running' || state.wavePhase === undefined || !EVALUATED_PHASES.has(state.wavePhase))
     return undefined;
   const w = state.wave;
-  if (record.plan.waves[w] === undefined || desiredRevisionOf(record, state, w) !== record.spec.spec.to)
-    return undefined;
   const windowStart = metricWindowStartOf(state);
   if (windowStart === undefined) return undefined;
   const elapsed = Math.floor((now.getTime() - Date.parse(windowStart)) / 1000);
+  const windowSeconds = Math.max(0, Math.min(maxWindowSeconds, elapsed));
+  if (record.plan.waves[w] === undefined) return gatewayMetricQueryOf(record, state, windowStart, windowSeconds);
+  if (desiredRevisionOf(record, state, w) !== record.spec.spec.to) return undefined;
   const oldWaves = record.plan.waves
     .map((_, i) => i)
     .filter(
@@ -93,7 +95,7 @@ export function metricQueryOf(
     rolloutId: record.id,
     wave: w,
     windowStart,
-    windowSeconds: Math.max(0, Math.min(maxWindowSeconds, elapsed)),
+    windowSeconds,
     current,
     baseline: beforeDispatch ? current : old,
     ...(beforeDispatch ? { baselineAt: state.waveDispatchedAt } : {}),

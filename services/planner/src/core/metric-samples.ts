@@ -55,6 +55,11 @@ export interface MetricTarget {
   readonly namespace: string;
   /** absent: every workload of the namespace (namespace granularity) */
   readonly name?: string;
+  /**
+   * A gateway (ADR 0050): its own requests (it reports them as the source), served by its pods on `revision`
+   * (`istio.io/rev`), whichever of `workloads` (the gateway's Deployment and its canary copy) runs them
+   */
+  readonly gateway?: { readonly revision: string; readonly workloads: readonly string[] };
 }
 
 /** What the adapter must fetch for a rollout now, or undefined when no metric gate is being evaluated. */

@@ -18,21 +18,6 @@ export function planRefusal(plan: Plan): PlannerError | undefined {
 }
 
 /**
- * The error that refuses to create a rollout whose plan has gateway steps (its `gateways:` section selects
- * gateways): they are planned and listed (dry run, `meshwave plan`), but the engine does not dispatch them yet
- * (ADR 0047, "Not done"). Created, such a rollout would complete after its waves with every gateway still on
- * `from`, which an operator would read as moved. A section that selects no gateway moves nothing and is accepted.
- */
-export function gatewayStepsRefusal(plan: Plan): PlannerError | undefined {
-  if (!plan.gatewaySteps.some((step) => step.gateways.length > 0)) return undefined;
-  return new PlannerError(
-    PlannerErrorCode.GatewayStepsNotDispatched,
-    'spec.gateways: this planner plans gateway steps (dry run, meshwave plan) but does not carry them out yet; remove the section to create the rollout (ADR 0047)',
-    { context: { details: [{ path: 'spec.gateways', message: 'gateway steps are not dispatched yet' }] } },
-  );
-}
-
-/**
  * What the creation's audit entry says of an override: the operator's reason and the unsupported paths it
  * allowed; undefined when the spec overrides nothing.
  */

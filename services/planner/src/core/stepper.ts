@@ -7,6 +7,7 @@ import type { RolloutCondition } from './decision.js';
 import type { RolloutState } from './rollout-state.js';
 import { transition, type StateKey } from './transition-table.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
+import { gatewayStepAt, observeGateways } from './gateway-waves.js';
 
 /** The state one decision builds up while it chains transitions, with what it must publish and when to look again. */
 export class Stepper {
@@ -75,14 +76,19 @@ export class Stepper {
 export function gate(input: DecisionInput, state: RolloutState, final: boolean, now: Date): GateVerdict {
   const { record, observations } = input;
   const w = state.wave;
-  const earlier = Array.from({ length: Math.min(w, state.dispatchedWaves) }, (_, i) => i);
+  // a gateway step's own units are its gateways; the workload waves before it stay watched
+  const earlier = Array.from({ length: Math.min(w, state.dispatchedWaves, record.plan.waves.length) }, (_, i) => i);
+  const own =
+    gatewayStepAt(record, w) !== undefined
+      ? observeGateways(record, state, observations, [w])
+      : observeUnits(record, state, observations, [w]);
   const windowStart = metricWindowStartOf(state);
   const evaluated = evaluateGate(input.healthSources ?? DEFAULT_HEALTH_SOURCES, {
     rolloutId: record.id,
     wave: w,
     final,
     gates: record.spec.spec.gates,
-    units: holdUnits(observeUnits(record, state, observations, [w]), observations, now),
+    units: holdUnits(own, observations, now),
     watched: holdUnits(observeUnits(record, state, observations, earlier), observations, now),
     vmHosts: holdVmHosts(observeVmHosts(record, state, observations, [w]), observations, now),
     ...(input.metrics !== undefined ? { metrics: input.metrics } : {}),

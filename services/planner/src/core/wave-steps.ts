@@ -11,6 +11,8 @@ import { stateKeyOf, type StateKey } from './transition-table.js';
 import { holdUnits, holdVmHosts, isStarved } from './judgement-hold.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
 import { waveUnitsOf } from './wave-units.js';
+import { gatewayStepAt, waveCountOf, waveInfoOf } from './gateway-waves.js';
+import { gatewayFailback } from './gateway-failback.js';
 
 /** Something blocks the wave's start: say what, and look again when it lifts (if it says when). */
 function waitFor(s: Stepper, block: StartBlock): false {
@@ -38,30 +40,31 @@ function stepDispatching(s: Stepper, input: DecisionInput): boolean {
   const now = input.now.getTime();
   const { record } = input;
   const st = s.state;
-  const waves = record.plan.waves;
-  if (st.wave >= waves.length) {
+  if (st.wave >= waveCountOf(record)) {
     // A plan without waves: nothing to move.
     s.go('Running/Converging', TransitionTrigger.Dispatched, 'no wave to dispatch');
     return true;
   }
   const block = freezeBlock(input.freeze) ?? startBlockOf(record, st, st.wave, now, blackoutsWaived(input));
   if (block) return waitFor(s, block);
-  const note = membershipAtStart(s, input);
+  const step = gatewayStepAt(record, st.wave);
+  const note = step === undefined ? membershipAtStart(s, input) : '';
   if (note === false) return false;
-  const planned = waves[st.wave]!;
-  const forced = planned.forced ? ' (forced by the deadline)' : '';
-  const units = waveUnitsOf(record, s.state, st.wave).length;
-  s.go(
-    'Running/Converging',
-    TransitionTrigger.Dispatched,
-    `wave "${planned.name}" dispatched: ${units} units, ${planned.vmHosts.length} VM hosts${forced}${note}`,
-    {
-      dispatchedWaves: Math.max(st.dispatchedWaves, st.wave + 1),
-      rolledBackWaves: st.rolledBackWaves.filter((w) => w !== st.wave),
-      waveDispatchedAt: input.now.toISOString(),
-      soakStartedAt: undefined,
-    },
-  );
+  let what: string;
+  if (step !== undefined) {
+    what = `gateway step "${step.name}" dispatched: ${step.gateways.length} gateways to ${step.percent}% on ${record.spec.spec.to}`;
+  } else {
+    const planned = record.plan.waves[st.wave]!;
+    const forced = planned.forced ? ' (forced by the deadline)' : '';
+    const units = waveUnitsOf(record, s.state, st.wave).length;
+    what = `wave "${planned.name}" dispatched: ${units} units, ${planned.vmHosts.length} VM hosts${forced}${note}`;
+  }
+  s.go('Running/Converging', TransitionTrigger.Dispatched, what, {
+    dispatchedWaves: Math.max(st.dispatchedWaves, st.wave + 1),
+    rolledBackWaves: st.rolledBackWaves.filter((w) => w !== st.wave),
+    waveDispatchedAt: input.now.toISOString(),
+    soakStartedAt: undefined,
+  });
   s.settled = true;
   s.wake(now); // look again at once: a wave nobody reports on (empty) must not wait for an event
   return false;
@@ -89,14 +92,13 @@ function stepSoaking(s: Stepper, input: DecisionInput): boolean {
   const now = input.now.getTime();
   const { record } = input;
   const st = s.state;
-  const waves = record.plan.waves;
   const v = gate(input, st, false, input.now);
   if (v.outcome === GateOutcome.Failed) {
     s.recordVerdict(v);
     failWave(s, input, v);
     return false;
   }
-  const soakMs = (waves[st.wave]?.soakSeconds ?? 0) * 1000;
+  const soakMs = (waveInfoOf(record, st.wave)?.soakSeconds ?? 0) * 1000;
   const until = Date.parse(st.soakStartedAt ?? input.now.toISOString()) + soakMs;
   if (now < until) {
     s.setReason(`soaking until ${new Date(until).toISOString()}`);
@@ -114,7 +116,6 @@ function stepSoaking(s: Stepper, input: DecisionInput): boolean {
 function stepGating(s: Stepper, input: DecisionInput): boolean {
   const now = input.now.getTime();
   const st = s.state;
-  const waves = input.record.plan.waves;
   if (st.gateRetryAt !== undefined && Date.parse(st.gateRetryAt) > now) {
     s.wake(Date.parse(st.gateRetryAt));
     return false;
@@ -129,8 +130,8 @@ function stepGating(s: Stepper, input: DecisionInput): boolean {
     return false;
   }
   if (v.outcome === GateOutcome.Successful) {
-    const name = waves[st.wave]?.name ?? String(st.wave);
-    if (st.wave + 1 >= waves.length) {
+    const name = waveInfoOf(input.record, st.wave)?.name ?? String(st.wave);
+    if (st.wave + 1 >= waveCountOf(input.record)) {
       s.go('Completed', TransitionTrigger.LastGatePassed, `wave "${name}" passed its gate; every wave done`, {
         gateRetryAt: undefined,
       });
@@ -169,9 +170,11 @@ function stepRollingBack(s: Stepper, input: DecisionInput): boolean {
     : st.rolledBackWaves.filter((w) => w < st.dispatchedWaves);
   const units = holdUnits(observeUnits(record, st, input.observations, waveList), input.observations, input.now);
   const hosts = holdVmHosts(observeVmHosts(record, st, input.observations, waveList), input.observations, input.now);
+  const gateways = gatewayFailback(s, input);
   const failed = [
     ...units.filter((u) => u.fresh && u.status === 'failed').map((u) => u.unit),
     ...hosts.filter((h) => h.fresh && h.status === 'failed').map((h) => `vmgroup/${h.host}`),
+    ...gateways.failed,
   ];
   if (failed.length > 0 && isStarved(input.plannerLoad)) {
     s.setReason(`failback failure held: the planner's event loop lags; judged again when it is back under`);
@@ -188,11 +191,12 @@ function stepRollingBack(s: Stepper, input: DecisionInput): boolean {
   }
   const pending =
     units.filter((u) => !(u.fresh && u.status === 'converged')).length +
-    hosts.filter((h) => !(h.fresh && h.status === 'converged')).length;
+    hosts.filter((h) => !(h.fresh && h.status === 'converged')).length +
+    gateways.pending;
   if (pending > 0) {
-    s.setReason(
-      `failing back to ${record.spec.spec.from}: ${pending} of ${units.length + hosts.length} units and VM hosts still to go`,
-    );
+    const total = units.length + hosts.length + gateways.total;
+    const what = gateways.total > 0 ? 'units, VM hosts and gateways' : 'units and VM hosts';
+    s.setReason(`failing back to ${record.spec.spec.from}: ${pending} of ${total} ${what} still to go`);
     return false;
   }
   if (st.rollbackScope === 'wave') {
@@ -200,7 +204,8 @@ function stepRollingBack(s: Stepper, input: DecisionInput): boolean {
       'Halted',
       TransitionTrigger.WaveRolledBack,
       `wave ${st.wave} is back on ${record.spec.spec.from}; resume to retry it (exclude what failed first)`,
-      { rollbackScope: undefined },
+      // a gateway step's failback took every gateway step back: a retry starts again from the first one
+      { rollbackScope: undefined, ...(gatewayStepAt(record, st.wave) ? { wave: record.plan.waves.length } : {}) },
     );
   } else {
     s.go('RolledBack', TransitionTrigger.RolledBack, `every dispatched unit is back on ${record.spec.spec.from}`, {

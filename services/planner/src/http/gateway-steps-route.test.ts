@@ -43,7 +43,7 @@ async function newApiWithGateways(): Promise<PlannerApi> {
 }
 
 describe('the plan API lists the gateway steps (ADR 0047)', () => {
-  it('Given gateways in the inventory and a gateways section, When planned (dry run), Then it lists the steps after the waves, And creating the rollout is refused (422) until the planner dispatches them', async () => {
+  it('Given gateways in the inventory and a gateways section, When planned (dry run), Then it lists the steps after the waves, And the rollout is created with them (the engine dispatches them, ADR 0050)', async () => {
     api = await newApiWithGateways();
     const payload = [newRolloutYaml().trimEnd(), ...gatewaysSection, ''].join('\n');
     const dry = await api.app.inject({ method: 'POST', url: '/v1/plans', headers: yaml, payload });
@@ -60,18 +60,16 @@ describe('the plan API lists the gateway steps (ADR 0047)', () => {
     // the gateway Deployments are in no wave
     expect(plan.waves.flatMap((w) => w.workloads).some((w) => w.name === 'istio-ingressgateway')).toBe(false);
 
-    // the engine does not carry gateway steps out yet: creating such a rollout is refused, nothing is stored
     const created = await api.app.inject({ method: 'POST', url: '/v1/rollouts', headers: yaml, payload });
-    expect(created.statusCode).toBe(422);
-    expect(created.json()).toMatchObject({ code: 'GATEWAY_STEPS_NOT_DISPATCHED' });
-    expect(JSON.stringify(created.json())).toContain('spec.gateways');
-    const listed = await api.app.inject({
+    expect(created.statusCode).toBe(201);
+    const id = created.json<{ id: string }>().id;
+    const stored = await api.app.inject({
       method: 'GET',
-      url: '/v1/rollouts',
+      url: `/v1/rollouts/${id}/plan`,
       headers: { authorization: yaml.authorization },
     });
-    expect(listed.statusCode).toBe(200);
-    expect(listed.json()).toEqual({ rollouts: [] });
+    expect(stored.statusCode).toBe(200);
+    expect(stored.json<Plan>().gatewaySteps.map((s) => s.name)).toEqual(['gateways-25%', 'gateways-100%']);
   });
 
   it('Given a gateways section that selects no gateway, When created, Then the rollout is accepted (it leaves no gateway behind)', async () => {

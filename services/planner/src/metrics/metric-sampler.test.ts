@@ -44,4 +44,18 @@ describe('promqlOf', () => {
     }));
     expect(promqlOf(many, 60).requests).not.toContain('destination_workload=~');
   });
+
+  it('reads a gateway cohort from the gateway’s own (source-reported) requests, by the revision of its pods, per pod (ADR 0050)', () => {
+    const gateway = {
+      unit: 'c1/istio-ingress/Deployment/ingressgateway',
+      cluster: 'c1',
+      namespace: 'istio-ingress',
+      name: 'ingressgateway',
+      gateway: { revision: '1-25-2', workloads: ['ingressgateway', 'ingressgateway-1-25-2'] },
+    };
+    const q = promqlOf([gateway], 60, 'cluster');
+    expect(q.requests).toBe(
+      'sum by (cluster,source_workload_namespace,source_workload,pod) (increase(istio_requests_total{reporter="source",source_workload_namespace=~"istio-ingress",source_workload=~"ingressgateway|ingressgateway-1-25-2",istio_io_rev=~"1-25-2",cluster=~"c1"}[60s]))',
+    );
+  });
 });

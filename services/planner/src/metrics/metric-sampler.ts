@@ -66,13 +66,48 @@ function groupingOf(targets: readonly MetricTarget[], clusterLabel: string | und
   };
 }
 
+/**
+ * The label Prometheus's pod scrape gives a pod's `istio.io/rev` (a `labelmap` of the pod's labels, as Istio's and
+ * the Prometheus chart's scrape configurations do): a gateway's requests are told apart by the revision of the pods
+ * that served them (ADR 0050).
+ */
+export const GATEWAY_REVISION_LABEL = 'istio_io_rev';
+/** The label the same scrape gives the pod's name: a gateway's p99 is compared pod by pod (ADR 0050). */
+export const GATEWAY_POD_LABEL = 'pod';
+
+/**
+ * A cohort of gateways: their own requests (a gateway reports the requests it forwards as the source), served by
+ * pods on the cohort's revisions, whichever of each gateway's Deployments (the gateway, its canary copy) ran them.
+ */
+function gatewayGroupingOf(targets: readonly MetricTarget[], clusterLabel: string | undefined): Grouping {
+  const matchers = [
+    'reporter="source"',
+    `source_workload_namespace=~"${alternatives(targets.map((t) => t.namespace))}"`,
+    `source_workload=~"${alternatives(targets.flatMap((t) => t.gateway?.workloads ?? []))}"`,
+    `${GATEWAY_REVISION_LABEL}=~"${alternatives(targets.map((t) => t.gateway?.revision ?? ''))}"`,
+    ...(clusterLabel ? [`${clusterLabel}=~"${alternatives(targets.map((t) => t.cluster))}"`] : []),
+  ];
+  return {
+    selector: matchers.join(','),
+    // per pod: the statistical test compares the p99 of each new pod with each old one's (a gateway is one workload)
+    by: [
+      ...(clusterLabel ? [clusterLabel] : []),
+      'source_workload_namespace',
+      'source_workload',
+      GATEWAY_POD_LABEL,
+    ].join(','),
+  };
+}
+
 /** PromQL of the three instant queries, exported for the ADR's examples and tests. */
 export function promqlOf(
   targets: readonly MetricTarget[],
   windowSeconds: number,
   clusterLabel?: string,
 ): { requests: string; errors: string; p99: string } {
-  const g = groupingOf(targets, clusterLabel);
+  const g = targets.some((t) => t.gateway !== undefined)
+    ? gatewayGroupingOf(targets, clusterLabel)
+    : groupingOf(targets, clusterLabel);
   const range = `[${windowSeconds}s]`;
   return {
     requests: `sum by (${g.by}) (increase(istio_requests_total{${g.selector}}${range}))`,
@@ -81,7 +116,10 @@ export function promqlOf(
   };
 }
 
-/** Matches series to the query's targets: a workload target by its name, a namespace target by every workload in it. */
+/**
+ * Matches series to the query's targets: a workload target by its name, a namespace target by every workload in it,
+ * a gateway target by each of its Deployments.
+ */
 class TargetIndex {
   /** `cluster/namespace/name` (name `*` for a namespace target) → unit key */
   private readonly keys = new Map<string, string>();
@@ -89,20 +127,24 @@ class TargetIndex {
   constructor(
     targets: readonly MetricTarget[],
     private readonly clusterLabel: string | undefined,
+    private readonly side: 'destination' | 'source' = 'destination',
   ) {
     for (const t of targets) {
-      const key = `${clusterLabel ? t.cluster : ''}/${t.namespace}/${t.name ?? '*'}`;
-      if (!this.keys.has(key)) this.keys.set(key, t.unit);
+      for (const name of t.gateway?.workloads ?? [t.name ?? '*']) {
+        const key = `${clusterLabel ? t.cluster : ''}/${t.namespace}/${name}`;
+        if (!this.keys.has(key)) this.keys.set(key, t.unit);
+      }
     }
   }
 
   /** `cluster/namespace/workload` of a series and the unit it belongs to, when it belongs to a target */
   workloadOf(metric: Readonly<Record<string, string>>): { workload: string; unit: string } | undefined {
     const cluster = this.clusterLabel ? (metric[this.clusterLabel] ?? '') : '';
-    const ns = metric['destination_workload_namespace'] ?? '';
-    const name = metric['destination_workload'] ?? '';
+    const ns = metric[`${this.side}_workload_namespace`] ?? '';
+    const name = metric[`${this.side}_workload`] ?? '';
     const unit = this.keys.get(`${cluster}/${ns}/${name}`) ?? this.keys.get(`${cluster}/${ns}/*`);
-    return unit === undefined ? undefined : { workload: `${cluster}/${ns}/${name}`, unit };
+    const pod = this.side === 'source' ? metric[GATEWAY_POD_LABEL] : undefined;
+    return unit === undefined ? undefined : { workload: `${cluster}/${ns}/${pod ?? name}`, unit };
   }
 }
 
@@ -153,13 +195,15 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
     withLatency: boolean,
   ): Promise<WorkloadTraffic[]> {
     if (targets.length === 0) return [];
+    // a gateway step's cohorts are gateways only, a wave's workloads only (metric-query.ts, gateway-metrics.ts)
+    const side = targets.some((t) => t.gateway !== undefined) ? 'source' : 'destination';
     const q = promqlOf(targets, windowSeconds, options.clusterLabel);
     const [requests, errors, p99] = await Promise.all([
       options.client.query(q.requests, at),
       withErrors ? options.client.query(q.errors, at) : Promise.resolve([]),
       withLatency ? options.client.query(q.p99, at) : Promise.resolve([]),
     ]);
-    return trafficOf(new TargetIndex(targets, options.clusterLabel), requests, errors, p99);
+    return trafficOf(new TargetIndex(targets, options.clusterLabel, side), requests, errors, p99);
   }
 
   async function fetchSamples(q: MetricQuery, now: Date): Promise<MetricObservation> {

@@ -18,6 +18,7 @@ import {
   type UnitObservation,
 } from '../core/unit-observations.js';
 import { waveInjection, type ReportedEntries } from './wave-injection.js';
+import { buildGatewayStatus } from './gateway-status.js';
 import { buildMembershipStatus } from './membership-status.js';
 import { burndownOf } from '../core/deadline-status.js';
 
@@ -199,6 +200,7 @@ export function buildRolloutStatus(
   const waves = options.waves ?? buildWaveStatuses(record, state, observations);
   const estimate = estimateCompletion(record, state, now);
   const membership = buildMembershipStatus(record, state);
+  const gateways = buildGatewayStatus(record, state, observations);
   return {
     ...summarizeRollout(record, state),
     reason: state.reason,
@@ -206,6 +208,7 @@ export function buildRolloutStatus(
     generation: state.generation,
     ...traceIdOf(record.traceparent),
     waveStatuses: [...waves],
+    ...(gateways !== undefined ? { gateways } : {}),
     gateVerdicts: state.verdicts.slice(-100).map((v) => ({ ...v })),
     excluded: [...state.excluded],
     approvedWaves: [...state.approvedWaves],

@@ -1,0 +1,37 @@
+import { WorkloadKind, type GatewayStepCommand } from '@meshwave/contracts';
+import { gatewayOf, injectedRevisionOf } from '@meshwave/istio';
+import { nextGatewayApiAction, type GatewayApiAction } from '../core/gateway-api-step.js';
+import { selectorMatches } from '../ports/kubernetes-port.js';
+import type { GatewayCanaryPort } from './gateway-canary.js';
+
+/**
+ * One pass of a Gateway API gateway's step (ADR 0050): reads the Deployment istiod runs, the Gateway it serves and
+ * their pods; moves the Gateway's `istio.io/rev` (`to` at 100%, `from` at 0%) or waits for istiod's restart. At
+ * most one write, idempotent: a pass run again once converged writes nothing.
+ */
+export async function reconcileGatewayApiStep(
+  kube: GatewayCanaryPort,
+  command: GatewayStepCommand,
+  from: string,
+): Promise<GatewayApiAction> {
+  const { namespace, name } = command;
+  const revision = command.percent === 100 ? command.revision : from;
+  const [view, pods] = await Promise.all([
+    kube.getWorkload({ namespace, kind: WorkloadKind.Deployment, name }),
+    kube.listPods(namespace),
+  ]);
+  const recognised = view === undefined ? undefined : gatewayOf(view);
+  if (recognised?.kind !== 'gateway-api')
+    return { kind: 'failed', reason: `${namespace}/${name} is not the Deployment of a Gateway API gateway` };
+  const gatewayName = recognised.gatewayName;
+  const label = await kube.readGatewayRevision(namespace, gatewayName);
+  const own = pods.filter((p) => p.controlled && !p.terminating && selectorMatches(view!.selector, p.labels));
+  const ready = own.filter((p) => p.ready && injectedRevisionOf(p.annotations) === revision).length;
+  const action = nextGatewayApiAction({ namespace, name, gatewayName, revision }, label, {
+    view: view!,
+    readyPods: ready,
+    livePods: own.length,
+  });
+  if (action.kind === 'relabel-gateway') await kube.setGatewayRevision(namespace, gatewayName, action.revision);
+  return action;
+}

@@ -1,0 +1,36 @@
+import type { GatewayRolloutStatus } from '@meshwave/contracts';
+import { gatewayShares, gatewayUnitKey, observeGateways } from '../core/gateway-waves.js';
+import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
+
+/**
+ * The gateway part of a rollout's status (ADR 0050): each step (pending, active, done, taken back) and each gateway
+ * at the share it should have now with what its agent last reported; undefined when the plan has no gateway step.
+ */
+export function buildGatewayStatus(
+  record: RolloutRecord,
+  state: RolloutState,
+  observations: Observations,
+): GatewayRolloutStatus | undefined {
+  const first = record.plan.waves.length;
+  if (record.plan.gatewaySteps.length === 0) return undefined;
+  const steps = record.plan.gatewaySteps.map((step, i) => {
+    const wave = first + i;
+    const dispatched = wave < state.dispatchedWaves;
+    const rolledBack = dispatched && (state.rollbackAll || state.rolledBackWaves.includes(wave));
+    const active = wave === state.wave && state.phase === 'Running';
+    const stepState = rolledBack ? 'rolled-back' : active ? 'active' : dispatched ? 'done' : 'pending';
+    return { wave, name: step.name, percent: step.percent, state: stepState } as const;
+  });
+  const waves = steps.map((s) => s.wave);
+  const observed = new Map(observeGateways(record, state, observations, waves).map((o) => [o.unit, o]));
+  const gateways = [...gatewayShares(record, state).values()].map(({ gateway, percent }) => {
+    const o = observed.get(gatewayUnitKey(gateway));
+    return {
+      ...gateway,
+      percent,
+      state: o?.fresh === true ? o.status : ('pending' as const),
+      ...(o?.message !== undefined ? { reason: o.message } : {}),
+    };
+  });
+  return { steps, gateways };
+}
