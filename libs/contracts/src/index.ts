@@ -4,6 +4,7 @@ export * from './http-server-options.js';
 export * from './rollout-spec.js';
 export * from './inventory.js';
 export * from './gateway.js';
+export * from './ambient.js';
 export * from './plan.js';
 export * from './messages.js';
 export * from './command-fencing.js';

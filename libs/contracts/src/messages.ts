@@ -10,6 +10,7 @@ import {
   RevisionTags,
   VmHost,
 } from './inventory.js';
+import { AmbientInventory } from './ambient.js';
 import { GatewayStepCommand, GatewayStepProgress, InventoryGateway, MAX_GATEWAYS } from './gateway.js';
 import { CommandRejectionReasonSchema } from './command-fencing.js';
 
@@ -208,6 +209,8 @@ export const InventoryReport = z.object({
   revisionPodsTruncated: z.literal(true).optional(),
   /** the cluster's gateways, apart from its workloads (ADR 0047; optional: older agents send none) */
   gateways: z.array(InventoryGateway).max(MAX_GATEWAYS).optional(),
+  /** nodes, node agents and waypoints of ambient mode (ADR 0051; optional: older agents send none) */
+  ambient: AmbientInventory.optional(),
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 

@@ -1,3 +1,4 @@
+import { PlannedAmbientStep } from './ambient.js';
 import { PlannedGatewayStep } from './gateway.js';
 import { PlanRisk } from './preflight.js';
 import { z } from 'zod';
@@ -112,6 +113,8 @@ export const Plan = z.object({
   waves: z.array(PlannedWave),
   /** gateway canary steps after every wave (ADR 0047); absent in plans made before gateways */
   gatewaySteps: z.array(PlannedGatewayStep).default([]),
+  /** istio-cni and ztunnel node waves, then waypoint steps (ADR 0051); absent in plans made before ambient */
+  ambientSteps: z.array(PlannedAmbientStep).default([]),
   skipped: z.array(SkippedWorkload),
   /** what could go wrong for each unit when it restarts (ADR 0035); absent in plans made before the preflight */
   risks: z.array(PlanRisk).default([]),

@@ -130,6 +130,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
       toPlannedWave(s, index, { movers, units }, clusters, body.defaults.maxUnavailable),
     ),
     gatewaySteps,
+    ambientSteps: [],
     skipped: skipped.sort(compareWorkloads),
     risks,
     untouchedVmHosts: vmByWave.untouched,

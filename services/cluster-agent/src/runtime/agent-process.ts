@@ -100,6 +100,7 @@ function leaderOptions(
     kubernetes: kube,
     // the chart grants these writes with `gatewayCanary`; without it a gateway step fails on the refusal
     gateways: kube,
+    ambient: kube,
     bus,
     store,
     logger: log,

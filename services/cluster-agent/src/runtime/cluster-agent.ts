@@ -28,6 +28,8 @@ import { createReporter, type Reporter } from './reporter.js';
 import { createGatewayStepper, type GatewayStepper } from './gateway-stepper.js';
 import type { GatewayCanaryPort } from './gateway-canary.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
+import type { AmbientPort } from '../ports/ambient-port.js';
+import { readAmbient } from './ambient-reader.js';
 import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
 import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
@@ -100,6 +102,8 @@ export interface ClusterAgentOptions {
   readonly apiserver?: ApiserverCondition;
   /** the Deployment writes of gateway canaries (ADR 0047); absent: gateway steps fail saying so */
   readonly gateways?: GatewayDeploymentPort;
+  /** nodes, node agents and waypoints (ADR 0051); absent: the inventory reports no ambient mode */
+  readonly ambient?: AmbientPort;
 }
 
 export interface ClusterAgent extends AssignmentSource {
@@ -241,6 +245,7 @@ function createParts(
     condition: () => (loop.degraded() ? loop.report() : (options.apiserver?.report() ?? {})),
     istio: () => options.kubernetes.readIstioInstallation(),
     revisionPods: async () => capRevisionPods(cache.revisionPods(await options.kubernetes.readCronJobs())),
+    ...(options.ambient === undefined ? {} : { ambient: readAmbient.bind(undefined, options.ambient) }),
     log,
     gatewayProgress: (rolloutId) => gateways.progressOf(rolloutId),
   });

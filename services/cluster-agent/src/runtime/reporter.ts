@@ -2,6 +2,7 @@ import {
   MessageType,
   UnitFailureReason,
   UnitState,
+  type AmbientInventory,
   type GatewayStepProgress,
   type HealthReport,
   type UnitProgress,
@@ -40,6 +41,8 @@ export interface ReporterOptions {
   readonly istio: () => Promise<IstioInstallation | undefined>;
   /** pods with a proxy per revision in every namespace, read with every inventory (one list of Jobs) */
   readonly revisionPods: () => Promise<RevisionPodsRead>;
+  /** nodes, node agents and waypoints (ADR 0051), read with the control planes */
+  readonly ambient?: () => Promise<AmbientInventory>;
   readonly log: Logger;
   /** the state of a rollout's gateway steps (ADR 0047), carried by its progress reports */
   readonly gatewayProgress?: (rolloutId: string) => GatewayStepProgress[] | undefined;
