@@ -9,6 +9,9 @@ export const NodeAgentKind = { IstioCni: 'istio-cni', Ztunnel: 'ztunnel' } as co
 export type NodeAgentKind = (typeof NodeAgentKind)[keyof typeof NodeAgentKind];
 const NODE_AGENT_KINDS = [NodeAgentKind.IstioCni, NodeAgentKind.Ztunnel] as const;
 
+/** The namespace label (as inventories report namespaces) that enrols a namespace in ambient mode. */
+export const AMBIENT_NAMESPACE_LABEL = { key: 'istio.io/dataplane-mode', value: 'ambient' } as const;
+
 /** At most this many nodes per cluster in an inventory (Kubernetes' own tested limit is 5,000 nodes). */
 export const MAX_NODES = 5000;
 /** At most this many node-agent DaemonSets per cluster (one istio-cni and one ztunnel, a few during a move). */

@@ -26,6 +26,8 @@ export const SkipReason = {
   NotTagged: 'not-tagged',
   /** a preflight risk the rollout's `preflight.block` names (the plan's `risks` say which) */
   Preflight: 'preflight',
+  /** in an ambient namespace without a sidecar: its node's ztunnel moves it, no restart (ADR 0051) */
+  Ambient: 'ambient',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
@@ -37,6 +39,7 @@ export const SkippedWorkload = PlannedWorkload.extend({
     SkipReason.NotSelected,
     SkipReason.NotTagged,
     SkipReason.Preflight,
+    SkipReason.Ambient,
   ]),
   /** the revision it is on, for `not-on-from` */
   revision: z.string().nullable().optional(),
