@@ -32,7 +32,7 @@ const controlPlanes = [
   { revision: TO, version: '1.25.2', ready: true },
 ];
 
-type ClusterInput = InventoryInput['clusters'][number];
+type ClusterInput = NonNullable<InventoryInput['clusters']>[number];
 
 /** A cluster of `nodes` nodes in pool `ambient` (and one in pool `system`), every node agent on 1.24.5. */
 function newCluster(name: string, nodes: number, over: Partial<ClusterInput> = {}): ClusterInput {

@@ -100,6 +100,7 @@ export async function newAgentHarness(
         cluster: cluster.name,
         kubernetes: kube,
         gateways: kube,
+        ambient: kube,
         bus: agentBus,
         store,
         intervals: {
