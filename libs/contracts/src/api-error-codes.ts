@@ -27,6 +27,8 @@ export const ApiErrorCode = {
   PolicyViolation: 'POLICY_VIOLATION',
   /** the rollout's `gateways:` section selects gateways, which this planner plans but does not move yet (ADR 0047) */
   GatewayStepsNotDispatched: 'GATEWAY_STEPS_NOT_DISPATCHED',
+  /** the rollout's `ambient:` section moves nodes or waypoints, which this planner plans but does not move yet (ADR 0051) */
+  AmbientStepsNotDispatched: 'AMBIENT_STEPS_NOT_DISPATCHED',
   Internal: 'INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -40,6 +40,8 @@ export const PlannerErrorCode = {
   ControlPlaneMissing: 'CONTROL_PLANE_MISSING',
   /** the rollout's `gateways:` section selects gateways: planned and listed, but not carried out by this planner yet (ADR 0047) */
   GatewayStepsNotDispatched: 'GATEWAY_STEPS_NOT_DISPATCHED',
+  /** the rollout's `ambient:` section moves nodes or waypoints: planned and listed, not carried out yet (ADR 0051) */
+  AmbientStepsNotDispatched: 'AMBIENT_STEPS_NOT_DISPATCHED',
   /** a document read from the store does not match its schema (stored-documents.ts): retrying cannot fix it */
   StoredDocumentInvalid: 'STORED_DOCUMENT_INVALID',
   /** the store lost its data (its era marker is gone): this replica stopped acting until restarted (ADR 0025) */
