@@ -74,47 +74,43 @@ function agentTemplate(kind: NodeAgentKind, pool: string, version: string, revis
   };
 }
 
+/** A node agent DaemonSet of a pool: where it runs, and on which version and revision. */
+export interface NodeAgentSpec {
+  readonly namespace: string;
+  readonly kind: NodeAgentKind;
+  readonly pool: string;
+  readonly version: string;
+  readonly revision: string;
+}
+
+const templateOf = (a: NodeAgentSpec): k8s.V1PodTemplateSpec => agentTemplate(a.kind, a.pool, a.version, a.revision);
+
 /** A node agent DaemonSet on OnDelete over the pool; resolves once a ready pod runs on each of `nodes`. */
-export async function newNodeAgent(
-  admin: AdminClients,
-  namespace: string,
-  kind: NodeAgentKind,
-  pool: string,
-  version: string,
-  revision: string,
-  nodes: number,
-): Promise<void> {
-  const shape = SHAPE[kind];
+export async function newNodeAgent(admin: AdminClients, agent: NodeAgentSpec, nodes: number): Promise<void> {
+  const shape = SHAPE[agent.kind];
   await admin.apps.createNamespacedDaemonSet({
-    namespace,
+    namespace: agent.namespace,
     body: {
-      metadata: { name: shape.name, labels: { 'app.kubernetes.io/name': kind } },
+      metadata: { name: shape.name, labels: { 'app.kubernetes.io/name': agent.kind } },
       spec: {
         selector: { matchLabels: { ...shape.labels } },
         updateStrategy: { type: 'OnDelete' },
-        template: agentTemplate(kind, pool, version, revision),
+        template: templateOf(agent),
       },
     },
   });
-  await eventually(`${kind}: ${nodes} pods ready on ${version}`, async () => {
-    const versions = await agentPodVersions(admin, namespace, kind);
-    return versions.length === nodes && versions.every((v) => v.endsWith(`:${version} ready`));
+  await eventually(`${agent.kind}: ${nodes} pods ready on ${agent.version}`, async () => {
+    const versions = await agentPodVersions(admin, agent.namespace, agent.kind);
+    return versions.length === nodes && versions.every((v) => v.endsWith(`:${agent.version} ready`));
   });
 }
 
 /** What an operator's `helm upgrade` does to an OnDelete DaemonSet: the template moves, no pod does. */
-export async function setNodeAgentTemplate(
-  admin: AdminClients,
-  namespace: string,
-  kind: NodeAgentKind,
-  pool: string,
-  version: string,
-  revision: string,
-): Promise<void> {
-  const name = SHAPE[kind].name;
-  const ds = await admin.apps.readNamespacedDaemonSet({ namespace, name });
-  ds.spec!.template = agentTemplate(kind, pool, version, revision);
-  await admin.apps.replaceNamespacedDaemonSet({ namespace, name, body: ds });
+export async function setNodeAgentTemplate(admin: AdminClients, agent: NodeAgentSpec): Promise<void> {
+  const name = SHAPE[agent.kind].name;
+  const ds = await admin.apps.readNamespacedDaemonSet({ namespace: agent.namespace, name });
+  ds.spec!.template = templateOf(agent);
+  await admin.apps.replaceNamespacedDaemonSet({ namespace: agent.namespace, name, body: ds });
 }
 
 /** `<node> <image tag> ready|not-ready` of each live pod of the node agent, sorted. */

@@ -4,7 +4,6 @@
 // pod to the new template. An independent watch on the pool's nodes counts the cordoned ones at every event.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyInventoryDelta } from '@meshwave/planner';
 import { planRollout } from '@meshwave/plan';
 import {
   createKubernetesClient,
@@ -13,18 +12,10 @@ import {
   type KubernetesClient,
   type NodeWave,
 } from '@meshwave/cluster-agent';
-import {
-  Inventory,
-  MessageType,
-  RolloutSpec,
-  UnitState,
-  type InventoryDelta,
-  type InventoryReport,
-  type Plan,
-} from '@meshwave/contracts';
+import { Inventory, RolloutSpec, UnitState, type Plan } from '@meshwave/contracts';
 import { systemClock } from '@meshwave/reconcile';
 import { loadTestEnv } from '../../support/env.ts';
-import { newAgentHarness, type AgentHarness } from './agent-harness.ts';
+import { heldInventory, newAgentHarness, type AgentHarness } from './agent-harness.ts';
 import {
   CordonWatch,
   agentPodVersions,
@@ -44,19 +35,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-/** The cluster's inventory as the planner holds it: the last whole report with the deltas after it applied. */
-function heldInventory(h: AgentHarness): InventoryReport | undefined {
-  let held: InventoryReport | undefined;
-  for (const e of h.events) {
-    if (e.type === MessageType.Inventory) held = e.data as InventoryReport;
-    else if (e.type === MessageType.InventoryDelta) {
-      const outcome = applyInventoryDelta(held, e.data as InventoryDelta);
-      if (outcome.kind === 'applied') held = outcome.report;
-    }
-  }
-  return held;
-}
-
 /** A pool of kwok nodes with istio-cni and ztunnel on OLD, then their templates moved to NEW (`helm upgrade`). */
 async function newAmbientPool(h: AgentHarness): Promise<{ pool: string; system: string; nodes: string[] }> {
   const pool = `amb-${randomUUID().slice(0, 6)}`;
@@ -66,8 +44,8 @@ async function newAmbientPool(h: AgentHarness): Promise<{ pool: string; system: 
   await newNamespace(h.admin, system, {});
   cleanups.push(() => h.admin.core.deleteNamespace({ name: system }));
   for (const kind of ['istio-cni', 'ztunnel'] as const) {
-    await newNodeAgent(h.admin, system, kind, pool, '1.24.5', OLD, NODES);
-    await setNodeAgentTemplate(h.admin, system, kind, pool, '1.25.2', NEW);
+    await newNodeAgent(h.admin, { namespace: system, kind, pool, version: '1.24.5', revision: OLD }, NODES);
+    await setNodeAgentTemplate(h.admin, { namespace: system, kind, pool, version: '1.25.2', revision: NEW });
   }
   return { pool, system, nodes };
 }
@@ -120,12 +98,19 @@ async function runAmbientSteps(client: KubernetesClient, plan: Plan): Promise<vo
       graceMs: 0,
     };
     const started = Date.now();
+    // what the wave waited for, each change once, for the log
+    const waited: string[] = [];
     const progress = await runNodeWave(client, wave, {
       clock: systemClock,
       intervalMs: 200,
       deadlineMs: 120_000,
+      onPass: (passed) => {
+        const now = passed.map((p) => `${p.node} ${p.state} ${p.detail ?? ''}`).join('; ');
+        if (waited.at(-1) !== now) waited.push(now);
+      },
     });
     console.log(`NODE-WAVE ${step.name} (${step.nodes.length} nodes): ${Date.now() - started} ms`);
+    if (Date.now() - started > 5_000) console.log(`NODE-WAVE ${step.name} waited for:\n${waited.join('\n')}`);
     expect(progress.map((p) => [p.node, p.state])).toEqual(wave.nodes.map((n) => [n, 'converged']));
   }
 }

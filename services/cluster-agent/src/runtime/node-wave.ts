@@ -174,12 +174,15 @@ export async function runNodeWave(
     readonly intervalMs: number;
     readonly deadlineMs: number;
     readonly signal?: AbortSignal;
+    /** each pass's progress, for a report */
+    readonly onPass?: (progress: readonly NodeProgress[]) => void;
   },
 ): Promise<NodeProgress[]> {
   const { clock } = options;
   const ends = clock.now() + options.deadlineMs;
   for (;;) {
     const progress = await nodeWavePass(port, wave, clock.now());
+    options.onPass?.(progress);
     if (progress.every((p) => p.state === NodeState.Converged) || progress.some((p) => p.state === NodeState.Failed))
       return progress;
     if (clock.now() >= ends)
