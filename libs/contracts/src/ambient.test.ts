@@ -11,14 +11,21 @@ spec:
   waves: [{ name: all }]
 `;
 
-function problemsOf(text: string): InvalidInputError['problems'] {
+/** What a call threw, or undefined. */
+const thrownBy = (f: () => unknown): unknown => {
   try {
-    parseRolloutSpec(text, 'rollouts.yml');
+    f();
   } catch (err) {
-    if (err instanceof InvalidInputError) return err.problems;
-    throw err;
+    return err;
   }
-  throw new Error('expected the spec to be refused');
+  return undefined;
+};
+
+/** The problems of a rollout file its parser refuses (it must refuse it). */
+function problemsOf(text: string): InvalidInputError['problems'] {
+  const err = thrownBy(() => parseRolloutSpec(text, 'rollouts.yml'));
+  expect(err).toBeInstanceOf(InvalidInputError);
+  return (err as InvalidInputError).problems;
 }
 
 const ambient = {

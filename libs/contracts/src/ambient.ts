@@ -171,3 +171,56 @@ export const AmbientProblemCode = {
   VersionUnknown: 'AMBIENT_VERSION_UNKNOWN',
 } as const;
 export type AmbientProblemCode = (typeof AmbientProblemCode)[keyof typeof AmbientProblemCode];
+
+/** At most this many ambient steps in one desired state (every node wave and waypoint step of a rollout). */
+export const MAX_AMBIENT_STEPS = 64;
+
+/**
+ * One ambient step of a cluster's desired state (ADR 0051): a node wave (its nodes of this cluster move their
+ * `component`'s pod to `version`, at most `maxUnavailable` of the cluster's nodes held at once) or a waypoint step
+ * (each waypoint set to `revision`).
+ */
+export const AmbientStepCommand = z
+  .strictObject({
+    /** the plan's step (`ztunnel-1`) */
+    step: z.string().min(1).max(64),
+    component: z.enum([AmbientComponent.IstioCni, AmbientComponent.Ztunnel, AmbientComponent.Waypoints]),
+    version: AgentVersion.optional(),
+    nodes: z
+      .array(ObjectName)
+      .max(MAX_AMBIENT_UNAVAILABLE * 10)
+      .default([]),
+    maxUnavailable: z.number().int().min(1).max(MAX_AMBIENT_UNAVAILABLE).default(1),
+    drain: z.enum([NodeDrainPolicy.Drain, NodeDrainPolicy.Wait]).default(NodeDrainPolicy.Wait),
+    graceSeconds: z.number().int().min(0).max(3600).default(0),
+    waypoints: z
+      .array(z.strictObject({ namespace: ObjectName, name: ObjectName }))
+      .max(MAX_WAYPOINTS_PER_STEP)
+      .default([]),
+    revision: RevisionName.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.component === AmbientComponent.Waypoints ? c.revision === undefined : c.version === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.component === AmbientComponent.Waypoints ? 'revision' : 'version'],
+        message:
+          c.component === AmbientComponent.Waypoints
+            ? 'a waypoint step names its revision'
+            : 'a node wave names its version',
+      });
+  });
+export type AmbientStepCommand = z.infer<typeof AmbientStepCommand>;
+
+/** How far a cluster's agent got with an ambient step (`UnitProgress.ambient`), node by node. */
+export const AmbientStepProgress = z.object({
+  step: z.string(),
+  state: z.enum(['pending', 'moving', 'converged', 'failed']),
+  /** each node (or waypoint, `namespace/name`) that is not converged, with what it waits for or why it failed */
+  waiting: z
+    .array(z.object({ name: z.string(), state: z.string(), detail: z.string().max(1024).optional() }))
+    .max(MAX_AMBIENT_UNAVAILABLE * 10)
+    .default([]),
+  reason: z.string().max(1024).optional(),
+});
+export type AmbientStepProgress = z.infer<typeof AmbientStepProgress>;

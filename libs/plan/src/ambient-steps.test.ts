@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Inventory, RolloutSpec, type InventoryInput, type Plan, type RolloutSpecInput } from '@meshwave/contracts';
 import { formatPlanTable } from './format-table.js';
+import { ambientStepCommand } from './ambient-steps.js';
 import { planRollout } from './wave-planner.js';
 
 const FROM = '1-24-5';
@@ -174,5 +175,27 @@ describe('ambient steps in the plan (ADR 0051)', () => {
     c.ambient!.nodeAgents = c.ambient!.nodeAgents!.map((a) => ({ ...a, version: '1.24.6' }));
     const p = plan(newSpec({}), c);
     expect(p.problems.map((x) => x.code)).toContain('CONTROL_PLANE_MISSING');
+  });
+
+  it('Given a planned step, Then each cluster’s desired state carries its own nodes or waypoints, with the bound and policy', () => {
+    const spec = newSpec({ select: { pools: ['ambient'] }, maxUnavailable: 2, drain: 'drain', grace: '1m' });
+    const p = plan(spec, newCluster('c1', 3), newCluster('c2', 1));
+    const [cni1, , , , waypoints] = p.ambientSteps;
+    expect(ambientStepCommand(cni1!, 'c2', spec.spec)).toEqual({
+      step: 'istio-cni-1',
+      component: 'istio-cni',
+      version: '1.25.2',
+      nodes: ['n0'],
+      maxUnavailable: 2,
+      drain: 'drain',
+      graceSeconds: 60,
+      waypoints: [],
+    });
+    expect(ambientStepCommand(p.ambientSteps[1]!, 'c2', spec.spec)).toBeUndefined();
+    expect(ambientStepCommand(waypoints!, 'c1', spec.spec)).toMatchObject({
+      step: 'waypoints-1',
+      waypoints: [{ namespace: 'mall', name: 'waypoint' }],
+      revision: TO,
+    });
   });
 });

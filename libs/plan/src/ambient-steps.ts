@@ -6,6 +6,7 @@ import {
   NodeAgentKind,
   PlanProblemCode,
   resolveRevision,
+  type AmbientStepCommand,
   type Inventory,
   type InventoryCluster,
   type InventoryNodeAgent,
@@ -206,4 +207,46 @@ export function ambientNamespaceSets(clusters: Inventory['clusters']): ReadonlyS
           .map((n) => n.name),
       ),
   );
+}
+
+/**
+ * What a cluster's desired state carries of a planned ambient step (ADR 0051): its nodes (or waypoints) of that
+ * cluster, with the section's bound and drain policy; undefined when the step moves nothing there.
+ */
+export function ambientStepCommand(
+  step: PlannedAmbientStep,
+  cluster: string,
+  body: Pick<RolloutSpec['spec'], 'to' | 'ambient'>,
+): AmbientStepCommand | undefined {
+  const section = body.ambient;
+  if (section === undefined) return undefined;
+  if (step.component === AmbientComponent.Waypoints) {
+    const waypoints = step.waypoints
+      .filter((w) => w.cluster === cluster)
+      .map(({ namespace, name }) => ({ namespace, name }));
+    return waypoints.length === 0
+      ? undefined
+      : {
+          step: step.name,
+          component: step.component,
+          nodes: [],
+          maxUnavailable: section.maxUnavailable,
+          drain: section.drain,
+          graceSeconds: section.grace,
+          waypoints,
+          revision: body.to,
+        };
+  }
+  const nodes = step.nodes.filter((n) => n.cluster === cluster);
+  if (nodes.length === 0) return undefined;
+  return {
+    step: step.name,
+    component: step.component,
+    version: nodes[0]!.version,
+    nodes: nodes.map((n) => n.name),
+    maxUnavailable: section.maxUnavailable,
+    drain: section.drain,
+    graceSeconds: section.grace,
+    waypoints: [],
+  };
 }

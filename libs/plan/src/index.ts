@@ -18,4 +18,4 @@ export {
   type RuleVerdict,
 } from './upgrade-rules.js';
 export { GATEWAY_API_STEP, gatewayStepName, planGatewaySteps, selectGateways } from './gateway-steps.js';
-export { ambientStepName, planAmbientSteps } from './ambient-steps.js';
+export { ambientStepCommand, ambientStepName, planAmbientSteps } from './ambient-steps.js';

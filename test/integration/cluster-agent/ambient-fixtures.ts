@@ -107,10 +107,12 @@ export async function newNodeAgent(admin: AdminClients, agent: NodeAgentSpec, no
 
 /** What an operator's `helm upgrade` does to an OnDelete DaemonSet: the template moves, no pod does. */
 export async function setNodeAgentTemplate(admin: AdminClients, agent: NodeAgentSpec): Promise<void> {
-  const name = SHAPE[agent.kind].name;
-  const ds = await admin.apps.readNamespacedDaemonSet({ namespace: agent.namespace, name });
-  ds.spec!.template = templateOf(agent);
-  await admin.apps.replaceNamespacedDaemonSet({ namespace: agent.namespace, name, body: ds });
+  // a merge patch of the template alone: the DaemonSet controller writes its status meanwhile
+  const body = { spec: { template: templateOf(agent) } };
+  await admin.apps.patchNamespacedDaemonSet(
+    { namespace: agent.namespace, name: SHAPE[agent.kind].name, body },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
 }
 
 /** `<node> <image tag> ready|not-ready` of each live pod of the node agent, sorted. */

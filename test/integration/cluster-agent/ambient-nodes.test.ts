@@ -4,7 +4,7 @@
 // pod to the new template. An independent watch on the pool's nodes counts the cordoned ones at every event.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { planRollout } from '@meshwave/plan';
+import { ambientStepCommand, planRollout } from '@meshwave/plan';
 import {
   createKubernetesClient,
   nodeWavePass,
@@ -12,7 +12,7 @@ import {
   type KubernetesClient,
   type NodeWave,
 } from '@meshwave/cluster-agent';
-import { Inventory, RolloutSpec, UnitState, type Plan } from '@meshwave/contracts';
+import { Inventory, RolloutSpec, UnitState, type AmbientStepCommand, type Plan } from '@meshwave/contracts';
 import { systemClock } from '@meshwave/reconcile';
 import { loadTestEnv } from '../../support/env.ts';
 import { heldInventory, newAgentHarness, type AgentHarness } from './agent-harness.ts';
@@ -51,7 +51,11 @@ async function newAmbientPool(h: AgentHarness): Promise<{ pool: string; system: 
 }
 
 /** The plan of a rollout with an ambient section over `pool`, from the agent's own inventory. */
-async function planFromInventory(h: AgentHarness, pool: string, namespaces: readonly string[]): Promise<Plan> {
+async function planFromInventory(
+  h: AgentHarness,
+  pool: string,
+  namespaces: readonly string[],
+): Promise<{ plan: Plan; spec: RolloutSpec }> {
   const report = await eventually('the agent reports the pool with its node agents on 1.24.5', () => {
     const r = heldInventory(h);
     const ours = r?.ambient?.nodes.filter((n) => n.pool === pool) ?? [];
@@ -82,7 +86,7 @@ async function planFromInventory(h: AgentHarness, pool: string, namespaces: read
       ambient: { select: { pools: [pool] }, maxUnavailable: MAX_UNAVAILABLE },
     },
   });
-  return planRollout(spec, inventory, { now: new Date() });
+  return { plan: planRollout(spec, inventory, { now: new Date() }), spec };
 }
 
 /** Runs each ambient node wave of the plan to its end; logs its duration (the note reports it; nothing asserts it). */
@@ -125,7 +129,7 @@ describe('ambient mode, node by node, on a real apiserver', () => {
     cleanups.push(async () => watch.close());
     await h.startAgent();
 
-    const plan = await planFromInventory(h, pool, [system]);
+    const { plan } = await planFromInventory(h, pool, [system]);
     expect(plan.ambientSteps.map((s) => [s.name, s.nodes.length])).toEqual([
       ['istio-cni-1', 2],
       ['istio-cni-2', 2],
@@ -167,7 +171,7 @@ describe('ambient mode, node by node, on a real apiserver', () => {
     expect(watch.maxCordoned).toBe(MAX_UNAVAILABLE);
   });
 
-  it('Given a mixed cluster (a sidecar namespace on the old revision, an ambient namespace, ztunnel over the pool), When the rollout runs its wave and its node waves side by side, Then the sidecar namespace converges on the new revision, the ambient workload is never restarted, and every ztunnel runs 1.25.2', async () => {
+  it('Given a mixed cluster (a sidecar namespace on the old revision, an ambient namespace, ztunnel over the pool), When the agent runs the wave and, step after step, the node waves from its desired state, Then the sidecar namespace converges on the new revision, the ambient workload is never restarted, and every ztunnel runs 1.25.2', async () => {
     const h = await newAgentHarness(env, cluster, { chartValues: ['ambient=true'] });
     cleanups.push(() => h.close());
     const { pool, system, nodes } = await newAmbientPool(h);
@@ -190,14 +194,24 @@ describe('ambient mode, node by node, on a real apiserver', () => {
     cleanups.push(async () => watch.close());
     await h.startAgent();
 
-    const plan = await planFromInventory(h, pool, [system, sidecar, ambient]);
+    const { plan, spec } = await planFromInventory(h, pool, [system, sidecar, ambient]);
     expect(plan.waves.flatMap((w) => w.workloads.map((x) => `${x.namespace}/${x.name}`))).toEqual([`${sidecar}/web`]);
     expect(plan.skipped.map((s) => [s.name, s.reason])).toEqual([['store', 'ambient']]);
 
-    await h.send({ units: [{ namespace: sidecar, revision: NEW }] });
-    const client = createKubernetesClient({ kubeconfig: h.identity.kubeconfig });
-    cleanups.push(async () => client.close());
-    await runAmbientSteps(client, plan);
+    // as the engine would: the wave's unit, then each ambient step added to the desired state once the one
+    // before it converged; the agent runs them from its desired state
+    const units = [{ namespace: sidecar, revision: NEW }];
+    await h.send({ units });
+    const dispatched: AmbientStepCommand[] = [];
+    for (const step of plan.ambientSteps) {
+      dispatched.push(ambientStepCommand(step, cluster.name, spec.spec)!);
+      const started = Date.now();
+      await h.send({ units, ambient: dispatched });
+      await eventually(`the agent reports ${step.name} converged`, () =>
+        h.lastProgress()?.ambient?.some((a) => a.step === step.name && a.state === 'converged'),
+      );
+      console.log(`AGENT-NODE-WAVE ${step.name} (${step.nodes.length} nodes): ${Date.now() - started} ms`);
+    }
     await eventually('the sidecar namespace converged on the new revision', () =>
       h.lastProgress()?.units.some((u) => u.namespace === sidecar && u.state === UnitState.Converged),
     );
