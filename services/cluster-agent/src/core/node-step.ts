@@ -68,6 +68,8 @@ export const stepMark = (move: Pick<NodeMove, 'component' | 'version'>): string 
 /** True when meshwave holds a cordon on the node for some move: it counts against `maxUnavailable`. */
 export const heldByMeshwave = (node: NodeView): boolean => node.annotations[AmbientNodeAnnotation.Step] !== undefined;
 
+const pods = (n: number): string => `${n} pod${n === 1 ? '' : 's'}`;
+
 /** The next write for a node's move. */
 export function decideNode(move: NodeMove, o: NodeObservation): NodeAction {
   const mark = o.node.annotations[AmbientNodeAnnotation.Step];
@@ -95,10 +97,10 @@ export function decideNode(move: NodeMove, o: NodeObservation): NodeAction {
     if (o.drainable.length > 0 && o.now >= graceEnds && move.graceMs > 0)
       return {
         kind: 'failed',
-        why: `${o.drainable.length} pods still on the node after the grace of ${move.graceMs / 1000}s`,
+        why: `${pods(o.drainable.length)} still on the node after the grace of ${move.graceMs / 1000}s`,
       };
     if (left.length > 0) return { kind: 'evict', pods: left.map(({ namespace, name }) => ({ namespace, name })) };
-    if (o.drainable.length > 0) return { kind: 'wait', why: `${o.drainable.length} evicted pods still terminating` };
+    if (o.drainable.length > 0) return { kind: 'wait', why: `${pods(o.drainable.length)} evicted, still terminating` };
   } else if (move.component === 'ztunnel' && o.now < graceEnds)
     return { kind: 'wait', why: `holding the cordoned node until ${new Date(graceEnds).toISOString()}` };
   return { kind: 'replace', pods: stale.map(({ namespace, name }) => ({ namespace, name })) };
