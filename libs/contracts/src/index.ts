@@ -6,6 +6,7 @@ export * from './inventory.js';
 export * from './gateway.js';
 export * from './rollout-mesh.js';
 export * from './mesh-apply.js';
+export * from './ambient.js';
 export * from './plan.js';
 export * from './messages.js';
 export * from './command-fencing.js';

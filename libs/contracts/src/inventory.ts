@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Labels, ObjectName, ResourceName, RevisionName } from './primitives.js';
 import { WorkloadPreflight } from './preflight.js';
 import { InventoryGateway, MAX_GATEWAYS } from './gateway.js';
+import { AmbientInventory } from './ambient.js';
 
 export const WorkloadKind = { Deployment: 'Deployment', StatefulSet: 'StatefulSet', DaemonSet: 'DaemonSet' } as const;
 export type WorkloadKind = (typeof WorkloadKind)[keyof typeof WorkloadKind];
@@ -144,6 +145,8 @@ export const InventoryCluster = z.strictObject({
   revisionPodsTruncated: z.literal(true).optional(),
   /** the cluster's gateway Deployments (ADR 0047; optional: agents before it report none) */
   gateways: z.array(InventoryGateway).max(MAX_GATEWAYS).optional(),
+  /** nodes, istio-cni and ztunnel DaemonSets, waypoints (ADR 0051; optional: agents before it report none) */
+  ambient: AmbientInventory.optional(),
 });
 export type InventoryCluster = z.infer<typeof InventoryCluster>;
 

@@ -11,6 +11,7 @@ import {
   RevisionTags,
   VmHost,
 } from './inventory.js';
+import { AmbientInventory, AmbientStepCommand, AmbientStepProgress, MAX_AMBIENT_STEPS } from './ambient.js';
 import { GatewayStepCommand, GatewayStepProgress, InventoryGateway, MAX_GATEWAYS } from './gateway.js';
 import { CommandRejectionReasonSchema } from './command-fencing.js';
 
@@ -103,6 +104,8 @@ export const ClusterDesiredState = z.object({
   tag: RevisionName.optional(),
   /** gateway canary steps (ADR 0047); absent: no gateway of this cluster moves */
   gateways: z.array(GatewayStepCommand).max(MAX_GATEWAYS).optional(),
+  /** ambient node waves and waypoint steps dispatched so far (ADR 0051); absent: nothing ambient moves */
+  ambient: z.array(AmbientStepCommand).max(MAX_AMBIENT_STEPS).optional(),
   /**
    * the rollout allows an upgrade path Istio does not support (`spec.allowUnsupportedUpgradePath`, audited with its
    * reason by the planner): the agent's live re-check of a tag move's path does not refuse it (ADR 0046)
@@ -188,6 +191,8 @@ export const UnitProgress = z.object({
   halted: z.boolean().default(false),
   /** the gateway steps of the desired state (ADR 0047); absent when it names none */
   gateways: z.array(GatewayStepProgress).max(MAX_GATEWAYS).optional(),
+  /** the ambient steps of the desired state (ADR 0051); absent when it names none */
+  ambient: z.array(AmbientStepProgress).max(MAX_AMBIENT_STEPS).optional(),
 });
 export type UnitProgress = z.infer<typeof UnitProgress>;
 
@@ -211,6 +216,8 @@ export const InventoryReport = z.object({
   revisionPodsTruncated: z.literal(true).optional(),
   /** the cluster's gateways, apart from its workloads (ADR 0047; optional: older agents send none) */
   gateways: z.array(InventoryGateway).max(MAX_GATEWAYS).optional(),
+  /** nodes, node agents and waypoints of ambient mode (ADR 0051; optional: older agents send none) */
+  ambient: AmbientInventory.optional(),
 });
 export type InventoryReport = z.infer<typeof InventoryReport>;
 

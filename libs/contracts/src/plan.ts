@@ -1,3 +1,4 @@
+import { PlannedAmbientStep } from './ambient.js';
 import { PlannedGatewayStep } from './gateway.js';
 import { PlanRisk } from './preflight.js';
 import { z } from 'zod';
@@ -25,6 +26,8 @@ export const SkipReason = {
   NotTagged: 'not-tagged',
   /** a preflight risk the rollout's `preflight.block` names (the plan's `risks` say which) */
   Preflight: 'preflight',
+  /** in an ambient namespace without a sidecar: its node's ztunnel moves it, no restart (ADR 0051) */
+  Ambient: 'ambient',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
@@ -36,6 +39,7 @@ export const SkippedWorkload = PlannedWorkload.extend({
     SkipReason.NotSelected,
     SkipReason.NotTagged,
     SkipReason.Preflight,
+    SkipReason.Ambient,
   ]),
   /** the revision it is on, for `not-on-from` */
   revision: z.string().nullable().optional(),
@@ -112,6 +116,8 @@ export const Plan = z.object({
   waves: z.array(PlannedWave),
   /** gateway canary steps after every wave (ADR 0047); absent in plans made before gateways */
   gatewaySteps: z.array(PlannedGatewayStep).default([]),
+  /** istio-cni and ztunnel node waves, then waypoint steps (ADR 0051); absent in plans made before ambient */
+  ambientSteps: z.array(PlannedAmbientStep).default([]),
   skipped: z.array(SkippedWorkload),
   /** what could go wrong for each unit when it restarts (ADR 0035); absent in plans made before the preflight */
   risks: z.array(PlanRisk).default([]),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AmbientRollout } from './ambient.js';
 import { GatewayRollout } from './gateway.js';
 import { PreflightPolicy } from './preflight.js';
 import { RolloutMeshName, rolloutMeshIssues } from './rollout-mesh.js';
@@ -189,6 +190,8 @@ export const RolloutSpecBody = z
     vms: z.array(VmRollout).default([]),
     /** gateways, moved by canary after every workload wave (ADR 0047); absent: gateways are not touched */
     gateways: GatewayRollout.optional(),
+    /** istio-cni and ztunnel node by node, then waypoints (ADR 0051); absent: ambient mode is not touched */
+    ambient: AmbientRollout.optional(),
     gates: Gates.default({}),
     onGateFailure: z
       .enum([GateFailurePolicy.Halt, GateFailurePolicy.RollbackWave, GateFailurePolicy.RollbackAll])

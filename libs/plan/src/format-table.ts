@@ -30,6 +30,7 @@ export function formatPlanTable(plan: Plan): string {
     }
     for (const d of plan.waves[wi]!.delays) lines.push(`      delayed: ${d}`);
   }
+  lines.push(...ambientStepLines(plan.ambientSteps));
   lines.push(...gatewayStepLines(plan.gatewaySteps));
   const skipped = new Map<string, number>();
   for (const s of plan.skipped) skipped.set(s.reason, (skipped.get(s.reason) ?? 0) + 1);
@@ -69,6 +70,26 @@ function gatewayStepLines(steps: Plan['gatewaySteps']): string[] {
     for (const g of s.gateways.slice(0, RISKS_SHOWN))
       out.push(`      ${g.cluster}/${g.namespace}/${g.name} (${g.kind})`);
     if (s.gateways.length > RISKS_SHOWN) out.push(`      … and ${s.gateways.length - RISKS_SHOWN} more`);
+    for (const d of s.delays) out.push(`      delayed: ${d}`);
+  }
+  return out;
+}
+
+/** The ambient steps after the waves (ADR 0051): istio-cni and ztunnel node waves, then waypoints. */
+function ambientStepLines(steps: Plan['ambientSteps']): string[] {
+  if (steps.length === 0) return [];
+  const out = ['', `ambient steps (${steps.length}), after the waves:`];
+  for (const s of steps) {
+    const what = s.component === 'waypoints' ? `${s.waypoints.length} waypoints` : `${s.nodes.length} nodes`;
+    out.push(
+      `  ${s.index}  ${pad(s.name, 14)} ${s.earliestStart} → ${s.estimatedConverged}  soak ${s.soakSeconds}s  ${what}`,
+    );
+    const names = [
+      ...s.nodes.map((n) => `${n.cluster}/${n.name} → ${n.version}`),
+      ...s.waypoints.map((w) => `${w.cluster}/${w.namespace}/${w.name}`),
+    ];
+    for (const n of names.slice(0, RISKS_SHOWN)) out.push(`      ${n}`);
+    if (names.length > RISKS_SHOWN) out.push(`      … and ${names.length - RISKS_SHOWN} more`);
     for (const d of s.delays) out.push(`      delayed: ${d}`);
   }
   return out;

@@ -19,3 +19,4 @@ export {
   type RuleVerdict,
 } from './upgrade-rules.js';
 export { GATEWAY_API_STEP, gatewayStepName, planGatewaySteps, selectGateways } from './gateway-steps.js';
+export { ambientStepCommand, ambientStepName, planAmbientSteps } from './ambient-steps.js';

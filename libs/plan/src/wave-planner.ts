@@ -9,6 +9,7 @@ import {
   type SkippedWorkload,
   type Wave,
 } from '@meshwave/contracts';
+import { ambientNamespaceSets, planAmbientSteps } from './ambient-steps.js';
 import { ChangeWindows, type StartDelay } from './change-windows.js';
 import { controlPlaneProblems } from './control-plane-checks.js';
 import { planGatewaySteps, selectGateways } from './gateway-steps.js';
@@ -60,8 +61,14 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   // Each exclude decides once per namespace (by its index), not once per workload.
   const namespaceVerdicts = excludes.map(() => [] as (boolean | undefined)[]);
   const inMesh = rolloutMeshFilter(body, inventory, options.meshOf);
+  const ambientNamespaces = ambientNamespaceSets(clusters);
   const units = buildUnits(clusters, body.granularity, seed, (ci, w, ns) => {
     if (inMesh !== undefined && !inMesh(ci, w.namespace)) return false;
+    // a workload of an ambient namespace has no sidecar to restart: its data plane is its node's ztunnel (ADR 0051)
+    if (w.injectedRevision == null && ambientNamespaces[ci]!.has(w.namespace)) {
+      skipped.push(skippedOf(clusters[ci]!.name, w, SkipReason.Ambient));
+      return false;
+    }
     for (let i = 0; i < excludes.length; i++) {
       const x = excludes[i]!;
       if (!x.matchesCluster(ci)) continue;
@@ -104,20 +111,24 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   );
 
   reportUnmoved(units, clusters, assigned, body, skipped, blocked);
-  // 5. Gateways, by canary after every wave (ADR 0047).
+  // 5. Ambient mode: istio-cni then ztunnel in node waves, then waypoints (ADR 0051).
+  const ambient = planAmbientSteps(body, clusters, scheduler, problems);
+  // 6. Gateways, by canary after every wave (ADR 0047).
   const gateways = selectGateways(body, clusters);
   const gatewaySteps = planGatewaySteps(body, gateways, scheduler, problems);
   // Istio's rules, checked in the clusters the plan moves units or gateways in (ADR 0028).
   const moving = new Uint8Array(clusters.length);
   for (let u = 0; u < units.size; u++) if (assigned[u] !== UNASSIGNED) moving[units.cluster[u]!] = 1;
   const movingGateways = new Set(gatewaySteps.flatMap((s) => s.gateways.map((g) => g.cluster)));
-  const movingIn = clusters.filter((c, ci) => moving[ci] === 1 || movingGateways.has(c.name));
+  const movingIn = clusters.filter(
+    (c, ci) => moving[ci] === 1 || movingGateways.has(c.name) || ambient.clusters.has(c.name),
+  );
   problems.push(...controlPlaneProblems(body, movingIn));
   problems.push(...deadlineProblems(body, now, scheduler.scheduled));
-  const lastGatewayStep = gatewaySteps.at(-1);
+  const lastStep = gatewaySteps.at(-1) ?? ambient.steps.at(-1);
   const completion = scheduler.scheduled.reduce(
     (max, s) => Math.max(max, s.converged),
-    lastGatewayStep === undefined ? now : Date.parse(lastGatewayStep.estimatedConverged),
+    lastStep === undefined ? now : Date.parse(lastStep.estimatedConverged),
   );
   return {
     rollout: spec.metadata.name,
@@ -133,6 +144,7 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
       toPlannedWave(s, index, { movers, units }, clusters, body.defaults.maxUnavailable),
     ),
     gatewaySteps,
+    ambientSteps: ambient.steps,
     skipped: skipped.sort(compareWorkloads),
     risks,
     untouchedVmHosts: vmByWave.untouched,

@@ -87,3 +87,8 @@ export {
   type GatewayStepOutcome,
   type RunGatewayStepOptions,
 } from './runtime/gateway-canary.js';
+export * from './ports/ambient-port.js';
+export { AmbientNodeAnnotation, decideNode, stepMark, type NodeAction, type NodeMove } from './core/node-step.js';
+export { NodeState, nodeWavePass, runNodeWave, type NodeProgress, type NodeWave } from './runtime/node-wave.js';
+export { waypointPass, type WaypointProgress } from './runtime/waypoint-move.js';
+export { readAmbient } from './runtime/ambient-reader.js';

@@ -8,8 +8,11 @@ import {
   clusterKey,
   type ClusterDesiredState,
   type HaltCommand,
+  type InventoryDelta,
+  type InventoryReport,
   type UnitProgress,
 } from '@meshwave/contracts';
+import { applyInventoryDelta } from '@meshwave/planner';
 import {
   createClusterAgent,
   createKubernetesClient,
@@ -104,6 +107,7 @@ export async function newAgentHarness(
         kubernetes: kube,
         gateways: kube,
         meshConfig: kube,
+        ambient: kube,
         bus: agentBus,
         store,
         intervals: {
@@ -263,3 +267,16 @@ export function watchConcurrentRestarts(
 }
 
 export { uniqueName };
+
+/** The cluster's inventory as the planner holds it: the last whole report with the deltas after it applied. */
+export function heldInventory(h: Pick<AgentHarness, 'events'>): InventoryReport | undefined {
+  let held: InventoryReport | undefined;
+  for (const e of h.events) {
+    if (e.type === MessageType.Inventory) held = e.data as InventoryReport;
+    else if (e.type === MessageType.InventoryDelta) {
+      const outcome = applyInventoryDelta(held, e.data as InventoryDelta);
+      if (outcome.kind === 'applied') held = outcome.report;
+    }
+  }
+  return held;
+}

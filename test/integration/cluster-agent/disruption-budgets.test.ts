@@ -2,18 +2,10 @@
 // and reports which workloads a budget allows no disruption; the planner's preflight turns that into
 // PDB_ALLOWS_NO_DISRUPTION for the unit, as it did for inventory files only before.
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyInventoryDelta } from '@meshwave/planner';
 import { planRollout } from '@meshwave/plan';
-import {
-  Inventory,
-  MessageType,
-  RiskCode,
-  RolloutSpec,
-  type InventoryDelta,
-  type InventoryReport,
-} from '@meshwave/contracts';
+import { Inventory, RiskCode, RolloutSpec } from '@meshwave/contracts';
 import { loadTestEnv } from '../../support/env.ts';
-import { newAgentHarness, type AgentHarness } from './agent-harness.ts';
+import { heldInventory, newAgentHarness } from './agent-harness.ts';
 import { NEW, OLD, eventually, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
@@ -22,19 +14,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
-
-/** The cluster's inventory as the planner holds it: the last whole report with the deltas after it applied. */
-function heldInventory(h: AgentHarness): InventoryReport | undefined {
-  let held: InventoryReport | undefined;
-  for (const e of h.events) {
-    if (e.type === MessageType.Inventory) held = e.data as InventoryReport;
-    else if (e.type === MessageType.InventoryDelta) {
-      const outcome = applyInventoryDelta(held, e.data as InventoryDelta);
-      if (outcome.kind === 'applied') held = outcome.report;
-    }
-  }
-  return held;
-}
 
 describe('PodDisruptionBudgets from a real apiserver', () => {
   it('Given Deployments under budgets of maxUnavailable 0, minAvailable = replicas and maxUnavailable 1, When the agent reports, Then the first two allow no disruption and the plan shows PDB_ALLOWS_NO_DISRUPTION for them only', async () => {

@@ -4,11 +4,13 @@ import { silentLogger, type Logger } from '@meshwave/telemetry';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 import type { MeshConfigPort } from '../ports/mesh-config-port.js';
+import type { AmbientPort } from '../ports/ambient-port.js';
 import type { KubernetesPort, WorkloadRef } from '../ports/kubernetes-port.js';
 import { createApiCaller } from './kubernetes-http.js';
 import { startInformer, watchResource, type Informer } from './kubernetes-informer.js';
 import { gatewayOperations } from './kubernetes-gateways.js';
 import { meshConfigOperations } from './kubernetes-mesh-config.js';
+import { ambientOperations } from './kubernetes-ambient.js';
 import { istioOperations } from './kubernetes-istio.js';
 import { leaseOperations } from './kubernetes-leases.js';
 import { WORKLOAD_RESOURCES, toNamespaceView, toPodView, toWorkloadView, type RawObject } from './kubernetes-views.js';
@@ -31,7 +33,7 @@ export interface KubernetesClientOptions {
   readonly logger?: Logger;
 }
 
-export interface KubernetesClient extends KubernetesPort, GatewayDeploymentPort, MeshConfigPort {
+export interface KubernetesClient extends KubernetesPort, GatewayDeploymentPort, MeshConfigPort, AmbientPort {
   /** stops every watch */
   close(): void;
 }
@@ -135,6 +137,7 @@ export function createKubernetesClient(options: KubernetesClientOptions = {}): K
     ...istioOperations(api),
     ...gatewayOperations(api),
     ...meshConfigOperations(api),
+    ...ambientOperations(api),
 
     watch: (resource, handler) => watchResource(informer, resource, handler),
     ...leaseOperations(api),

@@ -1,4 +1,12 @@
-import { GatewayLabel, IstioLabel, canaryCopyName, canaryCopyOf, gatewayOf, stepReplicas } from '@meshwave/istio';
+import {
+  GatewayLabel,
+  IstioLabel,
+  canaryCopyName,
+  canaryCopyOf,
+  gatewayOf,
+  nodeAgentOf,
+  stepReplicas,
+} from '@meshwave/istio';
 import type { WorkloadView } from '../ports/kubernetes-port.js';
 
 // Istio's gateway canary (ADR 0047), as a pure decision: given what the cluster shows of a gateway Deployment and
@@ -7,6 +15,12 @@ import type { WorkloadView } from '../ports/kubernetes-port.js';
 /** True when the workload is a gateway or meshwave's canary copy of one: never an ordinary workload (ADR 0047). */
 export const isGatewayDeployment = (w: WorkloadView): boolean =>
   gatewayOf(w) !== undefined || canaryCopyOf(w.labels) !== undefined;
+
+/**
+ * True when the workload moves apart from the workloads of its namespace: a gateway (ADR 0047), or ambient mode's
+ * istio-cni or ztunnel DaemonSet, which moves node by node (ADR 0051), never restarted whole.
+ */
+export const movesApart = (w: WorkloadView): boolean => isGatewayDeployment(w) || nodeAgentOf(w) !== undefined;
 
 /** A gateway canary step: `percent` of gateway `name`'s replicas on `revision` (0: all back on the old one). */
 export interface GatewayStepTarget {

@@ -1,6 +1,6 @@
 import type { UnitTarget } from '@meshwave/contracts';
 import { selectorMatches, type NamespaceView, type PodView, type WorkloadView } from '../ports/kubernetes-port.js';
-import { isGatewayDeployment } from './gateway-step.js';
+import { movesApart } from './gateway-step.js';
 import { namespaceRevisionOf } from './revision-rules.js';
 import type { ObservedWorkload, UnitObservation } from './unit-model.js';
 
@@ -42,10 +42,11 @@ export function listedContents(
 /** Picks a unit's workloads and bare pods out of its namespace's contents. */
 export function observeUnitIn(target: UnitTarget, contents: NamespaceContents): UnitObservation {
   const withPods = (w: WorkloadView): ObservedWorkload => ({ workload: w, pods: contents.podsOf(w) });
-  // A namespace unit restarts its workloads, never its gateways: they move by canary (ADR 0047).
+  // A namespace unit restarts its workloads, never its gateways (they move by canary, ADR 0047) nor its node
+  // agents (node by node, ADR 0051).
   const own =
     target.kind === undefined
-      ? contents.workloads().filter((w) => !isGatewayDeployment(w))
+      ? contents.workloads().filter((w) => !movesApart(w))
       : [contents.workload(target.kind, target.name ?? '')].filter((w) => w !== undefined);
   // The rest of the namespace matters to a workload unit only while a namespace label forces another revision
   // (a handoff); matching every pod to every workload on each pass would cost the common case dearly.

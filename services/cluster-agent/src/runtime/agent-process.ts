@@ -101,6 +101,7 @@ function leaderOptions(
     // the chart grants these writes with `gatewayCanary`; without it a gateway step fails on the refusal
     gateways: kube,
     meshConfig: kube,
+    ambient: kube,
     bus,
     store,
     logger: log,

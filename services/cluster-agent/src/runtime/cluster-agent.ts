@@ -31,6 +31,9 @@ import { createGatewayStepper, type GatewayStepper } from './gateway-stepper.js'
 import type { GatewayCanaryPort } from './gateway-canary.js';
 import type { MeshConfigPort } from '../ports/mesh-config-port.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
+import type { AmbientPort } from '../ports/ambient-port.js';
+import { readAmbient } from './ambient-reader.js';
+import { createAmbientStepper, type AmbientStepper } from './ambient-stepper.js';
 import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
 import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
@@ -41,6 +44,8 @@ export type { UnitStatus } from './unit-book.js';
 
 /** How often unfinished gateway steps are looked at again (each look: two GETs and one pod list per gateway). */
 const GATEWAY_PASS_MS = 500;
+/** How often unfinished ambient steps are looked at again (each look: a list of nodes, DaemonSets and pods). */
+const AMBIENT_PASS_MS = 500;
 
 /** The gateway canary's reads and writes, when the agent was given the writes. */
 const gatewayPort = (options: ClusterAgentOptions): GatewayCanaryPort | undefined => {
@@ -49,6 +54,14 @@ const gatewayPort = (options: ClusterAgentOptions): GatewayCanaryPort | undefine
   const kube = options.kubernetes;
   return { ...writes, getWorkload: (ref) => kube.getWorkload(ref), listPods: (ns) => kube.listPods(ns) };
 };
+
+/** A step's change (a gateway's, an ambient one's): its rollout's progress is due. */
+const progressDue =
+  (book: UnitBook, scheduleProgress: () => void) =>
+  (rolloutId: string): void => {
+    book.dirtyRollouts.add(rolloutId);
+    scheduleProgress();
+  };
 
 /** The gateway steps of the desired states (ADR 0047); a step's change makes its rollout's progress due. */
 const createGateways = (
@@ -62,10 +75,21 @@ const createGateways = (
     log,
     intervalMs: GATEWAY_PASS_MS,
     progressDeadlineSeconds: options.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
-    onProgress: (rolloutId) => {
-      book.dirtyRollouts.add(rolloutId);
-      scheduleProgress();
-    },
+    onProgress: progressDue(book, scheduleProgress),
+  });
+
+/** The ambient steps of the desired states (ADR 0051), run like the gateway steps. */
+const createAmbient = (
+  options: ClusterAgentOptions,
+  parts: { clock: Clock; log: Logger; book: UnitBook },
+  scheduleProgress: () => void,
+): AmbientStepper =>
+  createAmbientStepper({
+    ...parts,
+    port: options.ambient,
+    intervalMs: AMBIENT_PASS_MS,
+    progressDeadlineSeconds: options.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
+    onProgress: progressDue(parts.book, scheduleProgress),
   });
 
 /** The agent's version, sent in heartbeats. */
@@ -105,6 +129,8 @@ export interface ClusterAgentOptions {
   readonly gateways?: GatewayDeploymentPort;
   /** the revisions' mesh configs an applied split writes (ADR 0049); absent: only namespaces are labelled */
   readonly meshConfig?: MeshConfigPort;
+  /** nodes, node agents and waypoints (ADR 0051); absent: the inventory reports no ambient mode */
+  readonly ambient?: AmbientPort;
 }
 
 export interface ClusterAgent extends AssignmentSource {
@@ -127,6 +153,7 @@ interface AgentParts {
   readonly reporter: Reporter;
   readonly loop: LoopCondition;
   readonly gateways: GatewayStepper;
+  readonly ambient: AmbientStepper;
   /** istiod or one of Istio's webhooks changed: forget what was read of the installation, report it again */
   readonly istioChanged: () => void;
   /** the revision tags, kept by the watch of webhook configurations */
@@ -226,6 +253,7 @@ function createParts(
     onAccepted: (rolloutId) => {
       book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
       gateways.sync(intake.ledger());
+      ambient.sync(intake.ledger());
       if (cache.isSynced) reconciler.assessAll();
       if (rolloutId) book.dirtyRollouts.add(rolloutId);
       reporter.scheduleProgress(0);
@@ -233,6 +261,7 @@ function createParts(
     },
   });
   const gateways = createGateways(options, { clock, log, book }, () => reporter.scheduleProgress());
+  const ambient = createAmbient(options, { clock, log, book }, () => reporter.scheduleProgress());
   const reconciler = createUnitReconciler({
     cluster,
     port: options.kubernetes,
@@ -265,13 +294,15 @@ function createParts(
     condition: () => (loop.degraded() ? loop.report() : (options.apiserver?.report() ?? {})),
     istio: () => options.kubernetes.readIstioInstallation(),
     revisionPods: async () => capRevisionPods(cache.revisionPods(await options.kubernetes.readCronJobs())),
+    ...(options.ambient === undefined ? {} : { ambient: readAmbient.bind(undefined, options.ambient) }),
     log,
     gatewayProgress: (rolloutId) => gateways.progressOf(rolloutId),
+    ambientProgress: (rolloutId) => ambient.progressOf(rolloutId),
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
   const meshSplit = meshSplitIntakeOf(options, { source, cache, intake, log, publisher });
-  return { book, cache, intake, reconciler, reporter, loop, gateways, istioChanged, liveTags, meshSplit };
+  return { book, cache, intake, reconciler, reporter, loop, gateways, ambient, istioChanged, liveTags, meshSplit };
 }
 
 /** One of Istio's webhook configurations changed (ADR 0046): read the installation again, wake who waits for it. */
@@ -294,7 +325,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
   const timers: TimerHandle[] = [];
   let running = false;
   const parts = createParts(options, { clock, intervals, log, metrics, running: () => running });
-  const { book, cache, intake, reconciler, reporter, loop, gateways } = parts;
+  const { book, cache, intake, reconciler, reporter, loop, gateways, ambient } = parts;
   let webhooks: WatchHandle | undefined;
 
   const every = (ms: number, fn: () => void): void => {
@@ -317,6 +348,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     await intake.load();
     book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
     gateways.sync(intake.ledger());
+    ambient.sync(intake.ledger());
     running = true;
     loop.start();
     cache.start(port);
@@ -363,6 +395,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
       webhooks?.stop();
       loop.stop();
       gateways.stop();
+      ambient.stop();
       for (const t of timers) t.cancel();
       reporter.stop();
     },

@@ -1,4 +1,4 @@
-import { MessageType, type InventoryReport } from '@meshwave/contracts';
+import { MessageType, type AmbientInventory, type InventoryReport } from '@meshwave/contracts';
 import type { OutgoingMessage } from '@meshwave/bus';
 import type { Clock, LevelReport, LevelReportOptions } from '@meshwave/reconcile';
 import type { Logger } from '@meshwave/telemetry';
@@ -20,6 +20,8 @@ export interface InventorySenderOptions {
   readonly istio: () => Promise<IstioInstallation | undefined>;
   /** pods with a proxy per revision in every namespace (one list of CronJobs), read with the control planes */
   readonly revisionPods: () => Promise<RevisionPodsRead>;
+  /** nodes, node agents and waypoints (ADR 0051), read with the control planes; absent: none reported */
+  readonly ambient?: () => Promise<AmbientInventory>;
   /** reports are scheduled only while the agent runs */
   readonly running: () => boolean;
   readonly log: Logger;
@@ -42,15 +44,24 @@ export interface InventorySender {
   stop(): void;
 }
 
+/** What is read with the control planes: they, the tags, the pods per revision and ambient mode's nodes. */
+type IstioRead = Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated' | 'ambient'>;
+
 /**
  * The cluster's control planes, tags and pods per revision for the inventory. Without them the inventory says
  * nothing of control planes (the planner then says it could not check them): never an empty list, which would
  * claim that no revision is installed.
  */
 async function readIstio(
-  options: Pick<InventorySenderOptions, 'istio' | 'revisionPods' | 'log'>,
-): Promise<Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated'>> {
-  const [installation, revisionPods] = await Promise.allSettled([options.istio(), options.revisionPods()]);
+  options: Pick<InventorySenderOptions, 'istio' | 'revisionPods' | 'ambient' | 'log'>,
+): Promise<IstioRead> {
+  const [installation, revisionPods, ambient] = await Promise.allSettled([
+    options.istio(),
+    options.revisionPods(),
+    options.ambient?.(),
+  ]);
+  if (ambient.status === 'rejected')
+    options.log.warn({ err: ambient.reason }, 'reading nodes and node agents failed: the inventory goes without them');
   if (installation.status === 'rejected')
     options.log.warn(
       { err: installation.reason },
@@ -67,6 +78,7 @@ async function readIstio(
       ? istioInventory(installation.value)
       : {}),
     ...(revisionPods.status === 'fulfilled' ? revisionPods.value : {}),
+    ...(ambient.status === 'fulfilled' && ambient.value !== undefined ? { ambient: ambient.value } : {}),
   };
 }
 
@@ -86,10 +98,7 @@ export function createInventorySender(options: InventorySenderOptions): Inventor
   /** the generation of the last report the bus took: a delta follows it; none yet, or a failed send: a whole one */
   let base: number | undefined;
 
-  const publish = async (
-    whole: boolean,
-    istio: Pick<InventoryReport, 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated'>,
-  ): Promise<boolean> => {
+  const publish = async (whole: boolean, istio: IstioRead): Promise<boolean> => {
     const follows = base;
     generation = Math.max(generation + 1, clock.now());
     const head = { cluster, labels: options.clusterLabels, generation, ...istio };

@@ -149,3 +149,24 @@ describe('gateways in the agent inventory (ADR 0047)', () => {
     ]);
   });
 });
+
+describe('node agents in the agent inventory (ADR 0051)', () => {
+  it('Given ztunnel and istio-cni DaemonSets beside a workload, Then they are never reported as workloads', async () => {
+    const { book } = await newInventory(1, (sim) => {
+      sim.createWorkload({ namespace: 'shop', kind: 'DaemonSet', name: 'ztunnel', templateLabels: { app: 'ztunnel' } });
+      sim.createWorkload({
+        namespace: 'shop',
+        kind: 'DaemonSet',
+        name: 'istio-cni-node',
+        templateLabels: { 'k8s-app': 'istio-cni-node' },
+      });
+      sim.createWorkload({ namespace: 'shop', kind: 'DaemonSet', name: 'fluentd' });
+    });
+    expect(
+      book
+        .workloads()
+        .map((w) => w.name)
+        .sort(),
+    ).toEqual(['app-0', 'fluentd']);
+  });
+});

@@ -14,7 +14,7 @@ import { assignedRevisionOf } from '../core/converge-decisions.js';
 import { workloadAllowsNoDisruption } from '../core/disruption-budgets.js';
 import { workloadRefKey, type IstioInstallation, type WorkloadView } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
-import { isGatewayDeployment } from '../core/gateway-step.js';
+import { isGatewayDeployment, movesApart } from '../core/gateway-step.js';
 import { inventoryGateways } from './gateway-inventory.js';
 
 /** One workload as the inventory reports it, with its assigned and injected revisions; undefined if not valid. */
@@ -238,7 +238,8 @@ export class InventoryBook {
     }
     if (PROTECTED_NAMESPACES.includes(w.namespace)) return false;
     this.entriesComputed++;
-    const entry = gateway ? undefined : inventoryEntry(this.cache, w);
+    // a node agent is reported in `ambient` (ADR 0051), never as a workload a unit restarts
+    const entry = movesApart(w) ? undefined : inventoryEntry(this.cache, w);
     if (entry) this.entries.set(key, entry);
     const differs = JSON.stringify(entry) !== JSON.stringify(old);
     const ref = entry ?? old;

@@ -2,6 +2,8 @@ import {
   MessageType,
   UnitFailureReason,
   UnitState,
+  type AmbientInventory,
+  type AmbientStepProgress,
   type GatewayStepProgress,
   type HealthReport,
   type UnitProgress,
@@ -40,9 +42,13 @@ export interface ReporterOptions {
   readonly istio: () => Promise<IstioInstallation | undefined>;
   /** pods with a proxy per revision in every namespace, read with every inventory (one list of Jobs) */
   readonly revisionPods: () => Promise<RevisionPodsRead>;
+  /** nodes, node agents and waypoints (ADR 0051), read with the control planes */
+  readonly ambient?: () => Promise<AmbientInventory>;
   readonly log: Logger;
   /** the state of a rollout's gateway steps (ADR 0047), carried by its progress reports */
   readonly gatewayProgress?: (rolloutId: string) => GatewayStepProgress[] | undefined;
+  /** the state of a rollout's ambient steps (ADR 0051), carried by its progress reports */
+  readonly ambientProgress?: (rolloutId: string) => AmbientStepProgress[] | undefined;
 }
 
 /**
@@ -114,6 +120,7 @@ function unitProgress(
   ledger: CommandLedger,
   statuses: Iterable<UnitStatus>,
   gateways: GatewayStepProgress[] | undefined,
+  ambient?: AmbientStepProgress[],
 ): UnitProgress | undefined {
   const entry = ledger.rollouts[rolloutId];
   if (!entry) return undefined;
@@ -125,6 +132,7 @@ function unitProgress(
     halted: entry.desired.halted,
     units: mine.map(progressEntry),
     ...(gateways !== undefined ? { gateways } : {}),
+    ...(ambient !== undefined ? { ambient } : {}),
   };
 }
 
@@ -174,7 +182,14 @@ export function createReporter(options: ReporterOptions): Reporter {
   const { cluster, book, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
   const progressOf = (id: string, ledger: CommandLedger, statuses: Iterable<UnitStatus>): OutgoingMessage[] => {
-    const progress = unitProgress(cluster, id, ledger, statuses, options.gatewayProgress?.(id));
+    const progress = unitProgress(
+      cluster,
+      id,
+      ledger,
+      statuses,
+      options.gatewayProgress?.(id),
+      options.ambientProgress?.(id),
+    );
     return progress ? [event(MessageType.UnitProgress, progress)] : [];
   };
   const inventory = createInventorySender({ ...options, publisher, report: ownReport });

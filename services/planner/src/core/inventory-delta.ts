@@ -45,6 +45,7 @@ export function applyInventoryDelta(held: InventoryReport | undefined, delta: In
   const controlPlanes = delta.controlPlanes ?? held.controlPlanes;
   const tags = delta.tags ?? held.tags;
   const gateways = delta.gateways ?? held.gateways;
+  const ambient = delta.ambient ?? held.ambient;
   // the truncation mark goes with the list it describes
   const pods = delta.revisionPods === undefined ? held : delta;
   const { revisionPods, revisionPodsTruncated } = pods;
@@ -60,6 +61,7 @@ export function applyInventoryDelta(held: InventoryReport | undefined, delta: In
     ...(revisionPods === undefined ? {} : { revisionPods }),
     ...(revisionPodsTruncated === undefined ? {} : { revisionPodsTruncated }),
     ...(gateways === undefined ? {} : { gateways }),
+    ...(ambient === undefined ? {} : { ambient }),
   };
   return { kind: 'applied', report, changes };
 }

@@ -175,12 +175,13 @@ function reportedIstio(
   base?: Inventory['clusters'][number],
 ): Pick<
   Inventory['clusters'][number],
-  'namespaces' | 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated' | 'gateways'
+  'namespaces' | 'controlPlanes' | 'tags' | 'revisionPods' | 'revisionPodsTruncated' | 'gateways' | 'ambient'
 > {
   const namespaces = report.namespaces ?? base?.namespaces;
   const controlPlanes = report.controlPlanes ?? base?.controlPlanes;
   const tags = report.tags ?? base?.tags;
   const gateways = report.gateways ?? base?.gateways;
+  const ambient = report.ambient ?? base?.ambient;
   // the truncation mark goes with the list it describes
   const { revisionPods, revisionPodsTruncated } = report.revisionPods === undefined ? (base ?? {}) : report;
   return {
@@ -190,6 +191,7 @@ function reportedIstio(
     ...(revisionPods === undefined ? {} : { revisionPods }),
     ...(revisionPodsTruncated === undefined ? {} : { revisionPodsTruncated }),
     ...(gateways === undefined ? {} : { gateways }),
+    ...(ambient === undefined ? {} : { ambient }),
   };
 }
 
