@@ -15,8 +15,12 @@ import {
   type PlannedWaypoint,
   type PlanProblem,
   type RolloutSpec,
+  type InventoryWorkload,
+  type SkippedWorkload,
+  SkipReason,
 } from '@meshwave/contracts';
 import { compileGlobs, labelsMatch } from './glob.js';
+import { skippedOf } from './plan-report.js';
 import { CompiledSelector } from './selection.js';
 import { parseIstioVersion, versionSkewVerdict } from './upgrade-rules.js';
 import { iso, type WaveScheduler } from './wave-schedule.js';
@@ -197,9 +201,16 @@ export function planAmbientSteps(
   return { steps, clusters: moving };
 }
 
-/** Per cluster (by index), the names of its namespaces labelled `istio.io/dataplane-mode=ambient`. */
-export function ambientNamespaceSets(clusters: Inventory['clusters']): ReadonlySet<string>[] {
-  return clusters.map(
+/**
+ * The test that skips a sidecarless workload of an ambient namespace (`istio.io/dataplane-mode=ambient`): it has
+ * no sidecar to restart, its data plane is its node's ztunnel (ADR 0051). A skipped workload is recorded in
+ * `skipped` with the reason `ambient`.
+ */
+export function ambientSkipper(
+  clusters: Inventory['clusters'],
+  skipped: SkippedWorkload[],
+): (cluster: number, w: InventoryWorkload) => boolean {
+  const ambient = clusters.map(
     (c) =>
       new Set(
         (c.namespaces ?? [])
@@ -207,6 +218,11 @@ export function ambientNamespaceSets(clusters: Inventory['clusters']): ReadonlyS
           .map((n) => n.name),
       ),
   );
+  return (ci, w) => {
+    if (w.injectedRevision != null || !ambient[ci]!.has(w.namespace)) return false;
+    skipped.push(skippedOf(clusters[ci]!.name, w, SkipReason.Ambient));
+    return true;
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   type SkippedWorkload,
   type Wave,
 } from '@meshwave/contracts';
-import { ambientNamespaceSets, planAmbientSteps } from './ambient-steps.js';
+import { ambientSkipper, planAmbientSteps } from './ambient-steps.js';
 import { ChangeWindows, type StartDelay } from './change-windows.js';
 import { controlPlaneProblems } from './control-plane-checks.js';
 import { planGatewaySteps, selectGateways } from './gateway-steps.js';
@@ -61,14 +61,10 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
   // Each exclude decides once per namespace (by its index), not once per workload.
   const namespaceVerdicts = excludes.map(() => [] as (boolean | undefined)[]);
   const inMesh = rolloutMeshFilter(body, inventory, options.meshOf);
-  const ambientNamespaces = ambientNamespaceSets(clusters);
+  const skipsAmbient = ambientSkipper(clusters, skipped);
   const units = buildUnits(clusters, body.granularity, seed, (ci, w, ns) => {
     if (inMesh !== undefined && !inMesh(ci, w.namespace)) return false;
-    // a workload of an ambient namespace has no sidecar to restart: its data plane is its node's ztunnel (ADR 0051)
-    if (w.injectedRevision == null && ambientNamespaces[ci]!.has(w.namespace)) {
-      skipped.push(skippedOf(clusters[ci]!.name, w, SkipReason.Ambient));
-      return false;
-    }
+    if (skipsAmbient(ci, w)) return false;
     for (let i = 0; i < excludes.length; i++) {
       const x = excludes[i]!;
       if (!x.matchesCluster(ci)) continue;

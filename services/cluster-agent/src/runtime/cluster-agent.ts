@@ -27,70 +27,19 @@ import { createControlPlaneGate } from './control-plane-gate.js';
 import { createRevisionTagPointer } from './revision-tag-pointer.js';
 import { capRevisionPods } from '../core/revision-pods.js';
 import { createReporter, type Reporter } from './reporter.js';
-import { createGatewayStepper, type GatewayStepper } from './gateway-stepper.js';
-import type { GatewayCanaryPort } from './gateway-canary.js';
 import type { MeshConfigPort } from '../ports/mesh-config-port.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 import type { AmbientPort } from '../ports/ambient-port.js';
 import { readAmbient } from './ambient-reader.js';
-import { createAmbientStepper, type AmbientStepper } from './ambient-stepper.js';
-import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../core/command-ledger.js';
+import { createSteppers } from './agent-steppers.js';
+import type { GatewayStepper } from './gateway-stepper.js';
+import type { AmbientStepper } from './ambient-stepper.js';
 import { UnitBook, type UnitStatus } from './unit-book.js';
 import { createUnitReconciler, type UnitReconciler } from './unit-reconciler.js';
 
 export { DEFAULT_INTERVALS, type AgentIntervals } from '../config/agent-intervals.js';
 export type { AssignmentSource } from '../ports/assignment-source.js';
 export type { UnitStatus } from './unit-book.js';
-
-/** How often unfinished gateway steps are looked at again (each look: two GETs and one pod list per gateway). */
-const GATEWAY_PASS_MS = 500;
-/** How often unfinished ambient steps are looked at again (each look: a list of nodes, DaemonSets and pods). */
-const AMBIENT_PASS_MS = 500;
-
-/** The gateway canary's reads and writes, when the agent was given the writes. */
-const gatewayPort = (options: ClusterAgentOptions): GatewayCanaryPort | undefined => {
-  const writes = options.gateways;
-  if (writes === undefined) return undefined;
-  const kube = options.kubernetes;
-  return { ...writes, getWorkload: (ref) => kube.getWorkload(ref), listPods: (ns) => kube.listPods(ns) };
-};
-
-/** A step's change (a gateway's, an ambient one's): its rollout's progress is due. */
-const progressDue =
-  (book: UnitBook, scheduleProgress: () => void) =>
-  (rolloutId: string): void => {
-    book.dirtyRollouts.add(rolloutId);
-    scheduleProgress();
-  };
-
-/** The gateway steps of the desired states (ADR 0047); a step's change makes its rollout's progress due. */
-const createGateways = (
-  options: ClusterAgentOptions,
-  { clock, log, book }: { clock: Clock; log: Logger; book: UnitBook },
-  scheduleProgress: () => void,
-): GatewayStepper =>
-  createGatewayStepper({
-    port: gatewayPort(options),
-    clock,
-    log,
-    intervalMs: GATEWAY_PASS_MS,
-    progressDeadlineSeconds: options.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
-    onProgress: progressDue(book, scheduleProgress),
-  });
-
-/** The ambient steps of the desired states (ADR 0051), run like the gateway steps. */
-const createAmbient = (
-  options: ClusterAgentOptions,
-  parts: { clock: Clock; log: Logger; book: UnitBook },
-  scheduleProgress: () => void,
-): AmbientStepper =>
-  createAmbientStepper({
-    ...parts,
-    port: options.ambient,
-    intervalMs: AMBIENT_PASS_MS,
-    progressDeadlineSeconds: options.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
-    onProgress: progressDue(parts.book, scheduleProgress),
-  });
 
 /** The agent's version, sent in heartbeats. */
 export const AGENT_VERSION = '0.1.0';
@@ -260,8 +209,7 @@ function createParts(
       reconciler.enqueueAll();
     },
   });
-  const gateways = createGateways(options, { clock, log, book }, () => reporter.scheduleProgress());
-  const ambient = createAmbient(options, { clock, log, book }, () => reporter.scheduleProgress());
+  const { gateways, ambient } = createSteppers(options, { clock, log, book }, () => reporter.scheduleProgress());
   const reconciler = createUnitReconciler({
     cluster,
     port: options.kubernetes,
