@@ -9,24 +9,19 @@ import {
 } from '../../../../test/integration/planner/scripted-agents.js';
 import { metricSamplesFor, type MetricObservation, type MetricQuery } from '../core/metric-samples.js';
 import { cachedMetricSampler } from '../metrics/cached-sampler.js';
+import { eventually } from '../../../../test/support/eventually.js';
 import { createPlanner, type Planner } from './planner.js';
 
 const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-0123456789abcdef' }], activeKeyId: 'test' };
 
-const stops: (() => Promise<void>)[] = [];
+const worlds: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const stop of stops.splice(0)) await stop();
+  for (const stop of worlds.splice(0)) await stop();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 4_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** a state that stays, polled often (in memory: it comes within milliseconds) */
+const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> =>
+  eventually(what, probe, { timeoutMs: 4_000, intervalMs: 10 });
 
 /** A Prometheus whose queries answer only when the test says so (one that hangs until its timeout, at most). */
 function newHeldBackend(): { fetch: (q: MetricQuery) => Promise<MetricObservation>; answerAll: () => void } {
@@ -84,7 +79,7 @@ async function newWorld(soak: string): Promise<{
   await agent.start();
   await planner.start();
   const healthBus = busFor('cluster-agent/prod-1');
-  stops.push(async () => {
+  worlds.push(async () => {
     await planner.stop();
     await agent.stop();
     await healthBus.close();
