@@ -33,6 +33,11 @@ export interface DecisionInput {
   readonly healthSources?: readonly HealthSource[];
   /** what the metrics adapter fetched for the current wave; undefined: no metrics backend configured */
   readonly metrics?: MetricObservation;
+  /**
+   * The adapter is fetching a sample of the current window (`metrics`, if any, is an older one): watches judge on
+   * `metrics`, a final verdict waits for the fetch (no verdict; the rollout is reconciled when the sample arrives).
+   */
+  readonly metricsPending?: boolean;
   /** the planner's own event-loop delay now; past its threshold no failure is judged (see judgement-hold.ts) */
   readonly plannerLoad?: PlannerLoad;
   /** the fleet-wide freeze in force, if any: no wave starts and every target is told to start no restart */

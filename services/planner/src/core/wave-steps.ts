@@ -112,6 +112,22 @@ function stepSoaking(s: Stepper, input: DecisionInput): boolean {
   return true;
 }
 
+/**
+ * Gating while the metric sample of the window is still being fetched: a final verdict on a missing or stale
+ * sample would be wrong (an Inconclusive "not configured", or a pass on old traffic), so it waits; a failure seen
+ * meanwhile (an agent's report, or the last sample, as during the soak) fails the wave now, as a watch does.
+ */
+function awaitSample(s: Stepper, input: DecisionInput): false {
+  const v = gate(input, s.state, false, input.now);
+  if (v.outcome === GateOutcome.Failed) {
+    s.recordVerdict(v);
+    failWave(s, input, v);
+    return false;
+  }
+  s.setReason(`the final gate of wave ${s.state.wave} waits for its metric samples (being fetched)`);
+  return false;
+}
+
 /** Gating: the final verdict moves on to the next wave, completes, halts, or retries later. */
 function stepGating(s: Stepper, input: DecisionInput): boolean {
   const now = input.now.getTime();
@@ -120,6 +136,7 @@ function stepGating(s: Stepper, input: DecisionInput): boolean {
     s.wake(Date.parse(st.gateRetryAt));
     return false;
   }
+  if (input.metricsPending === true) return awaitSample(s, input);
   const v = gate(input, st, true, input.now);
   s.recordVerdict(v);
   // A verdict that judged ends the run of those that could not.

@@ -28,39 +28,52 @@ function newConverging(): { h: ReturnType<typeof newHarness>; state: RolloutStat
 const settled = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('cachedMetricSampler', () => {
-  it('Given a converging wave and a slow backend, When reconciles sample, Then none waits; the sample fetched meanwhile is used once it arrives', async () => {
+  it('Given a converging wave and a slow backend, When reconciles sample, Then none waits; the sample fetched meanwhile is used once it arrives', () => {
     const { h, state } = newConverging();
     const backend = newSlowBackend();
     const sampler = cachedMetricSampler(backend.fetch, { maxWindowSeconds: 300, cacheMs: 60_000 });
     let refreshed = 0;
     const onRefreshed = (): void => void refreshed++;
 
-    // a reconcile that would wait for the backend never resolves here: this one resolves at once
-    expect(await sampler.sample(h.record, state, h.now, onRefreshed)).toBeUndefined();
-    expect(await sampler.sample(h.record, state, h.now, onRefreshed)).toBeUndefined();
+    // the answer is there at once (no promise to wait on): nothing yet, one fetch in flight
+    expect(sampler.sample(h.record, state, h.now, onRefreshed)).toEqual({ pending: true });
+    expect(sampler.sample(h.record, state, h.now, onRefreshed)).toEqual({ pending: true });
     expect(backend.fetches()).toBe(1);
-
-    backend.answer();
-    await settled();
-    expect(refreshed).toBe(1);
-    expect(await sampler.sample(h.record, state, h.now, onRefreshed)).toBe(OBSERVATION);
+    return settleThen(backend, () => {
+      expect(refreshed).toBe(1);
+      expect(sampler.sample(h.record, state, h.now, onRefreshed)).toEqual({ observation: OBSERVATION, pending: false });
+    });
   });
 
-  it('Given a soaking wave, When a reconcile samples, Then it waits for the backend (a final verdict follows the soak)', async () => {
+  it('Given a soaking wave and a slow backend, When a reconcile samples, Then it does not wait either: the sample is pending (a final verdict waits for it), then fresh', () => {
     const { h, state } = newConverging();
     const soaking: RolloutState = { ...state, wavePhase: WavePhase.Soaking, soakStartedAt: h.now.toISOString() };
     const backend = newSlowBackend();
-    const sampler = cachedMetricSampler(backend.fetch, { maxWindowSeconds: 300, cacheMs: 60_000 });
-    let done = false;
-    const sampled = sampler
-      .sample(h.record, soaking, h.now, () => undefined)
-      .then((o) => {
-        done = true;
-        return o;
+    let now = 0;
+    const sampler = cachedMetricSampler(backend.fetch, { maxWindowSeconds: 300, cacheMs: 2_000, clock: () => now });
+    let refreshed = 0;
+    const onRefreshed = (): void => void refreshed++;
+    expect(sampler.sample(h.record, soaking, h.now, onRefreshed)).toEqual({ pending: true });
+    return settleThen(backend, () => {
+      expect(refreshed).toBe(1);
+      expect(sampler.sample(h.record, soaking, h.now, onRefreshed)).toEqual({
+        observation: OBSERVATION,
+        pending: false,
       });
-    await settled();
-    expect(done).toBe(false);
-    backend.answer();
-    expect(await sampled).toBe(OBSERVATION);
+      // older than the cache: the last sample is still handed to watches, pending a new one
+      now = 2_000;
+      expect(sampler.sample(h.record, soaking, h.now, onRefreshed)).toEqual({
+        observation: OBSERVATION,
+        pending: true,
+      });
+      expect(backend.fetches()).toBe(1);
+    });
   });
 });
+
+/** Answers the backend's oldest query, lets its callbacks run, then checks. */
+async function settleThen(backend: ReturnType<typeof newSlowBackend>, check: () => void): Promise<void> {
+  backend.answer();
+  await settled();
+  check();
+}

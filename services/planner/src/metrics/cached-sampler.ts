@@ -2,22 +2,25 @@
 // once per wave, window and `cacheMs`. Reconciles come in bursts (one per agent report: hundreds a second at fleet
 // scale), and a metrics backend answers for the whole wave, so a fetch per reconcile would cost the planner work
 // proportional to the fleet for every report (issue 15).
-import { WavePhase } from '@meshwave/contracts';
 import { metricQueryOf } from '../core/metric-query.js';
 import type { MetricObservation, MetricQuery } from '../core/metric-samples.js';
 import type { RolloutRecord, RolloutState } from '../core/rollout-state.js';
 
+/** What a reconcile gets of the metrics backend, at once: the engine's `metrics` and `metricsPending`. */
+export interface MetricSample {
+  /** the newest completed sample of the current wave's query (undefined: none has arrived yet) */
+  readonly observation?: MetricObservation;
+  /** no sample of the query as it stands now, younger than the cache, has arrived yet: one is being fetched */
+  readonly pending: boolean;
+}
+
 export interface MetricSampler {
   /**
-   * Samples for the rollout's current wave; undefined when no metric gate is being evaluated now (or, while the
-   * wave converges, none has arrived yet). `refreshed` is called when a sample fetched in the background arrives.
+   * Samples for the rollout's current wave; undefined when no metric gate is being evaluated now. Never waits for
+   * the backend: a reconcile may be publishing a halt (a reported failure must not wait for a query). A sample not
+   * fresh enough is fetched in the background and `refreshed` is called when it (or its failure) arrives.
    */
-  sample(
-    record: RolloutRecord,
-    state: RolloutState,
-    now: Date,
-    refreshed?: () => void,
-  ): Promise<MetricObservation | undefined>;
+  sample(record: RolloutRecord, state: RolloutState, now: Date, refreshed: () => void): MetricSample | undefined;
 }
 
 export interface CachedSamplerOptions {
@@ -41,7 +44,7 @@ export function cachedMetricSampler(
   /** a background fetch that failed: thrown to the next reconcile of its rollout (retried, logged there) */
   const failures = new Map<string, unknown>();
   return {
-    async sample(record, state, now, refreshed) {
+    sample(record, state, now, refreshed) {
       const query = metricQueryOf(record, state, now, options.maxWindowSeconds);
       if (query === undefined) {
         cache.delete(record.id);
@@ -53,31 +56,27 @@ export function cachedMetricSampler(
       const key = `${query.wave}@${query.windowStart}#${query.current.length}/${query.baseline.length}`;
       const hit = cache.get(record.id);
       const same = hit !== undefined && hit.key === key ? hit : undefined;
-      if (same !== undefined && clock() - same.at < options.cacheMs) return same.observation;
-      // A converging wave's samples only watch (a final verdict needs the soak's window, which starts later):
-      // its reconciles never wait for the backend (a slow query held every reconcile of the rollout, so noticing
-      // convergence waited for Prometheus); they judge on the last sample and the next one is fetched meanwhile.
-      if (state.wavePhase === WavePhase.Converging && refreshed !== undefined) {
-        if (fetching.get(record.id) !== key) {
-          fetching.set(record.id, key);
-          fetch(query, now, record).then(
-            (observation) => {
-              cache.set(record.id, { key, at: clock(), observation });
-              fetching.delete(record.id);
-              refreshed();
-            },
-            (error: unknown) => {
-              failures.set(record.id, error);
-              fetching.delete(record.id);
-              refreshed();
-            },
-          );
-        }
-        return same?.observation;
+      if (same !== undefined && clock() - same.at < options.cacheMs)
+        return { observation: same.observation, pending: false };
+      // No reconcile waits for the backend (a slow query held every reconcile of the rollout: a reported failure's
+      // halt waited for Prometheus, up to its timeout): watches judge on the last sample, a final verdict waits for
+      // this one (the engine's metricsPending), and its arrival reconciles the rollout again.
+      if (fetching.get(record.id) !== key) {
+        fetching.set(record.id, key);
+        fetch(query, now, record).then(
+          (observation) => {
+            cache.set(record.id, { key, at: clock(), observation });
+            fetching.delete(record.id);
+            refreshed();
+          },
+          (error: unknown) => {
+            failures.set(record.id, error);
+            fetching.delete(record.id);
+            refreshed();
+          },
+        );
       }
-      const observation = await fetch(query, now, record);
-      cache.set(record.id, { key, at: clock(), observation });
-      return observation;
+      return { ...(same !== undefined ? { observation: same.observation } : {}), pending: true };
     },
   };
 }

@@ -12,7 +12,7 @@ import { PlannerError } from '../errors.js';
 import type { PrometheusClient, VectorSample } from './prometheus-client.js';
 import { cachedMetricSampler, type MetricSampler } from './cached-sampler.js';
 
-export type { MetricSampler } from './cached-sampler.js';
+export type { MetricSample, MetricSampler } from './cached-sampler.js';
 
 export interface MetricSamplerOptions {
   readonly client: PrometheusClient;

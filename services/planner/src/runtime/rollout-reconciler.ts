@@ -12,7 +12,7 @@ import type { HealthSource } from '../core/health-source.js';
 import type { RolloutState } from '../core/rollout-state.js';
 import { TERMINAL_PHASES } from '../core/transition-table.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
-import type { MetricSampler } from '../metrics/metric-sampler.js';
+import type { MetricSample, MetricSampler } from '../metrics/metric-sampler.js';
 import { readFreeze } from './freeze-control.js';
 import { auditOf } from './decision-audit.js';
 import { membershipOf } from './membership-source.js';
@@ -222,11 +222,15 @@ export class RolloutReconciler {
     endTimer();
   }
 
-  /** I/O before the pure decision (the metric gates' samples for the current wave; errors become verdicts). */
+  /**
+   * I/O before the pure decision. The metric gates' samples never make it wait (a reconcile publishing a reported
+   * failure's halt must not wait for a Prometheus query): the sampler answers at once with what it has.
+   */
   private async decide(id: string, lease: Lease, loaded: LoadedRollout): Promise<Decided> {
     const { config, logger } = this.context;
     const now = nowOf(this.context);
-    const metrics = await this.metricSampler?.sample(loaded.record, loaded.state, now, () => this.enqueue(id));
+    const sampled = this.sampleMetrics(id, loaded, now);
+    const metrics = sampled?.observation;
     const freeze = freezeOf(await readFreeze(this.context.store));
     const membership = await membershipOf(this.context, loaded.state, this.heardSince);
     const resendAll = this.resendPending.delete(id);
@@ -242,6 +246,7 @@ export class RolloutReconciler {
         config: { resyncAfterMs: config.resyncAfterMs, gateRetryMs: config.gateRetryMs, maxVerdicts: 500 },
         healthSources: this.healthSources,
         ...(metrics !== undefined ? { metrics } : {}),
+        ...(sampled?.pending === true ? { metricsPending: true } : {}),
         plannerLoad: this.context.loopDelay.load(),
         ...(freeze !== undefined ? { freeze } : {}),
         membership,
@@ -253,6 +258,16 @@ export class RolloutReconciler {
     }
     const log = withRolloutIds(logger, { rolloutId: id, wave: decision.state.wave });
     return { id, lease, loaded, decision, now, resendAll, log };
+  }
+
+  /** What the sampler has now; a failed background fetch is logged and fetched again (a final verdict waits). */
+  private sampleMetrics(id: string, loaded: LoadedRollout, now: Date): MetricSample | undefined {
+    try {
+      return this.metricSampler?.sample(loaded.record, loaded.state, now, () => this.enqueue(id));
+    } catch (error) {
+      this.context.logger.warn({ rolloutId: id, err: error }, "fetching the metric gates' samples failed");
+      return { pending: true };
+    }
   }
 
   /** Stores the next state (fenced by the epoch, audited); false when a newer leader wrote the rollout. */
