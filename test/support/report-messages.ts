@@ -6,6 +6,8 @@ import {
   type HealthReport,
   type UnitProgress,
   type UnitProgressDelta,
+  type VmProgress,
+  type VmProgressDelta,
 } from '@meshwave/contracts';
 
 // Agents send progress and health whole or as deltas (ADR 0048): what tests read of them, either way.
@@ -32,6 +34,19 @@ export function healthOf(m: Message): HealthReport | undefined {
   return { ...rest, units: upserted };
 }
 
+/** entries by key after a delta: `removed` taken out, `upserted` put in */
+function merged<E>(
+  held: readonly E[],
+  upserted: readonly E[],
+  removed: readonly string[],
+  keyOf: (e: E) => string,
+): E[] {
+  const byKey = new Map(held.map((e) => [keyOf(e), e]));
+  for (const key of removed) byKey.delete(key);
+  for (const e of upserted) byKey.set(keyOf(e), e);
+  return [...byKey.values()];
+}
+
 /** the last rollout's progress as the planner holds it: its last whole report with the deltas after it applied */
 export function heldProgress(messages: readonly Message[]): UnitProgress | undefined {
   const held = new Map<string, UnitProgress>();
@@ -43,12 +58,28 @@ export function heldProgress(messages: readonly Message[]): UnitProgress | undef
       last = p.rolloutId;
     } else if (m.type === MessageType.UnitProgressDelta) {
       const { upserted, removed, base: _base, ...rest } = m.data as UnitProgressDelta;
-      const units = new Map((held.get(rest.rolloutId)?.units ?? []).map((u) => [unitKey(u), u]));
-      for (const r of removed) units.delete(unitKey(r));
-      for (const u of upserted) units.set(unitKey(u), u);
-      held.set(rest.rolloutId, { ...rest, units: [...units.values()] });
+      const units = merged(held.get(rest.rolloutId)?.units ?? [], upserted, removed.map(unitKey), unitKey);
+      held.set(rest.rolloutId, { ...rest, units });
       last = rest.rolloutId;
     }
   }
   return last === undefined ? undefined : held.get(last);
+}
+
+/** each VM progress message as the planner holds the group after it (whole, or the deltas so far applied) */
+export function heldVmProgress(messages: readonly Message[]): VmProgress[] {
+  const held = new Map<string, VmProgress>();
+  const out: VmProgress[] = [];
+  for (const m of messages) {
+    let now: VmProgress | undefined;
+    if (m.type === MessageType.VmProgress) now = m.data as VmProgress;
+    else if (m.type === MessageType.VmProgressDelta) {
+      const { upserted, removed, base: _base, ...rest } = m.data as VmProgressDelta;
+      now = { ...rest, hosts: merged(held.get(rest.group)?.hosts ?? [], upserted, removed, (h) => h.name) };
+    }
+    if (now === undefined) continue;
+    held.set(now.group, now);
+    out.push(now);
+  }
+  return out;
 }

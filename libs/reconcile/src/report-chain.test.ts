@@ -44,6 +44,13 @@ describe('ReportChain (ADR 0048)', () => {
     expect(chain.next([{ name: 'a', state: 'converged' }])).toMatchObject({ kind: 'whole', seq: 13 });
   });
 
+  it('a delta with nothing in it, not sent, leaves the next one on the same report', () => {
+    const chain = newChain();
+    chain.taken(chain.next([{ name: 'a', state: 'pending' }]).seq);
+    chain.discard(chain.next([{ name: 'a', state: 'pending' }]).seq);
+    expect(chain.next([{ name: 'a', state: 'converged' }])).toMatchObject({ kind: 'delta', base: 11 });
+  });
+
   it('sends the whole list when asked, and a delta with nothing in it when nothing changed', () => {
     const chain = newChain();
     chain.taken(chain.next([{ name: 'a', state: 'pending' }]).seq);

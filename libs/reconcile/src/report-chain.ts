@@ -38,8 +38,8 @@ export class ReportChain<E extends object> {
   /** the entries of the report the bus took last, by key; undefined: none (the next report is whole) */
   private held: Map<string, E> | undefined;
   private base = 0;
-  /** the report in flight: held once the bus takes it */
-  private pending: { readonly seq: number; readonly entries: Map<string, E> } | undefined;
+  /** the report in flight: held once the bus takes it; `delta`: it follows the held one */
+  private pending: { readonly seq: number; readonly entries: Map<string, E>; readonly delta: boolean } | undefined;
 
   constructor(
     private readonly keyOf: (entry: E) => string,
@@ -53,14 +53,25 @@ export class ReportChain<E extends object> {
     const held = this.held;
     // until the bus has it, nothing may follow it: a failed send leaves the next one whole
     this.held = undefined;
-    this.pending = { seq, entries: now };
-    if (whole || held === undefined) return { kind: 'whole', seq, entries };
+    const delta = !whole && held !== undefined;
+    this.pending = { seq, entries: now, delta };
+    if (!delta) return { kind: 'whole', seq, entries };
     const upserted = entries.filter((e) => {
       const before = held.get(this.keyOf(e));
       return before === undefined || !sameEntry(before, e);
     });
     const removed = [...held].filter(([key]) => !now.has(key)).map(([, e]) => e);
     return { kind: 'delta', seq, base: this.base, upserted, removed };
+  }
+
+  /**
+   * The delta `next` gave with `seq` is not sent (it says nothing new): what is held stays held, and the next
+   * delta follows the same report. A whole report not sent leaves nothing held.
+   */
+  discard(seq: number): void {
+    if (this.pending?.seq !== seq) return;
+    if (this.pending.delta) this.held = this.pending.entries;
+    this.pending = undefined;
   }
 
   /** the bus took the report `next` gave with `seq`: the next delta follows it */

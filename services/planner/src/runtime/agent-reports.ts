@@ -204,7 +204,9 @@ export class AgentReports {
       this.context.logger.info({ group: d.group, reason: outcome.reason }, 'VM progress delta skipped');
       return;
     }
-    await this.inventory.storeVmGroup(lease, outcome.report);
+    // the fleet's record of what the group's hosts run is the group's size: written only when a version moved
+    if (outcome.changes.some((c) => c.before?.version !== c.after?.version))
+      await this.inventory.storeVmGroup(lease, outcome.report);
     await this.storeReport(lease, target, outcome.report, true);
     this.vmProgressed(d.rolloutId, d.upserted, receivedAt, m);
   }
