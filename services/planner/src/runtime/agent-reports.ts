@@ -14,7 +14,13 @@ import { HandlerRejectedError, type IncomingMessage, type Subscription } from '@
 import type { Lease } from '@meshwave/store';
 import { futureGenerationRefusal, healthReportRefusal } from '../core/health-freshness.js';
 import { VM_BRIDGE_HEALTH_KEY } from '../core/judgement-hold.js';
-import { applyHealthDelta, applyProgressDelta, applyVmProgressDelta } from '../core/report-delta.js';
+import {
+  applyHealthDelta,
+  applyProgressDelta,
+  applyVmProgressDelta,
+  type ReportDeltaOutcome,
+} from '../core/report-delta.js';
+import type { EntryChange } from '../core/delta-chain.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { FleetInventory } from './fleet-inventory.js';
 import type { Leadership } from './leadership.js';
@@ -33,6 +39,9 @@ export type ReconcilePort = Pick<
 
 /** The parts of a report's message that report intake reads besides its data. */
 type Report<T> = Pick<IncomingMessage, 'source' | 'type' | 'time'> & { readonly data: T };
+
+const unitFailed = (u: { readonly state: string }): boolean => u.state === 'failed';
+const hostFailed = (h: { readonly state: string }): boolean => h.state === 'failed' || h.state === 'reverted';
 
 /** Health reports are kept per cluster (`cluster-agent/<cluster>`), the vm-bridge's under one key whatever its instance. */
 function healthKeyOf(source: string): string {
@@ -148,7 +157,7 @@ export class AgentReports {
     const name = RolloutDoc.clusterReport(d.cluster);
     await this.storeReport(lease, { scope: d.rolloutId, name, schema: StoredClusterReport }, d);
     this.inventory.resyncs.received(d.cluster, ResyncReport.Progress);
-    this.progressed(d.rolloutId, d.units, receivedAt, m);
+    this.progressed(d.rolloutId, d.units.some(unitFailed), receivedAt, m);
   }
 
   /**
@@ -159,24 +168,36 @@ export class AgentReports {
     const d = m.data;
     if (!(await this.knowsRollout(d.rolloutId))) return;
     const target = { scope: d.rolloutId, name: RolloutDoc.clusterReport(d.cluster), schema: StoredClusterReport };
-    const outcome = applyProgressDelta(await this.writes.current<UnitProgress>(lease, target), d);
+    const outcome = await this.applyDelta(lease, target, (held: UnitProgress | undefined) =>
+      applyProgressDelta(held, d),
+    );
     if (outcome.kind === 'stale') return;
     if (outcome.kind === 'gap') {
       await this.inventory.resyncs.request(d.cluster, outcome.reason, ResyncReport.Progress);
       return;
     }
-    await this.storeReport(lease, target, outcome.report, true);
-    this.progressed(d.rolloutId, d.upserted, receivedAt, m);
+    this.progressed(d.rolloutId, d.upserted.some(unitFailed), receivedAt, m);
   }
 
-  /** What reported progress leads to: its rollout reconciled, at once when a unit it names failed. */
-  private progressed(
-    rolloutId: string,
-    units: readonly { readonly state: string }[],
-    receivedAt: number,
-    m: Report<unknown>,
-  ): void {
-    const failing = units.some((u) => u.state === 'failed');
+  /**
+   * A delta applied to the report held of `target` and the result stored (`before`: what else to store first);
+   * a stale or gap outcome stores nothing.
+   */
+  private async applyDelta<R extends { readonly generation: number }, E>(
+    lease: Lease,
+    target: ReportTarget,
+    apply: (held: R | undefined) => ReportDeltaOutcome<R, E>,
+    before: (report: R, changes: readonly EntryChange<E>[]) => Promise<void> = () => Promise.resolve(),
+  ): Promise<ReportDeltaOutcome<R, E>> {
+    const outcome = apply(await this.writes.current<R>(lease, target));
+    if (outcome.kind !== 'applied') return outcome;
+    await before(outcome.report, outcome.changes);
+    await this.storeReport(lease, target, outcome.report, true);
+    return outcome;
+  }
+
+  /** What reported progress leads to: its rollout reconciled, at once when a unit or host it names failed. */
+  private progressed(rolloutId: string, failing: boolean, receivedAt: number, m: Report<unknown>): void {
     if (failing) this.noteFailure(rolloutId, receivedAt, m);
     this.reconciler.enqueue(rolloutId, failing);
   }
@@ -187,7 +208,7 @@ export class AgentReports {
     if (!(await this.knowsRollout(d.rolloutId))) return;
     const name = RolloutDoc.vmGroupReport(d.group);
     await this.storeReport(lease, { scope: d.rolloutId, name, schema: StoredVmGroupReport }, d);
-    this.vmProgressed(d.rolloutId, d.hosts, receivedAt, m);
+    this.progressed(d.rolloutId, d.hosts.some(hostFailed), receivedAt, m);
   }
 
   /**
@@ -198,28 +219,20 @@ export class AgentReports {
     const d = m.data;
     if (!(await this.knowsRollout(d.rolloutId))) return;
     const target = { scope: d.rolloutId, name: RolloutDoc.vmGroupReport(d.group), schema: StoredVmGroupReport };
-    const outcome = applyVmProgressDelta(await this.writes.current<VmProgress>(lease, target), d);
-    if (outcome.kind === 'stale') return;
-    if (outcome.kind === 'gap') {
+    const outcome = await this.applyDelta(
+      lease,
+      target,
+      (held: VmProgress | undefined) => applyVmProgressDelta(held, d),
+      (report, changes) =>
+        // the fleet's record of what the group's hosts run is the group's size: written only when a version moved
+        changes.some((c) => c.before?.version !== c.after?.version)
+          ? this.inventory.storeVmGroup(lease, report)
+          : Promise.resolve(),
+    );
+    if (outcome.kind === 'gap')
       this.context.logger.info({ group: d.group, reason: outcome.reason }, 'VM progress delta skipped');
-      return;
-    }
-    // the fleet's record of what the group's hosts run is the group's size: written only when a version moved
-    if (outcome.changes.some((c) => c.before?.version !== c.after?.version))
-      await this.inventory.storeVmGroup(lease, outcome.report);
-    await this.storeReport(lease, target, outcome.report, true);
-    this.vmProgressed(d.rolloutId, d.upserted, receivedAt, m);
-  }
-
-  private vmProgressed(
-    rolloutId: string,
-    hosts: readonly { readonly state: string }[],
-    receivedAt: number,
-    m: Report<unknown>,
-  ): void {
-    const failing = hosts.some((h) => h.state === 'failed' || h.state === 'reverted');
-    if (failing) this.noteFailure(rolloutId, receivedAt, m);
-    this.reconciler.enqueue(rolloutId, failing);
+    if (outcome.kind !== 'applied') return;
+    this.progressed(d.rolloutId, d.upserted.some(hostFailed), receivedAt, m);
   }
 
   /** The first failure reported for a rollout: logged with when it was published (a halt's second hop). */
