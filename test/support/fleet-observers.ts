@@ -235,9 +235,9 @@ export class BusObserver {
         topic: Topic.Events,
         groupId: `${this.groupPrefix}-events`,
         fromBeginning: true,
-        types: [MessageType.CommandRejected, MessageType.Health],
+        types: [MessageType.CommandRejected, MessageType.Health, MessageType.HealthDelta],
         handler: async (m) => {
-          if (m.type === MessageType.Health && m.data.degraded)
+          if ((m.type === MessageType.Health || m.type === MessageType.HealthDelta) && m.data.degraded)
             this.degraded.push({ source: m.data.source, reason: m.data.degraded.reason });
           if (m.type !== MessageType.CommandRejected) return;
           this.refusals.push({

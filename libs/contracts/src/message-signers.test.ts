@@ -16,6 +16,9 @@ const samples: { readonly [T in MessageType]: { readonly data: unknown; readonly
   [MessageType.Heartbeat]: { data: { source: clusterKey('c1') }, signer: clusterKey('c1') },
   [MessageType.CommandRejected]: { data: { source: clusterKey('c1') }, signer: clusterKey('c1') },
   [MessageType.MeshSplit]: { data: { cluster: 'c1' }, signer: Principal.Planner },
+  [MessageType.UnitProgressDelta]: { data: { cluster: 'c1' }, signer: clusterKey('c1') },
+  [MessageType.HealthDelta]: { data: { source: clusterKey('c1') }, signer: clusterKey('c1') },
+  [MessageType.VmProgressDelta]: { data: { group: 'g1' }, signer: Principal.VmBridge },
 };
 
 describe('requiredSigner (ADR 0038)', () => {

@@ -24,12 +24,15 @@ export function requiredSigner<T extends MessageType>(type: T, data: MessageData
     case MessageType.MeshSplit:
       return Principal.Planner;
     case MessageType.UnitProgress:
+    case MessageType.UnitProgressDelta:
     case MessageType.Inventory:
     case MessageType.InventoryDelta:
       return clusterKey((data as MessageData<typeof MessageType.Inventory>).cluster);
     case MessageType.VmProgress:
+    case MessageType.VmProgressDelta:
       return Principal.VmBridge;
     case MessageType.Health:
+    case MessageType.HealthDelta:
     case MessageType.CommandRejected:
       return reporterOf((data as MessageData<typeof MessageType.Health>).source);
     case MessageType.Heartbeat: {

@@ -42,6 +42,10 @@ export const MessageType = {
   UnitProgress: 'io.meshwave.event.unit-progress.v1',
   VmProgress: 'io.meshwave.event.vm-progress.v1',
   Health: 'io.meshwave.event.health.v1',
+  /** what changed in a cluster's progress / health, a VM group's progress since the sender's previous report (ADR 0048) */
+  UnitProgressDelta: 'io.meshwave.event.unit-progress-delta.v1',
+  HealthDelta: 'io.meshwave.event.health-delta.v1',
+  VmProgressDelta: 'io.meshwave.event.vm-progress-delta.v1',
   Heartbeat: 'io.meshwave.event.heartbeat.v1',
   CommandRejected: 'io.meshwave.event.command-rejected.v1',
   /** a split's meshes for a cluster's namespaces and control planes (`meshwave split --apply`, ADR 0049) */
@@ -181,6 +185,13 @@ export const UnitProgressEntry = z.object({
 });
 export type UnitProgressEntry = z.infer<typeof UnitProgressEntry>;
 
+/** Grows with every report of its sender, across restarts (the sender's clock in ms, or the last one + 1). */
+const ReportSeq = z.number().int().nonnegative();
+
+/** A unit by name, as a progress or health delta lists the ones gone. */
+export const UnitRef = z.object({ namespace: z.string(), kind: z.string().optional(), name: z.string().optional() });
+export type UnitRef = z.infer<typeof UnitRef>;
+
 /** Progress of a cluster toward the desired state of `generation`. */
 export const UnitProgress = z.object({
   /** a cluster's name as its signing key names it (`cluster/<name>`): `c1/x` would pass for `c1`'s key */
@@ -193,6 +204,8 @@ export const UnitProgress = z.object({
   gateways: z.array(GatewayStepProgress).max(MAX_GATEWAYS).optional(),
   /** the ambient steps of the desired state (ADR 0051); absent when it names none */
   ambient: z.array(AmbientStepProgress).max(MAX_AMBIENT_STEPS).optional(),
+  /** the report's place in its sender's chain: deltas follow it (ADR 0048); absent: an agent that sends no deltas */
+  seq: ReportSeq.optional(),
 });
 export type UnitProgress = z.infer<typeof UnitProgress>;
 
@@ -238,10 +251,15 @@ export const InventoryDelta = InventoryReport.omit({ workloads: true }).extend({
 });
 export type InventoryDelta = z.infer<typeof InventoryDelta>;
 
-/** The planner asks a cluster's agent for its whole inventory, with why (logged by the agent). */
+/** Which whole report a resync asks for (ADR 0048). */
+export const ResyncReport = { Inventory: 'inventory', Progress: 'progress', Health: 'health' } as const;
+
+/** The planner asks a cluster's agent for a whole report, with why (logged by the agent). */
 export const InventoryResync = z.object({
   cluster: ResourceName,
   reason: z.string().max(256),
+  /** absent: the inventory (an agent before ADR 0048 reads every request so, and sends no other deltas) */
+  report: z.enum([ResyncReport.Inventory, ResyncReport.Progress, ResyncReport.Health]).optional(),
 });
 export type InventoryResync = z.infer<typeof InventoryResync>;
 
@@ -276,27 +294,29 @@ export const Degraded = z.object({
 });
 export type Degraded = z.infer<typeof Degraded>;
 
+export const VmHostProgress = VmHost.extend({
+  state: z.enum([
+    VmHostState.Pending,
+    VmHostState.Upgrading,
+    VmHostState.Converged,
+    VmHostState.Failed,
+    VmHostState.Reverted,
+  ]),
+  healthy: z.boolean(),
+  reason: z.string().optional(),
+});
+
 export const VmProgress = z.object({
   group: z.string(),
   rolloutId: z.string(),
   generation: z.number().int().nonnegative(),
   halted: z.boolean().default(false),
   reason: z.string().optional(),
-  hosts: z.array(
-    VmHost.extend({
-      state: z.enum([
-        VmHostState.Pending,
-        VmHostState.Upgrading,
-        VmHostState.Converged,
-        VmHostState.Failed,
-        VmHostState.Reverted,
-      ]),
-      healthy: z.boolean(),
-      reason: z.string().optional(),
-    }),
-  ),
+  hosts: z.array(VmHostProgress),
   /** present while the bridge is Degraded (it holds batch timeouts meanwhile); optional for older bridges */
   degraded: Degraded.optional(),
+  /** the report's place in the bridge's chain for this group: deltas follow it (ADR 0048) */
+  seq: ReportSeq.optional(),
 });
 export type VmProgress = z.infer<typeof VmProgress>;
 
@@ -313,10 +333,7 @@ export const HealthReport = z.object({
   /** present while the source is Degraded; optional, so agents that predate it keep working */
   degraded: Degraded.optional(),
   units: z.array(
-    z.object({
-      namespace: z.string(),
-      kind: z.string().optional(),
-      name: z.string().optional(),
+    UnitRef.extend({
       unavailableReplicas: z.number().int().nonnegative(),
       restarts: z.number().int().nonnegative(),
       crashLooping: z.boolean(),
@@ -326,6 +343,37 @@ export const HealthReport = z.object({
   ),
 });
 export type HealthReport = z.infer<typeof HealthReport>;
+
+/*
+ * Deltas (ADR 0048, the design of ADR 0031's inventory deltas): what changed since the sender's report `base` (a
+ * whole one or a delta), the entries added or changed and the ones gone; the rest of the report whole. The
+ * planner applies one only on top of `base`; on another it missed one and asks for the whole report
+ * (`InventoryResync` naming the report). Their own types: a planner that predates them skips them.
+ */
+export const UnitProgressDelta = UnitProgress.omit({ units: true, seq: true }).extend({
+  seq: ReportSeq,
+  base: ReportSeq,
+  upserted: z.array(UnitProgressEntry).max(MAX_COUNT),
+  removed: z.array(UnitRef).max(MAX_COUNT),
+});
+export type UnitProgressDelta = z.infer<typeof UnitProgressDelta>;
+
+/** A health delta: its chain is the report's own `generation`. */
+export const HealthDelta = HealthReport.omit({ units: true }).extend({
+  base: ReportSeq,
+  upserted: HealthReport.shape.units.max(MAX_COUNT),
+  removed: z.array(UnitRef).max(MAX_COUNT),
+});
+export type HealthDelta = z.infer<typeof HealthDelta>;
+
+export const VmProgressDelta = VmProgress.omit({ hosts: true, seq: true }).extend({
+  seq: ReportSeq,
+  base: ReportSeq,
+  upserted: z.array(VmHostProgress).max(MAX_COUNT),
+  /** the names of the hosts gone */
+  removed: z.array(z.string()).max(MAX_COUNT),
+});
+export type VmProgressDelta = z.infer<typeof VmProgressDelta>;
 
 export const Heartbeat = z.object({ source: z.string(), version: z.string(), at: z.string() });
 export type Heartbeat = z.infer<typeof Heartbeat>;
@@ -349,6 +397,9 @@ export const MessageSchemas = {
   [MessageType.UnitProgress]: UnitProgress,
   [MessageType.VmProgress]: VmProgress,
   [MessageType.Health]: HealthReport,
+  [MessageType.UnitProgressDelta]: UnitProgressDelta,
+  [MessageType.HealthDelta]: HealthDelta,
+  [MessageType.VmProgressDelta]: VmProgressDelta,
   [MessageType.Heartbeat]: Heartbeat,
   [MessageType.CommandRejected]: CommandRejected,
   [MessageType.MeshSplit]: MeshSplitCommand,

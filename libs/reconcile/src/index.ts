@@ -3,3 +3,4 @@
 export * from './clock.js';
 export * from './key-queue.js';
 export * from './level-report.js';
+export * from './report-chain.js';

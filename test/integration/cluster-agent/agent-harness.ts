@@ -24,6 +24,7 @@ import {
 import { suppressKafkaJsTimeoutNegativeWarning, type ClusterEnv, type TestEnv } from '../../support/env.ts';
 import { newChartIdentity, type ChartIdentity } from './chart-identity.ts';
 import { NEW, OLD, ensureDefaultIstiods, newAdminClients, uniqueName, type AdminClients } from './fixtures.ts';
+import { heldProgress } from '../../support/report-messages.js';
 
 const SIGNING = { keys: [{ id: 'it', secret: 'integration-test-signing-key-0123456789' }], activeKeyId: 'it' };
 
@@ -185,11 +186,7 @@ export async function newAgentHarness(
         },
       ]);
     },
-    lastProgress: () =>
-      events
-        .filter((e) => e.type === MessageType.UnitProgress)
-        .map((e) => e.data as UnitProgress)
-        .at(-1),
+    lastProgress: () => heldProgress(events),
     rejections: () =>
       events.filter((e) => e.type === MessageType.CommandRejected).map((e) => (e.data as { reason: string }).reason),
     async close() {

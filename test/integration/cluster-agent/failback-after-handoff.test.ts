@@ -3,11 +3,12 @@
 // once toward `from`. The handoff mark its template keeps is history, not a restart toward `from` in progress.
 import { afterEach, describe, expect, it } from 'vitest';
 import type * as k8s from '@kubernetes/client-node';
-import { MessageType, UnitState, type UnitProgress } from '@meshwave/contracts';
+import { UnitState } from '@meshwave/contracts';
 import { MeshwaveAnnotation } from '@meshwave/cluster-agent';
 import { loadTestEnv } from '../../support/env.ts';
 import { newAgentHarness, type AgentHarness } from './agent-harness.ts';
 import { NEW, OLD, eventually, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
+import { progressUnits } from '../../support/report-messages.js';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
@@ -114,8 +115,7 @@ describe('failback after a namespace label handoff', () => {
     expect(keys.map((k) => unitStates(h)[k])).toEqual(keys.map(() => UnitState.Converged));
     const failedReports = h.events
       .slice(failbackSentAt)
-      .filter((e) => e.type === MessageType.UnitProgress)
-      .flatMap((e) => (e.data as UnitProgress).units)
+      .flatMap(progressUnits)
       .filter((u) => u.state === UnitState.Failed);
     expect(failedReports).toEqual([]);
     for (const app of APPS) expect(await appOn(h, ns, app, OLD)).toBe(true);

@@ -50,7 +50,13 @@ export function simulatedTraffic(
   clusters: ReadonlyMap<string, SimulatedCluster>,
   options: SimulatedMeshMetricsOptions,
   targets: readonly MetricTarget[],
-  window: { readonly seconds: number; readonly to: string; readonly asBefore: boolean },
+  window: {
+    readonly seconds: number;
+    readonly to: string;
+    readonly asBefore: boolean;
+    /** the units whose p99 is asked (the query's latency sample), as Prometheus answers a p99 query; absent: every unit */
+    readonly p99Of?: ReadonlySet<string>;
+  },
 ): WorkloadTraffic[] {
   const out: WorkloadTraffic[] = [];
   for (const t of targets) {
@@ -70,7 +76,9 @@ export function simulatedTraffic(
         workload: `${t.cluster}/${t.namespace}/${w.name}`,
         requests,
         errors: Math.round(requests * options.errorRatio),
-        p99Ms: Math.round(options.baseP99Ms * spread * factor * 10) / 10,
+        ...(window.p99Of === undefined || window.p99Of.has(t.unit)
+          ? { p99Ms: Math.round(options.baseP99Ms * spread * factor * 10) / 10 }
+          : {}),
         unit: t.unit,
       });
     }
@@ -118,14 +126,24 @@ export function createSimulatedMeshMetrics(
   options: SimulatedMeshMetricsOptions = DEFAULT_SIMULATED_MESH_METRICS,
 ): MetricSampler {
   const byName = new Map(clusters.map((c) => [c.name, c]));
-  const trafficOf = (targets: readonly MetricTarget[], seconds: number, to: string, asBefore: boolean) =>
-    simulatedTraffic(byName, options, targets, { seconds, to, asBefore });
+  const trafficOf = (
+    targets: readonly MetricTarget[],
+    sampled: readonly MetricTarget[],
+    seconds: number,
+    to: string,
+    asBefore: boolean,
+  ) =>
+    simulatedTraffic(byName, options, targets, { seconds, to, asBefore, p99Of: new Set(sampled.map((t) => t.unit)) });
 
   return cachedMetricSampler(async (query, _now, record) => {
     const to = record.spec.spec.to;
-    const current = query.errorRate || query.latency ? trafficOf(query.current, query.windowSeconds, to, false) : [];
+    // the same cohorts as the Prometheus sampler: every unit of the wave counted, the p99 of the latency sample
+    const counted = query.errorRate ? query.current : query.latencyCurrent;
+    const latencyCurrent = query.latency ? query.latencyCurrent : [];
+    const current =
+      query.errorRate || query.latency ? trafficOf(counted, latencyCurrent, query.windowSeconds, to, false) : [];
     const baseline = query.latency
-      ? trafficOf(query.baseline, query.windowSeconds, to, query.baselineAt !== undefined)
+      ? trafficOf(query.baseline, query.baseline, query.windowSeconds, to, query.baselineAt !== undefined)
       : [];
     return metricSamplesFor(query, current, baseline);
   }, options);

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createInMemoryBroker, createInMemoryBus, type IncomingMessage } from '@meshwave/bus';
-import { DegradedReason, MessageType, clusterKey, type HealthReport } from '@meshwave/contracts';
+import { DegradedReason, clusterKey, type HealthReport } from '@meshwave/contracts';
 import { createManualClock } from '@meshwave/reconcile';
 import { createInMemoryStore } from '@meshwave/store';
 import { createSimulatedCluster } from '../adapters/simulated-cluster.js';
 import { createApiserverCondition } from './apiserver-condition.js';
 import { createClusterAgent } from './cluster-agent.js';
+import { healthOf, isHealth } from '../../../../test/support/report-messages.js';
 
 const SIGNING = { keys: [{ id: 'k1', secret: 'x'.repeat(32) }], activeKeyId: 'k1' };
 const closers: (() => Promise<void>)[] = [];
@@ -33,8 +34,7 @@ describe('cluster-agent: its apiserver unreachable', () => {
       topic: 'events',
       groupId: 'observer',
       fromBeginning: true,
-      handler: async (m: IncomingMessage) =>
-        void (m.type === MessageType.Health && health.push(m.data as HealthReport)),
+      handler: async (m: IncomingMessage) => void (isHealth(m) && health.push(healthOf(m)!)),
     });
     const clock = createManualClock(Date.now());
     const apiserver = createApiserverCondition({ clock, afterMs: 3000 });

@@ -7,7 +7,6 @@ import {
   UnitState,
   clusterKey,
   type ClusterDesiredState,
-  type HealthReport,
   type UnitProgress,
 } from '@meshwave/contracts';
 import type { StateStore } from '@meshwave/store';
@@ -20,6 +19,7 @@ import {
   type SimulatedClusterConfig,
 } from '../adapters/simulated-cluster.js';
 import { IstioLabel, MeshwaveAnnotation, injectedRevisionOf } from '@meshwave/istio';
+import { healthOf, heldProgress } from '../../../../test/support/report-messages.js';
 
 const SIGNING = { keys: [{ id: 'k1', secret: 'x'.repeat(32) }], activeKeyId: 'k1' };
 const OLD = '1-24-5';
@@ -128,11 +128,7 @@ const podsOnRevision = async (sim: SimulatedCluster, ns: string, rev: string): P
   const pods = await sim.listPods(ns);
   return pods.length > 0 && pods.every((p) => p.ready && injectedRevisionOf(p.annotations) === rev);
 };
-const lastProgress = (h: Harness): UnitProgress | undefined =>
-  h.events
-    .filter((e) => e.type === MessageType.UnitProgress)
-    .map((e) => e.data as UnitProgress)
-    .at(-1);
+const lastProgress = (h: Harness): UnitProgress | undefined => heldProgress(h.events);
 
 function seedNamespaces(sim: SimulatedCluster, count: number, workloads = 2): string[] {
   const names: string[] = [];
@@ -153,7 +149,7 @@ describe('cluster agent on the simulated cluster', () => {
     await h.send({ maxUnavailable: 2, units: namespaces.map((namespace) => ({ namespace, revision: NEW })) });
     await h.until('all units converge', () => unitsIn(h, UnitState.Converged).length === 5);
     await h.clock.advance(20_000);
-    const health = h.events.filter((e) => e.type === MessageType.Health).map((e) => e.data as HealthReport);
+    const health = h.events.flatMap((e) => healthOf(e) ?? []);
     expect(health.length).toBeGreaterThan(0);
     // old pods of units still restarting are expected to lag: no mismatch is reported on a healthy move
     expect(health.some((r) => r.units.some((u) => u.sidecarMismatch || u.crashLooping))).toBe(false);
@@ -290,9 +286,7 @@ describe('cluster agent on the simulated cluster', () => {
     await h.until('team-0 fails', () => unitsIn(h, UnitState.Failed).length === 1);
     expect(h.agent.units()[0]?.reason).toBe(UnitFailureReason.SidecarMismatch);
     await h.until('health reports the mismatch', () =>
-      h.events.some(
-        (e) => e.type === MessageType.Health && (e.data as HealthReport).units.some((u) => u.sidecarMismatch),
-      ),
+      h.events.some((e) => healthOf(e)?.units.some((u) => u.sidecarMismatch) === true),
     );
   });
 

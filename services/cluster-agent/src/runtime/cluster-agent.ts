@@ -1,6 +1,7 @@
 import {
   DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,
   MessageType,
+  ResyncReport,
   clusterKey,
   unitKey,
   type InventoryResync,
@@ -285,10 +286,12 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     timers.push(clock.setTimer(ms, tick));
   };
 
-  /** the planner missed a delta or has no inventory of this cluster: the whole one goes with the next send */
+  /** the planner missed a delta or holds no such report of this cluster: the whole one goes (ADR 0031, 0048) */
   const askedForInventory = (m: IncomingMessage): Promise<void> => {
-    log.info({ reason: (m.data as InventoryResync).reason }, 'the planner asked for the whole inventory');
-    reporter.resendInventory();
+    const { reason, report = ResyncReport.Inventory } = m.data as InventoryResync;
+    log.info({ reason, report }, 'the planner asked for a whole report');
+    if (report === ResyncReport.Inventory) reporter.resendInventory();
+    else reporter.resendWhole(report);
     return Promise.resolve();
   };
 

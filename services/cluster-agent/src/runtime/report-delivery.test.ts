@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createInMemoryBroker, createInMemoryBus, type EventBus, type IncomingMessage } from '@meshwave/bus';
-import { MessageType, UnitState, clusterKey, type UnitProgress } from '@meshwave/contracts';
+import { MessageType, UnitState, clusterKey } from '@meshwave/contracts';
 import { createManualClock, type ManualClock } from '@meshwave/reconcile';
 import { IstioLabel } from '@meshwave/istio';
 import { createSimulatedCluster, type SimulatedClusterConfig } from '../adapters/simulated-cluster.js';
 import type { AgentIntervals } from '../config/agent-intervals.js';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
 import { commandFor, newDesiredState } from '../../../../test/support/cluster-commands.js';
+import { isProgress, progressUnits } from '../../../../test/support/report-messages.js';
 
 const SIGNING = { keys: [{ id: 'k1', secret: 'x'.repeat(32) }], activeKeyId: 'k1' };
 const OLD = '1-24-5';
@@ -16,10 +17,12 @@ const HOUR = 3_600_000;
 interface World {
   readonly clock: ManualClock;
   readonly agent: ClusterAgent;
-  /** the unit progress the planner received, in order */
-  readonly progress: () => UnitProgress[];
+  /** the unit progress messages the planner received (whole or deltas), in order */
+  readonly progress: () => IncomingMessage[];
   /** makes the agent's publishes of a unit-progress report whose units are all in `state` fail, `times` times */
   dropProgressIn(state: UnitState, times: number): void;
+  /** the planner asks for a whole report, as it does on a gap (ADR 0048) */
+  ask(report: 'progress' | 'health'): Promise<void>;
   /** advances the manual clock in 500 ms steps (bounded, no wall time) until `check` holds */
   until(what: string, check: () => boolean, maxMs?: number): Promise<void>;
 }
@@ -42,8 +45,8 @@ async function newWorld(intervals: Partial<AgentIntervals>, config: SimulatedClu
   const agentBus: EventBus = Object.assign(Object.create(inner) as EventBus, {
     publish: async (messages: Parameters<EventBus['publish']>[0]) => {
       for (const m of messages) {
-        if (m.type !== MessageType.UnitProgress) continue;
-        const units = (m.data as UnitProgress).units;
+        if (!isProgress(m)) continue;
+        const units = progressUnits(m);
         const state = units[0]?.state;
         const left = state === undefined ? 0 : (drops.get(state) ?? 0);
         if (left > 0 && units.every((u) => u.state === state)) {
@@ -74,8 +77,18 @@ async function newWorld(intervals: Partial<AgentIntervals>, config: SimulatedClu
   return {
     clock,
     agent,
-    progress: () => events.filter((e) => e.type === MessageType.UnitProgress).map((e) => e.data as UnitProgress),
+    progress: () => events.filter(isProgress),
     dropProgressIn: (state, times) => drops.set(state, times),
+    ask: (report) =>
+      planner.publish([
+        {
+          topic: 'commands',
+          key: clusterKey('c1'),
+          audience: clusterKey('c1'),
+          type: MessageType.InventoryResync,
+          data: { cluster: 'c1', reason: 'a gap', report },
+        },
+      ]),
     async until(what, check, maxMs = 600_000) {
       for (let t = 0; t <= maxMs; t += 500) {
         if (check()) return;
@@ -89,7 +102,7 @@ async function newWorld(intervals: Partial<AgentIntervals>, config: SimulatedClu
 
 const unitIs = (agent: ClusterAgent, state: UnitState): boolean => agent.units().some((u) => u.state === state);
 const reported = (w: World, state: UnitState): boolean =>
-  w.progress().some((p) => p.units.some((u) => u.state === state));
+  w.progress().some((m) => progressUnits(m).some((u) => u.state === state));
 
 /** lets the in-memory bus deliver what was published, without moving the agent's clock */
 async function settle(check: () => boolean): Promise<void> {
@@ -112,10 +125,33 @@ describe('cluster agent reports are level-triggered', () => {
     await w.clock.advance(30_000);
     await settle(() => w.progress().length > before);
     expect(w.progress().length).toBeGreaterThan(before);
-    expect(w.progress().at(-1)).toMatchObject({
+    expect(w.progress().at(-1)?.type).toBe(MessageType.UnitProgress);
+    expect(w.progress().at(-1)?.data).toMatchObject({
       rolloutId: 'r1',
       units: [{ namespace: 'team-0', state: 'converged' }],
     });
+  });
+});
+
+describe('cluster agent progress as deltas (ADR 0048)', () => {
+  it('sends its first progress whole, then deltas each on the report before it; whole again after a failed send and when the planner asks', async () => {
+    const w = await newWorld({ resyncMs: HOUR, progressDebounceMs: 50, healthMs: HOUR, reportResendMs: HOUR });
+    w.dropProgressIn(UnitState.Converged, 1);
+    await w.until('the planner hears it converged', () => reported(w, UnitState.Converged));
+    const chain = w.progress().map((m) => ({ type: m.type, ...(m.data as { seq: number; base?: number }) }));
+    expect(chain[0]?.type).toBe(MessageType.UnitProgress);
+    const deltas = chain.filter((m) => m.type === MessageType.UnitProgressDelta);
+    expect(deltas.length).toBeGreaterThan(0);
+    // each delta follows the report the bus took just before it
+    for (const d of deltas) expect(d.base).toBe(chain[chain.indexOf(d) - 1]?.seq);
+    // the converged report failed once: the one that brought it is whole
+    const converged = w.progress().find((m) => progressUnits(m).some((u) => u.state === UnitState.Converged));
+    expect(converged?.type).toBe(MessageType.UnitProgress);
+
+    const before = w.progress().length;
+    await w.ask('progress');
+    await w.until('a report after the ask', () => w.progress().length > before);
+    expect(w.progress().at(-1)?.type).toBe(MessageType.UnitProgress);
   });
 });
 

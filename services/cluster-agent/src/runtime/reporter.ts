@@ -1,18 +1,12 @@
 import {
   MessageType,
-  UnitFailureReason,
-  UnitState,
   type AmbientInventory,
   type AmbientStepProgress,
   type GatewayStepProgress,
   type HealthReport,
-  type UnitProgress,
-  type UnitProgressEntry,
 } from '@meshwave/contracts';
 import type { Logger } from '@meshwave/telemetry';
-import type { OutgoingMessage } from '@meshwave/bus';
-import { ROOT_CONTEXT, context as contextApi } from '@opentelemetry/api';
-import { createLevelReport, type Clock, type LevelReport, type LevelReportOptions } from '@meshwave/reconcile';
+import { newSeq, type Clock } from '@meshwave/reconcile';
 import type { AgentIntervals } from '../config/agent-intervals.js';
 import type { CommandLedger } from '../core/command-ledger.js';
 import type { RevisionPodsRead } from '../core/revision-pods.js';
@@ -20,7 +14,8 @@ import type { IstioInstallation, Labels } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import type { EventPublisher } from './event-publisher.js';
 import { createInventorySender } from './inventory-sender.js';
-import type { UnitBook, UnitStatus } from './unit-book.js';
+import { createHealthStream, createProgressStream, ownReport } from './report-streams.js';
+import type { UnitBook } from './unit-book.js';
 
 export interface ReporterOptions {
   readonly cluster: string;
@@ -78,144 +73,22 @@ export interface Reporter {
   scheduleProgress(delay?: number, urgent?: boolean): void;
   /** sends the health now (the agent's condition changed), then every `healthMs` */
   sendHealth(): void;
+  /** the planner missed a progress or health delta: the whole report goes now (ADR 0048) */
+  resendWhole(report: 'progress' | 'health'): void;
   sendHeartbeat(): Promise<void>;
   /** cancels the pending reports */
   stop(): void;
 }
 
-const progressEntry = (s: UnitStatus): UnitProgressEntry => ({
-  namespace: s.assignment.target.namespace,
-  ...(s.assignment.target.kind ? { kind: s.assignment.target.kind } : {}),
-  ...(s.assignment.target.name ? { name: s.assignment.target.name } : {}),
-  state: s.state,
-  revision: s.assignment.target.revision,
-  injectedRevision: s.injectedRevision,
-  ...(s.reason ? { reason: s.reason } : {}),
-  ...(s.message ? { message: s.message } : {}),
-});
-
-const healthReport = (
-  source: string,
-  condition: Pick<HealthReport, 'degraded'>,
-  statuses: Iterable<UnitStatus>,
-): Omit<HealthReport, 'generation' | 'observedAt'> => ({
-  source,
-  ...condition,
-  units: [...statuses].map((s) => ({
-    namespace: s.assignment.target.namespace,
-    ...(s.assignment.target.kind ? { kind: s.assignment.target.kind } : {}),
-    ...(s.assignment.target.name ? { name: s.assignment.target.name } : {}),
-    unavailableReplicas: s.unavailableReplicas,
-    restarts: s.restarts,
-    crashLooping: s.crashLooping,
-    // Only a finished rollout with the wrong sidecar is a mismatch; old pods mid-restart are just old.
-    sidecarMismatch: s.state === UnitState.Failed && s.reason === UnitFailureReason.SidecarMismatch,
-  })),
-});
-
-/** A rollout's progress in this cluster, or nothing for a rollout the ledger no longer holds. */
-function unitProgress(
-  cluster: string,
-  rolloutId: string,
-  ledger: CommandLedger,
-  statuses: Iterable<UnitStatus>,
-  gateways: GatewayStepProgress[] | undefined,
-  ambient?: AmbientStepProgress[],
-): UnitProgress | undefined {
-  const entry = ledger.rollouts[rolloutId];
-  if (!entry) return undefined;
-  const mine = [...statuses].filter((s) => s.assignment.rolloutId === rolloutId);
-  return {
-    cluster,
-    rolloutId,
-    generation: entry.desired.generation,
-    halted: entry.desired.halted,
-    units: mine.map(progressEntry),
-    ...(gateways !== undefined ? { gateways } : {}),
-    ...(ambient !== undefined ? { ambient } : {}),
-  };
-}
-
-/**
- * A report is the agent's own state, not a step of whichever command or watch event asked for it: it is sent
- * outside their trace (an urgent one is sent from inside the reconcile that saw the failure).
- */
-export const ownReport = (options: LevelReportOptions): LevelReport =>
-  createLevelReport({ ...options, send: (full) => contextApi.with(ROOT_CONTEXT, () => options.send(full)) });
-
-/**
- * Publishes progress; a failed publish is retried as a full one, and the rollouts it carried go back to the
- * dirty set too, since a full one carries only the rollouts with units here (not one whose units were all
- * excluded, say).
- */
-async function publishKeepingDirty(
-  publish: EventPublisher['publish'],
-  messages: OutgoingMessage[],
-  book: Pick<UnitBook, 'dirtyRollouts'>,
-  rolloutIds: ReadonlySet<string>,
-): Promise<boolean> {
-  const keep = (): void => {
-    for (const id of rolloutIds) book.dirtyRollouts.add(id);
-  };
-  const sent = await publish(messages).catch((error: unknown) => {
-    keep();
-    throw error;
-  });
-  if (!sent) keep();
-  return sent;
-}
-
-/**
- * Stamps each health report (ADR 0038): a generation that grows across restarts without storage (the clock in ms,
- * or the last one + 1) and when it was observed, so the planner can refuse a replayed or stale one.
- */
-function newHealthStamp(clock: Clock): () => Pick<HealthReport, 'generation' | 'observedAt'> {
-  let generation = 0;
-  return () => {
-    const now = clock.now();
-    generation = Math.max(generation + 1, now);
-    return { generation, observedAt: new Date(now).toISOString() };
-  };
-}
-
 export function createReporter(options: ReporterOptions): Reporter {
-  const { cluster, book, clock, intervals, publisher } = options;
+  const { cluster, clock, intervals, publisher } = options;
   const { publish, event } = publisher;
-  const progressOf = (id: string, ledger: CommandLedger, statuses: Iterable<UnitStatus>): OutgoingMessage[] => {
-    const progress = unitProgress(
-      cluster,
-      id,
-      ledger,
-      statuses,
-      options.gatewayProgress?.(id),
-      options.ambientProgress?.(id),
-    );
-    return progress ? [event(MessageType.UnitProgress, progress)] : [];
-  };
+  const seq = newSeq(clock);
   const inventory = createInventorySender({ ...options, publisher, report: ownReport });
-
-  /** the rollouts whose units this agent holds now: what a full progress report covers */
-  const heldRollouts = (): Set<string> => new Set([...book.statuses.values()].map((s) => s.assignment.rolloutId));
-  const progressUpdates = ownReport({
-    clock,
-    resendMs: intervals.reportResendMs,
-    send: async (full) => {
-      const rolloutIds = new Set(book.takeDirtyRollouts());
-      if (full) for (const id of heldRollouts()) rolloutIds.add(id);
-      const messages = [...rolloutIds].flatMap((id) => progressOf(id, options.ledger(), book.statuses.values()));
-      return publishKeepingDirty(publish, messages, book, rolloutIds);
-    },
-  });
-
-  const stamp = newHealthStamp(clock);
-  const healthUpdates = ownReport({
-    clock,
-    resendMs: intervals.healthMs,
-    send: () => {
-      const report = healthReport(cluster, options.condition(), book.statuses.values());
-      return publish([event(MessageType.Health, { ...report, ...stamp() })]);
-    },
-  });
+  const progress = createProgressStream({ ...options, seq });
+  const health = createHealthStream(options);
+  const progressUpdates = progress.updates;
+  const healthUpdates = health.updates;
 
   const reporter: Reporter = {
     sendInventory: () => inventory.sendWhole(),
@@ -233,6 +106,11 @@ export function createReporter(options: ReporterOptions): Reporter {
     },
     sendHealth() {
       if (options.running()) healthUpdates.request(0);
+    },
+    resendWhole(report) {
+      const stream = report === 'progress' ? progress : health;
+      stream.wholeDue();
+      if (options.running()) stream.updates.request(0);
     },
     sendHeartbeat: async () => {
       await publish([

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createInMemoryBroker, createInMemoryBus, type IncomingMessage } from '@meshwave/bus';
-import { MessageType, UnitState, clusterKey, type HealthReport, type UnitProgress } from '@meshwave/contracts';
+import { UnitState, clusterKey, type UnitProgress } from '@meshwave/contracts';
 import { IstioLabel, MeshwaveAnnotation } from '@meshwave/istio';
 import { SourceCondition } from './loop-condition.js';
 import { createInMemoryStore } from '@meshwave/store';
@@ -8,6 +8,7 @@ import { createSimulatedCluster, type SimulatedCluster } from '../adapters/simul
 import type { KubernetesPort } from '../ports/kubernetes-port.js';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
 import { commandFor, newDesiredState } from '../../../../test/support/cluster-commands.js';
+import { healthOf, isHealth, progressUnits } from '../../../../test/support/report-messages.js';
 
 /**
  * The issue's "done when": a busy event loop, blocked for longer than the progress deadline while the pods
@@ -117,21 +118,13 @@ const restartedOnApiserver = async (sim: SimulatedCluster): Promise<boolean> =>
   ] === NEW;
 
 const failedReports = (events: readonly IncomingMessage[]): UnitProgress['units'] =>
-  events
-    .filter((e) => e.type === MessageType.UnitProgress)
-    .flatMap((e) => (e.data as UnitProgress).units)
-    .filter((u) => u.state === UnitState.Failed);
+  events.flatMap(progressUnits).filter((u) => u.state === UnitState.Failed);
 
 const healthConditions = (events: readonly IncomingMessage[]): (string | undefined)[] =>
-  events
-    .filter((e) => e.type === MessageType.Health)
-    .map((e) => ((e.data as HealthReport).degraded ? SourceCondition.Degraded : SourceCondition.Ok));
+  events.filter(isHealth).map((e) => (healthOf(e)?.degraded ? SourceCondition.Degraded : SourceCondition.Ok));
 
 const lastReportedState = (events: readonly IncomingMessage[]): string | undefined =>
-  events
-    .filter((e) => e.type === MessageType.UnitProgress)
-    .flatMap((e) => (e.data as UnitProgress).units)
-    .at(-1)?.state;
+  events.flatMap(progressUnits).at(-1)?.state;
 
 async function whenTheLoopIsBlockedPastTheDeadline(g: Given): Promise<void> {
   await g.send();
@@ -159,10 +152,7 @@ describe('a starved event loop', () => {
     await whenTheLoopIsBlockedPastTheDeadline(g);
     await within('a Degraded health report', () => healthConditions(g.events).includes(SourceCondition.Degraded));
     await within('an Ok health report after it', () => healthConditions(g.events).at(-1) === SourceCondition.Ok);
-    const degraded = g.events
-      .filter((e) => e.type === MessageType.Health)
-      .map((e) => e.data as HealthReport)
-      .find((r) => r.degraded !== undefined);
+    const degraded = g.events.map(healthOf).find((r) => r?.degraded !== undefined);
     expect(degraded?.degraded?.reason).toBe('event-loop-lag');
     expect(degraded?.degraded?.lagMs).toBeGreaterThan(DEADLINE_SECONDS * 1000);
   });

@@ -1,3 +1,4 @@
+import { LATENCY_SAMPLE_LIMIT, latencySampleOf } from './latency-sample.js';
 import type { MetricQuery, MetricTarget } from './metric-samples.js';
 import { gatewayShares, gatewayStepAt, gatewayUnitKey } from './gateway-waves.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
@@ -31,13 +32,17 @@ export function gatewayMetricQueryOf(
     }));
   const whole = step.gateways.every((g) => shares.get(gatewayUnitKey(g))?.percent === 100);
   const beforeDispatch = gates.latencyP99 !== undefined && whole && state.waveDispatchedAt !== undefined;
+  const current = targetsOn(to);
+  const baseline = gates.latencyP99 ? targetsOn(from) : [];
   return {
     rolloutId: record.id,
     wave: w,
     windowStart,
     windowSeconds,
-    current: targetsOn(to),
-    baseline: gates.latencyP99 ? targetsOn(from) : [],
+    current,
+    latencyCurrent: latencySampleOf(current),
+    baseline: latencySampleOf(baseline),
+    latencySample: { limit: LATENCY_SAMPLE_LIMIT, current: current.length, baseline: baseline.length },
     ...(beforeDispatch ? { baselineAt: state.waveDispatchedAt } : {}),
     errorRate: gates.errorRate !== undefined,
     latency: gates.latencyP99 !== undefined,

@@ -16,3 +16,4 @@ export * from './judgement-hold.js';
 export * from './fleet-freeze.js';
 export * from './plan-acceptance.js';
 export * from './inventory-delta.js';
+export * from './report-delta.js';

@@ -1,10 +1,8 @@
 import type { InventoryDelta, InventoryReport, InventoryWorkload } from '@meshwave/contracts';
+import { chainPosition, mergeEntries, type EntryChange } from './delta-chain.js';
 
 /** One workload's entry before and after a delta (absent: it was not there, or is gone). */
-export interface WorkloadChange {
-  readonly before?: InventoryWorkload;
-  readonly after?: InventoryWorkload;
-}
+export type WorkloadChange = EntryChange<InventoryWorkload>;
 
 /**
  * What a delta does to the inventory the planner holds of its cluster (ADR 0031):
@@ -21,26 +19,16 @@ const keyOf = (w: { readonly namespace: string; readonly kind: string; readonly 
   `${w.namespace}/${w.kind}/${w.name}`;
 
 export function applyInventoryDelta(held: InventoryReport | undefined, delta: InventoryDelta): DeltaOutcome {
-  if (held === undefined) return { kind: 'gap', reason: 'the planner holds no inventory of this cluster' };
-  if (delta.generation <= held.generation) return { kind: 'stale' };
-  if (delta.base !== held.generation)
-    return {
-      kind: 'gap',
-      reason: `a delta on generation ${delta.base} arrived; the planner holds generation ${held.generation}`,
-    };
-  const workloads = new Map(held.workloads.map((w) => [keyOf(w), w]));
-  const changes: WorkloadChange[] = [];
-  for (const ref of delta.removed) {
-    const before = workloads.get(keyOf(ref));
-    if (before === undefined) continue;
-    workloads.delete(keyOf(ref));
-    changes.push({ before });
-  }
-  for (const after of delta.upserted) {
-    const before = workloads.get(keyOf(after));
-    workloads.set(keyOf(after), after);
-    changes.push(before === undefined ? { after } : { before, after });
-  }
+  const position = chainPosition(held, (h) => h.generation, { seq: delta.generation, base: delta.base }, [
+    'inventory',
+    'generation',
+  ]);
+  if (position.kind !== 'apply') return position;
+  return applyOn(position.held, delta);
+}
+
+function applyOn(held: InventoryReport, delta: InventoryDelta): DeltaOutcome {
+  const { entries: workloads, changes } = mergeEntries(held.workloads, delta.upserted, delta.removed, keyOf);
   const namespaces = delta.namespaces ?? held.namespaces;
   const controlPlanes = delta.controlPlanes ?? held.controlPlanes;
   const tags = delta.tags ?? held.tags;
@@ -53,7 +41,7 @@ export function applyInventoryDelta(held: InventoryReport | undefined, delta: In
     cluster: held.cluster,
     labels: delta.labels,
     generation: delta.generation,
-    workloads: [...workloads.values()],
+    workloads,
     // a field the delta leaves out is unchanged (never "none")
     ...(namespaces === undefined ? {} : { namespaces }),
     ...(controlPlanes === undefined ? {} : { controlPlanes }),

@@ -413,6 +413,20 @@ describe('metric gate sources', () => {
     ).toBe('Failed');
   });
 
+  it('names the latency sample when a cohort was larger than it', () => {
+    const observed = samples([w('a', 100, 0, 41)], [w('b', 100, 0, 40)]);
+    if (observed.kind !== MetricObservationKind.Samples) throw new Error('samples expected');
+    const sampled: MetricObservation = {
+      ...observed,
+      samples: { ...observed.samples, latencySample: { limit: 200, current: 10_000, baseline: 90_000 } },
+    };
+    const v = latency.evaluate(newRequest({ latencyP99: { maxIncrease: { kind: 'percent', value: 20 } } }, sampled));
+    expect(v.outcome).toBe('Successful');
+    expect(v.message).toContain(
+      '(120s; p99 of a stable sample of at most 200 units per cohort: 200 of 10000 new, 200 of 90000 old)',
+    );
+  });
+
   it('fails latency without compare on the increase alone, in milliseconds for a count', () => {
     const v = latency.evaluate(
       newRequest(

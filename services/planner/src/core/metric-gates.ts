@@ -4,7 +4,7 @@
 import { GateOutcome, GateReason, type Gates } from '@meshwave/contracts';
 import type { GateRequest, HealthSource, SourceVerdict } from './health-source.js';
 import { mannWhitneyGreater, smallestPValue } from './mann-whitney.js';
-import type { WorkloadTraffic } from './metric-samples.js';
+import type { LatencySampleSizes, WorkloadTraffic } from './metric-samples.js';
 import { PASS_SILENTLY, insufficient, label, list, median, ms, pct, usableSamples } from './metric-verdicts.js';
 import { advisoryUnless, newRevisionSilent } from './gate-policy.js';
 
@@ -112,7 +112,7 @@ export function latencyHealthSource(options: MetricGateOptions = DEFAULT_METRIC_
       s.baselineAt !== undefined
         ? `the same workloads before the wave (window ending ${s.baselineAt})`
         : 'old-revision workloads';
-    const numbers = `p99 median ${ms(medNew)} over ${fresh.length} new-revision workloads vs ${ms(medOld)} over ${old.length} ${oldCohort} (${window})`;
+    const numbers = `p99 median ${ms(medNew)} over ${fresh.length} new-revision workloads vs ${ms(medOld)} over ${old.length} ${oldCohort} (${window}${sampleText(s.latencySample)})`;
     if (increase <= gate.maxIncrease.value)
       return {
         outcome: GateOutcome.Successful,
@@ -156,6 +156,13 @@ export function latencyHealthSource(options: MetricGateOptions = DEFAULT_METRIC_
       failed: [],
     };
   }
+}
+
+/** The latency sample, when it left units out: an operator sees that the p99 medians are of a sample. */
+function sampleText(sizes: LatencySampleSizes | undefined): string {
+  if (sizes === undefined || (sizes.current <= sizes.limit && sizes.baseline <= sizes.limit)) return '';
+  const of = (n: number): string => `${Math.min(n, sizes.limit)} of ${n}`;
+  return `; p99 of a stable sample of at most ${sizes.limit} units per cohort: ${of(sizes.current)} new, ${of(sizes.baseline)} old`;
 }
 
 /** Both metric gate sources (each passes silently when the rollout does not ask for its gate). */

@@ -1,6 +1,7 @@
 import { planRollout } from '@meshwave/plan';
 import { describe, expect, it } from 'vitest';
 import { T0, newInventory, newSpec } from './engine-harness.js';
+import { LATENCY_SAMPLE_LIMIT } from './latency-sample.js';
 import { metricQueryOf } from './metric-query.js';
 import { newRolloutRecord } from './rollout-record.js';
 import { newRolloutState, type RolloutRecord, type RolloutState } from './rollout-state.js';
@@ -58,5 +59,33 @@ describe('metricQueryOf on a large fleet', () => {
     expect(after.baseline.map((t) => t.unit)).not.toContain(excluded);
     expect(after.baseline).toHaveLength(before.baseline.length - 1);
     expect(after.current).toHaveLength(before.current.length);
+  });
+});
+
+describe('metricQueryOf on a fleet of 100,000 units', () => {
+  it('Given a wave and an old cohort larger than the latency sample, When queried, Then p99 targets are a bounded sample and the error rate every unit', () => {
+    const spec = newSpec({
+      waves: [
+        { name: 'first', percent: 10 },
+        { name: 'all', percent: 100 },
+      ],
+      gates: { errorRate: { max: 0.1 }, latencyP99: { maxIncrease: '20%' } },
+    });
+    const inventory = newInventory(50, 2_000);
+    const record = newRolloutRecord({
+      id: 'big',
+      spec,
+      plan: planRollout(spec, inventory, { now: T0 }),
+      inventory,
+      createdBy: 'alice',
+      now: T0,
+    });
+    const q = metricQueryOf(record, soaking(), new Date(T0.getTime() + 60_000), 300)!;
+    expect(q.current.length).toBeGreaterThan(LATENCY_SAMPLE_LIMIT);
+    expect(q.latencyCurrent.length).toBe(LATENCY_SAMPLE_LIMIT);
+    expect(q.baseline.length).toBe(LATENCY_SAMPLE_LIMIT);
+    expect(q.latencySample).toEqual({ limit: LATENCY_SAMPLE_LIMIT, current: q.current.length, baseline: 90_000 });
+    const inWave = new Set(q.current.map((t) => t.unit));
+    expect(q.latencyCurrent.every((t) => inWave.has(t.unit))).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import type { Gates } from '@meshwave/contracts';
+import { LATENCY_SAMPLE_LIMIT, latencySampleOf } from './latency-sample.js';
 import type { MetricQuery, MetricTarget } from './metric-samples.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { desiredRevisionOf, isExcluded } from './unit-observations.js';
@@ -22,6 +23,8 @@ interface BuiltTargets {
   readonly units: readonly (readonly ParsedUnit[])[];
   readonly excluded: readonly string[];
   readonly targets: readonly MetricTarget[];
+  /** `latencySampleOf(targets)`, built with them */
+  readonly sample: readonly MetricTarget[];
 }
 
 // A reconcile runs for every report on a large fleet, and the baseline cohort is every unit not yet moved (90,000
@@ -32,17 +35,19 @@ const builtTargets = new WeakMap<RolloutRecord, Map<string, BuiltTargets>>();
 const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
-function targetsOf(record: RolloutRecord, state: RolloutState, waves: readonly number[]): readonly MetricTarget[] {
+type Cohort = Pick<BuiltTargets, 'targets' | 'sample'>;
+
+function targetsOf(record: RolloutRecord, state: RolloutState, waves: readonly number[]): Cohort {
   const units = waves.map((w) => waveUnitsOf(record, state, w));
   let byWaves = builtTargets.get(record);
   if (byWaves === undefined) builtTargets.set(record, (byWaves = new Map()));
   const key = waves.join(',');
   const built = byWaves.get(key);
-  if (built !== undefined && sameItems(built.units, units) && sameItems(built.excluded, state.excluded))
-    return built.targets;
+  if (built !== undefined && sameItems(built.units, units) && sameItems(built.excluded, state.excluded)) return built;
   const targets = buildTargets(units, state.excluded);
-  byWaves.set(key, { units, excluded: state.excluded, targets });
-  return targets;
+  const next = { units, excluded: state.excluded, targets, sample: latencySampleOf(targets) };
+  byWaves.set(key, next);
+  return next;
 }
 
 function buildTargets(waves: readonly (readonly ParsedUnit[])[], excluded: readonly string[]): MetricTarget[] {
@@ -64,7 +69,8 @@ function buildTargets(waves: readonly (readonly ParsedUnit[])[], excluded: reado
 /**
  * The metric query a reconcile needs (pure): while a wave on `to` converges, soaks or is gated, its units over
  * the window since the wave converged (or was dispatched), at most `maxWindowSeconds`; for latency, the units
- * still on `from` (waves not dispatched yet, waves failed back) as the comparison cohort.
+ * still on `from` (waves not dispatched yet, waves failed back) as the comparison cohort. The p99 of each cohort is
+ * asked of a stable sample of at most `LATENCY_SAMPLE_LIMIT` units; requests and 5xx of every unit of the wave.
  */
 export function metricQueryOf(
   record: RolloutRecord,
@@ -89,15 +95,19 @@ export function metricQueryOf(
       (i) => i >= state.dispatchedWaves || (i !== w && desiredRevisionOf(record, state, i) !== record.spec.spec.to),
     );
   const current = targetsOf(record, state, [w]);
-  const old = gates.latencyP99 ? targetsOf(record, state, oldWaves) : [];
-  const beforeDispatch = gates.latencyP99 !== undefined && old.length === 0 && state.waveDispatchedAt !== undefined;
+  const old: Cohort = gates.latencyP99 ? targetsOf(record, state, oldWaves) : { targets: [], sample: [] };
+  const beforeDispatch =
+    gates.latencyP99 !== undefined && old.targets.length === 0 && state.waveDispatchedAt !== undefined;
+  const baseline = beforeDispatch ? current : old;
   return {
     rolloutId: record.id,
     wave: w,
     windowStart,
     windowSeconds,
-    current,
-    baseline: beforeDispatch ? current : old,
+    current: current.targets,
+    latencyCurrent: current.sample,
+    baseline: baseline.sample,
+    latencySample: { limit: LATENCY_SAMPLE_LIMIT, current: current.targets.length, baseline: baseline.targets.length },
     ...(beforeDispatch ? { baselineAt: state.waveDispatchedAt } : {}),
     errorRate: gates.errorRate !== undefined,
     latency: gates.latencyP99 !== undefined,

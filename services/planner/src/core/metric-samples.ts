@@ -27,6 +27,15 @@ export interface MetricSamples {
   readonly baseline: readonly WorkloadTraffic[];
   /** set when the baseline is the wave's own workloads in the window before its dispatch (no unit left on `from`) */
   readonly baselineAt?: string;
+  /** the latency cohorts' whole sizes and the sample's limit, named in the latency verdict */
+  readonly latencySample?: LatencySampleSizes;
+}
+
+/** How many units each latency cohort has in all; at most `limit` of each are sampled for their p99. */
+export interface LatencySampleSizes {
+  readonly limit: number;
+  readonly current: number;
+  readonly baseline: number;
 }
 
 export const MetricObservationKind = {
@@ -68,9 +77,13 @@ export interface MetricQuery {
   readonly wave: number;
   readonly windowStart: string;
   readonly windowSeconds: number;
+  /** every unit of the wave: its requests and 5xx (the error rate sees every workload) */
   readonly current: readonly MetricTarget[];
-  /** only when `gates.latencyP99` is asked */
+  /** a stable sample of `current` whose p99 is fetched (`latencySampleOf`) */
+  readonly latencyCurrent: readonly MetricTarget[];
+  /** only when `gates.latencyP99` is asked: a stable sample of the old-revision cohort */
   readonly baseline: readonly MetricTarget[];
+  readonly latencySample: LatencySampleSizes;
   /**
    * Evaluate the baseline at this instant instead of now: the last wave leaves no unit on `from`, so its own
    * workloads in the window before its dispatch are the old-revision cohort.
@@ -95,6 +108,7 @@ export function metricSamplesFor(
       current,
       baseline,
       ...(query.baselineAt !== undefined ? { baselineAt: query.baselineAt } : {}),
+      latencySample: query.latencySample,
     },
   };
 }

@@ -3,12 +3,13 @@ import {
   UnitState,
   VmHostState,
   unitKey,
+  type UnitProgress,
   type UnitProgressEntry,
   type VmProgress,
 } from '@meshwave/contracts';
 import type { HealthReport } from '@meshwave/contracts';
 import type { Observations, Received, RolloutRecord, RolloutState } from './rollout-state.js';
-import { waveUnitsOf } from './wave-units.js';
+import { waveUnitsOf, type ParsedUnit } from './wave-units.js';
 
 export { parseUnit, parsedUnitsOf, type ParsedUnit } from './wave-units.js';
 
@@ -58,15 +59,18 @@ export function desiredRevisionOf(record: RolloutRecord, state: RolloutState, wa
 }
 
 interface ClusterIndex {
-  readonly fresh: boolean;
   readonly byKey: Map<string, UnitProgressEntry>;
   readonly byNamespace: Map<string, UnitProgressEntry[]>;
 }
 
-function indexCluster(cluster: string, observations: Observations, state: RolloutState): ClusterIndex | undefined {
-  const report = observations.clusters.get(cluster);
-  if (report === undefined) return undefined;
-  const sent = state.targets[`cluster/${cluster}`]?.generation ?? 0;
+// A cluster's report indexed once per report object: the planner keeps each report it wrote or read as one
+// object until the next report of that cluster (ADR 0048), so a reconcile re-indexes only the clusters that
+// reported since the last one.
+const indexes = new WeakMap<UnitProgress, ClusterIndex>();
+
+function indexOf(report: UnitProgress): ClusterIndex {
+  let index = indexes.get(report);
+  if (index !== undefined) return index;
   const byKey = new Map<string, UnitProgressEntry>();
   const byNamespace = new Map<string, UnitProgressEntry[]>();
   for (const e of report.units) {
@@ -75,7 +79,8 @@ function indexCluster(cluster: string, observations: Observations, state: Rollou
     list.push(e);
     byNamespace.set(e.namespace, list);
   }
-  return { fresh: report.generation >= sent, byKey, byNamespace };
+  indexes.set(report, (index = { byKey, byNamespace }));
+  return index;
 }
 
 /** Failures that are about the unit itself, whatever revision it is on. */
@@ -115,8 +120,13 @@ interface HealthFlags {
  * Health flags per cluster-local key (`namespace` and `namespace/kind/name`), from a report that counts; a
  * namespace's restarts are its workloads' together. Units with nothing to flag are left out (the common case).
  */
+const flagsOf = new WeakMap<HealthReport, Map<string, HealthFlags>>();
+
 function healthFlags(report: Received<HealthReport>['report']): Map<string, HealthFlags> {
+  const known = flagsOf.get(report);
+  if (known !== undefined) return known;
   const flags = new Map<string, HealthFlags>();
+  flagsOf.set(report, flags);
   const add = (key: string, h: HealthReport['units'][number]): void => {
     const f = flags.get(key) ?? { crash: false, mismatch: false, restarts: 0 };
     flags.set(key, {
@@ -133,9 +143,96 @@ function healthFlags(report: Received<HealthReport>['report']): Map<string, Heal
   return flags;
 }
 
+/** What a cluster's units of one wave are observed from: equal inputs, equal observations. */
+interface ChunkInputs {
+  readonly desired: string;
+  readonly dispatched: boolean;
+  readonly report: UnitProgress | undefined;
+  readonly fresh: boolean;
+  /** the health report that counts for the wave (received after its dispatch), if it is watched */
+  readonly health: HealthReport | undefined;
+  readonly excluded: string;
+}
+
+const sameInputs = (a: ChunkInputs, b: ChunkInputs): boolean =>
+  a.desired === b.desired &&
+  a.dispatched === b.dispatched &&
+  a.report === b.report &&
+  a.fresh === b.fresh &&
+  a.health === b.health &&
+  a.excluded === b.excluded;
+
+/** A wave's units split by cluster, in the wave's order (positions in it), built once per wave's unit list. */
+interface WaveLayout {
+  readonly clusters: Map<string, number[]>;
+  /** each cluster's observations as last computed, with what they were computed from */
+  readonly chunks: Map<string, { readonly inputs: ChunkInputs; readonly out: (UnitObservation | undefined)[] }>;
+}
+
+const layouts = new WeakMap<readonly ParsedUnit[], WaveLayout>();
+
+function layoutOf(units: readonly ParsedUnit[]): WaveLayout {
+  let layout = layouts.get(units);
+  if (layout !== undefined) return layout;
+  const clusters = new Map<string, number[]>();
+  units.forEach((u, i) => {
+    const at = clusters.get(u.cluster);
+    if (at === undefined) clusters.set(u.cluster, [i]);
+    else at.push(i);
+  });
+  layouts.set(units, (layout = { clusters, chunks: new Map() }));
+  return layout;
+}
+
+/** One unit's observation from its cluster's inputs (undefined: excluded). */
+function observeUnit(
+  u: ParsedUnit,
+  wave: number,
+  inputs: ChunkInputs,
+  excluded: readonly string[],
+): UnitObservation | undefined {
+  if (excluded.length > 0 && isExcluded(u.unit, excluded)) return undefined;
+  const index = inputs.dispatched && inputs.report !== undefined ? indexOf(inputs.report) : undefined;
+  let status: UnitStatus = UnitStatus.Pending;
+  let entry: UnitProgressEntry | undefined;
+  if (index !== undefined) {
+    if (u.kind !== undefined) {
+      entry = index.byKey.get(u.local);
+      status = entry ? statusOfEntry(entry, inputs.desired) : UnitStatus.Pending;
+    } else {
+      const own = index.byKey.get(u.namespace);
+      const r = own
+        ? { status: statusOfEntry(own, inputs.desired), entry: own }
+        : statusOfEntries(index.byNamespace.get(u.namespace) ?? [], inputs.desired);
+      status = r.status;
+      entry = r.entry;
+    }
+  }
+  const f = inputs.health === undefined ? undefined : healthFlags(inputs.health).get(u.local);
+  const observation: { -readonly [K in keyof UnitObservation]: UnitObservation[K] } = {
+    unit: u.unit,
+    cluster: u.cluster,
+    wave,
+    desired: inputs.desired,
+    status,
+    fresh: index !== undefined && inputs.fresh,
+    crashLooping: f?.crash ?? false,
+    sidecarMismatch: f?.mismatch ?? false,
+    restarts: f?.restarts ?? 0,
+  };
+  if (entry?.reason !== undefined) observation.reason = entry.reason;
+  if (entry?.message !== undefined) observation.message = entry.message;
+  return observation;
+}
+
 /**
  * Every non-excluded unit of waves `waves`, with its status from the latest reports. Units of waves not yet
  * dispatched are pending by definition.
+ *
+ * Incremental (issue 15, ADR 0048): each wave's units are observed per cluster, and a cluster's observations are
+ * kept with what they were computed from (its report and health objects, the wave's desired revision, ...). A
+ * reconcile recomputes only the clusters whose inputs changed (those that reported since); the others' are
+ * reused as they are. What is left per call is placing the wave's observations in order.
  */
 export function observeUnits(
   record: RolloutRecord,
@@ -143,74 +240,38 @@ export function observeUnits(
   observations: Observations,
   waves: readonly number[],
 ): UnitObservation[] {
-  const indexes = new Map<string, ClusterIndex | undefined>();
-  const health = new Map<string, Map<string, HealthFlags> | undefined>();
   const dispatchedAt = state.waveDispatchedAt === undefined ? Infinity : Date.parse(state.waveDispatchedAt);
   const excluded = state.excluded;
+  const excludedKey = excluded.join('\n');
   const out: UnitObservation[] = [];
   for (const w of waves) {
     if (record.plan.waves[w] === undefined) continue;
     const desired = desiredRevisionOf(record, state, w);
     const dispatched = w < state.dispatchedWaves;
     const watchHealth = dispatched && desired === record.spec.spec.to;
-    for (const u of waveUnitsOf(record, state, w)) {
-      if (excluded.length > 0 && isExcluded(u.unit, excluded)) continue;
-      let index = indexes.get(u.cluster);
-      if (index === undefined && !indexes.has(u.cluster)) {
-        index = indexCluster(u.cluster, observations, state);
-        indexes.set(u.cluster, index);
-      }
-      let status: UnitStatus = UnitStatus.Pending;
-      let entry: UnitProgressEntry | undefined;
-      if (dispatched && index !== undefined) {
-        if (u.kind !== undefined) {
-          entry = index.byKey.get(u.local);
-          status = entry ? statusOfEntry(entry, desired) : UnitStatus.Pending;
-        } else {
-          const own = index.byKey.get(u.namespace);
-          const r = own
-            ? { status: statusOfEntry(own, desired), entry: own }
-            : statusOfEntries(index.byNamespace.get(u.namespace) ?? [], desired);
-          status = r.status;
-          entry = r.entry;
-        }
-      }
-      let crashLooping = false;
-      let sidecarMismatch = false;
-      let restarts = 0;
-      if (watchHealth) {
-        let flags = health.get(u.cluster);
-        if (flags === undefined && !health.has(u.cluster)) {
-          const received = observations.health.get(u.cluster);
-          // Health reports carry no generation: only one received after the wave went out says something about it.
-          flags =
-            received !== undefined && Date.parse(received.receivedAt) > dispatchedAt
-              ? healthFlags(received.report)
-              : undefined;
-          health.set(u.cluster, flags);
-        }
-        const f = flags?.get(u.local);
-        if (f !== undefined) {
-          crashLooping = f.crash;
-          sidecarMismatch = f.mismatch;
-          restarts = f.restarts;
-        }
-      }
-      const observation: { -readonly [K in keyof UnitObservation]: UnitObservation[K] } = {
-        unit: u.unit,
-        cluster: u.cluster,
-        wave: w,
+    const units = waveUnitsOf(record, state, w);
+    const layout = layoutOf(units);
+    const placed: (UnitObservation | undefined)[] = new Array<UnitObservation | undefined>(units.length);
+    for (const [cluster, positions] of layout.clusters) {
+      const report = observations.clusters.get(cluster);
+      const received = watchHealth ? observations.health.get(cluster) : undefined;
+      const inputs: ChunkInputs = {
         desired,
-        status,
-        fresh: dispatched && index !== undefined && index.fresh,
-        crashLooping,
-        sidecarMismatch,
-        restarts,
+        dispatched,
+        report,
+        fresh: report !== undefined && report.generation >= (state.targets[`cluster/${cluster}`]?.generation ?? 0),
+        // Health reports carry no rollout generation: only one received after the wave went out says something.
+        health: received !== undefined && Date.parse(received.receivedAt) > dispatchedAt ? received.report : undefined,
+        excluded: excludedKey,
       };
-      if (entry?.reason !== undefined) observation.reason = entry.reason;
-      if (entry?.message !== undefined) observation.message = entry.message;
-      out.push(observation);
+      let chunk = layout.chunks.get(cluster);
+      if (chunk === undefined || !sameInputs(chunk.inputs, inputs)) {
+        chunk = { inputs, out: positions.map((i) => observeUnit(units[i] as ParsedUnit, w, inputs, excluded)) };
+        layout.chunks.set(cluster, chunk);
+      }
+      positions.forEach((i, j) => (placed[i] = chunk.out[j]));
     }
+    for (const o of placed) if (o !== undefined) out.push(o);
   }
   return out;
 }

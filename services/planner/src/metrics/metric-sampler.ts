@@ -187,32 +187,52 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
   if (options.clusterLabel !== undefined && !LABEL_NAME.test(options.clusterLabel))
     throw new RangeError(`"${options.clusterLabel}" is not a Prometheus label name`);
 
+  /**
+   * Requests (and 5xx when asked) of `counted`, the p99 of `sampled` (a subset of it): the error rate sees every
+   * workload of the wave, the latency gate a bounded sample of each cohort (ADR 0048).
+   */
   async function cohort(
-    targets: readonly MetricTarget[],
+    counted: readonly MetricTarget[],
+    sampled: readonly MetricTarget[],
     windowSeconds: number,
     at: Date,
     withErrors: boolean,
     withLatency: boolean,
   ): Promise<WorkloadTraffic[]> {
-    if (targets.length === 0) return [];
+    if (counted.length === 0) return [];
     // a gateway step's cohorts are gateways only, a wave's workloads only (metric-query.ts, gateway-metrics.ts)
-    const side = targets.some((t) => t.gateway !== undefined) ? 'source' : 'destination';
-    const q = promqlOf(targets, windowSeconds, options.clusterLabel);
-    const [requests, errors, p99] = await Promise.all([
+    const side = counted.some((t) => t.gateway !== undefined) ? 'source' : 'destination';
+    const q = promqlOf(counted, windowSeconds, options.clusterLabel);
+    const p99 = withLatency ? promqlOf(sampled, windowSeconds, options.clusterLabel).p99 : undefined;
+    const [requests, errors, latencies] = await Promise.all([
       options.client.query(q.requests, at),
       withErrors ? options.client.query(q.errors, at) : Promise.resolve([]),
-      withLatency ? options.client.query(q.p99, at) : Promise.resolve([]),
+      p99 !== undefined && sampled.length > 0 ? options.client.query(p99, at) : Promise.resolve([]),
     ]);
-    return trafficOf(new TargetIndex(targets, options.clusterLabel, side), requests, errors, p99);
+    return trafficOf(new TargetIndex(counted, options.clusterLabel, side), requests, errors, latencies);
   }
 
   async function fetchSamples(q: MetricQuery, now: Date): Promise<MetricObservation> {
     if (q.windowSeconds < 1) return metricSamplesFor({ ...q, baselineAt: undefined }, [], []);
     try {
       const [current, baseline] = await Promise.all([
-        cohort(q.current, q.windowSeconds, now, q.errorRate, q.latency),
+        cohort(
+          q.errorRate ? q.current : q.latencyCurrent,
+          q.latencyCurrent,
+          q.windowSeconds,
+          now,
+          q.errorRate,
+          q.latency,
+        ),
         q.latency
-          ? cohort(q.baseline, q.windowSeconds, q.baselineAt !== undefined ? new Date(q.baselineAt) : now, false, true)
+          ? cohort(
+              q.baseline,
+              q.baseline,
+              q.windowSeconds,
+              q.baselineAt !== undefined ? new Date(q.baselineAt) : now,
+              false,
+              true,
+            )
           : Promise.resolve([]),
       ]);
       return metricSamplesFor(q, current, baseline);

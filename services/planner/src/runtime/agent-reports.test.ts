@@ -2,6 +2,7 @@ import { HandlerRejectedError, type IncomingMessage } from '@meshwave/bus';
 import { MessageType } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
 import { AgentReports, type ReconcilePort } from './agent-reports.js';
+import type { InventoryResyncs } from './inventory-resync.js';
 import type { PlannerContext } from './planner-context.js';
 
 const NOW = Date.parse('2026-12-06T10:00:00Z');
@@ -22,6 +23,7 @@ async function newIntake(): Promise<{ take: (m: Partial<IncomingMessage>) => Pro
     storeDelta: async (_l, d) => void stored.push(`delta ${d.generation}`),
     storeVmGroup: async () => {},
     heardFrom: async () => {},
+    resyncs: { request: async () => true, received: () => {} } as unknown as InventoryResyncs,
   });
   await reports.subscribe();
   return { take: (m) => handler!(m as IncomingMessage), stored };

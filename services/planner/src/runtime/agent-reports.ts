@@ -1,15 +1,26 @@
 import {
   MessageType,
+  ResyncReport,
   Topic,
   type CommandRejected,
+  type HealthDelta,
   type HealthReport,
   type UnitProgress,
+  type UnitProgressDelta,
   type VmProgress,
+  type VmProgressDelta,
 } from '@meshwave/contracts';
 import { HandlerRejectedError, type IncomingMessage, type Subscription } from '@meshwave/bus';
 import type { Lease } from '@meshwave/store';
 import { futureGenerationRefusal, healthReportRefusal } from '../core/health-freshness.js';
 import { VM_BRIDGE_HEALTH_KEY } from '../core/judgement-hold.js';
+import {
+  applyHealthDelta,
+  applyProgressDelta,
+  applyVmProgressDelta,
+  type ReportDeltaOutcome,
+} from '../core/report-delta.js';
+import type { EntryChange } from '../core/delta-chain.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { FleetInventory } from './fleet-inventory.js';
 import type { Leadership } from './leadership.js';
@@ -21,10 +32,16 @@ import { RolloutDoc } from './store-layout.js';
 import { StoredClusterReport, StoredVmGroupReport } from './stored-documents.js';
 
 /** What report intake needs of the reconcile loop. */
-export type ReconcilePort = Pick<RolloutReconciler, 'enqueue' | 'noteFailure' | 'drives' | 'driven' | 'rejudgeAll'>;
+export type ReconcilePort = Pick<
+  RolloutReconciler,
+  'enqueue' | 'noteFailure' | 'drives' | 'driven' | 'rejudgeAll' | 'primeReport'
+>;
 
 /** The parts of a report's message that report intake reads besides its data. */
 type Report<T> = Pick<IncomingMessage, 'source' | 'type' | 'time'> & { readonly data: T };
+
+const unitFailed = (u: { readonly state: string }): boolean => u.state === 'failed';
+const hostFailed = (h: { readonly state: string }): boolean => h.state === 'failed' || h.state === 'reverted';
 
 /** Health reports are kept per cluster (`cluster-agent/<cluster>`), the vm-bridge's under one key whatever its instance. */
 function healthKeyOf(source: string): string {
@@ -44,9 +61,16 @@ export class AgentReports {
     private readonly context: PlannerContext,
     private readonly leadership: Pick<Leadership, 'current' | 'lost'>,
     private readonly reconciler: ReconcilePort,
-    private readonly inventory: Pick<FleetInventory, 'storeReport' | 'storeDelta' | 'storeVmGroup' | 'heardFrom'>,
+    private readonly inventory: Pick<
+      FleetInventory,
+      'storeReport' | 'storeDelta' | 'storeVmGroup' | 'heardFrom' | 'resyncs'
+    >,
   ) {
-    this.writes = new ReportWrites(context.store, (scope) => reconciler.drives(scope));
+    this.writes = new ReportWrites(
+      context.store,
+      (scope) => reconciler.drives(scope),
+      (scope, name, version, value) => reconciler.primeReport(scope, name, version, value),
+    );
   }
 
   /** Subscribes to the events topic from the beginning (the leader's group). */
@@ -57,10 +81,13 @@ export class AgentReports {
       fromBeginning: true,
       types: [
         MessageType.UnitProgress,
+        MessageType.UnitProgressDelta,
         MessageType.VmProgress,
+        MessageType.VmProgressDelta,
         MessageType.Inventory,
         MessageType.InventoryDelta,
         MessageType.Health,
+        MessageType.HealthDelta,
         MessageType.Heartbeat,
         MessageType.CommandRejected,
       ],
@@ -85,8 +112,13 @@ export class AgentReports {
       case MessageType.UnitProgress:
         this.noteHeard(m.data.cluster);
         return this.onUnitProgress(lease, m, receivedAt);
+      case MessageType.UnitProgressDelta:
+        this.noteHeard(m.data.cluster);
+        return this.onUnitProgressDelta(lease, m, receivedAt);
       case MessageType.VmProgress:
         return this.onVmProgress(lease, m, receivedAt);
+      case MessageType.VmProgressDelta:
+        return this.onVmProgressDelta(lease, m, receivedAt);
       case MessageType.Inventory:
         this.refuseFutureGeneration(m.data);
         this.noteHeard(m.data.cluster);
@@ -95,7 +127,9 @@ export class AgentReports {
         this.refuseFutureGeneration(m.data);
         return this.inventory.storeDelta(lease, m.data);
       case MessageType.Health:
-        this.onHealth(m, receivedAt);
+      case MessageType.HealthDelta:
+        if (m.type === MessageType.Health) this.onHealth(m, receivedAt);
+        else await this.onHealthDelta(m, receivedAt);
         // a cluster-agent's health report comes every 15 s: the planner asks for an inventory it lacks
         if (healthKeyOf(m.data.source) !== VM_BRIDGE_HEALTH_KEY)
           await this.inventory.heardFrom(healthKeyOf(m.data.source));
@@ -122,9 +156,50 @@ export class AgentReports {
     if (!(await this.knowsRollout(d.rolloutId))) return;
     const name = RolloutDoc.clusterReport(d.cluster);
     await this.storeReport(lease, { scope: d.rolloutId, name, schema: StoredClusterReport }, d);
-    const failing = d.units.some((u) => u.state === 'failed');
-    if (failing) this.noteFailure(d.rolloutId, receivedAt, m);
-    this.reconciler.enqueue(d.rolloutId, failing);
+    this.inventory.resyncs.received(d.cluster, ResyncReport.Progress);
+    this.progressed(d.rolloutId, d.units.some(unitFailed), receivedAt, m);
+  }
+
+  /**
+   * A cluster's progress delta (ADR 0048), applied to the report this leader holds (no read in the steady state);
+   * one that does not follow it asks the agent for its whole progress.
+   */
+  private async onUnitProgressDelta(lease: Lease, m: Report<UnitProgressDelta>, receivedAt: number): Promise<void> {
+    const d = m.data;
+    if (!(await this.knowsRollout(d.rolloutId))) return;
+    const target = { scope: d.rolloutId, name: RolloutDoc.clusterReport(d.cluster), schema: StoredClusterReport };
+    const outcome = await this.applyDelta(lease, target, (held: UnitProgress | undefined) =>
+      applyProgressDelta(held, d),
+    );
+    if (outcome.kind === 'stale') return;
+    if (outcome.kind === 'gap') {
+      await this.inventory.resyncs.request(d.cluster, outcome.reason, ResyncReport.Progress);
+      return;
+    }
+    this.progressed(d.rolloutId, d.upserted.some(unitFailed), receivedAt, m);
+  }
+
+  /**
+   * A delta applied to the report held of `target` and the result stored (`before`: what else to store first);
+   * a stale or gap outcome stores nothing.
+   */
+  private async applyDelta<R extends { readonly generation: number }, E>(
+    lease: Lease,
+    target: ReportTarget,
+    apply: (held: R | undefined) => ReportDeltaOutcome<R, E>,
+    before: (report: R, changes: readonly EntryChange<E>[]) => Promise<void> = () => Promise.resolve(),
+  ): Promise<ReportDeltaOutcome<R, E>> {
+    const outcome = apply(await this.writes.current<R>(lease, target));
+    if (outcome.kind !== 'applied') return outcome;
+    await before(outcome.report, outcome.changes);
+    await this.storeReport(lease, target, outcome.report, true);
+    return outcome;
+  }
+
+  /** What reported progress leads to: its rollout reconciled, at once when a unit or host it names failed. */
+  private progressed(rolloutId: string, failing: boolean, receivedAt: number, m: Report<unknown>): void {
+    if (failing) this.noteFailure(rolloutId, receivedAt, m);
+    this.reconciler.enqueue(rolloutId, failing);
   }
 
   private async onVmProgress(lease: Lease, m: Report<VmProgress>, receivedAt: number): Promise<void> {
@@ -133,9 +208,31 @@ export class AgentReports {
     if (!(await this.knowsRollout(d.rolloutId))) return;
     const name = RolloutDoc.vmGroupReport(d.group);
     await this.storeReport(lease, { scope: d.rolloutId, name, schema: StoredVmGroupReport }, d);
-    const failing = d.hosts.some((h) => h.state === 'failed' || h.state === 'reverted');
-    if (failing) this.noteFailure(d.rolloutId, receivedAt, m);
-    this.reconciler.enqueue(d.rolloutId, failing);
+    this.progressed(d.rolloutId, d.hosts.some(hostFailed), receivedAt, m);
+  }
+
+  /**
+   * A VM group's progress delta (ADR 0048). The bridge is asked for nothing on a gap: it re-sends each group's
+   * whole progress every `progressIntervalMs`, which the delta's chain then follows.
+   */
+  private async onVmProgressDelta(lease: Lease, m: Report<VmProgressDelta>, receivedAt: number): Promise<void> {
+    const d = m.data;
+    if (!(await this.knowsRollout(d.rolloutId))) return;
+    const target = { scope: d.rolloutId, name: RolloutDoc.vmGroupReport(d.group), schema: StoredVmGroupReport };
+    const outcome = await this.applyDelta(
+      lease,
+      target,
+      (held: VmProgress | undefined) => applyVmProgressDelta(held, d),
+      (report, changes) =>
+        // the fleet's record of what the group's hosts run is the group's size: written only when a version moved
+        changes.some((c) => c.before?.version !== c.after?.version)
+          ? this.inventory.storeVmGroup(lease, report)
+          : Promise.resolve(),
+    );
+    if (outcome.kind === 'gap')
+      this.context.logger.info({ group: d.group, reason: outcome.reason }, 'VM progress delta skipped');
+    if (outcome.kind !== 'applied') return;
+    this.progressed(d.rolloutId, d.upserted.some(hostFailed), receivedAt, m);
   }
 
   /** The first failure reported for a rollout: logged with when it was published (a halt's second hop). */
@@ -145,17 +242,48 @@ export class AgentReports {
   }
 
   private onHealth(m: Report<HealthReport>, receivedAt: number): void {
+    const key = healthKeyOf(m.data.source);
+    this.checkHealth(key, m.data);
+    if (key !== VM_BRIDGE_HEALTH_KEY) this.inventory.resyncs.received(key, ResyncReport.Health);
+    this.healthChanged(key, m.data, m.data.units, receivedAt, m);
+  }
+
+  /**
+   * A health delta (ADR 0048), applied to the report held of its source; one that does not follow it asks the
+   * agent for its whole health. It speaks for the units it names only: the flags it raises are the new ones.
+   */
+  private async onHealthDelta(m: Report<HealthDelta>, receivedAt: number): Promise<void> {
     const d = m.data;
     const key = healthKeyOf(d.source);
+    this.checkHealth(key, d);
+    const outcome = applyHealthDelta(this.context.health.get(key)?.report, d);
+    if (outcome.kind === 'stale') return;
+    if (outcome.kind === 'gap') {
+      if (key !== VM_BRIDGE_HEALTH_KEY) await this.inventory.resyncs.request(key, outcome.reason, ResyncReport.Health);
+      return;
+    }
+    this.healthChanged(key, outcome.report, d.upserted, receivedAt, m);
+  }
+
+  /** Refused to the DLQ, not dropped: a replayed or stale report is someone's doing, and must be visible. */
+  private checkHealth(key: string, d: Pick<HealthReport, 'generation' | 'observedAt'>): void {
     const last = this.context.health.get(key)?.report;
-    // Refused to the DLQ, not dropped: a replayed or stale report is someone's doing, and must be visible.
     const refusal = healthReportRefusal(last, d, nowOf(this.context).getTime());
     if (refusal !== undefined) throw new HandlerRejectedError(`health report of ${key} ${refusal}`);
-    const before = last?.degraded;
+  }
+
+  private healthChanged(
+    key: string,
+    d: HealthReport,
+    changed: HealthReport['units'],
+    receivedAt: number,
+    m: Report<unknown>,
+  ): void {
+    const before = this.context.health.get(key)?.report.degraded;
     this.context.health.set(key, { report: d, receivedAt: nowOf(this.context).toISOString() });
     // A source well again: failures held while it was Degraded are judged now, not at the next report.
     if (before !== undefined && d.degraded === undefined) this.reconciler.rejudgeAll();
-    if (d.units.some((u) => u.crashLooping || u.sidecarMismatch)) {
+    if (changed.some((u) => u.crashLooping || u.sidecarMismatch)) {
       for (const id of this.reconciler.driven()) {
         this.noteFailure(id, receivedAt, m);
         this.reconciler.enqueue(id, true);
@@ -189,8 +317,13 @@ export class AgentReports {
   }
 
   /** Keeps the newest report per target: an older generation (redelivery, reordering) never replaces a newer one. */
-  private async storeReport(lease: Lease, target: ReportTarget, value: { readonly generation: number }): Promise<void> {
-    const r = await this.writes.write(lease, target, value);
+  private async storeReport(
+    lease: Lease,
+    target: ReportTarget,
+    value: { readonly generation: number },
+    merged = false,
+  ): Promise<void> {
+    const r = await this.writes.write(lease, target, value, merged);
     if ('outcome' in r) return;
     if (r.reason === 'stale-epoch') {
       void this.leadership.lost('stale epoch');

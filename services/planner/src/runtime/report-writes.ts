@@ -7,9 +7,12 @@ interface StoredReport {
   /** the lease epoch it was stored under: another term knows nothing of it */
   readonly epoch: number;
   readonly generation: number;
-  readonly digest: string;
+  /** of a whole report as it came; none for one merged from a delta (a delta is never re-sent the same) */
+  readonly digest?: string;
   /** its version in the store after the write */
   readonly version: number;
+  /** the report itself: what the sender's next delta applies to (ADR 0048) */
+  readonly value: unknown;
 }
 
 /** Where a report is kept: its rollout's scope, its document and the schema it is read back with. */
@@ -44,21 +47,46 @@ function digestOf(value: unknown): string {
 export class ReportWrites {
   private readonly scopes = new Map<string, Map<string, StoredReport>>();
 
+  /**
+   * `stored`: told of every report written with its new version (the reconcile's reads then hold it without
+   * fetching and parsing it again)
+   */
   constructor(
     private readonly store: Pick<StateStore, 'read' | 'readVersion' | 'transition'>,
     private readonly driven: (scope: string) => boolean,
+    private readonly stored: (scope: string, name: string, version: number, value: unknown) => void = () => {},
   ) {}
 
-  /** Stores `value` as `name` of `scope` unless a newer generation is stored, or this very report already is. */
-  async write(lease: Lease, target: ReportTarget, value: { readonly generation: number }): Promise<ReportWrite> {
+  /**
+   * The report of `target` a delta applies to: the one this leader stored in this term, else the store's (a new
+   * term, a failed write); undefined when there is none.
+   */
+  async current<T>(lease: Lease, target: ReportTarget): Promise<T | undefined> {
+    const known = this.scopes.get(target.scope)?.get(target.name);
+    if (known?.epoch === lease.epoch) return known.value as T;
+    const existing = await this.store.read(target.scope, target.name);
+    return existing === undefined ? undefined : (parseStored(target.schema, existing, target.name) as T);
+  }
+
+  /**
+   * Stores `value` as `name` of `scope` unless a newer generation is stored, or this very report already is.
+   * `merged`: a report made from a delta (ADR 0048), not compared with what is stored (a delta always changes it).
+   */
+  async write(
+    lease: Lease,
+    target: ReportTarget,
+    value: { readonly generation: number },
+    merged = false,
+  ): Promise<ReportWrite> {
     const { scope, name, schema } = target;
-    const digest = digestOf(value);
+    const digest = merged ? undefined : digestOf(value);
     const known = this.scopes.get(scope)?.get(name);
     const mine = known?.epoch === lease.epoch ? known : undefined;
     // the same report, and the store still holds the version this leader wrote (a write lost in the store since,
     // or a document gone, is written again)
     if (
       mine !== undefined &&
+      digest !== undefined &&
       mine.generation === value.generation &&
       mine.digest === digest &&
       (await this.store.readVersion(scope, name)) === mine.version
@@ -79,12 +107,15 @@ export class ReportWrites {
       this.scopes.get(scope)?.delete(name);
       return r;
     }
+    const version = r.versions[name] ?? expectedVersion + 1;
     this.remember(scope, name, {
       epoch: lease.epoch,
       generation: value.generation,
-      digest,
-      version: r.versions[name] ?? expectedVersion + 1,
+      ...(digest === undefined ? {} : { digest }),
+      version,
+      value,
     });
+    this.stored(scope, name, version, value);
     return { outcome: 'stored' };
   }
 

@@ -46,6 +46,17 @@ export class RolloutReads {
     return { docs, loaded: loadRollout(docs, health, this.validated, id) };
   }
 
+  /**
+   * A document this leader just wrote at `version` (an agent's report, ADR 0048), held as if read: the next read
+   * of a kept scope neither fetches nor parses it. A scope not kept is left alone.
+   */
+  prime(id: string, name: string, version: number, value: unknown): void {
+    const held = this.scopes.get(id);
+    if (held === undefined) return;
+    this.scopes.set(id, new Map(held).set(name, { value, version }));
+    this.validated.prime(id, name, version, value);
+  }
+
   /** drops what is kept of `id` (a rollout that ended), or of every rollout (a leader that stands down) */
   forget(id?: string): void {
     if (id === undefined) {

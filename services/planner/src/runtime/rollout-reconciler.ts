@@ -140,6 +140,11 @@ export class RolloutReconciler {
     this.queue.add(id);
   }
 
+  /** a report just written by this leader: the next reconcile of `id` holds it without reading it (ADR 0048) */
+  primeReport(id: string, name: string, version: number, value: unknown): void {
+    this.reads.prime(id, name, version, value);
+  }
+
   /** whether the rollout is one this leader is driving */
   drives(id: string): boolean {
     return this.rollouts.has(id);

@@ -8,6 +8,7 @@ import { buildApp } from './app.js';
 import { staticBundleCatalog } from '../adapters/bundle-catalog.js';
 import { hashToken } from '../runtime/host-token.js';
 import { VmBridge } from '../runtime/vm-bridge.js';
+import { heldVmProgress } from '../../../../test/support/report-messages.js';
 
 const ENROLL = 'enroll-secret-for-tests';
 const SIGNING = { keys: [{ id: 'k1', secret: 'x'.repeat(32) }], activeKeyId: 'k1' };
@@ -270,15 +271,7 @@ describe('vm-bridge HTTP API', () => {
     const spans = h.exporter.getFinishedSpans().filter((s) => s.name === 'vm batch web');
     expect(spans).toHaveLength(3);
     expect(spans.every((s) => s.spanContext().traceId === '0af7651916cd43dd8448eb211c80319c')).toBe(true);
-    await until(
-      () =>
-        h.events.some(
-          (e) =>
-            e.type === MessageType.VmProgress &&
-            (e.data as { hosts: { version: string }[] }).hosts.every((x) => x.version === 'v2'),
-        ),
-      'progress',
-    );
+    await until(() => heldVmProgress(h.events).some((p) => p.hosts.every((x) => x.version === 'v2')), 'progress');
     const metrics = await h.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toContain('meshwave_vm_batches_total{group="web",outcome="succeeded"} 3');
   });
@@ -299,15 +292,9 @@ describe('vm-bridge HTTP API', () => {
     });
     await until(async () => (await desired(h, 'a')).json().version === 'v1', 'a reverted');
     expect((await desired(h, 'b')).json().version).toBe('v1');
-    await until(
-      () => h.events.some((e) => e.type === MessageType.VmProgress && (e.data as { halted: boolean }).halted),
-      'halted progress',
-    );
-    const halted = h.events.filter((e) => e.type === MessageType.VmProgress).at(-1)?.data as {
-      halted: boolean;
-      reason: string;
-    };
-    expect(halted.reason).toContain('host a could not run v2: readiness probe failed: 503');
+    await until(() => heldVmProgress(h.events).some((p) => p.halted), 'halted progress');
+    const halted = heldVmProgress(h.events).at(-1);
+    expect(halted?.reason).toContain('host a could not run v2: readiness probe failed: 503');
   });
 
   it('refuses a command from an older epoch or generation and reports the rejection', async () => {

@@ -5,7 +5,7 @@ import { silentLogger } from '@meshwave/telemetry';
 import { trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BRIDGE_SETTINGS } from '../config/bridge-settings.js';
-import type { Decision, GroupRecord } from '../core/batch-decision.js';
+import type { Decision, GroupRecord, HostRecord } from '../core/batch-decision.js';
 import { createBridgeMetrics } from '../metrics/bridge-metrics.js';
 import type { BridgeContext } from './bridge-context.js';
 import { ProgressPublisher } from './progress-publisher.js';
@@ -18,7 +18,9 @@ afterEach(async () => {
 });
 
 /** The bridge's bus, whose first `drops` publishes fail (a broker that is down), and the planner's view of it. */
-async function newLink(drops: number): Promise<{ bus: EventBus; received: () => VmProgress[] }> {
+async function newLink(
+  drops: number,
+): Promise<{ bus: EventBus; received: () => VmProgress[]; messages: () => IncomingMessage[] }> {
   const broker = createInMemoryBroker();
   const inner = createInMemoryBus({ broker, source: 'vm-bridge', signing });
   const planner = createInMemoryBus({ broker, source: 'planner', signing });
@@ -45,7 +47,7 @@ async function newLink(drops: number): Promise<{ bus: EventBus; received: () => 
   });
   const received = (): VmProgress[] =>
     seen.filter((m) => m.type === MessageType.VmProgress).map((m) => m.data as VmProgress);
-  return { bus, received };
+  return { bus, received, messages: () => seen };
 }
 
 function newPublisher(bus: EventBus): ProgressPublisher {
@@ -97,5 +99,41 @@ describe('vm-bridge progress: level-triggered', () => {
     await until('the first progress', () => link.received().length === 1);
     await publisher.afterCommit('web', group, converged, DEFAULT_BRIDGE_SETTINGS.progressIntervalMs);
     await until('the progress again', () => link.received().length === 2);
+  });
+});
+
+describe('vm-bridge progress as deltas (ADR 0048)', () => {
+  const host = (name: string, state: HostRecord['state']): HostRecord => ({
+    name,
+    desiredVersion: 'v2',
+    assignment: 1,
+    previousVersion: 'v1',
+    state,
+  });
+  const hosts = (states: HostRecord['state'][]): Decision => ({
+    ...converged,
+    hosts: states.map((s, i) => host(`h${i}`, s)),
+  });
+
+  it('Given a delivered whole progress, When one host changes, Then only that host goes, on the report before it; nothing goes when nothing changed', async () => {
+    const link = await newLink(0);
+    const publisher = newPublisher(link.bus);
+    await publisher.afterCommit('web', group, hosts(['pending', 'pending', 'pending']), 0);
+    await until('the whole progress', () => link.messages().length === 1);
+    await publisher.afterCommit('web', group, hosts(['upgrading', 'pending', 'pending']), 1_000);
+    await publisher.afterCommit('web', group, hosts(['upgrading', 'pending', 'pending']), 2_000);
+    await until('the delta', () => link.messages().length === 2);
+    const [whole, delta] = link.messages();
+    expect(whole?.type).toBe(MessageType.VmProgress);
+    expect(delta?.type).toBe(MessageType.VmProgressDelta);
+    expect(delta?.data).toMatchObject({
+      base: (whole?.data as { seq: number }).seq,
+      upserted: [{ name: 'h0', state: 'upgrading' }],
+      removed: [],
+    });
+    expect((delta?.data as { upserted: unknown[] }).upserted).toHaveLength(1);
+    // a third commit with nothing new sent nothing
+    await new Promise((r) => setTimeout(r, 20));
+    expect(link.messages()).toHaveLength(2);
   });
 });

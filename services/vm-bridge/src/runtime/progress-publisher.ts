@@ -1,4 +1,5 @@
 import { MessageType, Topic, VmHostState, vmGroupKey, type VmProgress } from '@meshwave/contracts';
+import { newSeq, ReportChain } from '@meshwave/reconcile';
 import type { OutgoingMessage } from '@meshwave/bus';
 import { extractTraceContext, rolloutAttributes } from '@meshwave/telemetry';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -6,10 +7,16 @@ import { BatchEventKind, type BatchEvent, type Decision, type GroupRecord } from
 import { groupProgress } from '../core/group-progress.js';
 import { degradedOf, type BridgeContext } from './bridge-context.js';
 
+type HostProgress = VmProgress['hosts'][number];
+
 /** What the publisher knows of a group's progress on the events topic. */
 interface GroupProgressState {
-  /** the progress last delivered, and when */
-  readonly sent?: { readonly json: string; readonly at: number };
+  /** the group's hosts as the planner holds them (ADR 0048) */
+  readonly chain: ReportChain<HostProgress>;
+  /** the rest of the progress last delivered (a few fields) */
+  readonly head?: string;
+  /** when the whole progress was last delivered */
+  readonly wholeAt?: number;
   /** failed publishes in a row */
   readonly failures: number;
   /** the progress that failed to go, and when to try it again; a progress that changed meanwhile goes at once */
@@ -26,8 +33,11 @@ const RETRY_BASE_MS = 1_000;
  */
 export class ProgressPublisher {
   private readonly progress = new Map<string, GroupProgressState>();
+  private readonly seq: () => number;
 
-  constructor(private readonly ctx: BridgeContext) {}
+  constructor(private readonly ctx: BridgeContext) {
+    this.seq = newSeq(ctx.clock);
+  }
 
   async afterCommit(group: string, previous: GroupRecord, decision: Decision, now: number): Promise<void> {
     const { log, metrics, settings } = this.ctx;
@@ -88,18 +98,57 @@ export class ProgressPublisher {
     else log.info({ ...ids, batch: e.batch.number }, 'batch succeeded');
   }
 
+  /**
+   * A group's progress (ADR 0048): a delta of the hosts that changed since the report the bus took last; whole
+   * at first, after a failed publish and every `progressIntervalMs` (level-triggered: a report the planner lost
+   * or could not take is made up for, and a planner that missed a delta waits for this one).
+   */
   private async publishProgress(group: string, progress: VmProgress, now: number): Promise<void> {
     const { progressIntervalMs } = this.ctx.settings;
-    const json = JSON.stringify(progress);
-    const state = this.progress.get(group) ?? { failures: 0 };
-    if (state.sent?.json === json && now - state.sent.at < progressIntervalMs) return;
-    if (state.retry?.json === json && now < state.retry.at) return;
-    const data = progress;
-    if (await this.publish([{ topic: Topic.Events, key: vmGroupKey(group), type: MessageType.VmProgress, data }])) {
-      this.progress.set(group, { sent: { json, at: now }, failures: 0 });
+    const state = this.progress.get(group) ?? {
+      failures: 0,
+      chain: new ReportChain<HostProgress>((h) => h.name, this.seq),
+    };
+    // a publish that failed is tried again after its backoff, unless the progress changed meanwhile
+    const json = state.retry === undefined ? undefined : JSON.stringify(progress);
+    if (state.retry !== undefined && state.retry.json === json && now < state.retry.at) return;
+    const { hosts, ...rest } = progress;
+    const head = JSON.stringify(rest);
+    const whole = state.wholeAt === undefined || now - state.wholeAt >= progressIntervalMs;
+    const step = state.chain.next(hosts, whole);
+    if (step.kind === 'delta' && step.upserted.length === 0 && step.removed.length === 0 && head === state.head) {
+      state.chain.discard(step.seq);
+      this.progress.set(group, state);
+      return;
+    }
+    const key = vmGroupKey(group);
+    const message =
+      step.kind === 'whole'
+        ? { topic: Topic.Events, key, type: MessageType.VmProgress, data: { ...progress, seq: step.seq } }
+        : {
+            topic: Topic.Events,
+            key,
+            type: MessageType.VmProgressDelta,
+            data: {
+              ...rest,
+              seq: step.seq,
+              base: step.base,
+              upserted: [...step.upserted],
+              removed: step.removed.map((h) => h.name),
+            },
+          };
+    if (await this.publish([message])) {
+      state.chain.taken(step.seq);
+      this.progress.set(group, {
+        chain: state.chain,
+        head,
+        wholeAt: step.kind === 'whole' ? now : state.wholeAt,
+        failures: 0,
+      });
       return;
     }
     const backoff = Math.min(progressIntervalMs, RETRY_BASE_MS * 2 ** Math.min(state.failures, 16));
-    this.progress.set(group, { ...state, failures: state.failures + 1, retry: { json, at: now + backoff } });
+    const retry = { json: json ?? JSON.stringify(progress), at: now + backoff };
+    this.progress.set(group, { chain: state.chain, failures: state.failures + 1, retry });
   }
 }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ReportChain } from './report-chain.js';
+
+interface Entry {
+  readonly name: string;
+  readonly state: string;
+}
+
+const newChain = () => {
+  let seq = 10;
+  return new ReportChain<Entry>(
+    (e) => e.name,
+    () => ++seq,
+  );
+};
+
+describe('ReportChain (ADR 0048)', () => {
+  it('sends the whole list first, then only what changed since the report the bus took, on that report', () => {
+    const chain = newChain();
+    const first = chain.next([
+      { name: 'a', state: 'pending' },
+      { name: 'b', state: 'pending' },
+    ]);
+    expect(first).toMatchObject({ kind: 'whole', seq: 11 });
+    chain.taken(first.seq);
+    const second = chain.next([
+      { name: 'a', state: 'pending' },
+      { name: 'c', state: 'restarting' },
+    ]);
+    expect(second).toEqual({
+      kind: 'delta',
+      seq: 12,
+      base: 11,
+      upserted: [{ name: 'c', state: 'restarting' }],
+      removed: [{ name: 'b', state: 'pending' }],
+    });
+  });
+
+  it('after a send the bus did not take, sends the whole list: the planner may not hold what it said', () => {
+    const chain = newChain();
+    chain.taken(chain.next([{ name: 'a', state: 'pending' }]).seq);
+    chain.next([{ name: 'a', state: 'restarting' }]);
+    // not taken
+    expect(chain.next([{ name: 'a', state: 'converged' }])).toMatchObject({ kind: 'whole', seq: 13 });
+  });
+
+  it('a delta with nothing in it, not sent, leaves the next one on the same report', () => {
+    const chain = newChain();
+    chain.taken(chain.next([{ name: 'a', state: 'pending' }]).seq);
+    chain.discard(chain.next([{ name: 'a', state: 'pending' }]).seq);
+    expect(chain.next([{ name: 'a', state: 'converged' }])).toMatchObject({ kind: 'delta', base: 11 });
+  });
+
+  it('sends the whole list when asked, and a delta with nothing in it when nothing changed', () => {
+    const chain = newChain();
+    chain.taken(chain.next([{ name: 'a', state: 'pending' }]).seq);
+    const same = chain.next([{ name: 'a', state: 'pending' }]);
+    expect(same).toMatchObject({ kind: 'delta', upserted: [], removed: [] });
+    chain.taken(same.seq);
+    expect(chain.next([{ name: 'a', state: 'pending' }], true)).toMatchObject({ kind: 'whole' });
+  });
+});

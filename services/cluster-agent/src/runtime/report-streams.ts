@@ -1,0 +1,270 @@
+import {
+  MessageType,
+  unitKey,
+  UnitFailureReason,
+  UnitState,
+  type AmbientStepProgress,
+  type GatewayStepProgress,
+  type HealthReport,
+  type UnitProgress,
+  type UnitProgressEntry,
+  type UnitRef,
+} from '@meshwave/contracts';
+import type { OutgoingMessage } from '@meshwave/bus';
+import { ROOT_CONTEXT, context as contextApi } from '@opentelemetry/api';
+import {
+  createLevelReport,
+  ReportChain,
+  type Clock,
+  type LevelReport,
+  type LevelReportOptions,
+} from '@meshwave/reconcile';
+import type { AgentIntervals } from '../config/agent-intervals.js';
+import type { CommandLedger } from '../core/command-ledger.js';
+import type { EventPublisher } from './event-publisher.js';
+import type { UnitBook, UnitStatus } from './unit-book.js';
+
+// The agent's progress and health reports: level-triggered, and sent as deltas on a chain between whole
+// reports (ADR 0048), as its inventory is (ADR 0031).
+
+const progressEntry = (s: UnitStatus): UnitProgressEntry => ({
+  namespace: s.assignment.target.namespace,
+  ...(s.assignment.target.kind ? { kind: s.assignment.target.kind } : {}),
+  ...(s.assignment.target.name ? { name: s.assignment.target.name } : {}),
+  state: s.state,
+  revision: s.assignment.target.revision,
+  injectedRevision: s.injectedRevision,
+  ...(s.reason ? { reason: s.reason } : {}),
+  ...(s.message ? { message: s.message } : {}),
+});
+
+const healthReport = (
+  source: string,
+  condition: Pick<HealthReport, 'degraded'>,
+  statuses: Iterable<UnitStatus>,
+): Omit<HealthReport, 'generation' | 'observedAt'> => ({
+  source,
+  ...condition,
+  units: [...statuses].map((s) => ({
+    namespace: s.assignment.target.namespace,
+    ...(s.assignment.target.kind ? { kind: s.assignment.target.kind } : {}),
+    ...(s.assignment.target.name ? { name: s.assignment.target.name } : {}),
+    unavailableReplicas: s.unavailableReplicas,
+    restarts: s.restarts,
+    crashLooping: s.crashLooping,
+    // Only a finished rollout with the wrong sidecar is a mismatch; old pods mid-restart are just old.
+    sidecarMismatch: s.state === UnitState.Failed && s.reason === UnitFailureReason.SidecarMismatch,
+  })),
+});
+
+/** A rollout's progress in this cluster, or nothing for a rollout the ledger no longer holds. */
+function unitProgress(
+  cluster: string,
+  rolloutId: string,
+  ledger: CommandLedger,
+  statuses: Iterable<UnitStatus>,
+  gateways: GatewayStepProgress[] | undefined,
+  ambient: AmbientStepProgress[] | undefined,
+): UnitProgress | undefined {
+  const entry = ledger.rollouts[rolloutId];
+  if (!entry) return undefined;
+  const mine = [...statuses].filter((s) => s.assignment.rolloutId === rolloutId);
+  return {
+    cluster,
+    rolloutId,
+    generation: entry.desired.generation,
+    halted: entry.desired.halted,
+    units: mine.map(progressEntry),
+    ...(gateways !== undefined ? { gateways } : {}),
+    ...(ambient !== undefined ? { ambient } : {}),
+  };
+}
+
+/** A unit by name, as a delta lists the ones gone. */
+const unitRef = (e: UnitRef): UnitRef => ({
+  namespace: e.namespace,
+  ...(e.kind !== undefined ? { kind: e.kind } : {}),
+  ...(e.name !== undefined ? { name: e.name } : {}),
+});
+
+/**
+ * A report as its chain says to send it (ADR 0048): whole, or a delta of the entries that changed since the
+ * report the bus took last. `whole` and `delta` build the message of each kind.
+ */
+function chainMessage<E extends UnitRef, M>(
+  chain: ReportChain<E>,
+  entries: readonly E[],
+  sendWhole: boolean,
+  whole: (entries: readonly E[], seq: number) => M,
+  delta: (d: { seq: number; base: number; upserted: E[]; removed: UnitRef[] }) => M,
+): { readonly seq: number; readonly message: M } {
+  const step = chain.next(entries, sendWhole);
+  if (step.kind === 'whole') return { seq: step.seq, message: whole(step.entries, step.seq) };
+  const { seq, base } = step;
+  return { seq, message: delta({ seq, base, upserted: [...step.upserted], removed: step.removed.map(unitRef) }) };
+}
+
+/**
+ * A report is the agent's own state, not a step of whichever command or watch event asked for it: it is sent
+ * outside their trace (an urgent one is sent from inside the reconcile that saw the failure).
+ */
+export const ownReport = (options: LevelReportOptions): LevelReport =>
+  createLevelReport({ ...options, send: (full) => contextApi.with(ROOT_CONTEXT, () => options.send(full)) });
+
+/**
+ * Publishes progress; a failed publish is retried as a full one, and the rollouts it carried go back to the
+ * dirty set too, since a full one carries only the rollouts with units here (not one whose units were all
+ * excluded, say).
+ */
+async function publishKeepingDirty(
+  publish: EventPublisher['publish'],
+  messages: OutgoingMessage[],
+  book: Pick<UnitBook, 'dirtyRollouts'>,
+  rolloutIds: ReadonlySet<string>,
+): Promise<boolean> {
+  const keep = (): void => {
+    for (const id of rolloutIds) book.dirtyRollouts.add(id);
+  };
+  const sent = await publish(messages).catch((error: unknown) => {
+    keep();
+    throw error;
+  });
+  if (!sent) keep();
+  return sent;
+}
+
+/**
+ * Stamps each health report (ADR 0038): a generation that grows across restarts without storage (the clock in ms,
+ * or the last one + 1) and when it was observed, so the planner can refuse a replayed or stale one.
+ */
+function newHealthStamp(clock: Clock): () => Pick<HealthReport, 'generation' | 'observedAt'> {
+  let generation = 0;
+  return () => {
+    const now = clock.now();
+    generation = Math.max(generation + 1, now);
+    return { generation, observedAt: new Date(now).toISOString() };
+  };
+}
+
+/** A report stream of the agent: its level report, and a way to make its next send a whole report. */
+export interface ReportStream {
+  readonly updates: LevelReport;
+  /** the planner missed a delta: the next send is whole */
+  wholeDue(): void;
+}
+
+interface StreamOptions {
+  readonly cluster: string;
+  readonly book: UnitBook;
+  readonly clock: Clock;
+  readonly intervals: Pick<AgentIntervals, 'reportResendMs' | 'healthMs'>;
+  readonly publisher: EventPublisher;
+}
+
+/**
+ * Each rollout's progress: on change (debounced by the caller; a failure at once), a delta of the units that
+ * changed since the report the bus took last; whole at first, after a failed send, when the planner asks, and
+ * every `reportResendMs` (the level-triggered resend: a lost delta is made up for at that rate at the latest).
+ */
+export function createProgressStream(
+  options: StreamOptions & {
+    readonly ledger: () => CommandLedger;
+    readonly gatewayProgress?: (rolloutId: string) => GatewayStepProgress[] | undefined;
+    readonly ambientProgress?: (rolloutId: string) => AmbientStepProgress[] | undefined;
+    readonly seq: () => number;
+  },
+): ReportStream {
+  const { cluster, book, publisher } = options;
+  const chains = new Map<string, ReportChain<UnitProgressEntry>>();
+  let wholeDue = false;
+  const progressOf = (id: string, statuses: Iterable<UnitStatus>, sendWhole: boolean) => {
+    const progress = unitProgress(
+      cluster,
+      id,
+      options.ledger(),
+      statuses,
+      options.gatewayProgress?.(id),
+      options.ambientProgress?.(id),
+    );
+    if (progress === undefined) {
+      chains.delete(id);
+      return undefined;
+    }
+    let chain = chains.get(id);
+    if (chain === undefined) {
+      chain = new ReportChain<UnitProgressEntry>(unitKey, options.seq);
+      chains.set(id, chain);
+    }
+    const { units, ...head } = progress;
+    const step = chainMessage(
+      chain,
+      units,
+      sendWhole,
+      (entries, seq) => publisher.event(MessageType.UnitProgress, { ...head, units: [...entries], seq }),
+      (d) => publisher.event(MessageType.UnitProgressDelta, { ...head, ...d }),
+    );
+    return { ...step, chain };
+  };
+  /** the rollouts whose units this agent holds now: what a full progress report covers */
+  const heldRollouts = (): Set<string> => new Set([...book.statuses.values()].map((s) => s.assignment.rolloutId));
+  const updates = ownReport({
+    clock: options.clock,
+    resendMs: options.intervals.reportResendMs,
+    send: async (full) => {
+      const sendWhole = full || wholeDue;
+      wholeDue = false;
+      const rolloutIds = new Set(book.takeDirtyRollouts());
+      if (sendWhole) for (const id of heldRollouts()) rolloutIds.add(id);
+      const statuses = [...book.statuses.values()];
+      const steps = [...rolloutIds].flatMap((id) => progressOf(id, statuses, sendWhole) ?? []);
+      const messages = steps.map((s) => s.message);
+      const sent = await publishKeepingDirty(publisher.publish, messages, book, rolloutIds);
+      if (sent) for (const s of steps) s.chain.taken(s.seq);
+      return sent;
+    },
+  });
+  return { updates, wholeDue: () => void (wholeDue = true) };
+}
+
+/**
+ * The cluster's health: every `healthMs` (and on a change of the agent's condition, or a failure) a delta of the
+ * units whose health changed, whole every `reportResendMs`, after a failed send and when the planner asks. Each
+ * report, delta or whole, carries the agent's condition (Degraded) and a fresh stamp (ADR 0038), whose
+ * generation is the chain's place.
+ */
+export function createHealthStream(
+  options: StreamOptions & { readonly condition: () => Pick<HealthReport, 'degraded'> },
+): ReportStream {
+  const { cluster, book, clock, intervals, publisher } = options;
+  const stamp = newHealthStamp(clock);
+  let stamped: Pick<HealthReport, 'generation' | 'observedAt'> = { generation: 0, observedAt: '' };
+  const chain = new ReportChain<HealthReport['units'][number]>(unitKey, () => stamped.generation);
+  let wholeDue = false;
+  let nextWholeAt = 0;
+  const updates = ownReport({
+    clock,
+    resendMs: intervals.healthMs,
+    send: async () => {
+      const { units, ...head } = healthReport(cluster, options.condition(), book.statuses.values());
+      stamped = stamp();
+      const sendWhole = wholeDue || clock.now() >= nextWholeAt;
+      wholeDue = false;
+      const report = { ...head, ...stamped };
+      const step = chainMessage(
+        chain,
+        units,
+        sendWhole,
+        (entries) => publisher.event(MessageType.Health, { ...report, units: [...entries] }),
+        ({ base, upserted, removed }) =>
+          publisher.event(MessageType.HealthDelta, { ...report, base, upserted, removed }),
+      );
+      const sent = await publisher.publish([step.message]);
+      if (sent) {
+        chain.taken(step.seq);
+        if (sendWhole) nextWholeAt = clock.now() + intervals.reportResendMs;
+      }
+      return sent;
+    },
+  });
+  return { updates, wholeDue: () => void (wholeDue = true) };
+}
