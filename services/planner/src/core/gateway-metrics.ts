@@ -1,5 +1,6 @@
 import type { MetricQuery, MetricTarget } from './metric-samples.js';
-import { gatewayShares, gatewayStepAt, gatewayUnitKey } from './gateway-waves.js';
+import { gatewayShares, gatewayUnitKey } from './gateway-waves.js';
+import { gatewayStepAt } from './step-waves.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 
 /**
