@@ -108,7 +108,7 @@ describe('engine: ambient steps are waves after the workload waves, before the g
     expect(h.act({ action: 'pause', reason: 'node pool incident' }).ok).toBe(true);
     h.runUntil(['Completed'], new Date(h.now.getTime() + 86_400_000));
     expect(h.state.dispatchedWaves).toBe(W + 1);
-    expect(sent(h).at(-1)).toMatchObject({ halted: true });
+    expect(sent(h).at(-1)).toMatchObject({ halted: true, ambient: ['ztunnel-1:node-0,node-1@1.25.2'] });
 
     expect(h.act({ action: 'resume' }).ok).toBe(true);
     h.runUntil(['Completed']);

@@ -211,7 +211,10 @@ export class FakeFleet {
       const state = (step: string) =>
         this.failingAmbient.has(step) ? ('failed' as const) : d.halted ? ('pending' as const) : ('converged' as const);
       if (d.ambient !== undefined)
-        clusters.set(cluster, { ...report, ambient: d.ambient.map((a) => ({ step: a.step, state: state(a.step), waiting: [] })) });
+        clusters.set(cluster, {
+          ...report,
+          ambient: d.ambient.map((a) => ({ step: a.step, state: state(a.step), waiting: [] })),
+        });
     }
     const vmGroups = new Map<string, VmProgress>();
     for (const [group, d] of this.vmDesired) {

@@ -1,9 +1,4 @@
-import {
-  GatewayKind,
-  UnitState,
-  type GatewayStepCommand,
-  type PlannedGateway,
-} from '@meshwave/contracts';
+import { GatewayKind, UnitState, type GatewayStepCommand, type PlannedGateway } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
 import { firstGatewayWave, gatewayStepAt, waveCountOf } from './step-waves.js';
 import { UnitStatus, type UnitObservation } from './unit-observations.js';

@@ -59,12 +59,7 @@ export function startBlockOf(
 }
 
 /** An ambient or gateway step (ADR 0050, 0051) waits for the windows and blackouts as a wave does; no approval. */
-function stepWaveBlock(
-  record: RolloutRecord,
-  w: number,
-  now: number,
-  waiveBlackouts: boolean,
-): StartBlock | undefined {
+function stepWaveBlock(record: RolloutRecord, w: number, now: number, waiveBlackouts: boolean): StartBlock | undefined {
   const step = stepWaveAt(record, w);
   if (step === undefined) return undefined;
   const window = outsideWindows(record, now, waiveBlackouts);
