@@ -3,13 +3,9 @@
 // nodes. The rollout's ztunnel node waves are engine waves after its workload wave; an independent watch on the
 // pool's nodes counts the cordoned ones at every event.
 import { randomUUID } from 'node:crypto';
-import { createKafkaBus, type EventBus } from '@meshwave/bus';
-import { createClusterAgent, createKubernetesClient } from '@meshwave/cluster-agent';
-import { clusterKey, type Plan, type RolloutStatus, type TransitionPage } from '@meshwave/contracts';
-import { createRedisStore, type StateStore } from '@meshwave/store';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Plan, type RolloutStatus, type TransitionPage } from '@meshwave/contracts';
+import { describe, expect, it } from 'vitest';
 import { loadTestEnv } from '../../support/env.js';
-import { newChartIdentity, type ChartIdentity } from '../cluster-agent/chart-identity.js';
 import {
   CordonWatch,
   agentPodVersions,
@@ -18,71 +14,15 @@ import {
   newPoolNodes,
   setNodeAgentTemplate,
 } from '../cluster-agent/ambient-fixtures.js';
-import {
-  NEW,
-  OLD,
-  ensureDefaultIstiods,
-  newAdminClients,
-  newWorkload,
-  type AdminClients,
-} from '../cluster-agent/fixtures.js';
-import { api, buildPlanner, keys, leaderOf, newRun, startPlanner, stopAll, until } from './planner-processes.js';
+import { NEW, OLD, newWorkload } from '../cluster-agent/fixtures.js';
+import { AGENT, stepTimes, useAgentSuite } from './real-agent.js';
+import { api, leaderOf, newRun, startPlanner, until } from './planner-processes.js';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
-// the planner trusts the keys of it-1..3 (planner-processes.ts): the agent on this apiserver is `it-1`
-const AGENT = 'it-1';
 const NODES = 4;
 const MAX_UNAVAILABLE = 2;
-const id = randomUUID().slice(0, 8);
-let admin: AdminClients;
-let identity: ChartIdentity;
-const cleanups: (() => Promise<unknown> | void)[] = [];
-
-beforeAll(async () => {
-  buildPlanner();
-  admin = newAdminClients(cluster.kubeconfig);
-  await ensureDefaultIstiods(admin);
-  identity = await newChartIdentity(cluster, admin, `ambplan-${id}`, ['ambient=true']);
-}, 300_000);
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => undefined);
-  await stopAll();
-});
-
-afterAll(async () => {
-  await identity?.cleanup();
-});
-
-/** A real agent named `it-1` on the run's topics, signing with its Ed25519 key, moving nodes (`ambient`). */
-async function startAgent(topics: Record<string, string>): Promise<void> {
-  const kube = createKubernetesClient({ kubeconfig: identity.kubeconfig });
-  const bus: EventBus = createKafkaBus({
-    brokers: env.kafka.brokers,
-    source: clusterKey(AGENT),
-    signing: keys.signingFor(AGENT),
-    topicNames: topics,
-    clientId: `amb-agent-${id}`,
-    shutdownGraceMs: 1_000,
-  });
-  const store: StateStore = createRedisStore({ url: env.redis.url, keyPrefix: `mw-amb-${randomUUID().slice(0, 8)}` });
-  const agent = createClusterAgent({
-    cluster: AGENT,
-    kubernetes: kube,
-    ambient: kube,
-    bus,
-    store,
-    intervals: { resyncMs: 5_000, heartbeatMs: 2_000, inventoryDebounceMs: 300, progressDebounceMs: 100 },
-  });
-  await agent.start();
-  cleanups.push(async () => {
-    await agent.stop();
-    kube.close();
-    await bus.close();
-    await store.close();
-  });
-}
+const { admin, cleanups, startAgent } = useAgentSuite(env, cluster, 'ambplan', ['ambient=true']);
 
 function rolloutYaml(ns: string, pool: string): string {
   return [
@@ -104,17 +44,6 @@ function rolloutYaml(ns: string, pool: string): string {
     '    soak: 1s',
     '',
   ].join('\n');
-}
-
-/** Per ambient step (wave >= 1), from its dispatch to its convergence, as the planner recorded them. */
-function stepTimes(page: TransitionPage): string[] {
-  const ts = [...page.transitions].sort((a, b) => a.seq - b.seq);
-  const out: string[] = [];
-  for (const d of ts.filter((t) => t.trigger === 'dispatched' && t.wave >= 1)) {
-    const c = ts.find((t) => t.trigger === 'converged' && t.wave === d.wave && t.seq > d.seq);
-    if (c !== undefined) out.push(`wave ${d.wave}: ${Date.parse(c.at) - Date.parse(d.at)} ms`);
-  }
-  return out;
 }
 
 describe('the planner moves ztunnel node by node after the workloads (ADR 0051)', () => {
