@@ -25,9 +25,6 @@ export const ApiErrorCode = {
   DeadlinePassed: 'DEADLINE_PASSED',
   /** the rollout breaks a rule of the planner's policy (`MESHWAVE_POLICY`): each in `details`, code = rule name */
   PolicyViolation: 'POLICY_VIOLATION',
-  /** the rollout's `gateways:` section selects gateways, which this planner plans but does not move yet (ADR 0047) */
-  /** the rollout's `ambient:` section moves nodes or waypoints, which this planner plans but does not move yet (ADR 0051) */
-  AmbientStepsNotDispatched: 'AMBIENT_STEPS_NOT_DISPATCHED',
   Internal: 'INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -38,8 +38,6 @@ export const PlannerErrorCode = {
   UnsupportedUpgradePath: 'UNSUPPORTED_UPGRADE_PATH',
   /** one of Istio's rules refuses the rollout's plan: `to` is not installed or not ready in a selected cluster */
   ControlPlaneMissing: 'CONTROL_PLANE_MISSING',
-  /** the rollout's `ambient:` section moves nodes or waypoints: planned and listed, not carried out yet (ADR 0051) */
-  AmbientStepsNotDispatched: 'AMBIENT_STEPS_NOT_DISPATCHED',
   /** a document read from the store does not match its schema (stored-documents.ts): retrying cannot fix it */
   StoredDocumentInvalid: 'STORED_DOCUMENT_INVALID',
   /** the store lost its data (its era marker is gone): this replica stopped acting until restarted (ADR 0025) */

@@ -3,22 +3,10 @@
 // The rollout's gateway steps are engine waves after its workload wave; an independent watch of the namespace's
 // Deployments records every replica count the apiserver held, so a skipped step would show.
 import { randomUUID } from 'node:crypto';
-import { createKafkaBus, type EventBus } from '@meshwave/bus';
-import { createClusterAgent, createKubernetesClient, type ClusterAgent } from '@meshwave/cluster-agent';
-import { clusterKey, type Plan, type RolloutStatus, type TransitionPage } from '@meshwave/contracts';
-import { createRedisStore, type StateStore } from '@meshwave/store';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Plan, type RolloutStatus, type TransitionPage } from '@meshwave/contracts';
+import { describe, expect, it } from 'vitest';
 import { loadTestEnv } from '../../support/env.js';
-import { newChartIdentity, type ChartIdentity } from '../cluster-agent/chart-identity.js';
-import {
-  NEW,
-  OLD,
-  ensureDefaultIstiods,
-  eventually,
-  newAdminClients,
-  newWorkload,
-  type AdminClients,
-} from '../cluster-agent/fixtures.js';
+import { NEW, OLD, eventually, newWorkload } from '../cluster-agent/fixtures.js';
 import {
   DeploymentHistory,
   ensureGatewayCrd,
@@ -29,62 +17,12 @@ import {
   readyPodsBehind,
   startIstiodGatewayDouble,
 } from '../cluster-agent/gateway-fixtures.js';
-import { api, buildPlanner, keys, leaderOf, newRun, startPlanner, stopAll, until } from './planner-processes.js';
+import { AGENT, stepTimes, useAgentSuite } from './real-agent.js';
+import { api, leaderOf, newRun, startPlanner, until } from './planner-processes.js';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
-// the planner trusts the keys of it-1..3 (planner-processes.ts): the agent on this apiserver is `it-1`
-const AGENT = 'it-1';
-const id = randomUUID().slice(0, 8);
-let admin: AdminClients;
-let identity: ChartIdentity;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  buildPlanner();
-  admin = newAdminClients(cluster.kubeconfig);
-  await ensureDefaultIstiods(admin);
-  identity = await newChartIdentity(cluster, admin, `gwplan-${id}`, ['gatewayCanary=true']);
-}, 300_000);
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await stopAll();
-});
-
-afterAll(async () => {
-  await identity?.cleanup();
-});
-
-/** A real agent named `it-1` on the run's topics, signing with its Ed25519 key. */
-async function startAgent(topics: Record<string, string>): Promise<ClusterAgent> {
-  const kube = createKubernetesClient({ kubeconfig: identity.kubeconfig });
-  const bus: EventBus = createKafkaBus({
-    brokers: env.kafka.brokers,
-    source: clusterKey(AGENT),
-    signing: keys.signingFor(AGENT),
-    topicNames: topics,
-    clientId: `gw-agent-${id}`,
-    shutdownGraceMs: 1_000,
-  });
-  const store: StateStore = createRedisStore({ url: env.redis.url, keyPrefix: `mw-gw-${randomUUID().slice(0, 8)}` });
-  const agent = createClusterAgent({
-    cluster: AGENT,
-    kubernetes: kube,
-    gateways: kube,
-    bus,
-    store,
-    intervals: { resyncMs: 5_000, heartbeatMs: 2_000, inventoryDebounceMs: 300, progressDebounceMs: 100 },
-  });
-  await agent.start();
-  cleanups.push(async () => {
-    await agent.stop();
-    kube.close();
-    await bus.close();
-    await store.close();
-  });
-  return agent;
-}
+const { admin, cleanups, startAgent } = useAgentSuite(env, cluster, 'gwplan', ['gatewayCanary=true']);
 
 /**
  * A namespace (no revision label: the gateway's own carries it) with a workload and (unless `injected: false`) a
@@ -193,17 +131,6 @@ async function newWatchedNamespace(
   await history.start();
   cleanups.push(() => history.stop());
   return { ns, history };
-}
-
-/** Per gateway step (wave >= 1), from its dispatch to its convergence, as the planner recorded them. */
-function stepTimes(page: TransitionPage): string[] {
-  const ts = [...page.transitions].sort((a, b) => a.seq - b.seq);
-  const out: string[] = [];
-  for (const d of ts.filter((t) => t.trigger === 'dispatched' && t.wave >= 1)) {
-    const c = ts.find((t) => t.trigger === 'converged' && t.wave === d.wave && t.seq > d.seq);
-    if (c !== undefined) out.push(`wave ${d.wave}: ${Date.parse(c.at) - Date.parse(d.at)} ms`);
-  }
-  return out;
 }
 
 describe('the planner moves gateways by canary after the workloads (ADR 0050)', () => {

@@ -9,6 +9,7 @@ import { reviewMembership } from './membership-step.js';
 import { Stepper } from './stepper.js';
 import { TERMINAL_PHASES } from './transition-table.js';
 import { step } from './wave-steps.js';
+import { firstGatewayWave } from './step-waves.js';
 
 /** transitions one decision may chain (Gating → Dispatching → ...); a bound, never reached in practice */
 const MAX_STEPS = 16;
@@ -55,7 +56,7 @@ export function decide(input: DecisionInput): Decision {
   // A freeze halts every target of a rollout still active, whatever its phase (a failback too: nothing restarts).
   const frozen = input.freeze !== undefined && !TERMINAL_PHASES.has(s.state.phase);
   const held = frozen || outsideWindow;
-  const key = desiredKeyOf(s.state, held, s.state.dispatchedWaves > input.record.plan.waves.length);
+  const key = desiredKeyOf(s.state, held, s.state.dispatchedWaves > firstGatewayWave(input.record));
   const targets: Record<string, TargetRecord> = { ...s.state.targets };
   const reportGenerationOf = (target: string): number | undefined =>
     target.startsWith('cluster/')

@@ -11,6 +11,7 @@ import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { desiredRevisionOf, isExcluded } from './unit-observations.js';
 import { waveUnitsOf, type WaveMembership } from './wave-units.js';
 import { gatewayCommandsOf } from './gateway-waves.js';
+import { ambientCommandsOf } from './ambient-waves.js';
 
 /** A command the engine wants published; `target` is the message key and audience (`cluster/x`, `vmgroup/y`). */
 export type EngineCommand =
@@ -83,7 +84,9 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
   }
   // Gateway steps (ADR 0050): each selected gateway at the share of the newest step not taken back.
   const gateways = gatewayCommandsOf(record, state);
-  for (const cluster of gateways.keys()) if (!clusters.has(cluster)) clusters.set(cluster, []);
+  // Ambient steps (ADR 0051): those of every ambient step dispatched so far.
+  const ambient = ambientCommandsOf(record, state);
+  for (const cluster of [...gateways.keys(), ...ambient.keys()]) if (!clusters.has(cluster)) clusters.set(cluster, []);
   const current = plan.waves[Math.min(state.wave, plan.waves.length - 1)];
   const planned = (cluster: string): number => {
     const here = current?.clusters.find((c) => c.cluster === cluster)?.maxUnavailable;
@@ -123,6 +126,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
         halted,
         ...(tag !== undefined ? { tag } : {}),
         ...(gateways.has(cluster) ? { gateways: gateways.get(cluster) } : {}),
+        ...(ambient.has(cluster) ? { ambient: ambient.get(cluster) } : {}),
         ...(spec.spec.allowUnsupportedUpgradePath !== undefined ? { allowUnsupportedUpgradePath: true } : {}),
         // absent from the file: each agent applies its cluster's own (--progress-deadline, default 600 s)
         ...(progressDeadline !== undefined ? { progressDeadlineSeconds: progressDeadline } : {}),

@@ -74,6 +74,23 @@ export function newGatewayInventory(clusters = 2, workloadsPerCluster = 6, repli
   });
 }
 
+/** `newGatewayInventory` with `nodes` nodes per cluster whose ztunnel (OnDelete, template 1.25.2) runs 1.24.5 (ADR 0051). */
+export function newAmbientInventory(nodes = 3): Inventory {
+  const base = newGatewayInventory();
+  const ztunnel = { kind: 'ztunnel', namespace: 'istio-system', name: 'ztunnel', revision: null, version: '1.25.2' };
+  return Inventory.parse({
+    ...base,
+    clusters: base.clusters.map((c) => ({
+      ...c,
+      ambient: {
+        nodes: Array.from({ length: nodes }, (_, i) => ({ name: `node-${i}`, agents: { ztunnel: '1.24.5' } })),
+        nodeAgents: [{ ...ztunnel, updateStrategy: 'OnDelete' }],
+        waypoints: [],
+      },
+    })),
+  });
+}
+
 export type SpecOverrides = Partial<RolloutSpecInput['spec']>;
 
 export function newSpec(overrides: SpecOverrides = {}): RolloutSpec {
@@ -116,6 +133,8 @@ export class FakeFleet {
   readonly failingGateways = new Set<string>();
   /** per gateway, every share its agent was told to reach, in order (what an agent would walk through) */
   readonly gatewayShares = new Map<string, number[]>();
+  /** ambient steps (by name) the agents report failed; the others converge once their desired state is not halted */
+  readonly failingAmbient = new Set<string>();
 
   apply(commands: readonly EngineCommand[]): void {
     for (const c of commands) {
@@ -186,6 +205,16 @@ export class FakeFleet {
             }
           : {}),
       });
+    }
+    for (const [cluster, d] of this.desired) {
+      const report = clusters.get(cluster)!;
+      const state = (step: string) =>
+        this.failingAmbient.has(step) ? ('failed' as const) : d.halted ? ('pending' as const) : ('converged' as const);
+      if (d.ambient !== undefined)
+        clusters.set(cluster, {
+          ...report,
+          ambient: d.ambient.map((a) => ({ step: a.step, state: state(a.step), waiting: [] })),
+        });
     }
     const vmGroups = new Map<string, VmProgress>();
     for (const [group, d] of this.vmDesired) {

@@ -1,5 +1,6 @@
 import type { DecisionInput } from './decision.js';
-import { gatewayStepAt, gatewayWavesToTakeBack, observeGateways, waveCountOf } from './gateway-waves.js';
+import { gatewayWavesToTakeBack, observeGateways } from './gateway-waves.js';
+import { firstGatewayWave, gatewayStepAt, waveCountOf } from './step-waves.js';
 import { holdUnits } from './judgement-hold.js';
 import type { Stepper } from './stepper.js';
 import { UnitStatus } from './unit-observations.js';
@@ -23,7 +24,7 @@ const NONE: GatewayFailback = { failed: [], pending: 0, total: 0 };
 export function gatewayFailback(s: Stepper, input: DecisionInput): GatewayFailback {
   const { record, observations, now } = input;
   const st = s.state;
-  const first = record.plan.waves.length;
+  const first = firstGatewayWave(record);
   const last = Math.min(st.dispatchedWaves, waveCountOf(record)) - 1;
   const involved = st.rollbackAll || (st.rollbackScope === 'wave' && gatewayStepAt(record, st.wave) !== undefined);
   if (!involved || last < first) return NONE;

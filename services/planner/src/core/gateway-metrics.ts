@@ -1,6 +1,7 @@
 import { LATENCY_SAMPLE_LIMIT, latencySampleOf } from './latency-sample.js';
 import type { MetricQuery, MetricTarget } from './metric-samples.js';
-import { gatewayShares, gatewayStepAt, gatewayUnitKey } from './gateway-waves.js';
+import { gatewayShares, gatewayUnitKey } from './gateway-waves.js';
+import { gatewayStepAt } from './step-waves.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 
 /**

@@ -1,31 +1,11 @@
-import {
-  GatewayKind,
-  UnitState,
-  type GatewayStepCommand,
-  type PlannedGateway,
-  type PlannedGatewayStep,
-} from '@meshwave/contracts';
+import { GatewayKind, UnitState, type GatewayStepCommand, type PlannedGateway } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
+import { firstGatewayWave, gatewayStepAt, waveCountOf } from './step-waves.js';
 import { UnitStatus, type UnitObservation } from './unit-observations.js';
 
-// The gateway steps as waves of the engine (ADR 0050): wave indexes [0, plan.waves.length) are the workload
-// waves, the next ones the plan's gateway steps in order. Dispatch, soak, gates, approval, halts and failback are
-// the waves' own; this module only says what a gateway wave is made of and what its gateways should be at.
-
-/** How many waves the engine runs: the workload waves, then the gateway steps. */
-export const waveCountOf = (record: RolloutRecord): number =>
-  record.plan.waves.length + record.plan.gatewaySteps.length;
-
-/** The gateway step wave `w` is, or undefined for a workload wave (or past the end). */
-export function gatewayStepAt(record: RolloutRecord, w: number): PlannedGatewayStep | undefined {
-  const i = w - record.plan.waves.length;
-  return i >= 0 ? record.plan.gatewaySteps[i] : undefined;
-}
-
-/** The name and soak of wave `w`, a workload wave or a gateway step. */
-export function waveInfoOf(record: RolloutRecord, w: number): { name: string; soakSeconds: number } | undefined {
-  return record.plan.waves[w] ?? gatewayStepAt(record, w);
-}
+// The gateway steps as waves of the engine (ADR 0050): the last extra step waves (step-waves.ts), after the
+// ambient steps. Dispatch, soak, gates, approval, halts and failback are the waves' own; this module only says what
+// a gateway wave is made of and what its gateways should be at.
 
 /** The unit key a gateway is observed and gated under: its Deployment's, as a workload's would be. */
 export const gatewayUnitKey = (g: PlannedGateway): string => `${g.cluster}/${g.namespace}/Deployment/${g.name}`;
@@ -39,7 +19,7 @@ export function gatewayShares(
   state: RolloutState,
 ): Map<string, { gateway: PlannedGateway; percent: number }> {
   const out = new Map<string, { gateway: PlannedGateway; percent: number }>();
-  const first = record.plan.waves.length;
+  const first = firstGatewayWave(record);
   record.plan.gatewaySteps.forEach((step, i) => {
     const w = first + i;
     const live = w < state.dispatchedWaves && !state.rolledBackWaves.includes(w);
@@ -60,7 +40,7 @@ export function gatewayShares(
  */
 export function gatewayCommandsOf(record: RolloutRecord, state: RolloutState): Map<string, GatewayStepCommand[]> {
   const out = new Map<string, GatewayStepCommand[]>();
-  if (state.dispatchedWaves <= record.plan.waves.length) return out;
+  if (state.dispatchedWaves <= firstGatewayWave(record)) return out;
   const completed = state.phase === 'Completed';
   const { to } = record.spec.spec;
   for (const { gateway: g, percent } of gatewayShares(record, state).values()) {
@@ -133,7 +113,7 @@ export function observeGateways(
 
 /** Gateway waves dispatched and not yet taken back, newest first: a failback takes them back in this order. */
 export function gatewayWavesToTakeBack(record: RolloutRecord, state: RolloutState): number[] {
-  const first = record.plan.waves.length;
+  const first = firstGatewayWave(record);
   const out: number[] = [];
   for (let w = Math.min(state.dispatchedWaves, waveCountOf(record)) - 1; w >= first; w--)
     if (!state.rolledBackWaves.includes(w)) out.push(w);

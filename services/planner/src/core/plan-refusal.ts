@@ -18,21 +18,6 @@ export function planRefusal(plan: Plan): PlannerError | undefined {
 }
 
 /**
- * The error that refuses to create a rollout whose plan has ambient steps (its `ambient:` section selects nodes
- * whose node agents must move, or waypoints): planned and listed, carried out by the agent's node waves, but not
- * dispatched by the engine yet (ADR 0051, "Not done"). Created, such a rollout would complete with every node
- * agent still on its old version. A section that moves nothing is accepted.
- */
-export function ambientStepsRefusal(plan: Plan): PlannerError | undefined {
-  if (plan.ambientSteps.length === 0) return undefined;
-  return new PlannerError(
-    PlannerErrorCode.AmbientStepsNotDispatched,
-    'spec.ambient: this planner plans ambient node waves and waypoint steps (dry run, meshwave plan) but does not carry them out yet; remove the section to create the rollout (ADR 0051)',
-    { context: { details: [{ path: 'spec.ambient', message: 'ambient steps are not dispatched yet' }] } },
-  );
-}
-
-/**
  * What the creation's audit entry says of an override: the operator's reason and the unsupported paths it
  * allowed; undefined when the spec overrides nothing.
  */

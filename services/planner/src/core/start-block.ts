@@ -1,6 +1,6 @@
 import { ChangeWindows } from '@meshwave/plan';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
-import { gatewayStepAt } from './gateway-waves.js';
+import { stepWaveAt } from './step-waves.js';
 
 const HORIZON_MS = 366 * 86_400_000;
 
@@ -40,7 +40,7 @@ export function startBlockOf(
   waiveBlackouts = false,
 ): StartBlock | undefined {
   const planned = record.plan.waves[w];
-  if (planned === undefined) return gatewayStepBlock(record, w, now, waiveBlackouts);
+  if (planned === undefined) return stepWaveBlock(record, w, now, waiveBlackouts);
   const notBefore = record.notBefore[w];
   if (notBefore !== null && notBefore !== undefined && Date.parse(notBefore) > now) {
     const why = planned.delays.length > 0 ? planned.delays.join('; ') : 'planned start';
@@ -58,19 +58,14 @@ export function startBlockOf(
   return undefined;
 }
 
-/** A gateway step (ADR 0050) waits for the change windows and blackouts as a wave does; it has no approval. */
-function gatewayStepBlock(
-  record: RolloutRecord,
-  w: number,
-  now: number,
-  waiveBlackouts: boolean,
-): StartBlock | undefined {
-  const step = gatewayStepAt(record, w);
+/** An ambient or gateway step (ADR 0050, 0051) waits for the windows and blackouts as a wave does; no approval. */
+function stepWaveBlock(record: RolloutRecord, w: number, now: number, waiveBlackouts: boolean): StartBlock | undefined {
+  const step = stepWaveAt(record, w);
   if (step === undefined) return undefined;
   const window = outsideWindows(record, now, waiveBlackouts);
   if (window === undefined) return undefined;
   return {
-    reason: `gateway step "${step.name}" ${window.reason}`,
+    reason: `${step.kind} "${step.name}" ${window.reason}`,
     ...(window.until !== undefined ? { until: window.until } : {}),
   };
 }

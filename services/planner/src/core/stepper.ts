@@ -7,7 +7,7 @@ import type { RolloutCondition } from './decision.js';
 import type { RolloutState } from './rollout-state.js';
 import { transition, type StateKey } from './transition-table.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
-import { gatewayStepAt, observeGateways } from './gateway-waves.js';
+import { ownUnitsOf, stepWaveGates } from './step-wave-units.js';
 
 /** The state one decision builds up while it chains transitions, with what it must publish and when to look again. */
 export class Stepper {
@@ -78,16 +78,13 @@ export function gate(input: DecisionInput, state: RolloutState, final: boolean, 
   const w = state.wave;
   // a gateway step's own units are its gateways; the workload waves before it stay watched
   const earlier = Array.from({ length: Math.min(w, state.dispatchedWaves, record.plan.waves.length) }, (_, i) => i);
-  const own =
-    gatewayStepAt(record, w) !== undefined
-      ? observeGateways(record, state, observations, [w])
-      : observeUnits(record, state, observations, [w]);
+  const own = ownUnitsOf(record, state, observations, w);
   const windowStart = metricWindowStartOf(state);
   const evaluated = evaluateGate(input.healthSources ?? DEFAULT_HEALTH_SOURCES, {
     rolloutId: record.id,
     wave: w,
     final,
-    gates: record.spec.spec.gates,
+    gates: stepWaveGates(record, w),
     units: holdUnits(own, observations, now),
     watched: holdUnits(observeUnits(record, state, observations, earlier), observations, now),
     vmHosts: holdVmHosts(observeVmHosts(record, state, observations, [w]), observations, now),

@@ -11,7 +11,7 @@ import { stateKeyOf, type StateKey } from './transition-table.js';
 import { holdUnits, holdVmHosts, isStarved } from './judgement-hold.js';
 import { observeUnits, observeVmHosts } from './unit-observations.js';
 import { waveUnitsOf } from './wave-units.js';
-import { gatewayStepAt, waveCountOf, waveInfoOf } from './gateway-waves.js';
+import { firstGatewayWave, gatewayStepAt, stepWaveAt, waveCountOf, waveInfoOf } from './step-waves.js';
 import { gatewayFailback } from './gateway-failback.js';
 
 /** Something blocks the wave's start: say what, and look again when it lifts (if it says when). */
@@ -47,12 +47,12 @@ function stepDispatching(s: Stepper, input: DecisionInput): boolean {
   }
   const block = freezeBlock(input.freeze) ?? startBlockOf(record, st, st.wave, now, blackoutsWaived(input));
   if (block) return waitFor(s, block);
-  const step = gatewayStepAt(record, st.wave);
+  const step = stepWaveAt(record, st.wave);
   const note = step === undefined ? membershipAtStart(s, input) : '';
   if (note === false) return false;
   let what: string;
   if (step !== undefined) {
-    what = `gateway step "${step.name}" dispatched: ${step.gateways.length} gateways to ${step.percent}% on ${record.spec.spec.to}`;
+    what = `${step.kind} "${step.name}" dispatched: ${step.moves}`;
   } else {
     const planned = record.plan.waves[st.wave]!;
     const forced = planned.forced ? ' (forced by the deadline)' : '';
@@ -222,7 +222,7 @@ function stepRollingBack(s: Stepper, input: DecisionInput): boolean {
       TransitionTrigger.WaveRolledBack,
       `wave ${st.wave} is back on ${record.spec.spec.from}; resume to retry it (exclude what failed first)`,
       // a gateway step's failback took every gateway step back: a retry starts again from the first one
-      { rollbackScope: undefined, ...(gatewayStepAt(record, st.wave) ? { wave: record.plan.waves.length } : {}) },
+      { rollbackScope: undefined, ...(gatewayStepAt(record, st.wave) ? { wave: firstGatewayWave(record) } : {}) },
     );
   } else {
     s.go('RolledBack', TransitionTrigger.RolledBack, `every dispatched unit is back on ${record.spec.spec.from}`, {

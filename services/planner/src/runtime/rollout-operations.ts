@@ -22,7 +22,7 @@ import type { AuditEntry, AuditRecord } from '@meshwave/store';
 import { injectTraceContext, rolloutAttributes, withSpan } from '@meshwave/telemetry';
 import { metricGatePaths } from '../core/metric-query.js';
 import { applyOperatorAction, type OperatorResult } from '../core/operator-actions.js';
-import { ambientStepsRefusal, planRefusal, upgradePathOverride } from '../core/plan-refusal.js';
+import { planRefusal, upgradePathOverride } from '../core/plan-refusal.js';
 import { checkPolicy, planPolicyOf } from '../core/policy-check.js';
 import { planningSpecOf } from '../core/emergency.js';
 import { PlanRefusal, checkPlanAcceptance } from '../core/plan-acceptance.js';
@@ -128,7 +128,7 @@ export class RolloutOperations {
     const lease = this.ports.leadership.requireLeader();
     const now = nowOf(this.context);
     const { spec, inventory, plan } = await this.planFor(input, now);
-    const refused = planRefusal(plan) ?? ambientStepsRefusal(plan);
+    const refused = planRefusal(plan);
     if (refused) throw refused;
     const override = upgradePathOverride(spec, plan);
     const metricPaths = metricGatePaths(spec.spec.gates);

@@ -1,4 +1,5 @@
 import type { GatewayRolloutStatus } from '@meshwave/contracts';
+import { firstGatewayWave } from '../core/step-waves.js';
 import { gatewayShares, gatewayUnitKey, observeGateways } from '../core/gateway-waves.js';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
 
@@ -11,7 +12,7 @@ export function buildGatewayStatus(
   state: RolloutState,
   observations: Observations,
 ): GatewayRolloutStatus | undefined {
-  const first = record.plan.waves.length;
+  const first = firstGatewayWave(record);
   if (record.plan.gatewaySteps.length === 0) return undefined;
   const steps = record.plan.gatewaySteps.map((step, i) => {
     const wave = first + i;
