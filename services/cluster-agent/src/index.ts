@@ -28,6 +28,12 @@ export {
   type SimulatedFaults,
   type SimulatedNamespaceSpec,
   type SimulatedWorkloadSpec,
+  type NodeChangeHandler,
+  type SimulatedAmbient,
+  type SimulatedAmbientConfig,
+  type SimulatedNodeAgentSpec,
+  type SimulatedNodeSpec,
+  type SimulatedWaypointSpec,
 } from './adapters/simulated-cluster.js';
 export * from './core/converge-decisions.js';
 export * from './core/command-ledger.js';

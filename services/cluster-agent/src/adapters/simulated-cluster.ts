@@ -4,6 +4,7 @@ import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 import { admitPod, newPod, newSimWorkload, slowFactor, startPod, touch } from './simulated-pods.js';
 import { simulatedLeases, simulatedPort } from './simulated-port.js';
 import { simulatedGateways } from './simulated-gateways.js';
+import { simulatedAmbient } from './simulated-ambient.js';
 import { createSimStore, type SimStore } from './simulated-store.js';
 import type { SimulatedCluster, SimulatedClusterConfig } from './simulated-types.js';
 
@@ -18,8 +19,16 @@ export type {
   SimulatedNamespaceSpec,
   SimulatedWorkloadSpec,
 } from './simulated-types.js';
+export type {
+  NodeChangeHandler,
+  SimulatedAmbient,
+  SimulatedAmbientConfig,
+  SimulatedNodeAgentSpec,
+  SimulatedNodeSpec,
+  SimulatedWaypointSpec,
+} from './simulated-ambient.js';
 
-type SimulatedKnobs = Omit<SimulatedCluster, keyof KubernetesPort | keyof GatewayDeploymentPort | 'name'>;
+type SimulatedKnobs = Omit<SimulatedCluster, keyof KubernetesPort | keyof GatewayDeploymentPort | 'name' | 'ambient'>;
 
 /** What a test or the demo does to the cluster besides the port: create objects, inject faults, close. */
 function servingPods(s: SimStore, namespace: string, name?: string): ReturnType<SimulatedCluster['servingPods']> {
@@ -126,16 +135,29 @@ function simulatedKnobs(s: SimStore): SimulatedKnobs {
 export function createSimulatedCluster(config: SimulatedClusterConfig = {}): SimulatedCluster {
   const s = createSimStore(config);
   const knobs = simulatedKnobs(s);
+  // an eviction or delete of a workload's pod through the ambient port: its controller replaces it
+  const ambient = simulatedAmbient(s, {
+    has: (namespace, name) => s.pods.has(`${namespace}/${name}`),
+    delete: knobs.deletePod,
+  });
   const cluster: SimulatedCluster = {
     name: config.name ?? 'simulated',
     ...simulatedPort(s),
     ...simulatedLeases(s),
     ...simulatedGateways(s),
     ...knobs,
+    ambient,
+    close() {
+      ambient.close();
+      knobs.close();
+    },
   };
   for (const ns of config.namespaces ?? []) {
     cluster.createNamespace(ns.name, ns.labels);
     for (const w of ns.workloads ?? []) cluster.createWorkload({ ...w, namespace: ns.name });
   }
+  for (const n of config.ambient?.nodes ?? []) ambient.createNode(n);
+  for (const a of config.ambient?.nodeAgents ?? []) ambient.createNodeAgent(a);
+  for (const w of config.ambient?.waypoints ?? []) ambient.createWaypoint(w);
   return cluster;
 }

@@ -9,6 +9,7 @@ import type {
   WorkloadView,
 } from '../ports/kubernetes-port.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
+import type { SimulatedAmbient, SimulatedAmbientConfig } from './simulated-ambient.js';
 
 /** Selects workloads a fault applies to: a namespace, optionally one workload in it. */
 export interface FaultTarget {
@@ -72,6 +73,8 @@ export interface SimulatedClusterConfig {
   readonly namespaces?: readonly SimulatedNamespaceSpec[];
   readonly faults?: SimulatedFaults;
   readonly admission?: PodAdmission;
+  /** nodes, node agents and waypoints of ambient mode (ADR 0051); absent: none */
+  readonly ambient?: SimulatedAmbientConfig;
 }
 
 /** Port calls served so far, for benchmarks and the demo's counters. */
@@ -89,6 +92,8 @@ export interface SimulatedClusterStats {
  */
 export interface SimulatedCluster extends KubernetesPort, GatewayDeploymentPort {
   readonly name: string;
+  /** ambient mode's port (nodes, node agents, waypoints) and its knobs: the agent's `ambient` (chart `ambient: true`) */
+  readonly ambient: SimulatedAmbient;
   createNamespace(name: string, labels?: Labels): NamespaceView;
   /** creates a workload whose pods are running and Ready at once, injected as the labels say now */
   createWorkload(spec: SimulatedWorkloadSpec): WorkloadView;
