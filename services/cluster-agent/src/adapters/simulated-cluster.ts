@@ -26,7 +26,7 @@ export type {
   SimulatedNodeAgentSpec,
   SimulatedNodeSpec,
   SimulatedWaypointSpec,
-} from './simulated-ambient.js';
+} from './simulated-ambient-types.js';
 
 type SimulatedKnobs = Omit<SimulatedCluster, keyof KubernetesPort | keyof GatewayDeploymentPort | 'name' | 'ambient'>;
 

@@ -9,7 +9,7 @@ import type {
   WorkloadView,
 } from '../ports/kubernetes-port.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
-import type { SimulatedAmbient, SimulatedAmbientConfig } from './simulated-ambient.js';
+import type { SimulatedAmbient, SimulatedAmbientConfig } from './simulated-ambient-types.js';
 
 /** Selects workloads a fault applies to: a namespace, optionally one workload in it. */
 export interface FaultTarget {
