@@ -224,3 +224,53 @@ export const AmbientStepProgress = z.object({
   reason: z.string().max(1024).optional(),
 });
 export type AmbientStepProgress = z.infer<typeof AmbientStepProgress>;
+
+/** Where an ambient step of a rollout stands, as its status shows it. */
+export const AmbientStepState = { Pending: 'pending', Active: 'active', Done: 'done' } as const;
+export type AmbientStepState = (typeof AmbientStepState)[keyof typeof AmbientStepState];
+
+/** How far one cluster's node agent or waypoints got, from its agent's reports. */
+export const AmbientMoveState = z.enum(['pending', 'moving', 'converged', 'failed']);
+
+/**
+ * A rollout's ambient steps as its status shows them (ADR 0051): each step (a node wave or a waypoint step) and,
+ * per cluster, each node agent's nodes on the target version out of those the rollout moves, the nodes it holds
+ * cordoned now, and the waypoints moved. Absent when the plan has no ambient step.
+ */
+export const AmbientRolloutStatus = z.object({
+  steps: z.array(
+    z.object({
+      /** the engine's wave index of the step (after the workload waves) */
+      wave: z.number().int().nonnegative(),
+      name: z.string(),
+      component: z.enum([AmbientComponent.IstioCni, AmbientComponent.Ztunnel, AmbientComponent.Waypoints]),
+      state: z.enum([AmbientStepState.Pending, AmbientStepState.Active, AmbientStepState.Done]),
+      /** nodes (or waypoints) the step moves, every cluster */
+      size: z.number().int().nonnegative(),
+    }),
+  ),
+  clusters: z.array(
+    z.object({
+      cluster: z.string(),
+      nodeAgents: z.array(
+        z.object({
+          component: z.enum([AmbientComponent.IstioCni, AmbientComponent.Ztunnel]),
+          /** the version its pods move to */
+          version: z.string(),
+          /** the cluster's nodes the rollout moves this node agent on */
+          nodes: z.number().int().nonnegative(),
+          /** of those, the nodes whose pod runs `version` */
+          onTarget: z.number().int().nonnegative(),
+          /** nodes held cordoned for this node agent now (at most the section's `maxUnavailable`) */
+          cordoned: z.array(z.string()).max(MAX_AMBIENT_UNAVAILABLE),
+          state: AmbientMoveState,
+          /** what the step under way waits for, or why it failed */
+          reason: z.string().optional(),
+        }),
+      ),
+      /** the cluster's waypoints the rollout moves, and those relabelled to `to` */
+      waypoints: z.object({ total: z.number().int().nonnegative(), moved: z.number().int().nonnegative() }).optional(),
+    }),
+  ),
+});
+export type AmbientRolloutStatus = z.infer<typeof AmbientRolloutStatus>;

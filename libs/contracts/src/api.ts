@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FreezeStatus } from './freeze-api.js';
 import { GateVerdict } from './gate-api.js';
 import { GatewayRolloutStatus } from './gateway.js';
+import { AmbientRolloutStatus } from './ambient.js';
 import { MembershipStatus } from './membership-api.js';
 import { Burndown } from './deadline-api.js';
 import { Inventory } from './inventory.js';
@@ -287,6 +288,8 @@ export const RolloutStatus = RolloutSummary.extend({
   burndown: Burndown.optional(),
   /** the gateway steps and each gateway's share (ADR 0050); absent when the plan has no gateway step */
   gateways: GatewayRolloutStatus.optional(),
+  /** the ambient steps, and per cluster each node agent's nodes on target and cordoned (ADR 0051); absent: none */
+  ambient: AmbientRolloutStatus.optional(),
   transitions: z.array(TransitionRecord),
 });
 export type RolloutStatus = z.infer<typeof RolloutStatus>;

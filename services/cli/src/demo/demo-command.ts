@@ -22,7 +22,7 @@ import { parseUnitKey } from '../commands/unit-key.js';
 import { DemoFleetConfig } from './fleet-config.js';
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './embedded-fleet.js';
 import { startProcessStats, type ProcessStats } from './process-stats.js';
-import { vmHostsOnTarget, workloadsOnTarget } from './demo-ground-truth.js';
+import { nodeAgentsOnTarget, vmHostsOnTarget, workloadsOnTarget, type NodeAgentsTruth } from './demo-ground-truth.js';
 
 const EXAMPLES = new URL('../../../../examples/', import.meta.url);
 
@@ -32,6 +32,8 @@ export interface DemoSummary {
   readonly phase: string;
   readonly units: { readonly total: number; readonly onTarget: number };
   readonly vmHosts: { readonly total: number; readonly onTarget: number };
+  /** ambient mode's node-agent pods on their template and nodes left cordoned (ADR 0051) */
+  readonly nodeAgents: NodeAgentsTruth;
   readonly halts: number;
   readonly failbacks: number;
   readonly durationSeconds: number;
@@ -69,7 +71,7 @@ export interface DemoResult {
 }
 
 /**
- * The example rollout made to run in minutes: soaks shortened, change windows and pins dropped (they are
+ * The example rollout made to run in minutes: soaks (and the ambient section's grace) shortened, change windows and pins dropped (they are
  * days away), deadline an hour from now, the inconclusive limit scaled to the demo's 1 s gate retry. Everything else — waves, selectors, exclusions, approvals, VM
  * groups, gate policy — is the example's.
  */
@@ -83,6 +85,8 @@ export function demoRolloutSpec(exampleText: string, soakSeconds: number, now: D
   spec.defaults = { ...(spec.defaults as object), soak, batchEstimate: '5s' };
   spec.waves = (spec.waves as Record<string, unknown>[]).map((w) => (w.soak === undefined ? w : { ...w, soak }));
   if (spec.gateways !== undefined) spec.gateways = { ...(spec.gateways as object), soak };
+  // a cordoned node is held for the demo's soak, not the example's minutes
+  if (spec.ambient !== undefined) spec.ambient = { ...(spec.ambient as object), soak, grace: soak };
   // The embedded planner evaluates a waiting gate every second, not every 15 s: the inconclusive limit in proportion.
   spec.gates = { ...(spec.gates as object), inconclusive: { limit: 600, timeout: '30m' } };
   return { ...doc, metadata: { ...doc.metadata, name: `${String(doc.metadata.name)}-demo` } };
@@ -116,6 +120,7 @@ async function summarize(
     ...rolloutOutcome(status),
     units: await workloadsOnTarget(fleet.clusters, new Set(status.excluded), to),
     vmHosts: vmHostsOnTarget(plan, fleet.vms.inventory(), to),
+    nodeAgents: await nodeAgentsOnTarget(fleet.clusters),
     durationSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
     rolloutSeconds: Math.round((Date.now() - appliedAt) / 100) / 10,
     process: stats.stop(),
@@ -189,7 +194,9 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
     exit =
       summary.phase === 'Completed' &&
       summary.units.onTarget === summary.units.total &&
-      summary.vmHosts.onTarget === summary.vmHosts.total
+      summary.vmHosts.onTarget === summary.vmHosts.total &&
+      summary.nodeAgents.onTarget === summary.nodeAgents.total &&
+      summary.nodeAgents.cordonedNodes === 0
         ? ExitCode.Ok
         : ExitCode.Failure;
     if (options.summary === 'json') io.stdout(JSON.stringify(summary));

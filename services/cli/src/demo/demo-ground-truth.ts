@@ -19,13 +19,16 @@ export async function workloadsOnTarget(
   let total = 0;
   let onTarget = 0;
   for (const cluster of clusters) {
+    const ambient = await cluster.ambient.ambientNamespaces();
     for (const w of await cluster.listWorkloads()) {
       // a Deployment scaled to 0 runs nothing on any revision: an old gateway at the end of its canary (ADR 0050)
       if (SYSTEM_NAMESPACES.has(w.namespace) || w.replicas === 0) continue;
       const key = `${cluster.name}/${w.namespace}/${w.kind}/${w.name}`;
       if (excluded.has(key) || excluded.has(`${cluster.name}/${w.namespace}`)) continue;
-      total++;
       const own = cluster.podsOfWorkload(w).filter((p) => !p.terminating);
+      // a sidecarless workload of an ambient namespace is no unit: its node's ztunnel carries it (ADR 0051)
+      if (ambient.has(w.namespace) && own.every((p) => injectedRevisionOf(p.annotations) === undefined)) continue;
+      total++;
       if (own.length > 0 && own.every((p) => injectedRevisionOf(p.annotations) === to && p.ready)) onTarget++;
     }
   }
@@ -41,4 +44,31 @@ export function vmHostsOnTarget(
   const planned = new Set(plan.waves.flatMap((w) => w.vmHosts.map((h) => `${h.group}/${h.name}`)));
   const hosts = groups.flatMap((g) => g.hosts.filter((h) => planned.has(`${g.name}/${h.name}`)));
   return { total: hosts.length, onTarget: hosts.filter((h) => h.version === to).length };
+}
+
+/** The node agents' pods and nodes at the end (ADR 0051), read from the simulated clusters. */
+export interface NodeAgentsTruth {
+  /** node-agent pods (istio-cni and ztunnel, one per node each) */
+  readonly total: number;
+  /** those Ready on their DaemonSet's template */
+  readonly onTarget: number;
+  /** nodes left cordoned or carrying meshwave's step mark */
+  readonly cordonedNodes: number;
+}
+
+/** Each node agent's pods Ready on the image its DaemonSet's template names, and the nodes left cordoned. */
+export async function nodeAgentsOnTarget(clusters: readonly SimulatedCluster[]): Promise<NodeAgentsTruth> {
+  let total = 0;
+  let onTarget = 0;
+  let cordonedNodes = 0;
+  for (const { ambient } of clusters) {
+    for (const n of await ambient.listNodes())
+      if (n.unschedulable || n.annotations['meshwave.io/ambient-step'] !== undefined) cordonedNodes++;
+    for (const d of await ambient.listDaemonSets())
+      for (const p of await ambient.podsLabelled(d.namespace, d.selector)) {
+        total++;
+        if (p.ready && p.containers.every((c) => d.images[c.name] === c.image)) onTarget++;
+      }
+  }
+  return { total, onTarget, cordonedNodes };
 }

@@ -47,6 +47,27 @@ export const DemoFleetConfig = z.strictObject({
       }),
     )
     .default([]),
+  /**
+   * ambient mode in a cluster (ADR 0051): nodes in pools, the istio-cni and ztunnel DaemonSets (`OnDelete`) whose
+   * templates the operator already updated to `nodeAgentRevision`'s version while their pods still run `installed`'s,
+   * namespaces labelled `istio.io/dataplane-mode=ambient` with sidecarless workloads, and a waypoint per namespace
+   * on `installed`; a rollout's `ambient:` section moves them node by node
+   */
+  ambient: z
+    .array(
+      z.strictObject({
+        cluster: ResourceName,
+        /** nodes, spread over the pools in turn (`meshwave.io/node-pool`) */
+        nodes: z.number().int().min(1).max(1000),
+        pools: z.array(ObjectName).min(1).default(['ambient']),
+        namespaces: z.array(ObjectName).min(1),
+        workloadsPerNamespace: z.number().int().min(1).max(100).default(3),
+        waypoints: z.boolean().default(true),
+        /** the revision whose version the node agents' templates run; default the last of `revisions` */
+        nodeAgentRevision: RevisionName.optional(),
+      }),
+    )
+    .default([]),
   timing: z
     .strictObject({
       /** ms for a simulated pod to become Ready */

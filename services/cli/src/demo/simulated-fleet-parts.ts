@@ -3,6 +3,7 @@ import { WorkloadKind } from '@meshwave/contracts';
 import {
   createClusterAgent,
   createSimulatedCluster,
+  proxyVersionOfRevision,
   simulatedAdmission,
   type ClusterAgent,
   type SimulatedCluster,
@@ -26,20 +27,79 @@ export interface SimulatedFleetWiring {
   onStarted(stop: () => Promise<void>): void;
 }
 
+type AmbientCluster = DemoFleetConfig['ambient'][number];
+
+const versionOf = (revision: string): string => proxyVersionOfRevision(revision) ?? revision;
+
+/**
+ * A cluster's ambient mode (ADR 0051): its nodes spread over the pools, the istio-cni and ztunnel DaemonSets whose
+ * templates the operator updated (OnDelete) while every pod still runs `installed`, its ambient namespaces with
+ * sidecarless workloads (no revision label: ztunnel carries their traffic) and a waypoint each.
+ */
+function ambientOf(fleet: DemoFleetConfig, a: AmbientCluster | undefined) {
+  if (a === undefined) return { namespaces: [], config: undefined };
+  const revision = a.nodeAgentRevision ?? fleet.revisions.at(-1) ?? fleet.installed;
+  const agent = { revision, version: versionOf(revision), podVersion: versionOf(fleet.installed) };
+  return {
+    namespaces: a.namespaces.map((ns) => ({
+      name: ns,
+      labels: { 'istio.io/dataplane-mode': 'ambient' },
+      workloads: demoWorkloadNames(a.workloadsPerNamespace).map((name, i) => ({
+        name,
+        replicas: 1 + (i % 2),
+        labels: { app: name, team: ns },
+      })),
+    })),
+    config: {
+      nodes: Array.from({ length: a.nodes }, (_, i) => ({
+        name: `${a.pools[i % a.pools.length]!}-${i + 1}`,
+        labels: { 'meshwave.io/node-pool': a.pools[i % a.pools.length]! },
+      })),
+      nodeAgents: [
+        { kind: 'istio-cni' as const, ...agent },
+        { kind: 'ztunnel' as const, ...agent },
+      ],
+      waypoints: a.waypoints
+        ? a.namespaces.map((ns) => ({ namespace: ns, name: 'waypoint', revision: fleet.installed }))
+        : [],
+    },
+  };
+}
+
 /** One simulated cluster per cluster of the fleet file, its namespaces labelled as the file says, its gateways. */
 export function simulatedClustersOf(fleet: DemoFleetConfig): SimulatedCluster[] {
-  const clusters = fleet.clusters.map((c) =>
-    createSimulatedCluster({
-      name: c.name,
-      podStartMs: fleet.timing.podStartMs,
-      progressDeadlineSeconds: fleet.timing.progressDeadlineSeconds,
-      revisions: fleet.revisions,
-      faults: {
-        crashLoop: fleet.faults.crashLoop.filter((f) => f.cluster === c.name),
-        slowRollout: fleet.faults.slowRollout.filter((f) => f.cluster === c.name),
-        sidecarMismatch: fleet.faults.sidecarMismatch.filter((f) => f.cluster === c.name),
-      },
-      namespaces: c.namespaces.map((ns) => ({
+  const clusters = fleet.clusters.map((c) => clusterOf(fleet, c));
+  for (const g of fleet.gateways) {
+    const labels = { app: g.name, istio: 'ingressgateway' };
+    clusters[fleet.clusters.findIndex((c) => c.name === g.cluster)]?.createWorkload({
+      namespace: g.namespace,
+      name: g.name,
+      replicas: g.replicas,
+      labels,
+      templateLabels: { ...labels, 'istio.io/rev': fleet.installed },
+      templateAnnotations: { 'inject.istio.io/templates': 'gateway' },
+    });
+  }
+  return clusters;
+}
+
+function clusterOf(fleet: DemoFleetConfig, c: DemoFleetConfig['clusters'][number]): SimulatedCluster {
+  const ambient = ambientOf(
+    fleet,
+    fleet.ambient.find((a) => a.cluster === c.name),
+  );
+  return createSimulatedCluster({
+    name: c.name,
+    podStartMs: fleet.timing.podStartMs,
+    progressDeadlineSeconds: fleet.timing.progressDeadlineSeconds,
+    revisions: fleet.revisions,
+    faults: {
+      crashLoop: fleet.faults.crashLoop.filter((f) => f.cluster === c.name),
+      slowRollout: fleet.faults.slowRollout.filter((f) => f.cluster === c.name),
+      sidecarMismatch: fleet.faults.sidecarMismatch.filter((f) => f.cluster === c.name),
+    },
+    namespaces: [
+      ...c.namespaces.map((ns) => ({
         name: ns,
         labels: ((c.revisionLabel ?? fleet.revisionLabel) === 'namespace'
           ? { 'istio.io/rev': fleet.installed }
@@ -57,20 +117,10 @@ export function simulatedClustersOf(fleet: DemoFleetConfig): SimulatedCluster[] 
           };
         }),
       })),
-    }),
-  );
-  for (const g of fleet.gateways) {
-    const labels = { app: g.name, istio: 'ingressgateway' };
-    clusters[fleet.clusters.findIndex((c) => c.name === g.cluster)]?.createWorkload({
-      namespace: g.namespace,
-      name: g.name,
-      replicas: g.replicas,
-      labels,
-      templateLabels: { ...labels, 'istio.io/rev': fleet.installed },
-      templateAnnotations: { 'inject.istio.io/templates': 'gateway' },
-    });
-  }
-  return clusters;
+      ...ambient.namespaces,
+    ],
+    ...(ambient.config === undefined ? {} : { ambient: ambient.config }),
+  });
 }
 
 /** The real vm-bridge and vm-agents of the fleet's VM groups, with simulated proxies. */
@@ -111,8 +161,10 @@ export async function startClusterAgents(
     return createClusterAgent({
       cluster: c.name,
       kubernetes: clusters[i]!,
-      // the simulated cluster also takes the gateway canary's writes (the chart's `gatewayCanary: true`)
+      // the simulated cluster also takes the gateway canary's writes (the chart's `gatewayCanary: true`) and, where
+      // the fleet file gives it nodes, ambient mode's (the chart's `ambient: true`)
       gateways: clusters[i]!,
+      ...(fleet.ambient.some((a) => a.cluster === c.name) ? { ambient: clusters[i]!.ambient } : {}),
       bus: wiring.busFor(source),
       store: wiring.storeFor(source),
       clusterLabels: c.labels,

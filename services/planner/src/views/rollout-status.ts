@@ -19,6 +19,7 @@ import {
 } from '../core/unit-observations.js';
 import { waveInjection, type ReportedEntries } from './wave-injection.js';
 import { buildGatewayStatus } from './gateway-status.js';
+import { buildAmbientStatus } from './ambient-status.js';
 import { buildMembershipStatus } from './membership-status.js';
 import { burndownOf } from '../core/deadline-status.js';
 
@@ -201,6 +202,7 @@ export function buildRolloutStatus(
   const estimate = estimateCompletion(record, state, now);
   const membership = buildMembershipStatus(record, state);
   const gateways = buildGatewayStatus(record, state, observations);
+  const ambient = buildAmbientStatus(record, state, observations);
   return {
     ...summarizeRollout(record, state),
     reason: state.reason,
@@ -209,6 +211,7 @@ export function buildRolloutStatus(
     ...traceIdOf(record.traceparent),
     waveStatuses: [...waves],
     ...(gateways !== undefined ? { gateways } : {}),
+    ...(ambient !== undefined ? { ambient } : {}),
     gateVerdicts: state.verdicts.slice(-100).map((v) => ({ ...v })),
     excluded: [...state.excluded],
     approvedWaves: [...state.approvedWaves],
