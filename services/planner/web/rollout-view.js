@@ -19,6 +19,7 @@ import {
 } from './model.js';
 import { Badge, Risks, ShareBar, When } from './widgets.js';
 import { BurnDown } from './burndown.js';
+import { AmbientSteps } from './ambient-view.js';
 
 /** One row of the drill-down: a cluster's units or a VM group's hosts, `counts` in the table's column order. */
 function DrillRow({ label, on, total, movingBack, counts }) {
@@ -319,6 +320,7 @@ export function RolloutCard({ status, audit, role, confirm, act, exclude, includ
       <div>
         ${canExclude ? html`<${Excludable} status=${status} onExclude=${onExclude} />` : null}
         <${Waves} status=${status} />
+        <${AmbientSteps} status=${status} />
         <${GatewaySteps} status=${status} />
         <${BurnDown} burndown=${status.burndown} to=${status.to} />
         <${Risks} risks=${status.risks ?? status.preflight?.risks} />

@@ -109,6 +109,7 @@ export function rolloutStatusLines(s: RolloutStatus, options: StatusViewOptions 
   lines.push(...burndownLines(s, paint));
   for (const w of s.waveStatuses)
     lines.push(...waveLines(w, w.index === s.wave && !TERMINAL_PHASES.includes(s.phase), paint));
+  lines.push(...ambientLines(s, paint));
   const verdict = s.gateVerdicts.at(-1);
   if (verdict)
     lines.push({
@@ -147,6 +148,41 @@ function burndownLines(s: RolloutStatus, paint: Paint): LiveLine[] {
       text: `${paint('DeadlineAtRisk', Tone.Bad)} since ${b.atRisk.since}: ${b.atRisk.reason}`,
       change: b.atRisk.reason,
     });
+  return lines;
+}
+
+/**
+ * Ambient mode (ADR 0051): the steps in one line, then per cluster each node agent's nodes on its version and the
+ * nodes cordoned for it now, and the waypoints moved.
+ */
+function ambientLines(s: RolloutStatus, paint: Paint): LiveLine[] {
+  const a = s.ambient;
+  if (a === undefined) return [];
+  const steps = a.steps.map((x) => (x.state === 'active' ? paint(x.name, Tone.Warn) : `${x.name} ${x.state}`));
+  const lines: LiveLine[] = [
+    {
+      key: 'ambient',
+      text: `ambient steps: ${steps.join(', ')}`,
+      change: a.steps.map((x) => x.state).join('|'),
+    },
+  ];
+  for (const c of a.clusters) {
+    for (const n of c.nodeAgents) {
+      const failed = n.state === 'failed' ? n.nodes - n.onTarget : 0;
+      const cordoned = n.cordoned.length > 0 ? `   cordoned: ${n.cordoned.join(', ')}` : '';
+      lines.push({
+        key: `ambient/${c.cluster}/${n.component}`,
+        text: `      ${c.cluster.padEnd(22)} ${`${n.component} → ${n.version}`.padEnd(20)} ${bar(n.onTarget, failed, n.nodes, paint)} ${n.onTarget}/${n.nodes} nodes${cordoned}${n.state === 'failed' ? ` ${paint('failed', Tone.Bad)}: ${n.reason ?? ''}` : ''}`,
+        change: `${n.onTarget}|${n.cordoned.join(',')}|${n.state}`,
+      });
+    }
+    if (c.waypoints !== undefined)
+      lines.push({
+        key: `ambient/${c.cluster}/waypoints`,
+        text: `      ${c.cluster.padEnd(22)} ${`waypoints → ${s.to}`.padEnd(20)} ${bar(c.waypoints.moved, 0, c.waypoints.total, paint)} ${c.waypoints.moved}/${c.waypoints.total} waypoints`,
+        change: `${c.waypoints.moved}`,
+      });
+  }
   return lines;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IstioLabel } from '@meshwave/istio';
 import { createSimulatedCluster, type PodView, type SimulatedCluster } from '@meshwave/cluster-agent';
-import { workloadsOnTarget } from './demo-ground-truth.js';
+import { nodeAgentsOnTarget, workloadsOnTarget } from './demo-ground-truth.js';
 
 /** The demo's ground truth: right, and linear in the fleet (each pod looked at once, not once per workload). */
 
@@ -56,6 +56,24 @@ describe('demo ground truth', () => {
     expect(await workloadsOnTarget([cluster], new Set(), '1-25-2')).toEqual({ total: WORKLOADS, onTarget: WORKLOADS });
     // each pod: once to drop terminating ones, once to check its revision and readiness
     expect(podVisits()).toBeLessThanOrEqual(2 * WORKLOADS * REPLICAS);
+    sim.close();
+  });
+
+  it('leaves the sidecarless workloads of an ambient namespace out, and counts node-agent pods on their template and the nodes left cordoned', async () => {
+    const sim = createSimulatedCluster({
+      name: 'c1',
+      revisions: ['1-24-5', '1-25-2'],
+      namespaces: [{ name: 'orders', labels: { 'istio.io/dataplane-mode': 'ambient' }, workloads: [{ name: 'api' }] }],
+      ambient: { nodes: [{ name: 'n1' }, { name: 'n2' }], nodeAgents: [{ kind: 'ztunnel', version: '1.24.5' }] },
+    });
+    sim.createNamespace('moved', { [IstioLabel.Revision]: '1-25-2' });
+    sim.createWorkload({ namespace: 'moved', name: 'a' });
+    expect(await workloadsOnTarget([sim], new Set(), '1-25-2')).toEqual({ total: 1, onTarget: 1 });
+    expect(await nodeAgentsOnTarget([sim])).toEqual({ total: 2, onTarget: 2, cordonedNodes: 0 });
+    // the operator updates the template (OnDelete): no pod runs it yet; a node is cordoned
+    sim.ambient.setNodeAgentVersion('ztunnel', '1.25.2');
+    await sim.ambient.patchNode('n1', { unschedulable: true });
+    expect(await nodeAgentsOnTarget([sim])).toEqual({ total: 2, onTarget: 0, cordonedNodes: 1 });
     sim.close();
   });
 });

@@ -27,7 +27,7 @@ export async function workloadsOnTarget(
       if (excluded.has(key) || excluded.has(`${cluster.name}/${w.namespace}`)) continue;
       const own = cluster.podsOfWorkload(w).filter((p) => !p.terminating);
       // a sidecarless workload of an ambient namespace is no unit: its node's ztunnel carries it (ADR 0051)
-      if (ambient.has(w.namespace) && own.every((p) => injectedRevisionOf(p.annotations) === undefined)) continue;
+      if (ambient.has(w.namespace) && own.every((p) => injectedRevisionOf(p.annotations) === null)) continue;
       total++;
       if (own.length > 0 && own.every((p) => injectedRevisionOf(p.annotations) === to && p.ready)) onTarget++;
     }
