@@ -146,6 +146,19 @@ describe('dashboard in a browser', () => {
       { timeout: 30_000 },
     );
     expect(await page.$eval('[data-testid=gateways]', (e) => e.textContent)).toContain('100% on 1-25-2');
+    // and the ambient panel shows staging's node waves and waypoint step done, each node agent on 1.25.2 on all of
+    // its nodes and none cordoned (ADR 0051)
+    await page.waitForFunction(
+      "[...document.querySelectorAll('[data-testid=ambient-step]')].map((e) => e.dataset.state).join() === 'done,done,done,done,done'",
+      { timeout: 30_000 },
+    );
+    const nodeAgents = await page.$$eval('[data-testid=ambient-node-agent]', (es) =>
+      es.map(
+        (e) =>
+          `${e.getAttribute('data-component')} ${e.querySelector('.pct')?.textContent} ${e.querySelector('[data-testid=ambient-cordoned]')?.textContent}`,
+      ),
+    );
+    expect(nodeAgents).toEqual(['istio-cni 100% —', 'ztunnel 100% —']);
 
     // and the burn-down chart draws the API's samples: one point per sample, in time order, at its count on `to`
     const burndown = (await client.rollout(created.id)).burndown!;

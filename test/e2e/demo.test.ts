@@ -12,6 +12,9 @@ describe('embedded demo scenario', () => {
     const movedAt = new Map<string, number>();
     const out: string[] = [];
     const euNamespaceRevision = new Map<string, string | undefined>();
+    // an independent watch of every node: which are cordoned now, and the most cordoned at once, per cluster
+    const cordoned = new Map<string, Set<string>>();
+    let mostCordoned = 0;
     const planFile = join(mkdtempSync(join(tmpdir(), 'meshwave-demo-')), 'plan.json');
     const result: DemoResult = await runDemo(
       {
@@ -28,6 +31,13 @@ describe('embedded demo scenario', () => {
               for (const n of objects) euNamespaceRevision.set(n.name, n.labels['istio.io/rev']);
             });
           for (const cluster of fleet.clusters) {
+            const now = new Set<string>();
+            cordoned.set(cluster.name, now);
+            cluster.ambient.watchNodes((node) => {
+              if (node.unschedulable) now.add(node.name);
+              else now.delete(node.name);
+              mostCordoned = Math.max(mostCordoned, now.size);
+            });
             cluster.watch('workloads', (event) => {
               const objects = event.type === 'resync' ? event.objects : event.type === 'upsert' ? [event.object] : [];
               for (const w of objects) {
@@ -62,6 +72,31 @@ describe('embedded demo scenario', () => {
     expect(plan!.gatewaySteps.map((s) => s.percent)).toEqual([10, 50, 100]);
     expect(status!.gateways?.steps.map((s) => s.state)).toEqual(['done', 'done', 'done']);
     expect(status!.gateways?.gateways).toMatchObject([{ name: 'istio-ingressgateway', percent: 100 }]);
+    // and ambient mode in staging moved node by node after the workload waves: istio-cni, then ztunnel, 2 nodes at a
+    // time, then the waypoint; every node agent ends Ready on its template, never more than 2 nodes were cordoned at
+    // once (the independent watch), and none is left cordoned
+    expect(plan!.ambientSteps.map((s) => `${s.name}:${s.nodes.length || s.waypoints.length}`)).toEqual([
+      'istio-cni-1:2',
+      'istio-cni-2:2',
+      'ztunnel-1:2',
+      'ztunnel-2:2',
+      'waypoints-1:1',
+    ]);
+    expect(status!.ambient?.steps.map((s) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done']);
+    const onTarget = { version: '1.25.2', nodes: 4, onTarget: 4, cordoned: [], state: 'converged' };
+    expect(status!.ambient?.clusters).toEqual([
+      {
+        cluster: 'staging-eu-1',
+        nodeAgents: [
+          { component: 'istio-cni', ...onTarget },
+          { component: 'ztunnel', ...onTarget },
+        ],
+        waypoints: { total: 1, moved: 1 },
+      },
+    ]);
+    expect(summary!.nodeAgents).toEqual({ total: 8, onTarget: 8, cordonedNodes: 0 });
+    expect(mostCordoned).toBe(2);
+    expect([...cordoned.values()].map((s) => s.size)).toEqual([0, 0, 0]);
     expect(summary!.failedUnits).toBe(0);
     expect(summary!.process.cpuSeconds).toBeGreaterThan(0);
     expect(summary!.process.peakRssMb).toBeGreaterThan(0);

@@ -53,6 +53,8 @@ export function benchFleetConfig(size: FleetSize): DemoFleetConfig {
     ],
     // no gateway: the bench measures the waves of workloads and hosts (the example's gateways section moves none)
     gateways: [],
+    // no nodes either: the example's ambient section moves none (issue 15's fleets have no ambient mode)
+    ambient: [],
     timing: BENCH_TIMING,
     faults: { crashLoop: [], slowRollout: [], sidecarMismatch: [] },
   };
