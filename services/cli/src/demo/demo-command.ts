@@ -220,8 +220,9 @@ async function readDemoInputs(
 function announceFleet({ fleetConfig, fleet, view }: DemoRun): void {
   const workloads = fleetConfig.clusters.reduce((n, c) => n + c.namespaces.length * c.workloadsPerNamespace, 0);
   const hosts = fleetConfig.vmGroups.reduce((n, g) => n + g.hosts, 0);
+  const nodes = fleetConfig.ambient.reduce((n, a) => n + a.nodes, 0);
   view.setHeader([
-    `meshwave demo: ${fleetConfig.clusters.length} simulated clusters (${workloads} workloads), ${fleetConfig.vmGroups.length} VM groups (${hosts} hosts)`,
+    `meshwave demo: ${fleetConfig.clusters.length} simulated clusters (${workloads} workloads), ${fleetConfig.vmGroups.length} VM groups (${hosts} hosts)${nodes > 0 ? `, ${nodes} nodes in ambient mode` : ''}`,
     `  dashboard  ${fleet.url}/#token=${DEMO_TOKEN}`,
     `  CLI        export MESHWAVE_PLANNER_URL=${fleet.url}`,
     `             export MESHWAVE_TOKEN=${DEMO_TOKEN}; npx meshwave status`,
