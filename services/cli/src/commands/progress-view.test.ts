@@ -56,7 +56,7 @@ function newAmbientStatus(): RolloutStatus {
 describe('the progress lines of ambient steps (ADR 0051)', () => {
   it('Given a node wave under way, When the status is drawn, Then the steps, each node agent with its nodes on target and the cordoned nodes, and the waypoints show', () => {
     const text = renderRolloutStatus(newAmbientStatus());
-    expect(text).toContain('ambient steps: istio-cni-1 done, istio-cni-2 done, ztunnel-1, waypoints-1 pending');
+    expect(text).toContain('ambient steps: istio-cni-1 done, istio-cni-2 done, ztunnel-1 active, waypoints-1 pending');
     expect(text).toMatch(/staging-eu-1 +istio-cni → 1\.25\.2 +\[#+\] 100% 4\/4 nodes/);
     expect(text).toMatch(/staging-eu-1 +ztunnel → 1\.25\.2 +\[#{6}\.{18}\] +25% 1\/4 nodes {3}cordoned: ambient-b-2/);
     expect(text).toMatch(/staging-eu-1 +waypoints → 1-25-2 .* 0\/1 waypoints/);

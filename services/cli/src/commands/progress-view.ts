@@ -158,7 +158,9 @@ function burndownLines(s: RolloutStatus, paint: Paint): LiveLine[] {
 function ambientLines(s: RolloutStatus, paint: Paint): LiveLine[] {
   const a = s.ambient;
   if (a === undefined) return [];
-  const steps = a.steps.map((x) => (x.state === 'active' ? paint(x.name, Tone.Warn) : `${x.name} ${x.state}`));
+  const steps = a.steps.map((x) =>
+    x.state === 'active' ? paint(`${x.name} active`, Tone.Warn) : `${x.name} ${x.state}`,
+  );
   const lines: LiveLine[] = [
     {
       key: 'ambient',
