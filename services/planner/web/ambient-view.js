@@ -38,7 +38,7 @@ export function AmbientSteps({ status }) {
             data-state=${s.state}
           >
             <span class="wave-name">${s.name}</span>
-            <span class="muted">${s.size} ${s.component === 'waypoints' ? 'waypoints' : 'nodes'}</span>
+            <span class="muted">${` · ${s.size} ${s.component === 'waypoints' ? 'waypoints' : 'nodes'} `}</span>
             <${Badge} label=${label(s.state, STEP_TONES)} testid="ambient-step-state" />
           </li>`,
       )}
