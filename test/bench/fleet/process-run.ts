@@ -2,7 +2,8 @@
 // real" says) on the test env's Kafka, Redis and Prometheus, the agents and the vm-bridge in a second process
 // (fleet-simulator.ts), so the planner's own CPU, peak RSS (from /proc of its pid only) and event-loop delay
 // (its /metrics) are measured. The benchmark plays the demo's operator (approvals) through the planner's API.
-// Every run has its own topics, Redis key prefix, consumer groups and scrape target; both processes are stopped
+// Every run has its own topics, Redis key prefix, consumer groups, scrape target and cluster label (its own series
+// in a Prometheus that keeps earlier runs'); both processes are stopped
 // at the end, on failure and at the deadline.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,7 @@ import { freePort } from '../../support/ports.ts';
 import { KEYS_DIR_VARIABLE, newSigningFleet } from '../../support/signing-fleet.ts';
 import { sample, type EmbeddedRun } from './embedded-run.ts';
 import { fleetInventory } from './fleet-plan.ts';
+import { clusterLabelOf } from './fleet-files.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PLANNER_BIN = `${ROOT}services/planner/bin/meshwave-planner.js`;
@@ -150,7 +152,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       MESHWAVE_RESYNC_MS: '5000',
       MESHWAVE_GATE_RETRY_MS: '1000',
       MESHWAVE_PROMETHEUS_URL: prometheus.url,
-      MESHWAVE_PROMETHEUS_CLUSTER_LABEL: 'cluster',
+      MESHWAVE_PROMETHEUS_CLUSTER_LABEL: clusterLabelOf(run),
       // the planner's default (5 s) unless the bench is told otherwise: a gate's query grows with its namespaces
       ...(process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS
         ? { MESHWAVE_PROMETHEUS_TIMEOUT_MS: process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS }
