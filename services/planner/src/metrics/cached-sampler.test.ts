@@ -123,14 +123,14 @@ describe('cachedMetricSampler', () => {
     const sampler = cachedMetricSampler(backend.fetch, { maxWindowSeconds: 300, cacheMs: 2_000, clock: () => clock });
     const noop = (): void => undefined;
     const judgedAt = soakStart + 3_000;
-    expect(sampler.sample(withSoak, gating, new Date(judgedAt), noop).pending).toBe(true);
+    expect(sampler.sample(withSoak, gating, new Date(judgedAt), noop)?.pending).toBe(true);
     return settleThen(backend, () => {
       // the final verdict on it was Inconclusive: retried 1 s later, the sample still younger than the cache
-      expect(sampler.sample(withSoak, gating, new Date(judgedAt), noop).pending).toBe(false);
+      expect(sampler.sample(withSoak, gating, new Date(judgedAt), noop)?.pending).toBe(false);
       const retrying: RolloutState = { ...gating, gateRetryAt: new Date(judgedAt + 1_000).toISOString() };
       clock = 500;
       // before the retry is due nothing new is needed: no verdict is judged then
-      expect(sampler.sample(withSoak, retrying, new Date(judgedAt + 500), noop).pending).toBe(false);
+      expect(sampler.sample(withSoak, retrying, new Date(judgedAt + 500), noop)?.pending).toBe(false);
       clock = 1_000;
       expect(sampler.sample(withSoak, retrying, new Date(judgedAt + 1_000), noop)).toEqual({
         observation: OBSERVATION,
