@@ -21,6 +21,7 @@ import { fleetBound, formatBound, type FleetBound } from './fleet/fleet-bound.ts
 import { runEmbedded, type EmbeddedRun } from './fleet/embedded-run.ts';
 import { runProcess } from './fleet/process-run.ts';
 import { fleetPlan } from './fleet/fleet-plan.ts';
+import { formatTimeline, waveTimeline } from './fleet/wave-timeline.ts';
 import type { Plan } from '@meshwave/contracts';
 
 /** no run takes longer than this, whatever its bound */
@@ -99,6 +100,10 @@ try {
             });
       if (bound !== expected) console.log(`bound of the planner's plan:\n${formatBound(bound)}`);
       else console.log("the planner returned no plan: the bound is the bench's own plan's");
+      if (run.status !== undefined)
+        console.log(
+          `where the time went, from the planner's transitions:\n${formatTimeline(waveTimeline(run.status, bound))}`,
+        );
       report(name, mode, run, bound);
       const failed = run.outcome === 'timeout' || run.summary === undefined || run.summary.phase !== 'Completed';
       if (failed || (run.summary?.halts ?? 0) > 0 || (run.summary?.failedUnits ?? 0) > 0) wrong++;

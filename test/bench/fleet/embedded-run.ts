@@ -3,7 +3,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Plan } from '@meshwave/contracts';
+import type { Plan, RolloutStatus } from '@meshwave/contracts';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/dist/main.js', import.meta.url));
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -38,6 +38,8 @@ export interface EmbeddedRun {
   readonly peakRssMb: number;
   readonly plan?: Plan;
   readonly summary?: DemoSummaryLine;
+  /** the rollout's last status, when the bench read it itself (process mode): its transitions time the waves */
+  readonly status?: RolloutStatus;
   /** the loop delay measured from outside (process mode), also when the run gives no summary */
   readonly loopDelay?: { readonly p99Ms: number; readonly maxMs: number };
   readonly stderr: string;

@@ -25,6 +25,7 @@ import { clusterKey, formatConfigProblems, readBackingServices } from '@meshwave
 import { createStoreFor } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { KEYS_DIR_VARIABLE, signingFromFiles } from '../../support/signing-fleet.ts';
+import { clusterLabelOf } from './fleet-files.ts';
 
 const { values } = parseArgs({
   options: {
@@ -97,7 +98,13 @@ try {
   const clusters = simulatedClustersOf(fleet);
   for (const c of clusters) stops.push(() => Promise.resolve(c.close()));
   const namespaces = new Map(fleet.clusters.map((c) => [c.name, c.namespaces]));
-  const series = new SimulatedIstioExposition(clusters, (c) => namespaces.get(c) ?? [], to);
+  const series = new SimulatedIstioExposition(
+    clusters,
+    (c) => namespaces.get(c) ?? [],
+    to,
+    undefined,
+    clusterLabelOf(run),
+  );
 
   const vms = await startSimulatedVms(fleet, wiring);
   await startClusterAgents(fleet, clusters, wiring);

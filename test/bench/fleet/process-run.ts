@@ -2,7 +2,8 @@
 // real" says) on the test env's Kafka, Redis and Prometheus, the agents and the vm-bridge in a second process
 // (fleet-simulator.ts), so the planner's own CPU, peak RSS (from /proc of its pid only) and event-loop delay
 // (its /metrics) are measured. The benchmark plays the demo's operator (approvals) through the planner's API.
-// Every run has its own topics, Redis key prefix, consumer groups and scrape target; both processes are stopped
+// Every run has its own topics, Redis key prefix, consumer groups, scrape target and cluster label (its own series
+// in a Prometheus that keeps earlier runs'); both processes are stopped
 // at the end, on failure and at the deadline.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,12 +20,13 @@ import {
   type DemoFleetConfig,
   type DemoProgress,
 } from '@meshwave/cli';
-import type { Plan, RolloutStatus, VmGroup } from '@meshwave/contracts';
+import type { GateVerdict, Plan, RolloutStatus, VmGroup } from '@meshwave/contracts';
 import { envCli, loadPrometheusEnv, loadTestEnv } from '../../support/env.ts';
 import { freePort } from '../../support/ports.ts';
 import { KEYS_DIR_VARIABLE, newSigningFleet } from '../../support/signing-fleet.ts';
 import { sample, type EmbeddedRun } from './embedded-run.ts';
 import { fleetInventory } from './fleet-plan.ts';
+import { clusterLabelOf } from './fleet-files.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PLANNER_BIN = `${ROOT}services/planner/bin/meshwave-planner.js`;
@@ -84,10 +86,27 @@ async function loopDelayMs(url: string): Promise<number | undefined> {
   return m ? Number(m[1]) * 1000 : undefined;
 }
 
+/** Whether the test env's Kafka, Redis and Prometheus answer (`env.ts status` exits 1 when anything else does not). */
+async function backingServicesHealthy(): Promise<boolean> {
+  let text: string;
+  try {
+    text = await envCli('status');
+  } catch (err) {
+    text = (err as { stdout?: string }).stdout ?? '';
+  }
+  try {
+    const s = JSON.parse(text) as Record<string, { healthy?: boolean } | undefined>;
+    return ['kafka', 'redis', 'prometheus'].every((part) => s[part]?.healthy === true);
+  } catch {
+    return false;
+  }
+}
+
 export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRun> {
   const say = options.onProgress ?? (() => undefined);
-  // Kafka, Redis and Prometheus only (reused when healthy); the Kubernetes clusters are not needed here
-  await envCli('up', '--no-kube');
+  // Kafka, Redis and Prometheus only; the Kubernetes clusters are not needed here, so a run does not wait for the
+  // env's lock while someone builds or starts them
+  if (!(await backingServicesHealthy())) await envCli('up', '--no-kube');
   const env = loadTestEnv();
   const prometheus = loadPrometheusEnv();
   const run = randomBytes(4).toString('hex');
@@ -133,7 +152,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       MESHWAVE_RESYNC_MS: '5000',
       MESHWAVE_GATE_RETRY_MS: '1000',
       MESHWAVE_PROMETHEUS_URL: prometheus.url,
-      MESHWAVE_PROMETHEUS_CLUSTER_LABEL: 'cluster',
+      MESHWAVE_PROMETHEUS_CLUSTER_LABEL: clusterLabelOf(run),
       // the planner's default (5 s) unless the bench is told otherwise: a gate's query grows with its namespaces
       ...(process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS
         ? { MESHWAVE_PROMETHEUS_TIMEOUT_MS: process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS }
@@ -161,7 +180,14 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   const loopDelays: number[] = [];
   const progress: DemoProgress = {};
   let onTimeout: () => void = () => undefined;
+  /** every gate verdict any status read showed (a status holds the newest 100 only), by wave, time and source */
+  const verdicts = new Map<string, GateVerdict>();
+  let seenStatus: RolloutStatus | undefined;
   const tick = (): void => {
+    if (progress.status !== undefined && progress.status !== seenStatus) {
+      seenStatus = progress.status;
+      for (const v of seenStatus.gateVerdicts) verdicts.set(`${v.wave} ${v.at} ${v.source} ${v.final}`, v);
+    }
     const s = planner.pid === undefined ? undefined : sample(planner.pid);
     if (s) {
       cpuSeconds = s.cpuSeconds;
@@ -174,7 +200,12 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     }
     if (elapsed() - lastReport >= 30) {
       lastReport = elapsed();
-      say(`${elapsed().toFixed(0)} s: planner CPU ${cpuSeconds.toFixed(1)} s, peak RSS ${peakRssMb.toFixed(0)} MB`);
+      const sim = simulator?.pid === undefined ? undefined : sample(simulator.pid);
+      const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+      say(
+        `${elapsed().toFixed(0)} s: planner CPU ${cpuSeconds.toFixed(1)} s, peak RSS ${peakRssMb.toFixed(0)} MB; ` +
+          `simulator CPU ${sim?.cpuSeconds.toFixed(1) ?? '-'} s; load ${load}`,
+      );
     }
     if (
       !snapshotTaken &&
@@ -200,6 +231,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   }, 1000);
 
   let summary: EmbeddedRun['summary'];
+  let finalStatus: RolloutStatus | undefined;
   let failure = '';
   try {
     const client = new PlannerClient(url, token);
@@ -240,6 +272,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     });
     scenario.catch(() => undefined); // after a timeout it fails once the planner is stopped
     const { status, plan } = await Promise.race([scenario, deadline]);
+    finalStatus = status;
+    for (const v of status.gateVerdicts) verdicts.set(`${v.wave} ${v.at} ${v.source} ${v.final}`, v);
     summary = await summarize(status, plan, simPort, {
       startedAt: started,
       appliedAt: progress.appliedAt ?? Date.now(),
@@ -261,6 +295,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     keys.cleanup();
     process.off('exit', killAll);
   }
+  const lastStatus = finalStatus ?? seenStatus;
   return {
     outcome: timedOut ? 'timeout' : 'exited',
     exitCode: summary ? 0 : 1,
@@ -270,10 +305,14 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     peakRssMb,
     ...(progress.plan ? { plan: progress.plan } : {}),
     ...(summary ? { summary } : {}),
+    // the last status seen: a run that timed out is timed as far as it got
+    ...(lastStatus ? { status: { ...lastStatus, gateVerdicts: [...verdicts.values()].sort(byTime) } } : {}),
     ...(loopDelays.length > 0 ? { loopDelay: loopDelayOf(loopDelays) } : {}),
     stderr: `${plannerLog()}\n${simulatorLog()}\n${failure}`,
   };
 }
+
+const byTime = (a: GateVerdict, b: GateVerdict): number => a.at.localeCompare(b.at);
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 

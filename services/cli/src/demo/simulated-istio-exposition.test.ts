@@ -63,4 +63,23 @@ describe('simulated Istio exposition', () => {
     expect(exposition.render('c2', 11_000)).not.toContain('c1');
     sim.close();
   });
+
+  it('Given a cluster label of its own (one benchmark run among earlier ones), When scraped, Then every series names its cluster with that label', () => {
+    const sim = createSimulatedCluster({ name: 'c1' });
+    sim.createWorkload({ namespace: 'team', name: 'api', replicas: 1 });
+    const exposition = new SimulatedIstioExposition(
+      [sim],
+      () => ['team'],
+      '1-25-2',
+      DEFAULT_SIMULATED_MESH_METRICS,
+      'cluster_run1',
+    );
+    const lines = exposition
+      .render('c1', 10_000)
+      .split('\n')
+      .filter((l) => l.startsWith('istio_'));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.includes('cluster_run1="c1"') && !l.includes(',cluster="'))).toBe(true);
+    sim.close();
+  });
 });

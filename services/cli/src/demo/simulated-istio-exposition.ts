@@ -46,17 +46,26 @@ export class SimulatedIstioExposition {
   /** the revision the rollout moves to: its pods answer a little slower */
   private readonly to: string;
   private readonly options: SimulatedMeshMetricsOptions;
+  /**
+   * the label naming a series' cluster (the planner's MESHWAVE_PROMETHEUS_CLUSTER_LABEL): a name of its own per
+   * benchmark run keeps the planner's queries to this run's series in a Prometheus that still holds earlier runs'
+   */
+  private readonly clusterLabel: string;
 
   constructor(
     clusters: readonly SimulatedCluster[],
     namespacesOf: (cluster: string) => readonly string[],
     to: string,
     options: SimulatedMeshMetricsOptions = DEFAULT_SIMULATED_MESH_METRICS,
+    clusterLabel = 'cluster',
   ) {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(clusterLabel))
+      throw new RangeError(`"${clusterLabel}" is not a Prometheus label name`);
     this.byName = new Map(clusters.map((c) => [c.name, c]));
     this.namespacesOf = namespacesOf;
     this.to = to;
     this.options = options;
+    this.clusterLabel = clusterLabel;
   }
 
   has(cluster: string): boolean {
@@ -76,7 +85,7 @@ export class SimulatedIstioExposition {
     for (const [workload, c] of this.counters) {
       if (!workload.startsWith(prefix)) continue;
       const [, namespace, name] = workload.split('/');
-      const base = `reporter="destination",cluster="${cluster}",destination_workload_namespace="${namespace}",destination_workload="${name}"`;
+      const base = `reporter="destination",${this.clusterLabel}="${cluster}",destination_workload_namespace="${namespace}",destination_workload="${name}"`;
       requests.push(`istio_requests_total{${base},response_code="200"} ${c.ok}`);
       requests.push(`istio_requests_total{${base},response_code="503"} ${c.errors}`);
       LATENCY_BUCKETS_MS.forEach((le, i) =>

@@ -1,10 +1,11 @@
-import type { Gates } from '@meshwave/contracts';
+import { WavePhase, type Gates } from '@meshwave/contracts';
 import { LATENCY_SAMPLE_LIMIT, latencySampleOf } from './latency-sample.js';
 import type { MetricQuery, MetricTarget } from './metric-samples.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { desiredRevisionOf, isExcluded } from './unit-observations.js';
 import { waveUnitsOf, type ParsedUnit } from './wave-units.js';
 import { gatewayMetricQueryOf } from './gateway-metrics.js';
+import { waveInfoOf } from './step-waves.js';
 
 /** Whether a rollout asks for gates only a metrics backend can judge; the spec paths that do. */
 export function metricGatePaths(gates: Gates): string[] {
@@ -87,7 +88,35 @@ export function metricQueryOf(
   if (windowStart === undefined) return undefined;
   const elapsed = Math.floor((now.getTime() - Date.parse(windowStart)) / 1000);
   const windowSeconds = Math.max(0, Math.min(maxWindowSeconds, elapsed));
-  if (record.plan.waves[w] === undefined) return gatewayMetricQueryOf(record, state, windowStart, windowSeconds);
+  const query =
+    record.plan.waves[w] === undefined
+      ? gatewayMetricQueryOf(record, state, windowStart, windowSeconds)
+      : waveMetricQueryOf(record, state, windowStart, windowSeconds);
+  if (query === undefined) return undefined;
+  const judgedFrom = judgedFromOf(record, state);
+  return judgedFrom === undefined ? query : { ...query, judgedFrom };
+}
+
+/**
+ * From when a sample may decide the current wave's final verdict (`MetricQuery.judgedFrom`): the soak's end while
+ * it soaks or is gated, or the retry of a final verdict that could not judge, whichever is later.
+ */
+export function judgedFromOf(record: RolloutRecord, state: RolloutState): string | undefined {
+  if (state.wavePhase !== WavePhase.Soaking && state.wavePhase !== WavePhase.Gating) return undefined;
+  if (state.soakStartedAt === undefined) return undefined;
+  const soakEnd = Date.parse(state.soakStartedAt) + (waveInfoOf(record, state.wave)?.soakSeconds ?? 0) * 1000;
+  const retry = state.gateRetryAt !== undefined ? Date.parse(state.gateRetryAt) : soakEnd;
+  return new Date(Math.max(soakEnd, retry)).toISOString();
+}
+
+function waveMetricQueryOf(
+  record: RolloutRecord,
+  state: RolloutState,
+  windowStart: string,
+  windowSeconds: number,
+): MetricQuery | undefined {
+  const gates = record.spec.spec.gates;
+  const w = state.wave;
   if (desiredRevisionOf(record, state, w) !== record.spec.spec.to) return undefined;
   const oldWaves = record.plan.waves
     .map((_, i) => i)

@@ -91,6 +91,12 @@ export interface MetricQuery {
   readonly baselineAt?: string;
   readonly errorRate: boolean;
   readonly latency: boolean;
+  /**
+   * Set once the wave's final verdict may be due (its soak elapsed): only a sample evaluated at or after this
+   * instant may be judged on — one whose window covers the whole soak, or, when a final verdict could not judge
+   * and is retried, one newer than that retry's time (the cached sample it could not judge on says no more).
+   */
+  readonly judgedFrom?: string;
 }
 
 /** The samples an adapter hands in for `query`: its wave and window, with the traffic it fetched per cohort. */

@@ -38,9 +38,10 @@ export function cachedMetricSampler(
   options: CachedSamplerOptions,
 ): MetricSampler {
   const clock = options.clock ?? Date.now;
-  const cache = new Map<string, { key: string; at: number; observation: MetricObservation }>();
-  /** background fetches in flight, by rollout: one at a time */
-  const fetching = new Map<string, string>();
+  /** by rollout: the newest sample that arrived; `askedAt` is the instant it was evaluated at (the query's now) */
+  const cache = new Map<string, Fetched & { at: number; observation: MetricObservation }>();
+  /** background fetches in flight, by rollout: one at a time, unless a final verdict needs a newer one */
+  const fetching = new Map<string, Fetched>();
   /** a background fetch that failed: thrown to the next reconcile of its rollout (retried, logged there) */
   const failures = new Map<string, unknown>();
   return {
@@ -54,29 +55,47 @@ export function cachedMetricSampler(
       if (failures.delete(record.id)) throw failure;
       // the cohorts' sizes change with an exclusion or a dispatch: a sample of other units is not reused
       const key = `${query.wave}@${query.windowStart}#${query.current.length}/${query.baseline.length}`;
+      // A final verdict may be due: it is judged on a sample evaluated since `judgedFrom` (the whole soak in its
+      // window, or newer than the retry of a verdict that could not judge), however young an older one is.
+      const judgedFrom = query.judgedFrom !== undefined ? Date.parse(query.judgedFrom) : undefined;
+      const due = judgedFrom !== undefined && now.getTime() >= judgedFrom;
+      const serves = (f: Fetched | undefined): boolean =>
+        f !== undefined && f.key === key && (!due || f.askedAt >= judgedFrom);
       const hit = cache.get(record.id);
       const same = hit !== undefined && hit.key === key ? hit : undefined;
-      if (same !== undefined && clock() - same.at < options.cacheMs)
-        return { observation: same.observation, pending: false };
+      if (serves(same) && clock() - same!.at < options.cacheMs)
+        return { observation: same!.observation, pending: false };
       // No reconcile waits for the backend (a slow query held every reconcile of the rollout: a reported failure's
       // halt waited for Prometheus, up to its timeout): watches judge on the last sample, a final verdict waits for
       // this one (the engine's metricsPending), and its arrival reconciles the rollout again.
-      if (fetching.get(record.id) !== key) {
-        fetching.set(record.id, key);
+      if (!serves(fetching.get(record.id))) {
+        const asked: Fetched = { key, askedAt: now.getTime() };
+        fetching.set(record.id, asked);
+        const done = (): void => {
+          if (fetching.get(record.id) === asked) fetching.delete(record.id);
+          refreshed();
+        };
         fetch(query, now, record).then(
           (observation) => {
-            cache.set(record.id, { key, at: clock(), observation });
-            fetching.delete(record.id);
-            refreshed();
+            // an older fetch that arrives after a newer one never replaces it
+            const newest = cache.get(record.id);
+            if (newest === undefined || newest.key !== key || newest.askedAt <= asked.askedAt)
+              cache.set(record.id, { ...asked, at: clock(), observation });
+            done();
           },
           (error: unknown) => {
             failures.set(record.id, error);
-            fetching.delete(record.id);
-            refreshed();
+            done();
           },
         );
       }
       return { ...(same !== undefined ? { observation: same.observation } : {}), pending: true };
     },
   };
+}
+
+/** A query asked of the backend: its cohorts and window (`key`) and the instant it was evaluated at. */
+interface Fetched {
+  readonly key: string;
+  readonly askedAt: number;
 }

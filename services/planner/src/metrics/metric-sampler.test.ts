@@ -1,5 +1,10 @@
+import { WavePhase } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
-import { MAX_NAMED_WORKLOADS, promqlOf } from './metric-sampler.js';
+import { newHarness } from '../core/engine-harness.js';
+import { MetricObservationKind } from '../core/metric-samples.js';
+import { PlannerError, PlannerErrorCode } from '../errors.js';
+import { MAX_NAMED_WORKLOADS, MAX_TIMEOUT_GROWTH, createMetricSampler, promqlOf } from './metric-sampler.js';
+import type { PrometheusClient } from './prometheus-client.js';
 
 describe('promqlOf', () => {
   const targets = [
@@ -57,5 +62,73 @@ describe('promqlOf', () => {
     expect(q.requests).toBe(
       'sum by (cluster,source_workload_namespace,source_workload,pod) (increase(istio_requests_total{reporter="source",source_workload_namespace=~"istio-ingress",source_workload=~"ingressgateway|ingressgateway-1-25-2",istio_io_rev=~"1-25-2",cluster=~"c1"}[60s]))',
     );
+  });
+});
+
+/**
+ * A Prometheus that needs `needMs` to answer: a query given less time times out (as the real client reports it);
+ * the test's clock moves on by the time each query took.
+ */
+function newSlowPrometheus(
+  needMs: number,
+  clock: { now: number },
+): PrometheusClient & { timeouts: number[]; needMs: number } {
+  const timeouts: number[] = [];
+  return {
+    timeouts,
+    needMs,
+    query(_promql, _at, timeoutMs = 0) {
+      timeouts.push(timeoutMs);
+      const start = clock.now;
+      if (timeoutMs < this.needMs) {
+        clock.now = Math.max(clock.now, start + timeoutMs);
+        return Promise.reject(
+          new PlannerError(PlannerErrorCode.PrometheusTimeout, `did not answer within ${timeoutMs} ms`, {
+            retryable: true,
+          }),
+        );
+      }
+      clock.now = Math.max(clock.now, start + this.needMs);
+      return Promise.resolve([]);
+    },
+  };
+}
+
+describe('createMetricSampler', () => {
+  it('Given a Prometheus slower than the query timeout, When samples are fetched again, Then each gets twice the time of the one that timed out (at most 8x), and keeps the time that worked until answers come in less than half of it', async () => {
+    const h = newHarness({ gates: { errorRate: { max: 0.01 } } });
+    h.reconcile();
+    expect(h.state.wavePhase).toBe(WavePhase.Converging);
+    const clock = { now: 0 };
+    const options = { maxWindowSeconds: 300, cacheMs: 2_000, timeoutMs: 5_000, clock: () => clock.now };
+    const prometheus = newSlowPrometheus(18_000, clock);
+    const sampler = createMetricSampler({ client: prometheus, ...options });
+    const now = new Date(h.now.getTime() + 60_000);
+    /** one sample fetched after the cache expired, as a reconcile then sees it */
+    const fetchOne = async (s: typeof sampler): Promise<string> => {
+      clock.now += options.cacheMs;
+      await new Promise<void>((refreshed) => s.sample(h.record, h.state, now, refreshed));
+      const o = s.sample(h.record, h.state, now, () => undefined)?.observation;
+      return o?.kind === MetricObservationKind.Unavailable ? o.code : (o?.kind ?? 'none');
+    };
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) outcomes.push(await fetchOne(sampler));
+    // then Prometheus is quick again: the time given comes back down to the configured one, halving
+    prometheus.needMs = 100;
+    for (let i = 0; i < 3; i++) outcomes.push(await fetchOne(sampler));
+    // the error-rate gate's queries (requests, 5xx) of each sample
+    expect(prometheus.timeouts.filter((_, i) => i % 2 === 0)).toEqual([
+      5_000, 10_000, 20_000, 20_000, 20_000, 10_000, 5_000,
+    ]);
+    expect(outcomes).toEqual([
+      PlannerErrorCode.PrometheusTimeout,
+      PlannerErrorCode.PrometheusTimeout,
+      ...Array<string>(5).fill(MetricObservationKind.Samples),
+    ]);
+    // a Prometheus that never answers in time is given at most MAX_TIMEOUT_GROWTH times the configured timeout
+    const stuck = newSlowPrometheus(Infinity, clock);
+    const patient = createMetricSampler({ client: stuck, ...options });
+    for (let i = 0; i < 6; i++) await fetchOne(patient);
+    expect(Math.max(...stuck.timeouts)).toBe(5_000 * MAX_TIMEOUT_GROWTH);
   });
 });

@@ -8,7 +8,7 @@ import {
   type MetricTarget,
   type WorkloadTraffic,
 } from '../core/metric-samples.js';
-import { PlannerError } from '../errors.js';
+import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { PrometheusClient, VectorSample } from './prometheus-client.js';
 import { cachedMetricSampler, type MetricSampler } from './cached-sampler.js';
 
@@ -25,7 +25,18 @@ export interface MetricSamplerOptions {
   readonly maxWindowSeconds: number;
   /** a wave's samples are reused this long: reconciles come in bursts (one per agent report) */
   readonly cacheMs: number;
+  /** the client's own query timeout (`MESHWAVE_PROMETHEUS_TIMEOUT_MS`): the first a sample's queries get */
+  readonly timeoutMs?: number;
+  /** wall-clock milliseconds (the cache's age; injected in tests) */
+  readonly clock?: () => number;
 }
+
+/**
+ * A sample whose queries timed out is fetched again with twice the time, up to this many times the configured
+ * timeout (and with half again after an answer in less than half of it): the same query cut off at the same timeout never answers while Prometheus stays that slow (a loaded
+ * Prometheus took 6 to 9 s; every retry was cut off at 5 s, and the wave's gate never judged).
+ */
+export const MAX_TIMEOUT_GROWTH = 8;
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -198,6 +209,7 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
     at: Date,
     withErrors: boolean,
     withLatency: boolean,
+    timeoutMs: number | undefined,
   ): Promise<WorkloadTraffic[]> {
     if (counted.length === 0) return [];
     // a gateway step's cohorts are gateways only, a wave's workloads only (metric-query.ts, gateway-metrics.ts)
@@ -205,15 +217,25 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
     const q = promqlOf(counted, windowSeconds, options.clusterLabel);
     const p99 = withLatency ? promqlOf(sampled, windowSeconds, options.clusterLabel).p99 : undefined;
     const [requests, errors, latencies] = await Promise.all([
-      options.client.query(q.requests, at),
-      withErrors ? options.client.query(q.errors, at) : Promise.resolve([]),
-      p99 !== undefined && sampled.length > 0 ? options.client.query(p99, at) : Promise.resolve([]),
+      options.client.query(q.requests, at, timeoutMs),
+      withErrors ? options.client.query(q.errors, at, timeoutMs) : Promise.resolve([]),
+      p99 !== undefined && sampled.length > 0 ? options.client.query(p99, at, timeoutMs) : Promise.resolve([]),
     ]);
     return trafficOf(new TargetIndex(counted, options.clusterLabel, side), requests, errors, latencies);
   }
 
+  const clock = options.clock ?? Date.now;
+  /**
+   * How many times the configured timeout the next sample's queries get: doubled after a timeout, halved after an
+   * answer that took less than half its time. A Prometheus that needed 8 s keeps getting 10 s: set back to 5 s after
+   * each answer, every other sample would be cut off again.
+   */
+  let growth = 1;
+
   async function fetchSamples(q: MetricQuery, now: Date): Promise<MetricObservation> {
     if (q.windowSeconds < 1) return metricSamplesFor({ ...q, baselineAt: undefined }, [], []);
+    const timeoutMs = options.timeoutMs === undefined ? undefined : options.timeoutMs * growth;
+    const started = clock();
     try {
       const [current, baseline] = await Promise.all([
         cohort(
@@ -223,6 +245,7 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
           now,
           q.errorRate,
           q.latency,
+          timeoutMs,
         ),
         q.latency
           ? cohort(
@@ -232,12 +255,15 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
               q.baselineAt !== undefined ? new Date(q.baselineAt) : now,
               false,
               true,
+              timeoutMs,
             )
           : Promise.resolve([]),
       ]);
+      if (timeoutMs !== undefined && clock() - started < timeoutMs / 2) growth = Math.max(1, growth / 2);
       return metricSamplesFor(q, current, baseline);
     } catch (error) {
       if (!(error instanceof PlannerError)) throw error;
+      if (error.code === PlannerErrorCode.PrometheusTimeout) growth = Math.min(MAX_TIMEOUT_GROWTH, growth * 2);
       return { kind: MetricObservationKind.Unavailable, wave: q.wave, code: error.code, message: error.message };
     }
   }

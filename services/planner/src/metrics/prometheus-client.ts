@@ -17,8 +17,11 @@ export interface VectorSample {
 }
 
 export interface PrometheusClient {
-  /** Evaluates `promql` at `at` (default: Prometheus' now) and returns the vector. */
-  query(promql: string, at?: Date): Promise<VectorSample[]>;
+  /**
+   * Evaluates `promql` at `at` (default: Prometheus' now) and returns the vector; `timeoutMs` replaces the
+   * client's own timeout for this query.
+   */
+  query(promql: string, at?: Date, timeoutMs?: number): Promise<VectorSample[]>;
 }
 
 interface ApiAnswer {
@@ -38,10 +41,10 @@ function parseValue(raw: string): number {
 export function createPrometheusClient(options: PrometheusClientOptions): PrometheusClient {
   const endpoint = `${options.url.replace(/\/+$/, '')}/api/v1/query`;
   return {
-    async query(promql: string, at?: Date): Promise<VectorSample[]> {
+    async query(promql: string, at?: Date, timeout = options.timeoutMs): Promise<VectorSample[]> {
       const body = new URLSearchParams({
         query: promql,
-        timeout: `${Math.max(1, Math.floor(options.timeoutMs / 1000))}s`,
+        timeout: `${Math.max(1, Math.floor(timeout / 1000))}s`,
       });
       if (at !== undefined) body.set('time', (at.getTime() / 1000).toFixed(3));
       const context = { url: options.url, query: promql };
@@ -51,14 +54,14 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
           body,
-          signal: AbortSignal.timeout(options.timeoutMs),
+          signal: AbortSignal.timeout(timeout),
         });
       } catch (cause) {
         const name = (cause as { name?: string }).name;
         if (name === 'TimeoutError' || name === 'AbortError')
           throw new PlannerError(
             PlannerErrorCode.PrometheusTimeout,
-            `Prometheus at ${options.url} did not answer within ${options.timeoutMs} ms`,
+            `Prometheus at ${options.url} did not answer within ${timeout} ms`,
             { context, cause, retryable: true },
           );
         const why = (cause as { cause?: { code?: string; message?: string } }).cause;

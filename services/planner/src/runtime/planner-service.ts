@@ -91,6 +91,7 @@ function plannerConfigOf(config: PlannerEnvConfig, logger: Logger): Parameters<t
             client: createPrometheusClient({ url: prom.url, timeoutMs: prom.timeoutMs }),
             maxWindowSeconds: prom.windowSeconds,
             cacheMs: prom.cacheMs,
+            timeoutMs: prom.timeoutMs,
             ...(prom.clusterLabel ? { clusterLabel: prom.clusterLabel } : {}),
           }),
           healthSources: [
