@@ -119,7 +119,8 @@ process.exitCode = wrong === 0 ? 0 : 1;
 
 function report(name: string, mode: Mode, run: EmbeddedRun, bound: FleetBound): void {
   const s = run.summary;
-  const rolloutSeconds = s?.rolloutSeconds;
+  // a run stopped at its deadline has no rollout time: its summary says only how long it ran
+  const rolloutSeconds = run.outcome === 'timeout' ? undefined : s?.rolloutSeconds;
   const ratio = rolloutSeconds !== undefined ? rolloutSeconds / bound.seconds : undefined;
   if (run.outcome === 'timeout') {
     console.log(`  did not complete (timeout after ${run.wallSeconds.toFixed(0)} s)`);
@@ -141,7 +142,7 @@ function report(name: string, mode: Mode, run: EmbeddedRun, bound: FleetBound): 
     run.outcome === 'timeout'
       ? `did not complete (timeout${s?.wave ? `, ${s.phase} in wave ${s.wave.index + 1}` : ''})`
       : (s?.phase ?? `exit ${run.exitCode}: ${lastError(run)}`),
-    rolloutSeconds !== undefined ? rolloutSeconds.toFixed(1) : '-',
+    rolloutSeconds !== undefined ? rolloutSeconds.toFixed(1) : s ? `> ${s.rolloutSeconds.toFixed(1)}` : '-',
     ratio !== undefined ? `${ratio.toFixed(2)}x${ratio <= GOAL_RATIO ? '' : ' (goal <= 1.5x)'}` : '-',
     run.planSeconds !== undefined ? run.planSeconds.toFixed(1) : '-',
     run.wallSeconds.toFixed(1),
