@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchFleetConfig, FLEETS, writeFleetFile } from './fleet/fleet-files.ts';
 import { fleetBound, formatBound, type FleetBound } from './fleet/fleet-bound.ts';
-import { runEmbedded, type EmbeddedRun } from './fleet/embedded-run.ts';
+import { formatProgress, runEmbedded, type EmbeddedRun } from './fleet/embedded-run.ts';
 import { runProcess } from './fleet/process-run.ts';
 import { fleetPlan } from './fleet/fleet-plan.ts';
 import { formatTimeline, waveTimeline } from './fleet/wave-timeline.ts';
@@ -124,17 +124,30 @@ process.exitCode = wrong === 0 ? 0 : 1;
 
 function report(name: string, mode: Mode, run: EmbeddedRun, bound: FleetBound): void {
   const s = run.summary;
-  const rolloutSeconds = s?.rolloutSeconds;
+  // a run stopped at its deadline has no rollout time: its summary says only how long it ran
+  const rolloutSeconds = run.outcome === 'timeout' ? undefined : s?.rolloutSeconds;
   const ratio = rolloutSeconds !== undefined ? rolloutSeconds / bound.seconds : undefined;
-  if (run.outcome === 'timeout') console.log(`  did not complete (timeout after ${run.wallSeconds.toFixed(0)} s)`);
-  else if (s === undefined)
+  if (run.outcome === 'timeout') {
+    console.log(`  did not complete (timeout after ${run.wallSeconds.toFixed(0)} s)`);
+    // where it stood: the demo's summary on SIGTERM (ground truth), else its last progress line (the planner's view)
+    if (s !== undefined)
+      console.log(
+        `  stopped in phase ${s.phase}, wave ${s.wave ? `${s.wave.index + 1} ${s.wave.name} (${s.wave.state})` : '-'}: ` +
+          `units on target ${s.units.onTarget}/${s.units.total}, VM hosts ${s.vmHosts.onTarget}/${s.vmHosts.total}, ` +
+          `failed ${s.failedUnits}, halts ${s.halts}, at ${s.rolloutSeconds} s after the rollout was applied`,
+      );
+    else if (run.progress !== undefined) console.log(`  last progress: ${formatProgress(run.progress)}`);
+    else console.log('  no progress line: the rollout was never applied, or the demo printed none');
+  } else if (s === undefined)
     console.log(`  exited ${run.exitCode} without a summary:\n${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
   rows.push([
     name,
     mode,
     bound.seconds.toFixed(1),
-    run.outcome === 'timeout' ? 'did not complete (timeout)' : (s?.phase ?? `exit ${run.exitCode}: ${lastError(run)}`),
-    rolloutSeconds !== undefined ? rolloutSeconds.toFixed(1) : '-',
+    run.outcome === 'timeout'
+      ? `did not complete (timeout${s?.wave ? `, ${s.phase} in wave ${s.wave.index + 1}` : ''})`
+      : (s?.phase ?? `exit ${run.exitCode}: ${lastError(run)}`),
+    rolloutSeconds !== undefined ? rolloutSeconds.toFixed(1) : s ? `> ${s.rolloutSeconds.toFixed(1)}` : '-',
     ratio !== undefined ? `${ratio.toFixed(2)}x${ratio <= GOAL_RATIO ? '' : ' (goal <= 1.5x)'}` : '-',
     run.planSeconds !== undefined ? run.planSeconds.toFixed(1) : '-',
     run.wallSeconds.toFixed(1),

@@ -30,6 +30,7 @@ export {
   type SimulatedFleetWiring,
 } from './demo/simulated-fleet-parts.js';
 export { vmHostsOnTarget, workloadsOnTarget } from './demo/demo-ground-truth.js';
+export { PROGRESS_PREFIX, progressOf, type DemoProgressLine } from './demo/demo-progress.js';
 export {
   simulatedTraffic,
   DEFAULT_SIMULATED_MESH_METRICS,

@@ -4,13 +4,42 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Plan, RolloutStatus } from '@meshwave/contracts';
+import { PROGRESS_PREFIX } from '@meshwave/cli';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/dist/main.js', import.meta.url));
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+/**
+ * After SIGTERM at the deadline, how long the demo has to summarise where it stood, stop its fleet and exit (and
+ * `--cpu-prof` to write its profile) before it is killed: a starved loop sees the signal late.
+ */
+const STOP_GRACE_SECONDS = 120;
+
+/** One progress line of the demo (`-o json` prints one on stderr every 10 s). */
+export interface DemoProgressLine {
+  readonly seconds: number;
+  readonly phase: string;
+  readonly wave?: { readonly index: number; readonly name: string; readonly state: string };
+  readonly waves: number;
+  readonly units: { readonly total: number; readonly onTarget: number };
+  readonly vmHosts: { readonly total: number; readonly onTarget: number };
+  readonly failed: number;
+}
+
+/** A progress line for people: phase, wave, units and hosts on target. */
+export function formatProgress(p: DemoProgressLine): string {
+  const wave = p.wave ? `wave ${p.wave.index + 1}/${p.waves} ${p.wave.name} (${p.wave.state})` : 'no wave';
+  return (
+    `rollout at ${p.seconds} s: ${p.phase}, ${wave}, units on target ${p.units.onTarget}/${p.units.total}, ` +
+    `VM hosts ${p.vmHosts.onTarget}/${p.vmHosts.total}, failed ${p.failed}`
+  );
+}
 
 /** The demo's `--output json` summary, as far as the benchmark reads it. */
 export interface DemoSummaryLine {
   readonly phase: string;
+  readonly wave?: { readonly index: number; readonly name: string; readonly state: string };
+  /** present when the demo was stopped by the benchmark's deadline (SIGTERM) before the rollout ended */
+  readonly stoppedBy?: string;
   readonly units: { readonly total: number; readonly onTarget: number };
   readonly vmHosts: { readonly total: number; readonly onTarget: number };
   readonly halts: number;
@@ -40,6 +69,8 @@ export interface EmbeddedRun {
   readonly summary?: DemoSummaryLine;
   /** the rollout's last status, when the bench read it itself (process mode): its transitions time the waves */
   readonly status?: RolloutStatus;
+  /** the demo's last progress line (the planner's view of how far the rollout got) */
+  readonly progress?: DemoProgressLine;
   /** the loop delay measured from outside (process mode), also when the run gives no summary */
   readonly loopDelay?: { readonly p99Ms: number; readonly maxMs: number };
   readonly stderr: string;
@@ -99,7 +130,25 @@ export function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRun> {
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let progress: DemoProgressLine | undefined;
+  let partial = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    // progress lines are read and shown as they come; everything else is the demo's stderr
+    const lines = (partial + d).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith(PROGRESS_PREFIX)) {
+        stderr += `${line}\n`;
+        continue;
+      }
+      try {
+        progress = JSON.parse(line.slice(PROGRESS_PREFIX.length)) as DemoProgressLine;
+        options.onProgress?.(formatProgress(progress));
+      } catch {
+        stderr += `${line}\n`;
+      }
+    }
+  });
   let cpuSeconds = 0;
   let peakRssMb = 0;
   let plan: Plan | undefined;
@@ -131,9 +180,14 @@ export function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRun> {
       );
     }
     if (!timedOut && elapsed() > limit) {
+      // SIGTERM: the demo summarises where it stood and exits (its CPU profile is written); killed if it cannot
       timedOut = true;
-      child.kill('SIGKILL');
+      options.onProgress?.(
+        `deadline at ${elapsed().toFixed(0)} s: SIGTERM, then SIGKILL after ${STOP_GRACE_SECONDS} s`,
+      );
+      child.kill('SIGTERM');
     }
+    if (timedOut && elapsed() > limit + STOP_GRACE_SECONDS) child.kill('SIGKILL');
   };
   const timer = setInterval(tick, 250);
 
@@ -141,6 +195,7 @@ export function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRun> {
     child.on('exit', (code) => {
       clearInterval(timer);
       process.off('exit', killChild);
+      if (partial !== '') stderr += partial;
       const line = stdout.trim().split('\n').pop() ?? '';
       let summary: DemoSummaryLine | undefined;
       try {
@@ -158,6 +213,7 @@ export function runEmbedded(options: EmbeddedRunOptions): Promise<EmbeddedRun> {
         peakRssMb: Math.max(peakRssMb, summary?.process.peakRssMb ?? 0),
         ...(plan ? { plan } : {}),
         ...(summary ? { summary } : {}),
+        ...(progress ? { progress } : {}),
         stderr,
       });
     });

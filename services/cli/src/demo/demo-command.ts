@@ -21,32 +21,15 @@ import { paintFor } from '../commands/terminal-color.js';
 import { parseUnitKey } from '../commands/unit-key.js';
 import { DemoFleetConfig } from './fleet-config.js';
 import { demoRolloutSpec } from './demo-rollout-spec.js';
-
-export { demoRolloutSpec };
 import { DEMO_TOKEN, startEmbeddedFleet, type EmbeddedFleet } from './embedded-fleet.js';
-import { startProcessStats, type ProcessStats } from './process-stats.js';
-import { nodeAgentsOnTarget, vmHostsOnTarget, workloadsOnTarget, type NodeAgentsTruth } from './demo-ground-truth.js';
+import { startProcessStats } from './process-stats.js';
+import { summarize, type DemoSummary } from './demo-summary.js';
+import { progressLines, stopOnSignal } from './demo-progress.js';
+
+export { rolloutOutcome, type DemoSummary } from './demo-summary.js';
+export { demoRolloutSpec };
 
 const EXAMPLES = new URL('../../../../examples/', import.meta.url);
-
-/** The demo's summary (`--json`): what scripts and tests read. */
-export interface DemoSummary {
-  readonly rollout: string;
-  readonly phase: string;
-  readonly units: { readonly total: number; readonly onTarget: number };
-  readonly vmHosts: { readonly total: number; readonly onTarget: number };
-  /** ambient mode's node-agent pods on their template and nodes left cordoned (ADR 0051) */
-  readonly nodeAgents: NodeAgentsTruth;
-  readonly halts: number;
-  readonly failbacks: number;
-  readonly durationSeconds: number;
-  /** from applying the rollout to its end (the rest of `durationSeconds` is the fleet's start-up) */
-  readonly rolloutSeconds: number;
-  /** units and VM hosts failed at the end, and units the demo operator excluded after a failure */
-  readonly failedUnits: number;
-  readonly excluded: number;
-  readonly process: ProcessStats;
-}
 
 export interface DemoOptions {
   readonly fleetFile?: string;
@@ -73,41 +56,6 @@ export interface DemoResult {
   readonly plan?: Plan;
 }
 
-/** What a rollout's status says of its end: halts, failbacks, units and hosts failed, exclusions. */
-export function rolloutOutcome(
-  status: RolloutStatus,
-): Pick<DemoSummary, 'rollout' | 'phase' | 'halts' | 'failbacks' | 'failedUnits' | 'excluded'> {
-  return {
-    rollout: status.id,
-    phase: status.phase,
-    halts: status.transitions.filter((t) => t.trigger === 'gate-failed').length,
-    failbacks: status.transitions.filter((t) => t.trigger === 'rollback-started' || t.to === 'RollingBack').length,
-    failedUnits: status.waveStatuses.reduce((n, w) => n + w.units.failed + w.vmHosts.failed, 0),
-    excluded: status.excluded.length,
-  };
-}
-
-/** Ground truth, read from the simulated clusters and hosts, not from the planner's view. */
-async function summarize(
-  fleet: EmbeddedFleet,
-  status: RolloutStatus,
-  plan: Plan,
-  startedAt: number,
-  appliedAt: number,
-  stats: { stop(): ProcessStats },
-): Promise<DemoSummary> {
-  const to = status.to;
-  return {
-    ...rolloutOutcome(status),
-    units: await workloadsOnTarget(fleet.clusters, new Set(status.excluded), to),
-    vmHosts: vmHostsOnTarget(plan, fleet.vms.inventory(), to),
-    nodeAgents: await nodeAgentsOnTarget(fleet.clusters),
-    durationSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
-    rolloutSeconds: Math.round((Date.now() - appliedAt) / 100) / 10,
-    process: stats.stop(),
-  };
-}
-
 /**
  * What the scenario works with: the planner's API, the fleet's size and timing, where to say what happens. The
  * fleet benchmark plays it against a planner process too.
@@ -121,6 +69,18 @@ export interface DemoScenarioRun {
   readonly say: (text: string) => void;
   /** the banner and the progress: redrawn in place on a terminal, plain lines elsewhere */
   readonly view: LiveView;
+  /** aborted: the scenario stops at its next look (`DemoStoppedError`), whatever the rollout's phase */
+  readonly stop?: AbortSignal;
+  /** each status the scenario reads, as it reads it */
+  readonly onStatus?: (status: RolloutStatus) => void;
+}
+
+/** The scenario was stopped (a signal) before the rollout ended: the demo summarises where it stood. */
+export class DemoStoppedError extends Error {
+  constructor(readonly signal: string) {
+    super(`stopped by ${signal} before the rollout ended`);
+    this.name = 'DemoStoppedError';
+  }
 }
 
 /** What one demo run works with, passed to the steps of the scenario. */
@@ -163,16 +123,35 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
   // The planner is in this process, never out of reach: a request waits as long as the demo does. A 30 s request
   // timeout would measure only this process's own load (a status read walks 100,000 units while the fleet runs).
   const client = new PlannerClient(fleet.url, DEMO_TOKEN, options.timeoutSeconds * 1000);
-  const run: DemoRun = { options, io, fleetConfig, fleet, client, say, view };
+  const progress: DemoProgress = {};
+  const stopping = stopOnSignal(options.exitWhenDone);
+  const run: DemoRun = {
+    options,
+    io,
+    fleetConfig,
+    fleet,
+    client,
+    say,
+    view,
+    stop: stopping.signal,
+    ...(options.summary === undefined ? {} : { onStatus: progressLines(io, progress) }),
+  };
   announceFleet(run);
 
   let exit: number = ExitCode.Failure;
   let summary: DemoSummary | undefined;
-  const progress: DemoProgress = {};
   try {
-    const { status, plan } = await playScenario(run, exampleText, progress);
-    summary = await summarize(fleet, status, plan, startedAt, progress.appliedAt ?? startedAt, stats);
+    let ended: { status: RolloutStatus; plan: Plan; stoppedBy?: string };
+    try {
+      ended = await playScenario(run, exampleText, progress);
+    } catch (err) {
+      // stopped by a signal: the summary says where the rollout stood (the benchmark's deadline, Ctrl-C)
+      if (!(err instanceof DemoStoppedError) || !progress.status || !progress.plan) throw err;
+      ended = { status: progress.status, plan: progress.plan, stoppedBy: err.signal };
+    }
+    summary = await summarize(fleet, { ...ended, startedAt, appliedAt: progress.appliedAt ?? startedAt }, stats);
     exit =
+      summary.stoppedBy === undefined &&
       summary.phase === 'Completed' &&
       summary.units.onTarget === summary.units.total &&
       summary.vmHosts.onTarget === summary.vmHosts.total &&
@@ -186,6 +165,8 @@ export async function runDemo(options: DemoOptions, io: CommandIo): Promise<Demo
   } catch (err) {
     io.stderr(`meshwave demo: ${(err as Error).message}`);
     exit = ExitCode.Failure;
+  } finally {
+    stopping.dispose();
   }
 
   const result: DemoResult = {
@@ -242,8 +223,12 @@ export async function playScenario(
   const { options, io, fleetConfig, client, say, view } = run;
   // The planner learns the clusters from their agents' inventory reports.
   const deadline = Date.now() + options.timeoutSeconds * 1000;
+  const stopped = (): void => {
+    if (run.stop?.aborted) throw new DemoStoppedError(String(run.stop.reason));
+  };
   while ((await client.fleet()).clusters.length < fleetConfig.clusters.length) {
     if (Date.now() > deadline) throw new Error('the agents did not report their inventory in time');
+    stopped();
     await sleep(100);
   }
   const spec = demoRolloutSpec(exampleText, fleetConfig.timing.soakSeconds, new Date());
@@ -263,8 +248,10 @@ export async function playScenario(
   for (;;) {
     const status = await client.rollout(created.id);
     progress.status = status;
+    run.onStatus?.(status);
     view.update(rolloutStatusLines(status, { transitions: 3, paint }));
     if (['Completed', 'RolledBack', 'Failed'].includes(status.phase)) return { status, plan };
+    stopped();
     if (Date.now() > deadline)
       throw new Error(`the rollout did not finish within ${options.timeoutSeconds}s (phase ${status.phase})`);
     try {

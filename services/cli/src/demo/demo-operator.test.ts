@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiErrorCode, type RolloutStatus } from '@meshwave/contracts';
 import { ClientErrorCode, PlannerClientError, type PlannerClient } from '../adapters/planner-client.js';
 import { LiveView } from '../commands/live-view.js';
-import { playScenario, type DemoProgress } from './demo-command.js';
+import { DemoStoppedError, playScenario, type DemoProgress } from './demo-command.js';
 import { DemoFleetConfig } from './fleet-config.js';
 
 const WAVE = { name: 'canary', index: 0, approval: true, earliestStart: '2026-12-06T00:00:00Z', soakSeconds: 0 };
@@ -102,5 +102,47 @@ describe('the demo operator while the planner is between leaders', () => {
     expect(status.phase).toBe('Completed');
     expect(said.some((s) => s.includes('NOT_LEADER'))).toBe(true);
     expect(said.filter((s) => s.startsWith('demo operator: approved'))).toHaveLength(1);
+  });
+});
+
+describe('the demo stopped by a signal', () => {
+  it('ends its scenario with DemoStoppedError at its next look, keeping the status it saw', async () => {
+    // Given a rollout that waits for an approval nobody gives (the planner refuses every approval)
+    const { client } = newPlannerBetweenLeaders();
+    (client as unknown as { act: () => Promise<never> }).act = () => Promise.reject(new Error('refused'));
+    const fleetConfig = DemoFleetConfig.parse({
+      clusters: [{ name: 'c1', labels: { env: 'prod' }, namespaces: ['shop'], workloadsPerNamespace: 1 }],
+      vmGroups: [],
+    });
+    const example = await readFile(new URL('../../../../examples/rollouts.yml', import.meta.url), 'utf8');
+    const progress: DemoProgress = {};
+    const stop = new AbortController();
+    const seen: string[] = [];
+
+    // When SIGTERM comes once the scenario has seen the rollout running
+    const scenario = playScenario(
+      {
+        options: { timeoutSeconds: 30 },
+        io: { stdout: () => undefined, env: {} },
+        fleetConfig,
+        client,
+        say: () => undefined,
+        view: new LiveView(() => undefined, undefined),
+        stop: stop.signal,
+        onStatus: (s) => {
+          seen.push(s.phase);
+          stop.abort('SIGTERM');
+        },
+      },
+      example,
+      progress,
+    );
+
+    // Then the scenario stops, saying which signal, and the status it saw is kept for the summary
+    await expect(scenario).rejects.toBeInstanceOf(DemoStoppedError);
+    await expect(scenario).rejects.toThrow('stopped by SIGTERM');
+    expect(seen).toEqual(['Running']);
+    expect(progress.status?.phase).toBe('Running');
+    expect(progress.plan).toBeDefined();
   });
 });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createInMemoryBroker, createInMemoryBus, type EventBus, type IncomingMessage } from '@meshwave/bus';
 import { createInMemoryStore } from '@meshwave/store';
 import {
@@ -11,6 +11,7 @@ import {
 } from '@meshwave/contracts';
 import type { StateStore } from '@meshwave/store';
 import { createClusterAgent, type ClusterAgent } from './cluster-agent.js';
+import { ClusterCache } from './cluster-cache.js';
 import { commandFor, newDesiredState } from '../../../../test/support/cluster-commands.js';
 import { createManualClock, type ManualClock } from '@meshwave/reconcile';
 import {
@@ -142,6 +143,39 @@ function seedNamespaces(sim: SimulatedCluster, count: number, workloads = 2): st
 }
 
 describe('cluster agent on the simulated cluster', () => {
+  it('does not assess converged units again at its periodic resync when nothing of them changed', async () => {
+    // Given an agent whose units all converged
+    const h = await newHarness();
+    const namespaces = seedNamespaces(h.sim, 4);
+    await h.startAgent();
+    await h.send({ maxUnavailable: 2, units: namespaces.map((namespace) => ({ namespace, revision: NEW })) });
+    await h.until('all units converge', () => unitsIn(h, UnitState.Converged).length === 4);
+    // (a look scheduled while a unit was still restarting comes once, at most a resync interval later)
+    await h.clock.advance(31_000);
+    await h.agent.idle();
+    const reads = vi.spyOn(ClusterCache.prototype, 'contents');
+    try {
+      // When several resync intervals (30 s) pass with no change in the cluster
+      for (let i = 0; i < 8; i++) {
+        await h.clock.advance(10_000);
+        await h.agent.idle();
+      }
+      // Then no unit was read from the cache to be assessed again, and all stay converged
+      expect(reads).not.toHaveBeenCalled();
+      expect(unitsIn(h, UnitState.Converged)).toHaveLength(4);
+      // and a change to one of them still wakes it: its verdict follows the cluster
+      await h.sim.patchWorkload(
+        { namespace: namespaces[0]!, kind: 'Deployment', name: 'app-0' },
+        { templateAnnotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } },
+      );
+      await h.clock.advance(100);
+      await h.agent.idle();
+      expect(reads).toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
   it('moves namespaces to the new revision, never restarting more than maxUnavailable at once', async () => {
     const h = await newHarness();
     const namespaces = seedNamespaces(h.sim, 5);

@@ -315,7 +315,7 @@ export function createClusterAgent(options: ClusterAgentOptions): ClusterAgent {
     reconciler.enqueueAll();
     every(intervals.heartbeatMs, () => void reporter.sendHeartbeat());
     every(intervals.resyncMs, () => {
-      reconciler.enqueueAll();
+      reconciler.enqueueUnsettled();
       reporter.scheduleInventory(true);
     });
     subscription = await bus.subscribe({
