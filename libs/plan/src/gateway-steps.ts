@@ -36,7 +36,13 @@ export function selectGateways(
     for (const g of c.gateways ?? []) {
       if (!selector.matchesNamespace(g.namespace) || !labelsMatch(gatewayLabels, g.labels)) continue;
       if (resolveRevision(c.tags, g.revision) !== body.from) continue;
-      const planned = { cluster: c.name, namespace: g.namespace, name: g.name, kind: g.kind };
+      const planned: PlannedGateway = {
+        cluster: c.name,
+        namespace: g.namespace,
+        name: g.name,
+        kind: g.kind,
+        ...(g.gatewayName !== undefined ? { gatewayName: g.gatewayName } : {}),
+      };
       (g.kind === GatewayKind.Injected ? injected : gatewayApi).push(planned);
     }
   });

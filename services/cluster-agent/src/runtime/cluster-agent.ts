@@ -116,11 +116,17 @@ interface AgentParts {
  * What the agent knows of Istio's installation: the control-plane check and the tag pointer, which read it live and
  * trust a good answer for `okForMs`, and the revision tags the webhook watch keeps.
  */
-function istioParts(port: KubernetesPort, clock: Clock, okForMs: number, log: Logger) {
+function istioParts(
+  port: KubernetesPort,
+  gateways: GatewayDeploymentPort | undefined,
+  clock: Clock,
+  okForMs: number,
+  log: Logger,
+) {
   const read = (): ReturnType<KubernetesPort['readIstioInstallation']> => port.readIstioInstallation();
   return {
     controlPlanes: createControlPlaneGate({ read, clock, okForMs }),
-    revisionTags: createRevisionTagPointer({ port, read, clock, okForMs, log }),
+    revisionTags: createRevisionTagPointer({ port, ...(gateways ? { gateways } : {}), read, clock, okForMs, log }),
     liveTags: new LiveRevisionTags(),
   };
 }
@@ -175,7 +181,13 @@ function createParts(
     log.warn({ apiserverUnreachable: unreachable }, 'agent condition changed');
     reporter.sendHealth();
   });
-  const { controlPlanes, revisionTags, liveTags } = istioParts(options.kubernetes, clock, intervals.resyncMs, log);
+  const { controlPlanes, revisionTags, liveTags } = istioParts(
+    options.kubernetes,
+    options.gateways,
+    clock,
+    intervals.resyncMs,
+    log,
+  );
   const book = new UnitBook({
     onProgress: (urgent, status) => noteProgress(log, reporter, urgent, status),
     wake: (key) => reconciler.queue.add(key),

@@ -105,7 +105,12 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
       const untagged =
         a.tag === undefined
           ? undefined
-          : await options.revisionTags.point(a.tag, a.target.revision, a.allowUnsupportedUpgradePath === true);
+          : await options.revisionTags.point(
+              a.tag,
+              a.target.revision,
+              a.allowUnsupportedUpgradePath === true,
+              a.gatewayPins,
+            );
       if (untagged !== undefined) {
         book.record({ ...status, ...untagged });
         return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };
