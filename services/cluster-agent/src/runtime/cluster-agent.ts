@@ -117,8 +117,7 @@ interface AgentParts {
  * trust a good answer for `okForMs`, and the revision tags the webhook watch keeps.
  */
 function istioParts(
-  port: KubernetesPort,
-  gateways: GatewayDeploymentPort | undefined,
+  { kubernetes: port, gateways }: Pick<ClusterAgentOptions, 'kubernetes' | 'gateways'>,
   clock: Clock,
   okForMs: number,
   log: Logger,
@@ -181,13 +180,7 @@ function createParts(
     log.warn({ apiserverUnreachable: unreachable }, 'agent condition changed');
     reporter.sendHealth();
   });
-  const { controlPlanes, revisionTags, liveTags } = istioParts(
-    options.kubernetes,
-    options.gateways,
-    clock,
-    intervals.resyncMs,
-    log,
-  );
+  const { controlPlanes, revisionTags, liveTags } = istioParts(options, clock, intervals.resyncMs, log);
   const book = new UnitBook({
     onProgress: (urgent, status) => noteProgress(log, reporter, urgent, status),
     wake: (key) => reconciler.queue.add(key),
