@@ -26,6 +26,7 @@ import type { ApiserverCondition } from './apiserver-condition.js';
 import { createLoopCondition, type LoopCondition } from './loop-condition.js';
 import { createControlPlaneGate } from './control-plane-gate.js';
 import { createRevisionTagPointer } from './revision-tag-pointer.js';
+import { withControlPlaneMeshes } from './control-plane-meshes.js';
 import { capRevisionPods } from '../core/revision-pods.js';
 import { createReporter, type Reporter } from './reporter.js';
 import type { MeshConfigPort } from '../ports/mesh-config-port.js';
@@ -246,7 +247,7 @@ function createParts(
     running,
     // an agent whose loop lags says so first: that makes every other judgement of time doubtful too
     condition: () => (loop.degraded() ? loop.report() : (options.apiserver?.report() ?? {})),
-    istio: () => options.kubernetes.readIstioInstallation(),
+    istio: async () => withControlPlaneMeshes(await options.kubernetes.readIstioInstallation(), options.meshConfig),
     revisionPods: async () => capRevisionPods(cache.revisionPods(await options.kubernetes.readCronJobs())),
     ...(options.ambient === undefined ? {} : { ambient: readAmbient.bind(undefined, options.ambient) }),
     log,
