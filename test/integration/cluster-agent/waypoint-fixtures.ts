@@ -117,6 +117,26 @@ export function startIstiodWaypointDouble(
   };
 }
 
+/** The `istio.io/rev` of each ready, not terminating pod of waypoint `gateway`, sorted. */
+export async function readyWaypointRevisions(
+  admin: AdminClients,
+  namespace: string,
+  gateway: string,
+): Promise<string[]> {
+  const pods = await admin.core.listNamespacedPod({
+    namespace,
+    labelSelector: `gateway.networking.k8s.io/gateway-name=${gateway}`,
+  });
+  return pods.items
+    .filter(
+      (p) =>
+        p.metadata?.deletionTimestamp === undefined &&
+        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    )
+    .map((p) => p.metadata?.annotations?.['istio.io/rev'] ?? '')
+    .sort();
+}
+
 /**
  * An independent watch of a namespace's waypoint pods: for each waypoint, the sequence number of the first event at
  * which a pod on `revision` existed, and of the first at which every live pod was ready on it.

@@ -7,8 +7,13 @@ import { type Plan, type RolloutStatus, type TransitionPage } from '@meshwave/co
 import { describe, expect, it } from 'vitest';
 import { loadTestEnv } from '../../support/env.js';
 import { NEW, OLD, eventually, newWorkload } from '../cluster-agent/fixtures.js';
-import { ensureGatewayCrd, readyPodRevisions } from '../cluster-agent/gateway-fixtures.js';
-import { WaypointPodWatch, newWaypoint, startIstiodWaypointDouble } from '../cluster-agent/waypoint-fixtures.js';
+import { ensureGatewayCrd } from '../cluster-agent/gateway-fixtures.js';
+import {
+  WaypointPodWatch,
+  newWaypoint,
+  readyWaypointRevisions,
+  startIstiodWaypointDouble,
+} from '../cluster-agent/waypoint-fixtures.js';
 import { AGENT, stepTimes, useAgentSuite } from './real-agent.js';
 import { api, leaderOf, newRun, startPlanner, until } from './planner-processes.js';
 
@@ -112,9 +117,7 @@ describe('the planner moves waypoints by their revision, one step at a time (ADR
     // the workload wave, then one step per waypoint
     expect(dispatched.map((t) => t.wave)).toEqual([0, 1, 2]);
     for (const w of WAYPOINTS)
-      expect(await readyPodRevisions(admin, ns, `gateway.networking.k8s.io/gateway-name=${w}`)).toEqual(
-        Array.from({ length: REPLICAS }, () => NEW),
-      );
+      expect(await readyWaypointRevisions(admin, ns, w)).toEqual(Array.from({ length: REPLICAS }, () => NEW));
     // the second waypoint moved only once every pod of the first was ready on the new revision
     const [a, b] = WAYPOINTS as [string, string];
     expect(watch.allReadyOn.get(a)).toBeDefined();
