@@ -144,7 +144,11 @@ function noteProgress(log: Logger, reporter: Reporter, urgent: boolean, status: 
 /** Applied splits, fenced with the command ledger's epoch (ADR 0049). */
 function meshSplitIntakeOf(
   options: ClusterAgentOptions,
-  parts: Pick<AgentParts, 'cache' | 'intake'> & { source: string; log: Logger; publisher: EventPublisher },
+  parts: Pick<AgentParts, 'cache' | 'intake' | 'istioChanged'> & {
+    source: string;
+    log: Logger;
+    publisher: EventPublisher;
+  },
 ): ReturnType<typeof createMeshSplitIntake> {
   return createMeshSplitIntake({
     cluster: options.cluster,
@@ -153,6 +157,8 @@ function meshSplitIntakeOf(
     cache: parts.cache,
     ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}),
     ledgerEpoch: () => parts.intake.ledger().epoch,
+    // the control planes' meshes changed: the inventory reads them again (ADR 0056)
+    onSelectorsWritten: parts.istioChanged,
     log: parts.log,
     publisher: parts.publisher,
   });
@@ -256,7 +262,7 @@ function createParts(
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
-  const meshSplit = meshSplitIntakeOf(options, { source, cache, intake, log, publisher });
+  const meshSplit = meshSplitIntakeOf(options, { source, cache, intake, istioChanged, log, publisher });
   return { book, cache, intake, reconciler, reporter, loop, gateways, ambient, istioChanged, liveTags, meshSplit };
 }
 
