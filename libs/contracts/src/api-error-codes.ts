@@ -19,6 +19,8 @@ export const ApiErrorCode = {
   UnsupportedUpgradePath: 'UNSUPPORTED_UPGRADE_PATH',
   /** the `to` revision's control plane is not installed or not ready in some selected cluster (ADR 0028) */
   ControlPlaneMissing: 'CONTROL_PLANE_MISSING',
+  /** the `to` revision's istiod serves another mesh than namespaces the rollout moves (ADR 0056) */
+  ControlPlaneOfAnotherMesh: 'CONTROL_PLANE_OF_ANOTHER_MESH',
   /** the plan misses its deadline (each problem in `details`) and the file does not say `acceptInfeasible` */
   PlanInfeasible: 'PLAN_INFEASIBLE',
   /** the rollout's deadline is not after now */

@@ -94,6 +94,8 @@ export const PlannedGateway = z.object({
   namespace: z.string(),
   name: z.string(),
   kind: z.enum([GatewayKind.Injected, GatewayKind.GatewayApi]),
+  /** the Gateway API `Gateway` istiod runs it for (`gateway-api` gateways of agents that report it) */
+  gatewayName: z.string().min(1).max(253).optional(),
 });
 export type PlannedGateway = z.infer<typeof PlannedGateway>;
 
@@ -129,8 +131,23 @@ export const GatewayStepCommand = z.strictObject({
    * Deployment for gets `istio.io/rev: <revision>` at 100% (back to `from` at 0%) and istiod restarts it (ADR 0050)
    */
   kind: z.enum([GatewayKind.Injected, GatewayKind.GatewayApi]).optional(),
+  /**
+   * the rollout's revision tag (`spec.tag`), for a `gateway-api` step: a `Gateway` meshwave pinned to the concrete
+   * old revision before the tag moved (ADR 0056) is labelled with the tag again at 100%, the tag then naming `revision`
+   */
+  tag: RevisionName.optional(),
 });
 export type GatewayStepCommand = z.infer<typeof GatewayStepCommand>;
+
+/**
+ * A Gateway API `Gateway` a tag move must not restart (ADR 0056): labelled with the rollout's tag and moved by its
+ * `gateway-api` step, it is pinned to the revision the tag names before the agent moves the tag.
+ */
+export const GatewayPin = z.strictObject({ namespace: ObjectName, gatewayName: z.string().min(1).max(253) });
+export type GatewayPin = z.infer<typeof GatewayPin>;
+
+/** The annotation a pinned `Gateway` carries: the tag it followed (ADR 0056). */
+export const PINNED_TAG_ANNOTATION = 'meshwave.io/pinned-tag';
 
 /** How far a cluster's agent got with a gateway step (`UnitProgress.gateways`). */
 export const GatewayStepProgress = z.object({

@@ -55,6 +55,11 @@ export const ControlPlane = z.strictObject({
   ready: z.boolean(),
   /** where istiod's image comes from (`gcr.io/istio-release`): its injected proxies come from there by default */
   hub: z.string().max(253).optional(),
+  /**
+   * the mesh it serves: the one `meshwave.io/mesh` its `discoverySelectors` select (ADR 0056); absent when it
+   * discovers every namespace, or its agent could not read its mesh config
+   */
+  mesh: z.string().min(1).max(63).optional(),
 });
 export type ControlPlane = z.infer<typeof ControlPlane>;
 
@@ -160,6 +165,8 @@ export type VmHost = z.infer<typeof VmHost>;
 export const VmGroup = z.strictObject({
   name: ObjectName,
   labels: Labels.default({}),
+  /** the mesh its hosts are part of (ADR 0056): a rollout naming a mesh moves only its groups */
+  mesh: z.string().min(1).max(63).optional(),
   hosts: z.array(VmHost).default([]),
 });
 export type VmGroup = z.infer<typeof VmGroup>;

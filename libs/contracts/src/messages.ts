@@ -12,7 +12,7 @@ import {
   VmHost,
 } from './inventory.js';
 import { AmbientInventory, AmbientStepCommand, AmbientStepProgress, MAX_AMBIENT_STEPS } from './ambient.js';
-import { GatewayStepCommand, GatewayStepProgress, InventoryGateway, MAX_GATEWAYS } from './gateway.js';
+import { GatewayPin, GatewayStepCommand, GatewayStepProgress, InventoryGateway, MAX_GATEWAYS } from './gateway.js';
 import { CommandRejectionReasonSchema } from './command-fencing.js';
 import { UnitState } from './unit-states.js';
 
@@ -109,6 +109,11 @@ export const ClusterDesiredState = z.object({
    * revision; the units keep their labels (the tag) and restart only. Absent: units are relabelled.
    */
   tag: RevisionName.optional(),
+  /**
+   * with `tag`: the Gateway API Gateways of this cluster the rollout's `gateway-api` step moves; before it moves the
+   * tag the agent pins each one still labelled with the tag to the revision the tag names (ADR 0056)
+   */
+  gatewayPins: z.array(GatewayPin).max(MAX_GATEWAYS).optional(),
   /** gateway canary steps (ADR 0047); absent: no gateway of this cluster moves */
   gateways: z.array(GatewayStepCommand).max(MAX_GATEWAYS).optional(),
   /** ambient node waves and waypoint steps dispatched so far (ADR 0051); absent: nothing ambient moves */

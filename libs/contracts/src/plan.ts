@@ -58,6 +58,8 @@ export const PlanProblemCode = {
   ControlPlaneMissing: 'CONTROL_PLANE_MISSING',
   /** a selected cluster reports no control planes, or a version is unknown: the rules could not be checked */
   ControlPlaneUnknown: 'CONTROL_PLANE_UNKNOWN',
+  /** the `to` revision's control plane serves another mesh than namespaces the plan moves (ADR 0056): a refusal */
+  ControlPlaneOfAnotherMesh: 'CONTROL_PLANE_OF_ANOTHER_MESH',
 } as const;
 export type PlanProblemCode = (typeof PlanProblemCode)[keyof typeof PlanProblemCode];
 

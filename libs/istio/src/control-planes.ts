@@ -24,6 +24,8 @@ export interface ControlPlaneView {
   readonly ready: boolean;
   /** the registry path istiod's image comes from (`gcr.io/istio-release`), which its proxies come from by default */
   readonly hub?: string;
+  /** the mesh its `discoverySelectors` select (ADR 0056); absent when it serves every namespace, or is unread */
+  readonly mesh?: string;
 }
 
 /** The hub of an image reference: everything before its last path segment (`docker.io/istio/pilot:1.25.2` → `docker.io/istio`). */

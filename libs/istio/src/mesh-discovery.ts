@@ -22,3 +22,35 @@ export function withDiscoverySelectors(
   doc.set('discoverySelectors', doc.createNode(selectors));
   return { text: doc.toString(), changed: true };
 }
+
+/** A `discoverySelectors` entry as far as the mesh is read from it (a Kubernetes label selector). */
+interface SelectorLike {
+  readonly matchLabels?: Readonly<Record<string, unknown>>;
+  readonly matchExpressions?: readonly {
+    readonly key?: unknown;
+    readonly operator?: unknown;
+    readonly values?: unknown;
+  }[];
+}
+
+/**
+ * The mesh a control plane serves, read from its mesh config `text` (ADR 0056): the one value of `label` (meshwave's
+ * `meshwave.io/mesh`) its `discoverySelectors` select namespaces by, in `matchLabels` or in an `In` expression of
+ * one value, as `meshwave split --apply` writes them. Undefined when it has no selectors on that label (it discovers
+ * namespaces of any mesh), when they name several meshes, or when the text is not YAML.
+ */
+export function meshOfDiscoverySelectors(text: string | undefined, label: string): string | undefined {
+  const doc = parseDocument(text ?? '');
+  if (doc.errors.length > 0) return undefined;
+  const selectors = (doc.toJS() as { discoverySelectors?: unknown } | null)?.discoverySelectors;
+  if (!Array.isArray(selectors)) return undefined;
+  const meshes = new Set<string>();
+  for (const s of selectors as SelectorLike[]) {
+    const byLabel = s?.matchLabels?.[label];
+    if (typeof byLabel === 'string') meshes.add(byLabel);
+    for (const e of s?.matchExpressions ?? [])
+      if (e.key === label && e.operator === 'In' && Array.isArray(e.values) && e.values.length === 1)
+        meshes.add(String(e.values[0]));
+  }
+  return meshes.size === 1 ? [...meshes][0] : undefined;
+}

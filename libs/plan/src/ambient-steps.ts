@@ -21,6 +21,7 @@ import {
 } from '@meshwave/contracts';
 import { compileGlobs, labelsMatch } from './glob.js';
 import { skippedOf } from './plan-report.js';
+import type { InMesh } from './rollout-mesh.js';
 import { CompiledSelector } from './selection.js';
 import { parseIstioVersion, versionSkewVerdict } from './upgrade-rules.js';
 import { iso, type WaveScheduler } from './wave-schedule.js';
@@ -96,6 +97,7 @@ function movesOf(
   body: RolloutSpec['spec'],
   clusters: Inventory['clusters'],
   problems: PlanProblem[],
+  inMesh: InMesh | undefined,
 ): Map<string, ClusterMoves> {
   const section = body.ambient!;
   const { pools, nodeLabels, ...where } = section.select;
@@ -122,6 +124,8 @@ function movesOf(
       nodeWaves.set(kind, chunks(planned, section.maxUnavailable));
     }
     const waypoints = c.ambient.waypoints
+      // a rollout of one mesh moves only its mesh's waypoints (ADR 0056)
+      .filter((w) => inMesh === undefined || inMesh(ci, w.namespace))
       .filter((w) => selector.matchesNamespace(w.namespace) && resolveRevision(c.tags, w.revision) === body.from)
       .map((w) => ({ cluster: c.name, namespace: w.namespace, name: w.name }));
     out.set(c.name, { nodeWaves, waypointSteps: chunks(waypoints, section.waypointsPerStep) });
@@ -141,12 +145,13 @@ export function planAmbientSteps(
   clusters: Inventory['clusters'],
   scheduler: WaveScheduler,
   problems: PlanProblem[],
+  inMesh?: InMesh,
 ): { steps: PlannedAmbientStep[]; clusters: Set<string> } {
   const steps: PlannedAmbientStep[] = [];
   const moving = new Set<string>();
   if (body.ambient === undefined) return { steps, clusters: moving };
   const soakSeconds = body.ambient.soak ?? body.defaults.soak;
-  const moves = [...movesOf(body, clusters, problems).values()];
+  const moves = [...movesOf(body, clusters, problems, inMesh).values()];
   const wanted: {
     component: AmbientComponent;
     index: number;

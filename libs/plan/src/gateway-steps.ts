@@ -9,6 +9,7 @@ import {
   type RolloutSpec,
 } from '@meshwave/contracts';
 import { labelsMatch } from './glob.js';
+import type { InMesh } from './rollout-mesh.js';
 import { CompiledSelector } from './selection.js';
 import { iso, type WaveScheduler } from './wave-schedule.js';
 
@@ -20,10 +21,14 @@ export const GATEWAY_API_STEP = 'gateway-api';
 const compareGateways = (a: PlannedGateway, b: PlannedGateway): number =>
   a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
 
-/** The gateways the rollout's `gateways:` section selects that are on `from` (a tag resolved), by kind. */
+/**
+ * The gateways the rollout's `gateways:` section selects that are on `from` (a tag resolved), by kind. A rollout of
+ * one mesh (`inMesh`) selects only gateways of namespaces in its mesh (ADR 0056), as it does units.
+ */
 export function selectGateways(
   body: RolloutSpec['spec'],
   clusters: Inventory['clusters'],
+  inMesh?: InMesh,
 ): { injected: PlannedGateway[]; gatewayApi: PlannedGateway[] } {
   const injected: PlannedGateway[] = [];
   const gatewayApi: PlannedGateway[] = [];
@@ -35,8 +40,15 @@ export function selectGateways(
     if (!selector.matchesCluster(ci)) return;
     for (const g of c.gateways ?? []) {
       if (!selector.matchesNamespace(g.namespace) || !labelsMatch(gatewayLabels, g.labels)) continue;
+      if (inMesh !== undefined && !inMesh(ci, g.namespace)) continue;
       if (resolveRevision(c.tags, g.revision) !== body.from) continue;
-      const planned = { cluster: c.name, namespace: g.namespace, name: g.name, kind: g.kind };
+      const planned: PlannedGateway = {
+        cluster: c.name,
+        namespace: g.namespace,
+        name: g.name,
+        kind: g.kind,
+        ...(g.gatewayName !== undefined ? { gatewayName: g.gatewayName } : {}),
+      };
       (g.kind === GatewayKind.Injected ? injected : gatewayApi).push(planned);
     }
   });

@@ -4,7 +4,8 @@ import { hashWithSeed } from './stable-hash.js';
 
 /**
  * VM hosts on `from`, per wave name, ordered by stable hash and batched by their entry's maxUnavailable. A group
- * is claimed by the first `vms` entry selecting it; hosts of unclaimed groups are counted as untouched.
+ * is claimed by the first `vms` entry selecting it; hosts of unclaimed groups are counted as untouched. A rollout
+ * naming a mesh considers only the groups whose `mesh` is that mesh.
  */
 export function planVmHosts(
   spec: RolloutSpec,
@@ -15,6 +16,8 @@ export function planVmHosts(
   const hostsByWave = new Map<string, PlannedVmHost[]>();
   let untouched = 0;
   for (const group of inventory.vmGroups) {
+    // a rollout of one mesh moves only its mesh's groups (ADR 0056); another mesh's are not its own to count
+    if (body.mesh !== undefined && group.mesh !== body.mesh) continue;
     const entry = body.vms.find((v) => matchesVmGroup(v.select, group));
     if (entry === undefined) {
       untouched += group.hosts.length;

@@ -11,8 +11,8 @@ import {
 } from '@meshwave/contracts';
 import { ambientSkipper, planAmbientSteps } from './ambient-steps.js';
 import { ChangeWindows, type StartDelay } from './change-windows.js';
-import { controlPlaneProblems } from './control-plane-checks.js';
 import { planGatewaySteps, selectGateways } from './gateway-steps.js';
+import { istioRuleProblems } from './istio-rule-checks.js';
 import { meshResolver, type MeshOf } from './mesh-of.js';
 import { compareWorkloads, deadlineProblems, reportUnmoved, skippedOf, UNASSIGNED } from './plan-report.js';
 import { rolloutMeshFilter } from './rollout-mesh.js';
@@ -108,18 +108,13 @@ export function planRollout(spec: RolloutSpec, inventory: Inventory, options: Pl
 
   reportUnmoved(units, clusters, assigned, body, skipped, blocked);
   // 5. Ambient mode: istio-cni then ztunnel in node waves, then waypoints (ADR 0051).
-  const ambient = planAmbientSteps(body, clusters, scheduler, problems);
+  const ambient = planAmbientSteps(body, clusters, scheduler, problems, inMesh);
   // 6. Gateways, by canary after every wave (ADR 0047).
-  const gateways = selectGateways(body, clusters);
+  const gateways = selectGateways(body, clusters, inMesh);
   const gatewaySteps = planGatewaySteps(body, gateways, scheduler, problems);
-  // Istio's rules, checked in the clusters the plan moves units or gateways in (ADR 0028).
-  const moving = new Uint8Array(clusters.length);
-  for (let u = 0; u < units.size; u++) if (assigned[u] !== UNASSIGNED) moving[units.cluster[u]!] = 1;
-  const movingGateways = new Set(gatewaySteps.flatMap((s) => s.gateways.map((g) => g.cluster)));
-  const movingIn = clusters.filter(
-    (c, ci) => moving[ci] === 1 || movingGateways.has(c.name) || ambient.clusters.has(c.name),
-  );
-  problems.push(...controlPlaneProblems(body, movingIn));
+  // Istio's rules, checked in the clusters the plan moves units or gateways in (ADR 0028, 0056).
+  const moves = { units, assigned, gatewaySteps, ambientClusters: ambient.clusters };
+  problems.push(...istioRuleProblems(body, clusters, moves, meshResolver(options.meshOf, inventory)));
   problems.push(...deadlineProblems(body, now, scheduler.scheduled));
   const lastStep = gatewaySteps.at(-1) ?? ambient.steps.at(-1);
   const completion = scheduler.scheduled.reduce(

@@ -38,6 +38,8 @@ export const PlannerErrorCode = {
   UnsupportedUpgradePath: 'UNSUPPORTED_UPGRADE_PATH',
   /** one of Istio's rules refuses the rollout's plan: `to` is not installed or not ready in a selected cluster */
   ControlPlaneMissing: 'CONTROL_PLANE_MISSING',
+  /** the plan is refused: `to`'s istiod serves another mesh than namespaces the rollout moves (ADR 0056) */
+  ControlPlaneOfAnotherMesh: 'CONTROL_PLANE_OF_ANOTHER_MESH',
   /** a document read from the store does not match its schema (stored-documents.ts): retrying cannot fix it */
   StoredDocumentInvalid: 'STORED_DOCUMENT_INVALID',
   /** the store lost its data (its era marker is gone): this replica stopped acting until restarted (ADR 0025) */

@@ -1,7 +1,9 @@
 // The Istio sidecar-injector double's mutation, as a pure function: pod in, injected pod out. It follows what
-// istiod 1.24–1.26 add to a pod (istio-init, istio-proxy from <hub>/proxyv2:<version>, the
+// istiod 1.24–1.26 add to a pod with the `sidecar` template (the `gateway` template: gateway-template.ts) (istio-init, istio-proxy from <hub>/proxyv2:<version>, the
 // sidecar.istio.io/status annotation carrying the revision, the canonical-service and tlsMode labels); the
 // JSON patch sent to the apiserver is the diff of the two (see server.ts).
+
+import { injectGateway, wantsGatewayTemplate } from './gateway-template.ts';
 
 export const DEFAULT_HUB = 'docker.io/istio';
 
@@ -219,6 +221,19 @@ export function injectSidecar(
   const canonicalRevision =
     labels['service.istio.io/canonical-revision'] ?? labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
   const appContainers = pod.spec?.containers ?? [];
+  // Istio's gateway template: the proxy is the pod's main container, with no istio-init
+  if (wantsGatewayTemplate(pod))
+    return injectGateway(
+      pod,
+      { revision, version, hub },
+      {
+        workload,
+        volumes: sidecarVolumes(),
+        volumeNames: VOLUMES,
+        statusAnnotation: STATUS_ANNOTATION,
+        extraAnnotations: fault ? { [FAULT_ANNOTATION]: fault } : {},
+      },
+    );
 
   const status = {
     initContainers: ['istio-init'],

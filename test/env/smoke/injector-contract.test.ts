@@ -115,3 +115,54 @@ describe('injector double mutation', () => {
     ]);
   });
 });
+
+describe("injector double: Istio's gateway template", () => {
+  // a pod of Istio's gateway chart: labelled for injection, asking for the gateway template, its proxy container `auto`
+  const gatewayPod = {
+    metadata: {
+      generateName: 'istio-ingressgateway-5f9c7-',
+      labels: { app: 'istio-ingressgateway', istio: 'ingressgateway', 'sidecar.istio.io/inject': 'true' },
+      annotations: { 'inject.istio.io/templates': 'gateway' },
+    },
+    spec: {
+      containers: [{ name: 'istio-proxy', image: 'auto', securityContext: { runAsUser: 1337 } }],
+    },
+  };
+
+  it('makes istio-proxy of the version the main container, running `proxy router`, with no istio-init', () => {
+    const out = injectSidecar(gatewayPod, { revision: '1-25-2', version: '1.25.2' });
+    expect(out.spec.initContainers).toEqual([]);
+    expect(out.spec.containers.map((c) => [c.name, c.image])).toEqual([
+      ['istio-proxy', 'docker.io/istio/proxyv2:1.25.2'],
+    ]);
+    const proxy = out.spec.containers[0]!;
+    expect((proxy.args as string[]).slice(0, 2)).toEqual(['proxy', 'router']);
+    // the chart's own fields stay: the template is merged into its container by name
+    expect(proxy.securityContext).toEqual({ runAsUser: 1337 });
+    const status = JSON.parse(out.metadata.annotations['sidecar.istio.io/status'] ?? '{}') as Record<string, unknown>;
+    expect(status).toMatchObject({ initContainers: null, containers: ['istio-proxy'], revision: '1-25-2' });
+    expect(out.metadata.labels).toMatchObject({
+      'istio.io/rev': '1-25-2',
+      'service.istio.io/canonical-name': 'istio-ingressgateway',
+      'service.istio.io/canonical-revision': 'latest',
+    });
+    expect(out.metadata.labels['security.istio.io/tlsMode']).toBeUndefined();
+    // a second pass (an injected pod) changes nothing
+    expect(diffPatch(out, injectSidecar(out, { revision: '1-24-5', version: '1.24.5' }))).toEqual([]);
+  });
+
+  it("keeps the pod's own istio.io/rev label (a tag) and adds the proxy beside a gateway's other containers", () => {
+    const pod = {
+      metadata: {
+        name: 'shop-istio-0',
+        labels: { 'istio.io/rev': 'prod', 'gateway.networking.k8s.io/gateway-name': 'shop' },
+        annotations: { 'inject.istio.io/templates': 'gateway' },
+      },
+      spec: { containers: [{ name: 'app', image: 'example/app:1' }] },
+    };
+    const out = injectSidecar(pod, { revision: '1-24-5', version: '1.24.5' });
+    expect(out.metadata.labels['istio.io/rev']).toBe('prod');
+    expect(out.spec.containers.map((c) => c.name)).toEqual(['app', 'istio-proxy']);
+    expect(out.metadata.annotations['kubectl.kubernetes.io/default-container']).toBe('app');
+  });
+});

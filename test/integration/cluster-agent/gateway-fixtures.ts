@@ -185,6 +185,8 @@ export async function newGatewayApiGateway(
   namespace: string,
   gateway: string,
   replicas: number,
+  /** the Gateway's `istio.io/rev`: the old revision, or a revision tag pointing at it */
+  label = OLD,
 ): Promise<string> {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
@@ -194,7 +196,7 @@ export async function newGatewayApiGateway(
     body: {
       apiVersion: `${GATEWAY_API.group}/${GATEWAY_API.version}`,
       kind: 'Gateway',
-      metadata: { name: gateway, labels: { 'istio.io/rev': OLD } },
+      metadata: { name: gateway, labels: { 'istio.io/rev': label } },
       spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
     },
   });
@@ -208,10 +210,20 @@ export async function newGatewayApiGateway(
   return name;
 }
 
+/** The revision a revision tag points at (its `istio-revision-tag-<tag>` webhook), else `label` itself. */
+async function resolveTag(kc: k8s.KubeConfig, label: string): Promise<string> {
+  const mwc = await kc
+    .makeApiClient(k8s.AdmissionregistrationV1Api)
+    .readMutatingWebhookConfiguration({ name: `istio-revision-tag-${label}` })
+    .catch(() => undefined);
+  return mwc?.metadata?.labels?.['istio.io/rev'] ?? label;
+}
+
 /**
- * What istiod does for a Gateway API gateway (istio/istio#59959): when the Gateway's `istio.io/rev` changes, it
- * re-renders the gateway's Deployment on that revision, which restarts its pods (the injector double injects them).
- * Polls; the returned function stops it.
+ * What istiod does for a Gateway API gateway (istio/istio#59959): it renders the gateway's Deployment on the
+ * revision the Gateway's `istio.io/rev` resolves to (a tag to the revision it points at), so a relabel to another
+ * revision, or a move of the tag the Gateway is labelled with, restarts its pods (the injector double injects
+ * them); a relabel from a tag to the revision it points at changes nothing. Polls; the returned function stops it.
  */
 export function startIstiodGatewayDouble(
   admin: AdminClients,
@@ -230,7 +242,8 @@ export function startIstiodGatewayDouble(
         const g = (await objects.getNamespacedCustomObject({ ...GATEWAY_API, namespace, name: gateway })) as {
           metadata?: { labels?: Record<string, string> };
         };
-        const wanted = g.metadata?.labels?.['istio.io/rev'];
+        const label = g.metadata?.labels?.['istio.io/rev'];
+        const wanted = label === undefined ? undefined : await resolveTag(kc, label);
         const d = await admin.apps.readNamespacedDeployment({ namespace, name: deployment });
         if (wanted !== undefined && d.spec?.template.metadata?.labels?.['istio.io/rev'] !== wanted)
           await admin.apps.patchNamespacedDeployment(

@@ -1,15 +1,15 @@
 // `meshwave split --apply` end to end on a real kube-apiserver (issue 21, ADR 0049): the CLI splits a graph and sends
 // it to a planner, which sends the cluster's agent a mesh-split command over Kafka; the agent, under the chart's RBAC
-// with `meshSplit=true`, labels the namespaces and sets the mesh revision's discoverySelectors. The apiserver, read
-// with an admin client, decides.
+// with `meshSplit=true`, labels the namespaces and sets the mesh revision's discoverySelectors, then reports the mesh
+// that revision's control plane serves (ADR 0056). The apiserver, read with an admin client, decides.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCli } from '@meshwave/cli';
-import { MESH_LABEL } from '@meshwave/contracts';
+import { MESH_LABEL, MessageType } from '@meshwave/contracts';
 import { loadTestEnv } from '../../support/env.ts';
 import { newAgentHarness } from './agent-harness.ts';
 import { PLANNER_TOKEN, newHarnessPlanner } from './harness-planner.ts';
-import { OLD, eventually, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
+import { OLD, eventually, newIstiod, newNamespace, newWorkload, uniqueName } from './fixtures.ts';
 
 const env = loadTestEnv({ needClusters: 1 });
 const cluster = env.clusters[0]!;
@@ -46,6 +46,11 @@ describe('meshwave split --apply on a real apiserver', () => {
     // mesh names of this test only: the revisions' ConfigMaps live in the shared istio-system
     const prefix = `m${uniqueName('x').slice(2)}`;
     const revisionA = `${prefix}-a-1-25-2`;
+    // mesh-a's istiod, so the agent reports its control plane (and, once the selectors are written, its mesh)
+    await newIstiod(h.admin, revisionA, '1.25.2');
+    cleanups.push(() =>
+      h.admin.apps.deleteNamespacedDeployment({ namespace: 'istio-system', name: `istiod-${revisionA}` }),
+    );
     await h.admin.core.createNamespacedConfigMap({
       namespace: 'istio-system',
       body: { metadata: { name: `istio-${revisionA}` }, data: { mesh: 'accessLogFile: /dev/stdout\n' } },
@@ -110,6 +115,16 @@ describe('meshwave split --apply on a real apiserver', () => {
         { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } },
       ],
     });
+    // the agent reads the selectors back: its inventory says which mesh the revision's control plane serves (ADR 0056)
+    await eventually(`the inventory reports ${revisionA} serving ${prefix}-a`, () =>
+      h.events.some(
+        (m) =>
+          (m.type === MessageType.Inventory || m.type === MessageType.InventoryDelta) &&
+          (m.data as { controlPlanes?: { revision: string; mesh?: string }[] }).controlPlanes?.some(
+            (c) => c.revision === revisionA && c.mesh === `${prefix}-a`,
+          ),
+      ),
+    );
     // the workloads keep their revision: moving a mesh is a rollout of that mesh
     const shopNs = await h.admin.core.readNamespace({ name: shop });
     expect(shopNs.metadata?.labels?.['istio.io/rev']).toBe(OLD);

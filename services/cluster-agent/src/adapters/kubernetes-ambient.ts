@@ -33,6 +33,7 @@ function toNodePodView(o: RawObject): NodePodView {
     name: o.metadata?.name ?? '',
     nodeName: spec.nodeName,
     labels: o.metadata?.labels ?? {},
+    annotations: o.metadata?.annotations ?? {},
     ownerKind: controllerOf(o)?.kind,
     containers: (spec.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '' })),
     ready: (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),

@@ -1,5 +1,6 @@
 import { PatchStrategy } from '@kubernetes/client-node';
 import { IstioLabel } from '@meshwave/istio';
+import { PINNED_TAG_ANNOTATION } from '@meshwave/contracts';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import type { DeploymentObject } from '../core/gateway-step.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
@@ -44,16 +45,24 @@ export function gatewayOperations({ call, getOrUndefined }: ApiCaller): GatewayD
       }
     },
 
-    async readGatewayRevision(namespace, name) {
-      const gateway = await getOrUndefined<{ metadata?: { labels?: Record<string, string> } }>(
-        'get',
-        gatewayApi(namespace, name),
-      );
-      return gateway === undefined ? undefined : (gateway.metadata?.labels?.[IstioLabel.Revision] ?? null);
+    async readGateway(namespace, name) {
+      const gateway = await getOrUndefined<{
+        metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      }>('get', gatewayApi(namespace, name));
+      if (gateway === undefined) return undefined;
+      return {
+        revision: gateway.metadata?.labels?.[IstioLabel.Revision] ?? null,
+        pinnedTag: gateway.metadata?.annotations?.[PINNED_TAG_ANNOTATION] ?? null,
+      };
     },
 
-    async setGatewayRevision(namespace, name, revision) {
-      const body = { metadata: { labels: { [IstioLabel.Revision]: revision } } };
+    async setGatewayRevision(namespace, name, revision, pinnedTag) {
+      const body = {
+        metadata: {
+          labels: { [IstioLabel.Revision]: revision },
+          ...(pinnedTag !== undefined ? { annotations: { [PINNED_TAG_ANNOTATION]: pinnedTag } } : {}),
+        },
+      };
       await call('patch', 'PATCH', gatewayApi(namespace, name), body, PatchStrategy.MergePatch);
     },
   };

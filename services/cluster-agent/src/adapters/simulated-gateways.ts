@@ -101,7 +101,7 @@ export function simulatedGateways(s: SimStore): GatewayDeploymentPort {
       return Promise.resolve('deleted');
     },
 
-    readGatewayRevision: () => Promise.resolve(undefined),
+    readGateway: () => Promise.resolve(undefined),
     setGatewayRevision: (namespace, name) =>
       Promise.reject(new Error(`the simulated cluster has no Gateway ${namespace}/${name}`)),
   };

@@ -148,6 +148,7 @@ export function assignments(
         wave: d.wave,
         progressDeadlineSeconds: d.progressDeadlineSeconds ?? progressDeadlineSeconds,
         ...(d.tag !== undefined ? { tag: d.tag } : {}),
+        ...(d.tag !== undefined && d.gatewayPins !== undefined ? { gatewayPins: d.gatewayPins } : {}),
         ...(d.allowUnsupportedUpgradePath === true ? { allowUnsupportedUpgradePath: true } : {}),
       };
       const key = unitKey(target);

@@ -32,4 +32,11 @@ describe('a Gateway API gateway step (ADR 0050)', () => {
       reason: 'Gateway edge/web not found',
     });
   });
+
+  it('Given a Gateway pinned before the tag moved (ADR 0056), Then at 100% it is labelled with the tag again and judged on the revision', () => {
+    const pinned = { ...target, label: 'prod' };
+    expect(nextGatewayApiAction(pinned, '1-24-5', side(2, 2))).toEqual({ kind: 'relabel-gateway', revision: 'prod' });
+    expect(nextGatewayApiAction(pinned, 'prod', side(1, 2))).toMatchObject({ kind: 'wait' });
+    expect(nextGatewayApiAction(pinned, 'prod', side(2, 2))).toEqual({ kind: 'converged' });
+  });
 });

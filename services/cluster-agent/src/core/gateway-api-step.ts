@@ -12,6 +12,11 @@ export interface GatewayApiStepTarget {
   readonly name: string;
   readonly gatewayName: string;
   readonly revision: string;
+  /**
+   * what the Gateway's `istio.io/rev` should say when not `revision`: the tag a Gateway pinned before a tag move
+   * followed, once that tag names `revision` (ADR 0056)
+   */
+  readonly label?: string;
 }
 
 /** The decision: relabel the Gateway, or wait for istiod's restart, or done. */
@@ -29,7 +34,8 @@ export function nextGatewayApiAction(
 ): GatewayApiAction {
   const where = `${target.namespace}/${target.gatewayName}`;
   if (label === undefined) return { kind: 'failed', reason: `Gateway ${where} not found` };
-  if (label !== target.revision) return { kind: 'relabel-gateway', revision: target.revision };
+  const wanted = target.label ?? target.revision;
+  if (label !== wanted) return { kind: 'relabel-gateway', revision: wanted };
   if (side === undefined)
     return { kind: 'wait', reason: `istiod has no Deployment ${target.name} for Gateway ${where}` };
   const { view, readyPods, livePods } = side;

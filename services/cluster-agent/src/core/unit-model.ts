@@ -1,4 +1,4 @@
-import type { UnitState, UnitTarget } from '@meshwave/contracts';
+import type { GatewayPin, UnitState, UnitTarget } from '@meshwave/contracts';
 import type { FailureHold } from './failure-judgement.js';
 import type { MapPatch, NamespaceView, PodView, WorkloadRef, WorkloadView } from '../ports/kubernetes-port.js';
 
@@ -20,6 +20,8 @@ export interface UnitAssignment {
    * it restarts; its labels are never written, and no namespace label is handed over.
    */
   readonly tag?: string;
+  /** with `tag`: the Gateway API Gateways pinned to the tag's revision before the tag moves (ADR 0056) */
+  readonly gatewayPins?: readonly GatewayPin[];
   /** the rollout allows an upgrade path Istio does not support: a tag move's live path check does not refuse */
   readonly allowUnsupportedUpgradePath?: boolean;
   /**

@@ -18,6 +18,8 @@ export interface NodePodView {
   readonly name: string;
   readonly nodeName: string | undefined;
   readonly labels: Labels;
+  /** absent where a reader does not need them (node waves read labels and images only) */
+  readonly annotations?: Labels;
   /** the kind of its controller owner (`DaemonSet`, `ReplicaSet`, ...), when it has one */
   readonly ownerKind: string | undefined;
   readonly containers: readonly ContainerView[];

@@ -59,7 +59,8 @@ async function passOf(
     const waiting = moved
       .filter((w) => w.state !== 'converged')
       .map((w) => ({ name: `${w.namespace}/${w.name}`, state: w.state, ...(w.detail ? { detail: w.detail } : {}) }));
-    return { state: waiting.length === 0 ? 'converged' : 'failed', waiting };
+    const state = moved.some((w) => w.state === 'failed') ? 'failed' : waiting.length === 0 ? 'converged' : 'moving';
+    return { state, waiting };
   }
   const nodes = await nodeWavePass(
     port,

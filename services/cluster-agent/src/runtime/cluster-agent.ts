@@ -26,6 +26,7 @@ import type { ApiserverCondition } from './apiserver-condition.js';
 import { createLoopCondition, type LoopCondition } from './loop-condition.js';
 import { createControlPlaneGate } from './control-plane-gate.js';
 import { createRevisionTagPointer } from './revision-tag-pointer.js';
+import { withControlPlaneMeshes } from './control-plane-meshes.js';
 import { capRevisionPods } from '../core/revision-pods.js';
 import { createReporter, type Reporter } from './reporter.js';
 import type { MeshConfigPort } from '../ports/mesh-config-port.js';
@@ -116,11 +117,16 @@ interface AgentParts {
  * What the agent knows of Istio's installation: the control-plane check and the tag pointer, which read it live and
  * trust a good answer for `okForMs`, and the revision tags the webhook watch keeps.
  */
-function istioParts(port: KubernetesPort, clock: Clock, okForMs: number, log: Logger) {
+function istioParts(
+  { kubernetes: port, gateways }: Pick<ClusterAgentOptions, 'kubernetes' | 'gateways'>,
+  clock: Clock,
+  okForMs: number,
+  log: Logger,
+) {
   const read = (): ReturnType<KubernetesPort['readIstioInstallation']> => port.readIstioInstallation();
   return {
     controlPlanes: createControlPlaneGate({ read, clock, okForMs }),
-    revisionTags: createRevisionTagPointer({ port, read, clock, okForMs, log }),
+    revisionTags: createRevisionTagPointer({ port, ...(gateways ? { gateways } : {}), read, clock, okForMs, log }),
     liveTags: new LiveRevisionTags(),
   };
 }
@@ -138,7 +144,11 @@ function noteProgress(log: Logger, reporter: Reporter, urgent: boolean, status: 
 /** Applied splits, fenced with the command ledger's epoch (ADR 0049). */
 function meshSplitIntakeOf(
   options: ClusterAgentOptions,
-  parts: Pick<AgentParts, 'cache' | 'intake'> & { source: string; log: Logger; publisher: EventPublisher },
+  parts: Pick<AgentParts, 'cache' | 'intake' | 'istioChanged'> & {
+    source: string;
+    log: Logger;
+    publisher: EventPublisher;
+  },
 ): ReturnType<typeof createMeshSplitIntake> {
   return createMeshSplitIntake({
     cluster: options.cluster,
@@ -147,6 +157,8 @@ function meshSplitIntakeOf(
     cache: parts.cache,
     ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}),
     ledgerEpoch: () => parts.intake.ledger().epoch,
+    // the control planes' meshes changed: the inventory reads them again (ADR 0056)
+    onSelectorsWritten: parts.istioChanged,
     log: parts.log,
     publisher: parts.publisher,
   });
@@ -175,7 +187,7 @@ function createParts(
     log.warn({ apiserverUnreachable: unreachable }, 'agent condition changed');
     reporter.sendHealth();
   });
-  const { controlPlanes, revisionTags, liveTags } = istioParts(options.kubernetes, clock, intervals.resyncMs, log);
+  const { controlPlanes, revisionTags, liveTags } = istioParts(options, clock, intervals.resyncMs, log);
   const book = new UnitBook({
     onProgress: (urgent, status) => noteProgress(log, reporter, urgent, status),
     wake: (key) => reconciler.queue.add(key),
@@ -241,7 +253,7 @@ function createParts(
     running,
     // an agent whose loop lags says so first: that makes every other judgement of time doubtful too
     condition: () => (loop.degraded() ? loop.report() : (options.apiserver?.report() ?? {})),
-    istio: () => options.kubernetes.readIstioInstallation(),
+    istio: async () => withControlPlaneMeshes(await options.kubernetes.readIstioInstallation(), options.meshConfig),
     revisionPods: async () => capRevisionPods(cache.revisionPods(await options.kubernetes.readCronJobs())),
     ...(options.ambient === undefined ? {} : { ambient: readAmbient.bind(undefined, options.ambient) }),
     log,
@@ -250,7 +262,7 @@ function createParts(
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
-  const meshSplit = meshSplitIntakeOf(options, { source, cache, intake, log, publisher });
+  const meshSplit = meshSplitIntakeOf(options, { source, cache, intake, istioChanged, log, publisher });
   return { book, cache, intake, reconciler, reporter, loop, gateways, ambient, istioChanged, liveTags, meshSplit };
 }
 

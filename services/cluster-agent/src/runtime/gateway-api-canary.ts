@@ -6,7 +6,8 @@ import type { GatewayCanaryPort } from './gateway-canary.js';
 
 /**
  * One pass of a Gateway API gateway's step (ADR 0050): reads the Deployment istiod runs, the Gateway it serves and
- * their pods; moves the Gateway's `istio.io/rev` (`to` at 100%, `from` at 0%) or waits for istiod's restart. At
+ * their pods; moves the Gateway's `istio.io/rev` (`to` at 100%, or the rollout's tag for a Gateway pinned before
+ * the tag moved, ADR 0056; `from` at 0%) or waits for istiod's restart. At
  * most one write, idempotent: a pass run again once converged writes nothing.
  */
 export async function reconcileGatewayApiStep(
@@ -24,10 +25,13 @@ export async function reconcileGatewayApiStep(
   if (recognised?.kind !== 'gateway-api')
     return { kind: 'failed', reason: `${namespace}/${name} is not the Deployment of a Gateway API gateway` };
   const gatewayName = recognised.gatewayName;
-  const label = await kube.readGatewayRevision(namespace, gatewayName);
+  const gateway = await kube.readGateway(namespace, gatewayName);
+  // a Gateway pinned before the rollout's tag moved follows the tag again at 100% (ADR 0056)
+  const followsTag = command.percent === 100 && command.tag !== undefined && gateway?.pinnedTag === command.tag;
   const own = pods.filter((p) => p.controlled && !p.terminating && selectorMatches(view!.selector, p.labels));
   const ready = own.filter((p) => p.ready && injectedRevisionOf(p.annotations) === revision).length;
-  const action = nextGatewayApiAction({ namespace, name, gatewayName, revision }, label, {
+  const target = { namespace, name, gatewayName, revision, ...(followsTag ? { label: command.tag } : {}) };
+  const action = nextGatewayApiAction(target, gateway === undefined ? undefined : gateway.revision, {
     view: view!,
     readyPods: ready,
     livePods: own.length,

@@ -28,7 +28,7 @@ function newStuckPort(createError?: Error): GatewayCanaryPort & { writes: string
     },
     scaleDeployment: (_ns, name, replicas) => Promise.resolve(void writes.push(`scale ${name} ${replicas}`)),
     deleteDeployment: (_ns, name) => Promise.resolve((writes.push(`delete ${name}`), 'deleted')),
-    readGatewayRevision: () => Promise.resolve(undefined),
+    readGateway: () => Promise.resolve(undefined),
     setGatewayRevision: (_ns, name, revision) => Promise.resolve(void writes.push(`relabel ${name} ${revision}`)),
   };
 }

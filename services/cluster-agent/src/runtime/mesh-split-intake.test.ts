@@ -19,6 +19,7 @@ function newWorld(namespaces: Record<string, Record<string, string>>, meshConfig
   const refused: OutgoingMessage[] = [];
   let ledgerEpoch = 1;
   let forbidden = false;
+  let reReads = 0;
   const meshConfig: MeshConfigPort = {
     readMeshConfig: (revision) => {
       if (forbidden) return Promise.reject(new ClusterAgentError(ClusterAgentErrorCode.Forbidden, 'forbidden'));
@@ -49,6 +50,7 @@ function newWorld(namespaces: Record<string, Record<string, string>>, meshConfig
     cache: { namespace: (name) => ns.get(name), rememberNamespace: (v) => ns.set(v.name, v) },
     meshConfig,
     ledgerEpoch: () => ledgerEpoch,
+    onSelectorsWritten: () => void reReads++,
     log: silentLogger(),
     publisher: {
       publish: (m) => {
@@ -91,6 +93,7 @@ function newWorld(namespaces: Record<string, Record<string, string>>, meshConfig
     send,
     newEpoch: (e: number) => (ledgerEpoch = e),
     forbid: () => (forbidden = true),
+    reReads: () => reReads,
   };
 }
 
@@ -115,6 +118,8 @@ describe('cluster-agent: an applied mesh split', () => {
     await w.send({});
     await w.send({ generation: 101 }, 'c2');
     expect(w.writes).toHaveLength(2);
+    // the selectors were written once: the control planes (and the mesh each serves) are read again once (ADR 0056)
+    expect(w.reReads()).toBe(1);
   });
 
   it("Given a split from a deposed leader's epoch, or of an older generation, or for another cluster, When it comes, Then it is refused aloud and nothing is written", async () => {

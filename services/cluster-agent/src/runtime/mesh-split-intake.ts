@@ -25,6 +25,8 @@ export interface MeshSplitIntakeOptions {
   readonly meshConfig?: MeshConfigPort;
   /** the highest planner epoch the command ledger has seen: a deposed leader's apply is refused like its commands */
   readonly ledgerEpoch: () => number;
+  /** a revision's selectors were written: the mesh its control plane serves changed (ADR 0056) */
+  readonly onSelectorsWritten?: () => void;
   readonly log: Logger;
   readonly publisher: EventPublisher;
 }
@@ -130,6 +132,7 @@ export function createMeshSplitIntake(options: MeshSplitIntakeOptions): {
       }
       held = { epoch: Math.max(held.epoch, cmd.epoch), generation: cmd.generation };
       log.info({ generation: cmd.generation, epoch: cmd.epoch, ...done }, 'mesh split applied');
+      if (done.selectorsWritten.length > 0) options.onSelectorsWritten?.();
     },
   };
 }

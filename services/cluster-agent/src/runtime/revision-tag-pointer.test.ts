@@ -15,7 +15,10 @@ const installation = (tagPointsAt: string): IstioInstallation => ({
   injectors: ['1-22-1', '1-24-5', '1-25-2'],
 });
 
-function newPointer(now: IstioInstallation) {
+/** Gateways by `namespace/name`: their `istio.io/rev` label and pin annotation. */
+type Gateways = Map<string, { revision: string | null; pinnedTag: string | null }>;
+
+function newPointer(now: IstioInstallation, gateways: Gateways = new Map()) {
   const writes: string[] = [];
   const pointer = createRevisionTagPointer({
     port: {
@@ -24,7 +27,18 @@ function newPointer(now: IstioInstallation) {
         return { outcome: 'updated' };
       },
     },
-    read: async () => now,
+    gateways: {
+      readGateway: async (namespace: string, name: string) => gateways.get(`${namespace}/${name}`),
+      setGatewayRevision: async (namespace: string, name: string, revision: string, pinnedTag?: string) => {
+        writes.push(`Gateway ${namespace}/${name}→${revision} (pinned from ${pinnedTag})`);
+        gateways.set(`${namespace}/${name}`, { revision, pinnedTag: pinnedTag ?? null });
+      },
+    },
+    read: async () => {
+      // the tag points where the last write pointed it
+      const moved = writes.filter((w) => w.startsWith('prod-stable→')).at(-1);
+      return moved === undefined ? now : { ...now, tags: { 'prod-stable': moved.split('→')[1]! } };
+    },
     clock: createManualClock(),
     okForMs: 60_000,
     log: silentLogger(),
@@ -49,5 +63,28 @@ describe('the revision tag pointer', () => {
     const allowed = newPointer(installation('1-22-1'));
     expect(await allowed.pointer.point('prod-stable', '1-25-2', true)).toBeUndefined();
     expect(allowed.writes).toEqual(['prod-stable→1-25-2']);
+  });
+
+  it('Given Gateways to pin (ADR 0056), Then before the tag moves each one still labelled with it is pinned to the revision the tag names, once', async () => {
+    const gateways: Gateways = new Map([
+      ['edge/web', { revision: 'prod-stable', pinnedTag: null }],
+      ['edge/api', { revision: '1-24-5', pinnedTag: null }],
+    ]);
+    const { pointer, writes } = newPointer(installation('1-24-5'), gateways);
+    const pins = [
+      { namespace: 'edge', gatewayName: 'web' },
+      { namespace: 'edge', gatewayName: 'api' },
+      { namespace: 'edge', gatewayName: 'gone' },
+    ];
+    expect(await pointer.point('prod-stable', '1-25-2', false, pins)).toBeUndefined();
+    expect(writes).toEqual(['Gateway edge/web→1-24-5 (pinned from prod-stable)', 'prod-stable→1-25-2']);
+    expect(gateways.get('edge/web')).toEqual({ revision: '1-24-5', pinnedTag: 'prod-stable' });
+    // the tag already points there: nothing is pinned again (a Gateway labelled with it since follows it)
+    pointer.forget();
+    gateways.set('edge/late', { revision: 'prod-stable', pinnedTag: null });
+    expect(
+      await pointer.point('prod-stable', '1-25-2', false, [...pins, { namespace: 'edge', gatewayName: 'late' }]),
+    ).toBeUndefined();
+    expect(writes.filter((w) => w.startsWith('Gateway'))).toHaveLength(1);
   });
 });

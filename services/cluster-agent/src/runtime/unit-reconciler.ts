@@ -17,7 +17,7 @@ import type { KubernetesPort } from '../ports/kubernetes-port.js';
 import type { UnitObservation } from '../core/unit-model.js';
 import type { ClusterCache } from './cluster-cache.js';
 import type { ControlPlaneGate } from './control-plane-gate.js';
-import type { RevisionTagPointer } from './revision-tag-pointer.js';
+import type { RevisionTagPointer, TagPointRefusal } from './revision-tag-pointer.js';
 import type { UnitBook, UnitStatus } from './unit-book.js';
 
 export interface UnitReconcilerOptions {
@@ -65,6 +65,12 @@ const HOLD_RETRY_MS = 1_000;
 /** how soon a unit held for its target's control plane looks again (istio-system changes wake it sooner) */
 const CONTROL_PLANE_RETRY_MS = 5_000;
 
+/** A tag move's tag pointed at the unit's revision (ADR 0035), the Gateways to pin pinned first (ADR 0056). */
+function pointTag(tags: RevisionTagPointer, a: UnitAssignment): Promise<TagPointRefusal | undefined> {
+  if (a.tag === undefined) return Promise.resolve(undefined);
+  return tags.point(a.tag, a.target.revision, a.allowUnsupportedUpgradePath === true, a.gatewayPins);
+}
+
 /**
  * Reconciles one unit per key: re-reads the unit from the cache, records its state, and starts it (relabel and
  * restart patches) when its rollout leaves a maxUnavailable slot free.
@@ -109,10 +115,7 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
         return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };
       }
       // A tag move points the tag first: the restart's pods are injected by whatever the tag points at.
-      const untagged =
-        a.tag === undefined
-          ? undefined
-          : await options.revisionTags.point(a.tag, a.target.revision, a.allowUnsupportedUpgradePath === true);
+      const untagged = await pointTag(options.revisionTags, a);
       if (untagged !== undefined) {
         book.record({ ...status, ...untagged });
         return { requeueAfterMs: CONTROL_PLANE_RETRY_MS };

@@ -1,18 +1,39 @@
-import { IstioLabel } from '@meshwave/istio';
-import type { AmbientPort } from '../ports/ambient-port.js';
+import { GatewayLabel, IstioLabel, injectedRevisionOf } from '@meshwave/istio';
+import type { AmbientPort, NodePodView } from '../ports/ambient-port.js';
 
 /** A waypoint to move, and where it stands after a pass. */
 export interface WaypointProgress {
   readonly namespace: string;
   readonly name: string;
-  readonly state: 'converged' | 'failed';
+  readonly state: 'converged' | 'moving' | 'failed';
   readonly detail?: string;
 }
 
 /**
- * One pass of a waypoint step (ADR 0051): each waypoint's `istio.io/rev` label set to `revision` (istiod then
- * redeploys the waypoint on it, as for any Gateway whose revision moves). Idempotent: a waypoint on `revision`
- * is not written again. A waypoint that is gone fails saying so.
+ * The revision a waypoint's pod runs: istiod's waypoint template writes it as the pod's `istio.io/rev`
+ * annotation (the pod is never injected); a label or an injected sidecar's status are read when it is not there.
+ */
+export function waypointPodRevision(p: NodePodView): string | null {
+  return (
+    p.annotations?.[IstioLabel.Revision] ?? p.labels[IstioLabel.Revision] ?? injectedRevisionOf(p.annotations) ?? null
+  );
+}
+
+/** What a waypoint's pods still wait for: undefined once every live pod is ready on `revision`. */
+function podsWaitingFor(pods: readonly NodePodView[], revision: string): string | undefined {
+  const live = pods.filter((p) => !p.terminating);
+  const other = live.filter((p) => waypointPodRevision(p) !== revision);
+  if (other.length > 0) return `${other.length} pod(s) not on ${revision}`;
+  const unready = live.filter((p) => !p.ready);
+  if (unready.length > 0) return `${unready.length} pod(s) on ${revision} not ready`;
+  return undefined;
+}
+
+/**
+ * One pass of a waypoint step (ADR 0051, 0056): each waypoint's `istio.io/rev` label set to `revision`, after which
+ * istiod re-renders the waypoint's Deployment on it; the waypoint is converged once every live pod istiod runs for
+ * it (labelled `gateway.networking.k8s.io/gateway-name`) is ready on `revision`, so the next step starts only after
+ * this one's waypoints moved. Idempotent: a waypoint on `revision` is not written again. One that is gone fails.
  */
 export async function waypointPass(
   port: AmbientPort,
@@ -27,8 +48,20 @@ export async function waypointPass(
       out.push({ namespace, name, state: 'failed', detail: 'no such waypoint' });
       continue;
     }
-    if (w.labels[IstioLabel.Revision] !== revision) await port.labelWaypoint(namespace, name, revision);
-    out.push({ namespace, name, state: 'converged' });
+    if (w.labels[IstioLabel.Revision] !== revision) {
+      await port.labelWaypoint(namespace, name, revision);
+      out.push({ namespace, name, state: 'moving', detail: `relabelled to ${revision}` });
+      continue;
+    }
+    const waiting = podsWaitingFor(
+      await port.podsLabelled(namespace, { [GatewayLabel.GatewayApiName]: name }),
+      revision,
+    );
+    out.push(
+      waiting === undefined
+        ? { namespace, name, state: 'converged' }
+        : { namespace, name, state: 'moving', detail: waiting },
+    );
   }
   return out;
 }

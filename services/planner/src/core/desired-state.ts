@@ -10,7 +10,7 @@ import { RolloutPhase, resolvePercentOrCount } from '@meshwave/contracts';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import { desiredRevisionOf, isExcluded } from './unit-observations.js';
 import { waveUnitsOf, type WaveMembership } from './wave-units.js';
-import { gatewayCommandsOf } from './gateway-waves.js';
+import { gatewayCommandsOf, gatewayPinsOf } from './gateway-waves.js';
 import { ambientCommandsOf } from './ambient-waves.js';
 
 /** A command the engine wants published; `target` is the message key and audience (`cluster/x`, `vmgroup/y`). */
@@ -84,6 +84,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
   }
   // Gateway steps (ADR 0050): each selected gateway at the share of the newest step not taken back.
   const gateways = gatewayCommandsOf(record, state);
+  const gatewayPins = gatewayPinsOf(record);
   // Ambient steps (ADR 0051): those of every ambient step dispatched so far.
   const ambient = ambientCommandsOf(record, state);
   for (const cluster of [...gateways.keys(), ...ambient.keys()]) if (!clusters.has(cluster)) clusters.set(cluster, []);
@@ -125,6 +126,7 @@ export function desiredContents(record: RolloutRecord, state: RolloutState, held
         units,
         halted,
         ...(tag !== undefined ? { tag } : {}),
+        ...(gatewayPins.has(cluster) ? { gatewayPins: gatewayPins.get(cluster) } : {}),
         ...(gateways.has(cluster) ? { gateways: gateways.get(cluster) } : {}),
         ...(ambient.has(cluster) ? { ambient: ambient.get(cluster) } : {}),
         ...(spec.spec.allowUnsupportedUpgradePath !== undefined ? { allowUnsupportedUpgradePath: true } : {}),

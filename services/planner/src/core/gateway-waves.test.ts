@@ -1,4 +1,4 @@
-import { TransitionTrigger, type ClusterDesiredState } from '@meshwave/contracts';
+import { Inventory, TransitionTrigger, type ClusterDesiredState } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
 import { newGatewayInventory, newHarness, type Harness, type SpecOverrides } from './engine-harness.js';
 import { buildGatewayStatus } from '../views/gateway-status.js';
@@ -136,5 +136,55 @@ describe('engine: gateway steps are waves after the workload waves (ADR 0050)', 
     h.runUntil(['Completed']);
     expect(h.state.phase).toBe('Completed');
     expect(sentGateways(h)).toEqual([]);
+  });
+});
+
+describe('engine: Gateway API gateways of a tag move are pinned, then moved in their own step (ADR 0056)', () => {
+  it('Given a rollout moving tag prod and a Gateway labelled prod, When it runs, Then every desired state from the first wave on names the Gateway to pin, and its gateway-api step carries the tag', () => {
+    const base = newGatewayInventory();
+    const inventory = Inventory.parse({
+      ...base,
+      clusters: base.clusters.map((c) => ({
+        ...c,
+        tags: { prod: '1-24-5' },
+        workloads: c.workloads.map((w) => ({ ...w, revision: 'prod' })),
+        gateways: [
+          ...(c.gateways ?? []),
+          { namespace: 'web', name: 'shop-istio', kind: 'gateway-api', gatewayName: 'shop', revision: 'prod' },
+        ],
+      })),
+    });
+    const h = newHarness({ tag: 'prod', gateways: { steps: [100], soak: '5m' } } as SpecOverrides, inventory);
+    expect(h.record.plan.gatewaySteps.map((s) => [s.name, s.gateways.map((g) => g.gatewayName ?? g.name)])).toEqual([
+      ['gateways-100%', ['ingressgateway', 'ingressgateway']],
+      ['gateway-api', ['shop', 'shop']],
+    ]);
+    h.runUntil(['Completed']);
+    expect(h.state.phase).toBe('Completed');
+    const desired = h.fleet.published.filter((c) => c.kind === 'cluster').map((c) => c.data as ClusterDesiredState);
+    const first = desired.filter((d) => d.wave === 0);
+    expect(first.length).toBeGreaterThan(0);
+    for (const d of desired) expect(d.gatewayPins).toEqual([{ namespace: 'web', gatewayName: 'shop' }]);
+    const apiCommands = desired.flatMap((d) => (d.gateways ?? []).filter((g) => g.kind === 'gateway-api'));
+    expect(apiCommands.length).toBeGreaterThan(0);
+    expect(apiCommands.every((g) => g.tag === 'prod' && g.revision === '1-25-2')).toBe(true);
+  });
+
+  it('Given the same rollout without a tag, Then no desired state names a Gateway to pin', () => {
+    const base = newGatewayInventory();
+    const inventory = Inventory.parse({
+      ...base,
+      clusters: base.clusters.map((c) => ({
+        ...c,
+        gateways: [
+          { namespace: 'web', name: 'shop-istio', kind: 'gateway-api', gatewayName: 'shop', revision: '1-24-5' },
+        ],
+      })),
+    });
+    const h = newHarness({ gateways: { steps: [100], soak: '5m' } } as SpecOverrides, inventory);
+    h.runUntil(['Completed']);
+    const desired = h.fleet.published.filter((c) => c.kind === 'cluster').map((c) => c.data as ClusterDesiredState);
+    expect(desired.some((d) => d.gatewayPins !== undefined)).toBe(false);
+    expect(desired.flatMap((d) => d.gateways ?? []).some((g) => g.tag !== undefined)).toBe(false);
   });
 });

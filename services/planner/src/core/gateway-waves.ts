@@ -1,4 +1,10 @@
-import { GatewayKind, UnitState, type GatewayStepCommand, type PlannedGateway } from '@meshwave/contracts';
+import {
+  GatewayKind,
+  UnitState,
+  type GatewayPin,
+  type GatewayStepCommand,
+  type PlannedGateway,
+} from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
 import { firstGatewayWave, gatewayStepAt, waveCountOf } from './step-waves.js';
 import { UnitStatus, type UnitObservation } from './unit-observations.js';
@@ -42,7 +48,7 @@ export function gatewayCommandsOf(record: RolloutRecord, state: RolloutState): M
   const out = new Map<string, GatewayStepCommand[]>();
   if (state.dispatchedWaves <= firstGatewayWave(record)) return out;
   const completed = state.phase === 'Completed';
-  const { to } = record.spec.spec;
+  const { to, tag } = record.spec.spec;
   for (const { gateway: g, percent } of gatewayShares(record, state).values()) {
     const list = out.get(g.cluster) ?? [];
     list.push({
@@ -52,9 +58,28 @@ export function gatewayCommandsOf(record: RolloutRecord, state: RolloutState): M
       percent,
       removeOld: completed && percent === 100 && g.kind === GatewayKind.Injected,
       ...(g.kind === GatewayKind.GatewayApi ? { kind: GatewayKind.GatewayApi } : {}),
+      ...(g.kind === GatewayKind.GatewayApi && tag !== undefined ? { tag } : {}),
     });
     out.set(g.cluster, list);
   }
+  return out;
+}
+
+/**
+ * With `spec.tag`, each cluster's Gateway API Gateways the rollout's `gateway-api` step moves (ADR 0056): the agent
+ * pins them to the revision the tag names before it moves the tag, so istiod does not restart them at the cluster's
+ * first wave (istio/istio#59959) but in their own step. Empty without a tag.
+ */
+export function gatewayPinsOf(record: RolloutRecord): Map<string, GatewayPin[]> {
+  const out = new Map<string, GatewayPin[]>();
+  if (record.spec.spec.tag === undefined) return out;
+  for (const step of record.plan.gatewaySteps)
+    for (const g of step.gateways) {
+      if (g.kind !== GatewayKind.GatewayApi || g.gatewayName === undefined) continue;
+      const list = out.get(g.cluster) ?? [];
+      list.push({ namespace: g.namespace, gatewayName: g.gatewayName });
+      out.set(g.cluster, list);
+    }
   return out;
 }
 

@@ -37,6 +37,7 @@ const PLANNER_STATUS: Record<PlannerErrorCode, { status: number; code: ApiErrorC
   [PlannerErrorCode.MetricGatesUnavailable]: { status: 422, code: ApiErrorCode.InvalidRequest },
   [PlannerErrorCode.UnsupportedUpgradePath]: { status: 422, code: ApiErrorCode.UnsupportedUpgradePath },
   [PlannerErrorCode.ControlPlaneMissing]: { status: 422, code: ApiErrorCode.ControlPlaneMissing },
+  [PlannerErrorCode.ControlPlaneOfAnotherMesh]: { status: 422, code: ApiErrorCode.ControlPlaneOfAnotherMesh },
   [PlannerErrorCode.PlanInfeasible]: { status: 422, code: ApiErrorCode.PlanInfeasible },
   [PlannerErrorCode.DeadlinePassed]: { status: 422, code: ApiErrorCode.DeadlinePassed },
   [PlannerErrorCode.PolicyViolation]: { status: 422, code: ApiErrorCode.PolicyViolation },

@@ -131,4 +131,32 @@ describe("Istio's rules at rollout creation", () => {
       }),
     );
   });
+
+  it("Given 1-25-2's istiod serving mesh-a only (its discoverySelectors, ADR 0056), When a rollout moving namespaces of no mesh onto it is created, Then 422 CONTROL_PLANE_OF_ANOTHER_MESH names the cluster and the mesh", async () => {
+    await putInventory({
+      clusters: [
+        {
+          name: 'prod-1',
+          controlPlanes: [
+            { revision: '1-24-5', version: '1.24.5', ready: true },
+            { revision: '1-25-2', version: '1.25.2', ready: true, mesh: 'mesh-a' },
+          ],
+          workloads: newFleetWorkloads(4),
+        },
+      ],
+      vmGroups: [],
+    });
+    const res = await create(newRolloutYaml({ name: 'other-mesh' }));
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({
+      code: 'CONTROL_PLANE_OF_ANOTHER_MESH',
+      details: [
+        {
+          path: 'spec.to',
+          code: 'CONTROL_PLANE_OF_ANOTHER_MESH',
+          message: expect.stringContaining('cluster prod-1: the control plane of 1-25-2 serves mesh mesh-a'),
+        },
+      ],
+    });
+  });
 });
