@@ -20,12 +20,7 @@ import { countByRevision, UnitGauge } from '../metrics/unit-gauge.js';
 import { applyInventoryDelta } from '../core/inventory-delta.js';
 import { InventoryResyncs } from './inventory-resync.js';
 import { FLEET_SCOPE, FleetDoc, ValidatedDocs, mergeInventory, readCachedScope } from './store-layout.js';
-import {
-  StoredInventoryCluster,
-  StoredVmMembership,
-  parseStored,
-  type StoredVmGroup,
-} from './stored-documents.js';
+import { StoredInventoryCluster, StoredVmMembership, parseStored, type StoredVmGroup } from './stored-documents.js';
 
 /** The fleet scope: the operator's base inventory and what agents report of their clusters and VM groups. */
 export class FleetInventory {

@@ -257,5 +257,8 @@ function reportedVmGroup(g: VmGroup, progress?: StoredVmGroup, members?: StoredV
   if (progress === undefined || (members !== undefined && members.receivedAt >= progress.receivedAt))
     return { ...g, hosts };
   const versions = new Map(progress.hosts.map((h) => [h.name, h.version]));
-  return { ...g, hosts: hosts.map((h) => (versions.has(h.name) ? { ...h, version: versions.get(h.name) ?? null } : h)) };
+  return {
+    ...g,
+    hosts: hosts.map((h) => (versions.has(h.name) ? { ...h, version: versions.get(h.name) ?? null } : h)),
+  };
 }

@@ -70,9 +70,7 @@ describe('planner: VM group membership from the vm-bridge', () => {
 
     // a host left; then a report older than the one held arrives late: it changes nothing
     await report(bridge, membership(20, [{ name: 'h2', version: '1-25-2' }]));
-    await until('the departure', async () =>
-      groupIn(await planner.fleet(), 'web')?.hosts === 1 ? true : undefined,
-    );
+    await until('the departure', async () => (groupIn(await planner.fleet(), 'web')?.hosts === 1 ? true : undefined));
     await report(bridge, membership(15, [{ name: 'h9', version: '1-24-5' }]));
     await report(bridge, membership(21, [{ name: 'h2', version: '1-25-2' }]));
     await planner.idle();

@@ -65,9 +65,7 @@ describe('vm-bridge: a VM group membership on the bus', () => {
       ['h2', 'v2'],
     ] as const)
       await bridge.registerHost('web', AUTH, { host, tokenSha256: hashToken(`t-${host}`), runningVersion: version });
-    const enrolled = await until('both hosts reported', () =>
-      inventories().find((r) => names(r)?.join() === 'h1,h2'),
-    );
+    const enrolled = await until('both hosts reported', () => inventories().find((r) => names(r)?.join() === 'h1,h2'));
     expect(enrolled).toMatchObject({
       group: 'web',
       hosts: [
