@@ -20,7 +20,8 @@ import { registerRevision, unregisterRevision } from '../env/injector/registrati
 import { newIstiod } from '../integration/cluster-agent/fixtures.ts';
 import { optionValue } from '../support/command-line.ts';
 import { eventually } from '../support/eventually.ts';
-import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, waitForPhase } from '../support/fleet-api.ts';
+import { applyRollout, drillRolloutYaml, fleetApi, waitForPhase } from '../support/fleet-api.ts';
+import { waitForFleetReady } from '../support/fleet-readiness.ts';
 import { RUN_LABEL, registerInventory, startFleet, type Fleet, type FleetApi } from '../support/fleet-processes.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { percentile } from './bus-store-fixtures.ts';
@@ -297,7 +298,8 @@ try {
   }
   await watch.start(f);
   const api = fleetApi(f);
-  await waitForLeader(f);
+  // trials start on a fleet that says it is ready: each agent's converge loop and the bridge consuming commands
+  await waitForFleetReady(f);
   await registerInventory(f, api);
   console.log(
     `fleet ${f.id}: 1 planner leader, ${f.agents.size} cluster-agents, the vm-bridge, ${f.vmAgents.length} vm-agents; ${TRIALS} trials each`,
