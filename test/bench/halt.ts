@@ -9,7 +9,8 @@
 //     agent and the bridge; `DELETE /v1/freeze` and the commands resent before the next trial;
 //  3. baseline in the same run: a raw kafkajs publish → consume round trip on the same broker.
 // Prints p50/p99 of each (p99 of 20 trials is their maximum), each as a multiple of the raw round trip's p50/p99, and
-// the halt's p99 against the goal, 500 ms. A figure, never an assertion: nothing here fails on time. Needs
+// the halt's p99 against the goal, 500 ms. Trials start once every service's probe says ready (ADR 0054). A figure,
+// never an assertion: nothing here fails on time. Needs
 // `npm run build` and `npm run env:up` (3 apiservers).
 // Options: --trials N (default 20); --budget-minutes M (default 20): no trial starts after M minutes, and a trial
 // that does not complete ends its series; either way the figures of the trials done are printed (n says how many).
@@ -20,7 +21,8 @@ import { registerRevision, unregisterRevision } from '../env/injector/registrati
 import { newIstiod } from '../integration/cluster-agent/fixtures.ts';
 import { optionValue } from '../support/command-line.ts';
 import { eventually } from '../support/eventually.ts';
-import { applyRollout, drillRolloutYaml, fleetApi, waitForLeader, waitForPhase } from '../support/fleet-api.ts';
+import { applyRollout, drillRolloutYaml, fleetApi, waitForPhase } from '../support/fleet-api.ts';
+import { waitForFleetReady } from '../support/fleet-readiness.ts';
 import { RUN_LABEL, registerInventory, startFleet, type Fleet, type FleetApi } from '../support/fleet-processes.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { percentile } from './bus-store-fixtures.ts';
@@ -297,7 +299,8 @@ try {
   }
   await watch.start(f);
   const api = fleetApi(f);
-  await waitForLeader(f);
+  // trials start on a fleet that says it is ready: each agent's converge loop and the bridge consuming commands
+  await waitForFleetReady(f);
   await registerInventory(f, api);
   console.log(
     `fleet ${f.id}: 1 planner leader, ${f.agents.size} cluster-agents, the vm-bridge, ${f.vmAgents.length} vm-agents; ${TRIALS} trials each`,

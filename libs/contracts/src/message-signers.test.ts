@@ -19,6 +19,7 @@ const samples: { readonly [T in MessageType]: { readonly data: unknown; readonly
   [MessageType.UnitProgressDelta]: { data: { cluster: 'c1' }, signer: clusterKey('c1') },
   [MessageType.HealthDelta]: { data: { source: clusterKey('c1') }, signer: clusterKey('c1') },
   [MessageType.VmProgressDelta]: { data: { group: 'g1' }, signer: Principal.VmBridge },
+  [MessageType.VmInventory]: { data: { group: 'g1' }, signer: Principal.VmBridge },
 };
 
 describe('requiredSigner (ADR 0038)', () => {

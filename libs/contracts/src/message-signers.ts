@@ -30,6 +30,7 @@ export function requiredSigner<T extends MessageType>(type: T, data: MessageData
       return clusterKey((data as MessageData<typeof MessageType.Inventory>).cluster);
     case MessageType.VmProgress:
     case MessageType.VmProgressDelta:
+    case MessageType.VmInventory:
       return Principal.VmBridge;
     case MessageType.Health:
     case MessageType.HealthDelta:

@@ -44,6 +44,8 @@ export const MessageType = {
   InventoryResync: 'io.meshwave.command.inventory-resync.v1',
   UnitProgress: 'io.meshwave.event.unit-progress.v1',
   VmProgress: 'io.meshwave.event.vm-progress.v1',
+  /** the hosts enrolled in a VM group and the version each runs: the vm-bridge's inventory of the group */
+  VmInventory: 'io.meshwave.event.vm-inventory.v1',
   Health: 'io.meshwave.event.health.v1',
   /** what changed in a cluster's progress / health, a VM group's progress since the sender's previous report (ADR 0048) */
   UnitProgressDelta: 'io.meshwave.event.unit-progress-delta.v1',
@@ -296,6 +298,19 @@ export const VmProgress = z.object({
 });
 export type VmProgress = z.infer<typeof VmProgress>;
 
+/**
+ * A VM group's membership as its vm-bridge holds it, whole each time: every enrolled host and the version it runs.
+ * Sent whether or not a rollout runs (a VmProgress speaks only for a rollout's group), as a cluster-agent sends its
+ * inventory.
+ */
+export const VmInventoryReport = z.object({
+  group: z.string().min(1),
+  /** increases with every report of the group, across restarts (the bridge's clock in ms, or the last one + 1) */
+  generation: z.number().int().nonnegative(),
+  hosts: z.array(VmHost).max(MAX_COUNT),
+});
+export type VmInventoryReport = z.infer<typeof VmInventoryReport>;
+
 export const HealthReport = z.object({
   source: z.string(),
   /**
@@ -372,6 +387,7 @@ export const MessageSchemas = {
   [MessageType.InventoryResync]: InventoryResync,
   [MessageType.UnitProgress]: UnitProgress,
   [MessageType.VmProgress]: VmProgress,
+  [MessageType.VmInventory]: VmInventoryReport,
   [MessageType.Health]: HealthReport,
   [MessageType.UnitProgressDelta]: UnitProgressDelta,
   [MessageType.HealthDelta]: HealthDelta,

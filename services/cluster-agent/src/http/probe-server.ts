@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 
-/** The agent's plain HTTP endpoints: Prometheus `/metrics`, `/healthz`, and `/readyz` naming the replica's role. */
+/**
+ * The agent's plain HTTP endpoints: Prometheus `/metrics`, `/healthz`, and `/readyz` naming the replica's role: 200
+ * `leader` once the converge loop has started (caches synced, first reports sent, commands subscription joined: a
+ * halt sent now is taken), 503 `starting` while the leading replica is not there yet, 200 `standby` for a replica
+ * that waits for the lease.
+ */
 export interface ProbeServer {
   readonly port: number;
   close(): Promise<void>;
@@ -11,8 +16,8 @@ export async function startProbeServer(options: {
   readonly metrics: AgentMetrics;
   readonly port: number;
   readonly host: string;
-  /** `leader` or `standby` */
-  readonly role: () => string;
+  /** `leader`, `standby`, or `starting` (leads, converge loop not started yet: not ready) */
+  readonly role: () => 'leader' | 'standby' | 'starting';
 }): Promise<ProbeServer> {
   const { metrics } = options;
   const httpServer: Server = createServer((req, res) => {
@@ -23,7 +28,8 @@ export async function startProbeServer(options: {
     } else if (req.url === '/healthz') {
       res.writeHead(200).end('ok');
     } else if (req.url === '/readyz') {
-      res.writeHead(200).end(options.role());
+      const role = options.role();
+      res.writeHead(role === 'starting' ? 503 : 200).end(role);
     } else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => httpServer.listen(options.port, options.host, resolve));

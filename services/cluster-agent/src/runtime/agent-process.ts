@@ -131,6 +131,8 @@ export async function startAgentProcess(
   const { kube, apiserver, bus, store } = connection;
   const follower = followLedger(store, config.cluster, log);
   let agent: ClusterAgent | undefined;
+  /** the converge loop of this replica has started: it takes commands (a halt included) */
+  let started = false;
   let election: LeaderElection | undefined;
   let stopping = false;
   const fatal =
@@ -152,14 +154,16 @@ export async function startAgentProcess(
     metrics,
     port: config.metricsPort,
     host: config.bindHost,
-    role: () => (agent ? 'leader' : 'standby'),
+    role: () => (agent === undefined ? 'standby' : started ? 'leader' : 'starting'),
   });
+  log.info({ port: probes.port }, 'probes listening');
 
   const lead = async (epoch: number): Promise<void> => {
     log.info({ epoch }, 'leading: starting the converge loop');
     agent = createClusterAgent(leaderOptions(config, connection, { log, metrics, epoch }));
     try {
       await agent.start();
+      started = true;
     } catch (err) {
       log.error({ err }, 'the agent failed to start');
       fatal('agent start failed');

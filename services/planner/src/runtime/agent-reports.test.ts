@@ -22,6 +22,7 @@ async function newIntake(): Promise<{ take: (m: Partial<IncomingMessage>) => Pro
     storeReport: async (_l, r) => void stored.push(`inventory ${r.generation}`),
     storeDelta: async (_l, d) => void stored.push(`delta ${d.generation}`),
     storeVmGroup: async () => {},
+    storeVmMembership: async () => {},
     heardFrom: async () => {},
     resyncs: { request: async () => true, received: () => {} } as unknown as InventoryResyncs,
   });

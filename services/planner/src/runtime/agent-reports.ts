@@ -63,7 +63,7 @@ export class AgentReports {
     private readonly reconciler: ReconcilePort,
     private readonly inventory: Pick<
       FleetInventory,
-      'storeReport' | 'storeDelta' | 'storeVmGroup' | 'heardFrom' | 'resyncs'
+      'storeReport' | 'storeDelta' | 'storeVmGroup' | 'storeVmMembership' | 'heardFrom' | 'resyncs'
     >,
   ) {
     this.writes = new ReportWrites(
@@ -84,6 +84,7 @@ export class AgentReports {
         MessageType.UnitProgressDelta,
         MessageType.VmProgress,
         MessageType.VmProgressDelta,
+        MessageType.VmInventory,
         MessageType.Inventory,
         MessageType.InventoryDelta,
         MessageType.Health,
@@ -119,6 +120,8 @@ export class AgentReports {
         return this.onVmProgress(lease, m, receivedAt);
       case MessageType.VmProgressDelta:
         return this.onVmProgressDelta(lease, m, receivedAt);
+      case MessageType.VmInventory:
+        return this.inventory.storeVmMembership(lease, m.data);
       case MessageType.Inventory:
         this.refuseFutureGeneration(m.data);
         this.noteHeard(m.data.cluster);

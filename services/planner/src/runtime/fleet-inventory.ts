@@ -7,6 +7,7 @@ import {
   type RevisionsView,
   type InventoryDelta,
   type InventoryReport,
+  type VmInventoryReport,
   type VmProgress,
 } from '@meshwave/contracts';
 import type { Lease } from '@meshwave/store';
@@ -19,7 +20,7 @@ import { countByRevision, UnitGauge } from '../metrics/unit-gauge.js';
 import { applyInventoryDelta } from '../core/inventory-delta.js';
 import { InventoryResyncs } from './inventory-resync.js';
 import { FLEET_SCOPE, FleetDoc, ValidatedDocs, mergeInventory, readCachedScope } from './store-layout.js';
-import { StoredInventoryCluster, parseStored, type StoredVmGroup } from './stored-documents.js';
+import { StoredInventoryCluster, StoredVmMembership, parseStored, type StoredVmGroup } from './stored-documents.js';
 
 /** The fleet scope: the operator's base inventory and what agents report of their clusters and VM groups. */
 export class FleetInventory {
@@ -179,5 +180,26 @@ export class FleetInventory {
       epoch: lease.epoch,
       writes: [{ name: FleetDoc.vmGroup(progress.group), value: vm }],
     });
+  }
+
+  /**
+   * A VM group's hosts as its vm-bridge reports them (whole each time); an older generation (redelivery, reordering)
+   * never replaces a newer one. They replace the base inventory's hosts of the group, or add the group.
+   */
+  async storeVmMembership(lease: Lease, report: VmInventoryReport): Promise<void> {
+    const { store } = this.context;
+    const name = FleetDoc.vmMembers(report.group);
+    const existing = await store.read(FLEET_SCOPE, name);
+    if (existing && parseStored(StoredVmMembership, existing, name).report.generation >= report.generation) return;
+    const value: StoredVmMembership = { report, receivedAt: nowOf(this.context).toISOString() };
+    const r = await store.transition({
+      scope: FLEET_SCOPE,
+      epoch: lease.epoch,
+      writes: [{ name, value, expectedVersion: existing?.version ?? 0 }],
+    });
+    if (!r.ok && r.reason === 'version-conflict')
+      throw new PlannerError(PlannerErrorCode.Conflict, `membership of ${report.group} changed concurrently`, {
+        retryable: true,
+      });
   }
 }

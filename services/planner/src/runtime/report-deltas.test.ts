@@ -59,6 +59,7 @@ async function newIntake(inner: StateStore = createInMemoryStore(), epoch = 1) {
     storeReport: async () => {},
     storeDelta: async () => {},
     storeVmGroup: async () => {},
+    storeVmMembership: async () => {},
     heardFrom: async () => {},
     resyncs: new InventoryResyncs(context.bus, () => NOW, silentLogger()),
   });

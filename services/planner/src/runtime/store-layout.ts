@@ -1,4 +1,4 @@
-import type { HealthReport, Inventory, UnitProgress, VmProgress } from '@meshwave/contracts';
+import type { HealthReport, Inventory, UnitProgress, VmGroup, VmProgress } from '@meshwave/contracts';
 import type { DocWrite, StateStore, VersionedDoc } from '@meshwave/store';
 import type { z } from 'zod';
 import type { Observations, Received, RolloutRecord, RolloutState } from '../core/rollout-state.js';
@@ -10,6 +10,7 @@ import {
   StoredRolloutState,
   StoredVmGroup,
   StoredVmGroupReport,
+  StoredVmMembership,
   parseStored,
 } from './stored-documents.js';
 
@@ -44,6 +45,8 @@ export const FleetDoc = {
   Freeze: 'freeze',
   cluster: (name: string): string => `inventory/cluster/${name}`,
   vmGroup: (name: string): string => `vmgroup/${name}`,
+  /** a VM group's hosts as its vm-bridge reports them (`VmInventory`) */
+  vmMembers: (name: string): string => `vmmembers/${name}`,
 } as const;
 
 /** Timer set of "look at rollout X again at T". */
@@ -212,11 +215,14 @@ export function mergeInventory(
     : { clusters: [], vmGroups: [] };
   const reported = new Map<string, StoredInventoryCluster>();
   const vmReported = new Map<string, StoredVmGroup>();
+  const vmMembers = new Map<string, StoredVmMembership>();
   for (const [name, doc] of docs) {
     if (name.startsWith('inventory/cluster/'))
       reported.set(name.slice('inventory/cluster/'.length), parse(StoredInventoryCluster, name, doc));
     else if (name.startsWith('vmgroup/'))
       vmReported.set(name.slice('vmgroup/'.length), parse(StoredVmGroup, name, doc));
+    else if (name.startsWith('vmmembers/'))
+      vmMembers.set(name.slice('vmmembers/'.length), parse(StoredVmMembership, name, doc));
   }
   const clusters = base.clusters.map((c) => {
     const r = reported.get(c.name);
@@ -233,15 +239,26 @@ export function mergeInventory(
       clusters.push({ name, labels: r.report.labels, ...reportedIstio(r.report), workloads: r.report.workloads });
     }
   }
-  const vmGroups = base.vmGroups.map((g) => {
-    const r = vmReported.get(g.name);
-    if (!r) return g;
-    const versions = new Map(r.hosts.map((h) => [h.name, h.version]));
-    return {
-      ...g,
-      hosts: g.hosts.map((h) => (versions.has(h.name) ? { ...h, version: versions.get(h.name) ?? null } : h)),
-    };
-  });
+  const vmGroups = base.vmGroups.map((g) => reportedVmGroup(g, vmReported.get(g.name), vmMembers.get(g.name)));
+  // a group its bridge reports that the base inventory lacks is in the fleet, as a reported cluster is
+  for (const [name, members] of vmMembers)
+    if (!base.vmGroups.some((g) => g.name === name))
+      vmGroups.push(reportedVmGroup({ name, labels: {}, hosts: [] }, vmReported.get(name), members));
   clusters.sort((a, b) => a.name.localeCompare(b.name));
   return { inventory: { clusters, vmGroups }, reported, vmReported };
+}
+
+/**
+ * A VM group as reported: its hosts are the ones its bridge reports (`members`), else the base inventory's; each
+ * runs the version of the newer of the two reports (the membership report or the rollout's progress).
+ */
+function reportedVmGroup(g: VmGroup, progress?: StoredVmGroup, members?: StoredVmMembership): VmGroup {
+  const hosts = members !== undefined ? members.report.hosts : g.hosts;
+  if (progress === undefined || (members !== undefined && members.receivedAt >= progress.receivedAt))
+    return { ...g, hosts };
+  const versions = new Map(progress.hosts.map((h) => [h.name, h.version]));
+  return {
+    ...g,
+    hosts: hosts.map((h) => (versions.has(h.name) ? { ...h, version: versions.get(h.name) ?? null } : h)),
+  };
 }

@@ -9,6 +9,7 @@ import {
   RolloutPhase,
   TransitionRecord,
   UnitProgress,
+  VmInventoryReport,
   VmProgress,
   WavePhase,
   type Plan,
@@ -101,6 +102,10 @@ export const StoredVmGroup = z.object({
   receivedAt: z.string(),
 });
 export type StoredVmGroup = z.infer<typeof StoredVmGroup>;
+
+/** `vmmembers/<name>` (fleet scope): a VM group's hosts as its vm-bridge reported them, and when it arrived. */
+export const StoredVmMembership = z.object({ report: VmInventoryReport, receivedAt: z.string() });
+export type StoredVmMembership = z.infer<typeof StoredVmMembership>;
 
 /** `fleet/freeze`: the fleet-wide freeze (or its last lift), as `GET /v1/freeze` shows it. */
 export const StoredFreeze = FreezeStatus;

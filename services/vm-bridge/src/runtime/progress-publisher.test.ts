@@ -47,7 +47,8 @@ async function newLink(
   });
   const received = (): VmProgress[] =>
     seen.filter((m) => m.type === MessageType.VmProgress).map((m) => m.data as VmProgress);
-  return { bus, received, messages: () => seen };
+  // the progress stream: the group's membership reports (membership-publisher.ts) go beside it
+  return { bus, received, messages: () => seen.filter((m) => m.type !== MessageType.VmInventory) };
 }
 
 function newPublisher(bus: EventBus): ProgressPublisher {

@@ -6,6 +6,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BatchEventKind, type BatchEvent, type Decision, type GroupRecord } from '../core/batch-decision.js';
 import { groupProgress } from '../core/group-progress.js';
 import { degradedOf, type BridgeContext } from './bridge-context.js';
+import { MembershipPublisher } from './membership-publisher.js';
 
 type HostProgress = VmProgress['hosts'][number];
 
@@ -34,9 +35,12 @@ const RETRY_BASE_MS = 1_000;
 export class ProgressPublisher {
   private readonly progress = new Map<string, GroupProgressState>();
   private readonly seq: () => number;
+  /** each group's hosts for the planner's inventory, rollout or not */
+  private readonly membership: MembershipPublisher;
 
   constructor(private readonly ctx: BridgeContext) {
     this.seq = newSeq(ctx.clock);
+    this.membership = new MembershipPublisher(ctx, (messages) => this.publish(messages));
   }
 
   async afterCommit(group: string, previous: GroupRecord, decision: Decision, now: number): Promise<void> {
@@ -49,6 +53,7 @@ export class ProgressPublisher {
     const byState = new Map<string, number>(Object.values(VmHostState).map((state) => [state, 0] as const));
     for (const h of decision.hosts) byState.set(h.state, (byState.get(h.state) ?? 0) + 1);
     for (const [state, count] of byState) metrics.hosts.set({ group, state }, count);
+    this.membership.afterCommit(group, decision.hosts, now);
     const progress = groupProgress(group, decision.group, decision.hosts, now, settings, decision.blockedReason);
     const degraded = degradedOf(this.ctx);
     if (progress !== undefined)

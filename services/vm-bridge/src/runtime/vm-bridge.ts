@@ -156,6 +156,14 @@ export class VmBridge {
     return this.ctx.election.current !== undefined && !this.ctx.lifecycle.stopped;
   }
 
+  /**
+   * Active, its groups loaded, and (with a bus) in its commands consumer group: a halt sent now is taken. Before the
+   * join completes the bridge holds the lease but consumes nothing.
+   */
+  get ready(): boolean {
+    return this.active && this.ctx.lifecycle.loaded && (this.ctx.bus === undefined || this.subscription !== undefined);
+  }
+
   get groupNames(): readonly string[] {
     return [...this.ctx.groups.keys()];
   }

@@ -1,0 +1,55 @@
+import { MessageType, Topic, vmGroupKey, type VmInventoryReport } from '@meshwave/contracts';
+import type { OutgoingMessage } from '@meshwave/bus';
+import { newSeq } from '@meshwave/reconcile';
+import type { HostRecord } from '../core/batch-decision.js';
+import type { BridgeContext } from './bridge-context.js';
+
+type Members = VmInventoryReport['hosts'];
+
+/**
+ * The group's hosts as the planner's inventory holds them, by name: each with the version its last report says it
+ * runs, or (no report yet) the one it enrolled with.
+ */
+export function membersOf(hosts: readonly HostRecord[]): Members {
+  return hosts
+    .map((h) => ({ name: h.name, version: h.report !== undefined ? h.report.runningVersion : h.previousVersion }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Each group's membership on the events topic (`VmInventory`), whether or not a rollout runs: the planner learns a
+ * group's hosts from the bridge that enrolls them, as it learns a cluster's workloads from its agent, not only from
+ * an operator's `PUT /v1/inventory`. Sent when a host enrolls, leaves or reports another version, and again every
+ * `progressIntervalMs` (level-triggered: a report the planner lost is made up for). It is not awaited by the group's
+ * write (a halt never waits for it, ADR 0049); a publish that failed goes again at the group's next write (the
+ * ticker writes every group each `tickMs`).
+ */
+export class MembershipPublisher {
+  private readonly sent = new Map<string, { readonly json: string; readonly at: number }>();
+  private readonly inFlight = new Set<string>();
+  private readonly seq: () => number;
+
+  constructor(
+    private readonly ctx: Pick<BridgeContext, 'clock' | 'settings'>,
+    /** true once the bus has the messages; never throws */
+    private readonly publish: (messages: readonly OutgoingMessage[]) => Promise<boolean>,
+  ) {
+    this.seq = newSeq(ctx.clock);
+  }
+
+  /** After a committed write of `group` whose hosts are now `hosts`. */
+  afterCommit(group: string, hosts: readonly HostRecord[], now: number): void {
+    if (this.inFlight.has(group)) return;
+    const members = membersOf(hosts);
+    const json = JSON.stringify(members);
+    const last = this.sent.get(group);
+    if (last !== undefined && last.json === json && now - last.at < this.ctx.settings.progressIntervalMs) return;
+    const data: VmInventoryReport = { group, generation: this.seq(), hosts: members };
+    this.inFlight.add(group);
+    void this.publish([{ topic: Topic.Events, key: vmGroupKey(group), type: MessageType.VmInventory, data }])
+      .then((ok) => {
+        if (ok) this.sent.set(group, { json, at: now });
+      })
+      .finally(() => this.inFlight.delete(group));
+  }
+}
