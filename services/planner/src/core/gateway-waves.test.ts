@@ -131,6 +131,23 @@ describe('engine: gateway steps are waves after the workload waves (ADR 0050)', 
     expect(all.every((u) => h.fleet.revisions.get(u) === '1-24-5')).toBe(true);
   });
 
+  it('Given a completed rollout whose agent has not yet reported the removal of the old Deployment, When its status is read, Then the gateway shows the state its last gate passed on (converged at 100%), not pending (and the agent that reported the removal: converged)', () => {
+    const h = newGatewayHarness();
+    const waves = h.record.plan.waves.length;
+    runTo(h, (x) => x.state.wave === waves + 2 && x.state.wavePhase === 'Soaking');
+    expect(h.state.wavePhase).toBe('Soaking');
+    // prod-1's agent hears nothing more: the completion's command (removeOld) goes unanswered
+    h.fleet.deaf.add('prod-1');
+    h.runUntil(['Completed', 'Halted', 'Failed']);
+    expect(h.state.phase).toBe('Completed');
+    const status = buildGatewayStatus(h.record, h.state, h.fleet.observations())!;
+    expect(status.steps.map((s) => s.state)).toEqual(['done', 'done', 'done']);
+    expect(status.gateways.map((g) => [g.cluster, g.percent, g.state, g.reason])).toEqual([
+      ['prod-1', 100, 'converged', 'old Deployment being removed'],
+      ['prod-2', 100, 'converged', undefined],
+    ]);
+  });
+
   it('Given a rollout without a gateways section, When it runs, Then its desired states name no gateway and it completes after its waves', () => {
     const h = newHarness({}, newGatewayInventory());
     h.runUntil(['Completed']);

@@ -1,4 +1,4 @@
-import type { GatewayRolloutStatus } from '@meshwave/contracts';
+import { GatewayKind, RolloutPhase, type GatewayRolloutStatus } from '@meshwave/contracts';
 import { firstGatewayWave } from '../core/step-waves.js';
 import { gatewayShares, gatewayUnitKey, observeGateways } from '../core/gateway-waves.js';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
@@ -24,13 +24,19 @@ export function buildGatewayStatus(
   });
   const waves = steps.map((s) => s.wave);
   const observed = new Map(observeGateways(record, state, observations, waves).map((o) => [o.unit, o]));
+  const completed = state.phase === RolloutPhase.Completed;
   const gateways = [...gatewayShares(record, state).values()].map(({ gateway, percent }) => {
     const o = observed.get(gatewayUnitKey(gateway));
+    // A completed rollout's last command only adds the removal of the old Deployments (gatewayCommandsOf): until
+    // the agent reports it, its report at this very share (the one the last gate passed on) is still the truth.
+    const removing = completed && o?.fresh === false && percent === 100 && gateway.kind === GatewayKind.Injected;
+    const shown = o !== undefined && (o.fresh || completed);
+    const reason = o?.message ?? (removing && shown ? 'old Deployment being removed' : undefined);
     return {
       ...gateway,
       percent,
-      state: o?.fresh === true ? o.status : ('pending' as const),
-      ...(o?.message !== undefined ? { reason: o.message } : {}),
+      state: shown ? o.status : ('pending' as const),
+      ...(reason !== undefined ? { reason } : {}),
     };
   });
   return { steps, gateways };
