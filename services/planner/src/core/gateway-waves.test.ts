@@ -148,6 +148,23 @@ describe('engine: gateway steps are waves after the workload waves (ADR 0050)', 
     ]);
   });
 
+  it('Given a completed rollout whose agent reports the removal step of the old Deployment as it goes (pending, restarting, converged), When its status is read, Then the gateway reads converged, then restarting, then converged, never pending', () => {
+    const h = newGatewayHarness();
+    h.runUntil(['Completed']);
+    expect(h.state.phase).toBe('Completed');
+    const at = (state: 'pending' | 'restarting' | 'converged') => {
+      const observations = h.fleet.observations();
+      const report = observations.clusters.get('prod-1')!;
+      const gateways = report.gateways!.map((g) => ({ ...g, state }));
+      observations.clusters.set('prod-1', { ...report, gateways });
+      const g = buildGatewayStatus(h.record, h.state, observations)!.gateways.find((x) => x.cluster === 'prod-1')!;
+      return [g.percent, g.state, g.reason];
+    };
+    expect(at('pending')).toEqual([100, 'converged', 'old Deployment being removed']);
+    expect(at('restarting')).toEqual([100, 'moving', 'old Deployment being removed']);
+    expect(at('converged')).toEqual([100, 'converged', undefined]);
+  });
+
   it('Given a rollout without a gateways section, When it runs, Then its desired states name no gateway and it completes after its waves', () => {
     const h = newHarness({}, newGatewayInventory());
     h.runUntil(['Completed']);

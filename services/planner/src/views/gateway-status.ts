@@ -1,6 +1,7 @@
 import { GatewayKind, RolloutPhase, type GatewayRolloutStatus } from '@meshwave/contracts';
 import { firstGatewayWave } from '../core/step-waves.js';
 import { gatewayShares, gatewayUnitKey, observeGateways } from '../core/gateway-waves.js';
+import { UnitStatus } from '../core/unit-observations.js';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
 
 /**
@@ -27,17 +28,15 @@ export function buildGatewayStatus(
   const completed = state.phase === RolloutPhase.Completed;
   const gateways = [...gatewayShares(record, state).values()].map(({ gateway, percent }) => {
     const o = observed.get(gatewayUnitKey(gateway));
-    // A completed rollout's last command only adds the removal of the old Deployments (gatewayCommandsOf): until
-    // the agent reports it, its report at this very share (the one the last gate passed on) is still the truth.
-    const removing = completed && o?.fresh === false && percent === 100 && gateway.kind === GatewayKind.Injected;
-    const shown = o !== undefined && (o.fresh || completed);
-    const reason = o?.message ?? (removing && shown ? 'old Deployment being removed' : undefined);
-    return {
-      ...gateway,
-      percent,
-      state: shown ? o.status : ('pending' as const),
-      ...(reason !== undefined ? { reason } : {}),
-    };
+    const reported = o?.fresh === true ? o.status : UnitStatus.Pending;
+    // A completed rollout's last command only adds the removal of the old Deployments (gatewayCommandsOf): the
+    // agent starts it as a new step (`pending` until its first pass), and until it reports on it the gateway is
+    // as the last gate passed it. So in a completed rollout `pending` means "removal not begun", never "not moved".
+    const removing =
+      completed && percent === 100 && gateway.kind === GatewayKind.Injected && reported !== UnitStatus.Converged;
+    const shown = completed && reported === UnitStatus.Pending ? UnitStatus.Converged : reported;
+    const reason = o?.message ?? (removing && shown !== UnitStatus.Failed ? 'old Deployment being removed' : undefined);
+    return { ...gateway, percent, state: shown, ...(reason !== undefined ? { reason } : {}) };
   });
   return { steps, gateways };
 }
