@@ -156,8 +156,10 @@ describe('engine: gateway steps are waves after the workload waves (ADR 0050)', 
       const observations = h.fleet.observations();
       const report = observations.clusters.get('prod-1')!;
       const gateways = report.gateways!.map((g) => ({ ...g, state }));
-      observations.clusters.set('prod-1', { ...report, gateways });
-      const g = buildGatewayStatus(h.record, h.state, observations)!.gateways.find((x) => x.cluster === 'prod-1')!;
+      const clusters = new Map(observations.clusters).set('prod-1', { ...report, gateways });
+      const g = buildGatewayStatus(h.record, h.state, { ...observations, clusters })!.gateways.find(
+        (x) => x.cluster === 'prod-1',
+      )!;
       return [g.percent, g.state, g.reason];
     };
     expect(at('pending')).toEqual([100, 'converged', 'old Deployment being removed']);
