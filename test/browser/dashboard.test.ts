@@ -146,6 +146,17 @@ describe('dashboard in a browser', () => {
       { timeout: 30_000 },
     );
     expect(await page.$eval('[data-testid=gateways]', (e) => e.textContent)).toContain('100% on 1-25-2');
+    // a completed rollout's gateway is never shown pending: it stays as its last gate passed it until its agent
+    // reports the old Deployment's removal
+    const gatewayLine = await page.$eval('[data-testid=gateway]', (e) => e.textContent ?? '');
+    expect(gatewayLine).not.toMatch(/: pending/);
+    // the fleet shows staging's ambient namespace's sidecarless workloads as ambient, not on revision "none"
+    const staging = await page.$$eval('[data-testid=fleet] tbody tr', (rows) =>
+      rows.map((r) => r.textContent ?? '').filter((t) => t.includes('staging-eu-1')),
+    );
+    expect(staging).toHaveLength(1);
+    expect(staging[0]).toMatch(/ambient \(ztunnel\): \d+/);
+    expect(staging[0]).not.toContain('none:');
     // and the ambient panel shows staging's node waves and waypoint step done, each node agent on 1.25.2 on all of
     // its nodes and none cordoned (ADR 0051)
     await page.waitForFunction(

@@ -323,6 +323,11 @@ export const ClusterView = z.object({
   revisions: z.record(z.string(), z.number().int().nonnegative()),
   /** workloads whose injected revision differs from the assigned one */
   mismatched: z.number().int().nonnegative(),
+  /**
+   * sidecarless workloads of ambient namespaces (ADR 0051): their data plane is their node's ztunnel; counted in
+   * `workloads`, in no revision of `revisions` and never as mismatched (absent: none)
+   */
+  ambient: z.number().int().nonnegative().optional(),
 });
 export type ClusterView = z.infer<typeof ClusterView>;
 

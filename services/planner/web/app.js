@@ -66,6 +66,15 @@ function FleetPanel({ fleet }) {
                 ${Object.entries(c.revisions)
                   .map(([r, n]) => `${r}: ${n}`)
                   .join(' · ')}
+                ${
+                  c.ambient > 0
+                    ? html`${Object.keys(c.revisions).length > 0 ? ' · ' : ''}<span
+                          data-testid="fleet-ambient"
+                          title="sidecarless workloads of ambient namespaces: their data plane is the node's ztunnel"
+                          >ambient (ztunnel): ${c.ambient}</span
+                        >`
+                    : null
+                }
                 ${c.mismatched > 0 ? html` <span class="warn">${c.mismatched} not injected as labelled</span>` : null}
               </td>
             </tr>`,

@@ -153,7 +153,9 @@ function fleetCommand(ctx: CliContext): Command {
           (c) =>
             `${c.name.padEnd(24)} ${String(c.workloads).padStart(5)} workloads  ${Object.entries(c.revisions)
               .map(([r, n]) => `${r}: ${n}`)
-              .join('  ')}${c.mismatched ? `  (${c.mismatched} mismatched)` : ''}`,
+              .join(
+                '  ',
+              )}${c.ambient ? `  ambient (ztunnel): ${c.ambient}` : ''}${c.mismatched ? `  (${c.mismatched} mismatched)` : ''}`,
         );
         for (const g of fleet.vmGroups)
           lines.push(

@@ -131,6 +131,42 @@ describe('engine: gateway steps are waves after the workload waves (ADR 0050)', 
     expect(all.every((u) => h.fleet.revisions.get(u) === '1-24-5')).toBe(true);
   });
 
+  it('Given a completed rollout whose agent has not yet reported the removal of the old Deployment, When its status is read, Then the gateway shows the state its last gate passed on (converged at 100%), not pending (and the agent that reported the removal: converged)', () => {
+    const h = newGatewayHarness();
+    const waves = h.record.plan.waves.length;
+    runTo(h, (x) => x.state.wave === waves + 2 && x.state.wavePhase === 'Soaking');
+    expect(h.state.wavePhase).toBe('Soaking');
+    // prod-1's agent hears nothing more: the completion's command (removeOld) goes unanswered
+    h.fleet.deaf.add('prod-1');
+    h.runUntil(['Completed', 'Halted', 'Failed']);
+    expect(h.state.phase).toBe('Completed');
+    const status = buildGatewayStatus(h.record, h.state, h.fleet.observations())!;
+    expect(status.steps.map((s) => s.state)).toEqual(['done', 'done', 'done']);
+    expect(status.gateways.map((g) => [g.cluster, g.percent, g.state, g.reason])).toEqual([
+      ['prod-1', 100, 'converged', 'old Deployment being removed'],
+      ['prod-2', 100, 'converged', undefined],
+    ]);
+  });
+
+  it('Given a completed rollout whose agent reports the removal step of the old Deployment as it goes (pending, restarting, converged), When its status is read, Then the gateway reads converged, then restarting, then converged, never pending', () => {
+    const h = newGatewayHarness();
+    h.runUntil(['Completed']);
+    expect(h.state.phase).toBe('Completed');
+    const at = (state: 'pending' | 'restarting' | 'converged') => {
+      const observations = h.fleet.observations();
+      const report = observations.clusters.get('prod-1')!;
+      const gateways = report.gateways!.map((g) => ({ ...g, state }));
+      const clusters = new Map(observations.clusters).set('prod-1', { ...report, gateways });
+      const g = buildGatewayStatus(h.record, h.state, { ...observations, clusters })!.gateways.find(
+        (x) => x.cluster === 'prod-1',
+      )!;
+      return [g.percent, g.state, g.reason];
+    };
+    expect(at('pending')).toEqual([100, 'converged', 'old Deployment being removed']);
+    expect(at('restarting')).toEqual([100, 'moving', 'old Deployment being removed']);
+    expect(at('converged')).toEqual([100, 'converged', undefined]);
+  });
+
   it('Given a rollout without a gateways section, When it runs, Then its desired states name no gateway and it completes after its waves', () => {
     const h = newHarness({}, newGatewayInventory());
     h.runUntil(['Completed']);

@@ -1,4 +1,5 @@
 import {
+  AMBIENT_NAMESPACE_LABEL,
   resolveRevision,
   type ClusterDetail,
   type ClusterView,
@@ -10,12 +11,32 @@ import type { StoredInventoryCluster, StoredVmGroup } from '../runtime/store-lay
 
 const NONE = 'none';
 
+/**
+ * The sidecarless workloads of the cluster's ambient namespaces (`istio.io/dataplane-mode=ambient`): their data
+ * plane is their node's ztunnel, not a sidecar of some revision (ADR 0051), as the plan skips them.
+ */
+function isAmbientWorkloadOf(c: InventoryCluster): (w: InventoryCluster['workloads'][number]) => boolean {
+  const ambient = new Set(
+    (c.namespaces ?? [])
+      .filter((n) => n.labels[AMBIENT_NAMESPACE_LABEL.key] === AMBIENT_NAMESPACE_LABEL.value)
+      .map((n) => n.name),
+  );
+  return (w) => w.injectedRevision == null && ambient.has(w.namespace);
+}
+
 // A workload labelled with a revision tag counts on the revision the tag points to in its cluster; its pods,
-// injected through the tag, carry that revision too, so they are no mismatch.
+// injected through the tag, carry that revision too, so they are no mismatch. A sidecarless workload of an ambient
+// namespace counts under `ambient`, on no revision and never as a mismatch.
 function clusterView(c: InventoryCluster, reported: StoredInventoryCluster | undefined): ClusterView {
   const revisions: Record<string, number> = {};
   let mismatched = 0;
+  let ambient = 0;
+  const isAmbient = isAmbientWorkloadOf(c);
   for (const w of c.workloads) {
+    if (isAmbient(w)) {
+      ambient++;
+      continue;
+    }
     const assigned = resolveRevision(c.tags, w.revision);
     const r = assigned ?? NONE;
     revisions[r] = (revisions[r] ?? 0) + 1;
@@ -30,6 +51,7 @@ function clusterView(c: InventoryCluster, reported: StoredInventoryCluster | und
     workloads: c.workloads.length,
     revisions,
     mismatched,
+    ...(ambient > 0 ? { ambient } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
-import type { GatewayRolloutStatus } from '@meshwave/contracts';
+import { GatewayKind, RolloutPhase, type GatewayRolloutStatus } from '@meshwave/contracts';
 import { firstGatewayWave } from '../core/step-waves.js';
 import { gatewayShares, gatewayUnitKey, observeGateways } from '../core/gateway-waves.js';
+import { UnitStatus } from '../core/unit-observations.js';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
 
 /**
@@ -24,14 +25,18 @@ export function buildGatewayStatus(
   });
   const waves = steps.map((s) => s.wave);
   const observed = new Map(observeGateways(record, state, observations, waves).map((o) => [o.unit, o]));
+  const completed = state.phase === RolloutPhase.Completed;
   const gateways = [...gatewayShares(record, state).values()].map(({ gateway, percent }) => {
     const o = observed.get(gatewayUnitKey(gateway));
-    return {
-      ...gateway,
-      percent,
-      state: o?.fresh === true ? o.status : ('pending' as const),
-      ...(o?.message !== undefined ? { reason: o.message } : {}),
-    };
+    const reported = o?.fresh === true ? o.status : UnitStatus.Pending;
+    // A completed rollout's last command only adds the removal of the old Deployments (gatewayCommandsOf): the
+    // agent starts it as a new step (`pending` until its first pass), and until it reports on it the gateway is
+    // as the last gate passed it. So in a completed rollout `pending` means "removal not begun", never "not moved".
+    const removing =
+      completed && percent === 100 && gateway.kind === GatewayKind.Injected && reported !== UnitStatus.Converged;
+    const shown = completed && reported === UnitStatus.Pending ? UnitStatus.Converged : reported;
+    const reason = o?.message ?? (removing && shown !== UnitStatus.Failed ? 'old Deployment being removed' : undefined);
+    return { ...gateway, percent, state: shown, ...(reason !== undefined ? { reason } : {}) };
   });
   return { steps, gateways };
 }
