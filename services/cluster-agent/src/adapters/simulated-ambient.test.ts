@@ -123,10 +123,16 @@ describe('the simulated cluster in ambient mode (ADR 0051)', () => {
     cluster.close();
   });
 
-  it('Given a waypoint on the old revision, When a waypoint step moves it, Then its istio.io/rev label is the new revision', async () => {
+  it('Given a waypoint on the old revision, When a waypoint step moves it, Then its istio.io/rev label is the new revision and the next pass finds it converged', async () => {
     const { cluster, ambient } = newAmbientCluster(1);
-    const moved = await waypointPass(ambient, [{ namespace: 'orders', name: 'waypoint' }], '1-25-2');
-    expect(moved).toEqual([{ namespace: 'orders', name: 'waypoint', state: 'converged' }]);
+    const waypoints = [{ namespace: 'orders', name: 'waypoint' }];
+    // the first pass relabels; the next finds the waypoint on the revision (the simulator runs no waypoint pods)
+    expect(await waypointPass(ambient, waypoints, '1-25-2')).toEqual([
+      { namespace: 'orders', name: 'waypoint', state: 'moving', detail: 'relabelled to 1-25-2' },
+    ]);
+    expect(await waypointPass(ambient, waypoints, '1-25-2')).toEqual([
+      { namespace: 'orders', name: 'waypoint', state: 'converged' },
+    ]);
     expect((await ambient.listWaypoints())[0]!.labels['istio.io/rev']).toBe('1-25-2');
     await expect(ambient.labelWaypoint('orders', 'none', '1-25-2')).rejects.toThrow(/not found/);
     cluster.close();
