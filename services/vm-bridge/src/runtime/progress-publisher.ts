@@ -49,7 +49,15 @@ export class ProgressPublisher {
     const byState = new Map<string, number>(Object.values(VmHostState).map((state) => [state, 0] as const));
     for (const h of decision.hosts) byState.set(h.state, (byState.get(h.state) ?? 0) + 1);
     for (const [state, count] of byState) metrics.hosts.set({ group, state }, count);
-    const progress = groupProgress(group, decision.group, decision.hosts, now, settings, decision.blockedReason);
+    const progress = groupProgress(
+      group,
+      decision.group,
+      decision.hosts,
+      now,
+      settings,
+      decision.blockedReason,
+      decision.starvedAt,
+    );
     const degraded = degradedOf(this.ctx);
     if (progress !== undefined)
       await this.publishProgress(group, degraded === undefined ? progress : { ...progress, degraded }, now);
