@@ -15,6 +15,11 @@ export interface PlannerLoad {
   /** the event-loop delay measured now (p99 of the last window, or longer when the loop is stalled right now) */
   readonly lagMs: number;
   readonly thresholdMs: number;
+  /**
+   * the last instant (clock ms) the loop was found lagging past the threshold: the planner heard its agents late
+   * until then, so an agent's silence counts from there (absent: never)
+   */
+  readonly starvedAt?: number;
 }
 
 /** Whether the planner's own loop lags too much to judge anything on time. */

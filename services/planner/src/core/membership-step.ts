@@ -1,10 +1,22 @@
 import { RolloutPhase, WavePhase } from '@meshwave/contracts';
 import type { DecisionInput } from './decision.js';
+import { isStarved, type PlannerLoad } from './judgement-hold.js';
 import type { Stepper } from './stepper.js';
 import { observeUnits, UnitStatus } from './unit-observations.js';
-import { reviewWave, startWave } from './wave-membership.js';
+import { reviewWave, startWave, type Membership } from './wave-membership.js';
 
 const RUNNING_WAVE: ReadonlySet<string> = new Set([WavePhase.Converging, WavePhase.Soaking, WavePhase.Gating]);
+
+/**
+ * What the planner heard, as far as it could hear: while its own loop lags past its threshold (or until it last
+ * did) it took its agents' heartbeats late, so their silence counts from the end of that lag, as from a takeover
+ * (ADR 0036). Under a starved loop a whole fleet of live agents looked silent for a minute, and `skip` left their
+ * units out of the wave (issue 15, fleet (b): 36 of 45 clusters).
+ */
+function audible(m: Membership, load: PlannerLoad | undefined, now: Date): Membership {
+  const until = isStarved(load) ? now.getTime() : (load?.starvedAt ?? -Infinity);
+  return until > m.since ? { ...m, since: until } : m;
+}
 
 /**
  * Before the state machine steps: the running wave's clusters that fell silent are Unreachable (stored in the
@@ -12,9 +24,10 @@ const RUNNING_WAVE: ReadonlySet<string> = new Set([WavePhase.Converging, WavePha
  * wave waits for, to be said once the step is done.
  */
 export function reviewMembership(s: Stepper, input: DecisionInput): string | undefined {
-  const m = input.membership;
   const st = s.state;
-  if (m === undefined || st.phase !== RolloutPhase.Running || !RUNNING_WAVE.has(st.wavePhase ?? '')) return undefined;
+  if (input.membership === undefined) return undefined;
+  const m = audible(input.membership, input.plannerLoad, input.now);
+  if (st.phase !== RolloutPhase.Running || !RUNNING_WAVE.has(st.wavePhase ?? '')) return undefined;
   const moving = observeUnits(input.record, st, input.observations, [st.wave]).filter(
     (u) => !(u.fresh && u.status === UnitStatus.Converged),
   );
@@ -29,8 +42,8 @@ export function reviewMembership(s: Stepper, input: DecisionInput): string | und
  * the reason set) when `onUnreachable: wait` holds it for a silent cluster; otherwise the note for its reason.
  */
 export function membershipAtStart(s: Stepper, input: DecisionInput): string | false {
-  const m = input.membership;
-  if (m === undefined) return '';
+  if (input.membership === undefined) return '';
+  const m = audible(input.membership, input.plannerLoad, input.now);
   const start = startWave(input.record, s.state, s.state.wave, m, input.now);
   if (!start.ok) {
     s.setReason(start.reason);

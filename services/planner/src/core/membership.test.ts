@@ -91,6 +91,31 @@ describe('engine: membership changes', () => {
     expect(onTarget(h, 'prod-2')).toBe(10);
   });
 
+  it('Given onUnreachable: skip and a planner whose own loop lagged, Then a silence counts only from the end of the lag: live agents heard late are not Unreachable, a cluster silent a whole timeout after it is', () => {
+    const h = newHarness({ waves: WAVES, defaults: SOAKING, onUnreachable: 'skip' });
+    const heard = listen(h);
+    h.fleet.deaf.add('prod-2'); // its units never move: they stay in the review
+    h.settle();
+    expect(h.state.wavePhase).toBe('Converging');
+    heard.silence('prod-2');
+    const thresholdMs = 1_000;
+    // the loop lags right now: a minute of silence is the planner's own deafness
+    h.now = at(HEARTBEAT_TIMEOUT_MS);
+    h.extra = { ...h.extra, plannerLoad: { lagMs: 20_000, thresholdMs, starvedAt: h.now.getTime() } };
+    h.settle();
+    expect(h.state.membership?.skipped['0'] ?? []).toEqual([]);
+    // back under the threshold: it lagged until 70 s, so prod-2 is Unreachable only at 130 s
+    h.now = at(HEARTBEAT_TIMEOUT_MS + 10_000);
+    h.extra = { ...h.extra, plannerLoad: { lagMs: 10, thresholdMs, starvedAt: h.now.getTime() } };
+    h.settle();
+    h.now = at(2 * HEARTBEAT_TIMEOUT_MS + 9_000);
+    h.settle();
+    expect(h.state.membership?.skipped['0'] ?? []).toEqual([]);
+    h.now = at(2 * HEARTBEAT_TIMEOUT_MS + 10_000);
+    h.settle();
+    expect(h.state.membership?.skipped['0']).toEqual(plannedIn(h, 0, 'prod-2'));
+  });
+
   it('Given onUnreachable: wait and a cluster that falls silent while its units move, Then the wave waits, the status naming the Unreachable cluster; it completes once the cluster is back', () => {
     const h = newHarness({ waves: WAVES, defaults: SOAKING });
     const heard = listen(h);

@@ -15,6 +15,8 @@ export interface LoopDelaySource {
 export class EventLoopDelayMonitor implements LoopDelaySource {
   private monitor: EventLoopDelay | undefined;
   private starved = false;
+  /** the last instant (clock ms) the loop was seen lagging past the threshold */
+  private starvedAt: number | undefined;
 
   constructor(
     private readonly gauge: Gauge,
@@ -22,6 +24,8 @@ export class EventLoopDelayMonitor implements LoopDelaySource {
     private readonly thresholdMs: number,
     /** called when the lag falls back under the threshold: judgements held meanwhile are made again */
     private readonly onRecovered: () => void = () => undefined,
+    /** the planner's clock (ms), in which `starvedAt` is told */
+    private readonly now: () => number = Date.now,
   ) {}
 
   start(): void {
@@ -37,13 +41,19 @@ export class EventLoopDelayMonitor implements LoopDelaySource {
   load(): PlannerLoad {
     const m = this.monitor;
     const lagMs = m === undefined ? 0 : Math.max(m.lastWindow().p99Ms, m.stallMs());
-    return { lagMs, thresholdMs: this.thresholdMs };
+    if (lagMs > this.thresholdMs) this.starvedAt = this.now();
+    return {
+      lagMs,
+      thresholdMs: this.thresholdMs,
+      ...(this.starvedAt !== undefined ? { starvedAt: this.starvedAt } : {}),
+    };
   }
 
   private onWindow(): void {
     const p99Ms = this.monitor?.lastWindow().p99Ms ?? 0;
     this.gauge.set(p99Ms / 1000);
     const starved = p99Ms > this.thresholdMs;
+    if (starved) this.starvedAt = this.now();
     if (this.starved && !starved) this.onRecovered();
     this.starved = starved;
   }

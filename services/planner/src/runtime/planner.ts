@@ -125,6 +125,7 @@ class PlannerImpl implements Planner {
       config.loopLagWindowMs,
       config.loopLagThresholdMs,
       () => this.reconciler.rejudgeAll(),
+      () => (options.clock ?? systemClock).now(),
     );
     const context: PlannerContext = {
       bus: options.bus,

@@ -132,4 +132,20 @@ describe('rollout status: units on the new revision count the injected sidecar',
     // the old count: units converged on what the wave wants now (back on `from`), which fills like progress
     expect(wave.units.converged).toBe(4);
   });
+
+  it('counts only the units the wave still holds: a unit skipped (cluster Unreachable) is not on target in it', () => {
+    const record = newRecord();
+    const skipped = ['prod-1/shop/Deployment/app-2', 'prod-1/shop/Deployment/app-3'];
+    const running = state({
+      phase: 'Running',
+      wavePhase: 'Converging',
+      membership: { snapshots: { '0': ['prod-1'] }, added: {}, skipped: { '0': skipped }, unreachable: {} },
+    });
+    // the agent still reports the skipped units, moved before they were skipped
+    const wave = buildRolloutStatus(record, running, reported(TO, TO), T0).waveStatuses[0]!;
+    expect(wave.units.converged).toBe(2);
+    // the old count took the plan's units: 4 on target in a wave of 2
+    expect(wave.onTarget?.units).toBe(2);
+    expect(wave.clusters).toEqual([expect.objectContaining({ cluster: 'prod-1', onTarget: 2 })]);
+  });
 });

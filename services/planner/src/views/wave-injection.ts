@@ -1,6 +1,7 @@
 import { UnitState, unitKey, type UnitProgressEntry } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from '../core/rollout-state.js';
-import { isExcluded, parsedUnitsOf } from '../core/unit-observations.js';
+import { isExcluded } from '../core/unit-observations.js';
+import { waveUnitsOf } from '../core/wave-units.js';
 
 /** A wave's units and VM hosts running the rollout's `to`, in all, per cluster and per VM group. */
 export interface WaveInjection {
@@ -58,7 +59,9 @@ export function waveInjection(
   const perGroup = new Map<string, number>();
   if (planned === undefined) return { units: 0, perCluster, vmHosts: 0, perGroup };
   let units = 0;
-  for (const u of parsedUnitsOf(planned)) {
+  // the wave's units as its membership has them (planned, plus those it took, minus those it skipped), as its
+  // counts take them: a skipped unit is no longer the wave's, whatever it runs
+  for (const u of waveUnitsOf(record, state, w)) {
     if (state.excluded.length > 0 && isExcluded(u.unit, state.excluded)) continue;
     let index = indexes.get(u.cluster);
     if (index === undefined) indexes.set(u.cluster, (index = entriesByCluster(observations, u.cluster)));

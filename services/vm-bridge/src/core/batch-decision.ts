@@ -135,12 +135,17 @@ export interface Decision {
   readonly recheckAt?: number;
   /** why no batch could start although hosts wait (budget used up by unavailable hosts) */
   readonly blockedReason?: string;
+  /** the bridge's last starved instant the decision took (its progress judges staleness alike) */
+  readonly starvedAt?: number;
 }
 
-/** True when the host runs what it should, idle, healthy, with a fresh report. */
-export function isAvailable(host: HostRecord, now: number, settings: DecisionSettings): boolean {
+/**
+ * True when the host runs what it should, idle, healthy, with a fresh report. With `starvedAt` (the bridge's last
+ * starved instant), a report's age counts from then at the most: reports wait in a starved loop (issue 15).
+ */
+export function isAvailable(host: HostRecord, now: number, settings: DecisionSettings, starvedAt?: number): boolean {
   const r = host.report;
-  if (r === undefined || now - r.at > settings.reportStaleMs) return false;
+  if (r === undefined || now - Math.max(r.at, starvedAt ?? -Infinity) > settings.reportStaleMs) return false;
   if (!r.healthy || r.phase !== AgentPhase.Idle) return false;
   return host.desiredVersion === null || r.runningVersion === host.desiredVersion;
 }
@@ -213,7 +218,7 @@ export function decideGroup(input: DecisionInput): Decision {
   const judged = judgeBatch(input.group, byName, now, settings, input.holdTimeouts === true, input.starvedAt);
   const started = startNextBatch(judged.group, byName, now, settings);
   const group = started.group;
-  settleHostsOutsideBatch(group, byName, now, settings);
+  settleHostsOutsideBatch(group, byName, now, settings, input.starvedAt);
 
   const hosts = input.hosts.map((h) => byName.get(h.name) ?? h);
   const unavailable = hosts.filter((h) => !isAvailable(h, now, settings)).length;
@@ -225,6 +230,7 @@ export function decideGroup(input: DecisionInput): Decision {
     unavailable,
     ...(recheckAt !== undefined ? { recheckAt } : {}),
     ...(started.blockedReason !== undefined ? { blockedReason: started.blockedReason } : {}),
+    ...(input.starvedAt !== undefined ? { starvedAt: input.starvedAt } : {}),
   };
 }
 
@@ -342,12 +348,16 @@ function startNextBatch(
   };
 }
 
-/** Hosts outside any batch: state follows what they report. */
+/**
+ * Hosts outside any batch: state follows what they report. A converged host whose report aged while the bridge was
+ * starved stays converged (fleet (b): 4,998 hosts of a passed wave went back to pending after a stall).
+ */
 function settleHostsOutsideBatch(
   group: GroupRecord,
   byName: HostsByName,
   now: number,
   settings: DecisionSettings,
+  starvedAt: number | undefined,
 ): void {
   const inBatch = new Set(group.batch?.hosts ?? []);
   for (const h of [...byName.values()]) {
@@ -356,7 +366,7 @@ function settleHostsOutsideBatch(
     const state =
       target !== undefined && target !== h.desiredVersion
         ? VmHostState.Pending
-        : isAvailable(h, now, settings)
+        : isAvailable(h, now, settings, starvedAt)
           ? VmHostState.Converged
           : h.state === VmHostState.Upgrading
             ? VmHostState.Upgrading
@@ -376,8 +386,8 @@ function recheckTime(
   const deadlines: number[] = [];
   if (group.batch !== undefined) deadlines.push(timedFrom(group.batch, starvedAt) + settings.batchTimeoutMs);
   for (const h of hosts)
-    if (h.report !== undefined && isAvailable(h, now, settings))
-      deadlines.push(h.report.at + settings.reportStaleMs + 1);
+    if (h.report !== undefined && isAvailable(h, now, settings, starvedAt))
+      deadlines.push(Math.max(h.report.at, starvedAt ?? -Infinity) + settings.reportStaleMs + 1);
   return deadlines.length > 0 ? Math.min(...deadlines) : undefined;
 }
 

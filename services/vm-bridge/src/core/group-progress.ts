@@ -10,6 +10,8 @@ export function groupProgress(
   now: number,
   settings: DecisionSettings,
   blockedReason?: string,
+  /** the bridge's last starved instant: a report's age counts from then at the most (see isAvailable) */
+  starvedAt?: number,
 ): VmProgress | undefined {
   const command = group.command;
   if (command === undefined) return undefined;
@@ -27,7 +29,8 @@ export function groupProgress(
         version: h.report?.runningVersion ?? null,
         state: h.state,
         healthy:
-          isAvailable(h, now, settings) || (h.report?.healthy === true && now - h.report.at <= settings.reportStaleMs),
+          isAvailable(h, now, settings, starvedAt) ||
+          (h.report?.healthy === true && now - Math.max(h.report.at, starvedAt ?? -Infinity) <= settings.reportStaleMs),
         ...(h.reason !== undefined ? { reason: h.reason } : {}),
       })),
       // Hosts the command names that never enrolled: the planner must see that they wait.

@@ -54,7 +54,15 @@ export class ProgressPublisher {
     for (const h of decision.hosts) byState.set(h.state, (byState.get(h.state) ?? 0) + 1);
     for (const [state, count] of byState) metrics.hosts.set({ group, state }, count);
     this.membership.afterCommit(group, decision.hosts, now);
-    const progress = groupProgress(group, decision.group, decision.hosts, now, settings, decision.blockedReason);
+    const progress = groupProgress(
+      group,
+      decision.group,
+      decision.hosts,
+      now,
+      settings,
+      decision.blockedReason,
+      decision.starvedAt,
+    );
     const degraded = degradedOf(this.ctx);
     if (progress !== undefined)
       await this.publishProgress(group, degraded === undefined ? progress : { ...progress, degraded }, now);
