@@ -68,13 +68,25 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   });
 }
 
-async function until<T>(what: string, child: ChildProcess, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + 120_000;
+/** How long a process of this fleet may take to start: 2 min, plus what building its simulated parts takes. */
+export function startupLimitSeconds(fleet: DemoFleetConfig): number {
+  const workloads = fleet.clusters.reduce((n, c) => n + c.namespaces.length * c.workloadsPerNamespace, 0);
+  const hosts = fleet.vmGroups.reduce((n, g) => n + g.hosts, 0);
+  return Math.round(120 + workloads / 500 + hosts / 200);
+}
+
+async function until<T>(
+  what: string,
+  child: ChildProcess,
+  probe: () => Promise<T | undefined>,
+  limitSeconds = 120,
+): Promise<T> {
+  const end = Date.now() + limitSeconds * 1000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what}: the process exited`);
     const v = await probe().catch(() => undefined);
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within 120 s`);
+    if (Date.now() > end) throw new Error(`${what}: not within ${limitSeconds} s`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -250,8 +262,11 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     );
     simulatorLog = tail(simulator);
     const sim = simulator;
-    const simPort = await until('the fleet simulator', sim, () =>
-      Promise.resolve(/^\{"port":(\d+)\}$/m.exec(simulatorLog())?.[1]),
+    const simPort = await until(
+      'the fleet simulator',
+      sim,
+      () => Promise.resolve(/^\{"port":(\d+)\}$/m.exec(simulatorLog())?.[1]),
+      startupLimitSeconds(options.fleet),
     );
     say(`planner pid ${planner.pid} on ${url}; agents and vm-bridge in pid ${sim.pid}; run ${run}`);
     const scenario = playScenario(
