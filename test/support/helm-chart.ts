@@ -25,6 +25,7 @@ export interface Container {
   livenessProbe?: { httpGet: { path: string } };
   env?: { name: string; value?: string }[];
   securityContext?: Record<string, unknown>;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 
 export interface PodSpec {

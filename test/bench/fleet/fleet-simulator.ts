@@ -142,6 +142,8 @@ try {
       __scrape_interval__: '2s',
       __scrape_timeout__: '2s',
       meshwave_bench: run,
+      // the targets share host and port: without a label of their own, their `up` and scrape series would collide
+      meshwave_bench_target: c.name,
     },
   }));
   fs.writeFileSync(`${scrapeTargets}.tmp`, JSON.stringify(groups));

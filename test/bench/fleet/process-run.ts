@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import {
   LiveView,
   PlannerClient,
@@ -32,6 +33,15 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PLANNER_BIN = `${ROOT}services/planner/bin/meshwave-planner.js`;
 const SIMULATOR = fileURLToPath(new URL('./fleet-simulator.ts', import.meta.url));
 const EXAMPLE = `${ROOT}examples/rollouts.yml`;
+const PLANNER_CHART_VALUES = `${ROOT}deploy/helm/meshwave-planner/values.yaml`;
+
+/** The planner's heap flags as its chart deploys it by default (`maxOldSpaceMiB`, ADR 0062). */
+export function chartHeapFlags(valuesYaml: string = readFileSync(PLANNER_CHART_VALUES, 'utf8')): string[] {
+  const mib = (parseYaml(valuesYaml) as { maxOldSpaceMiB?: unknown }).maxOldSpaceMiB;
+  if (typeof mib !== 'number' || !Number.isInteger(mib) || mib < 0)
+    throw new Error(`${PLANNER_CHART_VALUES}: maxOldSpaceMiB is not a whole number of MiB`);
+  return mib === 0 ? [] : [`--max-old-space-size=${mib}`];
+}
 
 export interface ProcessRunOptions {
   readonly fleet: DemoFleetConfig;
@@ -151,7 +161,10 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     options.cpuProfDir === undefined || options.heapSnapshotAfterSeconds === undefined
       ? []
       : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.cpuProfDir}`];
-  const planner = spawn(process.execPath, [...profile, ...heap, PLANNER_BIN], {
+  // the heap as the chart sizes it, so the peak RSS measured is the deployed planner's
+  const heapLimit = chartHeapFlags();
+  say(`planner started as its chart deploys it: ${heapLimit.join(' ') || "Node's own heap sizing"}`);
+  const planner = spawn(process.execPath, [...profile, ...heap, ...heapLimit, PLANNER_BIN], {
     env: {
       ...shared,
       ...keys.envFor('planner'),

@@ -159,6 +159,16 @@ describe('meshwave-planner, as rendered', () => {
     expect(one(manifests, 'PodDisruptionBudget').spec).toMatchObject({ minAvailable: 1 });
   });
 
+  it('Then its heap is sized below its memory limit (ADR 0062): 320 of 512 MiB by default, 800 of 1 GiB in production, and left to Node with maxOldSpaceMiB=0', () => {
+    const heapOf = (values: readonly string[]): [string | undefined, unknown] => {
+      const container = podSpecOf(one(render('meshwave-planner', values), 'Deployment')).containers[0]!;
+      return [envOf(container)['NODE_OPTIONS'], container.resources?.limits?.['memory']];
+    };
+    expect(heapOf(REQUIRED['meshwave-planner'])).toEqual(['--max-old-space-size=320', '512Mi']);
+    expect(heapOf(prodValues('meshwave-planner'))).toEqual(['--max-old-space-size=800', '1Gi']);
+    expect(heapOf([...REQUIRED['meshwave-planner'], '--set', 'maxOldSpaceMiB=0'])[0]).toBeUndefined();
+  });
+
   it('Given the test values (tests/values-test.yaml), Then it lints, adds the ServiceMonitor and the Prometheus settings, and the apiserver accepts the rest', () => {
     const values = ['-f', path.join(chartDir('meshwave-planner'), 'tests/values-test.yaml')];
     lintChart(helm, cluster, 'meshwave-planner', values);

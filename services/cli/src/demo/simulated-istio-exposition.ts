@@ -39,7 +39,8 @@ export function bucketSplit(p99Ms: number): { index: number; below: number } {
 }
 
 export class SimulatedIstioExposition {
-  private readonly counters = new Map<string, Counters>();
+  /** per cluster, per `cluster/namespace/name`: a scrape of one cluster never walks another's */
+  private readonly counters = new Map<string, Map<string, Counters>>();
   private readonly lastScrape = new Map<string, number>();
   private readonly byName: ReadonlyMap<string, SimulatedCluster>;
   private readonly namespacesOf: (cluster: string) => readonly string[];
@@ -78,12 +79,12 @@ export class SimulatedIstioExposition {
     this.lastScrape.set(cluster, nowMs);
     const targets = this.namespacesOf(cluster).map((namespace) => ({ unit: '', cluster, namespace }));
     const traffic = simulatedTraffic(this.byName, this.options, targets, { seconds, to: this.to, asBefore: false });
-    for (const t of traffic) this.add(t.workload, t.requests, t.p99Ms);
+    let counters = this.counters.get(cluster);
+    if (counters === undefined) this.counters.set(cluster, (counters = new Map()));
+    for (const t of traffic) this.add(counters, t.workload, t.requests, t.p99Ms);
     const requests = ['# TYPE istio_requests_total counter'];
     const latency = ['# TYPE istio_request_duration_milliseconds histogram'];
-    const prefix = `${cluster}/`;
-    for (const [workload, c] of this.counters) {
-      if (!workload.startsWith(prefix)) continue;
+    for (const [workload, c] of counters) {
       const [, namespace, name] = workload.split('/');
       const base = `reporter="destination",${this.clusterLabel}="${cluster}",destination_workload_namespace="${namespace}",destination_workload="${name}"`;
       requests.push(`istio_requests_total{${base},response_code="200"} ${c.ok}`);
@@ -96,11 +97,11 @@ export class SimulatedIstioExposition {
     return `${requests.join('\n')}\n${latency.join('\n')}\n`;
   }
 
-  private add(workload: string, requests: number, p99Ms: number | undefined): void {
-    let c = this.counters.get(workload);
+  private add(counters: Map<string, Counters>, workload: string, requests: number, p99Ms: number | undefined): void {
+    let c = counters.get(workload);
     if (c === undefined) {
       c = { ok: 0, errors: 0, errorCarry: 0, buckets: Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
-      this.counters.set(workload, c);
+      counters.set(workload, c);
     }
     c.errorCarry += requests * this.options.errorRatio;
     const errors = Math.floor(c.errorCarry);
