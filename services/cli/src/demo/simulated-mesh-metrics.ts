@@ -119,16 +119,13 @@ export function simulatedTraffic(
       const ready = w.ready;
       const onNew = window.asBefore ? 0 : (w.revisions.get(window.to) ?? 0);
       const requests = Math.round(options.requestsPerSecond * window.seconds * ready);
-      const factor = 1 + (onNew / ready) * (options.newRevisionP99Factor - 1);
-      out.push({
-        workload: w.workload,
-        requests,
-        errors: Math.round(requests * options.errorRatio),
-        ...(window.p99Of === undefined || window.p99Of.has(t.unit)
-          ? { p99Ms: Math.round(options.baseP99Ms * w.spread * factor * 10) / 10 }
-          : {}),
-        unit: t.unit,
-      });
+      const errors = Math.round(requests * options.errorRatio);
+      // two literals, not a spread of an optional one: this runs for every workload of the wave at every sample
+      if (window.p99Of === undefined || window.p99Of.has(t.unit)) {
+        const factor = 1 + (onNew / ready) * (options.newRevisionP99Factor - 1);
+        const p99Ms = Math.round(options.baseP99Ms * w.spread * factor * 10) / 10;
+        out.push({ workload: w.workload, requests, errors, p99Ms, unit: t.unit });
+      } else out.push({ workload: w.workload, requests, errors, unit: t.unit });
     }
   }
   return out;
