@@ -55,7 +55,9 @@ describe('BundleStore: a local bundle is read in reads sized to it', () => {
 
   it('Given a bundle of 300 bytes, When it is installed, Then no read buffer larger than the file is allocated', async () => {
     const { store, url, sha256, content, unpacked } = await setUp(300);
-    const sizes = await readBuffersDuring(() => store.install('1-25-2', { url, sha256 }, [], () => {}));
+    const sizes = await readBuffersDuring(() =>
+      store.install('1-25-2', { url, sha256, configDigest: 'c1' }, [], () => {}),
+    );
     expect(sizes.filter((n) => n > 300)).toEqual([]);
     expect(unpacked.map((b) => b.equals(content))).toEqual([true]);
   });
@@ -64,8 +66,8 @@ describe('BundleStore: a local bundle is read in reads sized to it', () => {
     'Given a bundle of %i bytes, When it is installed from a path and from a file URL, Then the copy is the bundle',
     async (bytes) => {
       const { store, url, sha256, content, unpacked } = await setUp(bytes);
-      await store.install('1-25-2', { url, sha256 }, [], () => {});
-      await store.install('1-25-3', { url: `file://${url}`, sha256 }, [], () => {});
+      await store.install('1-25-2', { url, sha256, configDigest: 'c1' }, [], () => {});
+      await store.install('1-25-3', { url: `file://${url}`, sha256, configDigest: 'c1' }, [], () => {});
       // compared as bytes (a deep equality of large buffers is slow)
       expect(unpacked.map((b) => b.equals(content))).toEqual([true, true]);
     },
@@ -73,14 +75,18 @@ describe('BundleStore: a local bundle is read in reads sized to it', () => {
 
   it('Given a bundle whose checksum differs, When it is installed, Then CHECKSUM_MISMATCH as before', async () => {
     const { store, url } = await setUp(300);
-    await expect(store.install('1-25-2', { url, sha256: '0'.repeat(64) }, [], () => {})).rejects.toMatchObject({
+    await expect(
+      store.install('1-25-2', { url, sha256: '0'.repeat(64), configDigest: 'c1' }, [], () => {}),
+    ).rejects.toMatchObject({
       code: VmAgentErrorCode.ChecksumMismatch,
     });
   });
 
   it('Given no file at the path, When it is installed, Then DOWNLOAD_FAILED (retryable) as before', async () => {
     const { store, url, sha256 } = await setUp(1);
-    await expect(store.install('1-25-2', { url: `${url}.gone`, sha256 }, [], () => {})).rejects.toMatchObject({
+    await expect(
+      store.install('1-25-2', { url: `${url}.gone`, sha256, configDigest: 'c1' }, [], () => {}),
+    ).rejects.toMatchObject({
       code: VmAgentErrorCode.DownloadFailed,
       retryable: true,
     });
