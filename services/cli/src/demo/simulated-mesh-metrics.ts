@@ -18,7 +18,8 @@ import {
  *
  * A scrape costs what it returns: a named target reads that workload and its pods through the simulated
  * cluster's indexes, a namespace target that namespace's workloads once; nothing scans the cluster, so the
- * demo and the fleet benchmark measure meshwave, not this stand-in. A workload's traffic is its own pods'
+ * demo and the fleet benchmark measure meshwave, not this stand-in. The sampler keeps each target's answer until
+ * the cluster's serving stamp for it moves (`servedCache`): a sample re-reads only the targets that changed. A workload's traffic is its own pods'
  * (the simulated cluster's pods all have an owner; its Service would select the same ones).
  */
 export interface SimulatedMeshMetricsOptions {
@@ -45,7 +46,54 @@ export const DEFAULT_SIMULATED_MESH_METRICS: SimulatedMeshMetricsOptions = {
   cacheMs: 2000,
 };
 
-/** What the clusters' Ready pods of the targets served over the window (before the change when `asBefore`). */
+/** A workload of a target as it serves: its Ready pods by revision, its name and its own p99 spread. */
+export interface Served {
+  readonly workload: string;
+  readonly ready: number;
+  readonly revisions: ReadonlyMap<string | null, number>;
+  readonly spread: number;
+}
+
+/** What a target's workloads serve, read from the simulated cluster now. */
+function servedNow(cluster: SimulatedCluster, t: MetricTarget): Served[] {
+  return cluster.servingPods(t.namespace, t.name).map((w) => {
+    const workload = `${t.cluster}/${t.namespace}/${w.name}`;
+    return {
+      workload,
+      ready: w.ready,
+      // a copy: the cluster keeps its counts up to date in place
+      revisions: new Map(w.revisions),
+      spread: 0.95 + (stableHash('demo-p99', workload) / 0xffffffff) * 0.1,
+    };
+  });
+}
+
+/** How `simulatedTraffic` reads a target's workloads: `servedNow`, or a `servedCache` in front of it. */
+export type ServedReader = (cluster: SimulatedCluster, t: MetricTarget) => readonly Served[];
+
+/**
+ * Keeps each target's answer until its cluster's serving stamp says it may have changed, so a sample re-reads the
+ * targets whose pods changed, not the wave (81,000 targets per sample in the fleet benchmark's last wave). Keyed
+ * by the target itself: the planner keeps a wave's targets while its units and exclusions stay (metric-query.ts),
+ * and a cache entry goes with its target.
+ */
+export function servedCache(): ServedReader {
+  const kept = new WeakMap<MetricTarget, { stamp: { readonly version: number }; seen: number; served: Served[] }>();
+  return (cluster, t) => {
+    const hit = kept.get(t);
+    if (hit !== undefined && hit.stamp.version === hit.seen) return hit.served;
+    const stamp = cluster.servingStamp(t.namespace, t.name);
+    const served = servedNow(cluster, t);
+    if (stamp !== undefined) kept.set(t, { stamp, seen: stamp.version, served });
+    else kept.delete(t);
+    return served;
+  };
+}
+
+/**
+ * What the clusters' Ready pods of the targets served over the window (before the change when `asBefore`);
+ * `served` reads the targets' workloads (default: from the clusters, now).
+ */
 export function simulatedTraffic(
   clusters: ReadonlyMap<string, SimulatedCluster>,
   options: SimulatedMeshMetricsOptions,
@@ -57,6 +105,7 @@ export function simulatedTraffic(
     /** the units whose p99 is asked (the query's latency sample), as Prometheus answers a p99 query; absent: every unit */
     readonly p99Of?: ReadonlySet<string>;
   },
+  served: ServedReader = servedNow,
 ): WorkloadTraffic[] {
   const out: WorkloadTraffic[] = [];
   for (const t of targets) {
@@ -66,21 +115,17 @@ export function simulatedTraffic(
       out.push(...gatewayTraffic(cluster, options, t, window));
       continue;
     }
-    for (const w of cluster.servingPods(t.namespace, t.name)) {
+    for (const w of served(cluster, t)) {
       const ready = w.ready;
       const onNew = window.asBefore ? 0 : (w.revisions.get(window.to) ?? 0);
       const requests = Math.round(options.requestsPerSecond * window.seconds * ready);
-      const spread = 0.95 + (stableHash('demo-p99', `${t.cluster}/${t.namespace}/${w.name}`) / 0xffffffff) * 0.1;
-      const factor = 1 + (onNew / ready) * (options.newRevisionP99Factor - 1);
-      out.push({
-        workload: `${t.cluster}/${t.namespace}/${w.name}`,
-        requests,
-        errors: Math.round(requests * options.errorRatio),
-        ...(window.p99Of === undefined || window.p99Of.has(t.unit)
-          ? { p99Ms: Math.round(options.baseP99Ms * spread * factor * 10) / 10 }
-          : {}),
-        unit: t.unit,
-      });
+      const errors = Math.round(requests * options.errorRatio);
+      // two literals, not a spread of an optional one: this runs for every workload of the wave at every sample
+      if (window.p99Of === undefined || window.p99Of.has(t.unit)) {
+        const factor = 1 + (onNew / ready) * (options.newRevisionP99Factor - 1);
+        const p99Ms = Math.round(options.baseP99Ms * w.spread * factor * 10) / 10;
+        out.push({ workload: w.workload, requests, errors, p99Ms, unit: t.unit });
+      } else out.push({ workload: w.workload, requests, errors, unit: t.unit });
     }
   }
   return out;
@@ -126,6 +171,7 @@ export function createSimulatedMeshMetrics(
   options: SimulatedMeshMetricsOptions = DEFAULT_SIMULATED_MESH_METRICS,
 ): MetricSampler {
   const byName = new Map(clusters.map((c) => [c.name, c]));
+  const served = servedCache();
   const trafficOf = (
     targets: readonly MetricTarget[],
     sampled: readonly MetricTarget[],
@@ -133,7 +179,13 @@ export function createSimulatedMeshMetrics(
     to: string,
     asBefore: boolean,
   ) =>
-    simulatedTraffic(byName, options, targets, { seconds, to, asBefore, p99Of: new Set(sampled.map((t) => t.unit)) });
+    simulatedTraffic(
+      byName,
+      options,
+      targets,
+      { seconds, to, asBefore, p99Of: new Set(sampled.map((t) => t.unit)) },
+      served,
+    );
 
   return cachedMetricSampler(async (query, _now, record) => {
     const to = record.spec.spec.to;

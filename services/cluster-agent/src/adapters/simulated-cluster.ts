@@ -122,6 +122,7 @@ function simulatedKnobs(s: SimStore): SimulatedKnobs {
       return w ? s.podsOf(w).map(s.podView) : [];
     },
     servingPods: (namespace, name) => servingPods(s, namespace, name),
+    servingStamp: (namespace, name) => s.servingStamp(namespace, name),
     stats: () => ({ ...s.stats }),
     close() {
       s.closed = true;

@@ -90,4 +90,30 @@ describe('simulated cluster: indexed reads', () => {
     expect(sim.servingPods('shop', 'cart')[0]?.revisions).toEqual(new Map([['1-25-2', 4]]));
     sim.close();
   });
+
+  it("a serving stamp moves when its workloads' Ready pods do, and only then", async () => {
+    const clock = createManualClock();
+    const sim = createSimulatedCluster({ clock, podStartMs: 1000 });
+    sim.createWorkload({ namespace: 'shop', name: 'cart', replicas: 2 });
+    sim.createWorkload({ namespace: 'shop', name: 'web', replicas: 1 });
+    expect(sim.servingStamp('shop', 'absent')).toBeUndefined();
+    expect(sim.servingStamp('nowhere')).toBeUndefined();
+    const cart = sim.servingStamp('shop', 'cart')!;
+    const shop = sim.servingStamp('shop')!;
+    const web = sim.servingStamp('shop', 'web')!;
+    const versions = () => [cart.version, shop.version, web.version];
+    const [first] = sim.podsOfWorkload({ namespace: 'shop', kind: 'Deployment', name: 'cart' });
+    const start = versions();
+    sim.deletePod('shop', first?.name ?? '');
+    const afterDelete = versions();
+    expect(afterDelete[0]).toBeGreaterThan(start[0]!);
+    expect(afterDelete[1]).toBeGreaterThan(start[1]!);
+    expect(afterDelete[2]).toBe(start[2]);
+    // the replacement becomes Ready: cart's answer changes again, web's never did
+    await clock.advance(1000);
+    expect(cart.version).toBeGreaterThan(afterDelete[0]!);
+    expect(web.version).toBe(start[2]);
+    expect(sim.servingStamp('shop', 'cart')).toBe(cart);
+    sim.close();
+  });
 });

@@ -51,6 +51,11 @@ export interface SimPod {
 export const targetMatches = (t: FaultTarget, ref: WorkloadRef | undefined, namespace: string): boolean =>
   t.namespace === namespace && (t.name === undefined || t.name === ref?.name);
 
+/** Bumped whenever what `servingPods` answers for its namespace or named workloads may have changed. */
+export interface ServingStamp {
+  readonly version: number;
+}
+
 export interface SimStore {
   readonly clock: Clock;
   readonly podStartMs: number;
@@ -89,6 +94,8 @@ export interface SimStore {
   workloadsIn(namespace: string | undefined, name?: string): SimWorkload[];
   /** the namespace's pods (every pod when undefined), from the namespace index */
   podsIn(namespace: string | undefined): SimPod[];
+  /** see `SimulatedCluster.servingStamp` */
+  servingStamp(namespace: string, name?: string): ServingStamp | undefined;
   nsView(name: string, ns: { labels: Labels; rv: number }): NamespaceView;
   workloadView(w: SimWorkload): WorkloadView;
   podView(p: SimPod): PodView;
@@ -164,6 +171,7 @@ type SimIndexes = Pick<
   | 'markReady'
   | 'workloadsIn'
   | 'podsIn'
+  | 'servingStamp'
 >;
 
 function createSimIndexes(stats: SimStore['stats']): SimIndexes {
@@ -176,6 +184,7 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
   const podsByNs = new Map<string, Map<string, SimPod>>();
   // every kind of one name in a namespace (a Service's name), for a named target
   const workloadsByName = new Map<string, SimWorkload[]>();
+  const stamps = createServingStamps(workloadsByName, workloadsByNs);
   const putWorkload = (w: SimWorkload): void => {
     const key = workloadRefKey(w.ref);
     const before = workloads.get(key);
@@ -187,6 +196,7 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
       named,
       [...kinds, w].sort((a, b) => KIND_ORDER.indexOf(a.ref.kind) - KIND_ORDER.indexOf(b.ref.kind)),
     );
+    stamps.changed(w.ref);
   };
   const removeWorkload = (w: SimWorkload): void => {
     const key = workloadRefKey(w.ref);
@@ -196,6 +206,7 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
     const kinds = (workloadsByName.get(named) ?? []).filter((x) => x !== w);
     if (kinds.length > 0) workloadsByName.set(named, kinds);
     else workloadsByName.delete(named);
+    stamps.changed(w.ref);
   };
   // Ready pods per owner by injected revision: what the demo's stand-in for Prometheus reads for every target of
   // every sample (81,000 targets in the fleet benchmark's last wave), at the cost of a lookup, not of the pods.
@@ -209,6 +220,9 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
     if (n > 0) counts.set(revision, n);
     else counts.delete(revision);
     if (counts.size === 0) servingByOwner.delete(p.owner);
+    const w = workloads.get(p.owner);
+    // a workload already removed has had its stamps bumped (and it is no longer listed)
+    if (w !== undefined) stamps.changed(w.ref);
   };
   const putPod = (p: SimPod): void => {
     const key = `${p.namespace}/${p.name}`;
@@ -257,6 +271,41 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
     markReady,
     workloadsIn,
     podsIn,
+    servingStamp: stamps.stampOf,
+  };
+}
+
+/**
+ * The serving stamps of the names and namespaces asked for (only those: a cluster nobody samples keeps none). A
+ * stamp is bumped on every change of its workloads' Ready pods by revision, and when one of them is put or
+ * removed; it goes when its last workload does (bumped first, so a holder sees the change).
+ */
+function createServingStamps(
+  byName: ReadonlyMap<string, readonly SimWorkload[]>,
+  byNs: ReadonlyMap<string, ReadonlyMap<string, SimWorkload>>,
+) {
+  const stamps = new Map<string, { version: number }>();
+  const bump = (key: string, live: boolean): void => {
+    const stamp = stamps.get(key);
+    if (stamp === undefined) return;
+    stamp.version++;
+    if (!live) stamps.delete(key);
+  };
+  return {
+    changed(ref: WorkloadRef): void {
+      if (stamps.size === 0) return;
+      const named = `${ref.namespace}/${ref.name}`;
+      bump(named, byName.has(named));
+      bump(ref.namespace, byNs.has(ref.namespace));
+    },
+    /** undefined when nothing of that name (or namespace) exists: there is nothing to keep, nothing is cached */
+    stampOf(namespace: string, name?: string): ServingStamp | undefined {
+      const key = name === undefined ? namespace : `${namespace}/${name}`;
+      if (!(name === undefined ? byNs.has(namespace) : byName.has(key))) return undefined;
+      let stamp = stamps.get(key);
+      if (stamp === undefined) stamps.set(key, (stamp = { version: 0 }));
+      return stamp;
+    },
   };
 }
 

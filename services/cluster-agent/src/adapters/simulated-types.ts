@@ -118,6 +118,12 @@ export interface SimulatedCluster extends KubernetesPort, GatewayDeploymentPort 
     namespace: string,
     name?: string,
   ): { readonly name: string; readonly ready: number; readonly revisions: ReadonlyMap<string | null, number> }[];
+  /**
+   * A stamp whose `version` changes whenever what `servingPods(namespace, name)` answers may have changed (its
+   * workloads' Ready pods by revision, or one of them put or removed), so a reader that keeps an answer re-reads
+   * only what changed; undefined when no such workload exists (nothing to keep).
+   */
+  servingStamp(namespace: string, name?: string): { readonly version: number } | undefined;
   stats(): SimulatedClusterStats;
   /** stops every timer (pod starts, deadlines) */
   close(): void;

@@ -83,19 +83,29 @@ interface PodGroup {
 /**
  * `revisionPodsOf`, kept up to date pod by pod: each pod event moves one count, and a read costs the groups of
  * pods (one per ReplicaSet, Job, gateway or bare pod), not the pods. An inventory is read every resync; scanning
- * every pod of the cluster for it was work proportional to the cluster on each one (issue 15).
+ * every pod of the cluster for it was work proportional to the cluster on each one (issue 15). A read is kept
+ * until a count moves or the CronJobs differ: the inventory reads it every resync (every 5 s in the embedded
+ * fleet), and most pod events (a pod Ready, a restart counted) move none.
  */
 export class RevisionPodsIndex {
-  /** what reads cost: groups visited (tests check that it follows the groups, not the pods) */
+  /** what reads cost: groups visited (tests check that it follows the groups, not the pods, and what changed) */
   readonly stats = { groupsVisited: 0 };
   private readonly byPod = new Map<string, { readonly revision: string; readonly group: string }>();
   /** revision → user group → pods */
   private readonly groups = new Map<string, Map<string, PodGroup>>();
+  /** bumped whenever a count moves: a read of an older one is stale */
+  private generation = 0;
+  private lastRead:
+    { readonly generation: number; readonly cronJobs: string; readonly read: RevisionPods[] } | undefined;
 
   upsert(pod: PodView): void {
-    this.delete(pod);
     const revision = countedRevisionOf(pod);
+    const was = this.byPod.get(podKeyOf(pod));
+    // the same pod counted for the same revision and user: nothing a read says moves (any pod of a group names it)
+    if (revision !== undefined && was?.revision === revision && was.group === userGroupOf(pod)) return;
+    this.delete(pod);
     if (revision === undefined) return;
+    this.generation++;
     const group = userGroupOf(pod);
     let groups = this.groups.get(revision);
     if (groups === undefined) this.groups.set(revision, (groups = new Map()));
@@ -109,6 +119,7 @@ export class RevisionPodsIndex {
     const key = podKeyOf(pod);
     const counted = this.byPod.get(key);
     if (counted === undefined) return;
+    this.generation++;
     this.byPod.delete(key);
     const groups = this.groups.get(counted.revision);
     const group = groups?.get(counted.group);
@@ -119,12 +130,22 @@ export class RevisionPodsIndex {
   }
 
   clear(): void {
+    this.generation++;
     this.byPod.clear();
     this.groups.clear();
   }
 
-  /** The pods per revision and what runs them, as `revisionPodsOf` says it. */
+  /** The pods per revision and what runs them, as `revisionPodsOf` says it; the last read while nothing moved. */
   read(cronJobs: CronJobs): RevisionPods[] {
+    const jobs = JSON.stringify([cronJobs.templates, [...cronJobs.ownerOfJob]]);
+    const last = this.lastRead;
+    if (last !== undefined && last.generation === this.generation && last.cronJobs === jobs) return [...last.read];
+    const read = this.readNow(cronJobs);
+    this.lastRead = { generation: this.generation, cronJobs: jobs, read };
+    return [...read];
+  }
+
+  private readNow(cronJobs: CronJobs): RevisionPods[] {
     const byRevision = new Map<string, Map<string, RevisionUser>>();
     const counts = new Map<string, number>();
     const usersOf = (revision: string): Map<string, RevisionUser> => {

@@ -65,4 +65,41 @@ describe('ClusterCache revision pods (issue 15: an inventory never scans every p
       ['1-25-2', 3],
     ]);
   });
+
+  it('Given an unchanged cluster, When the inventory reads the revision pods at every resync, Then only the first read visits the groups', () => {
+    const pods = ['cart', 'shop', 'pay'].flatMap((d) => deploymentPods(d, '7d9', '1-24-5', 50));
+    const { cache, pods: watch } = newWatchedCache(pods);
+    const visits = (): number => {
+      const before = cache.revisionPodsStats.groupsVisited;
+      cache.revisionPods({ ownerOfJob: new Map(), templates: [] });
+      return cache.revisionPodsStats.groupsVisited - before;
+    };
+    expect(visits()).toBe(3);
+    expect(visits()).toBe(0);
+    // pod events that move no count: a pod not Ready, a restart counted, a newer resourceVersion
+    watch({ type: 'upsert', object: { ...pods[0]!, ready: false, restarts: 2, resourceVersion: '5' } });
+    expect(visits()).toBe(0);
+    expect(cache.revisionPods(NO_CRONJOBS)).toEqual(revisionPodsOf(pods, NO_CRONJOBS));
+  });
+
+  it('Given a kept read, When a pod moves to another revision or the CronJobs differ, Then the next read is made afresh and says so', () => {
+    const pods = deploymentPods('cart', '7d9', '1-24-5', 3);
+    const { cache, pods: watch } = newWatchedCache(pods);
+    expect(cache.revisionPods(NO_CRONJOBS).map((r) => [r.revision, r.pods])).toEqual([['1-24-5', 3]]);
+    const moved = deploymentPods('cart', '8e2', '1-25-2', 1)[0]!;
+    watch({ type: 'upsert', object: moved });
+    watch({ type: 'delete', object: pods[2]! });
+    const now = [pods[0]!, pods[1]!, moved];
+    expect(cache.revisionPods(NO_CRONJOBS)).toEqual(revisionPodsOf(now, NO_CRONJOBS));
+    const nightly = {
+      ownerOfJob: new Map<string, string>(),
+      templates: [{ namespace: 'shop', name: 'nightly', revision: '1-26-0' }],
+    };
+    expect(cache.revisionPods(nightly)).toEqual(revisionPodsOf(now, nightly));
+    expect(cache.revisionPods(nightly).map((r) => r.revision)).toEqual(['1-24-5', '1-25-2', '1-26-0']);
+    expect(cache.revisionPods(NO_CRONJOBS)).toEqual(revisionPodsOf(now, NO_CRONJOBS));
+    // a read handed out is the caller's: changing it changes no later read
+    cache.revisionPods(NO_CRONJOBS).pop();
+    expect(cache.revisionPods(NO_CRONJOBS)).toHaveLength(2);
+  });
 });

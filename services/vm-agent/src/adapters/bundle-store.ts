@@ -26,6 +26,17 @@ export const untar: BundleUnpacker = async (archive, into) => {
   await execFileAsync('tar', ['-xzf', archive, '-C', into, '--no-same-owner']);
 };
 
+/** The most a local bundle is read at once: the stream's default. */
+export const MAX_BUNDLE_READ_BYTES = 64 * 1024;
+
+/**
+ * How much of a local bundle of `size` bytes each read asks for: the whole file when it is smaller than the
+ * stream's default (a read allocates what it asks for: 64 KiB per host for a bundle of a few hundred bytes was
+ * most of the embedded fleet's VM phase, issue 15), never more than the default, never nothing (an empty file
+ * still reads to its end).
+ */
+export const readSizeFor = (size: number): number => Math.min(MAX_BUNDLE_READ_BYTES, Math.max(1, size));
+
 /** Written last into an unpacked version: a directory without it is not a complete install. */
 export const BUNDLE_MARKER = '.meshwave-bundle.json';
 
@@ -197,7 +208,8 @@ export class BundleStore {
         await pipeline(Readable.fromWeb(response.body), hasher, createWriteStream(file));
       } else {
         const source = url.startsWith('file://') ? fileURLToPath(url) : url;
-        await pipeline(createReadStream(source), hasher, createWriteStream(file));
+        const { size } = await fs.stat(source);
+        await pipeline(createReadStream(source, { highWaterMark: readSizeFor(size) }), hasher, createWriteStream(file));
       }
     } catch (error) {
       throw new VmAgentError(
