@@ -22,7 +22,9 @@ export interface ClusterTally {
   /** units observed (exclusions left out), by status */
   readonly total: number;
   readonly counts: Readonly<Record<UnitObservation['status'], number>>;
-  /** units running `to` as reported (the injected sidecar; see onTargetOf) */
+  /** units not both converged and reported for the latest generation sent (what a running wave waits for) */
+  readonly moving: number;
+  /** units running `to` as reported (the injected sidecar; see runningRevision) */
   readonly onTarget: number;
   /** the first failed units in the wave's order, with their positions in it */
   readonly failed: readonly { readonly at: number; readonly unit: UnitObservation }[];
@@ -70,7 +72,10 @@ function tallyOf(chunk: ClusterChunk, units: ReturnType<typeof waveUnitsOf>, to:
     const entries = own !== undefined ? [own] : u.kind === undefined ? (index.byNamespace.get(u.namespace) ?? []) : [];
     if (entries.length > 0 && entries.every((e) => runningRevision(e) === to)) onTarget++;
   });
-  const tally: ClusterTally = { cluster: chunk.cluster, total, counts, onTarget, failed, waiting };
+  // an observation is fresh when its cluster's report is for the latest generation and the wave went out
+  const fresh = chunk.inputs.fresh && chunk.inputs.dispatched && chunk.inputs.report !== undefined;
+  const moving = fresh ? total - counts.converged : total;
+  const tally: ClusterTally = { cluster: chunk.cluster, total, counts, moving, onTarget, failed, waiting };
   tallies.set(chunk, { to, tally });
   return tally;
 }

@@ -156,7 +156,8 @@ function waveHostStatus(
   const tallies = waveHostTallies(record, state, observations, w);
   for (const g of tallies) {
     onTarget += g.onTarget;
-    for (const status of ['pending', 'upgrading', 'converged', 'failed'] as const) hostCounts[status] += g.counts[status];
+    for (const status of ['pending', 'upgrading', 'converged', 'failed'] as const)
+      hostCounts[status] += g.counts[status];
   }
   return {
     onTarget,
