@@ -1,6 +1,6 @@
 import type { HealthReport, UnitProgress, VmProgress } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
-import { newHarness, newInventory, T0, type Harness } from '../core/engine-harness.js';
+import { newHarness, newInventory, type Harness } from '../core/engine-harness.js';
 import type { Observations, Received } from '../core/rollout-state.js';
 import { buildWaveStatuses } from './rollout-status.js';
 
