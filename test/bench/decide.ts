@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Inventory, RolloutSpec, type UnitProgress } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import {
+  buildRolloutStatus,
   decide,
   desiredContents,
   digestOf,
@@ -79,3 +80,25 @@ console.log('desiredContents', ((performance.now() - t) / 5).toFixed(1));
 t = performance.now();
 for (let i = 0; i < 5; i++) for (const c of cs) digestOf(c.data);
 console.log('digest', ((performance.now() - t) / 5).toFixed(1));
+
+// A status read after one cluster reported (the operator's poll while units move), against a read of the same
+// inputs from scratch (copies: nothing kept from an earlier read answers). Issue 15: it was as dear as a fresh one.
+const fresh = Array.from({ length: 3 }, () => structuredClone({ record, state, obs }));
+t = performance.now();
+for (const f of fresh) buildRolloutStatus(f.record, f.state, f.obs, now);
+const scratchMs = (performance.now() - t) / fresh.length;
+let polled = obs;
+buildRolloutStatus(record, state, polled, now);
+const polls = 20;
+t = performance.now();
+for (let i = 0; i < polls; i++) {
+  const cluster = `c${i % clusters}`;
+  const clustersNow = new Map(polled.clusters);
+  clustersNow.set(cluster, { ...polled.clusters.get(cluster)! });
+  polled = { ...polled, clusters: clustersNow };
+  buildRolloutStatus(record, state, polled, now);
+}
+const pollMs = (performance.now() - t) / polls;
+console.log(
+  `status read after one cluster of ${clusters} reported: ${pollMs.toFixed(2)} ms; from scratch ${scratchMs.toFixed(1)} ms (ratio ${(pollMs / scratchMs).toFixed(3)})`,
+);

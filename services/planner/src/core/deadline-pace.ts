@@ -2,7 +2,8 @@ import { RolloutPhase, WavePhase, resolvePercentOrCount, type Burndown, type Slo
 import type { DecisionInput } from './decision.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import type { Stepper } from './stepper.js';
-import { observeUnits, UnitStatus } from './unit-observations.js';
+import { desiredRevisionOf } from './unit-observations.js';
+import { waveTallies } from './unit-tallies.js';
 import { waveUnitsOf } from './wave-units.js';
 
 /** The burn-down as the engine keeps it: the status's, and when it was last worked out. */
@@ -40,17 +41,24 @@ export function projectDeadline(input: DecisionInput, state: RolloutState): Omit
   const { record } = input;
   const now = input.now.getTime();
   const to = record.spec.spec.to;
-  const units = observeUnits(record, state, input.observations, Array.from(record.plan.waves.keys()));
+  // summed from each wave's per-cluster tallies: a decision costs the clusters that reported since the last one,
+  // not every unit of the plan (issue 15)
   const perCluster = new Map<string, { total: number; converged: number }>();
   let onTarget = 0;
-  for (const u of units) {
-    const c = perCluster.get(u.cluster) ?? { total: 0, converged: 0 };
-    c.total++;
-    if (u.desired === to && u.status === UnitStatus.Converged) {
-      c.converged++;
-      onTarget++;
+  let total = 0;
+  for (const w of record.plan.waves.keys()) {
+    const onTo = desiredRevisionOf(record, state, w) === to;
+    for (const t of waveTallies(record, state, input.observations, w)) {
+      if (t.total === 0) continue;
+      const c = perCluster.get(t.cluster) ?? { total: 0, converged: 0 };
+      c.total += t.total;
+      total += t.total;
+      if (onTo) {
+        c.converged += t.counts.converged;
+        onTarget += t.counts.converged;
+      }
+      perCluster.set(t.cluster, c);
     }
-    perCluster.set(u.cluster, c);
   }
   const elapsed = Math.max(1, now - startedAt(record, state));
   const soaks = soaksLeft(record, state, now);
@@ -73,7 +81,7 @@ export function projectDeadline(input: DecisionInput, state: RolloutState): Omit
       });
   }
   return {
-    total: units.length,
+    total,
     onTarget,
     projectedCompletion: new Date(projected).toISOString(),
     deadline: record.spec.spec.deadline,

@@ -3,7 +3,9 @@ import type { DecisionInput } from './decision.js';
 import { isStarved, type PlannerLoad } from './judgement-hold.js';
 import type { Stepper } from './stepper.js';
 import { observeUnits, UnitStatus } from './unit-observations.js';
-import { reviewWave, startWave, type Membership } from './wave-membership.js';
+import { reviewWave, startWave, type Membership, type MovingUnits } from './wave-membership.js';
+import { waveTallies } from './unit-tallies.js';
+import type { RolloutState } from './rollout-state.js';
 
 const RUNNING_WAVE: ReadonlySet<string> = new Set([WavePhase.Converging, WavePhase.Soaking, WavePhase.Gating]);
 
@@ -19,6 +21,24 @@ function audible(m: Membership, load: PlannerLoad | undefined, now: Date): Membe
 }
 
 /**
+ * The running wave's units still moving, from its per-cluster tallies: a decision costs the wave's clusters and
+ * those that reported since, not every unit of the wave (issue 15). The units themselves are observed only when a
+ * cluster fell silent and they leave the wave.
+ */
+function movingUnitsOf(input: DecisionInput, st: RolloutState): MovingUnits {
+  const clusters = waveTallies(input.record, st, input.observations, st.wave)
+    .filter((t) => t.moving > 0)
+    .map((t) => t.cluster);
+  return {
+    clusters,
+    unitsIn: (silent) =>
+      observeUnits(input.record, st, input.observations, [st.wave])
+        .filter((u) => !(u.fresh && u.status === UnitStatus.Converged) && silent.includes(u.cluster))
+        .map((u) => u.unit),
+  };
+}
+
+/**
  * Before the state machine steps: the running wave's clusters that fell silent are Unreachable (stored in the
  * state for the status). Under `skip` their units still moving leave the wave; under `wait` this returns what the
  * wave waits for, to be said once the step is done.
@@ -28,10 +48,7 @@ export function reviewMembership(s: Stepper, input: DecisionInput): string | und
   if (input.membership === undefined) return undefined;
   const m = audible(input.membership, input.plannerLoad, input.now);
   if (st.phase !== RolloutPhase.Running || !RUNNING_WAVE.has(st.wavePhase ?? '')) return undefined;
-  const moving = observeUnits(input.record, st, input.observations, [st.wave]).filter(
-    (u) => !(u.fresh && u.status === UnitStatus.Converged),
-  );
-  const review = reviewWave(input.record, st, m, input.now, moving);
+  const review = reviewWave(input.record, st, m, input.now, movingUnitsOf(input, st));
   if (review.membership !== st.membership) s.state = { ...s.state, membership: review.membership };
   if (review.wakeAt !== undefined) s.wake(review.wakeAt);
   return review.waiting;

@@ -68,4 +68,49 @@ describe('observeUnits is incremental (issue 15, ADR 0048)', () => {
     const back = observeUnits(h.record, { ...h.state, rollbackAll: true }, observations, [0]);
     expect(back.every((o) => o.desired === h.record.spec.spec.from)).toBe(true);
   });
+
+  it('Given health reports that flag no unit, Then the units are not observed again; one that flags a unit is heard', () => {
+    const h = dispatched();
+    const observations = h.fleet.observations();
+    const first = observeUnits(h.record, h.state, observations, [0]);
+    const cluster = first[0]!.cluster;
+    const after = Date.parse(h.state.waveDispatchedAt!) + 1000;
+    const healthSaying = (restarts: number): Observations['health'] =>
+      new Map([
+        [
+          cluster,
+          {
+            receivedAt: new Date(after).toISOString(),
+            report: {
+              source: 'x',
+              generation: 1,
+              observedAt: new Date(after).toISOString(),
+              units: [
+                {
+                  ...parseLocal(first[0]!.unit),
+                  unavailableReplicas: 0,
+                  restarts,
+                  crashLooping: false,
+                  sidecarMismatch: false,
+                },
+              ],
+            },
+          } as never,
+        ],
+      ]);
+
+    // a cluster's periodic health report of healthy units (a new object each time): nothing observed anew
+    const quiet = observeUnits(h.record, h.state, { ...observations, health: healthSaying(0) }, [0]);
+    quiet.forEach((o, i) => expect(o).toBe(first[i]));
+
+    // one counting restarts: that cluster's units are observed again, with the restarts
+    const loud = observeUnits(h.record, h.state, { ...observations, health: healthSaying(3) }, [0]);
+    expect(loud[0]).toMatchObject({ unit: first[0]!.unit, restarts: 3 });
+    loud.forEach((o, i) => (o.cluster === cluster ? expect(o).not.toBe(first[i]) : expect(o).toBe(first[i])));
+  });
 });
+
+function parseLocal(unit: string) {
+  const [, namespace, kind, name] = unit.split('/') as [string, string, string, string];
+  return { namespace, kind, name };
+}

@@ -58,7 +58,7 @@ export function desiredRevisionOf(record: RolloutRecord, state: RolloutState, wa
   return state.rollbackAll || state.rolledBackWaves.includes(wave) ? record.spec.spec.from : record.spec.spec.to;
 }
 
-interface ClusterIndex {
+export interface ClusterIndex {
   readonly byKey: Map<string, UnitProgressEntry>;
   readonly byNamespace: Map<string, UnitProgressEntry[]>;
 }
@@ -68,7 +68,8 @@ interface ClusterIndex {
 // reported since the last one.
 const indexes = new WeakMap<UnitProgress, ClusterIndex>();
 
-function indexOf(report: UnitProgress): ClusterIndex {
+/** A cluster's report indexed by unit key and by namespace (once per report object). */
+export function indexOfReport(report: UnitProgress): ClusterIndex {
   let index = indexes.get(report);
   if (index !== undefined) return index;
   const byKey = new Map<string, UnitProgressEntry>();
@@ -144,7 +145,7 @@ function healthFlags(report: Received<HealthReport>['report']): Map<string, Heal
 }
 
 /** What a cluster's units of one wave are observed from: equal inputs, equal observations. */
-interface ChunkInputs {
+export interface ChunkInputs {
   readonly desired: string;
   readonly dispatched: boolean;
   readonly report: UnitProgress | undefined;
@@ -154,19 +155,38 @@ interface ChunkInputs {
   readonly excluded: string;
 }
 
+/**
+ * What a health report changes in the observations: nothing when it flags no unit (the common case), so a
+ * cluster's periodic health reports of a healthy fleet leave its observations as they were (issue 15).
+ */
+const flagging = (health: HealthReport | undefined): HealthReport | undefined =>
+  health === undefined || healthFlags(health).size === 0 ? undefined : health;
+
 const sameInputs = (a: ChunkInputs, b: ChunkInputs): boolean =>
   a.desired === b.desired &&
   a.dispatched === b.dispatched &&
   a.report === b.report &&
   a.fresh === b.fresh &&
-  a.health === b.health &&
+  flagging(a.health) === flagging(b.health) &&
   a.excluded === b.excluded;
+
+/**
+ * One cluster's units of one wave observed from the same inputs: `out[j]` is the unit at position `positions[j]`
+ * of the wave (undefined: excluded). The same object while its inputs stay the same, so what is derived from it
+ * can be kept by it (a status read's counts, the deadline's tallies).
+ */
+export interface ClusterChunk {
+  readonly cluster: string;
+  readonly positions: readonly number[];
+  readonly inputs: ChunkInputs;
+  readonly out: readonly (UnitObservation | undefined)[];
+}
 
 /** A wave's units split by cluster, in the wave's order (positions in it), built once per wave's unit list. */
 interface WaveLayout {
   readonly clusters: Map<string, number[]>;
   /** each cluster's observations as last computed, with what they were computed from */
-  readonly chunks: Map<string, { readonly inputs: ChunkInputs; readonly out: (UnitObservation | undefined)[] }>;
+  readonly chunks: Map<string, ClusterChunk>;
 }
 
 const layouts = new WeakMap<readonly ParsedUnit[], WaveLayout>();
@@ -192,7 +212,7 @@ function observeUnit(
   excluded: readonly string[],
 ): UnitObservation | undefined {
   if (excluded.length > 0 && isExcluded(u.unit, excluded)) return undefined;
-  const index = inputs.dispatched && inputs.report !== undefined ? indexOf(inputs.report) : undefined;
+  const index = inputs.dispatched && inputs.report !== undefined ? indexOfReport(inputs.report) : undefined;
   let status: UnitStatus = UnitStatus.Pending;
   let entry: UnitProgressEntry | undefined;
   if (index !== undefined) {
@@ -226,13 +246,54 @@ function observeUnit(
 }
 
 /**
- * Every non-excluded unit of waves `waves`, with its status from the latest reports. Units of waves not yet
- * dispatched are pending by definition.
- *
- * Incremental (issue 15, ADR 0048): each wave's units are observed per cluster, and a cluster's observations are
- * kept with what they were computed from (its report and health objects, the wave's desired revision, ...). A
- * reconcile recomputes only the clusters whose inputs changed (those that reported since); the others' are
- * reused as they are. What is left per call is placing the wave's observations in order.
+ * Wave `w`'s units observed per cluster (its clusters in the order of their first unit in the wave), and how many
+ * units the wave has. Incremental (issue 15, ADR 0048): a cluster's chunk is kept with what it was computed from
+ * (its report and flagging health objects, the wave's desired revision, ...) and computed again only when those
+ * changed (the clusters that reported since); the others are the same objects as before.
+ */
+export function observeWaveChunks(
+  record: RolloutRecord,
+  state: RolloutState,
+  observations: Observations,
+  w: number,
+): { readonly size: number; readonly chunks: ClusterChunk[] } {
+  if (record.plan.waves[w] === undefined) return { size: 0, chunks: [] };
+  const dispatchedAt = state.waveDispatchedAt === undefined ? Infinity : Date.parse(state.waveDispatchedAt);
+  const excluded = state.excluded;
+  const excludedKey = excluded.join('\n');
+  const desired = desiredRevisionOf(record, state, w);
+  const dispatched = w < state.dispatchedWaves;
+  const watchHealth = dispatched && desired === record.spec.spec.to;
+  const units = waveUnitsOf(record, state, w);
+  const layout = layoutOf(units);
+  const chunks: ClusterChunk[] = [];
+  for (const [cluster, positions] of layout.clusters) {
+    const report = observations.clusters.get(cluster);
+    const received = watchHealth ? observations.health.get(cluster) : undefined;
+    const inputs: ChunkInputs = {
+      desired,
+      dispatched,
+      report,
+      fresh: report !== undefined && report.generation >= (state.targets[`cluster/${cluster}`]?.generation ?? 0),
+      // Health reports carry no rollout generation: only one received after the wave went out says something.
+      health: received !== undefined && Date.parse(received.receivedAt) > dispatchedAt ? received.report : undefined,
+      excluded: excludedKey,
+    };
+    let chunk = layout.chunks.get(cluster);
+    if (chunk === undefined || !sameInputs(chunk.inputs, inputs)) {
+      const out = positions.map((i) => observeUnit(units[i] as ParsedUnit, w, inputs, excluded));
+      chunk = { cluster, positions, inputs, out };
+      layout.chunks.set(cluster, chunk);
+    }
+    chunks.push(chunk);
+  }
+  return { size: units.length, chunks };
+}
+
+/**
+ * Every non-excluded unit of waves `waves`, with its status from the latest reports, in each wave's order. Units
+ * of waves not yet dispatched are pending by definition. What is left per call beyond the chunks that changed
+ * (observeWaveChunks) is placing the wave's observations in order.
  */
 export function observeUnits(
   record: RolloutRecord,
@@ -240,37 +301,11 @@ export function observeUnits(
   observations: Observations,
   waves: readonly number[],
 ): UnitObservation[] {
-  const dispatchedAt = state.waveDispatchedAt === undefined ? Infinity : Date.parse(state.waveDispatchedAt);
-  const excluded = state.excluded;
-  const excludedKey = excluded.join('\n');
   const out: UnitObservation[] = [];
   for (const w of waves) {
-    if (record.plan.waves[w] === undefined) continue;
-    const desired = desiredRevisionOf(record, state, w);
-    const dispatched = w < state.dispatchedWaves;
-    const watchHealth = dispatched && desired === record.spec.spec.to;
-    const units = waveUnitsOf(record, state, w);
-    const layout = layoutOf(units);
-    const placed: (UnitObservation | undefined)[] = new Array<UnitObservation | undefined>(units.length);
-    for (const [cluster, positions] of layout.clusters) {
-      const report = observations.clusters.get(cluster);
-      const received = watchHealth ? observations.health.get(cluster) : undefined;
-      const inputs: ChunkInputs = {
-        desired,
-        dispatched,
-        report,
-        fresh: report !== undefined && report.generation >= (state.targets[`cluster/${cluster}`]?.generation ?? 0),
-        // Health reports carry no rollout generation: only one received after the wave went out says something.
-        health: received !== undefined && Date.parse(received.receivedAt) > dispatchedAt ? received.report : undefined,
-        excluded: excludedKey,
-      };
-      let chunk = layout.chunks.get(cluster);
-      if (chunk === undefined || !sameInputs(chunk.inputs, inputs)) {
-        chunk = { inputs, out: positions.map((i) => observeUnit(units[i] as ParsedUnit, w, inputs, excluded)) };
-        layout.chunks.set(cluster, chunk);
-      }
-      positions.forEach((i, j) => (placed[i] = chunk.out[j]));
-    }
+    const { size, chunks } = observeWaveChunks(record, state, observations, w);
+    const placed: (UnitObservation | undefined)[] = new Array<UnitObservation | undefined>(size);
+    for (const chunk of chunks) chunk.positions.forEach((i, j) => (placed[i] = chunk.out[j]));
     for (const o of placed) if (o !== undefined) out.push(o);
   }
   return out;

@@ -145,6 +145,15 @@ export interface WaveReview {
 }
 
 /**
+ * A running wave's units not yet converged (or not freshly reported so): the clusters that have any, and, asked for
+ * only when a cluster fell silent, those units of given clusters in the wave's order.
+ */
+export interface MovingUnits {
+  readonly clusters: readonly string[];
+  unitsIn(clusters: readonly string[]): string[];
+}
+
+/**
  * While a wave runs: the clusters of its units still moving that fell silent are Unreachable. Under `skip` their
  * units not yet converged leave the wave (to come back later); under `wait` the wave waits for them, saying so.
  */
@@ -153,10 +162,10 @@ export function reviewWave(
   state: RolloutState,
   m: Membership,
   now: Date,
-  moving: readonly { readonly unit: string; readonly cluster: string }[],
+  moving: MovingUnits,
 ): WaveReview {
   const at = now.getTime();
-  const clusters = [...new Set(moving.map((u) => u.cluster))].sort();
+  const clusters = [...new Set(moving.clusters)].sort();
   const silent = clusters.filter((c) => isUnreachable(m, c, at));
   const live = clusters.filter((c) => !silent.includes(c)).map((c) => silentSince(m, c) + m.timeoutMs);
   const wakeAt = live.length > 0 ? Math.min(...live) : undefined;
@@ -175,7 +184,7 @@ export function reviewWave(
       waiting: `waiting for Unreachable cluster(s) ${described} (onUnreachable: wait)`,
       ...withWake,
     };
-  const leaving = moving.filter((u) => silent.includes(u.cluster)).map((u) => u.unit);
+  const leaving = moving.unitsIn(silent);
   const key = String(state.wave);
   const m0 = membership ?? emptyMembership();
   membership = { ...m0, skipped: { ...m0.skipped, [key]: [...(m0.skipped[key] ?? []), ...leaving] } };

@@ -49,8 +49,12 @@ export interface WaveMembership {
   readonly unreachable: Readonly<Record<string, string>>;
 }
 
-// Waves whose membership changed are built once per stored state (its membership object), not per call.
-const effective = new WeakMap<WaveMembership, Map<number, readonly ParsedUnit[]>>();
+// A wave whose membership changed is built once per content of its changes (units added and skipped), not per
+// state object: a status read parses the stored state afresh each time, and a new list per read would make every
+// unit of the wave be observed again (the observations are kept per list, unit-observations.ts).
+// (First by the membership object, as a decision's calls share it, then by content.)
+const byMembership = new WeakMap<WaveMembership, Map<number, readonly ParsedUnit[]>>();
+const effective = new WeakMap<object, { readonly key: string; readonly units: readonly ParsedUnit[] }>();
 
 /** The units wave `w` moves: its planned units plus those added (a joined cluster's, comebacks), minus those skipped. */
 export function waveUnitsOf(record: RolloutRecord, state: RolloutState, w: number): readonly ParsedUnit[] {
@@ -60,14 +64,19 @@ export function waveUnitsOf(record: RolloutRecord, state: RolloutState, w: numbe
   const added = m?.added[w] ?? [];
   const skipped = m?.skipped[w] ?? [];
   if (m === undefined || (added.length === 0 && skipped.length === 0)) return parsedUnitsOf(planned);
-  let byWave = effective.get(m);
-  if (byWave === undefined) effective.set(m, (byWave = new Map()));
-  let units = byWave.get(w);
+  let waves = byMembership.get(m);
+  if (waves === undefined) byMembership.set(m, (waves = new Map()));
+  const own = waves.get(w);
+  if (own !== undefined) return own;
+  const key = `${added.join('\n')}\u0000${skipped.join('\n')}`;
+  const known = effective.get(planned);
+  let units = known?.key === key ? known.units : undefined;
   if (units === undefined) {
     const left = new Set(skipped);
     units = [...parsedUnitsOf(planned), ...added.map(parsed)].filter((u) => !left.has(u.unit));
-    byWave.set(w, units);
+    effective.set(planned, { key, units });
   }
+  waves.set(w, units);
   return units;
 }
 

@@ -35,9 +35,9 @@ const sameReports = (a: readonly unknown[], b: readonly unknown[]): boolean =>
 /**
  * The wave statuses of a status read, built again only when what they derive from changed: the rollout's record
  * (the same object while its version is, ADR 0032), its state's stored version, and each cluster's, VM group's and
- * health report. Building them walks every unit and host of the plan; at 100,000 units that is most of a status
- * read, and the demo, the CLI and each dashboard tab read the status several times a second while a soak or a gate
- * changes nothing. The rest of the status (estimate, deadline, transitions) is derived on every read: it depends
+ * health report: an unchanged poll answers the same statuses. A poll after some reports changed builds them from
+ * per-cluster and per-group tallies, counting again only the clusters and groups that reported (buildWaveStatuses;
+ * the demo, the CLI and each dashboard tab read the status several times a second). The rest of the status (estimate, deadline, transitions) is derived on every read: it depends
  * on the time and costs what the waves count.
  */
 export class RolloutStatusCache {
