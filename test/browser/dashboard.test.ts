@@ -67,25 +67,20 @@ async function expectViewerOffersNothing(id: string, state: string): Promise<voi
 }
 
 /**
- * Holds the demo ingress gateway's old Deployment in removal (the last thing its agent does for a completed
- * rollout, ADR 0050): the simulated cluster's delete waits until the test lets it go, so the page can be seen
- * before and after a report that arrives once the rollout has ended.
+ * Holds the demo ingress gateway's old Deployment, which its agent removes once the rollout completed (ADR 0050),
+ * by a finalizer (the simulated cluster's fault), so the page can be seen before and after a report that arrives
+ * once the rollout has ended.
  */
-function holdGatewayRemoval(): { readonly requested: Promise<void>; release(): void } {
+function holdGatewayRemoval(): { release(): void } {
   const cluster = fleet.clusters.find((c) => c.name === 'prod-us-east-1')!;
-  const remove = cluster.deleteDeployment.bind(cluster);
-  let requested!: () => void;
-  let release!: () => void;
-  const asked = new Promise<void>((r) => (requested = r));
-  const released = new Promise<void>((r) => (release = r));
-  cluster.deleteDeployment = async (namespace, name) => {
-    if (name === 'istio-ingressgateway') {
-      requested();
-      await released;
-    }
-    return remove(namespace, name);
+  const { faults } = demoInputs().fleet;
+  const demoFaults = {
+    crashLoop: faults.crashLoop.filter((f) => f.cluster === cluster.name),
+    slowRollout: faults.slowRollout.filter((f) => f.cluster === cluster.name),
+    sidecarMismatch: faults.sidecarMismatch.filter((f) => f.cluster === cluster.name),
   };
-  return { requested: asked, release };
+  cluster.setFaults({ ...demoFaults, finalizers: [{ namespace: 'istio-ingress', name: 'istio-ingressgateway' }] });
+  return { release: () => cluster.setFaults(demoFaults) };
 }
 
 describe('dashboard in a browser', () => {
@@ -175,7 +170,6 @@ describe('dashboard in a browser', () => {
     const gatewayLine = await page.$eval('[data-testid=gateway]', (e) => e.textContent ?? '');
     expect(gatewayLine).not.toMatch(/: pending/);
     // and, while the agent removes the old Deployment, the page says so
-    await removal.requested;
     await page.waitForFunction(
       "document.querySelector('[data-testid=gateway]')?.textContent.includes('old Deployment being removed')",
       { timeout: 30_000 },
