@@ -45,10 +45,18 @@ const createGateways = (
     onProgress: progressDue(book, scheduleProgress),
   });
 
+/** What both step runners share; `tagTarget`: the revision a revision tag points at now (ADR 0046, 0056). */
+interface StepperParts {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly book: UnitBook;
+  readonly tagTarget: (name: string) => string | undefined;
+}
+
 /** The ambient steps of the desired states (ADR 0051), run like the gateway steps. */
 const createAmbient = (
   options: ClusterAgentOptions,
-  parts: { clock: Clock; log: Logger; book: UnitBook },
+  parts: StepperParts,
   scheduleProgress: () => void,
 ): AmbientStepper =>
   createAmbientStepper({
@@ -62,7 +70,7 @@ const createAmbient = (
 /** Both step runners of an agent; a step's change makes its rollout's progress due. */
 export function createSteppers(
   options: ClusterAgentOptions,
-  parts: { clock: Clock; log: Logger; book: UnitBook },
+  parts: StepperParts,
   scheduleProgress: () => void,
 ): { gateways: GatewayStepper; ambient: AmbientStepper } {
   return {

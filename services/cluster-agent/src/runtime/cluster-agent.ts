@@ -222,7 +222,11 @@ function createParts(
       reconciler.enqueueAll();
     },
   });
-  const { gateways, ambient } = createSteppers(options, { clock, log, book }, () => reporter.scheduleProgress());
+  const { gateways, ambient } = createSteppers(
+    options,
+    { clock, log, book, tagTarget: (name) => liveTags.revisionOf(name) },
+    () => reporter.scheduleProgress(),
+  );
   const reconciler = createUnitReconciler({
     cluster,
     port: options.kubernetes,
