@@ -183,6 +183,12 @@ describe('dashboard in a browser', () => {
       { timeout: 30_000 },
     );
     expect(await page.$eval('[data-testid=gateway]', (e) => e.textContent ?? '')).not.toContain('being removed');
+    // and the API gives the finished rollout's status an entity tag, answering 304 while it is unchanged
+    const statusUrl = `${fleet.url}/v1/rollouts/${encodeURIComponent(created.id)}`;
+    const authorization = `Bearer ${DEMO_TOKEN}`;
+    const etag = (await fetch(statusUrl, { headers: { authorization } })).headers.get('etag');
+    expect(etag).toMatch(/^W\/".+"$/);
+    expect((await fetch(statusUrl, { headers: { authorization, 'if-none-match': etag! } })).status).toBe(304);
     // the fleet shows staging's ambient namespace's sidecarless workloads as ambient, not on revision "none"
     const staging = await page.$$eval('[data-testid=fleet] tbody tr', (rows) =>
       rows.map((r) => r.textContent ?? '').filter((t) => t.includes('staging-eu-1')),

@@ -8,6 +8,7 @@ import { createGatewayStepper, type GatewayStepper } from './gateway-stepper.js'
 import type { GatewayCanaryPort } from './gateway-canary.js';
 import { createAmbientStepper, type AmbientStepper } from './ambient-stepper.js';
 import type { UnitBook } from './unit-book.js';
+import type { LiveRevisionTags } from './istio-webhook-watch.js';
 
 /** How often unfinished gateway steps are looked at again (each look: two GETs and one pod list per gateway). */
 const GATEWAY_PASS_MS = 500;
@@ -45,12 +46,12 @@ const createGateways = (
     onProgress: progressDue(book, scheduleProgress),
   });
 
-/** What both step runners share; `tagTarget`: the revision a revision tag points at now (ADR 0046, 0056). */
+/** What both step runners share; `liveTags`: the revision each revision tag points at now (ADR 0046, 0056). */
 interface StepperParts {
   readonly clock: Clock;
   readonly log: Logger;
   readonly book: UnitBook;
-  readonly tagTarget: (name: string) => string | undefined;
+  readonly liveTags: Pick<LiveRevisionTags, 'revisionOf'>;
 }
 
 /** The ambient steps of the desired states (ADR 0051), run like the gateway steps. */
@@ -61,6 +62,7 @@ const createAmbient = (
 ): AmbientStepper =>
   createAmbientStepper({
     ...parts,
+    tagTarget: (name) => parts.liveTags.revisionOf(name),
     port: options.ambient,
     intervalMs: AMBIENT_PASS_MS,
     progressDeadlineSeconds: options.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
