@@ -9,7 +9,7 @@ const ID = 'istio-1-25-2-20261207-ab12';
 
 /** A finished rollout's scope: its record, state and one cluster's report; what `readScopeChanges` fetched. */
 async function newFinishedScope(): Promise<{
-  store: StateStore;
+  store: Pick<StateStore, 'readScope' | 'readScopeChanges'>;
   fetched: number[];
   write: (v: unknown) => Promise<void>;
 }> {
