@@ -60,6 +60,8 @@ export default tseslint.config(
         fetch: 'readonly',
         EventSource: 'readonly',
         URLSearchParams: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
       },
     },
     rules: {

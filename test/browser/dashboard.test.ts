@@ -66,6 +66,23 @@ async function expectViewerOffersNothing(id: string, state: string): Promise<voi
   await expect(viewer.act(id, 'abort', 'a viewer tries')).rejects.toMatchObject({ status: 403 });
 }
 
+/**
+ * Holds the demo ingress gateway's old Deployment, which its agent removes once the rollout completed (ADR 0050),
+ * by a finalizer (the simulated cluster's fault), so the page can be seen before and after a report that arrives
+ * once the rollout has ended.
+ */
+function holdGatewayRemoval(): { release(): void } {
+  const cluster = fleet.clusters.find((c) => c.name === 'prod-us-east-1')!;
+  const { faults } = demoInputs().fleet;
+  const demoFaults = {
+    crashLoop: faults.crashLoop.filter((f) => f.cluster === cluster.name),
+    slowRollout: faults.slowRollout.filter((f) => f.cluster === cluster.name),
+    sidecarMismatch: faults.sidecarMismatch.filter((f) => f.cluster === cluster.name),
+  };
+  cluster.setFaults({ ...demoFaults, finalizers: [{ namespace: 'istio-ingress', name: 'istio-ingressgateway' }] });
+  return { release: () => cluster.setFaults(demoFaults) };
+}
+
 describe('dashboard in a browser', () => {
   it('asks for the token once: an unknown one is refused, a good one is kept for the tab and its role shown', async () => {
     // Given the dashboard without a token
@@ -88,7 +105,9 @@ describe('dashboard in a browser', () => {
   });
 
   it('takes the demo rollout from the page: approve, see the halt, exclude, resume, see completion', async () => {
-    // Given the demo's fleet and its rollout, with the person at the page as the only operator
+    // Given the demo's fleet and its rollout, with the person at the page as the only operator, and the ingress
+    // gateway's old Deployment, removed by its agent once the rollout completed, held in removal until let go
+    const removal = holdGatewayRemoval();
     const page = await newPage();
     await page.goto(`${fleet.url}/#token=${DEMO_TOKEN}`);
     await page.waitForSelector('[data-testid=identity]');
@@ -150,6 +169,26 @@ describe('dashboard in a browser', () => {
     // reports the old Deployment's removal
     const gatewayLine = await page.$eval('[data-testid=gateway]', (e) => e.textContent ?? '');
     expect(gatewayLine).not.toMatch(/: pending/);
+    // and, while the agent removes the old Deployment, the page says so
+    await page.waitForFunction(
+      "document.querySelector('[data-testid=gateway]')?.textContent.includes('old Deployment being removed')",
+      { timeout: 30_000 },
+    );
+    await screenshot(page, 'completed-gateway-removing');
+    // When the removal ends after the rollout completed and the agent reports it
+    removal.release();
+    // Then the open page shows the gateway converged without being reloaded
+    await page.waitForFunction(
+      "/: converged\\s*$/.test(document.querySelector('[data-testid=gateway]')?.textContent ?? '')",
+      { timeout: 30_000 },
+    );
+    expect(await page.$eval('[data-testid=gateway]', (e) => e.textContent ?? '')).not.toContain('being removed');
+    // and the API gives the finished rollout's status an entity tag, answering 304 while it is unchanged
+    const statusUrl = `${fleet.url}/v1/rollouts/${encodeURIComponent(created.id)}`;
+    const authorization = `Bearer ${DEMO_TOKEN}`;
+    const etag = (await fetch(statusUrl, { headers: { authorization } })).headers.get('etag');
+    expect(etag).toMatch(/^W\/".+"$/);
+    expect((await fetch(statusUrl, { headers: { authorization, 'if-none-match': etag! } })).status).toBe(304);
     // the fleet shows staging's ambient namespace's sidecarless workloads as ambient, not on revision "none"
     const staging = await page.$$eval('[data-testid=fleet] tbody tr', (rows) =>
       rows.map((r) => r.textContent ?? '').filter((t) => t.includes('staging-eu-1')),

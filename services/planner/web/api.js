@@ -34,16 +34,28 @@ export class ApiFailure extends Error {
   }
 }
 
-/** One request with the token in the Authorization header (never in a URL but the event stream's: ADR 0014). */
-export async function request(token, path, { method = 'GET', body } = {}) {
+/**
+ * One request with the token in the Authorization header (never in a URL but the event stream's: ADR 0014).
+ * `tagged`: a GET that sends `If-None-Match: etag` (when it has one) and answers `{ body, etag, modified }`,
+ * `modified` false (and no body) when the server says 304.
+ */
+export async function request(token, path, { method = 'GET', body, tagged = false, etag } = {}) {
   const headers = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (etag) headers['if-none-match'] = etag;
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // the page keeps its own tag: the browser's cache neither answers nor revalidates in its place
+      ...(tagged ? { cache: 'no-store' } : {}),
+    });
   } catch (err) {
     throw new ApiFailure(0, 'UNREACHABLE', `the planner did not answer: ${err.message}`);
   }
+  if (tagged && res.status === 304) return { modified: false, etag };
   const text = await res.text();
   let json;
   try {
@@ -52,7 +64,7 @@ export async function request(token, path, { method = 'GET', body } = {}) {
     json = undefined;
   }
   if (!res.ok) throw new ApiFailure(res.status, json?.code ?? String(res.status), json?.message ?? text);
-  return json;
+  return tagged ? { modified: true, body: json, etag: res.headers.get('etag') ?? undefined } : json;
 }
 
 const EVENT_TYPES = ['transition', 'progress', 'verdict', 'action'];

@@ -1,8 +1,10 @@
 // Waypoints as istiod deploys them (ADR 0051, 0056): a Gateway API `Gateway` of class `istio-waypoint`, labelled
 // `istio.io/waypoint-for` and `istio.io/rev`, and the Deployment istiod's waypoint template renders for it: pods
-// labelled `gateway.networking.k8s.io/gateway-name`, never injected (`sidecar.istio.io/inject: "false"`), whose
-// `istio.io/rev` annotation is the Gateway's revision and whose container `istio-proxy` runs proxyv2 in waypoint
-// mode. The test plays istiod's part: when a waypoint's revision changes it re-renders the Deployment.
+// labelled `gateway.networking.k8s.io/gateway-name` and with the Gateway's own labels, never injected
+// (`sidecar.istio.io/inject: "false"`), whose `istio.io/rev` annotation is the revision of the istiod that renders
+// them (the tag resolved, never its name) and whose container `istio-proxy` runs proxyv2 in waypoint mode, as
+// istio/istio's waypoint template and deployment controller do (ADR 0056, checked at 86c9f01f). The test plays
+// istiod's part: when a waypoint's revision changes it re-renders the Deployment.
 import * as k8s from '@kubernetes/client-node';
 import { versionOfRevision } from '../../env/injector/mutate.ts';
 import { newPodTemplate, type AdminClients } from './fixtures.ts';
@@ -33,19 +35,44 @@ export async function newWaypoint(
   });
 }
 
-/** The pod template istiod's waypoint template renders for `gateway` on `revision`. */
-function waypointTemplate(gateway: string, revision: string): k8s.V1PodTemplateSpec {
-  const base = newPodTemplate(gateway, {
-    'gateway.networking.k8s.io/gateway-name': gateway,
+/** A waypoint `Gateway` as the double reads it: its name and labels. */
+interface WaypointGateway {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The labels istiod's waypoint template puts on the Deployment it renders (istio/istio 86c9f01f, ADR 0056). */
+const deploymentLabels = (g: WaypointGateway): Record<string, string> => ({
+  ...g.labels,
+  'gateway.networking.k8s.io/gateway-name': g.name,
+  'gateway.networking.k8s.io/gateway-class-name': 'istio-waypoint',
+  'gateway.istio.io/managed': 'istio.io-mesh-controller',
+});
+
+/**
+ * The pod template istiod's waypoint template renders for Gateway `g` when the istiod of `revision` (a revision,
+ * never a tag: the one whose tags include the Gateway's `istio.io/rev`) owns it: the Gateway's labels copied onto
+ * the pod (the Gateway has no `spec.infrastructure`), and istiod's own revision as the pod's `istio.io/rev`
+ * annotation.
+ */
+function waypointTemplate(g: WaypointGateway, revision: string): k8s.V1PodTemplateSpec {
+  const base = newPodTemplate(g.name, {
     'sidecar.istio.io/inject': 'false',
     'istio.io/dataplane-mode': 'none',
-    'gateway.istio.io/managed': 'istio.io-mesh-controller',
+    'service.istio.io/canonical-name': g.name,
+    'service.istio.io/canonical-revision': 'latest',
+    ...deploymentLabels(g),
   });
   const { app: _app, ...labels } = base.metadata!.labels!;
   return {
     metadata: {
       labels,
-      annotations: { 'istio.io/rev': revision, 'prometheus.io/port': '15020', 'prometheus.io/scrape': 'true' },
+      annotations: {
+        'istio.io/rev': revision,
+        'prometheus.io/path': '/stats/prometheus',
+        'prometheus.io/port': '15020',
+        'prometheus.io/scrape': 'true',
+      },
     },
     spec: {
       ...base.spec!,
@@ -60,51 +87,56 @@ function waypointTemplate(gateway: string, revision: string): k8s.V1PodTemplateS
   };
 }
 
-/** Each waypoint's revision in `namespace`, by name. */
-async function waypointRevisions(objects: k8s.CustomObjectsApi, namespace: string): Promise<Map<string, string>> {
+/** The waypoint Gateways of `namespace`. */
+async function waypointGateways(objects: k8s.CustomObjectsApi, namespace: string): Promise<WaypointGateway[]> {
   const list = (await objects.listNamespacedCustomObject({
     ...GATEWAY_API,
     namespace,
     labelSelector: 'istio.io/waypoint-for',
   })) as { items: { metadata: { name: string; labels?: Record<string, string> } }[] };
-  return new Map(list.items.map((g) => [g.metadata.name, g.metadata.labels?.['istio.io/rev'] ?? 'default']));
+  return list.items.map((g) => ({ name: g.metadata.name, labels: g.metadata.labels ?? {} }));
 }
 
 /**
- * istiod's waypoint controller for one namespace: for each waypoint, a Deployment of `replicas` pods rendered on
- * the waypoint's revision, re-rendered when the revision changes. Polls; the returned function stops it.
+ * istiod's waypoint controller for one namespace: for each waypoint, a Deployment of `replicas` pods rendered by
+ * the istiod its `istio.io/rev` selects (`tags`: tag → revision, as the cluster's tag webhooks say; a revision
+ * selects itself), re-rendered when that changes. Polls; the returned function stops it.
  */
 export function startIstiodWaypointDouble(
   admin: AdminClients,
   kubeconfig: string,
   namespace: string,
   replicas: number,
+  tags: Readonly<Record<string, string>> = {},
 ): () => void {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   const objects = kc.makeApiClient(k8s.CustomObjectsApi);
   let stopped = false;
-  const render = async (gateway: string, revision: string): Promise<void> => {
-    const found = await admin.apps.readNamespacedDeployment({ namespace, name: gateway }).catch(() => undefined);
+  const render = async (g: WaypointGateway): Promise<void> => {
+    const selected = g.labels['istio.io/rev'] ?? 'default';
+    const revision = tags[selected] ?? selected;
+    const template = waypointTemplate(g, revision);
+    const found = await admin.apps.readNamespacedDeployment({ namespace, name: g.name }).catch(() => undefined);
     if (found === undefined) {
-      const selector = { matchLabels: { 'gateway.networking.k8s.io/gateway-name': gateway } };
+      const selector = { matchLabels: { 'gateway.networking.k8s.io/gateway-name': g.name } };
       await admin.apps.createNamespacedDeployment({
         namespace,
-        body: {
-          metadata: { name: gateway },
-          spec: { replicas, selector, template: waypointTemplate(gateway, revision) },
-        },
+        body: { metadata: { name: g.name, labels: deploymentLabels(g) }, spec: { replicas, selector, template } },
       });
-    } else if (found.spec?.template.metadata?.annotations?.['istio.io/rev'] !== revision)
+    } else if (
+      found.spec?.template.metadata?.annotations?.['istio.io/rev'] !== revision ||
+      found.spec?.template.metadata?.labels?.['istio.io/rev'] !== g.labels['istio.io/rev']
+    )
       await admin.apps.patchNamespacedDeployment(
-        { namespace, name: gateway, body: { spec: { template: waypointTemplate(gateway, revision) } } },
+        { namespace, name: g.name, body: { metadata: { labels: deploymentLabels(g) }, spec: { template } } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
   };
   const loop = async (): Promise<void> => {
     while (!stopped) {
       try {
-        for (const [gateway, revision] of await waypointRevisions(objects, namespace)) await render(gateway, revision);
+        for (const g of await waypointGateways(objects, namespace)) await render(g);
       } catch {
         // the namespace going away at the end, or a conflict: look again
       }

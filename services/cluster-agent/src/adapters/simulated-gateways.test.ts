@@ -34,4 +34,21 @@ describe('a gateway canary on the simulated cluster', () => {
     expect(cluster.servingPods('istio-ingress')[0]?.revisions.get('1-25-2')).toBe(4);
     cluster.close();
   });
+
+  it('Given a Deployment held by a finalizer, When it is deleted, Then it stays with its pods until the finalizer is lifted', async () => {
+    const cluster = createSimulatedCluster({ podStartMs: 5 });
+    cluster.createWorkload({ namespace: 'istio-ingress', name: 'ingressgateway', replicas: 2 });
+    cluster.setFaults({ finalizers: [{ namespace: 'istio-ingress', name: 'ingressgateway' }] });
+
+    expect(await cluster.deleteDeployment('istio-ingress', 'ingressgateway')).toBe('deleted');
+    expect(cluster.workloadsIn('istio-ingress').map((w) => w.name)).toEqual(['ingressgateway']);
+    expect(
+      cluster.podsOfWorkload({ namespace: 'istio-ingress', kind: 'Deployment', name: 'ingressgateway' }),
+    ).toHaveLength(2);
+
+    cluster.setFaults({});
+    expect(await cluster.deleteDeployment('istio-ingress', 'ingressgateway')).toBe('deleted');
+    expect(cluster.workloadsIn('istio-ingress')).toEqual([]);
+    cluster.close();
+  });
 });

@@ -3,7 +3,7 @@ import type { DeploymentObject } from '../core/gateway-step.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 import { workloadRefKey } from '../ports/kubernetes-port.js';
 import { newPod, newSimWorkload, slowFactor, startPod, touch } from './simulated-pods.js';
-import type { SimStore, SimWorkload } from './simulated-store.js';
+import { targetMatches, type SimStore, type SimWorkload } from './simulated-store.js';
 
 // The gateway canary's writes (ADR 0047) on the simulated cluster, for the embedded demo: a Deployment created from
 // a body, scaled and deleted, its controller making and retiring pods as a ReplicaSet would. The simulation has no
@@ -91,6 +91,8 @@ export function simulatedGateways(s: SimStore): GatewayDeploymentPort {
       s.stats.requests++;
       const w = deploymentOf(s, namespace, name);
       if (w === undefined) return Promise.resolve('absent');
+      if ((s.faults.finalizers ?? []).some((f) => targetMatches(f, w.ref, namespace)))
+        return Promise.resolve('deleted');
       for (const t of w.timers) t.cancel();
       for (const p of s.podsOf(w)) {
         s.removePod(p);

@@ -25,6 +25,11 @@ export interface SimulatedFaults {
   readonly slowRollout?: readonly (FaultTarget & { readonly factor: number })[];
   /** the injector of `revision` ships a proxy image of another version (`image`, default `0.0.0`) */
   readonly sidecarMismatch?: readonly (FaultTarget & { readonly revision: string; readonly version?: string })[];
+  /**
+   * Deployments held by a finalizer: a delete is accepted, but the Deployment and its pods stay until the fault is
+   * lifted (the next delete then removes them), as a finalizer nobody clears holds an object in a real cluster
+   */
+  readonly finalizers?: readonly FaultTarget[];
 }
 
 /** A pod as the admission chain sees it before injection. */

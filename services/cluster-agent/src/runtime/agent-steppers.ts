@@ -8,6 +8,7 @@ import { createGatewayStepper, type GatewayStepper } from './gateway-stepper.js'
 import type { GatewayCanaryPort } from './gateway-canary.js';
 import { createAmbientStepper, type AmbientStepper } from './ambient-stepper.js';
 import type { UnitBook } from './unit-book.js';
+import type { LiveRevisionTags } from './istio-webhook-watch.js';
 
 /** How often unfinished gateway steps are looked at again (each look: two GETs and one pod list per gateway). */
 const GATEWAY_PASS_MS = 500;
@@ -45,14 +46,23 @@ const createGateways = (
     onProgress: progressDue(book, scheduleProgress),
   });
 
+/** What both step runners share; `liveTags`: the revision each revision tag points at now (ADR 0046, 0056). */
+interface StepperParts {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly book: UnitBook;
+  readonly liveTags: Pick<LiveRevisionTags, 'revisionOf'>;
+}
+
 /** The ambient steps of the desired states (ADR 0051), run like the gateway steps. */
 const createAmbient = (
   options: ClusterAgentOptions,
-  parts: { clock: Clock; log: Logger; book: UnitBook },
+  parts: StepperParts,
   scheduleProgress: () => void,
 ): AmbientStepper =>
   createAmbientStepper({
     ...parts,
+    tagTarget: (name) => parts.liveTags.revisionOf(name),
     port: options.ambient,
     intervalMs: AMBIENT_PASS_MS,
     progressDeadlineSeconds: options.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
@@ -62,7 +72,7 @@ const createAmbient = (
 /** Both step runners of an agent; a step's change makes its rollout's progress due. */
 export function createSteppers(
   options: ClusterAgentOptions,
-  parts: { clock: Clock; log: Logger; book: UnitBook },
+  parts: StepperParts,
   scheduleProgress: () => void,
 ): { gateways: GatewayStepper; ambient: AmbientStepper } {
   return {

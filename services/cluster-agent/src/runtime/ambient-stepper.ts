@@ -31,6 +31,8 @@ export interface AmbientStepperOptions {
   readonly progressDeadlineSeconds: number;
   /** a step's state changed: its rollout's progress is due */
   readonly onProgress: (rolloutId: string) => void;
+  /** the revision a revision tag points at now (the webhook watch's table); undefined for a revision */
+  readonly tagTarget?: (name: string) => string | undefined;
 }
 
 interface Step {
@@ -53,9 +55,10 @@ async function passOf(
   port: AmbientPort,
   c: AmbientStepCommand,
   now: number,
+  tagTarget?: (name: string) => string | undefined,
 ): Promise<Omit<AmbientStepProgress, 'step'>> {
   if (c.component === AmbientComponent.Waypoints) {
-    const moved = await waypointPass(port, c.waypoints, c.revision!);
+    const moved = await waypointPass(port, c.waypoints, c.revision!, tagTarget);
     const waiting = moved
       .filter((w) => w.state !== 'converged')
       .map((w) => ({ name: `${w.namespace}/${w.name}`, state: w.state, ...(w.detail ? { detail: w.detail } : {}) }));
@@ -113,7 +116,7 @@ export function createAmbientStepper(options: AmbientStepperOptions): AmbientSte
       });
     const late = clock.now() - s.startedAt > s.deadlineMs;
     try {
-      const next = await passOf(options.port, s.command, clock.now());
+      const next = await passOf(options.port, s.command, clock.now(), options.tagTarget);
       if (late && next.state !== 'converged' && next.state !== 'failed')
         update(s, { ...next, state: 'failed', reason: `not converged in ${s.deadlineMs / 1000}s` });
       else update(s, next);

@@ -214,15 +214,15 @@ function createParts(
     publisher,
     onAccepted: (rolloutId) => {
       book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
-      gateways.sync(intake.ledger());
-      ambient.sync(intake.ledger());
+      steppers.gateways.sync(intake.ledger());
+      steppers.ambient.sync(intake.ledger());
       if (cache.isSynced) reconciler.assessAll();
       if (rolloutId) book.dirtyRollouts.add(rolloutId);
       reporter.scheduleProgress(0);
       reconciler.enqueueAll();
     },
   });
-  const { gateways, ambient } = createSteppers(options, { clock, log, book }, () => reporter.scheduleProgress());
+  const steppers = createSteppers(options, { clock, log, book, liveTags }, () => reporter.scheduleProgress());
   const reconciler = createUnitReconciler({
     cluster,
     port: options.kubernetes,
@@ -257,13 +257,13 @@ function createParts(
     revisionPods: async () => capRevisionPods(cache.revisionPods(await options.kubernetes.readCronJobs())),
     ...(options.ambient === undefined ? {} : { ambient: readAmbient.bind(undefined, options.ambient) }),
     log,
-    gatewayProgress: (rolloutId) => gateways.progressOf(rolloutId),
-    ambientProgress: (rolloutId) => ambient.progressOf(rolloutId),
+    gatewayProgress: (rolloutId) => steppers.gateways.progressOf(rolloutId),
+    ambientProgress: (rolloutId) => steppers.ambient.progressOf(rolloutId),
   });
   metrics.observeUnits(() => book.counts());
   metrics.observeEventLoop(() => ({ ...loop.lastWindow(), degraded: loop.degraded() }));
   const meshSplit = meshSplitIntakeOf(options, { source, cache, intake, istioChanged, log, publisher });
-  return { book, cache, intake, reconciler, reporter, loop, gateways, ambient, istioChanged, liveTags, meshSplit };
+  return { book, cache, intake, reconciler, reporter, loop, ...steppers, istioChanged, liveTags, meshSplit };
 }
 
 /** One of Istio's webhook configurations changed (ADR 0046): read the installation again, wake who waits for it. */

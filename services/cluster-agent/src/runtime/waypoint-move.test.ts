@@ -64,4 +64,25 @@ describe('a waypoint step (ADR 0051, 0056)', () => {
     pods[2] = { ...pods[2]!, ready: true };
     expect((await waypointPass(port, wanted, '1-25-2'))[0]?.state).toBe('converged');
   });
+
+  it('Given a rollout whose `to` is a tag, Then the waypoint is labelled with the tag and converges once its pods run the revision the tag points at', async () => {
+    // istiod's waypoint template (istio/istio manifests/charts/istio-control/istio-discovery/files/waypoint.yaml)
+    // writes its own revision as the pod's `istio.io/rev` annotation, and copies the Gateway's labels (the tag
+    // included) onto the pod
+    const waypoints: WaypointView[] = [
+      { namespace: 'mall', name: 'waypoint', labels: { 'istio.io/waypoint-for': 'service', 'istio.io/rev': '1-24-5' } },
+    ];
+    const pods = [newWaypointPod('mall', 'waypoint', '1-24-5')];
+    const { port, writes } = newWaypointCluster(waypoints, pods);
+    const wanted = [{ namespace: 'mall', name: 'waypoint' }];
+    const tags = (name: string) => (name === 'prod-stable' ? '1-25-2' : undefined);
+    expect((await waypointPass(port, wanted, 'prod-stable', tags))[0]?.state).toBe('moving');
+    expect(writes).toEqual(['mall/waypoint=prod-stable']);
+    expect((await waypointPass(port, wanted, 'prod-stable', tags))[0]?.detail).toBe('1 pod(s) not on prod-stable');
+    const rendered = newWaypointPod('mall', 'waypoint', '1-25-2');
+    pods[0] = { ...rendered, labels: { ...rendered.labels, 'istio.io/rev': 'prod-stable' } };
+    expect(await waypointPass(port, wanted, 'prod-stable', tags)).toEqual([
+      { namespace: 'mall', name: 'waypoint', state: 'converged' },
+    ]);
+  });
 });

@@ -19,10 +19,14 @@ export function waypointPodRevision(p: NodePodView): string | null {
   );
 }
 
-/** What a waypoint's pods still wait for: undefined once every live pod is ready on `revision`. */
-function podsWaitingFor(pods: readonly NodePodView[], revision: string): string | undefined {
+/**
+ * What a waypoint's pods still wait for: undefined once every live pod is ready on `revision`. `runs`: the revision
+ * whose istiod renders the waypoint, which is `revision` unless that is a tag (istiod writes its own revision on
+ * the pod, never the tag's name: ADR 0056).
+ */
+function podsWaitingFor(pods: readonly NodePodView[], revision: string, runs: string): string | undefined {
   const live = pods.filter((p) => !p.terminating);
-  const other = live.filter((p) => waypointPodRevision(p) !== revision);
+  const other = live.filter((p) => waypointPodRevision(p) !== runs);
   if (other.length > 0) return `${other.length} pod(s) not on ${revision}`;
   const unready = live.filter((p) => !p.ready);
   if (unready.length > 0) return `${unready.length} pod(s) on ${revision} not ready`;
@@ -34,12 +38,16 @@ function podsWaitingFor(pods: readonly NodePodView[], revision: string): string 
  * istiod re-renders the waypoint's Deployment on it; the waypoint is converged once every live pod istiod runs for
  * it (labelled `gateway.networking.k8s.io/gateway-name`) is ready on `revision`, so the next step starts only after
  * this one's waypoints moved. Idempotent: a waypoint on `revision` is not written again. One that is gone fails.
+ * `revision` may be a tag (a rollout's `to`, ADR 0046): the label names it, and the pods are judged on the revision
+ * `tagTarget` says it points at now.
  */
 export async function waypointPass(
   port: AmbientPort,
   waypoints: readonly { readonly namespace: string; readonly name: string }[],
   revision: string,
+  tagTarget: (name: string) => string | undefined = () => undefined,
 ): Promise<WaypointProgress[]> {
+  const runs = tagTarget(revision) ?? revision;
   const present = new Map((await port.listWaypoints()).map((w) => [`${w.namespace}/${w.name}`, w]));
   const out: WaypointProgress[] = [];
   for (const { namespace, name } of waypoints) {
@@ -56,6 +64,7 @@ export async function waypointPass(
     const waiting = podsWaitingFor(
       await port.podsLabelled(namespace, { [GatewayLabel.GatewayApiName]: name }),
       revision,
+      runs,
     );
     out.push(
       waiting === undefined

@@ -66,11 +66,23 @@ export function registerRolloutRoutes(app: FastifyInstance, planner: Planner, on
         summary: 'A rollout: phase, waves, units per cluster by state, verdicts, estimate vs deadline, transitions',
         tags: ['rollouts'],
         params: RolloutIdParams,
-        response: { 200: RolloutStatus, ...errorResponses },
+        response: {
+          200: RolloutStatus,
+          304: z.null().describe('a finished rollout whose status is still the one `If-None-Match` names'),
+          ...errorResponses,
+        },
       },
       onRequest: requireRole(ApiRole.Viewer),
     },
-    async (request) => planner.getRollout(request.params.id),
+    async (request, reply) => {
+      // A finished rollout's status carries an entity tag: a page that keeps reading it (its agents still report)
+      // is answered 304 while nothing it derives from changed, without building it (finished-statuses.ts).
+      const { status, etag } = await planner.getTaggedRollout(request.params.id);
+      if (etag === undefined) return status;
+      void reply.header('etag', etag);
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+      return status;
+    },
   );
 
   registerPlanPageRoutes(app, planner);

@@ -28,6 +28,7 @@ import type { PlannerContext } from './planner-context.js';
 import { EventLoopDelayMonitor } from '../metrics/event-loop-delay.js';
 import { PlannerMetrics } from '../metrics/planner-metrics.js';
 import { PlannerReadiness, type Readiness } from './readiness.js';
+import type { TaggedStatus } from './finished-statuses.js';
 import { RolloutEvents } from './rollout-events.js';
 import {
   RolloutOperations,
@@ -68,6 +69,8 @@ export interface Planner {
   rolloutPlan(id: string): Promise<Plan>;
   listRollouts(): Promise<RolloutSummary[]>;
   getRollout(id: string): Promise<RolloutStatus>;
+  /** the status with an entity tag when the rollout is finished (`If-None-Match` answered without a build) */
+  getTaggedRollout(id: string): Promise<TaggedStatus>;
   act(id: string, input: ActionInput): Promise<ActionResponse>;
   /** failed units restart once more towards the same revision (all failed units when `units` is absent) */
   retry(id: string, input: RetryInput): Promise<ActionResponse>;
@@ -243,8 +246,12 @@ class PlannerImpl implements Planner {
     return this.operations.list();
   }
 
-  getRollout(id: string): Promise<RolloutStatus> {
-    return this.operations.get(id);
+  async getRollout(id: string): Promise<RolloutStatus> {
+    return (await this.operations.getTagged(id)).status;
+  }
+
+  getTaggedRollout(id: string): Promise<TaggedStatus> {
+    return this.operations.getTagged(id);
   }
 
   act(id: string, input: ActionInput): Promise<ActionResponse> {

@@ -11,7 +11,6 @@ import {
   type ExcludedUnit,
   type OperatorAction,
   type Plan,
-  type RolloutStatus,
   type RolloutSummary,
   type TransitionPage,
   type TransitionPageQuery,
@@ -39,6 +38,7 @@ import { readFreeze } from './freeze-control.js';
 import type { Leadership } from './leadership.js';
 import { storeDataLost } from './store-era.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
+import { FinishedStatuses, type TaggedStatus } from './finished-statuses.js';
 import { RolloutAdmission, drivenUnitsOf } from './rollout-admission.js';
 import type { RolloutEvents } from './rollout-events.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
@@ -84,7 +84,7 @@ type StoredAction = Omit<ActionInput, 'action'> & {
 export interface RolloutOperationsPorts {
   readonly leadership: Pick<Leadership, 'requireLeader' | 'lost' | 'halted'>;
   readonly inventory: Pick<FleetInventory, 'stored'>;
-  readonly reconciler: Pick<RolloutReconciler, 'adopt' | 'enqueue' | 'load'>;
+  readonly reconciler: Pick<RolloutReconciler, 'adopt' | 'enqueue' | 'load' | 'read'>;
   readonly events: Pick<RolloutEvents, 'emit'>;
   /** whether a metrics backend is configured (metric gates can be evaluated) */
   readonly metricsConfigured: boolean;
@@ -108,6 +108,7 @@ export class RolloutOperations {
   private readonly admission: RolloutAdmission;
   private readonly statuses = new RolloutStatusCache();
   private readonly summaries: RolloutSummaries;
+  private readonly finished: FinishedStatuses;
 
   constructor(
     private readonly context: PlannerContext,
@@ -115,6 +116,7 @@ export class RolloutOperations {
   ) {
     this.admission = new RolloutAdmission(context.store);
     this.summaries = new RolloutSummaries(context.store);
+    this.finished = new FinishedStatuses(context.store, context.health, context.clock);
   }
 
   /** The plan of a dry run, with the policy's rules that apply and what the rollout breaks (apply's preview). */
@@ -230,13 +232,18 @@ export class RolloutOperations {
     return this.summaries.list();
   }
 
-  async get(id: string): Promise<RolloutStatus> {
-    const [loaded, freeze] = await Promise.all([this.loadOrThrow(id), readFreeze(this.context.store)]);
+  /** The status, with an entity tag when the rollout is finished (held, and rebuilt only when its inputs change). */
+  async getTagged(id: string): Promise<TaggedStatus> {
+    const held = await this.finished.current(id);
+    if (held !== undefined) return held;
+    const [read, freeze] = await Promise.all([this.ports.reconciler.read(id), readFreeze(this.context.store)]);
+    const loaded = read.loaded ?? this.notFound(id);
     const status = buildRolloutStatus(loaded.record, loaded.state, loaded.observations, nowOf(this.context), {
       waves: this.statuses.wavesOf(id, loaded),
     });
     // A freeze holds only what is still active: a finished rollout has nothing left to start.
-    return freeze.frozen && !TERMINAL_PHASES.has(status.phase) ? { ...status, freeze } : status;
+    if (TERMINAL_PHASES.has(status.phase)) return this.finished.keep(id, read.docs, status);
+    return { status: freeze.frozen ? { ...status, freeze } : status };
   }
 
   /** An operator's action, stored with its audit entry; the engine loop writes the same document, so a few tries. */
@@ -358,8 +365,10 @@ export class RolloutOperations {
   }
 
   private async loadOrThrow(id: string): Promise<LoadedRollout> {
-    const loaded = await this.ports.reconciler.load(id);
-    if (loaded) return loaded;
+    return (await this.ports.reconciler.load(id)) ?? this.notFound(id);
+  }
+
+  private notFound(id: string): never {
     // Not "no rollout" when the store lost its data: the rollout may well exist on the agents (ADR 0025).
     const lost = this.ports.leadership.halted;
     if (lost !== undefined) throw storeDataLost(lost);

@@ -19,7 +19,7 @@ import { membershipOf } from './membership-source.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import type { RolloutEvents } from './rollout-events.js';
-import { RolloutReads } from './rollout-reads.js';
+import { RolloutReads, type RolloutRead } from './rollout-reads.js';
 import { ROLLOUT_KIND, WAKE_TIMERS, stateWrite, type LoadedRollout } from './store-layout.js';
 import { waveTraceOf, type WaveTrace } from './wave-traces.js';
 
@@ -169,7 +169,12 @@ export class RolloutReconciler {
 
   /** the rollout as stored now (a driven one: only what changed since the last read is fetched) */
   async load(id: string): Promise<LoadedRollout | undefined> {
-    return (await this.reads.read(id, this.context.health, false)).loaded;
+    return (await this.read(id)).loaded;
+  }
+
+  /** as `load`, with the documents it was loaded from */
+  read(id: string): Promise<RolloutRead> {
+    return this.reads.read(id, this.context.health, false);
   }
 
   idle(): Promise<void> {
