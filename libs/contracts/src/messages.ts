@@ -10,6 +10,7 @@ import {
   RevisionPods,
   RevisionTags,
   VmHost,
+  VmGroupMesh,
 } from './inventory.js';
 import { AmbientInventory, AmbientStepCommand, AmbientStepProgress, MAX_AMBIENT_STEPS } from './ambient.js';
 import { GatewayPin, GatewayStepCommand, GatewayStepProgress, InventoryGateway, MAX_GATEWAYS } from './gateway.js';
@@ -308,6 +309,8 @@ export const VmInventoryReport = z.object({
   /** increases with every report of the group, across restarts (the bridge's clock in ms, or the last one + 1) */
   generation: z.number().int().nonnegative(),
   hosts: z.array(VmHost).max(MAX_COUNT),
+  /** the mesh the bridge's config puts the group in (ADR 0058); absent from older bridges and unmeshed groups */
+  mesh: VmGroupMesh.optional(),
 });
 export type VmInventoryReport = z.infer<typeof VmInventoryReport>;
 
