@@ -300,16 +300,15 @@ export const VmProgress = z.object({
 export type VmProgress = z.infer<typeof VmProgress>;
 
 /**
- * A VM group's membership as its vm-bridge holds it, whole each time: every enrolled host and the version it runs.
- * Sent whether or not a rollout runs (a VmProgress speaks only for a rollout's group), as a cluster-agent sends its
- * inventory.
+ * A VM group's membership as its vm-bridge holds it, whole each time: every enrolled host and the version it runs,
+ * and the group's `mesh` when the bridge's config gives one (ADR 0058; older bridges send none). Sent whether or not
+ * a rollout runs (a VmProgress speaks only for a rollout's group), as a cluster-agent sends its inventory.
  */
 export const VmInventoryReport = z.object({
   group: z.string().min(1),
   /** increases with every report of the group, across restarts (the bridge's clock in ms, or the last one + 1) */
   generation: z.number().int().nonnegative(),
   hosts: z.array(VmHost).max(MAX_COUNT),
-  /** the mesh the bridge's config puts the group in (ADR 0058); absent from older bridges and unmeshed groups */
   mesh: VmGroupMesh.optional(),
 });
 export type VmInventoryReport = z.infer<typeof VmInventoryReport>;
@@ -317,9 +316,8 @@ export type VmInventoryReport = z.infer<typeof VmInventoryReport>;
 export const HealthReport = z.object({
   source: z.string(),
   /**
-   * Increases with every report of its source, across restarts (the agent's clock in ms, or the last one + 1);
-   * with `observedAt`, what lets the planner refuse a replayed or stale report (ADR 0038). Required: agents are
-   * upgraded before the planner.
+   * Increases with every report of its source, across restarts (the agent's clock in ms, or the last one + 1); with
+   * `observedAt`, what lets the planner refuse a replayed or stale report (ADR 0038). Agents upgrade first: required.
    */
   generation: z.number().int().nonnegative(),
   /** when the source observed what it reports */

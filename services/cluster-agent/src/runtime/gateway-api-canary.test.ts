@@ -11,8 +11,15 @@ const TO = '1-25-2';
 const TAG = 'prod-stable';
 const SELECTOR = { 'gateway.networking.k8s.io/gateway-name': 'shop' };
 
-/** A Gateway API gateway `shop` whose istiod-run Deployment has 2 ready pods on `podsOn`; records relabels. */
-function newGatewayPort(gateway: GatewayRevisionView, podsOn: string): GatewayCanaryPort & { relabels: string[] } {
+/**
+ * A Gateway API gateway `shop` whose istiod-run Deployment has 2 ready pods on `podsOn`, the tag naming `tagNames`;
+ * records relabels (`revision`, and `-pin` when the pin annotation is removed).
+ */
+function newGatewayPort(
+  gateway: GatewayRevisionView,
+  podsOn: string,
+  tagNames = TO,
+): GatewayCanaryPort & { relabels: string[] } {
   const relabels: string[] = [];
   const view = newDeploymentView({
     namespace: 'edge',
@@ -38,7 +45,9 @@ function newGatewayPort(gateway: GatewayRevisionView, podsOn: string): GatewayCa
     scaleDeployment: () => Promise.resolve(),
     deleteDeployment: () => Promise.resolve('absent'),
     readGateway: () => Promise.resolve(gateway),
-    setGatewayRevision: (_ns, _name, revision) => Promise.resolve(void relabels.push(revision)),
+    setGatewayRevision: (_ns, _name, revision, pinnedTag) =>
+      Promise.resolve(void relabels.push(pinnedTag === null ? `${revision} -pin` : revision)),
+    revisionTagTarget: (tag) => Promise.resolve(tag === TAG ? tagNames : undefined),
   };
 }
 
@@ -74,5 +83,17 @@ describe('a Gateway API gateway step with a tag (ADR 0056, 0058)', () => {
       kind: 'relabel-gateway',
       revision: TAG,
     });
+  });
+
+  it('Given a Gateway pinned to `from`, When the 0% step runs after the tag went back to `from`, Then it is labelled with the tag again and unpinned (nothing restarts: same revision)', async () => {
+    const port = newGatewayPort({ revision: FROM, pinnedTag: TAG }, FROM, FROM);
+    expect(await reconcileGatewayApiStep(port, failback(0), FROM)).toEqual({ kind: 'relabel-gateway', revision: TAG });
+    expect(port.relabels).toEqual([`${TAG} -pin`]);
+  });
+
+  it('Given a Gateway still labelled with the tag and pinned, When the tag went back to `from` before the 0% step ran, Then only its pin goes, and the step waits for its pods on `from`', async () => {
+    const port = newGatewayPort({ revision: TAG, pinnedTag: TAG }, TO, FROM);
+    expect(await reconcileGatewayApiStep(port, failback(0), FROM)).toMatchObject({ kind: 'wait' });
+    expect(port.relabels).toEqual([`${TAG} -pin`]);
   });
 });

@@ -94,7 +94,10 @@ export function createGatewayStepper(options: GatewayStepperOptions): GatewaySte
       const open = [...steps.values()].filter(
         (t) => !halted.has(t.rolloutId) && t.progress.state !== 'converged' && t.progress.state !== 'failed',
       );
-      for (const t of open) await pass(t);
+      // a step the ledger dropped during this tick (a failback's 0% replaced it) is not passed again: its write
+      // would undo the newer step's (ADR 0058)
+      for (const t of open)
+        if (steps.get(keyOf(t.rolloutId, t.command)) === t && !halted.has(t.rolloutId)) await pass(t);
     } finally {
       passing = false;
       schedule();
