@@ -94,8 +94,7 @@ export function createGatewayStepper(options: GatewayStepperOptions): GatewaySte
       const open = [...steps.values()].filter(
         (t) => !halted.has(t.rolloutId) && t.progress.state !== 'converged' && t.progress.state !== 'failed',
       );
-      // a step the ledger dropped during this tick (a failback's 0% replaced it) is not passed again: its write
-      // would undo the newer step's (ADR 0058)
+      // a step dropped (a failback's 0% replaced it) or halted during this tick is not passed (ADR 0058)
       for (const t of open)
         if (steps.get(keyOf(t.rolloutId, t.command)) === t && !halted.has(t.rolloutId)) await pass(t);
     } finally {
