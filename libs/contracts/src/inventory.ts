@@ -162,11 +162,17 @@ export const VmHost = z.strictObject({
 });
 export type VmHost = z.infer<typeof VmHost>;
 
+/** The mesh a VM group's hosts are part of (ADR 0056, 0058): a label value, as a namespace's `meshwave.io/mesh`. */
+export const VmGroupMesh = z.string().min(1).max(63);
+
 export const VmGroup = z.strictObject({
   name: ObjectName,
   labels: Labels.default({}),
-  /** the mesh its hosts are part of (ADR 0056): a rollout naming a mesh moves only its groups */
-  mesh: z.string().min(1).max(63).optional(),
+  /**
+   * the mesh its hosts are part of (ADR 0056): a rollout naming a mesh moves only its groups. The group's vm-bridge
+   * reports it too (its group config, ADR 0058); the bridge's wins.
+   */
+  mesh: VmGroupMesh.optional(),
   hosts: z.array(VmHost).default([]),
 });
 export type VmGroup = z.infer<typeof VmGroup>;

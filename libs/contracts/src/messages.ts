@@ -10,6 +10,7 @@ import {
   RevisionPods,
   RevisionTags,
   VmHost,
+  VmGroupMesh,
 } from './inventory.js';
 import { AmbientInventory, AmbientStepCommand, AmbientStepProgress, MAX_AMBIENT_STEPS } from './ambient.js';
 import { GatewayPin, GatewayStepCommand, GatewayStepProgress, InventoryGateway, MAX_GATEWAYS } from './gateway.js';
@@ -299,24 +300,24 @@ export const VmProgress = z.object({
 export type VmProgress = z.infer<typeof VmProgress>;
 
 /**
- * A VM group's membership as its vm-bridge holds it, whole each time: every enrolled host and the version it runs.
- * Sent whether or not a rollout runs (a VmProgress speaks only for a rollout's group), as a cluster-agent sends its
- * inventory.
+ * A VM group's membership as its vm-bridge holds it, whole each time: every enrolled host and the version it runs,
+ * and the group's `mesh` when the bridge's config gives one (ADR 0058; older bridges send none). Sent whether or not
+ * a rollout runs (a VmProgress speaks only for a rollout's group), as a cluster-agent sends its inventory.
  */
 export const VmInventoryReport = z.object({
   group: z.string().min(1),
   /** increases with every report of the group, across restarts (the bridge's clock in ms, or the last one + 1) */
   generation: z.number().int().nonnegative(),
   hosts: z.array(VmHost).max(MAX_COUNT),
+  mesh: VmGroupMesh.optional(),
 });
 export type VmInventoryReport = z.infer<typeof VmInventoryReport>;
 
 export const HealthReport = z.object({
   source: z.string(),
   /**
-   * Increases with every report of its source, across restarts (the agent's clock in ms, or the last one + 1);
-   * with `observedAt`, what lets the planner refuse a replayed or stale report (ADR 0038). Required: agents are
-   * upgraded before the planner.
+   * Increases with every report of its source, across restarts (the agent's clock in ms, or the last one + 1); with
+   * `observedAt`, what lets the planner refuse a replayed or stale report (ADR 0038). Agents upgrade first: required.
    */
   generation: z.number().int().nonnegative(),
   /** when the source observed what it reports */

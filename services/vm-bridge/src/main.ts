@@ -30,7 +30,11 @@ async function main(): Promise<void> {
     const sha =
       g.enrollmentTokenSha256 ??
       (g.enrollmentToken !== undefined ? hashToken(await readSecret(g.enrollmentToken, baseDir)) : undefined);
-    groups.push({ name: g.name, ...(sha !== undefined ? { enrollmentTokenSha256: sha } : {}) });
+    groups.push({
+      name: g.name,
+      ...(sha !== undefined ? { enrollmentTokenSha256: sha } : {}),
+      ...(g.mesh !== undefined ? { mesh: g.mesh } : {}),
+    });
   }
   const bundleDir = config.bundleDir !== undefined ? path.resolve(baseDir, config.bundleDir) : undefined;
   const fromDir =

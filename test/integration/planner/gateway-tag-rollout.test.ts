@@ -4,7 +4,6 @@
 // label resolves to, so a Gateway still following the tag would restart the moment the tag moves
 // (istio/istio#59959). Independent watches record the Gateway's labels and when a gateway pod on `to` first appears.
 import { randomUUID } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
 import { type Plan, type RolloutStatus, type TransitionPage } from '@meshwave/contracts';
 import { injectedRevisionOf } from '@meshwave/istio';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import {
   readyPodRevisions,
   startIstiodGatewayDouble,
 } from '../cluster-agent/gateway-fixtures.js';
+import { GatewayWatch } from './gateway-watch.js';
 import { AGENT, stepTimes, useAgentSuite } from './real-agent.js';
 import { api, leaderOf, newRun, startPlanner, until } from './planner-processes.js';
 
@@ -55,44 +55,6 @@ function rolloutYaml(ns: string): string {
   ].join('\n');
 }
 
-/** Every `istio.io/rev` the Gateway held, in order, and when (this process's clock) a ready pod of it first ran `to`. */
-class GatewayWatch {
-  readonly labels: string[] = [];
-  firstPodOnNewAt: number | undefined;
-  private readonly aborts: (() => void)[] = [];
-
-  async start(ns: string, gateway: string): Promise<void> {
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(cluster.kubeconfig);
-    const watch = new k8s.Watch(kc);
-    const g = await watch.watch(
-      `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/gateways`,
-      { fieldSelector: `metadata.name=${gateway}` },
-      (_type: string, o: { metadata?: { labels?: Record<string, string> } }) => {
-        const label = o.metadata?.labels?.['istio.io/rev'] ?? '';
-        if (this.labels.at(-1) !== label) this.labels.push(label);
-      },
-      () => undefined,
-    );
-    const p = await watch.watch(
-      `/api/v1/namespaces/${ns}/pods`,
-      { labelSelector: gatewayApiSelector(gateway) },
-      (_type: string, pod: k8s.V1Pod) => {
-        if (injectedRevisionOf(pod.metadata?.annotations) === NEW) this.firstPodOnNewAt ??= Date.now();
-      },
-      () => undefined,
-    );
-    this.aborts.push(
-      () => g.abort(),
-      () => p.abort(),
-    );
-  }
-
-  close(): void {
-    for (const a of this.aborts) a();
-  }
-}
-
 describe('a Gateway API gateway labelled with the moving tag moves in its own step (ADR 0056)', () => {
   it(`Given a workload and a Gateway both labelled with tag ${TAG} (pointing at the old revision), When a rollout moves the tag, Then the agent pins the Gateway to the old revision before the tag moves, no gateway pod runs the new revision before the gateway-api step went out, and that step labels the Gateway with the tag again and brings every pod onto the new revision`, async () => {
     await ensureGatewayCrd(cluster.kubeconfig);
@@ -115,7 +77,7 @@ describe('a Gateway API gateway labelled with the moving tag moves in its own st
     });
     const deployment = await newGatewayApiGateway(admin, cluster.kubeconfig, ns, 'shop', 2, TAG);
     cleanups.push(startIstiodGatewayDouble(admin, cluster.kubeconfig, ns, 'shop', deployment));
-    const watch = new GatewayWatch();
+    const watch = new GatewayWatch(cluster.kubeconfig, NEW);
     await watch.start(ns, 'shop');
     cleanups.push(() => watch.close());
 

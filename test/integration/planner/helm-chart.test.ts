@@ -3,6 +3,7 @@
 // manifests accepted by a real kube-apiserver of the test environment under strict validation.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { loadHelmEnv, loadTestEnv, type ClusterEnv, type HelmEnv } from '../../support/env.js';
 import {
   CHARTS,
@@ -249,5 +250,19 @@ describe('meshwave-vm-bridge, as rendered', () => {
     expect(envOf(pod.containers[0]!)).not.toHaveProperty('MESHWAVE_IN_MEMORY');
     const config = one(manifests, 'ConfigMap').data!['config.yaml']!;
     expect(config).not.toMatch(/\b(bus|store):/);
+  });
+
+  it("Given groups with a mesh (ADR 0058), Then the bridge's config gives each its mesh, and a value that is not a mesh name is refused", () => {
+    const groups = `groups=[{"name":"payments-vms","enrollmentTokenSha256":"${TOKEN_SHA256}","mesh":"payments"},{"name":"batch-vms","enrollmentTokenSha256":"${TOKEN_SHA256}"}]`;
+    const manifests = render('meshwave-vm-bridge', [...REQUIRED['meshwave-vm-bridge'], '--set-json', groups]);
+    const config = parseYaml(one(manifests, 'ConfigMap').data!['config.yaml']!) as {
+      groups: { name: string; mesh?: string }[];
+    };
+    expect(config.groups.map((g) => [g.name, g.mesh])).toEqual([
+      ['payments-vms', 'payments'],
+      ['batch-vms', undefined],
+    ]);
+    const bad = `groups=[{"name":"payments-vms","enrollmentTokenSha256":"${TOKEN_SHA256}","mesh":"Payments"}]`;
+    expect(renderFailure('meshwave-vm-bridge', [...REQUIRED['meshwave-vm-bridge'], '--set-json', bad])).toMatch(/mesh/);
   });
 });

@@ -26,8 +26,8 @@ export interface GatewayDeploymentPort {
    */
   readGateway(namespace: string, name: string): Promise<GatewayRevisionView | undefined>;
   /**
-   * sets its `istio.io/rev` (a merge patch of that label, and of the pin annotation when `pinnedTag` is given):
-   * istiod then restarts the gateway's Deployment when the revision it names changes (ADR 0050)
+   * sets its `istio.io/rev` (a merge patch of that label, and of the pin annotation when `pinnedTag` is given, null
+   * removing it): istiod then restarts the gateway's Deployment when the revision it names changes (ADR 0050)
    */
-  setGatewayRevision(namespace: string, name: string, revision: string, pinnedTag?: string): Promise<void>;
+  setGatewayRevision(namespace: string, name: string, revision: string, pinnedTag?: string | null): Promise<void>;
 }

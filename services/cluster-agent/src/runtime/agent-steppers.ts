@@ -20,7 +20,12 @@ const gatewayPort = (options: ClusterAgentOptions): GatewayCanaryPort | undefine
   const writes = options.gateways;
   if (writes === undefined) return undefined;
   const kube = options.kubernetes;
-  return { ...writes, getWorkload: (ref) => kube.getWorkload(ref), listPods: (ns) => kube.listPods(ns) };
+  return {
+    ...writes,
+    getWorkload: (ref) => kube.getWorkload(ref),
+    listPods: (ns) => kube.listPods(ns),
+    revisionTagTarget: async (tag) => (await kube.readIstioInstallation())?.tags[tag],
+  };
 };
 
 /** A step's change (a gateway's, an ambient one's): its rollout's progress is due. */

@@ -11,7 +11,14 @@ import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 import { selectorMatches, type KubernetesPort, type PodView, type WorkloadView } from '../ports/kubernetes-port.js';
 
 /** What a gateway step reads and writes. */
-export type GatewayCanaryPort = Pick<KubernetesPort, 'getWorkload' | 'listPods'> & GatewayDeploymentPort;
+export type GatewayCanaryPort = Pick<KubernetesPort, 'getWorkload' | 'listPods'> &
+  GatewayDeploymentPort & {
+    /**
+     * the revision a revision tag names now, read live (not from a watch): a failback's 0% step labels a pinned
+     * Gateway with the tag once it names `from` (ADR 0058); absent: never
+     */
+    readonly revisionTagTarget?: (tag: string) => Promise<string | undefined>;
+  };
 
 /** A side as the step reads it: the gateway's own pods exclude the copy's, which its selector also picks. */
 function sideOf(view: WorkloadView | undefined, pods: readonly PodView[], revision?: string): GatewaySide | undefined {

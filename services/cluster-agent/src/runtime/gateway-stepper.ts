@@ -94,7 +94,9 @@ export function createGatewayStepper(options: GatewayStepperOptions): GatewaySte
       const open = [...steps.values()].filter(
         (t) => !halted.has(t.rolloutId) && t.progress.state !== 'converged' && t.progress.state !== 'failed',
       );
-      for (const t of open) await pass(t);
+      // a step dropped (a failback's 0% replaced it) or halted during this tick is not passed (ADR 0058)
+      for (const t of open)
+        if (steps.get(keyOf(t.rolloutId, t.command)) === t && !halted.has(t.rolloutId)) await pass(t);
     } finally {
       passing = false;
       schedule();

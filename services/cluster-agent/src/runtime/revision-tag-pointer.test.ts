@@ -29,9 +29,10 @@ function newPointer(now: IstioInstallation, gateways: Gateways = new Map()) {
     },
     gateways: {
       readGateway: async (namespace: string, name: string) => gateways.get(`${namespace}/${name}`),
-      setGatewayRevision: async (namespace: string, name: string, revision: string, pinnedTag?: string) => {
+      setGatewayRevision: async (namespace: string, name: string, revision: string, pinnedTag?: string | null) => {
         writes.push(`Gateway ${namespace}/${name}→${revision} (pinned from ${pinnedTag})`);
-        gateways.set(`${namespace}/${name}`, { revision, pinnedTag: pinnedTag ?? null });
+        const kept = gateways.get(`${namespace}/${name}`)?.pinnedTag ?? null;
+        gateways.set(`${namespace}/${name}`, { revision, pinnedTag: pinnedTag === undefined ? kept : pinnedTag });
       },
     },
     read: async () => {
@@ -86,5 +87,32 @@ describe('the revision tag pointer', () => {
       await pointer.point('prod-stable', '1-25-2', false, [...pins, { namespace: 'edge', gatewayName: 'late' }]),
     ).toBeUndefined();
     expect(writes.filter((w) => w.startsWith('Gateway'))).toHaveLength(1);
+  });
+
+  it('Given a Gateway pinned before the tag moved (ADR 0056), When a failback points the tag back at that revision, Then the Gateway is labelled with the tag again and its pin removed, after the tag moved (ADR 0058)', async () => {
+    const gateways: Gateways = new Map([['edge/web', { revision: 'prod-stable', pinnedTag: null }]]);
+    const { pointer, writes } = newPointer(installation('1-24-5'), gateways);
+    const pins = [{ namespace: 'edge', gatewayName: 'web' }];
+    expect(await pointer.point('prod-stable', '1-25-2', false, pins)).toBeUndefined();
+    // forward: pinned to the old revision, not unpinned while the tag names the new one
+    expect(gateways.get('edge/web')).toEqual({ revision: '1-24-5', pinnedTag: 'prod-stable' });
+    expect(await pointer.point('prod-stable', '1-24-5', false, pins)).toBeUndefined();
+    expect(writes.slice(2)).toEqual(['prod-stable→1-24-5', 'Gateway edge/web→prod-stable (pinned from null)']);
+    expect(gateways.get('edge/web')).toEqual({ revision: 'prod-stable', pinnedTag: null });
+  });
+
+  it('Given an agent killed after the failback moved the tag but before it relabelled the Gateway, When it points the tag again, Then the Gateway is relabelled then (and a Gateway pinned to another revision is not)', async () => {
+    const gateways: Gateways = new Map([
+      ['edge/web', { revision: '1-24-5', pinnedTag: 'prod-stable' }],
+      ['edge/api', { revision: '1-22-1', pinnedTag: 'prod-stable' }],
+      ['edge/own', { revision: '1-24-5', pinnedTag: null }],
+    ]);
+    // the tag already names 1-24-5: the restarted agent's point writes no tag, and still relabels
+    const { pointer, writes } = newPointer(installation('1-24-5'), gateways);
+    const pins = ['web', 'api', 'own'].map((gatewayName) => ({ namespace: 'edge', gatewayName }));
+    expect(await pointer.point('prod-stable', '1-24-5', false, pins)).toBeUndefined();
+    expect(writes.filter((w) => w.startsWith('Gateway'))).toEqual(['Gateway edge/web→prod-stable (pinned from null)']);
+    expect(gateways.get('edge/api')).toEqual({ revision: '1-22-1', pinnedTag: 'prod-stable' });
+    expect(gateways.get('edge/own')).toEqual({ revision: '1-24-5', pinnedTag: null });
   });
 });

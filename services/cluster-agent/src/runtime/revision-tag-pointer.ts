@@ -21,7 +21,8 @@ export interface TagPointRefusal {
 export interface RevisionTagPointer {
   /**
    * points `tag` at `revision`; why it could not or may not, else undefined. Before it moves the tag, each of `pins`
-   * still labelled with the tag is pinned to the revision the tag names now (ADR 0056).
+   * still labelled with the tag is pinned to the revision the tag names now (ADR 0056); once the tag names
+   * `revision`, each of `pins` pinned from this tag to that very revision is labelled with the tag again (ADR 0058).
    */
   point(
     tag: string,
@@ -59,6 +60,7 @@ export function createRevisionTagPointer(options: {
       const write = await options.port.pointRevisionTag(tag, revision);
       if (write.outcome === 'missing') return { reason: UnitWaitReason.RevisionTagMissing, message: write.detail };
       if (write.outcome === 'updated') options.log.info({ tag, revision }, 'revision tag moved');
+      if (options.gateways !== undefined) await unpinGateways(options.gateways, pins, tag, revision, options.log);
       pointedUntil.set(key, options.clock.now() + options.okForMs);
       return undefined;
     },
@@ -84,5 +86,27 @@ async function pinGateways(
     if (gateway?.revision !== tag) continue;
     await gateways.setGatewayRevision(namespace, gatewayName, revision, tag);
     log.info({ namespace, gateway: gatewayName, tag, revision }, 'Gateway pinned before its tag moves');
+  }
+}
+
+/**
+ * Labels each Gateway pinned from `tag` to `revision` with the tag again, now that the tag names `revision` (a
+ * failback moved it back, ADR 0058): the revision the Gateway resolves to does not change, so istiod restarts
+ * nothing. The label and the removal of the pin annotation are one merge patch; a Gateway pinned to another revision,
+ * relabelled by hand or never pinned is left alone. Run at every point of the tag, so an agent killed between the
+ * tag's write and this one finishes it at its next point.
+ */
+async function unpinGateways(
+  gateways: Pick<GatewayDeploymentPort, 'readGateway' | 'setGatewayRevision'>,
+  pins: readonly GatewayPin[],
+  tag: string,
+  revision: string,
+  log: Logger,
+): Promise<void> {
+  for (const { namespace, gatewayName } of pins) {
+    const gateway = await gateways.readGateway(namespace, gatewayName);
+    if (gateway?.pinnedTag !== tag || gateway.revision !== revision) continue;
+    await gateways.setGatewayRevision(namespace, gatewayName, tag, null);
+    log.info({ namespace, gateway: gatewayName, tag, revision }, 'Gateway follows its tag again');
   }
 }

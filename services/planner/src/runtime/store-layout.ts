@@ -250,15 +250,19 @@ export function mergeInventory(
 
 /**
  * A VM group as reported: its hosts are the ones its bridge reports (`members`), else the base inventory's; each
- * runs the version of the newer of the two reports (the membership report or the rollout's progress).
+ * runs the version of the newer of the two reports (the membership report or the rollout's progress). Its mesh is
+ * the one its bridge's config gives (ADR 0058), else the base inventory's: a bridge before ADR 0058, or a group
+ * configured without one, reports none and leaves the operator's.
  */
 function reportedVmGroup(g: VmGroup, progress?: StoredVmGroup, members?: StoredVmMembership): VmGroup {
   const hosts = members !== undefined ? members.report.hosts : g.hosts;
+  const mesh = members?.report.mesh ?? g.mesh;
+  const group: VmGroup = { ...g, ...(mesh !== undefined ? { mesh } : {}) };
   if (progress === undefined || (members !== undefined && members.receivedAt >= progress.receivedAt))
-    return { ...g, hosts };
+    return { ...group, hosts };
   const versions = new Map(progress.hosts.map((h) => [h.name, h.version]));
   return {
-    ...g,
+    ...group,
     hosts: hosts.map((h) => (versions.has(h.name) ? { ...h, version: versions.get(h.name) ?? null } : h)),
   };
 }

@@ -95,6 +95,39 @@ describe('planner: VM group membership from the vm-bridge', () => {
   });
 });
 
+describe('planner: the mesh of a VM group from its vm-bridge (ADR 0058)', () => {
+  it('Given groups whose bridge reports a mesh, one reported without (an older bridge) whose operator inventory names one, and one of another mesh, When a mesh rollout is planned, Then it moves the hosts of exactly the groups of its mesh', async () => {
+    const { planner, bridge } = await newWorld();
+    await until('leadership', async () => (planner.isLeader() ? true : undefined));
+    await planner.putInventory(
+      {
+        clusters: [],
+        vmGroups: [
+          { name: 'web', labels: {}, hosts: [] },
+          { name: 'ads', labels: {}, mesh: 'shop', hosts: [] },
+        ],
+      },
+      'alice',
+    );
+    await report(bridge, { ...membership(1, [{ name: 'h1', version: '1-24-5' }]), mesh: 'shop' });
+    await report(bridge, { group: 'ads', generation: 1, hosts: [{ name: 'h2', version: '1-24-5' }] });
+    await report(bridge, { group: 'batch', generation: 1, mesh: 'other', hosts: [{ name: 'h3', version: '1-24-5' }] });
+    const planned = (p: Awaited<ReturnType<Planner['plan']>>): string[] =>
+      p.waves.flatMap((w) => w.vmHosts.map((h) => `${h.group}/${h.name}`)).sort();
+    const fleet = await until('every reported host planned', async () => {
+      const hosts = planned(await planner.plan({ spec: vmRolloutYaml.replace('{ tier: front }', '{}') }));
+      return hosts.length === 3 ? hosts : undefined;
+    });
+    expect(fleet).toEqual(['ads/h2', 'batch/h3', 'web/h1']);
+    const shop = await planner.plan({ spec: meshRolloutYaml('shop') });
+    expect(planned(shop)).toEqual(['ads/h2', 'web/h1']);
+    expect(planned(await planner.plan({ spec: meshRolloutYaml('other') }))).toEqual(['batch/h3']);
+  });
+});
+
+const meshRolloutYaml = (mesh: string): string =>
+  vmRolloutYaml.replace('spec:\n', `spec:\n  mesh: ${mesh}\n`).replace('{ tier: front }', '{}');
+
 const vmRolloutYaml = `apiVersion: meshwave.io/v1alpha1
 kind: Rollout
 metadata:

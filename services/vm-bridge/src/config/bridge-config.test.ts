@@ -24,6 +24,20 @@ async function newConfigFile(text: string): Promise<string> {
 const GROUPS = 'groups: [{ name: payments-vms, enrollmentTokenSha256: "' + 'a'.repeat(64) + '" }]\n';
 
 describe('vm-bridge config', () => {
+  it("reads a group's mesh (ADR 0058), and refuses one that is not a mesh name, naming the field", async () => {
+    const env = { MESHWAVE_IN_MEMORY: 'true' };
+    const sha = `"${'a'.repeat(64)}"`;
+    const file = await newConfigFile(
+      `groups: [{ name: payments-vms, mesh: payments, enrollmentTokenSha256: ${sha} }, { name: batch-vms }]\n`,
+    );
+    const loaded = await loadBridgeConfig(['--config', file], env, noFiles);
+    expect(loaded.config.groups.map((g) => g.mesh)).toEqual(['payments', undefined]);
+    for (const bad of ['Payments', `m${'x'.repeat(63)}`, '""']) {
+      const wrong = await newConfigFile(`groups: [{ name: batch-vms }, { name: payments-vms, mesh: ${bad} }]\n`);
+      await expect(loadBridgeConfig(['--config', wrong], env, noFiles)).rejects.toThrow(/groups\.1\.mesh/);
+    }
+  });
+
   it("reads how often a group's progress is re-sent (seconds in the file, 30 s by default), never under a second", async () => {
     const env = { MESHWAVE_IN_MEMORY: 'true' };
     const file = await newConfigFile(`${GROUPS}settings: { reportResendSeconds: 10, leaseTtlSeconds: 20 }\n`);

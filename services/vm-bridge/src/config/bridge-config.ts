@@ -9,6 +9,7 @@ import {
   formatConfigProblems,
   readBackingServices,
   readSigningConfig,
+  RolloutMeshName,
   SIGNING_USAGE,
   type BackingServices,
   type SigningConfig,
@@ -43,6 +44,11 @@ export const VmBridgeConfig = z.strictObject({
           .regex(/^[0-9a-f]{64}$/)
           .optional(),
         enrollmentToken: SecretRef.optional(),
+        /**
+         * the mesh the group's hosts are part of (ADR 0058): published with its membership, a mesh rollout moves
+         * only its mesh's groups (ADR 0056). A label value, as `meshwave split` names meshes.
+         */
+        mesh: RolloutMeshName.optional(),
       }),
     )
     .min(1),

@@ -7,6 +7,8 @@ export interface VmGroupConfig {
   readonly name: string;
   /** sha256 (hex) of the enrollment token; undefined: the group accepts no new hosts */
   readonly enrollmentTokenSha256?: string;
+  /** the mesh its hosts are part of (ADR 0058), published in the group's membership report; undefined: none */
+  readonly mesh?: string;
 }
 
 export interface BridgeSettings extends DecisionSettings {

@@ -1,8 +1,9 @@
-import { MessageType, type VmInventoryReport } from '@meshwave/contracts';
+import { MessageType, VmInventoryReport } from '@meshwave/contracts';
 import { createInMemoryBroker, createInMemoryBus, type IncomingMessage } from '@meshwave/bus';
 import { createInMemoryStore } from '@meshwave/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { staticBundleCatalog } from '../adapters/bundle-catalog.js';
+import type { VmGroupConfig } from '../config/bridge-settings.js';
 import { hashToken } from './host-token.js';
 import { VmBridge } from './vm-bridge.js';
 
@@ -26,7 +27,9 @@ async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
 }
 
 /** A bridge serving group `web` (no rollout anywhere) and what the planner hears of it on the events topic. */
-async function newBridgeAndPlanner(): Promise<{ bridge: VmBridge; inventories: () => VmInventoryReport[] }> {
+async function newBridgeAndPlanner(
+  groups: readonly VmGroupConfig[] = [{ name: 'web', enrollmentTokenSha256: hashToken(ENROLL) }],
+): Promise<{ bridge: VmBridge; inventories: () => VmInventoryReport[] }> {
   const broker = createInMemoryBroker();
   const bus = createInMemoryBus({ broker, source: 'vm-bridge', signing: SIGNING });
   const planner = createInMemoryBus({ broker, source: 'planner', signing: SIGNING });
@@ -41,7 +44,7 @@ async function newBridgeAndPlanner(): Promise<{ bridge: VmBridge; inventories: (
     store: createInMemoryStore(),
     bus,
     catalog: staticBundleCatalog({}),
-    groups: [{ name: 'web', enrollmentTokenSha256: hashToken(ENROLL) }],
+    groups,
     settings: { tickMs: 20, leaseTtlMs: 2000 },
   });
   await bridge.start();
@@ -82,5 +85,24 @@ describe('vm-bridge: a VM group membership on the bus', () => {
     // newer reports carry newer generations: the planner keeps the newest
     const generations = inventories().map((r) => r.generation);
     expect(generations).toEqual([...generations].sort((a, b) => a - b));
+  });
+
+  it('Given groups configured with and without a mesh (ADR 0058), When hosts enroll, Then the report of the group with a mesh carries it and the other carries none', async () => {
+    const token = hashToken(ENROLL);
+    const { bridge, inventories } = await newBridgeAndPlanner([
+      { name: 'web', enrollmentTokenSha256: token, mesh: 'payments' },
+      { name: 'batch', enrollmentTokenSha256: token },
+    ]);
+    await bridge.registerHost('web', AUTH, { host: 'h1', tokenSha256: hashToken('t-h1'), runningVersion: 'v1' });
+    await bridge.registerHost('batch', AUTH, { host: 'h2', tokenSha256: hashToken('t-h2'), runningVersion: 'v1' });
+    const web = await until('web reported', () => inventories().find((r) => r.group === 'web' && r.hosts.length > 0));
+    const batch = await until('batch reported', () =>
+      inventories().find((r) => r.group === 'batch' && r.hosts.length > 0),
+    );
+    expect(web).toMatchObject({ group: 'web', mesh: 'payments', hosts: [{ name: 'h1', version: 'v1' }] });
+    expect(batch.hosts).toEqual([{ name: 'h2', version: 'v1' }]);
+    expect(batch).not.toHaveProperty('mesh');
+    // what the bridge sends is what the contract reads
+    expect(VmInventoryReport.parse(web).mesh).toBe('payments');
   });
 });

@@ -20,7 +20,8 @@ export function membersOf(hosts: readonly HostRecord[]): Members {
  * Each group's membership on the events topic (`VmInventory`), whether or not a rollout runs: the planner learns a
  * group's hosts from the bridge that enrolls them, as it learns a cluster's workloads from its agent, not only from
  * an operator's `PUT /v1/inventory`. Sent when a host enrolls, leaves or reports another version, and again every
- * `progressIntervalMs` (level-triggered: a report the planner lost is made up for). It is not awaited by the group's
+ * `progressIntervalMs` (level-triggered: a report the planner lost is made up for). It carries the group's `mesh` when
+ * the bridge's config gives one (ADR 0058), so a mesh rollout selects the group without an operator's inventory. It is not awaited by the group's
  * write (a halt never waits for it, ADR 0049); a publish that failed goes again at the group's next write (the
  * ticker writes every group each `tickMs`).
  */
@@ -30,7 +31,7 @@ export class MembershipPublisher {
   private readonly seq: () => number;
 
   constructor(
-    private readonly ctx: Pick<BridgeContext, 'clock' | 'settings'>,
+    private readonly ctx: Pick<BridgeContext, 'clock' | 'settings' | 'groups'>,
     /** true once the bus has the messages; never throws */
     private readonly publish: (messages: readonly OutgoingMessage[]) => Promise<boolean>,
   ) {
@@ -44,7 +45,14 @@ export class MembershipPublisher {
     const json = JSON.stringify(members);
     const last = this.sent.get(group);
     if (last !== undefined && last.json === json && now - last.at < this.ctx.settings.progressIntervalMs) return;
-    const data: VmInventoryReport = { group, generation: this.seq(), hosts: members };
+    // the group's mesh from the bridge's config (ADR 0058): a configured group's mesh never changes while it runs
+    const mesh = this.ctx.groups.get(group)?.mesh;
+    const data: VmInventoryReport = {
+      group,
+      generation: this.seq(),
+      hosts: members,
+      ...(mesh !== undefined ? { mesh } : {}),
+    };
     this.inFlight.add(group);
     void this.publish([{ topic: Topic.Events, key: vmGroupKey(group), type: MessageType.VmInventory, data }])
       .then((ok) => {

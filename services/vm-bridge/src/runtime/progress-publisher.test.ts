@@ -59,6 +59,7 @@ function newPublisher(bus: EventBus): ProgressPublisher {
     tracer: trace.getTracer('test'),
     metrics: createBridgeMetrics(),
     settings: DEFAULT_BRIDGE_SETTINGS,
+    groups: new Map(),
     loopDelayMs: () => 0,
   } as unknown as BridgeContext;
   return new ProgressPublisher(ctx);
