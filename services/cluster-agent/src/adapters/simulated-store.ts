@@ -270,7 +270,8 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
     markReady,
     workloadsIn,
     podsIn,
-    podsOnNode: (node) => visit(podsByNode.get(node)?.values()),
+    // counted by the ambient port's read, which adds the node agents' and waypoints' pods
+    podsOnNode: (node) => [...(podsByNode.get(node)?.values() ?? [])],
   };
 }
 
