@@ -146,6 +146,7 @@ describe('ambient workloads in the meshwave_units gauge (ADR 0051)', () => {
     kind: 'Deployment' as const,
     name,
     labels: {},
+    replicas: 1,
     revision: null,
     injectedRevision: null,
   });
