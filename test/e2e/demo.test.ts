@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDemo, type DemoResult } from '@meshwave/cli';
+import type { SimulatedCluster } from '@meshwave/cluster-agent';
 
 // The embedded default (`npm start`) as a test: the real planner, agents and vm-bridge on the in-memory bus
 // and store, over simulated clusters whose one workload crash-loops on the new revision.
@@ -15,6 +16,15 @@ describe('embedded demo scenario', () => {
     // an independent watch of every node: which are cordoned now, and the most cordoned at once, per cluster
     const cordoned = new Map<string, Set<string>>();
     let mostCordoned = 0;
+    // and of the ambient pods (namespace `orders`, not a DaemonSet's) on each node the ztunnel steps drain: those on
+    // it when it was cordoned, those still on it when it was uncordoned, read at the moment of each node event
+    const ambientPodsOn = (cluster: SimulatedCluster, node: string): string[] =>
+      cluster.ambient
+        .podsRunningOn(node)
+        .filter((p) => p.namespace === 'orders' && p.ownerKind !== 'DaemonSet')
+        .map((p) => p.name);
+    const drained = new Map<string, { atCordon: string[]; atUncordon?: string[] }>();
+    let staging: SimulatedCluster | undefined;
     const planFile = join(mkdtempSync(join(tmpdir(), 'meshwave-demo-')), 'plan.json');
     const result: DemoResult = await runDemo(
       {
@@ -33,10 +43,17 @@ describe('embedded demo scenario', () => {
           for (const cluster of fleet.clusters) {
             const now = new Set<string>();
             cordoned.set(cluster.name, now);
+            if (cluster.name === 'staging-eu-1') staging = cluster;
             cluster.ambient.watchNodes((node) => {
               if (node.unschedulable) now.add(node.name);
               else now.delete(node.name);
               mostCordoned = Math.max(mostCordoned, now.size);
+              const step = node.annotations['meshwave.io/ambient-step'];
+              if (node.unschedulable && step?.startsWith('ztunnel@') === true && !drained.has(node.name))
+                drained.set(node.name, { atCordon: ambientPodsOn(cluster, node.name) });
+              const held = drained.get(node.name);
+              if (!node.unschedulable && held !== undefined && held.atUncordon === undefined)
+                held.atUncordon = ambientPodsOn(cluster, node.name);
             });
             cluster.watch('workloads', (event) => {
               const objects = event.type === 'resync' ? event.objects : event.type === 'upsert' ? [event.object] : [];
@@ -97,6 +114,19 @@ describe('embedded demo scenario', () => {
     expect(summary!.nodeAgents).toEqual({ total: 8, onTarget: 8, cordonedNodes: 0 });
     expect(mostCordoned).toBe(2);
     expect([...cordoned.values()].map((s) => s.size)).toEqual([0, 0, 0]);
+    // and under `drain: drain` each node ztunnel moved had its ambient pods moved off it while it was cordoned: some
+    // on it at the cordon, none at the uncordon, and their owners ran them on other nodes (all Ready at the end)
+    expect([...drained.keys()].sort()).toEqual(['ambient-a-1', 'ambient-a-3', 'ambient-b-2', 'ambient-b-4']);
+    expect([...drained.values()].some((d) => d.atCordon.length > 0)).toBe(true);
+    for (const [node, d] of drained) expect(d.atUncordon, node).toEqual([]);
+    expect(staging!.workloadsIn('orders').map((w) => w.availableReplicas)).toEqual(
+      staging!.workloadsIn('orders').map((w) => w.replicas),
+    );
+    // and the waypoint's pods, which istiod renders on its revision, all run Ready on 1-25-2
+    const waypointPods = [...drained.keys()]
+      .flatMap((node) => staging!.ambient.podsRunningOn(node))
+      .filter((p) => p.labels['gateway.networking.k8s.io/gateway-name'] === 'waypoint');
+    expect(waypointPods.map((p) => [p.annotations?.['istio.io/rev'], p.ready])).toEqual([['1-25-2', true]]);
     expect(summary!.failedUnits).toBe(0);
     expect(summary!.process.cpuSeconds).toBeGreaterThan(0);
     expect(summary!.process.peakRssMb).toBeGreaterThan(0);

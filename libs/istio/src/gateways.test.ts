@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canaryCopyOf, gatewayOf, stepReplicas, type GatewayCandidate } from './gateways.js';
+import { canaryCopyOf, gatewayOf, isWaypointDeployment, stepReplicas, type GatewayCandidate } from './gateways.js';
 
 const newCandidate = (over: Partial<GatewayCandidate> = {}): GatewayCandidate => ({
   kind: 'Deployment',
@@ -40,6 +40,26 @@ describe('gateway recognition', () => {
     ],
   ])('leaves %s a workload', (_, c) => {
     expect(gatewayOf(c)).toBeUndefined();
+  });
+
+  it('Given the Deployment istiod runs for a waypoint, Then it is a waypoint and no Gateway API gateway', () => {
+    const waypoint = newCandidate({
+      labels: { 'gateway.istio.io/managed': 'istio.io-mesh-controller' },
+      templateLabels: {
+        'gateway.networking.k8s.io/gateway-name': 'waypoint',
+        'gateway.istio.io/managed': 'istio.io-mesh-controller',
+      },
+    });
+    expect(gatewayOf(waypoint)).toBeUndefined();
+    expect(isWaypointDeployment(waypoint)).toBe(true);
+    const ingress = newCandidate({
+      templateLabels: {
+        'gateway.networking.k8s.io/gateway-name': 'shop',
+        'gateway.istio.io/managed': 'istio.io-gateway-controller',
+      },
+    });
+    expect(gatewayOf(ingress)).toEqual({ kind: 'gateway-api', gatewayName: 'shop' });
+    expect(isWaypointDeployment(ingress)).toBe(false);
   });
 
   it('tells a canary copy by its label', () => {

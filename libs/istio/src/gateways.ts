@@ -6,6 +6,8 @@
 export const GatewayLabel = {
   /** set by istiod on the Deployment and pods it runs for a Gateway API `Gateway` */
   GatewayApiName: 'gateway.networking.k8s.io/gateway-name',
+  /** set by istiod on what it deploys for a `Gateway`: which of its controllers manages it (see `ManagedBy`) */
+  Managed: 'gateway.istio.io/managed',
   /** Istio's gateway charts: `ingressgateway` or `egressgateway` */
   Istio: 'istio',
   /** on meshwave's canary copy of a gateway: the name of the gateway Deployment it is a copy of */
@@ -19,6 +21,12 @@ export const GatewayLabel = {
 export const GatewayAnnotation = {
   /** the injection templates Istio applies to a pod (`gateway`, `sidecar,custom`) */
   InjectTemplates: 'inject.istio.io/templates',
+} as const;
+
+/** The values of `gateway.istio.io/managed`: ingress/egress Gateway API gateways, and waypoints (ambient mode). */
+export const ManagedBy = {
+  Gateway: 'istio.io-gateway-controller',
+  Waypoint: 'istio.io-mesh-controller',
 } as const;
 
 const GATEWAY_TEMPLATE = 'gateway';
@@ -35,9 +43,20 @@ export interface GatewayCandidate {
 export type GatewayRecognition =
   { readonly kind: 'gateway-api'; readonly gatewayName: string } | { readonly kind: 'injected' } | undefined;
 
+/**
+ * True when the Deployment is one istiod runs for a waypoint (a `Gateway` of class `istio-waypoint`): its pods carry
+ * `gateway.networking.k8s.io/gateway-name` like a Gateway API gateway's, but istiod's mesh controller manages it.
+ * A waypoint moves by the ambient section's waypoint step (ADR 0051, 0056), never as a gateway unit.
+ */
+export function isWaypointDeployment(w: GatewayCandidate): boolean {
+  if (w.kind !== 'Deployment') return false;
+  const managed = w.templateLabels[GatewayLabel.Managed] ?? w.labels[GatewayLabel.Managed];
+  return managed === ManagedBy.Waypoint;
+}
+
 /** The kind of gateway a workload is, or undefined when it is an ordinary workload (or not a Deployment). */
 export function gatewayOf(w: GatewayCandidate): GatewayRecognition {
-  if (w.kind !== 'Deployment') return undefined;
+  if (w.kind !== 'Deployment' || isWaypointDeployment(w)) return undefined;
   const apiName = w.templateLabels[GatewayLabel.GatewayApiName] ?? w.labels[GatewayLabel.GatewayApiName];
   if (apiName !== undefined && apiName !== '') return { kind: 'gateway-api', gatewayName: apiName };
   const templates = (w.templateAnnotations[GatewayAnnotation.InjectTemplates] ?? '').split(',').map((t) => t.trim());

@@ -1,5 +1,5 @@
 import type { NodeAgentKind } from '@meshwave/contracts';
-import type { AmbientPort, DaemonSetView, NodeView, WaypointView } from '../ports/ambient-port.js';
+import type { AmbientPort, DaemonSetView, NodePodView, NodeView, WaypointView } from '../ports/ambient-port.js';
 import type { Labels } from '../ports/kubernetes-port.js';
 
 // What the simulated cluster's ambient mode (simulated-ambient.ts) is made of and what a test or the demo does to it.
@@ -31,6 +31,8 @@ export interface SimulatedWaypointSpec {
   readonly revision: string;
   /** `istio.io/waypoint-for` (default `service`) */
   readonly for?: string;
+  /** pods istiod runs for it (default 1) */
+  readonly replicas?: number;
 }
 
 export interface SimulatedAmbientConfig {
@@ -49,7 +51,13 @@ export interface SimulatedAmbient extends AmbientPort {
   createNodeAgent(spec: SimulatedNodeAgentSpec): DaemonSetView;
   /** what `helm upgrade` does: the DaemonSet's template runs `version`; under `OnDelete` no pod changes */
   setNodeAgentVersion(kind: NodeAgentKind, version: string): void;
+  /** a waypoint `Gateway`, and the Deployment istiod runs for it: `replicas` Ready pods on its revision */
   createWaypoint(spec: SimulatedWaypointSpec): WaypointView;
+  /**
+   * The pods on the node now (node agents', waypoints', workloads'), read at once for a test's or the demo's own
+   * watch: no apiserver call, no request counted.
+   */
+  podsRunningOn(node: string): NodePodView[];
   /** called for every change of a node (cordon, marks), asynchronously; returns how to stop */
   watchNodes(handler: NodeChangeHandler): () => void;
   /** stops the pod starts under way */

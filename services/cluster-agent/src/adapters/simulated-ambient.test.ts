@@ -123,13 +123,17 @@ describe('the simulated cluster in ambient mode (ADR 0051)', () => {
     cluster.close();
   });
 
-  it('Given a waypoint on the old revision, When a waypoint step moves it, Then its istio.io/rev label is the new revision and the next pass finds it converged', async () => {
-    const { cluster, ambient } = newAmbientCluster(1);
+  it('Given a waypoint on the old revision, When a waypoint step moves it, Then its istio.io/rev label is the new revision and it converges once its new pod started', async () => {
+    const { clock, cluster, ambient } = newAmbientCluster(1);
     const waypoints = [{ namespace: 'orders', name: 'waypoint' }];
-    // the first pass relabels; the next finds the waypoint on the revision (the simulator runs no waypoint pods)
+    // the first pass relabels; the next waits for istiod's new pod (simulated-waypoints.test.ts), then converges
     expect(await waypointPass(ambient, waypoints, '1-25-2')).toEqual([
       { namespace: 'orders', name: 'waypoint', state: 'moving', detail: 'relabelled to 1-25-2' },
     ]);
+    expect(await waypointPass(ambient, waypoints, '1-25-2')).toEqual([
+      { namespace: 'orders', name: 'waypoint', state: 'moving', detail: '1 pod(s) not on 1-25-2' },
+    ]);
+    await clock.advance(1000);
     expect(await waypointPass(ambient, waypoints, '1-25-2')).toEqual([
       { namespace: 'orders', name: 'waypoint', state: 'converged' },
     ]);

@@ -1,17 +1,20 @@
-import { NodeAgentKind } from '@meshwave/contracts';
+import { NodeAgentKind, WorkloadKind } from '@meshwave/contracts';
 import { AmbientLabel, DATAPLANE_MODE_AMBIENT, IstioLabel, NODE_AGENT_CONTAINERS } from '@meshwave/istio';
 import type { TimerHandle } from '@meshwave/reconcile';
 import { ClusterAgentError, ClusterAgentErrorCode } from '../errors.js';
 import type { AmbientPort, DaemonSetView, NodePodView, NodeView } from '../ports/ambient-port.js';
 import { applyMapPatch, type Labels } from '../ports/kubernetes-port.js';
-import type { SimStore } from './simulated-store.js';
+import type { SimPod, SimStore } from './simulated-store.js';
+import { SimulatedWaypoints } from './simulated-waypoints.js';
 import type { NodeChangeHandler, SimulatedAmbient, SimulatedNodeAgentSpec } from './simulated-ambient-types.js';
 
-// Ambient mode on the simulated cluster (ADR 0051, issue 21): nodes, the istio-cni and ztunnel DaemonSets as
-// Istio's charts write them (one pod per node, `OnDelete`), and waypoints, behind the agent's `AmbientPort`.
-// Kept apart from the workloads: a node agent is never a workload (the agent filters it out of a real cluster's
-// DaemonSets), so the workload lists, pod lists and watches do not show node agents, and clusters without nodes
-// pay nothing. Every read is indexed: pods by DaemonSet and by node, so a pass costs what it returns.
+// Ambient mode on the simulated cluster (ADR 0051, 0057): nodes, the istio-cni and ztunnel DaemonSets as Istio's
+// charts write them (one pod per node, `OnDelete`), and waypoints with the pods istiod runs for them, behind the
+// agent's `AmbientPort`. Kept apart from the workloads: a node agent is never a workload (the agent filters it out of
+// a real cluster's DaemonSets), so the workload lists, pod lists and watches do not show node agents, and clusters
+// without nodes pay nothing. The nodes tell the store's scheduler which of them take new pods, so the workloads'
+// pods run on nodes and a drain evicts them. Every read is indexed: pods by DaemonSet and by node (the workloads'
+// pods too), so a pass costs what it returns.
 
 interface SimNode {
   readonly name: string;
@@ -105,6 +108,28 @@ const podView = (p: SimAgentPod): NodePodView => ({
   terminating: false,
 });
 
+/** The kind of a workload pod's controller owner, as the apiserver names it. */
+const OWNER_KINDS: Record<WorkloadKind, string> = {
+  [WorkloadKind.Deployment]: 'ReplicaSet',
+  [WorkloadKind.StatefulSet]: 'StatefulSet',
+  [WorkloadKind.DaemonSet]: 'DaemonSet',
+};
+
+const workloadPodView = (s: SimStore, p: SimPod): NodePodView => {
+  const kind = p.owner === undefined ? undefined : s.workloads.get(p.owner)?.ref.kind;
+  return {
+    namespace: p.namespace,
+    name: p.name,
+    nodeName: p.nodeName,
+    labels: p.labels,
+    annotations: p.annotations,
+    ownerKind: kind === undefined ? undefined : OWNER_KINDS[kind],
+    containers: p.containers,
+    ready: p.ready,
+    terminating: false,
+  };
+};
+
 const daemonSetView = (d: SimDaemonSet): DaemonSetView => ({
   namespace: d.namespace,
   name: d.name,
@@ -129,11 +154,23 @@ class AmbientObjects {
   readonly pods = new Map<string, SimAgentPod>();
   readonly podsByDaemonSet = new Map<string, Map<string, SimAgentPod>>();
   readonly podsByNode = new Map<string, Map<string, SimAgentPod>>();
-  readonly waypoints = new Map<string, { namespace: string; name: string; labels: Labels }>();
+  readonly waypoints: SimulatedWaypoints;
   readonly watchers = new Set<NodeChangeHandler>();
   readonly timers: TimerHandle[] = [];
 
-  constructor(readonly s: SimStore) {}
+  constructor(readonly s: SimStore) {
+    this.waypoints = new SimulatedWaypoints(s);
+  }
+
+  /** every pod on the node: the node agents', the waypoints', the workloads' (from the store's node index) */
+  podsOn(node: string): NodePodView[] {
+    const { s } = this;
+    return [
+      ...[...(this.podsByNode.get(node)?.values() ?? [])].map(podView),
+      ...this.waypoints.podsOn(node),
+      ...s.podsOnNode(node).map((p) => workloadPodView(s, p)),
+    ];
+  }
 
   request(): void {
     if (this.s.closed) throw new ClusterAgentError(ClusterAgentErrorCode.Unavailable, 'simulated cluster is closed');
@@ -202,6 +239,7 @@ function ambientKnobs(o: AmbientObjects): Omit<SimulatedAmbient, keyof AmbientPo
         unschedulable: false,
       };
       o.nodes.set(n.name, n);
+      s.scheduler.addNode(n.name, true);
       for (const d of o.daemonSets.values()) o.startPodOn(d, n.name, d.images, true);
       return nodeView(n);
     },
@@ -239,15 +277,9 @@ function ambientKnobs(o: AmbientObjects): Omit<SimulatedAmbient, keyof AmbientPo
       }
     },
 
-    createWaypoint(spec) {
-      const w = {
-        namespace: spec.namespace,
-        name: spec.name,
-        labels: { [AmbientLabel.WaypointFor]: spec.for ?? 'service', [IstioLabel.Revision]: spec.revision },
-      };
-      o.waypoints.set(key(w.namespace, w.name), w);
-      return { ...w };
-    },
+    createWaypoint: (spec) => o.waypoints.create(spec),
+
+    podsRunningOn: (node) => o.podsOn(node),
 
     watchNodes(handler) {
       o.watchers.add(handler);
@@ -256,6 +288,7 @@ function ambientKnobs(o: AmbientObjects): Omit<SimulatedAmbient, keyof AmbientPo
 
     close() {
       for (const t of o.timers.splice(0)) t.cancel();
+      o.waypoints.close();
       o.watchers.clear();
     },
   };
@@ -284,6 +317,8 @@ function ambientPort(o: AmbientObjects, workloadPods: WorkloadPodDeleter): Ambie
       if (annotations === n.annotations && unschedulable === n.unschedulable) return;
       n.annotations = annotations;
       n.unschedulable = unschedulable;
+      // a cordoned node receives no new pod (ADR 0057)
+      s.scheduler.setSchedulable(name, !unschedulable);
       o.nodeChanged(n);
     },
 
@@ -302,13 +337,12 @@ function ambientPort(o: AmbientObjects, workloadPods: WorkloadPodDeleter): Ambie
         for (const p of o.podsByDaemonSet.get(key(d.namespace, d.name))?.values() ?? []) out.push(podView(p));
       }
       s.stats.objectsVisited += out.length;
-      return out;
+      return [...out, ...o.waypoints.podsLabelled(namespace, labels)];
     },
 
     async podsOnNode(node) {
       o.request();
-      // the node agents' pods; the simulated workloads' pods are not placed on nodes (nothing to drain)
-      const out = [...(o.podsByNode.get(node)?.values() ?? [])].map(podView);
+      const out = o.podsOn(node);
       s.stats.objectsVisited += out.length;
       return out;
     },
@@ -328,6 +362,7 @@ function ambientPort(o: AmbientObjects, workloadPods: WorkloadPodDeleter): Ambie
         o.removePod(p);
         return 'deleted';
       }
+      if (o.waypoints.delete(namespace, name) === 'deleted') return 'deleted';
       if (!workloadPods.has(namespace, name)) return 'absent';
       workloadPods.delete(namespace, name);
       return 'deleted';
@@ -340,15 +375,14 @@ function ambientPort(o: AmbientObjects, workloadPods: WorkloadPodDeleter): Ambie
 
     async listWaypoints() {
       o.request();
-      return [...o.waypoints.values()].map((w) => ({ ...w }));
+      return o.waypoints.list();
     },
 
     async labelWaypoint(namespace, name, revision) {
       o.request();
       s.stats.patches++;
-      const w = o.waypoints.get(key(namespace, name));
-      if (w === undefined) throw notFound(`waypoint ${namespace}/${name}`);
-      w.labels = { ...w.labels, [IstioLabel.Revision]: revision };
+      if (!o.waypoints.has(namespace, name)) throw notFound(`waypoint ${namespace}/${name}`);
+      o.waypoints.relabel(namespace, name, revision);
     },
   };
   return port;

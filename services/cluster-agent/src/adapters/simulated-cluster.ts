@@ -153,11 +153,12 @@ export function createSimulatedCluster(config: SimulatedClusterConfig = {}): Sim
       knobs.close();
     },
   };
+  // nodes first, so the workloads' pods are placed on them (ADR 0057)
+  for (const n of config.ambient?.nodes ?? []) ambient.createNode(n);
   for (const ns of config.namespaces ?? []) {
     cluster.createNamespace(ns.name, ns.labels);
     for (const w of ns.workloads ?? []) cluster.createWorkload({ ...w, namespace: ns.name });
   }
-  for (const n of config.ambient?.nodes ?? []) ambient.createNode(n);
   for (const a of config.ambient?.nodeAgents ?? []) ambient.createNodeAgent(a);
   for (const w of config.ambient?.waypoints ?? []) ambient.createWaypoint(w);
   return cluster;

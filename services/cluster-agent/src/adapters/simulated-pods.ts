@@ -17,6 +17,12 @@ function injectingRevision(s: SimStore, namespace: string, labels: Labels): stri
   return rev;
 }
 
+/** The node a new pod runs on, when the cluster has a schedulable one (ADR 0057). */
+function placed(s: SimStore): { nodeName?: string } {
+  const nodeName = s.scheduler.place();
+  return nodeName === undefined ? {} : { nodeName };
+}
+
 /** A new pod through the admission chain: meshwave's webhook (when set), then Istio's injector. */
 export function admitPod(
   s: SimStore,
@@ -34,6 +40,7 @@ export function admitPod(
     labels: candidate.labels,
     annotations: candidate.annotations,
     owner: owner ? workloadRefKey(owner) : undefined,
+    ...placed(s),
     templateGen: 0,
     containers: [{ name: 'app', image: 'registry.example/app:1' }],
     ready: false,

@@ -15,6 +15,7 @@ import {
   type WorkloadView,
 } from '../ports/kubernetes-port.js';
 import type { FaultTarget, PodAdmission, SimulatedClusterConfig, SimulatedFaults } from './simulated-types.js';
+import { SimScheduler } from './simulated-scheduler.js';
 
 /** The simulated cluster's objects and the bookkeeping every part of it shares. */
 
@@ -40,6 +41,8 @@ export interface SimPod {
   labels: Labels;
   annotations: Labels;
   readonly owner: string | undefined;
+  /** the node it runs on (ADR 0057); absent in a cluster without nodes */
+  readonly nodeName?: string;
   readonly templateGen: number;
   containers: { name: string; image: string }[];
   ready: boolean;
@@ -74,6 +77,8 @@ export interface SimStore {
   readonly leases: Map<string, LeaseView>;
   readonly watchers: { [R in WatchedResource]: Set<WatchHandler<ResourceViews[R]>> };
   readonly stats: { requests: number; patches: number; podsCreated: number; objectsVisited: number };
+  /** where new pods run: the nodes of ambient mode (simulated-ambient.ts) tell it which take pods */
+  readonly scheduler: SimScheduler;
   /** the next resourceVersion (one counter for every kind, as etcd's revision) */
   nextRv(): number;
   /** a fresh pod name suffix */
@@ -96,6 +101,8 @@ export interface SimStore {
   podsIn(namespace: string | undefined): SimPod[];
   /** see `SimulatedCluster.servingStamp` */
   servingStamp(namespace: string, name?: string): ServingStamp | undefined;
+  /** the workload and bare pods on a node, from the node index */
+  podsOnNode(node: string): SimPod[];
   nsView(name: string, ns: { labels: Labels; rv: number }): NamespaceView;
   workloadView(w: SimWorkload): WorkloadView;
   podView(p: SimPod): PodView;
@@ -148,6 +155,7 @@ export function createSimStore(config: SimulatedClusterConfig): SimStore {
     leases: new Map(),
     watchers,
     stats,
+    scheduler: new SimScheduler(),
     nextRv: () => rvCounter++,
     nextPodId: () => (podCounter++).toString(36),
     emit,
@@ -172,6 +180,7 @@ type SimIndexes = Pick<
   | 'workloadsIn'
   | 'podsIn'
   | 'servingStamp'
+  | 'podsOnNode'
 >;
 
 function createSimIndexes(stats: SimStore['stats']): SimIndexes {
@@ -182,6 +191,8 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
   const workloadsByNs = new Map<string, Map<string, SimWorkload>>();
   const podsByOwner = new Map<string, Map<string, SimPod>>();
   const podsByNs = new Map<string, Map<string, SimPod>>();
+  // pods by the node they run on, for a drain (ADR 0057); pods of a cluster without nodes are on none
+  const podsByNode = new Map<string, Map<string, SimPod>>();
   // every kind of one name in a namespace (a Service's name), for a named target
   const workloadsByName = new Map<string, SimWorkload[]>();
   const stamps = createServingStamps(workloadsByName, workloadsByNs);
@@ -231,6 +242,7 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
     pods.set(key, p);
     indexed(podsByNs, p.namespace).set(key, p);
     if (p.owner !== undefined) indexed(podsByOwner, p.owner).set(key, p);
+    if (p.nodeName !== undefined) indexed(podsByNode, p.nodeName).set(key, p);
     serve(p, 1);
   };
   const removePod = (p: SimPod): void => {
@@ -240,6 +252,7 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
     pods.delete(key);
     unindex(podsByNs, p.namespace, key);
     if (p.owner !== undefined) unindex(podsByOwner, p.owner, key);
+    if (p.nodeName !== undefined) unindex(podsByNode, p.nodeName, key);
   };
   const markReady = (p: SimPod): void => {
     if (p.ready) return;
@@ -272,6 +285,8 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
     workloadsIn,
     podsIn,
     servingStamp: stamps.stampOf,
+    // counted by the ambient port's read, which adds the node agents' and waypoints' pods
+    podsOnNode: (node) => [...(podsByNode.get(node)?.values() ?? [])],
   };
 }
 

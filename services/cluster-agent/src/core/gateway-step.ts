@@ -4,6 +4,7 @@ import {
   canaryCopyName,
   canaryCopyOf,
   gatewayOf,
+  isWaypointDeployment,
   nodeAgentOf,
   stepReplicas,
 } from '@meshwave/istio';
@@ -17,10 +18,12 @@ export const isGatewayDeployment = (w: WorkloadView): boolean =>
   gatewayOf(w) !== undefined || canaryCopyOf(w.labels) !== undefined;
 
 /**
- * True when the workload moves apart from the workloads of its namespace: a gateway (ADR 0047), or ambient mode's
- * istio-cni or ztunnel DaemonSet, which moves node by node (ADR 0051), never restarted whole.
+ * True when the workload moves apart from the workloads of its namespace: a gateway (ADR 0047), ambient mode's
+ * istio-cni or ztunnel DaemonSet, which moves node by node (ADR 0051), never restarted whole, or a waypoint's
+ * Deployment, which istiod re-renders when the waypoint step relabels its `Gateway` (ADR 0056, 0057).
  */
-export const movesApart = (w: WorkloadView): boolean => isGatewayDeployment(w) || nodeAgentOf(w) !== undefined;
+export const movesApart = (w: WorkloadView): boolean =>
+  isGatewayDeployment(w) || nodeAgentOf(w) !== undefined || isWaypointDeployment(w);
 
 /** A gateway canary step: `percent` of gateway `name`'s replicas on `revision` (0: all back on the old one). */
 export interface GatewayStepTarget {

@@ -150,6 +150,34 @@ describe('gateways in the agent inventory (ADR 0047)', () => {
   });
 });
 
+describe('waypoints in the agent inventory (ADR 0057)', () => {
+  it('Given the Deployment istiod runs for a waypoint beside a Gateway API gateway, Then the waypoint is neither a gateway nor a workload', async () => {
+    const { book } = await newInventory(1, (sim) => {
+      // as istiod renders them: both labelled with their Gateway's name; `gateway.istio.io/managed` tells them apart
+      const managed = (by: string, gateway: string): Record<string, string> => ({
+        'gateway.networking.k8s.io/gateway-name': gateway,
+        'gateway.istio.io/managed': by,
+      });
+      sim.createWorkload({
+        namespace: 'shop',
+        name: 'waypoint',
+        labels: managed('istio.io-mesh-controller', 'waypoint'),
+        templateLabels: { ...managed('istio.io-mesh-controller', 'waypoint'), 'sidecar.istio.io/inject': 'false' },
+      });
+      sim.createWorkload({
+        namespace: 'shop',
+        name: 'shop-istio',
+        labels: managed('istio.io-gateway-controller', 'shop'),
+        templateLabels: managed('istio.io-gateway-controller', 'shop'),
+      });
+    });
+    expect(book.gateways().map((g) => [g.name, g.kind, g.gatewayName])).toEqual([
+      ['shop-istio', 'gateway-api', 'shop'],
+    ]);
+    expect(book.workloads().map((w) => w.name)).toEqual(['app-0']);
+  });
+});
+
 describe('node agents in the agent inventory (ADR 0051)', () => {
   it('Given ztunnel and istio-cni DaemonSets beside a workload, Then they are never reported as workloads', async () => {
     const { book } = await newInventory(1, (sim) => {

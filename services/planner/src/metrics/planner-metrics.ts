@@ -16,7 +16,7 @@ export class PlannerMetrics {
   });
   readonly unitsByRevision = new Gauge({
     name: 'meshwave_units',
-    help: 'Workloads per assigned revision per cluster, from inventory',
+    help: 'Workloads per assigned revision per cluster, from inventory (ambient: sidecarless in an ambient namespace)',
     labelNames: ['cluster', 'revision'] as const,
     registers: [this.registry],
   });

@@ -16,7 +16,7 @@ import { buildClusterDetail, buildFleetView } from '../views/fleet-view.js';
 import { buildRevisionsView } from '../views/revisions-view.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
-import { countByRevision, UnitGauge } from '../metrics/unit-gauge.js';
+import { UnitGauge } from '../metrics/unit-gauge.js';
 import { applyInventoryDelta } from '../core/inventory-delta.js';
 import { InventoryResyncs } from './inventory-resync.js';
 import { FLEET_SCOPE, FleetDoc, ValidatedDocs, mergeInventory, readCachedScope } from './store-layout.js';
@@ -84,7 +84,7 @@ export class FleetInventory {
       throw new PlannerError(PlannerErrorCode.Conflict, `inventory not stored: ${r.reason}`, { retryable: true });
     // An operator's put is rare: the whole fleet is counted again here, never per agent report.
     const { inventory: merged } = await this.stored();
-    this.unitGauge.setFleet(new Map(merged.clusters.map((c) => [c.name, countByRevision(c.workloads, c.tags)])));
+    this.unitGauge.countFleet(merged.clusters);
   }
 
   /** An agent's inventory report; an older generation (redelivery, reordering) never replaces a newer one. */
@@ -103,7 +103,7 @@ export class FleetInventory {
       throw new PlannerError(PlannerErrorCode.Conflict, 'inventory changed concurrently', { retryable: true });
     if (!r.ok) return;
     // A report replaces its cluster's workloads in the merged inventory, so only that cluster's series change.
-    this.unitGauge.setCluster(report.cluster, countByRevision(report.workloads, report.tags));
+    this.unitGauge.countCluster(report.cluster, report);
     // the deltas that follow apply to this report (ADR 0031)
     this.validated.prime(FLEET_SCOPE, name, r.versions[name] ?? 0, value);
     this.resyncs.received(report.cluster);
@@ -162,9 +162,13 @@ export class FleetInventory {
     }
     this.validated.prime(FLEET_SCOPE, name, r.versions[name] ?? 0, value);
     const { report } = outcome;
-    // new revision tags move every workload labelled with a tag: that cluster is counted again
-    if (JSON.stringify(report.tags) !== JSON.stringify(held?.value.report.tags))
-      this.unitGauge.setCluster(report.cluster, countByRevision(report.workloads, report.tags));
+    // new revision tags move every workload labelled with a tag, a namespace labelled ambient (or no longer) every
+    // workload in it: that cluster is counted again; so is one whose counts this process does not hold yet
+    if (
+      JSON.stringify(report.tags) !== JSON.stringify(held?.value.report.tags) ||
+      !this.unitGauge.adjustable(report.cluster, delta.namespaces)
+    )
+      this.unitGauge.countCluster(report.cluster, report);
     else this.unitGauge.adjust(report.cluster, outcome.changes, report.tags);
   }
 

@@ -139,6 +139,49 @@ describe('inventory deltas at the planner (ADR 0031)', () => {
   });
 });
 
+describe('ambient workloads in the meshwave_units gauge (ADR 0051)', () => {
+  const AMBIENT = { 'istio.io/dataplane-mode': 'ambient' };
+  const sidecarless = (name: string) => ({
+    namespace: 'orders',
+    kind: 'Deployment' as const,
+    name,
+    labels: {},
+    replicas: 1,
+    revision: null,
+    injectedRevision: null,
+  });
+
+  it('Given an ambient namespace, When reports and deltas come, Then its sidecarless workloads count as ambient, not as revision none', async () => {
+    const w = newWorld();
+    // Given a whole report with 4 sidecar workloads and 2 sidecarless ones in the ambient namespace `orders`
+    await w.inventory.storeReport(lease, {
+      ...whole(10),
+      namespaces: [
+        { name: 'orders', labels: AMBIENT },
+        { name: 'team-0', labels: {} },
+      ],
+      workloads: [...newFleetWorkloads(4, '1-24-5'), sidecarless('api'), sidecarless('ledger')],
+    });
+    expect(await gauge(w.metrics)).toEqual({ '1-24-5': 4, ambient: 2 });
+
+    // When a delta adds a third one and gives another a sidecar, Then the gauge follows the changes
+    await w.inventory.storeDelta(
+      lease,
+      delta(10, 11, {
+        upserted: [sidecarless('batch'), { ...sidecarless('ledger'), revision: '1-25-2', injectedRevision: '1-25-2' }],
+      }),
+    );
+    expect(await gauge(w.metrics)).toEqual({ '1-24-5': 4, '1-25-2': 1, ambient: 2 });
+
+    // When `orders` is no longer ambient, Then its sidecarless workloads are on no revision
+    await w.inventory.storeDelta(lease, delta(11, 12, { namespaces: [{ name: 'orders', labels: {} }] }));
+    expect(await gauge(w.metrics)).toEqual({ '1-24-5': 4, '1-25-2': 1, none: 2 });
+    // and labelled ambient again, they count as ambient again
+    await w.inventory.storeDelta(lease, delta(12, 13, { namespaces: [{ name: 'orders', labels: AMBIENT }] }));
+    expect(await gauge(w.metrics)).toEqual({ '1-24-5': 4, '1-25-2': 1, ambient: 2 });
+  });
+});
+
 describe('a cluster the planner holds no inventory of', () => {
   it('Given a store that lost the inventory of a quiet cluster (no delta comes), When its agent reports its health, Then the planner asks for the whole inventory, once per interval, and not once it holds one', async () => {
     const w = newWorld();

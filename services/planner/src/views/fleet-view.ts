@@ -1,5 +1,4 @@
 import {
-  AMBIENT_NAMESPACE_LABEL,
   resolveRevision,
   type ClusterDetail,
   type ClusterView,
@@ -8,20 +7,14 @@ import {
   type InventoryCluster,
 } from '@meshwave/contracts';
 import type { StoredInventoryCluster, StoredVmGroup } from '../runtime/store-layout.js';
+import { ambientNamespacesOf, isAmbientWorkload } from '../core/ambient-workloads.js';
 
 const NONE = 'none';
 
-/**
- * The sidecarless workloads of the cluster's ambient namespaces (`istio.io/dataplane-mode=ambient`): their data
- * plane is their node's ztunnel, not a sidecar of some revision (ADR 0051), as the plan skips them.
- */
+/** The sidecarless workloads of the cluster's ambient namespaces (ADR 0051), as the plan skips them. */
 function isAmbientWorkloadOf(c: InventoryCluster): (w: InventoryCluster['workloads'][number]) => boolean {
-  const ambient = new Set(
-    (c.namespaces ?? [])
-      .filter((n) => n.labels[AMBIENT_NAMESPACE_LABEL.key] === AMBIENT_NAMESPACE_LABEL.value)
-      .map((n) => n.name),
-  );
-  return (w) => w.injectedRevision == null && ambient.has(w.namespace);
+  const ambient = ambientNamespacesOf(c.namespaces);
+  return (w) => isAmbientWorkload(w, ambient);
 }
 
 // A workload labelled with a revision tag counts on the revision the tag points to in its cluster; its pods,
