@@ -201,22 +201,14 @@ function createSimIndexes(stats: SimStore['stats']): SimIndexes {
     const before = workloads.get(key);
     workloads.set(key, w);
     indexed(workloadsByNs, w.ref.namespace).set(key, w);
-    const named = `${w.ref.namespace}/${w.ref.name}`;
-    const kinds = (workloadsByName.get(named) ?? []).filter((x) => x !== before);
-    workloadsByName.set(
-      named,
-      [...kinds, w].sort((a, b) => KIND_ORDER.indexOf(a.ref.kind) - KIND_ORDER.indexOf(b.ref.kind)),
-    );
+    renamed(workloadsByName, w.ref, before, w);
     stamps.changed(w.ref);
   };
   const removeWorkload = (w: SimWorkload): void => {
     const key = workloadRefKey(w.ref);
     workloads.delete(key);
     unindex(workloadsByNs, w.ref.namespace, key);
-    const named = `${w.ref.namespace}/${w.ref.name}`;
-    const kinds = (workloadsByName.get(named) ?? []).filter((x) => x !== w);
-    if (kinds.length > 0) workloadsByName.set(named, kinds);
-    else workloadsByName.delete(named);
+    renamed(workloadsByName, w.ref, w, undefined);
     stamps.changed(w.ref);
   };
   // Ready pods per owner by injected revision: what the demo's stand-in for Prometheus reads for every target of
@@ -326,6 +318,23 @@ function createServingStamps(
 
 /** The order a named lookup answered in before it had an index: the kinds as declared. */
 const KIND_ORDER: readonly string[] = Object.values(WorkloadKind);
+
+/** The named index's entry for `ref`'s name: `gone` out of it, `added` into it, in `KIND_ORDER`. */
+function renamed(
+  byName: Map<string, SimWorkload[]>,
+  ref: SimWorkload['ref'],
+  gone: SimWorkload | undefined,
+  added: SimWorkload | undefined,
+): void {
+  const named = `${ref.namespace}/${ref.name}`;
+  const kinds = [...(byName.get(named) ?? []).filter((x) => x !== gone), ...(added ? [added] : [])];
+  if (kinds.length === 0) byName.delete(named);
+  else
+    byName.set(
+      named,
+      kinds.sort((a, b) => KIND_ORDER.indexOf(a.ref.kind) - KIND_ORDER.indexOf(b.ref.kind)),
+    );
+}
 
 function indexed<T>(index: Map<string, Map<string, T>>, key: string): Map<string, T> {
   let entries = index.get(key);
