@@ -145,8 +145,8 @@ async function up(opts: Options): Promise<EnvState> {
   const infra = Promise.all([
     retryOnce(
       'kafka',
-      () => upKafka(prev?.kafka),
-      () => upKafka(undefined),
+      () => upKafka(prev?.kafka, { emptyData: true }),
+      () => upKafka(undefined, { emptyData: true }),
     ),
     retryOnce(
       'redis',

@@ -15,6 +15,17 @@ export function stateDir(): string {
   return process.env.MESHWAVE_ENV_DIR || path.join(os.homedir(), '.cache', 'meshwave', 'run');
 }
 
+/**
+ * A server's data directory, created when missing. `empty` removes what an earlier run left: `up` starts a
+ * server it does not reuse from nothing (a benchmark's million series or thousands of topics must not slow the
+ * next start); a drill's restart keeps the data, since recovering it is what the drill tests.
+ */
+export function dataDirectory(dir: string, { empty }: { empty: boolean }): string {
+  if (empty) fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 /** Directory holding built binaries and downloaded jars, one subdirectory per `<component>-<version>`. */
 export function cacheDir(): string {
   return process.env.MESHWAVE_CACHE_DIR || path.join(os.homedir(), '.cache', 'meshwave');

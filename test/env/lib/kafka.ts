@@ -7,6 +7,7 @@ import { eventually } from '../../support/eventually.ts';
 import { freePorts, portsFree } from '../../support/ports.ts';
 import {
   cacheDir,
+  dataDirectory,
   envRoot,
   log,
   pidAlive,
@@ -91,18 +92,21 @@ export async function kafkaHealthy(port: number): Promise<boolean> {
 }
 
 /**
- * Starts Kafka (or reuses a healthy one described by `prev`). Data survives restarts as long as the state
- * directory stays; ports are kept when still free.
+ * Starts Kafka (or reuses a healthy one described by `prev`); ports are kept when still free. `emptyData`
+ * (what `up` asks) starts from an empty log directory: thousands of earlier runs' topics slowed start-up.
+ * A drill's restart keeps the data.
  */
-export async function upKafka(prev: KafkaState | undefined): Promise<KafkaState> {
+export async function upKafka(
+  prev: KafkaState | undefined,
+  { emptyData = false }: { emptyData?: boolean } = {},
+): Promise<KafkaState> {
   if (prev?.pid && pidAlive(prev.pid) && (await kafkaHealthy(prev.port).catch(() => false))) {
     log(`kafka: reusing pid ${prev.pid} on ${prev.port}`);
     return prev;
   }
   const libs = await ensureKafkaJars();
   const dir = path.join(stateDir(), 'kafka');
-  const dataDir = path.join(dir, 'data');
-  fs.mkdirSync(dataDir, { recursive: true });
+  const dataDir = dataDirectory(path.join(dir, 'data'), { empty: emptyData });
   let [port, controllerPort] = (prev ? [prev.port, prev.controllerPort] : await freePorts(2)) as [number, number];
   if (prev && !(await portsFree([port, controllerPort])))
     [port, controllerPort] = (await freePorts(2)) as [number, number];

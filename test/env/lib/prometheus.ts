@@ -8,6 +8,7 @@ import type { PrometheusState } from '../../support/env-state.ts';
 import { eventually } from '../../support/eventually.ts';
 import { freePort, portsFree } from '../../support/ports.ts';
 import {
+  dataDirectory,
   log,
   pidAlive,
   run,
@@ -60,22 +61,27 @@ scrape_configs:
 `;
 }
 
-/** Starts Prometheus (or reuses a healthy one). The port, targets and data directory are kept across restarts. */
+/**
+ * Starts Prometheus (or reuses a healthy one). A Prometheus started here begins with empty data: replaying
+ * what a fleet benchmark left took a minute. A drill's restart keeps port, targets and data.
+ */
 export async function upPrometheus(prev: PrometheusState | undefined): Promise<PrometheusState> {
   if (prev?.pid && pidAlive(prev.pid) && (await prometheusHealthy(prev.url).catch(() => false))) {
     log(`prometheus: reusing pid ${prev.pid} on ${prev.port}`);
     return prev;
   }
   if (prev?.pid) await stopPid(prev.pid, { graceMs: 5000 });
-  return startPrometheus(prev);
+  return startPrometheus(prev, { emptyData: true });
 }
 
-export async function startPrometheus(prev: PrometheusState | undefined): Promise<PrometheusState> {
+export async function startPrometheus(
+  prev: PrometheusState | undefined,
+  { emptyData = false }: { emptyData?: boolean } = {},
+): Promise<PrometheusState> {
   const bin = ensurePrometheus();
   const dir = path.join(stateDir(), 'prometheus');
-  const dataDir = path.join(dir, 'data');
+  const dataDir = dataDirectory(path.join(dir, 'data'), { empty: emptyData });
   const targetsDir = path.join(dir, 'targets');
-  fs.mkdirSync(dataDir, { recursive: true });
   fs.mkdirSync(targetsDir, { recursive: true });
   let port = prev?.port;
   if (!port || !(await portsFree([port]))) port = await freePort();

@@ -5,6 +5,7 @@ import type { RedisState } from '../../support/env-state.ts';
 import { eventually } from '../../support/eventually.ts';
 import { freePort, portsFree } from '../../support/ports.ts';
 import {
+  dataDirectory,
   log,
   pidAlive,
   run,
@@ -53,20 +54,22 @@ loglevel notice
 `;
 }
 
-/** Starts Redis (or reuses a healthy one). The port and data directory are kept across restarts. */
+/** Starts Redis (or reuses a healthy one), with empty data when started here; a drill's restart keeps port and data. */
 export async function upRedis(prev: RedisState | undefined): Promise<RedisState> {
   if (prev?.pid && pidAlive(prev.pid) && (await redisHealthy(prev.port).catch(() => false))) {
     log(`redis: reusing pid ${prev.pid} on ${prev.port}`);
     return prev;
   }
-  return startRedis(prev);
+  return startRedis(prev, { emptyData: true });
 }
 
-export async function startRedis(prev: RedisState | undefined): Promise<RedisState> {
+export async function startRedis(
+  prev: RedisState | undefined,
+  { emptyData = false }: { emptyData?: boolean } = {},
+): Promise<RedisState> {
   const bin = ensureRedisServer();
   const dir = path.join(stateDir(), 'redis');
-  const dataDir = path.join(dir, 'data');
-  fs.mkdirSync(dataDir, { recursive: true });
+  const dataDir = dataDirectory(path.join(dir, 'data'), { empty: emptyData });
   let port = prev?.port;
   if (!port || !(await portsFree([port]))) port = await freePort();
   const configFile = path.join(dir, 'redis.conf');
