@@ -110,6 +110,9 @@ export async function newAgentHarness(
         meshConfig: kube,
         ambient: kube,
         bus: agentBus,
+        // its own consumer group: test files running side by side share a cluster, and one group across them
+        // made each new agent wait for the group to rebalance around the others' (54-56 s in CI)
+        groupId: `cluster-agent.${cluster.name}.${id}`,
         store,
         intervals: {
           resyncMs: options.resyncMs ?? 10_000,

@@ -55,11 +55,15 @@ async function planFromInventory(
   h: AgentHarness,
   pool: string,
   namespaces: readonly string[],
+  workloads: readonly string[] = [],
 ): Promise<{ plan: Plan; spec: RolloutSpec }> {
+  // the report that holds the pool and every workload the test made: an earlier one may predate a workload
   const report = await eventually('the agent reports the pool with its node agents on 1.24.5', () => {
     const r = heldInventory(h);
     const ours = r?.ambient?.nodes.filter((n) => n.pool === pool) ?? [];
-    return ours.length === NODES && ours.every((n) => n.agents.ztunnel === '1.24.5') ? r : undefined;
+    const listed = new Set(r?.workloads.map((w) => `${w.namespace}/${w.name}`));
+    const complete = workloads.every((w) => listed.has(w));
+    return ours.length === NODES && ours.every((n) => n.agents.ztunnel === '1.24.5') && complete ? r : undefined;
   });
   const inventory = Inventory.parse({
     clusters: [
@@ -194,7 +198,12 @@ describe('ambient mode, node by node, on a real apiserver', () => {
     cleanups.push(async () => watch.close());
     await h.startAgent();
 
-    const { plan, spec } = await planFromInventory(h, pool, [system, sidecar, ambient]);
+    const { plan, spec } = await planFromInventory(
+      h,
+      pool,
+      [system, sidecar, ambient],
+      [`${sidecar}/web`, `${ambient}/store`],
+    );
     expect(plan.waves.flatMap((w) => w.workloads.map((x) => `${x.namespace}/${x.name}`))).toEqual([`${sidecar}/web`]);
     expect(plan.skipped.map((s) => [s.name, s.reason])).toEqual([['store', 'ambient']]);
 

@@ -74,6 +74,8 @@ export async function startRealAgent(
     gateways: kube,
     ambient: kube,
     bus,
+    // its own consumer group, as in agent-harness.ts: side-by-side test files must not share one
+    groupId: `cluster-agent.${AGENT}.${run}`,
     store,
     intervals: { resyncMs: 5_000, heartbeatMs: 2_000, inventoryDebounceMs: 300, progressDebounceMs: 100 },
   });
