@@ -18,7 +18,6 @@ import { CommandRejectionReasonSchema } from './command-fencing.js';
 import { UnitState } from './unit-states.js';
 
 export * from './unit-states.js';
-
 /** Topic roles; actual names are configuration (see `TopicNames`). */
 export const Topic = { Commands: 'commands', Events: 'events', DeadLetter: 'dlq' } as const;
 export type Topic = (typeof Topic)[keyof typeof Topic];
@@ -157,8 +156,9 @@ export const UnitProgressEntry = z.object({
   state: z.enum([UnitState.Pending, UnitState.Restarting, UnitState.Converged, UnitState.Failed]),
   /** revision the unit is assigned to now */
   revision: z.string().nullable(),
-  /** revision seen injected in its running pods */
+  /** revision seen injected in its running pods; `injects`: when `revision` is a tag, the one it points at (ADR 0046) */
   injectedRevision: z.string().nullable().optional(),
+  injects: z.string().optional(),
   reason: z.string().optional(),
   message: z.string().optional(),
 });

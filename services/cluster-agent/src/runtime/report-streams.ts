@@ -34,6 +34,7 @@ const progressEntry = (s: UnitStatus): UnitProgressEntry => ({
   state: s.state,
   revision: s.assignment.target.revision,
   injectedRevision: s.injectedRevision,
+  ...(s.injects !== undefined ? { injects: s.injects } : {}),
   ...(s.reason ? { reason: s.reason } : {}),
   ...(s.message ? { message: s.message } : {}),
 });

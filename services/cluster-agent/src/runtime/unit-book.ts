@@ -5,6 +5,8 @@ import type { UnitAssessment, UnitAssignment } from '../core/converge-decisions.
 /** A unit's state as the agent last assessed it. */
 export interface UnitStatus extends UnitAssessment {
   readonly assignment: UnitAssignment;
+  /** the revision the assignment's tag points at, which the pods were judged on (ADR 0046); absent for a revision */
+  readonly injects?: string;
 }
 
 /** What the book tells the rest of the agent when its records change. */
@@ -80,7 +82,8 @@ export class UnitBook {
       !before ||
       before.state !== status.state ||
       before.reason !== status.reason ||
-      before.injectedRevision !== status.injectedRevision;
+      before.injectedRevision !== status.injectedRevision ||
+      before.injects !== status.injects;
     if (changed) {
       this.dirtyRollouts.add(status.assignment.rolloutId);
       this.hooks.onProgress(status.state === UnitState.Failed && before?.state !== UnitState.Failed, status);

@@ -80,7 +80,9 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
 
   const judged = (a: UnitAssignment, obs: UnitObservation, fresh: boolean): UnitStatus => {
     const basis = { fresh, loopDelayMs: options.loopDelayMs(), loopDelayThresholdMs: options.loopDelayThresholdMs };
-    return { ...judgeFailure(assessUnit(resolvedTarget(options, a), obs, clock.now()), basis), assignment: a };
+    const resolved = resolvedTarget(options, a);
+    const assessed = judgeFailure(assessUnit(resolved, obs, clock.now()), basis);
+    return { ...assessed, assignment: a, ...(resolved.injects !== undefined ? { injects: resolved.injects } : {}) };
   };
   const assess = (a: UnitAssignment): UnitStatus => {
     return judged(a, observeUnitIn(a.target, cache.contents(a.target.namespace)), false);

@@ -91,7 +91,11 @@ function statusOfEntry(e: UnitProgressEntry, desired: string): UnitStatus {
   // A unit that failed on the revision it is being moved away from (failback in progress) is moving, not failed.
   if (e.state === UnitState.Failed)
     return e.revision === desired || UNCONDITIONAL_FAILURES.has(e.reason ?? '') ? UnitStatus.Failed : UnitStatus.Moving;
-  const injectedOk = e.injectedRevision === undefined || e.injectedRevision === desired;
+  // a unit on a tag runs the revision the tag points at, as its agent judged it (ADR 0046)
+  const injectedOk =
+    e.injectedRevision === undefined ||
+    e.injectedRevision === desired ||
+    (e.injects !== undefined && e.injectedRevision === e.injects);
   if (e.state === UnitState.Converged && e.revision === desired && injectedOk) return UnitStatus.Converged;
   if (e.state === UnitState.Restarting || e.revision === desired) return UnitStatus.Moving;
   return UnitStatus.Pending;

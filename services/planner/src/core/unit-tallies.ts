@@ -39,6 +39,8 @@ const WAIT_REASONS: ReadonlySet<string> = new Set(Object.values(UnitWaitReason))
  * injected revision says only that a unit converged on its label; that counts, a label alone never does.
  */
 function runningRevision(e: UnitProgressEntry): string | null | undefined {
+  // pods on the revision a tag points at run the tag (a rollout whose `to` is a tag, ADR 0046)
+  if (e.injects !== undefined && e.injectedRevision === e.injects) return e.revision;
   if (e.injectedRevision !== undefined) return e.injectedRevision;
   return e.state === UnitState.Converged ? e.revision : undefined;
 }
