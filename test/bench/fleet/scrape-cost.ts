@@ -1,14 +1,14 @@
 // What the fleet benchmark's own Prometheus (ADR 0065) costs at a fleet's size and a scrape interval, without the
-// rest of the fleet: an exporter of the simulator's series shape (per workload 2 request counters and 9 latency
-// buckets, one target per cluster), scraped for a while; then Prometheus's CPU, the scrapes' durations, and how long
+// rest of the fleet: an exporter of the simulator's series shape (per workload 2 request counters and the latency
+// buckets: all 9, or the 3 the simulator's p99s need; one target per cluster), scraped for a while; then Prometheus's CPU, the scrapes' durations, and how long
 // the gate's requests query over most of the fleet's clusters takes.
 //   node_modules/.bin/node test/bench/fleet/scrape-cost.ts [--clusters 50] [--workloads 2000] [--interval 5]
-//     [--seconds 60]
+//     [--seconds 60] [--buckets needed|all]
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { LATENCY_BUCKETS_MS } from '@meshwave/cli';
+import { DEFAULT_SIMULATED_MESH_METRICS, LATENCY_BUCKETS_MS, neededLatencyBuckets } from '@meshwave/cli';
 import { startBenchPrometheus } from './bench-prometheus.ts';
 
 const { values } = parseArgs({
@@ -17,12 +17,18 @@ const { values } = parseArgs({
     workloads: { type: 'string', default: '2000' },
     interval: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '60' },
+    buckets: { type: 'string', default: 'needed' },
   },
 });
 const clusters = Number(values.clusters);
 const perCluster = Number(values.workloads);
 const interval = Number(values.interval);
 const namespaces = Math.ceil(perCluster / 500);
+/** the latency bounds exposed: Istio's all, or those the simulator's p99s need (as the bench's simulator does) */
+const bounds =
+  values.buckets === 'all'
+    ? LATENCY_BUCKETS_MS
+    : neededLatencyBuckets(DEFAULT_SIMULATED_MESH_METRICS).map((i) => LATENCY_BUCKETS_MS[i]!);
 const names = Array.from({ length: clusters }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
 
 /** one cluster's exposition, counters growing with time as the simulator's do */
@@ -35,7 +41,7 @@ function render(cluster: string, now: number): string {
     const base = `reporter="destination",cluster="${cluster}",destination_workload_namespace="${ns}",destination_workload="w-${w}"`;
     requests.push(`istio_requests_total{${base},response_code="200"} ${n * 10 + w}`);
     requests.push(`istio_requests_total{${base},response_code="503"} ${Math.floor(n / 100)}`);
-    LATENCY_BUCKETS_MS.forEach((le, i) =>
+    bounds.forEach((le, i) =>
       latency.push(`istio_request_duration_milliseconds_bucket{${base},le="${le}"} ${i < 3 ? n : n * 10 + w}`),
     );
     latency.push(`istio_request_duration_milliseconds_bucket{${base},le="+Inf"} ${n * 10 + w}`);
@@ -105,6 +111,7 @@ try {
       clusters,
       perCluster,
       interval,
+      buckets: values.buckets,
       seconds: Math.round(wall),
       prometheusCores: +(cpu / wall).toFixed(2),
       prometheusPeakRssMb: Math.round(Number(rss) / 1024),

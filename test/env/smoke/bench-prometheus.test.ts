@@ -96,7 +96,7 @@ describe("the process mode's scrape interval and soaks", () => {
   it('given fleet (b), then it is scraped less often and each soak holds two scrapes', () => {
     const b = benchFleetConfig(FLEETS.b!);
     const interval = scrapeIntervalOf(b);
-    expect(interval).toBe(5);
+    expect(interval).toBe(10);
     const process = processModeConfig(b);
     expect(process.timing.soakSeconds).toBeGreaterThanOrEqual(2 * interval);
     expect({ ...process, timing: { ...process.timing, soakSeconds: b.timing.soakSeconds } }).toEqual(b);
