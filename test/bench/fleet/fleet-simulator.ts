@@ -26,6 +26,7 @@ import { createStoreFor } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { KEYS_DIR_VARIABLE, signingFromFiles } from '../../support/signing-fleet.ts';
 import { clusterLabelOf } from './fleet-files.ts';
+import { scrapeAnswers } from './scrape-answers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -108,21 +109,7 @@ try {
     'needed',
   );
 
-  /** each cluster's last exposition and when it was rendered */
-  const rendered = new Map<string, { at: number; text: string }>();
-  /**
-   * A cluster's exposition for a scrape. A busy process answers late; Prometheus gives up at its timeout and asks
-   * again an interval later, while the abandoned requests still wait here: a scrape whose client has gone is not
-   * rendered, and one within half a timeout of the last rendering gets that one, so a backlog never grows the work.
-   */
-  const exposition = (cluster: string, req: http.IncomingMessage): string => {
-    const timeoutMs = Number(req.headers['x-prometheus-scrape-timeout-seconds'] ?? 0) * 1000;
-    const last = rendered.get(cluster);
-    if (last !== undefined && (req.socket.destroyed || Date.now() - last.at < timeoutMs / 2)) return last.text;
-    const text = series.render(cluster, Date.now());
-    rendered.set(cluster, { at: Date.now(), text });
-    return text;
-  };
+  const answer = scrapeAnswers((cluster, now) => series.render(cluster, now));
 
   const vms = await startSimulatedVms(fleet, wiring);
   await startClusterAgents(fleet, clusters, wiring);
@@ -131,7 +118,12 @@ try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const cluster = /^\/metrics\/([^/]+)$/.exec(url.pathname)?.[1];
     if (cluster !== undefined && series.has(cluster)) {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(exposition(cluster, req));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
+        answer(cluster, {
+          timeoutSeconds: Number(req.headers['x-prometheus-scrape-timeout-seconds'] ?? 0),
+          clientGone: req.socket.destroyed,
+        }),
+      );
       return;
     }
     if (url.pathname === '/ground-truth') {

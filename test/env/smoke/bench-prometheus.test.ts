@@ -17,6 +17,7 @@ import {
   processModeConfig,
   scrapeIntervalOf,
 } from '../../bench/fleet/fleet-files.ts';
+import { scrapeAnswers } from '../../bench/fleet/scrape-answers.ts';
 import { eventually } from '../../support/eventually.ts';
 
 const NODE = process.execPath;
@@ -100,5 +101,39 @@ describe("the process mode's scrape interval and soaks", () => {
     const process = processModeConfig(b);
     expect(process.timing.soakSeconds).toBeGreaterThanOrEqual(2 * interval);
     expect({ ...process, timing: { ...process.timing, soakSeconds: b.timing.soakSeconds } }).toEqual(b);
+  });
+});
+
+describe("the fleet simulator's answers to scrapes", () => {
+  function counted(): { renders: string[]; answer: ReturnType<typeof scrapeAnswers>; at: (ms: number) => void } {
+    let now = 100_000;
+    const renders: string[] = [];
+    const answer = scrapeAnswers(
+      (cluster, ms) => {
+        renders.push(`${cluster}@${ms}`);
+        return `${cluster}@${ms}`;
+      },
+      () => now,
+    );
+    return { renders, answer, at: (ms) => void (now = ms) };
+  }
+
+  it('given a scrape each interval, then each gets a fresh rendering', () => {
+    const s = counted();
+    expect(s.answer('c1', { timeoutSeconds: 10, clientGone: false })).toBe('c1@100000');
+    s.at(110_000);
+    expect(s.answer('c1', { timeoutSeconds: 10, clientGone: false })).toBe('c1@110000');
+    expect(s.answer('c2', { timeoutSeconds: 10, clientGone: false })).toBe('c2@110000');
+    expect(s.renders).toEqual(['c1@100000', 'c1@110000', 'c2@110000']);
+  });
+
+  it('given a backlog of scrapes (abandoned, or queued within half a timeout), then the cluster is not rendered again', () => {
+    const s = counted();
+    s.answer('c1', { timeoutSeconds: 10, clientGone: false });
+    s.at(104_000);
+    expect(s.answer('c1', { timeoutSeconds: 10, clientGone: false })).toBe('c1@100000');
+    s.at(130_000);
+    expect(s.answer('c1', { timeoutSeconds: 10, clientGone: true })).toBe('c1@100000');
+    expect(s.renders).toEqual(['c1@100000']);
   });
 });
