@@ -2,8 +2,9 @@
 // through production code on generated fleets, against the bound computed from the plan the planner returned.
 //   (a) 10 clusters x 1,000 workloads + 1,000 VM hosts; (b) 50 x 2,000 + 10,000 VM hosts
 // Mode "embedded": `meshwave demo --fleet F --exit-when-done --json` (planner, agents, vm-bridge in one process)
-// as a child process. Mode "process": the planner's own process on the test env's Kafka, Redis and Prometheus,
-// agents and vm-bridge in a second process (fleet/process-run.ts); CPU, RSS and loop delay are the planner's.
+// as a child process. Mode "process": the planner's own process on the test env's Kafka and Redis and a Prometheus
+// of the run's own (fleet/bench-prometheus.ts, ADR 0065), agents and vm-bridge in a second process
+// (fleet/process-run.ts); CPU, RSS and loop delay are the planner's.
 // Every run stops by itself: killed at min(15 min, plan + 3x a generous bound).
 //   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both] [--cpu-prof-dir DIR]
 //     [--heap-snapshot-after SECONDS] [--bound-only]
@@ -16,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchFleetConfig, FLEETS, writeFleetFile } from './fleet/fleet-files.ts';
+import { benchFleetConfig, FLEETS, processModeConfig, scrapeIntervalOf, writeFleetFile } from './fleet/fleet-files.ts';
 import { fleetBound, formatBound, type FleetBound } from './fleet/fleet-bound.ts';
 import { formatProgress, runEmbedded, type EmbeddedRun } from './fleet/embedded-run.ts';
 import { runProcess } from './fleet/process-run.ts';
@@ -70,12 +71,19 @@ try {
     let completed = true;
     for (const mode of modes) {
       console.log(`fleet ${name}, ${mode} mode:`);
-      let bound: FleetBound = expected;
+      // process mode: its own Prometheus scrapes a large fleet less often, and its soaks hold two scrapes (ADR 0065)
+      const modeConfig = mode === 'process' ? processModeConfig(config) : config;
+      const modeExpected = modeConfig === config ? expected : fleetBound(fleetPlan(modeConfig, new Date()), modeConfig);
+      if (mode === 'process')
+        console.log(
+          `  its own Prometheus scrapes every ${scrapeIntervalOf(config)} s; soaks ${modeConfig.timing.soakSeconds} s`,
+        );
+      let bound: FleetBound = modeExpected;
       const limits = {
         // generous: the bound with the QPS budget, plus a minute
-        hardLimitSeconds: Math.min(HARD_LIMIT_SECONDS, 3 * (expected.secondsWithQps + 60) + 300),
+        hardLimitSeconds: Math.min(HARD_LIMIT_SECONDS, 3 * (modeExpected.secondsWithQps + 60) + 300),
         limitAfterPlan: (plan: Plan) => {
-          bound = fleetBound(plan, config);
+          bound = fleetBound(plan, modeConfig);
           return 3 * (bound.secondsWithQps + 60);
         },
         onProgress: (line: string) => console.log(`  ${line}`),
@@ -90,15 +98,16 @@ try {
                 values['cpu-prof-dir'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof-dir']}`],
             })
           : await runProcess({
-              fleet: config,
-              fleetFile,
+              fleet: modeConfig,
+              fleetFile: modeConfig === config ? fleetFile : writeFleetFile(dir, modeConfig, `${name}-process`),
+              scrapeIntervalSeconds: scrapeIntervalOf(config),
               ...limits,
               ...(values['cpu-prof-dir'] === undefined ? {} : { cpuProfDir: values['cpu-prof-dir'] }),
               ...(values['heap-snapshot-after'] === undefined
                 ? {}
                 : { heapSnapshotAfterSeconds: Number(values['heap-snapshot-after']) }),
             });
-      if (bound !== expected) console.log(`bound of the planner's plan:\n${formatBound(bound)}`);
+      if (bound !== modeExpected) console.log(`bound of the planner's plan:\n${formatBound(bound)}`);
       else console.log("the planner returned no plan: the bound is the bench's own plan's");
       if (run.status !== undefined)
         console.log(

@@ -36,7 +36,12 @@ export {
   DEFAULT_SIMULATED_MESH_METRICS,
   type SimulatedMeshMetricsOptions,
 } from './demo/simulated-mesh-metrics.js';
-export { SimulatedIstioExposition, LATENCY_BUCKETS_MS, bucketSplit } from './demo/simulated-istio-exposition.js';
+export {
+  SimulatedIstioExposition,
+  LATENCY_BUCKETS_MS,
+  bucketSplit,
+  neededLatencyBuckets,
+} from './demo/simulated-istio-exposition.js';
 export { DemoFleetConfig, demoWorkloadKind, demoWorkloadNames, demoWorkloadReplicas } from './demo/fleet-config.js';
 export {
   createSimulatedVmFleet,

@@ -60,6 +60,32 @@ export function benchFleetConfig(size: FleetSize): DemoFleetConfig {
   };
 }
 
+/**
+ * How the process mode's own Prometheus (ADR 0065) scrapes a fleet: every 2 s up to 20,000 workloads (fleet (a),
+ * as before), then a second per 10,000 (fleet (b): 10 s). At 2 s fleet (b)'s 1.1 million series (5 a workload now)
+ * were more than Prometheus and the simulator's exposition kept up with here: the scrapes took 3.4 s on average.
+ */
+export function scrapeIntervalOf(config: DemoFleetConfig): number {
+  const workloads = config.clusters.reduce((n, c) => n + c.namespaces.length * c.workloadsPerNamespace, 0);
+  return Math.max(DEFAULT_SCRAPE_INTERVAL_SECONDS, Math.ceil(workloads / WORKLOADS_PER_SCRAPE_SECOND));
+}
+
+/** the process mode's scrape interval of the bench's targets before ADR 0065, kept for fleets up to (a)'s size */
+export const DEFAULT_SCRAPE_INTERVAL_SECONDS = 2;
+const WORKLOADS_PER_SCRAPE_SECOND = 10_000;
+
+/**
+ * The fleet as the process mode runs it: a wave's soak (the window its metric gate judges when the soak ends) holds
+ * two scrapes at least, so `increase()` over it has two samples; unchanged (the demo's 3 s) at the default
+ * interval. The bound is computed from the plan, so it counts the longer soaks too.
+ */
+export function processModeConfig(config: DemoFleetConfig): DemoFleetConfig {
+  const interval = scrapeIntervalOf(config);
+  if (interval <= DEFAULT_SCRAPE_INTERVAL_SECONDS) return config;
+  const soakSeconds = Math.max(config.timing.soakSeconds, 2 * interval);
+  return { ...config, timing: { ...config.timing, soakSeconds } };
+}
+
 /** Writes the fleet file (JSON is YAML, so the demo reads it as it reads examples/demo-fleet.yml). */
 export function writeFleetFile(dir: string, config: DemoFleetConfig, name: string): string {
   const path = join(dir, `fleet-${name}.yml`);
@@ -70,8 +96,9 @@ export function writeFleetFile(dir: string, config: DemoFleetConfig, name: strin
 /**
  * The label naming a series' cluster in one process-mode run (the simulator's exposition, the planner's
  * MESHWAVE_PROMETHEUS_CLUSTER_LABEL): a label of its own per run, so the planner's queries read this run's series
- * only. The test env's Prometheus keeps earlier runs' series in its head block (110,000 a run at fleet (a)), and
- * queries matching them all grew slower with every run (20 s and more after four runs).
+ * only. When runs shared the test env's Prometheus it kept earlier runs' series in its head block (110,000 a run at
+ * fleet (a)), and queries matching them all grew slower with every run (20 s and more after four runs); each run now
+ * has a Prometheus of its own (ADR 0065), and the label stays as the planner's cluster label.
  */
 export function clusterLabelOf(run: string): string {
   return `cluster_${run.replace(/[^a-zA-Z0-9_]/g, '_')}`;

@@ -1,7 +1,7 @@
 // The fleet benchmark's second process (process mode): the demo's simulated clusters with one real cluster-agent
 // each, and the real vm-bridge with simulated VM hosts, on the real Kafka and Redis the planner process uses
 // (configured by the services' own MESHWAVE_* variables, ADR 0016). It serves the simulated workloads' Istio
-// request metrics on /metrics/<cluster>, registered with the test env's Prometheus by file-based service
+// request metrics on /metrics/<cluster>, registered with the run's own Prometheus by file-based service
 // discovery, and the fleet's ground truth on /ground-truth?to=REV&excluded=KEY,KEY.
 //   node test/bench/fleet/fleet-simulator.ts --fleet FILE (JSON, as fleet-files.ts writes it) --to REV --target-file F --run ID
 // (F: a file in the Prometheus's file-SD directory)
@@ -26,6 +26,7 @@ import { createStoreFor } from '@meshwave/store';
 import { silentLogger } from '@meshwave/telemetry';
 import { KEYS_DIR_VARIABLE, signingFromFiles } from '../../support/signing-fleet.ts';
 import { clusterLabelOf } from './fleet-files.ts';
+import { scrapeAnswers } from './scrape-answers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -104,7 +105,11 @@ try {
     to,
     undefined,
     clusterLabelOf(run),
+    // the latency bounds the gate's p99 needs only: 5 series a workload instead of 11, the same p99s (ADR 0065)
+    'needed',
   );
+
+  const answer = scrapeAnswers((cluster, now) => series.render(cluster, now));
 
   const vms = await startSimulatedVms(fleet, wiring);
   await startClusterAgents(fleet, clusters, wiring);
@@ -113,7 +118,12 @@ try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const cluster = /^\/metrics\/([^/]+)$/.exec(url.pathname)?.[1];
     if (cluster !== undefined && series.has(cluster)) {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(series.render(cluster, Date.now()));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
+        answer(cluster, {
+          timeoutSeconds: Number(req.headers['x-prometheus-scrape-timeout-seconds'] ?? 0),
+          clientGone: req.socket.destroyed,
+        }),
+      );
       return;
     }
     if (url.pathname === '/ground-truth') {
@@ -132,15 +142,12 @@ try {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  // One scrape target per cluster: Prometheus scrapes them in parallel, each a thousand workloads or two. Every
-  // 2 s, with as long to answer: the test env's 1 s timed out under load (the gates then wait for data forever);
-  // a wave's gate may wait a scrape longer for its second sample.
+  // One scrape target per cluster: Prometheus scrapes them in parallel, each a thousand workloads or two, as often
+  // as the run's own Prometheus is configured to (bench-prometheus.ts; scrapeIntervalOf in fleet-files.ts).
   const groups = fleet.clusters.map((c) => ({
     targets: [`127.0.0.1:${port}`],
     labels: {
       __metrics_path__: `/metrics/${c.name}`,
-      __scrape_interval__: '2s',
-      __scrape_timeout__: '2s',
       meshwave_bench: run,
       // the targets share host and port: without a label of their own, their `up` and scrape series would collide
       meshwave_bench_target: c.name,

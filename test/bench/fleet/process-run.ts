@@ -1,10 +1,10 @@
 // Mode 2 of the fleet benchmark: the planner as its own process (its bin, configured as README's "Run it for
-// real" says) on the test env's Kafka, Redis and Prometheus, the agents and the vm-bridge in a second process
+// real" says) on the test env's Kafka and Redis and a Prometheus of the run's own (bench-prometheus.ts, ADR 0065:
+// the test env's never holds the run's million series), the agents and the vm-bridge in a second process
 // (fleet-simulator.ts), so the planner's own CPU, peak RSS (from /proc of its pid only) and event-loop delay
 // (its /metrics) are measured. The benchmark plays the demo's operator (approvals) through the planner's API.
-// Every run has its own topics, Redis key prefix, consumer groups, scrape target and cluster label (its own series
-// in a Prometheus that keeps earlier runs'); both processes are stopped
-// at the end, on failure and at the deadline.
+// Every run has its own topics, Redis key prefix, consumer groups and Prometheus; both processes and the
+// Prometheus are stopped at the end, on failure and at the deadline (the Prometheus also on SIGINT and exit).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
@@ -22,7 +22,8 @@ import {
   type DemoProgress,
 } from '@meshwave/cli';
 import type { GateVerdict, Plan, RolloutStatus, VmGroup } from '@meshwave/contracts';
-import { envCli, loadPrometheusEnv, loadTestEnv } from '../../support/env.ts';
+import { envCli, loadTestEnv } from '../../support/env.ts';
+import { startBenchPrometheus } from './bench-prometheus.ts';
 import { freePort } from '../../support/ports.ts';
 import { KEYS_DIR_VARIABLE, newSigningFleet } from '../../support/signing-fleet.ts';
 import { sample, type EmbeddedRun } from './embedded-run.ts';
@@ -47,6 +48,8 @@ export interface ProcessRunOptions {
   readonly fleet: DemoFleetConfig;
   /** the fleet as JSON (fleet-files.ts) */
   readonly fleetFile: string;
+  /** how often the run's own Prometheus scrapes the simulator's targets */
+  readonly scrapeIntervalSeconds: number;
   readonly hardLimitSeconds: number;
   readonly limitAfterPlan: (plan: Plan) => number;
   readonly onProgress?: (line: string) => void;
@@ -108,7 +111,7 @@ async function loopDelayMs(url: string): Promise<number | undefined> {
   return m ? Number(m[1]) * 1000 : undefined;
 }
 
-/** Whether the test env's Kafka, Redis and Prometheus answer (`env.ts status` exits 1 when anything else does not). */
+/** Whether the test env's Kafka and Redis answer (`env.ts status` exits 1 when anything else does not). */
 async function backingServicesHealthy(): Promise<boolean> {
   let text: string;
   try {
@@ -118,7 +121,7 @@ async function backingServicesHealthy(): Promise<boolean> {
   }
   try {
     const s = JSON.parse(text) as Record<string, { healthy?: boolean } | undefined>;
-    return ['kafka', 'redis', 'prometheus'].every((part) => s[part]?.healthy === true);
+    return ['kafka', 'redis'].every((part) => s[part]?.healthy === true);
   } catch {
     return false;
   }
@@ -126,11 +129,15 @@ async function backingServicesHealthy(): Promise<boolean> {
 
 export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRun> {
   const say = options.onProgress ?? (() => undefined);
-  // Kafka, Redis and Prometheus only; the Kubernetes clusters are not needed here, so a run does not wait for the
-  // env's lock while someone builds or starts them
+  // Kafka and Redis only; the Kubernetes clusters are not needed here, so a run does not wait for the env's lock
+  // while someone builds or starts them
   if (!(await backingServicesHealthy())) await envCli('up', '--no-kube');
   const env = loadTestEnv();
-  const prometheus = loadPrometheusEnv();
+  const benchPrometheus = await startBenchPrometheus({ scrapeIntervalSeconds: options.scrapeIntervalSeconds });
+  const prometheus = benchPrometheus.state;
+  say(
+    `the run's own Prometheus: pid ${prometheus.pid} on ${prometheus.url}, every ${options.scrapeIntervalSeconds} s, in ${benchPrometheus.dir}`,
+  );
   const run = randomBytes(4).toString('hex');
   const token = randomBytes(24).toString('hex');
   const port = await freePort();
@@ -320,6 +327,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     if (simulator) await stopChild(simulator, graceMs);
     await stopChild(planner, graceMs);
     rmSync(targetFile, { force: true });
+    await benchPrometheus.stop();
     keys.cleanup();
     process.off('exit', killAll);
   }

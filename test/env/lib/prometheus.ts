@@ -1,7 +1,8 @@
 // Prometheus from Debian's `prometheus` package, run as our own process (not the system service) on 127.0.0.1.
 // It scrapes whatever tests register through file-based service discovery: a test serves its own /metrics
 // exporter and writes `<targetsDir>/<name>.json` ([{ "targets": ["127.0.0.1:PORT"], "labels": {...} }]);
-// Prometheus picks the file up (inotify, and a 1 s re-read) and scrapes it every second.
+// Prometheus picks the file up (inotify, and a 1 s re-read) and scrapes it every second. The fleet benchmark starts
+// a Prometheus of its own with the same pieces (`launchPrometheus`, test/bench/fleet/bench-prometheus.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PrometheusState } from '../../support/env-state.ts';
@@ -47,12 +48,31 @@ export async function prometheusHealthy(url: string): Promise<boolean> {
   return res.ok;
 }
 
-function prometheusConfig({ targetsDir }: { targetsDir: string }): string {
-  return `# written by test/env/lib/prometheus.ts
+/** What a Prometheus of ours scrapes and how often: the test env's, or a benchmark's own (ADR 0065). */
+export interface ScrapeSettings {
+  /** the file-SD directory: every `*.json` in it is a list of target groups */
+  readonly targetsDir: string;
+  readonly scrapeIntervalSeconds: number;
+  /** at most the interval (Prometheus refuses a longer one); the interval by default */
+  readonly scrapeTimeoutSeconds?: number;
+  /** names the configuration's writer in its first line */
+  readonly writer?: string;
+}
+
+/** The configuration file of a Prometheus of ours (pure). */
+export function prometheusConfig({
+  targetsDir,
+  scrapeIntervalSeconds,
+  scrapeTimeoutSeconds = scrapeIntervalSeconds,
+  writer = 'test/env/lib/prometheus.ts',
+}: ScrapeSettings): string {
+  if (!(scrapeTimeoutSeconds > 0 && scrapeTimeoutSeconds <= scrapeIntervalSeconds))
+    throw new RangeError(`scrape timeout ${scrapeTimeoutSeconds} s: above 0 and at most the interval`);
+  return `# written by ${writer}
 global:
-  scrape_interval: ${SCRAPE_INTERVAL_SECONDS}s
-  scrape_timeout: ${SCRAPE_INTERVAL_SECONDS}s
-  evaluation_interval: ${SCRAPE_INTERVAL_SECONDS}s
+  scrape_interval: ${scrapeIntervalSeconds}s
+  scrape_timeout: ${scrapeTimeoutSeconds}s
+  evaluation_interval: ${scrapeIntervalSeconds}s
 scrape_configs:
   - job_name: meshwave-tests
     file_sd_configs:
@@ -78,15 +98,54 @@ export async function startPrometheus(
   prev: PrometheusState | undefined,
   { emptyData = false }: { emptyData?: boolean } = {},
 ): Promise<PrometheusState> {
+  return launchPrometheus({
+    dir: path.join(stateDir(), 'prometheus'),
+    port: prev?.port,
+    emptyData,
+    scrapeIntervalSeconds: SCRAPE_INTERVAL_SECONDS,
+  });
+}
+
+/** Where and how one Prometheus of ours runs. */
+export interface PrometheusLaunch {
+  /** holds its configuration, `data/`, `targets/` and log */
+  readonly dir: string;
+  /** kept while free; a free one otherwise */
+  readonly port?: number | undefined;
+  readonly emptyData: boolean;
+  readonly scrapeIntervalSeconds: number;
+  readonly scrapeTimeoutSeconds?: number;
+  readonly writer?: string;
+  /** more command-line flags (e.g. `--storage.tsdb.*`) */
+  readonly flags?: readonly string[];
+  /** more environment (e.g. GOMAXPROCS) */
+  readonly env?: NodeJS.ProcessEnv;
+  /** told the pid as soon as the process runs, before it is ready (a caller stopping on a signal needs it) */
+  readonly onPid?: (pid: number) => void;
+}
+
+/**
+ * Starts a Prometheus of ours in `dir` (detached: the caller stops it with `stopPid`) and waits until it is ready.
+ * The test env's lives in its state directory; a benchmark's in a temporary directory of its own.
+ */
+export async function launchPrometheus(launch: PrometheusLaunch): Promise<PrometheusState> {
   const bin = ensurePrometheus();
-  const dir = path.join(stateDir(), 'prometheus');
-  const dataDir = dataDirectory(path.join(dir, 'data'), { empty: emptyData });
+  const { dir, scrapeIntervalSeconds } = launch;
+  const dataDir = dataDirectory(path.join(dir, 'data'), { empty: launch.emptyData });
   const targetsDir = path.join(dir, 'targets');
   fs.mkdirSync(targetsDir, { recursive: true });
-  let port = prev?.port;
+  let port = launch.port;
   if (!port || !(await portsFree([port]))) port = await freePort();
   const configFile = path.join(dir, 'prometheus.yml');
-  fs.writeFileSync(configFile, prometheusConfig({ targetsDir }));
+  fs.writeFileSync(
+    configFile,
+    prometheusConfig({
+      targetsDir,
+      scrapeIntervalSeconds,
+      ...(launch.scrapeTimeoutSeconds === undefined ? {} : { scrapeTimeoutSeconds: launch.scrapeTimeoutSeconds }),
+      ...(launch.writer === undefined ? {} : { writer: launch.writer }),
+    }),
+  );
   const logFile = path.join(dir, 'prometheus.log');
   const url = `http://127.0.0.1:${port}`;
   const pid = startDetached(
@@ -99,10 +158,12 @@ export async function startPrometheus(
       `--web.listen-address=127.0.0.1:${port}`,
       // lets a drill reload the configuration without a restart
       '--web.enable-lifecycle',
+      ...(launch.flags ?? []),
     ],
-    { logFile, cwd: dir },
+    { logFile, cwd: dir, ...(launch.env === undefined ? {} : { env: launch.env }) },
   );
   log(`prometheus: started pid ${pid} on ${url}`);
+  launch.onPid?.(pid);
   try {
     await eventually('prometheus', () => prometheusHealthy(url), { timeoutMs: 60_000, alive: () => pidAlive(pid) });
   } catch (err) {
@@ -114,7 +175,7 @@ export async function startPrometheus(
     port,
     pid,
     targetsDir,
-    scrapeIntervalSeconds: SCRAPE_INTERVAL_SECONDS,
+    scrapeIntervalSeconds,
     configFile,
     dataDir,
     logFile,

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createSimulatedCluster } from '@meshwave/cluster-agent';
 import { DEFAULT_SIMULATED_MESH_METRICS, simulatedTraffic } from './simulated-mesh-metrics.js';
-import { LATENCY_BUCKETS_MS, SimulatedIstioExposition, bucketSplit } from './simulated-istio-exposition.js';
+import {
+  LATENCY_BUCKETS_MS,
+  SimulatedIstioExposition,
+  bucketSplit,
+  neededLatencyBuckets,
+} from './simulated-istio-exposition.js';
 
 /**
  * The fleet benchmark's process mode: the planner reads the simulated mesh through Prometheus, so what it reads
@@ -17,6 +22,16 @@ function histogramQuantile(q: number, cumulative: readonly number[]): number {
   const lower = i === 0 ? 0 : LATENCY_BUCKETS_MS[i - 1]!;
   const below = i === 0 ? 0 : cumulative[i - 1]!;
   return lower + (LATENCY_BUCKETS_MS[i]! - lower) * ((rank - below) / (cumulative[i]! - below));
+}
+
+/** The same over the bounds a scrape exposed (`le` of each series, then +Inf), as Prometheus reads them. */
+function quantileOver(q: number, bounds: readonly number[], cumulative: readonly number[]): number {
+  const rank = q * cumulative.at(-1)!;
+  const i = cumulative.findIndex((c) => c >= rank);
+  if (i >= bounds.length) return bounds.at(-1)!;
+  const lower = i === 0 ? 0 : bounds[i - 1]!;
+  const below = i === 0 ? 0 : cumulative[i - 1]!;
+  return lower + (bounds[i]! - lower) * ((rank - below) / (cumulative[i]! - below));
 }
 
 /** The value of each series of the exposition whose labels contain `match`, in order. */
@@ -61,6 +76,51 @@ describe('simulated Istio exposition', () => {
     expect(buckets).toHaveLength(LATENCY_BUCKETS_MS.length + 1);
     expect(histogramQuantile(0.99, buckets)).toBeCloseTo(expected!.p99Ms!, 6);
     expect(exposition.render('c2', 11_000)).not.toContain('c1');
+    sim.close();
+  });
+
+  it('Given every p99 the options give, When only the needed bounds are exposed, Then histogram_quantile reads the same p99s back', () => {
+    const o = DEFAULT_SIMULATED_MESH_METRICS;
+    const needed = neededLatencyBuckets(o);
+    // 40 ms ±5 %, 3 % slower on the new revision: all in (25, 50], so 25 and 50 (and +Inf)
+    expect(needed.map((i) => LATENCY_BUCKETS_MS[i])).toEqual([25, 50]);
+    const lowest = o.baseP99Ms * 0.95;
+    const highest = o.baseP99Ms * 1.05 * o.newRevisionP99Factor;
+    for (let p99 = lowest; p99 <= highest; p99 += (highest - lowest) / 50) {
+      const { index, below } = bucketSplit(p99);
+      const all = [...LATENCY_BUCKETS_MS, Infinity].map((_, i) => (i < index ? below : 1));
+      const exposed = [...needed, LATENCY_BUCKETS_MS.length];
+      const bounds = exposed.map((i) => LATENCY_BUCKETS_MS[i] ?? Infinity);
+      expect(
+        quantileOver(
+          0.99,
+          bounds,
+          exposed.map((i) => all[i]!),
+        ),
+      ).toBeCloseTo(histogramQuantile(0.99, all), 9);
+    }
+  });
+
+  it('Given the needed bounds only, When a fleet of workloads on both revisions is scraped, Then each p99 reads back as with all bounds', () => {
+    const sim = createSimulatedCluster({ name: 'c1' });
+    for (let i = 0; i < 40; i++) sim.createWorkload({ namespace: 'team', name: `w${i}`, replicas: 2 });
+    const full = new SimulatedIstioExposition([sim], () => ['team'], '1-25-2');
+    const lean = new SimulatedIstioExposition([sim], () => ['team'], '1-25-2', undefined, 'cluster', 'needed');
+    const bounds = [
+      ...neededLatencyBuckets(DEFAULT_SIMULATED_MESH_METRICS).map((i) => LATENCY_BUCKETS_MS[i]!),
+      Infinity,
+    ];
+    const texts = [full, lean].map((e) => e.render('c1', 11_000));
+    for (let i = 0; i < 40; i++) {
+      const series = `destination_workload="w${i}"`;
+      const all = values(texts[0]!, 'istio_request_duration_milliseconds_bucket', series);
+      const some = values(texts[1]!, 'istio_request_duration_milliseconds_bucket', series);
+      expect(some).toHaveLength(bounds.length);
+      expect(quantileOver(0.99, bounds, some)).toBeCloseTo(histogramQuantile(0.99, all), 9);
+      expect(values(texts[1]!, 'istio_requests_total', series)).toEqual(
+        values(texts[0]!, 'istio_requests_total', series),
+      );
+    }
     sim.close();
   });
 
