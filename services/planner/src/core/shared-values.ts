@@ -97,3 +97,9 @@ function isStringRecord(v: object): v is Record<string, string> {
   for (const x of Object.values(v)) if (typeof x !== 'string') return false;
   return true;
 }
+
+/**
+ * The planner process's one pool: agents' reports, the documents read back from the store and the units parsed
+ * from a plan share it, so a unit's kind or revision is one string whichever of them it came from.
+ */
+export const processValues = new SharedValues();

@@ -30,8 +30,7 @@ import { ReportWrites, type ReportTarget } from './report-writes.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
 import { RolloutDoc } from './store-layout.js';
 import { StoredClusterReport, StoredVmGroupReport } from './stored-documents.js';
-import type { SharedValues } from '../core/shared-values.js';
-import { processValues } from './process-values.js';
+import { processValues, type SharedValues } from '../core/shared-values.js';
 
 /** What report intake needs of the reconcile loop. */
 export type ReconcilePort = Pick<

@@ -13,8 +13,7 @@ import {
   StoredVmMembership,
   parseStored,
 } from './stored-documents.js';
-import type { SharedValues } from '../core/shared-values.js';
-import { processValues } from './process-values.js';
+import { processValues, type SharedValues } from '../core/shared-values.js';
 
 export type { StoredInventoryCluster, StoredVmGroup } from './stored-documents.js';
 
