@@ -36,12 +36,35 @@ const SIMULATOR = fileURLToPath(new URL('./fleet-simulator.ts', import.meta.url)
 const EXAMPLE = `${ROOT}examples/rollouts.yml`;
 const PLANNER_CHART_VALUES = `${ROOT}deploy/helm/meshwave-planner/values.yaml`;
 
-/** The planner's heap flags as its chart deploys it by default (`maxOldSpaceMiB`, ADR 0062). */
+/** A whole number ≥ 0 the planner chart's values.yaml sets. */
+function chartNumber(values: Record<string, unknown>, key: string): number {
+  const n = values[key];
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+    throw new Error(`${PLANNER_CHART_VALUES}: ${key} is not a whole number`);
+  return n;
+}
+
+/**
+ * The planner's heap flags as its chart deploys it by default (`maxOldSpaceMiB`, ADR 0062; `maxSemiSpaceMiB`,
+ * ADR 0066).
+ */
 export function chartHeapFlags(valuesYaml: string = readFileSync(PLANNER_CHART_VALUES, 'utf8')): string[] {
-  const mib = (parseYaml(valuesYaml) as { maxOldSpaceMiB?: unknown }).maxOldSpaceMiB;
-  if (typeof mib !== 'number' || !Number.isInteger(mib) || mib < 0)
-    throw new Error(`${PLANNER_CHART_VALUES}: maxOldSpaceMiB is not a whole number of MiB`);
-  return mib === 0 ? [] : [`--max-old-space-size=${mib}`];
+  const values = parseYaml(valuesYaml) as Record<string, unknown>;
+  const old = chartNumber(values, 'maxOldSpaceMiB');
+  const semi = values['maxSemiSpaceMiB'] === undefined ? 0 : chartNumber(values, 'maxSemiSpaceMiB');
+  return [
+    ...(old === 0 ? [] : [`--max-old-space-size=${old}`]),
+    ...(semi === 0 ? [] : [`--max-semi-space-size=${semi}`]),
+  ];
+}
+
+/** The planner's malloc settings as its chart deploys it by default (`mallocArenaMax`, ADR 0066). */
+export function chartMallocEnv(
+  valuesYaml: string = readFileSync(PLANNER_CHART_VALUES, 'utf8'),
+): Record<string, string> {
+  const values = parseYaml(valuesYaml) as Record<string, unknown>;
+  const arenas = values['mallocArenaMax'] === undefined ? 0 : chartNumber(values, 'mallocArenaMax');
+  return arenas === 0 ? {} : { MALLOC_ARENA_MAX: String(arenas) };
 }
 
 export interface ProcessRunOptions {
@@ -170,7 +193,13 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.cpuProfDir}`];
   // the heap as the chart sizes it, so the peak RSS measured is the deployed planner's
   const heapLimit = chartHeapFlags();
-  say(`planner started as its chart deploys it: ${heapLimit.join(' ') || "Node's own heap sizing"}`);
+  const mallocEnv = chartMallocEnv();
+  say(
+    `planner started as its chart deploys it: ${heapLimit.join(' ') || "Node's own heap sizing"}` +
+      Object.entries(mallocEnv)
+        .map(([k, v]) => ` ${k}=${v}`)
+        .join(''),
+  );
   const planner = spawn(process.execPath, [...profile, ...heap, ...heapLimit, PLANNER_BIN], {
     env: {
       ...shared,
@@ -185,6 +214,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       MESHWAVE_GATE_RETRY_MS: '1000',
       MESHWAVE_PROMETHEUS_URL: prometheus.url,
       MESHWAVE_PROMETHEUS_CLUSTER_LABEL: clusterLabelOf(run),
+      // glibc's malloc arenas as the chart sets them (ADR 0066)
+      ...mallocEnv,
       // the planner's default (5 s) unless the bench is told otherwise: a gate's query grows with its namespaces
       ...(process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS
         ? { MESHWAVE_PROMETHEUS_TIMEOUT_MS: process.env.MESHWAVE_PROMETHEUS_TIMEOUT_MS }

@@ -1,5 +1,5 @@
 import { HandlerRejectedError, type IncomingMessage } from '@meshwave/bus';
-import { MessageType } from '@meshwave/contracts';
+import { InventoryReport, MessageType } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
 import { AgentReports, type ReconcilePort } from './agent-reports.js';
 import type { InventoryResyncs } from './inventory-resync.js';
@@ -9,8 +9,13 @@ const NOW = Date.parse('2026-12-06T10:00:00Z');
 const lease = { name: 'planner/leader', holder: 'test', epoch: 1 };
 
 /** The intake's handler, with what it passed on to the fleet inventory. */
-async function newIntake(): Promise<{ take: (m: Partial<IncomingMessage>) => Promise<void>; stored: string[] }> {
+async function newIntake(): Promise<{
+  take: (m: Partial<IncomingMessage>) => Promise<void>;
+  stored: string[];
+  reports: InventoryReport[];
+}> {
   const stored: string[] = [];
+  const inventories: InventoryReport[] = [];
   let handler: ((m: IncomingMessage) => Promise<void>) | undefined;
   const context = {
     clock: { now: () => NOW },
@@ -19,7 +24,10 @@ async function newIntake(): Promise<{ take: (m: Partial<IncomingMessage>) => Pro
     bus: { subscribe: async (o: { handler: typeof handler }) => void (handler = o.handler) },
   } as unknown as PlannerContext;
   const reports = new AgentReports(context, { current: lease, lost: async () => {} }, {} as ReconcilePort, {
-    storeReport: async (_l, r) => void stored.push(`inventory ${r.generation}`),
+    storeReport: async (_l, r) => {
+      stored.push(`inventory ${r.generation}`);
+      inventories.push(r);
+    },
     storeDelta: async (_l, d) => void stored.push(`delta ${d.generation}`),
     storeVmGroup: async () => {},
     storeVmMembership: async () => {},
@@ -27,7 +35,7 @@ async function newIntake(): Promise<{ take: (m: Partial<IncomingMessage>) => Pro
     resyncs: { request: async () => true, received: () => {} } as unknown as InventoryResyncs,
   });
   await reports.subscribe();
-  return { take: (m) => handler!(m as IncomingMessage), stored };
+  return { take: (m) => handler!(m as IncomingMessage), stored, reports: inventories };
 }
 
 describe('agent reports: generations from the future (ADR 0038)', () => {
@@ -45,5 +53,32 @@ describe('agent reports: generations from the future (ADR 0038)', () => {
     await take({ type: MessageType.Inventory, data: { ...inventory, generation: NOW } });
     await take({ type: MessageType.InventoryDelta, data: { ...delta, generation: NOW + 1 } });
     expect(stored).toEqual([`inventory ${NOW}`, `delta ${NOW + 1}`]);
+  });
+});
+
+describe('agent reports: what is kept of a report (issue 15)', () => {
+  it('Given two clusters’ inventories parsed from their JSON, When taken, Then their workloads share one labels object per label set', async () => {
+    const { take, reports } = await newIntake();
+    const parsed = (cluster: string): InventoryReport =>
+      InventoryReport.parse(
+        JSON.parse(
+          JSON.stringify({
+            cluster,
+            generation: NOW,
+            workloads: ['a', 'b'].map((name) => ({
+              namespace: 'shop',
+              kind: 'Deployment',
+              name,
+              labels: { app: 'shop' },
+              revision: '1-24-5',
+            })),
+          }),
+        ),
+      );
+    await take({ type: MessageType.Inventory, data: parsed('c1') });
+    await take({ type: MessageType.Inventory, data: parsed('c2') });
+    const [c1, c2] = reports.map((r) => r.workloads);
+    expect(c1![0]!.labels).toBe(c2![1]!.labels);
+    expect(c2![1]!.labels).toEqual({ app: 'shop' });
   });
 });

@@ -30,6 +30,7 @@ import { ReportWrites, type ReportTarget } from './report-writes.js';
 import type { RolloutReconciler } from './rollout-reconciler.js';
 import { RolloutDoc } from './store-layout.js';
 import { StoredClusterReport, StoredVmGroupReport } from './stored-documents.js';
+import { processValues, type SharedValues } from '../core/shared-values.js';
 
 /** What report intake needs of the reconcile loop. */
 export type ReconcilePort = Pick<
@@ -42,6 +43,19 @@ type Report<T> = Pick<IncomingMessage, 'source' | 'type' | 'time'> & { readonly 
 
 const unitFailed = (u: { readonly state: string }): boolean => u.state === 'failed';
 const hostFailed = (h: { readonly state: string }): boolean => h.state === 'failed' || h.state === 'reverted';
+
+/** the reports that list units or hosts: their repeated values are shared before anything keeps them */
+const SHARED_TYPES: ReadonlySet<string> = new Set([
+  MessageType.UnitProgress,
+  MessageType.UnitProgressDelta,
+  MessageType.VmProgress,
+  MessageType.VmProgressDelta,
+  MessageType.VmInventory,
+  MessageType.Inventory,
+  MessageType.InventoryDelta,
+  MessageType.Health,
+  MessageType.HealthDelta,
+]);
 
 /** Health reports are kept per cluster (`cluster-agent/<cluster>`), the vm-bridge's under one key whatever its instance. */
 function healthKeyOf(source: string): string {
@@ -65,6 +79,7 @@ export class AgentReports {
       FleetInventory,
       'storeReport' | 'storeDelta' | 'storeVmGroup' | 'storeVmMembership' | 'heardFrom' | 'resyncs'
     >,
+    private readonly values: Pick<SharedValues, 'share'> = processValues,
   ) {
     this.writes = new ReportWrites(
       context.store,
@@ -109,6 +124,8 @@ export class AgentReports {
     const lease = this.leadership.current;
     if (!lease) throw new PlannerError(PlannerErrorCode.NotLeader, 'not leader', { retryable: true });
     const receivedAt = performance.now();
+    // what is kept of a report (held, stored, observed) shares its kinds, namespaces and revisions (issue 15)
+    if (SHARED_TYPES.has(m.type)) this.values.share(m.data);
     switch (m.type) {
       case MessageType.UnitProgress:
         this.noteHeard(m.data.cluster);

@@ -100,4 +100,15 @@ describe('RolloutReads', () => {
     expect([...docs.keys()].sort()).toEqual([RolloutDoc.Record, RolloutDoc.State]);
     expect(loaded?.observations.clusters.size).toBe(0);
   });
+
+  it('Given a driven rollout read, When it is read again, Then the record and reports it holds are the validated values, not also the JSON they came from (issue 15)', async () => {
+    const { store } = newCountingStore();
+    await newRollout(store);
+    const reads = new RolloutReads(store);
+    const first = await reads.read(ID, new Map(), true);
+    const again = await reads.read(ID, new Map(), true);
+    expect(again.docs.get(RolloutDoc.Record)!.value).toBe(first.loaded!.record);
+    expect(again.docs.get(RolloutDoc.clusterReport('c1'))!.value).toBe(first.loaded!.observations.clusters.get('c1'));
+    expect(again.loaded!.record).toBe(first.loaded!.record);
+  });
 });

@@ -40,10 +40,25 @@ export class RolloutReads {
       const doc = changed.get(name) ?? held.get(name);
       if (doc !== undefined && doc.version === version) docs.set(name, doc);
     }
+    const loaded = loadRollout(docs, health, this.validated, id);
+    const once = this.validatedOnly(id, docs);
     // A read that overlapped another (a status poll during a reconcile) may store an older picture: harmless,
     // the next read compares versions again.
-    if (keep || this.scopes.has(id)) this.scopes.set(id, docs);
-    return { docs, loaded: loadRollout(docs, health, this.validated, id) };
+    if (keep || this.scopes.has(id)) this.scopes.set(id, once);
+    return { docs: once, loaded };
+  }
+
+  /**
+   * `docs` with each value validated at its version replaced by the validated one: the record (the whole plan)
+   * and the reports are held once, not also as the JSON they were parsed from (issue 15).
+   */
+  private validatedOnly(id: string, docs: ReadonlyMap<string, VersionedDoc>): Map<string, VersionedDoc> {
+    const out = new Map<string, VersionedDoc>();
+    for (const [name, doc] of docs) {
+      const held = this.validated.held(id, name);
+      out.set(name, held !== undefined && held.version === doc.version ? held : doc);
+    }
+    return out;
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   StoredVmMembership,
   parseStored,
 } from './stored-documents.js';
+import { processValues, type SharedValues } from '../core/shared-values.js';
 
 export type { StoredInventoryCluster, StoredVmGroup } from './stored-documents.js';
 
@@ -67,13 +68,16 @@ export interface LoadedRollout {
 export class ValidatedDocs {
   private readonly scopes = new Map<string, Map<string, { readonly version: number; readonly value: unknown }>>();
 
+  constructor(private readonly values: Pick<SharedValues, 'share'> = processValues) {}
+
   /** `doc` of `scope` as `schema` says, validated only when its version is new to this cache */
   parse<S extends z.ZodType>(schema: S, scope: string, name: string, doc: VersionedDoc): z.infer<S> {
     let docs = this.scopes.get(scope);
     if (docs === undefined) this.scopes.set(scope, (docs = new Map()));
     const known = docs.get(name);
     if (known !== undefined && known.version === doc.version) return known.value as z.infer<S>;
-    const value: z.infer<S> = parseStored(schema, doc, name);
+    // kept until its next version: its repeated values shared with every other document and report held
+    const value: z.infer<S> = this.values.share(parseStored(schema, doc, name));
     docs.set(name, { version: doc.version, value });
     return value;
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PlannerError } from '../errors.js';
 import { ValidatedDocs } from './store-layout.js';
+import { StoredInventoryCluster } from './stored-documents.js';
 
 /** a schema that counts its validations */
 function counting(): { schema: z.ZodType<{ n: number }>; runs: () => number } {
@@ -59,5 +60,25 @@ describe('ValidatedDocs', () => {
       expect(error).toBeInstanceOf(PlannerError);
       expect((error as PlannerError).code).toBe('STORED_DOCUMENT_INVALID');
     }
+  });
+
+  it('Given two clusters’ stored inventories, When parsed, Then their workloads share one labels object per label set (issue 15)', () => {
+    const docs = new ValidatedDocs();
+    const stored = (cluster: string): { value: unknown; version: number } => ({
+      version: 1,
+      value: JSON.parse(
+        JSON.stringify({
+          receivedAt: '2026-12-07T00:00:00.000Z',
+          report: {
+            cluster,
+            generation: 1,
+            workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'a', labels: { app: 'shop' }, revision: null }],
+          },
+        }),
+      ),
+    });
+    const a = docs.parse(StoredInventoryCluster, 'fleet', 'inventory/cluster/c1', stored('c1'));
+    const b = docs.parse(StoredInventoryCluster, 'fleet', 'inventory/cluster/c2', stored('c2'));
+    expect(a.report.workloads[0]!.labels).toBe(b.report.workloads[0]!.labels);
   });
 });
