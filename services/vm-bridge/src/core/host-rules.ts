@@ -58,4 +58,3 @@ export function failureOf(
 export function targetOf(group: GroupRecord, host: HostRecord): string | undefined {
   return group.command?.targets[host.name];
 }
-
