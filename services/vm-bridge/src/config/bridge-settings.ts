@@ -18,8 +18,9 @@ export interface BridgeSettings extends DecisionSettings {
   /** how often every group is reconciled even without news (deadlines, staleness) */
   readonly tickMs: number;
   /**
-   * Reports of a group are applied at most this often (those arriving meanwhile are applied together): deciding a
-   * group costs its size, so one decision per report would cost hosts² a report interval (issue 15).
+   * Least time between two writes of a group's reports and registrations (those arriving meanwhile are applied
+   * together). Default 0: a write starts as soon as the group's previous one ended, so the report that completes a
+   * batch starts the next one at once; a write costs the hosts it changes, not the group (ADR 0063).
    */
   readonly reportFlushMs: number;
   /** progress is republished at least this often even when unchanged */
@@ -38,7 +39,7 @@ export const DEFAULT_BRIDGE_SETTINGS: BridgeSettings = {
   leaseName: 'vm-bridge',
   leaseTtlMs: 15_000,
   tickMs: 1000,
-  reportFlushMs: 100,
+  reportFlushMs: 0,
   progressIntervalMs: 30_000,
   maxLongPollMs: 60_000,
   loopDelayThresholdMs: DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,

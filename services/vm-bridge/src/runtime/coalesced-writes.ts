@@ -17,10 +17,11 @@ interface Pending<I, R> {
 }
 
 /**
- * Items of one group (host reports, registrations) gathered and applied together in one read-decide-write,
- * started at most every `reportFlushMs` per group: deciding a group costs its size, so one write per item would
- * cost hosts² when thousands of hosts report or enroll at once (issue 15). A flush queued but not started takes in
- * the items that arrive meanwhile; each caller gets its own item's outcome.
+ * Items of one group (host reports, registrations) gathered and applied together in one read-decide-write: a flush
+ * starts when the group's previous write ended (and `reportFlushMs` after the last flush started, default 0), and
+ * a flush queued but not started takes in the items that arrive meanwhile, so thousands of hosts reporting at once
+ * make a few writes, and the report that completes a batch is written without waiting for a timer (ADR 0063).
+ * Each caller gets its own item's outcome.
  */
 export class CoalescedWrites<I, R> {
   private readonly pending = new Map<string, Pending<I, R>>();

@@ -47,13 +47,15 @@ export class MembershipPublisher {
 
   /** After a committed write of `group` whose hosts are now `hosts`. */
   afterCommit(group: string, hosts: readonly HostRecord[], now: number): void {
-    this.members.delete(group);
+    const kept = { byName: new Map(hosts.map((h) => [h.name, memberOf(h)] as const)), dirty: true };
+    this.members.set(group, kept);
     if (this.inFlight.has(group)) return;
     const members = membersOf(hosts);
     const json = JSON.stringify(members);
     const last = this.sent.get(group);
+    kept.dirty = false;
     if (last !== undefined && last.json === json && now - last.at < this.ctx.settings.progressIntervalMs) return;
-    this.send(group, members, json, now);
+    this.send(group, members, json, now, () => (kept.dirty = true));
   }
 
   /**
@@ -62,14 +64,7 @@ export class MembershipPublisher {
    */
   afterChanges(group: string, changed: readonly HostRecord[], now: number, all: () => readonly HostRecord[]): void {
     const kept = this.members.get(group);
-    const last = this.sent.get(group);
-    if (kept === undefined || last === undefined) {
-      if (this.inFlight.has(group)) return;
-      const hosts = all();
-      this.afterCommit(group, hosts, now);
-      this.members.set(group, { byName: new Map(hosts.map((h) => [h.name, memberOf(h)] as const)), dirty: false });
-      return;
-    }
+    if (kept === undefined) return this.afterCommit(group, all(), now);
     for (const h of changed) {
       const m = memberOf(h);
       const before = kept.byName.get(h.name);
@@ -78,7 +73,8 @@ export class MembershipPublisher {
       kept.dirty = true;
     }
     if (this.inFlight.has(group)) return;
-    if (!kept.dirty && now - last.at < this.ctx.settings.progressIntervalMs) return;
+    const last = this.sent.get(group);
+    if (!kept.dirty && last !== undefined && now - last.at < this.ctx.settings.progressIntervalMs) return;
     const members = [...kept.byName.values()].sort(byName);
     kept.dirty = false;
     this.send(group, members, JSON.stringify(members), now, () => (kept.dirty = true));

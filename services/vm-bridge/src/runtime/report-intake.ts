@@ -6,7 +6,7 @@ import type { GroupWriter } from './group-writer.js';
 
 /**
  * Hosts' reports, applied per group in batches (a report may complete or fail a batch of the rollout): every
- * report received since the last flush goes into one read-decide-write, at most every `reportFlushMs`.
+ * report received since the last flush goes into one read-decide-write, as soon as the group's previous write ended.
  */
 export class ReportIntake {
   private readonly writes: CoalescedWrites<HostReport, void>;
