@@ -106,7 +106,8 @@ for (const started of lines.filter((l) => l.msg === 'batch started')) {
   const told = of((l) => l.msg === 'upgrading');
   const restarted = of((l) => l.msg === 'report' && l.report?.phase === 'checking');
   const ready = of((l) => l.msg === WANTED_TOO);
-  const idle = of((l) => l.msg === 'report' && l.report?.phase === 'idle');
+  // the idle reports up to the judgement (later ones are the hosts' heartbeats)
+  const idle = of((l) => l.msg === 'report' && l.report?.phase === 'idle' && (ended === undefined || l.t <= ended.t));
   const rel = (ts: number[], pick: (xs: number[]) => number): number => (ts.length > 0 ? pick(ts) - started.t : NaN);
   const max = (xs: number[]): number => Math.max(...xs);
   const min = (xs: number[]): number => Math.min(...xs);
