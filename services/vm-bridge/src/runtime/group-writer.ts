@@ -33,8 +33,9 @@ export type GroupChange<T> = (loaded: StoredGroup) => {
 };
 
 /**
- * Read-decide-write for one group, one at a time per group: `change` edits the group, `decideGroup` takes it
- * from there, and what changed is written in one fenced transition (retried on version conflicts).
+ * Read-decide-write for one group, one at a time per group: `change` edits the group, `decideReports` (the changed
+ * hosts only) or `decideGroup` (the whole group, ADR 0063) takes it from there, and what changed is written in one
+ * fenced transition (retried on version conflicts).
  * The group is read from the store once per lease epoch and then kept here, brought up to date by every
  * committed write: only this leader writes the group (every write is fenced by its epoch), so a write reads
  * nothing and writes only the documents that changed (ADR 0024). Any doubt — a conflict, a failed or fenced
