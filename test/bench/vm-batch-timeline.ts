@@ -4,7 +4,7 @@
 // bridge's and the agents' own log lines: batch started (decided) -> hosts told (first and last `upgrading`) ->
 // proxies restarted (last `checking` report) -> ready (last `upgraded; proxy ready`) -> last idle report sent ->
 // batch judged done (`batch succeeded`). Prints per batch and the median of each step, the rollout's time and its
-// bound (batches x restart time, the fleet bench's VM term). Stops by itself.
+// bound (batches x restart time, the fleet bench's VM term), and the process's CPU time meanwhile. Stops by itself.
 //   node_modules/.bin/node test/bench/vm-batch-timeline.ts [--hosts 1000] [--max-unavailable 100] [--restart-ms 400]
 // Needs a build (`npx tsc -b`).
 import { parseArgs } from 'node:util';
@@ -65,6 +65,7 @@ async function rolled(): Promise<boolean> {
 }
 
 const start = Date.now();
+const cpuBefore = process.cpuUsage();
 await fleet.bridge.applyCommand({
   rolloutId: 'bench',
   wave: 0,
@@ -79,6 +80,7 @@ await fleet.bridge.applyCommand({
 });
 while (!(await rolled())) await new Promise((r) => setTimeout(r, 20));
 const elapsedMs = Date.now() - start;
+const cpu = process.cpuUsage(cpuBefore);
 clearTimeout(deadline);
 await fleet.close();
 
@@ -139,6 +141,8 @@ console.log(
       restartMs,
       batches: timelines.length,
       elapsedMs,
+      /** the whole process's CPU during the rollout (bridge, agents, simulated proxies), user + system */
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
       boundMs: timelines.length * restartMs,
       ratio: Number((elapsedMs / (timelines.length * restartMs)).toFixed(2)),
       medianMsAfterBatchStart: Object.fromEntries(keys.map((k) => [k, median(timelines.map((t) => t[k]))])),

@@ -1,4 +1,5 @@
-import { AgentPhase, VmHostState } from '@meshwave/contracts';
+import type { AgentPhase } from '@meshwave/contracts';
+import { VmHostState } from '@meshwave/contracts';
 import { failureOf, isAvailable, targetOf, timedFrom } from './host-rules.js';
 import { settled } from './report-decision.js';
 
