@@ -18,9 +18,9 @@ export interface BridgeSettings extends DecisionSettings {
   /** how often every group is reconciled even without news (deadlines, staleness) */
   readonly tickMs: number;
   /**
-   * Least time between two writes of a group's reports and registrations (those arriving meanwhile are applied
-   * together). Default 0: a write starts as soon as the group's previous one ended, so the report that completes a
-   * batch starts the next one at once; a write costs the hosts it changes, not the group (ADR 0063).
+   * Routine reports and registrations of a group are written at most this often (those arriving meanwhile are
+   * applied together). A report of a host in the batch in flight is written as soon as the group's previous write
+   * ended: it may complete or fail the batch, and the next batch starts in that write (ADR 0063).
    */
   readonly reportFlushMs: number;
   /** progress is republished at least this often even when unchanged */
@@ -39,7 +39,7 @@ export const DEFAULT_BRIDGE_SETTINGS: BridgeSettings = {
   leaseName: 'vm-bridge',
   leaseTtlMs: 15_000,
   tickMs: 1000,
-  reportFlushMs: 0,
+  reportFlushMs: 100,
   progressIntervalMs: 30_000,
   maxLongPollMs: 60_000,
   loopDelayThresholdMs: DEFAULT_EVENT_LOOP_DELAY_THRESHOLD_MS,

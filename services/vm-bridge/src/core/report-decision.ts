@@ -1,5 +1,5 @@
 import { VmHostState } from '@meshwave/contracts';
-import type { DecisionSettings, GroupRecord, HostRecord } from './batch-decision.js';
+import type { ActiveBatch, DecisionSettings, GroupRecord, HostRecord } from './batch-decision.js';
 import { isWaiting } from './batch-decision.js';
 import { failureOf, isAvailable, targetOf } from './host-rules.js';
 
@@ -41,9 +41,11 @@ export function decideReports(input: ReportDecisionInput): ReportDecision | unde
   const changed = new Map(input.changed.map((h) => [h.name, h] as const));
   for (const h of input.changed) if (input.recordOf(h.name) === undefined && isWaiting(group, h)) return undefined;
   const batch = group.batch;
+  const inBatch = batch === undefined ? undefined : membersOf(batch);
   if (batch === undefined) {
     if (group.command !== undefined && !group.halted && input.waiting > 0) return undefined;
-  } else {
+  } else if (input.changed.some((h) => inBatch?.has(h.name))) {
+    // only a member's report changes the batch's outcome (its deadline and stale reports are `recheckAt`'s)
     const holdTimeouts = input.holdTimeouts === true;
     let allAvailable = true;
     for (const name of batch.hosts) {
@@ -54,9 +56,18 @@ export function decideReports(input: ReportDecisionInput): ReportDecision | unde
     }
     if (allAvailable) return undefined;
   }
-  const inBatch = new Set(batch?.hosts ?? []);
-  const hosts = input.changed.map((h) => (inBatch.has(h.name) ? h : settled(group, h, now, settings, input.starvedAt)));
+  const hosts = input.changed.map((h) =>
+    inBatch?.has(h.name) === true ? h : settled(group, h, now, settings, input.starvedAt),
+  );
   return { group, hosts, ...(input.starvedAt !== undefined ? { starvedAt: input.starvedAt } : {}) };
+}
+
+/** A batch's hosts as a set, made once per batch (a batch record is never changed, only replaced). */
+const memberSets = new WeakMap<ActiveBatch, ReadonlySet<string>>();
+function membersOf(batch: ActiveBatch): ReadonlySet<string> {
+  let set = memberSets.get(batch);
+  if (set === undefined) memberSets.set(batch, (set = new Set(batch.hosts)));
+  return set;
 }
 
 /** A host outside any batch: its state follows what it reports (the rule of `decideGroup`). */

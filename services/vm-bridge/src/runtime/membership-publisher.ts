@@ -6,6 +6,9 @@ import type { BridgeContext } from './bridge-context.js';
 
 type Members = VmInventoryReport['hosts'];
 
+/** least time between two memberships sent for reports and enrolments (a removal, a whole decision, goes at once) */
+const MEMBERSHIP_SPACING_MS = 1_000;
+
 /**
  * The group's hosts as the planner's inventory holds them, by name: each with the version its last report says it
  * runs, or (no report yet) the one it enrolled with.
@@ -74,7 +77,10 @@ export class MembershipPublisher {
     }
     if (this.inFlight.has(group)) return;
     const last = this.sent.get(group);
-    if (!kept.dirty && last !== undefined && now - last.at < this.ctx.settings.progressIntervalMs) return;
+    const since = last === undefined ? Infinity : now - last.at;
+    // a report's new version goes with the next write a second after the last membership went (the ticker writes
+    // every group each `tickMs`): while a batch moves, its hosts' versions go together, not one list per report
+    if (since < (kept.dirty ? MEMBERSHIP_SPACING_MS : this.ctx.settings.progressIntervalMs)) return;
     const members = [...kept.byName.values()].sort(byName);
     kept.dirty = false;
     this.send(group, members, JSON.stringify(members), now, () => (kept.dirty = true));
