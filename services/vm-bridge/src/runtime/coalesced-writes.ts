@@ -82,16 +82,10 @@ export class CoalescedWrites<I, R> {
         }
         return this.change(loaded, drained.items);
       });
-    const waited =
-      wait > 0
-        ? new Promise<void>((resolve) => {
-            const timer = clock.setTimer(wait, resolve);
-            this.wakers.set(group, () => {
-              timer.cancel();
-              resolve();
-            });
-          })
-        : Promise.resolve();
+    // a sleep (unlike a timer) keeps the process alive: a flush waiting here is a write under way
+    const cut = new AbortController();
+    if (wait > 0) this.wakers.set(group, () => cut.abort());
+    const waited = wait > 0 ? clock.sleep(wait, cut.signal) : Promise.resolve();
     const flush = waited.then(apply).then(
       (outcomes) => this.answer(drained, (key) => outcomes.get(key) ?? { error: new Error(`no outcome for ${key}`) }),
       (error: unknown) => {
