@@ -6,7 +6,7 @@ import type { BridgeContext } from './bridge-context.js';
 
 type Members = VmInventoryReport['hosts'];
 
-/** least time between two memberships sent for reports and enrolments (a removal, a whole decision, goes at once) */
+/** least time between two memberships sent for reports while a batch is in flight */
 const MEMBERSHIP_SPACING_MS = 1_000;
 
 /**
@@ -65,7 +65,14 @@ export class MembershipPublisher {
    * After a committed write that changed only `changed` (a report, a registration): their entries are compared, and
    * the whole membership is made only when one of them changed, its last publish failed or the interval passed.
    */
-  afterChanges(group: string, changed: readonly HostRecord[], now: number, all: () => readonly HostRecord[]): void {
+  afterChanges(
+    group: string,
+    changed: readonly HostRecord[],
+    now: number,
+    all: () => readonly HostRecord[],
+    /** a batch is in flight: its judgement sends the membership whole anyway, so reports' changes are spaced */
+    spaced: boolean,
+  ): void {
     const kept = this.members.get(group);
     if (kept === undefined) return this.afterCommit(group, all(), now);
     for (const h of changed) {
@@ -78,9 +85,9 @@ export class MembershipPublisher {
     if (this.inFlight.has(group)) return;
     const last = this.sent.get(group);
     const since = last === undefined ? Infinity : now - last.at;
-    // a report's new version goes with the next write a second after the last membership went (the ticker writes
-    // every group each `tickMs`): while a batch moves, its hosts' versions go together, not one list per report
-    if (since < (kept.dirty ? MEMBERSHIP_SPACING_MS : this.ctx.settings.progressIntervalMs)) return;
+    // while a batch moves, a report's new version goes with the next write a second after the last membership went
+    // (the ticker writes every group each `tickMs`), not one list per report; otherwise at once
+    if (since < (kept.dirty ? (spaced ? MEMBERSHIP_SPACING_MS : 0) : this.ctx.settings.progressIntervalMs)) return;
     const members = [...kept.byName.values()].sort(byName);
     kept.dirty = false;
     this.send(group, members, JSON.stringify(members), now, () => (kept.dirty = true));

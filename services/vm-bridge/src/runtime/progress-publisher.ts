@@ -105,7 +105,7 @@ export class ProgressPublisher {
       for (const [state, count] of counts.byState) metrics.hosts.set({ group, state }, count);
       metrics.unavailable.set({ group }, counts.unavailable);
     }
-    this.membership.afterChanges(group, decision.hosts, now, all);
+    this.membership.afterChanges(group, decision.hosts, now, all, decision.group.batch !== undefined);
     const head = progressHead(group, decision.group);
     if (head === undefined) return;
     const degraded = degradedOf(this.ctx);
