@@ -59,4 +59,38 @@ describe('ReportChain (ADR 0048)', () => {
     chain.taken(same.seq);
     expect(chain.next([{ name: 'a', state: 'pending' }], true)).toMatchObject({ kind: 'whole' });
   });
+
+  it('nextChanged: a delta of the keys said to change, compared with the report the bus took; a discarded or failed one changes nothing held', () => {
+    const chain = newChain();
+    const entries = new Map<string, Entry>([
+      ['a', { name: 'a', state: 'pending' }],
+      ['b', { name: 'b', state: 'pending' }],
+    ]);
+    const first = chain.nextChanged(entries, []);
+    expect(first).toMatchObject({ kind: 'whole', entries: [...entries.values()] });
+    chain.taken(first.seq);
+    entries.set('a', { name: 'a', state: 'converged' });
+    entries.delete('b');
+    entries.set('c', { name: 'c', state: 'pending' });
+    const second = chain.nextChanged(entries, ['a', 'b', 'c', 'a']);
+    expect(second).toMatchObject({
+      kind: 'delta',
+      base: first.seq,
+      upserted: [
+        { name: 'a', state: 'converged' },
+        { name: 'c', state: 'pending' },
+      ],
+      removed: [{ name: 'b', state: 'pending' }],
+    });
+    chain.taken(second.seq);
+    // nothing new for 'a' against what the bus took: an empty delta, discarded, keeps the held report
+    const third = chain.nextChanged(entries, ['a']);
+    expect(third).toMatchObject({ kind: 'delta', base: second.seq, upserted: [], removed: [] });
+    chain.discard(third.seq);
+    entries.set('c', { name: 'c', state: 'converged' });
+    const fourth = chain.nextChanged(entries, ['c']);
+    expect(fourth).toMatchObject({ kind: 'delta', base: second.seq, upserted: [{ name: 'c', state: 'converged' }] });
+    // not taken (the send failed): the next report is whole
+    expect(chain.nextChanged(entries, ['c'])).toMatchObject({ kind: 'whole' });
+  });
 });

@@ -39,7 +39,10 @@ export class ReportChain<E extends object> {
   private held: Map<string, E> | undefined;
   private base = 0;
   /** the report in flight: held once the bus takes it; `delta`: it follows the held one */
-  private pending: { readonly seq: number; readonly entries: Map<string, E>; readonly delta: boolean } | undefined;
+  private pending:
+    | { readonly seq: number; readonly entries: Map<string, E>; readonly delta: boolean }
+    | { readonly seq: number; readonly base: Map<string, E>; readonly changes: Map<string, E | undefined> }
+    | undefined;
 
   constructor(
     private readonly keyOf: (entry: E) => string,
@@ -65,19 +68,53 @@ export class ReportChain<E extends object> {
   }
 
   /**
+   * As `next`, when the caller knows which keys may differ from the list it gave last (`changed`; the others are
+   * the same): a delta costs those keys, not the list. `entries` is the whole list now, by key (read, not kept).
+   */
+  nextChanged(entries: ReadonlyMap<string, E>, changed: Iterable<string>, whole = false): ChainStep<E> {
+    const held = this.held;
+    if (whole || held === undefined) return this.next([...entries.values()], true);
+    const seq = this.nextSeq();
+    this.held = undefined;
+    const changes = new Map<string, E | undefined>();
+    const upserted: E[] = [];
+    const removed: E[] = [];
+    for (const key of changed) {
+      if (changes.has(key)) continue;
+      const now = entries.get(key);
+      const before = held.get(key);
+      changes.set(key, now);
+      if (now === undefined) {
+        if (before !== undefined) removed.push(before);
+      } else if (before === undefined || !sameEntry(before, now)) upserted.push(now);
+    }
+    this.pending = { seq, base: held, changes };
+    return { kind: 'delta', seq, base: this.base, upserted, removed };
+  }
+
+  /**
    * The delta `next` gave with `seq` is not sent (it says nothing new): what is held stays held, and the next
    * delta follows the same report. A whole report not sent leaves nothing held.
    */
   discard(seq: number): void {
-    if (this.pending?.seq !== seq) return;
-    if (this.pending.delta) this.held = this.pending.entries;
+    const pending = this.pending;
+    if (pending?.seq !== seq) return;
+    if ('base' in pending) this.held = pending.base;
+    else if (pending.delta) this.held = pending.entries;
     this.pending = undefined;
   }
 
   /** the bus took the report `next` gave with `seq`: the next delta follows it */
   taken(seq: number): void {
-    if (this.pending?.seq !== seq) return;
-    this.held = this.pending.entries;
+    const pending = this.pending;
+    if (pending?.seq !== seq) return;
+    if ('base' in pending) {
+      for (const [key, e] of pending.changes) {
+        if (e === undefined) pending.base.delete(key);
+        else pending.base.set(key, e);
+      }
+      this.held = pending.base;
+    } else this.held = pending.entries;
     this.base = seq;
     this.pending = undefined;
   }

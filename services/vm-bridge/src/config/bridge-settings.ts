@@ -18,8 +18,9 @@ export interface BridgeSettings extends DecisionSettings {
   /** how often every group is reconciled even without news (deadlines, staleness) */
   readonly tickMs: number;
   /**
-   * Reports of a group are applied at most this often (those arriving meanwhile are applied together): deciding a
-   * group costs its size, so one decision per report would cost hosts² a report interval (issue 15).
+   * Routine reports and registrations of a group are written at most this often (those arriving meanwhile are
+   * applied together). A report of a host in the batch in flight is written as soon as the group's previous write
+   * ended: it may complete or fail the batch, and the next batch starts in that write (ADR 0063).
    */
   readonly reportFlushMs: number;
   /** progress is republished at least this often even when unchanged */

@@ -1,4 +1,9 @@
-import { AgentPhase, VmHostState } from '@meshwave/contracts';
+import type { AgentPhase } from '@meshwave/contracts';
+import { VmHostState } from '@meshwave/contracts';
+import { failureOf, isAvailable, targetOf, timedFrom } from './host-rules.js';
+import { settled } from './report-decision.js';
+
+export { BatchFailureReason, isAvailable } from './host-rules.js';
 
 // The pure core of the bridge: given a group's stored state, the hosts' last reports and `now`, decide which
 // hosts get which desired version. No I/O, no clock; the bridge persists what this returns and acts on it.
@@ -97,11 +102,6 @@ export interface DecisionInput {
   readonly starvedAt?: number;
 }
 
-/** Since when a batch's hosts have had a loop that kept up: its start, or the bridge's last starved instant. */
-function timedFrom(batch: ActiveBatch, starvedAt: number | undefined): number {
-  return Math.max(batch.startedAt, starvedAt ?? -Infinity);
-}
-
 export const BatchEventKind = {
   Started: 'batch-started',
   Succeeded: 'batch-succeeded',
@@ -116,14 +116,6 @@ export interface BatchEvent {
   readonly reason?: string;
 }
 
-/** Why a batch failed; stable constants shown to operators (prefix of the halt reason). */
-export const BatchFailureReason = {
-  HostReportedFailure: 'HostReportedFailure',
-  UnhealthyOnNewVersion: 'UnhealthyOnNewVersion',
-  BatchTimeout: 'BatchTimeout',
-} as const;
-export type BatchFailureReason = (typeof BatchFailureReason)[keyof typeof BatchFailureReason];
-
 export interface Decision {
   readonly group: GroupRecord;
   /** every host, with its new record (same object when unchanged) */
@@ -137,44 +129,8 @@ export interface Decision {
   readonly blockedReason?: string;
   /** the bridge's last starved instant the decision took (its progress judges staleness alike) */
   readonly starvedAt?: number;
-}
-
-/**
- * True when the host runs what it should, idle, healthy, with a fresh report. With `starvedAt` (the bridge's last
- * starved instant), a report's age counts from then at the most: reports wait in a starved loop (issue 15).
- */
-export function isAvailable(host: HostRecord, now: number, settings: DecisionSettings, starvedAt?: number): boolean {
-  const r = host.report;
-  if (r === undefined || now - Math.max(r.at, starvedAt ?? -Infinity) > settings.reportStaleMs) return false;
-  if (!r.healthy || r.phase !== AgentPhase.Idle) return false;
-  return host.desiredVersion === null || r.runningVersion === host.desiredVersion;
-}
-
-function failureOf(
-  host: HostRecord,
-  batch: ActiveBatch,
-  now: number,
-  settings: DecisionSettings,
-  holdTimeouts: boolean,
-  starvedAt: number | undefined,
-): string | undefined {
-  const r = host.report;
-  if (r !== undefined && r.assignment === host.assignment && host.desiredVersion !== null) {
-    if (r.failedVersion === host.desiredVersion && r.phase === AgentPhase.Idle) {
-      return `${BatchFailureReason.HostReportedFailure}: host ${host.name} could not run ${host.desiredVersion}: ${r.lastError ?? 'no detail'}`;
-    }
-    if (r.runningVersion === host.desiredVersion && r.phase === AgentPhase.Idle && !r.healthy) {
-      return `${BatchFailureReason.UnhealthyOnNewVersion}: host ${host.name} runs ${host.desiredVersion} but is not ready: ${r.lastError ?? 'no detail'}`;
-    }
-  }
-  if (
-    !holdTimeouts &&
-    now - timedFrom(batch, starvedAt) >= settings.batchTimeoutMs &&
-    !isAvailable(host, now, settings)
-  ) {
-    return `${BatchFailureReason.BatchTimeout}: host ${host.name} did not report ${host.desiredVersion ?? 'its version'} running and healthy within ${Math.round(settings.batchTimeoutMs / 1000)}s`;
-  }
-  return undefined;
+  /** hosts the command still wants moved that no batch holds now (a report can start a batch only while some do) */
+  readonly waiting: number;
 }
 
 /** `h` (re)assigned `version` by `group`'s command, whose trace the host's work for it joins. */
@@ -187,11 +143,6 @@ function assign(group: GroupRecord, h: HostRecord, version: string | null): Host
     assignment: h.assignment + 1,
     ...(traceparent !== undefined ? { traceparent } : {}),
   };
-}
-
-/** The version the command wants `host` on, or undefined when the command leaves it alone. */
-function targetOf(group: GroupRecord, host: HostRecord): string | undefined {
-  return group.command?.targets[host.name];
 }
 
 /** The hosts of one decision by name, as they change during it. */
@@ -228,6 +179,7 @@ export function decideGroup(input: DecisionInput): Decision {
     hosts,
     events: [...judged.events, ...started.events],
     unavailable,
+    waiting: hosts.filter((h) => isWaiting(group, h)).length,
     ...(recheckAt !== undefined ? { recheckAt } : {}),
     ...(started.blockedReason !== undefined ? { blockedReason: started.blockedReason } : {}),
     ...(input.starvedAt !== undefined ? { starvedAt: input.starvedAt } : {}),
@@ -310,11 +262,7 @@ function startNextBatch(
   const unavailable = all.filter((h) => !isAvailable(h, now, settings)).length;
   let budget = command.maxUnavailable - unavailable;
   const waiting = all
-    .filter((h) => {
-      const target = targetOf(group, h);
-      if (target === undefined || target === h.desiredVersion) return false;
-      return !(h.failedVersion === target && h.failedGeneration === command.generation);
-    })
+    .filter((h) => isWaiting(group, h))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const picked: HostRecord[] = [];
   for (const h of waiting) {
@@ -361,17 +309,9 @@ function settleHostsOutsideBatch(
 ): void {
   const inBatch = new Set(group.batch?.hosts ?? []);
   for (const h of [...byName.values()]) {
-    if (inBatch.has(h.name) || h.state === VmHostState.Failed || h.state === VmHostState.Reverted) continue;
-    const target = targetOf(group, h);
-    const state =
-      target !== undefined && target !== h.desiredVersion
-        ? VmHostState.Pending
-        : isAvailable(h, now, settings, starvedAt)
-          ? VmHostState.Converged
-          : h.state === VmHostState.Upgrading
-            ? VmHostState.Upgrading
-            : VmHostState.Pending;
-    if (state !== h.state) byName.set(h.name, { ...h, state });
+    if (inBatch.has(h.name)) continue;
+    const next = settled(group, h, now, settings, starvedAt);
+    if (next !== h) byName.set(h.name, next);
   }
 }
 
@@ -389,6 +329,13 @@ function recheckTime(
     if (h.report !== undefined && isAvailable(h, now, settings, starvedAt))
       deadlines.push(Math.max(h.report.at, starvedAt ?? -Infinity) + settings.reportStaleMs + 1);
   return deadlines.length > 0 ? Math.min(...deadlines) : undefined;
+}
+
+/** True when the command wants `h` on another version and it did not already fail that version in this generation. */
+export function isWaiting(group: GroupRecord, h: HostRecord): boolean {
+  const target = targetOf(group, h);
+  if (target === undefined || target === h.desiredVersion) return false;
+  return !(h.failedVersion === target && h.failedGeneration === group.command?.generation);
 }
 
 /** Group state before any command. */

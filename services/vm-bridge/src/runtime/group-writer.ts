@@ -10,12 +10,20 @@ import {
   type StoredGroup,
 } from '../adapters/group-store.js';
 import { decideGroup, type HostRecord } from '../core/batch-decision.js';
+import { decideReports } from '../core/report-decision.js';
 import { VmBridgeError, VmBridgeErrorCode } from '../errors.js';
 import { degradedOf, unknownGroup, type BridgeContext } from './bridge-context.js';
 import { GroupLanes } from './group-lanes.js';
 import type { ProgressPublisher } from './progress-publisher.js';
 
 const MAX_WRITE_ATTEMPTS = 8;
+
+/** A group as this epoch last wrote it, and what its last whole decision said (absent: decide it whole next). */
+interface KeptView {
+  readonly epoch: number;
+  readonly view: StoredGroup;
+  judged?: { readonly waiting: number; readonly recheckAt: number | undefined };
+}
 
 /** An edit of a group as read: what to answer, what to change, and the audit entry of the change. */
 export type GroupChange<T> = (loaded: StoredGroup) => {
@@ -25,8 +33,9 @@ export type GroupChange<T> = (loaded: StoredGroup) => {
 };
 
 /**
- * Read-decide-write for one group, one at a time per group: `change` edits the group, `decideGroup` takes it
- * from there, and what changed is written in one fenced transition (retried on version conflicts).
+ * Read-decide-write for one group, one at a time per group: `change` edits the group, `decideReports` (the changed
+ * hosts only) or `decideGroup` (the whole group, ADR 0063) takes it from there, and what changed is written in one
+ * fenced transition (retried on version conflicts).
  * The group is read from the store once per lease epoch and then kept here, brought up to date by every
  * committed write: only this leader writes the group (every write is fenced by its epoch), so a write reads
  * nothing and writes only the documents that changed (ADR 0024). Any doubt — a conflict, a failed or fenced
@@ -34,7 +43,7 @@ export type GroupChange<T> = (loaded: StoredGroup) => {
  */
 export class GroupWriter {
   private readonly lanes = new GroupLanes();
-  private readonly views = new Map<string, { readonly epoch: number; readonly view: StoredGroup }>();
+  private readonly views = new Map<string, KeptView>();
   /** the last instant a decision saw this bridge's loop lag: batch timeouts count only the time after it */
   private starvedAt: number | undefined;
 
@@ -61,20 +70,40 @@ export class GroupWriter {
       if (lease === undefined || ctx.lifecycle.stopped) {
         throw new VmBridgeError(VmBridgeErrorCode.Fenced, 'this bridge does not hold the lease', { retryable: true });
       }
-      const loaded = await this.view(group, lease.epoch);
+      const kept = await this.view(group, lease.epoch);
+      const loaded = kept.view;
       const { outcome, changes, audit } = change(loaded);
       const removed = new Set(changes?.removedHosts ?? []);
       const now = ctx.clock.now();
       const degraded = degradedOf(ctx) !== undefined;
       if (degraded) this.starvedAt = now;
-      const decision = decideGroup({
-        group: changes?.group ?? loaded.group,
-        hosts: mergeHosts(loaded, changes?.hosts ?? [], removed),
+      const timing = {
         now,
         settings: ctx.settings,
         holdTimeouts: degraded,
         ...(this.starvedAt !== undefined ? { starvedAt: this.starvedAt } : {}),
-      });
+      };
+      // A write of some hosts' records costs those hosts (and the batch in flight) when the whole decision would
+      // change nothing else; the whole group is decided on a command, a removal, a batch judged or a deadline.
+      const few =
+        changes?.group === undefined && removed.size === 0 && kept.judged !== undefined
+          ? decideReports({
+              ...timing,
+              group: loaded.group,
+              recordOf: (name) => loaded.hosts.get(name)?.record,
+              changed: changes?.hosts ?? [],
+              ...kept.judged,
+            })
+          : undefined;
+      const whole =
+        few === undefined
+          ? decideGroup({
+              ...timing,
+              group: changes?.group ?? loaded.group,
+              hosts: mergeHosts(loaded, changes?.hosts ?? [], removed),
+            })
+          : undefined;
+      const decision = few ?? whole!;
       const writes = groupWrites(loaded, {
         group: decision.group,
         hosts: decision.hosts,
@@ -100,9 +129,16 @@ export class GroupWriter {
         throw new VmBridgeError(VmBridgeErrorCode.Fenced, 'a newer bridge has taken over', { context: { group } });
       }
       const previous = loaded.group;
+      const before = new Map(few?.hosts.map((h) => [h.name, loaded.hosts.get(h.name)?.record] as const));
       if (result !== 'unchanged') commitGroupWrites(loaded, writes, result.versions);
       this.indexCommitted(group, loaded, writes, changes, removed);
-      await this.publisher.afterCommit(group, previous, decision, now);
+      if (whole === undefined) {
+        const all = (): HostRecord[] => [...loaded.hosts.values()].map((h) => h.record);
+        await this.publisher.afterReports(group, decision, before, now, all);
+        return outcome;
+      }
+      kept.judged = { waiting: whole.waiting, recheckAt: whole.recheckAt };
+      await this.publisher.afterCommit(group, previous, whole, now);
       return outcome;
     }
     throw new VmBridgeError(VmBridgeErrorCode.StoreConflict, `group ${group}: writes kept conflicting`, {
@@ -112,17 +148,18 @@ export class GroupWriter {
   }
 
   /** The group as this epoch last wrote it, read from the store the first time. */
-  private async view(group: string, epoch: number): Promise<StoredGroup> {
+  private async view(group: string, epoch: number): Promise<KeptView> {
     const kept = this.views.get(group);
-    if (kept !== undefined && kept.epoch === epoch) return kept.view;
+    if (kept !== undefined && kept.epoch === epoch) return kept;
     const view = await loadGroup(this.ctx.store, group);
-    this.views.set(group, { epoch, view });
+    const fresh: KeptView = { epoch, view };
+    this.views.set(group, fresh);
     // What was read is the truth the hosts are answered from, indexed here in the group's write order: a host
     // the store lost (its data flushed) is forgotten and enrolls again, never answered from a record left in memory.
     const forgotten = this.ctx.hosts.refresh(view);
     if (forgotten.length > 0)
       this.ctx.log.warn({ group, hosts: forgotten }, 'hosts no longer in the store: they must enroll again');
-    return view;
+    return fresh;
   }
 
   /**

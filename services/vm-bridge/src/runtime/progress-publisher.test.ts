@@ -70,7 +70,7 @@ const group: GroupRecord = {
   batchesStarted: 1,
   command: { rolloutId: 'r1', wave: 0, generation: 3, epoch: 1, from: 'v1', to: 'v2', maxUnavailable: 1, targets: {} },
 };
-const converged: Decision = { group, hosts: [], events: [], unavailable: 0 };
+const converged: Decision = { group, hosts: [], events: [], unavailable: 0, waiting: 0 };
 
 async function until(what: string, check: () => boolean): Promise<void> {
   for (let i = 0; i < 200; i++) {

@@ -1,4 +1,4 @@
-import type { HostReportBody } from '@meshwave/contracts';
+import { VmHostState, type HostReportBody } from '@meshwave/contracts';
 import type { HostRecord, HostReport } from '../core/batch-decision.js';
 import { unknownHost, type BridgeContext } from './bridge-context.js';
 import { CoalescedWrites } from './coalesced-writes.js';
@@ -6,7 +6,8 @@ import type { GroupWriter } from './group-writer.js';
 
 /**
  * Hosts' reports, applied per group in batches (a report may complete or fail a batch of the rollout): every
- * report received since the last flush goes into one read-decide-write, at most every `reportFlushMs`.
+ * report received since the last flush goes into one read-decide-write, at most every `reportFlushMs`; a report of a
+ * host in the batch in flight at once (ADR 0063).
  */
 export class ReportIntake {
   private readonly writes: CoalescedWrites<HostReport, void>;
@@ -46,6 +47,7 @@ export class ReportIntake {
       ...(body.failedVersion !== undefined ? { failedVersion: body.failedVersion } : {}),
       ...(body.assignment !== undefined ? { assignment: body.assignment } : {}),
     };
-    await this.writes.submit(entry.group, host, report);
+    // a host of the batch in flight may complete or fail it: its report is written at once (ADR 0063)
+    await this.writes.submit(entry.group, host, report, entry.record.state === VmHostState.Upgrading);
   }
 }
