@@ -216,10 +216,12 @@ function createParts(
       book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
       steppers.gateways.sync(intake.ledger());
       steppers.ambient.sync(intake.ledger());
-      if (cache.isSynced) reconciler.assessAll();
+      const synced = cache.isSynced;
+      if (synced) reconciler.assessAll();
       if (rolloutId) book.dirtyRollouts.add(rolloutId);
       reporter.scheduleProgress(0);
-      reconciler.enqueueAll();
+      if (synced) reconciler.enqueueActive();
+      else reconciler.enqueueAll();
     },
   });
   const steppers = createSteppers(options, { clock, log, book, liveTags }, () => reporter.scheduleProgress());

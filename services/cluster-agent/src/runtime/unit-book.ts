@@ -1,6 +1,7 @@
 import { UnitState, unitKey } from '@meshwave/contracts';
 import { assignments, type CommandLedger, type RolloutSettings } from '../core/command-ledger.js';
 import type { UnitAssessment, UnitAssignment } from '../core/converge-decisions.js';
+import { PendingUnits } from './pending-units.js';
 
 /** A unit's state as the agent last assessed it. */
 export interface UnitStatus extends UnitAssessment {
@@ -32,6 +33,9 @@ export class UnitBook {
   private readonly inFlight = new Set<string>();
   /** units whose start (relabel + restart patches) is under way: in flight even before the cache shows it */
   private readonly starting = new Set<string>();
+  /** the pending units in the planner's order: a freed slot wakes the first without walking the rest */
+  private readonly pending = new PendingUnits();
+  private readonly isPending = (key: string): boolean => this.statuses.get(key)?.state === UnitState.Pending;
 
   constructor(private readonly hooks: UnitBookHooks) {}
 
@@ -47,6 +51,12 @@ export class UnitBook {
       s.add(key);
     }
     for (const key of this.statuses.keys()) if (!this.units.has(key)) this.statuses.delete(key);
+    this.pending.reorder(this.units.keys(), this.isPending);
+  }
+
+  /** what waking pending units cost so far: queue entries looked at */
+  get wakeStats(): Readonly<PendingUnits['stats']> {
+    return this.pending.stats;
   }
 
   /** the keys of the units in one namespace */
@@ -74,6 +84,7 @@ export class UnitBook {
       : observed;
     const before = this.statuses.get(status.key);
     this.statuses.set(status.key, status);
+    if (status.state === UnitState.Pending) this.pending.add(status.key);
     if (status.inFlight) this.inFlight.add(status.key);
     else this.inFlight.delete(status.key);
     const changed =
@@ -102,17 +113,19 @@ export class UnitBook {
     return { counts, inFlight: this.inFlight.size };
   }
 
-  /** A slot freed up: wake as many pending units as there are free slots (in the planner's order), not all. */
-  private wakePending(): void {
-    let room =
-      Math.max(0, ...[...this.rolloutSettings.values()].filter((r) => !r.halted).map((r) => r.maxUnavailable)) -
-      this.inFlight.size;
-    for (const [key, s] of this.statuses) {
-      if (room <= 0) break;
-      if (s.state === UnitState.Pending) {
-        this.hooks.wake(key);
-        room--;
-      }
-    }
+  /**
+   * Wakes as many pending units as there are free slots, first in the planner's order, not all: on a freed slot,
+   * and after a command's assessment of every unit (the other pending units wait for their turn here).
+   */
+  wakePending(): void {
+    let maxUnavailable = 0;
+    for (const r of this.rolloutSettings.values())
+      if (!r.halted) maxUnavailable = Math.max(maxUnavailable, r.maxUnavailable);
+    const room = maxUnavailable - this.inFlight.size;
+    if (room <= 0) return;
+    // a unit of a halted rollout is dropped from the queue: the command that lifts the halt queues it again
+    const wakeable = (key: string): boolean =>
+      this.isPending(key) && this.rolloutSettings.get(this.units.get(key)?.rolloutId ?? '')?.halted === false;
+    for (const key of this.pending.take(room, wakeable)) this.hooks.wake(key);
   }
 }
