@@ -39,7 +39,15 @@ export class ReportChain<E extends object> {
   private held: Map<string, E> | undefined;
   private base = 0;
   /** the report in flight: held once the bus takes it; `delta`: it follows the held one */
-  private pending: { readonly seq: number; readonly entries: Map<string, E>; readonly delta: boolean } | undefined;
+  private pending:
+    | {
+        readonly seq: number;
+        readonly entries: Map<string, E>;
+        readonly delta: boolean;
+        /** entries to put over `entries` once the bus takes the report (`nextChanged`'s delta) */
+        readonly changes?: readonly E[];
+      }
+    | undefined;
 
   constructor(
     private readonly keyOf: (entry: E) => string,
@@ -65,6 +73,27 @@ export class ReportChain<E extends object> {
   }
 
   /**
+   * The report to send when no entry can have gone and only `changed` ones can differ from those held: a delta of
+   * the changed ones that do, at the cost of those alone (`next` compares the whole list); whole, from `all()`,
+   * when nothing is held or `whole` is asked for. An agent's progress changes a few units of thousands at a time.
+   */
+  nextChanged(changed: Iterable<E>, all: () => readonly E[], whole = false): ChainStep<E> {
+    const held = this.held;
+    if (whole || held === undefined) return this.next(all(), true);
+    const seq = this.nextSeq();
+    this.held = undefined;
+    const upserted = new Map<string, E>();
+    for (const e of changed) {
+      const key = this.keyOf(e);
+      const before = held.get(key);
+      if (before === undefined || !sameEntry(before, e)) upserted.set(key, e);
+    }
+    const changes = [...upserted.values()];
+    this.pending = { seq, entries: held, delta: true, changes };
+    return { kind: 'delta', seq, base: this.base, upserted: changes, removed: [] };
+  }
+
+  /**
    * The delta `next` gave with `seq` is not sent (it says nothing new): what is held stays held, and the next
    * delta follows the same report. A whole report not sent leaves nothing held.
    */
@@ -77,7 +106,9 @@ export class ReportChain<E extends object> {
   /** the bus took the report `next` gave with `seq`: the next delta follows it */
   taken(seq: number): void {
     if (this.pending?.seq !== seq) return;
-    this.held = this.pending.entries;
+    const { entries, changes = [] } = this.pending;
+    for (const e of changes) entries.set(this.keyOf(e), e);
+    this.held = entries;
     this.base = seq;
     this.pending = undefined;
   }

@@ -1,71 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { UnitState, unitKey, type UnitTarget } from '@meshwave/contracts';
-import { newDesiredState } from '../core/command-fixtures.js';
-import type { CommandLedger } from '../core/command-ledger.js';
+import { UnitState, unitKey } from '@meshwave/contracts';
 import { UnitBook, type UnitStatus } from './unit-book.js';
+import { countStatusWalks, newLedger, newStatus, newTargets } from './unit-book-fixtures.js';
 
 const UNITS = 2_000;
 const SLOTS = 10;
 
-const targets: UnitTarget[] = Array.from({ length: UNITS }, (_, i) => ({
-  namespace: `team-${Math.floor(i / 500)}`,
-  kind: 'Deployment',
-  name: `w-${String(i).padStart(4, '0')}`,
-  revision: '1-25-2',
-}));
+const targets = newTargets(UNITS);
 const keys = targets.map(unitKey);
-
-function newLedger(halted = false): CommandLedger {
-  const desired = newDesiredState({ granularity: 'workload', maxUnavailable: SLOTS, units: targets, halted });
-  return { epoch: 1, seq: 1, rollouts: { r1: { desired, seq: 1 } } };
-}
 
 /** A book whose statuses' walks are counted, with every wake-up it asks for. */
 function newBook(): { book: UnitBook; woken: string[]; statusesVisited: () => number } {
   const woken: string[] = [];
   const book = new UnitBook({ onProgress: () => undefined, wake: (key) => woken.push(key) });
-  let visited = 0;
-  const counted = <T>(walk: () => IterableIterator<T>) =>
-    function* (): Generator<T> {
-      for (const x of walk()) {
-        visited++;
-        yield x;
-      }
-    };
-  const statuses = book.statuses;
-  const entries = statuses.entries.bind(statuses);
-  const values = statuses.values.bind(statuses);
-  const keysOf = statuses.keys.bind(statuses);
-  Object.assign(statuses, {
-    [Symbol.iterator]: counted(entries),
-    entries: counted(entries),
-    values: counted(values),
-    keys: counted(keysOf),
-  });
-  return { book, woken, statusesVisited: () => visited + (book.wakeStats?.visited ?? 0) };
+  const walks = countStatusWalks(book);
+  return { book, woken, statusesVisited: () => walks() + (book.wakeStats?.visited ?? 0) };
 }
 
-function statusOf(book: UnitBook, i: number, state: UnitState): UnitStatus {
-  const key = keys[i]!;
-  return {
-    key,
-    state,
-    inFlight: state === UnitState.Restarting,
-    injectedRevision: null,
-    toRestart: [],
-    hasWrites: false,
-    unavailableReplicas: 0,
-    restarts: 0,
-    crashLooping: false,
-    sidecarMismatch: false,
-    assignment: book.units.get(key)!,
-  };
-}
+const statusOf = (book: UnitBook, i: number, state: UnitState): UnitStatus => newStatus(book, targets[i]!, state);
 
 /** Given half the units converged, the next SLOTS restarting and the rest pending. */
 function halfwayBook(halted = false): ReturnType<typeof newBook> {
   const b = newBook();
-  b.book.rebuild(newLedger(halted), undefined);
+  b.book.rebuild(newLedger(targets, SLOTS, halted), undefined);
   const half = UNITS / 2;
   for (let i = 0; i < UNITS; i++)
     b.book.record(
@@ -110,7 +67,7 @@ describe('unit book: waking pending units as slots free up', () => {
     book.record(statusOf(book, UNITS / 2, UnitState.Converged));
     expect(woken).toEqual([]);
     // When the halt is lifted (a new ledger) and a slot frees up
-    book.rebuild(newLedger(false), undefined);
+    book.rebuild(newLedger(targets, SLOTS), undefined);
     book.record(statusOf(book, UNITS / 2 + 1, UnitState.Converged));
     // Then the first pending units are woken, as many as the free slots
     expect(woken).toEqual([keys[UNITS / 2 + SLOTS], keys[UNITS / 2 + SLOTS + 1]]);

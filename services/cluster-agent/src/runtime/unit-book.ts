@@ -29,6 +29,10 @@ export class UnitBook {
   readonly statuses = new Map<string, UnitStatus>();
   /** rollouts whose units changed since the last progress report */
   readonly dirtyRollouts = new Set<string>();
+  /** per rollout, the units whose reported state changed since the last progress report */
+  private changedUnits = new Map<string, Set<string>>();
+  /** the ledger was read again since the last progress report: units may have gone or changed rollout */
+  private regrouped = true;
   private readonly unitsByNamespace = new Map<string, Set<string>>();
   private readonly inFlight = new Set<string>();
   /** units whose start (relabel + restart patches) is under way: in flight even before the cache shows it */
@@ -52,6 +56,7 @@ export class UnitBook {
     }
     for (const key of this.statuses.keys()) if (!this.units.has(key)) this.statuses.delete(key);
     this.pending.reorder(this.units.keys(), this.isPending);
+    this.regrouped = true;
   }
 
   /** what waking pending units cost so far: queue entries looked at */
@@ -92,6 +97,13 @@ export class UnitBook {
       before.state !== status.state ||
       before.reason !== status.reason ||
       before.injectedRevision !== status.injectedRevision;
+    // a new message alone is no news worth a report, but goes with the next one, as any field of the unit's entry
+    if (changed || before.message !== status.message) {
+      const rolloutId = status.assignment.rolloutId;
+      let units = this.changedUnits.get(rolloutId);
+      if (!units) this.changedUnits.set(rolloutId, (units = new Set()));
+      units.add(status.key);
+    }
     if (changed) {
       this.dirtyRollouts.add(status.assignment.rolloutId);
       this.hooks.onProgress(status.state === UnitState.Failed && before?.state !== UnitState.Failed, status);
@@ -104,6 +116,17 @@ export class UnitBook {
     const ids = [...this.dirtyRollouts];
     this.dirtyRollouts.clear();
     return ids;
+  }
+
+  /**
+   * Takes the units whose reported state changed, per rollout, leaving none; `regrouped` when the ledger was read
+   * again meanwhile (units may have gone: only a comparison of whole lists finds them).
+   */
+  takeChangedUnits(): { readonly byRollout: ReadonlyMap<string, ReadonlySet<string>>; readonly regrouped: boolean } {
+    const taken = { byRollout: this.changedUnits, regrouped: this.regrouped };
+    this.changedUnits = new Map();
+    this.regrouped = false;
+    return taken;
   }
 
   /** Unit counts per state, for the metrics. */
