@@ -84,7 +84,13 @@ console.log(`command at ${process.uptime().toFixed(1)} s since start`);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 await planner.publish([
-  { topic: 'commands', key: clusterKey('c1'), audience: clusterKey('c1'), type: MessageType.ClusterDesiredState, data: command },
+  {
+    topic: 'commands',
+    key: clusterKey('c1'),
+    audience: clusterKey('c1'),
+    type: MessageType.ClusterDesiredState,
+    data: command,
+  },
 ]);
 let firstStartCpu: number | undefined;
 let firstStartMs: number | undefined;
@@ -102,9 +108,10 @@ const allMs = performance.now() - t0;
 await agent.stop();
 console.log(
   `agent wave: ${N} workloads, maxUnavailable ${MAX_UNAVAILABLE}: first start after ${firstStartMs?.toFixed(0)} ms ` +
-    `(CPU ${firstStartCpu?.toFixed(0)} ms), all converged after ${allMs.toFixed(0)} ms (CPU ${allCpu.toFixed(0)} ms); ` +
-    `floor (each unit assessed once) CPU ${floorCpu.toFixed(0)} ms; CPU to first start / floor ` +
-    `${((firstStartCpu ?? NaN) / floorCpu).toFixed(1)}x`,
+    `(CPU ${firstStartCpu?.toFixed(0)} ms), all converged after ${allMs.toFixed(0)} ms (CPU ${allCpu.toFixed(0)} ms, ` +
+    `${((allCpu / N) * 1000).toFixed(0)} µs a unit); floor (each unit assessed once) CPU ${floorCpu.toFixed(0)} ms; ` +
+    `CPU to first start / floor ${((firstStartCpu ?? NaN) / floorCpu).toFixed(1)}x, whole wave / floor ` +
+    `${(allCpu / floorCpu).toFixed(1)}x`,
 );
 process.exit(0);
 

@@ -174,17 +174,20 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
     enqueueAll: () => {
       for (const k of book.units.keys()) queue.add(k);
     },
-    enqueueActive: () => {
-      for (const k of book.units.keys()) {
-        const s = book.statuses.get(k);
-        if (s === undefined || s.inFlight || s.hold !== undefined) queue.add(k);
-      }
-      book.wakePending();
-    },
+    enqueueActive: () => enqueueActive(book, queue),
     enqueueUnsettled: () => {
       for (const k of book.units.keys()) if (book.statuses.get(k)?.state !== UnitState.Converged) queue.add(k);
     },
   };
+}
+
+/** See `UnitReconciler.enqueueActive`. */
+function enqueueActive(book: UnitBook, queue: KeyQueue): void {
+  for (const k of book.units.keys()) {
+    const s = book.statuses.get(k);
+    if (s === undefined || s.inFlight || s.hold !== undefined) queue.add(k);
+  }
+  book.wakePending();
 }
 
 /**
