@@ -16,6 +16,7 @@ const benches = [
   'mesh.ts',
   'bus-store.ts',
   'cluster-agent.ts',
+  'agent-wave.ts',
   'vm-bridge.ts',
   'vm-bridge-scale.ts',
   'fleet.ts',

@@ -132,10 +132,28 @@ export function imageTag(image: string): string | undefined {
   return colon > slash ? image.slice(colon + 1) : undefined;
 }
 
+/**
+ * Revisions already read from `sidecar.istio.io/status` values. A cluster's pods carry few distinct values (one
+ * per revision and proxy template), while the agent reads a pod's revision several times on each assessment of
+ * its unit: parsing the JSON each time was the agent's largest single cost in a big wave (issue 15). Bounded: it
+ * starts over when full, so odd values cannot grow it.
+ */
+const parsedStatuses = new Map<string, string | null>();
+const PARSED_STATUSES_MAX = 1024;
+
 /** The revision recorded by the injector in `sidecar.istio.io/status`, or null when the pod has no sidecar. */
 export function injectedRevisionOf(annotations: Readonly<Record<string, string>> | undefined): string | null {
   const raw = annotations?.[IstioAnnotation.SidecarStatus];
   if (raw === undefined) return null;
+  const known = parsedStatuses.get(raw);
+  if (known !== undefined || parsedStatuses.has(raw)) return known ?? null;
+  const revision = revisionInStatus(raw);
+  if (parsedStatuses.size >= PARSED_STATUSES_MAX) parsedStatuses.clear();
+  parsedStatuses.set(raw, revision);
+  return revision;
+}
+
+function revisionInStatus(raw: string): string | null {
   try {
     const parsed: unknown = JSON.parse(raw);
     if (parsed !== null && typeof parsed === 'object' && 'revision' in parsed && typeof parsed.revision === 'string')

@@ -93,4 +93,36 @@ describe('ReportChain (ADR 0048)', () => {
     // not taken (the send failed): the next report is whole
     expect(chain.nextChanged(entries, ['c'])).toMatchObject({ kind: 'whole' });
   });
+
+  it('nextChangedEntries: a delta of the given entries that differ, following the report taken; whole after a failed send', () => {
+    const chain = newChain();
+    const all = [
+      { name: 'a', state: 'pending' },
+      { name: 'b', state: 'pending' },
+    ];
+    const first = chain.nextChangedEntries([], () => all);
+    expect(first).toMatchObject({ kind: 'whole', seq: 11, entries: all });
+    chain.taken(first.seq);
+    // b did not change: only a is sent
+    const second = chain.nextChangedEntries(
+      [
+        { name: 'a', state: 'restarting' },
+        { name: 'b', state: 'pending' },
+      ],
+      () => all,
+    );
+    expect(second).toEqual({
+      kind: 'delta',
+      seq: 12,
+      base: 11,
+      upserted: [{ name: 'a', state: 'restarting' }],
+      removed: [],
+    });
+    chain.taken(second.seq);
+    // what the bus took is held: a's same state again is nothing new
+    const third = chain.nextChangedEntries([{ name: 'a', state: 'restarting' }], () => all);
+    expect(third).toMatchObject({ kind: 'delta', base: 12, upserted: [] });
+    // not taken (a failed send): the next report is whole
+    expect(chain.nextChangedEntries([], () => all)).toMatchObject({ kind: 'whole', entries: all });
+  });
 });

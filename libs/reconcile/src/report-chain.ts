@@ -93,6 +93,28 @@ export class ReportChain<E extends object> {
   }
 
   /**
+   * As `nextChanged`, given the changed entries themselves when none can have gone (an agent's progress changes a
+   * few units of thousands at a time); whole, from `all()`, when nothing is held or `whole` is asked for.
+   */
+  nextChangedEntries(changed: Iterable<E>, all: () => readonly E[], whole = false): ChainStep<E> {
+    const held = this.held;
+    if (whole || held === undefined) return this.next(all(), true);
+    const seq = this.nextSeq();
+    this.held = undefined;
+    const changes = new Map<string, E | undefined>();
+    const upserted: E[] = [];
+    for (const e of changed) {
+      const key = this.keyOf(e);
+      const before = held.get(key);
+      if (before !== undefined && sameEntry(before, e)) continue;
+      if (!changes.has(key)) upserted.push(e);
+      changes.set(key, e);
+    }
+    this.pending = { seq, base: held, changes };
+    return { kind: 'delta', seq, base: this.base, upserted, removed: [] };
+  }
+
+  /**
    * The delta `next` gave with `seq` is not sent (it says nothing new): what is held stays held, and the next
    * delta follows the same report. A whole report not sent leaves nothing held.
    */

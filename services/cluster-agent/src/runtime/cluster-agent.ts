@@ -164,6 +164,17 @@ function meshSplitIntakeOf(
   });
 }
 
+/**
+ * A command changed the ledger: every unit is assessed once (so the in-flight count is complete before anything
+ * starts), then only the units with something to do are reconciled; before the cache is synced, all of them
+ * (their reconciles wait for it).
+ */
+function reconcileAfterCommand(cache: ClusterCache, reconciler: UnitReconciler): void {
+  if (!cache.isSynced) return reconciler.enqueueAll();
+  reconciler.assessAll();
+  reconciler.enqueueActive();
+}
+
 /** Builds the agent's concerns and connects their callbacks; `running` gates what the cache and timers start. */
 function createParts(
   options: ClusterAgentOptions,
@@ -216,10 +227,9 @@ function createParts(
       book.rebuild(intake.ledger(), options.progressDeadlineSeconds);
       steppers.gateways.sync(intake.ledger());
       steppers.ambient.sync(intake.ledger());
-      if (cache.isSynced) reconciler.assessAll();
       if (rolloutId) book.dirtyRollouts.add(rolloutId);
       reporter.scheduleProgress(0);
-      reconciler.enqueueAll();
+      reconcileAfterCommand(cache, reconciler);
     },
   });
   const steppers = createSteppers(options, { clock, log, book, liveTags }, () => reporter.scheduleProgress());

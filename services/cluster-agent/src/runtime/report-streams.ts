@@ -58,28 +58,29 @@ const healthReport = (
   })),
 });
 
-/** A rollout's progress in this cluster, or nothing for a rollout the ledger no longer holds. */
-function unitProgress(
+/** A rollout's progress in this cluster without its units, or nothing for a rollout the ledger no longer holds. */
+function progressHead(
   cluster: string,
   rolloutId: string,
   ledger: CommandLedger,
-  statuses: Iterable<UnitStatus>,
   gateways: GatewayStepProgress[] | undefined,
   ambient: AmbientStepProgress[] | undefined,
-): UnitProgress | undefined {
+): Omit<UnitProgress, 'units'> | undefined {
   const entry = ledger.rollouts[rolloutId];
   if (!entry) return undefined;
-  const mine = [...statuses].filter((s) => s.assignment.rolloutId === rolloutId);
   return {
     cluster,
     rolloutId,
     generation: entry.desired.generation,
     halted: entry.desired.halted,
-    units: mine.map(progressEntry),
     ...(gateways !== undefined ? { gateways } : {}),
     ...(ambient !== undefined ? { ambient } : {}),
   };
 }
+
+/** The progress entries of a rollout's units, from all the statuses. */
+const rolloutEntries = (rolloutId: string, statuses: Iterable<UnitStatus>): UnitProgressEntry[] =>
+  [...statuses].filter((s) => s.assignment.rolloutId === rolloutId).map(progressEntry);
 
 /** A unit by name, as a delta lists the ones gone. */
 const unitRef = (e: UnitRef): UnitRef => ({
@@ -98,8 +99,10 @@ function chainMessage<E extends UnitRef, M>(
   sendWhole: boolean,
   whole: (entries: readonly E[], seq: number) => M,
   delta: (d: { seq: number; base: number; upserted: E[]; removed: UnitRef[] }) => M,
+  /** with it, `entries` are only those that may have changed, and this gives them all for a whole report */
+  all?: () => readonly E[],
 ): { readonly seq: number; readonly message: M } {
-  const step = chain.next(entries, sendWhole);
+  const step = all ? chain.nextChangedEntries(entries, all, sendWhole) : chain.next(entries, sendWhole);
   if (step.kind === 'whole') return { seq: step.seq, message: whole(step.entries, step.seq) };
   const { seq, base } = step;
   return { seq, message: delta({ seq, base, upserted: [...step.upserted], removed: step.removed.map(unitRef) }) };
@@ -178,16 +181,24 @@ export function createProgressStream(
   const { cluster, book, publisher } = options;
   const chains = new Map<string, ReportChain<UnitProgressEntry>>();
   let wholeDue = false;
-  const progressOf = (id: string, statuses: Iterable<UnitStatus>, sendWhole: boolean) => {
-    const progress = unitProgress(
+  /**
+   * One rollout's report: compared whole when `statuses` are given (a whole report, or units may have gone),
+   * else as a delta of the `changed` units alone (ADR 0064).
+   */
+  const progressOf = (
+    id: string,
+    sendWhole: boolean,
+    statuses: readonly UnitStatus[] | undefined,
+    changed: ReadonlySet<string> | undefined,
+  ) => {
+    const head = progressHead(
       cluster,
       id,
       options.ledger(),
-      statuses,
       options.gatewayProgress?.(id),
       options.ambientProgress?.(id),
     );
-    if (progress === undefined) {
+    if (head === undefined) {
       chains.delete(id);
       return undefined;
     }
@@ -196,15 +207,26 @@ export function createProgressStream(
       chain = new ReportChain<UnitProgressEntry>(unitKey, options.seq);
       chains.set(id, chain);
     }
-    const { units, ...head } = progress;
-    const step = chainMessage(
-      chain,
-      units,
-      sendWhole,
-      (entries, seq) => publisher.event(MessageType.UnitProgress, { ...head, units: [...entries], seq }),
-      (d) => publisher.event(MessageType.UnitProgressDelta, { ...head, ...d }),
-    );
+    const whole = (entries: readonly UnitProgressEntry[], seq: number) =>
+      publisher.event(MessageType.UnitProgress, { ...head, units: [...entries], seq });
+    const delta = (d: { seq: number; base: number; upserted: UnitProgressEntry[]; removed: UnitRef[] }) =>
+      publisher.event(MessageType.UnitProgressDelta, { ...head, ...d });
+    const step =
+      statuses !== undefined
+        ? chainMessage(chain, rolloutEntries(id, statuses), sendWhole, whole, delta)
+        : chainMessage(chain, changedEntries(id, changed), sendWhole, whole, delta, () =>
+            rolloutEntries(id, book.statuses.values()),
+          );
     return { ...step, chain };
+  };
+  /** the entries of a rollout's changed units (a unit gone or moved to another rollout makes the ledger regrouped) */
+  const changedEntries = (id: string, changed: ReadonlySet<string> | undefined): UnitProgressEntry[] => {
+    const entries: UnitProgressEntry[] = [];
+    for (const key of changed ?? []) {
+      const s = book.statuses.get(key);
+      if (s?.assignment.rolloutId === id) entries.push(progressEntry(s));
+    }
+    return entries;
   };
   /** the rollouts whose units this agent holds now: what a full progress report covers */
   const heldRollouts = (): Set<string> => new Set([...book.statuses.values()].map((s) => s.assignment.rolloutId));
@@ -215,9 +237,12 @@ export function createProgressStream(
       const sendWhole = full || wholeDue;
       wholeDue = false;
       const rolloutIds = new Set(book.takeDirtyRollouts());
+      const changes = book.takeChangedUnits();
       if (sendWhole) for (const id of heldRollouts()) rolloutIds.add(id);
-      const statuses = [...book.statuses.values()];
-      const steps = [...rolloutIds].flatMap((id) => progressOf(id, statuses, sendWhole) ?? []);
+      const statuses = sendWhole || changes.regrouped ? [...book.statuses.values()] : undefined;
+      const steps = [...rolloutIds].flatMap(
+        (id) => progressOf(id, sendWhole, statuses, changes.byRollout.get(id)) ?? [],
+      );
       const messages = steps.map((s) => s.message);
       const sent = await publishKeepingDirty(publisher.publish, messages, book, rolloutIds);
       if (sent) for (const s of steps) s.chain.taken(s.seq);

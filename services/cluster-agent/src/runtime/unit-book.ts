@@ -1,6 +1,7 @@
 import { UnitState, unitKey } from '@meshwave/contracts';
 import { assignments, type CommandLedger, type RolloutSettings } from '../core/command-ledger.js';
 import type { UnitAssessment, UnitAssignment } from '../core/converge-decisions.js';
+import { PendingUnits } from './pending-units.js';
 
 /** A unit's state as the agent last assessed it. */
 export interface UnitStatus extends UnitAssessment {
@@ -30,10 +31,17 @@ export class UnitBook {
   readonly statuses = new Map<string, UnitStatus>();
   /** rollouts whose units changed since the last progress report */
   readonly dirtyRollouts = new Set<string>();
+  /** per rollout, the units whose reported state changed since the last progress report */
+  private changedUnits = new Map<string, Set<string>>();
+  /** the ledger was read again since the last progress report: units may have gone or changed rollout */
+  private regrouped = true;
   private readonly unitsByNamespace = new Map<string, Set<string>>();
   private readonly inFlight = new Set<string>();
   /** units whose start (relabel + restart patches) is under way: in flight even before the cache shows it */
   private readonly starting = new Set<string>();
+  /** the pending units in the planner's order: a freed slot wakes the first without walking the rest */
+  private readonly pending = new PendingUnits();
+  private readonly isPending = (key: string): boolean => this.statuses.get(key)?.state === UnitState.Pending;
 
   constructor(private readonly hooks: UnitBookHooks) {}
 
@@ -49,6 +57,13 @@ export class UnitBook {
       s.add(key);
     }
     for (const key of this.statuses.keys()) if (!this.units.has(key)) this.statuses.delete(key);
+    this.pending.reorder(this.units.keys(), this.isPending);
+    this.regrouped = true;
+  }
+
+  /** what waking pending units cost so far: queue entries looked at */
+  get wakeStats(): Readonly<PendingUnits['stats']> {
+    return this.pending.stats;
   }
 
   /** the keys of the units in one namespace */
@@ -76,6 +91,7 @@ export class UnitBook {
       : observed;
     const before = this.statuses.get(status.key);
     this.statuses.set(status.key, status);
+    if (status.state === UnitState.Pending) this.pending.add(status.key);
     if (status.inFlight) this.inFlight.add(status.key);
     else this.inFlight.delete(status.key);
     const changed =
@@ -84,6 +100,13 @@ export class UnitBook {
       before.reason !== status.reason ||
       before.injectedRevision !== status.injectedRevision ||
       before.injects !== status.injects;
+    // a new message alone is no news worth a report, but goes with the next one, as any field of the unit's entry
+    if (changed || before.message !== status.message) {
+      const rolloutId = status.assignment.rolloutId;
+      let units = this.changedUnits.get(rolloutId);
+      if (!units) this.changedUnits.set(rolloutId, (units = new Set()));
+      units.add(status.key);
+    }
     if (changed) {
       this.dirtyRollouts.add(status.assignment.rolloutId);
       this.hooks.onProgress(status.state === UnitState.Failed && before?.state !== UnitState.Failed, status);
@@ -98,6 +121,17 @@ export class UnitBook {
     return ids;
   }
 
+  /**
+   * Takes the units whose reported state changed, per rollout, leaving none; `regrouped` when the ledger was read
+   * again meanwhile (units may have gone: only a comparison of whole lists finds them).
+   */
+  takeChangedUnits(): { readonly byRollout: ReadonlyMap<string, ReadonlySet<string>>; readonly regrouped: boolean } {
+    const taken = { byRollout: this.changedUnits, regrouped: this.regrouped };
+    this.changedUnits = new Map();
+    this.regrouped = false;
+    return taken;
+  }
+
   /** Unit counts per state, for the metrics. */
   counts(): { counts: Record<string, number>; inFlight: number } {
     const counts: Record<string, number> = {};
@@ -105,17 +139,19 @@ export class UnitBook {
     return { counts, inFlight: this.inFlight.size };
   }
 
-  /** A slot freed up: wake as many pending units as there are free slots (in the planner's order), not all. */
-  private wakePending(): void {
-    let room =
-      Math.max(0, ...[...this.rolloutSettings.values()].filter((r) => !r.halted).map((r) => r.maxUnavailable)) -
-      this.inFlight.size;
-    for (const [key, s] of this.statuses) {
-      if (room <= 0) break;
-      if (s.state === UnitState.Pending) {
-        this.hooks.wake(key);
-        room--;
-      }
-    }
+  /**
+   * Wakes as many pending units as there are free slots, first in the planner's order, not all: on a freed slot,
+   * and after a command's assessment of every unit (the other pending units wait for their turn here).
+   */
+  wakePending(): void {
+    let maxUnavailable = 0;
+    for (const r of this.rolloutSettings.values())
+      if (!r.halted) maxUnavailable = Math.max(maxUnavailable, r.maxUnavailable);
+    const room = maxUnavailable - this.inFlight.size;
+    if (room <= 0) return;
+    // a unit of a halted rollout is dropped from the queue: the command that lifts the halt queues it again
+    const wakeable = (key: string): boolean =>
+      this.isPending(key) && this.rolloutSettings.get(this.units.get(key)?.rolloutId ?? '')?.halted === false;
+    for (const key of this.pending.take(room, wakeable)) this.hooks.wake(key);
   }
 }
