@@ -38,12 +38,11 @@ export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 /** Start-up failed: one process exited or did not serve in time; all of them (`pids`) were stopped. */
 export class SimulatorsStartError extends Error {
   readonly code = 'SIMULATORS_NOT_STARTED';
-  constructor(
-    message: string,
-    readonly pids: readonly number[],
-  ) {
+  readonly pids: readonly number[];
+  constructor(message: string, pids: readonly number[]) {
     super(message);
     this.name = 'SimulatorsStartError';
+    this.pids = pids;
   }
 }
 
