@@ -1,10 +1,12 @@
 // The process mode's simulated fleet over several processes (ADR 0067): how the clusters are split (pure), and
 // the lifecycle of the simulator processes on the test env's Kafka and Redis: start-up waits for all, stop() and a
 // failed start stop all of them, none is left behind.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DemoFleetConfig } from '@meshwave/cli';
 import { pidAlive } from '../lib/common.ts';
@@ -26,6 +28,7 @@ import { loadTestEnv } from '../../support/env.ts';
 import { eventually } from '../../support/eventually.ts';
 import { KEYS_DIR_VARIABLE, newSigningFleet } from '../../support/signing-fleet.ts';
 
+const STARTER = fileURLToPath(new URL('./fixtures/start-simulators.ts', import.meta.url));
 const SMALL: DemoFleetConfig = benchFleetConfig({ name: 't', clusters: 2, workloadsPerCluster: 3, vmHosts: 4 });
 const names = (fleet: DemoFleetConfig): string[] => fleet.clusters.map((c) => c.name);
 
@@ -179,6 +182,28 @@ describe('the simulator processes on the test env (Kafka, Redis)', () => {
     expect(failed.code).toBe('SIMULATORS_NOT_STARTED');
     expect(failed.pids).toHaveLength(2);
     await eventually('both simulators gone', () => failed.pids.every((pid) => !pidAlive(pid)), 30_000);
+    expect(fs.readdirSync(targetsDir)).toEqual([]);
+  });
+
+  it('given the benchmark is killed (SIGKILL), then its simulator processes stop by themselves', async () => {
+    const { options, targetsDir } = setUp();
+    const parts = splitSimulatedFleet(SMALL, 2).slice(0, 2);
+    const child = spawn(process.execPath, [STARTER], {
+      env: { ...process.env, MESHWAVE_TEST_SIMULATORS: JSON.stringify({ ...options, parts }) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
+    const line = await eventually('the simulators started', () => /^(\{"pids".*\})$/m.exec(out)?.[1], {
+      timeoutMs: 150_000,
+      alive: () => child.exitCode === null,
+    });
+    const { pids } = JSON.parse(line) as { pids: number[] };
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(pidAlive(pid)).toBe(true);
+    child.kill('SIGKILL');
+    await eventually('both simulators gone', () => pids.every((pid) => !pidAlive(pid)), 30_000);
     expect(fs.readdirSync(targetsDir)).toEqual([]);
   });
 });
