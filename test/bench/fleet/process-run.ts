@@ -179,6 +179,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   });
   const plannerLog = tail(planner);
   let simulators: Simulators | undefined;
+  let simulatorPids: readonly number[] = [];
   // the benchmark never leaves a process behind, even when it fails itself (the simulators see to their own)
   const killAll = (): void => void planner.kill('SIGKILL');
   process.once('exit', killAll);
@@ -216,7 +217,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
       say(
         `${elapsed().toFixed(0)} s: planner CPU ${cpuSeconds.toFixed(1)} s, peak RSS ${peakRssMb.toFixed(0)} MB; ` +
-          `simulators CPU s / peak RSS MB ${simulatorSamples(simulators)}; load ${load}`,
+          `simulators CPU s / peak RSS MB ${simulatorSamples(simulatorPids)}${simulators ? '' : ' (starting)'}; load ${load}`,
       );
     }
     if (
@@ -264,6 +265,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       env: { ...shared, [KEYS_DIR_VARIABLE]: keys.dir },
       nodeArgs: profile,
       startupLimitSeconds: startupLimitSeconds(options.fleet),
+      onSpawned: (pids) => void (simulatorPids = pids),
     });
     const sims = simulators;
     say(
@@ -331,9 +333,9 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
 }
 
 /** each simulator process's CPU seconds and RSS now, from /proc */
-function simulatorSamples(simulators: Simulators | undefined): string {
-  if (simulators === undefined) return '-';
-  return simulators.pids
+function simulatorSamples(pids: readonly number[]): string {
+  if (pids.length === 0) return '-';
+  return pids
     .map((pid) => sample(pid))
     .map((s) => (s === undefined ? '-' : `${s.cpuSeconds.toFixed(0)}/${s.peakRssMb.toFixed(0)}`))
     .join(' ');

@@ -57,6 +57,8 @@ export interface SimulatorsOptions {
   /** node flags of every process (e.g. --cpu-prof) */
   readonly nodeArgs?: readonly string[];
   readonly startupLimitSeconds: number;
+  /** told every process's pid as soon as they are spawned (to watch them while they start) */
+  readonly onSpawned?: (pids: readonly number[]) => void;
 }
 
 export interface Simulators {
@@ -95,6 +97,7 @@ export async function startSimulators(options: SimulatorsOptions): Promise<Simul
     ),
   );
   const logs = children.map(tail);
+  options.onSpawned?.(children.flatMap((c) => (c.pid === undefined ? [] : [c.pid])));
   const log = (): string => logs.map((l, i) => `simulator ${i} (pid ${children[i]!.pid}):\n${l()}`).join('\n');
   const killAll = (): void => {
     for (const c of children) if (!gone(c)) c.kill('SIGKILL');
