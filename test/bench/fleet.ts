@@ -7,10 +7,11 @@
 // (fleet/process-run.ts); CPU, RSS and loop delay are the planner's.
 // Every run stops by itself: killed at min(15 min, plan + 3x a generous bound).
 //   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both] [--cpu-prof-dir DIR]
-//     [--heap-snapshot-after SECONDS] [--bound-only]
+//     [--heap-snapshot-after SECONDS] [--sim-processes N] [--bound-only]
 //   (s: a small fleet to check the bench; --cpu-prof-dir profiles the embedded process, or in process mode the
 //   planner and the simulator; --heap-snapshot-after: process mode, one heap snapshot of the planner that many
-//   seconds after the rollout is applied, into the --cpu-prof-dir)
+//   seconds after the rollout is applied, into the --cpu-prof-dir; --sim-processes: process mode, how many
+//   simulator processes play the clusters, default one per core and 2 at least; the vm-bridge runs in one more)
 //   npm run bench -- fleet              (both fleets, both modes; MESHWAVE_BENCH_FLEETS=a, MESHWAVE_BENCH_FLEET_MODE=embedded)
 // Needs a build (`npx tsc -b`; `npm run bench` builds first).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +37,7 @@ const { values, positionals } = parseArgs({
     'cpu-prof-dir': { type: 'string' },
     'heap-snapshot-after': { type: 'string' },
     'bound-only': { type: 'boolean', default: false },
+    'sim-processes': { type: 'string' },
     mode: { type: 'string', default: process.env.MESHWAVE_BENCH_FLEET_MODE ?? 'both' },
   },
 });
@@ -106,6 +108,7 @@ try {
               ...(values['heap-snapshot-after'] === undefined
                 ? {}
                 : { heapSnapshotAfterSeconds: Number(values['heap-snapshot-after']) }),
+              ...(values['sim-processes'] === undefined ? {} : { simProcesses: Number(values['sim-processes']) }),
             });
       if (bound !== modeExpected) console.log(`bound of the planner's plan:\n${formatBound(bound)}`);
       else console.log("the planner returned no plan: the bound is the bench's own plan's");

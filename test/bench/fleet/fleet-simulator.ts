@@ -4,7 +4,9 @@
 // request metrics on /metrics/<cluster>, registered with the run's own Prometheus by file-based service
 // discovery, and the fleet's ground truth on /ground-truth?to=REV&excluded=KEY,KEY.
 //   node test/bench/fleet/fleet-simulator.ts --fleet FILE (JSON, as fleet-files.ts writes it) --to REV --target-file F --run ID
-// (F: a file in the Prometheus's file-SD directory)
+//     [--clusters NAME,NAME] [--vm-bridge]
+// (F: a file in the Prometheus's file-SD directory). With --clusters and/or --vm-bridge it plays only that part of
+// the fleet (sim-split.ts, ADR 0067: the bench runs several of them); with neither, the whole fleet.
 // Prints one JSON line {"port":N} once every part runs; stops (and unregisters its target) on SIGTERM, SIGINT
 // or when its stdin closes (the benchmark that started it is gone).
 import fs from 'node:fs';
@@ -27,6 +29,7 @@ import { silentLogger } from '@meshwave/telemetry';
 import { KEYS_DIR_VARIABLE, signingFromFiles } from '../../support/signing-fleet.ts';
 import { clusterLabelOf } from './fleet-files.ts';
 import { scrapeAnswers } from './scrape-answers.ts';
+import { fleetOfPart, partOf } from './sim-split.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +37,8 @@ const { values } = parseArgs({
     to: { type: 'string' },
     'target-file': { type: 'string' },
     run: { type: 'string' },
+    clusters: { type: 'string' },
+    'vm-bridge': { type: 'boolean', default: false },
   },
 });
 const { fleet: fleetFile, to, 'target-file': targetFile, run } = values;
@@ -41,7 +46,8 @@ if (!fleetFile || !to || !targetFile || !run)
   throw new Error('usage: fleet-simulator.ts --fleet FILE --to REV --target-file F --run ID');
 const scrapeTargets: string = targetFile;
 
-const fleet = DemoFleetConfig.parse(JSON.parse(fs.readFileSync(fleetFile, 'utf8')));
+const wholeFleet = DemoFleetConfig.parse(JSON.parse(fs.readFileSync(fleetFile, 'utf8')));
+const part = partOf(wholeFleet, values.clusters, values['vm-bridge']);
 const backing = readBackingServices(process.env);
 // each member it plays signs with its own Ed25519 key, as on Kafka every process does (ADR 0038, 0046)
 const keysDir = process.env[KEYS_DIR_VARIABLE];
@@ -96,6 +102,7 @@ process.stdin.on('end', () => void stop(0));
 process.stdin.on('error', () => void stop(0));
 
 try {
+  const fleet = fleetOfPart(wholeFleet, part);
   const clusters = simulatedClustersOf(fleet);
   for (const c of clusters) stops.push(() => Promise.resolve(c.close()));
   const namespaces = new Map(fleet.clusters.map((c) => [c.name, c.namespaces]));
@@ -111,7 +118,7 @@ try {
 
   const answer = scrapeAnswers((cluster, now) => series.render(cluster, now));
 
-  const vms = await startSimulatedVms(fleet, wiring);
+  const vms = part.vmBridge ? await startSimulatedVms(fleet, wiring) : undefined;
   await startClusterAgents(fleet, clusters, wiring);
 
   const server = http.createServer((req, res) => {
@@ -132,7 +139,7 @@ try {
       void workloadsOnTarget(clusters, excluded, target).then((units) =>
         res
           .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ units, vmGroups: vms.inventory() })),
+          .end(JSON.stringify({ units, vmGroups: vms?.inventory() ?? [] })),
       );
       return;
     }

@@ -1,14 +1,15 @@
 // Mode 2 of the fleet benchmark: the planner as its own process (its bin, configured as README's "Run it for
 // real" says) on the test env's Kafka and Redis and a Prometheus of the run's own (bench-prometheus.ts, ADR 0065:
-// the test env's never holds the run's million series), the agents and the vm-bridge in a second process
-// (fleet-simulator.ts), so the planner's own CPU, peak RSS (from /proc of its pid only) and event-loop delay
-// (its /metrics) are measured. The benchmark plays the demo's operator (approvals) through the planner's API.
-// Every run has its own topics, Redis key prefix, consumer groups and Prometheus; both processes and the
-// Prometheus are stopped at the end, on failure and at the deadline (the Prometheus also on SIGINT and exit).
+// the test env's never holds the run's million series), the agents and the vm-bridge in simulator processes of
+// their own (fleet-simulator.ts: the clusters dealt over several, the bridge in one more, ADR 0067), so the
+// planner's own CPU, peak RSS (from /proc of its pid only) and event-loop delay (its /metrics) are measured. The
+// benchmark plays the demo's operator (approvals) through the planner's API. Every run has its own topics, Redis
+// key prefix, consumer groups and Prometheus; every process and the Prometheus are stopped at the end, on failure
+// and at the deadline (the Prometheus also on SIGINT and exit).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -29,10 +30,11 @@ import { KEYS_DIR_VARIABLE, newSigningFleet } from '../../support/signing-fleet.
 import { sample, type EmbeddedRun } from './embedded-run.ts';
 import { fleetInventory } from './fleet-plan.ts';
 import { clusterLabelOf } from './fleet-files.ts';
+import { startSimulators, stopChild, tail, type Simulators } from './sim-processes.ts';
+import { defaultClusterProcesses, splitSimulatedFleet } from './sim-split.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PLANNER_BIN = `${ROOT}services/planner/bin/meshwave-planner.js`;
-const SIMULATOR = fileURLToPath(new URL('./fleet-simulator.ts', import.meta.url));
 const EXAMPLE = `${ROOT}examples/rollouts.yml`;
 const PLANNER_CHART_VALUES = `${ROOT}deploy/helm/meshwave-planner/values.yaml`;
 
@@ -80,28 +82,8 @@ export interface ProcessRunOptions {
   readonly cpuProfDir?: string;
   /** a heap snapshot of the planner (into `cpuProfDir`) this many seconds after the rollout is applied */
   readonly heapSnapshotAfterSeconds?: number;
-}
-
-/** A child's output, its last 64 KB, for the report of a run that failed. */
-function tail(child: ChildProcess): () => string {
-  let text = '';
-  const keep = (d: Buffer): void => void (text = (text + d.toString()).slice(-65_536));
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return () => text;
-}
-
-/** Stops a child: SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
-function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+  /** simulator processes for the clusters (the vm-bridge runs in one more); default one per core, 2 at least */
+  readonly simProcesses?: number;
 }
 
 /** How long a process of this fleet may take to start: 2 min, plus what building its simulated parts takes. */
@@ -168,8 +150,11 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   // Ed25519 as every process on Kafka signs (ADR 0038; HMAC is the embedded demo's only, ADR 0046): a key per
   // cluster and for the bridge, which the simulator reads from the directory, and the planner's
   const keys = newSigningFleet(options.fleet.clusters.map((c) => c.name));
-  // the simulator's scrape targets; removed by the simulator when it stops, and here in case it could not
-  const targetFile = path.join(prometheus.targetsDir, `fleet-bench-${run}.json`);
+  // the simulated fleet over several processes (ADR 0067): the clusters dealt over them, the bridge in one more
+  const parts = splitSimulatedFleet(
+    options.fleet,
+    options.simProcesses ?? defaultClusterProcesses(options.fleet.clusters.length, availableParallelism()),
+  );
   const shared = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
@@ -224,13 +209,10 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const plannerLog = tail(planner);
-  let simulator: ChildProcess | undefined;
-  let simulatorLog = (): string => '';
-  // the benchmark never leaves a process behind, even when it fails itself
-  const killAll = (): void => {
-    planner.kill('SIGKILL');
-    simulator?.kill('SIGKILL');
-  };
+  let simulators: Simulators | undefined;
+  let simulatorPids: readonly number[] = [];
+  // the benchmark never leaves a process behind, even when it fails itself (the simulators see to their own)
+  const killAll = (): void => void planner.kill('SIGKILL');
   process.once('exit', killAll);
 
   let cpuSeconds = 0;
@@ -263,11 +245,10 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     }
     if (elapsed() - lastReport >= 30) {
       lastReport = elapsed();
-      const sim = simulator?.pid === undefined ? undefined : sample(simulator.pid);
       const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
       say(
         `${elapsed().toFixed(0)} s: planner CPU ${cpuSeconds.toFixed(1)} s, peak RSS ${peakRssMb.toFixed(0)} MB; ` +
-          `simulator CPU ${sim?.cpuSeconds.toFixed(1) ?? '-'} s; load ${load}`,
+          `simulators CPU s / peak RSS MB ${simulatorSamples(simulatorPids)}${simulators ? '' : ' (starting)'}; load ${load}`,
       );
     }
     if (
@@ -306,20 +287,24 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     });
     const example = readFileSync(EXAMPLE, 'utf8');
     const { to } = demoRolloutSpec(example, 0, new Date()).spec as { to: string };
-    simulator = spawn(
-      process.execPath,
-      [...profile, SIMULATOR, '--fleet', options.fleetFile, '--to', to, '--target-file', targetFile, '--run', run],
-      { env: { ...shared, [KEYS_DIR_VARIABLE]: keys.dir }, stdio: ['pipe', 'pipe', 'pipe'] },
+    simulators = await startSimulators({
+      fleetFile: options.fleetFile,
+      parts,
+      to,
+      run,
+      targetsDir: prometheus.targetsDir,
+      env: { ...shared, [KEYS_DIR_VARIABLE]: keys.dir },
+      nodeArgs: profile,
+      startupLimitSeconds: startupLimitSeconds(options.fleet),
+      onSpawned: (pids) => void (simulatorPids = pids),
+    });
+    const sims = simulators;
+    say(
+      `planner pid ${planner.pid} on ${url}; run ${run}; simulators: ` +
+        parts
+          .map((p, i) => `pid ${sims.pids[i]} ${p.vmBridge ? 'vm-bridge' : `${p.clusters.length} clusters`}`)
+          .join(', '),
     );
-    simulatorLog = tail(simulator);
-    const sim = simulator;
-    const simPort = await until(
-      'the fleet simulator',
-      sim,
-      () => Promise.resolve(/^\{"port":(\d+)\}$/m.exec(simulatorLog())?.[1]),
-      startupLimitSeconds(options.fleet),
-    );
-    say(`planner pid ${planner.pid} on ${url}; agents and vm-bridge in pid ${sim.pid}; run ${run}`);
     const scenario = playScenario(
       {
         options: { summary: 'json', timeoutSeconds: options.hardLimitSeconds },
@@ -340,7 +325,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     const { status, plan } = await Promise.race([scenario, deadline]);
     finalStatus = status;
     for (const v of status.gateVerdicts) verdicts.set(`${v.wave} ${v.at} ${v.source} ${v.final}`, v);
-    summary = await summarize(status, plan, simPort, {
+    summary = await summarize(status, plan, sims, {
       startedAt: started,
       appliedAt: progress.appliedAt ?? Date.now(),
       cpuSeconds,
@@ -355,9 +340,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     tick();
     // a profiled process writes its profile on the way out, which takes a while on a busy machine
     const graceMs = options.cpuProfDir === undefined ? 10_000 : 120_000;
-    if (simulator) await stopChild(simulator, graceMs);
+    await simulators?.stop(graceMs);
     await stopChild(planner, graceMs);
-    rmSync(targetFile, { force: true });
     await benchPrometheus.stop();
     keys.cleanup();
     process.off('exit', killAll);
@@ -375,8 +359,17 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     // the last status seen: a run that timed out is timed as far as it got
     ...(lastStatus ? { status: { ...lastStatus, gateVerdicts: [...verdicts.values()].sort(byTime) } } : {}),
     ...(loopDelays.length > 0 ? { loopDelay: loopDelayOf(loopDelays) } : {}),
-    stderr: `${plannerLog()}\n${simulatorLog()}\n${failure}`,
+    stderr: `${plannerLog()}\n${simulators?.log() ?? ''}\n${failure}`,
   };
+}
+
+/** each simulator process's CPU seconds and RSS now, from /proc */
+function simulatorSamples(pids: readonly number[]): string {
+  if (pids.length === 0) return '-';
+  return pids
+    .map((pid) => sample(pid))
+    .map((s) => (s === undefined ? '-' : `${s.cpuSeconds.toFixed(0)}/${s.peakRssMb.toFixed(0)}`))
+    .join(' ');
 }
 
 const byTime = (a: GateVerdict, b: GateVerdict): number => a.at.localeCompare(b.at);
@@ -393,12 +386,10 @@ function loopDelayOf(samples: readonly number[]): { p99Ms: number; maxMs: number
 async function summarize(
   status: RolloutStatus,
   plan: Plan,
-  simulatorPort: string,
+  simulators: Simulators,
   m: { startedAt: number; appliedAt: number; cpuSeconds: number; peakRssMb: number; loopDelays: number[] },
 ): Promise<NonNullable<EmbeddedRun['summary']>> {
-  const query = new URLSearchParams({ to: status.to, excluded: status.excluded.join(',') });
-  const res = await fetch(`http://127.0.0.1:${simulatorPort}/ground-truth?${query}`);
-  const truth = (await res.json()) as { units: { total: number; onTarget: number }; vmGroups: VmGroup[] };
+  const truth = await simulators.groundTruth<VmGroup>(status.to, status.excluded);
   const loop = loopDelayOf(m.loopDelays);
   return {
     ...rolloutOutcome(status),
