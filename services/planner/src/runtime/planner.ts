@@ -148,11 +148,13 @@ class PlannerImpl implements Planner {
     });
     this.era = new StoreEra(context, (reason) => this.leadership.halt(reason));
     this.events = new RolloutEvents(context, () => this.leadership.isLeader());
+    this.inventory = new FleetInventory(context, this.leadership);
+    const inventory = this.inventory;
     this.reconciler = new RolloutReconciler(context, this.leadership, this.events, {
       ...(options.config?.healthSources ? { healthSources: options.config.healthSources } : {}),
       ...(options.config?.metricSampler ? { metricSampler: options.config.metricSampler } : {}),
+      fleet: async () => (await inventory.stored()).inventory,
     });
-    this.inventory = new FleetInventory(context, this.leadership);
     this.reports = new AgentReports(context, this.leadership, this.reconciler, this.inventory);
     this.operations = new RolloutOperations(context, {
       leadership: this.leadership,

@@ -1,4 +1,4 @@
-import { MessageType, RolloutPhase, Topic } from '@meshwave/contracts';
+import { MessageType, RolloutPhase, Topic, type Inventory } from '@meshwave/contracts';
 import { SpanKind, trace, type Span } from '@opentelemetry/api';
 import type { OutgoingMessage, Subscription } from '@meshwave/bus';
 import { createKeyQueue, type KeyQueue } from '@meshwave/reconcile';
@@ -56,6 +56,8 @@ interface Decided {
 export interface RolloutReconcilerOptions {
   readonly healthSources?: readonly HealthSource[];
   readonly metricSampler?: MetricSampler;
+  /** the fleet as planning sees it, for membership when a wave may start (FleetInventory.stored) */
+  readonly fleet: () => Promise<Inventory>;
 }
 
 /**
@@ -79,6 +81,7 @@ export class RolloutReconciler {
   private readonly phases = new Map<string, RolloutPhase>();
   /** since when this process, as leader, hears the agents (silence counts from here) */
   private heardSince = 0;
+  private readonly fleet: () => Promise<Inventory>;
 
   constructor(
     private readonly context: PlannerContext,
@@ -88,6 +91,7 @@ export class RolloutReconciler {
   ) {
     this.healthSources = options.healthSources ?? DEFAULT_HEALTH_SOURCES;
     this.metricSampler = options.metricSampler;
+    this.fleet = options.fleet;
     this.reads = new RolloutReads(context.store);
     this.queue = createKeyQueue((id) => this.reconcile(id), {
       clock: context.clock,
@@ -242,7 +246,7 @@ export class RolloutReconciler {
     const sampled = this.sampleMetrics(id, loaded, now);
     const metrics = sampled?.observation;
     const freeze = freezeOf(await readFreeze(this.context.store));
-    const membership = await membershipOf(this.context, loaded.state, this.heardSince);
+    const membership = await membershipOf(this.context, loaded.state, this.heardSince, this.fleet);
     const resendAll = this.resendPending.delete(id);
     let decision: Decision;
     try {
