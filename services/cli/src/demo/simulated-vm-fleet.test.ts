@@ -2,7 +2,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AgentPhase, VmHostState, type VmGroupDesiredState } from '@meshwave/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSimulatedVmFleet, simulatedHostsRoot, type SimulatedVmFleet } from './simulated-vm-fleet.js';
+import {
+  createSimulatedVmFleet,
+  simulatedHeartbeatMs,
+  simulatedHostsRoot,
+  type SimulatedVmFleet,
+} from './simulated-vm-fleet.js';
 
 let fleet: SimulatedVmFleet | undefined;
 afterEach(async () => {
@@ -138,5 +143,11 @@ describe('simulated VM fleet', () => {
     expect((await fs.readdir(path.join(own.workDir, 'hosts'))).sort()).toEqual(['g-1', 'g-2']);
     await own.close();
     await expect(fs.access(own.workDir)).rejects.toThrow();
+  });
+
+  it('Given fleets of 40, 1,000, 5,000 and 10,000 hosts, When their heartbeat is set, Then the bridge takes at most ~1,000 a second and no host beats less often than the production default', () => {
+    expect([40, 1_000, 5_000, 10_000, 50_000].map(simulatedHeartbeatMs)).toEqual([2_000, 2_000, 5_000, 10_000, 10_000]);
+    for (const hosts of [1_000, 5_000, 10_000])
+      expect(hosts / (simulatedHeartbeatMs(hosts) / 1000)).toBeLessThanOrEqual(1_000);
   });
 });

@@ -67,6 +67,17 @@ async function ownWorkDir(): Promise<string> {
   return fs.mkdtemp(path.join(root, `${OWN_DIR_PREFIX}${process.pid}-`));
 }
 
+/**
+ * How often each simulated host reports while idle (its heartbeat, with a readiness probe): every 2 s in a small
+ * fleet, so the demo shows a host's health at once, stretched with the fleet's size up to the agent's production
+ * default (10 s, with the bridge's 30 s staleness), so that the bridge takes at most ~1,000 heartbeats a second:
+ * 10,000 hosts every 2 s were a tenth of the embedded fleet's one thread (issue 15). A host reports every change
+ * of its own at once whatever this is.
+ */
+export function simulatedHeartbeatMs(hosts: number): number {
+  return Math.min(10_000, Math.max(2_000, hosts));
+}
+
 /** One simulated VM group: `hosts` hosts named `<name>-<i>` (or the names given) starting on `initialVersion`. */
 export interface SimulatedVmGroupSpec {
   readonly name: string;
@@ -156,6 +167,9 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   }
 
+  const heartbeatMs = simulatedHeartbeatMs(
+    options.groups.reduce((n, g) => n + (typeof g.hosts === 'number' ? g.hosts : g.hosts.length), 0),
+  );
   const provisioner = new HostProvisioner(workDir, (version) => catalog.resolve(version), clock);
   const hosts: SimulatedVmHost[] = [];
   for (const g of options.groups) {
@@ -191,7 +205,7 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
         logger: logger.child({ host: name }),
         settings: {
           pollWaitSeconds: 30,
-          reportIntervalMs: 2000,
+          reportIntervalMs: heartbeatMs,
           readinessTimeoutMs: 5000,
           readinessIntervalMs: 100,
           ...options.agentSettings,
