@@ -108,7 +108,9 @@ function tallied(chunk: ClusterChunk, units: Units, to: string): Kept {
       const w = waiting.get(reason);
       waiting.set(reason, w === undefined ? { count: 1, first: o, firstAt: at } : { ...w, count: w.count + 1 });
     }
-    if (runsTo(units, at, index, to)) (onTarget++, (onTargetAt[j] = 1));
+    if (!runsTo(units, at, index, to)) return;
+    onTarget++;
+    onTargetAt[j] = 1;
   });
   const moving = movingOf(chunk, total, counts.converged);
   const failed = failedOf(chunk);
