@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Inventory, RolloutSpec, type UnitProgress } from '@meshwave/contracts';
 import { planRollout } from '@meshwave/plan';
 import {
+  applyProgressDelta,
   buildRolloutStatus,
   decide,
   desiredContents,
@@ -101,4 +102,39 @@ for (let i = 0; i < polls; i++) {
 const pollMs = (performance.now() - t) / polls;
 console.log(
   `status read after one cluster of ${clusters} reported: ${pollMs.toFixed(2)} ms; from scratch ${scratchMs.toFixed(1)} ms (ratio ${(pollMs / scratchMs).toFixed(3)})`,
+);
+
+// A decision after one cluster's agent sent a progress delta of a few units (ADR 0068), against one after the same
+// cluster sent its whole report (a new report: every unit of that cluster is observed again). Issue 15: a delta
+// cost its whole cluster.
+const changed = 5;
+const rounds = 40;
+const chained = new Map([...reports].map(([c, r]) => [c, { ...r, seq: 1 }]));
+let seqObs: Observations = { ...obs, clusters: chained };
+decide({ record, state, observations: seqObs, now, epoch: 1 });
+const timeRounds = (next: (held: UnitProgress, i: number) => UnitProgress): number => {
+  let spent = 0;
+  for (let i = 0; i < rounds; i++) {
+    const cluster = `c${i % clusters}`;
+    const clustersNow = new Map(seqObs.clusters);
+    clustersNow.set(cluster, next(seqObs.clusters.get(cluster)!, i));
+    seqObs = { ...seqObs, clusters: clustersNow };
+    const start = performance.now();
+    decide({ record, state, observations: seqObs, now, epoch: 1 });
+    spent += performance.now() - start;
+  }
+  return spent / rounds;
+};
+const wholeMs = timeRounds((held) => ({ ...held, units: held.units.map((u) => ({ ...u })) }));
+const deltaMs = timeRounds((held, i) => {
+  const { units, seq, ...rest } = held;
+  const upserted = units
+    .slice((i * changed) % (perCluster - changed), ((i * changed) % (perCluster - changed)) + changed)
+    .map((u) => ({ ...u, state: 'converged' as const, revision: '1-25-2', injectedRevision: '1-25-2' }));
+  const r = applyProgressDelta(held, { ...rest, seq: seq! + 1, base: seq!, upserted, removed: [] });
+  if (r.kind !== 'applied') throw new Error(`delta not applied: ${r.kind}`);
+  return r.report;
+});
+console.log(
+  `decide() after one cluster's delta of ${changed} units: ${deltaMs.toFixed(2)} ms; after its whole report ${wholeMs.toFixed(2)} ms (ratio ${(deltaMs / wholeMs).toFixed(3)})`,
 );

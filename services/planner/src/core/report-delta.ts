@@ -8,6 +8,7 @@ import {
   type VmProgressDelta,
 } from '@meshwave/contracts';
 import { chainPosition, mergeEntries, type ChainPosition, type EntryChange } from './delta-chain.js';
+import { noteDerived } from './report-index.js';
 
 /**
  * What a progress or health delta does to the report the planner holds of its sender (ADR 0048), as an
@@ -27,7 +28,9 @@ export function applyProgressDelta(
   if (position.kind !== 'apply') return position;
   const { upserted, removed, base: _base, ...rest } = delta;
   const { entries: units, changes } = mergeEntries(position.held.units, upserted, removed, unitKey);
-  return { kind: 'applied', report: { ...rest, units }, changes };
+  const report = { ...rest, units };
+  noteDerived(report, position.held, changes);
+  return { kind: 'applied', report, changes };
 }
 
 /** `held` after a cluster's health delta: the chain is the report's own generation (ADR 0038). */

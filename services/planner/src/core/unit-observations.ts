@@ -2,13 +2,14 @@ import {
   UnitFailureReason,
   UnitState,
   VmHostState,
-  unitKey,
   type UnitProgress,
   type UnitProgressEntry,
   type VmProgress,
 } from '@meshwave/contracts';
 import type { HealthReport } from '@meshwave/contracts';
 import type { Observations, Received, RolloutRecord, RolloutState } from './rollout-state.js';
+import { indexOfReport } from './report-index.js';
+import { updatedChunk } from './chunk-update.js';
 import { waveUnitsOf, type ParsedUnit } from './wave-units.js';
 
 export { parseUnit, parsedUnitsOf, type ParsedUnit } from './wave-units.js';
@@ -58,31 +59,7 @@ export function desiredRevisionOf(record: RolloutRecord, state: RolloutState, wa
   return state.rollbackAll || state.rolledBackWaves.includes(wave) ? record.spec.spec.from : record.spec.spec.to;
 }
 
-export interface ClusterIndex {
-  readonly byKey: Map<string, UnitProgressEntry>;
-  readonly byNamespace: Map<string, UnitProgressEntry[]>;
-}
-
-// A cluster's report indexed once per report object: the planner keeps each report it wrote or read as one
-// object until the next report of that cluster (ADR 0048), so a reconcile re-indexes only the clusters that
-// reported since the last one.
-const indexes = new WeakMap<UnitProgress, ClusterIndex>();
-
-/** A cluster's report indexed by unit key and by namespace (once per report object). */
-export function indexOfReport(report: UnitProgress): ClusterIndex {
-  let index = indexes.get(report);
-  if (index !== undefined) return index;
-  const byKey = new Map<string, UnitProgressEntry>();
-  const byNamespace = new Map<string, UnitProgressEntry[]>();
-  for (const e of report.units) {
-    byKey.set(unitKey(e), e);
-    const list = byNamespace.get(e.namespace) ?? [];
-    list.push(e);
-    byNamespace.set(e.namespace, list);
-  }
-  indexes.set(report, (index = { byKey, byNamespace }));
-  return index;
-}
+export { indexOfReport, type ClusterIndex } from './report-index.js';
 
 /** Failures that are about the unit itself, whatever revision it is on. */
 const UNCONDITIONAL_FAILURES: ReadonlySet<string> = new Set([UnitFailureReason.NotFound, UnitFailureReason.ApiError]);
@@ -166,10 +143,10 @@ export interface ChunkInputs {
 const flagging = (health: HealthReport | undefined): HealthReport | undefined =>
   health === undefined || healthFlags(health).size === 0 ? undefined : health;
 
-const sameInputs = (a: ChunkInputs, b: ChunkInputs): boolean =>
+/** Equal inputs but, perhaps, the report: what a chunk can be brought to by observing the changed units only. */
+const sameBesidesReport = (a: ChunkInputs, b: ChunkInputs): boolean =>
   a.desired === b.desired &&
   a.dispatched === b.dispatched &&
-  a.report === b.report &&
   a.fresh === b.fresh &&
   flagging(a.health) === flagging(b.health) &&
   a.excluded === b.excluded;
@@ -284,9 +261,16 @@ export function observeWaveChunks(
       excluded: excludedKey,
     };
     let chunk = layout.chunks.get(cluster);
-    if (chunk === undefined || !sameInputs(chunk.inputs, inputs)) {
-      const out = positions.map((i) => observeUnit(units[i] as ParsedUnit, w, inputs, excluded));
-      chunk = { cluster, positions, inputs, out };
+    const similar = chunk !== undefined && sameBesidesReport(chunk.inputs, inputs);
+    if (chunk === undefined || !similar || chunk.inputs.report !== inputs.report) {
+      // a report made from the chunk's by deltas: only the units they named are observed again (ADR 0068)
+      const observe = (u: ParsedUnit): UnitObservation | undefined => observeUnit(u, w, inputs, excluded);
+      chunk = (similar ? updatedChunk(chunk!, inputs, units, observe) : undefined) ?? {
+        cluster,
+        positions,
+        inputs,
+        out: positions.map((i) => observe(units[i] as ParsedUnit)),
+      };
       layout.chunks.set(cluster, chunk);
     }
     chunks.push(chunk);
