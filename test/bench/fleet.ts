@@ -191,9 +191,13 @@ function whereItStood(run: EmbeddedRun): string {
   if (st !== undefined) {
     const wave = st.waveStatuses[st.wave];
     const u = wave?.units;
+    const h = wave?.vmHosts;
     return (
       `last status read: phase ${st.phase}, wave ${st.wave + 1}/${st.waves}${wave ? ` ${wave.name} (${wave.state})` : ''}` +
-      (u ? `: units ${u.converged} converged, ${u.moving} moving, ${u.pending} pending, ${u.failed} failed` : '')
+      (u ? `: units ${u.converged} converged, ${u.moving} moving, ${u.pending} pending, ${u.failed} failed` : '') +
+      (h && h.pending + h.upgrading + h.converged + h.failed > 0
+        ? `; VM hosts ${h.converged} converged, ${h.upgrading} upgrading, ${h.pending} pending, ${h.failed} failed`
+        : '')
     );
   }
   if (run.plan !== undefined) return 'the rollout was applied, but no status of it was read';
