@@ -1,7 +1,7 @@
 // A publish split into produce requests the broker accepts (ADR 0070). Kafka refuses a partition's record batch
 // larger than its `message.max.bytes` (1 MiB by default), and kafkajs puts every message of one send for the
-// same partition in one batch: at fleet scale a reconcile's desired states (about 240 KB per cluster of 2,000
-// units, 45 clusters over 6 partitions) made a batch of ~1.8 MB, the broker refused it, and the rollout's
+// same partition in one batch: at fleet scale a reconcile's desired states (about 160 KB per cluster of 2,000
+// units, 45 clusters over 6 partitions) made a batch of ~1.3 MB, the broker refused it, and the rollout's
 // reconcile failed the same way on every retry.
 import type { WireRecord } from './wire-layout.js';
 
