@@ -124,6 +124,7 @@ try {
                 ? {}
                 : { heapSnapshotAfterSeconds: Number(values['heap-snapshot-after']) }),
               ...(values['sim-processes'] === undefined ? {} : { simProcesses: Number(values['sim-processes']) }),
+              logDir: join(dir, `logs-${name}-${mode}`),
             });
       if (bound !== modeExpected) console.log(`bound of the planner's plan:\n${formatBound(bound)}`);
       else console.log("the planner returned no plan: the bound is the bench's own plan's");
@@ -143,7 +144,9 @@ try {
     }
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  // a run that went wrong keeps its directory: each process's whole output is in it
+  if (wrong === 0) rmSync(dir, { recursive: true, force: true });
+  else console.log(`\nkept for the runs that went wrong (fleet files, each process's output): ${dir}`);
 }
 
 if (rows.length > 0) printTable(rows);
@@ -163,10 +166,11 @@ function report(name: string, mode: Mode, run: EmbeddedRun, bound: FleetBound): 
           `units on target ${s.units.onTarget}/${s.units.total}, VM hosts ${s.vmHosts.onTarget}/${s.vmHosts.total}, ` +
           `failed ${s.failedUnits}, halts ${s.halts}, at ${s.rolloutSeconds} s after the rollout was applied`,
       );
-    else if (run.progress !== undefined) console.log(`  last progress: ${formatProgress(run.progress)}`);
-    else console.log('  no progress line: the rollout was never applied, or the demo printed none');
+    else console.log(`  ${whereItStood(run)}`);
   } else if (s === undefined)
     console.log(`  exited ${run.exitCode} without a summary:\n${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
+  if ((run.outcome === 'timeout' || s === undefined) && run.logDir !== undefined)
+    console.log(`  each process's whole output: ${run.logDir}`);
   rows.push([
     name,
     mode,
@@ -190,6 +194,29 @@ function report(name: string, mode: Mode, run: EmbeddedRun, bound: FleetBound): 
     s ? `${s.failedUnits} (+${s.excluded} excluded, ${s.failbacks} failbacks)` : '-',
     s ? `${s.units.onTarget}/${s.units.total}, ${s.vmHosts.onTarget}/${s.vmHosts.total}` : '-',
   ]);
+}
+
+/**
+ * How far a run without a summary got: the demo's last progress line (embedded), else the last status the bench
+ * read itself (process mode), else whether the planner returned a plan at all.
+ */
+function whereItStood(run: EmbeddedRun): string {
+  if (run.progress !== undefined) return `last progress: ${formatProgress(run.progress)}`;
+  const st = run.status;
+  if (st !== undefined) {
+    const wave = st.waveStatuses[st.wave];
+    const u = wave?.units;
+    const h = wave?.vmHosts;
+    return (
+      `last status read: phase ${st.phase}, wave ${st.wave + 1}/${st.waves}${wave ? ` ${wave.name} (${wave.state})` : ''}` +
+      (u ? `: units ${u.converged} converged, ${u.moving} moving, ${u.pending} pending, ${u.failed} failed` : '') +
+      (h && h.pending + h.upgrading + h.converged + h.failed > 0
+        ? `; VM hosts ${h.converged} converged, ${h.upgrading} upgrading, ${h.pending} pending, ${h.failed} failed`
+        : '')
+    );
+  }
+  if (run.plan !== undefined) return 'the rollout was applied, but no status of it was read';
+  return 'the rollout was never applied (no plan came back), or the demo printed no progress line';
 }
 
 /** the child's last error line, shortened for the table */

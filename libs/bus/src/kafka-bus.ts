@@ -26,6 +26,7 @@ import type {
 } from './event-bus.js';
 import { consumerSettings } from './kafka-consumer-settings.js';
 import { suppressKafkaJsTimeoutNegativeWarning } from './kafka-warnings.js';
+import { DEFAULT_MAX_PRODUCE_BYTES, produceChunks } from './produce-chunks.js';
 
 /** kafkajs's own log lines that reach the bus logger: `error` by default, so a healthy client is quiet. */
 export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
@@ -34,6 +35,8 @@ export interface KafkaBusOptions extends BusOptions {
   readonly brokers: readonly string[];
   /** default: `meshwave-<source>` */
   readonly clientId?: string;
+  /** bytes one produce request may hold (more is sent in several, in order); default 768 KiB (ADR 0070) */
+  readonly maxProduceBytes?: number;
   /** partitions of each topic when this client creates it; default commands 6, events 6, dlq 3 */
   readonly partitions?: Partial<Record<Topic, number>>;
   /** replication factor of created topics; default -1 (the broker's `default.replication.factor`) */
@@ -213,6 +216,11 @@ class KafkaEventBus implements EventBus {
   }
 
   private async send(records: readonly { topicName: string; record: WireRecord }[]): Promise<void> {
+    for (const chunk of produceChunks(records, this.options.maxProduceBytes ?? DEFAULT_MAX_PRODUCE_BYTES))
+      await this.sendChunk(chunk);
+  }
+
+  private async sendChunk(records: readonly { topicName: string; record: WireRecord }[]): Promise<void> {
     const byTopic = new Map<string, WireRecord[]>();
     for (const { topicName, record } of records) {
       const list = byTopic.get(topicName);

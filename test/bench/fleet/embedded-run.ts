@@ -74,6 +74,8 @@ export interface EmbeddedRun {
   /** the loop delay measured from outside (process mode), also when the run gives no summary */
   readonly loopDelay?: { readonly p99Ms: number; readonly maxMs: number };
   readonly stderr: string;
+  /** where each process's whole output was kept (process mode) */
+  readonly logDir?: string;
 }
 
 export interface EmbeddedRunOptions {

@@ -9,7 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -84,6 +85,8 @@ export interface ProcessRunOptions {
   readonly heapSnapshotAfterSeconds?: number;
   /** simulator processes for the clusters (the vm-bridge runs in one more); default one per core, 2 at least */
   readonly simProcesses?: number;
+  /** where each process's whole output is kept (`planner.log`, `simulator-N.log`); created if missing */
+  readonly logDir: string;
 }
 
 /** How long a process of this fleet may take to start: 2 min, plus what building its simulated parts takes. */
@@ -143,6 +146,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   say(
     `the run's own Prometheus: pid ${prometheus.pid} on ${prometheus.url}, every ${options.scrapeIntervalSeconds} s, in ${benchPrometheus.dir}`,
   );
+  mkdirSync(options.logDir, { recursive: true });
   const run = randomBytes(4).toString('hex');
   const token = randomBytes(24).toString('hex');
   const port = await freePort();
@@ -208,7 +212,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const plannerLog = tail(planner);
+  const plannerLog = tail(planner, join(options.logDir, 'planner.log'));
+  say(`each process's whole output goes to ${options.logDir}`);
   let simulators: Simulators | undefined;
   let simulatorPids: readonly number[] = [];
   // the benchmark never leaves a process behind, even when it fails itself (the simulators see to their own)
@@ -294,6 +299,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       run,
       targetsDir: prometheus.targetsDir,
       env: { ...shared, [KEYS_DIR_VARIABLE]: keys.dir },
+      logDir: options.logDir,
       nodeArgs: profile,
       startupLimitSeconds: startupLimitSeconds(options.fleet),
       onSpawned: (pids) => void (simulatorPids = pids),
@@ -346,6 +352,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     keys.cleanup();
     process.off('exit', killAll);
   }
+  // a planner that exited by itself before the end (a crash, the heap limit) says so; stopped by the bench, SIGTERM
+  const plannerEnd = `planner ${planner.signalCode === null ? `exited with code ${planner.exitCode}` : `stopped by ${planner.signalCode}`}\n`;
   const lastStatus = finalStatus ?? seenStatus;
   return {
     outcome: timedOut ? 'timeout' : 'exited',
@@ -359,7 +367,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     // the last status seen: a run that timed out is timed as far as it got
     ...(lastStatus ? { status: { ...lastStatus, gateVerdicts: [...verdicts.values()].sort(byTime) } } : {}),
     ...(loopDelays.length > 0 ? { loopDelay: loopDelayOf(loopDelays) } : {}),
-    stderr: `${plannerLog()}\n${simulators?.log() ?? ''}\n${failure}`,
+    stderr: `${plannerLog()}\n${simulators?.log() ?? ''}\n${plannerEnd}${failure}`,
+    logDir: options.logDir,
   };
 }
 

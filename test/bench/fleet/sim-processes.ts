@@ -11,12 +11,22 @@ import { partArgs, sumGroundTruth, type SimulatorPart } from './sim-split.ts';
 
 const SIMULATOR = fileURLToPath(new URL('./fleet-simulator.ts', import.meta.url));
 
-/** A child's output, its last 64 KB, for the report of a run that failed. */
-export function tail(child: ChildProcess): () => string {
+/**
+ * A child's output, its last 64 KB, for the report of a run that failed; with `logFile`, also all of it (stdout
+ * and stderr as they come) in that file, so a failure can be explained after the run.
+ */
+export function tail(child: ChildProcess, logFile?: string): () => string {
   let text = '';
-  const keep = (d: Buffer): void => void (text = (text + d.toString()).slice(-65_536));
+  const file = logFile === undefined ? undefined : fs.createWriteStream(logFile, { flags: 'a' });
+  const keep = (d: Buffer): void => {
+    text = (text + d.toString()).slice(-65_536);
+    file?.write(d);
+  };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  child.once('exit', (code, signal) => {
+    file?.end(`\n[bench] pid ${child.pid} exited: ${signal === null ? `code ${code}` : `signal ${signal}`}\n`);
+  });
   return () => text;
 }
 
@@ -57,6 +67,8 @@ export interface SimulatorsOptions {
   /** node flags of every process (e.g. --cpu-prof) */
   readonly nodeArgs?: readonly string[];
   readonly startupLimitSeconds: number;
+  /** a directory for each process's whole output (`simulator-N.log`) */
+  readonly logDir?: string;
   /** told every process's pid as soon as they are spawned (to watch them while they start) */
   readonly onSpawned?: (pids: readonly number[]) => void;
 }
@@ -96,7 +108,9 @@ export async function startSimulators(options: SimulatorsOptions): Promise<Simul
       { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] },
     ),
   );
-  const logs = children.map(tail);
+  const logs = children.map((c, i) =>
+    tail(c, options.logDir === undefined ? undefined : path.join(options.logDir, `simulator-${i}.log`)),
+  );
   options.onSpawned?.(children.flatMap((c) => (c.pid === undefined ? [] : [c.pid])));
   const log = (): string => logs.map((l, i) => `simulator ${i} (pid ${children[i]!.pid}):\n${l()}`).join('\n');
   const killAll = (): void => {

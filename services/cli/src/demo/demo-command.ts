@@ -14,6 +14,7 @@ import { CliError } from '../errors.js';
 import { ExitCode, type CommandIo, type Terminal } from '../io.js';
 import { PlannerClient, PlannerClientError } from '../adapters/planner-client.js';
 import { readRolloutPlan } from '../adapters/rollout-plan-reader.js';
+import { droppedCause, retryDropped } from './dropped-requests.js';
 import { addDeprecatedAlias, addExamples, OutputFormat, type CliContext } from '../commands/cli-options.js';
 import { LiveView } from '../commands/live-view.js';
 import { rolloutStatusLines } from '../commands/progress-view.js';
@@ -226,7 +227,10 @@ export async function playScenario(
   const stopped = (): void => {
     if (run.stop?.aborted) throw new DemoStoppedError(String(run.stop.reason));
   };
-  while ((await client.fleet()).clusters.length < fleetConfig.clusters.length) {
+  // Reads are sent again when the planner drops them (a connection closed under it); writes are not: a dropped
+  // action is decided again at the next look, from the state the planner then shows.
+  const read = <T>(what: string, send: () => Promise<T>): Promise<T> => retryDropped(what, send, { say });
+  while ((await read('GET /v1/fleet', () => client.fleet())).clusters.length < fleetConfig.clusters.length) {
     if (Date.now() > deadline) throw new Error('the agents did not report their inventory in time');
     stopped();
     await sleep(100);
@@ -238,15 +242,16 @@ export async function playScenario(
     `applied rollout ${created.id}: ${created.plan.waves.map((w) => `${w.name} (${w.counts.workloads} units${w.counts.vmHosts ? `, ${w.counts.vmHosts} VM hosts` : ''})`).join(' → ')}`,
   );
   // every unit and host, for the ground truth at the end and the plan file: read in pages (ADR 0039)
-  const plan = await readRolloutPlan(client, created.id);
+  const plan = await read("a page of the rollout's plan", () => readRolloutPlan(client, created.id));
   progress.plan = plan;
   if (options.planFile !== undefined) await writeFile(options.planFile, JSON.stringify(plan));
 
   const excludedOnce = new Set<string>();
   const paint = paintFor(io, options.terminal !== undefined);
-  progress.status = await client.rollout(created.id);
+  const look = (): Promise<RolloutStatus> => read(`GET /v1/rollouts/${created.id}`, () => client.rollout(created.id));
+  progress.status = await look();
   for (;;) {
-    const status = await client.rollout(created.id);
+    const status = await look();
     progress.status = status;
     run.onStatus?.(status);
     view.update(rolloutStatusLines(status, { transitions: 3, paint }));
@@ -257,10 +262,15 @@ export async function playScenario(
     try {
       await actAsOperator(run, status, excludedOnce);
     } catch (err) {
-      if (!betweenLeaders(err)) throw err;
-      // A loop stalled past its lease (seconds, at 100,000 units in one process) lets the planner's lease lapse
-      // until it takes it again: the action is not lost, the next look sees the same state and acts again.
-      say('demo operator: the planner is between leaders (NOT_LEADER); acting again at the next look');
+      const dropped = droppedCause(err);
+      if (dropped !== undefined)
+        // the action may or may not have been taken: the next look shows which, and acts again only if not
+        say(`demo operator: the planner dropped an action (${dropped}); deciding again at the next look`);
+      else if (betweenLeaders(err))
+        // A loop stalled past its lease (seconds, at 100,000 units in one process) lets the planner's lease lapse
+        // until it takes it again: the action is not lost, the next look sees the same state and acts again.
+        say('demo operator: the planner is between leaders (NOT_LEADER); acting again at the next look');
+      else throw err;
     }
     await sleep(300);
   }

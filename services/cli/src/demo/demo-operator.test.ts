@@ -146,3 +146,63 @@ describe('the demo stopped by a signal', () => {
     expect(progress.plan).toBeDefined();
   });
 });
+
+/** What fetch throws when the planner closed the connection before answering (undici's SocketError). */
+function dropped(): PlannerClientError {
+  const socketError = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+  return new PlannerClientError(ClientErrorCode.Unreachable, 'cannot reach the planner (UND_ERR_SOCKET)', {
+    cause: Object.assign(new TypeError('fetch failed'), { cause: socketError }),
+  });
+}
+
+/** A planner that drops the first status read and the first approval: connections closed under them. */
+function newPlannerDropping() {
+  const calls = { reads: 0, approvals: 0 };
+  let approved = false;
+  const { client } = newPlannerBetweenLeaders();
+  const c = client as unknown as Record<string, unknown>;
+  c.rollout = async () => {
+    if (++calls.reads === 1) throw dropped();
+    return statusOf(approved ? 'Completed' : 'Running', approved);
+  };
+  c.act = async () => {
+    if (++calls.approvals === 1) throw dropped();
+    approved = true;
+    return { rolloutId: 'r1', phase: 'Running' };
+  };
+  return { client, calls };
+}
+
+describe('the demo operator when the planner drops a request', () => {
+  it('sends a dropped status read again and decides a dropped approval again at its next look, saying so, and the rollout completes', async () => {
+    // Given a planner that drops the first status read and the first approval
+    const { client, calls } = newPlannerDropping();
+    const said: string[] = [];
+    const fleetConfig = DemoFleetConfig.parse({
+      clusters: [{ name: 'c1', labels: { env: 'prod' }, namespaces: ['shop'], workloadsPerNamespace: 1 }],
+      vmGroups: [],
+    });
+    const example = await readFile(new URL('../../../../examples/rollouts.yml', import.meta.url), 'utf8');
+
+    // When the demo plays its scenario
+    const { status } = await playScenario(
+      {
+        options: { timeoutSeconds: 30 },
+        io: { stdout: () => undefined, env: {} },
+        fleetConfig,
+        client,
+        say: (text) => said.push(text),
+        view: new LiveView(() => undefined, undefined),
+      },
+      example,
+      {},
+    );
+
+    // Then the read was sent again and the approval decided again, each said in its output, and it completed
+    expect(status.phase).toBe('Completed');
+    expect(calls.approvals).toBe(2);
+    expect(said.filter((s) => s.includes('dropped GET /v1/rollouts/r1 (UND_ERR_SOCKET)'))).toHaveLength(1);
+    expect(said.filter((s) => s.includes('dropped an action (UND_ERR_SOCKET)'))).toHaveLength(1);
+    expect(said.filter((s) => s.startsWith('demo operator: approved'))).toHaveLength(1);
+  });
+});

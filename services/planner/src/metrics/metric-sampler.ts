@@ -122,7 +122,9 @@ export function promqlOf(
   const range = `[${windowSeconds}s]`;
   return {
     requests: `sum by (${g.by}) (increase(istio_requests_total{${g.selector}}${range}))`,
-    errors: `sum by (${g.by}) (increase(istio_requests_total{${g.selector},response_code=~"5.."}${range}))`,
+    // only the workloads that answered 5xx in the window: a workload without any has 0 errors either way, and a
+    // fleet's cohort of 81,000 workloads would otherwise come back as 81,000 zeros to parse (issue 15)
+    errors: `sum by (${g.by}) (increase(istio_requests_total{${g.selector},response_code=~"5.."}${range})) > 0`,
     p99: `histogram_quantile(0.99, sum by (${g.by},le) (rate(istio_request_duration_milliseconds_bucket{${g.selector}}${range})))`,
   };
 }

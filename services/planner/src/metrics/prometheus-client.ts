@@ -98,6 +98,14 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
       if (answer.status === 'error' || !res.ok) {
         const errorType = typeof answer.errorType === 'string' ? answer.errorType : 'unknown';
         const error = typeof answer.error === 'string' ? answer.error : `HTTP ${res.status}`;
+        // Prometheus cut the query off at the `timeout` sent with it, before this client's own timer fired: the
+        // same slowness, so the same code (the sampler gives the next query more time only on a timeout)
+        if (errorType === 'timeout')
+          throw new PlannerError(
+            PlannerErrorCode.PrometheusTimeout,
+            `Prometheus at ${options.url} cut the query off at its timeout of ${timeout} ms: ${error}`,
+            { context: { ...context, status: res.status, errorType }, retryable: true },
+          );
         throw new PlannerError(
           PlannerErrorCode.PrometheusQueryFailed,
           `Prometheus at ${options.url} refused the query (HTTP ${res.status}, ${errorType}): ${error}`,
