@@ -11,6 +11,20 @@ import { TERMINAL_PHASES } from './transition-table.js';
 import { step } from './wave-steps.js';
 import { firstGatewayWave } from './step-waves.js';
 
+/** a lagging target's resync interval doubles with each resend of the same content, up to this many times */
+export const MAX_RESYNC_DOUBLINGS = 3;
+
+/**
+ * When a target whose reports lag its desired state gets the same content again: `resyncAfterMs`, doubled for each
+ * resend of it so far, at most 8 times as long. An agent that is only behind (reading a backlog, a starved loop)
+ * would otherwise be sent the content again and again while it is behind, and fall further behind: at fleet (b) in
+ * process mode that was 400-578 desired states of ~160 KB a minute to 50 agents (issue 15). A lost message is still
+ * sent again after `resyncAfterMs`; a new content (new generation) starts again from it.
+ */
+export function resyncAfter(resyncAfterMs: number, target: Pick<TargetRecord, 'resends'>): number {
+  return resyncAfterMs * 2 ** Math.min(target.resends ?? 0, MAX_RESYNC_DOUBLINGS);
+}
+
 /** transitions one decision may chain (Gating → Dispatching → ...); a bound, never reached in practice */
 const MAX_STEPS = 16;
 
@@ -64,7 +78,7 @@ export function decide(input: DecisionInput): Decision {
       : input.observations.vmGroups.get(target.slice('vmgroup/'.length))?.generation;
   const lags = (target: string, prev: TargetRecord): boolean => (reportGenerationOf(target) ?? -1) < prev.generation;
   const resyncDue = (target: string, prev: TargetRecord): boolean =>
-    lags(target, prev) && now - Date.parse(prev.sentAt) >= config.resyncAfterMs;
+    lags(target, prev) && now - Date.parse(prev.sentAt) >= resyncAfter(config.resyncAfterMs, prev);
   const known = Object.entries(s.state.targets);
   // Desired contents are rebuilt only when something they depend on changed, or a target must get them again.
   const rebuild =
@@ -78,7 +92,15 @@ export function decide(input: DecisionInput): Decision {
     const changed = prev?.digest !== key;
     if (!changed && !resyncDue(c.target, prev) && !input.resendAll) continue;
     const gen = changed ? nextGeneration : prev.generation;
-    targets[c.target] = { generation: gen, digest: key, sentAt: nowIso, epoch: input.epoch };
+    // the same content again because the target's reports lag it: the next time waits twice as long
+    const resends = changed ? 0 : (prev.resends ?? 0) + (resyncDue(c.target, prev) ? 1 : 0);
+    targets[c.target] = {
+      generation: gen,
+      digest: key,
+      sentAt: nowIso,
+      epoch: input.epoch,
+      ...(resends > 0 ? { resends } : {}),
+    };
     const stamped = { ...c.data, generation: gen, epoch: input.epoch };
     commands.push(
       c.kind === 'cluster'
@@ -86,9 +108,9 @@ export function decide(input: DecisionInput): Decision {
         : { kind: 'vmgroup', target: c.target, data: stamped as typeof c.data & { generation: number; epoch: number } },
     );
   }
-  // A target whose reports lag what it was sent gets it again after the resync interval.
+  // A target whose reports lag what it was sent gets it again after the resync interval (backed off).
   for (const [t, prev] of Object.entries(targets))
-    if (lags(t, prev)) s.wake(Date.parse(prev.sentAt) + config.resyncAfterMs);
+    if (lags(t, prev)) s.wake(Date.parse(prev.sentAt) + resyncAfter(config.resyncAfterMs, prev));
   const state: RolloutState = commands.length > 0 ? { ...s.state, generation: nextGeneration, targets } : s.state;
   const changed = state !== input.state;
   return {

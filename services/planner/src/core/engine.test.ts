@@ -337,6 +337,32 @@ describe('engine: resync and VMs', () => {
     expect(h.state.phase).toBe('Completed');
   });
 
+  it('Given an agent whose reports keep lagging, When the planner re-sends its desired state, Then each resend waits twice as long as the last, up to 8 times the resync interval', () => {
+    const h = newHarness();
+    h.fleet.deaf.add('prod-2');
+    h.settle();
+    expect(h.state.wavePhase).toBe('Converging');
+    const sent = (): number => h.fleet.published.filter((c) => c.target === 'cluster/prod-2').length;
+    const first = sent();
+    const resendsAt: number[] = [];
+    for (let s = 1; s <= 1_000; s++) {
+      const before = sent();
+      h.now = new Date(T0.getTime() + s * 1_000);
+      h.settle();
+      if (sent() > before) resendsAt.push(s);
+    }
+    // 30 s, then +60, +120, +240, and +240 from there on (the same generation each time)
+    expect(resendsAt).toEqual([30, 90, 210, 450, 690, 930]);
+    expect(h.state.targets['cluster/prod-2']?.resends).toBe(6);
+    const again = h.fleet.published.filter((c) => c.target === 'cluster/prod-2');
+    expect(new Set(again.slice(first - 1).map((c) => c.data.generation)).size).toBe(1);
+    // heard again: it converges and the rollout completes
+    h.fleet.deaf.delete('prod-2');
+    h.now = new Date(T0.getTime() + 1_200_000);
+    h.runUntil(['Completed']);
+    expect(h.state.phase).toBe('Completed');
+  });
+
   it('moves VM hosts with their wave, bounded by the planned batch size', () => {
     const h = newHarness(
       { vms: [{ select: { groups: ['edge'] }, wave: 'half', maxUnavailable: 2 }] },

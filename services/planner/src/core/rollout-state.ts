@@ -37,6 +37,8 @@ export interface TargetRecord {
   readonly digest: string;
   readonly sentAt: string;
   readonly epoch: number;
+  /** how many times this content was sent again because the target's reports lagged it (absent: none) */
+  readonly resends?: number;
 }
 
 /** Where a Paused rollout resumes. */

@@ -42,6 +42,7 @@ const StoredTargetRecord = z.object({
   digest: z.string(),
   sentAt: z.string(),
   epoch: z.number().int(),
+  resends: z.number().int().nonnegative().optional(),
 });
 
 /** `state`: the engine's mutable state of one rollout (see RolloutState for each field's meaning). */
