@@ -31,6 +31,16 @@ const HARD_LIMIT_SECONDS = 15 * 60;
 /** goal of issue 15 */
 const GOAL_RATIO = 1.5;
 
+const USAGE = `usage: node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both]
+    [--cpu-prof-dir DIR] [--heap-snapshot-after SECONDS] [--sim-processes N] [--bound-only]
+  fleets: a = 10 clusters x 1,000 workloads + 1,000 VM hosts; b = 50 x 2,000 + 10,000; s = a small one
+  (default: a and b, or MESHWAVE_BENCH_FLEETS=a,b; mode default both, or MESHWAVE_BENCH_FLEET_MODE)
+  --cpu-prof-dir DIR         CPU profiles: the embedded process, or in process mode the planner and the simulators
+  --heap-snapshot-after S    process mode: one heap snapshot of the planner S seconds after the rollout is applied
+  --sim-processes N          process mode: simulator processes for the clusters (default one per core, 2 at least)
+  --bound-only               print the bound of the bench's own plan and stop
+Needs a build (npx tsc -b). Exits 1 when a fleet does not complete, halts or fails a unit.`;
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -39,8 +49,13 @@ const { values, positionals } = parseArgs({
     'bound-only': { type: 'boolean', default: false },
     'sim-processes': { type: 'string' },
     mode: { type: 'string', default: process.env.MESHWAVE_BENCH_FLEET_MODE ?? 'both' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const MODES: Readonly<Record<string, readonly Mode[]>> = {
   embedded: ['embedded'],
   process: ['process'],

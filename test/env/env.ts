@@ -222,7 +222,9 @@ async function down(): Promise<void> {
     downJaeger(state.jaeger),
   ]);
   fs.rmSync(envFile(), { force: true });
-  log(`stopped; data kept in ${stateDir()} (remove it for a clean start)`);
+  log(
+    `stopped; built tools and logs kept in ${stateDir()} (the next \`up\` starts Kafka, Redis and Prometheus with empty data)`,
+  );
 }
 
 async function status(): Promise<{ healthy: boolean; [detail: string]: unknown }> {

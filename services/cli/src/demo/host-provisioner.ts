@@ -11,10 +11,48 @@ import {
   type InstalledVersion,
 } from '@meshwave/vm-agent';
 
+/** One entry of a directory tree to copy, relative to its root; directories come before what they hold. */
+interface TreeEntry {
+  readonly path: string;
+  readonly kind: 'dir' | 'file' | 'symlink';
+  /** the symlink's target */
+  readonly target?: string;
+}
+
+/** The entries of `root`, listed once: every host copies the same few files. */
+async function listTree(root: string, under = ''): Promise<TreeEntry[]> {
+  const out: TreeEntry[] = [];
+  for (const d of await fs.readdir(path.join(root, under), { withFileTypes: true })) {
+    const rel = path.join(under, d.name);
+    if (d.isDirectory()) out.push({ path: rel, kind: 'dir' }, ...(await listTree(root, rel)));
+    else if (d.isSymbolicLink())
+      out.push({ path: rel, kind: 'symlink', target: await fs.readlink(path.join(root, rel)) });
+    else if (d.isFile()) out.push({ path: rel, kind: 'file' });
+  }
+  return out;
+}
+
+/**
+ * Copies a listed tree into `into` (created if missing): one mkdir per directory, one copyFile per file (mode
+ * kept), one symlink per link. `fs.cp` checked every parent of both paths for every host, and 500 hosts of a
+ * batch did that at once (issue 15).
+ */
+async function copyTree(from: string, entries: readonly TreeEntry[], into: string): Promise<void> {
+  await fs.mkdir(into, { recursive: true });
+  for (const e of entries) {
+    const to = path.join(into, e.path);
+    if (e.kind === 'dir') await fs.mkdir(to);
+    else if (e.kind === 'file') await fs.copyFile(path.join(from, e.path), to);
+    else await fs.symlink(e.target!, to);
+  }
+}
+
 /** A version unpacked once, in its own agent directory, to copy from. */
 interface Template {
   readonly store: BundleStore;
   readonly installed: InstalledVersion;
+  /** the installed version's directory, listed */
+  readonly entries: readonly TreeEntry[];
 }
 
 /**
@@ -24,8 +62,8 @@ interface Template {
  */
 export class HostProvisioner {
   private readonly templates = new Map<string, Promise<Template>>();
-  /** each bundle (by sha256) unpacked once, to copy from */
-  private readonly archives = new Map<string, Promise<string>>();
+  /** each bundle (by sha256) unpacked once, to copy from: its directory and its entries */
+  private readonly archives = new Map<string, Promise<{ dir: string; entries: TreeEntry[] }>>();
 
   constructor(
     private readonly workDir: string,
@@ -50,13 +88,14 @@ export class HostProvisioner {
       const dir = path.join(this.workDir, 'unpacked', sha256);
       unpacked = fs.mkdir(dir, { recursive: true }).then(async () => {
         await this.unpackOnce(archive, dir, sha256);
-        return dir;
+        return { dir, entries: await listTree(dir) };
       });
       this.archives.set(sha256, unpacked);
       // a failed unpack is tried again by the next host
       unpacked.catch(() => this.archives.delete(sha256));
     }
-    await fs.cp(await unpacked, into, { recursive: true });
+    const { dir, entries } = await unpacked;
+    await copyTree(dir, entries, into);
   };
 
   async provision(stateDir: string, version: string): Promise<void> {
@@ -64,7 +103,8 @@ export class HostProvisioner {
     const store = this.storeAt(stateDir);
     await fs.mkdir(stateDir, { recursive: true });
     await store.init();
-    await fs.cp(template.store.dirOf(template.installed), store.dirOf(template.installed), { recursive: true });
+    const from = template.store.dirOf(template.installed);
+    await copyTree(from, template.entries, store.dirOf(template.installed));
     await store.switchTo(template.installed);
     await writeJournal(path.join(stateDir, 'journal.json'), { phase: JournalPhase.Idle, running: template.installed });
   }
@@ -84,7 +124,8 @@ export class HostProvisioner {
     const store = this.storeAt(path.join(this.workDir, 'templates', version));
     await fs.mkdir(store.root, { recursive: true });
     await store.init();
-    return { store, installed: await store.install(version, bundle, [], () => undefined) };
+    const installed = await store.install(version, bundle, [], () => undefined);
+    return { store, installed, entries: await listTree(store.dirOf(installed)) };
   }
 
   private storeAt(dir: string): BundleStore {

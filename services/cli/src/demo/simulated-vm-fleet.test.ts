@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AgentPhase, VmHostState, type VmGroupDesiredState } from '@meshwave/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSimulatedVmFleet, type SimulatedVmFleet } from './simulated-vm-fleet.js';
+import { createSimulatedVmFleet, simulatedHostsRoot, type SimulatedVmFleet } from './simulated-vm-fleet.js';
 
 let fleet: SimulatedVmFleet | undefined;
 afterEach(async () => {
@@ -121,5 +121,22 @@ describe('simulated VM fleet', () => {
     await f.close();
     fleet = undefined;
     await fs.rm(workDir, { recursive: true, force: true });
+  });
+
+  it("keeps its hosts' files in memory where the machine has one, removes them at close, and a killed fleet's at start", async () => {
+    const mounts = await fs.readFile('/proc/mounts', 'utf8').catch(() => '');
+    const memoryFs = mounts.split('\n').some((line) => /^\S+ \/dev\/shm tmpfs /.test(line));
+    const root = await simulatedHostsRoot();
+    if (memoryFs) expect(root).toBe('/dev/shm');
+    else expect(root).toBe((await import('node:os')).tmpdir());
+    // a fleet whose process was killed before its close left its directory: the next fleet removes it
+    const orphan = path.join(root, 'meshwave-vm-fleet-999999999-test');
+    await fs.mkdir(path.join(orphan, 'hosts'), { recursive: true });
+    const own = await createSimulatedVmFleet({ groups: [{ name: 'g', hosts: 2, initialVersion: 'v1' }] });
+    await expect(fs.access(orphan)).rejects.toThrow();
+    expect(path.dirname(own.workDir)).toBe(root);
+    expect((await fs.readdir(path.join(own.workDir, 'hosts'))).sort()).toEqual(['g-1', 'g-2']);
+    await own.close();
+    await expect(fs.access(own.workDir)).rejects.toThrow();
   });
 });
