@@ -21,7 +21,7 @@ function newStream(publishes: () => boolean = () => true) {
     book,
     clock,
     intervals: { reportResendMs: 30_000, healthMs: 2_000 },
-    condition: () => ({ degraded: false }),
+    condition: () => ({}),
     publisher: {
       publish: (messages) => {
         const ok = publishes();
