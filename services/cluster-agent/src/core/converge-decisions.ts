@@ -1,7 +1,7 @@
 import { UnitFailureReason, UnitState, unitKey } from '@meshwave/contracts';
 import { IstioLabel, injectedRevisionOf } from '@meshwave/istio';
 import { assessHandoff, assessInHandoff } from './namespace-handoff.js';
-import { livePods, namespaceRelabel, namespaceRevisionOf, workloadRelabel } from './revision-rules.js';
+import { isLive, namespaceRelabel, namespaceRevisionOf, workloadRelabel } from './revision-rules.js';
 import type { UnitAssessment, UnitAssignment, UnitObservation } from './unit-model.js';
 import { assessWorkload, mostCommon, restartedFor } from './workload-assessment.js';
 
@@ -41,14 +41,21 @@ export function assessUnit(a: UnitAssignment, o: UnitObservation, nowMs: number)
         : nsInjectsTarget || Object.keys(workloadRelabel(w.workload, revision)).length === 0;
     return { w, r: assessWorkload(w, labelled, a, nowMs) };
   });
-  const allPods = o.workloads.flatMap((w) => w.pods);
-  const injectedRevision = mostCommon(livePods(allPods).map((p) => injectedRevisionOf(p.annotations)));
+  // one pass over the unit's pods: the live ones' injected revisions, every one's restarts
+  let unavailableReplicas = 0;
+  let restarts = 0;
+  const injected: (string | null)[] = [];
+  for (const w of o.workloads) {
+    unavailableReplicas += Math.max(0, w.workload.replicas - w.workload.availableReplicas);
+    for (const p of w.pods) {
+      restarts += p.restarts;
+      if (isLive(p)) injected.push(injectedRevisionOf(p.annotations));
+    }
+  }
+  const injectedRevision = mostCommon(injected);
   const health = {
-    unavailableReplicas: o.workloads.reduce(
-      (n, w) => n + Math.max(0, w.workload.replicas - w.workload.availableReplicas),
-      0,
-    ),
-    restarts: allPods.reduce((n, p) => n + p.restarts, 0),
+    unavailableReplicas,
+    restarts,
     crashLooping: results.some((x) => x.r.crashLooping),
     sidecarMismatch: results.some((x) => x.r.sidecarMismatch),
   };

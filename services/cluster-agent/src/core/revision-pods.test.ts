@@ -1,7 +1,7 @@
-import { InventoryReport, MAX_REPORTED_REVISIONS } from '@meshwave/contracts';
-import { describe, expect, it } from 'vitest';
+import { InventoryReport, MAX_REPORTED_REVISIONS, RevisionName } from '@meshwave/contracts';
+import { describe, expect, it, vi } from 'vitest';
 import { newPodView } from './pod-fixtures.js';
-import { capRevisionPods, revisionPodsOf } from './revision-pods.js';
+import { RevisionPodsIndex, capRevisionPods, revisionPodsOf } from './revision-pods.js';
 
 const pod = newPodView;
 
@@ -102,5 +102,29 @@ describe('capRevisionPods', () => {
       revisionPodsOf([pod({ revision: '1-24-5' })], { ownerOfJob: new Map(), templates: [] }),
     );
     expect(read).toEqual({ revisionPods: [expect.objectContaining({ revision: '1-24-5', pods: 1 })] });
+  });
+
+  it('checks a revision name against the contract once, not at every pod event (issue 15)', () => {
+    const index = new RevisionPodsIndex();
+    const checks = vi.spyOn(RevisionName, 'safeParse');
+    try {
+      const owner = { kind: 'ReplicaSet', name: 'web-7d9f' };
+      for (let i = 0; i < 100; i++) {
+        const labels = { 'pod-template-hash': '7d9f' };
+        index.upsert(pod({ revision: '1-26-0', name: `web-7d9f-${i}`, owner, labels, ready: false }));
+        index.upsert(pod({ revision: '1-26-0', name: `web-7d9f-${i}`, owner, labels, ready: true }));
+      }
+      expect(checks.mock.calls.length).toBeLessThanOrEqual(1);
+      expect(index.read({ ownerOfJob: new Map(), templates: [] })).toEqual([
+        {
+          revision: '1-26-0',
+          pods: 100,
+          users: [{ kind: 'Deployment', namespace: 'shop', name: 'web', pods: 100 }],
+          more: 0,
+        },
+      ]);
+    } finally {
+      checks.mockRestore();
+    }
   });
 });

@@ -58,18 +58,37 @@ export function revisionPodsOf(pods: Iterable<PodView>, cronJobs: CronJobs): Rev
   return index.read(cronJobs);
 }
 
+/** revision names already checked against the contract: a cluster has a handful, and every pod event names one */
+const checkedNames = new Map<string, boolean>();
+const MAX_CHECKED_NAMES = 256;
+
+/** whether the contract takes `revision` as a revision's name (remembered for the names seen, up to a bound) */
+function validRevisionName(revision: string): boolean {
+  const known = checkedNames.get(revision);
+  if (known !== undefined) return known;
+  const valid = RevisionName.safeParse(revision).success;
+  if (checkedNames.size >= MAX_CHECKED_NAMES) checkedNames.clear();
+  checkedNames.set(revision, valid);
+  return valid;
+}
+
 /** The revision a pod counts for, or undefined when it does not count (no proxy, finished, on its way out). */
 function countedRevisionOf(pod: PodView): string | undefined {
   if (pod.terminating || pod.phase === 'Succeeded' || pod.phase === 'Failed') return undefined;
   const revision = proxyRevisionOf(pod);
-  return revision !== null && RevisionName.safeParse(revision).success ? revision : undefined;
+  return revision !== null && validRevisionName(revision) ? revision : undefined;
 }
 
 /** Pods that `revisionUserOf` names alike: same namespace, owner, template hash and gateway label (or the pod). */
 function userGroupOf(pod: PodView): string {
-  if (pod.owner === undefined) return JSON.stringify([pod.namespace, pod.name]);
-  const gateway = GATEWAY_LABELS.map((l) => pod.labels[l]).find((v) => v !== undefined);
-  return JSON.stringify([pod.namespace, pod.owner.kind, pod.owner.name, pod.labels['pod-template-hash'], gateway]);
+  // joined by a character no Kubernetes name or label value holds; an absent part is a second one
+  const part = (v: string | undefined): string => v ?? '\u0001';
+  if (pod.owner === undefined) return `${pod.namespace}\u0000${pod.name}`;
+  let gateway: string | undefined;
+  for (const l of GATEWAY_LABELS) if ((gateway = pod.labels[l]) !== undefined) break;
+  return [pod.namespace, pod.owner.kind, pod.owner.name, part(pod.labels['pod-template-hash']), part(gateway)].join(
+    '\u0000',
+  );
 }
 
 const podKeyOf = (pod: { readonly namespace: string; readonly name: string }): string => `${pod.namespace}/${pod.name}`;

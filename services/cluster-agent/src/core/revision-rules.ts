@@ -16,11 +16,13 @@ import {
 } from '../ports/kubernetes-port.js';
 
 /**
- * Pods that count: not on their way out, and not finished (an evicted or Failed pod, or a Succeeded one, stays
+ * A pod that counts: not on its way out, and not finished (an evicted or Failed pod, or a Succeeded one, stays
  * listed until garbage-collected but serves nothing and will never change).
  */
-export const livePods = (pods: readonly PodView[]): PodView[] =>
-  pods.filter((p) => !p.terminating && p.phase !== 'Failed' && p.phase !== 'Succeeded');
+export const isLive = (p: PodView): boolean => !p.terminating && p.phase !== 'Failed' && p.phase !== 'Succeeded';
+
+/** the pods that count (see `isLive`) */
+export const livePods = (pods: readonly PodView[]): PodView[] => pods.filter(isLive);
 
 /** A pod runs the target when the injector of the target revision made it, with the matching proxy, and it is Ready. */
 export function podOnRevision(pod: PodView, revision: string): { ok: boolean; mismatch: boolean } {

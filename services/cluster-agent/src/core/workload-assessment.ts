@@ -1,7 +1,7 @@
 import { UnitFailureReason, UnitState } from '@meshwave/contracts';
 import { MeshwaveAnnotation, PROXY_CONTAINER, injectedRevisionOf, lastRestartOf } from '@meshwave/istio';
 import type { WorkloadView } from '../ports/kubernetes-port.js';
-import { livePods, podOnRevision } from './revision-rules.js';
+import { isLive, livePods, podOnRevision } from './revision-rules.js';
 import type { ObservedWorkload, UnitAssignment } from './unit-model.js';
 
 export const mostCommon = (values: readonly (string | null)[]): string | null => {
@@ -39,20 +39,28 @@ export function assessWorkload(
   const revision = a.target.revision;
   // what the pods say injected them: the tag's revision when the target is a tag
   const injects = a.injects ?? revision;
-  const running = livePods(o.pods);
-  const checks = running.map((p) => podOnRevision(p, injects));
-  // Only pods of the target revision judge the move: during a failback the crash-looping pods are the ones
-  // being replaced, not a failure of the failback.
-  const crashLooping = running.some((p) => p.crashLooping && injectedRevisionOf(p.annotations) === injects);
+  // one pass over the pods, no lists built: this runs for every unit at every watch event of a wave (issue 15)
+  let running = 0;
+  let allOnTarget = true;
+  let sidecarMismatch = false;
+  let crashLooping = false;
+  for (const p of o.pods) {
+    if (!isLive(p)) continue;
+    running++;
+    const check = podOnRevision(p, injects);
+    allOnTarget &&= check.ok;
+    sidecarMismatch ||= check.mismatch;
+    // Only pods of the target revision judge the move: during a failback the crash-looping pods are the ones
+    // being replaced, not a failure of the failback.
+    crashLooping ||= p.crashLooping && injectedRevisionOf(p.annotations) === injects;
+  }
   // As `kubectl rollout status` judges it, plus the pods themselves: exactly the desired number running, so a
   // surge pod or an old pod not yet gone does not count as done.
   const rolledOut =
     w.observedGeneration >= w.generation &&
     w.updatedReplicas >= w.replicas &&
     w.availableReplicas >= w.replicas &&
-    running.length === w.replicas;
-  const allOnTarget = checks.every((c) => c.ok);
-  const sidecarMismatch = checks.some((c) => c.mismatch);
+    running === w.replicas;
   // Only the template's last restart can be one toward the target: a handoff restart onto it (a failback during
   // the handoff) is judged, not repeated; a handoff mark a later move superseded is history (ADR 0011).
   const last = lastRestartOf(w.templateAnnotations);
@@ -88,7 +96,7 @@ export function assessWorkload(
       needsRestart: false,
     };
   if (rolledOut && sidecarMismatch) {
-    const wrong = running.find((p) => podOnRevision(p, injects).mismatch);
+    const wrong = livePods(o.pods).find((p) => podOnRevision(p, injects).mismatch);
     const proxy = wrong?.containers.find((c) => c.name === PROXY_CONTAINER)?.image ?? 'no istio-proxy';
     return {
       ...base,

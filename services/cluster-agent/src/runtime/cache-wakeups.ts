@@ -51,3 +51,24 @@ export function unitsToWake(change: CacheChange, book: UnitBook, cache: ClusterC
   if (namespaceRevisionOf(cache.namespace(ns)) !== undefined) for (const key of keys) woken.add(key);
   return woken;
 }
+
+/**
+ * Wakes each unit once per burst of cache changes: the watch events of one step of a restart (a pod started, an
+ * old one removed, the workload's status, the next pod created) arrive together, and a unit woken by the first
+ * would be assessed at once, on a cache holding only that event, then again after the rest (issue 15). The keys
+ * of a burst are gathered and handed to `wake` once it is over (a microtask later), each once.
+ */
+export function wakeBatches(wake: (key: string) => void): { add(key: string): void } {
+  let pending = new Set<string>();
+  const flush = (): void => {
+    const keys = pending;
+    pending = new Set();
+    for (const key of keys) wake(key);
+  };
+  return {
+    add(key) {
+      if (pending.size === 0) queueMicrotask(flush);
+      pending.add(key);
+    },
+  };
+}

@@ -17,7 +17,7 @@ import type { AssignmentSource } from '../ports/assignment-source.js';
 import type { KubernetesPort, Labels, WatchHandle } from '../ports/kubernetes-port.js';
 import { createMeshSplitIntake } from './mesh-split-intake.js';
 import type { EventPublisher } from './event-publisher.js';
-import { unitsToWake, unitsWaitingOnIstio } from './cache-wakeups.js';
+import { unitsToWake, unitsWaitingOnIstio, wakeBatches } from './cache-wakeups.js';
 import { LiveRevisionTags, watchIstioWebhooks } from './istio-webhook-watch.js';
 import { ClusterCache } from './cluster-cache.js';
 import { createCommandIntake, type CommandIntake } from './command-intake.js';
@@ -209,11 +209,12 @@ function createParts(
     revisionTags.forget();
     reporter.scheduleInventory(true);
   };
+  const wakes = wakeBatches((key) => reconciler.queue.add(key));
   const cache = new ClusterCache((change) => {
     if (!running()) return;
     reporter.noteChange(change);
     if (change.namespace === ISTIO_SYSTEM_NAMESPACE) istioChanged();
-    for (const key of unitsToWake(change, book, cache)) reconciler.queue.add(key);
+    for (const key of unitsToWake(change, book, cache)) wakes.add(key);
   });
   const intake = createCommandIntake({
     cluster,

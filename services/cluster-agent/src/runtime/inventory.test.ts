@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InventoryWorkload } from '@meshwave/contracts';
 import { createManualClock } from '@meshwave/reconcile';
 import { IstioLabel } from '@meshwave/istio';
 import { createSimulatedCluster, type SimulatedCluster } from '../adapters/simulated-cluster.js';
@@ -61,6 +62,32 @@ describe('the agent inventory from indexes', () => {
     expect(large.visited).toBe(0);
     expect(large.evaluations).toBeLessThanOrEqual(2);
     expect(large.entries).toBe(1);
+  });
+
+  it('Given a running inventory, When pods are replaced on the same revision, Then no entry is validated again (issue 15)', async () => {
+    const { sim, book } = await newInventory(20);
+    const byName = () => [...book.workloads()].sort((a, b) => a.name.localeCompare(b.name));
+    const before = byName();
+    const validations = vi.spyOn(InventoryWorkload, 'safeParse');
+    try {
+      for (const name of ['app-3', 'app-7', 'app-11']) {
+        const pod = (await sim.listPods('shop')).find((p) => p.labels.app === name)!;
+        sim.deletePod('shop', pod.name);
+      }
+      await new Promise((r) => setTimeout(r, 1));
+      // a replaced pod on the same revision changes nothing the entry is made of: it is kept as it was
+      expect(book.refresh()).toBe(false);
+      expect(validations).not.toHaveBeenCalled();
+      expect(byName()).toEqual(before);
+      // while a change of what the entry says is still seen
+      await sim.patchNamespace('shop', { labels: { [IstioLabel.Revision]: NEW } });
+      await new Promise((r) => setTimeout(r, 1));
+      expect(book.refresh()).toBe(true);
+      expect(validations).toHaveBeenCalledTimes(20);
+      expect(new Set(book.workloads().map((w) => w.revision))).toEqual(new Set([NEW]));
+    } finally {
+      validations.mockRestore();
+    }
   });
 
   it('Given a running inventory, When a namespace is relabelled, Then its workloads carry the new assigned revision', async () => {

@@ -17,8 +17,16 @@ import type { CacheChange, ClusterCache } from './cluster-cache.js';
 import { isGatewayDeployment, movesApart } from '../core/gateway-step.js';
 import { inventoryGateways } from './gateway-inventory.js';
 
-/** One workload as the inventory reports it, with its assigned and injected revisions; undefined if not valid. */
-function inventoryEntry(cache: ClusterCache, w: WorkloadView): InventoryWorkload | undefined {
+/** What a workload's inventory entry is made of: when none of it changed, neither did the entry. */
+interface EntryInputs {
+  readonly w: WorkloadView;
+  readonly assigned: string | null;
+  readonly injected: string | null;
+  readonly preflight: InventoryWorkload['preflight'] | undefined;
+}
+
+/** Reads what the workload's entry is made of: its first running pod's injected revision, its assigned one. */
+function entryInputs(cache: ClusterCache, w: WorkloadView): EntryInputs {
   let injected: string | null = null;
   for (const p of cache.podsOf(w)) {
     if (p.terminating) continue;
@@ -26,6 +34,47 @@ function inventoryEntry(cache: ClusterCache, w: WorkloadView): InventoryWorkload
     if (injected !== null) break;
   }
   const assigned = assignedRevisionOf(cache.namespace(w.namespace), w);
+  const preflight =
+    w.preflight !== undefined
+      ? {
+          ...w.preflight,
+          noDisruptionAllowed: workloadAllowsNoDisruption(
+            w,
+            cache.disruptionBudgets(w.namespace),
+            cache.workloads(w.namespace),
+          ),
+        }
+      : undefined;
+  return { w, assigned, injected, preflight };
+}
+
+/** Whether two reads give the same entry: the fields it takes from the workload, its revisions, its preflight. */
+function sameInputs(a: EntryInputs, b: EntryInputs): boolean {
+  return (
+    a.assigned === b.assigned &&
+    a.injected === b.injected &&
+    a.w.replicas === b.w.replicas &&
+    a.w.kind === b.w.kind &&
+    a.w.name === b.w.name &&
+    a.w.namespace === b.w.namespace &&
+    sameLabels(a.w.labels, b.w.labels) &&
+    (a.preflight === b.preflight || JSON.stringify(a.preflight) === JSON.stringify(b.preflight))
+  );
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+/** One workload as the inventory reports it, with its assigned and injected revisions; undefined if not valid. */
+function inventoryEntry({ w, assigned, injected, preflight }: EntryInputs): InventoryWorkload | undefined {
   const parsed = InventoryWorkloadSchema.safeParse({
     namespace: w.namespace,
     kind: w.kind,
@@ -34,18 +83,7 @@ function inventoryEntry(cache: ClusterCache, w: WorkloadView): InventoryWorkload
     revision: assigned !== null && RevisionName.safeParse(assigned).success ? assigned : null,
     injectedRevision: injected !== null && RevisionName.safeParse(injected).success ? injected : null,
     replicas: w.replicas,
-    ...(w.preflight !== undefined
-      ? {
-          preflight: {
-            ...w.preflight,
-            noDisruptionAllowed: workloadAllowsNoDisruption(
-              w,
-              cache.disruptionBudgets(w.namespace),
-              cache.workloads(w.namespace),
-            ),
-          },
-        }
-      : {}),
+    ...(preflight !== undefined ? { preflight } : {}),
   });
   return parsed.success ? parsed.data : undefined;
 }
@@ -108,6 +146,11 @@ export class InventoryBook {
   /** entries recomputed so far (for tests proving the work follows the change) */
   entriesComputed = 0;
   private readonly entries = new Map<string, InventoryWorkload>();
+  /**
+   * what each entry was made of: most pod events (a pod Ready, one replaced by another on the same revision)
+   * change none of it, and the entry is then kept without validating and comparing it again (issue 15)
+   */
+  private readonly inputs = new Map<string, EntryInputs>();
   private readonly dirty = new Map<string, string>();
   private all = true;
   private namespacesDirty = true;
@@ -164,6 +207,7 @@ export class InventoryBook {
       for (const w of this.cache.workloads())
         changed = this.put(workloadRefKey(w), w, old.get(workloadRefKey(w))) || changed;
       for (const [key, entry] of old) if (!this.entries.has(key)) this.changed.set(key, refOf(entry));
+      for (const key of this.inputs.keys()) if (!this.entries.has(key)) this.inputs.delete(key);
       return this.refreshGateways() || changed || before !== this.entries.size;
     }
     for (const [key, namespace] of this.dirty) {
@@ -173,7 +217,8 @@ export class InventoryBook {
       const old = this.entries.get(key);
       this.entries.delete(key);
       if (w) changed = this.put(key, w, old) || changed;
-      else if (old !== undefined) {
+      else this.inputs.delete(key);
+      if (!w && old !== undefined) {
         this.changed.set(key, refOf(old));
         changed = true;
       }
@@ -239,7 +284,22 @@ export class InventoryBook {
     if (PROTECTED_NAMESPACES.includes(w.namespace)) return false;
     this.entriesComputed++;
     // a node agent is reported in `ambient` (ADR 0051), never as a workload a unit restarts
-    const entry = movesApart(w) ? undefined : inventoryEntry(this.cache, w);
+    if (movesApart(w)) {
+      this.inputs.delete(key);
+      return this.settle(key, undefined, old);
+    }
+    const inputs = entryInputs(this.cache, w);
+    const before = this.inputs.get(key);
+    this.inputs.set(key, inputs);
+    if (old !== undefined && before !== undefined && sameInputs(before, inputs)) {
+      this.entries.set(key, old);
+      return false;
+    }
+    return this.settle(key, inventoryEntry(inputs), old);
+  }
+
+  /** files a recomputed entry; true when it differs from `old` */
+  private settle(key: string, entry: InventoryWorkload | undefined, old: InventoryWorkload | undefined): boolean {
     if (entry) this.entries.set(key, entry);
     const differs = JSON.stringify(entry) !== JSON.stringify(old);
     const ref = entry ?? old;

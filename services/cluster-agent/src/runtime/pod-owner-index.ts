@@ -27,6 +27,8 @@ export class PodOwnerIndex {
   readonly stats: PodOwnerIndexStats = { selectorEvaluations: 0, podsVisited: 0 };
   private readonly podsByOwner = new Map<string, Map<string, PodView>>();
   private readonly ownersByPod = new Map<string, Set<string>>();
+  /** the labels each linked pod was matched on: a pod updated with the same labels keeps its owners */
+  private readonly linkedLabels = new Map<string, Labels>();
   private readonly workloadsByPair = new Map<string, Map<string, WorkloadView>>();
   private readonly selectors = new Map<string, WorkloadView>();
 
@@ -43,12 +45,23 @@ export class PodOwnerIndex {
   clear(): void {
     this.podsByOwner.clear();
     this.ownersByPod.clear();
+    this.linkedLabels.clear();
     this.workloadsByPair.clear();
     this.selectors.clear();
   }
 
   /** returns the keys of the workloads the pod belonged to before and belongs to now */
   upsertPod(p: PodView): string[] {
+    // Most pod events (a container started, the pod Ready, a restart counted) keep its labels, so the same
+    // selectors pick it: the pod is replaced where it is filed, no selector is evaluated again (issue 15). A
+    // workload's new selector is matched by `upsertWorkload` itself, so its owners cannot be stale.
+    const key = podKey(p);
+    const owners = this.ownersByPod.get(key);
+    const matched = this.linkedLabels.get(key);
+    if (p.controlled && owners !== undefined && matched !== undefined && sameLabels(matched, p.labels)) {
+      for (const o of owners) this.podsByOwner.get(o)?.set(p.name, p);
+      return [...owners];
+    }
     const before = this.unlinkPod(p);
     if (!p.controlled) return before;
     const now: string[] = [];
@@ -79,8 +92,8 @@ export class PodOwnerIndex {
       this.file(key, w);
       return;
     }
-    if (known) this.deleteWorkload(known);
-    this.selectors.set(key, w);
+    // unfiled under its old selector (the one it was filed under, not the new one just recorded)
+    if (known) this.forget(key, known);
     this.file(key, w);
     if (!firstPair(w.selector)) return;
     for (const p of namespacePods()) {
@@ -95,6 +108,11 @@ export class PodOwnerIndex {
     const key = workloadRefKey(w);
     const known = this.selectors.get(key) ?? w;
     this.selectors.delete(key);
+    this.forget(key, known);
+  }
+
+  /** unfiles a workload as it was filed (`known`) and unlinks its pods */
+  private forget(key: string, known: WorkloadView): void {
     const pair = firstPair(known.selector);
     if (pair) this.workloadsByPair.get(pairKey(known.namespace, ...pair))?.delete(key);
     for (const p of this.podsByOwner.get(key)?.values() ?? []) this.ownersByPod.get(podKey(p))?.delete(key);
@@ -117,12 +135,14 @@ export class PodOwnerIndex {
     let owners = this.ownersByPod.get(podKey(p));
     if (!owners) this.ownersByPod.set(podKey(p), (owners = new Set()));
     owners.add(owner);
+    this.linkedLabels.set(podKey(p), p.labels);
   }
 
   private unlinkPod(p: { namespace: string; name: string }): string[] {
     const owners = this.ownersByPod.get(podKey(p));
     if (!owners) return [];
     this.ownersByPod.delete(podKey(p));
+    this.linkedLabels.delete(podKey(p));
     for (const o of owners) this.podsByOwner.get(o)?.delete(p.name);
     return [...owners];
   }

@@ -39,23 +39,16 @@ const progressEntry = (s: UnitStatus): UnitProgressEntry => ({
   ...(s.message ? { message: s.message } : {}),
 });
 
-const healthReport = (
-  source: string,
-  condition: Pick<HealthReport, 'degraded'>,
-  statuses: Iterable<UnitStatus>,
-): Omit<HealthReport, 'generation' | 'observedAt'> => ({
-  source,
-  ...condition,
-  units: [...statuses].map((s) => ({
-    namespace: s.assignment.target.namespace,
-    ...(s.assignment.target.kind ? { kind: s.assignment.target.kind } : {}),
-    ...(s.assignment.target.name ? { name: s.assignment.target.name } : {}),
-    unavailableReplicas: s.unavailableReplicas,
-    restarts: s.restarts,
-    crashLooping: s.crashLooping,
-    // Only a finished rollout with the wrong sidecar is a mismatch; old pods mid-restart are just old.
-    sidecarMismatch: s.state === UnitState.Failed && s.reason === UnitFailureReason.SidecarMismatch,
-  })),
+/** One unit's health as the report carries it. */
+const healthEntry = (s: UnitStatus): HealthReport['units'][number] => ({
+  namespace: s.assignment.target.namespace,
+  ...(s.assignment.target.kind ? { kind: s.assignment.target.kind } : {}),
+  ...(s.assignment.target.name ? { name: s.assignment.target.name } : {}),
+  unavailableReplicas: s.unavailableReplicas,
+  restarts: s.restarts,
+  crashLooping: s.crashLooping,
+  // Only a finished rollout with the wrong sidecar is a mismatch; old pods mid-restart are just old.
+  sidecarMismatch: s.state === UnitState.Failed && s.reason === UnitFailureReason.SidecarMismatch,
 });
 
 /** A rollout's progress in this cluster without its units, or nothing for a rollout the ledger no longer holds. */
@@ -271,20 +264,38 @@ export function createHealthStream(
     clock,
     resendMs: intervals.healthMs,
     send: async () => {
-      const { units, ...head } = healthReport(cluster, options.condition(), book.statuses.values());
       stamped = stamp();
       const sendWhole = wholeDue || clock.now() >= nextWholeAt;
       wholeDue = false;
-      const report = { ...head, ...stamped };
+      const report = { source: cluster, ...options.condition(), ...stamped };
+      // Between whole reports, the units whose health changed are compared, not every unit (issue 15): the
+      // health goes every `healthMs` from every agent, 2,000 units each in fleet (b). After a regroup (units may
+      // have gone) or a report not sent, every unit is compared again.
+      const changes = book.takeHealthChanges();
+      const all = (): HealthReport['units'] => [...book.statuses.values()].map(healthEntry);
+      const changed = (): HealthReport['units'] => {
+        const entries: HealthReport['units'] = [];
+        for (const key of changes.keys) {
+          const s = book.statuses.get(key);
+          if (s !== undefined) entries.push(healthEntry(s));
+        }
+        return entries;
+      };
       const step = chainMessage(
         chain,
-        units,
+        sendWhole || changes.regrouped ? all() : changed(),
         sendWhole,
         (entries) => publisher.event(MessageType.Health, { ...report, units: [...entries] }),
         ({ base, upserted, removed }) =>
           publisher.event(MessageType.HealthDelta, { ...report, base, upserted, removed }),
+        sendWhole || changes.regrouped ? undefined : all,
       );
-      const sent = await publisher.publish([step.message]);
+      let sent = false;
+      try {
+        sent = await publisher.publish([step.message]);
+      } finally {
+        if (!sent) book.healthUnsent();
+      }
       if (sent) {
         chain.taken(step.seq);
         if (sendWhole) nextWholeAt = clock.now() + intervals.reportResendMs;

@@ -35,6 +35,10 @@ export class UnitBook {
   private changedUnits = new Map<string, Set<string>>();
   /** the ledger was read again since the last progress report: units may have gone or changed rollout */
   private regrouped = true;
+  /** the units whose health (replicas, restarts, crash loops, a mismatch verdict) changed since the last health report */
+  private healthChanged = new Set<string>();
+  /** the ledger was read again since the last health report: units may have gone */
+  private healthRegrouped = true;
   private readonly unitsByNamespace = new Map<string, Set<string>>();
   private readonly inFlight = new Set<string>();
   /** units whose start (relabel + restart patches) is under way: in flight even before the cache shows it */
@@ -59,6 +63,7 @@ export class UnitBook {
     for (const key of this.statuses.keys()) if (!this.units.has(key)) this.statuses.delete(key);
     this.pending.reorder(this.units.keys(), this.isPending);
     this.regrouped = true;
+    this.healthRegrouped = true;
   }
 
   /** what waking pending units cost so far: queue entries looked at */
@@ -107,6 +112,7 @@ export class UnitBook {
       if (!units) this.changedUnits.set(rolloutId, (units = new Set()));
       units.add(status.key);
     }
+    if (!before || healthDiffers(before, status)) this.healthChanged.add(status.key);
     if (changed) {
       this.dirtyRollouts.add(status.assignment.rolloutId);
       this.hooks.onProgress(status.state === UnitState.Failed && before?.state !== UnitState.Failed, status);
@@ -132,6 +138,22 @@ export class UnitBook {
     return taken;
   }
 
+  /**
+   * Takes the units whose health changed, leaving none; `regrouped` when the ledger was read again meanwhile (units
+   * may have gone: only a comparison of whole lists finds them).
+   */
+  takeHealthChanges(): { readonly keys: ReadonlySet<string>; readonly regrouped: boolean } {
+    const taken = { keys: this.healthChanged, regrouped: this.healthRegrouped };
+    this.healthChanged = new Set();
+    this.healthRegrouped = false;
+    return taken;
+  }
+
+  /** a health report was not sent: the next one compares every unit (what changed meanwhile is not all it misses) */
+  healthUnsent(): void {
+    this.healthRegrouped = true;
+  }
+
   /** Unit counts per state, for the metrics. */
   counts(): { counts: Record<string, number>; inFlight: number } {
     const counts: Record<string, number> = {};
@@ -154,4 +176,15 @@ export class UnitBook {
       this.isPending(key) && this.rolloutSettings.get(this.units.get(key)?.rolloutId ?? '')?.halted === false;
     for (const key of this.pending.take(room, wakeable)) this.hooks.wake(key);
   }
+}
+
+/** whether a unit's health entry may differ: its replicas, restarts, crash loop, or the verdict that says mismatch */
+function healthDiffers(a: UnitStatus, b: UnitStatus): boolean {
+  return (
+    a.unavailableReplicas !== b.unavailableReplicas ||
+    a.restarts !== b.restarts ||
+    a.crashLooping !== b.crashLooping ||
+    a.state !== b.state ||
+    a.reason !== b.reason
+  );
 }
