@@ -83,4 +83,25 @@ describe('engine: the deadline at runtime', () => {
     expect(track.samples.at(-1)?.onTarget).toBe(20);
     expect(h.decisions.some((d) => d.conditions !== undefined)).toBe(false);
   });
+
+  it('Given a canary of one unit per cluster that soaked an hour, When the next wave starts, Then its clusters are projected at the plan (not at one unit an hour): no DeadlineAtRisk, and concurrency stays as planned', () => {
+    const h = newHarness({
+      deadline: DEADLINE,
+      waves: [
+        { name: 'canary', percent: 10 },
+        { name: 'all', percent: 100 },
+      ],
+      defaults: { soak: '1h', maxUnavailable: '20%', batchEstimate: '1m' },
+      pacing: { maxUnavailableCeiling: '50%' },
+    });
+    h.runUntil(['Completed']);
+    expect(h.state.phase).toBe('Completed');
+    // the second wave was dispatched an hour (the canary's soak) after the first
+    expect(h.triggers()).toContain('dispatched:1');
+    expect(h.decisions.flatMap((d) => d.conditions ?? [])).toEqual([]);
+    expect(h.state.deadlineTrack?.pacing).toBeUndefined();
+    const sent = h.fleet.published.filter((c) => c.kind === 'cluster' && c.data.wave === 1);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const c of sent) if (c.kind === 'cluster') expect(c.data.maxUnavailable).toBe(2);
+  });
 });

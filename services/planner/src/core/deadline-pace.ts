@@ -3,7 +3,7 @@ import type { DecisionInput } from './decision.js';
 import type { RolloutRecord, RolloutState } from './rollout-state.js';
 import type { Stepper } from './stepper.js';
 import { desiredRevisionOf } from './unit-observations.js';
-import { waveTallies } from './unit-tallies.js';
+import { waveTallies, type ClusterTally } from './unit-tallies.js';
 import { waveUnitsOf } from './wave-units.js';
 
 /** The burn-down as the engine keeps it: the status's, and when it was last worked out. */
@@ -27,15 +27,18 @@ function soaksLeft(record: RolloutRecord, state: RolloutState, now: number): num
   return state.wavePhase === WavePhase.Gating ? left : left + soak;
 }
 
-/** When the rollout started moving units: its first dispatch (or the current wave's, or its creation). */
-function startedAt(record: RolloutRecord, state: RolloutState): number {
-  const first = state.history.find((t) => t.trigger === 'dispatched');
-  return Date.parse(first?.at ?? state.waveDispatchedAt ?? record.createdAt);
+/** The plan's time for a wave to converge: from its planned start to its estimated convergence. */
+function plannedConverge(record: RolloutRecord, w: number): number {
+  const wave = record.plan.waves[w];
+  if (wave === undefined) return 0;
+  return Math.max(0, Date.parse(wave.estimatedConverged) - Date.parse(wave.earliestStart));
 }
 
 /**
- * Units on `to` now and the projection from each cluster's observed convergence rate (units converged there
- * since the start over the time elapsed): a cluster nothing converged in yet keeps the plan's estimate.
+ * Units on `to` now and the projected completion (ADR 0036 addendum): the current wave's units in each cluster at
+ * the rate they converged since the wave's dispatch (the plan's estimate for the wave while none converged yet),
+ * then every later wave as planned. A cluster's rate is never taken over an earlier wave and its soak: a canary of
+ * 1% that soaked an hour says nothing about how fast the cluster moves the next 99%.
  */
 export function projectDeadline(input: DecisionInput, state: RolloutState): Omit<DeadlineTrack, 'samples'> {
   const { record } = input;
@@ -43,7 +46,7 @@ export function projectDeadline(input: DecisionInput, state: RolloutState): Omit
   const to = record.spec.spec.to;
   // summed from each wave's per-cluster tallies: a decision costs the clusters that reported since the last one,
   // not every unit of the plan (issue 15)
-  const perCluster = new Map<string, { total: number; converged: number }>();
+  const perCluster = new Map<string, { total: number; converged: number; current?: ClusterTally }>();
   let onTarget = 0;
   let total = 0;
   for (const w of record.plan.waves.keys()) {
@@ -57,25 +60,32 @@ export function projectDeadline(input: DecisionInput, state: RolloutState): Omit
         c.converged += t.counts.converged;
         onTarget += t.counts.converged;
       }
+      if (w === state.wave && onTo) c.current = t;
       perCluster.set(t.cluster, c);
     }
   }
-  const elapsed = Math.max(1, now - startedAt(record, state));
-  const soaks = soaksLeft(record, state, now);
-  const planned = Math.max(now, Date.parse(record.plan.estimatedCompletion));
+  const converging = state.wavePhase === WavePhase.Converging && state.waveDispatchedAt !== undefined;
+  const dispatchedAt = converging ? Date.parse(state.waveDispatchedAt!) : now;
+  const elapsed = Math.max(1, now - dispatchedAt);
+  // after the current wave converged (and soaked): the later waves' convergence as planned, and every soak left
+  let after = soaksLeft(record, state, now);
+  for (let w = state.wave + 1; w < record.plan.waves.length; w++) after += plannedConverge(record, w);
+  // a wave not dispatched yet, or one the units of which are not moving to `to`: its plan's estimate from now
+  const planned = dispatchedAt + plannedConverge(record, state.wave);
   const deadline = Date.parse(record.spec.spec.deadline);
   const slow: SlowCluster[] = [];
-  let projected = now + soaks;
+  let projected = now + after;
   for (const [cluster, c] of [...perCluster].sort(([a], [b]) => a.localeCompare(b))) {
-    const remaining = c.total - c.converged;
-    const perMs = c.converged / elapsed;
-    const end = (remaining === 0 ? now : c.converged > 0 ? now + remaining / perMs : planned) + soaks;
+    const t = c.current;
+    const left = t === undefined || state.wavePhase !== WavePhase.Converging ? 0 : t.total - t.counts.converged;
+    const perMs = t === undefined ? 0 : t.counts.converged / elapsed;
+    const end = (left === 0 ? now : perMs > 0 ? now + left / perMs : Math.max(now, planned)) + after;
     projected = Math.max(projected, end);
     if (end > deadline)
       slow.push({
         cluster,
-        remaining,
-        ...(c.converged > 0 ? { unitsPerHour: Math.round(perMs * HOUR * 10) / 10 } : {}),
+        remaining: c.total - c.converged,
+        ...(perMs > 0 ? { unitsPerHour: Math.round(perMs * HOUR * 10) / 10 } : {}),
         projectedCompletion: new Date(end).toISOString(),
         lateSeconds: Math.round((end - deadline) / 1000),
       });
