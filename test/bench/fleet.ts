@@ -39,7 +39,8 @@ const USAGE = `usage: node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--
   --heap-snapshot-after S    process mode: one heap snapshot of the planner S seconds after the rollout is applied
   --sim-processes N          process mode: simulator processes for the clusters (default one per core, 2 at least)
   --bound-only               print the bound of the bench's own plan and stop
-Needs a build (npx tsc -b). Exits 1 when a fleet does not complete, halts or fails a unit.`;
+Needs a build (npx tsc -b). Exits 1 when a fleet does not complete, halts, fails a unit, or restarts more
+workloads of a cluster at once than the plan's maxUnavailable there (counted on the simulated apiservers).`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -134,7 +135,14 @@ try {
         );
       report(name, mode, run, bound);
       const failed = run.outcome === 'timeout' || run.summary === undefined || run.summary.phase !== 'Completed';
-      if (failed || (run.summary?.halts ?? 0) > 0 || (run.summary?.failedUnits ?? 0) > 0) wrong++;
+      const over = run.summary?.overMaxUnavailable ?? [];
+      if (over.length > 0)
+        console.log(
+          `  more workloads restarted at once than the plan's maxUnavailable, on the apiserver: ${over
+            .map((o) => `${o.cluster} ${o.peak} (plan ${o.planned})`)
+            .join(', ')}`,
+        );
+      if (failed || (run.summary?.halts ?? 0) > 0 || (run.summary?.failedUnits ?? 0) > 0 || over.length > 0) wrong++;
       completed &&= !failed;
     }
     // fleet (b) is only worth its 15 minutes once (a) completes

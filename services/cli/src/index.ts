@@ -29,7 +29,13 @@ export {
   startSimulatedVms,
   type SimulatedFleetWiring,
 } from './demo/simulated-fleet-parts.js';
-export { vmHostsOnTarget, workloadsOnTarget } from './demo/demo-ground-truth.js';
+export {
+  overMaxUnavailable,
+  peakRestarting,
+  vmHostsOnTarget,
+  workloadsOnTarget,
+  type OverMaxUnavailable,
+} from './demo/demo-ground-truth.js';
 export { PROGRESS_PREFIX, progressOf, type DemoProgressLine } from './demo/demo-progress.js';
 export {
   simulatedTraffic,

@@ -4,7 +4,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Plan, RolloutStatus } from '@meshwave/contracts';
-import { PROGRESS_PREFIX } from '@meshwave/cli';
+import { PROGRESS_PREFIX, type OverMaxUnavailable } from '@meshwave/cli';
 
 const MAIN = fileURLToPath(new URL('../../../services/cli/dist/main.js', import.meta.url));
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -48,6 +48,8 @@ export interface DemoSummaryLine {
   readonly rolloutSeconds: number;
   readonly failedUnits: number;
   readonly excluded: number;
+  /** clusters whose apiserver saw more workloads restarting at once than the plan allows there (ground truth) */
+  readonly overMaxUnavailable: readonly OverMaxUnavailable[];
   readonly process: {
     readonly cpuSeconds: number;
     readonly peakRssMb: number;

@@ -20,6 +20,7 @@ import {
   simulatedClustersOf,
   startClusterAgents,
   startSimulatedVms,
+  peakRestarting,
   workloadsOnTarget,
   type SimulatedFleetWiring,
 } from '@meshwave/cli';
@@ -139,7 +140,7 @@ try {
       void workloadsOnTarget(clusters, excluded, target).then((units) =>
         res
           .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ units, vmGroups: vms?.inventory() ?? [] })),
+          .end(JSON.stringify({ units, vmGroups: vms?.inventory() ?? [], peakRestarting: peakRestarting(clusters) })),
       );
       return;
     }

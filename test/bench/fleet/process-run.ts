@@ -19,6 +19,7 @@ import {
   demoRolloutSpec,
   playScenario,
   rolloutOutcome,
+  overMaxUnavailable,
   vmHostsOnTarget,
   type DemoFleetConfig,
   type DemoProgress,
@@ -404,6 +405,7 @@ async function summarize(
     ...rolloutOutcome(status),
     units: truth.units,
     vmHosts: vmHostsOnTarget(plan, truth.vmGroups, status.to),
+    overMaxUnavailable: overMaxUnavailable(plan, truth.peakRestarting),
     durationSeconds: round((performance.now() - m.startedAt) / 1000),
     rolloutSeconds: round((Date.now() - m.appliedAt) / 1000),
     process: {

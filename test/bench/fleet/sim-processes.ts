@@ -83,7 +83,7 @@ export interface Simulators {
   groundTruth<G>(
     to: string,
     excluded: readonly string[],
-  ): Promise<{ units: { total: number; onTarget: number }; vmGroups: G[] }>;
+  ): Promise<{ units: { total: number; onTarget: number }; vmGroups: G[]; peakRestarting: Record<string, number> }>;
   /** stops all of them (SIGTERM, SIGKILL after `graceMs`) and removes their target files; safe to call twice */
   stop(graceMs: number): Promise<void>;
 }
@@ -136,7 +136,11 @@ export async function startSimulators(options: SimulatorsOptions): Promise<Simul
         const each = await Promise.all(
           ports.map(async (port) => {
             const res = await fetch(`http://127.0.0.1:${port}/ground-truth?${query}`);
-            return (await res.json()) as { units: { total: number; onTarget: number }; vmGroups: G[] };
+            return (await res.json()) as {
+              units: { total: number; onTarget: number };
+              vmGroups: G[];
+              peakRestarting: Record<string, number>;
+            };
           }),
         );
         return sumGroundTruth(each);

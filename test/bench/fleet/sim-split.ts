@@ -65,9 +65,14 @@ export function partOf(fleet: DemoFleetConfig, clusters: string | undefined, vmB
 
 /** The ground truth of the whole fleet from each process's: units summed, VM groups together. */
 export function sumGroundTruth<G>(
-  parts: readonly { units: { total: number; onTarget: number }; vmGroups: readonly G[] }[],
-): { units: { total: number; onTarget: number }; vmGroups: G[] } {
+  parts: readonly {
+    units: { total: number; onTarget: number };
+    vmGroups: readonly G[];
+    peakRestarting: Readonly<Record<string, number>>;
+  }[],
+): { units: { total: number; onTarget: number }; vmGroups: G[]; peakRestarting: Record<string, number> } {
   return {
+    peakRestarting: Object.assign({}, ...parts.map((p) => p.peakRestarting)) as Record<string, number>,
     units: {
       total: parts.reduce((n, p) => n + p.units.total, 0),
       onTarget: parts.reduce((n, p) => n + p.units.onTarget, 0),

@@ -84,14 +84,18 @@ describe('the simulated fleet split over processes', () => {
     expect(partOf(SMALL, 'prod-02', false)).toEqual({ clusters: ['prod-02'], vmBridge: false });
   });
 
-  it("given each process's ground truth, then the fleet's is their sum", () => {
+  it("given each process's ground truth, then the fleet's is their sum, with every cluster's peak restarts", () => {
     expect(
       sumGroundTruth([
-        { units: { total: 3, onTarget: 1 }, vmGroups: [] },
-        { units: { total: 0, onTarget: 0 }, vmGroups: ['g1', 'g2'] },
-        { units: { total: 5, onTarget: 5 }, vmGroups: [] },
+        { units: { total: 3, onTarget: 1 }, vmGroups: [], peakRestarting: { 'prod-01': 2 } },
+        { units: { total: 0, onTarget: 0 }, vmGroups: ['g1', 'g2'], peakRestarting: {} },
+        { units: { total: 5, onTarget: 5 }, vmGroups: [], peakRestarting: { 'prod-02': 4, 'prod-03': 0 } },
       ]),
-    ).toEqual({ units: { total: 8, onTarget: 6 }, vmGroups: ['g1', 'g2'] });
+    ).toEqual({
+      units: { total: 8, onTarget: 6 },
+      vmGroups: ['g1', 'g2'],
+      peakRestarting: { 'prod-01': 2, 'prod-02': 4, 'prod-03': 0 },
+    });
   });
 });
 
@@ -159,6 +163,8 @@ describe('the simulator processes on the test env (Kafka, Redis)', () => {
     const truth = await sims.groundTruth('1-24-5', []);
     expect(truth.units.total).toBeGreaterThan(0);
     expect(truth.units.onTarget).toBe(truth.units.total);
+    // nothing was restarted: each process counts its own clusters' restarts, none yet
+    expect(truth.peakRestarting).toEqual({ 'staging-01': 0, 'prod-02': 0 });
     await sims.stop(10_000);
     for (const pid of sims.pids) expect(pidAlive(pid)).toBe(false);
     expect(fs.readdirSync(targetsDir)).toEqual([]);

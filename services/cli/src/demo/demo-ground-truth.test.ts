@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { IstioLabel } from '@meshwave/istio';
 import { createSimulatedCluster, type PodView, type SimulatedCluster } from '@meshwave/cluster-agent';
-import { nodeAgentsOnTarget, workloadsOnTarget } from './demo-ground-truth.js';
+import type { Plan } from '@meshwave/contracts';
+import { createManualClock } from '@meshwave/reconcile';
+import { nodeAgentsOnTarget, overMaxUnavailable, peakRestarting, workloadsOnTarget } from './demo-ground-truth.js';
 
 /** The demo's ground truth: right, and linear in the fleet (each pod looked at once, not once per workload). */
 
@@ -75,5 +77,45 @@ describe('demo ground truth', () => {
     await sim.ambient.patchNode('n1', { unschedulable: true });
     expect(await nodeAgentsOnTarget([sim])).toEqual({ total: 2, onTarget: 0, cordonedNodes: 1 });
     sim.close();
+  });
+
+  it("names the clusters whose apiserver saw more workloads restarting at once than any wave's maxUnavailable there", async () => {
+    const clock = createManualClock();
+    const east = createSimulatedCluster({ name: 'east', clock, podStartMs: 1000 });
+    const west = createSimulatedCluster({ name: 'west', clock, podStartMs: 1000 });
+    for (const sim of [east, west]) {
+      sim.createNamespace('shop');
+      for (const name of ['a', 'b', 'c']) sim.createWorkload({ namespace: 'shop', name, replicas: 2 });
+    }
+    const restart = (sim: SimulatedCluster, names: string[]): Promise<unknown[]> =>
+      Promise.all(
+        names.map((name) =>
+          sim.patchWorkload({ namespace: 'shop', kind: 'Deployment', name }, { templateAnnotations: { r: '1' } }),
+        ),
+      );
+    await restart(east, ['a', 'b', 'c']);
+    await restart(west, ['a', 'b']);
+    await clock.advance(10_000);
+    await restart(west, ['c']);
+    const plan = {
+      waves: [
+        {
+          clusters: [
+            { cluster: 'east', maxUnavailable: 1 },
+            { cluster: 'west', maxUnavailable: 1 },
+          ],
+        },
+        {
+          clusters: [
+            { cluster: 'east', maxUnavailable: 2 },
+            { cluster: 'west', maxUnavailable: 2 },
+          ],
+        },
+      ],
+    } as unknown as Plan;
+    expect(peakRestarting([east, west])).toEqual({ east: 3, west: 2 });
+    expect(overMaxUnavailable(plan, peakRestarting([east, west]))).toEqual([{ cluster: 'east', peak: 3, planned: 2 }]);
+    east.close();
+    west.close();
   });
 });

@@ -72,3 +72,30 @@ export async function nodeAgentsOnTarget(clusters: readonly SimulatedCluster[]):
   }
   return { total, onTarget, cordonedNodes };
 }
+
+/** A cluster whose apiserver saw more workloads restarting at once than the plan lets restart there. */
+export interface OverMaxUnavailable {
+  readonly cluster: string;
+  /** the most workloads whose rollout was under way at once, on the simulated apiserver */
+  readonly peak: number;
+  /** the plan's largest maxUnavailable for the cluster, over every wave */
+  readonly planned: number;
+}
+
+/** Per cluster, the most workloads whose rollout was under way at once, as its simulated apiserver counted them. */
+export function peakRestarting(clusters: readonly SimulatedCluster[]): Record<string, number> {
+  return Object.fromEntries(clusters.map((c) => [c.name, c.stats().peakRestarting]));
+}
+
+/**
+ * The clusters that restarted more workloads at once than any wave of the plan allows there (a rollout without
+ * gateways or pacing: gateway canaries and a deadline's pacing may raise the count legitimately).
+ */
+export function overMaxUnavailable(plan: Plan, peaks: Readonly<Record<string, number>>): OverMaxUnavailable[] {
+  const planned = new Map<string, number>();
+  for (const w of plan.waves)
+    for (const c of w.clusters) planned.set(c.cluster, Math.max(planned.get(c.cluster) ?? 0, c.maxUnavailable));
+  return Object.entries(peaks)
+    .filter(([cluster, peak]) => peak > Math.max(1, planned.get(cluster) ?? 0))
+    .map(([cluster, peak]) => ({ cluster, peak, planned: planned.get(cluster) ?? 0 }));
+}

@@ -1,7 +1,15 @@
 import type { Plan, RolloutStatus } from '@meshwave/contracts';
 import type { EmbeddedFleet } from './embedded-fleet.js';
 import type { ProcessStats } from './process-stats.js';
-import { nodeAgentsOnTarget, vmHostsOnTarget, workloadsOnTarget, type NodeAgentsTruth } from './demo-ground-truth.js';
+import {
+  nodeAgentsOnTarget,
+  overMaxUnavailable,
+  peakRestarting,
+  vmHostsOnTarget,
+  workloadsOnTarget,
+  type NodeAgentsTruth,
+  type OverMaxUnavailable,
+} from './demo-ground-truth.js';
 import { progressOf, type DemoProgressLine } from './demo-progress.js';
 
 /** The demo's summary (`--json`): what scripts and tests read. */
@@ -23,6 +31,11 @@ export interface DemoSummary {
   /** units and VM hosts failed at the end, and units the demo operator excluded after a failure */
   readonly failedUnits: number;
   readonly excluded: number;
+  /**
+   * clusters whose apiserver saw more workloads restarting at once than the plan's largest maxUnavailable there
+   * (ground truth from the simulated clusters; empty when none)
+   */
+  readonly overMaxUnavailable: readonly OverMaxUnavailable[];
   /** present when a signal stopped the demo before the rollout ended (the fleet benchmark's deadline) */
   readonly stoppedBy?: string;
   readonly process: ProcessStats;
@@ -56,6 +69,7 @@ export async function summarize(
     units: await workloadsOnTarget(fleet.clusters, new Set(status.excluded), to),
     vmHosts: vmHostsOnTarget(plan, fleet.vms.inventory(), to),
     nodeAgents: await nodeAgentsOnTarget(fleet.clusters),
+    overMaxUnavailable: overMaxUnavailable(plan, peakRestarting(fleet.clusters)),
     durationSeconds: Math.round((Date.now() - run.startedAt) / 100) / 10,
     rolloutSeconds: Math.round((Date.now() - run.appliedAt) / 100) / 10,
     ...(run.stoppedBy === undefined ? {} : { stoppedBy: run.stoppedBy }),

@@ -83,6 +83,26 @@ describe('simulated cluster: injection and faults', () => {
     sim.close();
   });
 
+  it('counts the workloads whose rollout is under way, and the most at once, as the apiserver side sees them', async () => {
+    const clock = createManualClock();
+    const sim = createSimulatedCluster({ clock, podStartMs: 1000 });
+    sim.createNamespace('shop');
+    for (const name of ['a', 'b', 'c']) sim.createWorkload({ namespace: 'shop', name, replicas: 4 });
+    const restart = (name: string, n: string): Promise<unknown> =>
+      sim.patchWorkload({ namespace: 'shop', kind: 'Deployment', name }, { templateAnnotations: { restart: n } });
+    await restart('a', '1');
+    await restart('b', '1');
+    await restart('a', '2'); // a new template of a rollout under way is still one workload restarting
+    expect(sim.stats()).toMatchObject({ restarting: 2, peakRestarting: 2 });
+    await clock.advance(10_000);
+    expect(sim.stats()).toMatchObject({ restarting: 0, peakRestarting: 2 });
+    await restart('c', '1');
+    expect(sim.stats()).toMatchObject({ restarting: 1, peakRestarting: 2 });
+    await clock.advance(10_000);
+    expect(sim.stats()).toMatchObject({ restarting: 0, peakRestarting: 2 });
+    sim.close();
+  });
+
   it('the sidecar-mismatch fault ships a proxy of another version', async () => {
     const sim = createSimulatedCluster({
       faults: { sidecarMismatch: [{ namespace: 'x', revision: '1-25-2', version: '1.24.5' }] },

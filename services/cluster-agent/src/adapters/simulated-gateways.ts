@@ -2,7 +2,7 @@ import { WorkloadKind } from '@meshwave/contracts';
 import type { DeploymentObject } from '../core/gateway-step.js';
 import type { GatewayDeploymentPort } from '../ports/gateway-port.js';
 import { workloadRefKey } from '../ports/kubernetes-port.js';
-import { newPod, newSimWorkload, slowFactor, startPod, touch } from './simulated-pods.js';
+import { newPod, newSimWorkload, rolloutDone, slowFactor, startPod, touch } from './simulated-pods.js';
 import { targetMatches, type SimStore, type SimWorkload } from './simulated-store.js';
 
 // The gateway canary's writes (ADR 0047) on the simulated cluster, for the embedded demo: a Deployment created from
@@ -99,6 +99,7 @@ export function simulatedGateways(s: SimStore): GatewayDeploymentPort {
         s.emit('pods', { type: 'delete', object: s.podView(p) });
       }
       s.removeWorkload(w);
+      rolloutDone(s, w);
       s.emit('workloads', { type: 'delete', object: s.workloadView(w) });
       return Promise.resolve('deleted');
     },

@@ -121,7 +121,10 @@ function rolloutStep(s: SimStore, w: SimWorkload, gen: number): void {
   const own = s.podsOf(w);
   const fresh = own.filter((p) => p.templateGen === gen);
   const old = own.filter((p) => p.templateGen !== gen);
-  if (fresh.length >= w.replicas && old.length === 0) return;
+  if (fresh.length >= w.replicas && old.length === 0) {
+    rolloutDone(s, w);
+    return;
+  }
   const batch = w.ref.kind === WorkloadKind.Deployment ? Math.max(1, Math.ceil(w.replicas * 0.25)) : 1;
   const created: SimPod[] = [];
   for (let i = 0; i < Math.min(batch, w.replicas - fresh.length); i++) created.push(newPod(s, w));
@@ -146,6 +149,13 @@ function rolloutStep(s: SimStore, w: SimWorkload, gen: number): void {
   w.timers.push(timer);
 }
 
+/** The workload's rollout ended (its last old pod is gone) or the workload did: it no longer counts as restarting. */
+export function rolloutDone(s: SimStore, w: SimWorkload): void {
+  if (!w.rollingOut) return;
+  w.rollingOut = false;
+  s.stats.restarting--;
+}
+
 /** The pod template changed: a new generation rolls out, and a Deployment's progress deadline starts. */
 export function startRollout(s: SimStore, w: SimWorkload): void {
   for (const t of w.timers) t.cancel();
@@ -154,6 +164,11 @@ export function startRollout(s: SimStore, w: SimWorkload): void {
   w.templateGen = w.generation;
   w.progressDeadlineExceeded = false;
   const gen = w.templateGen;
+  if (!w.rollingOut) {
+    w.rollingOut = true;
+    s.stats.restarting++;
+    s.stats.peakRestarting = Math.max(s.stats.peakRestarting, s.stats.restarting);
+  }
   if (w.ref.kind === WorkloadKind.Deployment) {
     w.timers.push(
       s.clock.setTimer(s.deadlineMs, () => {

@@ -14,7 +14,13 @@ import {
   type WorkloadRef,
   type WorkloadView,
 } from '../ports/kubernetes-port.js';
-import type { FaultTarget, PodAdmission, SimulatedClusterConfig, SimulatedFaults } from './simulated-types.js';
+import type {
+  FaultTarget,
+  PodAdmission,
+  SimulatedClusterConfig,
+  SimulatedClusterStats,
+  SimulatedFaults,
+} from './simulated-types.js';
 import { SimScheduler } from './simulated-scheduler.js';
 
 /** The simulated cluster's objects and the bookkeeping every part of it shares. */
@@ -33,6 +39,8 @@ export interface SimWorkload {
   progressDeadlineExceeded: boolean;
   rv: number;
   timers: TimerHandle[];
+  /** a rollout of its template is under way (counted in `stats.restarting` until its last old pod is gone) */
+  rollingOut?: boolean;
 }
 
 export interface SimPod {
@@ -76,7 +84,7 @@ export interface SimStore {
   readonly pods: ReadonlyMap<string, SimPod>;
   readonly leases: Map<string, LeaseView>;
   readonly watchers: { [R in WatchedResource]: Set<WatchHandler<ResourceViews[R]>> };
-  readonly stats: { requests: number; patches: number; podsCreated: number; objectsVisited: number };
+  readonly stats: { -readonly [K in keyof SimulatedClusterStats]: SimulatedClusterStats[K] };
   /** where new pods run: the nodes of ambient mode (simulated-ambient.ts) tell it which take pods */
   readonly scheduler: SimScheduler;
   /** the next resourceVersion (one counter for every kind, as etcd's revision) */
@@ -139,7 +147,7 @@ export function createSimStore(config: SimulatedClusterConfig): SimStore {
     }
   };
 
-  const stats = { requests: 0, patches: 0, podsCreated: 0, objectsVisited: 0 };
+  const stats = { requests: 0, patches: 0, podsCreated: 0, objectsVisited: 0, restarting: 0, peakRestarting: 0 };
   const indexes = createSimIndexes(stats);
 
   return {

@@ -89,6 +89,10 @@ export interface SimulatedClusterStats {
   readonly podsCreated: number;
   /** workloads and pods the cluster's reads walked through (the indexed lookups included): what reads cost */
   readonly objectsVisited: number;
+  /** workloads whose template's rollout is under way now (from the template change to its last old pod gone) */
+  readonly restarting: number;
+  /** the most `restarting` ever at once: what a maxUnavailable is judged against, from the apiserver's side */
+  readonly peakRestarting: number;
 }
 
 /**
