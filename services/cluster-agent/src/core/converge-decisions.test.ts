@@ -377,6 +377,39 @@ describe('namespace label handoff (workload granularity in a revision-labelled n
     expect(assessUnit(cartUnit, relabelled, NOW).handoff?.waitingFor).toEqual(['Deployment/web']);
   });
 
+  it("Given a batch of one (the rollout's maxUnavailable), the handoff restarts one template at a time: the next only once the last rolled out", () => {
+    const batched = { ...cartUnit, handoffBatch: 1 };
+    const ns = { [IstioLabel.Revision]: '1-24-5' };
+    const step1 = observeShop(ns, newWorkload(), [newPod('1-24-5')], newWebWorkload(), [webPod()]);
+    expect(assessUnit(batched, step1, NOW)).toMatchObject({ hasWrites: true, handoff: { room: 1 } });
+    expect(unitWrites(batched, step1, [], '2026-03-01T12:00:00.000Z').workloads.map((w) => w.ref.name)).toEqual([
+      'cart',
+    ]);
+    // cart's handoff restart is under way: no room for web, and nothing to write meanwhile
+    const rolling = newWorkload({
+      templateLabels: labelled,
+      templateAnnotations: handoffMarks(),
+      generation: 2,
+      observedGeneration: 2,
+      updatedReplicas: 1,
+    });
+    const step2 = observeShop(ns, rolling, [newPod('1-24-5')], newWebWorkload(), [webPod()]);
+    const a2 = assessUnit(batched, step2, NOW);
+    expect(a2).toMatchObject({ state: UnitState.Restarting, hasWrites: false, handoff: { room: 0 } });
+    expect(a2.handoff?.waitingFor).toEqual(['Deployment/cart']);
+    expect(unitWrites(batched, step2, [], '2026-03-01T12:00:01.000Z').workloads).toEqual([]);
+    // cart rolled out: web's turn
+    const done = { ...rolling, updatedReplicas: 2 };
+    const cartPods = [newPod('1-24-5', { labels: labelled }), newPod('1-24-5', { labels: labelled })];
+    const step3 = observeShop(ns, done, cartPods, newWebWorkload(), [webPod()]);
+    expect(assessUnit(batched, step3, NOW)).toMatchObject({ hasWrites: true, handoff: { room: 1 } });
+    expect(unitWrites(batched, step3, [], '2026-03-01T12:00:02.000Z').workloads.map((w) => w.ref.name)).toEqual([
+      'web',
+    ]);
+    // without a batch (an assignment of before), every template in one step, as ADR 0011 first did
+    expect(unitWrites(cartUnit, step1, [], '2026-03-01T12:00:00.000Z').workloads).toHaveLength(2);
+  });
+
   it('Given every template handed over but a rollout still running, the unit waits without writes (no busy retry)', () => {
     const obs = observeShop(
       { [IstioLabel.Revision]: '1-24-5' },

@@ -64,6 +64,7 @@ export function assessHandoff(a: UnitAssignment, o: UnitObservation, nowMs: numb
     started: marked.length > 0,
     toLabel,
     waitingFor: pending.map((w) => `${w.workload.kind}/${w.workload.name}`),
+    room: a.handoffBatch === undefined ? toLabel.length : Math.max(0, a.handoffBatch - pending.length),
     ...(overdue
       ? {
           failure: `${overdue.workload.name}: not rolled out within ${a.progressDeadlineSeconds}s while handing namespace ${o.namespace.name}'s istio.io/rev=${revision} over to its workloads`,
@@ -73,8 +74,9 @@ export function assessHandoff(a: UnitAssignment, o: UnitObservation, nowMs: numb
 }
 
 /**
- * The next handoff step: label every unlabelled template with the namespace's revision (one restart each, on the
- * revision they already run); once their pods all come from labelled templates, drop the namespace label.
+ * The next handoff step: label the unlabelled templates with the namespace's revision (one restart each, on the
+ * revision they already run), as many as the batch has room for; once their pods all come from labelled templates,
+ * drop the namespace label.
  */
 export function handoffWrites(
   handoff: NamespaceHandoff,
@@ -83,7 +85,8 @@ export function handoffWrites(
 ): { namespace?: NamespaceWrite; workloads: WorkloadWrite[] } {
   if (handoff.toLabel.length > 0)
     return {
-      workloads: handoff.toLabel.map(({ workload: w }) => ({
+      // a batch at a time: each label restarts the workload, and the namespace's maxUnavailable holds for them too
+      workloads: handoff.toLabel.slice(0, handoff.room).map(({ workload: w }) => ({
         ref: { namespace: w.namespace, kind: w.kind, name: w.name },
         ...workloadRelabel(w, handoff.revision),
         templateAnnotations: {
@@ -128,7 +131,7 @@ export function assessInHandoff(
       inFlight: false,
       hasWrites: false,
     };
-  const canWrite = handoff.toLabel.length > 0 || handoff.waitingFor.length === 0;
+  const canWrite = handoff.toLabel.length > 0 ? handoff.room > 0 : handoff.waitingFor.length === 0;
   if (!handoff.started)
     return {
       ...inHandoff,

@@ -29,6 +29,11 @@ export interface UnitAssignment {
    * points at now, which injects the unit's pods. Labels are written with the tag; pods are judged on this.
    */
   readonly injects?: string;
+  /**
+   * At most this many handoff restarts of the unit's namespace under way at once (ADR 0011 addendum): the rollout's
+   * maxUnavailable in the cluster. Absent: every template of the namespace is labelled in one step.
+   */
+  readonly handoffBatch?: number;
 }
 
 /** A workload with the pods its selector picks. */
@@ -83,6 +88,8 @@ export interface NamespaceHandoff {
   readonly toLabel: readonly ObservedWorkload[];
   /** labelled workloads whose pods are not all from the labelled template yet */
   readonly waitingFor: readonly string[];
+  /** how many of `toLabel` may be labelled (and so restarted) now: the batch less the handoff restarts under way */
+  readonly room: number;
   /** a handoff restart that missed its progress deadline */
   readonly failure?: string;
 }

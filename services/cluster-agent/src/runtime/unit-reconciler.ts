@@ -198,7 +198,14 @@ function enqueueActive(book: UnitBook, queue: KeyQueue): void {
  */
 function resolvedTarget(options: UnitReconcilerOptions, a: UnitAssignment): UnitAssignment {
   const injects = a.tag === undefined ? options.tagTarget(a.target.revision) : undefined;
-  return injects === undefined ? a : { ...a, injects };
+  // a namespace handoff restarts its workloads in batches of the rollout's maxUnavailable (ADR 0011 addendum)
+  const batch = options.book.rolloutSettings.get(a.rolloutId)?.maxUnavailable;
+  if (injects === undefined && batch === undefined) return a;
+  return {
+    ...a,
+    ...(injects === undefined ? {} : { injects }),
+    ...(batch === undefined ? {} : { handoffBatch: batch }),
+  };
 }
 
 /** Writes the unit's next step: the namespace relabel, then one restart patch per workload. */
@@ -206,8 +213,9 @@ async function startUnit(options: UnitReconcilerOptions, a: UnitAssignment): Pro
   const { cache, clock, port, cluster } = options;
   const ns = a.target.namespace;
   const obs = observeUnitIn(a.target, cache.contents(ns));
-  const current = assessUnit(resolvedTarget(options, a), obs, clock.now());
-  const writes = unitWrites(a, obs, current.toRestart, new Date(clock.now()).toISOString());
+  const resolved = resolvedTarget(options, a);
+  const current = assessUnit(resolved, obs, clock.now());
+  const writes = unitWrites(resolved, obs, current.toRestart, new Date(clock.now()).toISOString());
   const parent = options.rolloutTrace.get(a.rolloutId);
   const attrs = {
     ...rolloutAttributes({ rolloutId: a.rolloutId, wave: a.wave, cluster }),
