@@ -73,3 +73,45 @@ describe('unit book: waking pending units as slots free up', () => {
     expect(woken).toEqual([keys[UNITS / 2 + SLOTS], keys[UNITS / 2 + SLOTS + 1]]);
   });
 });
+
+describe('unit book: what maxUnavailable counts', () => {
+  const handoff = (waitingFor: number): UnitStatus['handoff'] => ({
+    namespace: 'team-0',
+    revision: '1-24-5',
+    started: true,
+    toLabel: [],
+    waitingFor: Array.from({ length: waitingFor }, (_, i) => `Deployment/other-${i}`),
+    room: 0,
+  });
+  const inHandoff = (book: UnitBook, i: number, waitingFor: number): UnitStatus => ({
+    ...statusOf(book, i, UnitState.Restarting),
+    handoff: handoff(waitingFor),
+  });
+
+  it("counts a namespace's handoff restarts, not the units waiting for them, and frees them as the handoff ends", () => {
+    const { book } = newBook();
+    book.rebuild(newLedger(targets, SLOTS), undefined);
+    // two units of team-0 wait for its handoff, which restarts 6 templates; one unit of team-1 restarts
+    book.record(inHandoff(book, 0, 6));
+    book.record(inHandoff(book, 1, 6));
+    book.record(statusOf(book, 500, UnitState.Restarting));
+    expect(book.inFlightCount).toBe(7);
+    expect(book.handoffRestartsIn('team-0')).toBe(6);
+    book.record(inHandoff(book, 0, 2));
+    expect(book.inFlightCount).toBe(3);
+    // the label is gone: its units are ordinary pending units again
+    book.record(statusOf(book, 0, UnitState.Pending));
+    book.record(statusOf(book, 1, UnitState.Pending));
+    expect(book.inFlightCount).toBe(1);
+  });
+
+  it('frees the slots of units the ledger no longer assigns', () => {
+    const { book } = newBook();
+    book.rebuild(newLedger(targets, SLOTS), undefined);
+    book.record(inHandoff(book, 0, 6));
+    book.record(statusOf(book, 500, UnitState.Restarting));
+    expect(book.inFlightCount).toBe(7);
+    book.rebuild(newLedger(targets.slice(1000), SLOTS), undefined);
+    expect(book.inFlightCount).toBe(0);
+  });
+});

@@ -41,6 +41,15 @@ export class UnitBook {
   private healthRegrouped = true;
   private readonly unitsByNamespace = new Map<string, Set<string>>();
   private readonly inFlight = new Set<string>();
+  /**
+   * In-flight units waiting for their namespace's label handoff (ADR 0011): not restarting themselves, they are
+   * counted through their namespace's handoff restarts instead.
+   */
+  private readonly inHandoff = new Set<string>();
+  /** per namespace in a label handoff, its templates' handoff restarts under way (as its units last assessed it) */
+  private readonly handoffRestarts = new Map<string, number>();
+  /** handoff restarts being written now, before the cache shows them: concurrent reconciles must not reuse them */
+  private handoffWriting = 0;
   /** units whose start (relabel + restart patches) is under way: in flight even before the cache shows it */
   private readonly starting = new Set<string>();
   /** the pending units in the planner's order: a freed slot wakes the first without walking the rest */
@@ -61,6 +70,9 @@ export class UnitBook {
       s.add(key);
     }
     for (const key of this.statuses.keys()) if (!this.units.has(key)) this.statuses.delete(key);
+    // a unit no longer assigned is never recorded again: it would hold its slot for good
+    for (const set of [this.inFlight, this.inHandoff]) for (const key of set) if (!this.units.has(key)) set.delete(key);
+    for (const ns of this.handoffRestarts.keys()) if (!this.unitsByNamespace.has(ns)) this.handoffRestarts.delete(ns);
     this.pending.reorder(this.units.keys(), this.isPending);
     this.regrouped = true;
     this.healthRegrouped = true;
@@ -76,8 +88,24 @@ export class UnitBook {
     return this.unitsByNamespace.get(namespace);
   }
 
+  /**
+   * Workloads restarting at once, as maxUnavailable counts them: the units in flight, with those waiting for their
+   * namespace's label handoff counted as the handoff restarts under way there.
+   */
   get inFlightCount(): number {
-    return this.inFlight.size;
+    let n = this.inFlight.size - this.inHandoff.size + this.handoffWriting;
+    for (const restarts of this.handoffRestarts.values()) n += restarts;
+    return n;
+  }
+
+  /** `n` handoff restarts are being written (a negative `n` when done): counted until the cache shows them */
+  writingHandoff(n: number): void {
+    this.handoffWriting += n;
+  }
+
+  /** the namespace's handoff restarts under way, as its units last assessed them */
+  handoffRestartsIn(namespace: string): number {
+    return this.handoffRestarts.get(namespace) ?? 0;
   }
 
   markStarting(key: string): void {
@@ -99,6 +127,11 @@ export class UnitBook {
     if (status.state === UnitState.Pending) this.pending.add(status.key);
     if (status.inFlight) this.inFlight.add(status.key);
     else this.inFlight.delete(status.key);
+    const ns = status.assignment.target.namespace;
+    if (status.handoff !== undefined) this.handoffRestarts.set(ns, status.handoff.waitingFor.length);
+    else if (status.assignment.granularity === 'workload') this.handoffRestarts.delete(ns);
+    if (status.inFlight && status.handoff !== undefined) this.inHandoff.add(status.key);
+    else this.inHandoff.delete(status.key);
     const changed =
       !before ||
       before.state !== status.state ||
@@ -169,7 +202,7 @@ export class UnitBook {
     let maxUnavailable = 0;
     for (const r of this.rolloutSettings.values())
       if (!r.halted) maxUnavailable = Math.max(maxUnavailable, r.maxUnavailable);
-    const room = maxUnavailable - this.inFlight.size;
+    const room = maxUnavailable - this.inFlightCount;
     if (room <= 0) return;
     // a unit of a halted rollout is dropped from the queue: the command that lifts the halt queues it again
     const wakeable = (key: string): boolean =>

@@ -198,8 +198,11 @@ function enqueueActive(book: UnitBook, queue: KeyQueue): void {
  */
 function resolvedTarget(options: UnitReconcilerOptions, a: UnitAssignment): UnitAssignment {
   const injects = a.tag === undefined ? options.tagTarget(a.target.revision) : undefined;
-  // a namespace handoff restarts its workloads in batches of the rollout's maxUnavailable (ADR 0011 addendum)
-  const batch = options.book.rolloutSettings.get(a.rolloutId)?.maxUnavailable;
+  // A namespace handoff restarts its templates in the cluster's free slots (ADR 0011 addendum): maxUnavailable
+  // less the workloads restarting elsewhere (its own namespace's restarts are taken off by the handoff itself).
+  const { book } = options;
+  const max = book.rolloutSettings.get(a.rolloutId)?.maxUnavailable;
+  const batch = max === undefined ? undefined : max - (book.inFlightCount - book.handoffRestartsIn(a.target.namespace));
   if (injects === undefined && batch === undefined) return a;
   return {
     ...a,
@@ -210,12 +213,29 @@ function resolvedTarget(options: UnitReconcilerOptions, a: UnitAssignment): Unit
 
 /** Writes the unit's next step: the namespace relabel, then one restart patch per workload. */
 async function startUnit(options: UnitReconcilerOptions, a: UnitAssignment): Promise<void> {
-  const { cache, clock, port, cluster } = options;
+  const { cache, clock } = options;
   const ns = a.target.namespace;
   const obs = observeUnitIn(a.target, cache.contents(ns));
   const resolved = resolvedTarget(options, a);
   const current = assessUnit(resolved, obs, clock.now());
   const writes = unitWrites(resolved, obs, current.toRestart, new Date(clock.now()).toISOString());
+  // a handoff step's restarts hold their slots from now: other reconciles run while these patches are sent
+  const handoffRestarts = current.handoff === undefined ? 0 : writes.workloads.length;
+  options.book.writingHandoff(handoffRestarts);
+  try {
+    await sendWrites(options, a, writes);
+  } finally {
+    options.book.writingHandoff(-handoffRestarts);
+  }
+}
+
+/** Sends a unit's writes: the namespace relabel, then one restart patch per workload. */
+async function sendWrites(
+  options: UnitReconcilerOptions,
+  a: UnitAssignment,
+  writes: ReturnType<typeof unitWrites>,
+): Promise<void> {
+  const { cache, port, cluster } = options;
   const parent = options.rolloutTrace.get(a.rolloutId);
   const attrs = {
     ...rolloutAttributes({ rolloutId: a.rolloutId, wave: a.wave, cluster }),
