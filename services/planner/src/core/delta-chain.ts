@@ -40,56 +40,10 @@ export function chainPosition<H>(
 }
 
 /**
- * Where each entry of a merged list is, by key: kept with the list a delta made, so the next delta on it finds the
- * entries it names without keying the whole list again (ADR 0074). Moved to the new list by each merge (the list it
- * was made from is superseded: merging it again keys it afresh). Weak: a list no report holds takes its index along.
- */
-const positions = new WeakMap<readonly unknown[], Map<string, number>>();
-
-/** Each entry's position by key; undefined when two entries share a key (the merge then keys the list afresh). */
-function positionsOf<E>(held: readonly E[], keyOf: (entry: E) => string): Map<string, number> | undefined {
-  const known = positions.get(held);
-  if (known !== undefined) return known;
-  const at = new Map<string, number>();
-  held.forEach((e, i) => at.set(keyOf(e), i));
-  return at.size === held.length ? at : undefined;
-}
-
-/**
  * `held` with `removed` taken out and `upserted` put in (replacing an entry of the same key in place, new ones
- * after the rest), and what changed per entry. Costs the delta's entries, plus a copy of the list (and keying it
- * once when it was not made by a merge, or when the delta removes entries).
+ * after the rest), and what changed per entry. Costs the held list once plus the delta's entries.
  */
 export function mergeEntries<E, R>(
-  held: readonly E[],
-  upserted: readonly E[],
-  removed: readonly R[],
-  keyOf: (entry: E | R) => string,
-): { readonly entries: E[]; readonly changes: EntryChange<E>[] } {
-  const at = removed.length === 0 ? positionsOf(held, keyOf) : undefined;
-  // (its result is keyed again by the next delta that follows it)
-  if (at === undefined) return mergeByMap(held, upserted, removed, keyOf);
-  positions.delete(held);
-  const entries = held.slice();
-  const changes: EntryChange<E>[] = [];
-  for (const after of upserted) {
-    const key = keyOf(after);
-    const i = at.get(key);
-    if (i === undefined) {
-      at.set(key, entries.length);
-      entries.push(after);
-      changes.push({ after });
-    } else {
-      changes.push({ before: entries[i]!, after });
-      entries[i] = after;
-    }
-  }
-  positions.set(entries, at);
-  return { entries, changes };
-}
-
-/** The merge by a map of the whole list: a delta that removes entries, or a list with a key twice. */
-function mergeByMap<E, R>(
   held: readonly E[],
   upserted: readonly E[],
   removed: readonly R[],
