@@ -10,12 +10,6 @@ export interface DocWrite {
   /** JSON-serialisable value; `null` deletes the document */
   readonly value: unknown;
   readonly expectedVersion?: number;
-  /**
-   * The caller never changes an object inside the value's arrays after this write (a report merged from a delta keeps
-   * the entries it did not change as they were): the text of entries written before is reused, so a write costs
-   * the entries that changed, not the whole document (ADR 0074). The stored text is the same either way.
-   */
-  readonly stableEntries?: boolean;
 }
 
 /** Who did what, when and why. */

@@ -1,4 +1,3 @@
-import { stableEntriesJson } from './document-json.js';
 import { StoreError, StoreErrorCode } from './errors.js';
 import type { TransitionRequest } from './state-store.js';
 
@@ -45,8 +44,7 @@ export function checkTransition(
     }
     let json: string | null = null;
     if (w.value !== null) {
-      const text =
-        w.stableEntries === true ? stableEntriesJson(w.value) : (JSON.stringify(w.value) as string | undefined);
+      const text = JSON.stringify(w.value) as string | undefined;
       if (text === undefined)
         throw new StoreError(StoreErrorCode.InvalidRequest, `value of "${w.name}" is not JSON-serialisable`, {
           context: { scope: request.scope },

@@ -97,7 +97,7 @@ export class FleetInventory {
     const r = await store.transition({
       scope: FLEET_SCOPE,
       epoch: lease.epoch,
-      writes: [{ name, value, expectedVersion: existing?.version ?? 0, stableEntries: true }],
+      writes: [{ name, value, expectedVersion: existing?.version ?? 0 }],
     });
     if (!r.ok && r.reason === 'version-conflict')
       throw new PlannerError(PlannerErrorCode.Conflict, 'inventory changed concurrently', { retryable: true });
@@ -149,8 +149,7 @@ export class FleetInventory {
     const r = await store.transition({
       scope: FLEET_SCOPE,
       epoch: lease.epoch,
-      // the held workloads a delta keeps are the same objects: only the changed ones are serialised (ADR 0074)
-      writes: [{ name, value, expectedVersion: held?.version ?? 0, stableEntries: true }],
+      writes: [{ name, value, expectedVersion: held?.version ?? 0 }],
     });
     if (!r.ok) {
       this.validated.forget(FLEET_SCOPE, name);

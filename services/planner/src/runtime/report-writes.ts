@@ -101,13 +101,7 @@ export class ReportWrites {
       if (existing && parseStored(schema, existing, name).generation > value.generation) return { outcome: 'older' };
       expectedVersion = existing?.version ?? 0;
     }
-    // a report's entries are never changed once received (a delta replaces the ones it names): the store keeps the
-    // text of the others from the write before (ADR 0074)
-    const r = await this.store.transition({
-      scope,
-      epoch: lease.epoch,
-      writes: [{ name, value, expectedVersion, stableEntries: true }],
-    });
+    const r = await this.store.transition({ scope, epoch: lease.epoch, writes: [{ name, value, expectedVersion }] });
     if (!r.ok) {
       // what the store holds is not known now: the next report of this target reads it
       this.scopes.get(scope)?.delete(name);
