@@ -245,11 +245,12 @@ describe('Prometheus client on the real Prometheus', () => {
     await exporter.start();
     await exporter.scraped();
     const client = createPrometheusClient({ url: env.prometheus!.url, timeoutMs: 3000 });
-    const q = promqlOf(
+    const [q] = promqlOf(
       [{ unit: `${run.clusters[0]!}/shop`, cluster: run.clusters[0]!, namespace: 'shop' }],
       5,
       'cluster',
     );
+    if (q === undefined) throw new Error('a cohort of one namespace has one part');
     const [requests, errors, p99] = await until('two scrapes in the window', async () => {
       const r = await Promise.all([client.query(q.requests), client.query(q.errors), client.query(q.p99)]);
       return r[0].length === 2 && r[1].length === 2 && r[0].every((s) => s.value > 0) ? r : undefined;

@@ -39,11 +39,56 @@ export function chainPosition<H>(
   return { kind: 'apply', held };
 }
 
+/** Deltas of at most this many entries find them by a scan of the list; larger ones key the whole list. */
+const MAX_SCANNED_CHANGES = 16;
+
 /**
  * `held` with `removed` taken out and `upserted` put in (replacing an entry of the same key in place, new ones
- * after the rest), and what changed per entry. Costs the held list once plus the delta's entries.
+ * after the rest), and what changed per entry. `heldByKey`: an index of `held` the caller already holds (the
+ * planner's report index, ADR 0068): a small delta that removes nothing then keys only its own entries and finds
+ * each replaced one by reference in a copy of the list, instead of keying the whole list (ADR 0074). Without it
+ * (or for a larger delta) the held list is keyed once, as before.
  */
 export function mergeEntries<E, R>(
+  held: readonly E[],
+  upserted: readonly E[],
+  removed: readonly R[],
+  keyOf: (entry: E | R) => string,
+  heldByKey?: ReadonlyMap<string, E>,
+): { readonly entries: E[]; readonly changes: EntryChange<E>[] } {
+  if (
+    heldByKey === undefined ||
+    heldByKey.size !== held.length ||
+    removed.length > 0 ||
+    upserted.length > MAX_SCANNED_CHANGES
+  )
+    return mergeByMap(held, upserted, removed, keyOf);
+  const entries = held.slice();
+  const changes: EntryChange<E>[] = [];
+  /** entries this delta put in, by key: a key upserted twice is replaced, as the map merge does */
+  const added = new Map<string, number>();
+  for (const after of upserted) {
+    const key = keyOf(after);
+    const known = added.get(key);
+    const before = known === undefined ? heldByKey.get(key) : entries[known];
+    const at = known ?? (before === undefined ? -1 : entries.indexOf(before));
+    // an index that does not match the list (not the caller's to promise): merged by the map instead
+    if (before !== undefined && at < 0) return mergeByMap(held, upserted, removed, keyOf);
+    if (at < 0) {
+      added.set(key, entries.length);
+      entries.push(after);
+      changes.push({ after });
+      continue;
+    }
+    added.set(key, at);
+    entries[at] = after;
+    changes.push({ before: before!, after });
+  }
+  return { entries, changes };
+}
+
+/** The merge by a map of the whole held list. */
+function mergeByMap<E, R>(
   held: readonly E[],
   upserted: readonly E[],
   removed: readonly R[],

@@ -8,7 +8,7 @@ import {
   type VmProgressDelta,
 } from '@meshwave/contracts';
 import { chainPosition, mergeEntries, type ChainPosition, type EntryChange } from './delta-chain.js';
-import { noteDerived } from './report-index.js';
+import { builtIndexOf, noteDerived } from './report-index.js';
 
 /**
  * What a progress or health delta does to the report the planner holds of its sender (ADR 0048), as an
@@ -27,7 +27,13 @@ export function applyProgressDelta(
   const position = chainPosition(held, (h) => h.seq, delta, ['progress', 'seq']);
   if (position.kind !== 'apply') return position;
   const { upserted, removed, base: _base, ...rest } = delta;
-  const { entries: units, changes } = mergeEntries(position.held.units, upserted, removed, unitKey);
+  const { entries: units, changes } = mergeEntries(
+    position.held.units,
+    upserted,
+    removed,
+    unitKey,
+    builtIndexOf(position.held)?.byKey,
+  );
   const report = { ...rest, units };
   noteDerived(report, position.held, changes);
   return { kind: 'applied', report, changes };

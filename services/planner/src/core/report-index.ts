@@ -27,6 +27,11 @@ export function indexOfReport(report: UnitProgress): ClusterIndex {
   return index;
 }
 
+/** A report's index if it was built (a reconcile read it, or a delta moved it along), without building one. */
+export function builtIndexOf(report: UnitProgress): ClusterIndex | undefined {
+  return indexes.get(report);
+}
+
 /**
  * How a report was made from the one before it by a delta (ADR 0068): the keys the delta touched, and the same of
  * the report it followed (dropped past a bound, so a long chain keeps no more than `MAX_CHAIN` steps and

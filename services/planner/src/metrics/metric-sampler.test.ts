@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { newHarness } from '../core/engine-harness.js';
 import { MetricObservationKind } from '../core/metric-samples.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
-import { MAX_NAMED_WORKLOADS, MAX_TIMEOUT_GROWTH, createMetricSampler, promqlOf } from './metric-sampler.js';
+import {
+  MAX_NAMED_WORKLOADS,
+  MAX_SELECTOR_CHARS,
+  MAX_TIMEOUT_GROWTH,
+  createMetricSampler,
+  promqlOf,
+} from './metric-sampler.js';
 import type { PrometheusClient } from './prometheus-client.js';
 
 describe('promqlOf', () => {
@@ -12,45 +18,60 @@ describe('promqlOf', () => {
     { unit: 'kind-2/web.prod', cluster: 'kind-2', namespace: 'web.prod' },
   ];
 
-  it('selects destination-reported Istio series of the targets’ namespaces and clusters, grouped per workload', () => {
-    const q = promqlOf(targets, 300, 'cluster');
-    const selector =
-      'reporter="destination",destination_workload_namespace=~"shop|web\\\\.prod",cluster=~"kind-1|kind-2"';
+  it('selects destination-reported Istio series of each target’s cluster and namespace (and workload), grouped per workload', () => {
+    const [q, ...more] = promqlOf(targets, 300, 'cluster');
+    expect(more).toEqual([]);
+    const cart =
+      'reporter="destination",cluster="kind-1",destination_workload_namespace="shop",destination_workload="cart"';
+    const web = 'reporter="destination",cluster="kind-2",destination_workload_namespace="web.prod"';
     const by = 'cluster,destination_workload_namespace,destination_workload';
-    expect(q.requests).toBe(`sum by (${by}) (increase(istio_requests_total{${selector}}[300s]))`);
+    const range = '[300s]';
+    expect(q?.requests).toBe(
+      `sum by (${by}) (increase(istio_requests_total{${cart}}${range}) or increase(istio_requests_total{${web}}${range}))`,
+    );
     // only workloads with 5xx in the window come back: the others count 0 errors without a series each
-    expect(q.errors).toBe(
-      `sum by (${by}) (increase(istio_requests_total{${selector},response_code=~"5.."}[300s])) > 0`,
+    expect(q?.errors).toBe(
+      `sum by (${by}) (increase(istio_requests_total{${cart},response_code=~"5.."}${range}) or increase(istio_requests_total{${web},response_code=~"5.."}${range})) > 0`,
     );
-    expect(q.p99).toBe(
-      `histogram_quantile(0.99, sum by (${by},le) (rate(istio_request_duration_milliseconds_bucket{${selector}}[300s])))`,
-    );
-  });
-
-  it('leaves the cluster out without a cluster label', () => {
-    const q = promqlOf(targets, 60);
-    expect(q.requests).toBe(
-      'sum by (destination_workload_namespace,destination_workload) (increase(istio_requests_total{reporter="destination",destination_workload_namespace=~"shop|web\\\\.prod"}[60s]))',
+    expect(q?.p99).toBe(
+      `histogram_quantile(0.99, sum by (${by},le) (rate(istio_request_duration_milliseconds_bucket{${cart}}${range}) or rate(istio_request_duration_milliseconds_bucket{${web}}${range})))`,
     );
   });
 
-  it('matches a cohort of named workloads by name too, so a small wave in a busy namespace reads only its own series', () => {
+  it('leaves the cluster out without a cluster label (one selector per namespace)', () => {
     const named = [
       { unit: 'c1/shop/Deployment/cart', cluster: 'c1', namespace: 'shop', name: 'cart' },
       { unit: 'c2/shop/Deployment/pay.v2', cluster: 'c2', namespace: 'shop', name: 'pay.v2' },
     ];
-    expect(promqlOf(named, 60).requests).toContain(
-      'destination_workload_namespace=~"shop",destination_workload=~"cart|pay\\\\.v2"}',
+    expect(promqlOf(named, 60)[0]?.requests).toBe(
+      'sum by (destination_workload_namespace,destination_workload) (increase(istio_requests_total{reporter="destination",destination_workload_namespace="shop",destination_workload=~"cart|pay\\\\.v2"}[60s]))',
     );
-    // a namespace unit, or more names than the limit: matched by namespace only
-    expect(promqlOf(targets, 60).requests).not.toContain('destination_workload=~');
-    const many = Array.from({ length: MAX_NAMED_WORKLOADS + 1 }, (_, i) => ({
-      unit: `c1/shop/Deployment/w${i}`,
-      cluster: 'c1',
-      namespace: 'shop',
+  });
+
+  it('asks a cohort of more than MAX_NAMED_WORKLOADS workloads in parts of at most that many names and MAX_SELECTOR_CHARS characters, each workload in one part (ADR 0074)', () => {
+    const many = Array.from({ length: 2 * MAX_NAMED_WORKLOADS + 7 }, (_, i) => ({
+      unit: `c${i % 3}/ns-${i % 4}/Deployment/w${i}`,
+      cluster: `c${i % 3}`,
+      namespace: `ns-${i % 4}`,
       name: `w${i}`,
     }));
-    expect(promqlOf(many, 60).requests).not.toContain('destination_workload=~');
+    const parts = promqlOf(many, 60, 'cluster');
+    expect(parts).toHaveLength(3);
+    const named = parts.map((q) =>
+      [...q.requests.matchAll(/destination_workload=~?"([^"]*)"/g)].flatMap((m) => m[1]!.split('|')),
+    );
+    for (const names of named) expect(names.length).toBeLessThanOrEqual(MAX_NAMED_WORKLOADS);
+    expect(named.flat().sort()).toEqual(many.map((t) => t.name).sort());
+    // names of 250 characters: the part is cut by its length before its count
+    const long = Array.from({ length: 400 }, (_, i) => ({
+      unit: `c1/shop/Deployment/${i}`,
+      cluster: 'c1',
+      namespace: 'shop',
+      name: `${String(i).padStart(3, '0')}${'x'.repeat(247)}`,
+    }));
+    const longParts = promqlOf(long, 60, 'cluster');
+    expect(longParts.length).toBeGreaterThan(1);
+    for (const q of longParts) expect(q.requests.length).toBeLessThan(MAX_SELECTOR_CHARS + 200);
   });
 
   it('reads a gateway cohort from the gateway’s own (source-reported) requests, by the revision of its pods, per pod (ADR 0050)', () => {
@@ -61,8 +82,8 @@ describe('promqlOf', () => {
       name: 'ingressgateway',
       gateway: { revision: '1-25-2', workloads: ['ingressgateway', 'ingressgateway-1-25-2'] },
     };
-    const q = promqlOf([gateway], 60, 'cluster');
-    expect(q.requests).toBe(
+    const [q] = promqlOf([gateway], 60, 'cluster');
+    expect(q?.requests).toBe(
       'sum by (cluster,source_workload_namespace,source_workload,pod) (increase(istio_requests_total{reporter="source",source_workload_namespace=~"istio-ingress",source_workload=~"ingressgateway|ingressgateway-1-25-2",istio_io_rev=~"1-25-2",cluster=~"c1"}[60s]))',
     );
   });

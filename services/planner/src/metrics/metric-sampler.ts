@@ -11,8 +11,17 @@ import {
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { PrometheusClient, VectorSample } from './prometheus-client.js';
 import { cachedMetricSampler, type MetricSampler } from './cached-sampler.js';
+import { GATEWAY_POD_LABEL, promqlOf } from './cohort-promql.js';
 
 export type { MetricSample, MetricSampler } from './cached-sampler.js';
+export {
+  GATEWAY_POD_LABEL,
+  GATEWAY_REVISION_LABEL,
+  MAX_NAMED_WORKLOADS,
+  MAX_SELECTOR_CHARS,
+  promqlOf,
+  type CohortPromql,
+} from './cohort-promql.js';
 
 export interface MetricSamplerOptions {
   readonly client: PrometheusClient;
@@ -40,93 +49,30 @@ export const MAX_TIMEOUT_GROWTH = 8;
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** A regex alternative matching exactly `value` (RE2 syntax), as a PromQL string body. */
-function literal(value: string): string {
-  return value.replace(/[\\.^$|?*+()[\]{}]/g, '\\$&').replace(/[\\"]/g, '\\$&');
-}
-
-function alternatives(values: Iterable<string>): string {
-  return [...new Set(values)].sort().map(literal).join('|');
-}
-
-interface Grouping {
-  readonly selector: string;
-  readonly by: string;
-}
-
 /**
- * Up to this many workload names are matched by name in the query (sent in a POST body); a cohort of more, or one
- * with a namespace unit, is matched by namespace and picked out of the answer per workload.
+ * At most this many of a cohort's queries wait on Prometheus at once: a wave of 8,700 workloads is 18 parts of three
+ * queries (ADR 0074); all at once they would compete with each other for Prometheus's cores and time out together.
  */
-export const MAX_NAMED_WORKLOADS = 500;
+export const MAX_CONCURRENT_QUERIES = 4;
 
-function groupingOf(targets: readonly MetricTarget[], clusterLabel: string | undefined): Grouping {
-  // A wave of a few workloads in busy namespaces must not read every series of those namespaces (fleet scale:
-  // a canary of 31 workloads read 9,000 workloads' latency buckets).
-  const names = new Set(targets.map((t) => t.name));
-  const byName = !names.has(undefined) && names.size <= MAX_NAMED_WORKLOADS;
-  const matchers = [
-    'reporter="destination"',
-    `destination_workload_namespace=~"${alternatives(targets.map((t) => t.namespace))}"`,
-    ...(byName ? [`destination_workload=~"${alternatives(targets.map((t) => t.name ?? ''))}"`] : []),
-    ...(clusterLabel ? [`${clusterLabel}=~"${alternatives(targets.map((t) => t.cluster))}"`] : []),
-  ];
-  return {
-    selector: matchers.join(','),
-    by: [...(clusterLabel ? [clusterLabel] : []), 'destination_workload_namespace', 'destination_workload'].join(','),
+/** `run` of each item, at most `limit` at once; the results in the items' order. */
+async function inTurns<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await run(items[i]!);
+      } catch (error) {
+        failed = true; // the cohort cannot be judged: ask no more of its parts
+        throw error;
+      }
+    }
   };
-}
-
-/**
- * The label Prometheus's pod scrape gives a pod's `istio.io/rev` (a `labelmap` of the pod's labels, as Istio's and
- * the Prometheus chart's scrape configurations do): a gateway's requests are told apart by the revision of the pods
- * that served them (ADR 0050).
- */
-export const GATEWAY_REVISION_LABEL = 'istio_io_rev';
-/** The label the same scrape gives the pod's name: a gateway's p99 is compared pod by pod (ADR 0050). */
-export const GATEWAY_POD_LABEL = 'pod';
-
-/**
- * A cohort of gateways: their own requests (a gateway reports the requests it forwards as the source), served by
- * pods on the cohort's revisions, whichever of each gateway's Deployments (the gateway, its canary copy) ran them.
- */
-function gatewayGroupingOf(targets: readonly MetricTarget[], clusterLabel: string | undefined): Grouping {
-  const matchers = [
-    'reporter="source"',
-    `source_workload_namespace=~"${alternatives(targets.map((t) => t.namespace))}"`,
-    `source_workload=~"${alternatives(targets.flatMap((t) => t.gateway?.workloads ?? []))}"`,
-    `${GATEWAY_REVISION_LABEL}=~"${alternatives(targets.map((t) => t.gateway?.revision ?? ''))}"`,
-    ...(clusterLabel ? [`${clusterLabel}=~"${alternatives(targets.map((t) => t.cluster))}"`] : []),
-  ];
-  return {
-    selector: matchers.join(','),
-    // per pod: the statistical test compares the p99 of each new pod with each old one's (a gateway is one workload)
-    by: [
-      ...(clusterLabel ? [clusterLabel] : []),
-      'source_workload_namespace',
-      'source_workload',
-      GATEWAY_POD_LABEL,
-    ].join(','),
-  };
-}
-
-/** PromQL of the three instant queries, exported for the ADR's examples and tests. */
-export function promqlOf(
-  targets: readonly MetricTarget[],
-  windowSeconds: number,
-  clusterLabel?: string,
-): { requests: string; errors: string; p99: string } {
-  const g = targets.some((t) => t.gateway !== undefined)
-    ? gatewayGroupingOf(targets, clusterLabel)
-    : groupingOf(targets, clusterLabel);
-  const range = `[${windowSeconds}s]`;
-  return {
-    requests: `sum by (${g.by}) (increase(istio_requests_total{${g.selector}}${range}))`,
-    // only the workloads that answered 5xx in the window: a workload without any has 0 errors either way, and a
-    // fleet's cohort of 81,000 workloads would otherwise come back as 81,000 zeros to parse (issue 15)
-    errors: `sum by (${g.by}) (increase(istio_requests_total{${g.selector},response_code=~"5.."}${range})) > 0`,
-    p99: `histogram_quantile(0.99, sum by (${g.by},le) (rate(istio_request_duration_milliseconds_bucket{${g.selector}}${range})))`,
-  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /**
@@ -197,6 +143,13 @@ function trafficOf(
 }
 
 export function createMetricSampler(options: MetricSamplerOptions): MetricSampler {
+  return cachedMetricSampler(createMetricFetcher(options), options);
+}
+
+/** Fetches one query's samples from Prometheus, uncached (`createMetricSampler` caches it; tests ask it directly). */
+export function createMetricFetcher(
+  options: Omit<MetricSamplerOptions, 'cacheMs'>,
+): (q: MetricQuery, now: Date) => Promise<MetricObservation> {
   if (options.clusterLabel !== undefined && !LABEL_NAME.test(options.clusterLabel))
     throw new RangeError(`"${options.clusterLabel}" is not a Prometheus label name`);
 
@@ -216,13 +169,21 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
     if (counted.length === 0) return [];
     // a gateway step's cohorts are gateways only, a wave's workloads only (metric-query.ts, gateway-metrics.ts)
     const side = counted.some((t) => t.gateway !== undefined) ? 'source' : 'destination';
-    const q = promqlOf(counted, windowSeconds, options.clusterLabel);
-    const p99 = withLatency ? promqlOf(sampled, windowSeconds, options.clusterLabel).p99 : undefined;
-    const [requests, errors, latencies] = await Promise.all([
-      options.client.query(q.requests, at, timeoutMs),
-      withErrors ? options.client.query(q.errors, at, timeoutMs) : Promise.resolve([]),
-      p99 !== undefined && sampled.length > 0 ? options.client.query(p99, at, timeoutMs) : Promise.resolve([]),
-    ]);
+    // every part's queries: the requests (and 5xx) of the counted workloads, the p99 of the sampled ones
+    const queries = [
+      ...promqlOf(counted, windowSeconds, options.clusterLabel).flatMap((q) => [
+        { kind: 'requests' as const, promql: q.requests },
+        ...(withErrors ? [{ kind: 'errors' as const, promql: q.errors }] : []),
+      ]),
+      ...(withLatency
+        ? promqlOf(sampled, windowSeconds, options.clusterLabel).map((q) => ({ kind: 'p99' as const, promql: q.p99 }))
+        : []),
+    ];
+    const answers = await inTurns(queries, MAX_CONCURRENT_QUERIES, (q) =>
+      options.client.query(q.promql, at, timeoutMs),
+    );
+    const of = (kind: string): VectorSample[] => answers.flatMap((a, i) => (queries[i]!.kind === kind ? a : []));
+    const [requests, errors, latencies] = [of('requests'), of('errors'), of('p99')];
     return trafficOf(new TargetIndex(counted, options.clusterLabel, side), requests, errors, latencies);
   }
 
@@ -270,5 +231,5 @@ export function createMetricSampler(options: MetricSamplerOptions): MetricSample
     }
   }
 
-  return cachedMetricSampler(fetchSamples, options);
+  return fetchSamples;
 }
