@@ -21,11 +21,13 @@ import {
   startClusterAgents,
   startSimulatedVms,
   workloadsOnTarget,
+  type SimulatedCluster,
   type SimulatedFleetWiring,
 } from '@meshwave/cli';
 import { clusterKey, formatConfigProblems, readBackingServices } from '@meshwave/contracts';
 import { createStoreFor } from '@meshwave/store';
-import { silentLogger } from '@meshwave/telemetry';
+import { createLogger, silentLogger, type Logger } from '@meshwave/telemetry';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { KEYS_DIR_VARIABLE, signingFromFiles } from '../../support/signing-fleet.ts';
 import { clusterLabelOf } from './fleet-files.ts';
 import { scrapeAnswers } from './scrape-answers.ts';
@@ -65,6 +67,50 @@ const memberOf = (source: string): string => source.replace(/^cluster-agent\//, 
 const sourceOf = (member: string): string => (member === 'vm-bridge' ? member : clusterKey(member));
 
 const stops: (() => Promise<void>)[] = [];
+/** the agents' log: their warnings, and each command they accepted; nothing per unit */
+const commandLog: Logger = createLogger({
+  service: 'cluster-agent',
+  level: 'info',
+  destination: {
+    write: (line: string) => {
+      if (line.includes('"command accepted"') || !line.includes('"level":"info"')) process.stderr.write(line);
+    },
+  },
+});
+
+/**
+ * Every 5 s, a line with each cluster's units on `to` that changed since the last line (ground truth) and this
+ * process's event-loop delay and CPU: how each cluster moved, and whether the process kept up, after the run.
+ */
+function traceProgress(clusters: readonly SimulatedCluster[]): () => void {
+  const delay = monitorEventLoopDelay({ resolution: 20 });
+  delay.enable();
+  const last = new Map<string, number>();
+  const timer = setInterval(() => {
+    void (async () => {
+      const changed: Record<string, number> = {};
+      for (const c of clusters) {
+        const { onTarget } = await workloadsOnTarget([c], new Set(), to!);
+        if (last.get(c.name) !== onTarget) changed[c.name] = onTarget;
+        last.set(c.name, onTarget);
+      }
+      const cpu = process.cpuUsage();
+      const line = {
+        at: new Date().toISOString(),
+        onTarget: changed,
+        loopP99Ms: Math.round(delay.percentile(99) / 1e6),
+        loopMaxMs: Math.round(delay.max / 1e6),
+        cpuSeconds: Math.round((cpu.user + cpu.system) / 1e5) / 10,
+      };
+      delay.reset();
+      process.stderr.write(`${JSON.stringify(line)}\n`);
+    })();
+  }, 5000);
+  return () => {
+    clearInterval(timer);
+    delay.disable();
+  };
+}
 const wiring: SimulatedFleetWiring = {
   busFor: (source) => {
     const bus = createBusFor(services, {
@@ -83,6 +129,8 @@ const wiring: SimulatedFleetWiring = {
   // the run's own consumer groups: a shared Kafka may hold the groups of earlier runs
   consumerGroupPrefix: `bench-${run}.`,
   onStarted: (stop) => stops.push(stop),
+  // when each agent accepted each command, in the process's kept log (a line per command, not per unit)
+  loggerFor: () => commandLog,
 };
 
 let stopping = false;
@@ -120,6 +168,10 @@ try {
 
   const vms = part.vmBridge ? await startSimulatedVms(fleet, wiring) : undefined;
   await startClusterAgents(fleet, clusters, wiring);
+  if (clusters.length > 0) {
+    const stopTrace = traceProgress(clusters);
+    stops.push(() => Promise.resolve(stopTrace()));
+  }
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -112,9 +112,13 @@ async function until<T>(
   }
 }
 
-/** The planner's `meshwave_event_loop_delay_seconds` now (p99 of its last 5 s window), ms. */
-async function loopDelayMs(url: string): Promise<number | undefined> {
+/**
+ * The planner's `meshwave_event_loop_delay_seconds` now (p99 of its last 5 s window), ms; with `keepIn`, the whole
+ * /metrics text is appended there too, stamped with the seconds since the run's start.
+ */
+async function loopDelayMs(url: string, keepIn?: { file: string; at: number }): Promise<number | undefined> {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  if (keepIn !== undefined) appendFileSync(keepIn.file, `# at ${keepIn.at.toFixed(1)} s\n${text}\n`);
   const m = /^meshwave_event_loop_delay_seconds (\S+)$/m.exec(text);
   return m ? Number(m[1]) * 1000 : undefined;
 }
@@ -147,6 +151,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     `the run's own Prometheus: pid ${prometheus.pid} on ${prometheus.url}, every ${options.scrapeIntervalSeconds} s, in ${benchPrometheus.dir}`,
   );
   mkdirSync(options.logDir, { recursive: true });
+  // a heap snapshot is written there while the planner runs (its CPU profile only on exit, which creates it)
+  if (options.cpuProfDir !== undefined) mkdirSync(options.cpuProfDir, { recursive: true });
   const run = randomBytes(4).toString('hex');
   const token = randomBytes(24).toString('hex');
   const port = await freePort();
@@ -272,9 +278,13 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     }
   };
   const timer = setInterval(tick, 250);
+  // the planner's metrics every 5 s in the log directory, to time its publishes and reconciles after the run
+  let loopSamples = 0;
   const loopTimer = setInterval(() => {
     if (progress.plan === undefined) return;
-    void loopDelayMs(url)
+    const keep =
+      loopSamples++ % 5 === 0 ? { file: join(options.logDir, 'planner-metrics.log'), at: elapsed() } : undefined;
+    void loopDelayMs(url, keep)
       .then((ms) => ms !== undefined && loopDelays.push(ms))
       .catch(() => undefined);
   }, 1000);
