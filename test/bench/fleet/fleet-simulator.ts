@@ -79,18 +79,23 @@ const commandLog: Logger = createLogger({
 });
 
 /**
- * Every 5 s, a line with each cluster's units on `to` that changed since the last line (ground truth) and this
- * process's event-loop delay and CPU: how each cluster moved, and whether the process kept up, after the run.
+ * Every 10 s, a line with each cluster's units on `to` that changed since the last line (ground truth) and this
+ * process's event-loop delay and CPU: how each cluster moved, and whether the process kept up, after the run. A
+ * cluster whose units are all on `to` is not counted again (nothing moves it back in this fleet): counting every
+ * cluster every 5 s took 12.7% of a simulator's CPU during prod-all.
  */
 function traceProgress(clusters: readonly SimulatedCluster[]): () => void {
   const delay = monitorEventLoopDelay({ resolution: 20 });
   delay.enable();
   const last = new Map<string, number>();
+  const done = new Set<string>();
   const timer = setInterval(() => {
     void (async () => {
       const changed: Record<string, number> = {};
       for (const c of clusters) {
-        const { onTarget } = await workloadsOnTarget([c], new Set(), to!);
+        if (done.has(c.name)) continue;
+        const { onTarget, total } = await workloadsOnTarget([c], new Set(), to!);
+        if (onTarget === total) done.add(c.name);
         if (last.get(c.name) !== onTarget) changed[c.name] = onTarget;
         last.set(c.name, onTarget);
       }
@@ -105,7 +110,7 @@ function traceProgress(clusters: readonly SimulatedCluster[]): () => void {
       delay.reset();
       process.stderr.write(`${JSON.stringify(line)}\n`);
     })();
-  }, 5000);
+  }, 10_000);
   return () => {
     clearInterval(timer);
     delay.disable();

@@ -70,6 +70,17 @@ export function chartMallocEnv(
   return arenas === 0 ? {} : { MALLOC_ARENA_MAX: String(arenas) };
 }
 
+/**
+ * How long the planner waits before it sends a lagging target the same desired state again, as its chart deploys
+ * it (`planner.resyncMs`, MESHWAVE_RESYNC_MS). Not the embedded demo's 5 s: at prod-all (45 desired states of
+ * ~160 KB) every agent of fleet (b) was still reading the dispatch after 5 s, and the resends (281 in 3 minutes,
+ * each read by all 50 agents) only lengthened the backlog they were behind on (issue 15, ADR 0073).
+ */
+export function chartResyncMs(valuesYaml: string = readFileSync(PLANNER_CHART_VALUES, 'utf8')): number {
+  const values = parseYaml(valuesYaml) as { planner?: Record<string, unknown> };
+  return chartNumber(values.planner ?? {}, 'resyncMs');
+}
+
 export interface ProcessRunOptions {
   readonly fleet: DemoFleetConfig;
   /** the fleet as JSON (fleet-files.ts) */
@@ -180,7 +191,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
 
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
-  // the planner as README's "Run it for real" starts it, with the embedded planner's short intervals
+  // the planner as README's "Run it for real" starts it, with the embedded planner's short intervals (its resync
+  // as the chart sets it)
   const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`];
   const heap =
     options.cpuProfDir === undefined || options.heapSnapshotAfterSeconds === undefined
@@ -193,7 +205,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     `planner started as its chart deploys it: ${heapLimit.join(' ') || "Node's own heap sizing"}` +
       Object.entries(mallocEnv)
         .map(([k, v]) => ` ${k}=${v}`)
-        .join(''),
+        .join('') +
+      ` MESHWAVE_RESYNC_MS=${chartResyncMs()}`,
   );
   const planner = spawn(process.execPath, [...profile, ...heap, ...heapLimit, PLANNER_BIN], {
     env: {
@@ -205,7 +218,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       MESHWAVE_INSTANCE_ID: `bench-${run}`,
       MESHWAVE_EVENTS_GROUP_ID: `bench-${run}.planner`,
       MESHWAVE_LEASE_TTL_MS: '5000',
-      MESHWAVE_RESYNC_MS: '5000',
+      MESHWAVE_RESYNC_MS: String(chartResyncMs()),
       MESHWAVE_GATE_RETRY_MS: '1000',
       MESHWAVE_PROMETHEUS_URL: prometheus.url,
       MESHWAVE_PROMETHEUS_CLUSTER_LABEL: clusterLabelOf(run),
