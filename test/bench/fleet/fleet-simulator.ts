@@ -14,6 +14,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createBusFor } from '@meshwave/bus';
+import type { SimulatedCluster } from '@meshwave/cluster-agent';
 import {
   DemoFleetConfig,
   SimulatedIstioExposition,
@@ -21,7 +22,6 @@ import {
   startClusterAgents,
   startSimulatedVms,
   workloadsOnTarget,
-  type SimulatedCluster,
   type SimulatedFleetWiring,
 } from '@meshwave/cli';
 import { clusterKey, formatConfigProblems, readBackingServices } from '@meshwave/contracts';
