@@ -7,7 +7,7 @@
 // (fleet/process-run.ts); CPU, RSS and loop delay are the planner's.
 // Every run stops by itself: killed at min(15 min, plan + 3x a generous bound).
 //   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both] [--cpu-prof-dir DIR]
-//     [--heap-snapshot-after SECONDS] [--sim-processes N] [--bound-only]
+//     [--heap-snapshot-after SECONDS] [--sim-processes N] [--bound-only] [--keep-logs]
 //   (s: a small fleet to check the bench; --cpu-prof-dir profiles the embedded process, or in process mode the
 //   planner and the simulator; --heap-snapshot-after: process mode, one heap snapshot of the planner that many
 //   seconds after the rollout is applied, into the --cpu-prof-dir; --sim-processes: process mode, how many
@@ -32,13 +32,14 @@ const HARD_LIMIT_SECONDS = 15 * 60;
 const GOAL_RATIO = 1.5;
 
 const USAGE = `usage: node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both]
-    [--cpu-prof-dir DIR] [--heap-snapshot-after SECONDS] [--sim-processes N] [--bound-only]
+    [--cpu-prof-dir DIR] [--heap-snapshot-after SECONDS] [--sim-processes N] [--bound-only] [--keep-logs]
   fleets: a = 10 clusters x 1,000 workloads + 1,000 VM hosts; b = 50 x 2,000 + 10,000; s = a small one
   (default: a and b, or MESHWAVE_BENCH_FLEETS=a,b; mode default both, or MESHWAVE_BENCH_FLEET_MODE)
   --cpu-prof-dir DIR         CPU profiles: the embedded process, or in process mode the planner and the simulators
   --heap-snapshot-after S    process mode: one heap snapshot of the planner S seconds after the rollout is applied
   --sim-processes N          process mode: simulator processes for the clusters (default one per core, 2 at least)
   --bound-only               print the bound of the bench's own plan and stop
+  --keep-logs                keep the run's directory (fleet files, each process's whole output) even when it went well
 Needs a build (npx tsc -b). Exits 1 when a fleet does not complete, halts, fails a unit, or restarts more
 workloads of a cluster at once than the plan's maxUnavailable there (counted on the simulated apiservers).`;
 
@@ -48,6 +49,7 @@ const { values, positionals } = parseArgs({
     'cpu-prof-dir': { type: 'string' },
     'heap-snapshot-after': { type: 'string' },
     'bound-only': { type: 'boolean', default: false },
+    'keep-logs': { type: 'boolean', default: false },
     'sim-processes': { type: 'string' },
     mode: { type: 'string', default: process.env.MESHWAVE_BENCH_FLEET_MODE ?? 'both' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -152,9 +154,9 @@ try {
     }
   }
 } finally {
-  // a run that went wrong keeps its directory: each process's whole output is in it
-  if (wrong === 0) rmSync(dir, { recursive: true, force: true });
-  else console.log(`\nkept for the runs that went wrong (fleet files, each process's output): ${dir}`);
+  // a run that went wrong keeps its directory: each process's whole output is in it (so does --keep-logs)
+  if (wrong === 0 && !values['keep-logs']) rmSync(dir, { recursive: true, force: true });
+  else console.log(`\nkept (fleet files, each process's output): ${dir}`);
 }
 
 if (rows.length > 0) printTable(rows);

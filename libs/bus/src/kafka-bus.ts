@@ -7,7 +7,6 @@ import {
   type Admin,
   type Consumer,
   type EachBatchPayload,
-  type IHeaders,
   type KafkaConfig,
   type LogEntry,
   type Producer,
@@ -27,6 +26,7 @@ import type {
 import { consumerSettings } from './kafka-consumer-settings.js';
 import { suppressKafkaJsTimeoutNegativeWarning } from './kafka-warnings.js';
 import { DEFAULT_MAX_PRODUCE_BYTES, produceChunks } from './produce-chunks.js';
+import { handleKafkaBatch } from './kafka-batch.js';
 
 /** kafkajs's own log lines that reach the bus logger: `error` by default, so a healthy client is quiet. */
 export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
@@ -77,20 +77,6 @@ function kafkaLogCreator(logger: Logger) {
       else if (level === kafkaLogLevels.INFO) child.info(fields, message);
       else child.debug(fields, message);
     };
-}
-
-function toWireRecord(message: { key: Buffer | null; value: Buffer | null; headers?: IHeaders }): WireRecord {
-  const headers: Record<string, string> = {};
-  const raws = message.headers;
-  // for-in, not Object.entries: no array of pairs per record (kafkajs builds `headers` as a plain object).
-  if (raws !== undefined) {
-    for (const name in raws) {
-      const raw = raws[name];
-      const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
-      if (value !== undefined) headers[name] = value.toString();
-    }
-  }
-  return { key: message.key?.toString('utf8') ?? '', value: message.value ?? Buffer.alloc(0), headers };
 }
 
 // kafkajs only reads the headers; no copy needed.
@@ -313,69 +299,12 @@ class KafkaEventBus implements EventBus {
     return subscription;
   }
 
-  /**
-   * One partition's batch, one message at a time: one key is never handled twice at once and stays in order;
-   * partitions run concurrently (partitionsConsumedConcurrently). Offsets are committed only for handled
-   * messages, every `commitIntervalMs` and at the end of the batch.
-   */
-  private async handleBatch(payload: EachBatchPayload, process: RecordProcessor, abandon: AbortSignal): Promise<void> {
-    const { batch } = payload;
-    const commitIntervalMs = this.options.commitIntervalMs ?? 1_000;
-    let handled: string | undefined;
-    let committedAt = Date.now();
-    let heartbeatAt = 0;
-    const commit = async (): Promise<void> => {
-      if (handled === undefined) return;
-      const offset = (BigInt(handled) + 1n).toString();
-      handled = undefined;
-      committedAt = Date.now();
-      try {
-        // The payload's commit, not consumer.commitOffsets(): that one silently does nothing once the
-        // consumer is stopping, which would lose the commits of handlers that finished during close().
-        await payload.commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
-        });
-      } catch (error) {
-        // A rebalance took the partition: its next owner starts from the last commit (at-least-once).
-        this.resolved.logger.warn(
-          { err: error, topic: batch.topic, partition: batch.partition, offset },
-          'offset commit failed',
-        );
-      }
-    };
-    // A handler retried for a transient condition keeps the membership alive, and stops once the partition is
-    // gone: the heartbeat fails during a rebalance, `isRunning` turns false on close.
-    const holds = async (): Promise<boolean> => {
-      if (!payload.isRunning() || payload.isStale()) return false;
-      try {
-        await payload.heartbeat();
-        return payload.isRunning() && !payload.isStale();
-      } catch {
-        return false;
-      }
-    };
-    try {
-      for (const message of batch.messages) {
-        if (!payload.isRunning() || payload.isStale()) break;
-        const outcome = await process(
-          toWireRecord(message),
-          { topic: batch.topic, partition: batch.partition, offset: message.offset },
-          abandon,
-          holds,
-        );
-        if (outcome === 'abandoned') break;
-        payload.resolveOffset(message.offset);
-        handled = message.offset;
-        if (Date.now() - committedAt >= commitIntervalMs) await commit();
-        // kafkajs sends a heartbeat only once per heartbeatInterval anyway; asking every 200 ms saves an await per message.
-        if (Date.now() - heartbeatAt >= 200) {
-          heartbeatAt = Date.now();
-          await payload.heartbeat();
-        }
-      }
-    } finally {
-      await commit();
-    }
+  /** One partition's batch (kafka-batch.ts). */
+  private handleBatch(payload: EachBatchPayload, process: RecordProcessor, abandon: AbortSignal): Promise<void> {
+    return handleKafkaBatch(payload, process, abandon, {
+      commitIntervalMs: this.options.commitIntervalMs ?? 1_000,
+      logger: this.resolved.logger,
+    });
   }
 
   async close(): Promise<void> {

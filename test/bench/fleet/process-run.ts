@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -71,6 +71,17 @@ export function chartMallocEnv(
   return arenas === 0 ? {} : { MALLOC_ARENA_MAX: String(arenas) };
 }
 
+/**
+ * How long the planner waits before it sends a lagging target the same desired state again, as its chart deploys
+ * it (`planner.resyncMs`, MESHWAVE_RESYNC_MS). Not the embedded demo's 5 s: at prod-all (45 desired states of
+ * ~160 KB) every agent of fleet (b) was still reading the dispatch after 5 s, and the resends (281 in 3 minutes,
+ * each read by all 50 agents) only lengthened the backlog they were behind on (issue 15, ADR 0073).
+ */
+export function chartResyncMs(valuesYaml: string = readFileSync(PLANNER_CHART_VALUES, 'utf8')): number {
+  const values = parseYaml(valuesYaml) as { planner?: Record<string, unknown> };
+  return chartNumber(values.planner ?? {}, 'resyncMs');
+}
+
 export interface ProcessRunOptions {
   readonly fleet: DemoFleetConfig;
   /** the fleet as JSON (fleet-files.ts) */
@@ -113,9 +124,13 @@ async function until<T>(
   }
 }
 
-/** The planner's `meshwave_event_loop_delay_seconds` now (p99 of its last 5 s window), ms. */
-async function loopDelayMs(url: string): Promise<number | undefined> {
+/**
+ * The planner's `meshwave_event_loop_delay_seconds` now (p99 of its last 5 s window), ms; with `keepIn`, the whole
+ * /metrics text is appended there too, stamped with the seconds since the run's start.
+ */
+async function loopDelayMs(url: string, keepIn?: { file: string; at: number }): Promise<number | undefined> {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  if (keepIn !== undefined) appendFileSync(keepIn.file, `# at ${keepIn.at.toFixed(1)} s\n${text}\n`);
   const m = /^meshwave_event_loop_delay_seconds (\S+)$/m.exec(text);
   return m ? Number(m[1]) * 1000 : undefined;
 }
@@ -148,6 +163,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     `the run's own Prometheus: pid ${prometheus.pid} on ${prometheus.url}, every ${options.scrapeIntervalSeconds} s, in ${benchPrometheus.dir}`,
   );
   mkdirSync(options.logDir, { recursive: true });
+  // a heap snapshot is written there while the planner runs (its CPU profile only on exit, which creates it)
+  if (options.cpuProfDir !== undefined) mkdirSync(options.cpuProfDir, { recursive: true });
   const run = randomBytes(4).toString('hex');
   const token = randomBytes(24).toString('hex');
   const port = await freePort();
@@ -175,7 +192,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
 
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
-  // the planner as README's "Run it for real" starts it, with the embedded planner's short intervals
+  // the planner as README's "Run it for real" starts it, with the embedded planner's short intervals (its resync
+  // as the chart sets it)
   const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`];
   const heap =
     options.cpuProfDir === undefined || options.heapSnapshotAfterSeconds === undefined
@@ -188,7 +206,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     `planner started as its chart deploys it: ${heapLimit.join(' ') || "Node's own heap sizing"}` +
       Object.entries(mallocEnv)
         .map(([k, v]) => ` ${k}=${v}`)
-        .join(''),
+        .join('') +
+      ` MESHWAVE_RESYNC_MS=${chartResyncMs()}`,
   );
   const planner = spawn(process.execPath, [...profile, ...heap, ...heapLimit, PLANNER_BIN], {
     env: {
@@ -200,7 +219,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       MESHWAVE_INSTANCE_ID: `bench-${run}`,
       MESHWAVE_EVENTS_GROUP_ID: `bench-${run}.planner`,
       MESHWAVE_LEASE_TTL_MS: '5000',
-      MESHWAVE_RESYNC_MS: '5000',
+      MESHWAVE_RESYNC_MS: String(chartResyncMs()),
       MESHWAVE_GATE_RETRY_MS: '1000',
       MESHWAVE_PROMETHEUS_URL: prometheus.url,
       MESHWAVE_PROMETHEUS_CLUSTER_LABEL: clusterLabelOf(run),
@@ -273,9 +292,13 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     }
   };
   const timer = setInterval(tick, 250);
+  // the planner's metrics every 5 s in the log directory, to time its publishes and reconciles after the run
+  let loopSamples = 0;
   const loopTimer = setInterval(() => {
     if (progress.plan === undefined) return;
-    void loopDelayMs(url)
+    const keep =
+      loopSamples++ % 5 === 0 ? { file: join(options.logDir, 'planner-metrics.log'), at: elapsed() } : undefined;
+    void loopDelayMs(url, keep)
       .then((ms) => ms !== undefined && loopDelays.push(ms))
       .catch(() => undefined);
   }, 1000);

@@ -9,6 +9,7 @@ import {
   type SimulatedCluster,
 } from '@meshwave/cluster-agent';
 import type { StateStore } from '@meshwave/store';
+import type { Logger } from '@meshwave/telemetry';
 import { createSimulatedVmFleet, type SimulatedVmFleet } from './simulated-vm-fleet.js';
 import { demoWorkloadKind, demoWorkloadNames, demoWorkloadReplicas, type DemoFleetConfig } from './fleet-config.js';
 
@@ -25,6 +26,8 @@ export interface SimulatedFleetWiring {
   readonly consumerGroupPrefix?: string;
   /** registers how to stop a started part (stopped in reverse order) */
   onStarted(stop: () => Promise<void>): void;
+  /** the logger of one cluster agent (`cluster-agent/<name>`); default none (the demo's agents log nothing) */
+  loggerFor?(source: string): Logger;
 }
 
 type AmbientCluster = DemoFleetConfig['ambient'][number];
@@ -167,6 +170,7 @@ export async function startClusterAgents(
       ...(fleet.ambient.some((a) => a.cluster === c.name) ? { ambient: clusters[i]!.ambient } : {}),
       bus: wiring.busFor(source),
       store: wiring.storeFor(source),
+      ...(wiring.loggerFor === undefined ? {} : { logger: wiring.loggerFor(source) }),
       clusterLabels: c.labels,
       ...(wiring.consumerGroupPrefix === undefined
         ? {}
