@@ -104,4 +104,31 @@ describe('engine: the deadline at runtime', () => {
     expect(sent.length).toBeGreaterThan(0);
     for (const c of sent) if (c.kind === 'cluster') expect(c.data.maxUnavailable).toBe(2);
   });
+
+  it("Given an agent that read the wave late and converged one unit before a batch's planned time, Then its cluster is projected at the plan, not from that one unit: no DeadlineAtRisk", () => {
+    // 10 units a cluster, 2 at a time, a minute a batch: 5 minutes planned against a deadline in 6
+    const h = newHarness({
+      deadline: at(6 * 60_000).toISOString(),
+      waves: WAVES,
+      defaults: { soak: '0s', maxUnavailable: '20%', batchEstimate: '1m' },
+      pacing: { maxUnavailableCeiling: '50%' },
+    });
+    h.fleet.deaf.add('prod-2');
+    h.settle();
+    const sent = h.fleet.published.filter((c) => c.target === 'cluster/prod-2').at(-1)!;
+    h.fleet.deaf.delete('prod-2');
+    if (sent.kind === 'cluster') h.fleet.desired.set('prod-2', sent.data);
+    const prod2 = h.record.plan.waves[0]!.units.filter((u) => parseUnit(u).cluster === 'prod-2');
+    h.fleet.revisions.set(prod2[0]!, '1-25-2');
+    // 40 s in: one unit converged (9 left at one per 40 s would take 6 more minutes, past the deadline)
+    h.now = at(40_000);
+    h.reconcile();
+    expect(h.state.deadlineTrack?.checkedAt).toBe(at(40_000).toISOString());
+    expect(h.state.deadlineTrack?.atRisk).toBeUndefined();
+    expect(h.state.deadlineTrack?.pacing).toBeUndefined();
+    // a batch's planned time later with still one unit, the measured rate stands and the cluster is late
+    h.now = at(2 * 60_000);
+    h.reconcile();
+    expect(h.state.deadlineTrack?.slowClusters.map((c) => c.cluster)).toEqual(['prod-2']);
+  });
 });

@@ -72,13 +72,21 @@ export function projectDeadline(input: DecisionInput, state: RolloutState): Omit
   for (let w = state.wave + 1; w < record.plan.waves.length; w++) after += plannedConverge(record, w);
   // a wave not dispatched yet, or one the units of which are not moving to `to`: its plan's estimate from now
   const planned = dispatchedAt + plannedConverge(record, state.wave);
+  const current = record.plan.waves[state.wave];
   const deadline = Date.parse(record.spec.spec.deadline);
   const slow: SlowCluster[] = [];
   let projected = now + after;
   for (const [cluster, c] of [...perCluster].sort(([a], [b]) => a.localeCompare(b))) {
     const t = c.current;
     const left = t === undefined || state.wavePhase !== WavePhase.Converging ? 0 : t.total - t.counts.converged;
-    const perMs = t === undefined ? 0 : t.counts.converged / elapsed;
+    // A cluster moves its units a batch (its maxUnavailable) at a time: its rate says something once a batch
+    // converged or the plan's time for one batch has passed, not from the first few units of an agent that read the
+    // wave late (the plan's estimate stands meanwhile).
+    const planFor = current?.clusters.find((x) => x.cluster === cluster);
+    const batchMs = plannedConverge(record, state.wave) / Math.max(1, planFor?.batches ?? 1);
+    const measured =
+      t !== undefined && (t.counts.converged >= Math.min(planFor?.maxUnavailable ?? 1, t.total) || elapsed >= batchMs);
+    const perMs = measured ? t.counts.converged / elapsed : 0;
     const end = (left === 0 ? now : perMs > 0 ? now + left / perMs : Math.max(now, planned)) + after;
     projected = Math.max(projected, end);
     if (end > deadline)
