@@ -86,6 +86,8 @@ describe('embedded demo scenario', () => {
     // no cluster's apiserver saw more workloads restarting at once than the plan allows there, the namespace-labelled
     // cluster's label handoffs included (ADR 0011 addendum)
     expect(summary!.overMaxUnavailable).toEqual([]);
+    // an hour's deadline for a rollout of minutes: never judged at risk, concurrency never raised
+    expect(summary!.pacingFactor).toBe(1);
     // and the summary says what the operator excluded and what the process cost; the plan was written out
     expect(summary!.excluded).toBe(1);
     // and the ingress gateway moved last, by canary: every gateway step done, the gateway wholly on the new revision

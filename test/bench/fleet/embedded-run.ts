@@ -50,6 +50,8 @@ export interface DemoSummaryLine {
   readonly excluded: number;
   /** clusters whose apiserver saw more workloads restarting at once than the plan allows there (ground truth) */
   readonly overMaxUnavailable: readonly OverMaxUnavailable[];
+  /** the deadline's pacing factor at the end (1: never judged at risk) */
+  readonly pacingFactor: number;
   readonly process: {
     readonly cpuSeconds: number;
     readonly peakRssMb: number;

@@ -36,6 +36,11 @@ export interface DemoSummary {
    * (ground truth from the simulated clusters; empty when none)
    */
   readonly overMaxUnavailable: readonly OverMaxUnavailable[];
+  /**
+   * the deadline's pacing factor at the end: 1 while the rollout was never judged at risk of its deadline; above 1,
+   * it was, and concurrency was raised that much (within `pacing.maxUnavailableCeiling`)
+   */
+  readonly pacingFactor: number;
   /** present when a signal stopped the demo before the rollout ended (the fleet benchmark's deadline) */
   readonly stoppedBy?: string;
   readonly process: ProcessStats;
@@ -44,7 +49,10 @@ export interface DemoSummary {
 /** What a rollout's status says of its end: halts, failbacks, units and hosts failed, exclusions. */
 export function rolloutOutcome(
   status: RolloutStatus,
-): Pick<DemoSummary, 'rollout' | 'phase' | 'wave' | 'halts' | 'failbacks' | 'failedUnits' | 'excluded'> {
+): Pick<
+  DemoSummary,
+  'rollout' | 'phase' | 'wave' | 'halts' | 'failbacks' | 'failedUnits' | 'excluded' | 'pacingFactor'
+> {
   return {
     rollout: status.id,
     phase: status.phase,
@@ -53,6 +61,7 @@ export function rolloutOutcome(
     failbacks: status.transitions.filter((t) => t.trigger === 'rollback-started' || t.to === 'RollingBack').length,
     failedUnits: status.waveStatuses.reduce((n, w) => n + w.units.failed + w.vmHosts.failed, 0),
     excluded: status.excluded.length,
+    pacingFactor: status.burndown?.pacing?.factor ?? 1,
   };
 }
 

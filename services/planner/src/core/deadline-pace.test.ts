@@ -17,10 +17,11 @@ function slowProd2(overrides: SpecOverrides = {}): Harness {
   });
   h.fleet.deaf.add('prod-2');
   h.settle();
-  // prod-2's agent got its desired state and moved one unit of it
+  // prod-2's agent got its desired state at once (the planner sees its report) and moved one unit of it in an hour
   const sent = h.fleet.published.filter((c) => c.target === 'cluster/prod-2').at(-1)!;
   h.fleet.deaf.delete('prod-2');
   if (sent.kind === 'cluster') h.fleet.desired.set('prod-2', sent.data);
+  h.reconcile();
   const prod2 = h.record.plan.waves[0]!.units.filter((u) => parseUnit(u).cluster === 'prod-2');
   h.fleet.revisions.set(prod2[0]!, '1-25-2');
   h.now = at(HOUR);
@@ -126,9 +127,72 @@ describe('engine: the deadline at runtime', () => {
     expect(h.state.deadlineTrack?.checkedAt).toBe(at(40_000).toISOString());
     expect(h.state.deadlineTrack?.atRisk).toBeUndefined();
     expect(h.state.deadlineTrack?.pacing).toBeUndefined();
-    // a batch's planned time later with still one unit, the measured rate stands and the cluster is late
+    // a batch's planned time after its agent's report with still one unit, the measured rate stands: late
     h.now = at(2 * 60_000);
     h.reconcile();
     expect(h.state.deadlineTrack?.slowClusters.map((c) => c.cluster)).toEqual(['prod-2']);
+  });
+
+  /** 10 units a cluster, 2 at a time, a minute a batch; prod-2's agent reads its desired state 90 s late. */
+  function lateReader(deadlineMs: number): { h: Harness; prod2: string[] } {
+    const h = newHarness({
+      deadline: at(deadlineMs).toISOString(),
+      waves: WAVES,
+      defaults: { soak: '0s', maxUnavailable: '20%', batchEstimate: '1m' },
+      pacing: { maxUnavailableCeiling: '50%' },
+    });
+    h.fleet.deaf.add('prod-2');
+    h.settle();
+    const sent = h.fleet.published.filter((c) => c.target === 'cluster/prod-2').at(-1)!;
+    h.fleet.deaf.delete('prod-2');
+    h.now = at(90_000);
+    if (sent.kind === 'cluster') h.fleet.desired.set('prod-2', sent.data);
+    h.reconcile();
+    const prod2 = h.record.plan.waves[0]!.units.filter((u) => parseUnit(u).cluster === 'prod-2');
+    return { h, prod2 };
+  }
+
+  it('Given an agent that read the wave 90 s late and then converged a batch a minute as planned, Then its pace is measured from its first report of the wave, not from the dispatch: no DeadlineAtRisk, concurrency as planned', () => {
+    const { h, prod2 } = lateReader(8 * 60_000);
+    expect(h.state.targets['cluster/prod-2']?.ackedAt).toBe(at(90_000).toISOString());
+    h.fleet.revisions.set(prod2[0]!, '1-25-2');
+    h.fleet.revisions.set(prod2[1]!, '1-25-2');
+    // 2 units in the minute since its report: 8 left by 6:30, before the deadline at 8:00 (from the dispatch, 2 in
+    // 150 s would have projected 12:30)
+    h.now = at(150_000);
+    h.reconcile();
+    expect(h.state.deadlineTrack?.checkedAt).toBe(at(150_000).toISOString());
+    expect(h.state.deadlineTrack?.slowClusters).toEqual([]);
+    expect(h.state.deadlineTrack?.atRisk).toBeUndefined();
+    expect(h.state.deadlineTrack?.pacing).toBeUndefined();
+    expect(h.fleet.desired.get('prod-2')!.maxUnavailable).toBe(2);
+  });
+
+  it('Given a cluster whose agent reports itself Degraded, Then its measured pace is not judged (the plan stands): no DeadlineAtRisk while it is; once it is well, the same pace makes the cluster late', () => {
+    const { h, prod2 } = lateReader(6 * 60_000);
+    h.fleet.revisions.set(prod2[0]!, '1-25-2');
+    const degraded = (receivedAt: number): void =>
+      void h.fleet.health.set('prod-2', {
+        receivedAt: at(receivedAt).toISOString(),
+        report: {
+          source: 'cluster-agent/prod-2',
+          generation: receivedAt,
+          observedAt: at(receivedAt).toISOString(),
+          degraded: { reason: 'event-loop-lag', lagMs: 2_000 },
+          units: [],
+        },
+      });
+    degraded(200_000);
+    // one unit in 2 minutes since its report: 9 left would take 18 minutes, but the agent is starved
+    h.now = at(210_000);
+    h.reconcile();
+    expect(h.state.deadlineTrack?.checkedAt).toBe(at(210_000).toISOString());
+    expect(h.state.deadlineTrack?.slowClusters).toEqual([]);
+    expect(h.state.deadlineTrack?.pacing).toBeUndefined();
+    // its Degraded report is more than a minute old: believed no longer, the pace counts
+    h.now = at(270_000);
+    h.reconcile();
+    expect(h.state.deadlineTrack?.slowClusters.map((c) => c.cluster)).toEqual(['prod-2']);
+    expect(h.state.deadlineTrack?.pacing?.factor).toBeGreaterThan(1);
   });
 });

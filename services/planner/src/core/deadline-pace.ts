@@ -5,6 +5,7 @@ import type { Stepper } from './stepper.js';
 import { desiredRevisionOf } from './unit-observations.js';
 import { waveTallies, type ClusterTally } from './unit-tallies.js';
 import { waveUnitsOf } from './wave-units.js';
+import { degradedOf, isStarved } from './judgement-hold.js';
 
 /** The burn-down as the engine keeps it: the status's, and when it was last worked out. */
 export type DeadlineTrack = Burndown & { readonly checkedAt: string };
@@ -32,6 +33,33 @@ function plannedConverge(record: RolloutRecord, w: number): number {
   const wave = record.plan.waves[w];
   if (wave === undefined) return 0;
   return Math.max(0, Date.parse(wave.estimatedConverged) - Date.parse(wave.earliestStart));
+}
+
+/**
+ * A cluster's units converged per ms in the current wave, or 0 where its rate says nothing yet (the plan's estimate
+ * stands). Measured from when the planner first saw its agent's report of the wave (`ackedAt`), not from the
+ * dispatch: an agent that read its commands late has not moved slowly. It says something once a batch (the
+ * cluster's maxUnavailable) converged or the plan's time for one batch has passed since, not from the first few
+ * units; and never while the cluster's agent reports itself Degraded or the planner's own loop is starved, whose
+ * pace is their starvation's, not the cluster's (issue 15: no judgement from a starved process).
+ */
+function rateOf(
+  input: DecisionInput,
+  state: RolloutState,
+  cluster: string,
+  t: ClusterTally,
+  dispatchedAt: number,
+): number {
+  const { record } = input;
+  const acked = state.targets[`cluster/${cluster}`]?.ackedAt;
+  const since = acked === undefined ? undefined : Date.parse(acked);
+  if (since === undefined || since < dispatchedAt) return 0;
+  if (isStarved(input.plannerLoad) || degradedOf(input.observations, cluster, input.now) !== undefined) return 0;
+  const elapsed = Math.max(1, input.now.getTime() - since);
+  const planFor = record.plan.waves[state.wave]?.clusters.find((x) => x.cluster === cluster);
+  const batchMs = plannedConverge(record, state.wave) / Math.max(1, planFor?.batches ?? 1);
+  const measured = t.counts.converged >= Math.min(planFor?.maxUnavailable ?? 1, t.total) || elapsed >= batchMs;
+  return measured ? t.counts.converged / elapsed : 0;
 }
 
 /**
@@ -66,27 +94,18 @@ export function projectDeadline(input: DecisionInput, state: RolloutState): Omit
   }
   const converging = state.wavePhase === WavePhase.Converging && state.waveDispatchedAt !== undefined;
   const dispatchedAt = converging ? Date.parse(state.waveDispatchedAt!) : now;
-  const elapsed = Math.max(1, now - dispatchedAt);
   // after the current wave converged (and soaked): the later waves' convergence as planned, and every soak left
   let after = soaksLeft(record, state, now);
   for (let w = state.wave + 1; w < record.plan.waves.length; w++) after += plannedConverge(record, w);
   // a wave not dispatched yet, or one the units of which are not moving to `to`: its plan's estimate from now
   const planned = dispatchedAt + plannedConverge(record, state.wave);
-  const current = record.plan.waves[state.wave];
   const deadline = Date.parse(record.spec.spec.deadline);
   const slow: SlowCluster[] = [];
   let projected = now + after;
   for (const [cluster, c] of [...perCluster].sort(([a], [b]) => a.localeCompare(b))) {
     const t = c.current;
     const left = t === undefined || state.wavePhase !== WavePhase.Converging ? 0 : t.total - t.counts.converged;
-    // A cluster moves its units a batch (its maxUnavailable) at a time: its rate says something once a batch
-    // converged or the plan's time for one batch has passed, not from the first few units of an agent that read the
-    // wave late (the plan's estimate stands meanwhile).
-    const planFor = current?.clusters.find((x) => x.cluster === cluster);
-    const batchMs = plannedConverge(record, state.wave) / Math.max(1, planFor?.batches ?? 1);
-    const measured =
-      t !== undefined && (t.counts.converged >= Math.min(planFor?.maxUnavailable ?? 1, t.total) || elapsed >= batchMs);
-    const perMs = measured ? t.counts.converged / elapsed : 0;
+    const perMs = t === undefined ? 0 : rateOf(input, state, cluster, t, dispatchedAt);
     const end = (left === 0 ? now : perMs > 0 ? now + left / perMs : Math.max(now, planned)) + after;
     projected = Math.max(projected, end);
     if (end > deadline)

@@ -25,6 +25,26 @@ export function resyncAfter(resyncAfterMs: number, target: Pick<TargetRecord, 'r
   return resyncAfterMs * 2 ** Math.min(target.resends ?? 0, MAX_RESYNC_DOUBLINGS);
 }
 
+/**
+ * Stamps `ackedAt` on each target whose reports reached what it was sent, the first time since the wave's dispatch
+ * (`waveDispatchedAt`); says whether any was stamped.
+ */
+function stampAcks(
+  targets: Record<string, TargetRecord>,
+  waveDispatchedAt: string | undefined,
+  lags: (target: string, prev: TargetRecord) => boolean,
+  nowIso: string,
+): boolean {
+  let stamped = false;
+  for (const [t, prev] of Object.entries(targets)) {
+    if (lags(t, prev)) continue;
+    if (prev.ackedAt !== undefined && (waveDispatchedAt === undefined || prev.ackedAt >= waveDispatchedAt)) continue;
+    targets[t] = { ...prev, ackedAt: nowIso };
+    stamped = true;
+  }
+  return stamped;
+}
+
 /** transitions one decision may chain (Gating → Dispatching → ...); a bound, never reached in practice */
 const MAX_STEPS = 16;
 
@@ -100,6 +120,7 @@ export function decide(input: DecisionInput): Decision {
       sentAt: nowIso,
       epoch: input.epoch,
       ...(resends > 0 ? { resends } : {}),
+      ...(prev?.ackedAt !== undefined ? { ackedAt: prev.ackedAt } : {}),
     };
     const stamped = { ...c.data, generation: gen, epoch: input.epoch };
     commands.push(
@@ -111,7 +132,9 @@ export function decide(input: DecisionInput): Decision {
   // A target whose reports lag what it was sent gets it again after the resync interval (backed off).
   for (const [t, prev] of Object.entries(targets))
     if (lags(t, prev)) s.wake(Date.parse(prev.sentAt) + resyncAfter(config.resyncAfterMs, prev));
-  const state: RolloutState = commands.length > 0 ? { ...s.state, generation: nextGeneration, targets } : s.state;
+  const acked = stampAcks(targets, s.state.waveDispatchedAt, lags, nowIso);
+  const state: RolloutState =
+    commands.length > 0 || acked ? { ...s.state, generation: nextGeneration, targets } : s.state;
   const changed = state !== input.state;
   return {
     state: changed && state.updatedAt === input.state.updatedAt ? { ...state, updatedAt: nowIso } : state,

@@ -39,6 +39,12 @@ export interface TargetRecord {
   readonly epoch: number;
   /** how many times this content was sent again because the target's reports lagged it (absent: none) */
   readonly resends?: number;
+  /**
+   * When the planner first saw the target's reports reach a generation it was sent: a cluster's pace in a wave is
+   * measured from its first one at or after the wave's dispatch, not from the dispatch (an agent that reads its
+   * commands late has not moved slowly: ADR 0036 addendum). Kept across new generations.
+   */
+  readonly ackedAt?: string;
 }
 
 /** Where a Paused rollout resumes. */
