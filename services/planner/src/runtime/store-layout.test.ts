@@ -1,6 +1,7 @@
 import { createInMemoryStore, type StateStore, type VersionedDoc } from '@meshwave/store';
 import { describe, expect, it } from 'vitest';
 import { newRolloutState, type RolloutRecord } from '../core/rollout-state.js';
+import { T0 as T1, newHarness } from '../core/engine-harness.js';
 import { PlannerErrorCode } from '../errors.js';
 import {
   FleetDoc,
@@ -30,6 +31,27 @@ describe('stored documents are parsed on read', () => {
     const state = newRolloutState(T0);
     const loaded = loadRollout(docsOf({ [RolloutDoc.Record]: newRecord(), [RolloutDoc.State]: state }), new Map());
     expect(loaded?.record).toEqual(newRecord());
+    expect(loaded?.state).toEqual(state);
+  });
+
+  it('Given a state the engine made mid-rollout (targets acknowledged, a deadline track, history), When it is loaded, Then every field comes back as written (none is dropped by the stored schema)', () => {
+    const h = newHarness(
+      {
+        deadline: new Date(T1.getTime() + 4 * 3_600_000).toISOString(),
+        waves: [{ name: 'first', percent: 100 }],
+        defaults: { soak: '0s', maxUnavailable: '20%', batchEstimate: '1m' },
+        pacing: { maxUnavailableCeiling: '50%' },
+      },
+      undefined,
+      T1,
+    );
+    h.settle();
+    h.now = new Date(T1.getTime() + 3_600_000);
+    h.reconcile();
+    const state = h.state;
+    expect(Object.values(state.targets).some((t) => t.ackedAt !== undefined)).toBe(true);
+    expect(state.deadlineTrack).toBeDefined();
+    const loaded = loadRollout(docsOf({ [RolloutDoc.Record]: h.record, [RolloutDoc.State]: state }), new Map());
     expect(loaded?.state).toEqual(state);
   });
 

@@ -43,6 +43,7 @@ const StoredTargetRecord = z.object({
   sentAt: z.string(),
   epoch: z.number().int(),
   resends: z.number().int().nonnegative().optional(),
+  ackedAt: z.string().optional(),
 });
 
 /** `state`: the engine's mutable state of one rollout (see RolloutState for each field's meaning). */
