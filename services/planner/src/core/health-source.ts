@@ -71,6 +71,94 @@ function tooManyRestarts(units: readonly UnitObservation[], gates: Gates): Sourc
   };
 }
 
+/** What one pass over the watched and the wave's units finds, in their order (fresh units only, but `stale`). */
+interface Findings {
+  readonly crash: string[];
+  readonly overRestarts: UnitObservation[];
+  readonly failed: UnitObservation[];
+  readonly mismatch: string[];
+  readonly held: UnitObservation[];
+  /** the wave's own units converged */
+  converged: number;
+  /** targets whose reports are not for the latest desired state (the wave's own units') */
+  readonly stale: Set<string>;
+}
+
+/**
+ * One pass over every unit a gate looks at, without copying them: a gate watches every unit of the wave and of the
+ * earlier ones at every decision while a wave converges (100,000 at fleet (b), issue 15).
+ */
+function scan(request: GateRequest): Findings {
+  const max = request.gates.restarts?.max;
+  const f: Findings = {
+    crash: [],
+    overRestarts: [],
+    failed: [],
+    mismatch: [],
+    held: [],
+    converged: 0,
+    stale: new Set(),
+  };
+  const visit = (u: UnitObservation, own: boolean): void => {
+    if (!u.fresh) {
+      if (own) f.stale.add(`cluster/${u.cluster}`);
+      return;
+    }
+    if (u.crashLooping) f.crash.push(u.unit);
+    if (u.status === UnitStatus.Converged) {
+      if (max !== undefined && u.restarts > max) f.overRestarts.push(u);
+      if (own) f.converged++;
+    }
+    if (u.status === UnitStatus.Failed) f.failed.push(u);
+    if (u.sidecarMismatch) f.mismatch.push(u.unit);
+    if (u.reason === GateReason.JudgementHeld) f.held.push(u);
+  };
+  for (const u of request.watched) visit(u, false);
+  for (const u of request.units) visit(u, true);
+  return f;
+}
+
+/** The first failure the agents report, in the order of the checks; undefined when there is none. */
+function failureOf(f: Findings, request: GateRequest): SourceVerdict | undefined {
+  if (f.crash.length > 0)
+    return {
+      outcome: GateOutcome.Failed,
+      reason: GateReason.CrashLoop,
+      message: `crash-looping on the new revision: ${list(f.crash)}`,
+      failed: f.crash.slice(0, UNIT_FAILURE_LIMIT),
+    };
+  const restarting = tooManyRestarts(f.overRestarts, request.gates);
+  if (restarting !== undefined) return restarting;
+  if (f.failed.length > 0) {
+    const why = f.failed.map((u) => `${u.unit}${u.reason ? ` (${u.reason}${u.message ? `: ${u.message}` : ''})` : ''}`);
+    return {
+      outcome: GateOutcome.Failed,
+      reason: GateReason.UnitFailed,
+      message: `unit failed: ${list(why)}`,
+      failed: f.failed.map((u) => u.unit).slice(0, UNIT_FAILURE_LIMIT),
+    };
+  }
+  if (f.mismatch.length > 0)
+    return {
+      outcome: GateOutcome.Failed,
+      reason: GateReason.SidecarMismatch,
+      message: `sidecar does not match the assigned revision: ${list(f.mismatch)}`,
+      failed: f.mismatch.slice(0, UNIT_FAILURE_LIMIT),
+    };
+  const vmFailed = request.vmHosts.filter((h) => h.fresh && h.status === 'failed');
+  if (vmFailed.length > 0) {
+    const why = vmFailed.map((h) => `${h.host}${h.reason ? ` (${h.reason})` : ''}`);
+    return {
+      outcome: GateOutcome.Failed,
+      reason: GateReason.VmHostFailed,
+      message: `VM host failed: ${list(why)}`,
+      failed: vmFailed.map((h) => `vmgroup/${h.host}`).slice(0, UNIT_FAILURE_LIMIT),
+    };
+  }
+  // A failure held because its judge reports itself Degraded: say so, and wait (judgement-hold.ts).
+  return heldFailures(f.held, request.vmHosts);
+}
+
 /**
  * Judges a wave from what agents report: it converges when every unit reports the new revision injected and
  * Ready, and fails as soon as one unit fails (progress deadline, crash loop, sidecar mismatch) or a VM host fails.
@@ -78,49 +166,9 @@ function tooManyRestarts(units: readonly UnitObservation[], gates: Gates): Sourc
 export const agentReportHealthSource: HealthSource = {
   name: 'agent-reports',
   evaluate(request: GateRequest): SourceVerdict {
-    const all = [...request.watched, ...request.units].filter((u) => u.fresh);
-    const crash = all.filter((u) => u.crashLooping).map((u) => u.unit);
-    if (crash.length > 0)
-      return {
-        outcome: GateOutcome.Failed,
-        reason: GateReason.CrashLoop,
-        message: `crash-looping on the new revision: ${list(crash)}`,
-        failed: crash.slice(0, UNIT_FAILURE_LIMIT),
-      };
-    const restarting = tooManyRestarts(all, request.gates);
-    if (restarting !== undefined) return restarting;
-    const failed = all.filter((u) => u.status === UnitStatus.Failed);
-    if (failed.length > 0) {
-      const why = failed.map((u) => `${u.unit}${u.reason ? ` (${u.reason}${u.message ? `: ${u.message}` : ''})` : ''}`);
-      return {
-        outcome: GateOutcome.Failed,
-        reason: GateReason.UnitFailed,
-        message: `unit failed: ${list(why)}`,
-        failed: failed.map((u) => u.unit).slice(0, UNIT_FAILURE_LIMIT),
-      };
-    }
-    const mismatch = all.filter((u) => u.sidecarMismatch).map((u) => u.unit);
-    if (mismatch.length > 0)
-      return {
-        outcome: GateOutcome.Failed,
-        reason: GateReason.SidecarMismatch,
-        message: `sidecar does not match the assigned revision: ${list(mismatch)}`,
-        failed: mismatch.slice(0, UNIT_FAILURE_LIMIT),
-      };
-    const vmFailed = request.vmHosts.filter((h) => h.fresh && h.status === 'failed');
-    if (vmFailed.length > 0) {
-      const why = vmFailed.map((h) => `${h.host}${h.reason ? ` (${h.reason})` : ''}`);
-      return {
-        outcome: GateOutcome.Failed,
-        reason: GateReason.VmHostFailed,
-        message: `VM host failed: ${list(why)}`,
-        failed: vmFailed.map((h) => `vmgroup/${h.host}`).slice(0, UNIT_FAILURE_LIMIT),
-      };
-    }
-
-    // A failure held because its judge reports itself Degraded: say so, and wait (judgement-hold.ts).
-    const held = heldFailures(all, request.vmHosts);
-    if (held !== undefined) return held;
+    const f = scan(request);
+    const failure = failureOf(f, request);
+    if (failure !== undefined) return failure;
 
     const units = request.units;
     if (units.length === 0 && request.vmHosts.length === 0)
@@ -130,14 +178,10 @@ export const agentReportHealthSource: HealthSource = {
         message: 'the wave moves nothing',
         failed: [],
       };
-    const converged = units.filter((u) => u.fresh && u.status === UnitStatus.Converged).length;
+    const converged = f.converged;
     const vmConverged = request.vmHosts.filter((h) => h.fresh && h.status === 'converged').length;
-    const stale = [
-      ...new Set([
-        ...units.filter((u) => !u.fresh).map((u) => `cluster/${u.cluster}`),
-        ...request.vmHosts.filter((h) => !h.fresh).map((h) => `vmgroup/${h.group}`),
-      ]),
-    ];
+    for (const h of request.vmHosts) if (!h.fresh) f.stale.add(`vmgroup/${h.group}`);
+    const stale = [...f.stale];
     // The final gate may pass with fewer than all units available when the spec says so; convergence needs all.
     const required =
       request.final && request.gates.readiness

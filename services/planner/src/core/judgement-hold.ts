@@ -53,19 +53,30 @@ function heldBecause(who: string, d: Degraded): string {
   return `${HELD}${who} reports itself degraded (${d.reason}${ms !== undefined ? `, ${Math.round(ms)} ms` : ''})`;
 }
 
-/** Units failed on a progress deadline by a Degraded cluster agent count as still moving, until it is well again. */
-export function holdUnits(units: readonly UnitObservation[], observations: Observations, now: Date): UnitObservation[] {
-  return units.map((u) => {
-    if (u.status !== UnitStatus.Failed || u.reason !== UnitFailureReason.ProgressDeadlineExceeded) return u;
+/**
+ * Units failed on a progress deadline by a Degraded cluster agent count as still moving, until it is well again.
+ * The same array when none is held (the common case: a gate watches every unit of a wave at every decision).
+ */
+export function holdUnits(
+  units: readonly UnitObservation[],
+  observations: Observations,
+  now: Date,
+): readonly UnitObservation[] {
+  let out: UnitObservation[] | undefined;
+  for (let i = 0; i < units.length; i++) {
+    const u = units[i]!;
+    if (u.status !== UnitStatus.Failed || u.reason !== UnitFailureReason.ProgressDeadlineExceeded) continue;
     const d = degradedOf(observations, u.cluster, now);
-    if (d === undefined) return u;
-    return {
+    if (d === undefined) continue;
+    out ??= units.slice();
+    out[i] = {
       ...u,
       status: UnitStatus.Moving,
       reason: GateReason.JudgementHeld,
       message: heldBecause(`cluster ${u.cluster}`, d),
     };
-  });
+  }
+  return out ?? units;
 }
 
 /** Failed VM hosts count as still upgrading while the vm-bridge that judged them reports itself Degraded. */
