@@ -1,9 +1,10 @@
 import { GateOutcome, GateReason, UnitFailureReason } from '@meshwave/contracts';
 import { describe, expect, it } from 'vitest';
 import { agentReportHealthSource, type GateRequest } from './health-source.js';
-import { holdUnits } from './judgement-hold.js';
+import { holdUnits, holdVmHosts } from './judgement-hold.js';
 import type { Observations } from './rollout-state.js';
-import { UnitStatus, type UnitObservation } from './unit-observations.js';
+import { UnitStatus, reportedHostsOf, type UnitObservation, type VmHostObservation } from './unit-observations.js';
+import type { VmProgress } from '@meshwave/contracts';
 
 const NOW = new Date('2026-11-02T09:00:10.000Z');
 const none: Observations = { clusters: new Map(), vmGroups: new Map(), health: new Map() };
@@ -109,5 +110,26 @@ describe('the agent-reports health source, one pass over the units', () => {
       unit('c2', { status: UnitStatus.Failed, reason: UnitFailureReason.ProgressDeadlineExceeded }),
     ];
     expect(holdUnits(units, none, NOW)).toBe(units);
+  });
+
+  it('Given a vm-bridge that is not Degraded, Then holdVmHosts hands back the very array', () => {
+    const hosts: VmHostObservation[] = [];
+    expect(holdVmHosts(hosts, none, NOW)).toBe(hosts);
+  });
+
+  it('Given the same VM progress report at every decision, Then its hosts are indexed by name once (the first of a name wins), and again for a new report', () => {
+    const host = (name: string, version: string) => ({ name, version, state: 'converged' as const, healthy: true });
+    const report = {
+      group: 'g',
+      rolloutId: 'r',
+      generation: 1,
+      halted: false,
+      hosts: [host('a', '1'), host('a', '2'), host('b', '1')],
+    } as VmProgress;
+    const byName = reportedHostsOf(report);
+    expect(reportedHostsOf(report)).toBe(byName);
+    expect([...byName.keys()]).toEqual(['a', 'b']);
+    expect(byName.get('a')?.version).toBe('1');
+    expect(reportedHostsOf({ ...report, hosts: [host('c', '1')] })).not.toBe(byName);
   });
 });

@@ -84,9 +84,9 @@ export function holdVmHosts(
   hosts: readonly VmHostObservation[],
   observations: Observations,
   now: Date,
-): VmHostObservation[] {
+): readonly VmHostObservation[] {
   const d = degradedOf(observations, VM_BRIDGE_HEALTH_KEY, now);
-  if (d === undefined) return [...hosts];
+  if (d === undefined) return hosts;
   return hosts.map((h) =>
     h.status === 'failed' ? { ...h, status: 'upgrading', reason: heldBecause('the vm-bridge', d) } : h,
   );

@@ -299,6 +299,24 @@ export function observeUnits(
   return out;
 }
 
+const NO_HOSTS: ReadonlyMap<string, VmProgress['hosts'][number]> = new Map();
+// each report's hosts by name, built once per report: a lookup per host, not a scan of the group (10,000 hosts),
+// and not built again at every decision while the report stays the same object
+const hostsByReport = new WeakMap<VmProgress, ReadonlyMap<string, VmProgress['hosts'][number]>>();
+
+/** A VM group's reported hosts by name (the first of a name, as a scan finds it), kept per report object. */
+export function reportedHostsOf(report: VmProgress | undefined): ReadonlyMap<string, VmProgress['hosts'][number]> {
+  if (report === undefined) return NO_HOSTS;
+  let byName = hostsByReport.get(report);
+  if (byName === undefined) {
+    const hosts = new Map<string, VmProgress['hosts'][number]>();
+    // the first of a name wins, as a scan would find it
+    for (const x of report.hosts) if (!hosts.has(x.name)) hosts.set(x.name, x);
+    hostsByReport.set(report, (byName = hosts));
+  }
+  return byName;
+}
+
 /** Every VM host of waves `waves`, with its status from the latest VM progress reports. */
 export function observeVmHosts(
   record: RolloutRecord,
@@ -307,18 +325,8 @@ export function observeVmHosts(
   waves: readonly number[],
 ): VmHostObservation[] {
   const out: VmHostObservation[] = [];
-  // each group's reported hosts by name, built once: a lookup per host, not a scan of the group (10,000 hosts)
-  const reported = new Map<string, ReadonlyMap<string, VmProgress['hosts'][number]>>();
-  const hostsOf = (group: string): ReadonlyMap<string, VmProgress['hosts'][number]> => {
-    let byName = reported.get(group);
-    if (byName === undefined) {
-      const hosts = new Map<string, VmProgress['hosts'][number]>();
-      // the first of a name wins, as a scan would find it
-      for (const x of observations.vmGroups.get(group)?.hosts ?? []) if (!hosts.has(x.name)) hosts.set(x.name, x);
-      reported.set(group, (byName = hosts));
-    }
-    return byName;
-  };
+  const hostsOf = (group: string): ReadonlyMap<string, VmProgress['hosts'][number]> =>
+    reportedHostsOf(observations.vmGroups.get(group));
   for (const w of waves) {
     const planned = record.plan.waves[w];
     if (planned === undefined) continue;

@@ -1,6 +1,6 @@
 import { VmHostState, type VmProgress } from '@meshwave/contracts';
 import type { Observations, RolloutRecord, RolloutState } from './rollout-state.js';
-import { desiredRevisionOf, type VmHostObservation } from './unit-observations.js';
+import { desiredRevisionOf, reportedHostsOf, type VmHostObservation } from './unit-observations.js';
 
 type ReportedHost = VmProgress['hosts'][number];
 
@@ -25,8 +25,7 @@ function byNameOf(report: VmProgress | undefined): ByName {
   if (report === undefined) return { first: new Map(), version: new Map() };
   let index = indexes.get(report);
   if (index === undefined) {
-    const first = new Map<string, ReportedHost>();
-    for (const x of report.hosts) if (!first.has(x.name)) first.set(x.name, x);
+    const first = reportedHostsOf(report);
     index = { first, version: new Map(report.hosts.map((x) => [x.name, x.version ?? undefined])) };
     indexes.set(report, index);
   }
