@@ -180,10 +180,7 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
       for (const k of book.units.keys()) queue.add(k);
     },
     enqueueActive: () => enqueueActive(book, queue),
-    enqueueUnsettled: () => {
-      for (const k of book.units.keys()) if (unsettled(book.statuses.get(k))) queue.add(k);
-      book.wakePending();
-    },
+    enqueueUnsettled: () => enqueueUnsettled(book, queue),
   };
 }
 
@@ -195,6 +192,12 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
 function unsettled(s: UnitStatus | undefined): boolean {
   if (s === undefined || s.inFlight || s.hold !== undefined) return true;
   return s.state !== UnitState.Converged && s.state !== UnitState.Pending;
+}
+
+/** See `UnitReconciler.enqueueUnsettled`. */
+function enqueueUnsettled(book: UnitBook, queue: KeyQueue): void {
+  for (const k of book.units.keys()) if (unsettled(book.statuses.get(k))) queue.add(k);
+  book.wakePending();
 }
 
 /** See `UnitReconciler.enqueueActive`. */
