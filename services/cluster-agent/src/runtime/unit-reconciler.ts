@@ -57,10 +57,13 @@ export interface UnitReconciler {
    */
   enqueueActive(): void;
   /**
-   * The periodic resync: enqueues every assigned unit except those last assessed Converged. A converged unit's
-   * verdict depends only on the cache (no timer runs for it), and every cache change wakes the units it concerns
-   * (`unitsToWake`; a re-list wakes them all), so re-assessing it on a timer finds what it found: work proportional
-   * to the fleet every resync (100,000 units every 5 s in the fleet benchmark), for nothing (issue 15).
+   * The periodic resync: enqueues every assigned unit except those last assessed Converged, or Pending with no
+   * verdict held, and wakes as many pending units as there are free slots, first in order. A converged or waiting
+   * unit's verdict depends only on the cache (no timer runs for it), and every cache change wakes the units it
+   * concerns (`unitsToWake`; a re-list wakes them all), so re-assessing it on a timer finds what it found: work
+   * proportional to the fleet every resync (100,000 units every 5 s in the fleet benchmark), for nothing; while a
+   * wave of 2,000 units per cluster moves 180 at a time, its ~1,800 waiting units were assessed at every resync, a
+   * cost that grew with the wave's length (issue 15, ADR 0076).
    */
   enqueueUnsettled(): void;
 }
@@ -177,10 +180,24 @@ export function createUnitReconciler(options: UnitReconcilerOptions): UnitReconc
       for (const k of book.units.keys()) queue.add(k);
     },
     enqueueActive: () => enqueueActive(book, queue),
-    enqueueUnsettled: () => {
-      for (const k of book.units.keys()) if (book.statuses.get(k)?.state !== UnitState.Converged) queue.add(k);
-    },
+    enqueueUnsettled: () => enqueueUnsettled(book, queue),
   };
+}
+
+/**
+ * Whether the periodic resync assesses the unit again: not when it converged, nor when it is pending with nothing
+ * held (it waits for a slot or its turn: only a cache change, which wakes it, or a freed slot, which `wakePending`
+ * hands out in order, changes what it is waiting for).
+ */
+function unsettled(s: UnitStatus | undefined): boolean {
+  if (s === undefined || s.inFlight || s.hold !== undefined) return true;
+  return s.state !== UnitState.Converged && s.state !== UnitState.Pending;
+}
+
+/** See `UnitReconciler.enqueueUnsettled`. */
+function enqueueUnsettled(book: UnitBook, queue: KeyQueue): void {
+  for (const k of book.units.keys()) if (unsettled(book.statuses.get(k))) queue.add(k);
+  book.wakePending();
 }
 
 /** See `UnitReconciler.enqueueActive`. */
