@@ -189,6 +189,7 @@ describe('planner runtime (in-memory bus and store)', () => {
     await b.start();
     worlds.push({
       planner: a,
+      store,
       replica: () => b,
       agents: [],
       stop: async () => {
