@@ -1,7 +1,7 @@
 import { SpanKind, context as contextApi, trace } from '@opentelemetry/api';
 import { DEFAULT_TOPIC_NAMES, type Topic } from '@meshwave/contracts';
 import { failSpan, injectTraceContext, silentLogger, type Logger } from '@meshwave/telemetry';
-import { encodeEnvelope, type WireRecord } from './envelope.js';
+import { encodeEnvelope, validatedData, type EncodeContext, type WireRecord } from './envelope.js';
 import type { OutgoingMessage } from './event-bus.js';
 import { MessageSigner, type SigningOptions } from './signing.js';
 import { WireLayout } from './wire-layout.js';
@@ -86,13 +86,15 @@ export interface EncodedMessage {
 }
 
 /**
- * Runs `send` inside a `publish <topic>` producer span with every message encoded and signed first (all or
- * nothing: one invalid message and none is sent). The messages carry the span's trace context.
+ * Runs `send` inside a `publish <topic>` producer span with every message validated first (all or nothing: one
+ * invalid message and none is sent). `send` gets the messages as they are encoded and signed, one at a time as it
+ * reads them: a publish of many big messages (a desired state per cluster) need not hold every encoded record at
+ * once while the first ones are still being sent (issue 15, ADR 0075). The messages carry the span's trace context.
  */
 export async function publishInSpan(
   messages: readonly OutgoingMessage[],
   options: ResolvedBusOptions,
-  send: (encoded: readonly EncodedMessage[]) => Promise<void>,
+  send: (encoded: Iterable<EncodedMessage>) => Promise<void>,
 ): Promise<void> {
   if (messages.length === 0) return;
   const names = [...new Set(messages.map((m) => options.topicNames[m.topic]))];
@@ -109,18 +111,21 @@ export async function publishInSpan(
   try {
     const traceHeaders = injectTraceContext(ctx);
     const nowMs = options.now();
-    const encoded = messages.map((m) => ({
-      topicName: options.topicNames[m.topic],
-      record: encodeEnvelope(m, {
-        source: options.source,
-        nowMs,
-        defaultTtlSeconds: options.defaultTtlSeconds,
-        signer: options.signer,
-        trace: traceHeaders,
-        wireLayout: options.wireLayout,
-      }),
-    }));
-    await contextApi.with(ctx, () => send(encoded));
+    const ctxOf: EncodeContext = {
+      source: options.source,
+      nowMs,
+      defaultTtlSeconds: options.defaultTtlSeconds,
+      signer: options.signer,
+      trace: traceHeaders,
+      wireLayout: options.wireLayout,
+    };
+    // every message checked before any is sent; what the check read is not kept (one parsed copy of every
+    // message at once is what encoding lazily avoids): each is read again as it is encoded
+    for (const m of messages) validatedData(m);
+    function* encoded(): Generator<EncodedMessage> {
+      for (const m of messages) yield { topicName: options.topicNames[m.topic], record: encodeEnvelope(m, ctxOf) };
+    }
+    await contextApi.with(ctx, () => send(encoded()));
   } catch (error) {
     failSpan(span, error);
     throw error;

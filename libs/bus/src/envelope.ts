@@ -80,6 +80,11 @@ export interface EncodeContext {
 
 /** Validates `data` against the schema of its type, then builds the signed record. Throws `BusError` on invalid data. */
 export function encodeEnvelope(message: OutgoingMessage, ctx: EncodeContext): WireRecord {
+  return encodeValidated(message, validatedData(message), ctx);
+}
+
+/** `message`'s data as the schema of its type reads it. Throws `BusError` on an unknown type or invalid data. */
+export function validatedData(message: OutgoingMessage): unknown {
   const schema = (MessageSchemas as Record<string, z.ZodType>)[message.type];
   if (schema === undefined) {
     throw new BusError(BusErrorCode.InvalidMessage, `unknown message type "${message.type}"`, {
@@ -97,9 +102,14 @@ export function encodeEnvelope(message: OutgoingMessage, ctx: EncodeContext): Wi
       },
     );
   }
+  return parsed.data;
+}
+
+/** The signed record of `message` with `data`, what `validatedData` gave for it. */
+export function encodeValidated(message: OutgoingMessage, data: unknown, ctx: EncodeContext): WireRecord {
   const expiry = isoTime(ctx.nowMs + (message.ttlSeconds ?? ctx.defaultTtlSeconds) * 1000);
-  if (ctx.wireLayout === WireLayout.V3) return structuredRecord(message, parsed.data, { ...ctx, expiry });
-  const value = Buffer.from(JSON.stringify(parsed.data), 'utf8');
+  if (ctx.wireLayout === WireLayout.V3) return structuredRecord(message, data, { ...ctx, expiry });
+  const value = Buffer.from(JSON.stringify(data), 'utf8');
   // Built once, in wire order, with the signature last: no copy and no `delete` (which would turn the object
   // into a slow dictionary that kafkajs then walks) as sealRecord needs for a record it did not build.
   const headers = contextHeaders(message, ctx);

@@ -197,11 +197,11 @@ class KafkaEventBus implements EventBus {
     if (this.closed) throw closedError('the event bus');
     await publishInSpan(messages, this.resolved, async (encoded) => {
       await this.connectProducer();
-      await this.send(encoded.map((e) => ({ topicName: e.topicName, record: e.record })));
+      await this.send(encoded);
     });
   }
 
-  private async send(records: readonly { topicName: string; record: WireRecord }[]): Promise<void> {
+  private async send(records: Iterable<{ topicName: string; record: WireRecord }>): Promise<void> {
     for (const chunk of produceChunks(records, this.options.maxProduceBytes ?? DEFAULT_MAX_PRODUCE_BYTES))
       await this.sendChunk(chunk);
   }

@@ -11,7 +11,7 @@ describe('produceChunks', () => {
     const records = [record('a', 400), record('b', 400), record('c', 400), record('d', 2000), record('e', 10)];
     const budget = recordBytes(records[0]!.record) * 2;
 
-    const chunks = produceChunks(records, budget);
+    const chunks = [...produceChunks(records, budget)];
 
     expect(chunks.map((c) => c.map((r) => r.record.key))).toEqual([['a', 'b'], ['c'], ['d'], ['e']]);
     for (const c of chunks.filter((c) => c.length > 1))
@@ -19,7 +19,7 @@ describe('produceChunks', () => {
   });
 
   it('keeps a publish under the budget in one chunk, and sends nothing for none', () => {
-    expect(produceChunks([record('a', 10), record('b', 10)], 1_000_000)).toHaveLength(1);
-    expect(produceChunks([], 1000)).toEqual([]);
+    expect([...produceChunks([record('a', 10), record('b', 10)], 1_000_000)]).toHaveLength(1);
+    expect([...produceChunks([], 1000)]).toEqual([]);
   });
 });

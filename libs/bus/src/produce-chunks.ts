@@ -24,25 +24,25 @@ export function recordBytes(record: WireRecord): number {
 
 /**
  * The records in order, cut into consecutive chunks of at most `maxBytes` each (a record larger than that goes
- * alone: the broker decides). Sent one chunk after the other, each partition's records keep their order.
+ * alone: the broker decides). Sent one chunk after the other, each partition's records keep their order. Lazy: a
+ * chunk is taken from `records` (one record ahead, to know it is full) only when the one before it was consumed,
+ * so records encoded as they are read are never all held at once (ADR 0075).
  */
-export function produceChunks<T extends { readonly record: WireRecord }>(
-  records: readonly T[],
+export function* produceChunks<T extends { readonly record: WireRecord }>(
+  records: Iterable<T>,
   maxBytes: number,
-): T[][] {
-  const chunks: T[][] = [];
+): Generator<T[]> {
   let chunk: T[] = [];
   let bytes = 0;
   for (const r of records) {
     const size = recordBytes(r.record);
     if (chunk.length > 0 && bytes + size > maxBytes) {
-      chunks.push(chunk);
+      yield chunk;
       chunk = [];
       bytes = 0;
     }
     chunk.push(r);
     bytes += size;
   }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
+  if (chunk.length > 0) yield chunk;
 }

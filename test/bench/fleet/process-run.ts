@@ -62,13 +62,20 @@ export function chartHeapFlags(valuesYaml: string = readFileSync(PLANNER_CHART_V
   ];
 }
 
-/** The planner's malloc settings as its chart deploys it by default (`mallocArenaMax`, ADR 0066). */
+/**
+ * The planner's malloc settings as its chart deploys it by default (`mallocArenaMax`, ADR 0066;
+ * `mallocMmapThresholdBytes`, ADR 0062 addendum).
+ */
 export function chartMallocEnv(
   valuesYaml: string = readFileSync(PLANNER_CHART_VALUES, 'utf8'),
 ): Record<string, string> {
   const values = parseYaml(valuesYaml) as Record<string, unknown>;
   const arenas = values['mallocArenaMax'] === undefined ? 0 : chartNumber(values, 'mallocArenaMax');
-  return arenas === 0 ? {} : { MALLOC_ARENA_MAX: String(arenas) };
+  const mmap = values['mallocMmapThresholdBytes'] === undefined ? 0 : chartNumber(values, 'mallocMmapThresholdBytes');
+  return {
+    ...(arenas === 0 ? {} : { MALLOC_ARENA_MAX: String(arenas) }),
+    ...(mmap === 0 ? {} : { MALLOC_MMAP_THRESHOLD_: String(mmap) }),
+  };
 }
 
 /**

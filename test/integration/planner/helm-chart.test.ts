@@ -160,29 +160,35 @@ describe('meshwave-planner, as rendered', () => {
     expect(one(manifests, 'PodDisruptionBudget').spec).toMatchObject({ minAvailable: 1 });
   });
 
-  it('Then its heap is sized below its memory limit (ADR 0062, 0066): 320 of 512 MiB by default, 800 of 1 GiB in production, a 16 MiB semi-space and 2 malloc arenas; each left to Node or glibc with 0', () => {
-    const heapOf = (values: readonly string[]): [string | undefined, unknown, string | undefined] => {
+  it('Then its heap is sized below its memory limit (ADR 0062, 0066): 320 of 512 MiB by default, 800 of 1 GiB in production, a 16 MiB semi-space, 2 malloc arenas and a fixed 128 KiB mmap threshold; each left to Node or glibc with 0', () => {
+    type Heap = [string | undefined, unknown, string | undefined, string | undefined];
+    const heapOf = (values: readonly string[]): Heap => {
       const container = podSpecOf(one(render('meshwave-planner', values), 'Deployment')).containers[0]!;
       const env = envOf(container);
-      return [env['NODE_OPTIONS'], container.resources?.limits?.['memory'], env['MALLOC_ARENA_MAX']];
+      return [
+        env['NODE_OPTIONS'],
+        container.resources?.limits?.['memory'],
+        env['MALLOC_ARENA_MAX'],
+        env['MALLOC_MMAP_THRESHOLD_'],
+      ];
     };
     expect(heapOf(REQUIRED['meshwave-planner'])).toEqual([
       '--max-old-space-size=320 --max-semi-space-size=16',
       '512Mi',
       '2',
+      '131072',
     ]);
     expect(heapOf(prodValues('meshwave-planner'))).toEqual([
       '--max-old-space-size=800 --max-semi-space-size=16',
       '1Gi',
       '2',
+      '131072',
     ]);
     const set = (...kv: string[]): string[] => [...REQUIRED['meshwave-planner'], ...kv.flatMap((v) => ['--set', v])];
     expect(heapOf(set('maxOldSpaceMiB=0'))[0]).toBe('--max-semi-space-size=16');
-    expect(heapOf(set('maxOldSpaceMiB=0', 'maxSemiSpaceMiB=0', 'mallocArenaMax=0'))).toEqual([
-      undefined,
-      '512Mi',
-      undefined,
-    ]);
+    expect(
+      heapOf(set('maxOldSpaceMiB=0', 'maxSemiSpaceMiB=0', 'mallocArenaMax=0', 'mallocMmapThresholdBytes=0')),
+    ).toEqual([undefined, '512Mi', undefined, undefined]);
   });
 
   it('Given the test values (tests/values-test.yaml), Then it lints, adds the ServiceMonitor and the Prometheus settings, and the apiserver accepts the rest', () => {

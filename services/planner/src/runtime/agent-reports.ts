@@ -332,8 +332,9 @@ export class AgentReports {
 
   private async knowsRollout(id: string): Promise<boolean> {
     if (this.reconciler.drives(id)) return true;
-    // A rollout finished before this leader started is still a known scope; reports for it are kept.
-    return (await this.context.store.read(id, RolloutDoc.Record)) !== undefined;
+    // A rollout finished before this leader started is still a known scope; reports for it are kept. Its
+    // record's version says so without fetching it (the whole plan: 12.7 MB at fleet (b), once per report).
+    return (await this.context.store.readVersion(id, RolloutDoc.Record)) > 0;
   }
 
   /** Keeps the newest report per target: an older generation (redelivery, reordering) never replaces a newer one. */

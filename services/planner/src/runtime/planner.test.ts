@@ -1,6 +1,6 @@
 import { createInMemoryBroker, createInMemoryBus, type EventBus } from '@meshwave/bus';
 import { createInMemoryStore } from '@meshwave/store';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ScriptedCluster,
   newFleetWorkloads,
@@ -13,6 +13,7 @@ const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-012345
 
 interface World {
   readonly planner: Planner;
+  readonly store: ReturnType<typeof createInMemoryStore>;
   /** another replica on the same bus and store (it follows while `planner` leads) */
   readonly replica: (instanceId: string) => Planner;
   readonly agents: ScriptedCluster[];
@@ -50,6 +51,7 @@ async function newWorld(options: { clusters?: number; perCluster?: number; faili
   const replicas: Planner[] = [];
   const world = {
     planner,
+    store,
     agents,
     replica: (instanceId: string) => {
       const replica = createPlanner({ bus: busFor(instanceId), store, config: { instanceId } });
@@ -93,6 +95,27 @@ describe('planner runtime (in-memory bus and store)', () => {
     expect(done.transitions.at(-1)?.trigger).toBe('last-gate-passed');
     const audit = await planner.audit(created.id);
     expect(audit[0]).toMatchObject({ actor: 'alice', action: 'create' });
+  });
+
+  it('Given a rollout that completed, When its status is first read, Then it is built from the documents the leader held, not from the whole scope fetched again (issue 15)', async () => {
+    const { planner, store } = await newWorld();
+    await until('leadership', async () => (planner.isLeader() ? true : undefined));
+    await until('inventory', async () => ((await planner.fleet()).clusters.length === 3 ? true : undefined));
+    const readScope = vi.spyOn(store, 'readScope');
+    const created = await planner.createRollout({ spec: newRolloutYaml() }, 'alice');
+    // completion seen in the store, not through a status read (which would build the status while it is held)
+    await until('completion', async () => {
+      const state = (await store.read(created.id, 'state'))?.value as { phase?: string } | undefined;
+      return state?.phase === 'Completed' ? true : undefined;
+    });
+    await planner.idle();
+
+    const status = await planner.getRollout(created.id);
+
+    expect(status.phase).toBe('Completed');
+    expect(status.waveStatuses.reduce((n, w) => n + w.units.converged, 0)).toBe(24);
+    // the old code dropped the held documents at the end, and this read fetched and parsed the whole plan again
+    expect(readScope.mock.calls.filter(([scope]) => scope === created.id)).toEqual([]);
   });
 
   it('Given a unit that crash-loops on the new revision, When its wave runs, Then the planner halts, fails the wave back, and after excluding it and resuming completes', async () => {
@@ -166,6 +189,7 @@ describe('planner runtime (in-memory bus and store)', () => {
     await b.start();
     worlds.push({
       planner: a,
+      store,
       replica: () => b,
       agents: [],
       stop: async () => {

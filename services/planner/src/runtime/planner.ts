@@ -154,6 +154,7 @@ class PlannerImpl implements Planner {
       ...(options.config?.healthSources ? { healthSources: options.config.healthSources } : {}),
       ...(options.config?.metricSampler ? { metricSampler: options.config.metricSampler } : {}),
       fleet: async () => (await inventory.stored()).inventory,
+      onFinished: (id) => this.operations.getTagged(id),
     });
     this.reports = new AgentReports(context, this.leadership, this.reconciler, this.inventory);
     this.operations = new RolloutOperations(context, {

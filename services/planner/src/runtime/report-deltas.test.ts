@@ -21,12 +21,14 @@ const unit = (name: string, state: UnitProgressEntry['state'] = 'pending'): Unit
 });
 
 /** The intake on an in-memory store, with what it asked agents and what it handed the reconcile loop. */
-async function newIntake(inner: StateStore = createInMemoryStore(), epoch = 1) {
+async function newIntake(inner: StateStore = createInMemoryStore(), epoch = 1, drives = true) {
   const lease = { name: 'planner/leader', holder: 'test', epoch };
   let reads = 0;
+  const readNames: string[] = [];
   const store: StateStore = Object.assign(Object.create(inner) as StateStore, {
     read: async (scope: string, name: string): Promise<VersionedDoc | undefined> => {
       reads += 1;
+      readNames.push(name);
       return inner.read(scope, name);
     },
   });
@@ -48,8 +50,8 @@ async function newIntake(inner: StateStore = createInMemoryStore(), epoch = 1) {
     },
   } as unknown as PlannerContext;
   const reconciler: ReconcilePort = {
-    drives: () => true,
-    driven: () => [ROLLOUT],
+    drives: () => drives,
+    driven: () => (drives ? [ROLLOUT] : []),
     enqueue: (id, urgent = false) => void enqueued.push({ id, urgent }),
     noteFailure: () => false,
     rejudgeAll: () => {},
@@ -69,6 +71,7 @@ async function newIntake(inner: StateStore = createInMemoryStore(), epoch = 1) {
     stored: async () => (await inner.read(ROLLOUT, RolloutDoc.clusterReport('c1')))?.value as UnitProgress,
     asked: () => sent.filter((m) => m.type === MessageType.InventoryResync).map((m) => m.data),
     reads: () => reads,
+    readNames,
     inner,
     enqueued,
     primed,
@@ -110,6 +113,15 @@ describe('progress deltas at the planner (ADR 0048)', () => {
     expect(intake.reads()).toBe(readsBefore);
     expect(intake.primed.at(-1)).toEqual({ name: RolloutDoc.clusterReport('c1'), value: stored });
     expect(intake.enqueued.at(-1)).toEqual({ id: ROLLOUT, urgent: false });
+  });
+
+  it('Given a rollout this leader no longer drives (it finished), When its agent reports, Then the report is kept and whether the rollout exists is asked of its version, not by fetching its whole plan (issue 15)', async () => {
+    const intake = await newIntake(createInMemoryStore(), 1, false);
+    await intake.take(MessageType.UnitProgress, whole(100, [unit('a', 'converged')]));
+
+    expect((await intake.stored()).units.map((u) => u.state)).toEqual(['converged']);
+    // the old code read the record (the whole plan: 12.7 MB at fleet b) for every report after the end
+    expect(intake.readNames).not.toContain(RolloutDoc.Record);
   });
 
   it('Given a delta naming a failed unit, Then the rollout is reconciled at once', async () => {

@@ -58,6 +58,11 @@ export interface RolloutReconcilerOptions {
   readonly metricSampler?: MetricSampler;
   /** the fleet as planning sees it, for membership when a wave may start (FleetInventory.stored) */
   readonly fleet: () => Promise<Inventory>;
+  /**
+   * Told when a rollout reaches a terminal phase, before its documents are dropped: its finished status is built
+   * from them then (ADR 0075), not by the next status read from the whole scope fetched and parsed again
+   */
+  readonly onFinished?: (id: string) => Promise<unknown>;
 }
 
 /**
@@ -82,6 +87,7 @@ export class RolloutReconciler {
   /** since when this process, as leader, hears the agents (silence counts from here) */
   private heardSince = 0;
   private readonly fleet: () => Promise<Inventory>;
+  private readonly onFinished: ((id: string) => Promise<unknown>) | undefined;
 
   constructor(
     private readonly context: PlannerContext,
@@ -92,6 +98,7 @@ export class RolloutReconciler {
     this.healthSources = options.healthSources ?? DEFAULT_HEALTH_SOURCES;
     this.metricSampler = options.metricSampler;
     this.fleet = options.fleet;
+    this.onFinished = options.onFinished;
     this.reads = new RolloutReads(context.store);
     this.queue = createKeyQueue((id) => this.reconcile(id), {
       clock: context.clock,
@@ -229,6 +236,11 @@ export class RolloutReconciler {
     else await store.clearTimer(WAKE_TIMERS, id);
     if (TERMINAL_PHASES.has(decision.state.phase)) {
       this.rollouts.delete(id);
+      // At fleet (b) a status read after the end fetched and parsed the whole plan again beside the copy still
+      // held: the planner's peak RSS (issue 15). Its finished status is built from what is held, then dropped.
+      await this.onFinished?.(id).catch((error: unknown) =>
+        this.context.logger.warn({ rolloutId: id, err: error }, 'building the finished status failed'),
+      );
       this.reads.forget(id);
     }
     this.trackPhase(id, decision.state.phase);
