@@ -50,6 +50,9 @@ for i = 0, n - 1 do
   local at = 3 + i * 5
   local name, hasValue, expected = ARGV[at], ARGV[at + 1], ARGV[at + 3]
   local actual = staged[name]
+  -- a version without its document (the documents' hash lost alone: an eviction, a partial flush) is no document:
+  -- readers do not see it, so a writer expecting it absent must not be refused for ever
+  if actual == nil and redis.call('HEXISTS', KEYS[1], name) == 0 then actual = 0 end
   if actual == nil then actual = tonumber(redis.call('HGET', KEYS[2], name) or '0') end
   if expected ~= '' and tonumber(expected) ~= actual then return {'version-conflict', name, tostring(actual)} end
   if hasValue == '1' then staged[name] = actual + 1 else staged[name] = 0 end

@@ -120,7 +120,16 @@ class RedisStateStore implements StateStore {
 
   async readVersion(scope: string, name: string): Promise<number> {
     checkScope(scope);
-    return Number((await this.redis.hget(this.keys.versions(scope), name)) ?? 0);
+    // a version without its document is no document (see TRANSITION)
+    const replies = await this.redis
+      .multi()
+      .hexists(this.keys.docs(scope), name)
+      .hget(this.keys.versions(scope), name)
+      .exec();
+    const exists = replies?.[0]?.[1] as number | undefined;
+    const version = replies?.[1]?.[1] as string | null | undefined;
+    if (exists === undefined || version === undefined) throw unexpected('readVersion', replies);
+    return exists === 1 ? Number(version ?? 0) : 0;
   }
 
   async read(scope: string, name: string): Promise<VersionedDoc | undefined> {

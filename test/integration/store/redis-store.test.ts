@@ -101,6 +101,24 @@ describe('Redis StateStore', () => {
     expect((await store.readAudit()).map((e) => e.action)).toEqual(['young']);
   });
 
+  it('Given a scope whose documents were lost but not their versions (a partial loss), When a writer expects them absent, Then its writes apply and the version keeps growing', async () => {
+    const prefix = newPrefix();
+    const store = createRedisStore({ redis, keyPrefix: prefix });
+    const write = (value: string, expectedVersion: number) =>
+      store.transition({ scope: 'vmgroup/g', epoch: 1, writes: [{ name: 'host/a', value, expectedVersion }] });
+    expect(await write('before', 0)).toEqual({ ok: true, versions: { 'host/a': 1 } });
+    await redis.del(`${prefix}:{vmgroup/g}:docs`);
+    // every reader sees no document
+    expect(await store.read('vmgroup/g', 'host/a')).toBeUndefined();
+    expect((await store.readScope('vmgroup/g')).size).toBe(0);
+    expect(await store.readVersion('vmgroup/g', 'host/a')).toBe(0);
+    // so a writer that read it absent is not refused (before: version-conflict on every attempt, for ever), and
+    // the new document's version is above the lost one's, so no cache takes it for the old
+    expect(await write('after', 0)).toEqual({ ok: true, versions: { 'host/a': 2 } });
+    expect(await store.read('vmgroup/g', 'host/a')).toEqual({ value: 'after', version: 2 });
+    expect(await write('stale', 0)).toMatchObject({ ok: false, reason: 'version-conflict', actualVersion: 2 });
+  });
+
   it('Given a lease, When it is taken, Then it is a plain key with a PX ttl and an INCR epoch counter', async () => {
     const prefix = newPrefix();
     const store = createRedisStore({ redis, keyPrefix: prefix });
