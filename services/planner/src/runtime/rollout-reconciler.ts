@@ -65,6 +65,9 @@ export interface RolloutReconcilerOptions {
   readonly onFinished?: (id: string) => Promise<unknown>;
 }
 
+/** how long a demoted leader keeps the rollouts' documents it held, should it lead again (see `standDown`) */
+export const HELD_AFTER_DEMOTION_MS = 60_000;
+
 /**
  * The leader's reconcile loop: one key per rollout in a de-duplicating queue; each pass re-reads the rollout,
  * asks the pure engine, stores the next state with the epoch, publishes the commands and sets the wake timer.
@@ -88,6 +91,8 @@ export class RolloutReconciler {
   private heardSince = 0;
   private readonly fleet: () => Promise<Inventory>;
   private readonly onFinished: ((id: string) => Promise<unknown>) | undefined;
+  /** drops what a demoted leader still holds, unless it leads again first (see `standDown`) */
+  private forgetHeld: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly context: PlannerContext,
@@ -114,6 +119,8 @@ export class RolloutReconciler {
 
   /** A new leader re-sends every rollout's desired state with its epoch and starts the wake-timer ticker. */
   async takeOver(): Promise<void> {
+    clearTimeout(this.forgetHeld);
+    this.forgetHeld = undefined;
     this.queue.restart();
     // Agents' silence counts from now: before it, this process was not listening.
     this.heardSince = this.context.clock.now();
@@ -134,7 +141,13 @@ export class RolloutReconciler {
     clearInterval(this.ticker);
     this.ticker = undefined;
     await this.queue.stop();
-    this.reads.forget();
+    // What it held is kept a while, checked against the store's versions at every read: a leader whose renewal was
+    // refused during a stall of its loop usually wins the lease back at once, and its new term then fetches only
+    // what changed instead of every rollout whole (a 12.7 MB plan at fleet (b)), which stalled it past the lease
+    // again and again. A replica that does not lead again drops it all.
+    clearTimeout(this.forgetHeld);
+    this.forgetHeld = setTimeout(() => this.reads.forget(), HELD_AFTER_DEMOTION_MS);
+    this.forgetHeld.unref();
     await subscription
       ?.close()
       .catch((e: unknown) => this.context.logger.warn({ err: e }, 'closing the event subscription failed'));
