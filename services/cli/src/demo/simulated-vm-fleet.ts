@@ -15,6 +15,7 @@ import {
   HttpBridgeClient,
   SimulatedProxyRunner,
   VmAgent,
+  immediateHostFiles,
   newHostToken,
   type BridgeClient,
   type SimulatedProxyFaults,
@@ -201,6 +202,8 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
         runner: proxy,
         probe: proxy,
         unpack: provisioner.unpack,
+        // each simulated host's file work is answered at once, not a turn of this process's loop per call (issue 15)
+        files: immediateHostFiles,
         clock,
         logger: logger.child({ host: name }),
         settings: {
