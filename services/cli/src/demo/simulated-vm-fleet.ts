@@ -182,6 +182,7 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
       const proxy = new SimulatedProxyRunner({
         clock,
         startDelayMs: options.proxyStartMs ?? 300,
+        files: immediateHostFiles,
         ...(g.faults?.[name] !== undefined ? { faults: g.faults[name] } : {}),
       });
       const token = newHostToken();
