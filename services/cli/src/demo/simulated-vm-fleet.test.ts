@@ -173,7 +173,13 @@ describe('simulated VM fleet', { timeout: 30_000 }, () => {
     };
     setImmediate(hold);
     const before = turns;
-    await f.bridge.applyCommand(newCommand(f.hosts.map((h) => h.name), 'v2', { maxUnavailable: 10 }));
+    await f.bridge.applyCommand(
+      newCommand(
+        f.hosts.map((h) => h.name),
+        'v2',
+        { maxUnavailable: 10 },
+      ),
+    );
     try {
       await until(async () => {
         const s = await f.bridge.snapshot('g');

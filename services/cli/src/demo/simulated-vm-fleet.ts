@@ -174,9 +174,7 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
   const provisioner = new HostProvisioner(workDir, (version) => catalog.resolve(version), clock);
   const hosts: SimulatedVmHost[] = [];
   for (const g of options.groups) {
-    const names =
-      typeof g.hosts === 'number' ? Array.from({ length: g.hosts }, (_, i) => `${g.name}-${i + 1}`) : [...g.hosts];
-    for (const name of names) {
+    for (const name of hostNamesOf(g)) {
       const stateDir = path.join(workDir, 'hosts', name);
       await provisioner.provision(stateDir, g.initialVersion);
       const proxy = new SimulatedProxyRunner({
@@ -203,7 +201,6 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
         runner: proxy,
         probe: proxy,
         unpack: provisioner.unpack,
-        // each simulated host's file work is answered at once, not a turn of this process's loop per call (issue 15)
         files: immediateHostFiles,
         clock,
         logger: logger.child({ host: name }),
@@ -240,6 +237,11 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
       if (ownDir) await fs.rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A group's host names: `<name>-<i>`, or the names given. */
+function hostNamesOf(g: SimulatedVmGroupSpec): string[] {
+  return typeof g.hosts === 'number' ? Array.from({ length: g.hosts }, (_, i) => `${g.name}-${i + 1}`) : [...g.hosts];
 }
 
 /** The agent's bridge client without HTTP: the same authentication and long-poll code paths. */

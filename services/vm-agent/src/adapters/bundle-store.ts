@@ -26,7 +26,7 @@ export const untar: BundleUnpacker = async (archive, into) => {
   await execFileAsync('tar', ['-xzf', archive, '-C', into, '--no-same-owner']);
 };
 
-export { MAX_BUNDLE_READ_BYTES, readSizeFor } from './host-files.js';
+export { MAX_BUNDLE_READ_BYTES, readSizeFor, type HostFiles } from './host-files.js';
 
 /** Written last into an unpacked version: a directory without it is not a complete install. */
 export const BUNDLE_MARKER = '.meshwave-bundle.json';

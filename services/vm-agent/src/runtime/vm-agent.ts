@@ -15,8 +15,7 @@ import {
 import type { BridgeClient } from '../adapters/bridge-client.js';
 import { reEnrolling } from './re-enrollment.js';
 import { inRolloutSpan } from '../adapters/trace-context.js';
-import { BundleStore, type BundleUnpacker } from '../adapters/bundle-store.js';
-import type { HostFiles } from '../adapters/host-files.js';
+import { BundleStore, type BundleUnpacker, type HostFiles } from '../adapters/bundle-store.js';
 import { waitReady, type ProxyRunner, type ReadinessProbe } from '../adapters/proxy-runner.js';
 import { AgentStep, DEFAULT_AGENT_SETTINGS, type VmAgentSettings } from './agent-settings.js';
 
@@ -33,7 +32,7 @@ export interface VmAgentOptions {
   readonly onStep?: (step: AgentStep) => void;
   /** how bundles are unpacked; default `tar` */
   readonly unpack?: BundleUnpacker;
-  /** the host's disk; default `nodeHostFiles` (a simulator of many hosts in one process: `immediateHostFiles`) */
+  /** the host's disk; default `nodeHostFiles` (simulated hosts: `immediateHostFiles`) */
   readonly files?: HostFiles;
 }
 
