@@ -17,6 +17,7 @@ export {
 } from './adapters/proxy-runner.js';
 export { HttpBridgeClient, type BridgeClient } from './adapters/bridge-client.js';
 export { BundleStore, BUNDLE_MARKER, untar, type BundleUnpacker } from './adapters/bundle-store.js';
+export { immediateHostFiles, nodeHostFiles, type HostFileHandle, type HostFiles } from './adapters/host-files.js';
 export {
   JournalPhase,
   readJournal,

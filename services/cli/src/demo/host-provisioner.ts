@@ -5,9 +5,11 @@ import type { Clock } from '@meshwave/reconcile';
 import {
   BundleStore,
   JournalPhase,
+  immediateHostFiles,
   untar,
   writeJournal,
   type BundleUnpacker,
+  type HostFiles,
   type InstalledVersion,
 } from '@meshwave/vm-agent';
 
@@ -37,13 +39,13 @@ async function listTree(root: string, under = ''): Promise<TreeEntry[]> {
  * kept), one symlink per link. `fs.cp` checked every parent of both paths for every host, and 500 hosts of a
  * batch did that at once (issue 15).
  */
-async function copyTree(from: string, entries: readonly TreeEntry[], into: string): Promise<void> {
-  await fs.mkdir(into, { recursive: true });
+async function copyTree(from: string, entries: readonly TreeEntry[], into: string, files: HostFiles): Promise<void> {
+  await files.mkdir(into, { recursive: true });
   for (const e of entries) {
     const to = path.join(into, e.path);
-    if (e.kind === 'dir') await fs.mkdir(to);
-    else if (e.kind === 'file') await fs.copyFile(path.join(from, e.path), to);
-    else await fs.symlink(e.target!, to);
+    if (e.kind === 'dir') await files.mkdir(to);
+    else if (e.kind === 'file') await files.copyFile(path.join(from, e.path), to);
+    else await files.symlink(e.target!, to);
   }
 }
 
@@ -71,6 +73,8 @@ export class HostProvisioner {
     private readonly clock: Clock,
     /** how a bundle is unpacked the once it is (the agent's own `tar`) */
     private readonly unpackOnce: BundleUnpacker = untar,
+    /** the simulated hosts' disk: answered without a turn of the event loop (see `immediateHostFiles`) */
+    private readonly files: HostFiles = immediateHostFiles,
   ) {}
 
   /** how many bundles were unpacked so far (one per version, however many hosts) */
@@ -80,7 +84,8 @@ export class HostProvisioner {
 
   /**
    * The simulated hosts' unpacker: a bundle (verified by its sha256 before it gets here) is unpacked with `tar`
-   * once, then copied into each host's staging directory in process; a thousand hosts moving cost one `tar`.
+   * once, then copied into each host's staging directory in process (on the hosts' disk, `files`); a thousand
+   * hosts moving cost one `tar`.
    */
   readonly unpack: BundleUnpacker = async (archive, into, sha256) => {
     let unpacked = this.archives.get(sha256);
@@ -95,18 +100,22 @@ export class HostProvisioner {
       unpacked.catch(() => this.archives.delete(sha256));
     }
     const { dir, entries } = await unpacked;
-    await copyTree(dir, entries, into);
+    await copyTree(dir, entries, into, this.files);
   };
 
   async provision(stateDir: string, version: string): Promise<void> {
     const template = await this.templateOf(version);
     const store = this.storeAt(stateDir);
-    await fs.mkdir(stateDir, { recursive: true });
+    await this.files.mkdir(stateDir, { recursive: true });
     await store.init();
     const from = template.store.dirOf(template.installed);
-    await copyTree(from, template.entries, store.dirOf(template.installed));
+    await copyTree(from, template.entries, store.dirOf(template.installed), this.files);
     await store.switchTo(template.installed);
-    await writeJournal(path.join(stateDir, 'journal.json'), { phase: JournalPhase.Idle, running: template.installed });
+    await writeJournal(
+      path.join(stateDir, 'journal.json'),
+      { phase: JournalPhase.Idle, running: template.installed },
+      this.files,
+    );
   }
 
   private templateOf(version: string): Promise<Template> {
@@ -129,6 +138,6 @@ export class HostProvisioner {
   }
 
   private storeAt(dir: string): BundleStore {
-    return new BundleStore(dir, { downloadTimeoutMs: 60_000, now: () => this.clock.now() });
+    return new BundleStore(dir, { downloadTimeoutMs: 60_000, now: () => this.clock.now(), files: this.files });
   }
 }

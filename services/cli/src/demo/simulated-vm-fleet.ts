@@ -15,6 +15,7 @@ import {
   HttpBridgeClient,
   SimulatedProxyRunner,
   VmAgent,
+  immediateHostFiles,
   newHostToken,
   type BridgeClient,
   type SimulatedProxyFaults,
@@ -173,14 +174,13 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
   const provisioner = new HostProvisioner(workDir, (version) => catalog.resolve(version), clock);
   const hosts: SimulatedVmHost[] = [];
   for (const g of options.groups) {
-    const names =
-      typeof g.hosts === 'number' ? Array.from({ length: g.hosts }, (_, i) => `${g.name}-${i + 1}`) : [...g.hosts];
-    for (const name of names) {
+    for (const name of hostNamesOf(g)) {
       const stateDir = path.join(workDir, 'hosts', name);
       await provisioner.provision(stateDir, g.initialVersion);
       const proxy = new SimulatedProxyRunner({
         clock,
         startDelayMs: options.proxyStartMs ?? 300,
+        files: immediateHostFiles,
         ...(g.faults?.[name] !== undefined ? { faults: g.faults[name] } : {}),
       });
       const token = newHostToken();
@@ -201,6 +201,7 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
         runner: proxy,
         probe: proxy,
         unpack: provisioner.unpack,
+        files: immediateHostFiles,
         clock,
         logger: logger.child({ host: name }),
         settings: {
@@ -236,6 +237,11 @@ export async function createSimulatedVmFleet(options: SimulatedVmFleetOptions): 
       if (ownDir) await fs.rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A group's host names: `<name>-<i>`, or the names given. */
+function hostNamesOf(g: SimulatedVmGroupSpec): string[] {
+  return typeof g.hosts === 'number' ? Array.from({ length: g.hosts }, (_, i) => `${g.name}-${i + 1}`) : [...g.hosts];
 }
 
 /** The agent's bridge client without HTTP: the same authentication and long-poll code paths. */

@@ -1,5 +1,5 @@
-import fs from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
+import { nodeHostFiles, type HostFiles } from './host-files.js';
 
 /** An installed version: its directory under `versions/` and the bundle digest it came from. */
 export interface InstalledVersion {
@@ -51,15 +51,15 @@ export interface AgentJournal {
 
 export const EMPTY_JOURNAL: AgentJournal = { phase: JournalPhase.Idle, running: null };
 
-export async function readJournal(file: string): Promise<AgentJournal | undefined> {
+export async function readJournal(file: string, fs: HostFiles = nodeHostFiles): Promise<AgentJournal | undefined> {
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as AgentJournal;
+    return JSON.parse(await fs.readFile(file)) as AgentJournal;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
 }
 
-export async function writeJournal(file: string, journal: AgentJournal): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(journal, null, 2)}\n`);
+export async function writeJournal(file: string, journal: AgentJournal, fs: HostFiles = nodeHostFiles): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(journal, null, 2)}\n`, undefined, fs);
 }

@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
+import { nodeHostFiles, type HostFiles } from './host-files.js';
 
 /**
  * Writes `content` to `file` so that a crash at any instant leaves either the old or the new content:
  * write a temporary file in the same directory, fsync it, rename it over the target, fsync the directory.
  */
-export async function writeFileAtomic(file: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  content: string | Uint8Array,
+  mode = 0o644,
+  fs: HostFiles = nodeHostFiles,
+): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.open(tmp, 'w', mode);
@@ -17,18 +22,18 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     await handle.close();
   }
   await fs.rename(tmp, file);
-  await fsyncDir(dir);
+  await fsyncDir(dir, fs);
 }
 
 /** Points the symlink `link` at `target` atomically (a new link renamed over the old one). */
-export async function replaceSymlink(link: string, target: string): Promise<void> {
+export async function replaceSymlink(link: string, target: string, fs: HostFiles = nodeHostFiles): Promise<void> {
   const tmp = `${link}.${randomBytes(6).toString('hex')}.tmp`;
   await fs.symlink(target, tmp);
   await fs.rename(tmp, link);
-  await fsyncDir(path.dirname(link));
+  await fsyncDir(path.dirname(link), fs);
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string, fs: HostFiles = nodeHostFiles): Promise<void> {
   const handle = await fs.open(dir, 'r');
   try {
     await handle.sync();
@@ -37,7 +42,7 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function exists(p: string): Promise<boolean> {
+export async function exists(p: string, fs: HostFiles = nodeHostFiles): Promise<boolean> {
   try {
     await fs.lstat(p);
     return true;

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +9,7 @@ import { promisify } from 'node:util';
 import { VmAgentError, VmAgentErrorCode } from '../errors.js';
 import type { BundleRef } from '@meshwave/contracts';
 import { exists, replaceSymlink, writeFileAtomic } from './atomic-file.js';
+import { nodeHostFiles, type HostFiles } from './host-files.js';
 import type { InstalledVersion } from './agent-journal.js';
 
 const execFileAsync = promisify(execFile);
@@ -26,16 +26,7 @@ export const untar: BundleUnpacker = async (archive, into) => {
   await execFileAsync('tar', ['-xzf', archive, '-C', into, '--no-same-owner']);
 };
 
-/** The most a local bundle is read at once: the stream's default. */
-export const MAX_BUNDLE_READ_BYTES = 64 * 1024;
-
-/**
- * How much of a local bundle of `size` bytes each read asks for: the whole file when it is smaller than the
- * stream's default (a read allocates what it asks for: 64 KiB per host for a bundle of a few hundred bytes was
- * most of the embedded fleet's VM phase, issue 15), never more than the default, never nothing (an empty file
- * still reads to its end).
- */
-export const readSizeFor = (size: number): number => Math.min(MAX_BUNDLE_READ_BYTES, Math.max(1, size));
+export { MAX_BUNDLE_READ_BYTES, readSizeFor, type HostFiles } from './host-files.js';
 
 /** Written last into an unpacked version: a directory without it is not a complete install. */
 export const BUNDLE_MARKER = '.meshwave-bundle.json';
@@ -56,6 +47,7 @@ export class BundleStore {
   readonly versionsDir: string;
   readonly currentLink: string;
   readonly tmpDir: string;
+  private readonly fs: HostFiles;
 
   constructor(
     readonly root: string,
@@ -64,20 +56,23 @@ export class BundleStore {
       readonly now: () => number;
       /** default `untar` */
       readonly unpack?: BundleUnpacker;
+      /** default `nodeHostFiles` */
+      readonly files?: HostFiles;
     },
   ) {
+    this.fs = options.files ?? nodeHostFiles;
     this.versionsDir = path.join(root, 'versions');
     this.currentLink = path.join(root, 'current');
     this.tmpDir = path.join(root, 'tmp');
   }
 
   async init(): Promise<void> {
-    await fs.mkdir(this.versionsDir, { recursive: true });
+    await this.fs.mkdir(this.versionsDir, { recursive: true });
     // Whatever is in tmp/ was cut short by a kill: partial downloads and unpacks are never used.
-    await fs.rm(this.tmpDir, { recursive: true, force: true });
-    await fs.mkdir(this.tmpDir, { recursive: true });
-    for (const name of await fs.readdir(this.root)) {
-      if (/^current\..+\.tmp$/.test(name)) await fs.rm(path.join(this.root, name), { force: true });
+    await this.fs.rm(this.tmpDir, { recursive: true, force: true });
+    await this.fs.mkdir(this.tmpDir, { recursive: true });
+    for (const name of await this.fs.readdir(this.root)) {
+      if (/^current\..+\.tmp$/.test(name)) await this.fs.rm(path.join(this.root, name), { force: true });
     }
   }
 
@@ -88,7 +83,7 @@ export class BundleStore {
   /** The installed version `current` points at, read from its marker; null when there is none. */
   async current(): Promise<InstalledVersion | null> {
     try {
-      const target = await fs.readlink(this.currentLink);
+      const target = await this.fs.readlink(this.currentLink);
       const dir = path.basename(target);
       const marker = await this.marker(dir);
       return marker === undefined ? null : { version: marker.version, sha256: marker.sha256, dir };
@@ -99,7 +94,7 @@ export class BundleStore {
 
   async marker(dir: string): Promise<BundleMarker | undefined> {
     try {
-      return JSON.parse(await fs.readFile(path.join(this.versionsDir, dir, BUNDLE_MARKER), 'utf8')) as BundleMarker;
+      return JSON.parse(await this.fs.readFile(path.join(this.versionsDir, dir, BUNDLE_MARKER))) as BundleMarker;
     } catch {
       return undefined;
     }
@@ -135,7 +130,7 @@ export class BundleStore {
       }
       onStep('downloaded');
       const staging = path.join(this.tmpDir, `stage-${version}.${id}`);
-      await fs.mkdir(staging);
+      await this.fs.mkdir(staging);
       try {
         await (this.options.unpack ?? untar)(archive, staging, bundle.sha256);
       } catch (error) {
@@ -150,35 +145,35 @@ export class BundleStore {
         configDigest: bundle.configDigest,
         installedAt: new Date(this.options.now()).toISOString(),
       };
-      await writeFileAtomic(path.join(staging, BUNDLE_MARKER), `${JSON.stringify(marker)}\n`);
+      await writeFileAtomic(path.join(staging, BUNDLE_MARKER), `${JSON.stringify(marker)}\n`, undefined, this.fs);
       // Another bundle under the same version name that is in use keeps its directory; this one gets its own.
       let dir = version;
       const occupied = await this.marker(dir);
-      if (occupied !== undefined || (await exists(path.join(this.versionsDir, dir)))) {
+      if (occupied !== undefined || (await exists(path.join(this.versionsDir, dir), this.fs))) {
         if (protect.includes(dir)) dir = `${version}~${bundle.sha256.slice(0, 12)}`;
-        await fs.rm(path.join(this.versionsDir, dir), { recursive: true, force: true });
+        await this.fs.rm(path.join(this.versionsDir, dir), { recursive: true, force: true });
       }
-      await fs.rename(staging, path.join(this.versionsDir, dir));
+      await this.fs.rename(staging, path.join(this.versionsDir, dir));
       onStep('unpacked');
       return { version, sha256: bundle.sha256, dir };
     } finally {
-      await fs.rm(archive, { force: true });
+      await this.fs.rm(archive, { force: true });
     }
   }
 
   /** Points `current` at `v` (atomic rename of a new link). */
   async switchTo(v: InstalledVersion | null): Promise<void> {
     if (v === null) {
-      await fs.rm(this.currentLink, { force: true });
+      await this.fs.rm(this.currentLink, { force: true });
       return;
     }
-    await replaceSymlink(this.currentLink, path.join('versions', v.dir));
+    await replaceSymlink(this.currentLink, path.join('versions', v.dir), this.fs);
   }
 
   /** Removes all but the `keep` most recently installed versions, never one listed in `protect`. */
   async prune(keep: number, protect: readonly string[]): Promise<string[]> {
     const entries: { dir: string; at: string }[] = [];
-    for (const dir of await fs.readdir(this.versionsDir)) {
+    for (const dir of await this.fs.readdir(this.versionsDir)) {
       const m = await this.marker(dir);
       entries.push({ dir, at: m?.installedAt ?? '' });
     }
@@ -186,7 +181,7 @@ export class BundleStore {
     const removed: string[] = [];
     for (const [i, e] of entries.entries()) {
       if (i < keep || protect.includes(e.dir)) continue;
-      await fs.rm(path.join(this.versionsDir, e.dir), { recursive: true, force: true });
+      await this.fs.rm(path.join(this.versionsDir, e.dir), { recursive: true, force: true });
       removed.push(e.dir);
     }
     return removed;
@@ -207,9 +202,7 @@ export class BundleStore {
         if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}`);
         await pipeline(Readable.fromWeb(response.body), hasher, createWriteStream(file));
       } else {
-        const source = url.startsWith('file://') ? fileURLToPath(url) : url;
-        const { size } = await fs.stat(source);
-        await pipeline(createReadStream(source, { highWaterMark: readSizeFor(size) }), hasher, createWriteStream(file));
+        return await this.fs.copyHashed(url.startsWith('file://') ? fileURLToPath(url) : url, file);
       }
     } catch (error) {
       throw new VmAgentError(

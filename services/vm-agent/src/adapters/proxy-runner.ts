@@ -7,6 +7,7 @@ import { silentAgentLogger as silentLogger, type Logger } from '../runtime/agent
 import { systemClock, type Clock } from '@meshwave/reconcile';
 import { VmAgentError, VmAgentErrorCode } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { nodeHostFiles, type HostFiles } from './host-files.js';
 import { BUNDLE_MARKER, type BundleMarker } from './bundle-store.js';
 
 const execFileAsync = promisify(execFile);
@@ -310,6 +311,8 @@ export class SimulatedProxyRunner implements ProxyRunner, ReadinessProbe {
       readonly clock: Clock;
       readonly startDelayMs: number;
       readonly faults?: SimulatedProxyFaults;
+      /** the simulated host's disk, where the bundle marker is read; default `nodeHostFiles` */
+      readonly files?: HostFiles;
     },
   ) {}
 
@@ -323,7 +326,8 @@ export class SimulatedProxyRunner implements ProxyRunner, ReadinessProbe {
   }
 
   async restart(currentDir: string): Promise<void> {
-    const marker = JSON.parse(await fs.readFile(path.join(currentDir, BUNDLE_MARKER), 'utf8')) as BundleMarker;
+    const files = this.options.files ?? nodeHostFiles;
+    const marker = JSON.parse(await files.readFile(path.join(currentDir, BUNDLE_MARKER))) as BundleMarker;
     this.version = marker.version;
     this.readyAt = this.options.clock.now() + this.options.startDelayMs;
   }

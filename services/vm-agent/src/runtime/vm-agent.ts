@@ -15,7 +15,7 @@ import {
 import type { BridgeClient } from '../adapters/bridge-client.js';
 import { reEnrolling } from './re-enrollment.js';
 import { inRolloutSpan } from '../adapters/trace-context.js';
-import { BundleStore, type BundleUnpacker } from '../adapters/bundle-store.js';
+import { BundleStore, type BundleUnpacker, type HostFiles } from '../adapters/bundle-store.js';
 import { waitReady, type ProxyRunner, type ReadinessProbe } from '../adapters/proxy-runner.js';
 import { AgentStep, DEFAULT_AGENT_SETTINGS, type VmAgentSettings } from './agent-settings.js';
 
@@ -32,6 +32,8 @@ export interface VmAgentOptions {
   readonly onStep?: (step: AgentStep) => void;
   /** how bundles are unpacked; default `tar` */
   readonly unpack?: BundleUnpacker;
+  /** the host's disk; default `nodeHostFiles` (simulated hosts: `immediateHostFiles`) */
+  readonly files?: HostFiles;
 }
 
 /**
@@ -69,6 +71,7 @@ export class VmAgent {
       downloadTimeoutMs: this.settings.downloadTimeoutMs,
       now: () => this.clock.now(),
       ...(options.unpack !== undefined ? { unpack: options.unpack } : {}),
+      ...(options.files !== undefined ? { files: options.files } : {}),
     });
     this.journalFile = path.join(options.stateDir, 'journal.json');
   }
@@ -107,7 +110,7 @@ export class VmAgent {
   /** Brings the host to a consistent state after a restart: never half-switched. */
   async recover(): Promise<void> {
     await this.bundles.init();
-    const saved = await readJournal(this.journalFile);
+    const saved = await readJournal(this.journalFile, this.options.files);
     this.journal = saved ?? { phase: JournalPhase.Idle, running: await this.bundles.current() };
     this.log.info(
       { phase: this.journal.phase, running: this.journal.running?.version, target: this.journal.target?.version },
@@ -346,7 +349,7 @@ export class VmAgent {
   }
 
   private async writeJournal(next: AgentJournal): Promise<void> {
-    await writeJournal(this.journalFile, next);
+    await writeJournal(this.journalFile, next, this.options.files);
     this.journal = next;
   }
 
