@@ -274,6 +274,7 @@ describe('planner runtime (in-memory bus and store)', () => {
       store,
       replica: () => b,
       agents: [],
+      busFor: (source) => createInMemoryBus({ broker, source, signing }),
       stop: async () => {
         await a.stop();
         await b.stop();
