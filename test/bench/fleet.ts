@@ -7,7 +7,7 @@
 // (fleet/process-run.ts); CPU, RSS and loop delay are the planner's.
 // Every run stops by itself: killed at min(15 min, plan + 3x a generous bound).
 //   node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both] [--cpu-prof-dir DIR]
-//     [--heap-snapshot-after SECONDS] [--sim-processes N] [--bound-only] [--keep-logs]
+//     [--heap-snapshot-after SECONDS] [--sim-processes N] [--memory-log] [--bound-only] [--keep-logs]
 //   (s: a small fleet to check the bench; --cpu-prof-dir profiles the embedded process, or in process mode the
 //   planner and the simulator; --heap-snapshot-after: process mode, one heap snapshot of the planner that many
 //   seconds after the rollout is applied, into the --cpu-prof-dir; --sim-processes: process mode, how many
@@ -32,12 +32,15 @@ const HARD_LIMIT_SECONDS = 15 * 60;
 const GOAL_RATIO = 1.5;
 
 const USAGE = `usage: node_modules/.bin/node test/bench/fleet.ts [a] [b] [s] [--mode embedded|process|both]
-    [--cpu-prof-dir DIR] [--heap-snapshot-after SECONDS] [--sim-processes N] [--bound-only] [--keep-logs]
+    [--cpu-prof-dir DIR] [--heap-snapshot-after SECONDS] [--sim-processes N] [--memory-log] [--bound-only]
+    [--keep-logs]
   fleets: a = 10 clusters x 1,000 workloads + 1,000 VM hosts; b = 50 x 2,000 + 10,000; s = a small one
   (default: a and b, or MESHWAVE_BENCH_FLEETS=a,b; mode default both, or MESHWAVE_BENCH_FLEET_MODE)
   --cpu-prof-dir DIR         CPU profiles: the embedded process, or in process mode the planner and the simulators
   --heap-snapshot-after S    process mode: one heap snapshot of the planner S seconds after the rollout is applied
   --sim-processes N          process mode: simulator processes for the clusters (default one per core, 2 at least)
+  --memory-log               process mode: the planner's memoryUsage() and V8 heap spaces every 250 ms, sampled
+                             inside it, into planner-memory.log in its log directory
   --bound-only               print the bound of the bench's own plan and stop
   --keep-logs                keep the run's directory (fleet files, each process's whole output) even when it went well
 Needs a build (npx tsc -b). Exits 1 when a fleet does not complete, halts, fails a unit, restarts more
@@ -52,6 +55,7 @@ const { values, positionals } = parseArgs({
     'bound-only': { type: 'boolean', default: false },
     'keep-logs': { type: 'boolean', default: false },
     'sim-processes': { type: 'string' },
+    'memory-log': { type: 'boolean', default: false },
     mode: { type: 'string', default: process.env.MESHWAVE_BENCH_FLEET_MODE ?? 'both' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -128,6 +132,7 @@ try {
                 ? {}
                 : { heapSnapshotAfterSeconds: Number(values['heap-snapshot-after']) }),
               ...(values['sim-processes'] === undefined ? {} : { simProcesses: Number(values['sim-processes']) }),
+              memoryLog: values['memory-log'],
               logDir: join(dir, `logs-${name}-${mode}`),
             });
       if (bound !== modeExpected) console.log(`bound of the planner's plan:\n${formatBound(bound)}`);

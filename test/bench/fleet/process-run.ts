@@ -39,6 +39,14 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PLANNER_BIN = `${ROOT}services/planner/bin/meshwave-planner.js`;
 const EXAMPLE = `${ROOT}examples/rollouts.yml`;
 const PLANNER_CHART_VALUES = `${ROOT}deploy/helm/meshwave-planner/values.yaml`;
+const MEMORY_SAMPLER = fileURLToPath(new URL('./memory-sampler.ts', import.meta.url));
+
+/**
+ * How long the bench keeps the fleet running after the rollout ended, sampling the planner: the agents and the
+ * bridge keep reporting (progress re-sent, health every 15 s), and the planner's peak RSS came in the seconds after
+ * the end (issue 15, ADR 0075). Two resync intervals of the bridge's and the agents' reports.
+ */
+export const AFTER_END_SECONDS = 30;
 
 /** A whole number ≥ 0 the planner chart's values.yaml sets. */
 function chartNumber(values: Record<string, unknown>, key: string): number {
@@ -106,6 +114,8 @@ export interface ProcessRunOptions {
   readonly simProcesses?: number;
   /** where each process's whole output is kept (`planner.log`, `simulator-N.log`); created if missing */
   readonly logDir: string;
+  /** the planner's memory parts sampled from inside (memory-sampler.ts) into `planner-memory.log` in `logDir` */
+  readonly memoryLog?: boolean;
 }
 
 /** How long a process of this fleet may take to start: 2 min, plus what building its simulated parts takes. */
@@ -216,9 +226,12 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
         .join('') +
       ` MESHWAVE_RESYNC_MS=${chartResyncMs()}`,
   );
-  const planner = spawn(process.execPath, [...profile, ...heap, ...heapLimit, PLANNER_BIN], {
+  const memoryLog = options.memoryLog === true ? join(options.logDir, 'planner-memory.log') : undefined;
+  const sampler = memoryLog === undefined ? [] : [`--import=${MEMORY_SAMPLER}`];
+  const planner = spawn(process.execPath, [...profile, ...heap, ...heapLimit, ...sampler, PLANNER_BIN], {
     env: {
       ...shared,
+      ...(memoryLog === undefined ? {} : { MESHWAVE_BENCH_MEMORY_LOG: memoryLog }),
       ...keys.envFor('planner'),
       MESHWAVE_TOKENS: JSON.stringify([{ name: 'bench-operator', role: 'admin', token }]),
       MESHWAVE_HOST: '127.0.0.1',
@@ -254,6 +267,8 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   let timedOut = false;
   let lastReport = 0;
   let snapshotTaken = false;
+  /** the planner's CPU, the wall time and the peak RSS when the rollout ended */
+  let atEnd: { cpuSeconds: number; wallSeconds: number; peakRssMb: number } | undefined;
   const loopDelays: number[] = [];
   const progress: DemoProgress = {};
   let onTimeout: () => void = () => undefined;
@@ -293,7 +308,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       say(`heap snapshot of the planner into ${options.cpuProfDir}`);
       planner.kill('SIGUSR2');
     }
-    if (!timedOut && elapsed() > limit) {
+    if (!timedOut && atEnd === undefined && elapsed() > limit) {
       timedOut = true;
       onTimeout();
     }
@@ -369,6 +384,9 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       peakRssMb,
       loopDelays,
     });
+    // the planner's CPU and the run's wall time are the rollout's; its peak RSS also covers what follows the end
+    atEnd = { cpuSeconds, wallSeconds: elapsed(), peakRssMb };
+    await new Promise((r) => setTimeout(r, AFTER_END_SECONDS * 1000));
   } catch (err) {
     if (!timedOut) failure = (err as Error).message;
   } finally {
@@ -378,6 +396,13 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     // a profiled process writes its profile on the way out, which takes a while on a busy machine
     const graceMs = options.cpuProfDir === undefined ? 10_000 : 120_000;
     await simulators?.stop(graceMs);
+    // the reports the planner was still taking when the simulators stopped count too (VmHWM: its peak so far)
+    tick();
+    if (atEnd !== undefined)
+      say(
+        `planner peak RSS ${atEnd.peakRssMb.toFixed(0)} MB at the rollout's end, ${peakRssMb.toFixed(0)} MB with the ` +
+          `${AFTER_END_SECONDS} s after it`,
+      );
     await stopChild(planner, graceMs);
     await benchPrometheus.stop();
     keys.cleanup();
@@ -389,9 +414,9 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
   return {
     outcome: timedOut ? 'timeout' : 'exited',
     exitCode: summary ? 0 : 1,
-    wallSeconds: elapsed(),
+    wallSeconds: atEnd?.wallSeconds ?? elapsed(),
     ...(planSeconds === undefined ? {} : { planSeconds }),
-    cpuSeconds,
+    cpuSeconds: atEnd?.cpuSeconds ?? cpuSeconds,
     peakRssMb,
     ...(progress.plan ? { plan: progress.plan } : {}),
     ...(summary ? { summary } : {}),

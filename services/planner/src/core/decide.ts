@@ -9,6 +9,7 @@ import { reviewMembership } from './membership-step.js';
 import { Stepper } from './stepper.js';
 import { TERMINAL_PHASES } from './transition-table.js';
 import { step } from './wave-steps.js';
+import { lagsBehind } from './target-lag.js';
 import { firstGatewayWave } from './step-waves.js';
 
 /** a lagging target's resync interval doubles with each resend of the same content, up to this many times */
@@ -92,11 +93,7 @@ export function decide(input: DecisionInput): Decision {
   const held = frozen || outsideWindow;
   const key = desiredKeyOf(s.state, held, s.state.dispatchedWaves > firstGatewayWave(input.record));
   const targets: Record<string, TargetRecord> = { ...s.state.targets };
-  const reportGenerationOf = (target: string): number | undefined =>
-    target.startsWith('cluster/')
-      ? input.observations.clusters.get(target.slice('cluster/'.length))?.generation
-      : input.observations.vmGroups.get(target.slice('vmgroup/'.length))?.generation;
-  const lags = (target: string, prev: TargetRecord): boolean => (reportGenerationOf(target) ?? -1) < prev.generation;
+  const lags = (target: string, prev: TargetRecord): boolean => lagsBehind(input.observations, target, prev);
   const resyncDue = (target: string, prev: TargetRecord): boolean =>
     lags(target, prev) && now - Date.parse(prev.sentAt) >= resyncAfter(config.resyncAfterMs, prev);
   const known = Object.entries(s.state.targets);

@@ -8,6 +8,7 @@ import {
 } from '../../../../test/integration/planner/scripted-agents.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { createPlanner, type Planner } from './planner.js';
+import { MessageType, Topic, type UnitProgress } from '@meshwave/contracts';
 
 const signing = { keys: [{ id: 'test', secret: 'meshwave-test-signing-key-0123456789abcdef' }], activeKeyId: 'test' };
 
@@ -17,6 +18,8 @@ interface World {
   /** another replica on the same bus and store (it follows while `planner` leads) */
   readonly replica: (instanceId: string) => Planner;
   readonly agents: ScriptedCluster[];
+  /** a bus of its own for `source` on the world's broker (what an agent publishes, by hand) */
+  readonly busFor: (source: string) => EventBus;
   readonly stop: () => Promise<void>;
 }
 
@@ -53,6 +56,7 @@ async function newWorld(options: { clusters?: number; perCluster?: number; faili
     planner,
     store,
     agents,
+    busFor,
     replica: (instanceId: string) => {
       const replica = createPlanner({ bus: busFor(instanceId), store, config: { instanceId } });
       replicas.push(replica);
@@ -77,6 +81,24 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await lastWords?.())}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** the names of the documents of `scope` fetched from `store` from now on (whole or changed) */
+function fetchedDocs(store: World['store'], scope: string): string[] {
+  const fetched: string[] = [];
+  const readScope = store.readScope.bind(store);
+  const readScopeChanges = store.readScopeChanges.bind(store);
+  vi.spyOn(store, 'readScope').mockImplementation(async (s) => {
+    const docs = await readScope(s);
+    if (s === scope) fetched.push(...docs.keys());
+    return docs;
+  });
+  vi.spyOn(store, 'readScopeChanges').mockImplementation(async (s, known) => {
+    const read = await readScopeChanges(s, known);
+    if (s === scope) fetched.push(...read.changed.keys());
+    return read;
+  });
+  return fetched;
 }
 
 describe('planner runtime (in-memory bus and store)', () => {
@@ -116,6 +138,66 @@ describe('planner runtime (in-memory bus and store)', () => {
     expect(status.waveStatuses.reduce((n, w) => n + w.units.converged, 0)).toBe(24);
     // the old code dropped the held documents at the end, and this read fetched and parsed the whole plan again
     expect(readScope.mock.calls.filter(([scope]) => scope === created.id)).toEqual([]);
+  });
+
+  it('Given a rollout that completed, When an agent reports on it again after the end, Then no reconcile fetches its whole scope again (issue 15)', async () => {
+    const { planner, store, busFor } = await newWorld();
+    await until('leadership', async () => (planner.isLeader() ? true : undefined));
+    await until('inventory', async () => ((await planner.fleet()).clusters.length === 3 ? true : undefined));
+    const created = await planner.createRollout({ spec: newRolloutYaml() }, 'alice');
+    await until('completion', async () => {
+      const state = (await store.read(created.id, 'state'))?.value as { phase?: string } | undefined;
+      return state?.phase === 'Completed' ? true : undefined;
+    });
+    await planner.idle();
+    const fetched = fetchedDocs(store, created.id);
+
+    // the agent's whole progress again, as agents re-send it after the end (a newer generation: stored, so seen)
+    const name = 'report/cluster/prod-1';
+    const report = (await store.read(created.id, name))!.value as UnitProgress;
+    const before = await store.readVersion(created.id, name);
+    await busFor('cluster-agent/prod-1').publish([
+      {
+        topic: Topic.Events,
+        key: 'cluster/prod-1',
+        type: MessageType.UnitProgress,
+        data: { ...report, generation: report.generation + 1 },
+      },
+    ]);
+    await until('the report stored', async () =>
+      (await store.readVersion(created.id, name)) > before ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 0));
+    await planner.idle();
+
+    // the old code fetched, parsed and validated the whole plan for every report after the end
+    expect(fetched).not.toContain('rollout');
+    const status = await planner.getRollout(created.id);
+    expect(status.phase).toBe('Completed');
+    expect(status.waveStatuses.reduce((n, w) => n + w.units.converged, 0)).toBe(24);
+  });
+
+  it('Given a completed rollout with nothing left to send, When an operator rolls it back, Then its reconcile is not skipped: every unit goes back to the old revision', async () => {
+    const { planner, store, agents } = await newWorld();
+    await until('leadership', async () => (planner.isLeader() ? true : undefined));
+    await until('inventory', async () => ((await planner.fleet()).clusters.length === 3 ? true : undefined));
+    const created = await planner.createRollout({ spec: newRolloutYaml() }, 'alice');
+    await until('completion', async () => {
+      const state = (await store.read(created.id, 'state'))?.value as { phase?: string } | undefined;
+      return state?.phase === 'Completed' ? true : undefined;
+    });
+    await planner.idle();
+
+    await planner.act(created.id, { action: 'rollback', actor: 'olga', reason: 'latency regression' });
+
+    const done = await until('rolled back', async () => {
+      const s = await planner.getRollout(created.id);
+      return s.phase === 'RolledBack' ? s : undefined;
+    });
+    expect(done.transitions.at(-1)?.to).toBe('RolledBack');
+    await until('every unit on the old revision', async () =>
+      agents.every((a) => [...a.revisions.values()].every((r) => r === '1-24-5')) ? true : undefined,
+    );
   });
 
   it('Given a unit that crash-loops on the new revision, When its wave runs, Then the planner halts, fails the wave back, and after excluding it and resuming completes', async () => {
@@ -192,6 +274,7 @@ describe('planner runtime (in-memory bus and store)', () => {
       store,
       replica: () => b,
       agents: [],
+      busFor: (source) => createInMemoryBus({ broker, source, signing }),
       stop: async () => {
         await a.stop();
         await b.stop();

@@ -1,7 +1,7 @@
 import { createInMemoryStore, type StateStore } from '@meshwave/store';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { newRolloutState, type RolloutRecord } from '../core/rollout-state.js';
-import { RolloutReads } from './rollout-reads.js';
+import { HELD_AFTER_DEMOTION_MS, RolloutReads } from './rollout-reads.js';
 import { RolloutDoc, stateWrite } from './store-layout.js';
 
 const T0 = new Date('2026-11-22T20:00:00Z');
@@ -88,6 +88,37 @@ describe('RolloutReads', () => {
     reads.forget(ID);
     await reads.read(ID, new Map(), false);
     expect(fetched.filter((name) => name === RolloutDoc.Record)).toHaveLength(2);
+  });
+
+  describe('a leader that stood down', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const heldThenDemoted = async (): Promise<{ reads: RolloutReads; fetched: string[] }> => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const { store, fetched } = newCountingStore();
+      await newRollout(store);
+      const reads = new RolloutReads(store);
+      await reads.read(ID, new Map(), true);
+      fetched.length = 0;
+      reads.forgetAllAfter(HELD_AFTER_DEMOTION_MS);
+      return { reads, fetched };
+    };
+
+    it('Given it does not lead again, When the time it keeps what it held has passed, Then a read fetches the rollout whole', async () => {
+      const { reads, fetched } = await heldThenDemoted();
+      vi.advanceTimersByTime(HELD_AFTER_DEMOTION_MS);
+      await reads.read(ID, new Map(), true);
+      expect(fetched).toContain(RolloutDoc.Record);
+    });
+
+    it('Given it leads again within that time, When the time has passed, Then a read fetches nothing unchanged', async () => {
+      const { reads, fetched } = await heldThenDemoted();
+      reads.keepAll();
+      vi.advanceTimersByTime(HELD_AFTER_DEMOTION_MS);
+      await reads.read(ID, new Map(), true);
+      expect(fetched).toEqual([]);
+    });
   });
 
   it('Given a kept scope whose documents are gone from the store, When it is read, Then they are gone from the read too', async () => {

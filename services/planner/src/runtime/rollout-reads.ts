@@ -9,6 +9,9 @@ export interface RolloutRead {
   readonly loaded: LoadedRollout | undefined;
 }
 
+/** how long a demoted leader keeps the rollouts' documents it held, should it lead again (ADR 0032's addendum) */
+export const HELD_AFTER_DEMOTION_MS = 60_000;
+
 /**
  * The rollouts' scopes as the leader last read them. A reconcile (and a status read of a driven rollout) fetches
  * only the documents whose version changed (`readScopeChanges`) and validates only those: the rollout's record
@@ -23,6 +26,7 @@ export interface RolloutRead {
 export class RolloutReads {
   private readonly scopes = new Map<string, ReadonlyMap<string, VersionedDoc>>();
   private readonly validated = new ValidatedDocs();
+  private forgetting: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: Pick<StateStore, 'readScope' | 'readScopeChanges'>) {}
 
@@ -72,7 +76,20 @@ export class RolloutReads {
     this.validated.prime(id, name, version, value);
   }
 
-  /** drops what is kept of `id` (a rollout that ended), or of every rollout (a leader that stands down) */
+  /** drops what is kept of every rollout in `ms` (a leader that stood down), unless `keepAll` comes first */
+  forgetAllAfter(ms: number): void {
+    clearTimeout(this.forgetting);
+    this.forgetting = setTimeout(() => this.forget(), ms);
+    this.forgetting.unref();
+  }
+
+  /** cancels `forgetAllAfter` (the same process leads again) */
+  keepAll(): void {
+    clearTimeout(this.forgetting);
+    this.forgetting = undefined;
+  }
+
+  /** drops what is kept of `id` (a rollout that ended), or of every rollout */
   forget(id?: string): void {
     if (id === undefined) {
       for (const scope of this.scopes.keys()) this.validated.retain(scope);

@@ -11,6 +11,7 @@ import { freezeOf } from '../core/fleet-freeze.js';
 import type { HealthSource } from '../core/health-source.js';
 import type { RolloutState } from '../core/rollout-state.js';
 import { TERMINAL_PHASES } from '../core/transition-table.js';
+import { anyTargetLags } from '../core/target-lag.js';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import type { MetricSample, MetricSampler } from '../metrics/metric-sampler.js';
 import { readFreeze } from './freeze-control.js';
@@ -19,8 +20,9 @@ import { membershipOf } from './membership-source.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import type { RolloutEvents } from './rollout-events.js';
-import { RolloutReads, type RolloutRead } from './rollout-reads.js';
-import { ROLLOUT_KIND, WAKE_TIMERS, stateWrite, type LoadedRollout } from './store-layout.js';
+import { HELD_AFTER_DEMOTION_MS, RolloutReads, type RolloutRead } from './rollout-reads.js';
+import { SettledRollouts } from './settled-rollouts.js';
+import { ROLLOUT_KIND, RolloutDoc, WAKE_TIMERS, stateWrite, type LoadedRollout } from './store-layout.js';
 import { waveTraceOf, type WaveTrace } from './wave-traces.js';
 
 const tracer = trace.getTracer('@meshwave/planner');
@@ -65,9 +67,6 @@ export interface RolloutReconcilerOptions {
   readonly onFinished?: (id: string) => Promise<unknown>;
 }
 
-/** how long a demoted leader keeps the rollouts' documents it held, should it lead again (see `standDown`) */
-export const HELD_AFTER_DEMOTION_MS = 60_000;
-
 /**
  * The leader's reconcile loop: one key per rollout in a de-duplicating queue; each pass re-reads the rollout,
  * asks the pure engine, stores the next state with the epoch, publishes the commands and sets the wake timer.
@@ -85,14 +84,14 @@ export class RolloutReconciler {
   private readonly firstFailure = new Map<string, number>();
   /** the driven rollouts' documents, fetched and validated once per version */
   private readonly reads: RolloutReads;
+  /** finished rollouts with nothing left to do: reports after the end cost them a version read (ADR 0078) */
+  private readonly settled: SettledRollouts;
   /** phase per rollout, for the rollouts-by-phase gauge */
   private readonly phases = new Map<string, RolloutPhase>();
   /** since when this process, as leader, hears the agents (silence counts from here) */
   private heardSince = 0;
   private readonly fleet: () => Promise<Inventory>;
   private readonly onFinished: ((id: string) => Promise<unknown>) | undefined;
-  /** drops what a demoted leader still holds, unless it leads again first (see `standDown`) */
-  private forgetHeld: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly context: PlannerContext,
@@ -105,6 +104,7 @@ export class RolloutReconciler {
     this.fleet = options.fleet;
     this.onFinished = options.onFinished;
     this.reads = new RolloutReads(context.store);
+    this.settled = new SettledRollouts(context.store);
     this.queue = createKeyQueue((id) => this.reconcile(id), {
       clock: context.clock,
       concurrency: context.config.concurrency,
@@ -119,8 +119,7 @@ export class RolloutReconciler {
 
   /** A new leader re-sends every rollout's desired state with its epoch and starts the wake-timer ticker. */
   async takeOver(): Promise<void> {
-    clearTimeout(this.forgetHeld);
-    this.forgetHeld = undefined;
+    this.reads.keepAll();
     this.queue.restart();
     // Agents' silence counts from now: before it, this process was not listening.
     this.heardSince = this.context.clock.now();
@@ -141,13 +140,12 @@ export class RolloutReconciler {
     clearInterval(this.ticker);
     this.ticker = undefined;
     await this.queue.stop();
+    this.settled.forget();
     // What it held is kept a while, checked against the store's versions at every read: a leader whose renewal was
     // refused during a stall of its loop usually wins the lease back at once, and its new term then fetches only
     // what changed instead of every rollout whole (a 12.7 MB plan at fleet (b)), which stalled it past the lease
     // again and again. A replica that does not lead again drops it all.
-    clearTimeout(this.forgetHeld);
-    this.forgetHeld = setTimeout(() => this.reads.forget(), HELD_AFTER_DEMOTION_MS);
-    this.forgetHeld.unref();
+    this.reads.forgetAllAfter(HELD_AFTER_DEMOTION_MS);
     await subscription
       ?.close()
       .catch((e: unknown) => this.context.logger.warn({ err: e }, 'closing the event subscription failed'));
@@ -218,6 +216,7 @@ export class RolloutReconciler {
   private async reconcile(id: string): Promise<void> {
     const lease = this.leadership.current;
     if (!lease) return;
+    if (!this.resendPending.has(id) && (await this.settled.still(id))) return;
     const { store, metrics } = this.context;
     const endTimer = metrics.reconcileSeconds.startTimer();
     const { docs, loaded } = await this.reads.read(id, this.context.health, true);
@@ -228,6 +227,8 @@ export class RolloutReconciler {
     const decided = await this.decide(id, lease, loaded);
     const { decision } = decided;
     const waveTrace = waveTraceOf(tracer, docs, loaded.record, decision);
+    /** the state's version once this decision is stored; undefined: a newer leader wrote it */
+    let stateVersion: number | undefined = loaded.stateVersion;
     await withSpan(
       tracer,
       'reconcile rollout',
@@ -240,7 +241,10 @@ export class RolloutReconciler {
         },
       },
       async (span) => {
-        if (decision.changed && !(await this.store(decided, waveTrace, span))) return;
+        if (decision.changed) {
+          stateVersion = await this.store(decided, waveTrace, span);
+          if (stateVersion === undefined) return;
+        }
         if (decision.commands.length > 0) await this.publish(decided, span);
         if (decision.state.phase !== RolloutPhase.Running) this.firstFailure.delete(id);
       },
@@ -249,6 +253,8 @@ export class RolloutReconciler {
     else await store.clearTimer(WAKE_TIMERS, id);
     if (TERMINAL_PHASES.has(decision.state.phase)) {
       this.rollouts.delete(id);
+      const settled = decision.commands.length === 0 && !anyTargetLags(decision.state, loaded.observations);
+      if (settled && stateVersion !== undefined) this.settled.settle(id, stateVersion);
       // At fleet (b) a status read after the end fetched and parsed the whole plan again beside the copy still
       // held: the planner's peak RSS (issue 15). Its finished status is built from what is held, then dropped.
       await this.onFinished?.(id).catch((error: unknown) =>
@@ -309,8 +315,11 @@ export class RolloutReconciler {
     }
   }
 
-  /** Stores the next state (fenced by the epoch, audited); false when a newer leader wrote the rollout. */
-  private async store(decided: Decided, waveTrace: WaveTrace, span: Span): Promise<boolean> {
+  /**
+   * Stores the next state (fenced by the epoch, audited); its new version, or undefined when a newer leader wrote
+   * the rollout.
+   */
+  private async store(decided: Decided, waveTrace: WaveTrace, span: Span): Promise<number | undefined> {
     const { id, lease, loaded, decision, now, resendAll, log } = decided;
     const writes = [stateWrite(decision.state, lease.epoch, loaded.stateVersion), ...waveTrace.writes];
     const audit = auditOf(id, decision, now);
@@ -325,12 +334,12 @@ export class RolloutReconciler {
       if (result.reason === 'stale-epoch') {
         log.warn({ currentEpoch: result.currentEpoch }, 'write refused: a newer leader wrote this rollout');
         void this.leadership.lost('stale epoch');
-        return false;
+        return undefined;
       }
       throw new PlannerError(PlannerErrorCode.Conflict, `state of ${id} changed while deciding`, { retryable: true });
     }
     this.record(decision, span, log);
-    return true;
+    return result.versions[RolloutDoc.State] ?? loaded.stateVersion + 1;
   }
 
   /** Transitions and verdicts as span events, metrics and log lines. */
