@@ -92,9 +92,21 @@ export function chartMallocEnv(
  * ~160 KB) every agent of fleet (b) was still reading the dispatch after 5 s, and the resends (281 in 3 minutes,
  * each read by all 50 agents) only lengthened the backlog they were behind on (issue 15, ADR 0073).
  */
-export function chartResyncMs(valuesYaml: string = readFileSync(PLANNER_CHART_VALUES, 'utf8')): number {
+export function chartResyncMs(valuesYaml?: string): number {
+  return plannerChartNumber('resyncMs', valuesYaml);
+}
+
+/**
+ * The planner's leader lease as its chart deploys it (`planner.leaseTtlMs`, MESHWAVE_LEASE_TTL_MS). The bench ran
+ * with 5 s, half the chart's default: a loop stalled past it in prod-all lost the lease the deployed planner keeps.
+ */
+export function chartLeaseTtlMs(valuesYaml?: string): number {
+  return plannerChartNumber('leaseTtlMs', valuesYaml);
+}
+
+function plannerChartNumber(key: string, valuesYaml = readFileSync(PLANNER_CHART_VALUES, 'utf8')): number {
   const values = parseYaml(valuesYaml) as { planner?: Record<string, unknown> };
-  return chartNumber(values.planner ?? {}, 'resyncMs');
+  return chartNumber(values.planner ?? {}, key);
 }
 
 export interface ProcessRunOptions {
@@ -224,7 +236,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       Object.entries(mallocEnv)
         .map(([k, v]) => ` ${k}=${v}`)
         .join('') +
-      ` MESHWAVE_RESYNC_MS=${chartResyncMs()}`,
+      ` MESHWAVE_RESYNC_MS=${chartResyncMs()} MESHWAVE_LEASE_TTL_MS=${chartLeaseTtlMs()}`,
   );
   const memoryLog = options.memoryLog === true ? join(options.logDir, 'planner-memory.log') : undefined;
   const sampler = memoryLog === undefined ? [] : [`--import=${MEMORY_SAMPLER}`];
@@ -238,7 +250,7 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
       MESHWAVE_PORT: String(port),
       MESHWAVE_INSTANCE_ID: `bench-${run}`,
       MESHWAVE_EVENTS_GROUP_ID: `bench-${run}.planner`,
-      MESHWAVE_LEASE_TTL_MS: '5000',
+      MESHWAVE_LEASE_TTL_MS: String(chartLeaseTtlMs()),
       MESHWAVE_RESYNC_MS: String(chartResyncMs()),
       MESHWAVE_GATE_RETRY_MS: '1000',
       MESHWAVE_PROMETHEUS_URL: prometheus.url,
