@@ -12,19 +12,15 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import {
   LiveView,
   PlannerClient,
   demoRolloutSpec,
   playScenario,
-  rolloutOutcome,
-  overMaxUnavailable,
-  vmHostsOnTarget,
   type DemoFleetConfig,
   type DemoProgress,
 } from '@meshwave/cli';
-import type { GateVerdict, Plan, RolloutStatus, VmGroup } from '@meshwave/contracts';
+import type { GateVerdict, Plan, RolloutStatus } from '@meshwave/contracts';
 import { envCli, loadTestEnv } from '../../support/env.ts';
 import { startBenchPrometheus } from './bench-prometheus.ts';
 import { freePort } from '../../support/ports.ts';
@@ -34,11 +30,12 @@ import { fleetInventory } from './fleet-plan.ts';
 import { clusterLabelOf } from './fleet-files.ts';
 import { startSimulators, stopChild, tail, type Simulators } from './sim-processes.ts';
 import { defaultClusterProcesses, splitSimulatedFleet } from './sim-split.ts';
+import { byTime, loopDelayOf, simulatorSamples, summarize } from './process-summary.ts';
+import { chartHeapFlags, chartLeaseTtlMs, chartMallocEnv, chartResyncMs } from './planner-chart.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PLANNER_BIN = `${ROOT}services/planner/bin/meshwave-planner.js`;
 const EXAMPLE = `${ROOT}examples/rollouts.yml`;
-const PLANNER_CHART_VALUES = `${ROOT}deploy/helm/meshwave-planner/values.yaml`;
 const MEMORY_SAMPLER = fileURLToPath(new URL('./memory-sampler.ts', import.meta.url));
 
 /**
@@ -47,67 +44,6 @@ const MEMORY_SAMPLER = fileURLToPath(new URL('./memory-sampler.ts', import.meta.
  * the end (issue 15, ADR 0075). Two resync intervals of the bridge's and the agents' reports.
  */
 export const AFTER_END_SECONDS = 30;
-
-/** A whole number ≥ 0 the planner chart's values.yaml sets. */
-function chartNumber(values: Record<string, unknown>, key: string): number {
-  const n = values[key];
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
-    throw new Error(`${PLANNER_CHART_VALUES}: ${key} is not a whole number`);
-  return n;
-}
-
-/**
- * The planner's heap flags as its chart deploys it by default (`maxOldSpaceMiB`, ADR 0062; `maxSemiSpaceMiB`,
- * ADR 0066).
- */
-export function chartHeapFlags(valuesYaml: string = readFileSync(PLANNER_CHART_VALUES, 'utf8')): string[] {
-  const values = parseYaml(valuesYaml) as Record<string, unknown>;
-  const old = chartNumber(values, 'maxOldSpaceMiB');
-  const semi = values['maxSemiSpaceMiB'] === undefined ? 0 : chartNumber(values, 'maxSemiSpaceMiB');
-  return [
-    ...(old === 0 ? [] : [`--max-old-space-size=${old}`]),
-    ...(semi === 0 ? [] : [`--max-semi-space-size=${semi}`]),
-  ];
-}
-
-/**
- * The planner's malloc settings as its chart deploys it by default (`mallocArenaMax`, ADR 0066;
- * `mallocMmapThresholdBytes`, ADR 0062 addendum).
- */
-export function chartMallocEnv(
-  valuesYaml: string = readFileSync(PLANNER_CHART_VALUES, 'utf8'),
-): Record<string, string> {
-  const values = parseYaml(valuesYaml) as Record<string, unknown>;
-  const arenas = values['mallocArenaMax'] === undefined ? 0 : chartNumber(values, 'mallocArenaMax');
-  const mmap = values['mallocMmapThresholdBytes'] === undefined ? 0 : chartNumber(values, 'mallocMmapThresholdBytes');
-  return {
-    ...(arenas === 0 ? {} : { MALLOC_ARENA_MAX: String(arenas) }),
-    ...(mmap === 0 ? {} : { MALLOC_MMAP_THRESHOLD_: String(mmap) }),
-  };
-}
-
-/**
- * How long the planner waits before it sends a lagging target the same desired state again, as its chart deploys
- * it (`planner.resyncMs`, MESHWAVE_RESYNC_MS). Not the embedded demo's 5 s: at prod-all (45 desired states of
- * ~160 KB) every agent of fleet (b) was still reading the dispatch after 5 s, and the resends (281 in 3 minutes,
- * each read by all 50 agents) only lengthened the backlog they were behind on (issue 15, ADR 0073).
- */
-export function chartResyncMs(valuesYaml?: string): number {
-  return plannerChartNumber('resyncMs', valuesYaml);
-}
-
-/**
- * The planner's leader lease as its chart deploys it (`planner.leaseTtlMs`, MESHWAVE_LEASE_TTL_MS). The bench ran
- * with 5 s, half the chart's default: a loop stalled past it in prod-all lost the lease the deployed planner keeps.
- */
-export function chartLeaseTtlMs(valuesYaml?: string): number {
-  return plannerChartNumber('leaseTtlMs', valuesYaml);
-}
-
-function plannerChartNumber(key: string, valuesYaml = readFileSync(PLANNER_CHART_VALUES, 'utf8')): number {
-  const values = parseYaml(valuesYaml) as { planner?: Record<string, unknown> };
-  return chartNumber(values.planner ?? {}, key);
-}
 
 export interface ProcessRunOptions {
   readonly fleet: DemoFleetConfig;
@@ -437,49 +373,5 @@ export async function runProcess(options: ProcessRunOptions): Promise<EmbeddedRu
     ...(loopDelays.length > 0 ? { loopDelay: loopDelayOf(loopDelays) } : {}),
     stderr: `${plannerLog()}\n${simulators?.log() ?? ''}\n${plannerEnd}${failure}`,
     logDir: options.logDir,
-  };
-}
-
-/** each simulator process's CPU seconds and RSS now, from /proc */
-function simulatorSamples(pids: readonly number[]): string {
-  if (pids.length === 0) return '-';
-  return pids
-    .map((pid) => sample(pid))
-    .map((s) => (s === undefined ? '-' : `${s.cpuSeconds.toFixed(0)}/${s.peakRssMb.toFixed(0)}`))
-    .join(' ');
-}
-
-const byTime = (a: GateVerdict, b: GateVerdict): number => a.at.localeCompare(b.at);
-
-const round = (x: number): number => Math.round(x * 10) / 10;
-
-/** The planner's own p99 per 5 s window, sampled each second: the median window and the worst one. */
-function loopDelayOf(samples: readonly number[]): { p99Ms: number; maxMs: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { p99Ms: round(sorted[Math.floor(sorted.length / 2)] ?? 0), maxMs: round(sorted.at(-1) ?? 0) };
-}
-
-/** The demo's summary line, from the planner's status and the simulator's ground truth. */
-async function summarize(
-  status: RolloutStatus,
-  plan: Plan,
-  simulators: Simulators,
-  m: { startedAt: number; appliedAt: number; cpuSeconds: number; peakRssMb: number; loopDelays: number[] },
-): Promise<NonNullable<EmbeddedRun['summary']>> {
-  const truth = await simulators.groundTruth<VmGroup>(status.to, status.excluded);
-  const loop = loopDelayOf(m.loopDelays);
-  return {
-    ...rolloutOutcome(status),
-    units: truth.units,
-    vmHosts: vmHostsOnTarget(plan, truth.vmGroups, status.to),
-    overMaxUnavailable: overMaxUnavailable(plan, truth.peakRestarting),
-    durationSeconds: round((performance.now() - m.startedAt) / 1000),
-    rolloutSeconds: round((Date.now() - m.appliedAt) / 1000),
-    process: {
-      cpuSeconds: round(m.cpuSeconds),
-      peakRssMb: Math.round(m.peakRssMb),
-      loopDelayP99Ms: loop.p99Ms,
-      loopDelayMaxMs: loop.maxMs,
-    },
   };
 }
