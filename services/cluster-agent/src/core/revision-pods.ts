@@ -63,7 +63,7 @@ const checkedNames = new Map<string, boolean>();
 const MAX_CHECKED_NAMES = 256;
 
 /** whether the contract takes `revision` as a revision's name (remembered for the names seen, up to a bound) */
-function validRevisionName(revision: string): boolean {
+export function validRevisionName(revision: string): boolean {
   const known = checkedNames.get(revision);
   if (known !== undefined) return known;
   const valid = RevisionName.safeParse(revision).success;
