@@ -17,6 +17,27 @@ function injectingRevision(s: SimStore, namespace: string, labels: Labels): stri
   return rev;
 }
 
+/**
+ * The injector's record of what it added (`sidecar.istio.io/status`), as Istio writes it: the same value for every
+ * pod of a revision, so it is built once per revision (the same text, one string for all of its pods).
+ */
+const sidecarStatuses = new Map<string, string>();
+function sidecarStatusOf(revision: string): string {
+  let status = sidecarStatuses.get(revision);
+  if (status === undefined) {
+    status = JSON.stringify({
+      initContainers: ['istio-init'],
+      containers: [PROXY_CONTAINER],
+      volumes: ['istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'],
+      imagePullSecrets: null,
+      revision,
+    });
+    if (sidecarStatuses.size >= 256) sidecarStatuses.clear();
+    sidecarStatuses.set(revision, status);
+  }
+  return status;
+}
+
 /** The node a new pod runs on, when the cluster has a schedulable one (ADR 0057). */
 function placed(s: SimStore): { nodeName?: string } {
   const nodeName = s.scheduler.place();
@@ -55,13 +76,7 @@ export function admitPod(
     pod.annotations = {
       ...pod.annotations,
       [IstioLabel.Revision]: rev,
-      [IstioAnnotation.SidecarStatus]: JSON.stringify({
-        initContainers: ['istio-init'],
-        containers: [PROXY_CONTAINER],
-        volumes: ['istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'],
-        imagePullSecrets: null,
-        revision: rev,
-      }),
+      [IstioAnnotation.SidecarStatus]: sidecarStatusOf(rev),
     };
     pod.labels = { ...pod.labels, 'security.istio.io/tlsMode': 'istio' };
     pod.containers = [...pod.containers, { name: PROXY_CONTAINER, image: `${s.hub}/proxyv2:${version}` }];
