@@ -52,6 +52,8 @@ export function admitPod(
   labels: Labels,
   annotations: Labels,
   owner: WorkloadRef | undefined,
+  /** the owner's template generation the pod is made from (0 for a bare pod) */
+  templateGen = 0,
 ): SimPod {
   let candidate: AdmissionPod = { namespace, name, labels, annotations, ...(owner ? { owner } : {}) };
   if (s.admission) candidate = s.admission(candidate);
@@ -62,7 +64,7 @@ export function admitPod(
     annotations: candidate.annotations,
     owner: owner ? workloadRefKey(owner) : undefined,
     ...placed(s),
-    templateGen: 0,
+    templateGen,
     containers: [{ name: 'app', image: 'registry.example/app:1' }],
     ready: false,
     restarts: 0,
@@ -115,10 +117,9 @@ export function newSimWorkload(
 /** A pod the workload's controller creates from its current template. */
 export function newPod(s: SimStore, w: SimWorkload): SimPod {
   const name = `${w.ref.name}-${w.templateGen}-${s.nextPodId()}`;
-  const pod = admitPod(s, w.ref.namespace, name, w.templateLabels, w.templateAnnotations, w.ref);
-  const withGen: SimPod = { ...pod, templateGen: w.templateGen };
-  s.putPod(withGen);
-  return withGen;
+  const pod = admitPod(s, w.ref.namespace, name, w.templateLabels, w.templateAnnotations, w.ref, w.templateGen);
+  s.putPod(pod);
+  return pod;
 }
 
 export const slowFactor = (s: SimStore, w: SimWorkload): number =>
