@@ -1,4 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { z } from 'zod';
+import { MessageSchemas } from '@meshwave/contracts';
 import { BusErrorCode } from './errors.js';
 import { publishInSpan, resolveBusOptions, type EncodedMessage } from './bus-options.js';
 import { CONTRACT_SIGNING, newHeartbeat } from './contract/event-bus-contract.js';
@@ -31,6 +33,27 @@ describe('publishInSpan', () => {
     );
     // the old code encoded and signed all three before the sender got any
     expect(signedWhenRead).toEqual([1, 2, 3]);
+  });
+
+  it('Given one message, When publishing, Then its data is parsed once and the record carries what was parsed', async () => {
+    const message = newHeartbeat('a', '1');
+    const schema = (MessageSchemas as Record<string, z.ZodType>)[message.type]!;
+    const parses = vi.spyOn(schema, 'safeParse');
+    try {
+      const records: EncodedMessage[] = [];
+      await publishInSpan([message], options(), (encoded) => Promise.resolve(void records.push(...encoded)));
+      // the old code parsed it for the check, then again to encode it
+      expect(parses).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(records[0]!.record.value!.toString())).toEqual(parses.mock.results[0]!.value.data);
+      // several messages are still parsed twice each: no parsed copy of every message is held at once
+      parses.mockClear();
+      await publishInSpan([message, newHeartbeat('b', '1')], options(), (encoded) =>
+        Promise.resolve(void [...encoded]),
+      );
+      expect(parses).toHaveBeenCalledTimes(4);
+    } finally {
+      parses.mockRestore();
+    }
   });
 
   it('Given an invalid third message, When publishing, Then it fails with InvalidMessage before the sender gets anything', async () => {

@@ -17,6 +17,27 @@ function injectingRevision(s: SimStore, namespace: string, labels: Labels): stri
   return rev;
 }
 
+/**
+ * The injector's record of what it added (`sidecar.istio.io/status`), as Istio writes it: the same value for every
+ * pod of a revision, so it is built once per revision (the same text, one string for all of its pods).
+ */
+const sidecarStatuses = new Map<string, string>();
+function sidecarStatusOf(revision: string): string {
+  let status = sidecarStatuses.get(revision);
+  if (status === undefined) {
+    status = JSON.stringify({
+      initContainers: ['istio-init'],
+      containers: [PROXY_CONTAINER],
+      volumes: ['istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'],
+      imagePullSecrets: null,
+      revision,
+    });
+    if (sidecarStatuses.size >= 256) sidecarStatuses.clear();
+    sidecarStatuses.set(revision, status);
+  }
+  return status;
+}
+
 /** The node a new pod runs on, when the cluster has a schedulable one (ADR 0057). */
 function placed(s: SimStore): { nodeName?: string } {
   const nodeName = s.scheduler.place();
@@ -31,6 +52,8 @@ export function admitPod(
   labels: Labels,
   annotations: Labels,
   owner: WorkloadRef | undefined,
+  /** the owner's template generation the pod is made from (0 for a bare pod) */
+  templateGen = 0,
 ): SimPod {
   let candidate: AdmissionPod = { namespace, name, labels, annotations, ...(owner ? { owner } : {}) };
   if (s.admission) candidate = s.admission(candidate);
@@ -41,7 +64,7 @@ export function admitPod(
     annotations: candidate.annotations,
     owner: owner ? workloadRefKey(owner) : undefined,
     ...placed(s),
-    templateGen: 0,
+    templateGen,
     containers: [{ name: 'app', image: 'registry.example/app:1' }],
     ready: false,
     restarts: 0,
@@ -55,13 +78,7 @@ export function admitPod(
     pod.annotations = {
       ...pod.annotations,
       [IstioLabel.Revision]: rev,
-      [IstioAnnotation.SidecarStatus]: JSON.stringify({
-        initContainers: ['istio-init'],
-        containers: [PROXY_CONTAINER],
-        volumes: ['istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'],
-        imagePullSecrets: null,
-        revision: rev,
-      }),
+      [IstioAnnotation.SidecarStatus]: sidecarStatusOf(rev),
     };
     pod.labels = { ...pod.labels, 'security.istio.io/tlsMode': 'istio' };
     pod.containers = [...pod.containers, { name: PROXY_CONTAINER, image: `${s.hub}/proxyv2:${version}` }];
@@ -100,10 +117,9 @@ export function newSimWorkload(
 /** A pod the workload's controller creates from its current template. */
 export function newPod(s: SimStore, w: SimWorkload): SimPod {
   const name = `${w.ref.name}-${w.templateGen}-${s.nextPodId()}`;
-  const pod = admitPod(s, w.ref.namespace, name, w.templateLabels, w.templateAnnotations, w.ref);
-  const withGen: SimPod = { ...pod, templateGen: w.templateGen };
-  s.putPod(withGen);
-  return withGen;
+  const pod = admitPod(s, w.ref.namespace, name, w.templateLabels, w.templateAnnotations, w.ref, w.templateGen);
+  s.putPod(pod);
+  return pod;
 }
 
 export const slowFactor = (s: SimStore, w: SimWorkload): number =>

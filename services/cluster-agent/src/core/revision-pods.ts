@@ -63,7 +63,7 @@ const checkedNames = new Map<string, boolean>();
 const MAX_CHECKED_NAMES = 256;
 
 /** whether the contract takes `revision` as a revision's name (remembered for the names seen, up to a bound) */
-function validRevisionName(revision: string): boolean {
+export function validRevisionName(revision: string): boolean {
   const known = checkedNames.get(revision);
   if (known !== undefined) return known;
   const valid = RevisionName.safeParse(revision).success;
@@ -119,10 +119,11 @@ export class RevisionPodsIndex {
 
   upsert(pod: PodView): void {
     const revision = countedRevisionOf(pod);
-    const was = this.byPod.get(podKeyOf(pod));
+    const key = podKeyOf(pod);
+    const was = this.byPod.get(key);
     // the same pod counted for the same revision and user: nothing a read says moves (any pod of a group names it)
     if (revision !== undefined && was?.revision === revision && was.group === userGroupOf(pod)) return;
-    this.delete(pod);
+    if (was !== undefined) this.uncount(key, was);
     if (revision === undefined) return;
     this.generation++;
     const group = userGroupOf(pod);
@@ -131,13 +132,17 @@ export class RevisionPodsIndex {
     const known = groups.get(group);
     if (known !== undefined) known.pods++;
     else groups.set(group, { sample: pod, pods: 1 });
-    this.byPod.set(podKeyOf(pod), { revision, group });
+    this.byPod.set(key, { revision, group });
   }
 
   delete(pod: { readonly namespace: string; readonly name: string }): void {
     const key = podKeyOf(pod);
     const counted = this.byPod.get(key);
-    if (counted === undefined) return;
+    if (counted !== undefined) this.uncount(key, counted);
+  }
+
+  /** the pod of `key` no longer counts where it was counted */
+  private uncount(key: string, counted: { readonly revision: string; readonly group: string }): void {
     this.generation++;
     this.byPod.delete(key);
     const groups = this.groups.get(counted.revision);

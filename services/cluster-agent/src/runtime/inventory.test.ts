@@ -83,7 +83,9 @@ describe('the agent inventory from indexes', () => {
       await sim.patchNamespace('shop', { labels: { [IstioLabel.Revision]: NEW } });
       await new Promise((r) => setTimeout(r, 1));
       expect(book.refresh()).toBe(true);
-      expect(validations).toHaveBeenCalledTimes(20);
+      // what changed is the revisions alone: the rest of each entry was validated and stands (20 before)
+      expect(validations).not.toHaveBeenCalled();
+      expect(book.revisionsRenewed).toBe(20);
       expect(new Set(book.workloads().map((w) => w.revision))).toEqual(new Set([NEW]));
     } finally {
       validations.mockRestore();
@@ -101,6 +103,32 @@ describe('the agent inventory from indexes', () => {
       ['app-1', NEW, OLD],
       ['app-2', NEW, OLD],
     ]);
+  });
+
+  it('Given a running inventory, When a revision name the contract refuses is assigned, Then the entries say none, as a whole validation does', async () => {
+    const { sim, book } = await newInventory(3);
+    await sim.patchNamespace('shop', { labels: { [IstioLabel.Revision]: 'Not_A_Revision' } });
+    await new Promise((r) => setTimeout(r, 1));
+    expect(book.refresh()).toBe(true);
+    expect(book.workloads().map((w) => [w.name, w.revision, w.injectedRevision])).toEqual([
+      ['app-0', null, OLD],
+      ['app-1', null, OLD],
+      ['app-2', null, OLD],
+    ]);
+  });
+
+  it('Given a running inventory, When the labels of a workload change, Then its entry is validated again', async () => {
+    const { sim, book } = await newInventory(3);
+    const validations = vi.spyOn(InventoryWorkload, 'safeParse');
+    try {
+      await sim.patchWorkload({ namespace: 'shop', kind: 'Deployment', name: 'app-1' }, { labels: { team: 'blue' } });
+      await new Promise((r) => setTimeout(r, 1));
+      expect(book.refresh()).toBe(true);
+      expect(validations).toHaveBeenCalledTimes(1);
+      expect(book.workloads().find((w) => w.name === 'app-1')?.labels).toMatchObject({ team: 'blue' });
+    } finally {
+      validations.mockRestore();
+    }
   });
 
   it('Given a workload deleted or created, Then the inventory drops or adds it alone', async () => {

@@ -11,6 +11,7 @@ import {
 } from '@meshwave/contracts';
 import { PROTECTED_NAMESPACES, injectedRevisionOf } from '@meshwave/istio';
 import { assignedRevisionOf } from '../core/converge-decisions.js';
+import { validRevisionName } from '../core/revision-pods.js';
 import { workloadAllowsNoDisruption } from '../core/disruption-budgets.js';
 import { workloadRefKey, type IstioInstallation, type WorkloadView } from '../ports/kubernetes-port.js';
 import type { CacheChange, ClusterCache } from './cluster-cache.js';
@@ -50,9 +51,12 @@ function entryInputs(cache: ClusterCache, w: WorkloadView): EntryInputs {
 
 /** Whether two reads give the same entry: the fields it takes from the workload, its revisions, its preflight. */
 function sameInputs(a: EntryInputs, b: EntryInputs): boolean {
+  return a.assigned === b.assigned && a.injected === b.injected && sameWorkloadInputs(a, b);
+}
+
+/** Whether two reads give the same entry but for its revisions: what a restart onto another revision changes. */
+function sameWorkloadInputs(a: EntryInputs, b: EntryInputs): boolean {
   return (
-    a.assigned === b.assigned &&
-    a.injected === b.injected &&
     a.w.replicas === b.w.replicas &&
     a.w.kind === b.w.kind &&
     a.w.name === b.w.name &&
@@ -80,12 +84,26 @@ function inventoryEntry({ w, assigned, injected, preflight }: EntryInputs): Inve
     kind: w.kind,
     name: w.name,
     labels: w.labels,
-    revision: assigned !== null && RevisionName.safeParse(assigned).success ? assigned : null,
-    injectedRevision: injected !== null && RevisionName.safeParse(injected).success ? injected : null,
+    revision: checkedRevision(assigned),
+    injectedRevision: checkedRevision(injected),
     replicas: w.replicas,
     ...(preflight !== undefined ? { preflight } : {}),
   });
   return parsed.success ? parsed.data : undefined;
+}
+
+/** a revision as an entry reports it: null when there is none or the contract would refuse its name */
+const checkedRevision = (revision: string | null): string | null =>
+  revision !== null && validRevisionName(revision) ? revision : null;
+
+/**
+ * The entry of a workload whose revisions alone changed since `old` was validated from `before`: the schema checks
+ * nothing else of them but their names (`RevisionName`, nullable), so the rest of the valid entry stands. A wave
+ * changes each restarted workload's injected revision once, and validating the whole entry (its labels above all)
+ * again for it was a tenth of an agent's CPU in a big wave (issue 15).
+ */
+function withRevisions(old: InventoryWorkload, { assigned, injected }: EntryInputs): InventoryWorkload {
+  return { ...old, revision: checkedRevision(assigned), injectedRevision: checkedRevision(injected) };
 }
 
 /**
@@ -145,6 +163,8 @@ const refOf = (w: InventoryWorkloadRef): InventoryWorkloadRef => ({
 export class InventoryBook {
   /** entries recomputed so far (for tests proving the work follows the change) */
   entriesComputed = 0;
+  /** entries whose revisions alone changed, renewed without validating the rest again (tests count them) */
+  revisionsRenewed = 0;
   private readonly entries = new Map<string, InventoryWorkload>();
   /**
    * what each entry was made of: most pod events (a pod Ready, one replaced by another on the same revision)
@@ -291,9 +311,13 @@ export class InventoryBook {
     const inputs = entryInputs(this.cache, w);
     const before = this.inputs.get(key);
     this.inputs.set(key, inputs);
-    if (old !== undefined && before !== undefined && sameInputs(before, inputs)) {
-      this.entries.set(key, old);
-      return false;
+    if (old !== undefined && before !== undefined && sameWorkloadInputs(before, inputs)) {
+      if (sameInputs(before, inputs)) {
+        this.entries.set(key, old);
+        return false;
+      }
+      this.revisionsRenewed++;
+      return this.settle(key, withRevisions(old, inputs), old);
     }
     return this.settle(key, inventoryEntry(inputs), old);
   }

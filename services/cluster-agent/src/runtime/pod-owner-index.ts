@@ -62,25 +62,26 @@ export class PodOwnerIndex {
       for (const o of owners) this.podsByOwner.get(o)?.set(p.name, p);
       return [...owners];
     }
-    const before = this.unlinkPod(p);
+    const before = this.unlink(key, p.name);
     if (!p.controlled) return before;
     const now: string[] = [];
     for (const [k, v] of Object.entries(p.labels)) {
       const candidates = this.workloadsByPair.get(pairKey(p.namespace, k, v));
       if (!candidates) continue;
-      for (const [key, w] of candidates) {
+      for (const [owner, w] of candidates) {
         this.stats.selectorEvaluations++;
         if (selectorMatches(w.selector, p.labels)) {
-          this.link(key, p);
-          now.push(key);
+          this.link(owner, p, key);
+          now.push(owner);
         }
       }
     }
+    if (before.length === 0) return now;
     return [...new Set([...before, ...now])];
   }
 
   deletePod(p: PodView): string[] {
-    return this.unlinkPod(p);
+    return this.unlink(podKey(p), p.name);
   }
 
   /** files a workload; with a new or changed selector, matches it against its namespace's pods once */
@@ -100,7 +101,7 @@ export class PodOwnerIndex {
       this.stats.podsVisited++;
       if (!p.controlled) continue;
       this.stats.selectorEvaluations++;
-      if (selectorMatches(w.selector, p.labels)) this.link(key, p);
+      if (selectorMatches(w.selector, p.labels)) this.link(key, p, podKey(p));
     }
   }
 
@@ -128,22 +129,23 @@ export class PodOwnerIndex {
     m.set(key, w);
   }
 
-  private link(owner: string, p: PodView): void {
+  /** `key` is the pod's `podKey`, built once per event: each key built is a new string hashed again */
+  private link(owner: string, p: PodView, key: string): void {
     let pods = this.podsByOwner.get(owner);
     if (!pods) this.podsByOwner.set(owner, (pods = new Map()));
     pods.set(p.name, p);
-    let owners = this.ownersByPod.get(podKey(p));
-    if (!owners) this.ownersByPod.set(podKey(p), (owners = new Set()));
+    let owners = this.ownersByPod.get(key);
+    if (!owners) this.ownersByPod.set(key, (owners = new Set()));
     owners.add(owner);
-    this.linkedLabels.set(podKey(p), p.labels);
+    this.linkedLabels.set(key, p.labels);
   }
 
-  private unlinkPod(p: { namespace: string; name: string }): string[] {
-    const owners = this.ownersByPod.get(podKey(p));
+  private unlink(key: string, name: string): string[] {
+    const owners = this.ownersByPod.get(key);
     if (!owners) return [];
-    this.ownersByPod.delete(podKey(p));
-    this.linkedLabels.delete(podKey(p));
-    for (const o of owners) this.podsByOwner.get(o)?.delete(p.name);
+    this.ownersByPod.delete(key);
+    this.linkedLabels.delete(key);
+    for (const o of owners) this.podsByOwner.get(o)?.delete(name);
     return [...owners];
   }
 }
