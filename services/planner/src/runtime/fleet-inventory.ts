@@ -10,23 +10,32 @@ import {
   type VmInventoryReport,
   type VmProgress,
 } from '@meshwave/contracts';
-import type { Lease } from '@meshwave/store';
+import type { DocWrite, Lease } from '@meshwave/store';
 import { PlannerError, PlannerErrorCode } from '../errors.js';
 import { buildClusterDetail, buildFleetView } from '../views/fleet-view.js';
 import { buildRevisionsView } from '../views/revisions-view.js';
 import type { Leadership } from './leadership.js';
 import { nowOf, type PlannerContext } from './planner-context.js';
 import { UnitGauge } from '../metrics/unit-gauge.js';
-import { applyInventoryDelta } from '../core/inventory-delta.js';
+import { planJournalWrite, snapshotHead, type InventoryHead } from '../core/inventory-journal.js';
+import { InventoryFolds, readInventory, type HeldInventory } from './inventory-journal.js';
 import { InventoryResyncs } from './inventory-resync.js';
 import { FLEET_SCOPE, FleetDoc, ValidatedDocs, mergeInventory, readCachedScope } from './store-layout.js';
-import { StoredInventoryCluster, StoredVmMembership, parseStored, type StoredVmGroup } from './stored-documents.js';
+import {
+  StoredVmMembership,
+  parseStored,
+  type StoredInventoryCluster,
+  type StoredInventoryDelta,
+  type StoredVmGroup,
+} from './stored-documents.js';
 
 /** The fleet scope: the operator's base inventory and what agents report of their clusters and VM groups. */
 export class FleetInventory {
   private readonly unitGauge: UnitGauge;
   /** the fleet scope's documents validated once per version: a read parses only the inventories that changed */
   private readonly validated = new ValidatedDocs();
+  /** the clusters' inventories (snapshot and journal, ADR 0079) as last folded */
+  private readonly folds = new InventoryFolds();
   /** asks an agent for its whole inventory when a delta does not follow what is held */
   readonly resyncs: InventoryResyncs;
 
@@ -41,7 +50,7 @@ export class FleetInventory {
   /** The fleet as planning sees it (base inventory merged with the agents' reports). */
   async stored(): Promise<ReturnType<typeof mergeInventory>> {
     const docs = await readCachedScope(this.context.store, FLEET_SCOPE, this.validated);
-    return mergeInventory(docs, this.validated);
+    return mergeInventory(docs, this.validated, this.folds);
   }
 
   async fleet(): Promise<FleetView> {
@@ -89,23 +98,35 @@ export class FleetInventory {
 
   /** An agent's inventory report; an older generation (redelivery, reordering) never replaces a newer one. */
   async storeReport(lease: Lease, report: InventoryReport): Promise<void> {
-    const { store } = this.context;
-    const name = FleetDoc.cluster(report.cluster);
-    const existing = await store.read(FLEET_SCOPE, name);
-    if (existing && parseStored(StoredInventoryCluster, existing, name).report.generation > report.generation) return;
-    const value: StoredInventoryCluster = { report, receivedAt: nowOf(this.context).toISOString() };
-    const r = await store.transition({
-      scope: FLEET_SCOPE,
-      epoch: lease.epoch,
-      writes: [{ name, value, expectedVersion: existing?.version ?? 0 }],
-    });
-    if (!r.ok && r.reason === 'version-conflict')
-      throw new PlannerError(PlannerErrorCode.Conflict, 'inventory changed concurrently', { retryable: true });
-    if (!r.ok) return;
+    const held = await this.heldInventory(report.cluster);
+    if (held && held.value.report.generation > report.generation) return;
+    const receivedAt = nowOf(this.context).toISOString();
+    const value: StoredInventoryCluster = { report, receivedAt };
+    const head = snapshotHead(report, receivedAt);
+    // the whole report is the new snapshot: the journal before it goes in the same transition (ADR 0079)
+    const written = await this.writeInventory(
+      lease,
+      report.cluster,
+      held,
+      [
+        { name: FleetDoc.cluster(report.cluster), value, expectedVersion: held?.snapshotVersion ?? 0 },
+        ...(held?.head.journal ?? []).map((g) => ({ name: FleetDoc.inventoryDelta(report.cluster, g), value: null })),
+      ],
+      head,
+    );
+    if (written === undefined) return;
     // A report replaces its cluster's workloads in the merged inventory, so only that cluster's series change.
     this.unitGauge.countCluster(report.cluster, report);
     // the deltas that follow apply to this report (ADR 0031)
-    this.validated.prime(FLEET_SCOPE, name, r.versions[name] ?? 0, value);
+    const snapshotVersion = written[FleetDoc.cluster(report.cluster)] ?? 0;
+    this.validated.prime(FLEET_SCOPE, FleetDoc.cluster(report.cluster), snapshotVersion, value);
+    this.folds.set(report.cluster, {
+      snapshotVersion,
+      headVersion: written[FleetDoc.inventoryHead(report.cluster)] ?? 0,
+      head,
+      value,
+      complete: true,
+    });
     this.resyncs.received(report.cluster);
   }
 
@@ -115,53 +136,56 @@ export class FleetInventory {
    * where nothing changes sends none, so its inventory would never come back. One read until it is held.
    */
   async heardFrom(cluster: string): Promise<void> {
-    const name = FleetDoc.cluster(cluster);
-    if (this.validated.held(FLEET_SCOPE, name) !== undefined) return;
-    const doc = await this.context.store.read(FLEET_SCOPE, name);
-    if (doc) {
-      this.validated.parse(StoredInventoryCluster, FLEET_SCOPE, name, doc);
-      return;
-    }
+    if ((await this.heldInventory(cluster)) !== undefined) return;
     await this.resyncs.request(cluster, 'the planner holds no inventory of this cluster');
   }
 
   /**
    * An agent's delta (ADR 0031), applied to the cluster's inventory held since this process last wrote or read
-   * it: no read in the steady state, one write; a write that finds the document changed meanwhile drops what is
-   * held and is retried. A delta that does not follow the held report asks the agent for its whole inventory.
+   * it: no read in the steady state; the write is the delta and the cluster's small head, the snapshot only when
+   * the journal is compacted (ADR 0079). A write that finds the head changed meanwhile drops what is held and is
+   * retried. A delta that does not follow the held report asks the agent for its whole inventory.
    */
   async storeDelta(lease: Lease, delta: InventoryDelta): Promise<void> {
-    const { store } = this.context;
-    const name = FleetDoc.cluster(delta.cluster);
-    let held = this.validated.held<StoredInventoryCluster>(FLEET_SCOPE, name);
-    if (held === undefined) {
-      const doc = await store.read(FLEET_SCOPE, name);
-      if (doc)
-        held = { version: doc.version, value: this.validated.parse(StoredInventoryCluster, FLEET_SCOPE, name, doc) };
-    }
-    const outcome = applyInventoryDelta(held?.value.report, delta);
-    if (outcome.kind === 'stale') return;
-    if (outcome.kind === 'gap') {
-      await this.resyncs.request(delta.cluster, outcome.reason);
+    const held = await this.heldInventory(delta.cluster);
+    const receivedAt = nowOf(this.context).toISOString();
+    const plan = planJournalWrite(
+      held?.complete ? { head: held.head, report: held.value.report } : undefined,
+      delta,
+      receivedAt,
+    );
+    if (plan.kind === 'stale') return;
+    if (plan.kind === 'gap') {
+      await this.resyncs.request(delta.cluster, plan.reason);
       return;
     }
-    const value: StoredInventoryCluster = { report: outcome.report, receivedAt: nowOf(this.context).toISOString() };
-    const r = await store.transition({
-      scope: FLEET_SCOPE,
-      epoch: lease.epoch,
-      writes: [{ name, value, expectedVersion: held?.version ?? 0 }],
+    const { report } = plan;
+    const value: StoredInventoryCluster = { report, receivedAt };
+    const snapshotName = FleetDoc.cluster(delta.cluster);
+    const deltaName = FleetDoc.inventoryDelta(delta.cluster, delta.generation);
+    const entry: StoredInventoryDelta = { delta, receivedAt };
+    const written = await this.writeInventory(
+      lease,
+      delta.cluster,
+      held,
+      plan.kind === 'compact'
+        ? [
+            { name: snapshotName, value, expectedVersion: held!.snapshotVersion },
+            ...plan.dropped.map((g) => ({ name: FleetDoc.inventoryDelta(delta.cluster, g), value: null })),
+          ]
+        : [{ name: deltaName, value: entry }],
+      plan.head,
+    );
+    if (written === undefined) return;
+    if (plan.kind === 'compact') this.validated.prime(FLEET_SCOPE, snapshotName, written[snapshotName] ?? 0, value);
+    else this.validated.prime(FLEET_SCOPE, deltaName, written[deltaName] ?? 0, entry);
+    this.folds.set(delta.cluster, {
+      snapshotVersion: plan.kind === 'compact' ? (written[snapshotName] ?? 0) : held!.snapshotVersion,
+      headVersion: written[FleetDoc.inventoryHead(delta.cluster)] ?? 0,
+      head: plan.head,
+      value,
+      complete: true,
     });
-    if (!r.ok) {
-      this.validated.forget(FLEET_SCOPE, name);
-      // as for a whole report: a conflict is retried (with a read), a newer leader's epoch is its to handle
-      if (r.reason === 'version-conflict')
-        throw new PlannerError(PlannerErrorCode.Conflict, `inventory of ${delta.cluster} changed concurrently`, {
-          retryable: true,
-        });
-      return;
-    }
-    this.validated.prime(FLEET_SCOPE, name, r.versions[name] ?? 0, value);
-    const { report } = outcome;
     // new revision tags move every workload labelled with a tag, a namespace labelled ambient (or no longer) every
     // workload in it: that cluster is counted again; so is one whose counts this process does not hold yet
     if (
@@ -169,7 +193,46 @@ export class FleetInventory {
       !this.unitGauge.adjustable(report.cluster, delta.namespaces)
     )
       this.unitGauge.countCluster(report.cluster, report);
-    else this.unitGauge.adjust(report.cluster, outcome.changes, report.tags);
+    else this.unitGauge.adjust(report.cluster, plan.changes, report.tags);
+  }
+
+  /** the cluster's inventory this process holds, else as stored (undefined: none is) */
+  private async heldInventory(cluster: string): Promise<HeldInventory | undefined> {
+    return (
+      this.folds.get(cluster) ?? readInventory(this.context.store, FLEET_SCOPE, cluster, this.validated, this.folds)
+    );
+  }
+
+  /**
+   * `writes` of the cluster's inventory with its new `head`, in one transition checked against the head's version
+   * held (every write of the inventory rewrites the head): the versions written, or undefined when refused. A
+   * conflict drops what is held and is retried (with a read); a newer leader's epoch is its to handle.
+   */
+  private async writeInventory(
+    lease: Lease,
+    cluster: string,
+    held: HeldInventory | undefined,
+    writes: DocWrite[],
+    head: InventoryHead,
+  ): Promise<Readonly<Record<string, number>> | undefined> {
+    const headName = FleetDoc.inventoryHead(cluster);
+    const r = await this.context.store.transition({
+      scope: FLEET_SCOPE,
+      epoch: lease.epoch,
+      writes: [{ name: headName, value: head, expectedVersion: held?.headVersion ?? 0 }, ...writes],
+    });
+    if (!r.ok) {
+      this.folds.forget(cluster);
+      this.validated.forget(FLEET_SCOPE, headName);
+      if (r.reason === 'version-conflict')
+        throw new PlannerError(PlannerErrorCode.Conflict, `inventory of ${cluster} changed concurrently`, {
+          retryable: true,
+        });
+      return undefined;
+    }
+    this.validated.prime(FLEET_SCOPE, headName, r.versions[headName] ?? 0, head);
+    for (const w of writes) if (w.value === null) this.validated.forget(FLEET_SCOPE, w.name);
+    return r.versions;
   }
 
   /** The versions a VM group's hosts run, from its progress report. */

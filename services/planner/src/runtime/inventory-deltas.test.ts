@@ -8,7 +8,6 @@ import { PlannerMetrics } from '../metrics/planner-metrics.js';
 import { FleetInventory } from './fleet-inventory.js';
 import { RESYNC_REQUEST_INTERVAL_MS } from './inventory-resync.js';
 import type { PlannerContext } from './planner-context.js';
-import { FLEET_SCOPE, FleetDoc, type StoredInventoryCluster } from './store-layout.js';
 
 const lease = { name: 'planner/leader', holder: 'test', epoch: 1 };
 
@@ -70,9 +69,17 @@ const delta = (base: number, generation: number, changes: Partial<InventoryDelta
   ...changes,
 });
 
+/** the inventory of c1 as stored: as a planner that holds nothing yet (a new leader) reads it */
 async function storedReport(store: StateStore): Promise<InventoryReport | undefined> {
-  const doc = await store.read(FLEET_SCOPE, FleetDoc.cluster('c1'));
-  return (doc?.value as StoredInventoryCluster | undefined)?.report;
+  const context = {
+    store,
+    metrics: new PlannerMetrics(),
+    logger: silentLogger(),
+    clock: { now: () => 0 },
+    bus: { publish: async () => undefined },
+  } as unknown as PlannerContext;
+  const reader = new FleetInventory(context, { requireLeader: () => lease });
+  return (await reader.stored()).reported.get('c1')?.report;
 }
 
 async function gauge(metrics: PlannerMetrics): Promise<Record<string, number>> {

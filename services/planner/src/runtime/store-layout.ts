@@ -5,15 +5,16 @@ import type { Observations, Received, RolloutRecord, RolloutState } from '../cor
 import {
   StoredBaseInventory,
   StoredClusterReport,
-  StoredInventoryCluster,
   StoredRolloutRecord,
   StoredRolloutState,
   StoredVmGroup,
   StoredVmGroupReport,
   StoredVmMembership,
   parseStored,
+  type StoredInventoryCluster,
 } from './stored-documents.js';
 import { processValues, type SharedValues } from '../core/shared-values.js';
+import { InventoryDoc, InventoryFolds, reportedInventory } from './inventory-journal.js';
 
 export type { StoredInventoryCluster, StoredVmGroup } from './stored-documents.js';
 
@@ -44,7 +45,10 @@ export const FleetDoc = {
   BaseInventory: 'inventory/base',
   /** the fleet-wide freeze (fleet-freeze.ts) */
   Freeze: 'freeze',
-  cluster: (name: string): string => `inventory/cluster/${name}`,
+  /** a cluster's inventory: its snapshot, head and journal (ADR 0079, inventory-journal.ts) */
+  cluster: InventoryDoc.snapshot,
+  inventoryHead: InventoryDoc.head,
+  inventoryDelta: InventoryDoc.delta,
   vmGroup: (name: string): string => `vmgroup/${name}`,
   /** a VM group's hosts as its vm-bridge reports them (`VmInventory`) */
   vmMembers: (name: string): string => `vmmembers/${name}`,
@@ -205,6 +209,8 @@ function reportedIstio(
 export function mergeInventory(
   docs: ReadonlyMap<string, VersionedDoc>,
   validated: Pick<ValidatedDocs, 'parse' | 'retain'> = new ValidatedDocs(),
+  /** the clusters' inventories folded before: a read applies only the journal entries that are new to it */
+  folds: InventoryFolds = new InventoryFolds(),
 ): {
   inventory: Inventory;
   reported: Map<string, StoredInventoryCluster>;
@@ -221,9 +227,11 @@ export function mergeInventory(
   const vmReported = new Map<string, StoredVmGroup>();
   const vmMembers = new Map<string, StoredVmMembership>();
   for (const [name, doc] of docs) {
-    if (name.startsWith('inventory/cluster/'))
-      reported.set(name.slice('inventory/cluster/'.length), parse(StoredInventoryCluster, name, doc));
-    else if (name.startsWith('vmgroup/'))
+    if (name.startsWith('inventory/cluster/')) {
+      const cluster = name.slice('inventory/cluster/'.length);
+      const held = reportedInventory(docs, FLEET_SCOPE, cluster, validated, folds);
+      if (held !== undefined) reported.set(cluster, held.value);
+    } else if (name.startsWith('vmgroup/'))
       vmReported.set(name.slice('vmgroup/'.length), parse(StoredVmGroup, name, doc));
     else if (name.startsWith('vmmembers/'))
       vmMembers.set(name.slice('vmmembers/'.length), parse(StoredVmMembership, name, doc));
@@ -249,6 +257,7 @@ export function mergeInventory(
     if (!base.vmGroups.some((g) => g.name === name))
       vmGroups.push(reportedVmGroup({ name, labels: {}, hosts: [] }, vmReported.get(name), members));
   clusters.sort((a, b) => a.name.localeCompare(b.name));
+  folds.retain(new Set(reported.keys()));
   return { inventory: { clusters, vmGroups }, reported, vmReported };
 }
 

@@ -5,6 +5,7 @@ import {
   FreezeStatus,
   GateVerdict,
   Inventory,
+  InventoryDelta,
   InventoryReport,
   RolloutPhase,
   TransitionRecord,
@@ -96,6 +97,21 @@ export const StoredBaseInventory = Inventory;
 /** `inventory/cluster/<name>` (fleet scope): an agent's inventory report and when it arrived. */
 export const StoredInventoryCluster = z.object({ report: InventoryReport, receivedAt: z.string() });
 export type StoredInventoryCluster = z.infer<typeof StoredInventoryCluster>;
+
+/** `inventory/head/<name>` (fleet scope): what the cluster's snapshot and journal hold (ADR 0079, `InventoryHead`). */
+export const StoredInventoryHead = z.object({
+  generation: z.number().int().nonnegative(),
+  snapshotGeneration: z.number().int().nonnegative(),
+  journal: z.array(z.number().int().nonnegative()),
+  snapshotSize: z.number().int().nonnegative(),
+  journalSize: z.number().int().nonnegative(),
+  receivedAt: z.string(),
+});
+export type StoredInventoryHead = z.infer<typeof StoredInventoryHead>;
+
+/** `inventory/delta/<name>/<generation>` (fleet scope): a delta of the cluster's journal (ADR 0079). */
+export const StoredInventoryDelta = z.object({ delta: InventoryDelta, receivedAt: z.string() });
+export type StoredInventoryDelta = z.infer<typeof StoredInventoryDelta>;
 
 /** `vmgroup/<name>` (fleet scope): the versions a VM group's hosts run. */
 export const StoredVmGroup = z.object({
