@@ -22,6 +22,7 @@ import { InventoryFolds, readInventory, type HeldInventory } from './inventory-j
 import { InventoryResyncs } from './inventory-resync.js';
 import { FLEET_SCOPE, FleetDoc, ValidatedDocs, mergeInventory, readCachedScope } from './store-layout.js';
 import {
+  StoredInventoryHead,
   StoredVmMembership,
   parseStored,
   type StoredInventoryCluster,
@@ -100,17 +101,21 @@ export class FleetInventory {
   async storeReport(lease: Lease, report: InventoryReport): Promise<void> {
     const held = await this.heldInventory(report.cluster);
     if (held && held.value.report.generation > report.generation) return;
+    // Nothing held: a head may still be stored without its snapshot (a partial loss). The write checks that head's
+    // version and deletes the journal it names; expecting no head would conflict for ever.
+    const orphan = held === undefined ? await this.storedHead(report.cluster) : undefined;
     const receivedAt = nowOf(this.context).toISOString();
     const value: StoredInventoryCluster = { report, receivedAt };
     const head = snapshotHead(report, receivedAt);
+    const journal = [...(held?.head.journal ?? []), ...(held?.staleJournal ?? []), ...(orphan?.journal ?? [])];
     // the whole report is the new snapshot: the journal before it goes in the same transition (ADR 0079)
     const written = await this.writeInventory(
       lease,
       report.cluster,
-      held,
+      held?.headVersion ?? orphan?.version ?? 0,
       [
         { name: FleetDoc.cluster(report.cluster), value, expectedVersion: held?.snapshotVersion ?? 0 },
-        ...(held?.head.journal ?? []).map((g) => ({ name: FleetDoc.inventoryDelta(report.cluster, g), value: null })),
+        ...journal.map((g) => ({ name: FleetDoc.inventoryDelta(report.cluster, g), value: null })),
       ],
       head,
     );
@@ -136,7 +141,8 @@ export class FleetInventory {
    * where nothing changes sends none, so its inventory would never come back. One read until it is held.
    */
   async heardFrom(cluster: string): Promise<void> {
-    if ((await this.heldInventory(cluster)) !== undefined) return;
+    // an incomplete journal (an entry lost) is asked for too: a cluster where nothing changes sends no delta to find it
+    if ((await this.heldInventory(cluster))?.complete === true) return;
     await this.resyncs.request(cluster, 'the planner holds no inventory of this cluster');
   }
 
@@ -167,11 +173,14 @@ export class FleetInventory {
     const written = await this.writeInventory(
       lease,
       delta.cluster,
-      held,
+      held?.headVersion ?? 0,
       plan.kind === 'compact'
         ? [
             { name: snapshotName, value, expectedVersion: held!.snapshotVersion },
-            ...plan.dropped.map((g) => ({ name: FleetDoc.inventoryDelta(delta.cluster, g), value: null })),
+            ...[...plan.dropped, ...(held!.staleJournal ?? [])].map((g) => ({
+              name: FleetDoc.inventoryDelta(delta.cluster, g),
+              value: null,
+            })),
           ]
         : [{ name: deltaName, value: entry }],
       plan.head,
@@ -197,6 +206,14 @@ export class FleetInventory {
   }
 
   /** the cluster's inventory this process holds, else as stored (undefined: none is) */
+  /** The head stored of `cluster`'s inventory, read whatever its snapshot: its version and the journal it names. */
+  private async storedHead(cluster: string): Promise<{ version: number; journal: readonly number[] } | undefined> {
+    const name = FleetDoc.inventoryHead(cluster);
+    const doc = await this.context.store.read(FLEET_SCOPE, name);
+    if (doc === undefined) return undefined;
+    return { version: doc.version, journal: this.validated.parse(StoredInventoryHead, FLEET_SCOPE, name, doc).journal };
+  }
+
   private async heldInventory(cluster: string): Promise<HeldInventory | undefined> {
     return (
       this.folds.get(cluster) ?? readInventory(this.context.store, FLEET_SCOPE, cluster, this.validated, this.folds)
@@ -211,7 +228,7 @@ export class FleetInventory {
   private async writeInventory(
     lease: Lease,
     cluster: string,
-    held: HeldInventory | undefined,
+    headVersion: number,
     writes: DocWrite[],
     head: InventoryHead,
   ): Promise<Readonly<Record<string, number>> | undefined> {
@@ -219,7 +236,7 @@ export class FleetInventory {
     const r = await this.context.store.transition({
       scope: FLEET_SCOPE,
       epoch: lease.epoch,
-      writes: [{ name: headName, value: head, expectedVersion: held?.headVersion ?? 0 }, ...writes],
+      writes: [{ name: headName, value: head, expectedVersion: headVersion }, ...writes],
     });
     if (!r.ok) {
       this.folds.forget(cluster);

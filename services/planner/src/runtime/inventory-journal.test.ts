@@ -15,7 +15,7 @@ import { PlannerError } from '../errors.js';
 import { PlannerMetrics } from '../metrics/planner-metrics.js';
 import { FleetInventory } from './fleet-inventory.js';
 import type { PlannerContext } from './planner-context.js';
-import { FLEET_SCOPE } from './store-layout.js';
+import { FLEET_SCOPE, FleetDoc } from './store-layout.js';
 
 const lease = { name: 'planner/leader', holder: 'test', epoch: 1 };
 
@@ -168,5 +168,36 @@ describe('a cluster inventory stored as a snapshot and a journal (ADR 0079)', ()
     const report = await readFresh(store);
     expect(report?.generation).toBe(12);
     expect(report?.workloads.map((w) => w.revision).slice(0, 4)).toEqual(['1-24-5', '1-25-10', '1-24-5', '1-25-11']);
+  });
+});
+
+describe('a cluster inventory after a partial loss of its documents (ADR 0079)', () => {
+  const drop = async (store: StateStore, name: string): Promise<void> => {
+    const r = await store.transition({ scope: FLEET_SCOPE, epoch: lease.epoch, writes: [{ name, value: null }] });
+    expect(r.ok).toBe(true);
+  };
+
+  it('Given a head stored without its snapshot, When the agent sends its whole inventory, Then it is stored, not refused for ever, and the journal the head named is deleted', async () => {
+    const { store } = newCountingStore();
+    const writer = newInventory(store).inventory;
+    await writer.storeReport(lease, whole(10, 10));
+    await writer.storeDelta(lease, moved(10, 1));
+    await drop(store, FleetDoc.cluster('c1'));
+    const planner = newInventory(store).inventory;
+    await planner.storeReport(lease, whole(12, 10));
+    expect((await readFresh(store))?.generation).toBe(12);
+    expect(await store.read(FLEET_SCOPE, FleetDoc.inventoryDelta('c1', 11))).toBeUndefined();
+  });
+
+  it('Given a journal entry lost, When the cluster is heard from (its health report), Then its whole inventory is asked for, though it sends no delta', async () => {
+    const { store } = newCountingStore();
+    const writer = newInventory(store).inventory;
+    await writer.storeReport(lease, whole(10, 10));
+    await writer.storeDelta(lease, moved(10, 1));
+    await writer.storeDelta(lease, moved(11, 2));
+    await drop(store, FleetDoc.inventoryDelta('c1', 11));
+    const { inventory, asked } = newInventory(store);
+    await inventory.heardFrom('c1');
+    expect(asked()).toHaveLength(1);
   });
 });

@@ -27,6 +27,11 @@ export interface HeldInventory {
   readonly value: StoredInventoryCluster;
   /** false: the journal does not chain (never written so); a delta then asks for the whole inventory */
   readonly complete: boolean;
+  /**
+   * the journal a stored head of another snapshot names (the snapshot was written without it): entries no reader
+   * applies, deleted by the next write of a snapshot
+   */
+  readonly staleJournal?: readonly number[];
 }
 
 /**
@@ -80,6 +85,7 @@ export function reportedInventory(
       head: snapshotHead(snapshot.report, snapshot.receivedAt),
       value: snapshot,
       complete: true,
+      ...(head !== undefined && head.journal.length > 0 ? { staleJournal: head.journal } : {}),
     };
   else {
     const deltaAt = (generation: number): StoredInventoryDelta['delta'] | undefined => {
